@@ -1,0 +1,124 @@
+// The autograd graph. A Node is the backward of one op: it takes the
+// gradients of the op's outputs and returns the gradients of its inputs, which
+// flow along `next_edges` (one per input; an invalid edge for inputs that do
+// not require grad). Leaves end in an AccumulateGrad node that adds into .grad.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace loom::autograd {
+
+struct Node;
+
+struct Edge {
+  std::shared_ptr<Node> fn;
+  uint32_t input_nr = 0;  // which input of fn this gradient feeds
+  bool valid() const { return fn != nullptr; }
+};
+
+// Global, thread-local switch (torch.no_grad / enable_grad).
+bool grad_enabled();
+void set_grad_enabled(bool enabled);
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(prev_); }
+ private:
+  bool prev_;
+};
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : prev_(grad_enabled()) { set_grad_enabled(true); }
+  ~EnableGradGuard() { set_grad_enabled(prev_); }
+ private:
+  bool prev_;
+};
+
+// A tensor kept for backward. Unpacking checks that nobody modified it in
+// place since it was saved (the version counter of its storage).
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t);
+  Tensor unpack(const char* node_name) const;
+  bool defined() const { return data_.defined(); }
+  void reset() { data_ = Tensor(); }
+
+ private:
+  Tensor data_;  // detached: shares storage, no autograd meta (no reference cycle)
+  uint64_t version_ = 0;
+};
+
+struct Node : std::enable_shared_from_this<Node> {
+  Node();
+  virtual ~Node() = default;
+  // grads[i] is the gradient of output i (undefined when it got none).
+  virtual TensorList apply(TensorList&& grads) = 0;
+  virtual std::string name() const = 0;
+  // Drop saved tensors once backward ran without retain_graph.
+  virtual void release_saved() {}
+
+  std::vector<Edge> next_edges;
+  uint64_t sequence_nr;  // creation order: later nodes run first when both are ready
+  // Hooks on the gradient of output `i` (tensor hooks on non-leaf tensors).
+  std::map<uint32_t, std::vector<std::pair<int64_t, GradHook>>> pre_hooks;
+  // Metadata of each output, to materialize zeros for outputs that got no grad.
+  struct OutputMeta { Shape shape; DType dtype; Device device; };
+  std::vector<OutputMeta> outputs;
+  bool released = false;
+};
+
+// Per-tensor autograd state, created on first use.
+struct AutogradMeta {
+  bool requires_grad = false;
+  bool retains_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;
+  uint32_t output_nr = 0;
+  std::weak_ptr<Node> grad_accumulator;
+  std::vector<std::pair<int64_t, GradHook>> hooks;  // leaf hooks (run before accumulation)
+};
+
+// Adds incoming gradients into a leaf's .grad (+=, or a fresh copy the first time).
+struct AccumulateGrad : Node {
+  explicit AccumulateGrad(const Tensor& leaf);
+  TensorList apply(TensorList&& grads) override;
+  std::string name() const override { return "AccumulateGrad"; }
+  std::weak_ptr<TensorImpl> leaf;
+};
+
+AutogradMeta& meta(const Tensor& t);              // creates it
+AutogradMeta* meta_if(const Tensor& t);           // may be null
+Edge gradient_edge(const Tensor& t);              // grad_fn edge, or the accumulator for leaves
+std::shared_ptr<Node> grad_accumulator(const Tensor& t);
+
+// True when grad mode is on and any input requires grad.
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
+bool any_requires_grad(const TensorList& inputs);
+// Connects `outputs` to `node`: sets next_edges from `inputs` and makes
+// the node each output's grad_fn (output_nr = position).
+void attach(const std::shared_ptr<Node>& node, const TensorList& inputs, const TensorList& outputs);
+void attach(const std::shared_ptr<Node>& node, const TensorList& inputs, Tensor& output);
+
+// A node whose backward is a lambda, for ops whose backward is a short
+// composition of other ops. Saved tensors are captured as SavedTensor.
+struct LambdaNode : Node {
+  using Fn = std::function<TensorList(const TensorList& grads)>;
+  LambdaNode(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  TensorList apply(TensorList&& grads) override;
+  std::string name() const override { return name_; }
+  void release_saved() override { fn_ = nullptr; }
+  std::string name_;
+  Fn fn_;
+};
+
+// Reduces a broadcast gradient back to `shape` (sums the broadcast dims).
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+
+}  // namespace loom::autograd

@@ -1,0 +1,58 @@
+// Descriptors that front ends hand to kernels: raw sizes and element strides,
+// no Tensor. Front ends broadcast (stride 0), coalesce dimensions that are
+// contiguous for every operand, and apply storage offsets to the pointers.
+#pragma once
+#include <cstdint>
+
+namespace loom::kernels {
+
+constexpr int kMaxDims = 12;
+constexpr int kMaxOperands = 4;
+
+// One iteration space shared by all operands; operand 0 is the output.
+// ndim >= 1 always (a 0-d tensor is iterated as [1]). The last dim is the
+// innermost (fastest) one.
+struct ElementwiseLoop {
+  int ndim = 1;
+  int noperands = 1;
+  int64_t numel = 1;
+  int64_t sizes[kMaxDims] = {1};
+  int64_t strides[kMaxOperands][kMaxDims] = {{0}};
+  // True when every operand has stride 1 (or 0 for broadcast scalars) in a
+  // single dimension: kernels take a flat fast path.
+  bool contiguous(int op) const { return ndim == 1 && strides[op][0] == 1; }
+};
+
+// Reduction: out[o] = reduce_r in[o, r]. Kept dims index the output, reduced
+// dims are summed over. Both lists are ordered outer to inner.
+struct ReduceLoop {
+  int out_ndim = 1;
+  int64_t out_numel = 1;
+  int64_t out_sizes[kMaxDims] = {1};
+  int64_t out_strides[kMaxDims] = {0};     // strides of the output tensor
+  int64_t in_out_strides[kMaxDims] = {0};  // input strides along the kept dims
+  int red_ndim = 1;
+  int64_t red_numel = 1;
+  int64_t red_sizes[kMaxDims] = {1};
+  int64_t red_strides[kMaxDims] = {0};     // input strides along the reduced dims
+};
+
+enum class UnaryOp : int8_t {
+  Neg, Abs, Sign, Exp, Log, Sqrt, Rsqrt, Reciprocal, Sin, Cos, Tanh, Sigmoid, Relu,
+  GeluErf, GeluTanh, Silu, Square, LogicalNot,
+  // Derivatives used by backward nodes: out = f'(x).
+  GeluErfGrad, GeluTanhGrad, SiluGrad,
+};
+
+enum class BinaryOp : int8_t {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum,
+  // Comparisons write bool.
+  Eq, Ne, Lt, Le, Gt, Ge,
+  // `b op a` forms for scalar-on-the-left (2 - x, 2 / x, 2 ** x).
+  RSub, RDiv, RPow,
+};
+inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
+
+enum class ReduceOp : int8_t { Sum, Mean, Prod, Max, Min, LogSumExp, Norm };
+
+}  // namespace loom::kernels
