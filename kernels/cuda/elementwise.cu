@@ -1,0 +1,423 @@
+// Elementwise kernels: unary and binary math, comparisons, where, clamp,
+// masked_fill, dtype-converting copy, fill, arange, linspace.
+//
+// Two paths. When every operand is contiguous (one dim, stride 1) a thread
+// maps 4 consecutive elements with one vector load/store per operand (16
+// bytes for float) when the pointers are aligned, then a scalar tail; any
+// other loop (strided views, broadcasts with stride 0) goes through
+// OffsetCalc, one element per thread in a grid-stride loop. The op is a
+// runtime switch inside one functor per dtype class rather than a template
+// parameter: the branch is uniform across the grid and costs nothing next to
+// memory traffic, and it keeps the number of instantiations (and nvcc time)
+// small. Float-only math on integer dtypes is rejected on the host.
+#include <cmath>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/kernels.h"
+
+namespace loom::kernels::cuda {
+
+namespace {
+
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+constexpr int kVec = 4;
+
+template <int NIN, typename out_t, typename in_t, typename F>
+__global__ void map_contig_kernel(out_t* out, const in_t* a, const in_t* b, int64_t n, bool vec, F f) {
+  int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  int64_t nvec = vec ? n / kVec : 0;
+  for (int64_t i = tid; i < nvec; i += stride) {
+    Pack<in_t, kVec> pa, pb;
+    if constexpr (NIN >= 1) pa = reinterpret_cast<const Pack<in_t, kVec>*>(a)[i];
+    if constexpr (NIN >= 2) pb = reinterpret_cast<const Pack<in_t, kVec>*>(b)[i];
+    Pack<out_t, kVec> po;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      if constexpr (NIN == 0) po.v[j] = f();
+      else if constexpr (NIN == 1) po.v[j] = f(pa.v[j]);
+      else po.v[j] = f(pa.v[j], pb.v[j]);
+    }
+    reinterpret_cast<Pack<out_t, kVec>*>(out)[i] = po;
+  }
+  for (int64_t i = nvec * kVec + tid; i < n; i += stride) {
+    if constexpr (NIN == 0) out[i] = f();
+    else if constexpr (NIN == 1) out[i] = f(a[i]);
+    else out[i] = f(a[i], b[i]);
+  }
+}
+
+template <int NIN, typename out_t, typename in_t, typename F>
+struct MapStrided {
+  out_t* out;
+  const in_t* a;
+  const in_t* b;
+  F f;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if constexpr (NIN == 0) out[off[0]] = f();
+    else if constexpr (NIN == 1) out[off[0]] = f(a[off[1]]);
+    else out[off[0]] = f(a[off[1]], b[off[2]]);
+  }
+};
+
+bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+// out = f(a[, b]) over the loop; NIN inputs share the type in_t.
+template <int NIN, typename out_t, typename in_t, typename F>
+void map(const ElementwiseLoop& loop, out_t* out, const in_t* a, const in_t* b, F f, cudaStream_t stream) {
+  if (loop.numel <= 0) return;
+  bool contig = loop.ndim == 1;
+  for (int op = 0; op <= NIN; ++op) contig = contig && loop.strides[op][0] == 1;
+  if (contig) {
+    bool vec = aligned(out, sizeof(out_t) * kVec) && (NIN < 1 || aligned(a, sizeof(in_t) * kVec)) &&
+               (NIN < 2 || aligned(b, sizeof(in_t) * kVec));
+    int64_t work = vec ? (loop.numel + kVec - 1) / kVec : loop.numel;
+    map_contig_kernel<NIN, out_t, in_t, F><<<grid_for(work), kThreads, 0, stream>>>(out, a, b, loop.numel, vec, f);
+    LOOM_CUDA_KERNEL_CHECK();
+  } else {
+    launch_offsets<NIN + 1>(loop, MapStrided<NIN, out_t, in_t, F>{out, a, b, f}, stream);
+  }
+}
+
+// ---- unary ----
+
+constexpr double kSqrt1_2 = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kGeluK = 0.79788456080286535588;  // sqrt(2 / pi)
+constexpr double kGeluC = 0.044715;
+
+template <typename T>
+struct UnaryFloatF {
+  UnaryOp op;
+  __device__ T operator()(T x) const {
+    switch (op) {
+      case UnaryOp::Neg: return -x;
+      case UnaryOp::Abs: return fabs(x);
+      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
+      case UnaryOp::Exp: return exp(x);
+      case UnaryOp::Log: return log(x);
+      case UnaryOp::Sqrt: return sqrt(x);
+      case UnaryOp::Rsqrt: return rsqrt(x);
+      case UnaryOp::Reciprocal: return T(1) / x;
+      case UnaryOp::Sin: return sin(x);
+      case UnaryOp::Cos: return cos(x);
+      case UnaryOp::Tanh: return tanh(x);
+      case UnaryOp::Sigmoid: return T(1) / (T(1) + exp(-x));
+      case UnaryOp::Relu: return x < T(0) ? T(0) : x;  // NaN passes through
+      case UnaryOp::GeluErf: return T(0.5) * x * (T(1) + erf(x * T(kSqrt1_2)));
+      case UnaryOp::GeluTanh: return T(0.5) * x * (T(1) + tanh(T(kGeluK) * (x + T(kGeluC) * x * x * x)));
+      case UnaryOp::Silu: return x / (T(1) + exp(-x));
+      case UnaryOp::Square: return x * x;
+      case UnaryOp::GeluErfGrad:
+        return T(0.5) * (T(1) + erf(x * T(kSqrt1_2))) + x * T(kInvSqrt2Pi) * exp(T(-0.5) * x * x);
+      case UnaryOp::GeluTanhGrad: {
+        T t = tanh(T(kGeluK) * (x + T(kGeluC) * x * x * x));
+        return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * T(kGeluK) * (T(1) + T(3 * kGeluC) * x * x);
+      }
+      case UnaryOp::SiluGrad: {
+        T s = T(1) / (T(1) + exp(-x));
+        return s * (T(1) + x * (T(1) - s));
+      }
+      default: return x;  // LogicalNot is handled separately
+    }
+  }
+};
+
+template <typename T>
+struct UnaryIntF {
+  UnaryOp op;
+  __device__ T operator()(T x) const {
+    switch (op) {
+      case UnaryOp::Neg: return -x;
+      case UnaryOp::Abs: return x < 0 ? -x : x;
+      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
+      case UnaryOp::Relu: return x < 0 ? T(0) : x;
+      case UnaryOp::Square: return x * x;
+      default: return x;
+    }
+  }
+};
+
+template <typename T>
+struct LogicalNotF {
+  __device__ bool operator()(T x) const { return !(x != T(0)); }
+};
+
+bool int_unary_ok(UnaryOp op) {
+  return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu ||
+         op == UnaryOp::Square;
+}
+
+// ---- binary ----
+
+template <typename T>
+__device__ T int_pow(T base, T e) {
+  if (e < 0) return base == 1 ? T(1) : base == -1 ? ((e & 1) ? T(-1) : T(1)) : T(0);
+  T r = 1;
+  while (e) {
+    if (e & 1) r *= base;
+    base *= base;
+    e >>= 1;
+  }
+  return r;
+}
+
+template <typename T>
+struct BinaryF {
+  BinaryOp op;
+  __device__ T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) {
+      switch (op) {
+        case BinaryOp::Add: case BinaryOp::Maximum: return a || b;
+        default: return a && b;  // Mul, Minimum (others rejected on the host)
+      }
+    } else {
+      switch (op) {
+        case BinaryOp::Add: return a + b;
+        case BinaryOp::Sub: return a - b;
+        case BinaryOp::RSub: return b - a;
+        case BinaryOp::Mul: return a * b;
+        case BinaryOp::Div: return div(a, b);
+        case BinaryOp::RDiv: return div(b, a);
+        case BinaryOp::Pow: return pow_(a, b);
+        case BinaryOp::RPow: return pow_(b, a);
+        case BinaryOp::Maximum: return (a != a || a > b) ? a : b;  // NaN propagates
+        case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
+        default: return T(0);
+      }
+    }
+  }
+  __device__ static T div(T a, T b) {
+    if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : a / b;  // no trap on the device
+    else return a / b;
+  }
+  __device__ static T pow_(T a, T b) {
+    if constexpr (std::is_integral_v<T>) return int_pow(a, b);
+    else return pow(a, b);
+  }
+};
+
+template <typename T>
+struct CompareF {
+  BinaryOp op;
+  __device__ bool operator()(T a, T b) const {
+    switch (op) {
+      case BinaryOp::Eq: return a == b;
+      case BinaryOp::Ne: return a != b;
+      case BinaryOp::Lt: return a < b;
+      case BinaryOp::Le: return a <= b;
+      case BinaryOp::Gt: return a > b;
+      default: return a >= b;
+    }
+  }
+};
+
+// Binds the scalar operand so a binary functor becomes unary.
+template <typename F, typename T>
+struct BindScalar {
+  F f;
+  T s;
+  __device__ auto operator()(T a) const { return f(a, s); }
+};
+
+template <typename T>
+T scalar_as(double v) {
+  if constexpr (std::is_same_v<T, bool>) return v != 0;
+  else return static_cast<T>(v);
+}
+
+void check_binary(BinaryOp op, DType dt, const char* name) {
+  if (is_comparison(op)) return;
+  if (dt == DType::Bool)
+    LOOM_CHECK_TYPE(op == BinaryOp::Add || op == BinaryOp::Mul || op == BinaryOp::Maximum || op == BinaryOp::Minimum,
+                    name, ": arithmetic op ", static_cast<int>(op), " is not supported for bool");
+}
+
+// ---- the rest ----
+
+template <typename T>
+struct ClampF {
+  bool has_lo, has_hi;
+  T lo, hi;
+  __device__ T operator()(T x) const {
+    if (has_lo && x < lo) x = lo;  // comparisons are false for NaN: it propagates
+    if (has_hi && x > hi) x = hi;
+    return x;
+  }
+};
+
+template <typename T>
+struct ConstF {
+  T v;
+  __device__ T operator()() const { return v; }
+};
+
+template <typename T>
+struct WhereF {
+  T* out;
+  const bool* cond;
+  const T* a;
+  const T* b;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const { out[off[0]] = cond[off[1]] ? a[off[2]] : b[off[3]]; }
+};
+
+template <typename T>
+struct MaskedFillF {
+  T* out;
+  const bool* mask;
+  T value;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if (mask[off[1]]) out[off[0]] = value;
+  }
+};
+
+template <typename D, typename S>
+struct CopyF {
+  D* dst;
+  const S* src;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if constexpr (std::is_same_v<D, bool>) dst[off[0]] = src[off[1]] != S(0);
+    else dst[off[0]] = static_cast<D>(src[off[1]]);
+  }
+};
+
+template <typename T>
+__global__ void arange_kernel(T* out, int64_t n, double start, double step) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    out[i] = static_cast<T>(start + static_cast<double>(i) * step);
+}
+
+template <typename T>
+__global__ void linspace_kernel(T* out, int64_t n, double start, double end) {
+  double step = n > 1 ? (end - start) / static_cast<double>(n - 1) : 0.0;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    out[i] = static_cast<T>(i == n - 1 && n > 1 ? end : start + static_cast<double>(i) * step);
+}
+
+}  // namespace
+
+void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoop& loop, cudaStream_t stream) {
+  if (op == UnaryOp::LogicalNot) {
+    LOOM_DISPATCH_ALL(dt, "logical_not", [&] {
+      map<1>(loop, static_cast<bool*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(nullptr),
+             LogicalNotF<scalar_t>{}, stream);
+    });
+    return;
+  }
+  if (is_floating(dt)) {
+    LOOM_DISPATCH_FLOAT(dt, "unary", [&] {
+      map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in),
+             static_cast<const scalar_t*>(nullptr), UnaryFloatF<scalar_t>{op}, stream);
+    });
+    return;
+  }
+  LOOM_CHECK_TYPE(is_integral(dt) && int_unary_ok(op), "unary op ", static_cast<int>(op),
+                  " on CUDA expects a floating dtype, got ", dtype_name(dt));
+  if (dt == DType::Int32)
+    map<1>(loop, static_cast<int32_t*>(out), static_cast<const int32_t*>(in), static_cast<const int32_t*>(nullptr),
+           UnaryIntF<int32_t>{op}, stream);
+  else
+    map<1>(loop, static_cast<int64_t*>(out), static_cast<const int64_t*>(in), static_cast<const int64_t*>(nullptr),
+           UnaryIntF<int64_t>{op}, stream);
+}
+
+void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop,
+            cudaStream_t stream) {
+  check_binary(op, dt, "binary");
+  LOOM_DISPATCH_ALL(dt, "binary", [&] {
+    auto pa = static_cast<const scalar_t*>(a);
+    auto pb = static_cast<const scalar_t*>(b);
+    if (is_comparison(op)) map<2>(loop, static_cast<bool*>(out), pa, pb, CompareF<scalar_t>{op}, stream);
+    else map<2>(loop, static_cast<scalar_t*>(out), pa, pb, BinaryF<scalar_t>{op}, stream);
+  });
+}
+
+void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop,
+                   cudaStream_t stream) {
+  check_binary(op, dt, "binary_scalar");
+  LOOM_DISPATCH_ALL(dt, "binary_scalar", [&] {
+    auto pa = static_cast<const scalar_t*>(a);
+    auto none = static_cast<const scalar_t*>(nullptr);
+    scalar_t sv = scalar_as<scalar_t>(s);
+    if (is_comparison(op))
+      map<1>(loop, static_cast<bool*>(out), pa, none, BindScalar<CompareF<scalar_t>, scalar_t>{{op}, sv}, stream);
+    else
+      map<1>(loop, static_cast<scalar_t*>(out), pa, none, BindScalar<BinaryF<scalar_t>, scalar_t>{{op}, sv}, stream);
+  });
+}
+
+void where(DType dt, void* out, const bool* cond, const void* a, const void* b, const ElementwiseLoop& loop,
+           cudaStream_t stream) {
+  LOOM_DISPATCH_ALL(dt, "where", [&] {
+    launch_offsets<4>(loop,
+                      WhereF<scalar_t>{static_cast<scalar_t*>(out), cond, static_cast<const scalar_t*>(a),
+                                       static_cast<const scalar_t*>(b)},
+                      stream);
+  });
+}
+
+void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
+           const ElementwiseLoop& loop, cudaStream_t stream) {
+  LOOM_DISPATCH_NUMERIC(dt, "clamp", [&] {
+    ClampF<scalar_t> f{has_lo, has_hi, scalar_as<scalar_t>(has_lo ? lo : 0), scalar_as<scalar_t>(has_hi ? hi : 0)};
+    map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(nullptr),
+           f, stream);
+  });
+}
+
+void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop,
+                 cudaStream_t stream) {
+  LOOM_DISPATCH_ALL(dt, "masked_fill", [&] {
+    launch_offsets<2>(loop, MaskedFillF<scalar_t>{static_cast<scalar_t*>(out), mask, scalar_as<scalar_t>(value)},
+                      stream);
+  });
+}
+
+void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop, cudaStream_t stream) {
+  if (loop.numel <= 0) return;
+  if (dst_dt == src_dt && loop.contiguous(0) && loop.contiguous(1)) {
+    LOOM_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(loop.numel) * itemsize(dst_dt),
+                                    cudaMemcpyDeviceToDevice, stream));
+    return;
+  }
+  LOOM_DISPATCH_ALL(dst_dt, "copy", [&] {
+    using D = scalar_t;
+    LOOM_DISPATCH_ALL(src_dt, "copy", [&] {
+      launch_offsets<2>(loop, CopyF<D, scalar_t>{static_cast<D*>(dst), static_cast<const scalar_t*>(src)}, stream);
+    });
+  });
+}
+
+void fill(DType dt, void* out, double value, const ElementwiseLoop& loop, cudaStream_t stream) {
+  LOOM_DISPATCH_ALL(dt, "fill", [&] {
+    map<0>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(nullptr),
+           static_cast<const scalar_t*>(nullptr), ConstF<scalar_t>{scalar_as<scalar_t>(value)}, stream);
+  });
+}
+
+void arange(DType dt, void* out, int64_t n, double start, double step, cudaStream_t stream) {
+  if (n <= 0) return;
+  LOOM_DISPATCH_NUMERIC(dt, "arange", [&] {
+    arange_kernel<<<grid_for(n), kThreads, 0, stream>>>(static_cast<scalar_t*>(out), n, start, step);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void linspace(DType dt, void* out, int64_t n, double start, double end, cudaStream_t stream) {
+  if (n <= 0) return;
+  LOOM_DISPATCH_NUMERIC(dt, "linspace", [&] {
+    linspace_kernel<<<grid_for(n), kThreads, 0, stream>>>(static_cast<scalar_t*>(out), n, start, end);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+}  // namespace loom::kernels::cuda
