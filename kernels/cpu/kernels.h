@@ -60,7 +60,8 @@ void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 
 // ---- index.cpp ----
 // Contiguous in [outer, in_dim, inner] -> out [outer, n_index, inner].
-// Returns -1, or the position of the first index outside [-in_dim, in_dim).
+// Returns -1, or the position of the first index outside [0, in_dim)
+// (PyTorch rejects negative indices here); nothing is written then.
 int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index,
                      int64_t outer, int64_t in_dim, int64_t inner);
 // out[p] = in[p with dim coordinate replaced by index[p]]. operands over the
@@ -79,6 +80,10 @@ int64_t nonzero_flat(const bool* mask, int64_t n, int64_t* out);
 // ---- random.cpp ---- (counter-based Philox, see core/philox.h)
 // Element i of a call draws from counter (offset + i / 4), lane i % 4 (uniform,
 // randint) or from the Box-Muller pair in lanes (0,1) / (2,3) (normal).
+// Values: uniform fma(u, hi - lo, lo) in double with u = to_unit_float (float32)
+// or to_unit_double (float64), rounded to dt and kept below hi; normal
+// fma(normal_at(...), std, mean) in double, rounded; randint low + lane % (high -
+// low), high - low <= 2^32. The explicit fma keeps CPU and CUDA bit-identical.
 void uniform(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi);
 void normal(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std);
 void randint(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high);

@@ -1,0 +1,440 @@
+// Elementwise CPU kernels: unary and binary math, where, clamp, masked_fill,
+// strided copy with dtype conversion, fill, arange, linspace.
+//
+// Every kernel is a functor applied by map1/map2/map3 over an ElementwiseLoop:
+// the op is chosen by a switch outside the loop and inlined into it, so runs
+// of the innermost dim with unit strides compile to simd loops; a broadcast
+// operand (stride 0 in the innermost dim) is hoisted out of the run; other
+// strides take a plain strided loop. Loops above ~32k elements are split over
+// OpenMP threads (detail::for_each_row).
+//
+// Integer semantics (the front end promotes integers to float where PyTorch
+// would): arithmetic wraps (two's complement) instead of being undefined on
+// overflow; Div truncates toward zero and x / 0 gives 0; Pow is exact integer
+// power by repeated squaring, and a negative exponent gives the truncated
+// 1 / x^|e| (0 unless x is +-1). Float -> integer conversion saturates and
+// maps NaN to 0. Bool supports Add/Maximum (or), Mul/Minimum (and) and the
+// comparisons.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include "core/error.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu {
+namespace {
+
+using detail::for_each_row;
+
+// ---- loop drivers ----
+
+// out[i] = f(a[i]).
+template <typename O, typename A, typename F>
+void map1(const ElementwiseLoop& L, O* out, const A* a, F f) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sa = L.strides[1][d];
+  for_each_row<2>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    O* o = out + off[0];
+    const A* x = a + off[1];
+    if (so == 1 && sa == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+    } else if (sa == 0) {
+      const O v = f(x[0]);
+      for (int64_t i = 0; i < n; ++i) o[i * so] = v;
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa]);
+    }
+  });
+}
+
+// out[i] = f(a[i], b[i]).
+template <typename O, typename A, typename B, typename F>
+void map2(const ElementwiseLoop& L, O* out, const A* a, const B* b, F f) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d];
+  for_each_row<3>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    O* o = out + off[0];
+    const A* x = a + off[1];
+    const B* y = b + off[2];
+    if (so == 1 && sa == 1 && sb == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    } else if (so == 1 && sa == 1 && sb == 0) {
+      const B v = y[0];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], v);
+    } else if (so == 1 && sa == 0 && sb == 1) {
+      const A v = x[0];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = f(v, y[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb]);
+    }
+  });
+}
+
+// out[i] = f(a[i], b[i], c[i]).
+template <typename O, typename A, typename B, typename C, typename F>
+void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, F f) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d], sc = L.strides[3][d];
+  for_each_row<4>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    O* o = out + off[0];
+    const A* x = a + off[1];
+    const B* y = b + off[2];
+    const C* z = c + off[3];
+    if (so == 1 && sa == 1 && sb == 1 && sc == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb], z[i * sc]);
+    }
+  });
+}
+
+// ---- scalar helpers ----
+
+template <typename T>
+constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+
+// Saturating conversion (see the file comment); the identity between equal types.
+template <typename D, typename S>
+inline D convert(S x) {
+  if constexpr (std::is_same_v<D, bool>) {
+    return x != S(0);
+  } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
+    constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^31 / -2^63, exact
+    return x != x ? D(0)
+           : x <= lo ? std::numeric_limits<D>::min()
+           : x >= -lo ? std::numeric_limits<D>::max()
+                      : static_cast<D>(x);
+  } else {
+    return static_cast<D>(x);
+  }
+}
+
+// Two's complement arithmetic on integers without signed-overflow UB.
+template <typename T>
+inline T wadd(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <typename T>
+inline T wsub(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <typename T>
+inline T wmul(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
+}
+template <typename T>
+inline T wneg(T a) { return wsub(T(0), a); }
+
+template <typename T>
+inline T div_op(T a, T b) {
+  if constexpr (is_int_v<T>) return b == 0 ? T(0) : b == -1 ? wneg(a) : T(a / b);
+  else return a / b;
+}
+
+template <typename T>
+inline T pow_op(T base, T e) {
+  if constexpr (is_int_v<T>) {
+    if (e < 0) return base == 1 ? T(1) : base == -1 ? ((e & 1) ? T(-1) : T(1)) : T(0);
+    using U = std::make_unsigned_t<T>;
+    U r = 1, b = U(base);
+    for (; e; e >>= 1, b *= b)
+      if (e & 1) r *= b;
+    return T(r);
+  } else {
+    return std::pow(base, e);
+  }
+}
+
+// NaN-propagating maximum / minimum.
+template <typename T>
+inline T max_op(T a, T b) { return (a != a || a > b) ? a : b; }
+template <typename T>
+inline T min_op(T a, T b) { return (a != a || a < b) ? a : b; }
+
+const char* binary_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne",
+                                "lt",  "le",  "gt",  "ge",  "rsub", "rdiv", "rpow"};
+  return names[static_cast<int>(op)];
+}
+const char* unary_name(UnaryOp op) {
+  static const char* names[] = {"neg",   "abs",     "sign",      "exp",      "log",  "sqrt",        "rsqrt",
+                                "reciprocal", "sin", "cos",       "tanh",     "sigmoid", "relu",   "gelu",
+                                "gelu_tanh", "silu", "square",    "logical_not", "gelu_backward",
+                                "gelu_tanh_backward", "silu_backward"};
+  return names[static_cast<int>(op)];
+}
+
+// Calls fn(f) with the functor for `op` on T (comparisons return bool).
+template <typename T, typename Fn>
+void with_binary(BinaryOp op, Fn&& fn) {
+  if constexpr (std::is_same_v<T, bool>) {
+    switch (op) {
+      case BinaryOp::Add: case BinaryOp::Maximum: return fn([](bool a, bool b) { return a || b; });
+      case BinaryOp::Mul: case BinaryOp::Minimum: return fn([](bool a, bool b) { return a && b; });
+      default: break;
+    }
+  } else {
+    switch (op) {
+      case BinaryOp::Add: return fn([](T a, T b) { return wadd(a, b); });
+      case BinaryOp::Sub: return fn([](T a, T b) { return wsub(a, b); });
+      case BinaryOp::Mul: return fn([](T a, T b) { return wmul(a, b); });
+      case BinaryOp::Div: return fn([](T a, T b) { return div_op(a, b); });
+      case BinaryOp::Pow: return fn([](T a, T b) { return pow_op(a, b); });
+      case BinaryOp::Maximum: return fn([](T a, T b) { return max_op(a, b); });
+      case BinaryOp::Minimum: return fn([](T a, T b) { return min_op(a, b); });
+      case BinaryOp::RSub: return fn([](T a, T b) { return wsub(b, a); });
+      case BinaryOp::RDiv: return fn([](T a, T b) { return div_op(b, a); });
+      case BinaryOp::RPow: return fn([](T a, T b) { return pow_op(b, a); });
+      default: break;
+    }
+  }
+  switch (op) {
+    case BinaryOp::Eq: return fn([](T a, T b) { return a == b; });
+    case BinaryOp::Ne: return fn([](T a, T b) { return a != b; });
+    case BinaryOp::Lt: return fn([](T a, T b) { return a < b; });
+    case BinaryOp::Le: return fn([](T a, T b) { return a <= b; });
+    case BinaryOp::Gt: return fn([](T a, T b) { return a > b; });
+    case BinaryOp::Ge: return fn([](T a, T b) { return a >= b; });
+    default: LOOM_THROW(ErrorKind::Type, binary_name(op), ": not supported for dtype bool");
+  }
+}
+
+// ---- unary ----
+
+template <typename T>
+void unary_numeric(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
+  switch (op) {
+    case UnaryOp::Neg: return map1(L, o, x, [](T v) { return wneg(v); });
+    case UnaryOp::Abs: return map1(L, o, x, [](T v) { return v < T(0) ? wneg(v) : v; });
+    // x itself for 0 and NaN: sign(0) = 0, sign(NaN) = NaN.
+    case UnaryOp::Sign: return map1(L, o, x, [](T v) { return v > T(0) ? T(1) : v < T(0) ? T(-1) : v; });
+    case UnaryOp::Square: return map1(L, o, x, [](T v) { return wmul(v, v); });
+    // `v < 0` is false for NaN, so relu(NaN) = NaN.
+    case UnaryOp::Relu: return map1(L, o, x, [](T v) { return v < T(0) ? T(0) : v; });
+    default: LOOM_THROW(ErrorKind::Runtime, "unary: bad op");
+  }
+}
+
+template <typename T>
+void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
+  constexpr T kInvSqrt2 = T(0.70710678118654752440), kInvSqrt2Pi = T(0.39894228040143267794);
+  constexpr T kTanhC = T(0.79788456080286535588), kTanhK = T(0.044715);  // sqrt(2/pi)
+  switch (op) {
+    case UnaryOp::Exp: return map1(L, o, x, [](T v) { return std::exp(v); });
+    case UnaryOp::Log: return map1(L, o, x, [](T v) { return std::log(v); });
+    case UnaryOp::Sqrt: return map1(L, o, x, [](T v) { return std::sqrt(v); });
+    case UnaryOp::Rsqrt: return map1(L, o, x, [](T v) { return T(1) / std::sqrt(v); });
+    case UnaryOp::Reciprocal: return map1(L, o, x, [](T v) { return T(1) / v; });
+    case UnaryOp::Sin: return map1(L, o, x, [](T v) { return std::sin(v); });
+    case UnaryOp::Cos: return map1(L, o, x, [](T v) { return std::cos(v); });
+    case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return std::tanh(v); });
+    case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });
+    case UnaryOp::GeluErf: return map1(L, o, x, [=](T v) { return T(0.5) * v * (T(1) + std::erf(v * kInvSqrt2)); });
+    case UnaryOp::GeluTanh:
+      return map1(L, o, x, [=](T v) { return T(0.5) * v * (T(1) + std::tanh(kTanhC * (v + kTanhK * v * v * v))); });
+    // d/dx x*Phi(x) = Phi(x) + x*phi(x).
+    case UnaryOp::GeluErfGrad:
+      return map1(L, o, x, [=](T v) {
+        return T(0.5) * (T(1) + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(T(-0.5) * v * v);
+      });
+    // With t = tanh(u), u = c(x + k x^3): 0.5(1 + t) + 0.5 x (1 - t^2) c (1 + 3k x^2).
+    case UnaryOp::GeluTanhGrad:
+      return map1(L, o, x, [=](T v) {
+        T t = std::tanh(kTanhC * (v + kTanhK * v * v * v));
+        return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * kTanhC * (T(1) + T(3) * kTanhK * v * v);
+      });
+    // With s = sigmoid(x): s (1 + x (1 - s)).
+    case UnaryOp::SiluGrad:
+      return map1(L, o, x, [](T v) {
+        T s = T(1) / (T(1) + std::exp(-v));
+        return s * (T(1) + v * (T(1) - s));
+      });
+    default: return unary_numeric(op, o, x, L);
+  }
+}
+
+// Pragmas cannot sit inside the dispatch macros' arguments, hence these templates.
+template <typename T>
+void masked_fill_impl(T* base, const bool* mask, double value, const ElementwiseLoop& loop) {
+  const T v = convert<T>(value);
+  const int d = loop.ndim - 1;
+  const int64_t so = loop.strides[0][d], sm = loop.strides[1][d];
+  for_each_row<2>(loop, [&](const int64_t* off, int64_t n, int64_t) {
+    T* o = base + off[0];
+    const bool* m = mask + off[1];
+    if (so == 1 && sm == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = m[i] ? v : o[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        if (m[i * sm]) o[i * so] = v;
+    }
+  });
+}
+
+template <typename T>
+void fill_impl(T* base, double value, const ElementwiseLoop& loop) {
+  const T v = convert<T>(value);
+  const int64_t so = loop.strides[0][loop.ndim - 1];
+  for_each_row<1>(loop, [&](const int64_t* off, int64_t n, int64_t) {
+    T* o = base + off[0];
+    if (so == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = v;
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * so] = v;
+    }
+  });
+}
+
+}  // namespace
+
+void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoop& loop) {
+  const char* name = unary_name(op);
+  switch (op) {
+    case UnaryOp::LogicalNot:
+      LOOM_DISPATCH_ALL(dt, name, [&] {
+        map1(loop, static_cast<bool*>(out), static_cast<const scalar_t*>(in), [](scalar_t v) { return v == scalar_t(0); });
+      });
+      return;
+    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Sign: case UnaryOp::Square: case UnaryOp::Relu:
+      LOOM_DISPATCH_NUMERIC(dt, name, [&] {
+        unary_numeric(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop);
+      });
+      return;
+    default:
+      LOOM_DISPATCH_FLOAT(dt, name, [&] {
+        unary_float(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop);
+      });
+  }
+}
+
+void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop) {
+  LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
+    using T = scalar_t;
+    with_binary<T>(op, [&](auto f) {
+      using R = decltype(f(T(), T()));
+      map2(loop, static_cast<R*>(out), static_cast<const T*>(a), static_cast<const T*>(b), f);
+    });
+  });
+}
+
+void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop) {
+  LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
+    using T = scalar_t;
+    const T* x = static_cast<const T*>(a);
+    if (is_comparison(op) && !std::is_same_v<T, bool> && static_cast<double>(convert<T>(s)) != s) {
+      // s is not a value of T (int tensor vs 2.5): compare in double, as math says.
+      with_binary<double>(op, [&](auto f) {
+        map1(loop, static_cast<bool*>(out), x, [f, s](T v) { return f(static_cast<double>(v), s); });
+      });
+      return;
+    }
+    const T sv = convert<T>(s);
+    if (op == BinaryOp::Pow && std::is_floating_point_v<T> && s == 2.0) {
+      map1(loop, static_cast<T*>(out), x, [](T v) { return v * v; });
+      return;
+    }
+    with_binary<T>(op, [&](auto f) {
+      using R = decltype(f(T(), T()));
+      map1(loop, static_cast<R*>(out), x, [f, sv](T v) { return f(v, sv); });
+    });
+  });
+}
+
+void where(DType dt, void* out, const bool* cond, const void* a, const void* b, const ElementwiseLoop& loop) {
+  LOOM_DISPATCH_ALL(dt, "where", [&] {
+    using T = scalar_t;
+    map3(loop, static_cast<T*>(out), cond, static_cast<const T*>(a), static_cast<const T*>(b),
+         [](bool c, T x, T y) { return c ? x : y; });
+  });
+}
+
+void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
+           const ElementwiseLoop& loop) {
+  LOOM_DISPATCH_NUMERIC(dt, "clamp", [&] {
+    using T = scalar_t;
+    T l, h;
+    if constexpr (std::is_floating_point_v<T>) {
+      l = has_lo ? T(lo) : -std::numeric_limits<T>::infinity();
+      h = has_hi ? T(hi) : std::numeric_limits<T>::infinity();
+    } else {
+      // The integers within [lo, hi].
+      l = has_lo ? convert<T>(std::ceil(lo)) : std::numeric_limits<T>::min();
+      h = has_hi ? convert<T>(std::floor(hi)) : std::numeric_limits<T>::max();
+    }
+    // min(max(x, lo), hi) as PyTorch (lo > hi gives hi); NaN passes through.
+    map1(loop, static_cast<T*>(out), static_cast<const T*>(in), [l, h](T v) {
+      T t = v < l ? l : v;
+      return t > h ? h : t;
+    });
+  });
+}
+
+void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop) {
+  LOOM_DISPATCH_ALL(dt, "masked_fill", [&] { masked_fill_impl(static_cast<scalar_t*>(out), mask, value, loop); });
+}
+
+void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop) {
+  if (dst_dt == src_dt && loop.contiguous(0) && loop.contiguous(1)) {
+    const size_t item = itemsize(dst_dt);
+    detail::parallel_range(loop.numel, loop.numel, [&](int64_t b, int64_t e) {
+      std::memcpy(static_cast<char*>(dst) + b * item, static_cast<const char*>(src) + b * item, (e - b) * item);
+    });
+    return;
+  }
+  LOOM_DISPATCH_ALL(dst_dt, "copy", [&] {
+    using D = scalar_t;
+    LOOM_DISPATCH_ALL(src_dt, "copy", [&] {
+      using S = scalar_t;
+      map1(loop, static_cast<D*>(dst), static_cast<const S*>(src), [](S v) { return convert<D>(v); });
+    });
+  });
+}
+
+void fill(DType dt, void* out, double value, const ElementwiseLoop& loop) {
+  LOOM_DISPATCH_ALL(dt, "fill", [&] { fill_impl(static_cast<scalar_t*>(out), value, loop); });
+}
+
+// Values are computed in double and then converted, so float32 and integer
+// outputs match PyTorch's for the usual ranges.
+void arange(DType dt, void* out, int64_t n, double start, double step) {
+  LOOM_DISPATCH_NUMERIC(dt, "arange", [&] {
+    scalar_t* o = static_cast<scalar_t*>(out);
+    detail::parallel_range(n, n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) o[i] = convert<scalar_t>(start + static_cast<double>(i) * step);
+    });
+  });
+}
+
+// The first half steps up from start and the second half down from end (as
+// PyTorch does), which keeps both ends exact and the values symmetric.
+void linspace(DType dt, void* out, int64_t n, double start, double end) {
+  LOOM_DISPATCH_NUMERIC(dt, "linspace", [&] {
+    scalar_t* o = static_cast<scalar_t*>(out);
+    if (n == 1) {
+      o[0] = convert<scalar_t>(start);
+      return;
+    }
+    const double step = (end - start) / static_cast<double>(n - 1);
+    const int64_t half = n / 2;
+    detail::parallel_range(n, n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        o[i] = convert<scalar_t>(i < half ? start + step * static_cast<double>(i)
+                                          : end - step * static_cast<double>(n - 1 - i));
+    });
+  });
+}
+
+}  // namespace loom::kernels::cpu

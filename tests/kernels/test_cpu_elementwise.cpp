@@ -1,0 +1,516 @@
+// CPU elementwise kernels against naive double-precision references, on odd
+// shapes, transposed / stepped / broadcast operands and every dtype.
+#include <catch2/catch_template_test_macros.hpp>
+#include <catch2/catch_test_macros.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+#include "core/error.h"
+#include "kernels/cpu/kernels.h"
+#include "tests/kernels/test_cpu_util.h"
+
+using namespace loom;
+using namespace loom::kernels;
+using namespace loom_test;
+
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kInfD = std::numeric_limits<double>::infinity();
+
+template <typename T>
+double tol() { return std::is_same_v<T, float> ? 2e-6 : 1e-13; }
+
+// Number of positions where got differs from want; the first is reported.
+template <typename G>
+int64_t mismatches(const std::vector<G>& got, const std::vector<double>& want, double atol, double rtol,
+                   const std::string& what) {
+  int64_t bad = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!close(static_cast<double>(got[i]), want[i], atol, rtol)) {
+      if (bad == 0) UNSCOPED_INFO(what << ": first mismatch at " << i << ": got " << +got[i] << " want " << want[i]);
+      ++bad;
+    }
+  }
+  return bad;
+}
+
+double gelu_ref(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
+double gelu_tanh_ref(double x) {
+  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+}
+double silu_ref(double x) { return x / (1 + std::exp(-x)); }
+double numdiff(double (*f)(double), double x) { return (f(x + 1e-6) - f(x - 1e-6)) / 2e-6; }
+
+double unary_ref(UnaryOp op, double x) {
+  switch (op) {
+    case UnaryOp::Neg: return -x;
+    case UnaryOp::Abs: return std::fabs(x);
+    case UnaryOp::Sign: return x > 0 ? 1 : x < 0 ? -1 : x;
+    case UnaryOp::Exp: return std::exp(x);
+    case UnaryOp::Log: return std::log(x);
+    case UnaryOp::Sqrt: return std::sqrt(x);
+    case UnaryOp::Rsqrt: return 1 / std::sqrt(x);
+    case UnaryOp::Reciprocal: return 1 / x;
+    case UnaryOp::Sin: return std::sin(x);
+    case UnaryOp::Cos: return std::cos(x);
+    case UnaryOp::Tanh: return std::tanh(x);
+    case UnaryOp::Sigmoid: return 1 / (1 + std::exp(-x));
+    case UnaryOp::Relu: return x < 0 ? 0 : x;
+    case UnaryOp::GeluErf: return gelu_ref(x);
+    case UnaryOp::GeluTanh: return gelu_tanh_ref(x);
+    case UnaryOp::Silu: return silu_ref(x);
+    case UnaryOp::Square: return x * x;
+    case UnaryOp::LogicalNot: return x == 0;
+    case UnaryOp::GeluErfGrad: return numdiff(gelu_ref, x);
+    case UnaryOp::GeluTanhGrad: return numdiff(gelu_tanh_ref, x);
+    case UnaryOp::SiluGrad: return numdiff(silu_ref, x);
+  }
+  return kNaN;
+}
+
+const UnaryOp kFloatUnary[] = {UnaryOp::Neg,     UnaryOp::Abs,         UnaryOp::Sign,         UnaryOp::Exp,
+                               UnaryOp::Log,     UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
+                               UnaryOp::Sin,     UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
+                               UnaryOp::Relu,    UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
+                               UnaryOp::Square,  UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad};
+
+bool positive_domain(UnaryOp op) {
+  return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cpu unary float ops match double references on strided and contiguous inputs", "[kernels]",
+                   float, double) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  const Shape shape{7, 13, 5};
+  const int64_t n = numel(shape);
+  for (UnaryOp op : kFloatUnary) {
+    const bool pos = positive_domain(op);
+    std::vector<double> src = random_doubles(n, pos ? 0.1 : -3, 3, 11);
+    std::vector<T> in = cast_vec<T>(src);
+    // The input is a transposed view (dims 0 and 2 swapped in memory).
+    const Shape in_st = transposed_strides(shape, 0, 2);
+    std::vector<T> out(n);
+    ElementwiseLoop L = make_loop(shape, {contiguous_strides(shape), in_st});
+    cpu::unary(op, dt, out.data(), in.data(), L);
+    std::vector<double> want(n);
+    for_each_index(shape, {contiguous_strides(shape), in_st},
+                   [&](int64_t i, const std::vector<int64_t>& off) { want[off[0]] = unary_ref(op, in[off[1]]); });
+    const bool grad = op == UnaryOp::GeluErfGrad || op == UnaryOp::GeluTanhGrad || op == UnaryOp::SiluGrad;
+    const double t = grad ? 1e-5 : 4 * tol<T>();
+    CHECK(mismatches(out, want, t, t, "strided op " + std::to_string(int(op))) == 0);
+
+    // Large contiguous input: the simd and OpenMP path.
+    const int64_t big = 70001;
+    std::vector<T> bin = cast_vec<T>(random_doubles(big, pos ? 0.1 : -3, 3, 12));
+    std::vector<T> bout(big);
+    cpu::unary(op, dt, bout.data(), bin.data(), make_loop({big}, {{1}, {1}}));
+    std::vector<double> bwant(big);
+    for (int64_t i = 0; i < big; ++i) bwant[i] = unary_ref(op, bin[i]);
+    CHECK(mismatches(bout, bwant, t, t, "contiguous op " + std::to_string(int(op))) == 0);
+  }
+}
+
+TEST_CASE("cpu unary edge cases: NaN, zero, in place", "[kernels]") {
+  std::vector<double> x{kNaN, 0.0, -0.0, -2.0, kInfD, -kInfD};
+  std::vector<double> out(x.size());
+  ElementwiseLoop L = make_loop({6}, {{1}, {1}});
+  cpu::unary(UnaryOp::Relu, DType::Float64, out.data(), x.data(), L);
+  CHECK(std::isnan(out[0]));
+  CHECK(out[3] == 0.0);
+  CHECK(out[4] == kInfD);
+  cpu::unary(UnaryOp::Sign, DType::Float64, out.data(), x.data(), L);
+  CHECK(std::isnan(out[0]));
+  CHECK(out[1] == 0.0);
+  CHECK(out[3] == -1.0);
+  CHECK(out[5] == -1.0);
+  cpu::unary(UnaryOp::Sigmoid, DType::Float64, out.data(), x.data(), L);
+  CHECK(out[4] == 1.0);
+  CHECK(out[5] == 0.0);
+  // In place (out == in) is allowed.
+  cpu::unary(UnaryOp::Neg, DType::Float64, x.data(), x.data(), L);
+  CHECK(x[3] == 2.0);
+  CHECK(x[4] == -kInfD);
+}
+
+TEMPLATE_TEST_CASE("cpu unary integer ops and logical_not", "[kernels]", int32_t, int64_t) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  const Shape shape{5, 9};
+  std::vector<T> in(numel(shape));
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<T>(int(i % 11) - 5);
+  const Shape in_st = transposed_strides(shape, 0, 1);
+  for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Square, UnaryOp::Relu}) {
+    std::vector<T> out(in.size());
+    cpu::unary(op, dt, out.data(), in.data(), make_loop(shape, {contiguous_strides(shape), in_st}));
+    std::vector<double> want(in.size());
+    for_each_index(shape, {contiguous_strides(shape), in_st},
+                   [&](int64_t, const std::vector<int64_t>& off) { want[off[0]] = unary_ref(op, in[off[1]]); });
+    CHECK(mismatches(out, want, 0, 0, "int op " + std::to_string(int(op))) == 0);
+  }
+  bool nots[45];
+  cpu::unary(UnaryOp::LogicalNot, dt, nots, in.data(), make_loop({45}, {{1}, {1}}));
+  for (int i = 0; i < 45; ++i) CHECK(nots[i] == (in[i] == 0));
+  std::vector<T> out(in.size());
+  CHECK_THROWS_AS(cpu::unary(UnaryOp::Exp, dt, out.data(), in.data(), make_loop({45}, {{1}, {1}})), loom::Error);
+  // Wrapping instead of undefined behaviour on the most negative value.
+  T mn = std::numeric_limits<T>::min(), r;
+  cpu::unary(UnaryOp::Neg, dt, &r, &mn, make_loop({1}, {{1}, {1}}));
+  CHECK(r == mn);
+}
+
+TEST_CASE("cpu logical_not on every dtype writes bool", "[kernels]") {
+  double f[4] = {0.0, 1.5, kNaN, -0.0};
+  bool b[4];
+  cpu::unary(UnaryOp::LogicalNot, DType::Float64, b, f, make_loop({4}, {{1}, {1}}));
+  CHECK(b[0]);
+  CHECK(!b[1]);
+  CHECK(!b[2]);
+  CHECK(b[3]);
+  bool in[3] = {true, false, true}, out[3];
+  cpu::unary(UnaryOp::LogicalNot, DType::Bool, out, in, make_loop({3}, {{1}, {1}}));
+  CHECK(!out[0]);
+  CHECK(out[1]);
+  CHECK(!out[2]);
+}
+
+namespace {
+
+// Reference with the kernel's documented integer semantics.
+double binary_ref(BinaryOp op, double a, double b, bool integer) {
+  auto ipow = [](double x, double e) {
+    if (e < 0) return x == 1 ? 1.0 : x == -1 ? (std::fmod(-e, 2) == 1 ? -1.0 : 1.0) : 0.0;
+    return std::pow(x, e);
+  };
+  auto div = [&](double x, double y) { return integer ? (y == 0 ? 0.0 : std::trunc(x / y)) : x / y; };
+  auto pw = [&](double x, double y) { return integer ? ipow(x, y) : std::pow(x, y); };
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return div(a, b);
+    case BinaryOp::Pow: return pw(a, b);
+    case BinaryOp::Maximum: return (std::isnan(a) || std::isnan(b)) ? kNaN : std::max(a, b);
+    case BinaryOp::Minimum: return (std::isnan(a) || std::isnan(b)) ? kNaN : std::min(a, b);
+    case BinaryOp::Eq: return a == b;
+    case BinaryOp::Ne: return a != b;
+    case BinaryOp::Lt: return a < b;
+    case BinaryOp::Le: return a <= b;
+    case BinaryOp::Gt: return a > b;
+    case BinaryOp::Ge: return a >= b;
+    case BinaryOp::RSub: return b - a;
+    case BinaryOp::RDiv: return div(b, a);
+    case BinaryOp::RPow: return pw(b, a);
+  }
+  return kNaN;
+}
+
+const BinaryOp kAllBinary[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul,     BinaryOp::Div,
+                               BinaryOp::Pow, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq,
+                               BinaryOp::Ne,  BinaryOp::Lt,  BinaryOp::Le,      BinaryOp::Gt,
+                               BinaryOp::Ge,  BinaryOp::RSub, BinaryOp::RDiv,   BinaryOp::RPow};
+
+template <typename T>
+std::vector<T> operand_values(size_t n, uint32_t seed, bool pow_base) {
+  std::vector<double> v = random_doubles(n, std::is_integral_v<T> ? -6 : -3, std::is_integral_v<T> ? 6 : 3, seed);
+  for (auto& x : v) {
+    if (std::is_integral_v<T>) x = std::round(x);
+    if (pow_base && std::is_floating_point_v<T>) x = std::fabs(x) + 0.5;  // real powers need x > 0
+  }
+  return cast_vec<T>(v);
+}
+
+// Runs one binary op on the layout described by the strides and checks it.
+template <typename T>
+void check_binary(BinaryOp op, const Shape& shape, const Shape& sa, const Shape& sb, int64_t na, int64_t nb,
+                  const std::string& layout) {
+  const DType dt = dtype_of<T>::value;
+  const bool pow = op == BinaryOp::Pow || op == BinaryOp::RPow;
+  std::vector<T> a = operand_values<T>(na, 21, op == BinaryOp::Pow);
+  std::vector<T> b = operand_values<T>(nb, 22, op == BinaryOp::RPow);
+  if (pow && std::is_integral_v<T>) {  // keep integer powers small, with some negative exponents
+    for (auto& x : (op == BinaryOp::Pow ? b : a)) x = static_cast<T>(int64_t(x) % 5);
+  }
+  const Shape so = contiguous_strides(shape);
+  const int64_t n = numel(shape);
+  std::vector<double> want(n);
+  const bool integer = std::is_integral_v<T>;
+  for_each_index(shape, {so, sa, sb}, [&](int64_t, const std::vector<int64_t>& off) {
+    want[off[0]] = binary_ref(op, a[off[1]], b[off[2]], integer);
+  });
+  const ElementwiseLoop L = make_loop(shape, {so, sa, sb});
+  const double t = integer ? 0 : 4 * tol<T>();
+  const std::string what = std::string(dtype_name(dt)) + " op " + std::to_string(int(op)) + " " + layout;
+  if (is_comparison(op)) {
+    std::vector<uint8_t> out(n);
+    cpu::binary(op, dt, out.data(), a.data(), b.data(), L);
+    CHECK(mismatches(out, want, 0, 0, what) == 0);
+  } else {
+    std::vector<T> out(n);
+    cpu::binary(op, dt, out.data(), a.data(), b.data(), L);
+    CHECK(mismatches(out, want, t, t, what) == 0);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cpu binary ops: contiguous, transposed, stepped and broadcast operands", "[kernels]", float,
+                   double, int32_t, int64_t) {
+  using T = TestType;
+  const Shape shape{7, 13, 5};
+  const int64_t n = numel(shape);
+  for (BinaryOp op : kAllBinary) {
+    check_binary<T>(op, shape, contiguous_strides(shape), contiguous_strides(shape), n, n, "contiguous");
+    // a transposed, b read with a step of 2 along the last dim.
+    check_binary<T>(op, shape, transposed_strides(shape, 0, 2), {13 * 10, 10, 2}, n, 2 * n, "strided");
+    // b broadcast along the inner dim ([7,13,1]) and a along the middle ([7,1,5]).
+    check_binary<T>(op, shape, {5, 0, 1}, {13, 1, 0}, 7 * 5, 7 * 13, "broadcast");
+    // b a scalar broadcast everywhere.
+    check_binary<T>(op, shape, contiguous_strides(shape), {0, 0, 0}, n, 1, "scalar");
+    // Large flat input for the OpenMP path.
+    check_binary<T>(op, {50003}, {1}, {1}, 50003, 50003, "large");
+  }
+}
+
+TEST_CASE("cpu binary edge cases: NaN propagation, integer division by zero, bool", "[kernels]") {
+  double a[3] = {kNaN, 1.0, 2.0}, b[3] = {1.0, kNaN, 3.0}, out[3];
+  const ElementwiseLoop L = make_loop({3}, {{1}, {1}, {1}});
+  cpu::binary(BinaryOp::Maximum, DType::Float64, out, a, b, L);
+  CHECK(std::isnan(out[0]));
+  CHECK(std::isnan(out[1]));
+  CHECK(out[2] == 3.0);
+  cpu::binary(BinaryOp::Minimum, DType::Float64, out, a, b, L);
+  CHECK(std::isnan(out[0]));
+  CHECK(std::isnan(out[1]));
+  CHECK(out[2] == 2.0);
+
+  int32_t ia[3] = {7, -7, std::numeric_limits<int32_t>::min()}, ib[3] = {0, 2, -1}, io[3];
+  cpu::binary(BinaryOp::Div, DType::Int32, io, ia, ib, L);
+  CHECK(io[0] == 0);
+  CHECK(io[1] == -3);
+  CHECK(io[2] == std::numeric_limits<int32_t>::min());
+
+  bool ba[4] = {false, false, true, true}, bb[4] = {false, true, false, true}, bo[4];
+  const ElementwiseLoop L4 = make_loop({4}, {{1}, {1}, {1}});
+  cpu::binary(BinaryOp::Add, DType::Bool, bo, ba, bb, L4);
+  CHECK((!bo[0] && bo[1] && bo[2] && bo[3]));
+  cpu::binary(BinaryOp::Mul, DType::Bool, bo, ba, bb, L4);
+  CHECK((!bo[0] && !bo[1] && !bo[2] && bo[3]));
+  cpu::binary(BinaryOp::Lt, DType::Bool, bo, ba, bb, L4);
+  CHECK((!bo[0] && bo[1] && !bo[2] && !bo[3]));
+  CHECK_THROWS_AS(cpu::binary(BinaryOp::Sub, DType::Bool, bo, ba, bb, L4), loom::Error);
+}
+
+TEMPLATE_TEST_CASE("cpu binary_scalar matches the tensor-tensor reference", "[kernels]", float, double, int32_t,
+                   int64_t) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  const Shape shape{9, 11};
+  const Shape st = transposed_strides(shape, 0, 1);
+  const int64_t n = numel(shape);
+  const bool integer = std::is_integral_v<T>;
+  for (BinaryOp op : kAllBinary) {
+    for (double s : {2.0, -3.0, 0.5}) {
+      if (integer && s == 0.5 && !is_comparison(op)) continue;  // the front end promotes to float
+      const bool pow = op == BinaryOp::Pow || op == BinaryOp::RPow;
+      std::vector<T> a = operand_values<T>(n, 31, op == BinaryOp::Pow);
+      if (op == BinaryOp::RPow && integer) for (auto& x : a) x = static_cast<T>(int64_t(x) % 4);
+      if (pow && !integer && s < 0 && op == BinaryOp::RPow) continue;  // (-3)^x is NaN for real x
+      std::vector<double> want(n);
+      for_each_index(shape, {contiguous_strides(shape), st}, [&](int64_t, const std::vector<int64_t>& off) {
+        want[off[0]] = binary_ref(op, a[off[1]], s, integer);
+      });
+      const ElementwiseLoop L = make_loop(shape, {contiguous_strides(shape), st});
+      const std::string what = std::string(dtype_name(dt)) + " op " + std::to_string(int(op)) + " s=" + std::to_string(s);
+      if (is_comparison(op)) {
+        std::vector<uint8_t> out(n);
+        cpu::binary_scalar(op, dt, out.data(), a.data(), s, L);
+        CHECK(mismatches(out, want, 0, 0, what) == 0);
+      } else {
+        std::vector<T> out(n);
+        cpu::binary_scalar(op, dt, out.data(), a.data(), s, L);
+        const double t = integer ? 0 : 4 * tol<T>();
+        CHECK(mismatches(out, want, t, t, what) == 0);
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("cpu where, clamp and masked_fill", "[kernels]", bool, int32_t, int64_t, float, double) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  const Shape shape{6, 7, 3};
+  const int64_t n = numel(shape);
+  const Shape so = contiguous_strides(shape);
+  std::vector<double> av = random_doubles(n, -5, 5, 41), bv = random_doubles(7 * 3, -5, 5, 42);
+  for (auto& x : av) x = std::round(x);
+  for (auto& x : bv) x = std::round(x);
+  Vec<T> a = cast_vec<T>(av), b = cast_vec<T>(bv);
+  std::vector<uint8_t> condv(n);
+  for (int64_t i = 0; i < n; ++i) condv[i] = (i * 7919) % 3 == 0;
+  const bool* cond = reinterpret_cast<const bool*>(condv.data());
+
+  // where: cond transposed, a contiguous, b broadcast over dim 0.
+  const Shape sc = transposed_strides(shape, 0, 1), sb{0, 3, 1};
+  Vec<T> out(n);
+  cpu::where(dt, ptr<T>(out), cond, ptr<T>(a), ptr<T>(b), make_loop(shape, {so, sc, so, sb}));
+  int64_t bad = 0;
+  for_each_index(shape, {so, sc, so, sb}, [&](int64_t, const std::vector<int64_t>& off) {
+    bad += out[off[0]] != (condv[off[1]] ? a[off[2]] : b[off[3]]);
+  });
+  CHECK(bad == 0);
+  // where on contiguous operands (the simd path).
+  Vec<T> bfull = cast_vec<T>(random_doubles(n, -5, 5, 43));
+  cpu::where(dt, ptr<T>(out), cond, ptr<T>(a), ptr<T>(bfull), make_loop({n}, {{1}, {1}, {1}, {1}}));
+  bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad += out[i] != (condv[i] ? a[i] : bfull[i]);
+  CHECK(bad == 0);
+
+  // masked_fill on a transposed output with a broadcast mask.
+  Vec<T> fillme = a;
+  const Shape sm{0, 3, 1};
+  cpu::masked_fill(dt, ptr<T>(fillme), cond, 1.0, make_loop(shape, {sc, sm}));
+  bad = 0;
+  for_each_index(shape, {sc, sm}, [&](int64_t, const std::vector<int64_t>& off) {
+    bad += fillme[off[0]] != (condv[off[1]] ? store_t<T>(1) : a[off[0]]);
+  });
+  CHECK(bad == 0);
+
+  if constexpr (!std::is_same_v<T, bool>) {
+    Vec<T> c(n);
+    cpu::clamp(dt, ptr<T>(c), ptr<T>(a), true, -2.0, true, 3.0, make_loop(shape, {so, sc}));
+    bad = 0;
+    for_each_index(shape, {so, sc}, [&](int64_t, const std::vector<int64_t>& off) {
+      bad += c[off[0]] != std::min<T>(std::max<T>(a[off[1]], T(-2)), T(3));
+    });
+    CHECK(bad == 0);
+    cpu::clamp(dt, ptr<T>(c), ptr<T>(a), false, 0, true, 1.0, make_loop({n}, {{1}, {1}}));
+    bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += c[i] != std::min<T>(a[i], T(1));
+    CHECK(bad == 0);
+    // lo > hi gives hi, as PyTorch.
+    cpu::clamp(dt, ptr<T>(c), ptr<T>(a), true, 4.0, true, 1.0, make_loop({n}, {{1}, {1}}));
+    bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += c[i] != T(1);
+    CHECK(bad == 0);
+  } else {
+    Vec<T> c(n);
+    CHECK_THROWS_AS(cpu::clamp(dt, ptr<T>(c), ptr<T>(a), true, 0, true, 1, make_loop({n}, {{1}, {1}})), loom::Error);
+  }
+}
+
+TEST_CASE("cpu clamp passes NaN through and rounds integer bounds inward", "[kernels]") {
+  float x[3] = {std::nanf(""), -5.f, 5.f}, y[3];
+  cpu::clamp(DType::Float32, y, x, true, -1, true, 1, make_loop({3}, {{1}, {1}}));
+  CHECK(std::isnan(y[0]));
+  CHECK(y[1] == -1.f);
+  CHECK(y[2] == 1.f);
+  int64_t i[3] = {0, 1, 5}, o[3];
+  cpu::clamp(DType::Int64, o, i, true, 0.5, true, 4.5, make_loop({3}, {{1}, {1}}));
+  CHECK(o[0] == 1);
+  CHECK(o[1] == 1);
+  CHECK(o[2] == 4);
+}
+
+namespace {
+
+template <typename D, typename S>
+void check_copy_pair() {
+  const Shape shape{5, 7, 3};
+  const int64_t n = numel(shape);
+  std::vector<double> v = random_doubles(n, -50, 50, 51);
+  for (size_t i = 0; i < v.size(); i += 5) v[i] = 0;
+  Vec<S> src = cast_vec<S>(v);
+  if constexpr (std::is_same_v<S, bool>) for (int64_t i = 0; i < n; ++i) src[i] = v[i] > 0;
+  auto expect = [](S x) -> double {
+    if constexpr (std::is_same_v<D, bool>) return x != S(0);
+    else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>) return std::trunc(double(x));
+    else if constexpr (std::is_same_v<D, float>) return double(float(x));
+    else return double(x);
+  };
+  // Transposed source into a stepped destination.
+  const Shape ss = transposed_strides(shape, 0, 2), sd{7 * 3 * 2, 3 * 2, 2};
+  Vec<D> dst(2 * n, 0);
+  cpu::copy(dtype_of<D>::value, ptr<D>(dst), dtype_of<S>::value, ptr<S>(src), make_loop(shape, {sd, ss}));
+  int64_t bad = 0;
+  for_each_index(shape, {sd, ss}, [&](int64_t, const std::vector<int64_t>& off) {
+    bad += double(dst[off[0]]) != expect(src[off[1]]);
+  });
+  INFO(dtype_name(dtype_of<S>::value) << " -> " << dtype_name(dtype_of<D>::value));
+  CHECK(bad == 0);
+  // Contiguous.
+  Vec<D> flat(n);
+  cpu::copy(dtype_of<D>::value, ptr<D>(flat), dtype_of<S>::value, ptr<S>(src), make_loop({n}, {{1}, {1}}));
+  bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad += double(flat[i]) != expect(src[i]);
+  CHECK(bad == 0);
+}
+
+template <typename D>
+void check_copy_from_all() {
+  check_copy_pair<D, bool>();
+  check_copy_pair<D, int32_t>();
+  check_copy_pair<D, int64_t>();
+  check_copy_pair<D, float>();
+  check_copy_pair<D, double>();
+}
+
+}  // namespace
+
+TEST_CASE("cpu copy converts between every pair of dtypes on strided layouts", "[kernels]") {
+  check_copy_from_all<bool>();
+  check_copy_from_all<int32_t>();
+  check_copy_from_all<int64_t>();
+  check_copy_from_all<float>();
+  check_copy_from_all<double>();
+}
+
+TEST_CASE("cpu copy: float to int saturates and maps NaN to 0; large contiguous memcpy", "[kernels]") {
+  double s[4] = {kNaN, 1e30, -1e30, -2.7};
+  int32_t d[4];
+  cpu::copy(DType::Int32, d, DType::Float64, s, make_loop({4}, {{1}, {1}}));
+  CHECK(d[0] == 0);
+  CHECK(d[1] == std::numeric_limits<int32_t>::max());
+  CHECK(d[2] == std::numeric_limits<int32_t>::min());
+  CHECK(d[3] == -2);
+  std::vector<float> big = cast_vec<float>(random_doubles(100003, -1, 1, 5)), out(100003);
+  cpu::copy(DType::Float32, out.data(), DType::Float32, big.data(), make_loop({100003}, {{1}, {1}}));
+  CHECK(out == big);
+}
+
+TEST_CASE("cpu fill, arange, linspace", "[kernels]") {
+  const Shape shape{4, 6};
+  std::vector<float> buf(48, -1.f);
+  // Fill every other element of a stepped view.
+  cpu::fill(DType::Float32, buf.data(), 2.5, make_loop(shape, {{12, 2}}));
+  for (int i = 0; i < 48; ++i) CHECK(buf[i] == (i % 2 == 0 ? 2.5f : -1.f));
+  std::vector<int64_t> ib(40000);
+  cpu::fill(DType::Int64, ib.data(), 7, make_loop({40000}, {{1}}));
+  CHECK(std::count(ib.begin(), ib.end(), 7) == 40000);
+  bool bb[3];
+  cpu::fill(DType::Bool, bb, 3.0, make_loop({3}, {{1}}));
+  CHECK((bb[0] && bb[1] && bb[2]));
+
+  std::vector<double> a(11);
+  cpu::arange(DType::Float64, a.data(), 11, -1.0, 0.25);
+  for (int i = 0; i < 11; ++i) CHECK(a[i] == -1.0 + 0.25 * i);
+  std::vector<int32_t> ai(5);
+  cpu::arange(DType::Int32, ai.data(), 5, 3, -2);
+  CHECK(ai == std::vector<int32_t>{3, 1, -1, -3, -5});
+
+  std::vector<float> l(7);
+  cpu::linspace(DType::Float32, l.data(), 7, -1.0, 2.0);
+  for (int i = 0; i < 7; ++i) CHECK(close(l[i], -1.0 + 0.5 * i, 1e-6, 1e-6));
+  CHECK(l[0] == -1.f);
+  CHECK(l[6] == 2.f);
+  std::vector<double> ld(100001);
+  cpu::linspace(DType::Float64, ld.data(), 100001, 0.0, 0.3);
+  CHECK(ld.back() == 0.3);
+  CHECK(close(ld[50000], 0.15, 1e-15, 1e-15));
+  double one;
+  cpu::linspace(DType::Float64, &one, 1, 4.0, 9.0);
+  CHECK(one == 4.0);
+}
