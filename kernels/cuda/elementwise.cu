@@ -10,7 +10,12 @@
 // parameter: the branch is uniform across the grid and costs nothing next to
 // memory traffic, and it keeps the number of instantiations (and nvcc time)
 // small. Float-only math on integer dtypes is rejected on the host.
+// Integer and conversion semantics follow the CPU twins exactly: wrapping
+// arithmetic, x / 0 = 0, exact integer powers, saturating float -> int
+// conversion with NaN -> 0.
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
@@ -64,6 +69,39 @@ struct MapStrided {
   }
 };
 
+template <typename T>
+constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+
+template <typename D, typename S>
+__host__ __device__ __forceinline__ D convert(S x) {
+  if constexpr (std::is_same_v<D, bool>) {
+    return x != S(0);
+  } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
+    constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());
+    return x != x ? D(0) : x <= lo ? std::numeric_limits<D>::min() : x >= -lo ? std::numeric_limits<D>::max()
+                                                                              : static_cast<D>(x);
+  } else {
+    return static_cast<D>(x);
+  }
+}
+
+// Two's complement integer arithmetic without signed-overflow UB.
+template <typename T>
+__device__ __forceinline__ T wadd(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <typename T>
+__device__ __forceinline__ T wsub(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <typename T>
+__device__ __forceinline__ T wmul(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
+}
+
 bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
 // out = f(a[, b]) over the loop; NIN inputs share the type in_t.
@@ -97,11 +135,11 @@ struct UnaryFloatF {
     switch (op) {
       case UnaryOp::Neg: return -x;
       case UnaryOp::Abs: return fabs(x);
-      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
+      case UnaryOp::Sign: return x > T(0) ? T(1) : x < T(0) ? T(-1) : x;  // sign(NaN) = NaN
       case UnaryOp::Exp: return exp(x);
       case UnaryOp::Log: return log(x);
       case UnaryOp::Sqrt: return sqrt(x);
-      case UnaryOp::Rsqrt: return rsqrt(x);
+      case UnaryOp::Rsqrt: return T(1) / sqrt(x);
       case UnaryOp::Reciprocal: return T(1) / x;
       case UnaryOp::Sin: return sin(x);
       case UnaryOp::Cos: return cos(x);
@@ -132,11 +170,11 @@ struct UnaryIntF {
   UnaryOp op;
   __device__ T operator()(T x) const {
     switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return x < 0 ? -x : x;
-      case UnaryOp::Sign: return static_cast<T>((T(0) < x) - (x < T(0)));
+      case UnaryOp::Neg: return wsub(T(0), x);
+      case UnaryOp::Abs: return x < 0 ? wsub(T(0), x) : x;
+      case UnaryOp::Sign: return x > 0 ? T(1) : x < 0 ? T(-1) : T(0);
       case UnaryOp::Relu: return x < 0 ? T(0) : x;
-      case UnaryOp::Square: return x * x;
+      case UnaryOp::Square: return wmul(x, x);
       default: return x;
     }
   }
@@ -157,13 +195,11 @@ bool int_unary_ok(UnaryOp op) {
 template <typename T>
 __device__ T int_pow(T base, T e) {
   if (e < 0) return base == 1 ? T(1) : base == -1 ? ((e & 1) ? T(-1) : T(1)) : T(0);
-  T r = 1;
-  while (e) {
-    if (e & 1) r *= base;
-    base *= base;
-    e >>= 1;
-  }
-  return r;
+  using U = std::make_unsigned_t<T>;
+  U r = 1, b = U(base);
+  for (; e; e >>= 1, b *= b)
+    if (e & 1) r *= b;
+  return T(r);
 }
 
 template <typename T>
@@ -177,10 +213,10 @@ struct BinaryF {
       }
     } else {
       switch (op) {
-        case BinaryOp::Add: return a + b;
-        case BinaryOp::Sub: return a - b;
-        case BinaryOp::RSub: return b - a;
-        case BinaryOp::Mul: return a * b;
+        case BinaryOp::Add: return wadd(a, b);
+        case BinaryOp::Sub: return wsub(a, b);
+        case BinaryOp::RSub: return wsub(b, a);
+        case BinaryOp::Mul: return wmul(a, b);
         case BinaryOp::Div: return div(a, b);
         case BinaryOp::RDiv: return div(b, a);
         case BinaryOp::Pow: return pow_(a, b);
@@ -192,7 +228,7 @@ struct BinaryF {
     }
   }
   __device__ static T div(T a, T b) {
-    if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : a / b;  // no trap on the device
+    if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : b == -1 ? wsub(T(0), a) : T(a / b);
     else return a / b;
   }
   __device__ static T pow_(T a, T b) {
@@ -225,10 +261,20 @@ struct BindScalar {
 };
 
 template <typename T>
-T scalar_as(double v) {
-  if constexpr (std::is_same_v<T, bool>) return v != 0;
-  else return static_cast<T>(v);
-}
+T scalar_as(double v) { return convert<T>(v); }
+
+// Comparison of an integer tensor with a scalar it cannot represent (2.5).
+template <typename T>
+struct CompareDoubleF {
+  BinaryOp op;
+  double s;
+  __device__ bool operator()(T a) const { return CompareF<double>{op}(static_cast<double>(a), s); }
+};
+
+template <typename T>
+struct SquareF {
+  __device__ T operator()(T a) const { return a * a; }
+};
 
 void check_binary(BinaryOp op, DType dt, const char* name) {
   if (is_comparison(op)) return;
@@ -283,8 +329,7 @@ struct CopyF {
   const S* src;
   template <typename index_t>
   __device__ void operator()(const index_t* off) const {
-    if constexpr (std::is_same_v<D, bool>) dst[off[0]] = src[off[1]] != S(0);
-    else dst[off[0]] = static_cast<D>(src[off[1]]);
+    dst[off[0]] = convert<D>(src[off[1]]);
   }
 };
 
@@ -292,15 +337,19 @@ template <typename T>
 __global__ void arange_kernel(T* out, int64_t n, double start, double step) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    out[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    out[i] = convert<T>(start + static_cast<double>(i) * step);
 }
 
+// The first half steps up from start, the second down from end (as the CPU
+// twin and PyTorch do): both ends exact, values symmetric.
 template <typename T>
 __global__ void linspace_kernel(T* out, int64_t n, double start, double end) {
   double step = n > 1 ? (end - start) / static_cast<double>(n - 1) : 0.0;
+  int64_t half = n / 2;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    out[i] = static_cast<T>(i == n - 1 && n > 1 ? end : start + static_cast<double>(i) * step);
+    out[i] = convert<T>(n == 1 || i < half ? start + step * static_cast<double>(i)
+                                            : end - step * static_cast<double>(n - 1 - i));
 }
 
 }  // namespace
@@ -348,6 +397,16 @@ void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, co
     auto pa = static_cast<const scalar_t*>(a);
     auto none = static_cast<const scalar_t*>(nullptr);
     scalar_t sv = scalar_as<scalar_t>(s);
+    if constexpr (!std::is_same_v<scalar_t, bool>) {
+      if (is_comparison(op) && static_cast<double>(sv) != s) {
+        map<1>(loop, static_cast<bool*>(out), pa, none, CompareDoubleF<scalar_t>{op, s}, stream);
+        return;
+      }
+      if (op == BinaryOp::Pow && std::is_floating_point_v<scalar_t> && s == 2.0) {
+        map<1>(loop, static_cast<scalar_t*>(out), pa, none, SquareF<scalar_t>{}, stream);
+        return;
+      }
+    }
     if (is_comparison(op))
       map<1>(loop, static_cast<bool*>(out), pa, none, BindScalar<CompareF<scalar_t>, scalar_t>{{op}, sv}, stream);
     else
@@ -368,7 +427,10 @@ void where(DType dt, void* out, const bool* cond, const void* a, const void* b, 
 void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
            const ElementwiseLoop& loop, cudaStream_t stream) {
   LOOM_DISPATCH_NUMERIC(dt, "clamp", [&] {
-    ClampF<scalar_t> f{has_lo, has_hi, scalar_as<scalar_t>(has_lo ? lo : 0), scalar_as<scalar_t>(has_hi ? hi : 0)};
+    // Integer bounds are the integers within [lo, hi].
+    double l = has_lo ? (std::is_integral_v<scalar_t> ? std::ceil(lo) : lo) : 0;
+    double h = has_hi ? (std::is_integral_v<scalar_t> ? std::floor(hi) : hi) : 0;
+    ClampF<scalar_t> f{has_lo, has_hi, scalar_as<scalar_t>(l), scalar_as<scalar_t>(h)};
     map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(nullptr),
            f, stream);
   });

@@ -4,7 +4,8 @@
 // Each op is a Reducer: an accumulator type, its identity, map (one input
 // element at reduced position r to an accumulator), an order-independent
 // combine, and write (accumulator to outputs). Accumulators are double for
-// floating sums (float inputs too), int64 for integer sums, (max, scaled sum)
+// floating sums (float inputs too), uint64 for integer sums and products
+// (they wrap, as on the CPU), (max, scaled sum)
 // for logsumexp, (value, index) for arg reductions, (n, mean, M2) Welford
 // triples for var_mean. Arg combine breaks ties by the smaller index and lets
 // NaN win, so the result matches the CPU's sequential first-occurrence rule
@@ -63,14 +64,18 @@ struct SumR {  // Sum, Mean, Prod
   ReduceOp op;
   T* out;
   __device__ acc_t identity() const { return op == ReduceOp::Prod ? acc_t(1) : acc_t(0); }
-  __device__ acc_t map(T x, int64_t) const { return static_cast<acc_t>(x); }
+  __device__ acc_t map(T x, int64_t) const {
+    if constexpr (std::is_floating_point_v<T>) return static_cast<acc_t>(x);
+    else return static_cast<acc_t>(static_cast<int64_t>(x));
+  }
   __device__ acc_t combine(acc_t a, acc_t b) const { return op == ReduceOp::Prod ? a * b : a + b; }
   __device__ void write(int64_t off, acc_t a, int64_t n) const {
-    if (op == ReduceOp::Mean) {
-      if constexpr (std::is_floating_point_v<acc_t>) a = a / static_cast<acc_t>(n);
-      else a = n > 0 ? a / n : acc_t(0);
+    if constexpr (std::is_floating_point_v<acc_t>) {
+      if (op == ReduceOp::Mean) a = a / static_cast<acc_t>(n);
+      out[off] = static_cast<T>(a);
+    } else {
+      out[off] = static_cast<T>(static_cast<int64_t>(a));
     }
-    out[off] = static_cast<T>(a);
   }
 };
 
@@ -115,16 +120,17 @@ template <typename T>
 struct NormR {
   double p;
   T* out;
-  __device__ double identity() const { return 0.0; }
+  __device__ double identity() const { return p == -INFINITY ? INFINITY : 0.0; }
   __device__ double map(T x, int64_t) const {
     double a = fabs(static_cast<double>(x));
     if (p == 0) return a != 0 ? 1.0 : 0.0;
-    if (p == 1 || isinf(p)) return a;
+    if (p == 1 || isinf(p)) return a;  // +inf: max |x|, -inf: min |x|
     if (p == 2) return a * a;
     return pow(a, p);
   }
   __device__ double combine(double a, double b) const {
-    if (isinf(p)) return (is_nan(a) || a > b) ? a : b;
+    if (p == INFINITY) return (is_nan(a) || a > b) ? a : b;
+    if (p == -INFINITY) return (is_nan(a) || a < b) ? a : b;
     return a + b;
   }
   __device__ void write(int64_t off, double a, int64_t) const {
@@ -286,12 +292,19 @@ void run_reduce(const ReduceLoop& L, const T* in, R red, cudaStream_t stream) {
 }  // namespace
 
 void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p, cudaStream_t stream) {
+  LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0 || (op != ReduceOp::Max && op != ReduceOp::Min),
+                   "reduce: cannot reduce over an empty dimension (no identity)");
   switch (op) {
-    case ReduceOp::Sum:
     case ReduceOp::Mean:
+      LOOM_DISPATCH_FLOAT(dt, "mean", [&] {
+        run_reduce(loop, static_cast<const scalar_t*>(in), SumR<scalar_t, double>{op, static_cast<scalar_t*>(out)},
+                   stream);
+      });
+      break;
+    case ReduceOp::Sum:
     case ReduceOp::Prod:
       LOOM_DISPATCH_NUMERIC(dt, "reduce", [&] {
-        using acc_t = std::conditional_t<std::is_floating_point_v<scalar_t>, double, int64_t>;
+        using acc_t = std::conditional_t<std::is_floating_point_v<scalar_t>, double, uint64_t>;
         run_reduce(loop, static_cast<const scalar_t*>(in), SumR<scalar_t, acc_t>{op, static_cast<scalar_t*>(out)},
                    stream);
       });
@@ -319,7 +332,8 @@ void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& 
 void arg_reduce(ReduceOp op, DType dt, void* values, int64_t* indices, const void* in, const ReduceLoop& loop,
                 cudaStream_t stream) {
   LOOM_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, "arg_reduce: expected Max or Min");
-  LOOM_DISPATCH_NUMERIC(dt, "arg_reduce", [&] {
+  LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0, "arg_reduce: cannot reduce over an empty dimension");
+  LOOM_DISPATCH_ALL(dt, "arg_reduce", [&] {
     run_reduce(loop, static_cast<const scalar_t*>(in),
                ArgR<scalar_t>{op == ReduceOp::Max, static_cast<scalar_t*>(values), indices}, stream);
   });

@@ -1,0 +1,139 @@
+// Indexing kernels: index_select, gather, scatter_add.
+//   index_select: out[o, j, i] = in[o, index[j], i]   (contiguous [outer, dim, inner])
+//   gather:       out[p] = in[p with its dim coordinate replaced by index[p]]
+//   scatter_add:  self[p with dim coordinate index[p]] += src[p]
+// A valid index lies in [0, size), as in the CPU twins (PyTorch rejects
+// negative indices for these ops). A bad index cannot throw from a kernel: the thread sets
+// *error_flag = 1 and skips the element (an output element gets 0), and the
+// runtime raises IndexError at the next check_async_errors. scatter_add
+// validates every index in a first kernel and the adding kernel does nothing
+// once the flag is set, so a bad index leaves self untouched (as on the CPU).
+//
+// gather and scatter_add iterate the index shape through OffsetCalc (the
+// front end zeroes the dim stride of the indexed operand, so the index adds
+// index * dim_stride). scatter_add uses atomicAdd because several positions
+// may name the same target: float/double natively, int32 as int, int64 as
+// unsigned long long (two's complement addition is the same operation). The
+// summation order, and so float rounding, varies run to run.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/kernels.h"
+
+namespace loom::kernels::cuda {
+
+namespace {
+
+__device__ __forceinline__ bool valid_index(int64_t ix, int64_t size) { return ix >= 0 && ix < size; }
+
+template <typename T>
+__global__ void index_select_kernel(T* out, const T* in, const int64_t* index, int64_t n_index, int64_t in_dim,
+                                    int64_t inner, int64_t total, int* error_flag) {
+  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
+       p += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    int64_t i = p % inner;
+    int64_t rest = p / inner;
+    int64_t j = rest % n_index;
+    int64_t o = rest / n_index;
+    int64_t ix = index[j];
+    if (!valid_index(ix, in_dim)) {
+      atomicExch(error_flag, 1);
+      out[p] = T(0);
+      continue;
+    }
+    out[p] = in[(o * in_dim + ix) * inner + i];
+  }
+}
+
+template <typename T>
+struct GatherF {
+  T* out;
+  const T* in;
+  const int64_t* index;
+  int64_t dim_stride, dim_size;
+  int* error_flag;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    int64_t ix = index[off[2]];
+    if (!valid_index(ix, dim_size)) {
+      atomicExch(error_flag, 1);
+      out[off[0]] = T(0);
+      return;
+    }
+    out[off[0]] = in[static_cast<int64_t>(off[1]) + ix * dim_stride];
+  }
+};
+
+template <typename T>
+__device__ __forceinline__ void atomic_add(T* p, T v) {
+  if constexpr (std::is_same_v<T, int64_t>) {
+    atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    atomicAdd(reinterpret_cast<int*>(p), static_cast<int>(v));
+  } else {
+    atomicAdd(p, v);
+  }
+}
+
+struct ValidateF {
+  const int64_t* index;
+  int64_t dim_size;
+  int* error_flag;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if (!valid_index(index[off[2]], dim_size)) atomicExch(error_flag, 1);
+  }
+};
+
+template <typename T>
+struct ScatterAddF {
+  T* self;
+  const T* src;
+  const int64_t* index;
+  int64_t dim_stride, dim_size;
+  int* error_flag;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if (*error_flag) return;  // set by the validation pass (or an unreported earlier op)
+    int64_t ix = index[off[2]];
+    atomic_add(&self[static_cast<int64_t>(off[0]) + ix * dim_stride], src[off[1]]);
+  }
+};
+
+}  // namespace
+
+void index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
+                  int64_t in_dim, int64_t inner, int* error_flag, cudaStream_t stream) {
+  LOOM_CHECK(error_flag != nullptr, "index_select: no device error flag");
+  int64_t total = outer * n_index * inner;
+  if (total <= 0) return;
+  LOOM_DISPATCH_ALL(dt, "index_select", [&] {
+    index_select_kernel<<<grid_for(total), kThreads, 0, stream>>>(static_cast<scalar_t*>(out),
+                                                                  static_cast<const scalar_t*>(in), index, n_index,
+                                                                  in_dim, inner, total, error_flag);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void gather(DType dt, void* out, const void* in, const int64_t* index, const ElementwiseLoop& loop,
+            int64_t in_dim_stride, int64_t in_dim_size, int* error_flag, cudaStream_t stream) {
+  LOOM_CHECK(error_flag != nullptr, "gather: no device error flag");
+  LOOM_DISPATCH_ALL(dt, "gather", [&] {
+    launch_offsets<3>(loop,
+                      GatherF<scalar_t>{static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), index,
+                                        in_dim_stride, in_dim_size, error_flag},
+                      stream);
+  });
+}
+
+void scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
+                 int64_t self_dim_stride, int64_t self_dim_size, int* error_flag, cudaStream_t stream) {
+  LOOM_CHECK(error_flag != nullptr, "scatter_add: no device error flag");
+  LOOM_DISPATCH_NUMERIC(dt, "scatter_add", [&] {
+    launch_offsets<3>(loop, ValidateF{index, self_dim_size, error_flag}, stream);
+    launch_offsets<3>(loop,
+                      ScatterAddF<scalar_t>{static_cast<scalar_t*>(self), static_cast<const scalar_t*>(src), index,
+                                            self_dim_stride, self_dim_size, error_flag},
+                      stream);
+  });
+}
+
+}  // namespace loom::kernels::cuda
