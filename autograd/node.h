@@ -45,13 +45,15 @@ class EnableGradGuard {
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t);
+  // Inputs are kept as they are (so create_graph can differentiate through
+  // them); outputs of the node itself are kept detached to avoid a cycle.
+  explicit SavedTensor(const Tensor& t, bool is_output = false);
   Tensor unpack(const char* node_name) const;
   bool defined() const { return data_.defined(); }
   void reset() { data_ = Tensor(); }
 
  private:
-  Tensor data_;  // detached: shares storage, no autograd meta (no reference cycle)
+  Tensor data_;
   uint64_t version_ = 0;
 };
 
@@ -78,6 +80,7 @@ struct Node : std::enable_shared_from_this<Node> {
 struct AutogradMeta {
   bool requires_grad = false;
   bool retains_grad = false;
+  bool is_view = false;  // a view of a tensor that requires grad
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;

@@ -1,0 +1,78 @@
+// Shared by the op front ends: building kernel loops from tensors, dispatching
+// to the CPU or CUDA kernel, allocating outputs.
+#pragma once
+#include <initializer_list>
+#include <vector>
+
+#include "autograd/node.h"
+#include "core/cuda.h"
+#include "core/ops.h"
+#include "core/tensor.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/loops.h"
+#ifdef LOOM_WITH_CUDA
+#include "kernels/cuda/kernels.h"
+#endif
+
+namespace loom::ops {
+
+namespace kc = kernels::cpu;
+#ifdef LOOM_WITH_CUDA
+namespace kg = kernels::cuda;
+inline cudaStream_t stream_of(const Device& d) { return static_cast<cudaStream_t>(cuda::current_stream(d.index)); }
+#define LOOM_CUDA_CALL(...) \
+  do {                      \
+    __VA_ARGS__;            \
+  } while (0)
+#else
+[[noreturn]] void throw_no_cuda(const char* op);
+#define LOOM_CUDA_CALL(...) ::loom::ops::throw_no_cuda(__func__)
+#endif
+
+// Runs `cpu_call` or `cuda_call` for the device `dev`.
+#define LOOM_DEVICE_DISPATCH(dev, cpu_call, cuda_call) \
+  do {                                                 \
+    if ((dev).is_cpu()) {                              \
+      cpu_call;                                        \
+    } else {                                           \
+      LOOM_CUDA_CALL(cuda_call);                       \
+    }                                                  \
+  } while (0)
+
+// An iteration space over `shape` for operands already broadcast to it
+// (operand 0 is the output). Size-1 dims are dropped and dims that are
+// contiguous in every operand are merged, so contiguous tensors give ndim 1.
+kernels::ElementwiseLoop make_loop(const Shape& shape, std::initializer_list<const Tensor*> operands);
+kernels::ElementwiseLoop make_loop(const Shape& shape, const std::vector<Shape>& strides);
+
+// The loop for reducing `in` over `dims` (sorted, unique) into `out`, whose
+// shape keeps the reduced dims as 1 (keepdim form).
+kernels::ReduceLoop make_reduce_loop(const Tensor& in, const Tensor& out_keepdim, const Dims& dims);
+
+// Strides of `t` viewed with the broadcast shape `shape` (0 where broadcast).
+Shape broadcast_strides(const Tensor& t, const Shape& shape);
+
+// All tensors on the same device, else a RuntimeError naming the op.
+void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
+
+// A new tensor of `shape` like PyTorch's empty (contiguous).
+inline Tensor new_empty(const Shape& shape, DType dt, Device dev) { return empty(shape, TensorOptions(dt, dev)); }
+
+// Normalized, sorted, unique dims; empty input means all dims.
+Dims reduce_dims(const Dims& dims, int64_t ndim, const char* op);
+Shape keepdim_shape(const Shape& in, const Dims& dims);
+Shape squeeze_dims(const Shape& keep, const Dims& dims);
+
+// dst <- src (broadcast to dst) for any devices and dtypes; no autograd.
+void copy_raw(const Tensor& dst, const Tensor& src, bool non_blocking);
+void copy_same_device(const Tensor& dst, const Tensor& src);
+// Elementwise kernels into an existing output (which may alias an input).
+void run_unary(kernels::UnaryOp op, const Tensor& out, const Tensor& in);
+void run_binary(kernels::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
+void run_binary_scalar(kernels::BinaryOp op, const Tensor& out, const Tensor& a, double s);
+
+// Makes a tensor safe to modify in place under autograd: raises for leaves
+// that require grad and for tensors that saved nodes depend on.
+void check_inplace(const Tensor& self, const char* op);
+
+}  // namespace loom::ops

@@ -1,0 +1,256 @@
+// Indexing ops: index_select, gather, scatter_add, masked_select, nonzero,
+// one_hot. CPU kernels report the first bad index, raised here as IndexError;
+// CUDA kernels set the device error flag, raised at the next sync point.
+#include "autograd/ops/common.h"
+
+namespace loom {
+
+using autograd::LambdaNode;
+using autograd::SavedTensor;
+
+namespace {
+
+Tensor as_index(const Tensor& index, const char* op) {
+  LOOM_CHECK_TYPE(index.dtype() == DType::Int64 || index.dtype() == DType::Int32, op,
+                  "(): Expected dtype int32/int64 for index, got ", dtype_name(index.dtype()));
+  return index.dtype() == DType::Int64 ? index.detach() : index.detach().to(DType::Int64);
+}
+
+[[noreturn]] void bad_index(const char* op, const Tensor& index, int64_t pos, int64_t size, int64_t dim) {
+  Tensor flat = index.contiguous().reshape({index.numel()}).to(Device());
+  int64_t v = static_cast<const int64_t*>(flat.data_ptr())[pos];
+  LOOM_THROW(ErrorKind::Index, op, "(): index ", v, " is out of bounds for dimension ", dim, " with size ", size);
+}
+
+#ifdef LOOM_WITH_CUDA
+int* error_flag(const Device& d) { return cuda::device_error_flag(d.index); }
+#endif
+
+// Strides of `t` over `shape` with the stride along `dim` set to 0.
+Shape strides_without(const Tensor& t, int64_t dim, int64_t ndim) {
+  Shape st(ndim, 0);
+  for (int64_t d = 0; d < ndim; ++d) st[d] = d == dim ? 0 : t.strides()[d];
+  return st;
+}
+
+void check_gather_shapes(const char* op, const Tensor& self, const Tensor& index, int64_t d, const Tensor* src) {
+  LOOM_CHECK(index.dim() == self.dim() || (index.dim() <= 1 && self.dim() <= 1), op,
+             "(): Index tensor must have the same number of dimensions as ", src ? "self" : "input", " tensor (index ",
+             index.sizes(), ", input ", self.sizes(), ")");
+  for (int64_t k = 0; k < index.dim(); ++k) {
+    if (k != d)
+      LOOM_CHECK(index.sizes()[k] <= self.sizes()[k], op, "(): Size does not match at dimension ", k,
+                 " expected index ", index.sizes(), " to be smaller than self ", self.sizes(),
+                 " apart from dimension ", d);
+    if (src)
+      LOOM_CHECK(index.sizes()[k] <= src->sizes()[k], op, "(): Expected index ", index.sizes(),
+                 " to be smaller than src ", src->sizes(), " at dimension ", k);
+  }
+}
+
+// self[..., index[p], ...] += src[p] in place; no autograd.
+void scatter_add_raw(const Tensor& self, int64_t d, const Tensor& idx, const Tensor& src) {
+  if (idx.numel() == 0) return;
+  const int64_t nd = std::max<int64_t>(idx.dim(), 1);
+  Shape ishape = idx.dim() == 0 ? Shape{1} : idx.sizes();
+  auto self_st = self.dim() == 0 ? Shape{0} : strides_without(self, d, nd);
+  auto src_st = src.dim() == 0 ? Shape{1} : src.strides();
+  src_st.resize(nd);
+  auto idx_st = idx.dim() == 0 ? Shape{1} : idx.strides();
+  auto loop = ops::make_loop(ishape, std::vector<Shape>{self_st, src_st, idx_st});
+  const int64_t dim_stride = self.dim() == 0 ? 0 : self.strides()[d];
+  const int64_t dim_size = self.dim() == 0 ? 1 : self.sizes()[d];
+  const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
+  if (self.device().is_cpu()) {
+    int64_t bad = ops::kc::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size);
+    if (bad >= 0) bad_index("scatter_add", idx, bad, dim_size, d);
+  } else {
+    LOOM_CUDA_CALL(ops::kg::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size,
+                                        error_flag(self.device()), ops::stream_of(self.device())));
+  }
+}
+
+}  // namespace
+
+Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
+  LOOM_OP_SCOPE(index_select);
+  Tensor idx = as_index(index, "index_select");
+  LOOM_CHECK_INDEX(idx.dim() <= 1, "index_select(): Index is supposed to be a vector, got shape ", idx.sizes());
+  ops::check_same_device("index_select", {this, &idx});
+  int64_t d = wrap_dim(dim, this->dim(), "index_select");
+  Tensor in = contiguous();
+  idx = idx.contiguous();
+  const int64_t n = idx.numel();
+  Shape out_shape = sizes();
+  if (this->dim() > 0) out_shape[d] = n;
+  int64_t outer = 1, size = this->dim() == 0 ? 1 : sizes()[d], inner = 1;
+  for (int64_t i = 0; i < d; ++i) outer *= sizes()[i];
+  for (int64_t i = d + 1; i < this->dim(); ++i) inner *= sizes()[i];
+  Tensor out = empty(out_shape, TensorOptions(dtype(), device()));
+  const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
+  if (n > 0 && outer * inner > 0) {
+    if (device().is_cpu()) {
+      int64_t bad = ops::kc::index_select(dtype(), out.data_ptr(), in.data_ptr(), ip, n, outer, size, inner);
+      if (bad >= 0) bad_index("index_select", idx, bad, size, d);
+    } else {
+      LOOM_CUDA_CALL(ops::kg::index_select(dtype(), out.data_ptr(), in.data_ptr(), ip, n, outer, size, inner,
+                                           error_flag(device()), ops::stream_of(device())));
+    }
+  }
+  if (is_floating(dtype()) && autograd::any_requires_grad({this})) {
+    SavedTensor si(idx);
+    Shape in_shape = sizes();
+    auto node = std::make_shared<LambdaNode>("IndexSelectBackward0", [=](const TensorList& g) {
+      Tensor ix = si.unpack("IndexSelectBackward0");
+      Shape vshape(g[0].dim(), 1);
+      if (g[0].dim() > 0) vshape[d] = ix.numel();
+      Tensor full_idx = ix.reshape(vshape).expand(g[0].sizes());
+      Tensor out = zeros(in_shape, TensorOptions(g[0].dtype(), g[0].device()));
+      return TensorList{out.scatter_add(d, full_idx, g[0])};
+    });
+    autograd::attach(node, {*this}, out);
+  }
+  return out;
+}
+
+Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
+  LOOM_OP_SCOPE(gather);
+  Tensor idx = as_index(index, "gather");
+  ops::check_same_device("gather", {this, &idx});
+  int64_t d = wrap_dim(dim, this->dim(), "gather");
+  check_gather_shapes("gather", *this, idx, d, nullptr);
+  Tensor out = empty(idx.sizes(), TensorOptions(dtype(), device()));
+  if (out.numel() > 0) {
+    const int64_t nd = std::max<int64_t>(idx.dim(), 1);
+    Shape ishape = idx.dim() == 0 ? Shape{1} : idx.sizes();
+    Shape out_st = idx.dim() == 0 ? Shape{1} : out.strides();
+    Shape in_st = this->dim() == 0 ? Shape{0} : strides_without(*this, d, nd);
+    Shape idx_st = idx.dim() == 0 ? Shape{1} : idx.strides();
+    auto loop = ops::make_loop(ishape, std::vector<Shape>{out_st, in_st, idx_st});
+    const int64_t dim_stride = this->dim() == 0 ? 0 : strides()[d];
+    const int64_t dim_size = this->dim() == 0 ? 1 : sizes()[d];
+    const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
+    if (device().is_cpu()) {
+      int64_t bad = ops::kc::gather(dtype(), out.data_ptr(), data_ptr(), ip, loop, dim_stride, dim_size);
+      if (bad >= 0) bad_index("gather", idx, bad, dim_size, d);
+    } else {
+      LOOM_CUDA_CALL(ops::kg::gather(dtype(), out.data_ptr(), data_ptr(), ip, loop, dim_stride, dim_size,
+                                     error_flag(device()), ops::stream_of(device())));
+    }
+  }
+  if (is_floating(dtype()) && autograd::any_requires_grad({this})) {
+    SavedTensor si(idx);
+    Shape in_shape = sizes();
+    auto node = std::make_shared<LambdaNode>("GatherBackward0", [=](const TensorList& g) {
+      Tensor out = zeros(in_shape, TensorOptions(g[0].dtype(), g[0].device()));
+      return TensorList{out.scatter_add(d, si.unpack("GatherBackward0"), g[0])};
+    });
+    autograd::attach(node, {*this}, out);
+  }
+  return out;
+}
+
+Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) {
+  LOOM_OP_SCOPE(scatter_add);
+  Tensor idx = as_index(index, "scatter_add_");
+  ops::check_same_device("scatter_add_", {this, &idx, &src});
+  LOOM_CHECK(src.dtype() == dtype(), "scatter_add_(): Expected self.dtype to be equal to src.dtype (",
+             dtype_name(dtype()), " vs ", dtype_name(src.dtype()), ")");
+  int64_t d = wrap_dim(dim, this->dim(), "scatter_add_");
+  check_gather_shapes("scatter_add_", *this, idx, d, &src);
+  bool track = autograd::any_requires_grad({this, &src});
+  if (track) ops::check_inplace(*this, "scatter_add_");
+  if (!track) {
+    scatter_add_raw(*this, d, idx, src);
+    bump_version();
+    return *this;
+  }
+  Tensor r = scatter_add(dim, index, src);
+  ops::copy_raw(*this, r, false);
+  bump_version();
+  autograd::meta(*this).grad_fn = r.grad_fn();
+  autograd::meta(*this).output_nr = r.output_nr();
+  return *this;
+}
+
+Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const {
+  LOOM_OP_SCOPE(scatter_add);
+  Tensor idx = as_index(index, "scatter_add");
+  ops::check_same_device("scatter_add", {this, &idx, &src});
+  LOOM_CHECK(src.dtype() == dtype(), "scatter_add(): Expected self.dtype to be equal to src.dtype (",
+             dtype_name(dtype()), " vs ", dtype_name(src.dtype()), ")");
+  int64_t d = wrap_dim(dim, this->dim(), "scatter_add");
+  check_gather_shapes("scatter_add", *this, idx, d, &src);
+  Tensor out = detach().clone();
+  scatter_add_raw(out, d, idx, src);
+  if (is_floating(dtype()) && autograd::any_requires_grad({this, &src})) {
+    SavedTensor si(idx);
+    Shape src_shape = src.sizes();
+    auto node = std::make_shared<LambdaNode>("ScatterAddBackward0", [=](const TensorList& g) {
+      Tensor ix = si.unpack("ScatterAddBackward0");
+      Tensor gs = g[0].gather(d, ix);
+      if (gs.sizes() != src_shape) {  // src larger than index: the rest got no gradient
+        Tensor full = zeros(src_shape, TensorOptions(g[0].dtype(), g[0].device()));
+        Tensor view = full;
+        for (int64_t k = 0; k < gs.dim(); ++k) view = view.narrow(k, 0, gs.sizes()[k]);
+        view.copy_(gs);
+        gs = full;
+      }
+      return TensorList{g[0], gs};
+    });
+    autograd::attach(node, {*this, src}, out);
+  }
+  return out;
+}
+
+Tensor Tensor::nonzero() const {
+  LOOM_OP_SCOPE(nonzero);
+  Tensor mask = (dtype() == DType::Bool ? detach() : ne(0.0)).contiguous().to(Device());
+  const int64_t n = mask.numel();
+  std::vector<int64_t> flat(n);
+  int64_t count = n > 0 ? ops::kc::nonzero_flat(static_cast<const bool*>(mask.data_ptr()), n, flat.data()) : 0;
+  const int64_t nd = dim();
+  Tensor out = empty({count, nd}, TensorOptions(DType::Int64));
+  auto* o = static_cast<int64_t*>(out.data_ptr());
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t rem = flat[i];
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      o[i * nd + d] = rem % sizes()[d];
+      rem /= sizes()[d];
+    }
+  }
+  return out.to(device());
+}
+
+Tensor Tensor::masked_select(const Tensor& mask) const {
+  LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_select: expected BoolTensor for mask, got ",
+                  dtype_name(mask.dtype()));
+  Shape shape = broadcast_shapes(sizes(), mask.sizes());
+  Tensor m = mask.expand(shape).contiguous().to(Device());
+  const int64_t n = m.numel();
+  std::vector<int64_t> flat(n);
+  int64_t count = n > 0 ? ops::kc::nonzero_flat(static_cast<const bool*>(m.data_ptr()), n, flat.data()) : 0;
+  flat.resize(count);
+  Tensor idx = from_vector(flat, {count}, device());
+  return expand(shape).reshape({n}).index_select(0, idx);
+}
+
+Tensor one_hot(const Tensor& indices, int64_t num_classes) {
+  LOOM_OP_SCOPE(one_hot);
+  LOOM_CHECK_TYPE(indices.dtype() == DType::Int64, "one_hot is only applicable to index tensor of type int64, got ",
+                  dtype_name(indices.dtype()));
+  if (indices.numel() > 0) {
+    int64_t lo = indices.min().item<int64_t>(), hi = indices.max().item<int64_t>();
+    LOOM_CHECK(lo >= 0, "one_hot: Class values must be non-negative (got ", lo, ")");
+    if (num_classes == -1) num_classes = hi + 1;
+    LOOM_CHECK(hi < num_classes, "one_hot: Class values must be smaller than num_classes (got ", hi, " with num_classes ",
+               num_classes, ")");
+  } else {
+    LOOM_CHECK(num_classes > 0, "one_hot: Can not infer total number of classes from empty tensor.");
+  }
+  Tensor classes = arange(Scalar(int64_t(0)), Scalar(num_classes), Scalar(int64_t(1)),
+                          TensorOptions(DType::Int64, indices.device()));
+  return indices.unsqueeze(-1).eq(classes).to(DType::Int64);
+}
+
+}  // namespace loom

@@ -1,0 +1,619 @@
+// Elementwise ops: unary, binary (broadcasting, type promotion, scalar
+// operands), where, clamp, masked_fill and the in-place forms. Backward
+// formulas are compositions of these same ops, so they are differentiable
+// again (create_graph) except for the fused derivative kernels (gelu, silu).
+#include <cmath>
+
+#include "autograd/ops/common.h"
+
+namespace loom {
+
+using autograd::LambdaNode;
+using autograd::SavedTensor;
+using kernels::BinaryOp;
+using kernels::UnaryOp;
+
+namespace ops {
+
+void run_unary(UnaryOp op, const Tensor& out, const Tensor& in) {
+  if (out.numel() == 0) return;
+  auto loop = make_loop(out.sizes(), {&out, &in});
+  LOOM_DEVICE_DISPATCH(out.device(), kc::unary(op, in.dtype(), out.data_ptr(), in.data_ptr(), loop),
+                       kg::unary(op, in.dtype(), out.data_ptr(), in.data_ptr(), loop, stream_of(out.device())));
+}
+
+void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (out.numel() == 0) return;
+  auto loop = make_loop(out.sizes(), {&out, &a, &b});
+  LOOM_DEVICE_DISPATCH(out.device(), kc::binary(op, a.dtype(), out.data_ptr(), a.data_ptr(), b.data_ptr(), loop),
+                       kg::binary(op, a.dtype(), out.data_ptr(), a.data_ptr(), b.data_ptr(), loop, stream_of(out.device())));
+}
+
+void run_binary_scalar(BinaryOp op, const Tensor& out, const Tensor& a, double s) {
+  if (out.numel() == 0) return;
+  auto loop = make_loop(out.sizes(), {&out, &a});
+  LOOM_DEVICE_DISPATCH(out.device(), kc::binary_scalar(op, a.dtype(), out.data_ptr(), a.data_ptr(), s, loop),
+                       kg::binary_scalar(op, a.dtype(), out.data_ptr(), a.data_ptr(), s, loop, stream_of(out.device())));
+}
+
+// The gradient for `input` from a broadcast result gradient.
+Tensor grad_for(const Tensor& g, const Shape& shape, DType dt) {
+  Tensor r = autograd::sum_to(g, shape);
+  return r.dtype() == dt ? r : r.to(dt);
+}
+
+}  // namespace ops
+
+namespace {
+
+using ops::grad_for;
+using ops::run_binary;
+using ops::run_binary_scalar;
+using ops::run_unary;
+
+const char* unary_name(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg: return "neg";
+    case UnaryOp::Abs: return "abs";
+    case UnaryOp::Sign: return "sign";
+    case UnaryOp::Exp: return "exp";
+    case UnaryOp::Log: return "log";
+    case UnaryOp::Sqrt: return "sqrt";
+    case UnaryOp::Rsqrt: return "rsqrt";
+    case UnaryOp::Reciprocal: return "reciprocal";
+    case UnaryOp::Sin: return "sin";
+    case UnaryOp::Cos: return "cos";
+    case UnaryOp::Tanh: return "tanh";
+    case UnaryOp::Sigmoid: return "sigmoid";
+    case UnaryOp::Relu: return "relu";
+    case UnaryOp::GeluErf: return "gelu";
+    case UnaryOp::GeluTanh: return "gelu";
+    case UnaryOp::Silu: return "silu";
+    case UnaryOp::Square: return "square";
+    case UnaryOp::LogicalNot: return "logical_not";
+    default: return "unary";
+  }
+}
+
+bool float_only(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Sign: case UnaryOp::Relu: case UnaryOp::Square:
+    case UnaryOp::LogicalNot:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Computes op(x) without autograd, promoting integer inputs of float-only ops.
+Tensor unary_raw(UnaryOp op, const Tensor& x) {
+  Tensor in = x;
+  if (float_only(op) && !is_floating(x.dtype())) in = x.to(DType::Float32);
+  LOOM_CHECK_TYPE(op == UnaryOp::LogicalNot || in.dtype() != DType::Bool, unary_name(op),
+                  ": not implemented for bool tensors (shape ", x.sizes(), ")");
+  DType out_dt = op == UnaryOp::LogicalNot ? DType::Bool : in.dtype();
+  Tensor out = empty(x.sizes(), TensorOptions(out_dt, x.device()));
+  run_unary(op, out, in);
+  return out;
+}
+
+using UnaryGrad = std::function<Tensor(const Tensor& g, const Tensor& x, const Tensor& y)>;
+
+Tensor unary(UnaryOp op, Op id, const Tensor& x, const char* node, bool save_x, bool save_y, UnaryGrad grad) {
+  OpScope scope(id);
+  Tensor y = unary_raw(op, x);
+  if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&x})) {
+    SavedTensor sx = save_x ? SavedTensor(x) : SavedTensor();
+    SavedTensor sy = save_y ? SavedTensor(y, true) : SavedTensor();
+    std::string name = node;
+    auto n = std::make_shared<LambdaNode>(node, [sx, sy, grad, name](const TensorList& g) {
+      return TensorList{grad(g[0], sx.unpack(name.c_str()), sy.unpack(name.c_str()))};
+    });
+    autograd::attach(n, {x}, y);
+  }
+  return y;
+}
+
+DType binary_result_type(const char* op, const Tensor& a, const Tensor& b) {
+  // As PyTorch: a 0-d tensor only lifts the category of the other operand.
+  DType dt;
+  if (a.dim() == 0 && b.dim() > 0 && is_floating(a.dtype()) == is_floating(b.dtype())) dt = b.dtype();
+  else if (b.dim() == 0 && a.dim() > 0 && is_floating(a.dtype()) == is_floating(b.dtype())) dt = a.dtype();
+  else dt = promote_types(a.dtype(), b.dtype());
+  return dt;
+}
+
+Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
+  ops::check_same_device(name, {&a, &b});
+  Shape shape = broadcast_shapes(a.sizes(), b.sizes());
+  Tensor ca = a.dtype() == compute ? a : a.detach().to(compute);
+  Tensor cb = b.dtype() == compute ? b : b.detach().to(compute);
+  DType out_dt = kernels::is_comparison(op) ? DType::Bool : compute;
+  Tensor out = empty(shape, TensorOptions(out_dt, a.device()));
+  run_binary(op, out, ca, cb);
+  return out;
+}
+
+Tensor binary_scalar_raw(BinaryOp op, const Tensor& a, const Scalar& s, DType compute) {
+  Tensor ca = a.dtype() == compute ? a : a.detach().to(compute);
+  DType out_dt = kernels::is_comparison(op) ? DType::Bool : compute;
+  Tensor out = empty(a.sizes(), TensorOptions(out_dt, a.device()));
+  run_binary_scalar(op, out, ca, s.to_double());
+  return out;
+}
+
+using BinaryGrad = std::function<TensorList(const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y)>;
+
+Tensor binary(BinaryOp op, Op id, const char* name, const Tensor& a, const Tensor& b, DType compute,
+              const char* node, bool save_inputs, bool save_y, BinaryGrad grad) {
+  OpScope scope(id);
+  Tensor y = binary_raw(op, name, a, b, compute);
+  if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&a, &b})) {
+    SavedTensor sa = save_inputs ? SavedTensor(a) : SavedTensor();
+    SavedTensor sb = save_inputs ? SavedTensor(b) : SavedTensor();
+    SavedTensor sy = save_y ? SavedTensor(y, true) : SavedTensor();
+    Shape ash = a.sizes(), bsh = b.sizes();
+    DType adt = a.dtype(), bdt = b.dtype();
+    bool ra = a.requires_grad(), rb = b.requires_grad();
+    std::string nn = node;
+    auto n = std::make_shared<LambdaNode>(node, [=](const TensorList& g) {
+      TensorList r = grad(g[0], sa.unpack(nn.c_str()), sb.unpack(nn.c_str()), sy.unpack(nn.c_str()));
+      return TensorList{ra && r[0].defined() ? grad_for(r[0], ash, adt) : Tensor(),
+                        rb && r[1].defined() ? grad_for(r[1], bsh, bdt) : Tensor()};
+    });
+    autograd::attach(n, {a, b}, y);
+  }
+  return y;
+}
+
+using ScalarGrad = std::function<Tensor(const Tensor& g, const Tensor& a, const Tensor& y)>;
+
+Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType compute, const char* node,
+                     bool save_a, bool save_y, ScalarGrad grad) {
+  OpScope scope(id);
+  Tensor y = binary_scalar_raw(op, a, s, compute);
+  if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&a})) {
+    SavedTensor sa = save_a ? SavedTensor(a) : SavedTensor();
+    SavedTensor sy = save_y ? SavedTensor(y, true) : SavedTensor();
+    DType adt = a.dtype();
+    std::string nn = node;
+    auto n = std::make_shared<LambdaNode>(node, [=](const TensorList& g) {
+      Tensor r = grad(g[0], sa.unpack(nn.c_str()), sy.unpack(nn.c_str()));
+      return TensorList{r.dtype() == adt ? r : r.to(adt)};
+    });
+    autograd::attach(n, {a}, y);
+  }
+  return y;
+}
+
+DType div_type(DType t) { return is_floating(t) ? t : DType::Float32; }
+
+// In place: self <- f(self). Without autograd the kernel writes into self;
+// with autograd the result is computed out of place from a clone (so the
+// values saved for backward stay intact) and its graph moved onto self.
+Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_list<const Tensor*> others,
+                const std::function<void()>& direct, const std::function<Tensor(const Tensor&)>& functional) {
+  auto category = [](DType t) { return is_floating(t) ? 2 : is_integral(t) ? 1 : 0; };
+  LOOM_CHECK(category(result_dt) <= category(self.dtype()), op, ": result type ", dtype_name(result_dt),
+             " can't be cast to the desired output type ", dtype_name(self.dtype()));
+  bool track = autograd::grad_enabled() && self.requires_grad();
+  for (const Tensor* o : others) track = track || (autograd::grad_enabled() && o->defined() && o->requires_grad());
+  if (!track) {
+    direct();
+    self.bump_version();
+    return self;
+  }
+  ops::check_inplace(self, op);
+  LOOM_CHECK_KIND(!autograd::meta(self).is_view, ErrorKind::NotImplemented, op,
+                  ": in-place modification of a view of a tensor that requires grad is not supported; use the "
+                  "out-of-place form");
+  Tensor r = functional(self.requires_grad() ? self.clone() : self.detach());
+  ops::copy_raw(self, r, false);
+  self.bump_version();
+  auto& m = autograd::meta(self);
+  m.grad_fn = r.grad_fn();
+  m.output_nr = r.output_nr();
+  return self;
+}
+
+}  // namespace
+
+// ---- unary ----
+Tensor Tensor::neg() const {
+  return unary(UnaryOp::Neg, Op::neg, *this, "NegBackward0", false, false,
+               [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
+}
+Tensor Tensor::abs() const {
+  return unary(UnaryOp::Abs, Op::abs, *this, "AbsBackward0", true, false,
+               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x.sign(); });
+}
+Tensor Tensor::sign() const {
+  return unary(UnaryOp::Sign, Op::sign, *this, "SignBackward0", false, false,
+               [](const Tensor& g, const Tensor&, const Tensor&) { return zeros_like(g); });
+}
+Tensor Tensor::exp() const {
+  return unary(UnaryOp::Exp, Op::exp, *this, "ExpBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y; });
+}
+Tensor Tensor::log() const {
+  return unary(UnaryOp::Log, Op::log, *this, "LogBackward0", true, false,
+               [](const Tensor& g, const Tensor& x, const Tensor&) { return g / x; });
+}
+Tensor Tensor::sqrt() const {
+  return unary(UnaryOp::Sqrt, Op::sqrt, *this, "SqrtBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return g / (y * 2.0); });
+}
+Tensor Tensor::rsqrt() const {
+  return unary(UnaryOp::Rsqrt, Op::rsqrt, *this, "RsqrtBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y.pow(3.0) * -0.5; });
+}
+Tensor Tensor::reciprocal() const {
+  return unary(UnaryOp::Reciprocal, Op::reciprocal, *this, "ReciprocalBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return -(g * y * y); });
+}
+Tensor Tensor::sin() const {
+  return unary(UnaryOp::Sin, Op::sin, *this, "SinBackward0", true, false,
+               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x.cos(); });
+}
+Tensor Tensor::cos() const {
+  return unary(UnaryOp::Cos, Op::cos, *this, "CosBackward0", true, false,
+               [](const Tensor& g, const Tensor& x, const Tensor&) { return -(g * x.sin()); });
+}
+Tensor Tensor::tanh() const {
+  return unary(UnaryOp::Tanh, Op::tanh, *this, "TanhBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * (1.0 - y * y); });
+}
+Tensor Tensor::sigmoid() const {
+  return unary(UnaryOp::Sigmoid, Op::sigmoid, *this, "SigmoidBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * (1.0 - y); });
+}
+Tensor Tensor::relu() const {
+  return unary(UnaryOp::Relu, Op::relu, *this, "ReluBackward0", false, true,
+               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y.gt(0.0).to(g.dtype()); });
+}
+Tensor Tensor::gelu(const std::string& approximate) const {
+  LOOM_CHECK_VALUE(approximate == "none" || approximate == "tanh", "gelu: approximate must be 'none' or 'tanh', got '",
+                   approximate, "'");
+  bool tanh_form = approximate == "tanh";
+  UnaryOp d = tanh_form ? UnaryOp::GeluTanhGrad : UnaryOp::GeluErfGrad;
+  return unary(tanh_form ? UnaryOp::GeluTanh : UnaryOp::GeluErf, Op::gelu, *this, "GeluBackward0", true, false,
+               [d](const Tensor& g, const Tensor& x, const Tensor&) { return g * unary_raw(d, x.detach()); });
+}
+Tensor Tensor::silu() const {
+  return unary(UnaryOp::Silu, Op::silu, *this, "SiluBackward0", true, false,
+               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * unary_raw(UnaryOp::SiluGrad, x.detach()); });
+}
+Tensor Tensor::square() const {
+  return unary(UnaryOp::Square, Op::square, *this, "PowBackward0", true, false,
+               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x * 2.0; });
+}
+Tensor Tensor::logical_not() const { return unary(UnaryOp::LogicalNot, Op::logical_not, *this, "", false, false, nullptr); }
+
+// ---- binary, tensor-tensor ----
+Tensor Tensor::add(const Tensor& o, const Scalar& alpha) const {
+  if (alpha.to_double() != 1.0) return add(o.mul(alpha));
+  return binary(BinaryOp::Add, Op::add, "add", *this, o, binary_result_type("add", *this, o), "AddBackward0", false,
+                false, [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) { return TensorList{g, g}; });
+}
+Tensor Tensor::sub(const Tensor& o, const Scalar& alpha) const {
+  if (alpha.to_double() != 1.0) return sub(o.mul(alpha));
+  return binary(BinaryOp::Sub, Op::sub, "sub", *this, o, binary_result_type("sub", *this, o), "SubBackward0", false,
+                false, [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) { return TensorList{g, g.neg()}; });
+}
+Tensor Tensor::mul(const Tensor& o) const {
+  return binary(BinaryOp::Mul, Op::mul, "mul", *this, o, binary_result_type("mul", *this, o), "MulBackward0", true,
+                false, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor&) {
+                  return TensorList{g * b, g * a};
+                });
+}
+Tensor Tensor::div(const Tensor& o) const {
+  return binary(BinaryOp::Div, Op::div, "div", *this, o, div_type(binary_result_type("div", *this, o)), "DivBackward0",
+                true, false, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor&) {
+                  return TensorList{g / b, -(g * a) / (b * b)};
+                });
+}
+Tensor Tensor::pow(const Tensor& e) const {
+  return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, binary_result_type("pow", *this, e), "PowBackward1", true,
+                true, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y) {
+                  // d/da = b a^(b-1); d/db = a^b log a, taken as 0 where a == 0 and b >= 0.
+                  Tensor ga = g * b * a.pow(b - 1.0);
+                  Tensor gb = g * where(a.eq(0.0).mul(b.ge(0.0)).to(DType::Bool), zeros_like(y), y * a.log());
+                  return TensorList{ga, gb};
+                });
+}
+namespace {
+TensorList minmax_grad(const Tensor& g, const Tensor& a, const Tensor& b, bool is_max) {
+  // Ties split the gradient evenly, as PyTorch does.
+  Tensor win_a = is_max ? a.gt(b) : a.lt(b);
+  Tensor tie = a.eq(b);
+  Tensor wa = win_a.to(g.dtype()) + tie.to(g.dtype()) * 0.5;
+  return TensorList{g * wa, g * (1.0 - wa)};
+}
+}  // namespace
+Tensor Tensor::maximum(const Tensor& o) const {
+  return binary(BinaryOp::Maximum, Op::maximum, "maximum", *this, o, binary_result_type("maximum", *this, o),
+                "MaximumBackward0", true, false, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor&) {
+                  return minmax_grad(g, a, b, true);
+                });
+}
+Tensor Tensor::minimum(const Tensor& o) const {
+  return binary(BinaryOp::Minimum, Op::minimum, "minimum", *this, o, binary_result_type("minimum", *this, o),
+                "MinimumBackward0", true, false, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor&) {
+                  return minmax_grad(g, a, b, false);
+                });
+}
+
+#define LOOM_COMPARE(name, OPV)                                                                            \
+  Tensor Tensor::name(const Tensor& o) const {                                                             \
+    return binary(BinaryOp::OPV, Op::compare, #name, *this, o, binary_result_type(#name, *this, o), "",   \
+                  false, false, nullptr);                                                                  \
+  }                                                                                                        \
+  Tensor Tensor::name(const Scalar& s) const {                                                             \
+    return binary_scalar(BinaryOp::OPV, Op::compare, *this, s, promote_with_scalar(dtype(), s), "", false, \
+                         false, nullptr);                                                                  \
+  }
+LOOM_COMPARE(eq, Eq)
+LOOM_COMPARE(ne, Ne)
+LOOM_COMPARE(lt, Lt)
+LOOM_COMPARE(le, Le)
+LOOM_COMPARE(gt, Gt)
+LOOM_COMPARE(ge, Ge)
+#undef LOOM_COMPARE
+
+// ---- binary, tensor-scalar ----
+Tensor Tensor::add(const Scalar& s) const {
+  return binary_scalar(BinaryOp::Add, Op::add, *this, s, promote_with_scalar(dtype(), s), "AddBackward1", false, false,
+                       [](const Tensor& g, const Tensor&, const Tensor&) { return g; });
+}
+Tensor Tensor::sub(const Scalar& s) const {
+  return binary_scalar(BinaryOp::Sub, Op::sub, *this, s, promote_with_scalar(dtype(), s), "SubBackward1", false, false,
+                       [](const Tensor& g, const Tensor&, const Tensor&) { return g; });
+}
+Tensor Tensor::mul(const Scalar& s) const {
+  return binary_scalar(BinaryOp::Mul, Op::mul, *this, s, promote_with_scalar(dtype(), s), "MulBackward1", false, false,
+                       [s](const Tensor& g, const Tensor&, const Tensor&) { return g * s; });
+}
+Tensor Tensor::div(const Scalar& s) const {
+  return binary_scalar(BinaryOp::Div, Op::div, *this, s, div_type(promote_with_scalar(dtype(), s)), "DivBackward1",
+                       false, false, [s](const Tensor& g, const Tensor&, const Tensor&) { return g / s; });
+}
+Tensor Tensor::pow(const Scalar& e) const {
+  double p = e.to_double();
+  return binary_scalar(BinaryOp::Pow, Op::pow, *this, e, promote_with_scalar(dtype(), e), "PowBackward0", true, false,
+                       [p](const Tensor& g, const Tensor& a, const Tensor&) {
+                         if (p == 0.0) return zeros_like(g);
+                         return g * a.pow(p - 1.0) * p;
+                       });
+}
+
+Tensor operator-(const Tensor& a) { return a.neg(); }
+Tensor operator+(const Tensor& a, const Tensor& b) { return a.add(b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return a.sub(b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return a.mul(b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return a.div(b); }
+Tensor operator+(const Tensor& a, const Scalar& b) { return a.add(b); }
+Tensor operator-(const Tensor& a, const Scalar& b) { return a.sub(b); }
+Tensor operator*(const Tensor& a, const Scalar& b) { return a.mul(b); }
+Tensor operator/(const Tensor& a, const Scalar& b) { return a.div(b); }
+Tensor operator+(const Scalar& a, const Tensor& b) { return b.add(a); }
+Tensor operator*(const Scalar& a, const Tensor& b) { return b.mul(a); }
+Tensor operator-(const Scalar& s, const Tensor& b) {
+  return binary_scalar(BinaryOp::RSub, Op::sub, b, s, promote_with_scalar(b.dtype(), s), "RsubBackward1", false, false,
+                       [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
+}
+Tensor operator/(const Scalar& s, const Tensor& b) {
+  return binary_scalar(BinaryOp::RDiv, Op::div, b, s, div_type(promote_with_scalar(b.dtype(), s)), "DivBackward0",
+                       true, false, [s](const Tensor& g, const Tensor& x, const Tensor&) {
+                         return -(g * s) / (x * x);  // d(s/x)/dx = -s/x^2
+                       });
+}
+Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
+Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }
+Tensor& operator*=(Tensor& a, const Tensor& b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
+
+// ---- where, clamp, masked_fill ----
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  LOOM_OP_SCOPE(where);
+  LOOM_CHECK_TYPE(cond.dtype() == DType::Bool, "where: expected condition to be a boolean tensor, but got a tensor with dtype ",
+                  dtype_name(cond.dtype()));
+  ops::check_same_device("where", {&cond, &a, &b});
+  DType dt = binary_result_type("where", a, b);
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes()), b.sizes());
+  Tensor ca = a.dtype() == dt ? a : a.detach().to(dt);
+  Tensor cb = b.dtype() == dt ? b : b.detach().to(dt);
+  Tensor out = empty(shape, TensorOptions(dt, a.device()));
+  if (out.numel() > 0) {
+    auto loop = ops::make_loop(shape, {&out, &cond, &ca, &cb});
+    const bool* c = static_cast<const bool*>(cond.data_ptr());
+    LOOM_DEVICE_DISPATCH(out.device(), ops::kc::where(dt, out.data_ptr(), c, ca.data_ptr(), cb.data_ptr(), loop),
+                         ops::kg::where(dt, out.data_ptr(), c, ca.data_ptr(), cb.data_ptr(), loop, ops::stream_of(out.device())));
+  }
+  if (is_floating(dt) && autograd::any_requires_grad({&a, &b})) {
+    SavedTensor sc(cond);
+    Shape ash = a.sizes(), bsh = b.sizes();
+    DType adt = a.dtype(), bdt = b.dtype();
+    auto n = std::make_shared<LambdaNode>("WhereBackward0", [=](const TensorList& g) {
+      Tensor c = sc.unpack("WhereBackward0");
+      Tensor z = zeros({}, TensorOptions(g[0].dtype(), g[0].device()));
+      return TensorList{grad_for(where(c, g[0], z), ash, adt), grad_for(where(c, z, g[0]), bsh, bdt)};
+    });
+    autograd::attach(n, {a, b}, out);
+  }
+  return out;
+}
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
+  return where(cond, a, scalar_tensor(b, TensorOptions(promote_with_scalar(a.dtype(), b), a.device())));
+}
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
+  return where(cond, scalar_tensor(a, TensorOptions(promote_with_scalar(b.dtype(), a), b.device())), b);
+}
+
+Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
+  LOOM_OP_SCOPE(clamp);
+  LOOM_CHECK(lo || hi, "clamp: At least one of 'min' or 'max' must not be None");
+  DType dt = dtype();
+  if (lo) dt = promote_with_scalar(dt, *lo);
+  if (hi) dt = promote_with_scalar(dt, *hi);
+  Tensor in = dt == dtype() ? *this : detach().to(dt);
+  Tensor out = empty(sizes(), TensorOptions(dt, device()));
+  double l = lo ? lo->to_double() : 0, h = hi ? hi->to_double() : 0;
+  if (out.numel() > 0) {
+    auto loop = ops::make_loop(sizes(), {&out, &in});
+    LOOM_DEVICE_DISPATCH(device(), ops::kc::clamp(dt, out.data_ptr(), in.data_ptr(), lo.has_value(), l, hi.has_value(), h, loop),
+                         ops::kg::clamp(dt, out.data_ptr(), in.data_ptr(), lo.has_value(), l, hi.has_value(), h, loop,
+                                        ops::stream_of(device())));
+  }
+  if (is_floating(dt) && autograd::any_requires_grad({this})) {
+    SavedTensor sx(*this);
+    bool has_lo = lo.has_value(), has_hi = hi.has_value();
+    DType xdt = dtype();
+    auto n = std::make_shared<LambdaNode>("ClampBackward1", [=](const TensorList& g) {
+      Tensor x = sx.unpack("ClampBackward1");
+      Tensor keep = ones_like(x, TensorOptions(DType::Bool, x.device()));
+      if (has_lo) keep = keep.mul(x.ge(l)).to(DType::Bool);
+      if (has_hi) keep = keep.mul(x.le(h)).to(DType::Bool);
+      return TensorList{grad_for(g[0] * keep.to(g[0].dtype()), x.sizes(), xdt)};
+    });
+    autograd::attach(n, {*this}, out);
+  }
+  return out;
+}
+
+Tensor Tensor::clamp(const Tensor& lo, const Tensor& hi) const {
+  LOOM_CHECK(lo.defined() || hi.defined(), "clamp: At least one of 'min' or 'max' must not be None");
+  Tensor r = *this;
+  if (lo.defined()) r = r.maximum(lo);
+  if (hi.defined()) r = r.minimum(hi);
+  return r;
+}
+
+Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
+  LOOM_OP_SCOPE(masked_fill);
+  LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_fill only supports boolean masks, but got mask with dtype ",
+                  dtype_name(mask.dtype()));
+  ops::check_same_device("masked_fill", {this, &mask});
+  LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill: mask of shape ", mask.sizes(),
+             " cannot be broadcast to the input shape ", sizes());
+  Tensor out = detach().clone();
+  if (out.numel() > 0) {
+    auto loop = ops::make_loop(sizes(), {&out, &mask});
+    const bool* m = static_cast<const bool*>(mask.data_ptr());
+    double v = value.to_double();
+    LOOM_DEVICE_DISPATCH(device(), ops::kc::masked_fill(dtype(), out.data_ptr(), m, v, loop),
+                         ops::kg::masked_fill(dtype(), out.data_ptr(), m, v, loop, ops::stream_of(device())));
+  }
+  if (autograd::any_requires_grad({this})) {
+    SavedTensor sm(mask);
+    auto n = std::make_shared<LambdaNode>("MaskedFillBackward0", [sm](const TensorList& g) {
+      return TensorList{g[0].masked_fill(sm.unpack("MaskedFillBackward0"), 0.0)};
+    });
+    autograd::attach(n, {*this}, out);
+  }
+  return out;
+}
+
+// ---- in place ----
+namespace {
+DType common_type(const Tensor& self, const Tensor& o) { return binary_result_type("inplace", self, o); }
+Tensor as_type(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.detach().to(dt); }
+}  // namespace
+
+#define LOOM_INPLACE_BINARY(name, OPV, call_t, call_s, div_like)                                                    \
+  Tensor& Tensor::name##_(const Tensor& o) {                                                                       \
+    DType rt = common_type(*this, o);                                                                              \
+    if (div_like) rt = div_type(rt);                                                                               \
+    return inplace(*this, #name "_", rt, {&o},                                                                     \
+                   [&] {                                                                                           \
+                     ops::check_same_device(#name "_", {this, &o});                                                \
+                     LOOM_CHECK(broadcast_shapes(sizes(), o.sizes()) == sizes(), #name "_: output with shape ",    \
+                                sizes(), " doesn't match the broadcast shape ",                                    \
+                                broadcast_shapes(sizes(), o.sizes()));                                             \
+                     run_binary(BinaryOp::OPV, *this, *this, as_type(o, dtype()));                                 \
+                   },                                                                                              \
+                   [&](const Tensor& s) { return call_t; });                                                       \
+  }                                                                                                                \
+  Tensor& Tensor::name##_(const Scalar& v) {                                                                       \
+    DType rt = promote_with_scalar(dtype(), v);                                                                    \
+    if (div_like) rt = div_type(rt);                                                                               \
+    return inplace(*this, #name "_", rt, {}, [&] { run_binary_scalar(BinaryOp::OPV, *this, *this, v.to_double()); }, \
+                   [&](const Tensor& s) { return call_s; });                                                       \
+  }
+
+LOOM_INPLACE_BINARY(mul, Mul, s.mul(o), s.mul(v), false)
+LOOM_INPLACE_BINARY(div, Div, s.div(o), s.div(v), true)
+#undef LOOM_INPLACE_BINARY
+
+Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
+  if (alpha.to_double() != 1.0) return add_(o.mul(alpha));
+  return inplace(*this, "add_", common_type(*this, o), {&o},
+                 [&] {
+                   ops::check_same_device("add_", {this, &o});
+                   LOOM_CHECK(broadcast_shapes(sizes(), o.sizes()) == sizes(), "add_: output with shape ", sizes(),
+                              " doesn't match the broadcast shape ", broadcast_shapes(sizes(), o.sizes()));
+                   run_binary(BinaryOp::Add, *this, *this, as_type(o, dtype()));
+                 },
+                 [&](const Tensor& s) { return s.add(o); });
+}
+Tensor& Tensor::add_(const Scalar& v) {
+  return inplace(*this, "add_", promote_with_scalar(dtype(), v), {},
+                 [&] { run_binary_scalar(BinaryOp::Add, *this, *this, v.to_double()); },
+                 [&](const Tensor& s) { return s.add(v); });
+}
+Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
+  if (alpha.to_double() != 1.0) return sub_(o.mul(alpha));
+  return inplace(*this, "sub_", common_type(*this, o), {&o},
+                 [&] {
+                   ops::check_same_device("sub_", {this, &o});
+                   LOOM_CHECK(broadcast_shapes(sizes(), o.sizes()) == sizes(), "sub_: output with shape ", sizes(),
+                              " doesn't match the broadcast shape ", broadcast_shapes(sizes(), o.sizes()));
+                   run_binary(BinaryOp::Sub, *this, *this, as_type(o, dtype()));
+                 },
+                 [&](const Tensor& s) { return s.sub(o); });
+}
+Tensor& Tensor::sub_(const Scalar& v) {
+  return inplace(*this, "sub_", promote_with_scalar(dtype(), v), {},
+                 [&] { run_binary_scalar(BinaryOp::Sub, *this, *this, v.to_double()); },
+                 [&](const Tensor& s) { return s.sub(v); });
+}
+Tensor& Tensor::pow_(const Scalar& e) {
+  return inplace(*this, "pow_", promote_with_scalar(dtype(), e), {},
+                 [&] { run_binary_scalar(BinaryOp::Pow, *this, *this, e.to_double()); },
+                 [&](const Tensor& s) { return s.pow(e); });
+}
+Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
+  return inplace(*this, "clamp_", dtype(), {}, [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
+                 [&](const Tensor& s) { return s.clamp(lo, hi); });
+}
+Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
+  return inplace(*this, "masked_fill_", dtype(), {},
+                 [&] {
+                   LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_fill_ only supports boolean masks, but got ",
+                                   dtype_name(mask.dtype()));
+                   LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill_: mask of shape ",
+                              mask.sizes(), " cannot be broadcast to ", sizes());
+                   auto loop = ops::make_loop(sizes(), {this, &mask});
+                   const bool* m = static_cast<const bool*>(mask.data_ptr());
+                   double v = value.to_double();
+                   if (numel() > 0)
+                     LOOM_DEVICE_DISPATCH(device(), ops::kc::masked_fill(dtype(), data_ptr(), m, v, loop),
+                                          ops::kg::masked_fill(dtype(), data_ptr(), m, v, loop, ops::stream_of(device())));
+                 },
+                 [&](const Tensor& s) { return s.masked_fill(mask, value); });
+}
+Tensor& Tensor::relu_() {
+  return inplace(*this, "relu_", dtype(), {}, [&] { run_unary(UnaryOp::Relu, *this, *this); },
+                 [](const Tensor& s) { return s.relu(); });
+}
+Tensor& Tensor::neg_() {
+  return inplace(*this, "neg_", dtype(), {}, [&] { run_unary(UnaryOp::Neg, *this, *this); },
+                 [](const Tensor& s) { return s.neg(); });
+}
+Tensor& Tensor::exp_() {
+  LOOM_CHECK_TYPE(is_floating(dtype()), "exp_: result type Float can't be cast to the desired output type ",
+                  dtype_name(dtype()));
+  return inplace(*this, "exp_", dtype(), {}, [&] { run_unary(UnaryOp::Exp, *this, *this); },
+                 [](const Tensor& s) { return s.exp(); });
+}
+
+}  // namespace loom

@@ -1,0 +1,318 @@
+// Factories and the per-device generators.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/cuda.h"
+#include "core/ops.h"
+#include "core/philox.h"
+#include "core/random.h"
+#include "core/tensor.h"
+#include "kernels/cpu/kernels.h"
+#ifdef LOOM_WITH_CUDA
+#include "kernels/cuda/kernels.h"
+#endif
+
+namespace loom {
+
+namespace {
+
+constexpr uint64_t kDefaultSeed = 67280421310721ULL;
+
+struct Generators {
+  std::mutex mu;
+  uint64_t seed = kDefaultSeed;
+  std::unordered_map<int, PhiloxState> states;  // key: -1 for CPU, device index for CUDA
+};
+Generators& generators() {
+  static Generators g;
+  return g;
+}
+int gen_key(Device d) { return d.is_cpu() ? -1 : d.index; }
+
+#ifdef LOOM_WITH_CUDA
+cudaStream_t stream_of(Device d) { return static_cast<cudaStream_t>(cuda::current_stream(d.index)); }
+#endif
+
+[[noreturn]] void no_cuda(const char* op) {
+  LOOM_THROW(ErrorKind::Runtime, op, ": a CUDA device was requested but loom was built without CUDA");
+}
+
+void check_shape(const Shape& shape, const char* op) {
+  for (auto s : shape)
+    LOOM_CHECK(s >= 0, op, ": Trying to create tensor with negative dimension ", s, ": ", shape);
+}
+
+kernels::ElementwiseLoop flat_loop(int64_t n) {
+  kernels::ElementwiseLoop l;
+  l.ndim = 1;
+  l.noperands = 1;
+  l.numel = n;
+  l.sizes[0] = n;
+  l.strides[0][0] = 1;
+  return l;
+}
+
+void fill_contiguous(Tensor& t, double v) {
+  if (t.numel() == 0) return;
+  auto loop = flat_loop(t.numel());
+  if (t.device().is_cpu()) {
+    kernels::cpu::fill(t.dtype(), t.data_ptr(), v, loop);
+  } else {
+#ifdef LOOM_WITH_CUDA
+    kernels::cuda::fill(t.dtype(), t.data_ptr(), v, loop, stream_of(t.device()));
+#else
+    no_cuda("fill");
+#endif
+  }
+}
+
+}  // namespace
+
+PhiloxState philox_reserve(Device device, uint64_t n) {
+  auto& g = generators();
+  std::lock_guard<std::mutex> lock(g.mu);
+  auto it = g.states.try_emplace(gen_key(device), PhiloxState{g.seed, 0}).first;
+  PhiloxState s = it->second;
+  it->second.offset += philox::blocks_for(n);
+  return s;
+}
+PhiloxState get_rng_state(Device device) {
+  auto& g = generators();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return g.states.try_emplace(gen_key(device), PhiloxState{g.seed, 0}).first->second;
+}
+void set_rng_state(Device device, PhiloxState state) {
+  auto& g = generators();
+  std::lock_guard<std::mutex> lock(g.mu);
+  g.states[gen_key(device)] = state;
+}
+void manual_seed(uint64_t seed) {
+  auto& g = generators();
+  std::lock_guard<std::mutex> lock(g.mu);
+  g.seed = seed;
+  g.states.clear();
+}
+uint64_t initial_seed() {
+  auto& g = generators();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return g.seed;
+}
+
+Tensor empty(const Shape& shape, const TensorOptions& opts) {
+  check_shape(shape, "empty");
+  if (opts.device.is_cuda() && !cuda::built_with_cuda()) no_cuda("empty");
+  int64_t n = 1;
+  for (auto s : shape) n *= s;
+  Shape strides(shape.size());
+  int64_t st = 1;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    strides[d] = st;
+    st *= std::max<int64_t>(shape[d], 1);
+  }
+  auto storage = Storage::allocate(static_cast<size_t>(n) * itemsize(opts.dtype), opts.device);
+  Tensor t(std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, opts.dtype));
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+
+Tensor full(const Shape& shape, const Scalar& value, const TensorOptions& opts) {
+  Tensor t = empty(shape, opts.with_requires_grad(false));
+  fill_contiguous(t, value.to_double());
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+Tensor zeros(const Shape& shape, const TensorOptions& opts) { return full(shape, Scalar(0.0), opts); }
+Tensor ones(const Shape& shape, const TensorOptions& opts) { return full(shape, Scalar(1.0), opts); }
+Tensor scalar_tensor(const Scalar& value, const TensorOptions& opts) { return full({}, value, opts); }
+
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const TensorOptions& opts) {
+  LOOM_OP_SCOPE(arange);
+  double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  LOOM_CHECK(st != 0, "arange: step must be nonzero");
+  LOOM_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start ",
+             s, ", end ", e, ", step ", st, ")");
+  int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  Tensor t = empty({n}, opts.with_requires_grad(false));
+  if (n > 0) {
+    if (t.device().is_cpu()) {
+      kernels::cpu::arange(t.dtype(), t.data_ptr(), n, s, st);
+    } else {
+#ifdef LOOM_WITH_CUDA
+      kernels::cuda::arange(t.dtype(), t.data_ptr(), n, s, st, stream_of(t.device()));
+#else
+      no_cuda("arange");
+#endif
+    }
+  }
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+Tensor arange(const Scalar& end, const TensorOptions& opts) { return arange(Scalar(0), end, Scalar(1), opts); }
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step) {
+  bool fl = start.is_floating() || end.is_floating() || step.is_floating();
+  return arange(start, end, step, TensorOptions(fl ? DType::Float32 : DType::Int64));
+}
+Tensor arange(const Scalar& end) { return arange(Scalar(0), end, Scalar(1)); }
+
+Tensor linspace(double start, double end, int64_t steps, const TensorOptions& opts) {
+  LOOM_OP_SCOPE(linspace);
+  LOOM_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
+  Tensor t = empty({steps}, opts.with_requires_grad(false));
+  if (steps > 0) {
+    if (t.device().is_cpu()) {
+      kernels::cpu::linspace(t.dtype(), t.data_ptr(), steps, start, end);
+    } else {
+#ifdef LOOM_WITH_CUDA
+      kernels::cuda::linspace(t.dtype(), t.data_ptr(), steps, start, end, stream_of(t.device()));
+#else
+      no_cuda("linspace");
+#endif
+    }
+  }
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+
+Tensor eye(int64_t n, std::optional<int64_t> m_opt, const TensorOptions& opts) {
+  int64_t m = m_opt.value_or(n);
+  LOOM_CHECK(n >= 0 && m >= 0, "eye: n and m must be non-negative, got n=", n, ", m=", m);
+  Tensor t = zeros({n, m}, opts.with_requires_grad(false));
+  int64_t k = std::min(n, m);
+  if (k > 0) {
+    Tensor diag = t.as_strided({k}, {m + 1}, 0);
+    diag.fill_(Scalar(1.0));
+  }
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+
+namespace {
+template <typename CpuFn, typename CudaFn>
+Tensor random_tensor(const Shape& shape, const TensorOptions& opts, const char* op, CpuFn cpu_fn, CudaFn cuda_fn) {
+  Tensor t = empty(shape, opts.with_requires_grad(false));
+  int64_t n = t.numel();
+  if (n > 0) {
+    PhiloxState st = philox_reserve(t.device(), static_cast<uint64_t>(n));
+    if (t.device().is_cpu()) cpu_fn(t, n, st);
+    else cuda_fn(t, n, st);
+  }
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+}  // namespace
+
+Tensor rand(const Shape& shape, const TensorOptions& opts) {
+  LOOM_OP_SCOPE(rand);
+  LOOM_CHECK_TYPE(is_floating(opts.dtype), "rand: expected a floating dtype, got ", dtype_name(opts.dtype));
+  return random_tensor(
+      shape, opts, "rand",
+      [](Tensor& t, int64_t n, PhiloxState s) { kernels::cpu::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1); },
+      [](Tensor& t, int64_t n, PhiloxState s) {
+#ifdef LOOM_WITH_CUDA
+        kernels::cuda::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream_of(t.device()));
+#else
+        no_cuda("rand");
+#endif
+      });
+}
+
+Tensor randn(const Shape& shape, const TensorOptions& opts) {
+  LOOM_OP_SCOPE(randn);
+  LOOM_CHECK_TYPE(is_floating(opts.dtype), "randn: expected a floating dtype, got ", dtype_name(opts.dtype));
+  return random_tensor(
+      shape, opts, "randn",
+      [](Tensor& t, int64_t n, PhiloxState s) { kernels::cpu::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1); },
+      [](Tensor& t, int64_t n, PhiloxState s) {
+#ifdef LOOM_WITH_CUDA
+        kernels::cuda::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream_of(t.device()));
+#else
+        no_cuda("randn");
+#endif
+      });
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOptions& opts) {
+  LOOM_OP_SCOPE(randint);
+  LOOM_CHECK(high > low, "randint: random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
+  return random_tensor(
+      shape, opts, "randint",
+      [low, high](Tensor& t, int64_t n, PhiloxState s) {
+        kernels::cpu::randint(t.dtype(), t.data_ptr(), n, s.seed, s.offset, low, high);
+      },
+      [low, high](Tensor& t, int64_t n, PhiloxState s) {
+#ifdef LOOM_WITH_CUDA
+        kernels::cuda::randint(t.dtype(), t.data_ptr(), n, s.seed, s.offset, low, high, stream_of(t.device()));
+#else
+        no_cuda("randint");
+#endif
+      });
+}
+
+Tensor randperm(int64_t n, const TensorOptions& opts) {
+  // Sort keys drawn from the generator: argsort of uniform keys on the CPU.
+  LOOM_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
+  Tensor keys = rand({n}, TensorOptions(DType::Float64));
+  const double* k = static_cast<const double*>(keys.data_ptr());
+  std::vector<int64_t> idx(n);
+  for (int64_t i = 0; i < n; ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(), [k](int64_t a, int64_t b) { return k[a] < k[b]; });
+  return from_vector(idx, {n}).to(opts.device, opts.dtype);
+}
+
+namespace {
+TensorOptions like(const Tensor& t, const std::optional<TensorOptions>& o) {
+  return o ? *o : TensorOptions(t.dtype(), t.device());
+}
+}  // namespace
+Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) { return empty(t.sizes(), like(t, o)); }
+Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) { return zeros(t.sizes(), like(t, o)); }
+Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) { return ones(t.sizes(), like(t, o)); }
+Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) { return full(t.sizes(), v, like(t, o)); }
+Tensor rand_like(const Tensor& t, std::optional<TensorOptions> o) { return rand(t.sizes(), like(t, o)); }
+Tensor randn_like(const Tensor& t, std::optional<TensorOptions> o) { return randn(t.sizes(), like(t, o)); }
+
+Tensor from_blob(const void* data, const Shape& shape, DType dtype, Device device) {
+  Tensor host = empty(shape, TensorOptions(dtype));
+  if (host.nbytes() > 0) std::memcpy(host.data_ptr(), data, host.nbytes());
+  return device.is_cpu() ? host : host.to(device);
+}
+
+template <typename T>
+Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device) {
+  int64_t n = 1;
+  for (auto s : shape) n *= s;
+  LOOM_CHECK(n == static_cast<int64_t>(data.size()), "from_vector: shape ", shape, " needs ", n, " values, got ",
+             data.size());
+  if constexpr (std::is_same<T, bool>::value) {
+    std::vector<uint8_t> bytes(data.begin(), data.end());
+    return from_blob(bytes.data(), shape, DType::Bool, device);
+  } else {
+    return from_blob(data.data(), shape, dtype_of<T>::value, device);
+  }
+}
+template Tensor from_vector<bool>(const std::vector<bool>&, const Shape&, Device);
+template Tensor from_vector<int32_t>(const std::vector<int32_t>&, const Shape&, Device);
+template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&, Device);
+template Tensor from_vector<float>(const std::vector<float>&, const Shape&, Device);
+template Tensor from_vector<double>(const std::vector<double>&, const Shape&, Device);
+
+Tensor from_shared(std::shared_ptr<void> owner, void* data, const Shape& shape, const Shape& strides, DType dtype,
+                   Device device) {
+  LOOM_CHECK(shape.size() == strides.size(), "from_shared: shape ", shape, " and strides ", strides,
+             " differ in length");
+  // The storage spans from `data` to the furthest element (negative strides are rejected).
+  int64_t extent = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    LOOM_CHECK(strides[d] >= 0, "from_shared: negative strides are not supported (strides ", strides, ")");
+    if (shape[d] == 0) extent = 0;
+    else if (extent > 0) extent += (shape[d] - 1) * strides[d];
+  }
+  std::shared_ptr<void> ptr(owner, data);
+  auto storage = std::make_shared<Storage>(std::move(ptr), static_cast<size_t>(extent) * itemsize(dtype), device);
+  return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, dtype));
+}
+
+}  // namespace loom
