@@ -1,0 +1,444 @@
+// Reductions: out[o] = reduce_r in[o, r] over a ReduceLoop (sum, mean, prod,
+// max, min, logsumexp, p-norm), arg max/min with int64 indices, and variance
+// with mean.
+//
+// Each op is an accumulator with step(x, r) (one element at reduced position
+// r), row(p, stride, n, r0) (a run of the innermost reduced dim; the simple
+// ops give it a simd loop) and merge(other) (combine partial results, the
+// other covering later positions). One driver, three schedules:
+//  - column: the innermost kept dim is contiguous in the input and the
+//    reduced dims are not (a sum over the batch of [N, C]): keep a row of
+//    accumulators and stream the input row by row, instead of striding down
+//    each column;
+//  - per output: enough outputs to keep every thread busy;
+//  - split: few outputs (a full sum): each thread reduces a slice of the
+//    reduced range, then the partials merge in order.
+// Float32 sums, means, norms and variances accumulate in double. Integer
+// sums and products wrap. Max/min propagate NaN; arg max/min return the
+// first occurrence, and the first NaN beats any number (PyTorch).
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+#include "core/error.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// double for floats; uint64 for integers, whose wrap-around is defined.
+template <typename T>
+using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
+
+template <typename T>
+T from_acc(acc_t<T> v) {
+  if constexpr (std::is_floating_point_v<T>) return static_cast<T>(v);
+  else return static_cast<T>(static_cast<int64_t>(v));
+}
+
+template <typename T>
+struct SumAcc {
+  acc_t<T> v = 0;
+  void step(T x, int64_t) { v += acc_t<T>(x); }
+  void row(const T* p, int64_t s, int64_t n, int64_t) {
+    acc_t<T> t = 0;
+    if (s == 1) {
+#pragma omp simd reduction(+ : t)
+      for (int64_t i = 0; i < n; ++i) t += acc_t<T>(p[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) t += acc_t<T>(p[i * s]);
+    }
+    v += t;
+  }
+  void merge(const SumAcc& o) { v += o.v; }
+  T result(int64_t) const { return from_acc<T>(v); }
+};
+
+template <typename T>
+struct MeanAcc : SumAcc<T> {
+  void merge(const MeanAcc& o) { this->v += o.v; }
+  T result(int64_t n) const { return static_cast<T>(this->v / static_cast<double>(n)); }
+};
+
+template <typename T>
+struct ProdAcc {
+  acc_t<T> v = 1;
+  void step(T x, int64_t) { v *= acc_t<T>(x); }
+  void row(const T* p, int64_t s, int64_t n, int64_t) {
+    for (int64_t i = 0; i < n; ++i) v *= acc_t<T>(p[i * s]);
+  }
+  void merge(const ProdAcc& o) { v *= o.v; }
+  T result(int64_t) const { return from_acc<T>(v); }
+};
+
+// Max (kMax) or min of the numbers, with a separate NaN flag so that the
+// comparison loop stays branch-free and vectorizes.
+template <typename T, bool kMax>
+struct ExtremeAcc {
+  static constexpr T kLowest = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity()
+                                                           : std::numeric_limits<T>::lowest();
+  static constexpr T kHighest = std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity()
+                                                            : std::numeric_limits<T>::max();
+  T v = kMax ? kLowest : kHighest;
+  bool nan = false;
+  void step(T x, int64_t) {
+    v = kMax ? (x > v ? x : v) : (x < v ? x : v);
+    nan |= x != x;
+  }
+  void row(const T* p, int64_t s, int64_t n, int64_t) {
+    T t = v;
+    int any_nan = 0;
+    if (s == 1) {
+      if constexpr (kMax) {
+#pragma omp simd reduction(max : t) reduction(| : any_nan)
+        for (int64_t i = 0; i < n; ++i) {
+          t = p[i] > t ? p[i] : t;
+          any_nan |= p[i] != p[i];
+        }
+      } else {
+#pragma omp simd reduction(min : t) reduction(| : any_nan)
+        for (int64_t i = 0; i < n; ++i) {
+          t = p[i] < t ? p[i] : t;
+          any_nan |= p[i] != p[i];
+        }
+      }
+      v = t;
+      nan |= any_nan != 0;
+    } else {
+      for (int64_t i = 0; i < n; ++i) step(p[i * s], 0);
+    }
+  }
+  void merge(const ExtremeAcc& o) {
+    step(o.v, 0);
+    nan |= o.nan;
+  }
+  T result(int64_t) const { return nan ? std::numeric_limits<T>::quiet_NaN() : v; }
+};
+
+// Online log-sum-exp: s = sum exp(x - m) with m the running max; +inf and NaN
+// inputs are flagged instead of entering the sum (inf - inf would be NaN).
+template <typename T>
+struct LogSumExpAcc {
+  double m = -kInf, s = 0;
+  bool nan = false, pinf = false;
+  void step(T xt, int64_t) {
+    const double x = xt;
+    if (!(x > -kInf)) {
+      nan |= x != x;
+    } else if (x == kInf) {
+      pinf = true;
+    } else if (x > m) {
+      s = s * std::exp(m - x) + 1.0;
+      m = x;
+    } else {
+      s += std::exp(x - m);
+    }
+  }
+  void row(const T* p, int64_t st, int64_t n, int64_t) {
+    for (int64_t i = 0; i < n; ++i) step(p[i * st], 0);
+  }
+  void merge(const LogSumExpAcc& o) {
+    nan |= o.nan;
+    pinf |= o.pinf;
+    if (o.m == -kInf) return;
+    if (o.m > m) {
+      s = s * std::exp(m - o.m) + o.s;
+      m = o.m;
+    } else {
+      s += o.s * std::exp(o.m - m);
+    }
+  }
+  T result(int64_t) const {
+    return static_cast<T>(nan ? std::numeric_limits<double>::quiet_NaN() : pinf ? kInf : m == -kInf ? -kInf : m + std::log(s));
+  }
+};
+
+enum class NormKind { Zero, One, Two, Inf, NegInf, P };
+
+// sum |x|^p, specialised for the common p so that no pow runs in the loop;
+// Inf / NegInf keep max / min |x| (NaN propagates).
+template <typename T, NormKind K>
+struct NormAcc {
+  double v = K == NormKind::NegInf ? kInf : 0.0;
+  double p = 0;
+  void step(T xt, int64_t) {
+    const double a = std::fabs(static_cast<double>(xt));
+    if constexpr (K == NormKind::Zero) v += a != 0.0 ? 1.0 : 0.0;
+    else if constexpr (K == NormKind::One) v += a;
+    else if constexpr (K == NormKind::Two) v += a * a;
+    else if constexpr (K == NormKind::Inf) v = (a > v || a != a) ? a : v;
+    else if constexpr (K == NormKind::NegInf) v = (a < v || a != a) ? a : v;
+    else v += std::pow(a, p);
+  }
+  void row(const T* x, int64_t s, int64_t n, int64_t) {
+    if constexpr (K == NormKind::One || K == NormKind::Two) {
+      double t = 0;
+      if (s == 1) {
+#pragma omp simd reduction(+ : t)
+        for (int64_t i = 0; i < n; ++i) {
+          const double a = x[i];
+          t += K == NormKind::One ? std::fabs(a) : a * a;
+        }
+      } else {
+        for (int64_t i = 0; i < n; ++i) {
+          const double a = x[i * s];
+          t += K == NormKind::One ? std::fabs(a) : a * a;
+        }
+      }
+      v += t;
+    } else {
+      for (int64_t i = 0; i < n; ++i) step(x[i * s], 0);
+    }
+  }
+  void merge(const NormAcc& o) {
+    if constexpr (K == NormKind::Inf) v = (o.v > v || o.v != o.v) ? o.v : v;
+    else if constexpr (K == NormKind::NegInf) v = (o.v < v || o.v != o.v) ? o.v : v;
+    else v += o.v;
+  }
+  T result(int64_t) const {
+    if constexpr (K == NormKind::Two) return static_cast<T>(std::sqrt(v));
+    else if constexpr (K == NormKind::P) return static_cast<T>(std::pow(v, 1.0 / p));
+    else return static_cast<T>(v);
+  }
+};
+
+// Value and index of the max (kMax) or min; `idx < 0` means nothing seen yet.
+template <typename T, bool kMax>
+struct ArgAcc {
+  T v = T(0);
+  int64_t idx = -1;
+  static bool better(T x, T cur) {
+    if (cur != cur) return false;  // the first NaN stays
+    return x != x || (kMax ? x > cur : x < cur);
+  }
+  void step(T x, int64_t r) {
+    if (idx < 0 || better(x, v)) {
+      v = x;
+      idx = r;
+    }
+  }
+  void row(const T* p, int64_t s, int64_t n, int64_t r0) {
+    for (int64_t i = 0; i < n; ++i) step(p[i * s], r0 + i);
+  }
+  void merge(const ArgAcc& o) {
+    if (o.idx >= 0 && (idx < 0 || better(o.v, v))) *this = o;
+  }
+};
+
+// Count, mean and sum of squared deviations; runs are summed in two passes,
+// partials combine with Chan et al.'s formula.
+template <typename T>
+struct WelfordAcc {
+  double n = 0, mean = 0, m2 = 0;
+  void step(T xt, int64_t) {
+    const double x = xt;
+    n += 1;
+    const double d = x - mean;
+    mean += d / n;
+    m2 += d * (x - mean);
+  }
+  void row(const T* p, int64_t s, int64_t cnt, int64_t) {
+    if (cnt == 0) return;
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i * s]);
+    const double mu = sum / static_cast<double>(cnt);
+    if (s == 1) {
+#pragma omp simd reduction(+ : sq)
+      for (int64_t i = 0; i < cnt; ++i) sq += (static_cast<double>(p[i]) - mu) * (static_cast<double>(p[i]) - mu);
+    } else {
+      for (int64_t i = 0; i < cnt; ++i) sq += (static_cast<double>(p[i * s]) - mu) * (static_cast<double>(p[i * s]) - mu);
+    }
+    merge(WelfordAcc{static_cast<double>(cnt), mu, sq});
+  }
+  void merge(const WelfordAcc& o) {
+    if (o.n == 0) return;
+    if (n == 0) {
+      *this = o;
+      return;
+    }
+    const double total = n + o.n, d = o.mean - mean;
+    mean += d * o.n / total;
+    m2 += o.m2 + d * d * n * o.n / total;
+    n = total;
+  }
+};
+
+// A 0-d side (no kept or no reduced dims) becomes one dim of size 1.
+ReduceLoop normalized(const ReduceLoop& L) {
+  ReduceLoop R = L;
+  if (R.out_ndim == 0) {
+    R.out_ndim = 1;
+    R.out_sizes[0] = 1;
+    R.out_strides[0] = R.in_out_strides[0] = 0;
+  }
+  if (R.red_ndim == 0) {
+    R.red_ndim = 1;
+    R.red_sizes[0] = 1;
+    R.red_strides[0] = 0;
+  }
+  return R;
+}
+
+// Offsets of output o in the output and the input.
+void locate(const ReduceLoop& L, int64_t o, int64_t* out_off, int64_t* in_off) {
+  int64_t oo = 0, io = 0;
+  for (int d = L.out_ndim - 1; d >= 0; --d) {
+    const int64_t i = o % L.out_sizes[d];
+    o /= L.out_sizes[d];
+    oo += i * L.out_strides[d];
+    io += i * L.in_out_strides[d];
+  }
+  *out_off = oo;
+  *in_off = io;
+}
+
+// Runs the reduction with accumulators copied from `init`; emit(out_off, acc)
+// stores each finished output.
+template <typename T, typename Acc, typename Emit>
+void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
+  const ReduceLoop L = normalized(L0);
+  const int64_t out_n = L.out_numel, red_n = L.red_numel;
+  if (out_n == 0) return;
+  const int64_t work = out_n * std::max<int64_t>(red_n, 1);
+  const int rl = L.red_ndim - 1, ol = L.out_ndim - 1;
+  const int64_t red_inner_stride = L.red_strides[rl];
+  const int64_t(*red_strides)[kMaxDims] = &L.red_strides;
+  auto reduce_range = [&](Acc& acc, const T* base, int64_t b, int64_t e) {
+    detail::walk<1>(L.red_ndim, L.red_sizes, red_strides, b, e, [&](const int64_t* off, int64_t n, int64_t pos) {
+      acc.row(base + off[0], red_inner_stride, n, pos);
+    });
+  };
+
+  const int64_t cols = L.out_sizes[ol];
+  if (L.in_out_strides[ol] == 1 && red_inner_stride != 1 && cols >= 8 && red_n > 1) {
+    constexpr int64_t kBlock = 256;
+    const int64_t nblocks = (cols + kBlock - 1) / kBlock, groups = out_n / cols;
+    detail::parallel_range(groups * nblocks, work, [&](int64_t b, int64_t e) {
+      std::vector<Acc> accs;
+      for (int64_t item = b; item < e; ++item) {
+        const int64_t c0 = item % nblocks * kBlock, nc = std::min(kBlock, cols - c0);
+        int64_t oo, io;
+        locate(L, item / nblocks * cols + c0, &oo, &io);
+        accs.assign(nc, init);
+        Acc* a = accs.data();
+        detail::walk<1>(L.red_ndim, L.red_sizes, red_strides, 0, red_n, [&](const int64_t* off, int64_t n, int64_t pos) {
+          for (int64_t j = 0; j < n; ++j) {
+            const T* p = in + io + off[0] + j * red_inner_stride;
+            for (int64_t c = 0; c < nc; ++c) a[c].step(p[c], pos + j);
+          }
+        });
+        for (int64_t c = 0; c < nc; ++c) emit(oo + c * L.out_strides[ol], a[c]);
+      }
+    });
+  } else if (out_n >= detail::num_chunks(red_n, work)) {
+    detail::parallel_range(out_n, work, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        int64_t oo, io;
+        locate(L, o, &oo, &io);
+        Acc acc = init;
+        reduce_range(acc, in + io, 0, red_n);
+        emit(oo, acc);
+      }
+    });
+  } else {
+    const int nchunks = detail::num_chunks(red_n, red_n);
+    std::vector<Acc> parts;
+    for (int64_t o = 0; o < out_n; ++o) {
+      int64_t oo, io;
+      locate(L, o, &oo, &io);
+      parts.assign(nchunks, init);
+      detail::parallel_chunks(red_n, nchunks, [&](int c, int64_t b, int64_t e) { reduce_range(parts[c], in + io, b, e); });
+      for (int c = 1; c < nchunks; ++c) parts[0].merge(parts[c]);
+      emit(oo, parts[0]);
+    }
+  }
+}
+
+template <typename T, typename Acc>
+void reduce_with(T* out, const T* in, const ReduceLoop& L, const Acc& init) {
+  const int64_t n = L.red_numel;
+  run(L, in, init, [&](int64_t oo, const Acc& a) { out[oo] = a.result(n); });
+}
+
+template <typename T>
+void reduce_norm(T* out, const T* in, const ReduceLoop& L, double p) {
+  if (p == 0) return reduce_with(out, in, L, NormAcc<T, NormKind::Zero>{});
+  if (p == 1) return reduce_with(out, in, L, NormAcc<T, NormKind::One>{});
+  if (p == 2) return reduce_with(out, in, L, NormAcc<T, NormKind::Two>{});
+  if (p == kInf) return reduce_with(out, in, L, NormAcc<T, NormKind::Inf>{});
+  if (p == -kInf) return reduce_with(out, in, L, NormAcc<T, NormKind::NegInf>{});
+  NormAcc<T, NormKind::P> init;
+  init.p = p;
+  reduce_with(out, in, L, init);
+}
+
+const char* reduce_name(ReduceOp op) {
+  static const char* names[] = {"sum", "mean", "prod", "max", "min", "logsumexp", "norm"};
+  return names[static_cast<int>(op)];
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p) {
+  const char* name = reduce_name(op);
+  LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0 || (op != ReduceOp::Max && op != ReduceOp::Min),
+                   name, ": cannot reduce over an empty dimension (no identity)");
+  switch (op) {
+    case ReduceOp::Sum: case ReduceOp::Prod: case ReduceOp::Max: case ReduceOp::Min:
+      LOOM_DISPATCH_NUMERIC(dt, name, [&] {
+        using T = scalar_t;
+        T* o = static_cast<T*>(out);
+        const T* x = static_cast<const T*>(in);
+        if (op == ReduceOp::Sum) reduce_with(o, x, loop, SumAcc<T>{});
+        else if (op == ReduceOp::Prod) reduce_with(o, x, loop, ProdAcc<T>{});
+        else if (op == ReduceOp::Max) reduce_with(o, x, loop, ExtremeAcc<T, true>{});
+        else reduce_with(o, x, loop, ExtremeAcc<T, false>{});
+      });
+      return;
+    default:
+      LOOM_DISPATCH_FLOAT(dt, name, [&] {
+        using T = scalar_t;
+        T* o = static_cast<T*>(out);
+        const T* x = static_cast<const T*>(in);
+        if (op == ReduceOp::Mean) reduce_with(o, x, loop, MeanAcc<T>{});
+        else if (op == ReduceOp::LogSumExp) reduce_with(o, x, loop, LogSumExpAcc<T>{});
+        else reduce_norm(o, x, loop, p);
+      });
+  }
+}
+
+void arg_reduce(ReduceOp op, DType dt, void* values, int64_t* indices, const void* in, const ReduceLoop& loop) {
+  LOOM_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, "arg_reduce: expected max or min, got ", reduce_name(op));
+  LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0, "arg", reduce_name(op),
+                   ": cannot reduce over an empty dimension");
+  LOOM_DISPATCH_ALL(dt, op == ReduceOp::Max ? "argmax" : "argmin", [&] {
+    using T = scalar_t;
+    T* v = static_cast<T*>(values);
+    auto emit = [&](int64_t oo, const auto& a) {
+      if (v) v[oo] = a.v;
+      indices[oo] = a.idx;
+    };
+    const T* x = static_cast<const T*>(in);
+    if (op == ReduceOp::Max) run(loop, x, ArgAcc<T, true>{}, emit);
+    else run(loop, x, ArgAcc<T, false>{}, emit);
+  });
+}
+
+void var_mean(DType dt, void* var, void* mean, const void* in, const ReduceLoop& loop, int64_t correction) {
+  LOOM_DISPATCH_FLOAT(dt, "var_mean", [&] {
+    using T = scalar_t;
+    T* vo = static_cast<T*>(var);
+    T* mo = static_cast<T*>(mean);
+    run(loop, static_cast<const T*>(in), WelfordAcc<T>{}, [&](int64_t oo, const WelfordAcc<T>& a) {
+      // n <= correction divides by 0 (inf or NaN), as PyTorch does.
+      const double dof = std::max(0.0, a.n - static_cast<double>(correction));
+      vo[oo] = static_cast<T>(a.m2 / dof);
+      if (mo) mo[oo] = static_cast<T>(a.n > 0 ? a.mean : std::numeric_limits<double>::quiet_NaN());
+    });
+  });
+}
+
+}  // namespace loom::kernels::cpu

@@ -1,0 +1,279 @@
+// CPU reductions (reduce, arg_reduce, var_mean) against double references on
+// every schedule: per output, column-wise, and split over the reduced range.
+#include <catch2/catch_template_test_macros.hpp>
+#include <catch2/catch_test_macros.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+#include "core/error.h"
+#include "kernels/cpu/kernels.h"
+#include "tests/kernels/test_cpu_util.h"
+
+using namespace loom;
+using namespace loom::kernels;
+using namespace loom_test;
+
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kInfD = std::numeric_limits<double>::infinity();
+
+// The reduced values of each output, in order (outputs row-major).
+template <typename T>
+std::vector<std::vector<double>> groups(const ReduceCase& c, const T* in) {
+  const ReduceLoop& L = c.loop;
+  Shape rs(L.red_sizes, L.red_sizes + L.red_ndim), rst(L.red_strides, L.red_strides + L.red_ndim);
+  Shape os(L.out_sizes, L.out_sizes + L.out_ndim), ost(L.in_out_strides, L.in_out_strides + L.out_ndim);
+  std::vector<std::vector<double>> g(L.out_numel);
+  for_each_index(os, {ost}, [&](int64_t o, const std::vector<int64_t>& base) {
+    for_each_index(rs, {rst}, [&](int64_t, const std::vector<int64_t>& off) {
+      g[o].push_back(static_cast<double>(in[base[0] + off[0]]));
+    });
+  });
+  return g;
+}
+
+double ref_reduce(ReduceOp op, const std::vector<double>& v, double p) {
+  double r;
+  switch (op) {
+    case ReduceOp::Sum: r = 0; for (double x : v) r += x; return r;
+    case ReduceOp::Mean: r = 0; for (double x : v) r += x; return r / v.size();
+    case ReduceOp::Prod: r = 1; for (double x : v) r *= x; return r;
+    case ReduceOp::Max: r = -kInfD; for (double x : v) r = std::isnan(x) || std::isnan(r) ? kNaN : std::max(r, x); return r;
+    case ReduceOp::Min: r = kInfD; for (double x : v) r = std::isnan(x) || std::isnan(r) ? kNaN : std::min(r, x); return r;
+    case ReduceOp::LogSumExp: {
+      double m = -kInfD;
+      for (double x : v) m = std::max(m, x);
+      if (std::isinf(m)) return m;
+      r = 0;
+      for (double x : v) r += std::exp(x - m);
+      return m + std::log(r);
+    }
+    case ReduceOp::Norm: {
+      if (p == 0) { r = 0; for (double x : v) r += x != 0; return r; }
+      if (p == kInfD) { r = 0; for (double x : v) r = std::max(r, std::fabs(x)); return r; }
+      if (p == -kInfD) { r = kInfD; for (double x : v) r = std::min(r, std::fabs(x)); return r; }
+      r = 0;
+      for (double x : v) r += std::pow(std::fabs(x), p);
+      return std::pow(r, 1 / p);
+    }
+  }
+  return kNaN;
+}
+
+struct Layout {
+  std::string name;
+  Shape sizes, strides;
+  std::vector<bool> reduced;
+  int64_t storage;
+};
+
+std::vector<Layout> layouts() {
+  const Shape s{7, 13, 5};
+  const Shape c = contiguous_strides(s), t = transposed_strides(s, 0, 2);
+  return {
+      {"last dim", s, c, {false, false, true}, 455},
+      {"first dim", s, c, {true, false, false}, 455},
+      {"column schedule, small", {9, 37}, {37, 1}, {true, false}, 333},
+      {"column schedule, groups and a partial block", {3, 50, 300}, {15000, 300, 1}, {false, true, false}, 45000},
+      {"middle dim", s, c, {false, true, false}, 455},
+      {"outer dims", s, c, {true, false, true}, 455},
+      {"all dims", s, c, {true, true, true}, 455},
+      {"transposed, last dim", s, t, {false, false, true}, 455},
+      {"transposed, first dim", s, t, {true, false, false}, 455},
+      {"stepped", {9, 11}, {33, 3}, {false, true}, 9 * 33},
+      {"large full (split schedule)", {100003}, {1}, {true}, 100003},
+      {"large column", {300, 200}, {200, 1}, {true, false}, 60000},
+      {"large rows", {200, 300}, {300, 1}, {false, true}, 60000},
+      {"few outputs, long rows", {3, 40000}, {40000, 1}, {false, true}, 120000},
+  };
+}
+
+template <typename T>
+void check_reduce(ReduceOp op, double p, double lo, double hi, double atol, double rtol) {
+  const DType dt = dtype_of<T>::value;
+  for (const Layout& l : layouts()) {
+    std::vector<double> src = random_doubles(l.storage, lo, hi, 61);
+    if (std::is_integral_v<T>) for (auto& x : src) x = std::round(x);
+    Vec<T> in = cast_vec<T>(src);
+    ReduceCase c = make_reduce(l.sizes, l.strides, l.reduced);
+    Vec<T> out(c.loop.out_numel);
+    cpu::reduce(op, dt, ptr<T>(out), ptr<T>(in), c.loop, p);
+    auto g = groups(c, ptr<T>(in));
+    int64_t bad = 0;
+    for (int64_t o = 0; o < c.loop.out_numel; ++o) {
+      const double want = ref_reduce(op, g[o], p);
+      // Large reductions get a looser bound that scales with the count.
+      const double a = atol * std::sqrt(double(g[o].size()));
+      if (!close(out[o], want, a, rtol)) {
+        if (!bad) UNSCOPED_INFO(l.name << " output " << o << ": got " << out[o] << " want " << want);
+        ++bad;
+      }
+    }
+    INFO(dtype_name(dt) << " op " << int(op) << " p=" << p << " layout " << l.name);
+    CHECK(bad == 0);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cpu reduce float ops on every layout and schedule", "[kernels]", float, double) {
+  using T = TestType;
+  const double rt = std::is_same_v<T, float> ? 2e-6 : 1e-12;
+  check_reduce<T>(ReduceOp::Sum, 0, -1, 1, rt, rt);
+  check_reduce<T>(ReduceOp::Mean, 0, -1, 1, rt, rt);
+  check_reduce<T>(ReduceOp::Prod, 0, 0.99, 1.01, rt, 10 * rt);
+  check_reduce<T>(ReduceOp::Max, 0, -5, 5, 0, 0);
+  check_reduce<T>(ReduceOp::Min, 0, -5, 5, 0, 0);
+  check_reduce<T>(ReduceOp::LogSumExp, 0, -20, 20, rt, rt);
+  for (double p : {0.0, 1.0, 2.0, 3.0, 0.5, kInfD, -kInfD}) check_reduce<T>(ReduceOp::Norm, p, -2, 2, rt, 10 * rt);
+}
+
+TEMPLATE_TEST_CASE("cpu reduce integer ops", "[kernels]", int32_t, int64_t) {
+  using T = TestType;
+  check_reduce<T>(ReduceOp::Sum, 0, -100, 100, 0, 0);
+  check_reduce<T>(ReduceOp::Max, 0, -100, 100, 0, 0);
+  check_reduce<T>(ReduceOp::Min, 0, -100, 100, 0, 0);
+  // Products of values in {-1, 0, 1} stay exact.
+  check_reduce<T>(ReduceOp::Prod, 0, -1.4, 1.4, 0, 0);
+  std::vector<T> in(4), out(1);
+  ReduceCase c = make_reduce({4}, {1}, {true});
+  CHECK_THROWS_AS(cpu::reduce(ReduceOp::Mean, dtype_of<T>::value, out.data(), in.data(), c.loop), loom::Error);
+}
+
+TEST_CASE("cpu reduce edge cases: NaN, infinities, empty reductions", "[kernels]") {
+  ReduceCase c = make_reduce({2, 4}, {4, 1}, {false, true});
+  double in[8] = {1, kNaN, 3, 2, -kInfD, -kInfD, -kInfD, -kInfD}, out[2];
+  cpu::reduce(ReduceOp::Max, DType::Float64, out, in, c.loop);
+  CHECK(std::isnan(out[0]));
+  CHECK(out[1] == -kInfD);
+  cpu::reduce(ReduceOp::Min, DType::Float64, out, in, c.loop);
+  CHECK(std::isnan(out[0]));
+  cpu::reduce(ReduceOp::Sum, DType::Float64, out, in, c.loop);
+  CHECK(std::isnan(out[0]));
+  cpu::reduce(ReduceOp::LogSumExp, DType::Float64, out, in, c.loop);
+  CHECK(std::isnan(out[0]));
+  CHECK(out[1] == -kInfD);
+  double inf_in[3] = {1, kInfD, kInfD}, r;
+  ReduceCase c3 = make_reduce({3}, {1}, {true});
+  cpu::reduce(ReduceOp::LogSumExp, DType::Float64, &r, inf_in, c3.loop);
+  CHECK(r == kInfD);
+  // A huge spread does not overflow.
+  double big[3] = {1000, 1000, -1000};
+  cpu::reduce(ReduceOp::LogSumExp, DType::Float64, &r, big, c3.loop);
+  CHECK(close(r, 1000 + std::log(2.0), 1e-12, 1e-12));
+  cpu::reduce(ReduceOp::Norm, DType::Float64, &r, inf_in, c3.loop, kInfD);
+  CHECK(r == kInfD);
+
+  // Reducing a [3, 0] tensor over dim 1: identities.
+  ReduceCase e = make_reduce({3, 0}, {0, 1}, {false, true});
+  float eo[3];
+  cpu::reduce(ReduceOp::Sum, DType::Float32, eo, nullptr, e.loop);
+  CHECK((eo[0] == 0 && eo[1] == 0 && eo[2] == 0));
+  cpu::reduce(ReduceOp::Prod, DType::Float32, eo, nullptr, e.loop);
+  CHECK((eo[0] == 1 && eo[2] == 1));
+  cpu::reduce(ReduceOp::Mean, DType::Float32, eo, nullptr, e.loop);
+  CHECK(std::isnan(eo[0]));
+  cpu::reduce(ReduceOp::LogSumExp, DType::Float32, eo, nullptr, e.loop);
+  CHECK(eo[1] == -std::numeric_limits<float>::infinity());
+  cpu::reduce(ReduceOp::Norm, DType::Float32, eo, nullptr, e.loop, 2);
+  CHECK(eo[2] == 0);
+  CHECK_THROWS_AS(cpu::reduce(ReduceOp::Max, DType::Float32, eo, nullptr, e.loop), loom::Error);
+  int64_t idx[3];
+  CHECK_THROWS_AS(cpu::arg_reduce(ReduceOp::Min, DType::Float32, eo, idx, nullptr, e.loop), loom::Error);
+  // Zero outputs: nothing to do, no error.
+  ReduceCase z = make_reduce({0, 4}, {4, 1}, {false, true});
+  CHECK_NOTHROW(cpu::reduce(ReduceOp::Max, DType::Float32, eo, nullptr, z.loop));
+}
+
+TEMPLATE_TEST_CASE("cpu arg_reduce: first occurrence, NaN wins, every layout", "[kernels]", int32_t, int64_t, float,
+                   double) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  for (const Layout& l : layouts()) {
+    // Few distinct values, so ties are common.
+    std::vector<double> src = random_doubles(l.storage, -3, 3, 71);
+    for (auto& x : src) x = std::round(x);
+    Vec<T> in = cast_vec<T>(src);
+    ReduceCase c = make_reduce(l.sizes, l.strides, l.reduced);
+    for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
+      Vec<T> vals(c.loop.out_numel);
+      std::vector<int64_t> idx(c.loop.out_numel);
+      cpu::arg_reduce(op, dt, ptr<T>(vals), idx.data(), ptr<T>(in), c.loop);
+      auto g = groups(c, ptr<T>(in));
+      int64_t bad = 0;
+      for (int64_t o = 0; o < c.loop.out_numel; ++o) {
+        int64_t best = 0;
+        for (size_t r = 1; r < g[o].size(); ++r)
+          if (op == ReduceOp::Max ? g[o][r] > g[o][best] : g[o][r] < g[o][best]) best = r;
+        bad += idx[o] != best || double(vals[o]) != g[o][best];
+      }
+      INFO(dtype_name(dt) << " " << l.name << " op " << int(op));
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST_CASE("cpu arg_reduce NaN handling and null values", "[kernels]") {
+  ReduceCase c = make_reduce({6}, {1}, {true});
+  float in[6] = {1, 7, std::nanf(""), 7, std::nanf(""), -2};
+  int64_t idx;
+  cpu::arg_reduce(ReduceOp::Max, DType::Float32, nullptr, &idx, in, c.loop);
+  CHECK(idx == 2);
+  float v;
+  cpu::arg_reduce(ReduceOp::Min, DType::Float32, &v, &idx, in, c.loop);
+  CHECK(idx == 2);
+  CHECK(std::isnan(v));
+  // NaN in a long row found by the split schedule.
+  std::vector<double> big(100000, 1.0);
+  big[70001] = kNaN;
+  big[90000] = kNaN;
+  big[5] = 2.0;
+  ReduceCase cb = make_reduce({100000}, {1}, {true});
+  cpu::arg_reduce(ReduceOp::Max, DType::Float64, nullptr, &idx, big.data(), cb.loop);
+  CHECK(idx == 70001);
+  big[70001] = big[90000] = 1.0;
+  cpu::arg_reduce(ReduceOp::Max, DType::Float64, nullptr, &idx, big.data(), cb.loop);
+  CHECK(idx == 5);
+  big[99999] = 2.0;
+  cpu::arg_reduce(ReduceOp::Max, DType::Float64, nullptr, &idx, big.data(), cb.loop);
+  CHECK(idx == 5);
+  big[60000] = 3.0;
+  cpu::arg_reduce(ReduceOp::Max, DType::Float64, nullptr, &idx, big.data(), cb.loop);
+  CHECK(idx == 60000);
+}
+
+TEMPLATE_TEST_CASE("cpu var_mean against a two-pass double reference", "[kernels]", float, double) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  for (const Layout& l : layouts()) {
+    // A large mean relative to the spread is where naive sum-of-squares fails.
+    std::vector<double> src = random_doubles(l.storage, 1000, 1001, 81);
+    Vec<T> in = cast_vec<T>(src);
+    ReduceCase c = make_reduce(l.sizes, l.strides, l.reduced);
+    auto g = groups(c, ptr<T>(in));
+    for (int64_t corr : {0, 1}) {
+      Vec<T> var(c.loop.out_numel), mean(c.loop.out_numel);
+      cpu::var_mean(dt, ptr<T>(var), ptr<T>(mean), ptr<T>(in), c.loop, corr);
+      int64_t bad = 0;
+      for (int64_t o = 0; o < c.loop.out_numel; ++o) {
+        double m = 0, s = 0;
+        for (double x : g[o]) m += x;
+        m /= g[o].size();
+        for (double x : g[o]) s += (x - m) * (x - m);
+        const double v = s / (g[o].size() - corr);
+        const double t = std::is_same_v<T, float> ? 1e-5 : 1e-10;
+        bad += !close(var[o], v, 0, t) || !close(mean[o], m, 0, t);
+      }
+      INFO(dtype_name(dt) << " " << l.name << " correction " << corr);
+      CHECK(bad == 0);
+    }
+  }
+  // One element with correction 1 divides by zero (NaN); mean may be null.
+  T one[1] = {T(3)}, var;
+  ReduceCase c1 = make_reduce({1}, {1}, {true});
+  cpu::var_mean(dt, &var, nullptr, one, c1.loop, 1);
+  CHECK(std::isnan(var));
+  cpu::var_mean(dt, &var, nullptr, one, c1.loop, 0);
+  CHECK(var == 0);
+}
