@@ -1,0 +1,135 @@
+// Indexing kernels: index_select, gather, scatter_add, nonzero_flat.
+//   index_select: out[o, j, i] = in[o, index[j], i] on contiguous
+//                 [outer, in_dim, inner] -> [outer, n_index, inner]
+//   gather:       out[p] = in[p with its dim coordinate replaced by index[p]]
+//   scatter_add:  self[p with its dim coordinate replaced by index[p]] += src[p]
+// A valid index lies in [0, size) (PyTorch rejects negative indices for these
+// ops). Kernels do not throw on a bad index: they return the first bad
+// position (>= 0) and the front end raises IndexError. index_select and
+// scatter_add validate first and then write nothing on a bad index, so an
+// in-place scatter_add_ leaves self untouched; gather writes 0 where the index
+// is bad (as the CUDA kernel does) and reports the first such position.
+// scatter_add runs serially: several positions may hit the same element, and
+// a serial loop is race-free and deterministic.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+#include "core/error.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu {
+namespace {
+
+inline bool bad(int64_t i, int64_t size) { return i < 0 || i >= size; }
+
+template <typename T>
+int64_t gather_impl(T* out, const T* in, const int64_t* index, const ElementwiseLoop& L, int64_t dim_stride,
+                    int64_t dim_size) {
+  const int nchunks = detail::num_chunks(L.numel, L.numel);
+  std::vector<int64_t> first_bad(std::max(nchunks, 1), -1);
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], si = L.strides[1][d], sx = L.strides[2][d];
+  detail::parallel_chunks(L.numel, nchunks, [&](int c, int64_t b, int64_t e) {
+    detail::walk<3>(L.ndim, L.sizes, L.strides, b, e, [&](const int64_t* off, int64_t n, int64_t pos) {
+      T* o = out + off[0];
+      const T* x = in + off[1];
+      const int64_t* ix = index + off[2];
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t j = ix[i * sx];
+        if (bad(j, dim_size)) {
+          o[i * so] = T(0);
+          if (first_bad[c] < 0) first_bad[c] = pos + i;
+        } else {
+          o[i * so] = x[i * si + j * dim_stride];
+        }
+      }
+    });
+  });
+  for (int64_t p : first_bad)
+    if (p >= 0) return p;  // chunks are in order: the first one found is the first overall
+  return -1;
+}
+
+template <typename T>
+int64_t scatter_add_impl(T* self, const T* src, const int64_t* index, const ElementwiseLoop& L, int64_t dim_stride,
+                         int64_t dim_size) {
+  const int d = L.ndim - 1;
+  const int64_t ss = L.strides[0][d], sr = L.strides[1][d], sx = L.strides[2][d];
+  int64_t first_bad = -1;
+  detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t pos) {
+    const int64_t* ix = index + off[2];
+    for (int64_t i = 0; i < n && first_bad < 0; ++i)
+      if (bad(ix[i * sx], dim_size)) first_bad = pos + i;
+  });
+  if (first_bad >= 0) return first_bad;
+  detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
+    T* s = self + off[0];
+    const T* r = src + off[1];
+    const int64_t* ix = index + off[2];
+    for (int64_t i = 0; i < n; ++i) {
+      T& dst = s[i * ss + ix[i * sx] * dim_stride];
+      if constexpr (std::is_same_v<T, bool>) dst = dst || r[i * sr];
+      else dst += r[i * sr];
+    }
+  });
+  return -1;
+}
+
+}  // namespace
+
+int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
+                     int64_t in_dim, int64_t inner) {
+  for (int64_t j = 0; j < n_index; ++j)
+    if (bad(index[j], in_dim)) return j;
+  const size_t row = static_cast<size_t>(inner) * itemsize(dt);
+  const char* src = static_cast<const char*>(in);
+  char* dst = static_cast<char*>(out);
+  detail::parallel_range(outer * n_index, outer * n_index * inner, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t o = r / n_index, j = r % n_index;
+      std::memcpy(dst + r * row, src + (o * in_dim + index[j]) * row, row);
+    }
+  });
+  return -1;
+}
+
+int64_t gather(DType dt, void* out, const void* in, const int64_t* index, const ElementwiseLoop& loop,
+               int64_t in_dim_stride, int64_t in_dim_size) {
+  int64_t r = -1;
+  LOOM_DISPATCH_ALL(dt, "gather", [&] {
+    r = gather_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), index, loop, in_dim_stride,
+                    in_dim_size);
+  });
+  return r;
+}
+
+int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
+                    int64_t self_dim_stride, int64_t self_dim_size) {
+  int64_t r = -1;
+  LOOM_DISPATCH_ALL(dt, "scatter_add", [&] {
+    r = scatter_add_impl(static_cast<scalar_t*>(self), static_cast<const scalar_t*>(src), index, loop,
+                         self_dim_stride, self_dim_size);
+  });
+  return r;
+}
+
+// Large masks: count per chunk, then each chunk writes at its prefix offset.
+int64_t nonzero_flat(const bool* mask, int64_t n, int64_t* out) {
+  const int nchunks = detail::num_chunks(n, n);
+  std::vector<int64_t> counts(std::max(nchunks, 1) + 1, 0);
+  detail::parallel_chunks(n, nchunks, [&](int c, int64_t b, int64_t e) {
+    int64_t k = 0;
+    for (int64_t i = b; i < e; ++i) k += mask[i];
+    counts[c + 1] = k;
+  });
+  for (size_t c = 1; c < counts.size(); ++c) counts[c] += counts[c - 1];
+  detail::parallel_chunks(n, nchunks, [&](int c, int64_t b, int64_t e) {
+    int64_t* o = out + counts[c];
+    for (int64_t i = b; i < e; ++i)
+      if (mask[i]) *o++ = i;
+  });
+  return counts.back();
+}
+
+}  // namespace loom::kernels::cpu
