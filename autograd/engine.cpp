@@ -108,15 +108,19 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
       for (size_t i = 0; i < grads.size() && i < node->outputs.size(); ++i)
         if (!grads[i].defined()) grads[i] = zeros_for(node->outputs[i]);
       bool prev = grad_enabled();
+      Node* prev_node = current_node();
       set_grad_enabled(create_graph);
+      set_current_node(node);
       try {
         outs = node->apply(std::move(grads));
       } catch (...) {
         set_grad_enabled(prev);
+        set_current_node(prev_node);
         throw;
       }
       set_grad_enabled(prev);
-      if (!retain_graph) {
+      set_current_node(prev_node);
+      if (!retain_graph && !dynamic_cast<AccumulateGrad*>(node)) {  // accumulators are reused by later graphs
         node->release_saved();
         node->released = true;
       }

@@ -21,10 +21,18 @@ void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
 Node::Node() : sequence_nr(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
 
-SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
+namespace {
+thread_local Node* t_current_node = nullptr;
+}
+Node* current_node() { return t_current_node; }
+void set_current_node(Node* node) { t_current_node = node; }
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output, uint32_t output_nr) {
   if (!t.defined()) return;
   data_ = is_output ? t.detach() : t;
   version_ = t.version();
+  is_output_ = is_output;
+  output_nr_ = output_nr;
 }
 
 Tensor SavedTensor::unpack(const char* node_name) const {
@@ -33,6 +41,18 @@ Tensor SavedTensor::unpack(const char* node_name) const {
              "one of the variables needed for gradient computation has been modified by an inplace operation: [",
              dtype_name(data_.dtype()), " ", data_.sizes(), "] is at version ", data_.version(), "; expected version ",
              version_, " instead (saved by ", node_name, ")");
+  Node* node = current_node();
+  if (is_output_ && grad_enabled() && node && output_nr_ < node->outputs.size()) {
+    // Differentiating a backward (create_graph): the output's history is the
+    // node itself. The saved buffer may be the keepdim form of the output.
+    Tensor t = data_.is_contiguous() ? data_.detach().view(node->outputs[output_nr_].shape) : Tensor();
+    if (t.defined()) {
+      auto& m = meta(t);
+      m.grad_fn = node->shared_from_this();
+      m.output_nr = output_nr_;
+      return t.sizes() == data_.sizes() ? t : t.view(data_.sizes());
+    }
+  }
   return data_;
 }
 

@@ -47,7 +47,7 @@ class SavedTensor {
   SavedTensor() = default;
   // Inputs are kept as they are (so create_graph can differentiate through
   // them); outputs of the node itself are kept detached to avoid a cycle.
-  explicit SavedTensor(const Tensor& t, bool is_output = false);
+  explicit SavedTensor(const Tensor& t, bool is_output = false, uint32_t output_nr = 0);
   Tensor unpack(const char* node_name) const;
   bool defined() const { return data_.defined(); }
   void reset() { data_ = Tensor(); }
@@ -55,6 +55,10 @@ class SavedTensor {
  private:
   Tensor data_;
   uint64_t version_ = 0;
+  // Saved outputs are reattached, under create_graph, to the node running
+  // backward (their producer) as its output `output_nr_`.
+  uint32_t output_nr_ = 0;
+  bool is_output_ = false;
 };
 
 struct Node : std::enable_shared_from_this<Node> {
@@ -75,6 +79,10 @@ struct Node : std::enable_shared_from_this<Node> {
   std::vector<OutputMeta> outputs;
   bool released = false;
 };
+
+// The node whose backward is running on this thread (set by the engine).
+Node* current_node();
+void set_current_node(Node* node);
 
 // Per-tensor autograd state, created on first use.
 struct AutogradMeta {
