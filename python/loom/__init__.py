@@ -1,0 +1,87 @@
+"""loom: a C++17/CUDA deep-learning framework with PyTorch's Python API.
+
+Port a PyTorch script by changing ``import torch`` to ``import loom``.
+"""
+from . import _C
+from ._C import (  # noqa: F401
+    Tensor,
+    device,
+    dtype,
+    bool,
+    int32,
+    int64,
+    float32,
+    float64,
+    OutOfMemoryError,
+    from_numpy,
+    from_dlpack,
+    to_dlpack,
+    cat,
+    concat,
+    stack,
+    where,
+    matmul,
+    is_grad_enabled,
+    manual_seed,
+    initial_seed,
+    set_num_threads,
+    get_num_threads,
+    broadcast_shapes,
+)
+from ._size import Size
+
+_C._set_size_class(Size)
+
+float = float32
+double = float64
+int = int32
+long = int64
+
+from ._tensor import _install as _install_tensor_methods  # noqa: E402
+
+_install_tensor_methods()
+del _install_tensor_methods
+
+from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402,F401
+from ._factories import (  # noqa: E402,F401
+    tensor,
+    as_tensor,
+    asarray,
+    zeros,
+    ones,
+    full,
+    empty,
+    arange,
+    linspace,
+    eye,
+    rand,
+    randn,
+    randint,
+    randperm,
+    zeros_like,
+    ones_like,
+    full_like,
+    empty_like,
+    rand_like,
+    randn_like,
+    scalar_tensor,
+)
+from ._functions import *  # noqa: E402,F401,F403
+from ._functions import __all__ as _function_names  # noqa: E402
+from . import autograd, cuda, backends, nn  # noqa: E402,F401
+from .nn.functional import one_hot  # noqa: E402,F401
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def get_default_dtype():
+    return float32
+
+
+__version__ = "0.1.0"

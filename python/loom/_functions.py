@@ -1,0 +1,36 @@
+"""Free functions mirroring Tensor methods (loom.exp(x), loom.sum(x, dim), ...)."""
+from ._C import Tensor
+
+
+def _method(name):
+    meth = getattr(Tensor, name)
+
+    def f(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+        return meth(input, *args, **kwargs)
+
+    f.__name__ = name
+    f.__qualname__ = name
+    f.__doc__ = f"loom.{name}(input, ...): same as Tensor.{name}"
+    return f
+
+
+__all__ = [
+    "neg", "negative", "abs", "absolute", "sign", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
+    "tanh", "sigmoid", "relu", "silu", "square", "logical_not", "add", "sub", "mul", "div", "true_divide", "pow",
+    "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
+    "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "mm", "bmm", "softmax",
+    "log_softmax", "index_select", "gather", "scatter_add", "masked_select", "nonzero", "reshape", "flatten",
+    "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",
+    "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes",
+]
+
+for _name in __all__:
+    globals()[_name] = _method(_name)
+
+subtract = globals()["sub"]
+multiply = globals()["mul"]
+divide = globals()["div"]
+__all__ += ["subtract", "multiply", "divide"]
+del _name

@@ -1,0 +1,151 @@
+"""Tensor methods written in Python on top of the bound C++ ones."""
+import copy
+
+import numpy as np
+
+from . import _C
+from ._C import Tensor
+
+
+def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Computes the gradient of this tensor w.r.t. graph leaves (see loom.autograd.backward)."""
+    from .autograd import backward as _backward
+
+    _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+def tolist(self):
+    if self.dim() == 0:
+        return self.item()
+    return self.detach().cpu().numpy().tolist()
+
+
+def __array__(self, dtype=None, copy=None):
+    a = self.numpy()
+    if dtype is not None and a.dtype != dtype:
+        a = a.astype(dtype)
+    return a
+
+
+def __format__(self, spec):
+    if self.dim() == 0:
+        return self.item().__format__(spec)
+    return object.__format__(self, spec)
+
+
+def __contains__(self, element):
+    if isinstance(element, (Tensor, int, float, bool)):
+        return bool((self == element).any())
+    raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}.")
+
+
+def __reversed__(self):
+    if self.dim() == 0:
+        return self
+    return self.flip(0)
+
+
+def flip(self, dims):
+    if isinstance(dims, int):
+        dims = (dims,)
+    out = self
+    for d in dims:
+        n = out.size(d)
+        idx = _C._arange(n - 1, -1, -1, _C.int64, out.device, False)
+        out = out.index_select(d, idx)
+    return out
+
+
+def any(self, dim=None, keepdim=False):
+    return self.ne(0).sum(dim=dim, keepdim=keepdim).gt(0)
+
+
+def all(self, dim=None, keepdim=False):
+    return self.eq(0).sum(dim=dim, keepdim=keepdim).eq(0)
+
+
+def __deepcopy__(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    t = self.detach().clone()
+    t.requires_grad_(self.requires_grad)
+    if self.grad is not None:
+        t.grad = self.grad.detach().clone()
+    memo[id(self)] = t
+    return t
+
+
+def __reduce_ex__(self, proto):
+    from ._factories import tensor
+
+    return (_rebuild, (self.detach().cpu().numpy().copy(), str(self.device), self.requires_grad))
+
+
+def _rebuild(array, device, requires_grad):
+    from ._factories import tensor
+
+    return tensor(array, device=device if device != "cpu" else None, requires_grad=requires_grad)
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    from ._factories import tensor
+
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_factory(name):
+    def f(self, *size, dtype=None, device=None, requires_grad=False):
+        from . import _factories
+
+        fn = getattr(_factories, name)
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    f.__name__ = "new_" + name
+    return f
+
+
+def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    from ._factories import full
+
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def repeat(self, *sizes):
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    x = self
+    lead = len(sizes) - x.dim()
+    if lead < 0:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    x = x.reshape((1,) * lead + tuple(x.shape))
+    for d, r in enumerate(sizes):
+        if r != 1:
+            x = _C.cat([x] * r, d) if r > 0 else x.narrow(d, 0, 0)
+    return x
+
+
+def type_as(self, other):
+    return self.to(other.dtype)
+
+
+def _install():
+    Tensor.backward = backward
+    Tensor.tolist = tolist
+    Tensor.__array__ = __array__
+    Tensor.__format__ = __format__
+    Tensor.__contains__ = __contains__
+    Tensor.__reversed__ = __reversed__
+    Tensor.__deepcopy__ = __deepcopy__
+    Tensor.__reduce_ex__ = __reduce_ex__
+    Tensor.flip = flip
+    Tensor.any = any
+    Tensor.all = all
+    Tensor.new_tensor = new_tensor
+    Tensor.new_zeros = _new_factory("zeros")
+    Tensor.new_ones = _new_factory("ones")
+    Tensor.new_empty = _new_factory("empty")
+    Tensor.new_full = new_full
+    Tensor.repeat = repeat
+    Tensor.type_as = type_as
+    Tensor.__module__ = "loom"
+    Tensor.is_tensor_like = True

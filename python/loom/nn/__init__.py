@@ -1,0 +1,2 @@
+"""Neural-network layers (modules arrive later); functional ops live in loom.nn.functional."""
+from . import functional  # noqa: F401

@@ -1,0 +1,43 @@
+"""Stateless neural-network functions (torch.nn.functional subset)."""
+from .. import _C
+
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else input.relu()
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return input.gelu(approximate=approximate)
+
+
+def silu(input, inplace=False):
+    return input.silu()
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def _dim(dim, name):
+    if dim is None:
+        raise TypeError(f"{name}(): argument 'dim' is required (implicit dim choice is deprecated in PyTorch)")
+    return dim
+
+
+def softmax(input, dim=None, dtype=None):
+    return input.softmax(_dim(dim, "softmax"), dtype=dtype)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    return input.log_softmax(_dim(dim, "log_softmax"), dtype=dtype)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 [..., num_classes] one-hot encoding of an integer tensor."""
+    return _C.one_hot(tensor, num_classes)
