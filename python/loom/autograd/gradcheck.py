@@ -27,27 +27,18 @@ def _numerical(fn, inputs, x, eps):
     flat = x.detach()
     arr = flat.numpy()  # shares memory: perturbs x in place
     cols = []
-    with _no_grad():
-        for i in range(n_in):
-            idx = np.unravel_index(i, arr.shape) if arr.ndim else ()
-            orig = arr[idx]
-            arr[idx] = orig + eps
-            plus = [o.detach().cpu().numpy().astype(np.float64).ravel() for o in _outputs(fn, inputs)]
-            arr[idx] = orig - eps
-            minus = [o.detach().cpu().numpy().astype(np.float64).ravel() for o in _outputs(fn, inputs)]
-            arr[idx] = orig
-            cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+    # Grad mode stays on: fn may itself differentiate (gradgradcheck).
+    for i in range(n_in):
+        idx = np.unravel_index(i, arr.shape) if arr.ndim else ()
+        orig = arr[idx]
+        arr[idx] = orig + eps
+        plus = [o.detach().cpu().numpy().astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+        arr[idx] = orig - eps
+        minus = [o.detach().cpu().numpy().astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+        arr[idx] = orig
+        cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     # per output: [n_out, n_in]
     return [np.stack([c[k] for c in cols], axis=1) if cols else None for k in range(len(cols[0]) if cols else 0)]
-
-
-class _no_grad:
-    def __enter__(self):
-        self.prev = _C.is_grad_enabled()
-        _C._set_grad_enabled(False)
-
-    def __exit__(self, *a):
-        _C._set_grad_enabled(self.prev)
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
