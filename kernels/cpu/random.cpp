@@ -56,9 +56,11 @@ void normal_impl(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
       const double u2 = philox::to_unit_double(philox::lane(u, 2 * pair + 1));
       const double r = std::sqrt(-2.0 * std::log(u1));
       const double theta = 6.283185307179586 * u2;
+      // Both unconditionally, so that the compiler fuses them into one sincos.
+      const double c = std::cos(theta), s = std::sin(theta);
       const int64_t i = i0 + 2 * pair;
-      out[i] = static_cast<T>(std::fma(r * std::cos(theta), std, mean));
-      if (i + 1 < n) out[i + 1] = static_cast<T>(std::fma(r * std::sin(theta), std, mean));
+      out[i] = static_cast<T>(std::fma(r * c, std, mean));
+      if (i + 1 < n) out[i + 1] = static_cast<T>(std::fma(r * s, std, mean));
     }
   });
 }

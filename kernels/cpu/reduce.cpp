@@ -9,7 +9,8 @@
 //  - column: the innermost kept dim is contiguous in the input and the
 //    reduced dims are not (a sum over the batch of [N, C]): keep a row of
 //    accumulators and stream the input row by row, instead of striding down
-//    each column;
+//    each column (when there are fewer column blocks than threads, the
+//    threads split the reduced range and merge their rows);
 //  - per output: enough outputs to keep every thread busy;
 //  - split: few outputs (a full sum): each thread reduces a slice of the
 //    reduced range, then the partials merge in order.
@@ -314,25 +315,50 @@ void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
 
   const int64_t cols = L.out_sizes[ol];
   if (L.in_out_strides[ol] == 1 && red_inner_stride != 1 && cols >= 8 && red_n > 1) {
-    constexpr int64_t kBlock = 256;
-    const int64_t nblocks = (cols + kBlock - 1) / kBlock, groups = out_n / cols;
-    detail::parallel_range(groups * nblocks, work, [&](int64_t b, int64_t e) {
-      std::vector<Acc> accs;
-      for (int64_t item = b; item < e; ++item) {
-        const int64_t c0 = item % nblocks * kBlock, nc = std::min(kBlock, cols - c0);
-        int64_t oo, io;
-        locate(L, item / nblocks * cols + c0, &oo, &io);
-        accs.assign(nc, init);
-        Acc* a = accs.data();
-        detail::walk<1>(L.red_ndim, L.red_sizes, red_strides, 0, red_n, [&](const int64_t* off, int64_t n, int64_t pos) {
-          for (int64_t j = 0; j < n; ++j) {
-            const T* p = in + io + off[0] + j * red_inner_stride;
-            for (int64_t c = 0; c < nc; ++c) a[c].step(p[c], pos + j);
-          }
+    // As wide as fits ~16 KiB of accumulators (L1): wide blocks read whole
+    // input rows, and narrow ones would touch a new page per row and block.
+    constexpr int64_t kBlock = std::max<int64_t>(64, 16384 / sizeof(Acc));
+    const int64_t nblocks = (cols + kBlock - 1) / kBlock, items = out_n / cols * nblocks;
+    // Reduced positions [b, e) of the block at input offset io into a[0, nc).
+    auto column_pass = [&](Acc* a, int64_t io, int64_t nc, int64_t b, int64_t e) {
+      detail::walk<1>(L.red_ndim, L.red_sizes, red_strides, b, e, [&](const int64_t* off, int64_t n, int64_t pos) {
+        for (int64_t j = 0; j < n; ++j) {
+          const T* p = in + io + off[0] + j * red_inner_stride;
+#pragma omp simd
+          for (int64_t c = 0; c < nc; ++c) a[c].step(p[c], pos + j);
+        }
+      });
+    };
+    // Fewer blocks than threads: the threads split the reduced range instead.
+    const int rsplit = items < detail::num_chunks(red_n, work) ? detail::num_chunks(red_n, work) : 1;
+    std::vector<std::vector<Acc>> parts(rsplit > 1 ? rsplit : 0);
+    auto do_item = [&](int64_t item, std::vector<Acc>& accs) {
+      const int64_t c0 = item % nblocks * kBlock, nc = std::min(kBlock, cols - c0);
+      int64_t oo, io;
+      locate(L, item / nblocks * cols + c0, &oo, &io);
+      if (rsplit > 1) {
+        for (auto& part : parts) part.assign(nc, init);
+        detail::parallel_chunks(red_n, rsplit, [&](int c, int64_t b, int64_t e) {
+          column_pass(parts[c].data(), io, nc, b, e);
         });
-        for (int64_t c = 0; c < nc; ++c) emit(oo + c * L.out_strides[ol], a[c]);
+        for (int c = 1; c < rsplit; ++c)
+          for (int64_t k = 0; k < nc; ++k) parts[0][k].merge(parts[c][k]);
+        accs.swap(parts[0]);
+      } else {
+        accs.assign(nc, init);
+        column_pass(accs.data(), io, nc, 0, red_n);
       }
-    });
+      for (int64_t c = 0; c < nc; ++c) emit(oo + c * L.out_strides[ol], accs[c]);
+    };
+    if (rsplit > 1) {
+      std::vector<Acc> accs;
+      for (int64_t item = 0; item < items; ++item) do_item(item, accs);
+    } else {
+      detail::parallel_range(items, work, [&](int64_t b, int64_t e) {
+        std::vector<Acc> accs;
+        for (int64_t item = b; item < e; ++item) do_item(item, accs);
+      });
+    }
   } else if (out_n >= detail::num_chunks(red_n, work)) {
     detail::parallel_range(out_n, work, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {

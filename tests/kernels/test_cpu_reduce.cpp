@@ -154,6 +154,15 @@ TEST_CASE("cpu reduce edge cases: NaN, infinities, empty reductions", "[kernels]
   cpu::reduce(ReduceOp::LogSumExp, DType::Float64, out, in, c.loop);
   CHECK(std::isnan(out[0]));
   CHECK(out[1] == -kInfD);
+  // Long all-infinite rows (the simd loops must start from -inf / +inf).
+  std::vector<float> ninf(1001, -std::numeric_limits<float>::infinity());
+  ReduceCase cl = make_reduce({1001}, {1}, {true});
+  float fr;
+  cpu::reduce(ReduceOp::Max, DType::Float32, &fr, ninf.data(), cl.loop);
+  CHECK(fr == -std::numeric_limits<float>::infinity());
+  for (auto& v : ninf) v = -v;
+  cpu::reduce(ReduceOp::Min, DType::Float32, &fr, ninf.data(), cl.loop);
+  CHECK(fr == std::numeric_limits<float>::infinity());
   double inf_in[3] = {1, kInfD, kInfD}, r;
   ReduceCase c3 = make_reduce({3}, {1}, {true});
   cpu::reduce(ReduceOp::LogSumExp, DType::Float64, &r, inf_in, c3.loop);
