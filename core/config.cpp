@@ -1,8 +1,10 @@
 // Process-wide switches.
+#include <cblas.h>
+
 #include <atomic>
-#include <omp.h>
 
 #include "core/tensor.h"
+#include "kernels/cpu/thread_pool.h"
 
 namespace loom {
 
@@ -13,10 +15,12 @@ std::atomic<bool> g_allow_tf32{false};
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
 
+// The kernels' pool and OpenBLAS use the same number of threads.
 void set_num_threads(int n) {
   LOOM_CHECK_VALUE(n > 0, "set_num_threads: expected a positive number of threads, got ", n);
-  omp_set_num_threads(n);
+  kernels::cpu::set_pool_threads(n);
+  openblas_set_num_threads(n);
 }
-int get_num_threads() { return omp_get_max_threads(); }
+int get_num_threads() { return kernels::cpu::pool_threads(); }
 
 }  // namespace loom

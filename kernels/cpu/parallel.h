@@ -1,10 +1,10 @@
 // Helpers shared by the CPU kernel files (not part of the kernel API):
-// splitting a range over OpenMP threads, and walking an N-d iteration space
+// splitting a range over the pool's threads (kernels/cpu/thread_pool.h), and walking an N-d iteration space
 // as runs of its innermost dim so that kernels keep a tight inner loop.
 #pragma once
-#include <omp.h>
 #include <algorithm>
 #include <cstdint>
+#include "kernels/cpu/thread_pool.h"
 #include "kernels/loops.h"
 
 namespace loom::kernels::cpu::detail {
@@ -15,8 +15,8 @@ constexpr int64_t kParallelMin = 32768;
 // How many chunks to split n items into: one per thread when the total work
 // is large, one (run inline) otherwise or when already inside a parallel region.
 inline int num_chunks(int64_t n, int64_t work) {
-  if (work < kParallelMin || n < 2 || omp_in_parallel()) return 1;
-  return static_cast<int>(std::min<int64_t>(n, omp_get_max_threads()));
+  if (work < kParallelMin || n < 2 || in_parallel_region()) return 1;
+  return static_cast<int>(std::min<int64_t>(n, pool_threads()));
 }
 
 // f(chunk, begin, end) over [0, n) cut into `nchunks` contiguous pieces.
@@ -28,12 +28,11 @@ void parallel_chunks(int64_t n, int nchunks, F&& f) {
     f(0, int64_t(0), n);
     return;
   }
-#pragma omp parallel for num_threads(nchunks) schedule(static, 1)
-  for (int c = 0; c < nchunks; ++c) {
+  parallel_run(nchunks, [&](int c) {
     int64_t b = n / nchunks * c + std::min<int64_t>(c, n % nchunks);
     int64_t e = b + n / nchunks + (c < n % nchunks ? 1 : 0);
     if (b < e) f(c, b, e);
-  }
+  });
 }
 
 template <typename F>

@@ -1,0 +1,139 @@
+#include "kernels/cpu/thread_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+
+namespace loom::kernels::cpu {
+
+namespace {
+
+thread_local bool t_in_region = false;
+
+class Pool {
+ public:
+  explicit Pool(int threads) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker(); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      ++generation_;
+    }
+    cv_work_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void run(int n, const std::function<void(int)>& f) {
+    std::lock_guard<std::mutex> serial(run_mu_);  // one region at a time
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &f;
+      njobs_ = n;
+      next_.store(1, std::memory_order_relaxed);
+      done_.store(0, std::memory_order_relaxed);
+      ++generation_;
+    }
+    cv_work_.notify_all();
+    t_in_region = true;
+    f(0);
+    int finished = 1 + drain();
+    t_in_region = false;
+    done_.fetch_add(finished - 1, std::memory_order_acq_rel);
+    // Wait for the tasks other threads took.
+    for (int spin = 0; spin < 4000 && done_.load(std::memory_order_acquire) < n - 1; ++spin) std::this_thread::yield();
+    if (done_.load(std::memory_order_acquire) < n - 1) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_done_.wait(lock, [&] { return done_.load(std::memory_order_acquire) >= n - 1; });
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = nullptr;
+  }
+
+ private:
+  // Takes and runs tasks until none are left; returns how many it ran.
+  int drain() {
+    int ran = 0;
+    for (;;) {
+      int i = next_.fetch_add(1, std::memory_order_acq_rel);
+      if (i >= njobs_) return ran;
+      (*job_)(i);
+      ++ran;
+    }
+  }
+
+  void worker() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_work_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (stop_) return;
+        if (!job_) continue;
+      }
+      t_in_region = true;
+      int ran = drain();
+      t_in_region = false;
+      if (ran > 0 && done_.fetch_add(ran, std::memory_order_acq_rel) + ran >= njobs_ - 1) {
+        std::lock_guard<std::mutex> lock(mu_);
+        cv_done_.notify_all();
+      }
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_, run_mu_;
+  std::condition_variable cv_work_, cv_done_;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  const std::function<void(int)>* job_ = nullptr;
+  int njobs_ = 0;
+  std::atomic<int> next_{0};
+  std::atomic<int> done_{0};
+};
+
+std::mutex g_pool_mu;
+std::shared_ptr<Pool>& pool_slot() {
+  static std::shared_ptr<Pool> pool;
+  return pool;
+}
+
+std::shared_ptr<Pool> get_pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  auto& p = pool_slot();
+  if (!p) p = std::make_shared<Pool>(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  return p;
+}
+
+}  // namespace
+
+void parallel_run(int n, const std::function<void(int)>& f) {
+  if (n <= 0) return;
+  if (n == 1 || t_in_region) {
+    for (int i = 0; i < n; ++i) f(i);
+    return;
+  }
+  get_pool()->run(n, f);
+}
+
+int pool_threads() { return get_pool()->threads(); }
+
+void set_pool_threads(int n) {
+  LOOM_CHECK_VALUE(n >= 1, "set_num_threads: expected a positive number of threads, got ", n);
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  auto& p = pool_slot();
+  if (p && p->threads() == n) return;
+  p = std::make_shared<Pool>(n);
+}
+
+bool in_parallel_region() { return t_in_region; }
+
+}  // namespace loom::kernels::cpu
