@@ -8,7 +8,7 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PY="${PYTHON:-python3}"
 
 need_apt=()
-for pkg in cmake ninja-build g++ libopenblas-dev libcatch2-dev dataset-fashion-mnist; do
+for pkg in cmake ninja-build g++ zlib1g-dev libopenblas-dev libcatch2-dev dataset-fashion-mnist; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # Catch2 v3 lives in bookworm-backports: derive a sources entry from the Debian one.
@@ -32,7 +32,11 @@ fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]/libcatch2-dev/}" >/dev/null
+  plain=()
+  for pkg in "${need_apt[@]}"; do [ "$pkg" = libcatch2-dev ] || plain+=("$pkg"); done
+  if [ ${#plain[@]} -gt 0 ]; then
+    $SUDO apt-get install -y -qq --no-install-recommends "${plain[@]}" >/dev/null
+  fi
   if printf '%s\n' "${need_apt[@]}" | grep -qx libcatch2-dev; then
     $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libcatch2-dev >/dev/null \
       || $SUDO apt-get install -y -qq --no-install-recommends libcatch2-dev >/dev/null
