@@ -20,46 +20,42 @@ namespace loom::python {
 struct PyDType {
   DType type;
 };
-py::object dtype_object(DType t); // the singleton
+py::object dtype_object(DType t);  // the singleton
 
-DType to_dtype(
-    py::handle h); // loom dtype, "float32", numpy dtype, float/int/bool
+DType to_dtype(py::handle h);  // loom dtype, "float32", numpy dtype, float/int/bool
 std::optional<DType> to_dtype_opt(py::handle h);
-Device to_device(py::handle h); // loom.device, "cuda:0", int (CUDA index)
+Device to_device(py::handle h);  // loom.device, "cuda:0", int (CUDA index)
 std::optional<Device> to_device_opt(py::handle h);
-bool is_scalar(py::handle h); // bool, int, float, numpy scalar
-Scalar to_scalar(py::handle h, const char *op); // TypeError for anything else
-Tensor to_tensor(py::handle h, const char *op,
-                 const char *arg = "argument"); // Tensor only
-Tensor
-to_tensor_like(py::handle h, const Tensor &like,
-               const char *op); // Tensor or scalar (0-d on like's device)
-Dims to_dims(py::handle h);     // None, int, sequence of ints
-Shape shape_from_args(const py::args &args,
-                      const char *op); // f(2, 3) or f((2, 3))
-int64_t to_int(py::handle h, const char *what);
+bool is_scalar(py::handle h);                    // bool, int, float, numpy scalar
+Scalar to_scalar(py::handle h, const char* op);  // TypeError for anything else
+Tensor to_tensor(py::handle h, const char* op,
+                 const char* arg = "argument");  // Tensor only
+Tensor to_tensor_like(py::handle h, const Tensor& like,
+                      const char* op);  // Tensor or scalar (0-d on like's device)
+Dims to_dims(py::handle h);             // None, int, sequence of ints
+Shape shape_from_args(const py::args& args,
+                      const char* op);  // f(2, 3) or f((2, 3))
+int64_t to_int(py::handle h, const char* what);
 
-py::object size_object(const Shape &s); // loom.Size
-py::object as_python(const Tensor &t);  // cast, None when undefined
-py::object scalar_to_python(const Scalar &s);
+py::object size_object(const Shape& s);  // loom.Size
+py::object as_python(const Tensor& t);   // cast, None when undefined
+py::object scalar_to_python(const Scalar& s);
 
 // Copies a NumPy array (any layout) into a new tensor.
-Tensor from_numpy_copy(pybind11::array arr, std::optional<DType> dtype,
-                       Device device);
+Tensor from_numpy_copy(pybind11::array arr, std::optional<DType> dtype, Device device);
 
-TensorOptions make_options(py::handle dtype, py::handle device,
-                           bool requires_grad,
+TensorOptions make_options(py::handle dtype, py::handle device, bool requires_grad,
                            DType default_dtype = DType::Float32);
 
 // A Python callable kept by C++ (hooks, custom functions); drops its
 // reference with the GIL held, whichever thread releases it.
 std::shared_ptr<py::object> keep_python(py::object o);
 
-void init_tensor(py::module_ &m, py::class_<Tensor> &cls);
-void init_indexing(py::class_<Tensor> &cls);
-void init_ops(py::module_ &m, py::class_<Tensor> &cls);
-void init_autograd(py::module_ &m, py::class_<Tensor> &cls);
-void init_cuda(py::module_ &m);
-void init_dlpack(py::module_ &m, py::class_<Tensor> &cls);
+void init_tensor(py::module_& m, py::class_<Tensor>& cls);
+void init_indexing(py::class_<Tensor>& cls);
+void init_ops(py::module_& m, py::class_<Tensor>& cls);
+void init_autograd(py::module_& m, py::class_<Tensor>& cls);
+void init_cuda(py::module_& m);
+void init_dlpack(py::module_& m, py::class_<Tensor>& cls);
 
-} // namespace loom::python
+}  // namespace loom::python

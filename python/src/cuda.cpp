@@ -1,10 +1,11 @@
 // loom._C.cuda: device queries, synchronization and caching-allocator stats.
 #include "core/cuda.h"
+
 #include "common.h"
 
 namespace loom::python {
 
-void init_cuda(py::module_ &m) {
+void init_cuda(py::module_& m) {
   auto c = m.def_submodule("_cuda", "CUDA runtime");
   c.def("built_with_cuda", &cuda::built_with_cuda);
   c.def("is_available", &cuda::is_available);
@@ -37,8 +38,7 @@ void init_cuda(py::module_ &m) {
       },
       py::arg("device") = -1);
   c.def("empty_cache", &cuda::empty_cache);
-  c.def("reset_peak_memory_stats", &cuda::reset_peak_memory_stats,
-        py::arg("device") = -1);
+  c.def("reset_peak_memory_stats", &cuda::reset_peak_memory_stats, py::arg("device") = -1);
 }
 
-} // namespace loom::python
+}  // namespace loom::python

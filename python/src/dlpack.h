@@ -44,19 +44,19 @@ typedef struct {
 } DLDataType;
 
 typedef struct {
-  void *data;
+  void* data;
   DLDevice device;
   int32_t ndim;
   DLDataType dtype;
-  int64_t *shape;
-  int64_t *strides; // in elements; NULL means compact row-major
+  int64_t* shape;
+  int64_t* strides;  // in elements; NULL means compact row-major
   uint64_t byte_offset;
 } DLTensor;
 
 typedef struct DLManagedTensor {
   DLTensor dl_tensor;
-  void *manager_ctx;
-  void (*deleter)(struct DLManagedTensor *self);
+  void* manager_ctx;
+  void (*deleter)(struct DLManagedTensor* self);
 } DLManagedTensor;
 
-} // extern "C"
+}  // extern "C"

@@ -10,8 +10,7 @@ namespace loom::python {
 namespace {
 
 bool is_advanced(py::handle h) {
-  return py::isinstance<Tensor>(h) || py::isinstance<py::list>(h) ||
-         py::isinstance<py::array>(h);
+  return py::isinstance<Tensor>(h) || py::isinstance<py::list>(h) || py::isinstance<py::array>(h);
 }
 
 // An advanced index as a tensor (bool mask or int64 indices) on `device`.
@@ -23,26 +22,21 @@ Tensor advanced_tensor(py::handle h, Device device) {
     t = from_numpy_copy(h.cast<py::array>(), std::nullopt, Device());
   } else {
     py::array a = py::module_::import("numpy").attr("asarray")(h);
-    if (a.size() == 0)
-      a = py::module_::import("numpy").attr("zeros")(0, "int64");
+    if (a.size() == 0) a = py::module_::import("numpy").attr("zeros")(0, "int64");
     t = from_numpy_copy(a, std::nullopt, Device());
   }
-  if (t.dtype() == DType::Int32)
-    t = t.to(DType::Int64);
+  if (t.dtype() == DType::Int32) t = t.to(DType::Int64);
   if (t.dtype() != DType::Bool && t.dtype() != DType::Int64)
-    throw py::index_error(
-        "tensors used as indices must be long, int or bool tensors");
-  if (t.device() != device)
-    t = t.to(device);
+    throw py::index_error("tensors used as indices must be long, int or bool tensors");
+  if (t.device() != device) t = t.to(device);
   return t;
 }
 
 // Number of dimensions of self an index item consumes.
 int64_t consumed_dims(py::handle item) {
-  if (item.is_none() || (item.ptr() == Py_Ellipsis))
-    return 0;
+  if (item.is_none() || (item.ptr() == Py_Ellipsis)) return 0;
   if (py::isinstance<Tensor>(item)) {
-    const Tensor &t = item.cast<const Tensor &>();
+    const Tensor& t = item.cast<const Tensor&>();
     return t.dtype() == DType::Bool ? t.dim() : 1;
   }
   if (py::isinstance<py::array>(item)) {
@@ -53,41 +47,35 @@ int64_t consumed_dims(py::handle item) {
 }
 
 py::tuple as_index_tuple(py::handle index) {
-  if (py::isinstance<py::tuple>(index))
-    return py::reinterpret_borrow<py::tuple>(index);
+  if (py::isinstance<py::tuple>(index)) return py::reinterpret_borrow<py::tuple>(index);
   return py::make_tuple(index);
 }
 
 bool is_int_like(py::handle h) {
-  if (PyBool_Check(h.ptr()))
-    return false;
-  if (PyLong_Check(h.ptr()))
-    return true;
+  if (PyBool_Check(h.ptr())) return false;
+  if (PyLong_Check(h.ptr())) return true;
   if (py::isinstance<Tensor>(h)) {
-    const Tensor &t = h.cast<const Tensor &>();
+    const Tensor& t = h.cast<const Tensor&>();
     return t.dim() == 0 && is_integral(t.dtype());
   }
   return is_scalar(h) && py::hasattr(h, "__index__");
 }
 
 // Applies an advanced index covering dims [d, d + k) of `r`.
-Tensor apply_advanced(const Tensor &r, int64_t d, const Tensor &idx) {
+Tensor apply_advanced(const Tensor& r, int64_t d, const Tensor& idx) {
   if (idx.dtype() == DType::Bool) {
     const int64_t k = idx.dim();
-    if (k == 0) { // x[True] / x[False]: a new leading dim of size 1 or 0
+    if (k == 0) {  // x[True] / x[False]: a new leading dim of size 1 or 0
       Tensor u = r.unsqueeze(d);
       return idx.item().to_bool() ? u : u.narrow(d, 0, 0);
     }
     for (int64_t j = 0; j < k; ++j)
       if (d + j >= r.dim() || idx.size(j) != r.size(d + j))
-        LOOM_THROW(ErrorKind::Index, "The shape of the mask ", idx.sizes(),
-                   " at index ", j,
-                   " does not match the shape of the indexed tensor ",
-                   r.sizes(), " at index ", d + j);
-    Tensor nz = idx.nonzero(); // [n, k]
+        LOOM_THROW(ErrorKind::Index, "The shape of the mask ", idx.sizes(), " at index ", j,
+                   " does not match the shape of the indexed tensor ", r.sizes(), " at index ", d + j);
+    Tensor nz = idx.nonzero();  // [n, k]
     Tensor flat = r;
-    if (k > 1)
-      flat = r.flatten(d, d + k - 1);
+    if (k > 1) flat = r.flatten(d, d + k - 1);
     Tensor lin;
     if (k == 1) {
       lin = nz.select(1, 0);
@@ -99,61 +87,48 @@ Tensor apply_advanced(const Tensor &r, int64_t d, const Tensor &idx) {
         s *= idx.size(j);
       }
       lin = nz.select(1, 0).mul(Scalar(strides[0]));
-      for (int64_t j = 1; j < k; ++j)
-        lin = lin.add(nz.select(1, j).mul(Scalar(strides[j])));
+      for (int64_t j = 1; j < k; ++j) lin = lin.add(nz.select(1, j).mul(Scalar(strides[j])));
     }
     return flat.index_select(d, lin.contiguous());
   }
-  if (d >= r.dim())
-    throw py::index_error("too many indices for tensor of dimension " +
-                          std::to_string(r.dim()));
+  if (d >= r.dim()) throw py::index_error("too many indices for tensor of dimension " + std::to_string(r.dim()));
   const int64_t n = r.size(d);
   Tensor flat_idx = idx.reshape({-1});
   if (flat_idx.numel() > 0) {
-    const int64_t lo = flat_idx.min().item().to_int(),
-                  hi = flat_idx.max().item().to_int();
+    const int64_t lo = flat_idx.min().item().to_int(), hi = flat_idx.max().item().to_int();
     if (lo < -n || hi >= n)
-      throw py::index_error("index " + std::to_string(hi >= n ? hi : lo) +
-                            " is out of bounds for dimension " +
-                            std::to_string(d) + " with size " +
-                            std::to_string(n));
-    if (lo < 0)
-      flat_idx =
-          where(flat_idx.lt(Scalar(0)), flat_idx.add(Scalar(n)), flat_idx);
+      throw py::index_error("index " + std::to_string(hi >= n ? hi : lo) + " is out of bounds for dimension " +
+                            std::to_string(d) + " with size " + std::to_string(n));
+    if (lo < 0) flat_idx = where(flat_idx.lt(Scalar(0)), flat_idx.add(Scalar(n)), flat_idx);
   }
   Tensor out = r.index_select(d, flat_idx.contiguous());
-  if (idx.dim() != 1)
-    out = out.unflatten(d, idx.dim() == 0 ? Shape{} : idx.sizes());
-  if (idx.dim() == 0)
-    out = out.squeeze(d);
+  if (idx.dim() != 1) out = out.unflatten(d, idx.dim() == 0 ? Shape{} : idx.sizes());
+  if (idx.dim() == 0) out = out.squeeze(d);
   return out;
 }
 
 struct Indexed {
   Tensor result;
   bool advanced = false;
-  Tensor mask; // set when the only index is a bool mask over the whole tensor
+  Tensor mask;  // set when the only index is a bool mask over the whole tensor
 };
 
-Indexed index_tensor(const Tensor &self, py::handle index) {
+Indexed index_tensor(const Tensor& self, py::handle index) {
   py::tuple items = as_index_tuple(index);
   // A list as the whole index is one advanced index, not a tuple of indices.
   int64_t consumed = 0, ellipses = 0;
   for (auto it : items) {
     consumed += consumed_dims(it);
-    if ((it.ptr() == Py_Ellipsis))
-      ++ellipses;
+    if ((it.ptr() == Py_Ellipsis)) ++ellipses;
   }
-  if (ellipses > 1)
-    throw py::index_error("an index can only have a single ellipsis ('...')");
+  if (ellipses > 1) throw py::index_error("an index can only have a single ellipsis ('...')");
   if (consumed > self.dim())
-    throw py::index_error("too many indices for tensor of dimension " +
-                          std::to_string(self.dim()));
+    throw py::index_error("too many indices for tensor of dimension " + std::to_string(self.dim()));
 
   Indexed out;
   Tensor r = self;
-  int64_t d = 0;       // current dim of r
-  int64_t src_dim = 0; // dim of self (for messages)
+  int64_t d = 0;        // current dim of r
+  int64_t src_dim = 0;  // dim of self (for messages)
   for (auto it : items) {
     if (it.is_none()) {
       r = r.unsqueeze(d++);
@@ -161,28 +136,22 @@ Indexed index_tensor(const Tensor &self, py::handle index) {
       d += self.dim() - consumed;
       src_dim += self.dim() - consumed;
     } else if (is_int_like(it)) {
-      int64_t i = py::isinstance<Tensor>(it)
-                      ? it.cast<const Tensor &>().item().to_int()
-                      : py::int_(py::reinterpret_borrow<py::object>(it))
-                            .cast<int64_t>();
+      int64_t i = py::isinstance<Tensor>(it) ? it.cast<const Tensor&>().item().to_int()
+                                             : py::int_(py::reinterpret_borrow<py::object>(it)).cast<int64_t>();
       const int64_t n = r.size(d);
       if (i < -n || i >= n)
-        throw py::index_error(
-            "index " + std::to_string(i) + " is out of bounds for dimension " +
-            std::to_string(src_dim) + " with size " + std::to_string(n));
+        throw py::index_error("index " + std::to_string(i) + " is out of bounds for dimension " +
+                              std::to_string(src_dim) + " with size " + std::to_string(n));
       r = r.select(d, i);
       ++src_dim;
     } else if (py::isinstance<py::slice>(it)) {
       py::slice sl = py::reinterpret_borrow<py::slice>(it);
       auto get = [](py::object o) -> std::optional<int64_t> {
-        if (o.is_none())
-          return std::nullopt;
+        if (o.is_none()) return std::nullopt;
         return to_int(o, "slice index");
       };
-      auto start = get(sl.attr("start")), stop = get(sl.attr("stop")),
-           step = get(sl.attr("step"));
-      if (step && *step <= 0)
-        throw py::value_error("step must be greater than zero");
+      auto start = get(sl.attr("start")), stop = get(sl.attr("stop")), step = get(sl.attr("step"));
+      if (step && *step <= 0) throw py::value_error("step must be greater than zero");
       r = r.slice(d++, start, stop, step.value_or(1));
       ++src_dim;
     } else if (is_advanced(it)) {
@@ -192,9 +161,7 @@ Indexed index_tensor(const Tensor &self, py::handle index) {
                    "index per indexing expression");
       Tensor idx = advanced_tensor(it, r.device());
       out.advanced = true;
-      if (idx.dtype() == DType::Bool && items.size() == 1 &&
-          idx.sizes() == self.sizes())
-        out.mask = idx;
+      if (idx.dtype() == DType::Bool && items.size() == 1 && idx.sizes() == self.sizes()) out.mask = idx;
       const int64_t before = r.dim();
       r = apply_advanced(r, d, idx);
       const int64_t k = idx.dtype() == DType::Bool ? idx.dim() : 1;
@@ -212,32 +179,29 @@ Indexed index_tensor(const Tensor &self, py::handle index) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
-void init_indexing(py::class_<Tensor> &cls) {
-  cls.def("__getitem__", [](const Tensor &self, py::object index) {
-    if (self.dim() == 0 && !index.is_none() && !(index.ptr() == Py_Ellipsis) &&
-        !py::isinstance<py::tuple>(index) && !py::isinstance<Tensor>(index))
-      throw py::index_error("invalid index of a 0-dim tensor. Use "
-                            "`tensor.item()` in Python to convert a 0-dim "
-                            "tensor to a number");
+void init_indexing(py::class_<Tensor>& cls) {
+  cls.def("__getitem__", [](const Tensor& self, py::object index) {
+    if (self.dim() == 0 && !index.is_none() && !(index.ptr() == Py_Ellipsis) && !py::isinstance<py::tuple>(index) &&
+        !py::isinstance<Tensor>(index))
+      throw py::index_error(
+          "invalid index of a 0-dim tensor. Use "
+          "`tensor.item()` in Python to convert a 0-dim "
+          "tensor to a number");
     return index_tensor(self, index).result;
   });
-  cls.def("__setitem__", [](Tensor &self, py::object index, py::object value) {
+  cls.def("__setitem__", [](Tensor& self, py::object index, py::object value) {
     Tensor v;
     const bool scalar_value = is_scalar(value);
     if (!scalar_value) {
       if (py::isinstance<Tensor>(value))
         v = value.cast<Tensor>();
-      else if (py::isinstance<py::array>(value) ||
-               py::isinstance<py::list>(value))
-        v = from_numpy_copy(py::module_::import("numpy").attr("asarray")(value),
-                            self.dtype(), self.device());
+      else if (py::isinstance<py::array>(value) || py::isinstance<py::list>(value))
+        v = from_numpy_copy(py::module_::import("numpy").attr("asarray")(value), self.dtype(), self.device());
       else
-        throw py::type_error(
-            "can't assign a " +
-            std::string(py::str(py::type::of(value).attr("__name__"))) +
-            " to a loom Tensor");
+        throw py::type_error("can't assign a " + std::string(py::str(py::type::of(value).attr("__name__"))) +
+                             " to a loom Tensor");
     }
     // A bool mask over the whole tensor: masked_fill_ (or where for tensors).
     py::tuple items = as_index_tuple(index);
@@ -245,20 +209,16 @@ void init_indexing(py::class_<Tensor> &cls) {
       Tensor idx = advanced_tensor(items[0], self.device());
       if (idx.dtype() == DType::Bool && idx.sizes() == self.sizes()) {
         if (scalar_value || v.numel() == 1) {
-          self.masked_fill_(idx, scalar_value ? to_scalar(value, "__setitem__")
-                                              : v.item());
+          self.masked_fill_(idx, scalar_value ? to_scalar(value, "__setitem__") : v.item());
           return;
         }
         Tensor m = idx;
-        if (v.dim() == 1 &&
-            v.numel() != self.numel()) { // x[mask] = values (one per True)
+        if (v.dim() == 1 && v.numel() != self.numel()) {  // x[mask] = values (one per True)
           Tensor out = self.clone();
           Tensor flat = out.reshape({-1});
           Tensor pos = m.reshape({-1}).nonzero().select(1, 0);
-          LOOM_CHECK(pos.numel() == v.numel(),
-                     "shape mismatch: value tensor of shape ", v.sizes(),
-                     " cannot be broadcast to indexing result of shape [",
-                     pos.numel(), "]");
+          LOOM_CHECK(pos.numel() == v.numel(), "shape mismatch: value tensor of shape ", v.sizes(),
+                     " cannot be broadcast to indexing result of shape [", pos.numel(), "]");
           Tensor cur = flat.index_select(0, pos);
           flat.scatter_add_(0, pos, v.to(self.dtype()).sub(cur));
           self.copy_(out);
@@ -270,10 +230,9 @@ void init_indexing(py::class_<Tensor> &cls) {
     }
     Indexed ix = index_tensor(self, index);
     if (ix.advanced)
-      LOOM_THROW(
-          ErrorKind::NotImplemented,
-          "loom: assignment through an integer-tensor index is not supported "
-          "yet; use scatter_add_ or index with slices");
+      LOOM_THROW(ErrorKind::NotImplemented,
+                 "loom: assignment through an integer-tensor index is not supported "
+                 "yet; use scatter_add_ or index with slices");
     if (scalar_value)
       ix.result.fill_(to_scalar(value, "__setitem__"));
     else
@@ -281,4 +240,4 @@ void init_indexing(py::class_<Tensor> &cls) {
   });
 }
 
-} // namespace loom::python
+}  // namespace loom::python

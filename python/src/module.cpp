@@ -9,158 +9,123 @@
 namespace loom::python {
 
 namespace {
-PyObject *g_oom_error = nullptr;
-py::object g_size_cls; // loom.Size, set by loom/__init__.py
+PyObject* g_oom_error = nullptr;
+py::object g_size_cls;  // loom.Size, set by loom/__init__.py
 
 void translate_errors(std::exception_ptr p) {
   try {
-    if (p)
-      std::rethrow_exception(p);
-  } catch (const Error &e) {
-    PyObject *type = PyExc_RuntimeError;
+    if (p) std::rethrow_exception(p);
+  } catch (const Error& e) {
+    PyObject* type = PyExc_RuntimeError;
     switch (e.kind()) {
-    case ErrorKind::Runtime:
-      type = PyExc_RuntimeError;
-      break;
-    case ErrorKind::Value:
-      type = PyExc_ValueError;
-      break;
-    case ErrorKind::Index:
-      type = PyExc_IndexError;
-      break;
-    case ErrorKind::Type:
-      type = PyExc_TypeError;
-      break;
-    case ErrorKind::NotImplemented:
-      type = PyExc_NotImplementedError;
-      break;
-    case ErrorKind::OutOfMemory:
-      type = g_oom_error;
-      break;
+      case ErrorKind::Runtime:
+        type = PyExc_RuntimeError;
+        break;
+      case ErrorKind::Value:
+        type = PyExc_ValueError;
+        break;
+      case ErrorKind::Index:
+        type = PyExc_IndexError;
+        break;
+      case ErrorKind::Type:
+        type = PyExc_TypeError;
+        break;
+      case ErrorKind::NotImplemented:
+        type = PyExc_NotImplementedError;
+        break;
+      case ErrorKind::OutOfMemory:
+        type = g_oom_error;
+        break;
     }
     PyErr_SetString(type, e.what());
   }
 }
 
-std::string device_repr(const Device &d) {
-  if (d.is_cpu())
-    return "device(type='cpu')";
+std::string device_repr(const Device& d) {
+  if (d.is_cpu()) return "device(type='cpu')";
   return "device(type='cuda', index=" + std::to_string(d.index) + ")";
 }
-} // namespace
+}  // namespace
 
 py::object dtype_object(DType t) {
   // Leaked on purpose: these live as long as the interpreter.
-  static py::object *objs = new py::object[kNumDTypes];
-  auto &o = objs[static_cast<int>(t)];
-  if (!o)
-    o = py::cast(PyDType{t});
+  static py::object* objs = new py::object[kNumDTypes];
+  auto& o = objs[static_cast<int>(t)];
+  if (!o) o = py::cast(PyDType{t});
   return o;
 }
 
 DType to_dtype(py::handle h) {
-  if (py::isinstance<PyDType>(h))
-    return h.cast<PyDType>().type;
-  if (py::isinstance<py::str>(h))
-    return parse_dtype(h.cast<std::string>());
-  if ((h.ptr() == reinterpret_cast<PyObject *>(&PyFloat_Type)))
-    return DType::Float64;
-  if ((h.ptr() == reinterpret_cast<PyObject *>(&PyBool_Type)))
-    return DType::Bool;
-  if ((h.ptr() == reinterpret_cast<PyObject *>(&PyLong_Type)))
-    return DType::Int64;
-  if (py::hasattr(h, "dtype") || py::isinstance<py::dtype>(h) ||
-      py::isinstance<py::type>(h)) {
+  if (py::isinstance<PyDType>(h)) return h.cast<PyDType>().type;
+  if (py::isinstance<py::str>(h)) return parse_dtype(h.cast<std::string>());
+  if ((h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type))) return DType::Float64;
+  if ((h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type))) return DType::Bool;
+  if ((h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type))) return DType::Int64;
+  if (py::hasattr(h, "dtype") || py::isinstance<py::dtype>(h) || py::isinstance<py::type>(h)) {
     try {
       auto dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(h));
       return parse_dtype(py::str(dt.attr("name")).cast<std::string>());
-    } catch (py::error_already_set &) {
+    } catch (py::error_already_set&) {
     }
   }
-  throw py::type_error(
-      "expected a loom dtype (loom.float32, loom.int64, ...), got " +
-      py::repr(h).cast<std::string>());
+  throw py::type_error("expected a loom dtype (loom.float32, loom.int64, ...), got " + py::repr(h).cast<std::string>());
 }
 std::optional<DType> to_dtype_opt(py::handle h) {
-  if (h.is_none())
-    return std::nullopt;
+  if (h.is_none()) return std::nullopt;
   return to_dtype(h);
 }
 
 Device to_device(py::handle h) {
-  if (py::isinstance<Device>(h))
-    return h.cast<Device>();
-  if (py::isinstance<py::str>(h))
-    return Device(h.cast<std::string>());
-  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr()))
-    return Device(DeviceType::CUDA, h.cast<int>());
-  throw py::type_error(
-      "expected a device (loom.device, 'cpu', 'cuda:0' or a CUDA index), got " +
-      py::repr(h).cast<std::string>());
+  if (py::isinstance<Device>(h)) return h.cast<Device>();
+  if (py::isinstance<py::str>(h)) return Device(h.cast<std::string>());
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return Device(DeviceType::CUDA, h.cast<int>());
+  throw py::type_error("expected a device (loom.device, 'cpu', 'cuda:0' or a CUDA index), got " +
+                       py::repr(h).cast<std::string>());
 }
 std::optional<Device> to_device_opt(py::handle h) {
-  if (h.is_none())
-    return std::nullopt;
+  if (h.is_none()) return std::nullopt;
   return to_device(h);
 }
 
 bool is_scalar(py::handle h) {
-  if (PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()))
-    return true;
-  static py::handle np_generic =
-      py::object(py::module_::import("numpy").attr("generic")).release();
-  return py::isinstance(h, np_generic) && !py::isinstance<py::str>(h) &&
-         !py::isinstance<py::bytes>(h);
+  if (PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr())) return true;
+  static py::handle np_generic = py::object(py::module_::import("numpy").attr("generic")).release();
+  return py::isinstance(h, np_generic) && !py::isinstance<py::str>(h) && !py::isinstance<py::bytes>(h);
 }
 
-Scalar to_scalar(py::handle h, const char *op) {
-  if (PyBool_Check(h.ptr()))
-    return Scalar(h.cast<bool>());
-  if (PyLong_Check(h.ptr()))
-    return Scalar(h.cast<int64_t>());
-  if (PyFloat_Check(h.ptr()))
-    return Scalar(h.cast<double>());
+Scalar to_scalar(py::handle h, const char* op) {
+  if (PyBool_Check(h.ptr())) return Scalar(h.cast<bool>());
+  if (PyLong_Check(h.ptr())) return Scalar(h.cast<int64_t>());
+  if (PyFloat_Check(h.ptr())) return Scalar(h.cast<double>());
   if (is_scalar(h)) {
     py::object kind = h.attr("dtype").attr("kind");
     std::string k = kind.cast<std::string>();
-    if (k == "b")
-      return Scalar(
-          py::bool_(py::reinterpret_borrow<py::object>(h)).cast<bool>());
-    if (k == "i" || k == "u")
-      return Scalar(
-          py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>());
-    if (k == "f")
-      return Scalar(
-          py::float_(py::reinterpret_borrow<py::object>(h)).cast<double>());
+    if (k == "b") return Scalar(py::bool_(py::reinterpret_borrow<py::object>(h)).cast<bool>());
+    if (k == "i" || k == "u") return Scalar(py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>());
+    if (k == "f") return Scalar(py::float_(py::reinterpret_borrow<py::object>(h)).cast<double>());
   }
   if (py::isinstance<Tensor>(h)) {
-    const Tensor &t = h.cast<const Tensor &>();
-    if (t.numel() == 1)
-      return t.item();
+    const Tensor& t = h.cast<const Tensor&>();
+    if (t.numel() == 1) return t.item();
   }
   throw py::type_error(std::string(op) + "(): expected a number, got " +
                        std::string(py::str(py::type::of(h).attr("__name__"))));
 }
 
-Tensor to_tensor(py::handle h, const char *op, const char *arg) {
-  if (py::isinstance<Tensor>(h))
-    return h.cast<Tensor>();
-  throw py::type_error(std::string(op) + "(): " + arg +
-                       " must be a Tensor, not " +
+Tensor to_tensor(py::handle h, const char* op, const char* arg) {
+  if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
+  throw py::type_error(std::string(op) + "(): " + arg + " must be a Tensor, not " +
                        std::string(py::str(py::type::of(h).attr("__name__"))));
 }
 
-Tensor to_tensor_like(py::handle h, const Tensor &like, const char *op) {
-  if (py::isinstance<Tensor>(h))
-    return h.cast<Tensor>();
+Tensor to_tensor_like(py::handle h, const Tensor& like, const char* op) {
+  if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
   Scalar s = to_scalar(h, op);
-  return scalar_tensor(
-      s, TensorOptions(promote_with_scalar(like.dtype(), s), like.device()));
+  return scalar_tensor(s, TensorOptions(promote_with_scalar(like.dtype(), s), like.device()));
 }
 
-int64_t to_int(py::handle h, const char *what) {
-  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr()))
-    return h.cast<int64_t>();
+int64_t to_int(py::handle h, const char* what) {
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return h.cast<int64_t>();
   if (py::hasattr(h, "__index__") && !PyBool_Check(h.ptr()))
     return py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>();
   throw py::type_error(std::string(what) + " must be an int, not " +
@@ -169,150 +134,113 @@ int64_t to_int(py::handle h, const char *what) {
 
 Dims to_dims(py::handle h) {
   Dims d;
-  if (h.is_none())
-    return d;
+  if (h.is_none()) return d;
   if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)) {
-    for (auto x : py::reinterpret_borrow<py::sequence>(h))
-      d.push_back(to_int(x, "dim"));
+    for (auto x : py::reinterpret_borrow<py::sequence>(h)) d.push_back(to_int(x, "dim"));
     return d;
   }
   d.push_back(to_int(h, "dim"));
   return d;
 }
 
-Shape shape_from_args(const py::args &args, const char *op) {
+Shape shape_from_args(const py::args& args, const char* op) {
   Shape s;
-  if (args.size() == 1 && py::isinstance<py::sequence>(args[0]) &&
-      !py::isinstance<py::str>(args[0])) {
-    for (auto x : py::reinterpret_borrow<py::sequence>(args[0]))
-      s.push_back(to_int(x, op));
+  if (args.size() == 1 && py::isinstance<py::sequence>(args[0]) && !py::isinstance<py::str>(args[0])) {
+    for (auto x : py::reinterpret_borrow<py::sequence>(args[0])) s.push_back(to_int(x, op));
     return s;
   }
-  for (auto x : args)
-    s.push_back(to_int(x, op));
+  for (auto x : args) s.push_back(to_int(x, op));
   return s;
 }
 
-py::object size_object(const Shape &s) {
+py::object size_object(const Shape& s) {
   py::tuple t(s.size());
-  for (size_t i = 0; i < s.size(); ++i)
-    t[i] = py::int_(s[i]);
-  if (g_size_cls)
-    return g_size_cls(t);
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  if (g_size_cls) return g_size_cls(t);
   return std::move(t);
 }
 
-py::object as_python(const Tensor &t) {
-  if (!t.defined())
-    return py::none();
+py::object as_python(const Tensor& t) {
+  if (!t.defined()) return py::none();
   return py::cast(t);
 }
 
-py::object scalar_to_python(const Scalar &s) {
-  if (s.is_bool())
-    return py::bool_(s.to_bool());
-  if (s.is_integral())
-    return py::int_(s.to_int());
+py::object scalar_to_python(const Scalar& s) {
+  if (s.is_bool()) return py::bool_(s.to_bool());
+  if (s.is_integral()) return py::int_(s.to_int());
   return py::float_(s.to_double());
 }
 
-TensorOptions make_options(py::handle dtype, py::handle device,
-                           bool requires_grad, DType default_dtype) {
+TensorOptions make_options(py::handle dtype, py::handle device, bool requires_grad, DType default_dtype) {
   TensorOptions o(to_dtype_opt(dtype).value_or(default_dtype));
-  if (auto d = to_device_opt(device))
-    o.device = *d;
+  if (auto d = to_device_opt(device)) o.device = *d;
   o.requires_grad = requires_grad;
   return o;
 }
 
 std::shared_ptr<py::object> keep_python(py::object o) {
-  return std::shared_ptr<py::object>(new py::object(std::move(o)),
-                                     [](py::object *p) {
-                                       if (!Py_IsInitialized()) {
-                                         p->release();
-                                         delete p;
-                                         return;
-                                       }
-                                       py::gil_scoped_acquire gil;
-                                       delete p;
-                                     });
+  return std::shared_ptr<py::object>(new py::object(std::move(o)), [](py::object* p) {
+    if (!Py_IsInitialized()) {
+      p->release();
+      delete p;
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    delete p;
+  });
 }
 
-} // namespace loom::python
+}  // namespace loom::python
 
 using namespace loom;
 using namespace loom::python;
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "loom C++ core";
-  g_oom_error =
-      PyErr_NewException("loom.OutOfMemoryError", PyExc_RuntimeError, nullptr);
+  g_oom_error = PyErr_NewException("loom.OutOfMemoryError", PyExc_RuntimeError, nullptr);
   m.attr("OutOfMemoryError") = py::handle(g_oom_error);
   py::register_exception_translator(&translate_errors);
 
   py::class_<PyDType>(m, "dtype")
-      .def_property_readonly(
-          "is_floating_point",
-          [](const PyDType &d) { return is_floating(d.type); })
-      .def_property_readonly("itemsize",
-                             [](const PyDType &d) { return itemsize(d.type); })
-      .def_property_readonly(
-          "name",
-          [](const PyDType &d) { return std::string(dtype_name(d.type)); })
-      .def("__repr__",
-           [](const PyDType &d) {
-             return std::string("loom.") + dtype_name(d.type);
-           })
-      .def("__eq__",
-           [](const PyDType &a, py::object b) {
-             return py::isinstance<PyDType>(b) &&
-                    b.cast<PyDType>().type == a.type;
-           })
-      .def("__hash__",
-           [](const PyDType &d) { return static_cast<int>(d.type); })
-      .def("__reduce__",
-           [](const PyDType &d) { return std::string(dtype_name(d.type)); });
-  for (DType t : {DType::Bool, DType::Int32, DType::Int64, DType::Float32,
-                  DType::Float64})
+      .def_property_readonly("is_floating_point", [](const PyDType& d) { return is_floating(d.type); })
+      .def_property_readonly("itemsize", [](const PyDType& d) { return itemsize(d.type); })
+      .def_property_readonly("name", [](const PyDType& d) { return std::string(dtype_name(d.type)); })
+      .def("__repr__", [](const PyDType& d) { return std::string("loom.") + dtype_name(d.type); })
+      .def("__eq__", [](const PyDType& a,
+                        py::object b) { return py::isinstance<PyDType>(b) && b.cast<PyDType>().type == a.type; })
+      .def("__hash__", [](const PyDType& d) { return static_cast<int>(d.type); })
+      .def("__reduce__", [](const PyDType& d) { return std::string(dtype_name(d.type)); });
+  for (DType t : {DType::Bool, DType::Int32, DType::Int64, DType::Float32, DType::Float64})
     m.attr(dtype_name(t)) = dtype_object(t);
 
   py::class_<Device>(m, "device")
       .def(py::init([](py::object spec, std::optional<int> index) {
-             if (py::isinstance<Device>(spec))
-               return spec.cast<Device>();
-             if (PyLong_Check(spec.ptr()))
-               return Device(DeviceType::CUDA, spec.cast<int>());
+             if (py::isinstance<Device>(spec)) return spec.cast<Device>();
+             if (PyLong_Check(spec.ptr())) return Device(DeviceType::CUDA, spec.cast<int>());
              Device d(spec.cast<std::string>());
              if (index) {
                if (spec.cast<std::string>().find(':') != std::string::npos)
-                 throw py::value_error("device string already has an index: " +
-                                       spec.cast<std::string>());
+                 throw py::value_error("device string already has an index: " + spec.cast<std::string>());
                d = Device(d.type, *index);
              }
              return d;
            }),
            py::arg("type"), py::arg("index") = py::none())
-      .def_property_readonly(
-          "type", [](const Device &d) { return d.is_cpu() ? "cpu" : "cuda"; })
+      .def_property_readonly("type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; })
       .def_property_readonly("index",
-                             [](const Device &d) -> py::object {
-                               if (d.is_cpu())
-                                 return py::none();
+                             [](const Device& d) -> py::object {
+                               if (d.is_cpu()) return py::none();
                                return py::int_(d.index);
                              })
-      .def("__str__", [](const Device &d) { return d.str(); })
+      .def("__str__", [](const Device& d) { return d.str(); })
       .def("__repr__", &device_repr)
       .def("__eq__",
-           [](const Device &a, py::object b) {
-             if (py::isinstance<Device>(b))
-               return a == b.cast<Device>();
-             if (py::isinstance<py::str>(b))
-               return a == Device(b.cast<std::string>());
+           [](const Device& a, py::object b) {
+             if (py::isinstance<Device>(b)) return a == b.cast<Device>();
+             if (py::isinstance<py::str>(b)) return a == Device(b.cast<std::string>());
              return false;
            })
-      .def("__hash__", [](const Device &d) {
-        return static_cast<int>(d.type) * 1000 + d.index;
-      });
+      .def("__hash__", [](const Device& d) { return static_cast<int>(d.type) * 1000 + d.index; });
 
   m.def("_set_size_class", [](py::object cls) { g_size_cls = cls; });
   m.def(
@@ -331,8 +259,7 @@ PYBIND11_MODULE(_C, m) {
   });
 
   // Release the references this module holds before the interpreter goes away.
-  py::module_::import("atexit").attr("register")(
-      py::cpp_function([] { g_size_cls = py::object(); }));
+  py::module_::import("atexit").attr("register")(py::cpp_function([] { g_size_cls = py::object(); }));
 
   py::class_<Tensor> tensor_cls(m, "Tensor", py::dynamic_attr());
   init_tensor(m, tensor_cls);

@@ -8,37 +8,31 @@ namespace loom::python {
 
 namespace {
 
-DType dtype_from_numpy(const py::dtype &dt) {
+DType dtype_from_numpy(const py::dtype& dt) {
   const char kind = dt.kind();
   const auto size = dt.itemsize();
-  if (kind == 'b')
-    return DType::Bool;
-  if (kind == 'f' && size == 4)
-    return DType::Float32;
-  if (kind == 'f' && size == 8)
-    return DType::Float64;
-  if (kind == 'i' && size == 4)
-    return DType::Int32;
-  if (kind == 'i' && size == 8)
-    return DType::Int64;
-  throw py::type_error("can't convert np.ndarray of type " +
-                       py::str(dt).cast<std::string>() +
+  if (kind == 'b') return DType::Bool;
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'i' && size == 4) return DType::Int32;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  throw py::type_error("can't convert np.ndarray of type " + py::str(dt).cast<std::string>() +
                        ". The only supported types are: float64, float32, "
                        "int64, int32, and bool.");
 }
 
 py::dtype numpy_dtype(DType t) {
   switch (t) {
-  case DType::Bool:
-    return py::dtype::of<bool>();
-  case DType::Int32:
-    return py::dtype::of<int32_t>();
-  case DType::Int64:
-    return py::dtype::of<int64_t>();
-  case DType::Float32:
-    return py::dtype::of<float>();
-  case DType::Float64:
-    return py::dtype::of<double>();
+    case DType::Bool:
+      return py::dtype::of<bool>();
+    case DType::Int32:
+      return py::dtype::of<int32_t>();
+    case DType::Int64:
+      return py::dtype::of<int64_t>();
+    case DType::Float32:
+      return py::dtype::of<float>();
+    case DType::Float64:
+      return py::dtype::of<double>();
   }
   throw py::type_error("numpy: unsupported dtype");
 }
@@ -58,20 +52,17 @@ Tensor from_numpy_shared(py::array arr) {
           "currently supported. (You can probably work around this by making a "
           "copy of your array  with "
           "array.copy().) ");
-    if (st % isz != 0)
-      throw py::value_error(
-          "from_numpy: array strides are not a multiple of the element size");
+    if (st % isz != 0) throw py::value_error("from_numpy: array strides are not a multiple of the element size");
     strides.push_back(st / isz);
   }
-  void *data = arr.mutable_data();
+  void* data = arr.mutable_data();
   auto owner = std::static_pointer_cast<void>(keep_python(arr));
   return from_shared(owner, data, shape, strides, dt, Device());
 }
 
-} // namespace
+}  // namespace
 
-Tensor from_numpy_copy(py::array arr, std::optional<DType> dtype,
-                       Device device) {
+Tensor from_numpy_copy(py::array arr, std::optional<DType> dtype, Device device) {
   DType src = dtype_from_numpy(arr.dtype());
   py::array c = py::array::ensure(arr, py::array::c_style);
   Shape shape(c.shape(), c.shape() + c.ndim());
@@ -80,41 +71,36 @@ Tensor from_numpy_copy(py::array arr, std::optional<DType> dtype,
     py::gil_scoped_release nogil;
     t = from_blob(c.data(), shape, src, device);
   }
-  if (dtype && *dtype != src)
-    t = t.to(*dtype);
+  if (dtype && *dtype != src) t = t.to(*dtype);
   return t;
 }
 
 namespace {
 
-py::array to_numpy(const Tensor &t, bool force) {
+py::array to_numpy(const Tensor& t, bool force) {
   Tensor src = t;
-  if (force)
-    src = t.detach().cpu();
+  if (force) src = t.detach().cpu();
   if (!src.device().is_cpu())
     throw py::type_error("can't convert " + src.device().str() +
                          " device type tensor to numpy. Use Tensor.cpu() to "
                          "copy the tensor to host memory first.");
   std::vector<py::ssize_t> shape(src.sizes().begin(), src.sizes().end());
   std::vector<py::ssize_t> strides;
-  for (auto s : src.strides())
-    strides.push_back(s * static_cast<py::ssize_t>(src.element_size()));
-  auto *keep = new Tensor(src);
-  py::capsule base(keep, [](void *p) { delete static_cast<Tensor *>(p); });
-  return py::array(numpy_dtype(src.dtype()), shape, strides, src.data_ptr(),
-                   base);
+  for (auto s : src.strides()) strides.push_back(s * static_cast<py::ssize_t>(src.element_size()));
+  auto* keep = new Tensor(src);
+  py::capsule base(keep, [](void* p) { delete static_cast<Tensor*>(p); });
+  return py::array(numpy_dtype(src.dtype()), shape, strides, src.data_ptr(), base);
 }
 
 // Tensor.to(...) arguments: (dtype) | (device[, dtype]) | (tensor) plus
 // keywords.
-Tensor tensor_to(const Tensor &self, const py::args &args,
-                 const py::kwargs &kw) {
+Tensor tensor_to(const Tensor& self, const py::args& args, const py::kwargs& kw) {
   std::optional<DType> dtype;
   std::optional<Device> device;
   bool non_blocking = false, copy = false;
   for (auto a : args) {
     if (py::isinstance<Tensor>(a)) {
-      const Tensor &o = a.cast<const Tensor &>();
+      const Tensor& o = a.cast<const Tensor&>();
       dtype = o.dtype();
       device = o.device();
     } else if (py::isinstance<Device>(a) || py::isinstance<py::str>(a) ||
@@ -146,8 +132,7 @@ Tensor tensor_to(const Tensor &self, const py::args &args,
     else if (key == "memory_format")
       continue;
     else
-      throw py::type_error("to() got an unexpected keyword argument '" + key +
-                           "'");
+      throw py::type_error("to() got an unexpected keyword argument '" + key + "'");
   }
   Tensor r = self;
   py::gil_scoped_release nogil;
@@ -157,29 +142,25 @@ Tensor tensor_to(const Tensor &self, const py::args &args,
     r = self.to(*device, non_blocking);
   else if (dtype)
     r = self.to(*dtype);
-  if (copy && r.is_same(self))
-    r = self.clone();
+  if (copy && r.is_same(self)) r = self.clone();
   return r;
 }
 
-py::list tensors_to_list(const TensorList &ts) {
+py::list tensors_to_list(const TensorList& ts) {
   py::list l;
-  for (auto &t : ts)
-    l.append(py::cast(t));
+  for (auto& t : ts) l.append(py::cast(t));
   return l;
 }
 
-} // namespace
+}  // namespace
 
-void init_tensor(py::module_ &m, py::class_<Tensor> &cls) {
+void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   // ---- metadata ----
-  cls.def_property_readonly(
-         "shape", [](const Tensor &t) { return size_object(t.sizes()); })
+  cls.def_property_readonly("shape", [](const Tensor& t) { return size_object(t.sizes()); })
       .def(
           "size",
-          [](const Tensor &t, py::object dim) -> py::object {
-            if (dim.is_none())
-              return size_object(t.sizes());
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return size_object(t.sizes());
             return py::int_(t.size(to_int(dim, "dim")));
           },
           py::arg("dim") = py::none())
@@ -188,91 +169,81 @@ void init_tensor(py::module_ &m, py::class_<Tensor> &cls) {
       .def_property_readonly("ndim", &Tensor::dim)
       .def("numel", &Tensor::numel)
       .def("nelement", &Tensor::numel)
-      .def_property_readonly(
-          "dtype", [](const Tensor &t) { return dtype_object(t.dtype()); })
+      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); })
       .def_property_readonly("device", &Tensor::device)
       .def_property_readonly("is_cuda", &Tensor::is_cuda)
-      .def_property_readonly(
-          "is_cpu", [](const Tensor &t) { return t.device().is_cpu(); })
+      .def_property_readonly("is_cpu", [](const Tensor& t) { return t.device().is_cpu(); })
       .def("is_floating_point", &Tensor::is_floating_point)
       .def(
           "stride",
-          [](const Tensor &t, py::object dim) -> py::object {
-            if (dim.is_none())
-              return py::tuple(py::cast(t.strides()));
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return py::tuple(py::cast(t.strides()));
             return py::int_(t.stride(to_int(dim, "dim")));
           },
           py::arg("dim") = py::none())
       .def("storage_offset", &Tensor::storage_offset)
-      .def("data_ptr",
-           [](const Tensor &t) {
-             return reinterpret_cast<uintptr_t>(t.data_ptr());
-           })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); })
       .def("element_size", &Tensor::element_size)
       .def_property_readonly("itemsize", &Tensor::element_size)
       .def_property_readonly("nbytes", &Tensor::nbytes)
       .def(
-          "is_contiguous",
-          [](const Tensor &t, py::object) { return t.is_contiguous(); },
+          "is_contiguous", [](const Tensor& t, py::object) { return t.is_contiguous(); },
           py::arg("memory_format") = py::none())
-      .def_property_readonly("_version",
-                             [](const Tensor &t) { return t.version(); })
-      .def("__repr__", [](const Tensor &t) { return t.str(); })
+      .def_property_readonly("_version", [](const Tensor& t) { return t.version(); })
+      .def("__repr__", [](const Tensor& t) { return t.str(); })
       .def("__len__",
-           [](const Tensor &t) {
-             if (t.dim() == 0)
-               throw py::type_error("len() of a 0-d tensor");
+           [](const Tensor& t) {
+             if (t.dim() == 0) throw py::type_error("len() of a 0-d tensor");
              return t.size(0);
            })
-      .def("__hash__",
-           [](py::handle self) {
-             return reinterpret_cast<intptr_t>(self.ptr());
-           })
+      .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()); })
       .def("item",
-           [](const Tensor &t) {
+           [](const Tensor& t) {
              if (t.numel() != 1)
-               throw py::value_error("a Tensor with " +
-                                     std::to_string(t.numel()) +
+               throw py::value_error("a Tensor with " + std::to_string(t.numel()) +
                                      " elements cannot be converted to Scalar");
              return scalar_to_python(t.item());
            })
       .def("__bool__",
-           [](const Tensor &t) {
+           [](const Tensor& t) {
              if (t.numel() != 1)
-               throw std::runtime_error("Boolean value of Tensor with more "
-                                        "than one value is ambiguous");
+               throw std::runtime_error(
+                   "Boolean value of Tensor with more "
+                   "than one value is ambiguous");
              return t.item().to_bool();
            })
       .def("__float__",
-           [](const Tensor &t) {
+           [](const Tensor& t) {
              if (t.numel() != 1)
-               throw py::type_error("only one element tensors can be converted "
-                                    "to Python scalars");
+               throw py::type_error(
+                   "only one element tensors can be converted "
+                   "to Python scalars");
              return t.item().to_double();
            })
       .def("__int__",
-           [](const Tensor &t) {
+           [](const Tensor& t) {
              if (t.numel() != 1)
-               throw py::type_error("only one element tensors can be converted "
-                                    "to Python scalars");
+               throw py::type_error(
+                   "only one element tensors can be converted "
+                   "to Python scalars");
              return t.item().to<int64_t>();
            })
       .def("__index__",
-           [](const Tensor &t) {
+           [](const Tensor& t) {
              if (t.numel() != 1 || !is_integral(t.dtype(), true))
-               throw py::type_error("only integer tensors of a single element "
-                                    "can be converted to an index");
+               throw py::type_error(
+                   "only integer tensors of a single element "
+                   "can be converted to an index");
              return t.item().to<int64_t>();
            })
       .def("__iter__",
-           [](const Tensor &t) {
-             if (t.dim() == 0)
-               throw py::type_error("iteration over a 0-d tensor");
+           [](const Tensor& t) {
+             if (t.dim() == 0) throw py::type_error("iteration over a 0-d tensor");
              return py::iter(tensors_to_list(t.unbind(0)));
            })
       .def(
           "numpy",
-          [](const Tensor &t, bool force) {
+          [](const Tensor& t, bool force) {
             if (!force && t.requires_grad())
               throw std::runtime_error(
                   "Can't call numpy() on Tensor that requires grad. Use "
@@ -281,55 +252,71 @@ void init_tensor(py::module_ &m, py::class_<Tensor> &cls) {
           },
           py::arg("force") = false);
 
+  // ---- construction and .data ----
+  // Tensor(t) aliases t's data as a new leaf (what nn.Parameter builds on);
+  // Tensor(2, 3) is an uninitialized float32 tensor; Tensor([..]) copies data.
+  cls.def(py::init([](py::args args) {
+    if (args.size() == 1 && py::isinstance<Tensor>(args[0])) return args[0].cast<const Tensor&>().detach();
+    if (args.size() == 1 && py::isinstance<py::sequence>(args[0]) && !py::isinstance<py::str>(args[0]) &&
+        py::str(py::type::of(args[0]).attr("__name__")).cast<std::string>() != "Size")
+      return from_numpy_copy(py::module_::import("numpy").attr("asarray")(args[0], "float32"), std::nullopt, Device());
+    return empty(shape_from_args(args, "Tensor"), TensorOptions(DType::Float32));
+  }));
+  cls.def_property("data", &Tensor::detach, [](Tensor& self, const Tensor& other) {
+    // Swaps in other's data and metadata; autograd state stays with self.
+    auto* a = self.impl();
+    auto* b = other.impl();
+    a->storage_ = b->storage_;
+    a->sizes_ = b->sizes_;
+    a->strides_ = b->strides_;
+    a->offset_ = b->offset_;
+    a->dtype_ = b->dtype_;
+  });
+
   // ---- conversions ----
   cls.def("to", &tensor_to)
       .def("cpu",
-           [](const Tensor &t) {
+           [](const Tensor& t) {
              py::gil_scoped_release g;
              return t.cpu();
            })
       .def(
           "cuda",
-          [](const Tensor &t, py::object device, bool non_blocking) {
-            Device d = device.is_none() ? Device(DeviceType::CUDA, 0)
-                                        : to_device(device);
-            if (d.is_cpu())
-              throw py::value_error("cuda(): expected a CUDA device, got cpu");
+          [](const Tensor& t, py::object device, bool non_blocking) {
+            Device d = device.is_none() ? Device(DeviceType::CUDA, 0) : to_device(device);
+            if (d.is_cpu()) throw py::value_error("cuda(): expected a CUDA device, got cpu");
             py::gil_scoped_release g;
             return t.to(d, non_blocking);
           },
           py::arg("device") = py::none(), py::arg("non_blocking") = false)
-      .def("float", [](const Tensor &t) { return t.to(DType::Float32); })
-      .def("double", [](const Tensor &t) { return t.to(DType::Float64); })
-      .def("long", [](const Tensor &t) { return t.to(DType::Int64); })
-      .def("int", [](const Tensor &t) { return t.to(DType::Int32); })
-      .def("bool", [](const Tensor &t) { return t.to(DType::Bool); })
+      .def("float", [](const Tensor& t) { return t.to(DType::Float32); })
+      .def("double", [](const Tensor& t) { return t.to(DType::Float64); })
+      .def("long", [](const Tensor& t) { return t.to(DType::Int64); })
+      .def("int", [](const Tensor& t) { return t.to(DType::Int32); })
+      .def("bool", [](const Tensor& t) { return t.to(DType::Bool); })
       .def(
           "type",
-          [](const Tensor &t, py::object dtype) -> py::object {
-            if (dtype.is_none())
-              return py::str(std::string("loom.") + dtype_name(t.dtype()));
+          [](const Tensor& t, py::object dtype) -> py::object {
+            if (dtype.is_none()) return py::str(std::string("loom.") + dtype_name(t.dtype()));
             return py::cast(t.to(to_dtype(dtype)));
           },
           py::arg("dtype") = py::none())
       .def("detach", &Tensor::detach)
       .def("detach_",
            [](py::object self) {
-             self.cast<Tensor &>().detach_();
+             self.cast<Tensor&>().detach_();
              return self;
            })
       .def(
-          "clone", [](const Tensor &t, py::object) { return t.clone(); },
-          py::arg("memory_format") = py::none())
+          "clone", [](const Tensor& t, py::object) { return t.clone(); }, py::arg("memory_format") = py::none())
       .def(
-          "contiguous",
-          [](const Tensor &t, py::object) { return t.contiguous(); },
+          "contiguous", [](const Tensor& t, py::object) { return t.contiguous(); },
           py::arg("memory_format") = py::none())
       .def(
           "copy_",
           [](py::object self, py::object src, bool non_blocking) {
             Tensor s = to_tensor(src, "copy_", "src");
-            Tensor &t = self.cast<Tensor &>();
+            Tensor& t = self.cast<Tensor&>();
             {
               py::gil_scoped_release g;
               t.copy_(s, non_blocking);
@@ -339,242 +326,182 @@ void init_tensor(py::module_ &m, py::class_<Tensor> &cls) {
           py::arg("src"), py::arg("non_blocking") = false)
       .def("fill_",
            [](py::object self, py::object v) {
-             self.cast<Tensor &>().fill_(to_scalar(v, "fill_"));
+             self.cast<Tensor&>().fill_(to_scalar(v, "fill_"));
              return self;
            })
       .def("zero_", [](py::object self) {
-        self.cast<Tensor &>().zero_();
+        self.cast<Tensor&>().zero_();
         return self;
       });
 
   // ---- views ----
   cls.def("view",
-          [](const Tensor &t, py::args a) {
+          [](const Tensor& t, py::args a) {
             if (a.size() == 1 && (py::isinstance<PyDType>(a[0])))
-              throw py::type_error(
-                  "view(dtype) is not supported; use .to(dtype)");
+              throw py::type_error("view(dtype) is not supported; use .to(dtype)");
             return t.view(shape_from_args(a, "view"));
           })
-      .def("reshape",
-           [](const Tensor &t, py::args a) {
-             return t.reshape(shape_from_args(a, "reshape"));
-           })
+      .def("reshape", [](const Tensor& t, py::args a) { return t.reshape(shape_from_args(a, "reshape")); })
       .def("view_as", &Tensor::view_as)
       .def("reshape_as", &Tensor::reshape_as)
-      .def("permute",
-           [](const Tensor &t, py::args a) {
-             return t.permute(shape_from_args(a, "permute"));
-           })
+      .def("permute", [](const Tensor& t, py::args a) { return t.permute(shape_from_args(a, "permute")); })
       .def("transpose", &Tensor::transpose, py::arg("dim0"), py::arg("dim1"))
       .def("swapaxes", &Tensor::transpose, py::arg("dim0"), py::arg("dim1"))
       .def("t", &Tensor::t)
       .def_property_readonly("T",
-                             [](const Tensor &t) {
-                               if (t.dim() <= 2)
-                                 return t.dim() < 2 ? t : t.t();
+                             [](const Tensor& t) {
+                               if (t.dim() <= 2) return t.dim() < 2 ? t : t.t();
                                Dims d;
-                               for (int64_t i = t.dim() - 1; i >= 0; --i)
-                                 d.push_back(i);
+                               for (int64_t i = t.dim() - 1; i >= 0; --i) d.push_back(i);
                                return t.permute(d);
                              })
-      .def_property_readonly(
-          "mT", [](const Tensor &t) { return t.transpose(-2, -1); })
-      .def("narrow", &Tensor::narrow, py::arg("dim"), py::arg("start"),
-           py::arg("length"))
+      .def_property_readonly("mT", [](const Tensor& t) { return t.transpose(-2, -1); })
+      .def("narrow", &Tensor::narrow, py::arg("dim"), py::arg("start"), py::arg("length"))
       .def("select", &Tensor::select, py::arg("dim"), py::arg("index"))
-      .def("expand",
-           [](const Tensor &t, py::args a) {
-             return t.expand(shape_from_args(a, "expand"));
-           })
+      .def("expand", [](const Tensor& t, py::args a) { return t.expand(shape_from_args(a, "expand")); })
       .def("expand_as", &Tensor::expand_as)
       .def(
           "squeeze",
-          [](const Tensor &t, py::object dim) {
-            if (dim.is_none())
-              return t.squeeze();
+          [](const Tensor& t, py::object dim) {
+            if (dim.is_none()) return t.squeeze();
             Tensor r = t;
             Dims ds = to_dims(dim);
-            for (auto &d : ds)
-              d = wrap_dim(d, t.dim(), "squeeze");
+            for (auto& d : ds) d = wrap_dim(d, t.dim(), "squeeze");
             std::sort(ds.rbegin(), ds.rend());
-            for (auto d : ds)
-              r = r.squeeze(d);
+            for (auto d : ds) r = r.squeeze(d);
             return r;
           },
           py::arg("dim") = py::none())
       .def("unsqueeze", &Tensor::unsqueeze, py::arg("dim"))
-      .def("flatten", &Tensor::flatten, py::arg("start_dim") = 0,
-           py::arg("end_dim") = -1)
+      .def("flatten", &Tensor::flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
       .def(
           "unflatten",
-          [](const Tensor &t, int64_t dim, py::object sizes) {
+          [](const Tensor& t, int64_t dim, py::object sizes) {
             Shape s;
-            for (auto x : sizes)
-              s.push_back(to_int(x, "unflatten"));
+            for (auto x : sizes) s.push_back(to_int(x, "unflatten"));
             return t.unflatten(dim, s);
           },
           py::arg("dim"), py::arg("sizes"))
       .def(
           "as_strided",
-          [](const Tensor &t, Shape size, Shape stride,
-             std::optional<int64_t> off) {
+          [](const Tensor& t, Shape size, Shape stride, std::optional<int64_t> off) {
             return t.as_strided(size, stride, off);
           },
-          py::arg("size"), py::arg("stride"),
-          py::arg("storage_offset") = py::none())
+          py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none())
       .def(
           "split",
-          [](const Tensor &t, py::object s, int64_t dim) {
-            if (py::isinstance<py::sequence>(s))
-              return tensors_to_list(t.split_with_sizes(s.cast<Shape>(), dim));
+          [](const Tensor& t, py::object s, int64_t dim) {
+            if (py::isinstance<py::sequence>(s)) return tensors_to_list(t.split_with_sizes(s.cast<Shape>(), dim));
             return tensors_to_list(t.split(to_int(s, "split_size"), dim));
           },
           py::arg("split_size_or_sections"), py::arg("dim") = 0)
       .def(
-          "chunk",
-          [](const Tensor &t, int64_t c, int64_t dim) {
-            return tensors_to_list(t.chunk(c, dim));
-          },
+          "chunk", [](const Tensor& t, int64_t c, int64_t dim) { return tensors_to_list(t.chunk(c, dim)); },
           py::arg("chunks"), py::arg("dim") = 0)
       .def(
-          "unbind",
-          [](const Tensor &t, int64_t dim) {
-            return tensors_to_list(t.unbind(dim));
-          },
-          py::arg("dim") = 0);
+          "unbind", [](const Tensor& t, int64_t dim) { return tensors_to_list(t.unbind(dim)); }, py::arg("dim") = 0);
 
   // ---- NumPy and factories ----
   m.def(
       "from_numpy",
       [](py::object a) {
         if (!py::isinstance<py::array>(a))
-          throw py::type_error(
-              "from_numpy(): expected np.ndarray (got " +
-              std::string(py::str(py::type::of(a).attr("__name__"))) + ")");
+          throw py::type_error("from_numpy(): expected np.ndarray (got " +
+                               std::string(py::str(py::type::of(a).attr("__name__"))) + ")");
         return from_numpy_shared(a.cast<py::array>());
       },
       py::arg("ndarray"));
-  m.def("_from_numpy_copy",
-        [](py::array a, py::object dtype, py::object device) {
-          return from_numpy_copy(a, to_dtype_opt(dtype),
-                                 to_device_opt(device).value_or(Device()));
-        });
-  m.def("_numpy_dtype",
-        [](py::object dtype) { return numpy_dtype(to_dtype(dtype)); });
-  m.def("_dtype_from_numpy",
-        [](py::dtype d) { return dtype_object(dtype_from_numpy(d)); });
+  m.def("_from_numpy_copy", [](py::array a, py::object dtype, py::object device) {
+    return from_numpy_copy(a, to_dtype_opt(dtype), to_device_opt(device).value_or(Device()));
+  });
+  m.def("_numpy_dtype", [](py::object dtype) { return numpy_dtype(to_dtype(dtype)); });
+  m.def("_dtype_from_numpy", [](py::dtype d) { return dtype_object(dtype_from_numpy(d)); });
 
-  auto def_shape_factory = [&m](const char *name,
-                                Tensor (*fn)(const Shape &,
-                                             const TensorOptions &)) {
+  auto def_shape_factory = [&m](const char* name, Tensor (*fn)(const Shape&, const TensorOptions&)) {
     m.def(
         name,
-        [fn](const Shape &shape, py::object dtype, py::object device, bool rg) {
+        [fn](const Shape& shape, py::object dtype, py::object device, bool rg) {
           TensorOptions o = make_options(dtype, device, false);
           Tensor t = fn(shape, o);
-          if (rg)
-            t.requires_grad_(true);
+          if (rg) t.requires_grad_(true);
           return t;
         },
-        py::arg("shape"), py::arg("dtype") = py::none(),
-        py::arg("device") = py::none(), py::arg("requires_grad") = false);
+        py::arg("shape"), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+        py::arg("requires_grad") = false);
   };
   def_shape_factory("_empty", &empty);
   def_shape_factory("_zeros", &zeros);
   def_shape_factory("_ones", &ones);
   def_shape_factory("_rand", &rand);
   def_shape_factory("_randn", &randn);
-  m.def("_full", [](const Shape &shape, py::object value, py::object dtype,
-                    py::object device, bool rg) {
+  m.def("_full", [](const Shape& shape, py::object value, py::object dtype, py::object device, bool rg) {
     Scalar v = to_scalar(value, "full");
-    Tensor t =
-        full(shape, v, make_options(dtype, device, false, v.default_dtype()));
-    if (rg)
-      t.requires_grad_(true);
+    Tensor t = full(shape, v, make_options(dtype, device, false, v.default_dtype()));
+    if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_arange", [](py::object start, py::object end, py::object step,
-                      py::object dtype, py::object device, bool rg) {
-    Scalar s = to_scalar(start, "arange"), e = to_scalar(end, "arange"),
-           st = to_scalar(step, "arange");
+  m.def("_arange", [](py::object start, py::object end, py::object step, py::object dtype, py::object device, bool rg) {
+    Scalar s = to_scalar(start, "arange"), e = to_scalar(end, "arange"), st = to_scalar(step, "arange");
     Tensor t;
     if (dtype.is_none()) {
       t = arange(s, e, st);
-      if (!device.is_none())
-        t = t.to(to_device(device));
+      if (!device.is_none()) t = t.to(to_device(device));
     } else {
       t = arange(s, e, st, make_options(dtype, device, false));
     }
-    if (rg)
-      t.requires_grad_(true);
+    if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_linspace", [](double s, double e, int64_t steps, py::object dtype,
-                        py::object device, bool rg) {
+  m.def("_linspace", [](double s, double e, int64_t steps, py::object dtype, py::object device, bool rg) {
     Tensor t = linspace(s, e, steps, make_options(dtype, device, false));
-    if (rg)
-      t.requires_grad_(true);
+    if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_eye", [](int64_t n, std::optional<int64_t> mm, py::object dtype,
-                   py::object device, bool rg) {
+  m.def("_eye", [](int64_t n, std::optional<int64_t> mm, py::object dtype, py::object device, bool rg) {
     Tensor t = eye(n, mm, make_options(dtype, device, false));
-    if (rg)
-      t.requires_grad_(true);
+    if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_randint", [](int64_t low, int64_t high, const Shape &shape,
-                       py::object dtype, py::object device, bool rg) {
-    Tensor t = randint(low, high, shape,
-                       make_options(dtype, device, false, DType::Int64));
-    if (rg)
-      t.requires_grad_(true);
+  m.def("_randint", [](int64_t low, int64_t high, const Shape& shape, py::object dtype, py::object device, bool rg) {
+    Tensor t = randint(low, high, shape, make_options(dtype, device, false, DType::Int64));
+    if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_randperm", [](int64_t n, py::object dtype, py::object device,
-                        bool rg) {
+  m.def("_randperm", [](int64_t n, py::object dtype, py::object device, bool rg) {
     Tensor t = randperm(n, make_options(dtype, device, false, DType::Int64));
-    if (rg)
-      t.requires_grad_(true);
+    if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_scalar_tensor",
-        [](py::object v, py::object dtype, py::object device) {
-          Scalar s = to_scalar(v, "tensor");
-          return scalar_tensor(
-              s, make_options(dtype, device, false, s.default_dtype()));
-        });
-  using LikeFn = Tensor (*)(const Tensor &, std::optional<TensorOptions>);
-  auto def_like = [&m](const char *name, LikeFn fn) {
+  m.def("_scalar_tensor", [](py::object v, py::object dtype, py::object device) {
+    Scalar s = to_scalar(v, "tensor");
+    return scalar_tensor(s, make_options(dtype, device, false, s.default_dtype()));
+  });
+  using LikeFn = Tensor (*)(const Tensor&, std::optional<TensorOptions>);
+  auto def_like = [&m](const char* name, LikeFn fn) {
     m.def(
         name,
-        [fn](const Tensor &t, py::object dtype, py::object device, bool rg) {
+        [fn](const Tensor& t, py::object dtype, py::object device, bool rg) {
           TensorOptions o = make_options(dtype, device, false, t.dtype());
-          if (device.is_none())
-            o.device = t.device();
+          if (device.is_none()) o.device = t.device();
           Tensor r = fn(t, o);
-          if (rg)
-            r.requires_grad_(true);
+          if (rg) r.requires_grad_(true);
           return r;
         },
-        py::arg("input"), py::arg("dtype") = py::none(),
-        py::arg("device") = py::none(), py::arg("requires_grad") = false);
+        py::arg("input"), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
+        py::arg("requires_grad") = false);
   };
   def_like("_empty_like", &empty_like);
   def_like("_zeros_like", &zeros_like);
   def_like("_ones_like", &ones_like);
   def_like("_rand_like", &rand_like);
   def_like("_randn_like", &randn_like);
-  m.def("_full_like", [](const Tensor &t, py::object value, py::object dtype,
-                         py::object device, bool rg) {
+  m.def("_full_like", [](const Tensor& t, py::object value, py::object dtype, py::object device, bool rg) {
     TensorOptions o = make_options(dtype, device, false, t.dtype());
-    if (device.is_none())
-      o.device = t.device();
+    if (device.is_none()) o.device = t.device();
     Tensor r = full_like(t, to_scalar(value, "full_like"), o);
-    if (rg)
-      r.requires_grad_(true);
+    if (rg) r.requires_grad_(true);
     return r;
   });
 }
 
-} // namespace loom::python
+}  // namespace loom::python

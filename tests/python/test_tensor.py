@@ -285,3 +285,58 @@ def test_cuda_round_trip():
     assert z.is_cuda
     w = loom.zeros(2, device="cuda")
     assert w.is_cuda and w.to(x).device.type == "cpu"
+
+
+def test_backends_and_cuda_module_without_gpu():
+    prev = loom.backends.cuda.matmul.allow_tf32
+    loom.backends.cuda.matmul.allow_tf32 = True
+    assert loom.backends.cuda.matmul.allow_tf32 is True
+    loom.backends.cuda.matmul.allow_tf32 = False
+    assert loom.backends.cuda.matmul.allow_tf32 is False
+    loom.backends.cuda.matmul.allow_tf32 = prev
+    loom.cuda.manual_seed(3)
+    loom.cuda.manual_seed_all(3)
+    if not loom.cuda.is_available():
+        assert loom.cuda.device_count() == 0
+        loom.cuda.empty_cache()  # a no-op without CUDA
+
+
+@requires_cuda
+def test_cuda_memory_stats():
+    loom.cuda.reset_peak_memory_stats()
+    before = loom.cuda.memory_allocated()
+    x = loom.empty(1024, 1024, device="cuda")
+    assert loom.cuda.memory_allocated() >= before + 4 * 1024 * 1024
+    assert loom.cuda.max_memory_allocated() >= loom.cuda.memory_allocated()
+    assert loom.cuda.memory_reserved() >= loom.cuda.memory_allocated()
+    assert "allocated_bytes.all.current" in loom.cuda.memory_stats()
+    del x
+    loom.cuda.empty_cache()
+    assert loom.cuda.current_device() == 0
+    loom.cuda.set_device(0)
+
+
+def test_gil_released_in_matmul_threads():
+    import threading
+
+    a = loom.randn(200, 200)
+    out = []
+    ts = [threading.Thread(target=lambda: out.append((a @ a).sum().item())) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(out) == 4 and all(abs(o - out[0]) < 1e-3 * max(1, abs(out[0])) for o in out)
+
+
+def test_tensor_constructor_and_data():
+    t = loom.ones(2, 3)
+    p = loom.Tensor(t)  # a new leaf sharing t's data
+    p.requires_grad_()
+    assert p.requires_grad and not t.requires_grad and p.data_ptr() == t.data_ptr()
+    assert loom.Tensor(2, 3).shape == (2, 3) and loom.Tensor([1, 2]).dtype == loom.float32
+    x = loom.zeros(3, requires_grad=True)
+    d = x.data
+    assert not d.requires_grad and d.data_ptr() == x.data_ptr()
+    x.data = loom.ones(4)
+    assert x.shape == (4,) and x.requires_grad and x.tolist() == [1.0] * 4
