@@ -96,7 +96,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::to(Device dev, DType dt, bool non_blocking) const {
   if (dev == device() && dt == dtype()) return *this;
-  LOOM_OP_SCOPE(to_device);
+  OpScope scope(dev == device() ? Op::to_dtype : Op::to_device);
   if (dev.is_cuda()) {
     LOOM_CHECK(cuda::built_with_cuda(), "to: cannot move a tensor to ", dev.str(), ": loom was built without CUDA");
     LOOM_CHECK(dev.index < cuda::device_count(), "to: CUDA device ", dev.index, " is not available (",

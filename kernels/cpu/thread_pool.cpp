@@ -47,13 +47,21 @@ class Pool {
     int finished = 1 + drain();
     t_in_region = false;
     done_.fetch_add(finished - 1, std::memory_order_acq_rel);
-    // Wait for the tasks other threads took.
-    for (int spin = 0; spin < 4000 && done_.load(std::memory_order_acquire) < n - 1; ++spin) std::this_thread::yield();
-    if (done_.load(std::memory_order_acquire) < n - 1) {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_done_.wait(lock, [&] { return done_.load(std::memory_order_acquire) >= n - 1; });
+    // Wait for the tasks other threads took, and for every worker that joined
+    // this region to leave it (so none can touch the next region's state).
+    auto finished_all = [&] { return done_.load(std::memory_order_acquire) >= n - 1 && active_ == 0; };
+    for (int spin = 0; spin < 4000; ++spin) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (finished_all()) {
+          job_ = nullptr;
+          return;
+        }
+      }
+      std::this_thread::yield();
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_done_.wait(lock, finished_all);
     job_ = nullptr;
   }
 
@@ -78,14 +86,15 @@ class Pool {
         seen = generation_;
         if (stop_) return;
         if (!job_) continue;
+        ++active_;
       }
       t_in_region = true;
       int ran = drain();
       t_in_region = false;
-      if (ran > 0 && done_.fetch_add(ran, std::memory_order_acq_rel) + ran >= njobs_ - 1) {
-        std::lock_guard<std::mutex> lock(mu_);
-        cv_done_.notify_all();
-      }
+      done_.fetch_add(ran, std::memory_order_acq_rel);
+      std::lock_guard<std::mutex> lock(mu_);
+      --active_;
+      cv_done_.notify_all();
     }
   }
 
@@ -96,6 +105,7 @@ class Pool {
   bool stop_ = false;
   const std::function<void(int)>* job_ = nullptr;
   int njobs_ = 0;
+  int active_ = 0;  // workers inside the current region (guarded by mu_)
   std::atomic<int> next_{0};
   std::atomic<int> done_{0};
 };

@@ -1,0 +1,38 @@
+// Every op of core/ops.def is reachable: its front end opens an OpScope for it
+// (so the profiler sees it), and the tests mention it.
+#include <catch2/catch_test_macros.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/ops.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string read_tree(const fs::path& dir, const std::string& ext) {
+  std::string all;
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().extension() != ext) continue;
+    std::ifstream f(e.path());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    all += ss.str();
+  }
+  return all;
+}
+}  // namespace
+
+TEST_CASE("every op in core/ops.def has a front end that reports it", "[core][ops]") {
+  const fs::path root = LOOM_SOURCE_DIR;
+  std::string sources = read_tree(root / "autograd", ".cpp") + read_tree(root / "core", ".cpp");
+  for (int i = 0; i < loom::kNumOps; ++i) {
+    std::string name = loom::op_name(static_cast<loom::Op>(i));
+    bool hooked = sources.find("LOOM_OP_SCOPE(" + name + ")") != std::string::npos ||
+                  sources.find("Op::" + name) != std::string::npos;
+    INFO("op " << name << " has no OpScope in autograd/ or core/");
+    CHECK(hooked);
+  }
+}

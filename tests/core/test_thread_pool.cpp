@@ -1,0 +1,38 @@
+// The CPU kernels' thread pool: every task runs exactly once, regions follow
+// each other without mixing, nested regions run inline.
+#include <catch2/catch_test_macros.hpp>
+
+#include <atomic>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/cpu/thread_pool.h"
+
+using namespace loom::kernels::cpu;
+
+TEST_CASE("thread pool runs each task once across many regions", "[core][threads]") {
+  for (int threads : {1, 2, 3, 4}) {
+    set_pool_threads(threads);
+    CHECK(pool_threads() == threads);
+    for (int region = 0; region < 2000; ++region) {
+      int n = 1 + region % 7;
+      std::vector<std::atomic<int>> hits(n);
+      parallel_run(n, [&](int i) { hits[i].fetch_add(1); });
+      for (int i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
+    }
+  }
+  loom::set_num_threads(2);
+  CHECK(loom::get_num_threads() == 2);
+  CHECK_THROWS(loom::set_num_threads(0));
+}
+
+TEST_CASE("nested parallel regions run inline", "[core][threads]") {
+  set_pool_threads(2);
+  std::atomic<int> total{0};
+  parallel_run(4, [&](int) {
+    CHECK(in_parallel_region());
+    parallel_run(3, [&](int) { total.fetch_add(1); });
+  });
+  CHECK(total.load() == 12);
+  CHECK_FALSE(in_parallel_region());
+}
