@@ -386,6 +386,45 @@ void masked_fill(DType dt, void* out, const bool* mask, double value, const Elem
   LOOM_DISPATCH_ALL(dt, "masked_fill", [&] { masked_fill_impl(static_cast<scalar_t*>(out), mask, value, loop); });
 }
 
+// A copy whose source runs along the destination's second-to-last dim (a
+// transposed view made contiguous): walking either side row by row would
+// stride through memory, so it goes in square tiles that stay in cache.
+namespace {
+bool is_transpose(const ElementwiseLoop& L) {
+  const int r = L.ndim - 2, c = L.ndim - 1;
+  return L.ndim >= 2 && L.strides[0][c] == 1 && L.strides[1][r] == 1 && L.strides[1][c] != 1 &&
+         L.sizes[r] >= 16 && L.sizes[c] >= 16;
+}
+
+template <typename D, typename S>
+void transpose_copy(D* dst, const S* src, const ElementwiseLoop& L) {
+  constexpr int64_t kTile = 32;
+  const int r = L.ndim - 2, c = L.ndim - 1;
+  const int64_t rows = L.sizes[r], cols = L.sizes[c];
+  const int64_t ds_r = L.strides[0][r], ss_c = L.strides[1][c];
+  int64_t outer = 1;
+  for (int d = 0; d < r; ++d) outer *= L.sizes[d];
+  const int64_t row_tiles = (rows + kTile - 1) / kTile, col_tiles = (cols + kTile - 1) / kTile;
+  const int64_t tiles = outer * row_tiles * col_tiles;
+  detail::parallel_range(tiles, outer * rows * cols, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / (row_tiles * col_tiles), rt = (t / col_tiles) % row_tiles, ct = t % col_tiles;
+      int64_t doff = 0, soff = 0;
+      for (int d = r - 1; d >= 0; --d) {  // outer coordinates of slice o
+        int64_t i = o % L.sizes[d];
+        o /= L.sizes[d];
+        doff += i * L.strides[0][d];
+        soff += i * L.strides[1][d];
+      }
+      const int64_t r0 = rt * kTile, r1 = std::min(rows, r0 + kTile);
+      const int64_t c0 = ct * kTile, c1 = std::min(cols, c0 + kTile);
+      for (int64_t i = r0; i < r1; ++i)
+        for (int64_t j = c0; j < c1; ++j) dst[doff + i * ds_r + j] = convert<D>(src[soff + i + j * ss_c]);
+    }
+  });
+}
+}  // namespace
+
 void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop) {
   if (dst_dt == src_dt && loop.contiguous(0) && loop.contiguous(1)) {
     const size_t item = itemsize(dst_dt);
@@ -398,7 +437,8 @@ void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const Elementw
     using D = scalar_t;
     LOOM_DISPATCH_ALL(src_dt, "copy", [&] {
       using S = scalar_t;
-      map1(loop, static_cast<D*>(dst), static_cast<const S*>(src), [](S v) { return convert<D>(v); });
+      if (is_transpose(loop)) transpose_copy(static_cast<D*>(dst), static_cast<const S*>(src), loop);
+      else map1(loop, static_cast<D*>(dst), static_cast<const S*>(src), [](S v) { return convert<D>(v); });
     });
   });
 }

@@ -226,3 +226,23 @@ TEST_CASE("the op list is complete and observable", "[core][ops]") {
   CHECK(counter.enter == counter.exit);
   CHECK(std::find(counter.seen.begin(), counter.seen.end(), Op::add) != counter.seen.end());
 }
+
+TEST_CASE("transposed copies (tiled path) keep every element in place", "[core][copy]") {
+  for (Shape shape : {Shape{37, 45}, Shape{3, 70, 33}, Shape{2, 2, 64, 17}}) {
+    int64_t n = 1;
+    for (auto s : shape) n *= s;
+    auto x = arange(n).reshape(shape);
+    const int64_t nd = static_cast<int64_t>(shape.size());
+    auto t = x.transpose(nd - 1, nd - 2);
+    for (DType dt : {DType::Int64, DType::Float32, DType::Float64}) {
+      auto c = t.to(dt).contiguous();  // converts, then the transpose copy
+      auto d = t.contiguous().to(dt);  // transpose copy in int64
+      auto cv = c.to_vector(), dv = d.to_vector();
+      REQUIRE(cv == dv);
+      // Slice 0 against index arithmetic on the last two dims.
+      const int64_t rows = shape[nd - 1], cols = shape[nd - 2];
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) REQUIRE(cv[i * cols + j] == static_cast<double>(j * rows + i));
+    }
+  }
+}
