@@ -517,69 +517,59 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
 namespace {
 DType common_type(const Tensor& self, const Tensor& o) { return binary_result_type("inplace", self, o); }
 Tensor as_type(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.detach().to(dt); }
+
+Tensor& inplace_tensor(Tensor& self, const char* op, BinaryOp bop, const Tensor& o, bool div_like,
+                       const std::function<Tensor(const Tensor&)>& functional) {
+  DType rt = common_type(self, o);
+  if (div_like) rt = div_type(rt);
+  return inplace(self, op, rt, {&o},
+                 [&] {
+                   ops::check_same_device(op, {&self, &o});
+                   LOOM_CHECK(broadcast_shapes(self.sizes(), o.sizes()) == self.sizes(), op, ": output with shape ",
+                              self.sizes(), " doesn't match the broadcast shape ",
+                              broadcast_shapes(self.sizes(), o.sizes()));
+                   run_binary(bop, self, self, as_type(o, self.dtype()));
+                 },
+                 functional);
+}
+
+Tensor& inplace_scalar(Tensor& self, const char* op, BinaryOp bop, const Scalar& v, bool div_like,
+                       const std::function<Tensor(const Tensor&)>& functional) {
+  DType rt = promote_with_scalar(self.dtype(), v);
+  if (div_like) rt = div_type(rt);
+  return inplace(self, op, rt, {}, [&] { run_binary_scalar(bop, self, self, v.to_double()); }, functional);
+}
+
 }  // namespace
-
-#define LOOM_INPLACE_BINARY(name, OPV, call_t, call_s, div_like)                                                    \
-  Tensor& Tensor::name##_(const Tensor& o) {                                                                       \
-    DType rt = common_type(*this, o);                                                                              \
-    if (div_like) rt = div_type(rt);                                                                               \
-    return inplace(*this, #name "_", rt, {&o},                                                                     \
-                   [&] {                                                                                           \
-                     ops::check_same_device(#name "_", {this, &o});                                                \
-                     LOOM_CHECK(broadcast_shapes(sizes(), o.sizes()) == sizes(), #name "_: output with shape ",    \
-                                sizes(), " doesn't match the broadcast shape ",                                    \
-                                broadcast_shapes(sizes(), o.sizes()));                                             \
-                     run_binary(BinaryOp::OPV, *this, *this, as_type(o, dtype()));                                 \
-                   },                                                                                              \
-                   [&](const Tensor& s) { return call_t; });                                                       \
-  }                                                                                                                \
-  Tensor& Tensor::name##_(const Scalar& v) {                                                                       \
-    DType rt = promote_with_scalar(dtype(), v);                                                                    \
-    if (div_like) rt = div_type(rt);                                                                               \
-    return inplace(*this, #name "_", rt, {}, [&] { run_binary_scalar(BinaryOp::OPV, *this, *this, v.to_double()); }, \
-                   [&](const Tensor& s) { return call_s; });                                                       \
-  }
-
-LOOM_INPLACE_BINARY(mul, Mul, s.mul(o), s.mul(v), false)
-LOOM_INPLACE_BINARY(div, Div, s.div(o), s.div(v), true)
-#undef LOOM_INPLACE_BINARY
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
   if (alpha.to_double() != 1.0) return add_(o.mul(alpha));
-  return inplace(*this, "add_", common_type(*this, o), {&o},
-                 [&] {
-                   ops::check_same_device("add_", {this, &o});
-                   LOOM_CHECK(broadcast_shapes(sizes(), o.sizes()) == sizes(), "add_: output with shape ", sizes(),
-                              " doesn't match the broadcast shape ", broadcast_shapes(sizes(), o.sizes()));
-                   run_binary(BinaryOp::Add, *this, *this, as_type(o, dtype()));
-                 },
-                 [&](const Tensor& s) { return s.add(o); });
-}
-Tensor& Tensor::add_(const Scalar& v) {
-  return inplace(*this, "add_", promote_with_scalar(dtype(), v), {},
-                 [&] { run_binary_scalar(BinaryOp::Add, *this, *this, v.to_double()); },
-                 [&](const Tensor& s) { return s.add(v); });
+  return inplace_tensor(*this, "add_", BinaryOp::Add, o, false, [&](const Tensor& s) { return s.add(o); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
   if (alpha.to_double() != 1.0) return sub_(o.mul(alpha));
-  return inplace(*this, "sub_", common_type(*this, o), {&o},
-                 [&] {
-                   ops::check_same_device("sub_", {this, &o});
-                   LOOM_CHECK(broadcast_shapes(sizes(), o.sizes()) == sizes(), "sub_: output with shape ", sizes(),
-                              " doesn't match the broadcast shape ", broadcast_shapes(sizes(), o.sizes()));
-                   run_binary(BinaryOp::Sub, *this, *this, as_type(o, dtype()));
-                 },
-                 [&](const Tensor& s) { return s.sub(o); });
+  return inplace_tensor(*this, "sub_", BinaryOp::Sub, o, false, [&](const Tensor& s) { return s.sub(o); });
+}
+Tensor& Tensor::mul_(const Tensor& o) {
+  return inplace_tensor(*this, "mul_", BinaryOp::Mul, o, false, [&](const Tensor& s) { return s.mul(o); });
+}
+Tensor& Tensor::div_(const Tensor& o) {
+  return inplace_tensor(*this, "div_", BinaryOp::Div, o, true, [&](const Tensor& s) { return s.div(o); });
+}
+Tensor& Tensor::add_(const Scalar& v) {
+  return inplace_scalar(*this, "add_", BinaryOp::Add, v, false, [&](const Tensor& s) { return s.add(v); });
 }
 Tensor& Tensor::sub_(const Scalar& v) {
-  return inplace(*this, "sub_", promote_with_scalar(dtype(), v), {},
-                 [&] { run_binary_scalar(BinaryOp::Sub, *this, *this, v.to_double()); },
-                 [&](const Tensor& s) { return s.sub(v); });
+  return inplace_scalar(*this, "sub_", BinaryOp::Sub, v, false, [&](const Tensor& s) { return s.sub(v); });
+}
+Tensor& Tensor::mul_(const Scalar& v) {
+  return inplace_scalar(*this, "mul_", BinaryOp::Mul, v, false, [&](const Tensor& s) { return s.mul(v); });
+}
+Tensor& Tensor::div_(const Scalar& v) {
+  return inplace_scalar(*this, "div_", BinaryOp::Div, v, true, [&](const Tensor& s) { return s.div(v); });
 }
 Tensor& Tensor::pow_(const Scalar& e) {
-  return inplace(*this, "pow_", promote_with_scalar(dtype(), e), {},
-                 [&] { run_binary_scalar(BinaryOp::Pow, *this, *this, e.to_double()); },
-                 [&](const Tensor& s) { return s.pow(e); });
+  return inplace_scalar(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
   return inplace(*this, "clamp_", dtype(), {}, [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
