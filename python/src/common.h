@@ -58,4 +58,13 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls);
 void init_cuda(py::module_& m);
 void init_dlpack(py::module_& m, py::class_<Tensor>& cls);
 
+// Op families add their functions to loom._C._functional (re-exported by
+// loom.nn.functional) from their own source file, without touching this one:
+//   static loom::python::RegisterFunctional reg([](py::module_& f) { f.def("conv2d", ...); });
+using FunctionalBinder = void (*)(py::module_& functional);
+struct RegisterFunctional {
+  explicit RegisterFunctional(FunctionalBinder binder);
+};
+void init_functional(py::module_& m);
+
 }  // namespace loom::python

@@ -268,4 +268,5 @@ PYBIND11_MODULE(_C, m) {
   init_autograd(m, tensor_cls);
   init_cuda(m);
   init_dlpack(m, tensor_cls);
+  init_functional(m);
 }

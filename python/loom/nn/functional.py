@@ -41,3 +41,16 @@ def log_softmax(input, dim=None, dtype=None):
 def one_hot(tensor, num_classes=-1):
     """int64 [..., num_classes] one-hot encoding of an integer tensor."""
     return _C.one_hot(tensor, num_classes)
+
+
+# Ops implemented in C++ by each kernel family (conv2d, layer_norm, ...).
+def _export_native():
+    native = getattr(_C, "_functional", None)
+    if native is None:
+        return
+    for name in dir(native):
+        if not name.startswith("_") and name not in globals():
+            globals()[name] = getattr(native, name)
+
+
+_export_native()
