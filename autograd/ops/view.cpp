@@ -347,28 +347,51 @@ Tensor Tensor::as_strided(const Shape& sz, const Shape& st, std::optional<int64_
                      });
 }
 
-TensorList Tensor::split(int64_t split_size, int64_t d) const {
-  d = wrap_dim(d, dim(), "split");
-  LOOM_CHECK(split_size > 0 || sizes()[d] == 0, "split expects split_size be non-negative, but got split_size=", split_size);
-  TensorList out;
-  for (int64_t s = 0; s < sizes()[d]; s += split_size) out.push_back(narrow(d, s, std::min(split_size, sizes()[d] - s)));
-  if (out.empty()) out.push_back(narrow(d, 0, 0));
-  return out;
+namespace {
+
+// The pieces of a split or unbind are views made without autograd and wired
+// to one node whose backward concatenates (or stacks) their gradients: one
+// pass over the input instead of a zero-filled input per piece.
+TensorList multi_view(const Tensor& self, TensorList pieces, const char* name,
+                      std::function<Tensor(const TensorList&)> backward) {
+  if (autograd::any_requires_grad({&self})) {
+    auto node = std::make_shared<LambdaNode>(name, [backward](const TensorList& g) { return TensorList{backward(g)}; });
+    autograd::attach(node, {self}, pieces);
+    for (auto& p : pieces) autograd::meta(p).is_view = true;
+  }
+  return pieces;
 }
 
+}  // namespace
+
 TensorList Tensor::split_with_sizes(const Shape& parts, int64_t d) const {
+  LOOM_OP_SCOPE(narrow);
   d = wrap_dim(d, dim(), "split_with_sizes");
   int64_t total = 0;
-  for (auto p : parts) total += p;
+  for (auto p : parts) {
+    LOOM_CHECK(p >= 0, "split_with_sizes expects split_sizes to be non-negative, but got split_sizes=", parts);
+    total += p;
+  }
   LOOM_CHECK(total == sizes()[d], "split_with_sizes expects split_sizes to sum exactly to ", sizes()[d],
              " (input tensor's size at dimension ", d, "), but got split_sizes=", parts);
   TensorList out;
-  int64_t s = 0;
+  int64_t start = 0;
   for (auto p : parts) {
-    out.push_back(narrow(d, s, p));
-    s += p;
+    Shape sz = sizes();
+    sz[d] = p;
+    out.push_back(make_view(*this, sz, strides(), storage_offset() + start * strides()[d]));
+    start += p;
   }
-  return out;
+  return multi_view(*this, std::move(out), "SplitWithSizesBackward0", [d](const TensorList& g) { return cat(g, d); });
+}
+
+TensorList Tensor::split(int64_t split_size, int64_t d) const {
+  d = wrap_dim(d, dim(), "split");
+  LOOM_CHECK(split_size > 0 || sizes()[d] == 0, "split expects split_size be non-negative, but got split_size=", split_size);
+  Shape parts;
+  for (int64_t s = 0; s < sizes()[d]; s += split_size) parts.push_back(std::min(split_size, sizes()[d] - s));
+  if (parts.empty()) parts.push_back(0);
+  return split_with_sizes(parts, d);
 }
 
 TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
@@ -379,10 +402,15 @@ TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
 }
 
 TensorList Tensor::unbind(int64_t d) const {
+  LOOM_OP_SCOPE(select);
   d = wrap_dim(d, dim(), "unbind");
+  Shape sz = sizes(), st = strides();
+  const int64_t step = st[d], n = sz[d];
+  sz.erase(sz.begin() + d);
+  st.erase(st.begin() + d);
   TensorList out;
-  for (int64_t i = 0; i < sizes()[d]; ++i) out.push_back(select(d, i));
-  return out;
+  for (int64_t i = 0; i < n; ++i) out.push_back(make_view(*this, sz, st, storage_offset() + i * step));
+  return multi_view(*this, std::move(out), "UnbindBackward0", [d](const TensorList& g) { return stack(g, d); });
 }
 
 }  // namespace loom
