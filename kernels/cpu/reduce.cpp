@@ -244,7 +244,12 @@ struct WelfordAcc {
   void row(const T* p, int64_t s, int64_t cnt, int64_t) {
     if (cnt == 0) return;
     double sum = 0, sq = 0;
-    for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i * s]);
+    if (s == 1) {
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i]);
+    } else {
+      for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i * s]);
+    }
     const double mu = sum / static_cast<double>(cnt);
     if (s == 1) {
 #pragma omp simd reduction(+ : sq)
