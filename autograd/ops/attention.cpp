@@ -1,0 +1,141 @@
+// scaled_dot_product_attention: checks, mask strides, dropout reservation,
+// dispatch to the fused kernels, and the backward node that keeps q, k, v,
+// the output, the log-sum-exp and the Philox (seed, offset) of the dropout.
+#include "autograd/ops/attention.h"
+
+#include <cmath>
+
+#include "autograd/ops/common.h"
+#include "core/random.h"
+#include "kernels/cpu/attention.h"
+#ifdef LOOM_WITH_CUDA
+#include "kernels/cuda/attention.h"
+#endif
+
+namespace loom {
+
+using autograd::LambdaNode;
+using autograd::SavedTensor;
+
+namespace {
+
+constexpr const char* kOp = "scaled_dot_product_attention";
+
+// q, k, v as [B,H,L,D] views (3-D inputs get H = 1).
+Tensor as4(const Tensor& t) { return t.dim() == 3 ? t.unsqueeze(1) : t; }
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
+                                    double dropout_p, bool is_causal, std::optional<double> scale) {
+  LOOM_OP_SCOPE(attention);
+  LOOM_CHECK(q.defined() && k.defined() && v.defined(), kOp, ": query, key and value must be defined");
+  LOOM_CHECK((q.dim() == 3 || q.dim() == 4) && k.dim() == q.dim() && v.dim() == q.dim(), kOp,
+             ": expected query, key and value of the same rank, [B,H,L,E] or [B,L,E], got ", q.sizes(), ", ",
+             k.sizes(), " and ", v.sizes());
+  ops::check_same_device(kOp, {&q, &k, &v});
+  LOOM_CHECK_TYPE(q.dtype() == DType::Float32 || q.dtype() == DType::Float64, kOp,
+                  ": expected float32 or float64 query, got ", dtype_name(q.dtype()));
+  LOOM_CHECK_TYPE(k.dtype() == q.dtype() && v.dtype() == q.dtype(), kOp,
+                  ": expected query, key and value of one dtype, got ", dtype_name(q.dtype()), ", ",
+                  dtype_name(k.dtype()), " and ", dtype_name(v.dtype()));
+  const int64_t nd = q.dim();
+  for (int64_t d = 0; d < nd - 2; ++d)
+    LOOM_CHECK(k.size(d) == q.size(d) && v.size(d) == q.size(d), kOp,
+               ": batch dimensions of query, key and value must match, got ", q.sizes(), ", ", k.sizes(), " and ",
+               v.sizes());
+  LOOM_CHECK(k.size(-1) == q.size(-1), kOp, ": query and key must have the same embedding size, got ", q.sizes(),
+             " and ", k.sizes());
+  LOOM_CHECK(v.size(-2) == k.size(-2), kOp, ": key and value must have the same sequence length, got ", k.sizes(),
+             " and ", v.sizes());
+  LOOM_CHECK_VALUE(dropout_p >= 0.0 && dropout_p <= 1.0, kOp, ": dropout_p must be in [0, 1], got ", dropout_p);
+
+  Tensor q4 = as4(q).contiguous(), k4 = as4(k).contiguous(), v4 = as4(v).contiguous();
+  kernels::AttentionParams p;
+  p.B = q4.size(0);
+  p.H = q4.size(1);
+  p.Lq = q4.size(2);
+  p.Lk = k4.size(2);
+  p.D = q4.size(3);
+  p.Dv = v4.size(3);
+  p.scale = scale ? *scale : 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(p.D, 1)));
+  p.causal = is_causal;
+  p.dropout_p = dropout_p;
+  if (q.is_cuda())
+    LOOM_CHECK(p.D <= 128 && p.Dv <= 128, kOp, ": the CUDA kernel supports head sizes up to 128, got query ",
+               q.sizes(), " and value ", v.sizes());
+
+  // The mask stays at its own shape; the kernels read it through broadcast strides.
+  Tensor mask;
+  if (attn_mask.defined()) {
+    ops::check_same_device(kOp, {&q, &attn_mask});
+    LOOM_CHECK_TYPE(attn_mask.dtype() == DType::Bool || attn_mask.is_floating_point(), kOp,
+                    ": attn_mask must be bool or floating point, got ", dtype_name(attn_mask.dtype()));
+    mask = attn_mask.detach();
+    if (mask.dtype() != DType::Bool && mask.dtype() != q.dtype()) mask = mask.to(q.dtype());
+    Shape full = nd == 4 ? Shape{p.B, p.H, p.Lq, p.Lk} : Shape{p.B, p.Lq, p.Lk};
+    LOOM_CHECK(mask.dim() <= nd, kOp, ": attn_mask of shape ", attn_mask.sizes(),
+               " is not broadcastable to the attention weights ", full);
+    for (int64_t d = 0; d < mask.dim(); ++d) {
+      int64_t ms = mask.size(d), fs = full[full.size() - mask.dim() + d];
+      LOOM_CHECK(ms == fs || ms == 1, kOp, ": attn_mask of shape ", attn_mask.sizes(),
+                 " is not broadcastable to the attention weights ", full);
+    }
+    Shape st = ops::broadcast_strides(mask, full);
+    if (nd == 3) st.insert(st.begin() + 1, 0);
+    for (int i = 0; i < 4; ++i) p.mask_stride[i] = st[i];
+    p.mask = mask.data_ptr();
+    p.mask_is_bool = mask.dtype() == DType::Bool;
+  }
+  if (dropout_p > 0.0) {
+    PhiloxState st = philox_reserve(q.device(), static_cast<uint64_t>(p.B * p.H * p.Lq * p.Lk));
+    p.seed = st.seed;
+    p.offset = st.offset;
+  }
+
+  const TensorOptions opts(q.dtype(), q.device());
+  Tensor out = empty({p.B, p.H, p.Lq, p.Dv}, opts);
+  Tensor lse = empty({p.B, p.H, p.Lq}, opts);
+  if (out.numel() > 0 || lse.numel() > 0)
+    LOOM_DEVICE_DISPATCH(q.device(),
+                         kernels::cpu::attention_forward(q.dtype(), out.data_ptr(), lse.data_ptr(), q4.data_ptr(),
+                                                         k4.data_ptr(), v4.data_ptr(), p),
+                         kernels::cuda::attention_forward(q.dtype(), out.data_ptr(), lse.data_ptr(), q4.data_ptr(),
+                                                          k4.data_ptr(), v4.data_ptr(), p,
+                                                          ops::stream_of(q.device())));
+  if (nd == 3) out = out.squeeze(1);
+
+  if (autograd::any_requires_grad({&q, &k, &v})) {
+    SavedTensor sq(q4), sk(k4), sv(v4), so(out, true);
+    Tensor lse_saved = lse;
+    Shape qs = q.sizes(), ks = k.sizes(), vs = v.sizes();
+    // `mask` is captured so that the pointer in p stays valid.
+    auto node = std::make_shared<LambdaNode>("ScaledDotProductAttentionBackward0", [=](const TensorList& g) {
+      LOOM_CHECK(!autograd::grad_enabled(), kOp, ": double backward (create_graph=True) is not supported");
+      (void)mask;
+      const char* name = "ScaledDotProductAttentionBackward0";
+      Tensor Q = sq.unpack(name), K = sk.unpack(name), V = sv.unpack(name), O = so.unpack(name);
+      Tensor O4 = as4(O).contiguous();
+      Tensor dO = g[0].defined() ? as4(g[0]).contiguous() : zeros(O4.sizes(), TensorOptions(O4.dtype(), O4.device()));
+      Tensor dq = empty(Q.sizes(), opts), dk = empty(K.sizes(), opts), dv = empty(V.sizes(), opts);
+      if (dq.numel() + dk.numel() + dv.numel() > 0) {
+#ifdef LOOM_WITH_CUDA
+        Tensor ws = Q.is_cuda() ? empty({p.B, p.H, p.Lq}, opts) : Tensor();
+#endif
+        LOOM_DEVICE_DISPATCH(Q.device(),
+                             kernels::cpu::attention_backward(Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(),
+                                                              dO.data_ptr(), Q.data_ptr(), K.data_ptr(),
+                                                              V.data_ptr(), O4.data_ptr(), lse_saved.data_ptr(), p),
+                             kernels::cuda::attention_backward(
+                                 Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), dO.data_ptr(), Q.data_ptr(),
+                                 K.data_ptr(), V.data_ptr(), O4.data_ptr(), lse_saved.data_ptr(),
+                                 ws.defined() ? ws.data_ptr() : nullptr, p, ops::stream_of(Q.device())));
+      }
+      return TensorList{dq.view(qs), dk.view(ks), dv.view(vs)};
+    });
+    autograd::attach(node, {q, k, v}, out);
+  }
+  return out;
+}
+
+}  // namespace loom
