@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/cpu/parallel.h"
@@ -16,10 +17,21 @@
 namespace loom::kernels::cpu {
 namespace {
 
+#define LOOM_RNN_INLINE inline __attribute__((always_inline))
+// float32 row loops are compiled for AVX-512, AVX2 + FMA and baseline x86-64,
+// picked at load time (GCC function multiversioning): the build itself targets
+// baseline x86-64, and these loops are where the CPU LSTM spends its non-GEMM
+// time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define LOOM_RNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LOOM_RNN_CLONES
+#endif
+
 // e^x for float: x = n ln2 + r with |r| <= ln2 / 2, e^r by Cephes' degree-6
 // polynomial, 2^n built in the exponent bits. Inputs are clamped so 2^n stays
 // a normal float; NaN propagates through the polynomial.
-inline float exp_approx(float x) {
+LOOM_RNN_INLINE float exp_approx(float x) {
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
   // Round to nearest with the 1.5 * 2^23 trick (no libm call, vectorizes).
@@ -41,14 +53,14 @@ inline float exp_approx(float x) {
 }
 
 template <typename T>
-inline T sigmoid(T x);
+T sigmoid(T x);
 template <typename T>
-inline T tanh_(T x);
+T tanh_(T x);
 
 template <>
-inline float sigmoid<float>(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+LOOM_RNN_INLINE float sigmoid<float>(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 template <>
-inline float tanh_<float>(float x) {
+LOOM_RNN_INLINE float tanh_<float>(float x) {
   // tanh|x| = (1 - e^{-2|x|}) / (1 + e^{-2|x|}); absolute error ~1e-7 near 0.
   float e = exp_approx(-2.0f * std::fabs(x));
   return std::copysign((1.0f - e) / (1.0f + e), x);
@@ -78,11 +90,13 @@ void frozen_row(const RnnStepForward& a, int64_t b, bool lstm) {
 }
 
 template <typename T>
-void lstm_forward(const RnnStepForward& a) {
+LOOM_RNN_INLINE void lstm_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
-  detail::parallel_range(a.B, row_work(a.B, H), [&](int64_t b0, int64_t b1) {
+  {
     const T* bi = static_cast<const T*>(a.b_ih);
     const T* bh = static_cast<const T*>(a.b_hh);
+    // Inference passes no saved buffer: the loop still stores (branch-free).
+    std::vector<T> scratch(a.saved ? 0 : 4 * H);
     for (int64_t b = b0; b < b1; ++b) {
       if (!live(a.lengths, b, a.t)) {
         frozen_row<T>(a, b, true);
@@ -94,7 +108,7 @@ void lstm_forward(const RnnStepForward& a) {
       T* hn = static_cast<T*>(a.h_next) + b * a.ld_h_next;
       T* cn = static_cast<T*>(a.c_next) + b * a.ld_c_next;
       T* out = a.out ? static_cast<T*>(a.out) + b * a.ld_out : nullptr;
-      T* s = a.saved ? static_cast<T*>(a.saved) + b * a.ld_saved : nullptr;
+      T* s = a.saved ? static_cast<T*>(a.saved) + b * a.ld_saved : scratch.data();
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         T gi = sigmoid<T>(x[j] + bi[j] + hw[j] + bh[j]);
@@ -105,24 +119,24 @@ void lstm_forward(const RnnStepForward& a) {
         T h = go * tanh_<T>(c);
         cn[j] = c;
         hn[j] = h;
-        if (s) {
-          s[j] = gi;
-          s[H + j] = gf;
-          s[2 * H + j] = gg;
-          s[3 * H + j] = go;
-        }
+        s[j] = gi;
+        s[H + j] = gf;
+        s[2 * H + j] = gg;
+        s[3 * H + j] = go;
       }
       if (out) std::memcpy(out, hn, H * sizeof(T));
     }
-  });
+  }
 }
 
 template <typename T>
-void gru_forward(const RnnStepForward& a) {
+LOOM_RNN_INLINE void gru_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
-  detail::parallel_range(a.B, row_work(a.B, H), [&](int64_t b0, int64_t b1) {
+  {
     const T* bi = static_cast<const T*>(a.b_ih);
     const T* bh = static_cast<const T*>(a.b_hh);
+    // Inference passes no saved buffer: the loop still stores (branch-free).
+    std::vector<T> scratch(a.saved ? 0 : 4 * H);
     for (int64_t b = b0; b < b1; ++b) {
       if (!live(a.lengths, b, a.t)) {
         frozen_row<T>(a, b, false);
@@ -133,7 +147,7 @@ void gru_forward(const RnnStepForward& a) {
       const T* hp = static_cast<const T*>(a.h_prev) + b * a.ld_h_prev;
       T* hn = static_cast<T*>(a.h_next) + b * a.ld_h_next;
       T* out = a.out ? static_cast<T*>(a.out) + b * a.ld_out : nullptr;
-      T* s = a.saved ? static_cast<T*>(a.saved) + b * a.ld_saved : nullptr;
+      T* s = a.saved ? static_cast<T*>(a.saved) + b * a.ld_saved : scratch.data();
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         T r = sigmoid<T>(x[j] + bi[j] + hw[j] + bh[j]);
@@ -142,16 +156,14 @@ void gru_forward(const RnnStepForward& a) {
         T n = tanh_<T>(x[2 * H + j] + bi[2 * H + j] + r * hh);
         T h = n + z * (hp[j] - n);
         hn[j] = h;
-        if (s) {
-          s[j] = r;
-          s[H + j] = z;
-          s[2 * H + j] = n;
-          s[3 * H + j] = hh;
-        }
+        s[j] = r;
+        s[H + j] = z;
+        s[2 * H + j] = n;
+        s[3 * H + j] = hh;
       }
       if (out) std::memcpy(out, hn, H * sizeof(T));
     }
-  });
+  }
 }
 
 template <typename T>
@@ -160,9 +172,10 @@ void zero_row(void* p, int64_t ld, int64_t b, int64_t n) {
 }
 
 template <typename T>
-void lstm_backward(const RnnStepBackward& a) {
+LOOM_RNN_INLINE void lstm_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
-  detail::parallel_range(a.B, row_work(a.B, H), [&](int64_t b0, int64_t b1) {
+  {
+    std::vector<T> zeros(a.d_out ? 0 : H, T(0));
     for (int64_t b = b0; b < b1; ++b) {
       if (!live(a.lengths, b, a.t)) {  // dh and dc pass through unchanged
         zero_row<T>(a.d_gi, a.ld_d_gi, b, 4 * H);
@@ -171,15 +184,14 @@ void lstm_backward(const RnnStepBackward& a) {
       const T* s = static_cast<const T*>(a.saved) + b * a.ld_saved;
       const T* cp = static_cast<const T*>(a.c_prev) + b * a.ld_c_prev;
       const T* cn = static_cast<const T*>(a.c_next) + b * a.ld_c_next;
-      const T* dout = a.d_out ? static_cast<const T*>(a.d_out) + b * a.ld_d_out : nullptr;
+      const T* dout = a.d_out ? static_cast<const T*>(a.d_out) + b * a.ld_d_out : zeros.data();
       T* dh = static_cast<T*>(a.dh) + b * H;
       T* dc = static_cast<T*>(a.dc) + b * H;
       T* dg = static_cast<T*>(a.d_gi) + b * a.ld_d_gi;
-      const T zero(0);
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         T gi = s[j], gf = s[H + j], gg = s[2 * H + j], go = s[3 * H + j];
-        T dhj = dh[j] + (dout ? dout[j] : zero);
+        T dhj = dh[j] + dout[j];
         T tc = tanh_<T>(cn[j]);
         T dct = dc[j] + dhj * go * (T(1) - tc * tc);
         dg[j] = dct * gg * gi * (T(1) - gi);
@@ -187,16 +199,17 @@ void lstm_backward(const RnnStepBackward& a) {
         dg[2 * H + j] = dct * gi * (T(1) - gg * gg);
         dg[3 * H + j] = dhj * tc * go * (T(1) - go);
         dc[j] = dct * gf;
-        dh[j] = zero;
+        dh[j] = T(0);
       }
     }
-  });
+  }
 }
 
 template <typename T>
-void gru_backward(const RnnStepBackward& a) {
+LOOM_RNN_INLINE void gru_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
-  detail::parallel_range(a.B, row_work(a.B, H), [&](int64_t b0, int64_t b1) {
+  {
+    std::vector<T> zeros(a.d_out ? 0 : H, T(0));
     for (int64_t b = b0; b < b1; ++b) {
       if (!live(a.lengths, b, a.t)) {
         zero_row<T>(a.d_gi, a.ld_d_gi, b, 3 * H);
@@ -205,15 +218,14 @@ void gru_backward(const RnnStepBackward& a) {
       }
       const T* s = static_cast<const T*>(a.saved) + b * a.ld_saved;
       const T* hp = static_cast<const T*>(a.h_prev) + b * a.ld_h_prev;
-      const T* dout = a.d_out ? static_cast<const T*>(a.d_out) + b * a.ld_d_out : nullptr;
+      const T* dout = a.d_out ? static_cast<const T*>(a.d_out) + b * a.ld_d_out : zeros.data();
       T* dh = static_cast<T*>(a.dh) + b * H;
       T* dgi = static_cast<T*>(a.d_gi) + b * a.ld_d_gi;
       T* dgh = static_cast<T*>(a.d_gh) + b * a.ld_d_gh;
-      const T zero(0);
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         T r = s[j], z = s[H + j], n = s[2 * H + j], hh = s[3 * H + j];
-        T dhj = dh[j] + (dout ? dout[j] : zero);
+        T dhj = dh[j] + dout[j];
         T dn = dhj * (T(1) - z) * (T(1) - n * n);
         T dz = dhj * (hp[j] - n) * z * (T(1) - z);
         T dr = dn * hh * r * (T(1) - r);
@@ -226,7 +238,29 @@ void gru_backward(const RnnStepBackward& a) {
         dh[j] = dhj * z;
       }
     }
-  });
+  }
+}
+
+LOOM_RNN_CLONES void lstm_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
+  lstm_forward_rows<float>(a, b0, b1);
+}
+LOOM_RNN_CLONES void gru_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
+  gru_forward_rows<float>(a, b0, b1);
+}
+LOOM_RNN_CLONES void lstm_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+  lstm_backward_rows<float>(a, b0, b1);
+}
+LOOM_RNN_CLONES void gru_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+  gru_backward_rows<float>(a, b0, b1);
+}
+void lstm_forward_f64(const RnnStepForward& a, int64_t b0, int64_t b1) { lstm_forward_rows<double>(a, b0, b1); }
+void gru_forward_f64(const RnnStepForward& a, int64_t b0, int64_t b1) { gru_forward_rows<double>(a, b0, b1); }
+void lstm_backward_f64(const RnnStepBackward& a, int64_t b0, int64_t b1) { lstm_backward_rows<double>(a, b0, b1); }
+void gru_backward_f64(const RnnStepBackward& a, int64_t b0, int64_t b1) { gru_backward_rows<double>(a, b0, b1); }
+
+template <typename Args>
+void run_rows(void (*rows)(const Args&, int64_t, int64_t), const Args& a) {
+  detail::parallel_range(a.B, row_work(a.B, a.H), [&](int64_t b0, int64_t b1) { rows(a, b0, b1); });
 }
 
 }  // namespace
@@ -234,19 +268,21 @@ void gru_backward(const RnnStepBackward& a) {
 void rnn_step_forward(RnnCell cell, DType dt, const RnnStepForward& a) {
   LOOM_CHECK(a.B >= 0 && a.H >= 0, "rnn_step_forward: negative size B=", a.B, " H=", a.H);
   if (a.B == 0 || a.H == 0) return;
-  LOOM_DISPATCH_FLOAT(dt, "rnn_step_forward", [&] {
-    if (cell == RnnCell::LSTM) lstm_forward<scalar_t>(a);
-    else gru_forward<scalar_t>(a);
-  });
+  LOOM_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "rnn_step_forward: expected a floating dtype, got ",
+                  dtype_name(dt));
+  const bool f32 = dt == DType::Float32;
+  if (cell == RnnCell::LSTM) run_rows(f32 ? lstm_forward_f32 : lstm_forward_f64, a);
+  else run_rows(f32 ? gru_forward_f32 : gru_forward_f64, a);
 }
 
 void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a) {
   LOOM_CHECK(a.B >= 0 && a.H >= 0, "rnn_step_backward: negative size B=", a.B, " H=", a.H);
   if (a.B == 0 || a.H == 0) return;
-  LOOM_DISPATCH_FLOAT(dt, "rnn_step_backward", [&] {
-    if (cell == RnnCell::LSTM) lstm_backward<scalar_t>(a);
-    else gru_backward<scalar_t>(a);
-  });
+  LOOM_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "rnn_step_backward: expected a floating dtype, got ",
+                  dtype_name(dt));
+  const bool f32 = dt == DType::Float32;
+  if (cell == RnnCell::LSTM) run_rows(f32 ? lstm_backward_f32 : lstm_backward_f64, a);
+  else run_rows(f32 ? gru_backward_f32 : gru_backward_f64, a);
 }
 
 }  // namespace loom::kernels::cpu
