@@ -1,0 +1,171 @@
+// CPU fused cross-entropy and embedding backward: the twins of
+// kernels/cuda/loss.cu and kernels/cuda/embedding_dropout.cu.
+//
+// cross_entropy  rows [M, C] over the thread pool. Forward reads each row
+//                twice (max, then sum of exp, plus the weighted logit sum for
+//                label smoothing) and writes three scalars per row: the loss,
+//                the log-sum-exp (all that backward needs besides the logits)
+//                and the row weight. Backward writes each dlogit once from
+//                exp(x - lse): no softmax tensor is ever materialised. Row
+//                sums accumulate in double.
+// embedding      backward partitions the weight rows over threads; every
+//                thread scans all indices and adds only rows it owns, so
+//                there are no races and the summation order is fixed.
+#include <algorithm>
+#include <cmath>
+#include <atomic>
+#include <limits>
+
+#include "core/error.h"
+#include "kernels/cpu/loss.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu {
+namespace {
+
+template <typename T>
+int64_t xent_forward(T* loss, T* lse, T* roww, const T* x, const int64_t* target, const T* weight, int64_t M,
+                     int64_t C, int64_t ignore, double eps) {
+  double wsum_all = 0;
+  if (weight)
+    for (int64_t c = 0; c < C; ++c) wsum_all += weight[c];
+  else
+    wsum_all = static_cast<double>(C);
+  std::atomic<int64_t> bad{-1};
+  detail::parallel_range(M, M * C, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * C;
+      const int64_t t = target[r];
+      if (t == ignore) {
+        loss[r] = 0;
+        roww[r] = 0;
+        lse[r] = 0;
+        continue;
+      }
+      if (t < 0 || t >= C) {
+        int64_t expected = -1;
+        bad.compare_exchange_strong(expected, r);
+        loss[r] = lse[r] = roww[r] = 0;
+        continue;
+      }
+      T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
+      for (int64_t c = 0; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
+      if (std::isinf(mx)) mx = 0;
+      T s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = 0; c < C; ++c) s += std::exp(xr[c] - mx);
+      const double l = static_cast<double>(mx) + std::log(static_cast<double>(s));
+      const double wt = weight ? static_cast<double>(weight[t]) : 1.0;
+      double v = (1.0 - eps) * wt * (l - static_cast<double>(xr[t]));
+      if (eps > 0) {
+        double wx = 0;
+        if (weight) {
+          T acc = 0;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t c = 0; c < C; ++c) acc += weight[c] * xr[c];
+          wx = acc;
+        } else {
+          T acc = 0;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t c = 0; c < C; ++c) acc += xr[c];
+          wx = acc;
+        }
+        v += eps / static_cast<double>(C) * (wsum_all * l - wx);
+      }
+      loss[r] = static_cast<T>(v);
+      lse[r] = static_cast<T>(l);
+      roww[r] = static_cast<T>(wt);
+    }
+  });
+  return bad.load();
+}
+
+template <typename T>
+void xent_backward(T* dx, const T* x, const int64_t* target, const T* weight, const T* lse, const T* grad,
+                   int64_t gstride, int64_t M, int64_t C, int64_t ignore, double eps) {
+  double wsum_all = 0;
+  if (weight)
+    for (int64_t c = 0; c < C; ++c) wsum_all += weight[c];
+  else
+    wsum_all = static_cast<double>(C);
+  detail::parallel_range(M, M * C, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * C;
+      T* dr = dx + r * C;
+      const int64_t t = target[r];
+      if (t == ignore || t < 0 || t >= C) {
+        std::fill(dr, dr + C, T(0));
+        continue;
+      }
+      const T g = grad[r * gstride];
+      const T l = lse[r];
+      const T wt = weight ? weight[t] : T(1);
+      // dx_c = p_c * (g ((1-eps) w_t + eps/C W)) - g eps/C w_c, then - g (1-eps) w_t at c = t.
+      const T a = static_cast<T>(g * ((1.0 - eps) * wt + eps / static_cast<double>(C) * wsum_all));
+      const T bconst = static_cast<T>(g * eps / static_cast<double>(C));
+      if (weight && eps > 0) {
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) dr[c] = std::exp(xr[c] - l) * a - bconst * weight[c];
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) dr[c] = std::exp(xr[c] - l) * a - bconst;
+      }
+      dr[t] -= static_cast<T>(g * (1.0 - eps) * wt);
+    }
+  });
+}
+
+template <typename T>
+int64_t emb_backward(T* dw, const T* g, const int64_t* index, int64_t n, int64_t V, int64_t D, int64_t pad) {
+  for (int64_t i = 0; i < n; ++i)
+    if (index[i] < 0 || index[i] >= V) return i;
+  detail::parallel_range(V, n * D, [&](int64_t v0, int64_t v1) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t row = index[i];
+      if (row < v0 || row >= v1 || row == pad) continue;
+      T* dst = dw + row * D;
+      const T* src = g + i * D;
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) dst[j] += src[j];
+    }
+  });
+  return -1;
+}
+
+}  // namespace
+
+int64_t cross_entropy_forward(DType dt, void* loss, void* lse, void* roww, const void* logits, const int64_t* target,
+                              const void* weight, int64_t M, int64_t C, int64_t ignore_index, double smoothing) {
+  if (M <= 0) return -1;
+  int64_t bad = -1;
+  LOOM_DISPATCH_FLOAT(dt, "cross_entropy", [&] {
+    bad = xent_forward(static_cast<scalar_t*>(loss), static_cast<scalar_t*>(lse), static_cast<scalar_t*>(roww),
+                       static_cast<const scalar_t*>(logits), target, static_cast<const scalar_t*>(weight), M, C,
+                       ignore_index, smoothing);
+  });
+  return bad;
+}
+
+void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const int64_t* target, const void* weight,
+                            const void* lse, const void* grad, int64_t grad_stride, int64_t M, int64_t C,
+                            int64_t ignore_index, double smoothing) {
+  if (M <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "cross_entropy_backward", [&] {
+    xent_backward(static_cast<scalar_t*>(dlogits), static_cast<const scalar_t*>(logits), target,
+                  static_cast<const scalar_t*>(weight), static_cast<const scalar_t*>(lse),
+                  static_cast<const scalar_t*>(grad), grad_stride, M, C, ignore_index, smoothing);
+  });
+}
+
+int64_t embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n,
+                           int64_t num_weights, int64_t D, int64_t padding_idx) {
+  int64_t bad = -1;
+  LOOM_DISPATCH_FLOAT(dt, "embedding_backward", [&] {
+    bad = emb_backward(static_cast<scalar_t*>(dweight), static_cast<const scalar_t*>(grad), index, n, num_weights, D,
+                       padding_idx);
+  });
+  return bad;
+}
+
+}  // namespace loom::kernels::cpu
