@@ -1,0 +1,195 @@
+// conv2d / conv1d front ends and their backward node (ConvolutionBackward0):
+// argument checks, output allocation, dispatch to the CPU kernels, loom's CUDA
+// kernels or cuDNN (set_conv_backend). Backward saves input and weight and
+// calls the backward kernels for the inputs that require grad. Its results are
+// not themselves differentiable (no double backward through conv).
+#include "autograd/ops/conv.h"
+
+#include <atomic>
+
+#include "autograd/ops/common.h"
+#include "kernels/cpu/conv.h"
+#ifdef LOOM_WITH_CUDA
+#include "kernels/cuda/conv.h"
+#endif
+
+namespace loom {
+
+using autograd::LambdaNode;
+using autograd::SavedTensor;
+using kernels::ConvParams;
+
+namespace {
+
+std::atomic<ConvBackend> g_backend{ConvBackend::Hand};
+
+// One value for both spatial dims, or one per dim.
+std::pair<int64_t, int64_t> pair_arg(const Dims& d, const char* name) {
+  LOOM_CHECK(d.size() == 1 || d.size() == 2, "conv2d: expected ", name, " to have 1 or 2 elements, got ", d.size());
+  return d.size() == 1 ? std::make_pair(d[0], d[0]) : std::make_pair(d[0], d[1]);
+}
+
+#ifdef LOOM_WITH_CUDA
+bool use_cudnn() {
+  if (g_backend.load() != ConvBackend::Cudnn) return false;
+  LOOM_CHECK(kernels::cuda::cudnn_available(),
+             "conv2d: the cuDNN backend was selected (set_conv_backend) but loom was built without cuDNN");
+  return true;
+}
+#endif
+
+void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, const ConvParams& p) {
+  const void* bias = b.defined() ? b.data_ptr() : nullptr;
+  LOOM_DEVICE_DISPATCH(
+      in.device(), kernels::cpu::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p),
+      {
+        if (use_cudnn())
+          kernels::cuda::cudnn_conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p,
+                                              allow_tf32(), in.device().index, ops::stream_of(in.device()));
+        else
+          kernels::cuda::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p,
+                                        allow_tf32(), ops::stream_of(in.device()));
+      });
+}
+
+void run_backward_input(const Tensor& gin, const Tensor& gout, const Tensor& w, const ConvParams& p) {
+  LOOM_DEVICE_DISPATCH(
+      gout.device(), kernels::cpu::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p),
+      {
+        if (use_cudnn())
+          kernels::cuda::cudnn_conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p,
+                                                     allow_tf32(), gout.device().index,
+                                                     ops::stream_of(gout.device()));
+        else
+          kernels::cuda::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p,
+                                               allow_tf32(), ops::stream_of(gout.device()));
+      });
+}
+
+void run_backward_weight(const Tensor& gw, const Tensor& gb, const Tensor& gout, const Tensor& in,
+                         const ConvParams& p) {
+  void* bias = gb.defined() ? gb.data_ptr() : nullptr;
+  LOOM_DEVICE_DISPATCH(
+      gout.device(),
+      kernels::cpu::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p),
+      {
+        if (use_cudnn())
+          kernels::cuda::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(),
+                                                      in.data_ptr(), p, allow_tf32(), gout.device().index,
+                                                      ops::stream_of(gout.device()));
+        else
+          kernels::cuda::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p,
+                                                allow_tf32(), ops::stream_of(gout.device()));
+      });
+}
+
+}  // namespace
+
+void set_conv_backend(ConvBackend backend) { g_backend.store(backend); }
+ConvBackend conv_backend() { return g_backend.load(); }
+bool cudnn_available() {
+#ifdef LOOM_WITH_CUDA
+  return kernels::cuda::cudnn_available();
+#else
+  return false;
+#endif
+}
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Dims& stride, const Dims& padding,
+              const Dims& dilation, int64_t groups) {
+  LOOM_OP_SCOPE(conv2d);
+  LOOM_CHECK(input.defined() && weight.defined(), "conv2d: input and weight must be defined");
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, "conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of size: ",
+             input.sizes());
+  if (input.dim() == 3) return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
+  LOOM_CHECK(weight.dim() == 4, "conv2d: expected a 4D weight [out_channels, in_channels/groups, kH, kW], got ",
+             weight.sizes());
+  ops::check_same_device("conv2d", {&input, &weight});
+  if (bias.defined()) ops::check_same_device("conv2d", {&input, &bias});
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), "conv2d: expected a floating point input, got ", dtype_name(input.dtype()));
+  LOOM_CHECK_TYPE(weight.dtype() == input.dtype() && (!bias.defined() || bias.dtype() == input.dtype()),
+                  "conv2d: input (", dtype_name(input.dtype()), "), weight (", dtype_name(weight.dtype()),
+                  ") and bias must have the same dtype");
+  const auto [sh, sw] = pair_arg(stride, "stride");
+  const auto [ph, pw] = pair_arg(padding, "padding");
+  const auto [dh, dw] = pair_arg(dilation, "dilation");
+  LOOM_CHECK(sh > 0 && sw > 0, "conv2d: stride must be positive, got ", stride);
+  LOOM_CHECK(ph >= 0 && pw >= 0, "conv2d: padding must be non-negative, got ", padding);
+  LOOM_CHECK(dh > 0 && dw > 0, "conv2d: dilation must be positive, got ", dilation);
+  LOOM_CHECK(groups > 0, "conv2d: groups must be positive, got ", groups);
+  ConvParams p{};
+  p.N = input.size(0), p.C = input.size(1), p.H = input.size(2), p.W = input.size(3);
+  p.K = weight.size(0), p.R = weight.size(2), p.S = weight.size(3);
+  p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw, p.groups = groups;
+  LOOM_CHECK(p.K % groups == 0, "conv2d: out_channels (", p.K, ") of weight ", weight.sizes(),
+             " must be divisible by groups (", groups, ")");
+  LOOM_CHECK(p.C == weight.size(1) * groups, "conv2d: given groups=", groups, ", weight of size ", weight.sizes(),
+             ", expected input", input.sizes(), " to have ", weight.size(1) * groups, " channels, but got ", p.C,
+             " channels instead");
+  LOOM_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == p.K), "conv2d: expected bias of size [", p.K,
+             "], got ", bias.sizes());
+  LOOM_CHECK(p.K > 0 && p.R > 0 && p.S > 0 && p.C > 0, "conv2d: weight ", weight.sizes(), " and input ", input.sizes(),
+             " must have non-zero channels and kernel size");
+  p.OH = kernels::conv_out_size(p.H, p.R, sh, ph, dh);
+  p.OW = kernels::conv_out_size(p.W, p.S, sw, pw, dw);
+  LOOM_CHECK(p.H + 2 * ph >= dh * (p.R - 1) + 1 && p.W + 2 * pw >= dw * (p.S - 1) + 1 && p.OH > 0 && p.OW > 0,
+             "conv2d: calculated padded input size per channel: (", p.H + 2 * ph, " x ", p.W + 2 * pw,
+             "). Kernel size: (", dh * (p.R - 1) + 1, " x ", dw * (p.S - 1) + 1,
+             "). Kernel size can't be greater than actual input size");
+
+  Tensor in = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor out = ops::new_empty({p.N, p.K, p.OH, p.OW}, input.dtype(), input.device());
+  if (out.numel() > 0) run_forward(out, in, w, b, p);
+
+  TensorList inputs = {input, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  if (autograd::any_requires_grad(inputs)) {
+    const bool need_in = input.requires_grad(), need_w = weight.requires_grad(),
+               need_b = bias.defined() && bias.requires_grad();
+    SavedTensor s_in(need_w ? in : Tensor()), s_w(need_in ? w : Tensor());
+    const bool has_bias = bias.defined();
+    auto node = std::make_shared<LambdaNode>("ConvolutionBackward0", [=](const TensorList& g) {
+      TensorList grads(has_bias ? 3 : 2);
+      if (!g[0].defined()) return grads;
+      Tensor go = g[0].contiguous();
+      const TensorOptions opts(go.dtype(), go.device());
+      if (need_in) {
+        Tensor wt = s_w.unpack("ConvolutionBackward0");
+        grads[0] = empty({p.N, p.C, p.H, p.W}, opts);
+        if (grads[0].numel() > 0) run_backward_input(grads[0], go, wt, p);
+      }
+      if (need_w || need_b) {
+        Tensor gw, gb;
+        if (go.numel() == 0) {
+          if (need_w) gw = zeros({p.K, p.C / p.groups, p.R, p.S}, opts);
+          if (need_b) gb = zeros({p.K}, opts);
+        } else if (need_w) {
+          gw = empty({p.K, p.C / p.groups, p.R, p.S}, opts);
+          if (need_b) gb = empty({p.K}, opts);
+          run_backward_weight(gw, gb, go, s_in.unpack("ConvolutionBackward0"), p);
+        } else {
+          gb = go.sum({0, 2, 3});
+        }
+        grads[1] = gw;
+        if (has_bias) grads[2] = gb;
+      }
+      return grads;
+    });
+    autograd::attach(node, inputs, out);
+  }
+  return out;
+}
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+              int64_t dilation, int64_t groups) {
+  LOOM_CHECK(input.defined() && weight.defined(), "conv1d: input and weight must be defined");
+  LOOM_CHECK(input.dim() == 2 || input.dim() == 3,
+             "conv1d: expected 2D (unbatched) or 3D (batched) input, but got input of size: ", input.sizes());
+  LOOM_CHECK(weight.dim() == 3, "conv1d: expected a 3D weight [out_channels, in_channels/groups, kL], got ",
+             weight.sizes());
+  if (input.dim() == 2) return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
+  return conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, {0, padding}, {1, dilation}, groups)
+      .squeeze(2);
+}
+
+}  // namespace loom

@@ -1,0 +1,190 @@
+// max_pool2d / avg_pool2d / adaptive_avg_pool2d front ends and their backward
+// nodes. max_pool2d saves the int64 argmax indices (not the input); the
+// average pools save nothing but the shapes. Backward results are not
+// themselves differentiable (no double backward through pooling).
+#include "autograd/ops/pool.h"
+
+#include "autograd/ops/common.h"
+#include "kernels/cpu/pool.h"
+#ifdef LOOM_WITH_CUDA
+#include "kernels/cuda/pool.h"
+#endif
+
+namespace loom {
+
+using autograd::LambdaNode;
+using autograd::SavedTensor;
+using kernels::PoolParams;
+
+namespace {
+
+std::pair<int64_t, int64_t> pair_arg(const Dims& d, const char* op, const char* name) {
+  LOOM_CHECK(d.size() == 1 || d.size() == 2, op, ": ", name, " must be a single int or a pair of ints, got ", d.size(),
+             " values");
+  return d.size() == 1 ? std::make_pair(d[0], d[0]) : std::make_pair(d[0], d[1]);
+}
+
+// Validated input (4-D, contiguous) and the plane geometry of a windowed pool.
+struct Prepared {
+  Tensor in;
+  PoolParams p;
+  bool unbatched;
+  Shape out_shape;
+};
+
+Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, const Dims& stride,
+                 const Dims& padding, const Dims& dilation, bool ceil_mode) {
+  LOOM_CHECK(input.defined(), op, ": input must be defined");
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected 3D or 4D input, but got input of size: ",
+             input.sizes());
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
+  const bool unbatched = input.dim() == 3;
+  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  const auto [kh, kw] = pair_arg(kernel_size, op, "kernel_size");
+  const auto [sh, sw] = stride.empty() ? std::make_pair(kh, kw) : pair_arg(stride, op, "stride");
+  const auto [ph, pw] = pair_arg(padding, op, "padding");
+  const auto [dh, dw] = pair_arg(dilation, op, "dilation");
+  LOOM_CHECK(kh > 0 && kw > 0, op, ": kernel_size must be greater than zero, got ", kernel_size);
+  LOOM_CHECK(sh > 0 && sw > 0, op, ": stride must be greater than zero, got ", stride);
+  LOOM_CHECK(dh > 0 && dw > 0, op, ": dilation must be greater than zero, got ", dilation);
+  LOOM_CHECK(ph >= 0 && pw >= 0 && ph <= kh / 2 && pw <= kw / 2, op,
+             ": pad should be at most half of effective kernel size, but got pad=", padding, ", kernel_size=",
+             kernel_size);
+  PoolParams p{};
+  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3);
+  p.kh = kh, p.kw = kw, p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw;
+  p.OH = kernels::pool_out_size(p.H, kh, sh, ph, dh, ceil_mode);
+  p.OW = kernels::pool_out_size(p.W, kw, sw, pw, dw, ceil_mode);
+  LOOM_CHECK(p.OH > 0 && p.OW > 0, op, ": given input size (", x.size(1), "x", p.H, "x", p.W,
+             "), calculated output size (", x.size(1), "x", p.OH, "x", p.OW, ") is too small");
+  Shape out_shape = {x.size(0), x.size(1), p.OH, p.OW};
+  return {x, p, unbatched, out_shape};
+}
+
+Tensor finish(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0) : t; }
+
+}  // namespace
+
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride,
+                                                  const Dims& padding, const Dims& dilation, bool ceil_mode) {
+  LOOM_OP_SCOPE(max_pool2d);
+  Prepared P = prepare("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  const PoolParams p = P.p;
+  Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
+  Tensor idx = ops::new_empty(P.out_shape, DType::Int64, input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(input.device(),
+                         kernels::cpu::max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(),
+                                                          P.in.data_ptr(), p),
+                         kernels::cuda::max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(),
+                                                           P.in.data_ptr(), p, ops::stream_of(input.device())));
+  Tensor y = finish(out, P.unbatched), i = finish(idx, P.unbatched);
+  if (autograd::any_requires_grad({&input})) {
+    const Shape in_shape = P.in.sizes();
+    const bool unbatched = P.unbatched;
+    SavedTensor s_idx(idx);
+    auto node = std::make_shared<LambdaNode>("MaxPool2DWithIndicesBackward0", [=](const TensorList& g) {
+      Tensor idx = s_idx.unpack("MaxPool2DWithIndicesBackward0");
+      Tensor go = g[0].contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0) {
+        if (go.numel() == 0) {
+          gi.zero_();
+        } else {
+          LOOM_DEVICE_DISPATCH(go.device(),
+                               kernels::cpu::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
+                                                                 idx.data_ptr<int64_t>(), p),
+                               kernels::cuda::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
+                                                                  idx.data_ptr<int64_t>(), p,
+                                                                  ops::stream_of(go.device())));
+        }
+      }
+      return TensorList{finish(gi, unbatched)};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return {y, i};
+}
+
+Tensor max_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                  const Dims& dilation, bool ceil_mode) {
+  return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
+}
+
+Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                  bool ceil_mode, bool count_include_pad) {
+  LOOM_OP_SCOPE(avg_pool2d);
+  Prepared P = prepare("avg_pool2d", input, kernel_size, stride, padding, {1}, ceil_mode);
+  const PoolParams p = P.p;
+  Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(input.device(),
+                         kernels::cpu::avg_pool2d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p,
+                                                          count_include_pad),
+                         kernels::cuda::avg_pool2d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p,
+                                                           count_include_pad, ops::stream_of(input.device())));
+  Tensor y = finish(out, P.unbatched);
+  if (autograd::any_requires_grad({&input})) {
+    const Shape in_shape = P.in.sizes();
+    const bool unbatched = P.unbatched;
+    auto node = std::make_shared<LambdaNode>("AvgPool2DBackward0", [=](const TensorList& g) {
+      Tensor go = g[0].contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0) {
+        if (go.numel() == 0) {
+          gi.zero_();
+        } else {
+          LOOM_DEVICE_DISPATCH(go.device(),
+                               kernels::cpu::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
+                                                                 count_include_pad),
+                               kernels::cuda::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
+                                                                  count_include_pad, ops::stream_of(go.device())));
+        }
+      }
+      return TensorList{finish(gi, unbatched)};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return y;
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
+  LOOM_OP_SCOPE(adaptive_avg_pool2d);
+  const char* op = "adaptive_avg_pool2d";
+  LOOM_CHECK(input.defined(), op, ": input must be defined");
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected 3D or 4D input, but got input of size: ",
+             input.sizes());
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
+  const bool unbatched = input.dim() == 3;
+  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  const auto [oh, ow] = pair_arg(output_size, op, "output_size");
+  LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
+  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op, ": expected non-empty spatial dims, got input of size: ",
+             input.sizes());
+  PoolParams p{};
+  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
+  Tensor out = ops::new_empty({x.size(0), x.size(1), oh, ow}, input.dtype(), input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(input.device(),
+                         kernels::cpu::adaptive_avg_pool2d_forward(input.dtype(), out.data_ptr(), x.data_ptr(), p),
+                         kernels::cuda::adaptive_avg_pool2d_forward(input.dtype(), out.data_ptr(), x.data_ptr(), p,
+                                                                    ops::stream_of(input.device())));
+  Tensor y = finish(out, unbatched);
+  if (autograd::any_requires_grad({&input})) {
+    const Shape in_shape = x.sizes();
+    auto node = std::make_shared<LambdaNode>("AdaptiveAvgPool2DBackward0", [=](const TensorList& g) {
+      Tensor go = g[0].contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0)
+        LOOM_DEVICE_DISPATCH(go.device(),
+                             kernels::cpu::adaptive_avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p),
+                             kernels::cuda::adaptive_avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
+                                                                         ops::stream_of(go.device())));
+      return TensorList{finish(gi, unbatched)};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return y;
+}
+
+}  // namespace loom

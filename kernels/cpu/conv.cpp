@@ -1,0 +1,240 @@
+// Convolution on the CPU: im2col + OpenBLAS GEMM, col2im for the input
+// gradient. Layouts and math: kernels/cpu/conv.h.
+//
+// Forward, per group g and chunk of samples:
+//   col[n] [Cg*R*S, OH*OW] = im2col(in[n, group g])          (loom's pool, over (n, c))
+//   out[n, group g] [Kg, OH*OW] = w_g [Kg, Cg*R*S] @ col[n]  (one batched gemm call)
+// Backward to the input: col[n] = w_gᵀ @ grad_out[n, g], then col2im adds the
+// columns back into the input plane (each (n, c) plane owned by one task, so no
+// races). Backward to the weight: grad_w_g += grad_out[n, g] @ col[n]ᵀ, summed
+// over n by beta = 1. 1x1 / stride 1 / no padding skips im2col: the input is
+// the column matrix.
+// The batched gemm (kernels/cpu/matmul.cpp) runs small per-sample products in
+// parallel over the batch with single-threaded OpenBLAS, and large ones one by
+// one with OpenBLAS threading each: conv inherits both strategies.
+// The column buffer is per thread and kept between calls (no page faults on
+// each call); a chunk of samples is sized to keep it under kColBudget elements.
+#include "kernels/cpu/conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu {
+namespace {
+
+constexpr int64_t kColBudget = int64_t(1) << 23;  // elements (32 MiB of float)
+
+template <typename T>
+T* col_buffer(size_t n) {
+  static thread_local std::vector<T> buf;
+  if (buf.size() < n) {
+    buf.clear();
+    buf.shrink_to_fit();
+    buf.resize(n);
+  }
+  return buf.data();
+}
+
+// The ow range whose input column ow*sw + off lies inside [0, W).
+inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t OW, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  hi = (W - 1 - off) < 0 ? 0 : (W - 1 - off) / stride + 1;
+  lo = std::min(lo, OW);
+  hi = std::max(std::min(hi, OW), lo);
+}
+
+// Rows (r, s) of one input channel plane [H, W] into col [R*S, OH*OW].
+template <typename T>
+void im2col_plane(const T* in, T* col, const ConvParams& p) {
+  const int64_t OHW = p.OH * p.OW;
+  for (int64_t r = 0; r < p.R; ++r)
+    for (int64_t s = 0; s < p.S; ++s) {
+      T* dst = col + (r * p.S + s) * OHW;
+      const int64_t off_w = s * p.dil_w - p.pad_w;
+      int64_t lo, hi;
+      valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
+      for (int64_t oh = 0; oh < p.OH; ++oh) {
+        T* d = dst + oh * p.OW;
+        const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
+        if (ih < 0 || ih >= p.H) {
+          std::fill(d, d + p.OW, T(0));
+          continue;
+        }
+        const T* src = in + ih * p.W + off_w;
+        std::fill(d, d + lo, T(0));
+        if (p.stride_w == 1) {
+          std::memcpy(d + lo, src + lo, (hi - lo) * sizeof(T));
+        } else {
+          const int64_t sw = p.stride_w;
+#pragma omp simd
+          for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
+        }
+        std::fill(d + hi, d + p.OW, T(0));
+      }
+    }
+}
+
+// Adds col [R*S, OH*OW] back into one input plane [H, W] (overwritten).
+template <typename T>
+void col2im_plane(const T* col, T* in, const ConvParams& p) {
+  const int64_t OHW = p.OH * p.OW;
+  std::fill(in, in + p.H * p.W, T(0));
+  for (int64_t r = 0; r < p.R; ++r)
+    for (int64_t s = 0; s < p.S; ++s) {
+      const T* src = col + (r * p.S + s) * OHW;
+      const int64_t off_w = s * p.dil_w - p.pad_w;
+      int64_t lo, hi;
+      valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
+      for (int64_t oh = 0; oh < p.OH; ++oh) {
+        const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
+        if (ih < 0 || ih >= p.H) continue;
+        T* d = in + ih * p.W + off_w;
+        const T* c = src + oh * p.OW;
+        const int64_t sw = p.stride_w;
+#pragma omp simd
+        for (int64_t ow = lo; ow < hi; ++ow) d[ow * sw] += c[ow];
+      }
+    }
+}
+
+// im2col of samples [n0, n0 + nb), group g, into col [nb][Cg*R*S][OH*OW].
+template <typename T>
+void im2col_chunk(const T* in, T* col, const ConvParams& p, int64_t n0, int64_t nb, int64_t g) {
+  const int64_t Cg = p.Cg(), HW = p.H * p.W, plane = p.R * p.S * p.OH * p.OW;
+  detail::parallel_range(nb * Cg, nb * Cg * plane, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t i = t / Cg, c = t % Cg;
+      im2col_plane(in + ((n0 + i) * p.C + g * Cg + c) * HW, col + t * plane, p);
+    }
+  });
+}
+
+int64_t chunk_samples(const ConvParams& p) {
+  const int64_t per = std::max<int64_t>(p.crs() * p.OH * p.OW, 1);
+  return std::max<int64_t>(1, std::min<int64_t>(p.N, kColBudget / per));
+}
+
+template <typename T>
+void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
+  const DType dt = dtype_of<T>::value;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
+  const int64_t nchunk = chunk_samples(p);
+  const bool direct = p.is_pointwise();
+  T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t n0 = 0; n0 < p.N; n0 += nchunk) {
+      const int64_t nb = std::min(nchunk, p.N - n0);
+      const T* B = in + n0 * p.C * HW + g * Cg * HW;
+      int64_t ldb = HW, stride_b = p.C * HW;
+      if (!direct) {
+        im2col_chunk(in, col, p, n0, nb, g);
+        B = col, ldb = OHW, stride_b = CRS * OHW;
+      }
+      gemm(dt, false, false, Kg, OHW, CRS, 1.0, w + g * Kg * CRS, CRS, 0, B, ldb, stride_b, 0.0,
+           out + n0 * p.K * OHW + g * Kg * OHW, OHW, p.K * OHW, nb);
+    }
+  if (bias) {
+    detail::parallel_range(p.N * p.K, p.N * p.K * OHW, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        T* o = out + t * OHW;
+        const T v = bias[t % p.K];
+#pragma omp simd
+        for (int64_t i = 0; i < OHW; ++i) o[i] += v;
+      }
+    });
+  }
+}
+
+template <typename T>
+void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p) {
+  const DType dt = dtype_of<T>::value;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
+  const int64_t nchunk = chunk_samples(p);
+  const bool direct = p.is_pointwise();
+  T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
+  const int64_t plane = p.R * p.S * OHW;
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t n0 = 0; n0 < p.N; n0 += nchunk) {
+      const int64_t nb = std::min(nchunk, p.N - n0);
+      const T* A = w + g * Kg * CRS;
+      const T* B = gout + n0 * p.K * OHW + g * Kg * OHW;
+      if (direct) {
+        gemm(dt, true, false, CRS, OHW, Kg, 1.0, A, CRS, 0, B, OHW, p.K * OHW, 0.0, gin + n0 * p.C * HW + g * Cg * HW,
+             HW, p.C * HW, nb);
+        continue;
+      }
+      gemm(dt, true, false, CRS, OHW, Kg, 1.0, A, CRS, 0, B, OHW, p.K * OHW, 0.0, col, OHW, CRS * OHW, nb);
+      detail::parallel_range(nb * Cg, nb * Cg * plane, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) {
+          const int64_t i = t / Cg, c = t % Cg;
+          col2im_plane(col + t * plane, gin + ((n0 + i) * p.C + g * Cg + c) * HW, p);
+        }
+      });
+    }
+}
+
+template <typename T>
+void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvParams& p) {
+  const DType dt = dtype_of<T>::value;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
+  const int64_t nchunk = chunk_samples(p);
+  const bool direct = p.is_pointwise();
+  T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
+  if (p.N == 0 || OHW == 0) std::fill(gw, gw + p.K * CRS, T(0));
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t n0 = 0; n0 < p.N; n0 += nchunk) {
+      const int64_t nb = std::min(nchunk, p.N - n0);
+      if (!direct) im2col_chunk(in, col, p, n0, nb, g);
+      for (int64_t i = 0; i < nb; ++i) {
+        const T* B = direct ? in + (n0 + i) * p.C * HW + g * Cg * HW : col + i * CRS * OHW;
+        gemm(dt, false, true, Kg, CRS, OHW, 1.0, gout + (n0 + i) * p.K * OHW + g * Kg * OHW, OHW, 0, B, OHW, 0,
+             n0 + i == 0 ? 0.0 : 1.0, gw + g * Kg * CRS, CRS, 0, 1);
+      }
+    }
+  if (gb) {
+    detail::parallel_range(p.K, p.N * p.K * OHW, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        double acc = 0;
+        for (int64_t n = 0; n < p.N; ++n) {
+          const T* g = gout + (n * p.K + k) * OHW;
+          T s = 0;
+#pragma omp simd reduction(+ : s)
+          for (int64_t i = 0; i < OHW; ++i) s += g[i];
+          acc += s;
+        }
+        gb[k] = static_cast<T>(acc);
+      }
+    });
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "conv2d", [&] {
+    forward_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(weight),
+                 static_cast<const scalar_t*>(bias), p);
+  });
+}
+
+void conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight, const ConvParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_input", [&] {
+    backward_input_impl(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out),
+                        static_cast<const scalar_t*>(weight), p);
+  });
+}
+
+void conv2d_backward_weight(DType dt, void* grad_weight, void* grad_bias, const void* grad_out, const void* in,
+                            const ConvParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_weight", [&] {
+    backward_weight_impl(static_cast<scalar_t*>(grad_weight), static_cast<scalar_t*>(grad_bias),
+                         static_cast<const scalar_t*>(grad_out), static_cast<const scalar_t*>(in), p);
+  });
+}
+
+}  // namespace loom::kernels::cpu

@@ -1,0 +1,189 @@
+// Pooling on the CPU: planes [H, W] in parallel over N*C (loom's pool); each
+// plane is owned by one task, so the backward scatters need no atomics.
+// Semantics and layouts: kernels/cpu/pool.h.
+#include "kernels/cpu/pool.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu {
+namespace {
+
+// avg_pool2d's window [h0, h1) x [w0, w1) and its divisor.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1, div;
+};
+inline AvgWindow avg_window(const PoolParams& p, int64_t oh, int64_t ow, bool include_pad) {
+  int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
+  int64_t h1 = std::min(h0 + p.kh, p.H + p.pad_h), w1 = std::min(w0 + p.kw, p.W + p.pad_w);
+  const int64_t padded = (h1 - h0) * (w1 - w0);
+  h0 = std::max<int64_t>(h0, 0), w0 = std::max<int64_t>(w0, 0);
+  h1 = std::min(h1, p.H), w1 = std::min(w1, p.W);
+  return {h0, h1, w0, w1, include_pad ? padded : (h1 - h0) * (w1 - w0)};
+}
+
+template <typename F>
+void for_planes(const PoolParams& p, int64_t work_per_plane, F&& f) {
+  detail::parallel_range(p.NC, p.NC * std::max<int64_t>(work_per_plane, 1), [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) f(c);
+  });
+}
+
+template <typename T>
+void max_fwd(T* out, int64_t* idx, const T* in, const PoolParams& p) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, OHW * p.kh * p.kw, [&](int64_t c) {
+    const T* x = in + c * HW;
+    T* y = out + c * OHW;
+    int64_t* id = idx + c * OHW;
+    for (int64_t oh = 0; oh < p.OH; ++oh)
+      for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
+        T best = -INFINITY;
+        int64_t arg = -1;
+        for (int64_t i = 0; i < p.kh; ++i) {
+          const int64_t ih = h0 + i * p.dil_h;
+          if (ih < 0 || ih >= p.H) continue;
+          for (int64_t j = 0; j < p.kw; ++j) {
+            const int64_t iw = w0 + j * p.dil_w;
+            if (iw < 0 || iw >= p.W) continue;
+            const T v = x[ih * p.W + iw];
+            if (arg < 0 || v > best || std::isnan(v)) {
+              best = v, arg = ih * p.W + iw;
+              if (std::isnan(v)) goto done;
+            }
+          }
+        }
+      done:
+        y[oh * p.OW + ow] = best;
+        id[oh * p.OW + ow] = arg;
+      }
+  });
+}
+
+template <typename T>
+void max_bwd(T* gin, const T* gout, const int64_t* idx, const PoolParams& p) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, HW + OHW, [&](int64_t c) {
+    T* gi = gin + c * HW;
+    const T* go = gout + c * OHW;
+    const int64_t* id = idx + c * OHW;
+    std::fill(gi, gi + HW, T(0));
+    for (int64_t o = 0; o < OHW; ++o)
+      if (id[o] >= 0) gi[id[o]] += go[o];
+  });
+}
+
+template <typename T>
+void avg_fwd(T* out, const T* in, const PoolParams& p, bool include_pad) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, OHW * p.kh * p.kw, [&](int64_t c) {
+    const T* x = in + c * HW;
+    T* y = out + c * OHW;
+    for (int64_t oh = 0; oh < p.OH; ++oh)
+      for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const AvgWindow w = avg_window(p, oh, ow, include_pad);
+        T s = 0;
+        for (int64_t ih = w.h0; ih < w.h1; ++ih)
+          for (int64_t iw = w.w0; iw < w.w1; ++iw) s += x[ih * p.W + iw];
+        y[oh * p.OW + ow] = w.div > 0 ? s / T(w.div) : T(NAN);
+      }
+  });
+}
+
+template <typename T>
+void avg_bwd(T* gin, const T* gout, const PoolParams& p, bool include_pad) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, HW + OHW * p.kh * p.kw, [&](int64_t c) {
+    T* gi = gin + c * HW;
+    const T* go = gout + c * OHW;
+    std::fill(gi, gi + HW, T(0));
+    for (int64_t oh = 0; oh < p.OH; ++oh)
+      for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const AvgWindow w = avg_window(p, oh, ow, include_pad);
+        if (w.div <= 0) continue;
+        const T g = go[oh * p.OW + ow] / T(w.div);
+        for (int64_t ih = w.h0; ih < w.h1; ++ih)
+          for (int64_t iw = w.w0; iw < w.w1; ++iw) gi[ih * p.W + iw] += g;
+      }
+  });
+}
+
+inline int64_t start_index(int64_t o, int64_t out, int64_t in) { return (o * in) / out; }
+inline int64_t end_index(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in + out - 1) / out; }
+
+template <typename T>
+void adaptive_fwd(T* out, const T* in, const PoolParams& p) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, HW + OHW, [&](int64_t c) {
+    const T* x = in + c * HW;
+    T* y = out + c * OHW;
+    for (int64_t oh = 0; oh < p.OH; ++oh) {
+      const int64_t h0 = start_index(oh, p.OH, p.H), h1 = end_index(oh, p.OH, p.H);
+      for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const int64_t w0 = start_index(ow, p.OW, p.W), w1 = end_index(ow, p.OW, p.W);
+        T s = 0;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) s += x[ih * p.W + iw];
+        y[oh * p.OW + ow] = s / T((h1 - h0) * (w1 - w0));
+      }
+    }
+  });
+}
+
+template <typename T>
+void adaptive_bwd(T* gin, const T* gout, const PoolParams& p) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, HW + OHW, [&](int64_t c) {
+    T* gi = gin + c * HW;
+    const T* go = gout + c * OHW;
+    std::fill(gi, gi + HW, T(0));
+    for (int64_t oh = 0; oh < p.OH; ++oh) {
+      const int64_t h0 = start_index(oh, p.OH, p.H), h1 = end_index(oh, p.OH, p.H);
+      for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const int64_t w0 = start_index(ow, p.OW, p.W), w1 = end_index(ow, p.OW, p.W);
+        const T g = go[oh * p.OW + ow] / T((h1 - h0) * (w1 - w0));
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) gi[ih * p.W + iw] += g;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "max_pool2d", [&] {
+    max_fwd(static_cast<scalar_t*>(out), indices, static_cast<const scalar_t*>(in), p);
+  });
+}
+void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const PoolParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "max_pool2d_backward", [&] {
+    max_bwd(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out), indices, p);
+  });
+}
+void avg_pool2d_forward(DType dt, void* out, const void* in, const PoolParams& p, bool count_include_pad) {
+  LOOM_DISPATCH_FLOAT(dt, "avg_pool2d", [&] {
+    avg_fwd(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p, count_include_pad);
+  });
+}
+void avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const PoolParams& p, bool count_include_pad) {
+  LOOM_DISPATCH_FLOAT(dt, "avg_pool2d_backward", [&] {
+    avg_bwd(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out), p, count_include_pad);
+  });
+}
+void adaptive_avg_pool2d_forward(DType dt, void* out, const void* in, const PoolParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "adaptive_avg_pool2d", [&] {
+    adaptive_fwd(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p);
+  });
+}
+void adaptive_avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const PoolParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "adaptive_avg_pool2d_backward", [&] {
+    adaptive_bwd(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out), p);
+  });
+}
+
+}  // namespace loom::kernels::cpu

@@ -1,0 +1,127 @@
+// CPU convolution kernels against a direct 7-loop reference written here, on
+// odd shapes with stride, padding, dilation and groups (float64 and float32).
+// The CUDA kernels against the CPU twin: tests/autograd/test_conv.cpp [cuda].
+#include <catch2/catch_test_macros.hpp>
+
+#include <vector>
+
+#include "kernels/cpu/conv.h"
+#include "test_cpu_util.h"
+
+using loom::DType;
+using loom::kernels::ConvParams;
+namespace kc = loom::kernels::cpu;
+
+namespace {
+
+ConvParams make(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh, int64_t sw,
+                int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t G) {
+  ConvParams p{};
+  p.N = N, p.C = C, p.H = H, p.W = W, p.K = K, p.R = R, p.S = S;
+  p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw, p.groups = G;
+  p.OH = loom::kernels::conv_out_size(H, R, sh, ph, dh);
+  p.OW = loom::kernels::conv_out_size(W, S, sw, pw, dw);
+  return p;
+}
+
+// Calls f(n, k, oh, ow, c, r, s, input offset) for every in-range tap.
+template <typename F>
+void each_tap(const ConvParams& p, F&& f) {
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t k = 0; k < p.K; ++k)
+      for (int64_t oh = 0; oh < p.OH; ++oh)
+        for (int64_t ow = 0; ow < p.OW; ++ow)
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t r = 0; r < p.R; ++r)
+              for (int64_t s = 0; s < p.S; ++s) {
+                const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
+                const int64_t iw = ow * p.stride_w - p.pad_w + s * p.dil_w;
+                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) continue;
+                const int64_t ci = (k / Kg) * Cg + c;
+                f(n, k, oh, ow, c, r, s, ((n * p.C + ci) * p.H + ih) * p.W + iw);
+              }
+}
+
+struct Ref {
+  std::vector<double> out, gin, gw, gb;
+};
+
+Ref reference(const ConvParams& p, const std::vector<double>& x, const std::vector<double>& w,
+              const std::vector<double>& b, const std::vector<double>& go) {
+  const int64_t Cg = p.C / p.groups;
+  Ref r;
+  r.out.assign(p.N * p.K * p.OH * p.OW, 0.0);
+  r.gin.assign(x.size(), 0.0);
+  r.gw.assign(w.size(), 0.0);
+  r.gb.assign(p.K, 0.0);
+  each_tap(p, [&](int64_t n, int64_t k, int64_t oh, int64_t ow, int64_t c, int64_t rr, int64_t s, int64_t xi) {
+    const int64_t oi = ((n * p.K + k) * p.OH + oh) * p.OW + ow, wi = ((k * Cg + c) * p.R + rr) * p.S + s;
+    r.out[oi] += w[wi] * x[xi];
+    r.gin[xi] += w[wi] * go[oi];
+    r.gw[wi] += x[xi] * go[oi];
+  });
+  for (int64_t n = 0; n < p.N; ++n)
+    for (int64_t k = 0; k < p.K; ++k)
+      for (int64_t i = 0; i < p.OH * p.OW; ++i) {
+        r.out[(n * p.K + k) * p.OH * p.OW + i] += b[k];
+        r.gb[k] += go[(n * p.K + k) * p.OH * p.OW + i];
+      }
+  return r;
+}
+
+template <typename T>
+void check_case(const ConvParams& p, double tol) {
+  const int64_t Cg = p.C / p.groups;
+  auto x = loom_test::random_doubles(p.N * p.C * p.H * p.W, -1, 1, 1);
+  auto w = loom_test::random_doubles(p.K * Cg * p.R * p.S, -1, 1, 2);
+  auto b = loom_test::random_doubles(p.K, -1, 1, 3);
+  auto go = loom_test::random_doubles(p.N * p.K * p.OH * p.OW, -1, 1, 4);
+  Ref ref = reference(p, x, w, b, go);
+  auto X = loom_test::cast_vec<T>(x), Wt = loom_test::cast_vec<T>(w), B = loom_test::cast_vec<T>(b),
+       GO = loom_test::cast_vec<T>(go);
+  std::vector<T> out(ref.out.size(), T(7)), gin(x.size(), T(7)), gw(w.size(), T(7)), gb(p.K, T(7));
+  const DType dt = loom::dtype_of<T>::value;
+  kc::conv2d_forward(dt, out.data(), X.data(), Wt.data(), B.data(), p);
+  kc::conv2d_backward_input(dt, gin.data(), GO.data(), Wt.data(), p);
+  kc::conv2d_backward_weight(dt, gw.data(), gb.data(), GO.data(), X.data(), p);
+  auto close = [&](const std::vector<T>& a, const std::vector<double>& r) {
+    REQUIRE(a.size() == r.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      INFO("element " << i << ": " << double(a[i]) << " vs " << r[i]);
+      REQUIRE(std::fabs(double(a[i]) - r[i]) <= tol * (1 + std::fabs(r[i])));
+    }
+  };
+  close(out, ref.out);
+  close(gin, ref.gin);
+  close(gw, ref.gw);
+  close(gb, ref.gb);
+}
+
+const std::vector<ConvParams>& cases() {
+  static const std::vector<ConvParams> c = {
+      make(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),   // 3x3 same padding
+      make(3, 4, 11, 6, 6, 3, 2, 2, 1, 1, 0, 1, 2, 2),  // stride, dilation, groups, non-square kernel
+      make(1, 6, 5, 5, 6, 3, 3, 2, 2, 2, 2, 2, 2, 6),   // depthwise, padding > kernel reach
+      make(2, 5, 4, 7, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1),   // pointwise: no im2col
+      make(2, 4, 6, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 2),   // 1x1 with stride
+      make(1, 2, 1, 13, 3, 1, 4, 1, 3, 0, 2, 1, 1, 1),  // conv1d as [N, C, 1, L]
+      make(2, 3, 5, 5, 2, 5, 5, 1, 1, 0, 0, 1, 1, 1),   // kernel = input
+  };
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d CPU kernels match a direct reference (float64)", "[conv]") {
+  for (const auto& p : cases()) check_case<double>(p, 1e-10);
+}
+
+TEST_CASE("conv2d CPU kernels match a direct reference (float32)", "[conv]") {
+  for (const auto& p : cases()) check_case<float>(p, 1e-4);
+}
+
+TEST_CASE("conv2d CPU kernels on a multi-chunk batch", "[conv]") {
+  // Enough samples that the column buffer is filled in several chunks.
+  check_case<float>(make(5, 64, 64, 64, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1), 1e-3);
+}

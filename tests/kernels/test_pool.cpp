@@ -1,0 +1,146 @@
+// CPU pooling kernels against references written here (windows enumerated
+// directly, gradients by the chain rule per window), on odd shapes with
+// stride, padding, dilation and ceil_mode.
+#include <catch2/catch_test_macros.hpp>
+
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/pool.h"
+#include "test_cpu_util.h"
+
+using loom::DType;
+using loom::kernels::PoolParams;
+namespace kc = loom::kernels::cpu;
+
+namespace {
+
+PoolParams make(int64_t NC, int64_t H, int64_t W, int64_t k, int64_t s, int64_t pad, int64_t dil, bool ceil) {
+  PoolParams p{};
+  p.NC = NC, p.H = H, p.W = W, p.kh = k, p.kw = k, p.stride_h = s, p.stride_w = s;
+  p.pad_h = pad, p.pad_w = pad, p.dil_h = dil, p.dil_w = dil;
+  p.OH = loom::kernels::pool_out_size(H, k, s, pad, dil, ceil);
+  p.OW = loom::kernels::pool_out_size(W, k, s, pad, dil, ceil);
+  return p;
+}
+
+void close(const std::vector<double>& a, const std::vector<double>& r, double tol = 1e-12) {
+  REQUIRE(a.size() == r.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO("element " << i << ": " << a[i] << " vs " << r[i]);
+    REQUIRE(std::fabs(a[i] - r[i]) <= tol * (1 + std::fabs(r[i])));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("pool_out_size follows PyTorch (ceil_mode)", "[pool]") {
+  CHECK(loom::kernels::pool_out_size(7, 2, 2, 0, 1, false) == 3);
+  CHECK(loom::kernels::pool_out_size(7, 2, 2, 0, 1, true) == 4);
+  CHECK(loom::kernels::pool_out_size(5, 2, 2, 1, 1, true) == 3);  // last window would start in the padding
+  CHECK(loom::kernels::pool_out_size(5, 3, 1, 1, 2, false) == 3);
+}
+
+TEST_CASE("max_pool2d CPU kernels match a reference", "[pool]") {
+  for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 7, 9, 3, 2, 1, 1, true),
+                        make(2, 8, 6, 3, 1, 1, 2, false), make(1, 5, 5, 5, 3, 2, 1, true)}) {
+    auto x = loom_test::random_doubles(p.NC * p.H * p.W, -1, 1, 5);
+    auto go = loom_test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 6);
+    std::vector<double> out(p.NC * p.OH * p.OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
+    std::vector<int64_t> idx(out.size());
+    kc::max_pool2d_forward(DType::Float64, out.data(), idx.data(), x.data(), p);
+    kc::max_pool2d_backward(DType::Float64, gin.data(), go.data(), idx.data(), p);
+    for (int64_t c = 0; c < p.NC; ++c)
+      for (int64_t oh = 0; oh < p.OH; ++oh)
+        for (int64_t ow = 0; ow < p.OW; ++ow) {
+          double best = -INFINITY;
+          int64_t arg = -1;
+          for (int64_t i = 0; i < p.kh; ++i)
+            for (int64_t j = 0; j < p.kw; ++j) {
+              int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h, iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+              if (ih < 0 || iw < 0 || ih >= p.H || iw >= p.W) continue;
+              if (x[(c * p.H + ih) * p.W + iw] > best) best = x[(c * p.H + ih) * p.W + iw], arg = ih * p.W + iw;
+            }
+          const int64_t o = (c * p.OH + oh) * p.OW + ow;
+          ref[o] = best;
+          CHECK(idx[o] == arg);
+          rgin[c * p.H * p.W + arg] += go[o];
+        }
+    close(out, ref);
+    close(gin, rgin);
+  }
+}
+
+TEST_CASE("max_pool2d propagates NaN", "[pool]") {
+  PoolParams p = make(1, 2, 2, 2, 2, 0, 1, false);
+  std::vector<double> x = {1.0, NAN, 3.0, 2.0}, out(1);
+  std::vector<int64_t> idx(1);
+  kc::max_pool2d_forward(DType::Float64, out.data(), idx.data(), x.data(), p);
+  CHECK(std::isnan(out[0]));
+  CHECK(idx[0] == 1);
+}
+
+TEST_CASE("avg_pool2d CPU kernels match a reference", "[pool]") {
+  for (bool include_pad : {true, false})
+    for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 7, 9, 3, 2, 1, 1, true),
+                          make(2, 6, 5, 3, 1, 1, 1, false), make(1, 5, 5, 4, 3, 2, 1, true)}) {
+      auto x = loom_test::random_doubles(p.NC * p.H * p.W, -1, 1, 7);
+      auto go = loom_test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 8);
+      std::vector<double> out(p.NC * p.OH * p.OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
+      kc::avg_pool2d_forward(DType::Float64, out.data(), x.data(), p, include_pad);
+      kc::avg_pool2d_backward(DType::Float64, gin.data(), go.data(), p, include_pad);
+      for (int64_t c = 0; c < p.NC; ++c)
+        for (int64_t oh = 0; oh < p.OH; ++oh)
+          for (int64_t ow = 0; ow < p.OW; ++ow) {
+            double s = 0;
+            int64_t inside = 0, padded = 0;
+            for (int64_t i = 0; i < p.kh; ++i)
+              for (int64_t j = 0; j < p.kw; ++j) {
+                int64_t ih = oh * p.stride_h - p.pad_h + i, iw = ow * p.stride_w - p.pad_w + j;
+                if (ih < p.H + p.pad_h && iw < p.W + p.pad_w) ++padded;  // PyTorch clips at the far padding
+                if (ih < 0 || iw < 0 || ih >= p.H || iw >= p.W) continue;
+                s += x[(c * p.H + ih) * p.W + iw];
+                ++inside;
+              }
+            const double div = include_pad ? padded : inside;
+            const int64_t o = (c * p.OH + oh) * p.OW + ow;
+            ref[o] = s / div;
+            for (int64_t i = 0; i < p.kh; ++i)
+              for (int64_t j = 0; j < p.kw; ++j) {
+                int64_t ih = oh * p.stride_h - p.pad_h + i, iw = ow * p.stride_w - p.pad_w + j;
+                if (ih < 0 || iw < 0 || ih >= p.H || iw >= p.W) continue;
+                rgin[(c * p.H + ih) * p.W + iw] += go[o] / div;
+              }
+          }
+      close(out, ref);
+      close(gin, rgin);
+    }
+}
+
+TEST_CASE("adaptive_avg_pool2d CPU kernels match a reference", "[pool]") {
+  for (auto [H, W, OH, OW] : std::vector<std::array<int64_t, 4>>{{7, 9, 3, 4}, {5, 5, 1, 1}, {4, 6, 4, 6}, {3, 5, 5, 7}}) {
+    PoolParams p{};
+    p.NC = 3, p.H = H, p.W = W, p.OH = OH, p.OW = OW;
+    auto x = loom_test::random_doubles(p.NC * H * W, -1, 1, 9);
+    auto go = loom_test::random_doubles(p.NC * OH * OW, -1, 1, 10);
+    std::vector<double> out(p.NC * OH * OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
+    kc::adaptive_avg_pool2d_forward(DType::Float64, out.data(), x.data(), p);
+    kc::adaptive_avg_pool2d_backward(DType::Float64, gin.data(), go.data(), p);
+    for (int64_t c = 0; c < p.NC; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t h0 = int64_t(std::floor(double(oh) * H / OH)), h1 = int64_t(std::ceil(double(oh + 1) * H / OH));
+          int64_t w0 = int64_t(std::floor(double(ow) * W / OW)), w1 = int64_t(std::ceil(double(ow + 1) * W / OW));
+          double s = 0, n = double((h1 - h0) * (w1 - w0));
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) s += x[(c * H + ih) * W + iw];
+          const int64_t o = (c * OH + oh) * OW + ow;
+          ref[o] = s / n;
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) rgin[(c * H + ih) * W + iw] += go[o] / n;
+        }
+    close(out, ref);
+    close(gin, rgin);
+  }
+}
