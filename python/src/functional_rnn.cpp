@@ -1,0 +1,80 @@
+// loom.nn.functional.lstm_cell / gru_cell (torch.lstm_cell / torch.gru_cell
+// argument lists: hx is (h, c) for the LSTM, or None for zeros) and the raw
+// sequence functions _lstm / _gru that a future nn.LSTM / nn.GRU module calls
+// with its flat parameter list (PyTorch order: per layer, per direction
+// w_ih, w_hh[, b_ih, b_hh]).
+#include "autograd/ops/rnn.h"
+#include "common.h"
+
+namespace loom::python {
+namespace {
+
+Tensor optional_tensor(const py::object& o, const char* op, const char* arg) {
+  return o.is_none() ? Tensor() : to_tensor(o, op, arg);
+}
+
+TensorList tensor_list(const py::object& o, const char* op, const char* arg) {
+  if (!py::isinstance<py::sequence>(o) || py::isinstance<py::str>(o))
+    throw py::type_error(std::string(op) + "(): argument '" + arg + "' must be a sequence of Tensors");
+  TensorList out;
+  for (py::handle h : o) out.push_back(to_tensor(h, op, arg));
+  return out;
+}
+
+}  // namespace
+
+static RegisterFunctional reg_rnn([](py::module_& f) {
+  f.def(
+      "lstm_cell",
+      [](const py::object& input, const py::object& hx, const py::object& w_ih, const py::object& w_hh,
+         const py::object& b_ih, const py::object& b_hh) {
+        Tensor h, c;
+        if (!hx.is_none()) {
+          TensorList s = tensor_list(hx, "lstm_cell", "hx");
+          if (s.size() != 2) throw py::value_error("lstm_cell(): hx must be a pair (h, c), got " +
+                                                   std::to_string(s.size()) + " tensors");
+          h = s[0], c = s[1];
+        }
+        auto [h1, c1] = lstm_cell(to_tensor(input, "lstm_cell", "input"), h, c, to_tensor(w_ih, "lstm_cell", "w_ih"),
+                                  to_tensor(w_hh, "lstm_cell", "w_hh"), optional_tensor(b_ih, "lstm_cell", "b_ih"),
+                                  optional_tensor(b_hh, "lstm_cell", "b_hh"));
+        return py::make_tuple(h1, c1);
+      },
+      py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
+      py::arg("b_hh") = py::none());
+  f.def(
+      "gru_cell",
+      [](const py::object& input, const py::object& hx, const py::object& w_ih, const py::object& w_hh,
+         const py::object& b_ih, const py::object& b_hh) {
+        return gru_cell(to_tensor(input, "gru_cell", "input"), optional_tensor(hx, "gru_cell", "hx"),
+                        to_tensor(w_ih, "gru_cell", "w_ih"), to_tensor(w_hh, "gru_cell", "w_hh"),
+                        optional_tensor(b_ih, "gru_cell", "b_ih"), optional_tensor(b_hh, "gru_cell", "b_hh"));
+      },
+      py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
+      py::arg("b_hh") = py::none());
+  f.def(
+      "_lstm",
+      [](const py::object& input, const py::object& h0, const py::object& c0, const py::object& params,
+         bool has_biases, int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
+        RnnOutput r = lstm(to_tensor(input, "lstm", "input"), optional_tensor(h0, "lstm", "h0"),
+                           optional_tensor(c0, "lstm", "c0"), tensor_list(params, "lstm", "params"), has_biases,
+                           num_layers, bidirectional, batch_first, optional_tensor(lengths, "lstm", "lengths"));
+        return py::make_tuple(r.output, r.h_n, r.c_n);
+      },
+      py::arg("input"), py::arg("h0"), py::arg("c0"), py::arg("params"), py::arg("has_biases") = true,
+      py::arg("num_layers") = 1, py::arg("bidirectional") = false, py::arg("batch_first") = false,
+      py::arg("lengths") = py::none());
+  f.def(
+      "_gru",
+      [](const py::object& input, const py::object& h0, const py::object& params, bool has_biases,
+         int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
+        RnnOutput r = gru(to_tensor(input, "gru", "input"), optional_tensor(h0, "gru", "h0"),
+                          tensor_list(params, "gru", "params"), has_biases, num_layers, bidirectional, batch_first,
+                          optional_tensor(lengths, "gru", "lengths"));
+        return py::make_tuple(r.output, r.h_n);
+      },
+      py::arg("input"), py::arg("h0"), py::arg("params"), py::arg("has_biases") = true, py::arg("num_layers") = 1,
+      py::arg("bidirectional") = false, py::arg("batch_first") = false, py::arg("lengths") = py::none());
+});
+
+}  // namespace loom::python
