@@ -311,8 +311,15 @@ RnnOutput rnn_impl(RnnCell cell, const Tensor& input, const Tensor& h0, const Te
   const char* op = cell_name(cell);
   const bool lstm = cell == RnnCell::LSTM;
   check_input(op, input);
-  LOOM_CHECK(input.dim() == 3, op, ": expected input of 3 dimensions (", batch_first ? "[B, T, I]" : "[T, B, I]",
-             "), got ", input.sizes());
+  if (input.dim() == 2) {  // unbatched [T, I], states [L*D, H], as PyTorch
+    const int64_t bdim = batch_first ? 0 : 1;
+    auto batched = [](const Tensor& s) { return s.defined() && s.dim() == 2 ? s.unsqueeze(1) : s; };
+    RnnOutput r = rnn_impl(cell, input.unsqueeze(bdim), batched(h0), batched(c0), params, has_biases, num_layers,
+                           bidirectional, batch_first, lengths);
+    return {r.output.squeeze(bdim), r.h_n.squeeze(1), lstm ? r.c_n.squeeze(1) : Tensor()};
+  }
+  LOOM_CHECK(input.dim() == 3, op, ": expected input of 2 or 3 dimensions (", batch_first ? "[B, T, I]" : "[T, B, I]",
+             ", or [T, I] unbatched), got ", input.sizes());
   LOOM_CHECK_VALUE(num_layers >= 1, op, ": num_layers must be at least 1, got ", num_layers);
   const int64_t D = bidirectional ? 2 : 1, per = has_biases ? 4 : 2, G = kernels::rnn_gates(cell);
   LOOM_CHECK_VALUE(static_cast<int64_t>(params.size()) == num_layers * D * per, op, ": expected ",

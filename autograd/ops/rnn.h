@@ -27,8 +27,8 @@ struct RnnOutput {
   Tensor c_n;     // LSTM only, like h_n; undefined for the GRU
 };
 
-// input [B, T, I] (batch_first) or [T, B, I]; h0 / c0 [num_layers * D, B, H]
-// or undefined (zeros); params in PyTorch's order: per layer, per direction
+// input [B, T, I] (batch_first) or [T, B, I], or [T, I] unbatched (states
+// then [num_layers * D, H]); h0 / c0 [num_layers * D, B, H] or undefined (zeros); params in PyTorch's order: per layer, per direction
 // (forward, then reverse) w_ih, w_hh and, when has_biases, b_ih, b_hh.
 // lengths: optional int64 [B] (values in [0, T], any device): a sample's
 // state is frozen from step lengths[b] on (the reverse direction starts at

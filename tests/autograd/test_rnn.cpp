@@ -227,6 +227,24 @@ TEST_CASE("rnn lengths freeze the state and zero the output", "[rnn]") {
   CHECK(r.output.select(0, 1).narrow(0, 3, 3).abs().max().item<double>() == 0.0);
 }
 
+TEST_CASE("rnn unbatched input [T, I] equals a batch of one", "[rnn]") {
+  manual_seed(7);
+  for (bool lstm_ : {true, false})
+    for (bool bf : {true, false}) {
+      Config c;
+      c.lstm = lstm_, c.bf = bf, c.B = 1, c.bidir = true;
+      Inputs in = make_inputs(c, kF64);
+      RnnOutput r = run_loom(c, in);
+      Inputs u = in;
+      u.input = in.input.squeeze(bf ? 0 : 1), u.h0 = in.h0.squeeze(1);
+      if (lstm_) u.c0 = in.c0.squeeze(1);
+      RnnOutput ru = run_loom(c, u);
+      test::check_close(ru.output, r.output.squeeze(bf ? 0 : 1), 1e-12, 1e-12);
+      test::check_close(ru.h_n, r.h_n.squeeze(1), 1e-12, 1e-12);
+      if (lstm_) test::check_close(ru.c_n, r.c_n.squeeze(1), 1e-12, 1e-12);
+    }
+}
+
 TEST_CASE("rnn gradcheck in float64", "[rnn]") {
   manual_seed(8);
   for (bool lstm_ : {true, false})
@@ -268,8 +286,8 @@ TEST_CASE("rnn gradcheck in float64", "[rnn]") {
 TEST_CASE("rnn argument errors name the op and the shapes", "[rnn]") {
   Config c;
   Inputs in = make_inputs(c, kF64);
-  CHECK_THROWS_WITH(lstm(in.input.select(0, 0), in.h0, in.c0, in.params, true, 1, false, true),
-                    ContainsSubstring("lstm: expected input of 3 dimensions"));
+  CHECK_THROWS_WITH(lstm(in.input.unsqueeze(0), in.h0, in.c0, in.params, true, 1, false, true),
+                    ContainsSubstring("lstm: expected input of 2 or 3 dimensions"));
   TensorList few(in.params.begin(), in.params.end() - 1);
   CHECK_THROWS_WITH(lstm(in.input, in.h0, in.c0, few, true, 1, false, true),
                     ContainsSubstring("expected 4 parameter tensors"));
