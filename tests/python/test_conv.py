@@ -1,0 +1,176 @@
+"""conv1d / conv2d and pooling from Python: values against NumPy references,
+PyTorch's keyword arguments (int-or-tuple, padding strings, return_indices,
+None in output_size), errors, gradients via gradcheck (float64), and the
+CUDA-vs-CPU comparison where a GPU is present."""
+import numpy as np
+import pytest
+
+import loom
+import loom.nn.functional as F
+from loom.autograd import gradcheck
+
+from conftest import requires_cuda
+
+
+def T(a, requires_grad=False):
+    return loom.tensor(np.ascontiguousarray(a), requires_grad=requires_grad)
+
+
+def close(t, ref, rtol=1e-5, atol=1e-5):
+    np.testing.assert_allclose(t.detach().numpy(), ref, rtol=rtol, atol=atol)
+
+
+def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    N, C, H, W = x.shape
+    K, Cg, R, S = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
+    OH = (H + 2 * padding[0] - dilation[0] * (R - 1) - 1) // stride[0] + 1
+    OW = (W + 2 * padding[1] - dilation[1] * (S - 1) - 1) // stride[1] + 1
+    out = np.zeros((N, K, OH, OW), dtype=np.float64)
+    Kg = K // groups
+    for k in range(K):
+        g = k // Kg
+        for r in range(R):
+            for s in range(S):
+                h0, w0 = r * dilation[0], s * dilation[1]
+                patch = xp[:, g * Cg:(g + 1) * Cg, h0:h0 + stride[0] * (OH - 1) + 1:stride[0],
+                           w0:w0 + stride[1] * (OW - 1) + 1:stride[1]]
+                out[:, k] += np.einsum("nchw,c->nhw", patch, w[k, :, r, s])
+        if b is not None:
+            out[:, k] += b[k]
+    return out
+
+
+def windows(x, k, s, p, fill):
+    """[N, C, OH, OW, kh, kw] windows of x (floor mode) padded with `fill`."""
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=fill)
+    OH = (xp.shape[2] - k[0]) // s[0] + 1
+    OW = (xp.shape[3] - k[1]) // s[1] + 1
+    out = np.empty(x.shape[:2] + (OH, OW, k[0], k[1]))
+    for i in range(OH):
+        for j in range(OW):
+            out[:, :, i, j] = xp[:, :, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]
+    return out
+
+
+def test_conv2d_values(rng):
+    x = rng.standard_normal((2, 4, 9, 7)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    y = F.conv2d(T(x), T(w), T(b), stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+    close(y, conv2d_ref(x, w, b, (2, 1), (1, 1), (1, 2), 2), rtol=1e-4, atol=1e-4)
+    w1 = np.ascontiguousarray(w[:, :, :1, :1])
+    close(F.conv2d(T(x), T(w1), None, 1, "valid", 1, 2), conv2d_ref(x, w1, groups=2), rtol=1e-4, atol=1e-4)
+    w3 = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    y = F.conv2d(T(x), T(w3), padding="same")
+    assert y.shape == (2, 5, 9, 7)
+    close(y, conv2d_ref(x, w3, padding=(1, 1)), rtol=1e-4, atol=1e-4)
+
+
+def test_conv1d_values(rng):
+    x = rng.standard_normal((2, 3, 11))
+    w = rng.standard_normal((4, 3, 3))
+    b = rng.standard_normal(4)
+    y = F.conv1d(T(x), T(w), T(b), stride=2, padding=1)
+    ref = conv2d_ref(x[:, :, None], w[:, :, None], b, (1, 2), (0, 1))[:, :, 0]
+    close(y, ref, rtol=1e-10, atol=1e-10)
+    assert F.conv1d(T(x[0]), T(w)).shape == (4, 9)
+
+
+def test_conv_errors():
+    x = loom.ones(1, 4, 5, 5)
+    with pytest.raises(RuntimeError, match="to have 2 channels, but got 4"):
+        F.conv2d(x, loom.ones(3, 2, 3, 3))
+    with pytest.raises(ValueError, match="invalid padding string"):
+        F.conv2d(x, loom.ones(3, 4, 3, 3), padding="full")
+    with pytest.raises(ValueError, match="not supported for strided"):
+        F.conv2d(x, loom.ones(3, 4, 3, 3), stride=2, padding="same")
+    with pytest.raises(ValueError, match="single integer or a tuple of 2"):
+        F.conv2d(x, loom.ones(3, 4, 3, 3), stride=(1, 1, 1))
+    with pytest.raises(ValueError, match="expected 'hand' or 'cudnn'"):
+        loom._C._functional.set_conv_backend("fast")
+
+
+def test_conv_gradcheck(rng):
+    x = T(rng.standard_normal((2, 4, 6, 5)), True)
+    w = T(rng.standard_normal((6, 2, 3, 3)), True)
+    b = T(rng.standard_normal(6), True)
+    assert gradcheck(lambda a, c, d: F.conv2d(a, c, d, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+                     (x, w, b))
+    x1 = T(rng.standard_normal((2, 3, 8)), True)
+    w1 = T(rng.standard_normal((2, 3, 2)), True)
+    assert gradcheck(lambda a, c: F.conv1d(a, c, padding=1, dilation=2), (x1, w1))
+
+
+def test_conv_backend_setter():
+    f = loom._C._functional
+    assert f.get_conv_backend() == "hand"
+    f.set_conv_backend("cudnn")
+    assert f.get_conv_backend() == "cudnn"
+    f.set_conv_backend("hand")
+
+
+def test_max_pool2d(rng):
+    x = rng.standard_normal((2, 3, 7, 8)).astype(np.float32)
+    y, idx = F.max_pool2d(T(x), 3, stride=2, padding=1, return_indices=True)
+    win = windows(x, (3, 3), (2, 2), (1, 1), -np.inf)
+    close(y, win.max(axis=(4, 5)))
+    assert idx.dtype == loom.int64
+    flat = x.reshape(2, 3, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx.numpy().reshape(2, 3, -1), 2),
+                                  y.numpy().reshape(2, 3, -1))
+    assert F.max_pool2d(T(x), 2).shape == (2, 3, 3, 4)
+    assert F.max_pool2d(T(x), 2, ceil_mode=True).shape == (2, 3, 4, 4)
+    assert F.max_pool2d(T(x), (2, 3), (1, 2)).shape == (2, 3, 6, 3)
+
+
+def test_avg_pool2d(rng):
+    x = rng.standard_normal((2, 3, 7, 8))
+    close(F.avg_pool2d(T(x), 2), windows(x, (2, 2), (2, 2), (0, 0), 0).mean(axis=(4, 5)))
+    close(F.avg_pool2d(T(x), 3, 2, 1), windows(x, (3, 3), (2, 2), (1, 1), 0).mean(axis=(4, 5)))
+    ones = windows(np.ones_like(x), (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5))
+    close(F.avg_pool2d(T(x), 3, 2, 1, count_include_pad=False),
+          windows(x, (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5)) / ones)
+    with pytest.raises(ValueError, match="divisor_override"):
+        F.avg_pool2d(T(x), 2, divisor_override=3)
+
+
+def test_adaptive_avg_pool2d(rng):
+    x = rng.standard_normal((2, 3, 7, 9))
+    close(F.adaptive_avg_pool2d(T(x), 1), x.mean(axis=(2, 3), keepdims=True))
+    y = F.adaptive_avg_pool2d(T(x), (3, None))
+    assert y.shape == (2, 3, 3, 9)
+    ref = np.stack([x[:, :, 0:3].mean(2), x[:, :, 2:5].mean(2), x[:, :, 4:7].mean(2)], axis=2)
+    close(y, ref)
+
+
+def test_pool_errors():
+    x = loom.ones(1, 2, 5, 5)
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(TypeError, match="floating point"):
+        F.avg_pool2d(loom.ones(1, 2, 5, 5, dtype=loom.int64), 2)
+
+
+def test_pool_gradcheck(rng):
+    x = T(rng.permutation(2 * 3 * 6 * 7).reshape(2, 3, 6, 7) * 0.01, True)
+    assert gradcheck(lambda a: F.max_pool2d(a, 3, 2, 1, ceil_mode=True), (x,))
+    y = T(rng.standard_normal((2, 3, 6, 7)), True)
+    assert gradcheck(lambda a: F.avg_pool2d(a, 3, 2, 1, count_include_pad=False), (y,))
+    assert gradcheck(lambda a: F.adaptive_avg_pool2d(a, (4, 3)), (y,))
+
+
+@requires_cuda
+def test_conv_pool_cuda_match_cpu(rng):
+    x = rng.standard_normal((3, 5, 13, 11)).astype(np.float32)
+    w = (rng.standard_normal((7, 5, 3, 3)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(7).astype(np.float32)
+    xc, wc, bc = T(x, True), T(w, True), T(b, True)
+    xg, wg, bg = (T(a).cuda().detach().requires_grad_(True) for a in (x, w, b))
+    yc = F.max_pool2d(F.conv2d(xc, wc, bc, padding=1), 2)
+    yg = F.max_pool2d(F.conv2d(xg, wg, bg, padding=1), 2)
+    close(yg.cpu(), yc.detach().numpy(), rtol=1e-4, atol=1e-4)
+    yc.sum().backward()
+    yg.sum().backward()
+    for c, g in ((xc, xg), (wc, wg), (bc, bg)):
+        close(g.grad.cpu(), c.grad.numpy(), rtol=1e-3, atol=1e-3)
