@@ -145,9 +145,9 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
                            ops::kg::rnn_step_forward(cell, dt, a, ops::stream_of(dev)));
     }
   }
-  // h_last / c_last stay private to the node (backward reads c_last); users
-  // get copies they may modify in place.
-  LayerOut r{out, h_last.clone(), lstm ? c_last.clone() : Tensor()};
+  // Backward reads c_last: it stays private to the node and users get a copy
+  // they may modify in place. h_last is not needed by backward.
+  LayerOut r{out, h_last, lstm ? c_last.clone() : Tensor()};
   if (need_grad) {
     auto node = std::make_shared<RnnLayerBackward>();
     node->cell = cell;
