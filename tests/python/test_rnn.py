@@ -153,3 +153,28 @@ def test_errors():
         N._lstm(x, None, None, [loom.randn(8, 4)], True, 1, False, True)
     with pytest.raises(ValueError, match="hx must be a pair"):
         F.lstm_cell(loom.randn(2, 4), (loom.randn(2, 2),), loom.randn(8, 4), loom.randn(8, 2))
+
+
+@pytest.mark.skipif(not loom.cuda.is_available(), reason="CUDA is not available (no GPU or CPU-only build)")
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cuda_matches_cpu(rng, cell):
+    B, Tn, I, H = 5, 7, 6, 37
+    gates = 4 if cell == "lstm" else 3
+    x = rng.standard_normal((Tn, B, I)).astype(np.float32)
+    h0 = rng.standard_normal((4, B, H)).astype(np.float32)
+    ps = [p.astype(np.float32) for p in params_np(rng, gates, I, H, 2, 2)]
+    lengths = [7, 3, 1, 6, 5]
+    results = []
+    for dev in ["cpu", "cuda"]:
+        xs = loom.tensor(x, device=dev, requires_grad=True)
+        hs = loom.tensor(h0, device=dev, requires_grad=True)
+        pw = [loom.tensor(p, device=dev, requires_grad=True) for p in ps]
+        lt = loom.tensor(lengths, dtype=loom.int64)
+        if cell == "lstm":
+            out, hn, _ = N._lstm(xs, hs, hs * 0.5, pw, True, 2, True, False, lt)
+        else:
+            out, hn = N._gru(xs, hs, pw, True, 2, True, False, lt)
+        (out.sum() + (hn * hn).sum()).backward()
+        results.append([out, hn, xs.grad, hs.grad] + [p.grad for p in pw])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b.cpu().numpy(), a.numpy(), rtol=1e-3, atol=1e-4)
