@@ -90,14 +90,22 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
       Tensor dx = need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
       Tensor dw = need_w ? ops::new_empty(ns, xc.dtype(), xc.device()) : Tensor();
       Tensor db = need_b ? ops::new_empty(ns, xc.dtype(), xc.device()) : Tensor();
-      LOOM_DEVICE_DISPATCH(xc.device(),
-                           kernels::cpu::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
-                                                             mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
-                                                             ptr_or_null(wc), mu.data_ptr(), rs.data_ptr(), N, D),
-                           kernels::cuda::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
-                                                              mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
-                                                              ptr_or_null(wc), mu.data_ptr(), rs.data_ptr(), N, D,
-                                                              ops::stream_of(xc.device())));
+      if (xc.device().is_cpu()) {
+        kernels::cpu::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                          go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(), rs.data_ptr(),
+                                          N, D);
+      } else {
+#ifdef LOOM_WITH_CUDA
+        Tensor ws;
+        if (dw.defined() || db.defined())
+          ws = ops::new_empty({kernels::cuda::layer_norm_backward_workspace(N, D)}, xc.dtype(), xc.device());
+        kernels::cuda::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                           go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(),
+                                           rs.data_ptr(), N, D, mut_ptr_or_null(ws), ops::stream_of(xc.device()));
+#else
+        ops::throw_no_cuda("layer_norm_backward");
+#endif
+      }
       return {dx, dw, db};
     });
     autograd::attach(node, {input, weight, bias}, y);

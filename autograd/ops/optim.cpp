@@ -5,6 +5,7 @@
 // (non_blocking), so no per-tensor launches and no host synchronization.
 #include "autograd/ops/optim.h"
 
+#include <cstring>
 #include <map>
 
 #include "autograd/ops/common.h"

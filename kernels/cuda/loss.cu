@@ -1,0 +1,139 @@
+// Fused cross-entropy over rows [M, C] with int64 targets; CPU twin in
+// kernels/cpu/loss.cpp (same formulas, see kernels/cpu/loss.h):
+//   forward   lse = m + log sum exp(x - m); loss = (1-eps) w_t (lse - x_t) +
+//             eps/C (W lse - sum_c w_c x_c); roww = w_t. Saved: lse per row.
+//   backward  dx_c = g (p_c ((1-eps) w_t + eps/C W) - eps/C w_c) - g (1-eps) w_t [c == t],
+//             p_c = exp(x_c - lse): one read of the logits, one write.
+// One block per row: a max pass and a sum-of-exp pass (+ the weighted logit
+// sum for label smoothing) with block reductions; the row is re-read from L2
+// (C = 4096 float rows are 16 KiB). W, the class-weight sum, is only needed
+// with label smoothing: forward accumulates it in the same pass, backward in
+// a pass over the (cached) weight. Ignored rows get zeros. Sums accumulate in
+// the input type.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/loss.h"
+
+namespace loom::kernels::cuda {
+
+namespace {
+
+struct MaxOp {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const { return a > b ? a : b; }
+};
+
+template <typename T>
+__global__ void cross_entropy_forward_kernel(T* __restrict__ loss, T* __restrict__ lse, T* __restrict__ roww,
+                                             const T* __restrict__ x, const int64_t* __restrict__ target,
+                                             const T* __restrict__ weight, int64_t C, int64_t ignore, T eps,
+                                             int* error_flag) {
+  const int64_t r = blockIdx.x;
+  const int64_t t = target[r];
+  if (t == ignore || t < 0 || t >= C) {  // uniform across the block: every thread returns
+    if (threadIdx.x == 0) {
+      if (t != ignore) atomicExch(error_flag, 1);
+      loss[r] = lse[r] = roww[r] = T(0);
+    }
+    return;
+  }
+  const T* xr = x + r * C;
+  T m = -INFINITY;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) m = MaxOp()(m, xr[c]);
+  m = block_reduce(m, MaxOp(), T(-INFINITY));
+  if (isinf(m)) m = 0;
+  T s = 0, wx = 0, ws = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+    const T v = xr[c];
+    s += exp(v - m);
+    if (eps > 0) {
+      wx += weight ? weight[c] * v : v;
+      ws += weight ? weight[c] : T(1);
+    }
+  }
+  s = block_reduce(s, SumOp(), T(0));
+  if (eps > 0) {  // eps is uniform across the block, so every thread reduces
+    wx = block_reduce(wx, SumOp(), T(0));
+    ws = block_reduce(ws, SumOp(), T(0));
+  }
+  if (threadIdx.x == 0) {
+    const T l = m + log(s);
+    const T wt = weight ? weight[t] : T(1);
+    T v = (T(1) - eps) * wt * (l - xr[t]);
+    if (eps > 0) v += eps / static_cast<T>(C) * (ws * l - wx);
+    loss[r] = v;
+    lse[r] = l;
+    roww[r] = wt;
+  }
+}
+
+template <typename T>
+__global__ void cross_entropy_backward_kernel(T* __restrict__ dx, const T* __restrict__ x,
+                                              const int64_t* __restrict__ target, const T* __restrict__ weight,
+                                              const T* __restrict__ lse, const T* __restrict__ grad,
+                                              int64_t gstride, int64_t C, int64_t ignore, T eps) {
+  const int64_t r = blockIdx.x;
+  const int64_t t = target[r];
+  T* dr = dx + r * C;
+  if (t == ignore || t < 0 || t >= C) {
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dr[c] = T(0);
+    return;
+  }
+  const T* xr = x + r * C;
+  T ws = static_cast<T>(C);
+  if (weight && eps > 0) {  // the class-weight sum W, from L1/L2
+    ws = 0;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) ws += weight[c];
+    ws = block_reduce(ws, SumOp(), T(0));
+  }
+  const T g = grad[r * gstride];
+  const T l = lse[r];
+  const T wt = weight ? weight[t] : T(1);
+  const T a = g * ((T(1) - eps) * wt + eps / static_cast<T>(C) * ws);
+  const T bc = g * eps / static_cast<T>(C);
+  const T hit = g * (T(1) - eps) * wt;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+    T v = exp(xr[c] - l) * a - bc * (weight ? weight[c] : T(1));
+    if (c == t) v -= hit;
+    dr[c] = v;
+  }
+}
+
+int row_threads(int64_t C) {
+  if (C <= 128) return 64;
+  if (C <= 1024) return 128;
+  if (C <= 4096) return 256;
+  return 512;
+}
+
+}  // namespace
+
+void cross_entropy_forward(DType dt, void* loss, void* lse, void* roww, const void* logits, const int64_t* target,
+                           const void* weight, int64_t M, int64_t C, int64_t ignore_index, double smoothing,
+                           int* error_flag, cudaStream_t stream) {
+  if (M <= 0) return;
+  LOOM_CHECK(M <= INT32_MAX, "cross_entropy: too many rows (", M, ")");
+  LOOM_DISPATCH_FLOAT(dt, "cross_entropy", [&] {
+    using T = scalar_t;
+    cross_entropy_forward_kernel<T><<<static_cast<unsigned>(M), row_threads(C), 0, stream>>>(
+        static_cast<T*>(loss), static_cast<T*>(lse), static_cast<T*>(roww), static_cast<const T*>(logits), target,
+        static_cast<const T*>(weight), C, ignore_index, static_cast<T>(smoothing), error_flag);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const int64_t* target, const void* weight,
+                            const void* lse, const void* grad, int64_t grad_stride, int64_t M, int64_t C,
+                            int64_t ignore_index, double smoothing, cudaStream_t stream) {
+  if (M <= 0) return;
+  LOOM_CHECK(M <= INT32_MAX, "cross_entropy_backward: too many rows (", M, ")");
+  LOOM_DISPATCH_FLOAT(dt, "cross_entropy_backward", [&] {
+    using T = scalar_t;
+    cross_entropy_backward_kernel<T><<<static_cast<unsigned>(M), row_threads(C), 0, stream>>>(
+        static_cast<T*>(dlogits), static_cast<const T*>(logits), target, static_cast<const T*>(weight),
+        static_cast<const T*>(lse), static_cast<const T*>(grad), grad_stride, C, ignore_index,
+        static_cast<T>(smoothing));
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+}  // namespace loom::kernels::cuda

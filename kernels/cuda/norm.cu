@@ -1,0 +1,383 @@
+// LayerNorm over the last D elements of N contiguous rows, forward and
+// backward; the CPU twin is kernels/cpu/norm.cpp.
+//   forward   mean = sum x / D, rstd = 1 / sqrt(sum (x - mean)^2 / D + eps),
+//             y = (x - mean) * rstd * w + b.  Saved: mean, rstd [N].
+//   backward  dx = rstd * (g*w - c1 - xhat * c2), c1 = mean(g*w),
+//             c2 = mean(g*w*xhat); dw = sum_n g*xhat, db = sum_n g.
+// Variants:
+//   warp      D <= 1024: one warp per row, 4 rows per 128-thread block. The
+//             row lives in registers (up to 32 values per lane), loaded with
+//             16-byte vectors (float4 / double2) when every row pointer is
+//             16-byte aligned and D is a multiple of the vector width, else
+//             scalar; shuffles reduce, and the variance is the exact
+//             two-pass sum of squared deviations from the registers.
+//   block     D > 1024: one block per row, strided loops that re-read the
+//             row (served from L1/L2), block reductions.
+//   dw / db   two stages, no atomics (deterministic): [32-column x
+//             rows-chunk] tiles of 32x8 threads write per-chunk partial sums
+//             into a workspace [2, R, D], then one thread per column adds its
+//             R partials in order.
+// Statistics accumulate in the input type (float for float32).
+#include <algorithm>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/norm.h"
+
+namespace loom::kernels::cuda {
+
+namespace {
+
+constexpr int kRowsPerBlock = 4;  // warps per block in the warp variant
+constexpr int kMaxWarpD = 1024;
+constexpr int kColTile = 32, kRowThreads = 8;
+constexpr int64_t kRowsPerChunk = 128;
+constexpr int64_t kMaxChunks = 256;
+
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Vec {
+  T v[V];
+};
+
+// Values per lane: ITERS vectors of V elements, element (it * 32 + lane) * V + k.
+template <typename T, int V>
+struct WarpRow {
+  static constexpr int kIters = kMaxWarpD / (kWarp * V);
+  T v[kIters * V];
+
+  __device__ __forceinline__ void load(const T* row, int64_t D, int lane) {
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+      if (e < D) {
+        Vec<T, V> q = *reinterpret_cast<const Vec<T, V>*>(row + e);
+#pragma unroll
+        for (int k = 0; k < V; ++k) v[it * V + k] = q.v[k];
+      } else {
+#pragma unroll
+        for (int k = 0; k < V; ++k) v[it * V + k] = T(0);
+      }
+    }
+  }
+};
+
+template <typename T, int V>
+__device__ __forceinline__ void load_vec(T (&out)[V], const T* p, int64_t e) {
+  Vec<T, V> q = *reinterpret_cast<const Vec<T, V>*>(p + e);
+#pragma unroll
+  for (int k = 0; k < V; ++k) out[k] = q.v[k];
+}
+
+template <typename T, int V>
+__device__ __forceinline__ void store_vec(T* p, int64_t e, const T (&in)[V]) {
+  Vec<T, V> q;
+#pragma unroll
+  for (int k = 0; k < V; ++k) q.v[k] = in[k];
+  *reinterpret_cast<Vec<T, V>*>(p + e) = q;
+}
+
+template <typename T, int V>
+__global__ void layer_norm_forward_warp_kernel(T* __restrict__ y, T* __restrict__ mean, T* __restrict__ rstd,
+                                               const T* __restrict__ x, const T* __restrict__ w,
+                                               const T* __restrict__ b, int64_t N, int64_t D, T eps) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
+  if (row >= N) return;  // whole warps exit together: no shuffle runs with missing lanes
+  constexpr int kIters = WarpRow<T, V>::kIters;
+  WarpRow<T, V> r;
+  r.load(x + row * D, D, lane);
+  T s = 0;
+#pragma unroll
+  for (int i = 0; i < kIters * V; ++i) s += r.v[i];
+  const T m = warp_reduce(s, SumOp()) / static_cast<T>(D);
+  T ss = 0;
+#pragma unroll
+  for (int it = 0; it < kIters; ++it) {
+    const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+    if (e < D) {
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        const T d = r.v[it * V + k] - m;
+        ss += d * d;
+      }
+    }
+  }
+  const T rs = rsqrt(warp_reduce(ss, SumOp()) / static_cast<T>(D) + eps);
+  T* yr = y + row * D;
+#pragma unroll
+  for (int it = 0; it < kIters; ++it) {
+    const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+    if (e < D) {
+      T o[V], wv[V], bv[V];
+      if (w) load_vec<T, V>(wv, w, e);
+      if (b) load_vec<T, V>(bv, b, e);
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        T t = (r.v[it * V + k] - m) * rs;
+        if (w) t *= wv[k];
+        if (b) t += bv[k];
+        o[k] = t;
+      }
+      store_vec<T, V>(yr, e, o);
+    }
+  }
+  if (lane == 0) {
+    mean[row] = m;
+    rstd[row] = rs;
+  }
+}
+
+template <typename T>
+__global__ void layer_norm_forward_block_kernel(T* __restrict__ y, T* __restrict__ mean, T* __restrict__ rstd,
+                                                const T* __restrict__ x, const T* __restrict__ w,
+                                                const T* __restrict__ b, int64_t D, T eps) {
+  const int64_t row = blockIdx.x;
+  const T* xr = x + row * D;
+  T* yr = y + row * D;
+  T s = 0;
+  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) s += xr[j];
+  const T m = block_reduce(s, SumOp(), T(0)) / static_cast<T>(D);
+  T ss = 0;
+  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
+    const T d = xr[j] - m;
+    ss += d * d;
+  }
+  const T rs = rsqrt(block_reduce(ss, SumOp(), T(0)) / static_cast<T>(D) + eps);
+  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
+    T t = (xr[j] - m) * rs;
+    if (w) t *= w[j];
+    if (b) t += b[j];
+    yr[j] = t;
+  }
+  if (threadIdx.x == 0) {
+    mean[row] = m;
+    rstd[row] = rs;
+  }
+}
+
+template <typename T, int V>
+__global__ void layer_norm_backward_dx_warp_kernel(T* __restrict__ dx, const T* __restrict__ dy,
+                                                   const T* __restrict__ x, const T* __restrict__ w,
+                                                   const T* __restrict__ mean, const T* __restrict__ rstd, int64_t N,
+                                                   int64_t D) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
+  if (row >= N) return;
+  constexpr int kIters = WarpRow<T, V>::kIters;
+  WarpRow<T, V> xv, gv;
+  xv.load(x + row * D, D, lane);
+  gv.load(dy + row * D, D, lane);
+  const T m = mean[row], rs = rstd[row];
+  T s1 = 0, s2 = 0;
+#pragma unroll
+  for (int it = 0; it < kIters; ++it) {
+    const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+    if (e < D) {
+      T wv[V];
+      if (w) load_vec<T, V>(wv, w, e);
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        T gw = gv.v[it * V + k];
+        if (w) gw *= wv[k];
+        gv.v[it * V + k] = gw;  // keep g*w for the write pass
+        s1 += gw;
+        s2 += gw * (xv.v[it * V + k] - m);
+      }
+    }
+  }
+  const T c1 = warp_reduce(s1, SumOp()) / static_cast<T>(D);
+  const T c2 = warp_reduce(s2, SumOp()) * rs / static_cast<T>(D);
+  T* dr = dx + row * D;
+#pragma unroll
+  for (int it = 0; it < kIters; ++it) {
+    const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+    if (e < D) {
+      T o[V];
+#pragma unroll
+      for (int k = 0; k < V; ++k) o[k] = rs * (gv.v[it * V + k] - c1 - (xv.v[it * V + k] - m) * rs * c2);
+      store_vec<T, V>(dr, e, o);
+    }
+  }
+}
+
+template <typename T>
+__global__ void layer_norm_backward_dx_block_kernel(T* __restrict__ dx, const T* __restrict__ dy,
+                                                    const T* __restrict__ x, const T* __restrict__ w,
+                                                    const T* __restrict__ mean, const T* __restrict__ rstd,
+                                                    int64_t D) {
+  const int64_t row = blockIdx.x;
+  const T* xr = x + row * D;
+  const T* gr = dy + row * D;
+  const T m = mean[row], rs = rstd[row];
+  T s1 = 0, s2 = 0;
+  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
+    const T gw = w ? gr[j] * w[j] : gr[j];
+    s1 += gw;
+    s2 += gw * (xr[j] - m);
+  }
+  const T c1 = block_reduce(s1, SumOp(), T(0)) / static_cast<T>(D);
+  const T c2 = block_reduce(s2, SumOp(), T(0)) * rs / static_cast<T>(D);
+  T* dr = dx + row * D;
+  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
+    const T gw = w ? gr[j] * w[j] : gr[j];
+    dr[j] = rs * (gw - c1 - (xr[j] - m) * rs * c2);
+  }
+}
+
+// Stage 1: block (32, 8) sums rows [chunk * rows_per_chunk, ...) of 32 columns.
+template <typename T>
+__global__ void layer_norm_backward_partial_kernel(T* __restrict__ part_w, T* __restrict__ part_b,
+                                                   const T* __restrict__ dy, const T* __restrict__ x,
+                                                   const T* __restrict__ mean, const T* __restrict__ rstd, int64_t N,
+                                                   int64_t D, int64_t rows_per_chunk) {
+  __shared__ T sw[kRowThreads][kColTile + 1];
+  __shared__ T sb[kRowThreads][kColTile + 1];
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const int64_t col = static_cast<int64_t>(blockIdx.x) * kColTile + tx;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.y) * rows_per_chunk;
+  const int64_t r1 = min(N, r0 + rows_per_chunk);
+  T aw = 0, ab = 0;
+  if (col < D) {
+    for (int64_t r = r0 + ty; r < r1; r += kRowThreads) {
+      const T g = dy[r * D + col];
+      aw += g * (x[r * D + col] - mean[r]) * rstd[r];
+      ab += g;
+    }
+  }
+  sw[ty][tx] = aw;
+  sb[ty][tx] = ab;
+  __syncthreads();
+  if (ty == 0 && col < D) {
+    T tw = 0, tb = 0;
+#pragma unroll
+    for (int k = 0; k < kRowThreads; ++k) {
+      tw += sw[k][tx];
+      tb += sb[k][tx];
+    }
+    part_w[static_cast<int64_t>(blockIdx.y) * D + col] = tw;
+    part_b[static_cast<int64_t>(blockIdx.y) * D + col] = tb;
+  }
+}
+
+// Stage 2: one thread per column adds the R partials in chunk order.
+template <typename T>
+__global__ void layer_norm_backward_final_kernel(T* __restrict__ dw, T* __restrict__ db,
+                                                 const T* __restrict__ part_w, const T* __restrict__ part_b,
+                                                 int64_t R, int64_t D) {
+  for (int64_t col = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; col < D;
+       col += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    T tw = 0, tb = 0;
+    for (int64_t c = 0; c < R; ++c) {
+      tw += part_w[c * D + col];
+      tb += part_b[c * D + col];
+    }
+    if (dw) dw[col] = tw;
+    if (db) db[col] = tb;
+  }
+}
+
+int64_t num_chunks(int64_t N) {
+  return std::max<int64_t>(1, std::min<int64_t>(kMaxChunks, (N + kRowsPerChunk - 1) / kRowsPerChunk));
+}
+
+bool aligned16(const void* p) { return p == nullptr || (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
+
+// The vector width usable for rows of D elements at these pointers.
+template <typename T>
+int vector_width(int64_t D, std::initializer_list<const void*> ptrs) {
+  constexpr int V = 16 / sizeof(T);
+  if (D % V != 0) return 1;
+  for (const void* p : ptrs)
+    if (!aligned16(p)) return 1;
+  return V;
+}
+
+int block_threads(int64_t D) { return D >= 4096 ? 512 : 256; }
+
+}  // namespace
+
+void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,
+                        int64_t N, int64_t D, double eps, cudaStream_t stream) {
+  if (N <= 0 || D <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "layer_norm", [&] {
+    using T = scalar_t;
+    auto yp = static_cast<T*>(y);
+    auto mp = static_cast<T*>(mean);
+    auto rp = static_cast<T*>(rstd);
+    auto xp = static_cast<const T*>(x);
+    auto wp = static_cast<const T*>(w);
+    auto bp = static_cast<const T*>(b);
+    const T e = static_cast<T>(eps);
+    if (D <= kMaxWarpD) {
+      const int64_t blocks = (N + kRowsPerBlock - 1) / kRowsPerBlock;
+      LOOM_CHECK(blocks <= INT32_MAX, "layer_norm: too many rows (", N, ")");
+      constexpr int V = 16 / sizeof(T);
+      if (vector_width<T>(D, {y, x, w, b}) == V)
+        layer_norm_forward_warp_kernel<T, V><<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(
+            yp, mp, rp, xp, wp, bp, N, D, e);
+      else
+        layer_norm_forward_warp_kernel<T, 1><<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(
+            yp, mp, rp, xp, wp, bp, N, D, e);
+    } else {
+      LOOM_CHECK(N <= INT32_MAX, "layer_norm: too many rows (", N, ")");
+      layer_norm_forward_block_kernel<T><<<static_cast<unsigned>(N), block_threads(D), 0, stream>>>(yp, mp, rp, xp,
+                                                                                                   wp, bp, D, e);
+    }
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+int64_t layer_norm_backward_workspace(int64_t N, int64_t D) { return 2 * num_chunks(N) * D; }
+
+void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* w,
+                         const void* mean, const void* rstd, int64_t N, int64_t D, void* workspace,
+                         cudaStream_t stream) {
+  if (D <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "layer_norm_backward", [&] {
+    using T = scalar_t;
+    auto gp = static_cast<const T*>(dy);
+    auto xp = static_cast<const T*>(x);
+    auto wp = static_cast<const T*>(w);
+    auto mp = static_cast<const T*>(mean);
+    auto rp = static_cast<const T*>(rstd);
+    if (dx && N > 0) {
+      auto dxp = static_cast<T*>(dx);
+      if (D <= kMaxWarpD) {
+        const int64_t blocks = (N + kRowsPerBlock - 1) / kRowsPerBlock;
+        LOOM_CHECK(blocks <= INT32_MAX, "layer_norm_backward: too many rows (", N, ")");
+        constexpr int V = 16 / sizeof(T);
+        if (vector_width<T>(D, {dx, dy, x, w}) == V)
+          layer_norm_backward_dx_warp_kernel<T, V>
+              <<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(dxp, gp, xp, wp, mp, rp, N, D);
+        else
+          layer_norm_backward_dx_warp_kernel<T, 1>
+              <<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(dxp, gp, xp, wp, mp, rp, N, D);
+      } else {
+        LOOM_CHECK(N <= INT32_MAX, "layer_norm_backward: too many rows (", N, ")");
+        layer_norm_backward_dx_block_kernel<T>
+            <<<static_cast<unsigned>(N), block_threads(D), 0, stream>>>(dxp, gp, xp, wp, mp, rp, D);
+      }
+      LOOM_CUDA_KERNEL_CHECK();
+    }
+    if (!dw && !db) return;
+    auto dwp = static_cast<T*>(dw);
+    auto dbp = static_cast<T*>(db);
+    const int64_t R = num_chunks(N);
+    auto part_w = static_cast<T*>(workspace);
+    auto part_b = part_w + R * D;
+    if (N > 0) {
+      const int64_t rows_per_chunk = (N + R - 1) / R;
+      const int64_t col_tiles = (D + kColTile - 1) / kColTile;
+      LOOM_CHECK(col_tiles <= INT32_MAX, "layer_norm_backward: D too large (", D, ")");
+      dim3 grid(static_cast<unsigned>(col_tiles), static_cast<unsigned>(R));
+      layer_norm_backward_partial_kernel<T><<<grid, dim3(kColTile, kRowThreads), 0, stream>>>(
+          part_w, part_b, gp, xp, mp, rp, N, D, rows_per_chunk);
+      LOOM_CUDA_KERNEL_CHECK();
+    } else {
+      LOOM_CUDA_CHECK(cudaMemsetAsync(workspace, 0, sizeof(T) * 2 * R * D, stream));
+    }
+    layer_norm_backward_final_kernel<T><<<grid_for(D), kThreads, 0, stream>>>(dwp, dbp, part_w, part_b, R, D);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+}  // namespace loom::kernels::cuda

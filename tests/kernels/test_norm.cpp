@@ -1,0 +1,230 @@
+// CPU LayerNorm, BatchNorm and dropout kernels against naive double-precision
+// references written here; [cuda] the CUDA kernels against the CPU twins on
+// odd shapes (warp / block variants, vectorized and scalar loads).
+#include <catch2/catch_test_macros.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/philox.h"
+#include "kernels/cpu/norm.h"
+#include "tests/kernels/test_cpu_util.h"
+
+#ifdef LOOM_WITH_CUDA
+#include <cuda_runtime_api.h>
+#include "core/cuda.h"
+#include "kernels/cuda/embedding_dropout.h"
+#include "kernels/cuda/norm.h"
+#endif
+
+using namespace loom;
+namespace kc = loom::kernels::cpu;
+using loom_test::random_doubles;
+
+namespace {
+
+template <typename T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+bool close(double a, double b, double atol, double rtol) { return std::fabs(a - b) <= atol + rtol * std::fabs(b); }
+
+template <typename T>
+void check_vec(const std::vector<T>& got, const std::vector<double>& ref, double atol, double rtol) {
+  REQUIRE(got.size() == ref.size());
+  for (size_t i = 0; i < ref.size(); ++i) {
+    INFO("element " << i << ": " << got[i] << " vs " << ref[i]);
+    REQUIRE(close(got[i], ref[i], atol, rtol));
+  }
+}
+
+struct LnRef {
+  std::vector<double> y, mean, rstd, dx, dw, db;
+};
+
+LnRef ln_ref(const std::vector<double>& x, const std::vector<double>& w, const std::vector<double>& b,
+             const std::vector<double>& g, int64_t N, int64_t D, double eps) {
+  LnRef r;
+  r.y.resize(N * D);
+  r.dx.resize(N * D);
+  r.dw.assign(D, 0);
+  r.db.assign(D, 0);
+  for (int64_t n = 0; n < N; ++n) {
+    double m = 0, v = 0;
+    for (int64_t j = 0; j < D; ++j) m += x[n * D + j];
+    m /= D;
+    for (int64_t j = 0; j < D; ++j) v += (x[n * D + j] - m) * (x[n * D + j] - m);
+    double rs = 1 / std::sqrt(v / D + eps);
+    r.mean.push_back(m);
+    r.rstd.push_back(rs);
+    double s1 = 0, s2 = 0;
+    for (int64_t j = 0; j < D; ++j) {
+      double xh = (x[n * D + j] - m) * rs;
+      r.y[n * D + j] = xh * w[j] + b[j];
+      double gw = g[n * D + j] * w[j];
+      s1 += gw;
+      s2 += gw * xh;
+      r.dw[j] += g[n * D + j] * xh;
+      r.db[j] += g[n * D + j];
+    }
+    for (int64_t j = 0; j < D; ++j) {
+      double xh = (x[n * D + j] - m) * rs;
+      r.dx[n * D + j] = rs * (g[n * D + j] * w[j] - s1 / D - xh * s2 / D);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("cpu layer_norm forward/backward vs reference", "[kernels][norm]") {
+  for (auto [N, D] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 5}, {37, 129}, {300, 1024}, {3, 2051}}) {
+    INFO("N " << N << " D " << D);
+    auto x = random_doubles(N * D, -3, 5, 1), w = random_doubles(D, -1, 1, 2), b = random_doubles(D, -1, 1, 3);
+    auto g = random_doubles(N * D, -1, 1, 4);
+    LnRef r = ln_ref(x, w, b, g, N, D, 1e-5);
+    std::vector<double> y(N * D), mean(N), rstd(N), dx(N * D), dw(D), db(D);
+    kc::layer_norm_forward(DType::Float64, y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, D,
+                           1e-5);
+    check_vec(y, r.y, 1e-10, 1e-9);
+    check_vec(rstd, r.rstd, 1e-10, 1e-9);
+    kc::layer_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(),
+                            mean.data(), rstd.data(), N, D);
+    check_vec(dx, r.dx, 1e-9, 1e-8);
+    check_vec(dw, r.dw, 1e-9, 1e-8);
+    check_vec(db, r.db, 1e-9, 1e-8);
+    // float32, without affine parameters (w = 1, b = 0 in the reference).
+    std::vector<double> ones(D, 1.0), zeros(D, 0.0);
+    LnRef r0 = ln_ref(x, ones, zeros, g, N, D, 1e-5);
+    auto xf = cast<float>(x), gf = cast<float>(g);
+    std::vector<float> yf(N * D), mf(N), rf(N), dxf(N * D), dbf(D);
+    kc::layer_norm_forward(DType::Float32, yf.data(), mf.data(), rf.data(), xf.data(), nullptr, nullptr, N, D, 1e-5);
+    check_vec(yf, r0.y, 1e-4, 1e-4);
+    kc::layer_norm_backward(DType::Float32, dxf.data(), nullptr, dbf.data(), gf.data(), xf.data(), nullptr,
+                            mf.data(), rf.data(), N, D);
+    check_vec(dxf, r0.dx, 1e-3, 1e-3);
+    check_vec(dbf, r0.db, 1e-3, 1e-4);
+  }
+}
+
+TEST_CASE("cpu batch_norm kernels vs reference", "[kernels][norm]") {
+  const int64_t N = 3, C = 5, S = 7;
+  auto x = random_doubles(N * C * S, -2, 3, 5), w = random_doubles(C, -1, 1, 6), b = random_doubles(C, -1, 1, 7);
+  auto g = random_doubles(N * C * S, -1, 1, 8);
+  std::vector<double> mean(C), var(C), inv(C), y(N * C * S), dx(N * C * S), dw(C), db(C);
+  kc::batch_norm_stats(DType::Float64, mean.data(), var.data(), inv.data(), x.data(), N, C, S, 1e-5);
+  kc::batch_norm_apply(DType::Float64, y.data(), x.data(), mean.data(), inv.data(), w.data(), b.data(), N, C, S);
+  kc::batch_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), mean.data(),
+                          inv.data(), w.data(), N, C, S, true);
+  const double M = N * S;
+  for (int64_t c = 0; c < C; ++c) {
+    double m = 0, v = 0, sg = 0, sgx = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) m += x[(n * C + c) * S + s];
+    m /= M;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) v += std::pow(x[(n * C + c) * S + s] - m, 2);
+    v /= M;
+    const double is = 1 / std::sqrt(v + 1e-5);
+    CHECK(close(mean[c], m, 1e-12, 1e-10));
+    CHECK(close(var[c], v, 1e-12, 1e-10));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = (n * C + c) * S + s;
+        const double xh = (x[i] - m) * is;
+        CHECK(close(y[i], xh * w[c] + b[c], 1e-12, 1e-10));
+        sg += g[i];
+        sgx += g[i] * xh;
+      }
+    CHECK(close(dw[c], sgx, 1e-10, 1e-9));
+    CHECK(close(db[c], sg, 1e-10, 1e-9));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = (n * C + c) * S + s;
+        const double xh = (x[i] - m) * is;
+        CHECK(close(dx[i], w[c] * is * (g[i] - sg / M - xh * sgx / M), 1e-10, 1e-9));
+      }
+  }
+}
+
+TEST_CASE("cpu dropout kernel follows the Philox mask", "[kernels][dropout]") {
+  const int64_t n = 1001;
+  auto x = cast<float>(random_doubles(n, 1, 2, 9));
+  std::vector<float> y(n);
+  kc::dropout(DType::Float32, y.data(), x.data(), n, 0.25, 1234, 77);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = philox::lane(philox::block(1234, 77 + i / 4), static_cast<int>(i % 4));
+    const bool keep = philox::to_unit_float(bits) >= 0.25f;
+    REQUIRE(y[i] == (keep ? x[i] * static_cast<float>(1.0 / 0.75) : 0.0f));
+  }
+}
+
+#ifdef LOOM_WITH_CUDA
+namespace {
+template <typename T>
+struct DevBuf {
+  T* p = nullptr;
+  size_t n = 0;
+  explicit DevBuf(const std::vector<T>& h) : n(h.size()) {
+    cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T));
+    if (n) cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
+  }
+  explicit DevBuf(size_t count) : n(count) { cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T)); }
+  ~DevBuf() { cudaFree(p); }
+  std::vector<T> host() const {
+    std::vector<T> h(n);
+    cudaDeviceSynchronize();
+    if (n) cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost);
+    return h;
+  }
+};
+template <typename T>
+std::vector<double> dbl(const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); }
+}  // namespace
+
+TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]") {
+  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  namespace kg = loom::kernels::cuda;
+  for (auto [N, D] : std::vector<std::pair<int64_t, int64_t>>{
+           {1, 1}, {37, 3}, {37, 100}, {129, 128}, {65, 1024}, {9, 1025}, {5, 4099}, {3, 5000}}) {
+    INFO("N " << N << " D " << D);
+    for (bool affine : {true, false}) {
+      auto x = cast<float>(random_doubles(N * D, -3, 5, 11)), g = cast<float>(random_doubles(N * D, -1, 1, 12));
+      auto w = cast<float>(random_doubles(D, -1, 1, 13)), b = cast<float>(random_doubles(D, -1, 1, 14));
+      std::vector<float> y(N * D), m(N), r(N), dx(N * D), dw(D), db(D);
+      const float* wp = affine ? w.data() : nullptr;
+      const float* bp = affine ? b.data() : nullptr;
+      kc::layer_norm_forward(DType::Float32, y.data(), m.data(), r.data(), x.data(), wp, bp, N, D, 1e-5);
+      kc::layer_norm_backward(DType::Float32, dx.data(), dw.data(), db.data(), g.data(), x.data(), wp, m.data(),
+                              r.data(), N, D);
+      DevBuf<float> X(x), G(g), W(w), B(b), Y(N * D), M(N), R(N), DX(N * D), DW(D), DB(D);
+      DevBuf<float> WS(static_cast<size_t>(kg::layer_norm_backward_workspace(N, D)));
+      kg::layer_norm_forward(DType::Float32, Y.p, M.p, R.p, X.p, affine ? W.p : nullptr, affine ? B.p : nullptr, N, D,
+                             1e-5, nullptr);
+      kg::layer_norm_backward(DType::Float32, DX.p, DW.p, DB.p, G.p, X.p, affine ? W.p : nullptr, M.p, R.p, N, D,
+                              WS.p, nullptr);
+      check_vec(Y.host(), dbl(y), 1e-4, 1e-4);
+      check_vec(M.host(), dbl(m), 1e-5, 1e-4);
+      check_vec(R.host(), dbl(r), 1e-5, 1e-4);
+      check_vec(DX.host(), dbl(dx), 1e-4, 1e-3);
+      check_vec(DW.host(), dbl(dw), 1e-3, 1e-3);
+      check_vec(DB.host(), dbl(db), 1e-3, 1e-3);
+    }
+  }
+}
+
+TEST_CASE("cuda dropout matches the CPU mask bit for bit", "[kernels][dropout][cuda]") {
+  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  const int64_t n = 100003;
+  auto x = random_doubles(n, -1, 1, 15);
+  std::vector<double> y(n);
+  kc::dropout(DType::Float64, y.data(), x.data(), n, 0.4, 99, 5);
+  DevBuf<double> X(x), Y(n);
+  loom::kernels::cuda::dropout(DType::Float64, Y.p, X.p, n, 0.4, 99, 5, nullptr);
+  check_vec(Y.host(), y, 0, 0);
+}
+#else
+TEST_CASE("cuda norm kernels match the CPU twins", "[kernels][norm][cuda]") { SKIP("loom was built without CUDA"); }
+#endif
