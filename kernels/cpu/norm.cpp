@@ -18,6 +18,7 @@
 //              stored: backward runs the same kernel on the gradient.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -28,37 +29,117 @@
 namespace loom::kernels::cpu {
 namespace {
 
+#define LOOM_NORM_INLINE inline __attribute__((always_inline))
+// The row loops are compiled for AVX-512, AVX2 + FMA and baseline x86-64 and
+// picked at load time (GCC function multiversioning), as kernels/cpu/rnn.cpp
+// does: the build itself targets baseline x86-64 (4-wide SSE).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define LOOM_NORM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LOOM_NORM_CLONES
+#endif
+
+template <typename T>
+LOOM_NORM_INLINE void ln_forward_rows(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t D,
+                                      double eps, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* xr = x + r * D;
+    T* yr = y + r * D;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < D; ++j) s += xr[j];
+    const T m = s / static_cast<T>(D);
+    T ss = 0;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t j = 0; j < D; ++j) ss += (xr[j] - m) * (xr[j] - m);
+    const T rs = static_cast<T>(1.0 / std::sqrt(static_cast<double>(ss) / static_cast<double>(D) + eps));
+    if (w && b) {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
+    } else if (w) {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs * w[j];
+    } else if (b) {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs + b[j];
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs;
+    }
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+}
+
+LOOM_NORM_CLONES void ln_forward_rows_f32(float* y, float* mean, float* rstd, const float* x, const float* w,
+                                          const float* b, int64_t D, double eps, int64_t r0, int64_t r1) {
+  ln_forward_rows<float>(y, mean, rstd, x, w, b, D, eps, r0, r1);
+}
+LOOM_NORM_CLONES void ln_forward_rows_f64(double* y, double* mean, double* rstd, const double* x, const double* w,
+                                          const double* b, int64_t D, double eps, int64_t r0, int64_t r1) {
+  ln_forward_rows<double>(y, mean, rstd, x, w, b, D, eps, r0, r1);
+}
+
 template <typename T>
 void ln_forward(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t N, int64_t D, double eps) {
   detail::parallel_range(N, N * D, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * D;
-      T* yr = y + r * D;
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < D; ++j) s += xr[j];
-      const T m = s / static_cast<T>(D);
-      T ss = 0;
-#pragma omp simd reduction(+ : ss)
-      for (int64_t j = 0; j < D; ++j) ss += (xr[j] - m) * (xr[j] - m);
-      const T rs = static_cast<T>(1.0 / std::sqrt(static_cast<double>(ss) / static_cast<double>(D) + eps));
-      if (w && b) {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
-      } else if (w) {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs * w[j];
-      } else if (b) {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs + b[j];
-      } else {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - m) * rs;
-      }
-      mean[r] = m;
-      rstd[r] = rs;
-    }
+    if constexpr (std::is_same_v<T, float>) ln_forward_rows_f32(y, mean, rstd, x, w, b, D, eps, r0, r1);
+    else ln_forward_rows_f64(y, mean, rstd, x, w, b, D, eps, r0, r1);
   });
+}
+
+template <typename T>
+LOOM_NORM_INLINE void ln_backward_rows(T* dx, T* pw, T* pb, const T* dy, const T* x, const T* w, const T* mean,
+                                       const T* rstd, int64_t D, int64_t r0, int64_t r1) {
+  const bool want_params = pw != nullptr;
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* xr = x + r * D;
+    const T* gr = dy + r * D;
+    const T m = mean[r], rs = rstd[r];
+    if (want_params) {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) {
+        pw[j] += gr[j] * (xr[j] - m) * rs;
+        pb[j] += gr[j];
+      }
+    }
+    if (!dx) continue;
+    T s1 = 0, s2 = 0;
+    if (w) {
+#pragma omp simd reduction(+ : s1, s2)
+      for (int64_t j = 0; j < D; ++j) {
+        const T gw = gr[j] * w[j];
+        s1 += gw;
+        s2 += gw * (xr[j] - m);
+      }
+    } else {
+#pragma omp simd reduction(+ : s1, s2)
+      for (int64_t j = 0; j < D; ++j) {
+        s1 += gr[j];
+        s2 += gr[j] * (xr[j] - m);
+      }
+    }
+    const T c1 = s1 / static_cast<T>(D), c2 = s2 * rs / static_cast<T>(D);
+    T* dr = dx + r * D;
+    if (w) {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) dr[j] = rs * (gr[j] * w[j] - c1 - (xr[j] - m) * rs * c2);
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < D; ++j) dr[j] = rs * (gr[j] - c1 - (xr[j] - m) * rs * c2);
+    }
+  }
+}
+
+LOOM_NORM_CLONES void ln_backward_rows_f32(float* dx, float* pw, float* pb, const float* dy, const float* x,
+                                           const float* w, const float* mean, const float* rstd, int64_t D,
+                                           int64_t r0, int64_t r1) {
+  ln_backward_rows<float>(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
+}
+LOOM_NORM_CLONES void ln_backward_rows_f64(double* dx, double* pw, double* pb, const double* dy, const double* x,
+                                           const double* w, const double* mean, const double* rstd, int64_t D,
+                                           int64_t r0, int64_t r1) {
+  ln_backward_rows<double>(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
 }
 
 template <typename T>
@@ -70,43 +151,8 @@ void ln_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const
   detail::parallel_chunks(N, nchunks, [&](int chunk, int64_t r0, int64_t r1) {
     T* pw = want_params ? partial.data() + static_cast<size_t>(chunk) * 2 * D : nullptr;
     T* pb = want_params ? pw + D : nullptr;
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * D;
-      const T* gr = dy + r * D;
-      const T m = mean[r], rs = rstd[r];
-      if (want_params) {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) {
-          pw[j] += gr[j] * (xr[j] - m) * rs;
-          pb[j] += gr[j];
-        }
-      }
-      if (!dx) continue;
-      T s1 = 0, s2 = 0;
-      if (w) {
-#pragma omp simd reduction(+ : s1, s2)
-        for (int64_t j = 0; j < D; ++j) {
-          const T gw = gr[j] * w[j];
-          s1 += gw;
-          s2 += gw * (xr[j] - m);
-        }
-      } else {
-#pragma omp simd reduction(+ : s1, s2)
-        for (int64_t j = 0; j < D; ++j) {
-          s1 += gr[j];
-          s2 += gr[j] * (xr[j] - m);
-        }
-      }
-      const T c1 = s1 / static_cast<T>(D), c2 = s2 * rs / static_cast<T>(D);
-      T* dr = dx + r * D;
-      if (w) {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) dr[j] = rs * (gr[j] * w[j] - c1 - (xr[j] - m) * rs * c2);
-      } else {
-#pragma omp simd
-        for (int64_t j = 0; j < D; ++j) dr[j] = rs * (gr[j] - c1 - (xr[j] - m) * rs * c2);
-      }
-    }
+    if constexpr (std::is_same_v<T, float>) ln_backward_rows_f32(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
+    else ln_backward_rows_f64(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
   });
   if (!want_params) return;
   for (int64_t j = 0; j < D; ++j) {
