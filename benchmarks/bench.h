@@ -59,6 +59,10 @@ double gpu_peak_mib(const std::function<void()>& fn);
 
 void run_cpu_cases(const Context& ctx);
 void run_gpu_cases(const Context& ctx);
+// The hand-written kernel families (benchmarks/cases_<family>.cpp): CPU cases
+// when gpu is false, GPU cases when true.
+void run_attention_cases(const Context& ctx, bool gpu);
+void run_rnn_cases(const Context& ctx, bool gpu);
 
 }  // namespace bench
 

@@ -39,7 +39,7 @@ void attention(const Context& ctx) {
            v = loom::randn({B, H, L, D}, opts);
     Tensor go = loom::randn({B, H, L, D});
     double ms = time_cpu([&] { composed::attention(q, k, v).backward(go); }, ctx.iters_or(kIters), kWarmup);
-    ctx.report(name, ms, 3.5 * 4 * B * H * L * L * D, 0, cpu_extra().str("impl_note", "composed"));
+    ctx.report(name, ms, 3.5 * 4 * B * H * L * L * D, 0, cpu_extra(), "loom_composed");
   });
 }
 
@@ -52,7 +52,7 @@ void layernorm(const Context& ctx) {
     Tensor g = loom::randn({N, D});
     double ms = time_cpu([&] { composed::layer_norm(x, w, b).backward(g); }, ctx.iters_or(kIters), kWarmup);
     // The reference prints no FLOPs for this case; gbps uses the GPU case's 5·N·D·4 bytes.
-    ctx.report(name, ms, 0, 5.0 * N * D * 4, cpu_extra().str("impl_note", "composed"));
+    ctx.report(name, ms, 0, 5.0 * N * D * 4, cpu_extra(), "loom_composed");
   });
 }
 
@@ -63,7 +63,7 @@ void lstm(const Context& ctx) {
     composed::LSTM m(I, H, loom::kCPU());
     Tensor x = loom::randn({B, T, I}).requires_grad_(true);
     double ms = time_cpu([&] { m.forward(x).sum().backward(); }, ctx.iters_or(kIters), kWarmup);
-    ctx.report(name, ms, 3.0 * 2 * B * T * (I + H) * 4 * H, 0, cpu_extra().str("impl_note", "composed"));
+    ctx.report(name, ms, 3.0 * 2 * B * T * (I + H) * 4 * H, 0, cpu_extra(), "loom_composed");
   });
 }
 

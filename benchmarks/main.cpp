@@ -310,10 +310,16 @@ int main(int argc, char** argv) {
   if (have_gpu) header.str("device", bench::gpu_name()).integer("device_count", loom::cuda::device_count());
   ctx.emit(header);
 
-  if (cpu) bench::run_cpu_cases(ctx);
+  using Family = void (*)(const bench::Context&, bool);
+  const Family families[] = {bench::run_rnn_cases, bench::run_attention_cases};
+  if (cpu) {
+    bench::run_cpu_cases(ctx);
+    for (Family f : families) f(ctx, false);
+  }
   if (gpu) {
     if (have_gpu) {
       bench::run_gpu_cases(ctx);
+      for (Family f : families) f(ctx, true);
     } else {
       const char* reason = loom::cuda::built_with_cuda() ? "loom::cuda::is_available() is false (no usable GPU)"
                                                          : "loom was built without CUDA";
