@@ -16,7 +16,10 @@
 // each call); a chunk of samples is sized to keep it under kColBudget elements.
 #include "kernels/cpu/conv.h"
 
+#include <cblas.h>
+
 #include <algorithm>
+#include <type_traits>
 #include <cstring>
 #include <vector>
 
@@ -28,6 +31,7 @@ namespace loom::kernels::cpu {
 namespace {
 
 constexpr int64_t kColBudget = int64_t(1) << 23;  // elements (32 MiB of float)
+constexpr int64_t kSlabElems = int64_t(1) << 17;  // a forward column slab (512 KiB of float): fits L2
 
 template <typename T>
 T* col_buffer(size_t n) {
@@ -48,18 +52,19 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t OW, int6
   hi = std::max(std::min(hi, OW), lo);
 }
 
-// Rows (r, s) of one input channel plane [H, W] into col [R*S, OH*OW].
+// Rows (r, s) of one input channel plane [H, W], output rows [oh0, oh1), into
+// col [R*S, (oh1 - oh0)*OW].
 template <typename T>
-void im2col_plane(const T* in, T* col, const ConvParams& p) {
-  const int64_t OHW = p.OH * p.OW;
+void im2col_plane(const T* in, T* col, const ConvParams& p, int64_t oh0, int64_t oh1) {
+  const int64_t L = (oh1 - oh0) * p.OW;
   for (int64_t r = 0; r < p.R; ++r)
     for (int64_t s = 0; s < p.S; ++s) {
-      T* dst = col + (r * p.S + s) * OHW;
+      T* dst = col + (r * p.S + s) * L;
       const int64_t off_w = s * p.dil_w - p.pad_w;
       int64_t lo, hi;
       valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
-      for (int64_t oh = 0; oh < p.OH; ++oh) {
-        T* d = dst + oh * p.OW;
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        T* d = dst + (oh - oh0) * p.OW;
         const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
         if (ih < 0 || ih >= p.H) {
           std::fill(d, d + p.OW, T(0));
@@ -79,22 +84,21 @@ void im2col_plane(const T* in, T* col, const ConvParams& p) {
     }
 }
 
-// Adds col [R*S, OH*OW] back into one input plane [H, W] (overwritten).
+// Adds col [R*S, (oh1 - oh0)*OW] (output rows [oh0, oh1)) into one input plane [H, W].
 template <typename T>
-void col2im_plane(const T* col, T* in, const ConvParams& p) {
-  const int64_t OHW = p.OH * p.OW;
-  std::fill(in, in + p.H * p.W, T(0));
+void col2im_plane(const T* col, T* in, const ConvParams& p, int64_t oh0, int64_t oh1) {
+  const int64_t L = (oh1 - oh0) * p.OW;
   for (int64_t r = 0; r < p.R; ++r)
     for (int64_t s = 0; s < p.S; ++s) {
-      const T* src = col + (r * p.S + s) * OHW;
+      const T* src = col + (r * p.S + s) * L;
       const int64_t off_w = s * p.dil_w - p.pad_w;
       int64_t lo, hi;
       valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
-      for (int64_t oh = 0; oh < p.OH; ++oh) {
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
         if (ih < 0 || ih >= p.H) continue;
         T* d = in + ih * p.W + off_w;
-        const T* c = src + oh * p.OW;
+        const T* c = src + (oh - oh0) * p.OW;
         const int64_t sw = p.stride_w;
 #pragma omp simd
         for (int64_t ow = lo; ow < hi; ++ow) d[ow * sw] += c[ow];
@@ -109,7 +113,119 @@ void im2col_chunk(const T* in, T* col, const ConvParams& p, int64_t n0, int64_t 
   detail::parallel_range(nb * Cg, nb * Cg * plane, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t i = t / Cg, c = t % Cg;
-      im2col_plane(in + ((n0 + i) * p.C + g * Cg + c) * HW, col + t * plane, p);
+      im2col_plane(in + ((n0 + i) * p.C + g * Cg + c) * HW, col + t * plane, p, 0, p.OH);
+    }
+  });
+}
+
+// Single-threaded OpenBLAS while loom's pool runs one GEMM per thread.
+class SerialBlas {
+ public:
+  SerialBlas() : prev_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SerialBlas() { openblas_set_num_threads(prev_); }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int prev_;
+};
+
+template <typename T>
+void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc) {
+  const CBLAS_TRANSPOSE A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, A, B, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc);
+  else
+    cblas_dgemm(CblasRowMajor, A, B, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
+// Forward by slabs of output rows: each task unrolls the rows [oh0, oh1) of
+// one (sample, group) into a column block small enough to stay in the core's
+// L2 and multiplies it at once with single-threaded OpenBLAS, writing the
+// NCHW output rows and adding the bias while they are in cache.
+int64_t slab_rows(const ConvParams& p) {
+  return std::max<int64_t>(1, std::min<int64_t>(p.OH, kSlabElems / std::max<int64_t>(p.crs() * p.OW, 1)));
+}
+int64_t slab_tasks(const ConvParams& p) { return p.N * p.groups * ((p.OH + slab_rows(p) - 1) / slab_rows(p)); }
+
+template <typename T>
+void forward_slabs(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
+  const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
+  SerialBlas serial;
+  detail::parallel_range(ntask, ntask * Kg * CRS * rows * p.OW, [&](int64_t b, int64_t e) {
+    T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t sl = t % nslab, g = (t / nslab) % p.groups, n = t / (nslab * p.groups);
+      const int64_t oh0 = sl * rows, oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
+      for (int64_t c = 0; c < Cg; ++c) im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L, p, oh0, oh1);
+      T* o = out + (n * p.K + g * Kg) * OHW + oh0 * p.OW;
+      blas<T>(false, false, Kg, L, CRS, w + g * Kg * CRS, CRS, col, L, T(0), o, OHW);
+      if (bias)
+        for (int64_t k = 0; k < Kg; ++k) {
+          const T v = bias[g * Kg + k];
+          T* ok = o + k * OHW;
+#pragma omp simd
+          for (int64_t i = 0; i < L; ++i) ok[i] += v;
+        }
+    }
+  });
+}
+
+// Backward to the input, one (sample, group) per task: for each slab of output
+// rows, col = w_gᵀ @ grad_out rows, then col2im into the input planes. Slabs of
+// one sample overlap in input rows, so they run in order inside the task.
+template <typename T>
+void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p) {
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
+  const int64_t rows = slab_rows(p), ntask = p.N * p.groups;
+  SerialBlas serial;
+  detail::parallel_range(ntask, ntask * Kg * CRS * OHW, [&](int64_t b, int64_t e) {
+    T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t g = t % p.groups, n = t / p.groups;
+      T* planes = gin + (n * p.C + g * Cg) * HW;
+      std::fill(planes, planes + Cg * HW, T(0));
+      for (int64_t oh0 = 0; oh0 < p.OH; oh0 += rows) {
+        const int64_t oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
+        blas<T>(true, false, CRS, L, Kg, w + g * Kg * CRS, CRS, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW,
+                T(0), col, L);
+        for (int64_t c = 0; c < Cg; ++c) col2im_plane(col + c * RS * L, planes + c * HW, p, oh0, oh1);
+      }
+    }
+  });
+}
+
+// Backward to the weight by slabs: each chunk of tasks accumulates
+// grad_out rows @ colᵀ into its own partial [K, Cg*R*S]; partials are summed.
+template <typename T>
+void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& p) {
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
+  const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
+  const int nchunks = detail::num_chunks(ntask, ntask * Kg * CRS * rows * p.OW);
+  const int64_t wsize = p.K * CRS;
+  std::vector<T> partial(size_t(nchunks) * wsize, T(0));
+  {
+    SerialBlas serial;
+    detail::parallel_chunks(ntask, nchunks, [&](int chunk, int64_t b, int64_t e) {
+      T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
+      T* acc = partial.data() + chunk * wsize;
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t sl = t % nslab, g = (t / nslab) % p.groups, n = t / (nslab * p.groups);
+        const int64_t oh0 = sl * rows, oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
+        for (int64_t c = 0; c < Cg; ++c)
+          im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L, p, oh0, oh1);
+        blas<T>(false, true, Kg, CRS, L, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, col, L, T(1),
+                acc + g * Kg * CRS, CRS);
+      }
+    });
+  }
+  detail::parallel_range(wsize, wsize * nchunks, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      T s = 0;
+      for (int c = 0; c < nchunks; ++c) s += partial[size_t(c) * wsize + i];
+      gw[i] = s;
     }
   });
 }
@@ -123,8 +239,13 @@ template <typename T>
 void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
   const DType dt = dtype_of<T>::value;
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
-  const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
+  if (!direct && slab_tasks(p) >= 2 * pool_threads()) {
+    forward_slabs(out, in, w, bias, p);
+    return;
+  }
+  // Few tasks (small batch, small images): whole samples, OpenBLAS threading each product.
+  const int64_t nchunk = chunk_samples(p);
   T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
   for (int64_t g = 0; g < p.groups; ++g)
     for (int64_t n0 = 0; n0 < p.N; n0 += nchunk) {
@@ -156,6 +277,10 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p)
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
+  if (!direct && p.N * p.groups >= 2 * pool_threads()) {
+    backward_input_slabs(gin, gout, w, p);
+    return;
+  }
   T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
   const int64_t plane = p.R * p.S * OHW;
   for (int64_t g = 0; g < p.groups; ++g)
@@ -172,7 +297,9 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p)
       detail::parallel_range(nb * Cg, nb * Cg * plane, [&](int64_t b, int64_t e) {
         for (int64_t t = b; t < e; ++t) {
           const int64_t i = t / Cg, c = t % Cg;
-          col2im_plane(col + t * plane, gin + ((n0 + i) * p.C + g * Cg + c) * HW, p);
+          T* plane_in = gin + ((n0 + i) * p.C + g * Cg + c) * HW;
+          std::fill(plane_in, plane_in + HW, T(0));
+          col2im_plane(col + t * plane, plane_in, p, 0, p.OH);
         }
       });
     }
@@ -184,9 +311,11 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
-  T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
+  const bool slabs = !direct && slab_tasks(p) >= 2 * pool_threads();
+  T* col = direct || slabs ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
   if (p.N == 0 || OHW == 0) std::fill(gw, gw + p.K * CRS, T(0));
-  for (int64_t g = 0; g < p.groups; ++g)
+  if (slabs) backward_weight_slabs(gw, gout, in, p);
+  for (int64_t g = 0; g < p.groups && !slabs; ++g)
     for (int64_t n0 = 0; n0 < p.N; n0 += nchunk) {
       const int64_t nb = std::min(nchunk, p.N - n0);
       if (!direct) im2col_chunk(in, col, p, n0, nb, g);

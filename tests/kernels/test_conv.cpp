@@ -107,6 +107,8 @@ const std::vector<ConvParams>& cases() {
       make(2, 4, 6, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 2),   // 1x1 with stride
       make(1, 2, 1, 13, 3, 1, 4, 1, 3, 0, 2, 1, 1, 1),  // conv1d as [N, C, 1, L]
       make(2, 3, 5, 5, 2, 5, 5, 1, 1, 0, 0, 1, 1, 1),   // kernel = input
+      make(3, 64, 40, 37, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2),  // several row slabs per sample (slab path)
+      make(4, 64, 23, 41, 6, 3, 2, 2, 3, 1, 0, 1, 1, 1),  // slabs with strides
   };
   return c;
 }
@@ -121,7 +123,7 @@ TEST_CASE("conv2d CPU kernels match a direct reference (float32)", "[conv]") {
   for (const auto& p : cases()) check_case<float>(p, 1e-4);
 }
 
-TEST_CASE("conv2d CPU kernels on a multi-chunk batch", "[conv]") {
-  // Enough samples that the column buffer is filled in several chunks.
+TEST_CASE("conv2d CPU kernels on a large batch", "[conv]") {
+  // Row slabs in the forward pass and both backward passes.
   check_case<float>(make(5, 64, 64, 64, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1), 1e-3);
 }
