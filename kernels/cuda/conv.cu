@@ -335,7 +335,8 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
     }
   };
 
-  // FP32 register block: rows (j*64 + ty*4 + i), cols (j*64 + tx*4 + i).
+  // FP32 register block: rows (j*64 + tx*4 + i), cols (j*64 + ty*4 + i): the 16 lanes that differ
+  // in tx hold 64 consecutive rows (output pixels), so epilogue stores cover whole sectors.
   constexpr int TM = BM / 16, TN = BN / 16;
   // TF32 warp tiles: 2 x 4 warps, MT x NT mma tiles of 16 x 8 each.
   constexpr int MT = BM / 32, NT = BN / 32;
@@ -362,11 +363,11 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
 #pragma unroll
         for (int j = 0; j < TM / 4; ++j)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) a[j * 4 + i] = As[buf][k][j * 64 + ty * 4 + i];
+          for (int i = 0; i < 4; ++i) a[j * 4 + i] = As[buf][k][j * 64 + tx * 4 + i];
 #pragma unroll
         for (int j = 0; j < TN / 4; ++j)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) b[j * 4 + i] = Bs[buf][k][j * 64 + tx * 4 + i];
+          for (int i = 0; i < 4; ++i) b[j * 4 + i] = Bs[buf][k][j * 64 + ty * 4 + i];
 #pragma unroll
         for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -413,10 +414,10 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
   if constexpr (!kMma) {
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
-      const int m = m0 + (i / 4) * 64 + ty * 4 + (i % 4);
+      const int m = m0 + (i / 4) * 64 + tx * 4 + (i % 4);
       const auto o = prob.o_ctx(m, g);
 #pragma unroll
-      for (int j = 0; j < TN; ++j) prob.store(o, n0 + (j / 4) * 64 + tx * 4 + (j % 4), g, acc[i * TN + j], atomic);
+      for (int j = 0; j < TN; ++j) prob.store(o, n0 + (j / 4) * 64 + ty * 4 + (j % 4), g, acc[i * TN + j], atomic);
     }
   } else {
 #pragma unroll
@@ -510,10 +511,11 @@ int sm_count() {
   return count;
 }
 
-void check_sizes(const ConvParams& p, int64_t M, int64_t N, int64_t K) {
+void check_sizes(int64_t M, int64_t N, int64_t K) {
   const int64_t lim = INT32_MAX;
-  LOOM_CHECK(M < lim && N < lim && K < lim && p.N * p.C * p.H * p.W < lim * 16 && p.N * p.K * p.OH * p.OW < lim * 16,
-             "conv2d (CUDA): GEMM sizes M=", M, " N=", N, " K=", K, " exceed the 32-bit index range of the kernels");
+  // Rows, columns and k are 32-bit in the kernels; element offsets are 64-bit.
+  LOOM_CHECK(M < lim && N < lim && K < lim, "conv2d (CUDA): GEMM sizes M=", M, " N=", N, " K=", K,
+             " exceed the 32-bit index range of the kernels");
 }
 
 template <typename T, class Problem>
@@ -550,7 +552,7 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
     return;
   }
   FwdProblem<T> prob{in, w, bias, out, p, int(p.N * p.OH * p.OW), int(p.Kg()), int(CRS), false};
-  check_sizes(p, p.N * p.OH * p.OW, p.Kg(), CRS);
+  check_sizes(p.N * p.OH * p.OW, p.Kg(), CRS);
   prob.vec_b = CRS % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   launch_igemm<T>(prob, int(p.groups), 1, tf32, stream);
 }
@@ -558,7 +560,7 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
 template <typename T>
 void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, cudaStream_t stream) {
   const int64_t M = p.N * p.H * p.W, K = p.Kg() * p.R * p.S;
-  check_sizes(p, M, p.Cg(), K);
+  check_sizes(M, p.Cg(), K);
   DgradProblem<T> prob{gout, w, gin, p, int(M), int(p.Cg()), int(K), false};
   launch_igemm<T>(prob, int(p.groups), 1, tf32, stream);
 }
@@ -567,7 +569,7 @@ template <typename T>
 void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvParams& p, bool tf32,
                           cudaStream_t stream) {
   const int64_t K = p.N * p.OH * p.OW, CRS = p.crs();
-  check_sizes(p, p.Kg(), CRS, K);
+  check_sizes(p.Kg(), CRS, K);
   // Enough k-splits to fill the GPU about 4 times over, each at least 32 k-tiles long.
   const int64_t tiles = ((p.Kg() + 63) / 64) * ((CRS + 63) / 64) * p.groups;
   int64_t splits = std::max<int64_t>(1, 4 * sm_count() / std::max<int64_t>(tiles, 1));
