@@ -42,6 +42,9 @@ __device__ __forceinline__ float tf32_round(float x) {
   return __uint_as_float(r);
 }
 
+// Host-and-device, so the index math can also be checked by a host emulation.
+#define LOOM_HD __host__ __device__
+
 // ---- the three GEMM views of a convolution ----
 // Each gives: the A row context of pixel/row m and load_a(ctx, k0, kend, v)
 // (L consecutive k from k0; zero past kend or outside the image), the same for
@@ -71,7 +74,7 @@ struct FwdProblem {
     bool valid;
   };
 
-  __device__ ACtx a_ctx(int m, int g) const {
+  LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
     c.valid = m < M;
     if (!c.valid) return c;
@@ -83,7 +86,7 @@ struct FwdProblem {
     return c;
   }
   template <int L>
-  __device__ void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
     const int RS = int(p.R * p.S), S = int(p.S);
     int ci = k0 / RS, rs = k0 - ci * RS, r = rs / S, s = rs - r * S;
 #pragma unroll
@@ -99,14 +102,14 @@ struct FwdProblem {
       }
     }
   }
-  __device__ BCtx b_ctx(int n, int g) const {
+  LOOM_HD BCtx b_ctx(int n, int g) const {
     BCtx c{};
     c.valid = n < N;
     c.ptr = w + (int64_t(g) * p.Kg() + n) * K;
     return c;
   }
   template <int L>
-  __device__ void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
     if constexpr (L == 4 && std::is_same<T, float>::value) {
       if (vec_b && c.valid && k0 + 3 < kend) {
         const float4 q = *reinterpret_cast<const float4*>(c.ptr + k0);
@@ -117,7 +120,7 @@ struct FwdProblem {
 #pragma unroll
     for (int i = 0; i < L; ++i) v[i] = (c.valid && k0 + i < kend) ? c.ptr[k0 + i] : T(0);
   }
-  __device__ OCtx o_ctx(int m, int g) const {
+  LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};
     c.valid = m < M;
     if (!c.valid) return c;
@@ -125,7 +128,7 @@ struct FwdProblem {
     c.ptr = out + (int64_t(n) * p.K + int64_t(g) * p.Kg()) * OHW + ohw;
     return c;
   }
-  __device__ void store(const OCtx& c, int n, int g, T v, bool) const {
+  LOOM_HD void store(const OCtx& c, int n, int g, T v, bool) const {
     if (!c.valid || n >= N) return;
     if (bias) v += bias[g * p.Kg() + n];
     c.ptr[int64_t(n) * p.OH * p.OW] = v;
@@ -155,7 +158,7 @@ struct DgradProblem {
     bool valid;
   };
 
-  __device__ ACtx a_ctx(int m, int g) const {
+  LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
     c.valid = m < M;
     if (!c.valid) return c;
@@ -167,7 +170,7 @@ struct DgradProblem {
     return c;
   }
   template <int L>
-  __device__ void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
     const int RS = int(p.R * p.S), S = int(p.S);
     int ko = k0 / RS, rs = k0 - ko * RS, r = rs / S, s = rs - r * S;
 #pragma unroll
@@ -186,14 +189,14 @@ struct DgradProblem {
       }
     }
   }
-  __device__ BCtx b_ctx(int n, int g) const {
+  LOOM_HD BCtx b_ctx(int n, int g) const {
     BCtx c{};
     c.valid = n < N;
     c.ptr = w + int64_t(g) * p.Kg() * p.Cg() * p.R * p.S + int64_t(n) * p.R * p.S;
     return c;
   }
   template <int L>
-  __device__ void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
     const int RS = int(p.R * p.S);
     int ko = k0 / RS, rs = k0 - ko * RS;
 #pragma unroll
@@ -202,7 +205,7 @@ struct DgradProblem {
       if (++rs == RS) rs = 0, ++ko;
     }
   }
-  __device__ OCtx o_ctx(int m, int g) const {
+  LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};
     c.valid = m < M;
     if (!c.valid) return c;
@@ -210,7 +213,7 @@ struct DgradProblem {
     c.ptr = gin + (int64_t(n) * p.C + int64_t(g) * p.Cg()) * HW + hw;
     return c;
   }
-  __device__ void store(const OCtx& c, int n, int, T v, bool) const {
+  LOOM_HD void store(const OCtx& c, int n, int, T v, bool) const {
     if (c.valid && n < N) c.ptr[int64_t(n) * p.H * p.W] = v;
   }
 };
@@ -238,14 +241,14 @@ struct WgradProblem {
     bool valid;
   };
 
-  __device__ ACtx a_ctx(int m, int g) const {
+  LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
     c.valid = m < M;
     c.ptr = gout + (int64_t(g) * p.Kg() + m) * p.OH * p.OW;
     return c;
   }
   template <int L>
-  __device__ void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
     const int OHW = int(p.OH * p.OW);
     int n = k0 / OHW, ohw = k0 - n * OHW;
 #pragma unroll
@@ -254,7 +257,7 @@ struct WgradProblem {
       if (++ohw == OHW) ohw = 0, ++n;
     }
   }
-  __device__ BCtx b_ctx(int n, int g) const {
+  LOOM_HD BCtx b_ctx(int n, int g) const {
     BCtx c{};
     c.valid = n < N;
     if (!c.valid) return c;
@@ -265,7 +268,7 @@ struct WgradProblem {
     return c;
   }
   template <int L>
-  __device__ void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
     const int OHW = int(p.OH * p.OW), OW = int(p.OW);
     int n = k0 / OHW, ohw = k0 - n * OHW, oh = ohw / OW, ow = ohw - oh * OW;
 #pragma unroll
@@ -281,16 +284,20 @@ struct WgradProblem {
       }
     }
   }
-  __device__ OCtx o_ctx(int m, int g) const {
+  LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};
     c.valid = m < M;
     c.ptr = gw + (int64_t(g) * p.Kg() + m) * N;
     return c;
   }
-  __device__ void store(const OCtx& c, int n, int, T v, bool atomic) const {
+  LOOM_HD void store(const OCtx& c, int n, int, T v, bool atomic) const {
     if (!c.valid || n >= N) return;
+#ifdef __CUDA_ARCH__
     if (atomic) atomicAdd(c.ptr + n, v);
     else c.ptr[n] = v;
+#else
+    c.ptr[n] = atomic ? c.ptr[n] + v : v;
+#endif
   }
 };
 
