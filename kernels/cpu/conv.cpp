@@ -1,26 +1,31 @@
 // Convolution on the CPU: im2col + OpenBLAS GEMM, col2im for the input
-// gradient. Layouts and math: kernels/cpu/conv.h.
+// gradient. Layouts and math: kernels/cpu/conv.h. Two schedules:
 //
-// Forward, per group g and chunk of samples:
-//   col[n] [Cg*R*S, OH*OW] = im2col(in[n, group g])          (loom's pool, over (n, c))
-//   out[n, group g] [Kg, OH*OW] = w_g [Kg, Cg*R*S] @ col[n]  (one batched gemm call)
-// Backward to the input: col[n] = w_gᵀ @ grad_out[n, g], then col2im adds the
-// columns back into the input plane (each (n, c) plane owned by one task, so no
-// races). Backward to the weight: grad_w_g += grad_out[n, g] @ col[n]ᵀ, summed
-// over n by beta = 1. 1x1 / stride 1 / no padding skips im2col: the input is
-// the column matrix.
-// The batched gemm (kernels/cpu/matmul.cpp) runs small per-sample products in
-// parallel over the batch with single-threaded OpenBLAS, and large ones one by
-// one with OpenBLAS threading each: conv inherits both strategies.
-// The column buffer is per thread and kept between calls (no page faults on
-// each call); a chunk of samples is sized to keep it under kColBudget elements.
+// Row slabs (the common case: at least 2 tasks per pool thread). Each
+// (sample, group) is cut into slabs of output rows whose column block
+// [Cg*R*S, rows*OW] fits a core's L2 (kSlabElems); one pool task unrolls a
+// slab and multiplies it at once with single-threaded OpenBLAS, so the
+// columns never travel to DRAM:
+//   forward   out rows [Kg, rows*OW] = w_g @ col_slab (+ bias, while in cache)
+//   grad in   col_slab = w_gᵀ @ grad_out rows, col2im into the input planes; one
+//             (sample, group) per task, its slabs in order (they overlap in rows)
+//   grad w    each chunk of tasks adds grad_out rows @ col_slabᵀ into its own
+//             partial [K, Cg*R*S]; the partials are summed at the end
+// Whole samples (few tasks: small batch and small images). The column matrix
+// of a chunk of samples (at most kColBudget elements) is built in parallel
+// over (sample, channel), then one batched gemm call (kernels/cpu/matmul.cpp)
+// runs the per-sample products with OpenBLAS threading each; grad w sums over
+// samples with beta = 1.
+// 1x1 / stride 1 / no padding skips im2col: the input is the column matrix.
+// Column buffers are per thread and kept between calls (no page faults on
+// each call). The bias gradient is a vectorized sum per channel.
 #include "kernels/cpu/conv.h"
 
 #include <cblas.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
