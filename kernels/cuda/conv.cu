@@ -19,9 +19,11 @@
 // blockIdx.z (split-K) and partial tiles are atomically added into the zeroed
 // gradient (not bitwise deterministic). The bias gradient is a block reduction
 // per channel.
-// Few input channels (the RGB first layer, C <= 4): a direct kernel, the whole
-// weight in shared memory, one output pixel per thread and 32 output channels
-// in registers, coalesced loads along ow.
+// Few input channels (the RGB first layer, C <= 4), forward and backward to
+// the input: direct kernels with the whole weight in shared memory and one
+// pixel per thread (32 output channels or the C input channels in registers),
+// coalesced along ow; the implicit GEMM would waste most of its tile on
+// C*R*S = 27 or on Cg = 3 columns.
 // 128 x 128 tiles when the N dim of the GEMM is >= 96, 64 x 64 otherwise.
 #include <algorithm>
 #include <type_traits>
@@ -444,26 +446,22 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
 }
 
 // ---- few input channels: direct convolution ----
+// The whole weight sits in shared memory; one thread per pixel. Forward: an
+// output pixel, 32 output channels at a time in registers, weight read as
+// [crs][K] broadcasts. Backward to the input: an input pixel, its C <= 4
+// channels in registers, looping over the (kout, r, s) taps that reach it.
+// The per-pixel bodies are host+device so they can be emulated on the host.
 
 constexpr int kFewK = 32;       // output channels per pass, in registers
 constexpr int kFewThreads = 128;
 constexpr int kFewMaxC = 4;
 constexpr int kFewSmem = 48 * 1024;
 
+// ws: the weight as [C*R*S][K]. m: output pixel (n, oh, ow).
 template <typename T>
-__global__ void __launch_bounds__(kFewThreads) conv_few_channels_kernel(T* out, const T* in, const T* w,
-                                                                         const T* bias, ConvParams p) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  T* ws = reinterpret_cast<T*>(smem_raw);  // [crs][K]: a k-run is contiguous, read as a broadcast
-  const int K = int(p.K), RS = int(p.R * p.S), CRS = int(p.C) * RS;
-  for (int i = threadIdx.x; i < K * CRS; i += blockDim.x) {
-    const int k = i / CRS, crs = i - k * CRS;
-    ws[crs * K + k] = w[i];
-  }
-  __syncthreads();
-  const int OHW = int(p.OH * p.OW);
-  const int64_t m = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (m >= int64_t(p.N) * OHW) return;
+LOOM_HD void few_channels_forward_pixel(T* out, const T* in, const T* ws, const T* bias, const ConvParams& p,
+                                        int64_t m) {
+  const int K = int(p.K), OHW = int(p.OH * p.OW);
   const int n = int(m / OHW), ohw = int(m - int64_t(n) * OHW), oh = ohw / int(p.OW), ow = ohw - oh * int(p.OW);
   const int ih0 = oh * int(p.stride_h) - int(p.pad_h), iw0 = ow * int(p.stride_w) - int(p.pad_w);
   const T* x = in + int64_t(n) * p.C * p.H * p.W;
@@ -490,6 +488,70 @@ __global__ void __launch_bounds__(kFewThreads) conv_few_channels_kernel(T* out, 
     for (int j = 0; j < kFewK; ++j)
       if (k0 + j < K) y[int64_t(k0 + j) * OHW] = acc[j];
   }
+}
+
+// ws: the weight as stored, [K][C][R][S]. m: input pixel (n, h, w).
+template <typename T>
+LOOM_HD void few_channels_dgrad_pixel(T* gin, const T* gout, const T* ws, const ConvParams& p, int64_t m) {
+  const int HW = int(p.H * p.W), OHW = int(p.OH * p.OW), C = int(p.C), RS = int(p.R * p.S);
+  const int n = int(m / HW), hw = int(m - int64_t(n) * HW), h = hw / int(p.W), x = hw - h * int(p.W);
+  const T* g = gout + int64_t(n) * p.K * OHW;
+  T acc[kFewMaxC];
+#pragma unroll
+  for (int c = 0; c < kFewMaxC; ++c) acc[c] = T(0);
+  for (int r = 0; r < int(p.R); ++r) {
+    const int th = h + int(p.pad_h) - r * int(p.dil_h);
+    if (th < 0) continue;
+    const int oh = th / int(p.stride_h);
+    if (oh * int(p.stride_h) != th || oh >= int(p.OH)) continue;
+    for (int s = 0; s < int(p.S); ++s) {
+      const int tw = x + int(p.pad_w) - s * int(p.dil_w);
+      if (tw < 0) continue;
+      const int ow = tw / int(p.stride_w);
+      if (ow * int(p.stride_w) != tw || ow >= int(p.OW)) continue;
+      const T* gk = g + oh * int(p.OW) + ow;
+      const T* wk = ws + r * int(p.S) + s;
+      for (int k = 0; k < int(p.K); ++k) {
+        const T v = gk[int64_t(k) * OHW];
+#pragma unroll
+        for (int c = 0; c < kFewMaxC; ++c)
+          if (c < C) acc[c] += v * wk[(k * C + c) * RS];
+      }
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < kFewMaxC; ++c)
+    if (c < C) gin[(int64_t(n) * C + c) * HW + hw] = acc[c];
+}
+
+bool few_channels(const ConvParams& p, size_t elem) {
+  return p.groups == 1 && p.C <= kFewMaxC && int64_t(elem) * p.K * p.crs() <= kFewSmem;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kFewThreads) conv_few_channels_kernel(T* out, const T* in, const T* w,
+                                                                         const T* bias, ConvParams p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T* ws = reinterpret_cast<T*>(smem_raw);
+  const int K = int(p.K), CRS = int(p.crs());
+  for (int i = threadIdx.x; i < K * CRS; i += blockDim.x) {
+    const int k = i / CRS, crs = i - k * CRS;
+    ws[crs * K + k] = w[i];
+  }
+  __syncthreads();
+  const int64_t m = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (m < p.N * p.OH * p.OW) few_channels_forward_pixel(out, in, ws, bias, p, m);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kFewThreads) conv_few_channels_dgrad_kernel(T* gin, const T* gout, const T* w,
+                                                                               ConvParams p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T* ws = reinterpret_cast<T*>(smem_raw);
+  for (int i = threadIdx.x; i < int(p.K * p.crs()); i += blockDim.x) ws[i] = w[i];
+  __syncthreads();
+  const int64_t m = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (m < p.N * p.H * p.W) few_channels_dgrad_pixel(gin, gout, ws, p, m);
 }
 
 template <typename T>
@@ -550,7 +612,7 @@ template <typename T>
 void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32,
                   cudaStream_t stream) {
   const int64_t CRS = p.crs();
-  if (p.groups == 1 && p.C <= kFewMaxC && int64_t(sizeof(T)) * p.K * CRS <= kFewSmem) {
+  if (few_channels(p, sizeof(T))) {
     const int64_t M = p.N * p.OH * p.OW;
     const size_t smem = sizeof(T) * p.K * CRS;
     conv_few_channels_kernel<T><<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads, smem, stream>>>(
@@ -567,6 +629,12 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
 template <typename T>
 void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, cudaStream_t stream) {
   const int64_t M = p.N * p.H * p.W, K = p.Kg() * p.R * p.S;
+  if (few_channels(p, sizeof(T))) {
+    conv_few_channels_dgrad_kernel<T><<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads,
+                                        sizeof(T) * p.K * p.crs(), stream>>>(gin, gout, w, p);
+    LOOM_CUDA_KERNEL_CHECK();
+    return;
+  }
   check_sizes(M, p.Cg(), K);
   DgradProblem<T> prob{gout, w, gin, p, int(M), int(p.Cg()), int(K), false};
   launch_igemm<T>(prob, int(p.groups), 1, tf32, stream);
