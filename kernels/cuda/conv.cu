@@ -24,7 +24,7 @@
 // pixel per thread (32 output channels or the C input channels in registers),
 // coalesced along ow; the implicit GEMM would waste most of its tile on
 // C*R*S = 27 or on Cg = 3 columns.
-// 128 x 128 tiles when the N dim of the GEMM is >= 96, 64 x 64 otherwise.
+// Tiles of 128 or 64 rows and 128 or 64 columns, by the GEMM dims (>= 96 -> 128).
 #include <algorithm>
 #include <type_traits>
 
@@ -593,18 +593,23 @@ void launch_igemm(const Problem& prob, int groups, int splits, bool tf32, cudaSt
   k_per_split = (k_per_split + kBK - 1) / kBK * kBK;
   splits = (prob.K + k_per_split - 1) / k_per_split;
   if (splits < 1) splits = 1;
-  const bool big = prob.N >= 96;
-  const int BM = big ? 128 : 64, BN = big ? 128 : 64;
+  // 128 rows / columns where the GEMM dim has them (more FMAs per shared-memory read), else 64.
+  const bool wide_m = prob.M >= 96, wide_n = prob.N >= 96;
+  const int BM = wide_m ? 128 : 64, BN = wide_n ? 128 : 64;
   dim3 grid((prob.M + BM - 1) / BM, (prob.N + BN - 1) / BN, groups * splits);
   LOOM_CHECK(grid.y <= 65535 && grid.z <= 65535, "conv2d (CUDA): grid ", grid.y, " x ", grid.z, " too large");
   const bool mma = tf32 && std::is_same<T, float>::value;
-  if (big) {
-    if (mma) conv_igemm_kernel<T, 128, 128, true><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
-    else conv_igemm_kernel<T, 128, 128, false><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
-  } else {
-    if (mma) conv_igemm_kernel<T, 64, 64, true><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
-    else conv_igemm_kernel<T, 64, 64, false><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
-  }
+  auto launch = [&](auto bm, auto bn) {
+    constexpr int M_ = decltype(bm)::value, N_ = decltype(bn)::value;
+    if (mma) conv_igemm_kernel<T, M_, N_, true><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
+    else conv_igemm_kernel<T, M_, N_, false><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
+  };
+  using I64 = std::integral_constant<int, 64>;
+  using I128 = std::integral_constant<int, 128>;
+  if (wide_m && wide_n) launch(I128{}, I128{});
+  else if (wide_m) launch(I128{}, I64{});
+  else if (wide_n) launch(I64{}, I128{});
+  else launch(I64{}, I64{});
   LOOM_CUDA_KERNEL_CHECK();
 }
 
