@@ -113,19 +113,6 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   return y;
 }
 
-namespace {
-
-// batch_norm as loom ops, for create_graph (double backward).
-Tensor batch_norm_composed(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& w,
-                           const Tensor& b, const Shape& bshape) {
-  Tensor y = (x - mean.view(bshape)) * invstd.view(bshape);
-  if (w.defined()) y = y * w.view(bshape);
-  if (b.defined()) y = y + b.view(bshape);
-  return y;
-}
-
-}  // namespace
-
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   LOOM_OP_SCOPE(batch_norm);
@@ -154,17 +141,13 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   if (training) {
     mean = ops::new_empty(cs, x.dtype(), x.device());
     invstd = ops::new_empty(cs, x.dtype(), x.device());
-    Tensor var;
-    if (x.device().is_cpu()) {
-      var = ops::new_empty(cs, x.dtype(), x.device());
-      kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
-                                     C, S, eps);
-    } else {  // CUDA: loom's reductions (no hand-written batch-norm kernel yet)
-      Tensor xv = x.view({N, C, S});
-      var = xv.var({0, 2}, false, false);
-      mean = xv.mean({0, 2});
-      invstd = (var + eps).rsqrt();
-    }
+    Tensor var = ops::new_empty(cs, x.dtype(), x.device());
+    LOOM_DEVICE_DISPATCH(x.device(),
+                         kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(),
+                                                        x.data_ptr(), N, C, S, eps),
+                         kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(),
+                                                         invstd.data_ptr(), x.data_ptr(), N, C, S, eps,
+                                                         ops::stream_of(x.device())));
     if (running_mean.defined() || running_var.defined()) {
       autograd::NoGradGuard ng;
       const double n = static_cast<double>(N * S);
@@ -177,19 +160,17 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     mean = running_mean.detach().contiguous().clone();
     invstd = (running_var.detach() + eps).rsqrt().contiguous();
   }
-  Tensor y;
-  if (x.device().is_cpu()) {
-    y = ops::new_empty(input.sizes(), input.dtype(), input.device());
-    kernels::cpu::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(), invstd.data_ptr(),
-                                   ptr_or_null(w), ptr_or_null(b), N, C, S);
-  } else {
-    autograd::NoGradGuard ng;
-    y = batch_norm_composed(x, mean, invstd, w, b, bshape).contiguous();
-  }
+  Tensor y = ops::new_empty(input.sizes(), input.dtype(), input.device());
+  LOOM_DEVICE_DISPATCH(x.device(),
+                       kernels::cpu::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(),
+                                                      invstd.data_ptr(), ptr_or_null(w), ptr_or_null(b), N, C, S),
+                       kernels::cuda::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(),
+                                                       invstd.data_ptr(), ptr_or_null(w), ptr_or_null(b), N, C, S,
+                                                       ops::stream_of(x.device())));
   if (autograd::any_requires_grad({&input, &weight, &bias})) {
     const bool need_x = input.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
                need_b = bias.defined() && bias.requires_grad();
-    SavedTensor sx(input), sw(weight), sb(bias), smean(mean), sinv(invstd);
+    SavedTensor sx(input), sw(weight), smean(mean), sinv(invstd);
     auto node = std::make_shared<LambdaNode>("NativeBatchNormBackward0", [=](const TensorList& g) -> TensorList {
       const char* nm = "NativeBatchNormBackward0";
       Tensor xin = sx.unpack(nm), wt = sw.defined() ? sw.unpack(nm) : Tensor();
@@ -197,8 +178,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       if (!g[0].defined()) return {Tensor(), Tensor(), Tensor()};
       Dims red{0};
       for (int64_t i = 2; i < xin.dim(); ++i) red.push_back(i);
-      if (autograd::grad_enabled() || !xin.device().is_cpu()) {
-        // Differentiable composition (create_graph), and the CUDA path.
+      if (autograd::grad_enabled()) {  // create_graph: differentiable composition
         Tensor xhat = (xin - mu.view(bshape)) * is.view(bshape);
         Tensor gx;
         if (training) {
@@ -221,9 +201,15 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       Tensor dx = need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
       Tensor dw = need_w ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
       Tensor db = need_b ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
-      kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                        go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
-                                        N, C, S, training);
+      LOOM_DEVICE_DISPATCH(xc.device(),
+                           kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
+                                                             mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
+                                                             mu.data_ptr(), is.data_ptr(), ptr_or_null(wc), N, C, S,
+                                                             training),
+                           kernels::cuda::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
+                                                              mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
+                                                              mu.data_ptr(), is.data_ptr(), ptr_or_null(wc), N, C, S,
+                                                              training, ops::stream_of(xc.device())));
       return {dx, dw, db};
     });
     autograd::attach(node, {input, weight, bias}, y);

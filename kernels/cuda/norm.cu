@@ -17,7 +17,12 @@
 //             rows-chunk] tiles of 32x8 threads write per-chunk partial sums
 //             into a workspace [2, R, D], then one thread per column adds its
 //             R partials in order.
-// Statistics accumulate in the input type (float for float32).
+//   batch_norm  x [N, C, S]: one block per channel for the statistics and the
+//             backward (the channel's N planes of S contiguous values walked
+//             with coalesced strided loops, two passes, block reductions in
+//             double), and a grid-stride elementwise kernel for y = x*scale +
+//             shift with per-channel scale/shift. Saved: mean, invstd [C].
+// LayerNorm statistics accumulate in the input type (float for float32).
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
@@ -275,6 +280,82 @@ __global__ void layer_norm_backward_final_kernel(T* __restrict__ dw, T* __restri
   }
 }
 
+
+// One block per channel c: sums over the N planes x[n, c, :].
+template <typename T>
+__global__ void batch_norm_stats_kernel(T* __restrict__ mean, T* __restrict__ var, T* __restrict__ invstd,
+                                        const T* __restrict__ x, int64_t N, int64_t C, int64_t S, double eps) {
+  const int64_t c = blockIdx.x;
+  const int64_t M = N * S;
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
+    const int64_t n = i / S, k = i - n * S;
+    s += static_cast<double>(x[(n * C + c) * S + k]);
+  }
+  const double m = M > 0 ? block_reduce(s, SumOp(), 0.0) / static_cast<double>(M) : 0.0;
+  const T mt = static_cast<T>(m);
+  double ss = 0;
+  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
+    const int64_t n = i / S, k = i - n * S;
+    const double d = static_cast<double>(x[(n * C + c) * S + k] - mt);
+    ss += d * d;
+  }
+  ss = block_reduce(ss, SumOp(), 0.0);
+  if (threadIdx.x == 0) {
+    const double v = M > 0 ? ss / static_cast<double>(M) : 0.0;
+    mean[c] = mt;
+    var[c] = static_cast<T>(v);
+    invstd[c] = static_cast<T>(1.0 / sqrt(v + eps));
+  }
+}
+
+template <typename T>
+__global__ void batch_norm_apply_kernel(T* __restrict__ y, const T* __restrict__ x, const T* __restrict__ mean,
+                                        const T* __restrict__ invstd, const T* __restrict__ w,
+                                        const T* __restrict__ b, int64_t total, int64_t C, int64_t S) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int64_t c = (i / S) % C;
+    const T scale = invstd[c] * (w ? w[c] : T(1));
+    const T shift = (b ? b[c] : T(0)) - mean[c] * scale;
+    y[i] = x[i] * scale + shift;
+  }
+}
+
+template <typename T>
+__global__ void batch_norm_backward_kernel(T* __restrict__ dx, T* __restrict__ dw, T* __restrict__ db,
+                                           const T* __restrict__ dy, const T* __restrict__ x,
+                                           const T* __restrict__ mean, const T* __restrict__ invstd,
+                                           const T* __restrict__ w, int64_t N, int64_t C, int64_t S,
+                                           bool training) {
+  const int64_t c = blockIdx.x;
+  const int64_t M = N * S;
+  const T m = mean[c], is = invstd[c];
+  double sg = 0, sgx = 0;
+  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
+    const int64_t n = i / S, k = i - n * S;
+    const int64_t off = (n * C + c) * S + k;
+    const double g = static_cast<double>(dy[off]);
+    sg += g;
+    sgx += g * static_cast<double>(x[off] - m);
+  }
+  sg = block_reduce(sg, SumOp(), 0.0);
+  sgx = block_reduce(sgx, SumOp(), 0.0);
+  if (threadIdx.x == 0) {
+    if (dw) dw[c] = static_cast<T>(sgx * static_cast<double>(is));
+    if (db) db[c] = static_cast<T>(sg);
+  }
+  if (!dx) return;
+  const T k = (w ? w[c] : T(1)) * is;
+  const T c1 = training && M > 0 ? static_cast<T>(sg / static_cast<double>(M)) : T(0);
+  const T c2 = training && M > 0 ? static_cast<T>(sgx / static_cast<double>(M)) * is * is : T(0);
+  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
+    const int64_t n = i / S, kk = i - n * S;
+    const int64_t off = (n * C + c) * S + kk;
+    dx[off] = k * (dy[off] - c1 - (x[off] - m) * c2);
+  }
+}
+
 int64_t num_chunks(int64_t N) {
   return std::max<int64_t>(1, std::min<int64_t>(kMaxChunks, (N + kRowsPerChunk - 1) / kRowsPerChunk));
 }
@@ -376,6 +457,46 @@ void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
       LOOM_CUDA_CHECK(cudaMemsetAsync(workspace, 0, sizeof(T) * 2 * R * D, stream));
     }
     layer_norm_backward_final_kernel<T><<<grid_for(D), kThreads, 0, stream>>>(dwp, dbp, part_w, part_b, R, D);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void batch_norm_stats(DType dt, void* mean, void* var, void* invstd, const void* x, int64_t N, int64_t C, int64_t S,
+                      double eps, cudaStream_t stream) {
+  if (C <= 0) return;
+  LOOM_CHECK(C <= INT32_MAX, "batch_norm: too many channels (", C, ")");
+  LOOM_DISPATCH_FLOAT(dt, "batch_norm", [&] {
+    using T = scalar_t;
+    batch_norm_stats_kernel<T><<<static_cast<unsigned>(C), 512, 0, stream>>>(
+        static_cast<T*>(mean), static_cast<T*>(var), static_cast<T*>(invstd), static_cast<const T*>(x), N, C, S, eps);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const void* invstd, const void* w,
+                      const void* b, int64_t N, int64_t C, int64_t S, cudaStream_t stream) {
+  const int64_t total = N * C * S;
+  if (total <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "batch_norm", [&] {
+    using T = scalar_t;
+    batch_norm_apply_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(
+        static_cast<T*>(y), static_cast<const T*>(x), static_cast<const T*>(mean), static_cast<const T*>(invstd),
+        static_cast<const T*>(w), static_cast<const T*>(b), total, C, S);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* mean,
+                         const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training,
+                         cudaStream_t stream) {
+  if (C <= 0) return;
+  LOOM_CHECK(C <= INT32_MAX, "batch_norm_backward: too many channels (", C, ")");
+  LOOM_DISPATCH_FLOAT(dt, "batch_norm_backward", [&] {
+    using T = scalar_t;
+    batch_norm_backward_kernel<T><<<static_cast<unsigned>(C), 512, 0, stream>>>(
+        static_cast<T*>(dx), static_cast<T*>(dw), static_cast<T*>(db), static_cast<const T*>(dy),
+        static_cast<const T*>(x), static_cast<const T*>(mean), static_cast<const T*>(invstd),
+        static_cast<const T*>(w), N, C, S, training);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }

@@ -1,4 +1,4 @@
-// CUDA LayerNorm kernels (kernels/cuda/norm.cu), the twins of
+// CUDA LayerNorm and BatchNorm kernels (kernels/cuda/norm.cu), the twins of
 // kernels/cpu/norm.h with the same arguments plus the stream.
 #pragma once
 #include <cstdint>
@@ -16,6 +16,15 @@ int64_t layer_norm_backward_workspace(int64_t N, int64_t D);
 // workspace: layer_norm_backward_workspace(N, D) elements of dtype dt on the device.
 void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* w,
                          const void* mean, const void* rstd, int64_t N, int64_t D, void* workspace,
+                         cudaStream_t stream);
+
+// BatchNorm over x [N, C, S], the twins of kernels/cpu/norm.h batch_norm_*.
+void batch_norm_stats(DType dt, void* mean, void* var, void* invstd, const void* x, int64_t N, int64_t C, int64_t S,
+                      double eps, cudaStream_t stream);
+void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const void* invstd, const void* w,
+                      const void* b, int64_t N, int64_t C, int64_t S, cudaStream_t stream);
+void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* mean,
+                         const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training,
                          cudaStream_t stream);
 
 }  // namespace loom::kernels::cuda

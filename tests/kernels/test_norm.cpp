@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -212,6 +213,32 @@ TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]")
       check_vec(DW.host(), dbl(dw), 1e-3, 1e-3);
       check_vec(DB.host(), dbl(db), 1e-3, 1e-3);
     }
+  }
+}
+
+TEST_CASE("cuda batch_norm kernels match the CPU twin", "[kernels][norm][cuda]") {
+  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  namespace kg = loom::kernels::cuda;
+  for (auto [N, C, S] : std::vector<std::array<int64_t, 3>>{{2, 3, 1}, {5, 7, 33}, {16, 64, 197}, {1, 2, 70001}}) {
+    INFO("N " << N << " C " << C << " S " << S);
+    const int64_t n = N * C * S;
+    auto x = random_doubles(n, -2, 3, 16), g = random_doubles(n, -1, 1, 17);
+    auto w = random_doubles(C, -1, 1, 18), b = random_doubles(C, -1, 1, 19);
+    std::vector<double> m(C), v(C), is(C), y(n), dx(n), dw(C), db(C);
+    kc::batch_norm_stats(DType::Float64, m.data(), v.data(), is.data(), x.data(), N, C, S, 1e-5);
+    kc::batch_norm_apply(DType::Float64, y.data(), x.data(), m.data(), is.data(), w.data(), b.data(), N, C, S);
+    kc::batch_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), m.data(), is.data(),
+                            w.data(), N, C, S, true);
+    DevBuf<double> X(x), G(g), W(w), B(b), M(C), V(C), IS(C), Y(n), DX(n), DW(C), DB(C);
+    kg::batch_norm_stats(DType::Float64, M.p, V.p, IS.p, X.p, N, C, S, 1e-5, nullptr);
+    kg::batch_norm_apply(DType::Float64, Y.p, X.p, M.p, IS.p, W.p, B.p, N, C, S, nullptr);
+    kg::batch_norm_backward(DType::Float64, DX.p, DW.p, DB.p, G.p, X.p, M.p, IS.p, W.p, N, C, S, true, nullptr);
+    check_vec(M.host(), m, 1e-12, 1e-10);
+    check_vec(V.host(), v, 1e-12, 1e-10);
+    check_vec(Y.host(), y, 1e-12, 1e-10);
+    check_vec(DX.host(), dx, 1e-10, 1e-8);
+    check_vec(DW.host(), dw, 1e-10, 1e-8);
+    check_vec(DB.host(), db, 1e-10, 1e-8);
   }
 }
 
