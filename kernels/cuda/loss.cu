@@ -4,12 +4,13 @@
 //             eps/C (W lse - sum_c w_c x_c); roww = w_t. Saved: lse per row.
 //   backward  dx_c = g (p_c ((1-eps) w_t + eps/C W) - eps/C w_c) - g (1-eps) w_t [c == t],
 //             p_c = exp(x_c - lse): one read of the logits, one write.
-// One block per row: a max pass and a sum-of-exp pass (+ the weighted logit
-// sum for label smoothing) with block reductions; the row is re-read from L2
-// (C = 4096 float rows are 16 KiB). W, the class-weight sum, is only needed
-// with label smoothing: forward accumulates it in the same pass, backward in
-// a pass over the (cached) weight. Ignored rows get zeros. Sums accumulate in
-// the input type.
+// One block per row. Forward reads the row once: every thread keeps an online
+// (running max, rescaled sum of exp) pair, plus the weighted logit sum for
+// label smoothing; the block then reduces the maxima and the rescaled sums.
+// Backward reads the row once more and writes it. W, the class-weight sum, is
+// only needed with label smoothing: forward accumulates it in the same pass,
+// backward in a pass over the (cached) weight. Ignored rows get zeros. Sums
+// accumulate in the input type.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/loss.h"
 
@@ -37,26 +38,33 @@ __global__ void cross_entropy_forward_kernel(T* __restrict__ loss, T* __restrict
     return;
   }
   const T* xr = x + r * C;
-  T m = -INFINITY;
-  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) m = MaxOp()(m, xr[c]);
-  m = block_reduce(m, MaxOp(), T(-INFINITY));
-  if (isinf(m)) m = 0;
-  T s = 0, wx = 0, ws = 0;
+  // One pass: each thread keeps a running max m and sum s = sum exp(v - m)
+  // of its elements (online softmax), then the block rescales to the row max.
+  T m = -INFINITY, s = 0, wx = 0, ws = 0;
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
     const T v = xr[c];
-    s += exp(v - m);
+    if (v > m) {
+      s = s * exp(m - v) + T(1);
+      m = v;
+    } else if (v == m) {
+      if (m != -INFINITY) s += T(1);  // equal values, +inf included; -inf adds nothing
+    } else {
+      s += exp(v - m);  // NaN propagates
+    }
     if (eps > 0) {
       wx += weight ? weight[c] * v : v;
       ws += weight ? weight[c] : T(1);
     }
   }
+  const T mb = block_reduce(m, MaxOp(), T(-INFINITY));
+  s = m == -INFINITY ? T(0) : (m == mb ? s : s * exp(m - mb));
   s = block_reduce(s, SumOp(), T(0));
   if (eps > 0) {  // eps is uniform across the block, so every thread reduces
     wx = block_reduce(wx, SumOp(), T(0));
     ws = block_reduce(ws, SumOp(), T(0));
   }
   if (threadIdx.x == 0) {
-    const T l = m + log(s);
+    const T l = mb + log(s);
     const T wt = weight ? weight[t] : T(1);
     T v = (T(1) - eps) * wt * (l - xr[t]);
     if (eps > 0) v += eps / static_cast<T>(C) * (ws * l - wx);
