@@ -13,7 +13,11 @@
 //             two-pass sum of squared deviations from the registers.
 //   block     D > 1024: one block per row, strided loops that re-read the
 //             row (served from L1/L2), block reductions.
-//   dw / db   two stages, no atomics (deterministic): [32-column x
+//   fused     float32, D <= 1024, dx and dw/db wanted: one kernel reads x
+//             and g once, writes dx and per-block dw/db partials (per-lane
+//             register accumulators across a grid-stride row loop, warps
+//             summed through shared memory), then the column-sum stage below.
+//   dw / db   otherwise two stages, no atomics (deterministic): [32-column x
 //             rows-chunk] tiles of 32x8 threads write per-chunk partial sums
 //             into a workspace [2, R, D], then one thread per column adds its
 //             R partials in order.
@@ -228,6 +232,89 @@ __global__ void layer_norm_backward_dx_block_kernel(T* __restrict__ dx, const T*
   }
 }
 
+// dx plus the first stage of dw/db in one pass over x and g (float32, D <=
+// 1024): warps walk rows with a grid stride, each lane keeping per-column
+// dw/db accumulators in registers for the columns it owns (the same columns
+// in every row); at the end the block's warps are summed through shared
+// memory into one partial row per block, part_[wb][blockIdx.x][D].
+template <int V>
+__global__ void __launch_bounds__(kRowsPerBlock * kWarp)
+    layer_norm_backward_fused_kernel(float* __restrict__ dx, float* __restrict__ part_w, float* __restrict__ part_b,
+                                     const float* __restrict__ dy, const float* __restrict__ x,
+                                     const float* __restrict__ w, const float* __restrict__ mean,
+                                     const float* __restrict__ rstd, int64_t N, int64_t D) {
+  using T = float;
+  __shared__ T red[kRowsPerBlock][kMaxWarpD];
+  constexpr int kIters = WarpRow<T, V>::kIters;
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  T aw[kIters * V], ab[kIters * V];
+#pragma unroll
+  for (int i = 0; i < kIters * V; ++i) aw[i] = ab[i] = T(0);
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * kRowsPerBlock;
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + warp; row < N; row += stride) {
+    WarpRow<T, V> xv, gv;
+    xv.load(x + row * D, D, lane);
+    gv.load(dy + row * D, D, lane);
+    const T m = mean[row], rs = rstd[row];
+    T s1 = 0, s2 = 0;
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+      if (e < D) {
+        T wv[V];
+        if (w) load_vec<T, V>(wv, w, e);
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          const int i = it * V + k;
+          const T g = gv.v[i];
+          const T xh = (xv.v[i] - m) * rs;
+          aw[i] += g * xh;
+          ab[i] += g;
+          const T gw = w ? g * wv[k] : g;
+          gv.v[i] = gw;
+          xv.v[i] = xh;  // keep xhat for the write pass
+          s1 += gw;
+          s2 += gw * xh;
+        }
+      }
+    }
+    const T c1 = warp_reduce(s1, SumOp()) / static_cast<T>(D);
+    const T c2 = warp_reduce(s2, SumOp()) / static_cast<T>(D);
+    T* dr = dx + row * D;
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+      if (e < D) {
+        T o[V];
+#pragma unroll
+        for (int k = 0; k < V; ++k) o[k] = rs * (gv.v[it * V + k] - c1 - xv.v[it * V + k] * c2);
+        store_vec<T, V>(dr, e, o);
+      }
+    }
+  }
+  // Block reduction of the accumulators, dw then db through the same buffer.
+  for (int pass = 0; pass < 2; ++pass) {
+    const T* acc = pass == 0 ? aw : ab;
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
+      if (e < D) {
+#pragma unroll
+        for (int k = 0; k < V; ++k) red[warp][e + k] = acc[it * V + k];
+      }
+    }
+    __syncthreads();
+    T* out = (pass == 0 ? part_w : part_b) + static_cast<int64_t>(blockIdx.x) * D;
+    for (int64_t col = threadIdx.x; col < D; col += blockDim.x) {
+      T t = 0;
+#pragma unroll
+      for (int r = 0; r < kRowsPerBlock; ++r) t += red[r][col];
+      out[col] = t;
+    }
+    __syncthreads();
+  }
+}
+
 // Stage 1: block (32, 8) sums rows [chunk * rows_per_chunk, ...) of 32 columns.
 template <typename T>
 __global__ void layer_norm_backward_partial_kernel(T* __restrict__ part_w, T* __restrict__ part_b,
@@ -356,6 +443,15 @@ __global__ void batch_norm_backward_kernel(T* __restrict__ dx, T* __restrict__ d
   }
 }
 
+// Blocks of the fused dx + dw/db kernel: two per SM (grid-stride over rows),
+// fewer for small N.
+int64_t fused_blocks(int64_t N) {
+  int dev = 0, sms = 0;
+  LOOM_CUDA_CHECK(cudaGetDevice(&dev));
+  LOOM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  return std::max<int64_t>(1, std::min<int64_t>(2 * static_cast<int64_t>(sms), (N + kRowsPerBlock - 1) / kRowsPerBlock));
+}
+
 int64_t num_chunks(int64_t N) {
   return std::max<int64_t>(1, std::min<int64_t>(kMaxChunks, (N + kRowsPerChunk - 1) / kRowsPerChunk));
 }
@@ -373,6 +469,29 @@ int vector_width(int64_t D, std::initializer_list<const void*> ptrs) {
 }
 
 int block_threads(int64_t D) { return D >= 4096 ? 512 : 256; }
+
+// dx and dw/db in one pass (float32 only: float64 would spill registers).
+bool fused_backward(float* dx, float* dw, float* db, const float* gp, const float* xp, const float* wp,
+                    const float* mp, const float* rp, int64_t N, int64_t D, void* workspace, cudaStream_t stream) {
+  const int64_t G = fused_blocks(N);
+  auto part_w = static_cast<float*>(workspace);
+  auto part_b = part_w + G * D;
+  constexpr int V = 4;
+  if (vector_width<float>(D, {dx, gp, xp, wp}) == V)
+    layer_norm_backward_fused_kernel<V><<<static_cast<unsigned>(G), kRowsPerBlock * kWarp, 0, stream>>>(
+        dx, part_w, part_b, gp, xp, wp, mp, rp, N, D);
+  else
+    layer_norm_backward_fused_kernel<1><<<static_cast<unsigned>(G), kRowsPerBlock * kWarp, 0, stream>>>(
+        dx, part_w, part_b, gp, xp, wp, mp, rp, N, D);
+  LOOM_CUDA_KERNEL_CHECK();
+  layer_norm_backward_final_kernel<float><<<grid_for(D), kThreads, 0, stream>>>(dw, db, part_w, part_b, G, D);
+  LOOM_CUDA_KERNEL_CHECK();
+  return true;
+}
+bool fused_backward(double*, double*, double*, const double*, const double*, const double*, const double*,
+                    const double*, int64_t, int64_t, void*, cudaStream_t) {
+  return false;
+}
 
 }  // namespace
 
@@ -407,7 +526,10 @@ void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x
   });
 }
 
-int64_t layer_norm_backward_workspace(int64_t N, int64_t D) { return 2 * num_chunks(N) * D; }
+int64_t layer_norm_backward_workspace(int64_t N, int64_t D) {
+  const int64_t fused = D <= kMaxWarpD && N > 0 ? fused_blocks(N) : 0;
+  return 2 * std::max(num_chunks(N), fused) * D;
+}
 
 void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* w,
                          const void* mean, const void* rstd, int64_t N, int64_t D, void* workspace,
@@ -420,6 +542,10 @@ void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
     auto wp = static_cast<const T*>(w);
     auto mp = static_cast<const T*>(mean);
     auto rp = static_cast<const T*>(rstd);
+    if (dx && (dw || db) && N > 0 && D <= kMaxWarpD &&
+        fused_backward(static_cast<T*>(dx), static_cast<T*>(dw), static_cast<T*>(db), gp, xp, wp, mp, rp, N, D,
+                       workspace, stream))
+      return;
     if (dx && N > 0) {
       auto dxp = static_cast<T*>(dx);
       if (D <= kMaxWarpD) {
