@@ -189,7 +189,8 @@ TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]")
   if (!loom::cuda::is_available()) SKIP("no CUDA device available");
   namespace kg = loom::kernels::cuda;
   for (auto [N, D] : std::vector<std::pair<int64_t, int64_t>>{
-           {1, 1}, {37, 3}, {37, 100}, {129, 128}, {65, 1024}, {9, 1025}, {5, 4099}, {3, 5000}}) {
+           {1, 1}, {37, 3}, {37, 100}, {129, 128}, {65, 1024}, {9, 1025}, {5, 4099}, {3, 5000},
+           {5000, 256}, {3001, 1023}}) {  // the last two run several rows per warp in the fused backward
     INFO("N " << N << " D " << D);
     for (bool affine : {true, false}) {
       auto x = cast<float>(random_doubles(N * D, -3, 5, 11)), g = cast<float>(random_doubles(N * D, -1, 1, 12));
