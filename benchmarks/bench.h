@@ -62,6 +62,8 @@ void run_gpu_cases(const Context& ctx);
 // The hand-written kernel families (benchmarks/cases_<family>.cpp): CPU cases
 // when gpu is false, GPU cases when true.
 void run_attention_cases(const Context& ctx, bool gpu);
+void run_conv_cases(const Context& ctx, bool gpu);
+void run_norm_cases(const Context& ctx, bool gpu);
 void run_rnn_cases(const Context& ctx, bool gpu);
 
 }  // namespace bench

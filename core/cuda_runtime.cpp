@@ -368,7 +368,7 @@ void check_async_errors(int device) {
   if (value != 0) {
     LOOM_CUDA_CHECK(cudaMemset(flag, 0, sizeof(int)));
     LOOM_THROW(ErrorKind::Index,
-               "index out of range in a CUDA kernel (index_select/gather/scatter_add) on device cuda:", d,
+               "index out of range in a CUDA kernel (an index or target outside its dimension: index_select, gather, scatter_add, embedding, cross_entropy, ...) on device cuda:", d,
                "; the outputs of that op are undefined");
   }
 }

@@ -174,3 +174,15 @@ def test_conv_pool_cuda_match_cpu(rng):
     yg.sum().backward()
     for c, g in ((xc, xg), (wc, wg), (bc, bg)):
         close(g.grad.cpu(), c.grad.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_backends_conv_switch():
+    import loom.backends
+    assert loom.backends.conv == "hand"
+    try:
+        loom.backends.conv = "cudnn"
+        assert loom.backends.conv == "cudnn"
+    finally:
+        loom.backends.conv = "hand"
+    with pytest.raises(ValueError):
+        loom.backends.conv = "winograd"
