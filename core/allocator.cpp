@@ -29,7 +29,28 @@ constexpr size_t kLargeRound = size_t(2) << 20;  // 2 MiB
 size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 }  // namespace
 
+namespace {
+
+struct HostBackend : CachingAllocator::Backend {
+  void* raw_alloc(size_t nbytes) override { return std::aligned_alloc(kCpuAlignment, round_up(nbytes, kCpuAlignment)); }
+  void raw_free(void* ptr) override { std::free(ptr); }
+  const char* name() const override { return "CPU"; }
+};
+
+// Large host blocks are cached: glibc serves them with mmap, so every fresh
+// one costs page faults on first touch (~10 % of a layer_norm step). Leaked on
+// purpose, like the device allocators, so that tensors released during static
+// destruction still find it.
+constexpr size_t kCpuCacheMin = size_t(1) << 20;
+CachingAllocator& host_cache() {
+  static CachingAllocator* cache = new CachingAllocator(std::make_unique<HostBackend>());
+  return *cache;
+}
+
+}  // namespace
+
 std::shared_ptr<void> cpu_allocate(size_t nbytes) {
+  if (nbytes >= kCpuCacheMin) return host_cache().allocate_shared(nbytes, nullptr);
   // aligned_alloc needs a size that is a multiple of the alignment; a zero
   // request still gets a real (unique, freeable) pointer.
   size_t size = round_up(nbytes == 0 ? 1 : nbytes, kCpuAlignment);
@@ -39,6 +60,9 @@ std::shared_ptr<void> cpu_allocate(size_t nbytes) {
                   " bytes");
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
+
+MemoryStats cpu_memory_stats() { return host_cache().stats(); }
+void cpu_empty_cache() { host_cache().empty_cache(); }
 
 CachingAllocator::CachingAllocator(std::unique_ptr<Backend> backend) : backend_(std::move(backend)) {}
 

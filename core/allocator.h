@@ -14,6 +14,11 @@
 namespace loom {
 
 std::shared_ptr<void> cpu_allocate(size_t nbytes);
+struct MemoryStats;
+// Host blocks of 1 MiB and more go through a CachingAllocator (no page faults
+// in steady state); these report on and release that cache.
+MemoryStats cpu_memory_stats();
+void cpu_empty_cache();
 
 struct MemoryStats {
   size_t allocated_bytes = 0;       // handed out to tensors now (rounded sizes)

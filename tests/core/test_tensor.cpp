@@ -3,6 +3,7 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "core/ops.h"
+#include "core/allocator.h"
 #include "core/random.h"
 #include "test_util.h"
 
@@ -245,4 +246,20 @@ TEST_CASE("transposed copies (tiled path) keep every element in place", "[core][
         for (int64_t j = 0; j < cols; ++j) REQUIRE(cv[i * cols + j] == static_cast<double>(j * rows + i));
     }
   }
+}
+
+TEST_CASE("large host tensors reuse cached blocks", "[core][allocator]") {
+  auto step = [] {
+    auto a = randn({512, 1024});  // 2 MiB: cached
+    auto b = (a * 2.0).relu().sum({0});
+    (void)b;
+  };
+  step();
+  auto before = cpu_memory_stats();
+  for (int i = 0; i < 10; ++i) step();
+  auto after = cpu_memory_stats();
+  CHECK(after.num_device_allocs == before.num_device_allocs);
+  CHECK(after.num_cache_hits > before.num_cache_hits);
+  cpu_empty_cache();
+  CHECK(cpu_memory_stats().reserved_bytes == cpu_memory_stats().allocated_bytes);
 }
