@@ -4,8 +4,8 @@
 // Pointwise epilogues (gated fusion, FiLM, bilinear product, bias +
 // activation and their backward passes) are grid-stride loops over the
 // flattened elements with 64-bit indices; each operand is read once and each
-// output written once, coalesced. The gated kernels (the benchmarked ones)
-// also have 16-byte vector variants (float4 / double2) taken when D is a
+// output written once, coalesced. The gated and FiLM kernels (the benchmarked
+// ones) also have 16-byte vector variants (float4 / double2) taken when D is a
 // multiple of the width and every pointer is 16-byte aligned. The gated forward adds the bias inside the
 // sigmoid, so the two GEMMs before it (a W_a^T, then b W_b^T with beta = 1)
 // never need a bias pass; the gate is written for backward.
@@ -208,6 +208,49 @@ __global__ void film_backward_kernel(T* __restrict__ dgb, T* __restrict__ da, co
   }
 }
 
+// Vector variants (D a multiple of the width, pointers 16-byte aligned): the
+// gamma / beta halves of a row start at multiples of the width too.
+template <typename T>
+__global__ void film_forward_vec_kernel(T* __restrict__ out, const T* __restrict__ gb, const T* __restrict__ a,
+                                        int64_t nv, int64_t D) {
+  constexpr int V = Vec16<T>::N;
+  LOOM_GRID_STRIDE(i, nv) {
+    const int64_t e = i * V, r = e / D, j = e - r * D;
+    const int64_t g0 = (r * 2 * D + j) / V, b0 = (r * 2 * D + D + j) / V;
+    Pack<T> gam, bet, aa, oo;
+    gam.load(gb, g0);
+    bet.load(gb, b0);
+    aa.load(a, i);
+#pragma unroll
+    for (int k = 0; k < V; ++k) oo.v[k] = gam.v[k] * aa.v[k] + bet.v[k];
+    oo.store(out, i);
+  }
+}
+
+template <typename T>
+__global__ void film_backward_vec_kernel(T* __restrict__ dgb, T* __restrict__ da, const T* __restrict__ dout,
+                                         const T* __restrict__ gb, const T* __restrict__ a, int64_t nv, int64_t D) {
+  constexpr int V = Vec16<T>::N;
+  LOOM_GRID_STRIDE(i, nv) {
+    const int64_t e = i * V, r = e / D, j = e - r * D;
+    const int64_t g0 = (r * 2 * D + j) / V, b0 = (r * 2 * D + D + j) / V;
+    Pack<T> go, aa, dg;
+    go.load(dout, i);
+    aa.load(a, i);
+#pragma unroll
+    for (int k = 0; k < V; ++k) dg.v[k] = go.v[k] * aa.v[k];
+    dg.store(dgb, g0);
+    go.store(dgb, b0);
+    if (da) {
+      Pack<T> gam, ra;
+      gam.load(gb, g0);
+#pragma unroll
+      for (int k = 0; k < V; ++k) ra.v[k] = go.v[k] * gam.v[k];
+      ra.store(da, i);
+    }
+  }
+}
+
 // ---- bilinear ----
 
 template <typename T>
@@ -395,8 +438,14 @@ void film_forward(DType dt, void* out, const void* gb, const void* a, int64_t B,
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "film", [&] {
     using T = scalar_t;
-    film_forward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(out), static_cast<const T*>(gb),
-                                                                 static_cast<const T*>(a), n, D);
+    constexpr int V = Vec16<T>::N;
+    if (D % V == 0 && aligned16({out, gb, a})) {
+      film_forward_vec_kernel<T><<<grid_for(n / V), kThreads, 0, stream>>>(
+          static_cast<T*>(out), static_cast<const T*>(gb), static_cast<const T*>(a), n / V, D);
+    } else {
+      film_forward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(out), static_cast<const T*>(gb),
+                                                                   static_cast<const T*>(a), n, D);
+    }
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -407,9 +456,16 @@ void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* 
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "film_backward", [&] {
     using T = scalar_t;
-    film_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
-        static_cast<T*>(dgb), static_cast<T*>(da), static_cast<const T*>(dout), static_cast<const T*>(gb),
-        static_cast<const T*>(a), n, D);
+    constexpr int V = Vec16<T>::N;
+    if (D % V == 0 && aligned16({dgb, da, dout, gb, a})) {
+      film_backward_vec_kernel<T><<<grid_for(n / V), kThreads, 0, stream>>>(
+          static_cast<T*>(dgb), static_cast<T*>(da), static_cast<const T*>(dout), static_cast<const T*>(gb),
+          static_cast<const T*>(a), n / V, D);
+    } else {
+      film_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
+          static_cast<T*>(dgb), static_cast<T*>(da), static_cast<const T*>(dout), static_cast<const T*>(gb),
+          static_cast<const T*>(a), n, D);
+    }
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -501,7 +557,7 @@ constexpr int kMaxDevices = 64;
 std::mutex g_lt_mu;
 cublasLtHandle_t g_lt[kMaxDevices] = {};
 
-using AlgoKey = std::tuple<int, int64_t, int64_t, int64_t, int, bool, int, int, int, int>;
+using AlgoKey = std::tuple<int, int64_t, int64_t, int64_t, int, bool, int, int, int>;
 std::map<AlgoKey, cublasLtMatmulHeuristicResult_t> g_algos;
 
 // Largest power of two (<= 256) dividing the address: what cuBLASLt may assume.
@@ -529,6 +585,9 @@ struct LtDescs {
 // Tries the fused cublasLtMatmul; false when no algorithm supports the case.
 bool lt_linear(void* y, const void* x, const void* w, const void* bias, int64_t M, int64_t O, int64_t K,
                cublasLtEpilogue_t epi, bool allow_tf32, void* workspace, size_t ws_bytes, cudaStream_t stream) {
+  // The epilogue reads the bias with vector loads: an offset view of a bias
+  // takes the unfused path instead.
+  if (bias && alignment_of(bias) < 16) return false;
   int device = 0;
   LOOM_CUDA_CHECK(cudaGetDevice(&device));
   LOOM_CHECK(device >= 0 && device < kMaxDevices, "linear: device index ", device, " out of range");
@@ -548,9 +607,8 @@ bool lt_linear(void* y, const void* x, const void* w, const void* bias, int64_t 
   LOOM_CUBLASLT_CHECK(cublasLtMatrixLayoutCreate(&d.A, CUDA_R_32F, K, O, K));
   LOOM_CUBLASLT_CHECK(cublasLtMatrixLayoutCreate(&d.B, CUDA_R_32F, K, M, K));
   LOOM_CUBLASLT_CHECK(cublasLtMatrixLayoutCreate(&d.C, CUDA_R_32F, O, M, O));
-  const uint32_t al_w = alignment_of(w), al_x = alignment_of(x), al_y = alignment_of(y),
-                 al_b = bias ? alignment_of(bias) : 256;
-  const AlgoKey key{device, M, O, K, static_cast<int>(epi), allow_tf32, int(al_w), int(al_x), int(al_y), int(al_b)};
+  const uint32_t al_w = alignment_of(w), al_x = alignment_of(x), al_y = alignment_of(y);
+  const AlgoKey key{device, M, O, K, static_cast<int>(epi), allow_tf32, int(al_w), int(al_x), int(al_y)};
   auto it = g_algos.find(key);
   if (it == g_algos.end()) {
     LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceCreate(&d.pref));

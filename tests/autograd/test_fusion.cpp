@@ -240,6 +240,10 @@ TEST_CASE("CUDA fusion ops match the CPU", "[fusion][cuda]") {
                   {fleaf({13, 16}), fleaf({O, 16}, 0.3)}, 2e-4, 2e-4);
     }
   }
+  // Offset (misaligned) bias and weight views: the unfused fallback and the
+  // alignment preferences.
+  compare_gpu([](const TensorList& t) { return linear(t[0], t[1].narrow(0, 1, 8), t[2].narrow(0, 1, 8), "relu"); },
+              {fleaf({10, 12}), fleaf({9, 12}, 0.3), fleaf({9})}, 2e-4, 2e-4);
   // float64 linear takes the cuBLAS + epilogue-kernel path.
   compare_gpu([](const TensorList& t) { return linear(t[0], t[1], t[2], "gelu"); },
               {leaf({5, 6}), leaf({4, 6}), leaf({4})}, 1e-10, 1e-10);
