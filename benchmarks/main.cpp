@@ -312,7 +312,7 @@ int main(int argc, char** argv) {
 
   using Family = void (*)(const bench::Context&, bool);
   const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases, bench::run_attention_cases,
-                             bench::run_norm_cases};
+                             bench::run_norm_cases, bench::run_fusion_cases};
   if (cpu) {
     bench::run_cpu_cases(ctx);
     for (Family f : families) f(ctx, false);

@@ -61,6 +61,40 @@ inline Tensor leaf(const Shape& shape, double lo = -1.0, double hi = 1.0) {
 
 inline bool have_gpu() { return cuda::is_available(); }
 
+// The kind of loom::Error that f raises (a test failure if it raises none).
+inline ErrorKind error_kind(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.kind();
+  }
+  FAIL("expected a loom::Error");
+  return ErrorKind::Runtime;
+}
+
+// Runs f on CPU inputs and on copies of them on cuda:0, then compares the
+// outputs and, when the output requires grad, the gradients of every input
+// that requires grad after backward of the same random seed.
+inline void compare_gpu(const std::function<Tensor(const TensorList&)>& f, const TensorList& cpu_inputs,
+                        double atol = 1e-4, double rtol = 1e-4) {
+  const Device gpu("cuda:0");
+  TensorList gpu_inputs;
+  for (auto& t : cpu_inputs) {
+    Tensor g = t.detach().to(gpu);
+    if (t.requires_grad()) g.requires_grad_(true);
+    gpu_inputs.push_back(g);
+  }
+  Tensor yc = f(cpu_inputs), yg = f(gpu_inputs);
+  REQUIRE(yg.device() == gpu);
+  check_close(yg.cpu(), yc, atol, rtol);
+  if (!yc.requires_grad()) return;
+  Tensor seed = randn(yc.sizes(), TensorOptions(yc.dtype()));
+  yc.backward(seed);
+  yg.backward(seed.to(gpu));
+  for (size_t i = 0; i < cpu_inputs.size(); ++i)
+    if (cpu_inputs[i].requires_grad()) check_close(gpu_inputs[i].grad().cpu(), cpu_inputs[i].grad(), atol, rtol);
+}
+
 }  // namespace loom::test
 
 #define LOOM_REQUIRE_GPU()                                                                          \

@@ -1,7 +1,8 @@
 // Elementwise ops: unary, binary (broadcasting, type promotion, scalar
 // operands), where, clamp, masked_fill and the in-place forms. Backward
 // formulas are compositions of these same ops, so they are differentiable
-// again (create_graph) except for the fused derivative kernels (gelu, silu).
+// again (create_graph); gelu and silu use one fused derivative kernel unless
+// create_graph asks for a differentiable composition.
 #include <cmath>
 
 #include "autograd/ops/common.h"
@@ -277,11 +278,26 @@ Tensor Tensor::gelu(const std::string& approximate) const {
   bool tanh_form = approximate == "tanh";
   UnaryOp d = tanh_form ? UnaryOp::GeluTanhGrad : UnaryOp::GeluErfGrad;
   return unary(tanh_form ? UnaryOp::GeluTanh : UnaryOp::GeluErf, Op::gelu, *this, "GeluBackward0", true, false,
-               [d](const Tensor& g, const Tensor& x, const Tensor&) { return g * unary_raw(d, x.detach()); });
+               [d, tanh_form](const Tensor& g, const Tensor& x, const Tensor&) {
+                 if (!autograd::grad_enabled()) return g * unary_raw(d, x.detach());  // one fused kernel
+                 // create_graph: the derivative composed from differentiable ops.
+                 if (tanh_form) {
+                   const double c = 0.7978845608028654, k = 0.044715;
+                   Tensor t = ((x + x.pow(3.0) * k) * c).tanh();
+                   return g * ((t + 1.0) * 0.5 + x * (1.0 - t * t) * (x.square() * (3 * k) + 1.0) * (0.5 * c));
+                 }
+                 // Phi(x) = gelu(x) / x (1/2 at 0), phi(x) = exp(-x^2/2) / sqrt(2 pi).
+                 Tensor phi_cdf = where(x.eq(0.0), 0.5, x.gelu() / where(x.eq(0.0), 1.0, x));
+                 return g * (phi_cdf + x * (x.square() * -0.5).exp() * 0.3989422804014327);
+               });
 }
 Tensor Tensor::silu() const {
   return unary(UnaryOp::Silu, Op::silu, *this, "SiluBackward0", true, false,
-               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * unary_raw(UnaryOp::SiluGrad, x.detach()); });
+               [](const Tensor& g, const Tensor& x, const Tensor&) {
+                 if (!autograd::grad_enabled()) return g * unary_raw(UnaryOp::SiluGrad, x.detach());
+                 Tensor sg = x.sigmoid();  // create_graph: s (1 + x (1 - s))
+                 return g * sg * (x * (1.0 - sg) + 1.0);
+               });
 }
 Tensor Tensor::square() const {
   return unary(UnaryOp::Square, Op::square, *this, "PowBackward0", true, false,

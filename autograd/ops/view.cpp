@@ -24,6 +24,23 @@ Tensor finish_view(const Tensor& self, Tensor view, const char* name, std::funct
   return view;
 }
 
+// The gradient of a slice or select: g placed at positions start, start +
+// step, ... (n of them) along dim d of a zero tensor of the input's shape.
+// Under create_graph it is a scatter_add (differentiable); otherwise a copy
+// into a view of the zeros.
+Tensor embed_grad(const Tensor& g, const Shape& in_shape, DType dt, int64_t d, int64_t start, int64_t n,
+                  int64_t step) {
+  Tensor out = zeros(in_shape, TensorOptions(dt, g.device()));
+  if (!autograd::grad_enabled()) {
+    out.slice(d, start, start + (n > 0 ? (n - 1) * step + 1 : 0), step).copy_(g);
+    return out;
+  }
+  Shape vshape(g.dim(), 1);
+  vshape[d] = n;
+  Tensor positions = arange(Scalar(start), Scalar(start + n * step), Scalar(step), TensorOptions(DType::Int64, g.device()));
+  return out.scatter_add(d, positions.reshape(vshape).expand(g.sizes()), g);
+}
+
 Shape contiguous_strides(const Shape& sizes) {
   Shape st(sizes.size());
   int64_t s = 1;
@@ -163,9 +180,8 @@ Tensor Tensor::slice(int64_t d, std::optional<int64_t> start_opt, std::optional<
   DType dt = dtype();
   return finish_view(*this, make_view(*this, sz, st, storage_offset() + start * strides()[d]), "SliceBackward0",
                      [in_shape, dt, d, start, end, step](const Tensor& g) {
-                       Tensor out = zeros(in_shape, TensorOptions(dt, g.device()));
-                       out.slice(d, start, end, step).copy_(g);
-                       return out;
+                       int64_t n = end > start ? (end - start + step - 1) / step : 0;
+                       return embed_grad(g, in_shape, dt, d, start, n, step);
                      });
 }
 
@@ -196,9 +212,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   Shape in_shape = sizes();
   DType dt = dtype();
   return finish_view(*this, make_view(*this, sz, st, off), "SelectBackward0", [in_shape, dt, d, index](const Tensor& g) {
-    Tensor out = zeros(in_shape, TensorOptions(dt, g.device()));
-    out.select(d, index).copy_(g);
-    return out;
+    return embed_grad(g.unsqueeze(d), in_shape, dt, d, index, 1, 1);
   });
 }
 

@@ -11,6 +11,7 @@
 #include "test_util.h"
 
 using namespace loom;
+using test::compare_gpu;
 using Catch::Matchers::ContainsSubstring;
 using test::check_close;
 using test::check_grad;
@@ -46,22 +47,6 @@ Tensor normed(const Shape& s) {
 
 const Device kGPU("cuda:0");
 
-void compare_gpu(const std::function<Tensor(const TensorList&)>& f, const TensorList& cpu_inputs, double atol = 1e-4,
-                 double rtol = 1e-4) {
-  TensorList gpu_inputs;
-  for (auto& t : cpu_inputs) {
-    Tensor g = t.detach().to(kGPU);
-    if (t.requires_grad()) g.requires_grad_(true);
-    gpu_inputs.push_back(g);
-  }
-  Tensor yc = f(cpu_inputs), yg = f(gpu_inputs);
-  check_close(yg.cpu(), yc, atol, rtol);
-  Tensor seed = randn(yc.sizes(), TensorOptions(yc.dtype()));
-  yc.backward(seed);
-  yg.backward(seed.to(kGPU));
-  for (size_t i = 0; i < cpu_inputs.size(); ++i)
-    if (cpu_inputs[i].requires_grad()) check_close(gpu_inputs[i].grad().cpu(), cpu_inputs[i].grad(), atol, rtol);
-}
 
 // A fixed gradient seed that does not depend on the inputs.
 Tensor seed_like(const Tensor& y) {

@@ -12,6 +12,7 @@ using namespace loom;
 using Catch::Matchers::ContainsSubstring;
 using test::check_close;
 using test::check_grad;
+using test::compare_gpu;
 using test::leaf;
 
 namespace {
@@ -36,22 +37,6 @@ Tensor bn_ref(const Tensor& x, const Tensor& mean, const Tensor& var, const Tens
 
 const Device kGPU("cuda:0");
 
-void compare_gpu(const std::function<Tensor(const TensorList&)>& f, const TensorList& cpu_inputs, double atol = 1e-4,
-                 double rtol = 1e-4) {
-  TensorList gpu_inputs;
-  for (auto& t : cpu_inputs) {
-    Tensor g = t.detach().to(kGPU);
-    if (t.requires_grad()) g.requires_grad_(true);
-    gpu_inputs.push_back(g);
-  }
-  Tensor yc = f(cpu_inputs), yg = f(gpu_inputs);
-  check_close(yg.cpu(), yc, atol, rtol);
-  Tensor seed = randn(yc.sizes(), TensorOptions(yc.dtype()));
-  yc.backward(seed);
-  yg.backward(seed.to(kGPU));
-  for (size_t i = 0; i < cpu_inputs.size(); ++i)
-    if (cpu_inputs[i].requires_grad()) check_close(gpu_inputs[i].grad().cpu(), cpu_inputs[i].grad(), atol, rtol);
-}
 
 Tensor fleaf(const Shape& s) { return (rand(s) * 4 - 2).detach().requires_grad_(true); }
 

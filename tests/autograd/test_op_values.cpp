@@ -27,15 +27,6 @@ std::vector<double> map2(const std::vector<double>& a, const std::vector<double>
   return r;
 }
 
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a loom::Error");
-  return ErrorKind::Runtime;
-}
 
 }  // namespace
 
@@ -134,8 +125,8 @@ TEST_CASE("where, clamp and masked_fill", "[ops]") {
   test::check_close(x.clamp(std::nullopt, Scalar(0.0)), {-2, -0.5, 0, 0});
   test::check_close(x.clamp(from_vector<double>({-1}, {1}), from_vector<double>({0, 1}, {2})), {-1, -0.5, 0, 1});
   test::check_close(x.masked_fill(from_vector<bool>({true, false}, {2}), 9.0), {9, -0.5, 9, 2});
-  CHECK(kind_of([&] { x.masked_fill(ones({2}), 1.0); }) == ErrorKind::Type);
-  CHECK(kind_of([&] { where(ones({2}), x, x); }) == ErrorKind::Type);
+  CHECK(test::error_kind([&] { x.masked_fill(ones({2}), 1.0); }) == ErrorKind::Type);
+  CHECK(test::error_kind([&] { where(ones({2}), x, x); }) == ErrorKind::Type);
 }
 
 TEST_CASE("reductions over any dims", "[ops]") {
@@ -186,9 +177,9 @@ TEST_CASE("reductions over any dims", "[ops]") {
   CHECK(i.prod().item<int64_t>() == 24);
   test::check_close(from_vector<float>({3, 1, 1, 2}, {4}).argmin(), {1});
   test::check_close(from_vector<float>({1, 0, 0, 4}, {2, 2}).norm(0.0), {2});
-  CHECK(kind_of([] { zeros({0}).max(); }) == ErrorKind::Index);
-  CHECK(kind_of([] { arange(3).mean(); }) == ErrorKind::Type);
-  CHECK(kind_of([&] { x.sum({0, 0}); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([] { zeros({0}).max(); }) == ErrorKind::Index);
+  CHECK(test::error_kind([] { arange(3).mean(); }) == ErrorKind::Type);
+  CHECK(test::error_kind([&] { x.sum({0, 0}); }) == ErrorKind::Runtime);
 }
 
 TEST_CASE("matmul forms agree with a naive product", "[ops]") {
@@ -231,7 +222,7 @@ TEST_CASE("softmax and log_softmax along any dim", "[ops]") {
   test::check_close(x.log_softmax(-1).select(0, 0), {1 - std::log(z) - 0, 2 - std::log(z), 3 - std::log(z)}, 1e-12, 1e-10);
   auto y = randn({4, 5, 3}).softmax(1);
   test::check_close(y.sum({1}), std::vector<double>(12, 1.0), 1e-5, 1e-5);
-  CHECK(kind_of([] { arange(3).softmax(0); }) == ErrorKind::Type);
+  CHECK(test::error_kind([] { arange(3).softmax(0); }) == ErrorKind::Type);
 }
 
 TEST_CASE("indexing ops", "[ops]") {
@@ -250,10 +241,10 @@ TEST_CASE("indexing ops", "[ops]") {
   CHECK(one_hot(from_vector<int64_t>({4}, {1})).sizes() == Shape{1, 5});
   test::check_close(cat({ones({1, 2}), zeros({2, 2})}, 0), {1, 1, 0, 0, 0, 0});
   test::check_close(stack({arange(2), arange(2)}, 1), {0, 0, 1, 1});
-  CHECK(kind_of([&] { x.index_select(1, from_vector<int64_t>({4}, {1})); }) == ErrorKind::Index);
+  CHECK(test::error_kind([&] { x.index_select(1, from_vector<int64_t>({4}, {1})); }) == ErrorKind::Index);
   CHECK_THROWS_WITH(x.index_select(1, from_vector<int64_t>({4}, {1})), ContainsSubstring("out of bounds"));
-  CHECK(kind_of([&] { x.gather(0, from_vector<int64_t>({-1}, {1, 1})); }) == ErrorKind::Index);
-  CHECK(kind_of([&] { x.index_select(0, ones({1})); }) == ErrorKind::Type);
-  CHECK(kind_of([&] { one_hot(from_vector<int64_t>({3}, {1}), 2); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { x.gather(0, from_vector<int64_t>({-1}, {1, 1})); }) == ErrorKind::Index);
+  CHECK(test::error_kind([&] { x.index_select(0, ones({1})); }) == ErrorKind::Type);
+  CHECK(test::error_kind([&] { one_hot(from_vector<int64_t>({3}, {1}), 2); }) == ErrorKind::Runtime);
   CHECK_THROWS_WITH(cat({ones({1, 2}), ones({1, 3})}, 0), ContainsSubstring("Sizes of tensors must match"));
 }

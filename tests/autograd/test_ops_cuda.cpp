@@ -12,26 +12,6 @@ namespace {
 
 const Device kGPU("cuda:0");
 
-// Runs f on CPU inputs and on their CUDA copies; compares outputs and the
-// gradients of every input that requires grad.
-void compare(const std::function<Tensor(const TensorList&)>& f, const TensorList& cpu_inputs, double atol = 1e-4,
-             double rtol = 1e-4) {
-  TensorList gpu_inputs;
-  for (auto& t : cpu_inputs) {
-    Tensor g = t.detach().to(kGPU);
-    if (t.requires_grad()) g.requires_grad_(true);
-    gpu_inputs.push_back(g);
-  }
-  Tensor yc = f(cpu_inputs), yg = f(gpu_inputs);
-  REQUIRE(yg.device() == kGPU);
-  test::check_close(yg.cpu(), yc, atol, rtol);
-  if (!yc.requires_grad()) return;
-  Tensor seed = randn(yc.sizes(), TensorOptions(yc.dtype()));
-  yc.backward(seed);
-  yg.backward(seed.to(kGPU));
-  for (size_t i = 0; i < cpu_inputs.size(); ++i)
-    if (cpu_inputs[i].requires_grad()) test::check_close(gpu_inputs[i].grad().cpu(), cpu_inputs[i].grad(), atol, rtol);
-}
 
 Tensor rleaf(const Shape& s, double lo = -2, double hi = 2) {
   return (rand(s) * (hi - lo) + lo).detach().requires_grad_(true);
@@ -52,74 +32,74 @@ TEST_CASE("CUDA elementwise ops match the CPU", "[cuda]") {
            [](const Tensor& t) { return t.gelu(); }, [](const Tensor& t) { return t.gelu("tanh"); },
            [](const Tensor& t) { return t.silu(); }, [](const Tensor& t) { return t.square(); },
            [](const Tensor& t) { return t.t().sign(); }}) {
-    compare([f](const TensorList& in) { return f(in[0]); }, {x});
+    test::compare_gpu([f](const TensorList& in) { return f(in[0]); }, {x});
   }
   for (auto f : std::vector<std::function<Tensor(const Tensor&)>>{
            [](const Tensor& t) { return t.log(); }, [](const Tensor& t) { return t.sqrt(); },
            [](const Tensor& t) { return t.rsqrt(); }, [](const Tensor& t) { return t.reciprocal(); }}) {
-    compare([f](const TensorList& in) { return f(in[0]); }, {pos});
+    test::compare_gpu([f](const TensorList& in) { return f(in[0]); }, {pos});
   }
   auto b = rleaf({129});
   auto c = rleaf({37, 1}, 0.5, 2);
-  compare([](const TensorList& t) { return t[0] + t[1]; }, {x, b});
-  compare([](const TensorList& t) { return t[0] - t[1].unsqueeze(0); }, {x, b});
-  compare([](const TensorList& t) { return t[0] * t[1]; }, {x, c});
-  compare([](const TensorList& t) { return t[0] / t[1]; }, {x, c});
-  compare([](const TensorList& t) { return t[0].pow(t[1]); }, {pos, c});
-  compare([](const TensorList& t) { return t[0].maximum(t[1]); }, {x, b});
-  compare([](const TensorList& t) { return t[0].minimum(t[1].t()); }, {rleaf({5, 7}), rleaf({7, 5})});
-  compare([](const TensorList& t) { return (t[0] * 2.5 - 1.0) / 3.0; }, {x});
-  compare([](const TensorList& t) { return 2.0 / t[0]; }, {pos});
-  compare([](const TensorList& t) { return where(t[0].gt(0.0), t[0], t[1]); }, {x, b});
-  compare([](const TensorList& t) { return t[0].clamp(-0.5, 0.7); }, {x});
-  compare([](const TensorList& t) { return t[0].masked_fill(t[0].lt(0.0), 3.0); }, {x});
-  compare([](const TensorList& t) { return t[0].eq(t[0]).to(DType::Float32); }, {x});
-  compare([](const TensorList& t) { return t[0].to(DType::Float64).to(DType::Int32).to(DType::Float32); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0] + t[1]; }, {x, b});
+  test::compare_gpu([](const TensorList& t) { return t[0] - t[1].unsqueeze(0); }, {x, b});
+  test::compare_gpu([](const TensorList& t) { return t[0] * t[1]; }, {x, c});
+  test::compare_gpu([](const TensorList& t) { return t[0] / t[1]; }, {x, c});
+  test::compare_gpu([](const TensorList& t) { return t[0].pow(t[1]); }, {pos, c});
+  test::compare_gpu([](const TensorList& t) { return t[0].maximum(t[1]); }, {x, b});
+  test::compare_gpu([](const TensorList& t) { return t[0].minimum(t[1].t()); }, {rleaf({5, 7}), rleaf({7, 5})});
+  test::compare_gpu([](const TensorList& t) { return (t[0] * 2.5 - 1.0) / 3.0; }, {x});
+  test::compare_gpu([](const TensorList& t) { return 2.0 / t[0]; }, {pos});
+  test::compare_gpu([](const TensorList& t) { return where(t[0].gt(0.0), t[0], t[1]); }, {x, b});
+  test::compare_gpu([](const TensorList& t) { return t[0].clamp(-0.5, 0.7); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].masked_fill(t[0].lt(0.0), 3.0); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].eq(t[0]).to(DType::Float32); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].to(DType::Float64).to(DType::Int32).to(DType::Float32); }, {x});
   auto xi = randint(-50, 50, {33, 17});
-  compare([](const TensorList& t) { return t[0] * 3 + t[0].abs(); }, {xi});
-  compare([](const TensorList& t) { return t[0] / 7; }, {xi});
+  test::compare_gpu([](const TensorList& t) { return t[0] * 3 + t[0].abs(); }, {xi});
+  test::compare_gpu([](const TensorList& t) { return t[0] / 7; }, {xi});
 }
 
 TEST_CASE("CUDA reductions match the CPU", "[cuda]") {
   LOOM_REQUIRE_GPU();
   manual_seed(12);
   auto x = rleaf({13, 257, 5});
-  compare([](const TensorList& t) { return t[0].sum(); }, {x}, 1e-3, 1e-4);
-  compare([](const TensorList& t) { return t[0].sum({1}); }, {x}, 1e-3, 1e-4);
-  compare([](const TensorList& t) { return t[0].mean({0, 2}, true); }, {x});
-  compare([](const TensorList& t) { return t[0].amax({1}); }, {x});
-  compare([](const TensorList& t) { return t[0].amin({2}); }, {x});
-  compare([](const TensorList& t) { return t[0].max(1).first; }, {x});
-  compare([](const TensorList& t) { return t[0].max(1).second.to(DType::Float32); }, {x.detach()});
-  compare([](const TensorList& t) { return t[0].argmin().to(DType::Float32); }, {x.detach()});
-  compare([](const TensorList& t) { return t[0].var({1}); }, {x});
-  compare([](const TensorList& t) { return t[0].std({0, 1}, false); }, {x});
-  compare([](const TensorList& t) { return t[0].norm(2.0, {1}); }, {x});
-  compare([](const TensorList& t) { return t[0].logsumexp({1}); }, {x});
-  compare([](const TensorList& t) { return t[0].prod({2}); }, {rleaf({13, 257, 5}, 0.5, 1.5)});
-  compare([](const TensorList& t) { return t[0].transpose(0, 1).sum({1}); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].sum(); }, {x}, 1e-3, 1e-4);
+  test::compare_gpu([](const TensorList& t) { return t[0].sum({1}); }, {x}, 1e-3, 1e-4);
+  test::compare_gpu([](const TensorList& t) { return t[0].mean({0, 2}, true); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].amax({1}); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].amin({2}); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].max(1).first; }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].max(1).second.to(DType::Float32); }, {x.detach()});
+  test::compare_gpu([](const TensorList& t) { return t[0].argmin().to(DType::Float32); }, {x.detach()});
+  test::compare_gpu([](const TensorList& t) { return t[0].var({1}); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].std({0, 1}, false); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].norm(2.0, {1}); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].logsumexp({1}); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].prod({2}); }, {rleaf({13, 257, 5}, 0.5, 1.5)});
+  test::compare_gpu([](const TensorList& t) { return t[0].transpose(0, 1).sum({1}); }, {x});
   auto big = rand({3000001});
-  compare([](const TensorList& t) { return t[0].sum(); }, {big}, 1e-1, 1e-5);
+  test::compare_gpu([](const TensorList& t) { return t[0].sum(); }, {big}, 1e-1, 1e-5);
 }
 
 TEST_CASE("CUDA matmul, softmax and indexing match the CPU", "[cuda]") {
   LOOM_REQUIRE_GPU();
   manual_seed(13);
   set_allow_tf32(false);
-  compare([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({67, 33}), rleaf({33, 45})}, 1e-3, 1e-3);
-  compare([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({3, 17, 9}), rleaf({9, 5})}, 1e-3, 1e-3);
-  compare([](const TensorList& t) { return t[0].matmul(t[1].transpose(-1, -2)); }, {rleaf({2, 1, 7, 9}), rleaf({3, 5, 9})},
+  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({67, 33}), rleaf({33, 45})}, 1e-3, 1e-3);
+  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({3, 17, 9}), rleaf({9, 5})}, 1e-3, 1e-3);
+  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1].transpose(-1, -2)); }, {rleaf({2, 1, 7, 9}), rleaf({3, 5, 9})},
           1e-3, 1e-3);
-  compare([](const TensorList& t) { return t[0].softmax(-1); }, {rleaf({31, 1027})});
-  compare([](const TensorList& t) { return t[0].log_softmax(1); }, {rleaf({7, 33, 5})});
+  test::compare_gpu([](const TensorList& t) { return t[0].softmax(-1); }, {rleaf({31, 1027})});
+  test::compare_gpu([](const TensorList& t) { return t[0].log_softmax(1); }, {rleaf({7, 33, 5})});
   auto idx = randint(0, 129, {77});
-  compare([idx](const TensorList& t) { return t[0].index_select(1, idx.to(t[0].device())); }, {rleaf({37, 129})});
+  test::compare_gpu([idx](const TensorList& t) { return t[0].index_select(1, idx.to(t[0].device())); }, {rleaf({37, 129})});
   auto gidx = randint(0, 50, {21, 7});
-  compare([gidx](const TensorList& t) { return t[0].gather(1, gidx.to(t[0].device())); }, {rleaf({21, 50})});
-  compare([gidx](const TensorList& t) { return zeros({21, 50}, TensorOptions(DType::Float32, t[0].device())).scatter_add(1, gidx.to(t[0].device()), t[0]); },
+  test::compare_gpu([gidx](const TensorList& t) { return t[0].gather(1, gidx.to(t[0].device())); }, {rleaf({21, 50})});
+  test::compare_gpu([gidx](const TensorList& t) { return zeros({21, 50}, TensorOptions(DType::Float32, t[0].device())).scatter_add(1, gidx.to(t[0].device()), t[0]); },
           {rleaf({21, 7})}, 1e-4, 1e-4);
-  compare([](const TensorList& t) { return cat({t[0], t[1].t()}, 0); }, {rleaf({3, 5}), rleaf({5, 4})});
-  compare([](const TensorList& t) { return t[0].masked_select(t[0].gt(0.0)); }, {rleaf({9, 11})});
+  test::compare_gpu([](const TensorList& t) { return cat({t[0], t[1].t()}, 0); }, {rleaf({3, 5}), rleaf({5, 4})});
+  test::compare_gpu([](const TensorList& t) { return t[0].masked_select(t[0].gt(0.0)); }, {rleaf({9, 11})});
   auto bad = from_vector<int64_t>({0, 200}, {2}).to(kGPU);
   auto src = randn({4, 100}, TensorOptions(DType::Float32, kGPU));
   CHECK_THROWS_AS([&] {

@@ -16,15 +16,6 @@ Tensor seq(const Shape& shape, DType dt = DType::Float32) {
   for (auto s : shape) n *= s;
   return arange(Scalar(int64_t(0)), Scalar(n), Scalar(int64_t(1)), TensorOptions(dt)).reshape(shape);
 }
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a loom::Error");
-  return ErrorKind::Runtime;
-}
 }  // namespace
 
 TEST_CASE("factories give the documented shapes, dtypes and values", "[core]") {
@@ -51,7 +42,7 @@ TEST_CASE("factories give the documented shapes, dtypes and values", "[core]") {
   test::check_close(v, {1, 2, 3, 4});
   CHECK(scalar_tensor(3, DType::Int64).dim() == 0);
   CHECK(scalar_tensor(3, DType::Int64).item<int64_t>() == 3);
-  CHECK(kind_of([] { zeros({-1, 2}); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([] { zeros({-1, 2}); }) == ErrorKind::Runtime);
 }
 
 TEST_CASE("random factories are reproducible and in range", "[core][random]") {
@@ -140,20 +131,20 @@ TEST_CASE("views share storage and compute strides", "[core][view]") {
 
 TEST_CASE("view errors name shapes and raise the documented kinds", "[core][errors]") {
   auto x = seq({2, 3});
-  CHECK(kind_of([&] { x.transpose(0, 1).view({6}); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { x.transpose(0, 1).view({6}); }) == ErrorKind::Runtime);
   CHECK_THROWS_WITH(x.transpose(0, 1).view({6}), ContainsSubstring("reshape"));
   CHECK_THROWS_WITH(x.view({4, -1}), ContainsSubstring("invalid for input of size 6"));
-  CHECK(kind_of([&] { x.select(2, 0); }) == ErrorKind::Index);
-  CHECK(kind_of([&] { x.select(0, 5); }) == ErrorKind::Index);
-  CHECK(kind_of([&] { x.sum({3}); }) == ErrorKind::Index);
+  CHECK(test::error_kind([&] { x.select(2, 0); }) == ErrorKind::Index);
+  CHECK(test::error_kind([&] { x.select(0, 5); }) == ErrorKind::Index);
+  CHECK(test::error_kind([&] { x.sum({3}); }) == ErrorKind::Index);
   CHECK_THROWS_WITH(x.expand({4, 4}), ContainsSubstring("must match the existing size"));
-  CHECK(kind_of([&] { x.permute({0, 0}); }) == ErrorKind::Runtime);
-  CHECK(kind_of([&] { x.narrow(1, 2, 5); }) == ErrorKind::Runtime);
-  CHECK(kind_of([&] { Tensor().sizes(); }) == ErrorKind::Runtime);
-  CHECK(kind_of([&] { x.item(); }) == ErrorKind::Runtime);
-  CHECK(kind_of([&] { x.data_ptr<double>(); }) == ErrorKind::Type);
-  CHECK(kind_of([] { parse_dtype("float17"); }) == ErrorKind::Type);
-  CHECK(kind_of([] { Device("tpu:0"); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { x.permute({0, 0}); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { x.narrow(1, 2, 5); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { Tensor().sizes(); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { x.item(); }) == ErrorKind::Runtime);
+  CHECK(test::error_kind([&] { x.data_ptr<double>(); }) == ErrorKind::Type);
+  CHECK(test::error_kind([] { parse_dtype("float17"); }) == ErrorKind::Type);
+  CHECK(test::error_kind([] { Device("tpu:0"); }) == ErrorKind::Runtime);
 }
 
 TEST_CASE("broadcasting follows NumPy rules", "[core][broadcast]") {
