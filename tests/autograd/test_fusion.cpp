@@ -124,10 +124,7 @@ TEST_CASE("film gradcheck", "[fusion]") {
         Tensor y = f(t);
         return autograd::grad({y}, {t[1]}, {seed_like(y)}, true, true)[0];
       },
-      // Only b and the parameters perturbed: loom's engine currently loses the
-      // second-order path through a mul's other operand (the pure composition
-      // fails the same check), which is outside this op.
-      {leaf({2, 2}).detach(), leaf({2, 3}), leaf({4, 3}), leaf({4})});
+      {leaf({2, 2}), leaf({2, 3}), leaf({4, 3}), leaf({4})});
 }
 
 TEST_CASE("bilinear_pool matches the composition and gradchecks", "[fusion]") {
@@ -188,6 +185,14 @@ TEST_CASE("linear gradcheck", "[fusion]") {
     check_grad([a](const TensorList& t) { return linear(t[0], t[1], t[2], a); },
                {leaf({2, 3, 4}), leaf({5, 4}), leaf({5})});
     check_grad([a](const TensorList& t) { return linear(t[0], t[1], Tensor(), a); }, {leaf({3, 4}), leaf({2, 4})});
+    // Second order (create_graph path).
+    check_grad(
+        [a](const TensorList& t) {
+          autograd::EnableGradGuard eg;
+          Tensor y = linear(t[0], t[1], t[2], a);
+          return autograd::grad({y}, {t[1]}, {ones_like(y)}, true, true)[0];
+        },
+        {leaf({3, 4}), leaf({2, 4}), leaf({2})});
   }
 }
 
