@@ -9,4 +9,4 @@ device=cpu
 if python3 -c "import sys; sys.path.insert(0, 'python'); import loom; sys.exit(0 if loom.cuda.is_available() else 1)" 2>/dev/null; then
   device=cuda
 fi
-./build/examples/train_fashion_mnist --epochs "${EPOCHS:-5}" --device "$device"
+./build/examples/train_fashion_mnist --epochs "${EPOCHS:-3}" --device "$device"
