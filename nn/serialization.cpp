@@ -1,0 +1,603 @@
+// safetensors reader and writer (format and guarantees in nn/serialization.h).
+//
+// The header is read by a small strict JSON reader of our own: objects,
+// arrays, strings (with escapes, \uXXXX and surrogate pairs to UTF-8) and
+// integers only, since that is all a safetensors header holds; depth and
+// length are bounded and duplicate keys are an error (two readers could
+// otherwise disagree about which entry wins). Every read goes through
+// Cursor, which checks the remaining length first.
+#include "nn/serialization.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <set>
+
+#include "core/error.h"
+
+namespace loom::nn {
+
+static_assert(sizeof(float) == 4 && sizeof(double) == 8, "safetensors needs IEEE float32/float64");
+
+namespace {
+
+#define ST_FAIL(...) LOOM_THROW(::loom::ErrorKind::Runtime, "safetensors: ", __VA_ARGS__)
+#define ST_CHECK(cond, ...) \
+  do {                      \
+    if (!(cond)) ST_FAIL(__VA_ARGS__); \
+  } while (0)
+
+bool host_is_little_endian() {
+  const uint16_t one = 1;
+  uint8_t b;
+  std::memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+// ---------------------------------------------------------------- JSON ----
+
+struct Json {
+  enum Kind { Object, Array, String, Integer } kind = Integer;
+  std::vector<std::pair<std::string, Json>> object;  // in file order, keys unique
+  std::vector<Json> array;
+  std::string string;
+  int64_t integer = 0;
+
+  const char* kind_name() const {
+    switch (kind) {
+      case Object: return "an object";
+      case Array: return "an array";
+      case String: return "a string";
+      case Integer: return "an integer";
+    }
+    return "?";
+  }
+};
+
+class JsonReader {
+ public:
+  JsonReader(const char* p, size_t n) : p_(p), n_(n) {}
+
+  Json document() {
+    skip_ws();
+    ST_CHECK(pos_ < n_ && p_[pos_] == '{', "header must be a JSON object starting with '{'", where());
+    Json v = value(0);
+    skip_ws();
+    ST_CHECK(pos_ == n_, "unexpected data after the header's JSON object", where());
+    return v;
+  }
+
+ private:
+  std::string where() const { return detail::str(" (at byte ", pos_, " of the ", n_, "-byte header)"); }
+
+  void skip_ws() {
+    while (pos_ < n_ && (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r')) ++pos_;
+  }
+  char peek() {
+    ST_CHECK(pos_ < n_, "header ends in the middle of its JSON", where());
+    return p_[pos_];
+  }
+  void expect(char c) {
+    ST_CHECK(peek() == c, "expected '", c, "' in the header's JSON", where());
+    ++pos_;
+  }
+
+  Json value(int depth) {
+    ST_CHECK(depth < kMaxJsonDepth, "header JSON nests deeper than ", kMaxJsonDepth, " levels", where());
+    skip_ws();
+    char c = peek();
+    if (c == '{') return object(depth);
+    if (c == '[') return array(depth);
+    if (c == '"') {
+      Json v;
+      v.kind = Json::String;
+      v.string = string();
+      return v;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return integer();
+    ST_FAIL("unsupported JSON value starting with '", printable(c),
+            "' in the header (expected an object, array, string or integer)", where());
+  }
+
+  static std::string printable(char c) {
+    if (c >= 0x20 && c < 0x7f) return std::string(1, c);
+    return detail::str("\\x", "0123456789abcdef"[(c >> 4) & 15], "0123456789abcdef"[c & 15]);
+  }
+
+  Json object(int depth) {
+    Json v;
+    v.kind = Json::Object;
+    expect('{');
+    skip_ws();
+    if (peek() == '}') {
+      ++pos_;
+      return v;
+    }
+    std::set<std::string> keys;
+    while (true) {
+      skip_ws();
+      ST_CHECK(peek() == '"', "expected a string key in the header's JSON object", where());
+      std::string key = string();
+      ST_CHECK(keys.insert(key).second, "duplicate key \"", key, "\" in the header", where());
+      skip_ws();
+      expect(':');
+      v.object.emplace_back(std::move(key), value(depth + 1));
+      skip_ws();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      expect('}');
+      return v;
+    }
+  }
+
+  Json array(int depth) {
+    Json v;
+    v.kind = Json::Array;
+    expect('[');
+    skip_ws();
+    if (peek() == ']') {
+      ++pos_;
+      return v;
+    }
+    while (true) {
+      v.array.push_back(value(depth + 1));
+      skip_ws();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      expect(']');
+      return v;
+    }
+  }
+
+  Json integer() {
+    Json v;
+    v.kind = Json::Integer;
+    bool neg = false;
+    if (peek() == '-') {
+      neg = true;
+      ++pos_;
+    }
+    ST_CHECK(pos_ < n_ && p_[pos_] >= '0' && p_[pos_] <= '9', "expected a digit in the header's JSON", where());
+    ST_CHECK(!(p_[pos_] == '0' && pos_ + 1 < n_ && p_[pos_ + 1] >= '0' && p_[pos_ + 1] <= '9'),
+             "integer with a leading zero in the header", where());
+    // Accumulate as a negative number so that INT64_MIN fits.
+    int64_t acc = 0;
+    while (pos_ < n_ && p_[pos_] >= '0' && p_[pos_] <= '9') {
+      int d = p_[pos_] - '0';
+      ST_CHECK(acc >= (std::numeric_limits<int64_t>::min() + d) / 10, "integer out of the int64 range in the header",
+               where());
+      acc = acc * 10 - d;
+      ++pos_;
+    }
+    if (pos_ < n_ && (p_[pos_] == '.' || p_[pos_] == 'e' || p_[pos_] == 'E'))
+      ST_FAIL("non-integer number in the header (only integers are allowed)", where());
+    if (!neg) ST_CHECK(acc != std::numeric_limits<int64_t>::min(), "integer out of the int64 range in the header", where());
+    v.integer = neg ? acc : -acc;
+    return v;
+  }
+
+  unsigned hex4() {
+    ST_CHECK(n_ - pos_ >= 4, "truncated \\u escape in the header", where());
+    unsigned u = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = p_[pos_++];
+      u <<= 4;
+      if (c >= '0' && c <= '9') u |= c - '0';
+      else if (c >= 'a' && c <= 'f') u |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') u |= c - 'A' + 10;
+      else ST_FAIL("bad hex digit in a \\u escape in the header", where());
+    }
+    return u;
+  }
+
+  static void put_utf8(std::string& s, unsigned cp) {
+    if (cp < 0x80) {
+      s += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      s += static_cast<char>(0xC0 | (cp >> 6));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      s += static_cast<char>(0xE0 | (cp >> 12));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      s += static_cast<char>(0xF0 | (cp >> 18));
+      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  std::string string() {
+    expect('"');
+    std::string s;
+    while (true) {
+      ST_CHECK(pos_ < n_, "unterminated string in the header", where());
+      char c = p_[pos_++];
+      if (c == '"') return s;
+      ST_CHECK(static_cast<unsigned char>(c) >= 0x20, "control character inside a string in the header", where());
+      if (c != '\\') {
+        s += c;
+        continue;
+      }
+      ST_CHECK(pos_ < n_, "unterminated escape in the header", where());
+      char e = p_[pos_++];
+      switch (e) {
+        case '"': s += '"'; break;
+        case '\\': s += '\\'; break;
+        case '/': s += '/'; break;
+        case 'b': s += '\b'; break;
+        case 'f': s += '\f'; break;
+        case 'n': s += '\n'; break;
+        case 'r': s += '\r'; break;
+        case 't': s += '\t'; break;
+        case 'u': {
+          unsigned cp = hex4();
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            ST_CHECK(n_ - pos_ >= 2 && p_[pos_] == '\\' && p_[pos_ + 1] == 'u',
+                     "unpaired high surrogate in a \\u escape in the header", where());
+            pos_ += 2;
+            unsigned lo = hex4();
+            ST_CHECK(lo >= 0xDC00 && lo <= 0xDFFF, "bad low surrogate in a \\u escape in the header", where());
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else {
+            ST_CHECK(!(cp >= 0xDC00 && cp <= 0xDFFF), "unpaired low surrogate in a \\u escape in the header", where());
+          }
+          put_utf8(s, cp);
+          break;
+        }
+        default: ST_FAIL("unknown escape '\\", printable(e), "' in the header", where());
+      }
+    }
+  }
+
+  const char* p_;
+  size_t n_;
+  size_t pos_ = 0;
+};
+
+// --------------------------------------------------------------- dtypes ----
+
+struct DTypeName {
+  DType dtype;
+  const char* name;
+};
+constexpr DTypeName kDTypes[] = {{DType::Float32, "F32"}, {DType::Float64, "F64"}, {DType::Int32, "I32"},
+                                 {DType::Int64, "I64"},   {DType::Bool, "BOOL"}};
+
+const char* safetensors_dtype(DType t) {
+  for (const auto& d : kDTypes)
+    if (d.dtype == t) return d.name;
+  LOOM_THROW(ErrorKind::Type, "safetensors: cannot save dtype ", dtype_name(t));
+}
+
+DType parse_dtype_name(const std::string& tensor, const std::string& name) {
+  for (const auto& d : kDTypes)
+    if (name == d.name) return d.dtype;
+  if (name == "F16" || name == "BF16")
+    LOOM_THROW(ErrorKind::NotImplemented, "safetensors: tensor \"", tensor, "\" has dtype ", name,
+               ", which loom does not support yet (supported: F32, F64, I32, I64, BOOL)");
+  static const char* known[] = {"F8_E4M3", "F8_E5M2", "I8", "U8", "I16", "U16", "U32", "U64", "F8_E8M0", "F4", "F6_E2M3",
+                                "F6_E3M2", "C64"};
+  for (const char* k : known)
+    if (name == k)
+      LOOM_THROW(ErrorKind::NotImplemented, "safetensors: tensor \"", tensor, "\" has dtype ", name,
+                 ", which loom does not support (supported: F32, F64, I32, I64, BOOL)");
+  ST_FAIL("tensor \"", tensor, "\" has unknown dtype \"", name, "\" (supported: F32, F64, I32, I64, BOOL)");
+}
+
+// ------------------------------------------------------------- entries ----
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  int64_t numel;
+  uint64_t begin, end;
+  size_t header_index;
+};
+
+Entry parse_entry(const std::string& name, const Json& info, uint64_t data_size, size_t index) {
+  ST_CHECK(info.kind == Json::Object, "entry \"", name, "\" must be an object, got ", info.kind_name());
+  const Json* dtype = nullptr;
+  const Json* shape = nullptr;
+  const Json* offsets = nullptr;
+  for (const auto& [k, v] : info.object) {
+    if (k == "dtype") dtype = &v;
+    else if (k == "shape") shape = &v;
+    else if (k == "data_offsets") offsets = &v;
+    else ST_FAIL("entry \"", name, "\" has an unknown field \"", k, "\" (expected dtype, shape, data_offsets)");
+  }
+  ST_CHECK(dtype && shape && offsets, "entry \"", name, "\" needs the fields dtype, shape and data_offsets");
+  ST_CHECK(dtype->kind == Json::String, "entry \"", name, "\": dtype must be a string, got ", dtype->kind_name());
+  ST_CHECK(shape->kind == Json::Array, "entry \"", name, "\": shape must be an array, got ", shape->kind_name());
+  ST_CHECK(offsets->kind == Json::Array && offsets->array.size() == 2, "entry \"", name,
+           "\": data_offsets must be an array of two integers [begin, end]");
+
+  Entry e;
+  e.name = name;
+  e.header_index = index;
+  e.dtype = parse_dtype_name(name, dtype->string);
+  ST_CHECK(shape->array.size() <= static_cast<size_t>(kMaxDims), "entry \"", name, "\" has ", shape->array.size(),
+           " dimensions (at most ", kMaxDims, " are allowed)");
+  // The product of the non-zero sizes must stay representable, so that strides
+  // and byte counts computed from the shape cannot overflow either.
+  const int64_t limit = std::numeric_limits<int64_t>::max() / 16;
+  int64_t product = 1;
+  bool has_zero = false;
+  for (const Json& d : shape->array) {
+    ST_CHECK(d.kind == Json::Integer, "entry \"", name, "\": shape must hold integers, got ", d.kind_name());
+    ST_CHECK(d.integer >= 0, "entry \"", name, "\" has a negative size ", d.integer, " in its shape");
+    e.shape.push_back(d.integer);
+    if (d.integer == 0) {
+      has_zero = true;
+      continue;
+    }
+    ST_CHECK(product <= limit / d.integer, "entry \"", name, "\": the product of the shape ", e.shape,
+             " overflows");
+    product *= d.integer;
+  }
+  e.numel = has_zero ? 0 : product;
+  for (const Json& o : offsets->array) {
+    ST_CHECK(o.kind == Json::Integer && o.integer >= 0, "entry \"", name,
+             "\": data_offsets must be non-negative integers");
+  }
+  e.begin = static_cast<uint64_t>(offsets->array[0].integer);
+  e.end = static_cast<uint64_t>(offsets->array[1].integer);
+  ST_CHECK(e.begin <= e.end, "entry \"", name, "\": data_offsets [", e.begin, ", ", e.end, "] has begin > end");
+  ST_CHECK(e.end <= data_size, "entry \"", name, "\": data_offsets [", e.begin, ", ", e.end,
+           "] reach past the end of the ", data_size, "-byte data section (truncated file?)");
+  const uint64_t want = static_cast<uint64_t>(e.numel) * itemsize(e.dtype);  // numel < 2^59: no overflow
+  ST_CHECK(e.end - e.begin == want, "entry \"", name, "\": shape ", e.shape, " of dtype ", dtype->string,
+           " needs ", want, " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
+  return e;
+}
+
+Tensor make_tensor(const Entry& e, const uint8_t* data) {
+  if (e.dtype == DType::Bool) {
+    // A byte other than 0/1 is not a valid C++ bool: normalise.
+    std::vector<uint8_t> bytes(data + e.begin, data + e.end);
+    for (auto& b : bytes) b = b != 0;
+    return from_blob(bytes.data(), e.shape, DType::Bool);
+  }
+  return from_blob(data + e.begin, e.shape, e.dtype);
+}
+
+// --------------------------------------------------------------- writer ----
+
+void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += detail::str("\\u00", "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string os_error(const std::string& what, const std::string& path) {
+  return detail::str(what, " '", path, "': ", std::strerror(errno));
+}
+
+void write_all(int fd, const uint8_t* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot write", path));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ public API ----
+
+Checkpoint parse_checkpoint(const uint8_t* data, size_t size) {
+  ST_CHECK(host_is_little_endian(), "only little-endian hosts are supported");
+  ST_CHECK(data != nullptr || size == 0, "null buffer");
+  ST_CHECK(size >= 8, "file has ", size, " bytes, fewer than the 8-byte header length (truncated or not a safetensors file)");
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
+  ST_CHECK(header_len <= kMaxHeaderBytes, "header length ", header_len, " exceeds the limit of ", kMaxHeaderBytes,
+           " bytes (not a safetensors file?)");
+  ST_CHECK(header_len <= size - 8, "header length ", header_len, " exceeds the ", size - 8,
+           " bytes that follow it (truncated or not a safetensors file)");
+  ST_CHECK(header_len >= 2, "header length ", header_len, " is too small to hold a JSON object");
+
+  Json header = JsonReader(reinterpret_cast<const char*>(data + 8), header_len).document();
+  const uint8_t* section = data + 8 + header_len;
+  const uint64_t data_size = size - 8 - header_len;
+
+  Checkpoint out;
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < header.object.size(); ++i) {
+    const auto& [name, value] = header.object[i];
+    if (name == "__metadata__") {
+      ST_CHECK(value.kind == Json::Object, "__metadata__ must be an object, got ", value.kind_name());
+      for (const auto& [k, v] : value.object) {
+        ST_CHECK(v.kind == Json::String, "__metadata__ value of \"", k, "\" must be a string, got ", v.kind_name());
+        out.metadata.emplace(k, v.string);
+      }
+      continue;
+    }
+    entries.push_back(parse_entry(name, value, data_size, i));
+  }
+
+  // Sorted by position, the tensors must tile the data section exactly: no
+  // overlap (two tensors aliasing bytes) and no hole (hidden bytes).
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end != b.end ? a.end < b.end : a.header_index < b.header_index;
+  });
+  uint64_t cursor = 0;
+  const Entry* prev = nullptr;
+  for (const Entry& e : entries) {
+    if (e.begin < cursor)
+      ST_FAIL("tensors \"", prev->name, "\" [", prev->begin, ", ", prev->end, ") and \"", e.name, "\" [", e.begin,
+              ", ", e.end, ") overlap");
+    ST_CHECK(e.begin == cursor, "the data section has a hole at bytes [", cursor, ", ", e.begin, ") before tensor \"",
+             e.name, "\"");
+    cursor = e.end;
+    prev = &e;
+  }
+  ST_CHECK(cursor == data_size, "the data section has ", data_size, " bytes but the tensors use ", cursor,
+           " (trailing bytes or a corrupt header)");
+
+  out.tensors.reserve(entries.size());
+  for (const Entry& e : entries) out.tensors.emplace_back(e.name, make_tensor(e, section));
+  return out;
+}
+
+StateDict parse_safetensors(const uint8_t* data, size_t size) { return parse_checkpoint(data, size).tensors; }
+
+std::vector<uint8_t> serialize_safetensors(const StateDict& tensors, const Metadata& metadata) {
+  LOOM_CHECK(host_is_little_endian(), "save: only little-endian hosts are supported");
+  std::set<std::string> names;
+  std::vector<Tensor> host;
+  host.reserve(tensors.size());
+  std::string json = "{";
+  bool first = true;
+  if (!metadata.empty()) {
+    json += "\"__metadata__\":{";
+    for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+      if (it != metadata.begin()) json += ',';
+      append_json_string(json, it->first);
+      json += ':';
+      append_json_string(json, it->second);
+    }
+    json += '}';
+    first = false;
+  }
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    LOOM_CHECK_VALUE(t.defined(), "save: tensor \"", name, "\" is undefined");
+    LOOM_CHECK_VALUE(name != "__metadata__", "save: \"__metadata__\" is reserved and cannot name a tensor");
+    LOOM_CHECK_VALUE(names.insert(name).second, "save: duplicate tensor name \"", name, "\"");
+    const char* dt = safetensors_dtype(t.dtype());
+    Tensor h = t.detach().cpu().contiguous();
+    host.push_back(h);
+    if (!first) json += ',';
+    first = false;
+    append_json_string(json, name);
+    json += ":{\"dtype\":\"";
+    json += dt;
+    json += "\",\"shape\":[";
+    for (size_t d = 0; d < h.sizes().size(); ++d) json += detail::str(d ? "," : "", h.sizes()[d]);
+    json += detail::str("],\"data_offsets\":[", offset, ",", offset + h.nbytes(), "]}");
+    offset += h.nbytes();
+  }
+  json += '}';
+  // Pad with spaces so that the data section starts 8-byte aligned, as the
+  // safetensors library does.
+  while ((json.size() + 8) % 8 != 0) json += ' ';
+
+  std::vector<uint8_t> out(8 + json.size() + offset);
+  uint64_t n = json.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
+  std::memcpy(out.data() + 8, json.data(), json.size());
+  uint8_t* p = out.data() + 8 + json.size();
+  for (const Tensor& h : host) {
+    if (h.nbytes() > 0) std::memcpy(p, h.data_ptr(), h.nbytes());
+    p += h.nbytes();
+  }
+  return out;
+}
+
+void save(const StateDict& tensors, const std::string& path, const Metadata& metadata) {
+  LOOM_CHECK_VALUE(!path.empty(), "save: empty path");
+  std::vector<uint8_t> bytes = serialize_safetensors(tensors, metadata);
+
+  // The temporary lives beside the target so that rename() stays within one
+  // file system and is atomic.
+  std::string tmpl = path + ".tmp.XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  int fd = ::mkstemp(buf.data());
+  if (fd < 0) LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot create a temporary file for", path));
+  const std::string tmp(buf.data());
+  try {
+    ::fchmod(fd, 0644);
+    write_all(fd, bytes.data(), bytes.size(), tmp);
+    if (::fsync(fd) != 0) LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot fsync", tmp));
+    if (::close(fd) != 0) {
+      fd = -1;
+      LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot close", tmp));
+    }
+    fd = -1;
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot rename the temporary file onto", path));
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  // Make the rename itself durable (best effort: some file systems refuse).
+  auto slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+Checkpoint load_checkpoint(const std::string& path, Device device) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) LOOM_THROW(ErrorKind::Runtime, "load: ", os_error("cannot open", path));
+  std::vector<uint8_t> bytes;
+  try {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) LOOM_THROW(ErrorKind::Runtime, "load: ", os_error("cannot stat", path));
+    LOOM_CHECK(S_ISREG(st.st_mode), "load: '", path, "' is not a regular file");
+    bytes.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) LOOM_THROW(ErrorKind::Runtime, "load: ", os_error("cannot read", path));
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    bytes.resize(got);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+
+  Checkpoint ck;
+  try {
+    ck = parse_checkpoint(bytes.data(), bytes.size());
+  } catch (const Error& e) {
+    throw Error(e.kind(), detail::str("load('", path, "'): ", e.what()));
+  }
+  if (!device.is_cpu())
+    for (auto& [name, t] : ck.tensors) t = t.to(device);
+  return ck;
+}
+
+StateDict load(const std::string& path, Device device) { return load_checkpoint(path, device).tensors; }
+
+}  // namespace loom::nn
