@@ -1,0 +1,191 @@
+// Each module against its functional composition, PyTorch's parameter names/shapes/default init, gradchecks.
+#include <cmath>
+
+#include "autograd/ops/conv.h"
+#include "autograd/ops/embedding.h"
+#include "autograd/ops/fusion.h"
+#include "autograd/ops/norm.h"
+#include "autograd/ops/pool.h"
+#include <catch2/catch_approx.hpp>
+
+#include "nn/nn.h"
+#include "test_util.h"
+
+using namespace loom;
+using namespace loom::nn;
+
+namespace {
+std::vector<std::pair<std::string, Shape>> shapes(const Module& m) {
+  std::vector<std::pair<std::string, Shape>> out;
+  for (auto& kv : m.state_dict()) out.emplace_back(kv.first, kv.second.sizes());
+  return out;
+}
+const TensorOptions f64(DType::Float64);
+}  // namespace
+
+TEST_CASE("Linear: names, init bounds, forward, gradcheck", "[nn]") {
+  manual_seed(1);
+  Linear lin(64, 32);
+  CHECK(shapes(lin) == std::vector<std::pair<std::string, Shape>>{{"weight", {32, 64}}, {"bias", {32}}});
+  double bound = 1.0 / std::sqrt(64.0);  // kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(in), 1/sqrt(in))
+  CHECK(lin.weight().abs().max().item<double>() <= bound);
+  CHECK(lin.weight().abs().max().item<double>() > 0.9 * bound);
+  CHECK(lin.bias().abs().max().item<double>() <= bound);
+  Tensor x = randn({5, 64});
+  test::check_close(lin.forward(x), x.matmul(lin.weight().t()) + lin.bias(), 1e-5);
+  CHECK_THROWS_AS(lin.forward(randn({5, 63})), Error);
+  CHECK(Linear(3, 4, false).state_dict().size() == 1);
+
+  Linear small(3, 2, true, f64);
+  Tensor xi = test::leaf({4, 3});
+  test::check_grad([&](const TensorList& in) { return small.forward(in[0]); }, {xi});
+  auto params = small.parameters();
+  test::check_grad(
+      [&](const TensorList& in) { return loom::linear(xi.detach(), in[0], in[1]); }, params);
+}
+
+TEST_CASE("Bilinear: names, forward against the einsum", "[nn]") {
+  Bilinear bl(3, 4, 2, true, f64);
+  CHECK(shapes(bl) == std::vector<std::pair<std::string, Shape>>{{"weight", {2, 3, 4}}, {"bias", {2}}});
+  Tensor a = randn({5, 3}, f64), b = randn({5, 4}, f64);
+  Tensor y = bl.forward(a, b);
+  REQUIRE(y.sizes() == Shape{5, 2});
+  auto W = bl.param("weight").to_vector(), B = bl.param("bias").to_vector();
+  auto av = a.to_vector(), bv = b.to_vector();
+  std::vector<double> ref(10);
+  for (int n = 0; n < 5; ++n)
+    for (int o = 0; o < 2; ++o) {
+      double s = B[o];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 4; ++j) s += av[n * 3 + i] * W[(o * 3 + i) * 4 + j] * bv[n * 4 + j];
+      ref[n * 2 + o] = s;
+    }
+  test::check_close(y, ref, 1e-10);
+  Tensor ai = test::leaf({2, 3}), bi = test::leaf({2, 4});
+  test::check_grad([&](const TensorList& in) { return bl.forward(in[0], in[1]); }, {ai, bi});
+}
+
+TEST_CASE("Conv1d/Conv2d: names, shapes, init, forward, gradcheck", "[nn]") {
+  Conv2d conv(4, 6, {3}, {1}, {1}, {1}, 2);
+  CHECK(shapes(conv) == std::vector<std::pair<std::string, Shape>>{{"weight", {6, 2, 3, 3}}, {"bias", {6}}});
+  double bound = 1.0 / std::sqrt(2.0 * 9);
+  CHECK(conv.param("weight").abs().max().item<double>() <= bound);
+  CHECK(conv.param("bias").abs().max().item<double>() <= bound);
+  Tensor x = randn({2, 4, 5, 5});
+  test::check_close(conv.forward(x), loom::conv2d(x, conv.param("weight"), conv.param("bias"), {1}, {1}, {1}, 2));
+  CHECK(conv.extra_repr() == "4, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=2");
+
+  Conv1d c1(2, 3, 3, 2, 1, 1, 1, true, f64);
+  CHECK(shapes(c1) == std::vector<std::pair<std::string, Shape>>{{"weight", {3, 2, 3}}, {"bias", {3}}});
+  Tensor xi = test::leaf({1, 2, 7});
+  test::check_grad([&](const TensorList& in) { return c1.forward(in[0]); }, {xi});
+  Conv2d c2(1, 2, {2, 3}, {1}, {0}, {1}, 1, false, f64);
+  CHECK(c2.state_dict().size() == 1);
+  Tensor x2 = test::leaf({1, 1, 4, 4});
+  test::check_grad([&](const TensorList& in) { return c2.forward(in[0]); }, {x2});
+}
+
+TEST_CASE("LayerNorm: names, init, forward, gradcheck", "[nn]") {
+  LayerNorm ln({4}, 1e-5, true, true, f64);
+  CHECK(shapes(ln) == std::vector<std::pair<std::string, Shape>>{{"weight", {4}}, {"bias", {4}}});
+  CHECK(ln.param("weight").sum().item<double>() == 4.0);
+  CHECK(ln.param("bias").abs().sum().item<double>() == 0.0);
+  CHECK(ln.extra_repr() == "(4,), eps=1e-05, elementwise_affine=True");
+  Tensor x = randn({3, 4}, f64);
+  Tensor mu = x.mean({-1}, true), var = x.var({-1}, false, true);
+  test::check_close(ln.forward(x), (x - mu) / (var + 1e-5).sqrt(), 1e-10);
+  init::normal_(ln.param("weight"));
+  init::normal_(ln.param("bias"));
+  Tensor xi = test::leaf({2, 4});
+  test::check_grad([&](const TensorList& in) { return ln.forward(in[0]); }, {xi});
+  CHECK(LayerNorm({2, 3}, 1e-5, false).state_dict().empty());
+}
+
+TEST_CASE("BatchNorm: buffers, running stats, train/eval", "[nn]") {
+  BatchNorm1d bn(3, 1e-5, 0.1, true, true, f64);
+  CHECK(shapes(bn) == std::vector<std::pair<std::string, Shape>>{{"weight", {3}},
+                                                                  {"bias", {3}},
+                                                                  {"running_mean", {3}},
+                                                                  {"running_var", {3}},
+                                                                  {"num_batches_tracked", {}}});
+  CHECK(bn.state_dict()[4].second.dtype() == DType::Int64);
+  CHECK(bn.named_parameters().size() == 2);
+  Tensor x = randn({8, 3}, f64) * 2 + 1;
+  Tensor y = bn.forward(x);
+  Tensor mu = x.mean({0}), var_b = x.var({0}, false), var_u = x.var({0}, true);
+  test::check_close(y, (x - mu) / (var_b + 1e-5).sqrt(), 1e-8);
+  test::check_close(bn.buffer("running_mean"), mu * 0.1, 1e-10);
+  test::check_close(bn.buffer("running_var"), var_u * 0.1 + 0.9, 1e-10);
+  CHECK(bn.buffer("num_batches_tracked").item<int64_t>() == 1);
+  bn.eval();
+  Tensor rm = bn.buffer("running_mean").clone(), rv = bn.buffer("running_var").clone();
+  test::check_close(bn.forward(x), (x - rm) / (rv + 1e-5).sqrt(), 1e-8);
+  CHECK(bn.buffer("num_batches_tracked").item<int64_t>() == 1);
+
+  BatchNorm2d bn2(2);
+  CHECK_THROWS_AS(bn2.forward(randn({2, 2, 3})), Error);
+  Tensor x4 = randn({2, 2, 3, 3});
+  test::check_close(bn2.forward(x4), loom::batch_norm(x4, Tensor(), Tensor(), {}, {}, true), 1e-5);
+  BatchNorm1d cma(2, 1e-5, std::nullopt);
+  cma.forward(randn({4, 2}));
+  Tensor xb = randn({4, 2});
+  cma.forward(xb);
+  CHECK(cma.buffer("num_batches_tracked").item<int64_t>() == 2);
+}
+
+TEST_CASE("Embedding, Dropout, activations, Flatten, Identity, pools", "[nn]") {
+  manual_seed(3);
+  Embedding emb(1000, 64, 0);
+  CHECK(shapes(emb) == std::vector<std::pair<std::string, Shape>>{{"weight", {1000, 64}}});
+  CHECK(emb.weight().select(0, 0).abs().sum().item<double>() == 0.0);
+  CHECK(emb.weight().std().item<double>() == Catch::Approx(1.0).epsilon(0.03));
+  Tensor idx = from_vector<int64_t>({1, 5, 0, 7}, {2, 2});
+  test::check_close(emb.forward(idx), loom::embedding(idx, emb.weight()));
+  CHECK(Embedding(10, 3, -1).padding_idx == 9);
+
+  Dropout d(0.5);
+  Tensor x = ones({1000});
+  Tensor y = d.forward(x);
+  double kept = y.ne(0.0).sum().item<double>();
+  CHECK(kept > 400);
+  CHECK(kept < 600);
+  CHECK(y.max().item<double>() == Catch::Approx(2.0));
+  d.eval();
+  test::check_close(d.forward(x), x);
+  CHECK_THROWS_AS(Dropout(1.5), Error);
+
+  Tensor z = randn({2, 3, 4});
+  test::check_close(ReLU().forward(z), z.relu());
+  test::check_close(GELU("tanh").forward(z), z.gelu("tanh"));
+  test::check_close(SiLU().forward(z), z.silu());
+  test::check_close(Sigmoid().forward(z), z.sigmoid());
+  test::check_close(Tanh().forward(z), z.tanh());
+  test::check_close(Softmax(1).forward(z), z.softmax(1));
+  CHECK(Flatten().forward(z).sizes() == Shape{2, 12});
+  CHECK(Flatten(0, 1).forward(z).sizes() == Shape{6, 4});
+  CHECK(Identity().forward(z).is_same(z));
+  CHECK_THROWS_AS(GELU("bad"), Error);
+
+  Tensor im = randn({1, 2, 6, 6});
+  test::check_close(MaxPool2d({2}).forward(im), loom::max_pool2d(im, {2}));
+  test::check_close(AvgPool2d({3}, {1}, {1}).forward(im), loom::avg_pool2d(im, {3}, {1}, {1}));
+  CHECK(AdaptiveAvgPool2d({1, 1}).forward(im).sizes() == Shape{1, 2, 1, 1});
+  test::check_close(AdaptiveAvgPool2d({1}).forward(im).flatten(), im.mean({2, 3}).flatten());
+  CHECK(MaxPool2d({2}).extra_repr() == "kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False");
+}
+
+TEST_CASE("Modules: a small CNN trains one step end to end", "[nn]") {
+  manual_seed(4);
+  Sequential net{std::make_shared<Conv2d>(1, 4, Dims{3}, Dims{1}, Dims{1}), std::make_shared<BatchNorm2d>(4),
+                 std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(Dims{2}), std::make_shared<Flatten>(),
+                 std::make_shared<Linear>(4 * 4 * 4, 3)};
+  std::vector<std::string> expected = {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                       "1.running_var", "1.num_batches_tracked", "5.weight", "5.bias"};
+  std::vector<std::string> got;
+  for (auto& kv : net.state_dict()) got.push_back(kv.first);
+  CHECK(got == expected);
+  Tensor x = randn({2, 1, 8, 8});
+  Tensor loss = net.forward(x).square().mean();
+  loss.backward();
+  for (auto& p : net.parameters()) CHECK(p.grad().defined());
+}
