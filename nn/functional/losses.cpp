@@ -1,0 +1,256 @@
+// Loss functions composed from the differentiable ops (see losses.h).
+#include "nn/functional/losses.h"
+
+#include <cmath>
+
+#include "autograd/ops/loss.h"
+#include "core/error.h"
+
+namespace loom::nn::functional {
+namespace {
+
+void check_reduction(const std::string& reduction, const char* op, bool allow_batchmean = false) {
+  LOOM_CHECK_VALUE(reduction == "mean" || reduction == "sum" || reduction == "none" ||
+                       (allow_batchmean && reduction == "batchmean"),
+                   op, ": ", reduction, " is not a valid value for reduction (expected 'mean', 'sum' or 'none'",
+                   allow_batchmean ? " or 'batchmean')" : ")");
+}
+
+void check_floating(const Tensor& t, const char* op, const char* arg) {
+  LOOM_CHECK(t.defined(), op, ": ", arg, " is undefined");
+  LOOM_CHECK_TYPE(is_floating(t.dtype()), op, ": expected a floating point ", arg, ", got ", dtype_name(t.dtype()));
+}
+
+// Input and target of the regression losses: floating, broadcastable.
+void check_pair(const Tensor& input, const Tensor& target, const char* op) {
+  check_floating(input, op, "input");
+  check_floating(target, op, "target");
+  try {
+    (void)broadcast_shapes(input.sizes(), target.sizes());
+  } catch (const Error&) {
+    LOOM_THROW(ErrorKind::Runtime, op, ": input of shape ", input.sizes(), " and target of shape ", target.sizes(),
+               " are not broadcastable");
+  }
+}
+
+}  // namespace
+
+Tensor apply_loss_reduction(const Tensor& loss, const std::string& reduction, const char* op) {
+  check_reduction(reduction, op);
+  if (reduction == "none") return loss;
+  return reduction == "sum" ? loss.sum() : loss.mean();
+}
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                const std::string& reduction) {
+  const char* op = "nll_loss";
+  check_reduction(reduction, op);
+  check_floating(input, op, "input");
+  LOOM_CHECK(target.defined(), op, ": target is undefined");
+  LOOM_CHECK_TYPE(target.dtype() == DType::Int64, op, ": expected an int64 (class index) target, got ",
+                  dtype_name(target.dtype()));
+  LOOM_CHECK(input.dim() >= 1, op, ": expected input with at least 1 dimension, got ", input.sizes());
+  if (input.dim() == 1) {
+    LOOM_CHECK(target.dim() == 0, op, ": expected a 0-dim target for input of shape ", input.sizes(), ", got ",
+               target.sizes());
+    Tensor out = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction);
+    return reduction == "none" ? out.squeeze(0) : out;
+  }
+  const int64_t C = input.size(1);
+  Shape expected = input.sizes();
+  expected.erase(expected.begin() + 1);
+  LOOM_CHECK(target.sizes() == expected, op, ": expected target of shape ", expected, " for input of shape ",
+             input.sizes(), ", got ", target.sizes());
+  if (weight.defined()) {
+    check_floating(weight, op, "weight");
+    LOOM_CHECK(weight.dim() == 1 && weight.size(0) == C, op, ": expected weight of shape [", C,
+               "] (one per class of input ", input.sizes(), "), got ", weight.sizes());
+  }
+  Tensor keep = target.ne(Scalar(ignore_index));
+  Tensor safe = target.masked_fill(keep.logical_not(), Scalar(int64_t(0)));
+  if (safe.numel() > 0 && !safe.is_cuda()) {
+    const int64_t lo = safe.min().item<int64_t>(), hi = safe.max().item<int64_t>();
+    LOOM_CHECK_INDEX(lo >= 0 && hi < C, op, ": target ", lo < 0 ? lo : hi, " is out of bounds for ", C,
+                     " classes (input ", input.sizes(), ")");
+  }
+  Tensor picked = input.gather(1, safe.unsqueeze(1)).squeeze(1).neg();
+  Tensor w = keep.to(input.dtype());
+  if (weight.defined()) w = w * weight.to(input.dtype()).index_select(0, safe.flatten()).view(safe.sizes());
+  Tensor loss = picked * w;
+  if (reduction == "none") return loss;
+  if (reduction == "sum") return loss.sum();
+  return loss.sum() / w.sum();
+}
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                     const std::string& reduction, double label_smoothing) {
+  return loom::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  const char* op = "mse_loss";
+  check_reduction(reduction, op);
+  check_pair(input, target, op);
+  return apply_loss_reduction((input - target).square(), reduction, op);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  const char* op = "l1_loss";
+  check_reduction(reduction, op);
+  check_pair(input, target, op);
+  return apply_loss_reduction((input - target).abs(), reduction, op);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+  const char* op = "smooth_l1_loss";
+  check_reduction(reduction, op);
+  check_pair(input, target, op);
+  LOOM_CHECK_VALUE(beta >= 0.0, op, ": beta must be >= 0, got ", beta);
+  Tensor d = (input - target).abs();
+  if (beta == 0.0) return apply_loss_reduction(d, reduction, op);
+  Tensor loss = where(d.lt(Scalar(beta)), d.square() * (0.5 / beta), d - 0.5 * beta);
+  return apply_loss_reduction(loss, reduction, op);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double delta) {
+  const char* op = "huber_loss";
+  check_reduction(reduction, op);
+  check_pair(input, target, op);
+  LOOM_CHECK_VALUE(delta > 0.0, op, ": delta must be > 0, got ", delta);
+  Tensor d = (input - target).abs();
+  Tensor loss = where(d.lt(Scalar(delta)), d.square() * 0.5, (d - 0.5 * delta) * delta);
+  return apply_loss_reduction(loss, reduction, op);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            const std::string& reduction) {
+  const char* op = "binary_cross_entropy";
+  check_reduction(reduction, op);
+  check_floating(input, op, "input");
+  check_floating(target, op, "target");
+  LOOM_CHECK_VALUE(target.sizes() == input.sizes(), op, ": using a target size (", target.sizes(),
+                   ") that is different to the input size (", input.sizes(),
+                   ") is not supported; ensure they have the same size");
+  if (input.numel() > 0 && !input.is_cuda()) {
+    const double lo = input.min().item<double>(), hi = input.max().item<double>();
+    LOOM_CHECK(lo >= 0.0 && hi <= 1.0, op, ": all elements of input should be between 0 and 1, got [", lo, ", ",
+               hi, "]");
+  }
+  Tensor log_x = input.log().clamp(Scalar(-100.0));
+  Tensor log_1mx = (1.0 - input).log().clamp(Scalar(-100.0));
+  Tensor loss = -(target * log_x + (1.0 - target) * log_1mx);
+  if (weight.defined()) {
+    check_floating(weight, op, "weight");
+    LOOM_CHECK(broadcast_shapes(weight.sizes(), input.sizes()) == input.sizes(), op, ": weight of shape ",
+               weight.sizes(), " does not broadcast to input of shape ", input.sizes());
+    loss = loss * weight;
+  }
+  return apply_loss_reduction(loss, reduction, op);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                        const std::string& reduction, const Tensor& pos_weight) {
+  const char* op = "binary_cross_entropy_with_logits";
+  check_reduction(reduction, op);
+  check_floating(input, op, "input");
+  check_floating(target, op, "target");
+  LOOM_CHECK_VALUE(target.sizes() == input.sizes(), op, ": target size (", target.sizes(),
+                   ") must be the same as input size (", input.sizes(), ")");
+  // softplus(-x) = m + log(exp(-m) + exp(-x - m)) for any m; m = max(-x, 0)
+  // keeps both exponents <= 0. The value does not depend on m, so m carries
+  // no gradient.
+  Tensor m = input.neg().clamp(Scalar(0.0)).detach();
+  Tensor softplus_neg = m + (m.neg().exp() + (input.neg() - m).exp()).log();
+  Tensor loss;
+  if (pos_weight.defined()) {
+    check_floating(pos_weight, op, "pos_weight");
+    LOOM_CHECK(broadcast_shapes(pos_weight.sizes(), input.sizes()) == input.sizes(), op, ": pos_weight of shape ",
+               pos_weight.sizes(), " does not broadcast to input of shape ", input.sizes(),
+               " (expected one weight per class, the trailing dim)");
+    Tensor log_weight = (pos_weight - 1.0) * target + 1.0;
+    loss = (1.0 - target) * input + log_weight * softplus_neg;
+  } else {
+    loss = (1.0 - target) * input + softplus_neg;
+  }
+  if (weight.defined()) {
+    check_floating(weight, op, "weight");
+    LOOM_CHECK(broadcast_shapes(weight.sizes(), input.sizes()) == input.sizes(), op, ": weight of shape ",
+               weight.sizes(), " does not broadcast to input of shape ", input.sizes());
+    loss = loss * weight;
+  }
+  return apply_loss_reduction(loss, reduction, op);
+}
+
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin,
+                             const std::string& reduction) {
+  const char* op = "cosine_embedding_loss";
+  check_reduction(reduction, op);
+  check_floating(input1, op, "input1");
+  check_floating(input2, op, "input2");
+  LOOM_CHECK(target.defined(), op, ": target is undefined");
+  LOOM_CHECK(input1.sizes() == input2.sizes(), op, ": input1 of shape ", input1.sizes(), " and input2 of shape ",
+             input2.sizes(), " must have the same shape");
+  LOOM_CHECK(input1.dim() == 1 || input1.dim() == 2, op, ": expected 1-D or 2-D inputs, got ", input1.sizes());
+  Shape expected = input1.sizes();
+  expected.pop_back();
+  LOOM_CHECK(target.sizes() == expected, op, ": expected target of shape ", expected, " for inputs of shape ",
+             input1.sizes(), ", got ", target.sizes());
+  const int64_t d = input1.dim() - 1;
+  const double EPSILON = 1e-12;  // as PyTorch
+  Tensor prod_sum = (input1 * input2).sum({d});
+  Tensor mag1 = input1.square().sum({d}) + EPSILON;
+  Tensor mag2 = input2.square().sum({d}) + EPSILON;
+  Tensor cos = prod_sum / (mag1 * mag2).sqrt();
+  Tensor zeros = zeros_like(cos);
+  Tensor pos = 1.0 - cos;
+  Tensor neg = (cos - margin).clamp(Scalar(0.0));
+  Tensor loss = where(target.eq(Scalar(int64_t(1))), pos, zeros) + where(target.eq(Scalar(int64_t(-1))), neg, zeros);
+  return apply_loss_reduction(loss, reduction, op);
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  const char* op = "kl_div";
+  check_reduction(reduction, op, /*allow_batchmean=*/true);
+  check_pair(input, target, op);
+  Tensor loss;
+  if (log_target) {
+    loss = target.exp() * (target - input);
+  } else {
+    // xlogy(t, t) - t x, with 0 log 0 = 0 (log of 1 where t <= 0: no NaN in
+    // the value or the gradient).
+    Tensor safe = where(target.gt(Scalar(0.0)), target, Scalar(1.0));
+    loss = target * safe.log() - target * input;
+  }
+  if (reduction == "batchmean") {
+    const double n = input.dim() > 0 ? static_cast<double>(input.size(0)) : 1.0;
+    return loss.sum() / n;
+  }
+  return apply_loss_reduction(loss, reduction, op);
+}
+
+Tensor normalize(const Tensor& input, double p, int64_t dim, double eps) {
+  check_floating(input, "normalize", "input");
+  const int64_t d = wrap_dim(dim, input.dim(), "normalize");
+  Tensor n = input.norm(p, {d}, /*keepdim=*/true).clamp(Scalar(eps));
+  return input / n;
+}
+
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) {
+  const char* op = "cosine_similarity";
+  check_floating(x1, op, "x1");
+  check_floating(x2, op, "x2");
+  Shape shape;
+  try {
+    shape = broadcast_shapes(x1.sizes(), x2.sizes());
+  } catch (const Error&) {
+    LOOM_THROW(ErrorKind::Runtime, op, ": x1 of shape ", x1.sizes(), " and x2 of shape ", x2.sizes(),
+               " are not broadcastable");
+  }
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), op);
+  Tensor a = x1.expand(shape), b = x2.expand(shape);
+  Tensor na = a.norm(2.0, {d}, true).clamp(Scalar(eps));
+  Tensor nb = b.norm(2.0, {d}, true).clamp(Scalar(eps));
+  return ((a / na) * (b / nb)).sum({d});
+}
+
+}  // namespace loom::nn::functional
