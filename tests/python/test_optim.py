@@ -363,3 +363,58 @@ def test_clip_grad_value():
     a.grad = f64([-3.0, 0.2])
     loom.nn.utils.clip_grad_value_([a, c], 0.5)
     np.testing.assert_allclose(vals(a.grad), [-0.5, 0.2])
+
+
+_native = getattr(loom._C._functional, "_optim", None)
+requires_native = pytest.mark.skipif(_native is None, reason="loom._C built without python/src/nn_optim.cpp")
+
+
+@requires_native
+def test_native_cpp_optimizers_match_python():
+    c = np.array([0.5, 1.5])
+    for make_py, make_cpp in [
+        (lambda ps: loom.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.1),
+         lambda ps: _native.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.1)),
+        (lambda ps: loom.optim.AdamW(ps, lr=0.05, betas=(0.8, 0.9)),
+         lambda ps: _native.AdamW(ps, lr=0.05, betas=(0.8, 0.9))),
+        (lambda ps: loom.optim.RMSprop(ps, lr=0.01, momentum=0.2, centered=True),
+         lambda ps: _native.RMSprop(ps, lr=0.01, momentum=0.2, centered=True)),
+    ]:
+        p, q = param([1.0, -2.0]), param([1.0, -2.0])
+        a, b = make_py([p]), make_cpp([q])
+        for _ in range(3):
+            quad_grad(p, c)
+            quad_grad(q, c)
+            a.step()
+            b.step()
+        np.testing.assert_allclose(vals(p), vals(q), rtol=1e-12, atol=1e-14)
+
+
+@requires_native
+def test_native_state_dict_layout_groups_and_schedulers():
+    p, q = param([1.0, -2.0]), param([3.0])
+    opt = _native.Adam([{"params": [p]}, {"params": [q], "lr": 0.5}], lr=0.1)
+    assert opt.param_groups[1]["lr"] == 0.5 and opt.param_groups[0]["beta1"] == 0.9
+    quad_grad(p, [1.0, 1.0])
+    quad_grad(q, [1.0])
+    opt.step()
+    sd = opt.state_dict()
+    assert {"state.0.exp_avg", "state.0.exp_avg_sq", "state.0.step", "state.1.step", "param_groups.0.lr",
+            "param_groups.1.params"} <= set(sd)
+    assert sd["param_groups.1.lr"].dtype == loom.float64 and sd["param_groups.1.lr"].dim() == 0
+    assert sd["state.0.step"].item() == 1
+    fresh = _native.Adam([{"params": [p]}, {"params": [q]}])
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[1]["lr"] == 0.5
+    opt.set_option(0, "lr", 0.25)
+    assert opt.param_groups[0]["lr"] == 0.25
+    s = _native.StepLR(opt, step_size=2, gamma=0.5)
+    lrs = []
+    for _ in range(5):
+        lrs.append(s.get_last_lr()[0])
+        s.step()
+    np.testing.assert_allclose(lrs, [0.25, 0.25, 0.125, 0.125, 0.0625])
+    g = param([3.0, 4.0])
+    g.grad = f64([3.0, 4.0])
+    assert _native.clip_grad_norm_([g], 1.0).item() == pytest.approx(5.0)
+    np.testing.assert_allclose(vals(g.grad), [3 / (5 + 1e-6), 4 / (5 + 1e-6)])
