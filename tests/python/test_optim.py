@@ -418,3 +418,23 @@ def test_native_state_dict_layout_groups_and_schedulers():
     g.grad = f64([3.0, 4.0])
     assert _native.clip_grad_norm_([g], 1.0).item() == pytest.approx(5.0)
     np.testing.assert_allclose(vals(g.grad), [3 / (5 + 1e-6), 4 / (5 + 1e-6)])
+
+
+def test_cosine_annealing_past_t_max_follows_the_periodic_closed_form():
+    opt = sgd(0.1)
+    got = curve(lr_scheduler.CosineAnnealingLR(opt, T_max=3, eta_min=0.01), opt, 9)
+    want = [0.01 + 0.09 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(9)]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+def test_adam_float32_parameters():
+    c = np.array([0.5, 1.5, -0.25, 2.0], dtype=np.float32)
+    init = [1.0, -2.0, 0.5, 0.1]
+    p = loom.tensor(np.array(init, dtype=np.float32), requires_grad=True)
+    opt = loom.optim.Adam([p], lr=0.01)
+    for _ in range(5):
+        p.grad = loom.tensor((2 * c * np.array(p.tolist(), dtype=np.float32)).astype(np.float32))
+        opt.step()
+    assert p.dtype == loom.float32 and opt.state[p]["exp_avg"].dtype == loom.float32
+    np.testing.assert_allclose(vals(p), adam_ref(init, c.astype(np.float64), 5, 0.01, 0.9, 0.999, 1e-8, 0.0, False),
+                               rtol=1e-5, atol=1e-6)
