@@ -4,6 +4,7 @@
 #include "nn/init.h"
 #include "nn/module.h"
 #include "nn/modules/activation.h"
+#include "nn/modules/attention.h"
 #include "nn/modules/batchnorm.h"
 #include "nn/modules/conv.h"
 #include "nn/modules/dropout.h"
@@ -12,3 +13,5 @@
 #include "nn/modules/linear.h"
 #include "nn/modules/normalization.h"
 #include "nn/modules/pooling.h"
+#include "nn/modules/rnn.h"
+#include "nn/modules/transformer.h"

@@ -189,3 +189,85 @@ TEST_CASE("Modules: a small CNN trains one step end to end", "[nn]") {
   loss.backward();
   for (auto& p : net.parameters()) CHECK(p.grad().defined());
 }
+
+TEST_CASE("LSTM/GRU/cells: PyTorch parameter names, shapes, init, forward", "[nn]") {
+  LSTM lstm(3, 4, 2, true, true, 0.0, true);
+  std::vector<std::string> names;
+  for (auto& kv : lstm.state_dict()) names.push_back(kv.first);
+  CHECK(names == std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                          "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",
+                                          "bias_hh_l0_reverse", "weight_ih_l1", "weight_hh_l1", "bias_ih_l1",
+                                          "bias_hh_l1", "weight_ih_l1_reverse", "weight_hh_l1_reverse",
+                                          "bias_ih_l1_reverse", "bias_hh_l1_reverse"});
+  CHECK(lstm.param("weight_ih_l1").sizes() == Shape{16, 8});
+  for (auto& p : lstm.parameters()) CHECK(p.abs().max().item<double>() <= 0.5);
+  Tensor x = randn({2, 5, 3});
+  auto o = lstm.forward(x);
+  CHECK(o.output.sizes() == Shape{2, 5, 8});
+  CHECK(o.h_n.sizes() == Shape{4, 2, 4});
+  CHECK(o.c_n.sizes() == Shape{4, 2, 4});
+  test::check_close(o.output.select(1, 4).narrow(1, 0, 4), o.h_n.select(0, 2));
+
+  LSTMCell cell(3, 4);
+  LSTM one(3, 4, 1, true, true);
+  one.load_state_dict({{"weight_ih_l0", cell.param("weight_ih")}, {"weight_hh_l0", cell.param("weight_hh")},
+                       {"bias_ih_l0", cell.param("bias_ih")}, {"bias_hh_l0", cell.param("bias_hh")}});
+  auto [h1, c1] = cell.forward(x.select(1, 0));
+  auto o1 = one.forward(x.narrow(1, 0, 1));
+  test::check_close(o1.h_n.select(0, 0), h1);
+  test::check_close(o1.c_n.select(0, 0), c1);
+
+  GRU gru(3, 4, 2, true, false, 0.5);
+  auto g = gru.forward(randn({5, 2, 3}));  // training with dropout: layer by layer
+  CHECK(g.output.sizes() == Shape{5, 2, 4});
+  CHECK(g.h_n.sizes() == Shape{2, 2, 4});
+  GRUCell gc(3, 4, false);
+  CHECK(gc.state_dict().size() == 2);
+  CHECK(gc.forward(randn({2, 3})).sizes() == Shape{2, 4});
+}
+
+TEST_CASE("MultiheadAttention and TransformerEncoder: names, masks, weights path == sdpa path", "[nn]") {
+  const int64_t E = 8, H = 2;
+  MultiheadAttention mha(E, H, 0.0, true, true);
+  std::vector<std::string> names;
+  for (auto& kv : mha.state_dict()) names.push_back(kv.first);
+  CHECK(names == std::vector<std::string>{"in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"});
+  CHECK(mha.param("in_proj_bias").abs().sum().item<double>() == 0.0);
+  CHECK(mha.param("in_proj_weight").abs().max().item<double>() <= std::sqrt(6.0 / (E + 3 * E)));
+  Tensor x = randn({2, 5, E});
+  Tensor kpm = from_vector<int64_t>({0, 0, 0, 0, 0, 0, 0, 0, 1, 1}, {2, 5}).ne(0);
+  Tensor causal = ones({5, 5}).matmul(ones({5, 5})).gt(100.0);  // all false
+  auto [ow, w] = mha.forward(x, x, x, kpm, true, causal);
+  auto [of, none] = mha.forward(x, x, x, kpm, false, causal);
+  CHECK_FALSE(none.defined());
+  REQUIRE(w.sizes() == Shape{2, 5, 5});
+  test::check_close(ow, of, 1e-5);
+  CHECK(w.select(0, 1).narrow(1, 3, 2).abs().sum().item<double>() == 0.0);
+  test::check_close(w.sum({-1}), ones({2, 5}), 1e-6);
+
+  TransformerEncoderLayerOptions o;
+  o.d_model = E;
+  o.nhead = H;
+  o.dim_feedforward = 16;
+  o.dropout = 0.0;
+  o.batch_first = true;
+  TransformerEncoder enc(o, 2, true);
+  names.clear();
+  for (auto& kv : enc.state_dict()) names.push_back(kv.first);
+  REQUIRE(names.size() == 26);
+  CHECK(std::vector<std::string>(names.begin(), names.begin() + 12) ==
+        std::vector<std::string>{"layers.0.self_attn.in_proj_weight", "layers.0.self_attn.in_proj_bias",
+                                 "layers.0.self_attn.out_proj.weight", "layers.0.self_attn.out_proj.bias",
+                                 "layers.0.linear1.weight", "layers.0.linear1.bias", "layers.0.linear2.weight",
+                                 "layers.0.linear2.bias", "layers.0.norm1.weight", "layers.0.norm1.bias",
+                                 "layers.0.norm2.weight", "layers.0.norm2.bias"});
+  CHECK(names.back() == "norm.bias");
+  auto layer = enc.layers->at<TransformerEncoderLayer>(0);
+  Tensor y = layer->forward(x, {}, kpm);
+  Tensor h = layer->norm1->forward(x + layer->self_attn->forward(x, x, x, kpm, false).first);
+  Tensor ref = layer->norm2->forward(h + layer->linear2->forward(layer->linear1->forward(h).relu()));
+  test::check_close(y, ref, 1e-5);
+  Tensor out = enc.forward(x, {}, kpm);
+  out.sum().backward();
+  for (auto& p : enc.parameters()) CHECK(p.grad().defined());
+}
