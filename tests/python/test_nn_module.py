@@ -363,3 +363,36 @@ def test_mixed_python_and_cpp_modules():
     assert m.body.cpp.named_parameters()[0][1].dtype == loom.float64
     assert m(x.to(loom.float64)).dtype == loom.float64
     assert nn.modules.cpp.cpp.init.calculate_gain("relu") == pytest.approx(math.sqrt(2))
+
+
+def test_gradcheck_modules():
+    from loom.autograd import gradcheck
+
+    cases = [
+        (nn.Linear(3, 2).double(), (2, 3)),
+        (nn.Conv2d(2, 3, 2, padding=1).double(), (1, 2, 3, 3)),
+        (nn.Conv1d(2, 2, 3).double(), (1, 2, 5)),
+        (nn.LayerNorm(4).double(), (2, 4)),
+        (nn.MultiheadAttention(4, 2, batch_first=True).double(), (1, 3, 4)),
+    ]
+    for module, shape in cases:
+        x = loom.randn(*shape, dtype=loom.float64, requires_grad=True)
+        if isinstance(module, nn.MultiheadAttention):
+            fn = lambda x, m=module: m(x, x, x, need_weights=False)[0]  # noqa: E731
+        else:
+            fn = module
+        assert gradcheck(fn, (x,))
+        params = list(module.parameters())
+        assert all(p.dtype == loom.float64 for p in params)
+
+
+@requires_cpp
+def test_cpp_module_parameters_match_python_linear():
+    cpp_lin = nn.CppModule.create("Linear", 5, 3)
+    py_lin = nn.Linear(5, 3)
+    py_lin.load_state_dict(cpp_lin.state_dict())
+    x = loom.randn(4, 5)
+    close(cpp_lin(x), py_lin(x))
+    assert isinstance(nn.CppModule.create("LayerNorm", [5]), nn.Module)
+    conv = nn.CppModule.create("Conv2d", 1, 2, 3)
+    assert list(conv.state_dict()) == ["weight", "bias"] and tuple(conv.state_dict()["weight"].shape) == (2, 1, 3, 3)
