@@ -18,11 +18,14 @@ def _size(size):
     return [builtins.int(s) for s in size]
 
 
-def _infer_numpy(data):
-    """Converts nested Python data to a NumPy array with PyTorch's dtype rules."""
+def _infer_numpy(data, dtype=None):
+    """Converts nested Python data to a NumPy array with PyTorch's dtype rules.
+    Python floats become float32 (as in torch.tensor) unless a dtype is given,
+    in which case the values are converted once, from full precision."""
     arr = np.asarray(data)
     if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-        arr = arr.astype(np.float32)  # Python floats become float32, as in torch.tensor
+        if dtype is None:
+            arr = arr.astype(np.float32)
     elif arr.dtype == object:
         raise TypeError("tensor(): could not infer dtype of the given data (mixed or unsupported types)")
     elif arr.dtype.kind in "US":
@@ -45,7 +48,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
             data = [x.detach().cpu().numpy() if isinstance(x, Tensor) else x for x in data]
-        t = _C._from_numpy_copy(_infer_numpy(data), dtype, device)
+        t = _C._from_numpy_copy(_infer_numpy(data, dtype), dtype, device)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -340,3 +340,9 @@ def test_tensor_constructor_and_data():
     assert not d.requires_grad and d.data_ptr() == x.data_ptr()
     x.data = loom.ones(4)
     assert x.shape == (4,) and x.requires_grad and x.tolist() == [1.0] * 4
+
+
+def test_tensor_from_python_floats_keeps_float64_precision():
+    t = loom.tensor([0.1, 1e-300], dtype=loom.float64)
+    assert t.tolist() == [0.1, 1e-300]
+    assert loom.tensor([0.1]).dtype == loom.float32
