@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/functional/functional.h"
+#include "nn/modules/loss.h"
 #include "test_util.h"
 
 using namespace loom;
@@ -297,4 +298,38 @@ TEST_CASE("functional.h forwards the ops under PyTorch's names", "[nn][functiona
   CHECK(F::one_hot(from_vector<int64_t>({0, 2}, {2}), 3).sizes() == Shape{2, 3});
   Tensor q = randn({1, 2, 4, 8});
   CHECK(F::scaled_dot_product_attention(q, q, q).sizes() == q.sizes());
+}
+
+TEST_CASE("loss modules call the functional forms; weights are buffers", "[nn][losses][modules]") {
+  manual_seed(8);
+  Tensor x = randn({4, 3}, f64), y = randn({4, 3}, f64);
+  check_close(nn::MSELoss().forward(x, y), F::mse_loss(x, y), 1e-12, 1e-12);
+  check_close(nn::MSELoss("sum").forward(x, y), F::mse_loss(x, y, "sum"), 1e-12, 1e-12);
+  check_close(nn::L1Loss("none").forward(x, y), F::l1_loss(x, y, "none"), 1e-12, 1e-12);
+  check_close(nn::SmoothL1Loss("mean", 0.3).forward(x, y), F::smooth_l1_loss(x, y, "mean", 0.3), 1e-12, 1e-12);
+  check_close(nn::HuberLoss("sum", 0.3).forward(x, y), F::huber_loss(x, y, "sum", 0.3), 1e-12, 1e-12);
+  Tensor t = from_vector<int64_t>({0, 2, 1, -100}, {4});
+  Tensor w = rand({3}, f64) + 0.5;
+  nn::CrossEntropyLoss ce(w, -100, "mean", 0.1);
+  check_close(ce.forward(x, t), F::cross_entropy(x, t, w, -100, "mean", 0.1), 1e-12, 1e-12);
+  REQUIRE(ce.state_dict().size() == 1);
+  CHECK(ce.state_dict()[0].first == "weight");
+  CHECK(nn::CrossEntropyLoss().state_dict().empty());
+  CHECK(nn::CrossEntropyLoss().parameters().empty());
+  nn::NLLLoss nll(w, 1, "sum");
+  Tensor t1 = from_vector<int64_t>({0, 2, 1, 1}, {4});
+  check_close(nll.forward(x.log_softmax(1), t1), F::nll_loss(x.log_softmax(1), t1, w, 1, "sum"), 1e-12, 1e-12);
+  Tensor p = x.sigmoid(), q = rand({4, 3}, f64);
+  check_close(nn::BCELoss(w).forward(p, q), F::binary_cross_entropy(p, q, w), 1e-12, 1e-12);
+  Tensor pw = rand({3}, f64) + 1.0;
+  nn::BCEWithLogitsLoss bl({}, "none", pw);
+  check_close(bl.forward(x, q), F::binary_cross_entropy_with_logits(x, q, {}, "none", pw), 1e-12, 1e-12);
+  REQUIRE(bl.state_dict().size() == 1);
+  CHECK(bl.state_dict()[0].first == "pos_weight");
+  Tensor s = from_vector<int64_t>({1, -1, 1, -1}, {4});
+  check_close(nn::CosineEmbeddingLoss(0.2).forward(x, y, s), F::cosine_embedding_loss(x, y, s, 0.2), 1e-12, 1e-12);
+  Tensor lq = x.log_softmax(1), lp = y.log_softmax(1);
+  check_close(nn::KLDivLoss("batchmean", true).forward(lq, lp), F::kl_div(lq, lp, "batchmean", true), 1e-12, 1e-12);
+  CHECK(nn::MSELoss().type_name() == "MSELoss");
+  CHECK(error_kind([&] { nn::MSELoss("avg").forward(x, y); }) == ErrorKind::Value);
 }

@@ -1,0 +1,152 @@
+// loom._C._functional (re-exported by loom.nn.functional): the losses of
+// nn/functional/losses.h plus normalize and cosine_similarity, with
+// torch.nn.functional's keyword names and defaults (including the legacy
+// size_average / reduce arguments). cross_entropy is bound in
+// functional_norm.cpp.
+#include <string>
+
+#include "common.h"
+#include "nn/functional/losses.h"
+
+namespace loom::python {
+namespace {
+
+namespace F = loom::nn::functional;
+
+Tensor opt_tensor(py::handle h, const char* op, const char* arg) {
+  return h.is_none() ? Tensor() : to_tensor(h, op, arg);
+}
+
+// PyTorch's legacy size_average / reduce arguments mapped onto reduction.
+std::string reduction_of(py::handle size_average, py::handle reduce, const std::string& reduction) {
+  if (size_average.is_none() && reduce.is_none()) return reduction;
+  const bool avg = size_average.is_none() ? true : size_average.cast<bool>();
+  const bool red = reduce.is_none() ? true : reduce.cast<bool>();
+  if (!red) return "none";
+  return avg ? "mean" : "sum";
+}
+
+// Pointwise regression losses share one signature:
+// f(input, target, size_average=None, reduce=None, reduction='mean').
+using PairLoss = Tensor (*)(const Tensor&, const Tensor&, const std::string&);
+
+template <PairLoss fn>
+void def_pair_loss(py::module_& f, const char* name, const char* doc) {
+  f.def(
+      name,
+      [name](const py::object& input, const py::object& target, const py::object& size_average,
+             const py::object& reduce, const std::string& reduction) {
+        return fn(to_tensor(input, name, "input"), to_tensor(target, name, "target"),
+                  reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
+      py::arg("reduction") = "mean", doc);
+}
+
+Tensor mse(const Tensor& a, const Tensor& b, const std::string& r) { return F::mse_loss(a, b, r); }
+Tensor l1(const Tensor& a, const Tensor& b, const std::string& r) { return F::l1_loss(a, b, r); }
+
+}  // namespace
+
+static RegisterFunctional reg_losses([](py::module_& f) {
+  def_pair_loss<mse>(f, "mse_loss", "Mean squared error (input - target)^2");
+  def_pair_loss<l1>(f, "l1_loss", "Mean absolute error |input - target|");
+  f.def(
+      "smooth_l1_loss",
+      [](const py::object& input, const py::object& target, const py::object& size_average,
+         const py::object& reduce, const std::string& reduction, double beta) {
+        const char* op = "smooth_l1_loss";
+        return F::smooth_l1_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
+                                 reduction_of(size_average, reduce, reduction), beta);
+      },
+      py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
+      py::arg("reduction") = "mean", py::arg("beta") = 1.0,
+      "0.5 d^2 / beta where d = |input - target| < beta, else d - 0.5 beta");
+  f.def(
+      "huber_loss",
+      [](const py::object& input, const py::object& target, const std::string& reduction, double delta) {
+        const char* op = "huber_loss";
+        return F::huber_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"), reduction, delta);
+      },
+      py::arg("input"), py::arg("target"), py::arg("reduction") = "mean", py::arg("delta") = 1.0,
+      "0.5 d^2 where d = |input - target| < delta, else delta (d - 0.5 delta)");
+  f.def(
+      "nll_loss",
+      [](const py::object& input, const py::object& target, const py::object& weight,
+         const py::object& size_average, int64_t ignore_index, const py::object& reduce,
+         const std::string& reduction) {
+        const char* op = "nll_loss";
+        return F::nll_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
+                           opt_tensor(weight, op, "weight"), ignore_index,
+                           reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
+      py::arg("ignore_index") = -100, py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "Negative log-likelihood of log-probabilities [N, C, *] at int64 class targets [N, *]");
+  f.def(
+      "binary_cross_entropy",
+      [](const py::object& input, const py::object& target, const py::object& weight,
+         const py::object& size_average, const py::object& reduce, const std::string& reduction) {
+        const char* op = "binary_cross_entropy";
+        return F::binary_cross_entropy(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
+                                       opt_tensor(weight, op, "weight"),
+                                       reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "Binary cross-entropy of probabilities (logs clamped to >= -100)");
+  f.def(
+      "binary_cross_entropy_with_logits",
+      [](const py::object& input, const py::object& target, const py::object& weight,
+         const py::object& size_average, const py::object& reduce, const std::string& reduction,
+         const py::object& pos_weight) {
+        const char* op = "binary_cross_entropy_with_logits";
+        return F::binary_cross_entropy_with_logits(
+            to_tensor(input, op, "input"), to_tensor(target, op, "target"), opt_tensor(weight, op, "weight"),
+            reduction_of(size_average, reduce, reduction), opt_tensor(pos_weight, op, "pos_weight"));
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean", py::arg("pos_weight") = py::none(),
+      "Numerically stable binary cross-entropy of logits");
+  f.def(
+      "cosine_embedding_loss",
+      [](const py::object& input1, const py::object& input2, const py::object& target, double margin,
+         const py::object& size_average, const py::object& reduce, const std::string& reduction) {
+        const char* op = "cosine_embedding_loss";
+        return F::cosine_embedding_loss(to_tensor(input1, op, "input1"), to_tensor(input2, op, "input2"),
+                                        to_tensor(target, op, "target"), margin,
+                                        reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input1"), py::arg("input2"), py::arg("target"), py::arg("margin") = 0.0,
+      py::arg("size_average") = py::none(), py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1");
+  f.def(
+      "kl_div",
+      [](const py::object& input, const py::object& target, const py::object& size_average,
+         const py::object& reduce, const std::string& reduction, bool log_target) {
+        const char* op = "kl_div";
+        return F::kl_div(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
+                         reduction_of(size_average, reduce, reduction), log_target);
+      },
+      py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
+      py::arg("reduction") = "mean", py::arg("log_target") = false,
+      "Pointwise KL divergence of log-probabilities input against target ('batchmean' divides by the batch size)");
+  f.def(
+      "normalize",
+      [](const py::object& input, double p, int64_t dim, double eps, const py::object& out) {
+        if (!out.is_none()) throw py::type_error("normalize: out= is not supported by loom");
+        return F::normalize(to_tensor(input, "normalize", "input"), p, dim, eps);
+      },
+      py::arg("input"), py::arg("p") = 2.0, py::arg("dim") = 1, py::arg("eps") = 1e-12, py::arg("out") = py::none(),
+      "input / max(||input||_p over dim, eps)");
+  f.def(
+      "cosine_similarity",
+      [](const py::object& x1, const py::object& x2, int64_t dim, double eps) {
+        const char* op = "cosine_similarity";
+        return F::cosine_similarity(to_tensor(x1, op, "x1"), to_tensor(x2, op, "x2"), dim, eps);
+      },
+      py::arg("x1"), py::arg("x2"), py::arg("dim") = 1, py::arg("eps") = 1e-8,
+      "Cosine similarity of x1 and x2 along dim (inputs broadcast)");
+});
+
+}  // namespace loom::python
