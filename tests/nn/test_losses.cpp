@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "nn/functional/functional.h"
+#include "autograd/engine.h"
+#include "autograd/node.h"
 #include "nn/modules/loss.h"
 #include "test_util.h"
 
@@ -332,4 +334,28 @@ TEST_CASE("loss modules call the functional forms; weights are buffers", "[nn][l
   check_close(nn::KLDivLoss("batchmean", true).forward(lq, lp), F::kl_div(lq, lp, "batchmean", true), 1e-12, 1e-12);
   CHECK(nn::MSELoss().type_name() == "MSELoss");
   CHECK(error_kind([&] { nn::MSELoss("avg").forward(x, y); }) == ErrorKind::Value);
+}
+
+TEST_CASE("loss gradients differentiate again (gradcheck of the gradient)", "[nn][losses][grad]") {
+  manual_seed(9);
+  // d loss / d input built with create_graph, checked by finite differences.
+  auto grad_of = [](std::function<Tensor(const Tensor&)> loss) {
+    return [loss](const TensorList& t) {
+      autograd::EnableGradGuard eg;  // gradcheck's finite differences run under no_grad
+      Tensor l = loss(t[0]);
+      return autograd::grad({l}, {t[0]}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    };
+  };
+  Tensor y = rand({3, 4}, f64), pw = rand({4}, f64) + 1.0;
+  check_grad(grad_of([&](const Tensor& x) { return F::binary_cross_entropy_with_logits(x, y, {}, "sum", pw); }),
+             {leaf({3, 4}, -3, 3)});
+  check_grad(grad_of([&](const Tensor& x) { return F::binary_cross_entropy(x, y, {}, "mean"); }),
+             {leaf({3, 4}, 0.1, 0.9)});
+  check_grad(grad_of([&](const Tensor& x) { return F::mse_loss(x, y, "sum"); }), {leaf({3, 4})});
+  Tensor yl = randn({3, 4}, f64).log_softmax(1);
+  check_grad(grad_of([&](const Tensor& x) { return F::kl_div(x.log_softmax(1), yl, "batchmean", true); }),
+             {leaf({3, 4})});
+  Tensor b = randn({3, 4}, f64), s = from_vector<int64_t>({1, -1, 1}, {3});
+  check_grad(grad_of([&](const Tensor& x) { return F::cosine_embedding_loss(x, b, s, -0.9, "sum"); }),
+             {leaf({3, 4})});
 }
