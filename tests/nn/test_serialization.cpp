@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/modules/linear.h"
 #include "test_util.h"
 
 using namespace loom;
@@ -321,4 +322,25 @@ TEST_CASE("safetensors loads a stored PyTorch fixture", "[nn][serialization]") {
   CHECK(by_name.at("weight").sizes() == Shape{3, 4});
   CHECK(by_name.at("bias").sizes() == Shape{3});
   CHECK(by_name.at("weight").dtype() == DType::Float32);
+
+  // Loaded into the matching module, it reproduces torch's output
+  // (tests/data/torch_linear_io.json, written by make_torch_fixtures.py).
+  nn::Linear layer(4, 3);
+  layer.load_state_dict(sd);
+  Tensor x = from_vector<float>({0.6035430431365967f, 0.8109818696975708f, -0.04508150741457939f, 0.8796946406364441f,
+                                 1.0482062101364136f, -0.04450046643614769f, -0.7228844165802002f, 2.866340160369873f},
+                                {2, 4});
+  test::check_close(layer.forward(x), {-0.5675593018531799, 0.010562628507614136, -0.2052406370639801,
+                                       -1.2507766485214233, 0.6045385599136353, -0.4309893250465393},
+                    1e-6, 1e-6);
+}
+
+TEST_CASE("safetensors round trip of a module's state_dict", "[nn][serialization]") {
+  TempDir dir;
+  const std::string path = dir.path + "/linear.safetensors";
+  nn::Linear a(5, 2), b(5, 2);
+  nn::save(a.state_dict(), path);
+  b.load_state_dict(nn::load(path));
+  Tensor x = randn({3, 5});
+  test::check_close(b.forward(x), a.forward(x), 0.0, 0.0);
 }

@@ -175,3 +175,43 @@ def test_pytorch_linear_fixture_reproduces_torch_output():
     x = loom.tensor(io["input"], dtype=loom.float32)
     y = loom.nn.functional.linear(x, sd["weight"], sd["bias"])
     np.testing.assert_allclose(y.numpy(), np.array(io["output"], np.float32), rtol=1e-6, atol=1e-6)
+
+
+def test_pytorch_linear_fixture_loads_into_loom_module():
+    import loom.nn
+
+    layer = loom.nn.Linear(4, 3)
+    layer.load_state_dict(loom.load(DATA / "torch_linear.safetensors"))
+    io = json.loads((DATA / "torch_linear_io.json").read_text())
+    with loom.no_grad():
+        y = layer(loom.tensor(io["input"]))
+    np.testing.assert_allclose(y.numpy(), np.array(io["output"], np.float32), rtol=1e-6, atol=1e-6)
+
+
+def test_model_and_optimizer_checkpoint_resume(tmp_path):
+    import loom.nn
+    import loom.optim
+
+    def make():
+        m = loom.nn.Linear(3, 2)
+        return m, loom.optim.Adam(m.parameters(), lr=0.1)
+
+    def step(m, opt, x):
+        opt.zero_grad()
+        m(x).pow(2).sum().backward()
+        opt.step()
+
+    x = loom.randn(4, 3)
+    m1, o1 = make()
+    step(m1, o1, x)
+    loom.save(m1.state_dict(), tmp_path / "model.safetensors")
+    loom.save(o1.state_dict(), tmp_path / "optim.safetensors")
+
+    m2, o2 = make()
+    m2.load_state_dict(loom.load(tmp_path / "model.safetensors"))
+    o2.load_state_dict(loom.load(tmp_path / "optim.safetensors"))
+    step(m1, o1, x)
+    step(m2, o2, x)
+    for (n1, p1), (n2, p2) in zip(m1.state_dict().items(), m2.state_dict().items()):
+        assert n1 == n2
+        np.testing.assert_array_equal(p1.numpy(), p2.numpy())
