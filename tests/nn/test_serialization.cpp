@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nn/modules/linear.h"
+#include "nn/optim/adam.h"
 #include "test_util.h"
 
 using namespace loom;
@@ -343,4 +344,31 @@ TEST_CASE("safetensors round trip of a module's state_dict", "[nn][serialization
   b.load_state_dict(nn::load(path));
   Tensor x = randn({3, 5});
   test::check_close(b.forward(x), a.forward(x), 0.0, 0.0);
+}
+
+TEST_CASE("safetensors checkpoint of a model and its optimizer resumes training", "[nn][serialization]") {
+  // The optimizer's state_dict is a flat name -> tensor map (nn/optim/optimizer.h),
+  // stored as-is; a std::map converts to and from StateDict.
+  TempDir dir;
+  Tensor x = randn({4, 3});
+  auto step = [&](nn::Linear& m, optim::Adam& opt) {
+    opt.zero_grad();
+    m.forward(x).pow(2.0).sum().backward();
+    opt.step();
+  };
+  nn::Linear m1(3, 2), m2(3, 2);
+  optim::Adam o1(m1.parameters(), optim::AdamOptions{0.1}), o2(m2.parameters(), optim::AdamOptions{0.1});
+  step(m1, o1);
+  auto osd = o1.state_dict();
+  nn::save(m1.state_dict(), dir.path + "/model.safetensors");
+  nn::save(StateDict(osd.begin(), osd.end()), dir.path + "/optim.safetensors");
+
+  m2.load_state_dict(nn::load(dir.path + "/model.safetensors"));
+  auto loaded = nn::load(dir.path + "/optim.safetensors");
+  o2.load_state_dict(std::map<std::string, Tensor>(loaded.begin(), loaded.end()));
+  step(m1, o1);
+  step(m2, o2);
+  auto a = m1.state_dict(), b = m2.state_dict();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) test::check_close(b[i].second, a[i].second, 0.0, 0.0);
 }
