@@ -1,6 +1,7 @@
 // Umbrella header for loom::nn (modules, containers, init).
 #pragma once
 #include "nn/containers.h"
+#include "nn/functional/functional.h"
 #include "nn/init.h"
 #include "nn/module.h"
 #include "nn/modules/activation.h"
@@ -11,6 +12,7 @@
 #include "nn/modules/embedding.h"
 #include "nn/modules/flatten.h"
 #include "nn/modules/linear.h"
+#include "nn/modules/loss.h"
 #include "nn/modules/normalization.h"
 #include "nn/modules/pooling.h"
 #include "nn/modules/rnn.h"
