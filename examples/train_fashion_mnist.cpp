@@ -1,8 +1,8 @@
 // Trains a small CNN (or, with --model mlp, a two-layer perceptron) on
-// Fashion-MNIST (Debian's dataset-fashion-mnist) with loom's kernels and
-// autograd, and prints the test accuracy. The CNN: conv 3x3 (1->16) + ReLU +
-// max-pool 2, conv 3x3 (16->32) + ReLU + max-pool 2, linear 1568->10; fused
-// cross-entropy; the fused Adam update.
+// Fashion-MNIST (Debian's dataset-fashion-mnist) with loom's nn modules,
+// Adam and a cosine schedule, and prints the test accuracy. The CNN: conv 3x3
+// (1->16) + ReLU + max-pool 2, conv 3x3 (16->32) + ReLU + max-pool 2, linear
+// 1568->10, cross-entropy - the same model as train_fashion_mnist.py.
 //
 //   train_fashion_mnist [--model cnn|mlp] [--epochs N] [--batch N] [--lr X]
 //                       [--train-limit N] [--test-limit N] [--device cpu|cuda]
@@ -20,12 +20,11 @@
 #include <vector>
 
 #include "autograd/node.h"
-#include "autograd/ops/conv.h"
-#include "autograd/ops/fusion.h"
 #include "autograd/ops/loss.h"
-#include "autograd/ops/optim.h"
-#include "autograd/ops/pool.h"
 #include "core/tensor.h"
+#include "nn/nn.h"
+#include "nn/optim/adam.h"
+#include "nn/optim/lr_scheduler.h"
 
 using namespace loom;
 
@@ -73,39 +72,35 @@ bool load_split(const std::string& dir, const std::string& prefix, int64_t limit
   for (int64_t i = 0; i < n * d; ++i) x[i] = img[16 + i] / 255.0f;
   std::vector<int64_t> y(n);
   for (int64_t i = 0; i < n; ++i) y[i] = lab[8 + i];
-  images = from_vector(x, {n, d});
+  images = from_vector(x, {n, 1, rows, cols});
   labels = from_vector(y, {n});
   return true;
 }
 
-// Parameters initialised as torch.nn's defaults (uniform in +-1/sqrt(fan_in)).
-Tensor uniform_param(const Shape& shape, int64_t fan_in, Device dev) {
-  double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  return ((rand(shape) * 2.0 - 1.0) * bound).to(dev).requires_grad_();
-}
-
-struct Model {
+struct Model : nn::Module {
   bool cnn;
-  TensorList params;
+  std::shared_ptr<nn::Conv2d> conv1, conv2;
+  std::shared_ptr<nn::MaxPool2d> pool;
+  std::shared_ptr<nn::Linear> fc1, fc2;
 
-  Model(bool use_cnn, Device dev) : cnn(use_cnn) {
+  explicit Model(bool use_cnn) : nn::Module("Net"), cnn(use_cnn) {
     if (cnn) {
-      params = {uniform_param({16, 1, 3, 3}, 9, dev),       uniform_param({16}, 9, dev),
-                uniform_param({32, 16, 3, 3}, 144, dev),    uniform_param({32}, 144, dev),
-                uniform_param({10, 32 * 7 * 7}, 1568, dev), uniform_param({10}, 1568, dev)};
+      conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(1, 16, Dims{3}, Dims{1}, Dims{1}));
+      conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(16, 32, Dims{3}, Dims{1}, Dims{1}));
+      pool = register_module("pool", std::make_shared<nn::MaxPool2d>(Dims{2}));
+      fc1 = register_module("fc", std::make_shared<nn::Linear>(32 * 7 * 7, 10));
     } else {
-      params = {uniform_param({256, 784}, 784, dev), uniform_param({256}, 784, dev),
-                uniform_param({10, 256}, 256, dev), uniform_param({10}, 256, dev)};
+      fc1 = register_module("fc1", std::make_shared<nn::Linear>(784, 256));
+      fc2 = register_module("fc2", std::make_shared<nn::Linear>(256, 10));
     }
   }
 
-  // x: [n, 784] in [0, 1] -> logits [n, 10]
+  // x: [n, 1, 28, 28] in [0, 1] -> logits [n, 10]
   Tensor operator()(const Tensor& x) const {
-    if (!cnn) return linear(linear(x, params[0], params[1], "relu"), params[2], params[3]);
-    Tensor h = x.view({x.size(0), 1, 28, 28});
-    h = max_pool2d(conv2d(h, params[0], params[1], {1}, {1}).relu(), {2});
-    h = max_pool2d(conv2d(h, params[2], params[3], {1}, {1}).relu(), {2});
-    return linear(h.flatten(1), params[4], params[5]);
+    if (!cnn) return fc2->forward(fc1->forward(x.flatten(1)).relu());
+    Tensor h = pool->forward(conv1->forward(x).relu());
+    h = pool->forward(conv2->forward(h).relu());
+    return fc1->forward(h.flatten(1));
   }
 };
 
@@ -162,33 +157,29 @@ int main(int argc, char** argv) {
     std::printf("Fashion-MNIST: %lld training and %lld test images on %s, model %s\n", static_cast<long long>(n),
                 static_cast<long long>(xte.size(0)), dev.str().c_str(), opt.model.c_str());
 
-    Model model(opt.model == "cnn", dev);
-    TensorList exp_avg, exp_avg_sq;
-    for (auto& p : model.params) {
-      exp_avg.push_back(zeros_like(p));
-      exp_avg_sq.push_back(zeros_like(p));
-    }
-    int64_t step = 0;
+    Model model(opt.model == "cnn");
+    model.to(dev);
+    optim::Adam adam(model.parameters(), optim::AdamOptions{opt.lr});
+    optim::CosineAnnealingLR schedule(adam, opt.epochs);
 
     for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
       auto t0 = std::chrono::steady_clock::now();
       Tensor perm = randperm(n).to(dev);
       double loss_sum = 0;
       int64_t steps = 0, sampled = 0;
-      double lr = opt.lr * 0.5 * (1 + std::cos(M_PI * (epoch - 1) / opt.epochs));  // cosine decay per epoch
+      const double lr = schedule.get_last_lr()[0];
       for (int64_t s = 0; s + opt.batch <= n; s += opt.batch) {
         Tensor idx = perm.narrow(0, s, opt.batch);
         Tensor loss = cross_entropy(model(xtr.index_select(0, idx)), ytr.index_select(0, idx));
-        for (auto& p : model.params) p.set_grad(Tensor());
+        adam.zero_grad();
         loss.backward();
-        TensorList grads;
-        for (auto& p : model.params) grads.push_back(p.grad());
-        adam_step_(model.params, grads, exp_avg, exp_avg_sq, ++step, lr, 0.9, 0.999, 1e-8, 0.0, false);
+        adam.step();
         if (steps++ % 50 == 0) {  // item() synchronizes: sample the loss only now and then
           loss_sum += loss.item<double>();
           ++sampled;
         }
       }
+      schedule.step();
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       double acc = accuracy(model, xte, yte, 1000);
       std::printf("epoch %d  lr %.4f  loss %.4f  %.1fs  test accuracy %.2f%%\n", epoch, lr,
