@@ -2,6 +2,8 @@
 // builders (ElementwiseLoop / ReduceLoop from shapes and strides, with no
 // coalescing so the strided paths run), and a tolerance check.
 #pragma once
+#include <catch2/catch_test_macros.hpp>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -133,6 +135,16 @@ inline bool close(double got, double want, double atol, double rtol) {
   if (std::isnan(want)) return std::isnan(got);
   if (std::isinf(want)) return got == want;
   return std::fabs(got - want) <= atol + rtol * std::fabs(want);
+}
+
+// Every element of got against ref (Catch2 REQUIRE with the failing index).
+template <typename T>
+void check_vec(const std::vector<T>& got, const std::vector<double>& ref, double atol, double rtol) {
+  REQUIRE(got.size() == ref.size());
+  for (size_t i = 0; i < ref.size(); ++i) {
+    INFO("element " << i << ": " << got[i] << " vs " << ref[i]);
+    REQUIRE(close(static_cast<double>(got[i]), ref[i], atol, rtol));
+  }
 }
 
 }  // namespace loom_test

@@ -21,20 +21,12 @@
 
 using namespace loom;
 namespace kc = loom::kernels::cpu;
+using loom_test::check_vec;
+using loom_test::close;
 using loom_test::random_doubles;
 
 namespace {
 
-bool close(double a, double b, double atol, double rtol) { return std::fabs(a - b) <= atol + rtol * std::fabs(b); }
-
-template <typename T>
-void check_vec(const std::vector<T>& got, const std::vector<double>& ref, double atol, double rtol) {
-  REQUIRE(got.size() == ref.size());
-  for (size_t i = 0; i < ref.size(); ++i) {
-    INFO("element " << i << ": " << got[i] << " vs " << ref[i]);
-    REQUIRE(close(got[i], ref[i], atol, rtol));
-  }
-}
 
 template <typename T>
 std::vector<T> cast(const std::vector<double>& v) {
