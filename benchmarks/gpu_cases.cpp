@@ -191,7 +191,7 @@ void run_gpu_cases(const Context& ctx) {
   for (const char* text : {"transformer", "lstm"})
     for (const char* prec : {"fp32", "tf32"})
       ctx.skip(std::string("e2e/") + prec + "/clip_" + text + "/train_step/B256",
-               "needs the nn layer (modules, AdamW) to build the CLIP models (not yet implemented)");
+               "the CLIP-style dual encoders come with the multimodal layer (not yet implemented)");
   dispatch(ctx);
   loom::cuda::empty_cache();
 }
