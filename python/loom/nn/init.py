@@ -149,3 +149,13 @@ def orthogonal_(tensor, gain=1, generator=None):
     vals = _factories.tensor(np.ascontiguousarray(q).reshape(tuple(tensor.shape)) * gain, dtype=tensor.dtype,
                              device=tensor.device)
     return _fill(tensor, vals)
+
+
+def _default_weight_bias_(weight, bias):
+    """The default initialisation of torch.nn.Linear and ConvNd: kaiming_uniform_
+    with a = sqrt(5) for the weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

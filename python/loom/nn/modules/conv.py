@@ -1,5 +1,4 @@
 """Conv1d, Conv2d (zero padding; padding may be an int, a tuple, 'valid' or 'same' for stride 1)."""
-import math
 
 from ... import _factories
 from .. import functional as F
@@ -59,12 +58,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._default_weight_bias_(self.weight, self.bias)
 
     def extra_repr(self):
         n = self._n
