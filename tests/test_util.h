@@ -78,21 +78,26 @@ inline ErrorKind error_kind(const std::function<void()>& f) {
 inline void compare_gpu(const std::function<Tensor(const TensorList&)>& f, const TensorList& cpu_inputs,
                         double atol = 1e-4, double rtol = 1e-4) {
   const Device gpu("cuda:0");
-  TensorList gpu_inputs;
+  // Fresh leaves on both sides: gradients of earlier calls must not accumulate into these.
+  TensorList leaves, gpu_inputs;
   for (auto& t : cpu_inputs) {
-    Tensor g = t.detach().to(gpu);
-    if (t.requires_grad()) g.requires_grad_(true);
+    Tensor c = t.detach().clone(), g = t.detach().to(gpu);
+    if (t.requires_grad()) {
+      c.requires_grad_(true);
+      g.requires_grad_(true);
+    }
+    leaves.push_back(c);
     gpu_inputs.push_back(g);
   }
-  Tensor yc = f(cpu_inputs), yg = f(gpu_inputs);
+  Tensor yc = f(leaves), yg = f(gpu_inputs);
   REQUIRE(yg.device() == gpu);
   check_close(yg.cpu(), yc, atol, rtol);
   if (!yc.requires_grad()) return;
   Tensor seed = randn(yc.sizes(), TensorOptions(yc.dtype()));
   yc.backward(seed);
   yg.backward(seed.to(gpu));
-  for (size_t i = 0; i < cpu_inputs.size(); ++i)
-    if (cpu_inputs[i].requires_grad()) check_close(gpu_inputs[i].grad().cpu(), cpu_inputs[i].grad(), atol, rtol);
+  for (size_t i = 0; i < leaves.size(); ++i)
+    if (leaves[i].requires_grad()) check_close(gpu_inputs[i].grad().cpu(), leaves[i].grad(), atol, rtol);
 }
 
 }  // namespace loom::test

@@ -38,11 +38,41 @@ constexpr int kBK = 8;
 constexpr int kPad = 8;
 constexpr int kConvThreads = 256;
 
+// The TF32 tensor-core path exists on sm_80+ and in the CUDA emulator
+// (tests/emu), which runs the same fragment layout on the host.
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(LOOM_CUDA_EMU)
+#define LOOM_CONV_MMA 1
+#endif
+
+// Round to nearest (ties away from zero) to TF32: 10 mantissa bits.
 __device__ __forceinline__ float tf32_round(float x) {
+#ifdef LOOM_CUDA_EMU
+  uint32_t u = __float_as_uint(x);
+  if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;  // inf/nan unchanged
+  return __uint_as_float(u);
+#else
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
   return __uint_as_float(r);
+#endif
 }
+
+#ifdef LOOM_CONV_MMA
+// d += A (16x8, tf32) x B (8x8, tf32), one warp; fragments as in the PTX ISA.
+__device__ __forceinline__ void mma_tf32_m16n8k8(float* d, const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#ifdef LOOM_CUDA_EMU
+  float c[4] = {d[0], d[1], d[2], d[3]}, r[4];
+  ::emu::mma_m16n8k8_tf32(r, a, b, c);
+  for (int i = 0; i < 4; ++i) d[i] = r[i];
+#else
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+#endif
 
 // Host-and-device, so the index math can also be checked by a host emulation.
 #define LOOM_HD __host__ __device__
@@ -294,7 +324,7 @@ struct WgradProblem {
   }
   LOOM_HD void store(const OCtx& c, int n, int, T v, bool atomic) const {
     if (!c.valid || n >= N) return;
-#ifdef __CUDA_ARCH__
+#if defined(__CUDA_ARCH__) || defined(LOOM_CUDA_EMU)
     if (atomic) atomicAdd(c.ptr + n, v);
     else c.ptr[n] = v;
 #else
@@ -383,7 +413,7 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
           for (int j = 0; j < TN; ++j) acc[i * TN + j] += a[i] * b[j];
       }
     } else {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#ifdef LOOM_CONV_MMA
       if constexpr (std::is_same<T, float>::value) {
         uint32_t af[MT][4], bf[NT][2];
 #pragma unroll
@@ -403,15 +433,7 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-          for (int nt = 0; nt < NT; ++nt) {
-            float* d = &acc[(mt * NT + nt) * 4];
-            asm volatile(
-                "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                "{%0,%1,%2,%3};\n"
-                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                : "r"(af[mt][0]), "r"(af[mt][1]), "r"(af[mt][2]), "r"(af[mt][3]), "r"(bf[nt][0]),
-                  "r"(bf[nt][1]));
-          }
+          for (int nt = 0; nt < NT; ++nt) mma_tf32_m16n8k8(&acc[(mt * NT + nt) * 4], af[mt], bf[nt]);
       }
 #endif
     }

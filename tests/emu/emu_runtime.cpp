@@ -1,0 +1,608 @@
+// loom's CUDA emulator, host side: the CUDA runtime calls loom makes, and the
+// fiber scheduler that runs kernels.
+//
+// A launch runs its blocks one after another on the calling host thread. A
+// block is a set of ucontext fibers, one per CUDA thread. The scheduler runs
+// every runnable fiber until it blocks at a barrier or returns, in a shuffled
+// order that changes from round to round (a missing __syncthreads then shows
+// up as a wrong result instead of being hidden by a fixed order), and then
+// releases the barriers that every live participant has reached. A barrier
+// that can never complete (divergent __syncthreads, a shuffle that names an
+// exited lane) fails the launch with a message naming the kernel, block and
+// thread; so does a write past the dynamic shared memory. The failure is what
+// the next cudaGetLastError returns, and cudaGetErrorString gives the detail.
+#include <cuda_runtime.h>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace emu {
+
+struct Fiber {
+  enum State { kRunnable, kAtBlock, kAtWarp, kDone };
+  ucontext_t ctx;
+  char* stack = nullptr;
+  uint3 tid{};
+  int linear = 0;
+  State state = kRunnable;
+  unsigned warp_mask = 0;
+};
+
+thread_local Fiber* t_fiber = nullptr;
+thread_local uint3 t_thread_idx{};
+thread_local BlockState t_block{};
+
+namespace {
+
+constexpr size_t kStackBytes = 256 * 1024;
+constexpr int kXchgBytes = 64;  // per lane: enough for an mma's A, B and C fragments
+constexpr size_t kCanary = 4096;  // checked after each block
+constexpr size_t kDefaultSmem = 48 * 1024;
+constexpr size_t kMaxSmemOptin = 227 * 1024;
+
+struct Runner {
+  ucontext_t sched;
+  std::vector<Fiber> fibers;
+  std::vector<char*> stacks;
+  std::vector<unsigned char> xchg;
+  std::vector<unsigned char> smem;  // dynamic shared memory + canary
+  size_t smem_bytes = 0;
+  void (*body)(void*) = nullptr;
+  void* ctx = nullptr;
+  const char* where = "";
+  bool failed = false;
+  std::string why;
+  std::mt19937 rng{12345};
+};
+thread_local Runner t_run;
+
+thread_local cudaError_t t_last_error = cudaSuccess;
+thread_local std::string t_failure;
+thread_local int t_device = 0;
+
+std::mutex g_mu;
+struct Alloc {
+  size_t bytes;
+  bool host;
+};
+std::map<const char*, Alloc> g_allocs;  // by base address
+size_t g_device_bytes = 0;
+// The largest cudaFuncAttributeMaxDynamicSharedMemorySize set for any kernel
+// (launches name kernels through a call, not a pointer, so the check is
+// against any kernel's attribute rather than this kernel's).
+int g_max_dyn_smem = 0;
+constexpr size_t kTotalMem = size_t(16) << 30;
+
+cudaError_t set_error(cudaError_t e) {
+  if (e != cudaSuccess) t_last_error = e;
+  return e;
+}
+
+void fail(const std::string& why) {
+  Runner& r = t_run;
+  if (!r.failed) {
+    r.failed = true;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, " (block %u,%u,%u thread %u,%u,%u)", t_block.block_idx.x, t_block.block_idx.y,
+                  t_block.block_idx.z, t_thread_idx.x, t_thread_idx.y, t_thread_idx.z);
+    r.why = why + buf;
+  }
+}
+
+// Leaves the current fiber for the scheduler; returns when it is resumed.
+void yield_to_scheduler() {
+  Fiber* f = t_fiber;
+  swapcontext(&f->ctx, &t_run.sched);
+}
+
+// A fiber that fails never resumes: its stack is simply reused.
+[[noreturn]] void abandon() {
+  Fiber* f = t_fiber;
+  f->state = Fiber::kDone;
+  setcontext(&t_run.sched);
+  std::abort();
+}
+
+void fiber_main() {
+  Runner& r = t_run;
+  r.body(r.ctx);
+  t_fiber->state = Fiber::kDone;
+  // returns through uc_link to the scheduler
+}
+
+int block_threads() { return int(t_block.block_dim.x * t_block.block_dim.y * t_block.block_dim.z); }
+
+// Releases the warps whose barrier is complete; reports impossible ones.
+bool release_warps() {
+  Runner& r = t_run;
+  const int n = int(r.fibers.size());
+  bool released = false;
+  for (int w0 = 0; w0 < n; w0 += 32) {
+    const int w1 = std::min(n, w0 + 32);
+    unsigned want = 0;
+    bool any = false;
+    for (int i = w0; i < w1; ++i)
+      if (r.fibers[i].state == Fiber::kAtWarp) {
+        want |= r.fibers[i].warp_mask;
+        any = true;
+      }
+    if (!any) continue;
+    bool complete = true;
+    for (int l = 0; l < 32; ++l) {
+      if (!(want >> l & 1u)) continue;
+      const int i = w0 + l;
+      if (i >= w1) {
+        t_thread_idx = r.fibers[w0].tid;
+        fail(std::string("warp-synchronous call with lane ") + std::to_string(l) +
+             " in its mask, but the block has no such thread (block size " + std::to_string(n) + ")");
+        return false;
+      }
+      const Fiber& f = r.fibers[i];
+      if (f.state == Fiber::kDone) {
+        t_thread_idx = f.tid;
+        fail(std::string("warp-synchronous call waits for lane ") + std::to_string(l) + ", which has exited");
+        return false;
+      }
+      if (f.state != Fiber::kAtWarp) complete = false;
+    }
+    if (!complete) continue;
+    for (int i = w0; i < w1; ++i)
+      if (r.fibers[i].state == Fiber::kAtWarp) r.fibers[i].state = Fiber::kRunnable;
+    released = true;
+  }
+  return released;
+}
+
+void run_block() {
+  Runner& r = t_run;
+  const int n = block_threads();
+  r.fibers.assign(n, Fiber{});
+  while (int(r.stacks.size()) < n) r.stacks.push_back(static_cast<char*>(std::malloc(kStackBytes)));
+  const unsigned bx = t_block.block_dim.x, by = t_block.block_dim.y;
+  for (int i = 0; i < n; ++i) {
+    Fiber& f = r.fibers[i];
+    f.linear = i;
+    f.tid = uint3{unsigned(i) % bx, (unsigned(i) / bx) % by, unsigned(i) / (bx * by)};
+    f.stack = r.stacks[i];
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = f.stack;
+    f.ctx.uc_stack.ss_size = kStackBytes;
+    f.ctx.uc_link = &r.sched;
+    makecontext(&f.ctx, fiber_main, 0);
+  }
+  if (r.smem_bytes) std::memset(r.smem.data(), 0xff, r.smem_bytes + kCanary);  // NaN-filled like garbage
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  for (;;) {
+    std::shuffle(order.begin(), order.end(), r.rng);
+    for (int i : order) {
+      Fiber& f = r.fibers[i];
+      if (f.state != Fiber::kRunnable) continue;
+      t_fiber = &f;
+      t_thread_idx = f.tid;
+      swapcontext(&r.sched, &f.ctx);
+      if (r.failed) return;
+    }
+    int live = 0, at_block = 0;
+    for (const Fiber& f : r.fibers) {
+      live += f.state != Fiber::kDone;
+      at_block += f.state == Fiber::kAtBlock;
+    }
+    if (live == 0) break;
+    if (release_warps()) continue;
+    if (r.failed) return;
+    if (at_block == live) {
+      for (Fiber& f : r.fibers)
+        if (f.state == Fiber::kAtBlock) f.state = Fiber::kRunnable;
+      continue;
+    }
+    // Nothing can move: some threads wait at __syncthreads, others at a warp barrier.
+    for (const Fiber& f : r.fibers)
+      if (f.state == Fiber::kAtWarp) {
+        t_thread_idx = f.tid;
+        break;
+      }
+    fail("deadlock: some threads wait at __syncthreads while others wait at a warp-synchronous call");
+    return;
+  }
+  if (r.smem_bytes) {
+    for (size_t i = 0; i < kCanary; ++i)
+      if (r.smem[r.smem_bytes + i] != 0xff) {
+        t_thread_idx = uint3{0, 0, 0};
+        fail("a thread wrote past the end of the dynamic shared memory (" + std::to_string(r.smem_bytes) +
+             " bytes requested at launch)");
+        return;
+      }
+  }
+}
+
+}  // namespace
+
+void syncthreads() {
+  Fiber* f = t_fiber;
+  if (!f) trap("__syncthreads outside a kernel");
+  f->state = Fiber::kAtBlock;
+  yield_to_scheduler();
+}
+
+void syncwarp(unsigned mask) {
+  Fiber* f = t_fiber;
+  if (!f) trap("__syncwarp outside a kernel");
+  if (!(mask >> (f->linear % 32) & 1u)) {
+    fail("__syncwarp/shuffle called by a lane that is not in its own mask");
+    abandon();
+  }
+  f->state = Fiber::kAtWarp;
+  f->warp_mask = mask;
+  yield_to_scheduler();
+  if (t_run.failed) abandon();
+}
+
+int lane_id() { return t_fiber ? t_fiber->linear % 32 : 0; }
+
+void warp_exchange(unsigned mask, const void* in, void* out, int bytes, int src_lane) {
+  Fiber* f = t_fiber;
+  Runner& r = t_run;
+  const int lane = f->linear % 32, warp = f->linear / 32;
+  unsigned char* slots = r.xchg.data() + size_t(warp) * 32 * kXchgBytes;
+  std::memcpy(slots + lane * kXchgBytes, in, bytes);
+  syncwarp(mask);
+  if (!(mask >> src_lane & 1u)) {
+    fail("shuffle reads lane " + std::to_string(src_lane) + ", which is not in the mask");
+    abandon();
+  }
+  std::memcpy(out, slots + src_lane * kXchgBytes, bytes);
+  syncwarp(mask);
+}
+
+void warp_gather(unsigned mask, const void* in, void* all, int bytes) {
+  Fiber* f = t_fiber;
+  Runner& r = t_run;
+  const int lane = f->linear % 32, warp = f->linear / 32;
+  unsigned char* slots = r.xchg.data() + size_t(warp) * 32 * kXchgBytes;
+  std::memcpy(slots + lane * kXchgBytes, in, bytes);
+  syncwarp(mask);
+  for (int l = 0; l < 32; ++l) std::memcpy(static_cast<char*>(all) + l * bytes, slots + l * kXchgBytes, bytes);
+  syncwarp(mask);
+}
+
+void* dynamic_smem() {
+  Runner& r = t_run;
+  return r.smem_bytes ? r.smem.data() : nullptr;
+}
+
+void trap(const char* why) {
+  if (!t_fiber) {
+    std::fprintf(stderr, "loom CUDA emulator: %s outside a kernel\n", why);
+    std::abort();
+  }
+  fail(why);
+  abandon();
+}
+
+namespace {
+float tf32_bits(uint32_t u) { return __uint_as_float(u & 0xffffe000u); }
+}  // namespace
+
+void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4]) {
+  struct Frag {
+    uint32_t a[4], b[2];
+  };
+  static_assert(sizeof(Frag) <= kXchgBytes, "exchange slot");
+  Frag mine{{a[0], a[1], a[2], a[3]}, {b[0], b[1]}};
+  Frag all[32];
+  warp_gather(0xffffffffu, &mine, all, sizeof(Frag));
+  // A (16x8, row-major fragments): lane = 4 * (row % 8) + (k % 4); a0: row < 8, k < 4;
+  // a1: row >= 8, k < 4; a2: row < 8, k >= 4; a3: row >= 8, k >= 4.
+  // B (8x8, column fragments): lane = 4 * n + (k % 4); b0: k < 4, b1: k >= 4.
+  // C/D: c0,c1 at row = lane / 4, columns 2 * (lane % 4) + {0, 1}; c2,c3 at row + 8.
+  auto A = [&](int row, int k) { return tf32_bits(all[4 * (row % 8) + k % 4].a[(row >= 8 ? 1 : 0) + (k >= 4 ? 2 : 0)]); };
+  auto B = [&](int k, int n) { return tf32_bits(all[4 * n + k % 4].b[k >= 4 ? 1 : 0]); };
+  const int lane = lane_id(), gid = lane / 4, tig = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    const int row = gid + (i >= 2 ? 8 : 0), col = 2 * tig + (i & 1);
+    float acc = c[i];
+    for (int k = 0; k < 8; ++k) acc += A(row, k) * B(k, col);
+    d[i] = acc;
+  }
+}
+
+bool launch_begin(const char* where, const LaunchCfg& cfg) {
+  const dim3 g = cfg.grid, b = cfg.block;
+  const unsigned long long threads = 1ull * b.x * b.y * b.z;
+  if (g.x == 0 || g.y == 0 || g.z == 0 || b.x == 0 || b.y == 0 || b.z == 0 || threads > 1024 || b.z > 64 ||
+      g.y > 65535 || g.z > 65535 || g.x > 2147483647u) {
+    t_failure = std::string("invalid launch configuration for ") + where + ": grid (" + std::to_string(g.x) + "," +
+                std::to_string(g.y) + "," + std::to_string(g.z) + "), block (" + std::to_string(b.x) + "," +
+                std::to_string(b.y) + "," + std::to_string(b.z) + ")";
+    set_error(cudaErrorInvalidConfiguration);
+    return false;
+  }
+  size_t limit = kDefaultSmem;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    limit = std::max<size_t>(limit, size_t(g_max_dyn_smem));
+  }
+  if (cfg.smem > limit) {
+    t_failure = std::string("too many resources requested for launch of ") + where + ": " +
+                std::to_string(cfg.smem) + " bytes of dynamic shared memory, the limit is " + std::to_string(limit) +
+                (limit == kDefaultSmem ? " (raise it with cudaFuncSetAttribute)" : "");
+    set_error(cudaErrorLaunchOutOfResources);
+    return false;
+  }
+  return true;
+}
+
+void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx) {
+  Runner& r = t_run;
+  if (t_fiber) {
+    std::fprintf(stderr, "loom CUDA emulator: kernel launched from inside a kernel (%s)\n", where);
+    std::abort();
+  }
+  r.body = body;
+  r.ctx = ctx;
+  r.where = where;
+  r.failed = false;
+  r.why.clear();
+  r.smem_bytes = cfg.smem;
+  if (r.smem.size() < cfg.smem + kCanary) r.smem.resize(cfg.smem + kCanary);
+  const size_t warps = (size_t(cfg.block.x) * cfg.block.y * cfg.block.z + 31) / 32;
+  if (r.xchg.size() < warps * 32 * kXchgBytes) r.xchg.resize(warps * 32 * kXchgBytes);
+  t_block.grid_dim = cfg.grid;
+  t_block.block_dim = cfg.block;
+  for (unsigned z = 0; z < cfg.grid.z && !r.failed; ++z)
+    for (unsigned y = 0; y < cfg.grid.y && !r.failed; ++y)
+      for (unsigned x = 0; x < cfg.grid.x && !r.failed; ++x) {
+        t_block.block_idx = uint3{x, y, z};
+        run_block();
+      }
+  t_fiber = nullptr;
+  if (r.failed) {
+    t_failure = std::string("unspecified launch failure in ") + where + ": " + r.why;
+    std::fprintf(stderr, "loom CUDA emulator: %s\n", t_failure.c_str());
+    set_error(cudaErrorLaunchFailure);
+  }
+}
+
+}  // namespace emu
+
+using emu::set_error;
+
+// ---- errors ----
+
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
+    case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+  }
+  return "cudaErrorUnknown";
+}
+
+const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorNotReady: return "device not ready";
+    case cudaErrorInvalidConfiguration:
+    case cudaErrorLaunchOutOfResources:
+    case cudaErrorLaunchFailure: return emu::t_failure.c_str();
+  }
+  return "unknown error";
+}
+
+cudaError_t cudaGetLastError() {
+  cudaError_t e = emu::t_last_error;
+  emu::t_last_error = cudaSuccess;
+  return e;
+}
+cudaError_t cudaPeekAtLastError() { return emu::t_last_error; }
+
+// ---- devices ----
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  *count = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int* device) {
+  *device = emu::t_device;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int device) {
+  if (device != 0) return set_error(cudaErrorInvalidDevice);
+  emu::t_device = device;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
+  if (device != 0) return set_error(cudaErrorInvalidDevice);
+  std::memset(p, 0, sizeof *p);
+  std::snprintf(p->name, sizeof p->name, "loom CUDA emulator (sm_90)");
+  p->totalGlobalMem = emu::kTotalMem;
+  p->sharedMemPerBlock = emu::kDefaultSmem;
+  p->sharedMemPerBlockOptin = emu::kMaxSmemOptin;
+  p->regsPerBlock = 65536;
+  p->warpSize = 32;
+  p->maxThreadsPerBlock = 1024;
+  p->maxThreadsDim[0] = 1024, p->maxThreadsDim[1] = 1024, p->maxThreadsDim[2] = 64;
+  p->maxGridSize[0] = 2147483647, p->maxGridSize[1] = 65535, p->maxGridSize[2] = 65535;
+  p->major = 9, p->minor = 0;
+  p->multiProcessorCount = 132;
+  p->l2CacheSize = 50 << 20;
+  p->memoryBusWidth = 5120;
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
+  if (device != 0) return set_error(cudaErrorInvalidDevice);
+  switch (attr) {
+    case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
+    case cudaDevAttrMaxSharedMemoryPerBlock: *value = int(emu::kDefaultSmem); break;
+    case cudaDevAttrWarpSize: *value = 32; break;
+    case cudaDevAttrMultiProcessorCount: *value = 132; break;
+    case cudaDevAttrComputeCapabilityMajor: *value = 9; break;
+    case cudaDevAttrComputeCapabilityMinor: *value = 0; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = int(emu::kMaxSmemOptin); break;
+    default: return set_error(cudaErrorInvalidValue);
+  }
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
+  std::lock_guard<std::mutex> lock(emu::g_mu);
+  *total = emu::kTotalMem;
+  *free = emu::kTotalMem - std::min(emu::kTotalMem, emu::g_device_bytes);
+  return cudaSuccess;
+}
+
+// ---- memory ----
+
+namespace {
+cudaError_t emu_alloc(void** ptr, size_t size, bool host) {
+  if (!ptr) return set_error(cudaErrorInvalidValue);
+  std::lock_guard<std::mutex> lock(emu::g_mu);
+  if (!host && emu::g_device_bytes + size > emu::kTotalMem) {
+    *ptr = nullptr;
+    return set_error(cudaErrorMemoryAllocation);
+  }
+  void* p = std::aligned_alloc(256, std::max<size_t>(256, (size + 255) / 256 * 256));
+  if (!p) return set_error(cudaErrorMemoryAllocation);
+  emu::g_allocs[static_cast<const char*>(p)] = emu::Alloc{size, host};
+  if (!host) emu::g_device_bytes += size;
+  *ptr = p;
+  return cudaSuccess;
+}
+cudaError_t emu_free(void* ptr, bool host) {
+  if (!ptr) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(emu::g_mu);
+  auto it = emu::g_allocs.find(static_cast<const char*>(ptr));
+  if (it == emu::g_allocs.end() || it->second.host != host) return set_error(cudaErrorInvalidValue);
+  if (!host) emu::g_device_bytes -= it->second.bytes;
+  emu::g_allocs.erase(it);
+  std::free(ptr);
+  return cudaSuccess;
+}
+}  // namespace
+
+cudaError_t cudaMalloc(void** ptr, size_t size) { return emu_alloc(ptr, size, false); }
+cudaError_t cudaFree(void* ptr) { return emu_free(ptr, false); }
+cudaError_t cudaMallocAsync(void** ptr, size_t size, cudaStream_t) { return emu_alloc(ptr, size, false); }
+cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return emu_free(ptr, false); }
+cudaError_t cudaHostAlloc(void** ptr, size_t size, unsigned) { return emu_alloc(ptr, size, true); }
+cudaError_t cudaMallocHost(void** ptr, size_t size) { return emu_alloc(ptr, size, true); }
+cudaError_t cudaFreeHost(void* ptr) { return emu_free(ptr, true); }
+
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* ptr) {
+  std::lock_guard<std::mutex> lock(emu::g_mu);
+  attr->type = cudaMemoryTypeUnregistered;
+  attr->device = -2;
+  attr->devicePointer = nullptr;
+  attr->hostPointer = nullptr;
+  const char* p = static_cast<const char*>(ptr);
+  auto it = emu::g_allocs.upper_bound(p);
+  if (it != emu::g_allocs.begin()) {
+    --it;
+    if (p < it->first + std::max<size_t>(it->second.bytes, 1)) {
+      attr->type = it->second.host ? cudaMemoryTypeHost : cudaMemoryTypeDevice;
+      attr->device = 0;
+      attr->devicePointer = const_cast<void*>(ptr);
+      if (it->second.host) attr->hostPointer = const_cast<void*>(ptr);
+    }
+  }
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind) {
+  if (count && (!dst || !src)) return set_error(cudaErrorInvalidValue);
+  if (count) std::memmove(dst, src, count);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind, cudaStream_t) {
+  return cudaMemcpy(dst, src, count, kind);
+}
+cudaError_t cudaMemcpyPeerAsync(void* dst, int, const void* src, int, size_t count, cudaStream_t) {
+  return cudaMemcpy(dst, src, count, cudaMemcpyDeviceToDevice);
+}
+cudaError_t cudaMemset(void* ptr, int value, size_t count) {
+  if (count && !ptr) return set_error(cudaErrorInvalidValue);
+  if (count) std::memset(ptr, value, count);
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t) { return cudaMemset(ptr, value, count); }
+
+// ---- streams and events: work runs at once, so they only keep timestamps ----
+
+struct CUstream_st {
+  unsigned flags;
+};
+struct CUevent_st {
+  std::chrono::steady_clock::time_point t;
+  bool recorded = false;
+  unsigned flags = 0;
+};
+
+cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags(s, cudaStreamDefault); }
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
+  *s = new CUstream_st{flags};
+  return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  delete s;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaLaunchHostFunc(cudaStream_t, cudaHostFn_t fn, void* user_data) {
+  fn(user_data);
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, cudaEventDefault); }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags) {
+  *e = new CUevent_st;
+  (*e)->flags = flags;
+  return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  delete e;
+  return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+  if (!e) return set_error(cudaErrorInvalidResourceHandle);
+  e->t = std::chrono::steady_clock::now();
+  e->recorded = true;
+  return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) { return e ? cudaSuccess : set_error(cudaErrorInvalidResourceHandle); }
+cudaError_t cudaEventQuery(cudaEvent_t e) { return e ? cudaSuccess : set_error(cudaErrorInvalidResourceHandle); }
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  if (!start || !end || !start->recorded || !end->recorded || (start->flags & cudaEventDisableTiming) ||
+      (end->flags & cudaEventDisableTiming))
+    return set_error(cudaErrorInvalidResourceHandle);
+  *ms = std::chrono::duration<float, std::milli>(end->t - start->t).count();
+  return cudaSuccess;
+}
+
+cudaError_t emu_func_set_attribute(const void* func, cudaFuncAttribute attr, int value) {
+  if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
+    if (value < 0 || size_t(value) > emu::kMaxSmemOptin) return set_error(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> lock(emu::g_mu);
+    emu::g_max_dyn_smem = std::max(emu::g_max_dyn_smem, value);
+  }
+  return cudaSuccess;
+}

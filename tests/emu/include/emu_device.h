@@ -1,0 +1,294 @@
+// loom's CUDA emulator, device side: what a .cu file sees of the device
+// language when it is compiled as host C++ (CMake: -DLOOM_CUDA=EMU).
+//
+// Kernels run as fibers, one per CUDA thread, a block at a time (see
+// emu_runtime.cpp). threadIdx & co. read the current fiber's state;
+// __syncthreads and the warp functions switch fibers until every live thread
+// of the block (or warp) has arrived, so shared-memory and shuffle protocols
+// run in a GPU-like interleaving, and a barrier that not all threads reach is
+// reported instead of hanging. Static __shared__ arrays become thread_local
+// statics (blocks never run concurrently on one host thread); dynamic shared
+// memory is rewritten to emu::dynamic_smem() by rewrite_launches.py, which
+// also turns k<<<cfg>>>(args) into emu::launch(...).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __launch_bounds__(...)
+#define __shared__ static thread_local
+#define __constant__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define __restrict__ __restrict
+
+struct uint3 {
+  unsigned x, y, z;
+};
+struct alignas(8) float2 {
+  float x, y;
+};
+struct float3 {
+  float x, y, z;
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(16) double2 {
+  double x, y;
+};
+struct alignas(8) int2 {
+  int x, y;
+};
+struct alignas(16) int4 {
+  int x, y, z, w;
+};
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
+};
+inline float2 make_float2(float x, float y) { return {x, y}; }
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+inline double2 make_double2(double x, double y) { return {x, y}; }
+inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
+
+namespace emu {
+
+struct Fiber;  // emu_runtime.cpp
+struct BlockState {
+  uint3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+};
+extern thread_local Fiber* t_fiber;
+extern thread_local uint3 t_thread_idx;
+extern thread_local BlockState t_block;
+
+// Barriers: the calling fiber waits until every live thread of its block
+// (syncthreads) or of its warp, restricted to `mask` (syncwarp), arrives.
+void syncthreads();
+void syncwarp(unsigned mask);
+// The warp exchange: every lane of `mask` deposits `bytes` bytes, then reads
+// lane `src_lane`'s deposit into `out`. Reports lanes of the mask that have
+// exited or diverged.
+void warp_exchange(unsigned mask, const void* in, void* out, int bytes, int src_lane);
+// The whole warp's deposits (32 slots of `bytes` bytes) after one barrier;
+// `all` must hold 32 * bytes.
+void warp_gather(unsigned mask, const void* in, void* all, int bytes);
+int lane_id();
+void* dynamic_smem();
+[[noreturn]] void trap(const char* why);
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 with the fragment layout
+// of the PTX ISA; inputs are TF32 bit patterns (the low 13 mantissa bits are
+// ignored as the tensor cores do).
+void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4]);
+
+}  // namespace emu
+
+#define threadIdx (::emu::t_thread_idx)
+#define blockIdx (::emu::t_block.block_idx)
+#define blockDim (::emu::t_block.block_dim)
+#define gridDim (::emu::t_block.grid_dim)
+constexpr int warpSize = 32;
+
+inline void __syncthreads() { ::emu::syncthreads(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { ::emu::syncwarp(mask); }
+inline void __threadfence() {}
+inline void __threadfence_block() {}
+[[noreturn]] inline void __trap() { ::emu::trap("__trap()"); }
+
+template <typename T>
+inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+  const int lane = ::emu::lane_id();
+  const int s = (lane & ~(width - 1)) + (src & (width - 1));
+  T out;
+  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
+  return out;
+}
+template <typename T>
+inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+  const int lane = ::emu::lane_id();
+  int s = lane ^ lane_mask;
+  if ((s & ~(width - 1)) != (lane & ~(width - 1))) s = lane;
+  T out;
+  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
+  return out;
+}
+template <typename T>
+inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const int lane = ::emu::lane_id();
+  int s = lane + static_cast<int>(delta);
+  if ((s & ~(width - 1)) != (lane & ~(width - 1))) s = lane;
+  T out;
+  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
+  return out;
+}
+template <typename T>
+inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+  const int lane = ::emu::lane_id();
+  int s = lane - static_cast<int>(delta);
+  if (s < 0 || (s & ~(width - 1)) != (lane & ~(width - 1))) s = lane;
+  T out;
+  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
+  return out;
+}
+inline unsigned __ballot_sync(unsigned mask, int pred) {
+  int all[32];
+  const int mine = pred != 0;
+  ::emu::warp_gather(mask, &mine, all, sizeof(int));
+  unsigned r = 0;
+  for (int l = 0; l < 32; ++l)
+    if ((mask >> l & 1u) && all[l]) r |= 1u << l;
+  return r;
+}
+inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }
+inline int __all_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) == mask; }
+
+// Fibers of one host thread never run at the same time: plain read-modify-write is atomic.
+template <typename T>
+inline T atomicAdd(T* p, T v) {
+  T old = *p;
+  *p = old + v;
+  return old;
+}
+template <typename T>
+inline T atomicExch(T* p, T v) {
+  T old = *p;
+  *p = v;
+  return old;
+}
+template <typename T>
+inline T atomicMax(T* p, T v) {
+  T old = *p;
+  if (v > old) *p = v;
+  return old;
+}
+template <typename T>
+inline T atomicMin(T* p, T v) {
+  T old = *p;
+  if (v < old) *p = v;
+  return old;
+}
+template <typename T>
+inline T atomicCAS(T* p, T compare, T v) {
+  T old = *p;
+  if (old == compare) *p = v;
+  return old;
+}
+
+template <typename T>
+inline T __ldg(const T* p) {
+  return *p;
+}
+
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float __int_as_float(int u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline int __float_as_int(float f) {
+  int u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline long long __double_as_longlong(double d) {
+  long long u;
+  std::memcpy(&u, &d, 8);
+  return u;
+}
+inline double __longlong_as_double(long long u) {
+  double d;
+  std::memcpy(&d, &u, 8);
+  return d;
+}
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __sinf(float x) { return std::sin(x); }
+inline float __cosf(float x) { return std::cos(x); }
+inline float __tanhf(float x) { return std::tanh(x); }
+inline float __powf(float x, float y) { return std::pow(x, y); }
+inline float __fdividef(float x, float y) { return x / y; }
+inline float __frcp_rn(float x) { return 1.0f / x; }
+inline float __fsqrt_rn(float x) { return std::sqrt(x); }
+inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
+inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
+inline int __float2int_rn(float x) { return static_cast<int>(std::nearbyint(x)); }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return static_cast<unsigned>((static_cast<unsigned long long>(a) * b) >> 32);
+}
+inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) {
+  return static_cast<unsigned long long>((static_cast<unsigned __int128>(a) * b) >> 64);
+}
+
+using std::isfinite;
+using std::isinf;
+using std::isnan;
+
+// CUDA's global min/max overloads. Mixed-type calls use the usual arithmetic
+// conversions, as the CUDA headers' overloads do.
+template <typename A, typename B, typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+inline std::common_type_t<A, B> min(A a, B b) {
+  using C = std::common_type_t<A, B>;
+  return static_cast<C>(b) < static_cast<C>(a) ? static_cast<C>(b) : static_cast<C>(a);
+}
+template <typename A, typename B, typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+inline std::common_type_t<A, B> max(A a, B b) {
+  using C = std::common_type_t<A, B>;
+  return static_cast<C>(a) < static_cast<C>(b) ? static_cast<C>(b) : static_cast<C>(a);
+}
+
+namespace emu {
+
+struct LaunchCfg {
+  dim3 grid, block;
+  size_t smem;
+  cudaStream_t stream;
+  LaunchCfg(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = nullptr) : grid(g), block(b), smem(s), stream(st) {}
+};
+
+// Checks the configuration like the driver does (sets the error that the next
+// cudaGetLastError returns) and, when valid, runs every block.
+bool launch_begin(const char* where, const LaunchCfg& cfg);
+void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx);
+
+// `call` invokes the kernel by name (so a kernel template's arguments are
+// deduced from the launch arguments, as nvcc does).
+template <typename F, typename... A>
+void launch(const char* where, const LaunchCfg& cfg, F call, A&&... args) {
+  if (!launch_begin(where, cfg)) return;
+  // Stored once like the arguments of a real launch; every thread then gets
+  // its own by-value parameters.
+  struct Ctx {
+    F call;
+    std::tuple<std::decay_t<A>...> args;
+  } ctx{call, std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)};
+  run_grid(where, cfg, [](void* c) {
+    auto* x = static_cast<Ctx*>(c);
+    std::apply(x->call, x->args);
+  }, &ctx);
+}
+
+}  // namespace emu
