@@ -83,13 +83,15 @@ size_t CachingAllocator::round_size(size_t nbytes) {
 }
 
 void* CachingAllocator::allocate(size_t nbytes, void* stream) {
-  size_t size = round_size(nbytes);
+  // Without caching every block has its exact size, so a memory checker sees
+  // an access one element past the end.
+  size_t size = caching_ ? round_size(nbytes) : (nbytes ? nbytes : 1);
   LOOM_CHECK_KIND(size >= nbytes, ErrorKind::OutOfMemory, backend_->name(), " allocator: ", nbytes,
                   " bytes is too large");
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.num_alloc_requests;
 
-  auto pool_it = pools_.find(stream);
+  auto pool_it = caching_ ? pools_.find(stream) : pools_.end();
   if (pool_it != pools_.end()) {
     auto& pool = pool_it->second;
     auto it = pool.lower_bound(size);  // best fit: the smallest block that is big enough
@@ -135,6 +137,12 @@ void CachingAllocator::free(void* ptr) {
                    " that this allocator did not hand out (or that was already freed)");
   Block block = node.mapped();
   stats_.allocated_bytes -= block.size;
+  if (!caching_) {
+    backend_->raw_free(ptr);
+    stats_.reserved_bytes -= block.size;
+    ++stats_.num_device_frees;
+    return;
+  }
   // The block goes back to the pool of the stream it was allocated on: work
   // queued on that stream is ordered before any later use from the same pool.
   pools_[block.stream].emplace(block.size, ptr);
@@ -144,6 +152,12 @@ void CachingAllocator::free(void* ptr) {
 std::shared_ptr<void> CachingAllocator::allocate_shared(size_t nbytes, void* stream) {
   void* ptr = allocate(nbytes, stream);
   return std::shared_ptr<void>(ptr, [this](void* p) { free(p); });
+}
+
+void CachingAllocator::set_caching(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  caching_ = on;
+  if (!on) release_cached_locked();
 }
 
 void CachingAllocator::empty_cache() {

@@ -60,6 +60,12 @@ class CachingAllocator {
 
   static size_t round_size(size_t nbytes);
 
+  // With caching off, blocks go straight to and from the backend at their
+  // exact size (LOOM_NO_CUDA_MEMORY_CACHING=1 for device memory, to run under
+  // a memory checker). Stats are kept either way.
+  void set_caching(bool on);
+  bool caching() const { return caching_; }
+
  private:
   struct Block {
     void* ptr;
@@ -75,6 +81,7 @@ class CachingAllocator {
   std::unordered_map<void*, Block> live_;    // handed out
   std::unordered_map<void*, Block> cached_;  // sitting in a pool
   MemoryStats stats_;
+  bool caching_ = true;
 };
 
 }  // namespace loom

@@ -8,8 +8,10 @@
 // still find its allocator.
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/cuda.h"
@@ -248,7 +250,12 @@ StreamGuard::~StreamGuard() { t_streams[device_] = prev_; }
 CachingAllocator& device_allocator(int device) {
   int d = checked_device(device, "device_allocator");
   std::lock_guard<std::mutex> lock(g_mu);
-  if (!g_allocators[d]) g_allocators[d] = new CachingAllocator(std::make_unique<CudaBackend>(d));
+  if (!g_allocators[d]) {
+    g_allocators[d] = new CachingAllocator(std::make_unique<CudaBackend>(d));
+    // As PYTORCH_NO_CUDA_MEMORY_CACHING: exact-size cudaMalloc/cudaFree per tensor, for memory checkers.
+    const char* no_cache = std::getenv("LOOM_NO_CUDA_MEMORY_CACHING");
+    if (no_cache && *no_cache && std::string(no_cache) != "0") g_allocators[d]->set_caching(false);
+  }
   return *g_allocators[d];
 }
 

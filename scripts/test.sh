@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds loom with CUDA (when nvcc
-# is found) and without it, then runs the Catch2 suites of both builds (tests
-# needing a GPU skip with a reason when none is present) and the Python tests.
+# is found), without it, and on the CUDA emulator, then runs the Catch2 suites
+# of the three builds and the Python tests. Tests needing a GPU skip with a
+# reason when none is present; the emulator build runs them (and the
+# emulator's own tests) with the CUDA kernels executing on the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,10 +12,15 @@ echo "== build: default (CUDA when available) =="
 bash scripts/build.sh
 echo "== build: CPU only =="
 BUILD_DIR=build-cpu bash scripts/build.sh -DLOOM_CUDA=OFF -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_BENCHMARKS=OFF
+echo "== build: CUDA emulator =="
+BUILD_DIR=build-emu bash scripts/build.sh -DLOOM_CUDA=EMU -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_BENCHMARKS=OFF \
+  -DLOOM_BUILD_EXAMPLES=OFF
 
 echo "== Catch2: default build =="
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 echo "== Catch2: CPU-only build =="
 ctest --test-dir build-cpu --output-on-failure -j "$(nproc)"
+echo "== Catch2: CUDA tests on the emulator =="
+ctest --test-dir build-emu --output-on-failure -j "$(nproc)" -L "cuda|emu"
 echo "== pytest =="
 python3 -m pytest tests/python -q

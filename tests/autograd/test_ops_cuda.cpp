@@ -127,6 +127,7 @@ TEST_CASE("CUDA random numbers equal the CPU ones for the same seed", "[cuda]") 
 
 TEST_CASE("tensor allocations reuse the CUDA cache in steady state", "[cuda]") {
   LOOM_REQUIRE_GPU();
+  if (!loom::cuda::device_allocator(0).caching()) SKIP("LOOM_NO_CUDA_MEMORY_CACHING is set: the cache is off");
   auto step = [] {
     auto a = randn({256, 256}, TensorOptions(DType::Float32, kGPU)).requires_grad_();
     auto y = (a.matmul(a).relu() * 2.0).sum();

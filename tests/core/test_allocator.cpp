@@ -218,6 +218,27 @@ TEST_CASE("out of memory releases the cache and retries once", "[core][allocator
   alloc.free(p);
 }
 
+TEST_CASE("with caching off, blocks have their exact size and are freed at once", "[core][allocator]") {
+  Counters c;
+  CachingAllocator alloc(std::make_unique<HostBackend>(&c));
+  void* keep = alloc.allocate(4096, nullptr);
+  alloc.free(keep);  // cached
+  CHECK(c.frees == 0);
+  alloc.set_caching(false);  // releases the cache
+  CHECK(c.frees == 1);
+  CHECK_FALSE(alloc.caching());
+  void* p = alloc.allocate(1000, nullptr);
+  CHECK(c.held == 1000);  // not rounded up to a size class
+  CHECK(alloc.stats().allocated_bytes == 1000);
+  alloc.free(p);
+  CHECK(c.frees == 2);
+  CHECK(c.held == 0);
+  CHECK(alloc.stats().reserved_bytes == 0);
+  void* q = alloc.allocate(1000, nullptr);
+  CHECK(c.allocs == 3);  // no reuse
+  alloc.free(q);
+}
+
 TEST_CASE("cpu_allocate is 64-byte aligned", "[core][allocator]") {
   for (size_t n : {size_t(0), size_t(1), size_t(63), size_t(64), size_t(1000), size_t(1) << 20}) {
     auto p = loom::cpu_allocate(n);

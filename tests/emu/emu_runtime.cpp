@@ -14,6 +14,17 @@
 #include <cuda_runtime.h>
 #include <ucontext.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define LOOM_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOOM_EMU_ASAN 1
+#endif
+#endif
+#ifdef LOOM_EMU_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -65,6 +76,22 @@ struct Runner {
 };
 thread_local Runner t_run;
 
+// Under AddressSanitizer every stack switch is announced, so it tracks which
+// stack is live (no false reports on fiber stacks, real ones still caught).
+#ifdef LOOM_EMU_ASAN
+thread_local const void* t_sched_stack = nullptr;
+thread_local size_t t_sched_stack_size = 0;
+void asan_enter_fiber(const Fiber& f, void** save) { __sanitizer_start_switch_fiber(save, f.stack, kStackBytes); }
+void asan_back_in_scheduler(void* save) { __sanitizer_finish_switch_fiber(save, nullptr, nullptr); }
+void asan_leave_fiber(void** save) { __sanitizer_start_switch_fiber(save, t_sched_stack, t_sched_stack_size); }
+void asan_in_fiber(void* save) { __sanitizer_finish_switch_fiber(save, &t_sched_stack, &t_sched_stack_size); }
+#else
+void asan_enter_fiber(const Fiber&, void**) {}
+void asan_back_in_scheduler(void*) {}
+void asan_leave_fiber(void**) {}
+void asan_in_fiber(void*) {}
+#endif
+
 thread_local cudaError_t t_last_error = cudaSuccess;
 thread_local std::string t_failure;
 thread_local int t_device = 0;
@@ -101,21 +128,27 @@ void fail(const std::string& why) {
 // Leaves the current fiber for the scheduler; returns when it is resumed.
 void yield_to_scheduler() {
   Fiber* f = t_fiber;
+  void* fake = nullptr;
+  asan_leave_fiber(&fake);
   swapcontext(&f->ctx, &t_run.sched);
+  asan_in_fiber(fake);
 }
 
 // A fiber that fails never resumes: its stack is simply reused.
 [[noreturn]] void abandon() {
   Fiber* f = t_fiber;
   f->state = Fiber::kDone;
+  asan_leave_fiber(nullptr);  // this stack is dead
   setcontext(&t_run.sched);
   std::abort();
 }
 
 void fiber_main() {
+  asan_in_fiber(nullptr);
   Runner& r = t_run;
   r.body(r.ctx);
   t_fiber->state = Fiber::kDone;
+  asan_leave_fiber(nullptr);
   // returns through uc_link to the scheduler
 }
 
@@ -189,7 +222,10 @@ void run_block() {
       if (f.state != Fiber::kRunnable) continue;
       t_fiber = &f;
       t_thread_idx = f.tid;
+      void* fake = nullptr;
+      asan_enter_fiber(f, &fake);
       swapcontext(&r.sched, &f.ctx);
+      asan_back_in_scheduler(fake);
       if (r.failed) return;
     }
     int live = 0, at_block = 0;
@@ -481,8 +517,10 @@ cudaError_t emu_alloc(void** ptr, size_t size, bool host) {
     *ptr = nullptr;
     return set_error(cudaErrorMemoryAllocation);
   }
-  void* p = std::aligned_alloc(256, std::max<size_t>(256, (size + 255) / 256 * 256));
-  if (!p) return set_error(cudaErrorMemoryAllocation);
+  // 256-byte aligned like cudaMalloc, and exactly `size` long, so that a
+  // sanitizer build reports an access one byte past the end.
+  void* p = nullptr;
+  if (posix_memalign(&p, 256, std::max<size_t>(size, 1)) != 0) return set_error(cudaErrorMemoryAllocation);
   emu::g_allocs[static_cast<const char*>(p)] = emu::Alloc{size, host};
   if (!host) emu::g_device_bytes += size;
   *ptr = p;

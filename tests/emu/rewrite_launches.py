@@ -12,6 +12,7 @@ each rewrite keeps the line count so later lines keep their numbers.
 
 usage: rewrite_launches.py SOURCE OUTPUT [DISPLAY_NAME]
 """
+import os
 import re
 import sys
 
@@ -121,6 +122,7 @@ def main():
     with open(src) as f:
         text = f.read()
     body = rewrite_launches(rewrite_smem(text), name)
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     with open(dst, "w") as f:
         f.write('#line 1 "%s"\n' % src)
         f.write(body)

@@ -165,7 +165,7 @@ TEST_CASE("emu: divergent barriers and shuffles with exited lanes fail the launc
   std::string e = last_error_text();
   CHECK(e.find("deadlock") != std::string::npos);
   CHECK(e.find("divergent_barrier_kernel") != std::string::npos);
-  float* f = dev<float>(32);
+  float* f = dev<float>(64);
   early_exit_shuffle_kernel<<<1, 32>>>(f);
   e = last_error_text();
   CHECK(e.find("exited") != std::string::npos);

@@ -582,6 +582,7 @@ TEST_CASE("cuda memcpy round trips", "[cuda]") {
 
 TEST_CASE("cuda caching allocator reaches a steady state", "[cuda]") {
   REQUIRE_CUDA();
+  if (!loom::cuda::device_allocator(0).caching()) SKIP("LOOM_NO_CUDA_MEMORY_CACHING is set: the cache is off");
   const size_t sizes[] = {4, 1000, 100000, 3 << 20, 40 << 20};
   auto step = [&] {
     std::vector<std::shared_ptr<void>> live;
