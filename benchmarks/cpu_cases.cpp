@@ -98,9 +98,7 @@ void run_cpu_cases(const Context& ctx) {
   lstm(ctx);
   attention(ctx);
   layernorm(ctx);
-  for (const char* text : {"transformer", "lstm"})
-    ctx.skip(std::string("cpu/e2e/fp32/clip_") + text + "/train_step/B32",
-             "the CLIP-style dual encoders come with the multimodal layer (not yet implemented)");
+  run_e2e_cases(ctx, false);
   dispatch(ctx);
 }
 

@@ -188,10 +188,7 @@ void run_gpu_cases(const Context& ctx) {
   attention(ctx);
   memory_bound(ctx);
   fusion(ctx);
-  for (const char* text : {"transformer", "lstm"})
-    for (const char* prec : {"fp32", "tf32"})
-      ctx.skip(std::string("e2e/") + prec + "/clip_" + text + "/train_step/B256",
-               "the CLIP-style dual encoders come with the multimodal layer (not yet implemented)");
+  run_e2e_cases(ctx, true);
   dispatch(ctx);
   loom::cuda::empty_cache();
 }
