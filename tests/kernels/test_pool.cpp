@@ -43,7 +43,9 @@ TEST_CASE("pool_out_size follows PyTorch (ceil_mode)", "[pool]") {
 }
 
 TEST_CASE("max_pool2d CPU kernels match a reference", "[pool]") {
-  for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 7, 9, 3, 2, 1, 1, true),
+  // The first two take the 2x2 / stride-2 fast path (odd sizes: a row and a column left over).
+  for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 8, 10, 2, 2, 0, 1, false),
+                        make(3, 7, 9, 2, 2, 0, 1, true), make(2, 7, 9, 3, 2, 1, 1, true),
                         make(2, 8, 6, 3, 1, 1, 2, false), make(1, 5, 5, 5, 3, 2, 1, true)}) {
     auto x = loom_test::random_doubles(p.NC * p.H * p.W, -1, 1, 5);
     auto go = loom_test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 6);
@@ -79,6 +81,15 @@ TEST_CASE("max_pool2d propagates NaN", "[pool]") {
   kc::max_pool2d_forward(DType::Float64, out.data(), idx.data(), x.data(), p);
   CHECK(std::isnan(out[0]));
   CHECK(idx[0] == 1);
+  // the first NaN wins, and ties keep the first maximum
+  std::vector<float> xf = {NAN, 5.0f, NAN, 1.0f, 2.0f, 2.0f, 2.0f, 1.0f}, of(2);
+  PoolParams q = make(2, 2, 2, 2, 2, 0, 1, false);
+  std::vector<int64_t> idf(2);
+  kc::max_pool2d_forward(DType::Float32, of.data(), idf.data(), xf.data(), q);
+  CHECK(std::isnan(of[0]));
+  CHECK(idf[0] == 0);
+  CHECK(of[1] == 2.0f);
+  CHECK(idf[1] == 0);
 }
 
 TEST_CASE("avg_pool2d CPU kernels match a reference", "[pool]") {
