@@ -172,3 +172,27 @@ TEST_CASE("multimodal CLIP: bad input raises loom::Error naming the model and th
   check_error([&] { tr.forward(images, tokens(3, 8)); }, {"CLIP", "[2, 3, 16, 16]", "[3, 8]"});
   check_error([&] { CLIP("gru"); }, {"CLIP", "gru"});
 }
+
+TEST_CASE("multimodal CLIP: a training step on CUDA matches the CPU", "[multimodal][cuda]") {
+  LOOM_REQUIRE_GPU();
+  const Device gpu("cuda:0");
+  for (const char* text : {"transformer", "lstm"}) {
+    INFO(text);
+    manual_seed(11);
+    CLIP cpu_model(text), gpu_model(text);
+    gpu_model.load_state_dict(cpu_model.state_dict());
+    gpu_model.to(gpu);
+    Tensor images = randn({4, 3, 16, 16}), toks = tokens(4, 9);
+    Tensor lc = cpu_model.forward(images, toks), lg = gpu_model.forward(images.to(gpu), toks.to(gpu));
+    CHECK(std::abs(lg.item<double>() - lc.item<double>()) < 1e-4);
+    lc.backward();
+    lg.backward();
+    auto pc = cpu_model.named_parameters(), pg = gpu_model.named_parameters();
+    REQUIRE(pc.size() == pg.size());
+    for (size_t i = 0; i < pc.size(); ++i) {
+      INFO(pc[i].first);
+      REQUIRE(pg[i].first == pc[i].first);
+      test::check_close(pg[i].second.grad().cpu(), pc[i].second.grad(), 1e-4, 1e-3);
+    }
+  }
+}
