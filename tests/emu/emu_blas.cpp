@@ -524,21 +524,27 @@ const char* emu_blas_last_error() { return t_last_detail.c_str(); }
 const char* cublasGetStatusName(cublasStatus_t status) { return status_name(status); }
 const char* cublasGetStatusString(cublasStatus_t status) { return status_string(status); }
 
-cublasStatus_t cublasCreate(cublasHandle_t* handle) {
-  if (!handle) return fail(CUBLAS_STATUS_INVALID_VALUE, "cublasCreate", "null handle pointer");
-  cublasContext* h = new (std::nothrow) cublasContext;
-  if (!h) return fail(CUBLAS_STATUS_ALLOC_FAILED, "cublasCreate", "out of host memory");
-  handle_add(h, HandleKind::Blas);
-  *handle = h;
+namespace {
+// cublasCreate / cublasLtCreate and their Destroy: the same bookkeeping for both handle kinds.
+template <typename Context>
+cublasStatus_t create_handle(Context** out, HandleKind kind, const char* fn) {
+  if (!out) return fail(CUBLAS_STATUS_INVALID_VALUE, fn, "null handle pointer");
+  Context* h = new (std::nothrow) Context;
+  if (!h) return fail(CUBLAS_STATUS_ALLOC_FAILED, fn, "out of host memory");
+  handle_add(h, kind);
+  *out = h;
   return ok();
 }
+template <typename Context>
+cublasStatus_t destroy_handle(Context* h, HandleKind kind, const char* fn) {
+  if (!handle_remove(h, kind)) return fail(CUBLAS_STATUS_NOT_INITIALIZED, fn, h ? "handle not live" : "null handle");
+  delete h;
+  return ok();
+}
+}  // namespace
 
-cublasStatus_t cublasDestroy(cublasHandle_t handle) {
-  if (!handle_remove(handle, HandleKind::Blas))
-    return fail(CUBLAS_STATUS_NOT_INITIALIZED, "cublasDestroy", handle ? "handle not live" : "null handle");
-  delete handle;
-  return ok();
-}
+cublasStatus_t cublasCreate(cublasHandle_t* handle) { return create_handle(handle, HandleKind::Blas, "cublasCreate"); }
+cublasStatus_t cublasDestroy(cublasHandle_t handle) { return destroy_handle(handle, HandleKind::Blas, "cublasDestroy"); }
 
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t streamId) {
   if (!blas_handle_live(handle)) return fail(CUBLAS_STATUS_NOT_INITIALIZED, "cublasSetStream", "handle not live");
@@ -615,19 +621,10 @@ const char* cublasLtGetStatusName(cublasStatus_t status) { return status_name(st
 const char* cublasLtGetStatusString(cublasStatus_t status) { return status_string(status); }
 
 cublasStatus_t cublasLtCreate(cublasLtHandle_t* lightHandle) {
-  if (!lightHandle) return fail(CUBLAS_STATUS_INVALID_VALUE, "cublasLtCreate", "null handle pointer");
-  cublasLtContext* h = new (std::nothrow) cublasLtContext;
-  if (!h) return fail(CUBLAS_STATUS_ALLOC_FAILED, "cublasLtCreate", "out of host memory");
-  handle_add(h, HandleKind::Lt);
-  *lightHandle = h;
-  return ok();
+  return create_handle(lightHandle, HandleKind::Lt, "cublasLtCreate");
 }
-
 cublasStatus_t cublasLtDestroy(cublasLtHandle_t lightHandle) {
-  if (!handle_remove(lightHandle, HandleKind::Lt))
-    return fail(CUBLAS_STATUS_NOT_INITIALIZED, "cublasLtDestroy", lightHandle ? "handle not live" : "null handle");
-  delete lightHandle;
-  return ok();
+  return destroy_handle(lightHandle, HandleKind::Lt, "cublasLtDestroy");
 }
 
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t* matmulDesc, cublasComputeType_t computeType,

@@ -285,28 +285,30 @@ void syncwarp(unsigned mask) {
 
 int lane_id() { return t_fiber ? t_fiber->linear % 32 : 0; }
 
-void warp_exchange(unsigned mask, const void* in, void* out, int bytes, int src_lane) {
+namespace {
+// Deposits this lane's bytes in its warp's exchange slots and waits for the
+// lanes of the mask; returns the warp's slots.
+unsigned char* deposit(unsigned mask, const void* in, int bytes) {
   Fiber* f = t_fiber;
-  Runner& r = t_run;
-  const int lane = f->linear % 32, warp = f->linear / 32;
-  unsigned char* slots = r.xchg.data() + size_t(warp) * 32 * kXchgBytes;
-  std::memcpy(slots + lane * kXchgBytes, in, bytes);
+  unsigned char* slots = t_run.xchg.data() + size_t(f->linear / 32) * 32 * kXchgBytes;
+  std::memcpy(slots + (f->linear % 32) * kXchgBytes, in, bytes);
   syncwarp(mask);
+  return slots;
+}
+}  // namespace
+
+void warp_exchange(unsigned mask, const void* in, void* out, int bytes, int src_lane) {
+  const unsigned char* slots = deposit(mask, in, bytes);
   if (!(mask >> src_lane & 1u)) {
     fail("shuffle reads lane " + std::to_string(src_lane) + ", which is not in the mask");
     abandon();
   }
   std::memcpy(out, slots + src_lane * kXchgBytes, bytes);
-  syncwarp(mask);
+  syncwarp(mask);  // nobody deposits again before every lane has read
 }
 
 void warp_gather(unsigned mask, const void* in, void* all, int bytes) {
-  Fiber* f = t_fiber;
-  Runner& r = t_run;
-  const int lane = f->linear % 32, warp = f->linear / 32;
-  unsigned char* slots = r.xchg.data() + size_t(warp) * 32 * kXchgBytes;
-  std::memcpy(slots + lane * kXchgBytes, in, bytes);
-  syncwarp(mask);
+  const unsigned char* slots = deposit(mask, in, bytes);
   for (int l = 0; l < 32; ++l) std::memcpy(static_cast<char*>(all) + l * bytes, slots + l * kXchgBytes, bytes);
   syncwarp(mask);
 }

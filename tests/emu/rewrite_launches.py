@@ -19,53 +19,20 @@ import sys
 SMEM = re.compile(r"extern\s+__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s+)?([A-Za-z_][\w:\s\*]*?)\s+(\w+)\s*\[\s*\]\s*;")
 
 
-def match_back(text, close_idx, open_ch, close_ch):
-    """Index of the bracket that opens the one closing at close_idx."""
+def match_bracket(text, idx, open_ch, close_ch, step):
+    """Index of the bracket matching the one at idx, scanning by step (-1: backwards from a closer)."""
     depth = 0
-    i = close_idx
-    while i >= 0:
+    i = idx
+    while 0 <= i < len(text):
         c = text[i]
-        if c == close_ch:
+        if c == (close_ch if step < 0 else open_ch):
             depth += 1
-        elif c == open_ch:
+        elif c == (open_ch if step < 0 else close_ch):
             depth -= 1
             if depth == 0:
                 return i
-        i -= 1
-    raise ValueError("unbalanced %s%s before offset %d" % (open_ch, close_ch, close_idx))
-
-
-def match_forward(text, open_idx, open_ch, close_ch):
-    depth = 0
-    i = open_idx
-    while i < len(text):
-        c = text[i]
-        if c == open_ch:
-            depth += 1
-        elif c == close_ch:
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise ValueError("unbalanced %s%s after offset %d" % (open_ch, close_ch, open_idx))
-
-
-def split_top_level(s):
-    """Splits at commas outside (), <> of template ids is not needed: cfg args hold no templates."""
-    parts, depth, cur = [], 0, ""
-    for c in s:
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        if c == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += c
-    if cur.strip():
-        parts.append(cur)
-    return parts
+        i += step
+    raise ValueError("unbalanced %s%s at offset %d" % (open_ch, close_ch, idx))
 
 
 def rewrite_launches(text, name):
@@ -81,7 +48,7 @@ def rewrite_launches(text, name):
         while j >= 0 and text[j].isspace():
             j -= 1
         if text[j] == ">":
-            j = match_back(text, j, "<", ">") - 1
+            j = match_bracket(text, j, "<", ">", -1) - 1
         while j >= 0 and (text[j].isalnum() or text[j] in "_:"):
             j -= 1
         start = j + 1
@@ -95,7 +62,7 @@ def rewrite_launches(text, name):
             p += 1
         if text[p] != "(":
             raise ValueError("%s: expected '(' after >>> at offset %d" % (name, p))
-        q = match_forward(text, p, "(", ")")
+        q = match_bracket(text, p, "(", ")", 1)
         args = text[p + 1:q]
         line = text.count("\n", 0, k) + 1
         label = "%s at %s:%d" % (re.sub(r"\s+", " ", kernel), name, line)

@@ -104,40 +104,38 @@ inline void __threadfence() {}
 inline void __threadfence_block() {}
 [[noreturn]] inline void __trap() { ::emu::trap("__trap()"); }
 
+namespace emu {
+template <typename T>
+inline T shfl_from(unsigned mask, T v, int src_lane) {
+  T out;
+  warp_exchange(mask, &v, &out, sizeof(T), src_lane);
+  return out;
+}
+// A source outside the caller's width-segment of the warp reads the caller's own value.
+inline int shfl_in_segment(int lane, int src, int width) {
+  return (src < 0 || (src & ~(width - 1)) != (lane & ~(width - 1))) ? lane : src;
+}
+}  // namespace emu
+
 template <typename T>
 inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
   const int lane = ::emu::lane_id();
-  const int s = (lane & ~(width - 1)) + (src & (width - 1));
-  T out;
-  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
-  return out;
+  return ::emu::shfl_from(mask, v, (lane & ~(width - 1)) + (src & (width - 1)));
 }
 template <typename T>
 inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
   const int lane = ::emu::lane_id();
-  int s = lane ^ lane_mask;
-  if ((s & ~(width - 1)) != (lane & ~(width - 1))) s = lane;
-  T out;
-  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
-  return out;
+  return ::emu::shfl_from(mask, v, ::emu::shfl_in_segment(lane, lane ^ lane_mask, width));
 }
 template <typename T>
 inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
   const int lane = ::emu::lane_id();
-  int s = lane + static_cast<int>(delta);
-  if ((s & ~(width - 1)) != (lane & ~(width - 1))) s = lane;
-  T out;
-  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
-  return out;
+  return ::emu::shfl_from(mask, v, ::emu::shfl_in_segment(lane, lane + static_cast<int>(delta), width));
 }
 template <typename T>
 inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
   const int lane = ::emu::lane_id();
-  int s = lane - static_cast<int>(delta);
-  if (s < 0 || (s & ~(width - 1)) != (lane & ~(width - 1))) s = lane;
-  T out;
-  ::emu::warp_exchange(mask, &v, &out, sizeof(T), s);
-  return out;
+  return ::emu::shfl_from(mask, v, ::emu::shfl_in_segment(lane, lane - static_cast<int>(delta), width));
 }
 inline unsigned __ballot_sync(unsigned mask, int pred) {
   int all[32];
@@ -188,36 +186,21 @@ inline T __ldg(const T* p) {
   return *p;
 }
 
-inline float __uint_as_float(unsigned u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
+namespace emu {
+template <typename To, typename From>
+inline To bits(From x) {
+  static_assert(sizeof(To) == sizeof(From), "bit cast between different sizes");
+  To y;
+  std::memcpy(&y, &x, sizeof(To));
+  return y;
 }
-inline unsigned __float_as_uint(float f) {
-  unsigned u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline float __int_as_float(int u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline int __float_as_int(float f) {
-  int u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline long long __double_as_longlong(double d) {
-  long long u;
-  std::memcpy(&u, &d, 8);
-  return u;
-}
-inline double __longlong_as_double(long long u) {
-  double d;
-  std::memcpy(&d, &u, 8);
-  return d;
-}
+}  // namespace emu
+inline float __uint_as_float(unsigned u) { return ::emu::bits<float>(u); }
+inline unsigned __float_as_uint(float f) { return ::emu::bits<unsigned>(f); }
+inline float __int_as_float(int u) { return ::emu::bits<float>(u); }
+inline int __float_as_int(float f) { return ::emu::bits<int>(f); }
+inline long long __double_as_longlong(double d) { return ::emu::bits<long long>(d); }
+inline double __longlong_as_double(long long u) { return ::emu::bits<double>(u); }
 inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }
 inline float __sinf(float x) { return std::sin(x); }
