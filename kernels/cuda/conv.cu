@@ -82,6 +82,32 @@ __device__ __forceinline__ void mma_tf32_m16n8k8(float* d, const uint32_t (&a)[4
 // (L consecutive k from k0; zero past kend or outside the image), the same for
 // B columns, and the output context of row m with store(ctx, n, v).
 
+// A row or column of a GEMM operand (or of the output): where it starts and
+// whether it exists (rows past M, columns past N read as zero / are skipped).
+template <typename P>
+struct Span {
+  P ptr;
+  bool valid;
+};
+
+// Walks L consecutive indices from k0 of a 3-level index (a, b, c) with
+// extents (-, B, C), calling f(i, a, b, c) for the i-th; one division at the
+// start instead of one per element. Used for k = (channel, r, s) and for
+// (image, oh, ow).
+template <int L, typename F>
+LOOM_HD void walk3(int k0, int B, int C, F&& f) {
+  const int BC = B * C;
+  int a = k0 / BC, bc = k0 - a * BC, b = bc / C, c = bc - b * C;
+#pragma unroll
+  for (int i = 0; i < L; ++i) {
+    f(i, a, b, c);
+    if (++c == C) {
+      c = 0;
+      if (++b == B) b = 0, ++a;
+    }
+  }
+}
+
 template <typename T>
 struct FwdProblem {
   const T* in;
@@ -97,14 +123,8 @@ struct FwdProblem {
     int ih0, iw0;
     bool valid;
   };
-  struct BCtx {
-    const T* ptr;
-    bool valid;
-  };
-  struct OCtx {
-    T* ptr;
-    bool valid;
-  };
+  using BCtx = Span<const T*>;
+  using OCtx = Span<T*>;
 
   LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
@@ -119,20 +139,11 @@ struct FwdProblem {
   }
   template <int L>
   LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
-    const int RS = int(p.R * p.S), S = int(p.S);
-    int ci = k0 / RS, rs = k0 - ci * RS, r = rs / S, s = rs - r * S;
-#pragma unroll
-    for (int i = 0; i < L; ++i) {
-      T x = T(0);
+    walk3<L>(k0, int(p.R), int(p.S), [&](int i, int ci, int r, int s) {
       const int ih = c.ih0 + r * int(p.dil_h), iw = c.iw0 + s * int(p.dil_w);
-      if (c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W))
-        x = c.ptr[(int64_t(ci) * p.H + ih) * p.W + iw];
-      v[i] = x;
-      if (++s == S) {
-        s = 0;
-        if (++r == int(p.R)) r = 0, ++ci;
-      }
-    }
+      const bool in = c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W);
+      v[i] = in ? c.ptr[(int64_t(ci) * p.H + ih) * p.W + iw] : T(0);
+    });
   }
   LOOM_HD BCtx b_ctx(int n, int g) const {
     BCtx c{};
@@ -181,14 +192,8 @@ struct DgradProblem {
     int hp, wp;
     bool valid;
   };
-  struct BCtx {
-    const T* ptr;
-    bool valid;
-  };
-  struct OCtx {
-    T* ptr;
-    bool valid;
-  };
+  using BCtx = Span<const T*>;
+  using OCtx = Span<T*>;
 
   LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
@@ -203,10 +208,7 @@ struct DgradProblem {
   }
   template <int L>
   LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
-    const int RS = int(p.R * p.S), S = int(p.S);
-    int ko = k0 / RS, rs = k0 - ko * RS, r = rs / S, s = rs - r * S;
-#pragma unroll
-    for (int i = 0; i < L; ++i) {
+    walk3<L>(k0, int(p.R), int(p.S), [&](int i, int ko, int r, int s) {
       T x = T(0);
       const int th = c.hp - r * int(p.dil_h), tw = c.wp - s * int(p.dil_w);
       if (c.valid && k0 + i < kend && th >= 0 && tw >= 0) {
@@ -215,11 +217,7 @@ struct DgradProblem {
           x = c.ptr[(int64_t(ko) * p.OH + oh) * p.OW + ow];
       }
       v[i] = x;
-      if (++s == S) {
-        s = 0;
-        if (++r == int(p.R)) r = 0, ++ko;
-      }
-    }
+    });
   }
   LOOM_HD BCtx b_ctx(int n, int g) const {
     BCtx c{};
@@ -259,19 +257,13 @@ struct WgradProblem {
   int M, N, K;
   bool vec_b;
 
-  struct ACtx {
-    const T* ptr;
-    bool valid;
-  };
+  using ACtx = Span<const T*>;
   struct BCtx {
     const T* ptr;
     int roff, soff;
     bool valid;
   };
-  struct OCtx {
-    T* ptr;
-    bool valid;
-  };
+  using OCtx = Span<T*>;
 
   LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
@@ -301,20 +293,11 @@ struct WgradProblem {
   }
   template <int L>
   LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
-    const int OHW = int(p.OH * p.OW), OW = int(p.OW);
-    int n = k0 / OHW, ohw = k0 - n * OHW, oh = ohw / OW, ow = ohw - oh * OW;
-#pragma unroll
-    for (int i = 0; i < L; ++i) {
-      T x = T(0);
+    walk3<L>(k0, int(p.OH), int(p.OW), [&](int i, int n, int oh, int ow) {
       const int ih = oh * int(p.stride_h) + c.roff, iw = ow * int(p.stride_w) + c.soff;
-      if (c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W))
-        x = c.ptr[(int64_t(n) * p.C * p.H + ih) * p.W + iw];
-      v[i] = x;
-      if (++ow == OW) {
-        ow = 0;
-        if (++oh == int(p.OH)) oh = 0, ++n;
-      }
-    }
+      const bool in = c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W);
+      v[i] = in ? c.ptr[(int64_t(n) * p.C * p.H + ih) * p.W + iw] : T(0);
+    });
   }
   LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};

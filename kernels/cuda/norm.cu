@@ -163,19 +163,14 @@ __global__ void layer_norm_forward_block_kernel(T* __restrict__ y, T* __restrict
   }
 }
 
-template <typename T, int V>
-__global__ void layer_norm_backward_dx_warp_kernel(T* __restrict__ dx, const T* __restrict__ dy,
-                                                   const T* __restrict__ x, const T* __restrict__ w,
-                                                   const T* __restrict__ mean, const T* __restrict__ rstd, int64_t N,
-                                                   int64_t D) {
-  const int lane = threadIdx.x % kWarp;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
-  if (row >= N) return;
+// The backward of one row held by a warp (xv = x, gv = dy on entry): turns xv
+// into xhat and gv into g*w in place and returns dx's two row constants,
+// c1 = mean(g w) and c2 = mean(g w xhat). With Acc, also adds g*xhat and g to
+// the lane's per-column dw / db accumulators.
+template <typename T, int V, bool Acc>
+__device__ __forceinline__ void layer_norm_row_backward(WarpRow<T, V>& xv, WarpRow<T, V>& gv, const T* w, T m, T rs,
+                                                        int64_t D, int lane, T* aw, T* ab, T& c1, T& c2) {
   constexpr int kIters = WarpRow<T, V>::kIters;
-  WarpRow<T, V> xv, gv;
-  xv.load(x + row * D, D, lane);
-  gv.load(dy + row * D, D, lane);
-  const T m = mean[row], rs = rstd[row];
   T s1 = 0, s2 = 0;
 #pragma unroll
   for (int it = 0; it < kIters; ++it) {
@@ -185,27 +180,57 @@ __global__ void layer_norm_backward_dx_warp_kernel(T* __restrict__ dx, const T* 
       if (w) load_vec<T, V>(wv, w, e);
 #pragma unroll
       for (int k = 0; k < V; ++k) {
-        T gw = gv.v[it * V + k];
-        if (w) gw *= wv[k];
-        gv.v[it * V + k] = gw;  // keep g*w for the write pass
+        const int i = it * V + k;
+        const T g = gv.v[i];
+        const T xh = (xv.v[i] - m) * rs;
+        if constexpr (Acc) {
+          aw[i] += g * xh;
+          ab[i] += g;
+        }
+        const T gw = w ? g * wv[k] : g;
+        gv.v[i] = gw;
+        xv.v[i] = xh;
         s1 += gw;
-        s2 += gw * (xv.v[it * V + k] - m);
+        s2 += gw * xh;
       }
     }
   }
-  const T c1 = warp_reduce(s1, SumOp()) / static_cast<T>(D);
-  const T c2 = warp_reduce(s2, SumOp()) * rs / static_cast<T>(D);
-  T* dr = dx + row * D;
+  c1 = warp_reduce(s1, SumOp()) / static_cast<T>(D);
+  c2 = warp_reduce(s2, SumOp()) / static_cast<T>(D);
+}
+
+// dx = rstd (g w - c1 - xhat c2) for a row after layer_norm_row_backward.
+template <typename T, int V>
+__device__ __forceinline__ void layer_norm_row_write_dx(T* dr, const WarpRow<T, V>& xh, const WarpRow<T, V>& gw, T rs,
+                                                        T c1, T c2, int64_t D, int lane) {
+  constexpr int kIters = WarpRow<T, V>::kIters;
 #pragma unroll
   for (int it = 0; it < kIters; ++it) {
     const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
     if (e < D) {
       T o[V];
 #pragma unroll
-      for (int k = 0; k < V; ++k) o[k] = rs * (gv.v[it * V + k] - c1 - (xv.v[it * V + k] - m) * rs * c2);
+      for (int k = 0; k < V; ++k) o[k] = rs * (gw.v[it * V + k] - c1 - xh.v[it * V + k] * c2);
       store_vec<T, V>(dr, e, o);
     }
   }
+}
+
+template <typename T, int V>
+__global__ void layer_norm_backward_dx_warp_kernel(T* __restrict__ dx, const T* __restrict__ dy,
+                                                   const T* __restrict__ x, const T* __restrict__ w,
+                                                   const T* __restrict__ mean, const T* __restrict__ rstd, int64_t N,
+                                                   int64_t D) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
+  if (row >= N) return;
+  WarpRow<T, V> xv, gv;
+  xv.load(x + row * D, D, lane);
+  gv.load(dy + row * D, D, lane);
+  const T rs = rstd[row];
+  T c1, c2;
+  layer_norm_row_backward<T, V, false>(xv, gv, w, mean[row], rs, D, lane, nullptr, nullptr, c1, c2);
+  layer_norm_row_write_dx<T, V>(dx + row * D, xv, gv, rs, c1, c2, D, lane);
 }
 
 template <typename T>
@@ -255,42 +280,10 @@ __global__ void __launch_bounds__(kRowsPerBlock * kWarp)
     WarpRow<T, V> xv, gv;
     xv.load(x + row * D, D, lane);
     gv.load(dy + row * D, D, lane);
-    const T m = mean[row], rs = rstd[row];
-    T s1 = 0, s2 = 0;
-#pragma unroll
-    for (int it = 0; it < kIters; ++it) {
-      const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
-      if (e < D) {
-        T wv[V];
-        if (w) load_vec<T, V>(wv, w, e);
-#pragma unroll
-        for (int k = 0; k < V; ++k) {
-          const int i = it * V + k;
-          const T g = gv.v[i];
-          const T xh = (xv.v[i] - m) * rs;
-          aw[i] += g * xh;
-          ab[i] += g;
-          const T gw = w ? g * wv[k] : g;
-          gv.v[i] = gw;
-          xv.v[i] = xh;  // keep xhat for the write pass
-          s1 += gw;
-          s2 += gw * xh;
-        }
-      }
-    }
-    const T c1 = warp_reduce(s1, SumOp()) / static_cast<T>(D);
-    const T c2 = warp_reduce(s2, SumOp()) / static_cast<T>(D);
-    T* dr = dx + row * D;
-#pragma unroll
-    for (int it = 0; it < kIters; ++it) {
-      const int64_t e = (static_cast<int64_t>(it) * kWarp + lane) * V;
-      if (e < D) {
-        T o[V];
-#pragma unroll
-        for (int k = 0; k < V; ++k) o[k] = rs * (gv.v[it * V + k] - c1 - xv.v[it * V + k] * c2);
-        store_vec<T, V>(dr, e, o);
-      }
-    }
+    const T rs = rstd[row];
+    T c1, c2;
+    layer_norm_row_backward<T, V, true>(xv, gv, w, mean[row], rs, D, lane, aw, ab, c1, c2);
+    layer_norm_row_write_dx<T, V>(dx + row * D, xv, gv, rs, c1, c2, D, lane);
   }
   // Block reduction of the accumulators, dw then db through the same buffer.
   for (int pass = 0; pass < 2; ++pass) {
