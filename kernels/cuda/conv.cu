@@ -89,6 +89,15 @@ struct Span {
   P ptr;
   bool valid;
 };
+// An output or input pixel's row of A: its image plane and its (h, w) origin
+// (forward: the window's top-left input pixel; backward-data: the padded input
+// position).
+template <typename T>
+struct PixelSpan {
+  const T* ptr;
+  int h, w;
+  bool valid;
+};
 
 // Walks L consecutive indices from k0 of a 3-level index (a, b, c) with
 // extents (-, B, C), calling f(i, a, b, c) for the i-th; one division at the
@@ -118,11 +127,7 @@ struct FwdProblem {
   int M, N, K;  // GEMM sizes
   bool vec_b;
 
-  struct ACtx {
-    const T* ptr;
-    int ih0, iw0;
-    bool valid;
-  };
+  using ACtx = PixelSpan<T>;
   using BCtx = Span<const T*>;
   using OCtx = Span<T*>;
 
@@ -133,14 +138,14 @@ struct FwdProblem {
     const int OHW = int(p.OH * p.OW);
     const int n = m / OHW, ohw = m - n * OHW, oh = ohw / int(p.OW), ow = ohw - oh * int(p.OW);
     c.ptr = in + (int64_t(n) * p.C + int64_t(g) * p.Cg()) * p.H * p.W;
-    c.ih0 = oh * int(p.stride_h) - int(p.pad_h);
-    c.iw0 = ow * int(p.stride_w) - int(p.pad_w);
+    c.h = oh * int(p.stride_h) - int(p.pad_h);
+    c.w = ow * int(p.stride_w) - int(p.pad_w);
     return c;
   }
   template <int L>
   LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
     walk3<L>(k0, int(p.R), int(p.S), [&](int i, int ci, int r, int s) {
-      const int ih = c.ih0 + r * int(p.dil_h), iw = c.iw0 + s * int(p.dil_w);
+      const int ih = c.h + r * int(p.dil_h), iw = c.w + s * int(p.dil_w);
       const bool in = c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W);
       v[i] = in ? c.ptr[(int64_t(ci) * p.H + ih) * p.W + iw] : T(0);
     });
@@ -187,11 +192,7 @@ struct DgradProblem {
   int M, N, K;
   bool vec_b;
 
-  struct ACtx {
-    const T* ptr;
-    int hp, wp;
-    bool valid;
-  };
+  using ACtx = PixelSpan<T>;
   using BCtx = Span<const T*>;
   using OCtx = Span<T*>;
 
@@ -202,15 +203,15 @@ struct DgradProblem {
     const int HW = int(p.H * p.W);
     const int n = m / HW, hw = m - n * HW, h = hw / int(p.W), x = hw - h * int(p.W);
     c.ptr = gout + (int64_t(n) * p.K + int64_t(g) * p.Kg()) * p.OH * p.OW;
-    c.hp = h + int(p.pad_h);
-    c.wp = x + int(p.pad_w);
+    c.h = h + int(p.pad_h);
+    c.w = x + int(p.pad_w);
     return c;
   }
   template <int L>
   LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
     walk3<L>(k0, int(p.R), int(p.S), [&](int i, int ko, int r, int s) {
       T x = T(0);
-      const int th = c.hp - r * int(p.dil_h), tw = c.wp - s * int(p.dil_w);
+      const int th = c.h - r * int(p.dil_h), tw = c.w - s * int(p.dil_w);
       if (c.valid && k0 + i < kend && th >= 0 && tw >= 0) {
         const int oh = th / int(p.stride_h), ow = tw / int(p.stride_w);
         if (oh * int(p.stride_h) == th && ow * int(p.stride_w) == tw && oh < int(p.OH) && ow < int(p.OW))
