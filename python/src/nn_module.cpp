@@ -5,6 +5,9 @@
 #include "nn/nn.h"
 
 namespace loom::python {
+
+void bind_multimodal_modules(py::module_& m);  // multimodal.cpp
+
 namespace {
 
 py::list named_list(const nn::NamedTensors& v) {
@@ -93,6 +96,7 @@ void bind(py::module_& f) {
            py::arg("tensor"), py::arg("gain") = 1.0);
   init.def("orthogonal_", [](Tensor t, double gain) { return nn::init::orthogonal_(t, gain); }, py::arg("tensor"),
            py::arg("gain") = 1.0);
+  bind_multimodal_modules(m);
 }
 
 RegisterFunctional reg_nn_module(&bind);
