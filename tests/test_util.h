@@ -1,6 +1,7 @@
 // Helpers shared by the Catch2 tests.
 #pragma once
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -60,6 +61,23 @@ inline Tensor leaf(const Shape& shape, double lo = -1.0, double hi = 1.0) {
 }
 
 inline bool have_gpu() { return cuda::is_available(); }
+
+// The message of the loom::Error that f raises (a test failure if it raises none).
+inline std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  FAIL("expected a loom::Error");
+  return "";
+}
+
+// f raises a loom::Error whose message contains every one of parts.
+inline void check_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  const std::string msg = error_message(f);
+  for (const auto& p : parts) CHECK_THAT(msg, Catch::Matchers::ContainsSubstring(p));
+}
 
 // The kind of loom::Error that f raises (a test failure if it raises none).
 inline ErrorKind error_kind(const std::function<void()>& f) {

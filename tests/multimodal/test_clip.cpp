@@ -68,15 +68,6 @@ double reference_loss(const CLIP& model, const Tensor& images, const Tensor& tok
   return ((cross_entropy(logits, labels) + cross_entropy(logits.t(), labels)) * 0.5).item<double>();
 }
 
-template <typename Fn>
-void check_error(Fn&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    FAIL("no loom::Error was raised");
-  } catch (const Error& e) {
-    for (const auto& p : parts) CHECK_THAT(std::string(e.what()), ContainsSubstring(p));
-  }
-}
 
 }  // namespace
 
@@ -163,14 +154,14 @@ TEST_CASE("multimodal CLIP: AdamW memorises 8 random pairs", "[multimodal]") {
 TEST_CASE("multimodal CLIP: bad input raises loom::Error naming the model and the shapes", "[multimodal]") {
   CLIP tr("transformer"), ls("lstm");
   Tensor images = randn({2, 3, 16, 16}), toks = tokens(2, 8);
-  check_error([&] { tr.forward(randn({2, 1, 16, 16}), toks); }, {"ImageEncoder", "[2, 1, 16, 16]"});
-  check_error([&] { tr.forward(randn({2, 3, 4, 4}), toks); }, {"ImageEncoder", "[2, 3, 4, 4]"});
-  check_error([&] { tr.forward(images, randn({2, 8})); }, {"TransformerTextEncoder", "float32", "[2, 8]"});
-  check_error([&] { ls.forward(images, randn({2, 8})); }, {"LSTMTextEncoder", "float32", "[2, 8]"});
-  check_error([&] { tr.forward(images, tokens(2, 33)); }, {"TransformerTextEncoder", "[2, 33]", "max_len 32"});
-  check_error([&] { ls.forward(images, tokens(2, 8).view({16})); }, {"CLIP", "[16]"});
-  check_error([&] { tr.forward(images, tokens(3, 8)); }, {"CLIP", "[2, 3, 16, 16]", "[3, 8]"});
-  check_error([&] { CLIP("gru"); }, {"CLIP", "gru"});
+  loom::test::check_error([&] { tr.forward(randn({2, 1, 16, 16}), toks); }, {"ImageEncoder", "[2, 1, 16, 16]"});
+  loom::test::check_error([&] { tr.forward(randn({2, 3, 4, 4}), toks); }, {"ImageEncoder", "[2, 3, 4, 4]"});
+  loom::test::check_error([&] { tr.forward(images, randn({2, 8})); }, {"TransformerTextEncoder", "float32", "[2, 8]"});
+  loom::test::check_error([&] { ls.forward(images, randn({2, 8})); }, {"LSTMTextEncoder", "float32", "[2, 8]"});
+  loom::test::check_error([&] { tr.forward(images, tokens(2, 33)); }, {"TransformerTextEncoder", "[2, 33]", "max_len 32"});
+  loom::test::check_error([&] { ls.forward(images, tokens(2, 8).view({16})); }, {"CLIP", "[16]"});
+  loom::test::check_error([&] { tr.forward(images, tokens(3, 8)); }, {"CLIP", "[2, 3, 16, 16]", "[3, 8]"});
+  loom::test::check_error([&] { CLIP("gru"); }, {"CLIP", "gru"});
 }
 
 TEST_CASE("multimodal CLIP: a training step on CUDA matches the CPU", "[multimodal][cuda]") {

@@ -27,15 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("expected a loom::Error");
-  return "";
-}
 
 // Element (c, r, col) of image b of a contiguous [B, C, H, W] value list.
 struct Images {
@@ -245,23 +236,23 @@ TEST_CASE("multimodal data: generators are reproducible and unbiased in range", 
 
 TEST_CASE("multimodal data: transforms reject bad input naming the function and shape", "[multimodal]") {
   Generator g(0);
-  CHECK_THAT(message_of([] { transforms::normalize(rand({2, 3}), {0.5}, {0.5}); }),
+  CHECK_THAT(loom::test::error_message([] { transforms::normalize(rand({2, 3}), {0.5}, {0.5}); }),
              ContainsSubstring("transforms::normalize") && ContainsSubstring("[2, 3]"));
-  CHECK_THAT(message_of([] { transforms::normalize(rand({3, 4, 4}), {0.5, 0.5}, {0.5, 0.5}); }),
+  CHECK_THAT(loom::test::error_message([] { transforms::normalize(rand({3, 4, 4}), {0.5, 0.5}, {0.5, 0.5}); }),
              ContainsSubstring("transforms::normalize") && ContainsSubstring("[3, 4, 4]") &&
                  ContainsSubstring("3 channels"));
   CHECK(test::error_kind([] { transforms::normalize(rand({3, 4, 4}), {0.5}, {0.0}); }) == ErrorKind::Value);
   CHECK(test::error_kind([] { transforms::normalize(ones({3, 4, 4}, DType::Int64), {0.5}, {1.0}); }) ==
         ErrorKind::Type);
-  CHECK_THAT(message_of([&] { transforms::random_crop(rand({3, 4, 4}), {5, 5}, 0, g); }),
+  CHECK_THAT(loom::test::error_message([&] { transforms::random_crop(rand({3, 4, 4}), {5, 5}, 0, g); }),
              ContainsSubstring("transforms::random_crop") && ContainsSubstring("[3, 4, 4]"));
   CHECK(test::error_kind([&] { transforms::random_crop(rand({3, 4, 4}), {2, 2}, -1, g); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { transforms::random_crop(rand({3, 4, 4}), {2, 2, 2}, 0, g); }) == ErrorKind::Value);
-  CHECK_THAT(message_of([] { transforms::center_crop(rand({1, 3, 4, 4}), {4, 5}); }),
+  CHECK_THAT(loom::test::error_message([] { transforms::center_crop(rand({1, 3, 4, 4}), {4, 5}); }),
              ContainsSubstring("transforms::center_crop") && ContainsSubstring("[1, 3, 4, 4]"));
   CHECK(test::error_kind([] { transforms::resize_nearest(rand({3, 4, 4}), {0, 2}); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { transforms::random_horizontal_flip(rand({3, 4, 4}), 1.5, g); }) == ErrorKind::Value);
-  CHECK_THAT(message_of([] { transforms::horizontal_flip(rand({5})); }),
+  CHECK_THAT(loom::test::error_message([] { transforms::horizontal_flip(rand({5})); }),
              ContainsSubstring("transforms::horizontal_flip") && ContainsSubstring("[5]"));
   CHECK(test::error_kind([] { transforms::compose({transforms::Transform()}); }) == ErrorKind::Value);
 }
@@ -339,12 +330,12 @@ TEST_CASE("multimodal data: datasets and loaders reject bad input", "[multimodal
   CHECK(test::error_kind([&] { DataLoader(ds, 2).batch(2); }) == ErrorKind::Index);
   CHECK(test::error_kind([&] { DataLoader(ds, 2).set_epoch(-1); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { ds->get(4); }) == ErrorKind::Index);
-  CHECK_THAT(message_of([] { TensorPairDataset(rand({3, 1, 2, 2}), {"a", "b"}); }),
+  CHECK_THAT(loom::test::error_message([] { TensorPairDataset(rand({3, 1, 2, 2}), {"a", "b"}); }),
              ContainsSubstring("TensorPairDataset") && ContainsSubstring("[3, 1, 2, 2]") &&
                  ContainsSubstring("2 captions"));
-  CHECK_THAT(message_of([] { TensorPairDataset(rand({2, 4}), {"a", "b"}); }),
+  CHECK_THAT(loom::test::error_message([] { TensorPairDataset(rand({2, 4}), {"a", "b"}); }),
              ContainsSubstring("TensorPairDataset") && ContainsSubstring("[2, 4]"));
-  CHECK_THAT(message_of([] { TensorPairDataset(rand({2, 1, 2, 2}), {"a", "b"}, zeros({3}, DType::Int64)); }),
+  CHECK_THAT(loom::test::error_message([] { TensorPairDataset(rand({2, 1, 2, 2}), {"a", "b"}, zeros({3}, DType::Int64)); }),
              ContainsSubstring("TensorPairDataset") && ContainsSubstring("labels [2]") && ContainsSubstring("[3]"));
   CHECK(test::error_kind([] { TensorPairDataset(rand({2, 1, 2, 2}), {"a", "b"}, zeros({2})); }) == ErrorKind::Type);
 }
@@ -383,12 +374,12 @@ TEST_CASE("multimodal data: IDX files are read through gzip (stored, fixed, dyna
   std::vector<uint8_t> bad = kImagesGz;
   bad[bad.size() - 6] ^= 1;  // a CRC-32 byte
   write_bytes(dir / "train-images-idx3-ubyte.gz", bad);
-  CHECK_THAT(message_of([&] { load_fashion_mnist("train", dir.string()); }),
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("train", dir.string()); }),
              ContainsSubstring("load_fashion_mnist") && ContainsSubstring("train-images-idx3-ubyte.gz") &&
                  ContainsSubstring("CRC-32"));
   for (size_t cut : {size_t{5}, size_t{20}, size_t{60}, kImagesGz.size() - 4}) {
     write_bytes(dir / "train-images-idx3-ubyte.gz", std::vector<uint8_t>(kImagesGz.begin(), kImagesGz.begin() + cut));
-    CHECK_THAT(message_of([&] { load_fashion_mnist("train", dir.string()); }),
+    CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("train", dir.string()); }),
                ContainsSubstring("not a valid gzip file"));
   }
   bad = kImagesGz;
@@ -398,12 +389,12 @@ TEST_CASE("multimodal data: IDX files are read through gzip (stored, fixed, dyna
 
   // Labels and images that disagree, a wrong IDX layout, a missing file, a bad split.
   write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 1, 0, 0, 0, 3, 4, 9, 1});
-  CHECK_THAT(message_of([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("3 labels"));
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("3 labels"));
   write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 1, 0, 0, 0, 3, 4, 9});
-  CHECK_THAT(message_of([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("bytes, expected"));
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("bytes, expected"));
   write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 3, 0, 0, 0, 2, 4, 9});
-  CHECK_THAT(message_of([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("IDX"));
-  CHECK_THAT(message_of([&] { load_fashion_mnist("test", (dir / "missing").string()); }),
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("IDX"));
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", (dir / "missing").string()); }),
              ContainsSubstring("load_fashion_mnist") && ContainsSubstring("cannot open"));
   CHECK(test::error_kind([&] { load_fashion_mnist("validation", dir.string()); }) == ErrorKind::Value);
   fs::remove_all(dir);
@@ -450,8 +441,8 @@ TEST_CASE("multimodal data: Fashion-MNIST captions name the class with varied te
   CHECK(sneakers.size() > 1);
   CHECK(fashion_mnist_classes().size() == 10);
   CHECK(fashion_mnist_classes()[9] == "Ankle boot");
-  CHECK_THAT(message_of([] { fashion_mnist_captions(from_vector(std::vector<int64_t>{3, 10}, {2})); }),
+  CHECK_THAT(loom::test::error_message([] { fashion_mnist_captions(from_vector(std::vector<int64_t>{3, 10}, {2})); }),
              ContainsSubstring("fashion_mnist_captions") && ContainsSubstring("label 10"));
   CHECK(test::error_kind([] { fashion_mnist_captions(zeros({2})); }) == ErrorKind::Type);
-  CHECK_THAT(message_of([] { fashion_mnist_captions(zeros({2, 2}, DType::Int64)); }), ContainsSubstring("[2, 2]"));
+  CHECK_THAT(loom::test::error_message([] { fashion_mnist_captions(zeros({2, 2}, DType::Int64)); }), ContainsSubstring("[2, 2]"));
 }

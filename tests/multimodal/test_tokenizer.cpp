@@ -35,15 +35,6 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / file).string();
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("expected a loom::Error");
-  return "";
-}
 
 }  // namespace
 
@@ -158,7 +149,7 @@ TEST_CASE("multimodal tokenizer: save and load round trip", "[multimodal]") {
 TEST_CASE("multimodal tokenizer: bad input raises naming the function", "[multimodal]") {
   WordTokenizer tok = built();
   CHECK(test::error_kind([&] { tok.encode("a", 1); }) == ErrorKind::Value);
-  CHECK_THAT(message_of([&] { tok.encode("a", 1); }), ContainsSubstring("WordTokenizer::encode") &&
+  CHECK_THAT(loom::test::error_message([&] { tok.encode("a", 1); }), ContainsSubstring("WordTokenizer::encode") &&
                                                          ContainsSubstring("max_len"));
   CHECK(test::error_kind([&] { tok.encode("a", 0, false); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { tok.encode_batch({"a"}, 1); }) == ErrorKind::Value);
@@ -166,25 +157,25 @@ TEST_CASE("multimodal tokenizer: bad input raises naming the function", "[multim
   CHECK(test::error_kind([&] { tok.decode(std::vector<int64_t>{2, -1}); }) == ErrorKind::Index);
   CHECK(test::error_kind([&] { tok.build(kCorpus, 0); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { tok.build(kCorpus, 1, 3); }) == ErrorKind::Value);
-  CHECK_THAT(message_of([&] { tok.decode(ones({2, 2}, DType::Int64)); }),
+  CHECK_THAT(loom::test::error_message([&] { tok.decode(ones({2, 2}, DType::Int64)); }),
              ContainsSubstring("WordTokenizer::decode") && ContainsSubstring("[2, 2]"));
-  CHECK_THAT(message_of([&] { padding_mask(ones({2, 3})); }),
+  CHECK_THAT(loom::test::error_message([&] { padding_mask(ones({2, 3})); }),
              ContainsSubstring("padding_mask") && ContainsSubstring("float32") && ContainsSubstring("[2, 3]"));
-  CHECK_THAT(message_of([&] { padding_mask(zeros({1, 2, 3}, DType::Int64)); }),
+  CHECK_THAT(loom::test::error_message([&] { padding_mask(zeros({1, 2, 3}, DType::Int64)); }),
              ContainsSubstring("padding_mask") && ContainsSubstring("[1, 2, 3]"));
 
-  CHECK_THAT(message_of([] { WordTokenizer::load(temp_path("does_not_exist.txt")); }),
+  CHECK_THAT(loom::test::error_message([] { WordTokenizer::load(temp_path("does_not_exist.txt")); }),
              ContainsSubstring("WordTokenizer::load") && ContainsSubstring("cannot open"));
   const std::string path = temp_path("bad_vocab.txt");
   {
     std::ofstream f(path);
     f << "<pad>\n<unk>\n<bos>\n<eos>\nword\nword\n";
   }
-  CHECK_THAT(message_of([&] { WordTokenizer::load(path); }), ContainsSubstring("appears twice"));
+  CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }), ContainsSubstring("appears twice"));
   {
     std::ofstream f(path);
     f << "<unk>\n<pad>\n<bos>\n<eos>\n";
   }
-  CHECK_THAT(message_of([&] { WordTokenizer::load(path); }), ContainsSubstring("expected '<pad>'"));
+  CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }), ContainsSubstring("expected '<pad>'"));
   std::remove(path.c_str());
 }
