@@ -29,6 +29,7 @@
 #include "autograd/node.h"
 #include "autograd/ops/fusion.h"
 #include "autograd/ops/rnn.h"
+#include "cli.h"
 #include "core/tensor.h"
 #include "multimodal/data.h"
 #include "multimodal/retrieval.h"
@@ -170,23 +171,19 @@ struct DualEncoder : nn::Module {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw Error(ErrorKind::Value, "missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--text") o.text = next();
-    else if (a == "--epochs") o.epochs = std::stoi(next());
-    else if (a == "--batch-size") o.batch_size = std::stoll(next());
-    else if (a == "--lr") o.lr = std::stod(next());
-    else if (a == "--train-limit") o.train_limit = std::stoll(next());
-    else if (a == "--test-limit") o.test_limit = std::stoll(next());
-    else if (a == "--seed") o.seed = std::stoull(next());
-    else if (a == "--threads") o.threads = std::stoi(next());
-    else if (a == "--data-dir") o.data_dir = next();
-    else if (a == "--min-zero-shot") o.min_zero_shot = std::stod(next());
-    else throw Error(ErrorKind::Value, "unknown option " + a);
+  examples::Flags f(argc, argv);
+  while (f.next()) {
+    if (f.is("--text")) o.text = f.value();
+    else if (f.is("--epochs")) o.epochs = std::stoi(f.value());
+    else if (f.is("--batch-size")) o.batch_size = std::stoll(f.value());
+    else if (f.is("--lr")) o.lr = std::stod(f.value());
+    else if (f.is("--train-limit")) o.train_limit = std::stoll(f.value());
+    else if (f.is("--test-limit")) o.test_limit = std::stoll(f.value());
+    else if (f.is("--seed")) o.seed = std::stoull(f.value());
+    else if (f.is("--threads")) o.threads = std::stoi(f.value());
+    else if (f.is("--data-dir")) o.data_dir = f.value();
+    else if (f.is("--min-zero-shot")) o.min_zero_shot = std::stod(f.value());
+    else f.unknown();
   }
   if (o.text != "transformer" && o.text != "lstm")
     throw Error(ErrorKind::Value, "--text must be transformer or lstm, got " + o.text);

@@ -21,6 +21,7 @@
 
 #include "autograd/node.h"
 #include "autograd/ops/loss.h"
+#include "cli.h"
 #include "core/tensor.h"
 #include "nn/nn.h"
 #include "nn/optim/adam.h"
@@ -117,22 +118,18 @@ double accuracy(const Model& model, const Tensor& x, const Tensor& y, int64_t ba
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw Error(ErrorKind::Value, "missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--model") o.model = next();
-    else if (a == "--epochs") o.epochs = std::stoi(next());
-    else if (a == "--batch") o.batch = std::stoll(next());
-    else if (a == "--lr") o.lr = std::stod(next());
-    else if (a == "--train-limit") o.train_limit = std::stoll(next());
-    else if (a == "--test-limit") o.test_limit = std::stoll(next());
-    else if (a == "--device") o.device = next();
-    else if (a == "--data-dir") o.data_dir = next();
-    else if (a == "--min-accuracy") o.min_accuracy = std::stod(next());
-    else throw Error(ErrorKind::Value, "unknown option " + a);
+  examples::Flags f(argc, argv);
+  while (f.next()) {
+    if (f.is("--model")) o.model = f.value();
+    else if (f.is("--epochs")) o.epochs = std::stoi(f.value());
+    else if (f.is("--batch")) o.batch = std::stoll(f.value());
+    else if (f.is("--lr")) o.lr = std::stod(f.value());
+    else if (f.is("--train-limit")) o.train_limit = std::stoll(f.value());
+    else if (f.is("--test-limit")) o.test_limit = std::stoll(f.value());
+    else if (f.is("--device")) o.device = f.value();
+    else if (f.is("--data-dir")) o.data_dir = f.value();
+    else if (f.is("--min-accuracy")) o.min_accuracy = std::stod(f.value());
+    else f.unknown();
   }
   if (o.model != "cnn" && o.model != "mlp") throw Error(ErrorKind::Value, "--model must be cnn or mlp, got " + o.model);
   return o;
