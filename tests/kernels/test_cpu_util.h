@@ -18,6 +18,12 @@ using loom::kernels::ElementwiseLoop;
 using loom::kernels::ReduceLoop;
 using Shape = std::vector<int64_t>;
 
+// The values of v in another element type (float inputs from double references).
+template <typename T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
 inline std::vector<double> random_doubles(size_t n, double lo, double hi, uint32_t seed) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<double> d(lo, hi);

@@ -23,7 +23,6 @@ using loom_test::random_doubles;
 
 namespace {
 
-
 double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace

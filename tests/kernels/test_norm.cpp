@@ -21,16 +21,12 @@
 
 using namespace loom;
 namespace kc = loom::kernels::cpu;
+using loom_test::cast;
 using loom_test::check_vec;
 using loom_test::close;
 using loom_test::random_doubles;
 
 namespace {
-
-template <typename T>
-std::vector<T> cast(const std::vector<double>& v) {
-  return std::vector<T>(v.begin(), v.end());
-}
 
 struct LnRef {
   std::vector<double> y, mean, rstd, dx, dw, db;
