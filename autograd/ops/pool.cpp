@@ -32,14 +32,21 @@ struct Prepared {
   Shape out_shape;
 };
 
-Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, const Dims& stride,
-                 const Dims& padding, const Dims& dilation, bool ceil_mode) {
+// The checks every pooling op makes on its input, and the input as a
+// contiguous [N, C, H, W] (an unbatched [C, H, W] gets N = 1).
+Tensor batched_input(const char* op, const Tensor& input, bool& unbatched) {
   LOOM_CHECK(input.defined(), op, ": input must be defined");
   LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected 3D or 4D input, but got input of size: ",
              input.sizes());
   LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
-  const bool unbatched = input.dim() == 3;
-  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  unbatched = input.dim() == 3;
+  return (unbatched ? input.unsqueeze(0) : input).contiguous();
+}
+
+Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, const Dims& stride,
+                 const Dims& padding, const Dims& dilation, bool ceil_mode) {
+  bool unbatched = false;
+  Tensor x = batched_input(op, input, unbatched);
   const auto [kh, kw] = pair_arg(kernel_size, op, "kernel_size");
   const auto [sh, sw] = stride.empty() ? std::make_pair(kh, kw) : pair_arg(stride, op, "stride");
   const auto [ph, pw] = pair_arg(padding, op, "padding");
@@ -151,12 +158,8 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
 Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
   LOOM_OP_SCOPE(adaptive_avg_pool2d);
   const char* op = "adaptive_avg_pool2d";
-  LOOM_CHECK(input.defined(), op, ": input must be defined");
-  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected 3D or 4D input, but got input of size: ",
-             input.sizes());
-  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
-  const bool unbatched = input.dim() == 3;
-  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  bool unbatched = false;
+  Tensor x = batched_input(op, input, unbatched);
   const auto [oh, ow] = pair_arg(output_size, op, "output_size");
   LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
   LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op, ": expected non-empty spatial dims, got input of size: ",
