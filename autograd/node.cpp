@@ -22,6 +22,38 @@ void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 Node::Node() : sequence_nr(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
 
 namespace {
+// Nodes waiting to be destroyed by the outermost release_node of this thread.
+thread_local std::vector<std::shared_ptr<Node>>* t_graveyard = nullptr;
+}  // namespace
+
+void release_node(std::shared_ptr<Node>& node) {
+  if (!node) return;
+  if (node.use_count() != 1) {  // someone else still holds it: nothing is freed
+    node.reset();
+    return;
+  }
+  if (t_graveyard) {  // inside a destructor that release_node started: defer
+    t_graveyard->push_back(std::move(node));
+    return;
+  }
+  // Each destruction below may park more nodes (its edges, the grad_fn of the
+  // tensors it saved) in the graveyard; the loop frees them one at a time.
+  std::vector<std::shared_ptr<Node>> graveyard;
+  graveyard.push_back(std::move(node));
+  t_graveyard = &graveyard;
+  while (!graveyard.empty()) {
+    std::shared_ptr<Node> n = std::move(graveyard.back());
+    graveyard.pop_back();
+    n.reset();
+  }
+  t_graveyard = nullptr;
+}
+
+Node::~Node() {
+  for (auto& e : next_edges) release_node(e.fn);
+}
+
+namespace {
 thread_local Node* t_current_node = nullptr;
 }
 Node* current_node() { return t_current_node; }

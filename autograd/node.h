@@ -63,7 +63,9 @@ class SavedTensor {
 
 struct Node : std::enable_shared_from_this<Node> {
   Node();
-  virtual ~Node() = default;
+  // Releases the nodes below iteratively (see release_node): freeing a chain
+  // of a million nodes must not recurse a million destructors deep.
+  virtual ~Node();
   // grads[i] is the gradient of output i (undefined when it got none).
   virtual TensorList apply(TensorList&& grads) = 0;
   virtual std::string name() const = 0;
@@ -84,8 +86,18 @@ struct Node : std::enable_shared_from_this<Node> {
 Node* current_node();
 void set_current_node(Node* node);
 
+// Drops `node`. When this was the last reference, the node and every node
+// that only it kept alive are destroyed from a loop on this thread instead of
+// from inside each other's destructors (as the engine walks graphs without
+// recursion, so does their destruction).
+void release_node(std::shared_ptr<Node>& node);
+
 // Per-tensor autograd state, created on first use.
 struct AutogradMeta {
+  AutogradMeta() = default;
+  ~AutogradMeta() { release_node(grad_fn); }
+  AutogradMeta(const AutogradMeta&) = delete;
+  AutogradMeta& operator=(const AutogradMeta&) = delete;
   bool requires_grad = false;
   bool retains_grad = false;
   bool is_view = false;  // a view of a tensor that requires grad

@@ -59,6 +59,30 @@ TEST_CASE("a chain of 100,000 ops backpropagates without stack overflow", "[auto
   test::check_close(x.grad(), {1.0});
 }
 
+// Freeing a deep graph must not recurse through node destructors: a chain
+// whose nodes also save their inputs (mul) links each node to the next both
+// through its edge and through a saved tensor's grad_fn.
+TEST_CASE("a graph of 1,000,000 ops is freed without stack overflow", "[autograd]") {
+  auto x = from_vector<float>({1.0f}, {1}).requires_grad_();
+  SECTION("dropped without backward") {
+    Tensor y = x;
+    for (int i = 0; i < 1000000; ++i) y = y * 1.00001;
+    y = Tensor();
+  }
+  SECTION("dropped after backward") {
+    Tensor y = x;
+    for (int i = 0; i < 1000000; ++i) y = y + 0.0;
+    y.sum().backward();
+    test::check_close(x.grad(), {1.0});
+  }
+  SECTION("saved inputs chain the nodes too") {
+    auto w = from_vector<float>({1.0f}, {1}).requires_grad_();
+    Tensor y = x;
+    for (int i = 0; i < 300000; ++i) y = y * w;
+  }
+  CHECK(x.requires_grad());
+}
+
 TEST_CASE("autograd::grad returns gradients without touching .grad", "[autograd]") {
   auto x = from_vector<double>({1, 2}, {2}).requires_grad_();
   auto w = from_vector<double>({3, 4}, {2}).requires_grad_();
