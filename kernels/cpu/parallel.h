@@ -20,7 +20,8 @@ inline int num_chunks(int64_t n, int64_t work) {
 }
 
 // f(chunk, begin, end) over [0, n) cut into `nchunks` contiguous pieces.
-// f must not throw: kernels validate before they get here.
+// Kernels validate before they get here; an exception thrown by f anyway is
+// rethrown on the calling thread once every chunk has finished.
 template <typename F>
 void parallel_chunks(int64_t n, int nchunks, F&& f) {
   if (n <= 0) return;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -43,7 +44,7 @@ class Pool {
     }
     cv_work_.notify_all();
     t_in_region = true;
-    f(0);
+    run_task(0);
     int finished = 1 + drain();
     t_in_region = false;
     done_.fetch_add(finished - 1, std::memory_order_acq_rel);
@@ -54,7 +55,7 @@ class Pool {
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (finished_all()) {
-          job_ = nullptr;
+          finish_locked();
           return;
         }
       }
@@ -62,17 +63,39 @@ class Pool {
     }
     std::unique_lock<std::mutex> lock(mu_);
     cv_done_.wait(lock, finished_all);
-    job_ = nullptr;
+    finish_locked();
   }
 
  private:
+  // A task that throws (std::bad_alloc of a scratch buffer, say) must not
+  // end a worker thread (std::terminate) nor leave the region early while
+  // other threads still run `f`: the first exception is kept and rethrown by
+  // run() on the calling thread once every task has finished.
+  void run_task(int i) {
+    try {
+      (*job_)(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+  void finish_locked() {
+    job_ = nullptr;
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      std::swap(e, error_);
+    }
+    if (e) std::rethrow_exception(e);
+  }
+
   // Takes and runs tasks until none are left; returns how many it ran.
   int drain() {
     int ran = 0;
     for (;;) {
       int i = next_.fetch_add(1, std::memory_order_acq_rel);
       if (i >= njobs_) return ran;
-      (*job_)(i);
+      run_task(i);
       ++ran;
     }
   }
@@ -99,7 +122,8 @@ class Pool {
   }
 
   std::vector<std::thread> workers_;
-  std::mutex mu_, run_mu_;
+  std::mutex mu_, run_mu_, error_mu_;
+  std::exception_ptr error_;
   std::condition_variable cv_work_, cv_done_;
   uint64_t generation_ = 0;
   bool stop_ = false;

@@ -9,7 +9,8 @@
 namespace loom::kernels::cpu {
 
 // Runs f(0) .. f(n-1), f(0) on the calling thread; returns when all are done.
-// Calls from inside a running task execute inline (no nesting).
+// Calls from inside a running task execute inline (no nesting). If tasks
+// throw, the first exception is rethrown here after every task has finished.
 void parallel_run(int n, const std::function<void(int)>& f);
 int pool_threads();             // threads available to kernels, caller included
 void set_pool_threads(int n);   // n >= 1

@@ -1,8 +1,10 @@
 // The CPU kernels' thread pool: every task runs exactly once, regions follow
 // each other without mixing, nested regions run inline.
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <atomic>
+#include <stdexcept>
 #include <vector>
 
 #include "core/tensor.h"
@@ -35,4 +37,27 @@ TEST_CASE("nested parallel regions run inline", "[core][threads]") {
   });
   CHECK(total.load() == 12);
   CHECK_FALSE(in_parallel_region());
+}
+
+TEST_CASE("a task that throws ends its region cleanly and the pool stays usable", "[core][threads]") {
+  for (int threads : {2, 16}) {
+    set_pool_threads(threads);
+    for (int region = 0; region < 200; ++region) {
+      const int n = 2 + region % 16, bad = region % n;
+      std::vector<std::atomic<int>> hits(n);
+      // Every task runs (none is abandoned mid-region), then the error reaches the caller.
+      CHECK_THROWS_WITH(parallel_run(n,
+                                     [&](int i) {
+                                       hits[i].fetch_add(1);
+                                       if (i == bad) throw std::runtime_error("task failed");
+                                     }),
+                        "task failed");
+      for (int i = 0; i < n; ++i) REQUIRE(hits[i].load() == 1);
+      CHECK_FALSE(in_parallel_region());
+    }
+    std::atomic<int> total{0};
+    parallel_run(8, [&](int) { total.fetch_add(1); });
+    CHECK(total.load() == 8);
+  }
+  loom::set_num_threads(2);
 }
