@@ -36,6 +36,8 @@ inline bool is_integral(DType t, bool include_bool = false) {
   return t == DType::Int32 || t == DType::Int64 || (include_bool && t == DType::Bool);
 }
 // Result type of a binary op between two tensors (PyTorch rules for these dtypes).
+// Promotion categories: bool < integral < floating.
+inline int dtype_category(DType t) { return is_floating(t) ? 2 : is_integral(t) ? 1 : 0; }
 inline DType promote_types(DType a, DType b) {
   return static_cast<int8_t>(a) >= static_cast<int8_t>(b) ? a : b;
 }

@@ -104,21 +104,28 @@ uint64_t initial_seed() {
 Tensor empty(const Shape& shape, const TensorOptions& opts) {
   check_shape(shape, "empty");
   if (opts.device.is_cuda() && !cuda::built_with_cuda()) no_cuda("empty");
-  int64_t n = 1;
-  for (auto s : shape) n *= s;
+  // Sizes are checked before anything is allocated: a product that wraps
+  // around would otherwise allocate a small buffer for a huge shape.
+  int64_t n = 1, nbytes = 0;
+  bool overflow = false;
+  for (auto s : shape) overflow = overflow || __builtin_mul_overflow(n, s, &n);
+  overflow = overflow || __builtin_mul_overflow(n, static_cast<int64_t>(itemsize(opts.dtype)), &nbytes);
+  LOOM_CHECK_KIND(!overflow, ErrorKind::OutOfMemory, opts.device.str(), " out of memory: a ",
+                  dtype_name(opts.dtype), " tensor of shape ", shape, " needs more than 2^63 bytes");
   Shape strides(shape.size());
   int64_t st = 1;
   for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
     strides[d] = st;
     st *= std::max<int64_t>(shape[d], 1);
   }
-  auto storage = Storage::allocate(static_cast<size_t>(n) * itemsize(opts.dtype), opts.device);
+  auto storage = Storage::allocate(static_cast<size_t>(nbytes), opts.device);
   Tensor t(std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, opts.dtype));
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
 }
 
 Tensor full(const Shape& shape, const Scalar& value, const TensorOptions& opts) {
+  check_scalar_fits(value, opts.dtype, "full");
   Tensor t = empty(shape, opts.with_requires_grad(false));
   fill_contiguous(t, value.to_double());
   if (opts.requires_grad) t.requires_grad_(true);

@@ -44,4 +44,9 @@ class Scalar {
 // (bool < integral < floating), as in PyTorch.
 DType promote_with_scalar(DType t, const Scalar& s);
 
+// Raises when `v` cannot be stored in `dt` (NaN or inf into an integer type,
+// a value out of its range), as PyTorch does for fill values, instead of
+// storing whatever the conversion happens to give.
+void check_scalar_fits(const Scalar& v, DType dt, const char* op);
+
 }  // namespace loom

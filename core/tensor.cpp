@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <ostream>
 
 #include "autograd/node.h"
@@ -64,6 +67,36 @@ DType promote_with_scalar(DType t, const Scalar& s) {
   return t;
 }
 
+void check_scalar_fits(const Scalar& v, DType dt, const char* op) {
+  const char* ctype = "";
+  bool fits = true;
+  const double d = v.to_double();
+  auto in_range = [&](double lo, double hi_exclusive) {
+    return v.is_floating() ? std::isfinite(d) && d >= lo && d < hi_exclusive : true;
+  };
+  switch (dt) {
+    case DType::Bool:
+      return;
+    case DType::Int32:
+      ctype = "int";
+      fits = v.is_floating() ? in_range(-2147483648.0, 2147483648.0)
+                             : v.to_int() >= INT32_MIN && v.to_int() <= INT32_MAX;
+      break;
+    case DType::Int64:
+      ctype = "int64_t";
+      fits = in_range(-9223372036854775808.0, 9223372036854775808.0);
+      break;
+    case DType::Float32:
+      ctype = "float";
+      fits = !std::isfinite(d) || std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max());
+      break;
+    case DType::Float64:
+      return;
+  }
+  LOOM_CHECK(fits, op, ": value cannot be converted to type ", ctype, " without overflow (value ", v.str(),
+             ", dtype ", dtype_name(dt), ")");
+}
+
 // ---- storage ----
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   if (device.is_cpu()) return std::make_shared<Storage>(cpu_allocate(nbytes), nbytes, device);
@@ -86,8 +119,8 @@ const TensorImpl& checked(const std::shared_ptr<TensorImpl>& p) {
 const Shape& Tensor::sizes() const { return checked(impl_).sizes_; }
 const Shape& Tensor::strides() const { return checked(impl_).strides_; }
 int64_t Tensor::dim() const { return static_cast<int64_t>(checked(impl_).sizes_.size()); }
-int64_t Tensor::size(int64_t d) const { return sizes()[wrap_dim(d, dim(), "size")]; }
-int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
+int64_t Tensor::size(int64_t d) const { return sizes()[wrap_sized_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[wrap_sized_dim(d, dim(), "stride")]; }
 int64_t Tensor::numel() const {
   int64_t n = 1;
   for (auto s : sizes()) n *= s;
@@ -118,6 +151,11 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   LOOM_CHECK_INDEX(dim >= -n && dim < n, op, ": Dimension out of range (expected to be in range of [", -n, ", ",
                    n - 1, "], but got ", dim, ")");
   return dim < 0 ? dim + n : dim;
+}
+
+int64_t wrap_sized_dim(int64_t dim, int64_t ndim, const char* op) {
+  LOOM_CHECK_INDEX(ndim > 0, op, ": Dimension specified as ", dim, " but tensor has no dimensions");
+  return wrap_dim(dim, ndim, op);
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {

@@ -310,6 +310,8 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 Tensor matmul(const Tensor& a, const Tensor& b);
 Shape broadcast_shapes(const Shape& a, const Shape& b);  // raises naming both shapes
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);  // raises IndexError
+// For ops that need a real dimension (size(d), unbind): a 0-d tensor has none.
+int64_t wrap_sized_dim(int64_t dim, int64_t ndim, const char* op);
 
 // ---- global switches ----
 void manual_seed(uint64_t seed);

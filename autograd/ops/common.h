@@ -71,6 +71,11 @@ void run_unary(kernels::UnaryOp op, const Tensor& out, const Tensor& in);
 void run_binary(kernels::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
 void run_binary_scalar(kernels::BinaryOp op, const Tensor& out, const Tensor& a, double s);
 
+// Raises for a written-to tensor in which two elements share one memory
+// location (a stride of 0 on a dimension of size > 1, as expand makes): the
+// result would depend on the write order. Other layouts pass, as in PyTorch.
+void check_no_internal_overlap(const Tensor& t, const char* op);
+
 // Makes a tensor safe to modify in place under autograd: raises for leaves
 // that require grad and for tensors that saved nodes depend on.
 void check_inplace(const Tensor& self, const char* op);

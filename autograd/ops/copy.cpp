@@ -40,6 +40,7 @@ void copy_raw(const Tensor& dst, const Tensor& src_in, bool non_blocking) {
 Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
   LOOM_OP_SCOPE(copy_);
   LOOM_CHECK(src.defined(), "copy_: source tensor is undefined");
+  ops::check_no_internal_overlap(*this, "copy_");
   broadcast_shapes(sizes(), src.sizes());  // raises with both shapes
   LOOM_CHECK(broadcast_shapes(sizes(), src.sizes()) == sizes(), "copy_: source of shape ", src.sizes(),
              " cannot be broadcast to the destination shape ", sizes());
@@ -60,7 +61,8 @@ Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
 }
 
 Tensor& Tensor::fill_(const Scalar& value) {
-  LOOM_OP_SCOPE(fill_);
+  LOOM_OP_SCOPE(fill_);  // no overlap check: every element gets the same value, as in PyTorch
+  check_scalar_fits(value, dtype(), "fill_");
   bool track = autograd::any_requires_grad({this});
   if (track) ops::check_inplace(*this, "fill_");
   if (numel() > 0) {
@@ -120,15 +122,18 @@ Tensor Tensor::to(Device dev, bool non_blocking) const { return to(dev, dtype(),
 Tensor cat(const TensorList& tensors, int64_t dim) {
   LOOM_OP_SCOPE(cat);
   LOOM_CHECK(!tensors.empty(), "cat(): expected a non-empty list of Tensors");
-  // Legacy rule (as PyTorch): 1-D empty tensors are skipped.
+  // Legacy rule (as PyTorch): 1-D empty tensors are skipped, but their
+  // dtypes still take part in the result type.
   TensorList ins;
-  for (auto& t : tensors)
+  DType dt = tensors[0].dtype();
+  for (auto& t : tensors) {
+    dt = promote_types(dt, t.dtype());
     if (!(t.dim() == 1 && t.numel() == 0)) ins.push_back(t);
-  if (ins.empty()) return tensors[0].clone();
+  }
+  if (ins.empty()) return tensors[0].to(dt).clone();
   const Tensor& ref = ins[0];
   LOOM_CHECK(ref.dim() > 0, "cat(): zero-dimensional tensor (at position 0) cannot be concatenated");
   int64_t d = wrap_dim(dim, ref.dim(), "cat");
-  DType dt = ref.dtype();
   Shape out_shape = ref.sizes();
   out_shape[d] = 0;
   for (size_t i = 0; i < ins.size(); ++i) {
@@ -142,7 +147,6 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
                  ". Expected size ", ref.sizes()[k], " but got size ", t.sizes()[k], " for tensor number ", i,
                  " in the list (shapes ", ref.sizes(), " and ", t.sizes(), ")");
     out_shape[d] += t.sizes()[d];
-    dt = promote_types(dt, t.dtype());
   }
   Tensor out = empty(out_shape, TensorOptions(dt, ref.device()));
   Shape parts;

@@ -37,13 +37,19 @@ void check_gather_shapes(const char* op, const Tensor& self, const Tensor& index
   LOOM_CHECK(index.dim() == self.dim() || (index.dim() <= 1 && self.dim() <= 1), op,
              "(): Index tensor must have the same number of dimensions as ", src ? "self" : "input", " tensor (index ",
              index.sizes(), ", input ", self.sizes(), ")");
+  if (src)
+    LOOM_CHECK(index.dim() == src->dim() || (index.dim() <= 1 && src->dim() <= 1), op,
+               "(): Index tensor must have the same number of dimensions as src tensor (index ", index.sizes(),
+               ", src ", src->sizes(), ")");
+  // A 0-d operand acts as one element along the (single) dimension of a 1-d index.
+  auto size_at = [](const Tensor& t, int64_t k) { return t.dim() == 0 ? int64_t(1) : t.sizes()[k]; };
   for (int64_t k = 0; k < index.dim(); ++k) {
     if (k != d)
-      LOOM_CHECK(index.sizes()[k] <= self.sizes()[k], op, "(): Size does not match at dimension ", k,
+      LOOM_CHECK(index.sizes()[k] <= size_at(self, k), op, "(): Size does not match at dimension ", k,
                  " expected index ", index.sizes(), " to be smaller than self ", self.sizes(),
                  " apart from dimension ", d);
     if (src)
-      LOOM_CHECK(index.sizes()[k] <= src->sizes()[k], op, "(): Expected index ", index.sizes(),
+      LOOM_CHECK(index.sizes()[k] <= size_at(*src, k), op, "(): Expected index ", index.sizes(),
                  " to be smaller than src ", src->sizes(), " at dimension ", k);
   }
 }
@@ -157,6 +163,7 @@ Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src
   LOOM_CHECK(src.dtype() == dtype(), "scatter_add_(): Expected self.dtype to be equal to src.dtype (",
              dtype_name(dtype()), " vs ", dtype_name(src.dtype()), ")");
   int64_t d = wrap_dim(dim, this->dim(), "scatter_add_");
+  ops::check_no_internal_overlap(*this, "scatter_add_");
   check_gather_shapes("scatter_add_", *this, idx, d, &src);
   bool track = autograd::any_requires_grad({this, &src});
   if (track) ops::check_inplace(*this, "scatter_add_");

@@ -116,12 +116,11 @@ Tensor unary(UnaryOp op, Op id, const Tensor& x, const char* node, bool save_x, 
 }
 
 DType binary_result_type(const char* op, const Tensor& a, const Tensor& b) {
-  // As PyTorch: a 0-d tensor only lifts the category of the other operand.
-  DType dt;
-  if (a.dim() == 0 && b.dim() > 0 && is_floating(a.dtype()) == is_floating(b.dtype())) dt = b.dtype();
-  else if (b.dim() == 0 && a.dim() > 0 && is_floating(a.dtype()) == is_floating(b.dtype())) dt = a.dtype();
-  else dt = promote_types(a.dtype(), b.dtype());
-  return dt;
+  // As PyTorch: a 0-d tensor beside a dimensioned one only counts when its
+  // category (bool < integral < floating) is higher.
+  if (a.dim() == 0 && b.dim() > 0 && dtype_category(a.dtype()) <= dtype_category(b.dtype())) return b.dtype();
+  if (b.dim() == 0 && a.dim() > 0 && dtype_category(b.dtype()) <= dtype_category(a.dtype())) return a.dtype();
+  return promote_types(a.dtype(), b.dtype());
 }
 
 Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
@@ -189,13 +188,19 @@ Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType
 
 DType div_type(DType t) { return is_floating(t) ? t : DType::Float32; }
 
+// An integer result has no value for a negative power (PyTorch raises too).
+void check_integer_pow(DType result, bool negative_exponent, const char* op) {
+  LOOM_CHECK(is_floating(result) || !negative_exponent, op,
+             ": Integers to negative integer powers are not allowed (result dtype ", dtype_name(result), ")");
+}
+
 // In place: self <- f(self). Without autograd the kernel writes into self;
 // with autograd the result is computed out of place from a clone (so the
 // values saved for backward stay intact) and its graph moved onto self.
 Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_list<const Tensor*> others,
                 const std::function<void()>& direct, const std::function<Tensor(const Tensor&)>& functional) {
-  auto category = [](DType t) { return is_floating(t) ? 2 : is_integral(t) ? 1 : 0; };
-  LOOM_CHECK(category(result_dt) <= category(self.dtype()), op, ": result type ", dtype_name(result_dt),
+  ops::check_no_internal_overlap(self, op);
+  LOOM_CHECK(dtype_category(result_dt) <= dtype_category(self.dtype()), op, ": result type ", dtype_name(result_dt),
              " can't be cast to the desired output type ", dtype_name(self.dtype()));
   bool track = autograd::grad_enabled() && self.requires_grad();
   for (const Tensor* o : others) track = track || (autograd::grad_enabled() && o->defined() && o->requires_grad());
@@ -329,7 +334,10 @@ Tensor Tensor::div(const Tensor& o) const {
                 });
 }
 Tensor Tensor::pow(const Tensor& e) const {
-  return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, binary_result_type("pow", *this, e), "PowBackward1", true,
+  DType rt = binary_result_type("pow", *this, e);
+  if (!is_floating(rt) && is_integral(e.dtype()) && e.numel() > 0)
+    check_integer_pow(rt, e.lt(Scalar(int64_t(0))).sum().item<int64_t>() > 0, "pow");
+  return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, rt, "PowBackward1", true,
                 true, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y) {
                   // d/da = b a^(b-1); d/db = a^b log a, taken as 0 where a == 0 and b >= 0.
                   Tensor ga = g * b * a.pow(b - 1.0);
@@ -395,6 +403,7 @@ Tensor Tensor::div(const Scalar& s) const {
 }
 Tensor Tensor::pow(const Scalar& e) const {
   double p = e.to_double();
+  check_integer_pow(promote_with_scalar(dtype(), e), p < 0, "pow");
   return binary_scalar(BinaryOp::Pow, Op::pow, *this, e, promote_with_scalar(dtype(), e), "PowBackward0", true, false,
                        [p](const Tensor& g, const Tensor& a, const Tensor&) {
                          if (p == 0.0) return zeros_like(g);
@@ -511,6 +520,7 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
   ops::check_same_device("masked_fill", {this, &mask});
   LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill: mask of shape ", mask.sizes(),
              " cannot be broadcast to the input shape ", sizes());
+  check_scalar_fits(value, dtype(), "masked_fill");
   Tensor out = detach().clone();
   if (out.numel() > 0) {
     auto loop = ops::make_loop(sizes(), {&out, &mask});
@@ -585,10 +595,14 @@ Tensor& Tensor::div_(const Scalar& v) {
   return inplace_scalar(*this, "div_", BinaryOp::Div, v, true, [&](const Tensor& s) { return s.div(v); });
 }
 Tensor& Tensor::pow_(const Scalar& e) {
+  check_integer_pow(promote_with_scalar(dtype(), e), e.to_double() < 0, "pow_");
   return inplace_scalar(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
-  return inplace(*this, "clamp_", dtype(), {}, [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
+  DType rt = dtype();
+  if (lo) rt = promote_with_scalar(rt, *lo);
+  if (hi) rt = promote_with_scalar(rt, *hi);
+  return inplace(*this, "clamp_", rt, {}, [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
                  [&](const Tensor& s) { return s.clamp(lo, hi); });
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
@@ -598,6 +612,7 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
                                    dtype_name(mask.dtype()));
                    LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill_: mask of shape ",
                               mask.sizes(), " cannot be broadcast to ", sizes());
+                   check_scalar_fits(value, dtype(), "masked_fill_");
                    auto loop = ops::make_loop(sizes(), {this, &mask});
                    const bool* m = static_cast<const bool*>(mask.data_ptr());
                    double v = value.to_double();

@@ -144,7 +144,10 @@ Tensor var_impl(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim, 
     Tensor xc = sx.unpack("VarBackward0") - sm.unpack("VarBackward0");
     Tensor ge = expand_grad(g, r.keep_shape, xc.sizes());
     if (!take_sqrt) return ge * xc * (2.0 / denom);
-    return ge * xc / (sk.unpack("StdBackward0") * denom);
+    // d std = xc / (std * denom); a constant slice (std 0) gets 0, not 0/0.
+    Tensor s = sk.unpack("StdBackward0");
+    Tensor zero = s.eq(0.0);
+    return ge * xc / (s.masked_fill(zero, 1.0) * denom) * zero.logical_not().to(xc.dtype());
   });
   return y;
 }
@@ -232,7 +235,8 @@ Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const {
     if (std::isinf(p)) return extreme_grad(g, x.abs(), n, r) * x.sign();
     // d||x||_p/dx = x |x|^(p-2) / ||x||^(p-1), taken as 0 where the norm is 0.
     Tensor safe = n.masked_fill(n.eq(0.0), 1.0);
-    Tensor num = p == 2.0 ? x : x * x.abs().pow(p - 2.0);
+    // x |x|^(p-2) written as sign(x) |x|^(p-1), so x = 0 gives 0 for p < 1 too.
+    Tensor num = p == 2.0 ? x : (x.sign() * x.abs().pow(p - 1.0)).masked_fill(x.eq(0.0), 0.0);
     return ge * num / safe.pow(p - 1.0) * n.ne(0.0).to(x.dtype());
   });
   return y;

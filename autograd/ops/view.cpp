@@ -146,9 +146,9 @@ Tensor Tensor::permute(const Dims& dims) const {
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
-  if (dim() == 0) return view({});
   d0 = wrap_dim(d0, dim(), "transpose");
   d1 = wrap_dim(d1, dim(), "transpose");
+  if (dim() == 0) return view({});
   Dims p(dim());
   std::iota(p.begin(), p.end(), 0);
   std::swap(p[d0], p[d1]);
@@ -283,9 +283,9 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 }
 
 Tensor Tensor::flatten(int64_t start, int64_t end) const {
-  if (dim() == 0) return reshape({1});
   start = wrap_dim(start, dim(), "flatten");
   end = wrap_dim(end, dim(), "flatten");
+  if (dim() == 0) return reshape({1});
   LOOM_CHECK(start <= end, "flatten() has invalid args: start_dim (", start, ") cannot come after end_dim (", end, ")");
   Shape sz(sizes().begin(), sizes().begin() + start);
   int64_t m = 1;
@@ -296,7 +296,7 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 }
 
 Tensor Tensor::unflatten(int64_t d, const Shape& parts) const {
-  d = wrap_dim(d, dim(), "unflatten");
+  d = wrap_sized_dim(d, dim(), "unflatten");
   Shape inner = infer_size(parts, sizes()[d], "unflatten");
   Shape sz(sizes().begin(), sizes().begin() + d);
   sz.insert(sz.end(), inner.begin(), inner.end());
@@ -380,6 +380,7 @@ TensorList multi_view(const Tensor& self, TensorList pieces, const char* name,
 
 TensorList Tensor::split_with_sizes(const Shape& parts, int64_t d) const {
   LOOM_OP_SCOPE(narrow);
+  LOOM_CHECK(dim() > 0, "split_with_sizes expects at least a 1-dimensional tensor");
   d = wrap_dim(d, dim(), "split_with_sizes");
   int64_t total = 0;
   for (auto p : parts) {
@@ -400,6 +401,7 @@ TensorList Tensor::split_with_sizes(const Shape& parts, int64_t d) const {
 }
 
 TensorList Tensor::split(int64_t split_size, int64_t d) const {
+  LOOM_CHECK(dim() > 0, "split expects at least a 1-dimensional tensor");
   d = wrap_dim(d, dim(), "split");
   LOOM_CHECK(split_size > 0 || sizes()[d] == 0, "split expects split_size be non-negative, but got split_size=", split_size);
   Shape parts;
@@ -409,6 +411,7 @@ TensorList Tensor::split(int64_t split_size, int64_t d) const {
 }
 
 TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
+  LOOM_CHECK(dim() > 0, "chunk expects at least a 1-dimensional tensor");
   LOOM_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
   d = wrap_dim(d, dim(), "chunk");
   int64_t n = sizes()[d];
@@ -417,7 +420,7 @@ TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
 
 TensorList Tensor::unbind(int64_t d) const {
   LOOM_OP_SCOPE(select);
-  d = wrap_dim(d, dim(), "unbind");
+  d = wrap_sized_dim(d, dim(), "unbind");
   Shape sz = sizes(), st = strides();
   const int64_t step = st[d], n = sz[d];
   sz.erase(sz.begin() + d);

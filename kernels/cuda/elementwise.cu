@@ -333,11 +333,16 @@ struct CopyF {
   }
 };
 
+// a + b * c with the product rounded before the sum, as the CPU twin
+// computes it (host code has no FMA): nvcc would otherwise contract it into
+// one fused multiply-add and the last bit would differ from the CPU.
+__device__ __forceinline__ double add_mul_exact(double a, double b, double c) { return __dadd_rn(a, __dmul_rn(b, c)); }
+
 template <typename T>
 __global__ void arange_kernel(T* out, int64_t n, double start, double step) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    out[i] = convert<T>(start + static_cast<double>(i) * step);
+    out[i] = convert<T>(add_mul_exact(start, static_cast<double>(i), step));
 }
 
 // The first half steps up from start, the second down from end (as the CPU
@@ -348,8 +353,8 @@ __global__ void linspace_kernel(T* out, int64_t n, double start, double end) {
   int64_t half = n / 2;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    out[i] = convert<T>(n == 1 || i < half ? start + step * static_cast<double>(i)
-                                            : end - step * static_cast<double>(n - 1 - i));
+    out[i] = convert<T>(n == 1 || i < half ? add_mul_exact(start, step, static_cast<double>(i))
+                                            : add_mul_exact(end, -step, static_cast<double>(n - 1 - i)));
 }
 
 }  // namespace

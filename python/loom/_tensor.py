@@ -48,6 +48,17 @@ def __reversed__(self):
 def flip(self, dims):
     if isinstance(dims, int):
         dims = (dims,)
+    ndim = max(self.dim(), 1)  # a 0-d tensor accepts dims 0 and -1, as PyTorch
+    wrapped = []
+    for d in dims:
+        if not -ndim <= d < ndim:
+            raise IndexError(f"flip: Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+                             f"but got {d})")
+        wrapped.append(d % ndim)
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError(f"flip: dims has duplicates, original flip dims={list(dims)}")
+    if self.dim() == 0:
+        return self.clone()
     out = self
     for d in dims:
         n = out.size(d)
@@ -117,11 +128,19 @@ def repeat(self, *sizes):
     lead = len(sizes) - x.dim()
     if lead < 0:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
-    x = x.reshape((1,) * lead + tuple(x.shape))
-    for d, r in enumerate(sizes):
-        if r != 1:
-            x = _C.cat([x] * r, d) if r > 0 else x.narrow(d, 0, 0)
-    return x
+    for r in sizes:
+        if r < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {r}: {list(sizes)}")
+    shape = (1,) * lead + tuple(x.shape)
+    x = x.reshape(shape)
+    # One copy: view as [r0, s0, r1, s1, ...] (the repeats broadcast), then
+    # merge each pair; the output's size is checked before it is allocated.
+    inter, out = [], []
+    for r, s in zip(sizes, shape):
+        inter += [r, s]
+        out.append(r * s)
+    x = x.reshape(tuple(v for s in shape for v in (1, s))).expand(*inter).clone()
+    return x.view(tuple(out))
 
 
 def type_as(self, other):

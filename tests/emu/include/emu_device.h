@@ -200,6 +200,10 @@ inline unsigned __float_as_uint(float f) { return ::emu::bits<unsigned>(f); }
 inline float __int_as_float(int u) { return ::emu::bits<float>(u); }
 inline int __float_as_int(float f) { return ::emu::bits<int>(f); }
 inline long long __double_as_longlong(double d) { return ::emu::bits<long long>(d); }
+// Round-to-nearest arithmetic that the compiler may not contract into an FMA
+// (the host build does not contract across these calls either).
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __longlong_as_double(long long u) { return ::emu::bits<double>(u); }
 inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }

@@ -1,0 +1,176 @@
+"""Regression tests for crashes and silent wrong answers found by fuzzing the Python API."""
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import loom
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_python(code, timeout=300):
+    """Runs code in a fresh interpreter (a crash must not take pytest down)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda s: s.unbind(0), IndexError),
+    (lambda s: s.chunk(1, 0), RuntimeError),
+    (lambda s: s.split(1, 0), RuntimeError),
+    (lambda s: s.split([1], 0), RuntimeError),
+    (lambda s: s.unflatten(0, [1]), IndexError),
+    (lambda s: s.transpose(2**40, -1), IndexError),
+    (lambda s: s.flatten(64), IndexError),
+    (lambda s: s.size(0), IndexError),
+    (lambda s: s.flip([1]), IndexError),
+    (lambda s: loom.zeros(2, 2).scatter_add(1, loom.tensor([[0]]), s), RuntimeError),
+])
+def test_shape_ops_on_0d_tensors_raise(call, exc):
+    with pytest.raises(exc):
+        call(loom.tensor(1.0))
+
+
+def test_0d_shape_ops_that_pytorch_accepts():
+    s = loom.tensor(1.5)
+    assert s.flip([0]).item() == 1.5 and s.flip([0]).dim() == 0
+    assert s.transpose(0, -1).dim() == 0
+    assert s.flatten().shape == (1,)
+    with pytest.raises(RuntimeError, match="duplicates"):
+        loom.ones(2, 2).flip([0, -2])
+
+
+def test_freeing_a_deep_graph_does_not_overflow_the_stack():
+    r = run_python("""
+        import loom
+        x = loom.ones(1, requires_grad=True)
+        y = x
+        for _ in range(200000):
+            y = y * 1.00001
+        del y
+        y = x
+        for _ in range(1000000):
+            y = y + 0.0
+        y.sum().backward()
+        assert x.grad.item() == 1.0
+        print("done")
+    """)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "done" in r.stdout
+
+
+def test_inplace_modified_saved_tensor_raises_from_python():
+    a = loom.tensor(np.ones(3, dtype=np.float32))
+    a.requires_grad_(True)
+    b = a * 2
+    d = (b * b).sum()
+    b.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        d.backward()
+    # As in PyTorch, the nodes that ran before the error are freed: a second call raises, never crashes.
+    with pytest.raises(RuntimeError):
+        d.backward()
+    # Errors raised inside a parallel CPU region (all cores) leave the thread pool usable.
+    loom.set_num_threads(max(loom.get_num_threads(), 4))
+    with pytest.raises(IndexError):
+        loom.zeros(1 << 16, 4).index_select(0, loom.tensor([0, 1 << 20]))
+    assert loom.ones(1 << 18).sum().item() == float(1 << 18)
+
+
+def test_0d_tensor_promotion_follows_categories():
+    r = loom.tensor([True, False]) + loom.tensor(5, dtype=loom.int32)
+    assert r.dtype == loom.int32 and r.tolist() == [6, 5]
+    m = loom.maximum(loom.tensor([True, False]), loom.tensor(5, dtype=loom.int32))
+    assert m.dtype == loom.int32 and m.tolist() == [5, 5]
+    assert (loom.tensor([1, 2], dtype=loom.int32) + loom.tensor(3)).dtype == loom.int32
+    assert (loom.tensor([1, 2], dtype=loom.int32) + loom.tensor(3.0, dtype=loom.float64)).dtype == loom.float64
+
+
+@pytest.mark.parametrize("write", [
+    lambda x: x.add_(loom.ones(3, 3)),
+    lambda x: x.copy_(loom.ones(3, 3)),
+    lambda x: x.mul_(2),
+    lambda x: x.clamp_(0, 1),
+])
+def test_writes_into_expanded_tensors_raise(write):
+    x = loom.zeros(3, 1).expand(3, 3)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        write(x)
+
+
+def test_conversions_that_do_not_fit_raise():
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        loom.full((2,), math.nan, dtype=loom.int64)
+    ints = loom.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        ints.masked_fill(loom.tensor([True, False]), math.nan)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        ints.clone().clamp_(0.5, 1.5)
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        ints.pow(-1)
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        ints ** loom.tensor([1, -1])
+    assert ints.pow(-1.0).tolist() == [1.0, 0.5]
+
+
+def test_cat_promotes_over_empty_tensors():
+    r = loom.cat([loom.zeros(0), loom.tensor([1, 2], dtype=loom.int32)])
+    assert r.dtype == loom.float32 and r.tolist() == [1.0, 2.0]
+
+
+def test_std_var_norm_normalize_gradients_at_zero():
+    for f in (lambda x: x.std(1), lambda x: x.var(1), lambda x: (x - 1.0).norm(dim=1)):
+        x = loom.tensor([[1.0, 1.0, 1.0]], requires_grad=True)
+        f(x).sum().backward()
+        assert x.grad.tolist() == [[0.0, 0.0, 0.0]]
+    x = loom.zeros(2, 3, requires_grad=True)
+    loom.nn.functional.normalize(x).sum().backward()
+    assert all(math.isfinite(v) for row in x.grad.tolist() for v in row)
+
+
+def test_huge_size_requests_raise_out_of_memory_with_the_size():
+    with pytest.raises(loom.OutOfMemoryError, match="bytes"):
+        loom.ones(2).repeat(2**40)
+    with pytest.raises(loom.OutOfMemoryError, match="2\\^63"):
+        loom.empty(2**40, 2**40)
+    # repeat keeps PyTorch's semantics: a copy, tiled in every dim.
+    x = loom.tensor([[1, 2], [3, 4]])
+    r = x.repeat(2, 1, 3)
+    assert r.shape == (2, 2, 6)
+    np.testing.assert_array_equal(r.numpy(), np.tile(x.numpy(), (2, 1, 3)))
+    y = loom.ones(1).repeat(3)
+    y.add_(1)  # its own memory, not an expanded view
+    assert y.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        x.repeat(-1, 1)
+
+
+def test_killed_saves_leave_no_temporaries_behind(tmp_path):
+    target = tmp_path / "ck.safetensors"
+    saver = textwrap.dedent(f"""
+        import loom
+        sd = {{"w%d" % i: loom.randn(256, 1024) for i in range(16)}}
+        print("ready", flush=True)
+        while True:
+            loom.save(sd, {str(target)!r})
+    """)
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    for k in range(8):
+        p = subprocess.Popen([sys.executable, "-c", saver], env=env, stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(0.05 + 0.03 * k)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        p.stdout.close()
+    loom.save({"w": loom.ones(2)}, str(target))
+    left = sorted(f.name for f in tmp_path.iterdir())
+    assert left == ["ck.safetensors"], left
+    assert loom.load(str(target))["w"].tolist() == [1.0, 1.0]
