@@ -10,6 +10,8 @@
 #include <map>
 #include <utility>
 
+#include "core/utf8.h"
+
 namespace loom::multimodal {
 
 namespace {
@@ -145,7 +147,13 @@ WordTokenizer WordTokenizer::load(const std::string& path) {
   LOOM_CHECK(f.good(), "WordTokenizer::load: cannot open ", path);
   std::vector<std::string> tokens;
   std::string line;
+  size_t offset = 0;  // of the line in the file, for the error message
   while (std::getline(f, line)) {
+    // Checked first: tokens go back to Python as str, and a binary file fails here.
+    const size_t bad = invalid_utf8_at(line);
+    LOOM_CHECK(bad == std::string::npos, "WordTokenizer::load: invalid UTF-8 in ", path, " at byte ", offset + bad,
+               " (line ", tokens.size() + 1, "); expected one UTF-8 token per line");
+    offset += line.size() + 1;
     // Tokens never hold whitespace, so a '\r' can only come from CRLF line ends.
     if (!line.empty() && line.back() == '\r') line.pop_back();
     tokens.push_back(line);

@@ -1,14 +1,16 @@
 // safetensors reader and writer (format and guarantees in nn/serialization.h).
 //
 // The header is read by a small strict JSON reader of our own: objects,
-// arrays, strings (with escapes, \uXXXX and surrogate pairs to UTF-8) and
-// integers only, since that is all a safetensors header holds; depth and
-// length are bounded and duplicate keys are an error (two readers could
-// otherwise disagree about which entry wins). Every read goes through
+// arrays, strings (with escapes, \uXXXX and surrogate pairs to UTF-8; raw
+// bytes must be well-formed UTF-8) and integers only, since that is all a
+// safetensors header holds; depth and length are bounded and duplicate keys
+// are an error (two readers could otherwise disagree about which entry wins). Every read goes through
 // Cursor, which checks the remaining length first.
 #include "nn/serialization.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace loom::nn {
 
@@ -226,6 +229,15 @@ class JsonReader {
       char c = p_[pos_++];
       if (c == '"') return s;
       ST_CHECK(static_cast<unsigned char>(c) >= 0x20, "control character inside a string in the header", where());
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        // Names and metadata become Python str and JSON text: raw bytes must be UTF-8.
+        --pos_;
+        const size_t len = utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_) + pos_, n_ - pos_);
+        ST_CHECK(len > 0, "invalid UTF-8 in a string in the header", where());
+        s.append(p_ + pos_, len);
+        pos_ += len;
+        continue;
+      }
       if (c != '\\') {
         s += c;
         continue;
@@ -525,18 +537,65 @@ std::vector<uint8_t> serialize_safetensors(const StateDict& tensors, const Metad
   return out;
 }
 
+namespace {
+
+// The temporary of a save lives beside its target (`<path>.tmp.XXXXXX`) so
+// that rename() stays within one file system and is atomic. Its writer holds
+// an exclusive flock on it until the rename; the kernel drops that lock when
+// the writer dies, so a temporary that can be locked by someone else belongs
+// to a save that was killed and can go.
+void remove_stale_temporaries(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string file = dir + "/" + name;
+    int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat held, named;
+    // Unlink only what is locked here and is still the file under that name.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &held) == 0 && S_ISREG(held.st_mode) &&
+        ::lstat(file.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev)
+      ::unlink(file.c_str());
+    ::close(fd);
+  }
+  ::closedir(d);
+}
+
+// Creates and locks this save's temporary. A cleaner of another save may
+// unlink a fresh file between mkstemp and flock; then it has no link left
+// and another name is drawn.
+int create_locked_temporary(const std::string& path, std::string& tmp) {
+  for (;;) {
+    std::string tmpl = path + ".tmp.XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    int fd = ::mkstemp(buf.data());
+    if (fd < 0) LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot create a temporary file for", path));
+    tmp.assign(buf.data());
+    int rc;
+    do rc = ::flock(fd, LOCK_EX);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) return fd;  // a file system without locks: no cleaner can lock (and remove) it either
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_nlink > 0) return fd;
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
 void save(const StateDict& tensors, const std::string& path, const Metadata& metadata) {
   LOOM_CHECK_VALUE(!path.empty(), "save: empty path");
   std::vector<uint8_t> bytes = serialize_safetensors(tensors, metadata);
 
-  // The temporary lives beside the target so that rename() stays within one
-  // file system and is atomic.
-  std::string tmpl = path + ".tmp.XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  int fd = ::mkstemp(buf.data());
-  if (fd < 0) LOOM_THROW(ErrorKind::Runtime, "save: ", os_error("cannot create a temporary file for", path));
-  const std::string tmp(buf.data());
+  remove_stale_temporaries(path);
+  std::string tmp;
+  int fd = create_locked_temporary(path, tmp);
   try {
     ::fchmod(fd, 0644);
     write_all(fd, bytes.data(), bytes.size(), tmp);

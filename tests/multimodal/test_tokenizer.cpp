@@ -179,3 +179,31 @@ TEST_CASE("multimodal tokenizer: bad input raises naming the function", "[multim
   CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }), ContainsSubstring("expected '<pad>'"));
   std::remove(path.c_str());
 }
+
+TEST_CASE("multimodal tokenizer: load rejects invalid UTF-8, naming the file and the byte", "[multimodal]") {
+  const std::string path = temp_path("binary_vocab.txt");
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "<pad>\n<unk>\n<bos>\n<eos>\ncaf\xC3\xA9\nok\xFF\n";
+  }
+  const std::string msg = loom::test::error_message([&] { WordTokenizer::load(path); });
+  CHECK_THAT(msg, ContainsSubstring("WordTokenizer::load") && ContainsSubstring(path) &&
+                      ContainsSubstring("invalid UTF-8") && ContainsSubstring("at byte 32 (line 6)"));
+  // A binary file fails on its first bad byte, before the special-token check.
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "\x89PNG\r\n\x1a\n";
+  }
+  CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }),
+             ContainsSubstring("invalid UTF-8") && ContainsSubstring("at byte 0 (line 1)"));
+  // Overlong forms and encoded surrogates are not UTF-8 either.
+  for (const char* bad : {"\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82"}) {
+    {
+      std::ofstream f(path, std::ios::binary);
+      f << "<pad>\n<unk>\n<bos>\n<eos>\n" << bad << "\n";
+    }
+    CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }),
+               ContainsSubstring("at byte 24 (line 5)"));
+  }
+  std::remove(path.c_str());
+}

@@ -4,9 +4,12 @@
 #include "nn/serialization.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -294,6 +297,48 @@ TEST_CASE("safetensors rejects malformed headers", "[nn][serialization]") {
   CHECK(sd[0].first == "\xc3\xa9\xf0\x9f\x98\x80\n/");
 }
 
+TEST_CASE("safetensors rejects invalid UTF-8 in the header, naming the byte and the file", "[nn][serialization]") {
+  // Raw (unescaped) bytes inside strings must be well-formed UTF-8.
+  const std::vector<std::pair<std::string, size_t>> corpus = {
+      {"\xff", 2},                  // never a lead byte
+      {"\x80", 2},                  // a lone continuation byte
+      {"ab\xc3", 4},                // truncated two-byte sequence
+      {"\xc3(", 2},                 // lead byte without its continuation
+      {"\xc0\xaf", 2},              // overlong '/'
+      {"\xe0\x80\xaf", 2},          // overlong three-byte form
+      {"\xed\xa0\x80", 2},          // UTF-8 encoded surrogate U+D800
+      {"\xf4\x90\x80\x80", 2},      // above U+10FFFF
+      {"\xf0\x9f\x98", 2},          // truncated four-byte sequence
+  };
+  for (const auto& [bad, at] : corpus) {
+    const std::string header = "{\"" + bad + "\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]}}";
+    INFO("header: " << header);
+    std::string msg = parse_error(file_with(header, 4));
+    INFO("message: " << msg);
+    CHECK(contains(msg, "invalid UTF-8 in a string in the header"));
+    CHECK(contains(msg, "at byte " + std::to_string(at) + " of the"));
+  }
+  // Well-formed raw UTF-8 of every length passes through unchanged.
+  const std::string name = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+  auto ok = file_with("{\"" + name + "\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]}}", 4);
+  auto sd = nn::parse_safetensors(ok.data(), ok.size());
+  REQUIRE(sd.size() == 1);
+  CHECK(sd[0].first == name);
+
+  // load() names the file as well.
+  TempDir dir;
+  const std::string path = dir.path + "/bad_utf8.safetensors";
+  auto bytes = file_with("{\"__metadata__\":{\"k\":\"\xfe\"}}", 0);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  try {
+    nn::load(path);
+    FAIL("expected a loom::Error");
+  } catch (const Error& e) {
+    CHECK(contains(e.what(), path));
+    CHECK(contains(e.what(), "invalid UTF-8"));
+  }
+}
+
 TEST_CASE("safetensors survives byte flips without reading out of bounds", "[nn][serialization]") {
   // A cheap in-tree cousin of tests/fuzz/fuzz_safetensors.cpp: every byte of a
   // small file set to a few values parses or raises a loom::Error.
@@ -371,4 +416,32 @@ TEST_CASE("safetensors checkpoint of a model and its optimizer resumes training"
   auto a = m1.state_dict(), b = m2.state_dict();
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) test::check_close(b[i].second, a[i].second, 0.0, 0.0);
+}
+
+TEST_CASE("save removes temporaries of killed saves, never a live one", "[nn][serialization]") {
+  TempDir dir;
+  const std::string path = dir.path + "/ck.safetensors";
+  auto touch = [&](const std::string& name) { std::ofstream(dir.path + "/" + name) << "partial"; };
+  touch("ck.safetensors.tmp.AbC123");  // left by a save that was killed: nobody holds its lock
+  touch("ck.safetensors.tmp.toolong1");  // not a name save makes
+  touch("other.safetensors.tmp.XyZ789");  // another target's
+  touch("ck.safetensors.tmp.Live01");
+  // A save in progress holds an exclusive lock on its temporary.
+  int live = ::open((dir.path + "/ck.safetensors.tmp.Live01").c_str(), O_RDONLY);
+  REQUIRE(live >= 0);
+  REQUIRE(::flock(live, LOCK_EX) == 0);
+  StateDict sd{{"w", ones({2, 3})}};
+  nn::save(sd, path);
+  ::close(live);
+  auto files = dir.files();
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{"ck.safetensors", "ck.safetensors.tmp.Live01", "ck.safetensors.tmp.toolong1",
+                                          "other.safetensors.tmp.XyZ789"});
+  // Its lock released (its writer died), the next save removes it too.
+  nn::save(sd, path);
+  files = dir.files();
+  CHECK(std::count(files.begin(), files.end(), "ck.safetensors.tmp.Live01") == 0);
+  auto loaded = nn::load(path);
+  REQUIRE(loaded.size() == 1);
+  test::check_close(loaded[0].second, std::vector<double>(6, 1.0));
 }
