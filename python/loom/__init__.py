@@ -13,6 +13,7 @@ from ._C import (  # noqa: F401
     float32,
     float64,
     OutOfMemoryError,
+    Generator,
     from_numpy,
     from_dlpack,
     to_dlpack,
@@ -65,6 +66,8 @@ from ._factories import (  # noqa: E402,F401
     rand_like,
     randn_like,
     scalar_tensor,
+    layout,
+    strided,
 )
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _function_names  # noqa: E402

@@ -194,7 +194,11 @@ void init_indexing(py::class_<Tensor>& cls) {
   cls.def("__setitem__", [](Tensor& self, py::object index, py::object value) {
     Tensor v;
     const bool scalar_value = is_scalar(value);
-    if (!scalar_value) {
+    Scalar fill;
+    if (scalar_value) {
+      fill = to_scalar(value, "__setitem__");
+      check_fits(fill, self.dtype(), "__setitem__");
+    } else {
       if (py::isinstance<Tensor>(value))
         v = value.cast<Tensor>();
       else if (py::isinstance<py::array>(value) || py::isinstance<py::list>(value))
@@ -209,7 +213,7 @@ void init_indexing(py::class_<Tensor>& cls) {
       Tensor idx = advanced_tensor(items[0], self.device());
       if (idx.dtype() == DType::Bool && idx.sizes() == self.sizes()) {
         if (scalar_value || v.numel() == 1) {
-          self.masked_fill_(idx, scalar_value ? to_scalar(value, "__setitem__") : v.item());
+          self.masked_fill_(idx, scalar_value ? fill : v.item());
           return;
         }
         Tensor m = idx;
@@ -234,7 +238,7 @@ void init_indexing(py::class_<Tensor>& cls) {
                  "loom: assignment through an integer-tensor index is not supported "
                  "yet; use scatter_add_ or index with slices");
     if (scalar_value)
-      ix.result.fill_(to_scalar(value, "__setitem__"));
+      ix.result.fill_(fill);
     else
       ix.result.copy_(v);
   });

@@ -1,9 +1,12 @@
 // loom._C: module entry point, exception translation, dtype and device
 // objects, argument conversions shared by the other binding files, and the
 // global switches (seed, threads, TF32).
-#include <pybind11/numpy.h>
-
 #include "common.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
 #include "core/random.h"
 
 namespace loom::python {
@@ -37,7 +40,12 @@ void translate_errors(std::exception_ptr p) {
         type = g_oom_error;
         break;
     }
-    PyErr_SetString(type, e.what());
+    // A message may quote bytes that are not UTF-8 (a file name, a corrupt
+    // token): escape them rather than raise UnicodeDecodeError instead.
+    const std::string msg = e.what();
+    py::object text = py::reinterpret_steal<py::object>(
+        PyUnicode_DecodeUTF8(msg.data(), static_cast<Py_ssize_t>(msg.size()), "backslashreplace"));
+    PyErr_SetObject(type, text.ptr());
   }
 }
 
@@ -46,6 +54,69 @@ std::string device_repr(const Device& d) {
   return "device(type='cuda', index=" + std::to_string(d.index) + ")";
 }
 }  // namespace
+
+void raise_not_utf8(py::handle str) {
+  // Only the surrogates U+D800..U+DFFF have no UTF-8 form.
+  const Py_ssize_t n = PyUnicode_GetLength(str.ptr());
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const Py_UCS4 c = PyUnicode_ReadChar(str.ptr(), i);
+    if (c >= 0xD800 && c <= 0xDFFF) {
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+      throw py::value_error("str argument must be valid UTF-8 text (lone surrogate " + std::string(code) +
+                            " at position " + std::to_string(i) + ")");
+    }
+  }
+  throw py::value_error("str argument must be valid UTF-8 text");
+}
+
+int64_t py_int_to_int64(py::handle h, const std::string& who) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow != 0)
+    throw std::runtime_error(who + ": Python int " + py::str(h).cast<std::string>() +
+                             " is out of the range of int64 [-9223372036854775808, 9223372036854775807]");
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return v;
+}
+
+void check_fits(const Scalar& v, DType dtype, const char* op) {
+  if (v.is_bool() || dtype == DType::Bool) return;
+  bool fits = true;
+  if (dtype == DType::Int32 && v.is_integral()) {
+    fits = v.to_int() >= std::numeric_limits<int32_t>::min() && v.to_int() <= std::numeric_limits<int32_t>::max();
+  } else if (is_integral(dtype) && v.is_floating()) {
+    // Truncation toward zero must land in the range: -2^31 - 0.5 still fits.
+    const double t = std::trunc(v.to_double());
+    fits = dtype == DType::Int32 ? t >= -2147483648.0 && t <= 2147483647.0
+                                 : t >= -9223372036854775808.0 && t < 9223372036854775808.0;
+  } else if (dtype == DType::Float32 && v.is_floating()) {
+    fits = !std::isfinite(v.to_double()) || std::fabs(v.to_double()) <= std::numeric_limits<float>::max();
+  }
+  if (!fits)
+    throw std::runtime_error(std::string(op) + "(): value " + py::repr(scalar_to_python(v)).cast<std::string>() +
+                             " cannot be converted to " + dtype_name(dtype) + " without overflow");
+}
+
+std::string to_fs_path(py::handle path, const char* op) {
+  py::object p;
+  try {
+    p = py::module_::import("os").attr("fspath")(path);
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_TypeError)) throw;
+    throw py::type_error(std::string(op) + ": path must be a str, bytes or os.PathLike, not " +
+                         py::str(py::type::of(path).attr("__name__")).cast<std::string>());
+  }
+  if (py::isinstance<py::bytes>(p)) return p.cast<std::string>();
+  // os.fsencode gives the bytes of the file name, undoing surrogateescape;
+  // other surrogates have no bytes.
+  try {
+    return py::module_::import("os").attr("fsencode")(p).cast<std::string>();
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_UnicodeEncodeError)) throw;
+    raise_not_utf8(p);
+  }
+}
 
 py::object dtype_object(DType t) {
   // Leaked on purpose: these live as long as the interpreter.
@@ -95,13 +166,14 @@ bool is_scalar(py::handle h) {
 
 Scalar to_scalar(py::handle h, const char* op) {
   if (PyBool_Check(h.ptr())) return Scalar(h.cast<bool>());
-  if (PyLong_Check(h.ptr())) return Scalar(h.cast<int64_t>());
+  if (PyLong_Check(h.ptr())) return Scalar(py_int_to_int64(h, std::string(op) + "()"));
   if (PyFloat_Check(h.ptr())) return Scalar(h.cast<double>());
   if (is_scalar(h)) {
     py::object kind = h.attr("dtype").attr("kind");
     std::string k = kind.cast<std::string>();
     if (k == "b") return Scalar(py::bool_(py::reinterpret_borrow<py::object>(h)).cast<bool>());
-    if (k == "i" || k == "u") return Scalar(py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>());
+    if (k == "i" || k == "u")
+      return Scalar(py_int_to_int64(py::int_(py::reinterpret_borrow<py::object>(h)), std::string(op) + "()"));
     if (k == "f") return Scalar(py::float_(py::reinterpret_borrow<py::object>(h)).cast<double>());
   }
   if (py::isinstance<Tensor>(h)) {
@@ -125,9 +197,9 @@ Tensor to_tensor_like(py::handle h, const Tensor& like, const char* op) {
 }
 
 int64_t to_int(py::handle h, const char* what) {
-  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return h.cast<int64_t>();
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return py_int_to_int64(h, what);
   if (py::hasattr(h, "__index__") && !PyBool_Check(h.ptr()))
-    return py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>();
+    return py_int_to_int64(py::int_(py::reinterpret_borrow<py::object>(h)), what);
   throw py::type_error(std::string(what) + " must be an int, not " +
                        std::string(py::str(py::type::of(h).attr("__name__"))));
 }
@@ -244,7 +316,7 @@ PYBIND11_MODULE(_C, m) {
 
   m.def("_set_size_class", [](py::object cls) { g_size_cls = cls; });
   m.def(
-      "manual_seed", [](uint64_t s) { manual_seed(s); }, py::arg("seed"));
+      "manual_seed", [](py::handle s) { manual_seed(to_seed(s, "manual_seed")); }, py::arg("seed"));
   m.def("initial_seed", &initial_seed);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
@@ -268,5 +340,6 @@ PYBIND11_MODULE(_C, m) {
   init_autograd(m, tensor_cls);
   init_cuda(m);
   init_dlpack(m, tensor_cls);
+  init_generator(m);
   init_functional(m);
 }

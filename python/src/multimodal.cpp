@@ -69,8 +69,12 @@ void bind_multimodal_modules(py::module_& m) {
       .def("vocab_size", &WordTokenizer::vocab_size)
       .def("token_to_id", &WordTokenizer::token_to_id)
       .def("id_to_token", &WordTokenizer::id_to_token)
-      .def("save", &WordTokenizer::save)
-      .def_static("load", &WordTokenizer::load);
+      .def(
+          "save", [](const WordTokenizer& t, py::handle path) { t.save(to_fs_path(path, "WordTokenizer.save")); },
+          py::arg("path"))
+      .def_static(
+          "load", [](py::handle path) { return WordTokenizer::load(to_fs_path(path, "WordTokenizer.load")); },
+          py::arg("path"));
   d.def("padding_mask", &padding_mask, py::arg("ids"), py::arg("pad_id") = int64_t(WordTokenizer::kPad));
 
   py::class_<RetrievalScores>(d, "RetrievalScores")
@@ -99,11 +103,14 @@ void bind_multimodal_modules(py::module_& m) {
   d.def("mean_reciprocal_rank", [](const Tensor& sim, const Tensor& ql, const Tensor& dl) {
     return ql.defined() ? mean_reciprocal_rank(sim, ql, dl) : mean_reciprocal_rank(sim);
   }, py::arg("sim"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
-  d.def("mean_average_precision", &mean_average_precision, py::arg("sim"), py::arg("query_labels"),
-        py::arg("doc_labels"));
+  d.def("mean_average_precision", [](py::handle sim, py::handle ql, py::handle dl) {
+    const char* op = "mean_average_precision";
+    return mean_average_precision(to_tensor(sim, op, "sim"), to_tensor(ql, op, "query_labels"),
+                                  to_tensor(dl, op, "doc_labels"));
+  }, py::arg("sim"), py::arg("query_labels"), py::arg("doc_labels"));
 
-  d.def("load_fashion_mnist", [](const std::string& split, const std::string& root) {
-    LabelledImages li = load_fashion_mnist(split, root);
+  d.def("load_fashion_mnist", [](const std::string& split, py::handle root) {
+    LabelledImages li = load_fashion_mnist(split, to_fs_path(root, "load_fashion_mnist"));
     return py::make_tuple(li.images, li.labels);
   }, py::arg("split"), py::arg("root") = std::string(kFashionMnistRoot));
   d.def("fashion_mnist_classes", &fashion_mnist_classes);

@@ -4,6 +4,8 @@
 // on the fused steps directly; these bindings expose the C++ classes
 // themselves (used from Python for checks and by C++-trained checkpoints:
 // state_dict() is the flat safetensors-ready map of nn/optim/optimizer.h).
+#include "common.h"
+
 #include <pybind11/functional.h>
 
 #include "nn/optim/adam.h"
@@ -11,7 +13,6 @@
 #include "nn/optim/lr_scheduler.h"
 #include "nn/optim/rmsprop.h"
 #include "nn/optim/sgd.h"
-#include "common.h"
 
 namespace loom::python {
 namespace {

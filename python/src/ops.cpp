@@ -333,13 +333,18 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
       .def(
           "masked_fill",
           [](const Tensor& t, const Tensor& mask, py::object v) {
-            return t.masked_fill(mask, to_scalar(v, "masked_fill"));
+            Scalar value = to_scalar(v, "masked_fill");
+            check_fits(value, t.dtype(), "masked_fill");
+            return t.masked_fill(mask, value);
           },
           py::arg("mask"), py::arg("value"))
       .def(
           "masked_fill_",
           [](py::object s, const Tensor& mask, py::object v) {
-            s.cast<Tensor&>().masked_fill_(mask, to_scalar(v, "masked_fill_"));
+            Tensor& t = s.cast<Tensor&>();
+            Scalar value = to_scalar(v, "masked_fill_");
+            check_fits(value, t.dtype(), "masked_fill_");
+            t.masked_fill_(mask, value);
             return s;
           },
           py::arg("mask"), py::arg("value"))

@@ -123,12 +123,6 @@ struct Rebuilder {
   }
 };
 
-std::string fspath(py::handle path) {
-  py::object p = py::module_::import("os").attr("fspath")(path);
-  if (!py::isinstance<py::str>(p)) throw py::type_error("loom.save/load: path must be a str or os.PathLike");
-  return p.cast<std::string>();
-}
-
 void save(py::object obj, py::object path, py::object metadata) {
   if (!py::isinstance<py::dict>(obj))
     throw py::type_error("loom.save: expected a dict such as a state_dict, got " +
@@ -156,21 +150,23 @@ void save(py::object obj, py::object path, py::object metadata) {
     meta[kStructureKey] = py::module_::import("json").attr("dumps")(tree).cast<std::string>();
     tensors = std::move(f.tensors);
   }
-  std::string p = fspath(path);
+  std::string p = to_fs_path(path, "loom.save");
   py::gil_scoped_release nogil;
   nn::save(tensors, p, meta);
 }
 
 py::object load(py::object path, py::object map_location) {
-  std::string p = fspath(path);
+  std::string p = to_fs_path(path, "loom.load");
   Device device;
   if (!map_location.is_none()) {
     if (py::isinstance<py::dict>(map_location) || PyCallable_Check(map_location.ptr()))
       throw py::type_error("loom.load: map_location must be None, a device or a device string");
     device = to_device(map_location);
   }
-  if (!py::module_::import("os").attr("path").attr("exists")(p).cast<bool>()) {
-    PyErr_SetString(PyExc_FileNotFoundError, ("loom.load: no such file: '" + p + "'").c_str());
+  // Checked on the Python path: p is bytes, not necessarily UTF-8.
+  if (!py::module_::import("os").attr("path").attr("exists")(path).cast<bool>()) {
+    py::object name = py::module_::import("os").attr("fspath")(path);
+    PyErr_Format(PyExc_FileNotFoundError, "loom.load: no such file: %R", name.ptr());
     throw py::error_already_set();
   }
   nn::Checkpoint ck;

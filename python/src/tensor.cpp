@@ -1,7 +1,5 @@
 // Tensor metadata, conversions (to / cpu / cuda / dtype casts), views,
 // NumPy interop (sharing memory both ways) and the factories.
-#include <pybind11/numpy.h>
-
 #include "common.h"
 
 namespace loom::python {
@@ -326,7 +324,10 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
           py::arg("src"), py::arg("non_blocking") = false)
       .def("fill_",
            [](py::object self, py::object v) {
-             self.cast<Tensor&>().fill_(to_scalar(v, "fill_"));
+             Tensor& t = self.cast<Tensor&>();
+             Scalar s = to_scalar(v, "fill_");
+             check_fits(s, t.dtype(), "fill_");
+             t.fill_(s);
              return self;
            })
       .def("zero_", [](py::object self) {
@@ -417,17 +418,18 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   m.def("_numpy_dtype", [](py::object dtype) { return numpy_dtype(to_dtype(dtype)); });
   m.def("_dtype_from_numpy", [](py::dtype d) { return dtype_object(dtype_from_numpy(d)); });
 
+  // Messages use name + 1, the public name without the leading '_' ("rand(): ...").
   auto def_shape_factory = [&m](const char* name, Tensor (*fn)(const Shape&, const TensorOptions&)) {
     m.def(
         name,
-        [fn](const Shape& shape, py::object dtype, py::object device, bool rg) {
+        [fn, name](const Shape& shape, py::object dtype, py::object device, bool rg, py::object generator) {
           TensorOptions o = make_options(dtype, device, false);
-          Tensor t = fn(shape, o);
+          Tensor t = draw_with(generator, o.device, o.device, name + 1, [&] { return fn(shape, o); });
           if (rg) t.requires_grad_(true);
           return t;
         },
         py::arg("shape"), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-        py::arg("requires_grad") = false);
+        py::arg("requires_grad") = false, py::arg("generator") = py::none());
   };
   def_shape_factory("_empty", &empty);
   def_shape_factory("_zeros", &zeros);
@@ -436,7 +438,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   def_shape_factory("_randn", &randn);
   m.def("_full", [](const Shape& shape, py::object value, py::object dtype, py::object device, bool rg) {
     Scalar v = to_scalar(value, "full");
-    Tensor t = full(shape, v, make_options(dtype, device, false, v.default_dtype()));
+    TensorOptions o = make_options(dtype, device, false, v.default_dtype());
+    check_fits(v, o.dtype, "full");
+    Tensor t = full(shape, v, o);
     if (rg) t.requires_grad_(true);
     return t;
   });
@@ -462,33 +466,40 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
     if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_randint", [](int64_t low, int64_t high, const Shape& shape, py::object dtype, py::object device, bool rg) {
-    Tensor t = randint(low, high, shape, make_options(dtype, device, false, DType::Int64));
+  m.def("_randint", [](py::handle low, py::handle high, const Shape& shape, py::object dtype, py::object device,
+                       bool rg, py::object generator) {
+    TensorOptions o = make_options(dtype, device, false, DType::Int64);
+    const int64_t lo = to_int(low, "randint(): low"), hi = to_int(high, "randint(): high");
+    Tensor t = draw_with(generator, o.device, o.device, "randint", [&] { return randint(lo, hi, shape, o); });
     if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_randperm", [](int64_t n, py::object dtype, py::object device, bool rg) {
-    Tensor t = randperm(n, make_options(dtype, device, false, DType::Int64));
+  m.def("_randperm", [](int64_t n, py::object dtype, py::object device, bool rg, py::object generator) {
+    TensorOptions o = make_options(dtype, device, false, DType::Int64);
+    // randperm draws its sort keys on the CPU whatever the output device.
+    Tensor t = draw_with(generator, o.device, Device(), "randperm", [&] { return randperm(n, o); });
     if (rg) t.requires_grad_(true);
     return t;
   });
   m.def("_scalar_tensor", [](py::object v, py::object dtype, py::object device) {
     Scalar s = to_scalar(v, "tensor");
-    return scalar_tensor(s, make_options(dtype, device, false, s.default_dtype()));
+    TensorOptions o = make_options(dtype, device, false, s.default_dtype());
+    check_fits(s, o.dtype, "tensor");
+    return scalar_tensor(s, o);
   });
   using LikeFn = Tensor (*)(const Tensor&, std::optional<TensorOptions>);
   auto def_like = [&m](const char* name, LikeFn fn) {
     m.def(
         name,
-        [fn](const Tensor& t, py::object dtype, py::object device, bool rg) {
+        [fn, name](const Tensor& t, py::object dtype, py::object device, bool rg, py::object generator) {
           TensorOptions o = make_options(dtype, device, false, t.dtype());
           if (device.is_none()) o.device = t.device();
-          Tensor r = fn(t, o);
+          Tensor r = draw_with(generator, o.device, o.device, name + 1, [&] { return fn(t, o); });
           if (rg) r.requires_grad_(true);
           return r;
         },
         py::arg("input"), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-        py::arg("requires_grad") = false);
+        py::arg("requires_grad") = false, py::arg("generator") = py::none());
   };
   def_like("_empty_like", &empty_like);
   def_like("_zeros_like", &zeros_like);
@@ -498,7 +509,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   m.def("_full_like", [](const Tensor& t, py::object value, py::object dtype, py::object device, bool rg) {
     TensorOptions o = make_options(dtype, device, false, t.dtype());
     if (device.is_none()) o.device = t.device();
-    Tensor r = full_like(t, to_scalar(value, "full_like"), o);
+    Scalar v = to_scalar(value, "full_like");
+    check_fits(v, o.dtype, "full_like");
+    Tensor r = full_like(t, v, o);
     if (rg) r.requires_grad_(true);
     return r;
   });

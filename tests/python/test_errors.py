@@ -111,3 +111,24 @@ def test_error_kinds_from_cpp_are_translated():
         loom.ones(3)[::0]
     with pytest.raises(RuntimeError):
         loom.ones(2, 3).expand(3, 3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: loom.device(s),
+    lambda s: loom.device("cuda" + s, 0),
+    lambda s: loom.zeros(2, device=s),
+    lambda s: loom.zeros(2, dtype=s),
+    lambda s: loom.ones(2).to(s),
+    lambda s: loom.ones(2).to(dtype=s),
+    lambda s: loom.ones(2).cuda(s),
+    lambda s: loom.Generator(device=s),
+    lambda s: loom.nn.functional.mse_loss(loom.ones(2), loom.ones(2), reduction=s),
+    lambda s: loom.nn.functional.cross_entropy(loom.ones(2, 3), loom.tensor([0, 1]), reduction=s),
+], ids=["device", "device_index", "factory_device", "factory_dtype", "to", "to_dtype", "cuda", "generator",
+        "mse_reduction", "cross_entropy_reduction"])
+def test_lone_surrogate_in_a_string_argument_is_value_error(call):
+    # pybind11 alone says "incompatible function arguments" (TypeError) or UnicodeEncodeError.
+    with pytest.raises(ValueError, match=r"^str argument must be valid UTF-8 text \(lone surrogate U\+D800 at "
+                                         r"position \d+\)$") as info:
+        call("x\ud800")
+    assert not isinstance(info.value, UnicodeError)

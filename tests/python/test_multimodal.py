@@ -136,3 +136,48 @@ def test_fashion_mnist_captions():
     caps = mm.fashion_mnist_captions(labels, 3)
     assert len(caps) == 3 and all(isinstance(c, str) and c for c in caps)
     assert mm.fashion_mnist_classes()[9] == "Ankle boot"
+
+
+def test_tokenizer_load_rejects_binary_and_invalid_utf8(tmp_path):
+    png = tmp_path / "image.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(RuntimeError, match=r"WordTokenizer::load: invalid UTF-8 in .*image\.png at byte 0 \(line 1\)"):
+        mm.WordTokenizer.load(str(png))
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_bytes("<pad>\n<unk>\n<bos>\n<eos>\ncafé\n".encode() + b"ok\xc0\xaf\n")
+    with pytest.raises(RuntimeError, match=r"invalid UTF-8 in .*vocab\.txt at byte 32 \(line 6\)"):
+        mm.WordTokenizer.load(vocab)
+    vocab.write_bytes("<pad>\n<unk>\n<bos>\n<eos>\ncafé\n".encode())
+    assert mm.WordTokenizer.load(vocab).token_to_id("café") == 4
+
+
+def test_tokenizer_text_with_lone_surrogate_is_value_error(tmp_path):
+    tok = mm.WordTokenizer()
+    tok.build(["a photo"])
+    with pytest.raises(ValueError, match=r"valid UTF-8 text \(lone surrogate U\+D800 at position 2\)"):
+        tok.encode("a \ud800", 4)
+    with pytest.raises(ValueError, match=r"lone surrogate U\+DFFF at position 0"):
+        tok.build(["fine", "\udfff"])
+    with pytest.raises(ValueError, match="lone surrogate"):
+        tok.encode_batch(["a", "b\ud800"], 4)
+    with pytest.raises(ValueError, match="lone surrogate"):
+        tok.token_to_id("\ud800")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        tok.save(str(tmp_path / "v\ud800.txt"))
+    with pytest.raises(ValueError, match="lone surrogate"):
+        mm.CLIP("transformer\ud800")
+    assert tok.encode("a photo", 4) == [2, 4, 5, 3]  # the tokenizer is unchanged
+
+
+def test_mean_average_precision_needs_its_labels():
+    sim = loom.eye(3)
+    labels = loom.tensor([0, 1, 2])
+    assert mm.mean_average_precision(sim, labels, labels) == 1.0
+    assert mm.mean_average_precision(sim, query_labels=labels, doc_labels=labels) == 1.0
+    with pytest.raises(TypeError, match=r"mean_average_precision\(\) missing 2 required positional arguments: "
+                                        r"'query_labels' and 'doc_labels'"):
+        mm.mean_average_precision(sim)
+    with pytest.raises(TypeError, match=r"missing 1 required positional argument: 'doc_labels'"):
+        mm.mean_average_precision(sim, labels)
+    with pytest.raises(TypeError, match=r"mean_average_precision\(\): query_labels must be a Tensor, not NoneType"):
+        mm.mean_average_precision(sim, None, labels)

@@ -215,3 +215,47 @@ def test_model_and_optimizer_checkpoint_resume(tmp_path):
     for (n1, p1), (n2, p2) in zip(m1.state_dict().items(), m2.state_dict().items()):
         assert n1 == n2
         np.testing.assert_array_equal(p1.numpy(), p2.numpy())
+
+
+def test_invalid_utf8_in_header_names_file_and_byte(tmp_path):
+    bad = tmp_path / "bad_utf8.safetensors"
+    header = b'{"w\xff":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+    bad.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    with pytest.raises(RuntimeError, match=r"bad_utf8\.safetensors.*invalid UTF-8 in a string in the header "
+                                           r"\(at byte 3 of the \d+-byte header\)"):
+        loom.load(bad)
+    header = b'{"__metadata__":{"k":"\xed\xa0\x80"}}'  # an encoded surrogate is not UTF-8 either
+    bad.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(RuntimeError, match="invalid UTF-8"):
+        loom.load(bad)
+    # Raw UTF-8 of every length is fine.
+    header = '{"café €😀":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'.encode()
+    bad.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    assert list(loom.load(bad)) == ["café €😀"]
+
+
+def test_paths_and_keys_with_lone_surrogates(tmp_path):
+    sd = {"w": loom.ones(2)}
+    with pytest.raises(ValueError, match=r"valid UTF-8 text \(lone surrogate U\+D800 at position \d+\)"):
+        loom.save(sd, str(tmp_path / "a\ud800.safetensors"))
+    with pytest.raises(ValueError, match="lone surrogate U\\+D800"):
+        loom.load(str(tmp_path / "a\ud800.safetensors"))
+    with pytest.raises(ValueError, match=r"lone surrogate U\+DC00 at position 1"):
+        loom.save({"a\udc00": loom.ones(1)}, tmp_path / "k.safetensors")
+    with pytest.raises(ValueError, match=r"lone surrogate U\+D800 at position 0"):
+        loom.save(sd, tmp_path / "m.safetensors", metadata={"k": "\ud800"})
+    with pytest.raises(ValueError, match="lone surrogate"):
+        loom.load(tmp_path / "m.safetensors", map_location="cpu\ud800")
+    assert os.listdir(tmp_path) == []
+    # A file name that is not UTF-8 arrives as surrogateescape and works, as with open().
+    name = str(tmp_path / "caf\udce9.safetensors")
+    loom.save(sd, name)
+    assert os.listdir(os.fsencode(tmp_path)) == [b"caf\xe9.safetensors"]
+    assert loom.load(name)["w"].tolist() == [1.0, 1.0]
+    assert loom.load(os.fsencode(name))["w"].tolist() == [1.0, 1.0]
+    # Errors that quote such a name escape its bytes instead of failing to decode.
+    (tmp_path / "caf\udce9.safetensors").write_bytes(b"\x01")
+    with pytest.raises(RuntimeError, match=r"caf\\xe9\.safetensors.*fewer than the 8-byte header"):
+        loom.load(name)
+    with pytest.raises(TypeError, match=r"loom.load: path must be a str, bytes or os.PathLike, not int"):
+        loom.load(3)

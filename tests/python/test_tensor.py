@@ -346,3 +346,69 @@ def test_tensor_from_python_floats_keeps_float64_precision():
     t = loom.tensor([0.1, 1e-300], dtype=loom.float64)
     assert t.tolist() == [0.1, 1e-300]
     assert loom.tensor([0.1]).dtype == loom.float32
+
+
+@pytest.mark.parametrize("data,dtype,value,name", [
+    ([2**63], None, 2**63, "int64"),  # NumPy would infer uint64, then wrap to -2**63
+    ([2**64], None, 2**64, "int64"),
+    ([-(2**63) - 1], None, -(2**63) - 1, "int64"),
+    ([1, 2**63], None, 2**63, "int64"),  # NumPy would infer float64
+    ([[1, 2], [3, 2**70]], None, 2**70, "int64"),
+    ([2**40], loom.int32, 2**40, "int32"),
+    ([[0, -(2**31) - 1]], loom.int32, -(2**31) - 1, "int32"),
+    ([2**63, 1.5], loom.int64, 2**63, "int64"),
+])
+def test_tensor_rejects_python_ints_that_do_not_fit(data, dtype, value, name):
+    with pytest.raises(RuntimeError, match=rf"tensor\(\): Python int {value} is out of the range of {name}"):
+        loom.tensor(data, dtype=dtype)
+
+
+def test_python_ints_at_the_limits_and_beside_floats():
+    assert loom.tensor([2**63 - 1, -(2**63)]).tolist() == [2**63 - 1, -(2**63)]
+    assert loom.tensor([2**31 - 1, -(2**31)], dtype=loom.int32).tolist() == [2**31 - 1, -(2**31)]
+    # With a float in the data (or a float dtype) the ints are converted to float, as in PyTorch.
+    t = loom.tensor([1.5, 2**63])
+    assert t.dtype == loom.float32 and t.tolist()[1] == pytest.approx(2.0**63)
+    assert loom.tensor([2**70, 1.0]).tolist()[0] == pytest.approx(2.0**70)
+    assert loom.tensor([2**63], dtype=loom.float64).tolist() == [2.0**63]
+    assert loom.tensor([2**64], dtype=loom.float64).tolist() == [2.0**64]
+    # NumPy arrays keep NumPy's own casting.
+    assert loom.tensor(np.array([2**40]), dtype=loom.int32).dtype == loom.int32
+
+
+def test_scalar_and_fill_values_must_fit_the_dtype():
+    with pytest.raises(RuntimeError, match=r"tensor\(\): Python int 9223372036854775808 is out of the range of int64"):
+        loom.tensor(2**63)
+    with pytest.raises(RuntimeError, match=r"tensor\(\): value 1099511627776 cannot be converted to int32"):
+        loom.tensor(2**40, dtype=loom.int32)
+    with pytest.raises(RuntimeError, match=r"full\(\): value 1099511627776 cannot be converted to int32"):
+        loom.full((2,), 2**40, dtype=loom.int32)
+    with pytest.raises(RuntimeError, match=r"full\(\): Python int 9223372036854775808 is out of the range of int64"):
+        loom.full((2,), 2**63)
+    with pytest.raises(RuntimeError, match=r"full\(\): value 1e\+20 cannot be converted to int64"):
+        loom.full((2,), 1e20, dtype=loom.int64)
+    with pytest.raises(RuntimeError, match=r"full\(\): value nan cannot be converted to int32"):
+        loom.full((2,), float("nan"), dtype=loom.int32)
+    with pytest.raises(RuntimeError, match=r"full_like\(\): value 8589934592 cannot be converted to int32"):
+        loom.full_like(loom.zeros(2, dtype=loom.int32), 2**33)
+    x = loom.zeros(3, dtype=loom.int32)
+    with pytest.raises(RuntimeError, match=r"fill_\(\): value 2147483648 cannot be converted to int32"):
+        x.fill_(2**31)
+    with pytest.raises(RuntimeError, match=r"__setitem__\(\): value 1099511627776 cannot be converted to int32"):
+        x[0] = 2**40
+    with pytest.raises(RuntimeError, match=r"masked_fill_\(\): value -2147483649 cannot be converted to int32"):
+        x.masked_fill_(loom.tensor([True, False, True]), -(2**31) - 1)
+    assert x.tolist() == [0, 0, 0]
+    assert loom.full((2,), 2**31 - 1, dtype=loom.int32).tolist() == [2**31 - 1] * 2
+    assert loom.full((1,), 2**63 - 1).tolist() == [2**63 - 1]
+    assert loom.full((1,), 2**40, dtype=loom.float32).tolist() == [2.0**40]
+    assert loom.full((1,), 7, dtype=loom.bool).tolist() == [True]
+
+
+def test_sizes_and_scalars_beyond_int64():
+    with pytest.raises(RuntimeError, match=r"zeros\(\): size 1180591620717411303424 is out of the range of int64"):
+        loom.zeros(2**70)
+    with pytest.raises(RuntimeError, match="Python int 18446744073709551616 is out of the range of int64"):
+        loom.ones(2) + 2**64
+    with pytest.raises(RuntimeError, match="Python int 18446744073709551616 is out of the range of int64"):
+        loom.ones(2).view(2**64)

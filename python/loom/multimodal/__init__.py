@@ -134,7 +134,15 @@ if _data is not None:
     recall_at_k = _data.recall_at_k
     median_rank = _data.median_rank
     mean_reciprocal_rank = _data.mean_reciprocal_rank
-    mean_average_precision = _data.mean_average_precision
+
+    def mean_average_precision(sim, query_labels, doc_labels):
+        """The mean over queries of average precision of sim [Nq, Nd], query q
+        matching document d when query_labels[q] == doc_labels[d]. Unlike the
+        other metrics it has no diagonal form (there each query has one match
+        and it equals mean_reciprocal_rank(sim)), so the labels are required;
+        a Python function so that leaving them out says which are missing."""
+        return _data.mean_average_precision(sim, query_labels, doc_labels)
+
     load_fashion_mnist = _data.load_fashion_mnist
     fashion_mnist_classes = _data.fashion_mnist_classes
     fashion_mnist_captions = _data.fashion_mnist_captions
