@@ -1,0 +1,389 @@
+"""The op table: every fuzzed public API name, its argument strategy and its reference.
+
+Each entry maps a public name (``Tensor.add``, ``loom.add``, ``Tensor.__add__``,
+``F.conv2d``) to a Hypothesis strategy of Examples; the Example carries the expected
+outcome computed from NumPy (references.Expect). Names without a reference get the
+generic "no crash, normal exception" strategy (ops_generic.py). Families live in
+ops_*.py; this module collects them.
+"""
+import math
+import os
+
+import numpy as np
+from hypothesis import strategies as st
+
+from . import references as R
+from . import strategies as S
+from .check import Example
+
+OPS = {}  # name -> OpSpec
+
+
+class OpSpec:
+    def __init__(self, name, strategy, has_ref=True, family=""):
+        self.name = name
+        self.strategy = strategy
+        self.has_ref = has_ref
+        self.family = family
+
+
+def register(name, strategy, has_ref=True, family=""):
+    if name in OPS:
+        raise ValueError("op %s registered twice" % name)
+    OPS[name] = OpSpec(name, strategy, has_ref, family)
+
+
+def f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def in_place_expect(x, res_value, res_dtype, why_shape=None, overlap_ok=False):
+    """Expectation of an in-place op on T `x` whose out-of-place result would be (value, dtype)."""
+    if "overlap" in x.tags and not overlap_ok:
+        return R.raises("in-place write into an expanded tensor (internal overlap)")
+    if not R.can_cast(res_dtype, x.dtype):
+        return R.raises("result type %s can't be cast to the in-place tensor's %s" % (res_dtype, x.dtype))
+    if why_shape is None and np.shape(res_value) != x.shape:
+        return R.raises("in-place result shape %s differs from the tensor's %s" % (np.shape(res_value), x.shape))
+    with np.errstate(all="ignore"):
+        v = np.asarray(res_value).astype(S.NP_DTYPE[x.dtype])
+    e = R.value(v, x.dtype)
+    e.after = {"x": (v, x.dtype)}
+    return e
+
+
+# ============================================================================ unary
+
+def _sigmoid(a):
+    with np.errstate(all="ignore"):
+        return 1.0 / (1.0 + np.exp(-a))
+
+
+def _gelu(a):
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return 0.5 * a * (1.0 + erf(a / math.sqrt(2.0))) if a.size else a
+
+
+def _gelu_tanh(a):
+    return 0.5 * a * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (a + 0.044715 * a ** 3)))
+
+
+# name: (numpy function on float64, rule) with rule "same" (dtype kept), "float" (ints -> float32),
+# "bool" (result bool), "floatonly" (PyTorch rejects ints; loom may promote)
+UNARY = {
+    "neg": (lambda a: -a, "same"),
+    "negative": (lambda a: -a, "same"),
+    "abs": (np.abs, "same"),
+    "absolute": (np.abs, "same"),
+    "sign": (np.sign, "same"),
+    "square": (lambda a: a * a, "same"),
+    "relu": (lambda a: np.where(a > 0, a, np.where(np.isnan(a), a, 0.0)), "same"),
+    "exp": (np.exp, "float"),
+    "log": (np.log, "float"),
+    "sqrt": (np.sqrt, "float"),
+    "rsqrt": (lambda a: 1.0 / np.sqrt(a), "float"),
+    "reciprocal": (lambda a: 1.0 / a, "float"),
+    "sin": (np.sin, "float"),
+    "cos": (np.cos, "float"),
+    "tanh": (np.tanh, "float"),
+    "sigmoid": (_sigmoid, "float"),
+    "silu": (lambda a: a * _sigmoid(a), "floatonly"),
+    "gelu": (_gelu, "floatonly"),
+    "logical_not": (lambda a: a == 0, "bool"),
+}
+SMOOTH_AT_INF = {"silu", "gelu", "sigmoid", "tanh"}
+
+
+def unary_expect(name, x, fn=None, rule=None):
+    fn0, rule0 = UNARY.get(name, (None, None))
+    fn = fn or fn0
+    rule = rule or rule0
+    if rule == "bool":
+        return R.value(fn(x.arr), "bool")
+    if x.dtype == "bool":
+        if name in ("neg", "negative"):
+            return R.raises("negation of a bool tensor")
+        if rule == "same":
+            return R.anything()
+    if rule == "same":
+        dt = x.dtype
+        if dt in S.INTS:
+            with np.errstate(all="ignore"):
+                if name == "relu":
+                    return R.value(np.maximum(x.arr, 0), dt)
+                if name == "sign":
+                    return R.value(np.sign(x.arr), dt)
+                return R.value(fn(x.arr), dt)  # wraps like C++ (abs(INT_MIN) == INT_MIN)
+    else:
+        dt = R.to_float(x.dtype)
+    with np.errstate(all="ignore"):
+        out = fn(f64(x.arr.astype(S.NP_DTYPE[dt])))
+    e = R.value(out, dt)
+    if name in ("sign",) and np.isnan(f64(x.arr)).any():
+        e.ignore = np.isnan(f64(x.arr))
+    if name in SMOOTH_AT_INF | {"relu"}:
+        e.ignore = np.isinf(f64(x.arr))
+    if rule == "floatonly" and x.dtype not in S.FLOATS:
+        return R.either(e, "PyTorch rejects integer input")
+    return e
+
+
+@st.composite
+def unary_examples(draw, name, form):
+    x = draw(S.tensors())
+    e = unary_expect(name, x)
+    if form == "method":
+        call = "r = x.%s()" % name
+    elif form == "function":
+        call = "r = loom.%s(x)" % name
+    elif form == "F":
+        call = "r = F.%s(x)" % name
+    elif form == "inplace":
+        call = "r = x.%s_()" % name
+        if e.kind in (R.Expect.VALUE, R.Expect.EITHER):
+            ign = e.ignore
+            e = in_place_expect(x, e.value, e.dtype, why_shape=True)
+            e.ignore = ign
+        elif e.kind == R.Expect.ANY and "overlap" in x.tags:
+            e = R.raises("in-place write into an expanded tensor")
+    elif form == "gelu_tanh":
+        call = "r = x.gelu(approximate='tanh')"
+        dt = R.to_float(x.dtype)
+        with np.errstate(all="ignore"):
+            e = R.value(_gelu_tanh(f64(x.arr.astype(S.NP_DTYPE[dt]))), dt, ignore=np.isinf(f64(x.arr)))
+        if x.dtype not in S.FLOATS:
+            e = R.either(e, "PyTorch rejects integer input")
+    opname = {"method": "Tensor.%s", "function": "loom.%s", "F": "F.%s", "inplace": "Tensor.%s_",
+              "gelu_tanh": "Tensor.%s(approximate='tanh')"}[form] % name
+    return Example(opname, {"x": x}, call, e)
+
+
+def _reg_unary():
+    for name in UNARY:
+        register("Tensor." + name, unary_examples(name, "method"), family="unary")
+        register("loom." + name, unary_examples(name, "function"), family="unary")
+    for name in ("exp", "neg", "relu"):
+        register("Tensor.%s_" % name, unary_examples(name, "inplace"), family="unary")
+    for name in ("relu", "sigmoid", "tanh", "silu", "gelu"):
+        register("F." + name, unary_examples(name, "F"), family="unary")
+    register("Tensor.gelu(approximate='tanh')", unary_examples("gelu", "gelu_tanh"), family="unary")
+
+
+@st.composite
+def operator_unary(draw, op):
+    x = draw(S.tensors())
+    name = op
+    op = "Tensor." + op
+    if name == "__neg__":
+        return Example(op, {"x": x}, "r = -x", unary_expect("neg", x))
+    if name == "__pos__":
+        return Example(op, {"x": x}, "r = +x", R.value(x.arr, x.dtype))
+    if name == "__abs__":
+        return Example(op, {"x": x}, "r = abs(x)", unary_expect("abs", x))
+    # __invert__: logical not on bool, bitwise not on ints, rejected on floats
+    if x.dtype == "bool":
+        e = R.value(~x.arr, "bool")
+    elif x.dtype in S.INTS:
+        e = R.value(np.invert(x.arr), x.dtype)
+    else:
+        e = R.raises("~ on a floating tensor")
+    return Example(op, {"x": x}, "r = ~x", e)
+
+
+def _reg_operator_unary():
+    for op in ("__neg__", "__pos__", "__abs__", "__invert__"):
+        register("Tensor." + op, operator_unary(op), family="unary")
+
+
+# ============================================================================ binary
+
+def _np_binary(name, a, b, dt):
+    """NumPy value of a binary op with both operands already cast to dtype dt."""
+    if dt in S.FLOATS:
+        a, b = f64(a), f64(b)
+    with np.errstate(all="ignore"):
+        if name in ("add", "__add__", "__radd__"):
+            return np.logical_or(a, b) if dt == "bool" else a + b
+        if name in ("sub", "subtract", "__sub__", "__rsub__"):
+            return a - b
+        if name in ("mul", "multiply", "__mul__", "__rmul__"):
+            return np.logical_and(a, b) if dt == "bool" else a * b
+        if name in ("div", "divide", "true_divide", "__truediv__", "__rtruediv__"):
+            return f64(a) / f64(b)
+        if name in ("pow", "__pow__", "__rpow__"):
+            return np.power(a, b)
+        if name in ("maximum",):
+            return np.maximum(a, b)
+        if name in ("minimum",):
+            return np.minimum(a, b)
+        if name in ("__and__",):
+            return np.bitwise_and(a, b)
+        if name in ("__or__",):
+            return np.bitwise_or(a, b)
+        cmp = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+               "ge": np.greater_equal}
+        key = name.strip("_")
+        return cmp[key](a, b)
+
+
+COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
+BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "maximum", "minimum") + COMPARE
+
+
+def binary_expect(name, x, y, alpha=None):
+    """Expectation of name(x, y) where x, y are T or Python scalars (first operand first)."""
+    base = name.strip("_").replace("r", "", 1) if name.startswith("__r") else name.strip("_")
+    base = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "truediv": "div",
+            "negative": "neg"}.get(base, base)
+    try:
+        shape = np.broadcast_shapes(np.shape(x.arr) if isinstance(x, S.T) else (), np.shape(y.arr) if isinstance(y, S.T) else ())
+    except ValueError as e:
+        return R.raises("shapes do not broadcast: %s" % e)
+    for v in (x, y):
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+            return R.raises("Python int out of int64 range")
+    dt = R.result_type(x, y)
+    if base in ("maximum", "minimum") and not (isinstance(x, S.T) and isinstance(y, S.T)):
+        e = R.anything()  # PyTorch takes tensors only; a scalar is allowed to raise TypeError
+        return e
+    if base == "sub" and "bool" in (_dt(x), _dt(y)):
+        return R.raises("subtraction with a bool tensor")
+    if base in ("and", "or") and R.CATEGORY[dt] == 2:
+        return R.raises("bitwise op on floating tensors")
+    if base == "div":
+        dt = R.to_float(dt)
+    if base == "pow" and dt == "bool":
+        return R.anything()
+    out_dt = "bool" if base in COMPARE else dt
+    scalar_out_of_range = any(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and dt in S.INTS and (not math.isfinite(v) or not S.INT_RANGE[dt][0] <= v <= S.INT_RANGE[dt][1])
+        for v in (x, y))
+    if scalar_out_of_range:
+        return R.anything(dtype=out_dt, why="a Python scalar outside the tensor dtype's range")
+    a, b = R.arr_of(x, dt), R.arr_of(y, dt)
+    if base == "pow" and dt in S.INTS and (np.asarray(b) < 0).any():
+        if not isinstance(y, S.T):
+            return R.raises("integers to negative integer powers")
+        return R.anything(dtype=dt)
+    if alpha is not None:
+        if dt in S.INTS and isinstance(alpha, float):
+            return R.raises("float alpha with integer inputs")
+        if dt == "bool":
+            return R.anything()
+        with np.errstate(all="ignore"):
+            b = (f64(b) * alpha) if dt in S.FLOATS else (b * np.asarray(alpha).astype(b.dtype))
+    with np.errstate(all="ignore"):
+        out = _np_binary("__%s__" % base if base in ("and", "or") else base, a, b, dt)
+    e = R.value(np.broadcast_to(out, shape), out_dt)
+    if scalar_out_of_range:
+        return R.anything(dtype=out_dt, why="a Python scalar outside the tensor dtype's range")
+    return e
+
+
+def _dt(v):
+    if isinstance(v, S.T):
+        return v.dtype
+    return R.scalar_dtype(v) if v is not None else None
+
+
+@st.composite
+def operand_pair(draw, dtypes=S.DTYPES, scalar=True):
+    """(x, y): x a tensor; y a tensor (broadcastable or not, maybe 0-d) or a Python scalar."""
+    kind = draw(st.sampled_from(["tensor", "tensor", "scalar", "zerodim"] if scalar else ["tensor", "tensor", "zerodim"]))
+    if kind == "scalar":
+        return draw(S.tensors(dtypes)), draw(S.python_scalars())
+    if kind == "zerodim":
+        x = draw(S.tensors(dtypes))
+        y = draw(S.tensors(dtypes, shape=()))
+        return (x, y) if draw(st.booleans()) else (y, x)
+    sx, sy = draw(S.broadcast_pair())
+    return draw(S.tensors(dtypes, shape=sx)), draw(S.tensors(dtypes, shape=sy))
+
+
+SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "and": "&", "or": "|", "eq": "==", "ne": "!=",
+          "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+@st.composite
+def binary_examples(draw, name, form):
+    x, y = draw(operand_pair())
+    inputs = {"x": x}
+    ysrc = "y"
+    if isinstance(y, S.T):
+        inputs["y"] = y
+    else:
+        ysrc = S.fmt(y)
+    alpha = None
+    if form == "method":
+        if name in ("add", "sub") and draw(st.integers(0, 3)) == 0:
+            alpha = draw(st.sampled_from([2, -1, 0.5, 0]))
+            call = "r = x.%s(%s, alpha=%s)" % (name, ysrc, S.fmt(alpha))
+        else:
+            call = "r = x.%s(%s)" % (name, ysrc)
+        e = binary_expect(name, x, y, alpha)
+    elif form == "function":
+        call = "r = loom.%s(x, %s)" % (name, ysrc)
+        e = binary_expect(name, x, y)
+    elif form == "operator":
+        call = "r = x %s %s" % (SYMBOL[name], ysrc if ysrc == "y" else "(%s)" % ysrc)
+        e = binary_expect(name, x, y)
+    elif form == "reflected":  # scalar OP tensor
+        s = draw(S.python_scalars())
+        call = "r = (%s) %s x" % (S.fmt(s), SYMBOL[name])
+        inputs = {"x": x}
+        e = binary_expect(name, s, x)
+    else:  # in-place: method_ or augmented assignment
+        call = ("r = x.%s_(%s)" % (name, ysrc)) if form == "inplace" else ("x %s= (%s)\nr = x" % (SYMBOL[name], ysrc))
+        e = binary_expect(name, x, y)
+        if e.kind in (R.Expect.VALUE, R.Expect.EITHER):
+            kind = e.kind
+            e = in_place_expect(x, e.value, e.dtype)
+            if kind == R.Expect.EITHER and e.kind == R.Expect.VALUE:
+                e = R.either(e)
+        elif e.kind == R.Expect.ANY and "overlap" in x.tags:
+            e = R.raises("in-place write into an expanded tensor")
+    opname = {"method": "Tensor.%s", "function": "loom.%s", "operator": "Tensor.__%s__", "reflected": "Tensor.__r%s__",
+              "inplace": "Tensor.%s_", "augmented": "Tensor.__i%s__"}[form] % (
+        {"div": "truediv"}.get(name, name) if form in ("operator", "reflected", "augmented") else name)
+    return Example(opname, inputs, call, e, tags={"alpha"} if alpha is not None else ())
+
+
+def _reg_binary():
+    for name in BINARY:
+        register("Tensor." + name, binary_examples(name, "method"), family="binary")
+        register("loom." + name, binary_examples(name, "function"), family="binary")
+    for name in ("add", "sub", "mul", "div", "pow", "and", "or") + COMPARE:
+        register("Tensor.__%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "operator"), family="binary")
+    for name in ("add", "sub", "mul", "div", "pow"):
+        register("Tensor.__r%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "reflected"), family="binary")
+        register("Tensor.__i%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "augmented"), family="binary")
+    for name in ("add", "sub", "mul", "div", "pow"):
+        register("Tensor.%s_" % name, binary_examples(name, "inplace"), family="binary")
+
+
+_LOADED = []
+
+
+def all_ops():
+    """Registers every family once and returns the table."""
+    if not _LOADED:
+        _LOADED.append(True)
+        _reg_unary()
+        _reg_operator_unary()
+        _reg_binary()
+        from . import ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_generic  # noqa: F401
+
+        for mod in (ops_reduce, ops_shape, ops_index, ops_factory, ops_nn):
+            mod.register_all()
+        ops_generic.register_all()  # last: covers public names no family claimed
+        if os.environ.get("LOOM_FUZZ_SELFTEST"):
+            _reg_selftest()
+    return OPS
+
+
+def _reg_selftest():
+    """Ops that crash and hang on purpose: the runner's isolation is tested with them."""
+    crash = st.just(Example("selftest.crash", {}, "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\nr = None", R.anything()))
+    hang = st.just(Example("selftest.hang", {}, "import time\ntime.sleep(3600)\nr = None", R.anything()))
+    register("selftest.crash", crash, has_ref=False, family="selftest")
+    register("selftest.hang", hang, has_ref=False, family="selftest")

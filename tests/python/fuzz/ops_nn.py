@@ -1,0 +1,281 @@
+"""loom.nn.functional with NumPy references: losses, layer_norm, conv2d, pooling, normalize,
+cosine_similarity, embedding, dropout."""
+import numpy as np
+from hypothesis import strategies as st
+
+from . import references as R
+from . import strategies as S
+from .check import Example
+from .ops import f64, register
+
+RED = ("mean", "sum", "none")
+
+
+def _reduce(v, reduction, dt, **kw):
+    if reduction == "mean":
+        v = np.mean(v) if v.size else np.float64("nan")
+    elif reduction == "sum":
+        v = np.sum(v)
+    return R.value(v, dt, rtol=1e-4 if dt == "float32" else 1e-8, atol=1e-5, **kw)
+
+
+@st.composite
+def pointwise_loss_examples(draw, op):
+    name = op.split(".")[-1]
+    s1, s2 = draw(S.broadcast_pair(invalid_ok=True)) if draw(st.integers(0, 5)) == 0 else (None, None)
+    shape = draw(S.shapes(0, 3))
+    dt = draw(st.sampled_from(S.FLOATS + ("int64",) if draw(st.integers(0, 8)) == 0 else S.FLOATS))
+    x = draw(S.tensors(dt, shape=s1 if s1 is not None else shape))
+    y = draw(S.tensors(dt if draw(st.integers(0, 6)) else draw(st.sampled_from(S.DTYPES)), shape=s2 if s2 is not None else shape))
+    red = draw(st.sampled_from(RED + ("bogus",)))
+    extra = ""
+    beta = 1.0
+    if name in ("smooth_l1_loss", "huber_loss") and draw(st.booleans()):
+        beta = draw(st.sampled_from([0.5, 2.0, 0.0, -1.0]))
+        extra = ", %s=%s" % ("beta" if name == "smooth_l1_loss" else "delta", beta)
+    call = "r = F.%s(x, y, reduction=%r%s)" % (name, red, extra)
+    if red == "bogus":
+        return Example(op, {"x": x, "y": y}, call, R.raises("unknown reduction"))
+    if x.shape != y.shape:
+        return Example(op, {"x": x, "y": y}, call, R.anything())  # PyTorch warns and broadcasts
+    if x.dtype != y.dtype or x.dtype not in S.FLOATS:
+        return Example(op, {"x": x, "y": y}, call, R.anything())
+    if beta < 0 or (beta == 0 and name == "huber_loss"):
+        return Example(op, {"x": x, "y": y}, call, R.raises("beta/delta must be positive") if beta < 0 else R.anything())
+    d = f64(x.arr) - f64(y.arr)
+    ad = np.abs(d)
+    with np.errstate(all="ignore"):
+        if name == "mse_loss":
+            v = d * d
+        elif name == "l1_loss":
+            v = ad
+        elif name == "smooth_l1_loss":
+            v = np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta) if beta > 0 else ad
+        else:
+            v = np.where(ad < beta, 0.5 * d * d, beta * (ad - 0.5 * beta))
+    e = _reduce(v, red, x.dtype)
+    if red != "none":
+        wild = ~np.isfinite(f64(x.arr)) | ~np.isfinite(f64(y.arr)) | (np.abs(f64(x.arr)) > 1e15) | (np.abs(f64(y.arr)) > 1e15)
+        if wild.any() and not np.isnan(e.value).all():
+            e = R.anything(dtype=x.dtype)
+    return Example(op, {"x": x, "y": y}, call, e)
+
+
+def _log_softmax(a, axis):
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return a - m - np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))
+
+
+@st.composite
+def class_loss_examples(draw, op):
+    name = op.split(".")[-1]
+    n = draw(st.sampled_from([1, 2, 3, 0]))
+    c = draw(st.sampled_from([1, 2, 3]))
+    dt = draw(st.sampled_from(S.FLOATS))
+    x = draw(S.tensors(dt, shape=(n, c) if draw(st.integers(0, 8)) else draw(S.shapes(0, 3)), mode="nice"))
+    tdt = "int64" if draw(st.integers(0, 6)) else draw(st.sampled_from(["int32", "float32"]))
+    t = draw(S.tensors(tdt, shape=(n,) if draw(st.integers(0, 8)) else draw(S.shapes(0, 2)),
+                       elements=st.one_of(st.integers(0, c - 1), st.integers(0, c - 1), st.sampled_from([-100, -1, c])), views=False))
+    red = draw(st.sampled_from(RED))
+    call = "r = F.%s(x, t, reduction=%r)" % (name, red)
+    inputs = {"x": x, "t": t}
+    if x.ndim != 2 or t.shape != (x.shape[0],) or t.dtype != "int64":
+        e = R.raises("input must be [N, C] with int64 targets [N]") if x.ndim == 2 and t.dtype != "float32" else R.anything()
+        return Example(op, inputs, call, e)
+    tg = t.arr
+    valid = tg != -100
+    if ((tg[valid] < 0) | (tg[valid] >= c)).any():
+        return Example(op, inputs, call, R.raises("target out of range"))
+    with np.errstate(all="ignore"):
+        lp = _log_softmax(f64(x.arr), 1) if name == "cross_entropy" else f64(x.arr)
+        picked = np.where(valid, -lp[np.arange(len(tg)), np.where(valid, tg, 0)] if len(tg) else np.zeros(0), 0.0)
+        if red == "mean":
+            v = picked.sum() / valid.sum() if valid.sum() else np.float64("nan")
+            return Example(op, inputs, call, R.value(v, dt, rtol=1e-4, atol=1e-5))
+    return Example(op, inputs, call, _reduce(picked, red, dt))
+
+
+@st.composite
+def layer_norm_examples(draw, op):
+    shape = draw(S.shapes(1, 3))
+    dt = draw(st.sampled_from(S.FLOATS))
+    x = draw(S.tensors(dt, shape=shape, mode="nice"))
+    k = draw(st.integers(1, len(shape)))
+    ns = shape[len(shape) - k:]
+    if draw(st.integers(0, 6)) == 0:
+        ns = tuple(s + 1 for s in ns)
+    use_w = draw(st.booleans())
+    inputs = {"x": x}
+    args = ""
+    if use_w:
+        inputs["w"] = draw(S.tensors(dt, shape=ns, mode="nice"))
+        inputs["b"] = draw(S.tensors(dt, shape=ns, mode="nice"))
+        args = ", w, b"
+    call = "r = F.layer_norm(x, %s%s)" % (S.fmt(tuple(ns)), args)
+    if ns != shape[len(shape) - k:]:
+        return Example(op, inputs, call, R.raises("normalized_shape does not match the input"))
+    a = f64(x.arr)
+    ax = tuple(range(len(shape) - k, len(shape)))
+    with np.errstate(all="ignore"):
+        mu = a.mean(axis=ax, keepdims=True) if a.size else a
+        var = ((a - mu) ** 2).mean(axis=ax, keepdims=True) if a.size else a
+        y = (a - mu) / np.sqrt(var + 1e-5)
+        if use_w:
+            y = y * f64(inputs["w"].arr) + f64(inputs["b"].arr)
+    return Example(op, inputs, call, R.value(y, dt, rtol=1e-4, atol=1e-4))
+
+
+def _conv2d(x, w, b, stride, padding):
+    n, c, h, wd = x.shape
+    o, ci, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh = (h + 2 * padding - kh) // stride + 1
+    ow = (wd + 2 * padding - kw) // stride + 1
+    if oh <= 0 or ow <= 0:
+        raise ValueError("output size is too small")
+    out = np.zeros((n, o, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    if b is not None:
+        out += b[None, :, None, None]
+    return out
+
+
+@st.composite
+def conv2d_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    n, c, o = draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2]))
+    h, w = draw(st.sampled_from([1, 3, 4])), draw(st.sampled_from([1, 3, 4]))
+    k = draw(st.sampled_from([1, 2, 3]))
+    xs = (n, c, h, w) if draw(st.integers(0, 8)) else draw(S.shapes(2, 4))
+    ws = (o, c, k, k) if draw(st.integers(0, 8)) else (o, c + 1, k, k)
+    x = draw(S.tensors(dt, shape=xs, mode="nice"))
+    wt = draw(S.tensors(dt, shape=ws, mode="nice"))
+    use_b = draw(st.booleans())
+    stride = draw(st.sampled_from([1, 2, 0]))
+    padding = draw(st.sampled_from([0, 1, -1]))
+    inputs = {"x": x, "w": wt}
+    if use_b:
+        inputs["b"] = draw(S.tensors(dt, shape=(o,), mode="nice"))
+    call = "r = F.conv2d(x, w%s, stride=%d, padding=%d)" % (", b" if use_b else "", stride, padding)
+    if x.ndim != 4 or xs[1] != ws[1] or stride <= 0 or padding < 0:
+        return Example(op, inputs, call, R.raises("bad conv2d arguments") if x.ndim in (3, 4) or stride <= 0 or padding < 0 else R.anything())
+    e = R.ref(lambda: _conv2d(f64(x.arr), f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding), dt, rtol=1e-5, atol=1e-5)
+    return Example(op, inputs, call, e)
+
+
+@st.composite
+def pool_examples(draw, op):
+    name = op.split(".")[-1]
+    dt = draw(st.sampled_from(S.FLOATS))
+    shape = (draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2, 3, 4])), draw(st.sampled_from([1, 2, 4])))
+    if draw(st.integers(0, 8)) == 0:
+        shape = draw(S.shapes(0, 4))
+    x = draw(S.tensors(dt, shape=shape))
+    k = draw(st.sampled_from([1, 2, 3, 0]))
+    s = draw(st.sampled_from([None, 1, 2]))
+    call = "r = F.%s(x, %d%s)" % (name, k, "" if s is None else ", stride=%d" % s)
+    s = s or k
+    if x.ndim not in (3, 4) or k <= 0:
+        return Example(op, {"x": x}, call, R.raises("bad pooling arguments") if k <= 0 or x.ndim < 3 else R.anything())
+    h, w = shape[-2:]
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    if h < k or w < k or 0 in shape:
+        return Example(op, {"x": x}, call, R.raises("output size too small") if (h < k or w < k) else R.anything())
+    a = f64(x.arr)
+    out = np.zeros(a.shape[:-2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            win = a[..., i * s:i * s + k, j * s:j * s + k]
+            with np.errstate(all="ignore"):
+                out[..., i, j] = np.max(win, axis=(-2, -1)) if name == "max_pool2d" else np.mean(win, axis=(-2, -1))
+    e = R.value(out, dt, rtol=1e-5, atol=1e-5)
+    if name == "avg_pool2d":
+        e.ignore = ~np.isfinite(out) | (np.abs(out) > 1e15)
+    return Example(op, {"x": x}, call, e)
+
+
+@st.composite
+def normalize_examples(draw, op):
+    name = op.split(".")[-1]
+    dt = draw(st.sampled_from(S.FLOATS))
+    shape = draw(S.shapes(1, 3))
+    x = draw(S.tensors(dt, shape=shape, mode="nice"))
+    d = draw(S.dims(len(shape)))
+    from .ops_shape import wrap
+    w = wrap(d, len(shape))
+    if name == "normalize":
+        call = "r = F.normalize(x, dim=%d)" % d
+        if w is None:
+            return Example(op, {"x": x}, call, R.raises("dim out of range"))
+        a = f64(x.arr)
+        nrm = np.sqrt(np.sum(a * a, axis=w, keepdims=True)) if a.size else a
+        return Example(op, {"x": x}, call, R.value(a / np.maximum(nrm, 1e-12), dt, rtol=1e-5, atol=1e-6))
+    y = draw(S.tensors(dt, shape=shape if draw(st.integers(0, 6)) else draw(S.shapes(1, 3)), mode="nice"))
+    call = "r = F.cosine_similarity(x, y, dim=%d)" % d
+    try:
+        bs = np.broadcast_shapes(x.shape, y.shape)
+    except ValueError as exc:
+        return Example(op, {"x": x, "y": y}, call, R.raises(str(exc)))
+    w = wrap(d, len(bs))
+    if w is None:
+        return Example(op, {"x": x, "y": y}, call, R.raises("dim out of range"))
+    a, b = np.broadcast_to(f64(x.arr), bs), np.broadcast_to(f64(y.arr), bs)
+    num = np.sum(a * b, axis=w)
+    den = np.sqrt(np.maximum(np.sum(a * a, axis=w) * np.sum(b * b, axis=w), 1e-16))
+    e = R.value(num / den, dt, rtol=1e-4, atol=1e-5)
+    if x.shape != y.shape:
+        e = R.either(e)
+    return Example(op, {"x": x, "y": y}, call, e)
+
+
+@st.composite
+def embedding_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    v, dim = draw(st.sampled_from([1, 3, 5])), draw(st.sampled_from([1, 2, 3]))
+    w = draw(S.tensors(dt, shape=(v, dim) if draw(st.integers(0, 8)) else draw(S.shapes(1, 3)), mode="nice"))
+    idx = draw(S.tensors(draw(st.sampled_from(["int64", "int64", "int32", "float32"])), shape=draw(S.shapes(0, 2)),
+                         elements=st.one_of(st.integers(0, v - 1), st.sampled_from([-1, v])), views=False))
+    call = "r = F.embedding(i, w)"
+    if w.ndim != 2 or idx.dtype == "float32":
+        e = R.raises("embedding needs a 2-D weight and integer indices")
+    elif idx.arr.size and (idx.arr.min() < 0 or idx.arr.max() >= w.shape[0]):
+        e = R.raises("index out of range")
+    else:
+        e = R.value(w.arr[idx.arr.astype(np.int64)], dt)
+        if idx.dtype == "int32":
+            e = R.either(e)
+    return Example(op, {"i": idx, "w": w}, call, e)
+
+
+@st.composite
+def dropout_examples(draw, op):
+    x = draw(S.tensors(S.FLOATS))
+    p = draw(st.sampled_from([0.0, 0.5, 1.0, -0.1, 1.5]))
+    training = draw(st.booleans())
+    call = "r = F.dropout(x, p=%s, training=%s)" % (p, training)
+    if not 0 <= p <= 1:
+        e = R.raises("p must be in [0, 1]")
+    elif not training or p == 0:
+        e = R.value(x.arr, x.dtype)
+    else:
+        e = R.anything(dtype=x.dtype)
+    return Example(op, {"x": x}, call, e)
+
+
+def register_all():
+    for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+        register("F." + name, pointwise_loss_examples("F." + name), family="nn")
+    for name in ("cross_entropy", "nll_loss"):
+        register("F." + name, class_loss_examples("F." + name), family="nn")
+    register("F.layer_norm", layer_norm_examples("F.layer_norm"), family="nn")
+    register("F.conv2d", conv2d_examples("F.conv2d"), family="nn")
+    for name in ("max_pool2d", "avg_pool2d"):
+        register("F." + name, pool_examples("F." + name), family="nn")
+    for name in ("normalize", "cosine_similarity"):
+        register("F." + name, normalize_examples("F." + name), family="nn")
+    register("F.embedding", embedding_examples("F.embedding"), family="nn")
+    register("F.dropout", dropout_examples("F.dropout"), family="nn")
