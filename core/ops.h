@@ -13,7 +13,7 @@ enum class Op : int16_t {
 #undef LOOM_OP
   kCount
 };
-constexpr int kNumOps = 93;
+constexpr int kNumOps = 97;
 static_assert(static_cast<int>(Op::kCount) == kNumOps, "core/ops.def changed: update kNumOps");
 
 const char* op_name(Op op);

@@ -135,6 +135,7 @@ void* Tensor::data_ptr() const {
   return static_cast<char*>(i.storage_->data()) + i.offset_ * static_cast<int64_t>(itemsize(i.dtype_));
 }
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;  // no element is out of place (as PyTorch)
   const auto& sz = sizes();
   const auto& st = strides();
   int64_t expected = 1;

@@ -209,11 +209,29 @@ class Tensor {
   Tensor& div_(const Tensor& other);
   Tensor& div_(const Scalar& other);
   Tensor& pow_(const Scalar& exponent);
+  Tensor& pow_(const Tensor& exponent);
   Tensor& clamp_(std::optional<Scalar> min, std::optional<Scalar> max = {});
+  Tensor& clamp_(const Tensor& min, const Tensor& max);  // either may be undefined
   Tensor& masked_fill_(const Tensor& mask, const Scalar& value);
   Tensor& relu_();
   Tensor& neg_();
   Tensor& exp_();
+
+  // ---- bitwise, bool and integer dtypes (autograd/ops/bitwise.cpp) ----
+  Tensor bitwise_and(const Tensor& other) const;
+  Tensor bitwise_and(const Scalar& other) const;
+  Tensor bitwise_or(const Tensor& other) const;
+  Tensor bitwise_or(const Scalar& other) const;
+  Tensor bitwise_xor(const Tensor& other) const;
+  Tensor bitwise_xor(const Scalar& other) const;
+  Tensor bitwise_not() const;
+  Tensor& bitwise_and_(const Tensor& other);
+  Tensor& bitwise_and_(const Scalar& other);
+  Tensor& bitwise_or_(const Tensor& other);
+  Tensor& bitwise_or_(const Scalar& other);
+  Tensor& bitwise_xor_(const Tensor& other);
+  Tensor& bitwise_xor_(const Scalar& other);
+  Tensor& bitwise_not_();
 
   // ---- reductions (autograd/ops/reduce.cpp); empty dims = all dims ----
   Tensor sum(const Dims& dims = {}, bool keepdim = false) const;
@@ -268,6 +286,16 @@ Tensor& operator+=(Tensor& a, const Tensor& b);
 Tensor& operator-=(Tensor& a, const Tensor& b);
 Tensor& operator*=(Tensor& a, const Tensor& b);
 Tensor& operator/=(Tensor& a, const Tensor& b);
+Tensor operator~(const Tensor& a);  // bitwise_not
+Tensor operator&(const Tensor& a, const Tensor& b);
+Tensor operator|(const Tensor& a, const Tensor& b);
+Tensor operator^(const Tensor& a, const Tensor& b);
+Tensor operator&(const Tensor& a, const Scalar& b);
+Tensor operator|(const Tensor& a, const Scalar& b);
+Tensor operator^(const Tensor& a, const Scalar& b);
+Tensor& operator&=(Tensor& a, const Tensor& b);
+Tensor& operator|=(Tensor& a, const Tensor& b);
+Tensor& operator^=(Tensor& a, const Tensor& b);
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // ---- factories (core/factory.cpp) ----

@@ -40,6 +40,7 @@ struct ReduceLoop {
 enum class UnaryOp : int8_t {
   Neg, Abs, Sign, Exp, Log, Sqrt, Rsqrt, Reciprocal, Sin, Cos, Tanh, Sigmoid, Relu,
   GeluErf, GeluTanh, Silu, Square, LogicalNot,
+  BitNot,  // bool and integer dtypes only
   // Derivatives used by backward nodes: out = f'(x).
   GeluErfGrad, GeluTanhGrad, SiluGrad,
 };
@@ -50,8 +51,11 @@ enum class BinaryOp : int8_t {
   Eq, Ne, Lt, Le, Gt, Ge,
   // `b op a` forms for scalar-on-the-left (2 - x, 2 / x, 2 ** x).
   RSub, RDiv, RPow,
+  // Bool and integer dtypes only.
+  BitAnd, BitOr, BitXor,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
+inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }
 
 enum class ReduceOp : int8_t { Sum, Mean, Prod, Max, Min, LogSumExp, Norm };
 

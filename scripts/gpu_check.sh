@@ -22,6 +22,11 @@ for bin in test_kernels test_autograd test_core; do
 done
 compute-sanitizer --tool racecheck --error-exitcode 9 build-gpu/tests/test_kernels "[cuda]" > "$OUT/racecheck.log" 2>&1
 echo "racecheck: rc=$?"
+# The Python regression tests on the GPU machine (a CPU-tensor backward error once crashed only there),
+# with faulthandler so that a crash leaves its stacks in the log.
+PYTHONPATH=python python3 -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_bad_input.py \
+  tests/python/test_autograd.py tests/python/test_errors.py > "$OUT/pytest-regressions.log" 2>&1
+echo "pytest regressions: rc=$? $(tail -1 "$OUT/pytest-regressions.log")"
 if [ -x build-gpu/benchmarks/loom_bench ] && [ -d bench-local ]; then
   build-gpu/benchmarks/loom_bench --out "$OUT/loom.jsonl" > "$OUT/bench.log" 2>&1
   python3 bench-local/torch_reference.py --out "$OUT/torch.jsonl" > "$OUT/torch.log" 2>&1

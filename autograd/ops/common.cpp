@@ -113,6 +113,21 @@ kernels::ReduceLoop make_reduce_loop(const Tensor& in, const Tensor& out, const 
   return loop;
 }
 
+DType result_type(std::initializer_list<const Tensor*> ts) {
+  bool any_dim = false, any_zero = false;
+  DType dim_t = DType::Bool, zero_t = DType::Bool;
+  for (const Tensor* t : ts) {
+    if (!t->defined()) continue;
+    DType& acc = t->dim() > 0 ? dim_t : zero_t;
+    bool& seen = t->dim() > 0 ? any_dim : any_zero;
+    acc = seen ? promote_types(acc, t->dtype()) : t->dtype();
+    seen = true;
+  }
+  if (!any_dim) return zero_t;
+  if (any_zero && dtype_category(zero_t) > dtype_category(dim_t)) return promote_types(dim_t, zero_t);
+  return dim_t;
+}
+
 void check_same_device(const char* op, std::initializer_list<const Tensor*> ts) {
   const Tensor* first = nullptr;
   for (const Tensor* t : ts) {

@@ -52,6 +52,11 @@ kernels::ReduceLoop make_reduce_loop(const Tensor& in, const Tensor& out_keepdim
 // Strides of `t` viewed with the broadcast shape `shape` (0 where broadcast).
 Shape broadcast_strides(const Tensor& t, const Shape& shape);
 
+// PyTorch's result dtype of an op on these tensors (undefined ones are
+// skipped): dimensioned tensors promote among themselves, and 0-d tensors only
+// count when their category (bool < integral < floating) is higher.
+DType result_type(std::initializer_list<const Tensor*> ts);
+
 // All tensors on the same device, else a RuntimeError naming the op.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
 

@@ -84,6 +84,8 @@ Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
   LOOM_CHECK_INDEX(idx.dim() <= 1, "index_select(): Index is supposed to be a vector, got shape ", idx.sizes());
   ops::check_same_device("index_select", {this, &idx});
   int64_t d = wrap_dim(dim, this->dim(), "index_select");
+  LOOM_CHECK_INDEX(this->dim() > 0 || idx.numel() == 1, "index_select(): Index to scalar can have only 1 value, got ",
+                   idx.numel(), " value(s)");
   Tensor in = contiguous();
   idx = idx.contiguous();
   const int64_t n = idx.numel();

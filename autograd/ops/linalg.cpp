@@ -76,7 +76,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out;
   if (bb.empty() && !ba.empty() && a2.is_contiguous()) {
     // [..., m, k] @ [k, n]: one GEMM over all rows.
-    int64_t rows = a2.numel() / std::max<int64_t>(k, 1);
+    int64_t rows = m;
+    for (auto s : ba) rows *= s;
     out = bmm_raw(a2.detach().reshape({1, rows, k}), b2.detach().reshape({1, k, n}));
   } else {
     out = bmm_raw(as_batch3(a2, batch, m, k), as_batch3(b2, batch, k, n));

@@ -115,12 +115,24 @@ Tensor unary(UnaryOp op, Op id, const Tensor& x, const char* node, bool save_x, 
   return y;
 }
 
-DType binary_result_type(const char* op, const Tensor& a, const Tensor& b) {
-  // As PyTorch: a 0-d tensor beside a dimensioned one only counts when its
-  // category (bool < integral < floating) is higher.
-  if (a.dim() == 0 && b.dim() > 0 && dtype_category(a.dtype()) <= dtype_category(b.dtype())) return b.dtype();
-  if (b.dim() == 0 && a.dim() > 0 && dtype_category(b.dtype()) <= dtype_category(a.dtype())) return a.dtype();
-  return promote_types(a.dtype(), b.dtype());
+using ops::result_type;  // shared with autograd/ops/bitwise.cpp
+
+DType binary_result_type(const char*, const Tensor& a, const Tensor& b) { return result_type({&a, &b}); }
+
+// PyTorch refuses `-` on bool tensors (it is not a logical operation).
+void check_no_bool_sub(bool a_bool, bool b_bool, const char* op) {
+  LOOM_CHECK(!(a_bool && b_bool), op, ": Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+             "the `^` or `logical_xor()` operator instead.");
+  LOOM_CHECK(!a_bool && !b_bool, op, ": Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+             "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+}
+
+// alpha of add/sub: an integer (or bool, for bool results) unless the result is floating.
+void check_alpha(DType result, const Scalar& alpha, const char* op) {
+  LOOM_CHECK(!alpha.is_floating() || is_floating(result), op,
+             ": For integral input tensors, argument alpha must not be a floating point number (result dtype ",
+             dtype_name(result), ")");
+  LOOM_CHECK(!alpha.is_bool() || result == DType::Bool, op, ": Boolean alpha only supported for Boolean results.");
 }
 
 Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
@@ -226,6 +238,8 @@ Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_
 
 // ---- unary ----
 Tensor Tensor::neg() const {
+  LOOM_CHECK(dtype() != DType::Bool, "neg: Negation, the `-` operator, on a bool tensor is not supported. If you are "
+             "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
   return unary(UnaryOp::Neg, Op::neg, *this, "NegBackward0", false, false,
                [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
 }
@@ -312,13 +326,19 @@ Tensor Tensor::logical_not() const { return unary(UnaryOp::LogicalNot, Op::logic
 
 // ---- binary, tensor-tensor ----
 Tensor Tensor::add(const Tensor& o, const Scalar& alpha) const {
-  if (alpha.to_double() != 1.0) return add(o.mul(alpha));
-  return binary(BinaryOp::Add, Op::add, "add", *this, o, binary_result_type("add", *this, o), "AddBackward0", false,
+  const DType rt = binary_result_type("add", *this, o);
+  check_alpha(rt, alpha, "add");
+  // alpha * other in the result dtype (an int32 other times 2 must not wrap when the result is float).
+  if (alpha.to_double() != 1.0) return add(o.to(rt).mul(alpha));
+  return binary(BinaryOp::Add, Op::add, "add", *this, o, rt, "AddBackward0", false,
                 false, [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) { return TensorList{g, g}; });
 }
 Tensor Tensor::sub(const Tensor& o, const Scalar& alpha) const {
-  if (alpha.to_double() != 1.0) return sub(o.mul(alpha));
-  return binary(BinaryOp::Sub, Op::sub, "sub", *this, o, binary_result_type("sub", *this, o), "SubBackward0", false,
+  check_no_bool_sub(dtype() == DType::Bool, o.dtype() == DType::Bool, "sub");
+  const DType rt = binary_result_type("sub", *this, o);
+  check_alpha(rt, alpha, "sub");
+  if (alpha.to_double() != 1.0) return sub(o.to(rt).mul(alpha));
+  return binary(BinaryOp::Sub, Op::sub, "sub", *this, o, rt, "SubBackward0", false,
                 false, [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) { return TensorList{g, g.neg()}; });
 }
 Tensor Tensor::mul(const Tensor& o) const {
@@ -390,6 +410,7 @@ Tensor Tensor::add(const Scalar& s) const {
                        [](const Tensor& g, const Tensor&, const Tensor&) { return g; });
 }
 Tensor Tensor::sub(const Scalar& s) const {
+  check_no_bool_sub(dtype() == DType::Bool, s.is_bool(), "sub");
   return binary_scalar(BinaryOp::Sub, Op::sub, *this, s, promote_with_scalar(dtype(), s), "SubBackward1", false, false,
                        [](const Tensor& g, const Tensor&, const Tensor&) { return g; });
 }
@@ -423,6 +444,7 @@ Tensor operator/(const Tensor& a, const Scalar& b) { return a.div(b); }
 Tensor operator+(const Scalar& a, const Tensor& b) { return b.add(a); }
 Tensor operator*(const Scalar& a, const Tensor& b) { return b.mul(a); }
 Tensor operator-(const Scalar& s, const Tensor& b) {
+  check_no_bool_sub(s.is_bool(), b.dtype() == DType::Bool, "rsub");
   return binary_scalar(BinaryOp::RSub, Op::sub, b, s, promote_with_scalar(b.dtype(), s), "RsubBackward1", false, false,
                        [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
 }
@@ -507,9 +529,13 @@ Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
 
 Tensor Tensor::clamp(const Tensor& lo, const Tensor& hi) const {
   LOOM_CHECK(lo.defined() || hi.defined(), "clamp: At least one of 'min' or 'max' must not be None");
-  Tensor r = *this;
-  if (lo.defined()) r = r.maximum(lo);
-  if (hi.defined()) r = r.minimum(hi);
+  // The result type of all three at once: clamping in two steps would let a
+  // 0-d bound raise the dtype that the other (dimensioned) bound fixes.
+  const DType rt = result_type({this, &lo, &hi});
+  auto cast = [rt](const Tensor& t) { return t.dtype() == rt ? t : t.to(rt); };
+  Tensor r = cast(*this);
+  if (lo.defined()) r = r.maximum(cast(lo));
+  if (hi.defined()) r = r.minimum(cast(hi));
   return r;
 }
 
@@ -518,12 +544,12 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
   LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_fill only supports boolean masks, but got mask with dtype ",
                   dtype_name(mask.dtype()));
   ops::check_same_device("masked_fill", {this, &mask});
-  LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill: mask of shape ", mask.sizes(),
-             " cannot be broadcast to the input shape ", sizes());
   check_scalar_fits(value, dtype(), "masked_fill");
-  Tensor out = detach().clone();
+  // Out of place, self is broadcast with the mask too (as in PyTorch).
+  const Shape shape = broadcast_shapes(sizes(), mask.sizes());
+  Tensor out = detach().expand(shape).clone();
   if (out.numel() > 0) {
-    auto loop = ops::make_loop(sizes(), {&out, &mask});
+    auto loop = ops::make_loop(shape, {&out, &mask});
     const bool* m = static_cast<const bool*>(mask.data_ptr());
     double v = value.to_double();
     LOOM_DEVICE_DISPATCH(device(), ops::kc::masked_fill(dtype(), out.data_ptr(), m, v, loop),
@@ -531,8 +557,9 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
   }
   if (autograd::any_requires_grad({this})) {
     SavedTensor sm(mask);
-    auto n = std::make_shared<LambdaNode>("MaskedFillBackward0", [sm](const TensorList& g) {
-      return TensorList{g[0].masked_fill(sm.unpack("MaskedFillBackward0"), 0.0)};
+    Shape in_shape = sizes();
+    auto n = std::make_shared<LambdaNode>("MaskedFillBackward0", [sm, in_shape](const TensorList& g) {
+      return TensorList{autograd::sum_to(g[0].masked_fill(sm.unpack("MaskedFillBackward0"), 0.0), in_shape)};
     });
     autograd::attach(n, {*this}, out);
   }
@@ -569,11 +596,14 @@ Tensor& inplace_scalar(Tensor& self, const char* op, BinaryOp bop, const Scalar&
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
-  if (alpha.to_double() != 1.0) return add_(o.mul(alpha));
+  check_alpha(common_type(*this, o), alpha, "add_");
+  if (alpha.to_double() != 1.0) return add_(o.to(common_type(*this, o)).mul(alpha));
   return inplace_tensor(*this, "add_", BinaryOp::Add, o, false, [&](const Tensor& s) { return s.add(o); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
-  if (alpha.to_double() != 1.0) return sub_(o.mul(alpha));
+  check_no_bool_sub(dtype() == DType::Bool, o.dtype() == DType::Bool, "sub_");
+  check_alpha(common_type(*this, o), alpha, "sub_");
+  if (alpha.to_double() != 1.0) return sub_(o.to(common_type(*this, o)).mul(alpha));
   return inplace_tensor(*this, "sub_", BinaryOp::Sub, o, false, [&](const Tensor& s) { return s.sub(o); });
 }
 Tensor& Tensor::mul_(const Tensor& o) {
@@ -586,6 +616,7 @@ Tensor& Tensor::add_(const Scalar& v) {
   return inplace_scalar(*this, "add_", BinaryOp::Add, v, false, [&](const Tensor& s) { return s.add(v); });
 }
 Tensor& Tensor::sub_(const Scalar& v) {
+  check_no_bool_sub(dtype() == DType::Bool, v.is_bool(), "sub_");
   return inplace_scalar(*this, "sub_", BinaryOp::Sub, v, false, [&](const Tensor& s) { return s.sub(v); });
 }
 Tensor& Tensor::mul_(const Scalar& v) {
@@ -597,6 +628,14 @@ Tensor& Tensor::div_(const Scalar& v) {
 Tensor& Tensor::pow_(const Scalar& e) {
   check_integer_pow(promote_with_scalar(dtype(), e), e.to_double() < 0, "pow_");
   return inplace_scalar(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
+}
+Tensor& Tensor::pow_(const Tensor& e) {
+  return inplace_tensor(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
+}
+Tensor& Tensor::clamp_(const Tensor& lo, const Tensor& hi) {
+  return inplace(*this, "clamp_", result_type({this, &lo, &hi}), {&lo, &hi},
+                 [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
+                 [&](const Tensor& s) { return s.clamp(lo, hi); });
 }
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
   DType rt = dtype();
@@ -627,6 +666,8 @@ Tensor& Tensor::relu_() {
                  [](const Tensor& s) { return s.relu(); });
 }
 Tensor& Tensor::neg_() {
+  LOOM_CHECK(dtype() != DType::Bool, "neg_: Negation, the `-` operator, on a bool tensor is not supported. If you "
+             "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
   return inplace(*this, "neg_", dtype(), {}, [&] { run_unary(UnaryOp::Neg, *this, *this); },
                  [](const Tensor& s) { return s.neg(); });
 }

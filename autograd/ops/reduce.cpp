@@ -66,6 +66,8 @@ Tensor extreme_grad(const Tensor& g, const Tensor& x, const Tensor& y_keep, cons
 }
 
 Tensor amax_amin(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
+  // bool: any / all, through the integer kernels (bools are never differentiable).
+  if (x.dtype() == DType::Bool) return amax_amin(x.to(DType::Int32), dims, keepdim, is_max).to(DType::Bool);
   const char* op = is_max ? "amax" : "amin";
   OpScope scope(is_max ? Op::amax : Op::amin);
   Reduction r = plan(x, dims, keepdim, op);

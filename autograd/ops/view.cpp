@@ -403,7 +403,9 @@ TensorList Tensor::split_with_sizes(const Shape& parts, int64_t d) const {
 TensorList Tensor::split(int64_t split_size, int64_t d) const {
   LOOM_CHECK(dim() > 0, "split expects at least a 1-dimensional tensor");
   d = wrap_dim(d, dim(), "split");
-  LOOM_CHECK(split_size > 0 || sizes()[d] == 0, "split expects split_size be non-negative, but got split_size=", split_size);
+  LOOM_CHECK(split_size >= 0, "split expects split_size be non-negative, but got split_size=", split_size);
+  LOOM_CHECK(split_size > 0 || sizes()[d] == 0, "split_size can only be 0 if dimension size is 0, but got dimension "
+             "size of ", sizes()[d]);
   Shape parts;
   for (int64_t s = 0; s < sizes()[d]; s += split_size) parts.push_back(std::min(split_size, sizes()[d] - s));
   if (parts.empty()) parts.push_back(0);
@@ -415,7 +417,8 @@ TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
   LOOM_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
   d = wrap_dim(d, dim(), "chunk");
   int64_t n = sizes()[d];
-  return split(std::max<int64_t>((n + chunks - 1) / chunks, 1), d);
+  if (n == 0) return split_with_sizes(Shape(chunks, 0), d);  // as PyTorch: `chunks` empty pieces
+  return split((n + chunks - 1) / chunks, d);
 }
 
 TensorList Tensor::unbind(int64_t d) const {

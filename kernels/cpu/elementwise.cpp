@@ -14,7 +14,8 @@
 // power by repeated squaring, and a negative exponent gives the truncated
 // 1 / x^|e| (0 unless x is +-1). Float -> integer conversion saturates and
 // maps NaN to 0. Bool supports Add/Maximum (or), Mul/Minimum (and) and the
-// comparisons.
+// comparisons. The bitwise ops (BitAnd/BitOr/BitXor/BitNot) take bool and
+// integer dtypes only; on bool they are the logical ops.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -163,13 +164,14 @@ inline T min_op(T a, T b) { return (a != a || a < b) ? a : b; }
 
 const char* binary_name(BinaryOp op) {
   static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne",
-                                "lt",  "le",  "gt",  "ge",  "rsub", "rdiv", "rpow"};
+                                "lt",  "le",  "gt",  "ge",  "rsub", "rdiv", "rpow", "bitwise_and",
+                                "bitwise_or", "bitwise_xor"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
   static const char* names[] = {"neg",   "abs",     "sign",      "exp",      "log",  "sqrt",        "rsqrt",
                                 "reciprocal", "sin", "cos",       "tanh",     "sigmoid", "relu",   "gelu",
-                                "gelu_tanh", "silu", "square",    "logical_not", "gelu_backward",
+                                "gelu_tanh", "silu", "square",    "logical_not", "bitwise_not", "gelu_backward",
                                 "gelu_tanh_backward", "silu_backward"};
   return names[static_cast<int>(op)];
 }
@@ -181,9 +183,21 @@ void with_binary(BinaryOp op, Fn&& fn) {
     switch (op) {
       case BinaryOp::Add: case BinaryOp::Maximum: return fn([](bool a, bool b) { return a || b; });
       case BinaryOp::Mul: case BinaryOp::Minimum: return fn([](bool a, bool b) { return a && b; });
+      // Branch-free forms (bool is 0 or 1), so the loops vectorize.
+      case BinaryOp::BitAnd: return fn([](bool a, bool b) -> bool { return a & b; });
+      case BinaryOp::BitOr: return fn([](bool a, bool b) -> bool { return a | b; });
+      case BinaryOp::BitXor: return fn([](bool a, bool b) -> bool { return a ^ b; });
       default: break;
     }
   } else {
+    if constexpr (is_int_v<T>) {
+      switch (op) {
+        case BinaryOp::BitAnd: return fn([](T a, T b) { return T(a & b); });
+        case BinaryOp::BitOr: return fn([](T a, T b) { return T(a | b); });
+        case BinaryOp::BitXor: return fn([](T a, T b) { return T(a ^ b); });
+        default: break;
+      }
+    }
     switch (op) {
       case BinaryOp::Add: return fn([](T a, T b) { return wadd(a, b); });
       case BinaryOp::Sub: return fn([](T a, T b) { return wsub(a, b); });
@@ -284,6 +298,13 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
   }
 }
 
+// Bool and integer T (floating dtypes are rejected before dispatch).
+template <typename T>
+void bit_not(T* o, const T* x, const ElementwiseLoop& L) {
+  if constexpr (std::is_same_v<T, bool>) map1(L, o, x, [](bool v) -> bool { return !v; });
+  else if constexpr (is_int_v<T>) map1(L, o, x, [](T v) { return T(~v); });
+}
+
 // Pragmas cannot sit inside the dispatch macros' arguments, hence these templates.
 template <typename T>
 void masked_fill_impl(T* base, const bool* mask, double value, const ElementwiseLoop& loop) {
@@ -328,6 +349,11 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
         map1(loop, static_cast<bool*>(out), static_cast<const scalar_t*>(in), [](scalar_t v) { return v == scalar_t(0); });
       });
       return;
+    case UnaryOp::BitNot:
+      LOOM_CHECK_TYPE(!is_floating(dt), name, ": expected a bool or integer dtype, got ", dtype_name(dt));
+      LOOM_DISPATCH_ALL(dt, name,
+                        [&] { bit_not(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop); });
+      return;
     case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Sign: case UnaryOp::Square: case UnaryOp::Relu:
       LOOM_DISPATCH_NUMERIC(dt, name, [&] {
         unary_numeric(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop);
@@ -341,6 +367,8 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
 }
 
 void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop) {
+  LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
+                  dtype_name(dt));
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     with_binary<T>(op, [&](auto f) {
@@ -351,6 +379,8 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
 }
 
 void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop) {
+  LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
+                  dtype_name(dt));
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     const T* x = static_cast<const T*>(a);

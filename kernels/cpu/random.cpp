@@ -7,8 +7,12 @@
 //            the largest value of dt below hi, so results lie in [lo, hi).
 //   normal:  z = philox::normal_at(seed, offset, i) (Box-Muller on lanes
 //            (0,1) / (2,3)); value = fma(z, std, mean) in double, rounded.
-//   randint: low + lane i % 4 modulo (high - low); the range must be at most
-//            2^32 (one 32-bit lane). The modulo bias is below 2^-32 * range.
+//   randint: low + r modulo (high - low), in uint64. r is lane i % 4; a
+//            range wider than 2^32 takes r's high 32 bits from the same lane
+//            of block (offset + i / 4) ^ 2^63, a counter in the upper half of
+//            the space, which offsets (blocks counted from 0) never reach, so
+//            the draw reserves no extra blocks. The modulo bias is below
+//            range / 2^32 (range / 2^64 when wide), as in PyTorch.
 // The explicit fma makes the double arithmetic the same on both devices
 // (nvcc would otherwise contract a*b+c on its own). Each thread handles whole
 // blocks, and normal computes each block once for its four elements.
@@ -65,11 +69,19 @@ void normal_impl(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
   });
 }
 
+constexpr uint64_t kWideCounterBit = uint64_t(1) << 63;  // the high words of a wide randint
+
 template <typename T>
 void randint_impl(T* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, uint64_t range) {
+  const bool wide = range > (uint64_t(1) << 32);
   over_blocks(n, seed, offset, [&](int64_t i0, const philox::U4& u) {
+    philox::U4 high{};
+    if (wide) high = philox::block(seed, (offset + static_cast<uint64_t>(i0 / 4)) ^ kWideCounterBit);
     for (int l = 0; l < 4 && i0 + l < n; ++l) {
-      const int64_t v = low + static_cast<int64_t>(philox::lane(u, l) % range);
+      uint64_t r = philox::lane(u, l);
+      if (wide) r |= static_cast<uint64_t>(philox::lane(high, l)) << 32;
+      // In uint64: low + r % range wraps into [low, high) without signed overflow.
+      const int64_t v = static_cast<int64_t>(static_cast<uint64_t>(low) + r % range);
       if constexpr (std::is_same_v<T, bool>) out[i0 + l] = v != 0;
       else out[i0 + l] = static_cast<T>(v);
     }
@@ -91,8 +103,6 @@ void normal(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, doub
 void randint(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
   LOOM_CHECK_VALUE(low < high, "randint: expected low < high, got low=", low, " high=", high);
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
-  LOOM_CHECK_VALUE(range <= (uint64_t(1) << 32), "randint: the range high - low = ", range,
-                   " exceeds 2^32, the most one 32-bit Philox lane covers");
   LOOM_DISPATCH_ALL(dt, "randint", [&] { randint_impl(static_cast<scalar_t*>(out), n, seed, offset, low, range); });
 }
 

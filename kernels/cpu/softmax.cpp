@@ -1,6 +1,6 @@
 // softmax / log_softmax over the middle dim of a contiguous [outer, dim, inner]
 // tensor, forward and backward.
-//   forward:  y = exp(x - max) / sum exp(x - max)   (log: x - max - log sum)
+//   forward:  y = exp(x - max) / sum exp(x - max)   (log: (x - max) - log sum)
 //   backward: gx = y * (g - sum(g * y))             (log: g - exp(y) * sum(g))
 // Subtracting the max keeps exp from overflowing. Sums accumulate in double.
 // inner == 1 (the last dim, the usual case) walks each contiguous row with
@@ -36,9 +36,11 @@ void softmax_row(T* y, const T* x, int64_t dim, bool log) {
     if (!log) y[d] = e;
   }
   if (log) {
-    const T shift = static_cast<T>(mx + std::log(sum));
+    // (x - max) - log(sum), not x - (max + log(sum)): for large |x| the sum
+    // max + log(sum) rounds back to max and every output would be 0.
+    const T log_sum = static_cast<T>(std::log(sum));
 #pragma omp simd
-    for (int64_t d = 0; d < dim; ++d) y[d] = x[d] - shift;
+    for (int64_t d = 0; d < dim; ++d) y[d] = (x[d] - mx) - log_sum;
   } else {
     const T inv = static_cast<T>(1.0 / sum);
 #pragma omp simd

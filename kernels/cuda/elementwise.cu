@@ -9,7 +9,8 @@
 // runtime switch inside one functor per dtype class rather than a template
 // parameter: the branch is uniform across the grid and costs nothing next to
 // memory traffic, and it keeps the number of instantiations (and nvcc time)
-// small. Float-only math on integer dtypes is rejected on the host.
+// small. Float-only math on integer dtypes and bitwise ops on floating
+// dtypes are rejected on the host.
 // Integer and conversion semantics follow the CPU twins exactly: wrapping
 // arithmetic, x / 0 = 0, exact integer powers, saturating float -> int
 // conversion with NaN -> 0.
@@ -185,6 +186,15 @@ struct LogicalNotF {
   __device__ bool operator()(T x) const { return !(x != T(0)); }
 };
 
+// Bool and integer T only (floating dtypes are rejected on the host).
+template <typename T>
+struct BitNotF {
+  __device__ T operator()(T x) const {
+    if constexpr (std::is_same_v<T, bool>) return !x;
+    else return T(~x);
+  }
+};
+
 bool int_unary_ok(UnaryOp op) {
   return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu ||
          op == UnaryOp::Square;
@@ -202,6 +212,14 @@ __device__ T int_pow(T base, T e) {
   return T(r);
 }
 
+// BitAnd, BitOr, BitXor; on bool these are the logical ops. Floating dtypes
+// never get here (rejected on the host).
+template <typename T>
+__device__ __forceinline__ T bitwise(BinaryOp op, T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) return T(0);
+  else return op == BinaryOp::BitAnd ? T(a & b) : op == BinaryOp::BitOr ? T(a | b) : T(a ^ b);
+}
+
 template <typename T>
 struct BinaryF {
   BinaryOp op;
@@ -209,6 +227,7 @@ struct BinaryF {
     if constexpr (std::is_same_v<T, bool>) {
       switch (op) {
         case BinaryOp::Add: case BinaryOp::Maximum: return a || b;
+        case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor: return bitwise(op, a, b);
         default: return a && b;  // Mul, Minimum (others rejected on the host)
       }
     } else {
@@ -223,6 +242,7 @@ struct BinaryF {
         case BinaryOp::RPow: return pow_(b, a);
         case BinaryOp::Maximum: return (a != a || a > b) ? a : b;  // NaN propagates
         case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
+        case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor: return bitwise(op, a, b);
         default: return T(0);
       }
     }
@@ -278,6 +298,11 @@ struct SquareF {
 
 void check_binary(BinaryOp op, DType dt, const char* name) {
   if (is_comparison(op)) return;
+  if (is_bitwise(op)) {
+    LOOM_CHECK_TYPE(!is_floating(dt), name, ": bitwise op ", static_cast<int>(op),
+                    " expects a bool or integer dtype, got ", dtype_name(dt));
+    return;
+  }
   if (dt == DType::Bool)
     LOOM_CHECK_TYPE(op == BinaryOp::Add || op == BinaryOp::Mul || op == BinaryOp::Maximum || op == BinaryOp::Minimum,
                     name, ": arithmetic op ", static_cast<int>(op), " is not supported for bool");
@@ -364,6 +389,15 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
     LOOM_DISPATCH_ALL(dt, "logical_not", [&] {
       map<1>(loop, static_cast<bool*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(nullptr),
              LogicalNotF<scalar_t>{}, stream);
+    });
+    return;
+  }
+  if (op == UnaryOp::BitNot) {
+    LOOM_CHECK_TYPE(!is_floating(dt), "bitwise_not on CUDA expects a bool or integer dtype, got ", dtype_name(dt));
+    LOOM_DISPATCH_ALL(dt, "bitwise_not", [&] {
+      if constexpr (!std::is_floating_point_v<scalar_t>)
+        map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in),
+               static_cast<const scalar_t*>(nullptr), BitNotF<scalar_t>{}, stream);
     });
     return;
   }

@@ -8,7 +8,9 @@
 //             to_unit_double (float64), rounded to dt; a value rounded up to
 //             hi becomes the largest value below hi, so results lie in [lo, hi)
 //   normal    fma(normal_at(i), std, mean) in double, rounded to dt
-//   randint   low + lane % (high - low), range at most 2^32
+//   randint   low + r % (high - low), r = the lane (range at most 2^32) or,
+//             wider, that lane | the same lane of block (offset + i / 4) ^ 2^63
+//             shifted up 32 bits (a counter no offset reaches)
 // The explicit fma is one rounding on both devices (no dependence on whether
 // a compiler contracts a * b + c), so uniform and randint are bit-identical
 // to the CPU; normal depends on the device's log/sin/cos and agrees to ~1e-15.
@@ -54,18 +56,24 @@ __global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset,
     out[i] = static_cast<T>(fma(philox::normal_at(seed, offset, static_cast<uint64_t>(i)), std, mean));
 }
 
+constexpr uint64_t kWideCounterBit = uint64_t(1) << 63;  // the high words of a wide randint
+
 template <typename T>
 __global__ void randint_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, uint64_t range) {
   int64_t nblocks = static_cast<int64_t>(philox::blocks_for(static_cast<uint64_t>(n)));
+  const bool wide = range > (uint64_t(1) << 32);
   for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < nblocks;
        b += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     philox::U4 u = philox::block(seed, offset + static_cast<uint64_t>(b));
+    philox::U4 high{};
+    if (wide) high = philox::block(seed, (offset + static_cast<uint64_t>(b)) ^ kWideCounterBit);
 #pragma unroll
     for (int l = 0; l < 4; ++l) {
       int64_t i = b * 4 + l;
       if (i >= n) break;
-      uint64_t r = static_cast<uint64_t>(philox::lane(u, l)) % range;
-      int64_t v = low + static_cast<int64_t>(r);
+      uint64_t r = philox::lane(u, l);
+      if (wide) r |= static_cast<uint64_t>(philox::lane(high, l)) << 32;
+      int64_t v = static_cast<int64_t>(static_cast<uint64_t>(low) + r % range);
       if constexpr (std::is_same_v<T, bool>) out[i] = v != 0;
       else out[i] = static_cast<T>(v);
     }
@@ -99,8 +107,6 @@ void randint(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, int
              cudaStream_t stream) {
   LOOM_CHECK_VALUE(low < high, "randint: expected low < high, got low=", low, " high=", high);
   uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
-  LOOM_CHECK_VALUE(range <= (uint64_t(1) << 32), "randint: the range high - low = ", range,
-                   " exceeds 2^32, the most one 32-bit Philox lane covers");
   if (n <= 0) return;
   LOOM_DISPATCH_ALL(dt, "randint", [&] {
     randint_kernel<<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(static_cast<scalar_t*>(out), n, seed, offset, low,

@@ -1,6 +1,6 @@
 // Softmax and log-softmax over the middle dim of a contiguous [outer, dim, inner]
 // tensor, and their backward:
-//   y = exp(x - m) / s,  log y = x - m - log s,  m = max x, s = sum exp(x - m)
+//   y = exp(x - m) / s,  log y = (x - m) - log s,  m = max x, s = sum exp(x - m)
 //   softmax:     dx = y * (g - sum(g * y))
 //   log_softmax: dx = g - exp(y) * sum(g)
 // Nothing beyond the output is saved for backward.
@@ -40,9 +40,9 @@ __global__ void softmax_row_kernel(T* out, const T* in, int64_t dim, bool log_ou
   T s = 0;
   for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) s += exp(x[j] - m);
   s = block_reduce(s, SumOp(), T(0));
-  if (log_out) {
-    T lse = m + log(s);
-    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) y[j] = x[j] - lse;
+  if (log_out) {  // (x - m) - log s, as the CPU twin: m + log s would round back to m for large |m|
+    T log_s = log(s);
+    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) y[j] = (x[j] - m) - log_s;
   } else {
     T inv = T(1) / s;
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) y[j] = exp(x[j] - m) * inv;
@@ -66,8 +66,8 @@ __global__ void softmax_column_kernel(T* out, const T* in, int64_t outer, int64_
       s += exp(v - m);
     }
     if (log_out) {
-      T lse = m + log(s);
-      for (int64_t j = 0; j < dim; ++j) y[j * inner] = x[j * inner] - lse;
+      T log_s = log(s);
+      for (int64_t j = 0; j < dim; ++j) y[j * inner] = (x[j * inner] - m) - log_s;
     } else {
       T inv = T(1) / s;
       for (int64_t j = 0; j < dim; ++j) y[j * inner] = exp(x[j * inner] - m) * inv;

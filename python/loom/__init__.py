@@ -80,10 +80,6 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(input):
-    return input.numel()
-
-
 def get_default_dtype():
     return float32
 

@@ -122,7 +122,8 @@ def _infer_numpy(data, dtype=None):
         arr = _check_python_ints(data, arr, dtype)
     if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
         if dtype is None:
-            arr = arr.astype(np.float32)
+            with np.errstate(over="ignore"):  # beyond the float32 range is inf, as in PyTorch
+                arr = arr.astype(np.float32)
     elif arr.dtype == object:
         raise TypeError("tensor(): could not infer dtype of the given data (mixed or unsupported types)")
     elif arr.dtype.kind in "US":
@@ -142,7 +143,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         if dtype is not None or device is not None:
             t = t.to(device=device, dtype=dtype)
     elif isinstance(data, (builtins.bool, builtins.int, builtins.float)) and not isinstance(data, np.ndarray):
-        t = _C._scalar_tensor(data, dtype, device)
+        t = _C._scalar_tensor(data, dtype, device, data=True)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
             data = [x.detach().cpu().numpy() if isinstance(x, Tensor) else x for x in data]

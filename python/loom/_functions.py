@@ -19,7 +19,8 @@ def _method(name):
 __all__ = [
     "neg", "negative", "abs", "absolute", "sign", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
     "tanh", "sigmoid", "relu", "silu", "square", "logical_not", "add", "sub", "mul", "div", "true_divide", "pow",
-    "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
+    "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
     "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "mm", "bmm", "softmax",
     "log_softmax", "index_select", "gather", "scatter_add", "masked_select", "nonzero", "reshape", "flatten",
     "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",
@@ -29,8 +30,7 @@ __all__ = [
 for _name in __all__:
     globals()[_name] = _method(_name)
 
-subtract = globals()["sub"]
-multiply = globals()["mul"]
-divide = globals()["div"]
+for _name in ("subtract", "multiply", "divide"):
+    globals()[_name] = _method(_name)
 __all__ += ["subtract", "multiply", "divide"]
 del _name

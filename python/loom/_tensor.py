@@ -147,6 +147,49 @@ def type_as(self, other):
     return self.to(other.dtype)
 
 
+def _no_alpha(alpha):
+    return type(alpha) is int and alpha == 1
+
+
+def subtract(self, other, *, alpha=1):
+    """Alias of sub."""
+    return self.sub(other) if _no_alpha(alpha) else self.sub(other, alpha=alpha)
+
+
+def subtract_(self, other, *, alpha=1):
+    return self.sub_(other) if _no_alpha(alpha) else self.sub_(other, alpha=alpha)
+
+
+def multiply(self, other):
+    """Alias of mul."""
+    return self.mul(other)
+
+
+def multiply_(self, other):
+    return self.mul_(other)
+
+
+def _check_rounding_mode(name, rounding_mode):
+    if rounding_mode is None:
+        return
+    if rounding_mode in ("trunc", "floor"):
+        raise NotImplementedError(f"{name}(): rounding_mode='{rounding_mode}' is not supported by loom yet; "
+                                  "use rounding_mode=None (true division)")
+    raise RuntimeError(f"{name} expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                       f"'{rounding_mode}'")
+
+
+def divide(self, other, *, rounding_mode=None):
+    """Alias of div (true division; rounding_mode 'trunc' and 'floor' are not implemented)."""
+    _check_rounding_mode("divide", rounding_mode)
+    return self.div(other)
+
+
+def divide_(self, other, *, rounding_mode=None):
+    _check_rounding_mode("divide_", rounding_mode)
+    return self.div_(other)
+
+
 def _install():
     Tensor.backward = backward
     Tensor.tolist = tolist
@@ -166,5 +209,12 @@ def _install():
     Tensor.new_full = new_full
     Tensor.repeat = repeat
     Tensor.type_as = type_as
+    Tensor.subtract = subtract
+    Tensor.subtract_ = subtract_
+    Tensor.multiply = multiply
+    Tensor.multiply_ = multiply_
+    Tensor.divide = divide
+    Tensor.divide_ = divide_
+    Tensor.true_divide_ = Tensor.div_
     Tensor.__module__ = "loom"
     Tensor.is_tensor_like = True

@@ -83,6 +83,12 @@ void check_fits(const Scalar& v, DType dtype, const char* op);
 // The bytes of a file name: str (surrogateescape undone, as os.fsencode),
 // bytes or os.PathLike; TypeError or ValueError (a lone surrogate) otherwise.
 std::string to_fs_path(py::handle path, const char* op);
+// A sequence of ints as an argument: a sequence other than str, bytes and
+// Tensor (a Tensor converts as one int through __index__, or raises TypeError).
+bool is_int_sequence(py::handle h);
+// The items of a sequence; an error from its __len__ or __getitem__ raises
+// here (iterating a py::sequence would leave it set: SystemError later).
+py::list sequence_items(py::handle h);
 Dims to_dims(py::handle h);             // None, int, sequence of ints
 Shape shape_from_args(const py::args& args,
                       const char* op);  // f(2, 3) or f((2, 3))

@@ -14,8 +14,8 @@ namespace {
 // An int or a sequence of `n` ints, as PyTorch's _pair / _single.
 Dims int_or_tuple(py::handle h, size_t n, const char* op, const char* name) {
   Dims d;
-  if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)) {
-    for (auto x : py::reinterpret_borrow<py::sequence>(h)) d.push_back(to_int(x, name));
+  if (is_int_sequence(h)) {
+    for (auto x : sequence_items(h)) d.push_back(to_int(x, name));
     if (d.size() == 1 && n > 1) d.assign(n, d[0]);
     if (d.size() != n)
       throw py::value_error(std::string(op) + ": expected " + name + " to be a single integer or a tuple of " +
@@ -53,7 +53,7 @@ Tensor opt_tensor(py::handle h, const char* op, const char* arg) {
 
 Dims pool_stride(py::handle stride, const char* op) {
   if (stride.is_none()) return {};
-  if (py::isinstance<py::sequence>(stride) && py::len(stride) == 0) return {};
+  if (is_int_sequence(stride) && py::len(stride) == 0) return {};
   return int_or_tuple(stride, 2, op, "stride");
 }
 
@@ -122,8 +122,8 @@ static RegisterFunctional reg_conv([](py::module_& f) {
       [](const Tensor& input, py::object output_size) {
         // None in output_size keeps that input dim, as PyTorch.
         Dims out(2);
-        if (py::isinstance<py::sequence>(output_size)) {
-          auto seq = py::reinterpret_borrow<py::sequence>(output_size);
+        if (is_int_sequence(output_size)) {
+          py::list seq = sequence_items(output_size);
           if (py::len(seq) != 2)
             throw py::value_error("adaptive_avg_pool2d: output_size must be an int or a pair, got " +
                                   std::to_string(py::len(seq)) + " values");

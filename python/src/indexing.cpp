@@ -2,8 +2,12 @@
 // (positive steps), None, Ellipsis, tuples of these, and one advanced index:
 // a bool mask (NumPy/PyTorch mask semantics) or an integer tensor / list /
 // array (gathers along the dimension it indexes). Basic indexing returns a
-// view.
+// view; assignment through an advanced index is PyTorch's index_put_
+// (index_put below).
 #include "common.h"
+
+#include <algorithm>
+#include <numeric>
 
 namespace loom::python {
 
@@ -110,7 +114,6 @@ Tensor apply_advanced(const Tensor& r, int64_t d, const Tensor& idx) {
 struct Indexed {
   Tensor result;
   bool advanced = false;
-  Tensor mask;  // set when the only index is a bool mask over the whole tensor
 };
 
 Indexed index_tensor(const Tensor& self, py::handle index) {
@@ -161,7 +164,6 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
                    "index per indexing expression");
       Tensor idx = advanced_tensor(it, r.device());
       out.advanced = true;
-      if (idx.dtype() == DType::Bool && items.size() == 1 && idx.sizes() == self.sizes()) out.mask = idx;
       const int64_t before = r.dim();
       r = apply_advanced(r, d, idx);
       const int64_t k = idx.dtype() == DType::Bool ? idx.dim() : 1;
@@ -177,6 +179,72 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
   }
   out.result = r;
   return out;
+}
+
+// Whether index_tensor would apply an advanced index (a 0-d integer tensor is
+// a plain int there).
+bool has_advanced(py::handle index) {
+  for (auto it : as_index_tuple(index))
+    if (!it.is_none() && it.ptr() != Py_Ellipsis && !is_int_like(it) && !py::isinstance<py::slice>(it) &&
+        is_advanced(it))
+      return true;
+  return false;
+}
+
+// self[index] = value (or = fill) through an advanced index, as PyTorch's
+// non-accumulating index_put_. The elements self[index] covers are found by
+// indexing a tensor of element numbers the same way, so every index form of
+// __getitem__ works and the value broadcasts to that result's shape. An
+// element written more than once keeps its last write (PyTorch leaves which
+// one unspecified). The write is copy_(where(mask, values, self)), so the
+// gradient reaches value and the untouched elements of self.
+void index_put(Tensor& self, py::handle index, const Tensor& value, const std::optional<Scalar>& fill) {
+  const int64_t n = self.numel();
+  const Device dev = self.device();
+  const TensorOptions i64(DType::Int64, dev), i32(DType::Int32, dev);
+  Tensor pos = arange(Scalar(int64_t(0)), Scalar(n), Scalar(int64_t(1)), i64).view(self.sizes());
+  Tensor sel = index_tensor(pos, index).result;
+  Tensor v;
+  if (!fill) {
+    v = value.to(dev, self.dtype());
+    while (v.dim() > sel.dim() && v.size(0) == 1) v = v.squeeze(0);  // PyTorch drops leading 1s of the value
+    bool fits = v.dim() <= sel.dim();
+    for (int64_t k = 1; fits && k <= v.dim(); ++k)
+      fits = v.size(-k) == 1 || v.size(-k) == sel.size(-k);
+    if (!fits)
+      LOOM_THROW(ErrorKind::Runtime, "shape mismatch: value tensor of shape ", value.sizes(),
+                 " cannot be broadcast to indexing result of shape ", sel.sizes());
+    v = v.expand(sel.sizes()).reshape({-1});
+  }
+  Tensor p = sel.reshape({-1}).contiguous();
+  const int64_t m = p.numel();
+  if (m == 0) return;
+  Tensor hit = zeros({n}, i32).scatter_add(0, p, ones({m}, i32)).ne(Scalar(0)).view(self.sizes());
+  if (fill) {  // one value everywhere: duplicates do not matter
+    self.masked_fill_(hit, *fill);
+    return;
+  }
+  // Keep the last write of each element: a stable sort by position on the
+  // host (the positions are index-sized, not self-sized).
+  Tensor hp = p.cpu();
+  const int64_t* pp = static_cast<const int64_t*>(hp.data_ptr());
+  std::vector<int64_t> order(m);
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::stable_sort(order.begin(), order.end(), [pp](int64_t a, int64_t b) { return pp[a] < pp[b]; });
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < m; ++i)
+    if (i + 1 == m || pp[order[i]] != pp[order[i + 1]]) keep.push_back(order[i]);
+  if (static_cast<int64_t>(keep.size()) < m) {
+    Tensor k = from_vector(keep, {static_cast<int64_t>(keep.size())}, dev);
+    p = p.index_select(0, k);
+    v = v.index_select(0, k);
+  }
+  // Scatter into -0.0 (int: 0): -0.0 + x is exactly x for every float x.
+  const DType acc = self.dtype() == DType::Bool ? DType::Int32 : self.dtype();
+  Tensor dense = full({n}, is_floating(acc) ? Scalar(-0.0) : Scalar(int64_t(0)), TensorOptions(acc, dev))
+                     .scatter_add(0, p, v.to(acc));
+  if (acc != self.dtype()) dense = dense.to(self.dtype());
+  self.copy_(where(hit, dense.view(self.sizes()), self));
 }
 
 }  // namespace
@@ -207,36 +275,20 @@ void init_indexing(py::class_<Tensor>& cls) {
         throw py::type_error("can't assign a " + std::string(py::str(py::type::of(value).attr("__name__"))) +
                              " to a loom Tensor");
     }
-    // A bool mask over the whole tensor: masked_fill_ (or where for tensors).
-    py::tuple items = as_index_tuple(index);
-    if (items.size() == 1 && is_advanced(items[0])) {
-      Tensor idx = advanced_tensor(items[0], self.device());
-      if (idx.dtype() == DType::Bool && idx.sizes() == self.sizes()) {
-        if (scalar_value || v.numel() == 1) {
-          self.masked_fill_(idx, scalar_value ? fill : v.item());
+    if (has_advanced(index)) {
+      // x[mask] = number with a mask over the whole tensor: masked_fill_ directly.
+      py::tuple items = as_index_tuple(index);
+      if (scalar_value && items.size() == 1) {
+        Tensor idx = advanced_tensor(items[0], self.device());
+        if (idx.dtype() == DType::Bool && idx.sizes() == self.sizes()) {
+          self.masked_fill_(idx, fill);
           return;
         }
-        Tensor m = idx;
-        if (v.dim() == 1 && v.numel() != self.numel()) {  // x[mask] = values (one per True)
-          Tensor out = self.clone();
-          Tensor flat = out.reshape({-1});
-          Tensor pos = m.reshape({-1}).nonzero().select(1, 0);
-          LOOM_CHECK(pos.numel() == v.numel(), "shape mismatch: value tensor of shape ", v.sizes(),
-                     " cannot be broadcast to indexing result of shape [", pos.numel(), "]");
-          Tensor cur = flat.index_select(0, pos);
-          flat.scatter_add_(0, pos, v.to(self.dtype()).sub(cur));
-          self.copy_(out);
-          return;
-        }
-        self.copy_(where(m, v.to(self.dtype()), self));
-        return;
       }
+      index_put(self, index, v, scalar_value ? std::optional<Scalar>(fill) : std::nullopt);
+      return;
     }
     Indexed ix = index_tensor(self, index);
-    if (ix.advanced)
-      LOOM_THROW(ErrorKind::NotImplemented,
-                 "loom: assignment through an integer-tensor index is not supported "
-                 "yet; use scatter_add_ or index with slices");
     if (scalar_value)
       ix.result.fill_(fill);
     else

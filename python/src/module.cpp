@@ -193,22 +193,42 @@ Tensor to_tensor(py::handle h, const char* op, const char* arg) {
 Tensor to_tensor_like(py::handle h, const Tensor& like, const char* op) {
   if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
   Scalar s = to_scalar(h, op);
-  return scalar_tensor(s, TensorOptions(promote_with_scalar(like.dtype(), s), like.device()));
+  // A bool stays bool (it never raises the result type, and ops that refuse
+  // bool operands, such as `-`, must still see one).
+  DType dt = s.is_bool() ? DType::Bool : promote_with_scalar(like.dtype(), s);
+  return scalar_tensor(s, TensorOptions(dt, like.device()));
 }
 
 int64_t to_int(py::handle h, const char* what) {
   if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return py_int_to_int64(h, what);
-  if (py::hasattr(h, "__index__") && !PyBool_Check(h.ptr()))
-    return py_int_to_int64(py::int_(py::reinterpret_borrow<py::object>(h)), what);
+  // __index__ only (PyNumber_Index): int() would also truncate floats and
+  // float tensors. A one-element integer tensor converts; other tensors raise
+  // their own TypeError.
+  if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+    py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
+    if (!i) throw py::error_already_set();
+    return py_int_to_int64(i, what);
+  }
   throw py::type_error(std::string(what) + " must be an int, not " +
                        std::string(py::str(py::type::of(h).attr("__name__"))));
+}
+
+bool is_int_sequence(py::handle h) {
+  return py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h) && !py::isinstance<py::bytes>(h) &&
+         !py::isinstance<Tensor>(h);
+}
+
+py::list sequence_items(py::handle h) {
+  py::object l = py::reinterpret_steal<py::object>(PySequence_List(h.ptr()));
+  if (!l) throw py::error_already_set();
+  return py::reinterpret_borrow<py::list>(l);
 }
 
 Dims to_dims(py::handle h) {
   Dims d;
   if (h.is_none()) return d;
-  if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)) {
-    for (auto x : py::reinterpret_borrow<py::sequence>(h)) d.push_back(to_int(x, "dim"));
+  if (is_int_sequence(h)) {
+    for (auto x : sequence_items(h)) d.push_back(to_int(x, "dim"));
     return d;
   }
   d.push_back(to_int(h, "dim"));
@@ -217,8 +237,8 @@ Dims to_dims(py::handle h) {
 
 Shape shape_from_args(const py::args& args, const char* op) {
   Shape s;
-  if (args.size() == 1 && py::isinstance<py::sequence>(args[0]) && !py::isinstance<py::str>(args[0])) {
-    for (auto x : py::reinterpret_borrow<py::sequence>(args[0])) s.push_back(to_int(x, op));
+  if (args.size() == 1 && is_int_sequence(args[0])) {
+    for (auto x : sequence_items(args[0])) s.push_back(to_int(x, op));
     return s;
   }
   for (auto x : args) s.push_back(to_int(x, op));

@@ -56,7 +56,7 @@ bool unbiased_from(py::object unbiased, py::object correction, double* scale, co
     if (dims.empty())
       n = t.numel();
     else
-      for (auto d : dims) n *= t.size(d);
+      for (auto d : dims) n *= t.dim() == 0 ? 1 : t.size(d);  // a 0-d tensor reduces over its one element
     *scale = static_cast<double>(n) / std::max(0.0, n - c);
     return false;
   }
@@ -126,11 +126,12 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
                   .def("__neg__", [](const Tensor& t) { return t.neg(); })
                   .def("__pos__", [](const Tensor& t) { return t; })
                   .def("__abs__", [](const Tensor& t) { return t.abs(); })
-                  .def("__invert__",
-                       [](const Tensor& t) {
-                         if (t.dtype() != DType::Bool)
-                           throw py::type_error("~ is only supported for bool tensors in loom");
-                         return t.logical_not();
+                  .def("__invert__", [](const Tensor& t) { return t.bitwise_not(); })
+                  .def("bitwise_not", [](const Tensor& t) { return t.bitwise_not(); })
+                  .def("bitwise_not_",
+                       [](py::object s) {
+                         s.cast<Tensor&>().bitwise_not_();
+                         return s;
                        })
                   .def("relu_",
                        [](py::object s) {
@@ -164,8 +165,7 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
          [=](const Tensor& a, py::object b, py::object alpha) {
            if (!alpha.is_none() && py::isinstance<Tensor>(b))
              return py::cast(a.add(b.cast<const Tensor&>(), to_scalar(alpha, "add")));
-           if (!alpha.is_none())
-             return py::cast(a.add(to_scalar(b, "add").to_double() * to_scalar(alpha, "add").to_double()));
+           if (!alpha.is_none()) return py::cast(a.add(to_tensor_like(b, a, "add"), to_scalar(alpha, "add")));
            return binary(a, b, "add", false, add_t, add_s);
          },
          py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
@@ -239,10 +239,31 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   LOOM_CMP(ne, "__ne__")
   LOOM_CMP(lt, "__lt__") LOOM_CMP(le, "__le__") LOOM_CMP(gt, "__gt__") LOOM_CMP(ge, "__ge__")
 #undef LOOM_CMP
-      cls.def("__and__", [](const Tensor& a, const Tensor& b) { return a.mul(b).ne(Scalar(0)); })
-          .def("__or__", [](const Tensor& a, const Tensor& b) {
-            return a.ne(Scalar(0)).to(DType::Int64).add(b.ne(Scalar(0)).to(DType::Int64)).gt(Scalar(0));
-          });
+
+  // ---- bitwise (bool and integer tensors); & | ^ commute, so the reflected forms are the same call ----
+#define LOOM_BITWISE(name, sym)                                                                                  \
+  {                                                                                                               \
+    auto ft = [](const Tensor& x, const Tensor& y) { return x.name(y); };                                        \
+    auto fs = [](const Tensor& x, const Scalar& y) { return x.name(y); };                                        \
+    auto fi = [](Tensor& x, py::handle y) {                                                                       \
+      if (py::isinstance<Tensor>(y))                                                                              \
+        x.name##_(y.cast<const Tensor&>());                                                                       \
+      else                                                                                                        \
+        x.name##_(to_scalar(y, #name "_"));                                                                       \
+    };                                                                                                            \
+    cls.def(                                                                                                      \
+           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); },             \
+           py::arg("other"))                                                                                      \
+        .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })    \
+        .def("__r" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })   \
+        .def(                                                                                                     \
+            #name "_", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); }, py::arg("other")) \
+        .def("__i" sym "__", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); });          \
+  }
+  LOOM_BITWISE(bitwise_and, "and")
+  LOOM_BITWISE(bitwise_or, "or")
+  LOOM_BITWISE(bitwise_xor, "xor")
+#undef LOOM_BITWISE
 
   // ---- in-place ----
   auto iadd = [](Tensor& t, py::handle b) {
@@ -271,7 +292,7 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   };
   auto ipow = [](Tensor& t, py::handle b) {
     if (py::isinstance<Tensor>(b))
-      t.copy_(t.pow(b.cast<const Tensor&>()));
+      t.pow_(b.cast<const Tensor&>());
     else
       t.pow_(to_scalar(b, "pow_"));
   };
@@ -320,7 +341,8 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
           [](py::object s, py::object min, py::object max) {
             Tensor& t = s.cast<Tensor&>();
             if (py::isinstance<Tensor>(min) || py::isinstance<Tensor>(max)) {
-              t.copy_(clamp_impl(t, min, max));
+              t.clamp_(min.is_none() ? Tensor() : to_tensor_like(min, t, "clamp_"),
+                       max.is_none() ? Tensor() : to_tensor_like(max, t, "clamp_"));
               return s;
             }
             std::optional<Scalar> lo, hi;

@@ -2,6 +2,9 @@
 // NumPy interop (sharing memory both ways) and the factories.
 #include "common.h"
 
+#include <cmath>
+#include <limits>
+
 namespace loom::python {
 
 namespace {
@@ -144,6 +147,20 @@ Tensor tensor_to(const Tensor& self, const py::args& args, const py::kwargs& kw)
   return r;
 }
 
+// full() takes its value through a double, which rounds ints beyond 2^53
+// (-2^63 + 1 becomes -2^63); such an int goes into an int64 tensor through an
+// exact int64 copy instead.
+Tensor full_exact(const Shape& shape, const Scalar& v, const TensorOptions& o) {
+  constexpr int64_t kExact = int64_t(1) << 53;
+  if (!v.is_integral() || o.dtype != DType::Int64 || (v.to_int() >= -kExact && v.to_int() <= kExact))
+    return full(shape, v, o);
+  const int64_t i = v.to_int();
+  Tensor t = empty(shape, o.with_requires_grad(false));
+  t.copy_(from_blob(&i, {}, DType::Int64, o.device));
+  if (o.requires_grad) t.requires_grad_(true);
+  return t;
+}
+
 py::list tensors_to_list(const TensorList& ts) {
   py::list l;
   for (auto& t : ts) l.append(py::cast(t));
@@ -219,12 +236,18 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
              return t.item().to_double();
            })
       .def("__int__",
-           [](const Tensor& t) {
+           [](const Tensor& t) -> py::object {
              if (t.numel() != 1)
                throw py::type_error(
                    "only one element tensors can be converted "
                    "to Python scalars");
-             return t.item().to<int64_t>();
+             const Scalar s = t.item();
+             if (!s.is_floating()) return py::int_(s.to_int());
+             // As Python's int(float): exact at any magnitude, OverflowError
+             // for infinities, ValueError for NaN.
+             py::object r = py::reinterpret_steal<py::object>(PyLong_FromDouble(s.to_double()));
+             if (!r) throw py::error_already_set();
+             return r;
            })
       .def("__index__",
            [](const Tensor& t) {
@@ -440,7 +463,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
     Scalar v = to_scalar(value, "full");
     TensorOptions o = make_options(dtype, device, false, v.default_dtype());
     check_fits(v, o.dtype, "full");
-    Tensor t = full(shape, v, o);
+    Tensor t = full_exact(shape, v, o);
     if (rg) t.requires_grad_(true);
     return t;
   });
@@ -470,6 +493,17 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
                        bool rg, py::object generator) {
     TensorOptions o = make_options(dtype, device, false, DType::Int64);
     const int64_t lo = to_int(low, "randint(): low"), hi = to_int(high, "randint(): high");
+    // As PyTorch: low and high - 1 must be values of an int32 or bool result
+    // (float results only lose precision). high <= low raises in randint().
+    if (hi > lo && (o.dtype == DType::Int32 || o.dtype == DType::Bool)) {
+      const int64_t mn = o.dtype == DType::Int32 ? std::numeric_limits<int32_t>::min() : 0;
+      const int64_t mx = o.dtype == DType::Int32 ? std::numeric_limits<int32_t>::max() : 1;
+      const char* name = dtype_name(o.dtype);
+      if (lo < mn || lo > mx)
+        throw std::runtime_error("randint(): low = " + std::to_string(lo) + " is out of bounds for " + name);
+      if (hi - 1 < mn || hi - 1 > mx)
+        throw std::runtime_error("randint(): high - 1 = " + std::to_string(hi - 1) + " is out of bounds for " + name);
+    }
     Tensor t = draw_with(generator, o.device, o.device, "randint", [&] { return randint(lo, hi, shape, o); });
     if (rg) t.requires_grad_(true);
     return t;
@@ -481,12 +515,20 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
     if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_scalar_tensor", [](py::object v, py::object dtype, py::object device) {
-    Scalar s = to_scalar(v, "tensor");
-    TensorOptions o = make_options(dtype, device, false, s.default_dtype());
-    check_fits(s, o.dtype, "tensor");
-    return scalar_tensor(s, o);
-  });
+  // data=True is tensor(number): as in PyTorch, a float beyond the float32
+  // range rounds (to inf) there, while scalar_tensor checks it as a fill value.
+  m.def(
+      "_scalar_tensor",
+      [](py::object v, py::object dtype, py::object device, bool data) {
+        Scalar s = to_scalar(v, "tensor");
+        TensorOptions o = make_options(dtype, device, false, s.default_dtype());
+        if (data && o.dtype == DType::Float32 && s.is_floating() &&
+            std::fabs(s.to_double()) > std::numeric_limits<float>::max())
+          return scalar_tensor(s, o.with_dtype(DType::Float64)).to(DType::Float32);
+        check_fits(s, o.dtype, "tensor");
+        return full_exact({}, s, o);
+      },
+      py::arg("value"), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("data") = false);
   using LikeFn = Tensor (*)(const Tensor&, std::optional<TensorOptions>);
   auto def_like = [&m](const char* name, LikeFn fn) {
     m.def(
@@ -511,7 +553,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
     if (device.is_none()) o.device = t.device();
     Scalar v = to_scalar(value, "full_like");
     check_fits(v, o.dtype, "full_like");
-    Tensor r = full_like(t, v, o);
+    Tensor r = full_exact(t.sizes(), v, o);
     if (rg) r.requires_grad_(true);
     return r;
   });

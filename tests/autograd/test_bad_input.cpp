@@ -133,3 +133,78 @@ TEST_CASE("sizes that overflow raise out-of-memory before allocating", "[autogra
   check_error([&] { zeros({big}); }, {"bytes"});
   CHECK(error_kind([&] { ones({2}).expand({big, 2}).contiguous(); }) == ErrorKind::OutOfMemory);
 }
+
+TEST_CASE("API fuzzer findings: dtypes, shapes and values as PyTorch", "[autograd][bad_input]") {
+  const Tensor i32 = from_vector<int32_t>({1, 2}, {2});
+  const Tensor b = from_vector<bool>({true, false}, {2});
+  SECTION("alpha is applied in the result dtype and must match its category") {
+    CHECK(scalar_tensor(2, TensorOptions(DType::Int64)).add(scalar_tensor(0, TensorOptions(DType::Int64)), 2).dtype() ==
+          DType::Int64);
+    CHECK(i32.add(b, 2).dtype() == DType::Int32);
+    Tensor f = from_vector<float>({3.0f}, {1});
+    test::check_close(f.sub(from_vector<int32_t>({-2147483647}, {1}), 2), {4294967297.0});
+    check_error([&] { i32.add(i32, 1.5); }, {"alpha must not be a floating point number"});
+    check_error([&] { i32.clone().add_(i32, 0.5); }, {"add_", "alpha"});
+    check_error([&] { i32.add(i32, true); }, {"Boolean alpha"});
+  }
+  SECTION("subtraction and negation refuse bool tensors") {
+    check_error([&] { b.sub(b); }, {"two bool tensors"});
+    check_error([&] { i32.sub(Scalar(false)); }, {"with a bool tensor"});
+    check_error([&] { Scalar(true) - i32; }, {"rsub"});
+    check_error([&] { b.clone().sub_(Scalar(1)); }, {"sub_"});
+    check_error([&] { zeros({0}, TensorOptions(DType::Bool)).neg_(); }, {"Negation"});
+    check_error([&] { b.neg(); }, {"Negation"});
+  }
+  SECTION("in-place ops check that the result fits self's dtype") {
+    check_error([&] { b.clone().pow_(scalar_tensor(2, TensorOptions(DType::Int64))); }, {"pow_", "can't be cast"});
+    check_error([&] { from_vector<int64_t>({1, 2}, {2}).clamp_(from_vector<float>({0.5f}, {1}), Tensor()); },
+                {"clamp_", "can't be cast"});
+    Tensor x = from_vector<double>({1, 2, 3}, {3});
+    x.pow_(from_vector<double>({2, 2, 0.5}, {3}));
+    test::check_close(x, {1, 4, std::sqrt(3.0)});
+    x.clamp_(from_vector<double>({2}, {1}), scalar_tensor(3.0, TensorOptions(DType::Float64)));
+    test::check_close(x, {2, 3, 2});
+  }
+  SECTION("max/min over bool tensors are any/all") {
+    CHECK(b.amax().item<bool>());
+    CHECK_FALSE(b.amin().item<bool>());
+    CHECK(b.amax().dtype() == DType::Bool);
+    CHECK(b.max().item<bool>());
+  }
+  SECTION("index_select on a 0-d tensor takes exactly one index") {
+    Tensor s = scalar_tensor(7.0, TensorOptions(DType::Float32));
+    check_error([&] { s.index_select(0, zeros({0}, TensorOptions(DType::Int64))); }, {"Index to scalar", "0 value"});
+    check_error([&] { s.index_select(0, zeros({2}, TensorOptions(DType::Int64))); }, {"only 1 value"});
+    CHECK(s.index_select(0, zeros({1}, TensorOptions(DType::Int64))).item<double>() == 7.0);
+  }
+  SECTION("empty tensors: chunk, split, is_contiguous, matmul") {
+    CHECK(zeros({0}).chunk(3).size() == 3);
+    check_error([&] { zeros({0, 0}).split(-1, -1); }, {"non-negative"});
+    check_error([&] { zeros({4}).split(0); }, {"split_size can only be 0"});
+    CHECK(zeros({0, 0}).is_contiguous());
+    CHECK(zeros({2, 0}).t().is_contiguous());
+    Tensor m = zeros({1, 1, 0}).expand({1, 2, 0}).matmul(zeros({0, 3}));
+    CHECK(m.sizes() == Shape{1, 2, 3});
+    test::check_close(m, std::vector<double>(6, 0.0));
+  }
+  SECTION("masked_fill broadcasts self with the mask") {
+    auto x = scalar_tensor(5.0, TensorOptions(DType::Float64)).requires_grad_();
+    Tensor y = x.masked_fill(from_vector<bool>({false, true, false}, {3}), 3.0);
+    CHECK(y.sizes() == Shape{3});
+    test::check_close(y, {5, 3, 5});
+    y.sum().backward();
+    test::check_close(x.grad(), {2});
+  }
+  SECTION("clamp with tensor bounds promotes all three at once") {
+    Tensor x = from_vector<int64_t>({-3, 0, 9}, {3});
+    Tensor r = x.clamp(scalar_tensor(-1.0, TensorOptions(DType::Float64)), from_vector<float>({1, 2, 3}, {3}));
+    CHECK(r.dtype() == DType::Float32);
+    test::check_close(r, {-1, 0, 3});
+  }
+  SECTION("log_softmax keeps precision for inputs of large magnitude") {
+    Tensor x = from_vector<float>({-2147483648.0f, -2147483648.0f}, {2});
+    test::check_close(x.log_softmax(0), {-std::log(2.0), -std::log(2.0)});
+    Tensor y = from_vector<float>({100000.0f, 100000.0f}, {1, 2});
+    test::check_close(y.log_softmax(1), {-std::log(2.0), -std::log(2.0)});
+  }
+}

@@ -69,7 +69,8 @@ def _gelu_tanh(a):
 
 
 # name: (numpy function on float64, rule) with rule "same" (dtype kept), "float" (ints -> float32),
-# "bool" (result bool), "floatonly" (PyTorch rejects ints; loom may promote)
+# "bool" (result bool), "floatonly" (PyTorch rejects ints; loom may promote), "bitwise" (bool and ints
+# only, dtype kept; floats raise)
 UNARY = {
     "neg": (lambda a: -a, "same"),
     "negative": (lambda a: -a, "same"),
@@ -90,6 +91,7 @@ UNARY = {
     "silu": (lambda a: a * _sigmoid(a), "floatonly"),
     "gelu": (_gelu, "floatonly"),
     "logical_not": (lambda a: a == 0, "bool"),
+    "bitwise_not": (np.invert, "bitwise"),
 }
 SMOOTH_AT_INF = {"silu", "gelu", "sigmoid", "tanh"}
 
@@ -100,6 +102,10 @@ def unary_expect(name, x, fn=None, rule=None):
     rule = rule or rule0
     if rule == "bool":
         return R.value(fn(x.arr), "bool")
+    if rule == "bitwise":
+        if x.dtype in S.FLOATS:
+            return R.raises("%s on a floating tensor" % name)
+        return R.value(fn(x.arr), x.dtype)
     if x.dtype == "bool":
         if name in ("neg", "negative"):
             return R.raises("negation of a bool tensor")
@@ -162,7 +168,7 @@ def _reg_unary():
     for name in UNARY:
         register("Tensor." + name, unary_examples(name, "method"), family="unary")
         register("loom." + name, unary_examples(name, "function"), family="unary")
-    for name in ("exp", "neg", "relu"):
+    for name in ("exp", "neg", "relu", "bitwise_not"):
         register("Tensor.%s_" % name, unary_examples(name, "inplace"), family="unary")
     for name in ("relu", "sigmoid", "tanh", "silu", "gelu"):
         register("F." + name, unary_examples(name, "F"), family="unary")
@@ -220,6 +226,8 @@ def _np_binary(name, a, b, dt):
             return np.bitwise_and(a, b)
         if name in ("__or__",):
             return np.bitwise_or(a, b)
+        if name in ("__xor__",):
+            return np.bitwise_xor(a, b)
         cmp = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
                "ge": np.greater_equal}
         key = name.strip("_")
@@ -227,6 +235,7 @@ def _np_binary(name, a, b, dt):
 
 
 COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
+BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor")
 BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "maximum", "minimum") + COMPARE
 
 
@@ -234,7 +243,7 @@ def binary_expect(name, x, y, alpha=None):
     """Expectation of name(x, y) where x, y are T or Python scalars (first operand first)."""
     base = name.strip("_").replace("r", "", 1) if name.startswith("__r") else name.strip("_")
     base = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "truediv": "div",
-            "negative": "neg"}.get(base, base)
+            "negative": "neg", "bitwise_and": "and", "bitwise_or": "or", "bitwise_xor": "xor"}.get(base, base)
     try:
         shape = np.broadcast_shapes(np.shape(x.arr) if isinstance(x, S.T) else (), np.shape(y.arr) if isinstance(y, S.T) else ())
     except ValueError as e:
@@ -248,7 +257,7 @@ def binary_expect(name, x, y, alpha=None):
         return e
     if base == "sub" and "bool" in (_dt(x), _dt(y)):
         return R.raises("subtraction with a bool tensor")
-    if base in ("and", "or") and R.CATEGORY[dt] == 2:
+    if base in ("and", "or", "xor") and R.CATEGORY[dt] == 2:
         return R.raises("bitwise op on floating tensors")
     if base == "div":
         dt = R.to_float(dt)
@@ -273,7 +282,7 @@ def binary_expect(name, x, y, alpha=None):
         with np.errstate(all="ignore"):
             b = (f64(b) * alpha) if dt in S.FLOATS else (b * np.asarray(alpha).astype(b.dtype))
     with np.errstate(all="ignore"):
-        out = _np_binary("__%s__" % base if base in ("and", "or") else base, a, b, dt)
+        out = _np_binary("__%s__" % base if base in ("and", "or", "xor") else base, a, b, dt)
     e = R.value(np.broadcast_to(out, shape), out_dt)
     if scalar_out_of_range:
         return R.anything(dtype=out_dt, why="a Python scalar outside the tensor dtype's range")
@@ -300,7 +309,7 @@ def operand_pair(draw, dtypes=S.DTYPES, scalar=True):
     return draw(S.tensors(dtypes, shape=sx)), draw(S.tensors(dtypes, shape=sy))
 
 
-SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "and": "&", "or": "|", "eq": "==", "ne": "!=",
+SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "and": "&", "or": "|", "xor": "^", "eq": "==", "ne": "!=",
           "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
@@ -352,12 +361,19 @@ def _reg_binary():
     for name in BINARY:
         register("Tensor." + name, binary_examples(name, "method"), family="binary")
         register("loom." + name, binary_examples(name, "function"), family="binary")
-    for name in ("add", "sub", "mul", "div", "pow", "and", "or") + COMPARE:
+    for name in ("add", "sub", "mul", "div", "pow", "and", "or", "xor") + COMPARE:
         register("Tensor.__%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "operator"), family="binary")
     for name in ("add", "sub", "mul", "div", "pow"):
         register("Tensor.__r%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "reflected"), family="binary")
         register("Tensor.__i%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "augmented"), family="binary")
     for name in ("add", "sub", "mul", "div", "pow"):
+        register("Tensor.%s_" % name, binary_examples(name, "inplace"), family="binary")
+    for name in ("and", "or", "xor"):
+        register("Tensor.__r%s__" % name, binary_examples(name, "reflected"), family="binary")
+        register("Tensor.__i%s__" % name, binary_examples(name, "augmented"), family="binary")
+    for name in BITWISE:
+        register("Tensor." + name, binary_examples(name, "method"), family="binary")
+        register("loom." + name, binary_examples(name, "function"), family="binary")
         register("Tensor.%s_" % name, binary_examples(name, "inplace"), family="binary")
 
 

@@ -39,15 +39,16 @@ def op_table():
 
 
 def select_ops(table, patterns):
-    """Ops whose full name matches a pattern (fnmatch) or whose bare name equals it:
-    `add` selects loom.add, Tensor.add and Tensor.__add__; `Tensor.*_` every in-place method."""
+    """Ops whose full or bare name matches a pattern (fnmatch): `add` selects loom.add,
+    Tensor.add and Tensor.__add__; `bitwise*` loom.bitwise_and, Tensor.bitwise_and_, ...;
+    `Tensor.*_` every in-place method."""
     if not patterns:
         return sorted(table)
     out = []
     for op in sorted(table):
         bare = op.split(".", 1)[1]
         for p in patterns:
-            if fnmatch.fnmatchcase(op, p) or bare == p or bare.strip("_") in (p, "r" + p, "i" + p) or bare.split("(")[0] == p:
+            if fnmatch.fnmatchcase(op, p) or fnmatch.fnmatchcase(bare, p) or bare.strip("_") in (p, "r" + p, "i" + p) or bare.split("(")[0] == p:
                 out.append(op)
                 break
     return out
