@@ -205,6 +205,10 @@ void check_integer_pow(DType result, bool negative_exponent, const char* op) {
   LOOM_CHECK(is_floating(result) || !negative_exponent, op,
              ": Integers to negative integer powers are not allowed (result dtype ", dtype_name(result), ")");
 }
+void check_integer_pow(DType result, const Tensor& e, const char* op) {
+  if (!is_floating(result) && is_integral(e.dtype()) && e.numel() > 0)
+    check_integer_pow(result, e.lt(Scalar(int64_t(0))).sum().item<int64_t>() > 0, op);
+}
 
 // In place: self <- f(self). Without autograd the kernel writes into self;
 // with autograd the result is computed out of place from a clone (so the
@@ -355,8 +359,7 @@ Tensor Tensor::div(const Tensor& o) const {
 }
 Tensor Tensor::pow(const Tensor& e) const {
   DType rt = binary_result_type("pow", *this, e);
-  if (!is_floating(rt) && is_integral(e.dtype()) && e.numel() > 0)
-    check_integer_pow(rt, e.lt(Scalar(int64_t(0))).sum().item<int64_t>() > 0, "pow");
+  check_integer_pow(rt, e, "pow");
   return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, rt, "PowBackward1", true,
                 true, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y) {
                   // d/da = b a^(b-1); d/db = a^b log a, taken as 0 where a == 0 and b >= 0.
@@ -581,7 +584,10 @@ Tensor& inplace_tensor(Tensor& self, const char* op, BinaryOp bop, const Tensor&
                    LOOM_CHECK(broadcast_shapes(self.sizes(), o.sizes()) == self.sizes(), op, ": output with shape ",
                               self.sizes(), " doesn't match the broadcast shape ",
                               broadcast_shapes(self.sizes(), o.sizes()));
-                   run_binary(bop, self, self, as_type(o, self.dtype()));
+                   // As PyTorch: computed in the common dtype, then cast into self (an int32 base
+                   // with an int64 exponent must not see the exponent truncated to int32).
+                   if (rt == self.dtype()) run_binary(bop, self, self, as_type(o, rt));
+                   else ops::copy_raw(self, binary_raw(bop, op, self.detach(), o.detach(), rt), false);
                  },
                  functional);
 }
@@ -630,6 +636,7 @@ Tensor& Tensor::pow_(const Scalar& e) {
   return inplace_scalar(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::pow_(const Tensor& e) {
+  check_integer_pow(dtype(), e, "pow_");
   return inplace_tensor(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::clamp_(const Tensor& lo, const Tensor& hi) {

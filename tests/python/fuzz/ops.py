@@ -217,7 +217,14 @@ def _np_binary(name, a, b, dt):
         if name in ("div", "divide", "true_divide", "__truediv__", "__rtruediv__"):
             return f64(a) / f64(b)
         if name in ("pow", "__pow__", "__rpow__"):
-            return np.power(a, b)
+            r = np.power(a, b)
+            if dt in S.FLOATS:
+                # C's pow (PyTorch's too) gives pow(-inf, y) = +inf for y > 0 and +0 for y < 0 when y is
+                # not an odd integer; NumPy gives nan there.
+                odd = np.equal(np.mod(b, 2), 1)
+                fix = np.isneginf(a) & ~odd & ~np.isnan(b) & (b != 0)
+                r = np.where(fix, np.where(b > 0, np.inf, 0.0), r)
+            return r
         if name in ("maximum",):
             return np.maximum(a, b)
         if name in ("minimum",):
