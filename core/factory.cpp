@@ -112,11 +112,14 @@ Tensor empty(const Shape& shape, const TensorOptions& opts) {
   overflow = overflow || __builtin_mul_overflow(n, static_cast<int64_t>(itemsize(opts.dtype)), &nbytes);
   LOOM_CHECK_KIND(!overflow, ErrorKind::OutOfMemory, opts.device.str(), " out of memory: a ",
                   dtype_name(opts.dtype), " tensor of shape ", shape, " needs more than 2^63 bytes");
+  // A shape with no elements can still have strides beyond int64 (sizes of
+  // 0 count as 1 in them): those are refused too.
   Shape strides(shape.size());
   int64_t st = 1;
   for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
     strides[d] = st;
-    st *= std::max<int64_t>(shape[d], 1);
+    LOOM_CHECK(d == 0 || !__builtin_mul_overflow(st, std::max<int64_t>(shape[d], 1), &st), "empty: a tensor of shape ",
+               shape, " has strides beyond the int64 range");
   }
   auto storage = Storage::allocate(static_cast<size_t>(nbytes), opts.device);
   Tensor t(std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, opts.dtype));

@@ -317,15 +317,22 @@ std::vector<uint8_t> read_idx_bytes(const std::string& root, const std::string& 
 std::vector<int64_t> idx_dims(const std::vector<uint8_t>& d, size_t ndims, const std::string& name) {
   LOOM_CHECK(d.size() >= 4 + 4 * ndims && d[0] == 0 && d[1] == 0 && d[2] == 0x08 && d[3] == ndims,
              "load_fashion_mnist: ", name, " is not an unsigned-byte IDX file of ", ndims, " dimensions");
+  // IDX sizes are signed 32-bit, so each is below 2^31 (and a product of two,
+  // the pixels per image, fits int64); the product of all saturates instead of
+  // wrapping around, so sizes from a corrupt file cannot match a short one.
   std::vector<int64_t> dims;
-  int64_t payload = 1;
+  uint64_t payload = 1;
   for (size_t i = 0; i < ndims; ++i) {
     const size_t p = 4 + 4 * i;
     dims.push_back(int64_t{d[p]} << 24 | int64_t{d[p + 1]} << 16 | int64_t{d[p + 2]} << 8 | int64_t{d[p + 3]});
-    payload *= dims.back();
+    LOOM_CHECK(dims.back() < (int64_t{1} << 31), "load_fashion_mnist: ", name, " has dimension ", i, " of size ",
+               dims.back(), ", more than an IDX size (a signed 32-bit integer) can be");
+    const auto n = static_cast<uint64_t>(dims.back());
+    payload = n != 0 && payload > UINT64_MAX / n ? UINT64_MAX : payload * n;
   }
-  LOOM_CHECK(static_cast<int64_t>(d.size()) == static_cast<int64_t>(4 + 4 * ndims) + payload,
-             "load_fashion_mnist: ", name, " has ", d.size(), " bytes, expected ", 4 + 4 * ndims + payload,
+  const uint64_t header = 4 + 4 * ndims;
+  LOOM_CHECK(payload <= UINT64_MAX - header && d.size() == header + payload, "load_fashion_mnist: ", name, " has ",
+             d.size(), " bytes, expected ", header, " + ", payload == UINT64_MAX ? "more than 2^64" : std::to_string(payload),
              " for dimensions ", dims);
   return dims;
 }

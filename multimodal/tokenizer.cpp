@@ -153,9 +153,16 @@ WordTokenizer WordTokenizer::load(const std::string& path) {
     const size_t bad = invalid_utf8_at(line);
     LOOM_CHECK(bad == std::string::npos, "WordTokenizer::load: invalid UTF-8 in ", path, " at byte ", offset + bad,
                " (line ", tokens.size() + 1, "); expected one UTF-8 token per line");
+    const size_t start = offset;
     offset += line.size() + 1;
     // Tokens never hold whitespace, so a '\r' can only come from CRLF line ends.
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // Any other whitespace (a second '\r' included) could never be encoded, and
+    // save() then load() would not give the token back.
+    const auto ws = std::find_if(line.begin(), line.end(), [](unsigned char c) { return is_space(c); });
+    LOOM_CHECK(ws == line.end(), "WordTokenizer::load: whitespace (character code ", static_cast<int>(*ws), ") in ",
+               path, " at byte ", start + static_cast<size_t>(ws - line.begin()), " (line ", tokens.size() + 1,
+               "); tokens never hold whitespace");
     tokens.push_back(line);
   }
   LOOM_CHECK(static_cast<int64_t>(tokens.size()) >= kNumSpecial, "WordTokenizer::load: ", path, " has ", tokens.size(),

@@ -58,8 +58,8 @@ class WordTokenizer {
   // are. The file is written to a temporary and renamed, so it is never torn.
   void save(const std::string& path) const;
   // Reads what save() writes; raises when the file is missing, the first four
-  // lines are not the specials, a token is empty or repeated, or a line is
-  // not valid UTF-8 (tokens go back out as Python str).
+  // lines are not the specials, a token is empty, repeated or holds
+  // whitespace, or a line is not valid UTF-8 (tokens go back out as Python str).
   static WordTokenizer load(const std::string& path);
 
  private:

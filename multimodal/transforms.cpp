@@ -142,7 +142,8 @@ Tensor random_crop(const Tensor& x, const Shape& size, int64_t padding, Generato
     padded = zeros(ps, TensorOptions(x.dtype(), x.device()));
     padded.narrow(-2, padding, x.size(-2)).narrow(-1, padding, x.size(-1)).copy_(x);
   }
-  return per_image(padded, [&](const Tensor& img) {
+  // Copies of the sizes: lambdas may not capture structured bindings before C++20 (clang < 16 refuses).
+  return per_image(padded, [&, h = h, w = w](const Tensor& img) {
     const int64_t top = static_cast<int64_t>(uniform_int(gen, static_cast<uint64_t>(H - h + 1)));
     const int64_t left = static_cast<int64_t>(uniform_int(gen, static_cast<uint64_t>(W - w + 1)));
     return window(img, top, left, h, w);

@@ -400,6 +400,23 @@ TEST_CASE("multimodal data: IDX files are read through gzip (stored, fixed, dyna
   fs::remove_all(dir);
 }
 
+// Found by tests/fuzz/fuzz_idx (tests/fuzz/regressions/fuzz_idx/): IDX sizes
+// whose product overflowed int64 (undefined behaviour), wrapping around to a
+// payload that a short file matched.
+TEST_CASE("multimodal data: IDX sizes that overflow raise instead of wrapping around", "[multimodal]") {
+  const fs::path dir = temp_dir("idx_overflow");
+  write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 1, 0, 0, 0, 0});
+  // 0 images of 4294967295 x 4294967295 pixels: 0 bytes of pixels, but H * W overflowed.
+  write_bytes(dir / "t10k-images-idx3-ubyte", {0, 0, 8, 3, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255});
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }),
+             ContainsSubstring("t10k-images-idx3-ubyte") && ContainsSubstring("dimension 1 of size 4294967295"));
+  // 2^30 * 2^30 * 16 = 2^64 wrapped to 0, which the 16-byte header alone matched.
+  write_bytes(dir / "t10k-images-idx3-ubyte", {0, 0, 8, 3, 64, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 16});
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }),
+             ContainsSubstring("has 16 bytes, expected 16 + more than 2^64"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("multimodal data: Debian's Fashion-MNIST loads with 60000/10000 images in [0, 1]", "[multimodal]") {
   const std::string root = kFashionMnistRoot;
   if (!fs::exists(fs::path(root) / "train-images-idx3-ubyte.gz"))

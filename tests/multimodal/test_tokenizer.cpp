@@ -207,3 +207,31 @@ TEST_CASE("multimodal tokenizer: load rejects invalid UTF-8, naming the file and
   }
   std::remove(path.c_str());
 }
+
+// Found by tests/fuzz/fuzz_tokenizer (tests/fuzz/regressions/fuzz_tokenizer/):
+// "x\r\r\n" loaded as the token "x\r", which save() wrote back as "x\r\n" and
+// the next load() read as "x" (or as a repeat of an existing "x").
+TEST_CASE("multimodal tokenizer: load rejects tokens holding whitespace, CRLF line ends aside", "[multimodal]") {
+  const std::string path = temp_path("space_vocab.txt");
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "<pad>\r\n<unk>\r\n<bos>\r\n<eos>\r\nok\r\n";
+  }
+  CHECK(WordTokenizer::load(path).id_to_token(4) == "ok");
+  for (const char* bad : {"opad>\r\r", "a b", "a\tb", "\x0b"}) {
+    {
+      std::ofstream f(path, std::ios::binary);
+      f << "<pad>\n<unk>\n<bos>\n<eos>\n" << bad << "\n";
+    }
+    const std::string msg = loom::test::error_message([&] { WordTokenizer::load(path); });
+    CHECK_THAT(msg, ContainsSubstring("WordTokenizer::load: whitespace") && ContainsSubstring(path) &&
+                        ContainsSubstring("(line 5)"));
+  }
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "<pad>\n<unk>\n<bos>\n<eos>\nopad>\r\r\n";
+  }
+  CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }),
+             ContainsSubstring("character code 13") && ContainsSubstring("at byte 29 (line 5)"));
+  std::remove(path.c_str());
+}
