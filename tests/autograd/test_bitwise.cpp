@@ -14,6 +14,7 @@
 
 using namespace loom;
 using Catch::Matchers::ContainsSubstring;
+using test::error_kind;
 
 namespace {
 
@@ -42,16 +43,6 @@ std::vector<T> ref2(const std::vector<T>& a, const std::vector<T>& b, F f) {
   std::vector<T> r(a.size());
   for (size_t i = 0; i < a.size(); ++i) r[i] = static_cast<T>(f(a[i], b[i]));
   return r;
-}
-
-ErrorKind error_kind(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a loom::Error");
-  return ErrorKind::Runtime;
 }
 
 Tensor ints(const std::vector<int32_t>& v) { return from_vector(v, {static_cast<int64_t>(v.size())}); }

@@ -21,26 +21,16 @@
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cuda/kernels.h"
+#include "test_cuda_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
 namespace lc = loom::cuda;
 namespace kc = loom::kernels::cuda;
 namespace kcpu = loom::kernels::cpu;
+using namespace loom::test::cuda;
 
 namespace {
-
-#define REQUIRE_CUDA()                                                                          \
-  do {                                                                                          \
-    if (!loom::cuda::is_available())                                                            \
-      SKIP("no CUDA device: cudaGetDeviceCount found no usable GPU (no device or no driver)"); \
-  } while (0)
-
-cudaStream_t stream() { return static_cast<cudaStream_t>(lc::current_stream(0)); }
-
-// Host buffers hold bool as uint8_t (std::vector<bool> has no data()).
-template <typename T>
-using host_t = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
 
 template <typename T>
 std::vector<host_t<T>> random_bits(size_t n, std::mt19937_64& rng) {
@@ -54,20 +44,6 @@ std::vector<host_t<T>> random_bits(size_t n, std::mt19937_64& rng) {
 }
 
 template <typename T>
-std::shared_ptr<void> to_device(const std::vector<T>& h) {
-  auto p = lc::allocate(h.size() * sizeof(T) + 16, 0);
-  lc::memcpy(p.get(), Device(DeviceType::CUDA, 0), h.data(), kCPU(), h.size() * sizeof(T));
-  return p;
-}
-
-template <typename T>
-std::vector<T> to_host(const void* d, size_t n) {
-  std::vector<T> h(n);
-  lc::memcpy(h.data(), kCPU(), d, Device(DeviceType::CUDA, 0), n * sizeof(T));
-  return h;
-}
-
-template <typename T>
 void check_equal(const std::vector<T>& got, const std::vector<T>& ref, const std::string& what) {
   REQUIRE(got.size() == ref.size());
   size_t bad = 0, first = 0;
@@ -75,34 +51,6 @@ void check_equal(const std::vector<T>& got, const std::vector<T>& ref, const std
     if (got[i] != ref[i] && bad++ == 0) first = i;
   INFO(what << ": " << bad << " mismatches, first at " << first);
   CHECK(bad == 0);
-}
-
-ElementwiseLoop contiguous_loop(int64_t n, int nops) {
-  ElementwiseLoop L;
-  L.ndim = 1;
-  L.noperands = nops;
-  L.numel = n;
-  L.sizes[0] = n;
-  for (int op = 0; op < nops; ++op) L.strides[op][0] = 1;
-  return L;
-}
-
-// [37, 129, 5]: operand 0 (output) contiguous, operand 1 a transposed view of a
-// [5, 129, 37] buffer, operand 2 broadcast from [1, 129, 1].
-constexpr int64_t D0 = 37, D1 = 129, D2 = 5, N3 = D0 * D1 * D2;
-ElementwiseLoop strided_loop(int nops) {
-  ElementwiseLoop L;
-  L.ndim = 3;
-  L.noperands = nops;
-  L.numel = N3;
-  L.sizes[0] = D0, L.sizes[1] = D1, L.sizes[2] = D2;
-  const int64_t contig[3] = {D1 * D2, D2, 1}, transposed[3] = {1, D0, D0 * D1}, bcast[3] = {0, 1, 0};
-  for (int d = 0; d < 3; ++d) {
-    L.strides[0][d] = contig[d];
-    if (nops > 1) L.strides[1][d] = transposed[d];
-    if (nops > 2) L.strides[2][d] = bcast[d];
-  }
-  return L;
 }
 
 const BinaryOp kOps[] = {BinaryOp::BitAnd, BinaryOp::BitOr, BinaryOp::BitXor};
