@@ -38,9 +38,10 @@ void release_node(std::shared_ptr<Node>& node) {
   }
   // Each destruction below may park more nodes (its edges, the grad_fn of the
   // tensors it saved) in the graveyard; the loop frees them one at a time.
+  // A node whose children live on parks nothing, and nothing is allocated.
   std::vector<std::shared_ptr<Node>> graveyard;
-  graveyard.push_back(std::move(node));
   t_graveyard = &graveyard;
+  node.reset();
   while (!graveyard.empty()) {
     std::shared_ptr<Node> n = std::move(graveyard.back());
     graveyard.pop_back();
