@@ -15,13 +15,21 @@ constexpr int64_t kThreshold = 1000;
 constexpr int64_t kEdge = 3;
 
 struct Formatter {
+  const std::vector<double>& v;
+  std::vector<int64_t> ints;  // an integer tensor's exact values: a double holds only 53 bits
   bool floating = false;
   bool sci = false;
   bool all_int = true;
   int width = 1;
 
-  explicit Formatter(const std::vector<double>& v, DType dt) {
+  Formatter(const std::vector<double>& values, const Tensor& t) : v(values) {
+    const DType dt = t.dtype();
     floating = is_floating(dt);
+    if (is_integral(dt)) {
+      Tensor c = t.detach().to(Device()).to(DType::Int64).contiguous();
+      const int64_t* p = c.data_ptr<int64_t>();
+      ints.assign(p, p + c.numel());
+    }
     double maxabs = 0, minabs = INFINITY;
     for (double x : v) {
       if (!std::isfinite(x)) continue;
@@ -31,20 +39,21 @@ struct Formatter {
     }
     if (floating && !all_int) sci = maxabs >= 1e8 || (minabs < 1e-4 && minabs > 0) || (minabs > 0 && maxabs / minabs > 1e3);
     if (floating && all_int) sci = maxabs >= 1e8;
-    for (double x : v) width = std::max<int>(width, static_cast<int>(fmt(x).size()));
+    for (size_t i = 0; i < v.size(); ++i) width = std::max<int>(width, static_cast<int>(fmt(i).size()));
   }
-  std::string fmt(double x) const {
+  std::string fmt(size_t i) const {
+    if (!ints.empty()) return std::to_string(ints[i]);
+    const double x = v[i];
     char buf[64];
     if (std::isnan(x)) return "nan";
     if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-    if (!floating) std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(x));
-    else if (sci) std::snprintf(buf, sizeof buf, "%.4e", x);
+    if (sci) std::snprintf(buf, sizeof buf, "%.4e", x);
     else if (all_int) std::snprintf(buf, sizeof buf, "%.0f.", x);
     else std::snprintf(buf, sizeof buf, "%.4f", x);
     return buf;
   }
-  std::string cell(double x, DType dt) const {
-    std::string s = dt == DType::Bool ? (x != 0 ? "True" : "False") : fmt(x);
+  std::string cell(size_t i, DType dt) const {
+    std::string s = dt == DType::Bool ? (v[i] != 0 ? "True" : "False") : fmt(i);
     if (dt != DType::Bool) s = std::string(width - s.size(), ' ') + s;
     return s;
   }
@@ -61,7 +70,7 @@ void print_rec(std::ostringstream& os, const std::vector<double>& v, const Shape
     }
     int64_t off = base + i * cstrides[dim];
     if (dim + 1 == static_cast<int64_t>(shape.size())) {
-      os << f.cell(v[off], dt);
+      os << f.cell(static_cast<size_t>(off), dt);
     } else {
       print_rec(os, v, shape, cstrides, dim + 1, off, f, dt, summarize, indent + 1);
     }
@@ -80,9 +89,9 @@ std::string Tensor::str() const {
   std::ostringstream os;
   os << "tensor(";
   std::vector<double> v = to_vector();
-  Formatter f(v, dtype());
+  Formatter f(v, *this);
   if (dim() == 0) {
-    os << f.cell(v[0], dtype());
+    os << f.cell(0, dtype());
   } else if (numel() == 0) {
     os << "[]";
   } else {

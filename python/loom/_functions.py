@@ -18,7 +18,7 @@ def _method(name):
 
 __all__ = [
     "neg", "negative", "abs", "absolute", "sign", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
-    "tanh", "sigmoid", "relu", "silu", "square", "logical_not", "add", "sub", "mul", "div", "true_divide", "pow",
+    "tanh", "sigmoid", "relu", "silu", "square", "logical_not", "logical_and", "logical_or", "logical_xor", "add", "sub", "mul", "div", "true_divide", "pow",
     "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
     "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "mm", "bmm", "softmax",

@@ -67,6 +67,22 @@ def flip(self, dims):
     return out
 
 
+def _logical(name, op):
+    def f(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(other).__name__}")
+        return getattr(self.ne(0), op)(other.ne(0))  # nonzero is true (NaN too), as PyTorch
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise {name.split('_')[1]} of the truth values of self and other (a bool tensor)."
+    return f
+
+
+logical_and = _logical("logical_and", "bitwise_and")
+logical_or = _logical("logical_or", "bitwise_or")
+logical_xor = _logical("logical_xor", "bitwise_xor")
+
+
 def any(self, dim=None, keepdim=False):
     return self.ne(0).sum(dim=dim, keepdim=keepdim).gt(0)
 
@@ -201,6 +217,9 @@ def _install():
     Tensor.__reduce_ex__ = __reduce_ex__
     Tensor.flip = flip
     Tensor.any = any
+    Tensor.logical_and = logical_and
+    Tensor.logical_or = logical_or
+    Tensor.logical_xor = logical_xor
     Tensor.all = all
     Tensor.new_tensor = new_tensor
     Tensor.new_zeros = _new_factory("zeros")

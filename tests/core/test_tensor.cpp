@@ -2,6 +2,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <cstdint>
+
 #include "core/ops.h"
 #include "core/allocator.h"
 #include "core/random.h"
@@ -253,4 +255,10 @@ TEST_CASE("large host tensors reuse cached blocks", "[core][allocator]") {
   CHECK(after.num_cache_hits > before.num_cache_hits);
   cpu_empty_cache();
   CHECK(cpu_memory_stats().reserved_bytes == cpu_memory_stats().allocated_bytes);
+}
+
+TEST_CASE("integer tensors print their exact values", "[core][print]") {
+  Tensor t = from_vector<int64_t>({INT64_MAX, -5, INT64_MIN}, {3});
+  CHECK(t.str() == "tensor([ 9223372036854775807,                   -5, -9223372036854775808])");
+  CHECK(from_vector<int64_t>({(int64_t(1) << 53) + 1}, {}).str() == "tensor(9007199254740993)");
 }

@@ -182,3 +182,16 @@ def test_cuda_matches_cpu(rng, dt):
     check((~x.cuda()).cpu(), np.invert(a))
     if dt == "int64":
         check((x.cuda() ^ (2**60 + 1)).cpu(), a ^ np.int64(2**60 + 1))
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+def test_logical_ops_follow_numpy(name):
+    a = np.array([0.0, 1.0, np.nan, -2.0, 0.0])
+    b = np.array([1, 0, 1, 3, 0], dtype=np.int32)
+    ref = getattr(np, name)(a, b)  # NaN is true, as in PyTorch
+    got = getattr(loom, name)(loom.tensor(a), loom.tensor(b))
+    assert got.dtype == loom.bool
+    np.testing.assert_array_equal(got.numpy(), ref)
+    np.testing.assert_array_equal(getattr(loom.tensor(a), name)(loom.tensor(b)).numpy(), ref)
+    with pytest.raises(TypeError, match="must be Tensor"):
+        getattr(loom.tensor(a), name)(1)
