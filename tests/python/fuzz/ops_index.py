@@ -117,11 +117,7 @@ def masked_fill_examples(draw, op):
     v = draw(S.python_scalars()) if draw(st.integers(0, 3)) else draw(S.tensors(shape=()))
     inplace = op.endswith("_")
     inputs = {"x": x, "m": m}
-    if isinstance(v, S.T):
-        inputs["v"] = v
-        vsrc = "v"
-    else:
-        vsrc = S.fmt(v)
+    vsrc = S.operand_src(inputs, "v", v)
     call = ("r = x.masked_fill_(m, %s)" if inplace else "r = x.masked_fill(m, %s)" if op.startswith("Tensor.") else "r = loom.masked_fill(x, m, %s)") % vsrc
     try:
         shape = np.broadcast_shapes(m.shape, x.shape)
@@ -176,13 +172,7 @@ def where_examples(draw, op):
     x = draw(S.tensors(shape=s1)) if draw(st.integers(0, 3)) or op != "loom.where" else draw(S.python_scalars())
     y = draw(S.tensors(shape=s2)) if draw(st.integers(0, 3)) else draw(S.python_scalars())
     inputs = {"c": c}
-    srcs = []
-    for nm, v in (("x", x), ("y", y)):
-        if isinstance(v, S.T):
-            inputs[nm] = v
-            srcs.append(nm)
-        else:
-            srcs.append(S.fmt(v))
+    srcs = [S.operand_src(inputs, "x", x), S.operand_src(inputs, "y", y)]
     call = ("r = loom.where(c, %s, %s)" if op == "loom.where" else "r = %s.where(c, %s)") % tuple(srcs)
     try:
         shape = np.broadcast_shapes(c.shape, np.shape(x.arr) if isinstance(x, S.T) else (), np.shape(y.arr) if isinstance(y, S.T) else ())
@@ -286,13 +276,7 @@ def clamp_examples(draw, op):
 
     lo, hi = bound(), bound()
     inputs = {"x": x}
-    srcs = []
-    for nm, v in (("lo", lo), ("hi", hi)):
-        if isinstance(v, S.T):
-            inputs[nm] = v
-            srcs.append(nm)
-        else:
-            srcs.append(S.fmt(v))
+    srcs = [S.operand_src(inputs, "lo", lo), S.operand_src(inputs, "hi", hi)]
     kwform = draw(st.booleans())
     args = "min=%s, max=%s" % tuple(srcs) if kwform else "%s, %s" % tuple(srcs)
     call = ("r = x.%s_(%s)" if inplace else "r = x.%s(%s)") % (name, args) if op.startswith("Tensor.") else "r = loom.%s(x, %s)" % (name, args)

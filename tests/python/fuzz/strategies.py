@@ -70,6 +70,14 @@ def fmt_list(a):
     return "[" + ", ".join(fmt_list(s) for s in a) + "]"
 
 
+def operand_src(inputs, name, v):
+    """Source of an operand that may be a tensor (bound as input `name`) or a Python scalar (a literal)."""
+    if isinstance(v, T):
+        inputs[name] = v
+        return name
+    return fmt(v)
+
+
 def fmt(v):
     """Python source for an argument: tensors by expression, tuples, lists, scalars, dtypes."""
     if isinstance(v, T):
