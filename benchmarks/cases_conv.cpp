@@ -1,17 +1,22 @@
-// conv2d cases of shared/bench/SPEC.md: GPU conv2d/{fp32,tf32}/{fwd,fwdbwd}
-// on three shapes, each with loom's kernels (impl "loom") and cuDNN (impl
-// "loom_cudnn", through set_conv_backend), and the CPU cases
-// cpu/conv2d/fp32/{fwd,fwdbwd}/N8_C64_K64_H56_W56_k3.
-// 3x3, stride 1, padding 1, bias. fwd runs with grad mode on and inputs that
-// require grad (the graph is recorded), as the PyTorch reference does;
-// fwdbwd = forward, then backward of a fixed output gradient into input,
-// weight and bias. FLOPs: fwd 2*N*K*H*W*C*9, fwdbwd 3x.
+// conv2d cases of shared/bench/SPEC.md:
+//   GPU conv2d/{fp32,tf32}/{fwd,fwdbwd}/N.._C.._K.._H.._W.._k3 on three shapes (3x3, stride 1, padding 1), and
+//       convsweep/{fp32,tf32}/{fwd,fwdbwd}/N{N}_C{C}_K{K}_H{H}_k{k}_s{s}_p{p}_g{g} on eleven more
+//       (square input, bias), each reported three times: impl "loom" (the default "auto" backend: the
+//       autotuner's choice among loom's kernel configurations and cuDNN, tuned in the warm-up; its
+//       tuning seconds in tune_s and the choices per pass in choice), "loom_hand" (loom's kernels, the
+//       heuristic's configuration) and "loom_cudnn" (cuDNN with its heuristics);
+//   CPU cpu/conv2d/fp32/{fwd,fwdbwd}/N8_C64_K64_H56_W56_k3.
+// fwd runs with grad mode on and inputs that require grad (the graph is
+// recorded), as the PyTorch reference does; fwdbwd = forward, then backward
+// of a fixed output gradient into input, weight and bias.
+// FLOPs: fwd 2*N*K*OH*OW*(C/g)*k*k, fwdbwd 3x.
 #include <cmath>
 #include <functional>
 #include <string>
 
 #include "autograd/ops/conv.h"
 #include "bench.h"
+#include "core/autotune.h"
 #include "core/cuda.h"
 
 namespace bench {
@@ -20,68 +25,120 @@ using loom::Tensor;
 
 namespace {
 
-struct Shape5 {
-  int64_t N, C, K, H, W;
-  std::string tag() const {
+// One convolution problem: input [N, C, H, W], weight [K, C/g, k, k].
+struct ConvShape {
+  int64_t N, C, K, H, W, k, stride, pad, groups;
+  int64_t out_h() const { return (H + 2 * pad - k) / stride + 1; }
+  int64_t out_w() const { return (W + 2 * pad - k) / stride + 1; }
+  double flops() const { return 2.0 * N * K * out_h() * out_w() * (C / groups) * k * k; }
+  std::string conv2d_tag() const {
     return "N" + std::to_string(N) + "_C" + std::to_string(C) + "_K" + std::to_string(K) + "_H" + std::to_string(H) +
-           "_W" + std::to_string(W) + "_k3";
+           "_W" + std::to_string(W) + "_k" + std::to_string(k);
   }
-  double flops() const { return 2.0 * N * K * H * W * C * 9; }
+  std::string sweep_tag() const {
+    return "N" + std::to_string(N) + "_C" + std::to_string(C) + "_K" + std::to_string(K) + "_H" + std::to_string(H) +
+           "_k" + std::to_string(k) + "_s" + std::to_string(stride) + "_p" + std::to_string(pad) + "_g" +
+           std::to_string(groups);
+  }
 };
 
 // Inputs of one case on `device`, all leaves requiring grad.
 struct ConvCase {
+  ConvShape s;
   Tensor x, w, b, go;
-  ConvCase(const Shape5& s, loom::Device device) {
+  ConvCase(const ConvShape& shape, loom::Device device) : s(shape) {
     const auto opts = loom::TensorOptions(device).with_requires_grad(true);
     x = loom::randn({s.N, s.C, s.H, s.W}, opts);
-    w = (loom::randn({s.K, s.C, 3, 3}, loom::TensorOptions(device)) * (1.0 / std::sqrt(9.0 * s.C)))
+    w = (loom::randn({s.K, s.C / s.groups, s.k, s.k}, loom::TensorOptions(device)) *
+         (1.0 / std::sqrt(double(s.k * s.k * s.C / s.groups))))
             .detach()
             .requires_grad_(true);
     b = loom::zeros({s.K}, opts);
-    go = loom::randn({s.N, s.K, s.H, s.W}, loom::TensorOptions(device));
+    go = loom::randn({s.N, s.K, s.out_h(), s.out_w()}, loom::TensorOptions(device));
   }
-  Tensor forward() const { return loom::conv2d(x, w, b, {1}, {1}); }
+  Tensor forward() const { return loom::conv2d(x, w, b, {s.stride}, {s.pad}, {1}, s.groups); }
   void fwdbwd() const { forward().backward(go); }
+};
+
+// The autotuner's choices for a shape, "fwd=...;bwd_data=...;bwd_weight=..." (loom's entries).
+std::string choices_of(const ConvShape& s) {
+  const std::string dims = " N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " H" + std::to_string(s.H) +
+                           " W" + std::to_string(s.W) + " K" + std::to_string(s.K) + " R" + std::to_string(s.k) +
+                           " S" + std::to_string(s.k) + " stride" + std::to_string(s.stride) + "," +
+                           std::to_string(s.stride) + " pad" + std::to_string(s.pad) + "," + std::to_string(s.pad);
+  std::string out;
+  for (const auto& e : loom::autotune::entries("conv2d")) {
+    if (e.problem.find(dims) == std::string::npos) continue;
+    const bool tf32 = e.problem.find(" tf32") != std::string::npos;
+    if (tf32 != loom::allow_tf32()) continue;
+    out += (out.empty() ? "" : ";") + e.problem.substr(0, e.problem.find(' ')) + "=" + e.choice;
+  }
+  return out;
+}
+
+void run_case(const Context& ctx, const std::string& name, const ConvShape& s, bool tf32, bool fwd_only,
+              const loom::Device& dev) {
+  const std::pair<const char*, loom::ConvBackend> impls[] = {
+      {"loom", loom::ConvBackend::Auto}, {"loom_hand", loom::ConvBackend::Hand}, {"loom_cudnn", loom::ConvBackend::Cudnn}};
+  for (const auto& ib : impls) {
+    const char* impl = ib.first;
+    const loom::ConvBackend backend = ib.second;
+    if (backend == loom::ConvBackend::Cudnn && !loom::cudnn_available()) {
+      ctx.skip(name, "loom_cudnn: loom was built without cuDNN");
+      continue;
+    }
+    ctx.run(name, [&] {
+      loom::set_allow_tf32(tf32);
+      loom::set_conv_backend(backend);
+      ConvCase c(s, dev);
+      std::function<void()> fn;
+      if (fwd_only) fn = [&] { Tensor y = c.forward(); };
+      else fn = [&] { c.fwdbwd(); };
+      const double tuned_before = loom::autotune::tuning_seconds();
+      const double ms = time_gpu(fn, ctx.iters_or(50), 10);
+      Row extra;
+      extra.fixed("peak_mib", gpu_peak_mib(fn), 1);
+      if (backend == loom::ConvBackend::Auto)
+        extra.fixed("tune_s", loom::autotune::tuning_seconds() - tuned_before, 3).str("choice", choices_of(s));
+      ctx.report(name, ms, s.flops() * (fwd_only ? 1.0 : 3.0), 0, extra, impl);
+    });
+    loom::set_conv_backend(loom::ConvBackend::Auto);
+    loom::set_allow_tf32(false);
+  }
+  loom::cuda::empty_cache();
+}
+
+// SPEC.md's CONV_SWEEP: (N, C, K, H, k, stride, padding, groups).
+constexpr int64_t kSweep[][8] = {
+    {256, 32, 64, 32, 3, 1, 1, 1},  {256, 64, 128, 16, 3, 1, 1, 1}, {64, 128, 128, 28, 3, 1, 1, 1},
+    {64, 256, 256, 14, 3, 1, 1, 1}, {32, 128, 256, 28, 3, 2, 1, 1}, {64, 256, 64, 56, 1, 1, 0, 1},
+    {64, 512, 128, 28, 1, 1, 0, 1}, {32, 32, 64, 32, 5, 1, 2, 1},   {32, 3, 64, 224, 7, 2, 3, 1},
+    {64, 128, 128, 28, 3, 1, 1, 128}, {32, 80, 160, 20, 3, 1, 1, 1},
 };
 
 void gpu_cases(const Context& ctx) {
   const loom::Device dev(loom::DeviceType::CUDA, loom::cuda::current_device());
-  const Shape5 shapes[] = {{64, 64, 64, 56, 56}, {256, 3, 32, 64, 64}, {256, 128, 256, 8, 8}};
+  const ConvShape shapes[] = {{64, 64, 64, 56, 56, 3, 1, 1, 1}, {256, 3, 32, 64, 64, 3, 1, 1, 1},
+                              {256, 128, 256, 8, 8, 3, 1, 1, 1}};
   for (const char* prec : {"fp32", "tf32"})
     for (const auto& s : shapes)
       for (const char* pass : {"fwd", "fwdbwd"}) {
-        const std::string name = std::string("conv2d/") + prec + "/" + pass + "/" + s.tag();
-        if (!ctx.want(name)) continue;
-        for (const char* impl : {"loom", "loom_cudnn"}) {
-          const bool cudnn = std::string(impl) == "loom_cudnn";
-          if (cudnn && !loom::cudnn_available()) {
-            ctx.skip(name, "loom_cudnn: loom was built without cuDNN");
-            continue;
-          }
-          ctx.run(name, [&] {
-            loom::set_allow_tf32(std::string(prec) == "tf32");
-            loom::set_conv_backend(cudnn ? loom::ConvBackend::Cudnn : loom::ConvBackend::Hand);
-            ConvCase c(s, dev);
-            std::function<void()> fn;
-            if (std::string(pass) == "fwd") fn = [&] { Tensor y = c.forward(); };
-            else fn = [&] { c.fwdbwd(); };
-            const double ms = time_gpu(fn, ctx.iters_or(50), 10);
-            Row extra;
-            extra.fixed("peak_mib", gpu_peak_mib(fn), 1);
-            const double flops = s.flops() * (std::string(pass) == "fwd" ? 1.0 : 3.0);
-            ctx.report(name, ms, flops, 0, extra, impl);
-          });
-          loom::set_conv_backend(loom::ConvBackend::Hand);
-          loom::set_allow_tf32(false);
-        }
-        loom::cuda::empty_cache();
+        const std::string name = std::string("conv2d/") + prec + "/" + pass + "/" + s.conv2d_tag();
+        if (ctx.want(name)) run_case(ctx, name, s, std::string(prec) == "tf32", std::string(pass) == "fwd", dev);
       }
+  for (const char* prec : {"fp32", "tf32"})
+    for (const auto& v : kSweep) {
+      const ConvShape s{v[0], v[1], v[2], v[3], v[3], v[4], v[5], v[6], v[7]};
+      for (const char* pass : {"fwd", "fwdbwd"}) {
+        const std::string name = std::string("convsweep/") + prec + "/" + pass + "/" + s.sweep_tag();
+        if (ctx.want(name)) run_case(ctx, name, s, std::string(prec) == "tf32", std::string(pass) == "fwd", dev);
+      }
+    }
 }
 
 void cpu_cases(const Context& ctx) {
-  const Shape5 s{8, 64, 64, 56, 56};
-  const std::string fwd = "cpu/conv2d/fp32/fwd/" + s.tag(), fwdbwd = "cpu/conv2d/fp32/fwdbwd/" + s.tag();
+  const ConvShape s{8, 64, 64, 56, 56, 3, 1, 1, 1};
+  const std::string fwd = "cpu/conv2d/fp32/fwd/" + s.conv2d_tag(), fwdbwd = "cpu/conv2d/fp32/fwdbwd/" + s.conv2d_tag();
   if (!ctx.want(fwd) && !ctx.want(fwdbwd)) return;
   const ConvCase c(s, loom::Device());
   const Row extra = Row().integer("threads", loom::get_num_threads());

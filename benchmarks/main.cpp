@@ -2,7 +2,7 @@
 // implementation, in the format of shared/bench/SPEC.md:
 //   {"case": "gemm/fp32/M4096_N4096_K4096", "impl": "loom", "ms": 2.9, "tflops": 47.1}
 //
-//   loom_bench [--cpu] [--gpu] [--filter SUBSTR]... [--iters N] [--out FILE]
+//   loom_bench [--cpu] [--gpu] [--filter SUBSTR]... [--iters N] [--out FILE] [--tune-cache FILE]
 //
 // With neither --cpu nor --gpu, the CPU cases always run and the GPU cases run
 // when loom::cuda::is_available(). The first line is a header describing the
@@ -25,6 +25,7 @@
 #endif
 
 #include "bench.h"
+#include "core/autotune.h"
 #include "core/cuda.h"
 #include "core/tensor.h"
 
@@ -240,12 +241,13 @@ std::string cpu_model() {
 }
 
 void usage(std::ostream& os) {
-  os << "usage: loom_bench [--cpu] [--gpu] [--filter SUBSTR]... [--iters N] [--out FILE]\n"
+  os << "usage: loom_bench [--cpu] [--gpu] [--filter SUBSTR]... [--iters N] [--out FILE] [--tune-cache FILE]\n"
         "  --cpu / --gpu    run only these families (default: CPU always, GPU when available)\n"
         "  --filter SUBSTR  run the cases whose name contains SUBSTR (repeatable)\n"
         "  --iters N        timed iterations per case (default: 10 on the CPU, 50 on the GPU,\n"
         "                   20 for the copy and gemm cases)\n"
-        "  --out FILE       also write the JSON lines to FILE\n";
+        "  --out FILE       also write the JSON lines to FILE\n"
+        "  --tune-cache FILE  load the autotuner's cache from FILE if it exists, save it there at the end\n";
 }
 
 }  // namespace
@@ -253,7 +255,7 @@ void usage(std::ostream& os) {
 int main(int argc, char** argv) {
   bench::Context ctx;
   bool cpu = false, gpu = false;
-  std::string out_path;
+  std::string out_path, tune_cache;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* flag) -> std::string {
@@ -281,6 +283,8 @@ int main(int argc, char** argv) {
       ctx.iters = int(n);
     } else if (a == "--out") {
       out_path = value("--out");
+    } else if (a == "--tune-cache") {
+      tune_cache = value("--tune-cache");
     } else if (a == "-h" || a == "--help") {
       usage(std::cout);
       return 0;
@@ -299,6 +303,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (!tune_cache.empty() && std::ifstream(tune_cache).good()) loom::autotune::load(tune_cache);
   const bool have_gpu = loom::cuda::is_available();
   bench::Row header;
   header.str("bench", "loom_bench")
@@ -312,7 +317,7 @@ int main(int argc, char** argv) {
 
   using Family = void (*)(const bench::Context&, bool);
   const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases, bench::run_attention_cases,
-                             bench::run_norm_cases, bench::run_fusion_cases};
+                             bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases};
   if (cpu) {
     bench::run_cpu_cases(ctx);
     for (Family f : families) f(ctx, false);
@@ -327,6 +332,7 @@ int main(int argc, char** argv) {
       ctx.emit(bench::Row().str("skipped", "gpu").str("reason", reason));
     }
   }
+  if (!tune_cache.empty()) loom::autotune::save(tune_cache);
   if (ctx.out) std::fclose(ctx.out);
   return 0;
 }

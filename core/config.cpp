@@ -15,6 +15,12 @@ std::atomic<bool> g_allow_tf32{false};
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
 
+namespace {
+std::atomic<bool> g_deterministic{false};
+}
+void use_deterministic_algorithms(bool mode) { g_deterministic.store(mode); }
+bool are_deterministic_algorithms_enabled() { return g_deterministic.load(); }
+
 // The kernels' pool and OpenBLAS use the same number of threads.
 void set_num_threads(int n) {
   LOOM_CHECK_VALUE(n > 0, "set_num_threads: expected a positive number of threads, got ", n);

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <string>
 #include "core/allocator.h"
 #include "core/device.h"
 
@@ -16,6 +17,8 @@ int device_count();  // never throws: 0 when the driver or device is missing
 int current_device();
 void set_device(int index);
 void synchronize(int device = -1);  // -1: the current device; raises pending device-side errors
+// "NVIDIA H200 (sm_90, 132 SMs)": what a tuned choice depends on.
+std::string device_name(int device);
 
 // Streams are opaque handles (cudaStream_t). nullptr is the legacy default
 // stream. The current stream is per thread and per device; kernels launch on it.

@@ -204,6 +204,14 @@ void set_device(int index) {
   LOOM_CUDA_CHECK(cudaSetDevice(d));
 }
 
+std::string device_name(int device) {
+  const int d = checked_device(device, "device_name");
+  cudaDeviceProp prop{};
+  LOOM_CUDA_CHECK(cudaGetDeviceProperties(&prop, d));
+  return std::string(prop.name) + " (sm_" + std::to_string(prop.major * 10 + prop.minor) + ", " +
+         std::to_string(prop.multiProcessorCount) + " SMs)";
+}
+
 void synchronize(int device) {
   int d = checked_device(device, "synchronize");
   {

@@ -18,6 +18,7 @@ int device_count() { return 0; }
 int current_device() { no_cuda("current_device"); }
 void set_device(int) { no_cuda("set_device"); }
 void synchronize(int) { no_cuda("synchronize"); }
+std::string device_name(int) { no_cuda("device_name"); }
 
 void* current_stream(int) { no_cuda("current_stream"); }
 void set_current_stream(int, void*) { no_cuda("set_current_stream"); }

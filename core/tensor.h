@@ -346,6 +346,12 @@ void manual_seed(uint64_t seed);
 uint64_t initial_seed();
 void set_allow_tf32(bool allow);  // matmul may use TF32 tensor cores (default off)
 bool allow_tf32();
+// PyTorch's torch.use_deterministic_algorithms: when on, kernels that would
+// sum in a run-to-run varying order (atomics: conv weight gradient split-K,
+// max-pool backward) use a fixed-order reduction instead, and the conv
+// autotuner and cuDNN keep only deterministic candidates. Default off.
+void use_deterministic_algorithms(bool mode);
+bool are_deterministic_algorithms_enabled();
 void set_num_threads(int n);
 int get_num_threads();
 

@@ -1,35 +1,65 @@
 #!/usr/bin/env bash
 # One call on a GPU machine: build with CUDA, run the [cuda] suites, run them
 # once under compute-sanitizer (memcheck; racecheck for the shared-memory
-# kernels), then the benchmark beside PyTorch's reference and compare.py.
-# Everything lands in $OUT (or ./gpu-out). The benchmark spec must have been
-# copied into bench-local/ (an ignored folder) before the call.
+# kernels), the Python regression tests, the benchmark beside PyTorch's
+# reference and compare.py, then Nsight Compute on loom's convolution,
+# pooling and per-channel reduction kernels. Every log lands in one tarball,
+# $OUT/gpu-check.tgz (only a few files come back from the machine); a summary
+# is printed. The benchmark spec must have been copied into bench-local/ (an
+# ignored folder) before the call.
 #   bash scripts/gpu_check.sh [ARCH]       # ARCH defaults to 90
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-out}"
 ARCH="${1:-90}"
-mkdir -p "$OUT"
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+LOG="$OUT/gpu-check"
+mkdir -p "$LOG"
+finish() {
+  git rev-parse --short HEAD > "$LOG/commit.txt" 2>/dev/null || true
+  tar czf "$OUT/gpu-check.tgz" -C "$OUT" gpu-check && rm -rf "$LOG"
+}
+trap finish EXIT
+nvidia-smi > "$LOG/nvidia-smi.txt" 2>&1
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
-  -DPython_EXECUTABLE="$(command -v python3)" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-cmake --build build-gpu -j "$(nproc)" > "$OUT/build.log" 2>&1 || { grep -m 20 -B2 -A8 "error" "$OUT/build.log"; exit 1; }
-ctest --test-dir build-gpu -L cuda --output-on-failure > "$OUT/ctest-cuda.log" 2>&1; echo "ctest cuda: rc=$?"
-tail -3 "$OUT/ctest-cuda.log"
+  -DPython_EXECUTABLE="$(command -v python3)" > "$LOG/configure.log" 2>&1 || { tail -30 "$LOG/configure.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" > "$LOG/build.log" 2>&1 || { grep -m 20 -B2 -A8 "error" "$LOG/build.log"; exit 1; }
+ctest --test-dir build-gpu -L cuda --output-on-failure > "$LOG/ctest-cuda.log" 2>&1; echo "ctest cuda: rc=$?"
+tail -3 "$LOG/ctest-cuda.log"
 for bin in test_kernels test_autograd test_core; do
-  compute-sanitizer --tool memcheck --error-exitcode 9 "build-gpu/tests/$bin" "[cuda]" > "$OUT/memcheck-$bin.log" 2>&1
-  echo "memcheck $bin: rc=$? $(grep -c 'ERROR SUMMARY: 0' "$OUT/memcheck-$bin.log") clean summaries"
+  compute-sanitizer --tool memcheck --error-exitcode 9 "build-gpu/tests/$bin" "[cuda]" > "$LOG/memcheck-$bin.log" 2>&1
+  echo "memcheck $bin: rc=$? $(grep -c 'ERROR SUMMARY: 0' "$LOG/memcheck-$bin.log") clean summaries"
 done
-compute-sanitizer --tool racecheck --error-exitcode 9 build-gpu/tests/test_kernels "[cuda]" > "$OUT/racecheck.log" 2>&1
-echo "racecheck: rc=$?"
+for bin in test_kernels test_autograd; do
+  compute-sanitizer --tool racecheck --error-exitcode 9 "build-gpu/tests/$bin" "[cuda]" > "$LOG/racecheck-$bin.log" 2>&1
+  echo "racecheck $bin: rc=$?"
+done
 # The Python regression tests on the GPU machine (a CPU-tensor backward error once crashed only there),
 # with faulthandler so that a crash leaves its stacks in the log.
 PYTHONPATH=python python3 -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_bad_input.py \
-  tests/python/test_autograd.py tests/python/test_errors.py > "$OUT/pytest-regressions.log" 2>&1
-echo "pytest regressions: rc=$? $(tail -1 "$OUT/pytest-regressions.log")"
-if [ -x build-gpu/benchmarks/loom_bench ] && [ -d bench-local ]; then
-  build-gpu/benchmarks/loom_bench --out "$OUT/loom.jsonl" > "$OUT/bench.log" 2>&1
-  python3 bench-local/torch_reference.py --out "$OUT/torch.jsonl" > "$OUT/torch.log" 2>&1
-  python3 bench-local/compare.py "$OUT/torch.jsonl" "$OUT/loom.jsonl" | tee "$OUT/compare.txt"
+  tests/python/test_autograd.py tests/python/test_errors.py tests/python/test_conv.py \
+  > "$LOG/pytest-regressions.log" 2>&1
+echo "pytest regressions: rc=$? $(tail -1 "$LOG/pytest-regressions.log")"
+BENCH=build-gpu/benchmarks/loom_bench
+if [ -x "$BENCH" ] && [ -d bench-local ]; then
+  # The autotuner's choices (and each candidate's time) are saved beside the numbers.
+  "$BENCH" --out "$LOG/loom.jsonl" --tune-cache "$LOG/tune-cache.json" > "$LOG/bench.log" 2>&1
+  echo "loom_bench: rc=$?"
+  python3 bench-local/torch_reference.py --no-compile --out "$LOG/torch.jsonl" > "$LOG/torch.log" 2>&1
+  echo "torch_reference: rc=$?"
+  python3 bench-local/compare.py "$LOG/torch.jsonl" "$LOG/loom.jsonl" > "$LOG/compare.txt" 2>&1
+  grep -E "conv|pool|channel_sum|batchnorm|e2e" "$LOG/compare.txt" | head -80
 fi
-git rev-parse --short HEAD > "$OUT/commit.txt" 2>/dev/null || true
+# Per-kernel truth for the kernels this round changed: duration, SM and DRAM throughput, occupancy,
+# registers and grid of every loom kernel of one iteration (the "loom" impl runs the autotuner first,
+# so every candidate configuration is profiled once too).
+if [ -x "$BENCH" ] && command -v ncu > /dev/null; then
+  for c in conv2d/fp32/fwdbwd/N64_C64_K64_H56_W56_k3 conv2d/fp32/fwdbwd/N256_C3_K32_H64_W64_k3 \
+           conv2d/tf32/fwdbwd/N64_C64_K64_H56_W56_k3 convsweep/fp32/fwdbwd/N64_C256_K64_H56_k1_s1_p0_g1 \
+           pool/fp32/maxpool2x2_fwdbwd channel_sum/fp32/N256_C32_S4096 batchnorm/fp32/fwdbwd; do
+    f="$LOG/ncu-$(echo "$c" | tr '/' '_').csv"
+    timeout 150 ncu --kernel-name-base demangled -k regex:"conv|pool|channel|batch_norm" --launch-count 120 \
+      --section SpeedOfLight --section LaunchStats --section Occupancy --csv --page details \
+      "$BENCH" --gpu --filter "$c" --iters 1 > "$f" 2>&1
+    echo "ncu $c: rc=$? $(grep -c '"Duration"' "$f") kernels"
+  done
+fi

@@ -6,8 +6,15 @@
 #include "autograd/ops/conv.h"
 
 #include <atomic>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "autograd/ops/common.h"
+#include "core/autotune.h"
+#include "core/cuda.h"
 #include "kernels/cpu/conv.h"
 #ifdef LOOM_WITH_CUDA
 #include "kernels/cuda/conv.h"
@@ -21,7 +28,7 @@ using kernels::ConvParams;
 
 namespace {
 
-std::atomic<ConvBackend> g_backend{ConvBackend::Hand};
+std::atomic<ConvBackend> g_backend{ConvBackend::Auto};
 
 // One value for both spatial dims, or one per dim.
 std::pair<int64_t, int64_t> pair_arg(const Dims& d, const char* name) {
@@ -30,12 +37,106 @@ std::pair<int64_t, int64_t> pair_arg(const Dims& d, const char* name) {
 }
 
 #ifdef LOOM_WITH_CUDA
-bool use_cudnn() {
-  if (g_backend.load() != ConvBackend::Cudnn) return false;
-  LOOM_CHECK(kernels::cuda::cudnn_available(),
-             "conv2d: the cuDNN backend was selected (set_conv_backend) but loom was built without cuDNN");
-  return true;
+namespace kc = kernels::cuda;
+using kc::ConvConfig;
+using kc::ConvPass;
+
+// What runs one pass on CUDA: one of loom's configurations, or cuDNN.
+struct Choice {
+  bool cudnn = false;
+  ConvConfig cfg;
+  std::string name() const { return cudnn ? "cudnn" : cfg.name(); }
+};
+
+// The autotuner's key: everything the fastest choice depends on.
+std::string problem_key(ConvPass pass, DType dt, const ConvParams& p, bool tf32, bool det, int device) {
+  std::ostringstream o;
+  o << kc::conv_pass_name(pass) << ' ' << dtype_name(dt) << (tf32 && dt == DType::Float32 ? " tf32" : "")
+    << (det ? " deterministic" : "") << " N" << p.N << " C" << p.C << " H" << p.H << " W" << p.W << " K" << p.K
+    << " R" << p.R << " S" << p.S << " stride" << p.stride_h << ',' << p.stride_w << " pad" << p.pad_h << ','
+    << p.pad_w << " dil" << p.dil_h << ',' << p.dil_w << " groups" << p.groups << " on "
+    << cuda::device_name(device);
+  return o.str();
 }
+
+// Times a candidate on the convolution's stream with CUDA events (tuning only:
+// it waits for the GPU).
+class EventTimer : public autotune::Timer {
+ public:
+  explicit EventTimer(cudaStream_t stream) : stream_(stream) {
+    LOOM_CUDA_CHECK(cudaEventCreate(&begin_));
+    LOOM_CUDA_CHECK(cudaEventCreate(&end_));
+  }
+  ~EventTimer() override {
+    cudaEventDestroy(begin_);
+    cudaEventDestroy(end_);
+  }
+  double time_ms(const std::string&, const autotune::Candidate& c) override {
+    LOOM_CUDA_CHECK(cudaEventRecord(begin_, stream_));
+    c.run();
+    LOOM_CUDA_CHECK(cudaEventRecord(end_, stream_));
+    LOOM_CUDA_CHECK(cudaEventSynchronize(end_));
+    float ms = 0;
+    LOOM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin_, end_));
+    return ms;
+  }
+
+ private:
+  cudaStream_t stream_;
+  cudaEvent_t begin_ = nullptr, end_ = nullptr;
+};
+
+// Picks what runs `pass` under the current backend and runs it: "hand" = the
+// heuristic's configuration, "cudnn" = cuDNN with its heuristics, "auto" = the
+// autotuner's choice among every configuration and cuDNN (found and timed the
+// first time the problem is seen; later calls are a lookup). run(choice)
+// performs the pass with that choice.
+void dispatch(ConvPass pass, DType dt, const ConvParams& p, const Device& dev,
+              const std::function<void(const Choice&)>& run) {
+  const bool tf32 = allow_tf32(), det = are_deterministic_algorithms_enabled();
+  const ConvBackend backend = g_backend.load();
+  if (backend == ConvBackend::Cudnn) {
+    LOOM_CHECK(kc::cudnn_available(),
+               "conv2d: the cuDNN backend was selected (set_conv_backend) but loom was built without cuDNN");
+    run(Choice{true, {}});
+    return;
+  }
+  const auto configs = kc::conv2d_configs(pass, dt, p, tf32);
+  if (backend == ConvBackend::Hand) {
+    run(Choice{false, configs.front()});
+    return;
+  }
+  std::vector<Choice> choices;
+  for (const auto& c : configs) choices.push_back(Choice{false, c});
+  if (kc::cudnn_available()) choices.push_back(Choice{true, {}});
+  std::vector<autotune::Candidate> cands;
+  for (const auto& c : choices) cands.push_back({c.name(), [&run, c] { run(c); }});
+  EventTimer timer(ops::stream_of(dev));
+  const std::string best = autotune::choose("conv2d", problem_key(pass, dt, p, tf32, det, dev.index), cands, timer);
+  for (const auto& c : choices)
+    if (c.name() == best) return run(c);
+}
+
+kc::CudnnConvOptions cudnn_options() {
+  kc::CudnnConvOptions o;
+  o.search = g_backend.load() == ConvBackend::Auto;
+  o.deterministic = are_deterministic_algorithms_enabled();
+  return o;
+}
+
+// Device memory for one call, from loom's caching allocator (stream-ordered).
+struct Workspace {
+  int device;
+  std::vector<std::shared_ptr<void>> held;
+  void* get(size_t bytes) {
+    if (!bytes) return nullptr;
+    held.push_back(cuda::allocate(bytes, device));
+    return held.back().get();
+  }
+  kc::WorkspaceFn fn() {
+    return [this](size_t bytes) { return get(bytes); };
+  }
+};
 #endif
 
 void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, const ConvParams& p) {
@@ -43,12 +144,16 @@ void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Ten
   LOOM_DEVICE_DISPATCH(
       in.device(), kernels::cpu::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p),
       {
-        if (use_cudnn())
-          kernels::cuda::cudnn_conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p,
-                                              allow_tf32(), in.device().index, ops::stream_of(in.device()));
-        else
-          kernels::cuda::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p,
-                                        allow_tf32(), ops::stream_of(in.device()));
+        const cudaStream_t stream = ops::stream_of(in.device());
+        const bool tf32 = allow_tf32();
+        dispatch(ConvPass::Forward, in.dtype(), p, in.device(), [&](const Choice& c) {
+          Workspace ws{in.device().index, {}};
+          if (c.cudnn)
+            kc::cudnn_conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p, tf32,
+                                     cudnn_options(), ws.fn(), in.device().index, stream);
+          else
+            kc::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p, tf32, c.cfg, stream);
+        });
       });
 }
 
@@ -56,13 +161,17 @@ void run_backward_input(const Tensor& gin, const Tensor& gout, const Tensor& w, 
   LOOM_DEVICE_DISPATCH(
       gout.device(), kernels::cpu::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p),
       {
-        if (use_cudnn())
-          kernels::cuda::cudnn_conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p,
-                                                     allow_tf32(), gout.device().index,
-                                                     ops::stream_of(gout.device()));
-        else
-          kernels::cuda::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p,
-                                               allow_tf32(), ops::stream_of(gout.device()));
+        const cudaStream_t stream = ops::stream_of(gout.device());
+        const bool tf32 = allow_tf32();
+        dispatch(ConvPass::BackwardData, gout.dtype(), p, gout.device(), [&](const Choice& c) {
+          Workspace ws{gout.device().index, {}};
+          if (c.cudnn)
+            kc::cudnn_conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p, tf32,
+                                            cudnn_options(), ws.fn(), gout.device().index, stream);
+          else
+            kc::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p, tf32, c.cfg,
+                                      stream);
+        });
       });
 }
 
@@ -73,13 +182,21 @@ void run_backward_weight(const Tensor& gw, const Tensor& gb, const Tensor& gout,
       gout.device(),
       kernels::cpu::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p),
       {
-        if (use_cudnn())
-          kernels::cuda::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(),
-                                                      in.data_ptr(), p, allow_tf32(), gout.device().index,
-                                                      ops::stream_of(gout.device()));
-        else
-          kernels::cuda::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p,
-                                                allow_tf32(), ops::stream_of(gout.device()));
+        const cudaStream_t stream = ops::stream_of(gout.device());
+        const bool tf32 = allow_tf32();
+        const bool det = are_deterministic_algorithms_enabled();
+        dispatch(ConvPass::BackwardWeight, gout.dtype(), p, gout.device(), [&](const Choice& c) {
+          Workspace ws{gout.device().index, {}};
+          if (c.cudnn) {
+            kc::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p,
+                                             tf32, cudnn_options(), ws.fn(), gout.device().index, stream);
+          } else {
+            void* buf = ws.get(kc::conv2d_workspace_bytes(ConvPass::BackwardWeight, gout.dtype(), p, c.cfg, det,
+                                                          bias != nullptr));
+            kc::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
+                                       c.cfg, det, buf, stream);
+          }
+        });
       });
 }
 
@@ -92,6 +209,13 @@ bool cudnn_available() {
   return kernels::cuda::cudnn_available();
 #else
   return false;
+#endif
+}
+
+void conv_cache_clear() {
+  autotune::clear("conv2d");
+#ifdef LOOM_WITH_CUDA
+  kernels::cuda::cudnn_conv_cache_clear();
 #endif
 }
 

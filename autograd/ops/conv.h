@@ -13,12 +13,22 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
               int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1);
 
-// Which CUDA implementation conv2d uses: loom's own implicit-GEMM kernels
-// (default) or cuDNN (raises where loom was built without cuDNN). CPU tensors
-// always use the CPU kernels.
-enum class ConvBackend { Hand, Cudnn };
+// Which CUDA implementation conv2d uses (CPU tensors always use the CPU
+// kernels):
+//   Auto  (default) the first call of each problem (pass, shapes, strides,
+//         padding, dilation, groups, dtype, TF32 flag, deterministic flag,
+//         device) times every configuration of loom's kernels and cuDNN
+//         (with its own algorithm search) and caches the fastest; later calls
+//         are a lookup. The cache is core/autotune.h's, family "conv2d": list,
+//         save, load it there. Deterministic mode keeps deterministic
+//         candidates only.
+//   Hand  loom's kernels, the heuristic's configuration.
+//   Cudnn cuDNN with its heuristics (raises where loom was built without cuDNN).
+enum class ConvBackend { Auto, Hand, Cudnn };
 void set_conv_backend(ConvBackend backend);
 ConvBackend conv_backend();
 bool cudnn_available();  // built with cuDNN
+// Forgets the autotuner's conv2d choices and cuDNN's cached plans.
+void conv_cache_clear();
 
 }  // namespace loom

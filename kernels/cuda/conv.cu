@@ -15,21 +15,24 @@
 //   TF32: (float, allow_tf32) 8 warps in 2 x 4, each issuing
 //         mma.sync.m16n8k8 tf32 on its (BM/2) x (BN/4) warp tile; values are
 //         rounded to tf32 (cvt.rna) when stored into shared memory.
-// The weight gradient reduces over N*OH*OW: the k range is split over
-// blockIdx.z (split-K) and partial tiles are atomically added into the zeroed
-// gradient (not bitwise deterministic). The bias gradient is a block reduction
-// per channel.
-// Few input channels (the RGB first layer, C <= 4), forward and backward to
-// the input: direct kernels with the whole weight in shared memory and one
-// pixel per thread (32 output channels or the C input channels in registers),
-// coalesced along ow; the implicit GEMM would waste most of its tile on
-// C*R*S = 27 or on Cg = 3 columns.
-// Tiles of 128 or 64 rows and 128 or 64 columns, by the GEMM dims (>= 96 -> 128).
+// Tiles (ConvConfig): 128x128, 256x64, 128x64, 64x128, 64x64; float kernels
+// are bounded to 128 registers so that two blocks fit on an SM. conv2d_configs
+// lists those that fit a problem, the heuristic's first; the autotuner picks.
+// The weight gradient reduces over N*OH*OW: its k range is split over
+// blockIdx.z (split-K; by default enough splits for two waves of the GPU).
+// The partial tiles are atomically added into the zeroed gradient, or, when
+// deterministic, written to a workspace and summed in a fixed order by a
+// second kernel. The bias gradient is a per-channel reduction.
+// 1x1 stride-1 convolutions also run as cuBLAS GEMMs batched over the images
+// (config "gemm"; its weight gradient sums per-image partials in order).
+// Few input channels (C <= 4): direct kernels in conv_direct.cu.
 #include <algorithm>
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_internal.h"
+#include "kernels/cuda/kernels.h"
 
 namespace loom::kernels::cuda {
 namespace {
@@ -131,6 +134,7 @@ struct FwdProblem {
   using BCtx = Span<const T*>;
   using OCtx = Span<T*>;
 
+  LOOM_HD void select_split(int) {}
   LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
     c.valid = m < M;
@@ -196,6 +200,7 @@ struct DgradProblem {
   using BCtx = Span<const T*>;
   using OCtx = Span<T*>;
 
+  LOOM_HD void select_split(int) {}
   LOOM_HD ACtx a_ctx(int m, int g) const {
     ACtx c{};
     c.valid = m < M;
@@ -257,6 +262,11 @@ struct WgradProblem {
   ConvParams p;
   int M, N, K;
   bool vec_b;
+  // Deterministic split-K: split s writes its partial tile at gw + s * split_stride
+  // (a workspace), summed in order afterwards; 0 = every split into gw.
+  int64_t split_stride;
+
+  LOOM_HD void select_split(int split) { gw += split * split_stride; }
 
   using ACtx = Span<const T*>;
   struct BCtx {
@@ -319,8 +329,13 @@ struct WgradProblem {
 
 // ---- the tiled implicit-GEMM kernel ----
 
+// At most 128 registers for float (two blocks of 256 threads per SM).
+template <typename T>
+constexpr int kMinBlocks = sizeof(T) == 4 ? 2 : 1;
+
 template <typename T, int BM, int BN, bool kMma, class Problem>
-__global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, int splits, int k_per_split) {
+__global__ void __launch_bounds__(kConvThreads, kMinBlocks<T>)
+    conv_igemm_kernel(Problem prob, int splits, int k_per_split, bool atomic) {
   constexpr int LA = BM * kBK / kConvThreads, LB = BN * kBK / kConvThreads;  // k run per thread
   static_assert(LA >= 1 && LB >= 1 && kBK % LA == 0 && kBK % LB == 0, "tile shape");
   __shared__ __align__(16) T As[2][kBK][BM + kPad];
@@ -330,7 +345,7 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
   const int g = blockIdx.z / splits, split = blockIdx.z % splits;
   const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
   const int kbeg = split * k_per_split, kend = min(prob.K, kbeg + k_per_split);
-  const bool atomic = splits > 1;
+  prob.select_split(split);
 
   // This thread's loader row/column and its k offset inside a tile.
   const int a_row = tid % BM, a_k = (tid / BM) * LA;
@@ -451,115 +466,6 @@ __global__ void __launch_bounds__(kConvThreads) conv_igemm_kernel(Problem prob, 
   }
 }
 
-// ---- few input channels: direct convolution ----
-// The whole weight sits in shared memory; one thread per pixel. Forward: an
-// output pixel, 32 output channels at a time in registers, weight read as
-// [crs][K] broadcasts. Backward to the input: an input pixel, its C <= 4
-// channels in registers, looping over the (kout, r, s) taps that reach it.
-// The per-pixel bodies are host+device so they can be emulated on the host.
-
-constexpr int kFewK = 32;       // output channels per pass, in registers
-constexpr int kFewThreads = 128;
-constexpr int kFewMaxC = 4;
-constexpr int kFewSmem = 48 * 1024;
-
-// ws: the weight as [C*R*S][K]. m: output pixel (n, oh, ow).
-template <typename T>
-LOOM_HD void few_channels_forward_pixel(T* out, const T* in, const T* ws, const T* bias, const ConvParams& p,
-                                        int64_t m) {
-  const int K = int(p.K), OHW = int(p.OH * p.OW);
-  const int n = int(m / OHW), ohw = int(m - int64_t(n) * OHW), oh = ohw / int(p.OW), ow = ohw - oh * int(p.OW);
-  const int ih0 = oh * int(p.stride_h) - int(p.pad_h), iw0 = ow * int(p.stride_w) - int(p.pad_w);
-  const T* x = in + int64_t(n) * p.C * p.H * p.W;
-  T* y = out + int64_t(n) * K * OHW + ohw;
-  for (int k0 = 0; k0 < K; k0 += kFewK) {
-    T acc[kFewK];
-#pragma unroll
-    for (int j = 0; j < kFewK; ++j) acc[j] = (bias && k0 + j < K) ? bias[k0 + j] : T(0);
-    for (int c = 0; c < int(p.C); ++c)
-      for (int r = 0; r < int(p.R); ++r) {
-        const int ih = ih0 + r * int(p.dil_h);
-        if (ih < 0 || ih >= int(p.H)) continue;
-        for (int s = 0; s < int(p.S); ++s) {
-          const int iw = iw0 + s * int(p.dil_w);
-          if (iw < 0 || iw >= int(p.W)) continue;
-          const T v = x[(int64_t(c) * p.H + ih) * p.W + iw];
-          const T* wr = ws + ((c * int(p.R) + r) * int(p.S) + s) * K + k0;
-#pragma unroll
-          for (int j = 0; j < kFewK; ++j)
-            if (k0 + j < K) acc[j] += v * wr[j];
-        }
-      }
-#pragma unroll
-    for (int j = 0; j < kFewK; ++j)
-      if (k0 + j < K) y[int64_t(k0 + j) * OHW] = acc[j];
-  }
-}
-
-// ws: the weight as stored, [K][C][R][S]. m: input pixel (n, h, w).
-template <typename T>
-LOOM_HD void few_channels_dgrad_pixel(T* gin, const T* gout, const T* ws, const ConvParams& p, int64_t m) {
-  const int HW = int(p.H * p.W), OHW = int(p.OH * p.OW), C = int(p.C), RS = int(p.R * p.S);
-  const int n = int(m / HW), hw = int(m - int64_t(n) * HW), h = hw / int(p.W), x = hw - h * int(p.W);
-  const T* g = gout + int64_t(n) * p.K * OHW;
-  T acc[kFewMaxC];
-#pragma unroll
-  for (int c = 0; c < kFewMaxC; ++c) acc[c] = T(0);
-  for (int r = 0; r < int(p.R); ++r) {
-    const int th = h + int(p.pad_h) - r * int(p.dil_h);
-    if (th < 0) continue;
-    const int oh = th / int(p.stride_h);
-    if (oh * int(p.stride_h) != th || oh >= int(p.OH)) continue;
-    for (int s = 0; s < int(p.S); ++s) {
-      const int tw = x + int(p.pad_w) - s * int(p.dil_w);
-      if (tw < 0) continue;
-      const int ow = tw / int(p.stride_w);
-      if (ow * int(p.stride_w) != tw || ow >= int(p.OW)) continue;
-      const T* gk = g + oh * int(p.OW) + ow;
-      const T* wk = ws + r * int(p.S) + s;
-      for (int k = 0; k < int(p.K); ++k) {
-        const T v = gk[int64_t(k) * OHW];
-#pragma unroll
-        for (int c = 0; c < kFewMaxC; ++c)
-          if (c < C) acc[c] += v * wk[(k * C + c) * RS];
-      }
-    }
-  }
-#pragma unroll
-  for (int c = 0; c < kFewMaxC; ++c)
-    if (c < C) gin[(int64_t(n) * C + c) * HW + hw] = acc[c];
-}
-
-bool few_channels(const ConvParams& p, size_t elem) {
-  return p.groups == 1 && p.C <= kFewMaxC && int64_t(elem) * p.K * p.crs() <= kFewSmem;
-}
-
-template <typename T>
-__global__ void __launch_bounds__(kFewThreads) conv_few_channels_kernel(T* out, const T* in, const T* w,
-                                                                         const T* bias, ConvParams p) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  T* ws = reinterpret_cast<T*>(smem_raw);
-  const int K = int(p.K), CRS = int(p.crs());
-  for (int i = threadIdx.x; i < K * CRS; i += blockDim.x) {
-    const int k = i / CRS, crs = i - k * CRS;
-    ws[crs * K + k] = w[i];
-  }
-  __syncthreads();
-  const int64_t m = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (m < p.N * p.OH * p.OW) few_channels_forward_pixel(out, in, ws, bias, p, m);
-}
-
-template <typename T>
-__global__ void __launch_bounds__(kFewThreads) conv_few_channels_dgrad_kernel(T* gin, const T* gout, const T* w,
-                                                                               ConvParams p) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  T* ws = reinterpret_cast<T*>(smem_raw);
-  for (int i = threadIdx.x; i < int(p.K * p.crs()); i += blockDim.x) ws[i] = w[i];
-  __syncthreads();
-  const int64_t m = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (m < p.N * p.H * p.W) few_channels_dgrad_pixel(gin, gout, ws, p, m);
-}
-
 template <typename T>
 __global__ void conv_bias_grad_kernel(T* gb, const T* gout, ConvParams p) {
   const int k = blockIdx.x;
@@ -573,7 +479,29 @@ __global__ void conv_bias_grad_kernel(T* gb, const T* gout, ConvParams p) {
   if (threadIdx.x == 0) gb[k] = s;
 }
 
-// ---- launchers ----
+// out[i] = sum over s < splits of parts[s * n + i], in order: the deterministic
+// reduction of split-K partial tiles.
+template <typename T>
+__global__ void conv_split_sum_kernel(T* out, const T* parts, int64_t n, int splits) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    T s = parts[i];
+    for (int k = 1; k < splits; ++k) s += parts[k * n + i];
+    out[i] = s;
+  }
+}
+
+// out[plane][i] += bias[plane % K] over planes of HW elements (the gemm path's bias).
+template <typename T>
+__global__ void conv_bias_add_kernel(T* out, const T* bias, int64_t planes, int K, int64_t HW) {
+  for (int64_t pl = blockIdx.y; pl < planes; pl += gridDim.y) {
+    const T b = bias[pl % K];
+    T* o = out + pl * HW;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < HW; i += int64_t(blockDim.x) * gridDim.x)
+      o[i] += b;
+  }
+}
+
+// ---- configurations ----
 
 int sm_count() {
   static int count = [] {
@@ -586,84 +514,238 @@ int sm_count() {
   return count;
 }
 
-void check_sizes(int64_t M, int64_t N, int64_t K) {
+struct GemmDims {
+  int64_t M, N, K;
+};
+
+GemmDims gemm_dims(ConvPass pass, const ConvParams& p) {
+  switch (pass) {
+    case ConvPass::Forward: return {p.N * p.OH * p.OW, p.Kg(), p.crs()};
+    case ConvPass::BackwardData: return {p.N * p.H * p.W, p.Cg(), p.Kg() * p.R * p.S};
+    default: return {p.Kg(), p.crs(), p.N * p.OH * p.OW};
+  }
+}
+
+void check_sizes(const GemmDims& d) {
   const int64_t lim = INT32_MAX;
   // Rows, columns and k are 32-bit in the kernels; element offsets are 64-bit.
-  LOOM_CHECK(M < lim && N < lim && K < lim, "conv2d (CUDA): GEMM sizes M=", M, " N=", N, " K=", K,
+  LOOM_CHECK(d.M < lim && d.N < lim && d.K < lim, "conv2d (CUDA): GEMM sizes M=", d.M, " N=", d.N, " K=", d.K,
              " exceed the 32-bit index range of the kernels");
 }
 
+// k per split, a multiple of the k-tile, and the number of splits that then
+// have work (at most `splits`).
+std::pair<int, int> split_k(int64_t K, int splits) {
+  int64_t per = (K + splits - 1) / splits;
+  per = std::max<int64_t>(kBK, (per + kBK - 1) / kBK * kBK);
+  return {int(per), int(std::max<int64_t>(1, (K + per - 1) / per))};
+}
+
+// The tiles loom has, in the order the heuristic prefers among those that fit.
+struct Tile {
+  int bm, bn;
+};
+constexpr Tile kTiles[] = {{128, 128}, {256, 64}, {128, 64}, {64, 128}, {64, 64}};
+
+bool tile_fits(const Tile& t, const GemmDims& d, size_t elem) {
+  if (elem == 8 && (t.bm * t.bn > 128 * 64)) return false;  // float64: register block too large
+  if (t.bm == 256) return t.bn == 64 && d.M >= 1024 && d.N <= 64;
+  return (t.bm == 64 || d.M > 64) && (t.bn == 64 || d.N > 64);
+}
+
+// The tile the heuristic picks: 128 rows / columns where the GEMM dim has
+// them (more FMAs per shared-memory read), else 64.
+Tile heuristic_tile(const GemmDims& d) { return {d.M >= 96 ? 128 : 64, d.N >= 96 ? 128 : 64}; }
+
+// Splits of the weight gradient's k range so that the grid covers at least two
+// waves of the GPU (blocks resident per SM by the launch bounds), each split
+// at least 16 k-tiles long.
+int wgrad_splits(const Tile& t, const GemmDims& d, int64_t groups, size_t elem) {
+  const int64_t per_sm = elem == 4 ? 2 : 1;
+  const int64_t tiles = ((d.M + t.bm - 1) / t.bm) * ((d.N + t.bn - 1) / t.bn) * groups;
+  const int64_t target = 2 * per_sm * sm_count();
+  int64_t s = (target + tiles - 1) / tiles;
+  s = std::min<int64_t>(s, std::max<int64_t>(1, d.K / (16 * kBK)));
+  s = std::min<int64_t>(s, 65535 / groups);
+  return int(std::max<int64_t>(s, 1));
+}
+
+// ---- launchers ----
+
 template <typename T, class Problem>
-void launch_igemm(const Problem& prob, int groups, int splits, bool tf32, cudaStream_t stream) {
-  int k_per_split = (prob.K + splits - 1) / splits;
-  k_per_split = (k_per_split + kBK - 1) / kBK * kBK;
-  splits = (prob.K + k_per_split - 1) / k_per_split;
-  if (splits < 1) splits = 1;
-  // 128 rows / columns where the GEMM dim has them (more FMAs per shared-memory read), else 64.
-  const bool wide_m = prob.M >= 96, wide_n = prob.N >= 96;
-  const int BM = wide_m ? 128 : 64, BN = wide_n ? 128 : 64;
-  dim3 grid((prob.M + BM - 1) / BM, (prob.N + BN - 1) / BN, groups * splits);
+void launch_igemm(Problem prob, const ConvConfig& cfg, int groups, bool atomic, bool tf32, cudaStream_t stream) {
+  const auto ks = split_k(prob.K, cfg.splits);
+  const int k_per_split = ks.first, splits = ks.second;
+  dim3 grid((prob.M + cfg.bm - 1) / cfg.bm, (prob.N + cfg.bn - 1) / cfg.bn, groups * splits);
   LOOM_CHECK(grid.y <= 65535 && grid.z <= 65535, "conv2d (CUDA): grid ", grid.y, " x ", grid.z, " too large");
-  const bool mma = tf32 && std::is_same<T, float>::value;
   auto launch = [&](auto bm, auto bn) {
     constexpr int M_ = decltype(bm)::value, N_ = decltype(bn)::value;
-    if (mma) conv_igemm_kernel<T, M_, N_, true><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
-    else conv_igemm_kernel<T, M_, N_, false><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split);
+    if constexpr (std::is_same<T, float>::value) {
+      if (tf32) {
+        conv_igemm_kernel<T, M_, N_, true><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
+        return;
+      }
+    }
+    if constexpr (sizeof(T) == 4 || M_ * N_ <= 128 * 64)
+      conv_igemm_kernel<T, M_, N_, false><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
   };
   using I64 = std::integral_constant<int, 64>;
   using I128 = std::integral_constant<int, 128>;
-  if (wide_m && wide_n) launch(I128{}, I128{});
-  else if (wide_m) launch(I128{}, I64{});
-  else if (wide_n) launch(I64{}, I128{});
-  else launch(I64{}, I64{});
+  using I256 = std::integral_constant<int, 256>;
+  const int bm = cfg.bm, bn = cfg.bn;
+  if (bm == 128 && bn == 128) launch(I128{}, I128{});
+  else if (bm == 256 && bn == 64) launch(I256{}, I64{});
+  else if (bm == 128 && bn == 64) launch(I128{}, I64{});
+  else if (bm == 64 && bn == 128) launch(I64{}, I128{});
+  else if (bm == 64 && bn == 64) launch(I64{}, I64{});
+  else LOOM_THROW(ErrorKind::Value, "conv2d (CUDA): no kernel for the configuration ", cfg.name());
   LOOM_CUDA_KERNEL_CHECK();
+}
+
+void check_igemm(const ConvConfig& cfg, const GemmDims& d, size_t elem) {
+  LOOM_CHECK_VALUE(cfg.kind == ConvConfig::Kind::Igemm && cfg.splits >= 1 && tile_fits({cfg.bm, cfg.bn}, d, elem),
+                   "conv2d (CUDA): the configuration ", cfg.name(), " does not fit the GEMM M=", d.M, " N=", d.N,
+                   " K=", d.K);
+}
+
+// 1x1, stride 1, no padding: every pass is a GEMM per image and group over
+// the H*W pixels, batched over the images (cuBLAS, matmul.cu's gemm):
+//   forward  out[n]_g (Kg x HW) = W_g (Kg x Cg) @ in[n]_g (Cg x HW), then + bias
+//   bwd_data gin[n]_g (Cg x HW) = W_g^T @ gout[n]_g (Kg x HW)
+//   bwd_wgt  part[n]_g (Kg x Cg) = gout[n]_g @ in[n]_g^T, summed over n in order
+bool gemm_applies(const ConvParams& p) {
+  return p.R == 1 && p.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+}
+
+void check_gemm(const ConvConfig& cfg, const ConvParams& p) {
+  LOOM_CHECK_VALUE(gemm_applies(p), "conv2d (CUDA): the configuration ", cfg.name(),
+                   " needs a 1x1 kernel with stride 1 and no padding, got ", p.R, "x", p.S, " stride ", p.stride_h, ",",
+                   p.stride_w, " padding ", p.pad_h, ",", p.pad_w);
+}
+
+template <typename T>
+void gemm_forward(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32,
+                  cudaStream_t stream) {
+  const int64_t HW = p.H * p.W, Kg = p.Kg(), Cg = p.Cg();
+  for (int64_t g = 0; g < p.groups; ++g)
+    gemm(dtype_of<T>::value, false, false, Kg, HW, Cg, 1.0, w + g * Kg * Cg, Cg, 0, in + g * Cg * HW, HW, p.C * HW,
+         0.0, out + g * Kg * HW, HW, p.K * HW, p.N, tf32, stream);
+  if (bias) {
+    const int64_t planes = p.N * p.K;
+    dim3 grid(unsigned(std::min<int64_t>((HW + kThreads - 1) / kThreads, 64)),
+              unsigned(std::min<int64_t>(planes, 65535)));
+    conv_bias_add_kernel<T><<<grid, kThreads, 0, stream>>>(out, bias, planes, int(p.K), HW);
+    LOOM_CUDA_KERNEL_CHECK();
+  }
+}
+
+template <typename T>
+void gemm_backward_input(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, cudaStream_t stream) {
+  const int64_t HW = p.H * p.W, Kg = p.Kg(), Cg = p.Cg();
+  for (int64_t g = 0; g < p.groups; ++g)
+    gemm(dtype_of<T>::value, true, false, Cg, HW, Kg, 1.0, w + g * Kg * Cg, Cg, 0, gout + g * Kg * HW, HW,
+         p.K * HW, 0.0, gin + g * Cg * HW, HW, p.C * HW, p.N, tf32, stream);
+}
+
+// parts: N partial gradients [K][Cg] (or gw itself when N == 1).
+template <typename T>
+void gemm_backward_weight(T* gw, const T* gout, const T* in, const ConvParams& p, bool tf32, T* parts,
+                          cudaStream_t stream) {
+  const int64_t HW = p.H * p.W, Kg = p.Kg(), Cg = p.Cg(), numel = p.K * Cg;
+  T* dst = p.N == 1 ? gw : parts;
+  for (int64_t g = 0; g < p.groups; ++g)
+    gemm(dtype_of<T>::value, false, true, Kg, Cg, HW, 1.0, gout + g * Kg * HW, HW, p.K * HW, in + g * Cg * HW, HW,
+         p.C * HW, 0.0, dst + g * Kg * Cg, Cg, numel, p.N, tf32, stream);
+  if (p.N > 1) {
+    conv_split_sum_kernel<T><<<grid_for(numel), kThreads, 0, stream>>>(gw, parts, numel, int(p.N));
+    LOOM_CUDA_KERNEL_CHECK();
+  }
 }
 
 template <typename T>
 void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32,
-                  cudaStream_t stream) {
-  const int64_t CRS = p.crs();
-  if (few_channels(p, sizeof(T))) {
-    const int64_t M = p.N * p.OH * p.OW;
-    const size_t smem = sizeof(T) * p.K * CRS;
-    conv_few_channels_kernel<T><<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads, smem, stream>>>(
-        out, in, w, bias, p);
-    LOOM_CUDA_KERNEL_CHECK();
+                  const ConvConfig& cfg, cudaStream_t stream) {
+  if (cfg.kind == ConvConfig::Kind::Few) {
+    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=",
+                     p.C);
+    conv_few_forward(dtype_of<T>::value, out, in, w, bias, p, stream);
     return;
   }
-  FwdProblem<T> prob{in, w, bias, out, p, int(p.N * p.OH * p.OW), int(p.Kg()), int(CRS), false};
-  check_sizes(p.N * p.OH * p.OW, p.Kg(), CRS);
-  prob.vec_b = CRS % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
-  launch_igemm<T>(prob, int(p.groups), 1, tf32, stream);
+  if (cfg.kind == ConvConfig::Kind::Gemm) {
+    check_gemm(cfg, p);
+    gemm_forward(out, in, w, bias, p, tf32, stream);
+    return;
+  }
+  const GemmDims d = gemm_dims(ConvPass::Forward, p);
+  check_sizes(d);
+  check_igemm(cfg, d, sizeof(T));
+  FwdProblem<T> prob{in, w, bias, out, p, int(d.M), int(d.N), int(d.K), false};
+  prob.vec_b = d.K % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  launch_igemm<T>(prob, ConvConfig{cfg.kind, cfg.bm, cfg.bn, 1}, int(p.groups), false, tf32, stream);
 }
 
 template <typename T>
-void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, cudaStream_t stream) {
-  const int64_t M = p.N * p.H * p.W, K = p.Kg() * p.R * p.S;
-  if (few_channels(p, sizeof(T))) {
-    conv_few_channels_dgrad_kernel<T><<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads,
-                                        sizeof(T) * p.K * p.crs(), stream>>>(gin, gout, w, p);
-    LOOM_CUDA_KERNEL_CHECK();
+void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, const ConvConfig& cfg,
+                         cudaStream_t stream) {
+  if (cfg.kind == ConvConfig::Kind::Few) {
+    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=",
+                     p.C);
+    conv_few_backward_input(dtype_of<T>::value, gin, gout, w, p, stream);
     return;
   }
-  check_sizes(M, p.Cg(), K);
-  DgradProblem<T> prob{gout, w, gin, p, int(M), int(p.Cg()), int(K), false};
-  launch_igemm<T>(prob, int(p.groups), 1, tf32, stream);
+  if (cfg.kind == ConvConfig::Kind::Gemm) {
+    check_gemm(cfg, p);
+    gemm_backward_input(gin, gout, w, p, tf32, stream);
+    return;
+  }
+  const GemmDims d = gemm_dims(ConvPass::BackwardData, p);
+  check_sizes(d);
+  check_igemm(cfg, d, sizeof(T));
+  DgradProblem<T> prob{gout, w, gin, p, int(d.M), int(d.N), int(d.K), false};
+  launch_igemm<T>(prob, ConvConfig{cfg.kind, cfg.bm, cfg.bn, 1}, int(p.groups), false, tf32, stream);
+}
+
+size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
+
+// Bytes of the deterministic split-K partials (0 when not needed).
+// Bytes of the weight gradient's partials: per split when deterministic
+// (igemm), per image (gemm); 0 when written straight into the gradient.
+size_t wgrad_partial_bytes(const ConvParams& p, const ConvConfig& cfg, bool deterministic, size_t elem) {
+  if (cfg.kind == ConvConfig::Kind::Gemm) return p.N > 1 ? align_up(size_t(p.N * p.K * p.Cg()) * elem) : 0;
+  if (!deterministic || cfg.kind != ConvConfig::Kind::Igemm) return 0;
+  const int splits = split_k(p.N * p.OH * p.OW, cfg.splits).second;
+  return splits > 1 ? align_up(size_t(splits) * size_t(p.K * p.crs()) * elem) : 0;
 }
 
 template <typename T>
 void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvParams& p, bool tf32,
-                          cudaStream_t stream) {
-  const int64_t K = p.N * p.OH * p.OW, CRS = p.crs();
-  check_sizes(p.Kg(), CRS, K);
-  // Enough k-splits to fill the GPU about 4 times over, each at least 32 k-tiles long.
-  const int64_t tiles = ((p.Kg() + 63) / 64) * ((CRS + 63) / 64) * p.groups;
-  int64_t splits = std::max<int64_t>(1, 4 * sm_count() / std::max<int64_t>(tiles, 1));
-  splits = std::min<int64_t>(splits, std::max<int64_t>(1, K / (32 * kBK)));
-  splits = std::min<int64_t>(splits, 65535 / p.groups);
-  if (splits > 1) LOOM_CUDA_CHECK(cudaMemsetAsync(gw, 0, sizeof(T) * p.K * CRS, stream));
-  WgradProblem<T> prob{gout, in, gw, p, int(p.Kg()), int(CRS), int(K), false};
-  launch_igemm<T>(prob, int(p.groups), int(splits), tf32, stream);
+                          const ConvConfig& cfg, bool deterministic, void* workspace, cudaStream_t stream) {
+  const size_t partial_bytes = wgrad_partial_bytes(p, cfg, deterministic, sizeof(T));
+  LOOM_CHECK(!partial_bytes || workspace, "conv2d_backward_weight (CUDA): the configuration ", cfg.name(),
+             deterministic ? " (deterministic)" : "", " needs a workspace of ", partial_bytes, " bytes");
+  if (cfg.kind == ConvConfig::Kind::Gemm) {
+    check_gemm(cfg, p);
+    gemm_backward_weight(gw, gout, in, p, tf32, static_cast<T*>(workspace), stream);
+  } else {
+    const GemmDims d = gemm_dims(ConvPass::BackwardWeight, p);
+    check_sizes(d);
+    check_igemm(cfg, d, sizeof(T));
+    const int splits = split_k(d.K, cfg.splits).second;
+    const int64_t numel = p.K * p.crs();
+    WgradProblem<T> prob{gout, in, gw, p, int(d.M), int(d.N), int(d.K), false, 0};
+    if (partial_bytes) {
+      prob.gw = static_cast<T*>(workspace);
+      prob.split_stride = numel;
+    } else if (splits > 1) {
+      LOOM_CUDA_CHECK(cudaMemsetAsync(gw, 0, sizeof(T) * numel, stream));
+    }
+    launch_igemm<T>(prob, cfg, int(p.groups), splits > 1 && !partial_bytes, tf32, stream);
+    if (partial_bytes) {
+      conv_split_sum_kernel<T><<<grid_for(numel), kThreads, 0, stream>>>(gw, static_cast<const T*>(workspace), numel,
+                                                                         splits);
+      LOOM_CUDA_KERNEL_CHECK();
+    }
+  }
   if (gb) {
     conv_bias_grad_kernel<T><<<unsigned(p.K), kThreads, 0, stream>>>(gb, gout, p);
     LOOM_CUDA_KERNEL_CHECK();
@@ -672,28 +754,80 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
 
 }  // namespace
 
+const char* conv_pass_name(ConvPass pass) {
+  switch (pass) {
+    case ConvPass::Forward: return "fwd";
+    case ConvPass::BackwardData: return "bwd_data";
+    default: return "bwd_weight";
+  }
+}
+
+std::string ConvConfig::name() const {
+  if (kind == Kind::Few) return "few";
+  if (kind == Kind::Gemm) return "gemm";
+  std::string s = "igemm" + std::to_string(bm) + "x" + std::to_string(bn);
+  if (splits > 1) s += "_s" + std::to_string(splits);
+  return s;
+}
+
+std::vector<ConvConfig> conv2d_configs(ConvPass pass, DType dt, const ConvParams& p, bool allow_tf32) {
+  const size_t elem = itemsize(dt);
+  const GemmDims d = gemm_dims(pass, p);
+  std::vector<ConvConfig> out;
+  if (pass != ConvPass::BackwardWeight && conv_few_channels(p, elem)) out.push_back({ConvConfig::Kind::Few, 0, 0, 1});
+  // The per-image partials of the gemm weight gradient are bounded (256 MiB).
+  if (gemm_applies(p) && (pass != ConvPass::BackwardWeight || size_t(p.N * p.K * p.Cg()) * elem <= (size_t(256) << 20)))
+    out.push_back({ConvConfig::Kind::Gemm, 0, 0, 1});
+  auto add = [&](const Tile& t) {
+    if (!tile_fits(t, d, elem)) return;
+    if (pass != ConvPass::BackwardWeight) {
+      const ConvConfig c{ConvConfig::Kind::Igemm, t.bm, t.bn, 1};
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+      return;
+    }
+    const int s = wgrad_splits(t, d, p.groups, elem);
+    const int most = int(std::max<int64_t>(1, std::min<int64_t>(d.K / (16 * kBK), 65535 / p.groups)));
+    for (int splits : {s, std::min(2 * s, most)}) {
+      const ConvConfig c{ConvConfig::Kind::Igemm, t.bm, t.bn, split_k(d.K, splits).second};
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    }
+  };
+  add(heuristic_tile(d));
+  for (const Tile& t : kTiles) add(t);
+  (void)allow_tf32;
+  return out;
+}
+
+size_t conv2d_workspace_bytes(ConvPass pass, DType dt, const ConvParams& p, const ConvConfig& cfg, bool deterministic,
+                              bool with_bias) {
+  if (pass != ConvPass::BackwardWeight) return 0;
+  (void)with_bias;
+  return wgrad_partial_bytes(p, cfg, deterministic, itemsize(dt));
+}
+
 void conv2d_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p,
-                    bool allow_tf32, cudaStream_t stream) {
+                    bool allow_tf32, const ConvConfig& cfg, cudaStream_t stream) {
   LOOM_DISPATCH_FLOAT(dt, "conv2d", [&] {
     forward_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(weight),
-                 static_cast<const scalar_t*>(bias), p, allow_tf32, stream);
+                 static_cast<const scalar_t*>(bias), p, allow_tf32, cfg, stream);
   });
 }
 
 void conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight, const ConvParams& p,
-                           bool allow_tf32, cudaStream_t stream) {
+                           bool allow_tf32, const ConvConfig& cfg, cudaStream_t stream) {
   LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_input", [&] {
     backward_input_impl(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out),
-                        static_cast<const scalar_t*>(weight), p, allow_tf32, stream);
+                        static_cast<const scalar_t*>(weight), p, allow_tf32, cfg, stream);
   });
 }
 
 void conv2d_backward_weight(DType dt, void* grad_weight, void* grad_bias, const void* grad_out, const void* in,
-                            const ConvParams& p, bool allow_tf32, cudaStream_t stream) {
+                            const ConvParams& p, bool allow_tf32, const ConvConfig& cfg, bool deterministic,
+                            void* workspace, cudaStream_t stream) {
   LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_weight", [&] {
     backward_weight_impl(static_cast<scalar_t*>(grad_weight), static_cast<scalar_t*>(grad_bias),
                          static_cast<const scalar_t*>(grad_out), static_cast<const scalar_t*>(in), p, allow_tf32,
-                         stream);
+                         cfg, deterministic, workspace, stream);
   });
 }
 

@@ -28,6 +28,8 @@ from ._C import (  # noqa: F401
     set_num_threads,
     get_num_threads,
     broadcast_shapes,
+    use_deterministic_algorithms,
+    are_deterministic_algorithms_enabled,
 )
 from ._size import Size
 

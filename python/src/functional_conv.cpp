@@ -1,6 +1,6 @@
 // loom._C._functional: conv1d, conv2d, max_pool2d(_with_indices), avg_pool2d,
 // adaptive_avg_pool2d (PyTorch's keyword names and defaults; int-or-tuple
-// arguments), and set_conv_backend("hand" | "cudnn") / get_conv_backend(),
+// arguments), and set_conv_backend("auto" | "hand" | "cudnn") / get_conv_backend(),
 // which the loom.backends.conv property wraps.
 #include <string>
 
@@ -138,12 +138,20 @@ static RegisterFunctional reg_conv([](py::module_& f) {
   f.def(
       "set_conv_backend",
       [](const std::string& name) {
-        if (name == "hand") loom::set_conv_backend(ConvBackend::Hand);
+        if (name == "auto") loom::set_conv_backend(ConvBackend::Auto);
+        else if (name == "hand") loom::set_conv_backend(ConvBackend::Hand);
         else if (name == "cudnn") loom::set_conv_backend(ConvBackend::Cudnn);
-        else throw py::value_error("set_conv_backend: expected 'hand' or 'cudnn', got '" + name + "'");
+        else throw py::value_error("set_conv_backend: expected 'auto', 'hand' or 'cudnn', got '" + name + "'");
       },
       py::arg("backend"));
-  f.def("get_conv_backend", [] { return loom::conv_backend() == ConvBackend::Hand ? "hand" : "cudnn"; });
+  f.def("get_conv_backend", [] {
+    switch (loom::conv_backend()) {
+      case ConvBackend::Auto: return "auto";
+      case ConvBackend::Hand: return "hand";
+      default: return "cudnn";
+    }
+  });
+  f.def("conv_cache_clear", &loom::conv_cache_clear);
   f.def("cudnn_available", [] { return loom::cudnn_available(); });
 });
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/autotune.h"
 #include "core/random.h"
 
 namespace loom::python {
@@ -342,6 +343,27 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &get_num_threads);
   m.def("_set_allow_tf32", &set_allow_tf32);
   m.def("_allow_tf32", [] { return allow_tf32(); });
+  m.def("use_deterministic_algorithms", &use_deterministic_algorithms, py::arg("mode"));
+  m.def("are_deterministic_algorithms_enabled", &are_deterministic_algorithms_enabled);
+  // The autotuner's cache (core/autotune.h); loom.backends wraps it.
+  m.def("_autotune_entries", [](const std::string& family) {
+    py::list out;
+    for (const auto& e : autotune::entries(family)) {
+      py::dict timings;
+      for (const auto& t : e.timings) timings[py::str(t.name)] = t.ms < 0 ? py::object(py::none()) : py::float_(t.ms);
+      py::dict d;
+      d["family"] = e.family, d["problem"] = e.problem, d["choice"] = e.choice, d["timings_ms"] = timings,
+      d["tuning_s"] = e.tuning_s;
+      out.append(d);
+    }
+    return out;
+  });
+  m.def("_autotune_text", &autotune::to_text, py::arg("family") = "");
+  m.def("_autotune_json", &autotune::to_json, py::arg("family") = "");
+  m.def("_autotune_save", &autotune::save, py::arg("path"), py::arg("family") = "");
+  m.def("_autotune_load", &autotune::load, py::arg("path"));
+  m.def("_autotune_clear", [](const std::string& family) { autotune::clear(family); }, py::arg("family") = "");
+  m.def("_autotune_tuning_seconds", &autotune::tuning_seconds);
   m.def("_get_rng_state", [](py::object dev) {
     auto s = get_rng_state(to_device(dev));
     return py::make_tuple(s.seed, s.offset);

@@ -5,6 +5,7 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "autograd/ops/conv.h"
+#include "core/autotune.h"
 #include "core/random.h"
 #include "test_util.h"
 
@@ -85,12 +86,18 @@ TEST_CASE("conv2d gradients of single inputs; conv1d gradcheck", "[conv]") {
 }
 
 TEST_CASE("conv2d backend switch", "[conv]") {
-  CHECK(conv_backend() == ConvBackend::Hand);
+  CHECK(conv_backend() == ConvBackend::Auto);  // the default
   set_conv_backend(ConvBackend::Cudnn);
   CHECK(conv_backend() == ConvBackend::Cudnn);
-  // CPU tensors ignore the backend.
+  // CPU tensors ignore the backend and never tune.
   CHECK(conv2d(ones({1, 1, 3, 3}), ones({1, 1, 3, 3})).item<double>() == 9.0);
-  set_conv_backend(ConvBackend::Hand);
+  set_conv_backend(ConvBackend::Auto);
+  CHECK(conv2d(ones({1, 1, 3, 3}), ones({1, 1, 3, 3})).item<double>() == 9.0);
+  CHECK(autotune::entries("conv2d").empty());
+  CHECK_FALSE(are_deterministic_algorithms_enabled());
+  use_deterministic_algorithms(true);
+  CHECK(are_deterministic_algorithms_enabled());
+  use_deterministic_algorithms(false);
 }
 
 namespace {
@@ -133,6 +140,9 @@ TEST_CASE("conv2d CUDA (FP32 implicit GEMM) matches the CPU", "[conv][cuda]") {
   LOOM_REQUIRE_GPU();
   set_allow_tf32(false);
   conv_suite(2e-4);
+  set_conv_backend(ConvBackend::Hand);
+  conv_suite(2e-4);
+  set_conv_backend(ConvBackend::Auto);
 }
 
 TEST_CASE("conv2d CUDA (TF32 mma) matches the CPU", "[conv][cuda]") {
@@ -156,11 +166,11 @@ TEST_CASE("conv2d cuDNN backend matches the CPU", "[conv][cuda]") {
     CHECK_THROWS_WITH((set_conv_backend(ConvBackend::Cudnn),
                        conv2d(ones({1, 1, 3, 3}, TensorOptions(kGPU)), ones({1, 1, 3, 3}, TensorOptions(kGPU)))),
                       ContainsSubstring("built without cuDNN"));
-    set_conv_backend(ConvBackend::Hand);
+    set_conv_backend(ConvBackend::Auto);
     SKIP("loom was built without cuDNN");
   }
   set_allow_tf32(false);
   set_conv_backend(ConvBackend::Cudnn);
   conv_suite(2e-4);
-  set_conv_backend(ConvBackend::Hand);
+  set_conv_backend(ConvBackend::Auto);
 }

@@ -2,7 +2,10 @@
 PyTorch's keyword arguments (int-or-tuple, padding strings, return_indices,
 None in output_size), errors, gradients via gradcheck (float64), and the
 CUDA-vs-CPU comparison where a GPU is present."""
+import json
+
 import numpy as np
+
 import pytest
 
 import loom
@@ -87,7 +90,7 @@ def test_conv_errors():
         F.conv2d(x, loom.ones(3, 4, 3, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match="single integer or a tuple of 2"):
         F.conv2d(x, loom.ones(3, 4, 3, 3), stride=(1, 1, 1))
-    with pytest.raises(ValueError, match="expected 'hand' or 'cudnn'"):
+    with pytest.raises(ValueError, match="expected 'auto', 'hand' or 'cudnn'"):
         loom._C._functional.set_conv_backend("fast")
 
 
@@ -104,10 +107,10 @@ def test_conv_gradcheck(rng):
 
 def test_conv_backend_setter():
     f = loom._C._functional
-    assert f.get_conv_backend() == "hand"
+    assert f.get_conv_backend() == "auto"
     f.set_conv_backend("cudnn")
     assert f.get_conv_backend() == "cudnn"
-    f.set_conv_backend("hand")
+    f.set_conv_backend("auto")
 
 
 def test_max_pool2d(rng):
@@ -178,11 +181,60 @@ def test_conv_pool_cuda_match_cpu(rng):
 
 def test_backends_conv_switch():
     import loom.backends
-    assert loom.backends.conv == "hand"
+    assert loom.backends.conv == "auto"
     try:
-        loom.backends.conv = "cudnn"
-        assert loom.backends.conv == "cudnn"
+        for name in ("cudnn", "hand", "auto"):
+            loom.backends.conv = name
+            assert loom.backends.conv == name
     finally:
-        loom.backends.conv = "hand"
+        loom.backends.conv = "auto"
     with pytest.raises(ValueError):
         loom.backends.conv = "winograd"
+
+
+def test_deterministic_switch():
+    assert loom.are_deterministic_algorithms_enabled() is False
+    try:
+        loom.use_deterministic_algorithms(True)
+        assert loom.are_deterministic_algorithms_enabled() is True
+        x = loom.randn(2, 3, 5, 5, requires_grad=True)
+        w = loom.randn(4, 3, 3, 3, requires_grad=True)
+        F.conv2d(x, w, padding=1).sum().backward()  # CPU kernels are deterministic already
+        assert w.grad.shape == (4, 3, 3, 3)
+    finally:
+        loom.use_deterministic_algorithms(False)
+
+
+def test_conv_cache_api(tmp_path):
+    import loom.backends
+    cache = loom.backends.conv_cache()
+    cache.clear()
+    # CPU convolutions never tune.
+    F.conv2d(loom.randn(1, 2, 5, 5), loom.randn(3, 2, 3, 3))
+    assert len(cache) == 0 and cache.entries() == []
+    assert str(cache) == "(empty)\n"
+    assert "conv2d" in repr(cache)
+    path = tmp_path / "conv_cache.json"
+    cache.save(path)
+    assert json.loads(path.read_text()) == {"version": 1, "entries": []}
+    # A cache file from another machine: its entries load and print.
+    entry = {"family": "conv2d", "problem": "fwd float32 N1 C2 H5 W5 K3 R3 S3 on GPU X",
+             "choice": "igemm64x64", "tuning_s": 0.25, "timings": {"igemm64x64": 0.1, "cudnn": 0.2, "few": -1}}
+    path.write_text(json.dumps({"version": 1, "entries": [entry]}))
+    assert cache.load(path) == 1
+    (e,) = cache.entries()
+    assert e["choice"] == "igemm64x64"
+    assert e["timings_ms"] == {"igemm64x64": pytest.approx(0.1), "cudnn": pytest.approx(0.2), "few": None}
+    text = str(cache)
+    assert "-> igemm64x64" in text and "few failed" in text
+    assert json.loads(cache.to_json())["entries"][0]["choice"] == "igemm64x64"
+    assert len(loom.backends.autotune_cache()) == 1
+    assert loom.backends.autotune_seconds() >= 0
+    cache.clear()
+    assert len(cache) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\"version\": 1, \"entries\": [")
+    with pytest.raises(ValueError, match="bad.json"):
+        cache.load(bad)
+    with pytest.raises(ValueError, match="cannot open"):
+        cache.load(tmp_path / "missing.json")

@@ -16,6 +16,8 @@ SKIP = {
     "F.set_conv_backend": "global backend choice", "loom.get_num_threads": "no arguments",
     "loom.initial_seed": "no arguments", "loom.is_grad_enabled": "no arguments", "loom.get_default_dtype": "no arguments",
     "F.cudnn_available": "no arguments", "F.get_conv_backend": "no arguments",
+    "F.conv_cache_clear": "global autotuner cache", "loom.use_deterministic_algorithms": "global switch",
+    "loom.are_deterministic_algorithms_enabled": "no arguments",
     "loom.Tensor": "the class", "loom.Size": "the class", "loom.device": "the class", "loom.dtype": "the class",
     "loom.OutOfMemoryError": "the exception class",
     "Tensor.register_hook": "takes a callable", "Tensor.backward": "autograd (not in this fuzzer's scope)",

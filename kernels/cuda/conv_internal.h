@@ -1,0 +1,19 @@
+// What the convolution kernel files (conv.cu, conv_direct.cu) share; not
+// part of the kernel API (that is kernels/cuda/conv.h).
+#pragma once
+#include <cstddef>
+
+#include <cuda_runtime_api.h>
+#include "core/dtype.h"
+#include "kernels/cpu/conv.h"
+
+namespace loom::kernels::cuda {
+
+// The direct kernels for few input channels (conv_direct.cu) apply.
+bool conv_few_channels(const ConvParams& p, size_t elem);
+void conv_few_forward(DType dt, void* out, const void* in, const void* w, const void* bias, const ConvParams& p,
+                      cudaStream_t stream);
+void conv_few_backward_input(DType dt, void* gin, const void* gout, const void* w, const ConvParams& p,
+                             cudaStream_t stream);
+
+}  // namespace loom::kernels::cuda
