@@ -64,6 +64,7 @@ void run_gpu_cases(const Context& ctx);
 void run_attention_cases(const Context& ctx, bool gpu);
 void run_conv_cases(const Context& ctx, bool gpu);
 void run_norm_cases(const Context& ctx, bool gpu);
+void run_pool_cases(const Context& ctx, bool gpu);
 void run_fusion_cases(const Context& ctx, bool gpu);
 void run_rnn_cases(const Context& ctx, bool gpu);
 void run_e2e_cases(const Context& ctx, bool gpu);  // the CLIP-style dual encoders (multimodal/clip.h)
