@@ -711,6 +711,7 @@ size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 // Bytes of the weight gradient's partials: per split when deterministic
 // (igemm), per image (gemm); 0 when written straight into the gradient.
 size_t wgrad_partial_bytes(const ConvParams& p, const ConvConfig& cfg, bool deterministic, size_t elem) {
+  if (cfg.kind == ConvConfig::Kind::Few) return align_up(conv_few_wgrad_workspace(p, elem, sm_count()));
   if (cfg.kind == ConvConfig::Kind::Gemm) return p.N > 1 ? align_up(size_t(p.N * p.K * p.Cg()) * elem) : 0;
   if (!deterministic || cfg.kind != ConvConfig::Kind::Igemm) return 0;
   const int splits = split_k(p.N * p.OH * p.OW, cfg.splits).second;
@@ -723,7 +724,11 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
   const size_t partial_bytes = wgrad_partial_bytes(p, cfg, deterministic, sizeof(T));
   LOOM_CHECK(!partial_bytes || workspace, "conv2d_backward_weight (CUDA): the configuration ", cfg.name(),
              deterministic ? " (deterministic)" : "", " needs a workspace of ", partial_bytes, " bytes");
-  if (cfg.kind == ConvConfig::Kind::Gemm) {
+  if (cfg.kind == ConvConfig::Kind::Few) {
+    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=",
+                     p.C);
+    conv_few_backward_weight(dtype_of<T>::value, gw, gout, in, p, workspace, sm_count(), stream);
+  } else if (cfg.kind == ConvConfig::Kind::Gemm) {
     check_gemm(cfg, p);
     gemm_backward_weight(gw, gout, in, p, tf32, static_cast<T*>(workspace), stream);
   } else {
@@ -754,6 +759,15 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
 
 }  // namespace
 
+void conv_split_sum(DType dt, void* out, const void* parts, int64_t n, int splits, cudaStream_t stream) {
+  LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_weight", [&] {
+    conv_split_sum_kernel<scalar_t><<<grid_for(n), kThreads, 0, stream>>>(static_cast<scalar_t*>(out),
+                                                                          static_cast<const scalar_t*>(parts), n,
+                                                                          splits);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
 const char* conv_pass_name(ConvPass pass) {
   switch (pass) {
     case ConvPass::Forward: return "fwd";
@@ -774,7 +788,7 @@ std::vector<ConvConfig> conv2d_configs(ConvPass pass, DType dt, const ConvParams
   const size_t elem = itemsize(dt);
   const GemmDims d = gemm_dims(pass, p);
   std::vector<ConvConfig> out;
-  if (pass != ConvPass::BackwardWeight && conv_few_channels(p, elem)) out.push_back({ConvConfig::Kind::Few, 0, 0, 1});
+  if (conv_few_channels(p, elem)) out.push_back({ConvConfig::Kind::Few, 0, 0, 1});
   // The per-image partials of the gemm weight gradient are bounded (256 MiB).
   if (gemm_applies(p) && (pass != ConvPass::BackwardWeight || size_t(p.N * p.K * p.Cg()) * elem <= (size_t(256) << 20)))
     out.push_back({ConvConfig::Kind::Gemm, 0, 0, 1});

@@ -28,7 +28,7 @@ const char* conv_pass_name(ConvPass pass);  // "fwd", "bwd_data", "bwd_weight"
 
 // One of loom's kernels for one pass of one problem.
 struct ConvConfig {
-  // Implicit GEMM; direct kernels for C <= 4 (fwd, bwd_data); 1x1 stride-1
+  // Implicit GEMM; direct kernels for C <= 4 (every pass); 1x1 stride-1
   // convolution as cuBLAS GEMMs batched over the images.
   enum class Kind { Igemm, Few, Gemm };
   Kind kind = Kind::Igemm;

@@ -15,5 +15,14 @@ void conv_few_forward(DType dt, void* out, const void* in, const void* w, const 
                       cudaStream_t stream);
 void conv_few_backward_input(DType dt, void* gin, const void* gout, const void* w, const ConvParams& p,
                              cudaStream_t stream);
+// The weight gradient (grid sized for `sms` SMs): per-slice partials in
+// `workspace` (conv_few_wgrad_workspace bytes; none for one slice), summed in
+// order.
+size_t conv_few_wgrad_workspace(const ConvParams& p, size_t elem, int sms);
+void conv_few_backward_weight(DType dt, void* gw, const void* gout, const void* in, const ConvParams& p,
+                              void* workspace, int sms, cudaStream_t stream);
+
+// out[i] = sum over s < splits of parts[s * n + i], in order (conv.cu).
+void conv_split_sum(DType dt, void* out, const void* parts, int64_t n, int splits, cudaStream_t stream);
 
 }  // namespace loom::kernels::cuda

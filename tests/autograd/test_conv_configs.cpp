@@ -127,6 +127,7 @@ const Problem kProblems[] = {
     {{1, 6, 40, 35}, {16, 6, 3, 3}, 1, 1, 1},    // M = 1400: the 256x64 tile
     {{2, 67, 5, 6}, {130, 67, 3, 3}, 1, 1, 1},   // N = 130 > 128, C*R*S = 603 (many k-tiles, ragged)
     {{1, 6, 5, 7}, {4, 6, 1, 1}, 1, 0, 1},       // 1x1 on one image: gemm without per-image partials
+    {{2, 4, 48, 50}, {37, 4, 3, 3}, 1, 1, 1},    // few-channel weight gradient: 2 slices, 3 tap chunks, 2 channel blocks
 };
 
 }  // namespace
