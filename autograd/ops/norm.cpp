@@ -29,6 +29,16 @@ void check_param(const char* op, const char* what, const Tensor& p, const Shape&
 const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 void* mut_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 
+#ifdef LOOM_WITH_CUDA
+// Device scratch memory of `bytes` for a CUDA kernel, from loom's caching
+// allocator on like's device (undefined when none is needed).
+Tensor cuda_workspace(size_t bytes, const Tensor& like) {
+  if (bytes == 0) return Tensor();
+  const size_t item = itemsize(like.dtype());
+  return ops::new_empty({static_cast<int64_t>((bytes + item - 1) / item)}, like.dtype(), like.device());
+}
+#endif
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
@@ -142,12 +152,18 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     mean = ops::new_empty(cs, x.dtype(), x.device());
     invstd = ops::new_empty(cs, x.dtype(), x.device());
     Tensor var = ops::new_empty(cs, x.dtype(), x.device());
-    LOOM_DEVICE_DISPATCH(x.device(),
-                         kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(),
-                                                        x.data_ptr(), N, C, S, eps),
-                         kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(),
-                                                         invstd.data_ptr(), x.data_ptr(), N, C, S, eps,
-                                                         ops::stream_of(x.device())));
+    if (x.device().is_cpu()) {
+      kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
+                                     C, S, eps);
+    } else {
+#ifdef LOOM_WITH_CUDA
+      Tensor ws = cuda_workspace(kernels::cuda::batch_norm_stats_workspace_bytes(x.dtype(), N, C, S), x);
+      kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
+                                      C, S, eps, mut_ptr_or_null(ws), ops::stream_of(x.device()));
+#else
+      ops::throw_no_cuda("batch_norm");
+#endif
+    }
     if (running_mean.defined() || running_var.defined()) {
       autograd::NoGradGuard ng;
       const double n = static_cast<double>(N * S);
@@ -201,15 +217,21 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       Tensor dx = need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
       Tensor dw = need_w ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
       Tensor db = need_b ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
-      LOOM_DEVICE_DISPATCH(xc.device(),
-                           kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
-                                                             mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
-                                                             mu.data_ptr(), is.data_ptr(), ptr_or_null(wc), N, C, S,
-                                                             training),
-                           kernels::cuda::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
-                                                              mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
-                                                              mu.data_ptr(), is.data_ptr(), ptr_or_null(wc), N, C, S,
-                                                              training, ops::stream_of(xc.device())));
+      if (xc.device().is_cpu()) {
+        kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                          go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
+                                          N, C, S, training);
+      } else {
+#ifdef LOOM_WITH_CUDA
+        Tensor ws = cuda_workspace(kernels::cuda::batch_norm_backward_workspace_bytes(xc.dtype(), N, C, S), xc);
+        kernels::cuda::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                           go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(),
+                                           ptr_or_null(wc), N, C, S, training, mut_ptr_or_null(ws),
+                                           ops::stream_of(xc.device()));
+#else
+        ops::throw_no_cuda("batch_norm_backward");
+#endif
+      }
       return {dx, dw, db};
     });
     autograd::attach(node, {input, weight, bias}, y);

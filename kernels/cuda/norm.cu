@@ -21,14 +21,22 @@
 //             rows-chunk] tiles of 32x8 threads write per-chunk partial sums
 //             into a workspace [2, R, D], then one thread per column adds its
 //             R partials in order.
-//   batch_norm  x [N, C, S]: one block per channel for the statistics and the
-//             backward (the channel's N planes of S contiguous values walked
-//             with coalesced strided loops, two passes, block reductions in
-//             double), and a grid-stride elementwise kernel for y = x*scale +
-//             shift with per-channel scale/shift. Saved: mean, invstd [C].
+//   batch_norm  x [N, C, S], saved mean and invstd [C]. The statistics and
+//             the backward's channel sums are split per-channel reductions
+//             (channel_reduce.cuh: chunks of a channel across the whole GPU,
+//             float4 / double2 loads, partials in a caller's workspace merged
+//             in a fixed order). Statistics: per-batch exact mean and squared
+//             deviations merged with Chan's update (one read of x, no
+//             E[x^2] - E[x]^2 cancellation). Backward: sum g and
+//             sum g*(x - mean) give db, dw and dx's per-channel c1, c2 (kept
+//             in the workspace), then an elementwise pass writes dx; y =
+//             x*scale + shift is the same kind of pass. Both passes track the
+//             channel incrementally (channel_map_kernel) and use 16-byte
+//             vectors where S and the pointers allow.
 // LayerNorm statistics accumulate in the input type (float for float32).
 #include <algorithm>
 
+#include "kernels/cuda/channel_reduce.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/norm.h"
 
@@ -360,80 +368,181 @@ __global__ void layer_norm_backward_final_kernel(T* __restrict__ dw, T* __restri
   }
 }
 
+// ---- batch norm: ops of the split per-channel reduction (channel_reduce.cuh) ----
 
-// One block per channel c: sums over the N planes x[n, c, :].
+// Count, mean and sum of squared deviations of a set of values; merge is
+// Chan et al.'s pairwise update, which never forms E[x^2]: float32 keeps its
+// precision when |mean| >> std (E[x^2] - E[x]^2 would cancel it away).
 template <typename T>
-__global__ void batch_norm_stats_kernel(T* __restrict__ mean, T* __restrict__ var, T* __restrict__ invstd,
-                                        const T* __restrict__ x, int64_t N, int64_t C, int64_t S, double eps) {
-  const int64_t c = blockIdx.x;
-  const int64_t M = N * S;
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    const int64_t n = i / S, k = i - n * S;
-    s += static_cast<double>(x[(n * C + c) * S + k]);
+struct WelfordAcc {
+  int64_t n;
+  T mean, m2;
+  static __device__ __forceinline__ WelfordAcc identity() { return {0, T(0), T(0)}; }
+  static __device__ __forceinline__ WelfordAcc merge(const WelfordAcc& a, const WelfordAcc& b) {
+    if (b.n == 0) return a;
+    if (a.n == 0) return b;
+    const int64_t n = a.n + b.n;
+    const T wb = static_cast<T>(b.n) / static_cast<T>(n);
+    const T d = b.mean - a.mean;
+    return {n, a.mean + d * wb, a.m2 + b.m2 + d * d * static_cast<T>(a.n) * wb};
   }
-  const double m = M > 0 ? block_reduce(s, SumOp(), 0.0) / static_cast<double>(M) : 0.0;
-  const T mt = static_cast<T>(m);
-  double ss = 0;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    const int64_t n = i / S, k = i - n * S;
-    const double d = static_cast<double>(x[(n * C + c) * S + k] - mt);
-    ss += d * d;
+  static __device__ __forceinline__ WelfordAcc shfl_xor(const WelfordAcc& a, int m) {
+    return {static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, static_cast<long long>(a.n), m)),
+            __shfl_xor_sync(0xffffffffu, a.mean, m), __shfl_xor_sync(0xffffffffu, a.m2, m)};
   }
-  ss = block_reduce(ss, SumOp(), 0.0);
-  if (threadIdx.x == 0) {
-    const double v = M > 0 ? ss / static_cast<double>(M) : 0.0;
-    mean[c] = mt;
+};
+
+// mean, biased var and invstd = 1 / sqrt(var + eps) per channel. A batch of
+// K items (K*V values) is summarized in two passes over registers (its mean,
+// then the squared deviations from it) and merged into the thread's
+// accumulator: one division per batch, not per value.
+template <typename T, int V>
+struct BatchNormStatsOp {
+  using Scalar = T;
+  static constexpr int kV = V;
+  using Acc = WelfordAcc<T>;
+  using Item = ChannelVec<T, V>;
+  struct Chan {};
+  T* mean;
+  T* var;
+  T* invstd;
+  const T* x;
+  double eps;
+
+  __device__ __forceinline__ Chan channel(int64_t) const { return {}; }
+  __device__ __forceinline__ void load(Item& it, int64_t u) const { it = reinterpret_cast<const Item*>(x)[u]; }
+  template <int K>
+  __device__ __forceinline__ void fold(Acc& a, const Chan&, const Item (&it)[K]) const {
+    constexpr int kN = K * V;
+    const T m = tree_sum<K>([&](int i) { return vec_sum(it[i]); }) / static_cast<T>(kN);
+    T m2 = 0;
+#pragma unroll
+    for (int i = 0; i < K; ++i)
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        const T d = it[i].v[k] - m;
+        m2 += d * d;
+      }
+    a = Acc::merge(a, {kN, m, m2});
+  }
+  __device__ __forceinline__ void finish(int64_t c, const Acc& a) const {
+    const double v = a.n > 0 ? static_cast<double>(a.m2) / static_cast<double>(a.n) : 0.0;
+    mean[c] = a.mean;
     var[c] = static_cast<T>(v);
     invstd[c] = static_cast<T>(1.0 / sqrt(v + eps));
   }
-}
+};
 
 template <typename T>
-__global__ void batch_norm_apply_kernel(T* __restrict__ y, const T* __restrict__ x, const T* __restrict__ mean,
-                                        const T* __restrict__ invstd, const T* __restrict__ w,
-                                        const T* __restrict__ b, int64_t total, int64_t C, int64_t S) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t c = (i / S) % C;
+struct Sum2Acc {
+  T g, gx;
+  static __device__ __forceinline__ Sum2Acc identity() { return {T(0), T(0)}; }
+  static __device__ __forceinline__ Sum2Acc merge(const Sum2Acc& a, const Sum2Acc& b) {
+    return {a.g + b.g, a.gx + b.gx};
+  }
+  static __device__ __forceinline__ Sum2Acc shfl_xor(const Sum2Acc& a, int m) {
+    return {__shfl_xor_sync(0xffffffffu, a.g, m), __shfl_xor_sync(0xffffffffu, a.gx, m)};
+  }
+};
+
+// sum g and sum g*(x - mean) per channel: db, dw = invstd * sum g*(x - mean),
+// and (coef, training only) dx's two channel constants c1 = mean(g) and
+// c2 = mean(g*(x - mean)) * invstd^2 at coef[c], coef[C + c].
+template <typename T, int V>
+struct BatchNormBackwardOp {
+  using Scalar = T;
+  static constexpr int kV = V;
+  using Acc = Sum2Acc<T>;
+  struct Item {
+    ChannelVec<T, V> g, x;
+  };
+  struct Chan {
+    T mean;
+  };
+  T* dw;
+  T* db;
+  T* coef;
+  const T* dy;
+  const T* x;
+  const T* mean;
+  const T* invstd;
+  int64_t C;
+  double count;  // N * S
+
+  __device__ __forceinline__ Chan channel(int64_t c) const { return {mean[c]}; }
+  __device__ __forceinline__ void load(Item& it, int64_t u) const {
+    it.g = reinterpret_cast<const ChannelVec<T, V>*>(dy)[u];
+    it.x = reinterpret_cast<const ChannelVec<T, V>*>(x)[u];
+  }
+  template <int K>
+  __device__ __forceinline__ void fold(Acc& a, const Chan& ch, const Item (&it)[K]) const {
+    a.g += tree_sum<K>([&](int i) { return vec_sum(it[i].g); });
+    a.gx += tree_sum<K>([&](int i) {
+      ChannelVec<T, V> p;
+#pragma unroll
+      for (int k = 0; k < V; ++k) p.v[k] = it[i].g.v[k] * (it[i].x.v[k] - ch.mean);
+      return vec_sum(p);
+    });
+  }
+  __device__ __forceinline__ void finish(int64_t c, const Acc& a) const {
+    const T is = invstd[c];
+    if (dw) dw[c] = a.gx * is;
+    if (db) db[c] = a.g;
+    if (coef) {
+      coef[c] = count > 0 ? static_cast<T>(static_cast<double>(a.g) / count) : T(0);
+      coef[C + c] = count > 0 ? static_cast<T>(static_cast<double>(a.gx) / count) * is * is : T(0);
+    }
+  }
+};
+
+// y = x * scale + shift with scale = invstd * w, shift = b - mean * scale.
+template <typename T, int V>
+struct BatchNormApplyMap {
+  T* y;
+  const T* x;
+  const T* mean;
+  const T* invstd;
+  const T* w;
+  const T* b;
+  __device__ __forceinline__ void operator()(int64_t u, int64_t c) const {
     const T scale = invstd[c] * (w ? w[c] : T(1));
     const T shift = (b ? b[c] : T(0)) - mean[c] * scale;
-    y[i] = x[i] * scale + shift;
+    ChannelVec<T, V> v = reinterpret_cast<const ChannelVec<T, V>*>(x)[u];
+#pragma unroll
+    for (int k = 0; k < V; ++k) v.v[k] = v.v[k] * scale + shift;
+    reinterpret_cast<ChannelVec<T, V>*>(y)[u] = v;
   }
-}
+};
 
+// dx = w * invstd * (g - c1 - (x - mean) * c2); c1 = c2 = 0 without coef
+// (evaluation mode: the statistics are constants).
+template <typename T, int V>
+struct BatchNormDxMap {
+  T* dx;
+  const T* dy;
+  const T* x;
+  const T* mean;
+  const T* invstd;
+  const T* w;
+  const T* coef;
+  int64_t C;
+  __device__ __forceinline__ void operator()(int64_t u, int64_t c) const {
+    const T m = mean[c], k = (w ? w[c] : T(1)) * invstd[c];
+    const T c1 = coef ? coef[c] : T(0), c2 = coef ? coef[C + c] : T(0);
+    const ChannelVec<T, V> g = reinterpret_cast<const ChannelVec<T, V>*>(dy)[u];
+    const ChannelVec<T, V> xv = reinterpret_cast<const ChannelVec<T, V>*>(x)[u];
+    ChannelVec<T, V> o;
+#pragma unroll
+    for (int i = 0; i < V; ++i) o.v[i] = k * (g.v[i] - c1 - (xv.v[i] - m) * c2);
+    reinterpret_cast<ChannelVec<T, V>*>(dx)[u] = o;
+  }
+};
+
+// The backward's workspace: dx's coefficients [2, C], then the reduction's
+// partials at a 16-byte boundary.
 template <typename T>
-__global__ void batch_norm_backward_kernel(T* __restrict__ dx, T* __restrict__ dw, T* __restrict__ db,
-                                           const T* __restrict__ dy, const T* __restrict__ x,
-                                           const T* __restrict__ mean, const T* __restrict__ invstd,
-                                           const T* __restrict__ w, int64_t N, int64_t C, int64_t S,
-                                           bool training) {
-  const int64_t c = blockIdx.x;
-  const int64_t M = N * S;
-  const T m = mean[c], is = invstd[c];
-  double sg = 0, sgx = 0;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    const int64_t n = i / S, k = i - n * S;
-    const int64_t off = (n * C + c) * S + k;
-    const double g = static_cast<double>(dy[off]);
-    sg += g;
-    sgx += g * static_cast<double>(x[off] - m);
-  }
-  sg = block_reduce(sg, SumOp(), 0.0);
-  sgx = block_reduce(sgx, SumOp(), 0.0);
-  if (threadIdx.x == 0) {
-    if (dw) dw[c] = static_cast<T>(sgx * static_cast<double>(is));
-    if (db) db[c] = static_cast<T>(sg);
-  }
-  if (!dx) return;
-  const T k = (w ? w[c] : T(1)) * is;
-  const T c1 = training && M > 0 ? static_cast<T>(sg / static_cast<double>(M)) : T(0);
-  const T c2 = training && M > 0 ? static_cast<T>(sgx / static_cast<double>(M)) * is * is : T(0);
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    const int64_t n = i / S, kk = i - n * S;
-    const int64_t off = (n * C + c) * S + kk;
-    dx[off] = k * (dy[off] - c1 - (x[off] - m) * c2);
-  }
+size_t bn_coef_bytes(int64_t C) {
+  return (2 * static_cast<size_t>(C) * sizeof(T) + 15) / 16 * 16;
 }
 
 // Blocks of the fused dx + dw/db kernel: two per SM (grid-stride over rows),
@@ -580,43 +689,78 @@ void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
   });
 }
 
+size_t batch_norm_stats_workspace_bytes(DType dt, int64_t N, int64_t C, int64_t S) {
+  size_t bytes = 0;
+  LOOM_DISPATCH_FLOAT(dt, "batch_norm",
+                      [&] { bytes = channel_reduce_workspace_bytes<BatchNormStatsOp<scalar_t, 1>>(N, C, S); });
+  return bytes;
+}
+
 void batch_norm_stats(DType dt, void* mean, void* var, void* invstd, const void* x, int64_t N, int64_t C, int64_t S,
-                      double eps, cudaStream_t stream) {
-  if (C <= 0) return;
-  LOOM_CHECK(C <= INT32_MAX, "batch_norm: too many channels (", C, ")");
+                      double eps, void* workspace, cudaStream_t stream) {
   LOOM_DISPATCH_FLOAT(dt, "batch_norm", [&] {
     using T = scalar_t;
-    batch_norm_stats_kernel<T><<<static_cast<unsigned>(C), 512, 0, stream>>>(
-        static_cast<T*>(mean), static_cast<T*>(var), static_cast<T*>(invstd), static_cast<const T*>(x), N, C, S, eps);
-    LOOM_CUDA_KERNEL_CHECK();
+    with_channel_vec<T>(S, {x}, [&](auto v) {
+      constexpr int V = decltype(v)::value;
+      const BatchNormStatsOp<T, V> op{static_cast<T*>(mean), static_cast<T*>(var), static_cast<T*>(invstd),
+                                      static_cast<const T*>(x), eps};
+      launch_channel_reduce("batch_norm", op, N, C, S, workspace, stream);
+    });
   });
 }
 
 void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const void* invstd, const void* w,
                       const void* b, int64_t N, int64_t C, int64_t S, cudaStream_t stream) {
-  const int64_t total = N * C * S;
-  if (total <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "batch_norm", [&] {
     using T = scalar_t;
-    batch_norm_apply_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(
-        static_cast<T*>(y), static_cast<const T*>(x), static_cast<const T*>(mean), static_cast<const T*>(invstd),
-        static_cast<const T*>(w), static_cast<const T*>(b), total, C, S);
-    LOOM_CUDA_KERNEL_CHECK();
+    with_channel_vec<T>(S, {y, x}, [&](auto v) {
+      constexpr int V = decltype(v)::value;
+      const BatchNormApplyMap<T, V> f{static_cast<T*>(y),           static_cast<const T*>(x),
+                                      static_cast<const T*>(mean),  static_cast<const T*>(invstd),
+                                      static_cast<const T*>(w),     static_cast<const T*>(b)};
+      launch_channel_map(f, N * C * (S / V), S / V, C, stream);
+    });
   });
+}
+
+size_t batch_norm_backward_workspace_bytes(DType dt, int64_t N, int64_t C, int64_t S) {
+  size_t bytes = 0;
+  LOOM_DISPATCH_FLOAT(dt, "batch_norm_backward", [&] {
+    bytes = bn_coef_bytes<scalar_t>(C) + channel_reduce_workspace_bytes<BatchNormBackwardOp<scalar_t, 1>>(N, C, S);
+  });
+  return bytes;
 }
 
 void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* mean,
                          const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training,
-                         cudaStream_t stream) {
+                         void* workspace, cudaStream_t stream) {
   if (C <= 0) return;
-  LOOM_CHECK(C <= INT32_MAX, "batch_norm_backward: too many channels (", C, ")");
+  LOOM_CHECK(workspace != nullptr, "batch_norm_backward: needs ", batch_norm_backward_workspace_bytes(dt, N, C, S),
+             " bytes of workspace, got none");
   LOOM_DISPATCH_FLOAT(dt, "batch_norm_backward", [&] {
     using T = scalar_t;
-    batch_norm_backward_kernel<T><<<static_cast<unsigned>(C), 512, 0, stream>>>(
-        static_cast<T*>(dx), static_cast<T*>(dw), static_cast<T*>(db), static_cast<const T*>(dy),
-        static_cast<const T*>(x), static_cast<const T*>(mean), static_cast<const T*>(invstd),
-        static_cast<const T*>(w), N, C, S, training);
-    LOOM_CUDA_KERNEL_CHECK();
+    T* coef = dx && training ? static_cast<T*>(workspace) : nullptr;
+    void* part = static_cast<char*>(workspace) + bn_coef_bytes<T>(C);
+    if (dw || db || coef) {
+      with_channel_vec<T>(S, {dy, x}, [&](auto v) {
+        constexpr int V = decltype(v)::value;
+        const BatchNormBackwardOp<T, V> op{static_cast<T*>(dw),          static_cast<T*>(db),
+                                           coef,                         static_cast<const T*>(dy),
+                                           static_cast<const T*>(x),     static_cast<const T*>(mean),
+                                           static_cast<const T*>(invstd), C,
+                                           static_cast<double>(N * S)};
+        launch_channel_reduce("batch_norm_backward", op, N, C, S, part, stream);
+      });
+    }
+    if (!dx) return;
+    with_channel_vec<T>(S, {dx, dy, x}, [&](auto v) {
+      constexpr int V = decltype(v)::value;
+      const BatchNormDxMap<T, V> f{static_cast<T*>(dx),          static_cast<const T*>(dy),
+                                   static_cast<const T*>(x),     static_cast<const T*>(mean),
+                                   static_cast<const T*>(invstd), static_cast<const T*>(w),
+                                   coef,                         C};
+      launch_channel_map(f, N * C * (S / V), S / V, C, stream);
+    });
   });
 }
 

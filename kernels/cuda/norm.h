@@ -1,6 +1,8 @@
 // CUDA LayerNorm and BatchNorm kernels (kernels/cuda/norm.cu), the twins of
-// kernels/cpu/norm.h with the same arguments plus the stream.
+// kernels/cpu/norm.h with the same arguments plus the stream (and a
+// workspace where a kernel needs device scratch memory).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <cuda_runtime_api.h>
 #include "core/dtype.h"
@@ -19,12 +21,18 @@ void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
                          cudaStream_t stream);
 
 // BatchNorm over x [N, C, S], the twins of kernels/cpu/norm.h batch_norm_*.
+// The statistics and the backward spread each channel over the whole GPU and
+// lend their partial results to the caller's workspace: *_workspace_bytes(...)
+// bytes of device memory (the statistics' may be 0, and its workspace then
+// null). Deterministic: no atomics, a fixed order of summation.
+size_t batch_norm_stats_workspace_bytes(DType dt, int64_t N, int64_t C, int64_t S);
 void batch_norm_stats(DType dt, void* mean, void* var, void* invstd, const void* x, int64_t N, int64_t C, int64_t S,
-                      double eps, cudaStream_t stream);
+                      double eps, void* workspace, cudaStream_t stream);
 void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const void* invstd, const void* w,
                       const void* b, int64_t N, int64_t C, int64_t S, cudaStream_t stream);
+size_t batch_norm_backward_workspace_bytes(DType dt, int64_t N, int64_t C, int64_t S);
 void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* mean,
                          const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training,
-                         cudaStream_t stream);
+                         void* workspace, cudaStream_t stream);
 
 }  // namespace loom::kernels::cuda

@@ -176,4 +176,20 @@ TEST_CASE("CUDA batch_norm matches the CPU", "[norm][cuda]") {
       {fleaf({4, 3, 11}), fleaf({3}), fleaf({3})});
   check_close(rmg.cpu(), rm, 1e-5, 1e-4);
   check_close(rvg.cpu(), rv, 1e-5, 1e-4);
+  // Each channel split over several blocks (workspace from the allocator),
+  // float4 loads; then S = 1 (planes of C values); evaluation mode.
+  compare_gpu([](const TensorList& t) { return batch_norm(t[0], {}, {}, t[1], t[2], true); },
+              {fleaf({16, 4, 32, 32}), fleaf({4}), fleaf({4})});
+  compare_gpu([](const TensorList& t) { return batch_norm(t[0], {}, {}, t[1], {}, true); },
+              {fleaf({3000, 5}), fleaf({5})});
+  compare_gpu(
+      [&](const TensorList& t) {
+        bool gpu = t[0].is_cuda();
+        return batch_norm(t[0], gpu ? rmg : rm, gpu ? rvg : rv, t[1], t[2], false);
+      },
+      {fleaf({6, 3, 8, 8}), fleaf({3}), fleaf({3})});
+  // A contiguous input one element into its storage: S % 4 == 0, scalar loads.
+  compare_gpu(
+      [](const TensorList& t) { return batch_norm(t[0].narrow(0, 1, 384).view({8, 3, 4, 4}), {}, {}, {}, {}, true); },
+      {fleaf({385})});
 }

@@ -1,11 +1,16 @@
 // CPU LayerNorm, BatchNorm and dropout kernels against naive double-precision
 // references written here; [cuda] the CUDA kernels against the CPU twins on
-// odd shapes (warp / block variants, vectorized and scalar loads).
+// odd shapes (warp / block variants, vectorized and scalar loads; for batch
+// norm the rows / planes modes of the split channel reduction, one chunk and
+// many, misaligned inputs, evaluation mode, bitwise determinism, and float32
+// statistics of data whose mean dwarfs its spread).
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/philox.h"
@@ -204,30 +209,161 @@ TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]")
   }
 }
 
+namespace {
+
+struct BnOut {
+  std::vector<double> mean, var, invstd, y, dx, dw, db;
+};
+
+std::vector<double> offset_copy(const std::vector<double>& v, int64_t offset) {
+  std::vector<double> o(offset, 0.0);
+  o.insert(o.end(), v.begin(), v.end());
+  return o;
+}
+
+template <typename T>
+std::vector<double> tail(const std::vector<T>& v, int64_t offset) {
+  return std::vector<double>(v.begin() + offset, v.end());
+}
+
+// The CUDA batch norm kernels in dtype T on x, g: statistics, y, and the
+// backward (training or not) with dx, dw, db. x, g, y and dx start `offset`
+// elements into their device buffers.
+template <typename T>
+BnOut bn_cuda(const std::vector<double>& x, const std::vector<double>& g, const std::vector<double>& w,
+              const std::vector<double>& b, int64_t N, int64_t C, int64_t S, bool training, int64_t offset) {
+  namespace kg = loom::kernels::cuda;
+  const DType dt = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
+  const int64_t n = N * C * S;
+  DevBuf<T> X(cast<T>(offset_copy(x, offset))), G(cast<T>(offset_copy(g, offset))), W(cast<T>(w)), B(cast<T>(b));
+  DevBuf<T> M(C), V(C), IS(C), Y(n + offset), DX(n + offset), DW(C), DB(C);
+  DevBuf<char> WS(kg::batch_norm_stats_workspace_bytes(dt, N, C, S));
+  DevBuf<char> WB(kg::batch_norm_backward_workspace_bytes(dt, N, C, S));
+  kg::batch_norm_stats(dt, M.p, V.p, IS.p, X.p + offset, N, C, S, 1e-5, WS.n ? WS.p : nullptr, nullptr);
+  kg::batch_norm_apply(dt, Y.p + offset, X.p + offset, M.p, IS.p, W.p, B.p, N, C, S, nullptr);
+  kg::batch_norm_backward(dt, DX.p + offset, DW.p, DB.p, G.p + offset, X.p + offset, M.p, IS.p, W.p, N, C, S,
+                          training, WB.p, nullptr);
+  return {dbl(M.host()), dbl(V.host()), dbl(IS.host()), tail(Y.host(), offset), tail(DX.host(), offset),
+          dbl(DW.host()), dbl(DB.host())};
+}
+
+// The CPU twin in float64 on the same (dtype-T-rounded) inputs: the reference
+// for both dtypes.
+template <typename T>
+BnOut bn_cpu(const std::vector<double>& x0, const std::vector<double>& g0, const std::vector<double>& w0,
+             const std::vector<double>& b0, int64_t N, int64_t C, int64_t S, bool training) {
+  auto round = [](const std::vector<double>& v) { return dbl(cast<T>(v)); };
+  const auto x = round(x0), g = round(g0), w = round(w0), b = round(b0);
+  const int64_t n = N * C * S;
+  BnOut r{std::vector<double>(C), std::vector<double>(C), std::vector<double>(C), std::vector<double>(n),
+          std::vector<double>(n), std::vector<double>(C), std::vector<double>(C)};
+  kc::batch_norm_stats(DType::Float64, r.mean.data(), r.var.data(), r.invstd.data(), x.data(), N, C, S, 1e-5);
+  kc::batch_norm_apply(DType::Float64, r.y.data(), x.data(), r.mean.data(), r.invstd.data(), w.data(), b.data(), N,
+                       C, S);
+  kc::batch_norm_backward(DType::Float64, r.dx.data(), r.dw.data(), r.db.data(), g.data(), x.data(), r.mean.data(),
+                          r.invstd.data(), w.data(), N, C, S, training);
+  return r;
+}
+
+// Counts the elements outside atol + rtol * |ref| (one CHECK per vector:
+// these can hold a million elements).
+void check_all(const std::vector<double>& got, const std::vector<double>& ref, double atol, double rtol,
+               const char* what) {
+  REQUIRE(got.size() == ref.size());
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < ref.size(); ++i)
+    if (!close(got[i], ref[i], atol, rtol) && bad++ == 0) first = i;
+  INFO(what << ": " << bad << " of " << ref.size() << " outside tolerance"
+            << (bad ? ", first at " + std::to_string(first) + ": " + std::to_string(got[first]) + " vs " +
+                          std::to_string(ref[first])
+                    : std::string()));
+  CHECK(bad == 0);
+}
+
+template <typename T>
+void check_bn(int64_t N, int64_t C, int64_t S, bool training, int64_t offset, uint32_t seed) {
+  INFO((std::is_same_v<T, float> ? "float32" : "float64") << " N " << N << " C " << C << " S " << S << " training "
+                                                          << training << " offset " << offset);
+  const int64_t n = N * C * S;
+  auto x = random_doubles(n, -2, 3, seed), g = random_doubles(n, -1, 1, seed + 1);
+  auto w = random_doubles(C, -1, 1, seed + 2), b = random_doubles(C, -1, 1, seed + 3);
+  const BnOut got = bn_cuda<T>(x, g, w, b, N, C, S, training, offset);
+  const BnOut ref = bn_cpu<T>(x, g, w, b, N, C, S, training);
+  const bool f32 = std::is_same_v<T, float>;
+  // The channel sums of N*S values of size ~1: absolute errors grow with N*S.
+  const double sum_atol = f32 ? 2e-6 * static_cast<double>(N * S) : 1e-12 * static_cast<double>(N * S);
+  check_all(got.mean, ref.mean, f32 ? 1e-5 : 1e-12, f32 ? 1e-5 : 1e-12, "mean");
+  check_all(got.var, ref.var, f32 ? 1e-5 : 1e-12, f32 ? 1e-4 : 1e-11, "var");
+  check_all(got.invstd, ref.invstd, f32 ? 1e-5 : 1e-12, f32 ? 1e-4 : 1e-11, "invstd");
+  check_all(got.y, ref.y, f32 ? 1e-4 : 1e-11, f32 ? 1e-4 : 1e-10, "y");
+  check_all(got.db, ref.db, sum_atol, f32 ? 1e-5 : 1e-12, "db");
+  check_all(got.dw, ref.dw, sum_atol, f32 ? 1e-4 : 1e-11, "dw");
+  check_all(got.dx, ref.dx, f32 ? 1e-4 : 1e-10, f32 ? 1e-3 : 1e-9, "dx");
+}
+
+}  // namespace
+
 TEST_CASE("cuda batch_norm kernels match the CPU twin", "[kernels][norm][cuda]") {
   if (!loom::cuda::is_available()) SKIP("no CUDA device available");
-  namespace kg = loom::kernels::cuda;
-  for (auto [N, C, S] : std::vector<std::array<int64_t, 3>>{{2, 3, 1}, {5, 7, 33}, {16, 64, 197}, {1, 2, 70001}}) {
+  // Rows mode (S > 64) and planes mode (S <= 64), one chunk per channel and
+  // many, vector loads (S % 4 == 0) and scalar ones.
+  const std::vector<std::array<int64_t, 3>> shapes = {
+      {2, 3, 1},      {5, 7, 33},   {16, 64, 197}, {1, 2, 70001}, {2, 2113, 65}, {128, 3, 1000},
+      {17, 3, 4099},  {5000, 7, 1}, {3000, 33, 4}, {300, 10, 49}, {2, 2, 1 << 18}};
+  uint32_t seed = 20;
+  for (auto [N, C, S] : shapes) {
+    check_bn<double>(N, C, S, true, 0, seed);
+    check_bn<float>(N, C, S, true, 0, seed);
+    seed += 4;
+  }
+  // Evaluation-mode backward; inputs one element past an aligned address
+  // (S % 4 == 0, but no vector loads).
+  check_bn<float>(128, 3, 1000, false, 0, 90);
+  check_bn<double>(300, 10, 49, false, 0, 91);
+  check_bn<float>(128, 3, 1000, true, 1, 92);
+  check_bn<float>(3000, 33, 4, true, 1, 93);
+  check_bn<double>(32, 6, 1024, true, 1, 94);
+}
+
+TEST_CASE("cuda batch_norm kernels are deterministic", "[kernels][norm][cuda]") {
+  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  for (auto [N, C, S] : std::vector<std::array<int64_t, 3>>{{128, 3, 1000}, {3000, 33, 4}, {300, 10, 49}}) {
     INFO("N " << N << " C " << C << " S " << S);
     const int64_t n = N * C * S;
-    auto x = random_doubles(n, -2, 3, 16), g = random_doubles(n, -1, 1, 17);
-    auto w = random_doubles(C, -1, 1, 18), b = random_doubles(C, -1, 1, 19);
-    std::vector<double> m(C), v(C), is(C), y(n), dx(n), dw(C), db(C);
-    kc::batch_norm_stats(DType::Float64, m.data(), v.data(), is.data(), x.data(), N, C, S, 1e-5);
-    kc::batch_norm_apply(DType::Float64, y.data(), x.data(), m.data(), is.data(), w.data(), b.data(), N, C, S);
-    kc::batch_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), m.data(), is.data(),
-                            w.data(), N, C, S, true);
-    DevBuf<double> X(x), G(g), W(w), B(b), M(C), V(C), IS(C), Y(n), DX(n), DW(C), DB(C);
-    kg::batch_norm_stats(DType::Float64, M.p, V.p, IS.p, X.p, N, C, S, 1e-5, nullptr);
-    kg::batch_norm_apply(DType::Float64, Y.p, X.p, M.p, IS.p, W.p, B.p, N, C, S, nullptr);
-    kg::batch_norm_backward(DType::Float64, DX.p, DW.p, DB.p, G.p, X.p, M.p, IS.p, W.p, N, C, S, true, nullptr);
-    check_vec(M.host(), m, 1e-12, 1e-10);
-    check_vec(V.host(), v, 1e-12, 1e-10);
-    check_vec(Y.host(), y, 1e-12, 1e-10);
-    check_vec(DX.host(), dx, 1e-10, 1e-8);
-    check_vec(DW.host(), dw, 1e-10, 1e-8);
-    check_vec(DB.host(), db, 1e-10, 1e-8);
+    auto x = random_doubles(n, -2, 3, 7), g = random_doubles(n, -1, 1, 8);
+    auto w = random_doubles(C, -1, 1, 9), b = random_doubles(C, -1, 1, 10);
+    const BnOut a = bn_cuda<float>(x, g, w, b, N, C, S, true, 0);
+    const BnOut r = bn_cuda<float>(x, g, w, b, N, C, S, true, 0);
+    CHECK(a.mean == r.mean);
+    CHECK(a.var == r.var);
+    CHECK(a.dw == r.dw);
+    CHECK(a.db == r.db);
+    CHECK(a.dx == r.dx);
   }
+}
+
+TEST_CASE("cuda batch_norm float32 statistics survive a large mean", "[kernels][norm][cuda]") {
+  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  // |mean| / std ~ 1700: E[x^2] - E[x]^2 in float32 would lose every digit
+  // of the variance; per-batch deviations merged with Chan's update keep it.
+  const int64_t N = 64, C = 3, S = 1000, n = N * C * S;
+  auto x = random_doubles(n, 999, 1001, 31);
+  const auto xf = cast<float>(x);
+  std::vector<double> mean(C, 0.0), var(C, 0.0);
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t k = 0; k < N; ++k)
+      for (int64_t s = 0; s < S; ++s) mean[c] += xf[(k * C + c) * S + s];
+    mean[c] /= N * S;
+    for (int64_t k = 0; k < N; ++k)
+      for (int64_t s = 0; s < S; ++s) var[c] += std::pow(xf[(k * C + c) * S + s] - mean[c], 2);
+    var[c] /= N * S;
+  }
+  namespace kg = loom::kernels::cuda;
+  DevBuf<float> X(xf), M(C), V(C), IS(C);
+  DevBuf<char> WS(kg::batch_norm_stats_workspace_bytes(DType::Float32, N, C, S));
+  kg::batch_norm_stats(DType::Float32, M.p, V.p, IS.p, X.p, N, C, S, 1e-5, WS.n ? WS.p : nullptr, nullptr);
+  check_all(dbl(M.host()), mean, 0, 1e-6, "mean");
+  check_all(dbl(V.host()), var, 0, 1e-4, "var");
 }
 
 TEST_CASE("cuda dropout matches the CPU mask bit for bit", "[kernels][dropout][cuda]") {
