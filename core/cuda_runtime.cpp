@@ -206,10 +206,17 @@ void set_device(int index) {
 
 std::string device_name(int device) {
   const int d = checked_device(device, "device_name");
-  cudaDeviceProp prop{};
-  LOOM_CUDA_CHECK(cudaGetDeviceProperties(&prop, d));
-  return std::string(prop.name) + " (sm_" + std::to_string(prop.major * 10 + prop.minor) + ", " +
-         std::to_string(prop.multiProcessorCount) + " SMs)";
+  static std::mutex mu;
+  static std::vector<std::string> names;  // cached: the autotuner asks on every call
+  std::lock_guard<std::mutex> lock(mu);
+  if (int(names.size()) <= d) names.resize(d + 1);
+  if (names[d].empty()) {
+    cudaDeviceProp prop{};
+    LOOM_CUDA_CHECK(cudaGetDeviceProperties(&prop, d));
+    names[d] = std::string(prop.name) + " (sm_" + std::to_string(prop.major * 10 + prop.minor) + ", " +
+               std::to_string(prop.multiProcessorCount) + " SMs)";
+  }
+  return names[d];
 }
 
 void synchronize(int device) {

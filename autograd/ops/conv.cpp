@@ -36,6 +36,16 @@ std::pair<int64_t, int64_t> pair_arg(const Dims& d, const char* name) {
   return d.size() == 1 ? std::make_pair(d[0], d[0]) : std::make_pair(d[0], d[1]);
 }
 
+// The autotuner's key: everything the fastest choice depends on.
+std::string tuning_key(const char* pass, DType dt, const ConvParams& p, bool tf32, bool det, const std::string& dev) {
+  std::ostringstream o;
+  o << pass << ' ' << dtype_name(dt) << (tf32 && dt == DType::Float32 ? " tf32" : "") << (det ? " deterministic" : "")
+    << " N" << p.N << " C" << p.C << " H" << p.H << " W" << p.W << " K" << p.K << " R" << p.R << " S" << p.S
+    << " stride" << p.stride_h << ',' << p.stride_w << " pad" << p.pad_h << ',' << p.pad_w << " dil" << p.dil_h
+    << ',' << p.dil_w << " groups" << p.groups << " on " << dev;
+  return o.str();
+}
+
 #ifdef LOOM_WITH_CUDA
 namespace kc = kernels::cuda;
 using kc::ConvConfig;
@@ -47,17 +57,6 @@ struct Choice {
   ConvConfig cfg;
   std::string name() const { return cudnn ? "cudnn" : cfg.name(); }
 };
-
-// The autotuner's key: everything the fastest choice depends on.
-std::string problem_key(ConvPass pass, DType dt, const ConvParams& p, bool tf32, bool det, int device) {
-  std::ostringstream o;
-  o << kc::conv_pass_name(pass) << ' ' << dtype_name(dt) << (tf32 && dt == DType::Float32 ? " tf32" : "")
-    << (det ? " deterministic" : "") << " N" << p.N << " C" << p.C << " H" << p.H << " W" << p.W << " K" << p.K
-    << " R" << p.R << " S" << p.S << " stride" << p.stride_h << ',' << p.stride_w << " pad" << p.pad_h << ','
-    << p.pad_w << " dil" << p.dil_h << ',' << p.dil_w << " groups" << p.groups << " on "
-    << cuda::device_name(device);
-  return o.str();
-}
 
 // Times a candidate on the convolution's stream with CUDA events (tuning only:
 // it waits for the GPU).
@@ -112,7 +111,8 @@ void dispatch(ConvPass pass, DType dt, const ConvParams& p, const Device& dev,
   std::vector<autotune::Candidate> cands;
   for (const auto& c : choices) cands.push_back({c.name(), [&run, c] { run(c); }});
   EventTimer timer(ops::stream_of(dev));
-  const std::string best = autotune::choose("conv2d", problem_key(pass, dt, p, tf32, det, dev.index), cands, timer);
+  const std::string key = tuning_key(kc::conv_pass_name(pass), dt, p, tf32, det, cuda::device_name(dev.index));
+  const std::string best = autotune::choose("conv2d", key, cands, timer);
   for (const auto& c : choices)
     if (c.name() == best) return run(c);
 }
@@ -210,6 +210,13 @@ bool cudnn_available() {
 #else
   return false;
 #endif
+}
+
+std::string conv_tuning_key(const std::string& pass, DType dt, const ConvParams& p, bool allow_tf32, bool deterministic,
+                            int device) {
+  LOOM_CHECK_VALUE(pass == "fwd" || pass == "bwd_data" || pass == "bwd_weight",
+                   "conv_tuning_key: expected pass 'fwd', 'bwd_data' or 'bwd_weight', got '", pass, "'");
+  return tuning_key(pass.c_str(), dt, p, allow_tf32, deterministic, cuda::device_name(device));
 }
 
 void conv_cache_clear() {

@@ -3,7 +3,10 @@
 // bias [K] or undefined). stride / padding / dilation take one value (used for
 // both dims) or one per spatial dim. Kernels: kernels/{cpu,cuda}/conv.*.
 #pragma once
+#include <string>
+
 #include "core/tensor.h"
+#include "kernels/cpu/conv.h"
 
 namespace loom {
 
@@ -30,5 +33,9 @@ ConvBackend conv_backend();
 bool cudnn_available();  // built with cuDNN
 // Forgets the autotuner's conv2d choices and cuDNN's cached plans.
 void conv_cache_clear();
+// The autotuner's key for one pass ("fwd", "bwd_data", "bwd_weight") of a
+// problem on CUDA device `device`: with autotune::put it pins a choice.
+std::string conv_tuning_key(const std::string& pass, DType dt, const kernels::ConvParams& p, bool allow_tf32,
+                            bool deterministic, int device);
 
 }  // namespace loom

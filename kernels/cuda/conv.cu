@@ -5,10 +5,14 @@
 //   backward-data M = N*H*W pixels,   N = Cg channels,  k = (kout, r, s)   A = grad_out, B = weight
 //   backward-wgt  M = Kg,             N = Cg*R*S,       k = (n, oh, ow)    A = grad_out, B = input
 // (per group: blockIdx.z). A block computes a BM x BN tile with 256 threads;
-// every k-tile of BK = 8 is gathered into registers (each thread: one fixed
-// row and a run of consecutive k, decoded once; the weight rows of the forward
-// pass load as float4), stored into double-buffered shared memory (one
-// __syncthreads per k-tile: the next tile is fetched while this one computes),
+// each thread gathers, for every k-tile of BK = 8, one fixed row and a run of
+// consecutive k (decoded once) either
+//   into registers, stored into double-buffered shared memory (one
+//   __syncthreads per k-tile: the next tile is fetched while this one
+//   computes; the weight rows of the forward pass load as float4), or
+//   (float, sm_80+, "_p4" configurations) straight into a ring of four shared
+//   buffers with cp.async (zero-filling what lies outside the image), three
+//   tiles ahead of the one computing;
 // then
 //   FP32: each thread accumulates a TM x TN register block, reading float4 from
 //         shared memory (rows padded by 8 floats: no bank conflicts);
@@ -22,15 +26,18 @@
 // blockIdx.z (split-K; by default enough splits for two waves of the GPU).
 // The partial tiles are atomically added into the zeroed gradient, or, when
 // deterministic, written to a workspace and summed in a fixed order by a
-// second kernel. The bias gradient is a per-channel reduction.
+// second kernel. The bias gradient is channel_sum (channel_reduce.cu): a
+// deterministic per-channel reduction spread over the whole GPU.
 // 1x1 stride-1 convolutions also run as cuBLAS GEMMs batched over the images
 // (config "gemm"; its weight gradient sums per-image partials in order).
-// Few input channels (C <= 4): direct kernels in conv_direct.cu.
+// Few input channels (C <= 4): direct kernels in conv_direct.cu; depthwise
+// (groups == C, up to 25 taps): conv_depthwise.cu.
 #include <algorithm>
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/channel_reduce.h"
 #include "kernels/cuda/conv_internal.h"
 #include "kernels/cuda/kernels.h"
 
@@ -40,6 +47,7 @@ namespace {
 constexpr int kBK = 8;
 constexpr int kPad = 8;
 constexpr int kConvThreads = 256;
+constexpr int kPipeStages = 4;  // the cp.async configurations' ring of k-tiles
 
 // The TF32 tensor-core path exists on sm_80+ and in the CUDA emulator
 // (tests/emu), which runs the same fragment layout on the host.
@@ -81,9 +89,11 @@ __device__ __forceinline__ void mma_tf32_m16n8k8(float* d, const uint32_t (&a)[4
 #define LOOM_HD __host__ __device__
 
 // ---- the three GEMM views of a convolution ----
-// Each gives: the A row context of pixel/row m and load_a(ctx, k0, kend, v)
-// (L consecutive k from k0; zero past kend or outside the image), the same for
-// B columns, and the output context of row m with store(ctx, n, v).
+// Each gives: the A row context of pixel/row m and addr_a(ctx, k0, kend, f),
+// which calls f(i, address) for L consecutive k from k0 (nullptr: zero, past
+// kend or outside the image), the same for B columns (plus load_b_vec, a
+// vector load where the layout allows), base() (any valid address), and the
+// output context of row m with store(ctx, n, v).
 
 // A row or column of a GEMM operand (or of the output): where it starts and
 // whether it exists (rows past M, columns past N read as zero / are skipped).
@@ -146,12 +156,12 @@ struct FwdProblem {
     c.w = ow * int(p.stride_w) - int(p.pad_w);
     return c;
   }
-  template <int L>
-  LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
+  template <int L, typename F>
+  LOOM_HD void addr_a(const ACtx& c, int k0, int kend, F&& f) const {
     walk3<L>(k0, int(p.R), int(p.S), [&](int i, int ci, int r, int s) {
       const int ih = c.h + r * int(p.dil_h), iw = c.w + s * int(p.dil_w);
       const bool in = c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W);
-      v[i] = in ? c.ptr[(int64_t(ci) * p.H + ih) * p.W + iw] : T(0);
+      f(i, in ? c.ptr + (int64_t(ci) * p.H + ih) * p.W + iw : nullptr);
     });
   }
   LOOM_HD BCtx b_ctx(int n, int g) const {
@@ -160,18 +170,24 @@ struct FwdProblem {
     c.ptr = w + (int64_t(g) * p.Kg() + n) * K;
     return c;
   }
+  // The weight rows are contiguous in k: four at once where aligned.
   template <int L>
-  LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD bool load_b_vec(const BCtx& c, int k0, int kend, T (&v)[L]) const {
     if constexpr (L == 4 && std::is_same<T, float>::value) {
       if (vec_b && c.valid && k0 + 3 < kend) {
         const float4 q = *reinterpret_cast<const float4*>(c.ptr + k0);
         v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-        return;
+        return true;
       }
     }
-#pragma unroll
-    for (int i = 0; i < L; ++i) v[i] = (c.valid && k0 + i < kend) ? c.ptr[k0 + i] : T(0);
+    return false;
   }
+  template <int L, typename F>
+  LOOM_HD void addr_b(const BCtx& c, int k0, int kend, F&& f) const {
+#pragma unroll
+    for (int i = 0; i < L; ++i) f(i, (c.valid && k0 + i < kend) ? c.ptr + k0 + i : nullptr);
+  }
+  LOOM_HD const T* base() const { return in; }
   LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};
     c.valid = m < M;
@@ -212,17 +228,17 @@ struct DgradProblem {
     c.w = x + int(p.pad_w);
     return c;
   }
-  template <int L>
-  LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
+  template <int L, typename F>
+  LOOM_HD void addr_a(const ACtx& c, int k0, int kend, F&& f) const {
     walk3<L>(k0, int(p.R), int(p.S), [&](int i, int ko, int r, int s) {
-      T x = T(0);
+      const T* q = nullptr;
       const int th = c.h - r * int(p.dil_h), tw = c.w - s * int(p.dil_w);
       if (c.valid && k0 + i < kend && th >= 0 && tw >= 0) {
         const int oh = th / int(p.stride_h), ow = tw / int(p.stride_w);
         if (oh * int(p.stride_h) == th && ow * int(p.stride_w) == tw && oh < int(p.OH) && ow < int(p.OW))
-          x = c.ptr[(int64_t(ko) * p.OH + oh) * p.OW + ow];
+          q = c.ptr + (int64_t(ko) * p.OH + oh) * p.OW + ow;
       }
-      v[i] = x;
+      f(i, q);
     });
   }
   LOOM_HD BCtx b_ctx(int n, int g) const {
@@ -232,15 +248,20 @@ struct DgradProblem {
     return c;
   }
   template <int L>
-  LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD bool load_b_vec(const BCtx&, int, int, T (&)[L]) const {
+    return false;
+  }
+  template <int L, typename F>
+  LOOM_HD void addr_b(const BCtx& c, int k0, int kend, F&& f) const {
     const int RS = int(p.R * p.S);
     int ko = k0 / RS, rs = k0 - ko * RS;
 #pragma unroll
     for (int i = 0; i < L; ++i) {
-      v[i] = (c.valid && k0 + i < kend) ? c.ptr[int64_t(ko) * p.Cg() * RS + rs] : T(0);
+      f(i, (c.valid && k0 + i < kend) ? c.ptr + int64_t(ko) * p.Cg() * RS + rs : nullptr);
       if (++rs == RS) rs = 0, ++ko;
     }
   }
+  LOOM_HD const T* base() const { return gout; }
   LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};
     c.valid = m < M;
@@ -282,13 +303,13 @@ struct WgradProblem {
     c.ptr = gout + (int64_t(g) * p.Kg() + m) * p.OH * p.OW;
     return c;
   }
-  template <int L>
-  LOOM_HD void load_a(const ACtx& c, int k0, int kend, T (&v)[L]) const {
+  template <int L, typename F>
+  LOOM_HD void addr_a(const ACtx& c, int k0, int kend, F&& f) const {
     const int OHW = int(p.OH * p.OW);
     int n = k0 / OHW, ohw = k0 - n * OHW;
 #pragma unroll
     for (int i = 0; i < L; ++i) {
-      v[i] = (c.valid && k0 + i < kend) ? c.ptr[int64_t(n) * p.K * OHW + ohw] : T(0);
+      f(i, (c.valid && k0 + i < kend) ? c.ptr + int64_t(n) * p.K * OHW + ohw : nullptr);
       if (++ohw == OHW) ohw = 0, ++n;
     }
   }
@@ -303,13 +324,18 @@ struct WgradProblem {
     return c;
   }
   template <int L>
-  LOOM_HD void load_b(const BCtx& c, int k0, int kend, T (&v)[L]) const {
+  LOOM_HD bool load_b_vec(const BCtx&, int, int, T (&)[L]) const {
+    return false;
+  }
+  template <int L, typename F>
+  LOOM_HD void addr_b(const BCtx& c, int k0, int kend, F&& f) const {
     walk3<L>(k0, int(p.OH), int(p.OW), [&](int i, int n, int oh, int ow) {
       const int ih = oh * int(p.stride_h) + c.roff, iw = ow * int(p.stride_w) + c.soff;
       const bool in = c.valid && k0 + i < kend && ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W);
-      v[i] = in ? c.ptr[(int64_t(n) * p.C * p.H + ih) * p.W + iw] : T(0);
+      f(i, in ? c.ptr + (int64_t(n) * p.C * p.H + ih) * p.W + iw : nullptr);
     });
   }
+  LOOM_HD const T* base() const { return gout; }
   LOOM_HD OCtx o_ctx(int m, int g) const {
     OCtx c{};
     c.valid = m < M;
@@ -333,13 +359,56 @@ struct WgradProblem {
 template <typename T>
 constexpr int kMinBlocks = sizeof(T) == 4 ? 2 : 1;
 
-template <typename T, int BM, int BN, bool kMma, class Problem>
+// The cp.async pipeline (kStages > 0) exists on sm_80+ and in the emulator,
+// where a copy completes when issued.
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(LOOM_CUDA_EMU)
+#define LOOM_CONV_CP_ASYNC 1
+#endif
+
+#ifdef LOOM_CONV_CP_ASYNC
+// Copies one element global -> shared without passing through registers;
+// src = nullptr writes zero (src-size 0; `any` is then the address given).
+template <typename T>
+__device__ __forceinline__ void cp_async(T* dst, const T* src, const T* any) {
+#ifdef LOOM_CUDA_EMU
+  (void)any;
+  *dst = src ? *src : T(0);
+#else
+  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  const int n = src ? int(sizeof(T)) : 0;
+  if constexpr (sizeof(T) == 4)
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src ? src : any), "r"(n));
+  else
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(d), "l"(src ? src : any), "r"(n));
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#ifndef LOOM_CUDA_EMU
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+// Waits until at most N of this thread's committed groups are in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#ifndef LOOM_CUDA_EMU
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+#endif
+
+// kStages = 0: each k-tile is gathered into registers while the previous one
+// computes, then stored into the other of two shared buffers (TF32: rounded
+// there). kStages >= 2: a ring of kStages shared buffers filled by cp.async,
+// kStages - 1 tiles ahead of the one computing (TF32: the tensor cores read
+// the top 19 bits, as cuBLAS's TF32 does).
+template <typename T, int BM, int BN, bool kMma, int kStages, class Problem>
 __global__ void __launch_bounds__(kConvThreads, kMinBlocks<T>)
     conv_igemm_kernel(Problem prob, int splits, int k_per_split, bool atomic) {
   constexpr int LA = BM * kBK / kConvThreads, LB = BN * kBK / kConvThreads;  // k run per thread
   static_assert(LA >= 1 && LB >= 1 && kBK % LA == 0 && kBK % LB == 0, "tile shape");
-  __shared__ __align__(16) T As[2][kBK][BM + kPad];
-  __shared__ __align__(16) T Bs[2][kBK][BN + kPad];
+  constexpr int kBufs = kStages > 0 ? kStages : 2;
+  __shared__ __align__(16) T As[kBufs][kBK][BM + kPad];
+  __shared__ __align__(16) T Bs[kBufs][kBK][BN + kPad];
 
   const int tid = threadIdx.x;
   const int g = blockIdx.z / splits, split = blockIdx.z % splits;
@@ -352,26 +421,6 @@ __global__ void __launch_bounds__(kConvThreads, kMinBlocks<T>)
   const int b_col = tid % BN, b_k = (tid / BN) * LB;
   const auto actx = prob.a_ctx(m0 + a_row, g);
   const auto bctx = prob.b_ctx(n0 + b_col, g);
-  T ra[LA], rb[LB];
-
-  auto fetch = [&](int kt) {
-    prob.template load_a<LA>(actx, kt + a_k, kend, ra);
-    prob.template load_b<LB>(bctx, kt + b_k, kend, rb);
-  };
-  auto stash = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < LA; ++i) {
-      T x = ra[i];
-      if constexpr (kMma) x = tf32_round(x);
-      As[buf][a_k + i][a_row] = x;
-    }
-#pragma unroll
-    for (int i = 0; i < LB; ++i) {
-      T x = rb[i];
-      if constexpr (kMma) x = tf32_round(x);
-      Bs[buf][b_k + i][b_col] = x;
-    }
-  };
 
   // FP32 register block: rows (j*64 + tx*4 + i), cols (j*64 + ty*4 + i): the 16 lanes that differ
   // in tx hold 64 consecutive rows (output pixels), so epilogue stores cover whole sectors.
@@ -385,15 +434,8 @@ __global__ void __launch_bounds__(kConvThreads, kMinBlocks<T>)
   const int tx = tid % 16, ty = tid / 16;
   const int lane = tid % 32, warp = tid / 32, wm = warp / 4, wn = warp % 4, gid = lane / 4, tig = lane % 4;
 
-  if (kbeg < kend) {
-    fetch(kbeg);
-    stash(0);
-  }
-  __syncthreads();
-  int buf = 0;
-  for (int kt = kbeg; kt < kend; kt += kBK) {
-    const bool more = kt + kBK < kend;
-    if (more) fetch(kt + kBK);
+  // acc += the k-tile in shared buffer `buf`.
+  auto compute = [&](int buf) {
     if constexpr (!kMma) {
 #pragma unroll
       for (int k = 0; k < kBK; ++k) {
@@ -436,9 +478,69 @@ __global__ void __launch_bounds__(kConvThreads, kMinBlocks<T>)
       }
 #endif
     }
-    if (more) stash(buf ^ 1);
+  };
+
+  if constexpr (kStages == 0) {
+    T ra[LA], rb[LB];
+    auto fetch = [&](int kt) {
+      prob.template addr_a<LA>(actx, kt + a_k, kend, [&](int i, const T* q) { ra[i] = q ? *q : T(0); });
+      if (!prob.template load_b_vec<LB>(bctx, kt + b_k, kend, rb))
+        prob.template addr_b<LB>(bctx, kt + b_k, kend, [&](int i, const T* q) { rb[i] = q ? *q : T(0); });
+    };
+    auto stash = [&](int buf) {
+#pragma unroll
+      for (int i = 0; i < LA; ++i) {
+        T x = ra[i];
+        if constexpr (kMma) x = tf32_round(x);
+        As[buf][a_k + i][a_row] = x;
+      }
+#pragma unroll
+      for (int i = 0; i < LB; ++i) {
+        T x = rb[i];
+        if constexpr (kMma) x = tf32_round(x);
+        Bs[buf][b_k + i][b_col] = x;
+      }
+    };
+    if (kbeg < kend) {
+      fetch(kbeg);
+      stash(0);
+    }
     __syncthreads();
-    buf ^= 1;
+    int buf = 0;
+    for (int kt = kbeg; kt < kend; kt += kBK) {
+      const bool more = kt + kBK < kend;
+      if (more) fetch(kt + kBK);
+      compute(buf);
+      if (more) stash(buf ^ 1);
+      __syncthreads();
+      buf ^= 1;
+    }
+  } else {
+#ifdef LOOM_CONV_CP_ASYNC
+    const T* any = prob.base();
+    auto issue = [&](int kt, int buf) {
+      prob.template addr_a<LA>(actx, kt + a_k, kend,
+                               [&](int i, const T* q) { cp_async(&As[buf][a_k + i][a_row], q, any); });
+      prob.template addr_b<LB>(bctx, kt + b_k, kend,
+                               [&](int i, const T* q) { cp_async(&Bs[buf][b_k + i][b_col], q, any); });
+    };
+    const int tiles = kend > kbeg ? (kend - kbeg + kBK - 1) / kBK : 0;
+    // One commit per tile slot, empty or not, so that wait<kStages - 2> always means "tile t landed".
+#pragma unroll
+    for (int t = 0; t < kStages - 1; ++t) {
+      if (t < tiles) issue(kbeg + t * kBK, t);
+      cp_async_commit();
+    }
+    for (int t = 0; t < tiles; ++t) {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();  // tile t is visible to all; every thread is done with tile t - 1's buffer
+      const int next = t + kStages - 1;
+      if (next < tiles) issue(kbeg + next * kBK, next % kStages);
+      cp_async_commit();
+      compute(t % kStages);
+    }
+    cp_async_wait<0>();
+#endif
   }
 
   if constexpr (!kMma) {
@@ -464,19 +566,6 @@ __global__ void __launch_bounds__(kConvThreads, kMinBlocks<T>)
         }
       }
   }
-}
-
-template <typename T>
-__global__ void conv_bias_grad_kernel(T* gb, const T* gout, ConvParams p) {
-  const int k = blockIdx.x;
-  const int64_t OHW = p.OH * p.OW, total = p.N * OHW;
-  T s = T(0);
-  for (int64_t i = threadIdx.x; i < total; i += blockDim.x) {
-    const int64_t n = i / OHW;
-    s += gout[(n * p.K + k) * OHW + (i - n * OHW)];
-  }
-  s = block_reduce(s, SumOp{}, T(0));
-  if (threadIdx.x == 0) gb[k] = s;
 }
 
 // out[i] = sum over s < splits of parts[s * n + i], in order: the deterministic
@@ -578,32 +667,38 @@ void launch_igemm(Problem prob, const ConvConfig& cfg, int groups, bool atomic, 
   const int k_per_split = ks.first, splits = ks.second;
   dim3 grid((prob.M + cfg.bm - 1) / cfg.bm, (prob.N + cfg.bn - 1) / cfg.bn, groups * splits);
   LOOM_CHECK(grid.y <= 65535 && grid.z <= 65535, "conv2d (CUDA): grid ", grid.y, " x ", grid.z, " too large");
-  auto launch = [&](auto bm, auto bn) {
-    constexpr int M_ = decltype(bm)::value, N_ = decltype(bn)::value;
+  auto launch = [&](auto bm, auto bn, auto stages) {
+    constexpr int M_ = decltype(bm)::value, N_ = decltype(bn)::value, S_ = decltype(stages)::value;
     if constexpr (std::is_same<T, float>::value) {
       if (tf32) {
-        conv_igemm_kernel<T, M_, N_, true><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
+        conv_igemm_kernel<T, M_, N_, true, S_><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
         return;
       }
+      conv_igemm_kernel<T, M_, N_, false, S_><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
+    } else if constexpr (S_ == 0 && M_ * N_ <= 128 * 64) {  // float64: register double-buffer, smaller tiles
+      conv_igemm_kernel<T, M_, N_, false, 0><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
     }
-    if constexpr (sizeof(T) == 4 || M_ * N_ <= 128 * 64)
-      conv_igemm_kernel<T, M_, N_, false><<<grid, kConvThreads, 0, stream>>>(prob, splits, k_per_split, atomic);
+  };
+  auto with_stages = [&](auto bm, auto bn) {
+    if (cfg.stages == kPipeStages) launch(bm, bn, std::integral_constant<int, kPipeStages>{});
+    else launch(bm, bn, std::integral_constant<int, 0>{});
   };
   using I64 = std::integral_constant<int, 64>;
   using I128 = std::integral_constant<int, 128>;
   using I256 = std::integral_constant<int, 256>;
   const int bm = cfg.bm, bn = cfg.bn;
-  if (bm == 128 && bn == 128) launch(I128{}, I128{});
-  else if (bm == 256 && bn == 64) launch(I256{}, I64{});
-  else if (bm == 128 && bn == 64) launch(I128{}, I64{});
-  else if (bm == 64 && bn == 128) launch(I64{}, I128{});
-  else if (bm == 64 && bn == 64) launch(I64{}, I64{});
+  if (bm == 128 && bn == 128) with_stages(I128{}, I128{});
+  else if (bm == 256 && bn == 64) with_stages(I256{}, I64{});
+  else if (bm == 128 && bn == 64) with_stages(I128{}, I64{});
+  else if (bm == 64 && bn == 128) with_stages(I64{}, I128{});
+  else if (bm == 64 && bn == 64) with_stages(I64{}, I64{});
   else LOOM_THROW(ErrorKind::Value, "conv2d (CUDA): no kernel for the configuration ", cfg.name());
   LOOM_CUDA_KERNEL_CHECK();
 }
 
 void check_igemm(const ConvConfig& cfg, const GemmDims& d, size_t elem) {
-  LOOM_CHECK_VALUE(cfg.kind == ConvConfig::Kind::Igemm && cfg.splits >= 1 && tile_fits({cfg.bm, cfg.bn}, d, elem),
+  LOOM_CHECK_VALUE(cfg.kind == ConvConfig::Kind::Igemm && cfg.splits >= 1 && tile_fits({cfg.bm, cfg.bn}, d, elem) &&
+                       (cfg.stages == 0 || (cfg.stages == kPipeStages && elem == 4)),
                    "conv2d (CUDA): the configuration ", cfg.name(), " does not fit the GEMM M=", d.M, " N=", d.N,
                    " K=", d.K);
 }
@@ -621,6 +716,12 @@ void check_gemm(const ConvConfig& cfg, const ConvParams& p) {
   LOOM_CHECK_VALUE(gemm_applies(p), "conv2d (CUDA): the configuration ", cfg.name(),
                    " needs a 1x1 kernel with stride 1 and no padding, got ", p.R, "x", p.S, " stride ", p.stride_h, ",",
                    p.stride_w, " padding ", p.pad_h, ",", p.pad_w);
+}
+
+void check_depthwise(const ConvConfig& cfg, const ConvParams& p) {
+  LOOM_CHECK_VALUE(conv_depthwise_applies(p), "conv2d (CUDA): the configuration ", cfg.name(),
+                   " needs groups == in_channels and a kernel of at most 25 taps, got groups ", p.groups, " C ", p.C,
+                   " kernel ", p.R, "x", p.S);
 }
 
 template <typename T>
@@ -676,12 +777,17 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
     gemm_forward(out, in, w, bias, p, tf32, stream);
     return;
   }
+  if (cfg.kind == ConvConfig::Kind::Depthwise) {
+    check_depthwise(cfg, p);
+    conv_depthwise_forward(dtype_of<T>::value, out, in, w, bias, p, stream);
+    return;
+  }
   const GemmDims d = gemm_dims(ConvPass::Forward, p);
   check_sizes(d);
   check_igemm(cfg, d, sizeof(T));
   FwdProblem<T> prob{in, w, bias, out, p, int(d.M), int(d.N), int(d.K), false};
   prob.vec_b = d.K % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
-  launch_igemm<T>(prob, ConvConfig{cfg.kind, cfg.bm, cfg.bn, 1}, int(p.groups), false, tf32, stream);
+  launch_igemm<T>(prob, ConvConfig{cfg.kind, cfg.bm, cfg.bn, 1, cfg.stages}, int(p.groups), false, tf32, stream);
 }
 
 template <typename T>
@@ -698,11 +804,16 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p,
     gemm_backward_input(gin, gout, w, p, tf32, stream);
     return;
   }
+  if (cfg.kind == ConvConfig::Kind::Depthwise) {
+    check_depthwise(cfg, p);
+    conv_depthwise_backward_input(dtype_of<T>::value, gin, gout, w, p, stream);
+    return;
+  }
   const GemmDims d = gemm_dims(ConvPass::BackwardData, p);
   check_sizes(d);
   check_igemm(cfg, d, sizeof(T));
   DgradProblem<T> prob{gout, w, gin, p, int(d.M), int(d.N), int(d.K), false};
-  launch_igemm<T>(prob, ConvConfig{cfg.kind, cfg.bm, cfg.bn, 1}, int(p.groups), false, tf32, stream);
+  launch_igemm<T>(prob, ConvConfig{cfg.kind, cfg.bm, cfg.bn, 1, cfg.stages}, int(p.groups), false, tf32, stream);
 }
 
 size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
@@ -712,6 +823,7 @@ size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
 // (igemm), per image (gemm); 0 when written straight into the gradient.
 size_t wgrad_partial_bytes(const ConvParams& p, const ConvConfig& cfg, bool deterministic, size_t elem) {
   if (cfg.kind == ConvConfig::Kind::Few) return align_up(conv_few_wgrad_workspace(p, elem, sm_count()));
+  if (cfg.kind == ConvConfig::Kind::Depthwise) return align_up(conv_depthwise_wgrad_workspace(p, elem, sm_count()));
   if (cfg.kind == ConvConfig::Kind::Gemm) return p.N > 1 ? align_up(size_t(p.N * p.K * p.Cg()) * elem) : 0;
   if (!deterministic || cfg.kind != ConvConfig::Kind::Igemm) return 0;
   const int splits = split_k(p.N * p.OH * p.OW, cfg.splits).second;
@@ -722,6 +834,15 @@ template <typename T>
 void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvParams& p, bool tf32,
                           const ConvConfig& cfg, bool deterministic, void* workspace, cudaStream_t stream) {
   const size_t partial_bytes = wgrad_partial_bytes(p, cfg, deterministic, sizeof(T));
+  // The bias gradient's partial sums follow the weight gradient's partials.
+  if (gb) {
+    const DType dt = dtype_of<T>::value;
+    const size_t bias_bytes = channel_sum_workspace_bytes(dt, p.N, p.K, p.OH * p.OW);
+    LOOM_CHECK(!bias_bytes || workspace, "conv2d_backward_weight (CUDA): the bias gradient needs a workspace of ",
+               bias_bytes, " bytes");
+    channel_sum(dt, gb, gout, p.N, p.K, p.OH * p.OW,
+                bias_bytes ? static_cast<char*>(workspace) + partial_bytes : nullptr, stream);
+  }
   LOOM_CHECK(!partial_bytes || workspace, "conv2d_backward_weight (CUDA): the configuration ", cfg.name(),
              deterministic ? " (deterministic)" : "", " needs a workspace of ", partial_bytes, " bytes");
   if (cfg.kind == ConvConfig::Kind::Few) {
@@ -731,6 +852,9 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
   } else if (cfg.kind == ConvConfig::Kind::Gemm) {
     check_gemm(cfg, p);
     gemm_backward_weight(gw, gout, in, p, tf32, static_cast<T*>(workspace), stream);
+  } else if (cfg.kind == ConvConfig::Kind::Depthwise) {
+    check_depthwise(cfg, p);
+    conv_depthwise_backward_weight(dtype_of<T>::value, gw, gout, in, p, workspace, sm_count(), stream);
   } else {
     const GemmDims d = gemm_dims(ConvPass::BackwardWeight, p);
     check_sizes(d);
@@ -750,10 +874,6 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
                                                                          splits);
       LOOM_CUDA_KERNEL_CHECK();
     }
-  }
-  if (gb) {
-    conv_bias_grad_kernel<T><<<unsigned(p.K), kThreads, 0, stream>>>(gb, gout, p);
-    LOOM_CUDA_KERNEL_CHECK();
   }
 }
 
@@ -779,7 +899,9 @@ const char* conv_pass_name(ConvPass pass) {
 std::string ConvConfig::name() const {
   if (kind == Kind::Few) return "few";
   if (kind == Kind::Gemm) return "gemm";
+  if (kind == Kind::Depthwise) return "depthwise";
   std::string s = "igemm" + std::to_string(bm) + "x" + std::to_string(bn);
+  if (stages > 0) s += "_p" + std::to_string(stages);
   if (splits > 1) s += "_s" + std::to_string(splits);
   return s;
 }
@@ -788,22 +910,27 @@ std::vector<ConvConfig> conv2d_configs(ConvPass pass, DType dt, const ConvParams
   const size_t elem = itemsize(dt);
   const GemmDims d = gemm_dims(pass, p);
   std::vector<ConvConfig> out;
+  if (conv_depthwise_applies(p)) out.push_back({ConvConfig::Kind::Depthwise, 0, 0, 1});
   if (conv_few_channels(p, elem)) out.push_back({ConvConfig::Kind::Few, 0, 0, 1});
   // The per-image partials of the gemm weight gradient are bounded (256 MiB).
   if (gemm_applies(p) && (pass != ConvPass::BackwardWeight || size_t(p.N * p.K * p.Cg()) * elem <= (size_t(256) << 20)))
     out.push_back({ConvConfig::Kind::Gemm, 0, 0, 1});
+  // Each tile with the register double-buffer and (float) the cp.async pipeline.
+  auto push = [&](const ConvConfig& c) {
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  };
   auto add = [&](const Tile& t) {
     if (!tile_fits(t, d, elem)) return;
-    if (pass != ConvPass::BackwardWeight) {
-      const ConvConfig c{ConvConfig::Kind::Igemm, t.bm, t.bn, 1};
-      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
-      return;
-    }
-    const int s = wgrad_splits(t, d, p.groups, elem);
-    const int most = int(std::max<int64_t>(1, std::min<int64_t>(d.K / (16 * kBK), 65535 / p.groups)));
-    for (int splits : {s, std::min(2 * s, most)}) {
-      const ConvConfig c{ConvConfig::Kind::Igemm, t.bm, t.bn, split_k(d.K, splits).second};
-      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    for (int stages : {0, kPipeStages}) {
+      if (stages && elem != 4) continue;
+      if (pass != ConvPass::BackwardWeight) {
+        push({ConvConfig::Kind::Igemm, t.bm, t.bn, 1, stages});
+        continue;
+      }
+      const int s = wgrad_splits(t, d, p.groups, elem);
+      const int most = int(std::max<int64_t>(1, std::min<int64_t>(d.K / (16 * kBK), 65535 / p.groups)));
+      push({ConvConfig::Kind::Igemm, t.bm, t.bn, split_k(d.K, s).second, stages});
+      if (!stages) push({ConvConfig::Kind::Igemm, t.bm, t.bn, split_k(d.K, std::min(2 * s, most)).second, stages});
     }
   };
   add(heuristic_tile(d));
@@ -815,8 +942,8 @@ std::vector<ConvConfig> conv2d_configs(ConvPass pass, DType dt, const ConvParams
 size_t conv2d_workspace_bytes(ConvPass pass, DType dt, const ConvParams& p, const ConvConfig& cfg, bool deterministic,
                               bool with_bias) {
   if (pass != ConvPass::BackwardWeight) return 0;
-  (void)with_bias;
-  return wgrad_partial_bytes(p, cfg, deterministic, itemsize(dt));
+  return wgrad_partial_bytes(p, cfg, deterministic, itemsize(dt)) +
+         (with_bias ? align_up(channel_sum_workspace_bytes(dt, p.N, p.K, p.OH * p.OW)) : 0);
 }
 
 void conv2d_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p,

@@ -29,14 +29,16 @@ const char* conv_pass_name(ConvPass pass);  // "fwd", "bwd_data", "bwd_weight"
 // One of loom's kernels for one pass of one problem.
 struct ConvConfig {
   // Implicit GEMM; direct kernels for C <= 4 (every pass); 1x1 stride-1
-  // convolution as cuBLAS GEMMs batched over the images.
-  enum class Kind { Igemm, Few, Gemm };
+  // convolution as cuBLAS GEMMs batched over the images; direct depthwise
+  // kernels (groups == C).
+  enum class Kind { Igemm, Few, Gemm, Depthwise };
   Kind kind = Kind::Igemm;
   int bm = 0, bn = 0;  // the GEMM tile (Igemm)
   int splits = 1;      // split-K over N*OH*OW (weight gradient)
-  std::string name() const;  // "igemm128x64", "igemm64x128_s12", "few", "gemm"
+  int stages = 0;      // 0: register double-buffer; 4: cp.async ring of 4 k-tiles (float, sm_80+)
+  std::string name() const;  // "igemm128x64", "igemm64x128_p4_s12", "few", "gemm", "depthwise"
   bool operator==(const ConvConfig& o) const {
-    return kind == o.kind && bm == o.bm && bn == o.bn && splits == o.splits;
+    return kind == o.kind && bm == o.bm && bn == o.bn && splits == o.splits && stages == o.stages;
   }
 };
 

@@ -93,11 +93,20 @@ void check_against_cpu(const Problem& pr, double tol) {
   test::check_close(bg.grad().cpu(), b.grad(), tol * 4, tol);
 }
 
+// Fails the test if the autotuner times anything.
+struct NoTuning : autotune::Timer {
+  double time_ms(const std::string& problem, const autotune::Candidate&) override {
+    FAIL("the autotuner timed " << problem << " although its choice was pinned");
+    return 0;
+  }
+};
+
 // Runs every configuration of every pass once (config i of each pass, the
-// last one where a pass has fewer).
+// last one where a pass has fewer), pinned in the autotuner's cache.
 void sweep_configs(const Problem& pr, bool tf32, double tol) {
   set_allow_tf32(tf32);
   const ConvParams p = pr.params();
+  const char* names[] = {"fwd", "bwd_data", "bwd_weight"};
   std::vector<std::vector<ConvConfig>> per_pass;
   size_t most = 0;
   for (ConvPass pass : {ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeight}) {
@@ -105,17 +114,19 @@ void sweep_configs(const Problem& pr, bool tf32, double tol) {
     REQUIRE_FALSE(per_pass.back().empty());
     most = std::max(most, per_pass.back().size());
   }
+  TimerScope scope(std::make_shared<NoTuning>());
   for (size_t i = 0; i < most; ++i) {
-    auto timer = std::make_shared<PreferTimer>();
-    for (const auto& cfgs : per_pass) timer->prefer.push_back(cfgs[std::min(i, cfgs.size() - 1)].name());
-    INFO("x " << pr.x[0] << "x" << pr.x[1] << "x" << pr.x[2] << "x" << pr.x[3] << " K " << pr.w[0] << " R " << pr.w[2] << " stride " << pr.stride << " groups " << pr.groups << " tf32 " << tf32
-              << " configs " << timer->prefer[0] << ", " << timer->prefer[1] << ", " << timer->prefer[2]);
-    TimerScope scope(timer);
+    conv_cache_clear();
+    std::string chosen[3];
+    for (int k = 0; k < 3; ++k) {
+      chosen[k] = per_pass[k][std::min(i, per_pass[k].size() - 1)].name();
+      autotune::put({"conv2d", conv_tuning_key(names[k], DType::Float32, p, tf32, false, 0), chosen[k], {}, 0.0});
+    }
+    INFO("x " << pr.x[0] << "x" << pr.x[1] << "x" << pr.x[2] << "x" << pr.x[3] << " K " << pr.w[0] << " R " << pr.w[2]
+              << " stride " << pr.stride << " groups " << pr.groups << " tf32 " << tf32 << " configs " << chosen[0]
+              << ", " << chosen[1] << ", " << chosen[2]);
     check_against_cpu(pr, tol);
-    for (const auto& name : timer->prefer) CHECK(timer->timed.count(name) == 1);
-    const auto entries = autotune::entries("conv2d");
-    REQUIRE(entries.size() == 3);
-    for (const auto& e : entries) CHECK(e.choice == timer->prefer[pass_index(e.problem)]);
+    REQUIRE(autotune::entries("conv2d").size() == 3);  // nothing else was tuned
   }
   set_allow_tf32(false);
 }
@@ -128,6 +139,7 @@ const Problem kProblems[] = {
     {{2, 67, 5, 6}, {130, 67, 3, 3}, 1, 1, 1},   // N = 130 > 128, C*R*S = 603 (many k-tiles, ragged)
     {{1, 6, 5, 7}, {4, 6, 1, 1}, 1, 0, 1},       // 1x1 on one image: gemm without per-image partials
     {{2, 4, 48, 50}, {37, 4, 3, 3}, 1, 1, 1},    // few-channel weight gradient: 2 slices, 3 tap chunks, 2 channel blocks
+    {{2, 6, 9, 8}, {12, 1, 3, 3}, 2, 1, 6},      // depthwise, channel multiplier 2, stride 2
 };
 
 }  // namespace
@@ -162,8 +174,10 @@ TEST_CASE("conv2d CUDA: weight gradient for each split count, atomic and determi
       INFO("splits " << splits << " deterministic " << det);
       const ConvConfig cfg{ConvConfig::Kind::Igemm, 64, 64, splits};
       const size_t bytes = kc::conv2d_workspace_bytes(ConvPass::BackwardWeight, DType::Float32, p, cfg, det, true);
-      if (!det || splits == 1) CHECK(bytes == 0);
-      else CHECK(bytes >= size_t(2 * p.K * p.crs() * 4));  // one partial gradient per split
+      const size_t bias_bytes = kc::conv2d_workspace_bytes(ConvPass::BackwardWeight, DType::Float32, p,
+                                                           ConvConfig{ConvConfig::Kind::Igemm, 64, 64, 1}, false, true);
+      if (!det || splits == 1) CHECK(bytes == bias_bytes);
+      else CHECK(bytes >= size_t(2 * p.K * p.crs() * 4) + bias_bytes);  // one partial gradient per split
       Tensor ws = empty({int64_t(bytes / 4) + 1}, TensorOptions(kGPU));
       Tensor gw = full(pr.w, 7.0, TensorOptions(kGPU)), gb = full({p.K}, 7.0, TensorOptions(kGPU));
       kc::conv2d_backward_weight(DType::Float32, gw.data_ptr(), gb.data_ptr(), gog.data_ptr(), xg.data_ptr(), p,
@@ -206,6 +220,10 @@ TEST_CASE("conv2d CUDA auto backend: tunes once per problem, keys on flags, dete
   for (const auto& kv : timer->timed) timed_again += kv.second;
   CHECK(timed_again == timed);
   CHECK_THAT(entries[0].problem, ContainsSubstring("N2 C6 H10 W10 K8 R3 S3"));
+  for (const char* pass : {"fwd", "bwd_data", "bwd_weight"})
+    CHECK(autotune::lookup("conv2d", conv_tuning_key(pass, DType::Float32, pr.params(), false, false, 0)));
+  CHECK_THROWS_WITH(conv_tuning_key("forward", DType::Float32, pr.params(), false, false, 0),
+                    ContainsSubstring("expected pass"));
   CHECK_THAT(entries[0].problem, ContainsSubstring(cuda::device_name(0)));
 
   // Deterministic mode is another problem; its weight gradients are bit-equal run to run.
