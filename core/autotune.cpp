@@ -1,6 +1,6 @@
 // The autotuner's cache and its JSON file format:
 //   {"version": 1, "entries": [{"family": "conv2d", "problem": "...", "choice": "igemm128x64",
-//     "tuning_s": 0.012, "timings": {"igemm128x64": 0.51, "cudnn": 0.62, "few": -1}}, ...]}
+//     "tuning_s": 0.012, "skipped": 0, "timings": {"igemm128x64": 0.51, "cudnn": 0.62, "few": -1}}, ...]}
 // The reader accepts exactly what the writer produces (objects, arrays,
 // strings with escapes, numbers) and names the file and offset on any error.
 #include "core/autotune.h"
@@ -25,6 +25,7 @@ namespace {
 std::mutex g_mu;
 std::map<std::pair<std::string, std::string>, Entry> g_cache;
 double g_tuning_s = 0;
+double g_budget_s = 2.0;
 std::shared_ptr<Timer> g_override;
 
 std::string quote(const std::string& s) {
@@ -137,6 +138,18 @@ bool in_family(const Entry& e, const std::string& family) { return family.empty(
 
 }  // namespace
 
+void set_budget_seconds(double seconds) {
+  LOOM_CHECK_VALUE(seconds > 0 && std::isfinite(seconds), "autotune.set_budget_seconds: expected a positive number, got ",
+                   seconds);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_budget_s = seconds;
+}
+
+double budget_seconds() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_budget_s;
+}
+
 void set_timer_override(std::shared_ptr<Timer> timer) {
   std::lock_guard<std::mutex> lock(g_mu);
   g_override = std::move(timer);
@@ -146,6 +159,7 @@ std::string choose(const std::string& family, const std::string& problem, const 
                    Timer& timer) {
   LOOM_CHECK(!candidates.empty(), "autotune: no candidates for ", family, " problem ", problem);
   std::shared_ptr<Timer> override_timer;
+  double budget = 0;
   {
     std::lock_guard<std::mutex> lock(g_mu);
     auto it = g_cache.find({family, problem});
@@ -153,6 +167,7 @@ std::string choose(const std::string& family, const std::string& problem, const 
       for (const auto& c : candidates)
         if (c.name == it->second.choice) return c.name;
     override_timer = g_override;
+    budget = g_budget_s;
   }
   Timer& t = override_timer ? *override_timer : timer;
   const auto start = std::chrono::steady_clock::now();
@@ -160,7 +175,12 @@ std::string choose(const std::string& family, const std::string& problem, const 
   e.family = family, e.problem = problem;
   double best = INFINITY;
   std::string last_error;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   for (const auto& c : candidates) {
+    if (!e.choice.empty() && elapsed() > budget) {
+      ++e.skipped;
+      continue;
+    }
     Timing tm{c.name, -1};
     try {
       c.run();  // warm-up: first-launch costs, caches, cuDNN's own search
@@ -175,7 +195,7 @@ std::string choose(const std::string& family, const std::string& problem, const 
   }
   LOOM_CHECK(!e.choice.empty(), "autotune: every candidate failed for ", family, " problem ", problem, " (last: ",
              last_error, ")");
-  e.tuning_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  e.tuning_s = elapsed();
   std::lock_guard<std::mutex> lock(g_mu);
   g_tuning_s += e.tuning_s;
   g_cache[{family, problem}] = e;
@@ -187,6 +207,14 @@ bool lookup(const std::string& family, const std::string& problem, Entry* out) {
   auto it = g_cache.find({family, problem});
   if (it == g_cache.end()) return false;
   if (out) *out = it->second;
+  return true;
+}
+
+bool cached_choice(const std::string& family, const std::string& problem, std::string* choice) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_cache.find({family, problem});
+  if (it == g_cache.end()) return false;
+  *choice = it->second.choice;
   return true;
 }
 
@@ -221,7 +249,8 @@ std::string to_json(const std::string& family) {
   bool first = true;
   for (const auto& e : entries(family)) {
     o << (first ? "\n  " : ",\n  ") << "{\"family\": " << quote(e.family) << ", \"problem\": " << quote(e.problem)
-      << ", \"choice\": " << quote(e.choice) << ", \"tuning_s\": " << number(e.tuning_s) << ", \"timings\": {";
+      << ", \"choice\": " << quote(e.choice) << ", \"tuning_s\": " << number(e.tuning_s)
+      << ", \"skipped\": " << e.skipped << ", \"timings\": {";
     for (size_t i = 0; i < e.timings.size(); ++i)
       o << (i ? ", " : "") << quote(e.timings[i].name) << ": " << number(e.timings[i].ms);
     o << "}}";
@@ -242,6 +271,7 @@ std::string to_text(const std::string& family) {
         if (e.timings[i].ms < 0) o << "failed";
         else o << number(e.timings[i].ms) << " ms";
       }
+      if (e.skipped) o << "; " << e.skipped << " skipped: budget reached";
       o << "; tuned in " << number(e.tuning_s) << " s)";
     }
     o << "\n";
@@ -286,6 +316,7 @@ size_t load(const std::string& path) {
           else if (k == "problem") e.problem = r.string();
           else if (k == "choice") e.choice = r.string();
           else if (k == "tuning_s") e.tuning_s = r.number();
+          else if (k == "skipped") e.skipped = int(r.number());
           else if (k == "timings") r.object([&](const std::string& name) { e.timings.push_back({name, r.number()}); });
           else r.fail("unknown key \"" + k + "\"");
         });

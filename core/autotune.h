@@ -8,8 +8,10 @@
 //
 // Cost: each candidate runs once to warm up, then up to kReps timed runs; a
 // candidate already 3x slower than the best after its first timed run is not
-// repeated. A candidate that throws is recorded as failed and skipped. The
-// seconds spent per problem are kept with its entry.
+// repeated. A candidate that throws is recorded as failed and skipped. Once a
+// problem has taken its time budget (budget_seconds(), 2 s by default) the
+// remaining candidates are skipped, so families list their likeliest winners
+// first. The seconds spent per problem are kept with its entry.
 #pragma once
 #include <functional>
 #include <memory>
@@ -44,9 +46,13 @@ struct Entry {
   std::string choice;           // the fastest candidate's name
   std::vector<Timing> timings;  // every candidate, in the order timed (as saved, when loaded)
   double tuning_s = 0;          // wall time spent tuning this problem
+  int skipped = 0;              // candidates not timed: the budget ran out
 };
 
 constexpr int kReps = 3;
+// Tuning time allowed per problem (seconds, > 0).
+void set_budget_seconds(double seconds);
+double budget_seconds();
 
 // The cached choice for (family, problem) if it is one of `candidates`;
 // otherwise times them (with `timer`, or the override), caches and returns the
@@ -56,6 +62,8 @@ std::string choose(const std::string& family, const std::string& problem, const 
 
 // The cache.
 bool lookup(const std::string& family, const std::string& problem, Entry* out = nullptr);
+// The hot path: only the cached choice's name.
+bool cached_choice(const std::string& family, const std::string& problem, std::string* choice);
 void put(const Entry& entry);  // insert or replace (tests, and pinning a choice by hand)
 std::vector<Entry> entries(const std::string& family = "");  // sorted by family, then problem
 void clear(const std::string& family = "");

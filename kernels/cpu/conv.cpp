@@ -18,7 +18,7 @@
 // samples with beta = 1.
 // 1x1 / stride 1 / no padding skips im2col: the input is the column matrix.
 // Column buffers are per thread and kept between calls (no page faults on
-// each call). The bias gradient is a vectorized sum per channel.
+// each call). The bias gradient is channel_sum (reduce.cpp).
 #include "kernels/cpu/conv.h"
 
 #include <cblas.h>
@@ -330,21 +330,7 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
              n0 + i == 0 ? 0.0 : 1.0, gw + g * Kg * CRS, CRS, 0, 1);
       }
     }
-  if (gb) {
-    detail::parallel_range(p.K, p.N * p.K * OHW, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        double acc = 0;
-        for (int64_t n = 0; n < p.N; ++n) {
-          const T* g = gout + (n * p.K + k) * OHW;
-          T s = 0;
-#pragma omp simd reduction(+ : s)
-          for (int64_t i = 0; i < OHW; ++i) s += g[i];
-          acc += s;
-        }
-        gb[k] = static_cast<T>(acc);
-      }
-    });
-  }
+  if (gb) channel_sum(dt, gb, gout, p.N, p.K, OHW);
 }
 
 }  // namespace

@@ -42,6 +42,10 @@ void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& 
 void arg_reduce(ReduceOp op, DType dt, void* values, int64_t* indices, const void* in, const ReduceLoop& loop);
 // Variance (divided by red_numel - correction) and mean, Welford; mean may be null.
 void var_mean(DType dt, void* var, void* mean, const void* in, const ReduceLoop& loop, int64_t correction);
+// out[c] = sum over n < N, s < S of x[(n*C + c)*S + s] (float32 / float64, a
+// contiguous [N, C, S]; each plane a simd sum, planes added in double): the
+// conv bias gradient, and the twin of kernels/cuda/channel_reduce.h.
+void channel_sum(DType dt, void* out, const void* x, int64_t N, int64_t C, int64_t S);
 
 // ---- softmax.cpp ----
 // Contiguous [outer, dim, inner]; log selects log_softmax.

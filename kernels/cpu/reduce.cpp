@@ -472,4 +472,29 @@ void var_mean(DType dt, void* var, void* mean, const void* in, const ReduceLoop&
   });
 }
 
+namespace {
+template <typename T>
+void channel_sum_impl(T* out, const T* x, int64_t N, int64_t C, int64_t S) {
+  detail::parallel_range(C, N * C * S, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* g = x + (n * C + c) * S;
+        T s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < S; ++i) s += g[i];
+        acc += s;
+      }
+      out[c] = static_cast<T>(acc);
+    }
+  });
+}
+}  // namespace
+
+void channel_sum(DType dt, void* out, const void* x, int64_t N, int64_t C, int64_t S) {
+  LOOM_DISPATCH_FLOAT(dt, "channel_sum", [&] {
+    channel_sum_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(x), N, C, S);
+  });
+}
+
 }  // namespace loom::kernels::cpu

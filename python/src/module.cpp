@@ -364,6 +364,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("_autotune_load", &autotune::load, py::arg("path"));
   m.def("_autotune_clear", [](const std::string& family) { autotune::clear(family); }, py::arg("family") = "");
   m.def("_autotune_tuning_seconds", &autotune::tuning_seconds);
+  m.def("_autotune_set_budget", &autotune::set_budget_seconds, py::arg("seconds"));
+  m.def("_autotune_budget", &autotune::budget_seconds);
   m.def("_get_rng_state", [](py::object dev) {
     auto s = get_rng_state(to_device(dev));
     return py::make_tuple(s.seed, s.offset);

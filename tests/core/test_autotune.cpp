@@ -67,6 +67,10 @@ TEST_CASE("autotune picks the fastest candidate and times a problem once", "[aut
   CHECK(e.timings[0].ms == 2.0);
   CHECK(e.timings[1].ms == 0.5);
   CHECK_FALSE(autotune::lookup("fam", "p2"));
+  std::string choice;
+  CHECK(autotune::cached_choice("fam", "p1", &choice));
+  CHECK(choice == "b");
+  CHECK_FALSE(autotune::cached_choice("fam", "p2", &choice));
   autotune::clear();
 }
 
@@ -176,4 +180,24 @@ TEST_CASE("autotune load rejects missing and malformed files", "[autotune]") {
   CHECK(autotune::load(path) == 0);
   std::remove(path.c_str());
   CHECK_THROWS_WITH(autotune::save("/nonexistent/dir/cache.json"), ContainsSubstring("cannot open"));
+}
+
+TEST_CASE("autotune stops timing a problem when its budget is spent", "[autotune]") {
+  autotune::clear();
+  CHECK(autotune::budget_seconds() == 2.0);
+  FakeTimer t;
+  t.ms = {{"first", 5.0}, {"second", 1.0}, {"third", 0.5}};
+  std::map<std::string, int> runs;
+  autotune::set_budget_seconds(1e-12);  // spent by the first candidate
+  CHECK(autotune::choose("fam", "p", candidates(&runs, {"first", "second", "third"}), t) == "first");
+  autotune::Entry e;
+  REQUIRE(autotune::lookup("fam", "p", &e));
+  CHECK(e.skipped == 2);
+  CHECK(e.timings.size() == 1);
+  CHECK(runs.count("second") == 0);
+  CHECK_THAT(autotune::to_text(), ContainsSubstring("2 skipped: budget reached"));
+  CHECK_THAT(autotune::to_json(), ContainsSubstring("\"skipped\": 2"));
+  CHECK_THROWS_WITH(autotune::set_budget_seconds(0), ContainsSubstring("positive"));
+  autotune::set_budget_seconds(2.0);
+  autotune::clear();
 }

@@ -1,4 +1,4 @@
-// channel_sum (kernels/cuda/channel_reduce.h) against a plain sum in double
+// channel_sum (kernels/cuda/channel_reduce.h) against its CPU twin and a sum in long double
 // on shapes that reach every path of the split per-channel reduction: one
 // chunk per channel (no workspace) and many, rows mode (S > 64) and planes
 // mode (S <= 64: S = 1, 4, 49), the float4 / double2 loads (S % 4 == 0) and
@@ -18,6 +18,7 @@
 
 #include "core/cuda.h"
 #include "core/error.h"
+#include "kernels/cpu/kernels.h"
 #include "kernels/cuda/channel_reduce.h"
 #include "test_cpu_util.h"
 #include "test_cuda_util.h"
@@ -78,6 +79,10 @@ void check_shape(const Shape3& s, int64_t offset, uint32_t seed) {
   INFO("mismatches: " << bad << ", first channel " << first << ": got " << (first >= 0 ? got[first] : T(0))
                       << " want " << (first >= 0 ? static_cast<double>(ref[first]) : 0.0));
   CHECK(bad == 0);
+  // The CPU twin (kernels/cpu/kernels.h) agrees within the same bound.
+  std::vector<T> cpu(static_cast<size_t>(std::max<int64_t>(s.C, 1)));
+  kernels::cpu::channel_sum(dt, cpu.data(), x.data() + offset, s.N, s.C, s.S);
+  for (int64_t c = 0; c < s.C; ++c) CHECK(std::abs(double(got[c]) - double(cpu[c])) <= 2 * tol * double(mag[c]));
   const std::vector<T> again = run_channel_sum<T>(s, dx, offset);
   CHECK(std::memcmp(got.data(), again.data(), got.size() * sizeof(T)) == 0);
 }

@@ -230,6 +230,12 @@ def test_conv_cache_api(tmp_path):
     assert json.loads(cache.to_json())["entries"][0]["choice"] == "igemm64x64"
     assert len(loom.backends.autotune_cache()) == 1
     assert loom.backends.autotune_seconds() >= 0
+    assert loom.backends.autotune_budget() == 2.0
+    loom.backends.set_autotune_budget(0.5)
+    assert loom.backends.autotune_budget() == 0.5
+    loom.backends.set_autotune_budget(2.0)
+    with pytest.raises(ValueError, match="positive"):
+        loom.backends.set_autotune_budget(-1)
     cache.clear()
     assert len(cache) == 0
     bad = tmp_path / "bad.json"

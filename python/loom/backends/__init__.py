@@ -81,6 +81,17 @@ def autotune_seconds():
     return _C._autotune_tuning_seconds()
 
 
+def set_autotune_budget(seconds):
+    """Tuning time allowed per new problem (default 2 s); the rest of its candidates are then skipped."""
+    from .. import _C
+    _C._autotune_set_budget(float(seconds))
+
+
+def autotune_budget():
+    from .. import _C
+    return _C._autotune_budget()
+
+
 class _BackendsModule(types.ModuleType):
     @property
     def conv(self):
