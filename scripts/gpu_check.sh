@@ -50,16 +50,16 @@ if [ -x "$BENCH" ] && [ -d bench-local ]; then
   grep -E "conv|pool|channel_sum|batchnorm|e2e" "$LOG/compare.txt" | head -80
 fi
 # Per-kernel truth for the kernels this round changed: duration, SM and DRAM throughput, occupancy,
-# registers and grid of every loom kernel of one iteration (the "loom" impl runs the autotuner first,
-# so every candidate configuration is profiled once too).
-if [ -x "$BENCH" ] && command -v ncu > /dev/null; then
+# registers and grid of the first loom kernels of each case, with the autotuner's choices loaded from the
+# benchmark run (no tuning under the profiler). Each case is bounded to a minute.
+if [ -x "$BENCH" ] && command -v ncu > /dev/null && [ -f "$LOG/tune-cache.json" ]; then
+  cp "$LOG/tune-cache.json" "$LOG/tune-cache-ncu.json"
   for c in conv2d/fp32/fwdbwd/N64_C64_K64_H56_W56_k3 conv2d/fp32/fwdbwd/N256_C3_K32_H64_W64_k3 \
-           conv2d/tf32/fwdbwd/N64_C64_K64_H56_W56_k3 convsweep/fp32/fwdbwd/N64_C256_K64_H56_k1_s1_p0_g1 \
-           pool/fp32/maxpool2x2_fwdbwd channel_sum/fp32/N256_C32_S4096 batchnorm/fp32/fwdbwd; do
+           conv2d/tf32/fwdbwd/N64_C64_K64_H56_W56_k3 pool/fp32/maxpool2x2_fwdbwd channel_sum/fp32/N256_C32_S4096; do
     f="$LOG/ncu-$(echo "$c" | tr '/' '_').csv"
-    timeout 150 ncu --kernel-name-base demangled -k regex:"conv|pool|channel|batch_norm" --launch-count 120 \
+    timeout 60 ncu --kernel-name-base demangled -k regex:"conv|pool|channel|batch_norm" --launch-count 8 \
       --section SpeedOfLight --section LaunchStats --section Occupancy --csv --page details \
-      "$BENCH" --gpu --filter "$c" --iters 1 > "$f" 2>&1
+      "$BENCH" --gpu --filter "$c" --iters 1 --tune-cache "$LOG/tune-cache-ncu.json" > "$f" 2>&1
     echo "ncu $c: rc=$? $(grep -c '"Duration"' "$f") kernels"
   done
 fi
