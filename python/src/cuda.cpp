@@ -5,8 +5,11 @@
 
 namespace loom::python {
 
+void init_rtc(py::module_& cuda_module);  // rtc.cpp
+
 void init_cuda(py::module_& m) {
   auto c = m.def_submodule("_cuda", "CUDA runtime");
+  init_rtc(c);
   c.def("built_with_cuda", &cuda::built_with_cuda);
   c.def("is_available", &cuda::is_available);
   c.def("device_count", &cuda::device_count);
