@@ -122,3 +122,61 @@ def test_launch_on_the_gpu():
     out = loom.empty(77, dtype=loom.float64).cuda()
     s(1, 128, [out, a, 3.0, 77])
     np.testing.assert_allclose(out.cpu().numpy(), 3 * a.cpu().numpy())
+
+
+CUBE = r"""
+template <typename T>
+__global__ void cube_fwd(T* y, const T* x, T s, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = s * x[i] * x[i] * x[i];
+}
+template <typename T>
+__global__ void cube_bwd(T* gx, const T* gy, const T* x, T s, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) gx[i] = 3 * s * x[i] * x[i] * gy[i];
+}
+"""
+
+
+def _cube_function(dtype_name):
+    fwd = loom.cuda.compile_kernel(CUBE, f"cube_fwd<{dtype_name}>")
+    bwd = loom.cuda.compile_kernel(CUBE, f"cube_bwd<{dtype_name}>")
+
+    class Cube(loom.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, s):
+            x = x.contiguous()
+            y = loom.empty_like(x)
+            fwd((x.numel() + 127) // 128, 128, [y, x, s, x.numel()])
+            ctx.save_for_backward(x)
+            ctx.s = s
+            return y
+
+        @staticmethod
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            gx = loom.empty_like(x)
+            bwd((x.numel() + 127) // 128, 128, [gx, gy.contiguous(), x, ctx.s, x.numel()])
+            return gx, None
+
+    return Cube
+
+
+@requires_cuda
+def test_user_kernel_pair_is_differentiable_and_trains():
+    from loom.autograd import gradcheck
+    cube64 = _cube_function("double")
+    x = loom.randn(37, dtype=loom.float64).cuda().requires_grad_(True)
+    assert gradcheck(lambda t: cube64.apply(t, 0.5), (x,))
+    cube = _cube_function("float")
+    w = (loom.ones(64) * 0.5).cuda().requires_grad_(True)
+    target = loom.full((64,), 0.3).cuda()
+    opt = loom.optim.SGD([w], lr=0.5)
+    losses = []
+    for _ in range(20):
+        opt.zero_grad()
+        loss = ((cube.apply(w, 1.0) - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.1 * losses[0]
