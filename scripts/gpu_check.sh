@@ -36,7 +36,7 @@ done
 # The Python regression tests on the GPU machine (a CPU-tensor backward error once crashed only there),
 # with faulthandler so that a crash leaves its stacks in the log.
 PYTHONPATH=python python3 -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_bad_input.py \
-  tests/python/test_autograd.py tests/python/test_errors.py tests/python/test_conv.py \
+  tests/python/test_autograd.py tests/python/test_errors.py tests/python/test_conv.py tests/python/test_rtc.py \
   > "$LOG/pytest-regressions.log" 2>&1
 echo "pytest regressions: rc=$? $(tail -1 "$LOG/pytest-regressions.log")"
 BENCH=build-gpu/benchmarks/loom_bench
