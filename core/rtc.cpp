@@ -476,6 +476,10 @@ void RtcKernel::launch(Dim3 grid, Dim3 block, const std::vector<KernelArg>& args
     }
     ptrs[i] = s;
   }
+  // More than the default 48 KiB of dynamic shared memory is an opt-in per kernel.
+  if (shared_mem > 48 * 1024)
+    LOOM_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel),
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared_mem)));
   cudaStream_t st = static_cast<cudaStream_t>(stream ? stream : current_stream(device));
   const cudaError_t err = cudaLaunchKernel(reinterpret_cast<const void*>(kernel), dim3(grid.x, grid.y, grid.z),
                                            dim3(block.x, block.y, block.z), ptrs.data(), shared_mem, st);
