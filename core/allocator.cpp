@@ -13,6 +13,7 @@
 // waste that splitting would otherwise recover.
 #include "core/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
@@ -47,10 +48,39 @@ CachingAllocator& host_cache() {
   return *cache;
 }
 
+thread_local CpuAllocCounters t_counters;
+std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_peak_live_bytes{0};
+
+void count_alloc(size_t nbytes) {
+  t_counters.allocated += nbytes;
+  const int64_t live = g_live_bytes.fetch_add(static_cast<int64_t>(nbytes), std::memory_order_relaxed) +
+                       static_cast<int64_t>(nbytes);
+  int64_t peak = g_peak_live_bytes.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak_live_bytes.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+}
+void count_free(size_t nbytes) {
+  t_counters.freed += nbytes;
+  g_live_bytes.fetch_sub(static_cast<int64_t>(nbytes), std::memory_order_relaxed);
+}
+
 }  // namespace
 
+CpuAllocCounters cpu_thread_alloc_counters() { return t_counters; }
+int64_t cpu_live_bytes() { return g_live_bytes.load(std::memory_order_relaxed); }
+int64_t cpu_peak_live_bytes() { return g_peak_live_bytes.load(std::memory_order_relaxed); }
+void cpu_reset_peak_live_bytes() { g_peak_live_bytes.store(cpu_live_bytes(), std::memory_order_relaxed); }
+
 std::shared_ptr<void> cpu_allocate(size_t nbytes) {
-  if (nbytes >= kCpuCacheMin) return host_cache().allocate_shared(nbytes, nullptr);
+  if (nbytes >= kCpuCacheMin) {
+    void* p = host_cache().allocate(nbytes, nullptr);
+    count_alloc(nbytes);
+    return std::shared_ptr<void>(p, [nbytes](void* q) {
+      count_free(nbytes);
+      host_cache().free(q);
+    });
+  }
   // aligned_alloc needs a size that is a multiple of the alignment; a zero
   // request still gets a real (unique, freeable) pointer.
   size_t size = round_up(nbytes == 0 ? 1 : nbytes, kCpuAlignment);
@@ -58,7 +88,11 @@ std::shared_ptr<void> cpu_allocate(size_t nbytes) {
   void* p = std::aligned_alloc(kCpuAlignment, size);
   LOOM_CHECK_KIND(p != nullptr, ErrorKind::OutOfMemory, "CPU out of memory: tried to allocate ", nbytes,
                   " bytes");
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  count_alloc(nbytes);
+  return std::shared_ptr<void>(p, [nbytes](void* q) {
+    count_free(nbytes);
+    std::free(q);
+  });
 }
 
 MemoryStats cpu_memory_stats() { return host_cache().stats(); }

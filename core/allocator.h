@@ -20,6 +20,18 @@ struct MemoryStats;
 MemoryStats cpu_memory_stats();
 void cpu_empty_cache();
 
+// What cpu_allocate hands out and gets back (requested bytes, both paths).
+// Per thread, so the profiler can attribute bytes to the op running on that
+// thread without contention; process-wide for the live total and its peak.
+struct CpuAllocCounters {
+  uint64_t allocated = 0;
+  uint64_t freed = 0;
+};
+CpuAllocCounters cpu_thread_alloc_counters();
+int64_t cpu_live_bytes();
+int64_t cpu_peak_live_bytes();      // since the last reset
+void cpu_reset_peak_live_bytes();  // peak := live now
+
 struct MemoryStats {
   size_t allocated_bytes = 0;       // handed out to tensors now (rounded sizes)
   size_t reserved_bytes = 0;        // held from the backend (allocated + cached)

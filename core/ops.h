@@ -3,9 +3,15 @@
 // of an OpScope is one relaxed atomic load.
 #pragma once
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <vector>
 
 namespace loom {
+
+// Only pointers cross this header, so it stays light enough for every file.
+class Tensor;
 
 enum class Op : int16_t {
 #define LOOM_OP(name, family) name,
@@ -23,6 +29,10 @@ struct OpObserver {
   virtual ~OpObserver() = default;
   virtual void on_enter(Op op) = 0;
   virtual void on_exit(Op op) = 0;
+  // The call's tensor inputs (some may be undefined, e.g. a missing bias),
+  // valid only during the call. Observers that record shapes override it;
+  // the others see a plain on_enter.
+  virtual void on_enter_inputs(Op op, const Tensor* const* inputs, size_t n) { on_enter(op); }
 };
 // Installs (or with nullptr removes) the global observer; returns the previous one.
 OpObserver* set_op_observer(OpObserver* observer);
@@ -36,6 +46,18 @@ class OpScope {
   ~OpScope() {
     if (obs_) obs_->on_exit(op_);
   }
+  // Front ends that report their inputs (for the profiler's shapes) write
+  // `OpScope scope(Op::conv2d, {&x, &w, &b});`: the spelled-out Op:: name is
+  // what tests/core/test_ops_coverage.cpp looks for. The tensors are only
+  // looked at when an observer is installed: off, this costs the same
+  // relaxed load (plus filling the pointer list).
+  OpScope(Op op, std::initializer_list<const Tensor*> inputs)
+      : op_(op), obs_(g_op_observer.load(std::memory_order_relaxed)) {
+    if (obs_) obs_->on_enter_inputs(op_, inputs.begin(), inputs.size());
+  }
+  // For ops over a TensorList (cat, stack, the optimizer steps); defined in
+  // core/tensor.cpp, where Tensor is complete.
+  OpScope(Op op, const std::vector<Tensor>& inputs);
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 

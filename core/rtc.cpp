@@ -23,6 +23,7 @@
 
 #include "core/cuda.h"
 #include "core/error.h"
+#include "core/profiler.h"
 
 #if defined(LOOM_WITH_CUDA) && !defined(LOOM_CUDA_EMU)
 #define LOOM_WITH_NVRTC 1
@@ -430,6 +431,7 @@ RtcKernel::~RtcKernel() = default;  // loaded libraries stay until the process e
 
 void RtcKernel::launch(Dim3 grid, Dim3 block, const std::vector<KernelArg>& args, size_t shared_mem,
                        void* stream) const {
+  profiler::RecordFunction range(name_);  // user kernels show in the profiler under their own name
   int device = check_args(args);
   LOOM_CHECK(device_count() > 0, "kernel ", name_, ": no CUDA device is available to launch it on");
   if (device < 0) device = current_device();
@@ -495,7 +497,8 @@ std::string rtc_default_arch() { return "sm_90"; }
 std::shared_ptr<RtcKernel> RtcKernel::compile(const std::string& source, const std::string& name,
                                               const std::vector<std::string>&, const std::string&) {
   rtc_parse_params(source, name);  // source errors first, as with NVRTC
-  LOOM_THROW(ErrorKind::Runtime, "compile_kernel: loom was built without CUDA (NVRTC is not available)");
+  LOOM_THROW(ErrorKind::Runtime,
+             "compile_kernel: NVRTC is not available in this build (built without CUDA, or for the CUDA emulator)");
 }
 
 struct RtcKernel::Loaded {};
@@ -503,7 +506,7 @@ RtcKernel::~RtcKernel() = default;
 
 void RtcKernel::launch(Dim3, Dim3, const std::vector<KernelArg>& args, size_t, void*) const {
   check_args(args);
-  LOOM_THROW(ErrorKind::Runtime, "kernel ", name_, ": loom was built without CUDA");
+  LOOM_THROW(ErrorKind::Runtime, "kernel ", name_, ": NVRTC is not available in this build");
 }
 
 #endif

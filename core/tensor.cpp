@@ -208,5 +208,13 @@ std::atomic<OpObserver*> g_op_observer{nullptr};
 const char* op_name(Op op) { return kOpNames[static_cast<int>(op)]; }
 const char* op_family(Op op) { return kOpFamilies[static_cast<int>(op)]; }
 OpObserver* set_op_observer(OpObserver* observer) { return g_op_observer.exchange(observer); }
+OpScope::OpScope(Op op, const std::vector<Tensor>& inputs)
+    : op_(op), obs_(g_op_observer.load(std::memory_order_relaxed)) {
+  if (!obs_) return;
+  std::vector<const Tensor*> ptrs;
+  ptrs.reserve(inputs.size());
+  for (const Tensor& t : inputs) ptrs.push_back(&t);
+  obs_->on_enter_inputs(op_, ptrs.data(), ptrs.size());
+}
 
 }  // namespace loom

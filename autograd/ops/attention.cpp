@@ -28,7 +28,7 @@ Tensor as4(const Tensor& t) { return t.dim() == 3 ? t.unsqueeze(1) : t; }
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                     double dropout_p, bool is_causal, std::optional<double> scale) {
-  LOOM_OP_SCOPE(attention);
+  OpScope scope(Op::attention, {&q, &k, &v, &attn_mask});
   LOOM_CHECK(q.defined() && k.defined() && v.defined(), kOp, ": query, key and value must be defined");
   LOOM_CHECK((q.dim() == 3 || q.dim() == 4) && k.dim() == q.dim() && v.dim() == q.dim(), kOp,
              ": expected query, key and value of the same rank, [B,H,L,E] or [B,L,E], got ", q.sizes(), ", ",

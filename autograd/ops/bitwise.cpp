@@ -59,7 +59,7 @@ void run_with_scalar(BinaryOp op, const Tensor& out, const Tensor& a, const Scal
 }
 
 Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Tensor& b) {
-  OpScope scope(id);
+  OpScope scope(id, {&a, &b});
   ops::check_same_device(name, {&a, &b});
   const DType dt = ops::result_type({&a, &b});
   if (is_floating(dt)) not_implemented(name, dt, a.device(), describe(a, b));
@@ -69,7 +69,7 @@ Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Tens
 }
 
 Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Scalar& s) {
-  OpScope scope(id);
+  OpScope scope(id, {&a});
   const DType dt = promote_with_scalar(a.dtype(), s);
   if (is_floating(dt)) not_implemented(name, dt, a.device(), describe(a, s));
   check_scalar_fits(s, dt, name);
@@ -88,7 +88,7 @@ void check_inplace_type(const char* name, const Tensor& self, DType result) {
 }
 
 Tensor& bitwise_(BinaryOp op, Op id, const char* name, Tensor& self, const Tensor& o) {
-  OpScope scope(id);
+  OpScope scope(id, {&self, &o});
   ops::check_same_device(name, {&self, &o});
   const DType dt = ops::result_type({&self, &o});
   if (is_floating(dt)) not_implemented(name, dt, self.device(), describe(self, o));
@@ -101,7 +101,7 @@ Tensor& bitwise_(BinaryOp op, Op id, const char* name, Tensor& self, const Tenso
 }
 
 Tensor& bitwise_(BinaryOp op, Op id, const char* name, Tensor& self, const Scalar& s) {
-  OpScope scope(id);
+  OpScope scope(id, {&self});
   const DType dt = promote_with_scalar(self.dtype(), s);
   if (is_floating(dt)) not_implemented(name, dt, self.device(), describe(self, s));
   check_inplace_type(name, self, dt);
@@ -152,14 +152,14 @@ Tensor& Tensor::bitwise_xor_(const Scalar& s) {
 }
 
 Tensor Tensor::bitwise_not() const {
-  OpScope scope(Op::bitwise_not);
+  OpScope scope(Op::bitwise_not, {this});
   if (is_floating(dtype())) not_implemented("bitwise_not", dtype(), device(), describe(*this));
   Tensor out = empty(sizes(), TensorOptions(dtype(), device()));
   ops::run_unary(UnaryOp::BitNot, out, *this);
   return out;
 }
 Tensor& Tensor::bitwise_not_() {
-  OpScope scope(Op::bitwise_not);
+  OpScope scope(Op::bitwise_not, {this});
   if (is_floating(dtype())) not_implemented("bitwise_not_", dtype(), device(), describe(*this));
   ops::check_no_internal_overlap(*this, "bitwise_not_");
   ops::run_unary(UnaryOp::BitNot, *this, *this);

@@ -237,7 +237,7 @@ void conv_cache_clear() {
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Dims& stride, const Dims& padding,
               const Dims& dilation, int64_t groups) {
-  LOOM_OP_SCOPE(conv2d);
+  OpScope scope(Op::conv2d, {&input, &weight, &bias});
   LOOM_CHECK(input.defined() && weight.defined(), "conv2d: input and weight must be defined");
   LOOM_CHECK(input.dim() == 3 || input.dim() == 4, "conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of size: ",
              input.sizes());

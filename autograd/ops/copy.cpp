@@ -38,7 +38,7 @@ void copy_raw(const Tensor& dst, const Tensor& src_in, bool non_blocking) {
 }  // namespace ops
 
 Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
-  LOOM_OP_SCOPE(copy_);
+  OpScope scope(Op::copy_, {this, &src});
   LOOM_CHECK(src.defined(), "copy_: source tensor is undefined");
   ops::check_no_internal_overlap(*this, "copy_");
   broadcast_shapes(sizes(), src.sizes());  // raises with both shapes
@@ -61,7 +61,7 @@ Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
 }
 
 Tensor& Tensor::fill_(const Scalar& value) {
-  LOOM_OP_SCOPE(fill_);  // no overlap check: every element gets the same value, as in PyTorch
+  OpScope scope(Op::fill_, {this});  // no overlap check: every element gets the same value, as in PyTorch
   check_scalar_fits(value, dtype(), "fill_");
   bool track = autograd::any_requires_grad({this});
   if (track) ops::check_inplace(*this, "fill_");
@@ -80,7 +80,7 @@ Tensor& Tensor::fill_(const Scalar& value) {
 }
 
 Tensor Tensor::clone() const {
-  LOOM_OP_SCOPE(clone);
+  OpScope scope(Op::clone, {this});
   Tensor out = empty(sizes(), TensorOptions(dtype(), device()));
   ops::copy_same_device(out, *this);
   if (autograd::any_requires_grad({this})) {
@@ -92,13 +92,13 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  LOOM_OP_SCOPE(contiguous);
+  OpScope scope(Op::contiguous, {this});
   return clone();
 }
 
 Tensor Tensor::to(Device dev, DType dt, bool non_blocking) const {
   if (dev == device() && dt == dtype()) return *this;
-  OpScope scope(dev == device() ? Op::to_dtype : Op::to_device);
+  OpScope scope(dev == device() ? Op::to_dtype : Op::to_device, {this});
   if (dev.is_cuda()) {
     LOOM_CHECK(cuda::built_with_cuda(), "to: cannot move a tensor to ", dev.str(), ": loom was built without CUDA");
     LOOM_CHECK(dev.index < cuda::device_count(), "to: CUDA device ", dev.index, " is not available (",
@@ -120,7 +120,7 @@ Tensor Tensor::to(DType dt) const { return to(device(), dt); }
 Tensor Tensor::to(Device dev, bool non_blocking) const { return to(dev, dtype(), non_blocking); }
 
 Tensor cat(const TensorList& tensors, int64_t dim) {
-  LOOM_OP_SCOPE(cat);
+  OpScope scope(Op::cat, tensors);
   LOOM_CHECK(!tensors.empty(), "cat(): expected a non-empty list of Tensors");
   // Legacy rule (as PyTorch): 1-D empty tensors are skipped, but their
   // dtypes still take part in the result type.
@@ -170,7 +170,7 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
 }
 
 Tensor stack(const TensorList& tensors, int64_t dim) {
-  LOOM_OP_SCOPE(stack);
+  OpScope scope(Op::stack, tensors);
   LOOM_CHECK(!tensors.empty(), "stack expects a non-empty TensorList");
   int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   TensorList parts;

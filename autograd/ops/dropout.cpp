@@ -36,7 +36,7 @@ Tensor dropout_masked(const Tensor& x, double p, PhiloxState st) {
 }  // namespace
 
 Tensor dropout(const Tensor& input, double p, bool training) {
-  LOOM_OP_SCOPE(dropout);
+  OpScope scope(Op::dropout, {&input});
   LOOM_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout probability has to be between 0 and 1, but got ", p);
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point input, got ",
                   dtype_name(input.dtype()));

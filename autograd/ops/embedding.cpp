@@ -16,7 +16,7 @@ using autograd::LambdaNode;
 using autograd::SavedTensor;
 
 Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx) {
-  LOOM_OP_SCOPE(embedding);
+  OpScope scope(Op::embedding, {&input, &weight});
   LOOM_CHECK_TYPE(input.dtype() == DType::Int64 || input.dtype() == DType::Int32,
                   "embedding: expected input (indices) of dtype int64 or int32, got ", dtype_name(input.dtype()));
   LOOM_CHECK(weight.dim() == 2, "embedding: expected weight of shape [num_embeddings, embedding_dim], got ",

@@ -94,7 +94,7 @@ Tensor linear2_composed(const Tensor& a, const Tensor& b, const Tensor& W, const
 // ---------------------------------------------------------------- linear2
 
 Tensor linear2(const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias) {
-  LOOM_OP_SCOPE(linear2);
+  OpScope scope(Op::linear2, {&a, &b, &weight, &bias});
   const char* op = "linear2";
   LOOM_CHECK(a.defined() && a.dim() >= 1, op, ": expected a of shape [*, Da]");
   check_arg(op, "a", a, a.dim(), a);
@@ -161,7 +161,7 @@ Tensor linear2(const Tensor& a, const Tensor& b, const Tensor& weight, const Ten
 // ---------------------------------------------------------------- gated_fusion
 
 Tensor gated_fusion(const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias) {
-  LOOM_OP_SCOPE(gated_fusion);
+  OpScope scope(Op::gated_fusion, {&a, &b, &weight, &bias});
   const char* op = "gated_fusion";
   LOOM_CHECK(a.defined(), op, ": a is undefined");
   check_arg(op, "a", a, 2, a);
@@ -237,7 +237,7 @@ Tensor gated_fusion(const Tensor& a, const Tensor& b, const Tensor& weight, cons
 // ---------------------------------------------------------------- film
 
 Tensor film(const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& bias) {
-  LOOM_OP_SCOPE(film);
+  OpScope scope(Op::film, {&a, &b, &weight, &bias});
   const char* op = "film";
   LOOM_CHECK(a.defined(), op, ": a is undefined");
   check_arg(op, "a", a, 2, a);
@@ -305,7 +305,7 @@ Tensor film(const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor
 // ---------------------------------------------------------------- bilinear_pool
 
 Tensor bilinear_pool(const Tensor& a, const Tensor& b, const Tensor& U, const Tensor& V, const Tensor& P) {
-  LOOM_OP_SCOPE(bilinear_pool);
+  OpScope scope(Op::bilinear_pool, {&a, &b, &U, &V, &P});
   const char* op = "bilinear_pool";
   LOOM_CHECK(a.defined(), op, ": a is undefined");
   check_arg(op, "a", a, 2, a);
@@ -401,7 +401,7 @@ Tensor clip_loss_composed(const Tensor& img, const Tensor& txt, const Tensor& lo
 }  // namespace
 
 Tensor clip_loss(const Tensor& img, const Tensor& txt, const Tensor& logit_scale) {
-  LOOM_OP_SCOPE(clip_loss);
+  OpScope scope(Op::clip_loss, {&img, &txt, &logit_scale});
   const char* op = "clip_loss";
   LOOM_CHECK(img.defined(), op, ": img is undefined");
   check_arg(op, "img", img, 2, img);
@@ -483,7 +483,7 @@ Tensor activate_composed(const Tensor& z, Activation act) {
 }  // namespace
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, const std::string& activation) {
-  LOOM_OP_SCOPE(linear);
+  OpScope scope(Op::linear, {&input, &weight, &bias});
   const char* op = "linear";
   const Activation act = parse_activation(activation);
   LOOM_CHECK(input.defined() && input.dim() >= 1, op, ": expected input of shape [*, in_features]");

@@ -79,7 +79,7 @@ void scatter_add_raw(const Tensor& self, int64_t d, const Tensor& idx, const Ten
 }  // namespace
 
 Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
-  LOOM_OP_SCOPE(index_select);
+  OpScope scope(Op::index_select, {this, &index});
   Tensor idx = as_index(index, "index_select");
   LOOM_CHECK_INDEX(idx.dim() <= 1, "index_select(): Index is supposed to be a vector, got shape ", idx.sizes());
   ops::check_same_device("index_select", {this, &idx});
@@ -122,7 +122,7 @@ Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
 }
 
 Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
-  LOOM_OP_SCOPE(gather);
+  OpScope scope(Op::gather, {this, &index});
   Tensor idx = as_index(index, "gather");
   ops::check_same_device("gather", {this, &idx});
   int64_t d = wrap_dim(dim, this->dim(), "gather");
@@ -159,7 +159,7 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
 }
 
 Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) {
-  LOOM_OP_SCOPE(scatter_add);
+  OpScope scope(Op::scatter_add, {this, &index, &src});
   Tensor idx = as_index(index, "scatter_add_");
   ops::check_same_device("scatter_add_", {this, &idx, &src});
   LOOM_CHECK(src.dtype() == dtype(), "scatter_add_(): Expected self.dtype to be equal to src.dtype (",
@@ -183,7 +183,7 @@ Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src
 }
 
 Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const {
-  LOOM_OP_SCOPE(scatter_add);
+  OpScope scope(Op::scatter_add, {this, &index, &src});
   Tensor idx = as_index(index, "scatter_add");
   ops::check_same_device("scatter_add", {this, &idx, &src});
   LOOM_CHECK(src.dtype() == dtype(), "scatter_add(): Expected self.dtype to be equal to src.dtype (",
@@ -213,7 +213,7 @@ Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) 
 }
 
 Tensor Tensor::nonzero() const {
-  LOOM_OP_SCOPE(nonzero);
+  OpScope scope(Op::nonzero, {this});
   Tensor mask = (dtype() == DType::Bool ? detach() : ne(0.0)).contiguous().to(Device());
   const int64_t n = mask.numel();
   std::vector<int64_t> flat(n);
@@ -245,7 +245,7 @@ Tensor Tensor::masked_select(const Tensor& mask) const {
 }
 
 Tensor one_hot(const Tensor& indices, int64_t num_classes) {
-  LOOM_OP_SCOPE(one_hot);
+  OpScope scope(Op::one_hot, {&indices});
   LOOM_CHECK_TYPE(indices.dtype() == DType::Int64, "one_hot is only applicable to index tensor of type int64, got ",
                   dtype_name(indices.dtype()));
   if (indices.numel() > 0) {

@@ -58,7 +58,7 @@ Tensor as_batch3(const Tensor& t, const Shape& batch, int64_t r, int64_t c) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  LOOM_OP_SCOPE(matmul);
+  OpScope scope(Op::matmul, {&a, &b});
   LOOM_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments to matmul need to be at least 1D, but they are ",
              a.dim(), "D and ", b.dim(), "D");
   ops::check_same_device("matmul", {&a, &b});
@@ -115,7 +115,7 @@ Tensor Tensor::bmm(const Tensor& other) const {
 namespace {
 
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
-  OpScope scope(log ? Op::log_softmax : Op::softmax);
+  OpScope scope(log ? Op::log_softmax : Op::softmax, {&x});
   const char* op = log ? "log_softmax" : "softmax";
   LOOM_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating point input, got ", dtype_name(x.dtype()));
   int64_t d = wrap_dim(dim, x.dim(), op);

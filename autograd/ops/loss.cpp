@@ -35,7 +35,7 @@ Dims class_back(int64_t ndim) {  // inverse of class_last
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      const std::string& reduction, double label_smoothing) {
-  LOOM_OP_SCOPE(cross_entropy);
+  OpScope scope(Op::cross_entropy, {&input, &target, &weight});
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "cross_entropy: expected a floating point input, got ",
                   dtype_name(input.dtype()));
   LOOM_CHECK_TYPE(target.dtype() == DType::Int64,

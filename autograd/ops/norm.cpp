@@ -43,7 +43,7 @@ Tensor cuda_workspace(size_t bytes, const Tensor& like) {
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
-  LOOM_OP_SCOPE(layer_norm);
+  OpScope scope(Op::layer_norm, {&input, &weight, &bias});
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   LOOM_CHECK(k >= 1, "layer_norm: normalized_shape must have at least one dimension");
   bool tail_ok = input.dim() >= k;
@@ -125,7 +125,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-  LOOM_OP_SCOPE(batch_norm);
+  OpScope scope(Op::batch_norm, {&input, &running_mean, &running_var, &weight, &bias});
   LOOM_CHECK(input.dim() >= 2, "batch_norm: expected input of shape [N, C, *] (at least 2 dims), got ",
              input.sizes());
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "batch_norm: expected a floating point input, got ",

@@ -96,7 +96,7 @@ void bump_all(const TensorList& ts) {
 
 void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers, double lr, double momentum,
                double dampening, bool nesterov, double weight_decay, bool first_step) {
-  LOOM_OP_SCOPE(optim_step);
+  OpScope scope(Op::optim_step, params);
   const char* op = "sgd_step_";
   check_list(op, "grads", params, grads);
   if (momentum != 0.0) check_list(op, "momentum_buffers", params, momentum_buffers);
@@ -134,7 +134,7 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
 void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, TensorList exp_avg_sqs, int64_t step,
                 double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
                 bool amsgrad) {
-  LOOM_OP_SCOPE(optim_step);
+  OpScope scope(Op::optim_step, params);
   const char* op = decoupled ? "adamw_step_" : "adam_step_";
   LOOM_CHECK_KIND(!amsgrad, ErrorKind::NotImplemented, op, ": amsgrad is not implemented");
   LOOM_CHECK_VALUE(step >= 1, op, ": step must be >= 1 (the count after this update), got ", step);

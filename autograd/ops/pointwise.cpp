@@ -101,7 +101,7 @@ Tensor unary_raw(UnaryOp op, const Tensor& x) {
 using UnaryGrad = std::function<Tensor(const Tensor& g, const Tensor& x, const Tensor& y)>;
 
 Tensor unary(UnaryOp op, Op id, const Tensor& x, const char* node, bool save_x, bool save_y, UnaryGrad grad) {
-  OpScope scope(id);
+  OpScope scope(id, {&x});
   Tensor y = unary_raw(op, x);
   if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&x})) {
     SavedTensor sx = save_x ? SavedTensor(x) : SavedTensor();
@@ -158,7 +158,7 @@ using BinaryGrad = std::function<TensorList(const Tensor& g, const Tensor& a, co
 
 Tensor binary(BinaryOp op, Op id, const char* name, const Tensor& a, const Tensor& b, DType compute,
               const char* node, bool save_inputs, bool save_y, BinaryGrad grad) {
-  OpScope scope(id);
+  OpScope scope(id, {&a, &b});
   Tensor y = binary_raw(op, name, a, b, compute);
   if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&a, &b})) {
     SavedTensor sa = save_inputs ? SavedTensor(a) : SavedTensor();
@@ -182,7 +182,7 @@ using ScalarGrad = std::function<Tensor(const Tensor& g, const Tensor& a, const 
 
 Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType compute, const char* node,
                      bool save_a, bool save_y, ScalarGrad grad) {
-  OpScope scope(id);
+  OpScope scope(id, {&a});
   Tensor y = binary_scalar_raw(op, a, s, compute);
   if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&a})) {
     SavedTensor sa = save_a ? SavedTensor(a) : SavedTensor();
@@ -464,7 +464,7 @@ Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
 
 // ---- where, clamp, masked_fill ----
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  LOOM_OP_SCOPE(where);
+  OpScope scope(Op::where, {&cond, &a, &b});
   LOOM_CHECK_TYPE(cond.dtype() == DType::Bool, "where: expected condition to be a boolean tensor, but got a tensor with dtype ",
                   dtype_name(cond.dtype()));
   ops::check_same_device("where", {&cond, &a, &b});
@@ -500,7 +500,7 @@ Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
 }
 
 Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
-  LOOM_OP_SCOPE(clamp);
+  OpScope scope(Op::clamp, {this});
   LOOM_CHECK(lo || hi, "clamp: At least one of 'min' or 'max' must not be None");
   DType dt = dtype();
   if (lo) dt = promote_with_scalar(dt, *lo);
@@ -543,7 +543,7 @@ Tensor Tensor::clamp(const Tensor& lo, const Tensor& hi) const {
 }
 
 Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
-  LOOM_OP_SCOPE(masked_fill);
+  OpScope scope(Op::masked_fill, {this, &mask});
   LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_fill only supports boolean masks, but got mask with dtype ",
                   dtype_name(mask.dtype()));
   ops::check_same_device("masked_fill", {this, &mask});

@@ -74,7 +74,7 @@ Tensor finish(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0)
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride,
                                                   const Dims& padding, const Dims& dilation, bool ceil_mode) {
-  LOOM_OP_SCOPE(max_pool2d);
+  OpScope scope(Op::max_pool2d, {&input});
   Prepared P = prepare("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
   const PoolParams p = P.p;
   Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
@@ -120,7 +120,7 @@ Tensor max_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
 
 Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
                   bool ceil_mode, bool count_include_pad) {
-  LOOM_OP_SCOPE(avg_pool2d);
+  OpScope scope(Op::avg_pool2d, {&input});
   Prepared P = prepare("avg_pool2d", input, kernel_size, stride, padding, {1}, ceil_mode);
   const PoolParams p = P.p;
   Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
@@ -156,7 +156,7 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
-  LOOM_OP_SCOPE(adaptive_avg_pool2d);
+  OpScope scope(Op::adaptive_avg_pool2d, {&input});
   const char* op = "adaptive_avg_pool2d";
   bool unbatched = false;
   Tensor x = batched_input(op, input, unbatched);

@@ -69,7 +69,7 @@ Tensor amax_amin(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
   // bool: any / all, through the integer kernels (bools are never differentiable).
   if (x.dtype() == DType::Bool) return amax_amin(x.to(DType::Int32), dims, keepdim, is_max).to(DType::Bool);
   const char* op = is_max ? "amax" : "amin";
-  OpScope scope(is_max ? Op::amax : Op::amin);
+  OpScope scope(is_max ? Op::amax : Op::amin, {&x});
   Reduction r = plan(x, dims, keepdim, op);
   check_nonempty(x, r, op);
   Tensor keep = run_reduce(is_max ? ReduceOp::Max : ReduceOp::Min, x, r, x.dtype());
@@ -83,7 +83,7 @@ Tensor amax_amin(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
 
 std::pair<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
   const char* op = is_max ? "max" : "min";
-  OpScope scope(is_max ? Op::max_dim : Op::min_dim);
+  OpScope scope(is_max ? Op::max_dim : Op::min_dim, {&x});
   Reduction r = plan(x, {wrap_dim(dim, x.dim(), op)}, keepdim, op);
   LOOM_CHECK_INDEX(r.count > 0, op, "(): Expected reduction dim ", dim, " to have non-zero size (input shape ",
                    x.sizes(), ")");
@@ -112,7 +112,7 @@ std::pair<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim,
 }
 
 Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
-  OpScope scope(is_max ? Op::argmax : Op::argmin);
+  OpScope scope(is_max ? Op::argmax : Op::argmin, {&x});
   if (!dim) {
     LOOM_CHECK_INDEX(x.numel() > 0, is_max ? "argmax" : "argmin",
                      "(): Expected reduction dim to be specified for input.numel() == 0.");
@@ -125,7 +125,7 @@ Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bo
 
 Tensor var_impl(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim, bool take_sqrt) {
   const char* op = take_sqrt ? "std" : "var";
-  OpScope scope(take_sqrt ? Op::std : Op::var);
+  OpScope scope(take_sqrt ? Op::std : Op::var, {&x});
   LOOM_CHECK_TYPE(is_floating(x.dtype()), op, "(): input dtype should be floating point, got ", dtype_name(x.dtype()));
   Reduction r = plan(x, dims, keepdim, op);
   int64_t correction = unbiased ? 1 : 0;
@@ -157,7 +157,7 @@ Tensor var_impl(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim, 
 }  // namespace
 
 Tensor Tensor::sum(const Dims& dims, bool keepdim, DType dt) const {
-  LOOM_OP_SCOPE(sum);
+  OpScope scope(Op::sum, {this});
   Reduction r = plan(*this, dims, keepdim, "sum");
   Tensor y = finish(run_reduce(ReduceOp::Sum, *this, r, dt), r);
   Shape in_shape = sizes();
@@ -173,7 +173,7 @@ Tensor Tensor::sum(const Dims& dims, bool keepdim) const {
 }
 
 Tensor Tensor::mean(const Dims& dims, bool keepdim) const {
-  LOOM_OP_SCOPE(mean);
+  OpScope scope(Op::mean, {this});
   LOOM_CHECK_TYPE(is_floating(dtype()), "mean(): could not infer output dtype. Input dtype must be either a floating "
                   "point or complex dtype. Got: ", dtype_name(dtype()));
   Reduction r = plan(*this, dims, keepdim, "mean");
@@ -187,7 +187,7 @@ Tensor Tensor::mean(const Dims& dims, bool keepdim) const {
 }
 
 Tensor Tensor::prod(const Dims& dims, bool keepdim) const {
-  LOOM_OP_SCOPE(prod);
+  OpScope scope(Op::prod, {this});
   Reduction r = plan(*this, dims, keepdim, "prod");
   DType dt = is_floating(dtype()) ? dtype() : DType::Int64;
   Tensor keep = run_reduce(ReduceOp::Prod, *this, r, dt);
@@ -221,7 +221,7 @@ Tensor Tensor::var(const Dims& dims, bool unbiased, bool keepdim) const { return
 Tensor Tensor::std(const Dims& dims, bool unbiased, bool keepdim) const { return var_impl(*this, dims, unbiased, keepdim, true); }
 
 Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const {
-  LOOM_OP_SCOPE(norm);
+  OpScope scope(Op::norm, {this});
   LOOM_CHECK_TYPE(is_floating(dtype()), "linalg.vector_norm: Expected a floating point tensor as input. Got ",
                   dtype_name(dtype()));
   LOOM_CHECK_VALUE(p >= 0, "norm: p must be non-negative, got ", p);
@@ -245,7 +245,7 @@ Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const {
 }
 
 Tensor Tensor::logsumexp(const Dims& dims, bool keepdim) const {
-  LOOM_OP_SCOPE(logsumexp);
+  OpScope scope(Op::logsumexp, {this});
   Tensor x = is_floating(dtype()) ? *this : to(DType::Float32);
   Reduction r = plan(x, dims, keepdim, "logsumexp");
   Tensor keep = run_reduce(ReduceOp::LogSumExp, x, r, x.dtype());

@@ -373,25 +373,25 @@ RnnOutput rnn_impl(RnnCell cell, const Tensor& input, const Tensor& h0, const Te
 
 std::tuple<Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& hx, const Tensor& cx, const Tensor& w_ih,
                                      const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
-  LOOM_OP_SCOPE(lstm_cell);
+  OpScope scope(Op::lstm_cell, {&input, &hx, &cx, &w_ih, &w_hh, &b_ih, &b_hh});
   return cell_impl(RnnCell::LSTM, input, hx, cx, w_ih, w_hh, b_ih, b_hh);
 }
 
 Tensor gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                 const Tensor& b_hh) {
-  LOOM_OP_SCOPE(gru_cell);
+  OpScope scope(Op::gru_cell, {&input, &hx, &w_ih, &w_hh, &b_ih, &b_hh});
   return std::get<0>(cell_impl(RnnCell::GRU, input, hx, Tensor(), w_ih, w_hh, b_ih, b_hh));
 }
 
 RnnOutput lstm(const Tensor& input, const Tensor& h0, const Tensor& c0, const TensorList& params, bool has_biases,
                int64_t num_layers, bool bidirectional, bool batch_first, const Tensor& lengths) {
-  LOOM_OP_SCOPE(lstm);
+  OpScope scope(Op::lstm, {&input, &h0, &c0});
   return rnn_impl(RnnCell::LSTM, input, h0, c0, params, has_biases, num_layers, bidirectional, batch_first, lengths);
 }
 
 RnnOutput gru(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
               bool bidirectional, bool batch_first, const Tensor& lengths) {
-  LOOM_OP_SCOPE(gru);
+  OpScope scope(Op::gru, {&input, &h0});
   return rnn_impl(RnnCell::GRU, input, h0, Tensor(), params, has_biases, num_layers, bidirectional, batch_first,
                   lengths);
 }

@@ -107,7 +107,7 @@ std::optional<Shape> view_strides(const Shape& sizes, const Shape& strides, cons
 }  // namespace
 
 Tensor Tensor::view(const Shape& shape) const {
-  LOOM_OP_SCOPE(view);
+  OpScope scope(Op::view, {this});
   Shape sz = infer_size(shape, numel(), "view");
   auto st = view_strides(sizes(), strides(), sz);
   LOOM_CHECK(st.has_value(), "view size is not compatible with input tensor's size and stride (at least one dimension "
@@ -119,14 +119,14 @@ Tensor Tensor::view(const Shape& shape) const {
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
-  LOOM_OP_SCOPE(reshape);
+  OpScope scope(Op::reshape, {this});
   Shape sz = infer_size(shape, numel(), "reshape");
   if (view_strides(sizes(), strides(), sz)) return view(sz);
   return contiguous().view(sz);
 }
 
 Tensor Tensor::permute(const Dims& dims) const {
-  LOOM_OP_SCOPE(permute);
+  OpScope scope(Op::permute, {this});
   LOOM_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute(sparse_coo): number of dimensions in the tensor input "
              "does not match the length of the desired ordering of dimensions i.e. input.dim() = ", dim(),
              " is not equal to len(dims) = ", dims.size());
@@ -161,7 +161,7 @@ Tensor Tensor::t() const {
 }
 
 Tensor Tensor::slice(int64_t d, std::optional<int64_t> start_opt, std::optional<int64_t> end_opt, int64_t step) const {
-  LOOM_OP_SCOPE(slice);
+  OpScope scope(Op::slice, {this});
   LOOM_CHECK(dim() > 0, "slice() cannot be applied to a 0-dim tensor.");
   LOOM_CHECK_VALUE(step > 0, "slice: step must be greater than zero, got ", step);
   d = wrap_dim(d, dim(), "slice");
@@ -186,7 +186,7 @@ Tensor Tensor::slice(int64_t d, std::optional<int64_t> start_opt, std::optional<
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
-  LOOM_OP_SCOPE(narrow);
+  OpScope scope(Op::narrow, {this});
   LOOM_CHECK(dim() > 0, "narrow() cannot be applied to a 0-dim tensor.");
   d = wrap_dim(d, dim(), "narrow");
   const int64_t n = sizes()[d];
@@ -198,7 +198,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
-  LOOM_OP_SCOPE(select);
+  OpScope scope(Op::select, {this});
   LOOM_CHECK_INDEX(dim() > 0, "select() cannot be applied to a 0-dim tensor.");
   d = wrap_dim(d, dim(), "select");
   const int64_t n = sizes()[d];
@@ -217,7 +217,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
-  LOOM_OP_SCOPE(expand);
+  OpScope scope(Op::expand, {this});
   LOOM_CHECK(static_cast<int64_t>(shape.size()) >= dim(), "expand: the number of sizes provided (", shape.size(),
              ") must be greater or equal to the number of dimensions in the tensor (", dim(), ")");
   const int64_t n = static_cast<int64_t>(shape.size()), lead = n - dim();
@@ -243,7 +243,7 @@ Tensor Tensor::expand(const Shape& shape) const {
 }
 
 Tensor Tensor::squeeze() const {
-  LOOM_OP_SCOPE(squeeze);
+  OpScope scope(Op::squeeze, {this});
   Shape sz, st;
   for (int64_t d = 0; d < dim(); ++d)
     if (sizes()[d] != 1) {
@@ -256,7 +256,7 @@ Tensor Tensor::squeeze() const {
 }
 
 Tensor Tensor::squeeze(int64_t d) const {
-  LOOM_OP_SCOPE(squeeze);
+  OpScope scope(Op::squeeze, {this});
   if (dim() == 0) {
     wrap_dim(d, 0, "squeeze");
     return view({});
@@ -272,7 +272,7 @@ Tensor Tensor::squeeze(int64_t d) const {
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
-  LOOM_OP_SCOPE(unsqueeze);
+  OpScope scope(Op::unsqueeze, {this});
   d = wrap_dim(d, dim() + 1, "unsqueeze");
   Shape sz = sizes(), st = strides();
   int64_t new_st = d < dim() ? sizes()[d] * strides()[d] : 1;
@@ -305,7 +305,7 @@ Tensor Tensor::unflatten(int64_t d, const Shape& parts) const {
 }
 
 Tensor Tensor::as_strided(const Shape& sz, const Shape& st, std::optional<int64_t> offset) const {
-  LOOM_OP_SCOPE(as_strided);
+  OpScope scope(Op::as_strided, {this});
   LOOM_CHECK(sz.size() == st.size(), "as_strided: mismatch in length of strides and shape (", sz.size(), " vs ",
              st.size(), ")");
   int64_t off = offset.value_or(storage_offset());
@@ -379,7 +379,7 @@ TensorList multi_view(const Tensor& self, TensorList pieces, const char* name,
 }  // namespace
 
 TensorList Tensor::split_with_sizes(const Shape& parts, int64_t d) const {
-  LOOM_OP_SCOPE(narrow);
+  OpScope scope(Op::narrow, {this});
   LOOM_CHECK(dim() > 0, "split_with_sizes expects at least a 1-dimensional tensor");
   d = wrap_dim(d, dim(), "split_with_sizes");
   int64_t total = 0;
@@ -422,7 +422,7 @@ TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
 }
 
 TensorList Tensor::unbind(int64_t d) const {
-  LOOM_OP_SCOPE(select);
+  OpScope scope(Op::select, {this});
   d = wrap_sized_dim(d, dim(), "unbind");
   Shape sz = sizes(), st = strides();
   const int64_t step = st[d], n = sz[d];

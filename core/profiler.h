@@ -1,0 +1,152 @@
+// The CPU profiler (PyTorch's torch.profiler, C++ side). While a Profiler is
+// recording it is the global OpObserver (core/ops.h): every op front end and
+// every RecordFunction range becomes an Event with its thread, steady-clock
+// start and end, its parent on the same thread (a per-thread stack), and,
+// when asked, the input shapes and the bytes cpu_allocate handed out and got
+// back during the call. Each thread appends to its own buffer; the buffers are
+// merged when recording stops. From the events: key_averages (per name, or
+// per name and shapes), a PyTorch-style table, and a Chrome trace.
+//
+//   loom::profiler::Profiler prof({/*record_shapes=*/true});
+//   prof.start();
+//   { loom::profiler::RecordFunction r("forward"); y = model.forward(x); }
+//   prof.stop();
+//   std::cout << prof.table("self_cpu_time_total", 10);
+//   prof.export_chrome_trace("trace.json");
+//
+// One profiler records at a time. GPU timing (CUPTI, events), NVTX ranges and
+// the roofline column come in later increments (docs/profiling.md).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace loom::profiler {
+
+struct Event {
+  std::string name;
+  const char* category = "cpu_op";  // or "user_annotation"
+  int thread = 0;                   // 1, 2, ... in the order threads first recorded
+  int64_t start_ns = 0;             // steady clock
+  int64_t end_ns = 0;
+  int depth = 0;        // 0 at the top of its thread's stack
+  int64_t parent = -1;  // index in events() of the enclosing event, -1 at the top
+  // With record_shapes: one entry per tensor input, an undefined one as [].
+  std::vector<std::vector<int64_t>> input_shapes;
+  std::vector<std::string> input_dtypes;
+  // With profile_memory: bytes allocated minus bytes freed during the call,
+  // children included (total) and not (self).
+  int64_t cpu_memory_usage = 0;
+  int64_t self_cpu_memory_usage = 0;
+
+  int64_t duration_ns() const { return end_ns - start_ns; }
+};
+
+// A sample of the process's live CPU bytes, for the trace's memory track.
+struct MemorySample {
+  int thread = 0;
+  int64_t ts_ns = 0;
+  int64_t live_bytes = 0;
+};
+
+// One row of key_averages(); times in microseconds as in PyTorch.
+struct EventAvg {
+  std::string key;
+  std::string input_shapes;  // "[[2, 3], [3]]" when grouped by shape, else ""
+  int64_t count = 0;
+  double cpu_time_total = 0;       // inclusive
+  double self_cpu_time_total = 0;  // exclusive of child events
+  double cpu_time = 0;             // average inclusive time per call
+  int64_t cpu_memory_usage = 0;
+  int64_t self_cpu_memory_usage = 0;
+};
+
+struct ProfilerOptions {
+  bool record_shapes = false;
+  bool profile_memory = false;
+};
+
+// PyTorch's schedule: skip_first steps, then cycles of wait, warmup and
+// active steps; repeat cycles (0: forever). Only active steps record.
+struct Schedule {
+  int64_t wait = 0, warmup = 0, active = 1, repeat = 0, skip_first = 0;
+  enum class Action { None, Warmup, Record, RecordAndSave };
+  Action at(int64_t step) const;
+  void check() const;  // raises (value) unless active >= 1 and the rest >= 0
+};
+
+class Profiler {
+ public:
+  explicit Profiler(ProfilerOptions options = {});
+  ~Profiler();  // stops recording if still on
+  Profiler(const Profiler&) = delete;
+  Profiler& operator=(const Profiler&) = delete;
+
+  // Without a schedule: start() records until stop(). With one, start() is
+  // step 0 and step() advances; on_trace_ready runs at the end of each active
+  // cycle with that cycle's events in place. Warmup steps record nothing: on
+  // the CPU there is no tracer start-up cost for them to absorb yet.
+  // on_trace_ready also runs at stop() when it ends a recording, as in PyTorch.
+  void set_schedule(const Schedule& schedule);
+  void set_on_trace_ready(std::function<void(Profiler&)> on_trace_ready);
+  void start();
+  void step();
+  void stop();
+  bool recording() const { return recording_; }
+
+  // The events of the last finished recording, parents before children.
+  // Raises (runtime) while recording and before anything was recorded.
+  const std::vector<Event>& events() const;
+  const std::vector<MemorySample>& memory_samples() const;
+  // The process's peak of live CPU bytes during the last recording.
+  int64_t peak_memory_bytes() const;
+
+  std::vector<EventAvg> key_averages(bool group_by_input_shape = false) const;
+  // sort_by: "" (order of first appearance), cpu_time_total, self_cpu_time_total,
+  // cpu_time, count, cpu_memory_usage, self_cpu_memory_usage, cuda_time_total,
+  // self_cuda_time_total. row_limit < 0: all rows.
+  std::string table(const std::string& sort_by = "", int64_t row_limit = 100,
+                    bool group_by_input_shape = false) const;
+  // Chrome trace event format; written to a temporary file, then renamed.
+  void export_chrome_trace(const std::string& path) const;
+
+  const ProfilerOptions& options() const { return options_; }
+
+ private:
+  void begin_recording();
+  void end_recording();
+  void check_results(const char* what) const;
+
+  ProfilerOptions options_;
+  bool has_schedule_ = false;
+  Schedule schedule_;
+  std::function<void(Profiler&)> on_trace_ready_;
+  bool started_ = false;
+  int64_t step_ = 0;
+  bool recording_ = false;
+  bool has_results_ = false;
+  std::vector<Event> events_;
+  std::vector<MemorySample> memory_;
+  int64_t peak_memory_ = 0;
+  int64_t base_ns_ = 0;  // start of the last recording: the trace's time zero
+};
+
+// The valid sort keys, for error messages and the Python binding.
+const std::vector<std::string>& sort_keys();
+
+// A user range, recorded like an op (category "user_annotation") while a
+// profiler records on this thread's process; free otherwise.
+class RecordFunction {
+ public:
+  explicit RecordFunction(std::string name);
+  ~RecordFunction();
+  RecordFunction(const RecordFunction&) = delete;
+  RecordFunction& operator=(const RecordFunction&) = delete;
+
+ private:
+  std::shared_ptr<void> buffer_;  // the thread buffer it opened an event in
+};
+
+}  // namespace loom::profiler
