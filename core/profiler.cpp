@@ -9,6 +9,8 @@
 // open at that instant.
 #include "core/profiler.h"
 
+#include "core/nvtx.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -535,6 +537,7 @@ void Profiler::export_chrome_trace(const std::string& path) const {
 }
 
 RecordFunction::RecordFunction(std::string name) {
+  nvtx_ = nvtx_push(name.c_str());
   Collector& c = collector();
   // Held, so that exit() finds the buffer even if a new recording has
   // replaced this thread's one meanwhile.
@@ -543,6 +546,7 @@ RecordFunction::RecordFunction(std::string name) {
 
 RecordFunction::~RecordFunction() {
   if (buffer_) collector().exit(*static_cast<ThreadBuffer*>(buffer_.get()));
+  if (nvtx_) nvtx_pop();
 }
 
 }  // namespace loom::profiler

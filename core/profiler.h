@@ -137,7 +137,8 @@ class Profiler {
 const std::vector<std::string>& sort_keys();
 
 // A user range, recorded like an op (category "user_annotation") while a
-// profiler records on this thread's process; free otherwise.
+// profiler records on this thread's process, and an NVTX range while
+// emit_nvtx is on (core/nvtx.h); free otherwise.
 class RecordFunction {
  public:
   explicit RecordFunction(std::string name);
@@ -147,6 +148,7 @@ class RecordFunction {
 
  private:
   std::shared_ptr<void> buffer_;  // the thread buffer it opened an event in
+  bool nvtx_ = false;             // pushed an NVTX range
 };
 
 }  // namespace loom::profiler

@@ -2,6 +2,7 @@
 // loom.profiler. Registered through RegisterFunctional like _serialization,
 // so no other binding file changes. Rows and events cross as plain dicts;
 // python/loom/profiler builds PyTorch's objects from them.
+#include "core/nvtx.h"
 #include "core/profiler.h"
 
 #include <memory>
@@ -113,6 +114,17 @@ static RegisterFunctional reg_profiler([](py::module_& functional) {
         return PyRecordFunction{std::make_unique<profiler::RecordFunction>(name)};
       }))
       .def("end", [](PyRecordFunction& r) { r.range.reset(); });
+
+  // emit_nvtx: an EmitNvtx held until end() (core/nvtx.h).
+  struct PyEmitNvtx {
+    std::unique_ptr<profiler::EmitNvtx> on;
+  };
+  py::class_<PyEmitNvtx>(m, "_EmitNvtx")
+      .def(py::init([](bool enabled) { return PyEmitNvtx{std::make_unique<profiler::EmitNvtx>(enabled)}; }))
+      .def("end", [](PyEmitNvtx& e) { e.on.reset(); });
+  m.def("_nvtx_available", &profiler::nvtx_available);
+  m.def("_nvtx_enabled", &profiler::nvtx_enabled);
+  m.def("_nvtx_depth", &profiler::nvtx_depth);
 });
 
 }  // namespace loom::python

@@ -2,6 +2,7 @@
 // the table, the Chrome trace, schedules, two threads, memory, and that
 // stopping leaves no observer behind.
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/nvtx.h"
 #include "core/ops.h"
 #include "core/profiler.h"
 #include "core/tensor.h"
@@ -275,4 +277,34 @@ TEST_CASE("profile_memory counts the bytes an op allocates", "[profiler]") {
   const std::string t = prof.table("cpu_memory_usage");
   CHECK(t.find("CPU Mem") != std::string::npos);
   CHECK(t.find("Kb") != std::string::npos);
+}
+
+TEST_CASE("emit_nvtx pushes a range per op and per RecordFunction, and excludes the profiler", "[profiler]") {
+  if (!profiler::nvtx_available()) {
+    CHECK_THROWS_WITH(profiler::EmitNvtx(), Catch::Matchers::ContainsSubstring("NVTX needs a build"));
+    SKIP("no NVTX in this build (CPU-only, or the CUDA emulator)");
+  }
+  CHECK_FALSE(profiler::nvtx_enabled());
+  {
+    profiler::EmitNvtx on;
+    CHECK(profiler::nvtx_enabled());
+    CHECK(profiler::nvtx_depth() == 0);
+    {
+      profiler::RecordFunction r("user range");
+      CHECK(profiler::nvtx_depth() == 1);
+      Tensor y = ones({2, 3}).sum();
+      CHECK(profiler::nvtx_depth() == 1);  // the op's range was pushed and popped
+    }
+    CHECK(profiler::nvtx_depth() == 0);
+    profiler::Profiler prof;
+    CHECK_THROWS_WITH(prof.start(), Catch::Matchers::ContainsSubstring("another OpObserver"));
+    CHECK_THROWS_WITH(profiler::EmitNvtx(), Catch::Matchers::ContainsSubstring("already"));
+  }
+  CHECK_FALSE(profiler::nvtx_enabled());
+  profiler::Profiler prof;
+  prof.start();
+  CHECK_THROWS_WITH(profiler::EmitNvtx(), Catch::Matchers::ContainsSubstring("another op observer"));
+  prof.stop();
+  profiler::EmitNvtx off(false);
+  CHECK_FALSE(profiler::nvtx_enabled());
 }

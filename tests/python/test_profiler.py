@@ -145,3 +145,24 @@ def test_errors(tmp_path):
         profile().export_chrome_trace(str(tmp_path / "never.json"))
     with pytest.raises(RuntimeError):
         prof.export_chrome_trace(str(tmp_path / "no_such_dir" / "t.json"))
+
+
+def test_emit_nvtx():
+    P = loom._C._functional._profiler
+    if not P._nvtx_available():
+        with pytest.raises(RuntimeError, match="NVTX needs a build"):
+            with loom.profiler.emit_nvtx():
+                pass
+        return
+    with loom.profiler.emit_nvtx():
+        assert P._nvtx_enabled()
+        with loom.profiler.record_function("outer"):
+            assert P._nvtx_depth() == 1
+            loom.ones(3).sum()
+        assert P._nvtx_depth() == 0
+        with pytest.raises(RuntimeError, match="another OpObserver"):
+            with loom.profiler.profile():
+                pass
+    assert not P._nvtx_enabled()
+    with loom.profiler.emit_nvtx(enabled=False):
+        assert not P._nvtx_enabled()

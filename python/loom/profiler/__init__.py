@@ -19,7 +19,7 @@ from collections import namedtuple
 
 from .._C._functional import _profiler as _P
 
-__all__ = ["profile", "record_function", "schedule", "ProfilerActivity", "ProfilerAction"]
+__all__ = ["profile", "record_function", "schedule", "emit_nvtx", "ProfilerActivity", "ProfilerAction"]
 
 
 class ProfilerActivity(enum.Enum):
@@ -227,3 +227,22 @@ class record_function:
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class emit_nvtx:
+    """Every op and record_function range becomes an NVTX range while this is on, so
+    Nsight Systems / Nsight Compute show loom's op names (PyTorch's
+    torch.autograd.profiler.emit_nvtx). Needs a CUDA build; excludes a recording profile()."""
+
+    def __init__(self, enabled=True):
+        self.enabled = bool(enabled)
+        self._on = None
+
+    def __enter__(self):
+        self._on = _P._EmitNvtx(self.enabled)
+        return self
+
+    def __exit__(self, *exc):
+        self._on.end()
+        self._on = None
+        return False
