@@ -31,3 +31,11 @@ def test_clip_fashion_mnist_example_trains():
     out = run_example("train_clip_fashion_mnist.py", "--epochs", "1", "--train-limit", "12000", "--test-limit", "1000",
                       "--min-zero-shot", "0.6")
     assert "zero-shot accuracy" in out
+
+
+def test_profile_clip_example(tmp_path):
+    out = run_example("profile_clip.py", "--batch", "4", "--text", "lstm", "--out-dir", str(tmp_path))
+    assert "CLIP (lstm) training step" in out and "conv2d" in out and "Self CPU" in out
+    import json
+    trace = json.loads((tmp_path / "profile_clip_trace.json").read_text())
+    assert any(e.get("name") == "train_step" for e in trace["traceEvents"])
