@@ -3,9 +3,12 @@
 // passes are iterative, so graph depth never touches the C++ stack.
 #include "autograd/engine.h"
 
+#include <optional>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "core/profiler.h"
 
 namespace loom::autograd {
 
@@ -111,6 +114,8 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
       Node* prev_node = current_node();
       set_grad_enabled(create_graph);
       set_current_node(node);
+      std::optional<profiler::RecordFunction> range;  // the node as an event / NVTX range (ConvolutionBackward0)
+      if (profiler::observing()) range.emplace(node->name(), "cpu_op");
       try {
         outs = node->apply(std::move(grads));
       } catch (...) {

@@ -536,13 +536,17 @@ void Profiler::export_chrome_trace(const std::string& path) const {
   }
 }
 
-RecordFunction::RecordFunction(std::string name) {
+RecordFunction::RecordFunction(std::string name) : RecordFunction(name, "user_annotation") {}
+
+RecordFunction::RecordFunction(const std::string& name, const char* category) {
   nvtx_ = nvtx_push(name.c_str());
   Collector& c = collector();
   // Held, so that exit() finds the buffer even if a new recording has
   // replaced this thread's one meanwhile.
-  if (c.active() && c.enter(name.c_str(), "user_annotation", nullptr, 0)) buffer_ = t_buffer;
+  if (c.active() && c.enter(name.c_str(), category, nullptr, 0)) buffer_ = t_buffer;
 }
+
+bool observing() { return g_op_observer.load(std::memory_order_relaxed) != nullptr; }
 
 RecordFunction::~RecordFunction() {
   if (buffer_) collector().exit(*static_cast<ThreadBuffer*>(buffer_.get()));

@@ -133,6 +133,10 @@ class Profiler {
   int64_t base_ns_ = 0;  // start of the last recording: the trace's time zero
 };
 
+// A profiler records or NVTX ranges are emitted: callers that would build a
+// name only for them (the autograd engine's node names) check this first.
+bool observing();
+
 // The valid sort keys, for error messages and the Python binding.
 const std::vector<std::string>& sort_keys();
 
@@ -142,6 +146,9 @@ const std::vector<std::string>& sort_keys();
 class RecordFunction {
  public:
   explicit RecordFunction(std::string name);
+  // Another category: the autograd engine records each backward node as
+  // "cpu_op" (named like PyTorch's, e.g. ConvolutionBackward0).
+  RecordFunction(const std::string& name, const char* category);
   ~RecordFunction();
   RecordFunction(const RecordFunction&) = delete;
   RecordFunction& operator=(const RecordFunction&) = delete;

@@ -308,3 +308,22 @@ TEST_CASE("emit_nvtx pushes a range per op and per RecordFunction, and excludes 
   profiler::EmitNvtx off(false);
   CHECK_FALSE(profiler::nvtx_enabled());
 }
+
+TEST_CASE("profiler records backward nodes as events under backward", "[profiler]") {
+  profiler::Profiler prof;
+  Tensor x = ones({4, 3}).requires_grad_(true);
+  prof.start();
+  {
+    profiler::RecordFunction r("backward");
+    (x * 2.0).sum().backward();
+  }
+  prof.stop();
+  bool mul_backward = false, sum_backward = false;
+  for (const auto& e : prof.events()) {
+    if (e.name.rfind("MulBackward", 0) == 0) mul_backward = e.parent >= 0 && std::string(e.category) == "cpu_op";
+    if (e.name.rfind("SumBackward", 0) == 0) sum_backward = e.parent >= 0;
+  }
+  CHECK(mul_backward);
+  CHECK(sum_backward);
+  CHECK_FALSE(profiler::observing());
+}
