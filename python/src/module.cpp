@@ -343,7 +343,16 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &get_num_threads);
   m.def("_set_allow_tf32", &set_allow_tf32);
   m.def("_allow_tf32", [] { return allow_tf32(); });
-  m.def("use_deterministic_algorithms", &use_deterministic_algorithms, py::arg("mode"));
+  // warn_only is PyTorch's switch between raising and warning for ops without a
+  // deterministic implementation; loom has no such raising op yet, so it is
+  // accepted (ported scripts keep working) and changes nothing.
+  m.def(
+      "use_deterministic_algorithms",
+      [](bool mode, bool warn_only) {
+        (void)warn_only;
+        use_deterministic_algorithms(mode);
+      },
+      py::arg("mode"), py::kw_only(), py::arg("warn_only") = false);
   m.def("are_deterministic_algorithms_enabled", &are_deterministic_algorithms_enabled);
   // The autotuner's cache (core/autotune.h); loom.backends wraps it.
   m.def("_autotune_entries", [](const std::string& family) {

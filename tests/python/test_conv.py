@@ -201,6 +201,10 @@ def test_deterministic_switch():
         w = loom.randn(4, 3, 3, 3, requires_grad=True)
         F.conv2d(x, w, padding=1).sum().backward()  # CPU kernels are deterministic already
         assert w.grad.shape == (4, 3, 3, 3)
+        loom.use_deterministic_algorithms(False, warn_only=True)  # PyTorch's keyword is accepted
+        assert loom.are_deterministic_algorithms_enabled() is False
+        with pytest.raises(TypeError):
+            loom.use_deterministic_algorithms(True, True)  # warn_only is keyword-only, as in PyTorch
     finally:
         loom.use_deterministic_algorithms(False)
 
