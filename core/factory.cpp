@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/cuda.h"
+#include "core/op_cost.h"
 #include "core/ops.h"
 #include "core/philox.h"
 #include "core/random.h"
@@ -146,6 +147,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
              s, ", end ", e, ", step ", st, ")");
   int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
   Tensor t = empty({n}, opts.with_requires_grad(false));
+  loom_op_scope_.set_cost(double(n), cost_bytes(&t));
   if (n > 0) {
     if (t.device().is_cpu()) {
       kernels::cpu::arange(t.dtype(), t.data_ptr(), n, s, st);
@@ -171,6 +173,7 @@ Tensor linspace(double start, double end, int64_t steps, const TensorOptions& op
   LOOM_OP_SCOPE(linspace);
   LOOM_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
   Tensor t = empty({steps}, opts.with_requires_grad(false));
+  loom_op_scope_.set_cost(2 * double(steps), cost_bytes(&t));
   if (steps > 0) {
     if (t.device().is_cpu()) {
       kernels::cpu::linspace(t.dtype(), t.data_ptr(), steps, start, end);
@@ -201,9 +204,11 @@ Tensor eye(int64_t n, std::optional<int64_t> m_opt, const TensorOptions& opts) {
 
 namespace {
 template <typename CpuFn, typename CudaFn>
-Tensor random_tensor(const Shape& shape, const TensorOptions& opts, const char* op, CpuFn cpu_fn, CudaFn cuda_fn) {
+Tensor random_tensor(const OpScope& scope, double flops_per_element, const Shape& shape, const TensorOptions& opts,
+                     const char* op, CpuFn cpu_fn, CudaFn cuda_fn) {
   Tensor t = empty(shape, opts.with_requires_grad(false));
   int64_t n = t.numel();
+  scope.set_cost(flops_per_element * double(n), cost_bytes(&t));  // Philox's integer work counts no FLOPs
   if (n > 0) {
     PhiloxState st = philox_reserve(t.device(), static_cast<uint64_t>(n));
     if (t.device().is_cpu()) cpu_fn(t, n, st);
@@ -218,7 +223,7 @@ Tensor rand(const Shape& shape, const TensorOptions& opts) {
   LOOM_OP_SCOPE(rand);
   LOOM_CHECK_TYPE(is_floating(opts.dtype), "rand: expected a floating dtype, got ", dtype_name(opts.dtype));
   return random_tensor(
-      shape, opts, "rand",
+      loom_op_scope_, 1, shape, opts, "rand",
       [](Tensor& t, int64_t n, PhiloxState s) { kernels::cpu::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1); },
       [](Tensor& t, int64_t n, PhiloxState s) {
 #ifdef LOOM_WITH_CUDA
@@ -233,7 +238,7 @@ Tensor randn(const Shape& shape, const TensorOptions& opts) {
   LOOM_OP_SCOPE(randn);
   LOOM_CHECK_TYPE(is_floating(opts.dtype), "randn: expected a floating dtype, got ", dtype_name(opts.dtype));
   return random_tensor(
-      shape, opts, "randn",
+      loom_op_scope_, 4, shape, opts, "randn",  // Box-Muller: log, sqrt, cos, scale
       [](Tensor& t, int64_t n, PhiloxState s) { kernels::cpu::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1); },
       [](Tensor& t, int64_t n, PhiloxState s) {
 #ifdef LOOM_WITH_CUDA
@@ -248,7 +253,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOption
   LOOM_OP_SCOPE(randint);
   LOOM_CHECK(high > low, "randint: random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
   return random_tensor(
-      shape, opts, "randint",
+      loom_op_scope_, 0, shape, opts, "randint",
       [low, high](Tensor& t, int64_t n, PhiloxState s) {
         kernels::cpu::randint(t.dtype(), t.data_ptr(), n, s.seed, s.offset, low, high);
       },

@@ -33,6 +33,9 @@ struct OpObserver {
   // valid only during the call. Observers that record shapes override it;
   // the others see a plain on_enter.
   virtual void on_enter_inputs(Op op, const Tensor* const* inputs, size_t n) { on_enter(op); }
+  // The call's work for the roofline column (OpScope::set_cost), reported
+  // between on_enter and on_exit; it replaces the op's default cost.
+  virtual void on_cost(Op op, double flops, double bytes) {}
 };
 // Installs (or with nullptr removes) the global observer; returns the previous one.
 OpObserver* set_op_observer(OpObserver* observer);
@@ -60,6 +63,18 @@ class OpScope {
   OpScope(Op op, const std::vector<Tensor>& inputs);
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
+
+  // An observer saw this call's entry: only then is a cost worth computing.
+  bool observed() const { return obs_ != nullptr; }
+  // The floating-point operations and the minimum DRAM bytes (every input
+  // read once, every output written once) of this call, for the profiler's
+  // roofline column. Ops whose work depends on more than their input shapes
+  // (stride, padding, dims) declare it beside their definition:
+  //   if (scope.observed()) scope.set_cost(conv2d_flops(...), conv2d_bytes(...));
+  // Others get their family's default (core/op_cost.cpp).
+  void set_cost(double flops, double bytes) const {
+    if (obs_) obs_->on_cost(op_, flops, bytes);
+  }
 
  private:
   Op op_;

@@ -28,7 +28,10 @@
 
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/op_cost.h"
 #include "core/ops.h"
+#include "core/profiler_gpu.h"
+#include "core/roofline.h"
 #include "core/tensor.h"
 
 namespace loom::profiler {
@@ -44,7 +47,27 @@ struct OpenFrame {
   size_t index;
   CpuAllocCounters at_enter;
   int64_t child_memory = 0;
+  int64_t gpu_token = -1;  // profiler_gpu.h's op_enter
 };
+
+// Ops that run on tensor cores when TF32 is allowed: their roof is TF32's.
+bool tensor_core_op(Op op) {
+  switch (op) {
+    case Op::matmul: case Op::conv2d: case Op::linear: case Op::linear2: case Op::attention: case Op::lstm:
+    case Op::gru: case Op::lstm_cell: case Op::gru_cell: case Op::gated_fusion: case Op::film:
+    case Op::bilinear_pool: case Op::clip_loss:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// An event's id for the GPU sources: the recording (so that an id left on
+// CUPTI's stack by an op still open at stop never matches a later one), its
+// thread and its index there.
+uint64_t pack_id(uint64_t generation, int thread, size_t index) {
+  return ((generation & 0xffff) << 48) | ((uint64_t(thread) & 0xffff) << 32) | (uint64_t(index) & 0xffffffff);
+}
 
 struct ThreadBuffer {
   std::mutex mu;
@@ -54,6 +77,7 @@ struct ThreadBuffer {
   std::vector<Event> events;
   std::vector<OpenFrame> stack;
   std::vector<MemorySample> memory;
+  std::vector<KernelEvent> kernels;  // emulator launches; op = index in this buffer's events
 };
 
 thread_local std::shared_ptr<ThreadBuffer> t_buffer;
@@ -61,16 +85,45 @@ thread_local uint64_t t_generation = 0;
 
 class Collector final : public OpObserver {
  public:
-  void on_enter(Op op) override { enter(op_name(op), "cpu_op", nullptr, 0); }
+  void on_enter(Op op) override { enter(op_name(op), "cpu_op", op, nullptr, 0); }
   void on_enter_inputs(Op op, const Tensor* const* inputs, size_t n) override {
-    enter(op_name(op), "cpu_op", inputs, n);
+    enter(op_name(op), "cpu_op", op, inputs, n);
   }
   void on_exit(Op) override {
     if (t_buffer) exit(*t_buffer);
   }
+  void on_cost(Op, double flops, double bytes) override {
+    ThreadBuffer* b = t_buffer.get();
+    if (!b) return;
+    std::lock_guard<std::mutex> lock(b->mu);
+    if (b->closed || b->stack.empty()) return;
+    Event& e = b->events[b->stack.back().index];
+    e.flops = flops;
+    e.bytes = bytes;
+  }
+  // RecordFunction::set_cost: the event at `index` of buffer b.
+  void set_cost(ThreadBuffer& b, size_t index, double flops, double bytes, const std::string& precision) {
+    std::lock_guard<std::mutex> lock(b.mu);
+    if (b.closed || index >= b.events.size()) return;
+    Event& e = b.events[index];
+    e.flops = flops;
+    e.bytes = bytes;
+    e.precision = precision;
+  }
+  // An emulated launch: it belongs to the innermost event open on this thread.
+  void on_kernel(const KernelEvent& k) {
+    ThreadBuffer* b = buffer();
+    if (!b) return;
+    std::lock_guard<std::mutex> lock(b->mu);
+    if (b->closed) return;
+    b->kernels.push_back(k);
+    b->kernels.back().op = b->stack.empty() ? -1 : static_cast<int64_t>(b->stack.back().index);
+  }
 
   // Returns the buffer the event went into (nullptr when not recording).
-  ThreadBuffer* enter(const char* name, const char* category, const Tensor* const* inputs, size_t n) {
+  // op is Op::kCount for RecordFunction ranges.
+  ThreadBuffer* enter(const char* name, const char* category, Op op, const Tensor* const* inputs, size_t n,
+                      size_t* index = nullptr) {
     ThreadBuffer* b = buffer();
     if (!b) return nullptr;
     std::lock_guard<std::mutex> lock(b->mu);
@@ -89,7 +142,22 @@ class Collector final : public OpObserver {
         e.input_dtypes.push_back(defined ? dtype_name(t->dtype()) : "");
       }
     }
+    if (op != Op::kCount) {
+      const OpCost c = default_op_cost(op, inputs, n);
+      e.flops = c.flops;
+      e.bytes = c.bytes;
+      for (size_t i = 0; i < n; ++i) {
+        const Tensor* t = inputs[i];
+        if (t == nullptr || !t->defined()) continue;
+        if (e.device < 0 && t->device().is_cuda()) e.device = t->device().index;
+        if (e.precision.empty() && is_floating(t->dtype()))
+          e.precision = t->dtype() == DType::Float64 ? "fp64" : tensor_core_op(op) && allow_tf32() ? "tf32" : "fp32";
+      }
+    }
     OpenFrame frame{b->events.size(), {}, 0};
+    const gpu::Mode mode = static_cast<gpu::Mode>(gpu_mode_.load(std::memory_order_relaxed));
+    if (mode == gpu::Mode::Cupti || mode == gpu::Mode::Events)
+      frame.gpu_token = gpu::op_enter(mode, pack_id(t_generation, b->thread, frame.index), e.device);
     if (b->options.profile_memory) {
       frame.at_enter = cpu_thread_alloc_counters();
       b->memory.push_back({b->thread, now_ns(), cpu_live_bytes()});
@@ -98,6 +166,7 @@ class Collector final : public OpObserver {
     // Taken last (and the end taken first in exit) so that the bookkeeping
     // above falls outside the measured interval as far as possible.
     e.start_ns = now_ns();
+    if (index) *index = b->events.size();
     b->events.push_back(std::move(e));
     return b;
   }
@@ -111,6 +180,8 @@ class Collector final : public OpObserver {
     b.stack.pop_back();
     Event& e = b.events[frame.index];
     e.end_ns = end;
+    const gpu::Mode mode = static_cast<gpu::Mode>(gpu_mode_.load(std::memory_order_relaxed));
+    if (mode == gpu::Mode::Cupti || mode == gpu::Mode::Events) gpu::op_exit(mode, frame.gpu_token);
     if (b.options.profile_memory) {
       const CpuAllocCounters c = cpu_thread_alloc_counters();
       const int64_t total = static_cast<int64_t>(c.allocated - frame.at_enter.allocated) -
@@ -158,6 +229,8 @@ class Collector final : public OpObserver {
   }
 
   bool active() const { return g_op_observer.load(std::memory_order_relaxed) == this; }
+  void set_gpu_mode(gpu::Mode m) { gpu_mode_.store(static_cast<int>(m), std::memory_order_relaxed); }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   // A raw pointer: the thread_local shared_ptr keeps it alive, and copying
@@ -181,6 +254,7 @@ class Collector final : public OpObserver {
   ProfilerOptions options_;
   std::vector<std::shared_ptr<ThreadBuffer>> buffers_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<int> gpu_mode_{0};
 };
 
 // Leaked: an op still running when the process exits may call on_exit.
@@ -252,6 +326,17 @@ std::string format_bytes(int64_t bytes) {
   return buf;
 }
 
+// "1.23 GFLOP" style, "-" when unknown.
+std::string format_flops(double f) {
+  if (f < 0) return "-";
+  char buf[32];
+  const char* units[] = {"", "K", "M", "G", "T", "P"};
+  int u = 0;
+  while (f >= 1000 && u < 5) f /= 1000, ++u;
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f" : "%.2f%s", f, units[u]);
+  return buf;
+}
+
 std::string format_percent(double part, double whole) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f%%", whole > 0 ? 100.0 * part / whole : 0.0);
@@ -280,14 +365,18 @@ void Schedule::check() const {
 const std::vector<std::string>& sort_keys() {
   static const std::vector<std::string> keys = {
       "cpu_time_total", "self_cpu_time_total", "cpu_time", "count", "cpu_memory_usage", "self_cpu_memory_usage",
-      "cuda_time_total", "self_cuda_time_total"};
+      "cuda_time_total", "self_cuda_time_total", "flops"};
   return keys;
 }
 
 Profiler::Profiler(ProfilerOptions options) : options_(options) {}
 
 Profiler::~Profiler() {
-  if (recording_) collector().end();
+  if (!recording_) return;
+  collector().end();
+  collector().set_gpu_mode(gpu::Mode::Off);
+  gpu::end(static_cast<gpu::Mode>(gpu_mode_));
+  gpu::set_emulator_sink(nullptr);
 }
 
 void Profiler::set_schedule(const Schedule& s) {
@@ -302,25 +391,82 @@ void Profiler::set_on_trace_ready(std::function<void(Profiler&)> on_trace_ready)
 }
 
 void Profiler::begin_recording() {
-  collector().begin(options_);
+  Collector& c = collector();
+  c.begin(options_);
+  // The GPU source starts before the first op can enter (begin() made the
+  // collector the observer, but no buffer exists before its first event).
+  const gpu::Mode mode = options_.cuda ? gpu::begin(options_.cuda_timing) : gpu::Mode::Off;
+  if (mode == gpu::Mode::Emulator) gpu::set_emulator_sink([](const KernelEvent& k) { collector().on_kernel(k); });
+  c.set_gpu_mode(mode);
+  gpu_mode_ = static_cast<int>(mode);
   cpu_reset_peak_live_bytes();
   base_ns_ = now_ns();
   recording_ = true;
 }
 
 void Profiler::end_recording() {
-  std::vector<std::shared_ptr<ThreadBuffer>> buffers = collector().end();
+  Collector& c = collector();
+  const uint64_t generation = c.generation();
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers = c.end();
+  const gpu::Mode mode = static_cast<gpu::Mode>(gpu_mode_);
+  c.set_gpu_mode(gpu::Mode::Off);
+  std::vector<gpu::Kernel> gpu_kernels = gpu::end(mode);
+  if (mode == gpu::Mode::Emulator) gpu::set_emulator_sink(nullptr);
+  cuda_timing_used_ = gpu::mode_name(mode);
   recording_ = false;
   peak_memory_ = cpu_peak_live_bytes();
   events_.clear();
   memory_.clear();
+  kernels_.clear();
+  std::unordered_map<int, int64_t> thread_offset;
   for (auto& b : buffers) {
     const int64_t offset = static_cast<int64_t>(events_.size());
+    thread_offset[b->thread] = offset;
     for (Event& e : b->events) {
       if (e.parent >= 0) e.parent += offset;
       events_.push_back(std::move(e));
     }
+    for (KernelEvent& k : b->kernels) {
+      if (k.op >= 0) k.op += offset;
+      kernels_.push_back(std::move(k));
+    }
     memory_.insert(memory_.end(), b->memory.begin(), b->memory.end());
+  }
+  // CUPTI's and the event pairs' kernels name their event by its packed id.
+  for (gpu::Kernel& g : gpu_kernels) {
+    KernelEvent& k = g.event;
+    k.op = -1;
+    if (g.op_id != ~0ull && (g.op_id >> 48) == (generation & 0xffff)) {
+      auto it = thread_offset.find(static_cast<int>((g.op_id >> 32) & 0xffff));
+      const int64_t index = it == thread_offset.end() ? -1 : it->second + static_cast<int64_t>(g.op_id & 0xffffffff);
+      if (index >= 0 && index < static_cast<int64_t>(events_.size())) k.op = index;
+    }
+    if (mode == gpu::Mode::Events && k.op < 0) continue;  // a pair of an op that was still open
+    if (k.name.empty() && k.op >= 0) k.name = events_[k.op].name;
+    kernels_.push_back(std::move(k));
+  }
+  std::stable_sort(kernels_.begin(), kernels_.end(),
+                   [](const KernelEvent& a, const KernelEvent& b) { return a.start_ns < b.start_ns; });
+  // GPU time per event. Kernels count for the event that launched them
+  // (self) and for all its ancestors (total); events are stored parents
+  // first, so one backward pass adds children into parents. Event pairs
+  // measure an op with its children: total is the pair, self what its
+  // children's pairs leave.
+  for (const KernelEvent& k : kernels_) {
+    if (k.op < 0) continue;
+    Event& e = events_[k.op];
+    e.self_cuda_ns += k.duration_ns();
+    if (e.device < 0) e.device = k.device;
+  }
+  if (mode == gpu::Mode::Events) {
+    for (Event& e : events_) e.cuda_ns = e.self_cuda_ns;
+    for (const Event& e : events_)
+      if (e.parent >= 0) events_[e.parent].self_cuda_ns -= e.cuda_ns;
+    for (Event& e : events_) e.self_cuda_ns = std::max<int64_t>(0, e.self_cuda_ns);
+  } else {
+    for (Event& e : events_) e.cuda_ns = e.self_cuda_ns;
+    for (size_t i = events_.size(); i-- > 0;)
+      if (events_[i].parent >= 0) events_[events_[i].parent].cuda_ns += events_[i].cuda_ns;
   }
   has_results_ = true;
   if (on_trace_ready_) on_trace_ready_(*this);
@@ -369,6 +515,16 @@ const std::vector<MemorySample>& Profiler::memory_samples() const {
   return memory_;
 }
 
+const std::vector<KernelEvent>& Profiler::kernels() const {
+  check_results("kernels");
+  return kernels_;
+}
+
+const std::string& Profiler::cuda_timing_used() const {
+  check_results("cuda_timing_used");
+  return cuda_timing_used_;
+}
+
 int64_t Profiler::peak_memory_bytes() const {
   check_results("peak_memory_bytes");
   return peak_memory_;
@@ -388,16 +544,42 @@ std::vector<EventAvg> Profiler::key_averages(bool group_by_input_shape) const {
     auto it = index.find(key);
     if (it == index.end()) {
       it = index.emplace(key, rows.size()).first;
-      rows.push_back(EventAvg{e.name, shapes});
+      EventAvg row;
+      row.key = e.name;
+      row.input_shapes = shapes;
+      rows.push_back(row);
     }
     EventAvg& r = rows[it->second];
+    if (r.count == 0) {
+      r.device = e.device;
+      r.precision = e.precision;
+    }
     ++r.count;
     r.cpu_time_total += e.duration_ns() / 1e3;
     r.self_cpu_time_total += (e.duration_ns() - child_ns[i]) / 1e3;
     r.cpu_memory_usage += e.cpu_memory_usage;
     r.self_cpu_memory_usage += e.self_cpu_memory_usage;
+    r.cuda_time_total += e.cuda_ns / 1e3;
+    r.self_cuda_time_total += e.self_cuda_ns / 1e3;
+    if (e.device >= 0 && r.device < 0) r.device = e.device;
+    if (e.flops >= 0 && e.bytes >= 0) {
+      r.flops = std::max(0.0, r.flops) + e.flops;
+      r.bytes = std::max(0.0, r.bytes) + e.bytes;
+    }
   }
-  for (EventAvg& r : rows) r.cpu_time = r.cpu_time_total / static_cast<double>(r.count);
+  for (EventAvg& r : rows) {
+    r.cpu_time = r.cpu_time_total / static_cast<double>(r.count);
+    r.cuda_time = r.cuda_time_total / static_cast<double>(r.count);
+    if (!options_.roofline || r.flops < 0) continue;
+    // On a GPU the kernels' time; an op on CUDA tensors whose kernels were
+    // not timed gets no roofline (its CPU time is only the launch).
+    const double us = r.device >= 0 ? r.cuda_time_total : r.cpu_time_total;
+    if (us <= 0) continue;
+    const double seconds = us * 1e-6;
+    r.achieved_flops = r.flops / seconds;
+    r.achieved_bandwidth = r.bytes / seconds;
+    r.roofline_fraction = device_roof(r.device).fraction(r.flops, r.bytes, seconds, r.precision);
+  }
   return rows;
 }
 
@@ -409,20 +591,30 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
     LOOM_THROW(ErrorKind::Value, "profiler table: unknown sort_by '", sort_by, "'; valid keys: ", valid);
   }
   std::vector<EventAvg> rows = key_averages(group_by_input_shape);
-  // No GPU timing yet: the CUDA keys sort by the CPU times they stand in for.
+  const bool gpu = cuda_timing_used_ != "off";
   auto value = [&](const EventAvg& r) -> double {
-    if (sort_by == "cpu_time_total" || sort_by == "cuda_time_total") return r.cpu_time_total;
-    if (sort_by == "self_cpu_time_total" || sort_by == "self_cuda_time_total") return r.self_cpu_time_total;
+    if (sort_by == "cpu_time_total") return r.cpu_time_total;
+    if (sort_by == "self_cpu_time_total") return r.self_cpu_time_total;
+    // Without GPU timing the CUDA keys sort by the CPU times they stand in for.
+    if (sort_by == "cuda_time_total") return gpu ? r.cuda_time_total : r.cpu_time_total;
+    if (sort_by == "self_cuda_time_total") return gpu ? r.self_cuda_time_total : r.self_cpu_time_total;
     if (sort_by == "cpu_time") return r.cpu_time;
     if (sort_by == "count") return static_cast<double>(r.count);
     if (sort_by == "cpu_memory_usage") return static_cast<double>(r.cpu_memory_usage);
+    if (sort_by == "flops") return r.flops;
     return static_cast<double>(r.self_cpu_memory_usage);
   };
   if (!sort_by.empty())
     std::stable_sort(rows.begin(), rows.end(), [&](const EventAvg& a, const EventAvg& b) { return value(a) > value(b); });
 
-  double self_total = 0;
-  for (const EventAvg& r : rows) self_total += r.self_cpu_time_total;
+  double self_total = 0, self_cuda_total = 0;
+  bool any_cost = false;
+  for (const EventAvg& r : rows) {
+    self_total += r.self_cpu_time_total;
+    self_cuda_total += r.self_cuda_time_total;
+    any_cost = any_cost || r.roofline_fraction >= 0 || r.achieved_flops >= 0;
+  }
+  const bool roof = options_.roofline && any_cost;
   if (row_limit >= 0 && static_cast<int64_t>(rows.size()) > row_limit) rows.resize(row_limit);
 
   constexpr size_t kNameMax = 55, kShapesMax = 80, kCol = 12;
@@ -435,11 +627,23 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
   std::vector<std::pair<std::string, size_t>> header = {{"Name", name_w},          {"Self CPU %", kCol},
                                                         {"Self CPU", kCol},        {"CPU total %", kCol},
                                                         {"CPU total", kCol},       {"CPU time avg", kCol}};
+  if (gpu) {
+    header.push_back({"Self CUDA", kCol});
+    header.push_back({"Self CUDA %", kCol});
+    header.push_back({"CUDA total", kCol});
+    header.push_back({"CUDA time avg", 13});
+  }
   if (options_.profile_memory) {
     header.push_back({"CPU Mem", kCol});
     header.push_back({"Self CPU Mem", kCol});
   }
   header.push_back({"# of Calls", kCol});
+  if (roof) {
+    header.push_back({"Total FLOPs", kCol});
+    header.push_back({"TFLOP/s", 9});
+    header.push_back({"GB/s", 9});
+    header.push_back({"% of roof", 9});
+  }
   if (group_by_input_shape) header.push_back({"Input Shapes", shapes_w});
 
   std::ostringstream out;
@@ -458,6 +662,12 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
     }
     out << '\n';
   };
+  auto number = [](double v, const char* fmt) {
+    if (v < 0) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, fmt, v);
+    return std::string(buf);
+  };
   line();
   std::vector<std::string> titles;
   for (const auto& h : header) titles.push_back(h.first);
@@ -470,17 +680,47 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
                                   format_percent(r.cpu_time_total, self_total),
                                   format_time(r.cpu_time_total),
                                   format_time(r.cpu_time)};
+    if (gpu) {
+      v.push_back(format_time(r.self_cuda_time_total));
+      v.push_back(format_percent(r.self_cuda_time_total, self_cuda_total));
+      v.push_back(format_time(r.cuda_time_total));
+      v.push_back(format_time(r.cuda_time));
+    }
     if (options_.profile_memory) {
       v.push_back(format_bytes(r.cpu_memory_usage));
       v.push_back(format_bytes(r.self_cpu_memory_usage));
     }
     v.push_back(std::to_string(r.count));
+    if (roof) {
+      v.push_back(format_flops(r.flops));
+      v.push_back(number(r.achieved_flops < 0 ? -1 : r.achieved_flops / 1e12, "%.3f"));
+      v.push_back(number(r.achieved_bandwidth < 0 ? -1 : r.achieved_bandwidth / 1e9, "%.1f"));
+      v.push_back(number(r.roofline_fraction < 0 ? -1 : 100 * r.roofline_fraction, "%.1f%%"));
+    }
     if (group_by_input_shape) v.push_back(r.input_shapes);
     cells(v);
   }
   line();
   out << "Self CPU time total: " << format_time(self_total) << '\n';
+  if (gpu) out << "Self CUDA time total: " << format_time(self_cuda_total) << " (timed by " << cuda_timing_used_ << ")\n";
   if (options_.profile_memory) out << "Peak CPU memory (live bytes): " << format_bytes(peak_memory_) << '\n';
+  if (roof) {
+    // The roofs the percentages are of, one line per device in the table.
+    std::vector<int> devices;
+    for (const EventAvg& r : rows)
+      if (r.roofline_fraction >= 0 && std::find(devices.begin(), devices.end(), r.device) == devices.end())
+        devices.push_back(r.device);
+    std::sort(devices.begin(), devices.end());
+    for (int d : devices) {
+      const DeviceRoof& roof_d = device_roof(d);
+      char buf[320];
+      std::snprintf(buf, sizeof buf,
+                    "Roof of %s: %.2f TFLOP/s FP32, %.2f TFLOP/s TF32, %.2f TFLOP/s FP64 (%s); %.1f GB/s (%s)\n",
+                    roof_d.name.c_str(), roof_d.fp32 / 1e12, roof_d.tf32 / 1e12, roof_d.fp64 / 1e12,
+                    roof_d.peak_source.c_str(), roof_d.bandwidth / 1e9, roof_d.bandwidth_source.c_str());
+      out << buf;
+    }
+  }
   return out.str();
 }
 
@@ -504,10 +744,78 @@ void Profiler::export_chrome_trace(const std::string& path) const {
       for (size_t i = 0; i < e.input_dtypes.size(); ++i) out << (i ? ", " : "") << json_string(e.input_dtypes[i]);
       out << "]";
     }
-    if (options_.profile_memory)
-      out << (options_.record_shapes ? ", " : "") << "\"CPU Mem\": " << e.cpu_memory_usage
+    bool comma = options_.record_shapes;
+    if (options_.profile_memory) {
+      out << (comma ? ", " : "") << "\"CPU Mem\": " << e.cpu_memory_usage
           << ", \"Self CPU Mem\": " << e.self_cpu_memory_usage;
+      comma = true;
+    }
+    if (e.flops >= 0 && e.bytes >= 0) {
+      out << (comma ? ", " : "") << "\"flops\": " << static_cast<int64_t>(e.flops)
+          << ", \"bytes\": " << static_cast<int64_t>(e.bytes);
+      comma = true;
+    }
+    if (e.device >= 0) out << (comma ? ", " : "") << "\"device\": " << e.device;
     out << "}}";
+  }
+  // GPU work: one process per device (pid = the device index, as PyTorch's
+  // traces do), one track per stream, and a flow arrow from each op to the
+  // kernels it launched.
+  std::vector<std::pair<int, int64_t>> streams;  // (device, stream) -> track 1, 2, ...
+  auto track = [&](int device, int64_t stream) {
+    const auto key = std::make_pair(device, stream);
+    auto it = std::find(streams.begin(), streams.end(), key);
+    if (it == streams.end()) {
+      streams.push_back(key);
+      return static_cast<int>(streams.size());
+    }
+    return static_cast<int>(it - streams.begin()) + 1;
+  };
+  for (size_t i = 0; i < kernels_.size(); ++i) {
+    const KernelEvent& k = kernels_[i];
+    const int tid = track(k.device, k.stream);
+    const bool copy = k.name.rfind("Memcpy", 0) == 0 || k.name == "Memset";
+    sep();
+    out << "{\"ph\": \"X\", \"cat\": \"" << (copy ? "gpu_memcpy" : "kernel") << "\", \"name\": " << json_string(k.name)
+        << ", \"pid\": " << k.device << ", \"tid\": " << tid << ", \"ts\": " << micros(k.start_ns - base_ns_)
+        << ", \"dur\": " << micros(k.duration_ns()) << ", \"args\": {\"device\": " << k.device
+        << ", \"stream\": " << k.stream << ", \"source\": \"" << k.source << "\"";
+    if (k.grid[0] > 0)
+      out << ", \"grid\": [" << k.grid[0] << ", " << k.grid[1] << ", " << k.grid[2] << "], \"block\": [" << k.block[0]
+          << ", " << k.block[1] << ", " << k.block[2] << "]";
+    if (k.shared_mem >= 0) out << ", \"shared memory\": " << k.shared_mem;
+    if (k.registers >= 0) out << ", \"registers per thread\": " << k.registers;
+    if (k.occupancy >= 0) out << ", \"est. achieved occupancy %\": " << static_cast<int>(100 * k.occupancy + 0.5);
+    if (k.waves >= 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", k.waves);
+      out << ", \"waves\": " << buf;
+    }
+    if (k.bytes >= 0) out << ", \"bytes\": " << static_cast<int64_t>(k.bytes);
+    if (k.op >= 0) out << ", \"op\": " << json_string(events_[k.op].name);
+    out << "}}";
+    if (k.op >= 0) {
+      const Event& e = events_[k.op];
+      sep();
+      out << "{\"ph\": \"s\", \"cat\": \"ac2g\", \"name\": \"launch\", \"id\": " << i << ", \"pid\": " << pid
+          << ", \"tid\": " << e.thread << ", \"ts\": " << micros(e.start_ns - base_ns_) << ", \"bp\": \"e\"}";
+      sep();
+      out << "{\"ph\": \"f\", \"cat\": \"ac2g\", \"name\": \"launch\", \"id\": " << i << ", \"pid\": " << k.device
+          << ", \"tid\": " << tid << ", \"ts\": " << micros(k.start_ns - base_ns_) << ", \"bp\": \"e\"}";
+    }
+  }
+  std::vector<int> devices;
+  for (const auto& st : streams)
+    if (std::find(devices.begin(), devices.end(), st.first) == devices.end()) devices.push_back(st.first);
+  for (int d : devices) {
+    sep();
+    out << "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": " << d << ", \"args\": {\"name\": \"GPU " << d
+        << "\"}}";
+  }
+  for (size_t i = 0; i < streams.size(); ++i) {
+    sep();
+    out << "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": " << streams[i].first << ", \"tid\": " << i + 1
+        << ", \"args\": {\"name\": \"stream " << streams[i].second << "\"}}";
   }
   for (const MemorySample& m : memory_) {
     sep();
@@ -543,7 +851,11 @@ RecordFunction::RecordFunction(const std::string& name, const char* category) {
   Collector& c = collector();
   // Held, so that exit() finds the buffer even if a new recording has
   // replaced this thread's one meanwhile.
-  if (c.active() && c.enter(name.c_str(), category, nullptr, 0)) buffer_ = t_buffer;
+  if (c.active() && c.enter(name.c_str(), category, Op::kCount, nullptr, 0, &index_)) buffer_ = t_buffer;
+}
+
+void RecordFunction::set_cost(double flops, double bytes, const std::string& precision) {
+  if (buffer_) collector().set_cost(*static_cast<ThreadBuffer*>(buffer_.get()), index_, flops, bytes, precision);
 }
 
 bool observing() { return g_op_observer.load(std::memory_order_relaxed) != nullptr; }

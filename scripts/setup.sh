@@ -43,8 +43,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-"$PY" - <<'PYEOF' || "$PY" -m pip install -q --disable-pip-version-check pybind11 numpy pytest scikit-build-core safetensors hypothesis
+"$PY" - <<'PYEOF' || "$PY" -m pip install -q --disable-pip-version-check pybind11 numpy pytest scikit-build-core safetensors hypothesis matplotlib
 import importlib.util, sys
-missing = [m for m in ("pybind11", "numpy", "pytest", "scikit_build_core", "safetensors", "hypothesis") if importlib.util.find_spec(m) is None]
+missing = [m for m in ("pybind11", "numpy", "pytest", "scikit_build_core", "safetensors", "hypothesis", "matplotlib") if importlib.util.find_spec(m) is None]
 sys.exit(1 if missing else 0)
 PYEOF

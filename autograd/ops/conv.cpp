@@ -4,6 +4,7 @@
 // calls the backward kernels for the inputs that require grad. Its results are
 // not themselves differentiable (no double backward through conv).
 #include "autograd/ops/conv.h"
+#include "core/op_cost.h"
 
 #include <atomic>
 #include <functional>
@@ -277,6 +278,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
              "). Kernel size: (", dh * (p.R - 1) + 1, " x ", dw * (p.S - 1) + 1,
              "). Kernel size can't be greater than actual input size");
 
+  if (scope.observed()) {
+    const OpCost c = conv2d_cost(input.shape(), weight.shape(), bias.defined(), {p.N, p.K, p.OH, p.OW},
+                                 input.element_size());
+    scope.set_cost(c.flops, c.bytes);
+  }
   Tensor in = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out = ops::new_empty({p.N, p.K, p.OH, p.OW}, input.dtype(), input.device());
   if (out.numel() > 0) run_forward(out, in, w, b, p);

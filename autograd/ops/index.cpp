@@ -2,6 +2,7 @@
 // one_hot. CPU kernels report the first bad index, raised here as IndexError;
 // CUDA kernels set the device error flag, raised at the next sync point.
 #include "autograd/ops/common.h"
+#include "core/op_cost.h"
 
 namespace loom {
 
@@ -84,6 +85,10 @@ Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
   LOOM_CHECK_INDEX(idx.dim() <= 1, "index_select(): Index is supposed to be a vector, got shape ", idx.sizes());
   ops::check_same_device("index_select", {this, &idx});
   int64_t d = wrap_dim(dim, this->dim(), "index_select");
+  if (scope.observed()) {  // the index, then one slice along d read and written per index
+    const double slice = this->dim() > 0 && size(d) > 0 ? double(numel()) / double(size(d)) : 1;
+    scope.set_cost(0, cost_bytes(&idx) + 2 * double(idx.numel()) * slice * double(element_size()));
+  }
   LOOM_CHECK_INDEX(this->dim() > 0 || idx.numel() == 1, "index_select(): Index to scalar can have only 1 value, got ",
                    idx.numel(), " value(s)");
   Tensor in = contiguous();
@@ -254,6 +259,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
     if (num_classes == -1) num_classes = hi + 1;
     LOOM_CHECK(hi < num_classes, "one_hot: Class values must be smaller than num_classes (got ", hi, " with num_classes ",
                num_classes, ")");
+    scope.set_cost(0, cost_bytes(&indices) + double(indices.numel()) * double(num_classes) * 8);
   } else {
     LOOM_CHECK(num_classes > 0, "one_hot: Can not infer total number of classes from empty tensor.");
   }

@@ -4,6 +4,7 @@
 // and copied to a device buffer through the pinned staging of cuda::memcpy
 // (non_blocking), so no per-tensor launches and no host synchronization.
 #include "autograd/ops/optim.h"
+#include "core/op_cost.h"
 
 #include <cstring>
 #include <map>
@@ -105,6 +106,12 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
   LOOM_CHECK_VALUE(!nesterov || (momentum > 0 && dampening == 0), op,
                    ": Nesterov momentum requires a momentum and zero dampening");
   if (momentum == 0.0) momentum_buffers.clear();
+  if (scope.observed()) {  // per element: read param and grad (and the buffer), write param (and buffer)
+    double n = 0, item = params.empty() ? 4 : double(params[0].element_size());
+    for (const Tensor& t : params) n += double(t.numel());
+    const double tensors = momentum_buffers.empty() ? 3 : 5;
+    scope.set_cost(n * (momentum_buffers.empty() ? 2 : 5) + (weight_decay != 0 ? 2 * n : 0), n * tensors * item);
+  }
   for (auto& g : grads) g = g.contiguous();
   check_params(op, params, momentum_buffers.empty() ? std::initializer_list<const TensorList*>{}
                                                     : std::initializer_list<const TensorList*>{&momentum_buffers});
@@ -143,6 +150,11 @@ void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, Tensor
   check_list(op, "grads", params, grads);
   check_list(op, "exp_avgs", params, exp_avgs);
   check_list(op, "exp_avg_sqs", params, exp_avg_sqs);
+  if (scope.observed()) {  // per element: read param, grad and both moments, write param and both moments
+    double n = 0, item = params.empty() ? 4 : double(params[0].element_size());
+    for (const Tensor& t : params) n += double(t.numel());
+    scope.set_cost(n * 14, n * 7 * item);  // ~14 FLOPs: two moment updates, sqrt, divide, decay, step
+  }
   for (auto& g : grads) g = g.contiguous();
   check_params(op, params, {&exp_avgs, &exp_avg_sqs});
   if (params.empty()) return;

@@ -3,6 +3,7 @@
 // average pools save nothing but the shapes. Backward results are not
 // themselves differentiable (no double backward through pooling).
 #include "autograd/ops/pool.h"
+#include "core/op_cost.h"
 
 #include "autograd/ops/common.h"
 #include "kernels/cpu/pool.h"
@@ -77,6 +78,10 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
   OpScope scope(Op::max_pool2d, {&input});
   Prepared P = prepare("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
   const PoolParams p = P.p;
+  if (scope.observed()) {  // one compare per window element; the int64 indices are written too
+    const double out = cost_numel(P.out_shape);
+    scope.set_cost(out * double(p.kh * p.kw), cost_bytes(&input) + out * double(input.element_size() + 8));
+  }
   Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
   Tensor idx = ops::new_empty(P.out_shape, DType::Int64, input.device());
   if (out.numel() > 0)
@@ -123,6 +128,10 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
   OpScope scope(Op::avg_pool2d, {&input});
   Prepared P = prepare("avg_pool2d", input, kernel_size, stride, padding, {1}, ceil_mode);
   const PoolParams p = P.p;
+  if (scope.observed()) {
+    const double out = cost_numel(P.out_shape);
+    scope.set_cost(out * double(p.kh * p.kw), cost_bytes(&input) + out * double(input.element_size()));
+  }
   Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
   if (out.numel() > 0)
     LOOM_DEVICE_DISPATCH(input.device(),
@@ -166,6 +175,8 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
              input.sizes());
   PoolParams p{};
   p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
+  if (scope.observed())  // every input element summed into (about) one window
+    scope.set_cost(double(x.numel()), cost_bytes(&x) + double(p.NC * oh * ow) * double(x.element_size()));
   Tensor out = ops::new_empty({x.size(0), x.size(1), oh, ow}, input.dtype(), input.device());
   if (out.numel() > 0)
     LOOM_DEVICE_DISPATCH(input.device(),

@@ -15,6 +15,7 @@
 // step goes to h_last / c_last. Multi-layer and bidirectional sequences chain
 // layers with cat / stack.
 #include "autograd/ops/rnn.h"
+#include "core/op_cost.h"
 
 #include <memory>
 #include <string>
@@ -371,6 +372,30 @@ RnnOutput rnn_impl(RnnCell cell, const Tensor& input, const Tensor& h0, const Te
 
 }  // namespace
 
+// The roofline cost of a whole lstm / gru call: every layer and direction
+// multiplies each time step by w_ih and w_hh (2 FLOPs per weight element per
+// step) and does ~6 FLOPs of gate math per gate element; the minimum traffic
+// reads the input and every weight once and writes the last layer's output.
+void set_rnn_cost(const OpScope& scope, RnnCell cell, const Tensor& input, const TensorList& params, bool has_biases,
+                  bool bidirectional) {
+  if (!scope.observed() || !input.defined() || input.dim() < 2) return;
+  const double steps = double(input.numel()) / double(input.size(-1));  // T * B
+  const size_t per = has_biases ? 4 : 2;
+  const double gates = cell == RnnCell::LSTM ? 4 : 3;
+  double flops = 0, bytes = cost_bytes(&input), hidden = 0;
+  for (size_t i = 0; i + 1 < params.size() + 1 && i < params.size(); i += per) {
+    const Tensor& w_ih = params[i];
+    const Tensor* w_hh = i + 1 < params.size() ? &params[i + 1] : nullptr;
+    if (!w_ih.defined() || w_ih.dim() != 2) return;
+    hidden = double(w_ih.size(0)) / gates;
+    flops += 2 * steps * (double(w_ih.numel()) + (w_hh && w_hh->defined() ? double(w_hh->numel()) : 0)) +
+             6 * steps * double(w_ih.size(0));
+    for (size_t j = i; j < i + per && j < params.size(); ++j) bytes += cost_bytes(&params[j]);
+  }
+  bytes += steps * hidden * (bidirectional ? 2 : 1) * double(input.element_size());
+  scope.set_cost(flops, bytes);
+}
+
 std::tuple<Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& hx, const Tensor& cx, const Tensor& w_ih,
                                      const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
   OpScope scope(Op::lstm_cell, {&input, &hx, &cx, &w_ih, &w_hh, &b_ih, &b_hh});
@@ -386,12 +411,14 @@ Tensor gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const
 RnnOutput lstm(const Tensor& input, const Tensor& h0, const Tensor& c0, const TensorList& params, bool has_biases,
                int64_t num_layers, bool bidirectional, bool batch_first, const Tensor& lengths) {
   OpScope scope(Op::lstm, {&input, &h0, &c0});
+  set_rnn_cost(scope, RnnCell::LSTM, input, params, has_biases, bidirectional);
   return rnn_impl(RnnCell::LSTM, input, h0, c0, params, has_biases, num_layers, bidirectional, batch_first, lengths);
 }
 
 RnnOutput gru(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
               bool bidirectional, bool batch_first, const Tensor& lengths) {
   OpScope scope(Op::gru, {&input, &h0});
+  set_rnn_cost(scope, RnnCell::GRU, input, params, has_biases, bidirectional);
   return rnn_impl(RnnCell::GRU, input, h0, Tensor(), params, has_biases, num_layers, bidirectional, batch_first,
                   lengths);
 }

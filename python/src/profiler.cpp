@@ -4,6 +4,7 @@
 // python/loom/profiler builds PyTorch's objects from them.
 #include "core/nvtx.h"
 #include "core/profiler.h"
+#include "core/roofline.h"
 
 #include <memory>
 
@@ -36,9 +37,50 @@ py::list events_to_python(const Profiler& p) {
     d["input_dtypes"] = e.input_dtypes;
     d["cpu_memory_usage"] = e.cpu_memory_usage;
     d["self_cpu_memory_usage"] = e.self_cpu_memory_usage;
+    d["flops"] = e.flops;
+    d["bytes"] = e.bytes;
+    d["device"] = e.device;
+    d["precision"] = e.precision;
+    d["cuda_ns"] = e.cuda_ns;
+    d["self_cuda_ns"] = e.self_cuda_ns;
     out.append(d);
   }
   return out;
+}
+
+py::list kernels_to_python(const Profiler& p) {
+  py::list out;
+  for (const auto& k : p.kernels()) {
+    py::dict d;
+    d["name"] = k.name;
+    d["start_ns"] = k.start_ns;
+    d["end_ns"] = k.end_ns;
+    d["device"] = k.device;
+    d["stream"] = k.stream;
+    d["op"] = k.op;
+    d["grid"] = py::make_tuple(k.grid[0], k.grid[1], k.grid[2]);
+    d["block"] = py::make_tuple(k.block[0], k.block[1], k.block[2]);
+    d["shared_mem"] = k.shared_mem;
+    d["registers"] = k.registers;
+    d["occupancy"] = k.occupancy;
+    d["waves"] = k.waves;
+    d["bytes"] = k.bytes;
+    d["source"] = k.source;
+    out.append(d);
+  }
+  return out;
+}
+
+py::dict roof_to_python(const profiler::DeviceRoof& r) {
+  py::dict d;
+  d["name"] = r.name;
+  d["fp32"] = r.fp32;
+  d["tf32"] = r.tf32;
+  d["fp64"] = r.fp64;
+  d["bandwidth"] = r.bandwidth;
+  d["peak_source"] = r.peak_source;
+  d["bandwidth_source"] = r.bandwidth_source;
+  return d;
 }
 
 py::list averages_to_python(const Profiler& p, bool group_by_input_shape) {
@@ -53,6 +95,16 @@ py::list averages_to_python(const Profiler& p, bool group_by_input_shape) {
     d["cpu_time"] = r.cpu_time;
     d["cpu_memory_usage"] = r.cpu_memory_usage;
     d["self_cpu_memory_usage"] = r.self_cpu_memory_usage;
+    d["cuda_time_total"] = r.cuda_time_total;
+    d["self_cuda_time_total"] = r.self_cuda_time_total;
+    d["cuda_time"] = r.cuda_time;
+    d["flops"] = r.flops;
+    d["bytes"] = r.bytes;
+    d["device"] = r.device;
+    d["precision"] = r.precision;
+    d["achieved_flops"] = r.achieved_flops;
+    d["achieved_bandwidth"] = r.achieved_bandwidth;
+    d["roofline_fraction"] = r.roofline_fraction;
     out.append(d);
   }
   return out;
@@ -78,10 +130,18 @@ static RegisterFunctional reg_profiler([](py::module_& functional) {
       py::arg("skip_first"));
 
   py::class_<Profiler>(m, "_Profiler")
-      .def(py::init([](bool record_shapes, bool profile_memory) {
-             return std::make_unique<Profiler>(profiler::ProfilerOptions{record_shapes, profile_memory});
+      .def(py::init([](bool record_shapes, bool profile_memory, bool cuda, const std::string& cuda_timing,
+                       bool roofline) {
+             profiler::ProfilerOptions o;
+             o.record_shapes = record_shapes;
+             o.profile_memory = profile_memory;
+             o.cuda = cuda;
+             o.cuda_timing = cuda_timing;
+             o.roofline = roofline;
+             return std::make_unique<Profiler>(o);
            }),
-           py::arg("record_shapes") = false, py::arg("profile_memory") = false)
+           py::arg("record_shapes") = false, py::arg("profile_memory") = false, py::arg("cuda") = false,
+           py::arg("cuda_timing") = "auto", py::arg("roofline") = true)
       .def("set_schedule",
            [](Profiler& p, int64_t wait, int64_t warmup, int64_t active, int64_t repeat, int64_t skip_first) {
              p.set_schedule(make_schedule(wait, warmup, active, repeat, skip_first));
@@ -101,6 +161,8 @@ static RegisterFunctional reg_profiler([](py::module_& functional) {
       .def("step", &Profiler::step)
       .def_property_readonly("recording", &Profiler::recording)
       .def("events", &events_to_python)
+      .def("kernels", &kernels_to_python)
+      .def("cuda_timing_used", &Profiler::cuda_timing_used)
       .def("key_averages", &averages_to_python, py::arg("group_by_input_shape") = false)
       .def("table", &Profiler::table, py::arg("sort_by") = "", py::arg("row_limit") = 100,
            py::arg("group_by_input_shape") = false)
@@ -113,7 +175,15 @@ static RegisterFunctional reg_profiler([](py::module_& functional) {
       .def(py::init([](const std::string& name) {
         return PyRecordFunction{std::make_unique<profiler::RecordFunction>(name)};
       }))
-      .def("end", [](PyRecordFunction& r) { r.range.reset(); });
+      .def("end", [](PyRecordFunction& r) { r.range.reset(); })
+      .def("set_cost", [](PyRecordFunction& r, double flops, double bytes, const std::string& precision) {
+        if (r.range) r.range->set_cost(flops, bytes, precision);
+      });
+  m.def("_device_roof", [](int device) { return roof_to_python(profiler::device_roof(device)); },
+        py::arg("device"));
+  m.def("_set_device_roof", &profiler::set_device_roof, py::arg("device"), py::arg("flops"), py::arg("bandwidth"),
+        py::arg("tf32_flops") = 0.0, py::arg("fp64_flops") = 0.0);
+  m.def("_reset_device_roofs", &profiler::reset_device_roofs);
 
   // emit_nvtx: an EmitNvtx held until end() (core/nvtx.h).
   struct PyEmitNvtx {
