@@ -115,7 +115,14 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
       set_grad_enabled(create_graph);
       set_current_node(node);
       std::optional<profiler::RecordFunction> range;  // the node as an event / NVTX range (ConvolutionBackward0)
-      if (profiler::observing()) range.emplace(node->name(), "cpu_op");
+      if (profiler::observing()) {
+        range.emplace(node->name(), "cpu_op");
+        if (node->cost_flops >= 0 && range->recording()) {
+          const bool fp64 = !node->outputs.empty() && node->outputs[0].dtype == DType::Float64;
+          range->set_cost(node->cost_flops, node->cost_bytes,
+                          fp64 ? "fp64" : node->cost_tensor_core && allow_tf32() ? "tf32" : "fp32");
+        }
+      }
       try {
         outs = node->apply(std::move(grads));
       } catch (...) {

@@ -80,6 +80,12 @@ struct Node : std::enable_shared_from_this<Node> {
   struct OutputMeta { Shape shape; DType dtype; Device device; };
   std::vector<OutputMeta> outputs;
   bool released = false;
+  // The work of apply() for the profiler's roofline column, set by front ends
+  // whose backward launches kernels itself (ConvolutionBackward0); nodes that
+  // call other ops leave it unknown (-1): those ops report their own cost.
+  double cost_flops = -1;
+  double cost_bytes = -1;
+  bool cost_tensor_core = false;  // a GEMM-like backward: TF32's roof when TF32 is allowed
 };
 
 // The node whose backward is running on this thread (set by the engine).

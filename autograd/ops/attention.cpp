@@ -133,6 +133,13 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
       }
       return TensorList{dq.view(qs), dk.view(ks), dv.view(vs)};
     });
+    // Backward recomputes the scores and runs four GEMMs: ~2.5x the forward's
+    // FLOPs; it reads q, k, v, out and dout and writes dq, dk, dv.
+    const double l = double(p.Lq), s = double(p.Lk), heads = double(p.B) * double(p.H);
+    const double d = double(q.size(-1)), dv = double(v.size(-1)), item = double(q.element_size());
+    node->cost_flops = 2.5 * heads * (2 * l * s * d + 2 * l * s * dv);
+    node->cost_bytes = item * 2 * (double(q.numel()) + double(k.numel()) + double(v.numel()) + double(out.numel()));
+    node->cost_tensor_core = true;
     autograd::attach(node, {q, k, v}, out);
   }
   return out;

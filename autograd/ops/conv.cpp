@@ -321,6 +321,15 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
       }
       return grads;
     });
+    // Backward's work: a data-gradient and a weight-gradient pass, each as
+    // many FLOPs as the forward, and the bias gradient's sum.
+    const double macs = double(p.N) * double(p.K) * double(p.OH) * double(p.OW) * double(p.C / p.groups) *
+                        double(p.R) * double(p.S);
+    const double out_n = double(out.numel()), item = double(input.element_size());
+    node->cost_flops = 2 * macs * ((need_in ? 1 : 0) + (need_w ? 1 : 0)) + (need_b ? out_n : 0);
+    node->cost_bytes = item * (out_n + (need_w ? 2 * double(weight.numel()) + double(input.numel()) : 0) +
+                               (need_in ? 2 * double(input.numel()) + double(weight.numel()) : 0));
+    node->cost_tensor_core = true;
     autograd::attach(node, inputs, out);
   }
   return out;

@@ -40,7 +40,10 @@ Tensor dropout(const Tensor& input, double p, bool training) {
   LOOM_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout probability has to be between 0 and 1, but got ", p);
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point input, got ",
                   dtype_name(input.dtype()));
-  if (!training || p == 0.0) return input;
+  if (!training || p == 0.0) {
+    scope.set_cost(0, 0);  // the input itself: no work
+    return input;
+  }
   PhiloxState st = philox_reserve(input.device(), static_cast<uint64_t>(input.numel()));
   return dropout_masked(input, p, st);
 }

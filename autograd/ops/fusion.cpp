@@ -572,6 +572,11 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, con
       if (needs(tb)) res[2] = dz.sum({0});
       return res;
     });
+    // Backward without create_graph: two GEMMs (dX, dW), the bias sum.
+    const double item = double(input.element_size());
+    node->cost_flops = 4 * double(rows) * double(O) * double(In) + (bias.defined() ? double(rows * O) : 0);
+    node->cost_bytes = item * (double(rows * O) + 2 * double(rows * In) + 2 * double(O * In));
+    node->cost_tensor_core = true;
     autograd::attach(node, {input, weight, bias}, out);
   }
   return out;

@@ -258,3 +258,29 @@ TEST_CASE("GPU kernels are recorded per op, timed, and drawn in the trace", "[pr
     CHECK_THAT(trace, ContainsSubstring("\"name\": \"GPU 0\""));
   }
 }
+
+TEST_CASE("backward nodes that launch kernels themselves carry a cost", "[profiler][roofline]") {
+  Tensor x = rand({2, 3, 8, 8}), w = rand({4, 3, 3, 3}), b = rand({4});
+  x.requires_grad_(true);
+  w.requires_grad_(true);
+  b.requires_grad_(true);
+  Tensor loss = conv2d(x, w, b, {1}, {1}).sum();
+  Profiler prof;
+  prof.start();
+  loss.backward();
+  prof.stop();
+  const Event& node = only(prof, "ConvolutionBackward0");
+  const double out = 2 * 4 * 8 * 8, macs = out * 27;
+  CHECK(node.flops == 2 * 2 * macs + out);
+  CHECK(node.bytes == 4 * (out + 2 * 108 + 384 + 2 * 384 + 108));
+  CHECK(node.precision == "fp32");
+  // A node that only calls other ops declares nothing: they carry the cost.
+  Tensor a = rand({4, 5}), c = rand({5, 3});
+  a.requires_grad_(true);
+  Tensor l2 = a.matmul(c).sum();
+  Profiler p2;
+  p2.start();
+  l2.backward();
+  p2.stop();
+  CHECK(only(p2, "MmBackward0").flops == -1);
+}

@@ -39,3 +39,5 @@ def test_profile_clip_example(tmp_path):
     import json
     trace = json.loads((tmp_path / "profile_clip_trace.json").read_text())
     assert any(e.get("name") == "train_step" for e in trace["traceEvents"])
+    assert "% of roof" in out and "Roof of CPU" in out
+    assert (tmp_path / "profile_clip_roofline.png").read_bytes()[:4] == b"\x89PNG"
