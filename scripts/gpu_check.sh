@@ -37,8 +37,16 @@ done
 # with faulthandler so that a crash leaves its stacks in the log.
 PYTHONPATH=python python3 -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_bad_input.py \
   tests/python/test_autograd.py tests/python/test_errors.py tests/python/test_conv.py tests/python/test_rtc.py \
+  tests/python/test_profiler.py tests/python/test_profiler_roofline.py \
   > "$LOG/pytest-regressions.log" 2>&1
 echo "pytest regressions: rc=$? $(tail -1 "$LOG/pytest-regressions.log")"
+# The profiler on the GPU: CUPTI (then CUDA events) on the CLIP training step; the table, the trace and
+# the roofline plot come back for docs/profiling.md.
+for timing in auto events; do
+  LOOM_PROFILER_CUDA=$timing timeout 120 env PYTHONPATH=python python3 examples/profile_clip.py --device cuda \
+    --batch 256 --rows 25 --out-dir "$LOG/profile-$timing" > "$LOG/profile-clip-$timing.txt" 2>&1
+  echo "profile_clip ($timing): rc=$? $(grep -m1 'timed by' "$LOG/profile-clip-$timing.txt")"
+done
 BENCH=build-gpu/benchmarks/loom_bench
 if [ -x "$BENCH" ] && [ -d bench-local ]; then
   # The autotuner's choices (and each candidate's time) are saved beside the numbers.
