@@ -1,11 +1,14 @@
-"""torch.nn.utils' gradient clipping: clip_grad_norm_, clip_grad_value_."""
+"""torch.nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_) and, in loom.nn.utils.rnn,
+pad_sequence."""
 import math
 
-from .. import _C
-from .._factories import tensor as _tensor, zeros_like as _zeros_like
-from ..autograd.grad_mode import no_grad
+from ... import _C
+from ..._factories import tensor as _tensor, zeros_like as _zeros_like
+from ...autograd.grad_mode import no_grad
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+from . import rnn  # noqa: E402  (loom.nn.utils.rnn.pad_sequence)
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 
 
 def _grads(parameters):
