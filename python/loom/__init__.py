@@ -76,6 +76,7 @@ from ._functions import __all__ as _function_names  # noqa: E402
 from . import autograd, cuda, backends, nn, optim, multimodal  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
+from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)
 from .nn.functional import one_hot  # noqa: E402,F401
 from ._C._functional._serialization import save, load  # noqa: E402,F401  (safetensors checkpoints)
 

@@ -318,11 +318,16 @@ class Module:
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
 
+        if device is not None and not isinstance(device, _C.device):
+            device = _C.device(device)
+
+        # A tensor already in place is kept as it is (the same object), so that an optimizer built
+        # before .to() still holds the module's parameters, as in PyTorch.
         def convert(t):
             out = t
-            if device is not None:
+            if device is not None and out.device != device:
                 out = out.to(device)
-            if dtype is not None and out.is_floating_point():
+            if dtype is not None and out.is_floating_point() and out.dtype != dtype:
                 out = out.to(dtype)
             return out
 
