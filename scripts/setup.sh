@@ -8,7 +8,7 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PY="${PYTHON:-python3}"
 
 need_apt=()
-for pkg in cmake ninja-build g++ zlib1g-dev libopenblas-dev libcatch2-dev dataset-fashion-mnist; do
+for pkg in cmake ninja-build g++ zlib1g-dev libopenblas-dev libpng-dev libjpeg-dev libcatch2-dev dataset-fashion-mnist; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # Catch2 v3 lives in bookworm-backports: derive a sources entry from the Debian one.

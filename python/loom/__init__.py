@@ -75,6 +75,7 @@ from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _function_names  # noqa: E402
 from . import autograd, cuda, backends, nn, optim, multimodal  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
+from . import io  # noqa: E402,F401  (image files: read_image, write_png)
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
 from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)
 from .nn.functional import one_hot  # noqa: E402,F401

@@ -12,6 +12,7 @@ and they nest inside Python models.
 """
 from ..nn.modules.cpp import CppModule
 from ..nn.modules.cpp import cpp as _cpp
+from .._C._functional._io import ImageCaptionFolder  # your own images + captions (multimodal/image_folder.h)
 
 __all__ = [
     "ImageEncoder",
@@ -24,6 +25,7 @@ __all__ = [
     "BilinearPooling",
     "LateFusion",
     "CrossAttentionFusion",
+    "ImageCaptionFolder",
 ]
 
 

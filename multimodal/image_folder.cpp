@@ -1,0 +1,664 @@
+// ImageCaptionFolder and transforms::resize_bilinear of image_folder.h.
+//
+// The captions file is read whole and parsed here: CSV by a small RFC 4180
+// state machine, JSONL by a recursive-descent JSON reader with a depth limit
+// (a line of 100,000 '[' must raise, not overflow the stack). Both report
+// errors by file and line.
+#include "multimodal/image_folder.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <unordered_map>
+#include <utility>
+
+#include "core/utf8.h"
+
+namespace loom::multimodal {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- resize
+
+namespace transforms {
+
+namespace {
+
+// For each output index, the first input index and the weights of the inputs
+// that feed it (a triangle of radius max(scale, 1) around the output pixel's
+// centre mapped into the input, renormalised where it is cut by an edge).
+struct Taps {
+  std::vector<int64_t> first, count;
+  std::vector<double> weights;  // out x width, row i starts at i * width
+  int64_t width = 0;
+};
+
+Taps make_taps(int64_t in, int64_t out) {
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  const double radius = std::max(scale, 1.0);
+  Taps t;
+  t.width = static_cast<int64_t>(std::ceil(radius)) * 2 + 1;
+  t.first.resize(out);
+  t.count.resize(out);
+  t.weights.assign(static_cast<size_t>(out * t.width), 0.0);
+  for (int64_t i = 0; i < out; ++i) {
+    const double centre = (static_cast<double>(i) + 0.5) * scale;
+    const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(centre - radius + 0.5)));
+    const int64_t hi = std::min<int64_t>(in, static_cast<int64_t>(std::floor(centre + radius + 0.5)));
+    double* w = t.weights.data() + i * t.width;
+    double sum = 0.0;
+    for (int64_t x = lo; x < hi; ++x) {
+      w[x - lo] = std::max(0.0, 1.0 - std::fabs((static_cast<double>(x) + 0.5 - centre) / radius));
+      sum += w[x - lo];
+    }
+    for (int64_t k = 0; k < hi - lo; ++k) w[k] /= sum;
+    t.first[i] = lo;
+    t.count[i] = hi - lo;
+  }
+  return t;
+}
+
+// planes of [rows, in] -> [rows, out] along the last axis with stride 1, or
+// along the rows when `vertical` (input [in, cols] -> [out, cols]).
+template <typename T>
+void resample(const T* src, T* dst, int64_t planes, int64_t rows, int64_t cols, const Taps& t, bool vertical) {
+  const int64_t out = static_cast<int64_t>(t.first.size());
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* s = src + p * rows * cols;
+    if (vertical) {
+      T* d = dst + p * out * cols;
+      for (int64_t i = 0; i < out; ++i) {
+        const double* w = t.weights.data() + i * t.width;
+        for (int64_t x = 0; x < cols; ++x) {
+          double acc = 0.0;
+          for (int64_t k = 0; k < t.count[i]; ++k) acc += w[k] * s[(t.first[i] + k) * cols + x];
+          d[i * cols + x] = static_cast<T>(acc);
+        }
+      }
+    } else {
+      T* d = dst + p * rows * out;
+      for (int64_t y = 0; y < rows; ++y) {
+        const T* row = s + y * cols;
+        for (int64_t i = 0; i < out; ++i) {
+          const double* w = t.weights.data() + i * t.width;
+          double acc = 0.0;
+          for (int64_t k = 0; k < t.count[i]; ++k) acc += w[k] * row[t.first[i] + k];
+          d[y * out + i] = static_cast<T>(acc);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Tensor resize_bilinear(const Tensor& x, const Shape& size) {
+  LOOM_CHECK(x.defined() && (x.dim() == 3 || x.dim() == 4),
+             "resize_bilinear: expected images [C, H, W] or [B, C, H, W], got shape ",
+             x.defined() ? x.sizes() : Shape{});
+  LOOM_CHECK_TYPE(x.is_floating_point(), "resize_bilinear: expected float images, got ", dtype_name(x.dtype()),
+                  " (convert integer pixels with x.to(Float32) / 255)");
+  LOOM_CHECK_VALUE((size.size() == 1 || size.size() == 2) && size[0] > 0 && size.back() > 0,
+                   "resize_bilinear: size must be {h, w} or {s} with positive entries, got ", size);
+  const int64_t h = size[0], w = size.back();
+  const int64_t H = x.size(-2), W = x.size(-1);
+  LOOM_CHECK(H > 0 && W > 0, "resize_bilinear: cannot resize an empty image of shape ", x.sizes());
+  Shape out_shape = x.sizes();
+  out_shape[out_shape.size() - 2] = h;
+  out_shape.back() = w;
+  const int64_t planes = x.numel() / (H * W);
+  Tensor src = x.detach().cpu().contiguous();
+  Tensor mid = (W == w) ? src : empty({planes, H, w}, TensorOptions(x.dtype()));
+  Tensor out = (H == h) ? mid : empty({planes, h, w}, TensorOptions(x.dtype()));
+  LOOM_DISPATCH_FLOAT(x.dtype(), "resize_bilinear", [&] {
+    if (W != w) resample(src.data_ptr<scalar_t>(), mid.data_ptr<scalar_t>(), planes, H, W, make_taps(W, w), false);
+    if (H != h) resample(mid.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), planes, H, w, make_taps(H, h), true);
+  });
+  if (out.data_ptr() == src.data_ptr()) out = src.clone();
+  return out.reshape(out_shape).to(x.device());
+}
+
+}  // namespace transforms
+
+// ---------------------------------------------------------------- captions files
+
+namespace {
+
+// One image and its captions as a captions file names them.
+struct Row {
+  std::string image;
+  std::vector<std::string> captions;
+  int64_t label = -1;
+  int64_t line = 0;
+};
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int64_t line_of(const std::string& text, size_t pos) {
+  return 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(std::min(pos, text.size())), '\n');
+}
+
+// A decimal integer label; empty -> -1.
+int64_t parse_label(const std::string& s, const std::string& where) {
+  if (s.empty()) return -1;
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  bool ok = i < s.size() && s.size() - i <= 18;
+  for (size_t j = i; ok && j < s.size(); ++j) ok = s[j] >= '0' && s[j] <= '9';
+  LOOM_CHECK_VALUE(ok, where, ": the label must be an integer, got '", s, "'");
+  return std::stoll(s);
+}
+
+struct CsvRecord {
+  std::vector<std::string> fields;
+  int64_t line;
+};
+
+std::vector<CsvRecord> parse_csv(const std::string& text, const std::string& who) {
+  std::vector<CsvRecord> records;
+  CsvRecord rec{{}, 1};
+  std::string field;
+  int64_t line = 1;
+  bool quoted = false, was_quoted = false;
+  int64_t quote_line = 0;
+  auto end_record = [&] {
+    rec.fields.push_back(std::move(field));
+    field.clear();
+    const bool blank = rec.fields.size() == 1 && rec.fields[0].empty() && !was_quoted;
+    if (!blank) records.push_back(std::move(rec));
+    rec = CsvRecord{{}, line};
+    was_quoted = false;
+  };
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < n && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          quoted = false;
+          // Spaces may follow the closing quote; anything else is a stray quote.
+          size_t j = i + 1;
+          while (j < n && (text[j] == ' ' || text[j] == '\t')) ++j;
+          LOOM_CHECK_VALUE(j == n || text[j] == ',' || text[j] == '\n' || text[j] == '\r', who, ": line ", line,
+                           ": unexpected '", std::string(1, text[j]),
+                           "' after a closing quote (a quote inside a quoted field is written \"\")");
+          i = j - 1;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == '"' && field.find_first_not_of(" \t") == std::string::npos) {
+      // A quote opens a quoted field, also after spaces ("a.png, \"a dog, running\"").
+      field.clear();
+      quoted = was_quoted = true;
+      quote_line = line;
+    } else if (c == ',') {
+      rec.fields.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;
+      ++line;
+      end_record();
+    } else {
+      field += c;
+    }
+  }
+  LOOM_CHECK_VALUE(!quoted, who, ": line ", quote_line, ": a quoted field is never closed");
+  if (!field.empty() || !rec.fields.empty() || was_quoted) end_record();
+  return records;
+}
+
+std::vector<Row> read_csv(const std::string& text, const std::string& who) {
+  std::vector<CsvRecord> records = parse_csv(text, who);
+  LOOM_CHECK_VALUE(!records.empty(), who, ": the file is empty: expected a header row image,caption[,label]");
+  int64_t image_col = -1, caption_col = -1, label_col = -1;
+  const std::vector<std::string>& header = records[0].fields;
+  for (size_t j = 0; j < header.size(); ++j) {
+    const std::string name = lower(trim(header[j]));
+    if (name == "image" && image_col < 0) image_col = static_cast<int64_t>(j);
+    if (name == "caption" && caption_col < 0) caption_col = static_cast<int64_t>(j);
+    if (name == "label" && label_col < 0) label_col = static_cast<int64_t>(j);
+  }
+  LOOM_CHECK_VALUE(image_col >= 0 && caption_col >= 0, who, ": line ", records[0].line,
+                   ": the header row must name the columns image and caption (and optionally label), got ",
+                   header);
+  const size_t needed = static_cast<size_t>(std::max({image_col, caption_col, label_col})) + 1;
+  std::vector<Row> rows;
+  for (size_t r = 1; r < records.size(); ++r) {
+    const CsvRecord& rec = records[r];
+    const std::string where = who + ": line " + std::to_string(rec.line);
+    // A missing trailing label column reads as no label.
+    const size_t have = rec.fields.size();
+    LOOM_CHECK_VALUE(have >= needed || (label_col >= 0 && have == needed - 1 &&
+                                        static_cast<size_t>(label_col) == needed - 1),
+                     where, ": expected ", needed, " fields as the header names, got ", have);
+    Row row;
+    row.line = rec.line;
+    row.image = trim(rec.fields[image_col]);
+    row.captions.push_back(trim(rec.fields[caption_col]));
+    if (label_col >= 0 && static_cast<size_t>(label_col) < have)
+      row.label = parse_label(trim(rec.fields[label_col]), where);
+    LOOM_CHECK_VALUE(!row.image.empty(), where, ": the image field is empty");
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+struct Json {
+  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
+  std::string text;  // a string's value or a number's literal
+  std::vector<Json> items;
+  std::vector<std::pair<std::string, Json>> members;
+};
+
+const char* json_kind_name(Json::Kind k) {
+  switch (k) {
+    case Json::Null: return "null";
+    case Json::Bool: return "a boolean";
+    case Json::Number: return "a number";
+    case Json::String: return "a string";
+    case Json::Array: return "a list";
+    case Json::Object: return "an object";
+  }
+  return "?";
+}
+
+class JsonReader {
+ public:
+  static constexpr int kMaxDepth = 64;
+
+  JsonReader(const std::string& s, size_t begin, size_t end, std::string where)
+      : s_(s), pos_(begin), begin_(begin), end_(end), where_(std::move(where)) {}
+
+  Json document() {
+    Json v = value(0);
+    skip_space();
+    if (pos_ != end_) fail("unexpected text after the JSON value");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    LOOM_THROW(ErrorKind::Value, where_, ", column ", pos_ - begin_ + 1, ": ", what);
+  }
+  void skip_space() {
+    while (pos_ < end_ && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r' || s_[pos_] == '\n')) ++pos_;
+  }
+  bool literal(const char* word) {
+    const size_t n = std::strlen(word);
+    if (end_ - pos_ >= n && s_.compare(pos_, n, word) == 0) {
+      pos_ += n;
+      return true;
+    }
+    return false;
+  }
+
+  Json value(int depth) {
+    if (depth > kMaxDepth) fail("the JSON nests deeper than 64 levels");
+    skip_space();
+    if (pos_ >= end_) fail("unexpected end of line: expected a JSON value");
+    Json v;
+    const char c = s_[pos_];
+    if (c == '{') {
+      v.kind = Json::Object;
+      ++pos_;
+      skip_space();
+      if (pos_ < end_ && s_[pos_] == '}') {
+        ++pos_;
+        return v;
+      }
+      for (;;) {
+        skip_space();
+        if (pos_ >= end_ || s_[pos_] != '"') fail("expected a \"key\" in the object");
+        std::string key = string();
+        skip_space();
+        if (pos_ >= end_ || s_[pos_] != ':') fail("expected ':' after the key \"" + key + "\"");
+        ++pos_;
+        v.members.emplace_back(std::move(key), value(depth + 1));
+        skip_space();
+        if (pos_ < end_ && s_[pos_] == ',') {
+          ++pos_;
+        } else if (pos_ < end_ && s_[pos_] == '}') {
+          ++pos_;
+          return v;
+        } else {
+          fail("expected ',' or '}' in the object");
+        }
+      }
+    }
+    if (c == '[') {
+      v.kind = Json::Array;
+      ++pos_;
+      skip_space();
+      if (pos_ < end_ && s_[pos_] == ']') {
+        ++pos_;
+        return v;
+      }
+      for (;;) {
+        v.items.push_back(value(depth + 1));
+        skip_space();
+        if (pos_ < end_ && s_[pos_] == ',') {
+          ++pos_;
+        } else if (pos_ < end_ && s_[pos_] == ']') {
+          ++pos_;
+          return v;
+        } else {
+          fail("expected ',' or ']' in the list");
+        }
+      }
+    }
+    if (c == '"') {
+      v.kind = Json::String;
+      v.text = string();
+      return v;
+    }
+    if (literal("null")) return v;
+    if (literal("true") || literal("false")) {
+      v.kind = Json::Bool;
+      return v;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      v.kind = Json::Number;
+      const size_t start = pos_;
+      while (pos_ < end_ && std::strchr("+-.eE0123456789", s_[pos_]) != nullptr) ++pos_;
+      v.text = s_.substr(start, pos_ - start);
+      return v;
+    }
+    fail(std::string("unexpected character '") + c + "'");
+  }
+
+  void append_utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  uint32_t hex4() {
+    if (end_ - pos_ < 4) fail("a \\u escape needs four hex digits");
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = s_[pos_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= static_cast<uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f') v |= static_cast<uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') v |= static_cast<uint32_t>(h - 'A' + 10);
+      else fail("a \\u escape needs four hex digits");
+    }
+    return v;
+  }
+
+  // At the opening quote; returns the decoded value.
+  std::string string() {
+    ++pos_;
+    std::string out;
+    for (;;) {
+      if (pos_ >= end_) fail("a string is never closed");
+      const char c = s_[pos_++];
+      if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) fail("a control character inside a string (write \\n, \\t, ...)");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= end_) fail("a string is never closed");
+      const char e = s_[pos_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          uint32_t cp = hex4();
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (!literal("\\u")) fail("a \\u escape of a high surrogate must be followed by a low one");
+            const uint32_t lo = hex4();
+            if (lo < 0xDC00 || lo > 0xDFFF) fail("a \\u escape of a high surrogate must be followed by a low one");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            fail("a lone low surrogate in a \\u escape");
+          }
+          append_utf8(out, cp);
+          break;
+        }
+        default: fail(std::string("unknown escape '\\") + e + "'");
+      }
+    }
+  }
+
+  const std::string& s_;
+  size_t pos_, begin_, end_;
+  std::string where_;
+};
+
+std::vector<Row> read_jsonl(const std::string& text, const std::string& who) {
+  std::vector<Row> rows;
+  int64_t line = 0;
+  for (size_t begin = 0; begin < text.size();) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    ++line;
+    const size_t next = end + 1;
+    if (trim(text.substr(begin, end - begin)).empty()) {
+      begin = next;
+      continue;
+    }
+    const std::string where = who + ": line " + std::to_string(line);
+    Json obj = JsonReader(text, begin, end, where).document();
+    LOOM_CHECK_VALUE(obj.kind == Json::Object, where,
+                     ": expected a JSON object {\"image\": ..., \"caption\": ...}, got ", json_kind_name(obj.kind));
+    Row row;
+    row.line = line;
+    const Json* image = nullptr;
+    const Json* caption = nullptr;
+    const Json* label = nullptr;
+    for (const auto& [key, value] : obj.members) {
+      if (key == "image") image = &value;
+      if (key == "caption") caption = &value;
+      if (key == "label") label = &value;
+    }
+    LOOM_CHECK_VALUE(image != nullptr && caption != nullptr, where,
+                     ": the object must have the keys \"image\" and \"caption\"");
+    LOOM_CHECK_VALUE(image->kind == Json::String && !image->text.empty(), where,
+                     ": \"image\" must be a non-empty string (a file path), got ", json_kind_name(image->kind));
+    row.image = image->text;
+    if (caption->kind == Json::String) {
+      row.captions.push_back(caption->text);
+    } else {
+      LOOM_CHECK_VALUE(caption->kind == Json::Array && !caption->items.empty(), where,
+                       ": \"caption\" must be a string or a non-empty list of strings, got ",
+                       caption->kind == Json::Array ? "an empty list" : json_kind_name(caption->kind));
+      for (const Json& c : caption->items) {
+        LOOM_CHECK_VALUE(c.kind == Json::String, where, ": \"caption\" lists ", json_kind_name(c.kind),
+                         ": expected strings only");
+        row.captions.push_back(c.text);
+      }
+    }
+    if (label != nullptr && label->kind != Json::Null) {
+      LOOM_CHECK_VALUE(label->kind == Json::Number, where, ": \"label\" must be an integer or null, got ",
+                       json_kind_name(label->kind));
+      row.label = parse_label(label->text, where);
+    }
+    rows.push_back(std::move(row));
+    begin = next;
+  }
+  return rows;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- ImageCaptionFolder
+
+ImageCaptionFolder::ImageCaptionFolder(const std::string& captions_file, ImageCaptionFolderOptions options)
+    : captions_file_(captions_file), options_(std::move(options)) {
+  const std::string who = "ImageCaptionFolder: '" + captions_file + "'";
+  LOOM_CHECK_VALUE(!captions_file.empty(), "ImageCaptionFolder: empty captions file path");
+  const Shape& size = options_.size;
+  LOOM_CHECK_VALUE(size.empty() || ((size.size() == 1 || size.size() == 2) && size[0] > 0 && size.back() > 0),
+                   "ImageCaptionFolder: size must be empty (keep each image's size), {s} or {h, w} with positive "
+                   "entries, got ",
+                   size);
+  LOOM_CHECK_VALUE(options_.max_len >= 1, "ImageCaptionFolder: max_len must be >= 1, got ", options_.max_len);
+
+  std::error_code ec;
+  LOOM_CHECK(!fs::is_directory(captions_file, ec), who,
+             " is a directory: expected a captions file (CSV or JSONL) that names the images");
+  std::ifstream f(captions_file, std::ios::binary);
+  if (!f) LOOM_THROW(ErrorKind::Runtime, who, ": cannot open the captions file: ", std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) LOOM_THROW(ErrorKind::Runtime, who, ": cannot read the captions file: ", std::strerror(errno));
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // a byte-order mark from spreadsheet exports
+  const size_t bad = invalid_utf8_at(text);
+  LOOM_CHECK_VALUE(bad == std::string::npos, who, ": line ", line_of(text, bad),
+                   ": the captions file is not valid UTF-8 text");
+
+  const std::string name = lower(fs::path(captions_file).filename().string());
+  bool jsonl;
+  if (ends_with(name, ".csv")) {
+    jsonl = false;
+  } else if (ends_with(name, ".jsonl") || ends_with(name, ".ndjson") || ends_with(name, ".json")) {
+    jsonl = true;
+  } else {
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    jsonl = first != std::string::npos && text[first] == '{';
+  }
+  const std::vector<Row> rows = jsonl ? read_jsonl(text, who) : read_csv(text, who);
+
+  root_ = options_.root.empty() ? fs::path(captions_file).parent_path().string() : options_.root;
+  if (root_.empty()) root_ = ".";
+  std::unordered_map<std::string, int64_t> ids;
+  std::vector<int64_t> first_line;
+  for (const Row& row : rows) {
+    fs::path p(row.image);
+    const std::string resolved = (p.is_absolute() ? p : fs::path(root_) / p).lexically_normal().string();
+    auto [it, inserted] = ids.emplace(resolved, static_cast<int64_t>(images_.size()));
+    if (inserted) {
+      images_.push_back(resolved);
+      first_line.push_back(row.line);
+    }
+    for (const std::string& c : row.captions) entries_.push_back(Entry{it->second, c, row.label, row.line});
+  }
+  LOOM_CHECK_VALUE(!entries_.empty(), who, " names no images: expected ",
+                   jsonl ? "one {\"image\": ..., \"caption\": ...} object per line"
+                         : "a header row image,caption[,label] and one row per example");
+
+  std::vector<int64_t> missing;
+  for (size_t i = 0; i < images_.size(); ++i)
+    if (!fs::is_regular_file(images_[i], ec)) missing.push_back(static_cast<int64_t>(i));
+  if (!missing.empty()) {
+    std::string list;
+    for (size_t k = 0; k < std::min<size_t>(missing.size(), 3); ++k)
+      list += detail::str(k ? ", " : "", "'", images_[missing[k]], "' (line ", first_line[missing[k]], ")");
+    LOOM_THROW(ErrorKind::Runtime, who, ": ", missing.size(), " of ", images_.size(),
+               " image files are missing or not regular files: ", list, missing.size() > 3 ? ", ..." : "",
+               " (relative paths resolve against '", root_, "')");
+  }
+
+  if (options_.tokenizer) {
+    std::vector<std::string> captions;
+    captions.reserve(entries_.size());
+    for (const Entry& e : entries_) captions.push_back(e.caption);
+    tokens_ = options_.tokenizer->encode_batch(captions, options_.max_len);
+  }
+  if (options_.cache) cache_.resize(images_.size());
+}
+
+Tensor ImageCaptionFolder::load(int64_t id) const {
+  if (options_.cache) {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (cache_[id].defined()) return cache_[id];
+  }
+  Tensor image = read_image(images_[id], options_.mode).to(DType::Float32) / 255.0;
+  if (!options_.size.empty()) image = transforms::resize_bilinear(image, options_.size);
+  if (options_.cache) {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    cache_[id] = image;
+  }
+  return image;
+}
+
+Example ImageCaptionFolder::get(int64_t index) const {
+  LOOM_CHECK_INDEX(index >= 0 && index < size(), "ImageCaptionFolder::get: index ", index,
+                   " is out of range for a dataset of ", size(), " examples");
+  const Entry& e = entries_[index];
+  Example ex;
+  try {
+    ex.image = load(e.image);
+  } catch (const Error& err) {
+    LOOM_THROW(err.kind(), "ImageCaptionFolder: example ", index, " ('", captions_file_, "' line ", e.line,
+               "): ", err.what());
+  }
+  if (tokens_.defined()) ex.tokens = tokens_.select(0, index);
+  ex.label = e.label;
+  ex.caption = e.caption;
+  return ex;
+}
+
+int64_t ImageCaptionFolder::image_id(int64_t index) const {
+  LOOM_CHECK_INDEX(index >= 0 && index < size(), "ImageCaptionFolder::image_id: index ", index,
+                   " is out of range for a dataset of ", size(), " examples");
+  return entries_[index].image;
+}
+
+const std::string& ImageCaptionFolder::image_path(int64_t id) const {
+  LOOM_CHECK_INDEX(id >= 0 && id < num_images(), "ImageCaptionFolder::image_path: image id ", id,
+                   " is out of range for ", num_images(), " images");
+  return images_[id];
+}
+
+const std::string& ImageCaptionFolder::caption(int64_t index) const {
+  LOOM_CHECK_INDEX(index >= 0 && index < size(), "ImageCaptionFolder::caption: index ", index,
+                   " is out of range for a dataset of ", size(), " examples");
+  return entries_[index].caption;
+}
+
+int64_t ImageCaptionFolder::label(int64_t index) const {
+  LOOM_CHECK_INDEX(index >= 0 && index < size(), "ImageCaptionFolder::label: index ", index,
+                   " is out of range for a dataset of ", size(), " examples");
+  return entries_[index].label;
+}
+
+Tensor ImageCaptionFolder::image_ids() const {
+  std::vector<int64_t> ids;
+  ids.reserve(entries_.size());
+  for (const Entry& e : entries_) ids.push_back(e.image);
+  return from_vector(ids, {size()});
+}
+
+}  // namespace loom::multimodal
