@@ -3,11 +3,18 @@
 //   {"case": "gemm/fp32/M4096_N4096_K4096", "impl": "loom", "ms": 2.9, "tflops": 47.1}
 //
 //   loom_bench [--cpu] [--gpu] [--filter SUBSTR]... [--iters N] [--out FILE] [--tune-cache FILE]
+//   loom_bench --launch-report [--filter SUBSTR]...     (emulator builds, -DLOOM_CUDA=EMU)
 //
 // With neither --cpu nor --gpu, the CPU cases always run and the GPU cases run
 // when loom::cuda::is_available(). The first line is a header describing the
 // machine. This file holds the CLI, the JSON rows and the timers; the cases
 // are in cpu_cases.cpp and gpu_cases.cpp.
+//
+// --launch-report runs the GPU cases on the CUDA emulator in dry run
+// (docs/cuda-emu.md): every kernel launch is recorded, not executed, so the
+// cases run at their full shapes in seconds, and each case prints its
+// launches with their sm_90 registers, occupancy and waves on a 132-SM GPU,
+// flagging those that fill less than half a wave.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +24,8 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -30,6 +39,147 @@
 #include "core/tensor.h"
 
 namespace bench {
+
+// ---------------------------------------------------------------- launch report
+
+// --launch-report: the timers run a case's function twice, unrecorded (the
+// first call's one-time work: autotuning, workspaces) then recorded, and
+// Context::report prints the recorded launches instead of a JSON row.
+static bool g_launch_report = false;
+
+#ifdef LOOM_CUDA_EMU
+namespace {
+
+std::mutex g_records_mu;
+bool g_recording = false;
+std::vector<emu::LaunchRecord> g_records;  // of the last recorded call
+
+void on_launch(const emu::LaunchRecord& r) {
+  std::lock_guard<std::mutex> lock(g_records_mu);
+  if (g_recording) g_records.push_back(r);
+}
+
+void record_one_call(const std::function<void()>& fn) {
+  fn();
+  loom::cuda::synchronize();
+  {
+    std::lock_guard<std::mutex> lock(g_records_mu);
+    g_records.clear();
+    g_recording = true;
+  }
+  try {
+    fn();
+    loom::cuda::synchronize();
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(g_records_mu);
+    g_recording = false;
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(g_records_mu);
+  g_recording = false;
+}
+
+// "loom::kernels::cuda::(anonymous namespace)::conv_bias_add_kernel<float>" -> "conv_bias_add_kernel<float>".
+std::string short_name(std::string s) {
+  for (const char* prefix : {"loom::kernels::cuda::", "(anonymous namespace)::"})
+    for (size_t p; (p = s.find(prefix)) != std::string::npos;) s.erase(p, std::strlen(prefix));
+  return s;
+}
+
+std::string dims(const dim3& d) {
+  return std::to_string(d.x) + "x" + std::to_string(d.y) + "x" + std::to_string(d.z);
+}
+
+// Less than half a wave of a 132-SM GPU. With unknown resources only a grid
+// below 66 blocks is certain to be that (at least one block fits an SM).
+bool underfills(const emu::LaunchRecord& r) {
+  if (r.library) return false;  // nominal grid
+  const double blocks = double(r.grid.x) * r.grid.y * r.grid.z;
+  const int per_sm = r.blocks_per_sm > 0 ? r.blocks_per_sm : 1;
+  return blocks < 0.5 * emu::kSmCount * per_sm;
+}
+
+struct Flagged {
+  std::string kernel, grid, block;
+  int blocks_per_sm;
+  double waves;
+  std::vector<std::string> cases;
+};
+std::vector<Flagged> g_flagged;
+int g_case_errors = 0;
+
+std::string fmt(const char* f, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+void print_launches(const std::string& name, const std::string& impl) {
+  std::vector<emu::LaunchRecord> recs;
+  {
+    std::lock_guard<std::mutex> lock(g_records_mu);
+    recs.swap(g_records);
+  }
+  // Identical launches (kernel, grid, block, shared memory) are one row with a count.
+  struct Row {
+    const emu::LaunchRecord* r;
+    int n;
+  };
+  std::vector<Row> rows;
+  for (const auto& r : recs) {
+    auto same = [&](const Row& x) {
+      return x.r->kernel == r.kernel && x.r->dynamic_smem == r.dynamic_smem && dims(x.r->grid) == dims(r.grid) &&
+             dims(x.r->block) == dims(r.block);
+    };
+    auto it = std::find_if(rows.begin(), rows.end(), same);
+    if (it != rows.end()) ++it->n;
+    else rows.push_back({&r, 1});
+  }
+  int flagged = 0;
+  for (const Row& x : rows) flagged += underfills(*x.r);
+  std::printf("\n== %s [%s]: %zu launches, %zu distinct, %d flagged\n", name.c_str(), impl.c_str(), recs.size(),
+              rows.size(), flagged);
+  if (rows.empty()) return;
+  std::printf("  %4s  %-14s  %-11s  %7s  %4s  %5s  %6s  %4s  %7s  %-4s  %s\n", "n", "grid", "block", "smem", "regs",
+              "local", "blk/SM", "occ", "waves", "flag", "kernel");
+  for (const Row& x : rows) {
+    const emu::LaunchRecord& r = *x.r;
+    const std::string smem = r.static_smem >= 0 ? std::to_string(r.dynamic_smem + size_t(r.static_smem))
+                                                : std::to_string(r.dynamic_smem) + (r.library ? "" : "+?");
+    const bool low = underfills(r);
+    std::printf("  %4d  %-14s  %-11s  %7s  %4s  %5s  %6s  %4s  %7s  %-4s  %s\n", x.n, dims(r.grid).c_str(),
+                dims(r.block).c_str(), smem.c_str(), r.registers > 0 ? std::to_string(r.registers).c_str() : "-",
+                r.local_bytes >= 0 ? std::to_string(r.local_bytes).c_str() : "-",
+                r.blocks_per_sm >= 0 ? std::to_string(r.blocks_per_sm).c_str() : "-",
+                r.occupancy >= 0 ? fmt("%.2f", r.occupancy).c_str() : "-",
+                r.waves >= 0 ? fmt("%.3f", r.waves).c_str() : "-", r.library ? "lib" : low ? "LOW" : "",
+                short_name(r.kernel).c_str());
+    if (!low) continue;
+    const std::string kernel = short_name(r.kernel), grid = dims(r.grid), block = dims(r.block);
+    auto it = std::find_if(g_flagged.begin(), g_flagged.end(), [&](const Flagged& f) {
+      return f.kernel == kernel && f.grid == grid && f.block == block;
+    });
+    if (it == g_flagged.end()) it = g_flagged.insert(g_flagged.end(), Flagged{kernel, grid, block, r.blocks_per_sm, r.waves, {}});
+    const std::string c = name + " [" + impl + "]";
+    if (std::find(it->cases.begin(), it->cases.end(), c) == it->cases.end()) it->cases.push_back(c);
+  }
+}
+
+void print_summary() {
+  std::printf("\n== flagged: %zu launch shapes fill less than half a wave of %d SMs\n", g_flagged.size(),
+              emu::kSmCount);
+  for (const Flagged& f : g_flagged) {
+    std::string where = f.cases.front();
+    if (f.cases.size() > 1) where += " and " + std::to_string(f.cases.size() - 1) + " more";
+    std::printf("  %-60s grid %-12s block %-10s blk/SM %-3s waves %-6s in %s\n", f.kernel.c_str(), f.grid.c_str(),
+                f.block.c_str(), f.blocks_per_sm >= 0 ? std::to_string(f.blocks_per_sm).c_str() : "-",
+                f.waves >= 0 ? fmt("%.3f", f.waves).c_str() : "-", where.c_str());
+  }
+  if (g_case_errors) std::printf("\n%d case(s) failed in dry run (see above)\n", g_case_errors);
+}
+
+}  // namespace
+#endif
 
 // ---------------------------------------------------------------- JSON rows
 
@@ -122,6 +272,12 @@ void Context::emit(const Row& row) const {
 
 void Context::report(const std::string& name, double ms, double flops, double bytes, const Row& extra,
                      const std::string& impl) const {
+#ifdef LOOM_CUDA_EMU
+  if (g_launch_report) {
+    print_launches(name, impl);
+    return;
+  }
+#endif
   Row r;
   r.str("case", name).str("impl", impl).num("ms", ms);
   if (flops > 0) r.num("tflops", flops / ms / 1e9);
@@ -132,6 +288,10 @@ void Context::report(const std::string& name, double ms, double flops, double by
 
 void Context::skip(const std::string& name, const std::string& reason) const {
   if (!want(name)) return;
+  if (g_launch_report) {
+    std::printf("\n== %s: skipped (%s)\n", name.c_str(), reason.c_str());
+    return;
+  }
   emit(Row().str("case", name).str("impl", "loom").str("skipped", reason));
 }
 
@@ -140,6 +300,14 @@ void Context::run(const std::string& name, const std::function<void()>& body) co
   try {
     body();
   } catch (const std::exception& e) {
+#ifdef LOOM_CUDA_EMU
+    if (g_launch_report) {
+      // Dry run executes no kernel: host code that reads device results sees garbage.
+      std::printf("\n== %s: error in dry run: %s\n", name.c_str(), e.what());
+      ++g_case_errors;
+      return;
+    }
+#endif
     emit(Row().str("case", name).str("impl", "loom").str("error", e.what()));
   }
 }
@@ -171,6 +339,12 @@ static void cuda_check(cudaError_t e, const char* what) {
 }
 
 double time_gpu(const std::function<void()>& fn, int iters, int warmup) {
+#ifdef LOOM_CUDA_EMU
+  if (g_launch_report) {
+    record_one_call(fn);
+    return std::nan("");
+  }
+#endif
   const int dev = loom::cuda::current_device();
   for (int i = 0; i < warmup; ++i) fn();
   loom::cuda::synchronize(dev);
@@ -215,6 +389,7 @@ static std::string gpu_name() { return ""; }
 #endif
 
 double gpu_peak_mib(const std::function<void()>& fn) {
+  if (g_launch_report) return std::nan("");  // dry run: nothing to measure
   loom::cuda::synchronize();
   loom::cuda::reset_peak_memory_stats();
   fn();
@@ -247,14 +422,43 @@ void usage(std::ostream& os) {
         "  --iters N        timed iterations per case (default: 10 on the CPU, 50 on the GPU,\n"
         "                   20 for the copy and gemm cases)\n"
         "  --out FILE       also write the JSON lines to FILE\n"
-        "  --tune-cache FILE  load the autotuner's cache from FILE if it exists, save it there at the end\n";
+        "  --tune-cache FILE  load the autotuner's cache from FILE if it exists, save it there at the end\n"
+        "  --launch-report  (emulator builds) run the GPU cases once in dry run and print their kernel\n"
+        "                   launches: grid, block, sm_90 registers, occupancy, waves on 132 SMs; flags\n"
+        "                   launches filling < 50 % of one wave\n";
 }
+
+#ifdef LOOM_CUDA_EMU
+int run_launch_report(const bench::Context& ctx) {
+  using Family = void (*)(const bench::Context&, bool);
+  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases, bench::run_attention_cases,
+                             bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases};
+  std::printf("loom_bench --launch-report: GPU cases in dry run on the CUDA emulator (kernels recorded, not run)\n");
+  if (emu::kernel_resource_count())
+    std::printf("sm_90 resources: %zu kernels from %s\n", emu::kernel_resource_count(), emu::kernel_resource_source());
+  else
+    std::printf("sm_90 resources: none in this build (%s); registers and occupancy unknown\n",
+                emu::kernel_resource_source());
+  std::printf("flag LOW: blocks < 0.5 x %d SMs x blocks/SM; lib: an emulated cuBLAS call (nominal grid)\n",
+              emu::kSmCount);
+  std::fflush(stdout);
+  bench::g_launch_report = true;
+  emu::set_launch_observer(bench::on_launch);
+  emu::set_dry_run(true);
+  bench::run_gpu_cases(ctx);
+  for (Family f : families) f(ctx, true);
+  emu::set_dry_run(false);
+  emu::set_launch_observer(nullptr);
+  bench::print_summary();
+  return 0;
+}
+#endif
 
 }  // namespace
 
 int main(int argc, char** argv) {
   bench::Context ctx;
-  bool cpu = false, gpu = false;
+  bool cpu = false, gpu = false, launch_report = false;
   std::string out_path, tune_cache;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -285,6 +489,8 @@ int main(int argc, char** argv) {
       out_path = value("--out");
     } else if (a == "--tune-cache") {
       tune_cache = value("--tune-cache");
+    } else if (a == "--launch-report") {
+      launch_report = true;
     } else if (a == "-h" || a == "--help") {
       usage(std::cout);
       return 0;
@@ -293,6 +499,15 @@ int main(int argc, char** argv) {
       usage(std::cerr);
       return 2;
     }
+  }
+  if (launch_report) {
+#ifdef LOOM_CUDA_EMU
+    return run_launch_report(ctx);
+#else
+    std::cerr << "loom_bench: --launch-report needs the CUDA emulator build (cmake -DLOOM_CUDA=EMU, see "
+                 "docs/cuda-emu.md); on a GPU, use the profiler or Nsight Compute\n";
+    return 2;
+#endif
   }
   if (!cpu && !gpu) cpu = gpu = true;  // the default: GPU only where available
   if (!out_path.empty()) {

@@ -129,7 +129,7 @@ DeviceRoof gpu_roof(int device) {
   cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
   if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, device) != cudaSuccess || khz <= 0) {
     cudaGetLastError();
-    khz = major >= 9 ? 1980000 : 1410000;  // the emulator reports no clock: an H100 / A100's boost
+    khz = major >= 9 ? 1980000 : 1410000;  // no clock reported: an H100 / A100 boost clock
   }
   const int cc = major * 10 + minor;
   ArchRate rate = kRates[0];

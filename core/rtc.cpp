@@ -8,16 +8,24 @@
 // use and launched with cudaLaunchKernel, so no driver-API library is linked.
 // The parameter list is parsed from the source to check tensors (device,
 // dtype) and to pass numbers with the width the kernel expects.
+//
+// On the CUDA emulator (-DLOOM_CUDA=EMU) the same front end (parsing, keys,
+// memory cache, argument checks and packing) drives another back end
+// (core/rtc_emu.cpp): the host compiler builds <key>.emu.so, loaded at
+// compile time with dlopen, and launch() calls its trampoline, which runs the
+// grid on the emulator before returning.
 #include "core/rtc.h"
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -25,10 +33,14 @@
 #include "core/error.h"
 #include "core/profiler.h"
 
-#if defined(LOOM_WITH_CUDA) && !defined(LOOM_CUDA_EMU)
+#ifdef LOOM_WITH_CUDA
+#include <cuda_runtime.h>  // the CUDA emulator's (tests/emu/include) in an EMU build
+#ifdef LOOM_CUDA_EMU
+#include "core/rtc_emu.h"
+#else
 #define LOOM_WITH_NVRTC 1
-#include <cuda_runtime.h>
 #include <nvrtc.h>
+#endif
 #endif
 
 namespace loom::cuda {
@@ -282,15 +294,17 @@ int RtcKernel::check_args(const std::vector<KernelArg>& args) const {
   return device;
 }
 
-#ifdef LOOM_WITH_NVRTC
+#ifdef LOOM_WITH_CUDA
 
+#ifdef LOOM_WITH_NVRTC
 #define LOOM_NVRTC_CHECK(call)                                                                            \
   do {                                                                                                    \
     nvrtcResult r_ = (call);                                                                              \
     LOOM_CHECK(r_ == NVRTC_SUCCESS, "NVRTC error ", nvrtcGetErrorString(r_), " in ", #call);              \
   } while (0)
+#endif
 
-bool rtc_available() { return true; }
+bool rtc_available() { return true; }  // NVRTC, or the CUDA emulator's host compiler
 
 std::string rtc_default_arch() {
   if (device_count() > 0) {
@@ -305,13 +319,23 @@ std::string rtc_default_arch() {
 
 namespace {
 
-constexpr const char* kMagic = "LOOMRTC1";
-
 uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
 
+void make_dirs(const std::string& dir) {
+  std::string partial;
+  for (size_t p = 0; p != std::string::npos;) {
+    p = dir.find('/', p + 1);
+    partial = dir.substr(0, p);
+    ::mkdir(partial.c_str(), 0755);
+  }
+}
+
+#ifdef LOOM_WITH_NVRTC
+
+constexpr const char* kMagic = "LOOMRTC1";
 
 struct Compiled {
   std::string lowered, log, cubin;
@@ -334,12 +358,7 @@ bool read_disk(const std::string& path, Compiled* c) {
 
 void write_disk(const std::string& dir, const std::string& path, const Compiled& c) {
   // Best effort: a read-only home only costs a recompile next time.
-  std::string partial;
-  for (size_t p = 0; p != std::string::npos;) {
-    p = dir.find('/', p + 1);
-    partial = dir.substr(0, p);
-    ::mkdir(partial.c_str(), 0755);
-  }
+  make_dirs(dir);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -386,7 +405,84 @@ Compiled run_nvrtc(const std::string& source, const std::string& name, const std
   return c;
 }
 
+#else  // the CUDA emulator
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return bool(f) || f.eof();
+}
+
+// The emulator's name for a launch ("where", in its messages and launch
+// records): kept for the whole process, like the string literals that name
+// loom's own launches, since a launch record may outlive the kernel object.
+const char* launch_label(const std::string& name) {
+  static std::mutex mu;
+  static std::set<std::string> labels;
+  std::lock_guard<std::mutex> lock(mu);
+  return labels.insert(name + " (user kernel)").first->c_str();
+}
+
+bool writable_dir(const std::string& dir) {
+  make_dirs(dir);
+  return ::access(dir.c_str(), W_OK | X_OK) == 0;
+}
+
+// Compiles to a unique temporary name, loads it from there, then renames it
+// into the cache: another process never sees a half-written file, and a
+// loaded file is never overwritten in place. Returns the loaded trampoline.
+detail::EmuEntry emu_compile_and_store(const std::string& source, const std::string& name,
+                                       const std::vector<KernelParam>& params,
+                                       const std::vector<std::string>& options, const std::string& arch,
+                                       const std::string& final_path, std::string* log, std::string* binary) {
+  static std::atomic<unsigned> serial{0};
+  const std::string tmp = final_path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(serial++);
+  *log = detail::emu_build(source, name, params, options, arch, tmp);
+  std::string why;
+  const detail::EmuEntry entry = detail::emu_load(tmp, &why);
+  if (!entry) {
+    std::remove(tmp.c_str());
+    LOOM_THROW(ErrorKind::Runtime, "compile_kernel: the CUDA emulator cannot load the compiled ", name, ": ", why);
+  }
+  read_file(tmp, binary);
+  if (!log->empty()) {  // the warnings, for a later disk hit
+    const std::string log_tmp = tmp + ".log";
+    std::ofstream f(log_tmp, std::ios::binary | std::ios::trunc);
+    f << *log;
+    f.close();
+    if (!f || std::rename(log_tmp.c_str(), (final_path + ".log").c_str()) != 0) std::remove(log_tmp.c_str());
+  }
+  if (std::rename(tmp.c_str(), final_path.c_str()) != 0) std::remove(tmp.c_str());  // stays mapped
+  return entry;
+}
+
+#endif
+
+// More than the default 48 KiB of dynamic shared memory is an opt-in per kernel.
+template <typename F>
+cudaError_t opt_in_shared_memory(F* kernel, size_t bytes) {
+  if (bytes <= 48 * 1024) return cudaSuccess;
+  if (bytes > size_t(INT32_MAX)) return cudaErrorInvalidValue;
+  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+}
+
 }  // namespace
+
+#ifdef LOOM_CUDA_EMU
+struct RtcKernel::Loaded {
+  detail::EmuEntry entry = nullptr;  // loaded by compile()
+};
+#else
+struct RtcKernel::Loaded {
+  std::mutex mu;
+  std::map<int, std::pair<cudaLibrary_t, cudaKernel_t>> per_device;
+};
+#endif
+
+RtcKernel::~RtcKernel() = default;  // loaded libraries stay until the process ends (as loom's own kernels)
 
 std::shared_ptr<RtcKernel> RtcKernel::compile(const std::string& source, const std::string& name,
                                               const std::vector<std::string>& options, const std::string& arch_in) {
@@ -395,20 +491,33 @@ std::shared_ptr<RtcKernel> RtcKernel::compile(const std::string& source, const s
   LOOM_CHECK_VALUE(arch.rfind("sm_", 0) == 0 && arch.size() > 3, "compile_kernel: expected an architecture like "
                    "'sm_90', got '", arch, "'");
   auto params = rtc_parse_params(source, name);
+#ifdef LOOM_WITH_NVRTC
   int major = 0, minor = 0;
   nvrtcVersion(&major, &minor);
-  std::string key_text = source + '\0' + name + '\0' + arch + '\0' + std::to_string(major * 100 + minor);
+  const std::string backend = std::to_string(major * 100 + minor);
+#else
+  // Never the key of a cubin: the emulator's binaries are host shared objects.
+  const std::string backend = "emu-" + detail::emu_cache_tag();
+#endif
+  std::string key_text = source + '\0' + name + '\0' + arch + '\0' + backend;
   for (const auto& o : options) key_text += '\0' + o;
   char key[17];
   std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(fnv1a(key_text)));
   {
     std::lock_guard<std::mutex> lock(g_mu);
     auto it = g_memory.find(key);
-    if (it != g_memory.end())
-      return std::make_shared<RtcKernel>(name, it->second->lowered_, arch, it->second->log_, it->second->cubin_,
-                                         params, "memory");
+    if (it != g_memory.end()) {
+      auto k = std::make_shared<RtcKernel>(name, it->second->lowered_, arch, it->second->log_, it->second->cubin_,
+                                           params, "memory");
+#ifdef LOOM_CUDA_EMU
+      k->loaded_ = std::make_unique<Loaded>(*it->second->loaded_);
+#endif
+      return k;
+    }
   }
-  const std::string dir = rtc_cache_dir(), path = dir + "/" + key + ".cubin";
+  const std::string dir = rtc_cache_dir();
+#ifdef LOOM_WITH_NVRTC
+  const std::string path = dir + "/" + key + ".cubin";
   Compiled c;
   std::string origin = "disk";
   if (!read_disk(path, &c)) {
@@ -417,24 +526,73 @@ std::shared_ptr<RtcKernel> RtcKernel::compile(const std::string& source, const s
     write_disk(dir, path, c);
   }
   auto k = std::make_shared<RtcKernel>(name, c.lowered, arch, c.log, c.cubin, params, origin);
+#else
+  // <key>.emu.so, loaded straight from the cache; a file that does not load
+  // (damaged, or from an incompatible build) is compiled again and replaced.
+  const std::string file = std::string(key) + ".emu.so";
+  std::string origin = "disk", log, binary, why;
+  detail::EmuEntry entry = nullptr;
+  if (::access((dir + "/" + file).c_str(), R_OK) == 0 && (entry = detail::emu_load(dir + "/" + file, &why))) {
+    read_file(dir + "/" + file, &binary);
+    if (!read_file(dir + "/" + file + ".log", &log)) log.clear();
+  } else {
+    // The file has to go somewhere to be loaded: a private temporary
+    // directory when the cache is read-only.
+    const std::string out_dir = writable_dir(dir) ? dir : detail::emu_scratch_dir();
+    entry = emu_compile_and_store(source, name, params, options, arch, out_dir + "/" + file, &log, &binary);
+    origin = "compiler";
+  }
+  auto k = std::make_shared<RtcKernel>(name, detail::kEmuEntrySymbol, arch, log, binary, params, origin);
+  k->loaded_ = std::make_unique<Loaded>();
+  k->loaded_->entry = entry;
+#endif
   std::lock_guard<std::mutex> lock(g_mu);
   g_memory[key] = k;
   return k;
 }
 
-struct RtcKernel::Loaded {
-  std::mutex mu;
-  std::map<int, std::pair<cudaLibrary_t, cudaKernel_t>> per_device;
-};
-
-RtcKernel::~RtcKernel() = default;  // loaded libraries stay until the process ends (as loom's own kernels)
-
 void RtcKernel::launch(Dim3 grid, Dim3 block, const std::vector<KernelArg>& args, size_t shared_mem,
                        void* stream) const {
   profiler::RecordFunction range(name_);  // user kernels show in the profiler under their own name
+  if (range.recording() && (flops_ > 0 || bytes_ > 0)) {
+    // The declared cost feeds the roofline column; a double pointer makes it an FP64 kernel.
+    bool fp64 = false;
+    for (const auto& p : params_) fp64 = fp64 || (p.pointee_known && p.pointee == DType::Float64);
+    range.set_cost(flops_, bytes_, fp64 ? "fp64" : "fp32");
+  }
   int device = check_args(args);
   LOOM_CHECK(device_count() > 0, "kernel ", name_, ": no CUDA device is available to launch it on");
   if (device < 0) device = current_device();
+  // Each argument in a slot of its parameter's width.
+  std::vector<uint64_t> slots(args.size());
+  std::vector<void*> ptrs(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    void* s = &slots[i];
+    const KernelArg& a = args[i];
+    switch (params_[i].kind) {
+      case KernelParam::Kind::Pointer: *static_cast<void**>(s) = a.tensor.data_ptr(); break;
+      case KernelParam::Kind::Int32: *static_cast<int32_t*>(s) = static_cast<int32_t>(a.i); break;
+      case KernelParam::Kind::Int64: *static_cast<int64_t*>(s) = a.i; break;
+      case KernelParam::Kind::Bool: *static_cast<bool*>(s) = a.i != 0; break;
+      case KernelParam::Kind::Float32:
+        *static_cast<float*>(s) = static_cast<float>(a.kind == KernelArg::Kind::Int ? double(a.i) : a.f);
+        break;
+      case KernelParam::Kind::Float64: *static_cast<double*>(s) = a.kind == KernelArg::Kind::Int ? double(a.i) : a.f; break;
+      case KernelParam::Kind::Other: break;  // rejected by check_args
+    }
+    ptrs[i] = s;
+  }
+  cudaStream_t st = static_cast<cudaStream_t>(stream ? stream : current_stream(device));
+#ifdef LOOM_CUDA_EMU
+  // The emulator runs the whole grid inside this call, so the profiler range
+  // above spans the kernel's execution, not just its launch.
+  cudaError_t err = opt_in_shared_memory(loaded_->entry, shared_mem);
+  if (err == cudaSuccess) {
+    const unsigned dims[6] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};
+    loaded_->entry(ptrs.data(), dims, shared_mem, st, launch_label(name_));
+    err = cudaGetLastError();  // the emulator's failures, as after a real launch
+  }
+#else
   int prev = 0;
   LOOM_CUDA_CHECK(cudaGetDevice(&prev));
   LOOM_CUDA_CHECK(cudaSetDevice(device));
@@ -459,37 +617,21 @@ void RtcKernel::launch(Dim3 grid, Dim3 block, const std::vector<KernelArg>& args
     }
     kernel = it->second.second;
   }
-  // Each argument in a slot of its parameter's width.
-  std::vector<uint64_t> slots(args.size());
-  std::vector<void*> ptrs(args.size());
-  for (size_t i = 0; i < args.size(); ++i) {
-    void* s = &slots[i];
-    const KernelArg& a = args[i];
-    switch (params_[i].kind) {
-      case KernelParam::Kind::Pointer: *static_cast<void**>(s) = a.tensor.data_ptr(); break;
-      case KernelParam::Kind::Int32: *static_cast<int32_t*>(s) = static_cast<int32_t>(a.i); break;
-      case KernelParam::Kind::Int64: *static_cast<int64_t*>(s) = a.i; break;
-      case KernelParam::Kind::Bool: *static_cast<bool*>(s) = a.i != 0; break;
-      case KernelParam::Kind::Float32:
-        *static_cast<float*>(s) = static_cast<float>(a.kind == KernelArg::Kind::Int ? double(a.i) : a.f);
-        break;
-      case KernelParam::Kind::Float64: *static_cast<double*>(s) = a.kind == KernelArg::Kind::Int ? double(a.i) : a.f; break;
-      case KernelParam::Kind::Other: break;  // rejected by check_args
-    }
-    ptrs[i] = s;
+  cudaError_t err = opt_in_shared_memory(reinterpret_cast<const void*>(kernel), shared_mem);
+  if (err == cudaSuccess)
+    err = cudaLaunchKernel(reinterpret_cast<const void*>(kernel), dim3(grid.x, grid.y, grid.z),
+                           dim3(block.x, block.y, block.z), ptrs.data(), shared_mem, st);
+#endif
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();  // a refused launch must not fail the next unrelated check
+    LOOM_THROW(ErrorKind::Runtime, "kernel ", name_, ": launch with grid (", grid.x, ", ", grid.y, ", ", grid.z,
+               ") and block (", block.x, ", ", block.y, ", ", block.z, ")",
+               shared_mem ? " and " + std::to_string(shared_mem) + " bytes of dynamic shared memory" : std::string(),
+               " failed: ", cudaGetErrorString(err));
   }
-  // More than the default 48 KiB of dynamic shared memory is an opt-in per kernel.
-  if (shared_mem > 48 * 1024)
-    LOOM_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel),
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared_mem)));
-  cudaStream_t st = static_cast<cudaStream_t>(stream ? stream : current_stream(device));
-  const cudaError_t err = cudaLaunchKernel(reinterpret_cast<const void*>(kernel), dim3(grid.x, grid.y, grid.z),
-                                           dim3(block.x, block.y, block.z), ptrs.data(), shared_mem, st);
-  LOOM_CHECK(err == cudaSuccess, "kernel ", name_, ": launch with grid (", grid.x, ", ", grid.y, ", ", grid.z,
-             ") and block (", block.x, ", ", block.y, ", ", block.z, ") failed: ", cudaGetErrorString(err));
 }
 
-#else  // no NVRTC in this build
+#else  // no CUDA in this build
 
 bool rtc_available() { return false; }
 std::string rtc_default_arch() { return "sm_90"; }
@@ -497,8 +639,7 @@ std::string rtc_default_arch() { return "sm_90"; }
 std::shared_ptr<RtcKernel> RtcKernel::compile(const std::string& source, const std::string& name,
                                               const std::vector<std::string>&, const std::string&) {
   rtc_parse_params(source, name);  // source errors first, as with NVRTC
-  LOOM_THROW(ErrorKind::Runtime,
-             "compile_kernel: NVRTC is not available in this build (built without CUDA, or for the CUDA emulator)");
+  LOOM_THROW(ErrorKind::Runtime, "compile_kernel: NVRTC is not available in this build (built without CUDA)");
 }
 
 struct RtcKernel::Loaded {};

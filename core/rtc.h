@@ -7,8 +7,19 @@
 //
 // Compiling needs no GPU (the architecture defaults to the current device's,
 // else sm_90), so the compile path, its errors and the cache are tested on
-// any machine; launching needs one. In a build without CUDA (or on the CUDA
-// emulator) every call raises a clear error.
+// any machine; launching needs one. In a build without CUDA every call raises
+// a clear error.
+//
+// On the CUDA emulator (-DLOOM_CUDA=EMU, docs/cuda-emu.md) user kernels run
+// too: compile() rewrites the source as the emulator rewrites loom's own
+// kernels, compiles it with the host C++ compiler loom was built with into a
+// shared object (a trampoline unpacks the arguments and runs the kernel
+// through the emulator's launch machinery) and loads it; launch() runs the
+// grid before returning, with the emulator's checks (configuration,
+// barriers, shuffles, __trap). Options: -D, -U, -I and -std pass through; the
+// rest of NVRTC's (-use_fast_math, -lineinfo, ...) concern device code
+// generation and are ignored. origin() says "compiler" instead of "nvrtc";
+// the disk cache keeps <key>.emu.so next to the cubins.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -52,18 +63,20 @@ class RtcKernel {
   // Compiles `name` (a __global__ function of `source`, or a template
   // instantiation such as "scale<float>") with NVRTC for `arch` ("sm_90";
   // empty: the current device's, else sm_90). options: NVRTC's ("-use_fast_math",
-  // "-DN=4"). Raises with NVRTC's log when the source does not compile.
+  // "-DN=4"). Raises with NVRTC's log (the host compiler's on the emulator)
+  // when the source does not compile.
   static std::shared_ptr<RtcKernel> compile(const std::string& source, const std::string& name,
                                             const std::vector<std::string>& options = {},
                                             const std::string& arch = "");
 
   const std::string& name() const { return name_; }
-  const std::string& lowered_name() const { return lowered_; }  // the symbol in the binary
+  // The symbol in the binary (on the emulator: the trampoline's, loom_rtc_emu_launch).
+  const std::string& lowered_name() const { return lowered_; }
   const std::string& arch() const { return arch_; }
-  const std::string& log() const { return log_; }  // NVRTC's warnings
+  const std::string& log() const { return log_; }  // NVRTC's (the host compiler's) warnings
   const std::vector<KernelParam>& params() const { return params_; }
-  size_t binary_size() const { return cubin_.size(); }
-  // Where this compile came from: "nvrtc", "memory" or "disk".
+  size_t binary_size() const { return cubin_.size(); }  // the cubin (on the emulator: the shared object)
+  // Where this compile came from: "nvrtc" (on the emulator "compiler"), "memory" or "disk".
   const std::string& origin() const { return origin_; }
 
   // Checks `args` against the parameter list (count, tensor vs number, CUDA
@@ -98,7 +111,7 @@ std::string rtc_default_arch();
 // The disk cache: $LOOM_CACHE_DIR/kernels, else $XDG_CACHE_HOME/loom/kernels, else ~/.cache/loom/kernels.
 std::string rtc_cache_dir();
 void rtc_clear_memory_cache();
-bool rtc_available();  // built with NVRTC
+bool rtc_available();  // built with NVRTC, or for the CUDA emulator
 
 // Parses the parameter list of kernel `name` ("f" or "f<float, 4>") in source
 // (exposed for tests). Raises when no __global__ function of that name exists.

@@ -15,6 +15,8 @@
 //  - when beta == 0, C is never read (NaN or garbage in C must not leak).
 // "Device memory" is host memory and streams are synchronous, so every call
 // has finished when it returns and the stream argument is only recorded.
+// Each GEMM is reported to the emulator's launch observer (emu_device.h) as
+// "cublasSgemm 512x512x256 (emulated)" and the like, and skipped in dry run.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -73,7 +75,33 @@ struct cublasLtMatmulPreferenceOpaque_t {
   uint64_t impl_mask = ~uint64_t(0);
 };
 
+// The launch records are emu_runtime.cpp's; weak, so that this file also
+// links without it (the standalone build in test_emu_blas.cpp).
+namespace emu {
+__attribute__((weak)) bool dry_run();
+__attribute__((weak)) void report_library_call(const char* where, const std::string& name, dim3 grid, dim3 block,
+                                               cudaStream_t stream, int64_t start_ns, int64_t end_ns);
+__attribute__((weak)) int64_t now_ns();
+}  // namespace emu
+
 namespace {
+
+// ---------------------------------------------------------------- launch records
+
+bool blas_dry_run() { return emu::dry_run && emu::dry_run(); }
+int64_t blas_now() { return emu::now_ns ? emu::now_ns() : 0; }
+
+// Reports one GEMM, m x n x k (x batch), with a nominal launch: a grid of
+// 128 x 128 output tiles of 256 threads (what a cuBLAS kernel might use; the
+// real choice is the library's).
+void report_gemm(const char* fn, int64_t m, int64_t n, int64_t k, int64_t batch, cudaStream_t stream, int64_t t0) {
+  if (!emu::report_library_call) return;
+  std::string name = std::string(fn) + " " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+  if (batch != 1) name += " batch " + std::to_string(batch);
+  name += " (emulated)";
+  const dim3 grid(unsigned((m + 127) / 128), unsigned((n + 127) / 128), unsigned(std::max<int64_t>(batch, 1)));
+  emu::report_library_call(fn, name, grid, dim3(256), stream, t0, blas_dry_run() ? t0 : blas_now());
+}
 
 // ---------------------------------------------------------------- error reporting
 
@@ -329,13 +357,16 @@ cublasStatus_t run_gemm(const GemmCheck& g, Acc alpha, const T* A, long long sa,
   if ((reads_ab && (!A || !B)) || !C)
     fatal(g.fn, concat("null matrix pointer (A = ", A ? "set" : "null", ", B = ", B ? "set" : "null",
                        ", C = ", C ? "set" : "null", ") for a non-empty product"));
-  for (int b = 0; b < g.batch; ++b) {
+  const int64_t t0 = blas_now();
+  const bool dry = blas_dry_run();
+  for (int b = 0; b < g.batch && !dry; ++b) {
     // A and B may be null when they are not read (alpha == 0 or k == 0).
     const T* a = A ? A + b * sa : nullptr;
     const T* bb = B ? B + b * sb : nullptr;
     gemm_one<T, Acc>(g.ta != CUBLAS_OP_N, g.tb != CUBLAS_OP_N, g.m, g.n, g.k, alpha, a, g.lda, bb, g.ldb, beta,
                      C + b * sc, g.ldc, C + b * sc, g.ldc, tf32, nullptr, Act::None);
   }
+  report_gemm(g.fn, g.m, g.n, g.k, g.batch, g.handle->stream, t0);
   return ok();
 }
 
@@ -779,7 +810,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t
                               size_t workspaceSizeInBytes, cudaStream_t stream) {
   (void)workspace;
   (void)workspaceSizeInBytes;  // the emulated algorithm needs no workspace
-  (void)stream;                // synchronous: done when this returns
+  // The stream is only recorded: synchronous, the work is done when this returns.
   const char* fn = "cublasLtMatmul";
   if (!lt_handle_live(lightHandle))
     return fail(CUBLAS_STATUS_NOT_INITIALIZED, fn, lightHandle ? "handle not live" : "null handle");
@@ -807,11 +838,15 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t
   const bool reads_c = compute_is_f32(computeDesc->compute) ? *static_cast<const float*>(beta) != 0.0f
                                                             : *static_cast<const double*>(beta) != 0.0;
   if ((reads_ab && (!A || !B)) || (reads_c && !C) || !D) fatal(fn, "null matrix pointer for a non-empty product");
-  if (compute_is_f32(computeDesc->compute)) {
-    lt_run<float>(p, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, computeDesc->bias,
-                  computeDesc->compute == CUBLAS_COMPUTE_32F_FAST_TF32);
-  } else {
-    lt_run<double>(p, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, computeDesc->bias, false);
+  const int64_t t0 = blas_now();
+  if (!blas_dry_run()) {
+    if (compute_is_f32(computeDesc->compute)) {
+      lt_run<float>(p, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, computeDesc->bias,
+                    computeDesc->compute == CUBLAS_COMPUTE_32F_FAST_TF32);
+    } else {
+      lt_run<double>(p, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, computeDesc->bias, false);
+    }
   }
+  report_gemm("cublasLt gemm", int64_t(p.m), int64_t(p.n), int64_t(p.k), 1, stream, t0);
   return ok();
 }

@@ -11,6 +11,14 @@
 // exited lane) fails the launch with a message naming the kernel, block and
 // thread; so does a write past the dynamic shared memory. The failure is what
 // the next cudaGetLastError returns, and cudaGetErrorString gives the detail.
+//
+// Launch records: with an observer installed (emu::set_launch_observer) every
+// launch is reported after it ran; in dry run (emu::set_dry_run) it is
+// reported instead of run. The kernel's address comes from the entry hook
+// (__cyg_profile_func_enter, below): the first thread of the first block
+// captures it, and in dry run a probe thread enters the kernel only as far as
+// the hook, which leaves it before the body runs. emu_launch.cpp turns the
+// address into a name and the name into sm_90 resources.
 #include <cuda_runtime.h>
 #include <ucontext.h>
 
@@ -26,6 +34,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +60,11 @@ struct Fiber {
 thread_local Fiber* t_fiber = nullptr;
 thread_local uint3 t_thread_idx{};
 thread_local BlockState t_block{};
+thread_local int t_entry_capture = 0;
+
+// emu_launch.cpp: fills a record's name (from the kernel's entry address, or
+// `where` when null), resources and occupancy.
+void complete_record(LaunchRecord& rec, const void* entry);
 
 namespace {
 
@@ -73,8 +87,23 @@ struct Runner {
   bool failed = false;
   std::string why;
   std::mt19937 rng{12345};
+  const void* entry = nullptr;  // the kernel's address, captured by the entry hook
+  bool probing = false;         // dry run: leave the kernel at its entry
 };
 thread_local Runner t_run;
+
+// Launch records: the observer and dry run, and one word that says whether
+// either is on, so a launch without them pays one load.
+std::atomic<LaunchObserver> g_observer{nullptr};
+std::atomic<bool> g_dry_run{false};
+constexpr unsigned kObserved = 1, kDry = 2;
+std::atomic<unsigned> g_launch_flags{0};
+// Nonzero while some thread waits for a kernel entry: the hook's first test.
+std::atomic<int> g_hooks_armed{0};
+
+void update_launch_flags() {
+  g_launch_flags.store((g_observer.load() ? kObserved : 0) | (g_dry_run.load() ? kDry : 0));
+}
 
 // Under AddressSanitizer every stack switch is announced, so it tracks which
 // stack is live (no false reports on fiber stacks, real ones still caught).
@@ -380,7 +409,9 @@ bool launch_begin(const char* where, const LaunchCfg& cfg) {
   return true;
 }
 
-void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx) {
+namespace {
+
+void execute_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx, bool capture) {
   Runner& r = t_run;
   if (t_fiber) {
     std::fprintf(stderr, "loom CUDA emulator: kernel launched from inside a kernel (%s)\n", where);
@@ -397,18 +428,148 @@ void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void
   if (r.xchg.size() < warps * 32 * kXchgBytes) r.xchg.resize(warps * 32 * kXchgBytes);
   t_block.grid_dim = cfg.grid;
   t_block.block_dim = cfg.block;
+  // The first thread of the first block to run captures the kernel's address.
+  if (capture) {
+    g_hooks_armed.fetch_add(1);
+    t_entry_capture = 1;
+  }
   for (unsigned z = 0; z < cfg.grid.z && !r.failed; ++z)
     for (unsigned y = 0; y < cfg.grid.y && !r.failed; ++y)
       for (unsigned x = 0; x < cfg.grid.x && !r.failed; ++x) {
         t_block.block_idx = uint3{x, y, z};
         run_block();
+        t_entry_capture = 0;  // captured by now, or never (a kernel without hooks)
       }
+  if (capture) g_hooks_armed.fetch_sub(1);
+  t_entry_capture = 0;
   t_fiber = nullptr;
   if (r.failed) {
     t_failure = std::string("unspecified launch failure in ") + where + ": " + r.why;
     std::fprintf(stderr, "loom CUDA emulator: %s\n", t_failure.c_str());
     set_error(cudaErrorLaunchFailure);
   }
+}
+
+// Dry run: the kernel's address without running it. One fiber (thread 0 of
+// block 0) calls the launch closure; the entry hook records the kernel's
+// address on entry and abandons the fiber there, before the body's first
+// statement. Only for launches compiled with hooks: without them the kernel
+// would run for that thread.
+const void* probe_entry(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx) {
+  Runner& r = t_run;
+  if (t_fiber) {
+    std::fprintf(stderr, "loom CUDA emulator: kernel launched from inside a kernel (%s)\n", where);
+    std::abort();
+  }
+  r.body = body;
+  r.ctx = ctx;
+  r.where = where;
+  r.failed = false;
+  r.entry = nullptr;
+  r.probing = true;
+  if (r.stacks.empty()) r.stacks.push_back(static_cast<char*>(std::malloc(kStackBytes)));
+  r.fibers.assign(1, Fiber{});
+  Fiber& f = r.fibers[0];
+  f.stack = r.stacks[0];
+  getcontext(&f.ctx);
+  f.ctx.uc_stack.ss_sp = f.stack;
+  f.ctx.uc_stack.ss_size = kStackBytes;
+  f.ctx.uc_link = &r.sched;
+  makecontext(&f.ctx, fiber_main, 0);
+  t_block.grid_dim = cfg.grid;
+  t_block.block_dim = cfg.block;
+  t_block.block_idx = uint3{0, 0, 0};
+  g_hooks_armed.fetch_add(1);
+  t_entry_capture = 1;
+  t_fiber = &f;
+  t_thread_idx = f.tid;
+  void* fake = nullptr;
+  asan_enter_fiber(f, &fake);
+  swapcontext(&r.sched, &f.ctx);
+  asan_back_in_scheduler(fake);
+  t_fiber = nullptr;
+  t_entry_capture = 0;
+  g_hooks_armed.fetch_sub(1);
+  r.probing = false;
+  return r.entry;
+}
+
+}  // namespace
+
+void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx, bool hooked) {
+  const unsigned flags = g_launch_flags.load(std::memory_order_relaxed);
+  if (flags == 0) {
+    execute_grid(where, cfg, body, ctx, false);
+    return;
+  }
+  const LaunchObserver observer = g_observer.load();
+  const bool dry = flags & kDry;
+  LaunchRecord rec{};
+  rec.where = where;
+  rec.grid = cfg.grid;
+  rec.block = cfg.block;
+  rec.dynamic_smem = cfg.smem;
+  rec.stream = cfg.stream;
+  rec.dry_run = dry;
+  rec.start_ns = now_ns();
+  const void* entry = nullptr;
+  if (dry) {
+    if (observer && hooked) entry = probe_entry(where, cfg, body, ctx);
+    rec.end_ns = rec.start_ns;
+  } else {
+    t_run.entry = nullptr;
+    execute_grid(where, cfg, body, ctx, observer && hooked);
+    entry = t_run.entry;
+    rec.end_ns = now_ns();
+  }
+  if (!observer) return;
+  complete_record(rec, entry);
+  observer(rec);
+}
+
+// The entry hook's second half: the capture itself.
+__attribute__((no_instrument_function)) void entry_hook(void* fn) {
+  if (t_entry_capture != 2 || !t_fiber) return;
+  t_entry_capture = 0;
+  t_run.entry = fn;
+  if (t_run.probing) abandon();  // back to probe_entry: the kernel body never runs
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+LaunchObserver set_launch_observer(LaunchObserver observer) {
+  const LaunchObserver old = g_observer.exchange(observer);
+  update_launch_flags();
+  return old;
+}
+
+void set_dry_run(bool on) {
+  g_dry_run.store(on);
+  update_launch_flags();
+}
+
+bool dry_run() { return g_launch_flags.load(std::memory_order_relaxed) & kDry; }
+
+void report_library_call(const char* where, const std::string& name, dim3 grid, dim3 block, cudaStream_t stream,
+                         int64_t start_ns, int64_t end_ns) {
+  const LaunchObserver observer = g_observer.load();
+  if (!observer) return;
+  LaunchRecord rec{};
+  rec.where = where;
+  rec.kernel = name;
+  rec.grid = grid;
+  rec.block = block;
+  rec.stream = stream;
+  rec.start_ns = start_ns;
+  rec.end_ns = end_ns;
+  rec.registers = rec.static_smem = rec.local_bytes = rec.spill_bytes = rec.blocks_per_sm = -1;
+  rec.occupancy = rec.waves = -1;
+  rec.library = true;
+  rec.dry_run = dry_run();
+  observer(rec);
 }
 
 }  // namespace emu
@@ -493,6 +654,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = int(emu::kDefaultSmem); break;
     case cudaDevAttrWarpSize: *value = 32; break;
+    case cudaDevAttrClockRate: *value = 1980000; break;  // kHz: an H100 SXM's boost clock, as the 132 SMs
     case cudaDevAttrMultiProcessorCount: *value = 132; break;
     case cudaDevAttrComputeCapabilityMajor: *value = 9; break;
     case cudaDevAttrComputeCapabilityMinor: *value = 0; break;
@@ -646,3 +808,13 @@ cudaError_t emu_func_set_attribute(const void* func, cudaFuncAttribute attr, int
   }
   return cudaSuccess;
 }
+
+// The entry hook: kernel files of an EMU build are compiled with
+// -finstrument-functions (their device functions exempt), so this runs at the
+// entry of every kernel thread and of their host functions. Unless a launch
+// waits for a kernel's address it costs one load.
+extern "C" __attribute__((no_instrument_function)) void __cyg_profile_func_enter(void* fn, void*) {
+  if (emu::g_hooks_armed.load(std::memory_order_relaxed) == 0) return;
+  emu::entry_hook(fn);
+}
+extern "C" __attribute__((no_instrument_function)) void __cyg_profile_func_exit(void*, void*) {}

@@ -4,7 +4,10 @@
 Two rewrites, nothing else (the rest is handled by emu_device.h):
   kernel<<<grid, block[, smem[, stream]]>>>(args)
       -> ::emu::launch("kernel at file:line", ::emu::LaunchCfg(grid, block[, ...]),
-                       [&](auto&... a_) { kernel(a_...); }, args)
+                       [&](auto&... a_) NOHOOK { ::emu::before_kernel(); kernel(a_...); }, args)
+     (NOHOOK: __attribute__((no_instrument_function)), so that with the entry
+     hooks of an EMU build the first function entered after before_kernel()
+     is the kernel itself: see emu_device.h)
   extern __shared__ [__align__(n)] T name[];
       -> T* name = reinterpret_cast<T*>(::emu::dynamic_smem());
 A #line directive keeps compiler messages pointing at the original file, and
@@ -66,7 +69,8 @@ def rewrite_launches(text, name):
         args = text[p + 1:q]
         line = text.count("\n", 0, k) + 1
         label = "%s at %s:%d" % (re.sub(r"\s+", " ", kernel), name, line)
-        new = '::emu::launch("%s", ::emu::LaunchCfg(%s), [&](auto&... a_) { %s(a_...); }%s%s)' % (
+        new = ('::emu::launch("%s", ::emu::LaunchCfg(%s), [&](auto&... a_) __attribute__((no_instrument_function)) '
+               '{ ::emu::before_kernel(); %s(a_...); }%s%s)') % (
             label.replace('"', '\\"'), cfg, kernel, ", " if args.strip() else "", args)
         old = text[start:q + 1]
         new += "\n" * max(0, old.count("\n") - new.count("\n"))

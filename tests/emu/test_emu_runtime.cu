@@ -1,12 +1,17 @@
 // Tests of the CUDA emulator itself (built with -DLOOM_CUDA=EMU only): the
 // barrier and warp semantics the kernels rely on, the tensor-core fragment
 // layout, and the failures it must report instead of hiding.
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include "core/dtype.h"
+#include "kernels/cuda/channel_reduce.h"
 
 namespace {
 
@@ -265,4 +270,196 @@ TEST_CASE("emu: memory bookkeeping", "[emu]") {
   CHECK(cudaFree(p) == cudaSuccess);
   CHECK(cudaFree(&local) == cudaErrorInvalidValue);
   (void)cudaGetLastError();
+}
+
+// ---- launch records ----
+
+namespace {
+
+std::mutex g_records_mu;
+std::vector<emu::LaunchRecord> g_records;
+void collect(const emu::LaunchRecord& r) {
+  std::lock_guard<std::mutex> lock(g_records_mu);
+  g_records.push_back(r);
+}
+
+// Installs `collect` (and dry run when asked) for one scope.
+struct Recording {
+  explicit Recording(bool dry = false) {
+    g_records.clear();
+    previous = emu::set_launch_observer(collect);
+    emu::set_dry_run(dry);
+  }
+  ~Recording() {
+    emu::set_dry_run(false);
+    emu::set_launch_observer(previous);
+  }
+  emu::LaunchObserver previous;
+};
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("emu: the launch observer sees every launch with the kernel's full name", "[emu]") {
+  int* in = dev<int>(512);
+  int* out = dev<int>(512);
+  double* d = dev<double>(8);
+  cudaStream_t stream = nullptr;
+  REQUIRE(cudaStreamCreate(&stream) == cudaSuccess);
+  {
+    Recording rec;
+    reverse_kernel<<<2, 256, 0, stream>>>(out, in);
+    template_kernel<<<1, 8>>>(d, 2.5, 5);  // a deduced template: the name has its arguments
+    void (*fp)(int*, const int*) = reverse_no_barrier_kernel;
+    fp<<<dim3(1, 2), 256>>>(out, in);  // through a pointer: the kernel actually run
+    dyn_smem_kernel<<<1, 32, 32 * sizeof(float)>>>(reinterpret_cast<float*>(out));
+  }
+  REQUIRE(g_records.size() == 4);
+  const emu::LaunchRecord& a = g_records[0];
+  CHECK(a.kernel == "(anonymous namespace)::reverse_kernel");
+  CHECK(std::string(a.where).find("reverse_kernel at ") == 0);
+  CHECK(a.grid.x == 2);
+  CHECK(a.block.x == 256);
+  CHECK(a.stream == stream);
+  CHECK(a.dynamic_smem == 0);
+  CHECK(a.start_ns > 0);
+  CHECK(a.end_ns >= a.start_ns);
+  CHECK_FALSE(a.dry_run);
+  CHECK_FALSE(a.library);
+  // Not in the ptxas table (a test kernel): resources unknown.
+  CHECK(a.registers == -1);
+  CHECK(a.blocks_per_sm == -1);
+  CHECK(g_records[1].kernel == "(anonymous namespace)::template_kernel<double>");
+  CHECK(g_records[2].kernel == "(anonymous namespace)::reverse_no_barrier_kernel");
+  CHECK(g_records[2].grid.y == 2);
+  CHECK(g_records[3].kernel == "(anonymous namespace)::dyn_smem_kernel");
+  CHECK(g_records[3].dynamic_smem == 32 * sizeof(float));
+  // The launches ran.
+  double h = 0;
+  cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost);
+  CHECK(h == 2.5);
+  // Removed: no more records.
+  g_records.clear();
+  template_kernel<<<1, 8>>>(d, 1.0, 5);
+  CHECK(g_records.empty());
+  cudaStreamDestroy(stream);
+  cudaFree(in);
+  cudaFree(out);
+  cudaFree(d);
+}
+
+TEST_CASE("emu: dry run records launches and GEMMs without executing them", "[emu]") {
+  float* acc = dev<float>(1);
+  double* d = dev<double>(8);
+  float* a = dev<float>(16);
+  float* c = dev<float>(16);
+  std::vector<float> ones(16, 1.0f);
+  cudaMemcpy(a, ones.data(), sizeof(float) * 16, cudaMemcpyHostToDevice);
+  cublasHandle_t blas = nullptr;
+  REQUIRE(cublasCreate(&blas) == CUBLAS_STATUS_SUCCESS);
+  {
+    Recording rec(true);
+    CHECK(emu::dry_run());
+    atomic_kernel<<<7, 96>>>(acc);
+    template_kernel<<<1, 8>>>(d, 2.5, 5);
+    const float alpha = 1, beta = 0;
+    CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &alpha, a, 4, a, 4, &beta, c, 4) ==
+          CUBLAS_STATUS_SUCCESS);
+    // An invalid configuration still fails, and is not recorded.
+    grid_index_kernel<<<1, 2048>>>(reinterpret_cast<int*>(acc));
+    CHECK(cudaGetLastError() == cudaErrorInvalidConfiguration);
+  }
+  CHECK_FALSE(emu::dry_run());
+  REQUIRE(g_records.size() == 3);
+  CHECK(g_records[0].kernel == "(anonymous namespace)::atomic_kernel");
+  CHECK(g_records[0].grid.x == 7);
+  CHECK(g_records[0].block.x == 96);
+  CHECK(g_records[0].dry_run);
+  CHECK(g_records[0].start_ns == g_records[0].end_ns);
+  CHECK(g_records[1].kernel == "(anonymous namespace)::template_kernel<double>");
+  CHECK(g_records[2].kernel == "cublasSgemm 4x4x4 (emulated)");
+  CHECK(g_records[2].library);
+  CHECK(g_records[2].registers == -1);
+  // Nothing ran: the buffers keep their zeros.
+  float h = -1;
+  cudaMemcpy(&h, acc, sizeof h, cudaMemcpyDeviceToHost);
+  CHECK(h == 0.0f);
+  std::vector<double> r(8, -1.0);
+  cudaMemcpy(r.data(), d, sizeof(double) * 8, cudaMemcpyDeviceToHost);
+  for (double v : r) CHECK(v == 0.0);
+  std::vector<float> hc(16, -1.0f);
+  cudaMemcpy(hc.data(), c, sizeof(float) * 16, cudaMemcpyDeviceToHost);
+  for (float v : hc) CHECK(v == 0.0f);
+  cublasDestroy(blas);
+  cudaFree(acc);
+  cudaFree(d);
+  cudaFree(a);
+  cudaFree(c);
+}
+
+TEST_CASE("emu: library kernels are named as nvcc names them, with their sm_90 resources", "[emu]") {
+  // loom's per-channel sum at the conv stem's bias-gradient shape, in dry run
+  // (the table is keyed by these names: tests/emu/ptxas_resources.py).
+  const int64_t N = 256, C = 32, S = 4096;
+  float* x = dev<float>(1);  // never read in dry run
+  float* out = dev<float>(C);
+  const size_t ws_bytes = loom::kernels::cuda::channel_sum_workspace_bytes(loom::DType::Float32, N, C, S);
+  char* ws = ws_bytes ? dev<char>(ws_bytes) : nullptr;
+  {
+    Recording rec(true);
+    loom::kernels::cuda::channel_sum(loom::DType::Float32, out, x, N, C, S, ws, nullptr);
+  }
+  REQUIRE_FALSE(g_records.empty());
+  const emu::LaunchRecord& r = g_records[0];
+  CHECK(r.kernel.find("loom::kernels::cuda::channel_reduce_partial_kernel<") == 0);
+  CHECK(ends_with(r.kernel, ">"));
+  if (emu::kernel_resource_count() == 0) {
+    CHECK(r.registers == -1);
+    WARN("no sm_90 resource table in this build (" << emu::kernel_resource_source() << ")");
+  } else {
+    INFO(r.kernel << " (table: " << emu::kernel_resource_source() << ")");
+    CHECK(r.registers > 0);
+    CHECK(r.blocks_per_sm > 0);
+    CHECK(r.occupancy > 0);
+    CHECK(r.waves > 0);
+  }
+  cudaFree(x);
+  cudaFree(out);
+  cudaFree(ws);
+}
+
+TEST_CASE("emu: kernel names from symbols", "[emu]") {
+  // What g++ emits for a kernel template in an anonymous namespace, and for
+  // a clone of it.
+  CHECK(emu::kernel_name_from_symbol("_ZN4loom7kernels4cuda12_GLOBAL__N_120conv_bias_add_kernelIfEEvPT_PKS4_lil") ==
+        "loom::kernels::cuda::(anonymous namespace)::conv_bias_add_kernel<float>");
+  CHECK(emu::kernel_name_from_symbol("_ZN12_GLOBAL__N_114reverse_kernelEPiPKi.constprop.0") ==
+        "(anonymous namespace)::reverse_kernel");
+  CHECK(emu::kernel_name_from_symbol("not_mangled") == "not_mangled");
+}
+
+TEST_CASE("emu: sm_90 occupancy", "[emu]") {
+  // Register-limited.
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 0) == 8);
+  CHECK(emu::sm90_blocks_per_sm(256, 128, 0) == 2);
+  CHECK(emu::sm90_blocks_per_sm(256, 64, 0) == 4);
+  CHECK(emu::sm90_blocks_per_sm(128, 72, 0) == 7);  // 2304 registers per warp: 7 warps per sub-partition
+  CHECK(emu::sm90_blocks_per_sm(1024, 64, 0) == 1);
+  CHECK(emu::sm90_blocks_per_sm(1024, 65, 0) == 0);  // 66560 registers: more than a block may have
+  // Thread- and block-limited.
+  CHECK(emu::sm90_blocks_per_sm(1024, 16, 0) == 2);
+  CHECK(emu::sm90_blocks_per_sm(32, 16, 0) == 32);
+  CHECK(emu::sm90_blocks_per_sm(96, 16, 0) == 21);
+  // Shared-memory-limited: 228 KiB per SM, 1 KiB reserved per block.
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 48 * 1024) == 4);
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 100 * 1024) == 2);
+  CHECK(emu::sm90_blocks_per_sm(128, 32, 227 * 1024) == 1);
+  CHECK(emu::sm90_blocks_per_sm(128, 32, 227 * 1024 + 1) == 0);
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 27 * 1024) == 8);   // 8 x 28 KiB = 224 KiB
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 28 * 1024) == 7);   // 8 x 29 KiB > 228 KiB
+  // Unknown registers.
+  CHECK(emu::sm90_blocks_per_sm(256, -1, 0) == -1);
 }

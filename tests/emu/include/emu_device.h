@@ -10,19 +10,27 @@
 // statics (blocks never run concurrently on one host thread); dynamic shared
 // memory is rewritten to emu::dynamic_smem() by rewrite_launches.py, which
 // also turns k<<<cfg>>>(args) into emu::launch(...).
+//
+// Launch records (docs/cuda-emu.md): the kernel .cu files are compiled with
+// -finstrument-functions, so a kernel's entry calls __cyg_profile_func_enter
+// with the kernel's own address, whatever the launch expression was (a
+// deduced template, a function-pointer variable); emu_launch.cpp maps the
+// address to the symbol. __device__ / __host__ / __forceinline__ functions are
+// exempt (no per-call cost inside kernels); __global__ ones are not.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #define __global__
-#define __device__
-#define __host__
-#define __forceinline__ inline __attribute__((always_inline))
+#define __device__ __attribute__((no_instrument_function))
+#define __host__ __attribute__((no_instrument_function))
+#define __forceinline__ inline __attribute__((always_inline, no_instrument_function))
 #define __launch_bounds__(...)
 #define __shared__ static thread_local
 #define __constant__ static
@@ -259,10 +267,94 @@ struct LaunchCfg {
   LaunchCfg(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = nullptr) : grid(g), block(b), smem(s), stream(st) {}
 };
 
+// ---- launch records (tests/emu/emu_launch.cpp) ----
+
+// Tells code that may be built against an older emulator that the API below exists.
+#define LOOM_EMU_LAUNCH_OBSERVER 1
+
+// One kernel launch (or emulated cuBLAS / cuBLASLt GEMM) as a GPU would see
+// it: what ran, its configuration, and what it costs an sm_90 SM according to
+// ptxas (the build-time resource table, tests/emu/ptxas_resources.py).
+struct LaunchRecord {
+  const char* where;        // "kernel at file:line", the launch text
+  std::string kernel;       // full kernel name without return type and parameters, e.g.
+                            // "loom::kernels::cuda::(anonymous namespace)::conv_bias_add_kernel<float>";
+                            // `where` when the kernel's symbol is unknown
+  dim3 grid, block;
+  size_t dynamic_smem;
+  cudaStream_t stream;
+  int64_t start_ns, end_ns;  // steady_clock since its epoch; equal in dry run
+  // sm_90 resource usage from ptxas; negative when unknown:
+  int registers;    // per thread
+  int static_smem;  // bytes per block
+  int local_bytes;  // local memory per thread (stack frame, spills included)
+  int blocks_per_sm;  // resident blocks per SM (registers, shared memory, threads, 32-block limit)
+  double occupancy;   // resident warps / 64
+  double waves;       // blocks / (132 * blocks_per_sm)
+  // And:
+  int spill_bytes;  // spill stores per thread (known from ptxas -v logs only)
+  bool library;     // an emulated cuBLAS / cuBLASLt call: grid and block are nominal
+  bool dry_run;     // recorded without executing
+};
+using LaunchObserver = void (*)(const LaunchRecord&);
+// Installs the observer every launch reports to (after it ran, on the
+// launching thread); returns the previous one; nullptr removes it.
+LaunchObserver set_launch_observer(LaunchObserver observer);
+// Dry run: launches and emulated GEMMs are checked and recorded but not
+// executed (memory copies and sets still are). Lets a program's host side run
+// at full problem sizes to see what it would launch.
+void set_dry_run(bool on);
+bool dry_run();
+
+// sm_90 occupancy: resident blocks per SM for a block of `threads` using
+// `registers` per thread (<= 0: unknown, then -1 is returned) and
+// `smem_per_block` bytes of shared memory (static + dynamic). Rules of the CUDA
+// occupancy calculator for compute capability 9.0: 65536 registers per SM
+// allocated per warp in units of 256 (four sub-partitions of 16384), 64 warps,
+// 2048 threads and 32 blocks per SM, 228 KiB shared memory per SM with 1 KiB
+// reserved per block, 227 KiB at most per block. 0: the block does not fit.
+constexpr int kSmCount = 132;  // the H100 SXM the waves are counted on
+int sm90_blocks_per_sm(int threads, int registers, size_t smem_per_block);
+
+// The build-time ptxas table: false when `kernel` (a LaunchRecord::kernel
+// name) is not in it.
+struct KernelResources {
+  const char* name;
+  int registers, static_smem, local_bytes, spill_bytes;
+};
+bool kernel_resources(const std::string& kernel, KernelResources* out);
+size_t kernel_resource_count();      // 0: the build had no source for the table
+const char* kernel_resource_source();  // what the table was made from
+// A kernel's symbol as LaunchRecord::kernel names it: demangled, without the
+// return type, the parameter list and GCC's " [clone ...]" suffixes.
+std::string kernel_name_from_symbol(const std::string& mangled);
+
+// Reports an emulated library call (emu_blas.cpp) to the observer.
+// `where` must outlive the program (a string literal).
+void report_library_call(const char* where, const std::string& name, dim3 grid, dim3 block, cudaStream_t stream,
+                         int64_t start_ns, int64_t end_ns);
+int64_t now_ns();
+
+// Entry capture: the launch closure (rewrite_launches.py) calls
+// before_kernel() right before calling the kernel; when the launch wants the
+// kernel's address (an observer is installed), the next instrumented function
+// entry on this thread is the kernel's.
+extern thread_local int t_entry_capture;  // 1: armed for this thread, 2: next entry is the kernel
+inline void before_kernel() {
+  if (t_entry_capture == 1) t_entry_capture = 2;
+}
+
 // Checks the configuration like the driver does (sets the error that the next
-// cudaGetLastError returns) and, when valid, runs every block.
+// cudaGetLastError returns) and, when valid, runs every block. `hooked`: the
+// launching file was compiled with entry hooks (-finstrument-functions).
 bool launch_begin(const char* where, const LaunchCfg& cfg);
-void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx);
+void run_grid(const char* where, const LaunchCfg& cfg, void (*body)(void*), void* ctx, bool hooked);
+
+#ifdef LOOM_EMU_ENTRY_HOOKS
+#define LOOM_EMU_HOOKED true
+#else
+#define LOOM_EMU_HOOKED false
+#endif
 
 // `call` invokes the kernel by name (so a kernel template's arguments are
 // deduced from the launch arguments, as nvcc does).
@@ -278,7 +370,7 @@ void launch(const char* where, const LaunchCfg& cfg, F call, A&&... args) {
   run_grid(where, cfg, [](void* c) {
     auto* x = static_cast<Ctx*>(c);
     std::apply(x->call, x->args);
-  }, &ctx);
+  }, &ctx, LOOM_EMU_HOOKED);
 }
 
 }  // namespace emu
