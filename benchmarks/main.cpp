@@ -4,6 +4,7 @@
 //
 //   loom_bench [--cpu] [--gpu] [--filter SUBSTR]... [--iters N] [--out FILE] [--tune-cache FILE]
 //   loom_bench --launch-report [--filter SUBSTR]...     (emulator builds, -DLOOM_CUDA=EMU)
+//   loom_bench --profile SUBSTR [--cpu|--gpu] [--iters N]
 //
 // With neither --cpu nor --gpu, the CPU cases always run and the GPU cases run
 // when loom::cuda::is_available(). The first line is a header describing the
@@ -36,9 +37,30 @@
 #include "bench.h"
 #include "core/autotune.h"
 #include "core/cuda.h"
+#include "core/profiler.h"
 #include "core/tensor.h"
 
 namespace bench {
+
+// ---------------------------------------------------------------- --profile
+
+// --profile: after a case's timing, one more call runs under loom's profiler
+// (GPU kernels included on the GPU) and its table, with the roofline column,
+// is printed under the case's JSON row.
+static bool g_profile = false;
+static std::string g_profile_table;
+
+static void profile_call(const std::function<void()>& fn, bool gpu) {
+  loom::profiler::ProfilerOptions o;
+  o.record_shapes = true;
+  o.cuda = gpu;
+  loom::profiler::Profiler prof(o);
+  prof.start();
+  fn();
+  if (gpu) loom::cuda::synchronize();
+  prof.stop();
+  g_profile_table = prof.table(gpu ? "cuda_time_total" : "cpu_time_total", 25, /*group_by_input_shape=*/true);
+}
 
 // ---------------------------------------------------------------- launch report
 
@@ -284,6 +306,10 @@ void Context::report(const std::string& name, double ms, double flops, double by
   if (bytes > 0) r.num("gbps", bytes / ms / 1e6);
   r.merge(extra);
   emit(r);
+  if (g_profile && !g_profile_table.empty()) {
+    std::cout << "\n== profile of " << name << " (" << impl << "), one call\n" << g_profile_table << std::endl;
+    g_profile_table.clear();
+  }
 }
 
 void Context::skip(const std::string& name, const std::string& reason) const {
@@ -330,6 +356,7 @@ double time_cpu(const std::function<void()>& fn, int iters, int warmup) {
     auto t1 = std::chrono::steady_clock::now();
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
+  if (g_profile) profile_call(fn, false);
   return median(std::move(ms));
 }
 
@@ -373,6 +400,7 @@ double time_gpu(const std::function<void()>& fn, int iters, int warmup) {
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   loom::cuda::synchronize(dev);  // raises device-side errors recorded by the kernels
+  if (g_profile) profile_call(fn, true);
   return median(std::move(ms));
 }
 
@@ -425,7 +453,9 @@ void usage(std::ostream& os) {
         "  --tune-cache FILE  load the autotuner's cache from FILE if it exists, save it there at the end\n"
         "  --launch-report  (emulator builds) run the GPU cases once in dry run and print their kernel\n"
         "                   launches: grid, block, sm_90 registers, occupancy, waves on 132 SMs; flags\n"
-        "                   launches filling < 50 % of one wave\n";
+        "                   launches filling < 50 % of one wave\n"
+        "  --profile SUBSTR run the cases matching SUBSTR, then one more call of each under loom's profiler,\n"
+        "                   printing its table (ops, GPU kernels with --gpu, the roofline column)\n";
 }
 
 #ifdef LOOM_CUDA_EMU
@@ -491,6 +521,9 @@ int main(int argc, char** argv) {
       tune_cache = value("--tune-cache");
     } else if (a == "--launch-report") {
       launch_report = true;
+    } else if (a == "--profile") {
+      ctx.filters.push_back(value("--profile"));
+      bench::g_profile = true;
     } else if (a == "-h" || a == "--help") {
       usage(std::cout);
       return 0;

@@ -13,6 +13,7 @@ and they nest inside Python models.
 from ..nn.modules.cpp import CppModule
 from ..nn.modules.cpp import cpp as _cpp
 from .._C._functional._io import ImageCaptionFolder  # your own images + captions (multimodal/image_folder.h)
+from .._C._functional._shapes import Shapes  # procedural image-caption-QA dataset (multimodal/shapes.h)
 
 __all__ = [
     "ImageEncoder",
@@ -26,6 +27,7 @@ __all__ = [
     "LateFusion",
     "CrossAttentionFusion",
     "ImageCaptionFolder",
+    "Shapes",
 ]
 
 

@@ -1,8 +1,10 @@
 """DataLoader: batches of a dataset, in order, optionally prefetched by background threads."""
+import atexit
 import collections.abc
 import numbers
 import queue
 import threading
+import weakref
 
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -21,6 +23,34 @@ class WorkerInfo:
 
 
 _worker = threading.local()
+
+# Worker threads must not outlive the interpreter while inside loom's C++ (which releases the GIL):
+# one that tries to take the GIL back during finalization aborts the process. So an iteration stops
+# and joins its threads when it ends, when it is abandoned (the generator is closed or collected),
+# and at exit for any still running.
+_live = weakref.WeakSet()
+
+
+class _Workers:
+    def __init__(self, threads, stop, wake):
+        self.threads, self.stop, self.wake = threads, stop, wake
+        _live.add(self)
+
+    def shutdown(self):
+        self.stop.set()
+        for _ in range(50):  # wake() unblocks workers waiting on a queue; retry while they finish
+            self.wake()
+            for t in self.threads:
+                t.join(timeout=0.1)
+            if not any(t.is_alive() for t in self.threads):
+                break
+        _live.discard(self)
+
+
+@atexit.register
+def _shutdown_all():
+    for w in list(_live):
+        w.shutdown()
 
 
 def get_worker_info():
@@ -205,7 +235,7 @@ class DataLoader:
                 return
             while not stop.is_set():
                 task = tasks.get()
-                if task is None:
+                if task is None or stop.is_set():
                     return
                 n, indices = task
                 try:
@@ -221,6 +251,17 @@ class DataLoader:
 
         threads = [threading.Thread(target=worker, args=(w,), daemon=True, name="loom-dataloader-{}".format(w))
                    for w in range(self.num_workers)]
+
+        def wake():
+            try:
+                while True:
+                    tasks.get_nowait()
+            except queue.Empty:
+                pass
+            for _ in threads:
+                tasks.put(None)
+
+        workers = _Workers(threads, stop, wake)
         for t in threads:
             t.start()
         try:
@@ -253,9 +294,7 @@ class DataLoader:
                 top_up()
                 yield result
         finally:
-            stop.set()
-            for _ in threads:
-                tasks.put(None)
+            workers.shutdown()
 
     def _base_seed(self):
         from ... import randint
@@ -296,10 +335,22 @@ class DataLoader:
                         return
                     queues[wid].put(_pin(b) if self.pin_memory else b)
             except Exception as e:
-                queues[wid].put(_WorkerError(e, str(wid)))
-            queues[wid].put(end)
+                if not stop.is_set():
+                    queues[wid].put(_WorkerError(e, str(wid)))
+            if not stop.is_set():
+                queues[wid].put(end)
 
         threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(self.num_workers)]
+
+        def wake():  # unblock workers waiting on a full queue
+            for q in queues:
+                try:
+                    while True:
+                        q.get_nowait()
+                except queue.Empty:
+                    pass
+
+        workers = _Workers(threads, stop, wake)
         for t in threads:
             t.start()
         try:
@@ -317,10 +368,4 @@ class DataLoader:
                         item.reraise()
                     yield item
         finally:
-            stop.set()
-            for q in queues:  # unblock workers waiting on a full queue
-                try:
-                    while True:
-                        q.get_nowait()
-                except queue.Empty:
-                    pass
+            workers.shutdown()
