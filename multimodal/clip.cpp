@@ -65,8 +65,8 @@ void TextEncoder::check_tokens(const Tensor& tokens, int64_t max_len) const {
 }
 
 TransformerTextEncoder::TransformerTextEncoder(int64_t vocab, int64_t dim, int64_t layers, int64_t heads,
-                                               int64_t max_len)
-    : TextEncoder("TransformerTextEncoder"), max_len(max_len) {
+                                               int64_t max_len, bool mask_padding)
+    : TextEncoder("TransformerTextEncoder"), max_len(max_len), mask_padding(mask_padding) {
   LOOM_CHECK_VALUE(max_len > 0 && layers >= 0, "TransformerTextEncoder: expected max_len > 0 and layers >= 0, got ",
                    max_len, " and ", layers);
   emb = register_module("emb", std::make_shared<nn::Embedding>(vocab, dim));
@@ -83,9 +83,22 @@ TransformerTextEncoder::TransformerTextEncoder(int64_t vocab, int64_t dim, int64
 }
 
 Tensor TransformerTextEncoder::forward(const Tensor& tokens) const {
+  if (!mask_padding) {
+    check_tokens(tokens, max_len);
+    Tensor x = emb->forward(tokens) + param("pos").narrow(0, 0, tokens.size(1));
+    return proj->forward(tr->forward(x).mean({1}));
+  }
+  TextSequence s = forward_sequence(tokens);
+  Tensor keep = s.padding_mask.logical_not().to(s.states.dtype()).unsqueeze(2);  // [B, L, 1]
+  // clamp: a sample of padding alone divides zeros by 1, not by 0.
+  return proj->forward((s.states * keep).sum({1}) / keep.sum({1}).clamp(1.0));
+}
+
+TextSequence TransformerTextEncoder::forward_sequence(const Tensor& tokens) const {
   check_tokens(tokens, max_len);
   Tensor x = emb->forward(tokens) + param("pos").narrow(0, 0, tokens.size(1));
-  return proj->forward(tr->forward(x).mean({1}));
+  Tensor pad = mask_padding ? tokens.eq(0) : zeros(tokens.sizes(), TensorOptions(DType::Bool, tokens.device()));
+  return {tr->forward(x, {}, mask_padding ? pad : Tensor()), pad};
 }
 
 LSTMTextEncoder::LSTMTextEncoder(int64_t vocab, int64_t dim) : TextEncoder("LSTMTextEncoder") {
@@ -98,6 +111,12 @@ Tensor LSTMTextEncoder::forward(const Tensor& tokens) const {
   check_tokens(tokens);
   Tensor h_n = lstm->forward(emb->forward(tokens)).h_n;  // [layers, B, dim]
   return proj->forward(h_n.select(0, h_n.size(0) - 1));
+}
+
+TextSequence LSTMTextEncoder::forward_sequence(const Tensor& tokens) const {
+  check_tokens(tokens);
+  return {lstm->forward(emb->forward(tokens)).output,
+          zeros(tokens.sizes(), TensorOptions(DType::Bool, tokens.device()))};
 }
 
 // ---------------------------------------------------------------- CLIP

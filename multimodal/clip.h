@@ -35,10 +35,22 @@ class ImageEncoder : public nn::Module {
   std::shared_ptr<nn::Linear> proj;
 };
 
+// Per-token states of a text encoder, for fusion modules that attend over the
+// words (multimodal/models.h), and the positions the encoder itself treated
+// as padding (bool [B, L], true = padding), so that a pooling or attention on
+// top can ignore the same positions.
+struct TextSequence {
+  Tensor states;        // [B, L, sequence_dim()]
+  Tensor padding_mask;  // [B, L] bool
+};
+
 // The text side of CLIP: integer tokens [B, L] -> embeddings [B, dim].
 class TextEncoder : public nn::Module {
  public:
   virtual Tensor forward(const Tensor& tokens) const = 0;
+  virtual TextSequence forward_sequence(const Tensor& tokens) const = 0;
+  virtual int64_t dim() const = 0;           // width of forward's output
+  virtual int64_t sequence_dim() const = 0;  // width of forward_sequence's states
 
  protected:
   explicit TextEncoder(std::string type_name) : nn::Module(std::move(type_name)) {}
@@ -50,23 +62,38 @@ class TextEncoder : public nn::Module {
 // N(0, 0.02^2)), `layers` pre-LayerNorm encoder layers (ReLU, feed-forward
 // 4 dim, no dropout, batch-first), the mean over positions, Linear(dim, dim).
 // Sequences shorter than max_len use the first L rows of `pos`.
+// mask_padding = false (the SPEC fixture) reads token 0 like any other token;
+// true treats it as padding: no position attends to it and the mean runs
+// over the other positions only (a sample of padding alone embeds as proj's
+// bias). forward_sequence returns the encoder layers' output [B, L, dim]
+// (before the mean and proj) with the mask the layers used (all false
+// without mask_padding).
 class TransformerTextEncoder : public TextEncoder {
  public:
   TransformerTextEncoder(int64_t vocab = 1000, int64_t dim = 256, int64_t layers = 2, int64_t heads = 4,
-                         int64_t max_len = 32);
+                         int64_t max_len = 32, bool mask_padding = false);
   Tensor forward(const Tensor& tokens) const override;
+  TextSequence forward_sequence(const Tensor& tokens) const override;
+  int64_t dim() const override { return proj->out_features; }
+  int64_t sequence_dim() const override { return emb->embedding_dim; }
   const int64_t max_len;
+  const bool mask_padding;
   std::shared_ptr<nn::Embedding> emb;
   std::shared_ptr<nn::TransformerEncoder> tr;
   std::shared_ptr<nn::Linear> proj;
 };
 
 // Token embedding, one batch-first LSTM layer (dim -> dim), its last hidden
-// state h_n[-1], Linear(dim, dim).
+// state h_n[-1], Linear(dim, dim). Every position is read as a token (the
+// SPEC fixture); forward_sequence returns the LSTM's outputs [B, L, dim] and
+// an all-false mask. multimodal/models.h has RNNTextEncoder for padded text.
 class LSTMTextEncoder : public TextEncoder {
  public:
   LSTMTextEncoder(int64_t vocab = 1000, int64_t dim = 256);
   Tensor forward(const Tensor& tokens) const override;
+  TextSequence forward_sequence(const Tensor& tokens) const override;
+  int64_t dim() const override { return proj->out_features; }
+  int64_t sequence_dim() const override { return lstm->hidden_size; }
   std::shared_ptr<nn::Embedding> emb;
   std::shared_ptr<nn::LSTM> lstm;
   std::shared_ptr<nn::Linear> proj;

@@ -1,9 +1,10 @@
 // loom._C._functional._nn: the C++ multimodal modules (multimodal/clip.h,
-// multimodal/fusion.h), bound beside the nn modules so that Python's
-// loom.multimodal can wrap them in loom.nn.CppModule (shared parameters);
-// and loom._C._functional._nn._mm_data: the tokenizer, retrieval metrics and
-// the Fashion-MNIST loader. Called from nn_module.cpp's binder: the module
-// classes derive from the bound nn::Module, which must be registered first.
+// multimodal/fusion.h; multimodal/models.h in multimodal_models.cpp), bound
+// beside the nn modules so that Python's loom.multimodal can wrap them in
+// loom.nn.CppModule (shared parameters); and loom._C._functional._nn._mm_data:
+// the tokenizer, retrieval metrics and the Fashion-MNIST loader. Called from
+// nn_module.cpp's binder: the module classes derive from the bound nn::Module,
+// which must be registered first.
 #include "common.h"
 #include "multimodal/clip.h"
 #include "multimodal/data.h"
@@ -13,17 +14,26 @@
 
 namespace loom::python {
 
+void bind_multimodal_models(py::module_& m);  // multimodal_models.cpp
+
 void bind_multimodal_modules(py::module_& m) {
   using namespace loom::multimodal;
   py::class_<ImageEncoder, nn::Module, std::shared_ptr<ImageEncoder>>(m, "ImageEncoder")
       .def(py::init<int64_t>(), py::arg("dim") = 256)
       .def("forward", &ImageEncoder::forward);
   py::class_<TextEncoder, nn::Module, std::shared_ptr<TextEncoder>>(m, "TextEncoder")
-      .def("forward", &TextEncoder::forward);
+      .def("forward", &TextEncoder::forward)
+      .def("forward_sequence", [](const TextEncoder& e, const Tensor& tokens) {
+        TextSequence s = e.forward_sequence(tokens);
+        return py::make_tuple(s.states, s.padding_mask);
+      }, py::arg("tokens"))
+      .def_property_readonly("dim", &TextEncoder::dim)
+      .def_property_readonly("sequence_dim", &TextEncoder::sequence_dim);
   py::class_<TransformerTextEncoder, TextEncoder, std::shared_ptr<TransformerTextEncoder>>(m,
                                                                                           "TransformerTextEncoder")
-      .def(py::init<int64_t, int64_t, int64_t, int64_t, int64_t>(), py::arg("vocab") = 1000, py::arg("dim") = 256,
-           py::arg("layers") = 2, py::arg("heads") = 4, py::arg("max_len") = 32);
+      .def(py::init<int64_t, int64_t, int64_t, int64_t, int64_t, bool>(), py::arg("vocab") = 1000,
+           py::arg("dim") = 256, py::arg("layers") = 2, py::arg("heads") = 4, py::arg("max_len") = 32,
+           py::arg("mask_padding") = false);
   py::class_<LSTMTextEncoder, TextEncoder, std::shared_ptr<LSTMTextEncoder>>(m, "LSTMTextEncoder")
       .def(py::init<int64_t, int64_t>(), py::arg("vocab") = 1000, py::arg("dim") = 256);
   py::class_<CLIP, nn::Module, std::shared_ptr<CLIP>>(m, "CLIP")
@@ -55,6 +65,7 @@ void bind_multimodal_modules(py::module_& m) {
            py::arg("ff_dim") = -1)
       .def("forward", &CrossAttentionFusion::forward, py::arg("x"), py::arg("context"),
            py::arg("context_padding_mask") = Tensor());
+  bind_multimodal_models(m);
 
   auto d = m.def_submodule("_mm_data", "loom::multimodal data and retrieval (C++)");
   py::class_<WordTokenizer>(d, "WordTokenizer")
