@@ -179,17 +179,22 @@ void Module::convert(const std::function<Tensor(const Tensor&)>& fn) {
   for (auto& c : children_) c.second->convert(fn);
   for (auto& s : params_) {
     if (!s.value.defined()) continue;
+    // A parameter already in place stays the same tensor, so that an
+    // optimizer built before to() keeps updating the module's parameters.
+    Tensor r = fn(s.value);
+    if (r.is_same(s.value)) continue;
     bool rg = s.value.requires_grad();
     Tensor g = s.value.grad();
-    Tensor v = fn(s.value).detach();
-    if (!v.is_same(s.value)) {
-      v.requires_grad_(rg);
-      if (g.defined()) v.set_grad(fn(g).detach());
-      s.value = v;
-    }
+    Tensor v = r.detach();
+    v.requires_grad_(rg);
+    if (g.defined()) v.set_grad(fn(g).detach());
+    s.value = v;
   }
-  for (auto& s : buffers_)
-    if (s.value.defined()) s.value = fn(s.value).detach();
+  for (auto& s : buffers_) {
+    if (!s.value.defined()) continue;
+    Tensor r = fn(s.value);
+    if (!r.is_same(s.value)) s.value = r.detach();
+  }
 }
 
 void Module::to(Device device) {

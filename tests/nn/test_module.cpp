@@ -118,6 +118,14 @@ TEST_CASE("Module: train/eval, zero_grad, apply, to(dtype)", "[nn]") {
   net.apply([&](Module& m) { count += m.type_name() == "Linear"; });
   CHECK(count == 3);
 
+  // Already in place: the very same tensors stay (an optimizer holding them keeps working).
+  auto before = net.parameters();
+  net.to(Device(DeviceType::CPU));
+  net.to(DType::Float32);
+  auto after = net.parameters();
+  REQUIRE(after.size() == before.size());
+  for (size_t i = 0; i < after.size(); ++i) CHECK(after[i].is_same(before[i]));
+
   net.to(DType::Float64);
   for (auto& p : net.parameters()) {
     CHECK(p.dtype() == DType::Float64);
