@@ -14,7 +14,6 @@ from ..nn.modules.cpp import CppModule
 from ..nn.modules.cpp import cpp as _cpp
 from .._C._functional._io import ImageCaptionFolder  # your own images + captions (multimodal/image_folder.h)
 from .._C._functional._shapes import Shapes  # procedural image-caption-QA dataset (multimodal/shapes.h)
-
 __all__ = [
     "ImageEncoder",
     "TransformerTextEncoder",
@@ -354,3 +353,36 @@ if _data is not None:
         "fashion_mnist_classes",
         "fashion_mnist_captions",
     ]
+
+# ---- evaluation metrics (multimodal/metrics.h) ----
+from .._C._functional._mm_metrics import (  # noqa: E402
+    GroupedAccuracy,
+    VqaAccuracy,
+    confusion_matrix,
+    grouped_accuracy,
+    retrieval_report,
+    retrieval_summary,
+    search_image_to_text,
+    search_text_to_image,
+    topk_search,
+    vqa_accuracy,
+    zero_shot_accuracy,
+    zero_shot_classify,
+    zero_shot_logits,
+)
+
+__all__ += [
+    "topk_search",
+    "search_text_to_image",
+    "search_image_to_text",
+    "retrieval_report",
+    "retrieval_summary",
+    "zero_shot_logits",
+    "zero_shot_classify",
+    "zero_shot_accuracy",
+    "vqa_accuracy",
+    "VqaAccuracy",
+    "confusion_matrix",
+    "grouped_accuracy",
+    "GroupedAccuracy",
+]
