@@ -1,4 +1,5 @@
-// Datasets, DataLoader and the Fashion-MNIST reader of data.h.
+// Datasets, DataLoader (with its worker threads) and the Fashion-MNIST
+// reader of data.h.
 //
 // Debian ships Fashion-MNIST gzip'd and loom links no compression library, so
 // this file carries a small inflater (RFC 1951 DEFLATE inside RFC 1952 gzip
@@ -10,10 +11,16 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <exception>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <numeric>
+#include <thread>
 #include <utility>
+
+#include "autograd/node.h"
 
 namespace loom::multimodal {
 
@@ -383,46 +390,215 @@ Example TensorPairDataset::get(int64_t index) const {
 
 // ---------------------------------------------------------------- DataLoader
 
+namespace {
+
+// Runs f (reading or transforming one sample) and rethrows what it throws as
+// a loom::Error of the same kind naming the sample and the batch, so that an
+// error from a worker thread still says where it came from.
+template <typename F>
+auto for_sample(int64_t index, int64_t b, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    LOOM_THROW(e.kind(), "DataLoader: sample ", index, " (batch ", b, ") failed: ", e.what());
+  } catch (const std::exception& e) {
+    LOOM_THROW(ErrorKind::Runtime, "DataLoader: sample ", index, " (batch ", b, ") failed: ", e.what());
+  }
+}
+
+}  // namespace
+
+// The worker threads of one iteration. Workers claim batch numbers in order
+// (next_), never more than capacity_ beyond the batch the loop last asked for
+// (first_), and park the results (or the exception) in ready_ until the loop
+// takes them; a batch is dropped once the loop has moved past it.
+class DataLoader::Prefetcher {
+ public:
+  Prefetcher(Plan plan, int64_t batches, int64_t workers, bool grad_enabled)
+      : plan_(std::move(plan)), batches_(batches), capacity_(2 * workers) {
+    threads_.reserve(static_cast<size_t>(workers));
+    try {
+      for (int64_t i = 0; i < workers; ++i) threads_.emplace_back([this, grad_enabled] { work(grad_enabled); });
+    } catch (...) {
+      stop();
+      throw;
+    }
+  }
+  ~Prefetcher() { stop(); }
+  Prefetcher(const Prefetcher&) = delete;
+  Prefetcher& operator=(const Prefetcher&) = delete;
+
+  Batch get(int64_t b) {
+    LOOM_CHECK_INDEX(b >= 0 && b < batches_, "DataLoader: batch ", b, " is out of range for ", batches_,
+                     " batches per epoch");
+    std::unique_lock<std::mutex> lock(mu_);
+    check_running(b);
+    if (b < first_) {
+      // An iterator copy went back to a batch already dropped: make it again.
+      lock.unlock();
+      return make_batch(plan_, b);
+    }
+    first_ = b;
+    ready_.erase(ready_.begin(), ready_.lower_bound(b));
+    cv_work_.notify_all();
+    cv_ready_.wait(lock, [&] { return stopped_ || ready_.count(b) != 0; });
+    check_running(b);
+    const Slot& slot = ready_.at(b);
+    if (slot.error) std::rethrow_exception(slot.error);
+    return slot.batch;
+  }
+
+  // Idempotent; a worker finishes the batch in hand first.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+      ready_.clear();
+    }
+    cv_work_.notify_all();
+    cv_ready_.notify_all();
+    std::lock_guard<std::mutex> join(join_mu_);
+    for (std::thread& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  struct Slot {
+    Batch batch;
+    std::exception_ptr error;
+  };
+
+  void check_running(int64_t b) const {
+    LOOM_CHECK(!stopped_, "DataLoader: the loader was destroyed while an iteration was running (at batch ", b, ")");
+  }
+
+  void work(bool grad_enabled) {
+    // Grad mode is per thread: the workers run in the mode of the thread that started the loop.
+    autograd::set_grad_enabled(grad_enabled);
+    for (;;) {
+      int64_t b;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_work_.wait(lock, [&] { return stopped_ || next_ >= batches_ || next_ < first_ + capacity_; });
+        if (stopped_ || next_ >= batches_) return;
+        b = next_++;
+      }
+      Slot slot;
+      try {
+        slot.batch = make_batch(plan_, b);
+      } catch (...) {
+        slot.error = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopped_) return;
+        if (b >= first_) ready_.emplace(b, std::move(slot));
+      }
+      cv_ready_.notify_all();
+    }
+  }
+
+  const Plan plan_;
+  const int64_t batches_, capacity_;
+  std::mutex mu_, join_mu_;
+  std::condition_variable cv_work_, cv_ready_;
+  int64_t next_ = 0, first_ = 0;
+  bool stopped_ = false;
+  std::map<int64_t, Slot> ready_;
+  std::vector<std::thread> threads_;
+};
+
+DataLoader::Iterations::~Iterations() {
+  std::vector<std::shared_ptr<Prefetcher>> running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& w : live_)
+      if (auto p = w.lock()) running.push_back(std::move(p));
+    live_.clear();
+  }
+  for (const auto& p : running) p->stop();
+}
+
+void DataLoader::Iterations::add(const std::shared_ptr<Prefetcher>& p) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.erase(std::remove_if(live_.begin(), live_.end(), [](const auto& w) { return w.expired(); }), live_.end());
+  live_.push_back(p);
+}
+
+Batch DataLoader::Iterator::operator*() const { return prefetch_ ? prefetch_->get(b_) : loader_->batch(b_); }
+
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, int64_t batch_size, bool shuffle, uint64_t seed,
-                       bool drop_last)
+                       bool drop_last, int64_t num_workers)
     : dataset_(std::move(dataset)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), drop_last_(drop_last) {
   LOOM_CHECK_VALUE(dataset_ != nullptr, "DataLoader: dataset is null");
   LOOM_CHECK_VALUE(batch_size_ >= 1, "DataLoader: batch_size must be >= 1, got ", batch_size_);
+  set_num_workers(num_workers);
   set_epoch(0);
 }
 
 void DataLoader::set_epoch(int64_t epoch) {
   LOOM_CHECK_VALUE(epoch >= 0, "DataLoader::set_epoch: epoch must be >= 0, got ", epoch);
   epoch_ = epoch;
-  order_.resize(dataset_->size());
-  std::iota(order_.begin(), order_.end(), int64_t{0});
-  if (!shuffle_) return;
-  // Fisher-Yates with our own bounded draws: the same permutation everywhere.
-  Generator gen = derive_generator(seed_, {static_cast<uint64_t>(epoch)});
-  for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[uniform_int(gen, i)]);
+  // A new vector rather than an update: running iterations keep the old one.
+  auto order = std::make_shared<std::vector<int64_t>>(dataset_->size());
+  std::iota(order->begin(), order->end(), int64_t{0});
+  if (shuffle_) {
+    // Fisher-Yates with our own bounded draws: the same permutation everywhere.
+    Generator gen = derive_generator(seed_, {static_cast<uint64_t>(epoch)});
+    for (size_t i = order->size(); i > 1; --i) std::swap((*order)[i - 1], (*order)[uniform_int(gen, i)]);
+  }
+  order_ = std::move(order);
+}
+
+void DataLoader::set_num_workers(int64_t num_workers) {
+  LOOM_CHECK_VALUE(num_workers >= 0, "DataLoader: num_workers must be >= 0, got ", num_workers);
+  num_workers_ = num_workers;
 }
 
 int64_t DataLoader::size() const {
-  const int64_t n = static_cast<int64_t>(order_.size());
+  const int64_t n = static_cast<int64_t>(order_->size());
   return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
+}
+
+DataLoader::Plan DataLoader::plan() const { return Plan{dataset_, order_, batch_size_, seed_, epoch_, transform_}; }
+
+DataLoader::Iterator DataLoader::begin() const {
+  const int64_t n = size();
+  if (num_workers_ == 0 || n == 0) return Iterator(this, 0);
+  auto p = std::make_shared<Prefetcher>(plan(), n, std::min(num_workers_, n), autograd::grad_enabled());
+  iterations_.add(p);
+  return Iterator(this, 0, std::move(p));
 }
 
 Batch DataLoader::batch(int64_t b) const {
   LOOM_CHECK_INDEX(b >= 0 && b < size(), "DataLoader::batch: batch ", b, " is out of range for ", size(),
                    " batches per epoch");
-  const int64_t start = b * batch_size_;
-  const int64_t end = std::min<int64_t>(start + batch_size_, static_cast<int64_t>(order_.size()));
+  return make_batch(plan(), b);
+}
+
+Batch DataLoader::make_batch(const Plan& p, int64_t b) {
+  const std::vector<int64_t>& order = *p.order;
+  const int64_t start = b * p.batch_size;
+  const int64_t end = std::min<int64_t>(start + p.batch_size, static_cast<int64_t>(order.size()));
   Batch out;
   TensorList images, tokens;
   std::vector<int64_t> labels;
   for (int64_t i = start; i < end; ++i) {
-    Example e = dataset_->get(order_[i]);
+    const int64_t index = order[i];
+    Example e = for_sample(index, b, [&] {
+      Example ex = p.dataset->get(index);
+      if (p.transform) {
+        Generator gen = derive_generator(p.seed, {static_cast<uint64_t>(p.epoch), static_cast<uint64_t>(index)});
+        ex.image = p.transform(ex.image, gen);
+      }
+      return ex;
+    });
     if (i > start) {
       // Checked here so the error names the examples, not just stack's inputs.
-      LOOM_CHECK(e.image.sizes() == images[0].sizes(), "DataLoader: example ", order_[i], " has image shape ",
+      LOOM_CHECK(e.image.sizes() == images[0].sizes(), "DataLoader: example ", index, " has image shape ",
                  e.image.sizes(), " but example ", out.indices[0], " has ", images[0].sizes());
       LOOM_CHECK(e.tokens.defined() == !tokens.empty() && (tokens.empty() || e.tokens.sizes() == tokens[0].sizes()),
-                 "DataLoader: example ", order_[i], " has tokens of shape ",
+                 "DataLoader: example ", index, " has tokens of shape ",
                  e.tokens.defined() ? e.tokens.sizes() : Shape{}, " but example ", out.indices[0], " has ",
                  tokens.empty() ? Shape{} : tokens[0].sizes(), " (undefined tokens show as [])");
     }
@@ -430,15 +606,11 @@ Batch DataLoader::batch(int64_t b) const {
     if (e.tokens.defined()) tokens.push_back(e.tokens);
     labels.push_back(e.label);
     out.captions.push_back(std::move(e.caption));
-    out.indices.push_back(order_[i]);
+    out.indices.push_back(index);
   }
   out.images = stack(images);
   if (!tokens.empty()) out.tokens = stack(tokens).to(DType::Int64);
   out.labels = from_vector(labels, {static_cast<int64_t>(labels.size())});
-  if (transform_) {
-    Generator gen = derive_generator(seed_, {static_cast<uint64_t>(epoch_), static_cast<uint64_t>(b)});
-    out.images = transform_(out.images, gen);
-  }
   return out;
 }
 

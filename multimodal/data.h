@@ -6,6 +6,7 @@
 // moves them to the device.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -64,28 +65,47 @@ struct Batch {
 // index appears exactly once per epoch, the order changes between epochs, and
 // a run is reproducible; set_epoch(e) selects the epoch as in PyTorch's
 // DistributedSampler. drop_last drops a final batch shorter than batch_size.
-// A transform, when set, is applied to each batch's images with a generator
-// seeded by (seed, epoch, batch index), so augmentation does not depend on
-// the order in which batches are read.
+//
+// A transform, when set, is applied to each sample's image before the batch
+// is stacked (so it may bring images of different sizes to one), with a
+// generator seeded by (seed, epoch, dataset index): a sample's augmentation
+// depends neither on the batch it falls in nor on the order batches are made.
+//
+// With num_workers > 0, iterating starts that many threads that make the
+// batches ahead of the loop, at most 2 * num_workers beyond the one being
+// read, and hand them over in order: the batches are the same as without
+// workers. The dataset's get() and the transform are then called from
+// several threads at once (the datasets and transforms of loom allow that).
+// An exception from either, with or without workers, reaches the loop as a
+// loom::Error of the same kind, "DataLoader: sample <index> (batch <b>)
+// failed: <message>". The threads stop (finishing the batch in hand) when the
+// iterator is destroyed, a loop that breaks early included, or when the
+// loader is; an iterator that outlives its loader then raises. An iteration
+// keeps the epoch, order and transform it started with.
 class DataLoader {
  public:
   DataLoader(std::shared_ptr<const Dataset> dataset, int64_t batch_size, bool shuffle = false, uint64_t seed = 0,
-             bool drop_last = false);
+             bool drop_last = false, int64_t num_workers = 0);
 
   void set_epoch(int64_t epoch);
   int64_t epoch() const { return epoch_; }
   void set_transform(transforms::Transform transform) { transform_ = std::move(transform); }
+  void set_num_workers(int64_t num_workers);
+  int64_t num_workers() const { return num_workers_; }
   // Batches per epoch.
   int64_t size() const;
-  // IndexError outside [0, size()).
+  // IndexError outside [0, size()). Made on the calling thread.
   Batch batch(int64_t b) const;
   // The dataset indices of the current epoch, in visiting order.
-  const std::vector<int64_t>& order() const { return order_; }
+  const std::vector<int64_t>& order() const { return *order_; }
+
+  class Prefetcher;  // the worker threads of one iteration (data.cpp)
 
   class Iterator {
    public:
-    Iterator(const DataLoader* loader, int64_t b) : loader_(loader), b_(b) {}
-    Batch operator*() const { return loader_->batch(b_); }
+    Iterator(const DataLoader* loader, int64_t b, std::shared_ptr<Prefetcher> prefetch = nullptr)
+        : loader_(loader), b_(b), prefetch_(std::move(prefetch)) {}
+    Batch operator*() const;
     Iterator& operator++() {
       ++b_;
       return *this;
@@ -95,19 +115,52 @@ class DataLoader {
    private:
     const DataLoader* loader_;
     int64_t b_;
+    std::shared_ptr<Prefetcher> prefetch_;
   };
-  Iterator begin() const { return Iterator(this, 0); }
+  // Starts the workers when num_workers > 0.
+  Iterator begin() const;
   Iterator end() const { return Iterator(this, size()); }
 
  private:
+  // What a batch is made from: a snapshot, so an iteration's workers never
+  // read the loader itself.
+  struct Plan {
+    std::shared_ptr<const Dataset> dataset;
+    std::shared_ptr<const std::vector<int64_t>> order;
+    int64_t batch_size;
+    uint64_t seed;
+    int64_t epoch;
+    transforms::Transform transform;
+  };
+  static Batch make_batch(const Plan& plan, int64_t b);
+
+  // The iterations with workers still running; destroying the loader stops
+  // them. A copy of a loader starts with none.
+  class Iterations {
+   public:
+    Iterations() = default;
+    Iterations(const Iterations&) {}
+    Iterations& operator=(const Iterations&) { return *this; }
+    ~Iterations();
+    void add(const std::shared_ptr<Prefetcher>& p) const;
+
+   private:
+    mutable std::mutex mu_;
+    mutable std::vector<std::weak_ptr<Prefetcher>> live_;
+  };
+
+  Plan plan() const;
+
   std::shared_ptr<const Dataset> dataset_;
   int64_t batch_size_;
   bool shuffle_;
   uint64_t seed_;
   bool drop_last_;
+  int64_t num_workers_ = 0;
   int64_t epoch_ = 0;
-  std::vector<int64_t> order_;
+  std::shared_ptr<const std::vector<int64_t>> order_;
   transforms::Transform transform_;
+  Iterations iterations_;
 };
 
 constexpr const char* kFashionMnistRoot = "/usr/share/datasets/fashion-mnist";

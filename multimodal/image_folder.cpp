@@ -1,4 +1,4 @@
-// ImageCaptionFolder and transforms::resize_bilinear of image_folder.h.
+// ImageCaptionFolder of image_folder.h.
 //
 // The captions file is read whole and parsed here: CSV by a small RFC 4180
 // state machine, JSONL by a recursive-descent JSON reader with a depth limit
@@ -21,108 +21,6 @@
 namespace loom::multimodal {
 
 namespace fs = std::filesystem;
-
-// ---------------------------------------------------------------- resize
-
-namespace transforms {
-
-namespace {
-
-// For each output index, the first input index and the weights of the inputs
-// that feed it (a triangle of radius max(scale, 1) around the output pixel's
-// centre mapped into the input, renormalised where it is cut by an edge).
-struct Taps {
-  std::vector<int64_t> first, count;
-  std::vector<double> weights;  // out x width, row i starts at i * width
-  int64_t width = 0;
-};
-
-Taps make_taps(int64_t in, int64_t out) {
-  const double scale = static_cast<double>(in) / static_cast<double>(out);
-  const double radius = std::max(scale, 1.0);
-  Taps t;
-  t.width = static_cast<int64_t>(std::ceil(radius)) * 2 + 1;
-  t.first.resize(out);
-  t.count.resize(out);
-  t.weights.assign(static_cast<size_t>(out * t.width), 0.0);
-  for (int64_t i = 0; i < out; ++i) {
-    const double centre = (static_cast<double>(i) + 0.5) * scale;
-    const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(centre - radius + 0.5)));
-    const int64_t hi = std::min<int64_t>(in, static_cast<int64_t>(std::floor(centre + radius + 0.5)));
-    double* w = t.weights.data() + i * t.width;
-    double sum = 0.0;
-    for (int64_t x = lo; x < hi; ++x) {
-      w[x - lo] = std::max(0.0, 1.0 - std::fabs((static_cast<double>(x) + 0.5 - centre) / radius));
-      sum += w[x - lo];
-    }
-    for (int64_t k = 0; k < hi - lo; ++k) w[k] /= sum;
-    t.first[i] = lo;
-    t.count[i] = hi - lo;
-  }
-  return t;
-}
-
-// planes of [rows, in] -> [rows, out] along the last axis with stride 1, or
-// along the rows when `vertical` (input [in, cols] -> [out, cols]).
-template <typename T>
-void resample(const T* src, T* dst, int64_t planes, int64_t rows, int64_t cols, const Taps& t, bool vertical) {
-  const int64_t out = static_cast<int64_t>(t.first.size());
-  for (int64_t p = 0; p < planes; ++p) {
-    const T* s = src + p * rows * cols;
-    if (vertical) {
-      T* d = dst + p * out * cols;
-      for (int64_t i = 0; i < out; ++i) {
-        const double* w = t.weights.data() + i * t.width;
-        for (int64_t x = 0; x < cols; ++x) {
-          double acc = 0.0;
-          for (int64_t k = 0; k < t.count[i]; ++k) acc += w[k] * s[(t.first[i] + k) * cols + x];
-          d[i * cols + x] = static_cast<T>(acc);
-        }
-      }
-    } else {
-      T* d = dst + p * rows * out;
-      for (int64_t y = 0; y < rows; ++y) {
-        const T* row = s + y * cols;
-        for (int64_t i = 0; i < out; ++i) {
-          const double* w = t.weights.data() + i * t.width;
-          double acc = 0.0;
-          for (int64_t k = 0; k < t.count[i]; ++k) acc += w[k] * row[t.first[i] + k];
-          d[y * out + i] = static_cast<T>(acc);
-        }
-      }
-    }
-  }
-}
-
-}  // namespace
-
-Tensor resize_bilinear(const Tensor& x, const Shape& size) {
-  LOOM_CHECK(x.defined() && (x.dim() == 3 || x.dim() == 4),
-             "resize_bilinear: expected images [C, H, W] or [B, C, H, W], got shape ",
-             x.defined() ? x.sizes() : Shape{});
-  LOOM_CHECK_TYPE(x.is_floating_point(), "resize_bilinear: expected float images, got ", dtype_name(x.dtype()),
-                  " (convert integer pixels with x.to(Float32) / 255)");
-  LOOM_CHECK_VALUE((size.size() == 1 || size.size() == 2) && size[0] > 0 && size.back() > 0,
-                   "resize_bilinear: size must be {h, w} or {s} with positive entries, got ", size);
-  const int64_t h = size[0], w = size.back();
-  const int64_t H = x.size(-2), W = x.size(-1);
-  LOOM_CHECK(H > 0 && W > 0, "resize_bilinear: cannot resize an empty image of shape ", x.sizes());
-  Shape out_shape = x.sizes();
-  out_shape[out_shape.size() - 2] = h;
-  out_shape.back() = w;
-  const int64_t planes = x.numel() / (H * W);
-  Tensor src = x.detach().cpu().contiguous();
-  Tensor mid = (W == w) ? src : empty({planes, H, w}, TensorOptions(x.dtype()));
-  Tensor out = (H == h) ? mid : empty({planes, h, w}, TensorOptions(x.dtype()));
-  LOOM_DISPATCH_FLOAT(x.dtype(), "resize_bilinear", [&] {
-    if (W != w) resample(src.data_ptr<scalar_t>(), mid.data_ptr<scalar_t>(), planes, H, W, make_taps(W, w), false);
-    if (H != h) resample(mid.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), planes, H, w, make_taps(H, h), true);
-  });
-  if (out.data_ptr() == src.data_ptr()) out = src.clone();
-  return out.reshape(out_shape).to(x.device());
-}
-
-}  // namespace transforms
 
 // ---------------------------------------------------------------- captions files
 

@@ -1,6 +1,6 @@
 // ImageCaptionFolder: a Dataset over the user's own images (PNG or JPEG files,
-// image_io.h) and a captions file naming them, and the bilinear resize it
-// brings every image to a common size with.
+// image_io.h) and a captions file naming them; transforms::resize_bilinear
+// (transforms.h) brings every image to a common size.
 //
 // The captions file is CSV or JSONL, told by its extension (.csv; .jsonl,
 // .ndjson or .json) or else by its first character ('{' means JSONL):
@@ -31,19 +31,6 @@
 #include "multimodal/image_io.h"
 
 namespace loom::multimodal {
-
-namespace transforms {
-
-// Resizes float images [C, H, W] or [B, C, H, W] to size = {h, w} (or {s})
-// by bilinear interpolation with half-pixel centres (F.interpolate's
-// align_corners=False). When shrinking, the triangle filter is widened by the
-// scale factor so that every input pixel contributes (antialias=True in
-// torchvision, Pillow's BILINEAR): a 1000-pixel photo shrunk to 64 does not
-// alias. Computed on the host (a data transform: no gradient); the result is
-// on the input's device.
-Tensor resize_bilinear(const Tensor& x, const Shape& size);
-
-}  // namespace transforms
 
 struct ImageCaptionFolderOptions {
   std::string root;                           // empty: the captions file's folder

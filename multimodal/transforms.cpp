@@ -1,10 +1,14 @@
-// Image transforms of transforms.h. Crops, pads and flips are views, copies
-// and index_select of the input, so they work on any device; their results
-// never share memory with the input.
+// Image transforms of transforms.h made of tensor ops, the generators, and
+// the Transform objects. Crops, pads and flips are views, copies and
+// index_select of the input, so they work on any device; their results never
+// share memory with the input. The host loops (resampling, colour) are in
+// transforms_resample.cpp.
 #include "multimodal/transforms.h"
 
 #include <cmath>
 #include <utility>
+
+#include "multimodal/transforms_util.h"
 
 #include "core/random.h"
 
@@ -47,7 +51,7 @@ double uniform_real(Generator& gen) { return static_cast<double>(gen() >> 11) * 
 
 namespace transforms {
 
-namespace {
+namespace detail {
 
 void check_images(const Tensor& x, const char* fn) {
   LOOM_CHECK(x.defined() && (x.dim() == 3 || x.dim() == 4), fn,
@@ -56,7 +60,6 @@ void check_images(const Tensor& x, const char* fn) {
                   " of shape ", x.sizes());
 }
 
-// {s} or {h, w}, positive.
 std::pair<int64_t, int64_t> parse_size(const Shape& size, const char* fn) {
   LOOM_CHECK_VALUE(size.size() == 1 || size.size() == 2, fn, ": size must be {s} or {h, w}, got ", size);
   const int64_t h = size[0], w = size.back();
@@ -64,21 +67,54 @@ std::pair<int64_t, int64_t> parse_size(const Shape& size, const char* fn) {
   return {h, w};
 }
 
-// Applies f to every image of a batch (or to the one image) and restacks.
-template <typename F>
-Tensor per_image(const Tensor& x, F f) {
-  if (x.dim() == 3) return f(x);
-  TensorList out;
-  out.reserve(x.size(0));
-  for (int64_t b = 0; b < x.size(0); ++b) out.push_back(f(x.select(0, b)));
-  return out.empty() ? x.clone() : stack(out);
+void check_range(const std::array<double, 2>& r, const char* fn, const char* what) {
+  LOOM_CHECK_VALUE(std::isfinite(r[0]) && std::isfinite(r[1]) && r[0] <= r[1], fn, ": ", what,
+                   " must be a finite range {lo, hi} with lo <= hi, got {", r[0], ", ", r[1], "}");
 }
+
+void check_fill(const std::vector<double>& fill, const Tensor& x, const char* fn) {
+  const auto C = static_cast<size_t>(x.size(-3));
+  LOOM_CHECK_VALUE(fill.size() == 1 || fill.size() == C, fn, ": fill must hold one value or one per channel (", C,
+                   ") of the image of shape ", x.sizes(), ", got ", fill.size(), " values");
+}
+
+}  // namespace detail
+
+using detail::check_images;
+using detail::check_range;
+using detail::parse_size;
+using detail::per_image;
+
+namespace {
 
 Tensor window(const Tensor& img, int64_t top, int64_t left, int64_t h, int64_t w) {
   const Tensor v = img.narrow(-2, top, h).narrow(-1, left, w);
   // A window covering the whole image is already contiguous, and contiguous()
   // would hand back the input's own memory.
   return v.is_contiguous() ? v.clone() : v.contiguous();
+}
+
+Tensor reverse(const Tensor& x, int64_t dim) {
+  const int64_t n = x.size(dim);
+  return x.index_select(dim, arange(Scalar(n - 1), Scalar(int64_t{-1}), Scalar(int64_t{-1})).to(x.device()));
+}
+
+// {-v, v} for a non-negative amount v.
+std::array<double, 2> symmetric(double v, const char* fn, const char* what) {
+  LOOM_CHECK_VALUE(v >= 0.0 && std::isfinite(v), fn, ": ", what, " must be >= 0 (a range [-", what, ", ", what,
+                   "]), got ", v);
+  return {-v, v};
+}
+
+// RandomAffine's torchvision-style amounts as ranges; shear is along x only.
+AffineRanges affine_ranges(double degrees, std::array<double, 2> translate, std::array<double, 2> scale, double shear) {
+  const std::array<double, 2> sx = symmetric(shear, "transforms::RandomAffine", "shear");
+  return AffineRanges{symmetric(degrees, "transforms::RandomAffine", "degrees"), translate, scale,
+                      {sx[0], sx[1], 0.0, 0.0}};
+}
+
+void check_probability(double p, const char* fn) {
+  LOOM_CHECK_VALUE(p >= 0.0 && p <= 1.0, fn, ": p must be in [0, 1], got ", p);
 }
 
 }  // namespace
@@ -94,6 +130,26 @@ Tensor normalize(const Tensor& x, const std::vector<double>& mean, const std::ve
   const Tensor m = from_vector(mean, cshape, x.device()).to(x.dtype());
   const Tensor s = from_vector(std, cshape, x.device()).to(x.dtype());
   return (x - m) / s;
+}
+
+Tensor crop(const Tensor& x, int64_t top, int64_t left, int64_t height, int64_t width) {
+  check_images(x, "transforms::crop");
+  LOOM_CHECK_VALUE(height > 0 && width > 0, "transforms::crop: height and width must be positive, got ", height, "x",
+                   width);
+  const int64_t H = x.size(-2), W = x.size(-1);
+  if (top >= 0 && left >= 0 && top + height <= H && left + width <= W) return window(x, top, left, height, width);
+  Shape shape = x.sizes();
+  shape[shape.size() - 2] = height;
+  shape.back() = width;
+  Tensor out = zeros(shape, TensorOptions(x.dtype(), x.device()));
+  // The part of the window inside the image, in image and in window coordinates.
+  const int64_t r0 = std::max<int64_t>(top, 0), r1 = std::min(top + height, H);
+  const int64_t c0 = std::max<int64_t>(left, 0), c1 = std::min(left + width, W);
+  if (r0 < r1 && c0 < c1)
+    out.narrow(-2, r0 - top, r1 - r0)
+        .narrow(-1, c0 - left, c1 - c0)
+        .copy_(x.narrow(-2, r0, r1 - r0).narrow(-1, c0, c1 - c0));
+  return out;
 }
 
 Tensor center_crop(const Tensor& x, const Shape& size) {
@@ -120,10 +176,30 @@ Tensor resize_nearest(const Tensor& x, const Shape& size) {
       .index_select(x.dim() - 1, source_index(x.size(-1), w));
 }
 
+Tensor resize(const Tensor& x, const Shape& size, Interpolation mode) {
+  check_images(x, "transforms::resize");
+  auto [h, w] = parse_size(size, "transforms::resize");
+  if (size.size() == 1) {
+    const int64_t H = x.size(-2), W = x.size(-1);
+    LOOM_CHECK(H > 0 && W > 0, "transforms::resize: cannot resize an empty image of shape ", x.sizes());
+    // torchvision truncates the long side: int(s * long / short).
+    if (H <= W) {
+      w = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(h) * static_cast<double>(W) / H));
+    } else {
+      h = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(w) * static_cast<double>(H) / W));
+    }
+  }
+  return mode == Interpolation::Nearest ? resize_nearest(x, {h, w}) : resize_bilinear(x, {h, w});
+}
+
 Tensor horizontal_flip(const Tensor& x) {
   check_images(x, "transforms::horizontal_flip");
-  const int64_t W = x.size(-1);
-  return x.index_select(x.dim() - 1, arange(Scalar(W - 1), Scalar(int64_t{-1}), Scalar(int64_t{-1})).to(x.device()));
+  return reverse(x, x.dim() - 1);
+}
+
+Tensor vertical_flip(const Tensor& x) {
+  check_images(x, "transforms::vertical_flip");
+  return reverse(x, x.dim() - 2);
 }
 
 Tensor random_crop(const Tensor& x, const Shape& size, int64_t padding, Generator& gen) {
@@ -152,9 +228,17 @@ Tensor random_crop(const Tensor& x, const Shape& size, int64_t padding, Generato
 
 Tensor random_horizontal_flip(const Tensor& x, double p, Generator& gen) {
   check_images(x, "transforms::random_horizontal_flip");
-  LOOM_CHECK_VALUE(p >= 0.0 && p <= 1.0, "transforms::random_horizontal_flip: p must be in [0, 1], got ", p);
+  check_probability(p, "transforms::random_horizontal_flip");
   return per_image(x, [&](const Tensor& img) { return uniform_real(gen) < p ? horizontal_flip(img) : img.clone(); });
 }
+
+Tensor random_vertical_flip(const Tensor& x, double p, Generator& gen) {
+  check_images(x, "transforms::random_vertical_flip");
+  check_probability(p, "transforms::random_vertical_flip");
+  return per_image(x, [&](const Tensor& img) { return uniform_real(gen) < p ? vertical_flip(img) : img.clone(); });
+}
+
+// ---------------------------------------------------------------- composing
 
 Transform compose(std::vector<Transform> steps) {
   for (size_t i = 0; i < steps.size(); ++i)
@@ -164,6 +248,80 @@ Transform compose(std::vector<Transform> steps) {
     for (const Transform& t : steps) y = t(y, gen);
     return y;
   };
+}
+
+Compose::Compose(std::vector<Transform> steps) {
+  for (size_t i = 0; i < steps.size(); ++i)
+    LOOM_CHECK_VALUE(static_cast<bool>(steps[i]), "transforms::Compose: step ", i, " is an empty function");
+  chain_ = compose(std::move(steps));
+}
+
+RandomRotation::RandomRotation(double degrees, std::vector<double> fill, Interpolation mode)
+    : RandomRotation(symmetric(degrees, "transforms::RandomRotation", "degrees"), std::move(fill), mode) {}
+
+RandomRotation::RandomRotation(std::array<double, 2> degrees, std::vector<double> fill, Interpolation mode)
+    : degrees_(degrees), fill_(std::move(fill)), mode_(mode) {
+  check_range(degrees_, "transforms::RandomRotation", "degrees");
+  LOOM_CHECK_VALUE(!fill_.empty(), "transforms::RandomRotation: fill must hold at least one value");
+}
+
+Tensor RandomRotation::operator()(const Tensor& x, Generator& gen) const {
+  return random_rotation(x, degrees_, gen, fill_, mode_);
+}
+
+RandomAffine::RandomAffine(double degrees, std::array<double, 2> translate, std::array<double, 2> scale, double shear,
+                           std::vector<double> fill, Interpolation mode)
+    : RandomAffine(affine_ranges(degrees, translate, scale, shear), std::move(fill), mode) {}
+
+RandomAffine::RandomAffine(AffineRanges ranges, std::vector<double> fill, Interpolation mode)
+    : ranges_(ranges), fill_(std::move(fill)), mode_(mode) {
+  detail::check_affine_ranges(ranges_, "transforms::RandomAffine");
+  LOOM_CHECK_VALUE(!fill_.empty(), "transforms::RandomAffine: fill must hold at least one value");
+}
+
+Tensor RandomAffine::operator()(const Tensor& x, Generator& gen) const {
+  return random_affine(x, ranges_, gen, fill_, mode_);
+}
+
+RandomHorizontalFlip::RandomHorizontalFlip(double p) : p_(p) {
+  check_probability(p, "transforms::RandomHorizontalFlip");
+}
+
+RandomVerticalFlip::RandomVerticalFlip(double p) : p_(p) { check_probability(p, "transforms::RandomVerticalFlip"); }
+
+RandomResizedCrop::RandomResizedCrop(Shape size, std::array<double, 2> scale, std::array<double, 2> ratio,
+                                     Interpolation mode)
+    : size_(std::move(size)), scale_(scale), ratio_(ratio), mode_(mode) {
+  parse_size(size_, "transforms::RandomResizedCrop");
+  detail::check_resized_crop_ranges(scale_, ratio_, "transforms::RandomResizedCrop");
+}
+
+Tensor RandomResizedCrop::operator()(const Tensor& x, Generator& gen) const {
+  return random_resized_crop(x, size_, scale_, ratio_, gen, mode_);
+}
+
+RandomCrop::RandomCrop(Shape size, int64_t padding) : size_(std::move(size)), padding_(padding) {
+  parse_size(size_, "transforms::RandomCrop");
+  LOOM_CHECK_VALUE(padding >= 0, "transforms::RandomCrop: padding must be >= 0, got ", padding);
+}
+
+CenterCrop::CenterCrop(Shape size) : size_(std::move(size)) { parse_size(size_, "transforms::CenterCrop"); }
+
+Resize::Resize(Shape size, Interpolation mode) : size_(std::move(size)), mode_(mode) {
+  parse_size(size_, "transforms::Resize");
+}
+
+ColorJitter::ColorJitter(double brightness, double contrast, double saturation, double hue)
+    : ranges_(jitter_ranges(brightness, contrast, saturation, hue)) {}
+
+ColorJitter::ColorJitter(JitterRanges ranges) : ranges_(ranges) {
+  detail::check_jitter_ranges(ranges_, "transforms::ColorJitter");
+}
+
+Normalize::Normalize(std::vector<double> mean, std::vector<double> std) : mean_(std::move(mean)), std_(std::move(std)) {
+  LOOM_CHECK_VALUE(!mean_.empty() && mean_.size() == std_.size(), "transforms::Normalize: mean and std must hold "
+                   "the same number (>= 1) of values, got ", mean_.size(), " and ", std_.size());
+  for (double s : std_) LOOM_CHECK_VALUE(s != 0.0, "transforms::Normalize: std must be non-zero, got ", std_);
 }
 
 }  // namespace transforms

@@ -296,7 +296,7 @@ TEST_CASE("multimodal data: DataLoader visits every index once per epoch", "[mul
   CHECK(other.order() != epochs[0]);
 }
 
-TEST_CASE("multimodal data: DataLoader stacks tokens and applies transforms per (seed, epoch, batch)",
+TEST_CASE("multimodal data: DataLoader stacks tokens and applies transforms per (seed, epoch, sample)",
           "[multimodal]") {
   auto tok = std::make_shared<WordTokenizer>();
   tok->build({"caption 0 1 2 3 4 5 6 7 8 9 10 11"});
@@ -310,7 +310,7 @@ TEST_CASE("multimodal data: DataLoader stacks tokens and applies transforms per 
   CHECK(b0.labels.dtype() == DType::Int64);
   for (int64_t i = 0; i < 5; ++i) CHECK(tok->decode(b0.tokens.select(0, i)) == b0.captions[i]);
 
-  // A random crop with padding: depends on (seed, epoch, batch), not on the order batches are read.
+  // A random crop with padding: depends on (seed, epoch, sample), not on the order batches are read.
   loader.set_transform([](const Tensor& x, Generator& g) { return transforms::random_crop(x, {2, 2}, 1, g); });
   const std::vector<double> second = loader.batch(1).images.to_vector();
   const std::vector<double> first = loader.batch(0).images.to_vector();
