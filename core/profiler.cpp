@@ -28,6 +28,7 @@
 
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/op_cost.h"
 #include "core/ops.h"
 #include "core/profiler_gpu.h"
@@ -281,23 +282,6 @@ std::string micros(int64_t ns) {
   std::snprintf(buf, sizeof buf, "%s%lld.%03lld", ns < 0 ? "-" : "", static_cast<long long>(std::llabs(ns) / 1000),
                 static_cast<long long>(std::llabs(ns) % 1000));
   return buf;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // PyTorch's units: us below a millisecond, then ms, then s.

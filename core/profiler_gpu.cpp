@@ -268,37 +268,33 @@ std::vector<Kernel> cupti_end() {
       Kernel k;
       KernelEvent& e = k.event;
       uint32_t correlation = 0;
+      // The fields every record kind names alike; returns its correlation id.
+      auto common = [&](const auto& a) {
+        e.start_ns = static_cast<int64_t>(a.start) + c.offset_ns;
+        e.end_ns = static_cast<int64_t>(a.end) + c.offset_ns;
+        e.device = static_cast<int>(a.deviceId);
+        e.stream = a.streamId;
+        return a.correlationId;
+      };
       if (r->kind == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL || r->kind == CUPTI_ACTIVITY_KIND_KERNEL) {
         const auto* a = reinterpret_cast<const CUpti_ActivityKernel10*>(r);
         e.name = a->name ? a->name : "?";
-        e.start_ns = static_cast<int64_t>(a->start) + c.offset_ns;
-        e.end_ns = static_cast<int64_t>(a->end) + c.offset_ns;
-        e.device = static_cast<int>(a->deviceId);
-        e.stream = a->streamId;
+        correlation = common(*a);
         e.grid[0] = a->gridX, e.grid[1] = a->gridY, e.grid[2] = a->gridZ;
         e.block[0] = a->blockX, e.block[1] = a->blockY, e.block[2] = a->blockZ;
         e.shared_mem = int64_t(a->staticSharedMemory) + int64_t(a->dynamicSharedMemory);
         e.registers = a->registersPerThread;
-        correlation = a->correlationId;
       } else if (r->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
         const auto* a = reinterpret_cast<const CUpti_ActivityMemcpy6*>(r);
         static const char* kinds[] = {"?", "HtoD", "DtoH", "HtoA", "AtoH", "AtoA", "AtoD", "DtoA", "DtoD", "HtoH", "PtoP"};
         e.name = std::string("Memcpy ") + (a->copyKind < 11 ? kinds[a->copyKind] : "?");
-        e.start_ns = static_cast<int64_t>(a->start) + c.offset_ns;
-        e.end_ns = static_cast<int64_t>(a->end) + c.offset_ns;
-        e.device = static_cast<int>(a->deviceId);
-        e.stream = a->streamId;
+        correlation = common(*a);
         e.bytes = static_cast<double>(a->bytes);
-        correlation = a->correlationId;
       } else if (r->kind == CUPTI_ACTIVITY_KIND_MEMSET) {
         const auto* a = reinterpret_cast<const CUpti_ActivityMemset4*>(r);
         e.name = "Memset";
-        e.start_ns = static_cast<int64_t>(a->start) + c.offset_ns;
-        e.end_ns = static_cast<int64_t>(a->end) + c.offset_ns;
-        e.device = static_cast<int>(a->deviceId);
-        e.stream = a->streamId;
+        correlation = common(*a);
         e.bytes = static_cast<double>(a->bytes);
-        correlation = a->correlationId;
       } else if (r->kind == CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION) {
         const auto* a = reinterpret_cast<const CUpti_ActivityExternalCorrelation*>(r);
         if (a->externalKind == CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0)

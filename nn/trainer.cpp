@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "autograd/node.h"
+#include "core/json.h"
 #include "core/cuda.h"
 #include "nn/functional/losses.h"
 #include "nn/optim/clip_grad.h"
@@ -524,23 +525,6 @@ void make_parent_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   LOOM_CHECK(!ec, "cannot create the folder ", parent.string(), ": ", ec.message());
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // The shortest text that reads back as the same double.
