@@ -41,3 +41,28 @@ def test_profile_clip_example(tmp_path):
     assert any(e.get("name") == "train_step" for e in trace["traceEvents"])
     assert "% of roof" in out and "Roof of CPU" in out
     assert (tmp_path / "profile_clip_roofline.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_shapes_demo_quick(tmp_path):
+    # The main demo (scripts/demo.sh) on a few steps: every output is written and every picture decodes.
+    import json
+    import loom
+    out = tmp_path / "run"
+    text = run_example("shapes_demo.py", "--quick", "--device", "cpu", "--out", str(out))
+    assert "text->image, scene queries" in text and "VQA test" in text and "thresholds:" in text
+    for name in ("metrics.jsonl", "summary.json", "dual_encoder.safetensors", "vqa.safetensors", "tokenizer.txt"):
+        assert (out / name).stat().st_size > 0, name
+    epochs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2] and all("val_vqa_acc" in e for e in epochs)
+    summary = json.loads((out / "summary.json").read_text())
+    for k in ("R@1", "R@5", "R@10"):
+        assert 0 <= summary["retrieval"]["scene"]["text_to_image"][k] <= 1
+        assert 0 < summary["ceilings"]["scene"]["text_to_image"][k] <= 1
+    assert set(summary["vqa"]["test"]) >= {"overall", "color", "shape", "count", "exist"}
+    for name in ("curves.png", "retrieval_sheet.png", "attention.png", "vqa_confusion.png"):
+        image = loom.io.read_image(str(out / name))  # decodes the whole PNG (libpng checks every chunk's CRC)
+        assert image.shape[0] in (3, 4) and image.shape[1] > 100 and image.shape[2] > 100, name
+    state = loom.load(str(out / "vqa.safetensors"))
+    assert any(k.startswith("img.features.") for k in state) and any(k.startswith("fuse.") for k in state)
+    tok = loom.multimodal.WordTokenizer.load(str(out / "tokenizer.txt"))
+    assert tok.vocab_size() == len(loom.multimodal.Shapes.vocabulary) + 4
