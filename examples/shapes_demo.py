@@ -564,7 +564,7 @@ def to_rgb(image):
     return np.clip(image.cpu().numpy().transpose(1, 2, 0), 0, 1)
 
 
-def plot_curves(plt, path, steps, epochs, ceiling):
+def plot_curves(plt, path, steps, epochs, ceiling, val_images):
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
     x = np.arange(1, len(steps) + 1)
 
@@ -588,10 +588,10 @@ def plot_curves(plt, path, steps, epochs, ceiling):
     ax[1].legend()
     ax[2].plot(ends, [100 * e["val_scene_r1"] for e in epochs], "o-", label="text->image R@1 (scene queries)")
     ax[2].plot(ends, [100 * e["val_scene_r10"] for e in epochs], "o-", label="R@10")
-    ax[2].axhline(100 * ceiling, color="gray", ls="--", label="R@1 ceiling")
+    ax[2].axhline(100 * ceiling, color="gray", ls="--", label="R@1 of the truth oracle")
     ax[2].set_xlabel("step")
     ax[2].set_ylabel("%")
-    ax[2].set_title("retrieval on validation scenes")
+    ax[2].set_title(f"retrieval among {val_images} validation scenes")
     ax[2].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -878,7 +878,8 @@ def main():
               os.path.join(args.out, "vqa.safetensors"))
     tokenizer.save(os.path.join(args.out, "tokenizer.txt"))
     ceiling_r1 = val["retrieval"].ceilings()["scene"]["text_to_image"]["R@1"]
-    plot_curves(plt, os.path.join(args.out, "curves.png"), step_fn.steps, validation.epochs, ceiling_r1)
+    plot_curves(plt, os.path.join(args.out, "curves.png"), step_fn.steps, validation.epochs, ceiling_r1,
+                args.val_images)
     plot_retrieval_sheet(plt, os.path.join(args.out, "retrieval_sheet.png"), test_images, ret, scene,
                          caption_logits, queries=[0, 1, 2], image_queries=[3, 4])
     examples = []
@@ -910,8 +911,9 @@ def main():
 
     print(f"\n== Shapes: {args.test_images} held-out test images ==")
     sc = ceilings["scene"]
+    per_caption = ceilings["caption"]["images_per_query"]
     print(f"retrieval (in brackets: the truth oracle; a scene query, all of an image's captions, fits "
-          f"{sc['images_per_query']:.2f} of the images, a single caption {ceilings['caption']['images_per_query']:.0f}):")
+          f"{sc['images_per_query']:.2f} of the images, a single caption {per_caption:.0f}):")
     for name, key in (("text->image, scene queries ", "scene.text_to_image"),
                       ("image->text, scene captions", "scene.image_to_text"),
                       ("text->image, single captions", "caption.text_to_image")):
