@@ -330,7 +330,14 @@ PYBIND11_MODULE(_C, m) {
       .def("__eq__",
            [](const Device& a, py::object b) {
              if (py::isinstance<Device>(b)) return a == b.cast<Device>();
-             if (py::isinstance<py::str>(b)) return a == Device(b.cast<std::string>());
+             if (py::isinstance<py::str>(b)) {
+               // A string that names no device is simply not equal ("auto", "mps"), not an error.
+               try {
+                 return a == Device(b.cast<std::string>());
+               } catch (const loom::Error&) {
+                 return false;
+               }
+             }
              return false;
            })
       .def("__hash__", [](const Device& d) { return static_cast<int>(d.type) * 1000 + d.index; });

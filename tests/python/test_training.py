@@ -130,3 +130,11 @@ def test_module_to_keeps_parameters_already_in_place():
     assert m.weight is w  # an optimizer built before .to() keeps working
     m.to(loom.float64)
     assert m.weight is not w and m.weight.dtype == loom.float64
+
+
+def test_device_compares_unequal_to_strings_that_name_no_device():
+    assert loom.device("cpu") == "cpu"
+    assert not (loom.device("cpu") == "auto")
+    assert loom.device("cpu") != "auto"
+    m = loom.nn.Linear(2, 2)
+    Trainer(m, loom.nn.MSELoss(), loom.optim.SGD(m.parameters(), lr=0.1), device=loom.device("cpu"))
