@@ -29,11 +29,9 @@ when a threshold (printed PASS / FAIL) is missed.
 """
 import argparse
 import json
-import math
 import os
 import random
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -47,6 +45,8 @@ from loom import multimodal as mm
 from loom.multimodal import Shapes
 from loom.training import Callback, JSONLLogger, LRSchedulerCallback, Trainer
 from loom.utils.data import DataLoader, Dataset
+
+import shapes_plots as plots  # examples/shapes_plots.py
 
 ANSWERS = list(Shapes.answer_vocab)  # yes, no, 0-6, the colours, the shapes
 QUESTION_TYPES = list(Shapes.question_types)  # color, shape, count, exist, relation
@@ -69,102 +69,7 @@ THRESHOLDS = {
 }
 
 
-# ---------------------------------------------------------------- what a caption means
-
-# The caption grammar of multimodal/shapes.cpp, read back: a caption is one noun phrase ("a small red circle",
-# "a red shape"), two joined by "and" (two distinct objects) or by a relation (centres at least S/8 apart along
-# that axis), or an exact count ("two triangles", "one red shape", "three shapes"). truth() evaluates any caption
-# on any scene, which gives the oracle: how many test images a query is true of.
-SHAPES, COLORS, SIZES = list(Shapes.shapes), list(Shapes.colors), list(Shapes.sizes)
-NUMBERS = ["zero", "one", "two", "three", "four", "five", "six"]
-PLURALS = {s + ("es" if s.endswith("ss") else "s"): s for s in SHAPES}
-RELATIONS = {"to the left of": (0, 1), "to the right of": (0, -1), "above": (1, 1), "below": (1, -1)}
-ONE, AND, RELATION, COUNT = range(4)
-_compiled = {}
-
-
-def _noun_phrase(words):
-    """(size, colour, shape) ids, -1 for unspecified, and the number of words read."""
-    if words[0] not in ("a", "an"):
-        raise ValueError("not a noun phrase: " + " ".join(words))
-    i, size, color = 1, -1, -1
-    if words[i] in SIZES:
-        size, i = SIZES.index(words[i]), i + 1
-    if words[i] in COLORS:
-        color, i = COLORS.index(words[i]), i + 1
-    shape = -1 if words[i] == "shape" else SHAPES.index(words[i])
-    return (size, color, shape), i + 1
-
-
-def compile_caption(text):
-    """(kind, count, phrase a, phrase b, axis, sign) of a caption of the Shapes grammar."""
-    if text in _compiled:
-        return _compiled[text]
-    words, anything = text.split(), (-1, -1, -1)
-    if words[0] in NUMBERS:
-        rest, color = words[1:], -1
-        if rest[0] in COLORS:
-            color, rest = COLORS.index(rest[0]), rest[1:]
-        shape = -1 if rest[0] in ("shape", "shapes") else SHAPES.index(PLURALS.get(rest[0], rest[0]))
-        out = (COUNT, NUMBERS.index(words[0]), (-1, color, shape), anything, 0, 0)
-    else:
-        a, i = _noun_phrase(words)
-        rest = " ".join(words[i:])
-        if not rest:
-            out = (ONE, 0, a, anything, 0, 0)
-        elif rest.startswith("and "):
-            out = (AND, 0, a, _noun_phrase(words[i + 1:])[0], 0, 0)
-        else:
-            for phrase, (axis, sign) in RELATIONS.items():
-                if rest.startswith(phrase + " "):
-                    out = (RELATION, 0, a, _noun_phrase(rest[len(phrase) + 1:].split())[0], axis, sign)
-                    break
-            else:
-                raise ValueError("not a caption of the Shapes grammar: " + text)
-    _compiled[text] = out
-    return out
-
-
-def scene_arrays(objects_per_image):
-    """The scenes as arrays [5, N, K] (size, colour, shape, x, y) and a validity mask [N, K]."""
-    n, k = len(objects_per_image), max(len(o) for o in objects_per_image)
-    a = np.full((5, n, k), -1.0)
-    valid = np.zeros((n, k), bool)
-    for i, objs in enumerate(objects_per_image):
-        for j, o in enumerate(objs):
-            a[:, i, j] = SIZES.index(o["size"]), COLORS.index(o["color"]), SHAPES.index(o["shape"]), o["x"], o["y"]
-            valid[i, j] = True
-    return a, valid
-
-
-def truth(captions, scenes, image_size):
-    """bool [T, N]: caption t is true of scene n (scenes: scene_arrays(...))."""
-    a, valid = scenes
-    c = [compile_caption(t) for t in captions]
-    kind, count = np.array([x[0] for x in c]), np.array([x[1] for x in c])
-    pa, pb = np.array([x[2] for x in c]), np.array([x[3] for x in c])
-    axis, sign = np.array([x[4] for x in c]), np.array([x[5] for x in c])
-
-    def matches(p):  # [T, N, K]: object k of scene n fits phrase p of caption t
-        m = valid[None]
-        for f in range(3):
-            want = p[:, f][:, None, None]
-            m = m & ((want < 0) | (a[f][None] == want))
-        return m
-
-    ma, mb = matches(pa), matches(pb)
-    out = ((kind == ONE)[:, None] & ma.any(-1)) | ((kind == COUNT)[:, None] & (ma.sum(-1) == count[:, None]))
-    distinct = ~np.eye(a.shape[2], dtype=bool)
-    rows = np.nonzero(kind == AND)[0]
-    if len(rows):
-        out[rows] = (ma[rows][:, :, :, None] & mb[rows][:, :, None, :] & distinct).any((-1, -2))
-    rows = np.nonzero(kind == RELATION)[0]
-    if len(rows):
-        pair = ma[rows][:, :, :, None] & mb[rows][:, :, None, :] & distinct
-        pos = np.where(axis[rows][:, None, None] == 0, a[3][None], a[4][None])  # [R, N, K]
-        ahead = (pos[:, :, None, :] - pos[:, :, :, None]) * sign[rows][:, None, None, None]  # b - a, signed
-        out[rows] = (pair & (ahead >= image_size / 8.0)).any((-1, -2))
-    return out
+SHAPES, COLORS = list(Shapes.shapes), list(Shapes.colors)
 
 
 # ---------------------------------------------------------------- data
@@ -330,129 +235,21 @@ def answer_questions(vqa, maps, tokenizer, questions, owner, device):
     return np.array(preds)
 
 
-def oracle_recall(fits, k):
-    """Expected R@k of the truth oracle when each query fits `fits` documents, ranked first in random order."""
-    return float(np.mean(np.minimum(1.0, k / np.maximum(fits, 1))))
-
-
-def oracle_recall_by_specificity(fit, k):
-    """Expected R@k of image queries over caption sets (fit [sets, images], set i is image i's own): the oracle
-    ranks the sets that fit the image by how few images they fit (the own set is the likelier the fewer images
-    it fits), ties in random order."""
-    specificity = fit.sum(1)  # images each set fits
-    out = []
-    for n in range(fit.shape[1]):
-        k_own = specificity[n]
-        keys = specificity[fit[:, n]]
-        ahead, tied = np.sum(keys < k_own), np.sum(keys == k_own)
-        out.append(min(1.0, max(0.0, (k - ahead) / tied)))
-    return float(np.mean(out))
-
-
-class Retrieval:
-    """Retrieval over held-out scenes. A scene query is the whole set of an image's captions; the score of image n
-    for it is the mean over its captions c of log p(n | c), the softmax of the dual encoder's logits over the
-    images (so text->image ranks by the product of the captions' likelihoods). image->text ranks the N caption
-    sets for an image by the same score. truth() gives the oracle: the images each query fits."""
-
-    def __init__(self, shapes, n, tokenizer):
-        self.n, self.tokenizer, self.image_size = n, tokenizer, shapes.image_size
-        self.captions = shapes.captions(range(n))
-        self.texts = [c for cs in self.captions for c in cs]
-        self.owner = np.array([i for i, cs in enumerate(self.captions) for _ in cs])
-        self.scenes = scene_arrays([shapes.objects(i) for i in range(n)])
-        self.truth = truth(self.texts, self.scenes, shapes.image_size)  # [T, N]
-        member = np.zeros((n, len(self.texts)), np.float32)
-        member[self.owner, np.arange(len(self.texts))] = 1
-        self.member = member / member.sum(1, keepdims=True)  # row i: the mean over image i's captions
-        # Caption set i fits image j when every caption of the set is true of j.
-        self.scene_truth = self.member @ self.truth.astype(np.float32) > 1 - 1e-4  # [N sets, N images]
-
-    def ceilings(self, ks=(1, 5, 10)):
-        return {
-            "scene": {"text_to_image": {f"R@{k}": oracle_recall(self.scene_truth.sum(1), k) for k in ks},
-                      "image_to_text": {f"R@{k}": oracle_recall_by_specificity(self.scene_truth, k) for k in ks},
-                      "images_per_query": float(self.scene_truth.sum(1).mean())},
-            "caption": {"text_to_image": {f"R@{k}": oracle_recall(self.truth.sum(1), k) for k in ks},
-                        "images_per_query": float(self.truth.sum(1).mean())},
-        }
-
-    def score(self, image_emb, text_emb, scale, ks=(1, 5, 10)):
-        """Recalls (fractions) of image embeddings [N, E] and caption embeddings [T, E]; returns them, the scene
-        scores [N sets, N images] and the caption logits [T, N]."""
-        device = image_emb.device
-        with loom.no_grad():
-            logits = scale * (text_emb @ image_emb.t())  # [T, N]
-            log_p = logits - logits.logsumexp(1, keepdim=True)
-            scene = loom.tensor(self.member, device=device) @ log_p
-            per_caption = mm.retrieval_metrics(image_emb, text_emb, loom.arange(self.n, device=device),
-                                               loom.tensor(self.owner, dtype=loom.int64, device=device), list(ks))
-        scene_t = scene.t().contiguous()
-        top_image = scene.argmax(1).cpu().numpy()
-        top_set = scene_t.argmax(1).cpu().numpy()
-        top_caption = logits.argmax(1).cpu().numpy()
-        rows = np.arange(self.n)
-        out = {
-            "scene": {"text_to_image": {f"R@{k}": mm.recall_at_k(scene, k) for k in ks},
-                      "image_to_text": {f"R@{k}": mm.recall_at_k(scene_t, k) for k in ks}},
-            "caption": {"text_to_image": {f"R@{k}": per_caption.text_to_image.recall_at(k) for k in ks}},
-        }
-        out["scene"]["text_to_image"]["median_rank"] = mm.median_rank(scene)
-        out["scene"]["image_to_text"]["median_rank"] = mm.median_rank(scene_t)
-        # Whether the top document fits the query, whichever it is (the oracle: 100 %).
-        out["scene"]["text_to_image"]["top1_fits"] = float(self.scene_truth[rows, top_image].mean())
-        out["scene"]["image_to_text"]["top1_fits"] = float(self.scene_truth[top_set, rows].mean())
-        out["caption"]["text_to_image"]["top1_fits"] = float(self.truth[np.arange(len(self.texts)),
-                                                                        top_caption].mean())
-        return out, scene.cpu().numpy(), logits.cpu().numpy()
-
-
-def render_phrase(p):
-    """The noun phrase of (size, colour, shape) ids: (-1, 4, 2) -> "a purple triangle"."""
-    size, color, shape = p
-    words = [SIZES[size]] * (size >= 0) + [COLORS[color]] * (color >= 0) + [SHAPES[shape] if shape >= 0 else "shape"]
-    return ("an " if words[0][0] in "aeiou" else "a ") + " ".join(words)
-
-
-def order_probes(ret):
-    """Captions of two objects paired with a rewording of the same words that is false of the image:
-    "binding" swaps the size and colour words of the two noun phrases ("a red circle and a blue square" ->
-    "a blue circle and a red square"); "relation" swaps the noun phrases around the relation ("a circle above a
-    square" -> "a square above a circle"). A bag of words cannot tell either pair apart."""
-    probes = {"binding": [], "relation": []}
-    for t, text in enumerate(ret.texts):
-        kind, _, a, b, axis, sign = compile_caption(text)
-        if kind == ONE or kind == COUNT:
-            continue
-        joint = " and " if kind == AND else " " + next(w for w, r in RELATIONS.items() if r == (axis, sign)) + " "
-        swapped = (b[0], b[1], a[2]), (a[0], a[1], b[2])
-        probes["binding"].append((t, render_phrase(swapped[0]) + joint + render_phrase(swapped[1])))
-        if kind == RELATION:
-            probes["relation"].append((t, render_phrase(b) + joint + render_phrase(a)))
-    out = {}
-    for name, pairs in probes.items():
-        pairs = [(t, alt) for t, alt in pairs if alt != ret.texts[t]]
-        false = ~truth([alt for _, alt in pairs], ret.scenes, ret.image_size)[
-            np.arange(len(pairs)), ret.owner[[t for t, _ in pairs]]]
-        out[name] = [pair for pair, f in zip(pairs, false) if f]
-    return out
+def retrieval_protocol(shapes, n):
+    """The Shapes retrieval protocol over the first n images (loom.multimodal.ShapesRetrieval, C++): scene queries
+    (all of an image's captions), single captions and word-order probes, scored against the caption oracle (the
+    grammar gives the truth of any caption on any image; docs/multimodal.md, "The main job: Shapes")."""
+    return mm.ShapesRetrieval(shapes, n)
 
 
 def order_probe_accuracy(probes, ret, image_emb, text_emb, encode_text, tokenizer, device):
     """The fraction of probes where the image is closer to its true caption than to the rewording (ties: 1/2)."""
     out = {}
     for name, pairs in probes.items():
-        if not pairs:
-            continue
-        rows = loom.tensor([t for t, _ in pairs], dtype=loom.int64, device=device)
-        images = loom.tensor(ret.owner[[t for t, _ in pairs]], dtype=loom.int64, device=device)
-        with loom.no_grad():
-            img = image_emb.index_select(0, images)
-            right = (img * text_emb.index_select(0, rows)).sum(1)
-            wrong = (img * text_embeddings(encode_text, tokenizer, [alt for _, alt in pairs], device)).sum(1)
-        diff = (right - wrong).cpu().numpy()
-        out[name] = float(np.mean((diff > 1e-6) + 0.5 * (np.abs(diff) <= 1e-6)))
-        out[name + "_probes"] = len(pairs)
+        if pairs:
+            alt = text_embeddings(encode_text, tokenizer, [alt for _, alt in pairs], device)
+            out[name] = ret.probe_accuracy(pairs, image_emb, text_emb, alt)
+            out[name + "_probes"] = len(pairs)
     return out
 
 
@@ -555,167 +352,6 @@ def question_only_baseline(tokenizer, train_q, test_sets, epochs, device, seed):
             pred = model(bags(qs)).argmax(1).cpu().numpy()
             out[name] = vqa_scores(pred, ans, types)
     return out
-
-
-# ---------------------------------------------------------------- pictures
-
-def to_rgb(image):
-    """[3, S, S] tensor -> [S, S, 3] numpy."""
-    return np.clip(image.cpu().numpy().transpose(1, 2, 0), 0, 1)
-
-
-def plot_curves(plt, path, steps, epochs, ceiling, val_images):
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
-    x = np.arange(1, len(steps) + 1)
-
-    def smooth(v, w=10):
-        v = np.asarray(v, float)
-        return np.convolve(v, np.ones(w) / w, mode="valid") if len(v) > w else v
-
-    for key, label in (("contrastive", "contrastive loss"), ("vqa", "VQA cross-entropy")):
-        v = smooth([s[key] for s in steps])
-        ax[0].plot(x[len(x) - len(v):], v, label=label)
-    ax[0].set_xlabel("step")
-    ax[0].set_title("training losses (10-step mean)")
-    ax[0].legend()
-    ends = [e["step"] for e in epochs]
-    v = smooth([s["vqa_acc"] for s in steps])
-    ax[1].plot(x[len(x) - len(v):], 100 * v, label="train (10-step mean)")
-    ax[1].plot(ends, [100 * e["val_vqa_acc"] for e in epochs], "o-", label="validation")
-    ax[1].set_xlabel("step")
-    ax[1].set_ylabel("%")
-    ax[1].set_title("VQA accuracy")
-    ax[1].legend()
-    ax[2].plot(ends, [100 * e["val_scene_r1"] for e in epochs], "o-", label="text->image R@1 (scene queries)")
-    ax[2].plot(ends, [100 * e["val_scene_r10"] for e in epochs], "o-", label="R@10")
-    ax[2].axhline(100 * ceiling, color="gray", ls="--", label="R@1 of the truth oracle")
-    ax[2].set_xlabel("step")
-    ax[2].set_ylabel("%")
-    ax[2].set_title(f"retrieval among {val_images} validation scenes")
-    ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def plot_retrieval_sheet(plt, path, images, ret, scene, caption_logits, queries, image_queries):
-    """Rows of scene queries with their top-5 images (green: the query's image; orange: another image that fits
-    every caption), then images with their top-5 captions (ticked: true of the image; bold: the image's own)."""
-    rows = len(queries) + len(image_queries)
-    fig = plt.figure(figsize=(12, 2.1 * rows))
-    grid = fig.add_gridspec(rows, 6, width_ratios=[2.3, 1, 1, 1, 1, 1])
-    for r, q in enumerate(queries):
-        text = fig.add_subplot(grid[r, 0])
-        text.axis("off")
-        text.text(0, 0.5, "query:\n" + "\n".join("· " + c for c in ret.captions[q]), va="center", fontsize=8)
-        top = np.argsort(-scene[q])[:5]
-        for j, n in enumerate(top):
-            ax = fig.add_subplot(grid[r, 1 + j])
-            ax.imshow(to_rgb(images[n]), interpolation="nearest")
-            color = "limegreen" if n == q else ("orange" if ret.scene_truth[q, n] else "none")
-            for s in ax.spines.values():
-                s.set_edgecolor(color)
-                s.set_linewidth(4)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(f"#{j + 1}", fontsize=8)
-    for r, n in enumerate(image_queries, start=len(queries)):
-        ax = fig.add_subplot(grid[r, 1])
-        ax.imshow(to_rgb(images[n]), interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title("image query", fontsize=8)
-        text = fig.add_subplot(grid[r, 2:6])
-        text.axis("off")
-        # Distinct caption texts, best first.
-        order, seen, lines = np.argsort(-caption_logits[:, n]), set(), []
-        for t in order:
-            if ret.texts[t] in seen:
-                continue
-            seen.add(ret.texts[t])
-            lines.append((ret.texts[t], bool(ret.truth[t, n]), ret.texts[t] in ret.captions[n]))
-            if len(lines) == 5:
-                break
-        for j, (caption, ok, own) in enumerate(lines):
-            mark = "\u2713" if ok else "\u2717"  # check mark, ballot x
-            text.text(0, 0.9 - 0.2 * j, f"{j + 1}. {mark}  {caption}", fontsize=9,
-                      color="green" if ok else "red", weight="bold" if own else "normal", va="center")
-        left = fig.add_subplot(grid[r, 0])
-        left.axis("off")
-        left.text(0, 0.5, "its top-5 captions (of all test captions)\n\u2713 true of the image, \u2717 false;\n"
-                          "bold: one of its own captions", va="center", fontsize=8)
-    fig.suptitle("text->image: green = the query's image, orange = another image that fits every caption",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
-
-
-def grad_cam(vqa, maps, states, pad, answer):
-    """Grad-CAM over the feature map: ReLU(sum_c mean_hw(d score / d map_c) * map_c), [h, w]."""
-    m = maps.detach().requires_grad_()
-    score = vqa.classify(m, states, pad)[0, answer]
-    (g,) = loom.autograd.grad(score, m)
-    cam = F.relu((g.mean((2, 3), keepdim=True) * m).sum(1))[0]
-    return cam.detach().cpu().numpy()
-
-
-def plot_attention(plt, path, vqa, img, tokenizer, shapes, examples, device):
-    """For each (image, question): the image, the cross-attention weights of the question's tokens over the
-    6x6 cells (mean over heads and tokens) and the Grad-CAM of the predicted answer."""
-    fig, axes = plt.subplots(len(examples), 3, figsize=(7.2, 2.45 * len(examples)))
-    vqa.eval()
-    for r, (index, question, answer) in enumerate(examples):
-        image = shapes.images([index]).to(device)
-        with loom.no_grad():
-            maps = img.forward_features(image)
-        tokens = encode(tokenizer, [question], device)
-        states, pad = vqa.txt.forward_sequence(tokens)
-        with loom.no_grad():
-            logits = vqa.classify(maps, states, pad)
-            attn = vqa.last_attention()  # [1, heads, L, cells]
-        pred = int(logits.argmax(1).item())
-        valid = tokens.ne(0)[0].cpu().numpy()
-        a = attn[0].mean(0).cpu().numpy()[valid].mean(0)
-        side = int(round(math.sqrt(a.shape[0])))
-        cam = grad_cam(vqa, maps, states, pad, pred)
-        rgb = to_rgb(image[0])
-        size = rgb.shape[0]
-        for c, (title, heat) in enumerate((("image", None), ("cross-attention", a.reshape(side, side)),
-                                           ("Grad-CAM of the answer", cam))):
-            ax = axes[r, c]
-            ax.imshow(rgb, interpolation="nearest")
-            if heat is not None:
-                ax.imshow(heat, cmap="jet", alpha=0.5, extent=(-0.5, size - 0.5, size - 0.5, -0.5),
-                          interpolation="bilinear")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(title, fontsize=8)
-        axes[r, 0].set_ylabel(textwrap.fill(question, 30) + f"\n-> {ANSWERS[pred]} (truth: {ANSWERS[answer]})",
-                              fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
-
-
-def plot_confusion(plt, path, pred, answers):
-    m = mm.confusion_matrix(loom.tensor(pred, dtype=loom.int64), loom.tensor(answers, dtype=loom.int64),
-                            len(ANSWERS)).numpy().astype(float)  # [true, predicted]
-    shown = np.nonzero(m.sum(1) + m.sum(0))[0]  # answers that occur
-    m = m[np.ix_(shown, shown)]
-    rows = m / np.maximum(m.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(7, 6))
-    im = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
-    names = [ANSWERS[i] for i in shown]
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true answer")
-    ax.set_title("VQA confusion on the test questions (rows sum to 1)")
-    fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------- training
@@ -824,7 +460,7 @@ def main():
 
     data = SceneBatches(train, tokenizer, args.batch_size, args.steps_per_epoch, args.questions, args.seed)
     loader = DataLoader(data, batch_size=None, num_workers=args.workers)
-    val = {"shapes": val_shapes, "retrieval": Retrieval(val_shapes, args.val_images, tokenizer),
+    val = {"shapes": val_shapes, "retrieval": retrieval_protocol(val_shapes, args.val_images),
            "questions": questions_of(val_shapes, args.val_images)}
     step_fn = TrainStep(img, dual, vqa, args.vqa_weight)
     validation = Validation(step_fn, data, val, tokenizer, device)
@@ -838,7 +474,7 @@ def main():
     # ---- evaluation
     t0 = time.perf_counter()
     model.eval()
-    ret = Retrieval(test, args.test_images, tokenizer)
+    ret = retrieval_protocol(test, args.test_images)
     ceilings = ret.ceilings()
     test_images = test.images(range(args.test_images))
     maps, image_emb = image_features(img, test_images, device)
@@ -846,7 +482,7 @@ def main():
     scale = dual.logit_scale().exp().detach()
     retrieval, scene, caption_logits = ret.score(image_emb, text_emb, scale)
     zs = zero_shot(img, dual.encode_text, tokenizer, single, test, device)
-    probes = order_probes(ret)
+    probes = ret.order_probes()
     retrieval["word_order"] = order_probe_accuracy(probes, ret, image_emb, text_emb, dual.encode_text, tokenizer,
                                                    device)
     tq = questions_of(test, args.test_images)
@@ -878,17 +514,18 @@ def main():
               os.path.join(args.out, "vqa.safetensors"))
     tokenizer.save(os.path.join(args.out, "tokenizer.txt"))
     ceiling_r1 = val["retrieval"].ceilings()["scene"]["text_to_image"]["R@1"]
-    plot_curves(plt, os.path.join(args.out, "curves.png"), step_fn.steps, validation.epochs, ceiling_r1,
-                args.val_images)
-    plot_retrieval_sheet(plt, os.path.join(args.out, "retrieval_sheet.png"), test_images, ret, scene,
-                         caption_logits, queries=[0, 1, 2], image_queries=[3, 4])
+    plots.plot_curves(plt, os.path.join(args.out, "curves.png"), step_fn.steps, validation.epochs, ceiling_r1,
+                      args.val_images)
+    plots.plot_retrieval_sheet(plt, os.path.join(args.out, "retrieval_sheet.png"), test_images, ret,
+                               scene.numpy(), caption_logits.numpy(), queries=[0, 1, 2], image_queries=[3, 4])
     examples = []
     for t in ("color", "shape", "count", "exist", "relation"):  # one question of each type, from the test split
         k = next((i for i, qt in enumerate(tq[2]) if qt == t and i // 4 not in [e[0] for e in examples]), None)
         if k is not None:
             examples.append((int(tq[3][k]), tq[0][k], int(tq[1][k])))
-    plot_attention(plt, os.path.join(args.out, "attention.png"), vqa, img, tokenizer, test, examples, device)
-    plot_confusion(plt, os.path.join(args.out, "vqa_confusion.png"), test_pred, tq[1])
+    plots.plot_attention(plt, os.path.join(args.out, "attention.png"), vqa, img,
+                         lambda texts: encode(tokenizer, texts, device), test, examples, ANSWERS, device)
+    plots.plot_confusion(plt, os.path.join(args.out, "vqa_confusion.png"), test_pred, tq[1], ANSWERS)
     output_seconds = time.perf_counter() - t0
 
     summary = {

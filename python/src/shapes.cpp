@@ -8,6 +8,9 @@
 #include "multimodal/shapes.h"
 
 namespace loom::python {
+
+void bind_shapes_eval(py::module_& m);  // shapes_eval.cpp
+
 namespace {
 
 using multimodal::ShapeObject;
@@ -188,6 +191,7 @@ radius), index. ds.images(indices) renders a batch [n, 3, H, W] in parallel.)doc
                "', seed=" + std::to_string(ds.config().seed) +
                ", image_size=" + std::to_string(ds.config().image_size) + ")";
       });
+  bind_shapes_eval(m);
 }
 
 RegisterFunctional reg(&bind);

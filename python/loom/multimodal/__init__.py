@@ -14,6 +14,7 @@ from ..nn.modules.cpp import CppModule
 from ..nn.modules.cpp import cpp as _cpp
 from .._C._functional._io import ImageCaptionFolder  # your own images + captions (multimodal/image_folder.h)
 from .._C._functional._shapes import Shapes  # procedural image-caption-QA dataset (multimodal/shapes.h)
+from .._C._functional._shapes import ShapesRetrieval, shapes_caption_truth  # its evaluation (shapes_eval.h)
 from . import transforms  # torchvision-named image augmentations (multimodal/transforms.h)
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "CrossAttentionFusion",
     "ImageCaptionFolder",
     "Shapes",
+    "ShapesRetrieval",
+    "shapes_caption_truth",
 ]
 
 
