@@ -150,21 +150,12 @@ def build_models(vocab):
 
 
 class SharedTraining(nn.Module):
-    """Both models for the Trainer. The image encoder's parameters belong to both C++ models; unique_parameters()
-    lists each tensor once (parameters() would list the shared ones twice, as two wrappers)."""
+    """Both models for the Trainer. The image encoder belongs to both; parameters() lists each tensor once."""
 
     def __init__(self, vqa, dual):
         super().__init__()
-        self.vqa = vqa  # first: .to() moves the shared encoder with the VQA model, then the rest of dual
+        self.vqa = vqa  # first: the shared encoder is named vqa.img.*
         self.dual = dual
-
-    def unique_parameters(self):
-        seen, out = set(), []
-        for p in self.parameters():
-            if p.data_ptr() not in seen:
-                seen.add(p.data_ptr())
-                out.append(p)
-        return out
 
 
 def scene_contrastive_loss(logits, owner):
@@ -447,7 +438,7 @@ def main():
     img, dual, vqa = build_models(tokenizer.vocab_size())
     model = SharedTraining(vqa, dual)
     model.to(device)
-    params = model.unique_parameters()
+    params = list(model.parameters())
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]  # biases, norms and logit_scale
     opt = loom.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],

@@ -283,6 +283,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       return from_numpy_copy(py::module_::import("numpy").attr("asarray")(args[0], "float32"), std::nullopt, Device());
     return empty(shape_from_args(args, "Tensor"), TensorOptions(DType::Float32));
   }));
+  // Identity of the underlying tensor: two Python objects wrapping one C++ tensor (a C++ module's parameter
+  // fetched twice) have the same _impl_id; Module.parameters() deduplicates by it.
+  cls.def_property_readonly("_impl_id", [](const Tensor& self) { return reinterpret_cast<uintptr_t>(self.impl()); });
   cls.def_property("data", &Tensor::detach, [](Tensor& self, const Tensor& other) {
     // Swaps in other's data and metadata; autograd state stays with self.
     auto* a = self.impl();

@@ -39,13 +39,15 @@ class CppModule(Module):
         return super().train(mode)
 
     def _apply(self, fn):
-        # Only device/dtype conversions reach C++ modules: probe fn on a tensor.
-        params = [p for _, p in self.cpp.named_parameters()]
-        if params:
-            probe = fn(params[0])
-            if probe.device != params[0].device:
+        # Only device/dtype conversions reach C++ modules: probe fn on a floating tensor, then convert when any
+        # tensor differs (part of the module may have moved already, e.g. an encoder shared with another model).
+        tensors = [t for _, t in self.cpp.named_parameters()] + [t for _, t in self.cpp.named_buffers()]
+        floating = [t for t in tensors if t.is_floating_point()]
+        if floating:
+            probe = fn(floating[0])
+            if any(t.device != probe.device for t in tensors):
                 self.cpp.to_device(probe.device)
-            if probe.dtype != params[0].dtype:
+            if any(t.dtype != probe.dtype for t in floating):
                 self.cpp.to_dtype(probe.dtype)
         return super()._apply(fn)
 

@@ -219,14 +219,17 @@ class Module:
             yield m
 
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
-        memo = {}  # id -> object, kept alive so ids are not reused
+        # Duplicates are the same tensor, not the same Python object: a C++ module's parameter reached through two
+        # wrapping modules (a shared encoder) comes back as two objects with one _impl_id.
+        memo = {}  # identity -> object, kept alive so identities are not reused
         modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for k, v in get_members(module):
-                if v is None or (remove_duplicate and id(v) in memo):
+                key = getattr(v, "_impl_id", None) or id(v)
+                if v is None or (remove_duplicate and key in memo):
                     continue
                 if remove_duplicate:
-                    memo[id(v)] = v
+                    memo[key] = v
                 yield module_prefix + ("." if module_prefix else "") + k, v
 
     def _own_parameters(self):
