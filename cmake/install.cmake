@@ -11,7 +11,7 @@ if(DEFINED SKBUILD_STATE)
   return()
 endif()
 # Emulator builds are not installable: their headers and kernels assume the
-# emulator's fake CUDA runtime (tests/emu), which is test code, not an API.
+# emulator's fake CUDA runtime (emu/), which is there for testing, not an API.
 if(LOOM_CUDA STREQUAL "EMU")
   install(CODE "message(FATAL_ERROR \"loom: a LOOM_CUDA=EMU build cannot be installed; install a CUDA or CPU build\")")
   return()

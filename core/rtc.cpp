@@ -34,7 +34,7 @@
 #include "core/profiler.h"
 
 #ifdef LOOM_WITH_CUDA
-#include <cuda_runtime.h>  // the CUDA emulator's (tests/emu/include) in an EMU build
+#include <cuda_runtime.h>  // the CUDA emulator's (emu/include) in an EMU build
 #ifdef LOOM_CUDA_EMU
 #include "core/rtc_emu.h"
 #else

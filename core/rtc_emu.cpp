@@ -2,7 +2,7 @@
 //
 // There is no device compiler to call, so a user kernel takes the road loom's
 // own kernels take in this build (docs/cuda-emu.md): its source gets the one
-// rewrite user kernels need from tests/emu/rewrite_launches.py (extern
+// rewrite user kernels need from emu/rewrite_launches.py (extern
 // __shared__ arrays become the emulator's dynamic shared memory; user kernels
 // contain no <<<>>> launches), is wrapped into a translation unit that
 // includes the emulator's headers, and is compiled with the host C++ compiler
@@ -38,7 +38,7 @@
 #include "core/error.h"
 
 #ifndef LOOM_EMU_INCLUDE_DIR
-#error "LOOM_EMU_INCLUDE_DIR (the emulator's headers, tests/emu/include) is set by CMakeLists.txt"
+#error "LOOM_EMU_INCLUDE_DIR (the emulator's headers, emu/include) is set by CMakeLists.txt"
 #endif
 #ifndef LOOM_EMU_CXX
 #define LOOM_EMU_CXX "c++"

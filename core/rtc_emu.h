@@ -24,7 +24,7 @@ constexpr const char* kEmuEntrySymbol = "loom_rtc_emu_launch";
 const std::string& emu_cache_tag();
 
 // Rewrites `extern __shared__ T name[];` to the emulator's dynamic shared
-// memory, keeping line numbers (tests/emu/rewrite_launches.py's rewrite_smem).
+// memory, keeping line numbers (emu/rewrite_launches.py's rewrite_smem).
 std::string emu_rewrite_smem(const std::string& source);
 
 // The translation unit compiled for kernel `name` (exposed for tests).

@@ -52,7 +52,7 @@ constexpr int kConvThreads = 256;
 constexpr int kPipeStages = 4;  // the cp.async configurations' ring of k-tiles
 
 // The TF32 tensor-core path exists on sm_80+ and in the CUDA emulator
-// (tests/emu), which runs the same fragment layout on the host.
+// (emu/), which runs the same fragment layout on the host.
 #if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(LOOM_CUDA_EMU)
 #define LOOM_CONV_MMA 1
 #endif

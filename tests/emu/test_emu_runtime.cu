@@ -402,7 +402,7 @@ TEST_CASE("emu: dry run records launches and GEMMs without executing them", "[em
 
 TEST_CASE("emu: library kernels are named as nvcc names them, with their sm_90 resources", "[emu]") {
   // loom's per-channel sum at the conv stem's bias-gradient shape, in dry run
-  // (the table is keyed by these names: tests/emu/ptxas_resources.py).
+  // (the table is keyed by these names: emu/ptxas_resources.py).
   const int64_t N = 256, C = 32, S = 4096;
   float* x = dev<float>(1);  // never read in dry run
   float* out = dev<float>(C);

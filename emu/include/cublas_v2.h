@@ -1,5 +1,5 @@
 // loom's CUDA emulator: host fakes of the cuBLAS API subset that loom uses, so
-// the CUDA code paths run without a GPU (implemented in tests/emu/emu_blas.cpp).
+// the CUDA code paths run without a GPU (implemented in emu/emu_blas.cpp).
 // Names, enum values and signatures follow the real cublas_v2.h so the .cu
 // files compile unchanged. Matrices live in ordinary host memory (the
 // emulator's device memory) and every call runs to completion before it

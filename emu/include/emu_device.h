@@ -267,14 +267,14 @@ struct LaunchCfg {
   LaunchCfg(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = nullptr) : grid(g), block(b), smem(s), stream(st) {}
 };
 
-// ---- launch records (tests/emu/emu_launch.cpp) ----
+// ---- launch records (emu/emu_launch.cpp) ----
 
 // Tells code that may be built against an older emulator that the API below exists.
 #define LOOM_EMU_LAUNCH_OBSERVER 1
 
 // One kernel launch (or emulated cuBLAS / cuBLASLt GEMM) as a GPU would see
 // it: what ran, its configuration, and what it costs an sm_90 SM according to
-// ptxas (the build-time resource table, tests/emu/ptxas_resources.py).
+// ptxas (the build-time resource table, emu/ptxas_resources.py).
 struct LaunchRecord {
   const char* where;        // "kernel at file:line", the launch text
   std::string kernel;       // full kernel name without return type and parameters, e.g.

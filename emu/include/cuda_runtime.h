@@ -1,8 +1,9 @@
 // loom's CUDA emulator: the subset of the CUDA runtime API that loom uses,
-// implemented on the host (tests/emu/emu_runtime.cpp). Device memory is host
-// memory, streams run their work at once, and kernels run as cooperative
-// fibers (one per CUDA thread, a block at a time) so that __syncthreads,
-// warp shuffles and the tensor-core fragment layout behave as on a GPU.
+// implemented on the host (emu/emu_runtime_api.cpp; kernels:
+// emu/emu_runtime.cpp). Device memory is host memory, streams run their work
+// at once, and kernels run as cooperative fibers (one per CUDA thread, a
+// block at a time) so that __syncthreads, warp shuffles and the tensor-core
+// fragment layout behave as on a GPU.
 // It exists to execute the [cuda] tests on machines without a GPU; it is not
 // a performance model. See docs/cuda-emu.md.
 #pragma once

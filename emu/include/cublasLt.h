@@ -1,6 +1,6 @@
 // loom's CUDA emulator: host fakes of the cuBLASLt API subset that loom uses,
 // so the CUDA code paths run without a GPU (implemented in
-// tests/emu/emu_blas.cpp). Names, enum values and signatures follow the real
+// emu/emu_blaslt.cpp). Names, enum values and signatures follow the real
 // cublasLt.h. One matmul is D = epilogue(alpha * op(A) op(B) + beta * C + bias)
 // computed on the host in the compute type; layouts are validated against the
 // problem the way cuBLASLt does, so inconsistent m/n/k or leading dimensions

@@ -28,6 +28,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "emu_runtime.h"
+
 namespace emu {
 
 // The generated table (emu_resources.cpp in the build tree); ends with a null name.
