@@ -5,7 +5,7 @@ with loom.profiler, as one would with torch.profiler: prints the table of ops (b
 CUDA) with the roofline column, writes a Chrome trace (open it in https://ui.perfetto.dev or chrome://tracing)
 and a roofline plot (PNG, with matplotlib).
 
-    PYTHONPATH=python python3 examples/profile_clip.py [--device cpu|cuda] [--batch 32] [--text transformer|lstm]
+    PYTHONPATH=python .venv/bin/python examples/profile_clip.py [--device cpu|cuda] [--batch 32] [--text transformer|lstm]
         [--out-dir DIR] [--rows 15]
 
 On the CPU the step runs at a small batch (the SPEC case is 256 on a GPU). On CUDA every kernel is timed

@@ -9,7 +9,7 @@ per-step cosine schedule. Evaluation on the test split, each test image paired w
 image->text and text->image R@1, R@5 and median rank, where a match is any caption of the image's class, and
 zero-shot accuracy, where each image gets the class of the nearest of ten prompts "a photo of <class>".
 
-    PYTHONPATH=python python3 examples/train_clip_fashion_mnist.py [--epochs 3] [--batch-size 256] [--lr 2e-3]
+    PYTHONPATH=python .venv/bin/python examples/train_clip_fashion_mnist.py [--epochs 3] [--batch-size 256] [--lr 2e-3]
         [--train-limit N] [--test-limit N] [--seed 0] [--data-dir DIR] [--min-zero-shot X]
 
 Exit status 77 when the data set is not installed; 1 when --min-zero-shot is given and the final zero-shot

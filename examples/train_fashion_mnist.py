@@ -3,7 +3,7 @@
 loom's Python API - written exactly as it would be with PyTorch - and prints
 the test accuracy.
 
-    PYTHONPATH=python python3 examples/train_fashion_mnist.py [--epochs 3]
+    PYTHONPATH=python .venv/bin/python examples/train_fashion_mnist.py [--epochs 3]
         [--train-limit N] [--test-limit N] [--device cpu|cuda] [--min-accuracy X]
 
 Exit status 77 when the data set is not installed; 1 when --min-accuracy is

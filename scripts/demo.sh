@@ -8,9 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+. scripts/venv.sh
 bash scripts/build.sh
+export LOOM_BUILD_DIR=build PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
 device=cpu
-if python3 -c "import sys; sys.path.insert(0, 'python'); import loom; sys.exit(0 if loom.cuda.is_available() else 1)" 2>/dev/null; then
+if "$LOOM_PY" -c "import loom, sys; sys.exit(0 if loom.cuda.is_available() else 1)" 2>/dev/null; then
   device=cuda
 fi
-PYTHONPATH=python python3 examples/shapes_demo.py --device "$device" "$@"
+"$LOOM_PY" examples/shapes_demo.py --device "$device" "$@"

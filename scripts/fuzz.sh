@@ -16,6 +16,7 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_safetensors fuzz_tokenizer fuzz_idx)
 BUILD_DIR="${BUILD_DIR:-build-fuzz}"
 JOBS="${JOBS:-$(nproc)}"
+. scripts/venv.sh
 MAX_LEN="${MAX_LEN:-4096}"
 
 echo "== fuzz: build ${TARGETS[*]} in $BUILD_DIR (clang) =="
@@ -25,7 +26,7 @@ compiler=()
 [ -f "$BUILD_DIR/CMakeCache.txt" ] || compiler=(-DCMAKE_CXX_COMPILER="${CXX:-clang++}" -DCMAKE_C_COMPILER="${CC:-clang}")
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${compiler[@]}" \
   -DLOOM_BUILD_FUZZERS=ON -DLOOM_CUDA=OFF -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_BENCHMARKS=OFF \
-  -DLOOM_BUILD_EXAMPLES=OFF -DPython_EXECUTABLE="$(command -v python3)" >/dev/null
+  -DLOOM_BUILD_EXAMPLES=OFF -DPython_EXECUTABLE="$LOOM_PY" >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}"
 
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -6,10 +6,14 @@
 # pooling and per-channel reduction kernels. Every log lands in one tarball,
 # $OUT/gpu-check.tgz (only a few files come back from the machine); a summary
 # is printed. The benchmark spec must have been copied into bench-local/ (an
-# ignored folder) before the call.
+# ignored folder) before the call. Python is .venv/bin/python (made when
+# missing; it sees the machine's own packages, PyTorch included), importing the
+# extension of build-gpu/.
 #   bash scripts/gpu_check.sh [ARCH]       # ARCH defaults to 90
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/venv.sh || { echo "gpu_check: no .venv/ (scripts/setup.sh --venv failed)"; exit 1; }
+export LOOM_BUILD_DIR=build-gpu
 OUT="${OUT:-$PWD/gpu-out}"
 ARCH="${1:-90}"
 LOG="$OUT/gpu-check"
@@ -21,7 +25,7 @@ finish() {
 trap finish EXIT
 nvidia-smi > "$LOG/nvidia-smi.txt" 2>&1
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
-  -DPython_EXECUTABLE="$(command -v python3)" > "$LOG/configure.log" 2>&1 || { tail -30 "$LOG/configure.log"; exit 1; }
+  -DPython_EXECUTABLE="$LOOM_PY" > "$LOG/configure.log" 2>&1 || { tail -30 "$LOG/configure.log"; exit 1; }
 cmake --build build-gpu -j "$(nproc)" > "$LOG/build.log" 2>&1 || { grep -m 20 -B2 -A8 "error" "$LOG/build.log"; exit 1; }
 ctest --test-dir build-gpu -L cuda --output-on-failure > "$LOG/ctest-cuda.log" 2>&1; echo "ctest cuda: rc=$?"
 tail -3 "$LOG/ctest-cuda.log"
@@ -35,7 +39,7 @@ for bin in test_kernels test_autograd; do
 done
 # The Python regression tests on the GPU machine (a CPU-tensor backward error once crashed only there),
 # with faulthandler so that a crash leaves its stacks in the log.
-PYTHONPATH=python python3 -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_bad_input.py \
+PYTHONPATH=python "$LOOM_PY" -X faulthandler -m pytest -q -p no:cacheprovider tests/python/test_bad_input.py \
   tests/python/test_autograd.py tests/python/test_errors.py tests/python/test_conv.py tests/python/test_rtc.py \
   tests/python/test_profiler.py tests/python/test_profiler_roofline.py \
   > "$LOG/pytest-regressions.log" 2>&1
@@ -43,7 +47,7 @@ echo "pytest regressions: rc=$? $(tail -1 "$LOG/pytest-regressions.log")"
 # The profiler on the GPU: CUPTI (then CUDA events) on the CLIP training step; the table, the trace and
 # the roofline plot come back for docs/profiling.md.
 for timing in auto events; do
-  LOOM_PROFILER_CUDA=$timing timeout 120 env PYTHONPATH=python python3 examples/profile_clip.py --device cuda \
+  LOOM_PROFILER_CUDA=$timing timeout 120 env PYTHONPATH=python "$LOOM_PY" examples/profile_clip.py --device cuda \
     --batch 256 --rows 25 --out-dir "$LOG/profile-$timing" > "$LOG/profile-clip-$timing.txt" 2>&1
   echo "profile_clip ($timing): rc=$? $(grep -m1 'timed by' "$LOG/profile-clip-$timing.txt")"
 done
@@ -52,9 +56,9 @@ if [ -x "$BENCH" ] && [ -d bench-local ]; then
   # The autotuner's choices (and each candidate's time) are saved beside the numbers.
   "$BENCH" --out "$LOG/loom.jsonl" --tune-cache "$LOG/tune-cache.json" > "$LOG/bench.log" 2>&1
   echo "loom_bench: rc=$?"
-  python3 bench-local/torch_reference.py --no-compile --out "$LOG/torch.jsonl" > "$LOG/torch.log" 2>&1
+  "$LOOM_PY" bench-local/torch_reference.py --no-compile --out "$LOG/torch.jsonl" > "$LOG/torch.log" 2>&1
   echo "torch_reference: rc=$?"
-  python3 bench-local/compare.py "$LOG/torch.jsonl" "$LOG/loom.jsonl" > "$LOG/compare.txt" 2>&1
+  "$LOOM_PY" bench-local/compare.py "$LOG/torch.jsonl" "$LOG/loom.jsonl" > "$LOG/compare.txt" 2>&1
   grep -E "conv|pool|channel_sum|batchnorm|e2e" "$LOG/compare.txt" | head -80
 fi
 # Per-kernel truth for the kernels this round changed: duration, SM and DRAM throughput, occupancy,

@@ -9,18 +9,20 @@
 #   CTEST_ARGS="-R tokenizer" PYTEST_ARGS="-k tokenizer" bash scripts/sanitize.sh
 #   PYTEST_PATHS=tests/python/test_tensor.py SANITIZE_CTEST=0 bash scripts/sanitize.sh
 #
-# gcc: its ASan runtime is a shared library, which an unsanitized python3 can
-# preload (LD_PRELOAD) before importing the sanitized extension; CPython leaks
-# by design, so pytest runs with detect_leaks=0 (ctest keeps leak checking).
-# The extension is written to build-asan/pkg/loom, never over python/loom/_C.
-# tests/python/test_examples.py is left out: it starts fresh interpreters
-# that import the development build in python/, not the sanitized one (so do
+# gcc: its ASan runtime is a shared library, which the unsanitized Python of
+# .venv/ can preload (LD_PRELOAD) before importing the sanitized extension;
+# CPython leaks by design, so pytest runs with detect_leaks=0 (ctest keeps leak
+# checking). The extension is written to build-asan/pkg/loom, as every build's
+# is to its own pkg/loom. tests/python/test_examples.py is left out: it starts
+# fresh interpreters that import loom from python/, i.e. the extension of
+# build/ (or LOOM_BUILD_DIR), not the sanitized one (so do
 # the subprocesses of test_bad_input.py; the API fuzzer's workers import a copy
 # of the sanitized package). Subprocesses run with handle_segv=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build-asan}"
 JOBS="${JOBS:-$(nproc)}"
+. scripts/venv.sh
 SANITIZE_CTEST="${SANITIZE_CTEST:-1}"
 SANITIZE_PYTEST="${SANITIZE_PYTEST:-1}"
 for arg in "$@"; do
@@ -44,7 +46,7 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DLOOM_SANITIZE=address,undefined -DLOOM_CUDA=OFF -DLOOM_BUILD_BENCHMARKS=OFF -DLOOM_BUILD_EXAMPLES=OFF \
   -DLOOM_BUILD_PYTHON="$([ "$SANITIZE_PYTEST" = 1 ] && echo ON || echo OFF)" \
-  -DPython_EXECUTABLE="$(command -v python3)" >/dev/null
+  -DPython_EXECUTABLE="$LOOM_PY" >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 echo "sanitize: build took $((SECONDS - t0)) s"
 
@@ -61,7 +63,7 @@ if [ "$SANITIZE_CTEST" = 1 ]; then
   # shellcheck disable=SC2086  # CTEST_ARGS is a list of arguments
   ASAN_OPTIONS="$ASAN_COMMON:detect_leaks=1" \
     ctest --test-dir "$BUILD_DIR" -L cpu --output-on-failure -j "$JOBS" ${CTEST_ARGS:-} || status=1
-  python3 scripts/sanitize_pytest.py --ctest-log "$BUILD_DIR/Testing/Temporary/LastTest.log" || status=1
+  "$LOOM_PY" scripts/sanitize_pytest.py --ctest-log "$BUILD_DIR/Testing/Temporary/LastTest.log" || status=1
   echo "sanitize: ctest took $((SECONDS - t0)) s"
 fi
 
@@ -75,12 +77,12 @@ if [ "$SANITIZE_PYTEST" = 1 ]; then
   done
   libasan="$("$CXX_BIN" -print-file-name="$ASAN_RT_NAME")"
   [ -f "$libasan" ] || { echo "sanitize.sh: no ASan runtime at $libasan" >&2; exit 1; }
-  # python3 does not link libstdc++: preloaded with the runtime, ASan finds the
+  # Python does not link libstdc++: preloaded with the runtime, ASan finds the
   # real __cxa_throw to intercept (otherwise the first C++ throw aborts).
   libstdcxx="$("$CXX_BIN" -print-file-name=libstdc++.so)"
   # shellcheck disable=SC2086  # PYTEST_ARGS is a list of arguments
   SANITIZE_PRELOAD="$libasan:$libstdcxx" ASAN_OPTIONS="$ASAN_COMMON:detect_leaks=0" \
-    python3 scripts/sanitize_pytest.py --pkg "$BUILD_DIR/pkg" --state "$BUILD_DIR/pytest" -- \
+    "$LOOM_PY" scripts/sanitize_pytest.py --pkg "$BUILD_DIR/pkg" --state "$BUILD_DIR/pytest" -- \
       ${PYTEST_PATHS:-tests/python} -q -p no:cacheprovider --capture=sys --ignore=tests/python/test_examples.py \
       ${PYTEST_ARGS:-} \
     || status=1

@@ -9,8 +9,8 @@ run; the exit status is non-zero when any test crashed or failed.
 ctest: `--ctest-log <LastTest.log>` lists the tests whose output holds a
 sanitizer report.
 
-    python3 scripts/sanitize_pytest.py --pkg build-asan/pkg --state build-asan/pytest -- tests/python -q
-    python3 scripts/sanitize_pytest.py --ctest-log build-asan/Testing/Temporary/LastTest.log
+    .venv/bin/python scripts/sanitize_pytest.py --pkg build-asan/pkg --state build-asan/pytest -- tests/python -q
+    .venv/bin/python scripts/sanitize_pytest.py --ctest-log build-asan/Testing/Temporary/LastTest.log
 """
 import argparse
 import os

@@ -3,10 +3,12 @@
 # is found), without it, and on the CUDA emulator, then runs the Catch2 suites
 # of the three builds and the Python tests. Tests needing a GPU skip with a
 # reason when none is present; the emulator build runs them (and the
-# emulator's own tests) with the CUDA kernels executing on the host.
+# emulator's own tests) with the CUDA kernels executing on the host. pytest
+# runs in .venv/ against the extension of build/ (LOOM_BUILD_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+. scripts/venv.sh
 
 echo "== build: default (CUDA when available) =="
 bash scripts/build.sh
@@ -26,5 +28,5 @@ echo "== Catch2: CPU-only build =="
 ctest --test-dir build-cpu --output-on-failure -j "$(nproc)"
 echo "== Catch2: CUDA tests on the emulator =="
 ctest --test-dir build-emu --output-on-failure -j "$(nproc)" -L "cuda|emu"
-echo "== pytest =="
-python3 -m pytest tests/python -q
+echo "== pytest (the extension of build/) =="
+LOOM_BUILD_DIR=build "$LOOM_PY" -m pytest tests/python -q

@@ -2,8 +2,11 @@
 
 Port a PyTorch script by changing ``import torch`` to ``import loom``.
 """
-from . import _C
-from ._C import (  # noqa: F401
+from ._extension import load as _load_extension
+
+_C = _load_extension()  # the extension of one named build: see _extension.py
+del _load_extension
+from ._C import (  # noqa: F401,E402
     Tensor,
     device,
     dtype,

@@ -1,4 +1,5 @@
-"""Makes `import loom` find the development build (python/loom with _C built in place)."""
+"""Makes `import loom` find the source tree (python/loom), which loads the extension of the build
+named by $LOOM_BUILD_DIR, build/ by default (python/loom/_extension.py); the header says which."""
 import os
 import sys
 
@@ -11,6 +12,10 @@ sys.path.insert(0, os.path.join(_REPO, "python"))
 import loom  # noqa: E402
 
 requires_cuda = pytest.mark.skipif(not loom.cuda.is_available(), reason="CUDA is not available (no GPU or CPU-only build)")
+
+
+def pytest_report_header(config):
+    return f"loom: {loom._C.__file__}"
 
 
 @pytest.fixture

@@ -10,6 +10,6 @@ import importlib.util as _util
 import os as _os
 import sys as _sys
 
-if _util.find_spec("loom") is None:  # the development build: python/loom with _C built in place
+if _util.find_spec("loom") is None:  # loom from the source tree (python/loom/_extension.py: which build)
     _sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.dirname(_os.path.dirname(
         _os.path.abspath(__file__))))), "python"))

@@ -55,14 +55,15 @@ def select_ops(table, patterns):
 
 
 def snapshot_loom(tmpdir):
-    """Copies the loom package (with its built extension) so that workers keep running the
-    build the run started with while someone rebuilds python/loom/_C*.so in place."""
-    import importlib.util
+    """Copies the loom package with the extension it loads (from a build folder's pkg/loom/
+    when loom comes from the source tree) so that workers keep running the build the run
+    started with while someone rebuilds it."""
+    import loom
 
-    spec = importlib.util.find_spec("loom")
-    src = list(spec.submodule_search_locations)[0]
+    src = os.path.dirname(os.path.abspath(loom.__file__))
     dst = os.path.join(tmpdir, "pkg")
-    shutil.copytree(src, os.path.join(dst, "loom"), ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(src, os.path.join(dst, "loom"), ignore=shutil.ignore_patterns("__pycache__", "_C.*"))
+    shutil.copy2(loom._C.__file__, os.path.join(dst, "loom"))
     return dst
 
 
