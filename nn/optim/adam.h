@@ -11,11 +11,24 @@ struct AdamOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;  // AdamW's default is 1e-2 (see AdamW below)
-  bool amsgrad = false;       // not implemented: step() raises NotImplementedError
+  bool amsgrad = false;       // not implemented: a step raises NotImplementedError
+  bool maximize = false;
   Options to_map() const;
+  static AdamOptions from_map(const Options& o);  // every key above must be present
 };
 
-// Group options: lr, beta1, beta2, eps, weight_decay, amsgrad (0/1).
+// One Adam (decoupled = false: L2 term g += wd * p) or AdamW (decoupled =
+// true: p *= 1 - lr * wd) step over a parameter group: params[i] is skipped
+// where grads[i] is undefined; maximize steps along +grad. The state of a
+// parameter is step (its count, 1 after the first update), exp_avg and
+// exp_avg_sq, created on its first step; the bias corrections use each
+// parameter's own count (parameters with equal counts share one fused call).
+// The one implementation of Adam's and AdamW's step: loom.optim.Adam and
+// AdamW (Python) call it too.
+void adam_step(const AdamOptions& o, bool decoupled, const TensorList& params, const TensorList& grads,
+               const StateAccess& state);
+
+// Group options: lr, beta1, beta2, eps, weight_decay, amsgrad, maximize (0/1).
 // State per parameter: step, exp_avg, exp_avg_sq.
 class Adam : public Optimizer {
  public:

@@ -45,21 +45,32 @@ void Optimizer::zero_grad(bool set_to_none) {
     }
 }
 
-double Optimizer::opt(const ParamGroup& g, const char* key) const {
-  auto it = g.options.find(key);
-  LOOM_CHECK(it != g.options.end(), name_, ": parameter group has no option '", key, "'");
+double group_option(const Options& o, const char* key, const char* optimizer) {
+  auto it = o.find(key);
+  LOOM_CHECK(it != o.end(), optimizer, ": parameter group has no option '", key, "'");
   return it->second;
 }
 
-double Optimizer::get_step(const ParamState& s) {
+double state_step(const ParamState& s) {
   auto it = s.find("step");
-  return it == s.end() ? 0.0 : it->second.item<double>();  // a CPU 0-d tensor: no device sync
+  return it == s.end() || !it->second.defined() ? 0.0 : it->second.item<double>();  // CPU 0-d: no device sync
 }
 
-void Optimizer::set_step(ParamState& s, double step) {
+void set_state_step(ParamState& s, double step) {
   auto it = s.find("step");
-  if (it == s.end()) s["step"] = scalar_tensor(step, TensorOptions(DType::Float64));
+  if (it == s.end() || !it->second.defined()) s["step"] = scalar_tensor(step, TensorOptions(DType::Float64));
   else it->second.fill_(step);
+}
+
+TensorList Optimizer::grads_of(const ParamGroup& g) {
+  TensorList grads;
+  grads.reserve(g.params.size());
+  for (auto& p : g.params) grads.push_back(p.grad());
+  return grads;
+}
+
+StateAccess Optimizer::state_access(const ParamGroup& g) {
+  return [this, &g](size_t i) -> ParamState& { return state(g.params.at(i)); };
 }
 
 std::map<std::string, Tensor> Optimizer::state_dict() const {

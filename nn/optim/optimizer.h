@@ -2,6 +2,12 @@
 // per-group hyper-parameters, per-parameter state, step(), zero_grad() and a
 // flat state_dict that safetensors can store.
 //
+// Each optimizer's update (state creation, step count, maximize, weight decay,
+// momentum, bias correction ...) is one free function, sgd_step / adam_step /
+// rmsprop_step, beside its class. The classes call it per group; loom.optim's
+// Python classes (PyTorch's param_groups and state dicts) call the same
+// function through loom._C._functional._optim (docs/architecture.md).
+//
 // state_dict() layout (all values are tensors; parameters are numbered 0..N-1
 // across the groups in order, as PyTorch numbers them):
 //   "state.<i>.<name>"        the state buffers of parameter i (exp_avg,
@@ -13,6 +19,7 @@
 // load_state_dict() requires the same group structure (group count and sizes)
 // and copies the buffers to each parameter's device and dtype.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -32,6 +39,21 @@ struct ParamGroup {
 };
 
 using ParamState = std::map<std::string, Tensor>;
+
+// The state of parameter `index` of a step function's list, created empty by
+// the caller on first use. A step function asks only for the states it reads
+// or writes, so no state is made for a parameter that needs none (SGD without
+// momentum, a parameter without a gradient).
+using StateAccess = std::function<ParamState&(size_t index)>;
+
+// The step count kept in a state ("step": 0 when absent). Counts are 0-d
+// float64 CPU tensors, updated in place; a loaded count of another dtype or
+// device is read and updated where it is.
+double state_step(const ParamState& s);
+void set_state_step(ParamState& s, double step);
+
+// A group option by name (a loom::Error naming the optimizer when missing).
+double group_option(const Options& o, const char* key, const char* optimizer);
 
 class Optimizer {
  public:
@@ -58,10 +80,10 @@ class Optimizer {
   const std::string& name() const { return name_; }
 
  protected:
-  double opt(const ParamGroup& g, const char* key) const;
-  // The step count stored in a parameter's state ("step", 0 when absent).
-  static double get_step(const ParamState& s);
-  static void set_step(ParamState& s, double step);
+  // The gradients of a group's parameters (undefined where a parameter has none).
+  static TensorList grads_of(const ParamGroup& g);
+  // The state of g.params[i] (the StateAccess of the step functions).
+  StateAccess state_access(const ParamGroup& g);
 
   Options defaults_;
   std::vector<ParamGroup> groups_;

@@ -6,8 +6,61 @@
 namespace loom::optim {
 
 Options RMSpropOptions::to_map() const {
-  return {{"lr", lr},           {"alpha", alpha},       {"eps", eps},
-          {"weight_decay", weight_decay}, {"momentum", momentum}, {"centered", centered ? 1.0 : 0.0}};
+  return {{"lr", lr},
+          {"alpha", alpha},
+          {"eps", eps},
+          {"weight_decay", weight_decay},
+          {"momentum", momentum},
+          {"centered", centered ? 1.0 : 0.0},
+          {"maximize", maximize ? 1.0 : 0.0}};
+}
+
+RMSpropOptions RMSpropOptions::from_map(const Options& o) {
+  auto get = [&](const char* k) { return group_option(o, k, "RMSprop"); };
+  return {get("lr"),       get("alpha"),           get("eps"),
+          get("weight_decay"), get("momentum"), get("centered") != 0.0, get("maximize") != 0.0};
+}
+
+namespace {
+// The buffer `name` of a state, zeros like p when absent (or None from Python).
+Tensor& buffer(ParamState& s, const char* name, const Tensor& p) {
+  Tensor& t = s[name];
+  if (!t.defined()) t = zeros_like(p);
+  return t;
+}
+}  // namespace
+
+void rmsprop_step(const RMSpropOptions& o, const TensorList& params, const TensorList& grads,
+                  const StateAccess& state) {
+  LOOM_CHECK_VALUE(grads.size() == params.size(), "rmsprop_step: expected ", params.size(),
+                   " grads (one per parameter), got ", grads.size());
+  autograd::NoGradGuard ng;
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor grad = grads[i];
+    if (!grad.defined()) continue;
+    if (o.maximize) grad = grad.neg();
+    Tensor p = params[i];
+    ParamState& s = state(i);
+    Tensor& sq = buffer(s, "square_avg", p);
+    set_state_step(s, state_step(s) + 1);
+    if (o.weight_decay != 0) grad = grad + p * o.weight_decay;
+    sq.mul_(o.alpha).add_(grad * grad, 1.0 - o.alpha);
+    Tensor avg;
+    if (o.centered) {
+      Tensor& ga = buffer(s, "grad_avg", p);
+      ga.mul_(o.alpha).add_(grad, 1.0 - o.alpha);
+      avg = (sq - ga * ga).sqrt() + o.eps;
+    } else {
+      avg = sq.sqrt() + o.eps;
+    }
+    if (o.momentum > 0) {
+      Tensor& buf = buffer(s, "momentum_buffer", p);
+      buf.mul_(o.momentum).add_(grad / avg);
+      p.add_(buf, -o.lr);
+    } else {
+      p.add_(grad / avg, -o.lr);
+    }
+  }
 }
 
 RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions d)
@@ -20,41 +73,7 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions d)
 }
 
 void RMSprop::step() {
-  autograd::NoGradGuard ng;
-  for (auto& g : groups_) {
-    double lr = opt(g, "lr"), alpha = opt(g, "alpha"), eps = opt(g, "eps"), wd = opt(g, "weight_decay");
-    double momentum = opt(g, "momentum");
-    bool centered = opt(g, "centered") != 0.0;
-    for (auto& p : g.params) {
-      Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      ParamState& s = state(p);
-      if (!s.count("square_avg")) {
-        s["square_avg"] = zeros_like(p);
-        if (momentum > 0) s["momentum_buffer"] = zeros_like(p);
-        if (centered) s["grad_avg"] = zeros_like(p);
-      }
-      set_step(s, get_step(s) + 1);
-      if (wd != 0) grad = grad + p * wd;
-      Tensor& sq = s["square_avg"];
-      sq.mul_(alpha).add_(grad * grad, 1.0 - alpha);
-      Tensor avg;
-      if (centered) {
-        Tensor& ga = s["grad_avg"];
-        ga.mul_(alpha).add_(grad, 1.0 - alpha);
-        avg = (sq - ga * ga).sqrt() + eps;
-      } else {
-        avg = sq.sqrt() + eps;
-      }
-      if (momentum > 0) {
-        Tensor& buf = s["momentum_buffer"];
-        buf.mul_(momentum).add_(grad / avg);
-        p.add_(buf, -lr);
-      } else {
-        p.add_(grad / avg, -lr);
-      }
-    }
-  }
+  for (auto& g : groups_) rmsprop_step(RMSpropOptions::from_map(g.options), g.params, grads_of(g), state_access(g));
 }
 
 }  // namespace loom::optim

@@ -1,5 +1,5 @@
-// torch.optim.RMSprop (alpha, eps, weight_decay, momentum, centered), built
-// from in-place tensor ops under no-grad.
+// torch.optim.RMSprop (alpha, eps, weight_decay, momentum, centered,
+// maximize), built from in-place tensor ops under no-grad.
 #pragma once
 #include "nn/optim/optimizer.h"
 
@@ -12,10 +12,20 @@ struct RMSpropOptions {
   double weight_decay = 0.0;
   double momentum = 0.0;
   bool centered = false;
+  bool maximize = false;
   Options to_map() const;
+  static RMSpropOptions from_map(const Options& o);  // every key above must be present
 };
 
-// Group options: lr, alpha, eps, weight_decay, momentum, centered (0/1).
+// One RMSprop step over a parameter group: params[i] is skipped where
+// grads[i] is undefined; maximize steps along +grad. The state of a parameter
+// is step, square_avg, momentum_buffer (momentum > 0) and grad_avg
+// (centered), created when first needed. The one implementation of
+// RMSprop's step: loom.optim.RMSprop (Python) calls it too.
+void rmsprop_step(const RMSpropOptions& o, const TensorList& params, const TensorList& grads,
+                  const StateAccess& state);
+
+// Group options: lr, alpha, eps, weight_decay, momentum, centered, maximize (0/1).
 // State per parameter: step, square_avg, momentum_buffer (momentum > 0),
 // grad_avg (centered).
 class RMSprop : public Optimizer {

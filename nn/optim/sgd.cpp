@@ -7,8 +7,50 @@
 namespace loom::optim {
 
 Options SGDOptions::to_map() const {
-  return {{"lr", lr}, {"momentum", momentum}, {"dampening", dampening}, {"weight_decay", weight_decay},
-          {"nesterov", nesterov ? 1.0 : 0.0}};
+  return {{"lr", lr},
+          {"momentum", momentum},
+          {"dampening", dampening},
+          {"weight_decay", weight_decay},
+          {"nesterov", nesterov ? 1.0 : 0.0},
+          {"maximize", maximize ? 1.0 : 0.0}};
+}
+
+SGDOptions SGDOptions::from_map(const Options& o) {
+  auto get = [&](const char* k) { return group_option(o, k, "SGD"); };
+  return {get("lr"), get("momentum"), get("dampening"), get("weight_decay"), get("nesterov") != 0.0,
+          get("maximize") != 0.0};
+}
+
+void sgd_step(const SGDOptions& o, const TensorList& params, const TensorList& grads, const StateAccess& state) {
+  LOOM_CHECK_VALUE(grads.size() == params.size(), "sgd_step: expected ", params.size(),
+                   " grads (one per parameter), got ", grads.size());
+  autograd::NoGradGuard ng;
+  // Parameters whose momentum buffer exists already, and those taking their first step.
+  TensorList p_old, g_old, b_old, p_new, g_new, b_new;
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor gr = grads[i];
+    if (!gr.defined()) continue;
+    if (o.maximize) gr = gr.neg();
+    gr = gr.contiguous();
+    const Tensor& p = params[i];
+    if (o.momentum == 0.0) {
+      p_old.push_back(p), g_old.push_back(gr);
+      continue;
+    }
+    ParamState& s = state(i);
+    auto it = s.find("momentum_buffer");
+    if (it != s.end() && it->second.defined()) {
+      p_old.push_back(p), g_old.push_back(gr), b_old.push_back(it->second);
+    } else {
+      Tensor buf = zeros_like(p);
+      s["momentum_buffer"] = buf;
+      p_new.push_back(p), g_new.push_back(gr), b_new.push_back(buf);
+    }
+  }
+  if (!p_old.empty())
+    sgd_step_(p_old, g_old, b_old, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay, false);
+  if (!p_new.empty())
+    sgd_step_(p_new, g_new, b_new, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay, true);
 }
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions d) : Optimizer(std::move(groups), d.to_map(), "SGD") {
@@ -20,35 +62,7 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions d) : Optimizer(std::move(gro
 }
 
 void SGD::step() {
-  autograd::NoGradGuard ng;
-  for (auto& g : groups_) {
-    double lr = opt(g, "lr"), momentum = opt(g, "momentum"), dampening = opt(g, "dampening");
-    double wd = opt(g, "weight_decay");
-    bool nesterov = opt(g, "nesterov") != 0.0;
-    // Parameters whose momentum buffer exists already, and those taking their first step.
-    TensorList p_old, g_old, b_old, p_new, g_new, b_new;
-    for (auto& p : g.params) {
-      Tensor gr = p.grad();
-      if (!gr.defined()) continue;
-      gr = gr.contiguous();
-      if (momentum == 0.0) {
-        p_old.push_back(p);
-        g_old.push_back(gr);
-        continue;
-      }
-      ParamState& s = state(p);
-      auto it = s.find("momentum_buffer");
-      if (it != s.end()) {
-        p_old.push_back(p), g_old.push_back(gr), b_old.push_back(it->second);
-      } else {
-        Tensor buf = zeros_like(p);
-        s["momentum_buffer"] = buf;
-        p_new.push_back(p), g_new.push_back(gr), b_new.push_back(buf);
-      }
-    }
-    if (!p_old.empty()) sgd_step_(p_old, g_old, b_old, lr, momentum, dampening, nesterov, wd, false);
-    if (!p_new.empty()) sgd_step_(p_new, g_new, b_new, lr, momentum, dampening, nesterov, wd, true);
-  }
+  for (auto& g : groups_) sgd_step(SGDOptions::from_map(g.options), g.params, grads_of(g), state_access(g));
 }
 
 }  // namespace loom::optim

@@ -336,3 +336,52 @@ TEST_CASE("clip_grad_norm_ and clip_grad_value_", "[optim]") {
   nn::utils::clip_grad_value_({a, c}, 0.5);
   check_close(a.grad(), {-0.5, 0.2}, 1e-12, 0);
 }
+
+TEST_CASE("maximize steps along the gradient; the step functions skip parameters without one", "[optim]") {
+  Tensor a = param({1.0, -2.0}), b = param({1.0, -2.0}), c = param({3.0});
+  AdamOptions up;
+  up.lr = 0.1, up.maximize = true;
+  Adam opt_up({a, c}, up);
+  Adam opt_down({b}, AdamOptions{0.1});
+  for (int t = 0; t < 3; ++t) {
+    a.set_grad(vec({0.5, -1.5}));
+    b.set_grad(vec({-0.5, 1.5}));
+    opt_up.step();
+    opt_down.step();
+  }
+  CHECK(a.to_vector() == b.to_vector());
+  CHECK(c.item<double>() == 3.0);
+  CHECK(opt_up.state().count(c.impl()) == 0);  // no gradient, no state
+  // SGD without momentum keeps no state; the functional form takes explicit grads.
+  SGD sgd({a});
+  sgd.step();
+  CHECK(sgd.state().empty());
+  ParamState s;
+  sgd_step(SGDOptions{0.1, 0.9}, {b}, {vec({1.0, 1.0})}, [&](size_t) -> ParamState& { return s; });
+  CHECK(s.count("momentum_buffer"));
+}
+
+TEST_CASE("Chained schedulers compose; step(epoch) uses the closed form", "[optim]") {
+  Tensor p;
+  SGD o = make_sgd(p, 0.1);
+  LinearLR warm(o, 0.5, 1.0, 2);
+  CosineAnnealingLR cos(o, 4);
+  std::vector<double> got;
+  for (int e = 0; e < 4; ++e) {
+    got.push_back(o.param_groups()[0].options.at("lr"));
+    warm.step();
+    cos.step();
+  }
+  std::vector<double> want;
+  for (int e = 0; e < 4; ++e)
+    want.push_back(0.1 * (0.5 + 0.5 * std::min(e, 2) / 2.0) * (1 + std::cos(M_PI * e / 4)) / 2);
+  for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(got[i] - want[i]) < 1e-12 * want[0]);
+  SGD o2 = make_sgd(p, 0.1);
+  StepLR s(o2, 3, 0.5);
+  s.step(7);
+  CHECK(s.last_epoch() == 7);
+  CHECK(o2.param_groups()[0].options.at("lr") == step_lr_closed_form(0.1, 7, 3, 0.5));
+  CHECK(step_lr_closed_form(0.1, 7, 3, 0.5) == 0.1 * 0.25);
+  auto sd = s.state_dict();
+  CHECK(sd.at("_step_count").item<int64_t>() == 2);
+}

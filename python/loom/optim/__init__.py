@@ -1,25 +1,27 @@
-"""loom.optim: PyTorch's optimizers (torch.optim) on loom's fused update kernels.
+"""loom.optim: PyTorch's optimizers (torch.optim) with loom's C++ updates.
 
 Each optimizer keeps ``param_groups`` as a list of dicts (changing
 ``opt.param_groups[0]["lr"]`` takes effect at the next step) and per-parameter
-``state``; ``step()`` calls the fused C++ updates (``_sgd_step_``,
-``_adam_step_``: one multi-tensor call per group) under ``loom.no_grad()``.
-``state_dict()`` / ``load_state_dict()`` use PyTorch's structure:
-``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``.
-The C++ classes (loom::optim::SGD ...) are bound as ``loom._C._functional._optim``.
+``state`` dicts; ``state_dict()`` / ``load_state_dict()`` use PyTorch's
+structure: ``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``.
+``step()`` hands each group to the C++ step function of its optimizer
+(``loom._C._functional._optim.sgd_step`` / ``adam_step`` / ``rmsprop_step``,
+the code loom::optim's C++ classes run): the update, the step counts and the
+creation of state buffers are written once, in nn/optim. Subclass
+``Optimizer`` to write an optimizer in Python with PyTorch's semantics.
+The C++ classes (loom::optim::SGD ...) are bound as ``loom._C._functional._optim`` too.
 """
 from collections import defaultdict
 import copy
 
 from .. import _C
-from .._factories import tensor as _tensor, zeros_like as _zeros_like
 from ..autograd.grad_mode import no_grad, enable_grad
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
 
-_F = _C._functional
 _Tensor = _C.Tensor
+_O = _C._functional._optim  # the step functions of nn/optim
 
 
 class _RequiredParameter:
@@ -159,17 +161,8 @@ class Optimizer:
         self.param_groups = new_groups
 
 
-def _grads(group, maximize=False):
-    params, grads = [], []
-    for p in group["params"]:
-        g = p.grad
-        if g is None:
-            continue
-        if maximize:
-            g = -g
-        params.append(p)
-        grads.append(g.contiguous())
-    return params, grads
+def _grads(params):
+    return [p.grad for p in params]
 
 
 class SGD(Optimizer):
@@ -191,30 +184,12 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, grads = _grads(group, group.get("maximize", False))
-                if not params:
-                    continue
-                momentum = float(group["momentum"])
-                args = dict(lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
-                            nesterov=bool(group["nesterov"]), weight_decay=float(group["weight_decay"]))
-                if momentum == 0.0:
-                    _F._sgd_step_(params, grads, None, first_step=False, **args)
-                    continue
-                old, new = ([], [], []), ([], [], [])
-                for p, g in zip(params, grads):
-                    st = self.state[p]
-                    buf = st.get("momentum_buffer")
-                    lists = old
-                    if buf is None:
-                        buf = st["momentum_buffer"] = _zeros_like(p)
-                        lists = new
-                    lists[0].append(p), lists[1].append(g), lists[2].append(buf)
-                if old[0]:
-                    _F._sgd_step_(old[0], old[1], old[2], first_step=False, **args)
-                if new[0]:
-                    _F._sgd_step_(new[0], new[1], new[2], first_step=True, **args)
+        for group in self.param_groups:
+            params = group["params"]
+            _O.sgd_step(params, _grads(params), self.state, lr=float(group["lr"]),
+                        momentum=float(group["momentum"]), dampening=float(group["dampening"]),
+                        weight_decay=float(group["weight_decay"]), nesterov=bool(group["nesterov"]),
+                        maximize=bool(group.get("maximize", False)))
         return loss
 
 
@@ -244,28 +219,13 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, grads = _grads(group, group.get("maximize", False))
-                if not params:
-                    continue
-                by_step = {}
-                for p, g in zip(params, grads):
-                    st = self.state[p]
-                    if len(st) == 0:
-                        st["step"] = _tensor(0.0)
-                        st["exp_avg"] = _zeros_like(p)
-                        st["exp_avg_sq"] = _zeros_like(p)
-                    st["step"] += 1  # a CPU tensor: no device sync
-                    lists = by_step.setdefault(int(st["step"].item()), ([], [], [], []))
-                    lists[0].append(p), lists[1].append(g), lists[2].append(st["exp_avg"])
-                    lists[3].append(st["exp_avg_sq"])
-                beta1, beta2 = group["betas"]
-                for step, (ps, gs, ms, vs) in by_step.items():
-                    _F._adam_step_(ps, gs, ms, vs, step, lr=float(group["lr"]), beta1=float(beta1),
-                                   beta2=float(beta2), eps=float(group["eps"]),
-                                   weight_decay=float(group["weight_decay"]), decoupled=self._decoupled,
-                                   amsgrad=bool(group["amsgrad"]))
+        for group in self.param_groups:
+            params = group["params"]
+            beta1, beta2 = group["betas"]
+            _O.adam_step(params, _grads(params), self.state, lr=float(group["lr"]), beta1=float(beta1),
+                         beta2=float(beta2), eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                         amsgrad=bool(group["amsgrad"]), maximize=bool(group.get("maximize", False)),
+                         decoupled=self._decoupled)
         return loss
 
 
@@ -302,34 +262,10 @@ class RMSprop(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-                wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-                for p, g in zip(*_grads(group, group.get("maximize", False))):
-                    st = self.state[p]
-                    if len(st) == 0:
-                        st["step"] = _tensor(0.0)
-                        st["square_avg"] = _zeros_like(p)
-                        if momentum > 0:
-                            st["momentum_buffer"] = _zeros_like(p)
-                        if centered:
-                            st["grad_avg"] = _zeros_like(p)
-                    st["step"] += 1
-                    if wd != 0:
-                        g = g + p * wd
-                    sq = st["square_avg"]
-                    sq.mul_(alpha).add_(g * g * (1 - alpha))
-                    if centered:
-                        ga = st["grad_avg"]
-                        ga.mul_(alpha).add_(g * (1 - alpha))
-                        avg = (sq - ga * ga).sqrt() + eps
-                    else:
-                        avg = sq.sqrt() + eps
-                    if momentum > 0:
-                        buf = st["momentum_buffer"]
-                        buf.mul_(momentum).add_(g / avg)
-                        p.sub_(buf * lr)
-                    else:
-                        p.sub_(g / avg * lr)
+        for group in self.param_groups:
+            params = group["params"]
+            _O.rmsprop_step(params, _grads(params), self.state, lr=float(group["lr"]), alpha=float(group["alpha"]),
+                            eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                            momentum=float(group["momentum"]), centered=bool(group["centered"]),
+                            maximize=bool(group.get("maximize", False)))
         return loss

@@ -4,10 +4,16 @@ StepLR, MultiStepLR, CosineAnnealingLR and LinearLR follow PyTorch's
 recursive (chainable) updates of group["lr"]; LambdaLR and OneCycleLR use
 their closed forms, as PyTorch does. Construction performs the first step
 (epoch 0); call step() after optimizer.step() once per epoch (or batch).
+The classes keep PyTorch's API and state (step(), get_last_lr(), last_epoch,
+state_dict()); every learning rate comes from the formulas of
+nn/optim/lr_scheduler.h (``loom._C._functional._optim.step_lr`` ...), the
+code loom::optim's C++ schedulers run.
 """
-import math
-from bisect import bisect_right
 from collections import Counter
+
+from .. import _C
+
+_O = _C._functional._optim  # the scheduler formulas of nn/optim
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "CosineAnnealingLR", "LambdaLR", "LinearLR", "OneCycleLR"]
 
@@ -94,7 +100,7 @@ class LambdaLR(LRScheduler):
                 self.lr_lambdas[i].__dict__.update(fn)
 
     def get_lr(self):
-        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+        return [_O.lambda_lr(base, fn(self.last_epoch)) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
 class StepLR(LRScheduler):
@@ -106,12 +112,11 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return [_O.step_lr(group["lr"], self.last_epoch, self.step_size, self.gamma)
+                for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+        return [_O.step_lr_closed_form(base, self.last_epoch, self.step_size, self.gamma) for base in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
@@ -123,13 +128,13 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
-        if self.last_epoch not in self.milestones:
-            return [group["lr"] for group in self.optimizer.param_groups]
-        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
+        milestones = list(self.milestones.elements())
+        return [_O.multistep_lr(group["lr"], self.last_epoch, milestones, self.gamma)
+                for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        milestones = sorted(self.milestones.elements())
-        return [base * self.gamma ** bisect_right(milestones, self.last_epoch) for base in self.base_lrs]
+        milestones = list(self.milestones.elements())
+        return [_O.multistep_lr_closed_form(base, self.last_epoch, milestones, self.gamma) for base in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -146,18 +151,12 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
-        groups = self.optimizer.param_groups
-        if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in groups]
-        if self.last_epoch > self.total_iters:
-            return [group["lr"] for group in groups]
-        d = self.end_factor - self.start_factor
-        return [group["lr"] * (1.0 + d / (self.total_iters * self.start_factor + (self.last_epoch - 1) * d))
-                for group in groups]
+        return [_O.linear_lr(group["lr"], self.last_epoch, self.start_factor, self.end_factor, self.total_iters)
+                for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        return [base * (self.start_factor + (self.end_factor - self.start_factor)
-                        * min(self.total_iters, self.last_epoch) / self.total_iters) for base in self.base_lrs]
+        return [_O.linear_lr_closed_form(base, self.last_epoch, self.start_factor, self.end_factor, self.total_iters)
+                for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -169,20 +168,11 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch, verbose)
 
     def get_lr(self):
-        groups = self.optimizer.param_groups
-        e, T, m = self.last_epoch, self.T_max, self.eta_min
-        if e == 0:
-            return [group["lr"] for group in groups]
-        if self._step_count == 1 and e > 0:
-            return [m + (base - m) * (1 + math.cos(e * math.pi / T)) / 2 for base in self.base_lrs]
-        if (e - 1 - T) % (2 * T) == 0:
-            return [group["lr"] + (base - m) * (1 - math.cos(math.pi / T)) / 2
-                    for base, group in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (group["lr"] - m) + m
-                for group in groups]
+        return [_O.cosine_annealing_lr(group["lr"], base, self.last_epoch, self._step_count, self.T_max, self.eta_min)
+                for base, group in zip(self.base_lrs, self.optimizer.param_groups)]
 
     def _get_closed_form_lr(self):
-        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [_O.cosine_annealing_lr_closed_form(base, self.last_epoch, self.T_max, self.eta_min)
                 for base in self.base_lrs]
 
 
@@ -209,23 +199,8 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must by one of 'cos' or 'linear', instead got {anneal_strategy}")
-        ts = float(self.total_steps)
-        if three_phase:
-            self._schedule_phases = [
-                dict(end_step=pct_start * ts - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=2 * pct_start * ts - 2, start_lr="max_lr", end_lr="initial_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum"),
-                dict(end_step=ts - 1, start_lr="initial_lr", end_lr="min_lr",
-                     start_momentum="max_momentum", end_momentum="max_momentum"),
-            ]
-        else:
-            self._schedule_phases = [
-                dict(end_step=pct_start * ts - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=ts - 1, start_lr="max_lr", end_lr="min_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum"),
-            ]
+        self.pct_start = float(pct_start)
+        self.three_phase = bool(three_phase)
         groups = optimizer.param_groups
         max_lrs = self._per_group(max_lr, "max_lr")
         if last_epoch == -1:
@@ -259,28 +234,13 @@ class OneCycleLR(LRScheduler):
             return list(value)
         return [value] * n
 
-    def _anneal(self, start, end, pct):
-        if self.anneal_strategy == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-        return (end - start) * pct + start
-
     def get_lr(self):
         lrs = []
-        step_num = self.last_epoch
-        if step_num > self.total_steps:
-            raise ValueError(f"Tried to step {step_num} times. The specified number of total steps is "
-                             f"{self.total_steps}")
         for group in self.optimizer.param_groups:
-            start_step = 0.0
-            for i, phase in enumerate(self._schedule_phases):
-                end_step = phase["end_step"]
-                if step_num <= end_step or i == len(self._schedule_phases) - 1:
-                    pct = (step_num - start_step) / (end_step - start_step)
-                    lr = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
-                    if self.cycle_momentum:
-                        mom = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
-                    break
-                start_step = phase["end_step"]
+            moms = (group["max_momentum"], group["base_momentum"]) if self.cycle_momentum else (0.0, 0.0)
+            lr, mom = _O.one_cycle(self.last_epoch, self.total_steps, self.pct_start, self.three_phase,
+                                   self.anneal_strategy == "cos", group["initial_lr"], group["max_lr"],
+                                   group["min_lr"], *moms)
             lrs.append(lr)
             if self.cycle_momentum:
                 if self.use_beta1:
