@@ -232,6 +232,21 @@ Tensor film_map(const FiLM& m, const Tensor& x, const Tensor& cond) {
   return x * gamma + beta;
 }
 
+constexpr int64_t kFourier = 4;  // frequencies per axis of VQAModel's "fourier" cell positions
+
+// [h w, 4 kFourier]: sin(pi k x), cos(pi k x), sin(pi k y), cos(pi k y), k =
+// 1..kFourier, at the centre (x, y) in (0, 1) of each cell of an h x w map
+// (row-major, as flatten(2) orders the cells). Made on opts' device.
+Tensor fourier_positions(int64_t h, int64_t w, const TensorOptions& opts) {
+  const TensorOptions o(opts.dtype, opts.device);
+  const Tensor k = arange(1, kFourier + 1, 1, o) * 3.14159265358979323846;                 // [K]
+  const Tensor ys = ((arange(0, h, 1, o) + 0.5) * (1.0 / h)).unsqueeze(1) * k.unsqueeze(0);  // [h, K]
+  const Tensor xs = ((arange(0, w, 1, o) + 0.5) * (1.0 / w)).unsqueeze(1) * k.unsqueeze(0);  // [w, K]
+  const Tensor fx = cat({xs.sin(), xs.cos()}, 1).unsqueeze(0).expand({h, w, 2 * kFourier});
+  const Tensor fy = cat({ys.sin(), ys.cos()}, 1).unsqueeze(1).expand({h, w, 2 * kFourier});
+  return cat({fx, fy}, 2).reshape({h * w, 4 * kFourier});
+}
+
 // CrossAttentionFusion::forward (no context mask), also returning the
 // attention weights [B, heads, Lq, Lk].
 std::pair<Tensor, Tensor> cross_attend(const CrossAttentionFusion& f, const Tensor& x, const Tensor& ctx) {
@@ -247,19 +262,22 @@ std::pair<Tensor, Tensor> cross_attend(const CrossAttentionFusion& f, const Tens
 }  // namespace
 
 VQAModel::VQAModel(const ImageEncoderConfig& image, const TextEncoderConfig& text, const std::string& fusion,
-                   int64_t hidden, int64_t num_answers, double dropout, double modality_dropout, int64_t heads)
+                   int64_t hidden, int64_t num_answers, double dropout, double modality_dropout, int64_t heads,
+                   const std::string& position)
     : VQAModel(make_image_encoder(image), make_text_encoder(text), fusion, hidden, num_answers, dropout,
-               modality_dropout, heads) {}
+               modality_dropout, heads, position) {}
 
 VQAModel::VQAModel(std::shared_ptr<VGGEncoder> ie, std::shared_ptr<TextEncoder> te, const std::string& fusion_in,
-                   int64_t hidden_in, int64_t answers, double p, double md, int64_t heads_in)
+                   int64_t hidden_in, int64_t answers, double p, double md, int64_t heads_in,
+                   const std::string& position_in)
     : nn::Module("VQAModel"),
       fusion(fusion_in),
       hidden(hidden_in),
       num_answers(answers),
       heads(heads_in),
       dropout(p),
-      modality_dropout(md) {
+      modality_dropout(md),
+      position(position_in) {
   LOOM_CHECK_VALUE(ie && te, "VQAModel: the image and text encoders must be given (got a null encoder)");
   LOOM_CHECK_VALUE(one_of(fusion, {"concat", "gated", "film", "bilinear", "cross_attention", "late"}),
                    "VQAModel: unknown fusion \"", fusion,
@@ -272,6 +290,10 @@ VQAModel::VQAModel(std::shared_ptr<VGGEncoder> ie, std::shared_ptr<TextEncoder> 
   LOOM_CHECK_VALUE(fusion != "cross_attention" || (heads > 0 && hidden % heads == 0),
                    "VQAModel: cross_attention needs heads > 0 dividing hidden, got heads ", heads, " and hidden ",
                    hidden);
+  LOOM_CHECK_VALUE(position == "none" || position == "fourier", "VQAModel: unknown position \"", position,
+                   "\"; expected \"none\" or \"fourier\"");
+  LOOM_CHECK_VALUE(position == "none" || fusion == "cross_attention", "VQAModel: position \"", position,
+                   "\" needs fusion \"cross_attention\", got \"", fusion, "\"");
   img = register_module("img", std::move(ie));
   txt = register_module("txt", std::move(te));
   const int64_t di = img->dim, dt = txt->dim();
@@ -291,6 +313,7 @@ VQAModel::VQAModel(std::shared_ptr<VGGEncoder> ie, std::shared_ptr<TextEncoder> 
     image_proj = register_module("image_proj", std::make_shared<nn::Linear>(img->channels, hidden));
     text_proj = register_module("text_proj", std::make_shared<nn::Linear>(txt->sequence_dim(), hidden));
     fuse = register_module("fuse", std::make_shared<CrossAttentionFusion>(hidden, heads));
+    if (position == "fourier") pos_proj = register_module("pos_proj", std::make_shared<nn::Linear>(4 * kFourier, hidden));
   } else {  // late
     fuse = register_module("fuse", std::make_shared<LateFusion>());
     img_head = register_module("img_head", mlp(di, hidden, num_answers, dropout));
@@ -349,6 +372,7 @@ Tensor VQAModel::classify(const JointFeatures& f) const {
     LOOM_CHECK(f.image.dim() == 4, "VQAModel: cross_attention expected a feature map [B, C, h, w], got ",
                f.image.sizes());
     Tensor cells = image_proj->forward(f.image.flatten(2).transpose(1, 2));  // [B, h w, hidden]
+    if (pos_proj) cells = cells + pos_proj->forward(fourier_positions(f.image.size(2), f.image.size(3), TensorOptions(cells.dtype(), cells.device())));
     auto [y, w] = cross_attend(static_cast<const CrossAttentionFusion&>(*fuse), text_proj->forward(f.text), cells);
     last_attention_ = w.detach();
     if (f.text_padding_mask.defined()) {
@@ -365,7 +389,8 @@ Tensor VQAModel::forward(const Tensor& images, const Tensor& tokens) const { ret
 
 std::string VQAModel::extra_repr() const {
   return "fusion=" + fusion + ", hidden=" + std::to_string(hidden) + ", num_answers=" + std::to_string(num_answers) +
-         ", dropout=" + fmt(dropout) + ", modality_dropout=" + fmt(modality_dropout);
+         ", dropout=" + fmt(dropout) + ", modality_dropout=" + fmt(modality_dropout) +
+         (position == "none" ? "" : ", position=" + position);
 }
 
 // ---------------------------------------------------------------- DualEncoder

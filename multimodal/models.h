@@ -153,8 +153,11 @@ struct JointFeatures {
 //   "late"             img_head(v_i) and txt_head(v_t), each an MLP to answer
 //                      logits, mixed by LateFusion (starts as their mean)
 // then (all but "late") `classifier`: Linear(F, hidden), ReLU, Dropout(dropout),
-// Linear(hidden, num_answers). The cells carry no position embedding: the
-// attention knows what is in a cell, not where the cell is. "film" and
+// Linear(hidden, num_answers). position (cross_attention only): "none", the
+// cells carry no position, so the attention knows what is in a cell but not
+// where it is; "fourier", each cell adds pos_proj(f) to its key and value,
+// f the sines and cosines of pi k x and pi k y (k = 1..4) at the cell's
+// centre (x, y in (0, 1)), which works at any feature-map size. "film" and
 // "cross_attention" read the image encoder's feature map, so its `proj` gets
 // no gradient there; "cross_attention" reads the token states, so neither
 // does the text encoder's `proj`.
@@ -166,10 +169,10 @@ class VQAModel : public nn::Module {
  public:
   VQAModel(std::shared_ptr<VGGEncoder> image_encoder, std::shared_ptr<TextEncoder> text_encoder,
            const std::string& fusion = "concat", int64_t hidden = 256, int64_t num_answers = 10, double dropout = 0.0,
-           double modality_dropout = 0.0, int64_t heads = 4);
+           double modality_dropout = 0.0, int64_t heads = 4, const std::string& position = "none");
   VQAModel(const ImageEncoderConfig& image, const TextEncoderConfig& text, const std::string& fusion = "concat",
            int64_t hidden = 256, int64_t num_answers = 10, double dropout = 0.0, double modality_dropout = 0.0,
-           int64_t heads = 4);
+           int64_t heads = 4, const std::string& position = "none");
   // images [B, C, H, W] float, tokens [B, L] int64 -> logits [B, num_answers].
   Tensor forward(const Tensor& images, const Tensor& tokens) const;
   // The two halves of forward: the features the fusion reads, and fusion + classifier.
@@ -181,9 +184,11 @@ class VQAModel : public nn::Module {
   const std::string fusion;
   const int64_t hidden, num_answers, heads;
   const double dropout, modality_dropout;
+  const std::string position;
   std::shared_ptr<VGGEncoder> img;
   std::shared_ptr<TextEncoder> txt;
   std::shared_ptr<nn::Linear> image_proj, text_proj;   // "gated", "cross_attention"
+  std::shared_ptr<nn::Linear> pos_proj;                // "cross_attention" with position "fourier"
   nn::ModulePtr fuse;                                  // the fusion module of fusion.h
   std::shared_ptr<nn::Sequential> classifier;          // all but "late"
   std::shared_ptr<nn::Sequential> img_head, txt_head;  // "late"

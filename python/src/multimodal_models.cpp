@@ -65,10 +65,10 @@ void bind_multimodal_models(py::module_& m) {
 
   py::class_<VQAModel, nn::Module, std::shared_ptr<VQAModel>>(m, "VQAModel")
       .def(py::init<std::shared_ptr<VGGEncoder>, std::shared_ptr<TextEncoder>, const std::string&, int64_t, int64_t,
-                    double, double, int64_t>(),
+                    double, double, int64_t, const std::string&>(),
            py::arg("image_encoder"), py::arg("text_encoder"), py::arg("fusion") = "concat", py::arg("hidden") = 256,
            py::arg("num_answers") = 10, py::arg("dropout") = 0.0, py::arg("modality_dropout") = 0.0,
-           py::arg("heads") = 4)
+           py::arg("heads") = 4, py::arg("position") = "none")
       .def("forward", &VQAModel::forward)
       .def(
           "encode",
@@ -84,6 +84,7 @@ void bind_multimodal_models(py::module_& m) {
           py::arg("image"), py::arg("text"), py::arg("text_padding_mask") = py::none())
       .def("last_attention", [](const VQAModel& v) { return as_python(v.last_attention()); })
       .def_readonly("fusion", &VQAModel::fusion)
+      .def_readonly("position", &VQAModel::position)
       .def_readonly("num_answers", &VQAModel::num_answers);
 
   py::class_<DualEncoder, nn::Module, std::shared_ptr<DualEncoder>>(m, "DualEncoder")

@@ -220,6 +220,33 @@ TEST_CASE("models VQAModel: float64 gradients of the map fusions match finite di
   }
 }
 
+TEST_CASE("models VQAModel: fourier cell positions make cross-attention see where a cell is", "[multimodal][models]") {
+  manual_seed(21);
+  Tensor tokens = ids({3, 4, 0, /**/ 5, 6, 7}, 2);
+  Tensor map = randn({2, 16, 3, 4});  // a feature map [B, C, h, w]
+  Tensor flipped = map.index_select(3, from_vector(std::vector<int64_t>{3, 2, 1, 0}, {4}));
+  for (const char* position : {"none", "fourier"}) {
+    INFO(position);
+    VQAModel model(small_vgg(), small_rnn(), "cross_attention", 16, 4, 0.0, 0.0, 2, position);
+    model.eval();
+    CHECK(has_key(model, "pos_proj.weight") == (std::string(position) == "fourier"));
+    const TextSequence seq = model.txt->forward_sequence(tokens);
+    const Tensor a = model.classify({map, seq.states, seq.padding_mask});
+    const Tensor b = model.classify({flipped, seq.states, seq.padding_mask});
+    // Attention over cells is blind to their order unless the cells carry their position.
+    const double diff = (a - b).abs().max().item<double>();
+    if (std::string(position) == "none")
+      CHECK(diff < 1e-5);
+    else
+      CHECK(diff > 1e-3);
+  }
+  VQAModel model(std::make_shared<VGGEncoder>(std::vector<int64_t>{3, M}, 3, 4, "none"), small_rnn(6),
+                 "cross_attention", 4, 3, 0.0, 0.0, 2, "fourier");
+  model.to(DType::Float64);
+  test::check_grad([&](const TensorList& in) { return model.forward(in[0], tokens); }, {test::leaf({2, 3, 4, 6})});
+  CHECK(model.repr().find("position=fourier") != std::string::npos);
+}
+
 TEST_CASE("models VQAModel: bad configurations and inputs name the model and the value", "[multimodal][models]") {
   using loom::test::check_error;
   check_error([] { VQAModel(small_vgg(), small_rnn(), "sum"); }, {"VQAModel", "sum", "cross_attention"});
@@ -230,6 +257,10 @@ TEST_CASE("models VQAModel: bad configurations and inputs name the model and the
   check_error([] { VQAModel(small_vgg(), small_rnn(), "concat", 16, 4, 0.0, -0.1); },
               {"VQAModel", "modality_dropout", "-0.1"});
   check_error([] { VQAModel(small_vgg(), nullptr); }, {"VQAModel", "null"});
+  check_error([] { VQAModel(small_vgg(), small_rnn(), "cross_attention", 16, 4, 0.0, 0.0, 4, "rope"); },
+              {"VQAModel", "position", "rope", "fourier"});
+  check_error([] { VQAModel(small_vgg(), small_rnn(), "concat", 16, 4, 0.0, 0.0, 4, "fourier"); },
+              {"VQAModel", "fourier", "cross_attention", "concat"});
   VQAModel model(small_vgg(), small_rnn());
   check_error([&] { model.forward(randn({2, 3, 8, 8}), ids({1, 2, 3}, 3)); }, {"VQAModel", "[2, 3, 8, 8]", "[3, 1]"});
 }

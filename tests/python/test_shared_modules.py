@@ -56,3 +56,15 @@ def test_to_converts_a_partly_converted_module():
     vqa.float()
     assert {p.dtype for p in vqa.parameters() if p.is_floating_point()} == {loom.float32}
     assert {p.dtype for p in img.parameters() if p.is_floating_point()} == {loom.float32}
+
+
+def test_vqa_fourier_positions():
+    img = mm.VGGEncoder([8, "M", 16], in_channels=3, dim=16)
+    q = mm.RNNTextEncoder(30, embed_dim=8, hidden=8, cell="gru", dim=8)
+    vqa = mm.VQAModel(img, q, fusion="cross_attention", hidden=8, num_answers=5, heads=2, position="fourier")
+    assert vqa.cpp.position == "fourier" and "pos_proj.weight" in dict(vqa.named_parameters())
+    out = vqa(loom.randn(2, 3, 12, 12), loom.tensor([[3, 4, 0], [5, 6, 7]], dtype=loom.int64))
+    assert tuple(out.shape) == (2, 5)
+    import pytest
+    with pytest.raises(ValueError, match="position"):
+        mm.VQAModel(img, q, fusion="concat", hidden=8, num_answers=5, position="fourier")

@@ -241,10 +241,12 @@ class VQAModel(CppModule):
     "bilinear", "cross_attention" (question tokens attend over the feature map's
     cells; last_attention() gives the weights [B, heads, L, h*w]) or "late" (two
     heads, their logits mixed); then an MLP classifier. modality_dropout p: in
-    training, each sample loses its image or its text features with probability p."""
+    training, each sample loses its image or its text features with probability p. position (cross_attention):
+    "none", or "fourier" (each cell's key and value add a learned map of sines and cosines of its centre, so the
+    attention knows where a cell is)."""
 
     def __init__(self, image_encoder=None, text_encoder=None, fusion="concat", hidden=256, num_answers=10,
-                 dropout=0.0, modality_dropout=0.0, heads=4):
+                 dropout=0.0, modality_dropout=0.0, heads=4, position="none"):
         if _cpp is None:
             raise RuntimeError("loom._C was built without the C++ nn bindings (python/src/nn_module.cpp)")
         img, txt = _image_encoder(image_encoder), _text_encoder(text_encoder)
@@ -252,7 +254,7 @@ class VQAModel(CppModule):
             raise TypeError(f"VQAModel: image_encoder must be a VGGEncoder (it needs feature maps), got "
                             f"{type(img).__name__}")
         super().__init__(_cpp.VQAModel(img.cpp, txt.cpp, fusion, hidden, num_answers, dropout, modality_dropout,
-                                       heads))
+                                       heads, position))
         # The encoders' parameters are already the C++ model's (img.*, txt.*): kept unregistered, for access only.
         object.__setattr__(self, "img", img)
         object.__setattr__(self, "txt", txt)
