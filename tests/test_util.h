@@ -1,52 +1,161 @@
-// Helpers shared by the Catch2 tests.
+// The test kit shared by every Catch2 test:
+//   - one tolerance API: is_close (one element), allclose (vectors, with the
+//     count of bad elements and the first one), check_close (the Catch2 check
+//     on scalars, vectors and tensors); the element rule is
+//     |got - want| <= atol + rtol * |want|, a NaN want needs a NaN got and an
+//     infinite want the same infinity;
+//   - the skip without a GPU: LOOM_REQUIRE_GPU() (Catch2 SKIP with the reason:
+//     a CPU-only build, the driver's error, or no device);
+//   - random data, gradient checks, error-message checks, CPU-vs-GPU runs.
+// Device buffers for tests that call CUDA kernels on raw pointers:
+// tests/test_cuda_util.h. Iteration spaces of the kernel tests:
+// tests/kernels/test_kernel_util.h.
 #pragma once
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <cmath>
+#include <cstdint>
 #include <functional>
+#include <iomanip>
+#include <limits>
+#include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autograd/gradcheck.h"
 #include "core/cuda.h"
 #include "core/tensor.h"
+#if defined(LOOM_WITH_CUDA) && !defined(LOOM_CUDA_EMU)
+#include <cuda_runtime_api.h>
+#endif
 
 namespace loom::test {
 
-inline bool allclose(const std::vector<double>& a, const std::vector<double>& b, double atol = 1e-5,
-                     double rtol = 1e-4, std::string* why = nullptr) {
-  if (a.size() != b.size()) {
-    if (why) *why = "sizes differ: " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    bool both_nan = std::isnan(a[i]) && std::isnan(b[i]);
-    bool same_inf = std::isinf(a[i]) && a[i] == b[i];
-    if (both_nan || same_inf) continue;
-    if (!(std::fabs(a[i] - b[i]) <= atol + rtol * std::fabs(b[i]))) {
-      if (why) {
-        std::ostringstream os;
-        os << "element " << i << ": " << a[i] << " vs " << b[i];
-        *why = os.str();
-      }
-      return false;
-    }
-  }
-  return true;
+// ---------------------------------------------------------------- tolerances
+
+// The defaults of allclose / check_close.
+constexpr double kAtol = 1e-5, kRtol = 1e-4;
+
+// One element: |got - want| <= atol + rtol * |want|; a NaN want needs a NaN
+// got, an infinite want the same infinity.
+inline bool is_close(double got, double want, double atol = kAtol, double rtol = kRtol) {
+  if (std::isnan(want)) return std::isnan(got);
+  if (std::isinf(want)) return got == want;
+  return std::fabs(got - want) <= atol + rtol * std::fabs(want);
 }
 
-inline void check_close(const Tensor& a, const std::vector<double>& ref, double atol = 1e-5, double rtol = 1e-4) {
+namespace detail {
+
+// Integers of one type with no tolerance compare exactly (int64 values past
+// 2^53 would round together as doubles).
+template <typename G, typename W>
+bool element_close(const G& got, const W& want, double atol, double rtol) {
+  if constexpr (std::is_integral_v<G> && std::is_same_v<G, W>)
+    if (atol == 0 && rtol == 0) return got == want;
+  return is_close(static_cast<double>(got), static_cast<double>(want), atol, rtol);
+}
+
+// Values as text: chars as numbers, floating point with every digit.
+template <typename V>
+void put(std::ostream& os, const V& v) {
+  if constexpr (std::is_floating_point_v<V>) {
+    const auto precision = os.precision(std::numeric_limits<V>::max_digits10);
+    os << v;
+    os.precision(precision);
+  } else if constexpr (std::is_arithmetic_v<V>) {
+    os << +v;
+  } else {
+    os << static_cast<double>(v);
+  }
+}
+
+}  // namespace detail
+
+// Every element of got close to the one of want (the sizes equal too). When
+// not, *why (if given) says how many are not and which is first.
+template <typename G, typename W = double>
+bool allclose(const std::vector<G>& got, const std::vector<W>& want, double atol = kAtol, double rtol = kRtol,
+              std::string* why = nullptr) {
+  if (got.size() != want.size()) {
+    if (why) *why = "sizes differ: " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+    return false;
+  }
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (!detail::element_close(got[i], want[i], atol, rtol) && bad++ == 0) first = i;
+  if (bad && why) {
+    std::ostringstream os;
+    os << bad << " of " << want.size() << " elements outside atol " << atol << " rtol " << rtol << ", first at "
+       << first << ": got ";
+    detail::put(os, static_cast<G>(got[first]));
+    os << " want ";
+    detail::put(os, static_cast<W>(want[first]));
+    *why = os.str();
+  }
+  return bad == 0;
+}
+
+// The Catch2 checks (CHECK: the test goes on after a failure); `what` names
+// the comparison in the failure message.
+template <typename G, typename W = double>
+void check_close(const std::vector<G>& got, const std::vector<W>& want, double atol = kAtol, double rtol = kRtol,
+                 const std::string& what = "") {
   std::string why;
-  bool ok = allclose(a.to_vector(), ref, atol, rtol, &why);
-  INFO(why);
+  const bool ok = allclose(got, want, atol, rtol, &why);
+  INFO((what.empty() ? "" : what + ": ") << why);
   CHECK(ok);
 }
 
-inline void check_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-4) {
-  REQUIRE(a.sizes() == b.sizes());
-  check_close(a, b.to_vector(), atol, rtol);
+inline void check_close(double got, double want, double atol = kAtol, double rtol = kRtol,
+                        const std::string& what = "") {
+  std::ostringstream os;
+  if (!what.empty()) os << what << ": ";
+  os << "got ";
+  detail::put(os, got);
+  os << " want ";
+  detail::put(os, want);
+  os << " (atol " << atol << " rtol " << rtol << ")";
+  INFO(os.str());
+  CHECK(is_close(got, want, atol, rtol));
 }
+
+inline void check_close(const Tensor& got, const std::vector<double>& want, double atol = kAtol,
+                        double rtol = kRtol, const std::string& what = "") {
+  check_close(got.to_vector(), want, atol, rtol, what);
+}
+
+inline void check_close(const Tensor& got, const Tensor& want, double atol = kAtol, double rtol = kRtol,
+                        const std::string& what = "") {
+  REQUIRE(got.sizes() == want.sizes());
+  check_close(got, want.to_vector(), atol, rtol, what);
+}
+
+// ---------------------------------------------------------------- data
+
+// n doubles uniform in [lo, hi) from a fixed seed.
+inline std::vector<double> random_doubles(size_t n, double lo, double hi, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  std::vector<double> v(n);
+  for (auto& x : v) x = d(gen);
+  return v;
+}
+
+// The values of v in another element type (float inputs from double references).
+template <typename T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+// The values of v as doubles (device results against double references).
+template <typename T>
+std::vector<double> dbl(const std::vector<T>& v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+// ---------------------------------------------------------------- autograd
 
 inline void check_grad(const autograd::TensorFn& fn, const TensorList& inputs, double atol = 1e-5, double rtol = 1e-3) {
   auto r = autograd::gradcheck(fn, inputs, 1e-6, atol, rtol);
@@ -60,7 +169,28 @@ inline Tensor leaf(const Shape& shape, double lo = -1.0, double hi = 1.0) {
   return t.detach().requires_grad_(true);
 }
 
-inline bool have_gpu() { return cuda::is_available(); }
+// ---------------------------------------------------------------- GPU
+
+// Why GPU tests cannot run here: a CPU-only build, the CUDA driver's error,
+// or no device; "" when they can.
+inline std::string gpu_unavailable_reason() {
+  if (!cuda::built_with_cuda()) return "loom was built without CUDA (a CPU-only build)";
+  if (cuda::is_available()) return "";
+#if defined(LOOM_WITH_CUDA) && !defined(LOOM_CUDA_EMU)
+  int n = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::string("no usable CUDA driver: cudaGetDeviceCount failed with ") + cudaGetErrorName(err) + " (" +
+           cudaGetErrorString(err) + ")";
+  }
+#endif
+  return "no CUDA device is visible (cudaGetDeviceCount returned 0)";
+}
+
+inline bool have_gpu() { return gpu_unavailable_reason().empty(); }
+
+// ---------------------------------------------------------------- errors
 
 // The message of the loom::Error that f raises (a test failure if it raises none).
 inline std::string error_message(const std::function<void()>& f) {
@@ -120,8 +250,10 @@ inline void compare_gpu(const std::function<Tensor(const TensorList&)>& f, const
 
 }  // namespace loom::test
 
-#define LOOM_REQUIRE_GPU()                                                                          \
-  do {                                                                                              \
-    if (!::loom::cuda::built_with_cuda()) SKIP("loom was built without CUDA");                      \
-    if (!::loom::cuda::is_available()) SKIP("no CUDA device available (cudaGetDeviceCount failed or returned 0)"); \
+// Skips the running test case (Catch2 SKIP, exit code 4 for ctest) with the
+// reason when no GPU test can run here.
+#define LOOM_REQUIRE_GPU()                                                           \
+  do {                                                                               \
+    const std::string loom_gpu_skip_reason_ = ::loom::test::gpu_unavailable_reason(); \
+    if (!loom_gpu_skip_reason_.empty()) SKIP(loom_gpu_skip_reason_);                 \
   } while (0)

@@ -8,16 +8,16 @@
 #include <vector>
 
 #include "kernels/cpu/attention.h"
-#include "test_cpu_util.h"
 #include "test_util.h"
 #ifdef LOOM_WITH_CUDA
-#include <cuda_runtime.h>
+#include "test_cuda_util.h"
 #include "kernels/cuda/attention.h"
 #endif
 
 using loom::DType;
 using loom::kernels::AttentionParams;
-using loom_test::random_doubles;
+using loom::test::check_close;
+using loom::test::random_doubles;
 
 namespace {
 
@@ -139,15 +139,6 @@ Inputs make(const Case& c, uint32_t seed) {
 }
 
 template <typename T>
-void check_vec(const std::vector<T>& got, const std::vector<double>& ref, double atol, double rtol, const char* what) {
-  std::vector<double> g(got.begin(), got.end());
-  std::string why;
-  bool ok = loom::test::allclose(g, ref, atol, rtol, &why);
-  INFO(what << ": " << why);
-  CHECK(ok);
-}
-
-template <typename T>
 void run_cpu(const Case& c, double atol, double rtol) {
   Inputs in = make(c, 11);
   Ref r = naive(in.p, in.q, in.k, in.v, in.dout, in.mask);
@@ -160,13 +151,13 @@ void run_cpu(const Case& c, double atol, double rtol) {
   std::vector<T> out(r.out.size()), lse(r.lse.size()), dq(q.size()), dk(k.size()), dv(v.size());
   DType dt = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
   loom::kernels::cpu::attention_forward(dt, out.data(), lse.data(), q.data(), k.data(), v.data(), p);
-  check_vec(out, r.out, atol, rtol, "out");
-  check_vec(lse, r.lse, atol, rtol, "lse");
+  check_close(out, r.out, atol, rtol, "out");
+  check_close(lse, r.lse, atol, rtol, "lse");
   loom::kernels::cpu::attention_backward(dt, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(),
                                          v.data(), out.data(), lse.data(), p);
-  check_vec(dq, r.dq, atol, rtol, "dq");
-  check_vec(dk, r.dk, atol, rtol, "dk");
-  check_vec(dv, r.dv, atol, rtol, "dv");
+  check_close(dq, r.dq, atol, rtol, "dq");
+  check_close(dk, r.dk, atol, rtol, "dk");
+  check_close(dv, r.dv, atol, rtol, "dv");
 }
 
 const std::vector<Case>& cases() {
@@ -214,23 +205,8 @@ TEST_CASE("attention cpu kernel: no keys gives zeros and -inf lse", "[attention]
 }
 
 #ifdef LOOM_WITH_CUDA
-namespace {
-
-template <typename T>
-T* to_dev(const std::vector<T>& h) {
-  T* d = nullptr;
-  cudaMalloc(&d, std::max<size_t>(h.size(), 1) * sizeof(T));
-  cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
-  return d;
-}
-template <typename T>
-std::vector<T> from_dev(const T* d, size_t n) {
-  std::vector<T> h(n);
-  cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost);
-  return h;
-}
-
-}  // namespace
+using loom::test::DevBuf;
+using loom::test::dbl;
 
 TEST_CASE("attention cuda kernels match the cpu twin", "[attention][kernels][cuda]") {
   LOOM_REQUIRE_GPU();
@@ -250,25 +226,20 @@ TEST_CASE("attention cuda kernels match the cpu twin", "[attention][kernels][cud
     loom::kernels::cpu::attention_backward(DType::Float32, dq.data(), dk.data(), dv.data(), dout.data(), q.data(),
                                            k.data(), v.data(), out.data(), lse.data(), p);
     // CUDA
-    float *gq = to_dev(q), *gk = to_dev(k), *gv = to_dev(v), *gdo = to_dev(dout), *gfm = to_dev(fmask);
-    uint8_t* gbm = to_dev(bmask);
+    DevBuf<float> gq(q), gk(k), gv(v), gdo(dout), gfm(fmask), go(no), gl(nl), gws(nl), gdq(dq), gdk(dk), gdv(dv);
+    DevBuf<uint8_t> gbm(bmask);
     AttentionParams pg = in.p;
-    if (!in.mask.empty()) pg.mask = pg.mask_is_bool ? static_cast<const void*>(gbm) : gfm;
-    float *go = to_dev(std::vector<float>(no)), *gl = to_dev(std::vector<float>(nl)), *gws = to_dev(std::vector<float>(nl));
-    float *gdq = to_dev(dq), *gdk = to_dev(dk), *gdv = to_dev(dv);
-    loom::kernels::cuda::attention_forward(DType::Float32, go, gl, gq, gk, gv, pg, nullptr);
-    loom::kernels::cuda::attention_backward(DType::Float32, gdq, gdk, gdv, gdo, gq, gk, gv, go, gl, gws, pg, nullptr);
-    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-    check_vec(from_dev(go, no), std::vector<double>(out.begin(), out.end()), 1e-4, 1e-3, "out");
-    check_vec(from_dev(gl, nl), std::vector<double>(lse.begin(), lse.end()), 1e-4, 1e-3, "lse");
-    check_vec(from_dev(gdq, dq.size()), std::vector<double>(dq.begin(), dq.end()), 1e-4, 1e-3, "dq");
-    check_vec(from_dev(gdk, dk.size()), std::vector<double>(dk.begin(), dk.end()), 1e-4, 1e-3, "dk");
-    check_vec(from_dev(gdv, dv.size()), std::vector<double>(dv.begin(), dv.end()), 1e-4, 1e-3, "dv");
-    for (void* ptr : {static_cast<void*>(gq), static_cast<void*>(gk), static_cast<void*>(gv), static_cast<void*>(gdo),
-                      static_cast<void*>(gfm), static_cast<void*>(gbm), static_cast<void*>(go), static_cast<void*>(gl),
-                      static_cast<void*>(gws), static_cast<void*>(gdq), static_cast<void*>(gdk),
-                      static_cast<void*>(gdv)})
-      cudaFree(ptr);
+    if (!in.mask.empty()) pg.mask = pg.mask_is_bool ? static_cast<const void*>(gbm.get()) : gfm.get();
+    loom::kernels::cuda::attention_forward(DType::Float32, go.get(), gl.get(), gq.get(), gk.get(), gv.get(), pg,
+                                           nullptr);
+    loom::kernels::cuda::attention_backward(DType::Float32, gdq.get(), gdk.get(), gdv.get(), gdo.get(), gq.get(),
+                                            gk.get(), gv.get(), go.get(), gl.get(), gws.get(), pg, nullptr);
+    loom::cuda::synchronize(0);
+    check_close(go.host(), dbl(out), 1e-4, 1e-3, "out");
+    check_close(gl.host(), dbl(lse), 1e-4, 1e-3, "lse");
+    check_close(gdq.host(), dbl(dq), 1e-4, 1e-3, "dq");
+    check_close(gdk.host(), dbl(dk), 1e-4, 1e-3, "dk");
+    check_close(gdv.host(), dbl(dv), 1e-4, 1e-3, "dv");
   }
 }
 #endif

@@ -7,12 +7,13 @@
 // bits on a second run. Without a device every test SKIPs with a reason.
 #include <catch2/catch_test_macros.hpp>
 
+#include "test_util.h"
+
 #ifdef LOOM_WITH_CUDA
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,13 +21,11 @@
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cuda/channel_reduce.h"
-#include "test_cpu_util.h"
 #include "test_cuda_util.h"
 
 using namespace loom;
-namespace lc = loom::cuda;
 namespace kc = loom::kernels::cuda;
-using namespace loom::test::cuda;
+using namespace loom::test;
 
 namespace {
 
@@ -41,12 +40,12 @@ std::string describe(const Shape3& s, int64_t offset, DType dt) {
 
 // out = channel_sum of x (already on the device, `offset` elements in).
 template <typename T>
-std::vector<T> run_channel_sum(const Shape3& s, const std::shared_ptr<void>& dx, int64_t offset) {
+std::vector<T> run_channel_sum(const Shape3& s, const DevBuf<T>& dx, int64_t offset) {
   const DType dt = dtype_of<T>::value;
   const size_t ws_bytes = kc::channel_sum_workspace_bytes(dt, s.N, s.C, s.S);
-  std::shared_ptr<void> ws = ws_bytes ? lc::allocate(ws_bytes, 0) : nullptr;
-  auto dout = lc::allocate(std::max<int64_t>(s.C, 1) * sizeof(T), 0);
-  kc::channel_sum(dt, dout.get(), static_cast<const T*>(dx.get()) + offset, s.N, s.C, s.S, ws.get(), stream());
+  DevBuf<char> ws(ws_bytes);
+  DevBuf<T> dout(static_cast<size_t>(std::max<int64_t>(s.C, 1)));
+  kc::channel_sum(dt, dout.get(), dx.get() + offset, s.N, s.C, s.S, ws_bytes ? ws.get() : nullptr, stream());
   return to_host<T>(dout, static_cast<size_t>(s.C));
 }
 
@@ -57,7 +56,7 @@ void check_shape(const Shape3& s, int64_t offset, uint32_t seed) {
   const int64_t n = s.N * s.C * s.S;
   // Values with a common offset: the channel sums do not cancel to nothing,
   // and the float32 order matters.
-  const auto xd = loom_test::random_doubles(static_cast<size_t>(n + offset), -1, 3, seed);
+  const auto xd = random_doubles(static_cast<size_t>(n + offset), -1, 3, seed);
   std::vector<T> x(xd.begin(), xd.end());
   // long double: a sequential sum of 2^21 doubles is itself off by more than
   // the kernel's tree-shaped order allows.
@@ -90,7 +89,7 @@ void check_shape(const Shape3& s, int64_t offset, uint32_t seed) {
 }  // namespace
 
 TEST_CASE("cuda channel_sum matches a double sum on every path", "[cuda][channel_reduce]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   const std::vector<Shape3> shapes = {
       {3, 5, 7},        // little work: one chunk per channel
       {2, 2113, 65},    // rows mode, C alone fills two waves: one chunk, no workspace
@@ -116,7 +115,7 @@ TEST_CASE("cuda channel_sum matches a double sum on every path", "[cuda][channel
 }
 
 TEST_CASE("cuda channel_sum workspace and empty inputs", "[cuda][channel_reduce]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   // C alone fills the GPU, or little work per channel: no workspace.
   CHECK(kc::channel_sum_workspace_bytes(DType::Float32, 2, 2113, 65) == 0);
   CHECK(kc::channel_sum_workspace_bytes(DType::Float32, 3, 5, 7) == 0);
@@ -128,10 +127,7 @@ TEST_CASE("cuda channel_sum workspace and empty inputs", "[cuda][channel_reduce]
   // N*S == 0 gives zeros.
   for (Shape3 s : {Shape3{0, 5, 7}, Shape3{4, 5, 0}}) {
     INFO("N=" << s.N << " S=" << s.S);
-    auto dx = lc::allocate(16, 0);
-    auto dout = lc::allocate(s.C * sizeof(float), 0);
-    const std::vector<float> junk(s.C, 7.0f);
-    lc::memcpy(dout.get(), Device(DeviceType::CUDA, 0), junk.data(), kCPU(), junk.size() * sizeof(float));
+    DevBuf<float> dx(4), dout(std::vector<float>(s.C, 7.0f));  // the output starts as junk
     REQUIRE(kc::channel_sum_workspace_bytes(DType::Float32, s.N, s.C, s.S) == 0);
     kc::channel_sum(DType::Float32, dout.get(), dx.get(), s.N, s.C, s.S, nullptr, stream());
     CHECK(to_host<float>(dout, s.C) == std::vector<float>(s.C, 0.0f));
@@ -140,6 +136,6 @@ TEST_CASE("cuda channel_sum workspace and empty inputs", "[cuda][channel_reduce]
 
 #else  // !LOOM_WITH_CUDA
 
-TEST_CASE("cuda channel_sum", "[cuda][channel_reduce]") { SKIP("loom was built without CUDA"); }
+TEST_CASE("cuda channel_sum", "[cuda][channel_reduce]") { LOOM_REQUIRE_GPU(); }
 
 #endif

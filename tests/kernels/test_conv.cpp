@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv.h"
-#include "test_cpu_util.h"
+#include "test_kernel_util.h"
 
 using loom::DType;
 using loom::kernels::ConvParams;
@@ -73,29 +73,22 @@ Ref reference(const ConvParams& p, const std::vector<double>& x, const std::vect
 template <typename T>
 void check_case(const ConvParams& p, double tol) {
   const int64_t Cg = p.C / p.groups;
-  auto x = loom_test::random_doubles(p.N * p.C * p.H * p.W, -1, 1, 1);
-  auto w = loom_test::random_doubles(p.K * Cg * p.R * p.S, -1, 1, 2);
-  auto b = loom_test::random_doubles(p.K, -1, 1, 3);
-  auto go = loom_test::random_doubles(p.N * p.K * p.OH * p.OW, -1, 1, 4);
+  auto x = loom::test::random_doubles(p.N * p.C * p.H * p.W, -1, 1, 1);
+  auto w = loom::test::random_doubles(p.K * Cg * p.R * p.S, -1, 1, 2);
+  auto b = loom::test::random_doubles(p.K, -1, 1, 3);
+  auto go = loom::test::random_doubles(p.N * p.K * p.OH * p.OW, -1, 1, 4);
   Ref ref = reference(p, x, w, b, go);
-  auto X = loom_test::cast_vec<T>(x), Wt = loom_test::cast_vec<T>(w), B = loom_test::cast_vec<T>(b),
-       GO = loom_test::cast_vec<T>(go);
+  auto X = loom::test::cast_vec<T>(x), Wt = loom::test::cast_vec<T>(w), B = loom::test::cast_vec<T>(b),
+       GO = loom::test::cast_vec<T>(go);
   std::vector<T> out(ref.out.size(), T(7)), gin(x.size(), T(7)), gw(w.size(), T(7)), gb(p.K, T(7));
   const DType dt = loom::dtype_of<T>::value;
   kc::conv2d_forward(dt, out.data(), X.data(), Wt.data(), B.data(), p);
   kc::conv2d_backward_input(dt, gin.data(), GO.data(), Wt.data(), p);
   kc::conv2d_backward_weight(dt, gw.data(), gb.data(), GO.data(), X.data(), p);
-  auto close = [&](const std::vector<T>& a, const std::vector<double>& r) {
-    REQUIRE(a.size() == r.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-      INFO("element " << i << ": " << double(a[i]) << " vs " << r[i]);
-      REQUIRE(std::fabs(double(a[i]) - r[i]) <= tol * (1 + std::fabs(r[i])));
-    }
-  };
-  close(out, ref.out);
-  close(gin, ref.gin);
-  close(gw, ref.gw);
-  close(gb, ref.gb);
+  loom::test::check_close(out, ref.out, tol, tol, "out");
+  loom::test::check_close(gin, ref.gin, tol, tol, "grad input");
+  loom::test::check_close(gw, ref.gw, tol, tol, "grad weight");
+  loom::test::check_close(gb, ref.gb, tol, tol, "grad bias");
 }
 
 const std::vector<ConvParams>& cases() {

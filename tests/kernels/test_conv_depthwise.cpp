@@ -19,15 +19,16 @@
 
 #include "kernels/cpu/conv.h"
 #include "kernels/cuda/conv_internal.h"
-#include "test_cpu_util.h"
 #include "test_cuda_util.h"
 
 using loom::DType;
 using loom::kernels::ConvParams;
 namespace kc = loom::kernels::cuda;
 namespace kcpu = loom::kernels::cpu;
-using loom::test::cuda::to_device;
-using loom::test::cuda::to_host;
+using loom::test::cast;
+using loom::test::check_close;
+using loom::test::random_doubles;
+using loom::test::to_device;
 
 namespace {
 
@@ -68,15 +69,6 @@ const std::vector<Case>& cases() {
 }
 
 template <typename T>
-void check_close(const std::vector<T>& got, const std::vector<T>& ref, double tol) {
-  REQUIRE(got.size() == ref.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i << ": " << got[i] << " vs " << ref[i]);
-    REQUIRE(std::fabs(double(got[i]) - double(ref[i])) <= tol * (1 + std::fabs(double(ref[i]))));
-  }
-}
-
-template <typename T>
 std::vector<T> nans(size_t n) {
   return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
 }
@@ -88,10 +80,10 @@ void check_case(const Case& c, DType dt, double tol) {
   const ConvParams p = params(c);
   REQUIRE(kc::conv_depthwise_applies(p));
   const size_t nx = p.N * p.C * p.H * p.W, nw = p.K * p.R * p.S, ny = p.N * p.K * p.OH * p.OW;
-  const auto x = loom_test::cast<T>(loom_test::random_doubles(nx, -1, 1, 11));
-  const auto w = loom_test::cast<T>(loom_test::random_doubles(nw, -1, 1, 12));
-  const auto b = loom_test::cast<T>(loom_test::random_doubles(p.K, -1, 1, 13));
-  const auto gy = loom_test::cast<T>(loom_test::random_doubles(ny, -1, 1, 14));
+  const auto x = cast<T>(random_doubles(nx, -1, 1, 11));
+  const auto w = cast<T>(random_doubles(nw, -1, 1, 12));
+  const auto b = cast<T>(random_doubles(p.K, -1, 1, 13));
+  const auto gy = cast<T>(random_doubles(ny, -1, 1, 14));
   const T* bias = c.bias ? b.data() : nullptr;
 
   std::vector<T> y(ny), gx(nx), gw(nw);
@@ -101,26 +93,27 @@ void check_case(const Case& c, DType dt, double tol) {
 
   auto dx = to_device(x), dw = to_device(w), db = to_device(b), dgy = to_device(gy);
   auto dy = to_device(nans<T>(ny)), dgx = to_device(nans<T>(nx)), dgw = to_device(nans<T>(nw));
-  const auto s = loom::test::cuda::stream();
+  const auto s = loom::test::stream();
   kc::conv_depthwise_forward(dt, dy.get(), dx.get(), dw.get(), c.bias ? db.get() : nullptr, p, s);
   kc::conv_depthwise_backward_input(dt, dgx.get(), dgy.get(), dw.get(), p, s);
   const size_t ws = kc::conv_depthwise_wgrad_workspace(p, sizeof(T), kSms);
-  auto work = ws ? to_device(nans<T>(ws / sizeof(T))) : nullptr;
-  kc::conv_depthwise_backward_weight(dt, dgw.get(), dgy.get(), dx.get(), p, work.get(), kSms, s);
+  auto work = to_device(nans<T>(ws / sizeof(T)));
+  T* const wp = ws ? work.get() : nullptr;
+  kc::conv_depthwise_backward_weight(dt, dgw.get(), dgy.get(), dx.get(), p, wp, kSms, s);
   {
     INFO("forward");
-    check_close(to_host<T>(dy, ny), y, tol);
+    check_close(dy.host(), y, tol, tol);
   }
   {
     INFO("backward to the input");
-    check_close(to_host<T>(dgx, nx), gx, tol);
+    check_close(dgx.host(), gx, tol, tol);
   }
   INFO("weight gradient");
-  const auto first = to_host<T>(dgw, nw);
-  check_close(first, gw, tol);
+  const auto first = dgw.host();
+  check_close(first, gw, tol, tol);
   // Deterministic: a second run gives the same bits.
-  kc::conv_depthwise_backward_weight(dt, dgw.get(), dgy.get(), dx.get(), p, work.get(), kSms, s);
-  const auto second = to_host<T>(dgw, nw);
+  kc::conv_depthwise_backward_weight(dt, dgw.get(), dgy.get(), dx.get(), p, wp, kSms, s);
+  const auto second = dgw.host();
   CHECK(std::memcmp(first.data(), second.data(), nw * sizeof(T)) == 0);
 }
 

@@ -7,11 +7,11 @@
 #include <string>
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_kernel_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
-using namespace loom_test;
+using namespace loom::test;
 
 namespace {
 
@@ -20,20 +20,6 @@ const double kInfD = std::numeric_limits<double>::infinity();
 
 template <typename T>
 double tol() { return std::is_same_v<T, float> ? 2e-6 : 1e-13; }
-
-// Number of positions where got differs from want; the first is reported.
-template <typename G>
-int64_t mismatches(const std::vector<G>& got, const std::vector<double>& want, double atol, double rtol,
-                   const std::string& what) {
-  int64_t bad = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (!close(static_cast<double>(got[i]), want[i], atol, rtol)) {
-      if (bad == 0) UNSCOPED_INFO(what << ": first mismatch at " << i << ": got " << +got[i] << " want " << want[i]);
-      ++bad;
-    }
-  }
-  return bad;
-}
 
 double gelu_ref(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
 double gelu_tanh_ref(double x) {
@@ -101,7 +87,7 @@ TEMPLATE_TEST_CASE("cpu unary float ops match double references on strided and c
                    [&](int64_t i, const std::vector<int64_t>& off) { want[off[0]] = unary_ref(op, in[off[1]]); });
     const bool grad = op == UnaryOp::GeluErfGrad || op == UnaryOp::GeluTanhGrad || op == UnaryOp::SiluGrad;
     const double t = grad ? 1e-5 : 4 * tol<T>();
-    CHECK(mismatches(out, want, t, t, "strided op " + std::to_string(int(op))) == 0);
+    check_close(out, want, t, t, "strided op " + std::to_string(int(op)));
 
     // Large contiguous input: the simd and OpenMP path.
     const int64_t big = 70001;
@@ -110,7 +96,7 @@ TEMPLATE_TEST_CASE("cpu unary float ops match double references on strided and c
     cpu::unary(op, dt, bout.data(), bin.data(), make_loop({big}, {{1}, {1}}));
     std::vector<double> bwant(big);
     for (int64_t i = 0; i < big; ++i) bwant[i] = unary_ref(op, bin[i]);
-    CHECK(mismatches(bout, bwant, t, t, "contiguous op " + std::to_string(int(op))) == 0);
+    check_close(bout, bwant, t, t, "contiguous op " + std::to_string(int(op)));
   }
 }
 
@@ -149,7 +135,7 @@ TEMPLATE_TEST_CASE("cpu unary integer ops and logical_not", "[kernels]", int32_t
     std::vector<double> want(in.size());
     for_each_index(shape, {contiguous_strides(shape), in_st},
                    [&](int64_t, const std::vector<int64_t>& off) { want[off[0]] = unary_ref(op, in[off[1]]); });
-    CHECK(mismatches(out, want, 0, 0, "int op " + std::to_string(int(op))) == 0);
+    check_close(out, want, 0, 0, "int op " + std::to_string(int(op)));
   }
   bool nots[45];
   cpu::unary(UnaryOp::LogicalNot, dt, nots, in.data(), make_loop({45}, {{1}, {1}}));
@@ -247,11 +233,11 @@ void check_binary(BinaryOp op, const Shape& shape, const Shape& sa, const Shape&
   if (is_comparison(op)) {
     std::vector<uint8_t> out(n);
     cpu::binary(op, dt, out.data(), a.data(), b.data(), L);
-    CHECK(mismatches(out, want, 0, 0, what) == 0);
+    check_close(out, want, 0, 0, what);
   } else {
     std::vector<T> out(n);
     cpu::binary(op, dt, out.data(), a.data(), b.data(), L);
-    CHECK(mismatches(out, want, t, t, what) == 0);
+    check_close(out, want, t, t, what);
   }
 }
 
@@ -328,12 +314,12 @@ TEMPLATE_TEST_CASE("cpu binary_scalar matches the tensor-tensor reference", "[ke
       if (is_comparison(op)) {
         std::vector<uint8_t> out(n);
         cpu::binary_scalar(op, dt, out.data(), a.data(), s, L);
-        CHECK(mismatches(out, want, 0, 0, what) == 0);
+        check_close(out, want, 0, 0, what);
       } else {
         std::vector<T> out(n);
         cpu::binary_scalar(op, dt, out.data(), a.data(), s, L);
         const double t = integer ? 0 : 4 * tol<T>();
-        CHECK(mismatches(out, want, t, t, what) == 0);
+        check_close(out, want, t, t, what);
       }
     }
   }
@@ -503,13 +489,13 @@ TEST_CASE("cpu fill, arange, linspace", "[kernels]") {
 
   std::vector<float> l(7);
   cpu::linspace(DType::Float32, l.data(), 7, -1.0, 2.0);
-  for (int i = 0; i < 7; ++i) CHECK(close(l[i], -1.0 + 0.5 * i, 1e-6, 1e-6));
+  for (int i = 0; i < 7; ++i) check_close(l[i], -1.0 + 0.5 * i, 1e-6, 1e-6);
   CHECK(l[0] == -1.f);
   CHECK(l[6] == 2.f);
   std::vector<double> ld(100001);
   cpu::linspace(DType::Float64, ld.data(), 100001, 0.0, 0.3);
   CHECK(ld.back() == 0.3);
-  CHECK(close(ld[50000], 0.15, 1e-15, 1e-15));
+  check_close(ld[50000], 0.15, 1e-15, 1e-15);
   double one;
   cpu::linspace(DType::Float64, &one, 1, 4.0, 9.0);
   CHECK(one == 4.0);

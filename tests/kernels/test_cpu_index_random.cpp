@@ -8,11 +8,11 @@
 #include "core/error.h"
 #include "core/philox.h"
 #include "kernels/cpu/kernels.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_kernel_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
-using namespace loom_test;
+using namespace loom::test;
 
 TEMPLATE_TEST_CASE("cpu index_select copies rows and reports bad indices", "[kernels]", bool, int32_t, int64_t, float,
                    double) {

@@ -7,11 +7,11 @@
 #include <string>
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_kernel_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
-using namespace loom_test;
+using namespace loom::test;
 
 namespace {
 
@@ -105,7 +105,7 @@ void check_reduce(ReduceOp op, double p, double lo, double hi, double atol, doub
       const double want = ref_reduce(op, g[o], p);
       // Large reductions get a looser bound that scales with the count.
       const double a = atol * std::sqrt(double(g[o].size()));
-      if (!close(out[o], want, a, rtol)) {
+      if (!is_close(out[o], want, a, rtol)) {
         if (!bad) UNSCOPED_INFO(l.name << " output " << o << ": got " << out[o] << " want " << want);
         ++bad;
       }
@@ -170,7 +170,7 @@ TEST_CASE("cpu reduce edge cases: NaN, infinities, empty reductions", "[kernels]
   // A huge spread does not overflow.
   double big[3] = {1000, 1000, -1000};
   cpu::reduce(ReduceOp::LogSumExp, DType::Float64, &r, big, c3.loop);
-  CHECK(close(r, 1000 + std::log(2.0), 1e-12, 1e-12));
+  check_close(r, 1000 + std::log(2.0), 1e-12, 1e-12);
   cpu::reduce(ReduceOp::Norm, DType::Float64, &r, inf_in, c3.loop, kInfD);
   CHECK(r == kInfD);
 
@@ -272,7 +272,7 @@ TEMPLATE_TEST_CASE("cpu var_mean against a two-pass double reference", "[kernels
         for (double x : g[o]) s += (x - m) * (x - m);
         const double v = s / (g[o].size() - corr);
         const double t = std::is_same_v<T, float> ? 1e-5 : 1e-10;
-        bad += !close(var[o], v, 0, t) || !close(mean[o], m, 0, t);
+        bad += !is_close(var[o], v, 0, t) || !is_close(mean[o], m, 0, t);
       }
       INFO(dtype_name(dt) << " " << l.name << " correction " << corr);
       CHECK(bad == 0);

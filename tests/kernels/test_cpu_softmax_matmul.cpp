@@ -7,11 +7,11 @@
 #include <limits>
 #include "core/error.h"
 #include "kernels/cpu/kernels.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_kernel_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
-using namespace loom_test;
+using namespace loom::test;
 
 namespace {
 
@@ -48,13 +48,6 @@ std::vector<double> softmax_backward_ref(const std::vector<double>& g, const std
   return gx;
 }
 
-template <typename T>
-int64_t count_bad(const Vec<T>& got, const std::vector<double>& want, double t) {
-  int64_t bad = 0;
-  for (size_t i = 0; i < want.size(); ++i) bad += !close(got[i], want[i], t, t);
-  return bad;
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("cpu softmax and log_softmax forward and backward", "[kernels]", float, double) {
@@ -71,12 +64,12 @@ TEMPLATE_TEST_CASE("cpu softmax and log_softmax forward and backward", "[kernels
       std::vector<double> xd(x.begin(), x.end());
       const std::vector<double> want = softmax_ref(xd, s, log);
       INFO("shape " << s.outer << "x" << s.dim << "x" << s.inner << (log ? " log" : ""));
-      CHECK(count_bad<T>(y, want, t) == 0);
+      check_close(y, want, t, t);
 
       Vec<T> g = cast_vec<T>(random_doubles(n, -1, 1, 92));
       cpu::softmax_backward(dt, ptr<T>(gx), ptr<T>(g), ptr<T>(y), s.outer, s.dim, s.inner, log);
       std::vector<double> gd(g.begin(), g.end()), yd(y.begin(), y.end());
-      CHECK(count_bad<T>(gx, softmax_backward_ref(gd, yd, s, log), 10 * t) == 0);
+      check_close(gx, softmax_backward_ref(gd, yd, s, log), 10 * t, 10 * t);
     }
   }
 }
@@ -90,17 +83,17 @@ TEST_CASE("cpu softmax with -inf entries and huge values", "[kernels]") {
   CHECK(y[1] == 0.0);
   CHECK(y[2] == 0.5);
   CHECK(std::isnan(y[3]));
-  CHECK(close(y[6], 1 / (1 + std::exp(-1.0)), 1e-15, 1e-14));
+  check_close(y[6], 1 / (1 + std::exp(-1.0)), 1e-15, 1e-14);
   CHECK(y[8] == 0.0);
   cpu::softmax(DType::Float64, y, x, 3, 3, 1, true);
   CHECK(y[1] == ninf);
-  CHECK(close(y[0], -std::log(2.0), 1e-15, 1e-14));
+  check_close(y[0], -std::log(2.0), 1e-15, 1e-14);
   // Same with the strided (inner > 1) path: x viewed as [1, 3, 3] over dim 1.
   float xf[6] = {0, 5, -INFINITY, -INFINITY, 0, 5}, yf[6];
   cpu::softmax(DType::Float32, yf, xf, 1, 2, 3, false);
   CHECK(yf[0] == 1.0f);
   CHECK(yf[3] == 0.0f);
-  CHECK(close(yf[1], 1 / (1 + std::exp(-5.0)), 1e-7, 1e-6));
+  check_close(yf[1], 1 / (1 + std::exp(-5.0)), 1e-7, 1e-6);
   CHECK(yf[5] == 1.0f);
   CHECK_THROWS_AS(cpu::softmax(DType::Int32, yf, xf, 1, 2, 3, false), loom::Error);
 }
@@ -140,7 +133,7 @@ void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
         const int64_t ci = bi * sc + i * ldc + j;
         double want = (integer ? std::trunc(alpha) : alpha) * acc;
         if (beta != 0) want += (integer ? std::trunc(beta) : beta) * double(C0[ci]);
-        bad += !close(C[ci], want, t * (1 + std::sqrt(double(k)) * 16), t);
+        bad += !is_close(C[ci], want, t * (1 + std::sqrt(double(k)) * 16), t);
       }
   // The padding between rows and between batches is never written.
   for (int64_t bi = 0; bi < batch; ++bi)

@@ -7,11 +7,12 @@
 // device every test SKIPs with a reason.
 #include <catch2/catch_test_macros.hpp>
 
+#include "test_util.h"
+
 #ifdef LOOM_WITH_CUDA
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -22,19 +23,19 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/cuda/kernels.h"
 #include "test_cuda_util.h"
+#include "test_kernel_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
-namespace lc = loom::cuda;
 namespace kc = loom::kernels::cuda;
 namespace kcpu = loom::kernels::cpu;
-using namespace loom::test::cuda;
+using namespace loom::test;
 
 namespace {
 
 template <typename T>
-std::vector<host_t<T>> random_bits(size_t n, std::mt19937_64& rng) {
-  std::vector<host_t<T>> v(n);
+std::vector<store_t<T>> random_bits(size_t n, std::mt19937_64& rng) {
+  std::vector<store_t<T>> v(n);
   for (auto& x : v) {
     uint64_t r = rng();
     if constexpr (std::is_same_v<T, bool>) x = r & 1;
@@ -43,21 +44,11 @@ std::vector<host_t<T>> random_bits(size_t n, std::mt19937_64& rng) {
   return v;
 }
 
-template <typename T>
-void check_equal(const std::vector<T>& got, const std::vector<T>& ref, const std::string& what) {
-  REQUIRE(got.size() == ref.size());
-  size_t bad = 0, first = 0;
-  for (size_t i = 0; i < got.size(); ++i)
-    if (got[i] != ref[i] && bad++ == 0) first = i;
-  INFO(what << ": " << bad << " mismatches, first at " << first);
-  CHECK(bad == 0);
-}
-
 const BinaryOp kOps[] = {BinaryOp::BitAnd, BinaryOp::BitOr, BinaryOp::BitXor};
 
 template <typename T>
 void run_type(std::mt19937_64& rng) {
-  using H = host_t<T>;
+  using H = store_t<T>;
   const DType dt = dtype_of<T>::value;
   struct Case {
     ElementwiseLoop loop3, loop2;
@@ -73,33 +64,33 @@ void run_type(std::mt19937_64& rng) {
     const size_t n = static_cast<size_t>(c.loop3.numel) + c.offset;
     const size_t buf = std::max<size_t>(n, N3 + 1);
     auto a = random_bits<T>(buf, rng), b = random_bits<T>(buf, rng);
-    auto da = to_device(a), db = to_device(b), dout = lc::allocate(buf * sizeof(H) + 16, 0);
-    H* ga = static_cast<H*>(da.get()) + c.offset;
-    H* gb = static_cast<H*>(db.get()) + c.offset;
-    H* go = static_cast<H*>(dout.get()) + c.offset;
+    DevBuf<H> da(a), db(b), dout(buf);
+    H* ga = da.get() + c.offset;
+    H* gb = db.get() + c.offset;
+    H* go = dout.get() + c.offset;
     const size_t outn = static_cast<size_t>(c.loop3.numel);
     std::vector<H> ref(outn);
     for (BinaryOp op : kOps) {
       const std::string what = c.name + " " + dtype_name(dt) + " op " + std::to_string(int(op));
       kcpu::binary(op, dt, ref.data(), a.data() + c.offset, b.data() + c.offset, c.loop3);
       kc::binary(op, dt, go, ga, gb, c.loop3, stream());
-      check_equal(to_host<H>(go, outn), ref, "binary " + what);
+      check_close(to_host<H>(go, outn), ref, 0, 0, "binary " + what);
       // The front end sends scalars that a double holds exactly (|s| <= 2^53).
       const double s = std::is_same_v<T, bool> ? 1.0 : std::is_same_v<T, int32_t> ? -1717986919.0 : -4503599627370497.0;
       kcpu::binary_scalar(op, dt, ref.data(), a.data() + c.offset, s, c.loop2);
       kc::binary_scalar(op, dt, go, ga, s, c.loop2, stream());
-      check_equal(to_host<H>(go, outn), ref, "binary_scalar " + what);
+      check_close(to_host<H>(go, outn), ref, 0, 0, "binary_scalar " + what);
     }
     kcpu::unary(UnaryOp::BitNot, dt, ref.data(), a.data() + c.offset, c.loop2);
     kc::unary(UnaryOp::BitNot, dt, go, ga, c.loop2, stream());
-    check_equal(to_host<H>(go, outn), ref, c.name + " bitwise_not " + dtype_name(dt));
+    check_close(to_host<H>(go, outn), ref, 0, 0, c.name + " bitwise_not " + dtype_name(dt));
   }
 }
 
 }  // namespace
 
 TEST_CASE("cuda bitwise kernels match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937_64 rng(3);
   run_type<bool>(rng);
   run_type<int32_t>(rng);
@@ -107,9 +98,9 @@ TEST_CASE("cuda bitwise kernels match cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda and cpu bitwise kernels reject floating dtypes", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   auto L = contiguous_loop(4, 3);
-  auto buf = lc::allocate(64, 0);
+  DevBuf<double> buf(8);
   double host[4] = {0, 0, 0, 0};
   for (DType dt : {DType::Float32, DType::Float64}) {
     for (BinaryOp op : kOps) {
@@ -125,6 +116,6 @@ TEST_CASE("cuda and cpu bitwise kernels reject floating dtypes", "[cuda]") {
 
 #else  // !LOOM_WITH_CUDA
 
-TEST_CASE("cuda bitwise kernels", "[cuda]") { SKIP("loom was built without CUDA"); }
+TEST_CASE("cuda bitwise kernels", "[cuda]") { LOOM_REQUIRE_GPU(); }
 
 #endif

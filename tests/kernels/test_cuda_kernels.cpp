@@ -5,9 +5,9 @@
 // allocator in steady state. Without a device every test SKIPs with a reason.
 #include <catch2/catch_test_macros.hpp>
 
-#ifdef LOOM_WITH_CUDA
+#include "test_util.h"
 
-#include <cuda_runtime_api.h>
+#ifdef LOOM_WITH_CUDA
 
 #include <algorithm>
 #include <array>
@@ -25,19 +25,20 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/cuda/kernels.h"
 #include "test_cuda_util.h"
+#include "test_kernel_util.h"
 
 using namespace loom;
 using namespace loom::kernels;
 namespace lc = loom::cuda;            // runtime
 namespace kc = loom::kernels::cuda;   // CUDA kernels
 namespace kcpu = loom::kernels::cpu;  // reference twins
-using namespace loom::test::cuda;
+using namespace loom::test;
 
 namespace {
 
 template <typename T>
-std::vector<host_t<T>> random_vec(size_t n, std::mt19937& rng, double lo = -2, double hi = 2) {
-  std::vector<host_t<T>> v(n);
+std::vector<store_t<T>> random_vec(size_t n, std::mt19937& rng, double lo = -2, double hi = 2) {
+  std::vector<store_t<T>> v(n);
   std::uniform_real_distribution<double> d(lo, hi);
   for (auto& x : v) {
     double r = d(rng);
@@ -46,22 +47,6 @@ std::vector<host_t<T>> random_vec(size_t n, std::mt19937& rng, double lo = -2, d
     else x = static_cast<T>(r);
   }
   return v;
-}
-
-template <typename T>
-void check_close(const std::vector<T>& got, const std::vector<T>& ref, double atol, double rtol,
-                 const std::string& what) {
-  REQUIRE(got.size() == ref.size());
-  size_t bad = 0, first = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    double g = static_cast<double>(got[i]), r = static_cast<double>(ref[i]);
-    bool ok = (std::isnan(g) && std::isnan(r)) || g == r || std::fabs(g - r) <= atol + rtol * std::fabs(r);
-    if (!ok && bad++ == 0) first = i;
-  }
-  INFO(what << ": " << bad << " mismatches, first at " << first << " (gpu "
-            << (bad ? static_cast<double>(got[first]) : 0) << ", cpu " << (bad ? static_cast<double>(ref[first]) : 0)
-            << ")");
-  CHECK(bad == 0);
 }
 
 template <typename T>
@@ -95,14 +80,14 @@ ReduceLoop reduce_loop(const std::vector<int64_t>& shape, const std::vector<bool
 }  // namespace
 
 TEST_CASE("cuda unary matches cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(1);
   auto run = [&](auto tag, const std::vector<UnaryOp>& ops, double lo) {
     using T = decltype(tag);
     for (auto L : {contiguous_loop(N3, 2), strided_loop(2)}) {
       auto x = random_vec<T>(N3, rng, lo, 3);
       auto dx = to_device(x);
-      auto dy = lc::allocate(N3 * sizeof(T), 0);
+      DevBuf<T> dy(N3);
       for (UnaryOp op : ops) {
         std::vector<T> ref(N3);
         kcpu::unary(op, dtype_of<T>::value, ref.data(), x.data(), L);
@@ -130,7 +115,7 @@ TEST_CASE("cuda unary matches cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(2);
   const std::vector<BinaryOp> ops = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow,
                                      BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq, BinaryOp::Ne,
@@ -143,7 +128,7 @@ TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[c
       auto L = strided ? strided_loop(3) : contiguous_loop(N3, 3);
       auto a = random_vec<T>(N3, rng, -4, 4), b = random_vec<T>(N3, rng, -4, 4);
       auto da = to_device(a), db = to_device(b);
-      auto dout = lc::allocate(N3 * sizeof(T), 0);
+      DevBuf<T> dout(N3);
       for (BinaryOp op : ops) {
         std::string what = std::string(strided ? "strided" : "contig") + " binary op " + std::to_string(int(op));
         if (is_comparison(op)) {
@@ -189,13 +174,13 @@ TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[c
       auto dcond = to_device(cond);
       std::vector<T> ref(N3);
       kcpu::where(dt, ref.data(), reinterpret_cast<const bool*>(cond.data()), a.data(), b.data(), L4);
-      kc::where(dt, dout.get(), static_cast<const bool*>(dcond.get()), da.get(), db.get(), L4, stream());
+      kc::where(dt, dout.get(), reinterpret_cast<const bool*>(dcond.get()), da.get(), db.get(), L4, stream());
       check_close(to_host<T>(dout, N3), ref, 0, 0, "where");
       // masked_fill in place on a copy of b.
       auto db2 = to_device(b);
       std::vector<T> ref2 = b;
       kcpu::masked_fill(dt, ref2.data(), reinterpret_cast<const bool*>(cond.data()), 7.0, L2);
-      kc::masked_fill(dt, db2.get(), static_cast<const bool*>(dcond.get()), 7.0, L2, stream());
+      kc::masked_fill(dt, db2.get(), reinterpret_cast<const bool*>(dcond.get()), 7.0, L2, stream());
       check_close(to_host<T>(db2, N3), ref2, 0, 0, "masked_fill");
     }
   };
@@ -206,19 +191,19 @@ TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[c
 }
 
 TEST_CASE("cuda copy, fill, arange, linspace match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(3);
   auto L = strided_loop(2);
   auto src = random_vec<double>(N3, rng, -1e10, 1e10);
   src[5] = NAN;
   auto dsrc = to_device(src);
-  auto dst = lc::allocate(N3 * 8, 0);
+  DevBuf<double> dst(N3);
   auto check_copy = [&](auto tag) {
     using D = decltype(tag);
-    std::vector<host_t<D>> ref(N3);
+    std::vector<store_t<D>> ref(N3);
     kcpu::copy(dtype_of<D>::value, ref.data(), DType::Float64, src.data(), L);
     kc::copy(dtype_of<D>::value, dst.get(), DType::Float64, dsrc.get(), L, stream());
-    check_close(to_host<host_t<D>>(dst, N3), ref, 0, 0, std::string("copy to ") + dtype_name(dtype_of<D>::value));
+    check_close(to_host<store_t<D>>(dst, N3), ref, 0, 0, std::string("copy to ") + dtype_name(dtype_of<D>::value));
   };
   check_copy(float{});
   check_copy(int32_t{});
@@ -239,7 +224,7 @@ TEST_CASE("cuda copy, fill, arange, linspace match cpu", "[cuda]") {
 
   for (int64_t n : {int64_t(1), int64_t(2), int64_t(1001)}) {
     std::vector<double> r1(n), r2(n);
-    auto d = lc::allocate(n * 8, 0);
+    DevBuf<double> d(n);
     kcpu::arange(DType::Float64, r1.data(), n, -3.5, 0.25);
     kc::arange(DType::Float64, d.get(), n, -3.5, 0.25, stream());
     check_close(to_host<double>(d, n), r1, 0, 0, "arange");
@@ -254,7 +239,7 @@ TEST_CASE("cuda copy, fill, arange, linspace match cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda reductions match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(4);
   const std::vector<int64_t> shape = {D0, D1, D2};
   const std::vector<std::vector<bool>> reds = {{false, true, false}, {false, false, true}, {true, false, false},
@@ -266,7 +251,7 @@ TEST_CASE("cuda reductions match cpu", "[cuda]") {
     auto dx = to_device(x);
     for (const auto& red : reds) {
       auto L = reduce_loop(shape, red);
-      auto dout = lc::allocate(L.out_numel * sizeof(T), 0);
+      DevBuf<T> dout(L.out_numel);
       for (ReduceOp op : ops) {
         for (double p : std::vector<double>{2.0, 1.0, 0.0, 3.0, INFINITY, -INFINITY}) {
           if (op != ReduceOp::Norm && p != 2.0) continue;
@@ -291,7 +276,7 @@ TEST_CASE("cuda reductions match cpu", "[cuda]") {
   auto xb = random_vec<float>(big, rng, -1, 1);
   auto dxb = to_device(xb);
   auto Lb = reduce_loop({big}, {true});
-  auto dout = lc::allocate(8, 0);
+  DevBuf<double> dout(1);
   for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Max, ReduceOp::LogSumExp}) {
     std::vector<float> ref(1);
     kcpu::reduce(op, DType::Float32, ref.data(), xb.data(), Lb, 2);
@@ -301,7 +286,7 @@ TEST_CASE("cuda reductions match cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda arg_reduce and var_mean match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(5);
   const std::vector<int64_t> shape = {D0, D1, D2};
   for (const auto& red : std::vector<std::vector<bool>>{{false, true, false}, {false, false, true}, {true, true, true}}) {
@@ -312,18 +297,20 @@ TEST_CASE("cuda arg_reduce and var_mean match cpu", "[cuda]") {
     for (auto& v : xf) v = std::round(v);
     xf[7 * D2 + 3] = NAN;
     xf[1000] = NAN;
-    auto dxi = to_device(xi), dxf = to_device(xf);
-    auto dv = lc::allocate(L.out_numel * 8, 0), di = lc::allocate(L.out_numel * 8, 0);
+    auto dxi = to_device(xi);
+    auto dxf = to_device(xf);
+    DevBuf<double> dv(L.out_numel);  // int32 values, then the variance
+    DevBuf<int64_t> di(L.out_numel);  // indices, then the mean
     for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
       std::vector<int32_t> vi(L.out_numel);
       std::vector<int64_t> ii(L.out_numel);
       kcpu::arg_reduce(op, DType::Int32, vi.data(), ii.data(), xi.data(), L);
-      kc::arg_reduce(op, DType::Int32, dv.get(), static_cast<int64_t*>(di.get()), dxi.get(), L, stream());
+      kc::arg_reduce(op, DType::Int32, dv.get(), di.get(), dxi.get(), L, stream());
       check_close(to_host<int32_t>(dv, L.out_numel), vi, 0, 0, "arg values int32");
       check_close(to_host<int64_t>(di, L.out_numel), ii, 0, 0, "arg indices int32");
       std::vector<float> vf(L.out_numel);
       kcpu::arg_reduce(op, DType::Float32, vf.data(), ii.data(), xf.data(), L);
-      kc::arg_reduce(op, DType::Float32, nullptr, static_cast<int64_t*>(di.get()), dxf.get(), L, stream());
+      kc::arg_reduce(op, DType::Float32, nullptr, di.get(), dxf.get(), L, stream());
       check_close(to_host<int64_t>(di, L.out_numel), ii, 0, 0, "arg indices float with NaN");
     }
     auto xd = random_vec<double>(N3, rng, -3, 3);
@@ -339,7 +326,7 @@ TEST_CASE("cuda arg_reduce and var_mean match cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda softmax and backward match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(6);
   auto run = [&](auto tag) {
     using T = decltype(tag);
@@ -348,7 +335,7 @@ TEST_CASE("cuda softmax and backward match cpu", "[cuda]") {
       int64_t n = dims[0] * dims[1] * dims[2];
       auto x = random_vec<T>(n, rng, -8, 8), g = random_vec<T>(n, rng, -1, 1);
       auto dx = to_device(x), dg = to_device(g);
-      auto dy = lc::allocate(n * sizeof(T), 0), dgi = lc::allocate(n * sizeof(T), 0);
+      DevBuf<T> dy(n), dgi(n);
       for (bool log : {false, true}) {
         std::vector<T> y(n), gi(n);
         kcpu::softmax(dt, y.data(), x.data(), dims[0], dims[1], dims[2], log);
@@ -365,7 +352,7 @@ TEST_CASE("cuda softmax and backward match cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda gemm matches cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(7);
   const int64_t m = 37, n = 129, k = 53, batch = 3;
   auto run = [&](auto tag, bool tf32, double t) {
@@ -398,7 +385,7 @@ TEST_CASE("cuda gemm matches cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   std::mt19937 rng(8);
   int* flag = lc::device_error_flag(0);
   // index_select over the middle dim of [37, 129, 5].
@@ -409,9 +396,8 @@ TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
   auto didx = to_device(idx);
   std::vector<float> ref(D0 * 41 * D2);
   REQUIRE(kcpu::index_select(DType::Float32, ref.data(), x.data(), idx.data(), 41, D0, D1, D2) == -1);
-  auto dout = lc::allocate(ref.size() * 4, 0);
-  kc::index_select(DType::Float32, dout.get(), dx.get(), static_cast<const int64_t*>(didx.get()), 41, D0,
-                              D1, D2, flag, stream());
+  DevBuf<float> dout(ref.size());
+  kc::index_select(DType::Float32, dout.get(), dx.get(), didx.get(), 41, D0, D1, D2, flag, stream());
   check_close(to_host<float>(dout, ref.size()), ref, 0, 0, "index_select");
   lc::check_async_errors(0);
 
@@ -428,9 +414,8 @@ TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
   auto dgi = to_device(gi);
   std::vector<float> gref(N3);
   REQUIRE(kcpu::gather(DType::Float32, gref.data(), x.data(), gi.data(), G, D2, D1) == -1);
-  auto dg = lc::allocate(N3 * 4, 0);
-  kc::gather(DType::Float32, dg.get(), dx.get(), static_cast<const int64_t*>(dgi.get()), G, D2, D1, flag,
-                        stream());
+  DevBuf<float> dg(N3);
+  kc::gather(DType::Float32, dg.get(), dx.get(), dgi.get(), G, D2, D1, flag, stream());
   check_close(to_host<float>(dg, N3), gref, 0, 0, "gather");
 
   auto run_scatter = [&](auto tag) {
@@ -438,8 +423,7 @@ TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
     auto self = random_vec<T>(N3, rng), src = random_vec<T>(N3, rng);
     auto dself = to_device(self), dsrc = to_device(src);
     REQUIRE(kcpu::scatter_add(dtype_of<T>::value, self.data(), src.data(), gi.data(), S, D2, D1) == -1);
-    kc::scatter_add(dtype_of<T>::value, dself.get(), dsrc.get(), static_cast<const int64_t*>(dgi.get()), S,
-                               D2, D1, flag, stream());
+    kc::scatter_add(dtype_of<T>::value, dself.get(), dsrc.get(), dgi.get(), S, D2, D1, flag, stream());
     check_close(to_host<T>(dself, N3), self, std::is_integral_v<T> ? 0 : 1e-4, 1e-5, "scatter_add");
   };
   run_scatter(float{});
@@ -453,8 +437,7 @@ TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
   auto dbad = to_device(gi);
   auto self = random_vec<float>(N3, rng);
   auto dself = to_device(self);
-  kc::scatter_add(DType::Float32, dself.get(), dx.get(), static_cast<const int64_t*>(dbad.get()), S, D2,
-                             D1, flag, stream());
+  kc::scatter_add(DType::Float32, dself.get(), dx.get(), dbad.get(), S, D2, D1, flag, stream());
   try {
     lc::check_async_errors(0);
     FAIL("expected an index error");
@@ -464,18 +447,17 @@ TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
   check_close(to_host<float>(dself, N3), self, 0, 0, "scatter_add leaves self untouched on a bad index");
   gi[100] = -1;
   auto dneg = to_device(gi);
-  kc::gather(DType::Float32, dg.get(), dx.get(), static_cast<const int64_t*>(dneg.get()), G, D2, D1, flag,
-                        stream());
+  kc::gather(DType::Float32, dg.get(), dx.get(), dneg.get(), G, D2, D1, flag, stream());
   CHECK_THROWS_AS(lc::synchronize(0), loom::Error);
   lc::check_async_errors(0);  // cleared
 }
 
 TEST_CASE("cuda random matches cpu", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   for (int64_t n : {int64_t(1), int64_t(6), int64_t(12345)}) {
     for (uint64_t offset : {uint64_t(0), uint64_t(17)}) {
       const uint64_t seed = 0x1234abcdULL;
-      auto d = lc::allocate(n * 8, 0);
+      DevBuf<double> d(n);
       std::vector<float> uf(n);
       kcpu::uniform(DType::Float32, uf.data(), n, seed, offset, -2, 3);
       kc::uniform(DType::Float32, d.get(), n, seed, offset, -2, 3, stream());
@@ -501,7 +483,7 @@ TEST_CASE("cuda random matches cpu", "[cuda]") {
 }
 
 TEST_CASE("cuda memcpy round trips", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   const Device gpu(DeviceType::CUDA, 0);
   std::vector<int32_t> h(100003), back(h.size()), back2(h.size());
   for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<int32_t>(i * 7 - 3);
@@ -529,7 +511,7 @@ TEST_CASE("cuda memcpy round trips", "[cuda]") {
 }
 
 TEST_CASE("cuda caching allocator reaches a steady state", "[cuda]") {
-  REQUIRE_CUDA();
+  LOOM_REQUIRE_GPU();
   if (!loom::cuda::device_allocator(0).caching()) SKIP("LOOM_NO_CUDA_MEMORY_CACHING is set: the cache is off");
   const size_t sizes[] = {4, 1000, 100000, 3 << 20, 40 << 20};
   auto step = [&] {
@@ -551,6 +533,6 @@ TEST_CASE("cuda caching allocator reaches a steady state", "[cuda]") {
 
 #else  // !LOOM_WITH_CUDA
 
-TEST_CASE("cuda kernels", "[cuda]") { SKIP("loom was built without CUDA"); }
+TEST_CASE("cuda kernels", "[cuda]") { LOOM_REQUIRE_GPU(); }
 
 #endif

@@ -7,19 +7,17 @@
 #include <vector>
 
 #include "kernels/cpu/fusion.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_util.h"
 
 #ifdef LOOM_WITH_CUDA
-#include <cuda_runtime_api.h>
-#include "core/cuda.h"
+#include "test_cuda_util.h"
 #include "kernels/cuda/fusion.h"
 #endif
 
 using namespace loom;
 namespace kc = loom::kernels::cpu;
-using loom_test::check_vec;
-using loom_test::close;
-using loom_test::random_doubles;
+using loom::test::check_close;
+using loom::test::random_doubles;
 
 namespace {
 
@@ -38,13 +36,13 @@ TEST_CASE("CPU gated fusion kernels match the reference", "[fusion]") {
       rgate[i] = sig(z[i] + c[i % D]);
       rout[i] = rgate[i] * a[i] + (1 - rgate[i]) * b[i];
     }
-    check_vec(out, rout, 1e-12, 1e-12);
-    check_vec(gate, rgate, 1e-12, 1e-12);
+    check_close(out, rout, 1e-12, 1e-12);
+    check_close(gate, rgate, 1e-12, 1e-12);
     std::vector<float> zf(z.begin(), z.end()), af(a.begin(), a.end()), bf(b.begin(), b.end()), of(n);
     kc::gated_fusion_forward(DType::Float32, of.data(), zf.data(), zf.data(), nullptr, af.data(), bf.data(), B, D);
     std::vector<double> rnb(n);
     for (int64_t i = 0; i < n; ++i) rnb[i] = sig(z[i]) * a[i] + (1 - sig(z[i])) * b[i];
-    check_vec(of, rnb, 1e-5, 1e-5);
+    check_close(of, rnb, 1e-5, 1e-5);
     std::vector<double> dz(n), da(n), db(n), rdz(n), rda(n), rdb(n);
     kc::gated_fusion_backward(DType::Float64, dz.data(), da.data(), db.data(), g.data(), a.data(), b.data(),
                               rgate.data(), n);
@@ -53,9 +51,9 @@ TEST_CASE("CPU gated fusion kernels match the reference", "[fusion]") {
       rda[i] = g[i] * rgate[i];
       rdb[i] = g[i] * (1 - rgate[i]);
     }
-    check_vec(dz, rdz, 1e-12, 1e-12);
-    check_vec(da, rda, 1e-12, 1e-12);
-    check_vec(db, rdb, 1e-12, 1e-12);
+    check_close(dz, rdz, 1e-12, 1e-12);
+    check_close(da, rda, 1e-12, 1e-12);
+    check_close(db, rdb, 1e-12, 1e-12);
   }
 }
 
@@ -73,9 +71,9 @@ TEST_CASE("CPU FiLM kernels match the reference", "[fusion]") {
       rdgb[r * 2 * D + D + j] = g[i];
       rda[i] = g[i] * gb[r * 2 * D + j];
     }
-  check_vec(out, rout, 1e-12, 1e-12);
-  check_vec(dgb, rdgb, 1e-12, 1e-12);
-  check_vec(da, rda, 1e-12, 1e-12);
+  check_close(out, rout, 1e-12, 1e-12);
+  check_close(dgb, rdgb, 1e-12, 1e-12);
+  check_close(da, rda, 1e-12, 1e-12);
 }
 
 TEST_CASE("CPU clip loss kernels match the reference", "[fusion]") {
@@ -97,9 +95,9 @@ TEST_CASE("CPU clip loss kernels match the reference", "[fusion]") {
       rloss += rrl[i] + rcl[i] - 2 * s * S[i * N + i];
     }
     rloss /= 2.0 * N;
-    check_vec(rl, rrl, 1e-12, 1e-12);
-    check_vec(cl, rcl, 1e-12, 1e-12);
-    CHECK(close(loss, rloss, 1e-12, 1e-12));
+    check_close(rl, rrl, 1e-12, 1e-12);
+    check_close(cl, rcl, 1e-12, 1e-12);
+    check_close(loss, rloss, 1e-12, 1e-12);
     std::vector<double> dS(N * N), part(N), rdS(N * N);
     kc::clip_loss_backward(DType::Float64, dS.data(), part.data(), &dloss, S.data(), rl.data(), cl.data(), &ls, N);
     double dls = 0, rdls = 0;
@@ -112,8 +110,8 @@ TEST_CASE("CPU clip loss kernels match the reference", "[fusion]") {
         rdls += dl * l;
       }
     }
-    check_vec(dS, rdS, 1e-12, 1e-12);
-    CHECK(close(dls, rdls, 1e-12, 1e-10));
+    check_close(dS, rdS, 1e-12, 1e-12);
+    check_close(dls, rdls, 1e-12, 1e-10);
   }
 }
 
@@ -131,41 +129,20 @@ TEST_CASE("CPU bias + activation epilogue matches the reference", "[fusion]") {
       rdz[i] = act == 0 ? g[i] : act == 1 ? (z > 0 ? g[i] : 0.0) : g[i] * dg;
     }
     kc::bias_activation(DType::Float64, y.data(), pre.data(), bias.data(), M, O, kc::Activation(act));
-    check_vec(y, ry, 1e-12, 1e-12);
-    check_vec(pre, rpre, 1e-12, 1e-12);
+    check_close(y, ry, 1e-12, 1e-12);
+    check_close(pre, rpre, 1e-12, 1e-12);
     kc::activation_backward(DType::Float64, dz.data(), g.data(), act == 2 ? pre.data() : y.data(), M * O,
                             kc::Activation(act));
-    check_vec(dz, rdz, 1e-12, 1e-12);
+    check_close(dz, rdz, 1e-12, 1e-12);
   }
 }
 
 #ifdef LOOM_WITH_CUDA
-namespace {
-
-template <typename T>
-struct DevBuf {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit DevBuf(const std::vector<T>& h) : n(h.size()) {
-    (void)cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T));
-    (void)cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit DevBuf(size_t count) : n(count) { (void)cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T)); }
-  ~DevBuf() { cudaFree(p); }
-  std::vector<T> host() const {
-    std::vector<T> h(n);
-    (void)cudaDeviceSynchronize();
-    (void)cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-  }
-};
-
-std::vector<double> to_d(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-}  // namespace
+using loom::test::DevBuf;
+using loom::test::dbl;
 
 TEST_CASE("CUDA gated fusion and FiLM kernels match the CPU", "[fusion][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   // D = 64: the float4 path; the others the scalar one.
   for (auto [B, D] : {std::pair<int64_t, int64_t>{1, 1}, {37, 13}, {65, 64}, {513, 129}}) {
     const int64_t n = B * D;
@@ -175,31 +152,34 @@ TEST_CASE("CUDA gated fusion and FiLM kernels match the CPU", "[fusion][cuda]") 
     std::vector<float> out(n), gate(n);
     kc::gated_fusion_forward(DType::Float32, out.data(), gate.data(), z.data(), c.data(), a.data(), b.data(), B, D);
     DevBuf<float> dz_(z), da_(a), db_(b), dc_(c), dout(n), dgate(n);
-    kernels::cuda::gated_fusion_forward(DType::Float32, dout.p, dgate.p, dz_.p, dc_.p, da_.p, db_.p, B, D, nullptr);
-    check_vec(dout.host(), to_d(out), 1e-6, 1e-5);
-    check_vec(dgate.host(), to_d(gate), 1e-6, 1e-5);
+    kernels::cuda::gated_fusion_forward(DType::Float32, dout.get(), dgate.get(), dz_.get(), dc_.get(), da_.get(),
+                                        db_.get(), B, D, nullptr);
+    check_close(dout.host(), dbl(out), 1e-6, 1e-5);
+    check_close(dgate.host(), dbl(gate), 1e-6, 1e-5);
     std::vector<float> gz(n), ga(n), gbv(n);
     kc::gated_fusion_backward(DType::Float32, gz.data(), ga.data(), gbv.data(), g.data(), a.data(), b.data(),
                               gate.data(), n);
     DevBuf<float> dg(g), ddz(n), dda(n), ddb(n);
-    kernels::cuda::gated_fusion_backward(DType::Float32, ddz.p, dda.p, ddb.p, dg.p, da_.p, db_.p, dgate.p, n, nullptr);
-    check_vec(ddz.host(), to_d(gz), 1e-6, 1e-5);
-    check_vec(dda.host(), to_d(ga), 1e-6, 1e-5);
-    check_vec(ddb.host(), to_d(gbv), 1e-6, 1e-5);
+    kernels::cuda::gated_fusion_backward(DType::Float32, ddz.get(), dda.get(), ddb.get(), dg.get(), da_.get(),
+                                         db_.get(), dgate.get(), n, nullptr);
+    check_close(ddz.host(), dbl(gz), 1e-6, 1e-5);
+    check_close(dda.host(), dbl(ga), 1e-6, 1e-5);
+    check_close(ddb.host(), dbl(gbv), 1e-6, 1e-5);
     std::vector<float> fo(n), fdgb(2 * n), fda(n);
     kc::film_forward(DType::Float32, fo.data(), gb.data(), a.data(), B, D);
     kc::film_backward(DType::Float32, fdgb.data(), fda.data(), g.data(), gb.data(), a.data(), B, D);
     DevBuf<float> dgbv(gb), dfo(n), dfdgb(2 * n), dfda(n);
-    kernels::cuda::film_forward(DType::Float32, dfo.p, dgbv.p, da_.p, B, D, nullptr);
-    kernels::cuda::film_backward(DType::Float32, dfdgb.p, dfda.p, dg.p, dgbv.p, da_.p, B, D, nullptr);
-    check_vec(dfo.host(), to_d(fo), 1e-6, 1e-5);
-    check_vec(dfdgb.host(), to_d(fdgb), 1e-6, 1e-5);
-    check_vec(dfda.host(), to_d(fda), 1e-6, 1e-5);
+    kernels::cuda::film_forward(DType::Float32, dfo.get(), dgbv.get(), da_.get(), B, D, nullptr);
+    kernels::cuda::film_backward(DType::Float32, dfdgb.get(), dfda.get(), dg.get(), dgbv.get(), da_.get(), B, D,
+                                 nullptr);
+    check_close(dfo.host(), dbl(fo), 1e-6, 1e-5);
+    check_close(dfdgb.host(), dbl(fdgb), 1e-6, 1e-5);
+    check_close(dfda.host(), dbl(fda), 1e-6, 1e-5);
   }
 }
 
 TEST_CASE("CUDA clip loss kernels match the CPU", "[fusion][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   for (int64_t N : {1, 7, 33, 300}) {
     auto S = random_doubles(N * N, -1.0, 1.0, 9);
     double ls = 2.0, dloss = 1.3, loss = 0;
@@ -208,13 +188,15 @@ TEST_CASE("CUDA clip loss kernels match the CPU", "[fusion][cuda]") {
     kc::clip_loss_backward(DType::Float64, dS.data(), part.data(), &dloss, S.data(), rl.data(), cl.data(), &ls, N);
     DevBuf<double> dS_in(S), dls(std::vector<double>{ls}), ddl(std::vector<double>{dloss}), dloss_out(1), drl(N),
         dcl(N), ddS(N * N), dpart(N);
-    kernels::cuda::clip_loss_forward(DType::Float64, dloss_out.p, drl.p, dcl.p, dS_in.p, dls.p, N, nullptr);
-    check_vec(drl.host(), rl, 1e-12, 1e-10);
-    check_vec(dcl.host(), cl, 1e-12, 1e-10);
-    check_vec(dloss_out.host(), {loss}, 1e-12, 1e-10);
-    kernels::cuda::clip_loss_backward(DType::Float64, ddS.p, dpart.p, ddl.p, dS_in.p, drl.p, dcl.p, dls.p, N, nullptr);
-    check_vec(ddS.host(), dS, 1e-12, 1e-10);
-    check_vec(dpart.host(), part, 1e-12, 1e-10);
+    kernels::cuda::clip_loss_forward(DType::Float64, dloss_out.get(), drl.get(), dcl.get(), dS_in.get(), dls.get(), N,
+                                     nullptr);
+    check_close(drl.host(), rl, 1e-12, 1e-10);
+    check_close(dcl.host(), cl, 1e-12, 1e-10);
+    check_close(dloss_out.host(), {loss}, 1e-12, 1e-10);
+    kernels::cuda::clip_loss_backward(DType::Float64, ddS.get(), dpart.get(), ddl.get(), dS_in.get(), drl.get(),
+                                      dcl.get(), dls.get(), N, nullptr);
+    check_close(ddS.host(), dS, 1e-12, 1e-10);
+    check_close(dpart.host(), part, 1e-12, 1e-10);
   }
 }
 #endif

@@ -2,18 +2,15 @@
 // references written here; [cuda] the CUDA kernels against the CPU twins.
 #include <catch2/catch_test_macros.hpp>
 
-#include <algorithm>
 #include <cmath>
-#include <memory>
 #include <vector>
 
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optim.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_util.h"
 
 #ifdef LOOM_WITH_CUDA
-#include <cuda_runtime_api.h>
-#include "core/cuda.h"
+#include "test_cuda_util.h"
 #include "kernels/cuda/embedding_dropout.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optim.h"
@@ -21,15 +18,10 @@
 
 using namespace loom;
 namespace kc = loom::kernels::cpu;
-using loom_test::cast;
-using loom_test::check_vec;
-using loom_test::close;
-using loom_test::random_doubles;
-
-namespace {
-
-
-}  // namespace
+using loom::test::cast;
+using loom::test::check_close;
+using loom::test::dbl;
+using loom::test::random_doubles;
 
 TEST_CASE("cpu cross_entropy kernels vs reference", "[kernels][loss]") {
   const int64_t M = 9, C = 13;
@@ -58,14 +50,14 @@ TEST_CASE("cpu cross_entropy kernels vs reference", "[kernels][loss]") {
         const double wt = use_w ? w[t[r]] : 1.0;
         double ref = (1 - eps) * wt * (l - x[r * C + t[r]]);
         for (int64_t c = 0; c < C; ++c) ref += eps / C * (use_w ? w[c] : 1.0) * (l - x[r * C + c]);
-        CHECK(close(loss[r], ref, 1e-12, 1e-10));
-        CHECK(close(lse[r], l, 1e-12, 1e-10));
+        check_close(loss[r], ref, 1e-12, 1e-10);
+        check_close(lse[r], l, 1e-12, 1e-10);
         CHECK(roww[r] == wt);
         for (int64_t c = 0; c < C; ++c) {
           const double p = std::exp(x[r * C + c] - l);
           const double wc = use_w ? w[c] : 1.0;
           const double d = gr[r] * ((1 - eps) * wt * (p - (c == t[r])) + eps / C * (W * p - wc));
-          CHECK(close(dx[r * C + c], d, 1e-12, 1e-10));
+          check_close(dx[r * C + c], d, 1e-12, 1e-10);
         }
       }
     }
@@ -85,7 +77,7 @@ TEST_CASE("cpu embedding_backward vs reference", "[kernels][embedding]") {
   for (int64_t i = 0; i < n; ++i)
     if (idx[i] != 4)
       for (int64_t j = 0; j < D; ++j) ref[idx[i] * D + j] += g[i * D + j];
-  check_vec(dw, ref, 1e-12, 1e-12);
+  check_close(dw, ref, 1e-12, 1e-12);
   idx[9] = V;
   CHECK(kc::embedding_backward(DType::Float64, dw.data(), g.data(), idx.data(), n, V, D, -1) == 9);
 }
@@ -99,8 +91,8 @@ TEST_CASE("cpu sgd and adam kernels vs reference", "[kernels][optim]") {
     for (int64_t i = 0; i < n; ++i) {
       const double d = g[i] + 0.01 * p0[i];
       const double nb = 0.9 * b0[i] + 0.8 * d;
-      CHECK(close(buf[i], nb, 1e-14, 1e-12));
-      CHECK(close(p[i], p0[i] - 0.1 * nb, 1e-14, 1e-12));
+      check_close(buf[i], nb, 1e-14, 1e-12);
+      check_close(p[i], p0[i] - 0.1 * nb, 1e-14, 1e-12);
     }
   }
   {
@@ -111,39 +103,16 @@ TEST_CASE("cpu sgd and adam kernels vs reference", "[kernels][optim]") {
       const double pi = p0[i] * (1 - 1e-3);
       const double mi = 0.9 * b0[i] + 0.1 * g[i], vi = 0.99 * v0[i] + 0.01 * g[i] * g[i];
       const double ref = pi - 1e-2 / (1 - 0.81) * mi / (std::sqrt(vi) / std::sqrt(1 - 0.9801) + 1e-8);
-      CHECK(close(p[i], ref, 1e-13, 1e-11));
+      check_close(p[i], ref, 1e-13, 1e-11);
     }
   }
 }
 
 #ifdef LOOM_WITH_CUDA
-namespace {
-template <typename T>
-struct DevBuf {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit DevBuf(const std::vector<T>& h) : n(h.size()) {
-    cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T));
-    if (n) cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit DevBuf(size_t count) : n(count) {
-    cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T));
-    cudaMemset(p, 0, std::max<size_t>(n, 1) * sizeof(T));
-  }
-  ~DevBuf() { cudaFree(p); }
-  std::vector<T> host() const {
-    std::vector<T> h(n);
-    cudaDeviceSynchronize();
-    if (n) cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-  }
-};
-template <typename T>
-std::vector<double> dbl(const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); }
-}  // namespace
+using loom::test::DevBuf;
 
 TEST_CASE("cuda cross_entropy and embedding kernels match the CPU twins", "[kernels][loss][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   namespace kg = loom::kernels::cuda;
   for (int64_t C : {1, 7, 300, 4097}) {
     const int64_t M = 37;
@@ -161,14 +130,14 @@ TEST_CASE("cuda cross_entropy and embedding kernels match the CPU twins", "[kern
         DevBuf<float> X(x), W(w), G(gr), L(M), S(M), RW(M), DX(M * C);
         DevBuf<int64_t> T(t);
         DevBuf<int> flag(1);
-        kg::cross_entropy_forward(DType::Float32, L.p, S.p, RW.p, X.p, T.p, use_w ? W.p : nullptr, M, C, -100, eps,
-                                  flag.p, nullptr);
-        kg::cross_entropy_backward(DType::Float32, DX.p, X.p, T.p, use_w ? W.p : nullptr, S.p, G.p, 1, M, C, -100, eps,
-                                   nullptr);
-        check_vec(L.host(), dbl(loss), 1e-4, 1e-4);
-        check_vec(S.host(), dbl(lse), 1e-4, 1e-5);
-        check_vec(RW.host(), dbl(roww), 0, 0);
-        check_vec(DX.host(), dbl(dx), 1e-6, 1e-4);
+        kg::cross_entropy_forward(DType::Float32, L.get(), S.get(), RW.get(), X.get(), T.get(),
+                                  use_w ? W.get() : nullptr, M, C, -100, eps, flag.get(), nullptr);
+        kg::cross_entropy_backward(DType::Float32, DX.get(), X.get(), T.get(), use_w ? W.get() : nullptr, S.get(),
+                                   G.get(), 1, M, C, -100, eps, nullptr);
+        check_close(L.host(), dbl(loss), 1e-4, 1e-4);
+        check_close(S.host(), dbl(lse), 1e-4, 1e-5);
+        check_close(RW.host(), dbl(roww), 0, 0);
+        check_close(DX.host(), dbl(dx), 1e-6, 1e-4);
         CHECK(flag.host()[0] == 0);
       }
   }
@@ -180,12 +149,12 @@ TEST_CASE("cuda cross_entropy and embedding kernels match the CPU twins", "[kern
   kc::embedding_backward(DType::Float64, dw.data(), g.data(), idx.data(), n, V, D, 2);
   DevBuf<double> G(g), DW(V * D);
   DevBuf<int64_t> I(idx);
-  kg::embedding_backward(DType::Float64, DW.p, G.p, I.p, n, V, D, 2, nullptr);
-  check_vec(DW.host(), dw, 1e-12, 1e-12);
+  kg::embedding_backward(DType::Float64, DW.get(), G.get(), I.get(), n, V, D, 2, nullptr);
+  check_close(DW.host(), dw, 1e-12, 1e-12);
 }
 
 TEST_CASE("cuda multi-tensor optimizer kernels match the CPU twins", "[kernels][optim][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   namespace kg = loom::kernels::cuda;
   std::vector<int64_t> sizes{1, 1000, 70000, 131073};
   std::vector<std::vector<float>> p, g, m, v;
@@ -195,35 +164,35 @@ TEST_CASE("cuda multi-tensor optimizer kernels match the CPU twins", "[kernels][
     m.push_back(cast<float>(random_doubles(sizes[k], -1, 1, 50 + k)));
     v.push_back(cast<float>(random_doubles(sizes[k], 0, 1, 60 + k)));
   }
-  std::vector<std::unique_ptr<DevBuf<float>>> P, G, Mb, Vb;
+  std::vector<DevBuf<float>> P, G, Mb, Vb;
   std::vector<kg::TensorSlot> slots;
   std::vector<kg::ChunkRef> chunks;
   for (size_t k = 0; k < sizes.size(); ++k) {
-    P.emplace_back(new DevBuf<float>(p[k]));
-    G.emplace_back(new DevBuf<float>(g[k]));
-    Mb.emplace_back(new DevBuf<float>(m[k]));
-    Vb.emplace_back(new DevBuf<float>(v[k]));
-    slots.push_back({{P[k]->p, G[k]->p, Mb[k]->p, Vb[k]->p}, sizes[k]});
+    P.emplace_back(p[k]);
+    G.emplace_back(g[k]);
+    Mb.emplace_back(m[k]);
+    Vb.emplace_back(v[k]);
+    slots.push_back({{P[k].get(), G[k].get(), Mb[k].get(), Vb[k].get()}, sizes[k]});
     for (int64_t s = 0; s < sizes[k]; s += kg::kChunkSize) chunks.push_back({static_cast<int32_t>(k), 0, s});
   }
   DevBuf<kg::TensorSlot> S(slots);
   DevBuf<kg::ChunkRef> Cb(chunks);
-  kg::adam_step_multi(DType::Float32, S.p, Cb.p, static_cast<int64_t>(chunks.size()), 1e-3, 0.9, 0.999, 1e-8, 0.01,
-                      true, 3, nullptr);
-  kg::sgd_step_multi(DType::Float32, S.p, Cb.p, static_cast<int64_t>(chunks.size()), 0.1, 0.9, 0.0, true, 0.01, false,
-                     nullptr);
+  kg::adam_step_multi(DType::Float32, S.get(), Cb.get(), static_cast<int64_t>(chunks.size()), 1e-3, 0.9, 0.999, 1e-8,
+                      0.01, true, 3, nullptr);
+  kg::sgd_step_multi(DType::Float32, S.get(), Cb.get(), static_cast<int64_t>(chunks.size()), 0.1, 0.9, 0.0, true, 0.01,
+                     false, nullptr);
   for (size_t k = 0; k < sizes.size(); ++k) {
     kc::adam_step(DType::Float32, p[k].data(), g[k].data(), m[k].data(), v[k].data(), sizes[k], 1e-3, 0.9, 0.999,
                   1e-8, 0.01, true, 3);
     // The SGD pass uses slot ptr[2] (exp_avg) as its momentum buffer.
     kc::sgd_step(DType::Float32, p[k].data(), g[k].data(), m[k].data(), sizes[k], 0.1, 0.9, 0.0, true, 0.01, false);
-    check_vec(P[k]->host(), dbl(p[k]), 1e-6, 1e-5);
-    check_vec(Mb[k]->host(), dbl(m[k]), 1e-6, 1e-5);
-    check_vec(Vb[k]->host(), dbl(v[k]), 1e-7, 1e-5);
+    check_close(P[k].host(), dbl(p[k]), 1e-6, 1e-5);
+    check_close(Mb[k].host(), dbl(m[k]), 1e-6, 1e-5);
+    check_close(Vb[k].host(), dbl(v[k]), 1e-7, 1e-5);
   }
 }
 #else
 TEST_CASE("cuda loss and optimizer kernels match the CPU twins", "[kernels][loss][optim][cuda]") {
-  SKIP("loom was built without CUDA");
+  LOOM_REQUIRE_GPU();
 }
 #endif

@@ -15,21 +15,19 @@
 
 #include "core/philox.h"
 #include "kernels/cpu/norm.h"
-#include "tests/kernels/test_cpu_util.h"
+#include "test_util.h"
 
 #ifdef LOOM_WITH_CUDA
-#include <cuda_runtime_api.h>
-#include "core/cuda.h"
+#include "test_cuda_util.h"
 #include "kernels/cuda/embedding_dropout.h"
 #include "kernels/cuda/norm.h"
 #endif
 
 using namespace loom;
 namespace kc = loom::kernels::cpu;
-using loom_test::cast;
-using loom_test::check_vec;
-using loom_test::close;
-using loom_test::random_doubles;
+using loom::test::cast;
+using loom::test::check_close;
+using loom::test::random_doubles;
 
 namespace {
 
@@ -81,24 +79,24 @@ TEST_CASE("cpu layer_norm forward/backward vs reference", "[kernels][norm]") {
     std::vector<double> y(N * D), mean(N), rstd(N), dx(N * D), dw(D), db(D);
     kc::layer_norm_forward(DType::Float64, y.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, D,
                            1e-5);
-    check_vec(y, r.y, 1e-10, 1e-9);
-    check_vec(rstd, r.rstd, 1e-10, 1e-9);
+    check_close(y, r.y, 1e-10, 1e-9);
+    check_close(rstd, r.rstd, 1e-10, 1e-9);
     kc::layer_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(),
                             mean.data(), rstd.data(), N, D);
-    check_vec(dx, r.dx, 1e-9, 1e-8);
-    check_vec(dw, r.dw, 1e-9, 1e-8);
-    check_vec(db, r.db, 1e-9, 1e-8);
+    check_close(dx, r.dx, 1e-9, 1e-8);
+    check_close(dw, r.dw, 1e-9, 1e-8);
+    check_close(db, r.db, 1e-9, 1e-8);
     // float32, without affine parameters (w = 1, b = 0 in the reference).
     std::vector<double> ones(D, 1.0), zeros(D, 0.0);
     LnRef r0 = ln_ref(x, ones, zeros, g, N, D, 1e-5);
     auto xf = cast<float>(x), gf = cast<float>(g);
     std::vector<float> yf(N * D), mf(N), rf(N), dxf(N * D), dbf(D);
     kc::layer_norm_forward(DType::Float32, yf.data(), mf.data(), rf.data(), xf.data(), nullptr, nullptr, N, D, 1e-5);
-    check_vec(yf, r0.y, 1e-4, 1e-4);
+    check_close(yf, r0.y, 1e-4, 1e-4);
     kc::layer_norm_backward(DType::Float32, dxf.data(), nullptr, dbf.data(), gf.data(), xf.data(), nullptr,
                             mf.data(), rf.data(), N, D);
-    check_vec(dxf, r0.dx, 1e-3, 1e-3);
-    check_vec(dbf, r0.db, 1e-3, 1e-4);
+    check_close(dxf, r0.dx, 1e-3, 1e-3);
+    check_close(dbf, r0.db, 1e-3, 1e-4);
   }
 }
 
@@ -121,23 +119,23 @@ TEST_CASE("cpu batch_norm kernels vs reference", "[kernels][norm]") {
       for (int64_t s = 0; s < S; ++s) v += std::pow(x[(n * C + c) * S + s] - m, 2);
     v /= M;
     const double is = 1 / std::sqrt(v + 1e-5);
-    CHECK(close(mean[c], m, 1e-12, 1e-10));
-    CHECK(close(var[c], v, 1e-12, 1e-10));
+    check_close(mean[c], m, 1e-12, 1e-10);
+    check_close(var[c], v, 1e-12, 1e-10);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t s = 0; s < S; ++s) {
         const int64_t i = (n * C + c) * S + s;
         const double xh = (x[i] - m) * is;
-        CHECK(close(y[i], xh * w[c] + b[c], 1e-12, 1e-10));
+        check_close(y[i], xh * w[c] + b[c], 1e-12, 1e-10);
         sg += g[i];
         sgx += g[i] * xh;
       }
-    CHECK(close(dw[c], sgx, 1e-10, 1e-9));
-    CHECK(close(db[c], sg, 1e-10, 1e-9));
+    check_close(dw[c], sgx, 1e-10, 1e-9);
+    check_close(db[c], sg, 1e-10, 1e-9);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t s = 0; s < S; ++s) {
         const int64_t i = (n * C + c) * S + s;
         const double xh = (x[i] - m) * is;
-        CHECK(close(dx[i], w[c] * is * (g[i] - sg / M - xh * sgx / M), 1e-10, 1e-9));
+        check_close(dx[i], w[c] * is * (g[i] - sg / M - xh * sgx / M), 1e-10, 1e-9);
       }
   }
 }
@@ -155,30 +153,11 @@ TEST_CASE("cpu dropout kernel follows the Philox mask", "[kernels][dropout]") {
 }
 
 #ifdef LOOM_WITH_CUDA
-namespace {
-template <typename T>
-struct DevBuf {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit DevBuf(const std::vector<T>& h) : n(h.size()) {
-    cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T));
-    if (n) cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit DevBuf(size_t count) : n(count) { cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(T)); }
-  ~DevBuf() { cudaFree(p); }
-  std::vector<T> host() const {
-    std::vector<T> h(n);
-    cudaDeviceSynchronize();
-    if (n) cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-  }
-};
-template <typename T>
-std::vector<double> dbl(const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); }
-}  // namespace
+using loom::test::DevBuf;
+using loom::test::dbl;
 
 TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   namespace kg = loom::kernels::cuda;
   for (auto [N, D] : std::vector<std::pair<int64_t, int64_t>>{
            {1, 1}, {37, 3}, {37, 100}, {129, 128}, {65, 1024}, {9, 1025}, {5, 4099}, {3, 5000},
@@ -195,16 +174,16 @@ TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]")
                               r.data(), N, D);
       DevBuf<float> X(x), G(g), W(w), B(b), Y(N * D), M(N), R(N), DX(N * D), DW(D), DB(D);
       DevBuf<float> WS(static_cast<size_t>(kg::layer_norm_backward_workspace(N, D)));
-      kg::layer_norm_forward(DType::Float32, Y.p, M.p, R.p, X.p, affine ? W.p : nullptr, affine ? B.p : nullptr, N, D,
-                             1e-5, nullptr);
-      kg::layer_norm_backward(DType::Float32, DX.p, DW.p, DB.p, G.p, X.p, affine ? W.p : nullptr, M.p, R.p, N, D,
-                              WS.p, nullptr);
-      check_vec(Y.host(), dbl(y), 1e-4, 1e-4);
-      check_vec(M.host(), dbl(m), 1e-5, 1e-4);
-      check_vec(R.host(), dbl(r), 1e-5, 1e-4);
-      check_vec(DX.host(), dbl(dx), 1e-4, 1e-3);
-      check_vec(DW.host(), dbl(dw), 1e-3, 1e-3);
-      check_vec(DB.host(), dbl(db), 1e-3, 1e-3);
+      kg::layer_norm_forward(DType::Float32, Y.get(), M.get(), R.get(), X.get(), affine ? W.get() : nullptr,
+                             affine ? B.get() : nullptr, N, D, 1e-5, nullptr);
+      kg::layer_norm_backward(DType::Float32, DX.get(), DW.get(), DB.get(), G.get(), X.get(),
+                              affine ? W.get() : nullptr, M.get(), R.get(), N, D, WS.get(), nullptr);
+      check_close(Y.host(), dbl(y), 1e-4, 1e-4);
+      check_close(M.host(), dbl(m), 1e-5, 1e-4);
+      check_close(R.host(), dbl(r), 1e-5, 1e-4);
+      check_close(DX.host(), dbl(dx), 1e-4, 1e-3);
+      check_close(DW.host(), dbl(dw), 1e-3, 1e-3);
+      check_close(DB.host(), dbl(db), 1e-3, 1e-3);
     }
   }
 }
@@ -239,10 +218,11 @@ BnOut bn_cuda(const std::vector<double>& x, const std::vector<double>& g, const 
   DevBuf<T> M(C), V(C), IS(C), Y(n + offset), DX(n + offset), DW(C), DB(C);
   DevBuf<char> WS(kg::batch_norm_stats_workspace_bytes(dt, N, C, S));
   DevBuf<char> WB(kg::batch_norm_backward_workspace_bytes(dt, N, C, S));
-  kg::batch_norm_stats(dt, M.p, V.p, IS.p, X.p + offset, N, C, S, 1e-5, WS.n ? WS.p : nullptr, nullptr);
-  kg::batch_norm_apply(dt, Y.p + offset, X.p + offset, M.p, IS.p, W.p, B.p, N, C, S, nullptr);
-  kg::batch_norm_backward(dt, DX.p + offset, DW.p, DB.p, G.p + offset, X.p + offset, M.p, IS.p, W.p, N, C, S,
-                          training, WB.p, nullptr);
+  kg::batch_norm_stats(dt, M.get(), V.get(), IS.get(), X.get() + offset, N, C, S, 1e-5, WS.size() ? WS.get() : nullptr,
+                       nullptr);
+  kg::batch_norm_apply(dt, Y.get() + offset, X.get() + offset, M.get(), IS.get(), W.get(), B.get(), N, C, S, nullptr);
+  kg::batch_norm_backward(dt, DX.get() + offset, DW.get(), DB.get(), G.get() + offset, X.get() + offset, M.get(),
+                          IS.get(), W.get(), N, C, S, training, WB.get(), nullptr);
   return {dbl(M.host()), dbl(V.host()), dbl(IS.host()), tail(Y.host(), offset), tail(DX.host(), offset),
           dbl(DW.host()), dbl(DB.host())};
 }
@@ -265,21 +245,6 @@ BnOut bn_cpu(const std::vector<double>& x0, const std::vector<double>& g0, const
   return r;
 }
 
-// Counts the elements outside atol + rtol * |ref| (one CHECK per vector:
-// these can hold a million elements).
-void check_all(const std::vector<double>& got, const std::vector<double>& ref, double atol, double rtol,
-               const char* what) {
-  REQUIRE(got.size() == ref.size());
-  size_t bad = 0, first = 0;
-  for (size_t i = 0; i < ref.size(); ++i)
-    if (!close(got[i], ref[i], atol, rtol) && bad++ == 0) first = i;
-  INFO(what << ": " << bad << " of " << ref.size() << " outside tolerance"
-            << (bad ? ", first at " + std::to_string(first) + ": " + std::to_string(got[first]) + " vs " +
-                          std::to_string(ref[first])
-                    : std::string()));
-  CHECK(bad == 0);
-}
-
 template <typename T>
 void check_bn(int64_t N, int64_t C, int64_t S, bool training, int64_t offset, uint32_t seed) {
   INFO((std::is_same_v<T, float> ? "float32" : "float64") << " N " << N << " C " << C << " S " << S << " training "
@@ -292,19 +257,19 @@ void check_bn(int64_t N, int64_t C, int64_t S, bool training, int64_t offset, ui
   const bool f32 = std::is_same_v<T, float>;
   // The channel sums of N*S values of size ~1: absolute errors grow with N*S.
   const double sum_atol = f32 ? 2e-6 * static_cast<double>(N * S) : 1e-12 * static_cast<double>(N * S);
-  check_all(got.mean, ref.mean, f32 ? 1e-5 : 1e-12, f32 ? 1e-5 : 1e-12, "mean");
-  check_all(got.var, ref.var, f32 ? 1e-5 : 1e-12, f32 ? 1e-4 : 1e-11, "var");
-  check_all(got.invstd, ref.invstd, f32 ? 1e-5 : 1e-12, f32 ? 1e-4 : 1e-11, "invstd");
-  check_all(got.y, ref.y, f32 ? 1e-4 : 1e-11, f32 ? 1e-4 : 1e-10, "y");
-  check_all(got.db, ref.db, sum_atol, f32 ? 1e-5 : 1e-12, "db");
-  check_all(got.dw, ref.dw, sum_atol, f32 ? 1e-4 : 1e-11, "dw");
-  check_all(got.dx, ref.dx, f32 ? 1e-4 : 1e-10, f32 ? 1e-3 : 1e-9, "dx");
+  check_close(got.mean, ref.mean, f32 ? 1e-5 : 1e-12, f32 ? 1e-5 : 1e-12, "mean");
+  check_close(got.var, ref.var, f32 ? 1e-5 : 1e-12, f32 ? 1e-4 : 1e-11, "var");
+  check_close(got.invstd, ref.invstd, f32 ? 1e-5 : 1e-12, f32 ? 1e-4 : 1e-11, "invstd");
+  check_close(got.y, ref.y, f32 ? 1e-4 : 1e-11, f32 ? 1e-4 : 1e-10, "y");
+  check_close(got.db, ref.db, sum_atol, f32 ? 1e-5 : 1e-12, "db");
+  check_close(got.dw, ref.dw, sum_atol, f32 ? 1e-4 : 1e-11, "dw");
+  check_close(got.dx, ref.dx, f32 ? 1e-4 : 1e-10, f32 ? 1e-3 : 1e-9, "dx");
 }
 
 }  // namespace
 
 TEST_CASE("cuda batch_norm kernels match the CPU twin", "[kernels][norm][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   // Rows mode (S > 64) and planes mode (S <= 64), one chunk per channel and
   // many, vector loads (S % 4 == 0) and scalar ones.
   const std::vector<std::array<int64_t, 3>> shapes = {
@@ -326,7 +291,7 @@ TEST_CASE("cuda batch_norm kernels match the CPU twin", "[kernels][norm][cuda]")
 }
 
 TEST_CASE("cuda batch_norm kernels are deterministic", "[kernels][norm][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   for (auto [N, C, S] : std::vector<std::array<int64_t, 3>>{{128, 3, 1000}, {3000, 33, 4}, {300, 10, 49}}) {
     INFO("N " << N << " C " << C << " S " << S);
     const int64_t n = N * C * S;
@@ -343,7 +308,7 @@ TEST_CASE("cuda batch_norm kernels are deterministic", "[kernels][norm][cuda]") 
 }
 
 TEST_CASE("cuda batch_norm float32 statistics survive a large mean", "[kernels][norm][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   // |mean| / std ~ 1700: E[x^2] - E[x]^2 in float32 would lose every digit
   // of the variance; per-batch deviations merged with Chan's update keep it.
   const int64_t N = 64, C = 3, S = 1000, n = N * C * S;
@@ -361,21 +326,22 @@ TEST_CASE("cuda batch_norm float32 statistics survive a large mean", "[kernels][
   namespace kg = loom::kernels::cuda;
   DevBuf<float> X(xf), M(C), V(C), IS(C);
   DevBuf<char> WS(kg::batch_norm_stats_workspace_bytes(DType::Float32, N, C, S));
-  kg::batch_norm_stats(DType::Float32, M.p, V.p, IS.p, X.p, N, C, S, 1e-5, WS.n ? WS.p : nullptr, nullptr);
-  check_all(dbl(M.host()), mean, 0, 1e-6, "mean");
-  check_all(dbl(V.host()), var, 0, 1e-4, "var");
+  kg::batch_norm_stats(DType::Float32, M.get(), V.get(), IS.get(), X.get(), N, C, S, 1e-5,
+                       WS.size() ? WS.get() : nullptr, nullptr);
+  check_close(dbl(M.host()), mean, 0, 1e-6, "mean");
+  check_close(dbl(V.host()), var, 0, 1e-4, "var");
 }
 
 TEST_CASE("cuda dropout matches the CPU mask bit for bit", "[kernels][dropout][cuda]") {
-  if (!loom::cuda::is_available()) SKIP("no CUDA device available");
+  LOOM_REQUIRE_GPU();
   const int64_t n = 100003;
   auto x = random_doubles(n, -1, 1, 15);
   std::vector<double> y(n);
   kc::dropout(DType::Float64, y.data(), x.data(), n, 0.4, 99, 5);
   DevBuf<double> X(x), Y(n);
-  loom::kernels::cuda::dropout(DType::Float64, Y.p, X.p, n, 0.4, 99, 5, nullptr);
-  check_vec(Y.host(), y, 0, 0);
+  loom::kernels::cuda::dropout(DType::Float64, Y.get(), X.get(), n, 0.4, 99, 5, nullptr);
+  check_close(Y.host(), y, 0, 0);
 }
 #else
-TEST_CASE("cuda norm kernels match the CPU twins", "[kernels][norm][cuda]") { SKIP("loom was built without CUDA"); }
+TEST_CASE("cuda norm kernels match the CPU twins", "[kernels][norm][cuda]") { LOOM_REQUIRE_GPU(); }
 #endif

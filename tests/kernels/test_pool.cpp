@@ -8,11 +8,12 @@
 #include <vector>
 
 #include "kernels/cpu/pool.h"
-#include "test_cpu_util.h"
+#include "test_util.h"
 
 using loom::DType;
 using loom::kernels::PoolParams;
 namespace kc = loom::kernels::cpu;
+using loom::test::check_close;
 
 namespace {
 
@@ -23,14 +24,6 @@ PoolParams make(int64_t NC, int64_t H, int64_t W, int64_t k, int64_t s, int64_t 
   p.OH = loom::kernels::pool_out_size(H, k, s, pad, dil, ceil);
   p.OW = loom::kernels::pool_out_size(W, k, s, pad, dil, ceil);
   return p;
-}
-
-void close(const std::vector<double>& a, const std::vector<double>& r, double tol = 1e-12) {
-  REQUIRE(a.size() == r.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    INFO("element " << i << ": " << a[i] << " vs " << r[i]);
-    REQUIRE(std::fabs(a[i] - r[i]) <= tol * (1 + std::fabs(r[i])));
-  }
 }
 
 }  // namespace
@@ -47,8 +40,8 @@ TEST_CASE("max_pool2d CPU kernels match a reference", "[pool]") {
   for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 8, 10, 2, 2, 0, 1, false),
                         make(3, 7, 9, 2, 2, 0, 1, true), make(2, 7, 9, 3, 2, 1, 1, true),
                         make(2, 8, 6, 3, 1, 1, 2, false), make(1, 5, 5, 5, 3, 2, 1, true)}) {
-    auto x = loom_test::random_doubles(p.NC * p.H * p.W, -1, 1, 5);
-    auto go = loom_test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 6);
+    auto x = loom::test::random_doubles(p.NC * p.H * p.W, -1, 1, 5);
+    auto go = loom::test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 6);
     std::vector<double> out(p.NC * p.OH * p.OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
     std::vector<int64_t> idx(out.size());
     kc::max_pool2d_forward(DType::Float64, out.data(), idx.data(), x.data(), p);
@@ -69,8 +62,8 @@ TEST_CASE("max_pool2d CPU kernels match a reference", "[pool]") {
           CHECK(idx[o] == arg);
           rgin[c * p.H * p.W + arg] += go[o];
         }
-    close(out, ref);
-    close(gin, rgin);
+    check_close(out, ref, 1e-12, 1e-12);
+    check_close(gin, rgin, 1e-12, 1e-12);
   }
 }
 
@@ -96,8 +89,8 @@ TEST_CASE("avg_pool2d CPU kernels match a reference", "[pool]") {
   for (bool include_pad : {true, false})
     for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 7, 9, 3, 2, 1, 1, true),
                           make(2, 6, 5, 3, 1, 1, 1, false), make(1, 5, 5, 4, 3, 2, 1, true)}) {
-      auto x = loom_test::random_doubles(p.NC * p.H * p.W, -1, 1, 7);
-      auto go = loom_test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 8);
+      auto x = loom::test::random_doubles(p.NC * p.H * p.W, -1, 1, 7);
+      auto go = loom::test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 8);
       std::vector<double> out(p.NC * p.OH * p.OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
       kc::avg_pool2d_forward(DType::Float64, out.data(), x.data(), p, include_pad);
       kc::avg_pool2d_backward(DType::Float64, gin.data(), go.data(), p, include_pad);
@@ -124,8 +117,8 @@ TEST_CASE("avg_pool2d CPU kernels match a reference", "[pool]") {
                 rgin[(c * p.H + ih) * p.W + iw] += go[o] / div;
               }
           }
-      close(out, ref);
-      close(gin, rgin);
+      check_close(out, ref, 1e-12, 1e-12);
+      check_close(gin, rgin, 1e-12, 1e-12);
     }
 }
 
@@ -133,8 +126,8 @@ TEST_CASE("adaptive_avg_pool2d CPU kernels match a reference", "[pool]") {
   for (auto [H, W, OH, OW] : std::vector<std::array<int64_t, 4>>{{7, 9, 3, 4}, {5, 5, 1, 1}, {4, 6, 4, 6}, {3, 5, 5, 7}}) {
     PoolParams p{};
     p.NC = 3, p.H = H, p.W = W, p.OH = OH, p.OW = OW;
-    auto x = loom_test::random_doubles(p.NC * H * W, -1, 1, 9);
-    auto go = loom_test::random_doubles(p.NC * OH * OW, -1, 1, 10);
+    auto x = loom::test::random_doubles(p.NC * H * W, -1, 1, 9);
+    auto go = loom::test::random_doubles(p.NC * OH * OW, -1, 1, 10);
     std::vector<double> out(p.NC * OH * OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
     kc::adaptive_avg_pool2d_forward(DType::Float64, out.data(), x.data(), p);
     kc::adaptive_avg_pool2d_backward(DType::Float64, gin.data(), go.data(), p);
@@ -151,7 +144,7 @@ TEST_CASE("adaptive_avg_pool2d CPU kernels match a reference", "[pool]") {
           for (int64_t ih = h0; ih < h1; ++ih)
             for (int64_t iw = w0; iw < w1; ++iw) rgin[(c * H + ih) * W + iw] += go[o] / n;
         }
-    close(out, ref);
-    close(gin, rgin);
+    check_close(out, ref, 1e-12, 1e-12);
+    check_close(gin, rgin, 1e-12, 1e-12);
   }
 }

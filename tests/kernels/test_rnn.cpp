@@ -7,9 +7,10 @@
 
 #include "core/tensor.h"
 #include "kernels/cpu/rnn.h"
-#include "tests/test_util.h"
+#include "test_util.h"
 #ifdef LOOM_WITH_CUDA
 #include "kernels/cuda/rnn.h"
+#include "test_cuda_util.h"
 #endif
 
 using namespace loom;
@@ -124,31 +125,24 @@ Expected reference(RnnCell cell, const StepBufs& s, int64_t t, bool use_len) {
 // Rows [B, W] of a padded [B, ld] tensor, flattened.
 std::vector<double> rows(const Tensor& t, int64_t W) { return t.narrow(1, 0, W).contiguous().to_vector(); }
 
-void check_vec(const std::vector<double>& got, const std::vector<double>& want, double atol, double rtol) {
-  std::string why;
-  bool ok = test::allclose(got, want, atol, rtol, &why);
-  INFO(why);
-  CHECK(ok);
-}
-
 void run_cpu_case(RnnCell cell, DType dt, int64_t B, int64_t H, int64_t t, bool use_len) {
   manual_seed(1234 + B * 31 + H);
   StepBufs s(cell, dt, B, H);
   Expected e = reference(cell, s, t, use_len);
   const double tol = dt == DType::Float32 ? 2e-5 : 1e-12;
   cpu::rnn_step_forward(cell, dt, s.fwd(t, use_len));
-  check_vec(rows(s.hn, H), e.hn, tol, tol);
-  if (cell == RnnCell::LSTM) check_vec(rows(s.cn, H), e.cn, tol, tol);
-  check_vec(rows(s.out, H), e.out, tol, tol);
+  test::check_close(rows(s.hn, H), e.hn, tol, tol);
+  if (cell == RnnCell::LSTM) test::check_close(rows(s.cn, H), e.cn, tol, tol);
+  test::check_close(rows(s.out, H), e.out, tol, tol);
   // Frozen rows save nothing: their saved rows stay 0 on both sides.
-  check_vec(rows(s.saved, 4 * H), e.saved, tol, tol);
+  test::check_close(rows(s.saved, 4 * H), e.saved, tol, tol);
   // Backward reads the saved activations and c_next written above.
   cpu::rnn_step_backward(cell, dt, s.bwd(t, use_len));
   const int64_t G = s.G;
-  check_vec(rows(s.dgi, G * H), e.dgi, tol, tol);
-  if (cell == RnnCell::GRU) check_vec(rows(s.dgh, G * H), e.dgh, tol, tol);
-  check_vec(s.dh.to_vector(), e.dh, tol, tol);
-  if (cell == RnnCell::LSTM) check_vec(s.dc.to_vector(), e.dc, tol, tol);
+  test::check_close(rows(s.dgi, G * H), e.dgi, tol, tol);
+  if (cell == RnnCell::GRU) test::check_close(rows(s.dgh, G * H), e.dgh, tol, tol);
+  test::check_close(s.dh.to_vector(), e.dh, tol, tol);
+  if (cell == RnnCell::LSTM) test::check_close(s.dc.to_vector(), e.dc, tol, tol);
 }
 
 }  // namespace
@@ -182,8 +176,8 @@ TEST_CASE("rnn float32 sigmoid and tanh stay accurate over the whole range", "[r
   for (int64_t j = 0; j < n; ++j) {
     double p = pre[j], sg = 1 / (1 + std::exp(-p)), th = std::tanh(p);
     INFO("x = " << p);
-    CHECK(std::fabs(s[j] - sg) <= 1e-7 + 2e-6 * sg);
-    CHECK(std::fabs(s[2 * n + j] - th) <= 2e-7 + 2e-6 * std::fabs(th));
+    test::check_close(s[j], sg, 1e-7, 2e-6);
+    test::check_close(s[2 * n + j], th, 2e-7, 2e-6);
   }
 }
 
@@ -191,7 +185,7 @@ TEST_CASE("CUDA rnn step kernels match the CPU twin", "[rnn][cuda]") {
   LOOM_REQUIRE_GPU();
 #ifdef LOOM_WITH_CUDA
   const Device gpu("cuda:0");
-  auto stream = static_cast<cudaStream_t>(loom::cuda::current_stream(0));
+  const auto stream = test::stream();
   for (RnnCell cell : {RnnCell::LSTM, RnnCell::GRU})
     for (DType dt : {DType::Float32, DType::Float64})
       for (bool use_len : {false, true})

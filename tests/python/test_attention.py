@@ -7,7 +7,7 @@ import loom
 import loom.nn.functional as F
 from loom.autograd import gradcheck
 
-from conftest import requires_cuda
+from _helpers import T, requires_cuda
 
 
 def ref(q, k, v, mask=None, causal=False, scale=None):
@@ -26,14 +26,10 @@ def ref(q, k, v, mask=None, causal=False, scale=None):
     return p @ v
 
 
-def t(a, requires_grad=False):
-    return loom.tensor(a, requires_grad=requires_grad)
-
-
 @pytest.mark.parametrize("lq,lk,d,causal", [(37, 37, 16, False), (5, 129, 64, False), (129, 37, 80, True)])
 def test_values(rng, lq, lk, d, causal):
     q, k, v = rng.standard_normal((2, 3, lq, d)), rng.standard_normal((2, 3, lk, d)), rng.standard_normal((2, 3, lk, 24))
-    y = F.scaled_dot_product_attention(t(q), t(k), t(v), is_causal=causal)
+    y = F.scaled_dot_product_attention(T(q), T(k), T(v), is_causal=causal)
     np.testing.assert_allclose(y.numpy(), ref(q, k, v, causal=causal), rtol=1e-9, atol=1e-10)
 
 
@@ -41,13 +37,13 @@ def test_masks_and_scale(rng):
     q, k, v = rng.standard_normal((2, 2, 7, 8)), rng.standard_normal((2, 2, 9, 8)), rng.standard_normal((2, 2, 9, 8))
     pad = np.ones((2, 1, 1, 9), dtype=bool)
     pad[1, ..., 5:] = False
-    y = F.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(pad))
+    y = F.scaled_dot_product_attention(T(q), T(k), T(v), attn_mask=T(pad))
     np.testing.assert_allclose(y.numpy(), ref(q, k, v, pad), rtol=1e-9, atol=1e-10)
     fm = rng.standard_normal((7, 9))
-    y = F.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(fm), scale=0.3)
+    y = F.scaled_dot_product_attention(T(q), T(k), T(v), attn_mask=T(fm), scale=0.3)
     np.testing.assert_allclose(y.numpy(), ref(q, k, v, fm, scale=0.3), rtol=1e-9, atol=1e-10)
     none = np.zeros((2, 1, 1, 9), dtype=bool)
-    y = F.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(none))
+    y = F.scaled_dot_product_attention(T(q), T(k), T(v), attn_mask=T(none))
     assert np.all(y.numpy() == 0.0)  # every key masked: 0 (PyTorch gives NaN)
 
 
@@ -60,9 +56,9 @@ def test_errors():
 
 
 def test_gradcheck(rng):
-    q = t(rng.standard_normal((1, 2, 5, 4)), True)
-    k = t(rng.standard_normal((1, 2, 6, 4)), True)
-    v = t(rng.standard_normal((1, 2, 6, 3)), True)
+    q = T(rng.standard_normal((1, 2, 5, 4)), True)
+    k = T(rng.standard_normal((1, 2, 6, 4)), True)
+    v = T(rng.standard_normal((1, 2, 6, 3)), True)
     assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), (q, k, v))
 
     def dropped(a, b, c):
@@ -73,7 +69,7 @@ def test_gradcheck(rng):
 
 
 def test_dropout_determinism(rng):
-    q, k, v = (t(rng.standard_normal((2, 2, 16, 8)).astype(np.float32)) for _ in range(3))
+    q, k, v = (T(rng.standard_normal((2, 2, 16, 8)).astype(np.float32)) for _ in range(3))
     loom.manual_seed(5)
     a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
     loom.manual_seed(5)
@@ -84,6 +80,6 @@ def test_dropout_determinism(rng):
 @requires_cuda
 def test_cuda_matches_cpu(rng):
     q, k, v = (rng.standard_normal((2, 2, 37, 64)).astype(np.float32) for _ in range(3))
-    yc = F.scaled_dot_product_attention(t(q), t(k), t(v), is_causal=True)
-    yg = F.scaled_dot_product_attention(t(q).cuda(), t(k).cuda(), t(v).cuda(), is_causal=True)
+    yc = F.scaled_dot_product_attention(T(q), T(k), T(v), is_causal=True)
+    yg = F.scaled_dot_product_attention(T(q).cuda(), T(k).cuda(), T(v).cuda(), is_causal=True)
     np.testing.assert_allclose(yg.cpu().numpy(), yc.numpy(), rtol=1e-3, atol=1e-4)

@@ -9,7 +9,7 @@ import pytest
 
 import loom
 import loom.nn.functional as F
-from conftest import requires_cuda
+from _helpers import requires_cuda
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

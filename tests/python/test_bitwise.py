@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import loom
-from conftest import requires_cuda
+from _helpers import requires_cuda
 
 NP = {"bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor}
 SYM = {"bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "^"}

@@ -12,15 +12,7 @@ import loom
 import loom.nn.functional as F
 from loom.autograd import gradcheck
 
-from conftest import requires_cuda
-
-
-def T(a, requires_grad=False):
-    return loom.tensor(np.ascontiguousarray(a), requires_grad=requires_grad)
-
-
-def close(t, ref, rtol=1e-5, atol=1e-5):
-    np.testing.assert_allclose(t.detach().numpy(), ref, rtol=rtol, atol=atol)
+from _helpers import T, close, requires_cuda
 
 
 def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
@@ -117,7 +109,7 @@ def test_max_pool2d(rng):
     x = rng.standard_normal((2, 3, 7, 8)).astype(np.float32)
     y, idx = F.max_pool2d(T(x), 3, stride=2, padding=1, return_indices=True)
     win = windows(x, (3, 3), (2, 2), (1, 1), -np.inf)
-    close(y, win.max(axis=(4, 5)))
+    close(y, win.max(axis=(4, 5)), atol=1e-5)
     assert idx.dtype == loom.int64
     flat = x.reshape(2, 3, -1)
     np.testing.assert_array_equal(np.take_along_axis(flat, idx.numpy().reshape(2, 3, -1), 2),
@@ -129,22 +121,22 @@ def test_max_pool2d(rng):
 
 def test_avg_pool2d(rng):
     x = rng.standard_normal((2, 3, 7, 8))
-    close(F.avg_pool2d(T(x), 2), windows(x, (2, 2), (2, 2), (0, 0), 0).mean(axis=(4, 5)))
-    close(F.avg_pool2d(T(x), 3, 2, 1), windows(x, (3, 3), (2, 2), (1, 1), 0).mean(axis=(4, 5)))
+    close(F.avg_pool2d(T(x), 2), windows(x, (2, 2), (2, 2), (0, 0), 0).mean(axis=(4, 5)), atol=1e-5)
+    close(F.avg_pool2d(T(x), 3, 2, 1), windows(x, (3, 3), (2, 2), (1, 1), 0).mean(axis=(4, 5)), atol=1e-5)
     ones = windows(np.ones_like(x), (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5))
     close(F.avg_pool2d(T(x), 3, 2, 1, count_include_pad=False),
-          windows(x, (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5)) / ones)
+          windows(x, (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5)) / ones, atol=1e-5)
     with pytest.raises(ValueError, match="divisor_override"):
         F.avg_pool2d(T(x), 2, divisor_override=3)
 
 
 def test_adaptive_avg_pool2d(rng):
     x = rng.standard_normal((2, 3, 7, 9))
-    close(F.adaptive_avg_pool2d(T(x), 1), x.mean(axis=(2, 3), keepdims=True))
+    close(F.adaptive_avg_pool2d(T(x), 1), x.mean(axis=(2, 3), keepdims=True), atol=1e-5)
     y = F.adaptive_avg_pool2d(T(x), (3, None))
     assert y.shape == (2, 3, 3, 9)
     ref = np.stack([x[:, :, 0:3].mean(2), x[:, :, 2:5].mean(2), x[:, :, 4:7].mean(2)], axis=2)
-    close(y, ref)
+    close(y, ref, atol=1e-5)
 
 
 def test_pool_errors():

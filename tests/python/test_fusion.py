@@ -4,17 +4,10 @@ gradcheck (float64), keywords and error types."""
 import numpy as np
 import pytest
 
-import loom
 import loom.nn.functional as F
 from loom.autograd import gradcheck
 
-
-def T(a, requires_grad=False):
-    return loom.tensor(np.ascontiguousarray(a), requires_grad=requires_grad)
-
-
-def close(t, ref, rtol=1e-5, atol=1e-6):
-    np.testing.assert_allclose(t.detach().numpy(), ref, rtol=rtol, atol=atol)
+from _helpers import T, close
 
 
 def sigmoid(x):
@@ -40,10 +33,10 @@ def rnd(*shape):
 def test_linear_values_and_keywords():
     x, w, b = rnd(2, 3, 5), rnd(4, 5), rnd(4)
     z = x @ w.T + b
-    close(F.linear(T(x), T(w), T(b)), z, 1e-10, 1e-12)
-    close(F.linear(T(x), T(w)), x @ w.T, 1e-10, 1e-12)
-    close(F.linear(input=T(x), weight=T(w), bias=T(b), activation="relu"), np.maximum(z, 0), 1e-10, 1e-12)
-    close(F.linear(T(x), T(w), T(b), activation="gelu"), gelu_tanh(z), 1e-10, 1e-12)
+    close(F.linear(T(x), T(w), T(b)), z, rtol=1e-10, atol=1e-12)
+    close(F.linear(T(x), T(w)), x @ w.T, rtol=1e-10, atol=1e-12)
+    close(F.linear(input=T(x), weight=T(w), bias=T(b), activation="relu"), np.maximum(z, 0), rtol=1e-10, atol=1e-12)
+    close(F.linear(T(x), T(w), T(b), activation="gelu"), gelu_tanh(z), rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError):
         F.linear(T(x), T(w), T(b), activation="tanh")
     with pytest.raises((ValueError, RuntimeError)):
@@ -53,14 +46,14 @@ def test_linear_values_and_keywords():
 def test_linear2_gated_film_bilinear_values():
     a, b = rnd(6, 4), rnd(6, 4)
     W, c = rnd(4, 8), rnd(4)
-    close(F.linear2(T(a), T(b), T(W), T(c)), np.concatenate([a, b], 1) @ W.T + c, 1e-10, 1e-12)
+    close(F.linear2(T(a), T(b), T(W), T(c)), np.concatenate([a, b], 1) @ W.T + c, rtol=1e-10, atol=1e-12)
     g = sigmoid(np.concatenate([a, b], 1) @ W.T + c)
-    close(F.gated_fusion(T(a), T(b), T(W), T(c)), g * a + (1 - g) * b, 1e-10, 1e-12)
+    close(F.gated_fusion(T(a), T(b), T(W), T(c)), g * a + (1 - g) * b, rtol=1e-10, atol=1e-12)
     bb, Wf, cf = rnd(6, 3), rnd(8, 3), rnd(8)
     p = bb @ Wf.T + cf
-    close(F.film(T(a), T(bb), T(Wf), T(cf)), p[:, :4] * a + p[:, 4:], 1e-10, 1e-12)
+    close(F.film(T(a), T(bb), T(Wf), T(cf)), p[:, :4] * a + p[:, 4:], rtol=1e-10, atol=1e-12)
     U, V, P = rnd(5, 4), rnd(5, 3), rnd(2, 5)
-    close(F.bilinear_pool(T(a), T(bb), T(U), T(V), T(P)), ((a @ U.T) * (bb @ V.T)) @ P.T, 1e-10, 1e-12)
+    close(F.bilinear_pool(T(a), T(bb), T(U), T(V), T(P)), ((a @ U.T) * (bb @ V.T)) @ P.T, rtol=1e-10, atol=1e-12)
     with pytest.raises((ValueError, RuntimeError)):
         F.gated_fusion(T(a), T(b), T(rnd(4, 7)), T(c))
 
@@ -74,8 +67,8 @@ def test_clip_loss_value():
     ref = -(np.trace(log_softmax(L, 1)) + np.trace(log_softmax(L, 0))) / (2 * 7)
     out = F.clip_loss(T(img), T(txt), T(np.array(ls)))
     assert out.shape == ()
-    close(out, ref, 1e-10, 1e-12)
-    close(F.clip_loss(T(img), T(txt), logit_scale=ls), ref, 1e-10, 1e-12)
+    close(out, ref, rtol=1e-10, atol=1e-12)
+    close(F.clip_loss(T(img), T(txt), logit_scale=ls), ref, rtol=1e-10, atol=1e-12)
 
 
 def leaf(*shape):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import loom
-from conftest import requires_cuda
+from _helpers import requires_cuda
 
 DTYPES = [(np.float32, loom.float32), (np.float64, loom.float64), (np.int32, loom.int32),
           (np.int64, loom.int64), (np.bool_, loom.bool)]

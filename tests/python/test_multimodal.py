@@ -1,12 +1,13 @@
 """loom.multimodal: the C++ CLIP dual encoders and fusion modules from Python."""
 import math
 
-import numpy as np
 import pytest
 
 import loom
 import loom.nn.functional as F
 from loom import multimodal as mm
+
+from _helpers import close
 
 
 def tokens(b, length, vocab=1000):
@@ -52,31 +53,27 @@ def test_clip_load_state_dict_round_trip():
     assert abs(a(images, toks).item() - b(images, toks).item()) < 1e-6
 
 
-def close(x, y, atol=1e-5):
-    np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), atol=atol)
-
-
 def test_fusion_modules_match_the_functional_ops():
     loom.manual_seed(1)
     a, b = loom.randn(5, 8), loom.randn(5, 8)
     g = mm.GatedFusion(8)
     sd = g.state_dict()
     gate = loom.sigmoid(loom.cat([a, b], 1) @ sd["weight"].t() + sd["bias"])
-    close(g(a, b), gate * a + (1 - gate) * b)
+    close(g(a, b), gate * a + (1 - gate) * b, rtol=1e-7, atol=1e-5)
     film = mm.FiLM(8, 3)
     cond = loom.randn(5, 3)
     gb = cond @ film.state_dict()["weight"].t() + film.state_dict()["bias"]
-    close(film(a, cond), gb[:, :8] * a + gb[:, 8:])
+    close(film(a, cond), gb[:, :8] * a + gb[:, 8:], rtol=1e-7, atol=1e-5)
     cat = mm.ConcatFusion(8, 8, 4)
     ref = F.linear(loom.cat([a, b], 1), cat.state_dict()["weight"], cat.state_dict()["bias"])
-    close(cat(a, b), ref)
+    close(cat(a, b), ref, rtol=1e-7, atol=1e-5)
     assert mm.BilinearPooling(8, 8, 6, 3)(a, b).shape == (5, 3)
     late = mm.LateFusion()
-    close(late(a, b), (a + b) / 2, 1e-6)
+    close(late(a, b), (a + b) / 2, atol=1e-6, rtol=1e-7)
     x, ctx = loom.randn(2, 3, 8), loom.randn(2, 5, 8)
     xa = mm.CrossAttentionFusion(8, 2)
     mask = loom.zeros(2, 5, dtype=loom.bool)
-    close(xa(x, ctx), xa(x, ctx, context_padding_mask=mask), 1e-6)
+    close(xa(x, ctx), xa(x, ctx, context_padding_mask=mask), atol=1e-6, rtol=1e-7)
 
 
 def test_fusion_module_inside_a_python_model_trains():

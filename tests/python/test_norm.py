@@ -8,16 +8,10 @@ import loom
 import loom.nn.functional as F
 from loom.autograd import gradcheck
 
+from _helpers import T, close
+
 # Private helpers stay in loom._C._functional (loom.nn.functional re-exports public names only).
 _native = loom._C._functional
-
-
-def T(a, requires_grad=False):
-    return loom.tensor(np.ascontiguousarray(a), requires_grad=requires_grad)
-
-
-def close(t, ref, rtol=1e-5, atol=1e-6):
-    np.testing.assert_allclose(t.detach().numpy(), ref, rtol=rtol, atol=atol)
 
 
 def ln_ref(x, axes, w=None, b=None, eps=1e-5):

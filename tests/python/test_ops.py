@@ -9,9 +9,7 @@ import loom
 import loom.nn.functional as F
 from loom.autograd import gradcheck
 
-
-def T(a, requires_grad=False):
-    return loom.tensor(np.ascontiguousarray(a), requires_grad=requires_grad)
+from _helpers import T, close
 
 
 def noncontig(a):
@@ -19,10 +17,6 @@ def noncontig(a):
     t = loom.tensor(np.ascontiguousarray(np.swapaxes(a, 0, -1))).transpose(0, -1)
     assert not t.is_contiguous() or a.ndim < 2 or min(a.shape) == 1
     return t
-
-
-def close(t, ref, rtol=1e-5, atol=1e-6):
-    np.testing.assert_allclose(t.detach().numpy(), ref, rtol=rtol, atol=atol)
 
 
 def erf(x):

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 import loom
-from conftest import requires_cuda
+from _helpers import requires_cuda
 from loom.profiler import ProfilerActivity, device_roof, profile, record_function, set_device_roof
 
 

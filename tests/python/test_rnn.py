@@ -8,13 +8,11 @@ import loom
 import loom.nn.functional as F
 from loom.autograd import gradcheck
 
+from _helpers import T, requires_cuda
+
 # loom.nn.functional re-exports only public names: the raw sequence functions
 # (for a future nn.LSTM / nn.GRU) stay in the native module.
 N = loom._C._functional
-
-
-def T(a, requires_grad=False):
-    return loom.tensor(np.ascontiguousarray(a), requires_grad=requires_grad)
 
 
 def sig(x):
@@ -155,7 +153,7 @@ def test_errors():
         F.lstm_cell(loom.randn(2, 4), (loom.randn(2, 2),), loom.randn(8, 4), loom.randn(8, 2))
 
 
-@pytest.mark.skipif(not loom.cuda.is_available(), reason="CUDA is not available (no GPU or CPU-only build)")
+@requires_cuda
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_cuda_matches_cpu(rng, cell):
     B, Tn, I, H = 5, 7, 6, 37

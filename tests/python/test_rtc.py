@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import loom
-from conftest import requires_cuda
+from _helpers import requires_cuda
 
 pytestmark = pytest.mark.skipif(not loom._C._cuda.rtc_available(), reason="built without CUDA (no NVRTC)")
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import loom
-from conftest import requires_cuda
+from _helpers import requires_cuda
 
 
 def test_factories_dtype_device_requires_grad():

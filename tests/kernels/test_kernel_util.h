@@ -1,36 +1,22 @@
-// Shared helpers for the CPU kernel tests: random data, iteration-space
-// builders (ElementwiseLoop / ReduceLoop from shapes and strides, with no
-// coalescing so the strided paths run), and a tolerance check.
+// Iteration spaces of the kernel tests: ElementwiseLoop / ReduceLoop built
+// from shapes and strides (no coalescing, so the strided paths run), the
+// contiguous and strided spaces every CUDA elementwise kernel is checked on,
+// and host buffers of any element type. Tolerances, random data and the GPU
+// skip: tests/test_util.h; device buffers: tests/test_cuda_util.h.
 #pragma once
-#include <catch2/catch_test_macros.hpp>
-
-#include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <type_traits>
 #include <vector>
+
 #include "kernels/loops.h"
+#include "test_util.h"
 
-namespace loom_test {
+namespace loom::test {
 
-using loom::kernels::ElementwiseLoop;
-using loom::kernels::ReduceLoop;
-using Shape = std::vector<int64_t>;
-
-// The values of v in another element type (float inputs from double references).
-template <typename T>
-std::vector<T> cast(const std::vector<double>& v) {
-  return std::vector<T>(v.begin(), v.end());
-}
-
-inline std::vector<double> random_doubles(size_t n, double lo, double hi, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
+using kernels::ElementwiseLoop;
+using kernels::ReduceLoop;
 
 // std::vector<bool> has no data(): bool buffers are stored as bytes.
 template <typename T>
@@ -137,20 +123,33 @@ inline ReduceCase make_reduce(const Shape& sizes, const Shape& in_strides, const
   return c;
 }
 
-inline bool close(double got, double want, double atol, double rtol) {
-  if (std::isnan(want)) return std::isnan(got);
-  if (std::isinf(want)) return got == want;
-  return std::fabs(got - want) <= atol + rtol * std::fabs(want);
+inline ElementwiseLoop contiguous_loop(int64_t n, int nops) {
+  ElementwiseLoop L;
+  L.ndim = 1;
+  L.noperands = nops;
+  L.numel = n;
+  L.sizes[0] = n;
+  for (int op = 0; op < nops; ++op) L.strides[op][0] = 1;
+  return L;
 }
 
-// Every element of got against ref (Catch2 REQUIRE with the failing index).
-template <typename T>
-void check_vec(const std::vector<T>& got, const std::vector<double>& ref, double atol, double rtol) {
-  REQUIRE(got.size() == ref.size());
-  for (size_t i = 0; i < ref.size(); ++i) {
-    INFO("element " << i << ": " << got[i] << " vs " << ref[i]);
-    REQUIRE(close(static_cast<double>(got[i]), ref[i], atol, rtol));
+// [37, 129, 5]: operand 0 (output) contiguous, operand 1 a transposed view of a
+// [5, 129, 37] buffer, operand 2 broadcast from [1, 129, 1], operand 3 contiguous.
+constexpr int64_t D0 = 37, D1 = 129, D2 = 5, N3 = D0 * D1 * D2;
+inline ElementwiseLoop strided_loop(int nops) {
+  ElementwiseLoop L;
+  L.ndim = 3;
+  L.noperands = nops;
+  L.numel = N3;
+  L.sizes[0] = D0, L.sizes[1] = D1, L.sizes[2] = D2;
+  const int64_t contig[3] = {D1 * D2, D2, 1}, transposed[3] = {1, D0, D0 * D1}, bcast[3] = {0, 1, 0};
+  for (int d = 0; d < 3; ++d) {
+    L.strides[0][d] = contig[d];
+    if (nops > 1) L.strides[1][d] = transposed[d];
+    if (nops > 2) L.strides[2][d] = bcast[d];
+    if (nops > 3) L.strides[3][d] = contig[d];
   }
+  return L;
 }
 
-}  // namespace loom_test
+}  // namespace loom::test
