@@ -68,6 +68,7 @@ void run_pool_cases(const Context& ctx, bool gpu);
 void run_fusion_cases(const Context& ctx, bool gpu);
 void run_rnn_cases(const Context& ctx, bool gpu);
 void run_e2e_cases(const Context& ctx, bool gpu);  // the CLIP-style dual encoders (multimodal/clip.h)
+void run_pointwise_cases(const Context& ctx, bool gpu);  // one per op of the registry (core/ops.toml)
 
 }  // namespace bench
 

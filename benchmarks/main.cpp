@@ -564,8 +564,9 @@ int main(int argc, char** argv) {
   ctx.emit(header);
 
   using Family = void (*)(const bench::Context&, bool);
-  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases, bench::run_attention_cases,
-                             bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases};
+  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases,    bench::run_attention_cases,
+                             bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases,
+                             bench::run_pointwise_cases};
   if (cpu) {
     bench::run_cpu_cases(ctx);
     for (Family f : families) f(ctx, false);

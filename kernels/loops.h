@@ -53,6 +53,8 @@ enum class BinaryOp : int8_t {
   RSub, RDiv, RPow,
   // Bool and integer dtypes only.
   BitAnd, BitOr, BitXor,
+  // Floating dtypes only.
+  Hypot,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autograd/ops/common.h"
+#include "core/ops_functions.h"
 
 namespace loom {
 
@@ -137,7 +138,12 @@ void check_alpha(DType result, const Scalar& alpha, const char* op) {
 
 Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
   ops::check_same_device(name, {&a, &b});
-  Shape shape = broadcast_shapes(a.sizes(), b.sizes());
+  Shape shape;
+  try {
+    shape = broadcast_shapes(a.sizes(), b.sizes());
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(name) + ": " + e.what());  // the message names the op
+  }
   Tensor ca = a.dtype() == compute ? a : a.detach().to(compute);
   Tensor cb = b.dtype() == compute ? b : b.detach().to(compute);
   DType out_dt = kernels::is_comparison(op) ? DType::Bool : compute;
@@ -684,5 +690,8 @@ Tensor& Tensor::exp_() {
   return inplace(*this, "exp_", dtype(), {}, [&] { run_unary(UnaryOp::Exp, *this, *this); },
                  [](const Tensor& s) { return s.exp(); });
 }
+
+// ---- front ends generated from the registry (ops with a `kernel` in core/ops.toml) ----
+#include "autograd/pointwise_generated.inc"
 
 }  // namespace loom

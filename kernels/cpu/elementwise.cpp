@@ -165,7 +165,7 @@ inline T min_op(T a, T b) { return (a != a || a < b) ? a : b; }
 const char* binary_name(BinaryOp op) {
   static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne",
                                 "lt",  "le",  "gt",  "ge",  "rsub", "rdiv", "rpow", "bitwise_and",
-                                "bitwise_or", "bitwise_xor"};
+                                "bitwise_or", "bitwise_xor", "hypot"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -190,6 +190,9 @@ void with_binary(BinaryOp op, Fn&& fn) {
       default: break;
     }
   } else {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (op == BinaryOp::Hypot) return fn([](T a, T b) { return std::hypot(a, b); });
+    }
     if constexpr (is_int_v<T>) {
       switch (op) {
         case BinaryOp::BitAnd: return fn([](T a, T b) { return T(a & b); });
@@ -369,6 +372,8 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
 void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop) {
   LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
                   dtype_name(dt));
+  LOOM_CHECK_TYPE(op != BinaryOp::Hypot || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
+                  dtype_name(dt));
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     with_binary<T>(op, [&](auto f) {
@@ -380,6 +385,8 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
 
 void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop) {
   LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
+                  dtype_name(dt));
+  LOOM_CHECK_TYPE(op != BinaryOp::Hypot || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
                   dtype_name(dt));
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;

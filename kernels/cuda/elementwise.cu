@@ -243,6 +243,9 @@ struct BinaryF {
         case BinaryOp::Maximum: return (a != a || a > b) ? a : b;  // NaN propagates
         case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
         case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor: return bitwise(op, a, b);
+        case BinaryOp::Hypot:
+          if constexpr (std::is_floating_point_v<T>) return hypot(a, b);
+          else return T(0);  // rejected on the host
         default: return T(0);
       }
     }
@@ -298,6 +301,10 @@ struct SquareF {
 
 void check_binary(BinaryOp op, DType dt, const char* name) {
   if (is_comparison(op)) return;
+  if (op == BinaryOp::Hypot) {
+    LOOM_CHECK_TYPE(is_floating(dt), name, ": hypot expects a floating dtype, got ", dtype_name(dt));
+    return;
+  }
   if (is_bitwise(op)) {
     LOOM_CHECK_TYPE(!is_floating(dt), name, ": bitwise op ", static_cast<int>(op),
                     " expects a bool or integer dtype, got ", dtype_name(dt));

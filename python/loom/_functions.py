@@ -1,5 +1,6 @@
 """Free functions mirroring Tensor methods (loom.exp(x), loom.sum(x, dim), ...)."""
 from ._C import Tensor
+from ._C import _registry_ops  # the ops bound from core/ops.toml
 
 
 def _method(name):
@@ -27,8 +28,13 @@ __all__ = [
     "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes",
 ]
 
+# Every op of the registry gets its free function, with the method's docstring.
+__all__ += [n for n in _registry_ops if n not in __all__]
+
 for _name in __all__:
     globals()[_name] = _method(_name)
+    if _name in _registry_ops:
+        globals()[_name].__doc__ = getattr(Tensor, _name).__doc__
 
 for _name in ("subtract", "multiply", "divide"):
     globals()[_name] = _method(_name)

@@ -2,6 +2,7 @@
 // reductions, linear algebra, softmax, index ops and the free functions
 // (cat, stack, where, matmul, one_hot).
 #include "common.h"
+#include "core/ops_functions.h"
 
 namespace loom::python {
 
@@ -110,19 +111,12 @@ TensorList to_tensor_list(py::handle seq, const char* op) {
 void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   cls.attr("__array_priority__") = 1000;
 
-  // ---- unary ----
-#define LOOM_UNARY(name) cls.def(#name, [](const Tensor& t) { return t.name(); });
-  LOOM_UNARY(neg)
-  LOOM_UNARY(abs)
-  LOOM_UNARY(sign) LOOM_UNARY(exp) LOOM_UNARY(log) LOOM_UNARY(sqrt) LOOM_UNARY(rsqrt) LOOM_UNARY(reciprocal)
-      LOOM_UNARY(sin) LOOM_UNARY(cos) LOOM_UNARY(tanh) LOOM_UNARY(sigmoid) LOOM_UNARY(relu) LOOM_UNARY(silu)
-          LOOM_UNARY(square) LOOM_UNARY(logical_not)
-#undef LOOM_UNARY
-              cls.def("negative", [](const Tensor& t) { return t.neg(); })
+  // ---- the ops of the registry (core/ops.toml, binding = "generated"), with docstrings ----
+#include "python/ops_bindings.inc"
+
+  // ---- unary aliases and operators ----
+  cls.def("negative", [](const Tensor& t) { return t.neg(); })
                   .def("absolute", [](const Tensor& t) { return t.abs(); })
-                  .def(
-                      "gelu", [](const Tensor& t, const std::string& a) { return t.gelu(a); },
-                      py::arg("approximate") = "none")
                   .def("__neg__", [](const Tensor& t) { return t.neg(); })
                   .def("__pos__", [](const Tensor& t) { return t; })
                   .def("__abs__", [](const Tensor& t) { return t.abs(); })
@@ -180,8 +174,6 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
       .def("div", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); })
       .def("true_divide", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); })
       .def("pow", [=](const Tensor& a, py::object b) { return binary(a, b, "pow", false, pow_t, pow_s); })
-      .def("maximum", [](const Tensor& a, py::object b) { return a.maximum(to_tensor(b, "maximum", "other")); })
-      .def("minimum", [](const Tensor& a, py::object b) { return a.minimum(to_tensor(b, "minimum", "other")); })
       .def("__add__", [=](const Tensor& a, py::object b) { return binary(a, b, "add", true, add_t, add_s); })
       .def("__radd__", [=](const Tensor& a, py::object b) { return binary(a, b, "add", true, add_t, add_s); })
       .def("__sub__", [=](const Tensor& a, py::object b) { return binary(a, b, "sub", true, sub_t, sub_s); })

@@ -1,0 +1,185 @@
+// The one harness for every op described in the registry (core/ops.toml, the
+// generated core/op_table.h): the CPU kernel against the float64 reference,
+// the CUDA kernel against its CPU twin, a float64 gradcheck, bad inputs
+// (dtype, shape, device) raising a loom::Error that names the op, and the
+// benchmark case. A failure names the op and what it lacks. Nothing here
+// is per op: a new registry entry is tested by this file as it stands.
+#include <catch2/catch_test_macros.hpp>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include "core/op_table.h"
+#include "test_util.h"
+
+using namespace loom;
+using loom::registry::OpEntry;
+using loom::registry::op_table;
+using loom::test::allclose;
+
+namespace {
+
+const DType kAllDTypes[] = {DType::Bool, DType::Int32, DType::Int64, DType::Float32, DType::Float64};
+
+bool accepts(const OpEntry& op, DType dt) {
+  return std::find(op.dtypes.begin(), op.dtypes.end(), dt) != op.dtypes.end();
+}
+
+// Input i of op: [5, 7] for the first; [7] for a second one (broadcast).
+Shape sample_shape(int i) { return i == 0 ? Shape{5, 7} : Shape{7}; }
+
+// Sample inputs of dtype dt: floats uniform in the op's domain; integers in
+// [1, 4) (in every domain's reach: no log(0), no negative powers); bool true.
+TensorList samples(const OpEntry& op, DType dt, uint64_t seed, Device device = Device()) {
+  manual_seed(seed);
+  TensorList in;
+  for (int i = 0; i < op.inputs; ++i) {
+    const auto [lo, hi] = i == 0 ? op.domain : op.domain_b;
+    Tensor t;
+    if (is_floating(dt)) t = rand(sample_shape(i), TensorOptions(DType::Float64)) * (hi - lo) + lo;
+    else if (dt == DType::Bool) t = ones(sample_shape(i), TensorOptions(DType::Bool));
+    else t = randint(1, 4, sample_shape(i), TensorOptions(dt));
+    in.push_back(t.to(dt).to(device));
+  }
+  return in;
+}
+
+// The float64 reference of op on these inputs, over the broadcast shape.
+std::vector<double> reference(const OpEntry& op, const TensorList& in, const Shape& out_shape) {
+  std::vector<double> a = in[0].expand(out_shape).contiguous().to_vector(), b;
+  if (op.inputs > 1) b = in[1].expand(out_shape).contiguous().to_vector();
+  std::vector<double> want(a.size());
+  for (size_t i = 0; i < a.size(); ++i) want[i] = op.ref(a[i], op.inputs > 1 ? b[i] : 0.0);
+  return want;
+}
+
+std::string op_context(const OpEntry& op, const std::string& what) {
+  std::ostringstream os;
+  os << "op " << op.name << " (core/ops.toml): " << what;
+  return os.str();
+}
+
+// Raises a loom::Error whose message contains the op's name.
+bool raises_naming(const std::function<void()>& f, const std::string& name, std::string* got) {
+  try {
+    f();
+  } catch (const Error& e) {
+    *got = e.what();
+    return got->find(name) != std::string::npos;
+  }
+  *got = "(no error)";
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("registry: every described op matches its float64 reference on the CPU", "[core][ops][registry]") {
+  REQUIRE(!op_table().empty());
+  for (const OpEntry& op : op_table()) {
+    for (DType dt : kAllDTypes) {
+      INFO(op_context(op, std::string("dtype ") + dtype_name(dt)));
+      TensorList in = samples(op, dt, 1);
+      if (!accepts(op, dt)) {
+        std::string msg;
+        const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
+        INFO("a dtype outside `dtypes` must raise a loom::Error naming the op; got: " << msg);
+        CHECK(named);
+        continue;
+      }
+      Tensor y;
+      try {
+        y = op.call(in);
+      } catch (const std::exception& e) {
+        FAIL_CHECK(op_context(op, std::string("raised for an accepted dtype ") + dtype_name(dt) + ": " + e.what()));
+        continue;
+      }
+      if (dt == DType::Bool) continue;  // bool arithmetic is logical (add = or): runs, no numeric reference
+      const double tol = dt == DType::Float64 ? 1e-10 : 1e-5;
+      std::string why;
+      const bool ok = allclose(y.to_vector(), reference(op, in, y.sizes()), tol, tol, &why);
+      INFO("the CPU result differs from the reference `ref`: " << why);
+      CHECK(ok);
+      if (is_floating(dt)) {
+        // A strided (transposed) first input gives the same values.
+        TensorList tin = in;
+        tin[0] = in[0].t().contiguous().t();
+        std::string why_t;
+        const bool ok_t = allclose(op.call(tin).to_vector(), y.to_vector(), tol, tol, &why_t);
+        INFO("a transposed input changes the result: " << why_t);
+        CHECK(ok_t);
+      }
+    }
+  }
+}
+
+TEST_CASE("registry: every differentiable op passes a float64 gradcheck", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    INFO(op_context(op, "gradcheck (the backward formula in autograd/ops, or `backward` in the registry)"));
+    TensorList in = samples(op, DType::Float64, 2);
+    for (auto& t : in) t = t.detach().requires_grad_(true);
+    if (!op.differentiable) {
+      CHECK_FALSE(op.call(in).requires_grad());
+      continue;
+    }
+    // A smaller sample keeps the Jacobian cheap: [3, 4] and a broadcast [4].
+    TensorList small;
+    for (int i = 0; i < op.inputs; ++i)
+      small.push_back(in[i].detach().reshape({-1}).narrow(0, 0, i == 0 ? 12 : 4).reshape(i == 0 ? Shape{3, 4} : Shape{4})
+                          .clone().requires_grad_(true));
+    loom::test::check_grad(op.call, small);
+  }
+}
+
+TEST_CASE("registry: bad inputs raise an error naming the op", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    if (op.inputs < 2) continue;
+    INFO(op_context(op, "shapes [3, 4] and [5] must not broadcast"));
+    const DType dt = op.dtypes.back();
+    TensorList in{zeros({3, 4}, TensorOptions(dt)), zeros({5}, TensorOptions(dt))};
+    std::string msg;
+    const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
+    INFO("got: " << msg);
+    CHECK(named);
+  }
+}
+
+TEST_CASE("registry: every described op has a benchmark case", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    INFO(op_context(op, "no benchmark case: give it `bench = <elements>` (benchmarks/cases_pointwise.cpp runs it)"));
+    CHECK(op.bench > 0);
+    INFO(op_context(op, "no device: `devices` must name cpu"));
+    CHECK(op.cpu);
+  }
+}
+
+TEST_CASE("registry: every CUDA op matches its CPU twin", "[cuda][registry]") {
+  LOOM_REQUIRE_GPU();
+  const Device gpu("cuda:0");
+  for (const OpEntry& op : op_table()) {
+    if (!op.cuda) continue;
+    for (DType dt : {DType::Float32, DType::Float64}) {
+      if (!accepts(op, dt)) continue;
+      INFO(op_context(op, std::string("CUDA against the CPU twin, dtype ") + dtype_name(dt)));
+      TensorList in = samples(op, dt, 3);
+      if (op.differentiable)
+        for (auto& t : in) t = t.detach().requires_grad_(true);
+      loom::test::compare_gpu(op.call, in, 1e-4, 1e-4);
+    }
+    // An integer input through the CUDA kernel (or the promotion in front of it).
+    if (accepts(op, DType::Int64)) {
+      INFO(op_context(op, "CUDA against the CPU twin, dtype int64"));
+      TensorList in = samples(op, DType::Int64, 4);
+      loom::test::compare_gpu(op.call, in, 1e-4, 1e-4);
+    }
+    if (op.inputs >= 2) {
+      INFO(op_context(op, "a CPU and a CUDA input must raise naming the op"));
+      TensorList in = samples(op, op.dtypes.back(), 5);
+      in[1] = in[1].to(gpu);
+      std::string msg;
+      const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
+      INFO("got: " << msg);
+      CHECK(named);
+    }
+  }
+}
