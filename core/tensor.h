@@ -37,8 +37,6 @@ struct TensorOptions {
   TensorOptions(Device d) : device(d) {}
   TensorOptions(DeviceType d) : device(d) {}
   TensorOptions(DType t, Device d) : dtype(t), device(d) {}
-  TensorOptions with_dtype(DType t) const { auto o = *this; o.dtype = t; return o; }
-  TensorOptions with_device(Device d) const { auto o = *this; o.device = d; return o; }
   TensorOptions with_requires_grad(bool r) const { auto o = *this; o.requires_grad = r; return o; }
 };
 
@@ -99,10 +97,9 @@ class Tensor {
   std::string repr() const { return str(); }
   std::vector<double> to_vector() const;  // flattened values, for tests and printing
 
-  // ---- autograd (autograd/meta.cpp) ----
+  // ---- autograd (autograd/node.cpp) ----
   bool requires_grad() const;
   Tensor& requires_grad_(bool r = true);
-  const Tensor& set_requires_grad(bool r) { requires_grad_(r); return *this; }
   Tensor grad() const;
   void set_grad(const Tensor& g) const;
   std::shared_ptr<autograd::Node> grad_fn() const;

@@ -54,12 +54,6 @@ class Module {
   bool has_parameter(const std::string& name) const;
   bool has_buffer(const std::string& name) const;
   ModulePtr child(const std::string& name) const;  // raises when absent
-  template <typename M>
-  std::shared_ptr<M> child_as(const std::string& name) const {
-    auto p = std::dynamic_pointer_cast<M>(child(name));
-    LOOM_CHECK_TYPE(p != nullptr, type_name_, ": child '", name, "' has another type");
-    return p;
-  }
 
   // ---- traversal (registration order, children depth-first) ----
   NamedTensors named_parameters(const std::string& prefix = "", bool recurse = true) const;

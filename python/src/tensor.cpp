@@ -527,7 +527,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
         TensorOptions o = make_options(dtype, device, false, s.default_dtype());
         if (data && o.dtype == DType::Float32 && s.is_floating() &&
             std::fabs(s.to_double()) > std::numeric_limits<float>::max())
-          return scalar_tensor(s, o.with_dtype(DType::Float64)).to(DType::Float32);
+          return scalar_tensor(s, TensorOptions(DType::Float64, o.device)).to(DType::Float32);
         check_fits(s, o.dtype, "tensor");
         return full_exact({}, s, o);
       },

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "autograd/node.h"
+#include "core/cuda.h"
 #include "multimodal/data.h"
 #include "nn/functional/losses.h"
 #include "nn/modules/activation.h"
@@ -122,13 +123,14 @@ TEST_CASE("Trainer: learns a separable problem in a few epochs; one line per epo
   o.progress_stream = &out;
   o.tty = 0;
   Trainer trainer(*model, opt, {}, o);
-  CHECK(trainer.device() == Device());  // "auto" on a machine without a GPU is the CPU
+  // "auto": CUDA when there is a GPU (or the emulator's), else the CPU.
+  CHECK(trainer.device() == (cuda::is_available() ? Device("cuda:0") : Device()));
   trainer.add_metric("accuracy");
   DataLoader train_loader(train.dataset, 32, true), val_loader(val.dataset, 64);
   const auto t0 = std::chrono::steady_clock::now();
   History h = trainer.fit(train_loader, 4, val_loader);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(seconds < 2.0);
+  if (trainer.device().is_cpu()) CHECK(seconds < 2.0);  // the emulator runs kernels far slower
   REQUIRE(h.size() == 4);
   CHECK(h["loss"].back() < h["loss"].front());
   CHECK(h["val_accuracy"].back() > 0.9);
