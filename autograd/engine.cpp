@@ -107,7 +107,8 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
       LOOM_CHECK(!node->released,
                  "Trying to backward through the graph a second time (or directly access saved tensors after they "
                  "have already been freed). Specify retain_graph=True if you need to backward through the graph a "
-                 "second time (node ", node->name(), ")");
+                 "second time (node ",
+                 node->name(), ")");
       for (size_t i = 0; i < grads.size() && i < node->outputs.size(); ++i)
         if (!grads[i].defined()) grads[i] = zeros_for(node->outputs[i]);
       bool prev = grad_enabled();
@@ -120,7 +121,9 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
         if (node->cost_flops >= 0 && range->recording()) {
           const bool fp64 = !node->outputs.empty() && node->outputs[0].dtype == DType::Float64;
           range->set_cost(node->cost_flops, node->cost_bytes,
-                          fp64 ? "fp64" : node->cost_tensor_core && allow_tf32() ? "tf32" : "fp32");
+                          fp64                                     ? "fp64"
+                          : node->cost_tensor_core && allow_tf32() ? "tf32"
+                                                                   : "fp32");
         }
       }
       try {
@@ -152,7 +155,8 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
 std::vector<Edge> root_edges_of(const TensorList& roots) {
   std::vector<Edge> edges;
   for (auto& r : roots) {
-    LOOM_CHECK(r.requires_grad(), "element ", edges.size(), " of tensors does not require grad and does not have a grad_fn");
+    LOOM_CHECK(r.requires_grad(), "element ", edges.size(),
+               " of tensors does not require grad and does not have a grad_fn");
     edges.push_back(gradient_edge(r));
   }
   return edges;
@@ -161,8 +165,8 @@ std::vector<Edge> root_edges_of(const TensorList& roots) {
 void check_root_grads(const TensorList& roots, const TensorList& grads) {
   LOOM_CHECK(roots.size() == grads.size(), "backward: got ", roots.size(), " tensors and ", grads.size(), " gradients");
   for (size_t i = 0; i < roots.size(); ++i)
-    LOOM_CHECK(grads[i].defined() && grads[i].sizes() == roots[i].sizes(), "backward: Mismatch in shape: grad_output[", i,
-               "] has a shape of ", grads[i].defined() ? grads[i].sizes() : Shape{}, " and output[", i,
+    LOOM_CHECK(grads[i].defined() && grads[i].sizes() == roots[i].sizes(), "backward: Mismatch in shape: grad_output[",
+               i, "] has a shape of ", grads[i].defined() ? grads[i].sizes() : Shape{}, " and output[", i,
                "] has a shape of ", roots[i].sizes());
 }
 

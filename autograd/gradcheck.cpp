@@ -62,8 +62,8 @@ GradcheckResult gradcheck(const TensorFn& fn, const TensorList& inputs, double e
         double a = analytic[j * n_in + i], nm = numeric[j * n_in + i];
         if (!(std::fabs(a - nm) <= atol + rtol * std::fabs(nm))) {
           std::ostringstream os;
-          os << "gradcheck: Jacobian mismatch for input " << k << ", output element " << j << ", input element "
-             << i << ": numerical " << nm << " vs analytical " << a;
+          os << "gradcheck: Jacobian mismatch for input " << k << ", output element " << j << ", input element " << i
+             << ": numerical " << nm << " vs analytical " << a;
           result.ok = false;
           result.message = os.str();
           return result;

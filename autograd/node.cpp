@@ -174,9 +174,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
 }
 
 TensorList LambdaNode::apply(TensorList&& grads) {
-  LOOM_CHECK(fn_ != nullptr, "Trying to backward through the graph a second time (or directly access saved tensors "
-                             "after they have already been freed). Specify retain_graph=True if you need to "
-                             "backward through the graph a second time (node ", name_, ")");
+  LOOM_CHECK(fn_ != nullptr,
+             "Trying to backward through the graph a second time (or directly access saved tensors "
+             "after they have already been freed). Specify retain_graph=True if you need to "
+             "backward through the graph a second time (node ",
+             name_, ")");
   return fn_(grads);
 }
 

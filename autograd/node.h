@@ -29,6 +29,7 @@ class NoGradGuard {
  public:
   NoGradGuard() : prev_(grad_enabled()) { set_grad_enabled(false); }
   ~NoGradGuard() { set_grad_enabled(prev_); }
+
  private:
   bool prev_;
 };
@@ -36,6 +37,7 @@ class EnableGradGuard {
  public:
   EnableGradGuard() : prev_(grad_enabled()) { set_grad_enabled(true); }
   ~EnableGradGuard() { set_grad_enabled(prev_); }
+
  private:
   bool prev_;
 };
@@ -77,7 +79,11 @@ struct Node : std::enable_shared_from_this<Node> {
   // Hooks on the gradient of output `i` (tensor hooks on non-leaf tensors).
   std::map<uint32_t, std::vector<std::pair<int64_t, GradHook>>> pre_hooks;
   // Metadata of each output, to materialize zeros for outputs that got no grad.
-  struct OutputMeta { Shape shape; DType dtype; Device device; };
+  struct OutputMeta {
+    Shape shape;
+    DType dtype;
+    Device device;
+  };
   std::vector<OutputMeta> outputs;
   bool released = false;
   // The work of apply() for the profiler's roofline column, set by front ends
@@ -122,9 +128,9 @@ struct AccumulateGrad : Node {
   std::weak_ptr<TensorImpl> leaf;
 };
 
-AutogradMeta& meta(const Tensor& t);              // creates it
-AutogradMeta* meta_if(const Tensor& t);           // may be null
-Edge gradient_edge(const Tensor& t);              // grad_fn edge, or the accumulator for leaves
+AutogradMeta& meta(const Tensor& t);     // creates it
+AutogradMeta* meta_if(const Tensor& t);  // may be null
+Edge gradient_edge(const Tensor& t);     // grad_fn edge, or the accumulator for leaves
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
 
 // True when grad mode is on and any input requires grad.

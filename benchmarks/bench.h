@@ -31,8 +31,8 @@ std::string json_escape(const std::string& s);
 
 struct Context {
   std::vector<std::string> filters;  // substrings; empty = every case
-  int iters = 0;                      // --iters; 0 = each case's default
-  std::FILE* out = nullptr;           // --out, besides stdout
+  int iters = 0;                     // --iters; 0 = each case's default
+  std::FILE* out = nullptr;          // --out, besides stdout
 
   bool want(const std::string& name) const;
   int iters_or(int dflt) const { return iters > 0 ? iters : dflt; }
@@ -67,7 +67,7 @@ void run_norm_cases(const Context& ctx, bool gpu);
 void run_pool_cases(const Context& ctx, bool gpu);
 void run_fusion_cases(const Context& ctx, bool gpu);
 void run_rnn_cases(const Context& ctx, bool gpu);
-void run_e2e_cases(const Context& ctx, bool gpu);  // the CLIP-style dual encoders (multimodal/clip.h)
+void run_e2e_cases(const Context& ctx, bool gpu);        // the CLIP-style dual encoders (multimodal/clip.h)
 void run_pointwise_cases(const Context& ctx, bool gpu);  // one per op of the registry (core/ops.toml)
 
 }  // namespace bench

@@ -28,8 +28,8 @@ void run_attention_cases(const Context& ctx, bool gpu) {
       Tensor q = loom::randn({B, H, L, D}, opts), k = loom::randn({B, H, L, D}, opts),
              v = loom::randn({B, H, L, D}, opts);
       Tensor go = loom::randn({B, H, L, D});
-      double ms = time_cpu([&] { loom::scaled_dot_product_attention(q, k, v).backward(go); }, ctx.iters_or(kIters),
-                           kWarmup);
+      double ms =
+          time_cpu([&] { loom::scaled_dot_product_attention(q, k, v).backward(go); }, ctx.iters_or(kIters), kWarmup);
       ctx.report(name, ms, 3.5 * 4 * B * H * L * L * D, 0,
                  Row().integer("threads", loom::get_num_threads()).str("impl_note", "fused"));
     });
@@ -43,14 +43,14 @@ void run_attention_cases(const Context& ctx, bool gpu) {
   auto make = [&](bool rg) { return loom::randn({B, H, L, D}, loom::TensorOptions(dev).with_requires_grad(rg)); };
   ctx.run("attention/fp32/fwd/" + tag, [&] {
     Tensor q = make(false), k = make(false), v = make(false);
-    double ms = time_gpu([&] { Tensor o = loom::scaled_dot_product_attention(q, k, v); }, ctx.iters_or(kIters),
-                         kWarmup);
+    double ms =
+        time_gpu([&] { Tensor o = loom::scaled_dot_product_attention(q, k, v); }, ctx.iters_or(kIters), kWarmup);
     ctx.report("attention/fp32/fwd/" + tag, ms, fl, 0, note);
   });
   ctx.run("attention/fp32/fwdbwd/" + tag, [&] {
     Tensor q = make(true), k = make(true), v = make(true), go = make(false);
-    double ms = time_gpu([&] { loom::scaled_dot_product_attention(q, k, v).backward(go); }, ctx.iters_or(kIters),
-                         kWarmup);
+    double ms =
+        time_gpu([&] { loom::scaled_dot_product_attention(q, k, v).backward(go); }, ctx.iters_or(kIters), kWarmup);
     ctx.report("attention/fp32/fwdbwd/" + tag, ms, 3.5 * fl, 0, note);
   });
   ctx.run("attention/fp32/fwd_padmask/" + tag, [&] {
@@ -61,8 +61,8 @@ void run_attention_cases(const Context& ctx, bool gpu) {
                       .view({1, 1, 1, L})
                       .expand({B, 1, 1, L})
                       .contiguous();
-    double ms = time_gpu([&] { Tensor o = loom::scaled_dot_product_attention(q, k, v, keep); },
-                         ctx.iters_or(kIters), kWarmup);
+    double ms =
+        time_gpu([&] { Tensor o = loom::scaled_dot_product_attention(q, k, v, keep); }, ctx.iters_or(kIters), kWarmup);
     ctx.report("attention/fp32/fwd_padmask/" + tag, ms, fl, 0, note);
   });
 }

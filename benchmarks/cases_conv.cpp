@@ -62,10 +62,10 @@ struct ConvCase {
 
 // The autotuner's choices for a shape, "fwd=...;bwd_data=...;bwd_weight=..." (loom's entries).
 std::string choices_of(const ConvShape& s) {
-  const std::string dims = " N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " H" + std::to_string(s.H) +
-                           " W" + std::to_string(s.W) + " K" + std::to_string(s.K) + " R" + std::to_string(s.k) +
-                           " S" + std::to_string(s.k) + " stride" + std::to_string(s.stride) + "," +
-                           std::to_string(s.stride) + " pad" + std::to_string(s.pad) + "," + std::to_string(s.pad);
+  const std::string dims = " N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " H" + std::to_string(s.H) + " W" +
+                           std::to_string(s.W) + " K" + std::to_string(s.K) + " R" + std::to_string(s.k) + " S" +
+                           std::to_string(s.k) + " stride" + std::to_string(s.stride) + "," + std::to_string(s.stride) +
+                           " pad" + std::to_string(s.pad) + "," + std::to_string(s.pad);
   std::string out;
   for (const auto& e : loom::autotune::entries("conv2d")) {
     if (e.problem.find(dims) == std::string::npos) continue;
@@ -78,8 +78,9 @@ std::string choices_of(const ConvShape& s) {
 
 void run_case(const Context& ctx, const std::string& name, const ConvShape& s, bool tf32, bool fwd_only,
               const loom::Device& dev) {
-  const std::pair<const char*, loom::ConvBackend> impls[] = {
-      {"loom", loom::ConvBackend::Auto}, {"loom_hand", loom::ConvBackend::Hand}, {"loom_cudnn", loom::ConvBackend::Cudnn}};
+  const std::pair<const char*, loom::ConvBackend> impls[] = {{"loom", loom::ConvBackend::Auto},
+                                                             {"loom_hand", loom::ConvBackend::Hand},
+                                                             {"loom_cudnn", loom::ConvBackend::Cudnn}};
   for (const auto& ib : impls) {
     const char* impl = ib.first;
     const loom::ConvBackend backend = ib.second;
@@ -110,16 +111,16 @@ void run_case(const Context& ctx, const std::string& name, const ConvShape& s, b
 
 // SPEC.md's CONV_SWEEP: (N, C, K, H, k, stride, padding, groups).
 constexpr int64_t kSweep[][8] = {
-    {256, 32, 64, 32, 3, 1, 1, 1},  {256, 64, 128, 16, 3, 1, 1, 1}, {64, 128, 128, 28, 3, 1, 1, 1},
-    {64, 256, 256, 14, 3, 1, 1, 1}, {32, 128, 256, 28, 3, 2, 1, 1}, {64, 256, 64, 56, 1, 1, 0, 1},
-    {64, 512, 128, 28, 1, 1, 0, 1}, {32, 32, 64, 32, 5, 1, 2, 1},   {32, 3, 64, 224, 7, 2, 3, 1},
+    {256, 32, 64, 32, 3, 1, 1, 1},    {256, 64, 128, 16, 3, 1, 1, 1}, {64, 128, 128, 28, 3, 1, 1, 1},
+    {64, 256, 256, 14, 3, 1, 1, 1},   {32, 128, 256, 28, 3, 2, 1, 1}, {64, 256, 64, 56, 1, 1, 0, 1},
+    {64, 512, 128, 28, 1, 1, 0, 1},   {32, 32, 64, 32, 5, 1, 2, 1},   {32, 3, 64, 224, 7, 2, 3, 1},
     {64, 128, 128, 28, 3, 1, 1, 128}, {32, 80, 160, 20, 3, 1, 1, 1},
 };
 
 void gpu_cases(const Context& ctx) {
   const loom::Device dev(loom::DeviceType::CUDA, loom::cuda::current_device());
-  const ConvShape shapes[] = {{64, 64, 64, 56, 56, 3, 1, 1, 1}, {256, 3, 32, 64, 64, 3, 1, 1, 1},
-                              {256, 128, 256, 8, 8, 3, 1, 1, 1}};
+  const ConvShape shapes[] = {
+      {64, 64, 64, 56, 56, 3, 1, 1, 1}, {256, 3, 32, 64, 64, 3, 1, 1, 1}, {256, 128, 256, 8, 8, 3, 1, 1, 1}};
   for (const char* prec : {"fp32", "tf32"})
     for (const auto& s : shapes)
       for (const char* pass : {"fwd", "fwdbwd"}) {

@@ -71,8 +71,8 @@ void channel_cases(const Context& ctx) {
     int64_t N, C, S;
   };
   for (const Case& c : {Case{256, 32, 4096}, Case{64, 64, 3136}}) {
-    const std::string name = "channel_sum/fp32/N" + std::to_string(c.N) + "_C" + std::to_string(c.C) + "_S" +
-                             std::to_string(c.S);
+    const std::string name =
+        "channel_sum/fp32/N" + std::to_string(c.N) + "_C" + std::to_string(c.C) + "_S" + std::to_string(c.S);
     ctx.run(name, [&] {
 #ifdef LOOM_WITH_CUDA
       namespace kg = loom::kernels::cuda;
@@ -82,9 +82,7 @@ void channel_cases(const Context& ctx) {
       auto ws = ws_bytes ? loom::cuda::allocate(ws_bytes, dev.index) : nullptr;
       auto stream = static_cast<cudaStream_t>(loom::cuda::current_stream(dev.index));
       double ms = time_gpu(
-          [&] {
-            kg::channel_sum(loom::DType::Float32, out.data_ptr(), x.data_ptr(), c.N, c.C, c.S, ws.get(), stream);
-          },
+          [&] { kg::channel_sum(loom::DType::Float32, out.data_ptr(), x.data_ptr(), c.N, c.C, c.S, ws.get(), stream); },
           ctx.iters_or(kIters), kWarmup);
       ctx.report(name, ms, 0, 4.0 * c.N * c.C * c.S, Row().integer("workspace_bytes", ws_bytes));
 #else
@@ -101,7 +99,9 @@ void channel_cases(const Context& ctx) {
     Tensor rm = loom::zeros({C}, loom::TensorOptions(dev)), rv = loom::ones({C}, loom::TensorOptions(dev));
     Tensor g = loom::randn({N, C, H, W}, loom::TensorOptions(dev));
     double ms = time_gpu(
-        [&] { loom::autograd::grad({loom::batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5)}, {x, w, b}, {g}); },
+        [&] {
+          loom::autograd::grad({loom::batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5)}, {x, w, b}, {g});
+        },
         ctx.iters_or(kIters), kWarmup);
     ctx.report(bn, ms, 0, 8.0 * N * C * H * W * 4, kFused);
   });

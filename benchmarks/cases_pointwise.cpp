@@ -22,7 +22,8 @@ void run_pointwise_cases(const Context& ctx, bool gpu) {
     const std::string name =
         std::string(gpu ? "" : "cpu/") + "pointwise/fp32/" + op.name + "/N" + std::to_string(op.bench);
     ctx.run(name, [&] {
-      const loom::Device dev = gpu ? loom::Device(loom::DeviceType::CUDA, loom::cuda::current_device()) : loom::Device();
+      const loom::Device dev =
+          gpu ? loom::Device(loom::DeviceType::CUDA, loom::cuda::current_device()) : loom::Device();
       loom::TensorList in;
       for (int i = 0; i < op.inputs; ++i) {
         const auto [lo, hi] = i == 0 ? op.domain : op.domain_b;

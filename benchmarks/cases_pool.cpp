@@ -41,11 +41,19 @@ void gpu_cases(const Context& ctx) {
   const PoolCase cases[] = {
       {"pool/fp32/maxpool2x2_fwd/N256_C32_H64_W64", {256, 32, 64, 64}, max2, false, 4, 12},
       {"pool/fp32/maxpool2x2_fwdbwd/N256_C32_H64_W64", {256, 32, 64, 64}, max2, true, 8, 24},
-      {"pool/fp32/maxpool3x3s2_fwd/N64_C64_H112_W112", {64, 64, 112, 112},
-       [](const Tensor& x) { return loom::max_pool2d(x, {3}, {2}, {1}); }, false, 4, 12},
+      {"pool/fp32/maxpool3x3s2_fwd/N64_C64_H112_W112",
+       {64, 64, 112, 112},
+       [](const Tensor& x) { return loom::max_pool2d(x, {3}, {2}, {1}); },
+       false,
+       4,
+       12},
       {"pool/fp32/avgpool2x2_fwdbwd/N256_C32_H64_W64", {256, 32, 64, 64}, avg2, true, 8, 8},
-      {"pool/fp32/global_avgpool_fwdbwd/N256_C256_H8_W8", {256, 256, 8, 8},
-       [](const Tensor& x) { return loom::adaptive_avg_pool2d(x, {1}); }, true, 8, 8},
+      {"pool/fp32/global_avgpool_fwdbwd/N256_C256_H8_W8",
+       {256, 256, 8, 8},
+       [](const Tensor& x) { return loom::adaptive_avg_pool2d(x, {1}); },
+       true,
+       8,
+       8},
   };
   for (const PoolCase& c : cases) {
     ctx.run(c.name, [&] {
@@ -54,10 +62,8 @@ void gpu_cases(const Context& ctx) {
       Tensor g = loom::randn(y.sizes(), loom::TensorOptions(dev));
       const double bytes = c.bytes_per_in * x.numel() + c.bytes_per_out * y.numel();
       double ms;
-      if (c.backward)
-        ms = time_gpu([&] { loom::autograd::grad({c.op(x)}, {x}, {g}); }, ctx.iters_or(kIters), kWarmup);
-      else
-        ms = time_gpu([&] { Tensor out = c.op(x); }, ctx.iters_or(kIters), kWarmup);
+      if (c.backward) ms = time_gpu([&] { loom::autograd::grad({c.op(x)}, {x}, {g}); }, ctx.iters_or(kIters), kWarmup);
+      else ms = time_gpu([&] { Tensor out = c.op(x); }, ctx.iters_or(kIters), kWarmup);
       ctx.report(c.name, ms, 0, bytes);
     });
   }

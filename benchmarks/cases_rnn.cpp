@@ -23,9 +23,7 @@ struct LstmCase {
     for (const loom::Shape& s : {loom::Shape{4 * H, I}, loom::Shape{4 * H, H}, loom::Shape{4 * H}, loom::Shape{4 * H}})
       params.push_back(composed::uniform_param(s, H, dev));
   }
-  Tensor forward() const {
-    return loom::lstm(x, Tensor(), Tensor(), params, true, 1, false, true).output;
-  }
+  Tensor forward() const { return loom::lstm(x, Tensor(), Tensor(), params, true, 1, false, true).output; }
   double flops() const { return 2.0 * B * T * (I + H) * 4 * H; }
 };
 

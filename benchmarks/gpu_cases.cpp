@@ -41,9 +41,8 @@ bool any_wanted(const Context& ctx, std::initializer_list<std::string> names) {
 // fused kernels, which report impl "loom".
 const char* const kComposed = "loom_composed";
 
-void timed(const Context& ctx, const std::string& name, const std::function<void()>& fn, double flops,
-           double bytes, int iters = kIters, int warmup = kWarmup, Row extra = Row(),
-           const std::string& impl = "loom") {
+void timed(const Context& ctx, const std::string& name, const std::function<void()>& fn, double flops, double bytes,
+           int iters = kIters, int warmup = kWarmup, Row extra = Row(), const std::string& impl = "loom") {
   const double ms = time_gpu(fn, ctx.iters_or(iters), warmup);
   extra.fixed("peak_mib", gpu_peak_mib(fn), 1);
   ctx.report(name, ms, flops, bytes, extra, impl);
@@ -77,30 +76,36 @@ void lstm(const Context& ctx) {
   composed::LSTM m(I, H, gpu());
   Tensor x = loom::randn({B, T, I}, on_gpu(true));
   const double fl = 2.0 * B * T * (I + H) * 4 * H;
-  ctx.run("lstm/fp32/fwd/" + tag,
-          [&] { timed(ctx, "lstm/fp32/fwd/" + tag, [&] { Tensor y = m.forward(x); }, fl, 0, kIters, kWarmup, Row(), kComposed); });
+  ctx.run("lstm/fp32/fwd/" + tag, [&] {
+    timed(
+        ctx, "lstm/fp32/fwd/" + tag, [&] { Tensor y = m.forward(x); }, fl, 0, kIters, kWarmup, Row(), kComposed);
+  });
   ctx.run("lstm/fp32/fwdbwd/" + tag, [&] {
-    timed(ctx, "lstm/fp32/fwdbwd/" + tag, [&] { m.forward(x).sum().backward(); }, 3 * fl, 0, kIters, kWarmup, Row(), kComposed);
+    timed(
+        ctx, "lstm/fp32/fwdbwd/" + tag, [&] { m.forward(x).sum().backward(); }, 3 * fl, 0, kIters, kWarmup, Row(),
+        kComposed);
   });
 }
 
 void attention(const Context& ctx) {
   const int64_t B = 32, H = 8, L = 256, D = 64;
   const std::string tag = "B32_H8_L256_D64";
-  if (!any_wanted(ctx, {"attention/fp32/fwd/" + tag, "attention/fp32/fwdbwd/" + tag,
-                        "attention/fp32/fwd_padmask/" + tag}))
+  if (!any_wanted(ctx,
+                  {"attention/fp32/fwd/" + tag, "attention/fp32/fwdbwd/" + tag, "attention/fp32/fwd_padmask/" + tag}))
     return;
   Tensor q = loom::randn({B, H, L, D}, on_gpu(true)), k = loom::randn({B, H, L, D}, on_gpu(true)),
          v = loom::randn({B, H, L, D}, on_gpu(true));
   Tensor go = loom::randn({B, H, L, D}, on_gpu());
   const double fl = 4.0 * B * H * L * L * D;
   ctx.run("attention/fp32/fwd/" + tag, [&] {
-    timed(ctx, "attention/fp32/fwd/" + tag, [&] { Tensor o = composed::attention(q, k, v); }, fl, 0, kIters,
-          kWarmup, Row(), kComposed);
+    timed(
+        ctx, "attention/fp32/fwd/" + tag, [&] { Tensor o = composed::attention(q, k, v); }, fl, 0, kIters, kWarmup,
+        Row(), kComposed);
   });
   ctx.run("attention/fp32/fwdbwd/" + tag, [&] {
-    timed(ctx, "attention/fp32/fwdbwd/" + tag, [&] { composed::attention(q, k, v).backward(go); }, 3.5 * fl, 0,
-          kIters, kWarmup, Row(), kComposed);
+    timed(
+        ctx, "attention/fp32/fwdbwd/" + tag, [&] { composed::attention(q, k, v).backward(go); }, 3.5 * fl, 0, kIters,
+        kWarmup, Row(), kComposed);
   });
   ctx.run("attention/fp32/fwd_padmask/" + tag, [&] {
     // Key-padding mask [B, 1, 1, L]: the last quarter of every key sequence is padding.
@@ -109,8 +114,9 @@ void attention(const Context& ctx) {
                      .view({1, 1, 1, L})
                      .expand({B, 1, 1, L})
                      .contiguous();
-    timed(ctx, "attention/fp32/fwd_padmask/" + tag, [&] { Tensor o = composed::attention(q, k, v, pad); }, fl, 0,
-          kIters, kWarmup, Row(), kComposed);
+    timed(
+        ctx, "attention/fp32/fwd_padmask/" + tag, [&] { Tensor o = composed::attention(q, k, v, pad); }, fl, 0, kIters,
+        kWarmup, Row(), kComposed);
   });
 }
 
@@ -122,12 +128,14 @@ void memory_bound(const Context& ctx) {
     Tensor w = loom::ones({D}, on_gpu(true)), b = loom::zeros({D}, on_gpu(true));
     Tensor g = loom::randn({N, D}, on_gpu());
     ctx.run("layernorm/fp32/fwd/" + tag, [&] {
-      timed(ctx, "layernorm/fp32/fwd/" + tag, [&] { Tensor y = composed::layer_norm(x, w, b); }, 0,
-            2.0 * N * D * 4, kIters, kWarmup, Row(), kComposed);
+      timed(
+          ctx, "layernorm/fp32/fwd/" + tag, [&] { Tensor y = composed::layer_norm(x, w, b); }, 0, 2.0 * N * D * 4,
+          kIters, kWarmup, Row(), kComposed);
     });
     ctx.run("layernorm/fp32/fwdbwd/" + tag, [&] {
-      timed(ctx, "layernorm/fp32/fwdbwd/" + tag, [&] { composed::layer_norm(x, w, b).backward(g); }, 0,
-            5.0 * N * D * 4, kIters, kWarmup, Row(), kComposed);
+      timed(
+          ctx, "layernorm/fp32/fwdbwd/" + tag, [&] { composed::layer_norm(x, w, b).backward(g); }, 0, 5.0 * N * D * 4,
+          kIters, kWarmup, Row(), kComposed);
     });
   }
   const std::string xent = "softmax_xent/fp32/fwdbwd/N8192_V4096";
@@ -135,8 +143,9 @@ void memory_bound(const Context& ctx) {
     const int64_t V = 4096;
     Tensor logits = loom::randn({N, V}, on_gpu(true));
     Tensor labels = loom::randint(0, V, {N}, loom::TensorOptions(loom::DType::Int64, gpu()));
-    timed(ctx, xent, [&] { composed::cross_entropy(logits, labels).backward(); }, 0, 2.0 * N * V * 4, kIters,
-          kWarmup, Row(), kComposed);
+    timed(
+        ctx, xent, [&] { composed::cross_entropy(logits, labels).backward(); }, 0, 2.0 * N * V * 4, kIters, kWarmup,
+        Row(), kComposed);
   });
 }
 
@@ -149,17 +158,20 @@ void fusion(const Context& ctx) {
   const double fl = 2.0 * B * 2 * D * D;
   Tensor Wg = composed::uniform_param({D, 2 * D}, 2 * D, gpu()), cg = composed::uniform_param({D}, 2 * D, gpu());
   ctx.run("fusion/fp32/gated_fwd/B8192_D512", [&] {
-    timed(ctx, "fusion/fp32/gated_fwd/B8192_D512", [&] { Tensor o = composed::gated(a, b, Wg, cg); }, fl, 0, kIters,
-          kWarmup, Row(), kComposed);
+    timed(
+        ctx, "fusion/fp32/gated_fwd/B8192_D512", [&] { Tensor o = composed::gated(a, b, Wg, cg); }, fl, 0, kIters,
+        kWarmup, Row(), kComposed);
   });
   ctx.run("fusion/fp32/gated_fwdbwd/B8192_D512", [&] {
-    timed(ctx, "fusion/fp32/gated_fwdbwd/B8192_D512", [&] { composed::gated(a, b, Wg, cg).sum().backward(); },
-          3 * fl, 0, kIters, kWarmup, Row(), kComposed);
+    timed(
+        ctx, "fusion/fp32/gated_fwdbwd/B8192_D512", [&] { composed::gated(a, b, Wg, cg).sum().backward(); }, 3 * fl, 0,
+        kIters, kWarmup, Row(), kComposed);
   });
   Tensor Wf = composed::uniform_param({2 * D, D}, D, gpu()), cf = composed::uniform_param({2 * D}, D, gpu());
   ctx.run("fusion/fp32/film_fwdbwd/B8192_D512", [&] {
-    timed(ctx, "fusion/fp32/film_fwdbwd/B8192_D512", [&] { composed::film(a, b, Wf, cf).sum().backward(); }, 3 * fl,
-          0, kIters, kWarmup, Row(), kComposed);
+    timed(
+        ctx, "fusion/fp32/film_fwdbwd/B8192_D512", [&] { composed::film(a, b, Wf, cf).sum().backward(); }, 3 * fl, 0,
+        kIters, kWarmup, Row(), kComposed);
   });
 }
 

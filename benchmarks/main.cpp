@@ -108,9 +108,7 @@ std::string short_name(std::string s) {
   return s;
 }
 
-std::string dims(const dim3& d) {
-  return std::to_string(d.x) + "x" + std::to_string(d.y) + "x" + std::to_string(d.z);
-}
+std::string dims(const dim3& d) { return std::to_string(d.x) + "x" + std::to_string(d.y) + "x" + std::to_string(d.z); }
 
 // Less than half a wave of a 132-SM GPU. With unknown resources only a grid
 // below 66 blocks is certain to be that (at least one block fits an SM).
@@ -174,14 +172,17 @@ void print_launches(const std::string& name, const std::string& impl) {
                 r.local_bytes >= 0 ? std::to_string(r.local_bytes).c_str() : "-",
                 r.blocks_per_sm >= 0 ? std::to_string(r.blocks_per_sm).c_str() : "-",
                 r.occupancy >= 0 ? fmt("%.2f", r.occupancy).c_str() : "-",
-                r.waves >= 0 ? fmt("%.3f", r.waves).c_str() : "-", r.library ? "lib" : low ? "LOW" : "",
+                r.waves >= 0 ? fmt("%.3f", r.waves).c_str() : "-",
+                r.library ? "lib"
+                : low     ? "LOW"
+                          : "",
                 short_name(r.kernel).c_str());
     if (!low) continue;
     const std::string kernel = short_name(r.kernel), grid = dims(r.grid), block = dims(r.block);
-    auto it = std::find_if(g_flagged.begin(), g_flagged.end(), [&](const Flagged& f) {
-      return f.kernel == kernel && f.grid == grid && f.block == block;
-    });
-    if (it == g_flagged.end()) it = g_flagged.insert(g_flagged.end(), Flagged{kernel, grid, block, r.blocks_per_sm, r.waves, {}});
+    auto it = std::find_if(g_flagged.begin(), g_flagged.end(),
+                           [&](const Flagged& f) { return f.kernel == kernel && f.grid == grid && f.block == block; });
+    if (it == g_flagged.end())
+      it = g_flagged.insert(g_flagged.end(), Flagged{kernel, grid, block, r.blocks_per_sm, r.waves, {}});
     const std::string c = name + " [" + impl + "]";
     if (std::find(it->cases.begin(), it->cases.end(), c) == it->cases.end()) it->cases.push_back(c);
   }
@@ -461,7 +462,7 @@ void usage(std::ostream& os) {
 #ifdef LOOM_CUDA_EMU
 int run_launch_report(const bench::Context& ctx) {
   using Family = void (*)(const bench::Context&, bool);
-  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases, bench::run_attention_cases,
+  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases,    bench::run_attention_cases,
                              bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases};
   std::printf("loom_bench --launch-report: GPU cases in dry run on the CUDA emulator (kernels recorded, not run)\n");
   if (emu::kernel_resource_count())
@@ -564,8 +565,8 @@ int main(int argc, char** argv) {
   ctx.emit(header);
 
   using Family = void (*)(const bench::Context&, bool);
-  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases,    bench::run_attention_cases,
-                             bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases,
+  const Family families[] = {bench::run_conv_cases,     bench::run_rnn_cases,    bench::run_attention_cases,
+                             bench::run_norm_cases,     bench::run_fusion_cases, bench::run_pool_cases,
                              bench::run_pointwise_cases};
   if (cpu) {
     bench::run_cpu_cases(ctx);

@@ -54,8 +54,8 @@ std::atomic<int64_t> g_peak_live_bytes{0};
 
 void count_alloc(size_t nbytes) {
   t_counters.allocated += nbytes;
-  const int64_t live = g_live_bytes.fetch_add(static_cast<int64_t>(nbytes), std::memory_order_relaxed) +
-                       static_cast<int64_t>(nbytes);
+  const int64_t live =
+      g_live_bytes.fetch_add(static_cast<int64_t>(nbytes), std::memory_order_relaxed) + static_cast<int64_t>(nbytes);
   int64_t peak = g_peak_live_bytes.load(std::memory_order_relaxed);
   while (live > peak && !g_peak_live_bytes.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
   }
@@ -86,8 +86,7 @@ std::shared_ptr<void> cpu_allocate(size_t nbytes) {
   size_t size = round_up(nbytes == 0 ? 1 : nbytes, kCpuAlignment);
   LOOM_CHECK_KIND(size >= nbytes, ErrorKind::OutOfMemory, "cpu_allocate: ", nbytes, " bytes is too large");
   void* p = std::aligned_alloc(kCpuAlignment, size);
-  LOOM_CHECK_KIND(p != nullptr, ErrorKind::OutOfMemory, "CPU out of memory: tried to allocate ", nbytes,
-                  " bytes");
+  LOOM_CHECK_KIND(p != nullptr, ErrorKind::OutOfMemory, "CPU out of memory: tried to allocate ", nbytes, " bytes");
   count_alloc(nbytes);
   return std::shared_ptr<void>(p, [nbytes](void* q) {
     count_free(nbytes);
@@ -149,10 +148,9 @@ void* CachingAllocator::allocate(size_t nbytes, void* stream) {
   }
   if (ptr == nullptr) {
     ++stats_.num_ooms;
-    LOOM_THROW(ErrorKind::OutOfMemory, backend_->name(), " out of memory: tried to allocate ", nbytes,
-               " bytes (", size, " rounded); loom holds ", stats_.reserved_bytes, " bytes reserved, of which ",
-               stats_.allocated_bytes, " bytes are in use; the backend reports ", backend_->free_bytes(),
-               " bytes free");
+    LOOM_THROW(ErrorKind::OutOfMemory, backend_->name(), " out of memory: tried to allocate ", nbytes, " bytes (", size,
+               " rounded); loom holds ", stats_.reserved_bytes, " bytes reserved, of which ", stats_.allocated_bytes,
+               " bytes are in use; the backend reports ", backend_->free_bytes(), " bytes free");
   }
   live_.emplace(ptr, Block{ptr, size, stream});
   ++stats_.num_device_allocs;

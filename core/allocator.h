@@ -29,7 +29,7 @@ struct CpuAllocCounters {
 };
 CpuAllocCounters cpu_thread_alloc_counters();
 int64_t cpu_live_bytes();
-int64_t cpu_peak_live_bytes();      // since the last reset
+int64_t cpu_peak_live_bytes();     // since the last reset
 void cpu_reset_peak_live_bytes();  // peak := live now
 
 struct MemoryStats {
@@ -50,8 +50,8 @@ class CachingAllocator {
     virtual ~Backend() = default;
     virtual void* raw_alloc(size_t nbytes) = 0;  // nullptr when out of memory
     virtual void raw_free(void* ptr) = 0;
-    virtual size_t free_bytes() { return 0; }    // for error messages
-    virtual const char* name() const = 0;        // "CUDA", "host"
+    virtual size_t free_bytes() { return 0; }  // for error messages
+    virtual const char* name() const = 0;      // "CUDA", "host"
   };
 
   explicit CachingAllocator(std::unique_ptr<Backend> backend);

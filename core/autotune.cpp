@@ -139,8 +139,8 @@ bool in_family(const Entry& e, const std::string& family) { return family.empty(
 }  // namespace
 
 void set_budget_seconds(double seconds) {
-  LOOM_CHECK_VALUE(seconds > 0 && std::isfinite(seconds), "autotune.set_budget_seconds: expected a positive number, got ",
-                   seconds);
+  LOOM_CHECK_VALUE(seconds > 0 && std::isfinite(seconds),
+                   "autotune.set_budget_seconds: expected a positive number, got ", seconds);
   std::lock_guard<std::mutex> lock(g_mu);
   g_budget_s = seconds;
 }
@@ -193,8 +193,8 @@ std::string choose(const std::string& family, const std::string& problem, const 
     }
     e.timings.push_back(tm);
   }
-  LOOM_CHECK(!e.choice.empty(), "autotune: every candidate failed for ", family, " problem ", problem, " (last: ",
-             last_error, ")");
+  LOOM_CHECK(!e.choice.empty(), "autotune: every candidate failed for ", family, " problem ", problem,
+             " (last: ", last_error, ")");
   e.tuning_s = elapsed();
   std::lock_guard<std::mutex> lock(g_mu);
   g_tuning_s += e.tuning_s;
@@ -219,7 +219,8 @@ bool cached_choice(const std::string& family, const std::string& problem, std::s
 }
 
 void put(const Entry& entry) {
-  LOOM_CHECK_VALUE(!entry.family.empty() && !entry.choice.empty(), "autotune.put: an entry needs a family and a choice");
+  LOOM_CHECK_VALUE(!entry.family.empty() && !entry.choice.empty(),
+                   "autotune.put: an entry needs a family and a choice");
   std::lock_guard<std::mutex> lock(g_mu);
   g_cache[{entry.family, entry.problem}] = entry;
 }

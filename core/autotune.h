@@ -64,7 +64,7 @@ std::string choose(const std::string& family, const std::string& problem, const 
 bool lookup(const std::string& family, const std::string& problem, Entry* out = nullptr);
 // The hot path: only the cached choice's name.
 bool cached_choice(const std::string& family, const std::string& problem, std::string* choice);
-void put(const Entry& entry);  // insert or replace (tests, and pinning a choice by hand)
+void put(const Entry& entry);                                // insert or replace (tests, and pinning a choice by hand)
 std::vector<Entry> entries(const std::string& family = "");  // sorted by family, then problem
 void clear(const std::string& family = "");
 double tuning_seconds();  // total spent tuning in this process

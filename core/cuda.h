@@ -33,6 +33,7 @@ class StreamGuard {
  public:
   StreamGuard(int device, void* stream);
   ~StreamGuard();
+
  private:
   int device_;
   void* prev_;
@@ -50,8 +51,7 @@ void reset_peak_memory_stats(int device = -1);
 // Copies between any two of host / device memory. Host<->device copies with
 // non_blocking = false return when the data is usable; non_blocking host
 // copies go through pinned staging and return once enqueued.
-void memcpy(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes,
-            bool non_blocking = false);
+void memcpy(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes, bool non_blocking = false);
 
 // Device-side failures recorded by kernels (an out-of-range index in
 // index_select / gather / scatter_add) are raised here as IndexError.

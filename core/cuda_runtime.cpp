@@ -250,9 +250,7 @@ void destroy_stream(void* stream) {
   LOOM_CUDA_CHECK(cudaStreamDestroy(static_cast<cudaStream_t>(stream)));
 }
 
-void stream_synchronize(void* stream) {
-  LOOM_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
-}
+void stream_synchronize(void* stream) { LOOM_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream))); }
 
 StreamGuard::StreamGuard(int device, void* stream) {
   device_ = checked_device(device, "StreamGuard");
@@ -390,8 +388,9 @@ void check_async_errors(int device) {
   if (value != 0) {
     LOOM_CUDA_CHECK(cudaMemset(flag, 0, sizeof(int)));
     LOOM_THROW(ErrorKind::Index,
-               "index out of range in a CUDA kernel (an index or target outside its dimension: index_select, gather, scatter_add, embedding, cross_entropy, ...) on device cuda:", d,
-               "; the outputs of that op are undefined");
+               "index out of range in a CUDA kernel (an index or target outside its dimension: index_select, gather, "
+               "scatter_add, embedding, cross_entropy, ...) on device cuda:",
+               d, "; the outputs of that op are undefined");
   }
 }
 

@@ -7,9 +7,7 @@
 namespace loom::cuda {
 
 namespace {
-[[noreturn]] void no_cuda(const char* fn) {
-  LOOM_THROW(ErrorKind::Runtime, fn, ": loom was built without CUDA");
-}
+[[noreturn]] void no_cuda(const char* fn) { LOOM_THROW(ErrorKind::Runtime, fn, ": loom was built without CUDA"); }
 }  // namespace
 
 bool built_with_cuda() { return false; }

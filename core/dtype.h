@@ -38,17 +38,31 @@ inline bool is_integral(DType t, bool include_bool = false) {
 // Result type of a binary op between two tensors (PyTorch rules for these dtypes).
 // Promotion categories: bool < integral < floating.
 inline int dtype_category(DType t) { return is_floating(t) ? 2 : is_integral(t) ? 1 : 0; }
-inline DType promote_types(DType a, DType b) {
-  return static_cast<int8_t>(a) >= static_cast<int8_t>(b) ? a : b;
-}
+inline DType promote_types(DType a, DType b) { return static_cast<int8_t>(a) >= static_cast<int8_t>(b) ? a : b; }
 DType parse_dtype(const std::string& name);  // "float32", "float", "int64", "long", ...
 
-template <typename T> struct dtype_of;
-template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::Int32; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
+template <typename T>
+struct dtype_of;
+template <>
+struct dtype_of<bool> {
+  static constexpr DType value = DType::Bool;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DType value = DType::Int32;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
 
 }  // namespace loom
 
@@ -59,32 +73,34 @@ template <> struct dtype_of<double> { static constexpr DType value = DType::Floa
     __VA_ARGS__();                     \
     break;                             \
   }
-#define LOOM_DISPATCH_ALL(dt, opname, ...)                                                     \
-  [&] {                                                                                        \
-    switch (dt) {                                                                              \
-      LOOM_DTYPE_CASE(Bool, bool, __VA_ARGS__)                                                 \
-      LOOM_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Float32, float, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Float64, double, __VA_ARGS__)                                            \
+#define LOOM_DISPATCH_ALL(dt, opname, ...)                                                                  \
+  [&] {                                                                                                     \
+    switch (dt) {                                                                                           \
+      LOOM_DTYPE_CASE(Bool, bool, __VA_ARGS__)                                                              \
+      LOOM_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)                                                          \
+      LOOM_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                                                          \
+      LOOM_DTYPE_CASE(Float32, float, __VA_ARGS__)                                                          \
+      LOOM_DTYPE_CASE(Float64, double, __VA_ARGS__)                                                         \
       default: LOOM_THROW(::loom::ErrorKind::Type, opname, ": unsupported dtype ", ::loom::dtype_name(dt)); \
-    }                                                                                          \
+    }                                                                                                       \
   }()
-#define LOOM_DISPATCH_NUMERIC(dt, opname, ...)                                                 \
-  [&] {                                                                                        \
-    switch (dt) {                                                                              \
-      LOOM_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Float32, float, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Float64, double, __VA_ARGS__)                                            \
-      default: LOOM_THROW(::loom::ErrorKind::Type, opname, ": expected a numeric dtype, got ", ::loom::dtype_name(dt)); \
-    }                                                                                          \
+#define LOOM_DISPATCH_NUMERIC(dt, opname, ...)                                                                     \
+  [&] {                                                                                                            \
+    switch (dt) {                                                                                                  \
+      LOOM_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)                                                                 \
+      LOOM_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                                                                 \
+      LOOM_DTYPE_CASE(Float32, float, __VA_ARGS__)                                                                 \
+      LOOM_DTYPE_CASE(Float64, double, __VA_ARGS__)                                                                \
+      default:                                                                                                     \
+          LOOM_THROW(::loom::ErrorKind::Type, opname, ": expected a numeric dtype, got ", ::loom::dtype_name(dt)); \
+    }                                                                                                              \
   }()
-#define LOOM_DISPATCH_FLOAT(dt, opname, ...)                                                   \
-  [&] {                                                                                        \
-    switch (dt) {                                                                              \
-      LOOM_DTYPE_CASE(Float32, float, __VA_ARGS__)                                             \
-      LOOM_DTYPE_CASE(Float64, double, __VA_ARGS__)                                            \
-      default: LOOM_THROW(::loom::ErrorKind::Type, opname, ": expected a floating dtype, got ", ::loom::dtype_name(dt)); \
-    }                                                                                          \
+#define LOOM_DISPATCH_FLOAT(dt, opname, ...)                                                                        \
+  [&] {                                                                                                             \
+    switch (dt) {                                                                                                   \
+      LOOM_DTYPE_CASE(Float32, float, __VA_ARGS__)                                                                  \
+      LOOM_DTYPE_CASE(Float64, double, __VA_ARGS__)                                                                 \
+      default:                                                                                                      \
+          LOOM_THROW(::loom::ErrorKind::Type, opname, ": expected a floating dtype, got ", ::loom::dtype_name(dt)); \
+    }                                                                                                               \
   }()

@@ -28,7 +28,9 @@ inline void stream_one(std::ostringstream& os, const std::vector<T>& v) {
   os << ']';
 }
 template <typename T>
-inline void stream_one(std::ostringstream& os, const T& v) { os << v; }
+inline void stream_one(std::ostringstream& os, const T& v) {
+  os << v;
+}
 template <typename... Args>
 inline std::string str(const Args&... args) {
   std::ostringstream os;
@@ -40,8 +42,8 @@ inline std::string str(const Args&... args) {
 }  // namespace loom
 
 #define LOOM_THROW(kind, ...) throw ::loom::Error(kind, ::loom::detail::str(__VA_ARGS__))
-#define LOOM_CHECK_KIND(cond, kind, ...) \
-  do {                                   \
+#define LOOM_CHECK_KIND(cond, kind, ...)        \
+  do {                                          \
     if (!(cond)) LOOM_THROW(kind, __VA_ARGS__); \
   } while (0)
 // Shape/dtype/device mismatches: RuntimeError, as PyTorch raises for them.
@@ -52,14 +54,12 @@ inline std::string str(const Args&... args) {
 
 // CUDA runtime errors carry the failing call, file and line. Only usable in
 // translation units that include cuda_runtime.h.
-#define LOOM_CUDA_CHECK(call)                                                              \
-  do {                                                                                     \
-    cudaError_t loom_err_ = (call);                                                        \
-    if (loom_err_ != cudaSuccess) {                                                        \
-      (void)cudaGetLastError();                                                            \
-      LOOM_THROW(loom_err_ == cudaErrorMemoryAllocation ? ::loom::ErrorKind::OutOfMemory   \
-                                                        : ::loom::ErrorKind::Runtime,      \
-                 "CUDA error: ", cudaGetErrorString(loom_err_), " (", #call, " at ",       \
-                 __FILE__, ":", __LINE__, ")");                                            \
-    }                                                                                      \
+#define LOOM_CUDA_CHECK(call)                                                                                          \
+  do {                                                                                                                 \
+    cudaError_t loom_err_ = (call);                                                                                    \
+    if (loom_err_ != cudaSuccess) {                                                                                    \
+      (void)cudaGetLastError();                                                                                        \
+      LOOM_THROW(loom_err_ == cudaErrorMemoryAllocation ? ::loom::ErrorKind::OutOfMemory : ::loom::ErrorKind::Runtime, \
+                 "CUDA error: ", cudaGetErrorString(loom_err_), " (", #call, " at ", __FILE__, ":", __LINE__, ")");    \
+    }                                                                                                                  \
   } while (0)

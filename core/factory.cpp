@@ -42,8 +42,7 @@ cudaStream_t stream_of(Device d) { return static_cast<cudaStream_t>(cuda::curren
 }
 
 void check_shape(const Shape& shape, const char* op) {
-  for (auto s : shape)
-    LOOM_CHECK(s >= 0, op, ": Trying to create tensor with negative dimension ", s, ": ", shape);
+  for (auto s : shape) LOOM_CHECK(s >= 0, op, ": Trying to create tensor with negative dimension ", s, ": ", shape);
 }
 
 kernels::ElementwiseLoop flat_loop(int64_t n) {
@@ -111,8 +110,8 @@ Tensor empty(const Shape& shape, const TensorOptions& opts) {
   bool overflow = false;
   for (auto s : shape) overflow = overflow || __builtin_mul_overflow(n, s, &n);
   overflow = overflow || __builtin_mul_overflow(n, static_cast<int64_t>(itemsize(opts.dtype)), &nbytes);
-  LOOM_CHECK_KIND(!overflow, ErrorKind::OutOfMemory, opts.device.str(), " out of memory: a ",
-                  dtype_name(opts.dtype), " tensor of shape ", shape, " needs more than 2^63 bytes");
+  LOOM_CHECK_KIND(!overflow, ErrorKind::OutOfMemory, opts.device.str(), " out of memory: a ", dtype_name(opts.dtype),
+                  " tensor of shape ", shape, " needs more than 2^63 bytes");
   // A shape with no elements can still have strides beyond int64 (sizes of
   // 0 count as 1 in them): those are refused too.
   Shape strides(shape.size());
@@ -143,8 +142,9 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
   LOOM_OP_SCOPE(arange);
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   LOOM_CHECK(st != 0, "arange: step must be nonzero");
-  LOOM_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start ",
-             s, ", end ", e, ", step ", st, ")");
+  LOOM_CHECK((st > 0 && e >= s) || (st < 0 && e <= s),
+             "arange: upper bound and larger bound inconsistent with step sign (start ", s, ", end ", e, ", step ", st,
+             ")");
   int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
   Tensor t = empty({n}, opts.with_requires_grad(false));
   loom_op_scope_.set_cost(double(n), cost_bytes(&t));
@@ -224,7 +224,9 @@ Tensor rand(const Shape& shape, const TensorOptions& opts) {
   LOOM_CHECK_TYPE(is_floating(opts.dtype), "rand: expected a floating dtype, got ", dtype_name(opts.dtype));
   return random_tensor(
       loom_op_scope_, 1, shape, opts, "rand",
-      [](Tensor& t, int64_t n, PhiloxState s) { kernels::cpu::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1); },
+      [](Tensor& t, int64_t n, PhiloxState s) {
+        kernels::cpu::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1);
+      },
       [](Tensor& t, int64_t n, PhiloxState s) {
 #ifdef LOOM_WITH_CUDA
         kernels::cuda::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream_of(t.device()));
@@ -239,7 +241,9 @@ Tensor randn(const Shape& shape, const TensorOptions& opts) {
   LOOM_CHECK_TYPE(is_floating(opts.dtype), "randn: expected a floating dtype, got ", dtype_name(opts.dtype));
   return random_tensor(
       loom_op_scope_, 4, shape, opts, "randn",  // Box-Muller: log, sqrt, cos, scale
-      [](Tensor& t, int64_t n, PhiloxState s) { kernels::cpu::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1); },
+      [](Tensor& t, int64_t n, PhiloxState s) {
+        kernels::cpu::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1);
+      },
       [](Tensor& t, int64_t n, PhiloxState s) {
 #ifdef LOOM_WITH_CUDA
         kernels::cuda::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream_of(t.device()));
@@ -285,7 +289,9 @@ TensorOptions like(const Tensor& t, const std::optional<TensorOptions>& o) {
 Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) { return empty(t.sizes(), like(t, o)); }
 Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) { return zeros(t.sizes(), like(t, o)); }
 Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) { return ones(t.sizes(), like(t, o)); }
-Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) { return full(t.sizes(), v, like(t, o)); }
+Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) {
+  return full(t.sizes(), v, like(t, o));
+}
 Tensor rand_like(const Tensor& t, std::optional<TensorOptions> o) { return rand(t.sizes(), like(t, o)); }
 Tensor randn_like(const Tensor& t, std::optional<TensorOptions> o) { return randn(t.sizes(), like(t, o)); }
 

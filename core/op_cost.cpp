@@ -126,43 +126,62 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
   const double item = defined(x) ? static_cast<double>(x->element_size()) : 4;
   switch (op) {
     // Views move no data.
-    case Op::view: case Op::reshape: case Op::permute: case Op::narrow: case Op::slice: case Op::select:
-    case Op::expand: case Op::squeeze: case Op::unsqueeze: case Op::as_strided:
-      return {0, 0};
+    case Op::view:
+    case Op::reshape:
+    case Op::permute:
+    case Op::narrow:
+    case Op::slice:
+    case Op::select:
+    case Op::expand:
+    case Op::squeeze:
+    case Op::unsqueeze:
+    case Op::as_strided: return {0, 0};
     // Copies read and write every element once.
-    case Op::contiguous: case Op::clone: case Op::to_device:
-      return {0, 2 * xb};
+    case Op::contiguous:
+    case Op::clone:
+    case Op::to_device: return {0, 2 * xb};
     case Op::to_dtype:  // the output dtype is not an input: assume the same width
       return {0, 2 * xb};
     case Op::copy_:  // (destination, source)
       return {0, n > 1 ? cost_bytes(x) + cost_bytes(in[1]) : 2 * xb};
-    case Op::fill_:
-      return {0, xb};
-    case Op::cat: case Op::stack:
+    case Op::fill_: return {0, xb};
+    case Op::cat:
+    case Op::stack:
       return {0, 2 * sum_bytes(in, n)};
 
-    // The pointwise ops of the registry (core/ops.toml), then the listed-only ones.
+      // The pointwise ops of the registry (core/ops.toml), then the listed-only ones.
 #define LOOM_OP_COST_CASES
 #include "core/op_cost_pointwise.inc"
 #undef LOOM_OP_COST_CASES
-    case Op::compare: case Op::where: case Op::clamp: case Op::masked_fill: case Op::bitwise_and: case Op::bitwise_or:
-    case Op::bitwise_xor: case Op::bitwise_not:
-      return pointwise(op, in, n);
+    case Op::compare:
+    case Op::where:
+    case Op::clamp:
+    case Op::masked_fill:
+    case Op::bitwise_and:
+    case Op::bitwise_or:
+    case Op::bitwise_xor:
+    case Op::bitwise_not: return pointwise(op, in, n);
 
     // Reductions read their input once; the (smaller) output is ignored.
-    case Op::sum: case Op::mean: case Op::prod: case Op::amax: case Op::amin: case Op::max_dim:
-    case Op::min_dim: case Op::argmax: case Op::argmin:
-      return {floating(x) ? xn : 0, xb};
-    case Op::var: case Op::std:  // mean, then squared deviations
+    case Op::sum:
+    case Op::mean:
+    case Op::prod:
+    case Op::amax:
+    case Op::amin:
+    case Op::max_dim:
+    case Op::min_dim:
+    case Op::argmax:
+    case Op::argmin: return {floating(x) ? xn : 0, xb};
+    case Op::var:
+    case Op::std:  // mean, then squared deviations
       return {3 * xn, xb};
-    case Op::norm:
-      return {2 * xn, xb};
+    case Op::norm: return {2 * xn, xb};
     case Op::logsumexp:  // max, exp(x - max), sum
       return {4 * xn, xb};
 
-    case Op::matmul:
-      return matmul(x, n > 1 ? in[1] : nullptr);
-    case Op::softmax: case Op::log_softmax:  // max, subtract, exp, sum, divide
+    case Op::matmul: return matmul(x, n > 1 ? in[1] : nullptr);
+    case Op::softmax:
+    case Op::log_softmax:  // max, subtract, exp, sum, divide
       return {5 * xn, 2 * xb};
 
     // (self, index): the output has the index's shape.
@@ -189,8 +208,8 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
       const double heads = l * d > 0 ? xn / (l * d) : 0;  // B * H
       const double dv = static_cast<double>(in[2]->shape().back());
       const double flops = heads * (2 * l * s * d + 2 * l * s * dv + 5 * l * s);
-      return {flops, xb + cost_bytes(in[1]) + cost_bytes(in[2]) + (n > 3 ? cost_bytes(in[3]) : 0) +
-                         heads * l * dv * item};
+      return {flops,
+              xb + cost_bytes(in[1]) + cost_bytes(in[2]) + (n > 3 ? cost_bytes(in[3]) : 0) + heads * l * dv * item};
     }
     case Op::layer_norm:  // (input, weight, bias): mean, variance, normalize, scale and shift
       return {8 * xn, 2 * xb + (n > 1 ? cost_bytes(in[1]) : 0) + (n > 2 ? cost_bytes(in[2]) : 0)};
@@ -204,7 +223,8 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
       for (size_t i = 1; i < n; ++i) rest += cost_bytes(in[i]);
       return {5 * xn, xb + rest};
     }
-    case Op::lstm_cell: case Op::gru_cell: {  // (input, hx, [cx,] w_ih, w_hh, b_ih, b_hh)
+    case Op::lstm_cell:
+    case Op::gru_cell: {  // (input, hx, [cx,] w_ih, w_hh, b_ih, b_hh)
       const size_t wi = op == Op::lstm_cell ? 3 : 2;
       if (n < wi + 2 || !defined(in[wi]) || !defined(in[wi + 1])) return {};
       const OpCost a = linear(x, in[wi], n > wi + 2 ? in[wi + 2] : nullptr);
@@ -220,8 +240,7 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
       if (n < 3 || !defined(in[2]) || in[2]->dim() != 2 || !defined(x) || x->dim() < 1) return {};
       const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
       const double rows = numel(x) / static_cast<double>(std::max<int64_t>(1, x->shape().back()));
-      return {2 * rows * nn * k + (n > 3 && defined(in[3]) ? rows * nn : 0),
-              sum_bytes(in, n) + rows * nn * item};
+      return {2 * rows * nn * k + (n > 3 && defined(in[3]) ? rows * nn : 0), sum_bytes(in, n) + rows * nn * item};
     }
     case Op::gated_fusion: {  // (a, b, weight, bias): g = sigmoid([a, b] W^T + bias); g*a + (1-g)*b
       if (n < 3 || !defined(in[2]) || in[2]->dim() != 2) return {};
@@ -236,8 +255,7 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
       return {2 * rows * nn * k + 2 * xn, sum_bytes(in, n) + xb};
     }
     case Op::bilinear_pool: {  // (a, b, U, V, P): P^T ((a U) * (b V))
-      if (n < 5 || !defined(in[2]) || !defined(in[3]) || !defined(in[4]) || in[2]->dim() != 2 ||
-          in[4]->dim() != 2)
+      if (n < 5 || !defined(in[2]) || !defined(in[3]) || !defined(in[4]) || in[2]->dim() != 2 || in[4]->dim() != 2)
         return {};
       const double da = static_cast<double>(in[2]->shape()[0]), r = static_cast<double>(in[2]->shape()[1]);
       const double rows = da > 0 ? xn / da : 0;
@@ -253,11 +271,21 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
 
     // These declare their cost in their front ends (the output shape or the
     // work depends on arguments): see OpScope::set_cost.
-    case Op::conv2d: case Op::max_pool2d: case Op::avg_pool2d: case Op::adaptive_avg_pool2d:
-    case Op::lstm: case Op::gru: case Op::index_select: case Op::one_hot: case Op::optim_step:
-    case Op::rand: case Op::randn: case Op::randint: case Op::arange: case Op::linspace:
-    case Op::kCount:
-      return {};
+    case Op::conv2d:
+    case Op::max_pool2d:
+    case Op::avg_pool2d:
+    case Op::adaptive_avg_pool2d:
+    case Op::lstm:
+    case Op::gru:
+    case Op::index_select:
+    case Op::one_hot:
+    case Op::optim_step:
+    case Op::rand:
+    case Op::randn:
+    case Op::randint:
+    case Op::arange:
+    case Op::linspace:
+    case Op::kCount: return {};
   }
   return {};
 }

@@ -14,7 +14,9 @@
 
 namespace loom::philox {
 
-struct U4 { uint32_t x, y, z, w; };
+struct U4 {
+  uint32_t x, y, z, w;
+};
 
 LOOM_HD uint32_t mulhilo(uint32_t a, uint32_t b, uint32_t* hi) {
   uint64_t p = static_cast<uint64_t>(a) * b;

@@ -37,7 +37,8 @@ struct Formatter {
       maxabs = std::max(maxabs, std::fabs(x));
       if (x != 0) minabs = std::min(minabs, std::fabs(x));
     }
-    if (floating && !all_int) sci = maxabs >= 1e8 || (minabs < 1e-4 && minabs > 0) || (minabs > 0 && maxabs / minabs > 1e3);
+    if (floating && !all_int)
+      sci = maxabs >= 1e8 || (minabs < 1e-4 && minabs > 0) || (minabs > 0 && maxabs / minabs > 1e3);
     if (floating && all_int) sci = maxabs >= 1e8;
     for (size_t i = 0; i < v.size(); ++i) width = std::max<int>(width, static_cast<int>(fmt(i).size()));
   }

@@ -11,7 +11,6 @@
 
 #include "core/nvtx.h"
 
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -51,12 +50,20 @@ struct OpenFrame {
 // Ops that run on tensor cores when TF32 is allowed: their roof is TF32's.
 bool tensor_core_op(Op op) {
   switch (op) {
-    case Op::matmul: case Op::conv2d: case Op::linear: case Op::linear2: case Op::attention: case Op::lstm:
-    case Op::gru: case Op::lstm_cell: case Op::gru_cell: case Op::gated_fusion: case Op::film:
-    case Op::bilinear_pool: case Op::clip_loss:
-      return true;
-    default:
-      return false;
+    case Op::matmul:
+    case Op::conv2d:
+    case Op::linear:
+    case Op::linear2:
+    case Op::attention:
+    case Op::lstm:
+    case Op::gru:
+    case Op::lstm_cell:
+    case Op::gru_cell:
+    case Op::gated_fusion:
+    case Op::film:
+    case Op::bilinear_pool:
+    case Op::clip_loss: return true;
+    default: return false;
   }
 }
 
@@ -290,14 +297,14 @@ Schedule::Action Schedule::at(int64_t step) const {
 
 void Schedule::check() const {
   LOOM_CHECK_VALUE(active >= 1 && wait >= 0 && warmup >= 0 && repeat >= 0 && skip_first >= 0,
-                   "profiler schedule: active must be >= 1 and wait, warmup, repeat, skip_first >= 0; got wait=",
-                   wait, " warmup=", warmup, " active=", active, " repeat=", repeat, " skip_first=", skip_first);
+                   "profiler schedule: active must be >= 1 and wait, warmup, repeat, skip_first >= 0; got wait=", wait,
+                   " warmup=", warmup, " active=", active, " repeat=", repeat, " skip_first=", skip_first);
 }
 
 const std::vector<std::string>& sort_keys() {
-  static const std::vector<std::string> keys = {
-      "cpu_time_total", "self_cpu_time_total", "cpu_time", "count", "cpu_memory_usage", "self_cpu_memory_usage",
-      "cuda_time_total", "self_cuda_time_total", "flops"};
+  static const std::vector<std::string> keys = {"cpu_time_total",  "self_cpu_time_total",  "cpu_time",
+                                                "count",           "cpu_memory_usage",     "self_cpu_memory_usage",
+                                                "cuda_time_total", "self_cuda_time_total", "flops"};
   return keys;
 }
 

@@ -173,8 +173,7 @@ class Profiler {
   // sort_by: "" (order of first appearance), cpu_time_total, self_cpu_time_total,
   // cpu_time, count, cpu_memory_usage, self_cpu_memory_usage, cuda_time_total,
   // self_cuda_time_total. row_limit < 0: all rows.
-  std::string table(const std::string& sort_by = "", int64_t row_limit = 100,
-                    bool group_by_input_shape = false) const;
+  std::string table(const std::string& sort_by = "", int64_t row_limit = 100, bool group_by_input_shape = false) const;
   // Chrome trace event format; written to a temporary file, then renamed.
   void export_chrome_trace(const std::string& path) const;
 

@@ -208,9 +208,8 @@ bool cupti_load() {
   if (!lib) return false;
   c.loaded = sym(lib, "cuptiActivityEnable", c.enable) && sym(lib, "cuptiActivityDisable", c.disable) &&
              sym(lib, "cuptiActivityRegisterCallbacks", c.register_callbacks) &&
-             sym(lib, "cuptiActivityGetNextRecord", c.next_record) &&
-             sym(lib, "cuptiActivityFlushAll", c.flush_all) && sym(lib, "cuptiGetTimestamp", c.timestamp) &&
-             sym(lib, "cuptiActivityPushExternalCorrelationId", c.push) &&
+             sym(lib, "cuptiActivityGetNextRecord", c.next_record) && sym(lib, "cuptiActivityFlushAll", c.flush_all) &&
+             sym(lib, "cuptiGetTimestamp", c.timestamp) && sym(lib, "cuptiActivityPushExternalCorrelationId", c.push) &&
              sym(lib, "cuptiActivityPopExternalCorrelationId", c.pop);
   return c.loaded;
 }
@@ -286,7 +285,8 @@ std::vector<Kernel> cupti_end() {
         e.registers = a->registersPerThread;
       } else if (r->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
         const auto* a = reinterpret_cast<const CUpti_ActivityMemcpy6*>(r);
-        static const char* kinds[] = {"?", "HtoD", "DtoH", "HtoA", "AtoH", "AtoA", "AtoD", "DtoA", "DtoD", "HtoH", "PtoP"};
+        static const char* kinds[] = {"?",    "HtoD", "DtoH", "HtoA", "AtoH", "AtoA",
+                                      "AtoD", "DtoA", "DtoD", "HtoH", "PtoP"};
         e.name = std::string("Memcpy ") + (a->copyKind < 11 ? kinds[a->copyKind] : "?");
         correlation = common(*a);
         e.bytes = static_cast<double>(a->bytes);

@@ -36,26 +36,19 @@ std::string micros(int64_t ns) {
 // PyTorch's units: us below a millisecond, then ms, then s.
 std::string format_time(double us) {
   char buf[32];
-  if (us >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.3fs", us / 1e6);
-  else if (us >= 1e3)
-    std::snprintf(buf, sizeof buf, "%.3fms", us / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.3fus", us);
+  if (us >= 1e6) std::snprintf(buf, sizeof buf, "%.3fs", us / 1e6);
+  else if (us >= 1e3) std::snprintf(buf, sizeof buf, "%.3fms", us / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.3fus", us);
   return buf;
 }
 
 std::string format_bytes(int64_t bytes) {
   char buf[32];
   const double b = static_cast<double>(bytes), a = std::fabs(b);
-  if (a >= 1024.0 * 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.2f Gb", b / (1024.0 * 1024 * 1024));
-  else if (a >= 1024.0 * 1024)
-    std::snprintf(buf, sizeof buf, "%.2f Mb", b / (1024.0 * 1024));
-  else if (a >= 1024.0)
-    std::snprintf(buf, sizeof buf, "%.2f Kb", b / 1024.0);
-  else
-    std::snprintf(buf, sizeof buf, "%lld b", static_cast<long long>(bytes));
+  if (a >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2f Gb", b / (1024.0 * 1024 * 1024));
+  else if (a >= 1024.0 * 1024) std::snprintf(buf, sizeof buf, "%.2f Mb", b / (1024.0 * 1024));
+  else if (a >= 1024.0) std::snprintf(buf, sizeof buf, "%.2f Kb", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%lld b", static_cast<long long>(bytes));
   return buf;
 }
 
@@ -75,7 +68,6 @@ std::string format_percent(double part, double whole) {
   std::snprintf(buf, sizeof buf, "%.2f%%", whole > 0 ? 100.0 * part / whole : 0.0);
   return buf;
 }
-
 
 }  // namespace
 
@@ -101,7 +93,8 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
     return static_cast<double>(r.self_cpu_memory_usage);
   };
   if (!sort_by.empty())
-    std::stable_sort(rows.begin(), rows.end(), [&](const EventAvg& a, const EventAvg& b) { return value(a) > value(b); });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [&](const EventAvg& a, const EventAvg& b) { return value(a) > value(b); });
 
   double self_total = 0, self_cuda_total = 0;
   bool any_cost = false;
@@ -120,9 +113,9 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
     shapes_w = std::max(shapes_w, std::min(r.input_shapes.size(), kShapesMax));
   }
   auto clip = [](const std::string& s, size_t w) { return s.size() <= w ? s : s.substr(0, w - 3) + "..."; };
-  std::vector<std::pair<std::string, size_t>> header = {{"Name", name_w},          {"Self CPU %", kCol},
-                                                        {"Self CPU", kCol},        {"CPU total %", kCol},
-                                                        {"CPU total", kCol},       {"CPU time avg", kCol}};
+  std::vector<std::pair<std::string, size_t>> header = {{"Name", name_w},    {"Self CPU %", kCol},
+                                                        {"Self CPU", kCol},  {"CPU total %", kCol},
+                                                        {"CPU total", kCol}, {"CPU time avg", kCol}};
   if (gpu) {
     header.push_back({"Self CUDA", kCol});
     header.push_back({"Self CUDA %", kCol});
@@ -198,7 +191,8 @@ std::string Profiler::table(const std::string& sort_by, int64_t row_limit, bool 
   }
   line();
   out << "Self CPU time total: " << format_time(self_total) << '\n';
-  if (gpu) out << "Self CUDA time total: " << format_time(self_cuda_total) << " (timed by " << cuda_timing_used_ << ")\n";
+  if (gpu)
+    out << "Self CUDA time total: " << format_time(self_cuda_total) << " (timed by " << cuda_timing_used_ << ")\n";
   if (options_.profile_memory) out << "Peak CPU memory (live bytes): " << format_bytes(peak_memory_) << '\n';
   if (roof) {
     // The roofs the percentages are of, one line per device in the table.

@@ -77,7 +77,10 @@ DeviceRoof cpu_roof() {
   r.tf32 = r.fp32;
   r.fp64 = r.fp32 / 2;
   char name[128];
-  std::snprintf(name, sizeof name, "CPU (%u cores, %s, %.1f GHz)", cores, avx512 ? "AVX-512" : avx2 ? "AVX2+FMA" : "SSE",
+  std::snprintf(name, sizeof name, "CPU (%u cores, %s, %.1f GHz)", cores,
+                avx512 ? "AVX-512"
+                : avx2 ? "AVX2+FMA"
+                       : "SSE",
                 mhz / 1e3);
   r.name = name;
   r.peak_source = "cpuid";

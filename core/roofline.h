@@ -14,12 +14,12 @@
 namespace loom::profiler {
 
 struct DeviceRoof {
-  std::string name;          // "NVIDIA H200", "CPU (2 cores, AVX-512, 2.9 GHz)"
-  double fp32 = 0;           // FLOP/s
-  double tf32 = 0;           // tensor-core TF32 FLOP/s (the CPU: = fp32)
+  std::string name;  // "NVIDIA H200", "CPU (2 cores, AVX-512, 2.9 GHz)"
+  double fp32 = 0;   // FLOP/s
+  double tf32 = 0;   // tensor-core TF32 FLOP/s (the CPU: = fp32)
   double fp64 = 0;
-  double bandwidth = 0;      // bytes/s
-  std::string peak_source;   // "device properties", "cpuid", "emulated sm_90", "user"
+  double bandwidth = 0;          // bytes/s
+  std::string peak_source;       // "device properties", "cpuid", "emulated sm_90", "user"
   std::string bandwidth_source;  // "measured copy", "user"
 
   // The peak for an Event's precision ("fp32", "tf32", "fp64"; "" -> fp32).

@@ -109,13 +109,19 @@ bool scalar_dtype(std::string t, DType* dt, KernelParam::Kind* kind) {
     KernelParam::Kind kind;
   };
   static const Row rows[] = {
-      {"float", DType::Float32, KernelParam::Kind::Float32},   {"double", DType::Float64, KernelParam::Kind::Float64},
-      {"int", DType::Int32, KernelParam::Kind::Int32},         {"int32_t", DType::Int32, KernelParam::Kind::Int32},
-      {"unsigned", DType::Int32, KernelParam::Kind::Int32},    {"unsigned int", DType::Int32, KernelParam::Kind::Int32},
-      {"uint32_t", DType::Int32, KernelParam::Kind::Int32},    {"long", DType::Int64, KernelParam::Kind::Int64},
-      {"long long", DType::Int64, KernelParam::Kind::Int64},   {"int64_t", DType::Int64, KernelParam::Kind::Int64},
+      {"float", DType::Float32, KernelParam::Kind::Float32},
+      {"double", DType::Float64, KernelParam::Kind::Float64},
+      {"int", DType::Int32, KernelParam::Kind::Int32},
+      {"int32_t", DType::Int32, KernelParam::Kind::Int32},
+      {"unsigned", DType::Int32, KernelParam::Kind::Int32},
+      {"unsigned int", DType::Int32, KernelParam::Kind::Int32},
+      {"uint32_t", DType::Int32, KernelParam::Kind::Int32},
+      {"long", DType::Int64, KernelParam::Kind::Int64},
+      {"long long", DType::Int64, KernelParam::Kind::Int64},
+      {"int64_t", DType::Int64, KernelParam::Kind::Int64},
       {"unsigned long long", DType::Int64, KernelParam::Kind::Int64},
-      {"uint64_t", DType::Int64, KernelParam::Kind::Int64},    {"size_t", DType::Int64, KernelParam::Kind::Int64},
+      {"uint64_t", DType::Int64, KernelParam::Kind::Int64},
+      {"size_t", DType::Int64, KernelParam::Kind::Int64},
       {"bool", DType::Bool, KernelParam::Kind::Bool},
   };
   for (const auto& r : rows)
@@ -126,7 +132,6 @@ bool scalar_dtype(std::string t, DType* dt, KernelParam::Kind* kind) {
     }
   return false;
 }
-
 
 std::mutex g_mu;
 std::map<std::string, std::shared_ptr<RtcKernel>> g_memory;
@@ -158,8 +163,7 @@ std::vector<KernelParam> rtc_parse_params(const std::string& source, const std::
       if (source[close] == '(') ++depth;
       if (source[close] == ')' && --depth == 0) break;
     }
-    LOOM_CHECK_VALUE(close < source.size(), "compile_kernel: unbalanced parentheses in the parameters of '", base,
-                     "'");
+    LOOM_CHECK_VALUE(close < source.size(), "compile_kernel: unbalanced parentheses in the parameters of '", base, "'");
     std::map<std::string, std::string> subst;
     const size_t tpl = source.rfind("template", at);
     if (tpl != std::string::npos && source.find(';', tpl) > at && source.find('}', tpl) > at) {
@@ -297,10 +301,10 @@ int RtcKernel::check_args(const std::vector<KernelArg>& args) const {
 #ifdef LOOM_WITH_CUDA
 
 #ifdef LOOM_WITH_NVRTC
-#define LOOM_NVRTC_CHECK(call)                                                                            \
-  do {                                                                                                    \
-    nvrtcResult r_ = (call);                                                                              \
-    LOOM_CHECK(r_ == NVRTC_SUCCESS, "NVRTC error ", nvrtcGetErrorString(r_), " in ", #call);              \
+#define LOOM_NVRTC_CHECK(call)                                                               \
+  do {                                                                                       \
+    nvrtcResult r_ = (call);                                                                 \
+    LOOM_CHECK(r_ == NVRTC_SUCCESS, "NVRTC error ", nvrtcGetErrorString(r_), " in ", #call); \
   } while (0)
 #endif
 
@@ -363,7 +367,8 @@ void write_disk(const std::string& dir, const std::string& path, const Compiled&
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) return;
-    f << kMagic << '\n' << c.lowered.size() << ' ' << c.log.size() << ' ' << c.cubin.size() << '\n'
+    f << kMagic << '\n'
+      << c.lowered.size() << ' ' << c.log.size() << ' ' << c.cubin.size() << '\n'
       << c.lowered << c.log << c.cubin;
     if (!f) {
       std::remove(tmp.c_str());
@@ -435,9 +440,9 @@ bool writable_dir(const std::string& dir) {
 // into the cache: another process never sees a half-written file, and a
 // loaded file is never overwritten in place. Returns the loaded trampoline.
 detail::EmuEntry emu_compile_and_store(const std::string& source, const std::string& name,
-                                       const std::vector<KernelParam>& params,
-                                       const std::vector<std::string>& options, const std::string& arch,
-                                       const std::string& final_path, std::string* log, std::string* binary) {
+                                       const std::vector<KernelParam>& params, const std::vector<std::string>& options,
+                                       const std::string& arch, const std::string& final_path, std::string* log,
+                                       std::string* binary) {
   static std::atomic<unsigned> serial{0};
   const std::string tmp = final_path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(serial++);
   *log = detail::emu_build(source, name, params, options, arch, tmp);
@@ -488,8 +493,10 @@ std::shared_ptr<RtcKernel> RtcKernel::compile(const std::string& source, const s
                                               const std::vector<std::string>& options, const std::string& arch_in) {
   LOOM_CHECK_VALUE(!name.empty(), "compile_kernel: the kernel name is empty");
   const std::string arch = arch_in.empty() ? rtc_default_arch() : arch_in;
-  LOOM_CHECK_VALUE(arch.rfind("sm_", 0) == 0 && arch.size() > 3, "compile_kernel: expected an architecture like "
-                   "'sm_90', got '", arch, "'");
+  LOOM_CHECK_VALUE(arch.rfind("sm_", 0) == 0 && arch.size() > 3,
+                   "compile_kernel: expected an architecture like "
+                   "'sm_90', got '",
+                   arch, "'");
   auto params = rtc_parse_params(source, name);
 #ifdef LOOM_WITH_NVRTC
   int major = 0, minor = 0;
@@ -577,7 +584,9 @@ void RtcKernel::launch(Dim3 grid, Dim3 block, const std::vector<KernelArg>& args
       case KernelParam::Kind::Float32:
         *static_cast<float*>(s) = static_cast<float>(a.kind == KernelArg::Kind::Int ? double(a.i) : a.f);
         break;
-      case KernelParam::Kind::Float64: *static_cast<double*>(s) = a.kind == KernelArg::Kind::Int ? double(a.i) : a.f; break;
+      case KernelParam::Kind::Float64:
+        *static_cast<double*>(s) = a.kind == KernelArg::Kind::Int ? double(a.i) : a.f;
+        break;
       case KernelParam::Kind::Other: break;  // rejected by check_args
     }
     ptrs[i] = s;

@@ -66,8 +66,7 @@ class RtcKernel {
   // "-DN=4"). Raises with NVRTC's log (the host compiler's on the emulator)
   // when the source does not compile.
   static std::shared_ptr<RtcKernel> compile(const std::string& source, const std::string& name,
-                                            const std::vector<std::string>& options = {},
-                                            const std::string& arch = "");
+                                            const std::vector<std::string>& options = {}, const std::string& arch = "");
 
   const std::string& name() const { return name_; }
   // The symbol in the binary (on the emulator: the trampoline's, loom_rtc_emu_launch).

@@ -261,8 +261,7 @@ std::string emu_translation_unit(const std::string& source, const std::string& n
      << line_directive(name + ".cu")  // messages name the kernel's source as NVRTC's do
      << emu_rewrite_smem(source);
   if (!source.empty() && source.back() != '\n') tu << '\n';
-  tu << line_directive(kEmuEntrySymbol)
-     << "namespace loom_rtc_emu {\n"
+  tu << line_directive(kEmuEntrySymbol) << "namespace loom_rtc_emu {\n"
      << "// A tensor's data pointer, converting to the pointer type the parameter has.\n"
      << "struct AnyPtr {\n"
      << "  void* p;\n"
@@ -313,8 +312,15 @@ std::string emu_build(const std::string& source, const std::string& name, const 
       LOOM_THROW(ErrorKind::Runtime, "compile_kernel: cannot write ", src_path, " for the CUDA emulator");
     }
   }
-  std::vector<std::string> args = {LOOM_EMU_CXX, "-std=c++17", "-O1", "-shared", "-fPIC", "-fvisibility=hidden",
-                                   "-Wno-unknown-pragmas", "-DLOOM_CUDA_EMU=1", "-I" LOOM_EMU_INCLUDE_DIR};
+  std::vector<std::string> args = {LOOM_EMU_CXX,
+                                   "-std=c++17",
+                                   "-O1",
+                                   "-shared",
+                                   "-fPIC",
+                                   "-fvisibility=hidden",
+                                   "-Wno-unknown-pragmas",
+                                   "-DLOOM_CUDA_EMU=1",
+                                   "-I" LOOM_EMU_INCLUDE_DIR};
   for (auto& o : host_options(options)) args.push_back(o);
   for (auto& f : sanitizer_flags()) args.push_back(f);
   args.insert(args.end(), {"-o", so_path, src_path});
@@ -333,8 +339,10 @@ std::string emu_build(const std::string& source, const std::string& name, const 
     std::remove(so_path.c_str());
     const std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                               : "signal " + std::to_string(WTERMSIG(status));
-    LOOM_THROW(ErrorKind::Value, "compile_kernel: ", name, " does not compile for ", arch, " (host compiler for the "
-               "CUDA emulator, ", how, "):\n", log);
+    LOOM_THROW(ErrorKind::Value, "compile_kernel: ", name, " does not compile for ", arch,
+               " (host compiler for the "
+               "CUDA emulator, ",
+               how, "):\n", log);
   }
   return log;
 }
@@ -375,7 +383,8 @@ const std::string& emu_scratch_dir() {
     }
   };
   static Scratch scratch;
-  LOOM_CHECK(!scratch.path.empty(), "compile_kernel: the CUDA emulator needs a writable directory for compiled "
+  LOOM_CHECK(!scratch.path.empty(),
+             "compile_kernel: the CUDA emulator needs a writable directory for compiled "
              "kernels: neither the cache directory nor a temporary one is writable");
   return scratch.path;
 }

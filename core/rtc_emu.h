@@ -15,8 +15,7 @@ namespace loom::cuda::detail {
 // args as for cudaLaunchKernel (one pointer per parameter, to a value of the
 // parameter's width), dims = grid x, y, z then block x, y, z. Failures are
 // left for cudaGetLastError, as after a real launch.
-using EmuEntry = void (*)(void* const* args, const unsigned* dims, size_t shared_mem, void* stream,
-                          const char* where);
+using EmuEntry = void (*)(void* const* args, const unsigned* dims, size_t shared_mem, void* stream, const char* where);
 constexpr const char* kEmuEntrySymbol = "loom_rtc_emu_launch";
 
 // What else an emulated binary depends on besides the kernel's source and

@@ -23,7 +23,8 @@ class Scalar {
   double to_double() const { return d_; }
   int64_t to_int() const { return i_; }
   bool to_bool() const { return d_ != 0; }
-  template <typename T> T to() const {
+  template <typename T>
+  T to() const {
     if constexpr (std::is_floating_point<T>::value) return static_cast<T>(d_);
     else if constexpr (std::is_same<T, bool>::value) return d_ != 0;
     else return static_cast<T>(kind_ == Kind::Float ? static_cast<int64_t>(d_) : i_);

@@ -48,9 +48,7 @@ Device::Device(const std::string& spec) {
   }
 }
 
-std::string Device::str() const {
-  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
-}
+std::string Device::str() const { return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index); }
 std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
 
 std::string Scalar::str() const {
@@ -75,12 +73,11 @@ void check_scalar_fits(const Scalar& v, DType dt, const char* op) {
     return v.is_floating() ? std::isfinite(d) && d >= lo && d < hi_exclusive : true;
   };
   switch (dt) {
-    case DType::Bool:
-      return;
+    case DType::Bool: return;
     case DType::Int32:
       ctype = "int";
-      fits = v.is_floating() ? in_range(-2147483648.0, 2147483648.0)
-                             : v.to_int() >= INT32_MIN && v.to_int() <= INT32_MAX;
+      fits =
+          v.is_floating() ? in_range(-2147483648.0, 2147483648.0) : v.to_int() >= INT32_MIN && v.to_int() <= INT32_MAX;
       break;
     case DType::Int64:
       ctype = "int64_t";
@@ -90,11 +87,10 @@ void check_scalar_fits(const Scalar& v, DType dt, const char* op) {
       ctype = "float";
       fits = !std::isfinite(d) || std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max());
       break;
-    case DType::Float64:
-      return;
+    case DType::Float64: return;
   }
-  LOOM_CHECK(fits, op, ": value cannot be converted to type ", ctype, " without overflow (value ", v.str(),
-             ", dtype ", dtype_name(dt), ")");
+  LOOM_CHECK(fits, op, ": value cannot be converted to type ", ctype, " without overflow (value ", v.str(), ", dtype ",
+             dtype_name(dt), ")");
 }
 
 // ---- storage ----
@@ -105,7 +101,10 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
 
 // ---- TensorImpl / Tensor ----
 TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset, DType dtype)
-    : storage_(std::move(storage)), sizes_(std::move(sizes)), strides_(std::move(strides)), offset_(offset),
+    : storage_(std::move(storage)),
+      sizes_(std::move(sizes)),
+      strides_(std::move(strides)),
+      offset_(offset),
       dtype_(dtype) {}
 TensorImpl::~TensorImpl() = default;
 
@@ -149,8 +148,8 @@ bool Tensor::is_contiguous() const {
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   int64_t n = std::max<int64_t>(ndim, 1);  // a 0-d tensor accepts dims 0 and -1
-  LOOM_CHECK_INDEX(dim >= -n && dim < n, op, ": Dimension out of range (expected to be in range of [", -n, ", ",
-                   n - 1, "], but got ", dim, ")");
+  LOOM_CHECK_INDEX(dim >= -n && dim < n, op, ": Dimension out of range (expected to be in range of [", -n, ", ", n - 1,
+                   "], but got ", dim, ")");
   return dim < 0 ? dim + n : dim;
 }
 
@@ -165,8 +164,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < n; ++i) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    LOOM_CHECK(da == db || da == 1 || db == 1, "The size of tensor a (", da, ") must match the size of tensor b (",
-               db, ") at non-singleton dimension ", i, ": shapes ", a, " and ", b, " cannot be broadcast");
+    LOOM_CHECK(da == db || da == 1 || db == 1, "The size of tensor a (", da, ") must match the size of tensor b (", db,
+               ") at non-singleton dimension ", i, ": shapes ", a, " and ", b, " cannot be broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;

@@ -37,7 +37,11 @@ struct TensorOptions {
   TensorOptions(Device d) : device(d) {}
   TensorOptions(DeviceType d) : device(d) {}
   TensorOptions(DType t, Device d) : dtype(t), device(d) {}
-  TensorOptions with_requires_grad(bool r) const { auto o = *this; o.requires_grad = r; return o; }
+  TensorOptions with_requires_grad(bool r) const {
+    auto o = *this;
+    o.requires_grad = r;
+    return o;
+  }
 };
 
 class TensorImpl {
@@ -47,7 +51,7 @@ class TensorImpl {
 
   std::shared_ptr<Storage> storage_;
   Shape sizes_;
-  Shape strides_;  // in elements
+  Shape strides_;   // in elements
   int64_t offset_;  // in elements
   DType dtype_;
   std::unique_ptr<autograd::AutogradMeta> autograd_;
@@ -67,7 +71,7 @@ class Tensor {
   const Shape& sizes() const;
   const Shape& shape() const { return sizes(); }
   const Shape& strides() const;
-  int64_t size(int64_t dim) const;    // negative dims count from the end
+  int64_t size(int64_t dim) const;  // negative dims count from the end
   int64_t stride(int64_t dim) const;
   int64_t dim() const;
   int64_t numel() const;
@@ -80,9 +84,10 @@ class Tensor {
   size_t nbytes() const { return numel() * element_size(); }
   bool is_contiguous() const;
   void* data_ptr() const;  // address of element 0 (offset applied)
-  template <typename T> T* data_ptr() const {
-    LOOM_CHECK_TYPE(dtype_of<T>::value == dtype(), "data_ptr: tensor has dtype ", dtype_name(dtype()),
-                    ", requested ", dtype_name(dtype_of<T>::value));
+  template <typename T>
+  T* data_ptr() const {
+    LOOM_CHECK_TYPE(dtype_of<T>::value == dtype(), "data_ptr: tensor has dtype ", dtype_name(dtype()), ", requested ",
+                    dtype_name(dtype_of<T>::value));
     return static_cast<T*>(data_ptr());
   }
   const std::shared_ptr<Storage>& storage() const;
@@ -92,7 +97,10 @@ class Tensor {
   uint64_t version() const { return storage()->version(); }
   void bump_version() const { storage()->bump_version(); }
   Scalar item() const;  // one-element tensors; synchronizes with the device
-  template <typename T> T item() const { return item().to<T>(); }
+  template <typename T>
+  T item() const {
+    return item().to<T>();
+  }
   std::string str() const;  // PyTorch-like printing
   std::string repr() const { return str(); }
   std::vector<double> to_vector() const;  // flattened values, for tests and printing
@@ -322,8 +330,8 @@ template <typename T>
 Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device = Device());
 Tensor from_blob(const void* data, const Shape& shape, DType dtype, Device device = Device());  // copies
 // Wraps memory without copying; `owner` keeps it alive.
-Tensor from_shared(std::shared_ptr<void> owner, void* data, const Shape& shape, const Shape& strides,
-                   DType dtype, Device device);
+Tensor from_shared(std::shared_ptr<void> owner, void* data, const Shape& shape, const Shape& strides, DType dtype,
+                   Device device);
 
 // ---- free-function ops ----
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
@@ -333,7 +341,7 @@ Tensor cat(const TensorList& tensors, int64_t dim = 0);
 Tensor stack(const TensorList& tensors, int64_t dim = 0);
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 Tensor matmul(const Tensor& a, const Tensor& b);
-Shape broadcast_shapes(const Shape& a, const Shape& b);  // raises naming both shapes
+Shape broadcast_shapes(const Shape& a, const Shape& b);       // raises naming both shapes
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);  // raises IndexError
 // For ops that need a real dimension (size(d), unbind): a 0-d tensor has none.
 int64_t wrap_sized_dim(int64_t dim, int64_t ndim, const char* op);

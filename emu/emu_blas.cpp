@@ -292,7 +292,9 @@ const char* cublasGetStatusName(cublasStatus_t status) { return status_name(stat
 const char* cublasGetStatusString(cublasStatus_t status) { return status_string(status); }
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) { return create_handle(handle, HandleKind::Blas, "cublasCreate"); }
-cublasStatus_t cublasDestroy(cublasHandle_t handle) { return destroy_handle(handle, HandleKind::Blas, "cublasDestroy"); }
+cublasStatus_t cublasDestroy(cublasHandle_t handle) {
+  return destroy_handle(handle, HandleKind::Blas, "cublasDestroy");
+}
 
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t streamId) {
   if (!blas_handle_live(handle)) return fail(CUBLAS_STATUS_NOT_INITIALIZED, "cublasSetStream", "handle not live");

@@ -65,7 +65,7 @@ thread_local int t_entry_capture = 0;
 namespace {
 
 constexpr size_t kStackBytes = 256 * 1024;
-constexpr int kXchgBytes = 64;  // per lane: enough for an mma's A, B and C fragments
+constexpr int kXchgBytes = 64;    // per lane: enough for an mma's A, B and C fragments
 constexpr size_t kCanary = 4096;  // checked after each block
 
 struct Runner {
@@ -344,7 +344,9 @@ void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)
   // a1: row >= 8, k < 4; a2: row < 8, k >= 4; a3: row >= 8, k >= 4.
   // B (8x8, column fragments): lane = 4 * n + (k % 4); b0: k < 4, b1: k >= 4.
   // C/D: c0,c1 at row = lane / 4, columns 2 * (lane % 4) + {0, 1}; c2,c3 at row + 8.
-  auto A = [&](int row, int k) { return tf32_bits(all[4 * (row % 8) + k % 4].a[(row >= 8 ? 1 : 0) + (k >= 4 ? 2 : 0)]); };
+  auto A = [&](int row, int k) {
+    return tf32_bits(all[4 * (row % 8) + k % 4].a[(row >= 8 ? 1 : 0) + (k >= 4 ? 2 : 0)]);
+  };
   auto B = [&](int k, int n) { return tf32_bits(all[4 * n + k % 4].b[k >= 4 ? 1 : 0]); };
   const int lane = lane_id(), gid = lane / 4, tig = lane % 4;
   for (int i = 0; i < 4; ++i) {
@@ -368,8 +370,8 @@ bool launch_begin(const char* where, const LaunchCfg& cfg) {
   }
   const size_t limit = dynamic_smem_limit();
   if (cfg.smem > limit) {
-    t_failure = std::string("too many resources requested for launch of ") + where + ": " +
-                std::to_string(cfg.smem) + " bytes of dynamic shared memory, the limit is " + std::to_string(limit) +
+    t_failure = std::string("too many resources requested for launch of ") + where + ": " + std::to_string(cfg.smem) +
+                " bytes of dynamic shared memory, the limit is " + std::to_string(limit) +
                 (limit == kDefaultSmem ? " (raise it with cudaFuncSetAttribute)" : "");
     set_error(cudaErrorLaunchOutOfResources);
     return false;

@@ -72,10 +72,12 @@ struct Options {
 };
 
 // Pass marks with the default options (docs/multimodal.md, "The main job: Shapes").
-const std::vector<std::pair<std::string, double>> kThresholds = {
-    {"retrieval.scene.text_to_image.R@1", 0.45}, {"retrieval.scene.text_to_image.R@10", 0.90},
-    {"retrieval.word_order.binding", 0.65},      {"zero_shot.shape", 0.90},
-    {"vqa.test.overall", 0.80},                  {"vqa.compositional.overall", 0.60}};
+const std::vector<std::pair<std::string, double>> kThresholds = {{"retrieval.scene.text_to_image.R@1", 0.45},
+                                                                 {"retrieval.scene.text_to_image.R@10", 0.90},
+                                                                 {"retrieval.word_order.binding", 0.65},
+                                                                 {"zero_shot.shape", 0.90},
+                                                                 {"vqa.test.overall", 0.80},
+                                                                 {"vqa.compositional.overall", 0.60}};
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -85,8 +87,8 @@ Tensor encode(const WordTokenizer& tok, const std::vector<std::string>& texts, D
   int64_t longest = 1;
   for (const std::string& t : texts) {
     rows.push_back(tok.encode(t, kMaxLen));
-    longest = std::max<int64_t>(longest, std::count_if(rows.back().begin(), rows.back().end(),
-                                                       [](int64_t id) { return id != 0; }));
+    longest = std::max<int64_t>(
+        longest, std::count_if(rows.back().begin(), rows.back().end(), [](int64_t id) { return id != 0; }));
   }
   std::vector<int64_t> flat;
   for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.begin() + longest);
@@ -153,8 +155,7 @@ Tensor scene_contrastive_loss(const Tensor& logits, const Tensor& owner) {
   const int64_t b = logits.size(0);
   const Tensor text_to_image = F::cross_entropy(logits.t(), owner);
   const Tensor mine = owner.view({1, -1}).eq(arange(b, TensorOptions(DType::Int64, logits.device())).view({-1, 1}));
-  const Tensor image_to_text =
-      logits.logsumexp({1}) - logits.masked_fill(mine.logical_not(), -INFINITY).logsumexp({1});
+  const Tensor image_to_text = logits.logsumexp({1}) - logits.masked_fill(mine.logical_not(), -INFINITY).logsumexp({1});
   return (text_to_image + image_to_text.mean()) * 0.5;
 }
 
@@ -279,7 +280,9 @@ void add_vqa(std::map<std::string, double>& out, const std::string& prefix, cons
   for (const auto& [type, v] : acc.per_type) out[prefix + "." + type] = v;
 }
 
-std::string article(const std::string& w) { return (std::string("aeiou").find(w[0]) != std::string::npos ? "an " : "a ") + w; }
+std::string article(const std::string& w) {
+  return (std::string("aeiou").find(w[0]) != std::string::npos ? "an " : "a ") + w;
+}
 
 // Zero-shot accuracy of the nearest prompt: shape and colour of single-object images, number of objects of any.
 void zero_shot(std::map<std::string, double>& out, const Models& m, const WordTokenizer& tok,
@@ -334,12 +337,13 @@ class Validation : public nn::Callback {
     logs["val_scene_r10"] = scores.metrics.at("scene.text_to_image.R@10");
     logs["val_vqa_acc"] = acc.overall;
     logs["logit_scale"] = scale;
-    epochs.push_back({static_cast<double>(step_.steps.size()), logs["val_vqa_acc"], logs["val_scene_r1"],
-                      logs["val_scene_r10"]});
-    std::printf("  epoch %lld: train contrastive %.3f  VQA loss %.3f  VQA acc %.1f%%  |  validation: text->image R@1 "
-                "%.1f%%  R@10 %.1f%%  VQA %.1f%%\n",
-                static_cast<long long>(epoch + 1), mean[0], mean[1], 100 * mean[2], 100 * logs["val_scene_r1"],
-                100 * logs["val_scene_r10"], 100 * acc.overall);
+    epochs.push_back(
+        {static_cast<double>(step_.steps.size()), logs["val_vqa_acc"], logs["val_scene_r1"], logs["val_scene_r10"]});
+    std::printf(
+        "  epoch %lld: train contrastive %.3f  VQA loss %.3f  VQA acc %.1f%%  |  validation: text->image R@1 "
+        "%.1f%%  R@10 %.1f%%  VQA %.1f%%\n",
+        static_cast<long long>(epoch + 1), mean[0], mean[1], 100 * mean[2], 100 * logs["val_scene_r1"],
+        100 * logs["val_scene_r10"], 100 * acc.overall);
     std::fflush(stdout);
     trainer.model().train();
   }
@@ -421,17 +425,17 @@ int run(const Options& o) {
     for (const Tensor& p : *list) n_params += p.numel();
   optim::AdamOptions adam = optim::AdamW::default_options();
   adam.lr = o.lr;
-  optim::AdamW opt({optim::ParamGroup(decay, {{"weight_decay", 0.05}}), optim::ParamGroup(no_decay, {{"weight_decay", 0.0}})},
-                   adam);
+  optim::AdamW opt(
+      {optim::ParamGroup(decay, {{"weight_decay", 0.05}}), optim::ParamGroup(no_decay, {{"weight_decay", 0.0}})}, adam);
   optim::OneCycleOptions cycle;
   cycle.pct_start = 0.15;
   optim::OneCycleLR sched(opt, o.lr, steps, cycle);
-  std::printf("Shapes %lldx%lld, 1-4 objects: %lld steps x %lld scenes (all their captions, %lld questions each); "
-              "%lld parameters (image encoder %lld); device %s, %d threads\n",
-              static_cast<long long>(o.image_size), static_cast<long long>(o.image_size),
-              static_cast<long long>(steps), static_cast<long long>(o.batch_size),
-              static_cast<long long>(o.questions), static_cast<long long>(n_params),
-              static_cast<long long>(m.img->num_parameters()), device.str().c_str(), get_num_threads());
+  std::printf(
+      "Shapes %lldx%lld, 1-4 objects: %lld steps x %lld scenes (all their captions, %lld questions each); "
+      "%lld parameters (image encoder %lld); device %s, %d threads\n",
+      static_cast<long long>(o.image_size), static_cast<long long>(o.image_size), static_cast<long long>(steps),
+      static_cast<long long>(o.batch_size), static_cast<long long>(o.questions), static_cast<long long>(n_params),
+      static_cast<long long>(m.img->num_parameters()), device.str().c_str(), get_num_threads());
 
   auto data = std::make_shared<EpochScenes>(train, o.steps_per_epoch * o.batch_size);
   DataLoader loader(data, o.batch_size, false, o.seed, false, o.workers);
@@ -489,13 +493,14 @@ int run(const Options& o) {
   std::vector<pictures::QuestionExample> examples;
   for (const char* type : {"color", "shape", "count", "exist", "relation"})
     for (size_t k = 0; k < tq.text.size(); ++k)
-      if (tq.types[k] == type && std::none_of(examples.begin(), examples.end(),
-                                              [&](const auto& e) { return e.image == tq.owner[k]; })) {
+      if (tq.types[k] == type &&
+          std::none_of(examples.begin(), examples.end(), [&](const auto& e) { return e.image == tq.owner[k]; })) {
         examples.push_back({tq.owner[k], tq.text[k], tq.answers[k]});
         break;
       }
-  pictures::attention(o.out + "/attention.png", *m.vqa, test,
-                      [&](const std::string& q) { return encode(tok, {q}, device); }, examples, device);
+  pictures::attention(
+      o.out + "/attention.png", *m.vqa, test, [&](const std::string& q) { return encode(tok, {q}, device); }, examples,
+      device);
   pictures::confusion(o.out + "/vqa_confusion.png", test_pred, tq.answers);
   const double output_seconds = since(t0);
 
@@ -506,13 +511,14 @@ int run(const Options& o) {
     return std::string(buf);
   };
   std::printf("\n== Shapes: %lld held-out test images ==\n", static_cast<long long>(o.test_images));
-  std::printf("retrieval (in brackets: the truth oracle; a scene query fits %.2f of the images, a single caption "
-              "%.0f):\n",
-              s["ceilings.scene.images_per_query"], s["ceilings.caption.images_per_query"]);
-  for (const auto& [name, key] : std::vector<std::pair<std::string, std::string>>{
-           {"text->image, scene queries  ", "scene.text_to_image"},
-           {"image->text, scene captions ", "scene.image_to_text"},
-           {"text->image, single captions", "caption.text_to_image"}}) {
+  std::printf(
+      "retrieval (in brackets: the truth oracle; a scene query fits %.2f of the images, a single caption "
+      "%.0f):\n",
+      s["ceilings.scene.images_per_query"], s["ceilings.caption.images_per_query"]);
+  for (const auto& [name, key] :
+       std::vector<std::pair<std::string, std::string>>{{"text->image, scene queries  ", "scene.text_to_image"},
+                                                        {"image->text, scene captions ", "scene.image_to_text"},
+                                                        {"text->image, single captions", "caption.text_to_image"}}) {
     std::printf("  %s", name.c_str());
     for (int k : {1, 5, 10}) {
       const std::string r = ".R@" + std::to_string(k);
@@ -555,9 +561,10 @@ int run(const Options& o) {
   pictures::write_nested_json(o.out + "/summary.json", s);
   std::printf("time: training %.0fs, evaluation %.0fs, pictures and checkpoints %.0fs; total %.0fs\n", train_seconds,
               eval_seconds, output_seconds, s["seconds.total"]);
-  std::printf("wrote %s/: metrics.jsonl summary.json dual_encoder.safetensors vqa.safetensors tokenizer.txt "
-              "curves.png retrieval_sheet.png attention.png vqa_confusion.png\n",
-              o.out.c_str());
+  std::printf(
+      "wrote %s/: metrics.jsonl summary.json dual_encoder.safetensors vqa.safetensors tokenizer.txt "
+      "curves.png retrieval_sheet.png attention.png vqa_confusion.png\n",
+      o.out.c_str());
   return o.check && !o.quick && !failed.empty() ? 1 : 0;
 }
 

@@ -73,9 +73,10 @@ void curves(const std::string& path, const std::vector<std::array<double, 3>>& s
     r10.push_back(100 * e.val_scene_r10);
   }
   ChartOptions losses{"training losses (10-step mean)", "step", ""};
-  line_chart(c, pad, pad, w, h,
-             {step_series(steps, 0, "contrastive loss", palette(0)), step_series(steps, 1, "VQA cross-entropy", palette(1))},
-             losses);
+  line_chart(
+      c, pad, pad, w, h,
+      {step_series(steps, 0, "contrastive loss", palette(0)), step_series(steps, 1, "VQA cross-entropy", palette(1))},
+      losses);
   ChartOptions vqa{"VQA accuracy", "step", "%"};
   Series val{"validation", ends, val_vqa, palette(1)};
   val.markers = true;
@@ -133,8 +134,8 @@ void retrieval_sheet(const std::string& path, const Tensor& images, const Shapes
       if (!seen.insert(text).second) continue;
       const bool ok = truth[t * N + n] != 0;
       const bool mine = std::find(own[n].begin(), own[n].end(), text) != own[n].end();
-      c.text(text_w + img + 2 * gap, y + 14 + 18 * line,
-             std::to_string(line + 1) + ". " + (mine ? "* " : "  ") + text, ok ? kGreen : kRed);
+      c.text(text_w + img + 2 * gap, y + 14 + 18 * line, std::to_string(line + 1) + ". " + (mine ? "* " : "  ") + text,
+             ok ? kGreen : kRed);
       if (++line == 5) break;
     }
     y += row;
@@ -186,8 +187,8 @@ void attention(const std::string& path, VQAModel& vqa, const ShapesDataset& data
     for (float& v : mean) v /= static_cast<float>(std::max(count, 1.0));
     const int64_t side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(cells))));
     const Tensor heat = loom::from_vector(mean, {side, side});
-    const std::string label = fit(e.question, 3 * (img + gap)) + "\n-> " + answers[pred] + " (truth: " +
-                              answers[e.answer] + ")";
+    const std::string label =
+        fit(e.question, 3 * (img + gap)) + "\n-> " + answers[pred] + " (truth: " + answers[e.answer] + ")";
     c.text(gap, y, label, pred == e.answer ? kBlack : kRed);
     const char* titles[3] = {"image", "cross-attention", "Grad-CAM of the answer"};
     for (int col = 0; col < 3; ++col) {

@@ -34,8 +34,8 @@ void curves(const std::string& path, const std::vector<std::array<double, 3>>& s
 // another image every caption fits), then image queries with their top-5 distinct captions (green: true of the
 // image, red: false; '*': one of its own). scene [N, N] and caption_logits [T, N] from ShapesRetrieval::score.
 void retrieval_sheet(const std::string& path, const loom::Tensor& images, const loom::multimodal::ShapesRetrieval& ret,
-                     const loom::Tensor& scene, const loom::Tensor& caption_logits,
-                     const std::vector<int64_t>& queries, const std::vector<int64_t>& image_queries);
+                     const loom::Tensor& scene, const loom::Tensor& caption_logits, const std::vector<int64_t>& queries,
+                     const std::vector<int64_t>& image_queries);
 
 // For each example: the image, the cross-attention of the question's tokens over the feature-map cells (mean over
 // heads and tokens) and the Grad-CAM of the predicted answer (ReLU(sum_c mean_hw(d score / d map_c) map_c)).

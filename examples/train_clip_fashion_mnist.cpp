@@ -158,8 +158,7 @@ struct DualEncoder : nn::Module {
     img = register_module("img", std::make_shared<ImageEncoder>());
     if (text == "transformer")
       txt = register_module<TextEncoder>("txt", std::make_shared<TransformerTextEncoder>(vocab));
-    else
-      txt = register_module<TextEncoder>("txt", std::make_shared<LSTMTextEncoder>(vocab));
+    else txt = register_module<TextEncoder>("txt", std::make_shared<LSTMTextEncoder>(vocab));
   }
 
   Tensor encode_image(const Tensor& images) const { return nn::functional::normalize(img->forward(images)); }
@@ -195,8 +194,8 @@ Options parse(int argc, char** argv) {
 // load_fashion_mnist reads the .gz files or, where those are absent, the
 // uncompressed ones; anything else present but unreadable is an error, not a skip.
 bool dataset_installed(const std::string& dir) {
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                           "t10k-labels-idx1-ubyte"}) {
+  for (const char* name :
+       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
     const std::string path = dir + "/" + name;
     if (!std::ifstream(path + ".gz") && !std::ifstream(path)) return false;
   }
@@ -262,13 +261,13 @@ int main(int argc, char** argv) {
     const std::vector<std::string> test_captions = multimodal::fashion_mnist_captions(test.labels, opt.seed + 1);
     auto tokenizer = std::make_shared<WordTokenizer>();
     tokenizer->build(train_captions);
-    auto dataset = std::make_shared<multimodal::TensorPairDataset>(train.images, train_captions, train.labels,
-                                                                   tokenizer, kMaxLen);
+    auto dataset =
+        std::make_shared<multimodal::TensorPairDataset>(train.images, train_captions, train.labels, tokenizer, kMaxLen);
     // drop_last: a short final batch would have fewer negatives than the rest.
     multimodal::DataLoader loader(dataset, opt.batch_size, /*shuffle=*/true, opt.seed, /*drop_last=*/true);
     if (loader.size() == 0)
-      throw Error(ErrorKind::Value, "--train-limit leaves fewer examples than one batch of " +
-                                        std::to_string(opt.batch_size));
+      throw Error(ErrorKind::Value,
+                  "--train-limit leaves fewer examples than one batch of " + std::to_string(opt.batch_size));
 
     DualEncoder model(opt.text, tokenizer->vocab_size());
     // No weight decay on biases, LayerNorm gains and logit_scale: decaying the
@@ -281,11 +280,12 @@ int main(int argc, char** argv) {
     const int64_t total_steps = opt.epochs * loader.size();
     optim::CosineAnnealingLR schedule(adamw, total_steps);  // stepped per batch
 
-    std::printf("Fashion-MNIST: %lld training pairs, %lld test images; vocabulary %lld; text encoder %s; "
-                "%lld parameters; %d threads\n",
-                static_cast<long long>(dataset->size()), static_cast<long long>(test.labels.size(0)),
-                static_cast<long long>(tokenizer->vocab_size()), opt.text.c_str(),
-                static_cast<long long>(model.num_parameters()), get_num_threads());
+    std::printf(
+        "Fashion-MNIST: %lld training pairs, %lld test images; vocabulary %lld; text encoder %s; "
+        "%lld parameters; %d threads\n",
+        static_cast<long long>(dataset->size()), static_cast<long long>(test.labels.size(0)),
+        static_cast<long long>(tokenizer->vocab_size()), opt.text.c_str(),
+        static_cast<long long>(model.num_parameters()), get_num_threads());
 
     double train_seconds = 0;
     for (int epoch = 0; epoch < opt.epochs; ++epoch) {
@@ -316,11 +316,10 @@ int main(int argc, char** argv) {
         multimodal::retrieval_metrics(img_emb, txt_emb, test.labels, test.labels, {1, 5});
 
     const std::vector<std::string> prompts = zero_shot_prompts(train_captions, train.labels);
-    const Tensor prompt_emb = embed_all(tokenizer->encode_batch(prompts, kMaxLen),
-                                        [&](const Tensor& t) { return model.encode_text(t); });
+    const Tensor prompt_emb =
+        embed_all(tokenizer->encode_batch(prompts, kMaxLen), [&](const Tensor& t) { return model.encode_text(t); });
     const Tensor predicted = img_emb.matmul(prompt_emb.t()).argmax(1);
-    const double zero_shot =
-        predicted.eq(test.labels).sum().item<double>() / static_cast<double>(test.labels.size(0));
+    const double zero_shot = predicted.eq(test.labels).sum().item<double>() / static_cast<double>(test.labels.size(0));
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     std::printf("zero-shot prompts:");

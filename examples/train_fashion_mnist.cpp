@@ -49,17 +49,21 @@ bool read_gz(const std::string& path, std::vector<uint8_t>& out) {
   out.clear();
   std::vector<uint8_t> buf(1 << 20);
   int n;
-  while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) out.insert(out.end(), buf.begin(), buf.begin() + n);
+  while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0)
+    out.insert(out.end(), buf.begin(), buf.begin() + n);
   gzclose(f);
   return n == 0;
 }
 
-uint32_t be32(const uint8_t* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
 
 // IDX files: images [n, 28, 28] uint8 -> float32 [n, 784] in [0, 1]; labels -> int64.
 bool load_split(const std::string& dir, const std::string& prefix, int64_t limit, Tensor& images, Tensor& labels) {
   std::vector<uint8_t> img, lab;
-  if (!read_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", img) || !read_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", lab))
+  if (!read_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", img) ||
+      !read_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", lab))
     return false;
   if (img.size() < 16 || lab.size() < 8 || be32(img.data()) != 2051 || be32(lab.data()) != 2049) {
     throw Error(ErrorKind::Runtime, "malformed IDX files in " + dir);

@@ -34,25 +34,58 @@ struct ReduceLoop {
   int red_ndim = 1;
   int64_t red_numel = 1;
   int64_t red_sizes[kMaxDims] = {1};
-  int64_t red_strides[kMaxDims] = {0};     // input strides along the reduced dims
+  int64_t red_strides[kMaxDims] = {0};  // input strides along the reduced dims
 };
 
 enum class UnaryOp : int8_t {
-  Neg, Abs, Sign, Exp, Log, Sqrt, Rsqrt, Reciprocal, Sin, Cos, Tanh, Sigmoid, Relu,
-  GeluErf, GeluTanh, Silu, Square, LogicalNot,
+  Neg,
+  Abs,
+  Sign,
+  Exp,
+  Log,
+  Sqrt,
+  Rsqrt,
+  Reciprocal,
+  Sin,
+  Cos,
+  Tanh,
+  Sigmoid,
+  Relu,
+  GeluErf,
+  GeluTanh,
+  Silu,
+  Square,
+  LogicalNot,
   BitNot,  // bool and integer dtypes only
   // Derivatives used by backward nodes: out = f'(x).
-  GeluErfGrad, GeluTanhGrad, SiluGrad,
+  GeluErfGrad,
+  GeluTanhGrad,
+  SiluGrad,
 };
 
 enum class BinaryOp : int8_t {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Maximum,
+  Minimum,
   // Comparisons write bool.
-  Eq, Ne, Lt, Le, Gt, Ge,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
   // `b op a` forms for scalar-on-the-left (2 - x, 2 / x, 2 ** x).
-  RSub, RDiv, RPow,
+  RSub,
+  RDiv,
+  RPow,
   // Bool and integer dtypes only.
-  BitAnd, BitOr, BitXor,
+  BitAnd,
+  BitOr,
+  BitXor,
   // Floating dtypes only.
   Hypot,
 };

@@ -70,8 +70,8 @@ void check_size(int64_t w, int64_t h, const char* fn) {
 
 // The values of a tensor on the host as doubles, with the caller's checks.
 std::vector<double> host_values(const Tensor& t, const char* fn) {
-  LOOM_CHECK_TYPE(is_floating(t.dtype()) || is_integral(t.dtype()), fn,
-                  ": expected a floating or integer dtype, got ", dtype_name(t.dtype()));
+  LOOM_CHECK_TYPE(is_floating(t.dtype()) || is_integral(t.dtype()), fn, ": expected a floating or integer dtype, got ",
+                  dtype_name(t.dtype()));
   Tensor src = t.detach().cpu().to(DType::Float64).contiguous();
   const double* p = src.data_ptr<double>();
   return std::vector<double>(p, p + src.numel());
@@ -89,8 +89,8 @@ Canvas::Canvas(int64_t width, int64_t height, Color background) : width_(width),
 }
 
 Color Canvas::pixel(int64_t x, int64_t y) const {
-  LOOM_CHECK_INDEX(x >= 0 && x < width_ && y >= 0 && y < height_, "Canvas::pixel: (", x, ", ", y,
-                   ") is outside the ", width_, " x ", height_, " canvas");
+  LOOM_CHECK_INDEX(x >= 0 && x < width_ && y >= 0 && y < height_, "Canvas::pixel: (", x, ", ", y, ") is outside the ",
+                   width_, " x ", height_, " canvas");
   return pixels_[static_cast<size_t>(y * width_ + x)];
 }
 
@@ -146,8 +146,7 @@ void Canvas::stamp(int64_t x, int64_t y, int64_t brush, Color c) {
         set_pixel(x - (brush - 1) / 2 + i, y - (brush - 1) / 2 + j, c);
 }
 
-void Canvas::segment(double x0, double y0, double x1, double y1, Color c, int64_t brush, bool dashed,
-                     double* phase) {
+void Canvas::segment(double x0, double y0, double x1, double y1, Color c, int64_t brush, bool dashed, double* phase) {
   const double dx = x1 - x0, dy = y1 - y0, length = std::hypot(dx, dy);
   // Liang-Barsky against the clip rectangle grown by the brush: only the
   // visible part is stepped through, however long the segment.
@@ -221,9 +220,9 @@ void Canvas::polyline(const std::vector<double>& xs, const std::vector<double>& 
 void Canvas::circle(double cx, double cy, double radius, Color c) {
   LOOM_CHECK_VALUE(std::isfinite(cx) && std::isfinite(cy) && std::isfinite(radius) && radius >= 0,
                    "Canvas::circle: expected a finite centre and a radius >= 0, got (", cx, ", ", cy, ") and ", radius);
-  const Rect box = intersect({to_pixel(cx - radius) - 1, to_pixel(cy - radius) - 1, to_pixel(2 * radius) + 3,
-                              to_pixel(2 * radius) + 3},
-                             clip());
+  const Rect box = intersect(
+      {to_pixel(cx - radius) - 1, to_pixel(cy - radius) - 1, to_pixel(2 * radius) + 3, to_pixel(2 * radius) + 3},
+      clip());
   for (int64_t j = box.y; j < box.y + box.h; ++j)
     for (int64_t i = box.x; i < box.x + box.w; ++i)
       if ((i - cx) * (i - cx) + (j - cy) * (j - cy) <= radius * radius) set_pixel(i, j, c);
@@ -268,9 +267,8 @@ void Canvas::text_vertical(int64_t x, int64_t y, const std::string& s, Color c, 
   check_scale(scale, "Canvas::text_vertical");
   const int64_t w = text_width(s, scale);
   // (dx, dy) of the horizontal text turns to (dy, w - dx) counter-clockwise.
-  draw_text(s, scale, "Canvas::text_vertical", [&](int64_t dx, int64_t dy) {
-    fill_rect(sat_add(x, dy), sat_add(y, w - dx - scale), scale, scale, c);
-  });
+  draw_text(s, scale, "Canvas::text_vertical",
+            [&](int64_t dx, int64_t dy) { fill_rect(sat_add(x, dy), sat_add(y, w - dx - scale), scale, scale, c); });
 }
 
 // ---------------------------------------------------------------- images
@@ -278,16 +276,16 @@ void Canvas::text_vertical(int64_t x, int64_t y, const std::string& s, Color c, 
 void Canvas::image(int64_t x, int64_t y, const Tensor& img, int64_t w, int64_t h) {
   LOOM_CHECK_VALUE(img.defined(), "Canvas::image: the image tensor is undefined");
   LOOM_CHECK_VALUE(img.dim() == 3 && (img.size(0) == 1 || img.size(0) == 3) && img.size(1) >= 1 && img.size(2) >= 1,
-                   "Canvas::image: expected an image [C, H, W] with C = 1 or 3 and H, W >= 1, got shape ",
-                   img.sizes(), img.dim() == 2 ? " (a gray image [H, W] is image.unsqueeze(0))" : "");
+                   "Canvas::image: expected an image [C, H, W] with C = 1 or 3 and H, W >= 1, got shape ", img.sizes(),
+                   img.dim() == 2 ? " (a gray image [H, W] is image.unsqueeze(0))" : "");
   check_size(w, h, "Canvas::image");
   const int64_t C = img.size(0), H = img.size(1), W = img.size(2);
   const bool floating = is_floating(img.dtype());
   std::vector<double> v = host_values(img, "Canvas::image");
   for (size_t i = 0; i < v.size(); ++i) {
     double& e = v[i];
-    LOOM_CHECK_VALUE(!std::isnan(e) && (floating || (e >= 0 && e <= 255)), "Canvas::image: ",
-                     floating ? "expected no NaN" : "expected integer values in 0..255", ", got ", e,
+    LOOM_CHECK_VALUE(!std::isnan(e) && (floating || (e >= 0 && e <= 255)),
+                     "Canvas::image: ", floating ? "expected no NaN" : "expected integer values in 0..255", ", got ", e,
                      " at [", i / (H * W), ", ", i / W % H, ", ", i % W, "] of an image of shape ", img.sizes());
     e = floating ? 255 * std::clamp(e, 0.0, 1.0) : e;
   }
@@ -314,15 +312,18 @@ void Canvas::heatmap(int64_t x, int64_t y, const Tensor& values, int64_t w, int6
   std::vector<double> v = host_values(values, "Canvas::heatmap");
   double lo = INFINITY, hi = -INFINITY;
   for (size_t i = 0; i < v.size(); ++i) {
-    LOOM_CHECK_VALUE(std::isfinite(v[i]), "Canvas::heatmap: expected finite values, got ", v[i], " at [", i / W,
-                     ", ", i % W, "] of values of shape ", values.sizes());
+    LOOM_CHECK_VALUE(std::isfinite(v[i]), "Canvas::heatmap: expected finite values, got ", v[i], " at [", i / W, ", ",
+                     i % W, "] of values of shape ", values.sizes());
     lo = std::min(lo, v[i]), hi = std::max(hi, v[i]);
   }
   for (double& e : v) e = hi > lo ? (e - lo) / (hi - lo) : 0.0;
   const auto [x0, x1] = span(x, w, clip_x0_, clip_x1_);
   const auto [y0, y1] = span(y, h, clip_y0_, clip_y1_);
   // Per destination column (row): the two source columns and the weight of the second.
-  struct Tap { int64_t a, b; double t; };
+  struct Tap {
+    int64_t a, b;
+    double t;
+  };
   auto taps = [&](int64_t from, int64_t to, int64_t origin, int64_t out, int64_t in) {
     std::vector<Tap> r;
     for (int64_t d = from; d < to; ++d) {
@@ -395,10 +396,8 @@ std::string format_tick(double value, double step) {
   char buf[64];
   if (step > 0 && std::fabs(value) < step * 1e-6) value = 0;  // no "-0.0"
   const int decimals = step >= 1 || step <= 0 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
-  if (std::fabs(value) >= 1e6 || decimals > 4)
-    std::snprintf(buf, sizeof buf, "%.3g", value);
-  else
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  if (std::fabs(value) >= 1e6 || decimals > 4) std::snprintf(buf, sizeof buf, "%.3g", value);
+  else std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
   return buf;
 }
 
@@ -421,7 +420,8 @@ std::pair<double, double> axis_range(double lo_opt, double hi_opt, double lo, do
   if (!std::isnan(hi_opt)) hi = hi_opt;
   if (lo >= hi) {  // one end given, the data beyond it
     const double d = std::max(1.0, std::fabs(std::isnan(lo_opt) ? hi : lo) * 0.1);
-    if (std::isnan(lo_opt)) lo = hi - d; else hi = lo + d;
+    if (std::isnan(lo_opt)) lo = hi - d;
+    else hi = lo + d;
   }
   return {lo, hi};
 }
@@ -471,8 +471,8 @@ void line_chart(Canvas& canvas, int64_t x, int64_t y, int64_t w, int64_t h, cons
   const int64_t left = pad + (options.ylabel.empty() ? 0 : ch + pad) + ylabels_w + pad + tick;
   const int64_t xlabel_w = Canvas::text_width(format_tick(x_hi, (x_hi - x_lo) / 5), s);  // about the widest
   const int64_t pw = w - left - std::max(3 * pad, xlabel_w / 2 + pad);
-  LOOM_CHECK_VALUE(pw >= 16 && ph >= 16, "line_chart: a box of ", w, " x ", h, " px leaves a plot of ", pw, " x ",
-                   ph, " px: expected at least 16 x 16 (a larger box or a smaller text_scale)");
+  LOOM_CHECK_VALUE(pw >= 16 && ph >= 16, "line_chart: a box of ", w, " x ", h, " px leaves a plot of ", pw, " x ", ph,
+                   " px: expected at least 16 x 16 (a larger box or a smaller text_scale)");
   const std::vector<double> xticks = nice_ticks(x_lo, x_hi, std::max<int64_t>(2, pw / (xlabel_w + 4 * ch)), &xstep);
   const int64_t px0 = x + left, py0 = y + top;
   auto X = [&](double v) { return double(px0) + (v - x_lo) / (x_hi - x_lo) * double(pw - 1); };
@@ -523,7 +523,12 @@ void line_chart(Canvas& canvas, int64_t x, int64_t y, int64_t w, int64_t h, cons
   if (!ylabel.empty()) canvas.text_vertical(x + pad, centred(ylabel, py0, ph, y), ylabel, ink, s);
 
   // The legend: series with labels, then the labelled reference lines.
-  struct Entry { std::string label; Color color; double thickness; bool dashed, markers; };
+  struct Entry {
+    std::string label;
+    Color color;
+    double thickness;
+    bool dashed, markers;
+  };
   std::vector<Entry> entries;
   for (const Series& sr : series)
     if (!sr.label.empty()) entries.push_back({sr.label, sr.color, sr.thickness, sr.dashed, sr.markers});
@@ -558,8 +563,8 @@ struct MatrixLayout {
 MatrixLayout matrix_layout(int64_t cell, int64_t rows, int64_t cols, const std::vector<std::string>& row_labels,
                            const std::vector<std::string>& col_labels, const std::string& title, const char* fn) {
   LOOM_CHECK_VALUE(cell >= 1 && rows >= 1 && cols >= 1 && cell * std::max(rows, cols) <= (int64_t{1} << 20), fn,
-                   ": expected cell >= 1 and a matrix of at least 1 x 1 cells within 2^20 px, got cell ", cell,
-                   " and ", rows, " x ", cols, " cells");
+                   ": expected cell >= 1 and a matrix of at least 1 x 1 cells within 2^20 px, got cell ", cell, " and ",
+                   rows, " x ", cols, " cells");
   LOOM_CHECK_VALUE(row_labels.empty() || static_cast<int64_t>(row_labels.size()) == rows, fn, ": expected ", rows,
                    " row labels (or none), got ", row_labels.size());
   LOOM_CHECK_VALUE(col_labels.empty() || static_cast<int64_t>(col_labels.size()) == cols, fn, ": expected ", cols,
@@ -586,14 +591,14 @@ std::pair<int64_t, int64_t> matrix_chart_size(int64_t cell, int64_t rows, int64_
 }
 
 std::pair<int64_t, int64_t> matrix_chart(Canvas& canvas, int64_t x, int64_t y, int64_t cell,
-                                          const std::vector<std::vector<double>>& values,
-                                          const std::vector<std::string>& row_labels,
-                                          const std::vector<std::string>& col_labels, const std::string& title,
-                                          double vmin, double vmax, bool annotate) {
+                                         const std::vector<std::vector<double>>& values,
+                                         const std::vector<std::string>& row_labels,
+                                         const std::vector<std::string>& col_labels, const std::string& title,
+                                         double vmin, double vmax, bool annotate) {
   const int64_t rows = static_cast<int64_t>(values.size()), cols = rows ? static_cast<int64_t>(values[0].size()) : 0;
   for (int64_t r = 0; r < rows; ++r)
-    LOOM_CHECK_VALUE(static_cast<int64_t>(values[r].size()) == cols, "matrix_chart: row ", r, " has ",
-                     values[r].size(), " values, row 0 has ", cols, ": expected a rectangular matrix");
+    LOOM_CHECK_VALUE(static_cast<int64_t>(values[r].size()) == cols, "matrix_chart: row ", r, " has ", values[r].size(),
+                     " values, row 0 has ", cols, ": expected a rectangular matrix");
   LOOM_CHECK_VALUE(std::isfinite(vmin) && std::isfinite(vmax) && vmin < vmax,
                    "matrix_chart: expected finite vmin < vmax, got ", vmin, " and ", vmax);
   const MatrixLayout m = matrix_layout(cell, rows, cols, row_labels, col_labels, title, "matrix_chart");
@@ -616,8 +621,8 @@ std::pair<int64_t, int64_t> matrix_chart(Canvas& canvas, int64_t x, int64_t y, i
     }
   canvas.rect(gx, gy, cols * cell, rows * cell, kGray);
   for (int64_t r = 0; r < static_cast<int64_t>(row_labels.size()); ++r)
-    canvas.text(gx - pad - Canvas::text_width(row_labels[r]), gy + r * cell + (cell - (kCellH - 1)) / 2,
-                row_labels[r], kBlack);
+    canvas.text(gx - pad - Canvas::text_width(row_labels[r]), gy + r * cell + (cell - (kCellH - 1)) / 2, row_labels[r],
+                kBlack);
   for (int64_t c = 0; c < static_cast<int64_t>(col_labels.size()); ++c)
     canvas.text_vertical(gx + c * cell + (cell - (kCellH - 1)) / 2, gy + rows * cell + pad, col_labels[c], kBlack);
   if (!title.empty()) {

@@ -157,21 +157,21 @@ const uint8_t* font_glyph(char ch);
 // otherwise) for the series and reference lines with labels. Nothing is
 // drawn outside the box.
 struct Series {
-  std::string label;          // empty: not in the legend
-  std::vector<double> x, y;   // same length; a NaN (or infinite) value leaves a gap
+  std::string label;         // empty: not in the legend
+  std::vector<double> x, y;  // same length; a NaN (or infinite) value leaves a gap
   Color color;
-  bool markers = false;       // a dot at each point
+  bool markers = false;  // a dot at each point
   bool dashed = false;
-  double thickness = 2.0;     // of the line, px
+  double thickness = 2.0;  // of the line, px
 };
 // Where the legend goes inside the plot (None: no legend).
 enum class LegendPosition { TopRight, TopLeft, BottomRight, BottomLeft, None };
 struct ChartOptions {
   std::string title, xlabel, ylabel;
-  double ymin = NAN, ymax = NAN;   // NaN: from the data (and hlines), with a 5 % margin
-  std::vector<std::pair<double, std::string>> hlines;   // horizontal reference lines (y, label), dashed gray
-  double xmin = NAN, xmax = NAN;   // NaN: from the data, with a 2 % margin
-  int64_t text_scale = 1;          // of every text of the chart
+  double ymin = NAN, ymax = NAN;                       // NaN: from the data (and hlines), with a 5 % margin
+  std::vector<std::pair<double, std::string>> hlines;  // horizontal reference lines (y, label), dashed gray
+  double xmin = NAN, xmax = NAN;                       // NaN: from the data, with a 2 % margin
+  int64_t text_scale = 1;                              // of every text of the chart
   LegendPosition legend = LegendPosition::TopRight;
 };
 // ValueError for a box too small for the plot, series with x and y of
@@ -186,10 +186,10 @@ void line_chart(Canvas& canvas, int64_t x, int64_t y, int64_t w, int64_t h, cons
 // the text fits the cell. Label vectors may be empty (no labels) or have one
 // label per row / column. Returns the total size drawn {width, height}.
 std::pair<int64_t, int64_t> matrix_chart(Canvas& canvas, int64_t x, int64_t y, int64_t cell,
-                                          const std::vector<std::vector<double>>& values,
-                                          const std::vector<std::string>& row_labels,
-                                          const std::vector<std::string>& col_labels, const std::string& title,
-                                          double vmin = 0.0, double vmax = 1.0, bool annotate = false);
+                                         const std::vector<std::vector<double>>& values,
+                                         const std::vector<std::string>& row_labels,
+                                         const std::vector<std::string>& col_labels, const std::string& title,
+                                         double vmin = 0.0, double vmax = 1.0, bool annotate = false);
 // The size matrix_chart would take, to lay out a canvas before drawing.
 std::pair<int64_t, int64_t> matrix_chart_size(int64_t cell, int64_t rows, int64_t cols,
                                               const std::vector<std::string>& row_labels,

@@ -32,8 +32,7 @@ ImageEncoder::ImageEncoder(int64_t dim) : nn::Module("ImageEncoder") {
   LOOM_CHECK_VALUE(dim > 0, "ImageEncoder: dim must be positive, got ", dim);
   convs = register_module("convs", std::make_shared<nn::ModuleList>());
   for (int i = 0; i < kConvs; ++i)
-    convs->push_back(std::make_shared<nn::Conv2d>(kImageChannels[i], kImageChannels[i + 1], Dims{3}, Dims{1},
-                                                  Dims{1}));
+    convs->push_back(std::make_shared<nn::Conv2d>(kImageChannels[i], kImageChannels[i + 1], Dims{3}, Dims{1}, Dims{1}));
   proj = register_module("proj", std::make_shared<nn::Linear>(kImageChannels[kConvs], dim));
 }
 
@@ -126,10 +125,8 @@ CLIP::CLIP(const std::string& text) : nn::Module("CLIP") {
                    "CLIP: text encoder must be \"transformer\" or \"lstm\", got \"", text, "\"");
   register_parameter("logit_scale", full({}, std::log(1.0 / 0.07)));
   img = register_module("img", std::make_shared<ImageEncoder>());
-  if (text == "transformer")
-    txt = register_module<TextEncoder>("txt", std::make_shared<TransformerTextEncoder>());
-  else
-    txt = register_module<TextEncoder>("txt", std::make_shared<LSTMTextEncoder>());
+  if (text == "transformer") txt = register_module<TextEncoder>("txt", std::make_shared<TransformerTextEncoder>());
+  else txt = register_module<TextEncoder>("txt", std::make_shared<LSTMTextEncoder>());
 }
 
 Tensor CLIP::forward(const Tensor& images, const Tensor& tokens) const {

@@ -339,8 +339,8 @@ std::vector<int64_t> idx_dims(const std::vector<uint8_t>& d, size_t ndims, const
   }
   const uint64_t header = 4 + 4 * ndims;
   LOOM_CHECK(payload <= UINT64_MAX - header && d.size() == header + payload, "load_fashion_mnist: ", name, " has ",
-             d.size(), " bytes, expected ", header, " + ", payload == UINT64_MAX ? "more than 2^64" : std::to_string(payload),
-             " for dimensions ", dims);
+             d.size(), " bytes, expected ", header, " + ",
+             payload == UINT64_MAX ? "more than 2^64" : std::to_string(payload), " for dimensions ", dims);
   return dims;
 }
 

@@ -135,8 +135,7 @@ std::vector<Row> read_csv(const std::string& text, const std::string& who) {
     if (name == "label" && label_col < 0) label_col = static_cast<int64_t>(j);
   }
   LOOM_CHECK_VALUE(image_col >= 0 && caption_col >= 0, who, ": line ", records[0].line,
-                   ": the header row must name the columns image and caption (and optionally label), got ",
-                   header);
+                   ": the header row must name the columns image and caption (and optionally label), got ", header);
   const size_t needed = static_cast<size_t>(std::max({image_col, caption_col, label_col})) + 1;
   std::vector<Row> rows;
   for (size_t r = 1; r < records.size(); ++r) {
@@ -144,9 +143,9 @@ std::vector<Row> read_csv(const std::string& text, const std::string& who) {
     const std::string where = who + ": line " + std::to_string(rec.line);
     // A missing trailing label column reads as no label.
     const size_t have = rec.fields.size();
-    LOOM_CHECK_VALUE(have >= needed || (label_col >= 0 && have == needed - 1 &&
-                                        static_cast<size_t>(label_col) == needed - 1),
-                     where, ": expected ", needed, " fields as the header names, got ", have);
+    LOOM_CHECK_VALUE(
+        have >= needed || (label_col >= 0 && have == needed - 1 && static_cast<size_t>(label_col) == needed - 1), where,
+        ": expected ", needed, " fields as the header names, got ", have);
     Row row;
     row.line = rec.line;
     row.image = trim(rec.fields[image_col]);

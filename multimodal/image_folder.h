@@ -33,12 +33,12 @@
 namespace loom::multimodal {
 
 struct ImageCaptionFolderOptions {
-  std::string root;                           // empty: the captions file's folder
-  Shape size;                                 // {} keeps each image's size; {h, w} or {s} (s x s)
-  ImageReadMode mode = ImageReadMode::RGB;    // the channels of Example.image
+  std::string root;                                // empty: the captions file's folder
+  Shape size;                                      // {} keeps each image's size; {h, w} or {s} (s x s)
+  ImageReadMode mode = ImageReadMode::RGB;         // the channels of Example.image
   std::shared_ptr<const WordTokenizer> tokenizer;  // set: Example.tokens, [max_len] int64
   int64_t max_len = 32;
-  bool cache = false;                         // keep each image once decoded (and resized)
+  bool cache = false;  // keep each image once decoded (and resized)
 };
 
 class ImageCaptionFolder : public Dataset {

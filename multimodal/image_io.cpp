@@ -136,8 +136,8 @@ bool png_run_pixels(png_structp png, png_infop info, png_bytepp rows) {
   return true;
 }
 
-bool png_run_write(png_structp png, png_infop info, png_uint_32 width, png_uint_32 height, int color_type,
-                   int level, png_bytepp rows) {
+bool png_run_write(png_structp png, png_infop info, png_uint_32 width, png_uint_32 height, int color_type, int level,
+                   png_bytepp rows) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_set_IHDR(png, info, width, height, 8, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
@@ -191,9 +191,8 @@ Pixels decode_png(const uint8_t* data, size_t size, const std::string& who) {
   px.width = shape.width;
   px.channels = shape.channels;
   check_size(px.height, px.width, px.channels, who);
-  LOOM_CHECK(shape.rowbytes == static_cast<size_t>(px.width * px.channels), who,
-             ": libpng returned rows of ", shape.rowbytes, " bytes for ", px.width, " pixels of ", px.channels,
-             " 8-bit channels");
+  LOOM_CHECK(shape.rowbytes == static_cast<size_t>(px.width * px.channels), who, ": libpng returned rows of ",
+             shape.rowbytes, " bytes for ", px.width, " pixels of ", px.channels, " 8-bit channels");
   px.data.resize(static_cast<size_t>(px.height) * shape.rowbytes);
   std::vector<png_bytep> rows(static_cast<size_t>(px.height));
   for (int64_t y = 0; y < px.height; ++y) rows[y] = px.data.data() + static_cast<size_t>(y) * shape.rowbytes;
@@ -347,8 +346,8 @@ Pixels decode_jpeg(const uint8_t* data, size_t size, const std::string& who) {
   } else if ((shape.color == JCS_YCbCr || shape.color == JCS_RGB) && shape.components == 3) {
     out_space = JCS_RGB;
   } else {
-    LOOM_THROW(ErrorKind::NotImplemented, who, ": JPEG files in ", jpeg_color_name(shape.color), " (",
-               shape.components, " components) are not supported: only gray and YCbCr/RGB ones; convert the "
+    LOOM_THROW(ErrorKind::NotImplemented, who, ": JPEG files in ", jpeg_color_name(shape.color), " (", shape.components,
+               " components) are not supported: only gray and YCbCr/RGB ones; convert the "
                "image to RGB first");
   }
   Pixels px;
@@ -459,8 +458,8 @@ Pixels from_tensor(const Tensor& image, const std::string& who, const std::vecto
           const double x = std::min(1.0, std::max(0.0, static_cast<double>(v)));
           byte = static_cast<uint8_t>(std::floor(x * 255.0 + 0.5));
         } else {
-          LOOM_CHECK_VALUE(v >= 0 && v <= 255, who, ": integer images hold values in 0..255, got ", v,
-                           " (channel ", ch, ", row ", i / w, ", column ", i % w, ")");
+          LOOM_CHECK_VALUE(v >= 0 && v <= 255, who, ": integer images hold values in 0..255, got ", v, " (channel ", ch,
+                           ", row ", i / w, ", column ", i % w, ")");
           byte = static_cast<uint8_t>(v);
         }
         px.data[static_cast<size_t>(i * c + ch)] = byte;

@@ -184,8 +184,8 @@ double zero_shot_accuracy(const Tensor& image_emb, const Tensor& prompt_emb, con
   const std::vector<int64_t> pred = argmax_rows(logits, fn);
   int64_t hits = 0;
   for (int64_t i = 0; i < n; ++i) {
-    LOOM_CHECK_INDEX(y[i] >= 0 && y[i] < logits.size(1), fn, ": label ", y[i], " of image ", i,
-                     " is not one of the ", logits.size(1), " classes");
+    LOOM_CHECK_INDEX(y[i] >= 0 && y[i] < logits.size(1), fn, ": label ", y[i], " of image ", i, " is not one of the ",
+                     logits.size(1), " classes");
     hits += pred[i] == y[i];
   }
   return static_cast<double>(hits) / static_cast<double>(n);

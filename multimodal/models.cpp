@@ -86,10 +86,8 @@ VGGEncoder::VGGEncoder(std::vector<int64_t> spec_in, int64_t in, int64_t d, cons
     const bool bn = norm == "batch";
     features->push_back(std::make_shared<nn::Conv2d>(c, v, Dims{3}, Dims{1}, Dims{1}, Dims{1}, 1, !bn));
     if (bn) features->push_back(std::make_shared<nn::BatchNorm2d>(v));
-    if (act == "relu")
-      features->push_back(std::make_shared<nn::ReLU>());
-    else
-      features->push_back(std::make_shared<nn::GELU>());
+    if (act == "relu") features->push_back(std::make_shared<nn::ReLU>());
+    else features->push_back(std::make_shared<nn::GELU>());
     c = v;
   }
   proj = register_module("proj", std::make_shared<nn::Linear>(channels, d));
@@ -239,7 +237,7 @@ constexpr int64_t kFourier = 4;  // frequencies per axis of VQAModel's "fourier"
 // (row-major, as flatten(2) orders the cells). Made on opts' device.
 Tensor fourier_positions(int64_t h, int64_t w, const TensorOptions& opts) {
   const TensorOptions o(opts.dtype, opts.device);
-  const Tensor k = arange(1, kFourier + 1, 1, o) * 3.14159265358979323846;                 // [K]
+  const Tensor k = arange(1, kFourier + 1, 1, o) * 3.14159265358979323846;                   // [K]
   const Tensor ys = ((arange(0, h, 1, o) + 0.5) * (1.0 / h)).unsqueeze(1) * k.unsqueeze(0);  // [h, K]
   const Tensor xs = ((arange(0, w, 1, o) + 0.5) * (1.0 / w)).unsqueeze(1) * k.unsqueeze(0);  // [w, K]
   const Tensor fx = cat({xs.sin(), xs.cos()}, 1).unsqueeze(0).expand({h, w, 2 * kFourier});
@@ -313,7 +311,8 @@ VQAModel::VQAModel(std::shared_ptr<VGGEncoder> ie, std::shared_ptr<TextEncoder> 
     image_proj = register_module("image_proj", std::make_shared<nn::Linear>(img->channels, hidden));
     text_proj = register_module("text_proj", std::make_shared<nn::Linear>(txt->sequence_dim(), hidden));
     fuse = register_module("fuse", std::make_shared<CrossAttentionFusion>(hidden, heads));
-    if (position == "fourier") pos_proj = register_module("pos_proj", std::make_shared<nn::Linear>(4 * kFourier, hidden));
+    if (position == "fourier")
+      pos_proj = register_module("pos_proj", std::make_shared<nn::Linear>(4 * kFourier, hidden));
   } else {  // late
     fuse = register_module("fuse", std::make_shared<LateFusion>());
     img_head = register_module("img_head", mlp(di, hidden, num_answers, dropout));
@@ -333,10 +332,8 @@ void VQAModel::check_inputs(const Tensor& images, const Tensor& tokens) const {
 JointFeatures VQAModel::encode(const Tensor& images, const Tensor& tokens) const {
   check_inputs(images, tokens);
   JointFeatures f;
-  if (fusion == "film" || fusion == "cross_attention")
-    f.image = img->forward_features(images);
-  else
-    f.image = img->forward(images);
+  if (fusion == "film" || fusion == "cross_attention") f.image = img->forward_features(images);
+  else f.image = img->forward(images);
   if (fusion == "cross_attention") {
     TextSequence s = txt->forward_sequence(tokens);
     f.text = s.states;
@@ -372,7 +369,9 @@ Tensor VQAModel::classify(const JointFeatures& f) const {
     LOOM_CHECK(f.image.dim() == 4, "VQAModel: cross_attention expected a feature map [B, C, h, w], got ",
                f.image.sizes());
     Tensor cells = image_proj->forward(f.image.flatten(2).transpose(1, 2));  // [B, h w, hidden]
-    if (pos_proj) cells = cells + pos_proj->forward(fourier_positions(f.image.size(2), f.image.size(3), TensorOptions(cells.dtype(), cells.device())));
+    if (pos_proj)
+      cells = cells + pos_proj->forward(fourier_positions(f.image.size(2), f.image.size(3),
+                                                          TensorOptions(cells.dtype(), cells.device())));
     auto [y, w] = cross_attend(static_cast<const CrossAttentionFusion&>(*fuse), text_proj->forward(f.text), cells);
     last_attention_ = w.detach();
     if (f.text_padding_mask.defined()) {

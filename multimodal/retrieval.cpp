@@ -26,10 +26,8 @@ struct Problem {
 
 template <typename F>
 void with_scores(const Tensor& sim, F f) {
-  if (sim.dtype() == DType::Float32)
-    f(sim.data_ptr<float>());
-  else
-    f(sim.data_ptr<double>());
+  if (sim.dtype() == DType::Float32) f(sim.data_ptr<float>());
+  else f(sim.data_ptr<double>());
 }
 
 std::vector<int64_t> labels_of(const Tensor& labels, int64_t n, const Tensor& sim, const char* fn, const char* which) {

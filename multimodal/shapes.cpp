@@ -469,9 +469,7 @@ std::vector<std::string> ShapesDataset::make_captions(int64_t index, const std::
     if (n < 2 && (kind == kRelationCaption || kind == kPair)) continue;
     const ShapeObject& o = objs[rng.below(n)];
     switch (kind) {
-      case kObject:
-        add_unique(out, indefinite(phrase(o, detail(), "shape")));
-        break;
+      case kObject: add_unique(out, indefinite(phrase(o, detail(), "shape"))); break;
       case kRelationCaption:
       case kPair: {
         // o and another object; a relation that holds between them (every
@@ -490,15 +488,9 @@ std::vector<std::string> ShapesDataset::make_captions(int64_t index, const std::
         add_unique(out, a + joint + b);
         break;
       }
-      case kCountShape:
-        add_unique(out, count_shape(o));
-        break;
-      case kCountColor:
-        add_unique(out, count_color(o));
-        break;
-      case kCountAll:
-        add_unique(out, count_phrase(n, "shape", "shapes"));
-        break;
+      case kCountShape: add_unique(out, count_shape(o)); break;
+      case kCountColor: add_unique(out, count_color(o)); break;
+      case kCountAll: add_unique(out, count_phrase(n, "shape", "shapes")); break;
     }
   }
   // Practically never needed: a fixed enumeration that guarantees `want`
@@ -543,15 +535,9 @@ std::vector<ShapesQuestion> ShapesDataset::make_questions(int64_t index, const s
       ref.shape = rng.coin() ? o.shape : rng.below(kShapes);
       ref.color = rng.coin() ? o.color : rng.below(kColors);
       switch (rng.below(3)) {
-        case 0:
-          how_many(kShapePlurals[ref.shape], ref, kShapeBit);
-          break;
-        case 1:
-          how_many(std::string(kColorNames[ref.color]) + " objects", ref, kColorBit);
-          break;
-        default:
-          how_many("objects", ref, 0);
-          break;
+        case 0: how_many(kShapePlurals[ref.shape], ref, kShapeBit); break;
+        case 1: how_many(std::string(kColorNames[ref.color]) + " objects", ref, kColorBit); break;
+        default: how_many("objects", ref, 0); break;
       }
     } else if (type == 3) {  // exist: yes or no with equal probability
       const int forms[] = {kColorShape, kColorShape, kShapeBit, kColorBit, kAll};

@@ -133,13 +133,10 @@ std::string shapes_noun_phrase(const ShapesPhrase& p) {
 
 std::string shapes_caption_text(const ShapesCaptionMeaning& m) {
   switch (m.kind) {
-    case ShapesCaptionMeaning::kOne:
-      return shapes_noun_phrase(m.a);
-    case ShapesCaptionMeaning::kAnd:
-      return shapes_noun_phrase(m.a) + " and " + shapes_noun_phrase(m.b);
+    case ShapesCaptionMeaning::kOne: return shapes_noun_phrase(m.a);
+    case ShapesCaptionMeaning::kAnd: return shapes_noun_phrase(m.a) + " and " + shapes_noun_phrase(m.b);
     case ShapesCaptionMeaning::kRelation:
-      return shapes_noun_phrase(m.a) + " " + kRelationWords[m.axis][m.sign > 0 ? 0 : 1] + " " +
-             shapes_noun_phrase(m.b);
+      return shapes_noun_phrase(m.a) + " " + kRelationWords[m.axis][m.sign > 0 ? 0 : 1] + " " + shapes_noun_phrase(m.b);
     case ShapesCaptionMeaning::kCount: {
       LOOM_CHECK_VALUE(m.count >= 0 && m.count < static_cast<int>(std::size(kNumberWords)),
                        "shapes_caption_text: count ", m.count, " outside [0, 6]");
@@ -191,8 +188,8 @@ Tensor shapes_caption_truth(const std::vector<std::string>& captions,
 }
 
 ShapesRetrieval::ShapesRetrieval(const ShapesDataset& data, int64_t n) : n_(n), image_size_(data.config().image_size) {
-  LOOM_CHECK_VALUE(n >= 1 && n <= data.size(), "ShapesRetrieval: n = ", n, " images, but the dataset has ",
-                   data.size(), " (need 1 <= n <= size)");
+  LOOM_CHECK_VALUE(n >= 1 && n <= data.size(), "ShapesRetrieval: n = ", n, " images, but the dataset has ", data.size(),
+                   " (need 1 <= n <= size)");
   std::vector<int64_t> idx(n);
   for (int64_t i = 0; i < n; ++i) idx[i] = i;
   const std::vector<std::vector<std::string>> caps = data.captions(idx);
@@ -280,9 +277,8 @@ ShapesRetrieval::Scores ShapesRetrieval::score(const Tensor& image_emb, const Te
   out.caption_logits = logits.cpu().to(DType::Float32).contiguous();
   const Tensor scene_t = out.scene.t().contiguous();
   std::vector<int64_t> owner_ids = owner_;
-  const RetrievalMetrics per_caption =
-      retrieval_metrics(image_emb, text_emb, arange(n_, TensorOptions(DType::Int64, device)),
-                        from_vector(owner_ids, {T}, device), ks);
+  const RetrievalMetrics per_caption = retrieval_metrics(
+      image_emb, text_emb, arange(n_, TensorOptions(DType::Int64, device)), from_vector(owner_ids, {T}, device), ks);
   for (int64_t k : ks) {
     const std::string r = "R@" + std::to_string(k);
     out.metrics["scene.text_to_image." + r] = recall_at_k(out.scene, k);
@@ -336,10 +332,9 @@ double ShapesRetrieval::probe_accuracy(const std::vector<Probe>& probes, const T
                                        const Tensor& text_emb, const Tensor& rewording_emb) const {
   const int64_t P = static_cast<int64_t>(probes.size());
   LOOM_CHECK_VALUE(P > 0, "ShapesRetrieval::probe_accuracy: no probes");
-  LOOM_CHECK_VALUE(image_emb.dim() == 2 && text_emb.dim() == 2 && rewording_emb.dim() == 2 &&
-                       image_emb.size(0) == n_ && text_emb.size(0) == static_cast<int64_t>(texts_.size()) &&
-                       rewording_emb.size(0) == P && text_emb.size(1) == image_emb.size(1) &&
-                       rewording_emb.size(1) == image_emb.size(1),
+  LOOM_CHECK_VALUE(image_emb.dim() == 2 && text_emb.dim() == 2 && rewording_emb.dim() == 2 && image_emb.size(0) == n_ &&
+                       text_emb.size(0) == static_cast<int64_t>(texts_.size()) && rewording_emb.size(0) == P &&
+                       text_emb.size(1) == image_emb.size(1) && rewording_emb.size(1) == image_emb.size(1),
                    "ShapesRetrieval::probe_accuracy: image_emb ", image_emb.sizes(), ", text_emb ", text_emb.sizes(),
                    ", rewording_emb ", rewording_emb.sizes(), "; expected [", n_, ", E], [", texts_.size(),
                    ", E] and [", P, ", E]");

@@ -109,8 +109,8 @@ std::array<double, 2> symmetric(double v, const char* fn, const char* what) {
 // RandomAffine's torchvision-style amounts as ranges; shear is along x only.
 AffineRanges affine_ranges(double degrees, std::array<double, 2> translate, std::array<double, 2> scale, double shear) {
   const std::array<double, 2> sx = symmetric(shear, "transforms::RandomAffine", "shear");
-  return AffineRanges{symmetric(degrees, "transforms::RandomAffine", "degrees"), translate, scale,
-                      {sx[0], sx[1], 0.0, 0.0}};
+  return AffineRanges{
+      symmetric(degrees, "transforms::RandomAffine", "degrees"), translate, scale, {sx[0], sx[1], 0.0, 0.0}};
 }
 
 void check_probability(double p, const char* fn) {
@@ -319,8 +319,10 @@ ColorJitter::ColorJitter(JitterRanges ranges) : ranges_(ranges) {
 }
 
 Normalize::Normalize(std::vector<double> mean, std::vector<double> std) : mean_(std::move(mean)), std_(std::move(std)) {
-  LOOM_CHECK_VALUE(!mean_.empty() && mean_.size() == std_.size(), "transforms::Normalize: mean and std must hold "
-                   "the same number (>= 1) of values, got ", mean_.size(), " and ", std_.size());
+  LOOM_CHECK_VALUE(!mean_.empty() && mean_.size() == std_.size(),
+                   "transforms::Normalize: mean and std must hold "
+                   "the same number (>= 1) of values, got ",
+                   mean_.size(), " and ", std_.size());
   for (double s : std_) LOOM_CHECK_VALUE(s != 0.0, "transforms::Normalize: std must be non-zero, got ", std_);
 }
 

@@ -140,8 +140,8 @@ Tensor random_affine(const Tensor& x, const AffineRanges& ranges, Generator& gen
 // (a fraction of H W from scale) and an aspect ratio (log-uniform in ratio);
 // the first window that fits is placed uniformly and resized to size
 // ({s} is s x s). When none fits, the central crop clamped to ratio is used.
-Tensor random_resized_crop(const Tensor& x, const Shape& size, std::array<double, 2> scale,
-                           std::array<double, 2> ratio, Generator& gen, Interpolation mode = Interpolation::Bilinear);
+Tensor random_resized_crop(const Tensor& x, const Shape& size, std::array<double, 2> scale, std::array<double, 2> ratio,
+                           Generator& gen, Interpolation mode = Interpolation::Bilinear);
 
 // The factor ranges of ColorJitter; {1, 1} (hue {0, 0}) leaves that property
 // alone. Per image: a random order of the four adjustments, then a factor for
@@ -156,8 +156,7 @@ struct JitterRanges {
 // hue in [0, 0.5] gives [-hue, hue].
 JitterRanges jitter_ranges(double brightness, double contrast, double saturation, double hue);
 Tensor color_jitter(const Tensor& x, const JitterRanges& ranges, Generator& gen);
-Tensor color_jitter(const Tensor& x, double brightness, double contrast, double saturation, double hue,
-                    Generator& gen);
+Tensor color_jitter(const Tensor& x, double brightness, double contrast, double saturation, double hue, Generator& gen);
 
 // ---------------------------------------------------------------- composing
 

@@ -23,8 +23,8 @@ namespace detail {
 void check_affine_ranges(const AffineRanges& r, const char* fn) {
   check_range(r.degrees, fn, "degrees");
   for (double t : r.translate)
-    LOOM_CHECK_VALUE(t >= 0.0 && t <= 1.0, fn, ": translate must be fractions in [0, 1], got {", r.translate[0],
-                     ", ", r.translate[1], "}");
+    LOOM_CHECK_VALUE(t >= 0.0 && t <= 1.0, fn, ": translate must be fractions in [0, 1], got {", r.translate[0], ", ",
+                     r.translate[1], "}");
   check_range(r.scale, fn, "scale");
   LOOM_CHECK_VALUE(r.scale[0] > 0.0, fn, ": scale must be positive, got {", r.scale[0], ", ", r.scale[1], "}");
   check_range({r.shear[0], r.shear[1]}, fn, "shear (x)");
@@ -33,8 +33,7 @@ void check_affine_ranges(const AffineRanges& r, const char* fn) {
     LOOM_CHECK_VALUE(std::fabs(s) < 90.0, fn, ": shear angles must be in (-90, 90) degrees, got ", s);
 }
 
-void check_resized_crop_ranges(const std::array<double, 2>& scale, const std::array<double, 2>& ratio,
-                               const char* fn) {
+void check_resized_crop_ranges(const std::array<double, 2>& scale, const std::array<double, 2>& ratio, const char* fn) {
   check_range(scale, fn, "scale");
   check_range(ratio, fn, "ratio");
   LOOM_CHECK_VALUE(scale[0] > 0.0 && ratio[0] > 0.0, fn, ": scale and ratio must be positive, got scale {", scale[0],
@@ -68,8 +67,7 @@ namespace {
 struct HostImages {
   Tensor data;
   int64_t N, C, H, W;
-  explicit HostImages(const Tensor& x)
-      : N(x.dim() == 4 ? x.size(0) : 1), C(x.size(-3)), H(x.size(-2)), W(x.size(-1)) {
+  explicit HostImages(const Tensor& x) : N(x.dim() == 4 ? x.size(0) : 1), C(x.size(-3)), H(x.size(-2)), W(x.size(-1)) {
     data = empty({N, C, H, W}, TensorOptions(x.dtype()));
     data.reshape(x.sizes()).copy_(x.detach());
   }
@@ -403,12 +401,12 @@ Tensor rotate(const Tensor& x, double degrees, const std::vector<double>& fill, 
   return warp_images(x, fill, mode, [&](int64_t) { return w; });
 }
 
-Tensor affine(const Tensor& x, double angle, std::array<double, 2> translate, double scale,
-              std::array<double, 2> shear, const std::vector<double>& fill, Interpolation mode) {
+Tensor affine(const Tensor& x, double angle, std::array<double, 2> translate, double scale, std::array<double, 2> shear,
+              const std::vector<double>& fill, Interpolation mode) {
   const char* fn = "transforms::affine";
   check_warp_args(x, fill, angle, scale, fn);
-  LOOM_CHECK_VALUE(std::isfinite(translate[0]) && std::isfinite(translate[1]), fn,
-                   ": translate must be finite, got {", translate[0], ", ", translate[1], "}");
+  LOOM_CHECK_VALUE(std::isfinite(translate[0]) && std::isfinite(translate[1]), fn, ": translate must be finite, got {",
+                   translate[0], ", ", translate[1], "}");
   for (double s : shear)
     LOOM_CHECK_VALUE(std::fabs(s) < 90.0, fn, ": shear angles must be in (-90, 90) degrees, got {", shear[0], ", ",
                      shear[1], "}");
@@ -443,8 +441,8 @@ Tensor random_affine(const Tensor& x, const AffineRanges& r, Generator& gen, con
   });
 }
 
-Tensor random_resized_crop(const Tensor& x, const Shape& size, std::array<double, 2> scale,
-                           std::array<double, 2> ratio, Generator& gen, Interpolation mode) {
+Tensor random_resized_crop(const Tensor& x, const Shape& size, std::array<double, 2> scale, std::array<double, 2> ratio,
+                           Generator& gen, Interpolation mode) {
   const char* fn = "transforms::random_resized_crop";
   check_images(x, fn);
   parse_size(size, fn);
@@ -506,8 +504,10 @@ JitterRanges jitter_ranges(double brightness, double contrast, double saturation
     return std::array<double, 2>{std::max(0.0, 1.0 - v), 1.0 + v};
   };
   LOOM_CHECK_VALUE(hue >= 0.0 && hue <= 0.5, fn, ": hue must be in [0, 0.5], got ", hue);
-  return JitterRanges{around_one(brightness, "brightness"), around_one(contrast, "contrast"),
-                      around_one(saturation, "saturation"), {-hue, hue}};
+  return JitterRanges{around_one(brightness, "brightness"),
+                      around_one(contrast, "contrast"),
+                      around_one(saturation, "saturation"),
+                      {-hue, hue}};
 }
 
 Tensor color_jitter(const Tensor& x, const JitterRanges& r, Generator& gen) {

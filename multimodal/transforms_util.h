@@ -27,8 +27,7 @@ void check_fill(const std::vector<double>& fill, const Tensor& x, const char* fn
 void check_affine_ranges(const AffineRanges& r, const char* fn);
 
 // random_resized_crop's scale and ratio ranges: positive, lo <= hi.
-void check_resized_crop_ranges(const std::array<double, 2>& scale, const std::array<double, 2>& ratio,
-                               const char* fn);
+void check_resized_crop_ranges(const std::array<double, 2>& scale, const std::array<double, 2>& ratio, const char* fn);
 
 // Applies f to every image of a batch (or to the one image) and restacks.
 template <typename F>

@@ -28,7 +28,9 @@ class Sequential : public Module {
   }
   void push_back(AnyModule m);
   template <typename M>
-  void push_back(std::shared_ptr<M> m) { push_back(AnyModule(std::move(m))); }
+  void push_back(std::shared_ptr<M> m) {
+    push_back(AnyModule(std::move(m)));
+  }
   Tensor forward(const Tensor& x) const;
   size_t size() const { return items_.size(); }
   ModulePtr operator[](size_t i) const;

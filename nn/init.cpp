@@ -9,8 +9,7 @@ namespace loom::nn::init {
 namespace {
 void check_float(const Tensor& t, const char* op) {
   LOOM_CHECK_VALUE(t.defined(), "init.", op, ": tensor is undefined");
-  LOOM_CHECK_TYPE(t.is_floating_point(), "init.", op, ": expected a floating tensor, got ",
-                  dtype_name(t.dtype()));
+  LOOM_CHECK_TYPE(t.is_floating_point(), "init.", op, ": expected a floating tensor, got ", dtype_name(t.dtype()));
 }
 Tensor& assign(Tensor& t, const Tensor& values) {
   autograd::NoGradGuard guard;
@@ -41,9 +40,8 @@ double calculate_gain(const std::string& nl, double param) {
 }
 
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
-  LOOM_CHECK_VALUE(t.dim() >= 2,
-                   "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (got ", t.dim(),
-                   ")");
+  LOOM_CHECK_VALUE(t.dim() >= 2, "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (got ",
+                   t.dim(), ")");
   int64_t receptive = 1;
   for (int64_t d = 2; d < t.dim(); ++d) receptive *= t.size(d);
   return {t.size(1) * receptive, t.size(0) * receptive};

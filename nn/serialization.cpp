@@ -31,8 +31,8 @@ static_assert(sizeof(float) == 4 && sizeof(double) == 8, "safetensors needs IEEE
 namespace {
 
 #define ST_FAIL(...) LOOM_THROW(::loom::ErrorKind::Runtime, "safetensors: ", __VA_ARGS__)
-#define ST_CHECK(cond, ...) \
-  do {                      \
+#define ST_CHECK(cond, ...)            \
+  do {                                 \
     if (!(cond)) ST_FAIL(__VA_ARGS__); \
   } while (0)
 
@@ -184,7 +184,8 @@ class JsonReader {
     }
     if (pos_ < n_ && (p_[pos_] == '.' || p_[pos_] == 'e' || p_[pos_] == 'E'))
       ST_FAIL("non-integer number in the header (only integers are allowed)", where());
-    if (!neg) ST_CHECK(acc != std::numeric_limits<int64_t>::min(), "integer out of the int64 range in the header", where());
+    if (!neg)
+      ST_CHECK(acc != std::numeric_limits<int64_t>::min(), "integer out of the int64 range in the header", where());
     v.integer = neg ? acc : -acc;
     return v;
   }
@@ -284,8 +285,11 @@ struct DTypeName {
   DType dtype;
   const char* name;
 };
-constexpr DTypeName kDTypes[] = {{DType::Float32, "F32"}, {DType::Float64, "F64"}, {DType::Int32, "I32"},
-                                 {DType::Int64, "I64"},   {DType::Bool, "BOOL"}};
+constexpr DTypeName kDTypes[] = {{DType::Float32, "F32"},
+                                 {DType::Float64, "F64"},
+                                 {DType::Int32, "I32"},
+                                 {DType::Int64, "I64"},
+                                 {DType::Bool, "BOOL"}};
 
 const char* safetensors_dtype(DType t) {
   for (const auto& d : kDTypes)
@@ -299,8 +303,8 @@ DType parse_dtype_name(const std::string& tensor, const std::string& name) {
   if (name == "F16" || name == "BF16")
     LOOM_THROW(ErrorKind::NotImplemented, "safetensors: tensor \"", tensor, "\" has dtype ", name,
                ", which loom does not support yet (supported: F32, F64, I32, I64, BOOL)");
-  static const char* known[] = {"F8_E4M3", "F8_E5M2", "I8", "U8", "I16", "U16", "U32", "U64", "F8_E8M0", "F4", "F6_E2M3",
-                                "F6_E3M2", "C64"};
+  static const char* known[] = {"F8_E4M3", "F8_E5M2", "I8", "U8",      "I16",     "U16", "U32",
+                                "U64",     "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"};
   for (const char* k : known)
     if (name == k)
       LOOM_THROW(ErrorKind::NotImplemented, "safetensors: tensor \"", tensor, "\" has dtype ", name,
@@ -355,8 +359,7 @@ Entry parse_entry(const std::string& name, const Json& info, uint64_t data_size,
       has_zero = true;
       continue;
     }
-    ST_CHECK(product <= limit / d.integer, "entry \"", name, "\": the product of the shape ", e.shape,
-             " overflows");
+    ST_CHECK(product <= limit / d.integer, "entry \"", name, "\": the product of the shape ", e.shape, " overflows");
     product *= d.integer;
   }
   e.numel = has_zero ? 0 : product;
@@ -370,8 +373,8 @@ Entry parse_entry(const std::string& name, const Json& info, uint64_t data_size,
   ST_CHECK(e.end <= data_size, "entry \"", name, "\": data_offsets [", e.begin, ", ", e.end,
            "] reach past the end of the ", data_size, "-byte data section (truncated file?)");
   const uint64_t want = static_cast<uint64_t>(e.numel) * itemsize(e.dtype);  // numel < 2^59: no overflow
-  ST_CHECK(e.end - e.begin == want, "entry \"", name, "\": shape ", e.shape, " of dtype ", dtype->string,
-           " needs ", want, " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
+  ST_CHECK(e.end - e.begin == want, "entry \"", name, "\": shape ", e.shape, " of dtype ", dtype->string, " needs ",
+           want, " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
   return e;
 }
 
@@ -430,7 +433,8 @@ void write_all(int fd, const uint8_t* p, size_t n, const std::string& path) {
 Checkpoint parse_checkpoint(const uint8_t* data, size_t size) {
   ST_CHECK(host_is_little_endian(), "only little-endian hosts are supported");
   ST_CHECK(data != nullptr || size == 0, "null buffer");
-  ST_CHECK(size >= 8, "file has ", size, " bytes, fewer than the 8-byte header length (truncated or not a safetensors file)");
+  ST_CHECK(size >= 8, "file has ", size,
+           " bytes, fewer than the 8-byte header length (truncated or not a safetensors file)");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
   ST_CHECK(header_len <= kMaxHeaderBytes, "header length ", header_len, " exceeds the limit of ", kMaxHeaderBytes,
@@ -467,8 +471,8 @@ Checkpoint parse_checkpoint(const uint8_t* data, size_t size) {
   const Entry* prev = nullptr;
   for (const Entry& e : entries) {
     if (e.begin < cursor)
-      ST_FAIL("tensors \"", prev->name, "\" [", prev->begin, ", ", prev->end, ") and \"", e.name, "\" [", e.begin,
-              ", ", e.end, ") overlap");
+      ST_FAIL("tensors \"", prev->name, "\" [", prev->begin, ", ", prev->end, ") and \"", e.name, "\" [", e.begin, ", ",
+              e.end, ") overlap");
     ST_CHECK(e.begin == cursor, "the data section has a hole at bytes [", cursor, ", ", e.begin, ") before tensor \"",
              e.name, "\"");
     cursor = e.end;

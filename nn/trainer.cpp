@@ -52,12 +52,9 @@ std::string format_value(double v) {
 std::string format_duration(double s) {
   const int64_t t = static_cast<int64_t>(std::llround(std::max(s, 0.0)));
   std::ostringstream os;
-  if (t >= 3600)
-    os << t / 3600 << "h" << (t % 3600) / 60 << "m";
-  else if (t >= 60)
-    os << t / 60 << "m" << t % 60 << "s";
-  else
-    os << t << "s";
+  if (t >= 3600) os << t / 3600 << "h" << (t % 3600) / 60 << "m";
+  else if (t >= 60) os << t / 60 << "m" << t % 60 << "s";
+  else os << t << "s";
   return os.str();
 }
 
@@ -67,14 +64,13 @@ Device resolve_device(const std::string& spec) {
   bool cuda_spec = spec == "cuda";
   if (spec.rfind("cuda:", 0) == 0 && spec.size() > 5)
     cuda_spec = std::all_of(spec.begin() + 5, spec.end(), [](char c) { return c >= '0' && c <= '9'; });
-  LOOM_CHECK_VALUE(cpu || cuda_spec, "Trainer: device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", got \"",
-                   spec, "\"");
+  LOOM_CHECK_VALUE(cpu || cuda_spec, "Trainer: device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", got \"", spec,
+                   "\"");
   const Device d(spec);
   if (d.is_cuda()) {
-    LOOM_CHECK_VALUE(cuda::is_available(), "Trainer: device \"", spec,
-                     "\" was asked for but CUDA is not available here (",
-                     cuda::built_with_cuda() ? "no usable GPU" : "loom was built without CUDA",
-                     "); use \"auto\" or \"cpu\"");
+    LOOM_CHECK_VALUE(
+        cuda::is_available(), "Trainer: device \"", spec, "\" was asked for but CUDA is not available here (",
+        cuda::built_with_cuda() ? "no usable GPU" : "loom was built without CUDA", "); use \"auto\" or \"cpu\"");
     LOOM_CHECK_VALUE(d.index < cuda::device_count(), "Trainer: device \"", spec, "\" does not exist: there are ",
                      cuda::device_count(), " CUDA devices");
   }
@@ -175,14 +171,10 @@ struct Trainer::Progress {
 
   explicit Progress(const TrainerOptions& o)
       : os(o.progress_stream ? *o.progress_stream : std::cout), verbose(o.verbose), refresh(o.refresh_seconds) {
-    if (o.tty >= 0)
-      tty = o.tty == 1;
-    else if (&os == &std::cout)
-      tty = isatty(fileno(stdout)) == 1;
-    else if (&os == &std::cerr || &os == &std::clog)
-      tty = isatty(fileno(stderr)) == 1;
-    else
-      tty = false;
+    if (o.tty >= 0) tty = o.tty == 1;
+    else if (&os == &std::cout) tty = isatty(fileno(stdout)) == 1;
+    else if (&os == &std::cerr || &os == &std::clog) tty = isatty(fileno(stderr)) == 1;
+    else tty = false;
   }
   bool bar() const { return verbose == 1 && tty; }
 
@@ -223,10 +215,8 @@ struct Trainer::Progress {
                   seconds > 0 ? steps / seconds : 0.0);
     std::string line = head(steps) + (bar() ? " " + bar_of(steps, steps) : "") + "  " + rate_buf;
     for (const auto& [k, v] : values) line += "  " + k + " " + format_value(v);
-    if (bar())
-      os << "\r" << line << "\033[K\n" << std::flush;
-    else
-      os << line << "\n" << std::flush;
+    if (bar()) os << "\r" << line << "\033[K\n" << std::flush;
+    else os << line << "\n" << std::flush;
   }
 };
 
@@ -247,9 +237,10 @@ Trainer::Trainer(Module& model, optim::Optimizer& optimizer, LossFn loss, Traine
   LOOM_CHECK_VALUE(options_.refresh_seconds >= 0, "Trainer: refresh_seconds must be >= 0, got ",
                    options_.refresh_seconds);
   if (!forward_) {
-    LOOM_CHECK_TYPE(dynamic_cast<Sequential*>(&model_) != nullptr, "Trainer: the default forward feeds batch.images "
-                    "to an nn::Sequential, but the model is a ", model_.type_name(),
-                    "; pass forward = nn::images_to_labels<", model_.type_name(),
+    LOOM_CHECK_TYPE(dynamic_cast<Sequential*>(&model_) != nullptr,
+                    "Trainer: the default forward feeds batch.images "
+                    "to an nn::Sequential, but the model is a ",
+                    model_.type_name(), "; pass forward = nn::images_to_labels<", model_.type_name(),
                     ">() or a function (model, batch) -> (output, target)");
     forward_ = images_to_labels<Sequential>();
   }
@@ -315,15 +306,14 @@ Batch Trainer::to_device(Batch batch) const {
 
 Logs Trainer::run(const DataLoader& loader, bool train, Progress* progress, const Callbacks* callbacks) {
   const int64_t steps = loader.size();
-  LOOM_CHECK_VALUE(steps > 0, "Trainer: the loader yields no batches (an empty dataset, or drop_last with fewer "
+  LOOM_CHECK_VALUE(steps > 0,
+                   "Trainer: the loader yields no batches (an empty dataset, or drop_last with fewer "
                    "examples than one batch)");
   model_.train(train);
   std::optional<autograd::EnableGradGuard> grad_on;
   std::optional<autograd::NoGradGuard> grad_off;
-  if (train)
-    grad_on.emplace();
-  else
-    grad_off.emplace();
+  if (train) grad_on.emplace();
+  else grad_off.emplace();
 
   std::vector<Tensor> sums;
   for (size_t i = 0; i <= metrics_.size(); ++i) sums.push_back(zeros({}, TensorOptions(DType::Float64, device_)));
@@ -349,7 +339,8 @@ Logs Trainer::run(const DataLoader& loader, bool train, Progress* progress, cons
     LOOM_CHECK(loss.defined() && loss.numel() == 1, "Trainer: the loss must be one value, got shape ",
                loss.defined() ? loss.sizes() : Shape{});
     if (train) {
-      LOOM_CHECK(loss.requires_grad(), "Trainer: the loss does not require grad (no parameter of the model "
+      LOOM_CHECK(loss.requires_grad(),
+                 "Trainer: the loss does not require grad (no parameter of the model "
                  "reaches it, or it was computed without gradients)");
       optimizer_.zero_grad();
       model_.zero_grad();
@@ -375,8 +366,7 @@ Logs Trainer::run(const DataLoader& loader, bool train, Progress* progress, cons
   return logs;
 }
 
-History Trainer::fit_impl(DataLoader& train, int64_t epochs, const DataLoader* validation,
-                          const Callbacks& callbacks) {
+History Trainer::fit_impl(DataLoader& train, int64_t epochs, const DataLoader* validation, const Callbacks& callbacks) {
   LOOM_CHECK_VALUE(epochs >= 1, "Trainer::fit: epochs must be >= 1, got ", epochs);
   for (size_t i = 0; i < callbacks.size(); ++i)
     LOOM_CHECK_VALUE(callbacks[i] != nullptr, "Trainer::fit: callback ", i, " is null");
@@ -428,9 +418,12 @@ History Trainer::fit(std::shared_ptr<const Dataset> train, int64_t epochs, const
                      const Callbacks& callbacks) {
   LOOM_CHECK_VALUE(train != nullptr, "Trainer::fit: the dataset is null");
   LOOM_CHECK_VALUE(o.batch_size >= 1, "Trainer::fit: batch_size must be >= 1, got ", o.batch_size);
-  LOOM_CHECK_VALUE(o.validation_split >= 0 && o.validation_split < 1, "Trainer::fit: validation_split must be in "
-                   "[0, 1), got ", o.validation_split);
-  LOOM_CHECK_VALUE(o.validation_split == 0 || !o.validation_data, "Trainer::fit: give validation_split or "
+  LOOM_CHECK_VALUE(o.validation_split >= 0 && o.validation_split < 1,
+                   "Trainer::fit: validation_split must be in "
+                   "[0, 1), got ",
+                   o.validation_split);
+  LOOM_CHECK_VALUE(o.validation_split == 0 || !o.validation_data,
+                   "Trainer::fit: give validation_split or "
                    "validation_data, not both");
   std::shared_ptr<const Dataset> val = o.validation_data;
   if (o.validation_split > 0) {
@@ -461,8 +454,10 @@ Tensor Trainer::predict(const DataLoader& loader) {
   TensorList outs;
   for (int64_t b = 0; b < steps; ++b) {
     Tensor out = forward_(model_, to_device(loader.batch(b))).first;
-    LOOM_CHECK(out.defined() && out.dim() >= 1, "Trainer::predict: the forward function must return outputs with a "
-               "batch dimension, got shape ", out.defined() ? out.sizes() : Shape{});
+    LOOM_CHECK(out.defined() && out.dim() >= 1,
+               "Trainer::predict: the forward function must return outputs with a "
+               "batch dimension, got shape ",
+               out.defined() ? out.sizes() : Shape{});
     outs.push_back(out.detach());
   }
   return cat(outs, 0);
@@ -543,7 +538,9 @@ std::string json_number(double v) {
 
 EarlyStopping::EarlyStopping(std::string monitor, int64_t patience, double min_delta, std::string mode,
                              bool restore_best_weights)
-    : monitor_(std::move(monitor)), patience_(patience), min_delta_(std::fabs(min_delta)),
+    : monitor_(std::move(monitor)),
+      patience_(patience),
+      min_delta_(std::fabs(min_delta)),
       restore_(restore_best_weights) {
   LOOM_CHECK_VALUE(!monitor_.empty(), "EarlyStopping: monitor is empty");
   LOOM_CHECK_VALUE(patience_ >= 0, "EarlyStopping: patience must be >= 0, got ", patience_);

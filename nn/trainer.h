@@ -100,15 +100,15 @@ ForwardFn images_to_labels() {
 }
 
 struct TrainerOptions {
-  std::string device = "auto";  // "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
-  double grad_clip_norm = 0;     // > 0: clip the gradients' joint 2-norm to it before each step
-  int verbose = 1;               // 0: silent; 1: a progress bar on a terminal, a line per epoch
-                                 // elsewhere; 2: a line per epoch
+  std::string device = "auto";              // "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
+  double grad_clip_norm = 0;                // > 0: clip the gradients' joint 2-norm to it before each step
+  int verbose = 1;                          // 0: silent; 1: a progress bar on a terminal, a line per epoch
+                                            // elsewhere; 2: a line per epoch
   std::ostream* progress_stream = nullptr;  // nullptr: std::cout
-  int tty = -1;                  // -1: a terminal when the stream is std::cout and stdout is a
-                                 // terminal; 0 / 1: say so
-  double refresh_seconds = 0.1;  // the least time between two redraws of the bar (each one reads
-                                 // the running sums from the device)
+  int tty = -1;                             // -1: a terminal when the stream is std::cout and stdout is a
+                                            // terminal; 0 / 1: say so
+  double refresh_seconds = 0.1;             // the least time between two redraws of the bar (each one reads
+                                            // the running sums from the device)
 };
 
 // What fit() returns: values["loss"][e] is epoch e's loss, and so on for every
@@ -225,7 +225,7 @@ class EarlyStopping : public Callback {
   void on_train_end(Trainer& trainer, const Logs& last_epoch) override;
 
   double best() const { return best_; }
-  int64_t best_epoch() const { return best_epoch_; }      // -1 before any epoch
+  int64_t best_epoch() const { return best_epoch_; }        // -1 before any epoch
   int64_t stopped_epoch() const { return stopped_epoch_; }  // -1 when it did not stop training
 
  private:

@@ -101,7 +101,7 @@ catch2_fail() {
 
 if [ "$ONLY_VENV" = 0 ]; then
   need_apt=()
-  for pkg in cmake ninja-build g++ zlib1g-dev libopenblas-dev libpng-dev libjpeg-dev dataset-fashion-mnist; do
+  for pkg in cmake ninja-build g++ zlib1g-dev libopenblas-dev libpng-dev libjpeg-dev clang-format dataset-fashion-mnist; do
     installed "$pkg" || need_apt+=("$pkg")
   done
   if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi

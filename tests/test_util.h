@@ -121,8 +121,8 @@ inline void check_close(double got, double want, double atol = kAtol, double rto
   CHECK(is_close(got, want, atol, rtol));
 }
 
-inline void check_close(const Tensor& got, const std::vector<double>& want, double atol = kAtol,
-                        double rtol = kRtol, const std::string& what = "") {
+inline void check_close(const Tensor& got, const std::vector<double>& want, double atol = kAtol, double rtol = kRtol,
+                        const std::string& what = "") {
   check_close(got.to_vector(), want, atol, rtol, what);
 }
 
@@ -252,8 +252,8 @@ inline void compare_gpu(const std::function<Tensor(const TensorList&)>& f, const
 
 // Skips the running test case (Catch2 SKIP, exit code 4 for ctest) with the
 // reason when no GPU test can run here.
-#define LOOM_REQUIRE_GPU()                                                           \
-  do {                                                                               \
+#define LOOM_REQUIRE_GPU()                                                            \
+  do {                                                                                \
     const std::string loom_gpu_skip_reason_ = ::loom::test::gpu_unavailable_reason(); \
-    if (!loom_gpu_skip_reason_.empty()) SKIP(loom_gpu_skip_reason_);                 \
+    if (!loom_gpu_skip_reason_.empty()) SKIP(loom_gpu_skip_reason_);                  \
   } while (0)

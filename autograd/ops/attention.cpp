@@ -31,8 +31,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   OpScope scope(Op::attention, {&q, &k, &v, &attn_mask});
   LOOM_CHECK(q.defined() && k.defined() && v.defined(), kOp, ": query, key and value must be defined");
   LOOM_CHECK((q.dim() == 3 || q.dim() == 4) && k.dim() == q.dim() && v.dim() == q.dim(), kOp,
-             ": expected query, key and value of the same rank, [B,H,L,E] or [B,L,E], got ", q.sizes(), ", ",
-             k.sizes(), " and ", v.sizes());
+             ": expected query, key and value of the same rank, [B,H,L,E] or [B,L,E], got ", q.sizes(), ", ", k.sizes(),
+             " and ", v.sizes());
   ops::check_same_device(kOp, {&q, &k, &v});
   LOOM_CHECK_TYPE(q.dtype() == DType::Float32 || q.dtype() == DType::Float64, kOp,
                   ": expected float32 or float64 query, got ", dtype_name(q.dtype()));
@@ -62,8 +62,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   p.causal = is_causal;
   p.dropout_p = dropout_p;
   if (q.is_cuda())
-    LOOM_CHECK(p.D <= 128 && p.Dv <= 128, kOp, ": the CUDA kernel supports head sizes up to 128, got query ",
-               q.sizes(), " and value ", v.sizes());
+    LOOM_CHECK(p.D <= 128 && p.Dv <= 128, kOp, ": the CUDA kernel supports head sizes up to 128, got query ", q.sizes(),
+               " and value ", v.sizes());
 
   // The mask stays at its own shape; the kernels read it through broadcast strides.
   Tensor mask;
@@ -101,8 +101,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                          kernels::cpu::attention_forward(q.dtype(), out.data_ptr(), lse.data_ptr(), q4.data_ptr(),
                                                          k4.data_ptr(), v4.data_ptr(), p),
                          kernels::cuda::attention_forward(q.dtype(), out.data_ptr(), lse.data_ptr(), q4.data_ptr(),
-                                                          k4.data_ptr(), v4.data_ptr(), p,
-                                                          ops::stream_of(q.device())));
+                                                          k4.data_ptr(), v4.data_ptr(), p, ops::stream_of(q.device())));
   if (nd == 3) out = out.squeeze(1);
 
   if (autograd::any_requires_grad({&q, &k, &v})) {
@@ -124,8 +123,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 #endif
         LOOM_DEVICE_DISPATCH(Q.device(),
                              kernels::cpu::attention_backward(Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(),
-                                                              dO.data_ptr(), Q.data_ptr(), K.data_ptr(),
-                                                              V.data_ptr(), O4.data_ptr(), lse_saved.data_ptr(), p),
+                                                              dO.data_ptr(), Q.data_ptr(), K.data_ptr(), V.data_ptr(),
+                                                              O4.data_ptr(), lse_saved.data_ptr(), p),
                              kernels::cuda::attention_backward(
                                  Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), dO.data_ptr(), Q.data_ptr(),
                                  K.data_ptr(), V.data_ptr(), O4.data_ptr(), lse_saved.data_ptr(),

@@ -24,7 +24,6 @@ namespace loom {
 // gradients (PyTorch gives NaN). On CUDA D and Dv must be at most 128.
 // Double backward (create_graph) is not supported.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask = {},
-                                    double dropout_p = 0.0, bool is_causal = false,
-                                    std::optional<double> scale = {});
+                                    double dropout_p = 0.0, bool is_causal = false, std::optional<double> scale = {});
 
 }  // namespace loom

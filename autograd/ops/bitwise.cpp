@@ -51,10 +51,8 @@ void run_with_scalar(BinaryOp op, const Tensor& out, const Tensor& a, const Scal
     return;
   }
   Tensor st = empty({}, TensorOptions(out.dtype(), kCPU()));
-  if (out.dtype() == DType::Int32)
-    *static_cast<int32_t*>(st.data_ptr()) = static_cast<int32_t>(s.to_int());
-  else
-    *static_cast<int64_t*>(st.data_ptr()) = s.to_int();
+  if (out.dtype() == DType::Int32) *static_cast<int32_t*>(st.data_ptr()) = static_cast<int32_t>(s.to_int());
+  else *static_cast<int64_t*>(st.data_ptr()) = s.to_int();
   ops::run_binary(op, out, a, out.device().is_cpu() ? st : st.to(out.device()));
 }
 
@@ -82,8 +80,8 @@ Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Scal
 // (bool &= int raises); computing in self's dtype gives the same bits as
 // computing in the wider one and truncating, since bitwise ops act per bit.
 void check_inplace_type(const char* name, const Tensor& self, DType result) {
-  LOOM_CHECK(dtype_category(result) <= dtype_category(self.dtype()), name, ": result type ",
-             torch_type_name(result), " can't be cast to the desired output type ", torch_type_name(self.dtype()));
+  LOOM_CHECK(dtype_category(result) <= dtype_category(self.dtype()), name, ": result type ", torch_type_name(result),
+             " can't be cast to the desired output type ", torch_type_name(self.dtype()));
   ops::check_no_internal_overlap(self, name);
 }
 

@@ -173,15 +173,16 @@ void check_no_internal_overlap(const Tensor& t, const char* op) {
   for (int64_t d = 0; d < t.dim(); ++d)
     LOOM_CHECK(t.sizes()[d] <= 1 || t.strides()[d] != 0, op,
                ": unsupported operation: more than one element of the written-to tensor refers to a single memory "
-               "location (shape ", t.sizes(), ", strides ", t.strides(), "). Please clone() the tensor before performing "
+               "location (shape ",
+               t.sizes(), ", strides ", t.strides(),
+               "). Please clone() the tensor before performing "
                "the operation.");
 }
 
 void check_inplace(const Tensor& self, const char* op) {
   if (!autograd::grad_enabled()) return;
   if (self.requires_grad() && self.is_leaf())
-    LOOM_THROW(ErrorKind::Runtime, op,
-               ": a leaf Variable that requires grad is being used in an in-place operation.");
+    LOOM_THROW(ErrorKind::Runtime, op, ": a leaf Variable that requires grad is being used in an in-place operation.");
 }
 
 }  // namespace loom::ops

@@ -42,8 +42,8 @@ std::string tuning_key(const char* pass, DType dt, const ConvParams& p, bool tf3
   std::ostringstream o;
   o << pass << ' ' << dtype_name(dt) << (tf32 && dt == DType::Float32 ? " tf32" : "") << (det ? " deterministic" : "")
     << " N" << p.N << " C" << p.C << " H" << p.H << " W" << p.W << " K" << p.K << " R" << p.R << " S" << p.S
-    << " stride" << p.stride_h << ',' << p.stride_w << " pad" << p.pad_h << ',' << p.pad_w << " dil" << p.dil_h
-    << ',' << p.dil_w << " groups" << p.groups << " on " << dev;
+    << " stride" << p.stride_h << ',' << p.stride_w << " pad" << p.pad_h << ',' << p.pad_w << " dil" << p.dil_h << ','
+    << p.dil_w << " groups" << p.groups << " on " << dev;
   return o.str();
 }
 
@@ -152,8 +152,7 @@ struct Workspace {
 void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, const ConvParams& p) {
   const void* bias = b.defined() ? b.data_ptr() : nullptr;
   LOOM_DEVICE_DISPATCH(
-      in.device(), kernels::cpu::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p),
-      {
+      in.device(), kernels::cpu::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p), {
         const cudaStream_t stream = ops::stream_of(in.device());
         const bool tf32 = allow_tf32();
         dispatch(ConvPass::Forward, in.dtype(), p, in.device(), [&](const Choice& c) {
@@ -169,8 +168,8 @@ void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Ten
 
 void run_backward_input(const Tensor& gin, const Tensor& gout, const Tensor& w, const ConvParams& p) {
   LOOM_DEVICE_DISPATCH(
-      gout.device(), kernels::cpu::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p),
-      {
+      gout.device(),
+      kernels::cpu::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p), {
         const cudaStream_t stream = ops::stream_of(gout.device());
         const bool tf32 = allow_tf32();
         dispatch(ConvPass::BackwardData, gout.dtype(), p, gout.device(), [&](const Choice& c) {
@@ -190,19 +189,18 @@ void run_backward_weight(const Tensor& gw, const Tensor& gb, const Tensor& gout,
   void* bias = gb.defined() ? gb.data_ptr() : nullptr;
   LOOM_DEVICE_DISPATCH(
       gout.device(),
-      kernels::cpu::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p),
-      {
+      kernels::cpu::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p), {
         const cudaStream_t stream = ops::stream_of(gout.device());
         const bool tf32 = allow_tf32();
         const bool det = are_deterministic_algorithms_enabled();
         dispatch(ConvPass::BackwardWeight, gout.dtype(), p, gout.device(), [&](const Choice& c) {
           Workspace ws{gout.device().index, {}};
           if (c.cudnn) {
-            kc::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p,
-                                             tf32, cudnn_options(), ws.fn(), gout.device().index, stream);
+            kc::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
+                                             cudnn_options(), ws.fn(), gout.device().index, stream);
           } else {
-            void* buf = ws.get(kc::conv2d_workspace_bytes(ConvPass::BackwardWeight, gout.dtype(), p, c.cfg, det,
-                                                          bias != nullptr));
+            void* buf = ws.get(
+                kc::conv2d_workspace_bytes(ConvPass::BackwardWeight, gout.dtype(), p, c.cfg, det, bias != nullptr));
             kc::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
                                        c.cfg, det, buf, stream);
           }
@@ -240,14 +238,15 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
               const Dims& dilation, int64_t groups) {
   OpScope scope(Op::conv2d, {&input, &weight, &bias});
   LOOM_CHECK(input.defined() && weight.defined(), "conv2d: input and weight must be defined");
-  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, "conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of size: ",
-             input.sizes());
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4,
+             "conv2d: expected 3D (unbatched) or 4D (batched) input, but got input of size: ", input.sizes());
   if (input.dim() == 3) return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
   LOOM_CHECK(weight.dim() == 4, "conv2d: expected a 4D weight [out_channels, in_channels/groups, kH, kW], got ",
              weight.sizes());
   ops::check_same_device("conv2d", {&input, &weight});
   if (bias.defined()) ops::check_same_device("conv2d", {&input, &bias});
-  LOOM_CHECK_TYPE(is_floating(input.dtype()), "conv2d: expected a floating point input, got ", dtype_name(input.dtype()));
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), "conv2d: expected a floating point input, got ",
+                  dtype_name(input.dtype()));
   LOOM_CHECK_TYPE(weight.dtype() == input.dtype() && (!bias.defined() || bias.dtype() == input.dtype()),
                   "conv2d: input (", dtype_name(input.dtype()), "), weight (", dtype_name(weight.dtype()),
                   ") and bias must have the same dtype");
@@ -279,8 +278,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
              "). Kernel size can't be greater than actual input size");
 
   if (scope.observed()) {
-    const OpCost c = conv2d_cost(input.shape(), weight.shape(), bias.defined(), {p.N, p.K, p.OH, p.OW},
-                                 input.element_size());
+    const OpCost c =
+        conv2d_cost(input.shape(), weight.shape(), bias.defined(), {p.N, p.K, p.OH, p.OW}, input.element_size());
     scope.set_cost(c.flops, c.bytes);
   }
   Tensor in = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
@@ -323,8 +322,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     });
     // Backward's work: a data-gradient and a weight-gradient pass, each as
     // many FLOPs as the forward, and the bias gradient's sum.
-    const double macs = double(p.N) * double(p.K) * double(p.OH) * double(p.OW) * double(p.C / p.groups) *
-                        double(p.R) * double(p.S);
+    const double macs =
+        double(p.N) * double(p.K) * double(p.OH) * double(p.OW) * double(p.C / p.groups) * double(p.R) * double(p.S);
     const double out_n = double(out.numel()), item = double(input.element_size());
     node->cost_flops = 2 * macs * ((need_in ? 1 : 0) + (need_w ? 1 : 0)) + (need_b ? out_n : 0);
     node->cost_bytes = item * (out_n + (need_w ? 2 * double(weight.numel()) + double(input.numel()) : 0) +

@@ -13,8 +13,9 @@ namespace ops {
 void copy_same_device(const Tensor& dst, const Tensor& src) {
   if (dst.numel() == 0) return;
   auto loop = make_loop(dst.sizes(), {&dst, &src});
-  LOOM_DEVICE_DISPATCH(dst.device(), kc::copy(dst.dtype(), dst.data_ptr(), src.dtype(), src.data_ptr(), loop),
-                       kg::copy(dst.dtype(), dst.data_ptr(), src.dtype(), src.data_ptr(), loop, stream_of(dst.device())));
+  LOOM_DEVICE_DISPATCH(
+      dst.device(), kc::copy(dst.dtype(), dst.data_ptr(), src.dtype(), src.data_ptr(), loop),
+      kg::copy(dst.dtype(), dst.data_ptr(), src.dtype(), src.data_ptr(), loop, stream_of(dst.device())));
 }
 
 // dst <- src for any devices and dtypes; no autograd.
@@ -109,9 +110,8 @@ Tensor Tensor::to(Device dev, DType dt, bool non_blocking) const {
   if (autograd::any_requires_grad({this}) && is_floating(dt)) {
     Device src_dev = device();
     DType src_dt = dtype();
-    auto node = std::make_shared<LambdaNode>("ToCopyBackward0", [src_dev, src_dt](const TensorList& g) {
-      return TensorList{g[0].to(src_dev, src_dt)};
-    });
+    auto node = std::make_shared<LambdaNode>(
+        "ToCopyBackward0", [src_dev, src_dt](const TensorList& g) { return TensorList{g[0].to(src_dev, src_dt)}; });
     autograd::attach(node, {*this}, out);
   }
   return out;
@@ -161,9 +161,8 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
     }
   }
   if (autograd::any_requires_grad(ins)) {
-    auto node = std::make_shared<LambdaNode>("CatBackward0", [parts, d](const TensorList& g) {
-      return g[0].split_with_sizes(parts, d);
-    });
+    auto node = std::make_shared<LambdaNode>(
+        "CatBackward0", [parts, d](const TensorList& g) { return g[0].split_with_sizes(parts, d); });
     autograd::attach(node, ins, out);
   }
   return out;

@@ -41,8 +41,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
   if (n > 0 && D > 0) {
     if (weight.device().is_cpu()) {
       int64_t bad = kernels::cpu::index_select(w.dtype(), out.data_ptr(), w.data_ptr(), ip, n, 1, V, D);
-      LOOM_CHECK_INDEX(bad < 0, "embedding: index ", bad >= 0 ? ip[bad] : 0, " is out of range for ", V,
-                       " embeddings");
+      LOOM_CHECK_INDEX(bad < 0, "embedding: index ", bad >= 0 ? ip[bad] : 0, " is out of range for ", V, " embeddings");
     } else {
       LOOM_CUDA_CALL(ops::kg::index_select(w.dtype(), out.data_ptr(), w.data_ptr(), ip, n, 1, V, D,
                                            cuda::device_error_flag(weight.device().index),

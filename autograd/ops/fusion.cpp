@@ -32,8 +32,8 @@ void check_arg(const char* op, const char* name, const Tensor& t, int64_t dim, c
   LOOM_CHECK(t.dim() == dim, op, ": expected ", name, " to have ", dim, " dims, got shape ", t.sizes());
   LOOM_CHECK_TYPE(t.dtype() == DType::Float32 || t.dtype() == DType::Float64, op,
                   ": expected float32 or float64 tensors, got ", name, " of dtype ", dtype_name(t.dtype()));
-  LOOM_CHECK_TYPE(t.dtype() == ref.dtype(), op, ": expected ", name, " of dtype ", dtype_name(ref.dtype()),
-                  ", got ", dtype_name(t.dtype()));
+  LOOM_CHECK_TYPE(t.dtype() == ref.dtype(), op, ": expected ", name, " of dtype ", dtype_name(ref.dtype()), ", got ",
+                  dtype_name(t.dtype()));
   LOOM_CHECK(t.device() == ref.device(), op, ": expected ", name, " on ", ref.device().str(), ", got ",
              t.device().str());
 }
@@ -181,13 +181,12 @@ Tensor gated_fusion(const Tensor& a, const Tensor& b, const Tensor& weight, cons
   linear2_raw(gate, ac, bc, Wc, Tensor());
   const int64_t n = B * D;
   if (n > 0)
-    LOOM_DEVICE_DISPATCH(a.device(),
-                         kernels::cpu::gated_fusion_forward(a.dtype(), out.data_ptr(), gate.data_ptr(),
-                                                            gate.data_ptr(), cc.data_ptr(), ac.data_ptr(),
-                                                            bc.data_ptr(), B, D),
-                         kernels::cuda::gated_fusion_forward(a.dtype(), out.data_ptr(), gate.data_ptr(),
-                                                             gate.data_ptr(), cc.data_ptr(), ac.data_ptr(),
-                                                             bc.data_ptr(), B, D, ops::stream_of(a.device())));
+    LOOM_DEVICE_DISPATCH(
+        a.device(),
+        kernels::cpu::gated_fusion_forward(a.dtype(), out.data_ptr(), gate.data_ptr(), gate.data_ptr(), cc.data_ptr(),
+                                           ac.data_ptr(), bc.data_ptr(), B, D),
+        kernels::cuda::gated_fusion_forward(a.dtype(), out.data_ptr(), gate.data_ptr(), gate.data_ptr(), cc.data_ptr(),
+                                            ac.data_ptr(), bc.data_ptr(), B, D, ops::stream_of(a.device())));
   if (autograd::any_requires_grad({&a, &b, &weight, &bias})) {
     SavedTensor sa(a), sb(b), sw(weight), sc(bias), sg(gate);
     auto node = std::make_shared<LambdaNode>("GatedFusionBackward", [=](const TensorList& g) -> TensorList {
@@ -207,13 +206,13 @@ Tensor gated_fusion(const Tensor& a, const Tensor& b, const Tensor& weight, cons
       Tensor da = na ? ops::new_empty({B, D}, A.dtype(), A.device()) : Tensor();
       Tensor db = nb ? ops::new_empty({B, D}, A.dtype(), A.device()) : Tensor();
       if (n > 0)
-        LOOM_DEVICE_DISPATCH(A.device(),
-                             kernels::cpu::gated_fusion_backward(A.dtype(), dz.data_ptr(), ptr(da), ptr(db),
-                                                                 go.data_ptr(), A.data_ptr(), Bm.data_ptr(),
-                                                                 gt.data_ptr(), n),
-                             kernels::cuda::gated_fusion_backward(A.dtype(), dz.data_ptr(), ptr(da), ptr(db),
-                                                                  go.data_ptr(), A.data_ptr(), Bm.data_ptr(),
-                                                                  gt.data_ptr(), n, ops::stream_of(A.device())));
+        LOOM_DEVICE_DISPATCH(
+            A.device(),
+            kernels::cpu::gated_fusion_backward(A.dtype(), dz.data_ptr(), ptr(da), ptr(db), go.data_ptr(), A.data_ptr(),
+                                                Bm.data_ptr(), gt.data_ptr(), n),
+            kernels::cuda::gated_fusion_backward(A.dtype(), dz.data_ptr(), ptr(da), ptr(db), go.data_ptr(),
+                                                 A.data_ptr(), Bm.data_ptr(), gt.data_ptr(), n,
+                                                 ops::stream_of(A.device())));
       const size_t es = W.element_size();
       const char* w = static_cast<const char*>(W.data_ptr());
       if (na) gemm(A, false, false, B, D, D, 1.0, dz.data_ptr(), D, w, 2 * D, 1.0, da.data_ptr(), D);
@@ -278,12 +277,12 @@ Tensor film(const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor
       Tensor dgb = ops::new_empty({B, 2 * D}, A.dtype(), A.device());
       Tensor da = needs(ta) ? ops::new_empty({B, D}, A.dtype(), A.device()) : Tensor();
       if (B * D > 0)
-        LOOM_DEVICE_DISPATCH(A.device(),
-                             kernels::cpu::film_backward(A.dtype(), dgb.data_ptr(), ptr(da), go.data_ptr(),
-                                                         p.data_ptr(), A.data_ptr(), B, D),
-                             kernels::cuda::film_backward(A.dtype(), dgb.data_ptr(), ptr(da), go.data_ptr(),
-                                                          p.data_ptr(), A.data_ptr(), B, D,
-                                                          ops::stream_of(A.device())));
+        LOOM_DEVICE_DISPATCH(
+            A.device(),
+            kernels::cpu::film_backward(A.dtype(), dgb.data_ptr(), ptr(da), go.data_ptr(), p.data_ptr(), A.data_ptr(),
+                                        B, D),
+            kernels::cuda::film_backward(A.dtype(), dgb.data_ptr(), ptr(da), go.data_ptr(), p.data_ptr(), A.data_ptr(),
+                                         B, D, ops::stream_of(A.device())));
       Tensor db, dw, dc;
       if (needs(tb)) {
         db = ops::new_empty({B, Db}, A.dtype(), A.device());
@@ -322,14 +321,15 @@ Tensor bilinear_pool(const Tensor& a, const Tensor& b, const Tensor& U, const Te
   Tensor ac = c2(a), bc = c2(b), Uc = c2(U), Vc = c2(V), Pc = c2(P);
   const auto dt = a.dtype();
   const Device dev = a.device();
-  Tensor pa = ops::new_empty({B, R}, dt, dev), pb = ops::new_empty({B, R}, dt, dev), h = ops::new_empty({B, R}, dt, dev);
+  Tensor pa = ops::new_empty({B, R}, dt, dev), pb = ops::new_empty({B, R}, dt, dev),
+         h = ops::new_empty({B, R}, dt, dev);
   Tensor out = ops::new_empty({B, O}, dt, dev);
   gemm(a, false, true, B, R, Da, 1.0, ac.data_ptr(), Da, Uc.data_ptr(), Da, 0.0, pa.data_ptr(), R);
   gemm(a, false, true, B, R, Db, 1.0, bc.data_ptr(), Db, Vc.data_ptr(), Db, 0.0, pb.data_ptr(), R);
   if (B * R > 0)
-    LOOM_DEVICE_DISPATCH(dev, kernels::cpu::bilinear_product(dt, h.data_ptr(), pa.data_ptr(), pb.data_ptr(), B * R),
-                         kernels::cuda::bilinear_product(dt, h.data_ptr(), pa.data_ptr(), pb.data_ptr(), B * R,
-                                                         ops::stream_of(dev)));
+    LOOM_DEVICE_DISPATCH(
+        dev, kernels::cpu::bilinear_product(dt, h.data_ptr(), pa.data_ptr(), pb.data_ptr(), B * R),
+        kernels::cuda::bilinear_product(dt, h.data_ptr(), pa.data_ptr(), pb.data_ptr(), B * R, ops::stream_of(dev)));
   gemm(a, false, true, B, O, R, 1.0, h.data_ptr(), R, Pc.data_ptr(), R, 0.0, out.data_ptr(), O);
   if (autograd::any_requires_grad({&a, &b, &U, &V, &P})) {
     SavedTensor sa(a), sb(b), su(U), sv(V), sp(P), spa(pa), spb(pb), sh(h);
@@ -339,9 +339,7 @@ Tensor bilinear_pool(const Tensor& a, const Tensor& b, const Tensor& U, const Te
       if (!g[0].defined()) return TensorList(5);
       if (autograd::grad_enabled())
         return composed_grads(
-            [](const TensorList& t) {
-              return matmul(matmul(t[0], t[2].t()) * matmul(t[1], t[3].t()), t[4].t());
-            },
+            [](const TensorList& t) { return matmul(matmul(t[0], t[2].t()) * matmul(t[1], t[3].t()), t[4].t()); },
             {ta, tb, tu, tv, tp}, g[0]);
       Tensor go = c2(g[0]), A = c2(ta), Bm = c2(tb), Uc2 = c2(tu), Vc2 = c2(tv), Pc2 = c2(tp);
       Tensor xa = spa.unpack(nm), xb = spb.unpack(nm), hh = sh.unpack(nm);
@@ -358,14 +356,14 @@ Tensor bilinear_pool(const Tensor& a, const Tensor& b, const Tensor& U, const Te
       Tensor dpa = want_a ? ops::new_empty({B, R}, dt, dev) : Tensor();
       Tensor dpb = want_b ? ops::new_empty({B, R}, dt, dev) : Tensor();
       if (B * R > 0)
-        LOOM_DEVICE_DISPATCH(dev,
-                             kernels::cpu::bilinear_product_backward(dt, ptr(dpa), ptr(dpb), dh.data_ptr(),
-                                                                     xa.data_ptr(), xb.data_ptr(), B * R),
-                             kernels::cuda::bilinear_product_backward(dt, ptr(dpa), ptr(dpb), dh.data_ptr(),
-                                                                      xa.data_ptr(), xb.data_ptr(), B * R,
-                                                                      ops::stream_of(dev)));
-      auto input_grad = [&](const Tensor& dp, const Tensor& x, const Tensor& W, int64_t Dx, bool need_x,
-                            bool need_w, Tensor& gx, Tensor& gw) {
+        LOOM_DEVICE_DISPATCH(
+            dev,
+            kernels::cpu::bilinear_product_backward(dt, ptr(dpa), ptr(dpb), dh.data_ptr(), xa.data_ptr(), xb.data_ptr(),
+                                                    B * R),
+            kernels::cuda::bilinear_product_backward(dt, ptr(dpa), ptr(dpb), dh.data_ptr(), xa.data_ptr(),
+                                                     xb.data_ptr(), B * R, ops::stream_of(dev)));
+      auto input_grad = [&](const Tensor& dp, const Tensor& x, const Tensor& W, int64_t Dx, bool need_x, bool need_w,
+                            Tensor& gx, Tensor& gw) {
         if (need_x) {
           gx = ops::new_empty({B, Dx}, dt, dev);
           gemm(A, false, false, B, Dx, R, 1.0, dp.data_ptr(), R, W.data_ptr(), Dx, 0.0, gx.data_ptr(), Dx);
@@ -434,18 +432,17 @@ Tensor clip_loss(const Tensor& img, const Tensor& txt, const Tensor& logit_scale
       Tensor ti = si.unpack(nm), tt = st.unpack(nm), tl = sl.unpack(nm);
       if (!g[0].defined()) return TensorList(3);
       if (autograd::grad_enabled())
-        return composed_grads([](const TensorList& t) { return clip_loss_composed(t[0], t[1], t[2]); },
-                              {ti, tt, tl}, g[0]);
+        return composed_grads([](const TensorList& t) { return clip_loss_composed(t[0], t[1], t[2]); }, {ti, tt, tl},
+                              g[0]);
       Tensor Ic = c2(ti), Tc = c2(tt), lsc = c2(tl), go = c2(g[0]);
       Tensor S = ssim.unpack(nm), rl = sr.unpack(nm), cl = sc.unpack(nm);
       Tensor dS = ops::new_empty({N, N}, dt, dev), part = ops::new_empty({N}, dt, dev);
-      LOOM_DEVICE_DISPATCH(dev,
-                           kernels::cpu::clip_loss_backward(dt, dS.data_ptr(), part.data_ptr(), go.data_ptr(),
-                                                            S.data_ptr(), rl.data_ptr(), cl.data_ptr(),
-                                                            lsc.data_ptr(), N),
-                           kernels::cuda::clip_loss_backward(dt, dS.data_ptr(), part.data_ptr(), go.data_ptr(),
-                                                             S.data_ptr(), rl.data_ptr(), cl.data_ptr(),
-                                                             lsc.data_ptr(), N, ops::stream_of(dev)));
+      LOOM_DEVICE_DISPATCH(
+          dev,
+          kernels::cpu::clip_loss_backward(dt, dS.data_ptr(), part.data_ptr(), go.data_ptr(), S.data_ptr(),
+                                           rl.data_ptr(), cl.data_ptr(), lsc.data_ptr(), N),
+          kernels::cuda::clip_loss_backward(dt, dS.data_ptr(), part.data_ptr(), go.data_ptr(), S.data_ptr(),
+                                            rl.data_ptr(), cl.data_ptr(), lsc.data_ptr(), N, ops::stream_of(dev)));
       TensorList res(3);
       if (needs(ti)) {
         res[0] = ops::new_empty({N, E}, dt, dev);
@@ -517,8 +514,7 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, con
       const size_t ws_bytes = kernels::cuda::linear_workspace_bytes();
       Tensor ws = ops::new_empty({static_cast<int64_t>(ws_bytes / 4)}, DType::Float32, dev);
       kernels::cuda::linear_forward(dt, y.data_ptr(), ptr(pre), X.data_ptr(), W.data_ptr(), ptr(bc), rows, O, In,
-                                    static_cast<int>(act), allow_tf32(), ws.data_ptr(), ws_bytes,
-                                    ops::stream_of(dev));
+                                    static_cast<int>(act), allow_tf32(), ws.data_ptr(), ws_bytes, ops::stream_of(dev));
 #else
       ops::throw_no_cuda("linear");
 #endif
@@ -548,12 +544,10 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, con
         Tensor saved = ssaved.unpack(nm);
         Tensor d = ops::new_empty({rows, O}, dt, dev);
         if (rows * O > 0)
-          LOOM_DEVICE_DISPATCH(dev,
-                               kernels::cpu::activation_backward(dt, d.data_ptr(), dz.data_ptr(), saved.data_ptr(),
-                                                                 rows * O, act),
-                               kernels::cuda::activation_backward(dt, d.data_ptr(), dz.data_ptr(), saved.data_ptr(),
-                                                                  rows * O, static_cast<int>(act),
-                                                                  ops::stream_of(dev)));
+          LOOM_DEVICE_DISPATCH(
+              dev, kernels::cpu::activation_backward(dt, d.data_ptr(), dz.data_ptr(), saved.data_ptr(), rows * O, act),
+              kernels::cuda::activation_backward(dt, d.data_ptr(), dz.data_ptr(), saved.data_ptr(), rows * O,
+                                                 static_cast<int>(act), ops::stream_of(dev)));
         dz = d;
       }
       TensorList res(3);

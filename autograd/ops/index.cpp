@@ -47,8 +47,8 @@ void check_gather_shapes(const char* op, const Tensor& self, const Tensor& index
   for (int64_t k = 0; k < index.dim(); ++k) {
     if (k != d)
       LOOM_CHECK(index.sizes()[k] <= size_at(self, k), op, "(): Size does not match at dimension ", k,
-                 " expected index ", index.sizes(), " to be smaller than self ", self.sizes(),
-                 " apart from dimension ", d);
+                 " expected index ", index.sizes(), " to be smaller than self ", self.sizes(), " apart from dimension ",
+                 d);
     if (src)
       LOOM_CHECK(index.sizes()[k] <= size_at(*src, k), op, "(): Expected index ", index.sizes(),
                  " to be smaller than src ", src->sizes(), " at dimension ", k);
@@ -257,8 +257,8 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
     int64_t lo = indices.min().item<int64_t>(), hi = indices.max().item<int64_t>();
     LOOM_CHECK(lo >= 0, "one_hot: Class values must be non-negative (got ", lo, ")");
     if (num_classes == -1) num_classes = hi + 1;
-    LOOM_CHECK(hi < num_classes, "one_hot: Class values must be smaller than num_classes (got ", hi, " with num_classes ",
-               num_classes, ")");
+    LOOM_CHECK(hi < num_classes, "one_hot: Class values must be smaller than num_classes (got ", hi,
+               " with num_classes ", num_classes, ")");
     scope.set_cost(0, cost_bytes(&indices) + double(indices.numel()) * double(num_classes) * 8);
   } else {
     LOOM_CHECK(num_classes > 0, "one_hot: Can not infer total number of classes from empty tensor.");

@@ -35,12 +35,12 @@ Tensor bmm_raw(const Tensor& a, const Tensor& b) {
   if (k == 0) return out.fill_(0.0);
   MatrixArg A = matrix_arg(a), B = matrix_arg(b);
   if (batch == 1) A.batch_stride = B.batch_stride = 0;
-  LOOM_DEVICE_DISPATCH(
-      a.device(),
-      ops::kc::gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, A.t.data_ptr(), A.ld, A.batch_stride, B.t.data_ptr(),
-                    B.ld, B.batch_stride, 0.0, out.data_ptr(), n, m * n, batch),
-      ops::kg::gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, A.t.data_ptr(), A.ld, A.batch_stride, B.t.data_ptr(),
-                    B.ld, B.batch_stride, 0.0, out.data_ptr(), n, m * n, batch, allow_tf32(), ops::stream_of(a.device())));
+  LOOM_DEVICE_DISPATCH(a.device(),
+                       ops::kc::gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, A.t.data_ptr(), A.ld, A.batch_stride,
+                                     B.t.data_ptr(), B.ld, B.batch_stride, 0.0, out.data_ptr(), n, m * n, batch),
+                       ops::kg::gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, A.t.data_ptr(), A.ld, A.batch_stride,
+                                     B.t.data_ptr(), B.ld, B.batch_stride, 0.0, out.data_ptr(), n, m * n, batch,
+                                     allow_tf32(), ops::stream_of(a.device())));
   return out;
 }
 
@@ -62,8 +62,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   LOOM_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments to matmul need to be at least 1D, but they are ",
              a.dim(), "D and ", b.dim(), "D");
   ops::check_same_device("matmul", {&a, &b});
-  LOOM_CHECK(a.dtype() == b.dtype(), "matmul: expected m1 and m2 to have the same dtype, but got: ",
-             dtype_name(a.dtype()), " != ", dtype_name(b.dtype()));
+  LOOM_CHECK(a.dtype() == b.dtype(),
+             "matmul: expected m1 and m2 to have the same dtype, but got: ", dtype_name(a.dtype()),
+             " != ", dtype_name(b.dtype()));
   LOOM_CHECK_TYPE(a.dtype() != DType::Bool, "matmul: not implemented for bool tensors");
   Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
   Tensor b2 = b.dim() == 1 ? b.unsqueeze(-1) : b;
@@ -125,27 +126,29 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   for (int64_t i = 0; i < d; ++i) outer *= x.sizes()[i];
   for (int64_t i = d + 1; i < x.dim(); ++i) inner *= x.sizes()[i];
   if (out.numel() > 0)
-    LOOM_DEVICE_DISPATCH(x.device(), ops::kc::softmax(x.dtype(), out.data_ptr(), in.data_ptr(), outer, size, inner, log),
+    LOOM_DEVICE_DISPATCH(x.device(),
+                         ops::kc::softmax(x.dtype(), out.data_ptr(), in.data_ptr(), outer, size, inner, log),
                          ops::kg::softmax(x.dtype(), out.data_ptr(), in.data_ptr(), outer, size, inner, log,
                                           ops::stream_of(x.device())));
   if (autograd::any_requires_grad({&x})) {
     SavedTensor sy(out, true);
-    auto node = std::make_shared<LambdaNode>(log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [=](const TensorList& g) {
-      Tensor y = sy.unpack("SoftmaxBackward0");
-      if (autograd::grad_enabled()) {  // create_graph: a differentiable composition
-        if (log) return TensorList{g[0] - y.exp() * g[0].sum({d}, true)};
-        return TensorList{y * (g[0] - (g[0] * y).sum({d}, true))};
-      }
-      Tensor go = g[0].contiguous();
-      Tensor gi = empty(y.sizes(), TensorOptions(y.dtype(), y.device()));
-      if (gi.numel() > 0)
-        LOOM_DEVICE_DISPATCH(y.device(),
-                             ops::kc::softmax_backward(y.dtype(), gi.data_ptr(), go.data_ptr(), y.data_ptr(), outer,
-                                                       size, inner, log),
-                             ops::kg::softmax_backward(y.dtype(), gi.data_ptr(), go.data_ptr(), y.data_ptr(), outer,
-                                                       size, inner, log, ops::stream_of(y.device())));
-      return TensorList{gi};
-    });
+    auto node =
+        std::make_shared<LambdaNode>(log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [=](const TensorList& g) {
+          Tensor y = sy.unpack("SoftmaxBackward0");
+          if (autograd::grad_enabled()) {  // create_graph: a differentiable composition
+            if (log) return TensorList{g[0] - y.exp() * g[0].sum({d}, true)};
+            return TensorList{y * (g[0] - (g[0] * y).sum({d}, true))};
+          }
+          Tensor go = g[0].contiguous();
+          Tensor gi = empty(y.sizes(), TensorOptions(y.dtype(), y.device()));
+          if (gi.numel() > 0)
+            LOOM_DEVICE_DISPATCH(y.device(),
+                                 ops::kc::softmax_backward(y.dtype(), gi.data_ptr(), go.data_ptr(), y.data_ptr(), outer,
+                                                           size, inner, log),
+                                 ops::kg::softmax_backward(y.dtype(), gi.data_ptr(), go.data_ptr(), y.data_ptr(), outer,
+                                                           size, inner, log, ops::stream_of(y.device())));
+          return TensorList{gi};
+        });
     autograd::attach(node, {x}, out);
   }
   return out;

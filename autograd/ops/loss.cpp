@@ -38,8 +38,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   OpScope scope(Op::cross_entropy, {&input, &target, &weight});
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "cross_entropy: expected a floating point input, got ",
                   dtype_name(input.dtype()));
-  LOOM_CHECK_TYPE(target.dtype() == DType::Int64,
-                  "cross_entropy: expected target of dtype int64 (class indices), got ", dtype_name(target.dtype()));
+  LOOM_CHECK_TYPE(target.dtype() == DType::Int64, "cross_entropy: expected target of dtype int64 (class indices), got ",
+                  dtype_name(target.dtype()));
   LOOM_CHECK_VALUE(reduction == "mean" || reduction == "sum" || reduction == "none", "cross_entropy: ", reduction,
                    " is not a valid value for reduction (expected 'mean', 'sum' or 'none')");
   LOOM_CHECK_VALUE(label_smoothing >= 0.0 && label_smoothing <= 1.0,
@@ -51,8 +51,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   Tensor tg = unbatched ? target.unsqueeze(0) : target;
   Shape expect_t = in.sizes();
   expect_t.erase(expect_t.begin() + 1);
-  LOOM_CHECK(tg.sizes() == expect_t, "cross_entropy: expected target of shape ",
-             unbatched ? Shape{} : expect_t, " for input of shape ", input.sizes(), ", got ", target.sizes());
+  LOOM_CHECK(tg.sizes() == expect_t, "cross_entropy: expected target of shape ", unbatched ? Shape{} : expect_t,
+             " for input of shape ", input.sizes(), ", got ", target.sizes());
   const int64_t C = in.sizes()[1];
   if (weight.defined()) {
     LOOM_CHECK(weight.dim() == 1 && weight.numel() == C, "cross_entropy: expected weight of shape [", C,
@@ -82,9 +82,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                    C, ") or ignore_index ", ignore_index, ")");
     } else {
       LOOM_CUDA_CALL(kernels::cuda::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(),
-                                                          rows.data_ptr(), tp, wp, M, C, ignore_index,
-                                                          label_smoothing, cuda::device_error_flag(dev.index),
-                                                          ops::stream_of(dev)));
+                                                          rows.data_ptr(), tp, wp, M, C, ignore_index, label_smoothing,
+                                                          cuda::device_error_flag(dev.index), ops::stream_of(dev)));
     }
   }
   Tensor out, wsum;
@@ -119,11 +118,12 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
         Tensor tc = where(valid, t, Scalar(int64_t(0)));
         Tensor onehot = one_hot(tc, C).to(xr.dtype());
         Tensor p = xr.softmax(1);
-        Tensor wrow = wt.defined() ? wt.index_select(0, tc).unsqueeze(1) : ones({M, 1}, TensorOptions(xr.dtype(), xr.device()));
+        Tensor wrow =
+            wt.defined() ? wt.index_select(0, tc).unsqueeze(1) : ones({M, 1}, TensorOptions(xr.dtype(), xr.device()));
         Tensor W = wt.defined() ? wt.sum() : full({}, static_cast<double>(C), TensorOptions(xr.dtype(), xr.device()));
         Tensor wc = wt.defined() ? wt.unsqueeze(0) : ones({1, C}, TensorOptions(xr.dtype(), xr.device()));
-        Tensor d = (1.0 - label_smoothing) * wrow * (p - onehot) +
-                   (label_smoothing / static_cast<double>(C)) * (W * p - wc);
+        Tensor d =
+            (1.0 - label_smoothing) * wrow * (p - onehot) + (label_smoothing / static_cast<double>(C)) * (W * p - wc);
         d = d * valid.to(xr.dtype()).unsqueeze(1);
         d = d * (gsc.dim() == 0 ? gsc : gsc.unsqueeze(1));
         if (ndim > 2) {
@@ -141,14 +141,13 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
       const int64_t gstride = gc.dim() == 0 ? 0 : 1;
       Tensor l = slse.unpack(nm);
       if (M > 0)
-        LOOM_DEVICE_DISPATCH(xr.device(),
-                             kernels::cpu::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp,
-                                                                  l.data_ptr(), gc.data_ptr(), gstride, M, C,
-                                                                  ignore_index, label_smoothing),
-                             kernels::cuda::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp,
-                                                                   l.data_ptr(), gc.data_ptr(), gstride, M, C,
-                                                                   ignore_index, label_smoothing,
-                                                                   ops::stream_of(xr.device())));
+        LOOM_DEVICE_DISPATCH(
+            xr.device(),
+            kernels::cpu::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp, l.data_ptr(),
+                                                 gc.data_ptr(), gstride, M, C, ignore_index, label_smoothing),
+            kernels::cuda::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp, l.data_ptr(),
+                                                  gc.data_ptr(), gstride, M, C, ignore_index, label_smoothing,
+                                                  ops::stream_of(xr.device())));
       Tensor d = dx;
       if (ndim > 2) {
         Shape perm_shape;

@@ -13,8 +13,7 @@ namespace loom {
 // mean over non-ignored targets, as PyTorch), "sum" or "none".
 // One kernel computes the loss and the per-row log-sum-exp (saved), one
 // kernel computes dlogits in backward. No gradient flows to weight or target.
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {},
-                     int64_t ignore_index = -100, const std::string& reduction = "mean",
-                     double label_smoothing = 0.0);
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
+                     const std::string& reduction = "mean", double label_smoothing = 0.0);
 
 }  // namespace loom

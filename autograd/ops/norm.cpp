@@ -48,8 +48,8 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   LOOM_CHECK(k >= 1, "layer_norm: normalized_shape must have at least one dimension");
   bool tail_ok = input.dim() >= k;
   for (int64_t i = 0; tail_ok && i < k; ++i) tail_ok = input.sizes()[input.dim() - k + i] == normalized_shape[i];
-  LOOM_CHECK(tail_ok, "layer_norm: given normalized_shape=", normalized_shape,
-             ", expected input with shape [*, ", normalized_shape, "], but got input of size ", input.sizes());
+  LOOM_CHECK(tail_ok, "layer_norm: given normalized_shape=", normalized_shape, ", expected input with shape [*, ",
+             normalized_shape, "], but got input of size ", input.sizes());
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "layer_norm: expected a floating point input, got ",
                   dtype_name(input.dtype()));
   check_param("layer_norm", "weight", weight, normalized_shape, input);
@@ -64,12 +64,12 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   Tensor mean = ops::new_empty({N}, input.dtype(), input.device());
   Tensor rstd = ops::new_empty({N}, input.dtype(), input.device());
   if (N > 0 && D > 0)
-    LOOM_DEVICE_DISPATCH(input.device(),
-                         kernels::cpu::layer_norm_forward(x.dtype(), y.data_ptr(), mean.data_ptr(), rstd.data_ptr(),
-                                                          x.data_ptr(), ptr_or_null(w), ptr_or_null(b), N, D, eps),
-                         kernels::cuda::layer_norm_forward(x.dtype(), y.data_ptr(), mean.data_ptr(), rstd.data_ptr(),
-                                                           x.data_ptr(), ptr_or_null(w), ptr_or_null(b), N, D, eps,
-                                                           ops::stream_of(input.device())));
+    LOOM_DEVICE_DISPATCH(
+        input.device(),
+        kernels::cpu::layer_norm_forward(x.dtype(), y.data_ptr(), mean.data_ptr(), rstd.data_ptr(), x.data_ptr(),
+                                         ptr_or_null(w), ptr_or_null(b), N, D, eps),
+        kernels::cuda::layer_norm_forward(x.dtype(), y.data_ptr(), mean.data_ptr(), rstd.data_ptr(), x.data_ptr(),
+                                          ptr_or_null(w), ptr_or_null(b), N, D, eps, ops::stream_of(input.device())));
   if (autograd::any_requires_grad({&input, &weight, &bias})) {
     const bool need_x = input.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
                need_b = bias.defined() && bias.requires_grad();
@@ -110,8 +110,8 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
         if (dw.defined() || db.defined())
           ws = ops::new_empty({kernels::cuda::layer_norm_backward_workspace(N, D)}, xc.dtype(), xc.device());
         kernels::cuda::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                           go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(),
-                                           rs.data_ptr(), N, D, mut_ptr_or_null(ws), ops::stream_of(xc.device()));
+                                           go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(), rs.data_ptr(),
+                                           N, D, mut_ptr_or_null(ws), ops::stream_of(xc.device()));
 #else
         ops::throw_no_cuda("layer_norm_backward");
 #endif
@@ -126,8 +126,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   OpScope scope(Op::batch_norm, {&input, &running_mean, &running_var, &weight, &bias});
-  LOOM_CHECK(input.dim() >= 2, "batch_norm: expected input of shape [N, C, *] (at least 2 dims), got ",
-             input.sizes());
+  LOOM_CHECK(input.dim() >= 2, "batch_norm: expected input of shape [N, C, *] (at least 2 dims), got ", input.sizes());
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "batch_norm: expected a floating point input, got ",
                   dtype_name(input.dtype()));
   const int64_t N = input.sizes()[0], C = input.sizes()[1];
@@ -153,13 +152,13 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     invstd = ops::new_empty(cs, x.dtype(), x.device());
     Tensor var = ops::new_empty(cs, x.dtype(), x.device());
     if (x.device().is_cpu()) {
-      kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
-                                     C, S, eps);
+      kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N, C,
+                                     S, eps);
     } else {
 #ifdef LOOM_WITH_CUDA
       Tensor ws = cuda_workspace(kernels::cuda::batch_norm_stats_workspace_bytes(x.dtype(), N, C, S), x);
-      kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
-                                      C, S, eps, mut_ptr_or_null(ws), ops::stream_of(x.device()));
+      kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N, C,
+                                      S, eps, mut_ptr_or_null(ws), ops::stream_of(x.device()));
 #else
       ops::throw_no_cuda("batch_norm");
 #endif
@@ -177,12 +176,12 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     invstd = (running_var.detach() + eps).rsqrt().contiguous();
   }
   Tensor y = ops::new_empty(input.sizes(), input.dtype(), input.device());
-  LOOM_DEVICE_DISPATCH(x.device(),
-                       kernels::cpu::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(),
-                                                      invstd.data_ptr(), ptr_or_null(w), ptr_or_null(b), N, C, S),
-                       kernels::cuda::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(),
-                                                       invstd.data_ptr(), ptr_or_null(w), ptr_or_null(b), N, C, S,
-                                                       ops::stream_of(x.device())));
+  LOOM_DEVICE_DISPATCH(
+      x.device(),
+      kernels::cpu::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(), invstd.data_ptr(),
+                                     ptr_or_null(w), ptr_or_null(b), N, C, S),
+      kernels::cuda::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(), invstd.data_ptr(),
+                                      ptr_or_null(w), ptr_or_null(b), N, C, S, ops::stream_of(x.device())));
   if (autograd::any_requires_grad({&input, &weight, &bias})) {
     const bool need_x = input.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
                need_b = bias.defined() && bias.requires_grad();
@@ -225,9 +224,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 #ifdef LOOM_WITH_CUDA
         Tensor ws = cuda_workspace(kernels::cuda::batch_norm_backward_workspace_bytes(xc.dtype(), N, C, S), xc);
         kernels::cuda::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                           go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(),
-                                           ptr_or_null(wc), N, C, S, training, mut_ptr_or_null(ws),
-                                           ops::stream_of(xc.device()));
+                                           go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
+                                           N, C, S, training, mut_ptr_or_null(ws), ops::stream_of(xc.device()));
 #else
         ops::throw_no_cuda("batch_norm_backward");
 #endif

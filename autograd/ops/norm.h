@@ -15,8 +15,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 // the spatial dims, and (when defined) updates running_mean / running_var in
 // place under no-grad with `momentum` (running_var takes the unbiased batch
 // variance, as PyTorch). Evaluation: normalizes with the running statistics.
-Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight = {}, const Tensor& bias = {}, bool training = false, double momentum = 0.1,
-                  double eps = 1e-5);
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
+                  const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
 
 }  // namespace loom

@@ -101,8 +101,9 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
   const char* op = "sgd_step_";
   check_list(op, "grads", params, grads);
   if (momentum != 0.0) check_list(op, "momentum_buffers", params, momentum_buffers);
-  else LOOM_CHECK(momentum_buffers.empty() || momentum_buffers.size() == params.size(), op,
-                  ": expected no momentum buffers or one per parameter, got ", momentum_buffers.size());
+  else
+    LOOM_CHECK(momentum_buffers.empty() || momentum_buffers.size() == params.size(), op,
+               ": expected no momentum buffers or one per parameter, got ", momentum_buffers.size());
   LOOM_CHECK_VALUE(!nesterov || (momentum > 0 && dampening == 0), op,
                    ": Nesterov momentum requires a momentum and zero dampening");
   if (momentum == 0.0) momentum_buffers.clear();
@@ -113,15 +114,16 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
     scope.set_cost(n * (momentum_buffers.empty() ? 2 : 5) + (weight_decay != 0 ? 2 * n : 0), n * tensors * item);
   }
   for (auto& g : grads) g = g.contiguous();
-  check_params(op, params, momentum_buffers.empty() ? std::initializer_list<const TensorList*>{}
-                                                    : std::initializer_list<const TensorList*>{&momentum_buffers});
+  check_params(op, params,
+               momentum_buffers.empty() ? std::initializer_list<const TensorList*>{}
+                                        : std::initializer_list<const TensorList*>{&momentum_buffers});
   if (params.empty()) return;
   autograd::NoGradGuard ng;
   if (params[0].device().is_cpu()) {
     for (size_t i = 0; i < params.size(); ++i)
       kernels::cpu::sgd_step(params[i].dtype(), params[i].data_ptr(), grads[i].data_ptr(),
-                             momentum_buffers.empty() ? nullptr : momentum_buffers[i].data_ptr(), params[i].numel(),
-                             lr, momentum, dampening, nesterov, weight_decay, first_step);
+                             momentum_buffers.empty() ? nullptr : momentum_buffers[i].data_ptr(), params[i].numel(), lr,
+                             momentum, dampening, nesterov, weight_decay, first_step);
   } else {
 #ifdef LOOM_WITH_CUDA
     multi_tensor(params, {&grads, &momentum_buffers},
@@ -139,14 +141,13 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
 }
 
 void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, TensorList exp_avg_sqs, int64_t step,
-                double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-                bool amsgrad) {
+                double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad) {
   OpScope scope(Op::optim_step, params);
   const char* op = decoupled ? "adamw_step_" : "adam_step_";
   LOOM_CHECK_KIND(!amsgrad, ErrorKind::NotImplemented, op, ": amsgrad is not implemented");
   LOOM_CHECK_VALUE(step >= 1, op, ": step must be >= 1 (the count after this update), got ", step);
-  LOOM_CHECK_VALUE(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, op, ": betas must be in [0, 1), got (",
-                   beta1, ", ", beta2, ")");
+  LOOM_CHECK_VALUE(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, op, ": betas must be in [0, 1), got (", beta1,
+                   ", ", beta2, ")");
   check_list(op, "grads", params, grads);
   check_list(op, "exp_avgs", params, exp_avgs);
   check_list(op, "exp_avg_sqs", params, exp_avg_sqs);

@@ -27,15 +27,17 @@ void run_unary(UnaryOp op, const Tensor& out, const Tensor& in) {
 void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
   if (out.numel() == 0) return;
   auto loop = make_loop(out.sizes(), {&out, &a, &b});
-  LOOM_DEVICE_DISPATCH(out.device(), kc::binary(op, a.dtype(), out.data_ptr(), a.data_ptr(), b.data_ptr(), loop),
-                       kg::binary(op, a.dtype(), out.data_ptr(), a.data_ptr(), b.data_ptr(), loop, stream_of(out.device())));
+  LOOM_DEVICE_DISPATCH(
+      out.device(), kc::binary(op, a.dtype(), out.data_ptr(), a.data_ptr(), b.data_ptr(), loop),
+      kg::binary(op, a.dtype(), out.data_ptr(), a.data_ptr(), b.data_ptr(), loop, stream_of(out.device())));
 }
 
 void run_binary_scalar(BinaryOp op, const Tensor& out, const Tensor& a, double s) {
   if (out.numel() == 0) return;
   auto loop = make_loop(out.sizes(), {&out, &a});
-  LOOM_DEVICE_DISPATCH(out.device(), kc::binary_scalar(op, a.dtype(), out.data_ptr(), a.data_ptr(), s, loop),
-                       kg::binary_scalar(op, a.dtype(), out.data_ptr(), a.data_ptr(), s, loop, stream_of(out.device())));
+  LOOM_DEVICE_DISPATCH(
+      out.device(), kc::binary_scalar(op, a.dtype(), out.data_ptr(), a.data_ptr(), s, loop),
+      kg::binary_scalar(op, a.dtype(), out.data_ptr(), a.data_ptr(), s, loop, stream_of(out.device())));
 }
 
 // The gradient for `input` from a broadcast result gradient.
@@ -79,11 +81,13 @@ const char* unary_name(UnaryOp op) {
 
 bool float_only(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Sign: case UnaryOp::Relu: case UnaryOp::Square:
-    case UnaryOp::LogicalNot:
-      return false;
-    default:
-      return true;
+    case UnaryOp::Neg:
+    case UnaryOp::Abs:
+    case UnaryOp::Sign:
+    case UnaryOp::Relu:
+    case UnaryOp::Square:
+    case UnaryOp::LogicalNot: return false;
+    default: return true;
   }
 }
 
@@ -122,9 +126,11 @@ DType binary_result_type(const char*, const Tensor& a, const Tensor& b) { return
 
 // PyTorch refuses `-` on bool tensors (it is not a logical operation).
 void check_no_bool_sub(bool a_bool, bool b_bool, const char* op) {
-  LOOM_CHECK(!(a_bool && b_bool), op, ": Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+  LOOM_CHECK(!(a_bool && b_bool), op,
+             ": Subtraction, the `-` operator, with two bool tensors is not supported. Use "
              "the `^` or `logical_xor()` operator instead.");
-  LOOM_CHECK(!a_bool && !b_bool, op, ": Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+  LOOM_CHECK(!a_bool && !b_bool, op,
+             ": Subtraction, the `-` operator, with a bool tensor is not supported. If you "
              "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
 }
 
@@ -162,8 +168,8 @@ Tensor binary_scalar_raw(BinaryOp op, const Tensor& a, const Scalar& s, DType co
 
 using BinaryGrad = std::function<TensorList(const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y)>;
 
-Tensor binary(BinaryOp op, Op id, const char* name, const Tensor& a, const Tensor& b, DType compute,
-              const char* node, bool save_inputs, bool save_y, BinaryGrad grad) {
+Tensor binary(BinaryOp op, Op id, const char* name, const Tensor& a, const Tensor& b, DType compute, const char* node,
+              bool save_inputs, bool save_y, BinaryGrad grad) {
   OpScope scope(id, {&a, &b});
   Tensor y = binary_raw(op, name, a, b, compute);
   if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&a, &b})) {
@@ -186,8 +192,8 @@ Tensor binary(BinaryOp op, Op id, const char* name, const Tensor& a, const Tenso
 
 using ScalarGrad = std::function<Tensor(const Tensor& g, const Tensor& a, const Tensor& y)>;
 
-Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType compute, const char* node,
-                     bool save_a, bool save_y, ScalarGrad grad) {
+Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType compute, const char* node, bool save_a,
+                     bool save_y, ScalarGrad grad) {
   OpScope scope(id, {&a});
   Tensor y = binary_scalar_raw(op, a, s, compute);
   if (grad && is_floating(y.dtype()) && autograd::any_requires_grad({&a})) {
@@ -248,7 +254,8 @@ Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_
 
 // ---- unary ----
 Tensor Tensor::neg() const {
-  LOOM_CHECK(dtype() != DType::Bool, "neg: Negation, the `-` operator, on a bool tensor is not supported. If you are "
+  LOOM_CHECK(dtype() != DType::Bool,
+             "neg: Negation, the `-` operator, on a bool tensor is not supported. If you are "
              "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
   return unary(UnaryOp::Neg, Op::neg, *this, "NegBackward0", false, false,
                [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
@@ -332,7 +339,9 @@ Tensor Tensor::square() const {
   return unary(UnaryOp::Square, Op::square, *this, "PowBackward0", true, false,
                [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x * 2.0; });
 }
-Tensor Tensor::logical_not() const { return unary(UnaryOp::LogicalNot, Op::logical_not, *this, "", false, false, nullptr); }
+Tensor Tensor::logical_not() const {
+  return unary(UnaryOp::LogicalNot, Op::logical_not, *this, "", false, false, nullptr);
+}
 
 // ---- binary, tensor-tensor ----
 Tensor Tensor::add(const Tensor& o, const Scalar& alpha) const {
@@ -340,16 +349,20 @@ Tensor Tensor::add(const Tensor& o, const Scalar& alpha) const {
   check_alpha(rt, alpha, "add");
   // alpha * other in the result dtype (an int32 other times 2 must not wrap when the result is float).
   if (alpha.to_double() != 1.0) return add(o.to(rt).mul(alpha));
-  return binary(BinaryOp::Add, Op::add, "add", *this, o, rt, "AddBackward0", false,
-                false, [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) { return TensorList{g, g}; });
+  return binary(BinaryOp::Add, Op::add, "add", *this, o, rt, "AddBackward0", false, false,
+                [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) {
+                  return TensorList{g, g};
+                });
 }
 Tensor Tensor::sub(const Tensor& o, const Scalar& alpha) const {
   check_no_bool_sub(dtype() == DType::Bool, o.dtype() == DType::Bool, "sub");
   const DType rt = binary_result_type("sub", *this, o);
   check_alpha(rt, alpha, "sub");
   if (alpha.to_double() != 1.0) return sub(o.to(rt).mul(alpha));
-  return binary(BinaryOp::Sub, Op::sub, "sub", *this, o, rt, "SubBackward0", false,
-                false, [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) { return TensorList{g, g.neg()}; });
+  return binary(BinaryOp::Sub, Op::sub, "sub", *this, o, rt, "SubBackward0", false, false,
+                [](const Tensor& g, const Tensor&, const Tensor&, const Tensor&) {
+                  return TensorList{g, g.neg()};
+                });
 }
 Tensor Tensor::mul(const Tensor& o) const {
   return binary(BinaryOp::Mul, Op::mul, "mul", *this, o, binary_result_type("mul", *this, o), "MulBackward0", true,
@@ -366,8 +379,8 @@ Tensor Tensor::div(const Tensor& o) const {
 Tensor Tensor::pow(const Tensor& e) const {
   DType rt = binary_result_type("pow", *this, e);
   check_integer_pow(rt, e, "pow");
-  return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, rt, "PowBackward1", true,
-                true, [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y) {
+  return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, rt, "PowBackward1", true, true,
+                [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y) {
                   // d/da = b a^(b-1); d/db = a^b log a, taken as 0 where a == 0 and b >= 0.
                   Tensor ga = g * b * a.pow(b - 1.0);
                   Tensor gb = g * where(a.eq(0.0).mul(b.ge(0.0)).to(DType::Bool), zeros_like(y), y * a.log());
@@ -396,14 +409,14 @@ Tensor Tensor::minimum(const Tensor& o) const {
                 });
 }
 
-#define LOOM_COMPARE(name, OPV)                                                                            \
-  Tensor Tensor::name(const Tensor& o) const {                                                             \
-    return binary(BinaryOp::OPV, Op::compare, #name, *this, o, binary_result_type(#name, *this, o), "",   \
-                  false, false, nullptr);                                                                  \
-  }                                                                                                        \
-  Tensor Tensor::name(const Scalar& s) const {                                                             \
-    return binary_scalar(BinaryOp::OPV, Op::compare, *this, s, promote_with_scalar(dtype(), s), "", false, \
-                         false, nullptr);                                                                  \
+#define LOOM_COMPARE(name, OPV)                                                                                       \
+  Tensor Tensor::name(const Tensor& o) const {                                                                        \
+    return binary(BinaryOp::OPV, Op::compare, #name, *this, o, binary_result_type(#name, *this, o), "", false, false, \
+                  nullptr);                                                                                           \
+  }                                                                                                                   \
+  Tensor Tensor::name(const Scalar& s) const {                                                                        \
+    return binary_scalar(BinaryOp::OPV, Op::compare, *this, s, promote_with_scalar(dtype(), s), "", false, false,     \
+                         nullptr);                                                                                    \
   }
 LOOM_COMPARE(eq, Eq)
 LOOM_COMPARE(ne, Ne)
@@ -458,8 +471,8 @@ Tensor operator-(const Scalar& s, const Tensor& b) {
                        [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
 }
 Tensor operator/(const Scalar& s, const Tensor& b) {
-  return binary_scalar(BinaryOp::RDiv, Op::div, b, s, div_type(promote_with_scalar(b.dtype(), s)), "DivBackward0",
-                       true, false, [s](const Tensor& g, const Tensor& x, const Tensor&) {
+  return binary_scalar(BinaryOp::RDiv, Op::div, b, s, div_type(promote_with_scalar(b.dtype(), s)), "DivBackward0", true,
+                       false, [s](const Tensor& g, const Tensor& x, const Tensor&) {
                          return -(g * s) / (x * x);  // d(s/x)/dx = -s/x^2
                        });
 }
@@ -471,7 +484,8 @@ Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
 // ---- where, clamp, masked_fill ----
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   OpScope scope(Op::where, {&cond, &a, &b});
-  LOOM_CHECK_TYPE(cond.dtype() == DType::Bool, "where: expected condition to be a boolean tensor, but got a tensor with dtype ",
+  LOOM_CHECK_TYPE(cond.dtype() == DType::Bool,
+                  "where: expected condition to be a boolean tensor, but got a tensor with dtype ",
                   dtype_name(cond.dtype()));
   ops::check_same_device("where", {&cond, &a, &b});
   DType dt = binary_result_type("where", a, b);
@@ -482,8 +496,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (out.numel() > 0) {
     auto loop = ops::make_loop(shape, {&out, &cond, &ca, &cb});
     const bool* c = static_cast<const bool*>(cond.data_ptr());
-    LOOM_DEVICE_DISPATCH(out.device(), ops::kc::where(dt, out.data_ptr(), c, ca.data_ptr(), cb.data_ptr(), loop),
-                         ops::kg::where(dt, out.data_ptr(), c, ca.data_ptr(), cb.data_ptr(), loop, ops::stream_of(out.device())));
+    LOOM_DEVICE_DISPATCH(
+        out.device(), ops::kc::where(dt, out.data_ptr(), c, ca.data_ptr(), cb.data_ptr(), loop),
+        ops::kg::where(dt, out.data_ptr(), c, ca.data_ptr(), cb.data_ptr(), loop, ops::stream_of(out.device())));
   }
   if (is_floating(dt) && autograd::any_requires_grad({&a, &b})) {
     SavedTensor sc(cond);
@@ -516,7 +531,8 @@ Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
   double l = lo ? lo->to_double() : 0, h = hi ? hi->to_double() : 0;
   if (out.numel() > 0) {
     auto loop = ops::make_loop(sizes(), {&out, &in});
-    LOOM_DEVICE_DISPATCH(device(), ops::kc::clamp(dt, out.data_ptr(), in.data_ptr(), lo.has_value(), l, hi.has_value(), h, loop),
+    LOOM_DEVICE_DISPATCH(device(),
+                         ops::kc::clamp(dt, out.data_ptr(), in.data_ptr(), lo.has_value(), l, hi.has_value(), h, loop),
                          ops::kg::clamp(dt, out.data_ptr(), in.data_ptr(), lo.has_value(), l, hi.has_value(), h, loop,
                                         ops::stream_of(device())));
   }
@@ -584,25 +600,26 @@ Tensor& inplace_tensor(Tensor& self, const char* op, BinaryOp bop, const Tensor&
                        const std::function<Tensor(const Tensor&)>& functional) {
   DType rt = common_type(self, o);
   if (div_like) rt = div_type(rt);
-  return inplace(self, op, rt, {&o},
-                 [&] {
-                   ops::check_same_device(op, {&self, &o});
-                   LOOM_CHECK(broadcast_shapes(self.sizes(), o.sizes()) == self.sizes(), op, ": output with shape ",
-                              self.sizes(), " doesn't match the broadcast shape ",
-                              broadcast_shapes(self.sizes(), o.sizes()));
-                   // As PyTorch: computed in the common dtype, then cast into self (an int32 base
-                   // with an int64 exponent must not see the exponent truncated to int32).
-                   if (rt == self.dtype()) run_binary(bop, self, self, as_type(o, rt));
-                   else ops::copy_raw(self, binary_raw(bop, op, self.detach(), o.detach(), rt), false);
-                 },
-                 functional);
+  return inplace(
+      self, op, rt, {&o},
+      [&] {
+        ops::check_same_device(op, {&self, &o});
+        LOOM_CHECK(broadcast_shapes(self.sizes(), o.sizes()) == self.sizes(), op, ": output with shape ", self.sizes(),
+                   " doesn't match the broadcast shape ", broadcast_shapes(self.sizes(), o.sizes()));
+        // As PyTorch: computed in the common dtype, then cast into self (an int32 base
+        // with an int64 exponent must not see the exponent truncated to int32).
+        if (rt == self.dtype()) run_binary(bop, self, self, as_type(o, rt));
+        else ops::copy_raw(self, binary_raw(bop, op, self.detach(), o.detach(), rt), false);
+      },
+      functional);
 }
 
 Tensor& inplace_scalar(Tensor& self, const char* op, BinaryOp bop, const Scalar& v, bool div_like,
                        const std::function<Tensor(const Tensor&)>& functional) {
   DType rt = promote_with_scalar(self.dtype(), v);
   if (div_like) rt = div_type(rt);
-  return inplace(self, op, rt, {}, [&] { run_binary_scalar(bop, self, self, v.to_double()); }, functional);
+  return inplace(
+      self, op, rt, {}, [&] { run_binary_scalar(bop, self, self, v.to_double()); }, functional);
 }
 
 }  // namespace
@@ -646,49 +663,55 @@ Tensor& Tensor::pow_(const Tensor& e) {
   return inplace_tensor(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::clamp_(const Tensor& lo, const Tensor& hi) {
-  return inplace(*this, "clamp_", result_type({this, &lo, &hi}), {&lo, &hi},
-                 [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
-                 [&](const Tensor& s) { return s.clamp(lo, hi); });
+  return inplace(
+      *this, "clamp_", result_type({this, &lo, &hi}), {&lo, &hi},
+      [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); }, [&](const Tensor& s) { return s.clamp(lo, hi); });
 }
 Tensor& Tensor::clamp_(std::optional<Scalar> lo, std::optional<Scalar> hi) {
   DType rt = dtype();
   if (lo) rt = promote_with_scalar(rt, *lo);
   if (hi) rt = promote_with_scalar(rt, *hi);
-  return inplace(*this, "clamp_", rt, {}, [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
-                 [&](const Tensor& s) { return s.clamp(lo, hi); });
+  return inplace(
+      *this, "clamp_", rt, {}, [&] { ops::copy_raw(*this, detach().clamp(lo, hi), false); },
+      [&](const Tensor& s) { return s.clamp(lo, hi); });
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
-  return inplace(*this, "masked_fill_", dtype(), {},
-                 [&] {
-                   LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_fill_ only supports boolean masks, but got ",
-                                   dtype_name(mask.dtype()));
-                   LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill_: mask of shape ",
-                              mask.sizes(), " cannot be broadcast to ", sizes());
-                   check_scalar_fits(value, dtype(), "masked_fill_");
-                   auto loop = ops::make_loop(sizes(), {this, &mask});
-                   const bool* m = static_cast<const bool*>(mask.data_ptr());
-                   double v = value.to_double();
-                   if (numel() > 0)
-                     LOOM_DEVICE_DISPATCH(device(), ops::kc::masked_fill(dtype(), data_ptr(), m, v, loop),
-                                          ops::kg::masked_fill(dtype(), data_ptr(), m, v, loop, ops::stream_of(device())));
-                 },
-                 [&](const Tensor& s) { return s.masked_fill(mask, value); });
+  return inplace(
+      *this, "masked_fill_", dtype(), {},
+      [&] {
+        LOOM_CHECK_TYPE(mask.dtype() == DType::Bool, "masked_fill_ only supports boolean masks, but got ",
+                        dtype_name(mask.dtype()));
+        LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill_: mask of shape ", mask.sizes(),
+                   " cannot be broadcast to ", sizes());
+        check_scalar_fits(value, dtype(), "masked_fill_");
+        auto loop = ops::make_loop(sizes(), {this, &mask});
+        const bool* m = static_cast<const bool*>(mask.data_ptr());
+        double v = value.to_double();
+        if (numel() > 0)
+          LOOM_DEVICE_DISPATCH(device(), ops::kc::masked_fill(dtype(), data_ptr(), m, v, loop),
+                               ops::kg::masked_fill(dtype(), data_ptr(), m, v, loop, ops::stream_of(device())));
+      },
+      [&](const Tensor& s) { return s.masked_fill(mask, value); });
 }
 Tensor& Tensor::relu_() {
-  return inplace(*this, "relu_", dtype(), {}, [&] { run_unary(UnaryOp::Relu, *this, *this); },
-                 [](const Tensor& s) { return s.relu(); });
+  return inplace(
+      *this, "relu_", dtype(), {}, [&] { run_unary(UnaryOp::Relu, *this, *this); },
+      [](const Tensor& s) { return s.relu(); });
 }
 Tensor& Tensor::neg_() {
-  LOOM_CHECK(dtype() != DType::Bool, "neg_: Negation, the `-` operator, on a bool tensor is not supported. If you "
+  LOOM_CHECK(dtype() != DType::Bool,
+             "neg_: Negation, the `-` operator, on a bool tensor is not supported. If you "
              "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-  return inplace(*this, "neg_", dtype(), {}, [&] { run_unary(UnaryOp::Neg, *this, *this); },
-                 [](const Tensor& s) { return s.neg(); });
+  return inplace(
+      *this, "neg_", dtype(), {}, [&] { run_unary(UnaryOp::Neg, *this, *this); },
+      [](const Tensor& s) { return s.neg(); });
 }
 Tensor& Tensor::exp_() {
   LOOM_CHECK_TYPE(is_floating(dtype()), "exp_: result type Float can't be cast to the desired output type ",
                   dtype_name(dtype()));
-  return inplace(*this, "exp_", dtype(), {}, [&] { run_unary(UnaryOp::Exp, *this, *this); },
-                 [](const Tensor& s) { return s.exp(); });
+  return inplace(
+      *this, "exp_", dtype(), {}, [&] { run_unary(UnaryOp::Exp, *this, *this); },
+      [](const Tensor& s) { return s.exp(); });
 }
 
 // ---- front ends generated from the registry (ops with a `kernel` in core/ops.toml) ----

@@ -37,15 +37,15 @@ struct Prepared {
 // contiguous [N, C, H, W] (an unbatched [C, H, W] gets N = 1).
 Tensor batched_input(const char* op, const Tensor& input, bool& unbatched) {
   LOOM_CHECK(input.defined(), op, ": input must be defined");
-  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected 3D or 4D input, but got input of size: ",
-             input.sizes());
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op,
+             ": expected 3D or 4D input, but got input of size: ", input.sizes());
   LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
   unbatched = input.dim() == 3;
   return (unbatched ? input.unsqueeze(0) : input).contiguous();
 }
 
-Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, const Dims& stride,
-                 const Dims& padding, const Dims& dilation, bool ceil_mode) {
+Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                 const Dims& dilation, bool ceil_mode) {
   bool unbatched = false;
   Tensor x = batched_input(op, input, unbatched);
   const auto [kh, kw] = pair_arg(kernel_size, op, "kernel_size");
@@ -56,8 +56,8 @@ Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, c
   LOOM_CHECK(sh > 0 && sw > 0, op, ": stride must be greater than zero, got ", stride);
   LOOM_CHECK(dh > 0 && dw > 0, op, ": dilation must be greater than zero, got ", dilation);
   LOOM_CHECK(ph >= 0 && pw >= 0 && ph <= kh / 2 && pw <= kw / 2, op,
-             ": pad should be at most half of effective kernel size, but got pad=", padding, ", kernel_size=",
-             kernel_size);
+             ": pad should be at most half of effective kernel size, but got pad=", padding,
+             ", kernel_size=", kernel_size);
   PoolParams p{};
   p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3);
   p.kh = kh, p.kw = kw, p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw;
@@ -85,11 +85,11 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
   Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
   Tensor idx = ops::new_empty(P.out_shape, DType::Int64, input.device());
   if (out.numel() > 0)
-    LOOM_DEVICE_DISPATCH(input.device(),
-                         kernels::cpu::max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(),
-                                                          P.in.data_ptr(), p),
-                         kernels::cuda::max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(),
-                                                           P.in.data_ptr(), p, ops::stream_of(input.device())));
+    LOOM_DEVICE_DISPATCH(
+        input.device(),
+        kernels::cpu::max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(), P.in.data_ptr(), p),
+        kernels::cuda::max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(), P.in.data_ptr(), p,
+                                          ops::stream_of(input.device())));
   Tensor y = finish(out, P.unbatched), i = finish(idx, P.unbatched);
   if (autograd::any_requires_grad({&input})) {
     const Shape in_shape = P.in.sizes();
@@ -103,12 +103,11 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
         if (go.numel() == 0) {
           gi.zero_();
         } else {
-          LOOM_DEVICE_DISPATCH(go.device(),
-                               kernels::cpu::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
-                                                                 idx.data_ptr<int64_t>(), p),
-                               kernels::cuda::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
-                                                                  idx.data_ptr<int64_t>(), p,
-                                                                  ops::stream_of(go.device())));
+          LOOM_DEVICE_DISPATCH(
+              go.device(),
+              kernels::cpu::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
+              kernels::cuda::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
+                                                 ops::stream_of(go.device())));
         }
       }
       return TensorList{finish(gi, unbatched)};
@@ -123,8 +122,8 @@ Tensor max_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
   return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
 }
 
-Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
-                  bool ceil_mode, bool count_include_pad) {
+Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding, bool ceil_mode,
+                  bool count_include_pad) {
   OpScope scope(Op::avg_pool2d, {&input});
   Prepared P = prepare("avg_pool2d", input, kernel_size, stride, padding, {1}, ceil_mode);
   const PoolParams p = P.p;
@@ -134,11 +133,11 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
   }
   Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
   if (out.numel() > 0)
-    LOOM_DEVICE_DISPATCH(input.device(),
-                         kernels::cpu::avg_pool2d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p,
-                                                          count_include_pad),
-                         kernels::cuda::avg_pool2d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p,
-                                                           count_include_pad, ops::stream_of(input.device())));
+    LOOM_DEVICE_DISPATCH(
+        input.device(),
+        kernels::cpu::avg_pool2d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p, count_include_pad),
+        kernels::cuda::avg_pool2d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p, count_include_pad,
+                                          ops::stream_of(input.device())));
   Tensor y = finish(out, P.unbatched);
   if (autograd::any_requires_grad({&input})) {
     const Shape in_shape = P.in.sizes();
@@ -150,11 +149,11 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
         if (go.numel() == 0) {
           gi.zero_();
         } else {
-          LOOM_DEVICE_DISPATCH(go.device(),
-                               kernels::cpu::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
-                                                                 count_include_pad),
-                               kernels::cuda::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
-                                                                  count_include_pad, ops::stream_of(go.device())));
+          LOOM_DEVICE_DISPATCH(
+              go.device(),
+              kernels::cpu::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad),
+              kernels::cuda::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
+                                                 ops::stream_of(go.device())));
         }
       }
       return TensorList{finish(gi, unbatched)};
@@ -171,8 +170,8 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
   Tensor x = batched_input(op, input, unbatched);
   const auto [oh, ow] = pair_arg(output_size, op, "output_size");
   LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
-  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op, ": expected non-empty spatial dims, got input of size: ",
-             input.sizes());
+  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op,
+             ": expected non-empty spatial dims, got input of size: ", input.sizes());
   PoolParams p{};
   p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
   if (scope.observed())  // every input element summed into (about) one window

@@ -11,9 +11,9 @@ namespace loom {
 Tensor max_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride = {}, const Dims& padding = {0},
                   const Dims& dilation = {1}, bool ceil_mode = false);
 // (values, indices): indices are int64 flat positions ih * W + iw inside each plane.
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dims& kernel_size,
-                                                  const Dims& stride = {}, const Dims& padding = {0},
-                                                  const Dims& dilation = {1}, bool ceil_mode = false);
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride = {},
+                                                  const Dims& padding = {0}, const Dims& dilation = {1},
+                                                  bool ceil_mode = false);
 Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride = {}, const Dims& padding = {0},
                   bool ceil_mode = false, bool count_include_pad = true);
 Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size);

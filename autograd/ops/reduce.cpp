@@ -14,10 +14,10 @@ using kernels::ReduceOp;
 namespace {
 
 struct Reduction {
-  Dims dims;           // normalized
-  Shape keep_shape;    // input shape with reduced dims set to 1
-  Shape out_shape;     // final shape (keepdim or not)
-  int64_t count = 1;   // elements reduced into each output
+  Dims dims;          // normalized
+  Shape keep_shape;   // input shape with reduced dims set to 1
+  Shape out_shape;    // final shape (keepdim or not)
+  int64_t count = 1;  // elements reduced into each output
 };
 
 Reduction plan(const Tensor& x, const Dims& dims, bool keepdim, const char* op) {
@@ -34,8 +34,9 @@ Tensor run_reduce(ReduceOp op, const Tensor& x, const Reduction& r, DType out_dt
   Tensor out = empty(r.keep_shape, TensorOptions(out_dt, x.device()));
   if (out.numel() > 0) {
     auto loop = ops::make_reduce_loop(in, out, r.dims);
-    LOOM_DEVICE_DISPATCH(x.device(), ops::kc::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p),
-                         ops::kg::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p, ops::stream_of(x.device())));
+    LOOM_DEVICE_DISPATCH(
+        x.device(), ops::kc::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p),
+        ops::kg::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p, ops::stream_of(x.device())));
   }
   return out;
 }
@@ -54,8 +55,10 @@ void attach_unary(const char* name, const Tensor& x, Tensor& y, std::function<Te
 }
 
 void check_nonempty(const Tensor& x, const Reduction& r, const char* op) {
-  LOOM_CHECK_INDEX(r.count > 0, op, "(): Expected reduction dim to be specified for input.numel() == 0, or the "
-                   "reduced dims to have non-zero size (input shape ", x.sizes(), ")");
+  LOOM_CHECK_INDEX(r.count > 0, op,
+                   "(): Expected reduction dim to be specified for input.numel() == 0, or the "
+                   "reduced dims to have non-zero size (input shape ",
+                   x.sizes(), ")");
 }
 
 // amax/amin-style gradient: evenly shared between tied extremes.
@@ -93,9 +96,9 @@ std::pair<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim,
     auto loop = ops::make_reduce_loop(x, values, r.dims);
     ReduceOp rop = is_max ? ReduceOp::Max : ReduceOp::Min;
     auto* idx = static_cast<int64_t*>(indices.data_ptr());
-    LOOM_DEVICE_DISPATCH(x.device(), ops::kc::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop),
-                         ops::kg::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop,
-                                             ops::stream_of(x.device())));
+    LOOM_DEVICE_DISPATCH(
+        x.device(), ops::kc::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop),
+        ops::kg::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop, ops::stream_of(x.device())));
   }
   Tensor v = finish(values, r), i = finish(indices, r);
   if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
@@ -174,15 +177,16 @@ Tensor Tensor::sum(const Dims& dims, bool keepdim) const {
 
 Tensor Tensor::mean(const Dims& dims, bool keepdim) const {
   OpScope scope(Op::mean, {this});
-  LOOM_CHECK_TYPE(is_floating(dtype()), "mean(): could not infer output dtype. Input dtype must be either a floating "
-                  "point or complex dtype. Got: ", dtype_name(dtype()));
+  LOOM_CHECK_TYPE(is_floating(dtype()),
+                  "mean(): could not infer output dtype. Input dtype must be either a floating "
+                  "point or complex dtype. Got: ",
+                  dtype_name(dtype()));
   Reduction r = plan(*this, dims, keepdim, "mean");
   Tensor y = finish(run_reduce(ReduceOp::Mean, *this, r, dtype()), r);
   Shape in_shape = sizes();
   double scale = 1.0 / static_cast<double>(std::max<int64_t>(r.count, 1));
-  attach_unary("MeanBackward1", *this, y, [r, in_shape, scale](const Tensor& g) {
-    return expand_grad(g, r.keep_shape, in_shape) * scale;
-  });
+  attach_unary("MeanBackward1", *this, y,
+               [r, in_shape, scale](const Tensor& g) { return expand_grad(g, r.keep_shape, in_shape) * scale; });
   return y;
 }
 
@@ -214,11 +218,19 @@ Tensor Tensor::amin(const Dims& dims, bool keepdim) const { return amax_amin(*th
 Tensor Tensor::max() const { return amax_amin(*this, {}, false, true); }
 Tensor Tensor::min() const { return amax_amin(*this, {}, false, false); }
 std::pair<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const { return minmax_dim(*this, dim, keepdim, true); }
-std::pair<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const { return minmax_dim(*this, dim, keepdim, false); }
+std::pair<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const {
+  return minmax_dim(*this, dim, keepdim, false);
+}
 Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const { return arg_extreme(*this, dim, keepdim, true); }
-Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const { return arg_extreme(*this, dim, keepdim, false); }
-Tensor Tensor::var(const Dims& dims, bool unbiased, bool keepdim) const { return var_impl(*this, dims, unbiased, keepdim, false); }
-Tensor Tensor::std(const Dims& dims, bool unbiased, bool keepdim) const { return var_impl(*this, dims, unbiased, keepdim, true); }
+Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const {
+  return arg_extreme(*this, dim, keepdim, false);
+}
+Tensor Tensor::var(const Dims& dims, bool unbiased, bool keepdim) const {
+  return var_impl(*this, dims, unbiased, keepdim, false);
+}
+Tensor Tensor::std(const Dims& dims, bool unbiased, bool keepdim) const {
+  return var_impl(*this, dims, unbiased, keepdim, true);
+}
 
 Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const {
   OpScope scope(Op::norm, {this});

@@ -173,9 +173,11 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
 
 TensorList RnnLayerBackward::apply(TensorList&& grads) {
   const char* nm = cell == RnnCell::LSTM ? "LstmBackward0" : "GruBackward0";
-  LOOM_CHECK(saved.defined(), "Trying to backward through the graph a second time (or directly access saved tensors "
-                              "after they have already been freed). Specify retain_graph=True if you need to "
-                              "backward through the graph a second time (node ", nm, ")");
+  LOOM_CHECK(saved.defined(),
+             "Trying to backward through the graph a second time (or directly access saved tensors "
+             "after they have already been freed). Specify retain_graph=True if you need to "
+             "backward through the graph a second time (node ",
+             nm, ")");
   LOOM_CHECK_KIND(!autograd::grad_enabled(), ErrorKind::NotImplemented, cell_name(cell),
                   ": double backward (create_graph=True) through the fused RNN kernels is not supported");
   const bool lstm = cell == RnnCell::LSTM;
@@ -274,19 +276,16 @@ void check_weights(const char* op, int64_t G, int64_t in_size, int64_t H, const 
 
 void check_input(const char* op, const Tensor& input) {
   LOOM_CHECK(input.defined(), op, ": input is undefined");
-  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ",
-                  dtype_name(input.dtype()));
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
 }
 
 // (h', c') of one step: the sequence machinery with T = 1.
 std::tuple<Tensor, Tensor> cell_impl(RnnCell cell, const Tensor& input, const Tensor& hx, const Tensor& cx,
-                                     const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
-                                     const Tensor& b_hh) {
+                                     const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
   const char* op = cell == RnnCell::LSTM ? "lstm_cell" : "gru_cell";
   const bool lstm = cell == RnnCell::LSTM;
   check_input(op, input);
-  LOOM_CHECK(input.dim() == 1 || input.dim() == 2, op, ": expected input to be 1D or 2D ([B, I]), got ",
-             input.sizes());
+  LOOM_CHECK(input.dim() == 1 || input.dim() == 2, op, ": expected input to be 1D or 2D ([B, I]), got ", input.sizes());
   LOOM_CHECK(w_hh.defined() && w_hh.dim() == 2, op, ": weight_hh must be 2D [", lstm ? "4" : "3", "H, H]");
   const int64_t G = kernels::rnn_gates(cell), H = w_hh.size(1);
   const bool unbatched = input.dim() == 1;
@@ -323,9 +322,9 @@ RnnOutput rnn_impl(RnnCell cell, const Tensor& input, const Tensor& h0, const Te
              ", or [T, I] unbatched), got ", input.sizes());
   LOOM_CHECK_VALUE(num_layers >= 1, op, ": num_layers must be at least 1, got ", num_layers);
   const int64_t D = bidirectional ? 2 : 1, per = has_biases ? 4 : 2, G = kernels::rnn_gates(cell);
-  LOOM_CHECK_VALUE(static_cast<int64_t>(params.size()) == num_layers * D * per, op, ": expected ",
-                   num_layers * D * per, " parameter tensors (num_layers=", num_layers, ", bidirectional=",
-                   bidirectional, ", has_biases=", has_biases, "), got ", params.size());
+  LOOM_CHECK_VALUE(static_cast<int64_t>(params.size()) == num_layers * D * per, op, ": expected ", num_layers * D * per,
+                   " parameter tensors (num_layers=", num_layers, ", bidirectional=", bidirectional,
+                   ", has_biases=", has_biases, "), got ", params.size());
   LOOM_CHECK(params[1].defined() && params[1].dim() == 2, op, ": weight_hh_l0 must be 2D [", G, "H, H]");
   const int64_t H = params[1].size(1);
   LOOM_CHECK_VALUE(H >= 1, op, ": hidden size must be positive, got ", H);
@@ -338,10 +337,9 @@ RnnOutput rnn_impl(RnnCell cell, const Tensor& input, const Tensor& h0, const Te
   }
   Tensor len;
   if (lengths.defined()) {
-    LOOM_CHECK_TYPE(lengths.dtype() == DType::Int64, op, ": lengths must be int64, got ",
-                    dtype_name(lengths.dtype()));
-    LOOM_CHECK(lengths.dim() == 1 && lengths.size(0) == B, op, ": lengths has shape ", lengths.sizes(),
-               ", expected [", B, "] (one per sample)");
+    LOOM_CHECK_TYPE(lengths.dtype() == DType::Int64, op, ": lengths must be int64, got ", dtype_name(lengths.dtype()));
+    LOOM_CHECK(lengths.dim() == 1 && lengths.size(0) == B, op, ": lengths has shape ", lengths.sizes(), ", expected [",
+               B, "] (one per sample)");
     Tensor lc = lengths.detach().cpu().contiguous();
     const int64_t* p = lc.data_ptr<int64_t>();
     for (int64_t b = 0; b < B; ++b)

@@ -16,8 +16,7 @@ namespace loom {
 // input [B, I] (or [I]); hx, cx [B, H] (or [H]; undefined = zeros); biases
 // may be undefined. Returns (h', c').
 std::tuple<Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& hx, const Tensor& cx, const Tensor& w_ih,
-                                     const Tensor& w_hh, const Tensor& b_ih = Tensor(),
-                                     const Tensor& b_hh = Tensor());
+                                     const Tensor& w_hh, const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
 Tensor gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
                 const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
 
@@ -28,10 +27,9 @@ struct RnnOutput {
 };
 
 // input [B, T, I] (batch_first) or [T, B, I], or [T, I] unbatched (states
-// then [num_layers * D, H]); h0 / c0 [num_layers * D, B, H] or undefined (zeros); params in PyTorch's order: per layer, per direction
-// (forward, then reverse) w_ih, w_hh and, when has_biases, b_ih, b_hh.
-// lengths: optional int64 [B] (values in [0, T], any device): a sample's
-// state is frozen from step lengths[b] on (the reverse direction starts at
+// then [num_layers * D, H]); h0 / c0 [num_layers * D, B, H] or undefined (zeros); params in PyTorch's order: per layer,
+// per direction (forward, then reverse) w_ih, w_hh and, when has_biases, b_ih, b_hh. lengths: optional int64 [B]
+// (values in [0, T], any device): a sample's state is frozen from step lengths[b] on (the reverse direction starts at
 // lengths[b] - 1), as packed sequences.
 RnnOutput lstm(const Tensor& input, const Tensor& h0, const Tensor& c0, const TensorList& params, bool has_biases,
                int64_t num_layers, bool bidirectional, bool batch_first, const Tensor& lengths = Tensor());

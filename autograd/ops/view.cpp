@@ -11,13 +11,15 @@ using autograd::LambdaNode;
 namespace {
 
 Tensor make_view(const Tensor& self, Shape sizes, Shape strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(self.storage(), std::move(sizes), std::move(strides), offset, self.dtype()));
+  return Tensor(
+      std::make_shared<TensorImpl>(self.storage(), std::move(sizes), std::move(strides), offset, self.dtype()));
 }
 
 // Wires a view to its input with `backward` (grad of view -> grad of input).
 Tensor finish_view(const Tensor& self, Tensor view, const char* name, std::function<Tensor(const Tensor&)> backward) {
   if (autograd::any_requires_grad({&self})) {
-    auto node = std::make_shared<LambdaNode>(name, [backward](const TensorList& g) { return TensorList{backward(g[0])}; });
+    auto node =
+        std::make_shared<LambdaNode>(name, [backward](const TensorList& g) { return TensorList{backward(g[0])}; });
     autograd::attach(node, {self}, view);
     autograd::meta(view).is_view = true;
   }
@@ -28,8 +30,7 @@ Tensor finish_view(const Tensor& self, Tensor view, const char* name, std::funct
 // step, ... (n of them) along dim d of a zero tensor of the input's shape.
 // Under create_graph it is a scatter_add (differentiable); otherwise a copy
 // into a view of the zeros.
-Tensor embed_grad(const Tensor& g, const Shape& in_shape, DType dt, int64_t d, int64_t start, int64_t n,
-                  int64_t step) {
+Tensor embed_grad(const Tensor& g, const Shape& in_shape, DType dt, int64_t d, int64_t start, int64_t n, int64_t step) {
   Tensor out = zeros(in_shape, TensorOptions(dt, g.device()));
   if (!autograd::grad_enabled()) {
     out.slice(d, start, start + (n > 0 ? (n - 1) * step + 1 : 0), step).copy_(g);
@@ -37,7 +38,8 @@ Tensor embed_grad(const Tensor& g, const Shape& in_shape, DType dt, int64_t d, i
   }
   Shape vshape(g.dim(), 1);
   vshape[d] = n;
-  Tensor positions = arange(Scalar(start), Scalar(start + n * step), Scalar(step), TensorOptions(DType::Int64, g.device()));
+  Tensor positions =
+      arange(Scalar(start), Scalar(start + n * step), Scalar(step), TensorOptions(DType::Int64, g.device()));
   return out.scatter_add(d, positions.reshape(vshape).expand(g.sizes()), g);
 }
 
@@ -110,9 +112,10 @@ Tensor Tensor::view(const Shape& shape) const {
   OpScope scope(Op::view, {this});
   Shape sz = infer_size(shape, numel(), "view");
   auto st = view_strides(sizes(), strides(), sz);
-  LOOM_CHECK(st.has_value(), "view size is not compatible with input tensor's size and stride (at least one dimension "
-                             "spans across two contiguous subspaces): input ", sizes(), " with strides ", strides(),
-             ", requested ", shape, ". Use .reshape(...) instead.");
+  LOOM_CHECK(st.has_value(),
+             "view size is not compatible with input tensor's size and stride (at least one dimension "
+             "spans across two contiguous subspaces): input ",
+             sizes(), " with strides ", strides(), ", requested ", shape, ". Use .reshape(...) instead.");
   Shape in_shape = sizes();
   return finish_view(*this, make_view(*this, sz, *st, storage_offset()), "ViewBackward0",
                      [in_shape](const Tensor& g) { return g.reshape(in_shape); });
@@ -127,9 +130,10 @@ Tensor Tensor::reshape(const Shape& shape) const {
 
 Tensor Tensor::permute(const Dims& dims) const {
   OpScope scope(Op::permute, {this});
-  LOOM_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute(sparse_coo): number of dimensions in the tensor input "
-             "does not match the length of the desired ordering of dimensions i.e. input.dim() = ", dim(),
-             " is not equal to len(dims) = ", dims.size());
+  LOOM_CHECK(static_cast<int64_t>(dims.size()) == dim(),
+             "permute(sparse_coo): number of dimensions in the tensor input "
+             "does not match the length of the desired ordering of dimensions i.e. input.dim() = ",
+             dim(), " is not equal to len(dims) = ", dims.size());
   Shape sz(dim()), st(dim());
   Dims inverse(dim());
   std::vector<bool> seen(dim(), false);
@@ -191,7 +195,8 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   d = wrap_dim(d, dim(), "narrow");
   const int64_t n = sizes()[d];
   if (start < 0) start += n;
-  LOOM_CHECK_INDEX(start >= 0 && start <= n, "narrow: start (", start, ") out of range for dimension ", d, " of size ", n);
+  LOOM_CHECK_INDEX(start >= 0 && start <= n, "narrow: start (", start, ") out of range for dimension ", d, " of size ",
+                   n);
   LOOM_CHECK(length >= 0 && start + length <= n, "narrow: start (", start, ") + length (", length,
              ") exceeds dimension size (", n, ") of shape ", sizes());
   return slice(d, start, start + length, 1);
@@ -211,9 +216,9 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   st.erase(st.begin() + d);
   Shape in_shape = sizes();
   DType dt = dtype();
-  return finish_view(*this, make_view(*this, sz, st, off), "SelectBackward0", [in_shape, dt, d, index](const Tensor& g) {
-    return embed_grad(g.unsqueeze(d), in_shape, dt, d, index, 1, 1);
-  });
+  return finish_view(
+      *this, make_view(*this, sz, st, off), "SelectBackward0",
+      [in_shape, dt, d, index](const Tensor& g) { return embed_grad(g.unsqueeze(d), in_shape, dt, d, index, 1, 1); });
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
@@ -224,16 +229,16 @@ Tensor Tensor::expand(const Shape& shape) const {
   Shape sz(n), st(n);
   for (int64_t i = 0; i < n; ++i) {
     if (i < lead) {
-      LOOM_CHECK(shape[i] >= 0, "expand: the expanded size ", shape[i], " is not allowed in a leading, non-existing dimension");
+      LOOM_CHECK(shape[i] >= 0, "expand: the expanded size ", shape[i],
+                 " is not allowed in a leading, non-existing dimension");
       sz[i] = shape[i];
       st[i] = 0;
       continue;
     }
     int64_t have = sizes()[i - lead];
     int64_t want = shape[i] == -1 ? have : shape[i];
-    LOOM_CHECK(have == want || have == 1, "The expanded size of the tensor (", want,
-               ") must match the existing size (", have, ") at non-singleton dimension ", i, ".  Target sizes: ", shape,
-               ".  Tensor sizes: ", sizes());
+    LOOM_CHECK(have == want || have == 1, "The expanded size of the tensor (", want, ") must match the existing size (",
+               have, ") at non-singleton dimension ", i, ".  Target sizes: ", shape, ".  Tensor sizes: ", sizes());
     sz[i] = want;
     st[i] = have == want ? strides()[i - lead] : 0;
   }
@@ -315,9 +320,9 @@ Tensor Tensor::as_strided(const Shape& sz, const Shape& st, std::optional<int64_
     if (sz[i] == 0) max_index = -1;
     if (max_index >= 0) max_index += (sz[i] - 1) * st[i];
   }
-  LOOM_CHECK(max_index < static_cast<int64_t>(storage()->nbytes() / element_size()),
-             "as_strided: setStorage: sizes ", sz, ", strides ", st, ", storage offset ", off,
-             " require more elements than the storage holds (", storage()->nbytes() / element_size(), ")");
+  LOOM_CHECK(max_index < static_cast<int64_t>(storage()->nbytes() / element_size()), "as_strided: setStorage: sizes ",
+             sz, ", strides ", st, ", storage offset ", off, " require more elements than the storage holds (",
+             storage()->nbytes() / element_size(), ")");
   Tensor self = *this;
   Shape in_shape = sizes(), in_strides = strides();
   int64_t in_off = storage_offset();
@@ -404,8 +409,10 @@ TensorList Tensor::split(int64_t split_size, int64_t d) const {
   LOOM_CHECK(dim() > 0, "split expects at least a 1-dimensional tensor");
   d = wrap_dim(d, dim(), "split");
   LOOM_CHECK(split_size >= 0, "split expects split_size be non-negative, but got split_size=", split_size);
-  LOOM_CHECK(split_size > 0 || sizes()[d] == 0, "split_size can only be 0 if dimension size is 0, but got dimension "
-             "size of ", sizes()[d]);
+  LOOM_CHECK(split_size > 0 || sizes()[d] == 0,
+             "split_size can only be 0 if dimension size is 0, but got dimension "
+             "size of ",
+             sizes()[d]);
   Shape parts;
   for (int64_t s = 0; s < sizes()[d]; s += split_size) parts.push_back(std::min(split_size, sizes()[d] - s));
   if (parts.empty()) parts.push_back(0);

@@ -247,12 +247,14 @@ using std::isnan;
 
 // CUDA's global min/max overloads. Mixed-type calls use the usual arithmetic
 // conversions, as the CUDA headers' overloads do.
-template <typename A, typename B, typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+template <typename A, typename B,
+          typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
 inline std::common_type_t<A, B> min(A a, B b) {
   using C = std::common_type_t<A, B>;
   return static_cast<C>(b) < static_cast<C>(a) ? static_cast<C>(b) : static_cast<C>(a);
 }
-template <typename A, typename B, typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+template <typename A, typename B,
+          typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
 inline std::common_type_t<A, B> max(A a, B b) {
   using C = std::common_type_t<A, B>;
   return static_cast<C>(a) < static_cast<C>(b) ? static_cast<C>(b) : static_cast<C>(a);
@@ -276,18 +278,18 @@ struct LaunchCfg {
 // it: what ran, its configuration, and what it costs an sm_90 SM according to
 // ptxas (the build-time resource table, emu/ptxas_resources.py).
 struct LaunchRecord {
-  const char* where;        // "kernel at file:line", the launch text
-  std::string kernel;       // full kernel name without return type and parameters, e.g.
-                            // "loom::kernels::cuda::(anonymous namespace)::conv_bias_add_kernel<float>";
-                            // `where` when the kernel's symbol is unknown
+  const char* where;   // "kernel at file:line", the launch text
+  std::string kernel;  // full kernel name without return type and parameters, e.g.
+                       // "loom::kernels::cuda::(anonymous namespace)::conv_bias_add_kernel<float>";
+                       // `where` when the kernel's symbol is unknown
   dim3 grid, block;
   size_t dynamic_smem;
   cudaStream_t stream;
   int64_t start_ns, end_ns;  // steady_clock since its epoch; equal in dry run
   // sm_90 resource usage from ptxas; negative when unknown:
-  int registers;    // per thread
-  int static_smem;  // bytes per block
-  int local_bytes;  // local memory per thread (stack frame, spills included)
+  int registers;      // per thread
+  int static_smem;    // bytes per block
+  int local_bytes;    // local memory per thread (stack frame, spills included)
   int blocks_per_sm;  // resident blocks per SM (registers, shared memory, threads, 32-block limit)
   double occupancy;   // resident warps / 64
   double waves;       // blocks / (132 * blocks_per_sm)
@@ -323,7 +325,7 @@ struct KernelResources {
   int registers, static_smem, local_bytes, spill_bytes;
 };
 bool kernel_resources(const std::string& kernel, KernelResources* out);
-size_t kernel_resource_count();      // 0: the build had no source for the table
+size_t kernel_resource_count();        // 0: the build had no source for the table
 const char* kernel_resource_source();  // what the table was made from
 // A kernel's symbol as LaunchRecord::kernel names it: demangled, without the
 // return type, the parameter list and GCC's " [clone ...]" suffixes.
@@ -367,10 +369,13 @@ void launch(const char* where, const LaunchCfg& cfg, F call, A&&... args) {
     F call;
     std::tuple<std::decay_t<A>...> args;
   } ctx{call, std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)};
-  run_grid(where, cfg, [](void* c) {
-    auto* x = static_cast<Ctx*>(c);
-    std::apply(x->call, x->args);
-  }, &ctx, LOOM_EMU_HOOKED);
+  run_grid(
+      where, cfg,
+      [](void* c) {
+        auto* x = static_cast<Ctx*>(c);
+        std::apply(x->call, x->args);
+      },
+      &ctx, LOOM_EMU_HOOKED);
 }
 
 }  // namespace emu

@@ -19,9 +19,7 @@ namespace {
 constexpr double kAlpha = 1.7;
 
 // Largest |a - b| relative to 1 + |b|: values reach about 15 here.
-double max_rel_diff(const Tensor& a, const Tensor& b) {
-  return ((a - b).abs() / (b.abs() + 1.0)).max().item<double>();
-}
+double max_rel_diff(const Tensor& a, const Tensor& b) { return ((a - b).abs() / (b.abs() + 1.0)).max().item<double>(); }
 
 bool compare_with_loom_ops(loom::Device device, const char* label) {
   // A transposed view: the op must accept a non-contiguous input and route
@@ -43,8 +41,7 @@ bool compare_with_loom_ops(loom::Device device, const char* label) {
 
 bool gradcheck_cpu() {
   Tensor x = loom::randn({3, 4}, loom::DType::Float64).requires_grad_();
-  auto r = loom::autograd::gradcheck([](const loom::TensorList& in) { return ext::swish_scaled(in[0], kAlpha); },
-                                     {x});
+  auto r = loom::autograd::gradcheck([](const loom::TensorList& in) { return ext::swish_scaled(in[0], kAlpha); }, {x});
   std::printf("cpu float64 gradcheck: %s\n", r.ok ? "ok" : r.message.c_str());
   return r.ok;
 }
@@ -56,10 +53,8 @@ int main() {
     loom::manual_seed(0);
     bool ok = compare_with_loom_ops(loom::Device(), "cpu") && gradcheck_cpu();
     const std::string why_not = ext::cuda_unavailable_reason();
-    if (!why_not.empty())
-      std::printf("cuda: skipped (%s)\n", why_not.c_str());
-    else
-      ok = ok && compare_with_loom_ops(loom::Device(loom::DeviceType::CUDA, 0), "cuda");
+    if (!why_not.empty()) std::printf("cuda: skipped (%s)\n", why_not.c_str());
+    else ok = ok && compare_with_loom_ops(loom::Device(loom::DeviceType::CUDA, 0), "cuda");
     if (!ok) return 1;
     std::printf("extension ok\n");
     return 0;

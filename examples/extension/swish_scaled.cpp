@@ -39,8 +39,10 @@ void backward_cpu(T* dx, const T* dy, const T* x, T alpha, int64_t n) {
 }
 
 [[noreturn]] void no_cuda_kernel() {
-  LOOM_THROW(loom::ErrorKind::Runtime, "swish_scaled: CUDA tensor, but this extension was built without its CUDA "
-             "kernel (", cuda_unavailable_reason(), ")");
+  LOOM_THROW(loom::ErrorKind::Runtime,
+             "swish_scaled: CUDA tensor, but this extension was built without its CUDA "
+             "kernel (",
+             cuda_unavailable_reason(), ")");
 }
 
 // y = swish_scaled(x) for a contiguous x; out is allocated like x.

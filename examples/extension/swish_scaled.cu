@@ -42,8 +42,8 @@ void swish_scaled_forward_cuda(loom::DType dtype, void* y, const void* x, double
     swish_scaled_forward_kernel<<<grid_for(n), kThreads, 0, s>>>(static_cast<float*>(y), static_cast<const float*>(x),
                                                                  static_cast<float>(alpha), n);
   else
-    swish_scaled_forward_kernel<<<grid_for(n), kThreads, 0, s>>>(static_cast<double*>(y),
-                                                                 static_cast<const double*>(x), alpha, n);
+    swish_scaled_forward_kernel<<<grid_for(n), kThreads, 0, s>>>(static_cast<double*>(y), static_cast<const double*>(x),
+                                                                 alpha, n);
   LOOM_CUDA_KERNEL_CHECK();
 }
 
@@ -53,8 +53,8 @@ void swish_scaled_backward_cuda(loom::DType dtype, void* dx, const void* dy, con
   auto s = static_cast<cudaStream_t>(stream);
   if (dtype == loom::DType::Float32)
     swish_scaled_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(
-        static_cast<float*>(dx), static_cast<const float*>(dy), static_cast<const float*>(x),
-        static_cast<float>(alpha), n);
+        static_cast<float*>(dx), static_cast<const float*>(dy), static_cast<const float*>(x), static_cast<float>(alpha),
+        n);
   else
     swish_scaled_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(
         static_cast<double*>(dx), static_cast<const double*>(dy), static_cast<const double*>(x), alpha, n);

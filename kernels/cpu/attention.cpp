@@ -37,8 +37,8 @@
 namespace loom::kernels::cpu {
 namespace {
 
-constexpr int64_t kBq = 32;                  // query rows per tile
-constexpr int64_t kMaxGemm = 64 * 64 * 64;   // OpenBLAS stays single-threaded up to here
+constexpr int64_t kBq = 32;                 // query rows per tile
+constexpr int64_t kMaxGemm = 64 * 64 * 64;  // OpenBLAS stays single-threaded up to here
 
 // Keys per tile: as many as keep kBq x bk x max(D, Dv) within kMaxGemm, a multiple of 8.
 int64_t key_block(int64_t D, int64_t Dv) {
@@ -49,15 +49,14 @@ int64_t key_block(int64_t D, int64_t Dv) {
 }
 
 template <typename T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc) {
   const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   lda = std::max<int64_t>(lda, 1);
   ldb = std::max<int64_t>(ldb, 1);
   if constexpr (std::is_same_v<T, float>)
     cblas_sgemm(CblasRowMajor, TA, TB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  else
-    cblas_dgemm(CblasRowMajor, TA, TB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else cblas_dgemm(CblasRowMajor, TA, TB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // exp(x) for float with a polynomial that vectorizes; exactly 0 below -87.
@@ -187,8 +186,8 @@ void forward_impl(T* out, T* lse, const T* q, const T* k, const T* v, const Atte
 }
 
 template <typename T>
-void backward_impl(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v, const T* out,
-                   const T* lse, const AttentionParams& p) {
+void backward_impl(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v, const T* out, const T* lse,
+                   const AttentionParams& p) {
   const int64_t Lq = p.Lq, Lk = p.Lk, D = p.D, Dv = p.Dv, BH = p.B * p.H;
   const int64_t bk = key_block(D, Dv);
   const T scale = static_cast<T>(p.scale), ninf = -std::numeric_limits<T>::infinity();
@@ -284,8 +283,8 @@ void attention_backward(DType dt, void* dq, void* dk, void* dv, const void* grad
     case DType::Float32:
       backward_impl<float>(static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
                            static_cast<const float*>(grad_out), static_cast<const float*>(q),
-                           static_cast<const float*>(k), static_cast<const float*>(v),
-                           static_cast<const float*>(out), static_cast<const float*>(lse), p);
+                           static_cast<const float*>(k), static_cast<const float*>(v), static_cast<const float*>(out),
+                           static_cast<const float*>(lse), p);
       break;
     case DType::Float64:
       backward_impl<double>(static_cast<double*>(dq), static_cast<double*>(dk), static_cast<double*>(dv),

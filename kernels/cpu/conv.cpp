@@ -136,13 +136,11 @@ class SerialBlas {
 };
 
 template <typename T>
-void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T beta, T* c, int64_t ldc) {
+void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
+          T* c, int64_t ldc) {
   const CBLAS_TRANSPOSE A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, A, B, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc);
-  else
-    cblas_dgemm(CblasRowMajor, A, B, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+  if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, A, B, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc);
+  else cblas_dgemm(CblasRowMajor, A, B, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 // Forward by slabs of output rows: each task unrolls the rows [oh0, oh1) of
@@ -194,8 +192,8 @@ void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p
       std::fill(planes, planes + Cg * HW, T(0));
       for (int64_t oh0 = 0; oh0 < p.OH; oh0 += rows) {
         const int64_t oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
-        blas<T>(true, false, CRS, L, Kg, w + g * Kg * CRS, CRS, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW,
-                T(0), col, L);
+        blas<T>(true, false, CRS, L, Kg, w + g * Kg * CRS, CRS, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, T(0),
+                col, L);
         for (int64_t c = 0; c < Cg; ++c) col2im_plane(col + c * RS * L, planes + c * HW, p, oh0, oh1);
       }
     }
@@ -219,8 +217,7 @@ void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& 
       for (int64_t t = b; t < e; ++t) {
         const int64_t sl = t % nslab, g = (t / nslab) % p.groups, n = t / (nslab * p.groups);
         const int64_t oh0 = sl * rows, oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
-        for (int64_t c = 0; c < Cg; ++c)
-          im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L, p, oh0, oh1);
+        for (int64_t c = 0; c < Cg; ++c) im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L, p, oh0, oh1);
         blas<T>(false, true, Kg, CRS, L, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, col, L, T(1),
                 acc + g * Kg * CRS, CRS);
       }

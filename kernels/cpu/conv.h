@@ -12,9 +12,9 @@
 namespace loom::kernels {
 
 struct ConvParams {
-  int64_t N, C, H, W;      // input
-  int64_t K, R, S;         // output channels, kernel height and width
-  int64_t OH, OW;          // output
+  int64_t N, C, H, W;  // input
+  int64_t K, R, S;     // output channels, kernel height and width
+  int64_t OH, OW;      // output
   int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
   int64_t groups;
   constexpr int64_t Cg() const { return C / groups; }

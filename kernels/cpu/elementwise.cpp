@@ -108,8 +108,8 @@ inline D convert(S x) {
     return x != S(0);
   } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
     constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^31 / -2^63, exact
-    return x != x ? D(0)
-           : x <= lo ? std::numeric_limits<D>::min()
+    return x != x     ? D(0)
+           : x <= lo  ? std::numeric_limits<D>::min()
            : x >= -lo ? std::numeric_limits<D>::max()
                       : static_cast<D>(x);
   } else {
@@ -134,7 +134,9 @@ inline T wmul(T a, T b) {
   else return a * b;
 }
 template <typename T>
-inline T wneg(T a) { return wsub(T(0), a); }
+inline T wneg(T a) {
+  return wsub(T(0), a);
+}
 
 template <typename T>
 inline T div_op(T a, T b) {
@@ -158,21 +160,26 @@ inline T pow_op(T base, T e) {
 
 // NaN-propagating maximum / minimum.
 template <typename T>
-inline T max_op(T a, T b) { return (a != a || a > b) ? a : b; }
+inline T max_op(T a, T b) {
+  return (a != a || a > b) ? a : b;
+}
 template <typename T>
-inline T min_op(T a, T b) { return (a != a || a < b) ? a : b; }
+inline T min_op(T a, T b) {
+  return (a != a || a < b) ? a : b;
+}
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne",
-                                "lt",  "le",  "gt",  "ge",  "rsub", "rdiv", "rpow", "bitwise_and",
-                                "bitwise_or", "bitwise_xor", "hypot"};
+  static const char* names[] = {"add",  "sub",  "mul",         "div",        "pow",         "maximum", "minimum",
+                                "eq",   "ne",   "lt",          "le",         "gt",          "ge",      "rsub",
+                                "rdiv", "rpow", "bitwise_and", "bitwise_or", "bitwise_xor", "hypot"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
-  static const char* names[] = {"neg",   "abs",     "sign",      "exp",      "log",  "sqrt",        "rsqrt",
-                                "reciprocal", "sin", "cos",       "tanh",     "sigmoid", "relu",   "gelu",
-                                "gelu_tanh", "silu", "square",    "logical_not", "bitwise_not", "gelu_backward",
-                                "gelu_tanh_backward", "silu_backward"};
+  static const char* names[] = {
+      "neg",          "abs",  "sign",   "exp",         "log",         "sqrt",          "rsqrt",
+      "reciprocal",   "sin",  "cos",    "tanh",        "sigmoid",     "relu",          "gelu",
+      "gelu_tanh",    "silu", "square", "logical_not", "bitwise_not", "gelu_backward", "gelu_tanh_backward",
+      "silu_backward"};
   return names[static_cast<int>(op)];
 }
 
@@ -181,8 +188,10 @@ template <typename T, typename Fn>
 void with_binary(BinaryOp op, Fn&& fn) {
   if constexpr (std::is_same_v<T, bool>) {
     switch (op) {
-      case BinaryOp::Add: case BinaryOp::Maximum: return fn([](bool a, bool b) { return a || b; });
-      case BinaryOp::Mul: case BinaryOp::Minimum: return fn([](bool a, bool b) { return a && b; });
+      case BinaryOp::Add:
+      case BinaryOp::Maximum: return fn([](bool a, bool b) { return a || b; });
+      case BinaryOp::Mul:
+      case BinaryOp::Minimum: return fn([](bool a, bool b) { return a && b; });
       // Branch-free forms (bool is 0 or 1), so the loops vectorize.
       case BinaryOp::BitAnd: return fn([](bool a, bool b) -> bool { return a & b; });
       case BinaryOp::BitOr: return fn([](bool a, bool b) -> bool { return a | b; });
@@ -233,7 +242,8 @@ void unary_numeric(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
   switch (op) {
     case UnaryOp::Neg: return map1(L, o, x, [](T v) { return wneg(v); });
     case UnaryOp::Abs:
-      if constexpr (std::is_floating_point_v<T>) return map1(L, o, x, [](T v) { return std::fabs(v); });  // a bit mask, no branch
+      if constexpr (std::is_floating_point_v<T>)
+        return map1(L, o, x, [](T v) { return std::fabs(v); });  // a bit mask, no branch
       else return map1(L, o, x, [](T v) { return v < T(0) ? wneg(v) : v; });
     // x itself for 0 and NaN: sign(0) = 0, sign(NaN) = NaN.
     case UnaryOp::Sign: return map1(L, o, x, [](T v) { return v > T(0) ? T(1) : v < T(0) ? T(-1) : v; });
@@ -349,7 +359,8 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
   switch (op) {
     case UnaryOp::LogicalNot:
       LOOM_DISPATCH_ALL(dt, name, [&] {
-        map1(loop, static_cast<bool*>(out), static_cast<const scalar_t*>(in), [](scalar_t v) { return v == scalar_t(0); });
+        map1(loop, static_cast<bool*>(out), static_cast<const scalar_t*>(in),
+             [](scalar_t v) { return v == scalar_t(0); });
       });
       return;
     case UnaryOp::BitNot:
@@ -357,15 +368,17 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
       LOOM_DISPATCH_ALL(dt, name,
                         [&] { bit_not(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop); });
       return;
-    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Sign: case UnaryOp::Square: case UnaryOp::Relu:
-      LOOM_DISPATCH_NUMERIC(dt, name, [&] {
-        unary_numeric(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop);
-      });
+    case UnaryOp::Neg:
+    case UnaryOp::Abs:
+    case UnaryOp::Sign:
+    case UnaryOp::Square:
+    case UnaryOp::Relu:
+      LOOM_DISPATCH_NUMERIC(
+          dt, name, [&] { unary_numeric(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop); });
       return;
     default:
-      LOOM_DISPATCH_FLOAT(dt, name, [&] {
-        unary_float(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop);
-      });
+      LOOM_DISPATCH_FLOAT(
+          dt, name, [&] { unary_float(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop); });
   }
 }
 
@@ -449,8 +462,8 @@ void masked_fill(DType dt, void* out, const bool* mask, double value, const Elem
 namespace {
 bool is_transpose(const ElementwiseLoop& L) {
   const int r = L.ndim - 2, c = L.ndim - 1;
-  return L.ndim >= 2 && L.strides[0][c] == 1 && L.strides[1][r] == 1 && L.strides[1][c] != 1 &&
-         L.sizes[r] >= 16 && L.sizes[c] >= 16;
+  return L.ndim >= 2 && L.strides[0][c] == 1 && L.strides[1][r] == 1 && L.strides[1][c] != 1 && L.sizes[r] >= 16 &&
+         L.sizes[c] >= 16;
 }
 
 template <typename D, typename S>

@@ -83,14 +83,14 @@ void gated_fusion_backward(DType dt, void* dz, void* da, void* db, const void* d
     const T *go = static_cast<const T*>(dout), *aa = static_cast<const T*>(a), *bb = static_cast<const T*>(b),
             *g = static_cast<const T*>(gate);
     chunks(n, 4, [&](int64_t lo, int64_t hi) {
-LOOM_FUSION_SIMD
+      LOOM_FUSION_SIMD
       for (int64_t i = lo; i < hi; ++i) dzz[i] = go[i] * (aa[i] - bb[i]) * g[i] * (T(1) - g[i]);
       if (daa) {
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t i = lo; i < hi; ++i) daa[i] = go[i] * g[i];
       }
       if (dbb) {
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t i = lo; i < hi; ++i) dbb[i] = go[i] - go[i] * g[i];
       }
     });
@@ -106,7 +106,7 @@ void film_forward(DType dt, void* out, const void* gb, const void* a, int64_t B,
       for (int64_t r = r0; r < r1; ++r) {
         const T *gam = p + r * 2 * D, *bet = gam + D, *ar = aa + r * D;
         T* orow = o + r * D;
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t j = 0; j < D; ++j) orow[j] = gam[j] * ar[j] + bet[j];
       }
     });
@@ -124,14 +124,14 @@ void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* 
       for (int64_t r = r0; r < r1; ++r) {
         const T *g = go + r * D, *ar = aa + r * D, *gam = p + r * 2 * D;
         T *dgam = dp + r * 2 * D, *dbet = dgam + D;
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t j = 0; j < D; ++j) {
           dgam[j] = g[j] * ar[j];
           dbet[j] = g[j];
         }
         if (daa) {
           T* dar = daa + r * D;
-LOOM_FUSION_SIMD
+          LOOM_FUSION_SIMD
           for (int64_t j = 0; j < D; ++j) dar[j] = g[j] * gam[j];
         }
       }
@@ -145,7 +145,7 @@ void bilinear_product(DType dt, void* h, const void* pa, const void* pb, int64_t
     T* hh = static_cast<T*>(h);
     const T *x = static_cast<const T*>(pa), *y = static_cast<const T*>(pb);
     chunks(n, 1, [&](int64_t lo, int64_t hi) {
-LOOM_FUSION_SIMD
+      LOOM_FUSION_SIMD
       for (int64_t i = lo; i < hi; ++i) hh[i] = x[i] * y[i];
     });
   });
@@ -160,11 +160,11 @@ void bilinear_product_backward(DType dt, void* dpa, void* dpb, const void* dh, c
     const T *g = static_cast<const T*>(dh), *x = static_cast<const T*>(pa), *y = static_cast<const T*>(pb);
     chunks(n, 2, [&](int64_t lo, int64_t hi) {
       if (dx) {
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t i = lo; i < hi; ++i) dx[i] = g[i] * y[i];
       }
       if (dy) {
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t i = lo; i < hi; ++i) dy[i] = g[i] * x[i];
       }
     });
@@ -196,7 +196,7 @@ void clip_loss_forward(DType dt, void* loss, void* row_lse, void* col_lse, const
       std::vector<double> acc(w, 0.0);
       for (int64_t i = 0; i < N; ++i) {
         const T* row = S + i * N + c0;
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t j = 0; j < w; ++j) mx[j] = std::max(mx[j], st * row[j]);
       }
       for (int64_t i = 0; i < N; ++i) {
@@ -216,8 +216,7 @@ void clip_loss_backward(DType dt, void* dsim, void* scale_partial, const void* d
                         const void* row_lse, const void* col_lse, const void* logit_scale, int64_t N) {
   LOOM_DISPATCH_FLOAT(dt, "clip_loss_backward", [&] {
     using T = scalar_t;
-    const T *S = static_cast<const T*>(sim), *rl = static_cast<const T*>(row_lse),
-            *cl = static_cast<const T*>(col_lse);
+    const T *S = static_cast<const T*>(sim), *rl = static_cast<const T*>(row_lse), *cl = static_cast<const T*>(col_lse);
     T* dS = static_cast<T*>(dsim);
     T* part = static_cast<T*>(scale_partial);
     const T st = static_cast<T>(std::exp(static_cast<double>(*static_cast<const T*>(logit_scale))));
@@ -252,16 +251,16 @@ void bias_activation(DType dt, void* y, void* pre, const void* bias, int64_t M, 
       for (int64_t r = r0; r < r1; ++r) {
         T* yr = yy + r * O;
         if (bb) {
-LOOM_FUSION_SIMD
+          LOOM_FUSION_SIMD
           for (int64_t j = 0; j < O; ++j) yr[j] += bb[j];
         }
         if (pp) {
           T* pr = pp + r * O;
-LOOM_FUSION_SIMD
+          LOOM_FUSION_SIMD
           for (int64_t j = 0; j < O; ++j) pr[j] = yr[j];
         }
         if (act == Activation::Relu) {
-LOOM_FUSION_SIMD
+          LOOM_FUSION_SIMD
           for (int64_t j = 0; j < O; ++j) yr[j] = yr[j] > T(0) ? yr[j] : T(0);
         } else if (act == Activation::Gelu) {
           for (int64_t j = 0; j < O; ++j) yr[j] = gelu_tanh(yr[j]);
@@ -278,7 +277,7 @@ void activation_backward(DType dt, void* dz, const void* dy, const void* saved, 
     const T *g = static_cast<const T*>(dy), *s = static_cast<const T*>(saved);
     chunks(n, act == Activation::Gelu ? 8 : 1, [&](int64_t lo, int64_t hi) {
       if (act == Activation::Relu) {
-LOOM_FUSION_SIMD
+        LOOM_FUSION_SIMD
         for (int64_t i = lo; i < hi; ++i) d[i] = s[i] > T(0) ? g[i] : T(0);
       } else if (act == Activation::Gelu) {
         for (int64_t i = lo; i < hi; ++i) d[i] = g[i] * gelu_tanh_grad(s[i]);

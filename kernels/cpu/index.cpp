@@ -108,8 +108,8 @@ int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index,
                     int64_t self_dim_stride, int64_t self_dim_size) {
   int64_t r = -1;
   LOOM_DISPATCH_ALL(dt, "scatter_add", [&] {
-    r = scatter_add_impl(static_cast<scalar_t*>(self), static_cast<const scalar_t*>(src), index, loop,
-                         self_dim_stride, self_dim_size);
+    r = scatter_add_impl(static_cast<scalar_t*>(self), static_cast<const scalar_t*>(src), index, loop, self_dim_stride,
+                         self_dim_size);
   });
   return r;
 }

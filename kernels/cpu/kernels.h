@@ -51,23 +51,23 @@ void channel_sum(DType dt, void* out, const void* x, int64_t N, int64_t C, int64
 // Contiguous [outer, dim, inner]; log selects log_softmax.
 void softmax(DType dt, void* out, const void* in, int64_t outer, int64_t dim, int64_t inner, bool log);
 // grad_in = y * (g - sum(g*y)) for softmax, g - exp(y) * sum(g) for log_softmax.
-void softmax_backward(DType dt, void* grad_in, const void* grad_out, const void* out, int64_t outer,
-                      int64_t dim, int64_t inner, bool log);
+void softmax_backward(DType dt, void* grad_in, const void* grad_out, const void* out, int64_t outer, int64_t dim,
+                      int64_t inner, bool log);
 
 // ---- matmul.cpp ----
 // Row-major C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b], op = transpose
 // when trans_*; lda/ldb/ldc are row strides, stride_* batch strides (elements).
 // Float types use OpenBLAS; integer types a plain loop.
-void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-          const void* a, int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b,
-          double beta, void* c, int64_t ldc, int64_t stride_c, int64_t batch);
+void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
+          int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, double beta, void* c,
+          int64_t ldc, int64_t stride_c, int64_t batch);
 
 // ---- index.cpp ----
 // Contiguous in [outer, in_dim, inner] -> out [outer, n_index, inner].
 // Returns -1, or the position of the first index outside [0, in_dim)
 // (PyTorch rejects negative indices here); nothing is written then.
-int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index,
-                     int64_t outer, int64_t in_dim, int64_t inner);
+int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
+                     int64_t in_dim, int64_t inner);
 // out[p] = in[p with dim coordinate replaced by index[p]]. operands over the
 // index shape: 0 out, 1 in (stride along `dim` set to 0), 2 index (int64).
 // Returns -1 or the flat position of the first bad index.

@@ -24,13 +24,12 @@ namespace loom::kernels::cpu {
 namespace {
 
 template <typename T>
-int64_t xent_forward(T* loss, T* lse, T* roww, const T* x, const int64_t* target, const T* weight, int64_t M,
-                     int64_t C, int64_t ignore, double eps) {
+int64_t xent_forward(T* loss, T* lse, T* roww, const T* x, const int64_t* target, const T* weight, int64_t M, int64_t C,
+                     int64_t ignore, double eps) {
   double wsum_all = 0;
   if (weight)
     for (int64_t c = 0; c < C; ++c) wsum_all += weight[c];
-  else
-    wsum_all = static_cast<double>(C);
+  else wsum_all = static_cast<double>(C);
   std::atomic<int64_t> bad{-1};
   detail::parallel_range(M, M * C, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -87,8 +86,7 @@ void xent_backward(T* dx, const T* x, const int64_t* target, const T* weight, co
   double wsum_all = 0;
   if (weight)
     for (int64_t c = 0; c < C; ++c) wsum_all += weight[c];
-  else
-    wsum_all = static_cast<double>(C);
+  else wsum_all = static_cast<double>(C);
   detail::parallel_range(M, M * C, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * C;

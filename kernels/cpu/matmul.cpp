@@ -29,13 +29,12 @@ void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if constexpr (std::is_same_v<T, float>)
     cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  else
-    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <typename T>
-void int_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t alpha, const T* a, int64_t lda,
-              const T* b, int64_t ldb, int64_t beta, T* c, int64_t ldc, uint64_t* acc) {
+void int_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t alpha, const T* a, int64_t lda, const T* b,
+              int64_t ldb, int64_t beta, T* c, int64_t ldc, uint64_t* acc) {
   for (int64_t i = 0; i < m; ++i) {
     std::fill(acc, acc + n, 0);
     for (int64_t p = 0; p < k; ++p) {
@@ -73,8 +72,8 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, doub
   if constexpr (std::is_floating_point_v<T>) {
     const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
     auto one = [&](int64_t i) {
-      blas_gemm<T>(ta, tb, m, n, k, T(alpha), A + i * stride_a, lda, B + i * stride_b, ldb, T(beta),
-                   C + i * stride_c, ldc);
+      blas_gemm<T>(ta, tb, m, n, k, T(alpha), A + i * stride_a, lda, B + i * stride_b, ldb, T(beta), C + i * stride_c,
+                   ldc);
     };
     if (batch > 1 && flops < kSmallGemm) {
       detail::parallel_range(batch, batch * flops, [&](int64_t lo, int64_t hi) {
@@ -109,8 +108,8 @@ void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   lda = fix_ld(lda, trans_a ? k : m, trans_a ? m : k, "lda");
   ldb = fix_ld(ldb, trans_b ? n : k, trans_b ? k : n, "ldb");
   ldc = fix_ld(ldc, m, n, "ldc");
-  LOOM_CHECK(std::max({m, n, k, lda, ldb, ldc}) <= INT32_MAX, "gemm: sizes and strides must fit in 32 bits (BLAS), got m=",
-             m, " n=", n, " k=", k);
+  LOOM_CHECK(std::max({m, n, k, lda, ldb, ldc}) <= INT32_MAX,
+             "gemm: sizes and strides must fit in 32 bits (BLAS), got m=", m, " n=", n, " k=", k);
   LOOM_DISPATCH_NUMERIC(dt, "gemm", [&] {
     gemm_impl(trans_a, trans_b, m, n, k, alpha, static_cast<const scalar_t*>(a), lda, stride_a,
               static_cast<const scalar_t*>(b), ldb, stride_b, beta, static_cast<scalar_t*>(c), ldc, stride_c, batch);

@@ -40,8 +40,8 @@ namespace {
 #endif
 
 template <typename T>
-LOOM_NORM_INLINE void ln_forward_rows(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t D,
-                                      double eps, int64_t r0, int64_t r1) {
+LOOM_NORM_INLINE void ln_forward_rows(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t D, double eps,
+                                      int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
@@ -132,8 +132,8 @@ LOOM_NORM_INLINE void ln_backward_rows(T* dx, T* pw, T* pb, const T* dy, const T
 }
 
 LOOM_NORM_CLONES void ln_backward_rows_f32(float* dx, float* pw, float* pb, const float* dy, const float* x,
-                                           const float* w, const float* mean, const float* rstd, int64_t D,
-                                           int64_t r0, int64_t r1) {
+                                           const float* w, const float* mean, const float* rstd, int64_t D, int64_t r0,
+                                           int64_t r1) {
   ln_backward_rows<float>(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
 }
 LOOM_NORM_CLONES void ln_backward_rows_f64(double* dx, double* pw, double* pb, const double* dy, const double* x,
@@ -276,8 +276,8 @@ void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x
   if (N <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "layer_norm", [&] {
     ln_forward(static_cast<scalar_t*>(y), static_cast<scalar_t*>(mean), static_cast<scalar_t*>(rstd),
-               static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(b), N,
-               D, eps);
+               static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(b), N, D,
+               eps);
   });
 }
 
@@ -307,8 +307,8 @@ void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const 
                       const void* b, int64_t N, int64_t C, int64_t S) {
   LOOM_DISPATCH_FLOAT(dt, "batch_norm", [&] {
     bn_apply(static_cast<scalar_t*>(y), static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(mean),
-             static_cast<const scalar_t*>(invstd), static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(b),
-             N, C, S);
+             static_cast<const scalar_t*>(invstd), static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(b), N,
+             C, S);
   });
 }
 
@@ -316,9 +316,8 @@ void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
                          const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training) {
   LOOM_DISPATCH_FLOAT(dt, "batch_norm_backward", [&] {
     bn_backward(static_cast<scalar_t*>(dx), static_cast<scalar_t*>(dw), static_cast<scalar_t*>(db),
-                static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(x),
-                static_cast<const scalar_t*>(mean), static_cast<const scalar_t*>(invstd),
-                static_cast<const scalar_t*>(w), N, C, S, training);
+                static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(mean),
+                static_cast<const scalar_t*>(invstd), static_cast<const scalar_t*>(w), N, C, S, training);
   });
 }
 

@@ -13,8 +13,8 @@ namespace loom::kernels::cpu {
 namespace {
 
 template <typename T>
-void sgd_impl(T* p, const T* g, T* buf, int64_t n, double lr_d, double mom_d, double damp_d, bool nesterov,
-              double wd_d, bool first) {
+void sgd_impl(T* p, const T* g, T* buf, int64_t n, double lr_d, double mom_d, double damp_d, bool nesterov, double wd_d,
+              bool first) {
   const T lr = static_cast<T>(lr_d), mom = static_cast<T>(mom_d), damp1 = static_cast<T>(1.0 - damp_d),
           wd = static_cast<T>(wd_d);
   const bool use_mom = mom_d != 0;

@@ -45,8 +45,7 @@ void parallel_range(int64_t n, int64_t work, F&& f) {
 // linear (row-major) positions [begin, end) of an iteration space; off[k] is
 // operand k's element offset at the start of the run and pos its position.
 template <int NOPS, typename Row>
-void walk(int ndim, const int64_t* sizes, const int64_t (*strides)[kMaxDims], int64_t begin, int64_t end,
-          Row&& row) {
+void walk(int ndim, const int64_t* sizes, const int64_t (*strides)[kMaxDims], int64_t begin, int64_t end, Row&& row) {
   if (begin >= end) return;
   const int last = ndim - 1;
   int64_t idx[kMaxDims];

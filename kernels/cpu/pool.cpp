@@ -65,8 +65,8 @@ void max_fwd_2x2(T* y, int64_t* id, const T* x, const PoolParams& p) {
 template <typename T>
 void max_fwd(T* out, int64_t* idx, const T* in, const PoolParams& p) {
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
-  const bool fast2x2 = p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 &&
-                       p.pad_w == 0 && p.dil_h == 1 && p.dil_w == 1 && 2 * p.OH <= p.H && 2 * p.OW <= p.W;
+  const bool fast2x2 = p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 && p.pad_w == 0 &&
+                       p.dil_h == 1 && p.dil_w == 1 && 2 * p.OH <= p.H && 2 * p.OW <= p.W;
   for_planes(p, OHW * p.kh * p.kw, [&](int64_t c) {
     const T* x = in + c * HW;
     T* y = out + c * OHW;
@@ -192,9 +192,8 @@ void adaptive_bwd(T* gin, const T* gout, const PoolParams& p) {
 }  // namespace
 
 void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p) {
-  LOOM_DISPATCH_FLOAT(dt, "max_pool2d", [&] {
-    max_fwd(static_cast<scalar_t*>(out), indices, static_cast<const scalar_t*>(in), p);
-  });
+  LOOM_DISPATCH_FLOAT(dt, "max_pool2d",
+                      [&] { max_fwd(static_cast<scalar_t*>(out), indices, static_cast<const scalar_t*>(in), p); });
 }
 void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const PoolParams& p) {
   LOOM_DISPATCH_FLOAT(dt, "max_pool2d_backward", [&] {
@@ -212,9 +211,8 @@ void avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const Po
   });
 }
 void adaptive_avg_pool2d_forward(DType dt, void* out, const void* in, const PoolParams& p) {
-  LOOM_DISPATCH_FLOAT(dt, "adaptive_avg_pool2d", [&] {
-    adaptive_fwd(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p);
-  });
+  LOOM_DISPATCH_FLOAT(dt, "adaptive_avg_pool2d",
+                      [&] { adaptive_fwd(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p); });
 }
 void adaptive_avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const PoolParams& p) {
   LOOM_DISPATCH_FLOAT(dt, "adaptive_avg_pool2d_backward", [&] {

@@ -41,8 +41,8 @@ void uniform_impl(T* out, int64_t n, uint64_t seed, uint64_t offset, double lo, 
   over_blocks(n, seed, offset, [&](int64_t i0, const philox::U4& u) {
     for (int l = 0; l < 4 && i0 + l < n; ++l) {
       const uint32_t bits = philox::lane(u, l);
-      const double unit = std::is_same_v<T, float> ? static_cast<double>(philox::to_unit_float(bits))
-                                                   : philox::to_unit_double(bits);
+      const double unit =
+          std::is_same_v<T, float> ? static_cast<double>(philox::to_unit_float(bits)) : philox::to_unit_double(bits);
       T v = static_cast<T>(std::fma(unit, hi - lo, lo));
       if (hi > lo && v >= static_cast<T>(hi)) v = top;
       out[i0 + l] = v;

@@ -79,10 +79,10 @@ struct ProdAcc {
 // comparison loop stays branch-free and vectorizes.
 template <typename T, bool kMax>
 struct ExtremeAcc {
-  static constexpr T kLowest = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity()
-                                                           : std::numeric_limits<T>::lowest();
-  static constexpr T kHighest = std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity()
-                                                            : std::numeric_limits<T>::max();
+  static constexpr T kLowest =
+      std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  static constexpr T kHighest =
+      std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
   T v = kMax ? kLowest : kHighest;
   bool nan = false;
   void step(T x, int64_t) {
@@ -153,7 +153,10 @@ struct LogSumExpAcc {
     }
   }
   T result(int64_t) const {
-    return static_cast<T>(nan ? std::numeric_limits<double>::quiet_NaN() : pinf ? kInf : m == -kInf ? -kInf : m + std::log(s));
+    return static_cast<T>(nan          ? std::numeric_limits<double>::quiet_NaN()
+                          : pinf       ? kInf
+                          : m == -kInf ? -kInf
+                                       : m + std::log(s));
   }
 };
 
@@ -255,7 +258,8 @@ struct WelfordAcc {
 #pragma omp simd reduction(+ : sq)
       for (int64_t i = 0; i < cnt; ++i) sq += (static_cast<double>(p[i]) - mu) * (static_cast<double>(p[i]) - mu);
     } else {
-      for (int64_t i = 0; i < cnt; ++i) sq += (static_cast<double>(p[i * s]) - mu) * (static_cast<double>(p[i * s]) - mu);
+      for (int64_t i = 0; i < cnt; ++i)
+        sq += (static_cast<double>(p[i * s]) - mu) * (static_cast<double>(p[i * s]) - mu);
     }
     merge(WelfordAcc{static_cast<double>(cnt), mu, sq});
   }
@@ -343,9 +347,8 @@ void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
       locate(L, item / nblocks * cols + c0, &oo, &io);
       if (rsplit > 1) {
         for (auto& part : parts) part.assign(nc, init);
-        detail::parallel_chunks(red_n, rsplit, [&](int c, int64_t b, int64_t e) {
-          column_pass(parts[c].data(), io, nc, b, e);
-        });
+        detail::parallel_chunks(red_n, rsplit,
+                                [&](int c, int64_t b, int64_t e) { column_pass(parts[c].data(), io, nc, b, e); });
         for (int c = 1; c < rsplit; ++c)
           for (int64_t k = 0; k < nc; ++k) parts[0][k].merge(parts[c][k]);
         accs.swap(parts[0]);
@@ -381,7 +384,8 @@ void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
       int64_t oo, io;
       locate(L, o, &oo, &io);
       parts.assign(nchunks, init);
-      detail::parallel_chunks(red_n, nchunks, [&](int c, int64_t b, int64_t e) { reduce_range(parts[c], in + io, b, e); });
+      detail::parallel_chunks(red_n, nchunks,
+                              [&](int c, int64_t b, int64_t e) { reduce_range(parts[c], in + io, b, e); });
       for (int c = 1; c < nchunks; ++c) parts[0].merge(parts[c]);
       emit(oo, parts[0]);
     }
@@ -415,10 +419,13 @@ const char* reduce_name(ReduceOp op) {
 
 void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p) {
   const char* name = reduce_name(op);
-  LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0 || (op != ReduceOp::Max && op != ReduceOp::Min),
-                   name, ": cannot reduce over an empty dimension (no identity)");
+  LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0 || (op != ReduceOp::Max && op != ReduceOp::Min), name,
+                   ": cannot reduce over an empty dimension (no identity)");
   switch (op) {
-    case ReduceOp::Sum: case ReduceOp::Prod: case ReduceOp::Max: case ReduceOp::Min:
+    case ReduceOp::Sum:
+    case ReduceOp::Prod:
+    case ReduceOp::Max:
+    case ReduceOp::Min:
       LOOM_DISPATCH_NUMERIC(dt, name, [&] {
         using T = scalar_t;
         T* o = static_cast<T*>(out);
@@ -492,9 +499,8 @@ void channel_sum_impl(T* out, const T* x, int64_t N, int64_t C, int64_t S) {
 }  // namespace
 
 void channel_sum(DType dt, void* out, const void* x, int64_t N, int64_t C, int64_t S) {
-  LOOM_DISPATCH_FLOAT(dt, "channel_sum", [&] {
-    channel_sum_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(x), N, C, S);
-  });
+  LOOM_DISPATCH_FLOAT(dt, "channel_sum",
+                      [&] { channel_sum_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(x), N, C, S); });
 }
 
 }  // namespace loom::kernels::cpu

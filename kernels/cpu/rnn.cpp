@@ -58,7 +58,9 @@ template <typename T>
 T tanh_(T x);
 
 template <>
-LOOM_RNN_INLINE float sigmoid<float>(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+LOOM_RNN_INLINE float sigmoid<float>(float x) {
+  return 1.0f / (1.0f + exp_approx(-x));
+}
 template <>
 LOOM_RNN_INLINE float tanh_<float>(float x) {
   // tanh|x| = (1 - e^{-2|x|}) / (1 + e^{-2|x|}); absolute error ~1e-7 near 0.
@@ -66,9 +68,13 @@ LOOM_RNN_INLINE float tanh_<float>(float x) {
   return std::copysign((1.0f - e) / (1.0f + e), x);
 }
 template <>
-inline double sigmoid<double>(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double sigmoid<double>(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 template <>
-inline double tanh_<double>(double x) { return std::tanh(x); }
+inline double tanh_<double>(double x) {
+  return std::tanh(x);
+}
 
 inline bool live(const int64_t* lengths, int64_t b, int64_t t) { return lengths == nullptr || t < lengths[b]; }
 

@@ -37,7 +37,7 @@ struct RnnStepForward {
   int64_t B = 0, H = 0;
   const void* xw = nullptr;  // [B, G*H], ld_xw
   int64_t ld_xw = 0;
-  const void* hw = nullptr;  // [B, G*H] contiguous
+  const void* hw = nullptr;    // [B, G*H] contiguous
   const void* b_ih = nullptr;  // [G*H]
   const void* b_hh = nullptr;  // [G*H]
   const void* h_prev = nullptr;

@@ -12,8 +12,8 @@ namespace loom::kernels::cpu {
 // Calls from inside a running task execute inline (no nesting). If tasks
 // throw, the first exception is rethrown here after every task has finished.
 void parallel_run(int n, const std::function<void(int)>& f);
-int pool_threads();             // threads available to kernels, caller included
-void set_pool_threads(int n);   // n >= 1
+int pool_threads();            // threads available to kernels, caller included
+void set_pool_threads(int n);  // n >= 1
 bool in_parallel_region();
 
 }  // namespace loom::kernels::cpu

@@ -35,18 +35,22 @@
 namespace loom::kernels::cuda {
 namespace {
 
-constexpr int kNT = 128;   // threads per block
-constexpr int kFQ = 64;    // forward: queries per block
-constexpr int kFK = 32;    // forward: keys per tile
-constexpr int kBK = 32;    // backward: keys per block
-constexpr int kBQ = 32;    // backward: queries per tile
+constexpr int kNT = 128;  // threads per block
+constexpr int kFQ = 64;   // forward: queries per block
+constexpr int kFK = 32;   // forward: keys per tile
+constexpr int kBK = 32;   // backward: keys per block
+constexpr int kBQ = 32;   // backward: queries per tile
 
 template <typename T>
 __device__ __forceinline__ T neg_inf();
 template <>
-__device__ __forceinline__ float neg_inf<float>() { return -__int_as_float(0x7f800000); }
+__device__ __forceinline__ float neg_inf<float>() {
+  return -__int_as_float(0x7f800000);
+}
 template <>
-__device__ __forceinline__ double neg_inf<double>() { return -__longlong_as_double(0x7ff0000000000000LL); }
+__device__ __forceinline__ double neg_inf<double>() {
+  return -__longlong_as_double(0x7ff0000000000000LL);
+}
 
 __device__ __forceinline__ float exp_t(float x) { return __expf(x); }
 __device__ __forceinline__ double exp_t(double x) { return exp(x); }
@@ -55,8 +59,7 @@ __device__ __forceinline__ double log_t(double x) { return log(x); }
 
 // Score of query i, key j after scaling and masking (-inf when removed).
 template <typename T>
-__device__ __forceinline__ T masked_score(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t j,
-                                          T s) {
+__device__ __forceinline__ T masked_score(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t j, T s) {
   if (j >= p.Lk || i >= p.Lq || (p.causal && j > i)) return neg_inf<T>();
   if (p.mask) {
     const int64_t off = b * p.mask_stride[0] + h * p.mask_stride[1] + i * p.mask_stride[2] + j * p.mask_stride[3];
@@ -88,10 +91,9 @@ __device__ __forceinline__ void load_tile(T* dst, int ld, const T* src, int64_t 
 }
 
 template <typename T, int DMAX>
-__global__ void __launch_bounds__(kNT) attention_forward_kernel(T* __restrict__ out, T* __restrict__ lse,
-                                                                const T* __restrict__ q, const T* __restrict__ k,
-                                                                const T* __restrict__ v, AttentionParams p,
-                                                                int64_t nqb) {
+__global__ void __launch_bounds__(kNT)
+    attention_forward_kernel(T* __restrict__ out, T* __restrict__ lse, const T* __restrict__ q, const T* __restrict__ k,
+                             const T* __restrict__ v, AttentionParams p, int64_t nqb) {
   constexpr int LD = DMAX + 1, LS = kFK + 1, NC = DMAX / 8;
   extern __shared__ unsigned char smem_raw[];
   T* Qs = reinterpret_cast<T*>(smem_raw);
@@ -229,10 +231,10 @@ __global__ void attention_delta_kernel(T* __restrict__ delta, const T* __restric
 }
 
 template <typename T, int DMAX>
-__global__ void __launch_bounds__(kNT) attention_backward_kernel(
-    T* __restrict__ dq, T* __restrict__ dk, T* __restrict__ dv, const T* __restrict__ dout, const T* __restrict__ q,
-    const T* __restrict__ k, const T* __restrict__ v, const T* __restrict__ lse, const T* __restrict__ delta,
-    AttentionParams p, int64_t nkb) {
+__global__ void __launch_bounds__(kNT)
+    attention_backward_kernel(T* __restrict__ dq, T* __restrict__ dk, T* __restrict__ dv, const T* __restrict__ dout,
+                              const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
+                              const T* __restrict__ lse, const T* __restrict__ delta, AttentionParams p, int64_t nkb) {
   constexpr int LD = DMAX + 1, LS = kBQ + 1, NC = DMAX / 8;
   static_assert(kBK == 32 && kBQ == 32, "the thread mapping below assumes 32 x 32 tiles");
   extern __shared__ unsigned char smem_raw[];
@@ -375,9 +377,7 @@ __global__ void __launch_bounds__(kNT) attention_backward_kernel(
   }
 }
 
-size_t forward_smem(int dmax, size_t elem) {
-  return ((kFQ + 2 * kFK) * (dmax + 1) + kFQ * (kFK + 1) + 3 * kFQ) * elem;
-}
+size_t forward_smem(int dmax, size_t elem) { return ((kFQ + 2 * kFK) * (dmax + 1) + kFQ * (kFK + 1) + 3 * kFQ) * elem; }
 size_t backward_smem(int dmax, size_t elem) {
   return ((2 * kBK + 2 * kBQ) * (dmax + 1) + 2 * kBQ * (kBQ + 1) + 2 * kBQ) * elem;
 }
@@ -461,16 +461,15 @@ void attention_backward(DType dt, void* dq, void* dk, void* dv, const void* grad
   switch (dt) {
     case DType::Float32:
       backward_t<float>(static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
-                        static_cast<const float*>(grad_out), static_cast<const float*>(q),
-                        static_cast<const float*>(k), static_cast<const float*>(v), static_cast<const float*>(out),
-                        static_cast<const float*>(lse), static_cast<float*>(workspace), p, stream);
+                        static_cast<const float*>(grad_out), static_cast<const float*>(q), static_cast<const float*>(k),
+                        static_cast<const float*>(v), static_cast<const float*>(out), static_cast<const float*>(lse),
+                        static_cast<float*>(workspace), p, stream);
       break;
     case DType::Float64:
       backward_t<double>(static_cast<double*>(dq), static_cast<double*>(dk), static_cast<double*>(dv),
                          static_cast<const double*>(grad_out), static_cast<const double*>(q),
-                         static_cast<const double*>(k), static_cast<const double*>(v),
-                         static_cast<const double*>(out), static_cast<const double*>(lse),
-                         static_cast<double*>(workspace), p, stream);
+                         static_cast<const double*>(k), static_cast<const double*>(v), static_cast<const double*>(out),
+                         static_cast<const double*>(lse), static_cast<double*>(workspace), p, stream);
       break;
     default: LOOM_CHECK_TYPE(false, "attention_backward: expected float32 or float64, got ", dtype_name(dt));
   }

@@ -311,8 +311,9 @@ void launch_channel_reduce(const char* name, const Op& op, int64_t N, int64_t C,
   LOOM_CUDA_KERNEL_CHECK();
   if (p.splits == 1) return;
   constexpr int kWarpsPerBlock = kThreads / kWarp;
-  channel_reduce_finish_kernel<Op><<<static_cast<unsigned>((C + kWarpsPerBlock - 1) / kWarpsPerBlock), kThreads, 0,
-                                     stream>>>(op, part, C, p.splits);
+  channel_reduce_finish_kernel<Op>
+      <<<static_cast<unsigned>((C + kWarpsPerBlock - 1) / kWarpsPerBlock), kThreads, 0, stream>>>(op, part, C,
+                                                                                                  p.splits);
   LOOM_CUDA_KERNEL_CHECK();
 }
 

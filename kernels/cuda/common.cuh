@@ -101,8 +101,8 @@ void launch_offsets(const ElementwiseLoop& loop, F f, cudaStream_t stream) {
   dispatch_index(fits_int32(loop), [&](auto tag) {
     using index_t = decltype(tag);
     OffsetCalc<N, index_t> calc(loop);
-    offsets_kernel<N, index_t, F><<<grid_for(loop.numel), kThreads, 0, stream>>>(
-        calc, static_cast<index_t>(loop.numel), f);
+    offsets_kernel<N, index_t, F>
+        <<<grid_for(loop.numel), kThreads, 0, stream>>>(calc, static_cast<index_t>(loop.numel), f);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -133,7 +133,9 @@ __device__ T block_reduce(T v, Op op, T identity) {
 
 struct SumOp {
   template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 
 }  // namespace loom::kernels::cuda

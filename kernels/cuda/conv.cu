@@ -112,8 +112,7 @@ __device__ __forceinline__ void cp_async(T* dst, const T* src, const T* any) {
   const int n = src ? int(sizeof(T)) : 0;
   if constexpr (sizeof(T) == 4)
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src ? src : any), "r"(n));
-  else
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(d), "l"(src ? src : any), "r"(n));
+  else asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(d), "l"(src ? src : any), "r"(n));
 #endif
 }
 __device__ __forceinline__ void cp_async_commit() {
@@ -329,8 +328,8 @@ __global__ void conv_bias_add_kernel(T* out, const T* bias, int64_t planes, int 
 int sm_count() {
   static int count = [] {
     int dev = 0, n = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
-                                                  cudaSuccess)
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
       n = 108;
     return n;
   }();
@@ -459,12 +458,11 @@ void check_depthwise(const ConvConfig& cfg, const ConvParams& p) {
 }
 
 template <typename T>
-void gemm_forward(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32,
-                  cudaStream_t stream) {
+void gemm_forward(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32, cudaStream_t stream) {
   const int64_t HW = p.H * p.W, Kg = p.Kg(), Cg = p.Cg();
   for (int64_t g = 0; g < p.groups; ++g)
-    gemm(dtype_of<T>::value, false, false, Kg, HW, Cg, 1.0, w + g * Kg * Cg, Cg, 0, in + g * Cg * HW, HW, p.C * HW,
-         0.0, out + g * Kg * HW, HW, p.K * HW, p.N, tf32, stream);
+    gemm(dtype_of<T>::value, false, false, Kg, HW, Cg, 1.0, w + g * Kg * Cg, Cg, 0, in + g * Cg * HW, HW, p.C * HW, 0.0,
+         out + g * Kg * HW, HW, p.K * HW, p.N, tf32, stream);
   if (bias) {
     const int64_t planes = p.N * p.K;
     dim3 grid(unsigned(std::min<int64_t>((HW + kThreads - 1) / kThreads, 64)),
@@ -478,8 +476,8 @@ template <typename T>
 void gemm_backward_input(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, cudaStream_t stream) {
   const int64_t HW = p.H * p.W, Kg = p.Kg(), Cg = p.Cg();
   for (int64_t g = 0; g < p.groups; ++g)
-    gemm(dtype_of<T>::value, true, false, Cg, HW, Kg, 1.0, w + g * Kg * Cg, Cg, 0, gout + g * Kg * HW, HW,
-         p.K * HW, 0.0, gin + g * Cg * HW, HW, p.C * HW, p.N, tf32, stream);
+    gemm(dtype_of<T>::value, true, false, Cg, HW, Kg, 1.0, w + g * Kg * Cg, Cg, 0, gout + g * Kg * HW, HW, p.K * HW,
+         0.0, gin + g * Cg * HW, HW, p.C * HW, p.N, tf32, stream);
 }
 
 // parts: N partial gradients [K][Cg] (or gw itself when N == 1).
@@ -498,11 +496,10 @@ void gemm_backward_weight(T* gw, const T* gout, const T* in, const ConvParams& p
 }
 
 template <typename T>
-void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32,
-                  const ConvConfig& cfg, cudaStream_t stream) {
+void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p, bool tf32, const ConvConfig& cfg,
+                  cudaStream_t stream) {
   if (cfg.kind == ConvConfig::Kind::Few) {
-    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=",
-                     p.C);
+    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=", p.C);
     conv_few_forward(dtype_of<T>::value, out, in, w, bias, p, stream);
     return;
   }
@@ -528,8 +525,7 @@ template <typename T>
 void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p, bool tf32, const ConvConfig& cfg,
                          cudaStream_t stream) {
   if (cfg.kind == ConvConfig::Kind::Few) {
-    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=",
-                     p.C);
+    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=", p.C);
     conv_few_backward_input(dtype_of<T>::value, gin, gout, w, p, stream);
     return;
   }
@@ -580,8 +576,7 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
   LOOM_CHECK(!partial_bytes || workspace, "conv2d_backward_weight (CUDA): the configuration ", cfg.name(),
              deterministic ? " (deterministic)" : "", " needs a workspace of ", partial_bytes, " bytes");
   if (cfg.kind == ConvConfig::Kind::Few) {
-    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=",
-                     p.C);
+    LOOM_CHECK_VALUE(conv_few_channels(p, sizeof(T)), "conv2d (CUDA): the configuration few needs C <= 4, got C=", p.C);
     conv_few_backward_weight(dtype_of<T>::value, gw, gout, in, p, workspace, sm_count(), stream);
   } else if (cfg.kind == ConvConfig::Kind::Gemm) {
     check_gemm(cfg, p);
@@ -604,8 +599,8 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
     }
     launch_igemm<T>(prob, cfg, int(p.groups), splits > 1 && !partial_bytes, tf32, stream);
     if (partial_bytes) {
-      conv_split_sum_kernel<T><<<grid_for(numel), kThreads, 0, stream>>>(gw, static_cast<const T*>(workspace), numel,
-                                                                         splits);
+      conv_split_sum_kernel<T>
+          <<<grid_for(numel), kThreads, 0, stream>>>(gw, static_cast<const T*>(workspace), numel, splits);
       LOOM_CUDA_KERNEL_CHECK();
     }
   }
@@ -615,9 +610,8 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
 
 void conv_split_sum(DType dt, void* out, const void* parts, int64_t n, int splits, cudaStream_t stream) {
   LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_weight", [&] {
-    conv_split_sum_kernel<scalar_t><<<grid_for(n), kThreads, 0, stream>>>(static_cast<scalar_t*>(out),
-                                                                          static_cast<const scalar_t*>(parts), n,
-                                                                          splits);
+    conv_split_sum_kernel<scalar_t><<<grid_for(n), kThreads, 0, stream>>>(
+        static_cast<scalar_t*>(out), static_cast<const scalar_t*>(parts), n, splits);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -701,8 +695,8 @@ void conv2d_backward_weight(DType dt, void* grad_weight, void* grad_bias, const 
                             void* workspace, cudaStream_t stream) {
   LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_weight", [&] {
     backward_weight_impl(static_cast<scalar_t*>(grad_weight), static_cast<scalar_t*>(grad_bias),
-                         static_cast<const scalar_t*>(grad_out), static_cast<const scalar_t*>(in), p, allow_tf32,
-                         cfg, deterministic, workspace, stream);
+                         static_cast<const scalar_t*>(grad_out), static_cast<const scalar_t*>(in), p, allow_tf32, cfg,
+                         deterministic, workspace, stream);
   });
 }
 

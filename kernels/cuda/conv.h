@@ -33,9 +33,9 @@ struct ConvConfig {
   // kernels (groups == C).
   enum class Kind { Igemm, Few, Gemm, Depthwise };
   Kind kind = Kind::Igemm;
-  int bm = 0, bn = 0;  // the GEMM tile (Igemm)
-  int splits = 1;      // split-K over N*OH*OW (weight gradient)
-  int stages = 0;      // 0: register double-buffer; 4: cp.async ring of 4 k-tiles (float, sm_80+)
+  int bm = 0, bn = 0;        // the GEMM tile (Igemm)
+  int splits = 1;            // split-K over N*OH*OW (weight gradient)
+  int stages = 0;            // 0: register double-buffer; 4: cp.async ring of 4 k-tiles (float, sm_80+)
   std::string name() const;  // "igemm128x64", "igemm64x128_p4_s12", "few", "gemm", "depthwise"
   bool operator==(const ConvConfig& o) const {
     return kind == o.kind && bm == o.bm && bn == o.bn && splits == o.splits && stages == o.stages;
@@ -48,8 +48,8 @@ std::vector<ConvConfig> conv2d_configs(ConvPass pass, DType dt, const ConvParams
 // Device memory `cfg` needs for its call (0 for most): the weight gradient's
 // per-split partial tiles when deterministic (per-image ones for gemm), and
 // the bias gradient's per-block partial sums.
-size_t conv2d_workspace_bytes(ConvPass pass, DType dt, const ConvParams& p, const ConvConfig& cfg,
-                              bool deterministic, bool with_bias);
+size_t conv2d_workspace_bytes(ConvPass pass, DType dt, const ConvParams& p, const ConvConfig& cfg, bool deterministic,
+                              bool with_bias);
 
 void conv2d_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p,
                     bool allow_tf32, const ConvConfig& cfg, cudaStream_t stream);
@@ -79,9 +79,9 @@ bool cudnn_available();
 void cudnn_conv2d_forward(DType dt, void* out, const void* in, const void* weight, const void* bias,
                           const ConvParams& p, bool allow_tf32, const CudnnConvOptions& opt, const WorkspaceFn& ws,
                           int device, cudaStream_t stream);
-void cudnn_conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight,
-                                 const ConvParams& p, bool allow_tf32, const CudnnConvOptions& opt,
-                                 const WorkspaceFn& ws, int device, cudaStream_t stream);
+void cudnn_conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight, const ConvParams& p,
+                                 bool allow_tf32, const CudnnConvOptions& opt, const WorkspaceFn& ws, int device,
+                                 cudaStream_t stream);
 void cudnn_conv2d_backward_weight(DType dt, void* grad_weight, void* grad_bias, const void* grad_out, const void* in,
                                   const ConvParams& p, bool allow_tf32, const CudnnConvOptions& opt,
                                   const WorkspaceFn& ws, int device, cudaStream_t stream);

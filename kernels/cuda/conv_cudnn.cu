@@ -50,11 +50,11 @@ namespace loom::kernels::cuda {
 #ifdef LOOM_WITH_CUDNN
 namespace {
 
-#define LOOM_CUDNN_CHECK(call)                                                                            \
-  do {                                                                                                    \
-    cudnnStatus_t st_ = (call);                                                                           \
-    LOOM_CHECK(st_ == CUDNN_STATUS_SUCCESS, "cuDNN error ", cudnnGetErrorString(st_), " in ", #call, " (", \
-               __FILE__, ":", __LINE__, ")");                                                             \
+#define LOOM_CUDNN_CHECK(call)                                                                                       \
+  do {                                                                                                               \
+    cudnnStatus_t st_ = (call);                                                                                      \
+    LOOM_CHECK(st_ == CUDNN_STATUS_SUCCESS, "cuDNN error ", cudnnGetErrorString(st_), " in ", #call, " (", __FILE__, \
+               ":", __LINE__, ")");                                                                                  \
   } while (0)
 
 constexpr int kPasses = 3;
@@ -67,11 +67,11 @@ int algo_count(ConvPass pass) {
 
 // The enumerators of each pass without their CUDNN_CONVOLUTION_*_ALGO_ prefix.
 const char* algo_name(ConvPass pass, int algo) {
-  static const char* const fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM",     "DIRECT",
-                                    "FFT",           "FFT_TILING",            "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char* const fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                    "WINOGRAD",      "WINOGRAD_NONFUSED"};
   static const char* const data[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
-  static const char* const filter[] = {"ALGO_0",   "ALGO_1",          "FFT",       "ALGO_3",
-                                       "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+  static const char* const filter[] = {"ALGO_0",    "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED",
+                                       "FFT_TILING"};
   static_assert(sizeof(fwd) / sizeof(*fwd) == CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
   static_assert(sizeof(data) / sizeof(*data) == CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
   static_assert(sizeof(filter) / sizeof(*filter) == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
@@ -93,7 +93,9 @@ class DeviceScope {
     if (prev_ != device) LOOM_CUDA_CHECK(cudaSetDevice(device));
     else prev_ = -1;
   }
-  ~DeviceScope() { if (prev_ >= 0) cudaSetDevice(prev_); }
+  ~DeviceScope() {
+    if (prev_ >= 0) cudaSetDevice(prev_);
+  }
   DeviceScope(const DeviceScope&) = delete;
   DeviceScope& operator=(const DeviceScope&) = delete;
 
@@ -151,8 +153,8 @@ struct Entry {
   void init() {
     LOOM_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "conv2d (cuDNN): expected float32 or float64, got ",
                     dtype_name(dt));
-    for (int64_t v : {p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.OH, p.OW, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-                      p.dil_h, p.dil_w, p.groups})
+    for (int64_t v : {p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.OH, p.OW, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h,
+                      p.dil_w, p.groups})
       LOOM_CHECK_VALUE(v >= 0 && v <= INT_MAX, "conv2d (cuDNN): ", shapes(), " has a size or parameter beyond ",
                        INT_MAX, ", which cuDNN's descriptors cannot hold");
     type = dt == DType::Float32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
@@ -162,11 +164,9 @@ struct Entry {
     LOOM_CUDNN_CHECK(cudnnCreateTensorDescriptor(&b));
     LOOM_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     LOOM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, type, int(p.N), int(p.C), int(p.H), int(p.W)));
-    LOOM_CUDNN_CHECK(
-        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, int(p.N), int(p.K), int(p.OH), int(p.OW)));
+    LOOM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, int(p.N), int(p.K), int(p.OH), int(p.OW)));
     LOOM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NCHW, type, 1, int(p.K), 1, 1));
-    LOOM_CUDNN_CHECK(
-        cudnnSetFilter4dDescriptor(w, type, CUDNN_TENSOR_NCHW, int(p.K), int(p.Cg()), int(p.R), int(p.S)));
+    LOOM_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, type, CUDNN_TENSOR_NCHW, int(p.K), int(p.Cg()), int(p.R), int(p.S)));
     for (PassState& ps : pass) {
       LOOM_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&ps.conv));
       LOOM_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(ps.conv, int(p.pad_h), int(p.pad_w), int(p.stride_h),
@@ -185,10 +185,10 @@ struct Entry {
       if (ps.conv) cudnnDestroyConvolutionDescriptor(ps.conv);
   }
   std::string shapes() const {
-    return ::loom::detail::str("input [", p.N, ", ", p.C, ", ", p.H, ", ", p.W, "], weight [", p.K, ", ", p.Cg(),
-                               ", ", p.R, ", ", p.S, "], output [", p.N, ", ", p.K, ", ", p.OH, ", ", p.OW,
-                               "] (stride ", p.stride_h, "x", p.stride_w, ", padding ", p.pad_h, "x", p.pad_w,
-                               ", dilation ", p.dil_h, "x", p.dil_w, ", groups ", p.groups, ", ", dtype_name(dt),
+    return ::loom::detail::str("input [", p.N, ", ", p.C, ", ", p.H, ", ", p.W, "], weight [", p.K, ", ", p.Cg(), ", ",
+                               p.R, ", ", p.S, "], output [", p.N, ", ", p.K, ", ", p.OH, ", ", p.OW, "] (stride ",
+                               p.stride_h, "x", p.stride_w, ", padding ", p.pad_h, "x", p.pad_w, ", dilation ", p.dil_h,
+                               "x", p.dil_w, ", groups ", p.groups, ", ", dtype_name(dt),
                                dt == DType::Float32 ? (tf32 ? ", TF32 on)" : ", TF32 off)") : ")");
   }
   // alpha / beta are read as the compute type: double for float64, float otherwise.
@@ -201,9 +201,28 @@ struct Entry {
 using Key = std::array<int64_t, 22>;
 
 Key make_key(DType dt, const ConvParams& p, bool tf32, const CudnnConvOptions& opt, int device) {
-  return {p.N,        p.C,        p.H,      p.W,        p.K,     p.R,           p.S,      p.OH,
-          p.OW,       p.stride_h, p.stride_w, p.pad_h,  p.pad_w, p.dil_h,       p.dil_w,  p.groups,
-          int64_t(dt), tf32,      device,   opt.search, opt.deterministic, int64_t(opt.workspace_limit)};
+  return {p.N,
+          p.C,
+          p.H,
+          p.W,
+          p.K,
+          p.R,
+          p.S,
+          p.OH,
+          p.OW,
+          p.stride_h,
+          p.stride_w,
+          p.pad_h,
+          p.pad_w,
+          p.dil_h,
+          p.dil_w,
+          p.groups,
+          int64_t(dt),
+          tf32,
+          device,
+          opt.search,
+          opt.deterministic,
+          int64_t(opt.workspace_limit)};
 }
 
 struct Cache {
@@ -251,8 +270,8 @@ std::vector<Candidate> collect(int capacity, Query&& query) {
   query(capacity, &n, perf.data());
   std::vector<Candidate> out;
   for (int i = 0; i < std::min(n, capacity); ++i)
-    out.push_back({int(perf[i].algo), perf[i].status, perf[i].time, perf[i].memory, perf[i].determinism,
-                   perf[i].mathType});
+    out.push_back(
+        {int(perf[i].algo), perf[i].status, perf[i].time, perf[i].memory, perf[i].determinism, perf[i].mathType});
   return out;
 }
 
@@ -269,8 +288,7 @@ std::vector<Candidate> candidates(ConvPass pass, cudnnHandle_t h, const Entry& e
         if (find)
           LOOM_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, e.x, find->a, e.w, find->b, conv, e.y, find->out,
                                                                   n, got, perf, ws, ws_bytes));
-        else
-          LOOM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, e.x, e.w, conv, e.y, n, got, perf));
+        else LOOM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, e.x, e.w, conv, e.y, n, got, perf));
       });
     case ConvPass::BackwardData:
       LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &cap));
@@ -278,8 +296,7 @@ std::vector<Candidate> candidates(ConvPass pass, cudnnHandle_t h, const Entry& e
         if (find)
           LOOM_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, e.w, find->a, e.y, find->b, conv, e.x,
                                                                        find->out, n, got, perf, ws, ws_bytes));
-        else
-          LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, e.w, e.y, conv, e.x, n, got, perf));
+        else LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, e.w, e.y, conv, e.x, n, got, perf));
       });
     case ConvPass::BackwardWeight:
       LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &cap));
@@ -287,8 +304,7 @@ std::vector<Candidate> candidates(ConvPass pass, cudnnHandle_t h, const Entry& e
         if (find)
           LOOM_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, e.x, find->a, e.y, find->b, conv, e.w,
                                                                          find->out, n, got, perf, ws, ws_bytes));
-        else
-          LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, e.x, e.y, conv, e.w, n, got, perf));
+        else LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, e.x, e.y, conv, e.w, n, got, perf));
       });
   }
   return {};
@@ -301,8 +317,8 @@ cudnnStatus_t workspace_size(ConvPass pass, cudnnHandle_t h, const Entry& e, cud
     case ConvPass::Forward:
       return cudnnGetConvolutionForwardWorkspaceSize(h, e.x, e.w, conv, e.y, cudnnConvolutionFwdAlgo_t(algo), bytes);
     case ConvPass::BackwardData:
-      return cudnnGetConvolutionBackwardDataWorkspaceSize(h, e.w, e.y, conv, e.x,
-                                                          cudnnConvolutionBwdDataAlgo_t(algo), bytes);
+      return cudnnGetConvolutionBackwardDataWorkspaceSize(h, e.w, e.y, conv, e.x, cudnnConvolutionBwdDataAlgo_t(algo),
+                                                          bytes);
     case ConvPass::BackwardWeight:
       return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, e.x, e.y, conv, e.w,
                                                             cudnnConvolutionBwdFilterAlgo_t(algo), bytes);
@@ -321,8 +337,8 @@ void* get_workspace(const WorkspaceFn& ws, size_t bytes, ConvPass pass) {
 
 // Chooses the pass's algorithm (caller holds ps.mu, ps not ready). A search
 // hands the workspace it obtained back through *got / *got_bytes.
-void choose(ConvPass pass, const Entry& e, PassState& ps, const CudnnConvOptions& opt, int device,
-            cudaStream_t stream, const Buffers& bufs, const WorkspaceFn& ws, void** got, size_t* got_bytes) {
+void choose(ConvPass pass, const Entry& e, PassState& ps, const CudnnConvOptions& opt, int device, cudaStream_t stream,
+            const Buffers& bufs, const WorkspaceFn& ws, void** got, size_t* got_bytes) {
   LOOM_CUDNN_CHECK(cudnnSetConvolutionMathType(ps.conv, e.base_math));  // a failed earlier choice may have changed it
   size_t limit = opt.workspace_limit;
   if (opt.search) {
@@ -424,16 +440,16 @@ void cudnn_conv2d_forward(DType dt, void* out, const void* in, const void* weigh
   if (bias) LOOM_CUDNN_CHECK(cudnnAddTensor(h.get(), e->one(), e->b, bias, e->one(), e->y, out));
 }
 
-void cudnn_conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight,
-                                 const ConvParams& p, bool allow_tf32, const CudnnConvOptions& opt,
-                                 const WorkspaceFn& ws, int device, cudaStream_t stream) {
+void cudnn_conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight, const ConvParams& p,
+                                 bool allow_tf32, const CudnnConvOptions& opt, const WorkspaceFn& ws, int device,
+                                 cudaStream_t stream) {
   DeviceScope dev(device);
   auto e = lookup(dt, p, allow_tf32, opt, device);
   Ready r = prepare(ConvPass::BackwardData, *e, opt, device, stream, {weight, grad_out, grad_in}, ws);
   HandleLock h(device, stream);
   LOOM_CUDNN_CHECK(cudnnConvolutionBackwardData(h.get(), e->one(), e->w, weight, e->y, grad_out, r.conv,
-                                                cudnnConvolutionBwdDataAlgo_t(r.algo), r.ws, r.bytes, e->zero(),
-                                                e->x, grad_in));
+                                                cudnnConvolutionBwdDataAlgo_t(r.algo), r.ws, r.bytes, e->zero(), e->x,
+                                                grad_in));
 }
 
 void cudnn_conv2d_backward_weight(DType dt, void* grad_weight, void* grad_bias, const void* grad_out, const void* in,
@@ -494,9 +510,7 @@ void cudnn_conv2d_backward_weight(DType, void*, void*, const void*, const void*,
   no_cudnn();
 }
 void cudnn_conv_cache_clear() {}
-std::string cudnn_conv_algo_name(ConvPass, DType, const ConvParams&, bool, const CudnnConvOptions&, int) {
-  return "";
-}
+std::string cudnn_conv_algo_name(ConvPass, DType, const ConvParams&, bool, const CudnnConvOptions&, int) { return ""; }
 
 #endif
 

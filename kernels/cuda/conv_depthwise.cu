@@ -33,10 +33,10 @@ namespace loom::kernels::cuda {
 namespace {
 
 constexpr int kMaxTaps = 25;
-constexpr int kDwThreads = 256;   // most threads of a forward / backward-input block
+constexpr int kDwThreads = 256;     // most threads of a forward / backward-input block
 constexpr int kDwMinBlocks = 8192;  // per-thread pixel batching only above this many blocks
 constexpr int kWgThreads = 256;
-constexpr int kWgWaveBlocks = 4;    // weight-gradient blocks per SM in a wave (registers allow 2 to 4)
+constexpr int kWgWaveBlocks = 4;        // weight-gradient blocks per SM in a wave (registers allow 2 to 4)
 constexpr int64_t kWgMinPixels = 2048;  // per slice
 
 // n / d for 0 <= n < 2^31 by a multiply-high (Granlund-Montgomery).
@@ -77,7 +77,7 @@ DwShape make_shape(const ConvParams& p) {
 // would cost as many registers).
 template <int KR, int KS>
 struct Taps {
-  static constexpr int kN = KR > 0 ? KR * KS : kMaxTaps;
+  static constexpr int kN = KR > 0 ? KR* KS : kMaxTaps;
   int dh, dw, pitch, n;
   const volatile int* tab;
   __device__ __forceinline__ bool has(int t) const { return KR > 0 || t < n; }
@@ -115,11 +115,9 @@ __device__ Taps<KR, KS> make_taps(const DwShape& d, int pitch, int* tab) {
 }
 
 template <typename T, int KR, int KS>
-__global__ void __launch_bounds__(kDwThreads) conv_depthwise_forward_kernel(T* __restrict__ out,
-                                                                           const T* __restrict__ in,
-                                                                           const T* __restrict__ w,
-                                                                           const T* __restrict__ bias, DwShape d,
-                                                                           int planes) {
+__global__ void __launch_bounds__(kDwThreads)
+    conv_depthwise_forward_kernel(T* __restrict__ out, const T* __restrict__ in, const T* __restrict__ w,
+                                  const T* __restrict__ bias, DwShape d, int planes) {
   using TapsT = Taps<KR, KS>;
   __shared__ int tab[3 * kMaxTaps];
   const TapsT tp = make_taps<KR, KS>(d, d.W, tab);
@@ -158,10 +156,9 @@ __global__ void __launch_bounds__(kDwThreads) conv_depthwise_forward_kernel(T* _
 // the whole plane; else the Kg channels' weights are reloaded per pixel (L1
 // broadcasts) and the taps are walked once per channel.
 template <typename T, int KR, int KS, bool KG1>
-__global__ void __launch_bounds__(kDwThreads) conv_depthwise_dgrad_kernel(T* __restrict__ gin,
-                                                                         const T* __restrict__ gout,
-                                                                         const T* __restrict__ w, DwShape d,
-                                                                         int planes) {
+__global__ void __launch_bounds__(kDwThreads)
+    conv_depthwise_dgrad_kernel(T* __restrict__ gin, const T* __restrict__ gout, const T* __restrict__ w, DwShape d,
+                                int planes) {
   using TapsT = Taps<KR, KS>;
   __shared__ int tab[3 * kMaxTaps];
   const TapsT tp = make_taps<KR, KS>(d, d.OW, tab);
@@ -235,10 +232,9 @@ __device__ __forceinline__ T warp_reduce_taps(T (&a)[kN]) {
 }
 
 template <typename T, int KR, int KS>
-__global__ void __launch_bounds__(kWgThreads) conv_depthwise_wgrad_kernel(T* __restrict__ parts,
-                                                                         const T* __restrict__ gout,
-                                                                         const T* __restrict__ in, DwShape d,
-                                                                         int64_t M, int64_t per_slice) {
+__global__ void __launch_bounds__(kWgThreads)
+    conv_depthwise_wgrad_kernel(T* __restrict__ parts, const T* __restrict__ gout, const T* __restrict__ in, DwShape d,
+                                int64_t M, int64_t per_slice) {
   using TapsT = Taps<KR, KS>;
   constexpr int kN = TapsT::kN, kWarps = kWgThreads / kWarp;
   __shared__ int tab[3 * kMaxTaps];
@@ -309,7 +305,10 @@ void dispatch_taps(const DwShape& d, F&& f) {
 // A plane of `pixels` split evenly over blocks of at most kDwThreads (a
 // multiple of 32, at least 64); each thread takes up to 4 pixels of a plane
 // when the grid is large anyway.
-struct PlaneGrid { dim3 grid; int threads; };
+struct PlaneGrid {
+  dim3 grid;
+  int threads;
+};
 PlaneGrid plane_grid(int64_t pixels, int64_t planes) {
   const int64_t chunks = (pixels + kDwThreads - 1) / kDwThreads;
   int threads = int((pixels + chunks - 1) / chunks);
@@ -336,8 +335,9 @@ bool conv_depthwise_applies(const ConvParams& p) {
   if (p.C < 1 || p.groups != p.C || p.K % p.C != 0 || p.R < 1 || p.S < 1 || p.R * p.S > kMaxTaps) return false;
   if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1 || p.pad_h < 0 || p.pad_w < 0) return false;
   if (p.N < 0 || p.OH < 1 || p.OW < 1 || p.H < 0 || p.W < 0) return false;
-  const int64_t params[] = {p.H, p.W, p.OH, p.OW, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-                            (p.R - 1) * p.dil_h, (p.S - 1) * p.dil_w, p.N * p.K};
+  const int64_t params[] = {
+      p.H,      p.W, p.OH, p.OW, p.stride_h, p.stride_w, p.pad_h, p.pad_w, (p.R - 1) * p.dil_h, (p.S - 1) * p.dil_w,
+      p.N * p.K};
   for (int64_t v : params)
     if (v >= lim) return false;
   // 32-bit offsets within a plane, the padding around it included.
@@ -345,8 +345,8 @@ bool conv_depthwise_applies(const ConvParams& p) {
   return hh * ww < lim && p.OH * p.OW < lim;
 }
 
-void conv_depthwise_forward(DType dt, void* out, const void* in, const void* w, const void* bias,
-                            const ConvParams& p, cudaStream_t stream) {
+void conv_depthwise_forward(DType dt, void* out, const void* in, const void* w, const void* bias, const ConvParams& p,
+                            cudaStream_t stream) {
   const int64_t planes = p.N * p.K, pixels = p.OH * p.OW;
   if (planes <= 0 || pixels <= 0) return;
   const DwShape d = make_shape(p);
@@ -354,9 +354,9 @@ void conv_depthwise_forward(DType dt, void* out, const void* in, const void* w, 
   LOOM_DISPATCH_FLOAT(dt, "conv2d (depthwise)", [&] {
     using T = scalar_t;
     dispatch_taps<T>(d, [&](auto kr, auto ks) {
-      conv_depthwise_forward_kernel<T, decltype(kr)::value, decltype(ks)::value><<<pg.grid, pg.threads, 0, stream>>>(
-          static_cast<T*>(out), static_cast<const T*>(in), static_cast<const T*>(w), static_cast<const T*>(bias), d,
-          int(planes));
+      conv_depthwise_forward_kernel<T, decltype(kr)::value, decltype(ks)::value>
+          <<<pg.grid, pg.threads, 0, stream>>>(static_cast<T*>(out), static_cast<const T*>(in),
+                                               static_cast<const T*>(w), static_cast<const T*>(bias), d, int(planes));
       LOOM_CUDA_KERNEL_CHECK();
     });
   });
@@ -399,8 +399,8 @@ void conv_depthwise_backward_weight(DType dt, void* gw, const void* gout, const 
     using T = scalar_t;
     T* parts = slices > 1 ? static_cast<T*>(workspace) : static_cast<T*>(gw);
     dispatch_taps<T>(d, [&](auto kr, auto ks) {
-      conv_depthwise_wgrad_kernel<T, decltype(kr)::value, decltype(ks)::value><<<grid, kWgThreads, 0, stream>>>(
-          parts, static_cast<const T*>(gout), static_cast<const T*>(in), d, M, per);
+      conv_depthwise_wgrad_kernel<T, decltype(kr)::value, decltype(ks)::value>
+          <<<grid, kWgThreads, 0, stream>>>(parts, static_cast<const T*>(gout), static_cast<const T*>(in), d, M, per);
       LOOM_CUDA_KERNEL_CHECK();
     });
     if (slices > 1) conv_split_sum(dt, gw, parts, p.K * p.R * p.S, int(slices), stream);

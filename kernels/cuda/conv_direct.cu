@@ -26,7 +26,7 @@ namespace {
 
 #define LOOM_HD __host__ __device__
 
-constexpr int kFewK = 32;       // output channels per pass, in registers
+constexpr int kFewK = 32;  // output channels per pass, in registers
 constexpr int kFewThreads = 128;
 constexpr int kFewMaxC = 4;
 constexpr int kFewSmem = 48 * 1024;
@@ -99,8 +99,8 @@ LOOM_HD void few_channels_dgrad_pixel(T* gin, const T* gout, const T* ws, const 
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kFewThreads) conv_few_channels_kernel(T* out, const T* in, const T* w,
-                                                                         const T* bias, ConvParams p) {
+__global__ void __launch_bounds__(kFewThreads)
+    conv_few_channels_kernel(T* out, const T* in, const T* w, const T* bias, ConvParams p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* ws = reinterpret_cast<T*>(smem_raw);
   const int K = int(p.K), CRS = int(p.crs());
@@ -114,8 +114,8 @@ __global__ void __launch_bounds__(kFewThreads) conv_few_channels_kernel(T* out, 
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kFewThreads) conv_few_channels_dgrad_kernel(T* gin, const T* gout, const T* w,
-                                                                               ConvParams p) {
+__global__ void __launch_bounds__(kFewThreads)
+    conv_few_channels_dgrad_kernel(T* gin, const T* gout, const T* w, ConvParams p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* ws = reinterpret_cast<T*>(smem_raw);
   for (int i = threadIdx.x; i < int(p.K * p.crs()); i += blockDim.x) ws[i] = w[i];
@@ -224,9 +224,9 @@ void conv_few_forward(DType dt, void* out, const void* in, const void* w, const 
   LOOM_DISPATCH_FLOAT(dt, "conv2d", [&] {
     using T = scalar_t;
     const int64_t M = p.N * p.OH * p.OW;
-    conv_few_channels_kernel<T><<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads,
-                                  sizeof(T) * p.K * p.crs(), stream>>>(
-        static_cast<T*>(out), static_cast<const T*>(in), static_cast<const T*>(w), static_cast<const T*>(bias), p);
+    conv_few_channels_kernel<T>
+        <<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads, sizeof(T) * p.K * p.crs(), stream>>>(
+            static_cast<T*>(out), static_cast<const T*>(in), static_cast<const T*>(w), static_cast<const T*>(bias), p);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -236,9 +236,9 @@ void conv_few_backward_input(DType dt, void* gin, const void* gout, const void* 
   LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_input", [&] {
     using T = scalar_t;
     const int64_t M = p.N * p.H * p.W;
-    conv_few_channels_dgrad_kernel<T><<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads,
-                                        sizeof(T) * p.K * p.crs(), stream>>>(
-        static_cast<T*>(gin), static_cast<const T*>(gout), static_cast<const T*>(w), p);
+    conv_few_channels_dgrad_kernel<T>
+        <<<unsigned((M + kFewThreads - 1) / kFewThreads), kFewThreads, sizeof(T) * p.K * p.crs(), stream>>>(
+            static_cast<T*>(gin), static_cast<const T*>(gout), static_cast<const T*>(w), p);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -256,8 +256,8 @@ void conv_few_backward_weight(DType dt, void* gw, const void* gout, const void* 
     const int64_t per = (M + slices - 1) / slices, kb = few_wgrad_channels(sizeof(T));
     dim3 grid(unsigned(slices), unsigned((p.crs() + kWgTaps - 1) / kWgTaps), unsigned((p.K + kb - 1) / kb));
     T* parts = slices > 1 ? static_cast<T*>(workspace) : static_cast<T*>(gw);
-    conv_few_wgrad_kernel<T><<<grid, kWgWarps * 32, 0, stream>>>(parts, static_cast<const T*>(gout),
-                                                                 static_cast<const T*>(in), p, per);
+    conv_few_wgrad_kernel<T>
+        <<<grid, kWgWarps * 32, 0, stream>>>(parts, static_cast<const T*>(gout), static_cast<const T*>(in), p, per);
     LOOM_CUDA_KERNEL_CHECK();
     if (slices > 1) conv_split_sum(dt, gw, parts, p.K * p.crs(), int(slices), stream);
   });

@@ -29,8 +29,8 @@ void conv_split_sum(DType dt, void* out, const void* parts, int64_t n, int split
 // (groups == C), any Kg = K / C, R*S <= 25.
 bool conv_depthwise_applies(const ConvParams& p);
 // bias may be null.
-void conv_depthwise_forward(DType dt, void* out, const void* in, const void* w, const void* bias,
-                            const ConvParams& p, cudaStream_t stream);
+void conv_depthwise_forward(DType dt, void* out, const void* in, const void* w, const void* bias, const ConvParams& p,
+                            cudaStream_t stream);
 void conv_depthwise_backward_input(DType dt, void* gin, const void* gout, const void* w, const ConvParams& p,
                                    cudaStream_t stream);
 // Deterministic weight gradient (grid sized for `sms` SMs): per-slice partials

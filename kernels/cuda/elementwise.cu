@@ -79,8 +79,10 @@ __host__ __device__ __forceinline__ D convert(S x) {
     return x != S(0);
   } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
     constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());
-    return x != x ? D(0) : x <= lo ? std::numeric_limits<D>::min() : x >= -lo ? std::numeric_limits<D>::max()
-                                                                              : static_cast<D>(x);
+    return x != x     ? D(0)
+           : x <= lo  ? std::numeric_limits<D>::min()
+           : x >= -lo ? std::numeric_limits<D>::max()
+                      : static_cast<D>(x);
   } else {
     return static_cast<D>(x);
   }
@@ -226,8 +228,11 @@ struct BinaryF {
   __device__ T operator()(T a, T b) const {
     if constexpr (std::is_same_v<T, bool>) {
       switch (op) {
-        case BinaryOp::Add: case BinaryOp::Maximum: return a || b;
-        case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor: return bitwise(op, a, b);
+        case BinaryOp::Add:
+        case BinaryOp::Maximum: return a || b;
+        case BinaryOp::BitAnd:
+        case BinaryOp::BitOr:
+        case BinaryOp::BitXor: return bitwise(op, a, b);
         default: return a && b;  // Mul, Minimum (others rejected on the host)
       }
     } else {
@@ -242,7 +247,9 @@ struct BinaryF {
         case BinaryOp::RPow: return pow_(b, a);
         case BinaryOp::Maximum: return (a != a || a > b) ? a : b;  // NaN propagates
         case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
-        case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor: return bitwise(op, a, b);
+        case BinaryOp::BitAnd:
+        case BinaryOp::BitOr:
+        case BinaryOp::BitXor: return bitwise(op, a, b);
         case BinaryOp::Hypot:
           if constexpr (std::is_floating_point_v<T>) return hypot(a, b);
           else return T(0);  // rejected on the host
@@ -284,7 +291,9 @@ struct BindScalar {
 };
 
 template <typename T>
-T scalar_as(double v) { return convert<T>(v); }
+T scalar_as(double v) {
+  return convert<T>(v);
+}
 
 // Comparison of an integer tensor with a scalar it cannot represent (2.5).
 template <typename T>
@@ -341,7 +350,9 @@ struct WhereF {
   const T* a;
   const T* b;
   template <typename index_t>
-  __device__ void operator()(const index_t* off) const { out[off[0]] = cond[off[1]] ? a[off[2]] : b[off[3]]; }
+  __device__ void operator()(const index_t* off) const {
+    out[off[0]] = cond[off[1]] ? a[off[2]] : b[off[3]];
+  }
 };
 
 template <typename T>
@@ -386,7 +397,7 @@ __global__ void linspace_kernel(T* out, int64_t n, double start, double end) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
     out[i] = convert<T>(n == 1 || i < half ? add_mul_exact(start, step, static_cast<double>(i))
-                                            : add_mul_exact(end, -step, static_cast<double>(n - 1 - i)));
+                                           : add_mul_exact(end, -step, static_cast<double>(n - 1 - i)));
 }
 
 }  // namespace
@@ -410,8 +421,8 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
   }
   if (is_floating(dt)) {
     LOOM_DISPATCH_FLOAT(dt, "unary", [&] {
-      map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in),
-             static_cast<const scalar_t*>(nullptr), UnaryFloatF<scalar_t>{op}, stream);
+      map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(nullptr),
+             UnaryFloatF<scalar_t>{op}, stream);
     });
     return;
   }
@@ -455,8 +466,7 @@ void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, co
     }
     if (is_comparison(op))
       map<1>(loop, static_cast<bool*>(out), pa, none, BindScalar<CompareF<scalar_t>, scalar_t>{{op}, sv}, stream);
-    else
-      map<1>(loop, static_cast<scalar_t*>(out), pa, none, BindScalar<BinaryF<scalar_t>, scalar_t>{{op}, sv}, stream);
+    else map<1>(loop, static_cast<scalar_t*>(out), pa, none, BindScalar<BinaryF<scalar_t>, scalar_t>{{op}, sv}, stream);
   });
 }
 

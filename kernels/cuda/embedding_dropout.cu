@@ -52,8 +52,8 @@ __global__ void dropout_kernel(T* __restrict__ out, const T* __restrict__ in, in
 
 }  // namespace
 
-void embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n,
-                        int64_t num_weights, int64_t D, int64_t padding_idx, cudaStream_t stream) {
+void embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n, int64_t num_weights,
+                        int64_t D, int64_t padding_idx, cudaStream_t stream) {
   if (n <= 0 || D <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "embedding_backward", [&] {
     embedding_backward_kernel<scalar_t><<<grid_for(n * D), kThreads, 0, stream>>>(

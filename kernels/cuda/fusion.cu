@@ -32,14 +32,13 @@
 #include "kernels/cuda/fusion.h"
 #include "kernels/cuda/kernels.h"
 
-#define LOOM_CUBLASLT_CHECK(call)                                                                \
-  do {                                                                                           \
-    cublasStatus_t loom_st_ = (call);                                                            \
-    if (loom_st_ != CUBLAS_STATUS_SUCCESS)                                                       \
-      LOOM_THROW(loom_st_ == CUBLAS_STATUS_ALLOC_FAILED ? ::loom::ErrorKind::OutOfMemory         \
-                                                        : ::loom::ErrorKind::Runtime,            \
-                 "cuBLASLt error: ", cublasLtGetStatusString(loom_st_), " (", #call, " at ",     \
-                 __FILE__, ":", __LINE__, ")");                                                  \
+#define LOOM_CUBLASLT_CHECK(call)                                                                                      \
+  do {                                                                                                                 \
+    cublasStatus_t loom_st_ = (call);                                                                                  \
+    if (loom_st_ != CUBLAS_STATUS_SUCCESS)                                                                             \
+      LOOM_THROW(loom_st_ == CUBLAS_STATUS_ALLOC_FAILED ? ::loom::ErrorKind::OutOfMemory : ::loom::ErrorKind::Runtime, \
+                 "cuBLASLt error: ", cublasLtGetStatusString(loom_st_), " (", #call, " at ", __FILE__, ":", __LINE__,  \
+                 ")");                                                                                                 \
   } while (0)
 
 namespace loom::kernels::cuda {
@@ -81,8 +80,7 @@ __device__ __forceinline__ T gelu_tanh_grad(T z) {
 
 template <typename T>
 __global__ void gated_fusion_forward_kernel(T* __restrict__ out, T* gate, const T* z, const T* __restrict__ bias,
-                                            const T* __restrict__ a, const T* __restrict__ b, int64_t n,
-                                            int64_t D) {
+                                            const T* __restrict__ a, const T* __restrict__ b, int64_t n, int64_t D) {
   LOOM_GRID_STRIDE(i, n) {
     T zi = z[i];
     if (bias) zi += bias[i % D];
@@ -186,8 +184,8 @@ bool aligned16(std::initializer_list<const void*> ps) {
 // ---- FiLM ----
 
 template <typename T>
-__global__ void film_forward_kernel(T* __restrict__ out, const T* __restrict__ gb, const T* __restrict__ a,
-                                    int64_t n, int64_t D) {
+__global__ void film_forward_kernel(T* __restrict__ out, const T* __restrict__ gb, const T* __restrict__ a, int64_t n,
+                                    int64_t D) {
   LOOM_GRID_STRIDE(i, n) {
     const int64_t r = i / D, j = i - r * D;
     const T* row = gb + r * 2 * D;
@@ -272,7 +270,9 @@ __global__ void product_backward_kernel(T* __restrict__ dx, T* __restrict__ dy, 
 
 struct MaxOp {
   template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const { return a > b ? a : b; }
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
 };
 
 template <typename T>
@@ -368,8 +368,8 @@ __global__ void clip_backward_kernel(T* __restrict__ dsim, T* __restrict__ part,
 // ---- linear epilogue ----
 
 template <typename T>
-__global__ void bias_activation_kernel(T* __restrict__ y, T* __restrict__ pre, const T* __restrict__ bias,
-                                       int64_t n, int64_t O, int act) {
+__global__ void bias_activation_kernel(T* __restrict__ y, T* __restrict__ pre, const T* __restrict__ bias, int64_t n,
+                                       int64_t O, int act) {
   LOOM_GRID_STRIDE(i, n) {
     T v = y[i];
     if (bias) v += bias[i % O];
@@ -450,8 +450,8 @@ void film_forward(DType dt, void* out, const void* gb, const void* a, int64_t B,
   });
 }
 
-void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* gb, const void* a, int64_t B,
-                   int64_t D, cudaStream_t stream) {
+void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* gb, const void* a, int64_t B, int64_t D,
+                   cudaStream_t stream) {
   const int64_t n = B * D;
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "film_backward", [&] {
@@ -462,9 +462,9 @@ void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* 
           static_cast<T*>(dgb), static_cast<T*>(da), static_cast<const T*>(dout), static_cast<const T*>(gb),
           static_cast<const T*>(a), n / V, D);
     } else {
-      film_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
-          static_cast<T*>(dgb), static_cast<T*>(da), static_cast<const T*>(dout), static_cast<const T*>(gb),
-          static_cast<const T*>(a), n, D);
+      film_backward_kernel<T>
+          <<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(dgb), static_cast<T*>(da), static_cast<const T*>(dout),
+                                                 static_cast<const T*>(gb), static_cast<const T*>(a), n, D);
     }
     LOOM_CUDA_KERNEL_CHECK();
   });
@@ -485,9 +485,9 @@ void bilinear_product_backward(DType dt, void* dpa, void* dpb, const void* dh, c
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "bilinear_pool_backward", [&] {
     using T = scalar_t;
-    product_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
-        static_cast<T*>(dpa), static_cast<T*>(dpb), static_cast<const T*>(dh), static_cast<const T*>(pa),
-        static_cast<const T*>(pb), n);
+    product_backward_kernel<T>
+        <<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(dpa), static_cast<T*>(dpb), static_cast<const T*>(dh),
+                                               static_cast<const T*>(pa), static_cast<const T*>(pb), n);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -519,9 +519,8 @@ void clip_loss_backward(DType dt, void* dsim, void* scale_partial, const void* d
   LOOM_DISPATCH_FLOAT(dt, "clip_loss_backward", [&] {
     using T = scalar_t;
     clip_backward_kernel<T><<<static_cast<unsigned>(N), kThreads, 0, stream>>>(
-        static_cast<T*>(dsim), static_cast<T*>(scale_partial), static_cast<const T*>(dloss),
-        static_cast<const T*>(sim), static_cast<const T*>(row_lse), static_cast<const T*>(col_lse),
-        static_cast<const T*>(logit_scale), N);
+        static_cast<T*>(dsim), static_cast<T*>(scale_partial), static_cast<const T*>(dloss), static_cast<const T*>(sim),
+        static_cast<const T*>(row_lse), static_cast<const T*>(col_lse), static_cast<const T*>(logit_scale), N);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -543,8 +542,8 @@ void activation_backward(DType dt, void* dz, const void* dy, const void* saved, 
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "linear_backward", [&] {
     using T = scalar_t;
-    activation_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
-        static_cast<T*>(dz), static_cast<const T*>(dy), static_cast<const T*>(saved), n, act);
+    activation_backward_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(dz), static_cast<const T*>(dy),
+                                                                        static_cast<const T*>(saved), n, act);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -613,16 +612,16 @@ bool lt_linear(void* y, const void* x, const void* w, const void* bias, int64_t 
   if (it == g_algos.end()) {
     LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceCreate(&d.pref));
     const uint64_t ws = ws_bytes;
-    LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                                             sizeof(ws)));
-    LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                                                             &al_w, sizeof(al_w)));
-    LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                                                             &al_x, sizeof(al_x)));
-    LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                                                             &al_y, sizeof(al_y)));
-    LOOM_CUBLASLT_CHECK(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
-                                                             &al_y, sizeof(al_y)));
+    LOOM_CUBLASLT_CHECK(
+        cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    LOOM_CUBLASLT_CHECK(
+        cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_w, sizeof(al_w)));
+    LOOM_CUBLASLT_CHECK(
+        cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_x, sizeof(al_x)));
+    LOOM_CUBLASLT_CHECK(
+        cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_y, sizeof(al_y)));
+    LOOM_CUBLASLT_CHECK(
+        cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_y, sizeof(al_y)));
     cublasLtMatmulHeuristicResult_t res{};
     int count = 0;
     cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(h, d.op, d.A, d.B, d.C, d.C, d.pref, 1, &res, &count);
@@ -639,9 +638,8 @@ bool lt_linear(void* y, const void* x, const void* w, const void* bias, int64_t 
 
 size_t linear_workspace_bytes() { return size_t(4) << 20; }
 
-void linear_forward(DType dt, void* y, void* pre, const void* x, const void* w, const void* bias, int64_t M,
-                    int64_t O, int64_t K, int act, bool allow_tf32, void* workspace, size_t workspace_bytes,
-                    cudaStream_t stream) {
+void linear_forward(DType dt, void* y, void* pre, const void* x, const void* w, const void* bias, int64_t M, int64_t O,
+                    int64_t K, int act, bool allow_tf32, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
   LOOM_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "linear: expected float32 or float64, got ",
                   dtype_name(dt));
   if (M <= 0 || O <= 0) return;
@@ -658,8 +656,7 @@ void linear_forward(DType dt, void* y, void* pre, const void* x, const void* w, 
       return;
     }
   }
-  if (K > 0)
-    gemm(dt, false, true, M, O, K, 1.0, x, K, 0, w, K, 0, 0.0, y, O, 0, 1, allow_tf32, stream);
+  if (K > 0) gemm(dt, false, true, M, O, K, 1.0, x, K, 0, w, K, 0, 0.0, y, O, 0, 1, allow_tf32, stream);
   bias_activation(dt, y, pre, bias, M, O, act, stream);
 }
 

@@ -15,8 +15,8 @@ void gated_fusion_backward(DType dt, void* dz, void* da, void* db, const void* d
                            const void* gate, int64_t n, cudaStream_t stream);
 
 void film_forward(DType dt, void* out, const void* gb, const void* a, int64_t B, int64_t D, cudaStream_t stream);
-void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* gb, const void* a, int64_t B,
-                   int64_t D, cudaStream_t stream);
+void film_backward(DType dt, void* dgb, void* da, const void* dout, const void* gb, const void* a, int64_t B, int64_t D,
+                   cudaStream_t stream);
 
 void bilinear_product(DType dt, void* h, const void* pa, const void* pb, int64_t n, cudaStream_t stream);
 void bilinear_product_backward(DType dt, void* dpa, void* dpb, const void* dh, const void* pa, const void* pb,
@@ -43,8 +43,7 @@ size_t linear_workspace_bytes();
 // BIAS / RELU_BIAS / GELU_BIAS epilogue (TF32 only when allow_tf32); when pre
 // is wanted with GELU, the BIAS epilogue writes pre and a pointwise kernel
 // the output. float64: cuBLAS GEMM + the bias_activation kernel.
-void linear_forward(DType dt, void* y, void* pre, const void* x, const void* w, const void* bias, int64_t M,
-                    int64_t O, int64_t K, int act, bool allow_tf32, void* workspace, size_t workspace_bytes,
-                    cudaStream_t stream);
+void linear_forward(DType dt, void* y, void* pre, const void* x, const void* w, const void* bias, int64_t M, int64_t O,
+                    int64_t K, int act, bool allow_tf32, void* workspace, size_t workspace_bytes, cudaStream_t stream);
 
 }  // namespace loom::kernels::cuda

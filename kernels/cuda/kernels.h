@@ -20,8 +20,7 @@ void where(DType dt, void* out, const bool* cond, const void* a, const void* b, 
            cudaStream_t stream);
 void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
            const ElementwiseLoop& loop, cudaStream_t stream);
-void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop,
-                 cudaStream_t stream);
+void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop, cudaStream_t stream);
 void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop, cudaStream_t stream);
 void fill(DType dt, void* out, double value, const ElementwiseLoop& loop, cudaStream_t stream);
 void arange(DType dt, void* out, int64_t n, double start, double step, cudaStream_t stream);
@@ -56,8 +55,7 @@ void scatter_add(DType dt, void* self, const void* src, const int64_t* index, co
                  int64_t self_dim_stride, int64_t self_dim_size, int* error_flag, cudaStream_t stream);
 
 // ---- random.cu ----
-void uniform(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi,
-             cudaStream_t stream);
+void uniform(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi, cudaStream_t stream);
 void normal(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std,
             cudaStream_t stream);
 void randint(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high,

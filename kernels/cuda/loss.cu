@@ -20,7 +20,9 @@ namespace {
 
 struct MaxOp {
   template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const { return a > b ? a : b; }
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
 };
 
 template <typename T>
@@ -77,8 +79,8 @@ __global__ void cross_entropy_forward_kernel(T* __restrict__ loss, T* __restrict
 template <typename T>
 __global__ void cross_entropy_backward_kernel(T* __restrict__ dx, const T* __restrict__ x,
                                               const int64_t* __restrict__ target, const T* __restrict__ weight,
-                                              const T* __restrict__ lse, const T* __restrict__ grad,
-                                              int64_t gstride, int64_t C, int64_t ignore, T eps) {
+                                              const T* __restrict__ lse, const T* __restrict__ grad, int64_t gstride,
+                                              int64_t C, int64_t ignore, T eps) {
   const int64_t r = blockIdx.x;
   const int64_t t = target[r];
   T* dr = dx + r * C;

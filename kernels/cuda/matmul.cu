@@ -17,14 +17,13 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 
-#define LOOM_CUBLAS_CHECK(call)                                                                    \
-  do {                                                                                             \
-    cublasStatus_t loom_st_ = (call);                                                              \
-    if (loom_st_ != CUBLAS_STATUS_SUCCESS)                                                         \
-      LOOM_THROW(loom_st_ == CUBLAS_STATUS_ALLOC_FAILED ? ::loom::ErrorKind::OutOfMemory           \
-                                                        : ::loom::ErrorKind::Runtime,              \
-                 "cuBLAS error: ", cublasGetStatusString(loom_st_), " (", #call, " at ", __FILE__, \
-                 ":", __LINE__, ")");                                                              \
+#define LOOM_CUBLAS_CHECK(call)                                                                                        \
+  do {                                                                                                                 \
+    cublasStatus_t loom_st_ = (call);                                                                                  \
+    if (loom_st_ != CUBLAS_STATUS_SUCCESS)                                                                             \
+      LOOM_THROW(loom_st_ == CUBLAS_STATUS_ALLOC_FAILED ? ::loom::ErrorKind::OutOfMemory : ::loom::ErrorKind::Runtime, \
+                 "cuBLAS error: ", cublasGetStatusString(loom_st_), " (", #call, " at ", __FILE__, ":", __LINE__,      \
+                 ")");                                                                                                 \
   } while (0)
 
 namespace loom::kernels::cuda {
@@ -77,9 +76,9 @@ void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   } else {
     float fa = static_cast<float>(alpha), fb = static_cast<float>(beta);
     cublasComputeType_t compute = allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    LOOM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, opA, opB, M, N, K, &fa, b, CUDA_R_32F, iA, stride_b, a,
-                                                 CUDA_R_32F, iB, stride_a, &fb, c, CUDA_R_32F, iC, stride_c, nb,
-                                                 compute, CUBLAS_GEMM_DEFAULT));
+    LOOM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, opA, opB, M, N, K, &fa, b, CUDA_R_32F, iA, stride_b, a, CUDA_R_32F,
+                                                 iB, stride_a, &fb, c, CUDA_R_32F, iC, stride_c, nb, compute,
+                                                 CUBLAS_GEMM_DEFAULT));
   }
 }
 

@@ -244,8 +244,7 @@ __global__ void layer_norm_backward_dx_warp_kernel(T* __restrict__ dx, const T* 
 template <typename T>
 __global__ void layer_norm_backward_dx_block_kernel(T* __restrict__ dx, const T* __restrict__ dy,
                                                     const T* __restrict__ x, const T* __restrict__ w,
-                                                    const T* __restrict__ mean, const T* __restrict__ rstd,
-                                                    int64_t D) {
+                                                    const T* __restrict__ mean, const T* __restrict__ rstd, int64_t D) {
   const int64_t row = blockIdx.x;
   const T* xr = x + row * D;
   const T* gr = dy + row * D;
@@ -271,7 +270,7 @@ __global__ void layer_norm_backward_dx_block_kernel(T* __restrict__ dx, const T*
 // in every row); at the end the block's warps are summed through shared
 // memory into one partial row per block, part_[wb][blockIdx.x][D].
 template <int V>
-__global__ void __launch_bounds__(kRowsPerBlock * kWarp)
+__global__ void __launch_bounds__(kRowsPerBlock* kWarp)
     layer_norm_backward_fused_kernel(float* __restrict__ dx, float* __restrict__ part_w, float* __restrict__ part_b,
                                      const float* __restrict__ dy, const float* __restrict__ x,
                                      const float* __restrict__ w, const float* __restrict__ mean,
@@ -353,9 +352,8 @@ __global__ void layer_norm_backward_partial_kernel(T* __restrict__ part_w, T* __
 
 // Stage 2: one thread per column adds the R partials in chunk order.
 template <typename T>
-__global__ void layer_norm_backward_final_kernel(T* __restrict__ dw, T* __restrict__ db,
-                                                 const T* __restrict__ part_w, const T* __restrict__ part_b,
-                                                 int64_t R, int64_t D) {
+__global__ void layer_norm_backward_final_kernel(T* __restrict__ dw, T* __restrict__ db, const T* __restrict__ part_w,
+                                                 const T* __restrict__ part_b, int64_t R, int64_t D) {
   for (int64_t col = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; col < D;
        col += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     T tw = 0, tb = 0;
@@ -551,7 +549,8 @@ int64_t fused_blocks(int64_t N) {
   int dev = 0, sms = 0;
   LOOM_CUDA_CHECK(cudaGetDevice(&dev));
   LOOM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-  return std::max<int64_t>(1, std::min<int64_t>(2 * static_cast<int64_t>(sms), (N + kRowsPerBlock - 1) / kRowsPerBlock));
+  return std::max<int64_t>(1,
+                           std::min<int64_t>(2 * static_cast<int64_t>(sms), (N + kRowsPerBlock - 1) / kRowsPerBlock));
 }
 
 int64_t num_chunks(int64_t N) {
@@ -573,18 +572,18 @@ int vector_width(int64_t D, std::initializer_list<const void*> ptrs) {
 int block_threads(int64_t D) { return D >= 4096 ? 512 : 256; }
 
 // dx and dw/db in one pass (float32 only: float64 would spill registers).
-bool fused_backward(float* dx, float* dw, float* db, const float* gp, const float* xp, const float* wp,
-                    const float* mp, const float* rp, int64_t N, int64_t D, void* workspace, cudaStream_t stream) {
+bool fused_backward(float* dx, float* dw, float* db, const float* gp, const float* xp, const float* wp, const float* mp,
+                    const float* rp, int64_t N, int64_t D, void* workspace, cudaStream_t stream) {
   const int64_t G = fused_blocks(N);
   auto part_w = static_cast<float*>(workspace);
   auto part_b = part_w + G * D;
   constexpr int V = 4;
   if (vector_width<float>(D, {dx, gp, xp, wp}) == V)
-    layer_norm_backward_fused_kernel<V><<<static_cast<unsigned>(G), kRowsPerBlock * kWarp, 0, stream>>>(
-        dx, part_w, part_b, gp, xp, wp, mp, rp, N, D);
+    layer_norm_backward_fused_kernel<V>
+        <<<static_cast<unsigned>(G), kRowsPerBlock * kWarp, 0, stream>>>(dx, part_w, part_b, gp, xp, wp, mp, rp, N, D);
   else
-    layer_norm_backward_fused_kernel<1><<<static_cast<unsigned>(G), kRowsPerBlock * kWarp, 0, stream>>>(
-        dx, part_w, part_b, gp, xp, wp, mp, rp, N, D);
+    layer_norm_backward_fused_kernel<1>
+        <<<static_cast<unsigned>(G), kRowsPerBlock * kWarp, 0, stream>>>(dx, part_w, part_b, gp, xp, wp, mp, rp, N, D);
   LOOM_CUDA_KERNEL_CHECK();
   layer_norm_backward_final_kernel<float><<<grid_for(D), kThreads, 0, stream>>>(dw, db, part_w, part_b, G, D);
   LOOM_CUDA_KERNEL_CHECK();
@@ -614,15 +613,15 @@ void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x
       LOOM_CHECK(blocks <= INT32_MAX, "layer_norm: too many rows (", N, ")");
       constexpr int V = 16 / sizeof(T);
       if (vector_width<T>(D, {y, x, w, b}) == V)
-        layer_norm_forward_warp_kernel<T, V><<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(
-            yp, mp, rp, xp, wp, bp, N, D, e);
+        layer_norm_forward_warp_kernel<T, V>
+            <<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(yp, mp, rp, xp, wp, bp, N, D, e);
       else
-        layer_norm_forward_warp_kernel<T, 1><<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(
-            yp, mp, rp, xp, wp, bp, N, D, e);
+        layer_norm_forward_warp_kernel<T, 1>
+            <<<static_cast<unsigned>(blocks), kRowsPerBlock * kWarp, 0, stream>>>(yp, mp, rp, xp, wp, bp, N, D, e);
     } else {
       LOOM_CHECK(N <= INT32_MAX, "layer_norm: too many rows (", N, ")");
-      layer_norm_forward_block_kernel<T><<<static_cast<unsigned>(N), block_threads(D), 0, stream>>>(yp, mp, rp, xp,
-                                                                                                   wp, bp, D, e);
+      layer_norm_forward_block_kernel<T>
+          <<<static_cast<unsigned>(N), block_threads(D), 0, stream>>>(yp, mp, rp, xp, wp, bp, D, e);
     }
     LOOM_CUDA_KERNEL_CHECK();
   });
@@ -678,8 +677,8 @@ void layer_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
       const int64_t col_tiles = (D + kColTile - 1) / kColTile;
       LOOM_CHECK(col_tiles <= INT32_MAX, "layer_norm_backward: D too large (", D, ")");
       dim3 grid(static_cast<unsigned>(col_tiles), static_cast<unsigned>(R));
-      layer_norm_backward_partial_kernel<T><<<grid, dim3(kColTile, kRowThreads), 0, stream>>>(
-          part_w, part_b, gp, xp, mp, rp, N, D, rows_per_chunk);
+      layer_norm_backward_partial_kernel<T>
+          <<<grid, dim3(kColTile, kRowThreads), 0, stream>>>(part_w, part_b, gp, xp, mp, rp, N, D, rows_per_chunk);
       LOOM_CUDA_KERNEL_CHECK();
     } else {
       LOOM_CUDA_CHECK(cudaMemsetAsync(workspace, 0, sizeof(T) * 2 * R * D, stream));
@@ -715,9 +714,9 @@ void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const 
     using T = scalar_t;
     with_channel_vec<T>(S, {y, x}, [&](auto v) {
       constexpr int V = decltype(v)::value;
-      const BatchNormApplyMap<T, V> f{static_cast<T*>(y),           static_cast<const T*>(x),
-                                      static_cast<const T*>(mean),  static_cast<const T*>(invstd),
-                                      static_cast<const T*>(w),     static_cast<const T*>(b)};
+      const BatchNormApplyMap<T, V> f{static_cast<T*>(y),          static_cast<const T*>(x),
+                                      static_cast<const T*>(mean), static_cast<const T*>(invstd),
+                                      static_cast<const T*>(w),    static_cast<const T*>(b)};
       launch_channel_map(f, N * C * (S / V), S / V, C, stream);
     });
   });
@@ -744,10 +743,14 @@ void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
     if (dw || db || coef) {
       with_channel_vec<T>(S, {dy, x}, [&](auto v) {
         constexpr int V = decltype(v)::value;
-        const BatchNormBackwardOp<T, V> op{static_cast<T*>(dw),          static_cast<T*>(db),
-                                           coef,                         static_cast<const T*>(dy),
-                                           static_cast<const T*>(x),     static_cast<const T*>(mean),
-                                           static_cast<const T*>(invstd), C,
+        const BatchNormBackwardOp<T, V> op{static_cast<T*>(dw),
+                                           static_cast<T*>(db),
+                                           coef,
+                                           static_cast<const T*>(dy),
+                                           static_cast<const T*>(x),
+                                           static_cast<const T*>(mean),
+                                           static_cast<const T*>(invstd),
+                                           C,
                                            static_cast<double>(N * S)};
         launch_channel_reduce("batch_norm_backward", op, N, C, S, part, stream);
       });
@@ -755,10 +758,14 @@ void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
     if (!dx) return;
     with_channel_vec<T>(S, {dx, dy, x}, [&](auto v) {
       constexpr int V = decltype(v)::value;
-      const BatchNormDxMap<T, V> f{static_cast<T*>(dx),          static_cast<const T*>(dy),
-                                   static_cast<const T*>(x),     static_cast<const T*>(mean),
-                                   static_cast<const T*>(invstd), static_cast<const T*>(w),
-                                   coef,                         C};
+      const BatchNormDxMap<T, V> f{static_cast<T*>(dx),
+                                   static_cast<const T*>(dy),
+                                   static_cast<const T*>(x),
+                                   static_cast<const T*>(mean),
+                                   static_cast<const T*>(invstd),
+                                   static_cast<const T*>(w),
+                                   coef,
+                                   C};
       launch_channel_map(f, N * C * (S / V), S / V, C, stream);
     });
   });

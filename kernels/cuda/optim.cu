@@ -79,8 +79,13 @@ void sgd_step_multi(DType dt, const TensorSlot* slots, const ChunkRef* chunks, i
   LOOM_CHECK(nchunks <= INT32_MAX, "sgd_step_: too many chunks (", nchunks, ")");
   LOOM_DISPATCH_FLOAT(dt, "sgd_step_", [&] {
     using T = scalar_t;
-    SgdCoef<T> c{static_cast<T>(lr), static_cast<T>(momentum), static_cast<T>(1.0 - dampening),
-                 static_cast<T>(weight_decay), momentum != 0, nesterov, first_step};
+    SgdCoef<T> c{static_cast<T>(lr),
+                 static_cast<T>(momentum),
+                 static_cast<T>(1.0 - dampening),
+                 static_cast<T>(weight_decay),
+                 momentum != 0,
+                 nesterov,
+                 first_step};
     sgd_multi_kernel<T><<<static_cast<unsigned>(nchunks), kOptimThreads, 0, stream>>>(slots, chunks, c);
     LOOM_CUDA_KERNEL_CHECK();
   });

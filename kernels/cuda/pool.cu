@@ -46,9 +46,9 @@
 namespace loom::kernels::cuda {
 namespace {
 
-constexpr int kRun = 2;                   // outputs per thread, generic forward kernels
-constexpr int kGather = 4;                // input elements per thread, backward gathers
-constexpr int64_t kWarpPlaneMax = 2048;   // larger global-pooling planes get a block each
+constexpr int kRun = 2;                  // outputs per thread, generic forward kernels
+constexpr int kGather = 4;               // input elements per thread, backward gathers
+constexpr int64_t kWarpPlaneMax = 2048;  // larger global-pooling planes get a block each
 
 // PoolParams in the kernel's index type, plus each axis's last tap offset
 // ext = dil * (k - 1) split by the stride (ext = q * stride + r) for cover_lo.
@@ -80,11 +80,17 @@ Geom<I> make_geom(const PoolParams& p) {
 template <typename T>
 struct Pair;
 template <>
-struct Pair<float> { using type = float2; };
+struct Pair<float> {
+  using type = float2;
+};
 template <>
-struct Pair<double> { using type = double2; };
+struct Pair<double> {
+  using type = double2;
+};
 template <>
-struct Pair<int64_t> { using type = longlong2; };
+struct Pair<int64_t> {
+  using type = longlong2;
+};
 
 template <typename T>
 __device__ __forceinline__ void load2(const T* p, T (&v)[2]) {
@@ -136,7 +142,7 @@ __global__ void pool2x2_forward_kernel(T* __restrict__ out, int64_t* __restrict_
     const Tile<I> tl = tile_of(t, pairs, g);
     const T* x = in + tl.plane + tl.top;
     const bool both = tl.ow + 1 < g.OW;  // always with Vec (W % 4 == 0)
-    T a[4] = {}, b[4] = {};               // input rows 2*oh and 2*oh + 1
+    T a[4] = {}, b[4] = {};              // input rows 2*oh and 2*oh + 1
     if (Vec) {
       load4(x, a);
       load4(x + g.W, b);
@@ -311,9 +317,13 @@ __global__ void avg_pool2d_forward_kernel(T* __restrict__ out, const T* __restri
 }
 
 template <typename I>
-__device__ __forceinline__ I adaptive_start(I o, I out, I in) { return (o * in) / out; }
+__device__ __forceinline__ I adaptive_start(I o, I out, I in) {
+  return (o * in) / out;
+}
 template <typename I>
-__device__ __forceinline__ I adaptive_end(I o, I out, I in) { return ((o + 1) * in + out - 1) / out; }
+__device__ __forceinline__ I adaptive_end(I o, I out, I in) {
+  return ((o + 1) * in + out - 1) / out;
+}
 
 template <typename T, typename I>
 __global__ void adaptive_avg_pool2d_forward_kernel(T* __restrict__ out, const T* __restrict__ in, Geom<I> g) {
@@ -359,8 +369,8 @@ __device__ __forceinline__ I cover_lo(I q, I r, I ext_q, I ext_r) {
 }
 
 template <typename T, typename I, bool Max, bool Overlap>
-__global__ void pool2d_backward_kernel(T* __restrict__ gin, const T* __restrict__ gout,
-                                       const int64_t* __restrict__ idx, Geom<I> g, bool include_pad) {
+__global__ void pool2d_backward_kernel(T* __restrict__ gin, const T* __restrict__ gout, const int64_t* __restrict__ idx,
+                                       Geom<I> g, bool include_pad) {
   const I strips = (g.W + kGather - 1) / kGather;
   LOOM_POOL_LOOP(I, t, g.NC * g.H * strips) {
     const Strip<I> s = strip_of(t, strips, g.H);
@@ -495,8 +505,8 @@ bool aligned16(std::initializer_list<const void*> ptrs) {
 }
 
 bool is_2x2(const PoolParams& p) {
-  return p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 && p.pad_w == 0 &&
-         p.dil_h == 1 && p.dil_w == 1;
+  return p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 && p.pad_w == 0 && p.dil_h == 1 &&
+         p.dil_w == 1;
 }
 
 // f(Geom<I>) with the index width that `index` and the sizes allow.
@@ -516,28 +526,25 @@ void pool_forward(T* y, int64_t* idx, const T* x, const PoolParams& p, const Geo
     const unsigned blocks = grid_for(p.NC * p.OH * ((p.OW + 1) / 2));
     if (p.W % 4 == 0 && aligned16({y, idx, x}))
       pool2x2_forward_kernel<T, I, true, Max><<<blocks, kThreads, 0, stream>>>(y, idx, x, g);
-    else
-      pool2x2_forward_kernel<T, I, false, Max><<<blocks, kThreads, 0, stream>>>(y, idx, x, g);
+    else pool2x2_forward_kernel<T, I, false, Max><<<blocks, kThreads, 0, stream>>>(y, idx, x, g);
   }
   LOOM_CUDA_KERNEL_CHECK();
 }
 
 // The backward of max (idx != nullptr) or avg pooling.
 template <bool Max, typename T, typename I>
-void pool_backward(T* gin, const T* gout, const int64_t* idx, const PoolParams& p, const Geom<I>& g,
-                   bool include_pad, cudaStream_t stream) {
+void pool_backward(T* gin, const T* gout, const int64_t* idx, const PoolParams& p, const Geom<I>& g, bool include_pad,
+                   cudaStream_t stream) {
   if (is_2x2(p) && p.H == 2 * p.OH && p.W == 2 * p.OW) {
     const unsigned blocks = grid_for(p.NC * p.OH * ((p.OW + 1) / 2));
     if (p.W % 4 == 0 && aligned16({gin, gout, idx}))
       pool2x2_backward_kernel<T, I, true, Max><<<blocks, kThreads, 0, stream>>>(gin, gout, idx, g);
-    else
-      pool2x2_backward_kernel<T, I, false, Max><<<blocks, kThreads, 0, stream>>>(gin, gout, idx, g);
+    else pool2x2_backward_kernel<T, I, false, Max><<<blocks, kThreads, 0, stream>>>(gin, gout, idx, g);
   } else {
     const unsigned blocks = grid_for(p.NC * p.H * ((p.W + kGather - 1) / kGather));
     if (p.dil_h * (p.kh - 1) >= p.stride_h || p.dil_w * (p.kw - 1) >= p.stride_w)
       pool2d_backward_kernel<T, I, Max, true><<<blocks, kThreads, 0, stream>>>(gin, gout, idx, g, include_pad);
-    else
-      pool2d_backward_kernel<T, I, Max, false><<<blocks, kThreads, 0, stream>>>(gin, gout, idx, g, include_pad);
+    else pool2d_backward_kernel<T, I, Max, false><<<blocks, kThreads, 0, stream>>>(gin, gout, idx, g, include_pad);
   }
   LOOM_CUDA_KERNEL_CHECK();
 }
@@ -555,16 +562,19 @@ bool pool_fits_int32(const PoolParams& p) {
          (p.W + 1) * p.OW <= kCount;
 }
 
-void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p,
-                        cudaStream_t stream, PoolIndex index) {
+void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p, cudaStream_t stream,
+                        PoolIndex index) {
   LOOM_DISPATCH_FLOAT(dt, "max_pool2d", [&] {
     auto* y = static_cast<scalar_t*>(out);
     const auto* x = static_cast<const scalar_t*>(in);
     with_geom(p, index, [&](auto g) {
       using I = decltype(g.NC);
-      pool_forward<true>(y, indices, x, p, g, [&](unsigned blocks) {
-        max_pool2d_forward_kernel<scalar_t, I><<<blocks, kThreads, 0, stream>>>(y, indices, x, g);
-      }, stream);
+      pool_forward<true>(
+          y, indices, x, p, g,
+          [&](unsigned blocks) {
+            max_pool2d_forward_kernel<scalar_t, I><<<blocks, kThreads, 0, stream>>>(y, indices, x, g);
+          },
+          stream);
     });
   });
 }
@@ -573,8 +583,8 @@ void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const in
                          cudaStream_t stream, PoolIndex index) {
   LOOM_DISPATCH_FLOAT(dt, "max_pool2d_backward", [&] {
     with_geom(p, index, [&](auto g) {
-      pool_backward<true>(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out), indices, p, g,
-                          false, stream);
+      pool_backward<true>(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out), indices, p, g, false,
+                          stream);
     });
   });
 }
@@ -586,9 +596,12 @@ void avg_pool2d_forward(DType dt, void* out, const void* in, const PoolParams& p
     const auto* x = static_cast<const scalar_t*>(in);
     with_geom(p, index, [&](auto g) {
       using I = decltype(g.NC);
-      pool_forward<false>(y, nullptr, x, p, g, [&](unsigned blocks) {
-        avg_pool2d_forward_kernel<scalar_t, I><<<blocks, kThreads, 0, stream>>>(y, x, g, count_include_pad);
-      }, stream);
+      pool_forward<false>(
+          y, nullptr, x, p, g,
+          [&](unsigned blocks) {
+            avg_pool2d_forward_kernel<scalar_t, I><<<blocks, kThreads, 0, stream>>>(y, x, g, count_include_pad);
+          },
+          stream);
     });
   });
 }
@@ -619,12 +632,15 @@ void adaptive_avg_pool2d_forward(DType dt, void* out, const void* in, const Pool
         while (log2g < 5 && (int64_t(2) << log2g) < loads) ++log2g;
         const unsigned blocks = grid_for(p.NC << log2g);
         if (vec)
-          global_avg_pool_forward_warp_kernel<scalar_t, I, true><<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW, log2g);
+          global_avg_pool_forward_warp_kernel<scalar_t, I, true>
+              <<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW, log2g);
         else
-          global_avg_pool_forward_warp_kernel<scalar_t, I, false><<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW, log2g);
+          global_avg_pool_forward_warp_kernel<scalar_t, I, false>
+              <<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW, log2g);
       } else if (p.OH == 1 && p.OW == 1) {
         const unsigned blocks = grid_for(p.NC * kThreads);
-        if (vec) global_avg_pool_forward_block_kernel<scalar_t, I, true><<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW);
+        if (vec)
+          global_avg_pool_forward_block_kernel<scalar_t, I, true><<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW);
         else global_avg_pool_forward_block_kernel<scalar_t, I, false><<<blocks, kThreads, 0, stream>>>(y, x, g.NC, HW);
       } else {
         adaptive_avg_pool2d_forward_kernel<scalar_t, I>

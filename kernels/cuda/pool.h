@@ -15,8 +15,8 @@ namespace loom::kernels::cuda {
 enum class PoolIndex { Auto, Int64 };
 bool pool_fits_int32(const PoolParams& p);
 
-void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p,
-                        cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p, cudaStream_t stream,
+                        PoolIndex index = PoolIndex::Auto);
 // grad_in is overwritten (every element written once; deterministic, no atomics).
 void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const PoolParams& p,
                          cudaStream_t stream, PoolIndex index = PoolIndex::Auto);

@@ -40,8 +40,8 @@ __global__ void uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset
       int64_t i = b * 4 + l;
       if (i >= n) break;
       uint32_t v = philox::lane(u, l);
-      double unit = std::is_same_v<T, float> ? static_cast<double>(philox::to_unit_float(v))
-                                             : philox::to_unit_double(v);
+      double unit =
+          std::is_same_v<T, float> ? static_cast<double>(philox::to_unit_float(v)) : philox::to_unit_double(v);
       T x = static_cast<T>(fma(unit, scale, lo));
       if (hi > lo && x >= static_cast<T>(hi)) x = top;
       out[i] = x;
@@ -87,8 +87,8 @@ void uniform(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, dou
   LOOM_CHECK_VALUE(lo <= hi, "uniform: expected low <= high, got low=", lo, " high=", hi);
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "uniform", [&] {
-    uniform_kernel<<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(static_cast<scalar_t*>(out), n, seed, offset,
-                                                                   lo, hi);
+    uniform_kernel<<<grid_for((n + 3) / 4), kThreads, 0, stream>>>(static_cast<scalar_t*>(out), n, seed, offset, lo,
+                                                                   hi);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }

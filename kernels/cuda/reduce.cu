@@ -55,7 +55,10 @@ __device__ __forceinline__ int64_t red_offset(const ReduceLoop& L, int64_t r) {
   return off;
 }
 
-template <typename T> __device__ __forceinline__ bool is_nan(T x) { return x != x; }
+template <typename T>
+__device__ __forceinline__ bool is_nan(T x) {
+  return x != x;
+}
 
 // ---- reducers ----
 

@@ -128,10 +128,8 @@ void rnn_step_forward(RnnCell cell, DType dt, const RnnStepForward& a, cudaStrea
   const int64_t n = a.B * a.H;
   if (n == 0) return;
   LOOM_DISPATCH_FLOAT(dt, "rnn_step_forward", [&] {
-    if (cell == RnnCell::LSTM)
-      rnn_step_forward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
-    else
-      rnn_step_forward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    if (cell == RnnCell::LSTM) rnn_step_forward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else rnn_step_forward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -141,10 +139,8 @@ void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a, cudaStr
   const int64_t n = a.B * a.H;
   if (n == 0) return;
   LOOM_DISPATCH_FLOAT(dt, "rnn_step_backward", [&] {
-    if (cell == RnnCell::LSTM)
-      rnn_step_backward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
-    else
-      rnn_step_backward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    if (cell == RnnCell::LSTM) rnn_step_backward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else rnn_step_backward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }

@@ -27,7 +27,9 @@ namespace {
 
 struct MaxNanOp {  // max that propagates NaN
   template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const { return (a != a || a > b) ? a : b; }
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return (a != a || a > b) ? a : b;
+  }
 };
 
 template <typename T>
@@ -89,8 +91,8 @@ __global__ void softmax_backward_row_kernel(T* grad_in, const T* grad_out, const
 }
 
 template <typename T>
-__global__ void softmax_backward_column_kernel(T* grad_in, const T* grad_out, const T* out, int64_t outer,
-                                               int64_t dim, int64_t inner, bool log_out) {
+__global__ void softmax_backward_column_kernel(T* grad_in, const T* grad_out, const T* out, int64_t outer, int64_t dim,
+                                               int64_t inner, bool log_out) {
   for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < outer * inner;
        c += static_cast<int64_t>(blockDim.x) * gridDim.x) {
     int64_t o = c / inner, i = c - o * inner;
@@ -143,7 +145,7 @@ void softmax_backward(DType dt, void* grad_in, const void* grad_out, const void*
       softmax_backward_row_kernel<<<static_cast<unsigned>(outer), row_threads(dim), 0, stream>>>(dx, g, y, dim, log);
     } else {
       softmax_backward_column_kernel<<<grid_for(outer * inner), kThreads, 0, stream>>>(dx, g, y, outer, dim, inner,
-                                                                                         log);
+                                                                                       log);
     }
     LOOM_CUDA_KERNEL_CHECK();
   });

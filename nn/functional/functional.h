@@ -23,9 +23,7 @@ namespace loom::nn::functional {
 
 // ---- activations ----
 inline Tensor relu(const Tensor& input) { return input.relu(); }
-inline Tensor gelu(const Tensor& input, const std::string& approximate = "none") {
-  return input.gelu(approximate);
-}
+inline Tensor gelu(const Tensor& input, const std::string& approximate = "none") { return input.gelu(approximate); }
 inline Tensor silu(const Tensor& input) { return input.silu(); }
 inline Tensor sigmoid(const Tensor& input) { return input.sigmoid(); }
 inline Tensor tanh(const Tensor& input) { return input.tanh(); }
@@ -76,8 +74,8 @@ inline Tensor one_hot(const Tensor& tensor, int64_t num_classes = -1) { return l
 
 // ---- attention ----
 inline Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
-                                           const Tensor& attn_mask = {}, double dropout_p = 0.0,
-                                           bool is_causal = false, std::optional<double> scale = {}) {
+                                           const Tensor& attn_mask = {}, double dropout_p = 0.0, bool is_causal = false,
+                                           std::optional<double> scale = {}) {
   return loom::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale);
 }
 

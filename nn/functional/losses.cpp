@@ -10,10 +10,10 @@ namespace loom::nn::functional {
 namespace {
 
 void check_reduction(const std::string& reduction, const char* op, bool allow_batchmean = false) {
-  LOOM_CHECK_VALUE(reduction == "mean" || reduction == "sum" || reduction == "none" ||
-                       (allow_batchmean && reduction == "batchmean"),
-                   op, ": ", reduction, " is not a valid value for reduction (expected 'mean', 'sum' or 'none'",
-                   allow_batchmean ? " or 'batchmean')" : ")");
+  LOOM_CHECK_VALUE(
+      reduction == "mean" || reduction == "sum" || reduction == "none" || (allow_batchmean && reduction == "batchmean"),
+      op, ": ", reduction, " is not a valid value for reduction (expected 'mean', 'sum' or 'none'",
+      allow_batchmean ? " or 'batchmean')" : ")");
 }
 
 void check_floating(const Tensor& t, const char* op, const char* arg) {
@@ -133,8 +133,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
                    ") is not supported; ensure they have the same size");
   if (input.numel() > 0 && !input.is_cuda()) {
     const double lo = input.min().item<double>(), hi = input.max().item<double>();
-    LOOM_CHECK(lo >= 0.0 && hi <= 1.0, op, ": all elements of input should be between 0 and 1, got [", lo, ", ",
-               hi, "]");
+    LOOM_CHECK(lo >= 0.0 && hi <= 1.0, op, ": all elements of input should be between 0 and 1, got [", lo, ", ", hi,
+               "]");
   }
   Tensor log_x = input.log().clamp(Scalar(-100.0));
   Tensor log_1mx = (1.0 - input).log().clamp(Scalar(-100.0));

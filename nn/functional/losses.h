@@ -28,9 +28,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight 
                 const std::string& reduction = "mean");
 
 // cross_entropy of loom::cross_entropy (fused log_softmax + nll_loss).
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {},
-                     int64_t ignore_index = -100, const std::string& reduction = "mean",
-                     double label_smoothing = 0.0);
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
+                     const std::string& reduction = "mean", double label_smoothing = 0.0);
 
 // (input - target)^2; input and target broadcast (PyTorch warns, loom does not).
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
@@ -44,8 +43,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::stri
                       double beta = 1.0);
 
 // 0.5 d^2 where d < delta, else delta (d - 0.5 delta); delta must be > 0.
-Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
-                  double delta = 1.0);
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean", double delta = 1.0);
 
 // -w [y log(x) + (1 - y) log(1 - x)] of probabilities input in [0, 1], with
 // each log clamped to >= -100 as PyTorch; target must have input's size;

@@ -48,8 +48,8 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
                                                       const Tensor& key_padding_mask, bool need_weights,
                                                       const Tensor& attn_mask, bool average) const {
   LOOM_CHECK_VALUE(query.dim() == 3 && key.dim() == 3 && value.dim() == 3,
-                   "MultiheadAttention: expected 3D query, key and value, got ", query.sizes(), ", ", key.sizes(),
-                   ", ", value.sizes());
+                   "MultiheadAttention: expected 3D query, key and value, got ", query.sizes(), ", ", key.sizes(), ", ",
+                   value.sizes());
   Tensor q_in = batch_first ? query.transpose(0, 1) : query;  // [L, N, E]
   Tensor k_in = batch_first ? key.transpose(0, 1) : key;
   Tensor v_in = batch_first ? value.transpose(0, 1) : value;

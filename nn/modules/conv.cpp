@@ -58,7 +58,8 @@ void ConvNd::reset_parameters() {
 std::string ConvNd::extra_repr() const {
   std::ostringstream os;
   os << in_channels << ", " << out_channels << ", kernel_size=" << tuple(kernel_size) << ", stride=" << tuple(stride);
-  if (std::any_of(padding.begin(), padding.end(), [](int64_t v) { return v != 0; })) os << ", padding=" << tuple(padding);
+  if (std::any_of(padding.begin(), padding.end(), [](int64_t v) { return v != 0; }))
+    os << ", padding=" << tuple(padding);
   if (std::any_of(dilation.begin(), dilation.end(), [](int64_t v) { return v != 1; }))
     os << ", dilation=" << tuple(dilation);
   if (groups != 1) os << ", groups=" << groups;

@@ -50,10 +50,9 @@ void Bilinear::reset_parameters() {
 }
 
 Tensor Bilinear::forward(const Tensor& x1, const Tensor& x2) const {
-  LOOM_CHECK_VALUE(x1.dim() >= 1 && x1.size(-1) == in1_features && x2.dim() == x1.dim() &&
-                       x2.size(-1) == in2_features,
-                   "Bilinear.forward: expected inputs [..., ", in1_features, "] and [..., ", in2_features,
-                   "], got ", x1.sizes(), " and ", x2.sizes());
+  LOOM_CHECK_VALUE(x1.dim() >= 1 && x1.size(-1) == in1_features && x2.dim() == x1.dim() && x2.size(-1) == in2_features,
+                   "Bilinear.forward: expected inputs [..., ", in1_features, "] and [..., ", in2_features, "], got ",
+                   x1.sizes(), " and ", x2.sizes());
   Shape lead(x1.sizes().begin(), x1.sizes().end() - 1);
   Tensor a = x1.reshape({-1, in1_features});
   Tensor b = x2.reshape({-1, in2_features});

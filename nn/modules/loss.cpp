@@ -35,9 +35,7 @@ Tensor MSELoss::forward(const Tensor& input, const Tensor& target) const {
 }
 
 L1Loss::L1Loss(std::string reduction) : Module("L1Loss"), reduction(std::move(reduction)) {}
-Tensor L1Loss::forward(const Tensor& input, const Tensor& target) const {
-  return F::l1_loss(input, target, reduction);
-}
+Tensor L1Loss::forward(const Tensor& input, const Tensor& target) const { return F::l1_loss(input, target, reduction); }
 
 SmoothL1Loss::SmoothL1Loss(std::string reduction, double beta)
     : Module("SmoothL1Loss"), reduction(std::move(reduction)), beta(beta) {}

@@ -13,8 +13,8 @@ namespace loom::nn {
 
 class CrossEntropyLoss : public Module {
  public:
-  explicit CrossEntropyLoss(const Tensor& weight = {}, int64_t ignore_index = -100,
-                            std::string reduction = "mean", double label_smoothing = 0.0);
+  explicit CrossEntropyLoss(const Tensor& weight = {}, int64_t ignore_index = -100, std::string reduction = "mean",
+                            double label_smoothing = 0.0);
   Tensor forward(const Tensor& input, const Tensor& target) const;
   const int64_t ignore_index;
   const std::string reduction;
@@ -77,8 +77,7 @@ class BCELoss : public Module {
 
 class BCEWithLogitsLoss : public Module {
  public:
-  explicit BCEWithLogitsLoss(const Tensor& weight = {}, std::string reduction = "mean",
-                             const Tensor& pos_weight = {});
+  explicit BCEWithLogitsLoss(const Tensor& weight = {}, std::string reduction = "mean", const Tensor& pos_weight = {});
   Tensor forward(const Tensor& input, const Tensor& target) const;
   const std::string reduction;
 

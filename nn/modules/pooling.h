@@ -8,8 +8,12 @@ class MaxPool2d : public Module {
  public:
   // stride {} = kernel_size, like PyTorch.
   MaxPool2d(Dims kernel_size, Dims stride = {}, Dims padding = {0}, Dims dilation = {1}, bool ceil_mode = false)
-      : Module("MaxPool2d"), kernel_size(std::move(kernel_size)), stride(std::move(stride)),
-        padding(std::move(padding)), dilation(std::move(dilation)), ceil_mode(ceil_mode) {}
+      : Module("MaxPool2d"),
+        kernel_size(std::move(kernel_size)),
+        stride(std::move(stride)),
+        padding(std::move(padding)),
+        dilation(std::move(dilation)),
+        ceil_mode(ceil_mode) {}
   Tensor forward(const Tensor& input) const;
   std::string extra_repr() const override;
   const Dims kernel_size, stride, padding, dilation;
@@ -20,8 +24,12 @@ class AvgPool2d : public Module {
  public:
   AvgPool2d(Dims kernel_size, Dims stride = {}, Dims padding = {0}, bool ceil_mode = false,
             bool count_include_pad = true)
-      : Module("AvgPool2d"), kernel_size(std::move(kernel_size)), stride(std::move(stride)),
-        padding(std::move(padding)), ceil_mode(ceil_mode), count_include_pad(count_include_pad) {}
+      : Module("AvgPool2d"),
+        kernel_size(std::move(kernel_size)),
+        stride(std::move(stride)),
+        padding(std::move(padding)),
+        ceil_mode(ceil_mode),
+        count_include_pad(count_include_pad) {}
   Tensor forward(const Tensor& input) const;
   std::string extra_repr() const override;
   const Dims kernel_size, stride, padding;

@@ -96,10 +96,10 @@ LSTM::LSTM(int64_t in, int64_t H, int64_t layers, bool bias, bool bf, double dro
 
 RnnOutput LSTM::forward(const Tensor& input, const Tensor& h0, const Tensor& c0) const {
   if (dropout > 0 && is_training() && num_layers > 1)
-    return run_layers(*this, input, h0, c0, true, [&](const Tensor& x, const Tensor& h, const Tensor& c,
-                                                        const TensorList& w) {
-      return loom::lstm(x, h, c, w, bias, 1, bidirectional, batch_first);
-    });
+    return run_layers(*this, input, h0, c0, true,
+                      [&](const Tensor& x, const Tensor& h, const Tensor& c, const TensorList& w) {
+                        return loom::lstm(x, h, c, w, bias, 1, bidirectional, batch_first);
+                      });
   return loom::lstm(input, h0, c0, flat_weights(), bias, num_layers, bidirectional, batch_first);
 }
 
@@ -109,10 +109,10 @@ GRU::GRU(int64_t in, int64_t H, int64_t layers, bool bias, bool bf, double dropo
 
 RnnOutput GRU::forward(const Tensor& input, const Tensor& h0) const {
   if (dropout > 0 && is_training() && num_layers > 1)
-    return run_layers(*this, input, h0, Tensor(), false, [&](const Tensor& x, const Tensor& h, const Tensor&,
-                                                              const TensorList& w) {
-      return loom::gru(x, h, w, bias, 1, bidirectional, batch_first);
-    });
+    return run_layers(*this, input, h0, Tensor(), false,
+                      [&](const Tensor& x, const Tensor& h, const Tensor&, const TensorList& w) {
+                        return loom::gru(x, h, w, bias, 1, bidirectional, batch_first);
+                      });
   return loom::gru(input, h0, flat_weights(), bias, num_layers, bidirectional, batch_first);
 }
 
@@ -134,7 +134,8 @@ std::tuple<Tensor, Tensor> LSTMCell::forward(const Tensor& input, const Tensor& 
 }
 
 std::string LSTMCell::extra_repr() const {
-  return std::to_string(input_size) + ", " + std::to_string(hidden_size) + (has_parameter("bias_ih") ? "" : ", bias=False");
+  return std::to_string(input_size) + ", " + std::to_string(hidden_size) +
+         (has_parameter("bias_ih") ? "" : ", bias=False");
 }
 
 GRUCell::GRUCell(int64_t in, int64_t H, bool bias, const TensorOptions& opts)
@@ -155,7 +156,8 @@ Tensor GRUCell::forward(const Tensor& input, const Tensor& h) const {
 }
 
 std::string GRUCell::extra_repr() const {
-  return std::to_string(input_size) + ", " + std::to_string(hidden_size) + (has_parameter("bias_ih") ? "" : ", bias=False");
+  return std::to_string(input_size) + ", " + std::to_string(hidden_size) +
+         (has_parameter("bias_ih") ? "" : ", bias=False");
 }
 
 }  // namespace loom::nn

@@ -6,8 +6,8 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
     : Module("TransformerEncoderLayer"), options(o) {
   LOOM_CHECK_VALUE(o.activation == "relu" || o.activation == "gelu",
                    "TransformerEncoderLayer: activation should be relu/gelu, not ", o.activation);
-  self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.nhead, o.dropout, o.bias,
-                                                                                o.batch_first, opts));
+  self_attn = register_module(
+      "self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.nhead, o.dropout, o.bias, o.batch_first, opts));
   linear1 = register_module("linear1", std::make_shared<Linear>(o.d_model, o.dim_feedforward, o.bias, opts));
   dropout = register_module("dropout", std::make_shared<Dropout>(o.dropout));
   linear2 = register_module("linear2", std::make_shared<Linear>(o.dim_feedforward, o.d_model, o.bias, opts));
@@ -22,9 +22,7 @@ Tensor TransformerEncoderLayer::act(const Tensor& x) const {
 }
 
 Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& mask, const Tensor& kpm) const {
-  auto sa = [&](const Tensor& x) {
-    return dropout1->forward(self_attn->forward(x, x, x, kpm, false, mask).first);
-  };
+  auto sa = [&](const Tensor& x) { return dropout1->forward(self_attn->forward(x, x, x, kpm, false, mask).first); };
   auto ff = [&](const Tensor& x) {
     return dropout2->forward(linear2->forward(dropout->forward(act(linear1->forward(x)))));
   };
@@ -45,8 +43,8 @@ TransformerEncoder::TransformerEncoder(const TransformerEncoderLayerOptions& lay
   layers = register_module("layers", std::make_shared<ModuleList>());
   for (int64_t i = 0; i < n; ++i) layers->push_back(std::make_shared<TransformerEncoderLayer>(layer, opts));
   if (final_norm)
-    norm = register_module("norm", std::make_shared<LayerNorm>(Shape{layer.d_model}, layer.layer_norm_eps, true,
-                                                               layer.bias, opts));
+    norm = register_module(
+        "norm", std::make_shared<LayerNorm>(Shape{layer.d_model}, layer.layer_norm_eps, true, layer.bias, opts));
 }
 
 Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const Tensor& kpm) const {

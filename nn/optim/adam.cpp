@@ -20,15 +20,15 @@ Options AdamOptions::to_map() const {
 
 AdamOptions AdamOptions::from_map(const Options& o) {
   auto get = [&](const char* k) { return group_option(o, k, "Adam"); };
-  return {get("lr"),           get("beta1"),          get("beta2"),           get("eps"),
+  return {get("lr"),           get("beta1"),          get("beta2"),          get("eps"),
           get("weight_decay"), get("amsgrad") != 0.0, get("maximize") != 0.0};
 }
 
 void adam_step(const AdamOptions& o, bool decoupled, const TensorList& params, const TensorList& grads,
                const StateAccess& state) {
   const char* op = decoupled ? "adamw_step" : "adam_step";
-  LOOM_CHECK_VALUE(grads.size() == params.size(), op, ": expected ", params.size(),
-                   " grads (one per parameter), got ", grads.size());
+  LOOM_CHECK_VALUE(grads.size() == params.size(), op, ": expected ", params.size(), " grads (one per parameter), got ",
+                   grads.size());
   LOOM_CHECK_KIND(!o.amsgrad, ErrorKind::NotImplemented, op, ": amsgrad is not implemented");
   autograd::NoGradGuard ng;
   // Parameters normally share their step count; group by it (one fused call each).

@@ -56,8 +56,7 @@ double linear_lr_closed_form(double base_lr, int64_t epoch, double start_factor,
                                        static_cast<double>(total_iters));
 }
 
-double cosine_annealing_lr(double lr, double base_lr, int64_t epoch, int64_t step_count, double T_max,
-                           double eta_min) {
+double cosine_annealing_lr(double lr, double base_lr, int64_t epoch, int64_t step_count, double T_max, double eta_min) {
   const double e = static_cast<double>(epoch);
   if (epoch == 0) return lr;
   LOOM_CHECK_VALUE(T_max != 0, "CosineAnnealingLR: T_max must not be 0");
@@ -208,8 +207,8 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& opt, int64_t T_max, double eta_m
 std::vector<double> CosineAnnealingLR::get_lr() const {
   std::vector<double> lrs = group_lrs(), r;
   for (size_t i = 0; i < lrs.size(); ++i)
-    r.push_back(cosine_annealing_lr(lrs[i], base_lrs_.at(i), last_epoch_, step_count_,
-                                    static_cast<double>(T_max_), eta_min_));
+    r.push_back(
+        cosine_annealing_lr(lrs[i], base_lrs_.at(i), last_epoch_, step_count_, static_cast<double>(T_max_), eta_min_));
   return r;
 }
 std::vector<double> CosineAnnealingLR::get_closed_form_lr() const {
@@ -258,8 +257,7 @@ OneCycleLR::OneCycleLR(Optimizer& opt, std::vector<double> max_lrs, int64_t tota
                        int64_t last_epoch)
     : LRScheduler(opt, last_epoch), total_steps_(total_steps), o_(o) {
   LOOM_CHECK_VALUE(total_steps > 0, "OneCycleLR: expected a positive total_steps, got ", total_steps);
-  LOOM_CHECK_VALUE(o.pct_start >= 0 && o.pct_start <= 1, "OneCycleLR: expected pct_start in [0, 1], got ",
-                   o.pct_start);
+  LOOM_CHECK_VALUE(o.pct_start >= 0 && o.pct_start <= 1, "OneCycleLR: expected pct_start in [0, 1], got ", o.pct_start);
   auto& groups = opt.param_groups();
   LOOM_CHECK_VALUE(max_lrs.size() == groups.size(), "OneCycleLR: expected ", groups.size(), " max_lr values, got ",
                    max_lrs.size());
@@ -295,10 +293,9 @@ std::vector<double> OneCycleLR::get_lr() const {
   for (auto& grp : optimizer_.param_groups()) {
     Options& g = grp.options;  // the momentum cycles with the lr
     auto get = [&](const char* k) { return group_option(g, k, "OneCycleLR"); };
-    const OneCycleValue v =
-        one_cycle(last_epoch_, total_steps_, o_.pct_start, o_.three_phase, o_.anneal_cos, get("initial_lr"),
-                  get("max_lr"), get("min_lr"), momentum_key_ ? get("max_momentum") : 0.0,
-                  momentum_key_ ? get("base_momentum") : 0.0);
+    const OneCycleValue v = one_cycle(
+        last_epoch_, total_steps_, o_.pct_start, o_.three_phase, o_.anneal_cos, get("initial_lr"), get("max_lr"),
+        get("min_lr"), momentum_key_ ? get("max_momentum") : 0.0, momentum_key_ ? get("base_momentum") : 0.0);
     r.push_back(v.lr);
     if (momentum_key_) g[momentum_key_] = v.momentum;
   }

@@ -39,8 +39,7 @@ double linear_lr_closed_form(double base_lr, int64_t epoch, double start_factor,
 // * epoch / T_max)) / 2). step_count is the number of step() calls made so
 // far, this one included (PyTorch's _step_count): the first step of a resumed
 // scheduler (epoch > 0) takes the closed form.
-double cosine_annealing_lr(double lr, double base_lr, int64_t epoch, int64_t step_count, double T_max,
-                           double eta_min);
+double cosine_annealing_lr(double lr, double base_lr, int64_t epoch, int64_t step_count, double T_max, double eta_min);
 double cosine_annealing_lr_closed_form(double base_lr, int64_t epoch, double T_max, double eta_min);
 
 // LambdaLR: base_lr * factor, where factor = lr_lambda(epoch).
@@ -80,7 +79,7 @@ class LRScheduler {
   virtual std::vector<double> get_lr() const = 0;
   virtual std::vector<double> get_closed_form_lr() const { return get_lr(); }
   std::vector<double> group_lrs() const;  // the groups' current "lr"
-  void initial_step() {  // called by the concrete constructors
+  void initial_step() {                   // called by the concrete constructors
     step_count_ = 0;
     step();
   }
@@ -94,6 +93,7 @@ class LRScheduler {
 class StepLR : public LRScheduler {
  public:
   StepLR(Optimizer& opt, int64_t step_size, double gamma = 0.1, int64_t last_epoch = -1);
+
  protected:
   std::vector<double> get_lr() const override;
   std::vector<double> get_closed_form_lr() const override;
@@ -104,6 +104,7 @@ class StepLR : public LRScheduler {
 class MultiStepLR : public LRScheduler {
  public:
   MultiStepLR(Optimizer& opt, std::vector<int64_t> milestones, double gamma = 0.1, int64_t last_epoch = -1);
+
  protected:
   std::vector<double> get_lr() const override;
   std::vector<double> get_closed_form_lr() const override;
@@ -114,6 +115,7 @@ class MultiStepLR : public LRScheduler {
 class CosineAnnealingLR : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& opt, int64_t T_max, double eta_min = 0.0, int64_t last_epoch = -1);
+
  protected:
   std::vector<double> get_lr() const override;
   std::vector<double> get_closed_form_lr() const override;
@@ -127,6 +129,7 @@ class LambdaLR : public LRScheduler {
   using Lambda = std::function<double(int64_t)>;
   LambdaLR(Optimizer& opt, Lambda lr_lambda, int64_t last_epoch = -1);
   LambdaLR(Optimizer& opt, std::vector<Lambda> lr_lambdas, int64_t last_epoch = -1);
+
  protected:
   std::vector<double> get_lr() const override;
   std::vector<Lambda> lambdas_;
@@ -137,6 +140,7 @@ class LinearLR : public LRScheduler {
  public:
   LinearLR(Optimizer& opt, double start_factor = 1.0 / 3, double end_factor = 1.0, int64_t total_iters = 5,
            int64_t last_epoch = -1);
+
  protected:
   std::vector<double> get_lr() const override;
   std::vector<double> get_closed_form_lr() const override;
@@ -166,6 +170,7 @@ class OneCycleLR : public LRScheduler {
              int64_t last_epoch = -1);
   OneCycleLR(Optimizer& opt, double max_lr, int64_t total_steps, OneCycleOptions o = {}, int64_t last_epoch = -1)
       : OneCycleLR(opt, std::vector<double>(opt.param_groups().size(), max_lr), total_steps, o, last_epoch) {}
+
  protected:
   std::vector<double> get_lr() const override;
   int64_t total_steps_;

@@ -86,8 +86,7 @@ std::map<std::string, Tensor> Optimizer::state_dict() const {
       d[i] = index;
       auto it = state_.find(grp.params[i].impl());
       if (it == state_.end()) continue;
-      for (auto& kv : it->second)
-        sd["state." + std::to_string(index) + "." + kv.first] = kv.second.detach().clone();
+      for (auto& kv : it->second) sd["state." + std::to_string(index) + "." + kv.first] = kv.second.detach().clone();
     }
     sd[gp + "params"] = ids;
   }
@@ -107,8 +106,8 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& sd) {
     for (auto& p : groups_[g].params) flat.push_back(&p);
   }
   LOOM_CHECK_VALUE(!sd.count("param_groups." + std::to_string(groups_.size()) + ".params"), name_,
-                   ".load_state_dict: the state dict has more parameter groups than the optimizer (",
-                   groups_.size(), ")");
+                   ".load_state_dict: the state dict has more parameter groups than the optimizer (", groups_.size(),
+                   ")");
   for (auto& kv : sd) {
     const std::string& key = kv.first;
     if (key.rfind("param_groups.", 0) == 0) {

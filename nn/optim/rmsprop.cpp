@@ -17,8 +17,13 @@ Options RMSpropOptions::to_map() const {
 
 RMSpropOptions RMSpropOptions::from_map(const Options& o) {
   auto get = [&](const char* k) { return group_option(o, k, "RMSprop"); };
-  return {get("lr"),       get("alpha"),           get("eps"),
-          get("weight_decay"), get("momentum"), get("centered") != 0.0, get("maximize") != 0.0};
+  return {get("lr"),
+          get("alpha"),
+          get("eps"),
+          get("weight_decay"),
+          get("momentum"),
+          get("centered") != 0.0,
+          get("maximize") != 0.0};
 }
 
 namespace {

@@ -22,8 +22,7 @@ struct RMSpropOptions {
 // is step, square_avg, momentum_buffer (momentum > 0) and grad_avg
 // (centered), created when first needed. The one implementation of
 // RMSprop's step: loom.optim.RMSprop (Python) calls it too.
-void rmsprop_step(const RMSpropOptions& o, const TensorList& params, const TensorList& grads,
-                  const StateAccess& state);
+void rmsprop_step(const RMSpropOptions& o, const TensorList& params, const TensorList& grads, const StateAccess& state);
 
 // Group options: lr, alpha, eps, weight_decay, momentum, centered, maximize (0/1).
 // State per parameter: step, square_avg, momentum_buffer (momentum > 0),

@@ -17,8 +17,8 @@ Options SGDOptions::to_map() const {
 
 SGDOptions SGDOptions::from_map(const Options& o) {
   auto get = [&](const char* k) { return group_option(o, k, "SGD"); };
-  return {get("lr"), get("momentum"), get("dampening"), get("weight_decay"), get("nesterov") != 0.0,
-          get("maximize") != 0.0};
+  return {get("lr"),           get("momentum"),        get("dampening"),
+          get("weight_decay"), get("nesterov") != 0.0, get("maximize") != 0.0};
 }
 
 void sgd_step(const SGDOptions& o, const TensorList& params, const TensorList& grads, const StateAccess& state) {
@@ -47,10 +47,8 @@ void sgd_step(const SGDOptions& o, const TensorList& params, const TensorList& g
       p_new.push_back(p), g_new.push_back(gr), b_new.push_back(buf);
     }
   }
-  if (!p_old.empty())
-    sgd_step_(p_old, g_old, b_old, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay, false);
-  if (!p_new.empty())
-    sgd_step_(p_new, g_new, b_new, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay, true);
+  if (!p_old.empty()) sgd_step_(p_old, g_old, b_old, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay, false);
+  if (!p_new.empty()) sgd_step_(p_new, g_new, b_new, o.lr, o.momentum, o.dampening, o.nesterov, o.weight_decay, true);
 }
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions d) : Optimizer(std::move(groups), d.to_map(), "SGD") {

@@ -28,7 +28,8 @@ void sgd_step(const SGDOptions& o, const TensorList& params, const TensorList& g
 class SGD : public Optimizer {
  public:
   SGD(std::vector<ParamGroup> groups, SGDOptions defaults = {});
-  SGD(TensorList params, SGDOptions defaults = {}) : SGD(std::vector<ParamGroup>{ParamGroup(std::move(params))}, defaults) {}
+  SGD(TensorList params, SGDOptions defaults = {})
+      : SGD(std::vector<ParamGroup>{ParamGroup(std::move(params))}, defaults) {}
   void step() override;
 };
 

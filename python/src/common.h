@@ -89,7 +89,7 @@ bool is_int_sequence(py::handle h);
 // The items of a sequence; an error from its __len__ or __getitem__ raises
 // here (iterating a py::sequence would leave it set: SystemError later).
 py::list sequence_items(py::handle h);
-Dims to_dims(py::handle h);             // None, int, sequence of ints
+Dims to_dims(py::handle h);  // None, int, sequence of ints
 Shape shape_from_args(const py::args& args,
                       const char* op);  // f(2, 3) or f((2, 3))
 int64_t to_int(py::handle h, const char* what);

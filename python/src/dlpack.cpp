@@ -23,16 +23,11 @@ struct ExportCtx {
 
 DLDataType to_dl(DType t) {
   switch (t) {
-    case DType::Bool:
-      return {kDLBool, 8, 1};
-    case DType::Int32:
-      return {kDLInt, 32, 1};
-    case DType::Int64:
-      return {kDLInt, 64, 1};
-    case DType::Float32:
-      return {kDLFloat, 32, 1};
-    case DType::Float64:
-      return {kDLFloat, 64, 1};
+    case DType::Bool: return {kDLBool, 8, 1};
+    case DType::Int32: return {kDLInt, 32, 1};
+    case DType::Int64: return {kDLInt, 64, 1};
+    case DType::Float32: return {kDLFloat, 32, 1};
+    case DType::Float64: return {kDLFloat, 64, 1};
   }
   throw py::type_error("__dlpack__: unsupported dtype");
 }

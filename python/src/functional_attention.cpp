@@ -17,8 +17,8 @@ static RegisterFunctional reg_attention([](py::module_& f) {
         return scaled_dot_product_attention(to_tensor(query, op, "query"), to_tensor(key, op, "key"),
                                             to_tensor(value, op, "value"), mask, dropout_p, is_causal, scale);
       },
-      py::arg("query"), py::arg("key"), py::arg("value"), py::arg("attn_mask") = py::none(),
-      py::arg("dropout_p") = 0.0, py::arg("is_causal") = false, py::arg("scale") = py::none(),
+      py::arg("query"), py::arg("key"), py::arg("value"), py::arg("attn_mask") = py::none(), py::arg("dropout_p") = 0.0,
+      py::arg("is_causal") = false, py::arg("scale") = py::none(),
       "softmax(query @ key^T * scale + attn_mask) @ value, fused; rows with every key masked give 0");
 });
 

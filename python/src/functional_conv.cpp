@@ -32,7 +32,8 @@ Dims conv_padding(py::handle padding, const Tensor& weight, const Dims& stride, 
   const std::string mode = padding.cast<std::string>();
   if (mode == "valid") return Dims(n, 0);
   if (mode != "same")
-    throw py::value_error(std::string(op) + ": invalid padding string '" + mode + "', should be one of {'valid', 'same'}");
+    throw py::value_error(std::string(op) + ": invalid padding string '" + mode +
+                          "', should be one of {'valid', 'same'}");
   for (auto s : stride)
     if (s != 1) throw py::value_error(std::string(op) + ": padding='same' is not supported for strided convolutions");
   Dims pad(n);
@@ -68,8 +69,8 @@ static RegisterFunctional reg_conv([](py::module_& f) {
         Dims p = conv_padding(padding, weight, s, d, 2, "conv2d");
         return loom::conv2d(input, weight, opt_tensor(bias, "conv2d", "bias"), s, p, d, groups);
       },
-      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1,
-      py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("groups") = 1);
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("dilation") = 1, py::arg("groups") = 1);
   f.def(
       "conv1d",
       [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
@@ -78,8 +79,8 @@ static RegisterFunctional reg_conv([](py::module_& f) {
         Dims p = conv_padding(padding, weight, s, d, 1, "conv1d");
         return loom::conv1d(input, weight, opt_tensor(bias, "conv1d", "bias"), s[0], p[0], d[0], groups);
       },
-      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1,
-      py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("groups") = 1);
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("dilation") = 1, py::arg("groups") = 1);
   f.def(
       "max_pool2d_with_indices",
       [](const Tensor& input, py::object kernel_size, py::object stride, py::object padding, py::object dilation,

@@ -57,8 +57,8 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
       "bilinear_pool",
       [](const py::object& a, const py::object& b, const py::object& U, const py::object& V, const py::object& P) {
         const char* op = "bilinear_pool";
-        return bilinear_pool(to_tensor(a, op, "a"), to_tensor(b, op, "b"), to_tensor(U, op, "U"),
-                             to_tensor(V, op, "V"), to_tensor(P, op, "P"));
+        return bilinear_pool(to_tensor(a, op, "a"), to_tensor(b, op, "b"), to_tensor(U, op, "U"), to_tensor(V, op, "V"),
+                             to_tensor(P, op, "P"));
       },
       py::arg("a"), py::arg("b"), py::arg("U"), py::arg("V"), py::arg("P"),
       "((a @ U^T) * (b @ V^T)) @ P^T (low-rank bilinear pooling)");

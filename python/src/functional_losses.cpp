@@ -53,8 +53,8 @@ static RegisterFunctional reg_losses([](py::module_& f) {
   def_pair_loss<l1>(f, "l1_loss", "Mean absolute error |input - target|");
   f.def(
       "smooth_l1_loss",
-      [](const py::object& input, const py::object& target, const py::object& size_average,
-         const py::object& reduce, const std::string& reduction, double beta) {
+      [](const py::object& input, const py::object& target, const py::object& size_average, const py::object& reduce,
+         const std::string& reduction, double beta) {
         const char* op = "smooth_l1_loss";
         return F::smooth_l1_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
                                  reduction_of(size_average, reduce, reduction), beta);
@@ -72,9 +72,8 @@ static RegisterFunctional reg_losses([](py::module_& f) {
       "0.5 d^2 where d = |input - target| < delta, else delta (d - 0.5 delta)");
   f.def(
       "nll_loss",
-      [](const py::object& input, const py::object& target, const py::object& weight,
-         const py::object& size_average, int64_t ignore_index, const py::object& reduce,
-         const std::string& reduction) {
+      [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
+         int64_t ignore_index, const py::object& reduce, const std::string& reduction) {
         const char* op = "nll_loss";
         return F::nll_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
                            opt_tensor(weight, op, "weight"), ignore_index,
@@ -85,21 +84,19 @@ static RegisterFunctional reg_losses([](py::module_& f) {
       "Negative log-likelihood of log-probabilities [N, C, *] at int64 class targets [N, *]");
   f.def(
       "binary_cross_entropy",
-      [](const py::object& input, const py::object& target, const py::object& weight,
-         const py::object& size_average, const py::object& reduce, const std::string& reduction) {
+      [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
+         const py::object& reduce, const std::string& reduction) {
         const char* op = "binary_cross_entropy";
         return F::binary_cross_entropy(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
-                                       opt_tensor(weight, op, "weight"),
-                                       reduction_of(size_average, reduce, reduction));
+                                       opt_tensor(weight, op, "weight"), reduction_of(size_average, reduce, reduction));
       },
       py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
       "Binary cross-entropy of probabilities (logs clamped to >= -100)");
   f.def(
       "binary_cross_entropy_with_logits",
-      [](const py::object& input, const py::object& target, const py::object& weight,
-         const py::object& size_average, const py::object& reduce, const std::string& reduction,
-         const py::object& pos_weight) {
+      [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
+         const py::object& reduce, const std::string& reduction, const py::object& pos_weight) {
         const char* op = "binary_cross_entropy_with_logits";
         return F::binary_cross_entropy_with_logits(
             to_tensor(input, op, "input"), to_tensor(target, op, "target"), opt_tensor(weight, op, "weight"),
@@ -122,8 +119,8 @@ static RegisterFunctional reg_losses([](py::module_& f) {
       "1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1");
   f.def(
       "kl_div",
-      [](const py::object& input, const py::object& target, const py::object& size_average,
-         const py::object& reduce, const std::string& reduction, bool log_target) {
+      [](const py::object& input, const py::object& target, const py::object& size_average, const py::object& reduce,
+         const std::string& reduction, bool log_target) {
         const char* op = "kl_div";
         return F::kl_div(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
                          reduction_of(size_average, reduce, reduction), log_target);

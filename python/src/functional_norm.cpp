@@ -39,8 +39,8 @@ std::string legacy_reduction(py::handle size_average, py::handle reduce, const s
 static RegisterFunctional reg_norm([](py::module_& f) {
   f.def(
       "layer_norm",
-      [](const py::object& input, const py::object& normalized_shape, const py::object& weight,
-         const py::object& bias, double eps) {
+      [](const py::object& input, const py::object& normalized_shape, const py::object& weight, const py::object& bias,
+         double eps) {
         const char* op = "layer_norm";
         return layer_norm(to_tensor(input, op, "input"), to_dims(normalized_shape), opt_tensor(weight, op, "weight"),
                           opt_tensor(bias, op, "bias"), eps);
@@ -61,9 +61,8 @@ static RegisterFunctional reg_norm([](py::module_& f) {
       "Batch normalization over [N, C, *]; updates the running statistics in place when training");
   f.def(
       "cross_entropy",
-      [](const py::object& input, const py::object& target, const py::object& weight,
-         const py::object& size_average, int64_t ignore_index, const py::object& reduce,
-         const std::string& reduction, double label_smoothing) {
+      [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
+         int64_t ignore_index, const py::object& reduce, const std::string& reduction, double label_smoothing) {
         const char* op = "cross_entropy";
         return cross_entropy(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
                              opt_tensor(weight, op, "weight"), ignore_index,
@@ -74,8 +73,8 @@ static RegisterFunctional reg_norm([](py::module_& f) {
       py::arg("label_smoothing") = 0.0, "Fused cross-entropy with class-index targets");
   f.def(
       "embedding",
-      [](const py::object& input, const py::object& weight, const py::object& padding_idx,
-         const py::object& max_norm, double norm_type, bool scale_grad_by_freq, bool sparse) {
+      [](const py::object& input, const py::object& weight, const py::object& padding_idx, const py::object& max_norm,
+         double norm_type, bool scale_grad_by_freq, bool sparse) {
         const char* op = "embedding";
         if (!max_norm.is_none() || scale_grad_by_freq || sparse)
           throw py::type_error("embedding: max_norm, scale_grad_by_freq and sparse are not supported by loom");
@@ -110,18 +109,17 @@ static RegisterFunctional reg_norm([](py::module_& f) {
                   weight_decay, first_step);
       },
       py::arg("params"), py::arg("grads"), py::arg("momentum_buffers") = py::none(), py::arg("lr") = 1e-3,
-      py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("nesterov") = false,
-      py::arg("weight_decay") = 0.0, py::arg("first_step") = false,
-      "Fused in-place SGD update of a list of parameters (torch.optim.SGD's formula)");
+      py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("nesterov") = false, py::arg("weight_decay") = 0.0,
+      py::arg("first_step") = false, "Fused in-place SGD update of a list of parameters (torch.optim.SGD's formula)");
   f.def(
       "_adam_step_",
-      [](const py::object& params, const py::object& grads, const py::object& exp_avgs,
-         const py::object& exp_avg_sqs, int64_t step, double lr, double beta1, double beta2, double eps,
-         double weight_decay, bool decoupled, bool amsgrad) {
+      [](const py::object& params, const py::object& grads, const py::object& exp_avgs, const py::object& exp_avg_sqs,
+         int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+         bool amsgrad) {
         const char* op = "_adam_step_";
         adam_step_(tensor_list(params, op, "params"), tensor_list(grads, op, "grads"),
-                   tensor_list(exp_avgs, op, "exp_avgs"), tensor_list(exp_avg_sqs, op, "exp_avg_sqs"), step, lr,
-                   beta1, beta2, eps, weight_decay, decoupled, amsgrad);
+                   tensor_list(exp_avgs, op, "exp_avgs"), tensor_list(exp_avg_sqs, op, "exp_avg_sqs"), step, lr, beta1,
+                   beta2, eps, weight_decay, decoupled, amsgrad);
       },
       py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"), py::arg("step"),
       py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,

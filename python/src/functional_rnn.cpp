@@ -31,8 +31,9 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
         Tensor h, c;
         if (!hx.is_none()) {
           TensorList s = tensor_list(hx, "lstm_cell", "hx");
-          if (s.size() != 2) throw py::value_error("lstm_cell(): hx must be a pair (h, c), got " +
-                                                   std::to_string(s.size()) + " tensors");
+          if (s.size() != 2)
+            throw py::value_error("lstm_cell(): hx must be a pair (h, c), got " + std::to_string(s.size()) +
+                                  " tensors");
           h = s[0], c = s[1];
         }
         auto [h1, c1] = lstm_cell(to_tensor(input, "lstm_cell", "input"), h, c, to_tensor(w_ih, "lstm_cell", "w_ih"),
@@ -54,8 +55,8 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       py::arg("b_hh") = py::none());
   f.def(
       "_lstm",
-      [](const py::object& input, const py::object& h0, const py::object& c0, const py::object& params,
-         bool has_biases, int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
+      [](const py::object& input, const py::object& h0, const py::object& c0, const py::object& params, bool has_biases,
+         int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
         RnnOutput r = lstm(to_tensor(input, "lstm", "input"), optional_tensor(h0, "lstm", "h0"),
                            optional_tensor(c0, "lstm", "c0"), tensor_list(params, "lstm", "params"), has_biases,
                            num_layers, bidirectional, batch_first, optional_tensor(lengths, "lstm", "lengths"));
@@ -66,8 +67,8 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       py::arg("lengths") = py::none());
   f.def(
       "_gru",
-      [](const py::object& input, const py::object& h0, const py::object& params, bool has_biases,
-         int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
+      [](const py::object& input, const py::object& h0, const py::object& params, bool has_biases, int64_t num_layers,
+         bool bidirectional, bool batch_first, const py::object& lengths) {
         RnnOutput r = gru(to_tensor(input, "gru", "input"), optional_tensor(h0, "gru", "h0"),
                           tensor_list(params, "gru", "params"), has_biases, num_layers, bidirectional, batch_first,
                           optional_tensor(lengths, "gru", "lengths"));

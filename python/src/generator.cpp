@@ -54,8 +54,7 @@ std::string type_name(py::handle h) { return py::str(py::type::of(h).attr("__nam
 }  // namespace
 
 uint64_t to_seed(py::handle h, const char* op) {
-  if (!PyLong_Check(h.ptr()))
-    throw py::type_error(std::string(op) + "(): seed must be an int, not " + type_name(h));
+  if (!PyLong_Check(h.ptr())) throw py::type_error(std::string(op) + "(): seed must be an int, not " + type_name(h));
   // PyTorch takes [-2^63, 2^64): a negative seed stands for seed + 2^64.
   const unsigned long long u = PyLong_AsUnsignedLongLong(h.ptr());
   if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) return u;
@@ -76,8 +75,7 @@ Tensor draw_with(py::handle generator, Device out, Device draws_on, const char* 
   Generator& g = generator.cast<Generator&>();
   if (g.device.type != out.type)
     throw std::runtime_error(std::string(op) + "(): expected a '" + (out.is_cpu() ? "cpu" : "cuda") +
-                             "' device type for generator but found '" + (g.device.is_cpu() ? "cpu" : "cuda") +
-                             "'");
+                             "' device type for generator but found '" + (g.device.is_cpu() ? "cpu" : "cuda") + "'");
   SwapState swap(g, draws_on);
   return draw();
 }
@@ -120,9 +118,10 @@ void init_generator(py::module_& m) {
           [](py::object self, py::handle state) {
             Tensor t = to_tensor(state, "Generator.set_state", "new_state");
             if (t.dtype() != DType::Int64 || t.dim() != 1 || t.numel() != 2)
-              throw py::value_error("Generator.set_state(): expected the int64 tensor of shape [2] that get_state() "
-                                    "returns, got " +
-                                    std::string(dtype_name(t.dtype())) + " of shape " + detail::str(t.sizes()));
+              throw py::value_error(
+                  "Generator.set_state(): expected the int64 tensor of shape [2] that get_state() "
+                  "returns, got " +
+                  std::string(dtype_name(t.dtype())) + " of shape " + detail::str(t.sizes()));
             Tensor c = t.cpu().contiguous();
             const auto* v = static_cast<const int64_t*>(c.data_ptr());
             self.cast<Generator&>().state = PhiloxState{static_cast<uint64_t>(v[0]), static_cast<uint64_t>(v[1])};

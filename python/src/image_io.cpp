@@ -41,8 +41,7 @@ py::bytes to_bytes(const std::vector<uint8_t>& v) {
 int64_t wrap_index(int64_t i, int64_t n, const char* op) {
   if (i < 0) i += n;
   if (i < 0 || i >= n)
-    throw py::index_error(std::string(op) + ": index out of range for a dataset of " + std::to_string(n) +
-                          " examples");
+    throw py::index_error(std::string(op) + ": index out of range for a dataset of " + std::to_string(n) + " examples");
   return i;
 }
 

@@ -209,8 +209,7 @@ void index_put(Tensor& self, py::handle index, const Tensor& value, const std::o
     v = value.to(dev, self.dtype());
     while (v.dim() > sel.dim() && v.size(0) == 1) v = v.squeeze(0);  // PyTorch drops leading 1s of the value
     bool fits = v.dim() <= sel.dim();
-    for (int64_t k = 1; fits && k <= v.dim(); ++k)
-      fits = v.size(-k) == 1 || v.size(-k) == sel.size(-k);
+    for (int64_t k = 1; fits && k <= v.dim(); ++k) fits = v.size(-k) == 1 || v.size(-k) == sel.size(-k);
     if (!fits)
       LOOM_THROW(ErrorKind::Runtime, "shape mismatch: value tensor of shape ", value.sizes(),
                  " cannot be broadcast to indexing result of shape ", sel.sizes());
@@ -267,8 +266,7 @@ void init_indexing(py::class_<Tensor>& cls) {
       fill = to_scalar(value, "__setitem__");
       check_fits(fill, self.dtype(), "__setitem__");
     } else {
-      if (py::isinstance<Tensor>(value))
-        v = value.cast<Tensor>();
+      if (py::isinstance<Tensor>(value)) v = value.cast<Tensor>();
       else if (py::isinstance<py::array>(value) || py::isinstance<py::list>(value))
         v = from_numpy_copy(py::module_::import("numpy").attr("asarray")(value), self.dtype(), self.device());
       else
@@ -289,10 +287,8 @@ void init_indexing(py::class_<Tensor>& cls) {
       return;
     }
     Indexed ix = index_tensor(self, index);
-    if (scalar_value)
-      ix.result.fill_(fill);
-    else
-      ix.result.copy_(v);
+    if (scalar_value) ix.result.fill_(fill);
+    else ix.result.copy_(v);
   });
 }
 

@@ -22,24 +22,12 @@ void translate_errors(std::exception_ptr p) {
   } catch (const Error& e) {
     PyObject* type = PyExc_RuntimeError;
     switch (e.kind()) {
-      case ErrorKind::Runtime:
-        type = PyExc_RuntimeError;
-        break;
-      case ErrorKind::Value:
-        type = PyExc_ValueError;
-        break;
-      case ErrorKind::Index:
-        type = PyExc_IndexError;
-        break;
-      case ErrorKind::Type:
-        type = PyExc_TypeError;
-        break;
-      case ErrorKind::NotImplemented:
-        type = PyExc_NotImplementedError;
-        break;
-      case ErrorKind::OutOfMemory:
-        type = g_oom_error;
-        break;
+      case ErrorKind::Runtime: type = PyExc_RuntimeError; break;
+      case ErrorKind::Value: type = PyExc_ValueError; break;
+      case ErrorKind::Index: type = PyExc_IndexError; break;
+      case ErrorKind::Type: type = PyExc_TypeError; break;
+      case ErrorKind::NotImplemented: type = PyExc_NotImplementedError; break;
+      case ErrorKind::OutOfMemory: type = g_oom_error; break;
     }
     // A message may quote bytes that are not UTF-8 (a file name, a corrupt
     // token): escape them rather than raise UnicodeDecodeError instead.
@@ -378,7 +366,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("_autotune_json", &autotune::to_json, py::arg("family") = "");
   m.def("_autotune_save", &autotune::save, py::arg("path"), py::arg("family") = "");
   m.def("_autotune_load", &autotune::load, py::arg("path"));
-  m.def("_autotune_clear", [](const std::string& family) { autotune::clear(family); }, py::arg("family") = "");
+  m.def(
+      "_autotune_clear", [](const std::string& family) { autotune::clear(family); }, py::arg("family") = "");
   m.def("_autotune_tuning_seconds", &autotune::tuning_seconds);
   m.def("_autotune_set_budget", &autotune::set_budget_seconds, py::arg("seconds"));
   m.def("_autotune_budget", &autotune::budget_seconds);

@@ -23,17 +23,18 @@ void bind_multimodal_modules(py::module_& m) {
       .def("forward", &ImageEncoder::forward);
   py::class_<TextEncoder, nn::Module, std::shared_ptr<TextEncoder>>(m, "TextEncoder")
       .def("forward", &TextEncoder::forward)
-      .def("forward_sequence", [](const TextEncoder& e, const Tensor& tokens) {
-        TextSequence s = e.forward_sequence(tokens);
-        return py::make_tuple(s.states, s.padding_mask);
-      }, py::arg("tokens"))
+      .def(
+          "forward_sequence",
+          [](const TextEncoder& e, const Tensor& tokens) {
+            TextSequence s = e.forward_sequence(tokens);
+            return py::make_tuple(s.states, s.padding_mask);
+          },
+          py::arg("tokens"))
       .def_property_readonly("dim", &TextEncoder::dim)
       .def_property_readonly("sequence_dim", &TextEncoder::sequence_dim);
-  py::class_<TransformerTextEncoder, TextEncoder, std::shared_ptr<TransformerTextEncoder>>(m,
-                                                                                          "TransformerTextEncoder")
-      .def(py::init<int64_t, int64_t, int64_t, int64_t, int64_t, bool>(), py::arg("vocab") = 1000,
-           py::arg("dim") = 256, py::arg("layers") = 2, py::arg("heads") = 4, py::arg("max_len") = 32,
-           py::arg("mask_padding") = false);
+  py::class_<TransformerTextEncoder, TextEncoder, std::shared_ptr<TransformerTextEncoder>>(m, "TransformerTextEncoder")
+      .def(py::init<int64_t, int64_t, int64_t, int64_t, int64_t, bool>(), py::arg("vocab") = 1000, py::arg("dim") = 256,
+           py::arg("layers") = 2, py::arg("heads") = 4, py::arg("max_len") = 32, py::arg("mask_padding") = false);
   py::class_<LSTMTextEncoder, TextEncoder, std::shared_ptr<LSTMTextEncoder>>(m, "LSTMTextEncoder")
       .def(py::init<int64_t, int64_t>(), py::arg("vocab") = 1000, py::arg("dim") = 256);
   py::class_<CLIP, nn::Module, std::shared_ptr<CLIP>>(m, "CLIP")
@@ -99,31 +100,47 @@ void bind_multimodal_modules(py::module_& m) {
   py::class_<RetrievalMetrics>(d, "RetrievalMetrics")
       .def_readonly("image_to_text", &RetrievalMetrics::image_to_text)
       .def_readonly("text_to_image", &RetrievalMetrics::text_to_image);
-  d.def("retrieval_metrics",
-        [](const Tensor& img, const Tensor& txt, const Tensor& il, const Tensor& tl, std::vector<int64_t> ks) {
-          return il.defined() ? retrieval_metrics(img, txt, il, tl, ks) : retrieval_metrics(img, txt, ks);
-        },
-        py::arg("img_emb"), py::arg("txt_emb"), py::arg("img_labels") = Tensor(), py::arg("txt_labels") = Tensor(),
-        py::arg("ks") = std::vector<int64_t>{1, 5, 10});
-  d.def("recall_at_k", [](const Tensor& sim, int64_t k, const Tensor& ql, const Tensor& dl) {
-    return ql.defined() ? recall_at_k(sim, k, ql, dl) : recall_at_k(sim, k);
-  }, py::arg("sim"), py::arg("k"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
-  d.def("median_rank", [](const Tensor& sim, const Tensor& ql, const Tensor& dl) {
-    return ql.defined() ? median_rank(sim, ql, dl) : median_rank(sim);
-  }, py::arg("sim"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
-  d.def("mean_reciprocal_rank", [](const Tensor& sim, const Tensor& ql, const Tensor& dl) {
-    return ql.defined() ? mean_reciprocal_rank(sim, ql, dl) : mean_reciprocal_rank(sim);
-  }, py::arg("sim"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
-  d.def("mean_average_precision", [](py::handle sim, py::handle ql, py::handle dl) {
-    const char* op = "mean_average_precision";
-    return mean_average_precision(to_tensor(sim, op, "sim"), to_tensor(ql, op, "query_labels"),
-                                  to_tensor(dl, op, "doc_labels"));
-  }, py::arg("sim"), py::arg("query_labels"), py::arg("doc_labels"));
+  d.def(
+      "retrieval_metrics",
+      [](const Tensor& img, const Tensor& txt, const Tensor& il, const Tensor& tl, std::vector<int64_t> ks) {
+        return il.defined() ? retrieval_metrics(img, txt, il, tl, ks) : retrieval_metrics(img, txt, ks);
+      },
+      py::arg("img_emb"), py::arg("txt_emb"), py::arg("img_labels") = Tensor(), py::arg("txt_labels") = Tensor(),
+      py::arg("ks") = std::vector<int64_t>{1, 5, 10});
+  d.def(
+      "recall_at_k",
+      [](const Tensor& sim, int64_t k, const Tensor& ql, const Tensor& dl) {
+        return ql.defined() ? recall_at_k(sim, k, ql, dl) : recall_at_k(sim, k);
+      },
+      py::arg("sim"), py::arg("k"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
+  d.def(
+      "median_rank",
+      [](const Tensor& sim, const Tensor& ql, const Tensor& dl) {
+        return ql.defined() ? median_rank(sim, ql, dl) : median_rank(sim);
+      },
+      py::arg("sim"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
+  d.def(
+      "mean_reciprocal_rank",
+      [](const Tensor& sim, const Tensor& ql, const Tensor& dl) {
+        return ql.defined() ? mean_reciprocal_rank(sim, ql, dl) : mean_reciprocal_rank(sim);
+      },
+      py::arg("sim"), py::arg("query_labels") = Tensor(), py::arg("doc_labels") = Tensor());
+  d.def(
+      "mean_average_precision",
+      [](py::handle sim, py::handle ql, py::handle dl) {
+        const char* op = "mean_average_precision";
+        return mean_average_precision(to_tensor(sim, op, "sim"), to_tensor(ql, op, "query_labels"),
+                                      to_tensor(dl, op, "doc_labels"));
+      },
+      py::arg("sim"), py::arg("query_labels"), py::arg("doc_labels"));
 
-  d.def("load_fashion_mnist", [](const std::string& split, py::handle root) {
-    LabelledImages li = load_fashion_mnist(split, to_fs_path(root, "load_fashion_mnist"));
-    return py::make_tuple(li.images, li.labels);
-  }, py::arg("split"), py::arg("root") = std::string(kFashionMnistRoot));
+  d.def(
+      "load_fashion_mnist",
+      [](const std::string& split, py::handle root) {
+        LabelledImages li = load_fashion_mnist(split, to_fs_path(root, "load_fashion_mnist"));
+        return py::make_tuple(li.images, li.labels);
+      },
+      py::arg("split"), py::arg("root") = std::string(kFashionMnistRoot));
   d.def("fashion_mnist_classes", &fashion_mnist_classes);
   d.def("fashion_mnist_captions", &fashion_mnist_captions, py::arg("labels"), py::arg("seed") = 0);
 }

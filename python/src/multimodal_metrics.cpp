@@ -38,10 +38,8 @@ std::string map_repr(const std::map<K, V>& m) {
   bool first = true;
   for (const auto& [k, v] : m) {
     os << (first ? "" : ", ");
-    if constexpr (std::is_same_v<K, std::string>)
-      os << "'" << k << "'";
-    else
-      os << k;
+    if constexpr (std::is_same_v<K, std::string>) os << "'" << k << "'";
+    else os << k;
     os << ": " << v;
     first = false;
   }
@@ -51,38 +49,41 @@ std::string map_repr(const std::map<K, V>& m) {
 void bind(py::module_& functional) {
   py::module_ m = functional.def_submodule("_mm_metrics", "multimodal evaluation functions (multimodal/metrics.h)");
 
-  m.def("topk_search",
-        [](const Tensor& q, const Tensor& index, int64_t k, bool normalize) {
-          TopK r;
-          {
-            py::gil_scoped_release release;
-            r = topk_search(q, index, k, normalize);
-          }
-          return as_tuple(r);
-        },
-        py::arg("query_emb"), py::arg("index_emb"), py::arg("k"), py::arg("normalize") = true,
-        R"doc(The k best index entries of each query: (scores [Nq, k], indices int64 [Nq, k]), best
+  m.def(
+      "topk_search",
+      [](const Tensor& q, const Tensor& index, int64_t k, bool normalize) {
+        TopK r;
+        {
+          py::gil_scoped_release release;
+          r = topk_search(q, index, k, normalize);
+        }
+        return as_tuple(r);
+      },
+      py::arg("query_emb"), py::arg("index_emb"), py::arg("k"), py::arg("normalize") = true,
+      R"doc(The k best index entries of each query: (scores [Nq, k], indices int64 [Nq, k]), best
 first, ties by lower index. Cosine similarity (normalize=False: the dot product).)doc");
-  m.def("search_text_to_image",
-        [](const Tensor& img, const Tensor& txt, int64_t k) {
-          TopK r;
-          {
-            py::gil_scoped_release release;
-            r = search_text_to_image(img, txt, k);
-          }
-          return as_tuple(r);
-        },
-        py::arg("image_emb"), py::arg("text_emb"), py::arg("k"), "Texts as queries: the k best images of each.");
-  m.def("search_image_to_text",
-        [](const Tensor& img, const Tensor& txt, int64_t k) {
-          TopK r;
-          {
-            py::gil_scoped_release release;
-            r = search_image_to_text(img, txt, k);
-          }
-          return as_tuple(r);
-        },
-        py::arg("image_emb"), py::arg("text_emb"), py::arg("k"), "Images as queries: the k best texts of each.");
+  m.def(
+      "search_text_to_image",
+      [](const Tensor& img, const Tensor& txt, int64_t k) {
+        TopK r;
+        {
+          py::gil_scoped_release release;
+          r = search_text_to_image(img, txt, k);
+        }
+        return as_tuple(r);
+      },
+      py::arg("image_emb"), py::arg("text_emb"), py::arg("k"), "Texts as queries: the k best images of each.");
+  m.def(
+      "search_image_to_text",
+      [](const Tensor& img, const Tensor& txt, int64_t k) {
+        TopK r;
+        {
+          py::gil_scoped_release release;
+          r = search_image_to_text(img, txt, k);
+        }
+        return as_tuple(r);
+      },
+      py::arg("image_emb"), py::arg("text_emb"), py::arg("k"), "Images as queries: the k best texts of each.");
 
   m.def("retrieval_report", &retrieval_report, py::arg("image_emb"), py::arg("text_emb"), py::arg("text_image_ids"),
         py::arg("ks") = std::vector<int64_t>{1, 5, 10}, py::call_guard<py::gil_scoped_release>(),

@@ -30,16 +30,25 @@ void bind(py::module_& f) {
   auto m = f.def_submodule("_nn", "C++ nn modules (wrapped by loom.nn.CppModule)");
   py::class_<nn::Module, std::shared_ptr<nn::Module>>(m, "Module")
       .def_property_readonly("type_name", &nn::Module::type_name)
-      .def("named_parameters", [](const nn::Module& self, const std::string& prefix,
-                                  bool recurse) { return named_list(self.named_parameters(prefix, recurse)); },
-           py::arg("prefix") = "", py::arg("recurse") = true)
-      .def("named_buffers", [](const nn::Module& self, const std::string& prefix,
-                               bool recurse) { return named_list(self.named_buffers(prefix, recurse)); },
-           py::arg("prefix") = "", py::arg("recurse") = true)
+      .def(
+          "named_parameters",
+          [](const nn::Module& self, const std::string& prefix, bool recurse) {
+            return named_list(self.named_parameters(prefix, recurse));
+          },
+          py::arg("prefix") = "", py::arg("recurse") = true)
+      .def(
+          "named_buffers",
+          [](const nn::Module& self, const std::string& prefix, bool recurse) {
+            return named_list(self.named_buffers(prefix, recurse));
+          },
+          py::arg("prefix") = "", py::arg("recurse") = true)
       .def("state_dict", [](const nn::Module& self) { return named_list(self.state_dict()); })
-      .def("load_state_dict",
-           [](nn::Module& self, const py::object& sd, bool strict) { return self.load_state_dict(to_state_dict(sd), strict); },
-           py::arg("state_dict"), py::arg("strict") = true)
+      .def(
+          "load_state_dict",
+          [](nn::Module& self, const py::object& sd, bool strict) {
+            return self.load_state_dict(to_state_dict(sd), strict);
+          },
+          py::arg("state_dict"), py::arg("strict") = true)
       .def("train", &nn::Module::train, py::arg("mode") = true)
       .def("eval", &nn::Module::eval)
       .def_property_readonly("training", &nn::Module::is_training)
@@ -78,7 +87,9 @@ void bind(py::module_& f) {
            py::arg("num_embeddings"), py::arg("embedding_dim"), py::arg("padding_idx") = py::none())
       .def("forward", &nn::Embedding::forward);
   py::class_<nn::BatchNorm1d, nn::Module, std::shared_ptr<nn::BatchNorm1d>>(m, "BatchNorm1d")
-      .def(py::init([](int64_t c, double eps, double momentum) { return std::make_shared<nn::BatchNorm1d>(c, eps, momentum); }),
+      .def(py::init([](int64_t c, double eps, double momentum) {
+             return std::make_shared<nn::BatchNorm1d>(c, eps, momentum);
+           }),
            py::arg("num_features"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1)
       .def("forward", &nn::BatchNorm1d::forward);
   py::class_<nn::Sequential, nn::Module, std::shared_ptr<nn::Sequential>>(m, "Sequential")
@@ -89,13 +100,18 @@ void bind(py::module_& f) {
 
   auto init = m.def_submodule("init", "loom::nn::init (C++)");
   init.def("calculate_gain", &nn::init::calculate_gain, py::arg("nonlinearity"), py::arg("param") = -1.0);
-  init.def("kaiming_uniform_", [](Tensor t, double a, const std::string& mode, const std::string& nl) {
-    return nn::init::kaiming_uniform_(t, a, mode, nl);
-  }, py::arg("tensor"), py::arg("a") = 0.0, py::arg("mode") = "fan_in", py::arg("nonlinearity") = "leaky_relu");
-  init.def("xavier_uniform_", [](Tensor t, double gain) { return nn::init::xavier_uniform_(t, gain); },
-           py::arg("tensor"), py::arg("gain") = 1.0);
-  init.def("orthogonal_", [](Tensor t, double gain) { return nn::init::orthogonal_(t, gain); }, py::arg("tensor"),
-           py::arg("gain") = 1.0);
+  init.def(
+      "kaiming_uniform_",
+      [](Tensor t, double a, const std::string& mode, const std::string& nl) {
+        return nn::init::kaiming_uniform_(t, a, mode, nl);
+      },
+      py::arg("tensor"), py::arg("a") = 0.0, py::arg("mode") = "fan_in", py::arg("nonlinearity") = "leaky_relu");
+  init.def(
+      "xavier_uniform_", [](Tensor t, double gain) { return nn::init::xavier_uniform_(t, gain); }, py::arg("tensor"),
+      py::arg("gain") = 1.0);
+  init.def(
+      "orthogonal_", [](Tensor t, double gain) { return nn::init::orthogonal_(t, gain); }, py::arg("tensor"),
+      py::arg("gain") = 1.0);
   bind_multimodal_modules(m);
 }
 

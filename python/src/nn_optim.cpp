@@ -73,7 +73,6 @@ py::list groups_to_python(const Optimizer& o) {
   return out;
 }
 
-
 // The parameters of a step function's call: the Python objects (the keys of
 // optimizer.state) and their tensors.
 struct PyParams {
@@ -120,8 +119,7 @@ class PyStates {
       auto add = [&](py::handle k, py::handle v) {
         if (!py::isinstance<py::str>(k)) return;
         std::string key = k.cast<std::string>();
-        if (py::isinstance<Tensor>(v))
-          e->state[key] = v.cast<Tensor>();
+        if (py::isinstance<Tensor>(v)) e->state[key] = v.cast<Tensor>();
         else if (key == "step" && (PyLong_Check(v.ptr()) || PyFloat_Check(v.ptr())) && !PyBool_Check(v.ptr()))
           e->state[key] = scalar_tensor(v.cast<double>(), TensorOptions(DType::Float64));
       };
@@ -181,8 +179,7 @@ class PyStates {
 
 // Runs step(params, grads, state access) on Python's lists and state mapping.
 template <typename Step>
-void run_step(const py::handle& params, const py::handle& grads, const py::handle& state, const char* op,
-              Step&& step) {
+void run_step(const py::handle& params, const py::handle& grads, const py::handle& state, const char* op, Step&& step) {
   PyParams ps = to_params(params, op);
   TensorList gs = to_grads(grads, ps.tensors.size(), op);
   PyStates states(state, ps.objects);
@@ -204,9 +201,9 @@ void bind_functions(py::module_& m) {
         run_step(params, grads, state, "sgd_step",
                  [&](const TensorList& p, const TensorList& g, const StateAccess& s) { sgd_step(o, p, g, s); });
       },
-      py::arg("params"), py::arg("grads"), py::arg("state"), py::kw_only(), py::arg("lr"),
-      py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
-      py::arg("nesterov") = false, py::arg("maximize") = false,
+      py::arg("params"), py::arg("grads"), py::arg("state"), py::kw_only(), py::arg("lr"), py::arg("momentum") = 0.0,
+      py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0, py::arg("nesterov") = false,
+      py::arg("maximize") = false,
       "One SGD step over a parameter group (loom::optim::sgd_step): grads[i] None skips params[i]; state is the "
       "optimizer's mapping parameter -> dict (momentum_buffer)");
   m.def(
@@ -214,10 +211,9 @@ void bind_functions(py::module_& m) {
       [](const py::handle& params, const py::handle& grads, const py::handle& state, double lr, double beta1,
          double beta2, double eps, double weight_decay, bool amsgrad, bool maximize, bool decoupled) {
         AdamOptions o{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize};
-        run_step(params, grads, state, decoupled ? "adamw_step" : "adam_step",
-                 [&](const TensorList& p, const TensorList& g, const StateAccess& s) {
-                   adam_step(o, decoupled, p, g, s);
-                 });
+        run_step(
+            params, grads, state, decoupled ? "adamw_step" : "adam_step",
+            [&](const TensorList& p, const TensorList& g, const StateAccess& s) { adam_step(o, decoupled, p, g, s); });
       },
       py::arg("params"), py::arg("grads"), py::arg("state"), py::kw_only(), py::arg("lr"), py::arg("beta1") = 0.9,
       py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0, py::arg("amsgrad") = false,
@@ -247,8 +243,8 @@ void bind_functions(py::module_& m) {
         py::arg("milestones"), py::arg("gamma"));
   m.def("linear_lr", &linear_lr, py::arg("lr"), py::arg("epoch"), py::arg("start_factor"), py::arg("end_factor"),
         py::arg("total_iters"));
-  m.def("linear_lr_closed_form", &linear_lr_closed_form, py::arg("base_lr"), py::arg("epoch"),
-        py::arg("start_factor"), py::arg("end_factor"), py::arg("total_iters"));
+  m.def("linear_lr_closed_form", &linear_lr_closed_form, py::arg("base_lr"), py::arg("epoch"), py::arg("start_factor"),
+        py::arg("end_factor"), py::arg("total_iters"));
   m.def("cosine_annealing_lr", &cosine_annealing_lr, py::arg("lr"), py::arg("base_lr"), py::arg("epoch"),
         py::arg("step_count"), py::arg("T_max"), py::arg("eta_min"));
   m.def("cosine_annealing_lr_closed_form", &cosine_annealing_lr_closed_form, py::arg("base_lr"), py::arg("epoch"),
@@ -279,8 +275,8 @@ void bind(py::module_& f) {
       .def(
           "set_option",
           [](Optimizer& o, size_t group, const std::string& key, double value) {
-            LOOM_CHECK_INDEX(group < o.param_groups().size(), o.name(), ".set_option: group ", group,
-                             " out of range (", o.param_groups().size(), " groups)");
+            LOOM_CHECK_INDEX(group < o.param_groups().size(), o.name(), ".set_option: group ", group, " out of range (",
+                             o.param_groups().size(), " groups)");
             o.param_groups()[group].options[key] = value;
           },
           py::arg("group"), py::arg("key"), py::arg("value"))
@@ -309,14 +305,13 @@ void bind(py::module_& f) {
   };
   py::class_<Adam, Optimizer>(m, "Adam").def(py::init(adam_init), py::arg("params"), py::arg("lr") = 1e-3,
                                              py::arg("betas") = std::make_pair(0.9, 0.999), py::arg("eps") = 1e-8,
-                                             py::arg("weight_decay") = 0.0, py::arg("amsgrad") = false,
-                                             py::kw_only(), py::arg("maximize") = false);
+                                             py::arg("weight_decay") = 0.0, py::arg("amsgrad") = false, py::kw_only(),
+                                             py::arg("maximize") = false);
   py::class_<AdamW, Adam>(m, "AdamW")
       .def(py::init([](const py::object& params, double lr, std::pair<double, double> betas, double eps,
                        double weight_decay, bool amsgrad, bool maximize) {
-             return std::make_unique<AdamW>(
-                 to_groups(params, "AdamW"),
-                 AdamOptions{lr, betas.first, betas.second, eps, weight_decay, amsgrad, maximize});
+             return std::make_unique<AdamW>(to_groups(params, "AdamW"), AdamOptions{lr, betas.first, betas.second, eps,
+                                                                                    weight_decay, amsgrad, maximize});
            }),
            py::arg("params"), py::arg("lr") = 1e-3, py::arg("betas") = std::make_pair(0.9, 0.999),
            py::arg("eps") = 1e-8, py::arg("weight_decay") = 1e-2, py::arg("amsgrad") = false, py::kw_only(),
@@ -334,8 +329,7 @@ void bind(py::module_& f) {
 
   py::class_<LRScheduler>(m, "LRScheduler")
       .def(
-          "step", [](LRScheduler& s, std::optional<int64_t> epoch) { s.step(epoch); },
-          py::arg("epoch") = py::none())
+          "step", [](LRScheduler& s, std::optional<int64_t> epoch) { s.step(epoch); }, py::arg("epoch") = py::none())
       .def("get_last_lr", &LRScheduler::get_last_lr)
       .def_property_readonly("last_epoch", &LRScheduler::last_epoch)
       .def_property_readonly("base_lrs", &LRScheduler::base_lrs)
@@ -345,8 +339,8 @@ void bind(py::module_& f) {
       .def(py::init<Optimizer&, int64_t, double, int64_t>(), py::arg("optimizer"), py::arg("step_size"),
            py::arg("gamma") = 0.1, py::arg("last_epoch") = -1, py::keep_alive<1, 2>());
   py::class_<MultiStepLR, LRScheduler>(m, "MultiStepLR")
-      .def(py::init<Optimizer&, std::vector<int64_t>, double, int64_t>(), py::arg("optimizer"),
-           py::arg("milestones"), py::arg("gamma") = 0.1, py::arg("last_epoch") = -1, py::keep_alive<1, 2>());
+      .def(py::init<Optimizer&, std::vector<int64_t>, double, int64_t>(), py::arg("optimizer"), py::arg("milestones"),
+           py::arg("gamma") = 0.1, py::arg("last_epoch") = -1, py::keep_alive<1, 2>());
   py::class_<CosineAnnealingLR, LRScheduler>(m, "CosineAnnealingLR")
       .def(py::init<Optimizer&, int64_t, double, int64_t>(), py::arg("optimizer"), py::arg("T_max"),
            py::arg("eta_min") = 0.0, py::arg("last_epoch") = -1, py::keep_alive<1, 2>());
@@ -364,8 +358,8 @@ void bind(py::module_& f) {
              LOOM_CHECK_VALUE(anneal_strategy == "cos" || anneal_strategy == "linear",
                               "OneCycleLR: anneal_strategy must by one of 'cos' or 'linear', instead got ",
                               anneal_strategy);
-             OneCycleOptions o{pct_start,     anneal_strategy == "cos", cycle_momentum,  base_momentum,
-                               max_momentum,  div_factor,               final_div_factor, three_phase};
+             OneCycleOptions o{pct_start,  anneal_strategy == "cos", cycle_momentum, base_momentum, max_momentum,
+                               div_factor, final_div_factor,         three_phase};
              return std::make_unique<OneCycleLR>(opt, max_lr, total_steps, o);
            }),
            py::arg("optimizer"), py::arg("max_lr"), py::arg("total_steps"), py::arg("pct_start") = 0.3,
@@ -376,8 +370,7 @@ void bind(py::module_& f) {
   m.def(
       "clip_grad_norm_",
       [](const py::object& params, double max_norm, double norm_type, bool error_if_nonfinite) {
-        return nn::utils::clip_grad_norm_(to_list(params, "clip_grad_norm_"), max_norm, norm_type,
-                                          error_if_nonfinite);
+        return nn::utils::clip_grad_norm_(to_list(params, "clip_grad_norm_"), max_norm, norm_type, error_if_nonfinite);
       },
       py::arg("parameters"), py::arg("max_norm"), py::arg("norm_type") = 2.0, py::arg("error_if_nonfinite") = false);
   m.def(

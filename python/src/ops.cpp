@@ -54,8 +54,7 @@ bool unbiased_from(py::object unbiased, py::object correction, double* scale, co
     if (c == 0) return false;
     if (c == 1) return true;
     int64_t n = 1;
-    if (dims.empty())
-      n = t.numel();
+    if (dims.empty()) n = t.numel();
     else
       for (auto d : dims) n *= t.dim() == 0 ? 1 : t.size(d);  // a 0-d tensor reduces over its one element
     *scale = static_cast<double>(n) / std::max(0.0, n - c);
@@ -116,31 +115,31 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
 
   // ---- unary aliases and operators ----
   cls.def("negative", [](const Tensor& t) { return t.neg(); })
-                  .def("absolute", [](const Tensor& t) { return t.abs(); })
-                  .def("__neg__", [](const Tensor& t) { return t.neg(); })
-                  .def("__pos__", [](const Tensor& t) { return t; })
-                  .def("__abs__", [](const Tensor& t) { return t.abs(); })
-                  .def("__invert__", [](const Tensor& t) { return t.bitwise_not(); })
-                  .def("bitwise_not", [](const Tensor& t) { return t.bitwise_not(); })
-                  .def("bitwise_not_",
-                       [](py::object s) {
-                         s.cast<Tensor&>().bitwise_not_();
-                         return s;
-                       })
-                  .def("relu_",
-                       [](py::object s) {
-                         s.cast<Tensor&>().relu_();
-                         return s;
-                       })
-                  .def("neg_",
-                       [](py::object s) {
-                         s.cast<Tensor&>().neg_();
-                         return s;
-                       })
-                  .def("exp_", [](py::object s) {
-                    s.cast<Tensor&>().exp_();
-                    return s;
-                  });
+      .def("absolute", [](const Tensor& t) { return t.abs(); })
+      .def("__neg__", [](const Tensor& t) { return t.neg(); })
+      .def("__pos__", [](const Tensor& t) { return t; })
+      .def("__abs__", [](const Tensor& t) { return t.abs(); })
+      .def("__invert__", [](const Tensor& t) { return t.bitwise_not(); })
+      .def("bitwise_not", [](const Tensor& t) { return t.bitwise_not(); })
+      .def("bitwise_not_",
+           [](py::object s) {
+             s.cast<Tensor&>().bitwise_not_();
+             return s;
+           })
+      .def("relu_",
+           [](py::object s) {
+             s.cast<Tensor&>().relu_();
+             return s;
+           })
+      .def("neg_",
+           [](py::object s) {
+             s.cast<Tensor&>().neg_();
+             return s;
+           })
+      .def("exp_", [](py::object s) {
+        s.cast<Tensor&>().exp_();
+        return s;
+      });
 
   // ---- binary methods and operators ----
   auto add_t = [](const Tensor& a, const Tensor& b) { return a.add(b); };
@@ -226,67 +225,57 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
     return binary(                                                                      \
         a, b, #name, true, [](const Tensor& x, const Tensor& y) { return x.name(y); },  \
         [](const Tensor& x, const Scalar& y) { return x.name(y); });                    \
-  });
-  LOOM_CMP(eq, "__eq__")
-  LOOM_CMP(ne, "__ne__")
-  LOOM_CMP(lt, "__lt__") LOOM_CMP(le, "__le__") LOOM_CMP(gt, "__gt__") LOOM_CMP(ge, "__ge__")
+  })
+  LOOM_CMP(eq, "__eq__");
+  LOOM_CMP(ne, "__ne__");
+  LOOM_CMP(lt, "__lt__");
+  LOOM_CMP(le, "__le__");
+  LOOM_CMP(gt, "__gt__");
+  LOOM_CMP(ge, "__ge__");
 #undef LOOM_CMP
 
   // ---- bitwise (bool and integer tensors); & | ^ commute, so the reflected forms are the same call ----
-#define LOOM_BITWISE(name, sym)                                                                                  \
-  {                                                                                                               \
-    auto ft = [](const Tensor& x, const Tensor& y) { return x.name(y); };                                        \
-    auto fs = [](const Tensor& x, const Scalar& y) { return x.name(y); };                                        \
-    auto fi = [](Tensor& x, py::handle y) {                                                                       \
-      if (py::isinstance<Tensor>(y))                                                                              \
-        x.name##_(y.cast<const Tensor&>());                                                                       \
-      else                                                                                                        \
-        x.name##_(to_scalar(y, #name "_"));                                                                       \
-    };                                                                                                            \
-    cls.def(                                                                                                      \
-           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); },             \
-           py::arg("other"))                                                                                      \
-        .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })    \
-        .def("__r" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })   \
-        .def(                                                                                                     \
-            #name "_", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); }, py::arg("other")) \
-        .def("__i" sym "__", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); });          \
-  }
-  LOOM_BITWISE(bitwise_and, "and")
-  LOOM_BITWISE(bitwise_or, "or")
-  LOOM_BITWISE(bitwise_xor, "xor")
+#define LOOM_BITWISE(name, sym)                                                                                        \
+  do {                                                                                                                 \
+    auto ft = [](const Tensor& x, const Tensor& y) { return x.name(y); };                                              \
+    auto fs = [](const Tensor& x, const Scalar& y) { return x.name(y); };                                              \
+    auto fi = [](Tensor& x, py::handle y) {                                                                            \
+      if (py::isinstance<Tensor>(y)) x.name##_(y.cast<const Tensor&>());                                               \
+      else x.name##_(to_scalar(y, #name "_"));                                                                         \
+    };                                                                                                                 \
+    cls.def(                                                                                                           \
+           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); }, py::arg("other")) \
+        .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })          \
+        .def("__r" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })         \
+        .def(                                                                                                          \
+            #name "_", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); }, py::arg("other"))     \
+        .def("__i" sym "__", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); });                \
+  } while (0)
+  LOOM_BITWISE(bitwise_and, "and");
+  LOOM_BITWISE(bitwise_or, "or");
+  LOOM_BITWISE(bitwise_xor, "xor");
 #undef LOOM_BITWISE
 
   // ---- in-place ----
   auto iadd = [](Tensor& t, py::handle b) {
-    if (py::isinstance<Tensor>(b))
-      t.add_(b.cast<const Tensor&>());
-    else
-      t.add_(to_scalar(b, "add_"));
+    if (py::isinstance<Tensor>(b)) t.add_(b.cast<const Tensor&>());
+    else t.add_(to_scalar(b, "add_"));
   };
   auto isub = [](Tensor& t, py::handle b) {
-    if (py::isinstance<Tensor>(b))
-      t.sub_(b.cast<const Tensor&>());
-    else
-      t.sub_(to_scalar(b, "sub_"));
+    if (py::isinstance<Tensor>(b)) t.sub_(b.cast<const Tensor&>());
+    else t.sub_(to_scalar(b, "sub_"));
   };
   auto imul = [](Tensor& t, py::handle b) {
-    if (py::isinstance<Tensor>(b))
-      t.mul_(b.cast<const Tensor&>());
-    else
-      t.mul_(to_scalar(b, "mul_"));
+    if (py::isinstance<Tensor>(b)) t.mul_(b.cast<const Tensor&>());
+    else t.mul_(to_scalar(b, "mul_"));
   };
   auto idiv = [](Tensor& t, py::handle b) {
-    if (py::isinstance<Tensor>(b))
-      t.div_(b.cast<const Tensor&>());
-    else
-      t.div_(to_scalar(b, "div_"));
+    if (py::isinstance<Tensor>(b)) t.div_(b.cast<const Tensor&>());
+    else t.div_(to_scalar(b, "div_"));
   };
   auto ipow = [](Tensor& t, py::handle b) {
-    if (py::isinstance<Tensor>(b))
-      t.pow_(b.cast<const Tensor&>());
-    else
-      t.pow_(to_scalar(b, "pow_"));
+    if (py::isinstance<Tensor>(b)) t.pow_(b.cast<const Tensor&>());
+    else t.pow_(to_scalar(b, "pow_"));
   };
   cls.def(
          "add_",
@@ -294,10 +283,8 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
            Tensor& t = s.cast<Tensor&>();
            if (alpha.is_none())
              return inplace(s, b, "add_", [](Tensor& x, py::handle y) {
-               if (py::isinstance<Tensor>(y))
-                 x.add_(y.cast<const Tensor&>());
-               else
-                 x.add_(to_scalar(y, "add_"));
+               if (py::isinstance<Tensor>(y)) x.add_(y.cast<const Tensor&>());
+               else x.add_(to_scalar(y, "add_"));
              });
            t.add_(to_tensor_like(b, t, "add_"), to_scalar(alpha, "add_"));
            return s;
@@ -309,10 +296,8 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
             Tensor& t = s.cast<Tensor&>();
             if (alpha.is_none())
               return inplace(s, b, "sub_", [](Tensor& x, py::handle y) {
-                if (py::isinstance<Tensor>(y))
-                  x.sub_(y.cast<const Tensor&>());
-                else
-                  x.sub_(to_scalar(y, "sub_"));
+                if (py::isinstance<Tensor>(y)) x.sub_(y.cast<const Tensor&>());
+                else x.sub_(to_scalar(y, "sub_"));
               });
             t.sub_(to_tensor_like(b, t, "sub_"), to_scalar(alpha, "sub_"));
             return s;

@@ -126,20 +126,19 @@ static RegisterFunctional reg_profiler([](py::module_& functional) {
       [](int64_t step, int64_t wait, int64_t warmup, int64_t active, int64_t repeat, int64_t skip_first) {
         return static_cast<int>(make_schedule(wait, warmup, active, repeat, skip_first).at(step));
       },
-      py::arg("step"), py::arg("wait"), py::arg("warmup"), py::arg("active"), py::arg("repeat"),
-      py::arg("skip_first"));
+      py::arg("step"), py::arg("wait"), py::arg("warmup"), py::arg("active"), py::arg("repeat"), py::arg("skip_first"));
 
   py::class_<Profiler>(m, "_Profiler")
-      .def(py::init([](bool record_shapes, bool profile_memory, bool cuda, const std::string& cuda_timing,
-                       bool roofline) {
-             profiler::ProfilerOptions o;
-             o.record_shapes = record_shapes;
-             o.profile_memory = profile_memory;
-             o.cuda = cuda;
-             o.cuda_timing = cuda_timing;
-             o.roofline = roofline;
-             return std::make_unique<Profiler>(o);
-           }),
+      .def(py::init(
+               [](bool record_shapes, bool profile_memory, bool cuda, const std::string& cuda_timing, bool roofline) {
+                 profiler::ProfilerOptions o;
+                 o.record_shapes = record_shapes;
+                 o.profile_memory = profile_memory;
+                 o.cuda = cuda;
+                 o.cuda_timing = cuda_timing;
+                 o.roofline = roofline;
+                 return std::make_unique<Profiler>(o);
+               }),
            py::arg("record_shapes") = false, py::arg("profile_memory") = false, py::arg("cuda") = false,
            py::arg("cuda_timing") = "auto", py::arg("roofline") = true)
       .def("set_schedule",
@@ -167,20 +166,18 @@ static RegisterFunctional reg_profiler([](py::module_& functional) {
       .def("table", &Profiler::table, py::arg("sort_by") = "", py::arg("row_limit") = 100,
            py::arg("group_by_input_shape") = false)
       .def("peak_memory_bytes", &Profiler::peak_memory_bytes)
-      .def("export_chrome_trace", [](const Profiler& p, py::handle path) {
-        p.export_chrome_trace(to_fs_path(path, "export_chrome_trace"));
-      });
+      .def("export_chrome_trace",
+           [](const Profiler& p, py::handle path) { p.export_chrome_trace(to_fs_path(path, "export_chrome_trace")); });
 
   py::class_<PyRecordFunction>(m, "_RecordFunction")
-      .def(py::init([](const std::string& name) {
-        return PyRecordFunction{std::make_unique<profiler::RecordFunction>(name)};
-      }))
+      .def(py::init(
+          [](const std::string& name) { return PyRecordFunction{std::make_unique<profiler::RecordFunction>(name)}; }))
       .def("end", [](PyRecordFunction& r) { r.range.reset(); })
       .def("set_cost", [](PyRecordFunction& r, double flops, double bytes, const std::string& precision) {
         if (r.range) r.range->set_cost(flops, bytes, precision);
       });
-  m.def("_device_roof", [](int device) { return roof_to_python(profiler::device_roof(device)); },
-        py::arg("device"));
+  m.def(
+      "_device_roof", [](int device) { return roof_to_python(profiler::device_roof(device)); }, py::arg("device"));
   m.def("_set_device_roof", &profiler::set_device_roof, py::arg("device"), py::arg("flops"), py::arg("bandwidth"),
         py::arg("tf32_flops") = 0.0, py::arg("fp64_flops") = 0.0);
   m.def("_reset_device_roofs", &profiler::reset_device_roofs);

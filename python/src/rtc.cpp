@@ -34,7 +34,8 @@ std::vector<cuda::KernelArg> to_args(py::handle args) {
   std::vector<cuda::KernelArg> out;
   for (auto a : args) {
     if (py::isinstance<Tensor>(a)) out.push_back(cuda::KernelArg::of(a.cast<Tensor>()));
-    else if (py::isinstance<py::bool_>(a) || py::isinstance<py::int_>(a)) out.push_back(cuda::KernelArg::of(a.cast<int64_t>()));
+    else if (py::isinstance<py::bool_>(a) || py::isinstance<py::int_>(a))
+      out.push_back(cuda::KernelArg::of(a.cast<int64_t>()));
     else if (py::isinstance<py::float_>(a)) out.push_back(cuda::KernelArg::of(a.cast<double>()));
     else
       throw py::type_error("kernel arguments must be tensors, ints or floats, got " +

@@ -133,7 +133,8 @@ void save(py::object obj, py::object path, py::object metadata) {
       if (!py::isinstance<py::str>(kv.first) || !py::isinstance<py::str>(kv.second))
         throw py::type_error("loom.save: metadata must map str to str");
       std::string k = kv.first.cast<std::string>();
-      if (k == kStructureKey) throw py::value_error(std::string("loom.save: metadata key '") + kStructureKey + "' is reserved");
+      if (k == kStructureKey)
+        throw py::value_error(std::string("loom.save: metadata key '") + kStructureKey + "' is reserved");
       meta[k] = kv.second.cast<std::string>();
     }
   }

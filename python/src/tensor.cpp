@@ -24,16 +24,11 @@ DType dtype_from_numpy(const py::dtype& dt) {
 
 py::dtype numpy_dtype(DType t) {
   switch (t) {
-    case DType::Bool:
-      return py::dtype::of<bool>();
-    case DType::Int32:
-      return py::dtype::of<int32_t>();
-    case DType::Int64:
-      return py::dtype::of<int64_t>();
-    case DType::Float32:
-      return py::dtype::of<float>();
-    case DType::Float64:
-      return py::dtype::of<double>();
+    case DType::Bool: return py::dtype::of<bool>();
+    case DType::Int32: return py::dtype::of<int32_t>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
   }
   throw py::type_error("numpy: unsupported dtype");
 }
@@ -122,27 +117,18 @@ Tensor tensor_to(const Tensor& self, const py::args& args, const py::kwargs& kw)
   }
   for (auto [k, v] : kw) {
     std::string key = k.cast<std::string>();
-    if (key == "dtype")
-      dtype = to_dtype_opt(v);
-    else if (key == "device")
-      device = to_device_opt(v);
-    else if (key == "non_blocking")
-      non_blocking = v.cast<bool>();
-    else if (key == "copy")
-      copy = v.cast<bool>();
-    else if (key == "memory_format")
-      continue;
-    else
-      throw py::type_error("to() got an unexpected keyword argument '" + key + "'");
+    if (key == "dtype") dtype = to_dtype_opt(v);
+    else if (key == "device") device = to_device_opt(v);
+    else if (key == "non_blocking") non_blocking = v.cast<bool>();
+    else if (key == "copy") copy = v.cast<bool>();
+    else if (key == "memory_format") continue;
+    else throw py::type_error("to() got an unexpected keyword argument '" + key + "'");
   }
   Tensor r = self;
   py::gil_scoped_release nogil;
-  if (device && dtype)
-    r = self.to(*device, *dtype, non_blocking);
-  else if (device)
-    r = self.to(*device, non_blocking);
-  else if (dtype)
-    r = self.to(*dtype);
+  if (device && dtype) r = self.to(*device, *dtype, non_blocking);
+  else if (device) r = self.to(*device, non_blocking);
+  else if (dtype) r = self.to(*dtype);
   if (copy && r.is_same(self)) r = self.clone();
   return r;
 }

@@ -62,42 +62,63 @@ using Fill = std::vector<double>;
 void bind(py::module_& f) {
   py::module_ m = f.def_submodule("_transforms", "image transforms (multimodal/transforms.h)");
 
-  m.def("normalize", [](const Tensor& x, const Fill& mean, const Fill& std) {
-    return released([&] { return mt::normalize(x, mean, std); });
-  }, py::arg("tensor"), py::arg("mean"), py::arg("std"));
-  m.def("crop", [](const Tensor& x, int64_t top, int64_t left, int64_t height, int64_t width) {
-    return released([&] { return mt::crop(x, top, left, height, width); });
-  }, py::arg("img"), py::arg("top"), py::arg("left"), py::arg("height"), py::arg("width"));
-  m.def("center_crop", [](const Tensor& x, const Shape& size) {
-    return released([&] { return mt::center_crop(x, size); });
-  }, py::arg("img"), py::arg("output_size"));
-  m.def("resize", [](const Tensor& x, const Shape& size, const std::string& mode) {
-    const mt::Interpolation md = to_mode(mode, "resize");
-    return released([&] { return mt::resize(x, size, md); });
-  }, py::arg("img"), py::arg("size"), py::arg("interpolation") = "bilinear");
-  m.def("hflip", [](const Tensor& x) { return released([&] { return mt::horizontal_flip(x); }); }, py::arg("img"));
-  m.def("vflip", [](const Tensor& x) { return released([&] { return mt::vertical_flip(x); }); }, py::arg("img"));
-  m.def("rotate", [](const Tensor& x, double angle, const Fill& fill, const std::string& mode) {
-    const mt::Interpolation md = to_mode(mode, "rotate");
-    return released([&] { return mt::rotate(x, angle, fill, md); });
-  }, py::arg("img"), py::arg("angle"), py::arg("fill") = Fill{0.0}, py::arg("interpolation") = "bilinear");
-  m.def("affine", [](const Tensor& x, double angle, const Range& translate, double scale, const Range& shear,
-                     const Fill& fill, const std::string& mode) {
-    const mt::Interpolation md = to_mode(mode, "affine");
-    return released([&] { return mt::affine(x, angle, translate, scale, shear, fill, md); });
-  }, py::arg("img"), py::arg("angle"), py::arg("translate"), py::arg("scale"), py::arg("shear"),
-        py::arg("fill") = Fill{0.0}, py::arg("interpolation") = "bilinear");
-  m.def("adjust_brightness", [](const Tensor& x, double v) {
-    return released([&] { return mt::adjust_brightness(x, v); });
-  }, py::arg("img"), py::arg("brightness_factor"));
-  m.def("adjust_contrast", [](const Tensor& x, double v) {
-    return released([&] { return mt::adjust_contrast(x, v); });
-  }, py::arg("img"), py::arg("contrast_factor"));
-  m.def("adjust_saturation", [](const Tensor& x, double v) {
-    return released([&] { return mt::adjust_saturation(x, v); });
-  }, py::arg("img"), py::arg("saturation_factor"));
-  m.def("adjust_hue", [](const Tensor& x, double v) { return released([&] { return mt::adjust_hue(x, v); }); },
-        py::arg("img"), py::arg("hue_factor"));
+  m.def(
+      "normalize",
+      [](const Tensor& x, const Fill& mean, const Fill& std) {
+        return released([&] { return mt::normalize(x, mean, std); });
+      },
+      py::arg("tensor"), py::arg("mean"), py::arg("std"));
+  m.def(
+      "crop",
+      [](const Tensor& x, int64_t top, int64_t left, int64_t height, int64_t width) {
+        return released([&] { return mt::crop(x, top, left, height, width); });
+      },
+      py::arg("img"), py::arg("top"), py::arg("left"), py::arg("height"), py::arg("width"));
+  m.def(
+      "center_crop",
+      [](const Tensor& x, const Shape& size) { return released([&] { return mt::center_crop(x, size); }); },
+      py::arg("img"), py::arg("output_size"));
+  m.def(
+      "resize",
+      [](const Tensor& x, const Shape& size, const std::string& mode) {
+        const mt::Interpolation md = to_mode(mode, "resize");
+        return released([&] { return mt::resize(x, size, md); });
+      },
+      py::arg("img"), py::arg("size"), py::arg("interpolation") = "bilinear");
+  m.def(
+      "hflip", [](const Tensor& x) { return released([&] { return mt::horizontal_flip(x); }); }, py::arg("img"));
+  m.def(
+      "vflip", [](const Tensor& x) { return released([&] { return mt::vertical_flip(x); }); }, py::arg("img"));
+  m.def(
+      "rotate",
+      [](const Tensor& x, double angle, const Fill& fill, const std::string& mode) {
+        const mt::Interpolation md = to_mode(mode, "rotate");
+        return released([&] { return mt::rotate(x, angle, fill, md); });
+      },
+      py::arg("img"), py::arg("angle"), py::arg("fill") = Fill{0.0}, py::arg("interpolation") = "bilinear");
+  m.def(
+      "affine",
+      [](const Tensor& x, double angle, const Range& translate, double scale, const Range& shear, const Fill& fill,
+         const std::string& mode) {
+        const mt::Interpolation md = to_mode(mode, "affine");
+        return released([&] { return mt::affine(x, angle, translate, scale, shear, fill, md); });
+      },
+      py::arg("img"), py::arg("angle"), py::arg("translate"), py::arg("scale"), py::arg("shear"),
+      py::arg("fill") = Fill{0.0}, py::arg("interpolation") = "bilinear");
+  m.def(
+      "adjust_brightness",
+      [](const Tensor& x, double v) { return released([&] { return mt::adjust_brightness(x, v); }); }, py::arg("img"),
+      py::arg("brightness_factor"));
+  m.def(
+      "adjust_contrast", [](const Tensor& x, double v) { return released([&] { return mt::adjust_contrast(x, v); }); },
+      py::arg("img"), py::arg("contrast_factor"));
+  m.def(
+      "adjust_saturation",
+      [](const Tensor& x, double v) { return released([&] { return mt::adjust_saturation(x, v); }); }, py::arg("img"),
+      py::arg("saturation_factor"));
+  m.def(
+      "adjust_hue", [](const Tensor& x, double v) { return released([&] { return mt::adjust_hue(x, v); }); },
+      py::arg("img"), py::arg("hue_factor"));
 
   bind_transform<mt::RandomRotation>(m, "RandomRotation", true)
       .def(py::init([](const Range& degrees, const Fill& fill, const std::string& mode) {
@@ -123,17 +144,15 @@ void bind(py::module_& f) {
       .def(py::init<Shape, int64_t>(), py::arg("size"), py::arg("padding"));
   bind_transform<mt::CenterCrop>(m, "CenterCrop", false).def(py::init<Shape>(), py::arg("size"));
   bind_transform<mt::Resize>(m, "Resize", false)
-      .def(py::init([](const Shape& size, const std::string& mode) {
-             return mt::Resize(size, to_mode(mode, "Resize"));
-           }),
+      .def(py::init(
+               [](const Shape& size, const std::string& mode) { return mt::Resize(size, to_mode(mode, "Resize")); }),
            py::arg("size"), py::arg("interpolation"));
   bind_transform<mt::ColorJitter>(m, "ColorJitter", true)
       .def(py::init([](const Range& b, const Range& c, const Range& s, const Range& h) {
              return mt::ColorJitter(mt::JitterRanges{b, c, s, h});
            }),
            py::arg("brightness"), py::arg("contrast"), py::arg("saturation"), py::arg("hue"));
-  bind_transform<mt::Normalize>(m, "Normalize", false)
-      .def(py::init<Fill, Fill>(), py::arg("mean"), py::arg("std"));
+  bind_transform<mt::Normalize>(m, "Normalize", false).def(py::init<Fill, Fill>(), py::arg("mean"), py::arg("std"));
 }
 
 }  // namespace

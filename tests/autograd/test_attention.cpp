@@ -38,15 +38,18 @@ Tensor reference(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
 }  // namespace
 
 TEST_CASE("sdpa matches softmax(qk^T*scale)v", "[attention]") {
-  struct C { int64_t B, H, Lq, Lk, D, Dv; bool causal; };
+  struct C {
+    int64_t B, H, Lq, Lk, D, Dv;
+    bool causal;
+  };
   for (C c : {C{2, 3, 37, 37, 16, 16, false}, C{1, 2, 37, 129, 64, 64, false}, C{2, 1, 129, 37, 80, 80, true},
               C{1, 1, 45, 45, 128, 128, true}, C{1, 2, 5, 9, 16, 24, false}}) {
     Tensor q = randn({c.B, c.H, c.Lq, c.D}, kF64), k = randn({c.B, c.H, c.Lk, c.D}, kF64),
            v = randn({c.B, c.H, c.Lk, c.Dv}, kF64);
     Tensor y = scaled_dot_product_attention(q, k, v, {}, 0.0, c.causal);
     test::check_close(y, reference(q, k, v, {}, c.causal, 1.0 / std::sqrt(double(c.D))), 1e-10, 1e-9);
-    Tensor y32 = scaled_dot_product_attention(q.to(DType::Float32), k.to(DType::Float32), v.to(DType::Float32), {},
-                                              0.0, c.causal);
+    Tensor y32 = scaled_dot_product_attention(q.to(DType::Float32), k.to(DType::Float32), v.to(DType::Float32), {}, 0.0,
+                                              c.causal);
     CHECK(y32.dtype() == DType::Float32);
     test::check_close(y32, y, 1e-4, 1e-3);
   }
@@ -146,7 +149,11 @@ TEST_CASE("sdpa dropout: same seed same output, mean preserved", "[attention]") 
 TEST_CASE("sdpa cuda matches cpu", "[attention][cuda]") {
   LOOM_REQUIRE_GPU();
   const Device gpu("cuda:0");
-  struct C { int64_t B, H, Lq, Lk, D, Dv; bool causal; int mask; };
+  struct C {
+    int64_t B, H, Lq, Lk, D, Dv;
+    bool causal;
+    int mask;
+  };
   for (C c : {C{2, 3, 37, 129, 64, 64, false, 0}, C{1, 2, 129, 37, 80, 80, true, 0}, C{2, 2, 67, 67, 128, 128, true, 1},
               C{3, 2, 33, 45, 16, 32, false, 2}}) {
     Tensor q = randn({c.B, c.H, c.Lq, c.D}).requires_grad_(true), k = randn({c.B, c.H, c.Lk, c.D}).requires_grad_(true),

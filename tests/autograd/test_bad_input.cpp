@@ -28,10 +28,16 @@ TEST_CASE("shape ops on 0-d tensors raise instead of crashing", "[autograd][bad_
   CHECK(s.transpose(0, -1).dim() == 0);
   CHECK(s.flatten(0, -1).sizes() == Shape{1});
   Tensor z = zeros({2, 2});
-  check_error([&] { z.scatter_add(1, from_vector<int64_t>({0}, {1, 1}), s); },
-              {"scatter_add", "same number of dimensions as src", "[1, 1]"});
-  check_error([&] { z.scatter_add_(0, from_vector<int64_t>({0, 1}, {2}), ones({2, 2})); },
-              {"scatter_add_", "same number of dimensions as self"});
+  check_error(
+      [&] {
+        z.scatter_add(1, from_vector<int64_t>({0}, {1, 1}), s);
+      },
+      {"scatter_add", "same number of dimensions as src", "[1, 1]"});
+  check_error(
+      [&] {
+        z.scatter_add_(0, from_vector<int64_t>({0, 1}, {2}), ones({2, 2}));
+      },
+      {"scatter_add_", "same number of dimensions as self"});
   // A 1-d index with 0-d self and src is valid (as PyTorch).
   Tensor s2 = zeros({});
   s2.scatter_add_(0, from_vector<int64_t>({0}, {1}), scalar_tensor(2.0, TensorOptions(DType::Float32)));
@@ -69,8 +75,11 @@ TEST_CASE("writes into a self-overlapping tensor raise", "[autograd][bad_input]"
   check_error([&] { x.copy_(ones({3, 3})); }, {"copy_", "single memory location"});
   check_error([&] { x.mul_(2.0); }, {"mul_", "single memory location"});
   check_error([&] { x.masked_fill_(ones({3, 3}).gt(0.0), 1.0); }, {"masked_fill_", "single memory location"});
-  check_error([&] { x.scatter_add_(0, zeros({1, 1}, TensorOptions(DType::Int64)), ones({1, 1})); },
-              {"scatter_add_", "single memory location"});
+  check_error(
+      [&] {
+        x.scatter_add_(0, zeros({1, 1}, TensorOptions(DType::Int64)), ones({1, 1}));
+      },
+      {"scatter_add_", "single memory location"});
   CHECK(zeros({3, 1}).expand({3, 3}).sum().item<double>() == 0.0);  // nothing was written
   // Filling writes one value everywhere: allowed, as in PyTorch.
   x.fill_(1.0);
@@ -157,8 +166,11 @@ TEST_CASE("API fuzzer findings: dtypes, shapes and values as PyTorch", "[autogra
   }
   SECTION("in-place ops check that the result fits self's dtype") {
     check_error([&] { b.clone().pow_(scalar_tensor(2, TensorOptions(DType::Int64))); }, {"pow_", "can't be cast"});
-    check_error([&] { from_vector<int64_t>({1, 2}, {2}).clamp_(from_vector<float>({0.5f}, {1}), Tensor()); },
-                {"clamp_", "can't be cast"});
+    check_error(
+        [&] {
+          from_vector<int64_t>({1, 2}, {2}).clamp_(from_vector<float>({0.5f}, {1}), Tensor());
+        },
+        {"clamp_", "can't be cast"});
     Tensor x = from_vector<double>({1, 2, 3}, {3});
     x.pow_(from_vector<double>({2, 2, 0.5}, {3}));
     test::check_close(x, {1, 4, std::sqrt(3.0)});

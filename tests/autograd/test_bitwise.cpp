@@ -183,7 +183,7 @@ TEST_CASE("bitwise ops reject floating operands and bad in-place casts", "[ops][
   test::check_error([&] { b.bitwise_or_(Scalar(1)); }, {"result type Long can't be cast", "Bool"});
   test::check_error([&] { ints({1}).bitwise_xor_(i32); }, {"output with shape [1]", "broadcast shape [2]"});
   test::check_error([&] { ints({1}).expand({3}).bitwise_not_(); }, {"bitwise_not_"});
-  test::check_error([&] { i32 & Scalar(int64_t(1) << 40); }, {"bitwise_and"});
+  test::check_error([&] { i32& Scalar(int64_t(1) << 40); }, {"bitwise_and"});
   CHECK(values<bool>(b) == std::vector<bool>{true, false});  // untouched by the failed calls
 }
 

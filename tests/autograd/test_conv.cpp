@@ -18,8 +18,8 @@ TEST_CASE("conv2d values", "[conv]") {
   Tensor x = ones({1, 2, 4, 4}), w = ones({1, 2, 3, 3}), b = full({1}, 0.5);
   Tensor y = conv2d(x, w, b, {1}, {1});
   REQUIRE(y.sizes() == Shape{1, 1, 4, 4});
-  test::check_close(y.reshape({16}), {8.5, 12.5, 12.5, 8.5, 12.5, 18.5, 18.5, 12.5, 12.5, 18.5, 18.5, 12.5, 8.5, 12.5,
-                                      12.5, 8.5});
+  test::check_close(y.reshape({16}),
+                    {8.5, 12.5, 12.5, 8.5, 12.5, 18.5, 18.5, 12.5, 12.5, 18.5, 18.5, 12.5, 8.5, 12.5, 12.5, 8.5});
   Tensor y2 = conv2d(x, w, Tensor(), {2}, {0});
   REQUIRE(y2.sizes() == Shape{1, 1, 1, 1});
   CHECK(y2.item<double>() == 18.0);
@@ -42,9 +42,9 @@ TEST_CASE("conv2d argument errors", "[conv]") {
   CHECK_THROWS_WITH(conv2d(x, w, Tensor(), {1}, {-1}, {1}, 2), ContainsSubstring("padding must be non-negative"));
   CHECK_THROWS_WITH(conv2d(x, w, Tensor(), {1, 1, 1}, {0}, {1}, 2), ContainsSubstring("stride to have 1 or 2"));
   CHECK_THROWS_WITH(conv2d(x, w, Tensor(), {1}, {0}, {3}, 2), ContainsSubstring("Kernel size can't be greater"));
-  CHECK_THROWS_WITH(conv2d(ones({1, 4, 5, 5}, DType::Int64), ones({6, 2, 3, 3}, DType::Int64), Tensor(), {1}, {0},
-                           {1}, 2),
-                    ContainsSubstring("expected a floating point input"));
+  CHECK_THROWS_WITH(
+      conv2d(ones({1, 4, 5, 5}, DType::Int64), ones({6, 2, 3, 3}, DType::Int64), Tensor(), {1}, {0}, {1}, 2),
+      ContainsSubstring("expected a floating point input"));
   CHECK_THROWS_WITH(conv2d(x, ones({6, 2, 3, 3}, DType::Float64), Tensor(), {1}, {0}, {1}, 2),
                     ContainsSubstring("must have the same dtype"));
   CHECK_THROWS_WITH(conv1d(ones({1, 4, 5}), ones({6, 4, 3, 3})), ContainsSubstring("expected a 3D weight"));
@@ -107,7 +107,8 @@ const Device kGPU("cuda:0");
 // Forward and backward of conv2d on CUDA against the CPU twin.
 void compare_conv(const Shape& xs, const Shape& ws, bool bias, Dims stride, Dims pad, Dims dil, int64_t groups,
                   double tol) {
-  INFO("N " << xs[0] << " C " << xs[1] << " H " << xs[2] << " W " << xs[3] << " K " << ws[0] << " R " << ws[2] << " S " << ws[3] << " groups " << groups);
+  INFO("N " << xs[0] << " C " << xs[1] << " H " << xs[2] << " W " << xs[3] << " K " << ws[0] << " R " << ws[2] << " S "
+            << ws[3] << " groups " << groups);
   Tensor x = randn(xs).requires_grad_(true), w = (randn(ws) * 0.3).detach().requires_grad_(true);
   Tensor b = bias ? randn({ws[0]}).requires_grad_(true) : Tensor();
   Tensor xg = x.detach().to(kGPU).requires_grad_(true), wg = w.detach().to(kGPU).requires_grad_(true);
@@ -130,7 +131,7 @@ void conv_suite(double tol) {
   compare_conv({2, 37, 7, 7}, {70, 37, 1, 1}, true, {1}, {0}, {1}, 1, tol);  // pointwise
   compare_conv({5, 3, 19, 23}, {9, 3, 3, 3}, true, {1}, {1}, {1}, 1, tol);   // RGB first layer (few channels)
   compare_conv({3, 3, 16, 16}, {32, 3, 5, 5}, true, {2}, {2}, {1}, 1, tol);
-  compare_conv({2, 64, 12, 12}, {65, 64, 3, 3}, true, {1}, {1}, {1}, 1, tol);  // several k tiles
+  compare_conv({2, 64, 12, 12}, {65, 64, 3, 3}, true, {1}, {1}, {1}, 1, tol);    // several k tiles
   compare_conv({1, 4, 1, 31}, {5, 4, 1, 4}, true, {1, 2}, {0, 1}, {1}, 1, tol);  // conv1d shape
 }
 

@@ -132,14 +132,14 @@ void sweep_configs(const Problem& pr, bool tf32, double tol) {
 }
 
 const Problem kProblems[] = {
-    {{2, 5, 9, 7}, {70, 5, 3, 3}, 1, 1, 1},      // M = 126, N = 70: rows and columns end inside 128-tiles
-    {{3, 3, 11, 13}, {9, 3, 3, 3}, 2, 1, 1},     // few channels (C = 3), stride 2
-    {{2, 8, 8, 9}, {12, 4, 1, 1}, 1, 0, 2},      // 1x1, two groups
-    {{1, 6, 40, 35}, {16, 6, 3, 3}, 1, 1, 1},    // M = 1400: the 256x64 tile
-    {{2, 67, 5, 6}, {130, 67, 3, 3}, 1, 1, 1},   // N = 130 > 128, C*R*S = 603 (many k-tiles, ragged)
-    {{1, 6, 5, 7}, {4, 6, 1, 1}, 1, 0, 1},       // 1x1 on one image: gemm without per-image partials
-    {{2, 4, 48, 50}, {37, 4, 3, 3}, 1, 1, 1},    // few-channel weight gradient: 2 slices, 3 tap chunks, 2 channel blocks
-    {{2, 6, 9, 8}, {12, 1, 3, 3}, 2, 1, 6},      // depthwise, channel multiplier 2, stride 2
+    {{2, 5, 9, 7}, {70, 5, 3, 3}, 1, 1, 1},     // M = 126, N = 70: rows and columns end inside 128-tiles
+    {{3, 3, 11, 13}, {9, 3, 3, 3}, 2, 1, 1},    // few channels (C = 3), stride 2
+    {{2, 8, 8, 9}, {12, 4, 1, 1}, 1, 0, 2},     // 1x1, two groups
+    {{1, 6, 40, 35}, {16, 6, 3, 3}, 1, 1, 1},   // M = 1400: the 256x64 tile
+    {{2, 67, 5, 6}, {130, 67, 3, 3}, 1, 1, 1},  // N = 130 > 128, C*R*S = 603 (many k-tiles, ragged)
+    {{1, 6, 5, 7}, {4, 6, 1, 1}, 1, 0, 1},      // 1x1 on one image: gemm without per-image partials
+    {{2, 4, 48, 50}, {37, 4, 3, 3}, 1, 1, 1},   // few-channel weight gradient: 2 slices, 3 tap chunks, 2 channel blocks
+    {{2, 6, 9, 8}, {12, 1, 3, 3}, 2, 1, 6},     // depthwise, channel multiplier 2, stride 2
 };
 
 }  // namespace
@@ -180,27 +180,27 @@ TEST_CASE("conv2d CUDA: weight gradient for each split count, atomic and determi
       else CHECK(bytes >= size_t(2 * p.K * p.crs() * 4) + bias_bytes);  // one partial gradient per split
       Tensor ws = empty({int64_t(bytes / 4) + 1}, TensorOptions(kGPU));
       Tensor gw = full(pr.w, 7.0, TensorOptions(kGPU)), gb = full({p.K}, 7.0, TensorOptions(kGPU));
-      kc::conv2d_backward_weight(DType::Float32, gw.data_ptr(), gb.data_ptr(), gog.data_ptr(), xg.data_ptr(), p,
-                                 false, cfg, det, ws.data_ptr(), stream);
+      kc::conv2d_backward_weight(DType::Float32, gw.data_ptr(), gb.data_ptr(), gog.data_ptr(), xg.data_ptr(), p, false,
+                                 cfg, det, ws.data_ptr(), stream);
       test::check_close(gw.cpu(), gw_ref, 1e-3, 1e-4);
       test::check_close(gb.cpu(), gb_ref, 1e-3, 1e-4);
       if (det) {
         Tensor again = empty(pr.w, TensorOptions(kGPU));
-        kc::conv2d_backward_weight(DType::Float32, again.data_ptr(), nullptr, gog.data_ptr(), xg.data_ptr(), p,
-                                   false, cfg, det, ws.data_ptr(), stream);
+        kc::conv2d_backward_weight(DType::Float32, again.data_ptr(), nullptr, gog.data_ptr(), xg.data_ptr(), p, false,
+                                   cfg, det, ws.data_ptr(), stream);
         CHECK(bit_equal(again, gw));  // bit-equal
       }
     }
   }
   // A configuration that does not fit, and deterministic split-K without a workspace.
-  CHECK_THROWS_WITH(kc::conv2d_backward_weight(DType::Float32, gb_ref.data_ptr(), nullptr, gog.data_ptr(),
-                                               xg.data_ptr(), p, false, ConvConfig{ConvConfig::Kind::Igemm, 32, 32, 1},
-                                               false, nullptr, stream),
-                    ContainsSubstring("igemm32x32"));
-  CHECK_THROWS_WITH(kc::conv2d_backward_weight(DType::Float32, gb_ref.data_ptr(), nullptr, gog.data_ptr(),
-                                               xg.data_ptr(), p, false, ConvConfig{ConvConfig::Kind::Igemm, 64, 64, 4},
-                                               true, nullptr, stream),
-                    ContainsSubstring("workspace"));
+  CHECK_THROWS_WITH(
+      kc::conv2d_backward_weight(DType::Float32, gb_ref.data_ptr(), nullptr, gog.data_ptr(), xg.data_ptr(), p, false,
+                                 ConvConfig{ConvConfig::Kind::Igemm, 32, 32, 1}, false, nullptr, stream),
+      ContainsSubstring("igemm32x32"));
+  CHECK_THROWS_WITH(
+      kc::conv2d_backward_weight(DType::Float32, gb_ref.data_ptr(), nullptr, gog.data_ptr(), xg.data_ptr(), p, false,
+                                 ConvConfig{ConvConfig::Kind::Igemm, 64, 64, 4}, true, nullptr, stream),
+      ContainsSubstring("workspace"));
 }
 
 TEST_CASE("conv2d CUDA auto backend: tunes once per problem, keys on flags, deterministic mode", "[conv][cuda]") {

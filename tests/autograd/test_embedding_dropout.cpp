@@ -46,7 +46,11 @@ TEST_CASE("embedding backward: repeated indices, padding_idx", "[embedding]") {
   check_close(w.grad(), r);
   auto wd = leaf({6, 3});
   check_grad([&](const TensorList& t) { return embedding(idx, t[0]); }, {wd});
-  check_grad([&](const TensorList& t) { return embedding(idx.view({7, 1}), t[0], 3); }, {wd});  // row 3 unused: its zero grad is exact
+  check_grad(
+      [&](const TensorList& t) {
+        return embedding(idx.view({7, 1}), t[0], 3);
+      },
+      {wd});  // row 3 unused: its zero grad is exact
   // Double backward through the create_graph composition.
   Tensor gg = randn({7, 3}, TensorOptions(DType::Float64));
   check_grad(

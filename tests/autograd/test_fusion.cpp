@@ -11,10 +11,10 @@
 #include "test_util.h"
 
 using namespace loom;
-using test::compare_gpu;
 using Catch::Matchers::ContainsSubstring;
 using test::check_close;
 using test::check_grad;
+using test::compare_gpu;
 using test::leaf;
 
 namespace {
@@ -46,7 +46,6 @@ Tensor normed(const Shape& s) {
 }
 
 const Device kGPU("cuda:0");
-
 
 // A fixed gradient seed that does not depend on the inputs.
 Tensor seed_like(const Tensor& y) {
@@ -208,8 +207,8 @@ TEST_CASE("CUDA fusion ops match the CPU", "[fusion][cuda]") {
     compare_gpu([](const TensorList& t) { return linear2(t[0], t[1], t[2], t[3]); },
                 {fleaf({11, D}), fleaf({11, 5}), fleaf({9, D + 5}, 0.3), fleaf({9})}, 2e-4, 2e-4);
     compare_gpu([](const TensorList& t) { return bilinear_pool(t[0], t[1], t[2], t[3], t[4]); },
-                {fleaf({9, D}), fleaf({9, 6}), fleaf({17, D}, 0.3), fleaf({17, 6}, 0.3), fleaf({5, 17}, 0.3)},
-                5e-4, 5e-4);
+                {fleaf({9, D}), fleaf({9, 6}), fleaf({17, D}, 0.3), fleaf({17, 6}, 0.3), fleaf({5, 17}, 0.3)}, 5e-4,
+                5e-4);
   }
   for (int64_t N : {1, 5, 33, 257}) {
     INFO("N = " << N);

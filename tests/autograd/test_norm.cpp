@@ -37,7 +37,6 @@ Tensor bn_ref(const Tensor& x, const Tensor& mean, const Tensor& var, const Tens
 
 const Device kGPU("cuda:0");
 
-
 Tensor fleaf(const Shape& s) { return (rand(s) * 4 - 2).detach().requires_grad_(true); }
 
 }  // namespace
@@ -55,8 +54,7 @@ TEST_CASE("layer_norm matches the composition", "[norm]") {
   // Non-contiguous input, a row with a large mean (two-pass variance), D = 1.
   check_close(layer_norm(x.transpose(0, 2), {3}), ln_ref(x.transpose(0, 2), {2}, {}, {}, 1e-5));
   Tensor big = randn({4, 33}) + 1000.0;
-  check_close(layer_norm(big, {33}), ln_ref(big.to(DType::Float64), {1}, {}, {}, 1e-5).to(DType::Float32), 2e-3,
-              2e-3);
+  check_close(layer_norm(big, {33}), ln_ref(big.to(DType::Float64), {1}, {}, {}, 1e-5).to(DType::Float32), 2e-3, 2e-3);
   check_close(layer_norm(randn({2, 1}), {1}), std::vector<double>{0, 0});
   CHECK(layer_norm(empty({0, 4}), {4}).sizes() == Shape{0, 4});
 }
@@ -68,8 +66,7 @@ TEST_CASE("layer_norm rejects bad arguments", "[norm]") {
   CHECK_THROWS_WITH(layer_norm(x, {3}, {}, randn({3}, TensorOptions(DType::Float64))),
                     ContainsSubstring("bias of dtype float32"));
   CHECK_THROWS_WITH(layer_norm(x, {}), ContainsSubstring("at least one dimension"));
-  CHECK_THROWS_WITH(layer_norm(ones({2, 3}, TensorOptions(DType::Int64)), {3}),
-                    ContainsSubstring("floating point"));
+  CHECK_THROWS_WITH(layer_norm(ones({2, 3}, TensorOptions(DType::Int64)), {3}), ContainsSubstring("floating point"));
 }
 
 TEST_CASE("layer_norm gradcheck", "[norm]") {
@@ -190,6 +187,8 @@ TEST_CASE("CUDA batch_norm matches the CPU", "[norm][cuda]") {
       {fleaf({6, 3, 8, 8}), fleaf({3}), fleaf({3})});
   // A contiguous input one element into its storage: S % 4 == 0, scalar loads.
   compare_gpu(
-      [](const TensorList& t) { return batch_norm(t[0].narrow(0, 1, 384).view({8, 3, 4, 4}), {}, {}, {}, {}, true); },
+      [](const TensorList& t) {
+        return batch_norm(t[0].narrow(0, 1, 384).view({8, 3, 4, 4}), {}, {}, {}, {}, true);
+      },
       {fleaf({385})});
 }

@@ -158,8 +158,9 @@ TEST_CASE("second-order gradients through slices, selects, gelu and silu", "[aut
     };
   };
   check_grad(second([](const Tensor& x) { return x.narrow(1, 1, 2).pow(3.0); }), {leaf({2, 4})});
-  check_grad(second([](const Tensor& x) { return x.slice(0, 0, 4, 2).tanh() * x.select(1, 0).narrow(0, 1, 2).unsqueeze(1); }),
-             {leaf({4, 3})});
+  check_grad(
+      second([](const Tensor& x) { return x.slice(0, 0, 4, 2).tanh() * x.select(1, 0).narrow(0, 1, 2).unsqueeze(1); }),
+      {leaf({4, 3})});
   check_grad(second([](const Tensor& x) { return x.gelu(); }), {leaf({5})});
   check_grad(second([](const Tensor& x) { return x.gelu("tanh"); }), {leaf({5})});
   check_grad(second([](const Tensor& x) { return x.silu(); }), {leaf({5})});

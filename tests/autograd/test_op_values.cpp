@@ -27,7 +27,6 @@ std::vector<double> map2(const std::vector<double>& a, const std::vector<double>
   return r;
 }
 
-
 }  // namespace
 
 TEST_CASE("unary ops match std:: on strided inputs", "[ops]") {
@@ -48,10 +47,12 @@ TEST_CASE("unary ops match std:: on strided inputs", "[ops]") {
     test::check_close(x.tanh(), map1(xv, [](double v) { return std::tanh(v); }), tol, tol);
     test::check_close(x.sigmoid(), map1(xv, [](double v) { return 1 / (1 + std::exp(-v)); }), tol, tol);
     test::check_close(x.relu(), map1(xv, [](double v) { return v > 0 ? v : 0; }), tol, tol);
-    test::check_close(x.gelu(), map1(xv, [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); }), tol, tol);
-    test::check_close(x.gelu("tanh"), map1(xv, [](double v) {
-                        return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-                      }), tol, tol);
+    test::check_close(x.gelu(), map1(xv, [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); }), tol,
+                      tol);
+    test::check_close(
+        x.gelu("tanh"),
+        map1(xv, [](double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); }),
+        tol, tol);
     test::check_close(x.silu(), map1(xv, [](double v) { return v / (1 + std::exp(-v)); }), tol, tol);
     test::check_close(x.sign(), map1(xv, [](double v) { return (v > 0) - (v < 0); }), 0, 0);
     test::check_close(x.square(), map1(xv, [](double v) { return v * v; }), tol, tol);
@@ -74,7 +75,8 @@ TEST_CASE("binary ops broadcast over strided operands", "[ops]") {
   test::check_close(a - b, map2(av, bv, [](double x, double y) { return x - y; }), 1e-12, 1e-12);
   test::check_close(a * b, map2(av, bv, [](double x, double y) { return x * y; }), 1e-12, 1e-12);
   test::check_close(a / b, map2(av, bv, [](double x, double y) { return x / y; }), 1e-12, 1e-12);
-  test::check_close(a.abs().pow(b), map2(av, bv, [](double x, double y) { return std::pow(std::fabs(x), y); }), 1e-12, 1e-10);
+  test::check_close(a.abs().pow(b), map2(av, bv, [](double x, double y) { return std::pow(std::fabs(x), y); }), 1e-12,
+                    1e-10);
   test::check_close(a.maximum(b), map2(av, bv, [](double x, double y) { return std::max(x, y); }), 0, 0);
   test::check_close(a.minimum(b), map2(av, bv, [](double x, double y) { return std::min(x, y); }), 0, 0);
   test::check_close(a.lt(b), map2(av, bv, [](double x, double y) { return double(x < y); }), 0, 0);
@@ -219,7 +221,8 @@ TEST_CASE("softmax and log_softmax along any dim", "[ops]") {
   auto x = from_vector<double>({1, 2, 3, 1000, 1001, 1002}, {2, 3});
   double e1 = std::exp(1.0), e2 = std::exp(2.0), e3 = std::exp(3.0), z = e1 + e2 + e3;
   test::check_close(x.softmax(1), {e1 / z, e2 / z, e3 / z, e1 / z, e2 / z, e3 / z}, 1e-12, 1e-10);
-  test::check_close(x.log_softmax(-1).select(0, 0), {1 - std::log(z) - 0, 2 - std::log(z), 3 - std::log(z)}, 1e-12, 1e-10);
+  test::check_close(x.log_softmax(-1).select(0, 0), {1 - std::log(z) - 0, 2 - std::log(z), 3 - std::log(z)}, 1e-12,
+                    1e-10);
   auto y = randn({4, 5, 3}).softmax(1);
   test::check_close(y.sum({1}), std::vector<double>(12, 1.0), 1e-5, 1e-5);
   CHECK(test::error_kind([] { arange(3).softmax(0); }) == ErrorKind::Type);

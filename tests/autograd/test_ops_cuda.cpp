@@ -12,7 +12,6 @@ namespace {
 
 const Device kGPU("cuda:0");
 
-
 Tensor rleaf(const Shape& s, double lo = -2, double hi = 2) {
   return (rand(s) * (hi - lo) + lo).detach().requires_grad_(true);
 }
@@ -54,7 +53,8 @@ TEST_CASE("CUDA elementwise ops match the CPU", "[cuda]") {
   test::compare_gpu([](const TensorList& t) { return t[0].clamp(-0.5, 0.7); }, {x});
   test::compare_gpu([](const TensorList& t) { return t[0].masked_fill(t[0].lt(0.0), 3.0); }, {x});
   test::compare_gpu([](const TensorList& t) { return t[0].eq(t[0]).to(DType::Float32); }, {x});
-  test::compare_gpu([](const TensorList& t) { return t[0].to(DType::Float64).to(DType::Int32).to(DType::Float32); }, {x});
+  test::compare_gpu([](const TensorList& t) { return t[0].to(DType::Float64).to(DType::Int32).to(DType::Float32); },
+                    {x});
   auto xi = randint(-50, 50, {33, 17});
   test::compare_gpu([](const TensorList& t) { return t[0] * 3 + t[0].abs(); }, {xi});
   test::compare_gpu([](const TensorList& t) { return t[0] / 7; }, {xi});
@@ -86,26 +86,35 @@ TEST_CASE("CUDA matmul, softmax and indexing match the CPU", "[cuda]") {
   LOOM_REQUIRE_GPU();
   manual_seed(13);
   set_allow_tf32(false);
-  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({67, 33}), rleaf({33, 45})}, 1e-3, 1e-3);
-  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({3, 17, 9}), rleaf({9, 5})}, 1e-3, 1e-3);
-  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1].transpose(-1, -2)); }, {rleaf({2, 1, 7, 9}), rleaf({3, 5, 9})},
-          1e-3, 1e-3);
+  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({67, 33}), rleaf({33, 45})}, 1e-3,
+                    1e-3);
+  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1]); }, {rleaf({3, 17, 9}), rleaf({9, 5})}, 1e-3,
+                    1e-3);
+  test::compare_gpu([](const TensorList& t) { return t[0].matmul(t[1].transpose(-1, -2)); },
+                    {rleaf({2, 1, 7, 9}), rleaf({3, 5, 9})}, 1e-3, 1e-3);
   test::compare_gpu([](const TensorList& t) { return t[0].softmax(-1); }, {rleaf({31, 1027})});
   test::compare_gpu([](const TensorList& t) { return t[0].log_softmax(1); }, {rleaf({7, 33, 5})});
   auto idx = randint(0, 129, {77});
-  test::compare_gpu([idx](const TensorList& t) { return t[0].index_select(1, idx.to(t[0].device())); }, {rleaf({37, 129})});
+  test::compare_gpu([idx](const TensorList& t) { return t[0].index_select(1, idx.to(t[0].device())); },
+                    {rleaf({37, 129})});
   auto gidx = randint(0, 50, {21, 7});
   test::compare_gpu([gidx](const TensorList& t) { return t[0].gather(1, gidx.to(t[0].device())); }, {rleaf({21, 50})});
-  test::compare_gpu([gidx](const TensorList& t) { return zeros({21, 50}, TensorOptions(DType::Float32, t[0].device())).scatter_add(1, gidx.to(t[0].device()), t[0]); },
-          {rleaf({21, 7})}, 1e-4, 1e-4);
+  test::compare_gpu(
+      [gidx](const TensorList& t) {
+        return zeros({21, 50}, TensorOptions(DType::Float32, t[0].device()))
+            .scatter_add(1, gidx.to(t[0].device()), t[0]);
+      },
+      {rleaf({21, 7})}, 1e-4, 1e-4);
   test::compare_gpu([](const TensorList& t) { return cat({t[0], t[1].t()}, 0); }, {rleaf({3, 5}), rleaf({5, 4})});
   test::compare_gpu([](const TensorList& t) { return t[0].masked_select(t[0].gt(0.0)); }, {rleaf({9, 11})});
   auto bad = from_vector<int64_t>({0, 200}, {2}).to(kGPU);
   auto src = randn({4, 100}, TensorOptions(DType::Float32, kGPU));
-  CHECK_THROWS_AS([&] {
-    src.index_select(1, bad);
-    cuda::synchronize();
-  }(), Error);
+  CHECK_THROWS_AS(
+      [&] {
+        src.index_select(1, bad);
+        cuda::synchronize();
+      }(),
+      Error);
 }
 
 TEST_CASE("CUDA random numbers equal the CPU ones for the same seed", "[cuda]") {

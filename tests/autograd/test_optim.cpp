@@ -100,16 +100,14 @@ TEST_CASE("optimizer steps reject bad arguments", "[optim]") {
   CHECK_THROWS_WITH(sgd_step_(ps, gs, {}, 0.1, 0.9, 0, false, 0, true),
                     ContainsSubstring("expected 1 momentum_buffers"));
   CHECK_THROWS_WITH(sgd_step_(ps, gs, {}, 0.1, 0, 0, true, 0, true), ContainsSubstring("Nesterov"));
-  CHECK_THROWS_WITH(sgd_step_({zeros({3, 2}).t()}, gs, {}, 0.1, 0, 0, false, 0, true),
-                    ContainsSubstring("contiguous"));
+  CHECK_THROWS_WITH(sgd_step_({zeros({3, 2}).t()}, gs, {}, 0.1, 0, 0, false, 0, true), ContainsSubstring("contiguous"));
   CHECK_THROWS_WITH(adam_step_(ps, gs, {zeros({2, 3})}, {zeros({2, 3})}, 0, 0.1, 0.9, 0.999, 1e-8, 0, false),
                     ContainsSubstring("step must be >= 1"));
   CHECK_THROWS_WITH(adam_step_(ps, gs, {zeros({2, 3})}, {zeros({2, 3})}, 1, 0.1, 0.9, 0.999, 1e-8, 0, false, true),
                     ContainsSubstring("amsgrad"));
-  CHECK_THROWS_WITH(
-      adam_step_(ps, gs, {zeros({2, 3}, TensorOptions(DType::Float64))}, {zeros({2, 3})}, 1, 0.1, 0.9, 0.999, 1e-8,
-                 0, false),
-      ContainsSubstring("exp_avgs[0] has dtype float64"));
+  CHECK_THROWS_WITH(adam_step_(ps, gs, {zeros({2, 3}, TensorOptions(DType::Float64))}, {zeros({2, 3})}, 1, 0.1, 0.9,
+                               0.999, 1e-8, 0, false),
+                    ContainsSubstring("exp_avgs[0] has dtype float64"));
 }
 
 TEST_CASE("CUDA optimizer steps match the CPU", "[optim][cuda]") {

@@ -94,13 +94,13 @@ TEST_CASE("pooling CUDA 2x2 stride-2 fast path matches the CPU", "[pool][cuda]")
   LOOM_REQUIRE_GPU();
   manual_seed(21);
   for (const PoolFn& f : {max_fn({2}), avg_fn({2})}) {
-    compare(f, randn({2, 3, 8, 12}));                          // W % 4 == 0: 16-byte loads and stores
-    compare(f, randn({2, 3, 8, 12}), true);                    // misaligned: the scalar variants
-    compare(f, randn({2, 3, 6, 10}));                          // W % 4 == 2, OW odd: scalar, a lone last output
-    compare(f, randn({3, 2, 7, 9}));                           // odd: fast forward, backward by the gather
+    compare(f, randn({2, 3, 8, 12}));                                 // W % 4 == 0: 16-byte loads and stores
+    compare(f, randn({2, 3, 8, 12}), true);                           // misaligned: the scalar variants
+    compare(f, randn({2, 3, 6, 10}));                                 // W % 4 == 2, OW odd: scalar, a lone last output
+    compare(f, randn({3, 2, 7, 9}));                                  // odd: fast forward, backward by the gather
     compare(f, randn({2, 3, 8, 12}, TensorOptions(DType::Float64)));  // double2 accesses
     compare(f, randn({2, 3, 6, 10}, TensorOptions(DType::Float64)));
-    compare(f, randn({5, 12, 16}));                            // unbatched
+    compare(f, randn({5, 12, 16}));  // unbatched
   }
   // ceil_mode with odd sizes: the last windows hang over the edge (generic kernels).
   compare(max_fn({2}, {2}, {0}, {1}, true), randn({2, 3, 7, 9}));
@@ -147,12 +147,12 @@ TEST_CASE("adaptive_avg_pool2d CUDA global and generic paths match the CPU", "[p
   LOOM_REQUIRE_GPU();
   manual_seed(24);
   const auto global = adaptive_fn({1});
-  compare(global, randn({3, 5, 8, 8}));          // 8 lanes per plane, 16-byte loads / stores
-  compare(global, randn({3, 5, 8, 8}), true);    // misaligned: scalar, a warp per plane
-  compare(global, randn({3, 5, 7, 9}));          // odd plane: scalar
-  compare(global, randn({3, 5, 2, 2}));          // a lane per plane, a warp half empty
-  compare(global, randn({2, 3, 3, 5}));          // 8 lanes per plane, scalar
-  compare(global, randn({2, 3, 48, 50}));        // planes over 2048 elements: a block each
+  compare(global, randn({3, 5, 8, 8}));        // 8 lanes per plane, 16-byte loads / stores
+  compare(global, randn({3, 5, 8, 8}), true);  // misaligned: scalar, a warp per plane
+  compare(global, randn({3, 5, 7, 9}));        // odd plane: scalar
+  compare(global, randn({3, 5, 2, 2}));        // a lane per plane, a warp half empty
+  compare(global, randn({2, 3, 3, 5}));        // 8 lanes per plane, scalar
+  compare(global, randn({2, 3, 48, 50}));      // planes over 2048 elements: a block each
   compare(global, randn({1, 2, 45, 51}));
   compare(global, randn({3, 5, 8, 8}, TensorOptions(DType::Float64)));
   compare(global, randn({2, 3, 48, 50}, TensorOptions(DType::Float64)));
@@ -259,10 +259,10 @@ TEST_CASE("pool_fits_int32 takes 32-bit index math only when every size fits", "
   CHECK_FALSE(fits_with(&PoolParams::kh, k28 + 1));
   CHECK_FALSE(fits_with(&PoolParams::pad_w, k28 + 1));
   CHECK_FALSE(fits_with(&PoolParams::dil_h, k28 + 1));
-  CHECK(fits_with(&PoolParams::dil_w, k28 / 2));        // dil * (k - 1) == 2^28
+  CHECK(fits_with(&PoolParams::dil_w, k28 / 2));  // dil * (k - 1) == 2^28
   CHECK_FALSE(fits_with(&PoolParams::dil_w, k28 / 2 + 1));
   CHECK_FALSE(fits_with(&PoolParams::OW, k30 / (8 * 32) + 1));  // more than 2^30 outputs
-  CHECK_FALSE(fits_with(&PoolParams::pad_h, k28));      // (H + 2 pad) (W + 2 pad) > 2^30
+  CHECK_FALSE(fits_with(&PoolParams::pad_h, k28));              // (H + 2 pad) (W + 2 pad) > 2^30
 }
 
 #endif  // LOOM_WITH_CUDA

@@ -334,32 +334,32 @@ TEST_CASE("CUDA lstm and gru match the CPU, forward and backward", "[rnn][cuda]"
   // float64 checks the logic tightly; float32 the float kernels, whose sums
   // over B*T run in another order than the CPU's (1e-3 on gradients).
   for (DType dt : {DType::Float64, DType::Float32})
-  for (const Config& c : cases) {
-    INFO(describe(c) << " " << dtype_name(dt));
-    const double tol = dt == DType::Float64 ? 1e-9 : 1e-4, gtol = dt == DType::Float64 ? 1e-9 : 1e-3;
-    Inputs cpu = make_inputs(c, TensorOptions(dt));
-    Inputs dev = cpu;
-    auto to_gpu = [&](const Tensor& t) {
-      if (!t.defined()) return t;
-      Tensor g = t.detach().to(gpu);
-      return t.requires_grad() ? g.requires_grad_(true) : g;
-    };
-    dev.input = to_gpu(cpu.input), dev.h0 = to_gpu(cpu.h0), dev.c0 = to_gpu(cpu.c0);
-    dev.lengths = cpu.lengths.defined() ? cpu.lengths.to(gpu) : Tensor();
-    for (auto& p : dev.params) p = to_gpu(p);
-    RnnOutput rc = run_loom(c, cpu), rg = run_loom(c, dev);
-    test::check_close(rg.output.cpu(), rc.output, tol, tol);
-    test::check_close(rg.h_n.cpu(), rc.h_n, tol, tol);
-    if (c.lstm) test::check_close(rg.c_n.cpu(), rc.c_n, tol, tol);
-    TensorList w{randn(rc.output.sizes(), TensorOptions(dt)), randn(rc.h_n.sizes(), TensorOptions(dt)),
-                 randn(rc.h_n.sizes(), TensorOptions(dt))};
-    TensorList wg{w[0].to(gpu), w[1].to(gpu), w[2].to(gpu)};
-    loss_of(rc, w).backward();
-    loss_of(rg, wg).backward();
-    TensorList lc = all_leaves(cpu), lg = all_leaves(dev);
-    for (size_t i = 0; i < lc.size(); ++i) {
-      INFO("gradient of leaf " << i);
-      test::check_close(lg[i].grad().cpu(), lc[i].grad(), gtol, gtol);
+    for (const Config& c : cases) {
+      INFO(describe(c) << " " << dtype_name(dt));
+      const double tol = dt == DType::Float64 ? 1e-9 : 1e-4, gtol = dt == DType::Float64 ? 1e-9 : 1e-3;
+      Inputs cpu = make_inputs(c, TensorOptions(dt));
+      Inputs dev = cpu;
+      auto to_gpu = [&](const Tensor& t) {
+        if (!t.defined()) return t;
+        Tensor g = t.detach().to(gpu);
+        return t.requires_grad() ? g.requires_grad_(true) : g;
+      };
+      dev.input = to_gpu(cpu.input), dev.h0 = to_gpu(cpu.h0), dev.c0 = to_gpu(cpu.c0);
+      dev.lengths = cpu.lengths.defined() ? cpu.lengths.to(gpu) : Tensor();
+      for (auto& p : dev.params) p = to_gpu(p);
+      RnnOutput rc = run_loom(c, cpu), rg = run_loom(c, dev);
+      test::check_close(rg.output.cpu(), rc.output, tol, tol);
+      test::check_close(rg.h_n.cpu(), rc.h_n, tol, tol);
+      if (c.lstm) test::check_close(rg.c_n.cpu(), rc.c_n, tol, tol);
+      TensorList w{randn(rc.output.sizes(), TensorOptions(dt)), randn(rc.h_n.sizes(), TensorOptions(dt)),
+                   randn(rc.h_n.sizes(), TensorOptions(dt))};
+      TensorList wg{w[0].to(gpu), w[1].to(gpu), w[2].to(gpu)};
+      loss_of(rc, w).backward();
+      loss_of(rg, wg).backward();
+      TensorList lc = all_leaves(cpu), lg = all_leaves(dev);
+      for (size_t i = 0; i < lc.size(); ++i) {
+        INFO("gradient of leaf " << i);
+        test::check_close(lg[i].grad().cpu(), lc[i].grad(), gtol, gtol);
+      }
     }
-  }
 }

@@ -130,7 +130,7 @@ TEST_CASE("best fit and the 2x rule", "[core][allocator]") {
 TEST_CASE("stats track allocated, reserved and peaks", "[core][allocator]") {
   Counters c;
   CachingAllocator alloc(std::make_unique<HostBackend>(&c));
-  void* a = alloc.allocate(1000, nullptr);  // 1024
+  void* a = alloc.allocate(1000, nullptr);     // 1024
   void* b = alloc.allocate(3 << 20, nullptr);  // 4 MiB
   auto st = alloc.stats();
   CHECK(st.allocated_bytes == 1024 + (4 << 20));

@@ -90,8 +90,7 @@ TEST_CASE("autotune: slow candidates are timed once, failing ones are skipped", 
   CHECK(e.timings[2].ms < 0);
   CHECK_THAT(autotune::to_text("fam"), ContainsSubstring("broken failed"));
 
-  std::vector<autotune::Candidate> all_broken = {
-      {"x", [] { throw Error(ErrorKind::Runtime, "x is broken"); }}};
+  std::vector<autotune::Candidate> all_broken = {{"x", [] { throw Error(ErrorKind::Runtime, "x is broken"); }}};
   CHECK_THROWS_WITH(autotune::choose("fam", "q", all_broken, t), ContainsSubstring("x is broken"));
   CHECK_THROWS_WITH(autotune::choose("fam", "q", {}, t), ContainsSubstring("no candidates"));
   autotune::clear();

@@ -14,8 +14,8 @@
 #include "test_util.h"
 
 using namespace loom;
-using loom::registry::OpEntry;
 using loom::registry::op_table;
+using loom::registry::OpEntry;
 using loom::test::allclose;
 
 namespace {
@@ -125,8 +125,13 @@ TEST_CASE("registry: every differentiable op passes a float64 gradcheck", "[core
     // A smaller sample keeps the Jacobian cheap: [3, 4] and a broadcast [4].
     TensorList small;
     for (int i = 0; i < op.inputs; ++i)
-      small.push_back(in[i].detach().reshape({-1}).narrow(0, 0, i == 0 ? 12 : 4).reshape(i == 0 ? Shape{3, 4} : Shape{4})
-                          .clone().requires_grad_(true));
+      small.push_back(in[i]
+                          .detach()
+                          .reshape({-1})
+                          .narrow(0, 0, i == 0 ? 12 : 4)
+                          .reshape(i == 0 ? Shape{3, 4} : Shape{4})
+                          .clone()
+                          .requires_grad_(true));
     loom::test::check_grad(op.call, small);
   }
 }

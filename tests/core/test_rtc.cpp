@@ -160,8 +160,9 @@ TEST_CASE("rtc kernel launches on the GPU", "[rtc][cuda]") {
   auto k = cuda::RtcKernel::compile(kSaxpy, "saxpy");
   const Device gpu("cuda:0");
   Tensor x = arange(0, 100, 1, TensorOptions(DType::Float32)).to(gpu), y = ones({100}, TensorOptions(gpu));
-  k->launch({1}, {128}, {cuda::KernelArg::of(3.0), cuda::KernelArg::of(x), cuda::KernelArg::of(y),
-                         cuda::KernelArg::of(int64_t(100))});
+  k->launch(
+      {1}, {128},
+      {cuda::KernelArg::of(3.0), cuda::KernelArg::of(x), cuda::KernelArg::of(y), cuda::KernelArg::of(int64_t(100))});
   test::check_close(y.cpu(), arange(0, 100, 1, TensorOptions(DType::Float32)) * 3.0 + 1.0, 0, 0);
 }
 
@@ -247,9 +248,10 @@ TEST_CASE("rtc template kernels run for float and double", "[rtc][cuda]") {
     test::check_close(y.cpu(), arange(0, n, 1, TensorOptions(DType::Float64)) * 0.5 + 1.0, 0, 0);
     // The pointee's dtype is checked against the instantiation.
     const DType other = dt == DType::Float64 ? DType::Float32 : DType::Float64;
-    CHECK_THROWS_WITH(k->launch({1}, {128}, {KernelArg::of(x.to(other)), KernelArg::of(y), KernelArg::of(0.5),
-                                             KernelArg::of(int64_t(n))}),
-                      ContainsSubstring("expects " + std::string(dtype_name(dt))));
+    CHECK_THROWS_WITH(
+        k->launch({1}, {128},
+                  {KernelArg::of(x.to(other)), KernelArg::of(y), KernelArg::of(0.5), KernelArg::of(int64_t(n))}),
+        ContainsSubstring("expects " + std::string(dtype_name(dt))));
   }
   // Without the macro the kernel does not compile: options are really passed.
   CHECK_THROWS_WITH(cuda::RtcKernel::compile(kScale, "scale<float>"), ContainsSubstring("OFFSET"));
@@ -292,9 +294,12 @@ extern "C" __global__ void trapper(float* p, int bad) {
   p[threadIdx.x] = 1;
 })";
   auto t = cuda::RtcKernel::compile(trap, "trapper");
-  test::check_error([&] { t->launch({1}, {8}, {KernelArg::of(y), KernelArg::of(int64_t(3))}); },
-                    {"kernel trapper: launch with grid (1, 1, 1) and block (8, 1, 1) failed", "trapper (user kernel)",
-                     "__trap()", "thread 3,0,0"});
+  test::check_error(
+      [&] {
+        t->launch({1}, {8}, {KernelArg::of(y), KernelArg::of(int64_t(3))});
+      },
+      {"kernel trapper: launch with grid (1, 1, 1) and block (8, 1, 1) failed", "trapper (user kernel)", "__trap()",
+       "thread 3,0,0"});
   test::check_error([&] { k->launch({1}, {32}, args, 64 * 1024 * 1024); }, {"kernel saxpy"});
   t->launch({1}, {8}, {KernelArg::of(y), KernelArg::of(int64_t(-1))});
   test::check_close(y.cpu(), std::vector<double>(8, 1.0), 0, 0);
@@ -354,8 +359,9 @@ TEST_CASE("a user kernel's declared cost reaches the profiler's roofline column"
   o.cuda = true;
   profiler::Profiler prof(o);
   prof.start();
-  k->launch({4}, {256}, {cuda::KernelArg::of(2.0), cuda::KernelArg::of(x), cuda::KernelArg::of(y),
-                         cuda::KernelArg::of(int64_t(1000))});
+  k->launch(
+      {4}, {256},
+      {cuda::KernelArg::of(2.0), cuda::KernelArg::of(x), cuda::KernelArg::of(y), cuda::KernelArg::of(int64_t(1000))});
   cuda::synchronize();
   prof.stop();
   const profiler::Event* e = nullptr;

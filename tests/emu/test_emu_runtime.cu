@@ -151,8 +151,8 @@ TEST_CASE("emu: warp shuffles", "[emu]") {
   REQUIRE(cudaGetLastError() == cudaSuccess);
   std::vector<float> r(64);
   cudaMemcpy(r.data(), out, 64 * sizeof(float), cudaMemcpyDeviceToHost);
-  for (int i = 0; i < 32; ++i) CHECK(r[i] == 496.0f);       // 0 + ... + 31
-  for (int i = 32; i < 64; ++i) CHECK(r[i] == 1520.0f);     // 32 + ... + 63
+  for (int i = 0; i < 32; ++i) CHECK(r[i] == 496.0f);    // 0 + ... + 31
+  for (int i = 32; i < 64; ++i) CHECK(r[i] == 1520.0f);  // 32 + ... + 63
   int* o = dev<int>(32);
   shfl_down_kernel<<<1, 32>>>(o);
   REQUIRE(cudaGetLastError() == cudaSuccess);
@@ -458,8 +458,8 @@ TEST_CASE("emu: sm_90 occupancy", "[emu]") {
   CHECK(emu::sm90_blocks_per_sm(256, 32, 100 * 1024) == 2);
   CHECK(emu::sm90_blocks_per_sm(128, 32, 227 * 1024) == 1);
   CHECK(emu::sm90_blocks_per_sm(128, 32, 227 * 1024 + 1) == 0);
-  CHECK(emu::sm90_blocks_per_sm(256, 32, 27 * 1024) == 8);   // 8 x 28 KiB = 224 KiB
-  CHECK(emu::sm90_blocks_per_sm(256, 32, 28 * 1024) == 7);   // 8 x 29 KiB > 228 KiB
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 27 * 1024) == 8);  // 8 x 28 KiB = 224 KiB
+  CHECK(emu::sm90_blocks_per_sm(256, 32, 28 * 1024) == 7);  // 8 x 29 KiB > 228 KiB
   // Unknown registers.
   CHECK(emu::sm90_blocks_per_sm(256, -1, 0) == -1);
 }

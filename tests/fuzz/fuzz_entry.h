@@ -35,9 +35,9 @@ inline void require(bool ok, const std::string& what) {
 class ScratchDir {
  public:
   ScratchDir() {
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm")
-                                                  : std::filesystem::temp_directory_path();
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
     path_ = (base / ("loom_fuzz_" + std::to_string(getpid()))).string();
     std::filesystem::create_directories(path_);
   }
@@ -172,8 +172,7 @@ inline void idx_one_input(const uint8_t* data, size_t size) {
   write_file(flags & 2 ? labels + ".gz" : labels, data + head + image_len, size - head - image_len);
   try {
     const multimodal::LabelledImages d = multimodal::load_fashion_mnist("test", dir);
-    require(d.images.dim() == 4 && d.images.size(1) == 1 && d.labels.dim() == 1 &&
-                d.images.size(0) == d.labels.size(0),
+    require(d.images.dim() == 4 && d.images.size(1) == 1 && d.labels.dim() == 1 && d.images.size(0) == d.labels.size(0),
             "images [N, 1, H, W] and labels [N]");
     require(d.images.numel() == d.images.size(0) * d.images.size(2) * d.images.size(3), "images hold N*H*W values");
     for (double v : d.images.to_vector()) require(v >= 0.0 && v <= 1.0, "pixels in [0, 1]");

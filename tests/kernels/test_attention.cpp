@@ -132,8 +132,7 @@ Inputs make(const Case& c, uint32_t seed) {
     for (auto& x : r) x = x < 0.3 ? 0 : 1;
     in.mask = r;
     p.mask_is_bool = true;
-    p.mask_stride[0] = c.H * c.Lq * c.Lk, p.mask_stride[1] = c.Lq * c.Lk, p.mask_stride[2] = c.Lk,
-    p.mask_stride[3] = 1;
+    p.mask_stride[0] = c.H * c.Lq * c.Lk, p.mask_stride[1] = c.Lq * c.Lk, p.mask_stride[2] = c.Lk, p.mask_stride[3] = 1;
   }
   return in;
 }
@@ -153,8 +152,8 @@ void run_cpu(const Case& c, double atol, double rtol) {
   loom::kernels::cpu::attention_forward(dt, out.data(), lse.data(), q.data(), k.data(), v.data(), p);
   check_close(out, r.out, atol, rtol, "out");
   check_close(lse, r.lse, atol, rtol, "lse");
-  loom::kernels::cpu::attention_backward(dt, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(),
-                                         v.data(), out.data(), lse.data(), p);
+  loom::kernels::cpu::attention_backward(dt, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(),
+                                         out.data(), lse.data(), p);
   check_close(dq, r.dq, atol, rtol, "dq");
   check_close(dk, r.dk, atol, rtol, "dk");
   check_close(dv, r.dv, atol, rtol, "dv");
@@ -205,8 +204,8 @@ TEST_CASE("attention cpu kernel: no keys gives zeros and -inf lse", "[attention]
 }
 
 #ifdef LOOM_WITH_CUDA
-using loom::test::DevBuf;
 using loom::test::dbl;
+using loom::test::DevBuf;
 
 TEST_CASE("attention cuda kernels match the cpu twin", "[attention][kernels][cuda]") {
   LOOM_REQUIRE_GPU();

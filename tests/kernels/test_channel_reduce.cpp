@@ -75,8 +75,8 @@ void check_shape(const Shape3& s, int64_t offset, uint32_t seed) {
   int64_t bad = 0, first = -1;
   for (int64_t c = 0; c < s.C; ++c)
     if (!(std::abs(got[c] - ref[c]) <= tol * mag[c]) && bad++ == 0) first = c;
-  INFO("mismatches: " << bad << ", first channel " << first << ": got " << (first >= 0 ? got[first] : T(0))
-                      << " want " << (first >= 0 ? static_cast<double>(ref[first]) : 0.0));
+  INFO("mismatches: " << bad << ", first channel " << first << ": got " << (first >= 0 ? got[first] : T(0)) << " want "
+                      << (first >= 0 ? static_cast<double>(ref[first]) : 0.0));
   CHECK(bad == 0);
   // The CPU twin (kernels/cpu/kernels.h) agrees within the same bound.
   std::vector<T> cpu(static_cast<size_t>(std::max<int64_t>(s.C, 1)));

@@ -19,12 +19,12 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInfD = std::numeric_limits<double>::infinity();
 
 template <typename T>
-double tol() { return std::is_same_v<T, float> ? 2e-6 : 1e-13; }
+double tol() {
+  return std::is_same_v<T, float> ? 2e-6 : 1e-13;
+}
 
 double gelu_ref(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
-double gelu_tanh_ref(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
+double gelu_tanh_ref(double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }
 double silu_ref(double x) { return x / (1 + std::exp(-x)); }
 double numdiff(double (*f)(double), double x) { return (f(x + 1e-6) - f(x - 1e-6)) / 2e-6; }
 
@@ -55,11 +55,11 @@ double unary_ref(UnaryOp op, double x) {
   return kNaN;
 }
 
-const UnaryOp kFloatUnary[] = {UnaryOp::Neg,     UnaryOp::Abs,         UnaryOp::Sign,         UnaryOp::Exp,
-                               UnaryOp::Log,     UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
-                               UnaryOp::Sin,     UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
-                               UnaryOp::Relu,    UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
-                               UnaryOp::Square,  UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad};
+const UnaryOp kFloatUnary[] = {UnaryOp::Neg,    UnaryOp::Abs,         UnaryOp::Sign,         UnaryOp::Exp,
+                               UnaryOp::Log,    UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
+                               UnaryOp::Sin,    UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
+                               UnaryOp::Relu,   UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
+                               UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad};
 
 bool positive_domain(UnaryOp op) {
   return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal;
@@ -67,8 +67,8 @@ bool positive_domain(UnaryOp op) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("cpu unary float ops match double references on strided and contiguous inputs", "[kernels]",
-                   float, double) {
+TEMPLATE_TEST_CASE("cpu unary float ops match double references on strided and contiguous inputs", "[kernels]", float,
+                   double) {
   using T = TestType;
   const DType dt = dtype_of<T>::value;
   const Shape shape{7, 13, 5};
@@ -194,10 +194,10 @@ double binary_ref(BinaryOp op, double a, double b, bool integer) {
   return kNaN;
 }
 
-const BinaryOp kAllBinary[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul,     BinaryOp::Div,
+const BinaryOp kAllBinary[] = {BinaryOp::Add, BinaryOp::Sub,     BinaryOp::Mul,     BinaryOp::Div,
                                BinaryOp::Pow, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq,
-                               BinaryOp::Ne,  BinaryOp::Lt,  BinaryOp::Le,      BinaryOp::Gt,
-                               BinaryOp::Ge,  BinaryOp::RSub, BinaryOp::RDiv,   BinaryOp::RPow};
+                               BinaryOp::Ne,  BinaryOp::Lt,      BinaryOp::Le,      BinaryOp::Gt,
+                               BinaryOp::Ge,  BinaryOp::RSub,    BinaryOp::RDiv,    BinaryOp::RPow};
 
 template <typename T>
 std::vector<T> operand_values(size_t n, uint32_t seed, bool pow_base) {
@@ -243,8 +243,8 @@ void check_binary(BinaryOp op, const Shape& shape, const Shape& sa, const Shape&
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("cpu binary ops: contiguous, transposed, stepped and broadcast operands", "[kernels]", float,
-                   double, int32_t, int64_t) {
+TEMPLATE_TEST_CASE("cpu binary ops: contiguous, transposed, stepped and broadcast operands", "[kernels]", float, double,
+                   int32_t, int64_t) {
   using T = TestType;
   const Shape shape{7, 13, 5};
   const int64_t n = numel(shape);
@@ -303,14 +303,16 @@ TEMPLATE_TEST_CASE("cpu binary_scalar matches the tensor-tensor reference", "[ke
       if (integer && s == 0.5 && !is_comparison(op)) continue;  // the front end promotes to float
       const bool pow = op == BinaryOp::Pow || op == BinaryOp::RPow;
       std::vector<T> a = operand_values<T>(n, 31, op == BinaryOp::Pow);
-      if (op == BinaryOp::RPow && integer) for (auto& x : a) x = static_cast<T>(int64_t(x) % 4);
+      if (op == BinaryOp::RPow && integer)
+        for (auto& x : a) x = static_cast<T>(int64_t(x) % 4);
       if (pow && !integer && s < 0 && op == BinaryOp::RPow) continue;  // (-3)^x is NaN for real x
       std::vector<double> want(n);
       for_each_index(shape, {contiguous_strides(shape), st}, [&](int64_t, const std::vector<int64_t>& off) {
         want[off[0]] = binary_ref(op, a[off[1]], s, integer);
       });
       const ElementwiseLoop L = make_loop(shape, {contiguous_strides(shape), st});
-      const std::string what = std::string(dtype_name(dt)) + " op " + std::to_string(int(op)) + " s=" + std::to_string(s);
+      const std::string what =
+          std::string(dtype_name(dt)) + " op " + std::to_string(int(op)) + " s=" + std::to_string(s);
       if (is_comparison(op)) {
         std::vector<uint8_t> out(n);
         cpu::binary_scalar(op, dt, out.data(), a.data(), s, L);
@@ -410,7 +412,8 @@ void check_copy_pair() {
   std::vector<double> v = random_doubles(n, -50, 50, 51);
   for (size_t i = 0; i < v.size(); i += 5) v[i] = 0;
   Vec<S> src = cast_vec<S>(v);
-  if constexpr (std::is_same_v<S, bool>) for (int64_t i = 0; i < n; ++i) src[i] = v[i] > 0;
+  if constexpr (std::is_same_v<S, bool>)
+    for (int64_t i = 0; i < n; ++i) src[i] = v[i] > 0;
   auto expect = [](S x) -> double {
     if constexpr (std::is_same_v<D, bool>) return x != S(0);
     else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>) return std::trunc(double(x));
@@ -422,9 +425,8 @@ void check_copy_pair() {
   Vec<D> dst(2 * n, 0);
   cpu::copy(dtype_of<D>::value, ptr<D>(dst), dtype_of<S>::value, ptr<S>(src), make_loop(shape, {sd, ss}));
   int64_t bad = 0;
-  for_each_index(shape, {sd, ss}, [&](int64_t, const std::vector<int64_t>& off) {
-    bad += double(dst[off[0]]) != expect(src[off[1]]);
-  });
+  for_each_index(shape, {sd, ss},
+                 [&](int64_t, const std::vector<int64_t>& off) { bad += double(dst[off[0]]) != expect(src[off[1]]); });
   INFO(dtype_name(dtype_of<S>::value) << " -> " << dtype_name(dtype_of<D>::value));
   CHECK(bad == 0);
   // Contiguous.

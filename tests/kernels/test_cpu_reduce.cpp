@@ -36,11 +36,26 @@ std::vector<std::vector<double>> groups(const ReduceCase& c, const T* in) {
 double ref_reduce(ReduceOp op, const std::vector<double>& v, double p) {
   double r;
   switch (op) {
-    case ReduceOp::Sum: r = 0; for (double x : v) r += x; return r;
-    case ReduceOp::Mean: r = 0; for (double x : v) r += x; return r / v.size();
-    case ReduceOp::Prod: r = 1; for (double x : v) r *= x; return r;
-    case ReduceOp::Max: r = -kInfD; for (double x : v) r = std::isnan(x) || std::isnan(r) ? kNaN : std::max(r, x); return r;
-    case ReduceOp::Min: r = kInfD; for (double x : v) r = std::isnan(x) || std::isnan(r) ? kNaN : std::min(r, x); return r;
+    case ReduceOp::Sum:
+      r = 0;
+      for (double x : v) r += x;
+      return r;
+    case ReduceOp::Mean:
+      r = 0;
+      for (double x : v) r += x;
+      return r / v.size();
+    case ReduceOp::Prod:
+      r = 1;
+      for (double x : v) r *= x;
+      return r;
+    case ReduceOp::Max:
+      r = -kInfD;
+      for (double x : v) r = std::isnan(x) || std::isnan(r) ? kNaN : std::max(r, x);
+      return r;
+    case ReduceOp::Min:
+      r = kInfD;
+      for (double x : v) r = std::isnan(x) || std::isnan(r) ? kNaN : std::min(r, x);
+      return r;
     case ReduceOp::LogSumExp: {
       double m = -kInfD;
       for (double x : v) m = std::max(m, x);
@@ -50,9 +65,21 @@ double ref_reduce(ReduceOp op, const std::vector<double>& v, double p) {
       return m + std::log(r);
     }
     case ReduceOp::Norm: {
-      if (p == 0) { r = 0; for (double x : v) r += x != 0; return r; }
-      if (p == kInfD) { r = 0; for (double x : v) r = std::max(r, std::fabs(x)); return r; }
-      if (p == -kInfD) { r = kInfD; for (double x : v) r = std::min(r, std::fabs(x)); return r; }
+      if (p == 0) {
+        r = 0;
+        for (double x : v) r += x != 0;
+        return r;
+      }
+      if (p == kInfD) {
+        r = 0;
+        for (double x : v) r = std::max(r, std::fabs(x));
+        return r;
+      }
+      if (p == -kInfD) {
+        r = kInfD;
+        for (double x : v) r = std::min(r, std::fabs(x));
+        return r;
+      }
       r = 0;
       for (double x : v) r += std::pow(std::fabs(x), p);
       return std::pow(r, 1 / p);
@@ -94,7 +121,8 @@ void check_reduce(ReduceOp op, double p, double lo, double hi, double atol, doub
   const DType dt = dtype_of<T>::value;
   for (const Layout& l : layouts()) {
     std::vector<double> src = random_doubles(l.storage, lo, hi, 61);
-    if (std::is_integral_v<T>) for (auto& x : src) x = std::round(x);
+    if (std::is_integral_v<T>)
+      for (auto& x : src) x = std::round(x);
     Vec<T> in = cast_vec<T>(src);
     ReduceCase c = make_reduce(l.sizes, l.strides, l.reduced);
     Vec<T> out(c.loop.out_numel);

@@ -28,8 +28,7 @@ std::vector<double> softmax_ref(const std::vector<double>& x, SmShape s, bool lo
       double m = -INFINITY, sum = 0;
       for (int64_t d = 0; d < s.dim; ++d) m = std::max(m, x[at(d)]);
       for (int64_t d = 0; d < s.dim; ++d) sum += std::exp(x[at(d)] - m);
-      for (int64_t d = 0; d < s.dim; ++d)
-        y[at(d)] = log ? x[at(d)] - m - std::log(sum) : std::exp(x[at(d)] - m) / sum;
+      for (int64_t d = 0; d < s.dim; ++d) y[at(d)] = log ? x[at(d)] - m - std::log(sum) : std::exp(x[at(d)] - m) / sum;
     }
   return y;
 }
@@ -111,7 +110,8 @@ void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
   const bool integer = std::is_integral_v<T>;
   auto vals = [&](int64_t count, uint32_t s) {
     std::vector<double> v = random_doubles(count, -4, 4, s);
-    if (integer) for (auto& x : v) x = std::round(x);
+    if (integer)
+      for (auto& x : v) x = std::round(x);
     return cast_vec<T>(v);
   };
   Vec<T> A = vals(sa * batch + ar * lda, seed), B = vals(sb * batch + br * ldb, seed + 1);
@@ -157,9 +157,9 @@ TEMPLATE_TEST_CASE("cpu gemm: transposes, padded strides, batches, alpha/beta", 
     for (bool tb : {false, true}) {
       check_gemm<T>(ta, tb, 7, 13, 5, 1.0, 0.0, 1, false, 0, seed++);
       check_gemm<T>(ta, tb, 7, 13, 5, 2.0, 3.0, 3, false, 2, seed++);
-      check_gemm<T>(ta, tb, 5, 7, 3, 1.0, 1.0, 50, true, 1, seed++);     // many small: parallel over batch
-      check_gemm<T>(ta, tb, 1, 9, 4, 1.0, 0.0, 2, false, 0, seed++);     // a single row
-      check_gemm<T>(ta, tb, 6, 4, 0, 1.0, 2.0, 2, false, 0, seed++);     // k = 0: C = beta * C
+      check_gemm<T>(ta, tb, 5, 7, 3, 1.0, 1.0, 50, true, 1, seed++);  // many small: parallel over batch
+      check_gemm<T>(ta, tb, 1, 9, 4, 1.0, 0.0, 2, false, 0, seed++);  // a single row
+      check_gemm<T>(ta, tb, 6, 4, 0, 1.0, 2.0, 2, false, 0, seed++);  // k = 0: C = beta * C
     }
   check_gemm<T>(false, false, 130, 70, 90, 1.0, 0.0, 2, false, 3, seed++);  // large: BLAS threads
   check_gemm<T>(true, true, 65, 129, 33, 0.5, 0.0, 1, false, 0, seed++);

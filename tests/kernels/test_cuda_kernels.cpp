@@ -50,7 +50,9 @@ std::vector<store_t<T>> random_vec(size_t n, std::mt19937& rng, double lo = -2, 
 }
 
 template <typename T>
-double tol() { return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, double> ? 1e-12 : 0; }
+double tol() {
+  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, double> ? 1e-12 : 0;
+}
 
 // Elements each operand of strided_loop needs.
 int64_t operand_size(int op) { return op == 2 ? D1 : N3; }
@@ -100,13 +102,13 @@ TEST_CASE("cuda unary matches cpu", "[cuda]") {
       check_close(to_host<uint8_t>(dy, N3), ref, 0, 0, "logical_not");
     }
   };
-  std::vector<UnaryOp> all = {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Exp, UnaryOp::Log,
-                              UnaryOp::Sqrt, UnaryOp::Rsqrt, UnaryOp::Reciprocal, UnaryOp::Sin, UnaryOp::Cos,
-                              UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::GeluErf, UnaryOp::GeluTanh,
-                              UnaryOp::Silu, UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad,
-                              UnaryOp::SiluGrad};
+  std::vector<UnaryOp> all = {UnaryOp::Neg,    UnaryOp::Abs,         UnaryOp::Sign,         UnaryOp::Exp,
+                              UnaryOp::Log,    UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
+                              UnaryOp::Sin,    UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
+                              UnaryOp::Relu,   UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
+                              UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad};
   std::vector<UnaryOp> ints = {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Relu, UnaryOp::Square};
-  run(float{}, all, -3);   // log/sqrt of negatives: NaN on both
+  run(float{}, all, -3);  // log/sqrt of negatives: NaN on both
   run(double{}, all, -3);
   run(int32_t{}, ints, -3);
   run(int64_t{}, ints, -3);
@@ -117,10 +119,10 @@ TEST_CASE("cuda unary matches cpu", "[cuda]") {
 TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[cuda]") {
   LOOM_REQUIRE_GPU();
   std::mt19937 rng(2);
-  const std::vector<BinaryOp> ops = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow,
-                                     BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq, BinaryOp::Ne,
-                                     BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge, BinaryOp::RSub,
-                                     BinaryOp::RDiv, BinaryOp::RPow};
+  const std::vector<BinaryOp> ops = {BinaryOp::Add, BinaryOp::Sub,     BinaryOp::Mul,     BinaryOp::Div,
+                                     BinaryOp::Pow, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq,
+                                     BinaryOp::Ne,  BinaryOp::Lt,      BinaryOp::Le,      BinaryOp::Gt,
+                                     BinaryOp::Ge,  BinaryOp::RSub,    BinaryOp::RDiv,    BinaryOp::RPow};
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const DType dt = dtype_of<T>::value;
@@ -242,8 +244,8 @@ TEST_CASE("cuda reductions match cpu", "[cuda]") {
   LOOM_REQUIRE_GPU();
   std::mt19937 rng(4);
   const std::vector<int64_t> shape = {D0, D1, D2};
-  const std::vector<std::vector<bool>> reds = {{false, true, false}, {false, false, true}, {true, false, false},
-                                               {true, true, true},   {false, true, true}};
+  const std::vector<std::vector<bool>> reds = {
+      {false, true, false}, {false, false, true}, {true, false, false}, {true, true, true}, {false, true, true}};
   auto run = [&](auto tag, const std::vector<ReduceOp>& ops) {
     using T = decltype(tag);
     const DType dt = dtype_of<T>::value;
@@ -289,7 +291,8 @@ TEST_CASE("cuda arg_reduce and var_mean match cpu", "[cuda]") {
   LOOM_REQUIRE_GPU();
   std::mt19937 rng(5);
   const std::vector<int64_t> shape = {D0, D1, D2};
-  for (const auto& red : std::vector<std::vector<bool>>{{false, true, false}, {false, false, true}, {true, true, true}}) {
+  for (const auto& red :
+       std::vector<std::vector<bool>>{{false, true, false}, {false, false, true}, {true, true, true}}) {
     auto L = reduce_loop(shape, red);
     // Few distinct values: many ties, so the first-occurrence rule matters.
     auto xi = random_vec<int32_t>(N3, rng, -3, 3);
@@ -299,7 +302,7 @@ TEST_CASE("cuda arg_reduce and var_mean match cpu", "[cuda]") {
     xf[1000] = NAN;
     auto dxi = to_device(xi);
     auto dxf = to_device(xf);
-    DevBuf<double> dv(L.out_numel);  // int32 values, then the variance
+    DevBuf<double> dv(L.out_numel);   // int32 values, then the variance
     DevBuf<int64_t> di(L.out_numel);  // indices, then the mean
     for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
       std::vector<int32_t> vi(L.out_numel);
@@ -365,18 +368,19 @@ TEST_CASE("cuda gemm matches cpu", "[cuda]") {
         auto c = random_vec<T>(batch * m * n, rng);
         auto da = to_device(a), db = to_device(b), dc = to_device(c);
         kcpu::gemm(dt, ta, tb, m, n, k, 1.5, a.data(), lda, m * k, b.data(), ldb, k * n, 0.5, c.data(), ldc, m * n,
-                  batch);
-        kc::gemm(dt, ta, tb, m, n, k, 1.5, da.get(), lda, m * k, db.get(), ldb, k * n, 0.5, dc.get(), ldc,
-                            m * n, batch, tf32, stream());
-        check_close(to_host<T>(dc, batch * m * n), c, t, t, "gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
+                   batch);
+        kc::gemm(dt, ta, tb, m, n, k, 1.5, da.get(), lda, m * k, db.get(), ldb, k * n, 0.5, dc.get(), ldc, m * n, batch,
+                 tf32, stream());
+        check_close(to_host<T>(dc, batch * m * n), c, t, t,
+                    "gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
       }
   };
   run(double{}, false, 1e-11);
   run(float{}, false, 1e-4);
   run(float{}, true, 1e-1);  // TF32: ~10-bit mantissa products
   try {
-    kc::gemm(DType::Int64, false, false, 1, 1, 1, 1, nullptr, 1, 1, nullptr, 1, 1, 0, nullptr, 1, 1, 1,
-                        false, stream());
+    kc::gemm(DType::Int64, false, false, 1, 1, 1, 1, nullptr, 1, 1, nullptr, 1, 1, 0, nullptr, 1, 1, 1, false,
+             stream());
     FAIL("expected a type error");
   } catch (const loom::Error& e) {
     CHECK(e.kind() == ErrorKind::Type);

@@ -28,8 +28,8 @@ double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 TEST_CASE("CPU gated fusion kernels match the reference", "[fusion]") {
   for (auto [B, D] : {std::pair<int64_t, int64_t>{1, 1}, {7, 13}, {300, 129}}) {
     const int64_t n = B * D;
-    auto z = random_doubles(n, -1.0, 1.0, 1), a = random_doubles(n, -1.0, 1.0, 2), b = random_doubles(n, -1.0, 1.0, 3), c = random_doubles(D, -1.0, 1.0, 4),
-         g = random_doubles(n, -1.0, 1.0, 5);
+    auto z = random_doubles(n, -1.0, 1.0, 1), a = random_doubles(n, -1.0, 1.0, 2), b = random_doubles(n, -1.0, 1.0, 3),
+         c = random_doubles(D, -1.0, 1.0, 4), g = random_doubles(n, -1.0, 1.0, 5);
     std::vector<double> out(n), gate(n), rout(n), rgate(n);
     kc::gated_fusion_forward(DType::Float64, out.data(), gate.data(), z.data(), c.data(), a.data(), b.data(), B, D);
     for (int64_t i = 0; i < n; ++i) {
@@ -59,7 +59,8 @@ TEST_CASE("CPU gated fusion kernels match the reference", "[fusion]") {
 
 TEST_CASE("CPU FiLM kernels match the reference", "[fusion]") {
   const int64_t B = 9, D = 11;
-  auto gb = random_doubles(B * 2 * D, -1.0, 1.0, 6), a = random_doubles(B * D, -1.0, 1.0, 7), g = random_doubles(B * D, -1.0, 1.0, 8);
+  auto gb = random_doubles(B * 2 * D, -1.0, 1.0, 6), a = random_doubles(B * D, -1.0, 1.0, 7),
+       g = random_doubles(B * D, -1.0, 1.0, 8);
   std::vector<double> out(B * D), rout(B * D), dgb(B * 2 * D), rdgb(B * 2 * D), da(B * D), rda(B * D);
   kc::film_forward(DType::Float64, out.data(), gb.data(), a.data(), B, D);
   kc::film_backward(DType::Float64, dgb.data(), da.data(), g.data(), gb.data(), a.data(), B, D);
@@ -118,7 +119,8 @@ TEST_CASE("CPU clip loss kernels match the reference", "[fusion]") {
 TEST_CASE("CPU bias + activation epilogue matches the reference", "[fusion]") {
   const int64_t M = 5, O = 7;
   for (int act = 0; act < 3; ++act) {
-    auto y = random_doubles(M * O, -1.0, 1.0, 10), bias = random_doubles(O, -1.0, 1.0, 11), g = random_doubles(M * O, -1.0, 1.0, 12);
+    auto y = random_doubles(M * O, -1.0, 1.0, 10), bias = random_doubles(O, -1.0, 1.0, 11),
+         g = random_doubles(M * O, -1.0, 1.0, 12);
     std::vector<double> pre(M * O), ry(M * O), rpre(M * O), dz(M * O), rdz(M * O);
     for (int64_t i = 0; i < M * O; ++i) {
       const double z = y[i] + bias[i % O];
@@ -138,8 +140,8 @@ TEST_CASE("CPU bias + activation epilogue matches the reference", "[fusion]") {
 }
 
 #ifdef LOOM_WITH_CUDA
-using loom::test::DevBuf;
 using loom::test::dbl;
+using loom::test::DevBuf;
 
 TEST_CASE("CUDA gated fusion and FiLM kernels match the CPU", "[fusion][cuda]") {
   LOOM_REQUIRE_GPU();
@@ -147,8 +149,9 @@ TEST_CASE("CUDA gated fusion and FiLM kernels match the CPU", "[fusion][cuda]") 
   for (auto [B, D] : {std::pair<int64_t, int64_t>{1, 1}, {37, 13}, {65, 64}, {513, 129}}) {
     const int64_t n = B * D;
     auto cvt = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
-    auto z = cvt(random_doubles(n, -1.0, 1.0, 1)), a = cvt(random_doubles(n, -1.0, 1.0, 2)), b = cvt(random_doubles(n, -1.0, 1.0, 3)),
-         c = cvt(random_doubles(D, -1.0, 1.0, 4)), g = cvt(random_doubles(n, -1.0, 1.0, 5)), gb = cvt(random_doubles(2 * n, -1.0, 1.0, 6));
+    auto z = cvt(random_doubles(n, -1.0, 1.0, 1)), a = cvt(random_doubles(n, -1.0, 1.0, 2)),
+         b = cvt(random_doubles(n, -1.0, 1.0, 3)), c = cvt(random_doubles(D, -1.0, 1.0, 4)),
+         g = cvt(random_doubles(n, -1.0, 1.0, 5)), gb = cvt(random_doubles(2 * n, -1.0, 1.0, 6));
     std::vector<float> out(n), gate(n);
     kc::gated_fusion_forward(DType::Float32, out.data(), gate.data(), z.data(), c.data(), a.data(), b.data(), B, D);
     DevBuf<float> dz_(z), da_(a), db_(b), dc_(c), dout(n), dgate(n);

@@ -24,9 +24,13 @@ using store_t = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
 template <typename T>
 using Vec = std::vector<store_t<T>>;
 template <typename T>
-T* ptr(Vec<T>& v) { return reinterpret_cast<T*>(v.data()); }
+T* ptr(Vec<T>& v) {
+  return reinterpret_cast<T*>(v.data());
+}
 template <typename T>
-const T* ptr(const Vec<T>& v) { return reinterpret_cast<const T*>(v.data()); }
+const T* ptr(const Vec<T>& v) {
+  return reinterpret_cast<const T*>(v.data());
+}
 
 template <typename T>
 Vec<T> cast_vec(const std::vector<double>& v) {

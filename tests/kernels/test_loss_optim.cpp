@@ -31,10 +31,10 @@ TEST_CASE("cpu cross_entropy kernels vs reference", "[kernels][loss]") {
     for (bool use_w : {false, true}) {
       std::vector<double> loss(M), lse(M), roww(M), dx(M * C);
       const double* wp = use_w ? w.data() : nullptr;
-      REQUIRE(kc::cross_entropy_forward(DType::Float64, loss.data(), lse.data(), roww.data(), x.data(), t.data(), wp,
-                                        M, C, -1, eps) == -1);
-      kc::cross_entropy_backward(DType::Float64, dx.data(), x.data(), t.data(), wp, lse.data(), gr.data(), 1, M, C,
-                                 -1, eps);
+      REQUIRE(kc::cross_entropy_forward(DType::Float64, loss.data(), lse.data(), roww.data(), x.data(), t.data(), wp, M,
+                                        C, -1, eps) == -1);
+      kc::cross_entropy_backward(DType::Float64, dx.data(), x.data(), t.data(), wp, lse.data(), gr.data(), 1, M, C, -1,
+                                 eps);
       double W = 0;
       for (int64_t c = 0; c < C; ++c) W += use_w ? w[c] : 1.0;
       for (int64_t r = 0; r < M; ++r) {
@@ -182,8 +182,8 @@ TEST_CASE("cuda multi-tensor optimizer kernels match the CPU twins", "[kernels][
   kg::sgd_step_multi(DType::Float32, S.get(), Cb.get(), static_cast<int64_t>(chunks.size()), 0.1, 0.9, 0.0, true, 0.01,
                      false, nullptr);
   for (size_t k = 0; k < sizes.size(); ++k) {
-    kc::adam_step(DType::Float32, p[k].data(), g[k].data(), m[k].data(), v[k].data(), sizes[k], 1e-3, 0.9, 0.999,
-                  1e-8, 0.01, true, 3);
+    kc::adam_step(DType::Float32, p[k].data(), g[k].data(), m[k].data(), v[k].data(), sizes[k], 1e-3, 0.9, 0.999, 1e-8,
+                  0.01, true, 3);
     // The SGD pass uses slot ptr[2] (exp_avg) as its momentum buffer.
     kc::sgd_step(DType::Float32, p[k].data(), g[k].data(), m[k].data(), sizes[k], 0.1, 0.9, 0.0, true, 0.01, false);
     check_close(P[k].host(), dbl(p[k]), 1e-6, 1e-5);
@@ -192,7 +192,5 @@ TEST_CASE("cuda multi-tensor optimizer kernels match the CPU twins", "[kernels][
   }
 }
 #else
-TEST_CASE("cuda loss and optimizer kernels match the CPU twins", "[kernels][loss][optim][cuda]") {
-  LOOM_REQUIRE_GPU();
-}
+TEST_CASE("cuda loss and optimizer kernels match the CPU twins", "[kernels][loss][optim][cuda]") { LOOM_REQUIRE_GPU(); }
 #endif

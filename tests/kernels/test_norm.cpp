@@ -81,8 +81,8 @@ TEST_CASE("cpu layer_norm forward/backward vs reference", "[kernels][norm]") {
                            1e-5);
     check_close(y, r.y, 1e-10, 1e-9);
     check_close(rstd, r.rstd, 1e-10, 1e-9);
-    kc::layer_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(),
-                            mean.data(), rstd.data(), N, D);
+    kc::layer_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(), mean.data(),
+                            rstd.data(), N, D);
     check_close(dx, r.dx, 1e-9, 1e-8);
     check_close(dw, r.dw, 1e-9, 1e-8);
     check_close(db, r.db, 1e-9, 1e-8);
@@ -93,8 +93,8 @@ TEST_CASE("cpu layer_norm forward/backward vs reference", "[kernels][norm]") {
     std::vector<float> yf(N * D), mf(N), rf(N), dxf(N * D), dbf(D);
     kc::layer_norm_forward(DType::Float32, yf.data(), mf.data(), rf.data(), xf.data(), nullptr, nullptr, N, D, 1e-5);
     check_close(yf, r0.y, 1e-4, 1e-4);
-    kc::layer_norm_backward(DType::Float32, dxf.data(), nullptr, dbf.data(), gf.data(), xf.data(), nullptr,
-                            mf.data(), rf.data(), N, D);
+    kc::layer_norm_backward(DType::Float32, dxf.data(), nullptr, dbf.data(), gf.data(), xf.data(), nullptr, mf.data(),
+                            rf.data(), N, D);
     check_close(dxf, r0.dx, 1e-3, 1e-3);
     check_close(dbf, r0.db, 1e-3, 1e-4);
   }
@@ -107,8 +107,8 @@ TEST_CASE("cpu batch_norm kernels vs reference", "[kernels][norm]") {
   std::vector<double> mean(C), var(C), inv(C), y(N * C * S), dx(N * C * S), dw(C), db(C);
   kc::batch_norm_stats(DType::Float64, mean.data(), var.data(), inv.data(), x.data(), N, C, S, 1e-5);
   kc::batch_norm_apply(DType::Float64, y.data(), x.data(), mean.data(), inv.data(), w.data(), b.data(), N, C, S);
-  kc::batch_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), mean.data(),
-                          inv.data(), w.data(), N, C, S, true);
+  kc::batch_norm_backward(DType::Float64, dx.data(), dw.data(), db.data(), g.data(), x.data(), mean.data(), inv.data(),
+                          w.data(), N, C, S, true);
   const double M = N * S;
   for (int64_t c = 0; c < C; ++c) {
     double m = 0, v = 0, sg = 0, sgx = 0;
@@ -153,15 +153,23 @@ TEST_CASE("cpu dropout kernel follows the Philox mask", "[kernels][dropout]") {
 }
 
 #ifdef LOOM_WITH_CUDA
-using loom::test::DevBuf;
 using loom::test::dbl;
+using loom::test::DevBuf;
 
 TEST_CASE("cuda layer_norm kernels match the CPU twin", "[kernels][norm][cuda]") {
   LOOM_REQUIRE_GPU();
   namespace kg = loom::kernels::cuda;
   for (auto [N, D] : std::vector<std::pair<int64_t, int64_t>>{
-           {1, 1}, {37, 3}, {37, 100}, {129, 128}, {65, 1024}, {9, 1025}, {5, 4099}, {3, 5000},
-           {5000, 256}, {3001, 1023}}) {  // the last two run several rows per warp in the fused backward
+           {1, 1},
+           {37, 3},
+           {37, 100},
+           {129, 128},
+           {65, 1024},
+           {9, 1025},
+           {5, 4099},
+           {3, 5000},
+           {5000, 256},
+           {3001, 1023}}) {  // the last two run several rows per warp in the fused backward
     INFO("N " << N << " D " << D);
     for (bool affine : {true, false}) {
       auto x = cast<float>(random_doubles(N * D, -3, 5, 11)), g = cast<float>(random_doubles(N * D, -1, 1, 12));
@@ -223,8 +231,8 @@ BnOut bn_cuda(const std::vector<double>& x, const std::vector<double>& g, const 
   kg::batch_norm_apply(dt, Y.get() + offset, X.get() + offset, M.get(), IS.get(), W.get(), B.get(), N, C, S, nullptr);
   kg::batch_norm_backward(dt, DX.get() + offset, DW.get(), DB.get(), G.get() + offset, X.get() + offset, M.get(),
                           IS.get(), W.get(), N, C, S, training, WB.get(), nullptr);
-  return {dbl(M.host()), dbl(V.host()), dbl(IS.host()), tail(Y.host(), offset), tail(DX.host(), offset),
-          dbl(DW.host()), dbl(DB.host())};
+  return {dbl(M.host()),           dbl(V.host()),  dbl(IS.host()), tail(Y.host(), offset),
+          tail(DX.host(), offset), dbl(DW.host()), dbl(DB.host())};
 }
 
 // The CPU twin in float64 on the same (dtype-T-rounded) inputs: the reference
@@ -238,8 +246,8 @@ BnOut bn_cpu(const std::vector<double>& x0, const std::vector<double>& g0, const
   BnOut r{std::vector<double>(C), std::vector<double>(C), std::vector<double>(C), std::vector<double>(n),
           std::vector<double>(n), std::vector<double>(C), std::vector<double>(C)};
   kc::batch_norm_stats(DType::Float64, r.mean.data(), r.var.data(), r.invstd.data(), x.data(), N, C, S, 1e-5);
-  kc::batch_norm_apply(DType::Float64, r.y.data(), x.data(), r.mean.data(), r.invstd.data(), w.data(), b.data(), N,
-                       C, S);
+  kc::batch_norm_apply(DType::Float64, r.y.data(), x.data(), r.mean.data(), r.invstd.data(), w.data(), b.data(), N, C,
+                       S);
   kc::batch_norm_backward(DType::Float64, r.dx.data(), r.dw.data(), r.db.data(), g.data(), x.data(), r.mean.data(),
                           r.invstd.data(), w.data(), N, C, S, training);
   return r;
@@ -247,8 +255,8 @@ BnOut bn_cpu(const std::vector<double>& x0, const std::vector<double>& g0, const
 
 template <typename T>
 void check_bn(int64_t N, int64_t C, int64_t S, bool training, int64_t offset, uint32_t seed) {
-  INFO((std::is_same_v<T, float> ? "float32" : "float64") << " N " << N << " C " << C << " S " << S << " training "
-                                                          << training << " offset " << offset);
+  INFO((std::is_same_v<T, float> ? "float32" : "float64")
+       << " N " << N << " C " << C << " S " << S << " training " << training << " offset " << offset);
   const int64_t n = N * C * S;
   auto x = random_doubles(n, -2, 3, seed), g = random_doubles(n, -1, 1, seed + 1);
   auto w = random_doubles(C, -1, 1, seed + 2), b = random_doubles(C, -1, 1, seed + 3);
@@ -272,9 +280,9 @@ TEST_CASE("cuda batch_norm kernels match the CPU twin", "[kernels][norm][cuda]")
   LOOM_REQUIRE_GPU();
   // Rows mode (S > 64) and planes mode (S <= 64), one chunk per channel and
   // many, vector loads (S % 4 == 0) and scalar ones.
-  const std::vector<std::array<int64_t, 3>> shapes = {
-      {2, 3, 1},      {5, 7, 33},   {16, 64, 197}, {1, 2, 70001}, {2, 2113, 65}, {128, 3, 1000},
-      {17, 3, 4099},  {5000, 7, 1}, {3000, 33, 4}, {300, 10, 49}, {2, 2, 1 << 18}};
+  const std::vector<std::array<int64_t, 3>> shapes = {{2, 3, 1},     {5, 7, 33},     {16, 64, 197},  {1, 2, 70001},
+                                                      {2, 2113, 65}, {128, 3, 1000}, {17, 3, 4099},  {5000, 7, 1},
+                                                      {3000, 33, 4}, {300, 10, 49},  {2, 2, 1 << 18}};
   uint32_t seed = 20;
   for (auto [N, C, S] : shapes) {
     check_bn<double>(N, C, S, true, 0, seed);

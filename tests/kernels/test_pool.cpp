@@ -37,9 +37,9 @@ TEST_CASE("pool_out_size follows PyTorch (ceil_mode)", "[pool]") {
 
 TEST_CASE("max_pool2d CPU kernels match a reference", "[pool]") {
   // The first two take the 2x2 / stride-2 fast path (odd sizes: a row and a column left over).
-  for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 8, 10, 2, 2, 0, 1, false),
-                        make(3, 7, 9, 2, 2, 0, 1, true), make(2, 7, 9, 3, 2, 1, 1, true),
-                        make(2, 8, 6, 3, 1, 1, 2, false), make(1, 5, 5, 5, 3, 2, 1, true)}) {
+  for (const auto& p :
+       {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 8, 10, 2, 2, 0, 1, false), make(3, 7, 9, 2, 2, 0, 1, true),
+        make(2, 7, 9, 3, 2, 1, 1, true), make(2, 8, 6, 3, 1, 1, 2, false), make(1, 5, 5, 5, 3, 2, 1, true)}) {
     auto x = loom::test::random_doubles(p.NC * p.H * p.W, -1, 1, 5);
     auto go = loom::test::random_doubles(p.NC * p.OH * p.OW, -1, 1, 6);
     std::vector<double> out(p.NC * p.OH * p.OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
@@ -123,7 +123,8 @@ TEST_CASE("avg_pool2d CPU kernels match a reference", "[pool]") {
 }
 
 TEST_CASE("adaptive_avg_pool2d CPU kernels match a reference", "[pool]") {
-  for (auto [H, W, OH, OW] : std::vector<std::array<int64_t, 4>>{{7, 9, 3, 4}, {5, 5, 1, 1}, {4, 6, 4, 6}, {3, 5, 5, 7}}) {
+  for (auto [H, W, OH, OW] :
+       std::vector<std::array<int64_t, 4>>{{7, 9, 3, 4}, {5, 5, 1, 1}, {4, 6, 4, 6}, {3, 5, 5, 7}}) {
     PoolParams p{};
     p.NC = 3, p.H = H, p.W = W, p.OH = OH, p.OW = OW;
     auto x = loom::test::random_doubles(p.NC * H * W, -1, 1, 9);

@@ -37,8 +37,8 @@ struct StepBufs {
   }
   StepBufs copy_to(Device d) const {
     StepBufs c = *this;
-    for (Tensor* t : {&c.xw, &c.hw, &c.bi, &c.bh, &c.hp, &c.cp, &c.hn, &c.cn, &c.out, &c.saved, &c.len, &c.dout,
-                      &c.dh, &c.dc, &c.dgi, &c.dgh})
+    for (Tensor* t : {&c.xw, &c.hw, &c.bi, &c.bh, &c.hp, &c.cp, &c.hn, &c.cn, &c.out, &c.saved, &c.len, &c.dout, &c.dh,
+                      &c.dc, &c.dgi, &c.dgh})
       *t = t->to(d);
     return c;
   }
@@ -82,7 +82,9 @@ Expected reference(RnnCell cell, const StepBufs& s, int64_t t, bool use_len) {
   for (int64_t b = 0; b < B; ++b) {
     const bool live = !use_len || t < len[b];
     for (int64_t j = 0; j < H; ++j) {
-      auto pre = [&](int64_t g) { return xw[b * s.ldx + g * H + j] + bi[g * H + j] + hw[b * G * H + g * H + j] + bh[g * H + j]; };
+      auto pre = [&](int64_t g) {
+        return xw[b * s.ldx + g * H + j] + bi[g * H + j] + hw[b * G * H + g * H + j] + bh[g * H + j];
+      };
       const double h_prev = hp[b * s.ldh + j], c_prev = cp[b * s.ldh + j];
       const double dh_in = dh0[b * H + j] + dout[b * s.ldo + j], dc_in = dc0[b * H + j];
       const int64_t o = b * H + j;
@@ -190,8 +192,8 @@ TEST_CASE("CUDA rnn step kernels match the CPU twin", "[rnn][cuda]") {
     for (DType dt : {DType::Float32, DType::Float64})
       for (bool use_len : {false, true})
         for (auto [B, H] : std::vector<std::pair<int64_t, int64_t>>{{5, 7}, {37, 129}, {3, 1000}}) {
-          INFO("cell " << (cell == RnnCell::LSTM ? "lstm" : "gru") << " dtype " << dtype_name(dt) << " B " << B
-                       << " H " << H << " lengths " << use_len);
+          INFO("cell " << (cell == RnnCell::LSTM ? "lstm" : "gru") << " dtype " << dtype_name(dt) << " B " << B << " H "
+                       << H << " lengths " << use_len);
           manual_seed(77 + B + H);
           StepBufs c(cell, dt, B, H);
           StepBufs g = c.copy_to(gpu);

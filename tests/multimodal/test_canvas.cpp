@@ -274,8 +274,9 @@ TEST_CASE("canvas: text stays inside exactly its text_width x text_height box", 
   CHECK(Canvas::text_width("") == 0);
   CHECK(Canvas::text_height("") == 0);
   CHECK(Canvas::text_width("caf\xc3\xa9") == 4 * 6);  // one '?' per UTF-8 character
-  std::vector<std::string> samples = {"Hello, loom!", "0.125", "R@1 = 73 %", "(a+b)/c <= d?", "x_1 [y] #z & w|v",
-                                      "gjpqy", "line one\nsecond line", "'\"`~^{}\\;:"};
+  std::vector<std::string> samples = {
+      "Hello, loom!",          "0.125",       "R@1 = 73 %", "(a+b)/c <= d?", "x_1 [y] #z & w|v", "gjpqy",
+      "line one\nsecond line", "'\"`~^{}\\;:"};
   for (int ch = 33; ch <= 126; ++ch) samples.push_back(std::string(1, static_cast<char>(ch)));
   for (const int64_t scale : {1, 3}) {
     for (const std::string& s : samples) {
@@ -305,8 +306,8 @@ TEST_CASE("canvas: text stays inside exactly its text_width x text_height box", 
   CHECK(v.pixel(0, 11) == kBlack);      // L's stroke along the bottom,
   CHECK(v.pixel(6, 11) == kBlack);
   CHECK(v.pixel(0, 7) == kBg);
-  CHECK(v.pixel(6, 7) == kBlack);       // its foot up the right side
-  CHECK(v.pixel(0, 3) == kBg);          // '.' sits low: right side of the top cell
+  CHECK(v.pixel(6, 7) == kBlack);  // its foot up the right side
+  CHECK(v.pixel(0, 3) == kBg);     // '.' sits low: right side of the top cell
   CHECK(v.pixel(6, 3) == kBlack);
   // Text is clipped at the edges.
   Canvas e(10, 10, kBg);
@@ -361,8 +362,11 @@ TEST_CASE("canvas: image() resizes by nearest neighbour", "[canvas]") {
 
   check_error([&] { c.image(0, 0, gray.squeeze(0), 2, 2); }, {"Canvas::image", "[2, 2]", "unsqueeze"});
   check_error([&] { c.image(0, 0, zeros({2, 2, 2}), 2, 2); }, {"Canvas::image", "[2, 2, 2]", "C = 1 or 3"});
-  check_error([&] { c.image(0, 0, full({1, 2, 2}, 300, TensorOptions(DType::Int32)), 2, 2); },
-              {"Canvas::image", "0..255", "300"});
+  check_error(
+      [&] {
+        c.image(0, 0, full({1, 2, 2}, 300, TensorOptions(DType::Int32)), 2, 2);
+      },
+      {"Canvas::image", "0..255", "300"});
   CHECK(error_kind([&] { c.image(0, 0, zeros({1, 2, 2}, TensorOptions(DType::Bool)), 2, 2); }) == ErrorKind::Type);
   CHECK(error_kind([&] { c.image(0, 0, img, -1, 2); }) == ErrorKind::Value);
 }
@@ -396,8 +400,11 @@ TEST_CASE("canvas: heatmap min..max through jet, blended", "[canvas]") {
 
   check_error([&] { c.heatmap(0, 0, zeros({1, 2, 2}), 4, 4); }, {"Canvas::heatmap", "[1, 2, 2]", "[h, w]"});
   check_error([&] { c.heatmap(0, 0, zeros({2, 2}), 4, 4, 1.5); }, {"Canvas::heatmap", "alpha", "1.5"});
-  check_error([&] { c.heatmap(0, 0, from_vector(std::vector<float>{1, NAN}, {1, 2}), 4, 4); },
-              {"Canvas::heatmap", "finite", "[0, 1]"});
+  check_error(
+      [&] {
+        c.heatmap(0, 0, from_vector(std::vector<float>{1, NAN}, {1, 2}), 4, 4);
+      },
+      {"Canvas::heatmap", "finite", "[0, 1]"});
 }
 
 TEST_CASE("canvas: image and heatmap take tensors on the GPU", "[canvas]") {
@@ -494,8 +501,11 @@ TEST_CASE("canvas: line_chart draws inside its box only", "[canvas]") {
   CHECK(n > 100);
 
   check_error([&] { line_chart(c, 0, 0, 40, 30, series, ChartOptions{}); }, {"line_chart", "40 x 30", "16 x 16"});
-  check_error([&] { line_chart(c, 0, 0, 300, 200, {{"bad", {1, 2, 3}, {1, 2}, kRed}}, ChartOptions{}); },
-              {"line_chart", "'bad'", "3 x", "2 y"});
+  check_error(
+      [&] {
+        line_chart(c, 0, 0, 300, 200, {{"bad", {1, 2, 3}, {1, 2}, kRed}}, ChartOptions{});
+      },
+      {"line_chart", "'bad'", "3 x", "2 y"});
   ChartOptions bad;
   bad.ymin = 2;
   bad.ymax = 1;
@@ -578,26 +588,33 @@ TEST_CASE("canvas: sample figure written as a PNG", "[canvas]") {
   accuracy.ymax = 100;
   accuracy.hlines = {{25, "chance (25 %)"}};
   accuracy.legend = LegendPosition::BottomRight;
-  line_chart(c, 500, 0, 500, 330,
-             {{"train (10-step mean)", steps, train_acc, palette(0)},
-              {"validation", val_x, val_acc, palette(1), true, true}},
-             accuracy);
+  line_chart(
+      c, 500, 0, 500, 330,
+      {{"train (10-step mean)", steps, train_acc, palette(0)}, {"validation", val_x, val_acc, palette(1), true, true}},
+      accuracy);
 
   const std::vector<std::string> labels = {"yes", "no", "0", "1", "2", "red", "circle"};
   std::vector<std::vector<double>> confusion(7, std::vector<double>(7, 0.0));
   for (int r = 0; r < 7; ++r)
     for (int k = 0; k < 7; ++k) confusion[r][k] = r == k ? 0.55 + 0.06 * r : (std::abs(r - k) == 1 ? 0.12 : 0.01);
   const auto size = matrix_chart_size(34, 7, 7, labels, labels, "VQA confusion (rows: truth)");
-  matrix_chart(c, 40 + (250 - size.first / 2), 345, 34, confusion, labels, labels, "VQA confusion (rows: truth)",
-               0.0, 1.0, true);
+  matrix_chart(c, 40 + (250 - size.first / 2), 345, 34, confusion, labels, labels, "VQA confusion (rows: truth)", 0.0,
+               1.0, true);
 
   // An image of a red disc and a blue square with a 6 x 6 attention map over it.
   std::vector<float> img(3 * 48 * 48);
   for (int y = 0; y < 48; ++y)
     for (int x = 0; x < 48; ++x) {
       const bool disc = (x - 14) * (x - 14) + (y - 30) * (y - 30) < 64, square = x >= 28 && x < 42 && y >= 8 && y < 22;
-      const float rgb[3] = {disc ? 0.85f : square ? 0.15f : 0.92f, disc ? 0.15f : square ? 0.3f : 0.92f,
-                            disc ? 0.15f : square ? 0.8f : 0.88f};
+      const float rgb[3] = {disc     ? 0.85f
+                            : square ? 0.15f
+                                     : 0.92f,
+                            disc     ? 0.15f
+                            : square ? 0.3f
+                                     : 0.92f,
+                            disc     ? 0.15f
+                            : square ? 0.8f
+                                     : 0.88f};
       for (int ch = 0; ch < 3; ++ch) img[(ch * 48 + y) * 48 + x] = rgb[ch];
     }
   const Tensor image = from_vector(img, {3, 48, 48});
@@ -612,8 +629,9 @@ TEST_CASE("canvas: sample figure written as a PNG", "[canvas]") {
   c.text(560, 580, "image", kGray);
   c.text(770, 580, "cross-attention over 6x6 cells", kGray);
   c.text_vertical(975, 380, "bilinear, alpha 0.55", kGray);
-  c.text(560, 610, "5x7 font: ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\n"
-                   "abcdefghijklmnopqrstuvwxyz %()-+/=<>?!'\":;,._[]#@*&|",
+  c.text(560, 610,
+         "5x7 font: ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\n"
+         "abcdefghijklmnopqrstuvwxyz %()-+/=<>?!'\":;,._[]#@*&|",
          kBlack);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   INFO("drawing took " << ms << " ms");

@@ -28,9 +28,8 @@ std::vector<std::string> keys(const nn::Module& m) {
 }
 
 const std::vector<std::string> kImageKeys = {
-    "img.convs.0.weight", "img.convs.0.bias", "img.convs.1.weight", "img.convs.1.bias",
-    "img.convs.2.weight", "img.convs.2.bias", "img.convs.3.weight", "img.convs.3.bias",
-    "img.proj.weight",    "img.proj.bias"};
+    "img.convs.0.weight", "img.convs.0.bias",   "img.convs.1.weight", "img.convs.1.bias", "img.convs.2.weight",
+    "img.convs.2.bias",   "img.convs.3.weight", "img.convs.3.bias",   "img.proj.weight",  "img.proj.bias"};
 
 std::vector<std::string> transformer_keys() {
   std::vector<std::string> k = {"logit_scale"};
@@ -67,7 +66,6 @@ double reference_loss(const CLIP& model, const Tensor& images, const Tensor& tok
   Tensor labels = arange(images.size(0), TensorOptions(DType::Int64));
   return ((cross_entropy(logits, labels) + cross_entropy(logits.t(), labels)) * 0.5).item<double>();
 }
-
 
 }  // namespace
 
@@ -158,7 +156,8 @@ TEST_CASE("multimodal CLIP: bad input raises loom::Error naming the model and th
   loom::test::check_error([&] { tr.forward(randn({2, 3, 4, 4}), toks); }, {"ImageEncoder", "[2, 3, 4, 4]"});
   loom::test::check_error([&] { tr.forward(images, randn({2, 8})); }, {"TransformerTextEncoder", "float32", "[2, 8]"});
   loom::test::check_error([&] { ls.forward(images, randn({2, 8})); }, {"LSTMTextEncoder", "float32", "[2, 8]"});
-  loom::test::check_error([&] { tr.forward(images, tokens(2, 33)); }, {"TransformerTextEncoder", "[2, 33]", "max_len 32"});
+  loom::test::check_error([&] { tr.forward(images, tokens(2, 33)); },
+                          {"TransformerTextEncoder", "[2, 33]", "max_len 32"});
   loom::test::check_error([&] { ls.forward(images, tokens(2, 8).view({16})); }, {"CLIP", "[16]"});
   loom::test::check_error([&] { tr.forward(images, tokens(3, 8)); }, {"CLIP", "[2, 3, 16, 16]", "[3, 8]"});
   loom::test::check_error([&] { CLIP("gru"); }, {"CLIP", "gru"});

@@ -27,7 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // Element (c, r, col) of image b of a contiguous [B, C, H, W] value list.
 struct Images {
   std::vector<double> v;
@@ -68,8 +67,8 @@ std::shared_ptr<TensorPairDataset> indexed_dataset(int64_t n, std::shared_ptr<Wo
     captions.push_back("caption " + std::to_string(i));
     labels.push_back(i % 3);
   }
-  return std::make_shared<TensorPairDataset>(from_vector(pixels, {n, 1, 2, 2}), captions, from_vector(labels, {n}),
-                                             tok, 4);
+  return std::make_shared<TensorPairDataset>(from_vector(pixels, {n, 1, 2, 2}), captions, from_vector(labels, {n}), tok,
+                                             4);
 }
 
 std::vector<int64_t> epoch_indices(const DataLoader& loader) {
@@ -101,19 +100,17 @@ void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
 // Six 8x8 images, gzip'd by zlib at level 9 (one dynamic-Huffman block with
 // back-references); pixel(i, r, c) as fixture_pixel below.
 const std::vector<uint8_t> kImagesGz = {
-    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x95, 0x8f, 0xc1, 0x0a, 0x00, 0x20, 0x08, 0x43,
-    0x07, 0x41, 0xf4, 0xd9, 0xfe, 0xb9, 0x69, 0x19, 0xa5, 0xe1, 0xc1, 0x83, 0x43, 0x65, 0xec, 0x29, 0x30, 0x1a,
-    0x80, 0x2e, 0x35, 0xac, 0x40, 0x0c, 0x30, 0x69, 0xa7, 0xaa, 0x93, 0x74, 0x36, 0x6d, 0x59, 0xbb, 0x2d, 0xde,
-    0x76, 0xd5, 0x02, 0x9c, 0xf9, 0x09, 0xc8, 0x38, 0x31, 0x80, 0x92, 0x80, 0x8c, 0x73, 0x34, 0x39, 0x97, 0x7f,
-    0x5a, 0xe0, 0x14, 0xff, 0xfd, 0x6d, 0xb5, 0x7f, 0x23, 0x67, 0x02, 0x22, 0xd2, 0xad, 0x72, 0x90, 0x01, 0x00,
-    0x00};
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x95, 0x8f, 0xc1, 0x0a, 0x00, 0x20, 0x08, 0x43, 0x07,
+    0x41, 0xf4, 0xd9, 0xfe, 0xb9, 0x69, 0x19, 0xa5, 0xe1, 0xc1, 0x83, 0x43, 0x65, 0xec, 0x29, 0x30, 0x1a, 0x80, 0x2e,
+    0x35, 0xac, 0x40, 0x0c, 0x30, 0x69, 0xa7, 0xaa, 0x93, 0x74, 0x36, 0x6d, 0x59, 0xbb, 0x2d, 0xde, 0x76, 0xd5, 0x02,
+    0x9c, 0xf9, 0x09, 0xc8, 0x38, 0x31, 0x80, 0x92, 0x80, 0x8c, 0x73, 0x34, 0x39, 0x97, 0x7f, 0x5a, 0xe0, 0x14, 0xff,
+    0xfd, 0x6d, 0xb5, 0x7f, 0x23, 0x67, 0x02, 0x22, 0xd2, 0xad, 0x72, 0x90, 0x01, 0x00, 0x00};
 // Their labels (3 i + 1) mod 10 as two gzip members: the first 7 bytes in a
 // stored block, the rest in a fixed-Huffman block.
 const std::vector<uint8_t> kLabelsGz = {
-    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x03, 0x01, 0x07, 0x00, 0xf8, 0xff, 0x00, 0x00, 0x08,
-    0x01, 0x00, 0x00, 0x00, 0xda, 0xf3, 0xa0, 0x15, 0x07, 0x00, 0x00, 0x00, 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x02, 0x03, 0x63, 0x63, 0x64, 0x61, 0x67, 0x60, 0x66, 0x03, 0x00, 0x6e, 0x51, 0xf9, 0x9f, 0x07,
-    0x00, 0x00, 0x00};
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x03, 0x01, 0x07, 0x00, 0xf8, 0xff, 0x00, 0x00, 0x08, 0x01,
+    0x00, 0x00, 0x00, 0xda, 0xf3, 0xa0, 0x15, 0x07, 0x00, 0x00, 0x00, 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x03, 0x63, 0x63, 0x64, 0x61, 0x67, 0x60, 0x66, 0x03, 0x00, 0x6e, 0x51, 0xf9, 0x9f, 0x07, 0x00, 0x00, 0x00};
 
 int fixture_pixel(int i, int r, int c) {
   return (i * 31 + r * 7 + c * 13) % 11 < 7 ? 0 : ((i + r + c) % 2 ? 255 : 128);
@@ -204,9 +201,11 @@ TEST_CASE("multimodal data: crops, flips and resizes are shape-correct and repro
       }
   }
 
-  const transforms::Transform chain = transforms::compose(
-      {[](const Tensor& t, Generator& g) { return transforms::random_horizontal_flip(t, 1.0, g); },
-       [](const Tensor& t, Generator& g) { return transforms::random_crop(t, {6, 6}, 1, g); }});
+  const transforms::Transform chain =
+      transforms::compose({[](const Tensor& t, Generator& g) { return transforms::random_horizontal_flip(t, 1.0, g); },
+                           [](const Tensor& t, Generator& g) {
+                             return transforms::random_crop(t, {6, 6}, 1, g);
+                           }});
   Generator g1(11), g2(11);
   const Tensor by_hand = transforms::random_crop(transforms::random_horizontal_flip(x, 1.0, g2), {6, 6}, 1, g2);
   CHECK(chain(x, g1).to_vector() == by_hand.to_vector());
@@ -236,19 +235,28 @@ TEST_CASE("multimodal data: generators are reproducible and unbiased in range", 
 
 TEST_CASE("multimodal data: transforms reject bad input naming the function and shape", "[multimodal]") {
   Generator g(0);
-  CHECK_THAT(loom::test::error_message([] { transforms::normalize(rand({2, 3}), {0.5}, {0.5}); }),
+  CHECK_THAT(loom::test::error_message([] {
+               transforms::normalize(rand({2, 3}), {0.5}, {0.5});
+             }),
              ContainsSubstring("transforms::normalize") && ContainsSubstring("[2, 3]"));
-  CHECK_THAT(loom::test::error_message([] { transforms::normalize(rand({3, 4, 4}), {0.5, 0.5}, {0.5, 0.5}); }),
-             ContainsSubstring("transforms::normalize") && ContainsSubstring("[3, 4, 4]") &&
-                 ContainsSubstring("3 channels"));
+  CHECK_THAT(
+      loom::test::error_message([] {
+        transforms::normalize(rand({3, 4, 4}), {0.5, 0.5}, {0.5, 0.5});
+      }),
+      ContainsSubstring("transforms::normalize") && ContainsSubstring("[3, 4, 4]") && ContainsSubstring("3 channels"));
   CHECK(test::error_kind([] { transforms::normalize(rand({3, 4, 4}), {0.5}, {0.0}); }) == ErrorKind::Value);
-  CHECK(test::error_kind([] { transforms::normalize(ones({3, 4, 4}, DType::Int64), {0.5}, {1.0}); }) ==
-        ErrorKind::Type);
-  CHECK_THAT(loom::test::error_message([&] { transforms::random_crop(rand({3, 4, 4}), {5, 5}, 0, g); }),
+  CHECK(test::error_kind([] {
+          transforms::normalize(ones({3, 4, 4}, DType::Int64), {0.5}, {1.0});
+        }) == ErrorKind::Type);
+  CHECK_THAT(loom::test::error_message([&] {
+               transforms::random_crop(rand({3, 4, 4}), {5, 5}, 0, g);
+             }),
              ContainsSubstring("transforms::random_crop") && ContainsSubstring("[3, 4, 4]"));
   CHECK(test::error_kind([&] { transforms::random_crop(rand({3, 4, 4}), {2, 2}, -1, g); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { transforms::random_crop(rand({3, 4, 4}), {2, 2, 2}, 0, g); }) == ErrorKind::Value);
-  CHECK_THAT(loom::test::error_message([] { transforms::center_crop(rand({1, 3, 4, 4}), {4, 5}); }),
+  CHECK_THAT(loom::test::error_message([] {
+               transforms::center_crop(rand({1, 3, 4, 4}), {4, 5});
+             }),
              ContainsSubstring("transforms::center_crop") && ContainsSubstring("[1, 3, 4, 4]"));
   CHECK(test::error_kind([] { transforms::resize_nearest(rand({3, 4, 4}), {0, 2}); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { transforms::random_horizontal_flip(rand({3, 4, 4}), 1.5, g); }) == ErrorKind::Value);
@@ -330,12 +338,18 @@ TEST_CASE("multimodal data: datasets and loaders reject bad input", "[multimodal
   CHECK(test::error_kind([&] { DataLoader(ds, 2).batch(2); }) == ErrorKind::Index);
   CHECK(test::error_kind([&] { DataLoader(ds, 2).set_epoch(-1); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { ds->get(4); }) == ErrorKind::Index);
-  CHECK_THAT(loom::test::error_message([] { TensorPairDataset(rand({3, 1, 2, 2}), {"a", "b"}); }),
-             ContainsSubstring("TensorPairDataset") && ContainsSubstring("[3, 1, 2, 2]") &&
-                 ContainsSubstring("2 captions"));
-  CHECK_THAT(loom::test::error_message([] { TensorPairDataset(rand({2, 4}), {"a", "b"}); }),
+  CHECK_THAT(
+      loom::test::error_message([] {
+        TensorPairDataset(rand({3, 1, 2, 2}), {"a", "b"});
+      }),
+      ContainsSubstring("TensorPairDataset") && ContainsSubstring("[3, 1, 2, 2]") && ContainsSubstring("2 captions"));
+  CHECK_THAT(loom::test::error_message([] {
+               TensorPairDataset(rand({2, 4}), {"a", "b"});
+             }),
              ContainsSubstring("TensorPairDataset") && ContainsSubstring("[2, 4]"));
-  CHECK_THAT(loom::test::error_message([] { TensorPairDataset(rand({2, 1, 2, 2}), {"a", "b"}, zeros({3}, DType::Int64)); }),
+  CHECK_THAT(loom::test::error_message([] {
+               TensorPairDataset(rand({2, 1, 2, 2}), {"a", "b"}, zeros({3}, DType::Int64));
+             }),
              ContainsSubstring("TensorPairDataset") && ContainsSubstring("labels [2]") && ContainsSubstring("[3]"));
   CHECK(test::error_kind([] { TensorPairDataset(rand({2, 1, 2, 2}), {"a", "b"}, zeros({2})); }) == ErrorKind::Type);
 }
@@ -389,9 +403,11 @@ TEST_CASE("multimodal data: IDX files are read through gzip (stored, fixed, dyna
 
   // Labels and images that disagree, a wrong IDX layout, a missing file, a bad split.
   write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 1, 0, 0, 0, 3, 4, 9, 1});
-  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("3 labels"));
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }),
+             ContainsSubstring("3 labels"));
   write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 1, 0, 0, 0, 3, 4, 9});
-  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("bytes, expected"));
+  CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }),
+             ContainsSubstring("bytes, expected"));
   write_bytes(dir / "t10k-labels-idx1-ubyte", {0, 0, 8, 3, 0, 0, 0, 2, 4, 9});
   CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", dir.string()); }), ContainsSubstring("IDX"));
   CHECK_THAT(loom::test::error_message([&] { load_fashion_mnist("test", (dir / "missing").string()); }),
@@ -458,8 +474,13 @@ TEST_CASE("multimodal data: Fashion-MNIST captions name the class with varied te
   CHECK(sneakers.size() > 1);
   CHECK(fashion_mnist_classes().size() == 10);
   CHECK(fashion_mnist_classes()[9] == "Ankle boot");
-  CHECK_THAT(loom::test::error_message([] { fashion_mnist_captions(from_vector(std::vector<int64_t>{3, 10}, {2})); }),
+  CHECK_THAT(loom::test::error_message([] {
+               fashion_mnist_captions(from_vector(std::vector<int64_t>{3, 10}, {2}));
+             }),
              ContainsSubstring("fashion_mnist_captions") && ContainsSubstring("label 10"));
   CHECK(test::error_kind([] { fashion_mnist_captions(zeros({2})); }) == ErrorKind::Type);
-  CHECK_THAT(loom::test::error_message([] { fashion_mnist_captions(zeros({2, 2}, DType::Int64)); }), ContainsSubstring("[2, 2]"));
+  CHECK_THAT(loom::test::error_message([] {
+               fashion_mnist_captions(zeros({2, 2}, DType::Int64));
+             }),
+             ContainsSubstring("[2, 2]"));
 }

@@ -44,7 +44,6 @@ void randomize(nn::Module& m) {
 
 std::vector<double> values(const Tensor& t) { return t.to_vector(); }
 
-
 // torch.nn.MultiheadAttention (batch-first, no masks other than an additive [B, Lk] one) from matmuls and softmax.
 Tensor mha_ref(const nn::MultiheadAttention& m, const Tensor& x, const Tensor& ctx, const Tensor& additive_mask) {
   const int64_t E = m.embed_dim, H = m.num_heads, hd = E / H, B = x.size(0), Lq = x.size(1), Lk = ctx.size(1);
@@ -95,12 +94,16 @@ TEST_CASE("multimodal fusion: parameter names and shapes", "[multimodal]") {
   CHECK(named_shapes(FiLM(3, 5)) == NamedShapes{{"weight", {6, 5}}, {"bias", {6}}});
   CHECK(named_shapes(BilinearPooling(3, 4, 6, 2)) == NamedShapes{{"U", {6, 3}}, {"V", {6, 4}}, {"P", {2, 6}}});
   CHECK(named_shapes(LateFusion()) == NamedShapes{{"mix", {2}}});
-  const NamedShapes attn_norm1 = {{"attn.in_proj_weight", {24, 8}}, {"attn.in_proj_bias", {24}},
-                                  {"attn.out_proj.weight", {8, 8}}, {"attn.out_proj.bias", {8}},
-                                  {"norm1.weight", {8}},            {"norm1.bias", {8}}};
+  const NamedShapes attn_norm1 = {
+      {"attn.in_proj_weight", {24, 8}}, {"attn.in_proj_bias", {24}}, {"attn.out_proj.weight", {8, 8}},
+      {"attn.out_proj.bias", {8}},      {"norm1.weight", {8}},       {"norm1.bias", {8}}};
   NamedShapes full = attn_norm1;
-  for (auto kv : NamedShapes{{"ff1.weight", {32, 8}}, {"ff1.bias", {32}}, {"ff2.weight", {8, 32}}, {"ff2.bias", {8}},
-                             {"norm2.weight", {8}}, {"norm2.bias", {8}}})
+  for (auto kv : NamedShapes{{"ff1.weight", {32, 8}},
+                             {"ff1.bias", {32}},
+                             {"ff2.weight", {8, 32}},
+                             {"ff2.bias", {8}},
+                             {"norm2.weight", {8}},
+                             {"norm2.bias", {8}}})
     full.push_back(kv);
   CHECK(named_shapes(CrossAttentionFusion(8, 2)) == full);  // ff_dim defaults to 4 dim
   CHECK(named_shapes(CrossAttentionFusion(8, 2, 8, 0)) == attn_norm1);
@@ -277,53 +280,110 @@ TEST_CASE("multimodal fusion: float64 gradcheck of every parameter and input", "
 
 TEST_CASE("multimodal fusion: bad input raises errors naming the module and the shapes", "[multimodal]") {
   ConcatFusion cf(3, 4, 5);
-  loom::test::check_error([&] { cf.forward(randn({2, 3}), randn({2, 5})); },
-              {"ConcatFusion", "expected b of shape [B, 4]", "[2, 5]"});
-  loom::test::check_error([&] { cf.forward(randn({2, 3}), randn({3, 4})); },
-              {"ConcatFusion", "[2, 3]", "[3, 4]", "same batch size"});
-  loom::test::check_error([&] { cf.forward(randn({2, 1, 3}), randn({2, 4})); },
-              {"ConcatFusion", "expected a of shape [B, 3]", "[2, 1, 3]"});
-  loom::test::check_error([&] { cf.forward(randn({2, 3}, kF64), randn({2, 4})); }, {"ConcatFusion", "float32", "float64"});
+  loom::test::check_error(
+      [&] {
+        cf.forward(randn({2, 3}), randn({2, 5}));
+      },
+      {"ConcatFusion", "expected b of shape [B, 4]", "[2, 5]"});
+  loom::test::check_error(
+      [&] {
+        cf.forward(randn({2, 3}), randn({3, 4}));
+      },
+      {"ConcatFusion", "[2, 3]", "[3, 4]", "same batch size"});
+  loom::test::check_error(
+      [&] {
+        cf.forward(randn({2, 1, 3}), randn({2, 4}));
+      },
+      {"ConcatFusion", "expected a of shape [B, 3]", "[2, 1, 3]"});
+  loom::test::check_error(
+      [&] {
+        cf.forward(randn({2, 3}, kF64), randn({2, 4}));
+      },
+      {"ConcatFusion", "float32", "float64"});
 
   GatedFusion gf(4);
-  loom::test::check_error([&] { gf.forward(randn({2, 4}), randn({2, 3})); },
-              {"GatedFusion", "expected b of shape [B, 4]", "[2, 3]"});
-  loom::test::check_error([&] { gf.forward(randn({2, 4}), randn({5, 4})); },
-              {"GatedFusion", "[2, 4]", "[5, 4]", "same batch size"});
-  loom::test::check_error([&] { gf.forward(randn({4}), randn({4})); }, {"GatedFusion", "expected a of shape [B, 4]", "[4]"});
+  loom::test::check_error(
+      [&] {
+        gf.forward(randn({2, 4}), randn({2, 3}));
+      },
+      {"GatedFusion", "expected b of shape [B, 4]", "[2, 3]"});
+  loom::test::check_error(
+      [&] {
+        gf.forward(randn({2, 4}), randn({5, 4}));
+      },
+      {"GatedFusion", "[2, 4]", "[5, 4]", "same batch size"});
+  loom::test::check_error([&] { gf.forward(randn({4}), randn({4})); },
+                          {"GatedFusion", "expected a of shape [B, 4]", "[4]"});
 
   FiLM film(3, 5);
-  loom::test::check_error([&] { film.forward(randn({2, 3}), randn({2, 4})); },
-              {"FiLM", "expected cond of shape [B, 5]", "[2, 4]"});
-  loom::test::check_error([&] { film.forward(randn({2, 3}), randn({1, 5})); },
-              {"FiLM", "[2, 3]", "[1, 5]", "same batch size"});
-  loom::test::check_error([&] { film.forward(randn({2, 3, 1}), randn({2, 5})); }, {"FiLM", "expected x of shape [B, 3]"});
+  loom::test::check_error(
+      [&] {
+        film.forward(randn({2, 3}), randn({2, 4}));
+      },
+      {"FiLM", "expected cond of shape [B, 5]", "[2, 4]"});
+  loom::test::check_error(
+      [&] {
+        film.forward(randn({2, 3}), randn({1, 5}));
+      },
+      {"FiLM", "[2, 3]", "[1, 5]", "same batch size"});
+  loom::test::check_error(
+      [&] {
+        film.forward(randn({2, 3, 1}), randn({2, 5}));
+      },
+      {"FiLM", "expected x of shape [B, 3]"});
 
   BilinearPooling bp(3, 4, 6, 2);
-  loom::test::check_error([&] { bp.forward(randn({2, 2}), randn({2, 4})); },
-              {"BilinearPooling", "expected a of shape [B, 3]", "[2, 2]"});
+  loom::test::check_error(
+      [&] {
+        bp.forward(randn({2, 2}), randn({2, 4}));
+      },
+      {"BilinearPooling", "expected a of shape [B, 3]", "[2, 2]"});
   loom::test::check_error([&] { bp.forward(randn({2, 3}), randn({3, 4})); }, {"BilinearPooling", "same batch size"});
   loom::test::check_error([&] { bp.forward(randn({2, 3}), randn({2, 4, 1})); }, {"BilinearPooling", "[2, 4, 1]"});
 
   LateFusion lf;
-  loom::test::check_error([&] { lf.forward(randn({2, 3}), randn({2, 4})); },
-              {"LateFusion", "same shape [B, C]", "[2, 3]", "[2, 4]"});
+  loom::test::check_error(
+      [&] {
+        lf.forward(randn({2, 3}), randn({2, 4}));
+      },
+      {"LateFusion", "same shape [B, C]", "[2, 3]", "[2, 4]"});
   loom::test::check_error([&] { lf.forward(randn({6}), randn({6})); }, {"LateFusion", "[B, C]", "[6]"});
-  loom::test::check_error([&] { lf.forward(randn({2, 3}), randn({2, 3}, kF64)); }, {"LateFusion", "logits_b", "float64"});
+  loom::test::check_error(
+      [&] {
+        lf.forward(randn({2, 3}), randn({2, 3}, kF64));
+      },
+      {"LateFusion", "logits_b", "float64"});
 
   CrossAttentionFusion ca(4, 2);
   Tensor x = randn({2, 3, 4}), ctx = randn({2, 5, 4});
-  loom::test::check_error([&] { ca.forward(randn({2, 3, 5}), ctx); },
-              {"CrossAttentionFusion", "expected x of shape [B, Lq, 4]", "[2, 3, 5]"});
-  loom::test::check_error([&] { ca.forward(x, randn({3, 5, 4})); },
-              {"CrossAttentionFusion", "[2, 3, 4]", "[3, 5, 4]", "same batch size"});
-  loom::test::check_error([&] { ca.forward(x, randn({5, 4})); }, {"CrossAttentionFusion", "expected context", "[5, 4]"});
-  loom::test::check_error([&] { ca.forward(x, ctx, zeros({2, 4}, TensorOptions(DType::Bool))); },
-              {"CrossAttentionFusion", "context_padding_mask of shape [2, 5]", "[2, 4]"});
-  loom::test::check_error([&] { ca.forward(x, ctx, zeros({2, 5}, TensorOptions(DType::Int64))); },
-              {"CrossAttentionFusion", "context_padding_mask", "int64"});
+  loom::test::check_error(
+      [&] {
+        ca.forward(randn({2, 3, 5}), ctx);
+      },
+      {"CrossAttentionFusion", "expected x of shape [B, Lq, 4]", "[2, 3, 5]"});
+  loom::test::check_error(
+      [&] {
+        ca.forward(x, randn({3, 5, 4}));
+      },
+      {"CrossAttentionFusion", "[2, 3, 4]", "[3, 5, 4]", "same batch size"});
+  loom::test::check_error(
+      [&] {
+        ca.forward(x, randn({5, 4}));
+      },
+      {"CrossAttentionFusion", "expected context", "[5, 4]"});
+  loom::test::check_error(
+      [&] {
+        ca.forward(x, ctx, zeros({2, 4}, TensorOptions(DType::Bool)));
+      },
+      {"CrossAttentionFusion", "context_padding_mask of shape [2, 5]", "[2, 4]"});
+  loom::test::check_error(
+      [&] {
+        ca.forward(x, ctx, zeros({2, 5}, TensorOptions(DType::Int64)));
+      },
+      {"CrossAttentionFusion", "context_padding_mask", "int64"});
 
-  loom::test::check_error([] { CrossAttentionFusion(4, 2, 6); }, {"CrossAttentionFusion", "kdim 6", "project the context"});
+  loom::test::check_error([] { CrossAttentionFusion(4, 2, 6); },
+                          {"CrossAttentionFusion", "kdim 6", "project the context"});
   loom::test::check_error([] { CrossAttentionFusion(6, 4); }, {"CrossAttentionFusion", "divisible"});
   loom::test::check_error([] { GatedFusion(0); }, {"GatedFusion", "positive"});
   loom::test::check_error([] { ConcatFusion(3, 4, 5, -1); }, {"ConcatFusion", "hidden >= 0"});

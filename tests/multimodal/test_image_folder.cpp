@@ -61,8 +61,8 @@ TEST_CASE("resize_bilinear: half-pixel centres when enlarging, a widened filter 
   // Shrinking 4 -> 2: output 0 is centred at 1.0, the triangle has radius 2,
   // weights 0.75, 0.75, 0.25 on inputs 0, 1, 2.
   const Tensor line = from_vector(std::vector<double>{0, 4, 8, 12}, {1, 1, 4});
-  check_close(transforms::resize_bilinear(line, {1, 2}), std::vector<double>{(0.75 * 4 + 0.25 * 8) / 1.75,
-                                                                             (0.25 * 4 + 0.75 * 8 + 0.75 * 12) / 1.75});
+  check_close(transforms::resize_bilinear(line, {1, 2}),
+              std::vector<double>{(0.75 * 4 + 0.25 * 8) / 1.75, (0.25 * 4 + 0.75 * 8 + 0.75 * 12) / 1.75});
   // A constant stays constant at every size; the same size is a copy.
   const Tensor c = full({2, 3, 5, 7}, 0.25);
   for (Shape s : {Shape{2, 3}, Shape{9}, Shape{5, 7}, Shape{1, 1}, Shape{13, 2}}) {
@@ -77,8 +77,9 @@ TEST_CASE("resize_bilinear: half-pixel centres when enlarging, a widened filter 
   CHECK(x.sum().item<double>() > 0);
 
   check_error([] { transforms::resize_bilinear(zeros({4, 4}), {2}); }, {"resize_bilinear", "[C, H, W]"});
-  CHECK(error_kind([] { transforms::resize_bilinear(zeros({1, 4, 4}, TensorOptions(DType::Int32)), {2}); }) ==
-        ErrorKind::Type);
+  CHECK(error_kind([] {
+          transforms::resize_bilinear(zeros({1, 4, 4}, TensorOptions(DType::Int32)), {2});
+        }) == ErrorKind::Type);
   CHECK(error_kind([] { transforms::resize_bilinear(zeros({1, 4, 4}), {0, 2}); }) == ErrorKind::Value);
 }
 
@@ -135,7 +136,8 @@ TEST_CASE("ImageCaptionFolder: JSONL with caption lists, a root, a size, tokens 
              "\n"
              "{\"id\": {\"nested\": [1, 2.5e3, true, null]}, \"image\": \"sub/c.png\", "
              "\"caption\": \"gray \\u00e9\\ud83d\\ude00\", \"label\": null}\n"
-             "{\"image\": \"" + (dir / "b.jpg").string() + "\", \"caption\": \"a dog\"}\n");
+             "{\"image\": \"" +
+                 (dir / "b.jpg").string() + "\", \"caption\": \"a dog\"}\n");
   auto tok = std::make_shared<WordTokenizer>();
   tok->build({"a red square", "a dog"});
   ImageCaptionFolderOptions o;
@@ -171,8 +173,7 @@ TEST_CASE("ImageCaptionFolder: JSONL with caption lists, a root, a size, tokens 
   fs::remove_all(dir);
 }
 
-TEST_CASE("ImageCaptionFolder: reads images lazily and names the example of a bad one",
-          "[multimodal][image_folder]") {
+TEST_CASE("ImageCaptionFolder: reads images lazily and names the example of a bad one", "[multimodal][image_folder]") {
   const fs::path dir = make_folder("lazy");
   write_text(dir / "broken.png", "not a png");
   write_text(dir / "c.csv", "caption,image\nfine,a.png\nbroken,broken.png\n");

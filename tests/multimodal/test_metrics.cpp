@@ -154,8 +154,7 @@ TEST_CASE("zero-shot: one prompt or several per class, ties to the lower class",
   // prompts (-1, 0) and (0, -1) to (-1, -1).
   const Tensor ensemble = from_vector(std::vector<double>{1, 0, 0, 3, -1, 0, 0, -1}, {2, 2, 2});
   const Tensor img = mat({2, 1, -1, -3}, 2, 2);
-  test::check_close(zero_shot_logits(img, ensemble).select(1, 0), {3 / std::sqrt(10.0), -4 / std::sqrt(20.0)}, 1e-6,
-                    0);
+  test::check_close(zero_shot_logits(img, ensemble).select(1, 0), {3 / std::sqrt(10.0), -4 / std::sqrt(20.0)}, 1e-6, 0);
   CHECK(as_ids(zero_shot_classify(img, ensemble)) == std::vector<int64_t>{0, 1});
 
   CHECK(test::error_kind([&] { zero_shot_accuracy(images, prompts, ids({0, 1, 2, 0})); }) == ErrorKind::Index);

@@ -235,10 +235,8 @@ TEST_CASE("models VQAModel: fourier cell positions make cross-attention see wher
     const Tensor b = model.classify({flipped, seq.states, seq.padding_mask});
     // Attention over cells is blind to their order unless the cells carry their position.
     const double diff = (a - b).abs().max().item<double>();
-    if (std::string(position) == "none")
-      CHECK(diff < 1e-5);
-    else
-      CHECK(diff > 1e-3);
+    if (std::string(position) == "none") CHECK(diff < 1e-5);
+    else CHECK(diff > 1e-3);
   }
   VQAModel model(std::make_shared<VGGEncoder>(std::vector<int64_t>{3, M}, 3, 4, "none"), small_rnn(6),
                  "cross_attention", 4, 3, 0.0, 0.0, 2, "fourier");

@@ -22,7 +22,6 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-
 // Per query: the documents in ranked order (descending score, tied
 // non-matches before tied matches, then by index) and which of them match.
 struct BruteForce {
@@ -206,24 +205,38 @@ TEST_CASE("multimodal retrieval: queries without a match are left out", "[multim
 }
 
 TEST_CASE("multimodal retrieval: bad input raises naming the function and shapes", "[multimodal]") {
-  CHECK_THAT(loom::test::error_message([] { recall_at_k(rand({3, 4}), 1); }),
+  CHECK_THAT(loom::test::error_message([] {
+               recall_at_k(rand({3, 4}), 1);
+             }),
              ContainsSubstring("recall_at_k") && ContainsSubstring("square") && ContainsSubstring("[3, 4]"));
-  CHECK_THAT(loom::test::error_message([] { median_rank(rand({5})); }), ContainsSubstring("median_rank") && ContainsSubstring("[5]"));
-  CHECK_THAT(loom::test::error_message([] { mean_reciprocal_rank(zeros({0, 0})); }), ContainsSubstring("mean_reciprocal_rank"));
+  CHECK_THAT(loom::test::error_message([] { median_rank(rand({5})); }),
+             ContainsSubstring("median_rank") && ContainsSubstring("[5]"));
+  CHECK_THAT(loom::test::error_message([] {
+               mean_reciprocal_rank(zeros({0, 0}));
+             }),
+             ContainsSubstring("mean_reciprocal_rank"));
   CHECK(test::error_kind([] { recall_at_k(ones({2, 2}, DType::Int64), 1); }) == ErrorKind::Type);
   CHECK(test::error_kind([] { recall_at_k(eye(2), 0); }) == ErrorKind::Value);
   Tensor nan_sim = eye(3);
   nan_sim.narrow(0, 1, 1).narrow(1, 2, 1).fill_(std::nan(""));
   CHECK_THAT(loom::test::error_message([&] { median_rank(nan_sim); }), ContainsSubstring("NaN at (1, 2)"));
-  CHECK_THAT(loom::test::error_message([] { mean_average_precision(rand({2, 3}), arange(3), arange(3)); }),
+  CHECK_THAT(loom::test::error_message([] {
+               mean_average_precision(rand({2, 3}), arange(3), arange(3));
+             }),
              ContainsSubstring("mean_average_precision") && ContainsSubstring("query labels [2]") &&
                  ContainsSubstring("[2, 3]"));
   CHECK(test::error_kind([] { mean_average_precision(rand({2, 3}), zeros({2}), arange(3)); }) == ErrorKind::Type);
-  CHECK_THAT(loom::test::error_message([] { retrieval_metrics(rand({4, 3}), rand({4, 5})); }),
+  CHECK_THAT(loom::test::error_message([] {
+               retrieval_metrics(rand({4, 3}), rand({4, 5}));
+             }),
              ContainsSubstring("retrieval_metrics") && ContainsSubstring("[4, 3]") && ContainsSubstring("[4, 5]"));
-  CHECK_THAT(loom::test::error_message([] { retrieval_metrics(rand({4, 3}), rand({5, 3})); }),
+  CHECK_THAT(loom::test::error_message([] {
+               retrieval_metrics(rand({4, 3}), rand({5, 3}));
+             }),
              ContainsSubstring("retrieval_metrics") && ContainsSubstring("counts must match"));
   CHECK(test::error_kind([] { retrieval_metrics(rand({4, 3}), rand({4, 3}), {0}); }) == ErrorKind::Value);
-  CHECK_THAT(loom::test::error_message([] { retrieval_metrics(rand({4, 3}), rand({5, 3}), arange(4), arange(4)); }),
+  CHECK_THAT(loom::test::error_message([] {
+               retrieval_metrics(rand({4, 3}), rand({5, 3}), arange(4), arange(4));
+             }),
              ContainsSubstring("retrieval_metrics") && ContainsSubstring("labels [5]"));
 }

@@ -80,12 +80,12 @@ TEST_CASE("shapes_eval: truth on hand-made scenes") {
   CHECK(holds("one red shape", scene));
   CHECK(holds("a circle and a circle", scene));  // two distinct circles
   CHECK_FALSE(holds("a square and a square", scene));
-  CHECK(holds("a red circle to the left of a blue square", scene));  // dx = 8: exactly the margin
+  CHECK(holds("a red circle to the left of a blue square", scene));            // dx = 8: exactly the margin
   CHECK_FALSE(holds("a red circle to the left of a blue square", scene, 72));  // margin 9
   CHECK(holds("a blue square to the right of a red circle", scene));
   CHECK(holds("a red circle above a blue square", scene));
   CHECK(holds("a blue square below a shape", scene));
-  CHECK_FALSE(holds("a red circle above a green circle", scene));  // dy = 1
+  CHECK_FALSE(holds("a red circle above a green circle", scene));         // dy = 1
   CHECK_FALSE(holds("a red circle to the left of a red circle", scene));  // one red circle, not two
 
   Tensor t = shapes_caption_truth({"a red circle", "two squares"}, {scene, {obj("square", "red", "small", 5, 5)}}, 64);
@@ -97,8 +97,8 @@ TEST_CASE("shapes_eval: bad captions raise naming the caption") {
   for (const char* bad : {"", "a", "a purple", "a red circle and", "a red circle beside a square", "two", "seven stars",
                           "a circle a", "the red circle"}) {
     CAPTURE(bad);
-    REQUIRE_THROWS_WITH(parse_shapes_caption(bad), ContainsSubstring("parse_shapes_caption") &&
-                                                       ContainsSubstring(std::string("\"") + bad + "\""));
+    REQUIRE_THROWS_WITH(parse_shapes_caption(bad),
+                        ContainsSubstring("parse_shapes_caption") && ContainsSubstring(std::string("\"") + bad + "\""));
   }
   ShapesDataset data(10, "test", {});
   CHECK_THROWS_WITH(ShapesRetrieval(data, 11), ContainsSubstring("ShapesRetrieval") && ContainsSubstring("11"));
@@ -145,8 +145,8 @@ TEST_CASE("shapes_eval: retrieval truth, ceilings and scores") {
   for (const auto& [name, list] : probes)
     for (const auto& p : list) {
       REQUIRE(p.rewording != r.texts()[p.caption]);
-      REQUIRE_FALSE(shapes_caption_true(parse_shapes_caption(p.rewording), r.scenes()[r.owner()[p.caption]],
-                                        r.image_size()));
+      REQUIRE_FALSE(
+          shapes_caption_true(parse_shapes_caption(p.rewording), r.scenes()[r.owner()[p.caption]], r.image_size()));
     }
   const auto& binding = probes.at("binding");
   const int64_t P = static_cast<int64_t>(binding.size());

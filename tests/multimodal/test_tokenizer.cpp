@@ -35,7 +35,6 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / file).string();
 }
 
-
 }  // namespace
 
 TEST_CASE("multimodal tokenizer: split lower-cases and separates punctuation", "[multimodal]") {
@@ -91,8 +90,8 @@ TEST_CASE("multimodal tokenizer: encode and decode round trip", "[multimodal]") 
 TEST_CASE("multimodal tokenizer: truncation keeps <eos> last", "[multimodal]") {
   WordTokenizer tok = built();
   const std::vector<int64_t> ids = tok.encode("a photo of a sneaker", 4);
-  CHECK(ids == std::vector<int64_t>{WordTokenizer::kBos, tok.token_to_id("a"), tok.token_to_id("photo"),
-                                    WordTokenizer::kEos});
+  CHECK(ids ==
+        std::vector<int64_t>{WordTokenizer::kBos, tok.token_to_id("a"), tok.token_to_id("photo"), WordTokenizer::kEos});
   CHECK(tok.encode("a photo of a sneaker", 2) == std::vector<int64_t>{WordTokenizer::kBos, WordTokenizer::kEos});
   CHECK(tok.encode("a photo of a sneaker", 2, false) ==
         std::vector<int64_t>{tok.token_to_id("a"), tok.token_to_id("photo")});
@@ -149,19 +148,25 @@ TEST_CASE("multimodal tokenizer: save and load round trip", "[multimodal]") {
 TEST_CASE("multimodal tokenizer: bad input raises naming the function", "[multimodal]") {
   WordTokenizer tok = built();
   CHECK(test::error_kind([&] { tok.encode("a", 1); }) == ErrorKind::Value);
-  CHECK_THAT(loom::test::error_message([&] { tok.encode("a", 1); }), ContainsSubstring("WordTokenizer::encode") &&
-                                                         ContainsSubstring("max_len"));
+  CHECK_THAT(loom::test::error_message([&] { tok.encode("a", 1); }),
+             ContainsSubstring("WordTokenizer::encode") && ContainsSubstring("max_len"));
   CHECK(test::error_kind([&] { tok.encode("a", 0, false); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { tok.encode_batch({"a"}, 1); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { tok.id_to_token(tok.vocab_size()); }) == ErrorKind::Index);
   CHECK(test::error_kind([&] { tok.decode(std::vector<int64_t>{2, -1}); }) == ErrorKind::Index);
   CHECK(test::error_kind([&] { tok.build(kCorpus, 0); }) == ErrorKind::Value);
   CHECK(test::error_kind([&] { tok.build(kCorpus, 1, 3); }) == ErrorKind::Value);
-  CHECK_THAT(loom::test::error_message([&] { tok.decode(ones({2, 2}, DType::Int64)); }),
+  CHECK_THAT(loom::test::error_message([&] {
+               tok.decode(ones({2, 2}, DType::Int64));
+             }),
              ContainsSubstring("WordTokenizer::decode") && ContainsSubstring("[2, 2]"));
-  CHECK_THAT(loom::test::error_message([&] { padding_mask(ones({2, 3})); }),
+  CHECK_THAT(loom::test::error_message([&] {
+               padding_mask(ones({2, 3}));
+             }),
              ContainsSubstring("padding_mask") && ContainsSubstring("float32") && ContainsSubstring("[2, 3]"));
-  CHECK_THAT(loom::test::error_message([&] { padding_mask(zeros({1, 2, 3}, DType::Int64)); }),
+  CHECK_THAT(loom::test::error_message([&] {
+               padding_mask(zeros({1, 2, 3}, DType::Int64));
+             }),
              ContainsSubstring("padding_mask") && ContainsSubstring("[1, 2, 3]"));
 
   CHECK_THAT(loom::test::error_message([] { WordTokenizer::load(temp_path("does_not_exist.txt")); }),
@@ -202,8 +207,7 @@ TEST_CASE("multimodal tokenizer: load rejects invalid UTF-8, naming the file and
       std::ofstream f(path, std::ios::binary);
       f << "<pad>\n<unk>\n<bos>\n<eos>\n" << bad << "\n";
     }
-    CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }),
-               ContainsSubstring("at byte 24 (line 5)"));
+    CHECK_THAT(loom::test::error_message([&] { WordTokenizer::load(path); }), ContainsSubstring("at byte 24 (line 5)"));
   }
   std::remove(path.c_str());
 }

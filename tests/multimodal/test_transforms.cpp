@@ -497,7 +497,8 @@ TEST_CASE("DataLoader workers: an exception reaches the loop naming the sample a
     transformed.set_transform(Compose({RandomRotation(5), CenterCrop({7})}));  // 7 > 6: raises in every sample
     const int64_t first = transformed.order()[0];
     within_seconds(60, [&] { message = message_of([&] { read_all(transformed); }); });
-    CHECK_THAT(message, ContainsSubstring("DataLoader: sample " + std::to_string(first) + " (batch 0) failed: "
+    CHECK_THAT(message, ContainsSubstring("DataLoader: sample " + std::to_string(first) +
+                                          " (batch 0) failed: "
                                           "transforms::center_crop"));
   }
 }

@@ -98,8 +98,7 @@ TEST_CASE("binary cross-entropy forms match their formulas", "[nn][losses]") {
   Tensor x = randn({3, 4}, f64) * 3.0;
   auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
   check_pointwise([](auto& a, auto& b, auto& r) { return F::binary_cross_entropy_with_logits(a, b, {}, r); },
-                  [&](double a, double b) { return -(b * std::log(sig(a)) + (1 - b) * std::log(1 - sig(a))); }, x,
-                  y);
+                  [&](double a, double b) { return -(b * std::log(sig(a)) + (1 - b) * std::log(1 - sig(a))); }, x, y);
   Tensor pw = rand({4}, f64) * 3.0;
   std::vector<double> pwv = pw.to_vector();
   {
@@ -107,8 +106,7 @@ TEST_CASE("binary cross-entropy forms match their formulas", "[nn][losses]") {
     auto xv = x.to_vector(), yv = y.to_vector();
     std::vector<double> ref;
     for (size_t i = 0; i < xv.size(); ++i)
-      ref.push_back(-wv[i % 4] *
-                    (pwv[i % 4] * yv[i] * std::log(sig(xv[i])) + (1 - yv[i]) * std::log(1 - sig(xv[i]))));
+      ref.push_back(-wv[i % 4] * (pwv[i % 4] * yv[i] * std::log(sig(xv[i])) + (1 - yv[i]) * std::log(1 - sig(xv[i]))));
     check_close(out, ref, 1e-10, 1e-8);
   }
   // Stable for large logits; gradient sigmoid(x) - y also at x = 0.
@@ -182,8 +180,8 @@ TEST_CASE("cosine_embedding_loss and kl_div match their formulas", "[nn][losses]
     check_close(F::cosine_embedding_loss(a, b, y, margin, r), reduce(ref, r), 1e-10, 1e-8);
   // float targets and 1-D inputs.
   check_close(F::cosine_embedding_loss(a, b, y.to(DType::Float64), margin, "none"), ref, 1e-10, 1e-8);
-  check_close(F::cosine_embedding_loss(a.select(0, 1), b.select(0, 1), y.select(0, 1), margin, "none"), {ref[1]},
-              1e-10, 1e-8);
+  check_close(F::cosine_embedding_loss(a.select(0, 1), b.select(0, 1), y.select(0, 1), margin, "none"), {ref[1]}, 1e-10,
+              1e-8);
 
   Tensor logq = randn({3, 4}, f64).log_softmax(1);
   Tensor p = randn({3, 4}, f64).softmax(1);
@@ -233,9 +231,8 @@ TEST_CASE("loss gradients (float64 gradcheck)", "[nn][losses][grad]") {
     check_grad([r](const TensorList& t) { return F::huber_loss(t[0], t[1], r, 0.5); }, {leaf({3, 4}), leaf({3, 4})});
     check_grad([r](const TensorList& t) { return F::binary_cross_entropy(t[0], t[1], t[2], r); },
                {leaf({3, 4}, 0.05, 0.95), leaf({3, 4}, 0, 1), leaf({4}, 0.5, 1.5)});
-    check_grad(
-        [r](const TensorList& t) { return F::binary_cross_entropy_with_logits(t[0], t[1], t[2], r, t[3]); },
-        {leaf({3, 4}, -3, 3), leaf({3, 4}, 0, 1), leaf({4}, 0.5, 1.5), leaf({4}, 0.5, 3)});
+    check_grad([r](const TensorList& t) { return F::binary_cross_entropy_with_logits(t[0], t[1], t[2], r, t[3]); },
+               {leaf({3, 4}, -3, 3), leaf({3, 4}, 0, 1), leaf({4}, 0.5, 1.5), leaf({4}, 0.5, 3)});
     Tensor target = from_vector<int64_t>({1, 0, -100, 2}, {4});
     Tensor w = rand({3}, f64) + 0.5;
     check_grad([&](const TensorList& t) { return F::nll_loss(t[0], target, w, -100, r); }, {leaf({4, 3})});
@@ -269,8 +266,7 @@ TEST_CASE("loss errors name the loss and the shapes", "[nn][losses][errors]") {
   CHECK(error_kind([&] { F::binary_cross_entropy(x.sigmoid(), randn({4})); }) == ErrorKind::Value);
   CHECK(error_kind([&] { F::binary_cross_entropy(x, x); }) == ErrorKind::Runtime);  // values outside [0, 1]
   CHECK(error_kind([&] { F::binary_cross_entropy_with_logits(x, randn({3, 1})); }) == ErrorKind::Value);
-  CHECK(error_kind([&] { F::binary_cross_entropy_with_logits(x, x, {}, "mean", randn({3})); }) ==
-        ErrorKind::Runtime);
+  CHECK(error_kind([&] { F::binary_cross_entropy_with_logits(x, x, {}, "mean", randn({3})); }) == ErrorKind::Runtime);
   Tensor t = from_vector<int64_t>({0, 1, 2}, {3});
   CHECK(error_kind([&] { F::nll_loss(x, from_vector<int64_t>({0, 1}, {2})); }) == ErrorKind::Runtime);
   CHECK(message([&] { F::nll_loss(x, from_vector<int64_t>({0, 1}, {2})); }).find("[3]") != std::string::npos);
@@ -356,6 +352,5 @@ TEST_CASE("loss gradients differentiate again (gradcheck of the gradient)", "[nn
   check_grad(grad_of([&](const Tensor& x) { return F::kl_div(x.log_softmax(1), yl, "batchmean", true); }),
              {leaf({3, 4})});
   Tensor b = randn({3, 4}, f64), s = from_vector<int64_t>({1, -1, 1}, {3});
-  check_grad(grad_of([&](const Tensor& x) { return F::cosine_embedding_loss(x, b, s, -0.9, "sum"); }),
-             {leaf({3, 4})});
+  check_grad(grad_of([&](const Tensor& x) { return F::cosine_embedding_loss(x, b, s, -0.9, "sum"); }), {leaf({3, 4})});
 }

@@ -46,21 +46,41 @@ struct Net : Module {
 TEST_CASE("Module: state_dict keys match PyTorch for a nested model", "[nn]") {
   Net net;
   // Keys PyTorch prints for the same model (parameters, then buffers, per module, in registration order).
-  std::vector<std::string> expected = {
-      "scale", "steps",
-      "layers.0.fc.weight", "layers.0.fc.bias", "layers.0.norm.weight", "layers.0.norm.bias",
-      "layers.0.bn.weight", "layers.0.bn.bias", "layers.0.bn.running_mean", "layers.0.bn.running_var",
-      "layers.0.bn.num_batches_tracked",
-      "layers.1.fc.weight", "layers.1.fc.bias", "layers.1.norm.weight", "layers.1.norm.bias",
-      "layers.1.bn.weight", "layers.1.bn.bias", "layers.1.bn.running_mean", "layers.1.bn.running_var",
-      "layers.1.bn.num_batches_tracked",
-      "head.weight"};
+  std::vector<std::string> expected = {"scale",
+                                       "steps",
+                                       "layers.0.fc.weight",
+                                       "layers.0.fc.bias",
+                                       "layers.0.norm.weight",
+                                       "layers.0.norm.bias",
+                                       "layers.0.bn.weight",
+                                       "layers.0.bn.bias",
+                                       "layers.0.bn.running_mean",
+                                       "layers.0.bn.running_var",
+                                       "layers.0.bn.num_batches_tracked",
+                                       "layers.1.fc.weight",
+                                       "layers.1.fc.bias",
+                                       "layers.1.norm.weight",
+                                       "layers.1.norm.bias",
+                                       "layers.1.bn.weight",
+                                       "layers.1.bn.bias",
+                                       "layers.1.bn.running_mean",
+                                       "layers.1.bn.running_var",
+                                       "layers.1.bn.num_batches_tracked",
+                                       "head.weight"};
   CHECK(keys(net.state_dict()) == expected);
   std::vector<std::string> params = {"scale",
-                                     "layers.0.fc.weight", "layers.0.fc.bias", "layers.0.norm.weight",
-                                     "layers.0.norm.bias", "layers.0.bn.weight", "layers.0.bn.bias",
-                                     "layers.1.fc.weight", "layers.1.fc.bias", "layers.1.norm.weight",
-                                     "layers.1.norm.bias", "layers.1.bn.weight", "layers.1.bn.bias",
+                                     "layers.0.fc.weight",
+                                     "layers.0.fc.bias",
+                                     "layers.0.norm.weight",
+                                     "layers.0.norm.bias",
+                                     "layers.0.bn.weight",
+                                     "layers.0.bn.bias",
+                                     "layers.1.fc.weight",
+                                     "layers.1.fc.bias",
+                                     "layers.1.norm.weight",
+                                     "layers.1.norm.bias",
+                                     "layers.1.bn.weight",
+                                     "layers.1.bn.bias",
                                      "head.weight"};
   CHECK(keys(net.named_parameters()) == params);
   CHECK(net.parameters().size() == params.size());

@@ -40,8 +40,7 @@ TEST_CASE("Linear: names, init bounds, forward, gradcheck", "[nn]") {
   Tensor xi = test::leaf({4, 3});
   test::check_grad([&](const TensorList& in) { return small.forward(in[0]); }, {xi});
   auto params = small.parameters();
-  test::check_grad(
-      [&](const TensorList& in) { return loom::linear(xi.detach(), in[0], in[1]); }, params);
+  test::check_grad([&](const TensorList& in) { return loom::linear(xi.detach(), in[0], in[1]); }, params);
 }
 
 TEST_CASE("Bilinear: names, forward against the einsum", "[nn]") {
@@ -103,11 +102,9 @@ TEST_CASE("LayerNorm: names, init, forward, gradcheck", "[nn]") {
 
 TEST_CASE("BatchNorm: buffers, running stats, train/eval", "[nn]") {
   BatchNorm1d bn(3, 1e-5, 0.1, true, true, f64);
-  CHECK(shapes(bn) == std::vector<std::pair<std::string, Shape>>{{"weight", {3}},
-                                                                  {"bias", {3}},
-                                                                  {"running_mean", {3}},
-                                                                  {"running_var", {3}},
-                                                                  {"num_batches_tracked", {}}});
+  CHECK(shapes(bn) ==
+        std::vector<std::pair<std::string, Shape>>{
+            {"weight", {3}}, {"bias", {3}}, {"running_mean", {3}}, {"running_var", {3}}, {"num_batches_tracked", {}}});
   CHECK(bn.state_dict()[4].second.dtype() == DType::Int64);
   CHECK(bn.named_parameters().size() == 2);
   Tensor x = randn({8, 3}, f64) * 2 + 1;
@@ -176,11 +173,15 @@ TEST_CASE("Embedding, Dropout, activations, Flatten, Identity, pools", "[nn]") {
 
 TEST_CASE("Modules: a small CNN trains one step end to end", "[nn]") {
   manual_seed(4);
-  Sequential net{std::make_shared<Conv2d>(1, 4, Dims{3}, Dims{1}, Dims{1}), std::make_shared<BatchNorm2d>(4),
-                 std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(Dims{2}), std::make_shared<Flatten>(),
+  Sequential net{std::make_shared<Conv2d>(1, 4, Dims{3}, Dims{1}, Dims{1}),
+                 std::make_shared<BatchNorm2d>(4),
+                 std::make_shared<ReLU>(),
+                 std::make_shared<MaxPool2d>(Dims{2}),
+                 std::make_shared<Flatten>(),
                  std::make_shared<Linear>(4 * 4 * 4, 3)};
-  std::vector<std::string> expected = {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                                       "1.running_var", "1.num_batches_tracked", "5.weight", "5.bias"};
+  std::vector<std::string> expected = {
+      "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
+      "5.weight", "5.bias"};
   std::vector<std::string> got;
   for (auto& kv : net.state_dict()) got.push_back(kv.first);
   CHECK(got == expected);
@@ -210,8 +211,10 @@ TEST_CASE("LSTM/GRU/cells: PyTorch parameter names, shapes, init, forward", "[nn
 
   LSTMCell cell(3, 4);
   LSTM one(3, 4, 1, true, true);
-  one.load_state_dict({{"weight_ih_l0", cell.param("weight_ih")}, {"weight_hh_l0", cell.param("weight_hh")},
-                       {"bias_ih_l0", cell.param("bias_ih")}, {"bias_hh_l0", cell.param("bias_hh")}});
+  one.load_state_dict({{"weight_ih_l0", cell.param("weight_ih")},
+                       {"weight_hh_l0", cell.param("weight_hh")},
+                       {"bias_ih_l0", cell.param("bias_ih")},
+                       {"bias_hh_l0", cell.param("bias_hh")}});
   auto [h1, c1] = cell.forward(x.select(1, 0));
   auto o1 = one.forward(x.narrow(1, 0, 1));
   test::check_close(o1.h_n.select(0, 0), h1);

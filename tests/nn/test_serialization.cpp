@@ -131,8 +131,8 @@ TEST_CASE("safetensors saves views as contiguous copies", "[nn][serialization]")
   TempDir dir;
   const std::string path = dir.path + "/views.safetensors";
   Tensor base = arange(0.0, 12.0, 1.0).to(DType::Float32).view({3, 4});
-  Tensor t = base.t();                         // strided
-  Tensor s = base.slice(1, 1, 4, 2);           // offset + step
+  Tensor t = base.t();                            // strided
+  Tensor s = base.slice(1, 1, 4, 2);              // offset + step
   Tensor w = base.detach().requires_grad_(true);  // a leaf that requires grad
   nn::save({{"t", t}, {"s", s}, {"w", w}}, path);
   auto back = nn::load(path);
@@ -205,15 +205,15 @@ TEST_CASE("safetensors rejects bad offsets", "[nn][serialization]") {
   CHECK(contains(parse_error(file_with("{" + a + "}", 12)), "trailing bytes"));
   // past the end, begin > end, size mismatch
   CHECK(contains(parse_error(file_with("{" + a + "}", 4)), "past the end"));
-  CHECK(contains(parse_error(file_with(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8)),
-                 "begin > end"));
+  CHECK(
+      contains(parse_error(file_with(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8)), "begin > end"));
   CHECK(contains(parse_error(file_with(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
                  "needs 12 bytes"));
   CHECK(contains(parse_error(file_with(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}})", 8)),
                  "non-negative"));
-  CHECK(contains(parse_error(file_with(
-                     R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}})", 8)),
-                 "int64 range"));
+  CHECK(contains(
+      parse_error(file_with(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}})", 8)),
+      "int64 range"));
   // zero-sized tensors may share an offset with others
   auto ok = file_with(R"({"e":{"dtype":"F32","shape":[0,5],"data_offsets":[0,0]},)" + a + "}", 8);
   CHECK(nn::parse_safetensors(ok.data(), ok.size()).size() == 2);
@@ -221,8 +221,7 @@ TEST_CASE("safetensors rejects bad offsets", "[nn][serialization]") {
 
 TEST_CASE("safetensors rejects bad dtypes and shapes", "[nn][serialization]") {
   auto entry = [](const std::string& dtype, const std::string& shape, const std::string& offs) {
-    return file_with(R"({"a":{"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":)" + offs + "}}",
-                     0);
+    return file_with(R"({"a":{"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":)" + offs + "}}", 0);
   };
   try {
     auto f = entry("F16", "[0]", "[0,0]");
@@ -280,7 +279,7 @@ TEST_CASE("safetensors rejects malformed headers", "[nn][serialization]") {
       {"{\"__metadata__\":[]}", "__metadata__ must be an object"},
       {"{\"__metadata__\":{\"k\":1}}", "must be a string"},
       {"{\"__metadata__\":{},\"__metadata__\":{}}", "duplicate key"},
-      {std::string(20, '[') , "must be a JSON object"},
+      {std::string(20, '['), "must be a JSON object"},
       {"{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}", "nests deeper"},
   };
   for (const auto& [header, want] : corpus) {
@@ -300,15 +299,15 @@ TEST_CASE("safetensors rejects malformed headers", "[nn][serialization]") {
 TEST_CASE("safetensors rejects invalid UTF-8 in the header, naming the byte and the file", "[nn][serialization]") {
   // Raw (unescaped) bytes inside strings must be well-formed UTF-8.
   const std::vector<std::pair<std::string, size_t>> corpus = {
-      {"\xff", 2},                  // never a lead byte
-      {"\x80", 2},                  // a lone continuation byte
-      {"ab\xc3", 4},                // truncated two-byte sequence
-      {"\xc3(", 2},                 // lead byte without its continuation
-      {"\xc0\xaf", 2},              // overlong '/'
-      {"\xe0\x80\xaf", 2},          // overlong three-byte form
-      {"\xed\xa0\x80", 2},          // UTF-8 encoded surrogate U+D800
-      {"\xf4\x90\x80\x80", 2},      // above U+10FFFF
-      {"\xf0\x9f\x98", 2},          // truncated four-byte sequence
+      {"\xff", 2},              // never a lead byte
+      {"\x80", 2},              // a lone continuation byte
+      {"ab\xc3", 4},            // truncated two-byte sequence
+      {"\xc3(", 2},             // lead byte without its continuation
+      {"\xc0\xaf", 2},          // overlong '/'
+      {"\xe0\x80\xaf", 2},      // overlong three-byte form
+      {"\xed\xa0\x80", 2},      // UTF-8 encoded surrogate U+D800
+      {"\xf4\x90\x80\x80", 2},  // above U+10FFFF
+      {"\xf0\x9f\x98", 2},      // truncated four-byte sequence
   };
   for (const auto& [bad, at] : corpus) {
     const std::string header = "{\"" + bad + "\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]}}";
@@ -376,8 +375,9 @@ TEST_CASE("safetensors loads a stored PyTorch fixture", "[nn][serialization]") {
   Tensor x = from_vector<float>({0.6035430431365967f, 0.8109818696975708f, -0.04508150741457939f, 0.8796946406364441f,
                                  1.0482062101364136f, -0.04450046643614769f, -0.7228844165802002f, 2.866340160369873f},
                                 {2, 4});
-  test::check_close(layer.forward(x), {-0.5675593018531799, 0.010562628507614136, -0.2052406370639801,
-                                       -1.2507766485214233, 0.6045385599136353, -0.4309893250465393},
+  test::check_close(layer.forward(x),
+                    {-0.5675593018531799, 0.010562628507614136, -0.2052406370639801, -1.2507766485214233,
+                     0.6045385599136353, -0.4309893250465393},
                     1e-6, 1e-6);
 }
 
@@ -422,8 +422,8 @@ TEST_CASE("save removes temporaries of killed saves, never a live one", "[nn][se
   TempDir dir;
   const std::string path = dir.path + "/ck.safetensors";
   auto touch = [&](const std::string& name) { std::ofstream(dir.path + "/" + name) << "partial"; };
-  touch("ck.safetensors.tmp.AbC123");  // left by a save that was killed: nobody holds its lock
-  touch("ck.safetensors.tmp.toolong1");  // not a name save makes
+  touch("ck.safetensors.tmp.AbC123");     // left by a save that was killed: nobody holds its lock
+  touch("ck.safetensors.tmp.toolong1");   // not a name save makes
   touch("other.safetensors.tmp.XyZ789");  // another target's
   touch("ck.safetensors.tmp.Live01");
   // A save in progress holds an exclusive lock on its temporary.

@@ -273,13 +273,12 @@ TEST_CASE("Trainer: a custom forward and images_to_labels for other model types"
   // images_to_labels<M> calls M::forward(images): Flatten has one, so a
   // Flatten "model" returns the inputs themselves.
   Flatten flat;
-  Trainer identity(flat, opt, [](const Tensor& o, const Tensor&) { return o.sum(); }, quiet(),
-                   images_to_labels<Flatten>());
+  Trainer identity(
+      flat, opt, [](const Tensor& o, const Tensor&) { return o.sum(); }, quiet(), images_to_labels<Flatten>());
   test::check_close(identity.predict(DataLoader(data.dataset, 10)), data.x, 0, 0);
 }
 
-TEST_CASE("EarlyStopping: stops after patience epochs without improvement and restores the best weights",
-          "[trainer]") {
+TEST_CASE("EarlyStopping: stops after patience epochs without improvement and restores the best weights", "[trainer]") {
   Blobs data = blobs(64, 7);
   auto model = mlp();
   optim::Adam opt(model->parameters(), adam(0.01));
@@ -288,9 +287,8 @@ TEST_CASE("EarlyStopping: stops after patience epochs without improvement and re
   auto snaps = std::make_shared<Snapshots>();
   auto stop = std::make_shared<EarlyStopping>("score", 2, 0.0, "min", true);
   // Best at epoch 1; epochs 2 and 3 are worse, so it stops after epoch 3.
-  History h = trainer.fit(loader, 10,
-                          {std::make_shared<Inject>("score", std::vector<double>{1.0, 0.5, 0.6, 0.55, 0.1}), snaps,
-                           stop});
+  History h = trainer.fit(
+      loader, 10, {std::make_shared<Inject>("score", std::vector<double>{1.0, 0.5, 0.6, 0.55, 0.1}), snaps, stop});
   CHECK(h.size() == 4);
   CHECK(h.epochs == std::vector<int64_t>{0, 1, 2, 3});
   CHECK(stop->best_epoch() == 1);
@@ -347,7 +345,7 @@ TEST_CASE("JSONLLogger: one JSON object per epoch", "[trainer]") {
   const std::string dir = temp_dir("jsonl");
   const std::string path = dir + "/logs/metrics.jsonl";
   trainer.fit(loader, 3, val, {std::make_shared<JSONLLogger>(path)});
-  trainer.fit(loader, 2, val, {std::make_shared<JSONLLogger>(path)});  // truncates
+  trainer.fit(loader, 2, val, {std::make_shared<JSONLLogger>(path)});        // truncates
   trainer.fit(loader, 1, val, {std::make_shared<JSONLLogger>(path, true)});  // appends
   std::ifstream f(path);
   std::vector<std::string> lines;
@@ -463,10 +461,11 @@ TEST_CASE("Trainer: errors for bad options and bad use", "[trainer]") {
   test::check_error([&] { EarlyStopping("val_loss", 3, 0, "best"); }, {"mode must be \"min\", \"max\" or \"auto\""});
   test::check_error([&] { EarlyStopping("val_loss", -1); }, {"patience must be >= 0"});
 
-  Trainer bad_loss(*model, opt, [](const Tensor& o, const Tensor&) { return o; }, quiet());
+  Trainer bad_loss(
+      *model, opt, [](const Tensor& o, const Tensor&) { return o; }, quiet());
   test::check_error([&] { bad_loss.fit(loader, 1); }, {"the loss must be one value", "[8, 2]"});
-  auto empty = std::make_shared<TensorPairDataset>(zeros({3, 1, 1, 2}), std::vector<std::string>(3),
-                                                   zeros({3}, DType::Int64));
+  auto empty =
+      std::make_shared<TensorPairDataset>(zeros({3, 1, 1, 2}), std::vector<std::string>(3), zeros({3}, DType::Int64));
   test::check_error([&] { t.evaluate(DataLoader(empty, 4, false, 0, true)); }, {"yields no batches"});
   test::check_error([&] { t.history()["nope"]; }, {"no values named \"nope\""});
 }
