@@ -107,12 +107,16 @@ TensorList to_tensor_list(py::handle seq, const char* op) {
 
 }  // namespace
 
-void init_ops(py::module_& m, py::class_<Tensor>& cls) {
+namespace {
+
+void bind_registry(py::module_& m, py::class_<Tensor>& cls) {
   cls.attr("__array_priority__") = 1000;
 
   // ---- the ops of the registry (core/ops.toml, binding = "generated"), with docstrings ----
 #include "python/ops_bindings.inc"
+}
 
+void bind_unary(py::module_& m, py::class_<Tensor>& cls) {
   // ---- unary aliases and operators ----
   cls.def("negative", [](const Tensor& t) { return t.neg(); })
       .def("absolute", [](const Tensor& t) { return t.abs(); })
@@ -140,7 +144,9 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
         s.cast<Tensor&>().exp_();
         return s;
       });
+}
 
+void bind_binary(py::module_& m, py::class_<Tensor>& cls) {
   // ---- binary methods and operators ----
   auto add_t = [](const Tensor& a, const Tensor& b) { return a.add(b); };
   auto add_s = [](const Tensor& a, const Scalar& b) { return a.add(b); };
@@ -233,7 +239,9 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   LOOM_CMP(gt, "__gt__");
   LOOM_CMP(ge, "__ge__");
 #undef LOOM_CMP
+}
 
+void bind_bitwise(py::module_& m, py::class_<Tensor>& cls) {
   // ---- bitwise (bool and integer tensors); & | ^ commute, so the reflected forms are the same call ----
 #define LOOM_BITWISE(name, sym)                                                                                        \
   do {                                                                                                                 \
@@ -255,7 +263,9 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   LOOM_BITWISE(bitwise_or, "or");
   LOOM_BITWISE(bitwise_xor, "xor");
 #undef LOOM_BITWISE
+}
 
+void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
   // ---- in-place ----
   auto iadd = [](Tensor& t, py::handle b) {
     if (py::isinstance<Tensor>(b)) t.add_(b.cast<const Tensor&>());
@@ -351,7 +361,9 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
           "where",
           [](const Tensor& t, const Tensor& cond, py::object other) { return where_impl(cond, py::cast(t), other); },
           py::arg("condition"), py::arg("other"));
+}
 
+void bind_reductions(py::module_& m, py::class_<Tensor>& cls) {
   // ---- reductions ----
   cls.def(
          "sum",
@@ -417,7 +429,9 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
       .def(
           "logsumexp", [](const Tensor& t, py::object dim, bool keepdim) { return t.logsumexp(to_dims(dim), keepdim); },
           py::arg("dim"), py::arg("keepdim") = false);
+}
 
+void bind_linalg_and_index(py::module_& m, py::class_<Tensor>& cls) {
   // ---- linear algebra, softmax, index ops ----
   cls.def("matmul",
           [](const Tensor& a, const Tensor& b) {
@@ -467,7 +481,9 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
             return std::move(r);
           },
           py::kw_only(), py::arg("as_tuple") = false);
+}
 
+void bind_free_functions(py::module_& m, py::class_<Tensor>& cls) {
   // ---- free functions ----
   m.def(
       "cat", [](py::object ts, int64_t dim) { return cat(to_tensor_list(ts, "cat"), dim); }, py::arg("tensors"),
@@ -498,6 +514,19 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
     for (auto s : shapes) r = broadcast_shapes(r, to_dims(s));
     return size_object(r);
   });
+}
+
+}  // namespace
+
+void init_ops(py::module_& m, py::class_<Tensor>& cls) {
+  bind_registry(m, cls);
+  bind_unary(m, cls);
+  bind_binary(m, cls);
+  bind_bitwise(m, cls);
+  bind_inplace(m, cls);
+  bind_reductions(m, cls);
+  bind_linalg_and_index(m, cls);
+  bind_free_functions(m, cls);
 }
 
 }  // namespace loom::python

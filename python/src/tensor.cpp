@@ -155,7 +155,9 @@ py::list tensors_to_list(const TensorList& ts) {
 
 }  // namespace
 
-void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
+namespace {
+
+void bind_metadata(py::module_& m, py::class_<Tensor>& cls) {
   // ---- metadata ----
   cls.def_property_readonly("shape", [](const Tensor& t) { return size_object(t.sizes()); })
       .def(
@@ -258,7 +260,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
             return to_numpy(t, force);
           },
           py::arg("force") = false);
+}
 
+void bind_construction(py::module_& m, py::class_<Tensor>& cls) {
   // ---- construction and .data ----
   // Tensor(t) aliases t's data as a new leaf (what nn.Parameter builds on);
   // Tensor(2, 3) is an uninitialized float32 tensor; Tensor([..]) copies data.
@@ -282,7 +286,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
     a->offset_ = b->offset_;
     a->dtype_ = b->dtype_;
   });
+}
 
+void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
   // ---- conversions ----
   cls.def("to", &tensor_to)
       .def("cpu",
@@ -346,7 +352,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
         self.cast<Tensor&>().zero_();
         return self;
       });
+}
 
+void bind_views(py::module_& m, py::class_<Tensor>& cls) {
   // ---- views ----
   cls.def("view",
           [](const Tensor& t, py::args a) {
@@ -413,7 +421,9 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
           py::arg("chunks"), py::arg("dim") = 0)
       .def(
           "unbind", [](const Tensor& t, int64_t dim) { return tensors_to_list(t.unbind(dim)); }, py::arg("dim") = 0);
+}
 
+void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
   // ---- NumPy and factories ----
   m.def(
       "from_numpy",
@@ -546,6 +556,16 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
     if (rg) r.requires_grad_(true);
     return r;
   });
+}
+
+}  // namespace
+
+void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
+  bind_metadata(m, cls);
+  bind_construction(m, cls);
+  bind_conversions(m, cls);
+  bind_views(m, cls);
+  bind_numpy_and_factories(m, cls);
 }
 
 }  // namespace loom::python
