@@ -7,10 +7,7 @@
 
 #include "autograd/ops/common.h"
 #include "core/random.h"
-#include "kernels/cpu/attention.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/attention.h"
-#endif
+#include "kernels/attention.h"
 
 namespace loom {
 
@@ -118,9 +115,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
       Tensor dO = g[0].defined() ? as4(g[0]).contiguous() : zeros(O4.sizes(), TensorOptions(O4.dtype(), O4.device()));
       Tensor dq = empty(Q.sizes(), opts), dk = empty(K.sizes(), opts), dv = empty(V.sizes(), opts);
       if (dq.numel() + dk.numel() + dv.numel() > 0) {
-#ifdef LOOM_WITH_CUDA
+        // The CUDA kernel's scratch memory: Delta = rowsum(dO * O) per query.
         Tensor ws = Q.is_cuda() ? empty({p.B, p.H, p.Lq}, opts) : Tensor();
-#endif
         LOOM_DEVICE_DISPATCH(Q.device(),
                              kernels::cpu::attention_backward(Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(),
                                                               dO.data_ptr(), Q.data_ptr(), K.data_ptr(), V.data_ptr(),

@@ -7,7 +7,7 @@
 namespace loom {
 
 // softmax(q k^T * scale + mask) v, fused: the [Lq, Lk] weights never exist in
-// memory (kernels/cpu/attention.h, kernels/cuda/attention.h).
+// memory (kernels/attention.h).
 //   q [B,H,Lq,D] (or [B,Lq,D]), k [B,H,Lk,D], v [B,H,Lk,Dv] -> [B,H,Lq,Dv];
 //   float32 or float64, all on one device.
 //   attn_mask: broadcastable to [B,H,Lq,Lk]; bool (true = attend) or floating

@@ -4,12 +4,6 @@
 
 namespace loom::ops {
 
-#ifndef LOOM_WITH_CUDA
-void throw_no_cuda(const char* op) {
-  LOOM_THROW(ErrorKind::Runtime, op, ": the tensor is on a CUDA device but loom was built without CUDA");
-}
-#endif
-
 Shape broadcast_strides(const Tensor& t, const Shape& shape) {
   const size_t n = shape.size(), k = static_cast<size_t>(t.dim());
   Shape st(n, 0);

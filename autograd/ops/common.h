@@ -6,38 +6,25 @@
 
 #include "autograd/node.h"
 #include "core/cuda.h"
+#include "core/dispatch.h"
 #include "core/ops.h"
 #include "core/tensor.h"
-#include "kernels/cpu/kernels.h"
 #include "kernels/loops.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/kernels.h"
-#endif
+#include "kernels/pointwise.h"
 
 namespace loom::ops {
 
 namespace kc = kernels::cpu;
-#ifdef LOOM_WITH_CUDA
 namespace kg = kernels::cuda;
-inline cudaStream_t stream_of(const Device& d) { return static_cast<cudaStream_t>(cuda::current_stream(d.index)); }
-#define LOOM_CUDA_CALL(...) \
-  do {                      \
-    __VA_ARGS__;            \
-  } while (0)
-#else
-[[noreturn]] void throw_no_cuda(const char* op);
-#define LOOM_CUDA_CALL(...) ::loom::ops::throw_no_cuda(__func__)
-#endif
 
-// Runs `cpu_call` or `cuda_call` for the device `dev`.
-#define LOOM_DEVICE_DISPATCH(dev, cpu_call, cuda_call) \
-  do {                                                 \
-    if ((dev).is_cpu()) {                              \
-      cpu_call;                                        \
-    } else {                                           \
-      LOOM_CUDA_CALL(cuda_call);                       \
-    }                                                  \
-  } while (0)
+// stream_of and on_device (core/dispatch.h): the one dispatch mechanism.
+using loom::on_device;
+using loom::stream_of;
+
+// on_device for one statement per device: LOOM_DEVICE_DISPATCH(dev,
+// kc::f(args), kg::f(args, ops::stream_of(dev))).
+#define LOOM_DEVICE_DISPATCH(dev, cpu_call, ...) \
+  ::loom::ops::on_device((dev), __func__, [&] { cpu_call; }, [&](cudaStream_t) { __VA_ARGS__; })
 
 // An iteration space over `shape` for operands already broadcast to it
 // (operand 0 is the output). Size-1 dims are dropped and dims that are

@@ -16,10 +16,7 @@
 #include "autograd/ops/common.h"
 #include "core/autotune.h"
 #include "core/cuda.h"
-#include "kernels/cpu/conv.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/conv.h"
-#endif
+#include "kernels/conv.h"
 
 namespace loom {
 
@@ -47,10 +44,9 @@ std::string tuning_key(const char* pass, DType dt, const ConvParams& p, bool tf3
   return o.str();
 }
 
-#ifdef LOOM_WITH_CUDA
-namespace kc = kernels::cuda;
-using kc::ConvConfig;
-using kc::ConvPass;
+namespace kg = kernels::cuda;
+using kg::ConvConfig;
+using kg::ConvPass;
 
 // What runs one pass on CUDA: one of loom's configurations, or cuDNN.
 struct Choice {
@@ -61,29 +57,15 @@ struct Choice {
 
 // Times a candidate on the convolution's stream with CUDA events (tuning only:
 // it waits for the GPU).
-class EventTimer : public autotune::Timer {
+class StreamTimer : public autotune::Timer {
  public:
-  explicit EventTimer(cudaStream_t stream) : stream_(stream) {
-    LOOM_CUDA_CHECK(cudaEventCreate(&begin_));
-    LOOM_CUDA_CHECK(cudaEventCreate(&end_));
-  }
-  ~EventTimer() override {
-    cudaEventDestroy(begin_);
-    cudaEventDestroy(end_);
-  }
+  explicit StreamTimer(cudaStream_t stream) : stream_(stream) {}
   double time_ms(const std::string&, const autotune::Candidate& c) override {
-    LOOM_CUDA_CHECK(cudaEventRecord(begin_, stream_));
-    c.run();
-    LOOM_CUDA_CHECK(cudaEventRecord(end_, stream_));
-    LOOM_CUDA_CHECK(cudaEventSynchronize(end_));
-    float ms = 0;
-    LOOM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin_, end_));
-    return ms;
+    return cuda::time_on_stream(stream_, c.run);
   }
 
  private:
   cudaStream_t stream_;
-  cudaEvent_t begin_ = nullptr, end_ = nullptr;
 };
 
 // Picks what runs `pass` under the current backend and runs it: "hand" = the
@@ -96,39 +78,39 @@ void dispatch(ConvPass pass, DType dt, const ConvParams& p, const Device& dev,
   const bool tf32 = allow_tf32(), det = are_deterministic_algorithms_enabled();
   const ConvBackend backend = g_backend.load();
   if (backend == ConvBackend::Cudnn) {
-    LOOM_CHECK(kc::cudnn_available(),
+    LOOM_CHECK(kg::cudnn_available(),
                "conv2d: the cuDNN backend was selected (set_conv_backend) but loom was built without cuDNN");
     run(Choice{true, {}});
     return;
   }
-  const auto configs = kc::conv2d_configs(pass, dt, p, tf32);
+  const auto configs = kg::conv2d_configs(pass, dt, p, tf32);
   if (backend == ConvBackend::Hand) {
     run(Choice{false, configs.front()});
     return;
   }
   // A problem seen before: one lookup, no timer, no GPU synchronization.
-  const std::string key = tuning_key(kc::conv_pass_name(pass), dt, p, tf32, det, cuda::device_name(dev.index));
+  const std::string key = tuning_key(kg::conv_pass_name(pass), dt, p, tf32, det, cuda::device_name(dev.index));
   std::string best;
   if (autotune::cached_choice("conv2d", key, &best)) {
-    if (best == "cudnn" && kc::cudnn_available()) return run(Choice{true, {}});
+    if (best == "cudnn" && kg::cudnn_available()) return run(Choice{true, {}});
     for (const auto& c : configs)
       if (c.name() == best) return run(Choice{false, c});
   }
   // The likeliest winners first (the tuning budget may not reach the last):
   // the heuristic's configuration, cuDNN, then the rest.
   std::vector<Choice> choices{Choice{false, configs.front()}};
-  if (kc::cudnn_available()) choices.push_back(Choice{true, {}});
+  if (kg::cudnn_available()) choices.push_back(Choice{true, {}});
   for (size_t i = 1; i < configs.size(); ++i) choices.push_back(Choice{false, configs[i]});
   std::vector<autotune::Candidate> cands;
   for (const auto& c : choices) cands.push_back({c.name(), [&run, c] { run(c); }});
-  EventTimer timer(ops::stream_of(dev));
+  StreamTimer timer(ops::stream_of(dev));
   best = autotune::choose("conv2d", key, cands, timer);
   for (const auto& c : choices)
     if (c.name() == best) return run(c);
 }
 
-kc::CudnnConvOptions cudnn_options() {
-  kc::CudnnConvOptions o;
+kg::CudnnConvOptions cudnn_options() {
+  kg::CudnnConvOptions o;
   o.search = g_backend.load() == ConvBackend::Auto;
   o.deterministic = are_deterministic_algorithms_enabled();
   return o;
@@ -143,11 +125,10 @@ struct Workspace {
     held.push_back(cuda::allocate(bytes, device));
     return held.back().get();
   }
-  kc::WorkspaceFn fn() {
+  kg::WorkspaceFn fn() {
     return [this](size_t bytes) { return get(bytes); };
   }
 };
-#endif
 
 void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, const ConvParams& p) {
   const void* bias = b.defined() ? b.data_ptr() : nullptr;
@@ -158,10 +139,10 @@ void run_forward(const Tensor& out, const Tensor& in, const Tensor& w, const Ten
         dispatch(ConvPass::Forward, in.dtype(), p, in.device(), [&](const Choice& c) {
           Workspace ws{in.device().index, {}};
           if (c.cudnn)
-            kc::cudnn_conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p, tf32,
+            kg::cudnn_conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p, tf32,
                                      cudnn_options(), ws.fn(), in.device().index, stream);
           else
-            kc::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p, tf32, c.cfg, stream);
+            kg::conv2d_forward(in.dtype(), out.data_ptr(), in.data_ptr(), w.data_ptr(), bias, p, tf32, c.cfg, stream);
         });
       });
 }
@@ -175,10 +156,10 @@ void run_backward_input(const Tensor& gin, const Tensor& gout, const Tensor& w, 
         dispatch(ConvPass::BackwardData, gout.dtype(), p, gout.device(), [&](const Choice& c) {
           Workspace ws{gout.device().index, {}};
           if (c.cudnn)
-            kc::cudnn_conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p, tf32,
+            kg::cudnn_conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p, tf32,
                                             cudnn_options(), ws.fn(), gout.device().index, stream);
           else
-            kc::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p, tf32, c.cfg,
+            kg::conv2d_backward_input(gout.dtype(), gin.data_ptr(), gout.data_ptr(), w.data_ptr(), p, tf32, c.cfg,
                                       stream);
         });
       });
@@ -196,12 +177,12 @@ void run_backward_weight(const Tensor& gw, const Tensor& gb, const Tensor& gout,
         dispatch(ConvPass::BackwardWeight, gout.dtype(), p, gout.device(), [&](const Choice& c) {
           Workspace ws{gout.device().index, {}};
           if (c.cudnn) {
-            kc::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
+            kg::cudnn_conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
                                              cudnn_options(), ws.fn(), gout.device().index, stream);
           } else {
             void* buf = ws.get(
-                kc::conv2d_workspace_bytes(ConvPass::BackwardWeight, gout.dtype(), p, c.cfg, det, bias != nullptr));
-            kc::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
+                kg::conv2d_workspace_bytes(ConvPass::BackwardWeight, gout.dtype(), p, c.cfg, det, bias != nullptr));
+            kg::conv2d_backward_weight(gout.dtype(), gw.data_ptr(), bias, gout.data_ptr(), in.data_ptr(), p, tf32,
                                        c.cfg, det, buf, stream);
           }
         });
@@ -213,11 +194,8 @@ void run_backward_weight(const Tensor& gw, const Tensor& gb, const Tensor& gout,
 void set_conv_backend(ConvBackend backend) { g_backend.store(backend); }
 ConvBackend conv_backend() { return g_backend.load(); }
 bool cudnn_available() {
-#ifdef LOOM_WITH_CUDA
-  return kernels::cuda::cudnn_available();
-#else
+  if constexpr (cuda::kBuiltWithCuda) return kernels::cuda::cudnn_available();
   return false;
-#endif
 }
 
 std::string conv_tuning_key(const std::string& pass, DType dt, const ConvParams& p, bool allow_tf32, bool deterministic,
@@ -229,9 +207,7 @@ std::string conv_tuning_key(const std::string& pass, DType dt, const ConvParams&
 
 void conv_cache_clear() {
   autotune::clear("conv2d");
-#ifdef LOOM_WITH_CUDA
-  kernels::cuda::cudnn_conv_cache_clear();
-#endif
+  if constexpr (cuda::kBuiltWithCuda) kernels::cuda::cudnn_conv_cache_clear();
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Dims& stride, const Dims& padding,

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/tensor.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 
 namespace loom {
 

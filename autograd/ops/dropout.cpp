@@ -6,10 +6,8 @@
 
 #include "autograd/ops/common.h"
 #include "core/random.h"
-#include "kernels/cpu/norm.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/embedding_dropout.h"
-#endif
+#include "kernels/norm.h"
+#include "kernels/dropout.h"
 
 namespace loom {
 

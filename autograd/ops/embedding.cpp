@@ -1,14 +1,13 @@
 // embedding front end: the lookup reuses the index_select kernels (a row
 // gather), the backward calls the embedding_backward kernels
-// (kernels/cpu/loss.h, kernels/cuda/embedding_dropout.h), and under
+// (kernels/embedding.h), and under
 // create_graph a differentiable scatter_add composition.
 #include "autograd/ops/embedding.h"
 
 #include "autograd/ops/common.h"
-#include "kernels/cpu/loss.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/embedding_dropout.h"
-#endif
+#include "kernels/index.h"
+#include "kernels/loss.h"
+#include "kernels/embedding.h"
 
 namespace loom {
 
@@ -39,14 +38,17 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
   Tensor out = ops::new_empty(out_shape, weight.dtype(), weight.device());
   const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
   if (n > 0 && D > 0) {
-    if (weight.device().is_cpu()) {
-      int64_t bad = kernels::cpu::index_select(w.dtype(), out.data_ptr(), w.data_ptr(), ip, n, 1, V, D);
-      LOOM_CHECK_INDEX(bad < 0, "embedding: index ", bad >= 0 ? ip[bad] : 0, " is out of range for ", V, " embeddings");
-    } else {
-      LOOM_CUDA_CALL(ops::kg::index_select(w.dtype(), out.data_ptr(), w.data_ptr(), ip, n, 1, V, D,
-                                           cuda::device_error_flag(weight.device().index),
-                                           ops::stream_of(weight.device())));
-    }
+    ops::on_device(
+        weight.device(), "embedding",
+        [&] {
+          int64_t bad = kernels::cpu::index_select(w.dtype(), out.data_ptr(), w.data_ptr(), ip, n, 1, V, D);
+          LOOM_CHECK_INDEX(bad < 0, "embedding: index ", bad >= 0 ? ip[bad] : 0, " is out of range for ", V,
+                           " embeddings");
+        },
+        [&](cudaStream_t stream) {
+          ops::kg::index_select(w.dtype(), out.data_ptr(), w.data_ptr(), ip, n, 1, V, D,
+                                cuda::device_error_flag(weight.device().index), stream);
+        });
   } else if (n > 0) {
     LOOM_CHECK_INDEX(V > 0, "embedding: indices given for an empty weight");
   }

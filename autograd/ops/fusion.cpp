@@ -12,10 +12,8 @@
 
 #include "autograd/engine.h"
 #include "autograd/ops/common.h"
-#include "kernels/cpu/fusion.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/fusion.h"
-#endif
+#include "kernels/matmul.h"
+#include "kernels/fusion.h"
 
 namespace loom {
 
@@ -505,20 +503,19 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   Tensor pre = (grad && act == Activation::Gelu) ? ops::new_empty({rows, O}, dt, dev) : Tensor();
   if (rows * O > 0) {
     if (In == 0) y.zero_();
-    if (dev.is_cpu()) {
-      gemm(input, false, true, rows, O, In, 1.0, X.data_ptr(), In, W.data_ptr(), In, 0.0, y.data_ptr(), O);
-      if (bc.defined() || act != Activation::None || pre.defined())
-        kernels::cpu::bias_activation(dt, y.data_ptr(), ptr(pre), ptr(bc), rows, O, act);
-    } else {
-#ifdef LOOM_WITH_CUDA
-      const size_t ws_bytes = kernels::cuda::linear_workspace_bytes();
-      Tensor ws = ops::new_empty({static_cast<int64_t>(ws_bytes / 4)}, DType::Float32, dev);
-      kernels::cuda::linear_forward(dt, y.data_ptr(), ptr(pre), X.data_ptr(), W.data_ptr(), ptr(bc), rows, O, In,
-                                    static_cast<int>(act), allow_tf32(), ws.data_ptr(), ws_bytes, ops::stream_of(dev));
-#else
-      ops::throw_no_cuda("linear");
-#endif
-    }
+    ops::on_device(
+        dev, "linear",
+        [&] {
+          gemm(input, false, true, rows, O, In, 1.0, X.data_ptr(), In, W.data_ptr(), In, 0.0, y.data_ptr(), O);
+          if (bc.defined() || act != Activation::None || pre.defined())
+            kernels::cpu::bias_activation(dt, y.data_ptr(), ptr(pre), ptr(bc), rows, O, act);
+        },
+        [&](cudaStream_t stream) {
+          const size_t ws_bytes = kernels::cuda::linear_workspace_bytes();
+          Tensor ws = ops::new_empty({static_cast<int64_t>(ws_bytes / 4)}, DType::Float32, dev);
+          kernels::cuda::linear_forward(dt, y.data_ptr(), ptr(pre), X.data_ptr(), W.data_ptr(), ptr(bc), rows, O, In,
+                                        static_cast<int>(act), allow_tf32(), ws.data_ptr(), ws_bytes, stream);
+        });
   }
   Shape out_shape = lead;
   out_shape.push_back(O);

@@ -2,6 +2,7 @@
 // one_hot. CPU kernels report the first bad index, raised here as IndexError;
 // CUDA kernels set the device error flag, raised at the next sync point.
 #include "autograd/ops/common.h"
+#include "kernels/index.h"
 #include "core/op_cost.h"
 
 namespace loom {
@@ -23,9 +24,7 @@ Tensor as_index(const Tensor& index, const char* op) {
   LOOM_THROW(ErrorKind::Index, op, "(): index ", v, " is out of bounds for dimension ", dim, " with size ", size);
 }
 
-#ifdef LOOM_WITH_CUDA
 int* error_flag(const Device& d) { return cuda::device_error_flag(d.index); }
-#endif
 
 // Strides of `t` over `shape` with the stride along `dim` set to 0.
 Shape strides_without(const Tensor& t, int64_t dim, int64_t ndim) {
@@ -68,13 +67,17 @@ void scatter_add_raw(const Tensor& self, int64_t d, const Tensor& idx, const Ten
   const int64_t dim_stride = self.dim() == 0 ? 0 : self.strides()[d];
   const int64_t dim_size = self.dim() == 0 ? 1 : self.sizes()[d];
   const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
-  if (self.device().is_cpu()) {
-    int64_t bad = ops::kc::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size);
-    if (bad >= 0) bad_index("scatter_add", idx, bad, dim_size, d);
-  } else {
-    LOOM_CUDA_CALL(ops::kg::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size,
-                                        error_flag(self.device()), ops::stream_of(self.device())));
-  }
+  ops::on_device(
+      self.device(), "scatter_add",
+      [&] {
+        int64_t bad =
+            ops::kc::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size);
+        if (bad >= 0) bad_index("scatter_add", idx, bad, dim_size, d);
+      },
+      [&](cudaStream_t stream) {
+        ops::kg::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size,
+                             error_flag(self.device()), stream);
+      });
 }
 
 }  // namespace
@@ -102,13 +105,16 @@ Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
   Tensor out = empty(out_shape, TensorOptions(dtype(), device()));
   const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
   if (n > 0 && outer * inner > 0) {
-    if (device().is_cpu()) {
-      int64_t bad = ops::kc::index_select(dtype(), out.data_ptr(), in.data_ptr(), ip, n, outer, size, inner);
-      if (bad >= 0) bad_index("index_select", idx, bad, size, d);
-    } else {
-      LOOM_CUDA_CALL(ops::kg::index_select(dtype(), out.data_ptr(), in.data_ptr(), ip, n, outer, size, inner,
-                                           error_flag(device()), ops::stream_of(device())));
-    }
+    ops::on_device(
+        device(), "index_select",
+        [&] {
+          int64_t bad = ops::kc::index_select(dtype(), out.data_ptr(), in.data_ptr(), ip, n, outer, size, inner);
+          if (bad >= 0) bad_index("index_select", idx, bad, size, d);
+        },
+        [&](cudaStream_t stream) {
+          ops::kg::index_select(dtype(), out.data_ptr(), in.data_ptr(), ip, n, outer, size, inner, error_flag(device()),
+                                stream);
+        });
   }
   if (is_floating(dtype()) && autograd::any_requires_grad({this})) {
     SavedTensor si(idx);
@@ -143,13 +149,16 @@ Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
     const int64_t dim_stride = this->dim() == 0 ? 0 : strides()[d];
     const int64_t dim_size = this->dim() == 0 ? 1 : sizes()[d];
     const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
-    if (device().is_cpu()) {
-      int64_t bad = ops::kc::gather(dtype(), out.data_ptr(), data_ptr(), ip, loop, dim_stride, dim_size);
-      if (bad >= 0) bad_index("gather", idx, bad, dim_size, d);
-    } else {
-      LOOM_CUDA_CALL(ops::kg::gather(dtype(), out.data_ptr(), data_ptr(), ip, loop, dim_stride, dim_size,
-                                     error_flag(device()), ops::stream_of(device())));
-    }
+    ops::on_device(
+        device(), "gather",
+        [&] {
+          int64_t bad = ops::kc::gather(dtype(), out.data_ptr(), data_ptr(), ip, loop, dim_stride, dim_size);
+          if (bad >= 0) bad_index("gather", idx, bad, dim_size, d);
+        },
+        [&](cudaStream_t stream) {
+          ops::kg::gather(dtype(), out.data_ptr(), data_ptr(), ip, loop, dim_stride, dim_size, error_flag(device()),
+                          stream);
+        });
   }
   if (is_floating(dtype()) && autograd::any_requires_grad({this})) {
     SavedTensor si(idx);

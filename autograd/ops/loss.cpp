@@ -5,10 +5,7 @@
 #include "autograd/ops/loss.h"
 
 #include "autograd/ops/common.h"
-#include "kernels/cpu/loss.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/loss.h"
-#endif
+#include "kernels/loss.h"
 
 namespace loom {
 
@@ -74,17 +71,21 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   if (M > 0) {
     LOOM_CHECK_INDEX(C > 0, "cross_entropy: input has 0 classes but targets were given");
     const auto* tp = static_cast<const int64_t*>(trow.data_ptr());
-    if (dev.is_cpu()) {
-      int64_t bad = kernels::cpu::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(),
-                                                        rows.data_ptr(), tp, wp, M, C, ignore_index, label_smoothing);
-      if (bad >= 0)
-        LOOM_THROW(ErrorKind::Index, "cross_entropy: Target ", tp[bad], " is out of bounds (expected a class in [0, ",
-                   C, ") or ignore_index ", ignore_index, ")");
-    } else {
-      LOOM_CUDA_CALL(kernels::cuda::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(),
-                                                          rows.data_ptr(), tp, wp, M, C, ignore_index, label_smoothing,
-                                                          cuda::device_error_flag(dev.index), ops::stream_of(dev)));
-    }
+    ops::on_device(
+        dev, "cross_entropy",
+        [&] {
+          int64_t bad =
+              kernels::cpu::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(), rows.data_ptr(),
+                                                  tp, wp, M, C, ignore_index, label_smoothing);
+          if (bad >= 0)
+            LOOM_THROW(ErrorKind::Index, "cross_entropy: Target ", tp[bad],
+                       " is out of bounds (expected a class in [0, ", C, ") or ignore_index ", ignore_index, ")");
+        },
+        [&](cudaStream_t stream) {
+          kernels::cuda::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(), rows.data_ptr(),
+                                               tp, wp, M, C, ignore_index, label_smoothing,
+                                               cuda::device_error_flag(dev.index), stream);
+        });
   }
   Tensor out, wsum;
   {

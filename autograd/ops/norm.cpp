@@ -5,10 +5,7 @@
 #include "autograd/ops/norm.h"
 
 #include "autograd/ops/common.h"
-#include "kernels/cpu/norm.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/norm.h"
-#endif
+#include "kernels/norm.h"
 
 namespace loom {
 
@@ -29,7 +26,6 @@ void check_param(const char* op, const char* what, const Tensor& p, const Shape&
 const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 void* mut_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 
-#ifdef LOOM_WITH_CUDA
 // Device scratch memory of `bytes` for a CUDA kernel, from loom's caching
 // allocator on like's device (undefined when none is needed).
 Tensor cuda_workspace(size_t bytes, const Tensor& like) {
@@ -37,7 +33,6 @@ Tensor cuda_workspace(size_t bytes, const Tensor& like) {
   const size_t item = itemsize(like.dtype());
   return ops::new_empty({static_cast<int64_t>((bytes + item - 1) / item)}, like.dtype(), like.device());
 }
-#endif
 
 }  // namespace
 
@@ -100,22 +95,21 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
       Tensor dx = need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
       Tensor dw = need_w ? ops::new_empty(ns, xc.dtype(), xc.device()) : Tensor();
       Tensor db = need_b ? ops::new_empty(ns, xc.dtype(), xc.device()) : Tensor();
-      if (xc.device().is_cpu()) {
-        kernels::cpu::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                          go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(), rs.data_ptr(),
-                                          N, D);
-      } else {
-#ifdef LOOM_WITH_CUDA
-        Tensor ws;
-        if (dw.defined() || db.defined())
-          ws = ops::new_empty({kernels::cuda::layer_norm_backward_workspace(N, D)}, xc.dtype(), xc.device());
-        kernels::cuda::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                           go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(), rs.data_ptr(),
-                                           N, D, mut_ptr_or_null(ws), ops::stream_of(xc.device()));
-#else
-        ops::throw_no_cuda("layer_norm_backward");
-#endif
-      }
+      ops::on_device(
+          xc.device(), "layer_norm_backward",
+          [&] {
+            kernels::cpu::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                              go.data_ptr(), xc.data_ptr(), ptr_or_null(wc), mu.data_ptr(),
+                                              rs.data_ptr(), N, D);
+          },
+          [&](cudaStream_t stream) {
+            Tensor ws;
+            if (dw.defined() || db.defined())
+              ws = ops::new_empty({kernels::cuda::layer_norm_backward_workspace(N, D)}, xc.dtype(), xc.device());
+            kernels::cuda::layer_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw),
+                                               mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(), ptr_or_null(wc),
+                                               mu.data_ptr(), rs.data_ptr(), N, D, mut_ptr_or_null(ws), stream);
+          });
       return {dx, dw, db};
     });
     autograd::attach(node, {input, weight, bias}, y);
@@ -151,18 +145,17 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     mean = ops::new_empty(cs, x.dtype(), x.device());
     invstd = ops::new_empty(cs, x.dtype(), x.device());
     Tensor var = ops::new_empty(cs, x.dtype(), x.device());
-    if (x.device().is_cpu()) {
-      kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N, C,
-                                     S, eps);
-    } else {
-#ifdef LOOM_WITH_CUDA
-      Tensor ws = cuda_workspace(kernels::cuda::batch_norm_stats_workspace_bytes(x.dtype(), N, C, S), x);
-      kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N, C,
-                                      S, eps, mut_ptr_or_null(ws), ops::stream_of(x.device()));
-#else
-      ops::throw_no_cuda("batch_norm");
-#endif
-    }
+    ops::on_device(
+        x.device(), "batch_norm",
+        [&] {
+          kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
+                                         C, S, eps);
+        },
+        [&](cudaStream_t stream) {
+          Tensor ws = cuda_workspace(kernels::cuda::batch_norm_stats_workspace_bytes(x.dtype(), N, C, S), x);
+          kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(),
+                                          N, C, S, eps, mut_ptr_or_null(ws), stream);
+        });
     if (running_mean.defined() || running_var.defined()) {
       autograd::NoGradGuard ng;
       const double n = static_cast<double>(N * S);
@@ -216,20 +209,19 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       Tensor dx = need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
       Tensor dw = need_w ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
       Tensor db = need_b ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
-      if (xc.device().is_cpu()) {
-        kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                          go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
-                                          N, C, S, training);
-      } else {
-#ifdef LOOM_WITH_CUDA
-        Tensor ws = cuda_workspace(kernels::cuda::batch_norm_backward_workspace_bytes(xc.dtype(), N, C, S), xc);
-        kernels::cuda::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                           go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
-                                           N, C, S, training, mut_ptr_or_null(ws), ops::stream_of(xc.device()));
-#else
-        ops::throw_no_cuda("batch_norm_backward");
-#endif
-      }
+      ops::on_device(
+          xc.device(), "batch_norm_backward",
+          [&] {
+            kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                              go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(),
+                                              ptr_or_null(wc), N, C, S, training);
+          },
+          [&](cudaStream_t stream) {
+            Tensor ws = cuda_workspace(kernels::cuda::batch_norm_backward_workspace_bytes(xc.dtype(), N, C, S), xc);
+            kernels::cuda::batch_norm_backward(
+                xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
+                mu.data_ptr(), is.data_ptr(), ptr_or_null(wc), N, C, S, training, mut_ptr_or_null(ws), stream);
+          });
       return {dx, dw, db};
     });
     autograd::attach(node, {input, weight, bias}, y);

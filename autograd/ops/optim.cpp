@@ -10,10 +10,7 @@
 #include <map>
 
 #include "autograd/ops/common.h"
-#include "kernels/cpu/optim.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/optim.h"
-#endif
+#include "kernels/optim.h"
 
 namespace loom {
 
@@ -51,7 +48,6 @@ void check_params(const char* op, const TensorList& params, std::initializer_lis
   }
 }
 
-#ifdef LOOM_WITH_CUDA
 // Groups the tensors by dtype and launches `launch(dtype, table, nslots,
 // nchunks)` once per group, after copying its table to the device.
 template <typename Launch>
@@ -87,7 +83,6 @@ void multi_tensor(const TensorList& params, const std::vector<const TensorList*>
            static_cast<int64_t>(chunks.size()), ops::stream_of(dev));
   }
 }
-#endif
 
 void bump_all(const TensorList& ts) {
   for (const Tensor& t : ts) t.bump_version();
@@ -119,23 +114,22 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
                                         : std::initializer_list<const TensorList*>{&momentum_buffers});
   if (params.empty()) return;
   autograd::NoGradGuard ng;
-  if (params[0].device().is_cpu()) {
-    for (size_t i = 0; i < params.size(); ++i)
-      kernels::cpu::sgd_step(params[i].dtype(), params[i].data_ptr(), grads[i].data_ptr(),
-                             momentum_buffers.empty() ? nullptr : momentum_buffers[i].data_ptr(), params[i].numel(), lr,
-                             momentum, dampening, nesterov, weight_decay, first_step);
-  } else {
-#ifdef LOOM_WITH_CUDA
-    multi_tensor(params, {&grads, &momentum_buffers},
-                 [&](DType dt, const kernels::cuda::TensorSlot* slots, const kernels::cuda::ChunkRef* chunks,
-                     int64_t nchunks, cudaStream_t stream) {
-                   kernels::cuda::sgd_step_multi(dt, slots, chunks, nchunks, lr, momentum, dampening, nesterov,
-                                                 weight_decay, first_step, stream);
-                 });
-#else
-    ops::throw_no_cuda(op);
-#endif
-  }
+  ops::on_device(
+      params[0].device(), op,
+      [&] {
+        for (size_t i = 0; i < params.size(); ++i)
+          kernels::cpu::sgd_step(params[i].dtype(), params[i].data_ptr(), grads[i].data_ptr(),
+                                 momentum_buffers.empty() ? nullptr : momentum_buffers[i].data_ptr(), params[i].numel(),
+                                 lr, momentum, dampening, nesterov, weight_decay, first_step);
+      },
+      [&](cudaStream_t) {
+        multi_tensor(params, {&grads, &momentum_buffers},
+                     [&](DType dt, const kernels::cuda::TensorSlot* slots, const kernels::cuda::ChunkRef* chunks,
+                         int64_t nchunks, cudaStream_t stream) {
+                       kernels::cuda::sgd_step_multi(dt, slots, chunks, nchunks, lr, momentum, dampening, nesterov,
+                                                     weight_decay, first_step, stream);
+                     });
+      });
   bump_all(params);
   bump_all(momentum_buffers);
 }
@@ -160,23 +154,22 @@ void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, Tensor
   check_params(op, params, {&exp_avgs, &exp_avg_sqs});
   if (params.empty()) return;
   autograd::NoGradGuard ng;
-  if (params[0].device().is_cpu()) {
-    for (size_t i = 0; i < params.size(); ++i)
-      kernels::cpu::adam_step(params[i].dtype(), params[i].data_ptr(), grads[i].data_ptr(), exp_avgs[i].data_ptr(),
-                              exp_avg_sqs[i].data_ptr(), params[i].numel(), lr, beta1, beta2, eps, weight_decay,
-                              decoupled, step);
-  } else {
-#ifdef LOOM_WITH_CUDA
-    multi_tensor(params, {&grads, &exp_avgs, &exp_avg_sqs},
-                 [&](DType dt, const kernels::cuda::TensorSlot* slots, const kernels::cuda::ChunkRef* chunks,
-                     int64_t nchunks, cudaStream_t stream) {
-                   kernels::cuda::adam_step_multi(dt, slots, chunks, nchunks, lr, beta1, beta2, eps, weight_decay,
-                                                  decoupled, step, stream);
-                 });
-#else
-    ops::throw_no_cuda(op);
-#endif
-  }
+  ops::on_device(
+      params[0].device(), op,
+      [&] {
+        for (size_t i = 0; i < params.size(); ++i)
+          kernels::cpu::adam_step(params[i].dtype(), params[i].data_ptr(), grads[i].data_ptr(), exp_avgs[i].data_ptr(),
+                                  exp_avg_sqs[i].data_ptr(), params[i].numel(), lr, beta1, beta2, eps, weight_decay,
+                                  decoupled, step);
+      },
+      [&](cudaStream_t) {
+        multi_tensor(params, {&grads, &exp_avgs, &exp_avg_sqs},
+                     [&](DType dt, const kernels::cuda::TensorSlot* slots, const kernels::cuda::ChunkRef* chunks,
+                         int64_t nchunks, cudaStream_t stream) {
+                       kernels::cuda::adam_step_multi(dt, slots, chunks, nchunks, lr, beta1, beta2, eps, weight_decay,
+                                                      decoupled, step, stream);
+                     });
+      });
   bump_all(params);
   bump_all(exp_avgs);
   bump_all(exp_avg_sqs);

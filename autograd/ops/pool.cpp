@@ -6,10 +6,7 @@
 #include "core/op_cost.h"
 
 #include "autograd/ops/common.h"
-#include "kernels/cpu/pool.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/pool.h"
-#endif
+#include "kernels/pool.h"
 
 namespace loom {
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "autograd/ops/common.h"
+#include "kernels/reduce.h"
 
 namespace loom {
 

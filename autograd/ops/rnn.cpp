@@ -22,10 +22,8 @@
 #include <vector>
 
 #include "autograd/ops/common.h"
-#include "kernels/cpu/rnn.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/rnn.h"
-#endif
+#include "kernels/matmul.h"
+#include "kernels/rnn.h"
 
 namespace loom {
 

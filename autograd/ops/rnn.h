@@ -5,7 +5,7 @@
 //   GRU  w_ih [3H, I], w_hh [3H, H], b_ih, b_hh [3H], gates r, z, n
 // (b_hn inside r * (W_hn h + b_hn), as PyTorch). Each layer and direction of a
 // sequence is one autograd node (see autograd/ops/rnn.cpp and
-// kernels/cpu/rnn.h for the design). Backward is first order only.
+// kernels/rnn.h for the design). Backward is first order only.
 #pragma once
 #include <tuple>
 

@@ -1,5 +1,4 @@
-// CPU fused cross-entropy and embedding backward: the twins of
-// kernels/cuda/loss.cu and kernels/cuda/embedding_dropout.cu.
+// CPU fused cross-entropy (kernels/loss.h): the twin of kernels/cuda/loss.cu.
 //
 // cross_entropy  rows [M, C] over the thread pool. Forward reads each row
 //                twice (max, then sum of exp, plus the weighted logit sum for
@@ -8,16 +7,13 @@
 //                and the row weight. Backward writes each dlogit once from
 //                exp(x - lse): no softmax tensor is ever materialised. Row
 //                sums accumulate in double.
-// embedding      backward partitions the weight rows over threads; every
-//                thread scans all indices and adds only rows it owns, so
-//                there are no races and the summation order is fixed.
 #include <algorithm>
 #include <cmath>
 #include <atomic>
 #include <limits>
 
 #include "core/error.h"
-#include "kernels/cpu/loss.h"
+#include "kernels/loss.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -114,23 +110,6 @@ void xent_backward(T* dx, const T* x, const int64_t* target, const T* weight, co
   });
 }
 
-template <typename T>
-int64_t emb_backward(T* dw, const T* g, const int64_t* index, int64_t n, int64_t V, int64_t D, int64_t pad) {
-  for (int64_t i = 0; i < n; ++i)
-    if (index[i] < 0 || index[i] >= V) return i;
-  detail::parallel_range(V, n * D, [&](int64_t v0, int64_t v1) {
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t row = index[i];
-      if (row < v0 || row >= v1 || row == pad) continue;
-      T* dst = dw + row * D;
-      const T* src = g + i * D;
-#pragma omp simd
-      for (int64_t j = 0; j < D; ++j) dst[j] += src[j];
-    }
-  });
-  return -1;
-}
-
 }  // namespace
 
 int64_t cross_entropy_forward(DType dt, void* loss, void* lse, void* roww, const void* logits, const int64_t* target,
@@ -154,16 +133,6 @@ void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const i
                   static_cast<const scalar_t*>(weight), static_cast<const scalar_t*>(lse),
                   static_cast<const scalar_t*>(grad), grad_stride, M, C, ignore_index, smoothing);
   });
-}
-
-int64_t embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n,
-                           int64_t num_weights, int64_t D, int64_t padding_idx) {
-  int64_t bad = -1;
-  LOOM_DISPATCH_FLOAT(dt, "embedding_backward", [&] {
-    bad = emb_backward(static_cast<scalar_t*>(dweight), static_cast<const scalar_t*>(grad), index, n, num_weights, D,
-                       padding_idx);
-  });
-  return bad;
 }
 
 }  // namespace loom::kernels::cpu

@@ -1,5 +1,5 @@
-// CPU LayerNorm, BatchNorm and dropout: the twins of kernels/cuda/norm.cu and
-// kernels/cuda/embedding_dropout.cu, and the CPU production path.
+// CPU LayerNorm and BatchNorm (kernels/norm.h): the twins of
+// kernels/cuda/norm.cu, and the CPU production path.
 //
 // layer_norm   rows [N, D] split over the thread pool. Each row is read three
 //              times while it sits in L1/L2 (sum, centred sum of squares, write),
@@ -13,17 +13,13 @@
 // batch_norm   [N, C, S]; channels are independent, so work is split over C
 //              (stats, backward) or over N*C planes (apply); each plane of S
 //              contiguous values is a simd loop. Sums accumulate in double.
-// dropout      one Philox block per 4 elements (same mapping as the random
-//              kernels), keep when the 24-bit uniform >= p; the mask is never
-//              stored: backward runs the same kernel on the gradient.
 #include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "core/error.h"
-#include "core/philox.h"
-#include "kernels/cpu/norm.h"
+#include "kernels/norm.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -251,24 +247,6 @@ void bn_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* mean, co
   });
 }
 
-template <typename T>
-void dropout_impl(T* out, const T* in, int64_t n, double p, uint64_t seed, uint64_t offset) {
-  const float pf = static_cast<float>(p);
-  const T scale = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
-  const int64_t nblocks = static_cast<int64_t>(philox::blocks_for(static_cast<uint64_t>(n)));
-  detail::parallel_range(nblocks, n * 4, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const philox::U4 u = philox::block(seed, offset + static_cast<uint64_t>(blk));
-      for (int l = 0; l < 4; ++l) {
-        const int64_t i = blk * 4 + l;
-        if (i >= n) break;
-        const bool keep = philox::to_unit_float(philox::lane(u, l)) >= pf;
-        out[i] = keep ? in[i] * scale : T(0);
-      }
-    }
-  });
-}
-
 }  // namespace
 
 void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,
@@ -318,13 +296,6 @@ void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy,
     bn_backward(static_cast<scalar_t*>(dx), static_cast<scalar_t*>(dw), static_cast<scalar_t*>(db),
                 static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(mean),
                 static_cast<const scalar_t*>(invstd), static_cast<const scalar_t*>(w), N, C, S, training);
-  });
-}
-
-void dropout(DType dt, void* out, const void* in, int64_t n, double p, uint64_t seed, uint64_t offset) {
-  if (n <= 0) return;
-  LOOM_DISPATCH_FLOAT(dt, "dropout", [&] {
-    dropout_impl(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), n, p, seed, offset);
   });
 }
 

@@ -1,25 +1,31 @@
-"""loom.nn modules (torch.nn names, parameter names, shapes and default initialisation)."""
-from .module import Module, Parameter, Buffer  # noqa: F401
-from .container import Sequential, ModuleList, ModuleDict, ParameterList  # noqa: F401
-from .linear import Identity, Linear, Bilinear, Flatten, Unflatten  # noqa: F401
-from .activation import ReLU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax  # noqa: F401
-from .dropout import Dropout  # noqa: F401
-from .sparse import Embedding  # noqa: F401
-from .normalization import LayerNorm, BatchNorm1d, BatchNorm2d  # noqa: F401
-from .conv import Conv1d, Conv2d  # noqa: F401
-from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
-from .rnn import LSTM, GRU, LSTMCell, GRUCell  # noqa: F401
-from .attention import MultiheadAttention  # noqa: F401
-from .transformer import TransformerEncoderLayer, TransformerEncoder  # noqa: F401
-from .cpp import CppModule  # noqa: F401
-from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss, BCELoss,  # noqa: F401
-                   BCEWithLogitsLoss, CosineEmbeddingLoss, KLDivLoss)
+"""loom.nn modules (torch.nn names, parameter names, shapes and default initialisation).
 
-__all__ = [
-    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Identity", "Linear",
-    "Bilinear", "Flatten", "Unflatten", "ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
-    "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
-    "AdaptiveAvgPool2d", "LSTM", "GRU", "LSTMCell", "GRUCell", "MultiheadAttention", "TransformerEncoderLayer",
-    "TransformerEncoder", "CppModule", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
-    "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "KLDivLoss",
-]
+The public names are collected from the ``__all__`` of every submodule of this package, imported in
+sorted file-name order: a class listed in its file's ``__all__`` is exported from loom.nn.modules and
+loom.nn with no other edit. Every submodule must define ``__all__``, and a name may be exported by one
+submodule only.
+"""
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+
+def _collect():
+    names, owner = [], {}
+    for info in sorted(_pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        sub = _importlib.import_module(f"{__name__}.{info.name}")
+        exported = getattr(sub, "__all__", None)
+        if exported is None:
+            raise ImportError(f"{sub.__name__} defines no __all__ (every loom.nn.modules file lists its public names)")
+        for name in exported:
+            if name in owner:
+                raise ImportError(f"{name!r} is exported by both {owner[name]} and {sub.__name__}")
+            owner[name] = sub.__name__
+            globals()[name] = getattr(sub, name)
+            names.append(name)
+    return names
+
+
+__all__ = _collect()
+del _collect, _importlib, _pkgutil

@@ -1,8 +1,11 @@
 """Activation modules (MultiheadAttention lives in attention.py)."""
+import warnings
+
+from ... import _C
 from .. import functional as F
 from .module import Module
 
-__all__ = ["ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
+__all__ = ["ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Hardtanh"]
 
 
 class ReLU(Module):
@@ -63,3 +66,31 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, input):
         return F.log_softmax(input, self.dim)
+
+
+class Hardtanh(Module):
+    """min_val where input < min_val, max_val where input > max_val, input between. As in PyTorch, the gradient
+    is 1 strictly between the bounds and 0 elsewhere (at the bounds too, where clamp's gradient is 1)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        super().__init__()
+        if min_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`", FutureWarning,
+                          stacklevel=2)
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("keyword argument `max_value` is deprecated and rename to `max_val`", FutureWarning,
+                          stacklevel=2)
+            max_val = max_value
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+        if not self.max_val > self.min_val:
+            raise AssertionError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+
+    def forward(self, input):
+        inside = (input > self.min_val) & (input < self.max_val)
+        out = _C.where(inside, input, input.detach().clamp(self.min_val, self.max_val))
+        return input.copy_(out) if self.inplace else out
+
+    def extra_repr(self):
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace_str}"

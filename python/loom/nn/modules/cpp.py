@@ -8,9 +8,11 @@ both kinds of submodule.
 from ... import _C
 from .module import Module
 
-__all__ = ["CppModule", "cpp"]
+__all__ = ["CppModule"]
 
-cpp = getattr(_C._functional, "_nn", None)  # loom._C._functional._nn: the bound C++ modules
+# loom._C._functional._nn: the bound C++ modules. Reached as loom.nn.modules.cpp.cpp, not exported: the name
+# would hide the submodule loom.nn.modules.cpp.
+cpp = getattr(_C._functional, "_nn", None)
 
 
 class CppModule(Module):

@@ -1,4 +1,6 @@
-// Fused scaled-dot-product attention, CPU kernels (kernels/cpu/attention.cpp).
+// Fused scaled-dot-product attention: the contract of
+// kernels/cpu/attention.cpp and kernels/cuda/attention.cu (see
+// kernels/contract.h).
 //
 // out[b,h,i,:] = sum_j P[i,j] * Z[i,j] * v[b,h,j,:], P = softmax_j(S), with
 // S[i,j] = scale * q[b,h,i,:].k[b,h,j,:] (+ float mask) and -inf where the
@@ -7,13 +9,11 @@
 // Layouts: q [B,H,Lq,D], k [B,H,Lk,D], v [B,H,Lk,Dv], out [B,H,Lq,Dv],
 // contiguous; lse [B,H,Lq] = log sum_j exp(S[i,j]) (before dropout), saved for
 // backward. A row with every key masked gets out = 0 and lse = -inf (PyTorch
-// gives NaN there).
-//
-// AttentionParams is shared with kernels/cuda/attention.h so that both devices
-// read masks and draw dropout exactly the same way.
+// gives NaN there). Both devices read masks and draw dropout exactly the same
+// way (AttentionParams, attention_dropout_u). CUDA: D and Dv <= 128.
 #pragma once
 #include <cstdint>
-#include "core/dtype.h"
+#include "kernels/contract.h"
 #include "core/philox.h"
 
 namespace loom::kernels {
@@ -54,3 +54,17 @@ void attention_backward(DType dt, void* dq, void* dk, void* dv, const void* grad
 
 }  // namespace cpu
 }  // namespace loom::kernels
+
+namespace loom::kernels::cuda {
+
+// out [B,H,Lq,Dv], lse [B,H,Lq]; dt is Float32 or Float64.
+void attention_forward(DType dt, void* out, void* lse, const void* q, const void* k, const void* v,
+                       const AttentionParams& p, cudaStream_t stream);
+
+// dq, dk, dv are overwritten. workspace: B*H*Lq elements of dt (holds
+// Delta = rowsum(grad_out * out)).
+void attention_backward(DType dt, void* dq, void* dk, void* dv, const void* grad_out, const void* q, const void* k,
+                        const void* v, const void* out, const void* lse, void* workspace, const AttentionParams& p,
+                        cudaStream_t stream);
+
+}  // namespace loom::kernels::cuda

@@ -1,5 +1,5 @@
-// Fused pointwise parts of the LSTM and GRU cells (kernels/cpu/rnn.cpp; the
-// CUDA twins in kernels/cuda/rnn.h take the same argument structs). The GEMMs
+// Fused pointwise parts of the LSTM and GRU cells: the contract of
+// kernels/cpu/rnn.cpp and kernels/cuda/rnn.cu (see kernels/contract.h). The GEMMs
 // around them (x W_ihᵀ for all steps, h W_hhᵀ per step, and the weight /
 // input gradients) go through the ordinary gemm kernels; these kernels do
 // everything between two GEMMs in one pass over [B, H].
@@ -23,9 +23,11 @@
 // so a step reads and writes rows of [B, T, *] or [T, B, *] buffers in place.
 // The hw buffers and the dh / dc carries are contiguous [B, G*H] / [B, H].
 // Biases are never null (the front end passes zeros when a layer has none).
+//
+// CUDA: device pointers; lengths, when given, is a device int64 array.
 #pragma once
 #include <cstdint>
-#include "core/dtype.h"
+#include "kernels/contract.h"
 
 namespace loom::kernels {
 
@@ -92,3 +94,10 @@ void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a);
 
 }  // namespace cpu
 }  // namespace loom::kernels
+
+namespace loom::kernels::cuda {
+
+void rnn_step_forward(RnnCell cell, DType dt, const RnnStepForward& a, cudaStream_t stream);
+void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a, cudaStream_t stream);
+
+}  // namespace loom::kernels::cuda

@@ -1,8 +1,10 @@
-// CPU cross-entropy and embedding-backward kernels (kernels/cpu/loss.cpp);
-// CUDA twins in kernels/cuda/loss.h and kernels/cuda/embedding_dropout.h.
+// Fused cross-entropy kernels: the contract of kernels/cpu/loss.cpp and
+// kernels/cuda/loss.cu (see kernels/contract.h). On CUDA a target outside
+// [0, C) (and not ignore_index) sets *error_flag = 1 (raised at the next sync
+// point) and its row gets zeros.
 #pragma once
 #include <cstdint>
-#include "core/dtype.h"
+#include "kernels/contract.h"
 
 namespace loom::kernels::cpu {
 
@@ -22,11 +24,15 @@ void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const i
                             const void* lse, const void* grad, int64_t grad_stride, int64_t M, int64_t C,
                             int64_t ignore_index, double smoothing);
 
-// dweight [num_weights, D] (zeroed by the caller) += grad rows [n, D] at
-// index[i]; rows equal to padding_idx (-1: none) get nothing. Deterministic:
-// each thread owns a range of weight rows and scans the indices in order.
-// Returns -1 or the position of the first index outside [0, num_weights).
-int64_t embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n,
-                           int64_t num_weights, int64_t D, int64_t padding_idx);
-
 }  // namespace loom::kernels::cpu
+
+namespace loom::kernels::cuda {
+
+void cross_entropy_forward(DType dt, void* loss, void* lse, void* roww, const void* logits, const int64_t* target,
+                           const void* weight, int64_t M, int64_t C, int64_t ignore_index, double smoothing,
+                           int* error_flag, cudaStream_t stream);
+void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const int64_t* target, const void* weight,
+                            const void* lse, const void* grad, int64_t grad_stride, int64_t M, int64_t C,
+                            int64_t ignore_index, double smoothing, cudaStream_t stream);
+
+}  // namespace loom::kernels::cuda

@@ -1,0 +1,45 @@
+// Indexing kernels (index_select, gather, scatter_add, nonzero): the contract
+// of kernels/cpu/index.cpp and kernels/cuda/index.cu (see kernels/contract.h).
+// The CPU kernels return the first bad index; the CUDA ones set the caller's
+// device error flag.
+#pragma once
+#include "kernels/contract.h"
+#include "kernels/loops.h"
+
+namespace loom::kernels {
+
+namespace cpu {
+
+// Contiguous in [outer, in_dim, inner] -> out [outer, n_index, inner].
+// Returns -1, or the position of the first index outside [0, in_dim)
+// (PyTorch rejects negative indices here); nothing is written then.
+int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
+                     int64_t in_dim, int64_t inner);
+// out[p] = in[p with dim coordinate replaced by index[p]]. operands over the
+// index shape: 0 out, 1 in (stride along `dim` set to 0), 2 index (int64).
+// Returns -1 or the flat position of the first bad index.
+int64_t gather(DType dt, void* out, const void* in, const int64_t* index, const ElementwiseLoop& loop,
+               int64_t in_dim_stride, int64_t in_dim_size);
+// self[p with dim coordinate index[p]] += src[p]. operands over the index
+// shape: 0 self (stride along dim set to 0), 1 src, 2 index.
+int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
+                    int64_t self_dim_stride, int64_t self_dim_size);
+// Contiguous bool mask of n elements -> writes the flat positions of true
+// elements into out (capacity n) and returns how many.
+int64_t nonzero_flat(const bool* mask, int64_t n, int64_t* out);
+
+}  // namespace cpu
+
+namespace cuda {
+
+// A bad index sets *error_flag (device memory) to 1 and the element is skipped
+// (outputs get 0); the caller raises IndexError at its next sync point.
+void index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
+                  int64_t in_dim, int64_t inner, int* error_flag, cudaStream_t stream);
+void gather(DType dt, void* out, const void* in, const int64_t* index, const ElementwiseLoop& loop,
+            int64_t in_dim_stride, int64_t in_dim_size, int* error_flag, cudaStream_t stream);
+void scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
+                 int64_t self_dim_stride, int64_t self_dim_size, int* error_flag, cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace loom::kernels

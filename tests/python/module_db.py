@@ -1,0 +1,181 @@
+"""The module database: one ModuleInfo per module class exported by loom.nn.modules (and so by loom.nn).
+
+test_module_harness.py runs the same checks on every entry (construction, forward, finite output,
+backward to every parameter, state_dict round trip, float64, repr, unique parameters, deepcopy), so a
+new module needs its class (listed in its file's __all__) and one entry here. An exported name that
+is not a module to test goes in SKIPS with the reason.
+
+An entry gives:
+  - args / kwargs: the constructor arguments; args may be a callable returning the tuple, for
+    arguments that must be fresh objects for every instance (TransformerEncoder's encoder_layer).
+  - input_shapes: one standard-normal tensor of `dtype` per shape; or inputs: a factory
+    inputs(rng, dtype) -> tuple of tensors (rng: a numpy Generator) for anything else.
+  - flags, each checked against the module:
+      has_parameters     parameters() is not empty
+      train_eval_differ  forward in train() and eval() differ (dropout, batch statistics); when
+                         False they must agree
+      integer_input      an input of the module (not a loss target) is an integer tensor (indices)
+      returns_tuple      forward returns a tuple (its tensors are flattened, None entries skipped)
+      loss               forward takes (input, ..., target): the last input is the target, which
+                         gets no gradient, and the output is a 0-d tensor (reduction="mean")
+  - double_rtol / double_atol: how close the float64 forward is to the float32 one.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+import loom
+from loom import nn
+
+from _helpers import T
+
+
+def _np_dtype(dtype):
+    return {loom.float32: np.float32, loom.float64: np.float64}[dtype]
+
+
+def randn(rng, dtype, *shape):
+    return T(rng.standard_normal(shape).astype(_np_dtype(dtype)))
+
+
+def uniform(rng, dtype, low, high, *shape):
+    return T(rng.uniform(low, high, shape).astype(_np_dtype(dtype)))
+
+
+def randint(rng, high, *shape):
+    return T(rng.integers(0, high, shape).astype(np.int64))
+
+
+def log_probs(rng, dtype, *shape):
+    x = rng.standard_normal(shape)
+    x = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    return T(x.astype(_np_dtype(dtype)))
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    args: object = ()
+    kwargs: dict = field(default_factory=dict)
+    input_shapes: Sequence[tuple] = ()
+    inputs: Optional[Callable] = None
+    dtype: object = loom.float32
+    has_parameters: bool = False
+    train_eval_differ: bool = False
+    integer_input: bool = False
+    returns_tuple: bool = False
+    loss: bool = False
+    double_rtol: float = 1e-4
+    double_atol: float = 1e-5
+
+    @property
+    def cls(self):
+        return getattr(nn.modules, self.name)
+
+    def make(self):
+        args = self.args() if callable(self.args) else self.args
+        module = self.cls(*args, **self.kwargs)
+        return module if self.dtype == loom.float32 else module.to(self.dtype)
+
+    def sample(self, rng):
+        """The forward arguments, as a tuple of tensors."""
+        if self.inputs is not None:
+            return tuple(self.inputs(rng, self.dtype))
+        return tuple(randn(rng, self.dtype, *shape) for shape in self.input_shapes)
+
+
+def _loss(name, inputs, **kw):
+    return ModuleInfo(name, inputs=inputs, loss=True, **kw)
+
+
+def _pair(rng, dtype):
+    return randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4)
+
+
+def _classes(rng, dtype):
+    return randn(rng, dtype, 3, 5), randint(rng, 5, 3)
+
+
+def _encoder_args():
+    return nn.TransformerEncoderLayer(8, 2, dim_feedforward=16), 2
+
+
+_ENTRIES = [
+    # linear.py
+    ModuleInfo("Identity", input_shapes=[(2, 3)]),
+    ModuleInfo("Linear", args=(4, 3), input_shapes=[(2, 4)], has_parameters=True),
+    ModuleInfo("Bilinear", args=(3, 4, 2), input_shapes=[(2, 3), (2, 4)], has_parameters=True),
+    ModuleInfo("Flatten", input_shapes=[(2, 3, 4)]),
+    ModuleInfo("Unflatten", args=(1, (2, 2)), input_shapes=[(3, 4)]),
+    # activation.py
+    ModuleInfo("ReLU", input_shapes=[(2, 3, 4)]),
+    ModuleInfo("GELU", input_shapes=[(2, 3, 4)]),
+    ModuleInfo("SiLU", input_shapes=[(2, 3, 4)]),
+    ModuleInfo("Sigmoid", input_shapes=[(2, 3, 4)]),
+    ModuleInfo("Tanh", input_shapes=[(2, 3, 4)]),
+    ModuleInfo("Softmax", kwargs=dict(dim=1), input_shapes=[(2, 5)]),
+    ModuleInfo("LogSoftmax", kwargs=dict(dim=1), input_shapes=[(2, 5)]),
+    ModuleInfo("Hardtanh", kwargs=dict(min_val=-0.5, max_val=1.0), input_shapes=[(2, 3, 4)]),
+    # dropout.py
+    ModuleInfo("Dropout", kwargs=dict(p=0.5), input_shapes=[(4, 5)], train_eval_differ=True),
+    # sparse.py
+    ModuleInfo("Embedding", args=(10, 3), inputs=lambda rng, dtype: (randint(rng, 10, 2, 4),), has_parameters=True,
+               integer_input=True),
+    # normalization.py
+    ModuleInfo("LayerNorm", args=(4,), input_shapes=[(2, 3, 4)], has_parameters=True),
+    ModuleInfo("BatchNorm1d", args=(3,), input_shapes=[(4, 3)], has_parameters=True, train_eval_differ=True),
+    ModuleInfo("BatchNorm2d", args=(3,), input_shapes=[(2, 3, 4, 4)], has_parameters=True, train_eval_differ=True),
+    # conv.py
+    ModuleInfo("Conv1d", args=(2, 3, 3), input_shapes=[(2, 2, 7)], has_parameters=True),
+    ModuleInfo("Conv2d", args=(2, 3, 3), kwargs=dict(padding=1), input_shapes=[(2, 2, 5, 5)], has_parameters=True),
+    # pooling.py
+    ModuleInfo("MaxPool2d", args=(2,), input_shapes=[(2, 3, 4, 4)]),
+    ModuleInfo("AvgPool2d", args=(2,), input_shapes=[(2, 3, 4, 4)]),
+    ModuleInfo("AdaptiveAvgPool2d", args=((2, 2),), input_shapes=[(2, 3, 4, 4)]),
+    # rnn.py: input [L, N, H_in]; cells [N, H_in]
+    ModuleInfo("LSTM", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
+    ModuleInfo("GRU", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
+    ModuleInfo("LSTMCell", args=(4, 5), input_shapes=[(2, 4)], has_parameters=True, returns_tuple=True),
+    ModuleInfo("GRUCell", args=(4, 5), input_shapes=[(2, 4)], has_parameters=True),
+    # attention.py: query, key, value [L, N, E]
+    ModuleInfo("MultiheadAttention", args=(8, 2), input_shapes=[(3, 2, 8), (4, 2, 8), (4, 2, 8)],
+               has_parameters=True, returns_tuple=True),
+    # transformer.py: dropout=0.1 by default
+    ModuleInfo("TransformerEncoderLayer", args=(8, 2), kwargs=dict(dim_feedforward=16), input_shapes=[(3, 2, 8)],
+               has_parameters=True, train_eval_differ=True),
+    ModuleInfo("TransformerEncoder", args=_encoder_args, input_shapes=[(3, 2, 8)], has_parameters=True,
+               train_eval_differ=True),
+    # loss.py
+    _loss("L1Loss", _pair),
+    _loss("MSELoss", _pair),
+    _loss("SmoothL1Loss", _pair),
+    _loss("HuberLoss", _pair),
+    _loss("NLLLoss", lambda rng, dtype: (log_probs(rng, dtype, 3, 5), randint(rng, 5, 3))),
+    _loss("CrossEntropyLoss", _classes),
+    _loss("BCELoss", lambda rng, dtype: (uniform(rng, dtype, 0.05, 0.95, 3, 4), uniform(rng, dtype, 0, 1, 3, 4))),
+    _loss("BCEWithLogitsLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), uniform(rng, dtype, 0, 1, 3, 4))),
+    _loss("CosineEmbeddingLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4),
+                                                     T(np.array([1, -1, 1], dtype=_np_dtype(dtype))))),
+    _loss("KLDivLoss", lambda rng, dtype: (log_probs(rng, dtype, 3, 5),
+                                           T(np.exp(log_probs(rng, dtype, 3, 5).numpy())))),
+]
+
+MODULE_DB = {}
+for _info in _ENTRIES:
+    if _info.name in MODULE_DB:
+        raise ValueError(f"module_db: two entries for {_info.name}")
+    MODULE_DB[_info.name] = _info
+
+# Exported names that are not modules to run on a sample, with the reason.
+SKIPS = {
+    "Module": "the abstract base class: forward raises NotImplementedError",
+    "Parameter": "a Tensor subclass, not a Module",
+    "Buffer": "a marker for register_buffer, not a Module",
+    "Sequential": "a container: its forward is that of the modules it is given",
+    "ModuleList": "a container without forward",
+    "ModuleDict": "a container without forward",
+    "ParameterList": "a container of parameters without forward",
+    "CppModule": "a wrapper of a C++ module built by CppModule.create(name, ...), not a module of its own "
+                 "(tests/python/test_nn_module.py)",
+}
