@@ -1,9 +1,9 @@
 // ImageCaptionFolder of image_folder.h.
 //
 // The captions file is read whole and parsed here: CSV by a small RFC 4180
-// state machine, JSONL by a recursive-descent JSON reader with a depth limit
-// (a line of 100,000 '[' must raise, not overflow the stack). Both report
-// errors by file and line.
+// state machine, JSONL line by line with the library's JSON reader
+// (core/json.h), whose depth limit makes a line of 100,000 '[' raise instead
+// of overflowing the stack. Both report errors by file and line.
 #include "multimodal/image_folder.h"
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/json.h"
 #include "core/utf8.h"
 
 namespace loom::multimodal {
@@ -158,12 +159,10 @@ std::vector<Row> read_csv(const std::string& text, const std::string& who) {
   return rows;
 }
 
-struct Json {
-  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-  std::string text;  // a string's value or a number's literal
-  std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
-};
+using Json = json::Value;
+
+// A line of 100,000 '[' must raise, not overflow the stack.
+constexpr int kMaxJsonDepth = 64;
 
 const char* json_kind_name(Json::Kind k) {
   switch (k) {
@@ -177,188 +176,42 @@ const char* json_kind_name(Json::Kind k) {
   return "?";
 }
 
-class JsonReader {
- public:
-  static constexpr int kMaxDepth = 64;
-
-  JsonReader(const std::string& s, size_t begin, size_t end, std::string where)
-      : s_(s), pos_(begin), begin_(begin), end_(end), where_(std::move(where)) {}
-
-  Json document() {
-    Json v = value(0);
-    skip_space();
-    if (pos_ != end_) fail("unexpected text after the JSON value");
-    return v;
+std::string jsonl_message(const json::ParseError& e, bool at_end) {
+  using C = json::ErrorCode;
+  switch (e.code) {
+    case C::TooDeep: return "the JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    case C::ExpectedValue:
+      return at_end ? "unexpected end of line: expected a JSON value" : "unexpected character '" + e.detail + "'";
+    case C::ExpectedKey: return "expected a \"key\" in the object";
+    case C::ExpectedColon: return "expected ':' after the key \"" + e.detail + "\"";
+    case C::ExpectedObjectEnd: return "expected ',' or '}' in the object";
+    case C::ExpectedArrayEnd: return "expected ',' or ']' in the list";
+    case C::UnterminatedString:
+    case C::UnterminatedEscape: return "a string is never closed";
+    case C::ControlCharacter: return "a control character inside a string (write \\n, \\t, ...)";
+    case C::UnknownEscape: return "unknown escape '\\" + e.detail + "'";
+    case C::TruncatedUnicodeEscape:
+    case C::BadHexDigit: return "a \\u escape needs four hex digits";
+    case C::UnpairedHighSurrogate:
+    case C::BadLowSurrogate: return "a \\u escape of a high surrogate must be followed by a low one";
+    case C::UnpairedLowSurrogate: return "a lone low surrogate in a \\u escape";
+    case C::TrailingData: return "unexpected text after the JSON value";
+    case C::DuplicateKey:
+    case C::InvalidUtf8: break;  // not asked for
   }
+  return e.what();
+}
 
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    LOOM_THROW(ErrorKind::Value, where_, ", column ", pos_ - begin_ + 1, ": ", what);
+// The JSON value of text[begin, end), one line; errors name `where` and the column.
+Json parse_json_line(const std::string& text, size_t begin, size_t end, const std::string& where) {
+  json::Options options;
+  options.max_depth = kMaxJsonDepth;
+  try {
+    return json::parse(text.data() + begin, end - begin, options);
+  } catch (const json::ParseError& e) {
+    LOOM_THROW(ErrorKind::Value, where, ", column ", e.offset + 1, ": ", jsonl_message(e, e.offset >= end - begin));
   }
-  void skip_space() {
-    while (pos_ < end_ && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r' || s_[pos_] == '\n')) ++pos_;
-  }
-  bool literal(const char* word) {
-    const size_t n = std::strlen(word);
-    if (end_ - pos_ >= n && s_.compare(pos_, n, word) == 0) {
-      pos_ += n;
-      return true;
-    }
-    return false;
-  }
-
-  Json value(int depth) {
-    if (depth > kMaxDepth) fail("the JSON nests deeper than 64 levels");
-    skip_space();
-    if (pos_ >= end_) fail("unexpected end of line: expected a JSON value");
-    Json v;
-    const char c = s_[pos_];
-    if (c == '{') {
-      v.kind = Json::Object;
-      ++pos_;
-      skip_space();
-      if (pos_ < end_ && s_[pos_] == '}') {
-        ++pos_;
-        return v;
-      }
-      for (;;) {
-        skip_space();
-        if (pos_ >= end_ || s_[pos_] != '"') fail("expected a \"key\" in the object");
-        std::string key = string();
-        skip_space();
-        if (pos_ >= end_ || s_[pos_] != ':') fail("expected ':' after the key \"" + key + "\"");
-        ++pos_;
-        v.members.emplace_back(std::move(key), value(depth + 1));
-        skip_space();
-        if (pos_ < end_ && s_[pos_] == ',') {
-          ++pos_;
-        } else if (pos_ < end_ && s_[pos_] == '}') {
-          ++pos_;
-          return v;
-        } else {
-          fail("expected ',' or '}' in the object");
-        }
-      }
-    }
-    if (c == '[') {
-      v.kind = Json::Array;
-      ++pos_;
-      skip_space();
-      if (pos_ < end_ && s_[pos_] == ']') {
-        ++pos_;
-        return v;
-      }
-      for (;;) {
-        v.items.push_back(value(depth + 1));
-        skip_space();
-        if (pos_ < end_ && s_[pos_] == ',') {
-          ++pos_;
-        } else if (pos_ < end_ && s_[pos_] == ']') {
-          ++pos_;
-          return v;
-        } else {
-          fail("expected ',' or ']' in the list");
-        }
-      }
-    }
-    if (c == '"') {
-      v.kind = Json::String;
-      v.text = string();
-      return v;
-    }
-    if (literal("null")) return v;
-    if (literal("true") || literal("false")) {
-      v.kind = Json::Bool;
-      return v;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) {
-      v.kind = Json::Number;
-      const size_t start = pos_;
-      while (pos_ < end_ && std::strchr("+-.eE0123456789", s_[pos_]) != nullptr) ++pos_;
-      v.text = s_.substr(start, pos_ - start);
-      return v;
-    }
-    fail(std::string("unexpected character '") + c + "'");
-  }
-
-  void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  uint32_t hex4() {
-    if (end_ - pos_ < 4) fail("a \\u escape needs four hex digits");
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char h = s_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') v |= static_cast<uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= static_cast<uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= static_cast<uint32_t>(h - 'A' + 10);
-      else fail("a \\u escape needs four hex digits");
-    }
-    return v;
-  }
-
-  // At the opening quote; returns the decoded value.
-  std::string string() {
-    ++pos_;
-    std::string out;
-    for (;;) {
-      if (pos_ >= end_) fail("a string is never closed");
-      const char c = s_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) fail("a control character inside a string (write \\n, \\t, ...)");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= end_) fail("a string is never closed");
-      const char e = s_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t cp = hex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!literal("\\u")) fail("a \\u escape of a high surrogate must be followed by a low one");
-            const uint32_t lo = hex4();
-            if (lo < 0xDC00 || lo > 0xDFFF) fail("a \\u escape of a high surrogate must be followed by a low one");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            fail("a lone low surrogate in a \\u escape");
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default: fail(std::string("unknown escape '\\") + e + "'");
-      }
-    }
-  }
-
-  const std::string& s_;
-  size_t pos_, begin_, end_;
-  std::string where_;
-};
+}
 
 std::vector<Row> read_jsonl(const std::string& text, const std::string& who) {
   std::vector<Row> rows;
@@ -373,7 +226,7 @@ std::vector<Row> read_jsonl(const std::string& text, const std::string& who) {
       continue;
     }
     const std::string where = who + ": line " + std::to_string(line);
-    Json obj = JsonReader(text, begin, end, where).document();
+    Json obj = parse_json_line(text, begin, end, where);
     LOOM_CHECK_VALUE(obj.kind == Json::Object, where,
                      ": expected a JSON object {\"image\": ..., \"caption\": ...}, got ", json_kind_name(obj.kind));
     Row row;

@@ -1,11 +1,12 @@
 // safetensors reader and writer (format and guarantees in nn/serialization.h).
 //
-// The header is read by a small strict JSON reader of our own: objects,
-// arrays, strings (with escapes, \uXXXX and surrogate pairs to UTF-8; raw
-// bytes must be well-formed UTF-8) and integers only, since that is all a
-// safetensors header holds; depth and length are bounded and duplicate keys
-// are an error (two readers could otherwise disagree about which entry wins). Every read goes through
-// Cursor, which checks the remaining length first.
+// The header is read strictly by the library's JSON reader (core/json.h):
+// objects, arrays, strings (with escapes, \uXXXX and surrogate pairs to
+// UTF-8; raw bytes must be well-formed UTF-8) and integers only, since that
+// is all a safetensors header holds; depth and length are bounded and
+// duplicate keys are an error (two readers could otherwise disagree about
+// which entry wins). Every read goes through Cursor, which checks the
+// remaining length first.
 #include "nn/serialization.h"
 
 #include <dirent.h>
@@ -16,13 +17,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <set>
 
 #include "core/error.h"
-#include "core/utf8.h"
+#include "core/json.h"
 
 namespace loom::nn {
 
@@ -44,240 +46,131 @@ bool host_is_little_endian() {
 }
 
 // ---------------------------------------------------------------- JSON ----
+//
+// The header is read by json::parse (core/json.h) with duplicate keys, null,
+// true, false and raw non-UTF-8 bytes rejected; numbers are checked to be
+// int64 integers as they are read. Every error is worded here.
 
-struct Json {
-  enum Kind { Object, Array, String, Integer } kind = Integer;
-  std::vector<std::pair<std::string, Json>> object;  // in file order, keys unique
-  std::vector<Json> array;
-  std::string string;
-  int64_t integer = 0;
+using Json = json::Value;
 
-  const char* kind_name() const {
-    switch (kind) {
-      case Object: return "an object";
-      case Array: return "an array";
-      case String: return "a string";
-      case Integer: return "an integer";
+// Within the safetensors header, every number is an integer (check_integer).
+const char* kind_name(const Json& v) {
+  switch (v.kind) {
+    case Json::Object: return "an object";
+    case Json::Array: return "an array";
+    case Json::String: return "a string";
+    case Json::Number: return "an integer";
+    case Json::Bool: return "a boolean";
+    case Json::Null: return "null";
+  }
+  return "?";
+}
+
+std::string printable(char c) {
+  if (c >= 0x20 && c < 0x7f) return std::string(1, c);
+  return detail::str("\\x", "0123456789abcdef"[(c >> 4) & 15], "0123456789abcdef"[c & 15]);
+}
+
+std::string at_byte(size_t pos, size_t n) { return detail::str(" (at byte ", pos, " of the ", n, "-byte header)"); }
+
+// Checks a number's text (at byte `offset` of the n-byte header): an
+// optional '-', digits without a leading zero, no fraction or exponent, and
+// within the int64 range.
+void check_integer(const std::string& s, size_t offset, size_t n) {
+  size_t i = 0;
+  const bool neg = i < s.size() && s[i] == '-';
+  if (neg) ++i;
+  auto digit = [&](size_t j) { return j < s.size() && s[j] >= '0' && s[j] <= '9'; };
+  ST_CHECK(digit(i), "expected a digit in the header's JSON", at_byte(offset + i, n));
+  ST_CHECK(!(s[i] == '0' && digit(i + 1)), "integer with a leading zero in the header", at_byte(offset + i, n));
+  // Accumulate as a negative number so that INT64_MIN fits.
+  int64_t acc = 0;
+  for (; digit(i); ++i) {
+    const int d = s[i] - '0';
+    ST_CHECK(acc >= (std::numeric_limits<int64_t>::min() + d) / 10, "integer out of the int64 range in the header",
+             at_byte(offset + i, n));
+    acc = acc * 10 - d;
+  }
+  if (i < s.size()) ST_FAIL("non-integer number in the header (only integers are allowed)", at_byte(offset + i, n));
+  if (!neg)
+    ST_CHECK(acc != std::numeric_limits<int64_t>::min(), "integer out of the int64 range in the header",
+             at_byte(offset + i, n));
+}
+
+// The value of a number that check_integer accepted.
+int64_t integer(const Json& v) {
+  int64_t out = 0;
+  std::from_chars(v.text.data(), v.text.data() + v.text.size(), out);
+  return out;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Words a json::parse error of the n-byte header at p.
+[[noreturn]] void header_error(const json::ParseError& e, const char* p, size_t n) {
+  const std::string at = at_byte(e.offset, n);
+  using C = json::ErrorCode;
+  switch (e.code) {
+    case C::ExpectedValue:
+    case C::ExpectedKey:
+    case C::ExpectedColon:
+    case C::ExpectedObjectEnd:
+    case C::ExpectedArrayEnd:
+      if (e.offset >= n) ST_FAIL("header ends in the middle of its JSON", at);
+      break;
+    case C::TooDeep: {
+      // Cut off right after a '[' (and white space): the header ends there,
+      // before an element could nest too deeply.
+      size_t last = n;
+      while (last > 0 && is_space(p[last - 1])) --last;
+      if (e.offset >= n && last > 0 && p[last - 1] == '[') ST_FAIL("header ends in the middle of its JSON", at);
+      break;
     }
-    return "?";
+    default: break;
   }
-};
-
-class JsonReader {
- public:
-  JsonReader(const char* p, size_t n) : p_(p), n_(n) {}
-
-  Json document() {
-    skip_ws();
-    ST_CHECK(pos_ < n_ && p_[pos_] == '{', "header must be a JSON object starting with '{'", where());
-    Json v = value(0);
-    skip_ws();
-    ST_CHECK(pos_ == n_, "unexpected data after the header's JSON object", where());
-    return v;
+  switch (e.code) {
+    case C::TooDeep: ST_FAIL("header JSON nests deeper than ", kMaxJsonDepth, " levels", at);
+    case C::ExpectedValue:
+      ST_FAIL("unsupported JSON value starting with '", printable(e.detail[0]),
+              "' in the header (expected an object, array, string or integer)", at);
+    case C::ExpectedKey: ST_FAIL("expected a string key in the header's JSON object", at);
+    case C::ExpectedColon: ST_FAIL("expected ':' in the header's JSON", at);
+    case C::ExpectedObjectEnd: ST_FAIL("expected '}' in the header's JSON", at);
+    case C::ExpectedArrayEnd: ST_FAIL("expected ']' in the header's JSON", at);
+    case C::DuplicateKey: ST_FAIL("duplicate key \"", e.detail, "\" in the header", at);
+    case C::UnterminatedString: ST_FAIL("unterminated string in the header", at);
+    case C::UnterminatedEscape: ST_FAIL("unterminated escape in the header", at);
+    case C::ControlCharacter: ST_FAIL("control character inside a string in the header", at);
+    case C::InvalidUtf8: ST_FAIL("invalid UTF-8 in a string in the header", at);
+    case C::UnknownEscape: ST_FAIL("unknown escape '\\", printable(e.detail[0]), "' in the header", at);
+    case C::TruncatedUnicodeEscape: ST_FAIL("truncated \\u escape in the header", at);
+    case C::BadHexDigit: ST_FAIL("bad hex digit in a \\u escape in the header", at);
+    case C::UnpairedHighSurrogate: ST_FAIL("unpaired high surrogate in a \\u escape in the header", at);
+    case C::BadLowSurrogate: ST_FAIL("bad low surrogate in a \\u escape in the header", at);
+    case C::UnpairedLowSurrogate: ST_FAIL("unpaired low surrogate in a \\u escape in the header", at);
+    case C::TrailingData: ST_FAIL("unexpected data after the header's JSON object", at);
   }
+  ST_FAIL(e.what(), at);
+}
 
- private:
-  std::string where() const { return detail::str(" (at byte ", pos_, " of the ", n_, "-byte header)"); }
-
-  void skip_ws() {
-    while (pos_ < n_ && (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r')) ++pos_;
+// The header: one JSON object of n bytes at p.
+Json read_header(const char* p, size_t n) {
+  size_t start = 0;
+  while (start < n && is_space(p[start])) ++start;
+  ST_CHECK(start < n && p[start] == '{', "header must be a JSON object starting with '{'", at_byte(start, n));
+  json::Options options;
+  options.max_depth = kMaxJsonDepth - 1;  // the header object and kMaxJsonDepth - 1 levels inside it
+  options.reject_duplicate_keys = true;   // two readers could otherwise disagree about which entry wins
+  options.allow_literals = false;
+  options.check_utf8 = true;  // names and metadata become Python str and JSON text
+  options.greedy_numbers = false;
+  options.on_number = [n](const Json& v) { check_integer(v.text, v.offset, n); };
+  try {
+    return json::parse(p, n, options);
+  } catch (const json::ParseError& e) {
+    header_error(e, p, n);
   }
-  char peek() {
-    ST_CHECK(pos_ < n_, "header ends in the middle of its JSON", where());
-    return p_[pos_];
-  }
-  void expect(char c) {
-    ST_CHECK(peek() == c, "expected '", c, "' in the header's JSON", where());
-    ++pos_;
-  }
-
-  Json value(int depth) {
-    ST_CHECK(depth < kMaxJsonDepth, "header JSON nests deeper than ", kMaxJsonDepth, " levels", where());
-    skip_ws();
-    char c = peek();
-    if (c == '{') return object(depth);
-    if (c == '[') return array(depth);
-    if (c == '"') {
-      Json v;
-      v.kind = Json::String;
-      v.string = string();
-      return v;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return integer();
-    ST_FAIL("unsupported JSON value starting with '", printable(c),
-            "' in the header (expected an object, array, string or integer)", where());
-  }
-
-  static std::string printable(char c) {
-    if (c >= 0x20 && c < 0x7f) return std::string(1, c);
-    return detail::str("\\x", "0123456789abcdef"[(c >> 4) & 15], "0123456789abcdef"[c & 15]);
-  }
-
-  Json object(int depth) {
-    Json v;
-    v.kind = Json::Object;
-    expect('{');
-    skip_ws();
-    if (peek() == '}') {
-      ++pos_;
-      return v;
-    }
-    std::set<std::string> keys;
-    while (true) {
-      skip_ws();
-      ST_CHECK(peek() == '"', "expected a string key in the header's JSON object", where());
-      std::string key = string();
-      ST_CHECK(keys.insert(key).second, "duplicate key \"", key, "\" in the header", where());
-      skip_ws();
-      expect(':');
-      v.object.emplace_back(std::move(key), value(depth + 1));
-      skip_ws();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect('}');
-      return v;
-    }
-  }
-
-  Json array(int depth) {
-    Json v;
-    v.kind = Json::Array;
-    expect('[');
-    skip_ws();
-    if (peek() == ']') {
-      ++pos_;
-      return v;
-    }
-    while (true) {
-      v.array.push_back(value(depth + 1));
-      skip_ws();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect(']');
-      return v;
-    }
-  }
-
-  Json integer() {
-    Json v;
-    v.kind = Json::Integer;
-    bool neg = false;
-    if (peek() == '-') {
-      neg = true;
-      ++pos_;
-    }
-    ST_CHECK(pos_ < n_ && p_[pos_] >= '0' && p_[pos_] <= '9', "expected a digit in the header's JSON", where());
-    ST_CHECK(!(p_[pos_] == '0' && pos_ + 1 < n_ && p_[pos_ + 1] >= '0' && p_[pos_ + 1] <= '9'),
-             "integer with a leading zero in the header", where());
-    // Accumulate as a negative number so that INT64_MIN fits.
-    int64_t acc = 0;
-    while (pos_ < n_ && p_[pos_] >= '0' && p_[pos_] <= '9') {
-      int d = p_[pos_] - '0';
-      ST_CHECK(acc >= (std::numeric_limits<int64_t>::min() + d) / 10, "integer out of the int64 range in the header",
-               where());
-      acc = acc * 10 - d;
-      ++pos_;
-    }
-    if (pos_ < n_ && (p_[pos_] == '.' || p_[pos_] == 'e' || p_[pos_] == 'E'))
-      ST_FAIL("non-integer number in the header (only integers are allowed)", where());
-    if (!neg)
-      ST_CHECK(acc != std::numeric_limits<int64_t>::min(), "integer out of the int64 range in the header", where());
-    v.integer = neg ? acc : -acc;
-    return v;
-  }
-
-  unsigned hex4() {
-    ST_CHECK(n_ - pos_ >= 4, "truncated \\u escape in the header", where());
-    unsigned u = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = p_[pos_++];
-      u <<= 4;
-      if (c >= '0' && c <= '9') u |= c - '0';
-      else if (c >= 'a' && c <= 'f') u |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') u |= c - 'A' + 10;
-      else ST_FAIL("bad hex digit in a \\u escape in the header", where());
-    }
-    return u;
-  }
-
-  static void put_utf8(std::string& s, unsigned cp) {
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      s += static_cast<char>(0xF0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  std::string string() {
-    expect('"');
-    std::string s;
-    while (true) {
-      ST_CHECK(pos_ < n_, "unterminated string in the header", where());
-      char c = p_[pos_++];
-      if (c == '"') return s;
-      ST_CHECK(static_cast<unsigned char>(c) >= 0x20, "control character inside a string in the header", where());
-      if (static_cast<unsigned char>(c) >= 0x80) {
-        // Names and metadata become Python str and JSON text: raw bytes must be UTF-8.
-        --pos_;
-        const size_t len = utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_) + pos_, n_ - pos_);
-        ST_CHECK(len > 0, "invalid UTF-8 in a string in the header", where());
-        s.append(p_ + pos_, len);
-        pos_ += len;
-        continue;
-      }
-      if (c != '\\') {
-        s += c;
-        continue;
-      }
-      ST_CHECK(pos_ < n_, "unterminated escape in the header", where());
-      char e = p_[pos_++];
-      switch (e) {
-        case '"': s += '"'; break;
-        case '\\': s += '\\'; break;
-        case '/': s += '/'; break;
-        case 'b': s += '\b'; break;
-        case 'f': s += '\f'; break;
-        case 'n': s += '\n'; break;
-        case 'r': s += '\r'; break;
-        case 't': s += '\t'; break;
-        case 'u': {
-          unsigned cp = hex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            ST_CHECK(n_ - pos_ >= 2 && p_[pos_] == '\\' && p_[pos_ + 1] == 'u',
-                     "unpaired high surrogate in a \\u escape in the header", where());
-            pos_ += 2;
-            unsigned lo = hex4();
-            ST_CHECK(lo >= 0xDC00 && lo <= 0xDFFF, "bad low surrogate in a \\u escape in the header", where());
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else {
-            ST_CHECK(!(cp >= 0xDC00 && cp <= 0xDFFF), "unpaired low surrogate in a \\u escape in the header", where());
-          }
-          put_utf8(s, cp);
-          break;
-        }
-        default: ST_FAIL("unknown escape '\\", printable(e), "' in the header", where());
-      }
-    }
-  }
-
-  const char* p_;
-  size_t n_;
-  size_t pos_ = 0;
-};
+}
 
 // --------------------------------------------------------------- dtypes ----
 
@@ -324,57 +217,58 @@ struct Entry {
 };
 
 Entry parse_entry(const std::string& name, const Json& info, uint64_t data_size, size_t index) {
-  ST_CHECK(info.kind == Json::Object, "entry \"", name, "\" must be an object, got ", info.kind_name());
+  ST_CHECK(info.kind == Json::Object, "entry \"", name, "\" must be an object, got ", kind_name(info));
   const Json* dtype = nullptr;
   const Json* shape = nullptr;
   const Json* offsets = nullptr;
-  for (const auto& [k, v] : info.object) {
+  for (const auto& [k, v] : info.members) {
     if (k == "dtype") dtype = &v;
     else if (k == "shape") shape = &v;
     else if (k == "data_offsets") offsets = &v;
     else ST_FAIL("entry \"", name, "\" has an unknown field \"", k, "\" (expected dtype, shape, data_offsets)");
   }
   ST_CHECK(dtype && shape && offsets, "entry \"", name, "\" needs the fields dtype, shape and data_offsets");
-  ST_CHECK(dtype->kind == Json::String, "entry \"", name, "\": dtype must be a string, got ", dtype->kind_name());
-  ST_CHECK(shape->kind == Json::Array, "entry \"", name, "\": shape must be an array, got ", shape->kind_name());
-  ST_CHECK(offsets->kind == Json::Array && offsets->array.size() == 2, "entry \"", name,
+  ST_CHECK(dtype->kind == Json::String, "entry \"", name, "\": dtype must be a string, got ", kind_name(*dtype));
+  ST_CHECK(shape->kind == Json::Array, "entry \"", name, "\": shape must be an array, got ", kind_name(*shape));
+  ST_CHECK(offsets->kind == Json::Array && offsets->items.size() == 2, "entry \"", name,
            "\": data_offsets must be an array of two integers [begin, end]");
 
   Entry e;
   e.name = name;
   e.header_index = index;
-  e.dtype = parse_dtype_name(name, dtype->string);
-  ST_CHECK(shape->array.size() <= static_cast<size_t>(kMaxDims), "entry \"", name, "\" has ", shape->array.size(),
+  e.dtype = parse_dtype_name(name, dtype->text);
+  ST_CHECK(shape->items.size() <= static_cast<size_t>(kMaxDims), "entry \"", name, "\" has ", shape->items.size(),
            " dimensions (at most ", kMaxDims, " are allowed)");
   // The product of the non-zero sizes must stay representable, so that strides
   // and byte counts computed from the shape cannot overflow either.
   const int64_t limit = std::numeric_limits<int64_t>::max() / 16;
   int64_t product = 1;
   bool has_zero = false;
-  for (const Json& d : shape->array) {
-    ST_CHECK(d.kind == Json::Integer, "entry \"", name, "\": shape must hold integers, got ", d.kind_name());
-    ST_CHECK(d.integer >= 0, "entry \"", name, "\" has a negative size ", d.integer, " in its shape");
-    e.shape.push_back(d.integer);
-    if (d.integer == 0) {
+  for (const Json& d : shape->items) {
+    ST_CHECK(d.kind == Json::Number, "entry \"", name, "\": shape must hold integers, got ", kind_name(d));
+    const int64_t size = integer(d);
+    ST_CHECK(size >= 0, "entry \"", name, "\" has a negative size ", size, " in its shape");
+    e.shape.push_back(size);
+    if (size == 0) {
       has_zero = true;
       continue;
     }
-    ST_CHECK(product <= limit / d.integer, "entry \"", name, "\": the product of the shape ", e.shape, " overflows");
-    product *= d.integer;
+    ST_CHECK(product <= limit / size, "entry \"", name, "\": the product of the shape ", e.shape, " overflows");
+    product *= size;
   }
   e.numel = has_zero ? 0 : product;
-  for (const Json& o : offsets->array) {
-    ST_CHECK(o.kind == Json::Integer && o.integer >= 0, "entry \"", name,
+  for (const Json& o : offsets->items) {
+    ST_CHECK(o.kind == Json::Number && integer(o) >= 0, "entry \"", name,
              "\": data_offsets must be non-negative integers");
   }
-  e.begin = static_cast<uint64_t>(offsets->array[0].integer);
-  e.end = static_cast<uint64_t>(offsets->array[1].integer);
+  e.begin = static_cast<uint64_t>(integer(offsets->items[0]));
+  e.end = static_cast<uint64_t>(integer(offsets->items[1]));
   ST_CHECK(e.begin <= e.end, "entry \"", name, "\": data_offsets [", e.begin, ", ", e.end, "] has begin > end");
   ST_CHECK(e.end <= data_size, "entry \"", name, "\": data_offsets [", e.begin, ", ", e.end,
            "] reach past the end of the ", data_size, "-byte data section (truncated file?)");
   const uint64_t want = static_cast<uint64_t>(e.numel) * itemsize(e.dtype);  // numel < 2^59: no overflow
-  ST_CHECK(e.end - e.begin == want, "entry \"", name, "\": shape ", e.shape, " of dtype ", dtype->string, " needs ",
-           want, " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
+  ST_CHECK(e.end - e.begin == want, "entry \"", name, "\": shape ", e.shape, " of dtype ", dtype->text, " needs ", want,
+           " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
   return e;
 }
 
@@ -443,19 +337,19 @@ Checkpoint parse_checkpoint(const uint8_t* data, size_t size) {
            " bytes that follow it (truncated or not a safetensors file)");
   ST_CHECK(header_len >= 2, "header length ", header_len, " is too small to hold a JSON object");
 
-  Json header = JsonReader(reinterpret_cast<const char*>(data + 8), header_len).document();
+  Json header = read_header(reinterpret_cast<const char*>(data + 8), header_len);
   const uint8_t* section = data + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
 
   Checkpoint out;
   std::vector<Entry> entries;
-  for (size_t i = 0; i < header.object.size(); ++i) {
-    const auto& [name, value] = header.object[i];
+  for (size_t i = 0; i < header.members.size(); ++i) {
+    const auto& [name, value] = header.members[i];
     if (name == "__metadata__") {
-      ST_CHECK(value.kind == Json::Object, "__metadata__ must be an object, got ", value.kind_name());
-      for (const auto& [k, v] : value.object) {
-        ST_CHECK(v.kind == Json::String, "__metadata__ value of \"", k, "\" must be a string, got ", v.kind_name());
-        out.metadata.emplace(k, v.string);
+      ST_CHECK(value.kind == Json::Object, "__metadata__ must be an object, got ", kind_name(value));
+      for (const auto& [k, v] : value.members) {
+        ST_CHECK(v.kind == Json::String, "__metadata__ value of \"", k, "\" must be a string, got ", kind_name(v));
+        out.metadata.emplace(k, v.text);
       }
       continue;
     }
