@@ -30,12 +30,10 @@ void accumulate(Tensor& slot, Tensor g) {
   else slot = slot + g;
 }
 
-// Runs the graph below `root_edges`. When `captures` is non-empty (grad()),
-// the gradients arriving at the captured (node, input) pairs are stored in
-// `captured` and AccumulateGrad nodes do not run.
-void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool retain_graph, bool create_graph,
-         const std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>>& captures, TensorList* captured) {
-  // 1. Dependencies: how many edges point at each node from within the graph.
+using Captures = std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>>;
+
+// 1. Dependencies: how many edges point at each node from within the graph.
+std::unordered_map<Node*, int> count_dependencies(const std::vector<Edge>& root_edges) {
   std::unordered_map<Node*, int> deps;
   std::unordered_set<Node*> seen;
   std::vector<Node*> stack;
@@ -50,105 +48,162 @@ void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool
       if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
     }
   }
+  return deps;
+}
+
+// Runs the pre-hooks of `node` on the gradients it received.
+void run_pre_hooks(Node* node, TensorList& grads) {
+  for (auto& [idx, hooks] : node->pre_hooks) {
+    if (idx >= grads.size() || !grads[idx].defined()) continue;
+    for (auto& [id, hook] : hooks) {
+      Tensor r = hook(grads[idx]);
+      if (r.defined()) grads[idx] = r;
+    }
+  }
+}
+
+// grad(): adds the gradients arriving at the captured inputs of `node` to
+// `captured`.
+void capture_grads(Node* node, const TensorList& grads, const Captures& captures, TensorList& captured) {
+  auto it = captures.find(node);
+  if (it == captures.end()) return;
+  for (auto& [input_nr, slot] : it->second)
+    if (input_nr < grads.size() && grads[input_nr].defined()) {
+      Tensor& dst = captured[slot];
+      dst = dst.defined() ? dst + grads[input_nr] : grads[input_nr];
+    }
+}
+
+// The node as an event / NVTX range (ConvolutionBackward0) with its declared cost.
+void open_profiler_range(Node* node, std::optional<profiler::RecordFunction>& range) {
+  if (!profiler::observing()) return;
+  range.emplace(node->name(), "cpu_op");
+  if (node->cost_flops >= 0 && range->recording()) {
+    const bool fp64 = !node->outputs.empty() && node->outputs[0].dtype == DType::Float64;
+    range->set_cost(node->cost_flops, node->cost_bytes,
+                    fp64                                     ? "fp64"
+                    : node->cost_tensor_core && allow_tf32() ? "tf32"
+                                                             : "fp32");
+  }
+}
+
+// Applies `node` to `grads` (at least one defined) under the grad mode of
+// create_graph, then releases its saved tensors unless retain_graph.
+TensorList apply_node(Node* node, TensorList&& grads, bool retain_graph, bool create_graph) {
+  LOOM_CHECK(!node->released,
+             "Trying to backward through the graph a second time (or directly access saved tensors after they "
+             "have already been freed). Specify retain_graph=True if you need to backward through the graph a "
+             "second time (node ",
+             node->name(), ")");
+  for (size_t i = 0; i < grads.size() && i < node->outputs.size(); ++i)
+    if (!grads[i].defined()) grads[i] = zeros_for(node->outputs[i]);
+  bool prev = grad_enabled();
+  Node* prev_node = current_node();
+  set_grad_enabled(create_graph);
+  set_current_node(node);
+  std::optional<profiler::RecordFunction> range;
+  open_profiler_range(node, range);
+  TensorList outs;
+  try {
+    outs = node->apply(std::move(grads));
+  } catch (...) {
+    set_grad_enabled(prev);
+    set_current_node(prev_node);
+    throw;
+  }
+  set_grad_enabled(prev);
+  set_current_node(prev_node);
+  if (!retain_graph && !dynamic_cast<AccumulateGrad*>(node)) {  // accumulators are reused by later graphs
+    node->release_saved();
+    node->released = true;
+  }
+  return outs;
+}
+
+// The state of one backward pass: the input buffers of the nodes that have
+// received gradients and the ready queue.
+class GraphTask {
+ public:
+  explicit GraphTask(const std::vector<Edge>& root_edges) : deps_(count_dependencies(root_edges)) {}
 
   // 2. Seed the input buffers of the roots.
-  std::unordered_map<Node*, TensorList> buffers;
-  std::unordered_map<Node*, std::shared_ptr<Node>> keep_alive;
-  auto buffer_of = [&](const std::shared_ptr<Node>& n) -> TensorList& {
-    auto it = buffers.find(n.get());
-    if (it == buffers.end()) {
-      keep_alive[n.get()] = n;
-      it = buffers.emplace(n.get(), TensorList(std::max<size_t>(n->outputs.size(), 1))).first;
+  void seed(const std::vector<Edge>& root_edges, const TensorList& root_grads) {
+    for (size_t i = 0; i < root_edges.size(); ++i) {
+      const Edge& e = root_edges[i];
+      if (!e.valid()) continue;
+      accumulate(buffer_of(e.fn)[e.input_nr], root_grads[i]);
     }
-    return it->second;
-  };
-  for (size_t i = 0; i < root_edges.size(); ++i) {
-    const Edge& e = root_edges[i];
-    if (!e.valid()) continue;
-    accumulate(buffer_of(e.fn)[e.input_nr], root_grads[i]);
+    for (auto& e : root_edges)
+      if (e.valid() && deps_[e.fn.get()] == 0 && queued_.insert(e.fn.get()).second) ready_.push(e.fn.get());
   }
-  std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
-  std::unordered_set<Node*> queued;
-  for (auto& e : root_edges)
-    if (e.valid() && deps[e.fn.get()] == 0 && queued.insert(e.fn.get()).second) ready.push(e.fn.get());
 
-  // 3. Execute.
-  const bool capturing = captured != nullptr;
-  while (!ready.empty()) {
-    Node* node = ready.top();
-    ready.pop();
-    TensorList grads = std::move(buffers[node]);
-    buffers.erase(node);
-    std::shared_ptr<Node> hold = keep_alive[node];
-    keep_alive.erase(node);
+  bool done() const { return ready_.empty(); }
 
-    for (auto& [idx, hooks] : node->pre_hooks) {
-      if (idx >= grads.size() || !grads[idx].defined()) continue;
-      for (auto& [id, hook] : hooks) {
-        Tensor r = hook(grads[idx]);
-        if (r.defined()) grads[idx] = r;
-      }
-    }
-    if (capturing) {
-      auto it = captures.find(node);
-      if (it != captures.end())
-        for (auto& [input_nr, slot] : it->second)
-          if (input_nr < grads.size() && grads[input_nr].defined()) {
-            Tensor& dst = (*captured)[slot];
-            dst = dst.defined() ? dst + grads[input_nr] : grads[input_nr];
-          }
-      if (dynamic_cast<AccumulateGrad*>(node)) continue;
-    }
+  // The next ready node, with its gradients and the reference that keeps it alive.
+  Node* pop(TensorList& grads, std::shared_ptr<Node>& hold) {
+    Node* node = ready_.top();
+    ready_.pop();
+    grads = std::move(buffers_[node]);
+    buffers_.erase(node);
+    hold = keep_alive_[node];
+    keep_alive_.erase(node);
+    return node;
+  }
 
-    bool any = false;
-    for (auto& g : grads) any = any || g.defined();
-    TensorList outs;
-    if (any) {
-      LOOM_CHECK(!node->released,
-                 "Trying to backward through the graph a second time (or directly access saved tensors after they "
-                 "have already been freed). Specify retain_graph=True if you need to backward through the graph a "
-                 "second time (node ",
-                 node->name(), ")");
-      for (size_t i = 0; i < grads.size() && i < node->outputs.size(); ++i)
-        if (!grads[i].defined()) grads[i] = zeros_for(node->outputs[i]);
-      bool prev = grad_enabled();
-      Node* prev_node = current_node();
-      set_grad_enabled(create_graph);
-      set_current_node(node);
-      std::optional<profiler::RecordFunction> range;  // the node as an event / NVTX range (ConvolutionBackward0)
-      if (profiler::observing()) {
-        range.emplace(node->name(), "cpu_op");
-        if (node->cost_flops >= 0 && range->recording()) {
-          const bool fp64 = !node->outputs.empty() && node->outputs[0].dtype == DType::Float64;
-          range->set_cost(node->cost_flops, node->cost_bytes,
-                          fp64                                     ? "fp64"
-                          : node->cost_tensor_core && allow_tf32() ? "tf32"
-                                                                   : "fp32");
-        }
-      }
-      try {
-        outs = node->apply(std::move(grads));
-      } catch (...) {
-        set_grad_enabled(prev);
-        set_current_node(prev_node);
-        throw;
-      }
-      set_grad_enabled(prev);
-      set_current_node(prev_node);
-      if (!retain_graph && !dynamic_cast<AccumulateGrad*>(node)) {  // accumulators are reused by later graphs
-        node->release_saved();
-        node->released = true;
-      }
-    }
+  // Accumulates the outputs of `node` into the buffers of the nodes below and
+  // queues those whose last dependency this was.
+  void propagate(Node* node, TensorList& outs) {
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
       if (!e.valid()) continue;
       if (i < outs.size() && outs[i].defined()) accumulate(buffer_of(e.fn)[e.input_nr], std::move(outs[i]));
-      if (--deps[e.fn.get()] == 0 && queued.insert(e.fn.get()).second) {
+      if (--deps_[e.fn.get()] == 0 && queued_.insert(e.fn.get()).second) {
         buffer_of(e.fn);
-        ready.push(e.fn.get());
+        ready_.push(e.fn.get());
       }
     }
+  }
+
+ private:
+  TensorList& buffer_of(const std::shared_ptr<Node>& n) {
+    auto it = buffers_.find(n.get());
+    if (it == buffers_.end()) {
+      keep_alive_[n.get()] = n;
+      it = buffers_.emplace(n.get(), TensorList(std::max<size_t>(n->outputs.size(), 1))).first;
+    }
+    return it->second;
+  }
+
+  std::unordered_map<Node*, int> deps_;
+  std::unordered_map<Node*, TensorList> buffers_;
+  std::unordered_map<Node*, std::shared_ptr<Node>> keep_alive_;
+  std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready_;
+  std::unordered_set<Node*> queued_;
+};
+
+// Runs the graph below `root_edges`. When `captures` is non-empty (grad()),
+// the gradients arriving at the captured (node, input) pairs are stored in
+// `captured` and AccumulateGrad nodes do not run.
+void run(const std::vector<Edge>& root_edges, const TensorList& root_grads, bool retain_graph, bool create_graph,
+         const Captures& captures, TensorList* captured) {
+  GraphTask task(root_edges);
+  task.seed(root_edges, root_grads);
+  // 3. Execute.
+  const bool capturing = captured != nullptr;
+  while (!task.done()) {
+    TensorList grads;
+    std::shared_ptr<Node> hold;
+    Node* node = task.pop(grads, hold);
+    run_pre_hooks(node, grads);
+    if (capturing) {
+      capture_grads(node, grads, captures, *captured);
+      if (dynamic_cast<AccumulateGrad*>(node)) continue;
+    }
+    bool any = false;
+    for (auto& g : grads) any = any || g.defined();
+    TensorList outs;
+    if (any) outs = apply_node(node, std::move(grads), retain_graph, create_graph);
+    task.propagate(node, outs);
   }
 }
 
@@ -186,7 +241,7 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
       gouts.push_back(ones_like(o));
     }
   check_root_grads(outputs, gouts);
-  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
+  Captures captures;
   std::vector<std::shared_ptr<Node>> hold;
   for (size_t i = 0; i < inputs.size(); ++i) {
     LOOM_CHECK(inputs[i].requires_grad(), "grad: input ", i, " does not require grad");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -57,17 +58,42 @@ double time_gpu(const std::function<void()>& fn, int iters, int warmup);
 // includes the tensors alive before the call (inputs, parameters, .grad).
 double gpu_peak_mib(const std::function<void()>& fn);
 
-void run_cpu_cases(const Context& ctx);
-void run_gpu_cases(const Context& ctx);
-// The hand-written kernel families (benchmarks/cases_<family>.cpp): CPU cases
-// when gpu is false, GPU cases when true.
+// The counts of shared/bench/torch_cpu_reference.py and torch_reference.py:
+// CPU cases 10 timed iterations after 2 warm-up ones on kCpuThreads threads,
+// GPU cases 50 after 10 (a case file may use others where SPEC.md says so).
+constexpr int kCpuThreads = 2;
+constexpr int kCpuWarmup = 2, kCpuIters = 10;
+constexpr int kGpuWarmup = 10, kGpuIters = 50;
+
+// The impl of the composed forms (chains of generic ops, composed.cpp) that
+// stay as a variant beside the fused kernels, which report impl "loom".
+extern const char* const kComposed;
+
+// {"threads": loom::get_num_threads()}, the extra key of the CPU rows.
+Row cpu_extra();
+// The current CUDA device, and tensor options on it.
+loom::Device current_gpu();
+loom::TensorOptions on_gpu(bool requires_grad = false);
+// Whether the filter selects any of `names` (to skip a shared setup).
+bool any_wanted(const Context& ctx, std::initializer_list<std::string> names);
+// Times fn on the GPU and reports it with the peak device memory of one more call.
+void timed(const Context& ctx, const std::string& name, const std::function<void()>& fn, double flops, double bytes,
+           int iters = kGpuIters, int warmup = kGpuWarmup, Row extra = Row(), const std::string& impl = "loom");
+
+// The case files (benchmarks/cases_<family>.cpp for the op families): CPU
+// cases when gpu is false, GPU cases when true. main.cpp runs them in the
+// order of kCaseFiles there.
+void run_limits_cases(const Context& ctx, bool gpu);  // not a family: the copy ceiling, the eager dispatch cost
+void run_matmul_cases(const Context& ctx, bool gpu);
 void run_attention_cases(const Context& ctx, bool gpu);
 void run_conv_cases(const Context& ctx, bool gpu);
 void run_norm_cases(const Context& ctx, bool gpu);
+void run_loss_cases(const Context& ctx, bool gpu);
+void run_reduce_cases(const Context& ctx, bool gpu);
 void run_pool_cases(const Context& ctx, bool gpu);
 void run_fusion_cases(const Context& ctx, bool gpu);
 void run_rnn_cases(const Context& ctx, bool gpu);
-void run_e2e_cases(const Context& ctx, bool gpu);        // the CLIP-style dual encoders (multimodal/clip.h)
+void run_e2e_cases(const Context& ctx, bool gpu);  // not a family: the CLIP-style dual encoders (multimodal/clip.h)
 void run_pointwise_cases(const Context& ctx, bool gpu);  // one per op of the registry (core/ops.toml)
 
 }  // namespace bench

@@ -1,9 +1,10 @@
-// SPEC.md cases of the fusion family with loom's fused ops (the composed
-// versions stay in gpu_cases.cpp as the "loom_composed" baseline):
+// SPEC.md cases of the fusion family:
 //   GPU  fusion/fp32/gated_fwd/B8192_D512      flops 2·B·2D·D
 //        fusion/fp32/gated_fwdbwd/B8192_D512   3x (backward of sum(out))
 //        fusion/fp32/film_fwdbwd/B8192_D512    3·2·B·2D·D (backward of sum(out))
-// No CPU cases are specified for this family. Leaves keep accumulating into
+// each twice: impl "loom_composed" (composed::gated / composed::film from
+// cat, matmul and pointwise ops, with peak_mib), then impl "loom" (the fused
+// loom::gated_fusion / loom::film). No CPU cases are specified for this family. Leaves keep accumulating into
 // .grad across iterations, as in the PyTorch reference.
 #include <string>
 
@@ -18,6 +19,34 @@ using loom::Tensor;
 namespace {
 
 const Row kFused = Row().str("impl_note", "fused");
+
+void gpu_composed(const Context& ctx) {
+  const int64_t B = 8192, D = 512;
+  if (!any_wanted(ctx, {"fusion/fp32/gated_fwd/B8192_D512", "fusion/fp32/gated_fwdbwd/B8192_D512",
+                        "fusion/fp32/film_fwdbwd/B8192_D512"}))
+    return;
+  Tensor a = loom::randn({B, D}, on_gpu(true)), b = loom::randn({B, D}, on_gpu(true));
+  const double fl = 2.0 * B * 2 * D * D;
+  Tensor Wg = composed::uniform_param({D, 2 * D}, 2 * D, current_gpu()),
+         cg = composed::uniform_param({D}, 2 * D, current_gpu());
+  ctx.run("fusion/fp32/gated_fwd/B8192_D512", [&] {
+    timed(
+        ctx, "fusion/fp32/gated_fwd/B8192_D512", [&] { Tensor o = composed::gated(a, b, Wg, cg); }, fl, 0, kGpuIters,
+        kGpuWarmup, Row(), kComposed);
+  });
+  ctx.run("fusion/fp32/gated_fwdbwd/B8192_D512", [&] {
+    timed(
+        ctx, "fusion/fp32/gated_fwdbwd/B8192_D512", [&] { composed::gated(a, b, Wg, cg).sum().backward(); }, 3 * fl, 0,
+        kGpuIters, kGpuWarmup, Row(), kComposed);
+  });
+  Tensor Wf = composed::uniform_param({2 * D, D}, D, current_gpu()),
+         cf = composed::uniform_param({2 * D}, D, current_gpu());
+  ctx.run("fusion/fp32/film_fwdbwd/B8192_D512", [&] {
+    timed(
+        ctx, "fusion/fp32/film_fwdbwd/B8192_D512", [&] { composed::film(a, b, Wf, cf).sum().backward(); }, 3 * fl, 0,
+        kGpuIters, kGpuWarmup, Row(), kComposed);
+  });
+}
 
 void gpu_cases(const Context& ctx) {
   constexpr int kWarmup = 10, kIters = 50;
@@ -48,7 +77,10 @@ void gpu_cases(const Context& ctx) {
 }  // namespace
 
 void run_fusion_cases(const Context& ctx, bool gpu) {
-  if (gpu) gpu_cases(ctx);
+  if (gpu) {
+    gpu_composed(ctx);
+    gpu_cases(ctx);
+  }
 }
 
 }  // namespace bench

@@ -1,14 +1,11 @@
-// SPEC.md cases of the norm family with loom's fused kernels (the composed
-// versions stay in cpu_cases.cpp / gpu_cases.cpp as the baseline):
+// SPEC.md cases of the norm family:
 //   GPU  layernorm/fp32/{fwd,fwdbwd}/N8192_D1024   bytes 2·N·D·4 / 5·N·D·4
-//        softmax_xent/fp32/fwdbwd/N8192_V4096      bytes 2·N·V·4
-//   CPU  cpu/layernorm/fp32/fwdbwd/N4096_D1024     (2 threads; gbps from 5·N·D·4)
-// and the per-channel reductions (kernels/cuda/channel_reduce.cuh), whose
-// gbps compare with ceiling/copy (target: 70 % of it):
-//   GPU  channel_sum/fp32/N256_C32_S4096            bytes N·C·S·4 (the conv
-//        stem's bias gradient), channel_sum/fp32/N64_C64_S3136 the same:
-//        the kernel alone, on a caller's workspace
-//        batchnorm/fp32/fwdbwd/N256_C64_H32_W32     bytes 8·N·C·H·W·4: the
+//   CPU  cpu/layernorm/fp32/fwdbwd/N4096_D1024     (2 threads; gbps from 5·N·D·4,
+//        the reference prints no FLOPs for this case)
+// each twice: impl "loom_composed" (composed::layer_norm from mean, var and
+// pointwise ops; the GPU ones with peak_mib), then impl "loom" (the fused
+// loom::layer_norm); and
+//   GPU  batchnorm/fp32/fwdbwd/N256_C64_H32_W32     bytes 8·N·C·H·W·4: the
 //        traffic of the two-pass algorithm every BatchNorm shares (statistics
 //        read x; y reads x, writes y; the backward sums read dy, x; dx reads
 //        dy, x, writes dx); training mode, affine, running statistics
@@ -19,13 +16,9 @@
 #include <string>
 
 #include "autograd/engine.h"
-#include "autograd/ops/loss.h"
 #include "autograd/ops/norm.h"
 #include "bench.h"
 #include "core/cuda.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/channel_reduce.h"
-#endif
 
 namespace bench {
 
@@ -34,6 +27,25 @@ using loom::Tensor;
 namespace {
 
 const Row kFused = Row().str("impl_note", "fused");
+
+void gpu_composed(const Context& ctx) {
+  const int64_t N = 8192, D = 1024;
+  const std::string tag = "N8192_D1024";
+  if (!any_wanted(ctx, {"layernorm/fp32/fwd/" + tag, "layernorm/fp32/fwdbwd/" + tag})) return;
+  Tensor x = loom::randn({N, D}, on_gpu(true));
+  Tensor w = loom::ones({D}, on_gpu(true)), b = loom::zeros({D}, on_gpu(true));
+  Tensor g = loom::randn({N, D}, on_gpu());
+  ctx.run("layernorm/fp32/fwd/" + tag, [&] {
+    timed(
+        ctx, "layernorm/fp32/fwd/" + tag, [&] { Tensor y = composed::layer_norm(x, w, b); }, 0, 2.0 * N * D * 4,
+        kGpuIters, kGpuWarmup, Row(), kComposed);
+  });
+  ctx.run("layernorm/fp32/fwdbwd/" + tag, [&] {
+    timed(
+        ctx, "layernorm/fp32/fwdbwd/" + tag, [&] { composed::layer_norm(x, w, b).backward(g); }, 0, 5.0 * N * D * 4,
+        kGpuIters, kGpuWarmup, Row(), kComposed);
+  });
+}
 
 void gpu_cases(const Context& ctx) {
   constexpr int kWarmup = 10, kIters = 50;
@@ -54,42 +66,11 @@ void gpu_cases(const Context& ctx) {
       ctx.report(fwdbwd, ms, 0, 5.0 * N * D * 4, kFused);
     });
   }
-  const std::string xent = "softmax_xent/fp32/fwdbwd/N8192_V4096";
-  ctx.run(xent, [&] {
-    const int64_t V = 4096;
-    Tensor logits = loom::randn({N, V}, leaf);
-    Tensor labels = loom::randint(0, V, {N}, loom::TensorOptions(loom::DType::Int64, dev));
-    double ms = time_gpu([&] { loom::cross_entropy(logits, labels).backward(); }, ctx.iters_or(kIters), kWarmup);
-    ctx.report(xent, ms, 0, 2.0 * N * V * 4, kFused);
-  });
 }
 
-void channel_cases(const Context& ctx) {
+void batchnorm(const Context& ctx) {
   constexpr int kWarmup = 10, kIters = 50;
   const loom::Device dev(loom::DeviceType::CUDA, loom::cuda::current_device());
-  struct Case {
-    int64_t N, C, S;
-  };
-  for (const Case& c : {Case{256, 32, 4096}, Case{64, 64, 3136}}) {
-    const std::string name =
-        "channel_sum/fp32/N" + std::to_string(c.N) + "_C" + std::to_string(c.C) + "_S" + std::to_string(c.S);
-    ctx.run(name, [&] {
-#ifdef LOOM_WITH_CUDA
-      namespace kg = loom::kernels::cuda;
-      Tensor x = loom::randn({c.N, c.C, c.S}, loom::TensorOptions(dev));
-      Tensor out = loom::empty({c.C}, loom::TensorOptions(dev));
-      const size_t ws_bytes = kg::channel_sum_workspace_bytes(loom::DType::Float32, c.N, c.C, c.S);
-      auto ws = ws_bytes ? loom::cuda::allocate(ws_bytes, dev.index) : nullptr;
-      auto stream = static_cast<cudaStream_t>(loom::cuda::current_stream(dev.index));
-      double ms = time_gpu(
-          [&] { kg::channel_sum(loom::DType::Float32, out.data_ptr(), x.data_ptr(), c.N, c.C, c.S, ws.get(), stream); },
-          ctx.iters_or(kIters), kWarmup);
-      ctx.report(name, ms, 0, 4.0 * c.N * c.C * c.S, Row().integer("workspace_bytes", ws_bytes));
-#else
-      ctx.skip(name, "loom was built without CUDA");
-#endif
-    });
-  }
   const std::string bn = "batchnorm/fp32/fwdbwd/N256_C64_H32_W32";
   ctx.run(bn, [&] {
     const int64_t N = 256, C = 64, H = 32, W = 32;
@@ -104,6 +85,19 @@ void channel_cases(const Context& ctx) {
         },
         ctx.iters_or(kIters), kWarmup);
     ctx.report(bn, ms, 0, 8.0 * N * C * H * W * 4, kFused);
+  });
+}
+
+void cpu_composed(const Context& ctx) {
+  const std::string name = "cpu/layernorm/fp32/fwdbwd/N4096_D1024";
+  ctx.run(name, [&] {
+    const int64_t N = 4096, D = 1024;
+    Tensor x = loom::randn({N, D}).requires_grad_(true);
+    Tensor w = loom::ones({D}).requires_grad_(true), b = loom::zeros({D}).requires_grad_(true);
+    Tensor g = loom::randn({N, D});
+    double ms = time_cpu([&] { composed::layer_norm(x, w, b).backward(g); }, ctx.iters_or(kCpuIters), kCpuWarmup);
+    // The reference prints no FLOPs for this case; gbps uses the GPU case's 5·N·D·4 bytes.
+    ctx.report(name, ms, 0, 5.0 * N * D * 4, cpu_extra(), kComposed);
   });
 }
 
@@ -125,9 +119,11 @@ void cpu_cases(const Context& ctx) {
 
 void run_norm_cases(const Context& ctx, bool gpu) {
   if (gpu) {
+    gpu_composed(ctx);
     gpu_cases(ctx);
-    channel_cases(ctx);
+    batchnorm(ctx);
   } else {
+    cpu_composed(ctx);
     cpu_cases(ctx);
   }
 }

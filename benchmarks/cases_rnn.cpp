@@ -1,8 +1,10 @@
-// SPEC.md's LSTM cases through the fused sequence op loom::lstm (one layer,
-// batch-first input, zero initial state, PyTorch's initialisation; fwdbwd =
-// forward, then backward of sum(output)): lstm/fp32/{fwd,fwdbwd}/
-// B128_T64_I256_H512 on the GPU, cpu/lstm/fp32/fwdbwd/B32_T32_I256_H256 on the
-// CPU. FLOPs: fwd 2·B·T·(I+H)·4H, fwdbwd 3x.
+// SPEC.md's LSTM cases (one layer, batch-first input, zero initial state,
+// PyTorch's initialisation; fwdbwd = forward, then backward of sum(output)):
+// lstm/fp32/{fwd,fwdbwd}/B128_T64_I256_H512 on the GPU,
+// cpu/lstm/fp32/fwdbwd/B32_T32_I256_H256 on the CPU. FLOPs: fwd
+// 2·B·T·(I+H)·4H, fwdbwd 3x. Each twice: impl "loom_composed" (composed::LSTM,
+// a step loop of matmul and pointwise ops; the GPU one with peak_mib), then
+// impl "loom" (the fused sequence op loom::lstm).
 #include <string>
 
 #include "autograd/ops/rnn.h"
@@ -29,10 +31,40 @@ struct LstmCase {
 
 Row fused_note() { return Row().str("impl_note", "fused"); }
 
+void cpu_composed(const Context& ctx) {
+  const std::string name = "cpu/lstm/fp32/fwdbwd/B32_T32_I256_H256";
+  ctx.run(name, [&] {
+    const int64_t B = 32, T = 32, I = 256, H = 256;
+    composed::LSTM m(I, H, loom::kCPU());
+    Tensor x = loom::randn({B, T, I}).requires_grad_(true);
+    double ms = time_cpu([&] { m.forward(x).sum().backward(); }, ctx.iters_or(kCpuIters), kCpuWarmup);
+    ctx.report(name, ms, 3.0 * 2 * B * T * (I + H) * 4 * H, 0, cpu_extra(), kComposed);
+  });
+}
+
+void gpu_composed(const Context& ctx) {
+  const int64_t B = 128, T = 64, I = 256, H = 512;
+  const std::string tag = "B128_T64_I256_H512";
+  if (!any_wanted(ctx, {"lstm/fp32/fwd/" + tag, "lstm/fp32/fwdbwd/" + tag})) return;
+  composed::LSTM m(I, H, current_gpu());
+  Tensor x = loom::randn({B, T, I}, on_gpu(true));
+  const double fl = 2.0 * B * T * (I + H) * 4 * H;
+  ctx.run("lstm/fp32/fwd/" + tag, [&] {
+    timed(
+        ctx, "lstm/fp32/fwd/" + tag, [&] { Tensor y = m.forward(x); }, fl, 0, kGpuIters, kGpuWarmup, Row(), kComposed);
+  });
+  ctx.run("lstm/fp32/fwdbwd/" + tag, [&] {
+    timed(
+        ctx, "lstm/fp32/fwdbwd/" + tag, [&] { m.forward(x).sum().backward(); }, 3 * fl, 0, kGpuIters, kGpuWarmup, Row(),
+        kComposed);
+  });
+}
+
 }  // namespace
 
 void run_rnn_cases(const Context& ctx, bool gpu) {
   if (!gpu) {
+    cpu_composed(ctx);
     const std::string name = "cpu/lstm/fp32/fwdbwd/B32_T32_I256_H256";
     ctx.run(name, [&] {
       LstmCase c(32, 32, 256, 256, loom::kCPU());
@@ -41,6 +73,7 @@ void run_rnn_cases(const Context& ctx, bool gpu) {
     });
     return;
   }
+  gpu_composed(ctx);
   const std::string tag = "B128_T64_I256_H512";
   const std::string fwd = "lstm/fp32/fwd/" + tag, fwdbwd = "lstm/fp32/fwdbwd/" + tag;
   if (!ctx.want(fwd) && !ctx.want(fwdbwd)) return;

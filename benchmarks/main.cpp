@@ -9,7 +9,9 @@
 // With neither --cpu nor --gpu, the CPU cases always run and the GPU cases run
 // when loom::cuda::is_available(). The first line is a header describing the
 // machine. This file holds the CLI, the JSON rows and the timers; the cases
-// are in cpu_cases.cpp and gpu_cases.cpp.
+// are in the case files: cases_<family>.cpp for the op families, and
+// cases_e2e.cpp (end-to-end models) and cases_limits.cpp (the copy ceiling,
+// the eager dispatch cost), which are not families.
 //
 // --launch-report runs the GPU cases on the CUDA emulator in dry run
 // (docs/cuda-emu.md): every kernel launch is recorded, not executed, so the
@@ -426,6 +428,58 @@ double gpu_peak_mib(const std::function<void()>& fn) {
   return loom::cuda::memory_stats().peak_allocated_bytes / double(1 << 20);
 }
 
+// ---------------------------------------------------------------- helpers of the case files
+
+const char* const kComposed = "loom_composed";
+
+Row cpu_extra() { return Row().integer("threads", loom::get_num_threads()); }
+
+loom::Device current_gpu() { return loom::Device(loom::DeviceType::CUDA, loom::cuda::current_device()); }
+
+loom::TensorOptions on_gpu(bool requires_grad) {
+  return loom::TensorOptions(current_gpu()).with_requires_grad(requires_grad);
+}
+
+bool any_wanted(const Context& ctx, std::initializer_list<std::string> names) {
+  for (const auto& n : names)
+    if (ctx.want(n)) return true;
+  return false;
+}
+
+void timed(const Context& ctx, const std::string& name, const std::function<void()>& fn, double flops, double bytes,
+           int iters, int warmup, Row extra, const std::string& impl) {
+  const double ms = time_gpu(fn, ctx.iters_or(iters), warmup);
+  extra.fixed("peak_mib", gpu_peak_mib(fn), 1);
+  ctx.report(name, ms, flops, bytes, extra, impl);
+}
+
+// ---------------------------------------------------------------- the case files
+
+// In the order of the output: the limits first, then the families, the
+// end-to-end models, the pointwise ops (many small cases) last.
+using CaseFile = void (*)(const Context&, bool);
+const CaseFile kCaseFiles[] = {run_limits_cases, run_matmul_cases, run_rnn_cases,    run_attention_cases,
+                               run_norm_cases,   run_loss_cases,   run_fusion_cases, run_e2e_cases,
+                               run_conv_cases,   run_pool_cases,   run_reduce_cases, run_pointwise_cases};
+
+// Runs every case file's CPU or GPU cases (pointwise only if with_pointwise),
+// from the same state each time: seed 0, TF32 off, CPU on kCpuThreads threads,
+// the GPU cache emptied after each file.
+static void run_case_files(const Context& ctx, bool gpu, bool with_pointwise) {
+  if (gpu) {
+    loom::manual_seed(0);
+    loom::set_allow_tf32(false);
+  } else {
+    loom::set_num_threads(kCpuThreads);
+    loom::manual_seed(0);
+  }
+  for (CaseFile f : kCaseFiles) {
+    if (f == run_pointwise_cases && !with_pointwise) continue;
+    f(ctx, gpu);
+    if (gpu) loom::cuda::empty_cache();
+  }
+}
+
 }  // namespace bench
 
 // ---------------------------------------------------------------- main
@@ -461,9 +515,6 @@ void usage(std::ostream& os) {
 
 #ifdef LOOM_CUDA_EMU
 int run_launch_report(const bench::Context& ctx) {
-  using Family = void (*)(const bench::Context&, bool);
-  const Family families[] = {bench::run_conv_cases, bench::run_rnn_cases,    bench::run_attention_cases,
-                             bench::run_norm_cases, bench::run_fusion_cases, bench::run_pool_cases};
   std::printf("loom_bench --launch-report: GPU cases in dry run on the CUDA emulator (kernels recorded, not run)\n");
   if (emu::kernel_resource_count())
     std::printf("sm_90 resources: %zu kernels from %s\n", emu::kernel_resource_count(), emu::kernel_resource_source());
@@ -476,8 +527,7 @@ int run_launch_report(const bench::Context& ctx) {
   bench::g_launch_report = true;
   emu::set_launch_observer(bench::on_launch);
   emu::set_dry_run(true);
-  bench::run_gpu_cases(ctx);
-  for (Family f : families) f(ctx, true);
+  bench::run_case_files(ctx, /*gpu=*/true, /*with_pointwise=*/false);
   emu::set_dry_run(false);
   emu::set_launch_observer(nullptr);
   bench::print_summary();
@@ -560,22 +610,14 @@ int main(int argc, char** argv) {
       .boolean("cuda_available", have_gpu)
       .str("cpu", cpu_model())
       .integer("hardware_threads", std::thread::hardware_concurrency())
-      .integer("cpu_threads", 2);
+      .integer("cpu_threads", bench::kCpuThreads);
   if (have_gpu) header.str("device", bench::gpu_name()).integer("device_count", loom::cuda::device_count());
   ctx.emit(header);
 
-  using Family = void (*)(const bench::Context&, bool);
-  const Family families[] = {bench::run_conv_cases,     bench::run_rnn_cases,    bench::run_attention_cases,
-                             bench::run_norm_cases,     bench::run_fusion_cases, bench::run_pool_cases,
-                             bench::run_pointwise_cases};
-  if (cpu) {
-    bench::run_cpu_cases(ctx);
-    for (Family f : families) f(ctx, false);
-  }
+  if (cpu) bench::run_case_files(ctx, /*gpu=*/false, /*with_pointwise=*/true);
   if (gpu) {
     if (have_gpu) {
-      bench::run_gpu_cases(ctx);
-      for (Family f : families) f(ctx, true);
+      bench::run_case_files(ctx, /*gpu=*/true, /*with_pointwise=*/true);
     } else {
       const char* reason = loom::cuda::built_with_cuda() ? "loom::cuda::is_available() is false (no usable GPU)"
                                                          : "loom was built without CUDA";

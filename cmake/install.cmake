@@ -27,8 +27,10 @@ set_target_properties(loom PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 install(TARGETS loom EXPORT loomTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY core kernels autograd nn multimodal DESTINATION include/loom
         FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" PATTERN "*.def")
-# The headers generated from the op registry (core/ops.def, core/ops_functions.h).
-install(DIRECTORY ${LOOM_GENERATED_DIR}/core DESTINATION include/loom FILES_MATCHING PATTERN "*.h" PATTERN "*.def")
+# The headers generated from the op registry (core/ops.def, core/ops_functions.h,
+# core/tensor_methods.inc).
+install(DIRECTORY ${LOOM_GENERATED_DIR}/core DESTINATION include/loom FILES_MATCHING PATTERN "*.h" PATTERN "*.def"
+        PATTERN "*.inc")
 install(EXPORT loomTargets NAMESPACE loom:: DESTINATION ${LOOM_CMAKE_DIR})
 
 configure_package_config_file(cmake/loomConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/loomConfig.cmake

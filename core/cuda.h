@@ -4,12 +4,26 @@
 // is 0; any other call raises "loom was built without CUDA" or the CUDA error.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include "core/allocator.h"
 #include "core/device.h"
 
 namespace loom::cuda {
+
+// True in a build with CUDA (the emulator's included): front ends test it with
+// `if constexpr`, so a build without CUDA compiles the CUDA branches away
+// (ops::on_device, autograd/ops/common.h).
+#ifdef LOOM_WITH_CUDA
+inline constexpr bool kBuiltWithCuda = true;
+#else
+inline constexpr bool kBuiltWithCuda = false;
+#endif
+
+// Raises "<what>: loom was built without CUDA" (RuntimeError). Defined only in
+// a build without CUDA.
+[[noreturn]] void throw_no_cuda(const char* what);
 
 bool built_with_cuda();
 bool is_available();
@@ -27,6 +41,9 @@ void set_current_stream(int device, void* stream);
 void* create_stream(int device);
 void destroy_stream(void* stream);
 void stream_synchronize(void* stream);
+// Milliseconds that the work `enqueue` puts on `stream` takes on the GPU,
+// measured with CUDA events (waits for the stream: for tuning, not hot paths).
+double time_on_stream(void* stream, const std::function<void()>& enqueue);
 
 // RAII: makes `stream` current for `device` until the scope ends.
 class StreamGuard {

@@ -252,6 +252,30 @@ void destroy_stream(void* stream) {
 
 void stream_synchronize(void* stream) { LOOM_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream))); }
 
+double time_on_stream(void* stream, const std::function<void()>& enqueue) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  cudaEvent_t begin = nullptr, end = nullptr;
+  LOOM_CUDA_CHECK(cudaEventCreate(&begin));
+  const auto destroy = [&] {
+    if (begin) cudaEventDestroy(begin);
+    if (end) cudaEventDestroy(end);
+  };
+  try {
+    LOOM_CUDA_CHECK(cudaEventCreate(&end));
+    LOOM_CUDA_CHECK(cudaEventRecord(begin, s));
+    enqueue();
+    LOOM_CUDA_CHECK(cudaEventRecord(end, s));
+    LOOM_CUDA_CHECK(cudaEventSynchronize(end));
+    float ms = 0;
+    LOOM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
+    destroy();
+    return ms;
+  } catch (...) {
+    destroy();
+    throw;
+  }
+}
+
 StreamGuard::StreamGuard(int device, void* stream) {
   device_ = checked_device(device, "StreamGuard");
   prev_ = t_streams[device_];

@@ -6,15 +6,14 @@
 #include <unordered_map>
 
 #include "core/cuda.h"
+#include "core/dispatch.h"
 #include "core/op_cost.h"
 #include "core/ops.h"
 #include "core/philox.h"
 #include "core/random.h"
 #include "core/tensor.h"
-#include "kernels/cpu/kernels.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/kernels.h"
-#endif
+#include "kernels/pointwise.h"
+#include "kernels/random.h"
 
 namespace loom {
 
@@ -33,14 +32,6 @@ Generators& generators() {
 }
 int gen_key(Device d) { return d.is_cpu() ? -1 : d.index; }
 
-#ifdef LOOM_WITH_CUDA
-cudaStream_t stream_of(Device d) { return static_cast<cudaStream_t>(cuda::current_stream(d.index)); }
-#endif
-
-[[noreturn]] void no_cuda(const char* op) {
-  LOOM_THROW(ErrorKind::Runtime, op, ": a CUDA device was requested but loom was built without CUDA");
-}
-
 void check_shape(const Shape& shape, const char* op) {
   for (auto s : shape) LOOM_CHECK(s >= 0, op, ": Trying to create tensor with negative dimension ", s, ": ", shape);
 }
@@ -58,15 +49,9 @@ kernels::ElementwiseLoop flat_loop(int64_t n) {
 void fill_contiguous(Tensor& t, double v) {
   if (t.numel() == 0) return;
   auto loop = flat_loop(t.numel());
-  if (t.device().is_cpu()) {
-    kernels::cpu::fill(t.dtype(), t.data_ptr(), v, loop);
-  } else {
-#ifdef LOOM_WITH_CUDA
-    kernels::cuda::fill(t.dtype(), t.data_ptr(), v, loop, stream_of(t.device()));
-#else
-    no_cuda("fill");
-#endif
-  }
+  on_device(
+      t.device(), "fill", [&] { kernels::cpu::fill(t.dtype(), t.data_ptr(), v, loop); },
+      [&](cudaStream_t stream) { kernels::cuda::fill(t.dtype(), t.data_ptr(), v, loop, stream); });
 }
 
 }  // namespace
@@ -103,7 +88,9 @@ uint64_t initial_seed() {
 
 Tensor empty(const Shape& shape, const TensorOptions& opts) {
   check_shape(shape, "empty");
-  if (opts.device.is_cuda() && !cuda::built_with_cuda()) no_cuda("empty");
+  if constexpr (!cuda::kBuiltWithCuda) {
+    if (opts.device.is_cuda()) cuda::throw_no_cuda("empty");
+  }
   // Sizes are checked before anything is allocated: a product that wraps
   // around would otherwise allocate a small buffer for a huge shape.
   int64_t n = 1, nbytes = 0;
@@ -149,15 +136,9 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
   Tensor t = empty({n}, opts.with_requires_grad(false));
   loom_op_scope_.set_cost(double(n), cost_bytes(&t));
   if (n > 0) {
-    if (t.device().is_cpu()) {
-      kernels::cpu::arange(t.dtype(), t.data_ptr(), n, s, st);
-    } else {
-#ifdef LOOM_WITH_CUDA
-      kernels::cuda::arange(t.dtype(), t.data_ptr(), n, s, st, stream_of(t.device()));
-#else
-      no_cuda("arange");
-#endif
-    }
+    on_device(
+        t.device(), "arange", [&] { kernels::cpu::arange(t.dtype(), t.data_ptr(), n, s, st); },
+        [&](cudaStream_t stream) { kernels::cuda::arange(t.dtype(), t.data_ptr(), n, s, st, stream); });
   }
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
@@ -175,15 +156,9 @@ Tensor linspace(double start, double end, int64_t steps, const TensorOptions& op
   Tensor t = empty({steps}, opts.with_requires_grad(false));
   loom_op_scope_.set_cost(2 * double(steps), cost_bytes(&t));
   if (steps > 0) {
-    if (t.device().is_cpu()) {
-      kernels::cpu::linspace(t.dtype(), t.data_ptr(), steps, start, end);
-    } else {
-#ifdef LOOM_WITH_CUDA
-      kernels::cuda::linspace(t.dtype(), t.data_ptr(), steps, start, end, stream_of(t.device()));
-#else
-      no_cuda("linspace");
-#endif
-    }
+    on_device(
+        t.device(), "linspace", [&] { kernels::cpu::linspace(t.dtype(), t.data_ptr(), steps, start, end); },
+        [&](cudaStream_t stream) { kernels::cuda::linspace(t.dtype(), t.data_ptr(), steps, start, end, stream); });
   }
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
@@ -211,8 +186,8 @@ Tensor random_tensor(const OpScope& scope, double flops_per_element, const Shape
   scope.set_cost(flops_per_element * double(n), cost_bytes(&t));  // Philox's integer work counts no FLOPs
   if (n > 0) {
     PhiloxState st = philox_reserve(t.device(), static_cast<uint64_t>(n));
-    if (t.device().is_cpu()) cpu_fn(t, n, st);
-    else cuda_fn(t, n, st);
+    on_device(
+        t.device(), op, [&] { cpu_fn(t, n, st); }, [&](cudaStream_t stream) { cuda_fn(t, n, st, stream); });
   }
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
@@ -227,12 +202,8 @@ Tensor rand(const Shape& shape, const TensorOptions& opts) {
       [](Tensor& t, int64_t n, PhiloxState s) {
         kernels::cpu::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1);
       },
-      [](Tensor& t, int64_t n, PhiloxState s) {
-#ifdef LOOM_WITH_CUDA
-        kernels::cuda::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream_of(t.device()));
-#else
-        no_cuda("rand");
-#endif
+      [](Tensor& t, int64_t n, PhiloxState s, cudaStream_t stream) {
+        kernels::cuda::uniform(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream);
       });
 }
 
@@ -244,12 +215,8 @@ Tensor randn(const Shape& shape, const TensorOptions& opts) {
       [](Tensor& t, int64_t n, PhiloxState s) {
         kernels::cpu::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1);
       },
-      [](Tensor& t, int64_t n, PhiloxState s) {
-#ifdef LOOM_WITH_CUDA
-        kernels::cuda::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream_of(t.device()));
-#else
-        no_cuda("randn");
-#endif
+      [](Tensor& t, int64_t n, PhiloxState s, cudaStream_t stream) {
+        kernels::cuda::normal(t.dtype(), t.data_ptr(), n, s.seed, s.offset, 0, 1, stream);
       });
 }
 
@@ -261,12 +228,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOption
       [low, high](Tensor& t, int64_t n, PhiloxState s) {
         kernels::cpu::randint(t.dtype(), t.data_ptr(), n, s.seed, s.offset, low, high);
       },
-      [low, high](Tensor& t, int64_t n, PhiloxState s) {
-#ifdef LOOM_WITH_CUDA
-        kernels::cuda::randint(t.dtype(), t.data_ptr(), n, s.seed, s.offset, low, high, stream_of(t.device()));
-#else
-        no_cuda("randint");
-#endif
+      [low, high](Tensor& t, int64_t n, PhiloxState s, cudaStream_t stream) {
+        kernels::cuda::randint(t.dtype(), t.data_ptr(), n, s.seed, s.offset, low, high, stream);
       });
 }
 

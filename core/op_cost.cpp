@@ -108,24 +108,39 @@ double sum_bytes(const Tensor* const* in, size_t n) {
   return s;
 }
 
-}  // namespace
+// The inputs of an op call and the sizes of the first one, which most rules read.
+struct CostArgs {
+  Op op;
+  const Tensor* const* in;
+  size_t n;
+  const Tensor* x;  // the first input, or null
+  double xb;        // its bytes
+  double xn;        // its element count
+  double item;      // its element size (4 when there is none)
+};
 
-OpCost conv2d_cost(const std::vector<int64_t>& input, const std::vector<int64_t>& weight, bool bias,
-                   const std::vector<int64_t>& output, size_t itemsize) {
-  if (input.size() != 4 || weight.size() != 4 || output.size() != 4) return {};
-  const double out = cost_numel(output);
-  const double per_out = cost_numel({weight[1], weight[2], weight[3]});  // (C / groups) * KH * KW
-  const double item = static_cast<double>(itemsize);
-  return {2 * out * per_out + (bias ? out : 0),
-          (cost_numel(input) + cost_numel(weight) + (bias ? static_cast<double>(weight[0]) : 0) + out) * item};
-}
+// The rule families of default_op_cost.
+enum class CostFamily {
+  view,       // moves no data
+  copy,       // reads and writes every element once
+  pointwise,  // elementwise over the broadcast shape
+  reduction,  // reads its input once
+  matmul,
+  softmax,
+  indexing,  // gather, scatter and lookups
+  dropout,
+  attention,
+  norm,  // layer and batch norm
+  loss,
+  recurrent,     // the LSTM and GRU cells
+  fused_linear,  // linear and the multimodal fusions built on a GEMM
+  declared,      // declared by the front end (OpScope::set_cost)
+};
 
-OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
-  const Tensor* x = n > 0 ? in[0] : nullptr;
-  const double xb = cost_bytes(x), xn = numel(x);
-  const double item = defined(x) ? static_cast<double>(x->element_size()) : 4;
+// Every op's family. The switch has no default, so -Wswitch names an op that
+// was added without a rule.
+CostFamily cost_family(Op op) {
   switch (op) {
-    // Views move no data.
     case Op::view:
     case Op::reshape:
     case Op::permute:
@@ -135,20 +150,16 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
     case Op::expand:
     case Op::squeeze:
     case Op::unsqueeze:
-    case Op::as_strided: return {0, 0};
-    // Copies read and write every element once.
+    case Op::as_strided: return CostFamily::view;
     case Op::contiguous:
     case Op::clone:
-    case Op::to_device: return {0, 2 * xb};
-    case Op::to_dtype:  // the output dtype is not an input: assume the same width
-      return {0, 2 * xb};
-    case Op::copy_:  // (destination, source)
-      return {0, n > 1 ? cost_bytes(x) + cost_bytes(in[1]) : 2 * xb};
-    case Op::fill_: return {0, xb};
+    case Op::to_device:
+    case Op::to_dtype:
+    case Op::copy_:
+    case Op::fill_:
     case Op::cat:
     case Op::stack:
-      return {0, 2 * sum_bytes(in, n)};
-
+      return CostFamily::copy;
       // The pointwise ops of the registry (core/ops.toml), then the listed-only ones.
 #define LOOM_OP_COST_CASES
 #include "core/op_cost_pointwise.inc"
@@ -160,9 +171,7 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
     case Op::bitwise_and:
     case Op::bitwise_or:
     case Op::bitwise_xor:
-    case Op::bitwise_not: return pointwise(op, in, n);
-
-    // Reductions read their input once; the (smaller) output is ignored.
+    case Op::bitwise_not: return CostFamily::pointwise;
     case Op::sum:
     case Op::mean:
     case Op::prod:
@@ -171,106 +180,32 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
     case Op::max_dim:
     case Op::min_dim:
     case Op::argmax:
-    case Op::argmin: return {floating(x) ? xn : 0, xb};
+    case Op::argmin:
     case Op::var:
-    case Op::std:  // mean, then squared deviations
-      return {3 * xn, xb};
-    case Op::norm: return {2 * xn, xb};
-    case Op::logsumexp:  // max, exp(x - max), sum
-      return {4 * xn, xb};
-
-    case Op::matmul: return matmul(x, n > 1 ? in[1] : nullptr);
+    case Op::std:
+    case Op::norm:
+    case Op::logsumexp: return CostFamily::reduction;
+    case Op::matmul: return CostFamily::matmul;
     case Op::softmax:
-    case Op::log_softmax:  // max, subtract, exp, sum, divide
-      return {5 * xn, 2 * xb};
-
-    // (self, index): the output has the index's shape.
+    case Op::log_softmax: return CostFamily::softmax;
     case Op::gather:
-      return {0, n > 1 ? cost_bytes(in[1]) + 2 * numel(in[1]) * item : -1};  // index, values read, output
-    // (self, index, src): the output is a copy of self with src added in.
     case Op::scatter_add:
-      return {n > 2 ? numel(in[2]) : -1, n > 2 ? 2 * xb + cost_bytes(in[1]) + cost_bytes(in[2]) : -1};
-    case Op::nonzero:  // the output size is data-dependent: count the read
-      return {0, xb};
-    // (indices, weight): one weight row gathered per index.
-    case Op::embedding:
-      if (n > 1 && defined(in[1]) && in[1]->dim() == 2)
-        return {0, xb + 2 * xn * static_cast<double>(in[1]->shape()[1]) * static_cast<double>(in[1]->element_size())};
-      return {};
-    case Op::dropout:  // the output and its mask (one byte per element)
-      return {xn, 2 * xb + xn};
-
-    case Op::attention: {  // (q, k, v, mask): QK^T, softmax, PV over [B, H, L, D] x [B, H, S, D]
-      if (n < 3 || !defined(x) || !defined(in[1]) || x->dim() < 2) return {};
-      const double d = static_cast<double>(x->shape().back());
-      const double l = static_cast<double>(x->shape()[x->dim() - 2]);
-      const double s = static_cast<double>(in[1]->shape()[in[1]->dim() - 2]);
-      const double heads = l * d > 0 ? xn / (l * d) : 0;  // B * H
-      const double dv = static_cast<double>(in[2]->shape().back());
-      const double flops = heads * (2 * l * s * d + 2 * l * s * dv + 5 * l * s);
-      return {flops,
-              xb + cost_bytes(in[1]) + cost_bytes(in[2]) + (n > 3 ? cost_bytes(in[3]) : 0) + heads * l * dv * item};
-    }
-    case Op::layer_norm:  // (input, weight, bias): mean, variance, normalize, scale and shift
-      return {8 * xn, 2 * xb + (n > 1 ? cost_bytes(in[1]) : 0) + (n > 2 ? cost_bytes(in[2]) : 0)};
-    case Op::batch_norm: {  // (input, running_mean, running_var, weight, bias)
-      double params = 0;
-      for (size_t i = 1; i < n; ++i) params += cost_bytes(in[i]);
-      return {8 * xn, 2 * xb + params};
-    }
-    case Op::cross_entropy: {  // (logits [N, C], target, weight): log_softmax and a gather
-      double rest = 0;
-      for (size_t i = 1; i < n; ++i) rest += cost_bytes(in[i]);
-      return {5 * xn, xb + rest};
-    }
+    case Op::nonzero:
+    case Op::embedding: return CostFamily::indexing;
+    case Op::dropout: return CostFamily::dropout;
+    case Op::attention: return CostFamily::attention;
+    case Op::layer_norm:
+    case Op::batch_norm: return CostFamily::norm;
+    case Op::cross_entropy:
+    case Op::clip_loss: return CostFamily::loss;
     case Op::lstm_cell:
-    case Op::gru_cell: {  // (input, hx, [cx,] w_ih, w_hh, b_ih, b_hh)
-      const size_t wi = op == Op::lstm_cell ? 3 : 2;
-      if (n < wi + 2 || !defined(in[wi]) || !defined(in[wi + 1])) return {};
-      const OpCost a = linear(x, in[wi], n > wi + 2 ? in[wi + 2] : nullptr);
-      const OpCost b = linear(in[1], in[wi + 1], n > wi + 3 ? in[wi + 3] : nullptr);
-      const double gates = numel(in[1]) * (op == Op::lstm_cell ? 4 : 3);
-      // The gate math: ~ 6 FLOPs (sigmoid / tanh counted at 4) per gate element.
-      return {a.flops + b.flops + 6 * gates, a.bytes + b.bytes};
-    }
-
-    case Op::linear:  // (input, weight, bias)
-      return linear(x, n > 1 ? in[1] : nullptr, n > 2 ? in[2] : nullptr);
-    case Op::linear2: {  // (a, b, weight, bias): [a, b] W^T + bias without the concat
-      if (n < 3 || !defined(in[2]) || in[2]->dim() != 2 || !defined(x) || x->dim() < 1) return {};
-      const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
-      const double rows = numel(x) / static_cast<double>(std::max<int64_t>(1, x->shape().back()));
-      return {2 * rows * nn * k + (n > 3 && defined(in[3]) ? rows * nn : 0), sum_bytes(in, n) + rows * nn * item};
-    }
-    case Op::gated_fusion: {  // (a, b, weight, bias): g = sigmoid([a, b] W^T + bias); g*a + (1-g)*b
-      if (n < 3 || !defined(in[2]) || in[2]->dim() != 2) return {};
-      const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
-      const double rows = nn > 0 ? xn / nn : 0;
-      return {2 * rows * nn * k + 8 * rows * nn, sum_bytes(in, n) + rows * nn * item};
-    }
-    case Op::film: {  // (a, b, weight, bias): [gamma, beta] = b W^T + bias; gamma * a + beta
-      if (n < 3 || !defined(in[2]) || in[2]->dim() != 2 || !defined(in[1])) return {};
-      const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
-      const double rows = k > 0 ? numel(in[1]) / k : 0;
-      return {2 * rows * nn * k + 2 * xn, sum_bytes(in, n) + xb};
-    }
-    case Op::bilinear_pool: {  // (a, b, U, V, P): P^T ((a U) * (b V))
-      if (n < 5 || !defined(in[2]) || !defined(in[3]) || !defined(in[4]) || in[2]->dim() != 2 || in[4]->dim() != 2)
-        return {};
-      const double da = static_cast<double>(in[2]->shape()[0]), r = static_cast<double>(in[2]->shape()[1]);
-      const double rows = da > 0 ? xn / da : 0;
-      const double out = static_cast<double>(in[4]->shape()[1]);
-      return {2 * rows * r * (da + static_cast<double>(in[3]->shape()[0])) + rows * r + 2 * rows * r * out,
-              sum_bytes(in, n) + rows * out * item};
-    }
-    case Op::clip_loss: {  // (img [B, D], txt [B, D], logit_scale): B x B logits, two cross entropies
-      if (!defined(x) || x->dim() != 2) return {};
-      const double b = static_cast<double>(x->shape()[0]), d = static_cast<double>(x->shape()[1]);
-      return {2 * b * b * d + 10 * b * b, sum_bytes(in, n)};
-    }
-
-    // These declare their cost in their front ends (the output shape or the
-    // work depends on arguments): see OpScope::set_cost.
+    case Op::gru_cell: return CostFamily::recurrent;
+    case Op::linear:
+    case Op::linear2:
+    case Op::gated_fusion:
+    case Op::film:
+    case Op::bilinear_pool: return CostFamily::fused_linear;
+    // The output shape or the work depends on arguments.
     case Op::conv2d:
     case Op::max_pool2d:
     case Op::avg_pool2d:
@@ -285,7 +220,191 @@ OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
     case Op::randint:
     case Op::arange:
     case Op::linspace:
-    case Op::kCount: return {};
+    case Op::kCount: return CostFamily::declared;
+  }
+  return CostFamily::declared;
+}
+
+OpCost copy_cost(const CostArgs& a) {
+  switch (a.op) {
+    case Op::copy_:  // (destination, source)
+      return {0, a.n > 1 ? cost_bytes(a.x) + cost_bytes(a.in[1]) : 2 * a.xb};
+    case Op::fill_: return {0, a.xb};
+    case Op::cat:
+    case Op::stack: return {0, 2 * sum_bytes(a.in, a.n)};
+    default:  // contiguous, clone, to_device; to_dtype's output dtype is not an input: assume the same width
+      return {0, 2 * a.xb};
+  }
+}
+
+// The (smaller) output is ignored.
+OpCost reduction_cost(const CostArgs& a) {
+  switch (a.op) {
+    case Op::var:
+    case Op::std:  // mean, then squared deviations
+      return {3 * a.xn, a.xb};
+    case Op::norm: return {2 * a.xn, a.xb};
+    case Op::logsumexp:  // max, exp(x - max), sum
+      return {4 * a.xn, a.xb};
+    default:  // sum, mean, prod, amax, amin, max_dim, min_dim, argmax, argmin
+      return {floating(a.x) ? a.xn : 0, a.xb};
+  }
+}
+
+OpCost indexing_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  const size_t n = a.n;
+  switch (a.op) {
+    // (self, index): the output has the index's shape.
+    case Op::gather:
+      return {0, n > 1 ? cost_bytes(in[1]) + 2 * numel(in[1]) * a.item : -1};  // index, values read, output
+    // (self, index, src): the output is a copy of self with src added in.
+    case Op::scatter_add:
+      return {n > 2 ? numel(in[2]) : -1, n > 2 ? 2 * a.xb + cost_bytes(in[1]) + cost_bytes(in[2]) : -1};
+    case Op::nonzero:  // the output size is data-dependent: count the read
+      return {0, a.xb};
+    case Op::embedding:  // (indices, weight): one weight row gathered per index
+      if (n > 1 && defined(in[1]) && in[1]->dim() == 2)
+        return {0,
+                a.xb + 2 * a.xn * static_cast<double>(in[1]->shape()[1]) * static_cast<double>(in[1]->element_size())};
+      return {};
+    default: return {};
+  }
+}
+
+// (q, k, v, mask): QK^T, softmax, PV over [B, H, L, D] x [B, H, S, D].
+OpCost attention_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  const Tensor* x = a.x;
+  if (a.n < 3 || !defined(x) || !defined(in[1]) || x->dim() < 2) return {};
+  const double d = static_cast<double>(x->shape().back());
+  const double l = static_cast<double>(x->shape()[x->dim() - 2]);
+  const double s = static_cast<double>(in[1]->shape()[in[1]->dim() - 2]);
+  const double heads = l * d > 0 ? a.xn / (l * d) : 0;  // B * H
+  const double dv = static_cast<double>(in[2]->shape().back());
+  const double flops = heads * (2 * l * s * d + 2 * l * s * dv + 5 * l * s);
+  return {flops,
+          a.xb + cost_bytes(in[1]) + cost_bytes(in[2]) + (a.n > 3 ? cost_bytes(in[3]) : 0) + heads * l * dv * a.item};
+}
+
+OpCost norm_cost(const CostArgs& a) {
+  if (a.op == Op::layer_norm)  // (input, weight, bias): mean, variance, normalize, scale and shift
+    return {8 * a.xn, 2 * a.xb + (a.n > 1 ? cost_bytes(a.in[1]) : 0) + (a.n > 2 ? cost_bytes(a.in[2]) : 0)};
+  // batch_norm: (input, running_mean, running_var, weight, bias)
+  double params = 0;
+  for (size_t i = 1; i < a.n; ++i) params += cost_bytes(a.in[i]);
+  return {8 * a.xn, 2 * a.xb + params};
+}
+
+OpCost loss_cost(const CostArgs& a) {
+  if (a.op == Op::cross_entropy) {  // (logits [N, C], target, weight): log_softmax and a gather
+    double rest = 0;
+    for (size_t i = 1; i < a.n; ++i) rest += cost_bytes(a.in[i]);
+    return {5 * a.xn, a.xb + rest};
+  }
+  // clip_loss: (img [B, D], txt [B, D], logit_scale): B x B logits, two cross entropies
+  if (!defined(a.x) || a.x->dim() != 2) return {};
+  const double b = static_cast<double>(a.x->shape()[0]), d = static_cast<double>(a.x->shape()[1]);
+  return {2 * b * b * d + 10 * b * b, sum_bytes(a.in, a.n)};
+}
+
+// lstm_cell, gru_cell: (input, hx, [cx,] w_ih, w_hh, b_ih, b_hh).
+OpCost recurrent_cell_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  const size_t n = a.n;
+  const size_t wi = a.op == Op::lstm_cell ? 3 : 2;
+  if (n < wi + 2 || !defined(in[wi]) || !defined(in[wi + 1])) return {};
+  const OpCost ci = linear(a.x, in[wi], n > wi + 2 ? in[wi + 2] : nullptr);
+  const OpCost ch = linear(in[1], in[wi + 1], n > wi + 3 ? in[wi + 3] : nullptr);
+  const double gates = numel(in[1]) * (a.op == Op::lstm_cell ? 4 : 3);
+  // The gate math: ~ 6 FLOPs (sigmoid / tanh counted at 4) per gate element.
+  return {ci.flops + ch.flops + 6 * gates, ci.bytes + ch.bytes};
+}
+
+// (a, b, weight, bias): [a, b] W^T + bias without the concat.
+OpCost linear2_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  const Tensor* x = a.x;
+  if (a.n < 3 || !defined(in[2]) || in[2]->dim() != 2 || !defined(x) || x->dim() < 1) return {};
+  const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
+  const double rows = numel(x) / static_cast<double>(std::max<int64_t>(1, x->shape().back()));
+  return {2 * rows * nn * k + (a.n > 3 && defined(in[3]) ? rows * nn : 0), sum_bytes(in, a.n) + rows * nn * a.item};
+}
+
+// (a, b, weight, bias): g = sigmoid([a, b] W^T + bias); g*a + (1-g)*b.
+OpCost gated_fusion_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  if (a.n < 3 || !defined(in[2]) || in[2]->dim() != 2) return {};
+  const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
+  const double rows = nn > 0 ? a.xn / nn : 0;
+  return {2 * rows * nn * k + 8 * rows * nn, sum_bytes(in, a.n) + rows * nn * a.item};
+}
+
+// (a, b, weight, bias): [gamma, beta] = b W^T + bias; gamma * a + beta.
+OpCost film_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  if (a.n < 3 || !defined(in[2]) || in[2]->dim() != 2 || !defined(in[1])) return {};
+  const double k = static_cast<double>(in[2]->shape()[1]), nn = static_cast<double>(in[2]->shape()[0]);
+  const double rows = k > 0 ? numel(in[1]) / k : 0;
+  return {2 * rows * nn * k + 2 * a.xn, sum_bytes(in, a.n) + a.xb};
+}
+
+// (a, b, U, V, P): P^T ((a U) * (b V)).
+OpCost bilinear_pool_cost(const CostArgs& a) {
+  const Tensor* const* in = a.in;
+  if (a.n < 5 || !defined(in[2]) || !defined(in[3]) || !defined(in[4]) || in[2]->dim() != 2 || in[4]->dim() != 2)
+    return {};
+  const double da = static_cast<double>(in[2]->shape()[0]), r = static_cast<double>(in[2]->shape()[1]);
+  const double rows = da > 0 ? a.xn / da : 0;
+  const double out = static_cast<double>(in[4]->shape()[1]);
+  return {2 * rows * r * (da + static_cast<double>(in[3]->shape()[0])) + rows * r + 2 * rows * r * out,
+          sum_bytes(in, a.n) + rows * out * a.item};
+}
+
+OpCost fused_linear_cost(const CostArgs& a) {
+  switch (a.op) {
+    case Op::linear:  // (input, weight, bias)
+      return linear(a.x, a.n > 1 ? a.in[1] : nullptr, a.n > 2 ? a.in[2] : nullptr);
+    case Op::linear2: return linear2_cost(a);
+    case Op::gated_fusion: return gated_fusion_cost(a);
+    case Op::film: return film_cost(a);
+    case Op::bilinear_pool: return bilinear_pool_cost(a);
+    default: return {};
+  }
+}
+
+}  // namespace
+
+OpCost conv2d_cost(const std::vector<int64_t>& input, const std::vector<int64_t>& weight, bool bias,
+                   const std::vector<int64_t>& output, size_t itemsize) {
+  if (input.size() != 4 || weight.size() != 4 || output.size() != 4) return {};
+  const double out = cost_numel(output);
+  const double per_out = cost_numel({weight[1], weight[2], weight[3]});  // (C / groups) * KH * KW
+  const double item = static_cast<double>(itemsize);
+  return {2 * out * per_out + (bias ? out : 0),
+          (cost_numel(input) + cost_numel(weight) + (bias ? static_cast<double>(weight[0]) : 0) + out) * item};
+}
+
+OpCost default_op_cost(Op op, const Tensor* const* in, size_t n) {
+  const Tensor* x = n > 0 ? in[0] : nullptr;
+  const CostArgs a{op, in, n, x, cost_bytes(x), numel(x), defined(x) ? static_cast<double>(x->element_size()) : 4};
+  switch (cost_family(op)) {
+    case CostFamily::view: return {0, 0};
+    case CostFamily::copy: return copy_cost(a);
+    case CostFamily::pointwise: return pointwise(op, in, n);
+    case CostFamily::reduction: return reduction_cost(a);
+    case CostFamily::matmul: return matmul(x, n > 1 ? in[1] : nullptr);
+    case CostFamily::softmax:  // max, subtract, exp, sum, divide
+      return {5 * a.xn, 2 * a.xb};
+    case CostFamily::indexing: return indexing_cost(a);
+    case CostFamily::dropout:  // the output and its mask (one byte per element)
+      return {a.xn, 2 * a.xb + a.xn};
+    case CostFamily::attention: return attention_cost(a);
+    case CostFamily::norm: return norm_cost(a);
+    case CostFamily::loss: return loss_cost(a);
+    case CostFamily::recurrent: return recurrent_cell_cost(a);
+    case CostFamily::fused_linear: return fused_linear_cost(a);
+    case CostFamily::declared: return {};  // see OpScope::set_cost
   }
   return {};
 }

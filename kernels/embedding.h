@@ -20,8 +20,8 @@ int64_t embedding_backward(DType dt, void* dweight, const void* grad, const int6
 namespace cuda {
 // Atomic adds: the summation order is not fixed. Indices outside
 // [0, num_weights) are skipped (the forward lookup already reported them).
-void embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n,
-                        int64_t num_weights, int64_t D, int64_t padding_idx, cudaStream_t stream);
+void embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n, int64_t num_weights,
+                        int64_t D, int64_t padding_idx, cudaStream_t stream);
 }  // namespace cuda
 
 }  // namespace loom::kernels

@@ -30,11 +30,17 @@ void channel_sum(DType dt, void* out, const void* x, int64_t N, int64_t C, int64
 
 namespace cuda {
 
-void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p, cudaStream_t stream);
+// Bytes of device workspace that lets reduce / arg_reduce / var_mean split
+// each output's range over several blocks (few outputs, long ranges); 0 when
+// no split is planned. Without the workspace (null) a kernel runs unsplit:
+// the same result, fewer blocks.
+size_t reduce_workspace_bytes(const ReduceLoop& loop);
+void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p, cudaStream_t stream,
+            void* workspace = nullptr);
 void arg_reduce(ReduceOp op, DType dt, void* values, int64_t* indices, const void* in, const ReduceLoop& loop,
-                cudaStream_t stream);
+                cudaStream_t stream, void* workspace = nullptr);
 void var_mean(DType dt, void* var, void* mean, const void* in, const ReduceLoop& loop, int64_t correction,
-              cudaStream_t stream);
+              cudaStream_t stream, void* workspace = nullptr);
 
 // Bytes of device scratch memory channel_sum needs for these sizes (0 when
 // the channels alone fill the GPU, or there is little work per channel).

@@ -41,6 +41,8 @@ def main():
     files = sources()
     for f in files:
         path = os.path.join(ROOT, f)
+        if not os.path.exists(path):  # deleted in the working tree, not yet in the index
+            continue
         with open(path, encoding="utf-8") as fh:
             before = fh.read()
         after = subprocess.run([args.clang_format, "--style=file", f"--assume-filename={path}", path],

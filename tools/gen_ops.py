@@ -85,8 +85,14 @@ def load(path=REGISTRY):
                 raise RegistryError(f"op {name}: binding must be 'generated' or 'manual'")
             if op["backward"] and len(op["backward"]) != len(op["tensors"]):
                 raise RegistryError(f"op {name}: backward needs one formula per tensor input")
-            if "kernel" in op and (len(op["tensors"]) != 2 or not op["backward"] or op["api"] != "function"):
-                raise RegistryError(f"op {name}: a generated front end (kernel) is for binary functions with a backward")
+            if "kernel" in op:
+                k = op["kernel"]
+                binary_fn = k.startswith("BinaryOp::") and len(op["tensors"]) == 2 and op["backward"] and \
+                    op["api"] == "function"
+                unary_method = k.startswith("UnaryOp::") and len(op["args"]) == 1 and op["api"] == "method"
+                if not (binary_fn or unary_method):
+                    raise RegistryError(f"op {name}: a generated front end (kernel) is for binary functions with a "
+                                        "backward (BinaryOp::) or unary methods without options (UnaryOp::)")
             ops.append(op)
     for op in ops:
         if op["name"] in seen:
@@ -141,6 +147,35 @@ def gen_functions_h(ops):
     return "".join(out)
 
 
+def gen_methods(ops):
+    """Declarations of the registry's Tensor methods, included inside class Tensor (core/tensor.h)."""
+    out = [HEADER, "// Tensor methods of the registry (api = \"method\"), included inside class Tensor;\n"
+           "// defined in autograd/ops/<family>.cpp or generated (autograd/pointwise_generated.inc).\n"]
+    for op in ops:
+        if not (op["described"] and op["api"] == "method"):
+            continue
+        params = ", ".join(cpp_params(op).split(", ")[1:]) if len(op["args"]) > 1 else ""
+        out.append(f"Tensor {op['name']}({params}) const;  // {op['torch']}\n")
+    return "".join(out)
+
+
+def node_name(op):
+    return op.get("node") or "".join(p.capitalize() for p in op["name"].split("_")) + "Backward0"
+
+
+def gen_unary_method(op):
+    n, kernel = op["name"], op["kernel"]
+    if not op["backward"]:
+        return f"Tensor Tensor::{n}() const {{ return unary({kernel}, Op::{n}, *this, \"\", false, false, nullptr); }}\n"
+    (bw,) = op["backward"]
+    uses = {v: re.search(rf"\b{v}\b", bw) is not None for v in ("g", "x", "y")}
+    params = ", ".join(f"const Tensor&{' ' + v if uses[v] else ''}" for v in ("g", "x", "y"))
+    return (f"Tensor Tensor::{n}() const {{\n"
+            f"  return unary({kernel}, Op::{n}, *this, {cpp_str(node_name(op))}, {str(uses['x']).lower()}, "
+            f"{str(uses['y']).lower()},\n"
+            f"               []({params}) {{ return {bw}; }});\n}}\n")
+
+
 def gen_cost(ops):
     pw = [op for op in ops if op["described"] and op["family"] == "pointwise"]
     out = [HEADER, "// In core/op_cost.cpp: with LOOM_OP_COST_CASES, the case labels of the described\n"
@@ -154,14 +189,17 @@ def gen_cost(ops):
 
 
 def gen_front_ends(ops):
-    """Front ends of binary functions with a kernel: included at the end of autograd/ops/pointwise.cpp."""
+    """Front ends of the ops with a kernel: included at the end of autograd/ops/pointwise.cpp."""
     out = [HEADER]
     for op in ops:
         if not (op["described"] and "kernel" in op):
             continue
+        if op["kernel"].startswith("UnaryOp::"):
+            out.append(gen_unary_method(op))
+            continue
         n = op["name"]
         a, b = op["tensors"][0].name, op["tensors"][1].name
-        node = "".join(p.capitalize() for p in n.split("_")) + "Backward0"
+        node = node_name(op)
         allowed = " || ".join(f"rt == DType::{DTYPE_ENUM[d]}" for d in op["dtypes"])
         ga, gb = op["backward"]
         out.append(
@@ -225,7 +263,7 @@ def py_doc(op):
 
 
 def gen_bindings(ops):
-    """Included inside init_ops() of python/src/ops.cpp (m, cls, to_tensor in scope)."""
+    """Included inside bind_registry() of python/src/pointwise.cpp (m, cls, to_tensor in scope)."""
     out = [HEADER]
     names = []
     for op in ops:
@@ -330,6 +368,7 @@ def main():
         files = {
             "core/ops.def": gen_ops_def(ops),
             "core/ops_functions.h": gen_functions_h(ops),
+            "core/tensor_methods.inc": gen_methods(ops),
             "core/op_cost_pointwise.inc": gen_cost(ops),
             "autograd/pointwise_generated.inc": gen_front_ends(ops),
             "python/ops_bindings.inc": gen_bindings(ops),

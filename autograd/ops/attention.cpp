@@ -17,15 +17,12 @@ using autograd::SavedTensor;
 namespace {
 
 constexpr const char* kOp = "scaled_dot_product_attention";
+constexpr const char* kBackwardName = "ScaledDotProductAttentionBackward0";
 
 // q, k, v as [B,H,L,D] views (3-D inputs get H = 1).
 Tensor as4(const Tensor& t) { return t.dim() == 3 ? t.unsqueeze(1) : t; }
 
-}  // namespace
-
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
-                                    double dropout_p, bool is_causal, std::optional<double> scale) {
-  OpScope scope(Op::attention, {&q, &k, &v, &attn_mask});
+void check_qkv(const Tensor& q, const Tensor& k, const Tensor& v, double dropout_p) {
   LOOM_CHECK(q.defined() && k.defined() && v.defined(), kOp, ": query, key and value must be defined");
   LOOM_CHECK((q.dim() == 3 || q.dim() == 4) && k.dim() == q.dim() && v.dim() == q.dim(), kOp,
              ": expected query, key and value of the same rank, [B,H,L,E] or [B,L,E], got ", q.sizes(), ", ", k.sizes(),
@@ -46,8 +43,12 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   LOOM_CHECK(v.size(-2) == k.size(-2), kOp, ": key and value must have the same sequence length, got ", k.sizes(),
              " and ", v.sizes());
   LOOM_CHECK_VALUE(dropout_p >= 0.0 && dropout_p <= 1.0, kOp, ": dropout_p must be in [0, 1], got ", dropout_p);
+}
 
-  Tensor q4 = as4(q).contiguous(), k4 = as4(k).contiguous(), v4 = as4(v).contiguous();
+// The kernel parameters from the [B,H,L,D] views, without mask and dropout.
+kernels::AttentionParams attention_params(const Tensor& q, const Tensor& v, const Tensor& q4, const Tensor& k4,
+                                          const Tensor& v4, double dropout_p, bool is_causal,
+                                          std::optional<double> scale) {
   kernels::AttentionParams p;
   p.B = q4.size(0);
   p.H = q4.size(1);
@@ -61,29 +62,103 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (q.is_cuda())
     LOOM_CHECK(p.D <= 128 && p.Dv <= 128, kOp, ": the CUDA kernel supports head sizes up to 128, got query ", q.sizes(),
                " and value ", v.sizes());
+  return p;
+}
 
-  // The mask stays at its own shape; the kernels read it through broadcast strides.
-  Tensor mask;
-  if (attn_mask.defined()) {
-    ops::check_same_device(kOp, {&q, &attn_mask});
-    LOOM_CHECK_TYPE(attn_mask.dtype() == DType::Bool || attn_mask.is_floating_point(), kOp,
-                    ": attn_mask must be bool or floating point, got ", dtype_name(attn_mask.dtype()));
-    mask = attn_mask.detach();
-    if (mask.dtype() != DType::Bool && mask.dtype() != q.dtype()) mask = mask.to(q.dtype());
-    Shape full = nd == 4 ? Shape{p.B, p.H, p.Lq, p.Lk} : Shape{p.B, p.Lq, p.Lk};
-    LOOM_CHECK(mask.dim() <= nd, kOp, ": attn_mask of shape ", attn_mask.sizes(),
+// Checks attn_mask and points p at it. The mask stays at its own shape; the
+// kernels read it through broadcast strides. Returns the tensor p points at,
+// which must outlive the kernels.
+Tensor set_mask(kernels::AttentionParams& p, const Tensor& q, const Tensor& attn_mask) {
+  const int64_t nd = q.dim();
+  ops::check_same_device(kOp, {&q, &attn_mask});
+  LOOM_CHECK_TYPE(attn_mask.dtype() == DType::Bool || attn_mask.is_floating_point(), kOp,
+                  ": attn_mask must be bool or floating point, got ", dtype_name(attn_mask.dtype()));
+  Tensor mask = attn_mask.detach();
+  if (mask.dtype() != DType::Bool && mask.dtype() != q.dtype()) mask = mask.to(q.dtype());
+  Shape full = nd == 4 ? Shape{p.B, p.H, p.Lq, p.Lk} : Shape{p.B, p.Lq, p.Lk};
+  LOOM_CHECK(mask.dim() <= nd, kOp, ": attn_mask of shape ", attn_mask.sizes(),
+             " is not broadcastable to the attention weights ", full);
+  for (int64_t d = 0; d < mask.dim(); ++d) {
+    int64_t ms = mask.size(d), fs = full[full.size() - mask.dim() + d];
+    LOOM_CHECK(ms == fs || ms == 1, kOp, ": attn_mask of shape ", attn_mask.sizes(),
                " is not broadcastable to the attention weights ", full);
-    for (int64_t d = 0; d < mask.dim(); ++d) {
-      int64_t ms = mask.size(d), fs = full[full.size() - mask.dim() + d];
-      LOOM_CHECK(ms == fs || ms == 1, kOp, ": attn_mask of shape ", attn_mask.sizes(),
-                 " is not broadcastable to the attention weights ", full);
-    }
-    Shape st = ops::broadcast_strides(mask, full);
-    if (nd == 3) st.insert(st.begin() + 1, 0);
-    for (int i = 0; i < 4; ++i) p.mask_stride[i] = st[i];
-    p.mask = mask.data_ptr();
-    p.mask_is_bool = mask.dtype() == DType::Bool;
   }
+  Shape st = ops::broadcast_strides(mask, full);
+  if (nd == 3) st.insert(st.begin() + 1, 0);
+  for (int i = 0; i < 4; ++i) p.mask_stride[i] = st[i];
+  p.mask = mask.data_ptr();
+  p.mask_is_bool = mask.dtype() == DType::Bool;
+  return mask;
+}
+
+// What the backward node keeps.
+struct AttentionSaved {
+  SavedTensor q, k, v, out;
+  Tensor lse;
+  Tensor mask;  // kept so that the pointer in p stays valid
+  Shape qs, ks, vs;
+  TensorOptions opts;
+  kernels::AttentionParams p;
+};
+
+TensorList attention_backward(const AttentionSaved& s, const TensorList& g) {
+  LOOM_CHECK(!autograd::grad_enabled(), kOp, ": double backward (create_graph=True) is not supported");
+  const char* name = kBackwardName;
+  const kernels::AttentionParams& p = s.p;
+  const TensorOptions& opts = s.opts;
+  Tensor Q = s.q.unpack(name), K = s.k.unpack(name), V = s.v.unpack(name), O = s.out.unpack(name);
+  Tensor O4 = as4(O).contiguous();
+  Tensor dO = g[0].defined() ? as4(g[0]).contiguous() : zeros(O4.sizes(), TensorOptions(O4.dtype(), O4.device()));
+  Tensor dq = empty(Q.sizes(), opts), dk = empty(K.sizes(), opts), dv = empty(V.sizes(), opts);
+  if (dq.numel() + dk.numel() + dv.numel() > 0) {
+    // The CUDA kernel's scratch memory: Delta = rowsum(dO * O) per query.
+    Tensor ws = Q.is_cuda() ? empty({p.B, p.H, p.Lq}, opts) : Tensor();
+    LOOM_DEVICE_DISPATCH(
+        Q.device(),
+        kernels::cpu::attention_backward(Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), dO.data_ptr(),
+                                         Q.data_ptr(), K.data_ptr(), V.data_ptr(), O4.data_ptr(), s.lse.data_ptr(), p),
+        kernels::cuda::attention_backward(Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), dO.data_ptr(),
+                                          Q.data_ptr(), K.data_ptr(), V.data_ptr(), O4.data_ptr(), s.lse.data_ptr(),
+                                          ws.defined() ? ws.data_ptr() : nullptr, p, ops::stream_of(Q.device())));
+  }
+  return TensorList{dq.view(s.qs), dk.view(s.ks), dv.view(s.vs)};
+}
+
+void attach_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& q4, const Tensor& k4,
+                               const Tensor& v4, Tensor& out, const Tensor& lse, const Tensor& mask,
+                               const kernels::AttentionParams& p) {
+  AttentionSaved s{SavedTensor(q4),
+                   SavedTensor(k4),
+                   SavedTensor(v4),
+                   SavedTensor(out, true),
+                   lse,
+                   mask,
+                   q.sizes(),
+                   k.sizes(),
+                   v.sizes(),
+                   TensorOptions(q.dtype(), q.device()),
+                   p};
+  auto node = std::make_shared<LambdaNode>(
+      kBackwardName, [s = std::move(s)](const TensorList& g) { return attention_backward(s, g); });
+  // Backward recomputes the scores and runs four GEMMs: ~2.5x the forward's
+  // FLOPs; it reads q, k, v, out and dout and writes dq, dk, dv.
+  const double l = double(p.Lq), sl = double(p.Lk), heads = double(p.B) * double(p.H);
+  const double d = double(q.size(-1)), dv = double(v.size(-1)), item = double(q.element_size());
+  node->cost_flops = 2.5 * heads * (2 * l * sl * d + 2 * l * sl * dv);
+  node->cost_bytes = item * 2 * (double(q.numel()) + double(k.numel()) + double(v.numel()) + double(out.numel()));
+  node->cost_tensor_core = true;
+  autograd::attach(node, {q, k, v}, out);
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
+                                    double dropout_p, bool is_causal, std::optional<double> scale) {
+  OpScope scope(Op::attention, {&q, &k, &v, &attn_mask});
+  check_qkv(q, k, v, dropout_p);
+  Tensor q4 = as4(q).contiguous(), k4 = as4(k).contiguous(), v4 = as4(v).contiguous();
+  kernels::AttentionParams p = attention_params(q, v, q4, k4, v4, dropout_p, is_causal, scale);
+  Tensor mask = attn_mask.defined() ? set_mask(p, q, attn_mask) : Tensor();
   if (dropout_p > 0.0) {
     PhiloxState st = philox_reserve(q.device(), static_cast<uint64_t>(p.B * p.H * p.Lq * p.Lk));
     p.seed = st.seed;
@@ -99,44 +174,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                                          k4.data_ptr(), v4.data_ptr(), p),
                          kernels::cuda::attention_forward(q.dtype(), out.data_ptr(), lse.data_ptr(), q4.data_ptr(),
                                                           k4.data_ptr(), v4.data_ptr(), p, ops::stream_of(q.device())));
-  if (nd == 3) out = out.squeeze(1);
-
-  if (autograd::any_requires_grad({&q, &k, &v})) {
-    SavedTensor sq(q4), sk(k4), sv(v4), so(out, true);
-    Tensor lse_saved = lse;
-    Shape qs = q.sizes(), ks = k.sizes(), vs = v.sizes();
-    // `mask` is captured so that the pointer in p stays valid.
-    auto node = std::make_shared<LambdaNode>("ScaledDotProductAttentionBackward0", [=](const TensorList& g) {
-      LOOM_CHECK(!autograd::grad_enabled(), kOp, ": double backward (create_graph=True) is not supported");
-      (void)mask;
-      const char* name = "ScaledDotProductAttentionBackward0";
-      Tensor Q = sq.unpack(name), K = sk.unpack(name), V = sv.unpack(name), O = so.unpack(name);
-      Tensor O4 = as4(O).contiguous();
-      Tensor dO = g[0].defined() ? as4(g[0]).contiguous() : zeros(O4.sizes(), TensorOptions(O4.dtype(), O4.device()));
-      Tensor dq = empty(Q.sizes(), opts), dk = empty(K.sizes(), opts), dv = empty(V.sizes(), opts);
-      if (dq.numel() + dk.numel() + dv.numel() > 0) {
-        // The CUDA kernel's scratch memory: Delta = rowsum(dO * O) per query.
-        Tensor ws = Q.is_cuda() ? empty({p.B, p.H, p.Lq}, opts) : Tensor();
-        LOOM_DEVICE_DISPATCH(Q.device(),
-                             kernels::cpu::attention_backward(Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(),
-                                                              dO.data_ptr(), Q.data_ptr(), K.data_ptr(), V.data_ptr(),
-                                                              O4.data_ptr(), lse_saved.data_ptr(), p),
-                             kernels::cuda::attention_backward(
-                                 Q.dtype(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), dO.data_ptr(), Q.data_ptr(),
-                                 K.data_ptr(), V.data_ptr(), O4.data_ptr(), lse_saved.data_ptr(),
-                                 ws.defined() ? ws.data_ptr() : nullptr, p, ops::stream_of(Q.device())));
-      }
-      return TensorList{dq.view(qs), dk.view(ks), dv.view(vs)};
-    });
-    // Backward recomputes the scores and runs four GEMMs: ~2.5x the forward's
-    // FLOPs; it reads q, k, v, out and dout and writes dq, dk, dv.
-    const double l = double(p.Lq), s = double(p.Lk), heads = double(p.B) * double(p.H);
-    const double d = double(q.size(-1)), dv = double(v.size(-1)), item = double(q.element_size());
-    node->cost_flops = 2.5 * heads * (2 * l * s * d + 2 * l * s * dv);
-    node->cost_bytes = item * 2 * (double(q.numel()) + double(k.numel()) + double(v.numel()) + double(out.numel()));
-    node->cost_tensor_core = true;
-    autograd::attach(node, {q, k, v}, out);
-  }
+  if (q.dim() == 3) out = out.squeeze(1);
+  if (autograd::any_requires_grad({&q, &k, &v})) attach_attention_backward(q, k, v, q4, k4, v4, out, lse, mask, p);
   return out;
 }
 

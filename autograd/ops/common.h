@@ -50,6 +50,15 @@ void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
 // A new tensor of `shape` like PyTorch's empty (contiguous).
 inline Tensor new_empty(const Shape& shape, DType dt, Device dev) { return empty(shape, TensorOptions(dt, dev)); }
 
+// Scratch memory of `bytes` on `dev` for a kernel, from the caching allocator
+// (stream-ordered on the current stream); undefined when bytes is 0. Keep the
+// tensor alive until the kernel is enqueued.
+inline Tensor workspace(size_t bytes, Device dev) {
+  if (bytes == 0) return Tensor();
+  return new_empty({static_cast<int64_t>(bytes)}, DType::Bool, dev);
+}
+inline void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+
 // Normalized, sorted, unique dims; empty input means all dims.
 Dims reduce_dims(const Dims& dims, int64_t ndim, const char* op);
 Shape keepdim_shape(const Shape& in, const Dims& dims);

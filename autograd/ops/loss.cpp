@@ -14,6 +14,8 @@ using autograd::SavedTensor;
 
 namespace {
 
+constexpr const char* kBackwardName = "NllLossBackward0";
+
 // Moves the class dim last: [N, C, d...] -> [N, d..., C].
 Dims class_last(int64_t ndim) {
   Dims p{0};
@@ -28,11 +30,17 @@ Dims class_back(int64_t ndim) {  // inverse of class_last
   return p;
 }
 
-}  // namespace
+// The arguments as rows of C contiguous logits, one target per row.
+struct CeRows {
+  bool unbatched = false;
+  Tensor in, tg;  // input and target with a batch dim
+  int64_t C = 0, M = 0, ndim = 0;
+  Tensor rows;  // [M, C], detached
+  Tensor trow;  // [M]
+  Tensor w;     // the class weights, detached and contiguous, or undefined
+};
 
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
-                     const std::string& reduction, double label_smoothing) {
-  OpScope scope(Op::cross_entropy, {&input, &target, &weight});
+void check_ce_args(const Tensor& input, const Tensor& target, const std::string& reduction, double label_smoothing) {
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "cross_entropy: expected a floating point input, got ",
                   dtype_name(input.dtype()));
   LOOM_CHECK_TYPE(target.dtype() == DType::Int64, "cross_entropy: expected target of dtype int64 (class indices), got ",
@@ -43,122 +51,186 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                    "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing);
   LOOM_CHECK(input.dim() >= 1, "cross_entropy: expected input with at least 1 dimension, got ", input.sizes());
   ops::check_same_device("cross_entropy", {&input, &target});
-  const bool unbatched = input.dim() == 1;
-  Tensor in = unbatched ? input.unsqueeze(0) : input;
-  Tensor tg = unbatched ? target.unsqueeze(0) : target;
-  Shape expect_t = in.sizes();
+}
+
+void check_ce_weight(const Tensor& input, const Tensor& weight, int64_t C) {
+  LOOM_CHECK(weight.dim() == 1 && weight.numel() == C, "cross_entropy: expected weight of shape [", C,
+             "] (one per class), got ", weight.sizes());
+  LOOM_CHECK_TYPE(weight.dtype() == input.dtype(), "cross_entropy: expected weight of dtype ",
+                  dtype_name(input.dtype()), ", got ", dtype_name(weight.dtype()));
+  ops::check_same_device("cross_entropy", {&input, &weight});
+}
+
+// Checks the arguments and lays them out as rows.
+CeRows ce_rows(const Tensor& input, const Tensor& target, const Tensor& weight, const std::string& reduction,
+               double label_smoothing) {
+  check_ce_args(input, target, reduction, label_smoothing);
+  CeRows r;
+  r.unbatched = input.dim() == 1;
+  r.in = r.unbatched ? input.unsqueeze(0) : input;
+  r.tg = r.unbatched ? target.unsqueeze(0) : target;
+  Shape expect_t = r.in.sizes();
   expect_t.erase(expect_t.begin() + 1);
-  LOOM_CHECK(tg.sizes() == expect_t, "cross_entropy: expected target of shape ", unbatched ? Shape{} : expect_t,
+  LOOM_CHECK(r.tg.sizes() == expect_t, "cross_entropy: expected target of shape ", r.unbatched ? Shape{} : expect_t,
              " for input of shape ", input.sizes(), ", got ", target.sizes());
-  const int64_t C = in.sizes()[1];
-  if (weight.defined()) {
-    LOOM_CHECK(weight.dim() == 1 && weight.numel() == C, "cross_entropy: expected weight of shape [", C,
-               "] (one per class), got ", weight.sizes());
-    LOOM_CHECK_TYPE(weight.dtype() == input.dtype(), "cross_entropy: expected weight of dtype ",
-                    dtype_name(input.dtype()), ", got ", dtype_name(weight.dtype()));
-    ops::check_same_device("cross_entropy", {&input, &weight});
+  r.C = r.in.sizes()[1];
+  if (weight.defined()) check_ce_weight(input, weight, r.C);
+  r.M = r.tg.numel();
+  r.ndim = r.in.dim();
+  r.rows = (r.ndim == 2 ? r.in.detach() : r.in.detach().permute(class_last(r.ndim))).contiguous().view({r.M, r.C});
+  r.trow = r.tg.contiguous().view({r.M});
+  r.w = weight.defined() ? weight.detach().contiguous() : Tensor();
+  return r;
+}
+
+// The forward kernel's outputs, one per row.
+struct CeForward {
+  Tensor loss, lse, roww;  // the loss, the log-sum-exp of the logits, the row's weight
+};
+
+CeForward ce_forward(const CeRows& r, DType dt, Device dev, int64_t ignore_index, double label_smoothing) {
+  const int64_t M = r.M, C = r.C;
+  CeForward f{ops::new_empty({M}, dt, dev), ops::new_empty({M}, dt, dev), ops::new_empty({M}, dt, dev)};
+  if (M == 0) return f;
+  LOOM_CHECK_INDEX(C > 0, "cross_entropy: input has 0 classes but targets were given");
+  const void* wp = r.w.defined() ? r.w.data_ptr() : nullptr;
+  const auto* tp = static_cast<const int64_t*>(r.trow.data_ptr());
+  ops::on_device(
+      dev, "cross_entropy",
+      [&] {
+        int64_t bad =
+            kernels::cpu::cross_entropy_forward(dt, f.loss.data_ptr(), f.lse.data_ptr(), f.roww.data_ptr(),
+                                                r.rows.data_ptr(), tp, wp, M, C, ignore_index, label_smoothing);
+        if (bad >= 0)
+          LOOM_THROW(ErrorKind::Index, "cross_entropy: Target ", tp[bad], " is out of bounds (expected a class in [0, ",
+                     C, ") or ignore_index ", ignore_index, ")");
+      },
+      [&](cudaStream_t stream) {
+        kernels::cuda::cross_entropy_forward(dt, f.loss.data_ptr(), f.lse.data_ptr(), f.roww.data_ptr(),
+                                             r.rows.data_ptr(), tp, wp, M, C, ignore_index, label_smoothing,
+                                             cuda::device_error_flag(dev.index), stream);
+      });
+  return f;
+}
+
+// Applies `reduction` to the per-row losses; for "mean", `wsum` gets the sum
+// of the row weights (the divisor).
+Tensor ce_reduce(const CeRows& r, const CeForward& f, const std::string& reduction, Tensor& wsum) {
+  autograd::NoGradGuard ng;
+  if (reduction == "none") {
+    Tensor out = f.loss.view(r.tg.sizes());
+    return r.unbatched ? out.squeeze(0) : out;
   }
-  const int64_t M = tg.numel();
-  const int64_t ndim = in.dim();
-  // Rows of C contiguous logits.
-  Tensor rows = (ndim == 2 ? in.detach() : in.detach().permute(class_last(ndim))).contiguous().view({M, C});
-  Tensor trow = tg.contiguous().view({M});
-  Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
-  const void* wp = w.defined() ? w.data_ptr() : nullptr;
-  const DType dt = input.dtype();
-  const Device dev = input.device();
-  Tensor loss = ops::new_empty({M}, dt, dev), lse = ops::new_empty({M}, dt, dev), roww = ops::new_empty({M}, dt, dev);
-  if (M > 0) {
-    LOOM_CHECK_INDEX(C > 0, "cross_entropy: input has 0 classes but targets were given");
-    const auto* tp = static_cast<const int64_t*>(trow.data_ptr());
-    ops::on_device(
-        dev, "cross_entropy",
-        [&] {
-          int64_t bad =
-              kernels::cpu::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(), rows.data_ptr(),
-                                                  tp, wp, M, C, ignore_index, label_smoothing);
-          if (bad >= 0)
-            LOOM_THROW(ErrorKind::Index, "cross_entropy: Target ", tp[bad],
-                       " is out of bounds (expected a class in [0, ", C, ") or ignore_index ", ignore_index, ")");
-        },
-        [&](cudaStream_t stream) {
-          kernels::cuda::cross_entropy_forward(dt, loss.data_ptr(), lse.data_ptr(), roww.data_ptr(), rows.data_ptr(),
-                                               tp, wp, M, C, ignore_index, label_smoothing,
-                                               cuda::device_error_flag(dev.index), stream);
-        });
+  if (reduction == "sum") return f.loss.sum();
+  wsum = f.roww.sum();
+  return f.loss.sum() / wsum;
+}
+
+// What the backward node keeps.
+struct CeSaved {
+  SavedTensor x, t, w, lse, wsum;
+  std::string reduction;
+  Shape in_shape;  // the input's shape with a batch dim
+  int64_t M, C, ndim, ignore_index;
+  bool unbatched;
+  double label_smoothing;
+};
+
+// [M, C] row gradients back to the input's layout.
+Tensor ce_rows_to_input(const CeSaved& s, Tensor d, bool make_contiguous) {
+  if (s.ndim > 2) {
+    Shape perm_shape;
+    for (int64_t i : class_last(s.ndim)) perm_shape.push_back(s.in_shape[i]);
+    d = d.view(perm_shape).permute(class_back(s.ndim));
+    if (make_contiguous) d = d.contiguous();
   }
-  Tensor out, wsum;
-  {
-    autograd::NoGradGuard ng;
-    if (reduction == "none") {
-      out = loss.view(tg.sizes());
-      if (unbatched) out = out.squeeze(0);
-    } else if (reduction == "sum") {
-      out = loss.sum();
-    } else {
-      wsum = roww.sum();
-      out = loss.sum() / wsum;
-    }
-  }
-  if (autograd::any_requires_grad({&input})) {
-    SavedTensor sx(input), st(trow), sw(w), slse(lse), swsum(wsum);
-    const std::string red = reduction;
-    const Shape in_shape = in.sizes();
-    auto node = std::make_shared<LambdaNode>("NllLossBackward0", [=](const TensorList& g) -> TensorList {
-      const char* nm = "NllLossBackward0";
-      if (!g[0].defined()) return {Tensor()};
-      Tensor x = sx.unpack(nm), t = st.unpack(nm), wt = sw.defined() ? sw.unpack(nm) : Tensor();
-      Tensor gsc;  // gradient per row ([M]) or one scalar
-      if (red == "none") gsc = g[0].reshape({M});
-      else if (red == "sum") gsc = g[0].reshape({});
-      else gsc = g[0].reshape({}) / swsum.unpack(nm);
-      Tensor xin = unbatched ? x.unsqueeze(0) : x;
-      if (autograd::grad_enabled()) {  // create_graph: differentiable composition
-        Tensor xr = (ndim == 2 ? xin : xin.permute(class_last(ndim))).reshape({M, C});
-        Tensor valid = t.ne(ignore_index);
-        Tensor tc = where(valid, t, Scalar(int64_t(0)));
-        Tensor onehot = one_hot(tc, C).to(xr.dtype());
-        Tensor p = xr.softmax(1);
-        Tensor wrow =
-            wt.defined() ? wt.index_select(0, tc).unsqueeze(1) : ones({M, 1}, TensorOptions(xr.dtype(), xr.device()));
-        Tensor W = wt.defined() ? wt.sum() : full({}, static_cast<double>(C), TensorOptions(xr.dtype(), xr.device()));
-        Tensor wc = wt.defined() ? wt.unsqueeze(0) : ones({1, C}, TensorOptions(xr.dtype(), xr.device()));
-        Tensor d =
-            (1.0 - label_smoothing) * wrow * (p - onehot) + (label_smoothing / static_cast<double>(C)) * (W * p - wc);
-        d = d * valid.to(xr.dtype()).unsqueeze(1);
-        d = d * (gsc.dim() == 0 ? gsc : gsc.unsqueeze(1));
-        if (ndim > 2) {
-          Shape perm_shape;
-          for (int64_t i : class_last(ndim)) perm_shape.push_back(in_shape[i]);
-          d = d.view(perm_shape).permute(class_back(ndim));
-        }
-        return {unbatched ? d.squeeze(0) : d};
-      }
-      Tensor xr = (ndim == 2 ? xin : xin.permute(class_last(ndim))).contiguous();
-      Tensor gc = gsc.contiguous();
-      Tensor dx = ops::new_empty({M, C}, xr.dtype(), xr.device());
-      const void* wpp = wt.defined() ? wt.data_ptr() : nullptr;
-      const auto* tp = static_cast<const int64_t*>(t.data_ptr());
-      const int64_t gstride = gc.dim() == 0 ? 0 : 1;
-      Tensor l = slse.unpack(nm);
-      if (M > 0)
-        LOOM_DEVICE_DISPATCH(
-            xr.device(),
-            kernels::cpu::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp, l.data_ptr(),
-                                                 gc.data_ptr(), gstride, M, C, ignore_index, label_smoothing),
-            kernels::cuda::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp, l.data_ptr(),
-                                                  gc.data_ptr(), gstride, M, C, ignore_index, label_smoothing,
-                                                  ops::stream_of(xr.device())));
-      Tensor d = dx;
-      if (ndim > 2) {
-        Shape perm_shape;
-        for (int64_t i : class_last(ndim)) perm_shape.push_back(in_shape[i]);
-        d = dx.view(perm_shape).permute(class_back(ndim)).contiguous();
-      }
-      return {unbatched ? d.squeeze(0) : d};
-    });
-    autograd::attach(node, {input}, out);
-  }
+  return s.unbatched ? d.squeeze(0) : d;
+}
+
+// create_graph: the gradient as a differentiable composition.
+Tensor ce_grad_composite(const CeSaved& s, const Tensor& xin, const Tensor& t, const Tensor& wt, const Tensor& gsc) {
+  const int64_t M = s.M, C = s.C;
+  const double ls = s.label_smoothing;
+  Tensor xr = (s.ndim == 2 ? xin : xin.permute(class_last(s.ndim))).reshape({M, C});
+  const TensorOptions opts(xr.dtype(), xr.device());
+  Tensor valid = t.ne(s.ignore_index);
+  Tensor tc = where(valid, t, Scalar(int64_t(0)));
+  Tensor onehot = one_hot(tc, C).to(xr.dtype());
+  Tensor p = xr.softmax(1);
+  Tensor wrow = wt.defined() ? wt.index_select(0, tc).unsqueeze(1) : ones({M, 1}, opts);
+  Tensor W = wt.defined() ? wt.sum() : full({}, static_cast<double>(C), opts);
+  Tensor wc = wt.defined() ? wt.unsqueeze(0) : ones({1, C}, opts);
+  Tensor d = (1.0 - ls) * wrow * (p - onehot) + (ls / static_cast<double>(C)) * (W * p - wc);
+  d = d * valid.to(xr.dtype()).unsqueeze(1);
+  d = d * (gsc.dim() == 0 ? gsc : gsc.unsqueeze(1));
+  return ce_rows_to_input(s, d, false);
+}
+
+// The fused backward kernel.
+Tensor ce_grad_fused(const CeSaved& s, const Tensor& xin, const Tensor& t, const Tensor& wt, const Tensor& gsc) {
+  const int64_t M = s.M, C = s.C;
+  Tensor xr = (s.ndim == 2 ? xin : xin.permute(class_last(s.ndim))).contiguous();
+  Tensor gc = gsc.contiguous();
+  Tensor dx = ops::new_empty({M, C}, xr.dtype(), xr.device());
+  const void* wpp = wt.defined() ? wt.data_ptr() : nullptr;
+  const auto* tp = static_cast<const int64_t*>(t.data_ptr());
+  const int64_t gstride = gc.dim() == 0 ? 0 : 1;
+  Tensor l = s.lse.unpack(kBackwardName);
+  if (M > 0)
+    LOOM_DEVICE_DISPATCH(
+        xr.device(),
+        kernels::cpu::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp, l.data_ptr(),
+                                             gc.data_ptr(), gstride, M, C, s.ignore_index, s.label_smoothing),
+        kernels::cuda::cross_entropy_backward(xr.dtype(), dx.data_ptr(), xr.data_ptr(), tp, wpp, l.data_ptr(),
+                                              gc.data_ptr(), gstride, M, C, s.ignore_index, s.label_smoothing,
+                                              ops::stream_of(xr.device())));
+  return ce_rows_to_input(s, dx, true);
+}
+
+TensorList ce_backward(const CeSaved& s, const TensorList& g) {
+  const char* nm = kBackwardName;
+  if (!g[0].defined()) return {Tensor()};
+  Tensor x = s.x.unpack(nm), t = s.t.unpack(nm), wt = s.w.defined() ? s.w.unpack(nm) : Tensor();
+  Tensor gsc;  // gradient per row ([M]) or one scalar
+  if (s.reduction == "none") gsc = g[0].reshape({s.M});
+  else if (s.reduction == "sum") gsc = g[0].reshape({});
+  else gsc = g[0].reshape({}) / s.wsum.unpack(nm);
+  Tensor xin = s.unbatched ? x.unsqueeze(0) : x;
+  if (autograd::grad_enabled()) return {ce_grad_composite(s, xin, t, wt, gsc)};
+  return {ce_grad_fused(s, xin, t, wt, gsc)};
+}
+
+void attach_ce_backward(const Tensor& input, const CeRows& r, const CeForward& f, const Tensor& wsum,
+                        const std::string& reduction, int64_t ignore_index, double label_smoothing, Tensor& out) {
+  CeSaved s{SavedTensor(input),
+            SavedTensor(r.trow),
+            SavedTensor(r.w),
+            SavedTensor(f.lse),
+            SavedTensor(wsum),
+            reduction,
+            r.in.sizes(),
+            r.M,
+            r.C,
+            r.ndim,
+            ignore_index,
+            r.unbatched,
+            label_smoothing};
+  auto node = std::make_shared<LambdaNode>(kBackwardName,
+                                           [s = std::move(s)](const TensorList& g) { return ce_backward(s, g); });
+  autograd::attach(node, {input}, out);
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                     const std::string& reduction, double label_smoothing) {
+  OpScope scope(Op::cross_entropy, {&input, &target, &weight});
+  const CeRows r = ce_rows(input, target, weight, reduction, label_smoothing);
+  const CeForward f = ce_forward(r, input.dtype(), input.device(), ignore_index, label_smoothing);
+  Tensor wsum;
+  Tensor out = ce_reduce(r, f, reduction, wsum);
+  if (autograd::any_requires_grad({&input}))
+    attach_ce_backward(input, r, f, wsum, reduction, ignore_index, label_smoothing, out);
   return out;
 }
 

@@ -26,14 +26,6 @@ void check_param(const char* op, const char* what, const Tensor& p, const Shape&
 const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 void* mut_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 
-// Device scratch memory of `bytes` for a CUDA kernel, from loom's caching
-// allocator on like's device (undefined when none is needed).
-Tensor cuda_workspace(size_t bytes, const Tensor& like) {
-  if (bytes == 0) return Tensor();
-  const size_t item = itemsize(like.dtype());
-  return ops::new_empty({static_cast<int64_t>((bytes + item - 1) / item)}, like.dtype(), like.device());
-}
-
 }  // namespace
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
@@ -117,9 +109,12 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   return y;
 }
 
-Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
-  OpScope scope(Op::batch_norm, {&input, &running_mean, &running_var, &weight, &bias});
+namespace {
+
+constexpr const char* kBatchNormBackward = "NativeBatchNormBackward0";
+
+void check_batch_norm_args(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                           const Tensor& weight, const Tensor& bias, bool training) {
   LOOM_CHECK(input.dim() >= 2, "batch_norm: expected input of shape [N, C, *] (at least 2 dims), got ", input.sizes());
   LOOM_CHECK_TYPE(is_floating(input.dtype()), "batch_norm: expected a floating point input, got ",
                   dtype_name(input.dtype()));
@@ -135,6 +130,112 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   if (training)
     LOOM_CHECK_VALUE(N * S > 1, "batch_norm: expected more than 1 value per channel when training, got input size ",
                      input.sizes());
+}
+
+// Training: the batch statistics of the contiguous input x [N, C, S] into
+// mean and invstd, and the running statistics updated with them.
+void batch_norm_train_stats(const Tensor& x, int64_t N, int64_t C, int64_t S, double eps, double momentum,
+                            const Tensor& running_mean, const Tensor& running_var, Tensor& mean, Tensor& invstd) {
+  const Shape cs{C};
+  mean = ops::new_empty(cs, x.dtype(), x.device());
+  invstd = ops::new_empty(cs, x.dtype(), x.device());
+  Tensor var = ops::new_empty(cs, x.dtype(), x.device());
+  ops::on_device(
+      x.device(), "batch_norm",
+      [&] {
+        kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
+                                       C, S, eps);
+      },
+      [&](cudaStream_t stream) {
+        Tensor ws = ops::workspace(kernels::cuda::batch_norm_stats_workspace_bytes(x.dtype(), N, C, S), x.device());
+        kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
+                                        C, S, eps, mut_ptr_or_null(ws), stream);
+      });
+  if (running_mean.defined() || running_var.defined()) {
+    autograd::NoGradGuard ng;
+    const double n = static_cast<double>(N * S);
+    Tensor rm = running_mean, rv = running_var;
+    if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean, momentum);
+    if (rv.defined()) rv.mul_(1.0 - momentum).add_(var, momentum * n / (n - 1.0));
+  }
+}
+
+// What the batch_norm backward node keeps.
+struct BatchNormSaved {
+  SavedTensor x, w, mean, invstd;
+  Shape bshape;  // [1, C, 1...]
+  int64_t N, C, S;
+  bool training, need_x, need_w, need_b;
+  double eps;
+};
+
+// create_graph: the gradients as a differentiable composition.
+TensorList batch_norm_grad_composite(const BatchNormSaved& s, const Tensor& g, const Tensor& xin, const Tensor& wt,
+                                     const Tensor& mu, const Tensor& is, const Dims& red) {
+  Tensor xhat = (xin - mu.view(s.bshape)) * is.view(s.bshape);
+  Tensor gx;
+  if (s.training) {
+    Tensor m2 = xin.mean(red, true);
+    Tensor xc = xin - m2;
+    Tensor rs = ((xc * xc).mean(red, true) + s.eps).rsqrt();
+    xhat = xc * rs;
+    Tensor gw = wt.defined() ? g * wt.view(s.bshape) : g;
+    if (s.need_x) gx = rs * (gw - gw.mean(red, true) - xhat * (gw * xhat).mean(red, true));
+  } else if (s.need_x) {
+    gx = g * is.view(s.bshape);
+    if (wt.defined()) gx = gx * wt.view(s.bshape);
+  }
+  Tensor gwt = s.need_w ? (g * xhat).sum(red) : Tensor();
+  Tensor gb = s.need_b ? g.sum(red) : Tensor();
+  return {gx, gwt, gb};
+}
+
+// The fused backward kernel.
+TensorList batch_norm_grad_fused(const BatchNormSaved& s, const Tensor& g, const Tensor& xin, const Tensor& wt,
+                                 const Tensor& mu, const Tensor& is) {
+  const int64_t N = s.N, C = s.C, S = s.S;
+  const bool training = s.training;
+  Tensor xc = xin.contiguous(), go = g.contiguous();
+  Tensor wc = wt.defined() ? wt.contiguous() : Tensor();
+  Tensor dx = s.need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
+  Tensor dw = s.need_w ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
+  Tensor db = s.need_b ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
+  ops::on_device(
+      xc.device(), "batch_norm_backward",
+      [&] {
+        kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                          go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
+                                          N, C, S, training);
+      },
+      [&](cudaStream_t stream) {
+        Tensor ws =
+            ops::workspace(kernels::cuda::batch_norm_backward_workspace_bytes(xc.dtype(), N, C, S), xc.device());
+        kernels::cuda::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
+                                           go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(), ptr_or_null(wc),
+                                           N, C, S, training, mut_ptr_or_null(ws), stream);
+      });
+  return {dx, dw, db};
+}
+
+TensorList batch_norm_backward(const BatchNormSaved& s, const TensorList& g) {
+  const char* nm = kBatchNormBackward;
+  Tensor xin = s.x.unpack(nm), wt = s.w.defined() ? s.w.unpack(nm) : Tensor();
+  Tensor mu = s.mean.unpack(nm), is = s.invstd.unpack(nm);
+  if (!g[0].defined()) return {Tensor(), Tensor(), Tensor()};
+  Dims red{0};
+  for (int64_t i = 2; i < xin.dim(); ++i) red.push_back(i);
+  if (autograd::grad_enabled()) return batch_norm_grad_composite(s, g[0], xin, wt, mu, is, red);
+  return batch_norm_grad_fused(s, g[0], xin, wt, mu, is);
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  OpScope scope(Op::batch_norm, {&input, &running_mean, &running_var, &weight, &bias});
+  check_batch_norm_args(input, running_mean, running_var, weight, bias, training);
+  const int64_t N = input.sizes()[0], C = input.sizes()[1];
+  const int64_t S = C > 0 && N > 0 ? input.numel() / (N * C) : 0;
   Shape bshape(input.dim(), 1);
   bshape[1] = C;
   Tensor x = input.detach().contiguous();
@@ -142,27 +243,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor mean, invstd;
   if (training) {
-    mean = ops::new_empty(cs, x.dtype(), x.device());
-    invstd = ops::new_empty(cs, x.dtype(), x.device());
-    Tensor var = ops::new_empty(cs, x.dtype(), x.device());
-    ops::on_device(
-        x.device(), "batch_norm",
-        [&] {
-          kernels::cpu::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(), N,
-                                         C, S, eps);
-        },
-        [&](cudaStream_t stream) {
-          Tensor ws = cuda_workspace(kernels::cuda::batch_norm_stats_workspace_bytes(x.dtype(), N, C, S), x);
-          kernels::cuda::batch_norm_stats(x.dtype(), mean.data_ptr(), var.data_ptr(), invstd.data_ptr(), x.data_ptr(),
-                                          N, C, S, eps, mut_ptr_or_null(ws), stream);
-        });
-    if (running_mean.defined() || running_var.defined()) {
-      autograd::NoGradGuard ng;
-      const double n = static_cast<double>(N * S);
-      Tensor rm = running_mean, rv = running_var;
-      if (rm.defined()) rm.mul_(1.0 - momentum).add_(mean, momentum);
-      if (rv.defined()) rv.mul_(1.0 - momentum).add_(var, momentum * n / (n - 1.0));
-    }
+    batch_norm_train_stats(x, N, C, S, eps, momentum, running_mean, running_var, mean, invstd);
   } else {
     autograd::NoGradGuard ng;
     mean = running_mean.detach().contiguous().clone();
@@ -176,54 +257,21 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       kernels::cuda::batch_norm_apply(x.dtype(), y.data_ptr(), x.data_ptr(), mean.data_ptr(), invstd.data_ptr(),
                                       ptr_or_null(w), ptr_or_null(b), N, C, S, ops::stream_of(x.device())));
   if (autograd::any_requires_grad({&input, &weight, &bias})) {
-    const bool need_x = input.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
-               need_b = bias.defined() && bias.requires_grad();
-    SavedTensor sx(input), sw(weight), smean(mean), sinv(invstd);
-    auto node = std::make_shared<LambdaNode>("NativeBatchNormBackward0", [=](const TensorList& g) -> TensorList {
-      const char* nm = "NativeBatchNormBackward0";
-      Tensor xin = sx.unpack(nm), wt = sw.defined() ? sw.unpack(nm) : Tensor();
-      Tensor mu = smean.unpack(nm), is = sinv.unpack(nm);
-      if (!g[0].defined()) return {Tensor(), Tensor(), Tensor()};
-      Dims red{0};
-      for (int64_t i = 2; i < xin.dim(); ++i) red.push_back(i);
-      if (autograd::grad_enabled()) {  // create_graph: differentiable composition
-        Tensor xhat = (xin - mu.view(bshape)) * is.view(bshape);
-        Tensor gx;
-        if (training) {
-          Tensor m2 = xin.mean(red, true);
-          Tensor xc = xin - m2;
-          Tensor rs = ((xc * xc).mean(red, true) + eps).rsqrt();
-          xhat = xc * rs;
-          Tensor gw = wt.defined() ? g[0] * wt.view(bshape) : g[0];
-          if (need_x) gx = rs * (gw - gw.mean(red, true) - xhat * (gw * xhat).mean(red, true));
-        } else if (need_x) {
-          gx = g[0] * is.view(bshape);
-          if (wt.defined()) gx = gx * wt.view(bshape);
-        }
-        Tensor gwt = need_w ? (g[0] * xhat).sum(red) : Tensor();
-        Tensor gb = need_b ? g[0].sum(red) : Tensor();
-        return {gx, gwt, gb};
-      }
-      Tensor xc = xin.contiguous(), go = g[0].contiguous();
-      Tensor wc = wt.defined() ? wt.contiguous() : Tensor();
-      Tensor dx = need_x ? ops::new_empty(xc.sizes(), xc.dtype(), xc.device()) : Tensor();
-      Tensor dw = need_w ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
-      Tensor db = need_b ? ops::new_empty({C}, xc.dtype(), xc.device()) : Tensor();
-      ops::on_device(
-          xc.device(), "batch_norm_backward",
-          [&] {
-            kernels::cpu::batch_norm_backward(xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db),
-                                              go.data_ptr(), xc.data_ptr(), mu.data_ptr(), is.data_ptr(),
-                                              ptr_or_null(wc), N, C, S, training);
-          },
-          [&](cudaStream_t stream) {
-            Tensor ws = cuda_workspace(kernels::cuda::batch_norm_backward_workspace_bytes(xc.dtype(), N, C, S), xc);
-            kernels::cuda::batch_norm_backward(
-                xc.dtype(), mut_ptr_or_null(dx), mut_ptr_or_null(dw), mut_ptr_or_null(db), go.data_ptr(), xc.data_ptr(),
-                mu.data_ptr(), is.data_ptr(), ptr_or_null(wc), N, C, S, training, mut_ptr_or_null(ws), stream);
-          });
-      return {dx, dw, db};
-    });
+    BatchNormSaved s{SavedTensor(input),
+                     SavedTensor(weight),
+                     SavedTensor(mean),
+                     SavedTensor(invstd),
+                     bshape,
+                     N,
+                     C,
+                     S,
+                     training,
+                     input.requires_grad(),
+                     weight.defined() && weight.requires_grad(),
+                     bias.defined() && bias.requires_grad(),
+                     eps};
+    auto node = std::make_shared<LambdaNode>(
+        kBatchNormBackward, [s = std::move(s)](const TensorList& g) { return batch_norm_backward(s, g); });
     autograd::attach(node, {input, weight, bias}, y);
   }
   return y;

@@ -35,9 +35,11 @@ Tensor run_reduce(ReduceOp op, const Tensor& x, const Reduction& r, DType out_dt
   Tensor out = empty(r.keep_shape, TensorOptions(out_dt, x.device()));
   if (out.numel() > 0) {
     auto loop = ops::make_reduce_loop(in, out, r.dims);
-    LOOM_DEVICE_DISPATCH(
-        x.device(), ops::kc::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p),
-        ops::kg::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p, ops::stream_of(x.device())));
+    LOOM_DEVICE_DISPATCH(x.device(), ops::kc::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p), {
+      Tensor ws = ops::workspace(ops::kg::reduce_workspace_bytes(loop), x.device());
+      ops::kg::reduce(op, out_dt, out.data_ptr(), in.data_ptr(), loop, p, ops::stream_of(x.device()),
+                      ops::ptr_or_null(ws));
+    });
   }
   return out;
 }
@@ -97,9 +99,11 @@ std::pair<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim,
     auto loop = ops::make_reduce_loop(x, values, r.dims);
     ReduceOp rop = is_max ? ReduceOp::Max : ReduceOp::Min;
     auto* idx = static_cast<int64_t*>(indices.data_ptr());
-    LOOM_DEVICE_DISPATCH(
-        x.device(), ops::kc::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop),
-        ops::kg::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop, ops::stream_of(x.device())));
+    LOOM_DEVICE_DISPATCH(x.device(), ops::kc::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop), {
+      Tensor ws = ops::workspace(ops::kg::reduce_workspace_bytes(loop), x.device());
+      ops::kg::arg_reduce(rop, x.dtype(), values.data_ptr(), idx, x.data_ptr(), loop, ops::stream_of(x.device()),
+                          ops::ptr_or_null(ws));
+    });
   }
   Tensor v = finish(values, r), i = finish(indices, r);
   if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
@@ -137,10 +141,12 @@ Tensor var_impl(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim, 
   Tensor mean = empty(r.keep_shape, TensorOptions(x.dtype(), x.device()));
   if (var.numel() > 0) {
     auto loop = ops::make_reduce_loop(x, var, r.dims);
-    LOOM_DEVICE_DISPATCH(x.device(),
-                         ops::kc::var_mean(x.dtype(), var.data_ptr(), mean.data_ptr(), x.data_ptr(), loop, correction),
-                         ops::kg::var_mean(x.dtype(), var.data_ptr(), mean.data_ptr(), x.data_ptr(), loop, correction,
-                                           ops::stream_of(x.device())));
+    LOOM_DEVICE_DISPATCH(
+        x.device(), ops::kc::var_mean(x.dtype(), var.data_ptr(), mean.data_ptr(), x.data_ptr(), loop, correction), {
+          Tensor ws = ops::workspace(ops::kg::reduce_workspace_bytes(loop), x.device());
+          ops::kg::var_mean(x.dtype(), var.data_ptr(), mean.data_ptr(), x.data_ptr(), loop, correction,
+                            ops::stream_of(x.device()), ops::ptr_or_null(ws));
+        });
   }
   Tensor keep = take_sqrt ? var.sqrt() : var;
   Tensor y = finish(keep, r);

@@ -1,6 +1,6 @@
 // Fused scaled-dot-product attention on the CPU: the twin of
 // kernels/cuda/attention.cu and loom's CPU path (math and layouts in
-// kernels/cpu/attention.h).
+// kernels/attention.h).
 //
 // Forward: one pool task per (b, h, block of kBq queries). The task walks the
 // keys in blocks of `bk`: S = scale * Q_i K_j^T by an OpenBLAS GEMM into a
@@ -19,7 +19,7 @@
 // parallelism and OpenBLAS's own threads are never nested inside it.
 // float32 exponentials use a vectorizable Cephes-style polynomial (~1 ulp);
 // float64 uses std::exp.
-#include "kernels/cpu/attention.h"
+#include "kernels/attention.h"
 
 #include <cblas.h>
 

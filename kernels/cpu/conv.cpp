@@ -1,5 +1,5 @@
 // Convolution on the CPU: im2col + OpenBLAS GEMM, col2im for the input
-// gradient. Layouts and math: kernels/cpu/conv.h. Two schedules:
+// gradient. Layouts and math: kernels/conv.h. Two schedules:
 //
 // Row slabs (the common case: at least 2 tasks per pool thread). Each
 // (sample, group) is cut into slabs of output rows whose column block
@@ -19,7 +19,7 @@
 // 1x1 / stride 1 / no padding skips im2col: the input is the column matrix.
 // Column buffers are per thread and kept between calls (no page faults on
 // each call). The bias gradient is channel_sum (reduce.cpp).
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 
 #include <cblas.h>
 
@@ -29,7 +29,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/pointwise.h"
+#include "kernels/matmul.h"
+#include "kernels/reduce.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

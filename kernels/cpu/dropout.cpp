@@ -28,7 +28,6 @@ void dropout_impl(T* out, const T* in, int64_t n, double p, uint64_t seed, uint6
   });
 }
 
-
 }  // namespace
 
 void dropout(DType dt, void* out, const void* in, int64_t n, double p, uint64_t seed, uint64_t offset) {

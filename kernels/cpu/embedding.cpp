@@ -26,7 +26,6 @@ int64_t emb_backward(T* dw, const T* g, const int64_t* index, int64_t n, int64_t
   return -1;
 }
 
-
 }  // namespace
 
 int64_t embedding_backward(DType dt, void* dweight, const void* grad, const int64_t* index, int64_t n,

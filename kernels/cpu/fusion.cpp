@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/cpu/fusion.h"
+#include "kernels/fusion.h"
 #include "kernels/cpu/parallel.h"
 
 // A simd hint usable inside the dtype-dispatch macro's lambda.

@@ -15,7 +15,7 @@
 #include <cstring>
 #include <vector>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/index.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

@@ -15,7 +15,8 @@
 #include <type_traits>
 #include <vector>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/pointwise.h"
+#include "kernels/matmul.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "kernels/cpu/optim.h"
+#include "kernels/optim.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

@@ -21,7 +21,7 @@
 #include <limits>
 #include <type_traits>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/pointwise.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

@@ -1,7 +1,7 @@
 // Pooling on the CPU: planes [H, W] in parallel over N*C (loom's pool); each
 // plane is owned by one task, so the backward scatters need no atomics.
-// Semantics and layouts: kernels/cpu/pool.h.
-#include "kernels/cpu/pool.h"
+// Semantics and layouts: kernels/pool.h.
+#include "kernels/pool.h"
 
 #include <algorithm>
 #include <cmath>

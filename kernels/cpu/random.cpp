@@ -20,7 +20,7 @@
 #include <limits>
 #include "core/error.h"
 #include "core/philox.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/random.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

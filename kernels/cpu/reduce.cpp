@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <vector>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/reduce.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

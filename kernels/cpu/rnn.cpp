@@ -1,10 +1,10 @@
-// CPU LSTM / GRU pointwise step kernels (see kernels/cpu/rnn.h for the math).
+// CPU LSTM / GRU pointwise step kernels (see kernels/rnn.h for the math).
 // One task per batch row; the inner loop over the H hidden units is written
 // branch-free so that GCC vectorizes it (#pragma omp simd with
 // -fopenmp-simd). float32 σ and tanh use exp_approx below instead of libm's
 // scalar expf, which GCC cannot vectorize without a vector math library; the
 // whole step then costs a few times less than the per-step GEMM.
-#include "kernels/cpu/rnn.h"
+#include "kernels/rnn.h"
 
 #include <cmath>
 #include <cstdint>

@@ -14,7 +14,8 @@
 #include <limits>
 #include <vector>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/pointwise.h"
+#include "kernels/softmax.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

@@ -1,5 +1,5 @@
 // Fused scaled-dot-product attention on CUDA (FlashAttention-2 style, fp32/fp64
-// FMA). Math, layouts, masks and the dropout stream: kernels/cpu/attention.h.
+// FMA). Math, layouts, masks and the dropout stream: kernels/attention.h.
 //
 // Forward (attention_forward_kernel): one block of 128 threads per (b, h,
 // 64-query tile). The Q tile sits in shared memory; the block walks the keys in
@@ -24,7 +24,7 @@
 // DMAX (32, 64 or 128) is the head size rounded up; D, Dv <= 128.
 // Awaiting a GPU run: correctness ([cuda] tests) and timings; TF32 mma is not
 // used yet (FMA only).
-#include "kernels/cuda/attention.h"
+#include "kernels/attention.h"
 
 #include <algorithm>
 #include <cstdint>

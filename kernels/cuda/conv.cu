@@ -1,5 +1,5 @@
 // Convolution on CUDA: loom's own implicit-GEMM kernels (no im2col buffer in
-// device memory). Math and layouts: kernels/cpu/conv.h. Each pass is a GEMM
+// device memory). Math and layouts: kernels/conv.h. Each pass is a GEMM
 // C[M, N] = sum_k A[m, k] B[k, n] whose operands are gathered on the fly:
 //   forward       M = N*OH*OW pixels, N = Kg channels,  k = (c, r, s)      A = input,    B = weight
 //   backward-data M = N*H*W pixels,   N = Cg channels,  k = (kout, r, s)   A = grad_out, B = weight
@@ -26,7 +26,7 @@
 // blockIdx.z (split-K; by default enough splits for two waves of the GPU).
 // The partial tiles are atomically added into the zeroed gradient, or, when
 // deterministic, written to a workspace and summed in a fixed order by a
-// second kernel. The bias gradient is channel_sum (channel_reduce.cu): a
+// second kernel. The bias gradient is channel_sum (reduce_channel.cu): a
 // deterministic per-channel reduction spread over the whole GPU.
 // 1x1 stride-1 convolutions also run as cuBLAS GEMMs batched over the images
 // (config "gemm"; its weight gradient sums per-image partials in order).
@@ -37,11 +37,11 @@
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/conv.h"
-#include "kernels/cuda/channel_reduce.h"
+#include "kernels/conv.h"
+#include "kernels/reduce.h"
 #include "kernels/cuda/conv_internal.h"
 #include "kernels/cuda/conv_views.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/matmul.h"
 
 namespace loom::kernels::cuda {
 namespace {

@@ -1,7 +1,7 @@
 // conv2d through cuDNN (9.x, legacy convolution API): the second reference
 // for loom's own kernels, a candidate of the conv autotuner and the
 // "loom_cudnn" benchmark variant. Same meaning and layouts as
-// kernels/cpu/conv.h (NCHW, cross-correlation, groups).
+// kernels/conv.h (NCHW, cross-correlation, groups).
 //
 // Cache: one entry per problem (every ConvParams field, dtype, TF32 flag,
 // device, and the options search / deterministic / workspace_limit). It holds
@@ -31,7 +31,7 @@
 //
 // Compiled to stubs that raise where loom was built without cuDNN.
 #include "core/error.h"
-#include "kernels/cuda/conv.h"
+#include "kernels/conv.h"
 
 #ifdef LOOM_WITH_CUDNN
 #include <cudnn.h>

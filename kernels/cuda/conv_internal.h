@@ -1,11 +1,11 @@
 // What the convolution kernel files (conv.cu, conv_direct.cu) share; not
-// part of the kernel API (that is kernels/cuda/conv.h).
+// part of the kernel API (that is kernels/conv.h).
 #pragma once
 #include <cstddef>
 
 #include <cuda_runtime_api.h>
 #include "core/dtype.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 
 namespace loom::kernels::cuda {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "kernels/cuda/common.cuh"
 
 namespace loom::kernels::cuda {

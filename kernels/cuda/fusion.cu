@@ -29,8 +29,8 @@
 #include <tuple>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/fusion.h"
-#include "kernels/cuda/kernels.h"
+#include "kernels/fusion.h"
+#include "kernels/matmul.h"
 
 #define LOOM_CUBLASLT_CHECK(call)                                                                                      \
   do {                                                                                                                 \

@@ -16,7 +16,7 @@
 // unsigned long long (two's complement addition is the same operation). The
 // summation order, and so float rounding, varies run to run.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/index.h"
 
 namespace loom::kernels::cuda {
 

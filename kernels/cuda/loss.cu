@@ -1,5 +1,5 @@
 // Fused cross-entropy over rows [M, C] with int64 targets; CPU twin in
-// kernels/cpu/loss.cpp (same formulas, see kernels/cpu/loss.h):
+// kernels/cpu/loss.cpp (same formulas, see kernels/loss.h):
 //   forward   lse = m + log sum exp(x - m); loss = (1-eps) w_t (lse - x_t) +
 //             eps/C (W lse - sum_c w_c x_c); roww = w_t. Saved: lse per row.
 //   backward  dx_c = g (p_c ((1-eps) w_t + eps/C W) - eps/C w_c) - g (1-eps) w_t [c == t],
@@ -12,7 +12,7 @@
 // backward in a pass over the (cached) weight. Ignored rows get zeros. Sums
 // accumulate in the input type.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/loss.h"
+#include "kernels/loss.h"
 
 namespace loom::kernels::cuda {
 

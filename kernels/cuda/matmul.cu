@@ -15,7 +15,7 @@
 #include <mutex>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/matmul.h"
 
 #define LOOM_CUBLAS_CHECK(call)                                                                                        \
   do {                                                                                                                 \

@@ -23,7 +23,7 @@
 //             R partials in order.
 //   batch_norm  x [N, C, S], saved mean and invstd [C]. The statistics and
 //             the backward's channel sums are split per-channel reductions
-//             (channel_reduce.cuh: chunks of a channel across the whole GPU,
+//             (reduce_channel.cuh: chunks of a channel across the whole GPU,
 //             float4 / double2 loads, partials in a caller's workspace merged
 //             in a fixed order). Statistics: per-batch exact mean and squared
 //             deviations merged with Chan's update (one read of x, no
@@ -36,9 +36,9 @@
 // LayerNorm statistics accumulate in the input type (float for float32).
 #include <algorithm>
 
-#include "kernels/cuda/channel_reduce.cuh"
+#include "kernels/cuda/reduce_channel.cuh"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/norm.h"
+#include "kernels/norm.h"
 
 namespace loom::kernels::cuda {
 
@@ -366,7 +366,7 @@ __global__ void layer_norm_backward_final_kernel(T* __restrict__ dw, T* __restri
   }
 }
 
-// ---- batch norm: ops of the split per-channel reduction (channel_reduce.cuh) ----
+// ---- batch norm: ops of the split per-channel reduction (reduce_channel.cuh) ----
 
 // Count, mean and sum of squared deviations of a set of values; merge is
 // Chan et al.'s pairwise update, which never forms E[x^2]: float32 keeps its

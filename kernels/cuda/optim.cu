@@ -9,7 +9,7 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/optim.h"
+#include "kernels/optim.h"
 
 namespace loom::kernels::cuda {
 

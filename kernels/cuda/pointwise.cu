@@ -19,7 +19,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/pointwise.h"
 
 namespace loom::kernels::cuda {
 

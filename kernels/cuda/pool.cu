@@ -1,4 +1,4 @@
-// Pooling on CUDA; semantics and layouts: kernels/cpu/pool.h (planes
+// Pooling on CUDA; semantics and layouts: kernels/pool.h (planes
 // [NC, H, W] -> [NC, OH, OW]; max saves the int64 argmax ih*W + iw within the
 // plane). Pooling does about one flop per byte, so these kernels are meant to
 // run at DRAM bandwidth; what stood in the way was integer work (decoding a
@@ -41,7 +41,7 @@
 #include <initializer_list>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/pool.h"
+#include "kernels/pool.h"
 
 namespace loom::kernels::cuda {
 namespace {

@@ -21,7 +21,7 @@
 
 #include "core/philox.h"
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/random.h"
 
 namespace loom::kernels::cuda {
 

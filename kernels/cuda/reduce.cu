@@ -18,13 +18,14 @@
 //   block    one block per output, threads striding over r, then a
 //            shared-memory tree: inner-contiguous reductions.
 //   split    few outputs but a huge r: each output's range is cut into chunks
-//            reduced by separate blocks into a stream-ordered workspace
-//            (cudaMallocAsync), then a second kernel combines the chunks.
+//            reduced by separate blocks into the caller's workspace
+//            (reduce_workspace_bytes), then a second kernel combines the
+//            chunks. Without a workspace the unsplit block path runs.
 #include <cmath>
 #include <limits>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/reduce.h"
 
 namespace loom::kernels::cuda {
 
@@ -255,19 +256,13 @@ __global__ void reduce_partials_kernel(ReduceLoop L, const A* partial, int64_t n
   if (threadIdx.x == 0) red.write(out_off, acc, L.red_numel);
 }
 
-template <typename T, typename R>
-void run_reduce(const ReduceLoop& L, const T* in, R red, cudaStream_t stream) {
-  using A = decltype(red.identity());
-  if (L.out_numel <= 0) return;
-  bool inner_contig = L.red_strides[L.red_ndim - 1] == 1;
-  if (L.red_numel <= 16 || (!inner_contig && L.out_numel >= 2048)) {
-    reduce_thread_kernel<<<grid_for(L.out_numel), kThreads, 0, stream>>>(L, in, red);
-    LOOM_CUDA_KERNEL_CHECK();
-    return;
-  }
-  LOOM_CHECK(L.out_numel <= INT32_MAX, "reduce: too many outputs (", L.out_numel, ") for the CUDA kernel");
-  size_t smem = kBlock * sizeof(A);
-  // Split when the outputs alone cannot fill the GPU and each has plenty of work.
+// Accumulators of every reduction fit in this many bytes (the workspace is
+// sized for it, whatever the op).
+constexpr size_t kMaxAccBytes = 32;
+
+// Chunks each output's reduced range is split into (1: no split): only when
+// the outputs alone cannot fill the GPU and each has plenty of work.
+int64_t split_chunks(const ReduceLoop& L) {
   int64_t nchunks = 1;
   if (L.out_numel < 512 && L.red_numel >= 65536) {
     nchunks = L.red_numel / (kBlock * 16);
@@ -275,6 +270,27 @@ void run_reduce(const ReduceLoop& L, const T* in, R red, cudaStream_t stream) {
     if (nchunks > cap) nchunks = cap;
     if (nchunks > 65535) nchunks = 65535;
   }
+  return nchunks;
+}
+
+bool uses_thread_kernel(const ReduceLoop& L) {
+  const bool inner_contig = L.red_strides[L.red_ndim - 1] == 1;
+  return L.red_numel <= 16 || (!inner_contig && L.out_numel >= 2048);
+}
+
+template <typename T, typename R>
+void run_reduce(const ReduceLoop& L, const T* in, R red, void* workspace, cudaStream_t stream) {
+  using A = decltype(red.identity());
+  static_assert(sizeof(A) <= kMaxAccBytes, "reduce: grow kMaxAccBytes");
+  if (L.out_numel <= 0) return;
+  if (uses_thread_kernel(L)) {
+    reduce_thread_kernel<<<grid_for(L.out_numel), kThreads, 0, stream>>>(L, in, red);
+    LOOM_CUDA_KERNEL_CHECK();
+    return;
+  }
+  LOOM_CHECK(L.out_numel <= INT32_MAX, "reduce: too many outputs (", L.out_numel, ") for the CUDA kernel");
+  size_t smem = kBlock * sizeof(A);
+  const int64_t nchunks = workspace ? split_chunks(L) : 1;
   if (nchunks <= 1) {
     dim3 grid(static_cast<unsigned>(L.out_numel), 1);
     reduce_block_kernel<<<grid, kBlock, smem, stream>>>(L, in, red, L.red_numel, static_cast<A*>(nullptr));
@@ -282,26 +298,31 @@ void run_reduce(const ReduceLoop& L, const T* in, R red, cudaStream_t stream) {
     return;
   }
   int64_t chunk = (L.red_numel + nchunks - 1) / nchunks;
-  A* partial = nullptr;
-  LOOM_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial), sizeof(A) * L.out_numel * nchunks, stream));
+  A* partial = static_cast<A*>(workspace);
   dim3 grid(static_cast<unsigned>(L.out_numel), static_cast<unsigned>(nchunks));
   reduce_block_kernel<<<grid, kBlock, smem, stream>>>(L, in, red, chunk, partial);
   LOOM_CUDA_KERNEL_CHECK();
   reduce_partials_kernel<<<static_cast<unsigned>(L.out_numel), kBlock, smem, stream>>>(L, partial, nchunks, red);
   LOOM_CUDA_KERNEL_CHECK();
-  LOOM_CUDA_CHECK(cudaFreeAsync(partial, stream));
 }
 
 }  // namespace
 
-void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p, cudaStream_t stream) {
+size_t reduce_workspace_bytes(const ReduceLoop& loop) {
+  if (loop.out_numel <= 0 || uses_thread_kernel(loop)) return 0;
+  const int64_t nchunks = split_chunks(loop);
+  return nchunks > 1 ? kMaxAccBytes * static_cast<size_t>(loop.out_numel * nchunks) : 0;
+}
+
+void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& loop, double p, cudaStream_t stream,
+            void* workspace) {
   LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0 || (op != ReduceOp::Max && op != ReduceOp::Min),
                    "reduce: cannot reduce over an empty dimension (no identity)");
   switch (op) {
     case ReduceOp::Mean:
       LOOM_DISPATCH_FLOAT(dt, "mean", [&] {
         run_reduce(loop, static_cast<const scalar_t*>(in), SumR<scalar_t, double>{op, static_cast<scalar_t*>(out)},
-                   stream);
+                   workspace, stream);
       });
       break;
     case ReduceOp::Sum:
@@ -309,44 +330,47 @@ void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& 
       LOOM_DISPATCH_NUMERIC(dt, "reduce", [&] {
         using acc_t = std::conditional_t<std::is_floating_point_v<scalar_t>, double, uint64_t>;
         run_reduce(loop, static_cast<const scalar_t*>(in), SumR<scalar_t, acc_t>{op, static_cast<scalar_t*>(out)},
-                   stream);
+                   workspace, stream);
       });
       break;
     case ReduceOp::Max:
     case ReduceOp::Min:
       LOOM_DISPATCH_NUMERIC(dt, "reduce", [&] {
         run_reduce(loop, static_cast<const scalar_t*>(in),
-                   MaxMinR<scalar_t>{op == ReduceOp::Max, static_cast<scalar_t*>(out)}, stream);
+                   MaxMinR<scalar_t>{op == ReduceOp::Max, static_cast<scalar_t*>(out)}, workspace, stream);
       });
       break;
     case ReduceOp::LogSumExp:
       LOOM_DISPATCH_FLOAT(dt, "logsumexp", [&] {
-        run_reduce(loop, static_cast<const scalar_t*>(in), LseR<scalar_t>{static_cast<scalar_t*>(out)}, stream);
+        run_reduce(loop, static_cast<const scalar_t*>(in), LseR<scalar_t>{static_cast<scalar_t*>(out)}, workspace,
+                   stream);
       });
       break;
     case ReduceOp::Norm:
       LOOM_DISPATCH_FLOAT(dt, "norm", [&] {
-        run_reduce(loop, static_cast<const scalar_t*>(in), NormR<scalar_t>{p, static_cast<scalar_t*>(out)}, stream);
+        run_reduce(loop, static_cast<const scalar_t*>(in), NormR<scalar_t>{p, static_cast<scalar_t*>(out)}, workspace,
+                   stream);
       });
       break;
   }
 }
 
 void arg_reduce(ReduceOp op, DType dt, void* values, int64_t* indices, const void* in, const ReduceLoop& loop,
-                cudaStream_t stream) {
+                cudaStream_t stream, void* workspace) {
   LOOM_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, "arg_reduce: expected Max or Min");
   LOOM_CHECK_INDEX(loop.red_numel > 0 || loop.out_numel == 0, "arg_reduce: cannot reduce over an empty dimension");
   LOOM_DISPATCH_ALL(dt, "arg_reduce", [&] {
     run_reduce(loop, static_cast<const scalar_t*>(in),
-               ArgR<scalar_t>{op == ReduceOp::Max, static_cast<scalar_t*>(values), indices}, stream);
+               ArgR<scalar_t>{op == ReduceOp::Max, static_cast<scalar_t*>(values), indices}, workspace, stream);
   });
 }
 
 void var_mean(DType dt, void* var, void* mean, const void* in, const ReduceLoop& loop, int64_t correction,
-              cudaStream_t stream) {
+              cudaStream_t stream, void* workspace) {
   LOOM_DISPATCH_FLOAT(dt, "var_mean", [&] {
     run_reduce(loop, static_cast<const scalar_t*>(in),
-               VarMeanR<scalar_t>{correction, static_cast<scalar_t*>(var), static_cast<scalar_t*>(mean)}, stream);
+               VarMeanR<scalar_t>{correction, static_cast<scalar_t*>(var), static_cast<scalar_t*>(mean)}, workspace,
+               stream);
   });
 }
 

@@ -1,7 +1,7 @@
 // channel_sum: out[c] = sum_{n, s} x[(n*C + c)*S + s] over x [N, C, S], the
 // conv bias gradient (x = dy, S = H*W). One block per channel would leave
 // most of the GPU idle when C is small (C = 32 on 132 SMs); instead this is
-// one launch of the split per-channel reduction of channel_reduce.cuh (rows
+// one launch of the split per-channel reduction of reduce_channel.cuh (rows
 // or planes mode, chunks that fill two waves of the GPU, float4 / double2
 // loads where S and x allow), plus a small finish kernel over the
 // [C][splits] partials when a channel has more than one chunk. float32 sums
@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <atomic>
 
-#include "kernels/cuda/channel_reduce.cuh"
-#include "kernels/cuda/channel_reduce.h"
+#include "kernels/cuda/reduce_channel.cuh"
+#include "kernels/reduce.h"
 
 namespace loom::kernels::cuda {
 

@@ -1,5 +1,5 @@
 // Per-channel reductions and maps over x [N, C, S] that spread over the whole
-// GPU: the device side shared by channel_reduce.cu (channel_sum) and norm.cu
+// GPU: the device side shared by reduce_channel.cu (channel_sum) and norm.cu
 // (batch norm statistics and backward). Channel c owns N rows of S contiguous
 // elements, x[(n*C + c)*S + s].
 //
@@ -74,7 +74,7 @@ struct ChannelPlan {
   int64_t groups;  // ceil(C / cpb)
   int64_t splits;  // chunks per group
 };
-ChannelPlan channel_plan(int64_t N, int64_t C, int64_t S, int blocks_per_sm);  // channel_reduce.cu
+ChannelPlan channel_plan(int64_t N, int64_t C, int64_t S, int blocks_per_sm);  // reduce_channel.cu
 
 // What the kernels need of the plan, in units of V elements.
 struct ChannelGeom {

@@ -1,5 +1,5 @@
 // CUDA LSTM / GRU pointwise step kernels: the twins of kernels/cpu/rnn.cpp
-// (math, layouts, saved activations and padding rules in kernels/cpu/rnn.h).
+// (math, layouts, saved activations and padding rules in kernels/rnn.h).
 // One thread per (b, j) of the [B, H] step, grid-stride; consecutive threads
 // take consecutive j, so every gate row, state row and output row is read and
 // written coalesced. Each thread owns its (b, j) elements of every buffer
@@ -8,7 +8,7 @@
 // GEMMs around it go through cuBLAS (kernels/cuda/matmul.cu). float32 uses
 // expf / tanhf (not the __expf intrinsics) to stay close to the CPU twin.
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/rnn.h"
+#include "kernels/rnn.h"
 
 namespace loom::kernels::cuda {
 namespace {

@@ -19,7 +19,7 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/cuda/kernels.h"
+#include "kernels/softmax.h"
 
 namespace loom::kernels::cuda {
 

@@ -93,6 +93,11 @@ Dims to_dims(py::handle h);  // None, int, sequence of ints
 Shape shape_from_args(const py::args& args,
                       const char* op);  // f(2, 3) or f((2, 3))
 int64_t to_int(py::handle h, const char* what);
+// An int or a sequence of n ints (one int repeats), as PyTorch's _single /
+// _pair: kernel_size, stride, padding and dilation of the conv and pool ops.
+Dims int_or_tuple(py::handle h, size_t n, const char* op, const char* name);
+// An optional Tensor argument: None gives an undefined Tensor.
+Tensor opt_tensor(py::handle h, const char* op, const char* arg);
 
 py::object size_object(const Shape& s);  // loom.Size
 py::object as_python(const Tensor& t);   // cast, None when undefined
@@ -116,8 +121,16 @@ TensorOptions make_options(py::handle dtype, py::handle device, bool requires_gr
 std::shared_ptr<py::object> keep_python(py::object o);
 
 void init_tensor(py::module_& m, py::class_<Tensor>& cls);
-void init_indexing(py::class_<Tensor>& cls);
-void init_ops(py::module_& m, py::class_<Tensor>& cls);
+void init_index_subscript(py::class_<Tensor>& cls);  // Tensor.__getitem__ / __setitem__
+// The Tensor ops: one entry per op family (pointwise.cpp, pointwise_bitwise.cpp,
+// reduce.cpp, matmul.cpp, softmax.cpp, index.cpp, copy.cpp).
+void init_pointwise(py::module_& m, py::class_<Tensor>& cls);
+void init_pointwise_bitwise(py::class_<Tensor>& cls);
+void init_reduce(py::class_<Tensor>& cls);
+void init_matmul(py::module_& m, py::class_<Tensor>& cls);
+void init_softmax(py::class_<Tensor>& cls);
+void init_index(py::module_& m, py::class_<Tensor>& cls);
+void init_copy(py::module_& m);
 void init_autograd(py::module_& m, py::class_<Tensor>& cls);
 void init_cuda(py::module_& m);
 void init_dlpack(py::module_& m, py::class_<Tensor>& cls);

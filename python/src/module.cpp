@@ -224,6 +224,23 @@ Dims to_dims(py::handle h) {
   return d;
 }
 
+Dims int_or_tuple(py::handle h, size_t n, const char* op, const char* name) {
+  Dims d;
+  if (is_int_sequence(h)) {
+    for (auto x : sequence_items(h)) d.push_back(to_int(x, name));
+    if (d.size() == 1 && n > 1) d.assign(n, d[0]);
+    if (d.size() != n)
+      throw py::value_error(std::string(op) + ": expected " + name + " to be a single integer or a tuple of " +
+                            std::to_string(n) + " integers, got " + std::to_string(d.size()) + " values");
+    return d;
+  }
+  return Dims(n, to_int(h, name));
+}
+
+Tensor opt_tensor(py::handle h, const char* op, const char* arg) {
+  return h.is_none() ? Tensor() : to_tensor(h, op, arg);
+}
+
 Shape shape_from_args(const py::args& args, const char* op) {
   Shape s;
   if (args.size() == 1 && is_int_sequence(args[0])) {
@@ -384,8 +401,14 @@ PYBIND11_MODULE(_C, m) {
 
   py::class_<Tensor> tensor_cls(m, "Tensor", py::dynamic_attr());
   init_tensor(m, tensor_cls);
-  init_indexing(tensor_cls);
-  init_ops(m, tensor_cls);
+  init_index_subscript(tensor_cls);
+  init_pointwise(m, tensor_cls);
+  init_pointwise_bitwise(tensor_cls);
+  init_reduce(tensor_cls);
+  init_matmul(m, tensor_cls);
+  init_softmax(tensor_cls);
+  init_index(m, tensor_cls);
+  init_copy(m);
   init_autograd(m, tensor_cls);
   init_cuda(m);
   init_dlpack(m, tensor_cls);

@@ -30,10 +30,6 @@ std::vector<int64_t> to_spec(py::handle h) {
   return out;
 }
 
-Tensor opt_tensor(py::handle h, const char* op, const char* name) {
-  return h.is_none() ? Tensor() : to_tensor(h, op, name);
-}
-
 py::tuple as_tuple(const JointFeatures& f) { return py::make_tuple(f.image, f.text, as_python(f.text_padding_mask)); }
 
 }  // namespace

@@ -12,11 +12,8 @@
 #include "core/autotune.h"
 #include "core/cuda.h"
 #include "core/random.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "test_util.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/conv.h"
-#endif
 
 using namespace loom;
 using Catch::Matchers::ContainsSubstring;

@@ -15,9 +15,7 @@
 #include "autograd/ops/pool.h"
 #include "core/random.h"
 #include "test_util.h"
-#ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/pool.h"
-#endif
+#include "kernels/pool.h"
 
 using namespace loom;
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/dtype.h"
-#include "kernels/cuda/channel_reduce.h"
+#include "kernels/reduce.h"
 
 namespace {
 

@@ -7,11 +7,10 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/cpu/attention.h"
+#include "kernels/attention.h"
 #include "test_util.h"
 #ifdef LOOM_WITH_CUDA
 #include "test_cuda_util.h"
-#include "kernels/cuda/attention.h"
 #endif
 
 using loom::DType;

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "test_kernel_util.h"
 
 using loom::DType;

@@ -1,6 +1,6 @@
 // The depthwise / channel-multiplier CUDA convolution kernels
 // (kernels/cuda/conv_depthwise.cu) against the CPU twin
-// (kernels/cpu/conv.h) on random inputs: compile-time 3x3 and 5x5 windows
+// (kernels/conv.h) on random inputs: compile-time 3x3 and 5x5 windows
 // and table-driven ones (1x3, 7x1, 2x3, 3x7), stride, padding, dilation,
 // channel multipliers, odd sizes, bias or none, the weight gradient in one
 // slice and in several, float32 and float64. Outputs start as NaN, so every
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/conv.h"
+#include "kernels/conv.h"
 #include "kernels/cuda/conv_internal.h"
 #include "test_cuda_util.h"
 

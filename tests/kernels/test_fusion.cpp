@@ -6,12 +6,11 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/fusion.h"
+#include "kernels/fusion.h"
 #include "test_util.h"
 
 #ifdef LOOM_WITH_CUDA
 #include "test_cuda_util.h"
-#include "kernels/cuda/fusion.h"
 #endif
 
 using namespace loom;

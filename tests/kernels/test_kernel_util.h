@@ -1,12 +1,15 @@
 // Iteration spaces of the kernel tests: ElementwiseLoop / ReduceLoop built
 // from shapes and strides (no coalescing, so the strided paths run), the
 // contiguous and strided spaces every CUDA elementwise kernel is checked on,
-// and host buffers of any element type. Tolerances, random data and the GPU
-// skip: tests/test_util.h; device buffers: tests/test_cuda_util.h.
+// host buffers of any element type, and the random inputs and tolerances of
+// the CUDA-against-CPU comparisons. General tolerances, random data and the
+// GPU skip: tests/test_util.h; device buffers: tests/test_cuda_util.h.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <type_traits>
 #include <vector>
 
@@ -154,6 +157,27 @@ inline ElementwiseLoop strided_loop(int nops) {
     if (nops > 3) L.strides[3][d] = contig[d];
   }
   return L;
+}
+
+// n values of T uniform in [lo, hi) from rng: integers rounded down, bools
+// true for positive draws (what the CUDA kernels are compared on).
+template <typename T>
+std::vector<store_t<T>> random_vec(size_t n, std::mt19937& rng, double lo = -2, double hi = 2) {
+  std::vector<store_t<T>> v(n);
+  std::uniform_real_distribution<double> d(lo, hi);
+  for (auto& x : v) {
+    double r = d(rng);
+    if constexpr (std::is_same_v<T, bool>) x = r > 0;
+    else if constexpr (std::is_integral_v<T>) x = static_cast<T>(std::floor(r));
+    else x = static_cast<T>(r);
+  }
+  return v;
+}
+
+// atol and rtol of a CUDA kernel against its CPU twin: exact for integers.
+template <typename T>
+double twin_tol() {
+  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, double> ? 1e-12 : 0;
 }
 
 }  // namespace loom::test

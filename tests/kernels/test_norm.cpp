@@ -1,4 +1,4 @@
-// CPU LayerNorm, BatchNorm and dropout kernels against naive double-precision
+// CPU LayerNorm and BatchNorm kernels against naive double-precision
 // references written here; [cuda] the CUDA kernels against the CPU twins on
 // odd shapes (warp / block variants, vectorized and scalar loads; for batch
 // norm the rows / planes modes of the split channel reduction, one chunk and
@@ -13,14 +13,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/philox.h"
-#include "kernels/cpu/norm.h"
+#include "kernels/norm.h"
 #include "test_util.h"
 
 #ifdef LOOM_WITH_CUDA
 #include "test_cuda_util.h"
-#include "kernels/cuda/embedding_dropout.h"
-#include "kernels/cuda/norm.h"
 #endif
 
 using namespace loom;
@@ -137,18 +134,6 @@ TEST_CASE("cpu batch_norm kernels vs reference", "[kernels][norm]") {
         const double xh = (x[i] - m) * is;
         check_close(dx[i], w[c] * is * (g[i] - sg / M - xh * sgx / M), 1e-10, 1e-9);
       }
-  }
-}
-
-TEST_CASE("cpu dropout kernel follows the Philox mask", "[kernels][dropout]") {
-  const int64_t n = 1001;
-  auto x = cast<float>(random_doubles(n, 1, 2, 9));
-  std::vector<float> y(n);
-  kc::dropout(DType::Float32, y.data(), x.data(), n, 0.25, 1234, 77);
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t bits = philox::lane(philox::block(1234, 77 + i / 4), static_cast<int>(i % 4));
-    const bool keep = philox::to_unit_float(bits) >= 0.25f;
-    REQUIRE(y[i] == (keep ? x[i] * static_cast<float>(1.0 / 0.75) : 0.0f));
   }
 }
 
@@ -340,16 +325,6 @@ TEST_CASE("cuda batch_norm float32 statistics survive a large mean", "[kernels][
   check_close(dbl(V.host()), var, 0, 1e-4, "var");
 }
 
-TEST_CASE("cuda dropout matches the CPU mask bit for bit", "[kernels][dropout][cuda]") {
-  LOOM_REQUIRE_GPU();
-  const int64_t n = 100003;
-  auto x = random_doubles(n, -1, 1, 15);
-  std::vector<double> y(n);
-  kc::dropout(DType::Float64, y.data(), x.data(), n, 0.4, 99, 5);
-  DevBuf<double> X(x), Y(n);
-  loom::kernels::cuda::dropout(DType::Float64, Y.get(), X.get(), n, 0.4, 99, 5, nullptr);
-  check_close(Y.host(), y, 0, 0);
-}
 #else
 TEST_CASE("cuda norm kernels match the CPU twins", "[kernels][norm][cuda]") { LOOM_REQUIRE_GPU(); }
 #endif

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/pool.h"
+#include "kernels/pool.h"
 #include "test_util.h"
 
 using loom::DType;

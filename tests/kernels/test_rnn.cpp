@@ -6,10 +6,9 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "kernels/cpu/rnn.h"
+#include "kernels/rnn.h"
 #include "test_util.h"
 #ifdef LOOM_WITH_CUDA
-#include "kernels/cuda/rnn.h"
 #include "test_cuda_util.h"
 #endif
 

@@ -8,13 +8,6 @@
 #include "common.h"
 
 namespace loom::python {
-namespace {
-
-Tensor opt_tensor(py::handle h, const char* op, const char* arg) {
-  return h.is_none() ? Tensor() : to_tensor(h, op, arg);
-}
-
-}  // namespace
 
 static RegisterFunctional reg_fusion([](py::module_& f) {
   f.def(

@@ -1,14 +1,22 @@
-// CPU indexing kernels (index_select, gather, scatter_add, nonzero_flat) and
-// the Philox random fills: references, bad-index positions, reproducibility.
+// CPU indexing kernels (index_select, gather, scatter_add, nonzero_flat):
+// references and bad-index positions; [cuda] the CUDA kernels against their
+// CPU twins and the device index-error flag. Without a device the [cuda]
+// tests SKIP with a reason.
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include "core/error.h"
-#include "core/philox.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/index.h"
 #include "test_kernel_util.h"
+#ifdef LOOM_WITH_CUDA
+#include <cstdint>
+#include <random>
+#include <vector>
+#include "core/cuda.h"
+#include "test_cuda_util.h"
+#endif
 
 using namespace loom;
 using namespace loom::kernels;
@@ -162,106 +170,82 @@ TEST_CASE("cpu nonzero_flat lists true positions in order", "[kernels]") {
   }
 }
 
-TEMPLATE_TEST_CASE("cpu uniform: reproducible, in range, matches Philox lanes", "[kernels]", float, double) {
-  using T = TestType;
-  const DType dt = dtype_of<T>::value;
-  const int64_t n = 100001;
-  std::vector<T> a(n), b(n), c(n);
-  cpu::uniform(dt, a.data(), n, 1234, 10, -2.0, 3.0);
-  cpu::uniform(dt, b.data(), n, 1234, 10, -2.0, 3.0);
-  cpu::uniform(dt, c.data(), n, 1234, 11, -2.0, 3.0);
-  CHECK(a == b);
-  int64_t same = 0;
-  for (int64_t i = 0; i < n; ++i) same += a[i] == c[i];
-  CHECK(same < 10);
-  // Offset k + 1 starts where offset k's fifth element is: counters are shared.
-  CHECK(std::equal(c.begin(), c.end() - 4, a.begin() + 4));
-  double sum = 0;
-  bool in_range = true;
-  for (T v : a) {
-    in_range &= v >= T(-2) && v < T(3);
-    sum += v;
+#ifdef LOOM_WITH_CUDA
+
+namespace kc = loom::kernels::cuda;   // CUDA kernels
+namespace kcpu = loom::kernels::cpu;  // reference twins
+namespace lc = loom::cuda;            // runtime
+
+TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937 rng(8);
+  int* flag = lc::device_error_flag(0);
+  // index_select over the middle dim of [37, 129, 5].
+  auto x = random_vec<float>(N3, rng);
+  auto dx = to_device(x);
+  std::vector<int64_t> idx(41);
+  for (auto& v : idx) v = std::uniform_int_distribution<int64_t>(0, D1 - 1)(rng);
+  auto didx = to_device(idx);
+  std::vector<float> ref(D0 * 41 * D2);
+  REQUIRE(kcpu::index_select(DType::Float32, ref.data(), x.data(), idx.data(), 41, D0, D1, D2) == -1);
+  DevBuf<float> dout(ref.size());
+  kc::index_select(DType::Float32, dout.get(), dx.get(), didx.get(), 41, D0, D1, D2, flag, stream());
+  check_close(to_host<float>(dout, ref.size()), ref, 0, 0, "index_select");
+  lc::check_async_errors(0);
+
+  // gather / scatter_add along dim 1 over an index of shape [37, 129, 5]
+  // (self / input [37, 129, 5] too, so the dim stride is 5).
+  ElementwiseLoop L = strided_loop(3);
+  for (int d = 0; d < 3; ++d) L.strides[1][d] = L.strides[0][d], L.strides[2][d] = L.strides[0][d];
+  ElementwiseLoop G = L;  // gather: 0 out, 1 in (dim stride 0), 2 index
+  G.strides[1][1] = 0;
+  ElementwiseLoop S = L;  // scatter: 0 self (dim stride 0), 1 src, 2 index
+  S.strides[0][1] = 0;
+  std::vector<int64_t> gi(N3);
+  for (auto& v : gi) v = std::uniform_int_distribution<int64_t>(0, D1 - 1)(rng);
+  auto dgi = to_device(gi);
+  std::vector<float> gref(N3);
+  REQUIRE(kcpu::gather(DType::Float32, gref.data(), x.data(), gi.data(), G, D2, D1) == -1);
+  DevBuf<float> dg(N3);
+  kc::gather(DType::Float32, dg.get(), dx.get(), dgi.get(), G, D2, D1, flag, stream());
+  check_close(to_host<float>(dg, N3), gref, 0, 0, "gather");
+
+  auto run_scatter = [&](auto tag) {
+    using T = decltype(tag);
+    auto self = random_vec<T>(N3, rng), src = random_vec<T>(N3, rng);
+    auto dself = to_device(self), dsrc = to_device(src);
+    REQUIRE(kcpu::scatter_add(dtype_of<T>::value, self.data(), src.data(), gi.data(), S, D2, D1) == -1);
+    kc::scatter_add(dtype_of<T>::value, dself.get(), dsrc.get(), dgi.get(), S, D2, D1, flag, stream());
+    check_close(to_host<T>(dself, N3), self, std::is_integral_v<T> ? 0 : 1e-4, 1e-5, "scatter_add");
+  };
+  run_scatter(float{});
+  run_scatter(double{});
+  run_scatter(int32_t{});
+  run_scatter(int64_t{});
+  lc::check_async_errors(0);
+
+  // A bad index: the flag is raised as IndexError at the next check, then cleared.
+  gi[100] = D1;
+  auto dbad = to_device(gi);
+  auto self = random_vec<float>(N3, rng);
+  auto dself = to_device(self);
+  kc::scatter_add(DType::Float32, dself.get(), dx.get(), dbad.get(), S, D2, D1, flag, stream());
+  try {
+    lc::check_async_errors(0);
+    FAIL("expected an index error");
+  } catch (const loom::Error& e) {
+    CHECK(e.kind() == ErrorKind::Index);
   }
-  CHECK(in_range);
-  CHECK(std::fabs(sum / n - 0.5) < 0.03);
-  // Element i is lane i % 4 of block offset + i / 4, mapped by fma(u, hi - lo, lo).
-  for (int64_t i : {int64_t(0), int64_t(1), int64_t(6), n - 1}) {
-    const uint32_t lane = philox::lane(philox::block(1234, 10 + i / 4), int(i % 4));
-    const double u = std::is_same_v<T, float> ? double(philox::to_unit_float(lane)) : philox::to_unit_double(lane);
-    CHECK(a[i] == static_cast<T>(std::fma(u, 5.0, -2.0)));
-  }
-  // A range so narrow that rounding would reach hi still stays below it.
-  std::vector<T> narrow(1000);
-  const double lo = 1.0, hi = std::nextafter(T(1), T(2));
-  cpu::uniform(dt, narrow.data(), 1000, 7, 0, lo, hi);
-  CHECK(std::all_of(narrow.begin(), narrow.end(), [&](T v) { return v >= T(lo) && v < T(hi); }));
-  CHECK_THROWS_AS(cpu::uniform(dt, a.data(), 1, 0, 0, 2.0, 1.0), loom::Error);
+  check_close(to_host<float>(dself, N3), self, 0, 0, "scatter_add leaves self untouched on a bad index");
+  gi[100] = -1;
+  auto dneg = to_device(gi);
+  kc::gather(DType::Float32, dg.get(), dx.get(), dneg.get(), G, D2, D1, flag, stream());
+  CHECK_THROWS_AS(lc::synchronize(0), loom::Error);
+  lc::check_async_errors(0);  // cleared
 }
 
-TEMPLATE_TEST_CASE("cpu normal: bit-identical to philox::normal_at, moments", "[kernels]", float, double) {
-  using T = TestType;
-  const DType dt = dtype_of<T>::value;
-  const int64_t n = 100003;  // not a multiple of 4
-  std::vector<T> a(n), b(n);
-  cpu::normal(dt, a.data(), n, 99, 5, 0.0, 1.0);
-  cpu::normal(dt, b.data(), n, 99, 5, 0.0, 1.0);
-  CHECK(a == b);
-  int64_t bad = 0;
-  for (int64_t i = 0; i < n; ++i) bad += a[i] != static_cast<T>(philox::normal_at(99, 5, i));
-  CHECK(bad == 0);
-  double m = 0, s = 0;
-  for (T v : a) m += v;
-  m /= n;
-  for (T v : a) s += (v - m) * (v - m);
-  s = std::sqrt(s / (n - 1));
-  CHECK(std::fabs(m) < 0.02);
-  CHECK(std::fabs(s - 1) < 0.02);
-  // Shifted and scaled; another seed differs.
-  std::vector<T> c(n);
-  cpu::normal(dt, c.data(), n, 99, 5, 3.0, 2.0);
-  CHECK(c[17] == static_cast<T>(std::fma(philox::normal_at(99, 5, 17), 2.0, 3.0)));
-  cpu::normal(dt, c.data(), n, 100, 5, 0.0, 1.0);
-  int64_t same = 0;
-  for (int64_t i = 0; i < n; ++i) same += a[i] == c[i];
-  CHECK(same < 10);
-  CHECK_THROWS_AS(cpu::normal(dt, c.data(), 1, 0, 0, 0.0, -1.0), loom::Error);
-}
+#else  // !LOOM_WITH_CUDA
 
-TEMPLATE_TEST_CASE("cpu randint: in range, every value drawn, reproducible", "[kernels]", int32_t, int64_t, float) {
-  using T = TestType;
-  const DType dt = dtype_of<T>::value;
-  const int64_t n = 50000;
-  std::vector<T> a(n), b(n);
-  cpu::randint(dt, a.data(), n, 7, 3, -5, 6);
-  cpu::randint(dt, b.data(), n, 7, 3, -5, 6);
-  CHECK(a == b);
-  std::vector<int64_t> hist(11, 0);
-  bool in_range = true;
-  for (T v : a) {
-    in_range &= v >= T(-5) && v < T(6);
-    if (v >= T(-5) && v < T(6)) ++hist[int64_t(v) + 5];
-  }
-  CHECK(in_range);
-  CHECK(*std::min_element(hist.begin(), hist.end()) > n / 11 * 0.9);
-  const uint32_t lane = philox::lane(philox::block(7, 3 + 9 / 4), 9 % 4);
-  CHECK(a[9] == T(-5 + int64_t(lane % 11)));
-  CHECK_THROWS_AS(cpu::randint(dt, a.data(), 1, 0, 0, 3, 3), loom::Error);
-}
+TEST_CASE("cuda index kernels", "[cuda]") { LOOM_REQUIRE_GPU(); }
 
-TEST_CASE("cpu randint on int64 covers a 2^32 range and bool", "[kernels]") {
-  std::vector<int64_t> a(1000);
-  const int64_t low = -(int64_t(1) << 40);
-  cpu::randint(DType::Int64, a.data(), 1000, 1, 0, low, low + (int64_t(1) << 32));
-  CHECK(std::all_of(a.begin(), a.end(), [&](int64_t v) { return v >= low && v < low + (int64_t(1) << 32); }));
-  CHECK(*std::max_element(a.begin(), a.end()) - *std::min_element(a.begin(), a.end()) > (int64_t(1) << 31));
-  // Ranges wider than 2^32 draw 64 random bits: the whole int64 range is reachable.
-  std::vector<int64_t> w(1000);
-  cpu::randint(DType::Int64, w.data(), 1000, 1, 0, INT64_MIN, INT64_MAX);
-  CHECK(*std::max_element(w.begin(), w.end()) > (int64_t(1) << 62));
-  CHECK(*std::min_element(w.begin(), w.end()) < -(int64_t(1) << 62));
-  std::vector<uint8_t> b(1000);
-  cpu::randint(DType::Bool, reinterpret_cast<bool*>(b.data()), 1000, 1, 0, 0, 2);
-  const auto ones = std::count(b.begin(), b.end(), 1);
-  CHECK(ones > 400);
-  CHECK(ones < 600);
-}
+#endif

@@ -9,10 +9,6 @@
 namespace loom::python {
 namespace {
 
-Tensor optional_tensor(const py::object& o, const char* op, const char* arg) {
-  return o.is_none() ? Tensor() : to_tensor(o, op, arg);
-}
-
 TensorList tensor_list(const py::object& o, const char* op, const char* arg) {
   if (!py::isinstance<py::sequence>(o) || py::isinstance<py::str>(o))
     throw py::type_error(std::string(op) + "(): argument '" + arg + "' must be a sequence of Tensors");
@@ -37,8 +33,8 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
           h = s[0], c = s[1];
         }
         auto [h1, c1] = lstm_cell(to_tensor(input, "lstm_cell", "input"), h, c, to_tensor(w_ih, "lstm_cell", "w_ih"),
-                                  to_tensor(w_hh, "lstm_cell", "w_hh"), optional_tensor(b_ih, "lstm_cell", "b_ih"),
-                                  optional_tensor(b_hh, "lstm_cell", "b_hh"));
+                                  to_tensor(w_hh, "lstm_cell", "w_hh"), opt_tensor(b_ih, "lstm_cell", "b_ih"),
+                                  opt_tensor(b_hh, "lstm_cell", "b_hh"));
         return py::make_tuple(h1, c1);
       },
       py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
@@ -47,9 +43,9 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       "gru_cell",
       [](const py::object& input, const py::object& hx, const py::object& w_ih, const py::object& w_hh,
          const py::object& b_ih, const py::object& b_hh) {
-        return gru_cell(to_tensor(input, "gru_cell", "input"), optional_tensor(hx, "gru_cell", "hx"),
+        return gru_cell(to_tensor(input, "gru_cell", "input"), opt_tensor(hx, "gru_cell", "hx"),
                         to_tensor(w_ih, "gru_cell", "w_ih"), to_tensor(w_hh, "gru_cell", "w_hh"),
-                        optional_tensor(b_ih, "gru_cell", "b_ih"), optional_tensor(b_hh, "gru_cell", "b_hh"));
+                        opt_tensor(b_ih, "gru_cell", "b_ih"), opt_tensor(b_hh, "gru_cell", "b_hh"));
       },
       py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
       py::arg("b_hh") = py::none());
@@ -57,9 +53,9 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       "_lstm",
       [](const py::object& input, const py::object& h0, const py::object& c0, const py::object& params, bool has_biases,
          int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
-        RnnOutput r = lstm(to_tensor(input, "lstm", "input"), optional_tensor(h0, "lstm", "h0"),
-                           optional_tensor(c0, "lstm", "c0"), tensor_list(params, "lstm", "params"), has_biases,
-                           num_layers, bidirectional, batch_first, optional_tensor(lengths, "lstm", "lengths"));
+        RnnOutput r = lstm(to_tensor(input, "lstm", "input"), opt_tensor(h0, "lstm", "h0"),
+                           opt_tensor(c0, "lstm", "c0"), tensor_list(params, "lstm", "params"), has_biases, num_layers,
+                           bidirectional, batch_first, opt_tensor(lengths, "lstm", "lengths"));
         return py::make_tuple(r.output, r.h_n, r.c_n);
       },
       py::arg("input"), py::arg("h0"), py::arg("c0"), py::arg("params"), py::arg("has_biases") = true,
@@ -69,9 +65,9 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       "_gru",
       [](const py::object& input, const py::object& h0, const py::object& params, bool has_biases, int64_t num_layers,
          bool bidirectional, bool batch_first, const py::object& lengths) {
-        RnnOutput r = gru(to_tensor(input, "gru", "input"), optional_tensor(h0, "gru", "h0"),
-                          tensor_list(params, "gru", "params"), has_biases, num_layers, bidirectional, batch_first,
-                          optional_tensor(lengths, "gru", "lengths"));
+        RnnOutput r =
+            gru(to_tensor(input, "gru", "input"), opt_tensor(h0, "gru", "h0"), tensor_list(params, "gru", "params"),
+                has_biases, num_layers, bidirectional, batch_first, opt_tensor(lengths, "gru", "lengths"));
         return py::make_tuple(r.output, r.h_n);
       },
       py::arg("input"), py::arg("h0"), py::arg("params"), py::arg("has_biases") = true, py::arg("num_layers") = 1,

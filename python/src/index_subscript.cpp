@@ -248,7 +248,7 @@ void index_put(Tensor& self, py::handle index, const Tensor& value, const std::o
 
 }  // namespace
 
-void init_indexing(py::class_<Tensor>& cls) {
+void init_index_subscript(py::class_<Tensor>& cls) {
   cls.def("__getitem__", [](const Tensor& self, py::object index) {
     if (self.dim() == 0 && !index.is_none() && !(index.ptr() == Py_Ellipsis) && !py::isinstance<py::tuple>(index) &&
         !py::isinstance<Tensor>(index))

@@ -20,8 +20,8 @@
 
 #include "core/cuda.h"
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
-#include "kernels/cuda/kernels.h"
+#include "kernels/pointwise.h"
+
 #include "test_cuda_util.h"
 #include "test_kernel_util.h"
 

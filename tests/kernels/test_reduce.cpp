@@ -1,13 +1,23 @@
 // CPU reductions (reduce, arg_reduce, var_mean) against double references on
-// every schedule: per output, column-wise, and split over the reduced range.
+// every schedule: per output, column-wise, and split over the reduced range;
+// [cuda] the CUDA reductions against their CPU twins on a [37, 129, 5] input
+// (no tile multiples) over several sets of reduced dims, and a full reduction
+// large enough for the split schedule. Without a device the [cuda] tests SKIP
+// with a reason. channel_sum: test_reduce_channel.cpp.
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cmath>
 #include <limits>
 #include <string>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/reduce.h"
 #include "test_kernel_util.h"
+#ifdef LOOM_WITH_CUDA
+#include <cstdint>
+#include <random>
+#include <vector>
+#include "test_cuda_util.h"
+#endif
 
 using namespace loom;
 using namespace loom::kernels;
@@ -314,3 +324,102 @@ TEMPLATE_TEST_CASE("cpu var_mean against a two-pass double reference", "[kernels
   cpu::var_mean(dt, &var, nullptr, one, c1.loop, 0);
   CHECK(var == 0);
 }
+
+#ifdef LOOM_WITH_CUDA
+
+namespace kc = loom::kernels::cuda;   // CUDA kernels
+namespace kcpu = loom::kernels::cpu;  // reference twins
+
+TEST_CASE("cuda reductions match cpu", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937 rng(4);
+  const std::vector<int64_t> shape = {D0, D1, D2};
+  const std::vector<std::vector<bool>> reds = {
+      {false, true, false}, {false, false, true}, {true, false, false}, {true, true, true}, {false, true, true}};
+  auto run = [&](auto tag, const std::vector<ReduceOp>& ops) {
+    using T = decltype(tag);
+    const DType dt = dtype_of<T>::value;
+    auto x = random_vec<T>(N3, rng, -3, 3);
+    auto dx = to_device(x);
+    for (const auto& red : reds) {
+      auto L = make_reduce(shape, contiguous_strides(shape), red).loop;
+      DevBuf<T> dout(L.out_numel);
+      for (ReduceOp op : ops) {
+        for (double p : std::vector<double>{2.0, 1.0, 0.0, 3.0, INFINITY, -INFINITY}) {
+          if (op != ReduceOp::Norm && p != 2.0) continue;
+          std::vector<T> ref(L.out_numel);
+          kcpu::reduce(op, dt, ref.data(), x.data(), L, p);
+          kc::reduce(op, dt, dout.get(), dx.get(), L, p, stream());
+          double t = std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, double> ? 1e-11 : 0;
+          if (op == ReduceOp::Prod) t = std::is_integral_v<T> ? 0 : 1e-4;
+          check_close(to_host<T>(dout, L.out_numel), ref, t, t, "reduce op " + std::to_string(int(op)));
+        }
+      }
+    }
+  };
+  run(float{}, {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::LogSumExp, ReduceOp::Norm});
+  run(double{}, {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min, ReduceOp::LogSumExp,
+                 ReduceOp::Norm});
+  run(int32_t{}, {ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min});
+  run(int64_t{}, {ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min});
+
+  // A full reduction large enough for the split (two-kernel) schedule.
+  const int64_t big = (int64_t(1) << 22) + 7;
+  auto xb = random_vec<float>(big, rng, -1, 1);
+  auto dxb = to_device(xb);
+  auto Lb = make_reduce({big}, {1}, {true}).loop;
+  DevBuf<double> dout(1);
+  for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Max, ReduceOp::LogSumExp}) {
+    std::vector<float> ref(1);
+    kcpu::reduce(op, DType::Float32, ref.data(), xb.data(), Lb, 2);
+    kc::reduce(op, DType::Float32, dout.get(), dxb.get(), Lb, 2, stream());
+    check_close(to_host<float>(dout, 1), ref, 1e-4, 1e-5, "big reduce op " + std::to_string(int(op)));
+  }
+}
+
+TEST_CASE("cuda arg_reduce and var_mean match cpu", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937 rng(5);
+  const std::vector<int64_t> shape = {D0, D1, D2};
+  for (const auto& red :
+       std::vector<std::vector<bool>>{{false, true, false}, {false, false, true}, {true, true, true}}) {
+    auto L = make_reduce(shape, contiguous_strides(shape), red).loop;
+    // Few distinct values: many ties, so the first-occurrence rule matters.
+    auto xi = random_vec<int32_t>(N3, rng, -3, 3);
+    auto xf = random_vec<float>(N3, rng, -3, 3);
+    for (auto& v : xf) v = std::round(v);
+    xf[7 * D2 + 3] = NAN;
+    xf[1000] = NAN;
+    auto dxi = to_device(xi);
+    auto dxf = to_device(xf);
+    DevBuf<double> dv(L.out_numel);   // int32 values, then the variance
+    DevBuf<int64_t> di(L.out_numel);  // indices, then the mean
+    for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
+      std::vector<int32_t> vi(L.out_numel);
+      std::vector<int64_t> ii(L.out_numel);
+      kcpu::arg_reduce(op, DType::Int32, vi.data(), ii.data(), xi.data(), L);
+      kc::arg_reduce(op, DType::Int32, dv.get(), di.get(), dxi.get(), L, stream());
+      check_close(to_host<int32_t>(dv, L.out_numel), vi, 0, 0, "arg values int32");
+      check_close(to_host<int64_t>(di, L.out_numel), ii, 0, 0, "arg indices int32");
+      std::vector<float> vf(L.out_numel);
+      kcpu::arg_reduce(op, DType::Float32, vf.data(), ii.data(), xf.data(), L);
+      kc::arg_reduce(op, DType::Float32, nullptr, di.get(), dxf.get(), L, stream());
+      check_close(to_host<int64_t>(di, L.out_numel), ii, 0, 0, "arg indices float with NaN");
+    }
+    auto xd = random_vec<double>(N3, rng, -3, 3);
+    auto dxd = to_device(xd);
+    for (int64_t correction : {0, 1}) {
+      std::vector<double> var(L.out_numel), mean(L.out_numel);
+      kcpu::var_mean(DType::Float64, var.data(), mean.data(), xd.data(), L, correction);
+      kc::var_mean(DType::Float64, dv.get(), di.get(), dxd.get(), L, correction, stream());
+      check_close(to_host<double>(dv, L.out_numel), var, 1e-12, 1e-10, "var");
+      check_close(to_host<double>(di, L.out_numel), mean, 1e-12, 1e-10, "mean");
+    }
+  }
+}
+
+#else  // !LOOM_WITH_CUDA
+
+TEST_CASE("cuda reduce kernels", "[cuda]") { LOOM_REQUIRE_GPU(); }
+
+#endif

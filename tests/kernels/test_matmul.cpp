@@ -1,101 +1,25 @@
-// CPU softmax / log_softmax (forward, backward) and batched gemm against
-// double references: odd shapes, inner > 1, -inf rows, transposes, padded
-// row strides, batch strides (including a broadcast operand), every dtype.
+// CPU batched gemm against double references: transposes, padded row
+// strides, batch strides (including a broadcast operand), every dtype; [cuda]
+// the CUDA gemm (float64, float32, TF32) against its CPU twin. Without a
+// device the [cuda] tests SKIP with a reason.
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cmath>
 #include <limits>
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/matmul.h"
 #include "test_kernel_util.h"
+#ifdef LOOM_WITH_CUDA
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+#include "test_cuda_util.h"
+#endif
 
 using namespace loom;
 using namespace loom::kernels;
 using namespace loom::test;
-
-namespace {
-
-struct SmShape {
-  int64_t outer, dim, inner;
-};
-
-// Reference softmax over [outer, dim, inner] in double.
-std::vector<double> softmax_ref(const std::vector<double>& x, SmShape s, bool log) {
-  std::vector<double> y(x.size());
-  for (int64_t o = 0; o < s.outer; ++o)
-    for (int64_t i = 0; i < s.inner; ++i) {
-      auto at = [&](int64_t d) { return (o * s.dim + d) * s.inner + i; };
-      double m = -INFINITY, sum = 0;
-      for (int64_t d = 0; d < s.dim; ++d) m = std::max(m, x[at(d)]);
-      for (int64_t d = 0; d < s.dim; ++d) sum += std::exp(x[at(d)] - m);
-      for (int64_t d = 0; d < s.dim; ++d) y[at(d)] = log ? x[at(d)] - m - std::log(sum) : std::exp(x[at(d)] - m) / sum;
-    }
-  return y;
-}
-
-std::vector<double> softmax_backward_ref(const std::vector<double>& g, const std::vector<double>& y, SmShape s,
-                                         bool log) {
-  std::vector<double> gx(g.size());
-  for (int64_t o = 0; o < s.outer; ++o)
-    for (int64_t i = 0; i < s.inner; ++i) {
-      auto at = [&](int64_t d) { return (o * s.dim + d) * s.inner + i; };
-      double sum = 0;
-      for (int64_t d = 0; d < s.dim; ++d) sum += log ? g[at(d)] : g[at(d)] * y[at(d)];
-      for (int64_t d = 0; d < s.dim; ++d)
-        gx[at(d)] = log ? g[at(d)] - std::exp(y[at(d)]) * sum : y[at(d)] * (g[at(d)] - sum);
-    }
-  return gx;
-}
-
-}  // namespace
-
-TEMPLATE_TEST_CASE("cpu softmax and log_softmax forward and backward", "[kernels]", float, double) {
-  using T = TestType;
-  const DType dt = dtype_of<T>::value;
-  const double t = std::is_same_v<T, float> ? 1e-5 : 1e-12;
-  const SmShape shapes[] = {{3, 17, 1}, {4, 9, 7}, {2, 5, 300}, {1, 1, 1}, {500, 100, 1}, {6, 33, 40}};
-  for (SmShape s : shapes) {
-    const int64_t n = s.outer * s.dim * s.inner;
-    for (bool log : {false, true}) {
-      Vec<T> x = cast_vec<T>(random_doubles(n, -30, 30, 91));
-      Vec<T> y(n), gx(n);
-      cpu::softmax(dt, ptr<T>(y), ptr<T>(x), s.outer, s.dim, s.inner, log);
-      std::vector<double> xd(x.begin(), x.end());
-      const std::vector<double> want = softmax_ref(xd, s, log);
-      INFO("shape " << s.outer << "x" << s.dim << "x" << s.inner << (log ? " log" : ""));
-      check_close(y, want, t, t);
-
-      Vec<T> g = cast_vec<T>(random_doubles(n, -1, 1, 92));
-      cpu::softmax_backward(dt, ptr<T>(gx), ptr<T>(g), ptr<T>(y), s.outer, s.dim, s.inner, log);
-      std::vector<double> gd(g.begin(), g.end()), yd(y.begin(), y.end());
-      check_close(gx, softmax_backward_ref(gd, yd, s, log), 10 * t, 10 * t);
-    }
-  }
-}
-
-TEST_CASE("cpu softmax with -inf entries and huge values", "[kernels]") {
-  const double ninf = -std::numeric_limits<double>::infinity();
-  // Row 0 partially masked, row 1 fully masked (NaN, as PyTorch), row 2 huge.
-  double x[9] = {0, ninf, 0, ninf, ninf, ninf, 1000, 999, -1000}, y[9];
-  cpu::softmax(DType::Float64, y, x, 3, 3, 1, false);
-  CHECK(y[0] == 0.5);
-  CHECK(y[1] == 0.0);
-  CHECK(y[2] == 0.5);
-  CHECK(std::isnan(y[3]));
-  check_close(y[6], 1 / (1 + std::exp(-1.0)), 1e-15, 1e-14);
-  CHECK(y[8] == 0.0);
-  cpu::softmax(DType::Float64, y, x, 3, 3, 1, true);
-  CHECK(y[1] == ninf);
-  check_close(y[0], -std::log(2.0), 1e-15, 1e-14);
-  // Same with the strided (inner > 1) path: x viewed as [1, 3, 3] over dim 1.
-  float xf[6] = {0, 5, -INFINITY, -INFINITY, 0, 5}, yf[6];
-  cpu::softmax(DType::Float32, yf, xf, 1, 2, 3, false);
-  CHECK(yf[0] == 1.0f);
-  CHECK(yf[3] == 0.0f);
-  check_close(yf[1], 1 / (1 + std::exp(-5.0)), 1e-7, 1e-6);
-  CHECK(yf[5] == 1.0f);
-  CHECK_THROWS_AS(cpu::softmax(DType::Int32, yf, xf, 1, 2, 3, false), loom::Error);
-}
 
 namespace {
 
@@ -172,3 +96,48 @@ TEST_CASE("cpu gemm rejects row strides shorter than a row", "[kernels]") {
   // Empty output: nothing happens.
   CHECK_NOTHROW(cpu::gemm(DType::Float32, false, false, 0, 2, 3, 1, a, 3, 0, b, 2, 0, 0, c, 2, 0, 1));
 }
+
+#ifdef LOOM_WITH_CUDA
+
+namespace kc = loom::kernels::cuda;   // CUDA kernels
+namespace kcpu = loom::kernels::cpu;  // reference twins
+
+TEST_CASE("cuda gemm matches cpu", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937 rng(7);
+  const int64_t m = 37, n = 129, k = 53, batch = 3;
+  auto run = [&](auto tag, bool tf32, double t) {
+    using T = decltype(tag);
+    const DType dt = dtype_of<T>::value;
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        int64_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+        auto a = random_vec<T>(batch * m * k, rng), b = random_vec<T>(batch * k * n, rng);
+        auto c = random_vec<T>(batch * m * n, rng);
+        auto da = to_device(a), db = to_device(b), dc = to_device(c);
+        kcpu::gemm(dt, ta, tb, m, n, k, 1.5, a.data(), lda, m * k, b.data(), ldb, k * n, 0.5, c.data(), ldc, m * n,
+                   batch);
+        kc::gemm(dt, ta, tb, m, n, k, 1.5, da.get(), lda, m * k, db.get(), ldb, k * n, 0.5, dc.get(), ldc, m * n, batch,
+                 tf32, stream());
+        check_close(to_host<T>(dc, batch * m * n), c, t, t,
+                    "gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
+      }
+  };
+  run(double{}, false, 1e-11);
+  run(float{}, false, 1e-4);
+  run(float{}, true, 1e-1);  // TF32: ~10-bit mantissa products
+  try {
+    kc::gemm(DType::Int64, false, false, 1, 1, 1, 1, nullptr, 1, 1, nullptr, 1, 1, 0, nullptr, 1, 1, 1, false,
+             stream());
+    FAIL("expected a type error");
+  } catch (const loom::Error& e) {
+    CHECK(e.kind() == ErrorKind::Type);
+    CHECK(std::string(e.what()).find("int64") != std::string::npos);
+  }
+}
+
+#else  // !LOOM_WITH_CUDA
+
+TEST_CASE("cuda matmul kernels", "[cuda]") { LOOM_REQUIRE_GPU(); }
+
+#endif

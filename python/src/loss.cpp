@@ -1,10 +1,11 @@
 // loom._C._functional (re-exported by loom.nn.functional): the losses of
 // nn/functional/losses.h plus normalize and cosine_similarity, with
 // torch.nn.functional's keyword names and defaults (including the legacy
-// size_average / reduce arguments). cross_entropy is bound in
-// functional_norm.cpp.
+// size_average / reduce arguments), and the fused cross_entropy of
+// autograd/ops/loss.h.
 #include <string>
 
+#include "autograd/ops/loss.h"
 #include "common.h"
 #include "nn/functional/losses.h"
 
@@ -12,10 +13,6 @@ namespace loom::python {
 namespace {
 
 namespace F = loom::nn::functional;
-
-Tensor opt_tensor(py::handle h, const char* op, const char* arg) {
-  return h.is_none() ? Tensor() : to_tensor(h, op, arg);
-}
 
 // PyTorch's legacy size_average / reduce arguments mapped onto reduction.
 std::string reduction_of(py::handle size_average, py::handle reduce, const std::string& reduction) {
@@ -48,7 +45,7 @@ Tensor l1(const Tensor& a, const Tensor& b, const std::string& r) { return F::l1
 
 }  // namespace
 
-static RegisterFunctional reg_losses([](py::module_& f) {
+static RegisterFunctional reg_loss([](py::module_& f) {
   def_pair_loss<mse>(f, "mse_loss", "Mean squared error (input - target)^2");
   def_pair_loss<l1>(f, "l1_loss", "Mean absolute error |input - target|");
   f.def(
@@ -70,6 +67,18 @@ static RegisterFunctional reg_losses([](py::module_& f) {
       },
       py::arg("input"), py::arg("target"), py::arg("reduction") = "mean", py::arg("delta") = 1.0,
       "0.5 d^2 where d = |input - target| < delta, else delta (d - 0.5 delta)");
+  f.def(
+      "cross_entropy",
+      [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
+         int64_t ignore_index, const py::object& reduce, const std::string& reduction, double label_smoothing) {
+        const char* op = "cross_entropy";
+        return loom::cross_entropy(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
+                                   opt_tensor(weight, op, "weight"), ignore_index,
+                                   reduction_of(size_average, reduce, reduction), label_smoothing);
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
+      py::arg("ignore_index") = -100, py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      py::arg("label_smoothing") = 0.0, "Fused cross-entropy with class-index targets");
   f.def(
       "nll_loss",
       [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,

@@ -1,4 +1,4 @@
-// channel_sum (kernels/cuda/channel_reduce.h) against its CPU twin and a sum in long double
+// channel_sum (kernels/reduce.h) against its CPU twin and a sum in long double
 // on shapes that reach every path of the split per-channel reduction: one
 // chunk per channel (no workspace) and many, rows mode (S > 64) and planes
 // mode (S <= 64: S = 1, 4, 49), the float4 / double2 loads (S % 4 == 0) and
@@ -19,8 +19,7 @@
 
 #include "core/cuda.h"
 #include "core/error.h"
-#include "kernels/cpu/kernels.h"
-#include "kernels/cuda/channel_reduce.h"
+#include "kernels/reduce.h"
 #include "test_cuda_util.h"
 
 using namespace loom;
@@ -78,7 +77,7 @@ void check_shape(const Shape3& s, int64_t offset, uint32_t seed) {
   INFO("mismatches: " << bad << ", first channel " << first << ": got " << (first >= 0 ? got[first] : T(0)) << " want "
                       << (first >= 0 ? static_cast<double>(ref[first]) : 0.0));
   CHECK(bad == 0);
-  // The CPU twin (kernels/cpu/kernels.h) agrees within the same bound.
+  // The CPU twin (kernels/reduce.h) agrees within the same bound.
   std::vector<T> cpu(static_cast<size_t>(std::max<int64_t>(s.C, 1)));
   kernels::cpu::channel_sum(dt, cpu.data(), x.data() + offset, s.N, s.C, s.S);
   for (int64_t c = 0; c < s.C; ++c) CHECK(std::abs(double(got[c]) - double(cpu[c])) <= 2 * tol * double(mag[c]));
@@ -88,7 +87,7 @@ void check_shape(const Shape3& s, int64_t offset, uint32_t seed) {
 
 }  // namespace
 
-TEST_CASE("cuda channel_sum matches a double sum on every path", "[cuda][channel_reduce]") {
+TEST_CASE("cuda channel_sum matches a double sum on every path", "[cuda][reduce_channel]") {
   LOOM_REQUIRE_GPU();
   const std::vector<Shape3> shapes = {
       {3, 5, 7},        // little work: one chunk per channel
@@ -114,7 +113,7 @@ TEST_CASE("cuda channel_sum matches a double sum on every path", "[cuda][channel
   }
 }
 
-TEST_CASE("cuda channel_sum workspace and empty inputs", "[cuda][channel_reduce]") {
+TEST_CASE("cuda channel_sum workspace and empty inputs", "[cuda][reduce_channel]") {
   LOOM_REQUIRE_GPU();
   // C alone fills the GPU, or little work per channel: no workspace.
   CHECK(kc::channel_sum_workspace_bytes(DType::Float32, 2, 2113, 65) == 0);
@@ -136,6 +135,6 @@ TEST_CASE("cuda channel_sum workspace and empty inputs", "[cuda][channel_reduce]
 
 #else  // !LOOM_WITH_CUDA
 
-TEST_CASE("cuda channel_sum", "[cuda][channel_reduce]") { LOOM_REQUIRE_GPU(); }
+TEST_CASE("cuda channel_sum", "[cuda][reduce_channel]") { LOOM_REQUIRE_GPU(); }
 
 #endif

@@ -1,0 +1,79 @@
+// loom._C._functional: conv1d, conv2d (PyTorch's keyword names and defaults;
+// int-or-tuple arguments, padding="valid" / "same"), set_conv_backend("auto" |
+// "hand" | "cudnn") / get_conv_backend(), which the loom.backends.conv property
+// wraps, conv_cache_clear and cudnn_available. The pool ops are in pool.cpp.
+#include <string>
+
+#include "autograd/ops/conv.h"
+#include "common.h"
+
+namespace loom::python {
+namespace {
+
+// padding="valid" / "same" (stride 1, symmetric) or ints; kernel dims from the weight.
+Dims conv_padding(py::handle padding, const Tensor& weight, const Dims& stride, const Dims& dilation, size_t n,
+                  const char* op) {
+  if (!py::isinstance<py::str>(padding)) return int_or_tuple(padding, n, op, "padding");
+  const std::string mode = padding.cast<std::string>();
+  if (mode == "valid") return Dims(n, 0);
+  if (mode != "same")
+    throw py::value_error(std::string(op) + ": invalid padding string '" + mode +
+                          "', should be one of {'valid', 'same'}");
+  for (auto s : stride)
+    if (s != 1) throw py::value_error(std::string(op) + ": padding='same' is not supported for strided convolutions");
+  Dims pad(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t total = dilation[i] * (weight.size(weight.dim() - int64_t(n) + int64_t(i)) - 1);
+    if (total % 2 != 0)
+      throw py::value_error(std::string(op) +
+                            ": padding='same' with an even effective kernel size (asymmetric padding) is not "
+                            "supported by loom yet");
+    pad[i] = total / 2;
+  }
+  return pad;
+}
+
+}  // namespace
+
+static RegisterFunctional reg_conv([](py::module_& f) {
+  f.def(
+      "conv2d",
+      [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
+         py::object dilation, int64_t groups) {
+        Dims s = int_or_tuple(stride, 2, "conv2d", "stride"), d = int_or_tuple(dilation, 2, "conv2d", "dilation");
+        Dims p = conv_padding(padding, weight, s, d, 2, "conv2d");
+        return loom::conv2d(input, weight, opt_tensor(bias, "conv2d", "bias"), s, p, d, groups);
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("dilation") = 1, py::arg("groups") = 1);
+  f.def(
+      "conv1d",
+      [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
+         py::object dilation, int64_t groups) {
+        Dims s = int_or_tuple(stride, 1, "conv1d", "stride"), d = int_or_tuple(dilation, 1, "conv1d", "dilation");
+        Dims p = conv_padding(padding, weight, s, d, 1, "conv1d");
+        return loom::conv1d(input, weight, opt_tensor(bias, "conv1d", "bias"), s[0], p[0], d[0], groups);
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("dilation") = 1, py::arg("groups") = 1);
+  f.def(
+      "set_conv_backend",
+      [](const std::string& name) {
+        if (name == "auto") loom::set_conv_backend(ConvBackend::Auto);
+        else if (name == "hand") loom::set_conv_backend(ConvBackend::Hand);
+        else if (name == "cudnn") loom::set_conv_backend(ConvBackend::Cudnn);
+        else throw py::value_error("set_conv_backend: expected 'auto', 'hand' or 'cudnn', got '" + name + "'");
+      },
+      py::arg("backend"));
+  f.def("get_conv_backend", [] {
+    switch (loom::conv_backend()) {
+      case ConvBackend::Auto: return "auto";
+      case ConvBackend::Hand: return "hand";
+      default: return "cudnn";
+    }
+  });
+  f.def("conv_cache_clear", &loom::conv_cache_clear);
+  f.def("cudnn_available", [] { return loom::cudnn_available(); });
+});
+
+}  // namespace loom::python

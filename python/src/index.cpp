@@ -1,0 +1,32 @@
+// Index ops: index_select, gather, scatter_add(_), masked_select,
+// nonzero (as_tuple=) and loom.one_hot.
+#include "common.h"
+
+namespace loom::python {
+
+void init_index(py::module_& m, py::class_<Tensor>& cls) {
+  cls.def("index_select", &Tensor::index_select, py::arg("dim"), py::arg("index"))
+      .def("gather", &Tensor::gather, py::arg("dim"), py::arg("index"))
+      .def("scatter_add", &Tensor::scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def(
+          "scatter_add_",
+          [](py::object s, int64_t dim, const Tensor& index, const Tensor& src) {
+            s.cast<Tensor&>().scatter_add_(dim, index, src);
+            return s;
+          },
+          py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def("masked_select", &Tensor::masked_select, py::arg("mask"))
+      .def(
+          "nonzero",
+          [](const Tensor& t, bool as_tuple) -> py::object {
+            Tensor nz = t.nonzero();
+            if (!as_tuple) return py::cast(nz);
+            py::tuple r(t.dim());
+            for (int64_t d = 0; d < t.dim(); ++d) r[d] = py::cast(nz.select(1, d));
+            return std::move(r);
+          },
+          py::kw_only(), py::arg("as_tuple") = false);
+  m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1);
+}
+
+}  // namespace loom::python

@@ -1,0 +1,269 @@
+// Pointwise Tensor ops: the registry's generated bindings, unary aliases and
+// operators, binary methods and operators (with reflected forms), comparisons,
+// the in-place forms, clamp, masked_fill and where (method and loom.where),
+// and loom.broadcast_shapes.
+#include "core/ops_functions.h"
+#include "ops_common.h"
+
+namespace loom::python {
+
+namespace {
+
+Tensor clamp_impl(const Tensor& t, py::object min, py::object max) {
+  if (min.is_none() && max.is_none())
+    throw std::runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None");
+  if (py::isinstance<Tensor>(min) || py::isinstance<Tensor>(max)) {
+    Tensor lo = min.is_none() ? Tensor() : to_tensor_like(min, t, "clamp");
+    Tensor hi = max.is_none() ? Tensor() : to_tensor_like(max, t, "clamp");
+    return t.clamp(lo, hi);
+  }
+  std::optional<Scalar> lo, hi;
+  if (!min.is_none()) lo = to_scalar(min, "clamp");
+  if (!max.is_none()) hi = to_scalar(max, "clamp");
+  return t.clamp(lo, hi);
+}
+
+Tensor where_impl(const Tensor& cond, py::object a, py::object b) {
+  if (py::isinstance<Tensor>(a) && py::isinstance<Tensor>(b))
+    return where(cond, a.cast<const Tensor&>(), b.cast<const Tensor&>());
+  if (py::isinstance<Tensor>(a)) return where(cond, a.cast<const Tensor&>(), to_scalar(b, "where"));
+  if (py::isinstance<Tensor>(b)) return where(cond, to_scalar(a, "where"), b.cast<const Tensor&>());
+  Scalar sa = to_scalar(a, "where"), sb = to_scalar(b, "where");
+  DType dt = promote_types(sa.default_dtype(), sb.default_dtype());
+  return where(cond, scalar_tensor(sa, TensorOptions(dt, cond.device())), sb);
+}
+
+void bind_registry(py::module_& m, py::class_<Tensor>& cls) {
+  cls.attr("__array_priority__") = 1000;
+
+  // ---- the ops of the registry (core/ops.toml, binding = "generated"), with docstrings ----
+#include "python/ops_bindings.inc"
+}
+
+void bind_unary(py::module_& m, py::class_<Tensor>& cls) {
+  // ---- unary aliases and operators ----
+  cls.def("negative", [](const Tensor& t) { return t.neg(); })
+      .def("absolute", [](const Tensor& t) { return t.abs(); })
+      .def("__neg__", [](const Tensor& t) { return t.neg(); })
+      .def("__pos__", [](const Tensor& t) { return t; })
+      .def("__abs__", [](const Tensor& t) { return t.abs(); })
+      .def("relu_",
+           [](py::object s) {
+             s.cast<Tensor&>().relu_();
+             return s;
+           })
+      .def("neg_",
+           [](py::object s) {
+             s.cast<Tensor&>().neg_();
+             return s;
+           })
+      .def("exp_", [](py::object s) {
+        s.cast<Tensor&>().exp_();
+        return s;
+      });
+}
+
+void bind_binary(py::module_& m, py::class_<Tensor>& cls) {
+  // ---- binary methods and operators ----
+  auto add_t = [](const Tensor& a, const Tensor& b) { return a.add(b); };
+  auto add_s = [](const Tensor& a, const Scalar& b) { return a.add(b); };
+  auto sub_t = [](const Tensor& a, const Tensor& b) { return a.sub(b); };
+  auto sub_s = [](const Tensor& a, const Scalar& b) { return a.sub(b); };
+  auto mul_t = [](const Tensor& a, const Tensor& b) { return a.mul(b); };
+  auto mul_s = [](const Tensor& a, const Scalar& b) { return a.mul(b); };
+  auto div_t = [](const Tensor& a, const Tensor& b) { return a.div(b); };
+  auto div_s = [](const Tensor& a, const Scalar& b) { return a.div(b); };
+  auto pow_t = [](const Tensor& a, const Tensor& b) { return a.pow(b); };
+  auto pow_s = [](const Tensor& a, const Scalar& b) { return a.pow(b); };
+
+  cls.def(
+         "add",
+         [=](const Tensor& a, py::object b, py::object alpha) {
+           if (!alpha.is_none() && py::isinstance<Tensor>(b))
+             return py::cast(a.add(b.cast<const Tensor&>(), to_scalar(alpha, "add")));
+           if (!alpha.is_none()) return py::cast(a.add(to_tensor_like(b, a, "add"), to_scalar(alpha, "add")));
+           return binary(a, b, "add", false, add_t, add_s);
+         },
+         py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
+      .def(
+          "sub",
+          [=](const Tensor& a, py::object b, py::object alpha) {
+            if (!alpha.is_none()) return py::cast(a.sub(to_tensor_like(b, a, "sub"), to_scalar(alpha, "sub")));
+            return binary(a, b, "sub", false, sub_t, sub_s);
+          },
+          py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
+      .def("mul", [=](const Tensor& a, py::object b) { return binary(a, b, "mul", false, mul_t, mul_s); })
+      .def("div", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); })
+      .def("true_divide", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); })
+      .def("pow", [=](const Tensor& a, py::object b) { return binary(a, b, "pow", false, pow_t, pow_s); })
+      .def("__add__", [=](const Tensor& a, py::object b) { return binary(a, b, "add", true, add_t, add_s); })
+      .def("__radd__", [=](const Tensor& a, py::object b) { return binary(a, b, "add", true, add_t, add_s); })
+      .def("__sub__", [=](const Tensor& a, py::object b) { return binary(a, b, "sub", true, sub_t, sub_s); })
+      .def("__rsub__",
+           [=](const Tensor& a, py::object b) {
+             return binary(
+                 a, b, "sub", true, [](const Tensor& x, const Tensor& y) { return y.sub(x); },
+                 [](const Tensor& x, const Scalar& y) { return y - x; });
+           })
+      .def("__mul__", [=](const Tensor& a, py::object b) { return binary(a, b, "mul", true, mul_t, mul_s); })
+      .def("__rmul__", [=](const Tensor& a, py::object b) { return binary(a, b, "mul", true, mul_t, mul_s); })
+      .def("__truediv__", [=](const Tensor& a, py::object b) { return binary(a, b, "div", true, div_t, div_s); })
+      .def("__rtruediv__",
+           [=](const Tensor& a, py::object b) {
+             return binary(
+                 a, b, "div", true, [](const Tensor& x, const Tensor& y) { return y.div(x); },
+                 [](const Tensor& x, const Scalar& y) { return y / x; });
+           })
+      .def("__pow__", [=](const Tensor& a, py::object b) { return binary(a, b, "pow", true, pow_t, pow_s); })
+      .def("__rpow__", [=](const Tensor& a, py::object b) {
+        return binary(
+            a, b, "pow", true, [](const Tensor& x, const Tensor& y) { return y.pow(x); },
+            [](const Tensor& x, const Scalar& y) {
+              return scalar_tensor(y, TensorOptions(promote_with_scalar(x.dtype(), y), x.device())).pow(x);
+            });
+      });
+
+#define LOOM_CMP(name, dunder)                                                          \
+  cls.def(#name, [](const Tensor& a, py::object b) {                                    \
+    return binary(                                                                      \
+        a, b, #name, false, [](const Tensor& x, const Tensor& y) { return x.name(y); }, \
+        [](const Tensor& x, const Scalar& y) { return x.name(y); });                    \
+  });                                                                                   \
+  cls.def(dunder, [](const Tensor& a, py::object b) {                                   \
+    return binary(                                                                      \
+        a, b, #name, true, [](const Tensor& x, const Tensor& y) { return x.name(y); },  \
+        [](const Tensor& x, const Scalar& y) { return x.name(y); });                    \
+  })
+  LOOM_CMP(eq, "__eq__");
+  LOOM_CMP(ne, "__ne__");
+  LOOM_CMP(lt, "__lt__");
+  LOOM_CMP(le, "__le__");
+  LOOM_CMP(gt, "__gt__");
+  LOOM_CMP(ge, "__ge__");
+#undef LOOM_CMP
+}
+
+void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
+  // ---- in-place ----
+  auto iadd = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.add_(b.cast<const Tensor&>());
+    else t.add_(to_scalar(b, "add_"));
+  };
+  auto isub = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.sub_(b.cast<const Tensor&>());
+    else t.sub_(to_scalar(b, "sub_"));
+  };
+  auto imul = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.mul_(b.cast<const Tensor&>());
+    else t.mul_(to_scalar(b, "mul_"));
+  };
+  auto idiv = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.div_(b.cast<const Tensor&>());
+    else t.div_(to_scalar(b, "div_"));
+  };
+  auto ipow = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.pow_(b.cast<const Tensor&>());
+    else t.pow_(to_scalar(b, "pow_"));
+  };
+  cls.def(
+         "add_",
+         [](py::object s, py::object b, py::object alpha) {
+           Tensor& t = s.cast<Tensor&>();
+           if (alpha.is_none())
+             return inplace(s, b, "add_", [](Tensor& x, py::handle y) {
+               if (py::isinstance<Tensor>(y)) x.add_(y.cast<const Tensor&>());
+               else x.add_(to_scalar(y, "add_"));
+             });
+           t.add_(to_tensor_like(b, t, "add_"), to_scalar(alpha, "add_"));
+           return s;
+         },
+         py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
+      .def(
+          "sub_",
+          [](py::object s, py::object b, py::object alpha) {
+            Tensor& t = s.cast<Tensor&>();
+            if (alpha.is_none())
+              return inplace(s, b, "sub_", [](Tensor& x, py::handle y) {
+                if (py::isinstance<Tensor>(y)) x.sub_(y.cast<const Tensor&>());
+                else x.sub_(to_scalar(y, "sub_"));
+              });
+            t.sub_(to_tensor_like(b, t, "sub_"), to_scalar(alpha, "sub_"));
+            return s;
+          },
+          py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
+      .def("mul_", [=](py::object s, py::object b) { return inplace(s, b, "mul_", imul); })
+      .def("div_", [=](py::object s, py::object b) { return inplace(s, b, "div_", idiv); })
+      .def("pow_", [=](py::object s, py::object b) { return inplace(s, b, "pow_", ipow); })
+      .def("__iadd__", [=](py::object s, py::object b) { return inplace(s, b, "add_", iadd); })
+      .def("__isub__", [=](py::object s, py::object b) { return inplace(s, b, "sub_", isub); })
+      .def("__imul__", [=](py::object s, py::object b) { return inplace(s, b, "mul_", imul); })
+      .def("__itruediv__", [=](py::object s, py::object b) { return inplace(s, b, "div_", idiv); })
+      .def("__ipow__", [=](py::object s, py::object b) { return inplace(s, b, "pow_", ipow); })
+      .def("clamp", &clamp_impl, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("clip", &clamp_impl, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def(
+          "clamp_",
+          [](py::object s, py::object min, py::object max) {
+            Tensor& t = s.cast<Tensor&>();
+            if (py::isinstance<Tensor>(min) || py::isinstance<Tensor>(max)) {
+              t.clamp_(min.is_none() ? Tensor() : to_tensor_like(min, t, "clamp_"),
+                       max.is_none() ? Tensor() : to_tensor_like(max, t, "clamp_"));
+              return s;
+            }
+            std::optional<Scalar> lo, hi;
+            if (!min.is_none()) lo = to_scalar(min, "clamp_");
+            if (!max.is_none()) hi = to_scalar(max, "clamp_");
+            t.clamp_(lo, hi);
+            return s;
+          },
+          py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def(
+          "masked_fill",
+          [](const Tensor& t, const Tensor& mask, py::object v) {
+            Scalar value = to_scalar(v, "masked_fill");
+            check_fits(value, t.dtype(), "masked_fill");
+            return t.masked_fill(mask, value);
+          },
+          py::arg("mask"), py::arg("value"))
+      .def(
+          "masked_fill_",
+          [](py::object s, const Tensor& mask, py::object v) {
+            Tensor& t = s.cast<Tensor&>();
+            Scalar value = to_scalar(v, "masked_fill_");
+            check_fits(value, t.dtype(), "masked_fill_");
+            t.masked_fill_(mask, value);
+            return s;
+          },
+          py::arg("mask"), py::arg("value"))
+      .def(
+          "where",
+          [](const Tensor& t, const Tensor& cond, py::object other) { return where_impl(cond, py::cast(t), other); },
+          py::arg("condition"), py::arg("other"));
+}
+
+void bind_free_functions(py::module_& m) {
+  m.def(
+      "where",
+      [](const Tensor& cond, py::object a, py::object b) -> py::object {
+        if (a.is_none() && b.is_none()) return py::cast(cond).attr("nonzero")(py::arg("as_tuple") = true);
+        return py::cast(where_impl(cond, a, b));
+      },
+      py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none());
+  m.def("broadcast_shapes", [](py::args shapes) {
+    Shape r;
+    for (auto s : shapes) r = broadcast_shapes(r, to_dims(s));
+    return size_object(r);
+  });
+}
+
+}  // namespace
+
+void init_pointwise(py::module_& m, py::class_<Tensor>& cls) {
+  bind_registry(m, cls);
+  bind_unary(m, cls);
+  bind_binary(m, cls);
+  bind_inplace(m, cls);
+  bind_free_functions(m);
+}
+
+}  // namespace loom::python
