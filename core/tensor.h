@@ -159,36 +159,16 @@ class Tensor {
   Tensor& zero_() { return fill_(Scalar(0.0)); }
 
   // ---- elementwise (autograd/ops/pointwise.cpp) ----
-  Tensor neg() const;
-  Tensor abs() const;
-  Tensor sign() const;
-  Tensor exp() const;
-  Tensor log() const;
-  Tensor sqrt() const;
-  Tensor rsqrt() const;
-  Tensor reciprocal() const;
-  Tensor sin() const;
-  Tensor cos() const;
-  Tensor tanh() const;
-  Tensor sigmoid() const;
-  Tensor relu() const;
-  Tensor gelu(const std::string& approximate = "none") const;  // "none" (erf) or "tanh"
-  Tensor silu() const;
-  Tensor square() const;
-  Tensor logical_not() const;
+  // The methods described in the op registry (core/ops.toml), with their
+  // defaults: neg abs sign exp log sqrt rsqrt reciprocal sin cos tanh sigmoid
+  // relu gelu silu square logical_not add sub mul div pow maximum minimum.
+#include "core/tensor_methods.inc"
 
-  Tensor add(const Tensor& other, const Scalar& alpha = 1) const;
   Tensor add(const Scalar& other) const;
-  Tensor sub(const Tensor& other, const Scalar& alpha = 1) const;
   Tensor sub(const Scalar& other) const;
-  Tensor mul(const Tensor& other) const;
   Tensor mul(const Scalar& other) const;
-  Tensor div(const Tensor& other) const;
   Tensor div(const Scalar& other) const;
-  Tensor pow(const Tensor& exponent) const;
   Tensor pow(const Scalar& exponent) const;
-  Tensor maximum(const Tensor& other) const;
-  Tensor minimum(const Tensor& other) const;
   Tensor eq(const Tensor& other) const;
   Tensor eq(const Scalar& other) const;
   Tensor ne(const Tensor& other) const;

@@ -252,61 +252,13 @@ Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_
 
 }  // namespace
 
-// ---- unary ----
+// ---- unary ---- (the plain ones are generated from core/ops.toml: see the end of this file)
 Tensor Tensor::neg() const {
   LOOM_CHECK(dtype() != DType::Bool,
              "neg: Negation, the `-` operator, on a bool tensor is not supported. If you are "
              "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
   return unary(UnaryOp::Neg, Op::neg, *this, "NegBackward0", false, false,
                [](const Tensor& g, const Tensor&, const Tensor&) { return g.neg(); });
-}
-Tensor Tensor::abs() const {
-  return unary(UnaryOp::Abs, Op::abs, *this, "AbsBackward0", true, false,
-               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x.sign(); });
-}
-Tensor Tensor::sign() const {
-  return unary(UnaryOp::Sign, Op::sign, *this, "SignBackward0", false, false,
-               [](const Tensor& g, const Tensor&, const Tensor&) { return zeros_like(g); });
-}
-Tensor Tensor::exp() const {
-  return unary(UnaryOp::Exp, Op::exp, *this, "ExpBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y; });
-}
-Tensor Tensor::log() const {
-  return unary(UnaryOp::Log, Op::log, *this, "LogBackward0", true, false,
-               [](const Tensor& g, const Tensor& x, const Tensor&) { return g / x; });
-}
-Tensor Tensor::sqrt() const {
-  return unary(UnaryOp::Sqrt, Op::sqrt, *this, "SqrtBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return g / (y * 2.0); });
-}
-Tensor Tensor::rsqrt() const {
-  return unary(UnaryOp::Rsqrt, Op::rsqrt, *this, "RsqrtBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y.pow(3.0) * -0.5; });
-}
-Tensor Tensor::reciprocal() const {
-  return unary(UnaryOp::Reciprocal, Op::reciprocal, *this, "ReciprocalBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return -(g * y * y); });
-}
-Tensor Tensor::sin() const {
-  return unary(UnaryOp::Sin, Op::sin, *this, "SinBackward0", true, false,
-               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x.cos(); });
-}
-Tensor Tensor::cos() const {
-  return unary(UnaryOp::Cos, Op::cos, *this, "CosBackward0", true, false,
-               [](const Tensor& g, const Tensor& x, const Tensor&) { return -(g * x.sin()); });
-}
-Tensor Tensor::tanh() const {
-  return unary(UnaryOp::Tanh, Op::tanh, *this, "TanhBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * (1.0 - y * y); });
-}
-Tensor Tensor::sigmoid() const {
-  return unary(UnaryOp::Sigmoid, Op::sigmoid, *this, "SigmoidBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * (1.0 - y); });
-}
-Tensor Tensor::relu() const {
-  return unary(UnaryOp::Relu, Op::relu, *this, "ReluBackward0", false, true,
-               [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y.gt(0.0).to(g.dtype()); });
 }
 Tensor Tensor::gelu(const std::string& approximate) const {
   LOOM_CHECK_VALUE(approximate == "none" || approximate == "tanh", "gelu: approximate must be 'none' or 'tanh', got '",
@@ -334,13 +286,6 @@ Tensor Tensor::silu() const {
                  Tensor sg = x.sigmoid();  // create_graph: s (1 + x (1 - s))
                  return g * sg * (x * (1.0 - sg) + 1.0);
                });
-}
-Tensor Tensor::square() const {
-  return unary(UnaryOp::Square, Op::square, *this, "PowBackward0", true, false,
-               [](const Tensor& g, const Tensor& x, const Tensor&) { return g * x * 2.0; });
-}
-Tensor Tensor::logical_not() const {
-  return unary(UnaryOp::LogicalNot, Op::logical_not, *this, "", false, false, nullptr);
 }
 
 // ---- binary, tensor-tensor ----
