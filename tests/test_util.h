@@ -1,7 +1,8 @@
 // The test kit shared by every Catch2 test:
 //   - one tolerance API: is_close (one element), allclose (vectors, with the
 //     count of bad elements and the first one), check_close (the Catch2 check
-//     on scalars, vectors and tensors); the element rule is
+//     on scalars, vectors and tensors; it replaces Catch::Approx, see
+//     kTightRtol); the element rule is
 //     |got - want| <= atol + rtol * |want|, a NaN want needs a NaN got and an
 //     infinite want the same infinity;
 //   - the skip without a GPU: LOOM_REQUIRE_GPU() (Catch2 SKIP with the reason:
@@ -37,6 +38,15 @@ namespace loom::test {
 
 // The defaults of allclose / check_close.
 constexpr double kAtol = 1e-5, kRtol = 1e-4;
+
+// The tight scalar tolerance, rtol of 100 float epsilons (about 1.19e-5),
+// for a double computed again by another route (a reference, a sum in another
+// order): check_close(got, want, 0, kTightRtol) passes when
+// |got - want| <= kTightRtol * |want| (a want of 0 needs a got of 0). It is
+// the check of Catch::Approx(want) with no options, which the tests do not use:
+// Approx(want).epsilon(e) is check_close(got, want, 0, e) and
+// Approx(want).margin(m) passes within max(m, kTightRtol * |want|).
+constexpr double kTightRtol = std::numeric_limits<float>::epsilon() * 100.0;
 
 // One element: |got - want| <= atol + rtol * |want|; a NaN want needs a NaN
 // got, an infinite want the same infinity.

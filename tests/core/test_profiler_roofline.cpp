@@ -2,7 +2,6 @@
 // core/roofline.h), and its GPU side: kernels recorded per op (CUPTI on a
 // GPU, the emulator's launch records, CUDA event pairs), their times in the
 // table and their tracks and flow arrows in the Chrome trace.
-#include <catch2/catch_approx.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -24,7 +23,6 @@
 #include "test_util.h"
 
 using namespace loom;
-using Catch::Approx;
 using Catch::Matchers::ContainsSubstring;
 using profiler::Event;
 using profiler::Profiler;
@@ -121,13 +119,13 @@ TEST_CASE("the roofline fraction is of min(peak, intensity x bandwidth)", "[prof
   profiler::DeviceRoof r;
   r.fp32 = 1000, r.tf32 = 4000, r.fp64 = 500, r.bandwidth = 5;
   // Intensity 10 FLOP/byte: memory-bound roof 50 FLOP/s.
-  CHECK(r.fraction(100, 10, 4, "fp32") == Approx(0.5));
+  CHECK(r.fraction(100, 10, 4, "fp32") == 0.5);
   // Intensity 1000: compute-bound at the peak of the precision.
-  CHECK(r.fraction(1e6, 1000, 2000, "fp32") == Approx(0.5));
-  CHECK(r.fraction(1e6, 1000, 500, "tf32") == Approx(0.5));
-  CHECK(r.fraction(1e6, 1000, 4000, "fp64") == Approx(0.5));
+  CHECK(r.fraction(1e6, 1000, 2000, "fp32") == 0.5);
+  CHECK(r.fraction(1e6, 1000, 500, "tf32") == 0.5);
+  CHECK(r.fraction(1e6, 1000, 4000, "fp64") == 0.5);
   // A copy (no FLOPs): the fraction of the bandwidth.
-  CHECK(r.fraction(0, 10, 4, "") == Approx(0.5));
+  CHECK(r.fraction(0, 10, 4, "") == 0.5);
   CHECK(r.fraction(-1, 10, 4, "fp32") == -1);
   CHECK(r.fraction(100, 10, 0, "fp32") == -1);
 }
@@ -137,7 +135,7 @@ TEST_CASE("the CPU roof comes from cpuid and a measured copy; users can replace 
   const profiler::DeviceRoof& cpu = profiler::device_roof(-1);
   CHECK_THAT(cpu.name, ContainsSubstring("CPU"));
   CHECK(cpu.fp32 > 1e9);
-  CHECK(cpu.fp64 == Approx(cpu.fp32 / 2));
+  test::check_close(cpu.fp64, cpu.fp32 / 2, 0, test::kTightRtol);
   CHECK(cpu.bandwidth > 1e8);
   CHECK(cpu.bandwidth_source == "measured copy");
 
@@ -162,10 +160,10 @@ TEST_CASE("the CPU roof comes from cpuid and a measured copy; users can replace 
   REQUIRE(row.count == 3);
   CHECK(row.flops == 3 * 2.0 * 192 * 192 * 192);
   const double seconds = row.cpu_time_total * 1e-6;
-  CHECK(row.achieved_flops == Approx(row.flops / seconds));
-  CHECK(row.achieved_bandwidth == Approx(row.bytes / seconds));
+  test::check_close(row.achieved_flops, row.flops / seconds, 0, test::kTightRtol);
+  test::check_close(row.achieved_bandwidth, row.bytes / seconds, 0, test::kTightRtol);
   const double roof = std::min(2e9, row.flops / row.bytes * 1e9);
-  CHECK(row.roofline_fraction == Approx(row.flops / seconds / roof));
+  test::check_close(row.roofline_fraction, row.flops / seconds / roof, 0, test::kTightRtol);
   const std::string table = prof.table("flops");
   CHECK_THAT(table, ContainsSubstring("TFLOP/s"));
   CHECK_THAT(table, ContainsSubstring("% of roof"));

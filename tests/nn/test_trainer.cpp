@@ -3,7 +3,6 @@
 // hand, metrics are weighted by batch size, predict matches evaluate, and the
 // callbacks (early stopping, checkpoint-best, JSONL log, LR scheduler), the
 // gradient clipping, the progress output and the errors for bad options.
-#include <catch2/catch_approx.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -31,7 +30,6 @@
 
 using namespace loom;
 using namespace loom::nn;
-using Catch::Approx;
 using Catch::Matchers::ContainsSubstring;
 using multimodal::DataLoader;
 using multimodal::TensorPairDataset;
@@ -200,13 +198,13 @@ TEST_CASE("Trainer: evaluate matches a loop written out by hand and restores the
   const Tensor out = model->forward(data.x.reshape({100, 1, 1, 2}));
   const double loss = functional::cross_entropy(out, data.y, {}, -100, "sum").item<double>() / 100;
   const double acc = out.argmax(-1).eq(data.y).to(DType::Float64).sum().item<double>() / 100;
-  CHECK(ev.at("loss") == Approx(loss).epsilon(1e-5));
-  CHECK(ev.at("accuracy") == Approx(acc).epsilon(1e-12));
+  test::check_close(ev.at("loss"), loss, 0, 1e-5);
+  test::check_close(ev.at("accuracy"), acc, 0, 1e-12);
 
   const Tensor pred = trainer.predict(DataLoader(data.dataset, 30));
   REQUIRE(pred.sizes() == Shape{100, 2});
   test::check_close(pred, out, 1e-6, 1e-5);
-  CHECK(accuracy(pred, data.y).item<double>() == Approx(ev.at("accuracy")));
+  test::check_close(accuracy(pred, data.y).item<double>(), ev.at("accuracy"), 0, test::kTightRtol);
 }
 
 TEST_CASE("Trainer: loss and metrics are sample-weighted over uneven batches", "[trainer]") {
@@ -221,9 +219,9 @@ TEST_CASE("Trainer: loss and metrics are sample-weighted over uneven batches", "
                      [](const Tensor&, const Tensor& y) { return y.to(DType::Float64).mean().item<double>(); });
   const Logs full = trainer.evaluate(DataLoader(data.dataset, 10));
   const Logs uneven = trainer.evaluate(DataLoader(data.dataset, 3));  // 3 + 3 + 3 + 1
-  CHECK(uneven.at("loss") == Approx(full.at("loss")).epsilon(1e-6));
-  CHECK(uneven.at("accuracy") == Approx(full.at("accuracy")).epsilon(1e-12));
-  CHECK(uneven.at("label_mean") == Approx(data.y.to(DType::Float64).mean().item<double>()).epsilon(1e-12));
+  test::check_close(uneven.at("loss"), full.at("loss"), 0, 1e-6);
+  test::check_close(uneven.at("accuracy"), full.at("accuracy"), 0, 1e-12);
+  test::check_close(uneven.at("label_mean"), data.y.to(DType::Float64).mean().item<double>(), 0, 1e-12);
   CHECK(trainer.metric_names() == std::vector<std::string>{"accuracy", "label_mean"});
 }
 
@@ -253,8 +251,8 @@ TEST_CASE("Trainer: fit on a Dataset with validation_split holds out the last fr
   const auto tail = std::make_shared<TensorPairDataset>(data.x.narrow(0, 150, 50).reshape({50, 1, 1, 2}),
                                                         std::vector<std::string>(50), data.y.narrow(0, 150, 50));
   const Logs ev = trainer.evaluate(DataLoader(tail, 50));
-  CHECK(ev.at("accuracy") == Approx(h["val_accuracy"].back()));
-  CHECK(ev.at("loss") == Approx(h["val_loss"].back()).epsilon(1e-5));
+  test::check_close(ev.at("accuracy"), h["val_accuracy"].back(), 0, test::kTightRtol);
+  test::check_close(ev.at("loss"), h["val_loss"].back(), 0, 1e-5);
 }
 
 TEST_CASE("Trainer: a custom forward and images_to_labels for other model types", "[trainer]") {
@@ -373,15 +371,15 @@ TEST_CASE("LRSchedulerCallback: steps the scheduler per epoch or per batch", "[t
   optim::StepLR sched(opt, 1, 0.5);
   History h = trainer.fit(loader, 4, {std::make_shared<LRSchedulerCallback>(sched)});
   CHECK(h["lr"] == std::vector<double>{0.05, 0.025, 0.0125, 0.00625});
-  CHECK(opt.param_groups()[0].options.at("lr") == Approx(0.003125));
+  test::check_close(opt.param_groups()[0].options.at("lr"), 0.003125, 0, test::kTightRtol);
 
   optim::SGD opt2(model->parameters(), so);
   Trainer trainer2(*model, opt2, {}, quiet());
   optim::LambdaLR per_step(opt2, [](int64_t step) { return 1.0 / (1 + step); });
   History h2 = trainer2.fit(loader, 2, {std::make_shared<LRSchedulerCallback>(per_step, true)});
   CHECK(per_step.last_epoch() == 8);  // 4 batches x 2 epochs
-  CHECK(h2["lr"][0] == Approx(0.05));
-  CHECK(h2["lr"][1] == Approx(0.05 / 5));
+  test::check_close(h2["lr"][0], 0.05, 0, test::kTightRtol);
+  test::check_close(h2["lr"][1], 0.05 / 5, 0, test::kTightRtol);
 }
 
 TEST_CASE("Trainer: grad_clip_norm bounds the step", "[trainer]") {
