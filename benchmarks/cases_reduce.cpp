@@ -5,10 +5,19 @@
 //   channel_sum/fp32/N64_C64_S3136    gradient; the second the same): the
 //                                     kernel alone, on a caller's workspace
 // 50 iterations after 10 warm-up ones.
+// And one case per reduction described in the registry (core/ops.toml,
+// `kind` = "reduce", `bench` = elements; the generated core/op_table.h): the
+// op over the last dim of a contiguous fp32 [bench / 1024, 1024] input, no
+// grad. Reported in GB/s of the minimum traffic (the input read once, the
+// output written once) and TFLOP/s from the op's `flops` per input element.
+//   cpu/reduce/fp32/<op>/N<elements>   2 threads, 10 iterations after 2 warm-up ones
+//   reduce/fp32/<op>/N<elements>       GPU, 50 iterations after 10 warm-up ones
+#include <algorithm>
 #include <string>
 
 #include "bench.h"
 #include "core/cuda.h"
+#include "core/op_table.h"
 #include "kernels/reduce.h"
 
 namespace bench {
@@ -44,10 +53,35 @@ void channel_cases(const Context& ctx) {
   }
 }
 
+constexpr int64_t kRegistryCols = 1024;  // the reduced (last) dim of the registry cases
+
+void registry_cases(const Context& ctx, bool gpu) {
+  const int warmup = gpu ? kGpuWarmup : kCpuWarmup, iters = gpu ? kGpuIters : kCpuIters;
+  for (const loom::registry::OpEntry& op : loom::registry::op_table()) {
+    if (op.kind != loom::registry::Kind::Reduce || op.bench <= 0 || (gpu ? !op.cuda : !op.cpu)) continue;
+    const std::string name =
+        std::string(gpu ? "" : "cpu/") + "reduce/fp32/" + op.name + "/N" + std::to_string(op.bench);
+    ctx.run(name, [&] {
+      const loom::Device dev = gpu ? current_gpu() : loom::Device();
+      const int64_t rows = std::max<int64_t>(op.bench / kRegistryCols, 1);
+      const auto [lo, hi] = op.domain;
+      Tensor x = loom::rand({rows, kRegistryCols}, loom::TensorOptions(dev)) * (hi - lo) + lo;
+      Tensor y = op.reduce_call(x, {-1}, false);
+      const double bytes = static_cast<double>(x.nbytes()) + static_cast<double>(y.nbytes());
+      const double flops = static_cast<double>(x.numel()) * op.flops;
+      const auto body = [&] { Tensor out = op.reduce_call(x, {-1}, false); };
+      const double ms = gpu ? time_gpu(body, ctx.iters_or(iters), warmup) : time_cpu(body, ctx.iters_or(iters), warmup);
+      ctx.report(name, ms, flops, bytes,
+                 (gpu ? Row() : cpu_extra()).integer("rows", rows).integer("cols", kRegistryCols));
+    });
+  }
+}
+
 }  // namespace
 
 void run_reduce_cases(const Context& ctx, bool gpu) {
   if (gpu) channel_cases(ctx);
+  registry_cases(ctx, gpu);
 }
 
 }  // namespace bench

@@ -4,6 +4,9 @@
 // (dtype, shape, device) raising a loom::Error that names the op, and the
 // benchmark case. A failure names the op and what it lacks. Nothing here
 // is per op: a new registry entry is tested by this file as it stands.
+// Pointwise ops (`kind` "pointwise") and reductions (`kind` "reduce": every
+// dim list of kReduceDims with and without keepdim against the float64 fold)
+// have test cases of their own; a case skips the other kind's entries.
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include "test_util.h"
 
 using namespace loom;
+using loom::registry::Kind;
 using loom::registry::op_table;
 using loom::registry::OpEntry;
 using loom::test::allclose;
@@ -77,6 +81,7 @@ bool raises_naming(const std::function<void()>& f, const std::string& name, std:
 TEST_CASE("registry: every described op matches its float64 reference on the CPU", "[core][ops][registry]") {
   REQUIRE(!op_table().empty());
   for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::Pointwise) continue;
     for (DType dt : kAllDTypes) {
       INFO(op_context(op, std::string("dtype ") + dtype_name(dt)));
       TensorList in = samples(op, dt, 1);
@@ -115,6 +120,7 @@ TEST_CASE("registry: every described op matches its float64 reference on the CPU
 
 TEST_CASE("registry: every differentiable op passes a float64 gradcheck", "[core][ops][registry]") {
   for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::Pointwise) continue;
     INFO(op_context(op, "gradcheck (the backward formula in autograd/ops, or `backward` in the registry)"));
     TensorList in = samples(op, DType::Float64, 2);
     for (auto& t : in) t = t.detach().requires_grad_(true);
@@ -138,7 +144,7 @@ TEST_CASE("registry: every differentiable op passes a float64 gradcheck", "[core
 
 TEST_CASE("registry: bad inputs raise an error naming the op", "[core][ops][registry]") {
   for (const OpEntry& op : op_table()) {
-    if (op.inputs < 2) continue;
+    if (op.kind != Kind::Pointwise || op.inputs < 2) continue;
     INFO(op_context(op, "shapes [3, 4] and [5] must not broadcast"));
     const DType dt = op.dtypes.back();
     TensorList in{zeros({3, 4}, TensorOptions(dt)), zeros({5}, TensorOptions(dt))};
@@ -151,7 +157,8 @@ TEST_CASE("registry: bad inputs raise an error naming the op", "[core][ops][regi
 
 TEST_CASE("registry: every described op has a benchmark case", "[core][ops][registry]") {
   for (const OpEntry& op : op_table()) {
-    INFO(op_context(op, "no benchmark case: give it `bench = <elements>` (benchmarks/cases_pointwise.cpp runs it)"));
+    INFO(op_context(op, std::string("no benchmark case: give it `bench = <elements>` (benchmarks/") +
+                            (op.kind == Kind::Reduce ? "cases_reduce.cpp" : "cases_pointwise.cpp") + " runs it)"));
     CHECK(op.bench > 0);
     INFO(op_context(op, "no device: `devices` must name cpu"));
     CHECK(op.cpu);
@@ -162,7 +169,7 @@ TEST_CASE("registry: every CUDA op matches its CPU twin", "[cuda][registry]") {
   LOOM_REQUIRE_GPU();
   const Device gpu("cuda:0");
   for (const OpEntry& op : op_table()) {
-    if (!op.cuda) continue;
+    if (op.kind != Kind::Pointwise || !op.cuda) continue;
     for (DType dt : {DType::Float32, DType::Float64}) {
       if (!accepts(op, dt)) continue;
       INFO(op_context(op, std::string("CUDA against the CPU twin, dtype ") + dtype_name(dt)));
@@ -185,6 +192,139 @@ TEST_CASE("registry: every CUDA op matches its CPU twin", "[cuda][registry]") {
       const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
       INFO("got: " << msg);
       CHECK(named);
+    }
+  }
+}
+
+// ---- reductions (kind = "reduce") ----
+
+namespace {
+
+// The dim lists every reduction runs over, on a [5, 7] input: every dim ({}),
+// each one, both, and a negative dim.
+const std::vector<Dims> kReduceDims = {{}, {0}, {1}, {0, 1}, {-1}};
+
+std::string dims_text(const Dims& dims, bool keepdim) {
+  std::ostringstream os;
+  os << "dims {";
+  for (size_t i = 0; i < dims.size(); ++i) os << (i ? ", " : "") << dims[i];
+  os << "}, keepdim " << (keepdim ? "true" : "false");
+  return os.str();
+}
+
+// A sample of op of dtype dt: floats uniform in the op's domain; integers in
+// [1, 4); bools random (both values in every slice of a [5, 7] sample, likely).
+Tensor reduce_sample(const OpEntry& op, DType dt, uint64_t seed, const Shape& shape = {5, 7}) {
+  manual_seed(seed);
+  const auto [lo, hi] = op.domain;
+  if (is_floating(dt)) return (rand(shape, TensorOptions(DType::Float64)) * (hi - lo) + lo).to(dt);
+  if (dt == DType::Bool) return rand(shape, TensorOptions(DType::Float64)).lt(0.5);
+  return randint(1, 4, shape, TensorOptions(dt));
+}
+
+// The shape of x reduced over dims (every dim when empty), with or without keepdim.
+Shape reduced_shape(const Shape& in, const Dims& dims, bool keepdim) {
+  const int64_t nd = static_cast<int64_t>(in.size());
+  std::vector<bool> reduced(in.size(), dims.empty());
+  for (int64_t d : dims) reduced[static_cast<size_t>(d < 0 ? d + nd : d)] = true;
+  Shape out;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (!reduced[i]) out.push_back(in[i]);
+    else if (keepdim) out.push_back(1);
+  return out;
+}
+
+// The float64 fold of op over x (2-d) for each output of the reduction over dims, in row-major order.
+std::vector<double> reduce_reference(const OpEntry& op, const Tensor& x, const Dims& dims) {
+  const int64_t rows = x.size(0), cols = x.size(1);
+  const std::vector<double> v = x.contiguous().to_vector();
+  bool r0 = dims.empty(), r1 = dims.empty();
+  for (int64_t d : dims) (d == 0 || d == -2 ? r0 : r1) = true;
+  std::vector<double> want;
+  for (int64_t i = 0; i < (r0 ? 1 : rows); ++i)
+    for (int64_t j = 0; j < (r1 ? 1 : cols); ++j) {
+      std::vector<double> vals;
+      for (int64_t a = r0 ? 0 : i; a < (r0 ? rows : i + 1); ++a)
+        for (int64_t b = r1 ? 0 : j; b < (r1 ? cols : j + 1); ++b) vals.push_back(v[static_cast<size_t>(a * cols + b)]);
+      want.push_back(op.fold(vals));
+    }
+  return want;
+}
+
+}  // namespace
+
+TEST_CASE("registry: every reduction matches its float64 fold on the CPU", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::Reduce) continue;
+    REQUIRE(op.reduce_call);
+    REQUIRE(op.fold != nullptr);
+    for (DType dt : kAllDTypes) {
+      const Tensor x = reduce_sample(op, dt, 11);
+      if (!accepts(op, dt)) {
+        INFO(op_context(op, std::string("dtype ") + dtype_name(dt) +
+                                ": a dtype outside `dtypes` must raise a loom::Error naming the op"));
+        std::string msg;
+        const bool named = raises_naming([&] { op.reduce_call(x, {1}, false); }, op.name, &msg);
+        INFO("got: " << msg);
+        CHECK(named);
+        continue;
+      }
+      const double tol = dt == DType::Float64 ? 1e-10 : 1e-5;
+      for (const Dims& dims : kReduceDims)
+        for (bool keepdim : {false, true}) {
+          INFO(op_context(op, std::string("dtype ") + dtype_name(dt) + ", " + dims_text(dims, keepdim)));
+          Tensor y;
+          try {
+            y = op.reduce_call(x, dims, keepdim);
+          } catch (const std::exception& e) {
+            FAIL_CHECK("raised for an accepted dtype: " << e.what());
+            continue;
+          }
+          CHECK(y.sizes() == reduced_shape(x.sizes(), dims, keepdim));
+          std::string why;
+          const bool ok = allclose(y.to_vector(), reduce_reference(op, x, dims), tol, tol, &why);
+          INFO("the CPU result differs from the fold `ref`: " << why);
+          CHECK(ok);
+          // A strided (transposed) input gives the same values.
+          const Tensor xt = x.t().contiguous().t();
+          std::string why_t;
+          const bool ok_t = allclose(op.reduce_call(xt, dims, keepdim).to_vector(), y.to_vector(), tol, tol, &why_t);
+          INFO("a transposed input changes the result: " << why_t);
+          CHECK(ok_t);
+        }
+    }
+  }
+}
+
+TEST_CASE("registry: every differentiable reduction passes a float64 gradcheck", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::Reduce) continue;
+    INFO(op_context(op, "gradcheck over dims {1} of a [3, 4] input (the backward in autograd/ops/reduce.cpp)"));
+    Tensor x = reduce_sample(op, DType::Float64, 12, {3, 4}).requires_grad_(true);
+    const auto f = [&op](const TensorList& t) { return op.reduce_call(t[0], {1}, false); };
+    if (!op.differentiable) {
+      CHECK_FALSE(f({x}).requires_grad());
+      continue;
+    }
+    loom::test::check_grad(f, {x});
+  }
+}
+
+TEST_CASE("registry: every CUDA reduction matches its CPU twin", "[cuda][registry]") {
+  LOOM_REQUIRE_GPU();
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::Reduce || !op.cuda) continue;
+    for (DType dt : {DType::Float32, DType::Float64, DType::Int64}) {
+      if (!accepts(op, dt)) continue;
+      Tensor x = reduce_sample(op, dt, 13);
+      if (op.differentiable && is_floating(dt)) x = x.detach().requires_grad_(true);
+      for (const Dims& dims : kReduceDims)
+        for (bool keepdim : {false, true}) {
+          INFO(op_context(
+              op, std::string("CUDA against the CPU twin, dtype ") + dtype_name(dt) + ", " + dims_text(dims, keepdim)));
+          loom::test::compare_gpu([&](const TensorList& t) { return op.reduce_call(t[0], dims, keepdim); }, {x}, 1e-4,
+                                  1e-4);
+        }
     }
   }
 }
