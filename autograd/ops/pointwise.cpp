@@ -142,14 +142,18 @@ void check_alpha(DType result, const Scalar& alpha, const char* op) {
   LOOM_CHECK(!alpha.is_bool() || result == DType::Bool, op, ": Boolean alpha only supported for Boolean results.");
 }
 
+// The broadcast shape of a and b; the error names the op.
+Shape broadcast_named(const char* name, const Shape& a, const Shape& b) {
+  try {
+    return broadcast_shapes(a, b);
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(name) + ": " + e.what());
+  }
+}
+
 Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
   ops::check_same_device(name, {&a, &b});
-  Shape shape;
-  try {
-    shape = broadcast_shapes(a.sizes(), b.sizes());
-  } catch (const Error& e) {
-    throw Error(e.kind(), std::string(name) + ": " + e.what());  // the message names the op
-  }
+  const Shape shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_named(name, a.sizes(), b.sizes());
   Tensor ca = a.dtype() == compute ? a : a.detach().to(compute);
   Tensor cb = b.dtype() == compute ? b : b.detach().to(compute);
   DType out_dt = kernels::is_comparison(op) ? DType::Bool : compute;
