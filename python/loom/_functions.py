@@ -25,7 +25,7 @@ __all__ = [
     "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "mm", "bmm", "softmax",
     "log_softmax", "index_select", "gather", "scatter_add", "masked_select", "nonzero", "reshape", "flatten",
     "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",
-    "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes",
+    "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes", "isclose", "allclose",
 ]
 
 # Every op of the registry gets its free function, with the method's docstring.

@@ -206,6 +206,42 @@ def divide_(self, other, *, rounding_mode=None):
     return self.div_(other)
 
 
+def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|self - other| <= atol + rtol * |other| elementwise, as torch.isclose (same dtypes; infinities are
+    close only to themselves; NaN only with equal_nan)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"isclose(): argument 'other' must be Tensor, not {type(other).__name__}")
+    if self.dtype != other.dtype:
+        raise RuntimeError(f"isclose(): self ({self.dtype}) and other ({other.dtype}) must have the same dtype")
+    if rtol < 0:
+        raise RuntimeError(f"isclose(): rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"isclose(): atol must be greater than or equal to zero, but got {atol}")
+    close = self.eq(other)
+    if self.dtype == _bool_dtype():
+        return close
+    a, b = self, other
+    if not a.is_floating_point():
+        a, b = a.double(), b.double()
+    if equal_nan:
+        close = close.logical_or(a.ne(a).logical_and(b.ne(b)))
+    if rtol == 0 and atol == 0:
+        return close
+    err = (a - b).abs()
+    finite = err.eq(err).logical_and(err.ne(float("inf")))
+    return close.logical_or(finite.logical_and(err.le(b.abs() * rtol + atol)))
+
+
+def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of self is close to other (isclose), as torch.allclose."""
+    return bool(isclose(self, other, rtol, atol, equal_nan).all())
+
+
+def _bool_dtype():
+    from . import bool as loom_bool
+    return loom_bool
+
+
 def _install():
     Tensor.backward = backward
     Tensor.tolist = tolist
@@ -234,6 +270,8 @@ def _install():
     Tensor.multiply_ = multiply_
     Tensor.divide = divide
     Tensor.divide_ = divide_
+    Tensor.isclose = isclose
+    Tensor.allclose = allclose
     Tensor.true_divide_ = Tensor.div_
     Tensor.__module__ = "loom"
     Tensor.is_tensor_like = True
