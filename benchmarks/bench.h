@@ -79,6 +79,11 @@ bool any_wanted(const Context& ctx, std::initializer_list<std::string> names);
 // Times fn on the GPU and reports it with the peak device memory of one more call.
 void timed(const Context& ctx, const std::string& name, const std::function<void()>& fn, double flops, double bytes,
            int iters = kGpuIters, int warmup = kGpuWarmup, Row extra = Row(), const std::string& impl = "loom");
+// A case with a CPU and a GPU twin: on the GPU as timed() (kGpuIters after
+// kGpuWarmup, with peak_mib), on the CPU time_cpu (kCpuIters after kCpuWarmup)
+// with cpu_extra() before `extra`.
+void timed_on(const Context& ctx, bool gpu, const std::string& name, const std::function<void()>& fn, double flops,
+              double bytes, const Row& extra = Row());
 
 // The case files (benchmarks/cases_<family>.cpp for the op families): CPU
 // cases when gpu is false, GPU cases when true. main.cpp runs them in the
@@ -95,6 +100,12 @@ void run_fusion_cases(const Context& ctx, bool gpu);
 void run_rnn_cases(const Context& ctx, bool gpu);
 void run_e2e_cases(const Context& ctx, bool gpu);  // not a family: the CLIP-style dual encoders (multimodal/clip.h)
 void run_pointwise_cases(const Context& ctx, bool gpu);  // one per op of the registry (core/ops.toml)
+void run_softmax_cases(const Context& ctx, bool gpu);
+void run_index_cases(const Context& ctx, bool gpu);
+void run_random_cases(const Context& ctx, bool gpu);
+void run_embedding_cases(const Context& ctx, bool gpu);
+void run_dropout_cases(const Context& ctx, bool gpu);
+void run_optim_cases(const Context& ctx, bool gpu);
 
 }  // namespace bench
 

@@ -453,14 +453,26 @@ void timed(const Context& ctx, const std::string& name, const std::function<void
   ctx.report(name, ms, flops, bytes, extra, impl);
 }
 
+void timed_on(const Context& ctx, bool gpu, const std::string& name, const std::function<void()>& fn, double flops,
+              double bytes, const Row& extra) {
+  if (gpu) {
+    timed(ctx, name, fn, flops, bytes, kGpuIters, kGpuWarmup, extra);
+  } else {
+    const double ms = time_cpu(fn, ctx.iters_or(kCpuIters), kCpuWarmup);
+    ctx.report(name, ms, flops, bytes, cpu_extra().merge(extra));
+  }
+}
+
 // ---------------------------------------------------------------- the case files
 
 // In the order of the output: the limits first, then the families, the
-// end-to-end models, the pointwise ops (many small cases) last.
+// end-to-end models, the pointwise ops (many small cases), then the families
+// whose case files came later (appended, so the earlier order stays).
 using CaseFile = void (*)(const Context&, bool);
-const CaseFile kCaseFiles[] = {run_limits_cases, run_matmul_cases, run_rnn_cases,    run_attention_cases,
-                               run_norm_cases,   run_loss_cases,   run_fusion_cases, run_e2e_cases,
-                               run_conv_cases,   run_pool_cases,   run_reduce_cases, run_pointwise_cases};
+const CaseFile kCaseFiles[] = {
+    run_limits_cases,  run_matmul_cases, run_rnn_cases,    run_attention_cases, run_norm_cases,    run_loss_cases,
+    run_fusion_cases,  run_e2e_cases,    run_conv_cases,   run_pool_cases,      run_reduce_cases,  run_pointwise_cases,
+    run_softmax_cases, run_index_cases,  run_random_cases, run_embedding_cases, run_dropout_cases, run_optim_cases};
 
 // Runs every case file's CPU or GPU cases (pointwise only if with_pointwise),
 // from the same state each time: seed 0, TF32 off, CPU on kCpuThreads threads,
