@@ -86,6 +86,11 @@ void bind_multimodal_modules(py::module_& m) {
           py::arg("path"))
       .def_static(
           "load", [](py::handle path) { return WordTokenizer::load(to_fs_path(path, "WordTokenizer.load")); },
+          py::arg("path"))
+      // tok.load(path) on an instance (loom/multimodal/__init__.py routes it here).
+      .def(
+          "_load_into",
+          [](WordTokenizer& t, py::handle path) { t = WordTokenizer::load(to_fs_path(path, "WordTokenizer.load")); },
           py::arg("path"));
   d.def("padding_mask", &padding_mask, py::arg("ids"), py::arg("pad_id") = int64_t(WordTokenizer::kPad));
 

@@ -178,3 +178,19 @@ def test_mean_average_precision_needs_its_labels():
         mm.mean_average_precision(sim, labels)
     with pytest.raises(TypeError, match=r"mean_average_precision\(\): query_labels must be a Tensor, not NoneType"):
         mm.mean_average_precision(sim, None, labels)
+
+
+def test_word_tokenizer_load_on_an_instance_loads_into_it(tmp_path):
+    tok = mm.WordTokenizer()
+    tok.build(["a red circle", "a blue square"])
+    path = tmp_path / "vocab.txt"
+    tok.save(str(path))
+    fresh = mm.WordTokenizer()
+    assert fresh.vocab_size() == 4  # the special tokens only
+    assert fresh.load(str(path)) is fresh
+    assert fresh.vocab_size() == tok.vocab_size()
+    assert fresh.encode("a red square", 6) == tok.encode("a red square", 6)
+    loaded = mm.WordTokenizer.load(str(path))  # on the class: a new tokenizer
+    assert loaded is not fresh and loaded.vocab_size() == tok.vocab_size()
+    with pytest.raises(Exception, match="cannot open"):
+        fresh.load(str(tmp_path / "missing.txt"))

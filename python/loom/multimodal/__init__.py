@@ -331,6 +331,26 @@ def modality_dropout_masks(batch, p, dtype=None, device=None):
 _data = getattr(_cpp, "_mm_data", None) if _cpp is not None else None
 if _data is not None:
     WordTokenizer = _data.WordTokenizer
+
+    class _TokenizerLoad:
+        """WordTokenizer.load(path) returns a new tokenizer; tok.load(path) loads the vocabulary into tok
+        and returns tok (an instance call used to build a new one and drop it)."""
+
+        def __init__(self, load_new):
+            self._load_new = load_new
+
+        def __get__(self, obj, objtype=None):
+            if obj is None:
+                return self._load_new
+
+            def load(path):
+                obj._load_into(path)
+                return obj
+
+            load.__doc__ = "Loads the vocabulary saved at path into this tokenizer; returns it."
+            return load
+
+    WordTokenizer.load = _TokenizerLoad(WordTokenizer.load)
     padding_mask = _data.padding_mask
     retrieval_metrics = _data.retrieval_metrics
     recall_at_k = _data.recall_at_k
