@@ -2,6 +2,7 @@
 //   GPU  gemm/{fp32,tf32}/M4096_N4096_K4096   the cuBLAS path; 20 iterations
 //        after 5 warm-up ones, as torch_reference.py; tf32 allows TF32
 //   CPU  cpu/gemm/fp32/M1024_N1024_K1024      2 threads
+// And the registry's case of matmul (registry.cpp): cpu/matmul/fp32/matmul/4x256x512_512x512.
 #include <string>
 
 #include "bench.h"
@@ -41,6 +42,7 @@ void gpu_gemm(const Context& ctx) {
 void run_matmul_cases(const Context& ctx, bool gpu) {
   if (gpu) gpu_gemm(ctx);
   else cpu_gemm(ctx);
+  run_registry_cases(ctx, gpu, "matmul");
 }
 
 }  // namespace bench

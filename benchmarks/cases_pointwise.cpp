@@ -18,7 +18,7 @@ using loom::Tensor;
 void run_pointwise_cases(const Context& ctx, bool gpu) {
   const int warmup = gpu ? 10 : 2, iters = gpu ? 50 : 10;
   for (const loom::registry::OpEntry& op : loom::registry::op_table()) {
-    if (op.bench <= 0 || (gpu ? !op.cuda : !op.cpu)) continue;
+    if (op.kind != loom::registry::Kind::Pointwise || op.bench <= 0 || (gpu ? !op.cuda : !op.cpu)) continue;
     const std::string name =
         std::string(gpu ? "" : "cpu/") + "pointwise/fp32/" + op.name + "/N" + std::to_string(op.bench);
     ctx.run(name, [&] {

@@ -12,6 +12,8 @@
 // output written once) and TFLOP/s from the op's `flops` per input element.
 //   cpu/reduce/fp32/<op>/N<elements>   2 threads, 10 iterations after 2 warm-up ones
 //   reduce/fp32/<op>/N<elements>       GPU, 50 iterations after 10 warm-up ones
+// The reductions of `kind` "general" (max_dim, argmax, var, norm...) have the
+// registry's cases of registry.cpp: cpu/reduce/fp32/<op>/<shape>.
 #include <algorithm>
 #include <string>
 
@@ -82,6 +84,7 @@ void registry_cases(const Context& ctx, bool gpu) {
 void run_reduce_cases(const Context& ctx, bool gpu) {
   if (gpu) channel_cases(ctx);
   registry_cases(ctx, gpu);
+  run_registry_cases(ctx, gpu, "reduce");
 }
 
 }  // namespace bench

@@ -11,7 +11,8 @@
 // with x requiring grad (the graph is recorded, as in training); the backward
 // goes through autograd::grad with a fixed output gradient, so no .grad
 // accumulation is timed. CPU: 2 threads, 10 iterations after 2 warm-up ones;
-// GPU: 50 after 10, with peak_mib.
+// GPU: 50 after 10, with peak_mib. And the registry's forward cases of
+// softmax and log_softmax (registry.cpp): cpu/softmax/fp32/<op>/4096x1024.
 #include <string>
 
 #include "autograd/engine.h"
@@ -53,6 +54,7 @@ void cases(const Context& ctx, bool gpu) {
 
 void run_softmax_cases(const Context& ctx, bool gpu) {
   cases(ctx, gpu);
+  run_registry_cases(ctx, gpu, "softmax");
   if (gpu) loom::cuda::empty_cache();
 }
 

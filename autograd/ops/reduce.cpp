@@ -87,8 +87,10 @@ Tensor amax_amin(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
   return y;
 }
 
-std::pair<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
-  const char* op = is_max ? "max" : "min";
+// `name`: the op that errors name (argmax and argmin run through here too).
+std::pair<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max,
+                                     const char* name = nullptr) {
+  const char* op = name ? name : is_max ? "max" : "min";
   OpScope scope(is_max ? Op::max_dim : Op::min_dim, {&x});
   Reduction r = plan(x, {wrap_dim(dim, x.dim(), op)}, keepdim, op);
   LOOM_CHECK_INDEX(r.count > 0, op, "(): Expected reduction dim ", dim, " to have non-zero size (input shape ",
@@ -125,10 +127,10 @@ Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bo
     LOOM_CHECK_INDEX(x.numel() > 0, is_max ? "argmax" : "argmin",
                      "(): Expected reduction dim to be specified for input.numel() == 0.");
     Tensor flat = x.detach().reshape({x.numel()});
-    Tensor i = minmax_dim(flat, 0, false, is_max).second;
+    Tensor i = minmax_dim(flat, 0, false, is_max, is_max ? "argmax" : "argmin").second;
     return keepdim ? i.reshape(Shape(x.dim(), 1)) : i;
   }
-  return minmax_dim(x.detach(), *dim, keepdim, is_max).second;
+  return minmax_dim(x.detach(), *dim, keepdim, is_max, is_max ? "argmax" : "argmin").second;
 }
 
 Tensor var_impl(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim, bool take_sqrt) {

@@ -6,14 +6,19 @@
 // is per op: a new registry entry is tested by this file as it stands.
 // Pointwise ops (`kind` "pointwise") and reductions (`kind` "reduce": every
 // dim list of kReduceDims with and without keepdim against the float64 fold)
-// have test cases of their own; a case skips the other kind's entries.
+// have test cases of their own; a case skips the other kind's entries. General
+// ops (`kind` "general": any signature) run `call` on their sample `inputs`
+// against a float64 `ref` (C++ over loom ops and the loom::ref helpers of
+// op_references.h), a gradcheck, their `bad` calls and the CUDA twin.
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 
 #include "core/op_table.h"
+#include "op_references.h"
 #include "test_util.h"
 
 using namespace loom;
@@ -87,7 +92,7 @@ TEST_CASE("registry: every described op matches its float64 reference on the CPU
       TensorList in = samples(op, dt, 1);
       if (!accepts(op, dt)) {
         std::string msg;
-        const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
+        const bool named = raises_naming([&] { op.call(in); }, op.error_name, &msg);
         INFO("a dtype outside `dtypes` must raise a loom::Error naming the op; got: " << msg);
         CHECK(named);
         continue;
@@ -149,7 +154,7 @@ TEST_CASE("registry: bad inputs raise an error naming the op", "[core][ops][regi
     const DType dt = op.dtypes.back();
     TensorList in{zeros({3, 4}, TensorOptions(dt)), zeros({5}, TensorOptions(dt))};
     std::string msg;
-    const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
+    const bool named = raises_naming([&] { op.call(in); }, op.error_name, &msg);
     INFO("got: " << msg);
     CHECK(named);
   }
@@ -157,9 +162,16 @@ TEST_CASE("registry: bad inputs raise an error naming the op", "[core][ops][regi
 
 TEST_CASE("registry: every described op has a benchmark case", "[core][ops][registry]") {
   for (const OpEntry& op : op_table()) {
-    INFO(op_context(op, std::string("no benchmark case: give it `bench = <elements>` (benchmarks/") +
-                            (op.kind == Kind::Reduce ? "cases_reduce.cpp" : "cases_pointwise.cpp") + " runs it)"));
-    CHECK(op.bench > 0);
+    if (op.kind == Kind::General) {
+      INFO(op_context(op,
+                      std::string("no benchmark case: give it `bench = [<one shape per input>]` (benchmarks/cases_") +
+                          "<family>.cpp runs it through run_registry_cases)"));
+      CHECK(op.bench_shapes.size() == op.samples.size());
+    } else {
+      INFO(op_context(op, std::string("no benchmark case: give it `bench = <elements>` (benchmarks/") +
+                              (op.kind == Kind::Reduce ? "cases_reduce.cpp" : "cases_pointwise.cpp") + " runs it)"));
+      CHECK(op.bench > 0);
+    }
     INFO(op_context(op, "no device: `devices` must name cpu"));
     CHECK(op.cpu);
   }
@@ -189,7 +201,7 @@ TEST_CASE("registry: every CUDA op matches its CPU twin", "[cuda][registry]") {
       TensorList in = samples(op, op.dtypes.back(), 5);
       in[1] = in[1].to(gpu);
       std::string msg;
-      const bool named = raises_naming([&] { op.call(in); }, op.name, &msg);
+      const bool named = raises_naming([&] { op.call(in); }, op.error_name, &msg);
       INFO("got: " << msg);
       CHECK(named);
     }
@@ -264,7 +276,7 @@ TEST_CASE("registry: every reduction matches its float64 fold on the CPU", "[cor
         INFO(op_context(op, std::string("dtype ") + dtype_name(dt) +
                                 ": a dtype outside `dtypes` must raise a loom::Error naming the op"));
         std::string msg;
-        const bool named = raises_naming([&] { op.reduce_call(x, {1}, false); }, op.name, &msg);
+        const bool named = raises_naming([&] { op.reduce_call(x, {1}, false); }, op.error_name, &msg);
         INFO("got: " << msg);
         CHECK(named);
         continue;
@@ -325,6 +337,139 @@ TEST_CASE("registry: every CUDA reduction matches its CPU twin", "[cuda][registr
           loom::test::compare_gpu([&](const TensorList& t) { return op.reduce_call(t[0], dims, keepdim); }, {x}, 1e-4,
                                   1e-4);
         }
+    }
+  }
+}
+
+// ---- general ops (kind = "general": `call` on the sample `inputs`, a float64 `ref`) ----
+
+namespace {
+
+using RefFn = std::function<Tensor(const TensorList&)>;
+
+// The float64 references of the general ops (the registry's `ref`, generated).
+const std::map<std::string, RefFn>& general_refs() {
+  static const std::map<std::string, RefFn> refs = {
+#include "core/op_refs.inc"
+  };
+  return refs;
+}
+
+// The sample inputs of a general op with the tested dtype dt (fixed inputs keep theirs).
+TensorList general_samples(const OpEntry& op, DType dt, uint64_t seed, Device device = Device()) {
+  manual_seed(seed);
+  TensorList in;
+  for (const auto& s : op.samples) {
+    const DType d = s.fixed ? s.dtype : dt;
+    Tensor t;
+    if (is_floating(d)) t = (rand(s.shape, TensorOptions(DType::Float64)) * (s.hi - s.lo) + s.lo).to(d);
+    else if (d == DType::Bool) t = rand(s.shape, TensorOptions(DType::Float64)).lt(0.5);
+    else if (s.fixed) t = randint(static_cast<int64_t>(s.lo), static_cast<int64_t>(s.hi), s.shape, TensorOptions(d));
+    else t = randint(1, 4, s.shape, TensorOptions(d));
+    in.push_back(t.to(device));
+  }
+  return in;
+}
+
+// The inputs of the reference: the tested-dtype inputs as float64 (fixed ones as they are).
+TensorList as_reference_inputs(const OpEntry& op, const TensorList& in) {
+  TensorList out;
+  for (size_t i = 0; i < in.size(); ++i)
+    out.push_back(op.samples[i].fixed ? in[i].detach() : in[i].detach().to(DType::Float64));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("registry: every general op matches its float64 reference on the CPU", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::General) continue;
+    const auto ref = general_refs().find(op.name);
+    INFO(op_context(op, "a general op needs `ref`"));
+    REQUIRE(ref != general_refs().end());
+    for (DType dt : kAllDTypes) {
+      INFO(op_context(op, std::string("dtype ") + dtype_name(dt)));
+      const TensorList in = general_samples(op, dt, 21);
+      if (!accepts(op, dt)) {
+        std::string msg;
+        const bool named = raises_naming([&] { op.call(in); }, op.error_name, &msg);
+        INFO("a dtype outside `dtypes` must raise a loom::Error naming the op; got: " << msg);
+        CHECK(named);
+        continue;
+      }
+      Tensor y, want;
+      try {
+        y = op.call(in);
+      } catch (const std::exception& e) {
+        FAIL_CHECK(op_context(op, std::string("raised for an accepted dtype ") + dtype_name(dt) + ": " + e.what()));
+        continue;
+      }
+      want = ref->second(as_reference_inputs(op, in));
+      INFO("the result's shape differs from the reference's");
+      CHECK(y.sizes() == want.sizes());
+      // float32 results (of float32 or integer inputs) within `tol`; float64 and integer ones to 1e-9.
+      const double tol = y.dtype() == DType::Float32 ? op.tol : 1e-9;
+      std::string why;
+      const bool ok = allclose(y.contiguous().to_vector(), want.contiguous().to_vector(), tol, tol, &why);
+      INFO("the CPU result differs from the reference `ref`: " << why);
+      CHECK(ok);
+    }
+  }
+}
+
+TEST_CASE("registry: every differentiable general op passes a float64 gradcheck", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::General) continue;
+    INFO(op_context(op, "gradcheck of `call` over its floating sample inputs (the backward in autograd/ops)"));
+    TensorList in = general_samples(op, DType::Float64, 22);
+    for (size_t i = 0; i < in.size(); ++i)
+      if (op.samples[i].grad) in[i] = in[i].detach().requires_grad_(true);
+    if (!op.differentiable) {
+      CHECK_FALSE(op.call(in).requires_grad());
+      continue;
+    }
+    loom::test::check_grad(op.call, in);
+  }
+}
+
+TEST_CASE("registry: bad calls of general ops raise an error naming the op", "[core][ops][registry]") {
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::General) continue;
+    const TensorList in = general_samples(op, op.dtypes.back(), 23);
+    for (const auto& [text, bad] : op.bad) {
+      INFO(op_context(op, std::string("`") + text + "` must raise a loom::Error naming the op"));
+      std::string msg;
+      const bool named = raises_naming([&] { bad(in); }, op.error_name, &msg);
+      INFO("got: " << msg);
+      CHECK(named);
+    }
+  }
+}
+
+TEST_CASE("registry: every general CUDA op matches its CPU twin", "[cuda][registry]") {
+  LOOM_REQUIRE_GPU();
+  for (const OpEntry& op : op_table()) {
+    if (op.kind != Kind::General || !op.cuda) continue;
+    for (DType dt : kAllDTypes) {
+      if (!accepts(op, dt)) continue;
+      TensorList in = general_samples(op, dt, 24);
+      if (std::find(op.cuda_dtypes.begin(), op.cuda_dtypes.end(), dt) == op.cuda_dtypes.end()) {
+        INFO(op_context(op, std::string("dtype ") + dtype_name(dt) +
+                                " is not in `cuda_dtypes`: on CUDA it must raise a loom::Error naming the op"));
+        TensorList gin;
+        for (const Tensor& t : in) gin.push_back(t.to(Device("cuda:0")));
+        std::string msg;
+        const bool named = raises_naming([&] { op.call(gin); }, op.error_name, &msg);
+        INFO("got: " << msg);
+        CHECK(named);
+        continue;
+      }
+      INFO(op_context(op, std::string("CUDA against the CPU twin, dtype ") + dtype_name(dt)));
+      if (op.differentiable && is_floating(dt))
+        for (size_t i = 0; i < in.size(); ++i)
+          if (op.samples[i].grad) in[i] = in[i].detach().requires_grad_(true);
+      const double tol = dt == DType::Float32 ? op.tol : 1e-9;
+      loom::test::compare_gpu(op.call, in, tol, tol);
     }
   }
 }

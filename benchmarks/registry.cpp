@@ -1,0 +1,67 @@
+// The benchmark cases the op registry gives (core/ops.toml, `kind` =
+// "general", `bench` = one shape per input; the generated core/op_table.h):
+// the op's `bench_call` (else `call`) forward on fp32 inputs of those shapes (index and mask
+// inputs keep their dtype and range), no grad. Each family's case file runs
+// its ops' cases. Reported in GB/s of the minimum traffic (each input read
+// once, the output written once) and TFLOP/s from the op's `flops`.
+//   cpu/<family>/fp32/<op>/<shape>_<shape>...   2 threads, 10 iterations after 2 warm-up ones
+//   <family>/fp32/<op>/<shape>_<shape>...       GPU, 50 iterations after 10 warm-up ones
+// (a shape is written 4096x1024).
+#include <string>
+
+#include "bench.h"
+#include "core/op_table.h"
+
+namespace bench {
+
+using loom::Tensor;
+
+namespace {
+
+std::string shapes_text(const std::vector<loom::Shape>& shapes) {
+  std::string out;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    out += i ? "_" : "";
+    for (size_t d = 0; d < shapes[i].size(); ++d) out += (d ? "x" : "") + std::to_string(shapes[i][d]);
+  }
+  return out;
+}
+
+// The benchmark inputs of op: fp32 for the tested-dtype ones, fixed ones as in the samples.
+loom::TensorList bench_inputs(const loom::registry::OpEntry& op, const loom::Device& dev) {
+  loom::TensorList in;
+  for (size_t i = 0; i < op.samples.size(); ++i) {
+    const auto& s = op.samples[i];
+    const loom::Shape& shape = op.bench_shapes[i];
+    Tensor t;
+    if (!s.fixed || loom::is_floating(s.dtype)) t = loom::rand(shape, loom::TensorOptions(dev)) * (s.hi - s.lo) + s.lo;
+    else if (s.dtype == loom::DType::Bool) t = loom::rand(shape, loom::TensorOptions(dev)).lt(0.5);
+    else
+      t = loom::randint(static_cast<int64_t>(s.lo), static_cast<int64_t>(s.hi), shape,
+                        loom::TensorOptions(s.dtype, dev));
+    in.push_back(t);
+  }
+  return in;
+}
+
+}  // namespace
+
+void run_registry_cases(const Context& ctx, bool gpu, const std::string& family) {
+  for (const loom::registry::OpEntry& op : loom::registry::op_table()) {
+    if (op.kind != loom::registry::Kind::General || op.family != family || op.bench_shapes.empty() ||
+        (gpu ? !op.cuda : !op.cpu))
+      continue;
+    const std::string name =
+        std::string(gpu ? "" : "cpu/") + family + "/fp32/" + op.name + "/" + shapes_text(op.bench_shapes);
+    ctx.run(name, [&] {
+      const loom::TensorList in = bench_inputs(op, gpu ? current_gpu() : loom::Device());
+      const Tensor y = op.bench_call(in);
+      double bytes = static_cast<double>(y.nbytes());
+      for (const Tensor& t : in) bytes += static_cast<double>(t.nbytes());
+      timed_on(
+          ctx, gpu, name, [&] { Tensor out = op.bench_call(in); }, op.cost(in), bytes);
+    });
+  }
+}
+
+}  // namespace bench

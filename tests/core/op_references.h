@@ -1,0 +1,319 @@
+// Float64 references for the registry's general ops (core/ops.toml, `ref`):
+// plain loops over host values, or compositions of ops that the harness
+// checks on their own (the pointwise ops and reductions). Slow and obvious
+// on purpose; inputs are float64 CPU tensors (index inputs keep their dtype).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace loom::ref {
+
+using Values = std::vector<double>;
+
+inline Tensor from(const Values& v, const Shape& shape) { return from_vector(v, shape); }
+
+inline Values values(const Tensor& x) { return x.detach().contiguous().to_vector(); }
+
+inline int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+// f on each value of x.
+inline Tensor map(const Tensor& x, const std::function<double(double)>& f) {
+  Values v = values(x);
+  for (double& e : v) e = f(e);
+  return from(v, x.sizes());
+}
+
+// f on each pair of values of a and b, broadcast.
+inline Tensor map2(const Tensor& a, const Tensor& b, const std::function<double(double, double)>& f) {
+  const Shape s = broadcast_shapes(a.sizes(), b.sizes());
+  const Values va = values(a.expand(s)), vb = values(b.expand(s));
+  Values out(va.size());
+  for (size_t i = 0; i < va.size(); ++i) out[i] = f(va[i], vb[i]);
+  return from(out, s);
+}
+
+// f on each triple of values of a, b and c, broadcast.
+inline Tensor map3(const Tensor& a, const Tensor& b, const Tensor& c,
+                   const std::function<double(double, double, double)>& f) {
+  const Shape s = broadcast_shapes(broadcast_shapes(a.sizes(), b.sizes()), c.sizes());
+  const Values va = values(a.expand(s)), vb = values(b.expand(s)), vc = values(c.expand(s));
+  Values out(va.size());
+  for (size_t i = 0; i < va.size(); ++i) out[i] = f(va[i], vb[i], vc[i]);
+  return from(out, s);
+}
+
+// Each slice of x along dim (its values in order) turned by f into out_len values,
+// which take dim's place; with out_len 1 and keep false, dim is removed.
+inline Tensor along(const Tensor& x, int64_t dim, int64_t out_len, const std::function<Values(const Values&)>& f,
+                    bool keep = true) {
+  const int64_t nd = x.dim();
+  if (dim < 0) dim += nd;
+  const Shape& s = x.sizes();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= s[d];
+  for (int64_t d = dim + 1; d < nd; ++d) inner *= s[d];
+  const int64_t n = s[dim];
+  const Values v = values(x);
+  Values out(static_cast<size_t>(outer * out_len * inner));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      Values slice(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k) slice[k] = v[(o * n + k) * inner + i];
+      const Values r = f(slice);
+      for (int64_t k = 0; k < out_len; ++k) out[(o * out_len + k) * inner + i] = r[k];
+    }
+  Shape os = s;
+  os[dim] = out_len;
+  if (!keep && out_len == 1) os.erase(os.begin() + dim);
+  return from(out, os);
+}
+
+inline Values softmax_values(const Values& v) {
+  const double m = *std::max_element(v.begin(), v.end());
+  Values e(v.size());
+  double sum = 0;
+  for (size_t i = 0; i < v.size(); ++i) sum += e[i] = std::exp(v[i] - m);
+  for (double& x : e) x /= sum;
+  return e;
+}
+
+inline Tensor softmax(const Tensor& x, int64_t dim) { return along(x, dim, x.size(dim), softmax_values); }
+
+inline Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return along(x, dim, x.size(dim), [](const Values& v) {
+    Values s = softmax_values(v);
+    for (double& e : s) e = std::log(e);
+    return s;
+  });
+}
+
+// The index of the first maximum (largest) or minimum of each slice along dim.
+inline Tensor arg_extreme(const Tensor& x, int64_t dim, bool largest, bool keepdim = false) {
+  return along(
+      x, dim, 1,
+      [largest](const Values& v) {
+        size_t best = 0;
+        for (size_t i = 1; i < v.size(); ++i)
+          if (largest ? v[i] > v[best] : v[i] < v[best]) best = i;
+        return Values{static_cast<double>(best)};
+      },
+      keepdim);
+}
+
+// The moments of each slice along dim: variance with `correction` (1: unbiased).
+inline Tensor var(const Tensor& x, int64_t dim, double correction, bool keepdim = false, bool sqrt = false) {
+  return along(
+      x, dim, 1,
+      [=](const Values& v) {
+        double mean = 0, ss = 0;
+        for (double e : v) mean += e;
+        mean /= static_cast<double>(v.size());
+        for (double e : v) ss += (e - mean) * (e - mean);
+        const double r = ss / (static_cast<double>(v.size()) - correction);
+        return Values{sqrt ? std::sqrt(r) : r};
+      },
+      keepdim);
+}
+
+inline Tensor norm(const Tensor& x, double p, int64_t dim, bool keepdim = false) {
+  return along(
+      x, dim, 1,
+      [p](const Values& v) {
+        double s = 0;
+        for (double e : v) s += std::pow(std::fabs(e), p);
+        return Values{std::pow(s, 1.0 / p)};
+      },
+      keepdim);
+}
+
+// a [..., n, k] times b [k, m] or [..., k, m] (the same leading dims), in loops.
+inline Tensor matmul(const Tensor& a, const Tensor& b) {
+  const int64_t n = a.size(-2), k = a.size(-1), m = b.size(-1);
+  const int64_t batch = a.numel() / (n * k);
+  const bool shared_b = b.dim() == 2;
+  const Values va = values(a), vb = values(b);
+  Values out(static_cast<size_t>(batch * n * m), 0.0);
+  for (int64_t q = 0; q < batch; ++q)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j) {
+        double s = 0;
+        for (int64_t l = 0; l < k; ++l) s += va[(q * n + i) * k + l] * vb[((shared_b ? 0 : q) * k + l) * m + j];
+        out[(q * n + i) * m + j] = s;
+      }
+  Shape os = a.sizes();
+  os.back() = m;
+  return from(out, os);
+}
+
+// x [..., in] times weight [out, in] transposed, plus bias [out] when defined.
+inline Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {}) {
+  Tensor y = ref::matmul(x, w.t().contiguous());
+  return b.defined() ? map2(y, b, [](double u, double v) { return u + v; }) : y;
+}
+
+// 2-D convolution of x [N, C, H, W] with w [O, C / groups, KH, KW], in loops.
+inline Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
+                     const Dims& dil, int64_t groups) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t O = w.size(0), Cg = w.size(1), KH = w.size(2), KW = w.size(3);
+  const int64_t OH = (H + 2 * pad[0] - dil[0] * (KH - 1) - 1) / stride[0] + 1;
+  const int64_t OW = (W + 2 * pad[1] - dil[1] * (KW - 1) - 1) / stride[1] + 1;
+  const Values vx = values(x), vw = values(w), vb = b.defined() ? values(b) : Values(O, 0.0);
+  const int64_t Og = O / groups;
+  (void)C;
+  Values out(static_cast<size_t>(N * O * OH * OW));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double s = vb[o];
+          const int64_t g = o / Og;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t ih = oh * stride[0] - pad[0] + kh * dil[0], iw = ow * stride[1] - pad[1] + kw * dil[1];
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                s += vx[((n * C + g * Cg + c) * H + ih) * W + iw] * vw[((o * Cg + c) * KH + kh) * KW + kw];
+              }
+          out[((n * O + o) * OH + oh) * OW + ow] = s;
+        }
+  return from(out, {N, O, OH, OW});
+}
+
+// Pooling of x [N, C, H, W] over windows k with stride s and padding p (floor mode):
+// the maximum, or the mean (over the window with its padding when count_pad).
+inline Tensor pool2d(const Tensor& x, const Dims& k, const Dims& s, const Dims& p, bool max, bool count_pad = true) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t OH = (H + 2 * p[0] - k[0]) / s[0] + 1, OW = (W + 2 * p[1] - k[1]) / s[1] + 1;
+  const Values vx = values(x);
+  Values out(static_cast<size_t>(N * C * OH * OW));
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        double best = -std::numeric_limits<double>::infinity(), sum = 0;
+        int64_t count = 0;
+        for (int64_t kh = 0; kh < k[0]; ++kh)
+          for (int64_t kw = 0; kw < k[1]; ++kw) {
+            const int64_t ih = oh * s[0] - p[0] + kh, iw = ow * s[1] - p[1] + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+              count += count_pad;
+              continue;
+            }
+            const double v = vx[(nc * H + ih) * W + iw];
+            best = std::max(best, v);
+            sum += v;
+            ++count;
+          }
+        out[(nc * OH + oh) * OW + ow] = max ? best : sum / static_cast<double>(count);
+      }
+  return from(out, {N, C, OH, OW});
+}
+
+// Adaptive average pooling of x [N, C, H, W] to [OH, OW]: window [floor(i·H/OH), ceil((i+1)·H/OH)).
+inline Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& size) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
+  const Values vx = values(x);
+  Values out(static_cast<size_t>(N * C * OH * OW));
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        const int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+        double sum = 0;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) sum += vx[(nc * H + h) * W + w];
+        out[(nc * OH + oh) * OW + ow] = sum / static_cast<double>((h1 - h0) * (w1 - w0));
+      }
+  return from(out, {N, C, OH, OW});
+}
+
+// Layer norm of x over its last dim, then weight and bias (when defined).
+inline Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
+  Tensor y = along(x, -1, x.size(-1), [eps](const Values& v) {
+    double mean = 0, ss = 0;
+    for (double e : v) mean += e;
+    mean /= static_cast<double>(v.size());
+    for (double e : v) ss += (e - mean) * (e - mean);
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(v.size()) + eps);
+    Values out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = (v[i] - mean) * inv;
+    return out;
+  });
+  if (w.defined()) y = map2(y, w, [](double u, double v) { return u * v; });
+  if (b.defined()) y = map2(y, b, [](double u, double v) { return u + v; });
+  return y;
+}
+
+// Mean cross-entropy of logits [N, C] with class targets [N].
+inline Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
+  const Tensor lp = ref::log_softmax(logits, 1);
+  const Values v = values(lp), t = values(target);
+  const int64_t N = logits.size(0), C = logits.size(1);
+  double s = 0;
+  for (int64_t n = 0; n < N; ++n) s -= v[n * C + static_cast<int64_t>(t[n])];
+  return from({s / static_cast<double>(N)}, {});
+}
+
+// Rows of weight [V, D] picked by index (any shape): [..., D].
+inline Tensor embedding(const Tensor& index, const Tensor& weight) {
+  const Values idx = values(index), w = values(weight);
+  const int64_t D = weight.size(1);
+  Values out;
+  for (double i : idx) {
+    const int64_t r = static_cast<int64_t>(i);
+    out.insert(out.end(), w.begin() + r * D, w.begin() + (r + 1) * D);
+  }
+  Shape s = index.sizes();
+  s.push_back(D);
+  return from(out, s);
+}
+
+// x [R, C] indexed along dim by a 1-d index.
+inline Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  const Values idx = values(index), v = values(x);
+  const int64_t R = x.size(0), C = x.size(1), K = static_cast<int64_t>(idx.size());
+  Values out;
+  for (int64_t i = 0; i < (dim == 0 ? K : R); ++i)
+    for (int64_t j = 0; j < (dim == 0 ? C : K); ++j)
+      out.push_back(dim == 0 ? v[static_cast<int64_t>(idx[i]) * C + j] : v[i * C + static_cast<int64_t>(idx[j])]);
+  return from(out, dim == 0 ? Shape{K, C} : Shape{R, K});
+}
+
+// torch.gather on 2-d x along dim with a 2-d index.
+inline Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  const Values idx = values(index), v = values(x);
+  const int64_t C = x.size(1), IR = index.size(0), IC = index.size(1);
+  Values out(idx.size());
+  for (int64_t i = 0; i < IR; ++i)
+    for (int64_t j = 0; j < IC; ++j) {
+      const int64_t k = static_cast<int64_t>(idx[i * IC + j]);
+      out[i * IC + j] = dim == 0 ? v[k * C + j] : v[i * C + k];
+    }
+  return from(out, index.sizes());
+}
+
+// torch.scatter_add on 2-d x along dim: x plus src added at index.
+inline Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  const Values idx = values(index), s = values(src);
+  Values out = values(x);
+  const int64_t C = x.size(1), IR = index.size(0), IC = index.size(1), SC = src.size(1);
+  for (int64_t i = 0; i < IR; ++i)
+    for (int64_t j = 0; j < IC; ++j) {
+      const int64_t k = static_cast<int64_t>(idx[i * IC + j]);
+      out[dim == 0 ? k * C + j : i * C + k] += s[i * SC + j];
+    }
+  return from(out, x.sizes());
+}
+
+inline double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+}  // namespace loom::ref
