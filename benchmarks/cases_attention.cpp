@@ -69,6 +69,7 @@ void gpu_composed(const Context& ctx) {
 }  // namespace
 
 void run_attention_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "attention");  // the registry's cases of the family (registry.cpp)
   if (!gpu) {
     cpu_composed(ctx);
     const std::string name = "cpu/attention/fp32/fwdbwd/B8_H4_L128_D64";

@@ -156,6 +156,7 @@ void cpu_cases(const Context& ctx) {
 }  // namespace
 
 void run_conv_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "conv");  // the registry's cases of the family (registry.cpp)
   if (gpu) gpu_cases(ctx);
   else cpu_cases(ctx);
 }

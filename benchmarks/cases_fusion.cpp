@@ -77,6 +77,7 @@ void gpu_cases(const Context& ctx) {
 }  // namespace
 
 void run_fusion_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "fusion");  // the registry's cases of the family (registry.cpp)
   if (gpu) {
     gpu_composed(ctx);
     gpu_cases(ctx);

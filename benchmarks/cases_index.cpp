@@ -112,6 +112,7 @@ void cases(const Context& ctx, bool gpu) {
 }  // namespace
 
 void run_index_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "index");  // the registry's cases of the family (registry.cpp)
   cases(ctx, gpu);
   if (gpu) loom::cuda::empty_cache();
 }

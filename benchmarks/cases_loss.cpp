@@ -52,6 +52,7 @@ void gpu_cases(const Context& ctx) {
 }  // namespace
 
 void run_loss_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "loss");  // the registry's cases of the family (registry.cpp)
   if (gpu) {
     gpu_composed(ctx);
     gpu_cases(ctx);

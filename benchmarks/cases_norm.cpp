@@ -118,6 +118,7 @@ void cpu_cases(const Context& ctx) {
 }  // namespace
 
 void run_norm_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "norm");  // the registry's cases of the family (registry.cpp)
   if (gpu) {
     gpu_composed(ctx);
     gpu_cases(ctx);

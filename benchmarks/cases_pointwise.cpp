@@ -5,6 +5,8 @@
 // once, the output written once) and TFLOP/s from the op's `flops`.
 //   cpu/pointwise/fp32/<op>/N<elements>   2 threads, 10 iterations after 2 warm-up ones
 //   pointwise/fp32/<op>/N<elements>       GPU, 50 iterations after 10 warm-up ones
+// The general pointwise ops (compare, where, clamp, masked_fill, bitwise) have
+// the registry's cases of registry.cpp: cpu/pointwise/<dtype>/<op>/<shapes>.
 #include <string>
 
 #include "bench.h"
@@ -37,6 +39,7 @@ void run_pointwise_cases(const Context& ctx, bool gpu) {
       ctx.report(name, ms, flops, bytes, gpu ? Row() : Row().integer("threads", loom::get_num_threads()));
     });
   }
+  run_registry_cases(ctx, gpu, "pointwise");
 }
 
 }  // namespace bench

@@ -73,6 +73,7 @@ void gpu_cases(const Context& ctx) {
 }  // namespace
 
 void run_pool_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "pool");  // the registry's cases of the family (registry.cpp)
   if (gpu) gpu_cases(ctx);
 }
 

@@ -63,6 +63,7 @@ void gpu_composed(const Context& ctx) {
 }  // namespace
 
 void run_rnn_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "rnn");  // the registry's cases of the family (registry.cpp)
   if (!gpu) {
     cpu_composed(ctx);
     const std::string name = "cpu/lstm/fp32/fwdbwd/B32_T32_I256_H256";

@@ -1,11 +1,12 @@
 // The benchmark cases the op registry gives (core/ops.toml, `kind` =
 // "general", `bench` = one shape per input; the generated core/op_table.h):
-// the op's `bench_call` (else `call`) forward on fp32 inputs of those shapes (index and mask
-// inputs keep their dtype and range), no grad. Each family's case file runs
+// the op's `bench_call` (else `call`) forward on inputs of those shapes, fp32 (or
+// the op's last dtype when it takes no float32: i64 for the bitwise ops; index
+// and mask inputs keep their dtype and range), no grad. Each family's case file runs
 // its ops' cases. Reported in GB/s of the minimum traffic (each input read
 // once, the output written once) and TFLOP/s from the op's `flops`.
-//   cpu/<family>/fp32/<op>/<shape>_<shape>...   2 threads, 10 iterations after 2 warm-up ones
-//   <family>/fp32/<op>/<shape>_<shape>...       GPU, 50 iterations after 10 warm-up ones
+//   cpu/<family>/<dtype>/<op>/<shape>_<shape>...   2 threads, 10 iterations after 2 warm-up ones
+//   <family>/<dtype>/<op>/<shape>_<shape>...       GPU, 50 iterations after 10 warm-up ones
 // (a shape is written 4096x1024).
 #include <string>
 
@@ -27,18 +28,38 @@ std::string shapes_text(const std::vector<loom::Shape>& shapes) {
   return out;
 }
 
-// The benchmark inputs of op: fp32 for the tested-dtype ones, fixed ones as in the samples.
+// The dtype of the benchmark: float32 when the op accepts it, else its last dtype (int64 for the bitwise ops).
+loom::DType bench_dtype(const loom::registry::OpEntry& op) {
+  for (loom::DType dt : op.dtypes)
+    if (dt == loom::DType::Float32) return dt;
+  return op.dtypes.back();
+}
+
+std::string dtype_tag(loom::DType dt) {
+  switch (dt) {
+    case loom::DType::Float32: return "fp32";
+    case loom::DType::Float64: return "fp64";
+    case loom::DType::Int32: return "i32";
+    case loom::DType::Int64: return "i64";
+    default: return "bool";
+  }
+}
+
+// The benchmark inputs of op: the bench dtype for the tested-dtype ones (floats uniform in
+// their range, integers in [0, 2^20)), fixed ones as in the samples.
 loom::TensorList bench_inputs(const loom::registry::OpEntry& op, const loom::Device& dev) {
   loom::TensorList in;
+  const loom::DType bdt = bench_dtype(op);
   for (size_t i = 0; i < op.samples.size(); ++i) {
     const auto& s = op.samples[i];
+    const loom::DType dt = s.fixed ? s.dtype : bdt;
     const loom::Shape& shape = op.bench_shapes[i];
     Tensor t;
-    if (!s.fixed || loom::is_floating(s.dtype)) t = loom::rand(shape, loom::TensorOptions(dev)) * (s.hi - s.lo) + s.lo;
-    else if (s.dtype == loom::DType::Bool) t = loom::rand(shape, loom::TensorOptions(dev)).lt(0.5);
-    else
-      t = loom::randint(static_cast<int64_t>(s.lo), static_cast<int64_t>(s.hi), shape,
-                        loom::TensorOptions(s.dtype, dev));
+    if (loom::is_floating(dt)) t = (loom::rand(shape, loom::TensorOptions(dev)) * (s.hi - s.lo) + s.lo).to(dt);
+    else if (dt == loom::DType::Bool) t = loom::rand(shape, loom::TensorOptions(dev)).lt(0.5);
+    else if (s.fixed)
+      t = loom::randint(static_cast<int64_t>(s.lo), static_cast<int64_t>(s.hi), shape, loom::TensorOptions(dt, dev));
+    else t = loom::randint(0, int64_t{1} << 20, shape, loom::TensorOptions(dt, dev));
     in.push_back(t);
   }
   return in;
@@ -51,8 +72,8 @@ void run_registry_cases(const Context& ctx, bool gpu, const std::string& family)
     if (op.kind != loom::registry::Kind::General || op.family != family || op.bench_shapes.empty() ||
         (gpu ? !op.cuda : !op.cpu))
       continue;
-    const std::string name =
-        std::string(gpu ? "" : "cpu/") + family + "/fp32/" + op.name + "/" + shapes_text(op.bench_shapes);
+    const std::string name = std::string(gpu ? "" : "cpu/") + family + "/" + dtype_tag(bench_dtype(op)) + "/" +
+                             op.name + "/" + shapes_text(op.bench_shapes);
     ctx.run(name, [&] {
       const loom::TensorList in = bench_inputs(op, gpu ? current_gpu() : loom::Device());
       const Tensor y = op.bench_call(in);

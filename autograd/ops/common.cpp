@@ -1,6 +1,7 @@
 #include "autograd/ops/common.h"
 
 #include <algorithm>
+#include <string>
 
 namespace loom::ops {
 
@@ -120,6 +121,14 @@ DType result_type(std::initializer_list<const Tensor*> ts) {
   if (!any_dim) return zero_t;
   if (any_zero && dtype_category(zero_t) > dtype_category(dim_t)) return promote_types(dim_t, zero_t);
   return dim_t;
+}
+
+Shape broadcast_named(const char* op, const Shape& a, const Shape& b) {
+  try {
+    return broadcast_shapes(a, b);
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(op) + ": " + e.what());
+  }
 }
 
 void check_same_device(const char* op, std::initializer_list<const Tensor*> ts) {

@@ -46,6 +46,8 @@ DType result_type(std::initializer_list<const Tensor*> ts);
 
 // All tensors on the same device, else a RuntimeError naming the op.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
+// broadcast_shapes whose error begins with the op's name ("where: The size of tensor a ...").
+Shape broadcast_named(const char* op, const Shape& a, const Shape& b);
 
 // A new tensor of `shape` like PyTorch's empty (contiguous).
 inline Tensor new_empty(const Shape& shape, DType dt, Device dev) { return empty(shape, TensorOptions(dt, dev)); }

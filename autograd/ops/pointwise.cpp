@@ -142,18 +142,9 @@ void check_alpha(DType result, const Scalar& alpha, const char* op) {
   LOOM_CHECK(!alpha.is_bool() || result == DType::Bool, op, ": Boolean alpha only supported for Boolean results.");
 }
 
-// The broadcast shape of a and b; the error names the op.
-Shape broadcast_named(const char* name, const Shape& a, const Shape& b) {
-  try {
-    return broadcast_shapes(a, b);
-  } catch (const Error& e) {
-    throw Error(e.kind(), std::string(name) + ": " + e.what());
-  }
-}
-
 Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
   ops::check_same_device(name, {&a, &b});
-  const Shape shape = a.sizes() == b.sizes() ? a.sizes() : broadcast_named(name, a.sizes(), b.sizes());
+  const Shape shape = a.sizes() == b.sizes() ? a.sizes() : ops::broadcast_named(name, a.sizes(), b.sizes());
   Tensor ca = a.dtype() == compute ? a : a.detach().to(compute);
   Tensor cb = b.dtype() == compute ? b : b.detach().to(compute);
   DType out_dt = kernels::is_comparison(op) ? DType::Bool : compute;
@@ -438,7 +429,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                   dtype_name(cond.dtype()));
   ops::check_same_device("where", {&cond, &a, &b});
   DType dt = binary_result_type("where", a, b);
-  Shape shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes()), b.sizes());
+  Shape shape = ops::broadcast_named("where", ops::broadcast_named("where", cond.sizes(), a.sizes()), b.sizes());
   Tensor ca = a.dtype() == dt ? a : a.detach().to(dt);
   Tensor cb = b.dtype() == dt ? b : b.detach().to(dt);
   Tensor out = empty(shape, TensorOptions(dt, a.device()));
@@ -520,7 +511,7 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
   ops::check_same_device("masked_fill", {this, &mask});
   check_scalar_fits(value, dtype(), "masked_fill");
   // Out of place, self is broadcast with the mask too (as in PyTorch).
-  const Shape shape = broadcast_shapes(sizes(), mask.sizes());
+  const Shape shape = ops::broadcast_named("masked_fill", sizes(), mask.sizes());
   Tensor out = detach().expand(shape).clone();
   if (out.numel() > 0) {
     auto loop = ops::make_loop(shape, {&out, &mask});

@@ -61,7 +61,7 @@ Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Tens
   ops::check_same_device(name, {&a, &b});
   const DType dt = ops::result_type({&a, &b});
   if (is_floating(dt)) not_implemented(name, dt, a.device(), describe(a, b));
-  Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes()), TensorOptions(dt, a.device()));
+  Tensor out = empty(ops::broadcast_named(name, a.sizes(), b.sizes()), TensorOptions(dt, a.device()));
   ops::run_binary(op, out, as_type(a, dt), as_type(b, dt));
   return out;
 }

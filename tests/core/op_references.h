@@ -311,9 +311,142 @@ inline Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, con
       const int64_t k = static_cast<int64_t>(idx[i * IC + j]);
       out[dim == 0 ? k * C + j : i * C + k] += s[i * SC + j];
     }
+  if (x.dtype() == DType::Bool)  // bool addition is or
+    for (double& v : out) v = v != 0;
   return from(out, x.sizes());
 }
 
 inline double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+// The indices [n, ndim] (int64) of the nonzero values of x, in row-major order.
+inline Tensor nonzero(const Tensor& x) {
+  const Values v = values(x);
+  const Shape& s = x.sizes();
+  Values out;
+  int64_t n = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == 0) continue;
+    ++n;
+    Values idx(s.size());
+    int64_t rem = static_cast<int64_t>(i);
+    for (int64_t d = static_cast<int64_t>(s.size()) - 1; d >= 0; --d) {
+      idx[d] = static_cast<double>(rem % s[d]);
+      rem /= s[d];
+    }
+    out.insert(out.end(), idx.begin(), idx.end());
+  }
+  return from(out, {n, static_cast<int64_t>(s.size())}).to(DType::Int64);
+}
+
+// Batch norm in training mode of x [N, C, ...]: each channel over N and the
+// spatial dims with the biased variance, then weight and bias [C].
+inline Tensor batch_norm_train(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
+  const int64_t N = x.size(0), C = x.size(1), S = x.numel() / (N * C);
+  const Values v = values(x), vw = values(w), vb = values(b);
+  Values out(v.size());
+  for (int64_t c = 0; c < C; ++c) {
+    double mean = 0, ss = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < S; ++i) mean += v[(n * C + c) * S + i];
+    mean /= static_cast<double>(N * S);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < S; ++i) ss += std::pow(v[(n * C + c) * S + i] - mean, 2);
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(N * S) + eps);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < S; ++i) {
+        const int64_t j = (n * C + c) * S + i;
+        out[j] = (v[j] - mean) * inv * vw[c] + vb[c];
+      }
+  }
+  return from(out, x.sizes());
+}
+
+// softmax(q k^T scale + mask) v over [..., L, E] (the same leading dims);
+// causal: key j visible to query i iff j <= i.
+inline Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const int64_t Lq = q.size(-2), Lk = k.size(-2);
+  Values mask(static_cast<size_t>(Lq * Lk));
+  for (int64_t i = 0; i < Lq; ++i)
+    for (int64_t j = 0; j < Lk; ++j)
+      mask[i * Lk + j] = causal && j > i ? -std::numeric_limits<double>::infinity() : 0.0;
+  Tensor s = ref::matmul(q, k.transpose(-2, -1).contiguous());
+  s = map2(s, from(mask, {Lq, Lk}), [scale](double a, double m) { return a * scale + m; });
+  return ref::matmul(ref::softmax(s, -1), v);
+}
+
+// PyTorch's LSTM cell: gates x w_ih^T + b_ih + h w_hh^T + b_hh in the order
+// i, f, g, o; returns [h'; c'] (stacked on a new first dim).
+inline Tensor lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih, const Tensor& w_hh,
+                        const Tensor& b_ih, const Tensor& b_hh) {
+  const Values gi = values(ref::linear(x, w_ih, b_ih)), gh = values(ref::linear(h, w_hh, b_hh)), vc = values(c);
+  const int64_t B = x.size(0), H = h.size(1);
+  Values hn(static_cast<size_t>(B * H)), cn(hn.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < H; ++j) {
+      auto gate = [&](int64_t q) { return gi[b * 4 * H + q * H + j] + gh[b * 4 * H + q * H + j]; };
+      const double i = sigmoid(gate(0)), f = sigmoid(gate(1)), g = std::tanh(gate(2)), o = sigmoid(gate(3));
+      cn[b * H + j] = f * vc[b * H + j] + i * g;
+      hn[b * H + j] = o * std::tanh(cn[b * H + j]);
+    }
+  Values out = hn;
+  out.insert(out.end(), cn.begin(), cn.end());
+  return from(out, {2, B, H});
+}
+
+// PyTorch's GRU cell (gates r, z, n; b_hn inside r * (h W_hn^T + b_hn)).
+inline Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                       const Tensor& b_hh) {
+  const Values gi = values(ref::linear(x, w_ih, b_ih)), gh = values(ref::linear(h, w_hh, b_hh)), vh = values(h);
+  const int64_t B = x.size(0), H = h.size(1);
+  Values out(static_cast<size_t>(B * H));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < H; ++j) {
+      const int64_t o = b * 3 * H + j;
+      const double r = sigmoid(gi[o] + gh[o]), z = sigmoid(gi[o + H] + gh[o + H]);
+      const double n = std::tanh(gi[o + 2 * H] + r * gh[o + 2 * H]);
+      out[b * H + j] = (1 - z) * n + z * vh[b * H + j];
+    }
+  return from(out, {B, H});
+}
+
+// One layer of an LSTM (gru false) or GRU over x [B, T, I] (batch_first), zero
+// initial states, both directions when w has 8 tensors (forward, then reverse:
+// w_ih, w_hh, b_ih, b_hh each): the output [B, T, D * H].
+inline Tensor rnn_layer(const Tensor& x, const TensorList& w, bool gru) {
+  const int64_t B = x.size(0), T = x.size(1), H = w[1].size(1);
+  TensorList dirs;
+  for (size_t d = 0; d * 4 < w.size(); ++d) {
+    Tensor h = zeros({B, H}, TensorOptions(DType::Float64)), c = h;
+    TensorList steps(static_cast<size_t>(T));
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t step = d == 0 ? s : T - 1 - s;
+      const Tensor xs = x.select(1, step).contiguous();
+      if (gru) {
+        h = ref::gru_cell(xs, h, w[4 * d], w[4 * d + 1], w[4 * d + 2], w[4 * d + 3]);
+      } else {
+        const Tensor hc = ref::lstm_cell(xs, h, c, w[4 * d], w[4 * d + 1], w[4 * d + 2], w[4 * d + 3]);
+        h = hc.select(0, 0).contiguous();
+        c = hc.select(0, 1).contiguous();
+      }
+      steps[static_cast<size_t>(step)] = h;
+    }
+    dirs.push_back(stack(steps, 1));
+  }
+  return cat(dirs, 2);
+}
+
+// Mean cross-entropy of logits [N, C] against the classes 0..N-1, both ways, halved: CLIP's loss.
+inline Tensor clip_loss(const Tensor& img, const Tensor& txt, const Tensor& logit_scale) {
+  const double scale = std::exp(values(logit_scale)[0]);
+  const Tensor logits = map(ref::matmul(img, txt.t().contiguous()), [scale](double v) { return v * scale; });
+  const int64_t N = img.size(0);
+  Values labels(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) labels[i] = static_cast<double>(i);
+  const Tensor target = from(labels, {N});
+  const double a = values(ref::cross_entropy(logits, target))[0];
+  const double b = values(ref::cross_entropy(logits.t().contiguous(), target))[0];
+  return from({(a + b) / 2}, {});
+}
 
 }  // namespace loom::ref
