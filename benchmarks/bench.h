@@ -106,6 +106,9 @@ void run_random_cases(const Context& ctx, bool gpu);
 void run_embedding_cases(const Context& ctx, bool gpu);
 void run_dropout_cases(const Context& ctx, bool gpu);
 void run_optim_cases(const Context& ctx, bool gpu);
+void run_view_cases(const Context& ctx, bool gpu);
+void run_copy_cases(const Context& ctx, bool gpu);
+void run_factory_cases(const Context& ctx, bool gpu);
 // The cases of a family's general ops in the op registry (registry.cpp): its case file calls this.
 void run_registry_cases(const Context& ctx, bool gpu, const std::string& family);
 

@@ -46,6 +46,7 @@ void cases(const Context& ctx, bool gpu) {
 }  // namespace
 
 void run_dropout_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "dropout");  // the registry's cases of the family (registry.cpp)
   cases(ctx, gpu);
   if (gpu) loom::cuda::empty_cache();
 }

@@ -49,6 +49,7 @@ void cases(const Context& ctx, bool gpu) {
 }  // namespace
 
 void run_optim_cases(const Context& ctx, bool gpu) {
+  run_registry_cases(ctx, gpu, "optim");  // the registry's cases of the family (registry.cpp)
   cases(ctx, gpu);
   if (gpu) loom::cuda::empty_cache();
 }

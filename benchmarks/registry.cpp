@@ -7,7 +7,9 @@
 // once, the output written once) and TFLOP/s from the op's `flops`.
 //   cpu/<family>/<dtype>/<op>/<shape>_<shape>...   2 threads, 10 iterations after 2 warm-up ones
 //   <family>/<dtype>/<op>/<shape>_<shape>...       GPU, 50 iterations after 10 warm-up ones
-// (a shape is written 4096x1024).
+// (a shape is written 4096x1024; ops whose inputs are 0-d dtype carriers, the
+// factories and random ops, have no shape part). A view (the result shares an
+// input's storage) reports no bytes: its time is the op's own cost.
 #include <string>
 
 #include "bench.h"
@@ -19,8 +21,12 @@ using loom::Tensor;
 
 namespace {
 
+// The shapes joined: 4096x1024_1024; "" when every input is 0-d (a dtype and device carrier).
 std::string shapes_text(const std::vector<loom::Shape>& shapes) {
   std::string out;
+  bool all_0d = true;
+  for (const auto& s : shapes) all_0d = all_0d && s.empty();
+  if (all_0d) return out;
   for (size_t i = 0; i < shapes.size(); ++i) {
     out += i ? "_" : "";
     for (size_t d = 0; d < shapes[i].size(); ++d) out += (d ? "x" : "") + std::to_string(shapes[i][d]);
@@ -72,13 +78,17 @@ void run_registry_cases(const Context& ctx, bool gpu, const std::string& family)
     if (op.kind != loom::registry::Kind::General || op.family != family || op.bench_shapes.empty() ||
         (gpu ? !op.cuda : !op.cpu))
       continue;
+    const std::string shapes = shapes_text(op.bench_shapes);
     const std::string name = std::string(gpu ? "" : "cpu/") + family + "/" + dtype_tag(bench_dtype(op)) + "/" +
-                             op.name + "/" + shapes_text(op.bench_shapes);
+                             op.name + (shapes.empty() ? "" : "/" + shapes);
     ctx.run(name, [&] {
       const loom::TensorList in = bench_inputs(op, gpu ? current_gpu() : loom::Device());
       const Tensor y = op.bench_call(in);
-      double bytes = static_cast<double>(y.nbytes());
-      for (const Tensor& t : in) bytes += static_cast<double>(t.nbytes());
+      // A view moves no data: no bytes (the time is the op's own cost).
+      bool view = false;
+      for (const Tensor& t : in) view = view || y.storage() == t.storage();
+      double bytes = view ? 0.0 : static_cast<double>(y.nbytes());
+      for (const Tensor& t : in) bytes += view ? 0.0 : static_cast<double>(t.nbytes());
       timed_on(
           ctx, gpu, name, [&] { Tensor out = op.bench_call(in); }, op.cost(in), bytes);
     });

@@ -1,6 +1,7 @@
 // Factories and the per-device generators.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -223,6 +224,13 @@ Tensor randn(const Shape& shape, const TensorOptions& opts) {
 Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOptions& opts) {
   LOOM_OP_SCOPE(randint);
   LOOM_CHECK(high > low, "randint: random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
+  // As PyTorch: [low, high - 1] must be representable (bool: 0 and 1; int32: its range).
+  if (opts.dtype == DType::Bool)
+    LOOM_CHECK(low >= 0 && high <= 2, "randint: for dtype bool, [low, high) must lie in [0, 2), got [", low, ", ", high,
+               ")");
+  if (opts.dtype == DType::Int32)
+    LOOM_CHECK(low >= INT32_MIN && high - 1 <= INT32_MAX,
+               "randint: for dtype int32, [low, high) must lie in the int32 range, got [", low, ", ", high, ")");
   return random_tensor(
       loom_op_scope_, 0, shape, opts, "randint",
       [low, high](Tensor& t, int64_t n, PhiloxState s) {

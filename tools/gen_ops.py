@@ -541,12 +541,13 @@ def gen_docs(ops):
             members = [o for o in described if o["family"] == fam and o["kind"] == kind]
             if members:
                 out.append(docs_table(kind, members, short, cell))
-    out.append("## Listed, not yet described\n\nThese ops have an `Op` value (profiler, coverage test) but no "
-               "registry entry yet: their signatures live in `core/tensor.h` and their tests are hand-written.\n\n")
     listed = {}
     for o in ops:
         if not o["described"]:
             listed.setdefault(o["family"], []).append(o["name"])
+    if listed:
+        out.append("## Listed, not yet described\n\nThese ops have an `Op` value (profiler, coverage test) but no "
+                   "registry entry yet: their signatures live in `core/tensor.h` and their tests are hand-written.\n\n")
     for fam, names in listed.items():
         out.append(f"- {fam}: {', '.join(f'`{n}`' for n in names)}\n")
     return "".join(out)

@@ -42,7 +42,7 @@ Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
   OpScope scope(Op::copy_, {this, &src});
   LOOM_CHECK(src.defined(), "copy_: source tensor is undefined");
   ops::check_no_internal_overlap(*this, "copy_");
-  broadcast_shapes(sizes(), src.sizes());  // raises with both shapes
+  ops::broadcast_named("copy_", sizes(), src.sizes());  // raises with both shapes
   LOOM_CHECK(broadcast_shapes(sizes(), src.sizes()) == sizes(), "copy_: source of shape ", src.sizes(),
              " cannot be broadcast to the destination shape ", sizes());
   bool track = autograd::any_requires_grad({this, &src});
@@ -53,10 +53,11 @@ Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
     Shape src_shape = src.sizes();
     DType src_dt = src.dtype();
     Device src_dev = src.device();
+    // The overwritten values of self get a zero gradient (as PyTorch's CopyBackwards), src the sum.
     auto node = std::make_shared<LambdaNode>("CopyBackwards", [src_shape, src_dt, src_dev](const TensorList& g) {
-      return TensorList{autograd::sum_to(g[0], src_shape).to(src_dev, src_dt)};
+      return TensorList{zeros_like(g[0]), autograd::sum_to(g[0], src_shape).to(src_dev, src_dt)};
     });
-    autograd::attach(node, {src}, *this);
+    autograd::attach(node, {*this, src}, *this);
   }
   return *this;
 }
@@ -74,8 +75,10 @@ Tensor& Tensor::fill_(const Scalar& value) {
   }
   bump_version();
   if (track) {
-    auto node = std::make_shared<LambdaNode>("FillBackward0", [](const TensorList&) { return TensorList{}; });
-    autograd::attach(node, {}, *this);
+    // The overwritten values get a zero gradient (as PyTorch's FillBackward0).
+    auto node =
+        std::make_shared<LambdaNode>("FillBackward0", [](const TensorList& g) { return TensorList{zeros_like(g[0])}; });
+    autograd::attach(node, {*this}, *this);
   }
   return *this;
 }

@@ -318,6 +318,78 @@ inline Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, con
 
 inline double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
+// A tensor of shape out whose element at each index is the value of x at the
+// row-major position src(index) (views, copies and concatenations).
+inline Tensor index_map(const Tensor& x, const Shape& out, const std::function<int64_t(const Shape& index)>& src) {
+  const Values v = values(x);
+  const int64_t n = numel(out);
+  Values r(static_cast<size_t>(n));
+  Shape idx(out.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t rem = i;
+    for (int64_t d = static_cast<int64_t>(out.size()) - 1; d >= 0; --d) {
+      idx[d] = rem % out[d];
+      rem /= out[d];
+    }
+    r[i] = v[static_cast<size_t>(src(idx))];
+  }
+  return from(r, out);
+}
+
+// The row-major position of index in shape.
+inline int64_t offset(const Shape& shape, const Shape& index) {
+  int64_t o = 0;
+  for (size_t d = 0; d < shape.size(); ++d) o = o * shape[d] + index[d];
+  return o;
+}
+
+// x with its dims in the order dims.
+inline Tensor permute(const Tensor& x, const Dims& dims) {
+  Shape out;
+  for (int64_t d : dims) out.push_back(x.size(d));
+  const Shape in = x.sizes();
+  return index_map(x, out, [&](const Shape& idx) {
+    Shape src(in.size());
+    for (size_t k = 0; k < dims.size(); ++k) src[dims[k]] = idx[k];
+    return offset(in, src);
+  });
+}
+
+// a and b (2-d, or 3-d with dim 1 for stack) joined along dim 1: cat of [R, A] and [R, B].
+inline Tensor cat_cols(const Tensor& a, const Tensor& b) {
+  const int64_t R = a.size(0), A = a.size(1), B = b.size(1);
+  const Values va = values(a), vb = values(b);
+  Values out;
+  for (int64_t r = 0; r < R; ++r) {
+    out.insert(out.end(), va.begin() + r * A, va.begin() + (r + 1) * A);
+    out.insert(out.end(), vb.begin() + r * B, vb.begin() + (r + 1) * B);
+  }
+  return from(out, {R, A + B});
+}
+
+// One AdamW step (PyTorch's formulas) then one SGD step with momentum 0.9,
+// no dampening, nesterov, weight decay 0.01 and lr 0.1 on copies of p, from the
+// gradient g, moments m, v and momentum buffer m: [p_adamw; m'; v'; p_sgd; buf'].
+inline Tensor optim_steps(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, int64_t step) {
+  const Values vp = values(p), vg = values(g), vm = values(m), vv = values(v);
+  const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.01;
+  const double c1 = 1 - std::pow(b1, static_cast<double>(step)), c2 = 1 - std::pow(b2, static_cast<double>(step));
+  Values pa(vp.size()), ma(vp.size()), va(vp.size()), ps(vp.size()), bs(vp.size());
+  for (size_t i = 0; i < vp.size(); ++i) {
+    ma[i] = b1 * vm[i] + (1 - b1) * vg[i];
+    va[i] = b2 * vv[i] + (1 - b2) * vg[i] * vg[i];
+    pa[i] = vp[i] * (1 - lr * wd) - (lr / c1) * ma[i] / (std::sqrt(va[i]) / std::sqrt(c2) + eps);
+    const double d = vg[i] + wd * vp[i];
+    bs[i] = 0.9 * vm[i] + d;
+    ps[i] = vp[i] - 0.1 * (d + 0.9 * bs[i]);
+  }
+  Values out;
+  for (const Values* part : {&pa, &ma, &va, &ps, &bs}) out.insert(out.end(), part->begin(), part->end());
+  Shape s = p.sizes();
+  s[0] *= 5;
+  return from(out, s);
+}
+
 // The indices [n, ndim] (int64) of the nonzero values of x, in row-major order.
 inline Tensor nonzero(const Tensor& x) {
   const Values v = values(x);
