@@ -3,17 +3,21 @@
 // the op's `bench_call` (else `call`) forward on inputs of those shapes, fp32 (or
 // the op's last dtype when it takes no float32: i64 for the bitwise ops; index
 // and mask inputs keep their dtype and range), no grad. Each family's case file runs
-// its ops' cases. Reported in GB/s of the minimum traffic (each input read
-// once, the output written once) and TFLOP/s from the op's `flops`.
+// its ops' cases. Reported in TFLOP/s and GB/s of the minimum traffic as loom's
+// profiler counts them for one call (core/op_cost.cpp: the registry's `cost`
+// rule, or the front end's own), so the benchmark and the profiler's roofline
+// column agree.
 //   cpu/<family>/<dtype>/<op>/<shape>_<shape>...   2 threads, 10 iterations after 2 warm-up ones
 //   <family>/<dtype>/<op>/<shape>_<shape>...       GPU, 50 iterations after 10 warm-up ones
 // (a shape is written 4096x1024; ops whose inputs are 0-d dtype carriers, the
-// factories and random ops, have no shape part). A view (the result shares an
-// input's storage) reports no bytes: its time is the op's own cost.
+// factories and random ops, have no shape part). A view moves no data: its
+// time is the op's own cost.
+#include <algorithm>
 #include <string>
 
 #include "bench.h"
 #include "core/op_table.h"
+#include "core/profiler.h"
 
 namespace bench {
 
@@ -71,6 +75,35 @@ loom::TensorList bench_inputs(const loom::registry::OpEntry& op, const loom::Dev
   return in;
 }
 
+struct OpWork {
+  double flops = 0, bytes = 0;  // 0: unknown (the row then has no tflops / gbps)
+};
+
+// The FLOPs and bytes of one call of the op, as loom's profiler counts them
+// (core/op_cost.cpp, the rule `cost` of the registry; the front end's own for
+// "declared"): summed over the op's outermost events in one profiled call.
+OpWork profiled_work(const loom::registry::OpEntry& op, const loom::TensorList& in) {
+  loom::profiler::ProfilerOptions opts;
+  opts.roofline = false;
+  loom::profiler::Profiler prof(opts);
+  prof.start();
+  { Tensor out = op.bench_call(in); }
+  prof.stop();
+  OpWork w;
+  // Only the outermost events of the op: a front end may call itself (a reshape inside reshape).
+  for (size_t i = 0; i < prof.events().size(); ++i) {
+    const loom::profiler::Event& e = prof.events()[i];
+    if (e.name != op.name) continue;
+    bool nested = false;
+    for (int64_t p = e.parent; p >= 0 && !nested; p = prof.events()[static_cast<size_t>(p)].parent)
+      nested = prof.events()[static_cast<size_t>(p)].name == op.name;
+    if (nested) continue;
+    w.flops += std::max(e.flops, 0.0);
+    w.bytes += std::max(e.bytes, 0.0);
+  }
+  return w;
+}
+
 }  // namespace
 
 void run_registry_cases(const Context& ctx, bool gpu, const std::string& family) {
@@ -83,14 +116,9 @@ void run_registry_cases(const Context& ctx, bool gpu, const std::string& family)
                              op.name + (shapes.empty() ? "" : "/" + shapes);
     ctx.run(name, [&] {
       const loom::TensorList in = bench_inputs(op, gpu ? current_gpu() : loom::Device());
-      const Tensor y = op.bench_call(in);
-      // A view moves no data: no bytes (the time is the op's own cost).
-      bool view = false;
-      for (const Tensor& t : in) view = view || y.storage() == t.storage();
-      double bytes = view ? 0.0 : static_cast<double>(y.nbytes());
-      for (const Tensor& t : in) bytes += view ? 0.0 : static_cast<double>(t.nbytes());
+      const OpWork work = profiled_work(op, in);
       timed_on(
-          ctx, gpu, name, [&] { Tensor out = op.bench_call(in); }, op.cost(in), bytes);
+          ctx, gpu, name, [&] { Tensor out = op.bench_call(in); }, work.flops, work.bytes);
     });
   }
 }

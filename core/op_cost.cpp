@@ -47,18 +47,30 @@ double broadcast_numel(const Tensor* const* in, size_t n) {
 
 bool floating(const Tensor* t) { return defined(t) && is_floating(t->dtype()); }
 
-// FLOPs per output element of the pointwise ops: the ops described in the
-// registry declare theirs (`flops` in core/ops.toml: tanh and sigmoid 4 for
-// exp, add, divide and a negate; gelu 10; pow 2 for exp(b * log(a))); the
-// cases below are the listed-only ones.
+// FLOPs per output element of the pointwise ops: the ops of kind "pointwise"
+// in the registry declare theirs (`flops` in core/ops.toml: tanh and sigmoid 4
+// for exp, add, divide and a negate; gelu 10; pow 2 for exp(b * log(a))); the
+// cases below are the general ones with the pointwise rule (compare, where and
+// masked_fill: 1, a comparison or select).
 double pointwise_flops(Op op) {
   switch (op) {
-#include "core/op_cost_pointwise.inc"
+#include "core/op_cost.inc"
     case Op::clamp: return 2;
     case Op::bitwise_and:
     case Op::bitwise_or:
     case Op::bitwise_xor:
     case Op::bitwise_not: return 0;
+    default: return 1;
+  }
+}
+
+// FLOPs per input element of the reductions of kind "reduce" (`flops` in
+// core/ops.toml: logsumexp 4 for max, exp(x - max) and sum; the others 1).
+double reduce_flops(Op op) {
+  switch (op) {
+#define LOOM_OP_COST_REDUCE
+#include "core/op_cost.inc"
+#undef LOOM_OP_COST_REDUCE
     default: return 1;
   }
 }
@@ -137,89 +149,14 @@ enum class CostFamily {
   declared,      // declared by the front end (OpScope::set_cost)
 };
 
-// Every op's family. The switch has no default, so -Wswitch names an op that
-// was added without a rule.
+// Every op's cost rule: `cost` in core/ops.toml ("pointwise" for the pointwise
+// ops, "reduction" for the reductions). The switch has no default, so
+// -Wswitch names an op the generated cases miss.
 CostFamily cost_family(Op op) {
   switch (op) {
-    case Op::view:
-    case Op::reshape:
-    case Op::permute:
-    case Op::narrow:
-    case Op::slice:
-    case Op::select:
-    case Op::expand:
-    case Op::squeeze:
-    case Op::unsqueeze:
-    case Op::as_strided: return CostFamily::view;
-    case Op::contiguous:
-    case Op::clone:
-    case Op::to_device:
-    case Op::to_dtype:
-    case Op::copy_:
-    case Op::fill_:
-    case Op::cat:
-    case Op::stack:
-      return CostFamily::copy;
-      // The pointwise ops of the registry (core/ops.toml), then the listed-only ones.
-#define LOOM_OP_COST_CASES
-#include "core/op_cost_pointwise.inc"
-#undef LOOM_OP_COST_CASES
-    case Op::compare:
-    case Op::where:
-    case Op::clamp:
-    case Op::masked_fill:
-    case Op::bitwise_and:
-    case Op::bitwise_or:
-    case Op::bitwise_xor:
-    case Op::bitwise_not: return CostFamily::pointwise;
-    case Op::sum:
-    case Op::mean:
-    case Op::prod:
-    case Op::amax:
-    case Op::amin:
-    case Op::max_dim:
-    case Op::min_dim:
-    case Op::argmax:
-    case Op::argmin:
-    case Op::var:
-    case Op::std:
-    case Op::norm:
-    case Op::logsumexp: return CostFamily::reduction;
-    case Op::matmul: return CostFamily::matmul;
-    case Op::softmax:
-    case Op::log_softmax: return CostFamily::softmax;
-    case Op::gather:
-    case Op::scatter_add:
-    case Op::nonzero:
-    case Op::embedding: return CostFamily::indexing;
-    case Op::dropout: return CostFamily::dropout;
-    case Op::attention: return CostFamily::attention;
-    case Op::layer_norm:
-    case Op::batch_norm: return CostFamily::norm;
-    case Op::cross_entropy:
-    case Op::clip_loss: return CostFamily::loss;
-    case Op::lstm_cell:
-    case Op::gru_cell: return CostFamily::recurrent;
-    case Op::linear:
-    case Op::linear2:
-    case Op::gated_fusion:
-    case Op::film:
-    case Op::bilinear_pool: return CostFamily::fused_linear;
-    // The output shape or the work depends on arguments.
-    case Op::conv2d:
-    case Op::max_pool2d:
-    case Op::avg_pool2d:
-    case Op::adaptive_avg_pool2d:
-    case Op::lstm:
-    case Op::gru:
-    case Op::index_select:
-    case Op::one_hot:
-    case Op::optim_step:
-    case Op::rand:
-    case Op::randn:
-    case Op::randint:
-    case Op::arange:
-    case Op::linspace:
+#define LOOM_OP_COST_FAMILY
+#include "core/op_cost.inc"
+#undef LOOM_OP_COST_FAMILY
     case Op::kCount: return CostFamily::declared;
   }
   return CostFamily::declared;
@@ -244,10 +181,12 @@ OpCost reduction_cost(const CostArgs& a) {
     case Op::std:  // mean, then squared deviations
       return {3 * a.xn, a.xb};
     case Op::norm: return {2 * a.xn, a.xb};
-    case Op::logsumexp:  // max, exp(x - max), sum
-      return {4 * a.xn, a.xb};
-    default:  // sum, mean, prod, amax, amin, max_dim, min_dim, argmax, argmin
-      return {floating(a.x) ? a.xn : 0, a.xb};
+    case Op::max_dim:
+    case Op::min_dim:
+    case Op::argmax:
+    case Op::argmin: return {floating(a.x) ? a.xn : 0, a.xb};
+    default:  // the reductions of the registry: `flops` per input element
+      return {floating(a.x) ? a.xn * reduce_flops(a.op) : 0, a.xb};
   }
 }
 

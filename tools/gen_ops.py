@@ -23,8 +23,12 @@ DTYPES = ["bool", "int32", "int64", "float32", "float64"]
 DTYPE_ENUM = {"bool": "Bool", "int32": "Int32", "int64": "Int64", "float32": "Float32", "float64": "Float64"}
 DEVICES = ["cpu", "cuda"]
 REQUIRED = ["name", "family", "signature", "torch", "doc", "dtypes", "devices", "api", "binding", "ref",
-            "backward", "flops"]  # no `bench`: the harness fails naming the op
-REQUIRED_BY_KIND = {"pointwise": ["domain"], "reduce": ["domain"], "general": ["inputs", "call"]}
+            "backward"]  # no `bench`: the harness fails naming the op
+REQUIRED_BY_KIND = {"pointwise": ["domain", "flops"], "reduce": ["domain", "flops"], "general": ["inputs", "call", "cost"]}
+# The profiler's cost rules (core/op_cost.cpp, CostFamily): a general op names its `cost`;
+# pointwise ops use "pointwise" and reductions "reduction" with their `flops`.
+COST_FAMILIES = ["view", "copy", "pointwise", "reduction", "matmul", "softmax", "indexing", "dropout", "attention",
+                 "norm", "loss", "recurrent", "fused_linear", "declared"]
 INPUT_KEYS = ["shape", "dtype", "range", "grad"]
 KINDS = ["pointwise", "reduce", "general"]
 # Argument types a general op's signature may use (documentation: such ops are declared and bound by hand).
@@ -104,7 +108,7 @@ def check_general(op):
     if op["api"] != "method" and op["api"] != "function" or op["binding"] != "manual" or "kernel" in op:
         raise RegistryError(f"op {name}: a general op is declared in C++ and bound by hand (binding = \"manual\"), "
                             "without `kernel`")
-    for key in [k for k in ("ref", "call", "flops", "bench_call") if k in op]:
+    for key in [k for k in ("ref", "call", "bench_call") if k in op]:
         if not isinstance(op[key], str):
             raise RegistryError(f"op {name}: a general op's `{key}` is a C++ expression (a string)")
     inputs = op["inputs"]
@@ -117,6 +121,8 @@ def check_general(op):
                                 f"(got {', '.join(sorted(inp))})")
         if "dtype" in inp and inp["dtype"] not in DTYPES:
             raise RegistryError(f"op {name}: input {i} has unknown dtype '{inp['dtype']}'")
+    if op["cost"] not in COST_FAMILIES:
+        raise RegistryError(f"op {name}: cost must be one of {', '.join(COST_FAMILIES)} (the rules of core/op_cost.cpp)")
     bench = op.get("bench", [])
     if not isinstance(bench, list) or (bench and len(bench) != len(inputs)) or \
             not all(isinstance(b, list) for b in bench):
@@ -261,14 +267,25 @@ def gen_unary_method(op):
             f"               []({params}) {{ return {bw}; }});\n}}\n")
 
 
+def cost_family(op):
+    if not op["described"]:
+        return "declared"
+    return {"pointwise": "pointwise", "reduce": "reduction"}.get(op["kind"]) or op["cost"]
+
+
 def gen_cost(ops):
-    pw = [op for op in ops if op["described"] and op["family"] == "pointwise" and op["kind"] == "pointwise"]
-    out = [HEADER, "// In core/op_cost.cpp: with LOOM_OP_COST_CASES, the case labels of the described\n"
-           "// pointwise ops (default_op_cost); without, their FLOPs per output element (pointwise_flops).\n",
-           "#ifdef LOOM_OP_COST_CASES\n"]
-    out += [f"case Op::{op['name']}:\n" for op in pw]
+    """In core/op_cost.cpp: each op's cost rule, and the FLOPs per element of the pointwise ops and reductions."""
+    out = [HEADER, "// In core/op_cost.cpp. With LOOM_OP_COST_FAMILY: the cost rule of every op (cost_family);\n"
+           "// with LOOM_OP_COST_REDUCE: the FLOPs per input element of the reductions; else the FLOPs\n"
+           "// per output element of the pointwise ops (pointwise_flops).\n",
+           "#if defined(LOOM_OP_COST_FAMILY)\n"]
+    out += [f"case Op::{op['name']}: return CostFamily::{cost_family(op)};\n" for op in ops]
+    out.append("#elif defined(LOOM_OP_COST_REDUCE)\n")
+    out += [f"case Op::{op['name']}: return {op['flops']};\n" for op in ops
+            if op["described"] and op["kind"] == "reduce"]
     out.append("#else\n")
-    out += [f"case Op::{op['name']}: return {op['flops']};\n" for op in pw]
+    out += [f"case Op::{op['name']}: return {op['flops']};\n" for op in ops
+            if op["described"] and op["kind"] == "pointwise"]
     out.append("#endif\n")
     return "".join(out)
 
@@ -360,10 +377,10 @@ def gen_op_table(ops):
            "  std::function<Tensor(const Tensor&, const Dims&, bool)> reduce_call;\n"
            "  double (*fold)(const std::vector<double>& vals);\n"
            "  // General ops (empty otherwise): `call` runs on these sample inputs; benchmark shapes,\n"
-           "  // the FLOPs of one call, the float32 tolerance, and calls that must raise naming the op.\n"
+           "  // the float32 tolerance, and calls that must raise naming the op (FLOPs and bytes:\n"
+           "  // the profiler's, core/op_cost.cpp, rule `cost`).\n"
            "  std::vector<Input> samples;\n"
            "  std::vector<Shape> bench_shapes;\n"
-           "  std::function<double(const TensorList&)> cost;\n"
            "  double tol;\n"
            "  std::vector<std::pair<const char*, std::function<void(const TensorList&)>>> bad;\n"
            "  std::function<Tensor(const TensorList&)> bench_call;  // what the benchmark times (`bench_call`, else call)\n"
@@ -400,7 +417,6 @@ def gen_op_table(ops):
             bad = ", ".join(f"{{{cpp_str(b)}, [](const TensorList& t) {{ (void)t; (void){b}; }}}}"
                             for b in op.get("bad", []))
             general = (f",\n {{{', '.join(samples)}}},\n {{{bench}}},\n"
-                       f" [](const TensorList& t) -> double {{ (void)t; return {op['flops']}; }},\n"
                        f" {float(op.get('tol', 1e-4))},\n {{{bad}}},\n"
                        f" [](const TensorList& t) -> Tensor {{ return {op.get('bench_call', op['call'])}; }}")
         elif op["kind"] == "reduce":
@@ -431,7 +447,7 @@ def gen_op_table(ops):
             f" {{{float(dom[0])}, {float(dom[1])}}}, {{{float(domb[0])}, {float(domb[1])}}}, "
             f"{0 if op['kind'] == 'general' else int(op.get('bench', 0))}, "
             f"{0.0 if op['kind'] == 'general' else float(op['flops'])}{extra}"
-            f"{general or ', {}, {}, nullptr, 0.0, {}, nullptr'}}},\n")
+            f"{general or ', {}, {}, 0.0, {}, nullptr'}}},\n")
     out.append("  };\n  return table;\n}\n\n}  // namespace loom::registry\n")
     return "".join(out)
 
@@ -478,6 +494,27 @@ def gen_bindings(ops):
     return "".join(out)
 
 
+def gen_py_docs(ops):
+    """registry_doc(name): the docstring of each described op, for the hand-written bindings."""
+    out = [HEADER, "// The registry's docstring of each described op, for the bindings written by hand\n"
+           "// (python/src/<family>.cpp pass registry_doc(\"<op>\") as the doc of their def).\n"
+           "#pragma once\n#include <cstring>\n#include <stdexcept>\n#include <string>\n\n"
+           "namespace loom::python {\n\n"
+           "struct RegistryDoc {\n  const char* name;\n  const char* doc;\n};\n\n"
+           "inline const RegistryDoc kRegistryDocs[] = {\n"]
+    for op in ops:
+        if op["described"]:
+            out.append(f"    {{{cpp_str(op['name'])}, R\"loomdoc({py_doc(op)})loomdoc\"}},\n")
+    out.append("};\n\n"
+               "// The docstring of registry op `name`; an unknown name is a bug of the bindings (raised at import).\n"
+               "inline const char* registry_doc(const char* name) {\n"
+               "  for (const RegistryDoc& e : kRegistryDocs)\n"
+               "    if (std::strcmp(e.name, name) == 0) return e.doc;\n"
+               "  throw std::logic_error(std::string(\"registry_doc: no op '\") + name + \"' in core/ops.toml\");\n"
+               "}\n\n}  // namespace loom::python\n")
+    return "".join(out)
+
+
 # ---- docs/ops.md ----
 
 def docs_table(kind, members, short, cell):
@@ -493,8 +530,9 @@ def docs_table(kind, members, short, cell):
                    "| FLOPs per input element | description |\n|---|---|---|---|---|---|---|---|---|\n")
     elif kind == "general":
         out.append("Declared and bound by hand; the harness runs the call on sample inputs against a float64 "
-                   "reference.\n\n| op | signature | dtypes | devices | PyTorch | gradient | description |\n"
-                   "|---|---|---|---|---|---|---|\n")
+                   "reference. Cost: the profiler's rule (`core/op_cost.cpp`).\n\n"
+                   "| op | signature | dtypes | devices | PyTorch | gradient | cost | description |\n"
+                   "|---|---|---|---|---|---|---|---|\n")
     else:
         out.append("| op | signature | dtypes | devices | PyTorch | gradient | description |\n"
                    "|---|---|---|---|---|---|---|\n")
@@ -508,6 +546,8 @@ def docs_table(kind, members, short, cell):
             f = o["ref"]
             fold = "; ".join(f"`{cell(f[k])}`" for k in FOLD_KEYS)
             row += f"{fold} | {grads} | {o['flops']} | {cell(o['doc'])} |\n"
+        elif kind == "general":
+            row += f"{grads} | {o['cost']} | {cell(o['doc'])} |\n"
         else:
             row += f"{grads} | {cell(o['doc'])} |\n"
         out.append(row)
@@ -583,11 +623,12 @@ def main():
             "core/ops.def": gen_ops_def(ops),
             "core/ops_functions.h": gen_functions_h(ops),
             "core/tensor_methods.inc": gen_methods(ops),
-            "core/op_cost_pointwise.inc": gen_cost(ops),
+            "core/op_cost.inc": gen_cost(ops),
             "autograd/pointwise_generated.inc": gen_front_ends(ops),
             "python/ops_bindings.inc": gen_bindings(ops),
             "core/op_table.h": gen_op_table(ops),
             "core/op_refs.inc": gen_refs(ops),
+            "python/ops_docs.h": gen_py_docs(ops),
         }
         for rel, text in files.items():
             write_if_changed(os.path.join(args.out, rel), text)
