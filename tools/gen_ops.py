@@ -453,8 +453,8 @@ def gen_op_table(ops):
 
 
 def py_doc(op):
-    sig = op["signature"].split("->")[0].strip()
-    return f"{sig} -> Tensor\n\n{op['doc']}\n\nLike {op['torch']}. dtypes: {', '.join(op['dtypes'])}."
+    sig = " ".join(op["signature"].split())
+    return f"{sig}\n\n{op['doc']}\n\nLike {op['torch']}. dtypes: {', '.join(op['dtypes'])}."
 
 
 def gen_bindings(ops):

@@ -4,6 +4,7 @@
 
 #include "autograd/ops/attention.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -18,8 +19,7 @@ static RegisterFunctional reg_attention([](py::module_& f) {
                                             to_tensor(value, op, "value"), mask, dropout_p, is_causal, scale);
       },
       py::arg("query"), py::arg("key"), py::arg("value"), py::arg("attn_mask") = py::none(), py::arg("dropout_p") = 0.0,
-      py::arg("is_causal") = false, py::arg("scale") = py::none(),
-      "softmax(query @ key^T * scale + attn_mask) @ value, fused; rows with every key masked give 0");
+      py::arg("is_causal") = false, py::arg("scale") = py::none(), registry_doc("attention"));
 });
 
 }  // namespace loom::python

@@ -6,6 +6,7 @@
 
 #include "autograd/ops/conv.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 namespace {
@@ -45,7 +46,7 @@ static RegisterFunctional reg_conv([](py::module_& f) {
         return loom::conv2d(input, weight, opt_tensor(bias, "conv2d", "bias"), s, p, d, groups);
       },
       py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
-      py::arg("dilation") = 1, py::arg("groups") = 1);
+      py::arg("dilation") = 1, py::arg("groups") = 1, registry_doc("conv2d"));
   f.def(
       "conv1d",
       [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,

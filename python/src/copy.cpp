@@ -2,6 +2,7 @@
 #include <string>
 
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -20,13 +21,13 @@ TensorList to_tensor_list(py::handle seq, const char* op) {
 void init_copy(py::module_& m) {
   m.def(
       "cat", [](py::object ts, int64_t dim) { return cat(to_tensor_list(ts, "cat"), dim); }, py::arg("tensors"),
-      py::arg("dim") = 0);
+      py::arg("dim") = 0, registry_doc("cat"));
   m.def(
       "concat", [](py::object ts, int64_t dim) { return cat(to_tensor_list(ts, "cat"), dim); }, py::arg("tensors"),
-      py::arg("dim") = 0);
+      py::arg("dim") = 0, registry_doc("cat"));
   m.def(
       "stack", [](py::object ts, int64_t dim) { return stack(to_tensor_list(ts, "stack"), dim); }, py::arg("tensors"),
-      py::arg("dim") = 0);
+      py::arg("dim") = 0, registry_doc("stack"));
 }
 
 }  // namespace loom::python

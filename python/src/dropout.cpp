@@ -1,6 +1,7 @@
 // loom._C._functional: dropout (PyTorch's keyword names and defaults).
 #include "autograd/ops/dropout.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -18,7 +19,7 @@ static RegisterFunctional reg_dropout([](py::module_& f) {
         return y;
       },
       py::arg("input"), py::arg("p") = 0.5, py::arg("training") = true, py::arg("inplace") = false,
-      "Zeroes elements with probability p (Philox mask, regenerated in backward) and scales by 1/(1-p)");
+      registry_doc("dropout"));
 });
 
 }  // namespace loom::python

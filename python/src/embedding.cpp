@@ -3,6 +3,7 @@
 
 #include "autograd/ops/embedding.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -20,7 +21,7 @@ static RegisterFunctional reg_embedding([](py::module_& f) {
       },
       py::arg("input"), py::arg("weight"), py::arg("padding_idx") = py::none(), py::arg("max_norm") = py::none(),
       py::arg("norm_type") = 2.0, py::arg("scale_grad_by_freq") = false, py::arg("sparse") = false,
-      "Rows of weight at the integer indices of input");
+      registry_doc("embedding"));
 });
 
 }  // namespace loom::python

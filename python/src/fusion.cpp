@@ -6,6 +6,7 @@
 
 #include "autograd/ops/fusion.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -18,7 +19,7 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
                       activation);
       },
       py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("activation") = "none",
-      "act(input @ weight^T + bias) with the bias and activation fused into the GEMM epilogue");
+      registry_doc("linear"));
   f.def(
       "linear2",
       [](const py::object& a, const py::object& b, const py::object& weight, const py::object& bias) {
@@ -26,8 +27,7 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
         return linear2(to_tensor(a, op, "a"), to_tensor(b, op, "b"), to_tensor(weight, op, "weight"),
                        opt_tensor(bias, op, "bias"));
       },
-      py::arg("a"), py::arg("b"), py::arg("weight"), py::arg("bias") = py::none(),
-      "cat([a, b], -1) @ weight^T + bias without the concatenation (split weight)");
+      py::arg("a"), py::arg("b"), py::arg("weight"), py::arg("bias") = py::none(), registry_doc("linear2"));
   f.def(
       "gated_fusion",
       [](const py::object& a, const py::object& b, const py::object& weight, const py::object& bias) {
@@ -35,8 +35,7 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
         return gated_fusion(to_tensor(a, op, "a"), to_tensor(b, op, "b"), to_tensor(weight, op, "weight"),
                             to_tensor(bias, op, "bias"));
       },
-      py::arg("a"), py::arg("b"), py::arg("weight"), py::arg("bias"),
-      "g = sigmoid(cat([a, b], 1) @ weight^T + bias); g * a + (1 - g) * b");
+      py::arg("a"), py::arg("b"), py::arg("weight"), py::arg("bias"), registry_doc("gated_fusion"));
   f.def(
       "film",
       [](const py::object& a, const py::object& b, const py::object& weight, const py::object& bias) {
@@ -44,8 +43,7 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
         return film(to_tensor(a, op, "a"), to_tensor(b, op, "b"), to_tensor(weight, op, "weight"),
                     to_tensor(bias, op, "bias"));
       },
-      py::arg("a"), py::arg("b"), py::arg("weight"), py::arg("bias"),
-      "[gamma, beta] = b @ weight^T + bias; gamma * a + beta");
+      py::arg("a"), py::arg("b"), py::arg("weight"), py::arg("bias"), registry_doc("film"));
   f.def(
       "bilinear_pool",
       [](const py::object& a, const py::object& b, const py::object& U, const py::object& V, const py::object& P) {
@@ -53,8 +51,7 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
         return bilinear_pool(to_tensor(a, op, "a"), to_tensor(b, op, "b"), to_tensor(U, op, "U"), to_tensor(V, op, "V"),
                              to_tensor(P, op, "P"));
       },
-      py::arg("a"), py::arg("b"), py::arg("U"), py::arg("V"), py::arg("P"),
-      "((a @ U^T) * (b @ V^T)) @ P^T (low-rank bilinear pooling)");
+      py::arg("a"), py::arg("b"), py::arg("U"), py::arg("V"), py::arg("P"), registry_doc("bilinear_pool"));
   f.def(
       "clip_loss",
       [](const py::object& img, const py::object& txt, const py::object& logit_scale) {
@@ -62,8 +59,7 @@ static RegisterFunctional reg_fusion([](py::module_& f) {
         return clip_loss(to_tensor(img, op, "img"), to_tensor(txt, op, "txt"),
                          to_tensor_like(logit_scale, to_tensor(img, op, "img"), op));
       },
-      py::arg("img"), py::arg("txt"), py::arg("logit_scale"),
-      "symmetric CLIP / InfoNCE loss of L2-normalised img, txt [N, E] with logits exp(logit_scale) img txt^T");
+      py::arg("img"), py::arg("txt"), py::arg("logit_scale"), registry_doc("clip_loss"));
 });
 
 }  // namespace loom::python

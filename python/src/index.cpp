@@ -1,13 +1,15 @@
 // Index ops: index_select, gather, scatter_add(_), masked_select,
 // nonzero (as_tuple=) and loom.one_hot.
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
 void init_index(py::module_& m, py::class_<Tensor>& cls) {
-  cls.def("index_select", &Tensor::index_select, py::arg("dim"), py::arg("index"))
-      .def("gather", &Tensor::gather, py::arg("dim"), py::arg("index"))
-      .def("scatter_add", &Tensor::scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"))
+  cls.def("index_select", &Tensor::index_select, py::arg("dim"), py::arg("index"), registry_doc("index_select"))
+      .def("gather", &Tensor::gather, py::arg("dim"), py::arg("index"), registry_doc("gather"))
+      .def("scatter_add", &Tensor::scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"),
+           registry_doc("scatter_add"))
       .def(
           "scatter_add_",
           [](py::object s, int64_t dim, const Tensor& index, const Tensor& src) {
@@ -25,8 +27,8 @@ void init_index(py::module_& m, py::class_<Tensor>& cls) {
             for (int64_t d = 0; d < t.dim(); ++d) r[d] = py::cast(nz.select(1, d));
             return std::move(r);
           },
-          py::kw_only(), py::arg("as_tuple") = false);
-  m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1);
+          py::kw_only(), py::arg("as_tuple") = false, registry_doc("nonzero"));
+  m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1, registry_doc("one_hot"));
 }
 
 }  // namespace loom::python

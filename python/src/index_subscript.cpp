@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "python/ops_docs.h"
+
 namespace loom::python {
 
 namespace {
@@ -249,15 +251,19 @@ void index_put(Tensor& self, py::handle index, const Tensor& value, const std::o
 }  // namespace
 
 void init_index_subscript(py::class_<Tensor>& cls) {
-  cls.def("__getitem__", [](const Tensor& self, py::object index) {
-    if (self.dim() == 0 && !index.is_none() && !(index.ptr() == Py_Ellipsis) && !py::isinstance<py::tuple>(index) &&
-        !py::isinstance<Tensor>(index))
-      throw py::index_error(
-          "invalid index of a 0-dim tensor. Use "
-          "`tensor.item()` in Python to convert a 0-dim "
-          "tensor to a number");
-    return index_tensor(self, index).result;
-  });
+  // x[a:b:c] is the registry's slice op (torch.Tensor.__getitem__ with a slice).
+  cls.def(
+      "__getitem__",
+      [](const Tensor& self, py::object index) {
+        if (self.dim() == 0 && !index.is_none() && !(index.ptr() == Py_Ellipsis) && !py::isinstance<py::tuple>(index) &&
+            !py::isinstance<Tensor>(index))
+          throw py::index_error(
+              "invalid index of a 0-dim tensor. Use "
+              "`tensor.item()` in Python to convert a 0-dim "
+              "tensor to a number");
+        return index_tensor(self, index).result;
+      },
+      registry_doc("slice"));
   cls.def("__setitem__", [](Tensor& self, py::object index, py::object value) {
     Tensor v;
     const bool scalar_value = is_scalar(value);

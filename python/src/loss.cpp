@@ -8,6 +8,7 @@
 #include "autograd/ops/loss.h"
 #include "common.h"
 #include "nn/functional/losses.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 namespace {
@@ -78,7 +79,7 @@ static RegisterFunctional reg_loss([](py::module_& f) {
       },
       py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
       py::arg("ignore_index") = -100, py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
-      py::arg("label_smoothing") = 0.0, "Fused cross-entropy with class-index targets");
+      py::arg("label_smoothing") = 0.0, registry_doc("cross_entropy"));
   f.def(
       "nll_loss",
       [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,

@@ -1,15 +1,18 @@
 // Matrix products: Tensor.matmul / mm / bmm, the @ operator (with its
 // reflected form) and loom.matmul; each releases the GIL while it runs.
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
 void init_matmul(py::module_& m, py::class_<Tensor>& cls) {
-  cls.def("matmul",
-          [](const Tensor& a, const Tensor& b) {
-            py::gil_scoped_release g;
-            return a.matmul(b);
-          })
+  cls.def(
+         "matmul",
+         [](const Tensor& a, const Tensor& b) {
+           py::gil_scoped_release g;
+           return a.matmul(b);
+         },
+         registry_doc("matmul"))
       .def("mm",
            [](const Tensor& a, const Tensor& b) {
              py::gil_scoped_release g;
@@ -40,7 +43,7 @@ void init_matmul(py::module_& m, py::class_<Tensor>& cls) {
         py::gil_scoped_release g;
         return matmul(a, b);
       },
-      py::arg("input"), py::arg("other"));
+      py::arg("input"), py::arg("other"), registry_doc("matmul"));
 }
 
 }  // namespace loom::python

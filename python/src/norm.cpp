@@ -3,6 +3,7 @@
 // _sgd_step_ / _adam_step_ in optim.cpp.
 #include "autograd/ops/norm.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -16,7 +17,7 @@ static RegisterFunctional reg_norm([](py::module_& f) {
                           opt_tensor(bias, op, "bias"), eps);
       },
       py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
-      py::arg("eps") = 1e-5, "Layer normalization over the trailing normalized_shape dims (fused kernels)");
+      py::arg("eps") = 1e-5, registry_doc("layer_norm"));
   f.def(
       "batch_norm",
       [](const py::object& input, const py::object& running_mean, const py::object& running_var,
@@ -28,7 +29,7 @@ static RegisterFunctional reg_norm([](py::module_& f) {
       },
       py::arg("input"), py::arg("running_mean"), py::arg("running_var"), py::arg("weight") = py::none(),
       py::arg("bias") = py::none(), py::arg("training") = false, py::arg("momentum") = 0.1, py::arg("eps") = 1e-5,
-      "Batch normalization over [N, C, *]; updates the running statistics in place when training");
+      registry_doc("batch_norm"));
 });
 
 }  // namespace loom::python

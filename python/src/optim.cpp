@@ -2,11 +2,17 @@
 // _adam_step_ of autograd/ops/optim.h (lists of parameters, gradients and
 // state tensors). The optimizer and scheduler classes of nn/optim are bound
 // in nn_optim.cpp.
+#include <string>
+
 #include "autograd/ops/optim.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 namespace {
+
+// The registry's docstring of optim_step, then what is particular to one update.
+std::string optim_doc(const char* particular) { return std::string(registry_doc("optim_step")) + "\n\n" + particular; }
 
 TensorList tensor_list(py::handle h, const char* op, const char* arg) {
   TensorList out;
@@ -29,7 +35,8 @@ static RegisterFunctional reg_optim([](py::module_& f) {
       },
       py::arg("params"), py::arg("grads"), py::arg("momentum_buffers") = py::none(), py::arg("lr") = 1e-3,
       py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("nesterov") = false, py::arg("weight_decay") = 0.0,
-      py::arg("first_step") = false, "Fused in-place SGD update of a list of parameters (torch.optim.SGD's formula)");
+      py::arg("first_step") = false,
+      optim_doc("Fused in-place SGD update of a list of parameters (torch.optim.SGD's formula)").c_str());
   f.def(
       "_adam_step_",
       [](const py::object& params, const py::object& grads, const py::object& exp_avgs, const py::object& exp_avg_sqs,
@@ -43,7 +50,7 @@ static RegisterFunctional reg_optim([](py::module_& f) {
       py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"), py::arg("step"),
       py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
       py::arg("weight_decay") = 0.0, py::arg("decoupled") = false, py::arg("amsgrad") = false,
-      "Fused in-place Adam (decoupled=False) or AdamW (decoupled=True) update; step counts from 1");
+      optim_doc("Fused in-place Adam (decoupled=False) or AdamW (decoupled=True) update; step counts from 1").c_str());
 });
 
 }  // namespace loom::python

@@ -4,6 +4,7 @@
 // and loom.broadcast_shapes.
 #include "core/ops_functions.h"
 #include "ops_common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -84,18 +85,26 @@ void bind_binary(py::module_& m, py::class_<Tensor>& cls) {
            if (!alpha.is_none()) return py::cast(a.add(to_tensor_like(b, a, "add"), to_scalar(alpha, "add")));
            return binary(a, b, "add", false, add_t, add_s);
          },
-         py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
+         py::arg("other"), py::kw_only(), py::arg("alpha") = py::none(), registry_doc("add"))
       .def(
           "sub",
           [=](const Tensor& a, py::object b, py::object alpha) {
             if (!alpha.is_none()) return py::cast(a.sub(to_tensor_like(b, a, "sub"), to_scalar(alpha, "sub")));
             return binary(a, b, "sub", false, sub_t, sub_s);
           },
-          py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
-      .def("mul", [=](const Tensor& a, py::object b) { return binary(a, b, "mul", false, mul_t, mul_s); })
-      .def("div", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); })
-      .def("true_divide", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); })
-      .def("pow", [=](const Tensor& a, py::object b) { return binary(a, b, "pow", false, pow_t, pow_s); })
+          py::arg("other"), py::kw_only(), py::arg("alpha") = py::none(), registry_doc("sub"))
+      .def(
+          "mul", [=](const Tensor& a, py::object b) { return binary(a, b, "mul", false, mul_t, mul_s); },
+          registry_doc("mul"))
+      .def(
+          "div", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); },
+          registry_doc("div"))
+      .def(
+          "true_divide", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); },
+          registry_doc("div"))
+      .def(
+          "pow", [=](const Tensor& a, py::object b) { return binary(a, b, "pow", false, pow_t, pow_s); },
+          registry_doc("pow"))
       .def("__add__", [=](const Tensor& a, py::object b) { return binary(a, b, "add", true, add_t, add_s); })
       .def("__radd__", [=](const Tensor& a, py::object b) { return binary(a, b, "add", true, add_t, add_s); })
       .def("__sub__", [=](const Tensor& a, py::object b) { return binary(a, b, "sub", true, sub_t, sub_s); })
@@ -123,16 +132,19 @@ void bind_binary(py::module_& m, py::class_<Tensor>& cls) {
             });
       });
 
-#define LOOM_CMP(name, dunder)                                                          \
-  cls.def(#name, [](const Tensor& a, py::object b) {                                    \
-    return binary(                                                                      \
-        a, b, #name, false, [](const Tensor& x, const Tensor& y) { return x.name(y); }, \
-        [](const Tensor& x, const Scalar& y) { return x.name(y); });                    \
-  });                                                                                   \
-  cls.def(dunder, [](const Tensor& a, py::object b) {                                   \
-    return binary(                                                                      \
-        a, b, #name, true, [](const Tensor& x, const Tensor& y) { return x.name(y); },  \
-        [](const Tensor& x, const Scalar& y) { return x.name(y); });                    \
+#define LOOM_CMP(name, dunder)                                                              \
+  cls.def(                                                                                  \
+      #name,                                                                                \
+      [](const Tensor& a, py::object b) {                                                   \
+        return binary(                                                                      \
+            a, b, #name, false, [](const Tensor& x, const Tensor& y) { return x.name(y); }, \
+            [](const Tensor& x, const Scalar& y) { return x.name(y); });                    \
+      },                                                                                    \
+      registry_doc("compare"));                                                             \
+  cls.def(dunder, [](const Tensor& a, py::object b) {                                       \
+    return binary(                                                                          \
+        a, b, #name, true, [](const Tensor& x, const Tensor& y) { return x.name(y); },      \
+        [](const Tensor& x, const Scalar& y) { return x.name(y); });                        \
   })
   LOOM_CMP(eq, "__eq__");
   LOOM_CMP(ne, "__ne__");
@@ -199,8 +211,8 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
       .def("__imul__", [=](py::object s, py::object b) { return inplace(s, b, "mul_", imul); })
       .def("__itruediv__", [=](py::object s, py::object b) { return inplace(s, b, "div_", idiv); })
       .def("__ipow__", [=](py::object s, py::object b) { return inplace(s, b, "pow_", ipow); })
-      .def("clamp", &clamp_impl, py::arg("min") = py::none(), py::arg("max") = py::none())
-      .def("clip", &clamp_impl, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("clamp", &clamp_impl, py::arg("min") = py::none(), py::arg("max") = py::none(), registry_doc("clamp"))
+      .def("clip", &clamp_impl, py::arg("min") = py::none(), py::arg("max") = py::none(), registry_doc("clamp"))
       .def(
           "clamp_",
           [](py::object s, py::object min, py::object max) {
@@ -224,7 +236,7 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
             check_fits(value, t.dtype(), "masked_fill");
             return t.masked_fill(mask, value);
           },
-          py::arg("mask"), py::arg("value"))
+          py::arg("mask"), py::arg("value"), registry_doc("masked_fill"))
       .def(
           "masked_fill_",
           [](py::object s, const Tensor& mask, py::object v) {
@@ -238,7 +250,7 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
       .def(
           "where",
           [](const Tensor& t, const Tensor& cond, py::object other) { return where_impl(cond, py::cast(t), other); },
-          py::arg("condition"), py::arg("other"));
+          py::arg("condition"), py::arg("other"), registry_doc("where"));
 }
 
 void bind_free_functions(py::module_& m) {
@@ -248,7 +260,7 @@ void bind_free_functions(py::module_& m) {
         if (a.is_none() && b.is_none()) return py::cast(cond).attr("nonzero")(py::arg("as_tuple") = true);
         return py::cast(where_impl(cond, a, b));
       },
-      py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none());
+      py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none(), registry_doc("where"));
   m.def("broadcast_shapes", [](py::args shapes) {
     Shape r;
     for (auto s : shapes) r = broadcast_shapes(r, to_dims(s));

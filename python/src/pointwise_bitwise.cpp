@@ -2,12 +2,14 @@
 // bitwise_and / or / xor with the & | ^ operators, their reflected forms and
 // the in-place forms.
 #include "ops_common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
 void init_pointwise_bitwise(py::class_<Tensor>& cls) {
   cls.def("__invert__", [](const Tensor& t) { return t.bitwise_not(); })
-      .def("bitwise_not", [](const Tensor& t) { return t.bitwise_not(); })
+      .def(
+          "bitwise_not", [](const Tensor& t) { return t.bitwise_not(); }, registry_doc("bitwise_not"))
       .def("bitwise_not_", [](py::object s) {
         s.cast<Tensor&>().bitwise_not_();
         return s;
@@ -23,7 +25,8 @@ void init_pointwise_bitwise(py::class_<Tensor>& cls) {
       else x.name##_(to_scalar(y, #name "_"));                                                                         \
     };                                                                                                                 \
     cls.def(                                                                                                           \
-           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); }, py::arg("other")) \
+           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); }, py::arg("other"), \
+           registry_doc(#name))                                                                                        \
         .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })          \
         .def("__r" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })         \
         .def(                                                                                                          \

@@ -5,6 +5,7 @@
 
 #include "autograd/ops/pool.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 namespace {
@@ -42,7 +43,8 @@ static RegisterFunctional reg_pool([](py::module_& f) {
         return py::cast(r.first);
       },
       py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
-      py::arg("dilation") = 1, py::arg("ceil_mode") = false, py::arg("return_indices") = false);
+      py::arg("dilation") = 1, py::arg("ceil_mode") = false, py::arg("return_indices") = false,
+      registry_doc("max_pool2d"));
   f.def(
       "avg_pool2d",
       [](const Tensor& input, py::object kernel_size, py::object stride, py::object padding, bool ceil_mode,
@@ -54,7 +56,8 @@ static RegisterFunctional reg_pool([](py::module_& f) {
                                 int_or_tuple(padding, 2, op, "padding"), ceil_mode, count_include_pad);
       },
       py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
-      py::arg("ceil_mode") = false, py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none());
+      py::arg("ceil_mode") = false, py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none(),
+      registry_doc("avg_pool2d"));
   f.def(
       "adaptive_avg_pool2d",
       [](const Tensor& input, py::object output_size) {
@@ -72,7 +75,7 @@ static RegisterFunctional reg_pool([](py::module_& f) {
         }
         return loom::adaptive_avg_pool2d(input, out);
       },
-      py::arg("input"), py::arg("output_size"));
+      py::arg("input"), py::arg("output_size"), registry_doc("adaptive_avg_pool2d"));
 });
 
 }  // namespace loom::python

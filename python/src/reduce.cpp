@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -61,49 +62,51 @@ void init_reduce(py::class_<Tensor>& cls) {
            if (!dtype.is_none()) return t.sum(to_dims(dim), keepdim, to_dtype(dtype));
            return t.sum(to_dims(dim), keepdim);
          },
-         py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
+         py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none(),
+         registry_doc("sum"))
       .def(
           "mean",
           [](const Tensor& t, py::object dim, bool keepdim, py::object dtype) {
             Tensor x = dtype.is_none() ? t : t.to(to_dtype(dtype));
             return x.mean(to_dims(dim), keepdim);
           },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none(),
+          registry_doc("mean"))
       .def(
           "prod", [](const Tensor& t, py::object dim, bool keepdim) { return t.prod(to_dims(dim), keepdim); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("prod"))
       .def(
           "amax", [](const Tensor& t, py::object dim, bool keepdim) { return t.amax(to_dims(dim), keepdim); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("amax"))
       .def(
           "amin", [](const Tensor& t, py::object dim, bool keepdim) { return t.amin(to_dims(dim), keepdim); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("amin"))
       .def(
           "max", [](const Tensor& t, py::object dim, bool keepdim) { return minmax(t, dim, keepdim, true); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("max_dim"))
       .def(
           "min", [](const Tensor& t, py::object dim, bool keepdim) { return minmax(t, dim, keepdim, false); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("min_dim"))
       .def(
           "argmax", [](const Tensor& t, std::optional<int64_t> dim, bool keepdim) { return t.argmax(dim, keepdim); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("argmax"))
       .def(
           "argmin", [](const Tensor& t, std::optional<int64_t> dim, bool keepdim) { return t.argmin(dim, keepdim); },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("argmin"))
       .def(
           "var",
           [](const Tensor& t, py::object dim, py::object unbiased, bool keepdim, py::object correction) {
             return var_impl(t, dim, unbiased, keepdim, correction, false);
           },
           py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-          py::arg("correction") = py::none())
+          py::arg("correction") = py::none(), registry_doc("var"))
       .def(
           "std",
           [](const Tensor& t, py::object dim, py::object unbiased, bool keepdim, py::object correction) {
             return var_impl(t, dim, unbiased, keepdim, correction, true);
           },
           py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false, py::kw_only(),
-          py::arg("correction") = py::none())
+          py::arg("correction") = py::none(), registry_doc("std"))
       .def(
           "norm",
           [](const Tensor& t, py::object p, py::object dim, bool keepdim) {
@@ -115,10 +118,10 @@ void init_reduce(py::class_<Tensor>& cls) {
             }
             return t.norm(pv, to_dims(dim), keepdim);
           },
-          py::arg("p") = 2.0, py::arg("dim") = py::none(), py::arg("keepdim") = false)
+          py::arg("p") = 2.0, py::arg("dim") = py::none(), py::arg("keepdim") = false, registry_doc("norm"))
       .def(
           "logsumexp", [](const Tensor& t, py::object dim, bool keepdim) { return t.logsumexp(to_dims(dim), keepdim); },
-          py::arg("dim"), py::arg("keepdim") = false);
+          py::arg("dim"), py::arg("keepdim") = false, registry_doc("logsumexp"));
 }
 
 }  // namespace loom::python

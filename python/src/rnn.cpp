@@ -5,6 +5,7 @@
 // w_ih, w_hh[, b_ih, b_hh]).
 #include "autograd/ops/rnn.h"
 #include "common.h"
+#include "python/ops_docs.h"
 
 namespace loom::python {
 namespace {
@@ -38,7 +39,7 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
         return py::make_tuple(h1, c1);
       },
       py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
-      py::arg("b_hh") = py::none());
+      py::arg("b_hh") = py::none(), registry_doc("lstm_cell"));
   f.def(
       "gru_cell",
       [](const py::object& input, const py::object& hx, const py::object& w_ih, const py::object& w_hh,
@@ -48,7 +49,7 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
                         opt_tensor(b_ih, "gru_cell", "b_ih"), opt_tensor(b_hh, "gru_cell", "b_hh"));
       },
       py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
-      py::arg("b_hh") = py::none());
+      py::arg("b_hh") = py::none(), registry_doc("gru_cell"));
   f.def(
       "_lstm",
       [](const py::object& input, const py::object& h0, const py::object& c0, const py::object& params, bool has_biases,
@@ -60,7 +61,7 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       },
       py::arg("input"), py::arg("h0"), py::arg("c0"), py::arg("params"), py::arg("has_biases") = true,
       py::arg("num_layers") = 1, py::arg("bidirectional") = false, py::arg("batch_first") = false,
-      py::arg("lengths") = py::none());
+      py::arg("lengths") = py::none(), registry_doc("lstm"));
   f.def(
       "_gru",
       [](const py::object& input, const py::object& h0, const py::object& params, bool has_biases, int64_t num_layers,
@@ -71,7 +72,8 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
         return py::make_tuple(r.output, r.h_n);
       },
       py::arg("input"), py::arg("h0"), py::arg("params"), py::arg("has_biases") = true, py::arg("num_layers") = 1,
-      py::arg("bidirectional") = false, py::arg("batch_first") = false, py::arg("lengths") = py::none());
+      py::arg("bidirectional") = false, py::arg("batch_first") = false, py::arg("lengths") = py::none(),
+      registry_doc("gru"));
 });
 
 }  // namespace loom::python

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+
+#include "python/ops_docs.h"
 
 namespace loom::python {
 
@@ -290,7 +293,8 @@ void bind_construction(py::module_& m, py::class_<Tensor>& cls) {
 
 void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
   // ---- conversions ----
-  cls.def("to", &tensor_to)
+  // Tensor.to converts the dtype and / or the device: the docs of both registry ops.
+  cls.def("to", &tensor_to, (std::string(registry_doc("to_dtype")) + "\n\n" + registry_doc("to_device")).c_str())
       .def("cpu",
            [](const Tensor& t) {
              py::gil_scoped_release g;
@@ -324,10 +328,11 @@ void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
              return self;
            })
       .def(
-          "clone", [](const Tensor& t, py::object) { return t.clone(); }, py::arg("memory_format") = py::none())
+          "clone", [](const Tensor& t, py::object) { return t.clone(); }, py::arg("memory_format") = py::none(),
+          registry_doc("clone"))
       .def(
           "contiguous", [](const Tensor& t, py::object) { return t.contiguous(); },
-          py::arg("memory_format") = py::none())
+          py::arg("memory_format") = py::none(), registry_doc("contiguous"))
       .def(
           "copy_",
           [](py::object self, py::object src, bool non_blocking) {
@@ -339,15 +344,17 @@ void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
             }
             return self;
           },
-          py::arg("src"), py::arg("non_blocking") = false)
-      .def("fill_",
-           [](py::object self, py::object v) {
-             Tensor& t = self.cast<Tensor&>();
-             Scalar s = to_scalar(v, "fill_");
-             check_fits(s, t.dtype(), "fill_");
-             t.fill_(s);
-             return self;
-           })
+          py::arg("src"), py::arg("non_blocking") = false, registry_doc("copy_"))
+      .def(
+          "fill_",
+          [](py::object self, py::object v) {
+            Tensor& t = self.cast<Tensor&>();
+            Scalar s = to_scalar(v, "fill_");
+            check_fits(s, t.dtype(), "fill_");
+            t.fill_(s);
+            return self;
+          },
+          registry_doc("fill_"))
       .def("zero_", [](py::object self) {
         self.cast<Tensor&>().zero_();
         return self;
@@ -356,16 +363,22 @@ void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
 
 void bind_views(py::module_& m, py::class_<Tensor>& cls) {
   // ---- views ----
-  cls.def("view",
-          [](const Tensor& t, py::args a) {
-            if (a.size() == 1 && (py::isinstance<PyDType>(a[0])))
-              throw py::type_error("view(dtype) is not supported; use .to(dtype)");
-            return t.view(shape_from_args(a, "view"));
-          })
-      .def("reshape", [](const Tensor& t, py::args a) { return t.reshape(shape_from_args(a, "reshape")); })
+  cls.def(
+         "view",
+         [](const Tensor& t, py::args a) {
+           if (a.size() == 1 && (py::isinstance<PyDType>(a[0])))
+             throw py::type_error("view(dtype) is not supported; use .to(dtype)");
+           return t.view(shape_from_args(a, "view"));
+         },
+         registry_doc("view"))
+      .def(
+          "reshape", [](const Tensor& t, py::args a) { return t.reshape(shape_from_args(a, "reshape")); },
+          registry_doc("reshape"))
       .def("view_as", &Tensor::view_as)
       .def("reshape_as", &Tensor::reshape_as)
-      .def("permute", [](const Tensor& t, py::args a) { return t.permute(shape_from_args(a, "permute")); })
+      .def(
+          "permute", [](const Tensor& t, py::args a) { return t.permute(shape_from_args(a, "permute")); },
+          registry_doc("permute"))
       .def("transpose", &Tensor::transpose, py::arg("dim0"), py::arg("dim1"))
       .def("swapaxes", &Tensor::transpose, py::arg("dim0"), py::arg("dim1"))
       .def("t", &Tensor::t)
@@ -377,9 +390,11 @@ void bind_views(py::module_& m, py::class_<Tensor>& cls) {
                                return t.permute(d);
                              })
       .def_property_readonly("mT", [](const Tensor& t) { return t.transpose(-2, -1); })
-      .def("narrow", &Tensor::narrow, py::arg("dim"), py::arg("start"), py::arg("length"))
-      .def("select", &Tensor::select, py::arg("dim"), py::arg("index"))
-      .def("expand", [](const Tensor& t, py::args a) { return t.expand(shape_from_args(a, "expand")); })
+      .def("narrow", &Tensor::narrow, py::arg("dim"), py::arg("start"), py::arg("length"), registry_doc("narrow"))
+      .def("select", &Tensor::select, py::arg("dim"), py::arg("index"), registry_doc("select"))
+      .def(
+          "expand", [](const Tensor& t, py::args a) { return t.expand(shape_from_args(a, "expand")); },
+          registry_doc("expand"))
       .def("expand_as", &Tensor::expand_as)
       .def(
           "squeeze",
@@ -392,8 +407,8 @@ void bind_views(py::module_& m, py::class_<Tensor>& cls) {
             for (auto d : ds) r = r.squeeze(d);
             return r;
           },
-          py::arg("dim") = py::none())
-      .def("unsqueeze", &Tensor::unsqueeze, py::arg("dim"))
+          py::arg("dim") = py::none(), registry_doc("squeeze"))
+      .def("unsqueeze", &Tensor::unsqueeze, py::arg("dim"), registry_doc("unsqueeze"))
       .def("flatten", &Tensor::flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
       .def(
           "unflatten",
@@ -408,7 +423,7 @@ void bind_views(py::module_& m, py::class_<Tensor>& cls) {
           [](const Tensor& t, Shape size, Shape stride, std::optional<int64_t> off) {
             return t.as_strided(size, stride, off);
           },
-          py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none())
+          py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none(), registry_doc("as_strided"))
       .def(
           "split",
           [](const Tensor& t, py::object s, int64_t dim) {
@@ -441,7 +456,9 @@ void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
   m.def("_dtype_from_numpy", [](py::dtype d) { return dtype_object(dtype_from_numpy(d)); });
 
   // Messages use name + 1, the public name without the leading '_' ("rand(): ...").
-  auto def_shape_factory = [&m](const char* name, Tensor (*fn)(const Shape&, const TensorOptions&)) {
+  // doc: the registry's docstring of the op behind the factory, if it has one.
+  auto def_shape_factory = [&m](const char* name, Tensor (*fn)(const Shape&, const TensorOptions&),
+                                const char* doc = nullptr) {
     m.def(
         name,
         [fn, name](const Shape& shape, py::object dtype, py::object device, bool rg, py::object generator) {
@@ -451,13 +468,13 @@ void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
           return t;
         },
         py::arg("shape"), py::arg("dtype") = py::none(), py::arg("device") = py::none(),
-        py::arg("requires_grad") = false, py::arg("generator") = py::none());
+        py::arg("requires_grad") = false, py::arg("generator") = py::none(), doc);
   };
   def_shape_factory("_empty", &empty);
   def_shape_factory("_zeros", &zeros);
   def_shape_factory("_ones", &ones);
-  def_shape_factory("_rand", &rand);
-  def_shape_factory("_randn", &randn);
+  def_shape_factory("_rand", &rand, registry_doc("rand"));
+  def_shape_factory("_randn", &randn, registry_doc("randn"));
   m.def("_full", [](const Shape& shape, py::object value, py::object dtype, py::object device, bool rg) {
     Scalar v = to_scalar(value, "full");
     TensorOptions o = make_options(dtype, device, false, v.default_dtype());
@@ -466,47 +483,57 @@ void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
     if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_arange", [](py::object start, py::object end, py::object step, py::object dtype, py::object device, bool rg) {
-    Scalar s = to_scalar(start, "arange"), e = to_scalar(end, "arange"), st = to_scalar(step, "arange");
-    Tensor t;
-    if (dtype.is_none()) {
-      t = arange(s, e, st);
-      if (!device.is_none()) t = t.to(to_device(device));
-    } else {
-      t = arange(s, e, st, make_options(dtype, device, false));
-    }
-    if (rg) t.requires_grad_(true);
-    return t;
-  });
-  m.def("_linspace", [](double s, double e, int64_t steps, py::object dtype, py::object device, bool rg) {
-    Tensor t = linspace(s, e, steps, make_options(dtype, device, false));
-    if (rg) t.requires_grad_(true);
-    return t;
-  });
+  m.def(
+      "_arange",
+      [](py::object start, py::object end, py::object step, py::object dtype, py::object device, bool rg) {
+        Scalar s = to_scalar(start, "arange"), e = to_scalar(end, "arange"), st = to_scalar(step, "arange");
+        Tensor t;
+        if (dtype.is_none()) {
+          t = arange(s, e, st);
+          if (!device.is_none()) t = t.to(to_device(device));
+        } else {
+          t = arange(s, e, st, make_options(dtype, device, false));
+        }
+        if (rg) t.requires_grad_(true);
+        return t;
+      },
+      registry_doc("arange"));
+  m.def(
+      "_linspace",
+      [](double s, double e, int64_t steps, py::object dtype, py::object device, bool rg) {
+        Tensor t = linspace(s, e, steps, make_options(dtype, device, false));
+        if (rg) t.requires_grad_(true);
+        return t;
+      },
+      registry_doc("linspace"));
   m.def("_eye", [](int64_t n, std::optional<int64_t> mm, py::object dtype, py::object device, bool rg) {
     Tensor t = eye(n, mm, make_options(dtype, device, false));
     if (rg) t.requires_grad_(true);
     return t;
   });
-  m.def("_randint", [](py::handle low, py::handle high, const Shape& shape, py::object dtype, py::object device,
-                       bool rg, py::object generator) {
-    TensorOptions o = make_options(dtype, device, false, DType::Int64);
-    const int64_t lo = to_int(low, "randint(): low"), hi = to_int(high, "randint(): high");
-    // As PyTorch: low and high - 1 must be values of an int32 or bool result
-    // (float results only lose precision). high <= low raises in randint().
-    if (hi > lo && (o.dtype == DType::Int32 || o.dtype == DType::Bool)) {
-      const int64_t mn = o.dtype == DType::Int32 ? std::numeric_limits<int32_t>::min() : 0;
-      const int64_t mx = o.dtype == DType::Int32 ? std::numeric_limits<int32_t>::max() : 1;
-      const char* name = dtype_name(o.dtype);
-      if (lo < mn || lo > mx)
-        throw std::runtime_error("randint(): low = " + std::to_string(lo) + " is out of bounds for " + name);
-      if (hi - 1 < mn || hi - 1 > mx)
-        throw std::runtime_error("randint(): high - 1 = " + std::to_string(hi - 1) + " is out of bounds for " + name);
-    }
-    Tensor t = draw_with(generator, o.device, o.device, "randint", [&] { return randint(lo, hi, shape, o); });
-    if (rg) t.requires_grad_(true);
-    return t;
-  });
+  m.def(
+      "_randint",
+      [](py::handle low, py::handle high, const Shape& shape, py::object dtype, py::object device, bool rg,
+         py::object generator) {
+        TensorOptions o = make_options(dtype, device, false, DType::Int64);
+        const int64_t lo = to_int(low, "randint(): low"), hi = to_int(high, "randint(): high");
+        // As PyTorch: low and high - 1 must be values of an int32 or bool result
+        // (float results only lose precision). high <= low raises in randint().
+        if (hi > lo && (o.dtype == DType::Int32 || o.dtype == DType::Bool)) {
+          const int64_t mn = o.dtype == DType::Int32 ? std::numeric_limits<int32_t>::min() : 0;
+          const int64_t mx = o.dtype == DType::Int32 ? std::numeric_limits<int32_t>::max() : 1;
+          const char* name = dtype_name(o.dtype);
+          if (lo < mn || lo > mx)
+            throw std::runtime_error("randint(): low = " + std::to_string(lo) + " is out of bounds for " + name);
+          if (hi - 1 < mn || hi - 1 > mx)
+            throw std::runtime_error("randint(): high - 1 = " + std::to_string(hi - 1) + " is out of bounds for " +
+                                     name);
+        }
+        Tensor t = draw_with(generator, o.device, o.device, "randint", [&] { return randint(lo, hi, shape, o); });
+        if (rg) t.requires_grad_(true);
+        return t;
+      },
+      registry_doc("randint"));
   m.def("_randperm", [](int64_t n, py::object dtype, py::object device, bool rg, py::object generator) {
     TensorOptions o = make_options(dtype, device, false, DType::Int64);
     // randperm draws its sort keys on the CPU whatever the output device.

@@ -1,0 +1,137 @@
+"""The hand-written bindings (python/src/<family>.cpp) carry the registry's docstring (registry_doc of the
+generated python/ops_docs.h): each Python object bound for a manual op of core/ops.toml has the op's doc line."""
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import loom
+import loom.nn.functional as F
+
+_OPS = Path(__file__).resolve().parents[2] / "core" / "ops.toml"
+
+with open(_OPS, "rb") as _f:
+    REGISTRY = {op["name"]: op for op in tomllib.load(_f)["op"] if "name" in op}
+
+_C = loom._C
+_native = loom._C._functional  # private bindings stay there (loom.nn.functional re-exports public names only)
+Tensor = loom.Tensor
+
+# (python object, registry op): every def bound by hand for an op of the registry.
+DOCUMENTED = [
+    # view
+    (Tensor.view, "view"),
+    (Tensor.reshape, "reshape"),
+    (Tensor.permute, "permute"),
+    (Tensor.narrow, "narrow"),
+    (Tensor.__getitem__, "slice"),
+    (Tensor.select, "select"),
+    (Tensor.expand, "expand"),
+    (Tensor.squeeze, "squeeze"),
+    (Tensor.unsqueeze, "unsqueeze"),
+    (Tensor.as_strided, "as_strided"),
+    # copy
+    (Tensor.contiguous, "contiguous"),
+    (Tensor.to, "to_dtype"),
+    (Tensor.to, "to_device"),
+    (Tensor.clone, "clone"),
+    (Tensor.copy_, "copy_"),
+    (Tensor.fill_, "fill_"),
+    (loom.cat, "cat"),
+    (loom.concat, "cat"),
+    (loom.stack, "stack"),
+    # pointwise
+    (Tensor.add, "add"),
+    (Tensor.sub, "sub"),
+    (Tensor.mul, "mul"),
+    (Tensor.div, "div"),
+    (Tensor.true_divide, "div"),
+    (Tensor.pow, "pow"),
+    (Tensor.eq, "compare"),
+    (Tensor.ne, "compare"),
+    (Tensor.lt, "compare"),
+    (Tensor.le, "compare"),
+    (Tensor.gt, "compare"),
+    (Tensor.ge, "compare"),
+    (Tensor.where, "where"),
+    (loom.where, "where"),
+    (Tensor.clamp, "clamp"),
+    (Tensor.clip, "clamp"),
+    (Tensor.masked_fill, "masked_fill"),
+    (Tensor.bitwise_and, "bitwise_and"),
+    (Tensor.bitwise_or, "bitwise_or"),
+    (Tensor.bitwise_xor, "bitwise_xor"),
+    (Tensor.bitwise_not, "bitwise_not"),
+    # reduce
+    (Tensor.sum, "sum"),
+    (Tensor.mean, "mean"),
+    (Tensor.prod, "prod"),
+    (Tensor.amax, "amax"),
+    (Tensor.amin, "amin"),
+    (Tensor.max, "max_dim"),
+    (Tensor.min, "min_dim"),
+    (Tensor.argmax, "argmax"),
+    (Tensor.argmin, "argmin"),
+    (Tensor.var, "var"),
+    (Tensor.std, "std"),
+    (Tensor.norm, "norm"),
+    (Tensor.logsumexp, "logsumexp"),
+    # matmul, softmax, index
+    (Tensor.matmul, "matmul"),
+    (loom.matmul, "matmul"),
+    (Tensor.softmax, "softmax"),
+    (Tensor.log_softmax, "log_softmax"),
+    (Tensor.index_select, "index_select"),
+    (Tensor.gather, "gather"),
+    (Tensor.scatter_add, "scatter_add"),
+    (Tensor.nonzero, "nonzero"),
+    (_C.one_hot, "one_hot"),
+    # random and factories: the bindings behind loom.rand, ... (python/loom/_factories.py)
+    (_C._rand, "rand"),
+    (_C._randn, "randn"),
+    (_C._randint, "randint"),
+    (_C._arange, "arange"),
+    (_C._linspace, "linspace"),
+    # nn.functional
+    (F.conv2d, "conv2d"),
+    (F.max_pool2d, "max_pool2d"),
+    (F.avg_pool2d, "avg_pool2d"),
+    (F.adaptive_avg_pool2d, "adaptive_avg_pool2d"),
+    (F.lstm_cell, "lstm_cell"),
+    (_native._lstm, "lstm"),
+    (F.gru_cell, "gru_cell"),
+    (_native._gru, "gru"),
+    (F.scaled_dot_product_attention, "attention"),
+    (F.layer_norm, "layer_norm"),
+    (F.batch_norm, "batch_norm"),
+    (F.cross_entropy, "cross_entropy"),
+    (F.embedding, "embedding"),
+    (F.dropout, "dropout"),
+    (_native._sgd_step_, "optim_step"),
+    (_native._adam_step_, "optim_step"),
+    (F.gated_fusion, "gated_fusion"),
+    (F.film, "film"),
+    (F.linear2, "linear2"),
+    (F.bilinear_pool, "bilinear_pool"),
+    (F.clip_loss, "clip_loss"),
+    (F.linear, "linear"),
+]
+
+
+def _id(pair):
+    obj, op = pair
+    owner = "Tensor." if getattr(Tensor, obj.__name__, None) is obj else ""
+    return f"{owner}{obj.__name__}-{op}"
+
+
+@pytest.mark.parametrize("obj,op", DOCUMENTED, ids=[_id(p) for p in DOCUMENTED])
+def test_binding_has_the_registry_doc(obj, op):
+    assert obj.__doc__ is not None, f"{obj.__name__} has no docstring"
+    assert REGISTRY[op]["doc"] in obj.__doc__
+
+
+def test_every_manual_op_is_documented():
+    manual = {name for name, op in REGISTRY.items() if op.get("binding") == "manual"}
+    covered = {op for _, op in DOCUMENTED}
+    assert manual - covered == set()
+    assert covered - manual == set()
