@@ -279,3 +279,9 @@ randn_like = _random_like(_C._randn_like, "randn_like")
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     _check_options("full_like", layout=layout)
     return _C._full_like(input, fill_value, dtype, device, requires_grad)
+
+
+# The registry's docstring (core/ops.toml) after each factory's own.
+for _f, _op in ((rand, "rand"), (randn, "randn"), (randint, "randint"), (arange, "arange"), (linspace, "linspace")):
+    _f.__doc__ = (_f.__doc__ or "") + "\n\n" + _C._registry_docs[_op]
+del _f, _op

@@ -13,7 +13,8 @@ def _method(name):
 
     f.__name__ = name
     f.__qualname__ = name
-    f.__doc__ = f"loom.{name}(input, ...): same as Tensor.{name}"
+    # The method's docstring (the registry's for the ops of core/ops.toml).
+    f.__doc__ = meth.__doc__ or f"loom.{name}(input, ...): same as Tensor.{name}"
     return f
 
 
@@ -33,8 +34,6 @@ __all__ += [n for n in _registry_ops if n not in __all__]
 
 for _name in __all__:
     globals()[_name] = _method(_name)
-    if _name in _registry_ops:
-        globals()[_name].__doc__ = getattr(Tensor, _name).__doc__
 
 for _name in ("subtract", "multiply", "divide"):
     globals()[_name] = _method(_name)

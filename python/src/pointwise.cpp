@@ -39,6 +39,10 @@ void bind_registry(py::module_& m, py::class_<Tensor>& cls) {
 
   // ---- the ops of the registry (core/ops.toml, binding = "generated"), with docstrings ----
 #include "python/ops_bindings.inc"
+  // Every op's docstring by name, for the wrappers written in Python (loom.rand, loom.sum...).
+  py::dict docs;
+  for (const RegistryDoc& e : kRegistryDocs) docs[e.name] = e.doc;
+  m.attr("_registry_docs") = docs;
 }
 
 void bind_unary(py::module_& m, py::class_<Tensor>& cls) {

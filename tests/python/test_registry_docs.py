@@ -135,3 +135,32 @@ def test_every_manual_op_is_documented():
     covered = {op for _, op in DOCUMENTED}
     assert manual - covered == set()
     assert covered - manual == set()
+
+
+# The wrappers written in Python over those bindings carry the registry's docstring too.
+PYTHON_WRAPPERS = [
+    (loom.rand, "rand"),
+    (loom.randn, "randn"),
+    (loom.randint, "randint"),
+    (loom.arange, "arange"),
+    (loom.linspace, "linspace"),
+    (loom.sum, "sum"),
+    (loom.max, "max_dim"),
+    (loom.softmax, "softmax"),
+    (loom.clamp, "clamp"),
+    (loom.reshape, "reshape"),
+    (loom.one_hot, "one_hot"),
+    (F.one_hot, "one_hot"),
+    (F.softmax, "softmax"),
+    (F.log_softmax, "log_softmax"),
+]
+
+
+@pytest.mark.parametrize("obj,op", PYTHON_WRAPPERS, ids=[f"{o.__name__}-{op}" for o, op in PYTHON_WRAPPERS])
+def test_python_wrapper_has_the_registry_doc(obj, op):
+    assert obj.__doc__ is not None and REGISTRY[op]["doc"] in obj.__doc__
+
+
+def test_registry_docs_cover_every_described_op():
+    assert set(_C._registry_docs) == set(REGISTRY)
+    assert all(REGISTRY[name]["doc"] in doc for name, doc in _C._registry_docs.items())

@@ -39,8 +39,13 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 def one_hot(tensor, num_classes=-1):
-    """int64 [..., num_classes] one-hot encoding of an integer tensor."""
     return _C.one_hot(tensor, num_classes)
+
+
+# The registry's docstrings (core/ops.toml).
+softmax.__doc__ = _C._registry_docs["softmax"]
+log_softmax.__doc__ = _C._registry_docs["log_softmax"]
+one_hot.__doc__ = _C._registry_docs["one_hot"]
 
 
 # Ops implemented in C++ by each kernel family (conv2d, layer_norm, ...).
