@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "kernels/cpu/parallel.h"
@@ -23,6 +26,22 @@ inline AvgWindow avg_window(const PoolParams& p, int64_t oh, int64_t ow, bool in
   h0 = std::max<int64_t>(h0, 0), w0 = std::max<int64_t>(w0, 0);
   h1 = std::min(h1, p.H), w1 = std::min(w1, p.W);
   return {h0, h1, w0, w1, include_pad ? padded : (h1 - h0) * (w1 - w0)};
+}
+
+// c ? x : y as a bit select: gcc turns the ternary into a branch, and with real
+// data the comparison behind c is a coin toss.
+template <typename T>
+inline T select_bits(bool c, T x, T y) {
+  using B = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
+  static_assert(sizeof(T) == sizeof(B), "select_bits: 4- or 8-byte types");
+  const B m = B(0) - static_cast<B>(c);
+  B xb, yb;
+  std::memcpy(&xb, &x, sizeof(T));
+  std::memcpy(&yb, &y, sizeof(T));
+  const B r = (xb & m) | (yb & ~m);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
 }
 
 template <typename F>
@@ -62,6 +81,96 @@ void max_fwd_2x2(T* y, int64_t* id, const T* x, const PoolParams& p) {
   }
 }
 
+// One output row of the general window: the taps in row-major window order,
+// each over the run of output columns whose input column is in bounds, so the
+// inner loop has no bounds checks and no branches (a select per element: with
+// real data v > best is a coin toss). The first maximum wins, and the first NaN.
+template <typename T>
+void max_fwd_row(T* y, int64_t* id, const T* x, int64_t oh, const PoolParams& p) {
+  const int64_t OW = p.OW, W = p.W, sw = p.stride_w;
+  for (int64_t ow = 0; ow < OW; ++ow) y[ow] = -INFINITY, id[ow] = -1;
+  const int64_t h0 = oh * p.stride_h - p.pad_h;
+  for (int64_t i = 0; i < p.kh; ++i) {
+    const int64_t ih = h0 + i * p.dil_h;
+    if (ih < 0 || ih >= p.H) continue;
+    const T* xr = x + ih * W;
+    for (int64_t j = 0; j < p.kw; ++j) {
+      const int64_t shift = j * p.dil_w - p.pad_w;  // iw = ow * sw + shift
+      // Columns with 0 <= ow * sw + shift < W.
+      const int64_t lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
+      const int64_t hi = W - shift <= 0 ? 0 : std::min(OW, (W - shift + sw - 1) / sw);
+      const int64_t base = ih * W + shift;
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        const T v = xr[ow * sw + shift], b = y[ow];
+        const bool take = (id[ow] < 0) | (v > b) | ((v != v) & (b == b));
+        y[ow] = select_bits(take, v, b);
+        id[ow] = select_bits(take, base + ow * sw, id[ow]);
+      }
+    }
+  }
+}
+
+// One output of the general window with bounds checks (the edges of a row).
+template <typename T>
+void max_fwd_one(T* y, int64_t* id, const T* x, int64_t oh, int64_t ow, const PoolParams& p) {
+  const int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
+  T best = -INFINITY;
+  int64_t arg = -1;
+  for (int64_t i = 0; i < p.kh; ++i) {
+    const int64_t ih = h0 + i * p.dil_h;
+    if (ih < 0 || ih >= p.H) continue;
+    for (int64_t j = 0; j < p.kw; ++j) {
+      const int64_t iw = w0 + j * p.dil_w;
+      if (iw < 0 || iw >= p.W) continue;
+      const T v = x[ih * p.W + iw];
+      const bool take = (arg < 0) | (v > best) | ((v != v) & (best == best));
+      best = select_bits(take, v, best);
+      arg = select_bits(take, ih * p.W + iw, arg);
+    }
+  }
+  *y = best;
+  *id = arg;
+}
+
+// An output row whose windows are all inside the plane's rows: the columns
+// whose windows are inside too keep the running maximum in registers, with no
+// bounds checks and no branches; the edge columns go through max_fwd_one.
+template <typename T>
+void max_fwd_inner_row(T* y, int64_t* id, const T* x, int64_t oh, const PoolParams& p) {
+  const int64_t sw = p.stride_w, pw = p.pad_w, span = (p.kw - 1) * p.dil_w;
+  // Columns with ow * sw - pw >= 0 and ow * sw - pw + span < W.
+  const int64_t lo = std::min(p.OW, (pw + sw - 1) / sw);
+  const int64_t hi = p.W - span + pw <= 0 ? lo : std::max(lo, std::min(p.OW, (p.W - span + pw + sw - 1) / sw));
+  for (int64_t ow = 0; ow < lo; ++ow) max_fwd_one(y + ow, id + ow, x, oh, ow, p);
+  const int64_t row0 = (oh * p.stride_h - p.pad_h) * p.W, dh = p.dil_h * p.W, dw = p.dil_w;
+  // kLanes outputs at a time: each output's running maximum is a chain of
+  // dependent selects, so independent chains side by side keep the core busy.
+  constexpr int kLanes = 4;
+  int64_t ow = lo;
+  for (; ow + kLanes <= hi; ow += kLanes) {
+    const int64_t start = row0 + ow * sw - pw;
+    const T* xw = x + start;
+    T best[kLanes];
+    int64_t arg[kLanes];
+    bool nan[kLanes];
+    for (int l = 0; l < kLanes; ++l) best[l] = xw[l * sw], arg[l] = l * sw, nan[l] = best[l] != best[l];
+    for (int64_t i = 0; i < p.kh; ++i)
+      for (int64_t j = (i == 0); j < p.kw; ++j) {
+        const int64_t off = i * dh + j * dw;
+        for (int l = 0; l < kLanes; ++l) {
+          const T v = xw[off + l * sw];
+          const bool take = (!nan[l]) & ((v > best[l]) | (v != v));
+          best[l] = select_bits(take, v, best[l]);
+          arg[l] = select_bits(take, off + l * sw, arg[l]);
+          nan[l] = nan[l] | (v != v);
+        }
+      }
+    for (int l = 0; l < kLanes; ++l) y[ow + l] = best[l], id[ow + l] = start + arg[l];
+  }
+  for (; ow < hi; ++ow) max_fwd_one(y + ow, id + ow, x, oh, ow, p);
+  for (int64_t ow = hi; ow < p.OW; ++ow) max_fwd_one(y + ow, id + ow, x, oh, ow, p);
+}
+
 template <typename T>
 void max_fwd(T* out, int64_t* idx, const T* in, const PoolParams& p) {
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
@@ -75,28 +184,11 @@ void max_fwd(T* out, int64_t* idx, const T* in, const PoolParams& p) {
       max_fwd_2x2(y, id, x, p);
       return;
     }
-    for (int64_t oh = 0; oh < p.OH; ++oh)
-      for (int64_t ow = 0; ow < p.OW; ++ow) {
-        const int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-        T best = -INFINITY;
-        int64_t arg = -1;
-        for (int64_t i = 0; i < p.kh; ++i) {
-          const int64_t ih = h0 + i * p.dil_h;
-          if (ih < 0 || ih >= p.H) continue;
-          for (int64_t j = 0; j < p.kw; ++j) {
-            const int64_t iw = w0 + j * p.dil_w;
-            if (iw < 0 || iw >= p.W) continue;
-            const T v = x[ih * p.W + iw];
-            if (arg < 0 || v > best || std::isnan(v)) {
-              best = v, arg = ih * p.W + iw;
-              if (std::isnan(v)) goto done;
-            }
-          }
-        }
-      done:
-        y[oh * p.OW + ow] = best;
-        id[oh * p.OW + ow] = arg;
-      }
+    for (int64_t oh = 0; oh < p.OH; ++oh) {
+      const int64_t h0 = oh * p.stride_h - p.pad_h;
+      if (h0 >= 0 && h0 + (p.kh - 1) * p.dil_h < p.H) max_fwd_inner_row(y + oh * p.OW, id + oh * p.OW, x, oh, p);
+      else max_fwd_row(y + oh * p.OW, id + oh * p.OW, x, oh, p);
+    }
   });
 }
 

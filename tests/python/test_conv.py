@@ -2,6 +2,7 @@
 PyTorch's keyword arguments (int-or-tuple, padding strings, return_indices,
 None in output_size), errors, gradients via gradcheck (float64), and the
 CUDA-vs-CPU comparison where a GPU is present."""
+import itertools
 import json
 
 import numpy as np
@@ -117,6 +118,51 @@ def test_max_pool2d(rng):
     assert F.max_pool2d(T(x), 2).shape == (2, 3, 3, 4)
     assert F.max_pool2d(T(x), 2, ceil_mode=True).shape == (2, 3, 4, 4)
     assert F.max_pool2d(T(x), (2, 3), (1, 2)).shape == (2, 3, 6, 3)
+
+
+def _max_pool_naive(x, k, s, p, d):
+    """max_pool2d with indices by its definition: the first maximum in row-major window order, the first NaN."""
+    N, C, H, W = x.shape
+    OH = (H + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    OW = (W + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    y = np.full((N, C, OH, OW), -np.inf, dtype=x.dtype)
+    idx = np.full((N, C, OH, OW), -1)
+    for n, c, oh, ow in itertools.product(range(N), range(C), range(OH), range(OW)):
+        best, arg = -np.inf, -1
+        for i in range(k[0]):
+            ih = oh * s[0] - p[0] + i * d[0]
+            for j in range(k[1]):
+                iw = ow * s[1] - p[1] + j * d[1]
+                if not (0 <= ih < H and 0 <= iw < W):
+                    continue
+                v = x[n, c, ih, iw]
+                if arg < 0 or (not np.isnan(best) and (v > best or np.isnan(v))):
+                    best, arg = v, ih * W + iw
+        y[n, c, oh, ow], idx[n, c, oh, ow] = best, arg
+    return y, idx
+
+
+def test_max_pool2d_windows_ties_and_nan(rng):
+    # Random windows, strides, padding and dilation over small integers (ties) and some NaNs: values and
+    # indices as the definition says, through the kernel's interior path and its edges.
+    checked = 0
+    for trial in range(40):
+        H, W = (int(v) for v in rng.integers(3, 16, 2))
+        k = [int(v) for v in rng.integers(1, 5, 2)]
+        s = [int(v) for v in rng.integers(1, 4, 2)]
+        d = [int(v) for v in rng.integers(1, 3, 2)]
+        p = [int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1))]
+        if H + 2 * p[0] < d[0] * (k[0] - 1) + 1 or W + 2 * p[1] < d[1] * (k[1] - 1) + 1:
+            continue
+        x = rng.integers(0, 4, (1, 2, H, W)).astype(np.float32)
+        if trial % 2:
+            x[rng.random(x.shape) < 0.05] = np.nan
+        y, i = F.max_pool2d(loom.tensor(x), k, s, p, d, return_indices=True)
+        want_y, want_i = _max_pool_naive(x, k, s, p, d)
+        np.testing.assert_array_equal(y.numpy(), want_y, err_msg=f"k={k} s={s} p={p} d={d} H={H} W={W}")
+        np.testing.assert_array_equal(i.numpy(), want_i, err_msg=f"k={k} s={s} p={p} d={d} H={H} W={W}")
+        checked += 1
+    assert checked >= 30
 
 
 def test_avg_pool2d(rng):
