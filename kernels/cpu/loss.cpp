@@ -14,10 +14,36 @@
 
 #include "core/error.h"
 #include "kernels/loss.h"
+#include "kernels/cpu/fast_exp.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
 namespace {
+
+// The log-sum-exp of one row: its maximum, then the sum of exp(x - max).
+template <typename T>
+LOOM_CPU_CLONES double row_logsumexp(const T* xr, int64_t C) {
+  T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
+  for (int64_t c = 0; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
+  if (std::isinf(mx)) mx = 0;
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t c = 0; c < C; ++c) s += detail::exp_fast(xr[c] - mx);
+  return static_cast<double>(mx) + std::log(static_cast<double>(s));
+}
+
+// dr[c] = exp(xr[c] - l) a - b (b weight[c] when weight is given).
+template <typename T>
+LOOM_CPU_CLONES void row_dlogits(T* dr, const T* xr, T l, T a, T b, const T* weight, int64_t C) {
+  if (weight) {
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dr[c] = detail::exp_fast(xr[c] - l) * a - b * weight[c];
+  } else {
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dr[c] = detail::exp_fast(xr[c] - l) * a - b;
+  }
+}
 
 template <typename T>
 int64_t xent_forward(T* loss, T* lse, T* roww, const T* x, const int64_t* target, const T* weight, int64_t M, int64_t C,
@@ -43,14 +69,7 @@ int64_t xent_forward(T* loss, T* lse, T* roww, const T* x, const int64_t* target
         loss[r] = lse[r] = roww[r] = 0;
         continue;
       }
-      T mx = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : mx)
-      for (int64_t c = 0; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
-      if (std::isinf(mx)) mx = 0;
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t c = 0; c < C; ++c) s += std::exp(xr[c] - mx);
-      const double l = static_cast<double>(mx) + std::log(static_cast<double>(s));
+      const double l = row_logsumexp(xr, C);
       const double wt = weight ? static_cast<double>(weight[t]) : 1.0;
       double v = (1.0 - eps) * wt * (l - static_cast<double>(xr[t]));
       if (eps > 0) {
@@ -98,13 +117,7 @@ void xent_backward(T* dx, const T* x, const int64_t* target, const T* weight, co
       // dx_c = p_c * (g ((1-eps) w_t + eps/C W)) - g eps/C w_c, then - g (1-eps) w_t at c = t.
       const T a = static_cast<T>(g * ((1.0 - eps) * wt + eps / static_cast<double>(C) * wsum_all));
       const T bconst = static_cast<T>(g * eps / static_cast<double>(C));
-      if (weight && eps > 0) {
-#pragma omp simd
-        for (int64_t c = 0; c < C; ++c) dr[c] = std::exp(xr[c] - l) * a - bconst * weight[c];
-      } else {
-#pragma omp simd
-        for (int64_t c = 0; c < C; ++c) dr[c] = std::exp(xr[c] - l) * a - bconst;
-      }
+      row_dlogits(dr, xr, l, a, bconst, weight && eps > 0 ? weight : nullptr, C);
       dr[t] -= static_cast<T>(g * (1.0 - eps) * wt);
     }
   });

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "kernels/pointwise.h"
 #include "kernels/softmax.h"
+#include "kernels/cpu/fast_exp.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -25,16 +26,22 @@ constexpr int64_t kBlock = 256;
 
 // Forward on one contiguous row (inner == 1).
 template <typename T>
-void softmax_row(T* y, const T* x, int64_t dim, bool log) {
+LOOM_CPU_CLONES void softmax_row(T* y, const T* x, int64_t dim, bool log) {
   T mx = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : mx)
   for (int64_t d = 0; d < dim; ++d) mx = x[d] > mx ? x[d] : mx;
   if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid (-inf) - (-inf)
   double sum = 0;
-  for (int64_t d = 0; d < dim; ++d) {
-    const T e = std::exp(x[d] - mx);
-    sum += e;
-    if (!log) y[d] = e;
+  if (log) {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t d = 0; d < dim; ++d) sum += detail::exp_fast(x[d] - mx);
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t d = 0; d < dim; ++d) {
+      const T e = detail::exp_fast(x[d] - mx);
+      y[d] = e;
+      sum += e;
+    }
   }
   if (log) {
     // (x - max) - log(sum), not x - (max + log(sum)): for large |x| the sum
@@ -50,13 +57,14 @@ void softmax_row(T* y, const T* x, int64_t dim, bool log) {
 }
 
 template <typename T>
-void softmax_backward_row(T* gx, const T* g, const T* y, int64_t dim, bool log) {
+LOOM_CPU_CLONES void softmax_backward_row(T* gx, const T* g, const T* y, int64_t dim, bool log) {
   double sum = 0;
   if (log) {
 #pragma omp simd reduction(+ : sum)
     for (int64_t d = 0; d < dim; ++d) sum += g[d];
     const T s = static_cast<T>(sum);
-    for (int64_t d = 0; d < dim; ++d) gx[d] = g[d] - std::exp(y[d]) * s;
+#pragma omp simd
+    for (int64_t d = 0; d < dim; ++d) gx[d] = g[d] - detail::exp_fast(y[d]) * s;
   } else {
 #pragma omp simd reduction(+ : sum)
     for (int64_t d = 0; d < dim; ++d) sum += static_cast<double>(g[d]) * y[d];
@@ -68,7 +76,8 @@ void softmax_backward_row(T* gx, const T* g, const T* y, int64_t dim, bool log) 
 
 // Forward on columns [0, nc) of one slab x[dim][inner] (row stride `inner`).
 template <typename T>
-void softmax_block(T* y, const T* x, int64_t dim, int64_t inner, int64_t nc, bool log, double* mx, double* sum) {
+LOOM_CPU_CLONES void softmax_block(T* y, const T* x, int64_t dim, int64_t inner, int64_t nc, bool log, double* mx,
+                                   double* sum) {
   std::fill(mx, mx + nc, -std::numeric_limits<double>::infinity());
   std::fill(sum, sum + nc, 0.0);
   for (int64_t d = 0; d < dim; ++d) {
@@ -81,10 +90,14 @@ void softmax_block(T* y, const T* x, int64_t dim, int64_t inner, int64_t nc, boo
   for (int64_t d = 0; d < dim; ++d) {
     const T* xr = x + d * inner;
     T* yr = y + d * inner;
-    for (int64_t c = 0; c < nc; ++c) {
-      const T e = std::exp(static_cast<T>(xr[c] - static_cast<T>(mx[c])));
-      sum[c] += e;
-      if (!log) yr[c] = e;
+    if (log) {
+      for (int64_t c = 0; c < nc; ++c) sum[c] += detail::exp_fast(static_cast<T>(xr[c] - static_cast<T>(mx[c])));
+    } else {
+      for (int64_t c = 0; c < nc; ++c) {
+        const T e = detail::exp_fast(static_cast<T>(xr[c] - static_cast<T>(mx[c])));
+        sum[c] += e;
+        yr[c] = e;
+      }
     }
   }
   for (int64_t d = 0; d < dim; ++d) {
@@ -100,8 +113,8 @@ void softmax_block(T* y, const T* x, int64_t dim, int64_t inner, int64_t nc, boo
 
 // Backward on columns [0, nc) of one slab.
 template <typename T>
-void softmax_backward_block(T* gx, const T* g, const T* y, int64_t dim, int64_t inner, int64_t nc, bool log,
-                            double* sum) {
+LOOM_CPU_CLONES void softmax_backward_block(T* gx, const T* g, const T* y, int64_t dim, int64_t inner, int64_t nc,
+                                            bool log, double* sum) {
   std::fill(sum, sum + nc, 0.0);
   for (int64_t d = 0; d < dim; ++d) {
     const T* gr = g + d * inner;
@@ -117,7 +130,7 @@ void softmax_backward_block(T* gx, const T* g, const T* y, int64_t dim, int64_t 
     const T* yr = y + d * inner;
     T* out = gx + d * inner;
     if (log) {
-      for (int64_t c = 0; c < nc; ++c) out[c] = static_cast<T>(gr[c] - std::exp(yr[c]) * sum[c]);
+      for (int64_t c = 0; c < nc; ++c) out[c] = static_cast<T>(gr[c] - detail::exp_fast(yr[c]) * sum[c]);
     } else {
       for (int64_t c = 0; c < nc; ++c) out[c] = static_cast<T>(yr[c] * (gr[c] - sum[c]));
     }

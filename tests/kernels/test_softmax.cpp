@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include "core/error.h"
+#include "kernels/cpu/fast_exp.h"
 #include "kernels/softmax.h"
 #include "test_kernel_util.h"
 #ifdef LOOM_WITH_CUDA
@@ -140,3 +141,33 @@ TEST_CASE("cuda softmax and backward match cpu", "[cuda]") {
 TEST_CASE("cuda softmax kernels", "[cuda]") { LOOM_REQUIRE_GPU(); }
 
 #endif
+
+TEST_CASE("cpu exp_fast is within 2 ulp of exp, with exp's special values", "[kernels][softmax]") {
+  using loom::kernels::cpu::detail::exp_fast;
+  // Every float of [-103.9, 88.7] at a relative step of 1e-4 (and the neighbours of 0), against exp in double.
+  double worst = 0, worst_x = 0;
+  int64_t checked = 0;
+  for (float x = -103.9f; x < 88.7f; x = std::nextafter(x + 1e-4f * std::fabs(x), 100.0f)) {
+    const double want = std::exp(static_cast<double>(x));
+    const float wf = static_cast<float>(want);
+    if (wf < std::numeric_limits<float>::min() || std::isinf(wf)) continue;  // normal results only
+    const double ulp = (std::nextafter(wf, INFINITY) - wf);
+    const double err = std::fabs(static_cast<double>(exp_fast(x)) - want) / ulp;
+    if (err > worst) worst = err, worst_x = x;
+    ++checked;
+  }
+  INFO("worst " << worst << " ulp at x = " << worst_x << " over " << checked << " points");
+  CHECK(checked > 100000);
+  CHECK(worst <= 2.0);
+  // Subnormal results by gradual underflow, and the limits.
+  CHECK(std::fabs(exp_fast(-100.0f) - std::exp(-100.0f)) <= 2 * std::numeric_limits<float>::denorm_min());
+  CHECK(exp_fast(-104.0f) == 0.0f);
+  CHECK(exp_fast(-INFINITY) == 0.0f);
+  CHECK(exp_fast(89.0f) == INFINITY);
+  CHECK(exp_fast(INFINITY) == INFINITY);
+  CHECK(std::isnan(exp_fast(NAN)));
+  CHECK(exp_fast(0.0f) == 1.0f);
+  CHECK(exp_fast(-0.0f) == 1.0f);
+  CHECK(std::isfinite(exp_fast(88.72f)));
+  CHECK(exp_fast(1.5) == std::exp(1.5));  // double: std::exp itself
+}

@@ -1,0 +1,63 @@
+// exp for the inner loops of the CPU kernels (softmax, log_softmax,
+// cross_entropy): a float version the compiler vectorizes, where std::exp is a
+// libm call per element, and std::exp for double. Not part of the kernel API.
+//
+// exp_fast(float x) = 2^n e^r with n = round(x / ln 2), r = x - n ln 2 by a
+// two-part (Cody-Waite) ln 2, e^r by a degree-6 polynomial (the coefficients of
+// Cephes' expf), and 2^n applied as two factors 2^n1 2^n2 so that results in
+// float's subnormal range come out by gradual underflow. Relative error within
+// 2 ulp of the exact value over float's normal range (tests/kernels/test_softmax.cpp
+// sweeps it against exp in double); exp(-inf) = 0, exp(+inf) = inf, NaN stays
+// NaN; below -103.97 the result is 0 and above 88.72 it is inf, as std::exp.
+// Only multiplies, adds, integer conversions, shifts and selects: no branch,
+// no table, so a loop over it vectorizes with the baseline x86-64 SSE2.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+// A row function whose loop gains from wider vectors (an exp_fast loop above
+// all): GCC compiles it for baseline x86-64 and for x86-64-v3 (AVX2, FMA), and
+// the loader picks the clone the CPU runs (target_clones, through an ifunc).
+// Elsewhere it is an ordinary function.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__linux__)
+#define LOOM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define LOOM_CPU_CLONES
+#endif
+
+namespace loom::kernels::cpu::detail {
+
+inline float exp_fast(float x) {
+  constexpr float kLo = -103.972084f, kHi = 88.7228394f;
+  const bool nan = x != x;
+  float xc = x < kLo ? kLo : x;
+  xc = xc > kHi ? kHi : xc;
+  xc = nan ? 0.0f : xc;
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick (|x / ln 2| <= 150).
+  const float t = xc * 1.44269504088896341f;
+  const float n = (t + 12582912.0f) - 12582912.0f;
+  const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float er = p * r * r + r + 1.0f;
+  // 2^n = 2^n1 2^n2 with n1 = floor(n / 2): both are normal floats for n in [-150, 128].
+  const int32_t ni = static_cast<int32_t>(n);
+  const int32_t n1 = ni >> 1, n2 = ni - n1;
+  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, sizeof(float));
+  std::memcpy(&s2, &b2, sizeof(float));
+  float y = er * s1 * s2;
+  y = x < kLo ? 0.0f : y;
+  y = x > kHi ? INFINITY : y;
+  return nan ? x : y;
+}
+
+inline double exp_fast(double x) { return std::exp(x); }
+
+}  // namespace loom::kernels::cpu::detail
