@@ -1,6 +1,9 @@
 // Indexing ops: index_select, gather, scatter_add, masked_select, nonzero,
 // one_hot. CPU kernels report the first bad index, raised here as IndexError;
 // CUDA kernels set the device error flag, raised at the next sync point.
+#include <algorithm>
+#include <memory>
+
 #include "autograd/ops/common.h"
 #include "kernels/index.h"
 #include "core/op_cost.h"
@@ -230,17 +233,33 @@ Tensor Tensor::nonzero() const {
   OpScope scope(Op::nonzero, {this});
   Tensor mask = (dtype() == DType::Bool ? detach() : ne(0.0)).contiguous().to(Device());
   const int64_t n = mask.numel();
-  std::vector<int64_t> flat(n);
-  int64_t count = n > 0 ? ops::kc::nonzero_flat(static_cast<const bool*>(mask.data_ptr()), n, flat.data()) : 0;
+  std::unique_ptr<int64_t[]> flat(new int64_t[static_cast<size_t>(n)]);  // uninitialized: the kernel fills it
+  int64_t count = n > 0 ? ops::kc::nonzero_flat(static_cast<const bool*>(mask.data_ptr()), n, flat.get()) : 0;
   const int64_t nd = dim();
   Tensor out = empty({count, nd}, TensorOptions(DType::Int64));
   auto* o = static_cast<int64_t*>(out.data_ptr());
+  // The coordinates of increasing flat positions: advance the previous ones by
+  // the (usually small) step with carries, dividing only for a long jump.
+  const Shape& sz = sizes();
+  Shape coord(static_cast<size_t>(nd), 0);
+  int64_t prev = 0;
   for (int64_t i = 0; i < count; ++i) {
-    int64_t rem = flat[i];
-    for (int64_t d = nd - 1; d >= 0; --d) {
-      o[i * nd + d] = rem % sizes()[d];
-      rem /= sizes()[d];
+    const int64_t step = flat[i] - prev;
+    prev = flat[i];
+    if (nd > 0 && step < sz[nd - 1]) {
+      coord[nd - 1] += step;
+      for (int64_t d = nd - 1; d > 0 && coord[d] >= sz[d]; --d) {
+        coord[d] -= sz[d];
+        ++coord[d - 1];
+      }
+    } else {
+      int64_t rem = prev;
+      for (int64_t d = nd - 1; d >= 0; --d) {
+        coord[d] = rem % sz[d];
+        rem /= sz[d];
+      }
     }
+    std::copy(coord.begin(), coord.end(), o + i * nd);
   }
   return out.to(device());
 }

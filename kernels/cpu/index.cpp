@@ -12,6 +12,7 @@
 // scatter_add runs serially: several positions may hit the same element, and
 // a serial loop is race-free and deterministic.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 #include "core/error.h"
@@ -116,20 +117,17 @@ int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index,
 
 // Large masks: count per chunk, then each chunk writes at its prefix offset.
 int64_t nonzero_flat(const bool* mask, int64_t n, int64_t* out) {
-  const int nchunks = detail::num_chunks(n, n);
-  std::vector<int64_t> counts(std::max(nchunks, 1) + 1, 0);
-  detail::parallel_chunks(n, nchunks, [&](int c, int64_t b, int64_t e) {
-    int64_t k = 0;
-    for (int64_t i = b; i < e; ++i) k += mask[i];
-    counts[c + 1] = k;
-  });
-  for (size_t c = 1; c < counts.size(); ++c) counts[c] += counts[c - 1];
-  detail::parallel_chunks(n, nchunks, [&](int c, int64_t b, int64_t e) {
-    int64_t* o = out + counts[c];
-    for (int64_t i = b; i < e; ++i)
-      if (mask[i]) *o++ = i;
-  });
-  return counts.back();
+  // Branch-free compaction (a random mask would mispredict on half the elements):
+  // every position is written and the cursor advances by the mask, about one
+  // cycle per element, so one thread is enough (and the out buffer has room for
+  // the write past the last nonzero, since it holds n slots).
+  const auto* m = reinterpret_cast<const uint8_t*>(mask);  // 0 or 1
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    out[k] = i;
+    k += m[i];
+  }
+  return k;
 }
 
 }  // namespace loom::kernels::cpu
