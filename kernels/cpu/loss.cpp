@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "kernels/loss.h"
-#include "kernels/cpu/fast_exp.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

@@ -6,10 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 
 #include "core/error.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -28,21 +27,7 @@ inline AvgWindow avg_window(const PoolParams& p, int64_t oh, int64_t ow, bool in
   return {h0, h1, w0, w1, include_pad ? padded : (h1 - h0) * (w1 - w0)};
 }
 
-// c ? x : y as a bit select: gcc turns the ternary into a branch, and with real
-// data the comparison behind c is a coin toss.
-template <typename T>
-inline T select_bits(bool c, T x, T y) {
-  using B = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
-  static_assert(sizeof(T) == sizeof(B), "select_bits: 4- or 8-byte types");
-  const B m = B(0) - static_cast<B>(c);
-  B xb, yb;
-  std::memcpy(&xb, &x, sizeof(T));
-  std::memcpy(&yb, &y, sizeof(T));
-  const B r = (xb & m) | (yb & ~m);
-  T out;
-  std::memcpy(&out, &r, sizeof(T));
-  return out;
-}
+using detail::select_bits;
 
 template <typename F>
 void for_planes(const PoolParams& p, int64_t work_per_plane, F&& f) {

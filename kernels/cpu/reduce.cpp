@@ -24,7 +24,7 @@
 #include <vector>
 #include "core/error.h"
 #include "kernels/reduce.h"
-#include "kernels/cpu/fast_exp.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

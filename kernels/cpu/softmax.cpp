@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "kernels/pointwise.h"
 #include "kernels/softmax.h"
-#include "kernels/cpu/fast_exp.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {

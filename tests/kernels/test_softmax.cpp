@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 #include "core/error.h"
-#include "kernels/cpu/fast_exp.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/softmax.h"
 #include "test_kernel_util.h"
 #ifdef LOOM_WITH_CUDA
