@@ -190,20 +190,55 @@ void max_bwd(T* gin, const T* gout, const int64_t* idx, const PoolParams& p) {
   });
 }
 
+// One output of avg_pool2d over its clipped window.
+template <typename T>
+inline T avg_one(const T* x, int64_t oh, int64_t ow, const PoolParams& p, bool include_pad) {
+  const AvgWindow w = avg_window(p, oh, ow, include_pad);
+  T s = 0;
+  for (int64_t ih = w.h0; ih < w.h1; ++ih)
+    for (int64_t iw = w.w0; iw < w.w1; ++iw) s += x[ih * p.W + iw];
+  return w.div > 0 ? s / T(w.div) : T(NAN);
+}
+
+// An output row whose windows lie inside the plane's rows: the columns whose
+// windows are inside too sum the whole kh x kw window, four outputs side by side
+// (the same order of additions as avg_one, so the same bits); edges via avg_one.
+template <typename T>
+void avg_fwd_inner_row(T* y, const T* x, int64_t oh, const PoolParams& p, bool include_pad) {
+  const int64_t sw = p.stride_w, pw = p.pad_w;
+  const int64_t lo = std::min(p.OW, (pw + sw - 1) / sw);
+  const int64_t hi = p.W - p.kw + pw < 0 ? lo : std::max(lo, std::min(p.OW, (p.W - p.kw + pw) / sw + 1));
+  for (int64_t ow = 0; ow < lo; ++ow) y[ow] = avg_one(x, oh, ow, p, include_pad);
+  const T* row = x + (oh * p.stride_h - p.pad_h) * p.W - pw;
+  const T div = T(p.kh * p.kw);
+  constexpr int kLanes = 4;
+  int64_t ow = lo;
+  for (; ow + kLanes <= hi; ow += kLanes) {
+    T s[kLanes] = {};
+    for (int64_t i = 0; i < p.kh; ++i)
+      for (int64_t j = 0; j < p.kw; ++j) {
+        const T* xr = row + i * p.W + j + ow * sw;
+        for (int l = 0; l < kLanes; ++l) s[l] += xr[l * sw];
+      }
+    for (int l = 0; l < kLanes; ++l) y[ow + l] = s[l] / div;
+  }
+  for (; ow < p.OW; ++ow) y[ow] = avg_one(x, oh, ow, p, include_pad);
+}
+
 template <typename T>
 void avg_fwd(T* out, const T* in, const PoolParams& p, bool include_pad) {
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
   for_planes(p, OHW * p.kh * p.kw, [&](int64_t c) {
     const T* x = in + c * HW;
     T* y = out + c * OHW;
-    for (int64_t oh = 0; oh < p.OH; ++oh)
-      for (int64_t ow = 0; ow < p.OW; ++ow) {
-        const AvgWindow w = avg_window(p, oh, ow, include_pad);
-        T s = 0;
-        for (int64_t ih = w.h0; ih < w.h1; ++ih)
-          for (int64_t iw = w.w0; iw < w.w1; ++iw) s += x[ih * p.W + iw];
-        y[oh * p.OW + ow] = w.div > 0 ? s / T(w.div) : T(NAN);
+    for (int64_t oh = 0; oh < p.OH; ++oh) {
+      const int64_t h0 = oh * p.stride_h - p.pad_h;
+      if (h0 >= 0 && h0 + p.kh <= p.H) {
+        avg_fwd_inner_row(y + oh * p.OW, x, oh, p, include_pad);
+      } else {
+        for (int64_t ow = 0; ow < p.OW; ++ow) y[oh * p.OW + ow] = avg_one(x, oh, ow, p, include_pad);
       }
+    }
   });
 }
 
