@@ -3,7 +3,7 @@
 //   select_bits(c, x, y)  c ? x : y as a bit select (where, masked_fill, max pooling)
 //   exp_fast(x)           exp for float that vectorizes (softmax, log_softmax,
 //                         cross_entropy, logsumexp); std::exp for double
-//   LOOM_CPU_CLONES       a row function compiled for baseline x86-64 and x86-64-v3
+//   LOOM_CPU_CLONES       a row function compiled for baseline x86-64, x86-64-v3 and -v4
 //
 // select_bits: with data-dependent conditions (a random mask, v > best in a
 // pooling window) a branch mispredicts on about half the elements, and on
@@ -27,13 +27,20 @@
 #include <cstring>
 
 // A row function whose loop gains from wider vectors (an exp_fast loop above
-// all): GCC compiles it for baseline x86-64 and for x86-64-v3 (AVX2, FMA), and
-// the loader picks the clone the CPU runs (target_clones, through an ifunc).
+// all): GCC compiles it for baseline x86-64, x86-64-v3 (AVX2, FMA) and
+// x86-64-v4 (AVX-512), and the loader picks the clone the CPU runs
+// (target_clones, through an ifunc).
 // Elsewhere it is an ordinary function.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__linux__)
-#define LOOM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define LOOM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define LOOM_CPU_CLONES
+#endif
+// The helpers below are inlined into the clones (a call would leave the loop scalar).
+#if defined(__GNUC__)
+#define LOOM_CPU_INLINE inline __attribute__((always_inline))
+#else
+#define LOOM_CPU_INLINE inline
 #endif
 
 namespace loom::kernels::cpu::detail {
@@ -59,7 +66,7 @@ struct SameSizeUint<8> {
 
 // c ? x : y: every bit of x where c is nonzero, of y where it is zero.
 template <typename T>
-inline T select_bits(uint8_t c, T x, T y) {
+LOOM_CPU_INLINE T select_bits(uint8_t c, T x, T y) {
   using B = typename SameSizeUint<sizeof(T)>::type;
   const B m = static_cast<B>(B(0) - static_cast<B>(c != 0));  // all ones when c
   B xb, yb;
@@ -74,7 +81,7 @@ inline T select_bits(uint8_t c, T x, T y) {
 // A bool mask read as bytes (0 or 1), for select_bits.
 inline const uint8_t* mask_bytes(const bool* m) { return reinterpret_cast<const uint8_t*>(m); }
 
-inline float exp_fast(float x) {
+LOOM_CPU_INLINE float exp_fast(float x) {
   constexpr float kLo = -103.972084f, kHi = 88.7228394f;
   const bool nan = x != x;
   float xc = x < kLo ? kLo : x;
@@ -104,6 +111,6 @@ inline float exp_fast(float x) {
   return nan ? x : y;
 }
 
-inline double exp_fast(double x) { return std::exp(x); }
+LOOM_CPU_INLINE double exp_fast(double x) { return std::exp(x); }
 
 }  // namespace loom::kernels::cpu::detail

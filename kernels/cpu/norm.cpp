@@ -20,24 +20,19 @@
 
 #include "core/error.h"
 #include "kernels/norm.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
 namespace {
 
-#define LOOM_NORM_INLINE inline __attribute__((always_inline))
 // The row loops are compiled for AVX-512, AVX2 + FMA and baseline x86-64 and
-// picked at load time (GCC function multiversioning), as kernels/cpu/rnn.cpp
-// does: the build itself targets baseline x86-64 (4-wide SSE).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define LOOM_NORM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LOOM_NORM_CLONES
-#endif
+// picked at load time (LOOM_CPU_CLONES, kernels/cpu/branchless.h): the build
+// itself targets baseline x86-64 (4-wide SSE).
 
 template <typename T>
-LOOM_NORM_INLINE void ln_forward_rows(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t D, double eps,
-                                      int64_t r0, int64_t r1) {
+LOOM_CPU_INLINE void ln_forward_rows(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t D, double eps,
+                                     int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
@@ -67,12 +62,12 @@ LOOM_NORM_INLINE void ln_forward_rows(T* y, T* mean, T* rstd, const T* x, const 
   }
 }
 
-LOOM_NORM_CLONES void ln_forward_rows_f32(float* y, float* mean, float* rstd, const float* x, const float* w,
-                                          const float* b, int64_t D, double eps, int64_t r0, int64_t r1) {
+LOOM_CPU_CLONES void ln_forward_rows_f32(float* y, float* mean, float* rstd, const float* x, const float* w,
+                                         const float* b, int64_t D, double eps, int64_t r0, int64_t r1) {
   ln_forward_rows<float>(y, mean, rstd, x, w, b, D, eps, r0, r1);
 }
-LOOM_NORM_CLONES void ln_forward_rows_f64(double* y, double* mean, double* rstd, const double* x, const double* w,
-                                          const double* b, int64_t D, double eps, int64_t r0, int64_t r1) {
+LOOM_CPU_CLONES void ln_forward_rows_f64(double* y, double* mean, double* rstd, const double* x, const double* w,
+                                         const double* b, int64_t D, double eps, int64_t r0, int64_t r1) {
   ln_forward_rows<double>(y, mean, rstd, x, w, b, D, eps, r0, r1);
 }
 
@@ -85,8 +80,8 @@ void ln_forward(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int6
 }
 
 template <typename T>
-LOOM_NORM_INLINE void ln_backward_rows(T* dx, T* pw, T* pb, const T* dy, const T* x, const T* w, const T* mean,
-                                       const T* rstd, int64_t D, int64_t r0, int64_t r1) {
+LOOM_CPU_INLINE void ln_backward_rows(T* dx, T* pw, T* pb, const T* dy, const T* x, const T* w, const T* mean,
+                                      const T* rstd, int64_t D, int64_t r0, int64_t r1) {
   const bool want_params = pw != nullptr;
   for (int64_t r = r0; r < r1; ++r) {
     const T* xr = x + r * D;
@@ -127,14 +122,14 @@ LOOM_NORM_INLINE void ln_backward_rows(T* dx, T* pw, T* pb, const T* dy, const T
   }
 }
 
-LOOM_NORM_CLONES void ln_backward_rows_f32(float* dx, float* pw, float* pb, const float* dy, const float* x,
-                                           const float* w, const float* mean, const float* rstd, int64_t D, int64_t r0,
-                                           int64_t r1) {
+LOOM_CPU_CLONES void ln_backward_rows_f32(float* dx, float* pw, float* pb, const float* dy, const float* x,
+                                          const float* w, const float* mean, const float* rstd, int64_t D, int64_t r0,
+                                          int64_t r1) {
   ln_backward_rows<float>(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
 }
-LOOM_NORM_CLONES void ln_backward_rows_f64(double* dx, double* pw, double* pb, const double* dy, const double* x,
-                                           const double* w, const double* mean, const double* rstd, int64_t D,
-                                           int64_t r0, int64_t r1) {
+LOOM_CPU_CLONES void ln_backward_rows_f64(double* dx, double* pw, double* pb, const double* dy, const double* x,
+                                          const double* w, const double* mean, const double* rstd, int64_t D,
+                                          int64_t r0, int64_t r1) {
   ln_backward_rows<double>(dx, pw, pb, dy, x, w, mean, rstd, D, r0, r1);
 }
 

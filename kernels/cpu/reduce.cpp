@@ -122,7 +122,7 @@ struct ExtremeAcc {
 };
 
 // The log-sum-exp of one run of n values (stride st) as (max, sum of exp(x - max)):
-// a max pass, then a pass of exp_fast (vectorized for float, in the x86-64-v3
+// a max pass, then a pass of exp_fast (vectorized for float, in the x86-64-v3/v4
 // clone) summed in T over blocks of 1024 and in double across blocks. A NaN or
 // +inf in the run is only flagged (the result is then NaN or +inf): NaN shows as
 // a NaN sum, +inf as the maximum, and only those rare runs are scanned again.

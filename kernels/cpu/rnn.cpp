@@ -1,9 +1,9 @@
 // CPU LSTM / GRU pointwise step kernels (see kernels/rnn.h for the math).
 // One task per batch row; the inner loop over the H hidden units is written
 // branch-free so that GCC vectorizes it (#pragma omp simd with
-// -fopenmp-simd). float32 σ and tanh use exp_approx below instead of libm's
-// scalar expf, which GCC cannot vectorize without a vector math library; the
-// whole step then costs a few times less than the per-step GEMM.
+// -fopenmp-simd). float32 σ and tanh use exp_fast (kernels/cpu/branchless.h)
+// instead of libm's scalar expf, which GCC cannot vectorize without a vector
+// math library; the whole step then costs a few times less than the per-step GEMM.
 #include "kernels/rnn.h"
 
 #include <cmath>
@@ -12,45 +12,16 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
 namespace {
 
-#define LOOM_RNN_INLINE inline __attribute__((always_inline))
 // float32 row loops are compiled for AVX-512, AVX2 + FMA and baseline x86-64,
-// picked at load time (GCC function multiversioning): the build itself targets
-// baseline x86-64, and these loops are where the CPU LSTM spends its non-GEMM
-// time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define LOOM_RNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LOOM_RNN_CLONES
-#endif
-
-// e^x for float: x = n ln2 + r with |r| <= ln2 / 2, e^r by Cephes' degree-6
-// polynomial, 2^n built in the exponent bits. Inputs are clamped so 2^n stays
-// a normal float; NaN propagates through the polynomial.
-LOOM_RNN_INLINE float exp_approx(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  // Round to nearest with the 1.5 * 2^23 trick (no libm call, vectorizes).
-  const float shifter = 12582912.0f;
-  float n = (x * 1.44269504088896341f + shifter) - shifter;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
+// picked at load time (LOOM_CPU_CLONES, kernels/cpu/branchless.h): these loops
+// are where the CPU LSTM spends its non-GEMM time.
+using detail::exp_fast;
 
 template <typename T>
 T sigmoid(T x);
@@ -58,13 +29,13 @@ template <typename T>
 T tanh_(T x);
 
 template <>
-LOOM_RNN_INLINE float sigmoid<float>(float x) {
-  return 1.0f / (1.0f + exp_approx(-x));
+LOOM_CPU_INLINE float sigmoid<float>(float x) {
+  return 1.0f / (1.0f + exp_fast(-x));
 }
 template <>
-LOOM_RNN_INLINE float tanh_<float>(float x) {
+LOOM_CPU_INLINE float tanh_<float>(float x) {
   // tanh|x| = (1 - e^{-2|x|}) / (1 + e^{-2|x|}); absolute error ~1e-7 near 0.
-  float e = exp_approx(-2.0f * std::fabs(x));
+  float e = exp_fast(-2.0f * std::fabs(x));
   return std::copysign((1.0f - e) / (1.0f + e), x);
 }
 template <>
@@ -96,7 +67,7 @@ void frozen_row(const RnnStepForward& a, int64_t b, bool lstm) {
 }
 
 template <typename T>
-LOOM_RNN_INLINE void lstm_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_INLINE void lstm_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
   {
     const T* bi = static_cast<const T*>(a.b_ih);
@@ -136,7 +107,7 @@ LOOM_RNN_INLINE void lstm_forward_rows(const RnnStepForward& a, int64_t b0, int6
 }
 
 template <typename T>
-LOOM_RNN_INLINE void gru_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_INLINE void gru_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
   {
     const T* bi = static_cast<const T*>(a.b_ih);
@@ -178,7 +149,7 @@ void zero_row(void* p, int64_t ld, int64_t b, int64_t n) {
 }
 
 template <typename T>
-LOOM_RNN_INLINE void lstm_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_INLINE void lstm_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
   {
     std::vector<T> zeros(a.d_out ? 0 : H, T(0));
@@ -212,7 +183,7 @@ LOOM_RNN_INLINE void lstm_backward_rows(const RnnStepBackward& a, int64_t b0, in
 }
 
 template <typename T>
-LOOM_RNN_INLINE void gru_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_INLINE void gru_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
   const int64_t H = a.H;
   {
     std::vector<T> zeros(a.d_out ? 0 : H, T(0));
@@ -247,16 +218,16 @@ LOOM_RNN_INLINE void gru_backward_rows(const RnnStepBackward& a, int64_t b0, int
   }
 }
 
-LOOM_RNN_CLONES void lstm_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_CLONES void lstm_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
   lstm_forward_rows<float>(a, b0, b1);
 }
-LOOM_RNN_CLONES void gru_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_CLONES void gru_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
   gru_forward_rows<float>(a, b0, b1);
 }
-LOOM_RNN_CLONES void lstm_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_CLONES void lstm_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
   lstm_backward_rows<float>(a, b0, b1);
 }
-LOOM_RNN_CLONES void gru_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+LOOM_CPU_CLONES void gru_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
   gru_backward_rows<float>(a, b0, b1);
 }
 void lstm_forward_f64(const RnnStepForward& a, int64_t b0, int64_t b1) { lstm_forward_rows<double>(a, b0, b1); }
