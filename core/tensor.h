@@ -161,7 +161,8 @@ class Tensor {
   // ---- elementwise (autograd/ops/pointwise.cpp) ----
   // The methods described in the op registry (core/ops.toml), with their
   // defaults: neg abs sign exp log sqrt rsqrt reciprocal sin cos tanh sigmoid
-  // relu gelu silu square logical_not add sub mul div pow maximum minimum.
+  // relu gelu silu square logical_not add sub mul div pow maximum minimum
+  // floor ceil round trunc floor_divide remainder fmod.
 #include "core/tensor_methods.inc"
 
   Tensor add(const Scalar& other) const;
@@ -169,6 +170,12 @@ class Tensor {
   Tensor mul(const Scalar& other) const;
   Tensor div(const Scalar& other) const;
   Tensor pow(const Scalar& exponent) const;
+  // rounding_mode "floor" or "trunc" (the one-argument div is true division).
+  Tensor div(const Tensor& other, const std::string& rounding_mode) const;
+  Tensor div(const Scalar& other, const std::string& rounding_mode) const;
+  Tensor floor_divide(const Scalar& other) const;
+  Tensor remainder(const Scalar& other) const;
+  Tensor fmod(const Scalar& other) const;
   Tensor eq(const Tensor& other) const;
   Tensor eq(const Scalar& other) const;
   Tensor ne(const Tensor& other) const;
@@ -195,6 +202,14 @@ class Tensor {
   Tensor& div_(const Scalar& other);
   Tensor& pow_(const Scalar& exponent);
   Tensor& pow_(const Tensor& exponent);
+  Tensor& div_(const Tensor& other, const std::string& rounding_mode);
+  Tensor& div_(const Scalar& other, const std::string& rounding_mode);
+  Tensor& floor_divide_(const Tensor& other);
+  Tensor& floor_divide_(const Scalar& other);
+  Tensor& remainder_(const Tensor& other);
+  Tensor& remainder_(const Scalar& other);
+  Tensor& fmod_(const Tensor& other);
+  Tensor& fmod_(const Scalar& other);
   Tensor& clamp_(std::optional<Scalar> min, std::optional<Scalar> max = {});
   Tensor& clamp_(const Tensor& min, const Tensor& max);  // either may be undefined
   Tensor& masked_fill_(const Tensor& mask, const Scalar& value);
@@ -267,6 +282,8 @@ Tensor operator+(const Scalar& a, const Tensor& b);
 Tensor operator-(const Scalar& a, const Tensor& b);
 Tensor operator*(const Scalar& a, const Tensor& b);
 Tensor operator/(const Scalar& a, const Tensor& b);
+Tensor operator%(const Tensor& a, const Tensor& b);  // remainder (Python's %)
+Tensor operator%(const Tensor& a, const Scalar& b);
 Tensor& operator+=(Tensor& a, const Tensor& b);
 Tensor& operator-=(Tensor& a, const Tensor& b);
 Tensor& operator*=(Tensor& a, const Tensor& b);

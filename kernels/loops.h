@@ -61,6 +61,11 @@ enum class UnaryOp : int8_t {
   GeluErfGrad,
   GeluTanhGrad,
   SiluGrad,
+  // Rounding to an integral value (the identity on integer dtypes).
+  Floor,
+  Ceil,
+  Round,  // half to even
+  Trunc,
 };
 
 enum class BinaryOp : int8_t {
@@ -88,6 +93,13 @@ enum class BinaryOp : int8_t {
   BitXor,
   // Floating dtypes only.
   Hypot,
+  // Rounded division and its remainders (integer and floating dtypes):
+  // FloorDiv rounds the quotient down, TruncDiv toward zero; Remainder has
+  // the sign of the divisor (Python's %), Fmod the sign of the dividend (C's).
+  FloorDiv,
+  TruncDiv,
+  Remainder,
+  Fmod,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }

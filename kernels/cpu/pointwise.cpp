@@ -10,12 +10,14 @@
 //
 // Integer semantics (the front end promotes integers to float where PyTorch
 // would): arithmetic wraps (two's complement) instead of being undefined on
-// overflow; Div truncates toward zero and x / 0 gives 0; Pow is exact integer
+// overflow; Div truncates toward zero and x / 0 gives 0 (FloorDiv, Remainder
+// and Fmod: see floordiv_op); Pow is exact integer
 // power by repeated squaring, and a negative exponent gives the truncated
 // 1 / x^|e| (0 unless x is +-1). Float -> integer conversion saturates and
 // maps NaN to 0. Bool supports Add/Maximum (or), Mul/Minimum (and) and the
 // comparisons. The bitwise ops (BitAnd/BitOr/BitXor/BitNot) take bool and
 // integer dtypes only; on bool they are the logical ops.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -163,6 +165,191 @@ inline T pow_op(T base, T e) {
   }
 }
 
+// Rounded division and its remainders, as PyTorch defines them. Integers:
+// x // 0 = 0 and x % 0 = x (the front end raises ZeroDivisionError on the CPU
+// before a kernel sees a zero divisor; these values are what CUDA gives, where
+// nothing is checked), and min // -1 wraps. Floats: the quotient is rebuilt
+// from the exact fmod remainder, so floor_divide(a, b) is the integer below
+// a / b even where a / b itself rounds up to an integer; x // 0 is x / 0.
+template <typename T>
+inline T floordiv_op(T a, T b) {
+  if constexpr (is_int_v<T>) {
+    if (b == 0) return T(0);
+    if (b == -1) return wneg(a);
+    const T q = T(a / b);
+    return (T(a % b) != 0 && ((a < 0) != (b < 0))) ? T(q - 1) : q;
+  } else {
+    if (b == T(0)) return a / b;
+    const T r = std::fmod(a, b);
+    T q = (a - r) / b;  // an integer up to the rounding of the division
+    if (r != T(0) && ((r < T(0)) != (b < T(0)))) q -= T(1);
+    if (q == T(0)) return std::copysign(T(0), a / b);
+    const T f = std::floor(q);
+    return q - f > T(0.5) ? f + T(1) : f;
+  }
+}
+template <typename T>
+inline T truncdiv_op(T a, T b) {
+  if constexpr (is_int_v<T>) return div_op(a, b);
+  else return std::trunc(a / b);
+}
+template <typename T>
+inline T fmod_op(T a, T b) {
+  if constexpr (is_int_v<T>) return b == 0 ? a : b == -1 ? T(0) : T(a % b);
+  else return std::fmod(a, b);
+}
+template <typename T>
+inline T remainder_op(T a, T b) {
+  if constexpr (is_int_v<T>) {
+    if (b == 0) return a;
+    const T r = fmod_op(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? T(r + b) : r;
+  } else {
+    const T r = std::fmod(a, b);
+    return (r != T(0) && ((r < T(0)) != (b < T(0)))) ? r + b : r;
+  }
+}
+
+// float32 floor_divide, remainder and fmod without a call to fmodf per
+// element: in double, n = trunc(a / b) is the exact truncated quotient and
+// a - n * b the exact fmod remainder while |a / b| < 2^22 (n * b has at most
+// 53 bits, and a double quotient of two floats cannot round onto an integer
+// there), which is also where floordiv_op's float32 steps give exactly n or
+// n - 1. The loop vectorizes (trunc is a vroundpd in the x86-64-v3 and v4
+// clones); elements outside that range (huge quotients, b = 0, NaN, inf) are
+// flagged and redone by the exact scalar path.
+constexpr double kExactQuotient = 4194304.0;  // 2^22
+
+// The elements the vector path leaves to the exact one: a huge quotient, b = 0,
+// NaN, an infinite a (all in q), and an infinite b (0 * inf is NaN).
+LOOM_CPU_INLINE bool needs_exact(double q, double bd) {
+  return !(std::fabs(q) < kExactQuotient) | !(std::fabs(bd) < std::numeric_limits<double>::infinity());
+}
+
+template <BinaryOp OP>
+LOOM_CPU_INLINE float rounded_f32(float a, float b, int& slow) {
+  const double ad = a, bd = b, q = ad / bd, n = std::trunc(q);
+  slow |= static_cast<int>(needs_exact(q, bd));
+  const double r = std::copysign(ad - n * bd, ad);  // a zero remainder keeps a's sign, as fmod's
+  if constexpr (OP == BinaryOp::Fmod) return static_cast<float>(r);
+  const bool adjust = (r != 0.0) & ((r < 0.0) != (bd < 0.0));
+  if constexpr (OP == BinaryOp::Remainder) return static_cast<float>(adjust ? r + bd : r);
+  return static_cast<float>(adjust ? n - 1.0 : n);
+}
+
+template <BinaryOp OP>
+inline float rounded_f32_exact(float a, float b) {
+  if constexpr (OP == BinaryOp::Fmod) return fmod_op(a, b);
+  else if constexpr (OP == BinaryOp::Remainder) return remainder_op(a, b);
+  else return floordiv_op(a, b);
+}
+
+// One run: a and b have stride 1 or 0 (a broadcast value); out has stride 1.
+// Returns nonzero when some element needs the exact path.
+template <BinaryOp OP>
+LOOM_CPU_CLONES int rounded_f32_run(float* o, const float* a, int64_t sa, const float* b, int64_t sb, int64_t n) {
+  int slow = 0;
+  if (sa == 1 && sb == 1) {
+#pragma omp simd reduction(| : slow)
+    for (int64_t i = 0; i < n; ++i) o[i] = rounded_f32<OP>(a[i], b[i], slow);
+  } else if (sa == 1) {
+    const float bv = b[0];
+#pragma omp simd reduction(| : slow)
+    for (int64_t i = 0; i < n; ++i) o[i] = rounded_f32<OP>(a[i], bv, slow);
+  } else {
+    const float av = a[0];
+#pragma omp simd reduction(| : slow)
+    for (int64_t i = 0; i < n; ++i) o[i] = rounded_f32<OP>(av, b[i * sb], slow);
+  }
+  return slow;
+}
+
+// out = a OP b over the loop (operands: 0 out, 1 a, 2 b), float32.
+template <BinaryOp OP>
+void rounded_f32_loop(float* out, const float* a, const float* b, const ElementwiseLoop& L) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d];
+  const bool fast = so == 1 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1);
+  for_each_row<3>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    float* o = out + off[0];
+    const float* x = a + off[1];
+    const float* y = b + off[2];
+    if (!fast) {
+      for (int64_t i = 0; i < n; ++i) o[i * so] = rounded_f32_exact<OP>(x[i * sa], y[i * sb]);
+      return;
+    }
+    // In chunks through a buffer: out may be a or b (in place), and the exact
+    // pass must still read the inputs.
+    constexpr int64_t kChunk = 512;
+    float buf[kChunk];
+    for (int64_t c = 0; c < n; c += kChunk) {
+      const int64_t m = std::min(kChunk, n - c);
+      const float* xc = x + c * sa;
+      const float* yc = y + c * sb;
+      if (rounded_f32_run<OP>(buf, xc, sa, yc, sb, m) != 0)
+        for (int64_t i = 0; i < m; ++i) {
+          const float u = xc[i * sa], v = yc[i * sb];
+          if (needs_exact(double(u) / double(v), v)) buf[i] = rounded_f32_exact<OP>(u, v);
+        }
+      std::memcpy(o + c, buf, static_cast<size_t>(m) * sizeof(float));
+    }
+  });
+}
+
+bool rounded_f32_dispatch(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {
+  switch (op) {
+    case BinaryOp::FloorDiv: rounded_f32_loop<BinaryOp::FloorDiv>(out, a, b, L); return true;
+    case BinaryOp::Remainder: rounded_f32_loop<BinaryOp::Remainder>(out, a, b, L); return true;
+    case BinaryOp::Fmod: rounded_f32_loop<BinaryOp::Fmod>(out, a, b, L); return true;
+    default: return false;
+  }
+}
+
+// Float rounding over a unit-stride run: a vroundps in the v3 and v4 clones
+// (baseline x86-64 has no rounding instruction and calls libm).
+template <typename T>
+LOOM_CPU_CLONES void round_run(UnaryOp op, T* o, const T* x, int64_t n) {
+  switch (op) {
+    case UnaryOp::Floor:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = std::floor(x[i]);
+      return;
+    case UnaryOp::Ceil:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = std::ceil(x[i]);
+      return;
+    case UnaryOp::Round:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = std::nearbyint(x[i]);
+      return;
+    default:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = std::trunc(x[i]);
+      return;
+  }
+}
+
+template <typename T>
+T round_one(UnaryOp op, T v) {
+  return op == UnaryOp::Floor   ? std::floor(v)
+         : op == UnaryOp::Ceil  ? std::ceil(v)
+         : op == UnaryOp::Round ? std::nearbyint(v)
+                                : std::trunc(v);
+}
+
+template <typename T>
+void round_loop(UnaryOp op, T* out, const T* in, const ElementwiseLoop& L) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sa = L.strides[1][d];
+  for_each_row<2>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    T* o = out + off[0];
+    const T* x = in + off[1];
+    if (so == 1 && sa == 1) round_run(op, o, x, n);
+    else
+      for (int64_t i = 0; i < n; ++i) o[i * so] = round_one(op, x[i * sa]);
+  });
+}
+
 // NaN-propagating maximum / minimum.
 template <typename T>
 inline T max_op(T a, T b) {
@@ -174,17 +361,18 @@ inline T min_op(T a, T b) {
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add",  "sub",  "mul",         "div",        "pow",         "maximum", "minimum",
-                                "eq",   "ne",   "lt",          "le",         "gt",          "ge",      "rsub",
-                                "rdiv", "rpow", "bitwise_and", "bitwise_or", "bitwise_xor", "hypot"};
+  static const char* names[] = {"add",         "sub",   "mul",          "div",  "pow",         "maximum",
+                                "minimum",     "eq",    "ne",           "lt",   "le",          "gt",
+                                "ge",          "rsub",  "rdiv",         "rpow", "bitwise_and", "bitwise_or",
+                                "bitwise_xor", "hypot", "floor_divide", "div",  "remainder",   "fmod"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
   static const char* names[] = {
-      "neg",          "abs",  "sign",   "exp",         "log",         "sqrt",          "rsqrt",
-      "reciprocal",   "sin",  "cos",    "tanh",        "sigmoid",     "relu",          "gelu",
-      "gelu_tanh",    "silu", "square", "logical_not", "bitwise_not", "gelu_backward", "gelu_tanh_backward",
-      "silu_backward"};
+      "neg",           "abs",   "sign",   "exp",         "log",         "sqrt",          "rsqrt",
+      "reciprocal",    "sin",   "cos",    "tanh",        "sigmoid",     "relu",          "gelu",
+      "gelu_tanh",     "silu",  "square", "logical_not", "bitwise_not", "gelu_backward", "gelu_tanh_backward",
+      "silu_backward", "floor", "ceil",   "round",       "trunc"};
   return names[static_cast<int>(op)];
 }
 
@@ -226,6 +414,10 @@ void with_binary(BinaryOp op, Fn&& fn) {
       case BinaryOp::RSub: return fn([](T a, T b) { return wsub(b, a); });
       case BinaryOp::RDiv: return fn([](T a, T b) { return div_op(b, a); });
       case BinaryOp::RPow: return fn([](T a, T b) { return pow_op(b, a); });
+      case BinaryOp::FloorDiv: return fn([](T a, T b) { return floordiv_op(a, b); });
+      case BinaryOp::TruncDiv: return fn([](T a, T b) { return truncdiv_op(a, b); });
+      case BinaryOp::Remainder: return fn([](T a, T b) { return remainder_op(a, b); });
+      case BinaryOp::Fmod: return fn([](T a, T b) { return fmod_op(a, b); });
       default: break;
     }
   }
@@ -255,6 +447,16 @@ void unary_numeric(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::Square: return map1(L, o, x, [](T v) { return wmul(v, v); });
     // `v < 0` is false for NaN, so relu(NaN) = NaN.
     case UnaryOp::Relu: return map1(L, o, x, [](T v) { return v < T(0) ? T(0) : v; });
+    // Integers are integral already. nearbyint rounds half to even (the default mode).
+    case UnaryOp::Floor:
+    case UnaryOp::Ceil:
+    case UnaryOp::Round:
+    case UnaryOp::Trunc:
+      if constexpr (std::is_floating_point_v<T>) {
+        return round_loop(op, o, x, L);
+      } else {
+        return map1(L, o, x, [](T v) { return v; });
+      }
     default: LOOM_THROW(ErrorKind::Runtime, "unary: bad op");
   }
 }
@@ -377,6 +579,10 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
     case UnaryOp::Sign:
     case UnaryOp::Square:
     case UnaryOp::Relu:
+    case UnaryOp::Floor:
+    case UnaryOp::Ceil:
+    case UnaryOp::Round:
+    case UnaryOp::Trunc:
       LOOM_DISPATCH_NUMERIC(
           dt, name, [&] { unary_numeric(op, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), loop); });
       return;
@@ -391,6 +597,9 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
                   dtype_name(dt));
   LOOM_CHECK_TYPE(op != BinaryOp::Hypot || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
                   dtype_name(dt));
+  if (dt == DType::Float32 && rounded_f32_dispatch(op, static_cast<float*>(out), static_cast<const float*>(a),
+                                                   static_cast<const float*>(b), loop))
+    return;
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     with_binary<T>(op, [&](auto f) {
@@ -416,6 +625,15 @@ void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, co
       return;
     }
     const T sv = convert<T>(s);
+    if constexpr (std::is_same_v<T, float>) {
+      // The number as a broadcast operand (stride 0) of the tensor-tensor loop.
+      ElementwiseLoop L3 = loop;
+      L3.noperands = 3;
+      for (int i = 0; i < L3.ndim; ++i) L3.strides[2][i] = 0;
+      const float* xf = static_cast<const float*>(a);  // T is float here (not a template: no discarding)
+      const float* sf = static_cast<const float*>(static_cast<const void*>(&sv));
+      if (rounded_f32_dispatch(op, static_cast<float*>(out), xf, sf, L3)) return;
+    }
     if (op == BinaryOp::Pow && std::is_floating_point_v<T> && s == 2.0) {
       map1(loop, static_cast<T*>(out), x, [](T v) { return v * v; });
       return;

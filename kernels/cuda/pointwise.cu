@@ -163,6 +163,10 @@ struct UnaryFloatF {
         T s = T(1) / (T(1) + exp(-x));
         return s * (T(1) + x * (T(1) - s));
       }
+      case UnaryOp::Floor: return floor(x);
+      case UnaryOp::Ceil: return ceil(x);
+      case UnaryOp::Round: return rint(x);  // half to even, as nearbyint on the CPU
+      case UnaryOp::Trunc: return trunc(x);
       default: return x;  // LogicalNot is handled separately
     }
   }
@@ -178,7 +182,7 @@ struct UnaryIntF {
       case UnaryOp::Sign: return x > 0 ? T(1) : x < 0 ? T(-1) : T(0);
       case UnaryOp::Relu: return x < 0 ? T(0) : x;
       case UnaryOp::Square: return wmul(x, x);
-      default: return x;
+      default: return x;  // Floor, Ceil, Round, Trunc: integers are integral
     }
   }
 };
@@ -199,7 +203,8 @@ struct BitNotF {
 
 bool int_unary_ok(UnaryOp op) {
   return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu ||
-         op == UnaryOp::Square;
+         op == UnaryOp::Square || op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round ||
+         op == UnaryOp::Trunc;
 }
 
 // ---- binary ----
@@ -212,6 +217,43 @@ __device__ T int_pow(T base, T e) {
   for (; e; e >>= 1, b *= b)
     if (e & 1) r *= b;
   return T(r);
+}
+
+// Rounded division and remainders, the same formulas as the CPU twin
+// (kernels/cpu/pointwise.cpp, floordiv_op): integers give x // 0 = 0 and
+// x % 0 = x (unchecked on CUDA, as in PyTorch), min // -1 wraps; float
+// quotients are rebuilt from the exact fmod remainder.
+template <typename T>
+__device__ T floordiv_(T a, T b) {
+  if constexpr (is_int_v<T>) {
+    if (b == 0) return T(0);
+    if (b == -1) return wsub(T(0), a);
+    const T q = T(a / b);
+    return (T(a % b) != 0 && ((a < 0) != (b < 0))) ? T(q - 1) : q;
+  } else {
+    if (b == T(0)) return a / b;
+    const T r = fmod(a, b);
+    T q = (a - r) / b;
+    if (r != T(0) && ((r < T(0)) != (b < T(0)))) q -= T(1);
+    if (q == T(0)) return copysign(T(0), a / b);
+    const T f = floor(q);
+    return q - f > T(0.5) ? f + T(1) : f;
+  }
+}
+template <typename T>
+__device__ T fmod_(T a, T b) {
+  if constexpr (is_int_v<T>) return b == 0 ? a : b == -1 ? T(0) : T(a % b);
+  else return fmod(a, b);
+}
+template <typename T>
+__device__ T remainder_(T a, T b) {
+  const T r = fmod_(a, b);
+  if constexpr (is_int_v<T>) {
+    if (b == 0) return a;
+    return (r != 0 && ((r < 0) != (b < 0))) ? T(r + b) : r;
+  } else {
+    return (r != T(0) && ((r < T(0)) != (b < T(0)))) ? r + b : r;
+  }
 }
 
 // BitAnd, BitOr, BitXor; on bool these are the logical ops. Floating dtypes
@@ -253,6 +295,12 @@ struct BinaryF {
         case BinaryOp::Hypot:
           if constexpr (std::is_floating_point_v<T>) return hypot(a, b);
           else return T(0);  // rejected on the host
+        case BinaryOp::FloorDiv: return floordiv_(a, b);
+        case BinaryOp::TruncDiv:
+          if constexpr (std::is_floating_point_v<T>) return trunc(a / b);
+          else return div(a, b);
+        case BinaryOp::Remainder: return remainder_(a, b);
+        case BinaryOp::Fmod: return fmod_(a, b);
         default: return T(0);
       }
     }

@@ -185,25 +185,32 @@ def multiply_(self, other):
     return self.mul_(other)
 
 
-def _check_rounding_mode(name, rounding_mode):
-    if rounding_mode is None:
-        return
-    if rounding_mode in ("trunc", "floor"):
-        raise NotImplementedError(f"{name}(): rounding_mode='{rounding_mode}' is not supported by loom yet; "
-                                  "use rounding_mode=None (true division)")
-    raise RuntimeError(f"{name} expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                       f"'{rounding_mode}'")
-
-
 def divide(self, other, *, rounding_mode=None):
-    """Alias of div (true division; rounding_mode 'trunc' and 'floor' are not implemented)."""
-    _check_rounding_mode("divide", rounding_mode)
-    return self.div(other)
+    """Alias of div."""
+    return self.div(other, rounding_mode=rounding_mode)
 
 
 def divide_(self, other, *, rounding_mode=None):
-    _check_rounding_mode("divide_", rounding_mode)
-    return self.div_(other)
+    return self.div_(other, rounding_mode=rounding_mode)
+
+
+def _round_method(rnd):
+    def round(self, *, decimals=0):
+        if decimals == 0:
+            return rnd(self)
+        if not isinstance(decimals, int) or isinstance(decimals, bool):
+            raise TypeError(f"round(): argument 'decimals' must be int, not {type(decimals).__name__}")
+        if not self.is_floating_point():
+            raise RuntimeError(f"round(): decimals={decimals} needs a floating dtype, got {self.dtype}")
+        # As torch.round: x * 10^d rounded, then divided back, in the tensor's dtype.
+        if decimals > 0:
+            scale = 10.0 ** decimals
+            return rnd(self * scale) / scale
+        scale = 10.0 ** -decimals
+        return rnd(self / scale) * scale
+
+    round.__doc__ = rnd.__doc__
+    return round
 
 
 def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -273,5 +280,6 @@ def _install():
     Tensor.isclose = isclose
     Tensor.allclose = allclose
     Tensor.true_divide_ = Tensor.div_
+    Tensor.round = _round_method(Tensor.round)
     Tensor.__module__ = "loom"
     Tensor.is_tensor_like = True

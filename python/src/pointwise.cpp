@@ -34,6 +34,18 @@ Tensor where_impl(const Tensor& cond, py::object a, py::object b) {
   return where(cond, scalar_tensor(sa, TensorOptions(dt, cond.device())), sb);
 }
 
+// A number on the left of a tensor (2 // x, 2 % x) as a 0-d tensor of the promoted dtype.
+Tensor reflected(const Tensor& x, const Scalar& s) {
+  return scalar_tensor(s, TensorOptions(promote_with_scalar(x.dtype(), s), x.device()));
+}
+
+std::string to_rounding_mode(py::handle mode, const char* op) {
+  if (!py::isinstance<py::str>(mode))
+    throw py::type_error(std::string(op) + "(): argument 'rounding_mode' must be str or None, not " +
+                         std::string(py::str(py::type::of(mode).attr("__name__"))));
+  return mode.cast<std::string>();
+}
+
 void bind_registry(py::module_& m, py::class_<Tensor>& cls) {
   cls.attr("__array_priority__") = 1000;
 
@@ -80,6 +92,12 @@ void bind_binary(py::module_& m, py::class_<Tensor>& cls) {
   auto div_s = [](const Tensor& a, const Scalar& b) { return a.div(b); };
   auto pow_t = [](const Tensor& a, const Tensor& b) { return a.pow(b); };
   auto pow_s = [](const Tensor& a, const Scalar& b) { return a.pow(b); };
+  auto fdiv_t = [](const Tensor& a, const Tensor& b) { return a.floor_divide(b); };
+  auto fdiv_s = [](const Tensor& a, const Scalar& b) { return a.floor_divide(b); };
+  auto rem_t = [](const Tensor& a, const Tensor& b) { return a.remainder(b); };
+  auto rem_s = [](const Tensor& a, const Scalar& b) { return a.remainder(b); };
+  auto fmod_t = [](const Tensor& a, const Tensor& b) { return a.fmod(b); };
+  auto fmod_s = [](const Tensor& a, const Scalar& b) { return a.fmod(b); };
 
   cls.def(
          "add",
@@ -101,11 +119,43 @@ void bind_binary(py::module_& m, py::class_<Tensor>& cls) {
           "mul", [=](const Tensor& a, py::object b) { return binary(a, b, "mul", false, mul_t, mul_s); },
           registry_doc("mul"))
       .def(
-          "div", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); },
-          registry_doc("div"))
+          "div",
+          [=](const Tensor& a, py::object b, py::object rounding_mode) {
+            if (rounding_mode.is_none()) return binary(a, b, "div", false, div_t, div_s);
+            const std::string mode = to_rounding_mode(rounding_mode, "div");
+            return binary(
+                a, b, "div", false, [&](const Tensor& x, const Tensor& y) { return x.div(y, mode); },
+                [&](const Tensor& x, const Scalar& y) { return x.div(y, mode); });
+          },
+          py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none(), registry_doc("div"))
       .def(
           "true_divide", [=](const Tensor& a, py::object b) { return binary(a, b, "div", false, div_t, div_s); },
           registry_doc("div"))
+      .def(
+          "floor_divide",
+          [=](const Tensor& a, py::object b) { return binary(a, b, "floor_divide", false, fdiv_t, fdiv_s); },
+          py::arg("other"), registry_doc("floor_divide"))
+      .def(
+          "remainder", [=](const Tensor& a, py::object b) { return binary(a, b, "remainder", false, rem_t, rem_s); },
+          py::arg("other"), registry_doc("remainder"))
+      .def(
+          "fmod", [=](const Tensor& a, py::object b) { return binary(a, b, "fmod", false, fmod_t, fmod_s); },
+          py::arg("other"), registry_doc("fmod"))
+      .def("__floordiv__",
+           [=](const Tensor& a, py::object b) { return binary(a, b, "floor_divide", true, fdiv_t, fdiv_s); })
+      .def("__rfloordiv__",
+           [=](const Tensor& a, py::object b) {
+             return binary(
+                 a, b, "floor_divide", true, [](const Tensor& x, const Tensor& y) { return y.floor_divide(x); },
+                 [](const Tensor& x, const Scalar& y) { return reflected(x, y).floor_divide(x); });
+           })
+      .def("__mod__", [=](const Tensor& a, py::object b) { return binary(a, b, "remainder", true, rem_t, rem_s); })
+      .def("__rmod__",
+           [=](const Tensor& a, py::object b) {
+             return binary(
+                 a, b, "remainder", true, [](const Tensor& x, const Tensor& y) { return y.remainder(x); },
+                 [](const Tensor& x, const Scalar& y) { return reflected(x, y).remainder(x); });
+           })
       .def(
           "pow", [=](const Tensor& a, py::object b) { return binary(a, b, "pow", false, pow_t, pow_s); },
           registry_doc("pow"))
@@ -177,6 +227,18 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
     if (py::isinstance<Tensor>(b)) t.div_(b.cast<const Tensor&>());
     else t.div_(to_scalar(b, "div_"));
   };
+  auto ifdiv = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.floor_divide_(b.cast<const Tensor&>());
+    else t.floor_divide_(to_scalar(b, "floor_divide_"));
+  };
+  auto irem = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.remainder_(b.cast<const Tensor&>());
+    else t.remainder_(to_scalar(b, "remainder_"));
+  };
+  auto ifmod = [](Tensor& t, py::handle b) {
+    if (py::isinstance<Tensor>(b)) t.fmod_(b.cast<const Tensor&>());
+    else t.fmod_(to_scalar(b, "fmod_"));
+  };
   auto ipow = [](Tensor& t, py::handle b) {
     if (py::isinstance<Tensor>(b)) t.pow_(b.cast<const Tensor&>());
     else t.pow_(to_scalar(b, "pow_"));
@@ -208,7 +270,22 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
           },
           py::arg("other"), py::kw_only(), py::arg("alpha") = py::none())
       .def("mul_", [=](py::object s, py::object b) { return inplace(s, b, "mul_", imul); })
-      .def("div_", [=](py::object s, py::object b) { return inplace(s, b, "div_", idiv); })
+      .def(
+          "div_",
+          [=](py::object s, py::object b, py::object rounding_mode) {
+            if (rounding_mode.is_none()) return inplace(s, b, "div_", idiv);
+            const std::string mode = to_rounding_mode(rounding_mode, "div_");
+            return inplace(s, b, "div_", [&](Tensor& t, py::handle y) {
+              if (py::isinstance<Tensor>(y)) t.div_(y.cast<const Tensor&>(), mode);
+              else t.div_(to_scalar(y, "div_"), mode);
+            });
+          },
+          py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none())
+      .def("floor_divide_", [=](py::object s, py::object b) { return inplace(s, b, "floor_divide_", ifdiv); })
+      .def("remainder_", [=](py::object s, py::object b) { return inplace(s, b, "remainder_", irem); })
+      .def("fmod_", [=](py::object s, py::object b) { return inplace(s, b, "fmod_", ifmod); })
+      .def("__ifloordiv__", [=](py::object s, py::object b) { return inplace(s, b, "floor_divide_", ifdiv); })
+      .def("__imod__", [=](py::object s, py::object b) { return inplace(s, b, "remainder_", irem); })
       .def("pow_", [=](py::object s, py::object b) { return inplace(s, b, "pow_", ipow); })
       .def("__iadd__", [=](py::object s, py::object b) { return inplace(s, b, "add_", iadd); })
       .def("__isub__", [=](py::object s, py::object b) { return inplace(s, b, "sub_", isub); })

@@ -7,7 +7,10 @@
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
+#include <vector>
 #include <string>
 #include "core/error.h"
 #include "kernels/pointwise.h"
@@ -61,15 +64,23 @@ double unary_ref(UnaryOp op, double x) {
     case UnaryOp::GeluErfGrad: return numdiff(gelu_ref, x);
     case UnaryOp::GeluTanhGrad: return numdiff(gelu_tanh_ref, x);
     case UnaryOp::SiluGrad: return numdiff(silu_ref, x);
+    case UnaryOp::Floor: return std::floor(x);
+    case UnaryOp::Ceil: return std::ceil(x);
+    case UnaryOp::Round: {  // half to even, written out
+      const double f = std::floor(x), d = x - f;
+      return d < 0.5 ? f : d > 0.5 ? f + 1 : (std::fmod(f, 2.0) == 0 ? f : f + 1);
+    }
+    case UnaryOp::Trunc: return x < 0 ? std::ceil(x) : std::floor(x);
+    default: break;
   }
   return kNaN;
 }
 
-const UnaryOp kFloatUnary[] = {UnaryOp::Neg,    UnaryOp::Abs,         UnaryOp::Sign,         UnaryOp::Exp,
-                               UnaryOp::Log,    UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
-                               UnaryOp::Sin,    UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
-                               UnaryOp::Relu,   UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
-                               UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad};
+const UnaryOp kFloatUnary[] = {
+    UnaryOp::Neg,          UnaryOp::Abs,        UnaryOp::Sign,     UnaryOp::Exp,  UnaryOp::Log,    UnaryOp::Sqrt,
+    UnaryOp::Rsqrt,        UnaryOp::Reciprocal, UnaryOp::Sin,      UnaryOp::Cos,  UnaryOp::Tanh,   UnaryOp::Sigmoid,
+    UnaryOp::Relu,         UnaryOp::GeluErf,    UnaryOp::GeluTanh, UnaryOp::Silu, UnaryOp::Square, UnaryOp::GeluErfGrad,
+    UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,   UnaryOp::Floor,    UnaryOp::Ceil, UnaryOp::Round,  UnaryOp::Trunc};
 
 bool positive_domain(UnaryOp op) {
   return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal;
@@ -132,6 +143,28 @@ TEST_CASE("cpu unary edge cases: NaN, zero, in place", "[kernels]") {
   CHECK(x[4] == -kInfD);
 }
 
+TEST_CASE("cpu rounding: halves to even, signed zeros, NaN and infinities pass", "[kernels]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x{0.5f, 1.5f, 2.5f, -0.5f, -2.5f, -0.4f, 0.49999997f, 8388609.f, nan, inf, -inf, -0.0f};
+  std::vector<float> out(x.size());
+  const ElementwiseLoop L = make_loop({int64_t(x.size())}, {{1}, {1}});
+  cpu::unary(UnaryOp::Round, DType::Float32, out.data(), x.data(), L);
+  const float want[] = {0.f, 2.f, 2.f, -0.f, -2.f, -0.f, 0.f, 8388609.f};
+  for (int i = 0; i < 8; ++i) CHECK(out[i] == want[i]);
+  CHECK(std::signbit(out[3]));
+  CHECK(std::signbit(out[5]));
+  CHECK(std::isnan(out[8]));
+  CHECK(out[9] == inf);
+  CHECK(out[10] == -inf);
+  CHECK(std::signbit(out[11]));
+  cpu::unary(UnaryOp::Trunc, DType::Float32, out.data(), x.data(), L);
+  CHECK((out[1] == 1.f && out[4] == -2.f && std::signbit(out[5])));
+  cpu::unary(UnaryOp::Ceil, DType::Float32, out.data(), x.data(), L);
+  CHECK((out[0] == 1.f && out[3] == 0.f && std::signbit(out[3]) && out[4] == -2.f));
+  cpu::unary(UnaryOp::Floor, DType::Float32, out.data(), x.data(), L);
+  CHECK((out[0] == 0.f && out[3] == -1.f && out[5] == -1.f && std::isnan(out[8])));
+}
+
 TEMPLATE_TEST_CASE("cpu unary integer ops and logical_not", "[kernels]", int32_t, int64_t) {
   using T = TestType;
   const DType dt = dtype_of<T>::value;
@@ -139,7 +172,8 @@ TEMPLATE_TEST_CASE("cpu unary integer ops and logical_not", "[kernels]", int32_t
   std::vector<T> in(numel(shape));
   for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<T>(int(i % 11) - 5);
   const Shape in_st = transposed_strides(shape, 0, 1);
-  for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Square, UnaryOp::Relu}) {
+  for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Square, UnaryOp::Relu, UnaryOp::Floor,
+                     UnaryOp::Ceil, UnaryOp::Round, UnaryOp::Trunc}) {
     std::vector<T> out(in.size());
     cpu::unary(op, dt, out.data(), in.data(), make_loop(shape, {contiguous_strides(shape), in_st}));
     std::vector<double> want(in.size());
@@ -176,12 +210,20 @@ TEST_CASE("cpu logical_not on every dtype writes bool", "[kernels]") {
 namespace {
 
 // Reference with the kernel's documented integer semantics.
-double binary_ref(BinaryOp op, double a, double b, bool integer) {
+double binary_ref(BinaryOp op, double a, double b, bool integer, bool single = false) {
   auto ipow = [](double x, double e) {
     if (e < 0) return x == 1 ? 1.0 : x == -1 ? (std::fmod(-e, 2) == 1 ? -1.0 : 1.0) : 0.0;
     return std::pow(x, e);
   };
   auto div = [&](double x, double y) { return integer ? (y == 0 ? 0.0 : std::trunc(x / y)) : x / y; };
+  // Python's // and %, written with floor; integers: x // 0 = 0, x % 0 = x.
+  auto floordiv = [&](double x, double y) { return integer && y == 0 ? 0.0 : std::floor(x / y); };
+  auto rem = [&](double x, double y) { return integer && y == 0 ? x : x - std::floor(x / y) * y; };
+  auto cmod = [&](double x, double y) { return integer && y == 0 ? x : x - std::trunc(x / y) * y; };
+  // Float trunc division rounds the quotient to T first, as the kernel does.
+  auto truncdiv = [&](double x, double y) {
+    return integer ? div(x, y) : std::trunc(single ? double(float(x / y)) : x / y);
+  };
   auto pw = [&](double x, double y) { return integer ? ipow(x, y) : std::pow(x, y); };
   switch (op) {
     case BinaryOp::Add: return a + b;
@@ -200,14 +242,20 @@ double binary_ref(BinaryOp op, double a, double b, bool integer) {
     case BinaryOp::RSub: return b - a;
     case BinaryOp::RDiv: return div(b, a);
     case BinaryOp::RPow: return pw(b, a);
+    case BinaryOp::FloorDiv: return floordiv(a, b);
+    case BinaryOp::TruncDiv: return truncdiv(a, b);
+    case BinaryOp::Remainder: return rem(a, b);
+    case BinaryOp::Fmod: return cmod(a, b);
+    default: break;
   }
   return kNaN;
 }
 
-const BinaryOp kAllBinary[] = {BinaryOp::Add, BinaryOp::Sub,     BinaryOp::Mul,     BinaryOp::Div,
-                               BinaryOp::Pow, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq,
-                               BinaryOp::Ne,  BinaryOp::Lt,      BinaryOp::Le,      BinaryOp::Gt,
-                               BinaryOp::Ge,  BinaryOp::RSub,    BinaryOp::RDiv,    BinaryOp::RPow};
+const BinaryOp kAllBinary[] = {BinaryOp::Add,      BinaryOp::Sub,      BinaryOp::Mul,       BinaryOp::Div,
+                               BinaryOp::Pow,      BinaryOp::Maximum,  BinaryOp::Minimum,   BinaryOp::Eq,
+                               BinaryOp::Ne,       BinaryOp::Lt,       BinaryOp::Le,        BinaryOp::Gt,
+                               BinaryOp::Ge,       BinaryOp::RSub,     BinaryOp::RDiv,      BinaryOp::RPow,
+                               BinaryOp::FloorDiv, BinaryOp::TruncDiv, BinaryOp::Remainder, BinaryOp::Fmod};
 
 template <typename T>
 std::vector<T> operand_values(size_t n, uint32_t seed, bool pow_base) {
@@ -235,7 +283,7 @@ void check_binary(BinaryOp op, const Shape& shape, const Shape& sa, const Shape&
   std::vector<double> want(n);
   const bool integer = std::is_integral_v<T>;
   for_each_index(shape, {so, sa, sb}, [&](int64_t, const std::vector<int64_t>& off) {
-    want[off[0]] = binary_ref(op, a[off[1]], b[off[2]], integer);
+    want[off[0]] = binary_ref(op, a[off[1]], b[off[2]], integer, std::is_same_v<T, float>);
   });
   const ElementwiseLoop L = make_loop(shape, {so, sa, sb});
   const double t = integer ? 0 : 4 * tol<T>();
@@ -300,6 +348,120 @@ TEST_CASE("cpu binary edge cases: NaN propagation, integer division by zero, boo
   CHECK_THROWS_AS(cpu::binary(BinaryOp::Sub, DType::Bool, bo, ba, bb, L4), loom::Error);
 }
 
+TEST_CASE("cpu floor_divide, remainder, fmod: signs, zero divisors, overflow, inexact quotients", "[kernels]") {
+  const ElementwiseLoop L = make_loop({6}, {{1}, {1}, {1}});
+  const int64_t mn = std::numeric_limits<int64_t>::min();
+  int64_t ia[6] = {7, -7, 7, -7, mn, 5}, ib[6] = {2, 2, -2, -2, -1, 0}, io[6];
+  cpu::binary(BinaryOp::FloorDiv, DType::Int64, io, ia, ib, L);
+  CHECK((io[0] == 3 && io[1] == -4 && io[2] == -4 && io[3] == 3 && io[4] == mn && io[5] == 0));
+  cpu::binary(BinaryOp::TruncDiv, DType::Int64, io, ia, ib, L);
+  CHECK((io[0] == 3 && io[1] == -3 && io[2] == -3 && io[3] == 3 && io[4] == mn && io[5] == 0));
+  cpu::binary(BinaryOp::Remainder, DType::Int64, io, ia, ib, L);
+  CHECK((io[0] == 1 && io[1] == 1 && io[2] == -1 && io[3] == -1 && io[4] == 0 && io[5] == 5));
+  cpu::binary(BinaryOp::Fmod, DType::Int64, io, ia, ib, L);
+  CHECK((io[0] == 1 && io[1] == -1 && io[2] == 1 && io[3] == -1 && io[4] == 0 && io[5] == 5));
+
+  // 1 // 0.1 is 9 (0.1 is a little above 1/10), though 1 / 0.1 rounds to 10.
+  double fa[6] = {1.0, -7.5, 7.5, 0.0, 5.0, kInfD}, fb[6] = {0.1, 2.0, -2.0, -3.0, 0.0, 2.0}, fo[6];
+  cpu::binary(BinaryOp::FloorDiv, DType::Float64, fo, fa, fb, L);
+  CHECK((fo[0] == 9.0 && fo[1] == -4.0 && fo[2] == -4.0 && fo[4] == kInfD && std::isnan(fo[5])));
+  CHECK((fo[3] == 0.0 && std::signbit(fo[3])));  // 0 // -3 is -0
+  cpu::binary(BinaryOp::Remainder, DType::Float64, fo, fa, fb, L);
+  CHECK((fo[0] == std::fmod(1.0, 0.1) && fo[0] < 0.1));  // 0.09999999999999995, as Python's 1 % 0.1
+  CHECK((fo[1] == 0.5 && fo[2] == -0.5 && std::isnan(fo[4]) && std::isnan(fo[5])));
+  cpu::binary(BinaryOp::Fmod, DType::Float64, fo, fa, fb, L);
+  CHECK((fo[1] == -1.5 && fo[2] == 1.5 && std::isnan(fo[4])));
+  cpu::binary(BinaryOp::TruncDiv, DType::Float64, fo, fa, fb, L);
+  CHECK((fo[0] == 10.0 && fo[1] == -3.0 && fo[2] == -3.0 && fo[4] == kInfD));
+
+  bool bb[6] = {};
+  CHECK_THROWS_AS(cpu::binary(BinaryOp::FloorDiv, DType::Bool, bb, bb, bb, L), loom::Error);
+}
+
+namespace {
+
+// PyTorch's float32 floor division, remainder and fmod, step by step in float32.
+float torch_floordiv(float a, float b) {
+  if (b == 0.0f) return a / b;
+  const float r = std::fmod(a, b);
+  float q = (a - r) / b;
+  if (r != 0.0f && ((b < 0.0f) != (r < 0.0f))) q -= 1.0f;
+  if (q == 0.0f) return std::copysign(0.0f, a / b);
+  float f = std::floor(q);
+  if (q - f > 0.5f) f += 1.0f;
+  return f;
+}
+float torch_remainder(float a, float b) {
+  float r = std::fmod(a, b);
+  if (r != 0.0f && ((b < 0.0f) != (r < 0.0f))) r += b;
+  return r;
+}
+
+bool same_bits(float x, float y) { return std::memcmp(&x, &y, sizeof(float)) == 0 || (x != x && y != y); }
+
+}  // namespace
+
+TEST_CASE("cpu float32 floor_divide, remainder, fmod: the vector path gives the exact path's bits", "[kernels]") {
+  // Quotients of every size (up to 2^60, past the vector path's 2^22), exact multiples, zeros of both
+  // signs, infinities and NaN; every layout the kernel distinguishes.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+  std::uniform_int_distribution<int> ex(-30, 30), pick(0, 9), sgn(0, 1);
+  const int64_t n = 20011;
+  std::vector<float> a(n), b(n);
+  const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+  for (int64_t i = 0; i < n; ++i) {
+    b[i] = std::ldexp(mant(rng), ex(rng) / 3) * (sgn(rng) ? -1.0f : 1.0f);
+    const int k = pick(rng);
+    if (k == 0) a[i] = b[i] * float(int(rng() % 2001) - 1000);  // an exact multiple
+    else if (k == 1) a[i] = specials[rng() % 5];
+    else if (k == 2) b[i] = specials[rng() % 5];
+    else a[i] = std::ldexp(mant(rng), ex(rng)) * (sgn(rng) ? -1.0f : 1.0f);
+  }
+  struct Case {
+    BinaryOp op;
+    float (*ref)(float, float);
+  };
+  const Case cases[] = {{BinaryOp::FloorDiv, torch_floordiv},
+                        {BinaryOp::Remainder, torch_remainder},
+                        {BinaryOp::Fmod, [](float x, float y) { return std::fmod(x, y); }}};
+  for (const Case& c : cases) {
+    std::vector<float> out(n);
+    cpu::binary(c.op, DType::Float32, out.data(), a.data(), b.data(), make_loop({n}, {{1}, {1}, {1}}));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += !same_bits(out[i], c.ref(a[i], b[i]));
+    INFO("op " << int(c.op) << ": contiguous");
+    CHECK(bad == 0);
+    // b broadcast (a number), then a broadcast, then a stepped (strided) b.
+    for (int64_t j : {int64_t(0), int64_t(7), int64_t(4242)}) {
+      cpu::binary_scalar(c.op, DType::Float32, out.data(), a.data(), b[j], make_loop({n}, {{1}, {1}}));
+      bad = 0;
+      for (int64_t i = 0; i < n; ++i) bad += !same_bits(out[i], c.ref(a[i], b[j]));
+      INFO("op " << int(c.op) << ": number " << b[j]);
+      CHECK(bad == 0);
+      cpu::binary(c.op, DType::Float32, out.data(), a.data() + j, b.data(), make_loop({n}, {{1}, {0}, {1}}));
+      bad = 0;
+      for (int64_t i = 0; i < n; ++i) bad += !same_bits(out[i], c.ref(a[j], b[i]));
+      INFO("op " << int(c.op) << ": broadcast a");
+      CHECK(bad == 0);
+    }
+    // In place (out is a): the exact pass must see the inputs, not the vector pass's results.
+    std::vector<float> inplace = a;
+    cpu::binary(c.op, DType::Float32, inplace.data(), inplace.data(), b.data(), make_loop({n}, {{1}, {1}, {1}}));
+    bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += !same_bits(inplace[i], c.ref(a[i], b[i]));
+    INFO("op " << int(c.op) << ": in place");
+    CHECK(bad == 0);
+    std::vector<float> half(n / 2);
+    cpu::binary(c.op, DType::Float32, half.data(), a.data(), b.data(), make_loop({n / 2}, {{1}, {1}, {2}}));
+    bad = 0;
+    for (int64_t i = 0; i < n / 2; ++i) bad += !same_bits(half[i], c.ref(a[i], b[2 * i]));
+    INFO("op " << int(c.op) << ": strided");
+    CHECK(bad == 0);
+  }
+}
+
 TEMPLATE_TEST_CASE("cpu binary_scalar matches the tensor-tensor reference", "[kernels]", float, double, int32_t,
                    int64_t) {
   using T = TestType;
@@ -318,7 +480,7 @@ TEMPLATE_TEST_CASE("cpu binary_scalar matches the tensor-tensor reference", "[ke
       if (pow && !integer && s < 0 && op == BinaryOp::RPow) continue;  // (-3)^x is NaN for real x
       std::vector<double> want(n);
       for_each_index(shape, {contiguous_strides(shape), st}, [&](int64_t, const std::vector<int64_t>& off) {
-        want[off[0]] = binary_ref(op, a[off[1]], s, integer);
+        want[off[0]] = binary_ref(op, a[off[1]], s, integer, std::is_same_v<T, float>);
       });
       const ElementwiseLoop L = make_loop(shape, {contiguous_strides(shape), st});
       const std::string what =
@@ -543,8 +705,10 @@ TEST_CASE("cuda unary matches cpu", "[cuda]") {
                               UnaryOp::Log,    UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
                               UnaryOp::Sin,    UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
                               UnaryOp::Relu,   UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
-                              UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad};
-  std::vector<UnaryOp> ints = {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Relu, UnaryOp::Square};
+                              UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,
+                              UnaryOp::Floor,  UnaryOp::Ceil,        UnaryOp::Round,        UnaryOp::Trunc};
+  std::vector<UnaryOp> ints = {UnaryOp::Neg,   UnaryOp::Abs,  UnaryOp::Sign,  UnaryOp::Relu, UnaryOp::Square,
+                               UnaryOp::Floor, UnaryOp::Ceil, UnaryOp::Round, UnaryOp::Trunc};
   run(float{}, all, -3);  // log/sqrt of negatives: NaN on both
   run(double{}, all, -3);
   run(int32_t{}, ints, -3);
@@ -556,10 +720,11 @@ TEST_CASE("cuda unary matches cpu", "[cuda]") {
 TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[cuda]") {
   LOOM_REQUIRE_GPU();
   std::mt19937 rng(2);
-  const std::vector<BinaryOp> ops = {BinaryOp::Add, BinaryOp::Sub,     BinaryOp::Mul,     BinaryOp::Div,
-                                     BinaryOp::Pow, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq,
-                                     BinaryOp::Ne,  BinaryOp::Lt,      BinaryOp::Le,      BinaryOp::Gt,
-                                     BinaryOp::Ge,  BinaryOp::RSub,    BinaryOp::RDiv,    BinaryOp::RPow};
+  const std::vector<BinaryOp> ops = {BinaryOp::Add,      BinaryOp::Sub,      BinaryOp::Mul,       BinaryOp::Div,
+                                     BinaryOp::Pow,      BinaryOp::Maximum,  BinaryOp::Minimum,   BinaryOp::Eq,
+                                     BinaryOp::Ne,       BinaryOp::Lt,       BinaryOp::Le,        BinaryOp::Gt,
+                                     BinaryOp::Ge,       BinaryOp::RSub,     BinaryOp::RDiv,      BinaryOp::RPow,
+                                     BinaryOp::FloorDiv, BinaryOp::TruncDiv, BinaryOp::Remainder, BinaryOp::Fmod};
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const DType dt = dtype_of<T>::value;

@@ -92,6 +92,11 @@ UNARY = {
     "gelu": (_gelu, "floatonly"),
     "logical_not": (lambda a: a == 0, "bool"),
     "bitwise_not": (np.invert, "bitwise"),
+    # Integers are integral: the identity on them (PyTorch returns a copy).
+    "floor": (lambda a: a if a.dtype.kind in "iu" else np.floor(a), "same"),
+    "ceil": (lambda a: a if a.dtype.kind in "iu" else np.ceil(a), "same"),
+    "round": (lambda a: a if a.dtype.kind in "iu" else np.round(a), "same"),
+    "trunc": (lambda a: a if a.dtype.kind in "iu" else np.trunc(a), "same"),
 }
 SMOOTH_AT_INF = {"silu", "gelu", "sigmoid", "tanh"}
 
@@ -225,6 +230,12 @@ def _np_binary(name, a, b, dt):
                 fix = np.isneginf(a) & ~odd & ~np.isnan(b) & (b != 0)
                 r = np.where(fix, np.where(b > 0, np.inf, 0.0), r)
             return r
+        if name == "floor_divide":  # NumPy's // and % are Python's, as PyTorch's
+            return np.floor_divide(a, b)
+        if name == "remainder":
+            return np.remainder(a, b)
+        if name == "fmod":
+            return np.fmod(a, b)
         if name in ("maximum",):
             return np.maximum(a, b)
         if name in ("minimum",):
@@ -243,14 +254,17 @@ def _np_binary(name, a, b, dt):
 
 COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
 BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor")
-BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "maximum", "minimum") + COMPARE
+ROUNDED = ("floor_divide", "remainder", "fmod")
+BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "maximum", "minimum") + \
+    COMPARE + ROUNDED
 
 
 def binary_expect(name, x, y, alpha=None):
     """Expectation of name(x, y) where x, y are T or Python scalars (first operand first)."""
     base = name.strip("_").replace("r", "", 1) if name.startswith("__r") else name.strip("_")
     base = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "truediv": "div",
-            "negative": "neg", "bitwise_and": "and", "bitwise_or": "or", "bitwise_xor": "xor"}.get(base, base)
+            "negative": "neg", "bitwise_and": "and", "bitwise_or": "or", "bitwise_xor": "xor",
+            "floordiv": "floor_divide", "mod": "remainder"}.get(base, base)
     try:
         shape = np.broadcast_shapes(np.shape(x.arr) if isinstance(x, S.T) else (), np.shape(y.arr) if isinstance(y, S.T) else ())
     except ValueError as e:
@@ -277,6 +291,11 @@ def binary_expect(name, x, y, alpha=None):
     if scalar_out_of_range:
         return R.anything(dtype=out_dt, why="a Python scalar outside the tensor dtype's range")
     a, b = R.arr_of(x, dt), R.arr_of(y, dt)
+    if base in ROUNDED:
+        if dt == "bool":
+            return R.raises("%s of bool tensors" % base)
+        if dt in S.INTS and (np.asarray(b) == 0).any():
+            return R.raises("integer division by zero (ZeroDivisionError)")
     if base == "pow" and dt in S.INTS and (np.asarray(b) < 0).any():
         if not isinstance(y, S.T):
             return R.raises("integers to negative integer powers")
@@ -317,7 +336,7 @@ def operand_pair(draw, dtypes=S.DTYPES, scalar=True):
 
 
 SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "and": "&", "or": "|", "xor": "^", "eq": "==", "ne": "!=",
-          "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+          "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "floordiv": "//", "mod": "%"}
 
 
 @st.composite
@@ -368,12 +387,12 @@ def _reg_binary():
     for name in BINARY:
         register("Tensor." + name, binary_examples(name, "method"), family="binary")
         register("loom." + name, binary_examples(name, "function"), family="binary")
-    for name in ("add", "sub", "mul", "div", "pow", "and", "or", "xor") + COMPARE:
+    for name in ("add", "sub", "mul", "div", "pow", "and", "or", "xor", "floordiv", "mod") + COMPARE:
         register("Tensor.__%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "operator"), family="binary")
-    for name in ("add", "sub", "mul", "div", "pow"):
+    for name in ("add", "sub", "mul", "div", "pow", "floordiv", "mod"):
         register("Tensor.__r%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "reflected"), family="binary")
         register("Tensor.__i%s__" % {"div": "truediv"}.get(name, name), binary_examples(name, "augmented"), family="binary")
-    for name in ("add", "sub", "mul", "div", "pow"):
+    for name in ("add", "sub", "mul", "div", "pow") + ROUNDED:
         register("Tensor.%s_" % name, binary_examples(name, "inplace"), family="binary")
     for name in ("and", "or", "xor"):
         register("Tensor.__r%s__" % name, binary_examples(name, "reflected"), family="binary")
