@@ -4,6 +4,8 @@
 //   exp_fast(x)           exp for float that vectorizes (softmax, log_softmax,
 //                         cross_entropy, logsumexp); std::exp for double
 //   LOOM_CPU_CLONES       a row function compiled for baseline x86-64, x86-64-v3 and -v4
+//   HalfIntegerPow        x^p for p = k / 2, 0 < |k| <= 8 (x^3, x^0.5, x^-1...) by products
+//                         and a sqrt (pow with a number, norm with such a p)
 //
 // select_bits: with data-dependent conditions (a random mask, v > best in a
 // pooling window) a branch mispredicts on about half the elements, and on
@@ -112,5 +114,34 @@ LOOM_CPU_INLINE float exp_fast(float x) {
 }
 
 LOOM_CPU_INLINE double exp_fast(double x) { return std::exp(x); }
+
+// x^p for p = k / 2 with 0 < |k| <= 8 (3, 0.5, 1.5, 4, -1, -0.5...): the
+// product of x, x^2, x^4 picked by the bits of |k| / 2, times sqrt(x) for
+// a half, inverted for a negative p. A pow call per element keeps a loop
+// scalar; this vectorizes, within a few ulp in double (floats are computed in
+// double and rounded once; larger powers would lose more). Special values are pow's: NaN for a negative x
+// with a half, +-inf for +-0 with a negative p, (-inf)^1.5 = inf.
+struct HalfIntegerPow {
+  bool ok = false, neg = false, half = false, b1 = false, b2 = false, b4 = false;
+  explicit HalfIntegerPow(double p) {
+    const double k = std::fabs(2 * p);
+    if (!(k > 0 && k <= 8 && k == std::floor(k))) return;
+    const int e = static_cast<int>(k) / 2;
+    ok = true;
+    neg = p < 0;
+    half = static_cast<int>(k) % 2 == 1;
+    b1 = e & 1;
+    b2 = e & 2;
+    b4 = e & 4;
+  }
+  LOOM_CPU_INLINE double operator()(double a) const {
+    // With a half, pow treats -inf as +inf and -0 as +0 (a + 0.0 is +0 for -0).
+    a = half ? (a == -INFINITY ? INFINITY : a + 0.0) : a;
+    const double a2 = a * a, a4 = a2 * a2;
+    double r = (b1 ? a : 1.0) * (b2 ? a2 : 1.0) * (b4 ? a4 : 1.0);
+    r = half ? r * std::sqrt(a) : r;
+    return neg ? 1.0 / r : r;
+  }
+};
 
 }  // namespace loom::kernels::cpu::detail

@@ -350,6 +350,28 @@ void round_loop(UnaryOp op, T* out, const T* in, const ElementwiseLoop& L) {
   });
 }
 
+// x ** s for a number s = k / 2 (HalfIntegerPow): unit-stride runs in clones.
+template <typename T>
+LOOM_CPU_CLONES void pow_half_integer_run(T* o, const T* x, int64_t n, detail::HalfIntegerPow f) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(static_cast<double>(x[i])));
+}
+
+template <typename T>
+void pow_half_integer_loop(T* out, const T* in, detail::HalfIntegerPow f, const ElementwiseLoop& L) {
+  if constexpr (std::is_floating_point_v<T>) {
+    const int d = L.ndim - 1;
+    const int64_t so = L.strides[0][d], sa = L.strides[1][d];
+    for_each_row<2>(L, [&](const int64_t* off, int64_t n, int64_t) {
+      T* o = out + off[0];
+      const T* x = in + off[1];
+      if (so == 1 && sa == 1) pow_half_integer_run(o, x, n, f);
+      else
+        for (int64_t i = 0; i < n; ++i) o[i * so] = static_cast<T>(f(static_cast<double>(x[i * sa])));
+    });
+  }
+}
+
 // NaN-propagating maximum / minimum.
 template <typename T>
 inline T max_op(T a, T b) {
@@ -636,6 +658,10 @@ void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, co
     }
     if (op == BinaryOp::Pow && std::is_floating_point_v<T> && s == 2.0) {
       map1(loop, static_cast<T*>(out), x, [](T v) { return v * v; });
+      return;
+    }
+    if (op == BinaryOp::Pow && std::is_floating_point_v<T> && detail::HalfIntegerPow(s).ok) {
+      pow_half_integer_loop(static_cast<T*>(out), x, detail::HalfIntegerPow(s), loop);
       return;
     }
     with_binary<T>(op, [&](auto f) {

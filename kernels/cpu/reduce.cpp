@@ -203,6 +203,17 @@ struct LogSumExpAcc {
 
 enum class NormKind { Zero, One, Two, Inf, NegInf, P };
 
+using detail::HalfIntegerPow;
+
+// sum |x|^p over a unit-stride run for p = k / 2 (HalfIntegerPow, kernels/cpu/branchless.h).
+template <typename T>
+LOOM_CPU_CLONES double half_integer_pow_sum(const T* x, int64_t n, HalfIntegerPow f) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int64_t i = 0; i < n; ++i) t += f(std::fabs(static_cast<double>(x[i])));
+  return t;
+}
+
 // sum |x|^p, specialised for the common p so that no pow runs in the loop;
 // Inf / NegInf keep max / min |x| (NaN propagates).
 template <typename T, NormKind K>
@@ -234,6 +245,8 @@ struct NormAcc {
         }
       }
       v += t;
+    } else if (K == NormKind::P && s == 1 && p > 0 && HalfIntegerPow(p).ok) {
+      v += half_integer_pow_sum(x, n, HalfIntegerPow(p));
     } else {
       for (int64_t i = 0; i < n; ++i) step(x[i * s], 0);
     }

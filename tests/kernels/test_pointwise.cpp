@@ -462,6 +462,43 @@ TEST_CASE("cpu float32 floor_divide, remainder, fmod: the vector path gives the 
   }
 }
 
+TEST_CASE("cpu pow with a half-integer number: products and sqrt within 4 ulp of pow, pow's special values",
+          "[kernels]") {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<double> u(-40.0, 40.0);
+  const int64_t n = 4099;
+  std::vector<double> x(n);
+  for (auto& v : x) v = std::ldexp(1.0 + std::fabs(u(rng)) / 40, int(u(rng) / 4)) * (rng() % 4 == 0 ? -1 : 1);
+  const double specials[] = {0.0, -0.0, kInfD, -kInfD, kNaN, 1.0, -1.0};
+  for (int i = 0; i < 7; ++i) x[i] = specials[i];
+  std::vector<float> xf(x.begin(), x.end());
+  // 15.5 and 7 are past the product path (k = 2 s > 8) and take pow.
+  for (double s : {3.0, 0.5, 1.5, 4.0, 2.5, -1.0, -0.5, -2.0, -3.5, -4.0, 15.5, 7.0}) {
+    std::vector<double> out(n);
+    cpu::binary_scalar(BinaryOp::Pow, DType::Float64, out.data(), x.data(), s, make_loop({n}, {{1}, {1}}));
+    std::vector<float> outf(n);
+    cpu::binary_scalar(BinaryOp::Pow, DType::Float32, outf.data(), xf.data(), s, make_loop({n}, {{1}, {1}}));
+    int bad = 0, badf = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double w = std::pow(x[i], s);
+      const float wf = std::pow(xf[i], static_cast<float>(s));
+      if (std::isnan(w) || std::isinf(w) || w == 0) {
+        bad += !(std::isnan(w) ? std::isnan(out[i]) : out[i] == w && std::signbit(out[i]) == std::signbit(w));
+      } else {
+        bad += std::fabs(out[i] - w) > 4 * std::numeric_limits<double>::epsilon() * std::fabs(w);
+      }
+      if (std::isnan(wf) || std::isinf(wf) || wf == 0) {
+        badf += !(std::isnan(wf) ? std::isnan(outf[i]) : outf[i] == wf && std::signbit(outf[i]) == std::signbit(wf));
+      } else {
+        badf += std::fabs(outf[i] - wf) > 2 * std::numeric_limits<float>::epsilon() * std::fabs(wf);
+      }
+    }
+    INFO("x ** " << s);
+    CHECK(bad == 0);
+    CHECK(badf == 0);
+  }
+}
+
 TEMPLATE_TEST_CASE("cpu binary_scalar matches the tensor-tensor reference", "[kernels]", float, double, int32_t,
                    int64_t) {
   using T = TestType;
