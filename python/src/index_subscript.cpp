@@ -1,7 +1,8 @@
 // Tensor.__getitem__ / __setitem__ with PyTorch semantics for ints, slices
-// (positive steps), None, Ellipsis, tuples of these, and one advanced index:
-// a bool mask (NumPy/PyTorch mask semantics) or an integer tensor / list /
-// array (gathers along the dimension it indexes). Basic indexing returns a
+// (positive steps), None, Ellipsis, tuples of these, and advanced indices:
+// bool masks (NumPy/PyTorch mask semantics) and integer tensors / lists /
+// arrays (one gathers along the dimension it indexes; several broadcast
+// together, see index_multi). Basic indexing returns a
 // view; assignment through an advanced index is PyTorch's index_put_
 // (index_put below).
 #include "common.h"
@@ -118,6 +119,129 @@ struct Indexed {
   bool advanced = false;
 };
 
+// Several advanced indices (x[rows, cols], x[mask, idx], x[:, 0, :, [1, 2]]),
+// with NumPy's and PyTorch's rules: integers count as advanced indices here,
+// a k-dim bool mask is the k index tensors of its nonzero(), and all of them
+// broadcast to one shape B. The result has B's dims where the advanced
+// indices stood when they are adjacent in the index, else in front, followed
+// by the dims the basic items (slices, None, Ellipsis) leave. One index_select
+// over the advanced dims flattened, so the gradient flows as for one index.
+Tensor index_multi(const Tensor& self, const py::tuple& items, int64_t consumed) {
+  Tensor r = self;
+  int64_t d = 0;
+  std::vector<int64_t> pos;  // dims of r the index tensors apply to
+  std::vector<Tensor> idx;   // int64 index tensors, one per entry of pos
+  bool gap = false, seen = false, closed = false;
+  for (auto it : items) {
+    const bool adv = is_int_like(it) || is_advanced(it);
+    if (adv) {
+      if (closed) gap = true;  // a basic item stood between two advanced ones
+      seen = true;
+    } else if (seen) {
+      closed = true;
+    }
+    if (it.is_none()) {
+      r = r.unsqueeze(d++);
+    } else if (it.ptr() == Py_Ellipsis) {
+      const int64_t skip = self.dim() - consumed;
+      if (skip == 0 && seen) closed = false;  // an empty Ellipsis separates nothing
+      d += skip;
+    } else if (py::isinstance<py::slice>(it)) {
+      py::slice sl = py::reinterpret_borrow<py::slice>(it);
+      auto get = [](py::object o) -> std::optional<int64_t> {
+        if (o.is_none()) return std::nullopt;
+        return to_int(o, "slice index");
+      };
+      auto start = get(sl.attr("start")), stop = get(sl.attr("stop")), step = get(sl.attr("step"));
+      if (step && *step <= 0) throw py::value_error("step must be greater than zero");
+      r = r.slice(d++, start, stop, step.value_or(1));
+    } else if (is_int_like(it)) {
+      const int64_t i = py::isinstance<Tensor>(it) ? it.cast<const Tensor&>().item().to_int()
+                                                   : py::int_(py::reinterpret_borrow<py::object>(it)).cast<int64_t>();
+      pos.push_back(d++);
+      idx.push_back(scalar_tensor(Scalar(i), TensorOptions(DType::Int64, self.device())));
+    } else if (is_advanced(it)) {
+      Tensor t = advanced_tensor(it, self.device());
+      if (t.dtype() == DType::Bool) {
+        const int64_t k = t.dim();
+        if (k == 0)
+          LOOM_THROW(ErrorKind::NotImplemented,
+                     "a 0-dim bool index (x[True]) together with other tensor indices is not supported");
+        for (int64_t j = 0; j < k; ++j)
+          if (d + j >= r.dim() || t.size(j) != r.size(d + j))
+            LOOM_THROW(ErrorKind::Index, "The shape of the mask ", t.sizes(), " at index ", j,
+                       " does not match the shape of the indexed tensor ", r.sizes(), " at index ", d + j);
+        Tensor nz = t.nonzero();  // [n, k]
+        for (int64_t j = 0; j < k; ++j) {
+          pos.push_back(d + j);
+          idx.push_back(nz.select(1, j));
+        }
+        d += k;
+      } else {
+        pos.push_back(d++);
+        idx.push_back(t);
+      }
+    } else {
+      throw py::type_error(
+          "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got " +
+          std::string(py::str(py::type::of(it).attr("__name__"))) + ")");
+    }
+  }
+  // Broadcast the index tensors together, check their bounds, wrap negatives.
+  Shape bshape = idx[0].sizes();
+  for (size_t j = 1; j < idx.size(); ++j) {
+    try {
+      bshape = broadcast_shapes(bshape, idx[j].sizes());
+    } catch (const Error&) {
+      std::string shapes;
+      for (const Tensor& t : idx) shapes += (shapes.empty() ? "" : ", ") + ::loom::detail::str(t.sizes());
+      throw py::index_error("shape mismatch: indexing tensors could not be broadcast together with shapes " + shapes);
+    }
+  }
+  const int64_t m = static_cast<int64_t>(pos.size());
+  Tensor lin;
+  int64_t span = 1;
+  for (int64_t j = m - 1; j >= 0; --j) {
+    const int64_t n = r.size(pos[j]);
+    Tensor t = idx[j];
+    if (t.numel() > 0) {
+      const int64_t lo = t.min().item().to_int(), hi = t.max().item().to_int();
+      if (lo < -n || hi >= n)
+        throw py::index_error("index " + std::to_string(hi >= n ? hi : lo) + " is out of bounds for dimension " +
+                              std::to_string(pos[j]) + " with size " + std::to_string(n));
+      if (lo < 0) t = where(t.lt(Scalar(0)), t.add(Scalar(n)), t);
+    }
+    Tensor term = span == 1 ? t : t.mul(Scalar(span));
+    lin = lin.defined() ? lin.add(term) : term;
+    span *= n;
+  }
+  lin = lin.expand(bshape).reshape({-1}).contiguous();
+  // The advanced dims first (in order), flattened into one, then the others.
+  Dims perm(pos.begin(), pos.end());
+  Shape rest;
+  for (int64_t k = 0; k < r.dim(); ++k)
+    if (std::find(pos.begin(), pos.end(), k) == pos.end()) {
+      perm.push_back(k);
+      rest.push_back(r.size(k));
+    }
+  Shape flat{span};
+  flat.insert(flat.end(), rest.begin(), rest.end());
+  Tensor out = r.permute(perm).reshape(flat).index_select(0, lin);
+  Shape full = bshape;
+  full.insert(full.end(), rest.begin(), rest.end());
+  out = out.reshape(full);
+  // Adjacent advanced indices keep their place: B's dims go where the first one was.
+  const int64_t first = pos[0], nb = static_cast<int64_t>(bshape.size());
+  if (!gap && first > 0) {
+    Dims back;
+    for (int64_t k = 0; k < first; ++k) back.push_back(nb + k);
+    for (int64_t k = 0; k < nb; ++k) back.push_back(k);
+    for (int64_t k = nb + first; k < out.dim(); ++k) back.push_back(k);
+    out = out.permute(back);
+  }
+  return out;
+}
+
 Indexed index_tensor(const Tensor& self, py::handle index) {
   py::tuple items = as_index_tuple(index);
   // A list as the whole index is one advanced index, not a tuple of indices.
@@ -129,6 +253,14 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
   if (ellipses > 1) throw py::index_error("an index can only have a single ellipsis ('...')");
   if (consumed > self.dim())
     throw py::index_error("too many indices for tensor of dimension " + std::to_string(self.dim()));
+
+  // Two or more advanced indices, counting integers beside a tensor index (as NumPy does).
+  int64_t tensors = 0, ints = 0;
+  for (auto it : items) {
+    if (is_int_like(it)) ++ints;
+    else if (!it.is_none() && it.ptr() != Py_Ellipsis && !py::isinstance<py::slice>(it) && is_advanced(it)) ++tensors;
+  }
+  if (tensors >= 2 || (tensors == 1 && ints >= 1)) return Indexed{index_multi(self, items, consumed), true};
 
   Indexed out;
   Tensor r = self;
@@ -160,10 +292,6 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
       r = r.slice(d++, start, stop, step.value_or(1));
       ++src_dim;
     } else if (is_advanced(it)) {
-      if (out.advanced)
-        LOOM_THROW(ErrorKind::NotImplemented,
-                   "loom supports a single advanced (tensor, list or array) "
-                   "index per indexing expression");
       Tensor idx = advanced_tensor(it, r.device());
       out.advanced = true;
       const int64_t before = r.dim();

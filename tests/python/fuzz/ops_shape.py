@@ -280,11 +280,14 @@ def index_key(draw, x):
         elif k == "ellipsis" and not any(kk is Ellipsis for kk in keys):
             parts.append("...")
             keys.append(Ellipsis)
-        elif k == "tensor" and not advanced_used:
+        elif k == "tensor" and "j" not in inputs:
+            # Up to two index tensors: they broadcast together (NumPy's rules, integers beside them
+            # counting as advanced indices too).
             advanced_used = True
-            idx = draw(S.tensors("int64", shape=draw(S.shapes(1, 1, sides=[1, 2, 3])), elements=st.integers(-4, 4), views=False))
-            inputs["i"] = idx
-            parts.append("i")
+            name = "j" if "i" in inputs else "i"
+            idx = draw(S.tensors("int64", shape=draw(S.shapes(0, 2, sides=[1, 2, 3])), elements=st.integers(-4, 4), views=False))
+            inputs[name] = idx
+            parts.append(name)
             keys.append(idx.arr)
         elif k == "mask" and not advanced_used and i == 0 and n_idx == 1:
             advanced_used = True
