@@ -66,6 +66,20 @@ enum class UnaryOp : int8_t {
   Ceil,
   Round,  // half to even
   Trunc,
+  // More floating math (integer inputs are converted to float first).
+  Log1p,
+  Expm1,
+  Log2,
+  Log10,
+  Exp2,
+  Tan,
+  Asin,
+  Acos,
+  Atan,
+  Sinh,
+  Cosh,
+  Erf,
+  Erfc,
 };
 
 enum class BinaryOp : int8_t {
@@ -100,6 +114,8 @@ enum class BinaryOp : int8_t {
   TruncDiv,
   Remainder,
   Fmod,
+  // Floating dtypes only: the angle of (other, input), as std::atan2(a, b).
+  Atan2,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }

@@ -79,6 +79,19 @@ const char* unary_name(UnaryOp op) {
     case UnaryOp::Ceil: return "ceil";
     case UnaryOp::Round: return "round";
     case UnaryOp::Trunc: return "trunc";
+    case UnaryOp::Log1p: return "log1p";
+    case UnaryOp::Expm1: return "expm1";
+    case UnaryOp::Log2: return "log2";
+    case UnaryOp::Log10: return "log10";
+    case UnaryOp::Exp2: return "exp2";
+    case UnaryOp::Tan: return "tan";
+    case UnaryOp::Asin: return "asin";
+    case UnaryOp::Acos: return "acos";
+    case UnaryOp::Atan: return "atan";
+    case UnaryOp::Sinh: return "sinh";
+    case UnaryOp::Cosh: return "cosh";
+    case UnaryOp::Erf: return "erf";
+    case UnaryOp::Erfc: return "erfc";
     default: return "unary";
   }
 }

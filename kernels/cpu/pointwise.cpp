@@ -383,10 +383,10 @@ inline T min_op(T a, T b) {
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add",         "sub",   "mul",          "div",  "pow",         "maximum",
-                                "minimum",     "eq",    "ne",           "lt",   "le",          "gt",
-                                "ge",          "rsub",  "rdiv",         "rpow", "bitwise_and", "bitwise_or",
-                                "bitwise_xor", "hypot", "floor_divide", "div",  "remainder",   "fmod"};
+  static const char* names[] = {
+      "add",         "sub",   "mul",          "div", "pow",       "maximum", "minimum", "eq",          "ne",
+      "lt",          "le",    "gt",           "ge",  "rsub",      "rdiv",    "rpow",    "bitwise_and", "bitwise_or",
+      "bitwise_xor", "hypot", "floor_divide", "div", "remainder", "fmod",    "atan2"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -394,7 +394,9 @@ const char* unary_name(UnaryOp op) {
       "neg",           "abs",   "sign",   "exp",         "log",         "sqrt",          "rsqrt",
       "reciprocal",    "sin",   "cos",    "tanh",        "sigmoid",     "relu",          "gelu",
       "gelu_tanh",     "silu",  "square", "logical_not", "bitwise_not", "gelu_backward", "gelu_tanh_backward",
-      "silu_backward", "floor", "ceil",   "round",       "trunc"};
+      "silu_backward", "floor", "ceil",   "round",       "trunc",       "log1p",         "expm1",
+      "log2",          "log10", "exp2",   "tan",         "asin",        "acos",          "atan",
+      "sinh",          "cosh",  "erf",    "erfc"};
   return names[static_cast<int>(op)];
 }
 
@@ -416,6 +418,7 @@ void with_binary(BinaryOp op, Fn&& fn) {
   } else {
     if constexpr (std::is_floating_point_v<T>) {
       if (op == BinaryOp::Hypot) return fn([](T a, T b) { return std::hypot(a, b); });
+      if (op == BinaryOp::Atan2) return fn([](T a, T b) { return std::atan2(a, b); });
     }
     if constexpr (is_int_v<T>) {
       switch (op) {
@@ -513,6 +516,19 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::Reciprocal: return map1(L, o, x, [](T v) { return T(1) / v; });
     case UnaryOp::Sin: return map1(L, o, x, [](T v) { return std::sin(v); });
     case UnaryOp::Cos: return map1(L, o, x, [](T v) { return std::cos(v); });
+    case UnaryOp::Log1p: return map1(L, o, x, [](T v) { return std::log1p(v); });
+    case UnaryOp::Expm1: return map1(L, o, x, [](T v) { return std::expm1(v); });
+    case UnaryOp::Log2: return map1(L, o, x, [](T v) { return std::log2(v); });
+    case UnaryOp::Log10: return map1(L, o, x, [](T v) { return std::log10(v); });
+    case UnaryOp::Exp2: return map1(L, o, x, [](T v) { return std::exp2(v); });
+    case UnaryOp::Tan: return map1(L, o, x, [](T v) { return std::tan(v); });
+    case UnaryOp::Asin: return map1(L, o, x, [](T v) { return std::asin(v); });
+    case UnaryOp::Acos: return map1(L, o, x, [](T v) { return std::acos(v); });
+    case UnaryOp::Atan: return map1(L, o, x, [](T v) { return std::atan(v); });
+    case UnaryOp::Sinh: return map1(L, o, x, [](T v) { return std::sinh(v); });
+    case UnaryOp::Cosh: return map1(L, o, x, [](T v) { return std::cosh(v); });
+    case UnaryOp::Erf: return map1(L, o, x, [](T v) { return std::erf(v); });
+    case UnaryOp::Erfc: return map1(L, o, x, [](T v) { return std::erfc(v); });
     case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return fast_tanh(v); });
     case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });
@@ -617,8 +633,8 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
 void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop) {
   LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
                   dtype_name(dt));
-  LOOM_CHECK_TYPE(op != BinaryOp::Hypot || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
-                  dtype_name(dt));
+  LOOM_CHECK_TYPE((op != BinaryOp::Hypot && op != BinaryOp::Atan2) || is_floating(dt), binary_name(op),
+                  ": expected a floating dtype, got ", dtype_name(dt));
   if (dt == DType::Float32 && rounded_f32_dispatch(op, static_cast<float*>(out), static_cast<const float*>(a),
                                                    static_cast<const float*>(b), loop))
     return;
@@ -634,8 +650,8 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
 void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop) {
   LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
                   dtype_name(dt));
-  LOOM_CHECK_TYPE(op != BinaryOp::Hypot || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
-                  dtype_name(dt));
+  LOOM_CHECK_TYPE((op != BinaryOp::Hypot && op != BinaryOp::Atan2) || is_floating(dt), binary_name(op),
+                  ": expected a floating dtype, got ", dtype_name(dt));
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     const T* x = static_cast<const T*>(a);

@@ -167,6 +167,19 @@ struct UnaryFloatF {
       case UnaryOp::Ceil: return ceil(x);
       case UnaryOp::Round: return rint(x);  // half to even, as nearbyint on the CPU
       case UnaryOp::Trunc: return trunc(x);
+      case UnaryOp::Log1p: return log1p(x);
+      case UnaryOp::Expm1: return expm1(x);
+      case UnaryOp::Log2: return log2(x);
+      case UnaryOp::Log10: return log10(x);
+      case UnaryOp::Exp2: return exp2(x);
+      case UnaryOp::Tan: return tan(x);
+      case UnaryOp::Asin: return asin(x);
+      case UnaryOp::Acos: return acos(x);
+      case UnaryOp::Atan: return atan(x);
+      case UnaryOp::Sinh: return sinh(x);
+      case UnaryOp::Cosh: return cosh(x);
+      case UnaryOp::Erf: return erf(x);
+      case UnaryOp::Erfc: return erfc(x);
       default: return x;  // LogicalNot is handled separately
     }
   }
@@ -295,6 +308,9 @@ struct BinaryF {
         case BinaryOp::Hypot:
           if constexpr (std::is_floating_point_v<T>) return hypot(a, b);
           else return T(0);  // rejected on the host
+        case BinaryOp::Atan2:
+          if constexpr (std::is_floating_point_v<T>) return atan2(a, b);
+          else return T(0);  // rejected on the host
         case BinaryOp::FloorDiv: return floordiv_(a, b);
         case BinaryOp::TruncDiv:
           if constexpr (std::is_floating_point_v<T>) return trunc(a / b);
@@ -358,8 +374,9 @@ struct SquareF {
 
 void check_binary(BinaryOp op, DType dt, const char* name) {
   if (is_comparison(op)) return;
-  if (op == BinaryOp::Hypot) {
-    LOOM_CHECK_TYPE(is_floating(dt), name, ": hypot expects a floating dtype, got ", dtype_name(dt));
+  if (op == BinaryOp::Hypot || op == BinaryOp::Atan2) {
+    LOOM_CHECK_TYPE(is_floating(dt), name, ": ", op == BinaryOp::Hypot ? "hypot" : "atan2",
+                    " expects a floating dtype, got ", dtype_name(dt));
     return;
   }
   if (is_bitwise(op)) {

@@ -71,19 +71,37 @@ double unary_ref(UnaryOp op, double x) {
       return d < 0.5 ? f : d > 0.5 ? f + 1 : (std::fmod(f, 2.0) == 0 ? f : f + 1);
     }
     case UnaryOp::Trunc: return x < 0 ? std::ceil(x) : std::floor(x);
+    case UnaryOp::Log1p: return std::log1p(x);
+    case UnaryOp::Expm1: return std::expm1(x);
+    case UnaryOp::Log2: return std::log(x) / std::log(2.0);
+    case UnaryOp::Log10: return std::log(x) / std::log(10.0);
+    case UnaryOp::Exp2: return std::pow(2.0, x);
+    case UnaryOp::Tan: return std::sin(x) / std::cos(x);
+    case UnaryOp::Asin: return std::asin(x);
+    case UnaryOp::Acos: return std::acos(x);
+    case UnaryOp::Atan: return std::atan(x);
+    case UnaryOp::Sinh: return (std::exp(x) - std::exp(-x)) / 2;
+    case UnaryOp::Cosh: return (std::exp(x) + std::exp(-x)) / 2;
+    case UnaryOp::Erf: return std::erf(x);
+    case UnaryOp::Erfc: return std::erfc(x);
     default: break;
   }
   return kNaN;
 }
 
 const UnaryOp kFloatUnary[] = {
-    UnaryOp::Neg,          UnaryOp::Abs,        UnaryOp::Sign,     UnaryOp::Exp,  UnaryOp::Log,    UnaryOp::Sqrt,
-    UnaryOp::Rsqrt,        UnaryOp::Reciprocal, UnaryOp::Sin,      UnaryOp::Cos,  UnaryOp::Tanh,   UnaryOp::Sigmoid,
-    UnaryOp::Relu,         UnaryOp::GeluErf,    UnaryOp::GeluTanh, UnaryOp::Silu, UnaryOp::Square, UnaryOp::GeluErfGrad,
-    UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,   UnaryOp::Floor,    UnaryOp::Ceil, UnaryOp::Round,  UnaryOp::Trunc};
+    UnaryOp::Neg,   UnaryOp::Abs,     UnaryOp::Sign,        UnaryOp::Exp,          UnaryOp::Log,
+    UnaryOp::Sqrt,  UnaryOp::Rsqrt,   UnaryOp::Reciprocal,  UnaryOp::Sin,          UnaryOp::Cos,
+    UnaryOp::Tanh,  UnaryOp::Sigmoid, UnaryOp::Relu,        UnaryOp::GeluErf,      UnaryOp::GeluTanh,
+    UnaryOp::Silu,  UnaryOp::Square,  UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,
+    UnaryOp::Floor, UnaryOp::Ceil,    UnaryOp::Round,       UnaryOp::Trunc,        UnaryOp::Log1p,
+    UnaryOp::Expm1, UnaryOp::Log2,    UnaryOp::Log10,       UnaryOp::Exp2,         UnaryOp::Tan,
+    UnaryOp::Asin,  UnaryOp::Acos,    UnaryOp::Atan,        UnaryOp::Sinh,         UnaryOp::Cosh,
+    UnaryOp::Erf,   UnaryOp::Erfc};
 
 bool positive_domain(UnaryOp op) {
-  return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal;
+  return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal ||
+         op == UnaryOp::Log2 || op == UnaryOp::Log10;
 }
 
 }  // namespace
@@ -738,12 +756,15 @@ TEST_CASE("cuda unary matches cpu", "[cuda]") {
       check_close(to_host<uint8_t>(dy, N3), ref, 0, 0, "logical_not");
     }
   };
-  std::vector<UnaryOp> all = {UnaryOp::Neg,    UnaryOp::Abs,         UnaryOp::Sign,         UnaryOp::Exp,
-                              UnaryOp::Log,    UnaryOp::Sqrt,        UnaryOp::Rsqrt,        UnaryOp::Reciprocal,
-                              UnaryOp::Sin,    UnaryOp::Cos,         UnaryOp::Tanh,         UnaryOp::Sigmoid,
-                              UnaryOp::Relu,   UnaryOp::GeluErf,     UnaryOp::GeluTanh,     UnaryOp::Silu,
-                              UnaryOp::Square, UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,
-                              UnaryOp::Floor,  UnaryOp::Ceil,        UnaryOp::Round,        UnaryOp::Trunc};
+  std::vector<UnaryOp> all = {
+      UnaryOp::Neg,   UnaryOp::Abs,     UnaryOp::Sign,        UnaryOp::Exp,          UnaryOp::Log,
+      UnaryOp::Sqrt,  UnaryOp::Rsqrt,   UnaryOp::Reciprocal,  UnaryOp::Sin,          UnaryOp::Cos,
+      UnaryOp::Tanh,  UnaryOp::Sigmoid, UnaryOp::Relu,        UnaryOp::GeluErf,      UnaryOp::GeluTanh,
+      UnaryOp::Silu,  UnaryOp::Square,  UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,
+      UnaryOp::Floor, UnaryOp::Ceil,    UnaryOp::Round,       UnaryOp::Trunc,        UnaryOp::Log1p,
+      UnaryOp::Expm1, UnaryOp::Log2,    UnaryOp::Log10,       UnaryOp::Exp2,         UnaryOp::Tan,
+      UnaryOp::Asin,  UnaryOp::Acos,    UnaryOp::Atan,        UnaryOp::Sinh,         UnaryOp::Cosh,
+      UnaryOp::Erf,   UnaryOp::Erfc};
   std::vector<UnaryOp> ints = {UnaryOp::Neg,   UnaryOp::Abs,  UnaryOp::Sign,  UnaryOp::Relu, UnaryOp::Square,
                                UnaryOp::Floor, UnaryOp::Ceil, UnaryOp::Round, UnaryOp::Trunc};
   run(float{}, all, -3);  // log/sqrt of negatives: NaN on both
