@@ -213,6 +213,13 @@ def _round_method(rnd):
     return round
 
 
+def equal(self, other):
+    """True when other has the same shape and equal elements (NaN equals nothing), as torch.equal."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"equal(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return tuple(self.shape) == tuple(other.shape) and bool((self == other).all())
+
+
 def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|self - other| <= atol + rtol * |other| elementwise, as torch.isclose (same dtypes; infinities are
     close only to themselves; NaN only with equal_nan)."""
@@ -278,6 +285,7 @@ def _install():
     Tensor.divide = divide
     Tensor.divide_ = divide_
     Tensor.isclose = isclose
+    Tensor.equal = equal
     Tensor.allclose = allclose
     Tensor.true_divide_ = Tensor.div_
     Tensor.round = _round_method(Tensor.round)

@@ -24,6 +24,140 @@ def tanh(input):
     return input.tanh()
 
 
+# ---- activations composed from the pointwise ops (PyTorch's definitions and gradients) ----
+# Where a branch that where() discards could overflow (exp of a large input), its input is clamped
+# first, so the discarded branch never feeds inf * 0 = NaN into the gradient.
+
+def _inplace(input, out, inplace):
+    return input.copy_(out) if inplace else out
+
+
+def _tensor(input, name):
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return input
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """input where input > 0, else negative_slope * input."""
+    _tensor(input, "leaky_relu")
+    return _inplace(input, _C.where(input > 0, input, input * negative_slope), inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """input where input > 0, else alpha * (exp(input) - 1)."""
+    _tensor(input, "elu")
+    return _inplace(input, _C.where(input > 0, input, input.clamp(max=0).expm1() * alpha), inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """input where input > 0, else alpha * (exp(input / alpha) - 1)."""
+    _tensor(input, "celu")
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: celu: alpha must not be 0")
+    return _inplace(input, _C.where(input > 0, input, (input.clamp(max=0) / alpha).expm1() * alpha), inplace)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(input, alpha) with the self-normalizing constants."""
+    _tensor(input, "selu")
+    return _inplace(input, elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, and input itself where beta * input > threshold."""
+    _tensor(input, "softplus")
+    bx = input * beta
+    return _C.where(bx > threshold, input, bx.clamp(max=threshold).exp().log1p() / beta)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """input clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere."""
+    _tensor(input, "hardtanh")
+    if not max_val > min_val:
+        raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+    inside = (input > min_val) & (input < max_val)
+    return _inplace(input, _C.where(inside, input, input.detach().clamp(min_val, max_val)), inplace)
+
+
+def relu6(input, inplace=False):
+    """min(max(input, 0), 6)."""
+    _tensor(input, "relu6")
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(input + 3) / 6."""
+    _tensor(input, "hardsigmoid")
+    return _inplace(input, hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace)
+
+
+def hardswish(input, inplace=False):
+    """input * relu6(input + 3) / 6."""
+    _tensor(input, "hardswish")
+    return _inplace(input, input * hardsigmoid(input), inplace)
+
+
+def mish(input, inplace=False):
+    """input * tanh(softplus(input))."""
+    _tensor(input, "mish")
+    return _inplace(input, input * softplus(input).tanh(), inplace)
+
+
+def logsigmoid(input):
+    """log(sigmoid(input)) = -softplus(-input), without overflow."""
+    _tensor(input, "logsigmoid")
+    return -softplus(-input)
+
+
+def softsign(input):
+    """input / (1 + |input|)."""
+    _tensor(input, "softsign")
+    return input / (input.abs() + 1.0)
+
+
+def tanhshrink(input):
+    """input - tanh(input)."""
+    _tensor(input, "tanhshrink")
+    return input - input.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """input where input > threshold, else value."""
+    _tensor(input, "threshold")
+    return _inplace(input, _C.where(input > threshold, input, value), inplace)
+
+
+def hardshrink(input, lambd=0.5):
+    """input where |input| > lambd, else 0."""
+    _tensor(input, "hardshrink")
+    return _C.where(input.abs() > lambd, input, 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    """input - lambd above lambd, input + lambd below -lambd, else 0."""
+    _tensor(input, "softshrink")
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _C.where(input > lambd, input - lambd, _C.where(input < -lambd, input + lambd, 0.0))
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b) for the two halves a, b of input along dim."""
+    _tensor(input, "glu")
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
 def _dim(dim, name):
     if dim is None:
         raise TypeError(f"{name}(): argument 'dim' is required (implicit dim choice is deprecated in PyTorch)")
@@ -36,6 +170,12 @@ def softmax(input, dim=None, dtype=None):
 
 def log_softmax(input, dim=None, dtype=None):
     return input.log_softmax(_dim(dim, "log_softmax"), dtype=dtype)
+
+
+def softmin(input, dim=None, dtype=None):
+    """softmax(-input, dim)."""
+    _tensor(input, "softmin")
+    return (-input).softmax(_dim(dim, "softmin"), dtype=dtype)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -1,0 +1,113 @@
+"""The activations of loom.nn.functional composed in Python (leaky_relu, elu, celu, selu, softplus, hardtanh,
+relu6, hardsigmoid, hardswish, mish, logsigmoid, softsign, tanhshrink, threshold, hardshrink, softshrink, glu,
+softmin) against NumPy references of PyTorch's definitions: values, gradients (gradcheck away from the kinks),
+finite gradients at large inputs, in-place forms and bad arguments."""
+import numpy as np
+import pytest
+
+import loom
+import loom.nn as nn
+import loom.nn.functional as F
+from loom.autograd import gradcheck
+
+
+def _softplus(x, beta=1.0, threshold=20.0):
+    return np.where(x * beta > threshold, x, np.log1p(np.exp(np.minimum(x * beta, threshold))) / beta)
+
+
+def _elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+SELU_A, SELU_S = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+# name: (call on a loom tensor, NumPy reference)
+CASES = {
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    "elu": (lambda t: F.elu(t, 0.7), lambda x: _elu(x, 0.7)),
+    "celu": (lambda t: F.celu(t, 2.0), lambda x: np.where(x > 0, x, 2.0 * np.expm1(np.minimum(x, 0) / 2.0))),
+    "selu": (F.selu, lambda x: SELU_S * _elu(x, SELU_A)),
+    "softplus": (lambda t: F.softplus(t, 2.0, 5.0), lambda x: _softplus(x, 2.0, 5.0)),
+    "hardtanh": (lambda t: F.hardtanh(t, -0.5, 2.0), lambda x: np.clip(x, -0.5, 2.0)),
+    "relu6": (F.relu6, lambda x: np.clip(x, 0, 6)),
+    "hardsigmoid": (F.hardsigmoid, lambda x: np.clip(x + 3, 0, 6) / 6),
+    "hardswish": (F.hardswish, lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    "mish": (F.mish, lambda x: x * np.tanh(_softplus(x))),
+    "logsigmoid": (F.logsigmoid, lambda x: -_softplus(-x)),
+    "softsign": (F.softsign, lambda x: x / (1 + np.abs(x))),
+    "tanhshrink": (F.tanhshrink, lambda x: x - np.tanh(x)),
+    "threshold": (lambda t: F.threshold(t, 0.5, -3.0), lambda x: np.where(x > 0.5, x, -3.0)),
+    "hardshrink": (lambda t: F.hardshrink(t, 0.5), lambda x: np.where(np.abs(x) > 0.5, x, 0.0)),
+    "softshrink": (lambda t: F.softshrink(t, 0.5),
+                   lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0.0))),
+    "glu": (lambda t: F.glu(t, 1), lambda x: x[:, :2] / (1 + np.exp(-x[:, 2:]))),
+    "softmin": (lambda t: F.softmin(t, dim=1),
+                lambda x: np.exp(-x - (-x).max(1, keepdims=True)) / np.exp(-x - (-x).max(1, keepdims=True)).sum(1, keepdims=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_match_numpy(rng, name):
+    fn, ref = CASES[name]
+    x = rng.standard_normal((5, 4)) * 4
+    x[0] = [-30.0, 30.0, 100.0, -100.0]  # saturated regions
+    np.testing.assert_allclose(fn(loom.tensor(x, dtype=loom.float64)).numpy(), ref(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fn(loom.tensor(x, dtype=loom.float32)).numpy(), ref(x), rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradients(name):
+    fn, _ = CASES[name]
+    # Away from every kink (0, +-0.5, -3, 3, 6, thresholds).
+    x = loom.tensor([[-4.2, -1.3, 0.21, 0.8], [1.7, 2.6, -0.37, 7.3]], dtype=loom.float64, requires_grad=True)
+    assert gradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("name", ["elu", "celu", "selu", "softplus", "mish", "logsigmoid"])
+def test_gradients_stay_finite_at_large_inputs(name):
+    fn, _ = CASES[name]
+    x = loom.tensor([-1000.0, -90.0, 90.0, 1000.0], requires_grad=True)
+    fn(x).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all(), x.grad.tolist()
+
+
+def test_leaky_relu_and_hardtanh_gradients_at_the_kinks_follow_pytorch():
+    x = loom.tensor([0.0, -1.0, 1.0], requires_grad=True)
+    F.leaky_relu(x, 0.1).sum().backward()
+    assert x.grad.tolist() == pytest.approx([0.1, 0.1, 1.0])
+    y = loom.tensor([-1.0, 1.0, 0.0], requires_grad=True)
+    F.hardtanh(y).sum().backward()
+    assert y.grad.tolist() == [0.0, 0.0, 1.0]  # 0 at the bounds, as PyTorch
+
+
+def test_in_place_forms():
+    for fn in (lambda t: F.leaky_relu(t, 0.1, inplace=True), lambda t: F.elu(t, inplace=True),
+               lambda t: F.relu6(t, inplace=True), lambda t: F.hardswish(t, inplace=True),
+               lambda t: F.threshold(t, 0.0, 5.0, inplace=True), lambda t: nn.SELU(inplace=True)(t)):
+        x = loom.tensor([-2.0, 0.5, 7.0])
+        want = fn(x.clone()).tolist()
+        out = fn(x)
+        assert out is x and x.tolist() == want
+
+
+def test_modules_match_functions():
+    x = loom.randn(3, 4)
+    assert loom.equal(nn.LeakyReLU(0.3)(x), F.leaky_relu(x, 0.3))
+    assert loom.equal(nn.Softplus(beta=2.0)(x), F.softplus(x, 2.0))
+    assert loom.equal(nn.GLU()(x), F.glu(x))
+    assert repr(nn.LeakyReLU(0.3)) == "LeakyReLU(negative_slope=0.3)"
+    assert repr(nn.ELU(alpha=0.5, inplace=True)) == "ELU(alpha=0.5, inplace=True)"
+    assert repr(nn.Threshold(0.1, 20.0)) == "Threshold(threshold=0.1, value=20.0)"
+
+
+def test_bad_arguments():
+    with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+        F.glu(loom.zeros(2, 3))
+    with pytest.raises(RuntimeError, match="scalars"):
+        F.glu(loom.tensor(1.0))
+    with pytest.raises(ValueError, match="max_val"):
+        F.hardtanh(loom.zeros(2), 1.0, -1.0)
+    with pytest.raises(RuntimeError, match="lambda"):
+        F.softshrink(loom.zeros(2), -1.0)
+    with pytest.raises(TypeError, match="dim"):
+        F.softmin(loom.zeros(2, 2))
