@@ -27,7 +27,8 @@ __all__ = [
     "log_softmax", "index_select", "gather", "scatter_add", "masked_select", "nonzero", "reshape", "flatten",
     "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",
     "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes", "isclose", "allclose",
-    "floor_divide", "remainder", "fmod", "equal",
+    "floor_divide", "remainder", "fmod", "equal", "isnan", "isinf", "isposinf", "isneginf", "isfinite",
+    "nan_to_num", "clamp_min", "clamp_max", "frac",
 ]
 
 # Every op of the registry gets its free function, with the method's docstring.

@@ -213,6 +213,72 @@ def _round_method(rnd):
     return round
 
 
+# ---- float classification and cleanup, composed (torch.isnan, isinf, isfinite, nan_to_num, ...) ----
+
+def _float_limits(t):
+    info = np.finfo(np.float32 if t.dtype == _C.float32 else np.float64)
+    return float(info.max), float(info.min)
+
+
+def isnan(self):
+    """True where self is NaN (never for integer and bool tensors)."""
+    return self != self
+
+
+def isinf(self):
+    """True where self is +inf or -inf."""
+    if not self.is_floating_point():
+        return self != self
+    return self.abs() == float("inf")
+
+
+def isposinf(self):
+    return self == float("inf") if self.is_floating_point() else self != self
+
+
+def isneginf(self):
+    return self == float("-inf") if self.is_floating_point() else self != self
+
+
+def isfinite(self):
+    """True where self is neither inf nor NaN."""
+    if not self.is_floating_point():
+        return self == self
+    return (self - self) == 0  # inf - inf and NaN - NaN are NaN
+
+
+def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+    """NaN replaced by nan, +inf by posinf and -inf by neginf (default: the dtype's largest and lowest finite
+    values); the gradient passes where the value is kept."""
+    if not self.is_floating_point():
+        return self.clone()
+    hi, lo = _float_limits(self)
+    posinf = hi if posinf is None else posinf
+    neginf = lo if neginf is None else neginf
+    out = _C.where(self != self, nan, self)
+    out = _C.where(self == float("inf"), posinf, out)
+    return _C.where(self == float("-inf"), neginf, out)
+
+
+def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+    return self.copy_(nan_to_num(self, nan, posinf, neginf))
+
+
+def clamp_min(self, min):
+    return self.clamp(min=min)
+
+
+def clamp_max(self, max):
+    return self.clamp(max=max)
+
+
+def frac(self):
+    """self - trunc(self), the fractional part with self's sign; floating dtypes."""
+    if not self.is_floating_point():
+        raise TypeError(f"frac(): expected a floating tensor, got {self.dtype}")
+    return self - self.trunc()
+
+
 def equal(self, other):
     """True when other has the same shape and equal elements (NaN equals nothing), as torch.equal."""
     if not isinstance(other, Tensor):
@@ -286,6 +352,8 @@ def _install():
     Tensor.divide_ = divide_
     Tensor.isclose = isclose
     Tensor.equal = equal
+    for f in (isnan, isinf, isposinf, isneginf, isfinite, nan_to_num, nan_to_num_, clamp_min, clamp_max, frac):
+        setattr(Tensor, f.__name__, f)
     Tensor.allclose = allclose
     Tensor.true_divide_ = Tensor.div_
     Tensor.round = _round_method(Tensor.round)

@@ -100,3 +100,30 @@ def test_cuda_matches_cpu(rng):
     a, b = loom.randn(33, 65), loom.randn(65)
     np.testing.assert_allclose(loom.atan2(a.cuda(), b.cuda()).cpu().numpy(), loom.atan2(a, b).numpy(), rtol=4e-6,
                                atol=4e-6)
+
+
+def test_classification_and_cleanup():
+    vals = [1.5, -2.25, math.nan, math.inf, -math.inf, 0.0, -0.0]
+    for dtype, np_dtype in ((loom.float32, np.float32), (loom.float64, np.float64)):
+        x = loom.tensor(vals, dtype=dtype)
+        a = np.array(vals, dtype=np_dtype)
+        for name in ("isnan", "isinf", "isposinf", "isneginf", "isfinite"):
+            assert getattr(x, name)().tolist() == getattr(np, name)(a).tolist(), name
+            assert getattr(loom, name)(x).dtype == loom.bool
+        np.testing.assert_array_equal(x.nan_to_num().numpy(), np.nan_to_num(a))
+        np.testing.assert_array_equal(loom.nan_to_num(x, nan=1.0, posinf=2.0, neginf=-3.0).numpy(),
+                                      np.nan_to_num(a, nan=1.0, posinf=2.0, neginf=-3.0))
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(x.frac().numpy(), a - np.trunc(a))
+        np.testing.assert_array_equal(x.clamp_min(0.0).numpy(), np.maximum(a, 0.0))  # NaN stays
+        np.testing.assert_array_equal(loom.clamp_max(x, 1.0).numpy(), np.minimum(a, 1.0))
+    i = loom.tensor([1, -2])
+    assert i.isnan().tolist() == [False, False] and i.isinf().tolist() == [False, False]
+    assert i.isfinite().tolist() == [True, True] and i.nan_to_num().tolist() == [1, -2]
+    with pytest.raises(TypeError, match="frac"):
+        i.frac()
+    y = loom.tensor([1.0, math.nan, 2.0], requires_grad=True)
+    (y.nan_to_num() * 3).sum().backward()
+    assert y.grad.tolist() == [3.0, 0.0, 3.0]
+    z = loom.tensor([math.nan, math.inf])
+    assert z.nan_to_num_() is z and z.tolist() == [0.0, float(np.finfo(np.float32).max)]
