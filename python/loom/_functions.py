@@ -28,7 +28,10 @@ __all__ = [
     "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",
     "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes", "isclose", "allclose",
     "floor_divide", "remainder", "fmod", "equal", "isnan", "isinf", "isposinf", "isneginf", "isfinite",
-    "nan_to_num", "clamp_min", "clamp_max", "frac",
+    "nan_to_num", "clamp_min", "clamp_max", "frac", "broadcast_to", "movedim", "moveaxis", "tile", "roll", "diff",
+    "tril", "triu", "diagonal", "trace", "diag", "outer", "ger", "dot", "vdot", "mv", "addmm", "baddbmm", "lerp",
+    "addcmul", "addcdiv", "logit", "deg2rad", "rad2deg", "heaviside", "count_nonzero", "aminmax", "var_mean",
+    "std_mean", "dist",
 ]
 
 # Every op of the registry gets its free function, with the method's docstring.

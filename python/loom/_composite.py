@@ -1,0 +1,404 @@
+"""Tensor methods and loom functions of PyTorch's API composed from loom's ops, with PyTorch's names,
+argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broadcast_to, movedim, tile,
+roll, diff), matrices (tril, triu, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
+helpers (lerp, addcmul, addcdiv, logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
+var_mean, std_mean, dist) and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
+meshgrid). Gradients come from the ops they are made of."""
+import collections
+import math
+
+from . import _C
+from ._C import Tensor
+from ._factories import arange as _arange, zeros as _zeros
+
+_aminmax = collections.namedtuple("aminmax", ["min", "max"])
+
+
+def _check_tensor(x, name, arg="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+
+
+def _dims(dims, ndim, name):
+    if isinstance(dims, int):
+        dims = (dims,)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{name}(): Dimension out of range (expected to be in range of "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
+        out.append(d % max(ndim, 1))
+    return out
+
+
+# ---- shapes ----
+
+def expand_as(self, other):
+    _check_tensor(other, "expand_as", "other")
+    return self.expand(other.shape)
+
+
+def view_as(self, other):
+    _check_tensor(other, "view_as", "other")
+    return self.view(other.shape)
+
+
+def reshape_as(self, other):
+    _check_tensor(other, "reshape_as", "other")
+    return self.reshape(other.shape)
+
+
+def broadcast_to(self, size):
+    return self.expand(size)
+
+
+def movedim(self, source, destination):
+    """The dims source moved to the positions destination, the others kept in order."""
+    src = _dims(source, self.dim(), "movedim")
+    dst = _dims(destination, self.dim(), "movedim")
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                           f"contain the same number of dims as destination ({list(dst)} dims)")
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+    order = [None] * self.dim()
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(self.dim()) if d not in src)
+    order = [next(rest) if o is None else o for o in order]
+    return self.permute(order)
+
+
+def tile(self, dims):
+    dims = tuple(dims)
+    if len(dims) < self.dim():
+        dims = (1,) * (self.dim() - len(dims)) + dims
+    return self.repeat(*dims)
+
+
+def roll(self, shifts, dims=None):
+    """Elements shifted by shifts along dims (the flattened tensor when dims is None), wrapping around."""
+    if dims is None:
+        if not isinstance(shifts, int) and len(shifts) != 1:
+            raise RuntimeError("roll: with dims=None, shifts must be a single int")
+        return roll(self.flatten(), shifts if isinstance(shifts, int) else shifts[0], 0).view(self.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = _dims(dims, self.dim(), "roll")
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
+    out = self
+    for s, d in zip(shifts, dims):
+        n = out.shape[d]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            out = _C.cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
+    return out
+
+
+def diff(self, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along dim (prepend / append joined first)."""
+    d = _dims(dim, self.dim(), "diff")[0]
+    parts = [t for t in (prepend, self, append) if t is not None]
+    x = _C.cat(parts, d) if len(parts) > 1 else self
+    for _ in range(n):
+        m = x.shape[d]
+        if m == 0:
+            break
+        x = x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1) if x.dtype != _C.bool else \
+            x.narrow(d, 1, m - 1) ^ x.narrow(d, 0, m - 1)
+    return x
+
+
+# ---- matrices ----
+
+def _tri_mask(self, diagonal, lower):
+    if self.dim() < 2:
+        raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+    m, n = self.shape[-2], self.shape[-1]
+    rows = _arange(m, device=self.device).unsqueeze(1)
+    cols = _arange(n, device=self.device).unsqueeze(0)
+    return (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
+
+
+def tril(self, diagonal=0):
+    """The elements on and below the diagonal-th diagonal; zeros above."""
+    return _C.where(_tri_mask(self, diagonal, True), self, False if self.dtype == _C.bool else 0)
+
+
+def triu(self, diagonal=0):
+    """The elements on and above the diagonal-th diagonal; zeros below."""
+    return _C.where(_tri_mask(self, diagonal, False), self, False if self.dtype == _C.bool else 0)
+
+
+def tril_(self, diagonal=0):
+    return self.copy_(tril(self, diagonal))
+
+
+def triu_(self, diagonal=0):
+    return self.copy_(triu(self, diagonal))
+
+
+def diagonal(self, offset=0, dim1=0, dim2=1):
+    """A view of the offset-th diagonal of dims dim1, dim2, as the last dim."""
+    if self.dim() < 2:
+        raise RuntimeError(f"diagonal(): expected a tensor with at least 2 dims, got {self.dim()}")
+    d1, d2 = _dims((dim1, dim2), self.dim(), "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n1, n2 = self.shape[d1], self.shape[d2]
+    st = self.stride()
+    length = max(0, min(n1 - max(0, -offset), n2 - max(0, offset)))
+    start = self.storage_offset() + (offset * st[d2] if offset >= 0 else -offset * st[d1]) if length else \
+        self.storage_offset()
+    keep = [d for d in range(self.dim()) if d not in (d1, d2)]
+    size = [self.shape[d] for d in keep] + [length]
+    stride = [st[d] for d in keep] + [st[d1] + st[d2]]
+    return self.as_strided(size, stride, start)
+
+
+def trace(self):
+    """The sum of the main diagonal of a matrix."""
+    if self.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.dim()}")
+    return diagonal(self).sum()
+
+
+def diag(self, diagonal=0):
+    """A 1-d input as the diagonal-th diagonal of a square matrix; a matrix's diagonal-th diagonal (a copy)."""
+    if self.dim() == 2:
+        return globals()["diagonal"](self, diagonal).clone()
+    if self.dim() != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.dim()}D")
+    k, n = abs(diagonal), self.shape[0] + abs(diagonal)
+    out = _zeros((n, n), dtype=self.dtype, device=self.device)  # first: a size too large raises here
+    pad = _zeros(k, dtype=self.dtype, device=self.device)
+    row = _C.cat([pad, self] if diagonal >= 0 else [self, pad])  # row[j]: the value of column j
+    rows = _arange(n, device=self.device).unsqueeze(1)
+    cols = _arange(n, device=self.device).unsqueeze(0)
+    return _C.where(cols - rows == diagonal, row, out)
+
+
+def outer(self, vec2):
+    _check_tensor(vec2, "outer", "vec2")
+    if self.dim() != 1 or vec2.dim() != 1:
+        raise RuntimeError(f"outer: expected 1-D tensors, got {self.dim()}-D and {vec2.dim()}-D")
+    return self.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def dot(self, other):
+    _check_tensor(other, "dot", "tensor")
+    if self.dim() != 1 or other.dim() != 1:
+        raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D tensors")
+    if self.shape[0] != other.shape[0]:
+        raise RuntimeError("inconsistent tensor size, expected tensor [%d] and src [%d] to have the same number "
+                           "of elements, but got %d and %d elements respectively"
+                           % (self.shape[0], other.shape[0], self.shape[0], other.shape[0]))
+    if self.dtype != other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {self.dtype} and "
+                           f"{other.dtype}")
+    return (self * other).sum()
+
+
+def mv(self, vec):
+    _check_tensor(vec, "mv", "vec")
+    if self.dim() != 2 or vec.dim() != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {self.dim()}, {vec.dim()}")
+    return self.matmul(vec)
+
+
+def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+    """beta * self + alpha * (mat1 @ mat2)."""
+    _check_tensor(mat1, "addmm", "mat1")
+    _check_tensor(mat2, "addmm", "mat2")
+    if mat1.dim() != 2 or mat2.dim() != 2:
+        raise RuntimeError(f"addmm: mat1 and mat2 must be matrices, got {mat1.dim()}-D and {mat2.dim()}-D")
+    prod = mat1.mm(mat2)
+    prod = prod if alpha == 1 else prod * alpha
+    return prod if beta == 0 else (self + prod if beta == 1 else self * beta + prod)
+
+
+def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+    """beta * self + alpha * (batch1 @ batch2), batched."""
+    _check_tensor(batch1, "baddbmm", "batch1")
+    _check_tensor(batch2, "baddbmm", "batch2")
+    prod = batch1.bmm(batch2)
+    prod = prod if alpha == 1 else prod * alpha
+    return prod if beta == 0 else (self + prod if beta == 1 else self * beta + prod)
+
+
+# ---- pointwise helpers ----
+
+def lerp(self, end, weight):
+    """self + weight * (end - self)."""
+    _check_tensor(end, "lerp", "end")
+    return self + (end - self) * weight
+
+
+def addcmul(self, tensor1, tensor2, *, value=1):
+    _check_tensor(tensor1, "addcmul", "tensor1")
+    _check_tensor(tensor2, "addcmul", "tensor2")
+    return self + tensor1 * tensor2 * value
+
+
+def addcdiv(self, tensor1, tensor2, *, value=1):
+    _check_tensor(tensor1, "addcdiv", "tensor1")
+    _check_tensor(tensor2, "addcdiv", "tensor2")
+    return self + tensor1 / tensor2 * value
+
+
+def logit(self, eps=None):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+    p = self if eps is None else self.clamp(eps, 1 - eps)
+    return (p / (1 - p)).log()
+
+
+def deg2rad(self):
+    return self * (math.pi / 180.0)
+
+
+def rad2deg(self):
+    return self * (180.0 / math.pi)
+
+
+def heaviside(self, values):
+    """0 where self < 0, values where self == 0, 1 where self > 0."""
+    _check_tensor(values, "heaviside", "values")
+    if self.dtype != values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    return _C.where(self == 0, values, (self > 0).to(self.dtype))
+
+
+# ---- reductions ----
+
+def count_nonzero(self, dim=None):
+    return (self != 0).sum() if dim is None else (self != 0).sum(dim)
+
+
+def aminmax(self, *, dim=None, keepdim=False):
+    if dim is None:
+        return _aminmax(self.amin(), self.amax()) if not keepdim else \
+            _aminmax(self.amin(list(range(self.dim())), True), self.amax(list(range(self.dim())), True))
+    return _aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+
+def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over dim."""
+    v = self.var(dim, unbiased, keepdim, correction=correction)
+    m = self.mean() if dim is None and not keepdim else self.mean(list(range(self.dim())) if dim is None else dim,
+                                                                  keepdim)
+    return v, m
+
+
+def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over dim."""
+    v, m = var_mean(self, dim, unbiased, keepdim, correction=correction)
+    return v.sqrt(), m
+
+
+def dist(self, other, p=2):
+    """The p-norm of self - other."""
+    _check_tensor(other, "dist", "other")
+    return (self - other).norm(p)
+
+
+METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,
+           diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, lerp, addcmul, addcdiv, logit, deg2rad, rad2deg,
+           heaviside, count_nonzero, aminmax, var_mean, std_mean, dist]
+ALIASES = {"moveaxis": movedim, "ger": outer, "vdot": dot}
+
+
+# ---- functions only ----
+
+def atleast_1d(*tensors):
+    out = [t.reshape(1) if t.dim() == 0 else t for t in _flat(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors):
+    out = [t.reshape(1, 1) if t.dim() == 0 else t.unsqueeze(0) if t.dim() == 1 else t for t in _flat(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors):
+    def one(t):
+        if t.dim() == 0:
+            return t.reshape(1, 1, 1)
+        if t.dim() == 1:
+            return t.reshape(1, t.shape[0], 1)
+        if t.dim() == 2:
+            return t.unsqueeze(2)
+        return t
+    out = [one(t) for t in _flat(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _flat(tensors, name="atleast_nd"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    for t in tensors:
+        _check_tensor(t, name, "tensors")
+    return list(tensors)
+
+
+def hstack(tensors):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError("hstack(): argument 'tensors' must be a sequence of Tensors, not " + type(tensors).__name__)
+    ts = atleast_1d(*tensors)
+    ts = [ts] if isinstance(ts, Tensor) else list(ts)
+    return _C.cat(ts, 0 if ts[0].dim() == 1 else 1)
+
+
+def vstack(tensors):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError("vstack(): argument 'tensors' must be a sequence of Tensors, not " + type(tensors).__name__)
+    ts = atleast_2d(*tensors)
+    return _C.cat([ts] if isinstance(ts, Tensor) else list(ts), 0)
+
+
+def dstack(tensors):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError("dstack(): argument 'tensors' must be a sequence of Tensors, not " + type(tensors).__name__)
+    ts = atleast_3d(*tensors)
+    return _C.cat([ts] if isinstance(ts, Tensor) else list(ts), 2)
+
+
+def column_stack(tensors):
+    ts = [t.reshape(-1, 1) if t.dim() <= 1 else t for t in _flat((tensors,), "column_stack")]
+    return _C.cat(ts, 1)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-d tensors: 'ij' (matrix) or 'xy' (Cartesian) indexing."""
+    ts = _flat(tensors, "meshgrid")
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing}")
+    for t in ts:
+        if t.dim() > 1:
+            raise RuntimeError(f"meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.dim()}D")
+    ts = [t.reshape(-1) for t in ts]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = [t.shape[0] for t in ts]
+    grids = []
+    for i, t in enumerate(ts):
+        view = [1] * len(ts)
+        view[i] = shape[i]
+        grids.append(t.view(view).expand(shape))
+    if swap:  # 'xy' is 'ij' of (y, x, ...) with the first two grids swapped back
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+FUNCTIONS = [atleast_1d, atleast_2d, atleast_3d, hstack, vstack, dstack, column_stack, meshgrid]
+
+
+def install():
+    for f in METHODS:
+        if not hasattr(Tensor, f.__name__):
+            setattr(Tensor, f.__name__, f)
+    for alias, f in ALIASES.items():
+        if not hasattr(Tensor, alias):
+            setattr(Tensor, alias, f)
