@@ -114,6 +114,18 @@ Tensor apply_advanced(const Tensor& r, int64_t d, const Tensor& idx) {
   return out;
 }
 
+// r sliced along dim d by the Python slice `it` (positive steps only).
+Tensor apply_slice(const Tensor& r, int64_t d, py::handle it) {
+  py::slice sl = py::reinterpret_borrow<py::slice>(it);
+  auto get = [](py::object o) -> std::optional<int64_t> {
+    if (o.is_none()) return std::nullopt;
+    return to_int(o, "slice index");
+  };
+  auto start = get(sl.attr("start")), stop = get(sl.attr("stop")), step = get(sl.attr("step"));
+  if (step && *step <= 0) throw py::value_error("step must be greater than zero");
+  return r.slice(d, start, stop, step.value_or(1));
+}
+
 struct Indexed {
   Tensor result;
   bool advanced = false;
@@ -147,14 +159,7 @@ Tensor index_multi(const Tensor& self, const py::tuple& items, int64_t consumed)
       if (skip == 0 && seen) closed = false;  // an empty Ellipsis separates nothing
       d += skip;
     } else if (py::isinstance<py::slice>(it)) {
-      py::slice sl = py::reinterpret_borrow<py::slice>(it);
-      auto get = [](py::object o) -> std::optional<int64_t> {
-        if (o.is_none()) return std::nullopt;
-        return to_int(o, "slice index");
-      };
-      auto start = get(sl.attr("start")), stop = get(sl.attr("stop")), step = get(sl.attr("step"));
-      if (step && *step <= 0) throw py::value_error("step must be greater than zero");
-      r = r.slice(d++, start, stop, step.value_or(1));
+      r = apply_slice(r, d++, it);
     } else if (is_int_like(it)) {
       const int64_t i = py::isinstance<Tensor>(it) ? it.cast<const Tensor&>().item().to_int()
                                                    : py::int_(py::reinterpret_borrow<py::object>(it)).cast<int64_t>();
@@ -282,14 +287,7 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
       r = r.select(d, i);
       ++src_dim;
     } else if (py::isinstance<py::slice>(it)) {
-      py::slice sl = py::reinterpret_borrow<py::slice>(it);
-      auto get = [](py::object o) -> std::optional<int64_t> {
-        if (o.is_none()) return std::nullopt;
-        return to_int(o, "slice index");
-      };
-      auto start = get(sl.attr("start")), stop = get(sl.attr("stop")), step = get(sl.attr("step"));
-      if (step && *step <= 0) throw py::value_error("step must be greater than zero");
-      r = r.slice(d++, start, stop, step.value_or(1));
+      r = apply_slice(r, d++, it);
       ++src_dim;
     } else if (is_advanced(it)) {
       Tensor idx = advanced_tensor(it, r.device());
