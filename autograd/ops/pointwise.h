@@ -1,0 +1,30 @@
+// The front-end helpers of the pointwise family (autograd/ops/pointwise.cpp)
+// that its other files share (autograd/ops/pointwise_division.cpp): a binary
+// op with its backward node, on two tensors or a tensor and a number, and the
+// in-place forms. Not part of loom's API.
+#pragma once
+#include <functional>
+
+#include "autograd/ops/common.h"
+
+namespace loom::pointwise {
+
+using BinaryGrad = std::function<TensorList(const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y)>;
+using ScalarGrad = std::function<Tensor(const Tensor& g, const Tensor& a, const Tensor& y)>;
+
+// The promoted dtype of a and b (PyTorch's rules).
+DType binary_result_type(const char* name, const Tensor& a, const Tensor& b);
+// y = a op b computed in `compute`, with a node named `node` when grad is set and an input requires grad.
+Tensor binary(kernels::BinaryOp op, Op id, const char* name, const Tensor& a, const Tensor& b, DType compute,
+              const char* node, bool save_inputs, bool save_y, BinaryGrad grad);
+Tensor binary_scalar(kernels::BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType compute, const char* node,
+                     bool save_a, bool save_y, ScalarGrad grad);
+// The dtype an in-place op on self with other computes in.
+DType common_type(const Tensor& self, const Tensor& o);
+// self <- self op o (or op v) in place; `functional` is the out-of-place form used under autograd.
+Tensor& inplace_tensor(Tensor& self, const char* op, kernels::BinaryOp bop, const Tensor& o, bool div_like,
+                       const std::function<Tensor(const Tensor&)>& functional);
+Tensor& inplace_scalar(Tensor& self, const char* op, kernels::BinaryOp bop, const Scalar& v, bool div_like,
+                       const std::function<Tensor(const Tensor&)>& functional);
+
+}  // namespace loom::pointwise
