@@ -111,3 +111,45 @@ def test_bad_arguments():
         F.softshrink(loom.zeros(2), -1.0)
     with pytest.raises(TypeError, match="dim"):
         F.softmin(loom.zeros(2, 2))
+
+
+PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@pytest.mark.parametrize("mode", sorted(PAD_MODES))
+@pytest.mark.parametrize("pad", [(1, 2), (2, 1, 1, 3), (0, 3, 2, 0, 1, 1), (3, 3)])
+def test_pad_matches_numpy(mode, pad):
+    a = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    widths = [(0, 0)] * 4
+    for k in range(len(pad) // 2):
+        widths[3 - k] = (pad[2 * k], pad[2 * k + 1])
+    got = F.pad(loom.tensor(a), pad, mode=mode)
+    np.testing.assert_array_equal(got.numpy(), np.pad(a, widths, mode=PAD_MODES[mode]))
+
+
+def test_pad_constant_value_crop_and_gradient():
+    a = np.arange(20.0).reshape(4, 5)
+    got = F.pad(loom.tensor(a), (-1, 2, 1, -2), value=7.0)
+    np.testing.assert_array_equal(got.numpy(), np.pad(a[:2, 1:], [(1, 0), (0, 2)], constant_values=7.0))
+    assert F.pad(loom.tensor([1, 2]), (1, 1)).tolist() == [0, 1, 2, 0]  # the dtype is kept
+    for mode in PAD_MODES:
+        x = loom.tensor([[0.3, -1.2, 2.0], [0.5, 0.1, -0.7]], dtype=loom.float64, requires_grad=True)
+        assert gradcheck(lambda t: F.pad(t, (2, 1, 1, 0), mode=mode), (x,)), mode
+
+
+def test_pad_bad_arguments():
+    x = loom.zeros(2, 3)
+    with pytest.raises(ValueError, match="divisible by 2"):
+        F.pad(x, (1,))
+    with pytest.raises(ValueError, match="divisible by 2"):
+        F.pad(x, (1, 1, 1, 1, 1, 1))
+    with pytest.raises(RuntimeError, match="less than"):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="negative padding"):
+        F.pad(x, (-1, 0), mode="replicate")
+    with pytest.raises(NotImplementedError, match="mode"):
+        F.pad(x, (1, 1), mode="mirror")
+    with pytest.raises(RuntimeError, match="negative size"):
+        F.pad(x, (-2, -2))
+    with pytest.raises(TypeError, match="pad"):
+        F.pad([1.0], (1, 1))
