@@ -153,3 +153,21 @@ def test_pad_bad_arguments():
         F.pad(x, (-2, -2))
     with pytest.raises(TypeError, match="pad"):
         F.pad([1.0], (1, 1))
+
+
+def test_padding_modules():
+    a = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    x = loom.tensor(a)
+    np.testing.assert_array_equal(nn.ReflectionPad2d((1, 2, 2, 1))(x).numpy(),
+                                  np.pad(a, [(0, 0), (0, 0), (2, 1), (1, 2)], mode="reflect"))
+    np.testing.assert_array_equal(nn.ZeroPad2d(1)(x).numpy(), np.pad(a, [(0, 0), (0, 0), (1, 1), (1, 1)]))
+    np.testing.assert_array_equal(nn.ConstantPad1d(2, -1.0)(x).numpy(),
+                                  np.pad(a, [(0, 0), (0, 0), (0, 0), (2, 2)], constant_values=-1.0))
+    np.testing.assert_array_equal(nn.ReplicationPad3d(1)(x).numpy(),
+                                  np.pad(a, [(0, 0), (1, 1), (1, 1), (1, 1)], mode="edge"))
+    np.testing.assert_array_equal(nn.CircularPad1d((3, 1))(x).numpy(),
+                                  np.pad(a, [(0, 0), (0, 0), (0, 0), (3, 1)], mode="wrap"))
+    assert repr(nn.ZeroPad2d(1)) == "ZeroPad2d((1, 1, 1, 1))"
+    assert repr(nn.ConstantPad1d((1, 2), 3.5)) == "ConstantPad1d((1, 2), value=3.5)"
+    with pytest.raises(ValueError, match="padding"):
+        nn.ReflectionPad2d((1, 2))
