@@ -102,6 +102,7 @@ void run_e2e_cases(const Context& ctx, bool gpu);  // not a family: the CLIP-sty
 void run_pointwise_cases(const Context& ctx, bool gpu);  // one per op of the registry (core/ops.toml)
 void run_softmax_cases(const Context& ctx, bool gpu);
 void run_index_cases(const Context& ctx, bool gpu);
+void run_sort_cases(const Context& ctx, bool gpu);
 void run_random_cases(const Context& ctx, bool gpu);
 void run_embedding_cases(const Context& ctx, bool gpu);
 void run_dropout_cases(const Context& ctx, bool gpu);

@@ -251,6 +251,18 @@ class Tensor {
   Tensor norm(double p = 2.0, const Dims& dims = {}, bool keepdim = false) const;
   Tensor logsumexp(const Dims& dims, bool keepdim = false) const;
 
+  // ---- scans and sorts along one dim (autograd/ops/sort.cpp) ----
+  // cumsum / cumprod of bool and integer inputs are int64 unless `dtype` says.
+  Tensor cumsum(int64_t dim, std::optional<DType> dtype = {}) const;
+  Tensor cumprod(int64_t dim, std::optional<DType> dtype = {}) const;
+  std::pair<Tensor, Tensor> cummax(int64_t dim) const;  // values, indices (the latest on ties)
+  std::pair<Tensor, Tensor> cummin(int64_t dim) const;
+  // Always stable (`stable` is accepted for PyTorch's signature); NaN sorts as the largest value.
+  std::pair<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false, bool stable = false) const;
+  Tensor argsort(int64_t dim = -1, bool descending = false, bool stable = false) const;
+  // The k largest (or smallest) along dim, best first; ties in input order.
+  std::pair<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;
+
   // ---- linear algebra, softmax, indexing ----
   Tensor matmul(const Tensor& other) const;
   Tensor mm(const Tensor& other) const;

@@ -2,16 +2,19 @@
 argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broadcast_to, movedim, tile,
 roll, diff), matrices (tril, triu, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
 helpers (lerp, addcmul, addcdiv, logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
-var_mean, std_mean, dist) and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
+var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, searchsorted, bucketize,
+cumsum_, cumprod_) and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
 meshgrid). Gradients come from the ops they are made of."""
 import collections
 import math
 
 from . import _C
 from ._C import Tensor
-from ._factories import arange as _arange, zeros as _zeros
+from ._factories import arange as _arange, tensor as _tensor, zeros as _zeros
 
 _aminmax = collections.namedtuple("aminmax", ["min", "max"])
+_kthvalue = collections.namedtuple("kthvalue", ["values", "indices"])
+_median = collections.namedtuple("median", ["values", "indices"])
 
 
 def _check_tensor(x, name, arg="input"):
@@ -303,9 +306,105 @@ def dist(self, other, p=2):
     return (self - other).norm(p)
 
 
+# ---- order statistics (over sort) ----
+
+def msort(self):
+    """The sort of input along dim 0 (values only)."""
+    return self.sort(0).values
+
+
+def kthvalue(self, k, dim=-1, keepdim=False):
+    """The k-th smallest value along dim (k from 1) and its index: (values, indices)."""
+    d = _dims(dim, self.dim(), "kthvalue")[0]
+    n = self.shape[d] if self.dim() else 1
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
+    if not 1 <= k <= n:
+        raise IndexError(f"kthvalue(): selected number k = {k} out of range for dimension {dim} of size {n}")
+    v, i = self.sort(d)
+    if self.dim() == 0:
+        return _kthvalue(v, i)
+    v, i = v.narrow(d, k - 1, 1), i.narrow(d, k - 1, 1)
+    return _kthvalue(v, i) if keepdim else _kthvalue(v.squeeze(d), i.squeeze(d))
+
+
+def median(self, dim=None, keepdim=False):
+    """The lower median (the ((n - 1) // 2)-th smallest) over all values, or along dim with its index;
+    NaN when the values contain a NaN (the index of the first one)."""
+    if dim is None:
+        if self.numel() == 0:
+            raise IndexError("median(): Expected reduction dim to be specified for input.numel() == 0")
+        return median(self.reshape(-1), 0).values
+    d = _dims(dim, self.dim(), "median")[0]
+    if self.dim() == 0:
+        return _median(*self.sort(0))
+    n = self.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size")
+    v, i = self.sort(d)
+    pos = (n - 1) // 2
+    if self.is_floating_point():
+        # NaN sorts last: a line with one gives its first NaN, at the count of its numbers.
+        numbers = (~self.isnan()).sum(d, keepdim=True)
+        at = numbers.clamp_max(pos).where(numbers == n, numbers)
+        mv, mi = v.gather(d, at), i.gather(d, at)
+    else:
+        mv, mi = v.narrow(d, pos, 1), i.narrow(d, pos, 1)
+    return _median(mv, mi) if keepdim else _median(mv.squeeze(d), mi.squeeze(d))
+
+
+def _search(sorted_sequence, values, right, name):
+    _check_tensor(sorted_sequence, name, "sorted_sequence")
+    scalar = not isinstance(values, Tensor)
+    if scalar:
+        values = _tensor(values, dtype=sorted_sequence.dtype, device=sorted_sequence.device)
+    if sorted_sequence.dim() > 1 and sorted_sequence.shape[:-1] != values.shape[:-1]:
+        raise RuntimeError(f"{name}(): boundaries tensor should be 1 dimension or the first N-1 dimensions of "
+                           f"boundaries tensor and input value tensor must match, but we got boundaries tensor "
+                           f"{list(sorted_sequence.shape)} and input value tensor {list(values.shape)}")
+    seq = sorted_sequence if sorted_sequence.dim() == 1 else sorted_sequence.unsqueeze(-2)
+    v = values.unsqueeze(-1)
+    hits = (seq <= v) if right else (seq < v)
+    return hits.sum(-1)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None):
+    """The insertion points of input's values in the innermost dim of sorted_sequence (left: the first
+    position where the value fits, right: the last); one comparison per pair, so memory grows as
+    values x boundaries."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ValueError(f"searchsorted(): side can only be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise RuntimeError("searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    out = _search(sorted_sequence, input, right, "searchsorted")
+    return out.to(_C.int32) if out_int32 else out
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value of input for 1-D sorted boundaries (searchsorted with the arguments
+    swapped)."""
+    _check_tensor(boundaries, "bucketize", "boundaries")
+    if boundaries.dim() != 1:
+        raise RuntimeError(f"bucketize(): boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})")
+    out = _search(boundaries, input, right, "bucketize")
+    return out.to(_C.int32) if out_int32 else out
+
+
+def cumsum_(self, dim, *, dtype=None):
+    return self.copy_(self.cumsum(dim, dtype=dtype))
+
+
+def cumprod_(self, dim, *, dtype=None):
+    return self.copy_(self.cumprod(dim, dtype=dtype))
+
+
 METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,
            diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, lerp, addcmul, addcdiv, logit, deg2rad, rad2deg,
-           heaviside, count_nonzero, aminmax, var_mean, std_mean, dist]
+           heaviside, count_nonzero, aminmax, var_mean, std_mean, dist, msort, kthvalue, median, cumsum_,
+           cumprod_]
 ALIASES = {"moveaxis": movedim, "ger": outer, "vdot": dot}
 
 
@@ -392,7 +491,7 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(grids)
 
 
-FUNCTIONS = [atleast_1d, atleast_2d, atleast_3d, hstack, vstack, dstack, column_stack, meshgrid]
+FUNCTIONS = [searchsorted, bucketize, atleast_1d, atleast_2d, atleast_3d, hstack, vstack, dstack, column_stack, meshgrid]
 
 
 def install():

@@ -31,7 +31,8 @@ __all__ = [
     "nan_to_num", "clamp_min", "clamp_max", "frac", "broadcast_to", "movedim", "moveaxis", "tile", "roll", "diff",
     "tril", "triu", "diagonal", "trace", "diag", "outer", "ger", "dot", "vdot", "mv", "addmm", "baddbmm", "lerp",
     "addcmul", "addcdiv", "logit", "deg2rad", "rad2deg", "heaviside", "count_nonzero", "aminmax", "var_mean",
-    "std_mean", "dist",
+    "std_mean", "dist", "cumsum", "cumprod", "cummax", "cummin", "sort", "argsort", "topk", "msort", "kthvalue",
+    "median",
 ]
 
 # Every op of the registry gets its free function, with the method's docstring.

@@ -109,6 +109,45 @@ inline Tensor arg_extreme(const Tensor& x, int64_t dim, bool largest, bool keepd
       keepdim);
 }
 
+// Running sums / products of each slice along dim (as float64).
+inline Tensor cumulative(const Tensor& x, int64_t dim, bool product) {
+  return along(x.to(DType::Float64), dim, x.size(dim), [product](const Values& v) {
+    Values out(v.size());
+    double acc = product ? 1.0 : 0.0;
+    for (size_t i = 0; i < v.size(); ++i) out[i] = acc = product ? acc * v[i] : acc + v[i];
+    return out;
+  });
+}
+
+// Running maxima (minima) along dim and, with `index`, their positions: the
+// latest on ties (no NaN in the samples).
+inline Tensor cum_extreme(const Tensor& x, int64_t dim, bool largest, bool index) {
+  return along(x.to(DType::Float64), dim, x.size(dim), [=](const Values& v) {
+    Values out(v.size());
+    size_t best = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (largest ? v[i] >= v[best] : v[i] <= v[best]) best = i;
+      out[i] = index ? static_cast<double>(best) : v[best];
+    }
+    return out;
+  });
+}
+
+// The stable sort of each slice along dim: the first k values (index false)
+// or their positions (index true).
+inline Tensor sorted(const Tensor& x, int64_t dim, bool descending, bool index, int64_t k = -1) {
+  if (k < 0) k = x.size(dim);
+  return along(x.to(DType::Float64), dim, k, [=](const Values& v) {
+    std::vector<size_t> order(v.size());
+    for (size_t i = 0; i < v.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return descending ? v[a] > v[b] : v[a] < v[b]; });
+    Values out(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) out[i] = index ? static_cast<double>(order[i]) : v[order[i]];
+    return out;
+  });
+}
+
 // The moments of each slice along dim: variance with `correction` (1: unbiased).
 inline Tensor var(const Tensor& x, int64_t dim, double correction, bool keepdim = false, bool sqrt = false) {
   return along(

@@ -79,6 +79,13 @@ DOCUMENTED = [
     (Tensor.std, "std"),
     (Tensor.norm, "norm"),
     (Tensor.logsumexp, "logsumexp"),
+    (Tensor.cumsum, "cumsum"),
+    (Tensor.cumprod, "cumprod"),
+    (Tensor.cummax, "cummax"),
+    (Tensor.cummin, "cummin"),
+    (Tensor.sort, "sort"),
+    (Tensor.argsort, "argsort"),
+    (Tensor.topk, "topk"),
     # matmul, softmax, index
     (Tensor.matmul, "matmul"),
     (loom.matmul, "matmul"),
