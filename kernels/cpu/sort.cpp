@@ -2,11 +2,13 @@
 // Scans walk each line in order. With inner > 1 they keep a row of running
 // values for a block of columns, so the loop over columns is the inner one
 // (contiguous, vectorized for Sum and Prod); float32 sums and products run
-// in double. Sorts order (value, index) pairs with std::sort: the index
-// breaks ties, which makes the result that of a stable sort. Lines are split
-// over the pool's threads.
+// in double. Sorts turn values into order-preserving unsigned keys and sort
+// (key, index) items: a stable byte-wise radix sort for lines longer than 64,
+// std::sort with the index as tie-break below (the same order), partial_sort
+// for a topk of few; lines are split over the pool's threads.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -29,6 +31,17 @@ bool is_nan(T v) {
 template <typename T>
 using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, T>;
 
+// a + b and a * b; integers wrap (two's complement) instead of overflowing.
+template <bool kProd, typename A>
+A combine(A a, A b) {
+  if constexpr (std::is_integral_v<A>) {
+    using U = std::make_unsigned_t<A>;
+    return static_cast<A>(kProd ? static_cast<U>(a) * static_cast<U>(b) : static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return kProd ? a * b : a + b;
+  }
+}
+
 // Runs task(o, i0, i1) over every line and block of columns, in parallel.
 template <typename F>
 void for_column_blocks(Lines s, F&& task) {
@@ -41,10 +54,29 @@ void for_column_blocks(Lines s, F&& task) {
   });
 }
 
+// Lines of inner == 1: one running value per line, lines split over the pool.
+template <typename F>
+void for_lines(Lines s, F&& line) {
+  detail::parallel_range(s.outer, s.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) line(o * s.n);
+  });
+}
+
 template <typename T, bool kProd>
 void sum_prod(T* out, const T* in, Lines s, bool reverse) {
   using A = acc_t<T>;
   const int64_t n = s.n, inner = s.inner;
+  if (inner == 1) {
+    for_lines(s, [&](int64_t base) {
+      A acc = kProd ? A(1) : A(0);
+      for (int64_t step = 0; step < n; ++step) {
+        const int64_t k = base + (reverse ? n - 1 - step : step);
+        acc = combine<kProd>(acc, A(in[k]));
+        out[k] = static_cast<T>(acc);
+      }
+    });
+    return;
+  }
   for_column_blocks(s, [&](int64_t o, int64_t i0, int64_t i1) {
     A acc[kColumns];
     const int64_t w = i1 - i0;
@@ -55,7 +87,7 @@ void sum_prod(T* out, const T* in, Lines s, bool reverse) {
       T* y = out + (o * n + k) * inner + i0;
 #pragma omp simd
       for (int64_t i = 0; i < w; ++i) {
-        acc[i] = kProd ? acc[i] * A(x[i]) : acc[i] + A(x[i]);
+        acc[i] = combine<kProd>(acc[i], A(x[i]));
         y[i] = static_cast<T>(acc[i]);
       }
     }
@@ -65,6 +97,22 @@ void sum_prod(T* out, const T* in, Lines s, bool reverse) {
 template <typename T, bool kMax>
 void running_extreme(T* out, int64_t* indices, const T* in, Lines s) {
   const int64_t n = s.n, inner = s.inner;
+  if (inner == 1) {
+    for_lines(s, [&](int64_t base) {
+      T best = in[base];
+      int64_t where = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        const T v = in[base + k];
+        if (is_nan(v) || (!is_nan(best) && (kMax ? v >= best : v <= best))) {
+          best = v;
+          where = k;
+        }
+        out[base + k] = best;
+        indices[base + k] = where;
+      }
+    });
+    return;
+  }
   for_column_blocks(s, [&](int64_t o, int64_t i0, int64_t i1) {
     T best[kColumns];
     int64_t where[kColumns];
@@ -117,36 +165,82 @@ void cumprod_grad(T* gx, const T* g, const T* x, Lines s) {
   });
 }
 
-// a strictly before b in an ascending (NaN last) or descending (NaN first) order.
+// Order-preserving unsigned keys: the sort order is the keys' ascending
+// order (NaN after +inf, -0 equal to +0); descending flips every bit (NaN
+// first). Ties between equal keys are broken by the index.
 template <typename T>
-struct Before {
-  bool descending;
-  bool operator()(const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) const {
-    const bool an = is_nan(a.first), bn = is_nan(b.first);
-    if (an || bn) {
-      if (an && bn) return a.second < b.second;
-      return descending ? an : bn;
-    }
-    if (a.first != b.first) return descending ? a.first > b.first : a.first < b.first;
-    return a.second < b.second;
+using key_t = std::conditional_t<(sizeof(T) <= 4), uint32_t, uint64_t>;
+
+template <typename T>
+key_t<T> sort_key(T v, bool descending) {
+  using K = key_t<T>;
+  constexpr K top = K(1) << (8 * sizeof(K) - 1);
+  K u;
+  if constexpr (std::is_same_v<T, bool>) {
+    u = v ? 1 : 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    u = static_cast<K>(static_cast<std::make_unsigned_t<T>>(v)) ^ (K(1) << (8 * sizeof(T) - 1));
+  } else if (std::isnan(v)) {
+    u = ~K(0);
+  } else {
+    if (v == 0) v = 0;  // -0 sorts as +0
+    std::memcpy(&u, &v, sizeof(u));
+    u = (u & top) ? ~u : (u | top);
   }
+  return descending ? ~u : u;
+}
+
+template <typename K>
+struct Item {
+  K key;
+  int64_t index;
 };
 
-// Sorts each line's first k positions (k == n: all of it) and writes them.
+template <typename K>
+bool item_before(const Item<K>& a, const Item<K>& b) {
+  return a.key < b.key || (a.key == b.key && a.index < b.index);
+}
+
+// Stable LSD radix sort of items by key, one byte per pass (passes whose
+// byte is the same in every key are skipped); tmp has items.size() slots.
+template <typename K>
+void radix_sort(std::vector<Item<K>>& items, std::vector<Item<K>>& tmp) {
+  const size_t n = items.size();
+  Item<K>* src = items.data();
+  Item<K>* dst = tmp.data();
+  for (unsigned shift = 0; shift < 8 * sizeof(K); shift += 8) {
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; ++i) ++count[((src[i].key >> shift) & 0xff) + 1];
+    if (count[((src[0].key >> shift) & 0xff) + 1] == n) continue;  // one bucket: nothing moves
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (size_t i = 0; i < n; ++i) dst[count[(src[i].key >> shift) & 0xff]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != items.data()) std::copy(src, src + n, items.data());
+}
+
+// Sorts each line's first k positions (k == n: all of it) and writes them:
+// short lines with std::sort, long ones by radix, a few of many by partial_sort.
 template <typename T>
 void sort_lines(T* values, int64_t* indices, const T* in, Lines s, int64_t k, bool descending) {
+  using K = key_t<T>;
   const int64_t n = s.n;
   detail::parallel_range(s.outer, s.outer * n * 8, [&](int64_t b, int64_t e) {
-    std::vector<std::pair<T, int64_t>> line(static_cast<size_t>(n));
-    const Before<T> before{descending};
+    std::vector<Item<K>> line(static_cast<size_t>(n)), tmp;
     for (int64_t o = b; o < e; ++o) {
       const T* x = in + o * n;
-      for (int64_t j = 0; j < n; ++j) line[j] = {x[j], j};
-      if (k == n) std::sort(line.begin(), line.end(), before);
-      else std::partial_sort(line.begin(), line.begin() + k, line.end(), before);
+      for (int64_t j = 0; j < n; ++j) line[j] = {sort_key(x[j], descending), j};
+      if (k * 16 <= n) {
+        std::partial_sort(line.begin(), line.begin() + k, line.end(), item_before<K>);
+      } else if (n <= 64) {
+        std::sort(line.begin(), line.end(), item_before<K>);
+      } else {
+        tmp.resize(static_cast<size_t>(n));
+        radix_sort(line, tmp);
+      }
       for (int64_t j = 0; j < k; ++j) {
-        values[o * k + j] = line[j].first;
-        indices[o * k + j] = line[j].second;
+        values[o * k + j] = x[line[j].index];
+        indices[o * k + j] = line[j].index;
       }
     }
   });
