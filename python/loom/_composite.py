@@ -2,8 +2,8 @@
 argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broadcast_to, movedim, tile,
 roll, diff), matrices (tril, triu, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
 helpers (lerp, addcmul, addcdiv, logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
-var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, searchsorted, bucketize,
-cumsum_, cumprod_) and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
+var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, unique, unique_consecutive,
+searchsorted, bucketize, cumsum_, cumprod_) and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
 meshgrid). Gradients come from the ops they are made of."""
 import collections
 import math
@@ -401,10 +401,73 @@ def cumprod_(self, dim, *, dtype=None):
     return self.copy_(self.cumprod(dim, dtype=dtype))
 
 
+def _run_starts(items, rows):
+    """Boolean mask of the items (or rows) that start a run of equal ones; the first one always does."""
+    n = items.shape[0]
+    first = _tensor([n > 0], dtype=_C.bool, device=items.device)[: min(n, 1)]
+    differs = items[1:] != items[:-1]
+    if rows:
+        differs = differs.reshape(max(n - 1, 0), -1).any(1)
+    return _C.cat([first, differs])
+
+
+def _runs(items, rows, return_inverse, return_counts, order, shape):
+    """unique_consecutive's results on items (unique: sorted, `order` the sort's permutation) of an input
+    of `shape`."""
+    starts = _run_starts(items, rows)
+    out = [items[starts]]
+    if return_inverse:
+        run_of = starts.to(_C.int64).cumsum(0) - 1
+        if order is not None:
+            run_of = _zeros(order.shape[0], dtype=_C.int64, device=items.device).scatter_add(0, order, run_of)
+        out.append(run_of.reshape(shape))
+    if return_counts:
+        begin = starts.nonzero().reshape(-1)
+        end = _C.cat([begin[1:], _tensor([items.shape[0]], dtype=_C.int64, device=items.device)])
+        out.append(end - begin)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _unique_along(self, dim, sort, return_inverse, return_counts, name):
+    if dim is None:
+        flat = self.reshape(-1)
+        order = None
+        if sort:
+            flat, order = flat.sort(stable=True)
+        return _runs(flat, False, return_inverse, return_counts, order, self.shape)
+    d = _dims(dim, self.dim(), name)[0]
+    if self.dim() == 0:
+        raise IndexError(f"{name}(): dim {dim} out of range for a 0-d tensor")
+    rows = movedim(self, d, 0).reshape(self.shape[d], -1)
+    order = None
+    if sort:
+        # Lexicographic order of the rows: stable sorts by each column, the last one first.
+        order = _arange(rows.shape[0], device=self.device)
+        for c in range(rows.shape[1] - 1, -1, -1):
+            order = order[rows[order, c].argsort(stable=True)]
+        rows = rows[order]
+    res = _runs(rows, True, return_inverse, return_counts, order, (self.shape[d],))
+    values = res[0] if isinstance(res, tuple) else res
+    values = movedim(values.reshape((values.shape[0],) + tuple(movedim(self, d, 0).shape[1:])), 0, d)
+    return (values,) + res[1:] if isinstance(res, tuple) else values
+
+
+def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (or slices along dim), in ascending order (also when sorted=False, as PyTorch
+    on most inputs); with the index of each input item's value and the count of each value. Each NaN
+    counts as distinct."""
+    return _unique_along(self, dim, True, return_inverse, return_counts, "unique")
+
+
+def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+    """The first of each run of equal consecutive values (or slices along dim), with inverse and counts."""
+    return _unique_along(self, dim, False, return_inverse, return_counts, "unique_consecutive")
+
+
 METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,
            diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, lerp, addcmul, addcdiv, logit, deg2rad, rad2deg,
            heaviside, count_nonzero, aminmax, var_mean, std_mean, dist, msort, kthvalue, median, cumsum_,
-           cumprod_]
+           cumprod_, unique, unique_consecutive]
 ALIASES = {"moveaxis": movedim, "ger": outer, "vdot": dot}
 
 

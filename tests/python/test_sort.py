@@ -137,6 +137,40 @@ def test_kthvalue_and_median(rng):
     assert loom.tensor([3, 1, 2]).median().item() == 2
 
 
+@pytest.mark.parametrize("ndt", [np.float32, np.int64, np.bool_])
+def test_unique_matches_numpy(rng, ndt):
+    a = rng.integers(-3, 4, (4, 9)).astype(ndt)
+    vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
+    got = loom.unique(T(a), return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(got[0].numpy(), vals)
+    np.testing.assert_array_equal(got[1].numpy(), inv.reshape(a.shape))
+    np.testing.assert_array_equal(got[2].numpy(), counts)
+    assert got[1].dtype == loom.int64 and got[2].dtype == loom.int64
+    np.testing.assert_array_equal(T(a).unique().numpy(), vals)
+    rows = np.repeat(a[:3], 2, axis=0)
+    rv, ri, rc = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    g = T(rows).unique(dim=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(g[0].numpy(), rv)
+    np.testing.assert_array_equal(g[1].numpy(), ri.reshape(-1))
+    np.testing.assert_array_equal(g[2].numpy(), rc)
+    np.testing.assert_array_equal(T(rows.T).unique(dim=1).numpy(), np.unique(rows.T, axis=1))
+
+
+def test_unique_consecutive_and_edges():
+    x = loom.tensor([1, 1, 2, 2, 3, 1, 1])
+    v, inv, c = loom.unique_consecutive(x, return_inverse=True, return_counts=True)
+    assert v.tolist() == [1, 2, 3, 1] and inv.tolist() == [0, 0, 1, 1, 2, 3, 3] and c.tolist() == [2, 2, 1, 2]
+    assert loom.tensor([[1, 2], [1, 2], [0, 1]]).unique_consecutive(dim=0).tolist() == [[1, 2], [0, 1]]
+    e = loom.tensor([]).unique(return_counts=True)
+    assert e[0].shape == (0,) and e[1].shape == (0,)
+    s, si = loom.tensor(5).unique(return_inverse=True)
+    assert s.tolist() == [5] and si.dim() == 0
+    nan = loom.tensor([float("nan"), 1.0, float("nan")]).unique(return_counts=True)
+    assert nan[1].tolist() == [1, 1, 1]  # each NaN is distinct, as in PyTorch
+    with pytest.raises(IndexError):
+        x.unique(dim=1)
+
+
 def test_searchsorted_and_bucketize():
     seq = np.array([1.0, 3.0, 5.0, 7.0, 9.0])
     vals = np.array([[3.0, 6.0, 9.0], [0.0, 10.0, 5.0]])
