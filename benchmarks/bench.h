@@ -103,6 +103,7 @@ void run_pointwise_cases(const Context& ctx, bool gpu);  // one per op of the re
 void run_softmax_cases(const Context& ctx, bool gpu);
 void run_index_cases(const Context& ctx, bool gpu);
 void run_sort_cases(const Context& ctx, bool gpu);
+void run_upsample_cases(const Context& ctx, bool gpu);
 void run_random_cases(const Context& ctx, bool gpu);
 void run_embedding_cases(const Context& ctx, bool gpu);
 void run_dropout_cases(const Context& ctx, bool gpu);

@@ -275,6 +275,32 @@ inline Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& size) {
   return from(out, {N, C, OH, OW});
 }
 
+// Resizing x [N, C, H, W] to [OH, OW] in double: nearest takes floor(o·H/OH); bilinear
+// samples s = o·(H−1)/(OH−1) (align_corners) or max((o + ½)·H/OH − ½, 0) between
+// floor(s) and the next pixel (clamped to the last).
+inline Tensor upsample2d(const Tensor& x, const Dims& size, bool bilinear, bool align_corners) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
+  const Values vx = values(x);
+  auto coord = [&](int64_t o, int64_t in, int64_t out) {
+    if (!bilinear) return std::floor(static_cast<double>(o) * in / out);
+    if (align_corners) return out > 1 ? static_cast<double>(o) * (in - 1) / (out - 1) : 0.0;
+    return std::max((o + 0.5) * in / out - 0.5, 0.0);
+  };
+  Values out(static_cast<size_t>(N * C * OH * OW));
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const double sh = coord(oh, H, OH), sw = coord(ow, W, OW);
+        const int64_t h0 = std::min<int64_t>(static_cast<int64_t>(sh), H - 1), h1 = std::min<int64_t>(h0 + 1, H - 1);
+        const int64_t w0 = std::min<int64_t>(static_cast<int64_t>(sw), W - 1), w1 = std::min<int64_t>(w0 + 1, W - 1);
+        const double lh = bilinear ? sh - h0 : 0, lw = bilinear ? sw - w0 : 0;
+        auto at = [&](int64_t h, int64_t w) { return vx[(nc * H + h) * W + w]; };
+        out[(nc * OH + oh) * OW + ow] =
+            (1 - lh) * ((1 - lw) * at(h0, w0) + lw * at(h0, w1)) + lh * ((1 - lw) * at(h1, w0) + lw * at(h1, w1));
+      }
+  return from(out, {N, C, OH, OW});
+}
+
 // Layer norm of x over its last dim, then weight and bias (when defined).
 inline Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
   Tensor y = along(x, -1, x.size(-1), [eps](const Values& v) {

@@ -123,6 +123,10 @@ _ENTRIES = [
     ModuleInfo("CircularPad1d", args=(2,), input_shapes=[(2, 3, 4)]),
     ModuleInfo("CircularPad2d", args=((1, 2, 0, 3),), input_shapes=[(2, 3, 4, 5)]),
     ModuleInfo("CircularPad3d", args=(1,), input_shapes=[(1, 2, 3, 4, 5)]),
+    # upsampling.py
+    ModuleInfo("Upsample", kwargs={"scale_factor": 1.5, "mode": "bilinear"}, input_shapes=[(2, 3, 4, 5)]),
+    ModuleInfo("UpsamplingNearest2d", kwargs={"size": (5, 3)}, input_shapes=[(2, 3, 4, 5)]),
+    ModuleInfo("UpsamplingBilinear2d", kwargs={"scale_factor": 2}, input_shapes=[(1, 2, 3, 4)]),
     ModuleInfo("Unflatten", args=(1, (2, 2)), input_shapes=[(3, 4)]),
     # activation.py
     ModuleInfo("ReLU", input_shapes=[(2, 3, 4)]),

@@ -111,6 +111,8 @@ DOCUMENTED = [
     (_native._lstm, "lstm"),
     (F.gru_cell, "gru_cell"),
     (_native._gru, "gru"),
+    (_native._upsample_nearest2d, "upsample_nearest2d"),
+    (_native._upsample_bilinear2d, "upsample_bilinear2d"),
     (F.scaled_dot_product_attention, "attention"),
     (F.layer_norm, "layer_norm"),
     (F.batch_norm, "batch_norm"),

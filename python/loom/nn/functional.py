@@ -1,4 +1,6 @@
 """Stateless neural-network functions (torch.nn.functional subset)."""
+import math
+
 from .. import _C
 from .._factories import arange as _arange
 
@@ -236,6 +238,84 @@ def softmin(input, dim=None, dtype=None):
 
 def one_hot(tensor, num_classes=-1):
     return _C.one_hot(tensor, num_classes)
+
+
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+
+
+def _pair_or(value, n, name):
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"interpolate: {name} shape must match input shape. Input is {n}D, {name} is "
+                             f"{len(value)}")
+        return list(value)
+    return [value] * n
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resizes [N, C, W] or [N, C, H, W] to `size` or by `scale_factor` (PyTorch's rules for the output size
+    and the source coordinates). Modes: 'nearest', 'nearest-exact', 'linear' (3-D), 'bilinear' (4-D) and
+    'area' (adaptive average pooling)."""
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if not isinstance(mode, str):
+        raise TypeError(f"interpolate(): mode must be a str, not {type(mode).__name__}")
+    dims = input.dim() - 2
+    if dims not in (1, 2):
+        raise NotImplementedError(f"interpolate: input of {input.dim()} dims is not supported by loom: 3-D "
+                                  f"[N, C, W] and 4-D [N, C, H, W] inputs are")
+    if mode in _INTERPOLATING:
+        want = {1: "linear", 2: "bilinear"}[dims]
+        if mode != want:
+            raise NotImplementedError(f"interpolate: got {input.dim()}-D input, but mode '{mode}' is not supported "
+                                      f"for it by loom ('linear' takes 3-D input, 'bilinear' 4-D)")
+        align = bool(align_corners) if align_corners is not None else False
+    elif mode in ("nearest", "nearest-exact", "area"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+        align = False
+    else:
+        raise ValueError(f"interpolate: unknown mode {mode!r} (nearest, nearest-exact, linear, bilinear, area)")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by loom")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    spatial = list(input.shape[2:])
+    if size is not None:
+        out = [int(v) for v in _pair_or(size, dims, "size")]
+        scales = None
+    else:
+        factors = [float(v) for v in _pair_or(scale_factor, dims, "scale_factor")]
+        out = [int(math.floor(float(n) * f)) for n, f in zip(spatial, factors)]
+        scales = None if recompute_scale_factor else factors
+    if dims == 1:  # [N, C, W] as [N, C, 1, W]
+        return _resize2d(input.unsqueeze(2), [1] + out, mode, align, None if scales is None else [1.0] + scales) \
+            .squeeze(2)
+    return _resize2d(input, out, mode, align, scales)
+
+
+def _resize2d(input, out, mode, align, scales):
+    if mode == "area":
+        return _C._functional.adaptive_avg_pool2d(input, out)
+    if mode in ("bilinear", "linear"):
+        return _C._functional._upsample_bilinear2d(input, out, align, scales)
+    return _C._functional._upsample_nearest2d(input, out, scales, mode == "nearest-exact")
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """interpolate under its former name."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # The registry's docstrings (core/ops.toml).

@@ -1,0 +1,89 @@
+// upsample_nearest2d / upsample_bilinear2d front ends and their backward
+// nodes (they save only the geometry). The backward results are not
+// differentiable again.
+#include "autograd/ops/upsample.h"
+
+#include "autograd/ops/common.h"
+#include "core/op_cost.h"
+#include "kernels/upsample.h"
+
+namespace loom {
+
+using autograd::LambdaNode;
+using kernels::UpsampleMode;
+using kernels::UpsampleParams;
+
+namespace {
+
+Tensor upsample(const Tensor& input, const Dims& output_size, const std::vector<double>& scales, UpsampleMode mode,
+                bool align_corners, const char* op) {
+  LOOM_CHECK(input.defined(), op, ": input must be defined");
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected a 3D [C, H, W] or 4D [N, C, H, W] input, got ",
+             "input of size ", input.sizes());
+  LOOM_CHECK(output_size.size() == 2, op, ": output_size must have 2 elements, got ", output_size);
+  LOOM_CHECK(scales.empty() || scales.size() == 2, op, ": scales must be empty or hold 2 values, got ", scales.size());
+  if (mode == UpsampleMode::Bilinear)
+    LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ",
+                    dtype_name(input.dtype()));
+  const bool unbatched = input.dim() == 3;
+  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  UpsampleParams p;
+  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = output_size[0], p.OW = output_size[1];
+  LOOM_CHECK(p.H > 0 && p.W > 0 && p.OH > 0 && p.OW > 0, op,
+             ": input and output sizes should be greater than 0, but got input (H: ", p.H, ", W: ", p.W,
+             ") output (H: ", p.OH, ", W: ", p.OW, ")");
+  p.mode = mode;
+  p.align_corners = align_corners;
+  p.rh = kernels::upsample_scale(p.H, p.OH, align_corners, scales.empty() ? 0.0 : scales[0]);
+  p.rw = kernels::upsample_scale(p.W, p.OW, align_corners, scales.empty() ? 0.0 : scales[1]);
+  Tensor out = ops::new_empty({x.size(0), x.size(1), p.OH, p.OW}, input.dtype(), input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(input.device(),
+                         kernels::cpu::upsample2d_forward(input.dtype(), out.data_ptr(), x.data_ptr(), p),
+                         kernels::cuda::upsample2d_forward(input.dtype(), out.data_ptr(), x.data_ptr(), p,
+                                                           ops::stream_of(input.device())));
+  Tensor y = unbatched ? out.squeeze(0) : out;
+  if (is_floating(input.dtype()) && autograd::any_requires_grad({&input})) {
+    const Shape in_shape = x.sizes(), out_shape = out.sizes();
+    const char* name = mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackward0" : "UpsampleNearest2DBackward0";
+    auto node = std::make_shared<LambdaNode>(name, [=](const TensorList& g) {
+      Tensor go = g[0].reshape(out_shape).contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0)
+        LOOM_DEVICE_DISPATCH(go.device(),
+                             kernels::cpu::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p),
+                             kernels::cuda::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
+                                                                ops::stream_of(go.device())));
+      return TensorList{unbatched ? gi.squeeze(0) : gi};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return y;
+}
+
+void set_cost(const OpScope& scope, const Tensor& input, const Dims& output_size, bool bilinear) {
+  if (!scope.observed() || !input.defined() || output_size.size() != 2 || input.dim() < 3) return;
+  const double planes =
+      static_cast<double>(input.numel()) / static_cast<double>(std::max<int64_t>(1, input.size(-1) * input.size(-2)));
+  const double out = planes * static_cast<double>(output_size[0]) * static_cast<double>(output_size[1]);
+  // Bilinear: 4 taps, 3 lerps of 3 FLOPs each; the input read once, the output written once.
+  scope.set_cost(bilinear ? 9 * out : 0, cost_bytes(&input) + out * static_cast<double>(input.element_size()));
+}
+
+}  // namespace
+
+Tensor upsample_nearest2d(const Tensor& input, const Dims& output_size, const std::vector<double>& scales, bool exact) {
+  OpScope scope(Op::upsample_nearest2d, {&input});
+  set_cost(scope, input, output_size, false);
+  return upsample(input, output_size, scales, exact ? UpsampleMode::NearestExact : UpsampleMode::Nearest, false,
+                  "upsample_nearest2d");
+}
+
+Tensor upsample_bilinear2d(const Tensor& input, const Dims& output_size, bool align_corners,
+                           const std::vector<double>& scales) {
+  OpScope scope(Op::upsample_bilinear2d, {&input});
+  set_cost(scope, input, output_size, true);
+  return upsample(input, output_size, scales, UpsampleMode::Bilinear, align_corners, "upsample_bilinear2d");
+}
+
+}  // namespace loom
