@@ -80,6 +80,7 @@ _install_composite()
 del _install_composite
 from ._composite import atleast_1d, atleast_2d, atleast_3d, hstack, vstack, dstack, column_stack, meshgrid  # noqa: E402,F401,E501
 from ._composite import searchsorted, bucketize  # noqa: E402,F401
+from ._einsum import einsum  # noqa: E402,F401
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _function_names  # noqa: E402
 from . import autograd, cuda, backends, nn, optim, multimodal  # noqa: E402,F401
