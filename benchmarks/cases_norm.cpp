@@ -11,6 +11,7 @@
 //        dy, x, writes dx); training mode, affine, running statistics
 //        updated as nn.BatchNorm2d does (momentum 0.1); the gradients of x,
 //        w, b through autograd::grad, so no .grad accumulation adds traffic.
+//   [cpu/]groupnorm/fp32/fwdbwd/N32_C256_H32_W32_G32 (below).
 // Same warm-up / iteration counts as the other case files; leaves keep
 // accumulating into .grad across iterations, as in the PyTorch reference.
 #include <string>
@@ -115,10 +116,31 @@ void cpu_cases(const Context& ctx) {
   });
 }
 
+// GroupNorm forward + backward (x, w, b through autograd::grad), 32 groups of
+// [32, 256, 32, 32]: bytes 5·N·C·S·4 (forward reads x, writes y; backward
+// reads dy and x twice over, writes dx), as layernorm's fwdbwd.
+void groupnorm(const Context& ctx, bool gpu) {
+  const std::string name = std::string(gpu ? "" : "cpu/") + "groupnorm/fp32/fwdbwd/N32_C256_H32_W32_G32";
+  ctx.run(name, [&] {
+    const int64_t N = 32, C = 256, S = 32 * 32;
+    const loom::TensorOptions opts(gpu ? loom::Device("cuda:0") : loom::Device());
+    Tensor x = loom::randn({N, C, 32, 32}, opts).requires_grad_(true);
+    Tensor w = loom::ones({C}, opts).requires_grad_(true), b = loom::zeros({C}, opts).requires_grad_(true);
+    Tensor g = loom::randn({N, C, 32, 32}, opts);
+    timed_on(
+        ctx, gpu, name,
+        [&] {
+          loom::autograd::grad({loom::group_norm(x, 32, w, b)}, {x, w, b}, {g});
+        },
+        0, 5.0 * N * C * S * 4);
+  });
+}
+
 }  // namespace
 
 void run_norm_cases(const Context& ctx, bool gpu) {
   run_registry_cases(ctx, gpu, "norm");  // the registry's cases of the family (registry.cpp)
+  groupnorm(ctx, gpu);
   if (gpu) {
     gpu_composed(ctx);
     gpu_cases(ctx);

@@ -1,5 +1,6 @@
-// LayerNorm and BatchNorm kernels: the contract of kernels/cpu/norm.cpp and
-// kernels/cuda/norm.cu (see kernels/contract.h). Raw pointers, contiguous
+// LayerNorm, BatchNorm and GroupNorm kernels: the contract of
+// kernels/cpu/norm.cpp, norm_group.cpp and kernels/cuda/norm.cu, norm_group.cu
+// (see kernels/contract.h). Raw pointers, contiguous
 // row-major layouts, dtype float32 or float64. The CUDA twins take a
 // workspace where a kernel needs device scratch memory.
 #pragma once
@@ -31,6 +32,16 @@ void batch_norm_apply(DType dt, void* y, const void* x, const void* mean, const 
 void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* mean,
                          const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training);
 
+// GroupNorm over x [N, C, S], C = G * (C / G): the statistics of each (n, g)
+// over its C / G * S values, mean and rstd [N, G] (rstd = 1 / sqrt(biased var
+// + eps)); y = (x - mean) * rstd * w[c] + b[c]; w, b [C] or null.
+void group_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,
+                        int64_t N, int64_t C, int64_t S, int64_t G, double eps);
+// dx = rstd * (g*w - mean_grp(g*w) - xhat * mean_grp(g*w*xhat)); dw[c] = sum over n, s of
+// g*xhat, db[c] = sum of g. dx, dw, db may be null; w may be null. Deterministic.
+void group_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* w,
+                         const void* mean, const void* rstd, int64_t N, int64_t C, int64_t S, int64_t G);
+
 }  // namespace loom::kernels::cpu
 
 namespace loom::kernels::cuda {
@@ -60,5 +71,14 @@ size_t batch_norm_backward_workspace_bytes(DType dt, int64_t N, int64_t C, int64
 void batch_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* mean,
                          const void* invstd, const void* w, int64_t N, int64_t C, int64_t S, bool training,
                          void* workspace, cudaStream_t stream);
+
+// GroupNorm, the twins of cpu::group_norm_* (kernels/cuda/norm_group.cu): a
+// block per (n, g) group for the statistics, the output and dx, a block per
+// channel for dw and db. Deterministic: block reductions, no atomics.
+void group_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x, const void* w, const void* b,
+                        int64_t N, int64_t C, int64_t S, int64_t G, double eps, cudaStream_t stream);
+void group_norm_backward(DType dt, void* dx, void* dw, void* db, const void* dy, const void* x, const void* w,
+                         const void* mean, const void* rstd, int64_t N, int64_t C, int64_t S, int64_t G,
+                         cudaStream_t stream);
 
 }  // namespace loom::kernels::cuda

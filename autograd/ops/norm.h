@@ -18,4 +18,11 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
                   const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
 
+// input [N, C, *] with C divisible by num_groups: each sample's channels are
+// split into num_groups groups, each normalized over its channels and spatial
+// dims (biased variance), then weight[c] and bias[c] ([C], when defined).
+// Implemented in autograd/ops/norm_group.cpp.
+Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+
 }  // namespace loom

@@ -1,4 +1,4 @@
-// loom._C._functional: layer_norm and batch_norm (PyTorch's keyword names and
+// loom._C._functional: layer_norm, group_norm and batch_norm (PyTorch's keyword names and
 // defaults). cross_entropy is bound in loss.cpp, the fused optimizer updates
 // _sgd_step_ / _adam_step_ in optim.cpp.
 #include "autograd/ops/norm.h"
@@ -18,6 +18,15 @@ static RegisterFunctional reg_norm([](py::module_& f) {
       },
       py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
       py::arg("eps") = 1e-5, registry_doc("layer_norm"));
+  f.def(
+      "group_norm",
+      [](const py::object& input, int64_t num_groups, const py::object& weight, const py::object& bias, double eps) {
+        const char* op = "group_norm";
+        return group_norm(to_tensor(input, op, "input"), num_groups, opt_tensor(weight, op, "weight"),
+                          opt_tensor(bias, op, "bias"), eps);
+      },
+      py::arg("input"), py::arg("num_groups"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
+      py::arg("eps") = 1e-5, registry_doc("group_norm"));
   f.def(
       "batch_norm",
       [](const py::object& input, const py::object& running_mean, const py::object& running_var,

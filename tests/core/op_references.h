@@ -301,6 +301,25 @@ inline Tensor upsample2d(const Tensor& x, const Dims& size, bool bilinear, bool 
   return from(out, {N, C, OH, OW});
 }
 
+// Group norm of x [N, C, *]: groups of C / G channels normalized over their values, then w[c], b[c].
+inline Tensor group_norm(const Tensor& x, int64_t G, const Tensor& w, const Tensor& b, double eps) {
+  const int64_t N = x.size(0), C = x.size(1), S = x.numel() / (N * C), D = C / G * S;
+  Values v = values(x);
+  const Values vw = values(w), vb = values(b);
+  for (int64_t grp = 0; grp < N * G; ++grp) {
+    double mean = 0, ss = 0;
+    for (int64_t j = 0; j < D; ++j) mean += v[grp * D + j];
+    mean /= static_cast<double>(D);
+    for (int64_t j = 0; j < D; ++j) ss += (v[grp * D + j] - mean) * (v[grp * D + j] - mean);
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(D) + eps);
+    for (int64_t j = 0; j < D; ++j) {
+      const int64_t c = (grp % G) * (C / G) + j / S;
+      v[grp * D + j] = (v[grp * D + j] - mean) * inv * vw[c] + vb[c];
+    }
+  }
+  return from(v, x.sizes());
+}
+
 // Layer norm of x over its last dim, then weight and bias (when defined).
 inline Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
   Tensor y = along(x, -1, x.size(-1), [eps](const Values& v) {

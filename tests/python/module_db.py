@@ -123,6 +123,8 @@ _ENTRIES = [
     ModuleInfo("CircularPad1d", args=(2,), input_shapes=[(2, 3, 4)]),
     ModuleInfo("CircularPad2d", args=((1, 2, 0, 3),), input_shapes=[(2, 3, 4, 5)]),
     ModuleInfo("CircularPad3d", args=(1,), input_shapes=[(1, 2, 3, 4, 5)]),
+    # normalization.py (GroupNorm)
+    ModuleInfo("GroupNorm", args=(2, 6), input_shapes=[(3, 6, 4, 5)], has_parameters=True),
     # upsampling.py
     ModuleInfo("Upsample", kwargs={"scale_factor": 1.5, "mode": "bilinear"}, input_shapes=[(2, 3, 4, 5)]),
     ModuleInfo("UpsamplingNearest2d", kwargs={"size": (5, 3)}, input_shapes=[(2, 3, 4, 5)]),

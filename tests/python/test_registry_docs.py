@@ -115,6 +115,7 @@ DOCUMENTED = [
     (_native._upsample_bilinear2d, "upsample_bilinear2d"),
     (F.scaled_dot_product_attention, "attention"),
     (F.layer_norm, "layer_norm"),
+    (F.group_norm, "group_norm"),
     (F.batch_norm, "batch_norm"),
     (F.cross_entropy, "cross_entropy"),
     (F.embedding, "embedding"),
