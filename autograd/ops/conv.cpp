@@ -310,6 +310,118 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   return out;
 }
 
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Dims& stride,
+                        const Dims& padding, const Dims& output_padding, int64_t groups, const Dims& dilation) {
+  const char* op = "conv_transpose2d";
+  OpScope scope(Op::conv_transpose2d, {&input, &weight, &bias});
+  LOOM_CHECK(input.defined() && weight.defined(), op, ": input and weight must be defined");
+  LOOM_CHECK(input.dim() == 3 || input.dim() == 4, op,
+             ": expected 3D (unbatched) or 4D (batched) input, but got input of size: ", input.sizes());
+  if (input.dim() == 3)
+    return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation)
+        .squeeze(0);
+  LOOM_CHECK(weight.dim() == 4, op, ": expected a 4D weight [in_channels, out_channels/groups, kH, kW], got ",
+             weight.sizes());
+  ops::check_same_device(op, {&input, &weight});
+  if (bias.defined()) ops::check_same_device(op, {&input, &bias});
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
+  LOOM_CHECK_TYPE(weight.dtype() == input.dtype() && (!bias.defined() || bias.dtype() == input.dtype()), op,
+                  ": input (", dtype_name(input.dtype()), "), weight (", dtype_name(weight.dtype()),
+                  ") and bias must have the same dtype");
+  const auto [sh, sw] = pair_arg(stride, "stride");
+  const auto [ph, pw] = pair_arg(padding, "padding");
+  const auto [oph, opw] = pair_arg(output_padding, "output_padding");
+  const auto [dh, dw] = pair_arg(dilation, "dilation");
+  LOOM_CHECK(sh > 0 && sw > 0, op, ": stride must be positive, got ", stride);
+  LOOM_CHECK(ph >= 0 && pw >= 0, op, ": padding must be non-negative, got ", padding);
+  LOOM_CHECK(dh > 0 && dw > 0, op, ": dilation must be positive, got ", dilation);
+  LOOM_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
+  LOOM_CHECK(oph >= 0 && opw >= 0 && (oph < sh || oph < dh) && (opw < sw || opw < dw), op,
+             ": output padding must be smaller than either stride or dilation, but got output_padding ", output_padding,
+             ", stride ", stride, ", dilation ", dilation);
+  const int64_t Cin = input.size(1);
+  LOOM_CHECK(weight.size(0) == Cin, op, ": given transposed weight of size ", weight.sizes(), ", expected input ",
+             input.sizes(), " to have ", weight.size(0), " channels, but got ", Cin, " channels instead");
+  LOOM_CHECK(Cin % groups == 0, op, ": in_channels (", Cin, ") must be divisible by groups (", groups, ")");
+  // As a convolution: its input is our output [N, C_out, OH, OW], its output our input.
+  ConvParams p{};
+  p.N = input.size(0), p.K = Cin, p.C = weight.size(1) * groups, p.R = weight.size(2), p.S = weight.size(3);
+  p.OH = input.size(2), p.OW = input.size(3);
+  p.H = (p.OH - 1) * sh - 2 * ph + dh * (p.R - 1) + oph + 1;
+  p.W = (p.OW - 1) * sw - 2 * pw + dw * (p.S - 1) + opw + 1;
+  p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dil_h = dh, p.dil_w = dw, p.groups = groups;
+  LOOM_CHECK(p.K > 0 && p.C > 0 && p.R > 0 && p.S > 0, op, ": weight ", weight.sizes(),
+             " must have non-zero channels and kernel size");
+  LOOM_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == p.C), op, ": expected bias of size [", p.C,
+             "], got ", bias.sizes());
+  LOOM_CHECK(p.H > 0 && p.W > 0, op, ": the output size (", p.H, " x ", p.W, ") of input ", input.sizes(),
+             " with weight ", weight.sizes(), ", stride ", stride, ", padding ", padding, " is too small");
+  if (scope.observed()) {  // the same multiply-adds as the convolution it transposes
+    const double macs =
+        double(p.N) * double(p.K) * double(p.OH) * double(p.OW) * double(p.C / p.groups) * double(p.R) * double(p.S);
+    scope.set_cost(2 * macs, double(input.element_size()) *
+                                 (double(input.numel()) + double(weight.numel()) + double(p.N * p.C * p.H * p.W)));
+  }
+  Tensor x = input.contiguous(), w = weight.contiguous();
+  Tensor out = ops::new_empty({p.N, p.C, p.H, p.W}, input.dtype(), input.device());
+  if (out.numel() > 0) {
+    if (x.numel() > 0) run_backward_input(out, x, w, p);
+    else out.detach().zero_();
+    if (bias.defined()) {
+      autograd::NoGradGuard guard;
+      Tensor o = out.detach();
+      o.add_(bias.detach().reshape({1, p.C, 1, 1}));
+    }
+  }
+  TensorList inputs = {input, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  if (autograd::any_requires_grad(inputs)) {
+    const bool need_in = input.requires_grad(), need_w = weight.requires_grad(),
+               need_b = bias.defined() && bias.requires_grad();
+    SavedTensor s_x(need_w ? x : Tensor()), s_w(need_in ? w : Tensor());
+    const bool has_bias = bias.defined();
+    auto node = std::make_shared<LambdaNode>("ConvolutionBackward0", [=](const TensorList& g) {
+      TensorList grads(has_bias ? 3 : 2);
+      if (!g[0].defined()) return grads;
+      Tensor go = g[0].contiguous();
+      const TensorOptions opts(go.dtype(), go.device());
+      if (need_in) {  // d input: the convolution of g with the weight
+        grads[0] = empty({p.N, p.K, p.OH, p.OW}, opts);
+        if (grads[0].numel() > 0) run_forward(grads[0], go, s_w.unpack("ConvolutionBackward0"), Tensor(), p);
+      }
+      if (need_w) {  // d weight: the convolution's weight gradient with g as its input, x as its output gradient
+        Tensor xs = s_x.unpack("ConvolutionBackward0");
+        if (xs.numel() == 0 || go.numel() == 0) {
+          grads[1] = zeros({p.K, p.C / p.groups, p.R, p.S}, opts);
+        } else {
+          grads[1] = empty({p.K, p.C / p.groups, p.R, p.S}, opts);
+          run_backward_weight(grads[1], Tensor(), xs, go, p);
+        }
+      }
+      if (need_b) grads[2] = go.numel() > 0 ? go.sum({0, 2, 3}) : zeros({p.C}, opts);
+      return grads;
+    });
+    autograd::attach(node, inputs, out);
+  }
+  return out;
+}
+
+Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+                        int64_t output_padding, int64_t groups, int64_t dilation) {
+  const char* op = "conv_transpose1d";
+  LOOM_CHECK(input.defined() && weight.defined(), op, ": input and weight must be defined");
+  LOOM_CHECK(input.dim() == 2 || input.dim() == 3, op,
+             ": expected 2D (unbatched) or 3D (batched) input, but got input of size: ", input.sizes());
+  LOOM_CHECK(weight.dim() == 3, op, ": expected a 3D weight [in_channels, out_channels/groups, kL], got ",
+             weight.sizes());
+  if (input.dim() == 2)
+    return conv_transpose1d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation)
+        .squeeze(0);
+  return conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, {0, padding}, {0, output_padding},
+                          groups, {1, dilation})
+      .squeeze(2);
+}
+
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
   LOOM_CHECK(input.defined() && weight.defined(), "conv1d: input and weight must be defined");

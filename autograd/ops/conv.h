@@ -16,6 +16,19 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
               int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1);
 
+// The transposed convolution (the gradient of conv2d with respect to its
+// input), PyTorch's argument order: input [N, C_in, H, W] or unbatched
+// [C_in, H, W]; weight [C_in, C_out/groups, kH, kW]; bias [C_out]; output
+// [N, C_out, (H - 1) * stride - 2 * padding + dilation * (kH - 1) +
+// output_padding + 1, ...]. It runs conv2d's data-gradient kernels (its
+// backward: the forward and weight-gradient kernels), autotuned alike.
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                        const Dims& stride = {1}, const Dims& padding = {0}, const Dims& output_padding = {0},
+                        int64_t groups = 1, const Dims& dilation = {1});
+// input [N, C_in, L] or [C_in, L]; weight [C_in, C_out/groups, kL].
+Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
+                        int64_t padding = 0, int64_t output_padding = 0, int64_t groups = 1, int64_t dilation = 1);
+
 // Which CUDA implementation conv2d uses (CPU tensors always use the CPU
 // kernels):
 //   Auto  (default) the first call of each problem (pass, shapes, strides,

@@ -1,4 +1,4 @@
-// loom._C._functional: conv1d, conv2d (PyTorch's keyword names and defaults;
+// loom._C._functional: conv1d, conv2d, conv_transpose1d / 2d (PyTorch's keyword names and defaults;
 // int-or-tuple arguments, padding="valid" / "same"), set_conv_backend("auto" |
 // "hand" | "cudnn") / get_conv_backend(), which the loom.backends.conv property
 // wraps, conv_cache_clear and cudnn_available. The pool ops are in pool.cpp.
@@ -47,6 +47,27 @@ static RegisterFunctional reg_conv([](py::module_& f) {
       },
       py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
       py::arg("dilation") = 1, py::arg("groups") = 1, registry_doc("conv2d"));
+  f.def(
+      "conv_transpose2d",
+      [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
+         py::object output_padding, int64_t groups, py::object dilation) {
+        const char* op = "conv_transpose2d";
+        return loom::conv_transpose2d(input, weight, opt_tensor(bias, op, "bias"),
+                                      int_or_tuple(stride, 2, op, "stride"), int_or_tuple(padding, 2, op, "padding"),
+                                      int_or_tuple(output_padding, 2, op, "output_padding"), groups,
+                                      int_or_tuple(dilation, 2, op, "dilation"));
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("output_padding") = 0, py::arg("groups") = 1, py::arg("dilation") = 1, registry_doc("conv_transpose2d"));
+  f.def(
+      "conv_transpose1d",
+      [](const Tensor& input, const Tensor& weight, py::object bias, int64_t stride, int64_t padding,
+         int64_t output_padding, int64_t groups, int64_t dilation) {
+        return loom::conv_transpose1d(input, weight, opt_tensor(bias, "conv_transpose1d", "bias"), stride, padding,
+                                      output_padding, groups, dilation);
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("output_padding") = 0, py::arg("groups") = 1, py::arg("dilation") = 1);
   f.def(
       "conv1d",
       [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,

@@ -199,6 +199,35 @@ inline Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {}) {
   return b.defined() ? map2(y, b, [](double u, double v) { return u + v; }) : y;
 }
 
+// Transposed convolution of x [N, C, H, W] with w [C, O / groups, KH, KW]: every input value spreads
+// w into the output at (h·stride − pad + kh·dil, w·stride − pad + kw·dil); plus b [O].
+inline Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
+                               const Dims& out_pad, int64_t groups, const Dims& dil) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t Og = w.size(1), KH = w.size(2), KW = w.size(3), O = Og * groups, Cg = C / groups;
+  const int64_t OH = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (KH - 1) + out_pad[0] + 1;
+  const int64_t OW = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (KW - 1) + out_pad[1] + 1;
+  const Values vx = values(x), vw = values(w), vb = values(b);
+  Values out(static_cast<size_t>(N * O * OH * OW), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t ww = 0; ww < W; ++ww)
+          for (int64_t o = 0; o < Og; ++o)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t oh = h * stride[0] - pad[0] + kh * dil[0], ow = ww * stride[1] - pad[1] + kw * dil[1];
+                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                const int64_t oc = (c / Cg) * Og + o;
+                out[((n * O + oc) * OH + oh) * OW + ow] +=
+                    vx[((n * C + c) * H + h) * W + ww] * vw[((c * Og + o) * KH + kh) * KW + kw];
+              }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oc = 0; oc < O; ++oc)
+      for (int64_t e = 0; e < OH * OW; ++e) out[(n * O + oc) * OH * OW + e] += vb[oc];
+  return from(out, {N, O, OH, OW});
+}
+
 // 2-D convolution of x [N, C, H, W] with w [O, C / groups, KH, KW], in loops.
 inline Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
                      const Dims& dil, int64_t groups) {

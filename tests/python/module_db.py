@@ -123,6 +123,11 @@ _ENTRIES = [
     ModuleInfo("CircularPad1d", args=(2,), input_shapes=[(2, 3, 4)]),
     ModuleInfo("CircularPad2d", args=((1, 2, 0, 3),), input_shapes=[(2, 3, 4, 5)]),
     ModuleInfo("CircularPad3d", args=(1,), input_shapes=[(1, 2, 3, 4, 5)]),
+    # conv.py (transposed)
+    ModuleInfo("ConvTranspose1d", args=(4, 6, 3), kwargs={"stride": 2, "output_padding": 1, "groups": 2},
+               input_shapes=[(2, 4, 5)], has_parameters=True),
+    ModuleInfo("ConvTranspose2d", args=(3, 4, (3, 2)), kwargs={"stride": (2, 1), "padding": 1},
+               input_shapes=[(2, 3, 4, 5)], has_parameters=True),
     # normalization.py (GroupNorm)
     ModuleInfo("GroupNorm", args=(2, 6), input_shapes=[(3, 6, 4, 5)], has_parameters=True),
     # upsampling.py

@@ -104,6 +104,7 @@ DOCUMENTED = [
     (_C._linspace, "linspace"),
     # nn.functional
     (F.conv2d, "conv2d"),
+    (F.conv_transpose2d, "conv_transpose2d"),
     (F.max_pool2d, "max_pool2d"),
     (F.avg_pool2d, "avg_pool2d"),
     (F.adaptive_avg_pool2d, "adaptive_avg_pool2d"),

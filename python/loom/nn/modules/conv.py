@@ -1,11 +1,12 @@
-"""Conv1d, Conv2d (zero padding; padding may be an int, a tuple, 'valid' or 'same' for stride 1)."""
+"""Conv1d, Conv2d (zero padding; padding may be an int, a tuple, 'valid' or 'same' for stride 1) and
+ConvTranspose1d, ConvTranspose2d (forward may take output_size, as PyTorch)."""
 
 from ... import _factories
 from .. import functional as F
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def _tuple(v, n):
@@ -87,3 +88,87 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return F.conv2d(input, self.weight, self.bias, self.stride, self._padding_value, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(Module):
+    _n = 0
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        n = self._n
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.dilation = _tuple(kernel_size, n), _tuple(stride, n), _tuple(dilation, n)
+        self.padding, self.output_padding = _tuple(padding, n), _tuple(output_padding, n)
+        self.padding_mode = padding_mode
+        # Transposed layout: [in_channels, out_channels / groups, *kernel_size].
+        self.weight = Parameter(_factories.empty(in_channels, out_channels // groups, *self.kernel_size, device=device,
+                                                 dtype=dtype))
+        if bias:
+            self.bias = Parameter(_factories.empty(out_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init._default_weight_bias_(self.weight, self.bias)
+
+    def _output_padding(self, input, output_size):
+        """output_padding, or the one that gives output_size (the trailing spatial sizes)."""
+        if output_size is None:
+            return self.output_padding
+        n = self._n
+        size = list(output_size)[-n:]
+        if len(size) != n:
+            raise ValueError(f"output_size must have {n} or {n + 2} elements (got {len(list(output_size))})")
+        pads = []
+        for d in range(n):
+            least = ((input.shape[d - n] - 1) * self.stride[d] - 2 * self.padding[d] +
+                     self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            most = least + self.stride[d] - 1
+            if not least <= size[d] <= most:
+                raise ValueError(f"requested an output size of {size}, but valid sizes range from {least} to {most} "
+                                 f"(for an input of {list(input.shape[-n:])})")
+            pads.append(size[d] - least)
+        return tuple(pads)
+
+    def extra_repr(self):
+        n = self._n
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _n = 1
+
+    def forward(self, input, output_size=None):
+        op = self._output_padding(input, output_size)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0], op[0], self.groups,
+                                  self.dilation[0])
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    _n = 2
+
+    def forward(self, input, output_size=None):
+        op = self._output_padding(input, output_size)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
+                                  self.dilation)
