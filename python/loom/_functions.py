@@ -32,7 +32,7 @@ __all__ = [
     "tril", "triu", "diagonal", "trace", "diag", "outer", "ger", "dot", "vdot", "mv", "addmm", "baddbmm", "lerp",
     "addcmul", "addcdiv", "logit", "deg2rad", "rad2deg", "heaviside", "count_nonzero", "aminmax", "var_mean",
     "std_mean", "dist", "cumsum", "cumprod", "cummax", "cummin", "sort", "argsort", "topk", "msort", "kthvalue",
-    "median", "unique", "unique_consecutive",
+    "median", "unique", "unique_consecutive", "index_add", "index_copy", "index_fill",
 ]
 
 # Every op of the registry gets its free function, with the method's docstring.

@@ -128,6 +128,9 @@ _ENTRIES = [
                input_shapes=[(2, 4, 5)], has_parameters=True),
     ModuleInfo("ConvTranspose2d", args=(3, 4, (3, 2)), kwargs={"stride": (2, 1), "padding": 1},
                input_shapes=[(2, 3, 4, 5)], has_parameters=True),
+    # fold.py
+    ModuleInfo("Unfold", args=((2, 3),), kwargs={"padding": 1, "stride": (1, 2)}, input_shapes=[(2, 3, 4, 5)]),
+    ModuleInfo("Fold", args=((4, 5), (2, 3)), kwargs={"padding": 1, "stride": (1, 2)}, input_shapes=[(2, 18, 15)]),
     # normalization.py (GroupNorm)
     ModuleInfo("GroupNorm", args=(2, 6), input_shapes=[(3, 6, 4, 5)], has_parameters=True),
     # upsampling.py

@@ -2,7 +2,7 @@
 import math
 
 from .. import _C
-from .._factories import arange as _arange
+from .._factories import arange as _arange, eye as _eye
 
 
 def relu(input, inplace=False):
@@ -316,6 +316,78 @@ def upsample_nearest(input, size=None, scale_factor=None):
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _pair(value, name, op):
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or not all(isinstance(v, int) for v in value):
+            raise TypeError(f"{op}(): {name} must be an int or a pair of ints, got {value!r}")
+        return tuple(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{op}(): {name} must be an int or a pair of ints, got {type(value).__name__}")
+    return (value, value)
+
+
+def _patch_weight(channels, kernel, like):
+    """[C * kh * kw, 1, kh, kw]: for each channel, one kernel per patch position that picks that position."""
+    kh, kw = kernel
+    return _eye(kh * kw, dtype=like.dtype, device=like.device).reshape(kh * kw, 1, kh, kw).repeat(channels, 1, 1, 1)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding patches of [N, C, H, W] (or [C, H, W]) as columns: [N, C * kh * kw, L], L the number of
+    patch positions (im2col), in PyTorch's order. It is a grouped convolution with one-hot kernels, so it runs
+    the convolution kernels forward and backward."""
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"unfold(): argument 'input' must be Tensor, not {type(input).__name__}")
+    k, d = _pair(kernel_size, "kernel_size", "unfold"), _pair(dilation, "dilation", "unfold")
+    p, st = _pair(padding, "padding", "unfold"), _pair(stride, "stride", "unfold")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"unfold(): expected 3D or 4D (batch mode) input, but got input of size {list(input.shape)}")
+    if min(k) <= 0 or min(d) <= 0 or min(st) <= 0 or min(p) < 0:
+        raise RuntimeError(f"unfold(): kernel_size, dilation and stride must be positive and padding non-negative, got "
+                           f"kernel_size={k}, dilation={d}, padding={p}, stride={st}")
+    x = input if input.dim() == 4 else input.unsqueeze(0)
+    C = x.shape[1]
+    cols = _C._functional.conv2d(x, _patch_weight(C, k, x), None, st, p, d, C)
+    cols = cols.reshape(x.shape[0], C * k[0] * k[1], -1)
+    return cols if input.dim() == 4 else cols.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The inverse arrangement of unfold: columns [N, C * kh * kw, L] (or [C * kh * kw, L]) summed back into
+    [N, C, H, W] at their patch positions (col2im); overlapping patches add up. A transposed grouped convolution
+    with one-hot kernels."""
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"fold(): argument 'input' must be Tensor, not {type(input).__name__}")
+    out = _pair(output_size, "output_size", "fold")
+    k, d = _pair(kernel_size, "kernel_size", "fold"), _pair(dilation, "dilation", "fold")
+    p, st = _pair(padding, "padding", "fold"), _pair(stride, "stride", "fold")
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"fold(): expected 2D or 3D (batch mode) input, but got input of size {list(input.shape)}")
+    if min(k) <= 0 or min(d) <= 0 or min(st) <= 0 or min(p) < 0 or min(out) <= 0:
+        raise RuntimeError(f"fold(): output_size, kernel_size, dilation and stride must be positive and padding "
+                           f"non-negative, got output_size={out}, kernel_size={k}, dilation={d}, padding={p}, "
+                           f"stride={st}")
+    cols = input if input.dim() == 3 else input.unsqueeze(0)
+    kk = k[0] * k[1]
+    if cols.shape[1] % kk != 0:
+        raise RuntimeError(f"fold(): expected size of input's dimension 1 to be divisible by the product of "
+                           f"kernel_size, but got input.size(1)={cols.shape[1]} and kernel_size={k}")
+    blocks = [(out[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // st[i] + 1 for i in range(2)]
+    if blocks[0] <= 0 or blocks[1] <= 0 or blocks[0] * blocks[1] != cols.shape[2]:
+        raise RuntimeError(f"fold(): expected input's dimension 2 to match the calculated number of sliding blocks "
+                           f"{blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)="
+                           f"{cols.shape[2]}")
+    C = cols.shape[1] // kk
+    # The transposed convolution's natural size, and the output padding that reaches output_size.
+    natural = [(blocks[i] - 1) * st[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1 for i in range(2)]
+    extra = [out[i] - natural[i] for i in range(2)]
+    x = cols.reshape(cols.shape[0], C * kk, blocks[0], blocks[1])
+    y = _C._functional.conv_transpose2d(x, _patch_weight(C, k, x), None, st, p, [0, 0], C, d)
+    if extra[0] or extra[1]:  # rows / columns no patch reaches: zeros, as PyTorch
+        y = pad(y, (0, extra[1], 0, extra[0]))
+    return y if input.dim() == 3 else y.squeeze(0)
 
 
 # The registry's docstrings (core/ops.toml).
