@@ -10,6 +10,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops/conv.h"
 #include "core/error.h"
+#include "../core/op_references.h"
 #include "test_util.h"
 
 using namespace loom;
@@ -30,31 +31,9 @@ const std::vector<Case> kCases = {
     {{2, 6, 3, 5}, {6, 1, 2, 3}, {3, 2}, {0, 2}, {2, 0}, {2, 1}, 6},
 };
 
-// Direct float64 loops: each input value spreads the kernel into the output.
+// The float64 reference of the op registry (direct loops), flattened.
 std::vector<double> reference(const Tensor& x, const Tensor& w, const Tensor& b, const Case& c) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t Og = w.size(1), KH = w.size(2), KW = w.size(3), O = Og * c.groups, Cg = C / c.groups;
-  const int64_t OH = (H - 1) * c.stride[0] - 2 * c.pad[0] + c.dil[0] * (KH - 1) + c.out_pad[0] + 1;
-  const int64_t OW = (W - 1) * c.stride[1] - 2 * c.pad[1] + c.dil[1] * (KW - 1) + c.out_pad[1] + 1;
-  const std::vector<double> vx = x.contiguous().to_vector(), vw = w.contiguous().to_vector(), vb = b.to_vector();
-  std::vector<double> out(N * O * OH * OW);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t oc = 0; oc < O; ++oc)
-      for (int64_t e = 0; e < OH * OW; ++e) out[(n * O + oc) * OH * OW + e] = vb[oc];
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t ci = 0; ci < C; ++ci)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t ww = 0; ww < W; ++ww)
-          for (int64_t o = 0; o < Og; ++o)
-            for (int64_t kh = 0; kh < KH; ++kh)
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                const int64_t oh = h * c.stride[0] - c.pad[0] + kh * c.dil[0];
-                const int64_t ow = ww * c.stride[1] - c.pad[1] + kw * c.dil[1];
-                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
-                out[((n * O + (ci / Cg) * Og + o) * OH + oh) * OW + ow] +=
-                    vx[((n * C + ci) * H + h) * W + ww] * vw[((ci * Og + o) * KH + kh) * KW + kw];
-              }
-  return out;
+  return ref::conv_transpose2d(x, w, b, c.stride, c.pad, c.out_pad, c.groups, c.dil).reshape({-1}).to_vector();
 }
 
 }  // namespace
