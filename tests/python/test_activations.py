@@ -107,6 +107,9 @@ def test_bad_arguments():
         F.glu(loom.tensor(1.0))
     with pytest.raises(ValueError, match="max_val"):
         F.hardtanh(loom.zeros(2), 1.0, -1.0)
+    assert F.hardtanh(loom.tensor([-2.0, 0.5, 3.0]), 0.5, 0.5).tolist() == [0.5, 0.5, 0.5]  # equal bounds: PyTorch's F
+    with pytest.raises(AssertionError):
+        nn.Hardtanh(0.5, 0.5)  # the module asks for max_val > min_val, as PyTorch's
     with pytest.raises(RuntimeError, match="lambda"):
         F.softshrink(loom.zeros(2), -1.0)
     with pytest.raises(TypeError, match="dim"):

@@ -81,8 +81,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """input clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere."""
     _tensor(input, "hardtanh")
-    if not max_val > min_val:
-        raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+    if min_val > max_val:  # equal bounds are allowed, as PyTorch's functional form (the module asks for max > min)
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
     inside = (input > min_val) & (input < max_val)
     return _inplace(input, _C.where(inside, input, input.detach().clamp(min_val, max_val)), inplace)
 
