@@ -13,6 +13,16 @@ def _tuple(v, n):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
+def _add_parameters(module, weight_shape, out_channels, bias, device, dtype):
+    """weight (and bias, or a None bias), then the default initialisation."""
+    module.weight = Parameter(_factories.empty(*weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(_factories.empty(out_channels, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()
+
+
 def _check_channels(in_channels, out_channels, groups):
     if groups <= 0:
         raise ValueError("groups must be a positive integer")
@@ -54,13 +64,8 @@ class _ConvNd(Module):
             self.padding = _tuple(padding, n)
             self._padding_value = self.padding
         self.padding_mode = padding_mode
-        self.weight = Parameter(_factories.empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
-                                                 dtype=dtype))
-        if bias:
-            self.bias = Parameter(_factories.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_parameters(self, (out_channels, in_channels // groups) + self.kernel_size, out_channels, bias, device,
+                        dtype)
 
     def reset_parameters(self):
         init._default_weight_bias_(self.weight, self.bias)
@@ -109,13 +114,8 @@ class _ConvTransposeNd(Module):
         self.padding, self.output_padding = _tuple(padding, n), _tuple(output_padding, n)
         self.padding_mode = padding_mode
         # Transposed layout: [in_channels, out_channels / groups, *kernel_size].
-        self.weight = Parameter(_factories.empty(in_channels, out_channels // groups, *self.kernel_size, device=device,
-                                                 dtype=dtype))
-        if bias:
-            self.bias = Parameter(_factories.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_parameters(self, (in_channels, out_channels // groups) + self.kernel_size, out_channels, bias, device,
+                        dtype)
 
     def reset_parameters(self):
         init._default_weight_bias_(self.weight, self.bias)
