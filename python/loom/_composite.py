@@ -3,7 +3,7 @@ argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broad
 roll, diff), matrices (tril, triu, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
 helpers (lerp, addcmul, addcdiv, logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
 var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, unique, unique_consecutive,
-searchsorted, bucketize, cumsum_, cumprod_), index_add / index_copy / index_fill over scatter_add and masks,
+searchsorted, bucketize, cumsum_, cumprod_), index_add / index_copy / index_fill over scatter_add and masks, scatter (assignment),
 and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
 meshgrid). Gradients come from the ops they are made of."""
 import collections
@@ -540,11 +540,70 @@ def index_fill_(self, dim, index, value):
     return self.copy_(index_fill(self, dim, index, value))
 
 
+# ---- scatter (assignment) over advanced-index writes ----
+
+def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+    """self with src's values (or `value`) written at index along dim: out[i][index[i][j]] = src[i][j] for
+    dim 1, and so on. An element written twice keeps one of its writes (the last, as PyTorch leaves it
+    unspecified). reduce='add' adds instead (scatter_add)."""
+    if src is not None and value is not None:
+        raise TypeError("scatter() got both src and value")
+    if src is None and value is None:
+        raise TypeError("scatter() missing required argument: 'src' or 'value'")
+    given = src if src is not None else value
+    _check_tensor(index, "scatter", "index")
+    if index.dtype != _C.int64:
+        raise RuntimeError(f"scatter(): Expected dtype int64 for index, got {index.dtype}")
+    d = _dims(dim, self.dim(), "scatter")[0]
+    if isinstance(given, Tensor) and given.dim() == 0 and src is None:
+        given = given.item()
+    if index.dim() != max(self.dim(), 0) and not (self.dim() == 0 and index.dim() <= 1):
+        raise RuntimeError(f"scatter(): Index tensor must have the same number of dimensions as self tensor, got "
+                           f"index {list(index.shape)} and self {list(self.shape)}")
+    if isinstance(given, Tensor):
+        if given.dim() != index.dim() or any(index.shape[k] > given.shape[k] for k in range(index.dim())):
+            raise RuntimeError(f"scatter(): Expected index {list(index.shape)} to be smaller than src "
+                               f"{list(given.shape)} apart from dimension {d}")
+    for k in range(index.dim()):
+        if k != d and index.shape[k] > self.shape[k]:
+            raise RuntimeError(f"scatter(): Expected index {list(index.shape)} to be smaller than self "
+                               f"{list(self.shape)} apart from dimension {d}")
+    if reduce is not None:
+        if reduce != "add":
+            raise NotImplementedError(f"scatter(): reduce={reduce!r} is not supported by loom (only 'add')")
+        part = given[tuple(slice(0, n) for n in index.shape)] if isinstance(given, Tensor) else \
+            _zeros(*index.shape, dtype=self.dtype, device=self.device) + given
+        return self.scatter_add(d, index, part.to(self.dtype))
+    out = self.clone()
+    if index.numel() == 0:
+        return out
+    n = self.shape[d] if self.dim() else 1
+    if bool(((index < 0) | (index >= n)).any()):
+        raise IndexError(f"scatter(): index out of bounds for dimension {d} with size {n}")
+    if self.dim() == 0:
+        out[...] = given if not isinstance(given, Tensor) else given.reshape(())
+        return out
+    coords = []
+    for k in range(index.dim()):
+        if k == d:
+            coords.append(index)
+        else:
+            shape = [1] * index.dim()
+            shape[k] = index.shape[k]
+            coords.append(_arange(index.shape[k], device=self.device).reshape(shape).expand(index.shape))
+    out[tuple(coords)] = given[tuple(slice(0, n) for n in index.shape)] if isinstance(given, Tensor) else given
+    return out
+
+
+def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+    return self.copy_(scatter(self, dim, index, src, value, reduce=reduce))
+
+
 METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,
            diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, lerp, addcmul, addcdiv, logit, deg2rad, rad2deg,
            heaviside, count_nonzero, aminmax, var_mean, std_mean, dist, msort, kthvalue, median, cumsum_,
            cumprod_, unique, unique_consecutive, index_add, index_add_, index_copy, index_copy_, index_fill,
-           index_fill_]
+           index_fill_, scatter, scatter_]
 ALIASES = {"moveaxis": movedim, "ger": outer, "vdot": dot}
 
 

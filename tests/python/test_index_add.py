@@ -66,3 +66,44 @@ def test_errors():
         x.index_fill(0, loom.tensor([[0]]), 1.0)
     with pytest.raises(IndexError):
         x.index_fill(0, loom.tensor([0]), loom.ones(2))
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_matches_put_along_axis(rng, dim):
+    x = rng.standard_normal((4, 5))
+    # A permutation per row / column: no element written twice, so NumPy's result is the only one.
+    idx = np.argsort(rng.standard_normal((4, 5)), axis=dim)[:3] if dim == 0 else \
+        np.argsort(rng.standard_normal((4, 5)), axis=dim)[:, :3]
+    src = rng.standard_normal((4, 5))
+    want = x.copy()
+    np.put_along_axis(want, idx, src[: idx.shape[0], : idx.shape[1]], axis=dim)
+    np.testing.assert_allclose(T(x).scatter(dim, T(idx), T(src)).numpy(), want)
+    np.testing.assert_allclose(loom.scatter(T(x), dim, T(idx), src=T(src)).numpy(), want)
+    want_v = x.copy()
+    np.put_along_axis(want_v, idx, -2.0, axis=dim)
+    y = T(x)
+    assert y.scatter_(dim, T(idx), -2.0) is y
+    np.testing.assert_allclose(y.numpy(), want_v)
+    np.testing.assert_allclose(T(x).scatter(dim, T(idx), value=loom.tensor(-2.0)).numpy(), want_v)
+    add = T(x).scatter(dim, T(idx), T(src), reduce="add")
+    np.testing.assert_allclose(add.numpy(), T(x).scatter_add(dim, T(idx), T(src[: idx.shape[0], : idx.shape[1]]))
+                               .numpy())
+
+
+def test_scatter_one_hot_gradients_and_errors(rng):
+    labels = loom.tensor([[2], [0], [3]])
+    assert loom.zeros(3, 4).scatter_(1, labels, 1.0).tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]
+    x = loom.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    s = loom.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    idx = loom.tensor([[1, 3], [0, 2], [3, 1]])
+    assert gradcheck(lambda a, b: a.scatter(1, idx, b), (x, s))
+    with pytest.raises(RuntimeError, match="int64"):
+        x.scatter(1, idx.to(loom.int32), s)
+    with pytest.raises(IndexError):
+        x.scatter(1, loom.tensor([[4]]), 1.0)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        x.scatter(1, loom.tensor([1]), 1.0)
+    with pytest.raises(NotImplementedError):
+        x.scatter(1, idx, s, reduce="multiply")
+    with pytest.raises(TypeError):
+        x.scatter(1, idx)
