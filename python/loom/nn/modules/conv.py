@@ -23,6 +23,23 @@ def _add_parameters(module, weight_shape, out_channels, bias, device, dtype):
     module.reset_parameters()
 
 
+def _conv_repr(m, output_padding=None):
+    """PyTorch's extra_repr of the conv modules: the arguments that differ from their defaults."""
+    n = m._n
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding != (0,) * n:
+        s += f", padding={m.padding!r}" if isinstance(m.padding, str) else f", padding={m.padding}"
+    if output_padding is not None and output_padding != (0,) * n:
+        s += f", output_padding={output_padding}"
+    if m.dilation != (1,) * n:
+        s += f", dilation={m.dilation}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    return s
+
+
 def _check_channels(in_channels, out_channels, groups):
     if groups <= 0:
         raise ValueError("groups must be a positive integer")
@@ -71,17 +88,7 @@ class _ConvNd(Module):
         init._default_weight_bias_(self.weight, self.bias)
 
     def extra_repr(self):
-        n = self._n
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_repr(self)
 
 
 class Conv1d(_ConvNd):
@@ -140,19 +147,7 @@ class _ConvTransposeNd(Module):
         return tuple(pads)
 
     def extra_repr(self):
-        n = self._n
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if self.output_padding != (0,) * n:
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_repr(self, self.output_padding)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
