@@ -116,6 +116,9 @@ enum class BinaryOp : int8_t {
   Fmod,
   // Floating dtypes only: the angle of (other, input), as std::atan2(a, b).
   Atan2,
+  // relu's backward, fused (PyTorch's threshold_backward at 0): a (the
+  // gradient) where b (relu's output) > 0, else 0; NaN in b lets a through.
+  ReluGrad,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }

@@ -263,6 +263,15 @@ Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_
   return self;
 }
 
+// relu's backward: g where y = relu(x) > 0, else 0 (PyTorch's threshold_backward at 0;
+// a NaN in y lets g through). One fused kernel; under create_graph the same through
+// where(), differentiable in g.
+Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  if (!autograd::grad_enabled() && g.dtype() == y.dtype() && g.sizes() == y.sizes())
+    return binary_raw(BinaryOp::ReluGrad, "relu", g, y.detach(), g.dtype());
+  return where(y.le(0.0), 0.0, g);
+}
+
 }  // namespace pointwise
 
 using namespace pointwise;

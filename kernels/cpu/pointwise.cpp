@@ -383,10 +383,19 @@ inline T min_op(T a, T b) {
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {
-      "add",         "sub",   "mul",          "div", "pow",       "maximum", "minimum", "eq",          "ne",
-      "lt",          "le",    "gt",           "ge",  "rsub",      "rdiv",    "rpow",    "bitwise_and", "bitwise_or",
-      "bitwise_xor", "hypot", "floor_divide", "div", "remainder", "fmod",    "atan2"};
+  static const char* names[] = {"add",          "sub",
+                                "mul",          "div",
+                                "pow",          "maximum",
+                                "minimum",      "eq",
+                                "ne",           "lt",
+                                "le",           "gt",
+                                "ge",           "rsub",
+                                "rdiv",         "rpow",
+                                "bitwise_and",  "bitwise_or",
+                                "bitwise_xor",  "hypot",
+                                "floor_divide", "div",
+                                "remainder",    "fmod",
+                                "atan2",        "threshold_backward"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -443,6 +452,7 @@ void with_binary(BinaryOp op, Fn&& fn) {
       case BinaryOp::TruncDiv: return fn([](T a, T b) { return truncdiv_op(a, b); });
       case BinaryOp::Remainder: return fn([](T a, T b) { return remainder_op(a, b); });
       case BinaryOp::Fmod: return fn([](T a, T b) { return fmod_op(a, b); });
+      case BinaryOp::ReluGrad: return fn([](T g, T y) { return y <= T(0) ? T(0) : g; });
       default: break;
     }
   }

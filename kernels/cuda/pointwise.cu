@@ -317,6 +317,7 @@ struct BinaryF {
           else return div(a, b);
         case BinaryOp::Remainder: return remainder_(a, b);
         case BinaryOp::Fmod: return fmod_(a, b);
+        case BinaryOp::ReluGrad: return b <= T(0) ? T(0) : a;
         default: return T(0);
       }
     }

@@ -243,16 +243,17 @@ double binary_ref(BinaryOp op, double a, double b, bool integer, bool single = f
     case BinaryOp::TruncDiv: return truncdiv(a, b);
     case BinaryOp::Remainder: return rem(a, b);
     case BinaryOp::Fmod: return cmod(a, b);
+    case BinaryOp::ReluGrad: return b <= 0 ? 0.0 : a;
     default: break;
   }
   return kNaN;
 }
 
-const BinaryOp kAllBinary[] = {BinaryOp::Add,      BinaryOp::Sub,      BinaryOp::Mul,       BinaryOp::Div,
-                               BinaryOp::Pow,      BinaryOp::Maximum,  BinaryOp::Minimum,   BinaryOp::Eq,
-                               BinaryOp::Ne,       BinaryOp::Lt,       BinaryOp::Le,        BinaryOp::Gt,
-                               BinaryOp::Ge,       BinaryOp::RSub,     BinaryOp::RDiv,      BinaryOp::RPow,
-                               BinaryOp::FloorDiv, BinaryOp::TruncDiv, BinaryOp::Remainder, BinaryOp::Fmod};
+const BinaryOp kAllBinary[] = {
+    BinaryOp::Add,       BinaryOp::Sub,  BinaryOp::Mul,     BinaryOp::Div,  BinaryOp::Pow,      BinaryOp::Maximum,
+    BinaryOp::Minimum,   BinaryOp::Eq,   BinaryOp::Ne,      BinaryOp::Lt,   BinaryOp::Le,       BinaryOp::Gt,
+    BinaryOp::Ge,        BinaryOp::RSub, BinaryOp::RDiv,    BinaryOp::RPow, BinaryOp::FloorDiv, BinaryOp::TruncDiv,
+    BinaryOp::Remainder, BinaryOp::Fmod, BinaryOp::ReluGrad};
 
 template <typename T>
 std::vector<T> operand_values(size_t n, uint32_t seed, bool pow_base) {

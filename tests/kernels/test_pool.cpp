@@ -67,6 +67,41 @@ TEST_CASE("max_pool2d CPU kernels match a reference", "[pool]") {
   }
 }
 
+TEST_CASE("max_pool2d 2x2 fast path: float32 rows wide enough for the vector loop, ties and NaN", "[pool]") {
+  // 35 outputs a row (two 16-wide AVX-512 steps and a tail), an odd row and column left over;
+  // values on a coarse grid (many ties) and some NaN: the first maximum / the first NaN wins.
+  PoolParams p = make(3, 9, 71, 2, 2, 0, 1, false);
+  auto xd = loom::test::random_doubles(p.NC * p.H * p.W, -2, 2, 11);
+  std::vector<float> x(xd.size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = i % 37 == 5 ? NAN : std::round(float(xd[i]));
+  const int64_t n = p.NC * p.OH * p.OW;
+  std::vector<float> out(n), go(n), gin(x.size(), 7.f), rgin(x.size(), 0.f);
+  for (int64_t o = 0; o < n; ++o) go[o] = float(o % 13) - 6.f;
+  std::vector<int64_t> idx(n);
+  kc::max_pool2d_forward(DType::Float32, out.data(), idx.data(), x.data(), p);
+  kc::max_pool2d_backward(DType::Float32, gin.data(), go.data(), idx.data(), p);
+  int mismatches = 0;
+  for (int64_t c = 0; c < p.NC; ++c)
+    for (int64_t oh = 0; oh < p.OH; ++oh)
+      for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const float* xc = x.data() + c * p.H * p.W;
+        float best = 0.f;
+        int64_t arg = -1;
+        for (int64_t ih = 2 * oh; ih < 2 * oh + 2; ++ih)
+          for (int64_t iw = 2 * ow; iw < 2 * ow + 2; ++iw) {
+            const float v = xc[ih * p.W + iw];
+            if (arg >= 0 && std::isnan(best)) continue;
+            if (arg < 0 || std::isnan(v) || v > best) best = v, arg = ih * p.W + iw;
+          }
+        const int64_t o = (c * p.OH + oh) * p.OW + ow;
+        const bool same = std::isnan(best) ? std::isnan(out[o]) : out[o] == best;
+        mismatches += !same || idx[o] != arg;
+        rgin[c * p.H * p.W + arg] += go[o];
+      }
+  CHECK(mismatches == 0);
+  CHECK(gin == rgin);
+}
+
 TEST_CASE("max_pool2d propagates NaN", "[pool]") {
   PoolParams p = make(1, 2, 2, 2, 2, 0, 1, false);
   std::vector<double> x = {1.0, NAN, 3.0, 2.0}, out(1);

@@ -80,6 +80,25 @@ def test_leaky_relu_and_hardtanh_gradients_at_the_kinks_follow_pytorch():
     assert y.grad.tolist() == [0.0, 0.0, 1.0]  # 0 at the bounds, as PyTorch
 
 
+def test_relu_backward_is_one_kernel_with_pytorchs_rules_and_differentiable_twice():
+    # threshold_backward at 0: g where relu(x) > 0, 0 at the kink and below; a NaN output lets g through.
+    x = loom.tensor([-1.0, 0.0, 2.0, float("nan"), 3.0], requires_grad=True)
+    g = loom.tensor([5.0, 5.0, 5.0, 5.0, float("nan")])
+    F.relu(x).backward(g)
+    got = x.grad.tolist()
+    assert got[:4] == [0.0, 0.0, 5.0, 5.0] and np.isnan(got[4])
+    # float64, strided, and create_graph: d/dg of relu's backward is the same mask.
+    xd = loom.tensor(np.array([[-1.0, 2.0], [3.0, -4.0]]), requires_grad=True)
+    y = F.relu(xd.t())
+    gy = loom.ones(2, 2, dtype=loom.float64, requires_grad=True)
+    (gx,) = loom.autograd.grad(y, xd, gy, create_graph=True)
+    assert gx.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    gx.sum().backward()
+    assert gy.grad.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    assert gradcheck(lambda t: F.relu(t) * t, (loom.tensor(np.array([[-1.5, 0.7], [2.0, -0.3]]),
+                                                                requires_grad=True),))
+
+
 def test_in_place_forms():
     for fn in (lambda t: F.leaky_relu(t, 0.1, inplace=True), lambda t: F.elu(t, inplace=True),
                lambda t: F.relu6(t, inplace=True), lambda t: F.hardswish(t, inplace=True),
