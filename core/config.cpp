@@ -1,6 +1,4 @@
 // Process-wide switches.
-#include <cblas.h>
-
 #include <atomic>
 
 #include "core/tensor.h"
@@ -21,11 +19,11 @@ std::atomic<bool> g_deterministic{false};
 void use_deterministic_algorithms(bool mode) { g_deterministic.store(mode); }
 bool are_deterministic_algorithms_enabled() { return g_deterministic.load(); }
 
-// The kernels' pool and OpenBLAS use the same number of threads.
+// The kernels' pool; OpenBLAS stays single-threaded, called from the pool's threads
+// (kernels/cpu/thread_pool.cpp).
 void set_num_threads(int n) {
   LOOM_CHECK_VALUE(n > 0, "set_num_threads: expected a positive number of threads, got ", n);
   kernels::cpu::set_pool_threads(n);
-  openblas_set_num_threads(n);
 }
 int get_num_threads() { return kernels::cpu::pool_threads(); }
 

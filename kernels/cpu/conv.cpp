@@ -125,18 +125,6 @@ void im2col_chunk(const T* in, T* col, const ConvParams& p, int64_t n0, int64_t 
   });
 }
 
-// Single-threaded OpenBLAS while loom's pool runs one GEMM per thread.
-class SerialBlas {
- public:
-  SerialBlas() : prev_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SerialBlas() { openblas_set_num_threads(prev_); }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int prev_;
-};
-
 template <typename T>
 void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
           T* c, int64_t ldc) {
@@ -158,7 +146,6 @@ template <typename T>
 void forward_slabs(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
   const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
-  SerialBlas serial;
   detail::parallel_range(ntask, ntask * Kg * CRS * rows * p.OW, [&](int64_t b, int64_t e) {
     T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
     for (int64_t t = b; t < e; ++t) {
@@ -185,7 +172,6 @@ template <typename T>
 void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p) {
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
   const int64_t rows = slab_rows(p), ntask = p.N * p.groups;
-  SerialBlas serial;
   detail::parallel_range(ntask, ntask * Kg * CRS * OHW, [&](int64_t b, int64_t e) {
     T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
     for (int64_t t = b; t < e; ++t) {
@@ -212,7 +198,6 @@ void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& 
   const int64_t wsize = p.K * CRS;
   std::vector<T> partial(size_t(nchunks) * wsize, T(0));
   {
-    SerialBlas serial;
     detail::parallel_chunks(ntask, nchunks, [&](int chunk, int64_t b, int64_t e) {
       T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
       T* acc = partial.data() + chunk * wsize;
@@ -248,7 +233,7 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
     forward_slabs(out, in, w, bias, p);
     return;
   }
-  // Few tasks (small batch, small images): whole samples, OpenBLAS threading each product.
+  // Few tasks (small batch, small images): whole samples, each product cut over the pool (gemm).
   const int64_t nchunk = chunk_samples(p);
   T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
   for (int64_t g = 0; g < p.groups; ++g)

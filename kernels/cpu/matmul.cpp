@@ -2,9 +2,13 @@
 // op(A) is m x k, op(B) k x n. lda/ldb/ldc are the row strides of the matrices
 // as stored (A is m x k, or k x m when trans_a), which is exactly CBLAS's
 // row-major convention.
-// float32/float64 call OpenBLAS. Batches of small matrices run in parallel
-// over the batch with OpenMP (OpenBLAS would use one thread for each anyway);
-// large ones go one by one and OpenBLAS threads each product.
+// float32/float64 call OpenBLAS, always single-threaded: loom's pool does the
+// threading (kernels/cpu/thread_pool.cpp keeps OpenBLAS at one thread), so no
+// OpenBLAS worker spins for the cores while loom's kernels run between two
+// products. Batches of small matrices run in parallel over the batch; a large
+// product is cut into one block of rows (or columns) of C per thread, the
+// larger of the two dimensions, so that each thread packs the smaller operand
+// again rather than the larger one.
 // int32/int64 use a plain i-p-j loop (the innermost loop runs along rows of B
 // and C, so it vectorizes) accumulating in wrapping 64-bit integers; alpha and
 // beta are truncated to integers. beta == 0 never reads C (it may hold NaN or
@@ -56,6 +60,33 @@ void int_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t alpha, 
   }
 }
 
+// Blocks of C are a multiple of this many rows or columns (a register tile).
+constexpr int64_t kSplitAlign = 16;
+
+// One product over loom's pool: C's rows (m >= n) or columns cut into one
+// contiguous block per thread, each a single-threaded BLAS call. Inline when
+// small or already inside a parallel region.
+template <typename T>
+void split_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  const bool by_rows = m >= n;
+  const int64_t len = by_rows ? m : n, units = (len + kSplitAlign - 1) / kSplitAlign;
+  const int chunks = m * n * std::max<int64_t>(k, 1) < kSmallGemm || in_parallel_region()
+                         ? 1
+                         : static_cast<int>(std::min<int64_t>(units, pool_threads()));
+  if (chunks <= 1) {
+    blas_gemm<T>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  detail::parallel_chunks(units, chunks, [&](int, int64_t u0, int64_t u1) {
+    const int64_t lo = u0 * kSplitAlign, cnt = std::min(len, u1 * kSplitAlign) - lo;
+    if (by_rows)
+      blas_gemm<T>(ta, tb, cnt, n, k, alpha, a + (ta == CblasTrans ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc,
+                   ldc);
+    else blas_gemm<T>(ta, tb, m, cnt, k, alpha, a, lda, b + (tb == CblasTrans ? lo * ldb : lo), ldb, beta, c + lo, ldc);
+  });
+}
+
 // A row stride only matters when the matrix has more than one row; BLAS still
 // wants it >= the number of columns.
 int64_t fix_ld(int64_t ld, int64_t rows, int64_t cols, const char* name) {
@@ -76,12 +107,15 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, doub
       blas_gemm<T>(ta, tb, m, n, k, T(alpha), A + i * stride_a, lda, B + i * stride_b, ldb, T(beta), C + i * stride_c,
                    ldc);
     };
-    if (batch > 1 && flops < kSmallGemm) {
+    // Whole products per thread when there are small ones or enough of them.
+    if (batch > 1 && (flops < kSmallGemm || batch >= 2 * int64_t(pool_threads()))) {
       detail::parallel_range(batch, batch * flops, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) one(i);
       });
     } else {
-      for (int64_t i = 0; i < batch; ++i) one(i);
+      for (int64_t i = 0; i < batch; ++i)
+        split_gemm<T>(ta, tb, m, n, k, T(alpha), A + i * stride_a, lda, B + i * stride_b, ldb, T(beta),
+                      C + i * stride_c, ldc);
     }
   } else {
     const int64_t al = static_cast<int64_t>(alpha), be = static_cast<int64_t>(beta);

@@ -1,5 +1,7 @@
 #include "kernels/cpu/thread_pool.h"
 
+#include <cblas.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -15,6 +17,15 @@ namespace loom::kernels::cpu {
 namespace {
 
 thread_local bool t_in_region = false;
+
+// OpenBLAS runs single-threaded, always: the kernels call it from the pool's
+// threads (one product, or one block of one, per thread). Its own workers would
+// otherwise spin for the cores for a while after each product, slowing the
+// pool's next region. Set when libloom loads (after OpenBLAS's initialization).
+const bool g_serial_blas = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
 
 class Pool {
  public:

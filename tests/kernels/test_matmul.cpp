@@ -85,8 +85,14 @@ TEMPLATE_TEST_CASE("cpu gemm: transposes, padded strides, batches, alpha/beta", 
       check_gemm<T>(ta, tb, 1, 9, 4, 1.0, 0.0, 2, false, 0, seed++);  // a single row
       check_gemm<T>(ta, tb, 6, 4, 0, 1.0, 2.0, 2, false, 0, seed++);  // k = 0: C = beta * C
     }
-  check_gemm<T>(false, false, 130, 70, 90, 1.0, 0.0, 2, false, 3, seed++);  // large: BLAS threads
-  check_gemm<T>(true, true, 65, 129, 33, 0.5, 0.0, 1, false, 0, seed++);
+  // Large: each product cut over the pool by rows of C (m >= n) or by columns,
+  // in blocks of 16 with a ragged last one; every transpose, beta on and off.
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      check_gemm<T>(ta, tb, 130, 70, 90, 1.0, 0.0, 2, false, 3, seed++);
+      check_gemm<T>(ta, tb, 65, 129, 33, 0.5, 2.0, 1, false, 1, seed++);
+    }
+  check_gemm<T>(false, true, 20, 200, 70, 1.0, 1.0, 5, true, 0, seed++);  // few large products in a batch
 }
 
 TEST_CASE("cpu gemm rejects row strides shorter than a row", "[kernels]") {
