@@ -171,6 +171,7 @@ const std::vector<Case>& cases() {
       {2, 2, 37, 50, 16, 24, true, 3},
       {2, 2, 37, 41, 16, 16, false, 0, 0.3},
       {3, 1, 20, 9, 16, 16, true, 1, 0.2},
+      {1, 2, 150, 300, 32, 32, true},  // three query tiles of 64, three key tiles of 128 (ragged)
   };
   return cs;
 }
