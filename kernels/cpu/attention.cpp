@@ -42,7 +42,7 @@ constexpr int64_t kBq = 64;                   // query rows per tile
 constexpr int64_t kMaxGemm = 128 * 128 * 64;  // multiply-adds of one tile's product, at most
 
 // Keys per tile: as many as keep kBq x bk x max(D, Dv) within kMaxGemm, a multiple of 8, at most 128
-// (tiles of 64 x 128 scores: on 2 cores 25 % faster than 32 x 128 at L = 128, D = 64).
+// (64 x 128 score tiles: at L = 128, D = 64 on 2 cores a few per cent faster than 32 x 128).
 int64_t key_block(int64_t D, int64_t Dv) {
   int64_t d = std::max<int64_t>({D, Dv, 1});
   int64_t bk = kMaxGemm / (kBq * d);
