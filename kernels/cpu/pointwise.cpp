@@ -1,12 +1,13 @@
-// Elementwise CPU kernels: unary and binary math, where, clamp, masked_fill,
-// strided copy with dtype conversion, fill, arange, linspace.
+// Elementwise CPU kernels: unary and binary math, where, clamp (masked_fill,
+// copy, fill, arange and linspace are in kernels/cpu/copy.cpp; the loop drivers
+// and conversions shared by both in kernels/cpu/elementwise.h).
 //
 // Every kernel is a functor applied by map1/map2/map3 over an ElementwiseLoop:
 // the op is chosen by a switch outside the loop and inlined into it, so runs
 // of the innermost dim with unit strides compile to simd loops; a broadcast
 // operand (stride 0 in the innermost dim) is hoisted out of the run; other
 // strides take a plain strided loop. Loops above ~32k elements are split over
-// OpenMP threads (detail::for_each_row).
+// the pool's threads (detail::for_each_row).
 //
 // Integer semantics (the front end promotes integers to float where PyTorch
 // would): arithmetic wraps (two's complement) instead of being undefined on
@@ -26,103 +27,23 @@
 #include "core/error.h"
 #include "kernels/pointwise.h"
 #include "kernels/cpu/branchless.h"
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
 namespace {
 
+using detail::convert;
 using detail::for_each_row;
-
-// ---- loop drivers ----
-
-// out[i] = f(a[i]).
-template <typename O, typename A, typename F>
-void map1(const ElementwiseLoop& L, O* out, const A* a, F f) {
-  const int d = L.ndim - 1;
-  const int64_t so = L.strides[0][d], sa = L.strides[1][d];
-  for_each_row<2>(L, [&](const int64_t* off, int64_t n, int64_t) {
-    O* o = out + off[0];
-    const A* x = a + off[1];
-    if (so == 1 && sa == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
-    } else if (sa == 0) {
-      const O v = f(x[0]);
-      for (int64_t i = 0; i < n; ++i) o[i * so] = v;
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa]);
-    }
-  });
-}
-
-// out[i] = f(a[i], b[i]).
-template <typename O, typename A, typename B, typename F>
-void map2(const ElementwiseLoop& L, O* out, const A* a, const B* b, F f) {
-  const int d = L.ndim - 1;
-  const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d];
-  for_each_row<3>(L, [&](const int64_t* off, int64_t n, int64_t) {
-    O* o = out + off[0];
-    const A* x = a + off[1];
-    const B* y = b + off[2];
-    if (so == 1 && sa == 1 && sb == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-    } else if (so == 1 && sa == 1 && sb == 0) {
-      const B v = y[0];
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], v);
-    } else if (so == 1 && sa == 0 && sb == 1) {
-      const A v = x[0];
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = f(v, y[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb]);
-    }
-  });
-}
-
-// out[i] = f(a[i], b[i], c[i]).
-template <typename O, typename A, typename B, typename C, typename F>
-void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, F f) {
-  const int d = L.ndim - 1;
-  const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d], sc = L.strides[3][d];
-  for_each_row<4>(L, [&](const int64_t* off, int64_t n, int64_t) {
-    O* o = out + off[0];
-    const A* x = a + off[1];
-    const B* y = b + off[2];
-    const C* z = c + off[3];
-    if (so == 1 && sa == 1 && sb == 1 && sc == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb], z[i * sc]);
-    }
-  });
-}
+using detail::is_int_v;
+using detail::map1;
+using detail::map2;
+using detail::map3;
 
 // ---- scalar helpers ----
 
 using detail::mask_bytes;
 using detail::select_bits;
-
-template <typename T>
-constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-// Saturating conversion (see the file comment); the identity between equal types.
-template <typename D, typename S>
-inline D convert(S x) {
-  if constexpr (std::is_same_v<D, bool>) {
-    return x != S(0);
-  } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
-    constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^31 / -2^63, exact
-    return x != x     ? D(0)
-           : x <= lo  ? std::numeric_limits<D>::min()
-           : x >= -lo ? std::numeric_limits<D>::max()
-                      : static_cast<D>(x);
-  } else {
-    return static_cast<D>(x);
-  }
-}
 
 // Two's complement arithmetic on integers without signed-overflow UB.
 template <typename T>
@@ -573,39 +494,6 @@ void bit_not(T* o, const T* x, const ElementwiseLoop& L) {
   else if constexpr (is_int_v<T>) map1(L, o, x, [](T v) { return T(~v); });
 }
 
-// Pragmas cannot sit inside the dispatch macros' arguments, hence these templates.
-template <typename T>
-void masked_fill_impl(T* base, const bool* mask, double value, const ElementwiseLoop& loop) {
-  const T v = convert<T>(value);
-  const int d = loop.ndim - 1;
-  const int64_t so = loop.strides[0][d], sm = loop.strides[1][d];
-  for_each_row<2>(loop, [&](const int64_t* off, int64_t n, int64_t) {
-    T* o = base + off[0];
-    const uint8_t* m = mask_bytes(mask) + off[1];
-    if (so == 1 && sm == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = select_bits(m[i], v, o[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * so] = select_bits(m[i * sm], v, o[i * so]);
-    }
-  });
-}
-
-template <typename T>
-void fill_impl(T* base, double value, const ElementwiseLoop& loop) {
-  const T v = convert<T>(value);
-  const int64_t so = loop.strides[0][loop.ndim - 1];
-  for_each_row<1>(loop, [&](const int64_t* off, int64_t n, int64_t) {
-    T* o = base + off[0];
-    if (so == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = v;
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * so] = v;
-    }
-  });
-}
-
 }  // namespace
 
 void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoop& loop) {
@@ -722,101 +610,6 @@ void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has
     map1(loop, static_cast<T*>(out), static_cast<const T*>(in), [l, h](T v) {
       T t = v < l ? l : v;
       return t > h ? h : t;
-    });
-  });
-}
-
-void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop) {
-  LOOM_DISPATCH_ALL(dt, "masked_fill", [&] { masked_fill_impl(static_cast<scalar_t*>(out), mask, value, loop); });
-}
-
-// A copy whose source runs along the destination's second-to-last dim (a
-// transposed view made contiguous): walking either side row by row would
-// stride through memory, so it goes in square tiles that stay in cache.
-namespace {
-bool is_transpose(const ElementwiseLoop& L) {
-  const int r = L.ndim - 2, c = L.ndim - 1;
-  return L.ndim >= 2 && L.strides[0][c] == 1 && L.strides[1][r] == 1 && L.strides[1][c] != 1 && L.sizes[r] >= 16 &&
-         L.sizes[c] >= 16;
-}
-
-template <typename D, typename S>
-void transpose_copy(D* dst, const S* src, const ElementwiseLoop& L) {
-  constexpr int64_t kTile = 32;
-  const int r = L.ndim - 2, c = L.ndim - 1;
-  const int64_t rows = L.sizes[r], cols = L.sizes[c];
-  const int64_t ds_r = L.strides[0][r], ss_c = L.strides[1][c];
-  int64_t outer = 1;
-  for (int d = 0; d < r; ++d) outer *= L.sizes[d];
-  const int64_t row_tiles = (rows + kTile - 1) / kTile, col_tiles = (cols + kTile - 1) / kTile;
-  const int64_t tiles = outer * row_tiles * col_tiles;
-  detail::parallel_range(tiles, outer * rows * cols, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      int64_t o = t / (row_tiles * col_tiles), rt = (t / col_tiles) % row_tiles, ct = t % col_tiles;
-      int64_t doff = 0, soff = 0;
-      for (int d = r - 1; d >= 0; --d) {  // outer coordinates of slice o
-        int64_t i = o % L.sizes[d];
-        o /= L.sizes[d];
-        doff += i * L.strides[0][d];
-        soff += i * L.strides[1][d];
-      }
-      const int64_t r0 = rt * kTile, r1 = std::min(rows, r0 + kTile);
-      const int64_t c0 = ct * kTile, c1 = std::min(cols, c0 + kTile);
-      for (int64_t i = r0; i < r1; ++i)
-        for (int64_t j = c0; j < c1; ++j) dst[doff + i * ds_r + j] = convert<D>(src[soff + i + j * ss_c]);
-    }
-  });
-}
-}  // namespace
-
-void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop) {
-  if (dst_dt == src_dt && loop.contiguous(0) && loop.contiguous(1)) {
-    const size_t item = itemsize(dst_dt);
-    detail::parallel_range(loop.numel, loop.numel, [&](int64_t b, int64_t e) {
-      std::memcpy(static_cast<char*>(dst) + b * item, static_cast<const char*>(src) + b * item, (e - b) * item);
-    });
-    return;
-  }
-  LOOM_DISPATCH_ALL(dst_dt, "copy", [&] {
-    using D = scalar_t;
-    LOOM_DISPATCH_ALL(src_dt, "copy", [&] {
-      using S = scalar_t;
-      if (is_transpose(loop)) transpose_copy(static_cast<D*>(dst), static_cast<const S*>(src), loop);
-      else map1(loop, static_cast<D*>(dst), static_cast<const S*>(src), [](S v) { return convert<D>(v); });
-    });
-  });
-}
-
-void fill(DType dt, void* out, double value, const ElementwiseLoop& loop) {
-  LOOM_DISPATCH_ALL(dt, "fill", [&] { fill_impl(static_cast<scalar_t*>(out), value, loop); });
-}
-
-// Values are computed in double and then converted, so float32 and integer
-// outputs match PyTorch's for the usual ranges.
-void arange(DType dt, void* out, int64_t n, double start, double step) {
-  LOOM_DISPATCH_NUMERIC(dt, "arange", [&] {
-    scalar_t* o = static_cast<scalar_t*>(out);
-    detail::parallel_range(n, n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) o[i] = convert<scalar_t>(start + static_cast<double>(i) * step);
-    });
-  });
-}
-
-// The first half steps up from start and the second half down from end (as
-// PyTorch does), which keeps both ends exact and the values symmetric.
-void linspace(DType dt, void* out, int64_t n, double start, double end) {
-  LOOM_DISPATCH_NUMERIC(dt, "linspace", [&] {
-    scalar_t* o = static_cast<scalar_t*>(out);
-    if (n == 1) {
-      o[0] = convert<scalar_t>(start);
-      return;
-    }
-    const double step = (end - start) / static_cast<double>(n - 1);
-    const int64_t half = n / 2;
-    detail::parallel_range(n, n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        o[i] = convert<scalar_t>(i < half ? start + step * static_cast<double>(i)
-                                          : end - step * static_cast<double>(n - 1 - i));
     });
   });
 }
