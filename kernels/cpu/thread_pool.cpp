@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -37,6 +38,7 @@ class Pool {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
       ++generation_;
+      published_.store(generation_, std::memory_order_release);
     }
     cv_work_.notify_all();
     for (auto& t : workers_) t.join();
@@ -52,6 +54,7 @@ class Pool {
       next_.store(1, std::memory_order_relaxed);
       done_.store(0, std::memory_order_relaxed);
       ++generation_;
+      published_.store(generation_, std::memory_order_release);
     }
     cv_work_.notify_all();
     t_in_region = true;
@@ -111,9 +114,25 @@ class Pool {
     }
   }
 
+  // Before sleeping, a worker watches for the next region for a short while:
+  // an op's kernels, and an RNN's steps, follow one another within
+  // microseconds, and waking a sleeping thread costs tens of them. Short, so
+  // an idle pool leaves the cores to others (the pause instruction between
+  // looks, no busy OS yield).
+  void await_work(uint64_t seen) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    for (int i = 0; published_.load(std::memory_order_acquire) == seen; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return;
+    }
+  }
+
   void worker() {
     uint64_t seen = 0;
     for (;;) {
+      await_work(seen);
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_work_.wait(lock, [&] { return generation_ != seen; });
@@ -136,7 +155,9 @@ class Pool {
   std::mutex mu_, run_mu_, error_mu_;
   std::exception_ptr error_;
   std::condition_variable cv_work_, cv_done_;
+  static constexpr int kSpinMicros = 50;
   uint64_t generation_ = 0;
+  std::atomic<uint64_t> published_{0};  // generation_, readable without the lock
   bool stop_ = false;
   const std::function<void(int)>* job_ = nullptr;
   int njobs_ = 0;
