@@ -1,4 +1,4 @@
-// Pooling cases (GPU only), reported in GB/s against the copy ceiling; bytes
+// Pooling cases, reported in GB/s against the copy ceiling; bytes
 // are what the kernels must read plus write, with in = N·C·H·W and
 // out = N·C·OH·OW elements (fp32, int64 argmax indices):
 //   pool/fp32/maxpool2x2_fwd/N256_C32_H64_W64       4·in + (4 + 8)·out
@@ -6,6 +6,12 @@
 //   pool/fp32/maxpool3x3s2_fwd/N64_C64_H112_W112    4·in + (4 + 8)·out   (pad 1)
 //   pool/fp32/avgpool2x2_fwdbwd/N256_C32_H64_W64    (4·in + 4·out) · 2
 //   pool/fp32/global_avgpool_fwdbwd/N256_C256_H8_W8 (4·in + 4·out) · 2   (adaptive to 1x1)
+// CPU (2 threads, kCpuIters after kCpuWarmup), the CLIP image encoder's first
+// pooling at batch 32, the same byte counts:
+//   cpu/pool/fp32/maxpool2x2_fwd/N32_C32_H64_W64
+//   cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64
+//   cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64   max_pool2d(relu(x)): + 20·in (relu
+//                                                           forward, then its backward)
 // 2x2 is the CLIP image encoder's downsampling (shared/bench/SPEC.md),
 // 3x3/s2/pad 1 the ResNet stem's. fwd runs with the input requiring grad
 // (the graph is recorded, as in training); fwdbwd = forward, then the input
@@ -70,11 +76,37 @@ void gpu_cases(const Context& ctx) {
   loom::cuda::empty_cache();
 }
 
+void cpu_cases(const Context& ctx) {
+  const auto max2 = [](const Tensor& x) { return loom::max_pool2d(x, {2}); };
+  const auto relu_max2 = [](const Tensor& x) { return loom::max_pool2d(x.relu(), {2}); };
+  const PoolCase cases[] = {
+      {"cpu/pool/fp32/maxpool2x2_fwd/N32_C32_H64_W64", {32, 32, 64, 64}, max2, false, 4, 12},
+      {"cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64", {32, 32, 64, 64}, max2, true, 8, 24},
+      {"cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64", {32, 32, 64, 64}, relu_max2, true, 28, 24},
+  };
+  for (const PoolCase& c : cases) {
+    ctx.run(c.name, [&] {
+      Tensor x = loom::randn(c.shape, loom::TensorOptions().with_requires_grad(true));
+      Tensor y = c.op(x);
+      Tensor g = loom::randn(y.sizes());
+      const double bytes = c.bytes_per_in * x.numel() + c.bytes_per_out * y.numel();
+      timed_on(
+          ctx, false, c.name,
+          [&] {
+            if (c.backward) loom::autograd::grad({c.op(x)}, {x}, {g});
+            else Tensor out = c.op(x);
+          },
+          0, bytes);
+    });
+  }
+}
+
 }  // namespace
 
 void run_pool_cases(const Context& ctx, bool gpu) {
   run_registry_cases(ctx, gpu, "pool");  // the registry's cases of the family (registry.cpp)
   if (gpu) gpu_cases(ctx);
+  else cpu_cases(ctx);
 }
 
 }  // namespace bench

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""PyTorch's side of loom_bench's CPU cases that are not in shared/bench/SPEC.md (so not in
+torch_cpu_reference.py): same case names, shapes and protocol (2 threads, median of 10 timed
+calls after 2 warm-up ones, gradients through torch.autograd.grad so nothing accumulates).
+
+    python torch_cpu_extra.py [--out extra.jsonl]
+    python3 ../shared/bench/compare.py extra.jsonl loom_cpu.jsonl
+
+Needs PyTorch (the current release from PyPI, in a virtual environment).
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(2)
+
+
+def bench(fn, iters=10, warmup=2):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(ts)
+
+
+def pool_cases(add):
+    """benchmarks/cases_pool.cpp: the CLIP image encoder's first pooling at batch 32."""
+    x = torch.randn(32, 32, 64, 64, requires_grad=True)
+    g = torch.randn(32, 32, 32, 32)
+    max2 = lambda t: F.max_pool2d(t, 2)  # noqa: E731
+    relu_max2 = lambda t: F.max_pool2d(F.relu(t), 2)  # noqa: E731
+    add("cpu/pool/fp32/maxpool2x2_fwd/N32_C32_H64_W64", bench(lambda: max2(x)))
+    add("cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64", bench(lambda: torch.autograd.grad(max2(x), x, g)))
+    add("cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64",
+        bench(lambda: torch.autograd.grad(relu_max2(x), x, g)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    fh = open(a.out, "w") if a.out else None
+
+    def add(case, ms):
+        row = {"case": case, "impl": "torch_cpu", "ms": round(ms, 3)}
+        print(json.dumps(row), flush=True)
+        if fh:
+            fh.write(json.dumps(row) + "\n")
+
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}))
+    pool_cases(add)
+    if fh:
+        fh.close()
+
+
+if __name__ == "__main__":
+    main()
