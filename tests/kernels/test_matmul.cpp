@@ -6,6 +6,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cmath>
 #include <limits>
+#include <vector>
 #include "core/error.h"
 #include "kernels/matmul.h"
 #include "test_kernel_util.h"
@@ -93,6 +94,41 @@ TEMPLATE_TEST_CASE("cpu gemm: transposes, padded strides, batches, alpha/beta", 
       check_gemm<T>(ta, tb, 65, 129, 33, 0.5, 2.0, 1, false, 1, seed++);
     }
   check_gemm<T>(false, true, 20, 200, 70, 1.0, 1.0, 5, true, 0, seed++);  // few large products in a batch
+}
+
+TEST_CASE("cpu packed gemm matches the plain product", "[kernels]") {
+  if (!cpu::packed_gemm_supported()) SKIP("packed_gemm needs a CPU with AVX-512");
+  uint32_t seed = 300;
+  for (bool trans : {false, true})
+    for (int64_t m : {1, 7, 8, 11, 32})
+      for (int64_t n : {16, 37, 80})
+        for (int64_t k : {1, 5, 64}) {
+          const int64_t lda = k + 2, ldb = (trans ? k : n) + 1, ldc = n + 3;
+          std::vector<float> a = cast_vec<float>(random_doubles(m * lda, -2, 2, seed++));
+          std::vector<float> b = cast_vec<float>(random_doubles((trans ? n : k) * ldb, -2, 2, seed++));
+          std::vector<float> c0 = cast_vec<float>(random_doubles(m * ldc, -2, 2, seed++));
+          std::vector<float> packed(size_t(cpu::packed_size(k, n)), -7.f);
+          cpu::pack_matrix(packed.data(), b.data(), ldb, trans, k, n);
+          for (bool acc : {false, true}) {
+            std::vector<float> c = c0;
+            cpu::packed_gemm(packed.data(), k, n, m, a.data(), lda, c.data(), ldc, acc);
+            int64_t bad = 0;
+            for (int64_t i = 0; i < m; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                const float got = c[i * ldc + j];
+                if (j >= n) {  // the padding of C is never written
+                  bad += got != c0[i * ldc + j];
+                  continue;
+                }
+                double want = acc ? double(c0[i * ldc + j]) : 0.0;
+                for (int64_t p = 0; p < k; ++p)
+                  want += double(a[i * lda + p]) * double(trans ? b[j * ldb + p] : b[p * ldb + j]);
+                bad += !is_close(got, want, 1e-4, 1e-4);
+              }
+            INFO("trans=" << trans << " m=" << m << " n=" << n << " k=" << k << " accumulate=" << acc);
+            CHECK(bad == 0);
+          }
+        }
 }
 
 TEST_CASE("cpu gemm rejects row strides shorter than a row", "[kernels]") {
