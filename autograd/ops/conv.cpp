@@ -1,8 +1,9 @@
 // conv2d / conv1d front ends and their backward node (ConvolutionBackward0):
 // argument checks, output allocation, dispatch to the CPU kernels, loom's CUDA
 // kernels or cuDNN (set_conv_backend). Backward saves input and weight and
-// calls the backward kernels for the inputs that require grad. Its results are
-// not themselves differentiable (no double backward through conv).
+// calls the backward kernels for the inputs that require grad. Under
+// create_graph the gradients are composed from conv2d and conv_transpose2d
+// instead (differentiable: double backward, gradient penalties).
 #include "autograd/ops/conv.h"
 #include "core/op_cost.h"
 
@@ -189,6 +190,33 @@ void run_backward_weight(const Tensor& gw, const Tensor& gb, const Tensor& gout,
       });
 }
 
+// conv2d's weight gradient for input x [N, C, H, W] and output gradient go
+// [N, K, OH, OW] under p, composed from conv2d itself so that it is
+// differentiable (create_graph). Per group, x's channels correlated with go's
+// over the batch, stride and dilation exchanged:
+//   gw[k][c][r][s] = sum_n,oh,ow x[n][c][oh·sh + r·dh − ph][ow·sw + s·dw − pw] · go[n][k][oh][ow]
+// = conv2d(xᵀ [C, N, H, W], goᵀ [K, N, OH, OW], stride = dilation, dilation = stride)ᵀ,
+// whose spatial size is at least R x S (the rows past R, S are cut).
+Tensor weight_grad_composed(const Tensor& x, const Tensor& go, const ConvParams& p) {
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  TensorList parts;
+  for (int64_t g = 0; g < p.groups; ++g) {
+    Tensor xg = x.narrow(1, g * Cg, Cg).transpose(0, 1), gg = go.narrow(1, g * Kg, Kg).transpose(0, 1);
+    Tensor r = conv2d(xg, gg, Tensor(), {p.dil_h, p.dil_w}, {p.pad_h, p.pad_w}, {p.stride_h, p.stride_w}, 1);
+    parts.push_back(r.narrow(2, 0, p.R).narrow(3, 0, p.S).transpose(0, 1));
+  }
+  return parts.size() == 1 ? parts[0].contiguous() : cat(parts, 0);
+}
+
+// conv2d's input gradient composed from conv_transpose2d (create_graph): the
+// output padding gives back the input's size.
+Tensor input_grad_composed(const Tensor& go, const Tensor& w, const ConvParams& p) {
+  const int64_t oph = p.H - ((p.OH - 1) * p.stride_h - 2 * p.pad_h + p.dil_h * (p.R - 1) + 1);
+  const int64_t opw = p.W - ((p.OW - 1) * p.stride_w - 2 * p.pad_w + p.dil_w * (p.S - 1) + 1);
+  return conv_transpose2d(go, w, Tensor(), {p.stride_h, p.stride_w}, {p.pad_h, p.pad_w}, {oph, opw}, p.groups,
+                          {p.dil_h, p.dil_w});
+}
+
 }  // namespace
 
 void set_conv_backend(ConvBackend backend) { g_backend.store(backend); }
@@ -272,6 +300,12 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     auto node = std::make_shared<LambdaNode>("ConvolutionBackward0", [=](const TensorList& g) {
       TensorList grads(has_bias ? 3 : 2);
       if (!g[0].defined()) return grads;
+      if (autograd::grad_enabled() && g[0].numel() > 0 && p.N * p.C * p.H * p.W > 0) {  // create_graph
+        if (need_in) grads[0] = input_grad_composed(g[0], s_w.unpack("ConvolutionBackward0"), p);
+        if (need_w) grads[1] = weight_grad_composed(s_in.unpack("ConvolutionBackward0"), g[0], p);
+        if (need_b) grads[2] = g[0].sum({0, 2, 3});
+        return grads;
+      }
       Tensor go = g[0].contiguous();
       const TensorOptions opts(go.dtype(), go.device());
       if (need_in) {
@@ -383,6 +417,14 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
     auto node = std::make_shared<LambdaNode>("ConvolutionBackward0", [=](const TensorList& g) {
       TensorList grads(has_bias ? 3 : 2);
       if (!g[0].defined()) return grads;
+      if (autograd::grad_enabled() && g[0].numel() > 0 && p.N * p.K * p.OH * p.OW > 0) {  // create_graph
+        if (need_in)
+          grads[0] = conv2d(g[0], s_w.unpack("ConvolutionBackward0"), Tensor(), {p.stride_h, p.stride_w},
+                            {p.pad_h, p.pad_w}, {p.dil_h, p.dil_w}, p.groups);
+        if (need_w) grads[1] = weight_grad_composed(g[0], s_x.unpack("ConvolutionBackward0"), p);
+        if (need_b) grads[2] = g[0].sum({0, 2, 3});
+        return grads;
+      }
       Tensor go = g[0].contiguous();
       const TensorOptions opts(go.dtype(), go.device());
       if (need_in) {  // d input: the convolution of g with the weight

@@ -1,6 +1,7 @@
 """F.conv_transpose1d / conv_transpose2d and nn.ConvTranspose1d / ConvTranspose2d: PyTorch's values on a
 small case, the identity with conv2d's input gradient, output_size in the modules, the default
-initialisation's shapes, gradients and errors; CUDA against the CPU."""
+initialisation's shapes, gradients and errors; double backward through conv2d and conv_transpose2d
+(gradgradcheck, a gradient penalty); CUDA against the CPU."""
 import numpy as np
 import pytest
 
@@ -8,6 +9,7 @@ import loom
 import loom.nn as nn
 import loom.nn.functional as F
 from loom.autograd import gradcheck
+from loom.autograd.gradcheck import gradgradcheck
 
 from _helpers import requires_cuda
 
@@ -35,6 +37,44 @@ def test_conv_transpose_is_the_input_gradient_of_conv(rng):
     w1 = loom.tensor(rng.standard_normal((4, 2, 3)), requires_grad=True)
     assert F.conv_transpose1d(x1, w1, stride=2).shape == (2, 2, 13)
     assert gradcheck(lambda p, q: F.conv_transpose1d(p, q, stride=2, padding=1, output_padding=1), (x1, w1))
+
+
+@pytest.mark.parametrize("stride,pad,dil,groups,H", [(1, 1, 1, 1, 6), (2, 1, 1, 1, 7), (2, 0, 2, 2, 9),
+                                                     (3, 2, 1, 1, 8)])
+def test_conv2d_and_conv_transpose2d_are_differentiable_twice(rng, stride, pad, dil, groups, H):
+    def t(*s):
+        return loom.tensor(rng.standard_normal(s), requires_grad=True)
+    C, K = 2 * groups, 3 * groups
+    x, w, b = t(2, C, H, H - 1), t(K, C // groups, 3, 2), t(K)
+    f = lambda x, w, b: F.conv2d(x, w, b, stride, pad, dil, groups)  # noqa: E731
+    assert gradgradcheck(f, (x, w, b))
+    out_pad = (stride - 1) if stride > 1 else 0
+    xt, wt, bt = t(2, K, 4, 3), t(K, C // groups, 3, 2), t(C)
+    ft = lambda x, w, b: F.conv_transpose2d(x, w, b, stride, pad, out_pad, groups, dil)  # noqa: E731
+    assert gradgradcheck(ft, (xt, wt, bt))
+
+
+def test_gradient_penalty_through_a_convolution(rng):
+    # WGAN-GP's penalty: (|d D(x) / dx| - 1)^2 with D a convolution; its gradient in the weight
+    # against central differences.
+    x = loom.tensor(rng.standard_normal((2, 2, 5, 5)), requires_grad=True)
+    w0 = rng.standard_normal((3, 2, 3, 3))
+
+    def penalty(wv):
+        w = loom.tensor(wv, requires_grad=True)
+        y = F.conv2d(x, w, stride=2, padding=1).relu().sum()
+        (gx,) = loom.autograd.grad(y, x, create_graph=True)
+        p = ((gx.reshape(2, -1).norm(dim=1) - 1.0) ** 2).mean()
+        return p, w
+
+    p, w = penalty(w0)
+    p.backward()
+    eps, num = 1e-6, np.zeros_like(w0)
+    for i in np.ndindex(*w0.shape):
+        d = np.zeros_like(w0)
+        d[i] = eps
+        num[i] = (penalty(w0 + d)[0].item() - penalty(w0 - d)[0].item()) / (2 * eps)
+    assert np.allclose(w.grad.numpy(), num, rtol=1e-5, atol=1e-6)
 
 
 def test_conv_transpose_modules():
