@@ -1,6 +1,8 @@
 // upsample_nearest2d / upsample_bilinear2d front ends and their backward
-// nodes (they save only the geometry). The backward results are not
-// differentiable again.
+// nodes (they save only the geometry). Resizing is linear: its backward
+// applies the adjoint (the kernels' backward), and the adjoint's backward is
+// the resize again, so under create_graph each is recorded with the other as
+// its gradient (differentiable any number of times).
 #include "autograd/ops/upsample.h"
 
 #include "autograd/ops/common.h"
@@ -15,6 +17,43 @@ using kernels::UpsampleParams;
 
 namespace {
 
+Tensor up(const Tensor& x, const UpsampleParams& p, const Shape& in_shape, const Shape& out_shape);
+
+// The adjoint of the resize, g [N, C, OH, OW] -> [N, C, H, W] (the backward kernels).
+Tensor down(const Tensor& g, const UpsampleParams& p, const Shape& in_shape, const Shape& out_shape) {
+  Tensor go = g.reshape(out_shape).contiguous();
+  Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+  if (gi.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        go.device(), kernels::cpu::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p),
+        kernels::cuda::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, ops::stream_of(go.device())));
+  if (autograd::any_requires_grad({&g})) {
+    const char* name =
+        p.mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackwardBackward0" : "UpsampleNearest2DBackwardBackward0";
+    auto node = std::make_shared<LambdaNode>(
+        name, [=](const TensorList& gg) { return TensorList{up(gg[0], p, in_shape, out_shape)}; });
+    autograd::attach(node, {g}, gi);
+  }
+  return gi;
+}
+
+// The resize, x [N, C, H, W] -> [N, C, OH, OW].
+Tensor up(const Tensor& x, const UpsampleParams& p, const Shape& in_shape, const Shape& out_shape) {
+  Tensor xc = x.reshape(in_shape).contiguous();
+  Tensor out = ops::new_empty(out_shape, x.dtype(), x.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        x.device(), kernels::cpu::upsample2d_forward(x.dtype(), out.data_ptr(), xc.data_ptr(), p),
+        kernels::cuda::upsample2d_forward(x.dtype(), out.data_ptr(), xc.data_ptr(), p, ops::stream_of(x.device())));
+  if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
+    const char* name = p.mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackward0" : "UpsampleNearest2DBackward0";
+    auto node = std::make_shared<LambdaNode>(
+        name, [=](const TensorList& g) { return TensorList{down(g[0], p, in_shape, out_shape)}; });
+    autograd::attach(node, {x}, out);
+  }
+  return out;
+}
+
 Tensor upsample(const Tensor& input, const Dims& output_size, const std::vector<double>& scales, UpsampleMode mode,
                 bool align_corners, const char* op) {
   LOOM_CHECK(input.defined(), op, ": input must be defined");
@@ -26,7 +65,7 @@ Tensor upsample(const Tensor& input, const Dims& output_size, const std::vector<
     LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ",
                     dtype_name(input.dtype()));
   const bool unbatched = input.dim() == 3;
-  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  const Tensor x = unbatched ? input.unsqueeze(0) : input;
   UpsampleParams p;
   p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = output_size[0], p.OW = output_size[1];
   LOOM_CHECK(p.H > 0 && p.W > 0 && p.OH > 0 && p.OW > 0, op,
@@ -36,29 +75,8 @@ Tensor upsample(const Tensor& input, const Dims& output_size, const std::vector<
   p.align_corners = align_corners;
   p.rh = kernels::upsample_scale(p.H, p.OH, align_corners, scales.empty() ? 0.0 : scales[0]);
   p.rw = kernels::upsample_scale(p.W, p.OW, align_corners, scales.empty() ? 0.0 : scales[1]);
-  Tensor out = ops::new_empty({x.size(0), x.size(1), p.OH, p.OW}, input.dtype(), input.device());
-  if (out.numel() > 0)
-    LOOM_DEVICE_DISPATCH(input.device(),
-                         kernels::cpu::upsample2d_forward(input.dtype(), out.data_ptr(), x.data_ptr(), p),
-                         kernels::cuda::upsample2d_forward(input.dtype(), out.data_ptr(), x.data_ptr(), p,
-                                                           ops::stream_of(input.device())));
-  Tensor y = unbatched ? out.squeeze(0) : out;
-  if (is_floating(input.dtype()) && autograd::any_requires_grad({&input})) {
-    const Shape in_shape = x.sizes(), out_shape = out.sizes();
-    const char* name = mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackward0" : "UpsampleNearest2DBackward0";
-    auto node = std::make_shared<LambdaNode>(name, [=](const TensorList& g) {
-      Tensor go = g[0].reshape(out_shape).contiguous();
-      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
-      if (gi.numel() > 0)
-        LOOM_DEVICE_DISPATCH(go.device(),
-                             kernels::cpu::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p),
-                             kernels::cuda::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
-                                                                ops::stream_of(go.device())));
-      return TensorList{unbatched ? gi.squeeze(0) : gi};
-    });
-    autograd::attach(node, {input}, y);
-  }
-  return y;
+  Tensor out = up(x, p, x.sizes(), {x.size(0), x.size(1), p.OH, p.OW});
+  return unbatched ? out.squeeze(0) : out;
 }
 
 void set_cost(const OpScope& scope, const Tensor& input, const Dims& output_size, bool bilinear) {

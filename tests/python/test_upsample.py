@@ -114,3 +114,21 @@ def test_cuda_matches_cpu():
                dict(size=(4, 30), mode="bilinear", align_corners=True), dict(size=(10, 10), mode="nearest-exact")):
         np.testing.assert_allclose(F.interpolate(x.cuda(), **kw).cpu().numpy(), F.interpolate(x, **kw).numpy(),
                                    rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2, mode="nearest"), dict(size=(3, 11), mode="nearest-exact"),
+                                dict(size=(7, 3), mode="bilinear", align_corners=False),
+                                dict(size=(6, 9), mode="bilinear", align_corners=True)])
+def test_resizing_is_differentiable_twice(kw):
+    # The backward is the adjoint of the resize and the adjoint's backward the resize: gradgradcheck,
+    # and grad-of-grad of a linear map is zero in x but not in the outer gradient.
+    from loom.autograd.gradcheck import gradgradcheck
+    rng = np.random.default_rng(4)
+    x = loom.tensor(rng.standard_normal((2, 3, 4, 5)), requires_grad=True)
+    assert gradgradcheck(lambda t: F.interpolate(t, **kw), (x,))
+    y = F.interpolate(x, **kw)
+    g = loom.tensor(rng.standard_normal(tuple(y.shape)), requires_grad=True)
+    (gx,) = loom.autograd.grad(y, x, g, create_graph=True)
+    (gg,) = loom.autograd.grad((gx * x).sum(), g)
+    assert np.allclose(gg.numpy(), y.detach().numpy())  # d/dg <U^T g, x> = U x
+
