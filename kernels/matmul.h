@@ -30,6 +30,17 @@ int64_t packed_size(int64_t k, int64_t n);
 void pack_matrix(float* dst, const float* b, int64_t ldb, bool trans, int64_t k, int64_t n);
 void packed_gemm(const float* packed, int64_t k, int64_t n, int64_t m, const float* a, int64_t lda, float* c,
                  int64_t ldc, bool accumulate);
+// The same kernel with the roles turned around, for a left operand fixed over
+// many calls (a convolution's weight): A (m x k, row stride lda) interleaved
+// once into tiles of 8 rows, B read in place (row stride ldb), one thread.
+//   interleaved_size(m, k)              floats the interleaved form of A takes
+//   interleave_rows(dst, a, lda, m, k)
+//   gemm_interleaved(at, m, k, b, ldb, n, c, ldc, accumulate)
+//                                       C[m x n] = A @ B[k x n], plus C when accumulate
+int64_t interleaved_size(int64_t m, int64_t k);
+void interleave_rows(float* dst, const float* a, int64_t lda, int64_t m, int64_t k);
+void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int64_t ldb, int64_t n, float* c,
+                      int64_t ldc, bool accumulate);
 
 }  // namespace cpu
 

@@ -13,6 +13,10 @@
 // On 2 cores, 32 x 1024 x 256 (an LSTM step with H = 256): about 70 us per
 // half against 106 us for single-threaded OpenBLAS, which packs W_hh again on
 // every call.
+//
+// gemm_interleaved turns the roles around for a fixed left operand (a
+// convolution's weight): A interleaved once, B (a column slab) read in place
+// with its row stride, tiles of A outside and panels of B inside, one thread.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -33,15 +37,16 @@ constexpr int kMr = 8;       // rows of the register tile
 typedef float v16f __attribute__((vector_size(64)));
 
 // C rows [0, rows) x 16 columns at c (row stride ldc) = an 8-row tile of A @
-// panel (+ C). at holds the tile's A interleaved, at[p * 8 + r] = A[r][p]
-// (rows past `rows` zero), so each step of p reads 8 consecutive floats.
-__attribute__((target("arch=x86-64-v4"))) void tile8(int64_t k, const float* at, const float* panel, float* c,
-                                                     int64_t ldc, int64_t rows, bool accumulate) {
+// 16 columns of B whose rows are ldb apart (+ C). at holds the tile's A
+// interleaved, at[p * 8 + r] = A[r][p] (rows past `rows` zero), so each step
+// of p reads 8 consecutive floats and one 64-byte row of B.
+__attribute__((target("arch=x86-64-v4"))) void tile8(int64_t k, const float* at, const float* panel, int64_t ldb,
+                                                     float* c, int64_t ldc, int64_t rows, bool accumulate) {
   v16f acc[kMr];
   for (int r = 0; r < kMr; ++r) acc[r] = v16f{};
   for (int64_t p = 0; p < k; ++p) {
     v16f b;
-    std::memcpy(&b, panel + p * kNr, sizeof(b));
+    std::memcpy(&b, panel + p * ldb, sizeof(b));
     const float* ap = at + p * kMr;
     for (int r = 0; r < kMr; ++r) acc[r] += ap[r] * b;
   }
@@ -53,6 +58,11 @@ __attribute__((target("arch=x86-64-v4"))) void tile8(int64_t k, const float* at,
     }
     std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
   }
+}
+// The zero-padded copy of a ragged last panel, per thread.
+std::vector<float>& edge_panel() {
+  thread_local std::vector<float> buf;
+  return buf;
 }
 #endif
 
@@ -84,6 +94,55 @@ void pack_matrix(float* dst, const float* b, int64_t ldb, bool trans, int64_t k,
   });
 }
 
+int64_t interleaved_size(int64_t m, int64_t k) { return (m + kMr - 1) / kMr * kMr * std::max<int64_t>(k, 1); }
+
+void interleave_rows(float* dst, const float* a, int64_t lda, int64_t m, int64_t k) {
+  const int64_t tiles = (m + kMr - 1) / kMr;
+  for (int64_t t = 0; t < tiles; ++t) {
+    float* at = dst + t * kMr * k;
+    const int64_t rows = std::min<int64_t>(kMr, m - t * kMr);
+    for (int64_t r = 0; r < kMr; ++r) {
+      const int64_t i = t * kMr + r;
+      if (r >= rows)
+        for (int64_t p = 0; p < k; ++p) at[p * kMr + r] = 0.f;
+      else
+        for (int64_t p = 0; p < k; ++p) at[p * kMr + r] = a[i * lda + p];
+    }
+  }
+}
+
+void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int64_t ldb, int64_t n, float* c,
+                      int64_t ldc, bool accumulate) {
+  LOOM_CHECK(packed_gemm_supported(), "gemm_interleaved: needs a CPU with AVX-512 (packed_gemm_supported())");
+#ifdef LOOM_PACKED_GEMM
+  if (m <= 0 || n <= 0) return;
+  const int64_t tiles = (m + kMr - 1) / kMr, full = n / kNr * kNr, cols = n - full;
+  // A ragged last panel: its columns copied once into a zero-padded one.
+  std::vector<float>& edge = edge_panel();
+  if (cols > 0) {
+    edge.assign(size_t(std::max<int64_t>(k, 1) * kNr), 0.f);
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t q = 0; q < cols; ++q) edge[size_t(p * kNr + q)] = b[p * ldb + full + q];
+  }
+  float tmp[kMr * kNr];
+  // Tiles of A outside, panels of B inside: a tile (8 x k) stays in L1 while
+  // the panels stream from L2 (B is a cache-sized block: a convolution's slab).
+  for (int64_t t = 0; t < tiles; ++t) {
+    const float* a_t = at + t * kMr * k;
+    const int64_t r0 = t * kMr, rows = std::min<int64_t>(kMr, m - r0);
+    for (int64_t c0 = 0; c0 < full; c0 += kNr) tile8(k, a_t, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
+    if (cols > 0) {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t q = 0; q < kNr; ++q)
+          tmp[r * kNr + q] = accumulate && q < cols ? c[(r0 + r) * ldc + full + q] : 0.f;
+      tile8(k, a_t, edge.data(), kNr, tmp, kNr, rows, accumulate);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t q = 0; q < cols; ++q) c[(r0 + r) * ldc + full + q] = tmp[r * kNr + q];
+    }
+  }
+#endif
+}
+
 void packed_gemm(const float* packed, int64_t k, int64_t n, int64_t m, const float* a, int64_t lda, float* c,
                  int64_t ldc, bool accumulate) {
   LOOM_CHECK(packed_gemm_supported(), "packed_gemm: needs a CPU with AVX-512 (packed_gemm_supported())");
@@ -95,18 +154,8 @@ void packed_gemm(const float* packed, int64_t k, int64_t n, int64_t m, const flo
     // far apart (a row stride of T·4H floats), and eight such streams thrash a
     // cache set; interleaved, the kernel reads A sequentially.
     thread_local std::vector<float> buf;
-    buf.resize(size_t(tiles * kMr * std::max<int64_t>(k, 1)));
-    for (int64_t t = 0; t < tiles; ++t) {
-      float* at = buf.data() + t * kMr * k;
-      const int64_t rows = std::min<int64_t>(kMr, m - t * kMr);
-      for (int64_t r = 0; r < kMr; ++r) {
-        const float* ar = a + (t * kMr + r) * lda;
-        if (r < rows)
-          for (int64_t p = 0; p < k; ++p) at[p * kMr + r] = ar[p];
-        else
-          for (int64_t p = 0; p < k; ++p) at[p * kMr + r] = 0.f;
-      }
-    }
+    buf.resize(size_t(interleaved_size(m, k)));
+    interleave_rows(buf.data(), a, lda, m, k);
     float tmp[kMr * kNr];
     for (int64_t j = lo; j < hi; ++j) {
       const float* panel = packed + j * k * kNr;
@@ -115,14 +164,14 @@ void packed_gemm(const float* packed, int64_t k, int64_t n, int64_t m, const flo
         const float* at = buf.data() + t * kMr * k;
         const int64_t r0 = t * kMr, rows = std::min<int64_t>(kMr, m - r0);
         if (cols == kNr) {
-          tile8(k, at, panel, c + r0 * ldc + c0, ldc, rows, accumulate);
+          tile8(k, at, panel, kNr, c + r0 * ldc + c0, ldc, rows, accumulate);
           continue;
         }
         // A ragged last panel: a 16-wide scratch tile, then the valid columns.
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t q = 0; q < kNr; ++q)
             tmp[r * kNr + q] = accumulate && q < cols ? c[(r0 + r) * ldc + c0 + q] : 0.f;
-        tile8(k, at, panel, tmp, kNr, rows, accumulate);
+        tile8(k, at, panel, kNr, tmp, kNr, rows, accumulate);
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t q = 0; q < cols; ++q) c[(r0 + r) * ldc + c0 + q] = tmp[r * kNr + q];
       }

@@ -93,15 +93,16 @@ void check_case(const ConvParams& p, double tol) {
 
 const std::vector<ConvParams>& cases() {
   static const std::vector<ConvParams> c = {
-      make(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // 3x3 same padding
-      make(3, 4, 11, 6, 6, 3, 2, 2, 1, 1, 0, 1, 2, 2),    // stride, dilation, groups, non-square kernel
-      make(1, 6, 5, 5, 6, 3, 3, 2, 2, 2, 2, 2, 2, 6),     // depthwise, padding > kernel reach
-      make(2, 5, 4, 7, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1),     // pointwise: no im2col
-      make(2, 4, 6, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 2),     // 1x1 with stride
-      make(1, 2, 1, 13, 3, 1, 4, 1, 3, 0, 2, 1, 1, 1),    // conv1d as [N, C, 1, L]
-      make(2, 3, 5, 5, 2, 5, 5, 1, 1, 0, 0, 1, 1, 1),     // kernel = input
-      make(3, 64, 40, 37, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2),  // several row slabs per sample (slab path)
-      make(4, 64, 23, 41, 6, 3, 2, 2, 3, 1, 0, 1, 1, 1),  // slabs with strides
+      make(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),      // 3x3 same padding
+      make(3, 4, 11, 6, 6, 3, 2, 2, 1, 1, 0, 1, 2, 2),     // stride, dilation, groups, non-square kernel
+      make(1, 6, 5, 5, 6, 3, 3, 2, 2, 2, 2, 2, 2, 6),      // depthwise, padding > kernel reach
+      make(2, 5, 4, 7, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1),      // pointwise: no im2col
+      make(2, 4, 6, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 2),      // 1x1 with stride
+      make(1, 2, 1, 13, 3, 1, 4, 1, 3, 0, 2, 1, 1, 1),     // conv1d as [N, C, 1, L]
+      make(2, 3, 5, 5, 2, 5, 5, 1, 1, 0, 0, 1, 1, 1),      // kernel = input
+      make(3, 64, 40, 37, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2),   // several row slabs per sample (slab path)
+      make(4, 64, 23, 41, 6, 3, 2, 2, 3, 1, 0, 1, 1, 1),   // slabs with strides
+      make(4, 16, 20, 19, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // slabs: 21 output channels (tiles of 8 and a ragged one)
   };
   return c;
 }

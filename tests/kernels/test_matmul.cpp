@@ -131,6 +131,39 @@ TEST_CASE("cpu packed gemm matches the plain product", "[kernels]") {
         }
 }
 
+TEST_CASE("cpu gemm_interleaved matches the plain product", "[kernels]") {
+  if (!cpu::packed_gemm_supported()) SKIP("gemm_interleaved needs a CPU with AVX-512");
+  uint32_t seed = 500;
+  for (int64_t m : {1, 8, 13, 21})
+    for (int64_t n : {5, 16, 40})
+      for (int64_t k : {1, 27, 70}) {
+        const int64_t lda = k + 3, ldb = n + 5, ldc = n + 2;
+        std::vector<float> a = cast_vec<float>(random_doubles(m * lda, -2, 2, seed++));
+        std::vector<float> b = cast_vec<float>(random_doubles(k * ldb, -2, 2, seed++));
+        std::vector<float> c0 = cast_vec<float>(random_doubles(m * ldc, -2, 2, seed++));
+        std::vector<float> at(size_t(cpu::interleaved_size(m, k)), -7.f);
+        cpu::interleave_rows(at.data(), a.data(), lda, m, k);
+        for (bool acc : {false, true}) {
+          std::vector<float> c = c0;
+          cpu::gemm_interleaved(at.data(), m, k, b.data(), ldb, n, c.data(), ldc, acc);
+          int64_t bad = 0;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < ldc; ++j) {
+              const float got = c[i * ldc + j];
+              if (j >= n) {
+                bad += got != c0[i * ldc + j];
+                continue;
+              }
+              double want = acc ? double(c0[i * ldc + j]) : 0.0;
+              for (int64_t p = 0; p < k; ++p) want += double(a[i * lda + p]) * double(b[p * ldb + j]);
+              bad += !is_close(got, want, 1e-4, 1e-4);
+            }
+          INFO("m=" << m << " n=" << n << " k=" << k << " accumulate=" << acc);
+          CHECK(bad == 0);
+        }
+      }
+}
+
 TEST_CASE("cpu gemm rejects row strides shorter than a row", "[kernels]") {
   float a[6] = {}, b[6] = {}, c[4] = {};
   CHECK_THROWS_AS(cpu::gemm(DType::Float32, false, false, 2, 2, 3, 1, a, 2, 0, b, 2, 0, 0, c, 2, 0, 1), loom::Error);
