@@ -257,6 +257,7 @@ class Tensor {
   Tensor cumprod(int64_t dim, std::optional<DType> dtype = {}) const;
   std::pair<Tensor, Tensor> cummax(int64_t dim) const;  // values, indices (the latest on ties)
   std::pair<Tensor, Tensor> cummin(int64_t dim) const;
+  Tensor logcumsumexp(int64_t dim) const;  // log(cumsum(exp(x))) without overflow; floating inputs
   // Always stable (`stable` is accepted for PyTorch's signature); NaN sorts as the largest value.
   std::pair<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false, bool stable = false) const;
   Tensor argsort(int64_t dim = -1, bool descending = false, bool stable = false) const;

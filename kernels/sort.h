@@ -22,8 +22,11 @@ struct Lines {
 // accumulated in double on the CPU, in float on CUDA); Max and Min take
 // int32, int64, float32 and float64 and write the int64 index of the running
 // extreme (the latest one on ties; a NaN wins and stays, as PyTorch's
-// cummax). reverse: from the end of each line (Sum only: cumsum's gradient).
-enum class ScanOp : int8_t { Sum, Prod, Max, Min };
+// cummax). LogSumExp (float32, float64): log(exp(a) + exp(b)) as a running
+// value, computed as max + log1p(exp(-|a - b|)) so nothing overflows; -inf
+// is its identity, +inf absorbs, NaN propagates. reverse: from the end of
+// each line (Sum and LogSumExp: cumsum's and logcumsumexp's gradients).
+enum class ScanOp : int8_t { Sum, Prod, Max, Min, LogSumExp };
 
 namespace cpu {
 

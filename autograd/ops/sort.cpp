@@ -1,13 +1,16 @@
-// Scans (cumsum, cumprod, cummax, cummin) and sorts (sort, argsort, topk)
+// Scans (cumsum, cumprod, cummax, cummin, logcumsumexp) and sorts (sort, argsort, topk)
 // along one dim, over kernels/sort.h. Scans see the contiguous input as
 // [outer, n, inner]; sorts move the dim last first (a transpose and a copy
 // when it is not already last) and transpose their results back.
 //
 // Gradients: cumsum's is the reverse cumsum of g (itself differentiable);
 // cumprod's comes from a kernel exact at zeros (not differentiable again);
+// logcumsumexp's is composed from logcumsumexp in the other direction (so
+// differentiable again);
 // cummax / cummin, sort and topk scatter g to the positions they took.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "autograd/ops/common.h"
 #include "core/op_cost.h"
@@ -74,6 +77,34 @@ Tensor sum_scan(const Tensor& x, int64_t dim, bool reverse) {
   if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
     auto n = std::make_shared<LambdaNode>(
         "CumsumBackward0", [dim, reverse](const TensorList& g) { return TensorList{sum_scan(g[0], dim, !reverse)}; });
+    autograd::attach(n, {x}, y);
+  }
+  return y;
+}
+
+// logcumsumexp forward (reverse false) or from the end of each line (reverse
+// true). The gradient of y = logcumsumexp(x) is dx_i = sum_{j >= i} g_j
+// exp(x_i - y_j) (j <= i when reverse): g split by sign, each part summed in
+// log space by the scan in the other direction, so no exp overflows and the
+// gradient is itself differentiable:
+//   dx = exp(x + scan'(log g+ - y)) - exp(x + scan'(log g- - y)),
+// log g+ = log g where g > 0, else the dtype's lowest value (g- likewise for
+// -g): finite, so that no inf - inf arises in the gradient's own gradient.
+Tensor lse_scan(const Tensor& x, int64_t dim, bool reverse) {
+  Tensor y = run_scan(ScanOp::LogSumExp, x, dim, reverse);
+  if (autograd::any_requires_grad({&x})) {
+    SavedTensor sx(x), sy(y, true);
+    auto n = std::make_shared<LambdaNode>("LogcumsumexpBackward0", [=](const TensorList& g) {
+      const Tensor xv = sx.unpack("LogcumsumexpBackward0"), yv = sy.unpack("LogcumsumexpBackward0");
+      const Tensor& gg = g[0];
+      const double lowest = gg.dtype() == DType::Float32 ? double(std::numeric_limits<float>::lowest())
+                                                         : std::numeric_limits<double>::lowest();
+      auto part = [&](const Tensor& take, const Tensor& magnitude) {
+        Tensor lg = where(take, where(take, magnitude, 1.0).log(), lowest);
+        return (lse_scan(lg - yv, dim, !reverse) + xv).exp();
+      };
+      return TensorList{part(gg.gt(0.0), gg) - part(gg.lt(0.0), gg.neg())};
+    });
     autograd::attach(n, {x}, y);
   }
   return y;
@@ -217,6 +248,18 @@ Tensor Tensor::cumprod(int64_t dim, std::optional<DType> dtype) const {
     autograd::attach(n, {x}, y);
   }
   return y.dtype() == dt ? y : y.to(dt);
+}
+
+Tensor Tensor::logcumsumexp(int64_t dim) const {
+  OpScope scope(Op::logcumsumexp, {this});
+  const int64_t d = scan_dim(*this, dim, "logcumsumexp");
+  LOOM_CHECK_TYPE(is_floating(dtype()), "logcumsumexp: expected a floating point input (float32 or float64), got ",
+                  dtype_name(dtype()), " of shape ", sizes());
+  if (scope.observed()) {  // an exp, a log1p and a few flops an element
+    const double n = static_cast<double>(numel());
+    scope.set_cost(4 * n, 2 * cost_bytes(this));
+  }
+  return lse_scan(*this, d, false);
 }
 
 std::pair<Tensor, Tensor> Tensor::cummax(int64_t dim) const { return running_extreme(*this, dim, true); }

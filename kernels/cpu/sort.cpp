@@ -8,6 +8,7 @@
 // for a topk of few; lines are split over the pool's threads.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -62,16 +63,27 @@ void for_lines(Lines s, F&& line) {
   });
 }
 
-template <typename T, bool kProd>
-void sum_prod(T* out, const T* in, Lines s, bool reverse) {
+// log(exp(a) + exp(b)) without overflow: -inf is the identity, +inf absorbs, NaN propagates.
+template <typename A>
+A log_add_exp(A a, A b) {
+  if (a != a || b != b) return a + b;
+  const A m = a > b ? a : b, d = a > b ? b - a : a - b;  // d <= 0
+  if (std::isinf(m)) return m;
+  return m + std::log1p(std::exp(d));
+}
+
+// The running value acc = comb(acc, x[k]) from `init` along every line
+// (from its end when reverse), accumulated in acc_t<T>.
+template <typename T, typename Comb>
+void running_scan(T* out, const T* in, Lines s, bool reverse, acc_t<T> init, Comb comb) {
   using A = acc_t<T>;
   const int64_t n = s.n, inner = s.inner;
   if (inner == 1) {
     for_lines(s, [&](int64_t base) {
-      A acc = kProd ? A(1) : A(0);
+      A acc = init;
       for (int64_t step = 0; step < n; ++step) {
         const int64_t k = base + (reverse ? n - 1 - step : step);
-        acc = combine<kProd>(acc, A(in[k]));
+        acc = comb(acc, A(in[k]));
         out[k] = static_cast<T>(acc);
       }
     });
@@ -80,18 +92,24 @@ void sum_prod(T* out, const T* in, Lines s, bool reverse) {
   for_column_blocks(s, [&](int64_t o, int64_t i0, int64_t i1) {
     A acc[kColumns];
     const int64_t w = i1 - i0;
-    for (int64_t i = 0; i < w; ++i) acc[i] = kProd ? A(1) : A(0);
+    for (int64_t i = 0; i < w; ++i) acc[i] = init;
     for (int64_t step = 0; step < n; ++step) {
       const int64_t k = reverse ? n - 1 - step : step;
       const T* x = in + (o * n + k) * inner + i0;
       T* y = out + (o * n + k) * inner + i0;
 #pragma omp simd
       for (int64_t i = 0; i < w; ++i) {
-        acc[i] = combine<kProd>(acc[i], A(x[i]));
+        acc[i] = comb(acc[i], A(x[i]));
         y[i] = static_cast<T>(acc[i]);
       }
     }
   });
+}
+
+template <typename T, bool kProd>
+void sum_prod(T* out, const T* in, Lines s, bool reverse) {
+  using A = acc_t<T>;
+  running_scan(out, in, s, reverse, kProd ? A(1) : A(0), [](A a, A b) { return combine<kProd>(a, b); });
 }
 
 template <typename T, bool kMax>
@@ -250,8 +268,16 @@ void sort_lines(T* values, int64_t* indices, const T* in, Lines s, int64_t k, bo
 
 void scan(ScanOp op, DType dt, void* out, int64_t* indices, const void* in, Lines s, bool reverse) {
   if (s.numel() == 0) return;
-  LOOM_CHECK(!reverse || op == ScanOp::Sum, "scan: reverse is only implemented for Sum");
+  LOOM_CHECK(!reverse || op == ScanOp::Sum || op == ScanOp::LogSumExp,
+             "scan: reverse is only implemented for Sum and LogSumExp");
   switch (op) {
+    case ScanOp::LogSumExp:
+      LOOM_DISPATCH_FLOAT(dt, "scan", [&] {
+        using A = acc_t<scalar_t>;
+        running_scan(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), s, reverse,
+                     -std::numeric_limits<A>::infinity(), [](A a, A b) { return log_add_exp(a, b); });
+      });
+      break;
     case ScanOp::Sum:
     case ScanOp::Prod:
       LOOM_CHECK_TYPE(dt == DType::Int64 || is_floating(dt), "scan: Sum and Prod take int64 or floating, got ",

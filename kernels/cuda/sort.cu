@@ -51,6 +51,23 @@ struct SumProd {
   static __device__ __forceinline__ S shfl(S s, int src) { return __shfl_sync(kFull, s, src); }
 };
 
+// log(exp(a) + exp(b)) as max + log1p(exp(-|a - b|)): -inf is the identity,
+// +inf absorbs, NaN propagates (floating T only).
+template <typename T>
+struct LogAddExp {
+  using S = T;
+  static __device__ __forceinline__ S load(const T* x, int64_t at, int64_t) { return x[at]; }
+  static __device__ __forceinline__ S combine(S a, S b) {
+    if (a != a || b != b) return a + b;
+    const S m = a > b ? a : b, d = a > b ? b - a : a - b;
+    if (isinf(m)) return m;
+    return m + log1p(exp(d));
+  }
+  static __device__ __forceinline__ void store(T* y, int64_t*, int64_t at, S s) { y[at] = s; }
+  static __device__ __forceinline__ S shfl_up(S s, unsigned d) { return __shfl_up_sync(kFull, s, d); }
+  static __device__ __forceinline__ S shfl(S s, int src) { return __shfl_sync(kFull, s, src); }
+};
+
 // The running extreme and its index: the later one wins ties, a NaN wins and stays.
 template <typename T, bool kMax>
 struct Extreme {
@@ -343,7 +360,15 @@ void sort_typed(T* values, int64_t* indices, const T* in, Lines s, void* workspa
 void scan(ScanOp op, DType dt, void* out, int64_t* indices, const void* in, Lines s, bool reverse,
           cudaStream_t stream) {
   if (s.numel() == 0) return;
-  LOOM_CHECK(!reverse || op == ScanOp::Sum, "scan: reverse is only implemented for Sum");
+  LOOM_CHECK(!reverse || op == ScanOp::Sum || op == ScanOp::LogSumExp,
+             "scan: reverse is only implemented for Sum and LogSumExp");
+  if (op == ScanOp::LogSumExp) {
+    LOOM_DISPATCH_FLOAT(dt, "scan", [&] {
+      launch_scan<scalar_t, LogAddExp<scalar_t>>(static_cast<scalar_t*>(out), nullptr, static_cast<const scalar_t*>(in),
+                                                 s, reverse, stream);
+    });
+    return;
+  }
   LOOM_DISPATCH_NUMERIC(dt, "scan", [&] {
     auto* y = static_cast<scalar_t*>(out);
     const auto* x = static_cast<const scalar_t*>(in);
@@ -356,6 +381,7 @@ void scan(ScanOp op, DType dt, void* out, int64_t* indices, const void* in, Line
         break;
       case ScanOp::Max: launch_scan<scalar_t, Extreme<scalar_t, true>>(y, indices, x, s, false, stream); break;
       case ScanOp::Min: launch_scan<scalar_t, Extreme<scalar_t, false>>(y, indices, x, s, false, stream); break;
+      case ScanOp::LogSumExp: break;  // above
     }
   });
 }

@@ -33,7 +33,7 @@ __all__ = [
     "addcmul", "addcdiv", "logit", "deg2rad", "rad2deg", "heaviside", "count_nonzero", "aminmax", "var_mean",
     "std_mean", "dist", "cumsum", "cumprod", "cummax", "cummin", "sort", "argsort", "topk", "msort", "kthvalue",
     "median", "unique", "unique_consecutive", "index_add", "index_copy", "index_fill",
-    "scatter",
+    "scatter", "logcumsumexp",
 ]
 
 # Every op of the registry gets its free function, with the method's docstring.

@@ -1,4 +1,4 @@
-// Scans and sorts: cumsum / cumprod (dtype=), cummax / cummin, sort, argsort
+// Scans and sorts: cumsum / cumprod (dtype=), cummax / cummin, logcumsumexp, sort, argsort
 // and topk, with the (values, indices) named tuples PyTorch returns.
 #include <map>
 #include <string>
@@ -31,6 +31,7 @@ void init_sort(py::class_<Tensor>& cls) {
       .def(
           "cumprod", [](const Tensor& t, int64_t dim, py::object dtype) { return t.cumprod(dim, to_dtype_opt(dtype)); },
           py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none(), registry_doc("cumprod"))
+      .def("logcumsumexp", &Tensor::logcumsumexp, py::arg("dim"), registry_doc("logcumsumexp"))
       .def(
           "cummax", [](const Tensor& t, int64_t dim) { return named_pair("cummax", t.cummax(dim)); }, py::arg("dim"),
           registry_doc("cummax"))

@@ -119,6 +119,21 @@ inline Tensor cumulative(const Tensor& x, int64_t dim, bool product) {
   });
 }
 
+// log(cumsum(exp(x))) along dim, in long double from the running maximum.
+inline Tensor log_cumulative(const Tensor& x, int64_t dim) {
+  return along(x.to(DType::Float64), dim, x.size(dim), [](const Values& v) {
+    Values out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      double m = v[0];
+      for (size_t j = 0; j <= i; ++j) m = std::max(m, v[j]);
+      long double s = 0;
+      for (size_t j = 0; j <= i; ++j) s += std::exp(static_cast<long double>(v[j]) - m);
+      out[i] = m + static_cast<double>(std::log(s));
+    }
+    return out;
+  });
+}
+
 // Running maxima (minima) along dim and, with `index`, their positions: the
 // latest on ties (no NaN in the samples).
 inline Tensor cum_extreme(const Tensor& x, int64_t dim, bool largest, bool index) {

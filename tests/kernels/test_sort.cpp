@@ -129,6 +129,45 @@ TEST_CASE("cumprod gradient is exact with zeros in the input", "[kernels][sort]"
   }
 }
 
+TEST_CASE("logcumsumexp: no overflow, -inf identity, +inf and NaN, reverse scans, inner dims", "[kernels][sort]") {
+  // Against log(sum(exp)) in long double from the running maximum.
+  auto want = [](const std::vector<double>& v) {
+    std::vector<double> out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      double m = -INFINITY;
+      for (size_t j = 0; j <= i; ++j) m = std::max(m, v[j]);
+      if (std::isinf(m)) {
+        out[i] = m;
+        continue;
+      }
+      long double sum = 0;
+      for (size_t j = 0; j <= i; ++j) sum += std::exp(static_cast<long double>(v[j]) - m);
+      out[i] = m + static_cast<double>(std::log(sum));
+    }
+    return out;
+  };
+  const std::vector<double> v = {800.0, -3.0, 801.5, -INFINITY, 0.25, -750.0, 802.0};
+  for (DType dt : {DType::Float64, DType::Float32}) {
+    const double tol = dt == DType::Float64 ? 1e-12 : 1e-5;
+    check_close(vec(v, dt).logcumsumexp(0).to(DType::Float64), want(v), tol, tol);
+  }
+  CHECK(same(vals(vec({-INFINITY, -INFINITY, 2.0}, DType::Float64).logcumsumexp(0)), {-INFINITY, -INFINITY, 2.0}));
+  CHECK(same(vals(vec({1.0, INFINITY, 2.0}, DType::Float64).logcumsumexp(0)), {1.0, INFINITY, INFINITY}));
+  CHECK(same(vals(vec({1.0, kNaN, 2.0}, DType::Float64).logcumsumexp(0)), {1.0, kNaN, kNaN}));
+  // Along an outer dim (inner > 1) equals along the last dim of the transpose.
+  Tensor x = randn({6, 300}, TensorOptions(DType::Float64)) * Scalar(30.0);
+  check_close(x.logcumsumexp(0), x.t().contiguous().logcumsumexp(1).t(), 1e-12, 1e-12);
+  // The reverse scan, as the gradient uses it: the flipped forward scan.
+  std::vector<double> r(v.rbegin(), v.rend()), wr = want(r), got(v.size());
+  std::vector<double> out(v.size());
+  kernels::cpu::scan(kernels::ScanOp::LogSumExp, DType::Float64, out.data(), nullptr, v.data(),
+                     kernels::Lines{1, static_cast<int64_t>(v.size()), 1}, true);
+  for (size_t i = 0; i < v.size(); ++i) got[i] = out[v.size() - 1 - i];
+  check_close(got, wr, 1e-12, 1e-12);
+  CHECK_THROWS_AS(vec({1, 2}, DType::Int64).logcumsumexp(0), Error);
+  CHECK(error_kind([&] { x.logcumsumexp(2); }) == ErrorKind::Index);
+}
+
 TEST_CASE("cummax / cummin: latest index on ties, NaN wins and stays, bool", "[kernels][sort]") {
   Tensor x = vec({1, 3, 2, 3, kNaN, 5, kNaN, 0});
   auto [v, i] = x.cummax(0);
@@ -153,6 +192,8 @@ TEST_CASE("scans and sorts pass float64 gradchecks", "[kernels][sort][autograd]"
   check_grad([](const TensorList& t) { return t[0].sort(0, true).first; }, {x});
   check_grad([](const TensorList& t) { return t[0].topk(2, 1).first; }, {x});
   check_grad([](const TensorList& t) { return t[0].topk(2, 0, false).first; }, {x});
+  check_grad([](const TensorList& t) { return t[0].logcumsumexp(1); }, {x});
+  check_grad([](const TensorList& t) { return t[0].logcumsumexp(0) * t[0]; }, {x});
   // cumsum's gradient is differentiable again: f = sum_j c_j^2 with c = cumsum(y) has
   // df/dy_k = 2 sum_{j>=k} c_j, whose sum has gradient 2 sum_{j>=m} (j + 1) in y_m.
   Tensor y = leaf({4});
@@ -206,6 +247,10 @@ TEST_CASE("cuda scans match cpu: warp and block lines, columns, every dtype", "[
       compare_gpu([dim](const TensorList& t) { return t[0].cummax(dim).second; }, {xi}, 0, 0);
       compare_gpu([dim](const TensorList& t) { return t[0].cummin(dim).first; }, {xi.to(DType::Bool)}, 0, 0);
       compare_gpu([dim](const TensorList& t) { return t[0].cumsum(dim); }, {rand(shape)}, 1e-4, 1e-4);
+      Tensor xl = (randn(shape, TensorOptions(DType::Float64)) * Scalar(20.0)).requires_grad_(true);
+      compare_gpu([dim](const TensorList& t) { return t[0].logcumsumexp(dim); }, {xl}, 1e-9, 1e-9);
+      compare_gpu([dim](const TensorList& t) { return t[0].logcumsumexp(dim); }, {randn(shape) * Scalar(20.0)}, 1e-4,
+                  1e-4);
     }
   }
 }

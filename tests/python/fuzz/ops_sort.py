@@ -1,4 +1,4 @@
-"""Scans and sorts: cumsum, cumprod, cummax, cummin, sort, argsort, topk against plain Python
+"""Scans and sorts: cumsum, cumprod, cummax, cummin, logcumsumexp, sort, argsort, topk against plain Python
 references along the dim (stable order, NaN as the largest value, -0 equal to +0)."""
 import numpy as np
 from hypothesis import strategies as st
@@ -90,6 +90,28 @@ def scan_examples(draw, name, form):
 
 
 @st.composite
+def logcumsumexp_examples(draw, form):
+    x = draw(S.tensors())
+    dim = draw(S.dims(x.ndim))
+    op = "Tensor.logcumsumexp" if form == "method" else "loom.logcumsumexp"
+    call = "r = x.logcumsumexp(%d)" % dim if form == "method" else "r = loom.logcumsumexp(x, %d)" % dim
+    try:
+        (axis,) = norm_dims(dim, x.ndim) or (0,)
+    except (IndexError, RuntimeError) as exc:
+        return Example(op, {"x": x}, call, R.raises(str(exc)))
+    if x.dtype not in S.FLOATS:
+        return Example(op, {"x": x}, call, R.raises("floating point input"))
+    a = x.arr.astype(np.float64)
+    with np.errstate(all="ignore"):
+        out = np.logaddexp.accumulate(a.reshape(1) if a.ndim == 0 else a, axis=axis).reshape(a.shape)
+    e = R.value(out, x.dtype, rtol=1e-4, atol=1e-4)
+    wild = _wild(x)
+    if wild is not None and x.ndim and wild.size:
+        e.ignore = np.logical_or.accumulate(wild, axis=axis)  # inf - inf orders differ
+    return Example(op, {"x": x}, call, e)
+
+
+@st.composite
 def sort_examples(draw, name, form):
     x = draw(S.tensors())
     dim = draw(S.dims(x.ndim))
@@ -136,5 +158,7 @@ def register_all():
     for name in ("sort", "argsort"):
         register("Tensor." + name, sort_examples(name, "method"), family="sort")
         register("loom." + name, sort_examples(name, "function"), family="sort")
+    register("Tensor.logcumsumexp", logcumsumexp_examples("method"), family="sort")
+    register("loom.logcumsumexp", logcumsumexp_examples("function"), family="sort")
     register("Tensor.topk", topk_examples("method"), family="sort")
     register("loom.topk", topk_examples("function"), family="sort")
