@@ -9,6 +9,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/convert.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/loops.h"
 
@@ -79,23 +80,7 @@ void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, 
   });
 }
 
-template <typename T>
-constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-// Saturating conversion (see the file comment); the identity between equal types.
-template <typename D, typename S>
-inline D convert(S x) {
-  if constexpr (std::is_same_v<D, bool>) {
-    return x != S(0);
-  } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
-    constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^31 / -2^63, exact
-    return x != x     ? D(0)
-           : x <= lo  ? std::numeric_limits<D>::min()
-           : x >= -lo ? std::numeric_limits<D>::max()
-                      : static_cast<D>(x);
-  } else {
-    return static_cast<D>(x);
-  }
-}
+using ::loom::kernels::convert;
+using ::loom::kernels::is_int_v;
 
 }  // namespace loom::kernels::cpu::detail

@@ -18,6 +18,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/convert.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/pointwise.h"
 
@@ -69,24 +70,6 @@ struct MapStrided {
     else out[off[0]] = f(a[off[1]], b[off[2]]);
   }
 };
-
-template <typename T>
-constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-template <typename D, typename S>
-__host__ __device__ __forceinline__ D convert(S x) {
-  if constexpr (std::is_same_v<D, bool>) {
-    return x != S(0);
-  } else if constexpr (is_int_v<D> && std::is_floating_point_v<S>) {
-    constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());
-    return x != x     ? D(0)
-           : x <= lo  ? std::numeric_limits<D>::min()
-           : x >= -lo ? std::numeric_limits<D>::max()
-                      : static_cast<D>(x);
-  } else {
-    return static_cast<D>(x);
-  }
-}
 
 // Two's complement integer arithmetic without signed-overflow UB.
 template <typename T>
