@@ -1,6 +1,6 @@
 // Elementwise CPU kernels that move values: masked_fill, strided copy with
 // dtype conversion (a transposed copy in cache-sized tiles), fill, arange and
-// linspace. Conversions saturate (detail::convert, kernels/cpu/elementwise.h).
+// linspace. Conversions saturate (convert, kernels/convert.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>

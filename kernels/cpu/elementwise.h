@@ -1,9 +1,10 @@
-// The loop drivers and the dtype conversion shared by the elementwise CPU
-// kernels (kernels/cpu/pointwise.cpp, kernels/cpu/copy.cpp); not part of the
-// kernel API. map1/map2/map3 apply a functor over an ElementwiseLoop: unit
-// strides in the innermost dim compile to simd loops, a broadcast operand
-// (stride 0) is hoisted out of the run, other strides take a plain loop; large
-// loops are split over the pool (detail::for_each_row).
+// The loop drivers shared by the elementwise CPU kernels
+// (kernels/cpu/pointwise.cpp, kernels/cpu/copy.cpp), and the dtype conversion
+// of kernels/convert.h under detail::; not part of the kernel API.
+// map1/map2/map3 apply a functor over an ElementwiseLoop: unit strides in the
+// innermost dim compile to simd loops, a broadcast operand (stride 0) is
+// hoisted out of the run, other strides take a plain loop; large loops are
+// split over the pool (detail::for_each_row).
 #pragma once
 #include <cstdint>
 #include <limits>

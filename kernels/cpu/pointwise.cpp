@@ -1,6 +1,6 @@
 // Elementwise CPU kernels: unary and binary math, where, clamp (masked_fill,
 // copy, fill, arange and linspace are in kernels/cpu/copy.cpp; the loop drivers
-// and conversions shared by both in kernels/cpu/elementwise.h).
+// shared by both in kernels/cpu/elementwise.h, the conversion in kernels/convert.h).
 //
 // Every kernel is a functor applied by map1/map2/map3 over an ElementwiseLoop:
 // the op is chosen by a switch outside the loop and inlined into it, so runs
