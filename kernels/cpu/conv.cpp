@@ -154,24 +154,28 @@ bool use_tiles(const ConvParams& p) {
   return std::is_same_v<T, float> && p.crs() >= 64 && packed_gemm_supported();
 }
 
-// The weight in gemm_interleaved's 8-row tiles, one block per group.
+// The weight in gemm_interleaved's 8-row tiles, one block per group, in a
+// buffer of the calling thread kept between calls (the pool's threads read it
+// during the call); nullptr where the tiles are not used.
 template <typename T>
-std::vector<float> interleaved_weight(const T* w, const ConvParams& p) {
-  std::vector<float> wt;
+const float* interleaved_weight(const T* w, const ConvParams& p) {
   if constexpr (std::is_same_v<T, float>) {
-    if (!use_tiles<T>(p)) return wt;
+    if (!use_tiles<T>(p)) return nullptr;
+    static thread_local std::vector<float> wt;
     const int64_t Kg = p.Kg(), CRS = p.crs(), per = interleaved_size(Kg, CRS);
-    wt.resize(size_t(per * p.groups));
+    if (wt.size() < size_t(per * p.groups)) wt.resize(size_t(per * p.groups));
     for (int64_t g = 0; g < p.groups; ++g) interleave_rows(wt.data() + g * per, w + g * Kg * CRS, CRS, Kg, CRS);
+    return wt.data();
+  } else {
+    return nullptr;
   }
-  return wt;
 }
 
 template <typename T>
 void forward_slabs(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
   const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
-  const std::vector<float> wt = interleaved_weight(w, p);
+  const float* wt = interleaved_weight(w, p);
   detail::parallel_range(ntask, ntask * Kg * CRS * rows * p.OW, [&](int64_t b, int64_t e) {
     T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
     for (int64_t t = b; t < e; ++t) {
@@ -181,8 +185,8 @@ void forward_slabs(T* out, const T* in, const T* w, const T* bias, const ConvPar
       T* o = out + (n * p.K + g * Kg) * OHW + oh0 * p.OW;
       bool done = false;
       if constexpr (std::is_same_v<T, float>) {
-        if (!wt.empty()) {
-          gemm_interleaved(wt.data() + g * interleaved_size(Kg, CRS), Kg, CRS, col, L, L, o, OHW, false);
+        if (wt) {
+          gemm_interleaved(wt + g * interleaved_size(Kg, CRS), Kg, CRS, col, L, L, o, OHW, false);
           done = true;
         }
       }
