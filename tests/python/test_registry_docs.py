@@ -83,6 +83,7 @@ DOCUMENTED = [
     (Tensor.cumprod, "cumprod"),
     (Tensor.cummax, "cummax"),
     (Tensor.cummin, "cummin"),
+    (Tensor.logcumsumexp, "logcumsumexp"),
     (Tensor.sort, "sort"),
     (Tensor.argsort, "argsort"),
     (Tensor.topk, "topk"),
