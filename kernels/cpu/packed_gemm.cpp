@@ -70,7 +70,10 @@ std::vector<float>& edge_panel() {
 
 bool packed_gemm_supported() {
 #ifdef LOOM_PACKED_GEMM
-  static const bool ok = __builtin_cpu_supports("avx512f");
+  // Everything arch=x86-64-v4 lets the compiler use, not only AVX-512F.
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                         __builtin_cpu_supports("avx512cd");
   return ok;
 #else
   return false;
