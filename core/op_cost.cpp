@@ -199,6 +199,7 @@ OpCost indexing_cost(const CostArgs& a) {
       return {0, n > 1 ? cost_bytes(in[1]) + 2 * numel(in[1]) * a.item : -1};  // index, values read, output
     // (self, index, src): the output is a copy of self with src added in.
     case Op::scatter_add:
+    case Op::scatter_reduce:
       return {n > 2 ? numel(in[2]) : -1, n > 2 ? 2 * a.xb + cost_bytes(in[1]) + cost_bytes(in[2]) : -1};
     case Op::nonzero:  // the output size is data-dependent: count the read
       return {0, a.xb};

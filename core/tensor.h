@@ -274,6 +274,11 @@ class Tensor {
   Tensor gather(int64_t dim, const Tensor& index) const;
   Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;
   Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src);
+  // reduce: "sum", "prod", "mean", "amax" or "amin" (torch.Tensor.scatter_reduce).
+  Tensor scatter_reduce(int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce,
+                        bool include_self = true) const;
+  Tensor& scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce,
+                          bool include_self = true);
   Tensor masked_select(const Tensor& mask) const;
   Tensor nonzero() const;  // [n, ndim] int64; synchronizes with the device
 

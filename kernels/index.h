@@ -1,4 +1,5 @@
-// Indexing kernels (index_select, gather, scatter_add, nonzero): the contract
+// Indexing kernels (index_select, gather, scatter_add, scatter_reduce,
+// nonzero): the contract
 // of kernels/cpu/index.cpp and kernels/cuda/index.cu (see kernels/contract.h).
 // The CPU kernels return the first bad index; the CUDA ones set the caller's
 // device error flag.
@@ -7,6 +8,9 @@
 #include "kernels/loops.h"
 
 namespace loom::kernels {
+
+// The reductions of scatter_reduce (torch.Tensor.scatter_reduce's `reduce`).
+enum class ScatterReduce : int8_t { Sum, Prod, Mean, Amax, Amin };
 
 namespace cpu {
 
@@ -24,6 +28,16 @@ int64_t gather(DType dt, void* out, const void* in, const int64_t* index, const 
 // shape: 0 self (stride along dim set to 0), 1 src, 2 index.
 int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
                     int64_t self_dim_stride, int64_t self_dim_size);
+// self[p with dim coordinate index[p]] = op(that element, src[p]); operands
+// as scatter_add. include_self = false: each element the index names first
+// takes op's identity (0, 1, 0, lowest or -inf, highest or inf). Sum and Mean
+// add (bool: or), Prod multiplies (bool: and), Amax / Amin keep the larger /
+// smaller value, NaN winning. Mean also adds 1 to count (self's dtype, laid out
+// like self) per value; the caller divides. Returns -1 or the flat position of
+// the first bad index; nothing is written then.
+int64_t scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, void* count, const void* src,
+                       const int64_t* index, const ElementwiseLoop& loop, int64_t self_dim_stride,
+                       int64_t self_dim_size);
 // Contiguous bool mask of n elements -> writes the flat positions of true
 // elements into out (capacity n) and returns how many.
 int64_t nonzero_flat(const bool* mask, int64_t n, int64_t* out);
@@ -40,6 +54,11 @@ void gather(DType dt, void* out, const void* in, const int64_t* index, const Ele
             int64_t in_dim_stride, int64_t in_dim_size, int* error_flag, cudaStream_t stream);
 void scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
                  int64_t self_dim_stride, int64_t self_dim_size, int* error_flag, cudaStream_t stream);
+// As the CPU twin (int32, int64, float32, float64), with atomics: Sum and Mean
+// add in a varying order; Prod, Amax and Amin use compare-and-swap loops.
+void scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, void* count, const void* src,
+                    const int64_t* index, const ElementwiseLoop& loop, int64_t self_dim_stride, int64_t self_dim_size,
+                    int* error_flag, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace loom::kernels

@@ -1,5 +1,5 @@
-// Indexing ops: index_select, gather, scatter_add, masked_select, nonzero,
-// one_hot. CPU kernels report the first bad index, raised here as IndexError;
+// Indexing ops: index_select, gather, scatter_add, scatter_reduce,
+// masked_select, nonzero, one_hot. CPU kernels report the first bad index, raised here as IndexError;
 // CUDA kernels set the device error flag, raised at the next sync point.
 #include <algorithm>
 #include <memory>
@@ -81,6 +81,125 @@ void scatter_add_raw(const Tensor& self, int64_t d, const Tensor& idx, const Ten
         ops::kg::scatter_add(self.dtype(), self.data_ptr(), src.data_ptr(), ip, loop, dim_stride, dim_size,
                              error_flag(self.device()), stream);
       });
+}
+
+using kernels::ScatterReduce;
+
+ScatterReduce parse_reduce(const std::string& reduce, const char* op) {
+  if (reduce == "sum") return ScatterReduce::Sum;
+  if (reduce == "prod") return ScatterReduce::Prod;
+  if (reduce == "mean") return ScatterReduce::Mean;
+  if (reduce == "amax") return ScatterReduce::Amax;
+  if (reduce == "amin") return ScatterReduce::Amin;
+  LOOM_THROW(ErrorKind::Runtime, op, "(): reduce argument must be either sum, prod, mean, amax or amin, got ", reduce);
+}
+
+// out[..., index[p], ...] = reduce(out's element, src[p]) in place on a
+// contiguous out; mean then divides by the count (floor division for
+// integers). No autograd.
+void scatter_reduce_raw(Tensor& out, int64_t d, const Tensor& idx, const Tensor& src, ScatterReduce op,
+                        bool include_self) {
+  if (idx.numel() == 0) return;
+  const int64_t nd = std::max<int64_t>(idx.dim(), 1);
+  Shape ishape = idx.dim() == 0 ? Shape{1} : idx.sizes();
+  auto out_st = out.dim() == 0 ? Shape{0} : strides_without(out, d, nd);
+  auto src_st = src.dim() == 0 ? Shape{1} : src.strides();
+  src_st.resize(nd);
+  auto idx_st = idx.dim() == 0 ? Shape{1} : idx.strides();
+  auto loop = ops::make_loop(ishape, std::vector<Shape>{out_st, src_st, idx_st});
+  const int64_t dim_stride = out.dim() == 0 ? 0 : out.strides()[d];
+  const int64_t dim_size = out.dim() == 0 ? 1 : out.sizes()[d];
+  const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
+  Tensor count;
+  if (op == ScatterReduce::Mean)
+    count = full(out.sizes(), Scalar(int64_t(include_self ? 1 : 0)), TensorOptions(out.dtype(), out.device()));
+  void* cp = count.defined() ? count.data_ptr() : nullptr;
+  ops::on_device(
+      out.device(), "scatter_reduce",
+      [&] {
+        int64_t bad = ops::kc::scatter_reduce(out.dtype(), op, include_self, out.data_ptr(), cp, src.data_ptr(), ip,
+                                              loop, dim_stride, dim_size);
+        if (bad >= 0) bad_index("scatter_reduce", idx, bad, dim_size, d);
+      },
+      [&](cudaStream_t stream) {
+        ops::kg::scatter_reduce(out.dtype(), op, include_self, out.data_ptr(), cp, src.data_ptr(), ip, loop, dim_stride,
+                                dim_size, error_flag(out.device()), stream);
+      });
+  if (op == ScatterReduce::Mean) {
+    count.clamp_(Scalar(int64_t(1)), std::nullopt);
+    if (is_floating(out.dtype())) out.div_(count);
+    else out.floor_divide_(count);
+  }
+}
+
+// t with the elements the index names set to 0 (differentiable).
+Tensor zero_at(const Tensor& t, int64_t d, const Tensor& idx) {
+  return t.scatter_reduce(d, idx, zeros(idx.sizes(), TensorOptions(t.dtype(), t.device())), "sum", false);
+}
+
+// g (index-shaped) as a gradient of a src of shape src_shape: zeros beyond
+// the index, joined on with cat (differentiable).
+Tensor pad_to(Tensor g, const Shape& src_shape) {
+  if (g.dim() != static_cast<int64_t>(src_shape.size())) {  // a 0-d src or index beside a 1-d one
+    if (g.numel() == 0) return zeros(src_shape, TensorOptions(g.dtype(), g.device()));
+    g = g.reshape(src_shape.empty() ? Shape{} : Shape{1});
+  }
+  for (int64_t k = 0; k < g.dim(); ++k) {
+    if (g.sizes()[k] == src_shape[k]) continue;
+    Shape rest = g.sizes();
+    rest[k] = src_shape[k] - g.sizes()[k];
+    g = cat({g, zeros(rest, TensorOptions(g.dtype(), g.device()))}, k);
+  }
+  return g;
+}
+
+// The gradients of scatter_reduce (self, src), composed of differentiable ops.
+// x: self, s: src narrowed to the index's shape, y: the result.
+TensorList scatter_reduce_grads(const Tensor& g, const Tensor& x, const Tensor& s, const Tensor& ix, const Tensor& y,
+                                int64_t d, ScatterReduce op, bool include_self) {
+  const TensorOptions opts(g.dtype(), g.device());
+  Tensor gx, gs;
+  switch (op) {
+    case ScatterReduce::Sum:
+      gx = g;
+      gs = g.gather(d, ix);
+      break;
+    case ScatterReduce::Mean: {
+      Tensor n =
+          (include_self ? ones(g.sizes(), opts) : zeros(g.sizes(), opts)).scatter_add(d, ix, ones(ix.sizes(), opts));
+      Tensor gn = g / n.clamp(Scalar(1.0), std::nullopt);
+      gx = gn;
+      gs = gn.gather(d, ix);
+      break;
+    }
+    case ScatterReduce::Prod: {
+      // Products of the others, without dividing by a zero: self's zeros as 1
+      // (their gradient is the product of the rest), and a src zero alone in
+      // its group as 1 (the product of the rest); a zero among several gets 0.
+      Tensor masked_x = x.masked_fill(x.eq(Scalar(0.0)), Scalar(1.0));
+      Tensor yx = masked_x.scatter_reduce(d, ix, s, "prod", include_self);
+      gx = g * yx / masked_x;
+      Tensor s_zero = s.eq(Scalar(0.0));
+      Tensor zeros_in_group = zeros(x.sizes(), opts).scatter_add(d, ix, s_zero.to(g.dtype())).gather(d, ix);
+      Tensor single = s_zero.bitwise_and(zeros_in_group.eq(Scalar(1.0)));
+      Tensor ys = x.scatter_reduce(d, ix, s.masked_fill(single, Scalar(1.0)), "prod", include_self);
+      gs = where(single, (g * ys).gather(d, ix), (g * y).gather(d, ix) / s.masked_fill(s_zero, Scalar(1.0)));
+      break;
+    }
+    case ScatterReduce::Amax:
+    case ScatterReduce::Amin: {
+      // The gradient is shared evenly among the values equal to the result.
+      Tensor x_is = x.eq(y).to(g.dtype());
+      if (!include_self) x_is = zero_at(x_is, d, ix);
+      Tensor s_is = s.eq(y.gather(d, ix)).to(g.dtype());
+      Tensor share = g / x_is.scatter_add(d, ix, s_is).clamp(Scalar(1.0), std::nullopt);
+      gx = x_is * share;
+      gs = s_is * share.gather(d, ix);
+      break;
+    }
+  }
+  if (!include_self) gx = zero_at(gx, d, ix);
+  return {gx, gs};
 }
 
 }  // namespace
@@ -214,19 +333,59 @@ Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) 
     Shape src_shape = src.sizes();
     auto node = std::make_shared<LambdaNode>("ScatterAddBackward0", [=](const TensorList& g) {
       Tensor ix = si.unpack("ScatterAddBackward0");
-      Tensor gs = g[0].gather(d, ix);
-      if (gs.sizes() != src_shape) {  // src larger than index: the rest got no gradient
-        Tensor full = zeros(src_shape, TensorOptions(g[0].dtype(), g[0].device()));
-        Tensor view = full;
-        for (int64_t k = 0; k < gs.dim(); ++k) view = view.narrow(k, 0, gs.sizes()[k]);
-        view.copy_(gs);
-        gs = full;
-      }
-      return TensorList{g[0], gs};
+      // src larger than the index: the rest gets no gradient.
+      return TensorList{g[0], pad_to(g[0].gather(d, ix), src_shape)};
     });
     autograd::attach(node, {*this, src}, out);
   }
   return out;
+}
+
+Tensor Tensor::scatter_reduce(int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce,
+                              bool include_self) const {
+  OpScope scope(Op::scatter_reduce, {this, &index, &src});
+  const ScatterReduce op = parse_reduce(reduce, "scatter_reduce");
+  Tensor idx = as_index(index, "scatter_reduce");
+  ops::check_same_device("scatter_reduce", {this, &idx, &src});
+  LOOM_CHECK(src.dtype() == dtype(), "scatter_reduce(): Expected self.dtype to be equal to src.dtype (",
+             dtype_name(dtype()), " vs ", dtype_name(src.dtype()), ")");
+  LOOM_CHECK_TYPE(!(op == ScatterReduce::Mean && dtype() == DType::Bool),
+                  "scatter_reduce(): reduce='mean' is not supported for bool tensors");
+  LOOM_CHECK_TYPE(!(device().is_cuda() && dtype() == DType::Bool), "scatter_reduce(): bool tensors are not ",
+                  "supported on CUDA (self ", sizes(), ")");
+  int64_t d = wrap_dim(dim, this->dim(), "scatter_reduce");
+  check_gather_shapes("scatter_reduce", *this, idx, d, &src);
+  Tensor out = detach().clone();
+  scatter_reduce_raw(out, d, idx, src.detach(), op, include_self);
+  if (is_floating(dtype()) && autograd::any_requires_grad({this, &src})) {
+    SavedTensor sx(*this), ss(src), si(idx), sy(out, true);
+    Shape src_shape = src.sizes();
+    auto node = std::make_shared<LambdaNode>("ScatterReduceBackward0", [=](const TensorList& g) {
+      const char* name = "ScatterReduceBackward0";
+      Tensor ix = si.unpack(name), s = ss.unpack(name);
+      for (int64_t k = 0; k < ix.dim(); ++k) s = s.narrow(k, 0, ix.sizes()[k]);
+      TensorList r = scatter_reduce_grads(g[0], sx.unpack(name), s, ix, sy.unpack(name), d, op, include_self);
+      return TensorList{r[0], pad_to(r[1], src_shape)};
+    });
+    autograd::attach(node, {*this, src}, out);
+  }
+  return out;
+}
+
+Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce,
+                                bool include_self) {
+  OpScope scope(Op::scatter_reduce, {this, &index, &src});
+  ops::check_no_internal_overlap(*this, "scatter_reduce_");
+  bool track = autograd::any_requires_grad({this, &src});
+  if (track) ops::check_inplace(*this, "scatter_reduce_");
+  Tensor r = scatter_reduce(dim, index, src, reduce, include_self);
+  ops::copy_raw(*this, r, false);
+  bump_version();
+  if (track) {
+    autograd::meta(*this).grad_fn = r.grad_fn();
+    autograd::meta(*this).output_nr = r.output_nr();
+  }
+  return *this;
 }
 
 Tensor Tensor::nonzero() const {

@@ -1,18 +1,21 @@
-// Indexing kernels: index_select, gather, scatter_add, nonzero_flat.
+// Indexing kernels: index_select, gather, scatter_add, scatter_reduce, nonzero_flat.
 //   index_select: out[o, j, i] = in[o, index[j], i] on contiguous
 //                 [outer, in_dim, inner] -> [outer, n_index, inner]
 //   gather:       out[p] = in[p with its dim coordinate replaced by index[p]]
 //   scatter_add:  self[p with its dim coordinate replaced by index[p]] += src[p]
+//   scatter_reduce: the same with sum, prod, mean (sum and count), amax or amin
 // A valid index lies in [0, size) (PyTorch rejects negative indices for these
 // ops). Kernels do not throw on a bad index: they return the first bad
 // position (>= 0) and the front end raises IndexError. index_select and
 // scatter_add validate first and then write nothing on a bad index, so an
 // in-place scatter_add_ leaves self untouched; gather writes 0 where the index
 // is bad (as the CUDA kernel does) and reports the first such position.
-// scatter_add runs serially: several positions may hit the same element, and
+// scatter_add and scatter_reduce run serially: several positions may hit the same element, and
 // a serial loop is race-free and deterministic.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstring>
 #include <vector>
 #include "core/error.h"
@@ -52,17 +55,24 @@ int64_t gather_impl(T* out, const T* in, const int64_t* index, const Elementwise
   return -1;
 }
 
-template <typename T>
-int64_t scatter_add_impl(T* self, const T* src, const int64_t* index, const ElementwiseLoop& L, int64_t dim_stride,
-                         int64_t dim_size) {
-  const int d = L.ndim - 1;
-  const int64_t ss = L.strides[0][d], sr = L.strides[1][d], sx = L.strides[2][d];
+// The first position whose index lies outside [0, dim_size), or -1.
+int64_t first_bad_index(const int64_t* index, const ElementwiseLoop& L, int64_t dim_size) {
+  const int64_t sx = L.strides[2][L.ndim - 1];
   int64_t first_bad = -1;
   detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t pos) {
     const int64_t* ix = index + off[2];
     for (int64_t i = 0; i < n && first_bad < 0; ++i)
       if (bad(ix[i * sx], dim_size)) first_bad = pos + i;
   });
+  return first_bad;
+}
+
+template <typename T>
+int64_t scatter_add_impl(T* self, const T* src, const int64_t* index, const ElementwiseLoop& L, int64_t dim_stride,
+                         int64_t dim_size) {
+  const int d = L.ndim - 1;
+  const int64_t ss = L.strides[0][d], sr = L.strides[1][d], sx = L.strides[2][d];
+  const int64_t first_bad = first_bad_index(index, L, dim_size);
   if (first_bad >= 0) return first_bad;
   detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
     T* s = self + off[0];
@@ -75,6 +85,60 @@ int64_t scatter_add_impl(T* self, const T* src, const int64_t* index, const Elem
     }
   });
   return -1;
+}
+
+template <typename T>
+T reduce_identity(ScatterReduce op) {
+  using lim = std::numeric_limits<T>;
+  switch (op) {
+    case ScatterReduce::Prod: return T(1);
+    case ScatterReduce::Amax: return lim::has_infinity ? -lim::infinity() : lim::lowest();
+    case ScatterReduce::Amin: return lim::has_infinity ? lim::infinity() : lim::max();
+    default: return T(0);
+  }
+}
+
+// op(dst, v) for the reductions; bool: sum or, prod and; max or, min and.
+template <typename T, ScatterReduce op>
+inline T reduce_step(T dst, T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return op == ScatterReduce::Prod || op == ScatterReduce::Amin ? (dst && v) : (dst || v);
+  } else if constexpr (op == ScatterReduce::Sum || op == ScatterReduce::Mean) {
+    return dst + v;
+  } else if constexpr (op == ScatterReduce::Prod) {
+    return dst * v;
+  } else {
+    if constexpr (std::is_floating_point_v<T>)
+      if (std::isnan(v)) return v;
+    // A NaN already in dst stays: both comparisons are false for it.
+    if constexpr (op == ScatterReduce::Amax) return dst < v ? v : dst;
+    else return v < dst ? v : dst;
+  }
+}
+
+template <typename T, ScatterReduce op>
+void scatter_reduce_impl(T* self, T* count, const T* src, const int64_t* index, const ElementwiseLoop& L,
+                         int64_t dim_stride, bool include_self) {
+  const int d = L.ndim - 1;
+  const int64_t ss = L.strides[0][d], sr = L.strides[1][d], sx = L.strides[2][d];
+  if (!include_self) {
+    const T init = reduce_identity<T>(op);
+    detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
+      T* s = self + off[0];
+      const int64_t* ix = index + off[2];
+      for (int64_t i = 0; i < n; ++i) s[i * ss + ix[i * sx] * dim_stride] = init;
+    });
+  }
+  detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
+    const int64_t base = off[0];
+    const T* r = src + off[1];
+    const int64_t* ix = index + off[2];
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t at = base + i * ss + ix[i * sx] * dim_stride;
+      self[at] = reduce_step<T, op>(self[at], r[i * sr]);
+      if constexpr (op == ScatterReduce::Mean) count[at] += T(1);
+    }
+  });
 }
 
 }  // namespace
@@ -113,6 +177,38 @@ int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index,
                          self_dim_size);
   });
   return r;
+}
+
+int64_t scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, void* count, const void* src,
+                       const int64_t* index, const ElementwiseLoop& loop, int64_t self_dim_stride,
+                       int64_t self_dim_size) {
+  LOOM_CHECK(op != ScatterReduce::Mean || (count != nullptr && dt != DType::Bool),
+             "scatter_reduce: mean needs a count and a numeric dtype");
+  const int64_t first_bad = first_bad_index(index, loop, self_dim_size);
+  if (first_bad >= 0) return first_bad;
+  LOOM_DISPATCH_ALL(dt, "scatter_reduce", [&] {
+    auto* s = static_cast<scalar_t*>(self);
+    auto* c = static_cast<scalar_t*>(count);
+    const auto* r = static_cast<const scalar_t*>(src);
+    switch (op) {
+      case ScatterReduce::Sum:
+        scatter_reduce_impl<scalar_t, ScatterReduce::Sum>(s, c, r, index, loop, self_dim_stride, include_self);
+        break;
+      case ScatterReduce::Prod:
+        scatter_reduce_impl<scalar_t, ScatterReduce::Prod>(s, c, r, index, loop, self_dim_stride, include_self);
+        break;
+      case ScatterReduce::Mean:
+        scatter_reduce_impl<scalar_t, ScatterReduce::Mean>(s, c, r, index, loop, self_dim_stride, include_self);
+        break;
+      case ScatterReduce::Amax:
+        scatter_reduce_impl<scalar_t, ScatterReduce::Amax>(s, c, r, index, loop, self_dim_stride, include_self);
+        break;
+      case ScatterReduce::Amin:
+        scatter_reduce_impl<scalar_t, ScatterReduce::Amin>(s, c, r, index, loop, self_dim_stride, include_self);
+        break;
+    }
+  });
+  return -1;
 }
 
 // Large masks: count per chunk, then each chunk writes at its prefix offset.

@@ -1,4 +1,4 @@
-// Indexing kernels: index_select, gather, scatter_add.
+// Indexing kernels: index_select, gather, scatter_add, scatter_reduce.
 //   index_select: out[o, j, i] = in[o, index[j], i]   (contiguous [outer, dim, inner])
 //   gather:       out[p] = in[p with its dim coordinate replaced by index[p]]
 //   scatter_add:  self[p with dim coordinate index[p]] += src[p]
@@ -14,7 +14,15 @@
 // index * dim_stride). scatter_add uses atomicAdd because several positions
 // may name the same target: float/double natively, int32 as int, int64 as
 // unsigned long long (two's complement addition is the same operation). The
-// summation order, and so float rounding, varies run to run.
+// summation order, and so float rounding, varies run to run. scatter_reduce
+// validates the same way, then (include_self = false) writes the reduction's
+// identity to every named element (all writers of an element write the same
+// value), then reduces: sum and mean with atomicAdd (mean counts into a
+// second tensor laid out like self), prod, amax and amin with a
+// compare-and-swap loop on the element's bits.
+#include <cstring>
+#include <limits>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/index.h"
 
@@ -98,6 +106,91 @@ struct ScatterAddF {
   }
 };
 
+template <typename T>
+__host__ __device__ T reduce_identity(ScatterReduce op) {
+  using lim = std::numeric_limits<T>;
+  switch (op) {
+    case ScatterReduce::Prod: return T(1);
+    case ScatterReduce::Amax: return lim::has_infinity ? -lim::infinity() : lim::lowest();
+    case ScatterReduce::Amin: return lim::has_infinity ? lim::infinity() : lim::max();
+    default: return T(0);
+  }
+}
+
+template <typename T>
+struct ScatterFillF {
+  T* self;
+  const int64_t* index;
+  int64_t dim_stride;
+  T value;
+  int* error_flag;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if (*error_flag) return;
+    self[static_cast<int64_t>(off[0]) + index[off[2]] * dim_stride] = value;
+  }
+};
+
+template <typename T, ScatterReduce op>
+__device__ __forceinline__ T reduce_step(T dst, T v) {
+  if constexpr (op == ScatterReduce::Prod) {
+    return dst * v;
+  } else {
+    if constexpr (std::is_floating_point_v<T>)
+      if (isnan(v)) return v;
+    if constexpr (op == ScatterReduce::Amax) return dst < v ? v : dst;  // a NaN in dst stays
+    else return v < dst ? v : dst;
+  }
+}
+
+// *p = reduce_step(*p, v) atomically: compare-and-swap on the element's bits,
+// leaving memory alone when the value would not change (most amax/amin steps).
+template <typename T, ScatterReduce op>
+__device__ void atomic_reduce(T* p, T v) {
+  using U = std::conditional_t<sizeof(T) == 4, unsigned int, unsigned long long>;
+  static_assert(sizeof(T) == sizeof(U), "4- and 8-byte elements only");
+  U* word = reinterpret_cast<U*>(p);
+  U seen = *reinterpret_cast<volatile U*>(word);
+  while (true) {
+    T cur;
+    memcpy(&cur, &seen, sizeof(T));
+    const T next = reduce_step<T, op>(cur, v);
+    U bits;
+    memcpy(&bits, &next, sizeof(T));
+    if (bits == seen) return;
+    const U before = atomicCAS(word, seen, bits);
+    if (before == seen) return;
+    seen = before;
+  }
+}
+
+template <typename T, ScatterReduce op>
+struct ScatterReduceF {
+  T* self;
+  T* count;
+  const T* src;
+  const int64_t* index;
+  int64_t dim_stride;
+  int* error_flag;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    if (*error_flag) return;
+    const int64_t at = static_cast<int64_t>(off[0]) + index[off[2]] * dim_stride;
+    if constexpr (op == ScatterReduce::Sum || op == ScatterReduce::Mean) {
+      atomic_add(&self[at], src[off[1]]);
+      if constexpr (op == ScatterReduce::Mean) atomic_add(&count[at], T(1));
+    } else {
+      atomic_reduce<T, op>(&self[at], src[off[1]]);
+    }
+  }
+};
+
+template <typename T, ScatterReduce op>
+void launch_scatter_reduce(T* self, T* count, const T* src, const int64_t* index, const ElementwiseLoop& loop,
+                           int64_t dim_stride, int* error_flag, cudaStream_t stream) {
+  launch_offsets<3>(loop, ScatterReduceF<T, op>{self, count, src, index, dim_stride, error_flag}, stream);
+}
+
 }  // namespace
 
 void index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
@@ -133,6 +226,39 @@ void scatter_add(DType dt, void* self, const void* src, const int64_t* index, co
                       ScatterAddF<scalar_t>{static_cast<scalar_t*>(self), static_cast<const scalar_t*>(src), index,
                                             self_dim_stride, self_dim_size, error_flag},
                       stream);
+  });
+}
+
+void scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, void* count, const void* src,
+                    const int64_t* index, const ElementwiseLoop& loop, int64_t self_dim_stride, int64_t self_dim_size,
+                    int* error_flag, cudaStream_t stream) {
+  LOOM_CHECK(error_flag != nullptr, "scatter_reduce: no device error flag");
+  LOOM_CHECK(op != ScatterReduce::Mean || count != nullptr, "scatter_reduce: mean needs a count");
+  LOOM_DISPATCH_NUMERIC(dt, "scatter_reduce", [&] {
+    auto* s = static_cast<scalar_t*>(self);
+    auto* c = static_cast<scalar_t*>(count);
+    const auto* r = static_cast<const scalar_t*>(src);
+    launch_offsets<3>(loop, ValidateF{index, self_dim_size, error_flag}, stream);
+    if (!include_self)
+      launch_offsets<3>(
+          loop, ScatterFillF<scalar_t>{s, index, self_dim_stride, reduce_identity<scalar_t>(op), error_flag}, stream);
+    switch (op) {
+      case ScatterReduce::Sum:
+        launch_scatter_reduce<scalar_t, ScatterReduce::Sum>(s, c, r, index, loop, self_dim_stride, error_flag, stream);
+        break;
+      case ScatterReduce::Prod:
+        launch_scatter_reduce<scalar_t, ScatterReduce::Prod>(s, c, r, index, loop, self_dim_stride, error_flag, stream);
+        break;
+      case ScatterReduce::Mean:
+        launch_scatter_reduce<scalar_t, ScatterReduce::Mean>(s, c, r, index, loop, self_dim_stride, error_flag, stream);
+        break;
+      case ScatterReduce::Amax:
+        launch_scatter_reduce<scalar_t, ScatterReduce::Amax>(s, c, r, index, loop, self_dim_stride, error_flag, stream);
+        break;
+      case ScatterReduce::Amin:
+        launch_scatter_reduce<scalar_t, ScatterReduce::Amin>(s, c, r, index, loop, self_dim_stride, error_flag, stream);
+        break;
+    }
   });
 }
 

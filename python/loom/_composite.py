@@ -545,7 +545,7 @@ def index_fill_(self, dim, index, value):
 def scatter(self, dim, index, src=None, value=None, *, reduce=None):
     """self with src's values (or `value`) written at index along dim: out[i][index[i][j]] = src[i][j] for
     dim 1, and so on. An element written twice keeps one of its writes (the last, as PyTorch leaves it
-    unspecified). reduce='add' adds instead (scatter_add)."""
+    unspecified). reduce='add' adds instead, reduce='multiply' multiplies (scatter_reduce's sum and prod)."""
     if src is not None and value is not None:
         raise TypeError("scatter() got both src and value")
     if src is None and value is None:
@@ -569,11 +569,11 @@ def scatter(self, dim, index, src=None, value=None, *, reduce=None):
             raise RuntimeError(f"scatter(): Expected index {list(index.shape)} to be smaller than self "
                                f"{list(self.shape)} apart from dimension {d}")
     if reduce is not None:
-        if reduce != "add":
-            raise NotImplementedError(f"scatter(): reduce={reduce!r} is not supported by loom (only 'add')")
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r}")
         part = given[tuple(slice(0, n) for n in index.shape)] if isinstance(given, Tensor) else \
             _zeros(*index.shape, dtype=self.dtype, device=self.device) + given
-        return self.scatter_add(d, index, part.to(self.dtype))
+        return self.scatter_reduce(d, index, part.to(self.dtype), "sum" if reduce == "add" else "prod")
     out = self.clone()
     if index.numel() == 0:
         return out

@@ -24,7 +24,7 @@ __all__ = [
     "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
     "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "mm", "bmm", "softmax",
-    "log_softmax", "index_select", "gather", "scatter_add", "masked_select", "nonzero", "reshape", "flatten",
+    "log_softmax", "index_select", "gather", "scatter_add", "scatter_reduce", "masked_select", "nonzero", "reshape", "flatten",
     "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",
     "t", "clone", "detach", "numel", "flip", "any", "all", "gelu", "swapaxes", "isclose", "allclose",
     "floor_divide", "remainder", "fmod", "equal", "isnan", "isinf", "isposinf", "isneginf", "isfinite",

@@ -1,4 +1,4 @@
-// Index ops: index_select, gather, scatter_add(_), masked_select,
+// Index ops: index_select, gather, scatter_add(_), scatter_reduce(_), masked_select,
 // nonzero (as_tuple=) and loom.one_hot.
 #include "common.h"
 #include "python/ops_docs.h"
@@ -17,6 +17,17 @@ void init_index(py::module_& m, py::class_<Tensor>& cls) {
             return s;
           },
           py::arg("dim"), py::arg("index"), py::arg("src"))
+      .def("scatter_reduce", &Tensor::scatter_reduce, py::arg("dim"), py::arg("index"), py::arg("src"),
+           py::arg("reduce"), py::kw_only(), py::arg("include_self") = true, registry_doc("scatter_reduce"))
+      .def(
+          "scatter_reduce_",
+          [](py::object s, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce,
+             bool include_self) {
+            s.cast<Tensor&>().scatter_reduce_(dim, index, src, reduce, include_self);
+            return s;
+          },
+          py::arg("dim"), py::arg("index"), py::arg("src"), py::arg("reduce"), py::kw_only(),
+          py::arg("include_self") = true)
       .def("masked_select", &Tensor::masked_select, py::arg("mask"))
       .def(
           "nonzero",

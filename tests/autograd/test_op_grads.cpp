@@ -138,6 +138,39 @@ TEST_CASE("gradcheck: softmax and indexing", "[autograd][grad]") {
   check_grad([](const TensorList& t) { return t[0].masked_select(t[0].gt(0.0)); }, {leaf({3, 4})});
 }
 
+TEST_CASE("gradcheck: scatter_reduce, every reduction, with and without self", "[autograd][grad]") {
+  // Duplicates in every row; src wider than the index (its last column gets no gradient).
+  auto idx = from_vector<int64_t>({0, 2, 0, 3, 1, 1, 1, 2, 3, 3, 0, 3}, {3, 4});
+  for (const char* reduce : {"sum", "prod", "mean", "amax", "amin"})
+    for (bool include_self : {true, false}) {
+      INFO(reduce << " include_self " << include_self);
+      check_grad([=](const TensorList& t) { return t[0].scatter_reduce(1, idx, t[1], reduce, include_self); },
+                 {leaf({3, 5}), leaf({3, 5})});
+      check_grad([=](const TensorList& t) { return t[0].scatter_reduce(0, idx, t[1], reduce, include_self); },
+                 {leaf({4, 4}), leaf({3, 4})});
+    }
+  // prod with zeros in self and src: the products of the others, one zero or several.
+  auto zx = from_vector<double>({0, 2, -1, 3, 0.5}, {1, 5});
+  auto zs = from_vector<double>({0, 1.5, 0, -2, 0}, {1, 5});
+  zx.requires_grad_(true);
+  zs.requires_grad_(true);
+  auto zi = from_vector<int64_t>({0, 0, 1, 1, 2}, {1, 5});
+  check_grad([=](const TensorList& t) { return t[0].scatter_reduce(1, zi, t[1], "prod"); }, {zx, zs});
+}
+
+TEST_CASE("second-order gradients through scatter_reduce", "[autograd][grad]") {
+  auto idx = from_vector<int64_t>({0, 2, 0, 1, 1, 1}, {2, 3});
+  for (const char* reduce : {"sum", "prod", "mean", "amax"})
+    check_grad(
+        [=](const TensorList& t) {
+          autograd::EnableGradGuard eg;
+          auto y = t[0].scatter_reduce(1, idx, t[1], reduce, false).pow(2.0).sum();
+          auto g = autograd::grad({y}, {t[0], t[1]}, {}, false, true);
+          return cat({g[0].reshape({-1}), g[1].reshape({-1})}, 0);
+        },
+        {leaf({2, 3}), leaf({2, 3})});
+}
+
 TEST_CASE("second-order gradients through composed backward formulas", "[autograd][grad]") {
   auto x = leaf({3});
   check_grad(

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -441,6 +442,40 @@ inline Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, con
     }
   if (x.dtype() == DType::Bool)  // bool addition is or
     for (double& v : out) v = v != 0;
+  return from(out, x.sizes());
+}
+
+// torch.scatter_reduce on 2-d x along dim: each element of x named by the
+// index reduced with the src values sent to it (and itself, include_self).
+inline Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                             const std::string& reduce, bool include_self = true) {
+  const Values idx = values(index), s = values(src);
+  Values out = values(x);
+  const int64_t C = x.size(1), IR = index.size(0), IC = index.size(1), SC = src.size(1);
+  std::vector<Values> sent(out.size());
+  for (int64_t i = 0; i < IR; ++i)
+    for (int64_t j = 0; j < IC; ++j) {
+      const int64_t k = static_cast<int64_t>(idx[i * IC + j]);
+      sent[dim == 0 ? k * C + j : i * C + k].push_back(s[i * SC + j]);
+    }
+  const bool integral = !is_floating(x.dtype()), boolean = x.dtype() == DType::Bool;
+  for (size_t p = 0; p < out.size(); ++p) {
+    if (sent[p].empty()) continue;
+    Values v = sent[p];
+    if (include_self) v.push_back(out[p]);
+    double r = reduce == "prod" ? 1.0 : 0.0;
+    if (reduce == "amax") r = -std::numeric_limits<double>::infinity();
+    if (reduce == "amin") r = std::numeric_limits<double>::infinity();
+    for (double e : v) {
+      if (reduce == "sum" || reduce == "mean") r += e;
+      else if (reduce == "prod") r *= e;
+      else if (reduce == "amax") r = std::isnan(e) || std::isnan(r) ? NAN : std::max(r, e);
+      else r = std::isnan(e) || std::isnan(r) ? NAN : std::min(r, e);
+    }
+    if (reduce == "mean") r = integral ? std::floor(r / double(v.size())) : r / double(v.size());
+    if (boolean) r = r != 0;
+    out[p] = r;
+  }
   return from(out, x.sizes());
 }
 

@@ -1,4 +1,5 @@
-// CPU indexing kernels (index_select, gather, scatter_add, nonzero_flat):
+// CPU indexing kernels (index_select, gather, scatter_add, scatter_reduce,
+// nonzero_flat):
 // references and bad-index positions; [cuda] the CUDA kernels against their
 // CPU twins and the device index-error flag. Without a device the [cuda]
 // tests SKIP with a reason.
@@ -155,6 +156,114 @@ TEMPLATE_TEST_CASE("cpu scatter_add accumulates duplicates and rejects bad indic
   }
 }
 
+namespace {
+
+const ScatterReduce kReductions[] = {ScatterReduce::Sum, ScatterReduce::Prod, ScatterReduce::Mean, ScatterReduce::Amax,
+                                     ScatterReduce::Amin};
+const char* reduction_name(ScatterReduce op) {
+  const char* names[] = {"sum", "prod", "mean", "amax", "amin"};
+  return names[static_cast<int>(op)];
+}
+
+// The reference: the values each element receives, reduced in double (with
+// the element itself first when include_self); bool as 0/1 with or / and.
+// want_count: the number of values added (mean), counting self.
+void scatter_reduce_reference(ScatterReduce op, bool include_self, bool boolean, std::vector<double>& self,
+                              std::vector<double>& count, const std::vector<std::vector<double>>& sent) {
+  for (size_t p = 0; p < self.size(); ++p) {
+    count[p] = include_self ? 1 : 0;
+    if (sent[p].empty()) continue;
+    std::vector<double> v = sent[p];
+    if (include_self) v.insert(v.begin(), self[p]);
+    double r = op == ScatterReduce::Prod ? 1 : 0;
+    if (op == ScatterReduce::Amax) r = -std::numeric_limits<double>::infinity();
+    if (op == ScatterReduce::Amin) r = std::numeric_limits<double>::infinity();
+    for (double e : v) {
+      if (op == ScatterReduce::Sum || op == ScatterReduce::Mean) r += e;
+      else if (op == ScatterReduce::Prod) r *= e;
+      else if (op == ScatterReduce::Amax) r = std::max(r, e);
+      else r = std::min(r, e);
+    }
+    if (boolean) r = r != 0;
+    if (op == ScatterReduce::Mean) count[p] = double(v.size());
+    self[p] = r;
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cpu scatter_reduce: every reduction, with and without self, bad indices untouched", "[kernels]",
+                   bool, int32_t, int64_t, float, double) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  const bool boolean = std::is_same_v<T, bool>;
+  for (const GatherCase& gc : gather_cases()) {
+    const int64_t self_n = numel(gc.in_shape), n = numel(gc.idx_shape);
+    // Small integers (products of a few stay exact); bool: about half true.
+    std::vector<double> s0 = random_doubles(self_n, -3, 3, 15), sr = random_doubles(n, -3, 3, 16);
+    for (auto& x : s0) x = boolean ? double(x > 0) : std::round(x);
+    for (auto& x : sr) x = boolean ? double(x > 0) : std::round(x);
+    const int64_t dim_size = gc.in_shape[gc.dim];
+    std::vector<int64_t> index(n);
+    std::vector<double> r = random_doubles(n, 0, double(dim_size), 17);
+    for (int64_t i = 0; i < n; ++i) index[i] = std::min<int64_t>(int64_t(r[i]), dim_size - 1);
+    Shape self_st = gc.in_strides;
+    self_st[gc.dim] = 0;
+    const Shape cs = contiguous_strides(gc.idx_shape);
+    const Shape src_st = transposed_strides(gc.idx_shape, 0, int(gc.idx_shape.size()) - 1);
+    const ElementwiseLoop L = make_loop(gc.idx_shape, {self_st, src_st, cs});
+    std::vector<std::vector<double>> sent(self_n);
+    for_each_index(gc.idx_shape, {self_st, src_st, cs}, [&](int64_t, const std::vector<int64_t>& off) {
+      sent[off[0] + index[off[2]] * gc.in_strides[gc.dim]].push_back(sr[off[1]]);
+    });
+    for (ScatterReduce op : kReductions) {
+      if (boolean && op == ScatterReduce::Mean) continue;
+      for (bool include_self : {true, false}) {
+        INFO(reduction_name(op) << " include_self " << include_self << " index rank " << gc.idx_shape.size());
+        std::vector<double> want(s0), want_count(self_n);
+        scatter_reduce_reference(op, include_self, boolean, want, want_count, sent);
+        Vec<T> self = cast_vec<T>(s0), src = cast_vec<T>(sr);
+        Vec<T> count = cast_vec<T>(std::vector<double>(self_n, include_self ? 1 : 0));
+        T* cp = op == ScatterReduce::Mean ? ptr<T>(count) : nullptr;
+        CHECK(cpu::scatter_reduce(dt, op, include_self, ptr<T>(self), cp, ptr<T>(src), index.data(), L,
+                                  gc.in_strides[gc.dim], dim_size) == -1);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < self_n; ++i) bad += double(self[i]) != want[i];
+        if (op == ScatterReduce::Mean)
+          for (int64_t i = 0; i < self_n; ++i) bad += double(count[i]) != want_count[i];
+        CHECK(bad == 0);
+
+        std::vector<int64_t> bad_index(index);
+        bad_index[n / 2] = -1;
+        bad_index[n - 1] = dim_size;
+        const Vec<T> before = self;
+        CHECK(cpu::scatter_reduce(dt, op, include_self, ptr<T>(self), cp, ptr<T>(src), bad_index.data(), L,
+                                  gc.in_strides[gc.dim], dim_size) == n / 2);
+        CHECK(self == before);
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu scatter_reduce: NaN wins amax and amin, infinities start them without self", "[kernels]") {
+  // self [3] gets src [4] at index {0, 0, 1, 2}.
+  const std::vector<int64_t> index{0, 0, 1, 2};
+  const Shape shape{4};
+  const ElementwiseLoop L = make_loop(shape, {Shape{0}, Shape{1}, Shape{1}});
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (ScatterReduce op : {ScatterReduce::Amax, ScatterReduce::Amin}) {
+    std::vector<float> self{1, nan, 5}, src{nan, 2, 3, -inf};
+    CHECK(cpu::scatter_reduce(DType::Float32, op, true, self.data(), nullptr, src.data(), index.data(), L, 1, 3) == -1);
+    CHECK(std::isnan(self[0]));
+    CHECK(std::isnan(self[1]));  // a NaN already there stays
+    CHECK(self[2] == (op == ScatterReduce::Amax ? 5 : -inf));
+    std::vector<float> lone{7, 7, 7}, one{4, 4, 4, 4};
+    CHECK(cpu::scatter_reduce(DType::Float32, op, false, lone.data(), nullptr, one.data(), index.data(), L, 1, 3) ==
+          -1);
+    CHECK(lone == std::vector<float>{4, 4, 4});
+  }
+}
+
 TEST_CASE("cpu nonzero_flat lists true positions in order", "[kernels]") {
   for (int64_t n : {0, 1, 17, 100003}) {
     std::vector<uint8_t> mask(n);
@@ -176,7 +285,7 @@ namespace kc = loom::kernels::cuda;   // CUDA kernels
 namespace kcpu = loom::kernels::cpu;  // reference twins
 namespace lc = loom::cuda;            // runtime
 
-TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
+TEST_CASE("cuda index_select, gather, scatter_add, scatter_reduce match cpu", "[cuda]") {
   LOOM_REQUIRE_GPU();
   std::mt19937 rng(8);
   int* flag = lc::device_error_flag(0);
@@ -237,6 +346,45 @@ TEST_CASE("cuda index_select, gather, scatter_add match cpu", "[cuda]") {
     CHECK(e.kind() == ErrorKind::Index);
   }
   check_close(to_host<float>(dself, N3), self, 0, 0, "scatter_add leaves self untouched on a bad index");
+  // scatter_reduce: every reduction with and without self, against the CPU
+  // twin (mean: the sums and the counts).
+  auto run_reduce = [&](auto tag) {
+    using T = decltype(tag);
+    gi[100] = 3;
+    auto dgi2 = to_device(gi);
+    for (ScatterReduce op :
+         {ScatterReduce::Sum, ScatterReduce::Prod, ScatterReduce::Mean, ScatterReduce::Amax, ScatterReduce::Amin}) {
+      for (bool include_self : {true, false}) {
+        INFO("scatter_reduce op " << int(op) << " include_self " << include_self);
+        auto self = random_vec<T>(N3, rng), src = random_vec<T>(N3, rng);
+        std::vector<T> count(N3, T(include_self ? 1 : 0));
+        auto dself = to_device(self), dsrc = to_device(src), dcount = to_device(count);
+        T* cp = op == ScatterReduce::Mean ? count.data() : nullptr;
+        T* dcp = op == ScatterReduce::Mean ? dcount.get() : nullptr;
+        REQUIRE(kcpu::scatter_reduce(dtype_of<T>::value, op, include_self, self.data(), cp, src.data(), gi.data(), S,
+                                     D2, D1) == -1);
+        kc::scatter_reduce(dtype_of<T>::value, op, include_self, dself.get(), dcp, dsrc.get(), dgi2.get(), S, D2, D1,
+                           flag, stream());
+        const double tol = std::is_integral_v<T> ? 0 : 1e-4;
+        check_close(to_host<T>(dself, N3), self, tol, 1e-5, "scatter_reduce");
+        if (op == ScatterReduce::Mean) check_close(to_host<T>(dcount, N3), count, 0, 0, "scatter_reduce count");
+      }
+    }
+    lc::check_async_errors(0);
+  };
+  run_reduce(float{});
+  run_reduce(double{});
+  run_reduce(int32_t{});
+  run_reduce(int64_t{});
+  gi[100] = D1;
+  auto dbad2 = to_device(gi);
+  auto self2 = random_vec<float>(N3, rng);
+  auto dself2 = to_device(self2);
+  kc::scatter_reduce(DType::Float32, ScatterReduce::Amax, false, dself2.get(), nullptr, dx.get(), dbad2.get(), S, D2,
+                     D1, flag, stream());
+  CHECK_THROWS_AS(lc::check_async_errors(0), loom::Error);
+  check_close(to_host<float>(dself2, N3), self2, 0, 0, "scatter_reduce leaves self untouched on a bad index");
+
   gi[100] = -1;
   auto dneg = to_device(gi);
   kc::gather(DType::Float32, dg.get(), dx.get(), dneg.get(), G, D2, D1, flag, stream());

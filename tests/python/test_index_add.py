@@ -103,7 +103,7 @@ def test_scatter_one_hot_gradients_and_errors(rng):
         x.scatter(1, loom.tensor([[4]]), 1.0)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         x.scatter(1, loom.tensor([1]), 1.0)
-    with pytest.raises(NotImplementedError):
-        x.scatter(1, idx, s, reduce="multiply")
+    with pytest.raises(RuntimeError, match="add or multiply"):
+        x.scatter(1, idx, s, reduce="max")
     with pytest.raises(TypeError):
         x.scatter(1, idx)

@@ -95,6 +95,7 @@ DOCUMENTED = [
     (Tensor.index_select, "index_select"),
     (Tensor.gather, "gather"),
     (Tensor.scatter_add, "scatter_add"),
+    (Tensor.scatter_reduce, "scatter_reduce"),
     (Tensor.nonzero, "nonzero"),
     (_C.one_hot, "one_hot"),
     # random and factories: the bindings behind loom.rand, ... (python/loom/_factories.py)
