@@ -107,8 +107,17 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& t) {
   return acc;
 }
 
+AutogradMeta* meta_fresh(const Tensor& t) {
+  TensorImpl* i = t.impl();
+  if (i && i->view_base_) {
+    const AutogradMeta* bm = i->view_base_->autograd_.get();
+    if (bm && bm->grad_fn && bm->graph_epoch != i->view_epoch_) regenerate_view(t);
+  }
+  return meta_if(t);
+}
+
 Edge gradient_edge(const Tensor& t) {
-  auto* m = meta_if(t);
+  auto* m = meta_fresh(t);
   if (!m) return {};
   if (m->grad_fn) return {m->grad_fn, m->output_nr};
   if (m->requires_grad) return {grad_accumulator(t), 0};
@@ -138,6 +147,9 @@ void attach(const std::shared_ptr<Node>& node, const TensorList& inputs, const T
     auto& m = meta(out);
     m.grad_fn = node;
     m.output_nr = static_cast<uint32_t>(i);
+    ++m.graph_epoch;
+    if (const auto& base = out.impl()->view_base_)
+      out.impl()->view_epoch_ = base->autograd_ ? base->autograd_->graph_epoch : 0;
   }
 }
 void attach(const std::shared_ptr<Node>& node, const TensorList& inputs, Tensor& output) {
@@ -199,7 +211,7 @@ using autograd::meta;
 using autograd::meta_if;
 
 bool Tensor::requires_grad() const {
-  auto* m = meta_if(*this);
+  auto* m = autograd::meta_fresh(*this);
   return m && (m->requires_grad || m->grad_fn);
 }
 
@@ -227,11 +239,11 @@ void Tensor::set_grad(const Tensor& g) const {
   meta(*this).grad = g;
 }
 std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
-  auto* m = meta_if(*this);
+  auto* m = autograd::meta_fresh(*this);
   return m ? m->grad_fn : nullptr;
 }
 uint32_t Tensor::output_nr() const {
-  auto* m = meta_if(*this);
+  auto* m = autograd::meta_fresh(*this);
   return m ? m->output_nr : 0;
 }
 bool Tensor::is_leaf() const { return grad_fn() == nullptr; }

@@ -112,7 +112,11 @@ struct AutogradMeta {
   AutogradMeta& operator=(const AutogradMeta&) = delete;
   bool requires_grad = false;
   bool retains_grad = false;
-  bool is_view = false;  // a view of a tensor that requires grad
+  bool is_view = false;            // a view of a tensor that requires grad
+  bool multi_output_view = false;  // one of the views split / chunk / unbind return
+  // Advances whenever the tensor gets a new history (attach, an in-place op):
+  // its views compare it with the epoch they were made from.
+  uint64_t graph_epoch = 0;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
@@ -130,7 +134,12 @@ struct AccumulateGrad : Node {
 
 AutogradMeta& meta(const Tensor& t);     // creates it
 AutogradMeta* meta_if(const Tensor& t);  // may be null
-Edge gradient_edge(const Tensor& t);     // grad_fn edge, or the accumulator for leaves
+// meta_if, after making a view whose base has a newer history than the view's
+// a view of that history (regenerate_view).
+AutogradMeta* meta_fresh(const Tensor& t);
+// Makes `view` a view of its base's current history (autograd/ops/view_inplace.cpp).
+void regenerate_view(const Tensor& view);
+Edge gradient_edge(const Tensor& t);  // grad_fn edge, or the accumulator for leaves
 std::shared_ptr<Node> grad_accumulator(const Tensor& t);
 
 // True when grad mode is on and any input requires grad.

@@ -55,6 +55,11 @@ class TensorImpl {
   int64_t offset_;  // in elements
   DType dtype_;
   std::unique_ptr<autograd::AutogradMeta> autograd_;
+  // A view made by a view op: the tensor owning the storage (the root, for a
+  // view of a view), and the base's graph epoch its history was last made
+  // from (see autograd/ops/view_inplace.cpp). Null / 0 otherwise.
+  std::shared_ptr<TensorImpl> view_base_;
+  uint64_t view_epoch_ = 0;
 };
 
 class Tensor;

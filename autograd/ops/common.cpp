@@ -186,6 +186,7 @@ void check_inplace(const Tensor& self, const char* op) {
   if (!autograd::grad_enabled()) return;
   if (self.requires_grad() && self.is_leaf())
     LOOM_THROW(ErrorKind::Runtime, op, ": a leaf Variable that requires grad is being used in an in-place operation.");
+  check_inplace_view(self, op);
 }
 
 }  // namespace loom::ops

@@ -79,6 +79,17 @@ void run_binary_scalar(kernels::BinaryOp op, const Tensor& out, const Tensor& a,
 // result would depend on the write order. Other layouts pass, as in PyTorch.
 void check_no_internal_overlap(const Tensor& t, const char* op);
 
+// ---- in-place ops and views (autograd/ops/view_inplace.cpp) ----
+// The position, in its base's row-major order, of each element of a view
+// (int64 [numel], on the base's device).
+Tensor view_positions(const Tensor& base, const Tensor& view);
+// Raises for an in-place op on a view of a leaf that requires grad (called by check_inplace).
+void check_inplace_view(const Tensor& self, const char* op);
+// After an in-place op wrote r's values into self: self's history becomes
+// r's; for a view, its base's history becomes a CopySlices node over the
+// base's old history and r, and self a view of it.
+void rebase_history(const Tensor& self, const Tensor& r);
+
 // Makes a tensor safe to modify in place under autograd: raises for leaves
 // that require grad and for tensors that saved nodes depend on.
 void check_inplace(const Tensor& self, const char* op);

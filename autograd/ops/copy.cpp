@@ -47,6 +47,14 @@ Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
              " cannot be broadcast to the destination shape ", sizes());
   bool track = autograd::any_requires_grad({this, &src});
   if (track) ops::check_inplace(*this, "copy_");
+  if (track && impl()->view_base_) {  // a view: its base takes src's history over the view's elements
+    Tensor r = src.to(device(), is_floating(src.dtype()) ? dtype() : src.dtype());
+    if (r.sizes() != sizes()) r = r.expand(sizes());
+    ops::copy_raw(*this, r, non_blocking);
+    bump_version();
+    ops::rebase_history(*this, r);
+    return *this;
+  }
   ops::copy_raw(*this, src, non_blocking);
   bump_version();
   if (track) {
@@ -67,6 +75,13 @@ Tensor& Tensor::fill_(const Scalar& value) {
   check_scalar_fits(value, dtype(), "fill_");
   bool track = autograd::any_requires_grad({this});
   if (track) ops::check_inplace(*this, "fill_");
+  if (track && impl()->view_base_) {  // a view: its elements leave the base's history
+    Tensor r = full(sizes(), value, TensorOptions(dtype(), device()));
+    ops::copy_raw(*this, r, false);
+    bump_version();
+    ops::rebase_history(*this, r);
+    return *this;
+  }
   if (numel() > 0) {
     auto loop = ops::make_loop(sizes(), {this});
     double v = value.to_double();

@@ -313,8 +313,7 @@ Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src
   Tensor r = scatter_add(dim, index, src);
   ops::copy_raw(*this, r, false);
   bump_version();
-  autograd::meta(*this).grad_fn = r.grad_fn();
-  autograd::meta(*this).output_nr = r.output_nr();
+  ops::rebase_history(*this, r);
   return *this;
 }
 
@@ -378,13 +377,11 @@ Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& 
   ops::check_no_internal_overlap(*this, "scatter_reduce_");
   bool track = autograd::any_requires_grad({this, &src});
   if (track) ops::check_inplace(*this, "scatter_reduce_");
-  Tensor r = scatter_reduce(dim, index, src, reduce, include_self);
+  // Under autograd from a clone: the backward keeps self's values, which the write below replaces.
+  Tensor r = (track ? clone() : detach()).scatter_reduce(dim, index, src, reduce, include_self);
   ops::copy_raw(*this, r, false);
   bump_version();
-  if (track) {
-    autograd::meta(*this).grad_fn = r.grad_fn();
-    autograd::meta(*this).output_nr = r.output_nr();
-  }
+  if (track) ops::rebase_history(*this, r);
   return *this;
 }
 

@@ -251,15 +251,10 @@ Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_
     return self;
   }
   ops::check_inplace(self, op);
-  LOOM_CHECK_KIND(!autograd::meta(self).is_view, ErrorKind::NotImplemented, op,
-                  ": in-place modification of a view of a tensor that requires grad is not supported; use the "
-                  "out-of-place form");
   Tensor r = functional(self.requires_grad() ? self.clone() : self.detach());
   ops::copy_raw(self, r, false);
   self.bump_version();
-  auto& m = autograd::meta(self);
-  m.grad_fn = r.grad_fn();
-  m.output_nr = r.output_nr();
+  ops::rebase_history(self, r);
   return self;
 }
 

@@ -11,8 +11,11 @@ using autograd::LambdaNode;
 namespace {
 
 Tensor make_view(const Tensor& self, Shape sizes, Shape strides, int64_t offset) {
-  return Tensor(
-      std::make_shared<TensorImpl>(self.storage(), std::move(sizes), std::move(strides), offset, self.dtype()));
+  auto impl = std::make_shared<TensorImpl>(self.storage(), std::move(sizes), std::move(strides), offset, self.dtype());
+  const TensorImpl* s = self.impl();
+  impl->view_base_ = s->view_base_ ? s->view_base_ : self.impl_ptr();
+  impl->view_epoch_ = impl->view_base_->autograd_ ? impl->view_base_->autograd_->graph_epoch : 0;
+  return Tensor(std::move(impl));
 }
 
 // Wires a view to its input with `backward` (grad of view -> grad of input).
@@ -376,7 +379,10 @@ TensorList multi_view(const Tensor& self, TensorList pieces, const char* name,
   if (autograd::any_requires_grad({&self})) {
     auto node = std::make_shared<LambdaNode>(name, [backward](const TensorList& g) { return TensorList{backward(g)}; });
     autograd::attach(node, {self}, pieces);
-    for (auto& p : pieces) autograd::meta(p).is_view = true;
+    for (auto& p : pieces) {
+      autograd::meta(p).is_view = true;
+      autograd::meta(p).multi_output_view = true;
+    }
   }
   return pieces;
 }
