@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch's side of loom_bench's CPU cases that are not in shared/bench/SPEC.md (so not in
-torch_cpu_reference.py): same case names, shapes and protocol (2 threads, median of 10 timed
+torch_cpu_reference.py): pooling, grid_sample / affine_grid, scatter_reduce: same case names, shapes and protocol (2 threads, median of 10 timed
 calls after 2 warm-up ones, gradients through torch.autograd.grad so nothing accumulates).
 
     python torch_cpu_extra.py [--out extra.jsonl]
@@ -42,6 +42,29 @@ def pool_cases(add):
         bench(lambda: torch.autograd.grad(relu_max2(x), x, g)))
 
 
+def grid_cases(add):
+    """benchmarks/cases_grid.cpp and the registry's grid cases (core/ops.toml: inputs in their sample ranges)."""
+    x = torch.rand(16, 64, 64, 64) * 2 - 1
+    grid = torch.rand(16, 64, 64, 2) * 2.6 - 1.3
+    add("cpu/grid/fp32/grid_sample/16x64x64x64_16x64x64x2", bench(lambda: F.grid_sample(x, grid, align_corners=False)))
+    theta = torch.rand(32, 2, 3) * 2 - 1
+    add("cpu/grid/fp32/affine_grid/32x2x3",
+        bench(lambda: F.affine_grid(theta, [32, 3, 224, 224], align_corners=False)))
+    xl = torch.rand(16, 64, 64, 64, requires_grad=True)
+    gl = (torch.rand(16, 64, 64, 2) * 2.2 - 1.1).requires_grad_(True)
+    go = torch.randn(16, 64, 64, 64)
+    add("cpu/grid/fp32/grid_sample_fwdbwd/N16_C64_H64_W64_G64",
+        bench(lambda: torch.autograd.grad(F.grid_sample(xl, gl, align_corners=False), [xl, gl], go)))
+
+
+def index_cases(add):
+    """The registry's scatter_reduce case (index in [0, 5))."""
+    x = torch.rand(4096, 1024) * 2 - 1
+    idx = torch.randint(0, 5, (4096, 256))
+    src = torch.rand(4096, 256) * 2 - 1
+    add("cpu/index/fp32/scatter_reduce/4096x1024_4096x256_4096x256", bench(lambda: x.scatter_reduce(1, idx, src, "sum")))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
@@ -56,6 +79,8 @@ def main():
 
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}))
     pool_cases(add)
+    grid_cases(add)
+    index_cases(add)
     if fh:
         fh.close()
 

@@ -479,6 +479,75 @@ inline Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, 
   return from(out, x.sizes());
 }
 
+// torch.nn.functional.grid_sample on [N, C, H, W] at grid [N, OH, OW, 2]:
+// padding 0 zeros, 1 border, 2 reflection; bilinear or nearest.
+inline double grid_coord(double g, int64_t size, int padding, bool align_corners) {
+  double x = align_corners ? (g + 1) / 2 * double(size - 1) : ((g + 1) * double(size) - 1) / 2;
+  const double hi = double(size - 1);
+  if (padding == 2) {  // reflect about the pixel centers (align_corners) or borders
+    const double lo2 = align_corners ? 0 : -1, hi2 = align_corners ? 2 * hi : 2 * double(size) - 1;
+    if (lo2 == hi2) {
+      x = 0;
+    } else {
+      const double lo = lo2 / 2, span = (hi2 - lo2) / 2;
+      double d = std::fabs(x - lo);
+      const double flips = std::floor(d / span), extra = d - flips * span;
+      x = std::fmod(flips, 2.0) == 0 ? extra + lo : span - extra + lo;
+    }
+  }
+  if (padding >= 1) x = std::min(std::max(x, 0.0), hi);
+  return x;
+}
+
+inline Tensor grid_sample(const Tensor& x, const Tensor& grid, bool nearest, int padding, bool align_corners) {
+  const Values v = values(x), g = values(grid);
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = grid.size(1), OW = grid.size(2);
+  Values out(static_cast<size_t>(N * C * OH * OW));
+  auto at = [&](int64_t n, int64_t c, int64_t yy, int64_t xx) {
+    return xx < 0 || xx >= W || yy < 0 || yy >= H ? 0.0 : v[((n * C + c) * H + yy) * W + xx];
+  };
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < OH; ++i)
+      for (int64_t j = 0; j < OW; ++j) {
+        const int64_t q = (n * OH + i) * OW + j;
+        const double ix = grid_coord(g[2 * q], W, padding, align_corners);
+        const double iy = grid_coord(g[2 * q + 1], H, padding, align_corners);
+        for (int64_t c = 0; c < C; ++c) {
+          double r;
+          if (nearest) {
+            r = at(n, c, int64_t(std::nearbyint(iy)), int64_t(std::nearbyint(ix)));
+          } else {
+            const int64_t x0 = int64_t(std::floor(ix)), y0 = int64_t(std::floor(iy));
+            const double fx = ix - double(x0), fy = iy - double(y0);
+            r = at(n, c, y0, x0) * (1 - fx) * (1 - fy) + at(n, c, y0, x0 + 1) * fx * (1 - fy) +
+                at(n, c, y0 + 1, x0) * (1 - fx) * fy + at(n, c, y0 + 1, x0 + 1) * fx * fy;
+          }
+          out[static_cast<size_t>(((n * C + c) * OH + i) * OW + j)] = r;
+        }
+      }
+  return from(out, {N, C, OH, OW});
+}
+
+// torch.nn.functional.affine_grid for theta [N, 2, 3] and an H x W output.
+inline Tensor affine_grid(const Tensor& theta, int64_t H, int64_t W, bool align_corners) {
+  const Values t = values(theta);
+  const int64_t N = theta.size(0);
+  auto coord = [&](int64_t i, int64_t n) {
+    if (n <= 1) return 0.0;
+    const double c = -1 + 2 * double(i) / double(n - 1);
+    return align_corners ? c : c * double(n - 1) / double(n);
+  };
+  Values out;
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j) {
+        const double x = coord(j, W), y = coord(i, H);
+        for (int r = 0; r < 2; ++r)
+          out.push_back(t[b * 6 + r * 3] * x + t[b * 6 + r * 3 + 1] * y + t[b * 6 + r * 3 + 2]);
+      }
+  return from(out, {N, H, W, 2});
+}
+
 inline double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 // A tensor of shape out whose element at each index is the value of x at the

@@ -116,6 +116,8 @@ DOCUMENTED = [
     (_native._gru, "gru"),
     (_native._upsample_nearest2d, "upsample_nearest2d"),
     (_native._upsample_bilinear2d, "upsample_bilinear2d"),
+    (F.grid_sample, "grid_sample"),
+    (F.affine_grid, "affine_grid"),
     (F.scaled_dot_product_attention, "attention"),
     (F.layer_norm, "layer_norm"),
     (F.group_norm, "group_norm"),

@@ -1,4 +1,4 @@
-"""Index ops, joins, clamp, matmul: index_select, gather, scatter_add, masked_fill,
+"""Index ops, joins, clamp, matmul: index_select, gather, scatter_add, scatter_reduce, masked_fill,
 masked_select, where, nonzero, cat/concat/stack, clamp/clip, one_hot, mm/bmm/matmul."""
 import math
 
@@ -90,6 +90,57 @@ def scatter_add_examples(draw, op):
             tgt[w] = idx.arr[pos]
             with np.errstate(all="ignore"):
                 out[tuple(tgt)] += src.arr[pos]
+        e = R.value(out, x.dtype, rtol=1e-5, atol=1e-5)
+        if inplace:
+            e = in_place_expect(x, e.value, x.dtype)
+    return Example(op, {"x": x, "i": idx, "s": src}, call, e)
+
+
+@st.composite
+def scatter_reduce_examples(draw, op):
+    x = draw(S.tensors(S.NUMERIC, min_dims=1, max_dims=3))
+    d = draw(S.dims(x.ndim))
+    w = wrap(d, x.ndim)
+    ishape = tuple(draw(st.integers(0, s)) for s in x.shape)
+    n = x.shape[w] if w is not None else 1
+    idx = draw(index_tensor(ishape, n))
+    src = draw(S.tensors(x.dtype if draw(st.integers(0, 4)) else S.NUMERIC, shape=ishape, mode="nice"))
+    reduce = draw(st.sampled_from(["sum", "prod", "mean", "amax", "amin"] + ([] if draw(st.integers(0, 9)) else
+                                                                              ["max"])))
+    include_self = draw(st.booleans())
+    inplace = op.endswith("_")
+    args = "%d, i, s, %r, include_self=%r" % (d, reduce, include_self)
+    call = ("r = x.scatter_reduce_(%s)" if inplace else "r = x.scatter_reduce(%s)" if op.startswith("Tensor.")
+            else "r = loom.scatter_reduce(x, %s)") % args
+    if w is None:
+        e = R.raises("dim out of range")
+    elif reduce == "max":
+        e = R.raises("scatter_reduce: unknown reduction")
+    elif src.dtype != x.dtype:
+        e = R.raises("scatter_reduce: src dtype differs from self")
+    elif idx.arr.size and (idx.arr.min() < 0 or idx.arr.max() >= n):
+        e = R.raises("index out of range")
+    else:
+        floating = x.dtype in S.FLOATS
+        out = x.arr.astype(np.float64 if floating else x.arr.dtype).copy()
+        sent = {}
+        for pos in np.ndindex(*ishape):
+            tgt = list(pos)
+            tgt[w] = idx.arr[pos]
+            sent.setdefault(tuple(tgt), []).append(src.arr[pos])
+        with np.errstate(all="ignore"):
+            for tgt, vals in sent.items():
+                v = np.array(([out[tgt]] if include_self else []) + vals, dtype=out.dtype)
+                if reduce == "sum":
+                    out[tgt] = v.sum()
+                elif reduce == "prod":
+                    out[tgt] = v.prod()
+                elif reduce == "mean":
+                    out[tgt] = v.sum() / len(v) if floating else v.sum() // len(v)
+                elif reduce == "amax":
+                    out[tgt] = v.max()
+                else:
+                    out[tgt] = v.min()
         e = R.value(out, x.dtype, rtol=1e-5, atol=1e-5)
         if inplace:
             e = in_place_expect(x, e.value, x.dtype)
@@ -409,6 +460,7 @@ def register_all():
         register(pre + "index_select", index_select_examples(pre + "index_select"), family="index")
         register(pre + "gather", gather_examples(pre + "gather"), family="index")
         register(pre + "scatter_add", scatter_add_examples(pre + "scatter_add"), family="index")
+        register(pre + "scatter_reduce", scatter_reduce_examples(pre + "scatter_reduce"), family="index")
         register(pre + "masked_fill", masked_fill_examples(pre + "masked_fill"), family="index")
         register(pre + "masked_select", masked_select_examples(pre + "masked_select"), family="index")
         register(pre + "nonzero", nonzero_examples(pre + "nonzero"), family="index")
@@ -417,6 +469,7 @@ def register_all():
         for name in ("mm", "bmm", "matmul"):
             register(pre + name, matmul_examples(pre + name), family="matmul")
     register("Tensor.scatter_add_", scatter_add_examples("Tensor.scatter_add_"), family="index")
+    register("Tensor.scatter_reduce_", scatter_reduce_examples("Tensor.scatter_reduce_"), family="index")
     register("Tensor.masked_fill_", masked_fill_examples("Tensor.masked_fill_"), family="index")
     register("Tensor.clamp_", clamp_examples("Tensor.clamp_"), family="index")
     register("Tensor.where", where_examples("Tensor.where"), family="index")

@@ -1,5 +1,5 @@
 """loom.nn.functional with NumPy references: losses, layer_norm, conv2d, pooling, normalize,
-cosine_similarity, embedding, dropout."""
+cosine_similarity, embedding, dropout, grid_sample, affine_grid."""
 import numpy as np
 from hypothesis import strategies as st
 
@@ -266,6 +266,97 @@ def dropout_examples(draw, op):
     return Example(op, {"x": x}, call, e)
 
 
+def _grid_source(g, size, padding, align):
+    x = (g + 1) / 2 * (size - 1) if align else ((g + 1) * size - 1) / 2
+    if padding == "reflection":
+        lo2, hi2 = (0, 2 * (size - 1)) if align else (-1, 2 * size - 1)
+        if lo2 == hi2:
+            x = np.zeros_like(x)
+        else:
+            lo, span = lo2 / 2, (hi2 - lo2) / 2
+            d = np.abs(x - lo)
+            flips = np.floor(d / span)
+            x = np.where(flips % 2 == 0, d - flips * span + lo, span - (d - flips * span) + lo)
+    return np.clip(x, 0, size - 1) if padding != "zeros" else x
+
+
+def _grid_sample(x, grid, mode, padding, align):
+    N, C, H, W = x.shape
+    ix, iy = _grid_source(grid[..., 0], W, padding, align), _grid_source(grid[..., 1], H, padding, align)
+
+    def at(yy, xx):
+        ok = (xx >= 0) & (xx < W) & (yy >= 0) & (yy < H)
+        v = x[np.arange(N)[:, None, None], :, np.clip(yy, 0, H - 1), np.clip(xx, 0, W - 1)]
+        return np.where(ok[..., None], v, 0.0)
+
+    with np.errstate(all="ignore"):
+        if mode == "nearest":
+            out = at(np.rint(iy).astype(np.int64), np.rint(ix).astype(np.int64))
+        else:
+            x0, y0 = np.floor(ix).astype(np.int64), np.floor(iy).astype(np.int64)
+            fx, fy = (ix - x0)[..., None], (iy - y0)[..., None]
+            taps = [(at(y0, x0), (1 - fx) * (1 - fy)), (at(y0, x0 + 1), fx * (1 - fy)),
+                    (at(y0 + 1, x0), (1 - fx) * fy), (at(y0 + 1, x0 + 1), fx * fy)]
+            out = sum(v * w for v, w in taps)  # a tap outside the image reads 0
+    return out.transpose(0, 3, 1, 2)
+
+
+@st.composite
+def grid_sample_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    n, c = draw(st.sampled_from([1, 2])), draw(st.sampled_from([0, 1, 3]))
+    xs = (n, c, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    gs = (n, draw(st.integers(0, 3)), draw(st.integers(1, 3)), 2)
+    if draw(st.integers(0, 8)) == 0:
+        xs = draw(S.shapes(2, 5))
+    if draw(st.integers(0, 8)) == 0:
+        gs = gs[:3] + (draw(st.sampled_from([1, 3])),)
+    x = draw(S.tensors(dt, shape=xs, mode="nice"))
+    g = draw(S.tensors(dt if draw(st.integers(0, 8)) else S.FLOATS, shape=gs, mode="nice"))
+    mode = draw(st.sampled_from(["bilinear", "nearest"] + ([] if draw(st.integers(0, 8)) else ["linear"])))
+    padding = draw(st.sampled_from(["zeros", "border", "reflection"]))
+    align = draw(st.booleans())
+    call = "r = F.grid_sample(x, g, mode=%r, padding_mode=%r, align_corners=%r)" % (mode, padding, align)
+    inputs = {"x": x, "g": g}
+    if (mode == "linear" or len(xs) != 4 or gs[3] != 2 or xs[0] != gs[0] or 0 in xs[2:] or g.dtype != x.dtype):
+        return Example(op, inputs, call, R.raises("bad grid_sample arguments"))
+    gv = np.clip(f64(g.arr), -3, 3)  # "nice" values; keep the references' integer casts in range
+    if not np.array_equal(gv, f64(g.arr)):
+        return Example(op, inputs, call, R.anything())
+    if dt == "float32" and mode == "nearest":  # a point halfway between pixels may round either way
+        return Example(op, inputs, call, R.anything())
+    e = R.value(_grid_sample(f64(x.arr), gv, mode, padding, align), dt, rtol=1e-4, atol=1e-4)
+    return Example(op, inputs, call, e)
+
+
+@st.composite
+def affine_grid_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    n = draw(st.integers(1, 3))
+    ts = (n, 2, 3) if draw(st.integers(0, 8)) else draw(S.shapes(1, 4))
+    size = [n, draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))]
+    if draw(st.integers(0, 8)) == 0:
+        size = size[:3]
+    theta = draw(S.tensors(dt, shape=ts, mode="nice"))
+    align = draw(st.booleans())
+    call = "r = F.affine_grid(th, %r, align_corners=%r)" % (size, align)
+    if ts != (n, 2, 3) or len(size) != 4:
+        return Example(op, {"th": theta}, call, R.raises("bad affine_grid arguments"))
+    H, W = size[2], size[3]
+
+    def coords(k):
+        if k <= 1:
+            return np.zeros(k)
+        c = np.linspace(-1, 1, k)
+        return c if align else c * (k - 1) / k
+
+    base = np.stack([np.broadcast_to(coords(W)[None, :], (H, W)), np.broadcast_to(coords(H)[:, None], (H, W)),
+                     np.ones((H, W))], -1)
+    with np.errstate(all="ignore"):
+        out = np.einsum("hwk,njk->nhwj", base, f64(theta.arr))
+    return Example(op, {"th": theta}, call, R.value(out, dt, rtol=1e-5, atol=1e-5))
+
+
 def register_all():
     for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
         register("F." + name, pointwise_loss_examples("F." + name), family="nn")
@@ -279,3 +370,5 @@ def register_all():
         register("F." + name, normalize_examples("F." + name), family="nn")
     register("F.embedding", embedding_examples("F.embedding"), family="nn")
     register("F.dropout", dropout_examples("F.dropout"), family="nn")
+    register("F.grid_sample", grid_sample_examples("F.grid_sample"), family="nn")
+    register("F.affine_grid", affine_grid_examples("F.affine_grid"), family="nn")
