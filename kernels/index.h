@@ -25,7 +25,10 @@ int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, 
 int64_t gather(DType dt, void* out, const void* in, const int64_t* index, const ElementwiseLoop& loop,
                int64_t in_dim_stride, int64_t in_dim_size);
 // self[p with dim coordinate index[p]] += src[p]. operands over the index
-// shape: 0 self (stride along dim set to 0), 1 src, 2 index.
+// shape: 0 self (stride along dim set to 0), 1 src, 2 index. self must not
+// overlap itself: positions that differ outside dim then never name the same
+// element, and the kernel runs them in parallel (each target's additions
+// stay in order: the serial result, deterministic).
 int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index, const ElementwiseLoop& loop,
                     int64_t self_dim_stride, int64_t self_dim_size);
 // self[p with dim coordinate index[p]] = op(that element, src[p]); operands

@@ -10,8 +10,10 @@
 // scatter_add validate first and then write nothing on a bad index, so an
 // in-place scatter_add_ leaves self untouched; gather writes 0 where the index
 // is bad (as the CUDA kernel does) and reports the first such position.
-// scatter_add and scatter_reduce run serially: several positions may hit the same element, and
-// a serial loop is race-free and deterministic.
+// scatter_add and scatter_reduce: several positions may hit the same element,
+// so each target's updates run in order (race-free, deterministic); the
+// positions are split over the threads where no two can name one element
+// (scatter_parts), giving the serial result.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -55,6 +57,37 @@ int64_t gather_impl(T* out, const T* in, const int64_t* index, const Elementwise
   return -1;
 }
 
+// Splits a scatter over the threads where no two of them can name one
+// element of operand 0 (self: stride 0 along dim, otherwise not overlapping
+// itself). When the loop's innermost runs go along dim (self's innermost
+// stride is 0), different runs never share a target: whole runs go to the
+// threads. Otherwise each position of a run names a different target from
+// every other position of the run, in every run: each thread takes a range
+// of run positions, over all runs. part(each) runs on each thread; each(row)
+// calls row(off, i0, i1) for the thread's elements [i0, i1) of its runs (off:
+// the operands' offsets at a run's start), in order, so each target's
+// updates keep their serial order.
+template <typename Part>
+void scatter_parts(const ElementwiseLoop& L, Part&& part) {
+  const int last = L.ndim - 1;
+  const int64_t inner = L.sizes[last];
+  if (L.strides[0][last] == 0) {
+    detail::parallel_range(L.numel / inner, L.numel, [&](int64_t b, int64_t e) {
+      part([&](auto&& row) {
+        detail::walk<3>(L.ndim, L.sizes, L.strides, b * inner, e * inner,
+                        [&](const int64_t* off, int64_t n, int64_t) { row(off, int64_t(0), n); });
+      });
+    });
+  } else {
+    detail::parallel_range(inner, L.numel, [&](int64_t i0, int64_t i1) {
+      part([&](auto&& row) {
+        detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel,
+                        [&](const int64_t* off, int64_t, int64_t) { row(off, i0, i1); });
+      });
+    });
+  }
+}
+
 // The first position whose index lies outside [0, dim_size), or -1.
 int64_t first_bad_index(const int64_t* index, const ElementwiseLoop& L, int64_t dim_size) {
   const int64_t sx = L.strides[2][L.ndim - 1];
@@ -74,15 +107,17 @@ int64_t scatter_add_impl(T* self, const T* src, const int64_t* index, const Elem
   const int64_t ss = L.strides[0][d], sr = L.strides[1][d], sx = L.strides[2][d];
   const int64_t first_bad = first_bad_index(index, L, dim_size);
   if (first_bad >= 0) return first_bad;
-  detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
-    T* s = self + off[0];
-    const T* r = src + off[1];
-    const int64_t* ix = index + off[2];
-    for (int64_t i = 0; i < n; ++i) {
-      T& dst = s[i * ss + ix[i * sx] * dim_stride];
-      if constexpr (std::is_same_v<T, bool>) dst = dst || r[i * sr];
-      else dst += r[i * sr];
-    }
+  scatter_parts(L, [&](auto&& each) {
+    each([&](const int64_t* off, int64_t i0, int64_t i1) {
+      T* s = self + off[0];
+      const T* r = src + off[1];
+      const int64_t* ix = index + off[2];
+      for (int64_t i = i0; i < i1; ++i) {
+        T& dst = s[i * ss + ix[i * sx] * dim_stride];
+        if constexpr (std::is_same_v<T, bool>) dst = dst || r[i * sr];
+        else dst += r[i * sr];
+      }
+    });
   });
   return -1;
 }
@@ -121,23 +156,26 @@ void scatter_reduce_impl(T* self, T* count, const T* src, const int64_t* index, 
                          int64_t dim_stride, bool include_self) {
   const int d = L.ndim - 1;
   const int64_t ss = L.strides[0][d], sr = L.strides[1][d], sx = L.strides[2][d];
-  if (!include_self) {
-    const T init = reduce_identity<T>(op);
-    detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
-      T* s = self + off[0];
-      const int64_t* ix = index + off[2];
-      for (int64_t i = 0; i < n; ++i) s[i * ss + ix[i * sx] * dim_stride] = init;
-    });
-  }
-  detail::walk<3>(L.ndim, L.sizes, L.strides, 0, L.numel, [&](const int64_t* off, int64_t n, int64_t) {
-    const int64_t base = off[0];
-    const T* r = src + off[1];
-    const int64_t* ix = index + off[2];
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t at = base + i * ss + ix[i * sx] * dim_stride;
-      self[at] = reduce_step<T, op>(self[at], r[i * sr]);
-      if constexpr (op == ScatterReduce::Mean) count[at] += T(1);
+  // Each thread first resets, then reduces, the elements only its share names.
+  scatter_parts(L, [&](auto&& each) {
+    if (!include_self) {
+      const T init = reduce_identity<T>(op);
+      each([&](const int64_t* off, int64_t i0, int64_t i1) {
+        T* s = self + off[0];
+        const int64_t* ix = index + off[2];
+        for (int64_t i = i0; i < i1; ++i) s[i * ss + ix[i * sx] * dim_stride] = init;
+      });
     }
+    each([&](const int64_t* off, int64_t i0, int64_t i1) {
+      const int64_t base = off[0];
+      const T* r = src + off[1];
+      const int64_t* ix = index + off[2];
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t at = base + i * ss + ix[i * sx] * dim_stride;
+        self[at] = reduce_step<T, op>(self[at], r[i * sr]);
+        if constexpr (op == ScatterReduce::Mean) count[at] += T(1);
+      }
+    });
   });
 }
 

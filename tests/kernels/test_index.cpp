@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include "core/error.h"
+#include "core/tensor.h"
 #include "kernels/index.h"
 #include "test_kernel_util.h"
 #ifdef LOOM_WITH_CUDA
@@ -243,6 +244,48 @@ TEMPLATE_TEST_CASE("cpu scatter_reduce: every reduction, with and without self, 
       }
     }
   }
+}
+
+TEST_CASE("cpu scatter_add and scatter_reduce: in parallel, the serial result to the bit", "[kernels]") {
+  // self [400, 300] float, index and src [400, 700] along dim 1 (innermost: whole runs go to the
+  // threads), and self [300, 400], index and src [700, 400] along dim 0 (each thread takes a range of
+  // every run); the reference is the same call on one thread.
+  const int64_t R = 400, C = 300, L = 700;
+  std::vector<double> s0 = random_doubles(R * C, -1, 1, 31), sr = random_doubles(R * L, -1, 1, 32),
+                      ri = random_doubles(R * L, 0, double(C), 33);
+  std::vector<int64_t> index(R * L);
+  for (int64_t i = 0; i < R * L; ++i) index[i] = std::min<int64_t>(int64_t(ri[i]), C - 1);
+  const Vec<float> src = cast_vec<float>(sr);
+  struct Layout {
+    ElementwiseLoop loop;
+    int64_t dim_stride;
+  };
+  const Layout layouts[] = {{make_loop({R, L}, {Shape{C, 0}, Shape{L, 1}, Shape{L, 1}}), 1},
+                            {make_loop({L, R}, {Shape{0, 1}, Shape{R, 1}, Shape{R, 1}}), R}};
+  const int threads = get_num_threads();
+  for (const Layout& lay : layouts)
+    for (int op = -1; op < 5; ++op) {
+      INFO("op " << op << " (-1: scatter_add), dim stride " << lay.dim_stride);
+      std::vector<Vec<float>> results, counts;
+      for (int t : {1, 2}) {
+        set_num_threads(t);
+        Vec<float> self = cast_vec<float>(s0), count(R * C, 0.0f);
+        if (op < 0) {
+          REQUIRE(cpu::scatter_add(DType::Float32, ptr<float>(self), ptr<float>(src), index.data(), lay.loop,
+                                   lay.dim_stride, C) == -1);
+        } else {
+          const auto r = static_cast<ScatterReduce>(op);
+          REQUIRE(cpu::scatter_reduce(DType::Float32, r, false, ptr<float>(self),
+                                      r == ScatterReduce::Mean ? ptr<float>(count) : nullptr, ptr<float>(src),
+                                      index.data(), lay.loop, lay.dim_stride, C) == -1);
+        }
+        results.push_back(self);
+        counts.push_back(count);
+      }
+      CHECK(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+      CHECK(counts[0] == counts[1]);
+    }
+  set_num_threads(threads);
 }
 
 TEST_CASE("cpu scatter_reduce: NaN wins amax and amin, infinities start them without self", "[kernels]") {
