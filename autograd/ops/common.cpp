@@ -180,6 +180,7 @@ void check_no_internal_overlap(const Tensor& t, const char* op) {
                t.sizes(), ", strides ", t.strides(),
                "). Please clone() the tensor before performing "
                "the operation.");
+  check_view_written_in_grad_mode(t, op);
 }
 
 void check_inplace(const Tensor& self, const char* op) {

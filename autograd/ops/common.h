@@ -77,6 +77,7 @@ void run_binary_scalar(kernels::BinaryOp op, const Tensor& out, const Tensor& a,
 // Raises for a written-to tensor in which two elements share one memory
 // location (a stride of 0 on a dimension of size > 1, as expand makes): the
 // result would depend on the write order. Other layouts pass, as in PyTorch.
+// Also runs check_view_written_in_grad_mode (every in-place op calls this).
 void check_no_internal_overlap(const Tensor& t, const char* op);
 
 // ---- in-place ops and views (autograd/ops/view_inplace.cpp) ----
@@ -85,6 +86,10 @@ void check_no_internal_overlap(const Tensor& t, const char* op);
 Tensor view_positions(const Tensor& base, const Tensor& view);
 // Raises for an in-place op on a view of a leaf that requires grad (called by check_inplace).
 void check_inplace_view(const Tensor& self, const char* op);
+// Raises, in grad mode, for a write into a view that does not require grad
+// (made in no_grad mode) of a base that does: the base's history would not
+// see the write (called by check_no_internal_overlap and fill_).
+void check_view_written_in_grad_mode(const Tensor& self, const char* op);
 // After an in-place op wrote r's values into self: self's history becomes
 // r's; for a view, its base's history becomes a CopySlices node over the
 // base's old history and r, and self a view of it.

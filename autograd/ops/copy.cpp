@@ -73,6 +73,7 @@ Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) {
 Tensor& Tensor::fill_(const Scalar& value) {
   OpScope scope(Op::fill_, {this});  // no overlap check: every element gets the same value, as in PyTorch
   check_scalar_fits(value, dtype(), "fill_");
+  ops::check_view_written_in_grad_mode(*this, "fill_");
   bool track = autograd::any_requires_grad({this});
   if (track) ops::check_inplace(*this, "fill_");
   if (track && impl()->view_base_) {  // a view: its elements leave the base's history

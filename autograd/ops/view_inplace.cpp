@@ -84,6 +84,16 @@ void check_inplace_view(const Tensor& self, const char* op) {
                "clone the piece).");
 }
 
+void check_view_written_in_grad_mode(const Tensor& self, const char* op) {
+  const auto& base_impl = self.impl()->view_base_;
+  if (!base_impl || !autograd::grad_enabled() || self.requires_grad()) return;
+  Tensor base(base_impl);
+  if (base.requires_grad())
+    LOOM_THROW(ErrorKind::Runtime, op, ": a view made in no_grad mode is being modified in place with grad mode ",
+               "enabled; its base (shape ", base.sizes(), ") requires grad and its history would not see the write. ",
+               "Modify the view under no_grad, or make it again in grad mode.");
+}
+
 void rebase_history(const Tensor& self, const Tensor& r) {
   const auto& base_impl = self.impl()->view_base_;
   if (!base_impl) {

@@ -6,6 +6,10 @@
 // (deterministic, no two tasks write one element); the grid gradient over blocks in parallel, summing the channels.
 #include <algorithm>
 #include <cmath>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LOOM_GRID_AVX2 1
+#endif
 
 #include "core/error.h"
 #include "kernels/cpu/branchless.h"
@@ -62,7 +66,8 @@ void fill_block(TapBlock<T>& b, const T* grid, int len, const GridSampleParams& 
 
 // The value of tap k at position q in one plane: an unconditional load (a
 // tap outside the image points at element 0) and a bit select, no branch.
-// (GCC 12 does not turn these loads into gathers: the loops stay scalar.)
+// GCC 12 does not turn these loads into gathers, so float32 has an AVX2 path
+// below with explicit masked gathers.
 template <typename T>
 LOOM_CPU_INLINE T tap(const TapBlock<T>& b, const T* plane, int k, int q) {
   return detail::select_bits(b.in[k][q], plane[b.off[k][q]], T(0));
@@ -94,12 +99,115 @@ LOOM_CPU_CLONES void grid_grad_row(T* sx, T* sy, const T* go, const T* plane, co
   }
 }
 
+#ifdef LOOM_GRID_AVX2
+// float32 with AVX2: eight positions at a time, each tap a masked gather
+// (lanes outside the image read nothing and give 0); the products and sums
+// in the scalar loop's order, so both paths give the same bits.
+__attribute__((target("avx2"))) inline __m256 gather_tap(const TapBlock<float>& b, const float* plane, int k, int q) {
+  const __m256i off = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&b.off[k][q]));
+  const __m256i in8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&b.in[k][q])));
+  const __m256 mask = _mm256_castsi256_ps(_mm256_cmpgt_epi32(in8, _mm256_setzero_si256()));
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), plane, off, mask, 4);
+}
+
+// All channels of one image at the block's positions: eight positions at a
+// time, their offsets, masks and weights held in registers across the
+// channels (the loop over channels innermost).
+template <int TAPS>
+__attribute__((target("avx2"))) void sample_planes_avx2(float* out, const float* in, int64_t C, int64_t HW, int64_t OHW,
+                                                        const TapBlock<float>& b, int len) {
+  int q = 0;
+  for (; q + 8 <= len; q += 8) {
+    __m256i off[TAPS];
+    __m256 mask[TAPS], w[TAPS];
+    for (int k = 0; k < TAPS; ++k) {
+      off[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&b.off[k][q]));
+      const __m256i in8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&b.in[k][q])));
+      mask[k] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(in8, _mm256_setzero_si256()));
+      w[k] = _mm256_loadu_ps(&b.w[k][q]);
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      const float* plane = in + c * HW;
+      __m256 v = _mm256_setzero_ps();
+      for (int k = 0; k < TAPS; ++k)
+        v = _mm256_add_ps(
+            v, _mm256_mul_ps(_mm256_mask_i32gather_ps(_mm256_setzero_ps(), plane, off[k], mask[k], 4), w[k]));
+      _mm256_storeu_ps(out + c * OHW + q, v);
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    const float* plane = in + c * HW;
+    for (int r = q; r < len; ++r) {
+      float v = 0.0f;
+      for (int k = 0; k < TAPS; ++k) v += tap(b, plane, k, r) * b.w[k][r];
+      out[c * OHW + r] = v;
+    }
+  }
+}
+
+__attribute__((target("avx2"))) void grid_grad_row_avx2(float* sx, float* sy, const float* go, const float* plane,
+                                                        const TapBlock<float>& b, int len) {
+  int q = 0;
+  for (; q + 8 <= len; q += 8) {
+    __m256 vx = _mm256_setzero_ps(), vy = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      const __m256 v = gather_tap(b, plane, k, q);
+      vx = _mm256_add_ps(vx, _mm256_mul_ps(v, _mm256_loadu_ps(&b.dwx[k][q])));
+      vy = _mm256_add_ps(vy, _mm256_mul_ps(v, _mm256_loadu_ps(&b.dwy[k][q])));
+    }
+    const __m256 g = _mm256_loadu_ps(go + q);
+    _mm256_storeu_ps(sx + q, _mm256_add_ps(_mm256_loadu_ps(sx + q), _mm256_mul_ps(vx, g)));
+    _mm256_storeu_ps(sy + q, _mm256_add_ps(_mm256_loadu_ps(sy + q), _mm256_mul_ps(vy, g)));
+  }
+  for (; q < len; ++q) {
+    float vx = 0.0f, vy = 0.0f;
+    for (int k = 0; k < 4; ++k) {
+      const float v = tap(b, plane, k, q);
+      vx += v * b.dwx[k][q];
+      vy += v * b.dwy[k][q];
+    }
+    sx[q] += vx * go[q];
+    sy[q] += vy * go[q];
+  }
+}
+
+bool has_avx2() {
+  static const bool ok = __builtin_cpu_supports("avx2");
+  return ok;
+}
+#endif
+
 template <typename T, int TAPS>
 void forward_planes(T* out, const T* in, const TapBlock<T>& b, int len, const GridSampleParams& p, int64_t n,
                     int64_t o0) {
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+#ifdef LOOM_GRID_AVX2
+  if constexpr (std::is_same_v<T, float>) {
+    if (has_avx2()) {
+      sample_planes_avx2<TAPS>(out + n * p.C * OHW + o0, in + n * p.C * HW, p.C, HW, OHW, b, len);
+      return;
+    }
+  }
+#endif
   for (int64_t c = 0; c < p.C; ++c)
     sample_row<T, TAPS>(out + (n * p.C + c) * OHW + o0, in + (n * p.C + c) * HW, b, len);
+}
+
+template <typename T>
+void grid_grad_planes(T* sx, T* sy, const T* gout, const T* in, const TapBlock<T>& b, int len,
+                      const GridSampleParams& p, int64_t n, int64_t o0) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+#ifdef LOOM_GRID_AVX2
+  if constexpr (std::is_same_v<T, float>) {
+    if (has_avx2()) {
+      for (int64_t c = 0; c < p.C; ++c)
+        grid_grad_row_avx2(sx, sy, gout + (n * p.C + c) * OHW + o0, in + (n * p.C + c) * HW, b, len);
+      return;
+    }
+  }
+#endif
+  for (int64_t c = 0; c < p.C; ++c)
+    grid_grad_row(sx, sy, gout + (n * p.C + c) * OHW + o0, in + (n * p.C + c) * HW, b, len);
 }
 
 template <typename T>
@@ -157,8 +265,7 @@ void backward_impl(T* gin, T* ggrid, const T* gout, const T* in, const T* grid, 
       fill_block(b, grid + 2 * (n * OHW + o0), len, p);
       std::fill(sx, sx + len, T(0));
       std::fill(sy, sy + len, T(0));
-      for (int64_t c = 0; c < p.C; ++c)
-        grid_grad_row(sx, sy, gout + (n * p.C + c) * OHW + o0, in + (n * p.C + c) * HW, b, len);
+      grid_grad_planes(sx, sy, gout, in, b, len, p, n, o0);
       T* gg = ggrid + 2 * (n * OHW + o0);
       for (int q = 0; q < len; ++q) {
         gg[2 * q] = sx[q] * b.gx[q];

@@ -155,3 +155,19 @@ def test_cuda_matches_cpu(rng, f):
         grads.append((l.grad.cpu().numpy(), a.grad.cpu().numpy()))
     np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-6, atol=1e-8)
+
+
+def test_view_made_in_no_grad_mode_and_written_in_grad_mode_raises():
+    x = loom.ones(4, requires_grad=True) * 1
+    with loom.no_grad():
+        v = x[:2]
+    for write in (lambda: v.mul_(2), lambda: v.fill_(1.0), lambda: v.copy_(loom.zeros(2)),
+                  lambda: v.__setitem__(0, 3.0)):
+        with pytest.raises(RuntimeError, match="no_grad mode"):
+            write()
+    with loom.no_grad():
+        v.mul_(2)  # allowed: nothing is recorded
+    z = loom.zeros(3)
+    w = z[1:]
+    w.add_(1)  # the base needs no grad: nothing to keep in step
+    assert z.tolist() == [0, 1, 1]
