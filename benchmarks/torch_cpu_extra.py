@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch's side of loom_bench's CPU cases that are not in shared/bench/SPEC.md (so not in
-torch_cpu_reference.py): pooling, grid_sample / affine_grid, scatter_reduce: same case names, shapes and protocol (2 threads, median of 10 timed
+torch_cpu_reference.py): pooling, grid_sample / affine_grid, scatter_reduce, bicubic resizing: same case names, shapes and protocol (2 threads, median of 10 timed
 calls after 2 warm-up ones, gradients through torch.autograd.grad so nothing accumulates).
 
     python torch_cpu_extra.py [--out extra.jsonl]
@@ -57,6 +57,13 @@ def grid_cases(add):
         bench(lambda: torch.autograd.grad(F.grid_sample(xl, gl, align_corners=False), [xl, gl], go)))
 
 
+def upsample_cases(add):
+    """The registry's bicubic case ([16, 64, 64, 64] in [-1, 1) -> 128 x 128)."""
+    x = torch.rand(16, 64, 64, 64) * 2 - 1
+    add("cpu/upsample/fp32/upsample_bicubic2d/16x64x64x64",
+        bench(lambda: F.interpolate(x, size=(128, 128), mode="bicubic", align_corners=False)))
+
+
 def index_cases(add):
     """The registry's scatter_reduce case (index in [0, 5))."""
     x = torch.rand(4096, 1024) * 2 - 1
@@ -81,6 +88,7 @@ def main():
     pool_cases(add)
     grid_cases(add)
     index_cases(add)
+    upsample_cases(add)
     if fh:
         fh.close()
 

@@ -9,6 +9,9 @@
 // - bilinear: with align_corners s = oh * r, else s = max((oh + 0.5) * r - 0.5, 0)
 //   (in the input's dtype, float for float32); h0 = floor(s), h1 = h0 + 1
 //   clamped to H - 1, weights 1 - (s - h0) and s - h0.
+// - bicubic: s as bilinear but not clamped at 0; h = min(floor(s), H - 1),
+//   t = s - h clamped to [0, 1]; taps h - 1 .. h + 2 clamped to [0, H - 1]
+//   with the cubic convolution weights of A = -0.75 (PyTorch's, Keys').
 // r is the source step per output pixel (upsample_scale): H / OH, or
 // 1 / scale_factor when the caller gave one; with align_corners
 // (H - 1) / (OH - 1), 0 when OH == 1.
@@ -26,7 +29,7 @@
 
 namespace loom::kernels {
 
-enum class UpsampleMode : int8_t { Nearest, NearestExact, Bilinear };
+enum class UpsampleMode : int8_t { Nearest, NearestExact, Bilinear, Bicubic };
 
 struct UpsampleParams {
   int64_t NC = 1, H = 1, W = 1, OH = 1, OW = 1;
@@ -63,9 +66,39 @@ LOOM_UPSAMPLE_HD void linear_taps(int64_t o, T r, int64_t in, bool align_corners
   *w1 = s - static_cast<T>(a);
 }
 
+// The cubic convolution kernel (A = -0.75) at |x| <= 1 and at 1 < |x| < 2.
+template <typename T>
+LOOM_UPSAMPLE_HD T cubic_near(T x) {
+  constexpr T A = T(-0.75);
+  return ((A + T(2)) * x - (A + T(3))) * x * x + T(1);
+}
+template <typename T>
+LOOM_UPSAMPLE_HD T cubic_far(T x) {
+  constexpr T A = T(-0.75);
+  return ((A * x - T(5) * A) * x + T(8) * A) * x - T(4) * A;
+}
+
+// The four source taps of output o (clamped into [0, in - 1]) and their weights.
+template <typename T>
+LOOM_UPSAMPLE_HD void cubic_taps(int64_t o, T r, int64_t in, bool align_corners, int64_t* idx, T* w) {
+  const T s = align_corners ? r * static_cast<T>(o) : r * (static_cast<T>(o) + T(0.5)) - T(0.5);
+  int64_t i = static_cast<int64_t>(std::floor(s));
+  if (i > in - 1) i = in - 1;
+  T t = s - static_cast<T>(i);
+  t = t < T(0) ? T(0) : (t > T(1) ? T(1) : t);
+  w[0] = cubic_far(t + T(1));
+  w[1] = cubic_near(t);
+  w[2] = cubic_near(T(1) - t);
+  w[3] = cubic_far(T(2) - t);
+  for (int k = 0; k < 4; ++k) {
+    const int64_t j = i - 1 + k;
+    idx[k] = j < 0 ? 0 : (j > in - 1 ? in - 1 : j);
+  }
+}
+
 namespace cpu {
 
-// Nearest modes take every dtype, Bilinear float32 / float64.
+// Nearest modes take every dtype, Bilinear and Bicubic float32 / float64.
 void upsample2d_forward(DType dt, void* out, const void* in, const UpsampleParams& p);
 // grad_in (overwritten) gets grad_out summed back onto the source pixels;
 // float32 / float64. Deterministic: each plane is summed in output order.
@@ -80,7 +113,7 @@ void upsample2d_forward(DType dt, void* out, const void* in, const UpsampleParam
 // Nearest: a thread per input element sums the run of outputs that read it
 // (deterministic, no atomics). Bilinear: a thread per output element adds its
 // four weighted taps with atomicAdd into the zeroed grad_in (the order of the
-// additions is not fixed, as in PyTorch).
+// additions is not fixed, as in PyTorch); Bicubic likewise with sixteen.
 void upsample2d_backward(DType dt, void* grad_in, const void* grad_out, const UpsampleParams& p, cudaStream_t stream);
 
 }  // namespace cuda

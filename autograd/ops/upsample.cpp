@@ -1,4 +1,4 @@
-// upsample_nearest2d / upsample_bilinear2d front ends and their backward
+// upsample_nearest2d / upsample_bilinear2d / upsample_bicubic2d front ends and their backward
 // nodes (they save only the geometry). Resizing is linear: its backward
 // applies the adjoint (the kernels' backward), and the adjoint's backward is
 // the resize again, so under create_graph each is recorded with the other as
@@ -28,8 +28,9 @@ Tensor down(const Tensor& g, const UpsampleParams& p, const Shape& in_shape, con
         go.device(), kernels::cpu::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p),
         kernels::cuda::upsample2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, ops::stream_of(go.device())));
   if (autograd::any_requires_grad({&g})) {
-    const char* name =
-        p.mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackwardBackward0" : "UpsampleNearest2DBackwardBackward0";
+    const char* name = p.mode == UpsampleMode::Bicubic    ? "UpsampleBicubic2DBackwardBackward0"
+                       : p.mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackwardBackward0"
+                                                          : "UpsampleNearest2DBackwardBackward0";
     auto node = std::make_shared<LambdaNode>(
         name, [=](const TensorList& gg) { return TensorList{up(gg[0], p, in_shape, out_shape)}; });
     autograd::attach(node, {g}, gi);
@@ -46,7 +47,9 @@ Tensor up(const Tensor& x, const UpsampleParams& p, const Shape& in_shape, const
         x.device(), kernels::cpu::upsample2d_forward(x.dtype(), out.data_ptr(), xc.data_ptr(), p),
         kernels::cuda::upsample2d_forward(x.dtype(), out.data_ptr(), xc.data_ptr(), p, ops::stream_of(x.device())));
   if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
-    const char* name = p.mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackward0" : "UpsampleNearest2DBackward0";
+    const char* name = p.mode == UpsampleMode::Bicubic    ? "UpsampleBicubic2DBackward0"
+                       : p.mode == UpsampleMode::Bilinear ? "UpsampleBilinear2DBackward0"
+                                                          : "UpsampleNearest2DBackward0";
     auto node = std::make_shared<LambdaNode>(
         name, [=](const TensorList& g) { return TensorList{down(g[0], p, in_shape, out_shape)}; });
     autograd::attach(node, {x}, out);
@@ -61,7 +64,7 @@ Tensor upsample(const Tensor& input, const Dims& output_size, const std::vector<
              "input of size ", input.sizes());
   LOOM_CHECK(output_size.size() == 2, op, ": output_size must have 2 elements, got ", output_size);
   LOOM_CHECK(scales.empty() || scales.size() == 2, op, ": scales must be empty or hold 2 values, got ", scales.size());
-  if (mode == UpsampleMode::Bilinear)
+  if (mode == UpsampleMode::Bilinear || mode == UpsampleMode::Bicubic)
     LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ",
                     dtype_name(input.dtype()));
   const bool unbatched = input.dim() == 3;
@@ -79,20 +82,21 @@ Tensor upsample(const Tensor& input, const Dims& output_size, const std::vector<
   return unbatched ? out.squeeze(0) : out;
 }
 
-void set_cost(const OpScope& scope, const Tensor& input, const Dims& output_size, bool bilinear) {
+// flops: per output element (bilinear 9: 4 taps, 3 lerps; bicubic 35: 4 rows of 4 taps, then 4 rows).
+void set_cost(const OpScope& scope, const Tensor& input, const Dims& output_size, double flops) {
   if (!scope.observed() || !input.defined() || output_size.size() != 2 || input.dim() < 3) return;
   const double planes =
       static_cast<double>(input.numel()) / static_cast<double>(std::max<int64_t>(1, input.size(-1) * input.size(-2)));
   const double out = planes * static_cast<double>(output_size[0]) * static_cast<double>(output_size[1]);
-  // Bilinear: 4 taps, 3 lerps of 3 FLOPs each; the input read once, the output written once.
-  scope.set_cost(bilinear ? 9 * out : 0, cost_bytes(&input) + out * static_cast<double>(input.element_size()));
+  // The input read once, the output written once.
+  scope.set_cost(flops * out, cost_bytes(&input) + out * static_cast<double>(input.element_size()));
 }
 
 }  // namespace
 
 Tensor upsample_nearest2d(const Tensor& input, const Dims& output_size, const std::vector<double>& scales, bool exact) {
   OpScope scope(Op::upsample_nearest2d, {&input});
-  set_cost(scope, input, output_size, false);
+  set_cost(scope, input, output_size, 0);
   return upsample(input, output_size, scales, exact ? UpsampleMode::NearestExact : UpsampleMode::Nearest, false,
                   "upsample_nearest2d");
 }
@@ -100,8 +104,15 @@ Tensor upsample_nearest2d(const Tensor& input, const Dims& output_size, const st
 Tensor upsample_bilinear2d(const Tensor& input, const Dims& output_size, bool align_corners,
                            const std::vector<double>& scales) {
   OpScope scope(Op::upsample_bilinear2d, {&input});
-  set_cost(scope, input, output_size, true);
+  set_cost(scope, input, output_size, 9);
   return upsample(input, output_size, scales, UpsampleMode::Bilinear, align_corners, "upsample_bilinear2d");
+}
+
+Tensor upsample_bicubic2d(const Tensor& input, const Dims& output_size, bool align_corners,
+                          const std::vector<double>& scales) {
+  OpScope scope(Op::upsample_bicubic2d, {&input});
+  set_cost(scope, input, output_size, 35);
+  return upsample(input, output_size, scales, UpsampleMode::Bicubic, align_corners, "upsample_bicubic2d");
 }
 
 }  // namespace loom

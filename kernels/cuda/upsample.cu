@@ -9,7 +9,8 @@
 // o(i) the first output whose source is >= i, found from the estimate i / r
 // and corrected by a step or two; no atomics, a fixed order. Bilinear
 // backward: grad_in is zeroed, then a thread per output element adds its four
-// weighted taps with atomicAdd (the order of additions varies, as PyTorch's).
+// weighted taps with atomicAdd (the order of additions varies, as PyTorch's);
+// bicubic the same with its sixteen taps.
 #include "kernels/cuda/common.cuh"
 #include "kernels/upsample.h"
 
@@ -23,7 +24,19 @@ __global__ void upsample2d_forward_kernel(T* __restrict__ out, const T* __restri
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(blockDim.x) * gridDim.x) {
     const int64_t ow = e % p.OW, t = e / p.OW, oh = t % p.OH, plane = t / p.OH;
     const T* x = in + plane * p.H * p.W;
-    if constexpr (kMode == UpsampleMode::Bilinear) {
+    if constexpr (kMode == UpsampleMode::Bicubic) {
+      int64_t ih[4], iw[4];
+      T wy[4], wx[4];
+      cubic_taps<T>(oh, static_cast<T>(p.rh), p.H, p.align_corners, ih, wy);
+      cubic_taps<T>(ow, static_cast<T>(p.rw), p.W, p.align_corners, iw, wx);
+      T v = T(0);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const T* r = x + ih[i] * p.W;
+        v += wy[i] * (r[iw[0]] * wx[0] + r[iw[1]] * wx[1] + r[iw[2]] * wx[2] + r[iw[3]] * wx[3]);
+      }
+      out[e] = v;
+    } else if constexpr (kMode == UpsampleMode::Bilinear) {
       int64_t h0, h1, w0, w1;
       T lh, lw;
       linear_taps<T>(oh, static_cast<T>(p.rh), p.H, p.align_corners, &h0, &h1, &lh);
@@ -85,11 +98,39 @@ __global__ void upsample2d_bilinear_backward_kernel(T* __restrict__ gi, const T*
   }
 }
 
+template <typename T>
+__global__ void upsample2d_bicubic_backward_kernel(T* __restrict__ gi, const T* __restrict__ go, UpsampleParams p) {
+  const int64_t total = p.NC * p.OH * p.OW;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(blockDim.x) * gridDim.x) {
+    const int64_t ow = e % p.OW, t = e / p.OW, oh = t % p.OH, plane = t / p.OH;
+    int64_t ih[4], iw[4];
+    T wy[4], wx[4];
+    cubic_taps<T>(oh, static_cast<T>(p.rh), p.H, p.align_corners, ih, wy);
+    cubic_taps<T>(ow, static_cast<T>(p.rw), p.W, p.align_corners, iw, wx);
+    const T g = go[e];
+    T* d = gi + plane * p.H * p.W;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const T gy = wy[i] * g;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) atomicAdd(d + ih[i] * p.W + iw[j], gy * wx[j]);
+    }
+  }
+}
+
 }  // namespace
 
 void upsample2d_forward(DType dt, void* out, const void* in, const UpsampleParams& p, cudaStream_t stream) {
   const int64_t total = p.NC * p.OH * p.OW;
   if (total == 0) return;
+  if (p.mode == UpsampleMode::Bicubic) {
+    LOOM_DISPATCH_FLOAT(dt, "upsample_bicubic2d", [&] {
+      upsample2d_forward_kernel<scalar_t, UpsampleMode::Bicubic>
+          <<<grid_for(total), kThreads, 0, stream>>>(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p);
+      LOOM_CUDA_KERNEL_CHECK();
+    });
+    return;
+  }
   if (p.mode == UpsampleMode::Bilinear) {
     LOOM_DISPATCH_FLOAT(dt, "upsample_bilinear2d", [&] {
       upsample2d_forward_kernel<scalar_t, UpsampleMode::Bilinear>
@@ -115,10 +156,12 @@ void upsample2d_backward(DType dt, void* grad_in, const void* grad_out, const Up
   LOOM_DISPATCH_FLOAT(dt, "upsample2d_backward", [&] {
     auto* gi = static_cast<scalar_t*>(grad_in);
     const auto* go = static_cast<const scalar_t*>(grad_out);
-    if (p.mode == UpsampleMode::Bilinear) {
+    if (p.mode == UpsampleMode::Bilinear || p.mode == UpsampleMode::Bicubic) {
       LOOM_CUDA_CHECK(cudaMemsetAsync(gi, 0, static_cast<size_t>(in_total) * sizeof(scalar_t), stream));
       if (out_total == 0) return;
-      upsample2d_bilinear_backward_kernel<scalar_t><<<grid_for(out_total), kThreads, 0, stream>>>(gi, go, p);
+      if (p.mode == UpsampleMode::Bicubic)
+        upsample2d_bicubic_backward_kernel<scalar_t><<<grid_for(out_total), kThreads, 0, stream>>>(gi, go, p);
+      else upsample2d_bilinear_backward_kernel<scalar_t><<<grid_for(out_total), kThreads, 0, stream>>>(gi, go, p);
     } else if (p.mode == UpsampleMode::NearestExact) {
       upsample2d_nearest_backward_kernel<scalar_t, true><<<grid_for(in_total), kThreads, 0, stream>>>(gi, go, p);
     } else {

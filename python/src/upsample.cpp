@@ -1,4 +1,4 @@
-// loom._C._functional._upsample_nearest2d / _upsample_bilinear2d: the kernels
+// loom._C._functional._upsample_nearest2d / _upsample_bilinear2d / _upsample_bicubic2d: the kernels
 // behind F.interpolate (python/loom/nn/functional.py computes output sizes and
 // scales from size / scale_factor as PyTorch does).
 #include <vector>
@@ -36,6 +36,14 @@ static RegisterFunctional reg_upsample([](py::module_& f) {
       },
       py::arg("input"), py::arg("output_size"), py::arg("align_corners") = false, py::arg("scales") = py::none(),
       registry_doc("upsample_bilinear2d"));
+  f.def(
+      "_upsample_bicubic2d",
+      [](const Tensor& input, py::object output_size, bool align_corners, py::object scales) {
+        return loom::upsample_bicubic2d(input, int_or_tuple(output_size, 2, "upsample_bicubic2d", "output_size"),
+                                        align_corners, scales_arg(scales));
+      },
+      py::arg("input"), py::arg("output_size"), py::arg("align_corners") = false, py::arg("scales") = py::none(),
+      registry_doc("upsample_bicubic2d"));
 });
 
 }  // namespace loom::python

@@ -346,6 +346,40 @@ inline Tensor upsample2d(const Tensor& x, const Dims& size, bool bilinear, bool 
   return from(out, {N, C, OH, OW});
 }
 
+// torch's upsample_bicubic2d of x [N, C, H, W] (no scale factors given).
+inline Tensor upsample_bicubic2d(const Tensor& x, const Dims& size, bool align_corners) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
+  const Values vx = values(x);
+  const double A = -0.75;
+  auto kernel = [&](double d) {  // the cubic convolution kernel at distance |d| < 2
+    d = std::fabs(d);
+    return d <= 1 ? ((A + 2) * d - (A + 3)) * d * d + 1 : ((A * d - 5 * A) * d + 8 * A) * d - 4 * A;
+  };
+  auto source = [&](int64_t o, int64_t in, int64_t out) {
+    if (align_corners) return out > 1 ? double(o) * double(in - 1) / double(out - 1) : 0.0;
+    return (o + 0.5) * double(in) / double(out) - 0.5;
+  };
+  Values out(static_cast<size_t>(N * C * OH * OW));
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const double sh = source(oh, H, OH), sw = source(ow, W, OW);
+        const int64_t h = std::min<int64_t>(int64_t(std::floor(sh)), H - 1),
+                      w = std::min<int64_t>(int64_t(std::floor(sw)), W - 1);
+        const double th = std::min(std::max(sh - double(h), 0.0), 1.0),
+                     tw = std::min(std::max(sw - double(w), 0.0), 1.0);
+        double v = 0;
+        for (int i = -1; i <= 2; ++i)
+          for (int j = -1; j <= 2; ++j) {
+            const int64_t hh = std::min(std::max<int64_t>(h + i, 0), H - 1),
+                          ww = std::min(std::max<int64_t>(w + j, 0), W - 1);
+            v += kernel(double(i) - th) * kernel(double(j) - tw) * vx[(nc * H + hh) * W + ww];
+          }
+        out[(nc * OH + oh) * OW + ow] = v;
+      }
+  return from(out, {N, C, OH, OW});
+}
+
 // Group norm of x [N, C, *]: groups of C / G channels normalized over their values, then w[c], b[c].
 inline Tensor group_norm(const Tensor& x, int64_t G, const Tensor& w, const Tensor& b, double eps) {
   const int64_t N = x.size(0), C = x.size(1), S = x.numel() / (N * C), D = C / G * S;

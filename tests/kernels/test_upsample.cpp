@@ -1,5 +1,5 @@
 // Resizing (kernels/upsample.h, autograd/ops/upsample.cpp): PyTorch's values
-// for nearest, nearest-exact and bilinear (with and without align_corners,
+// for nearest, nearest-exact, bilinear and bicubic (with and without align_corners,
 // given scale factors, downsampling) on a small image, float64 gradchecks,
 // every dtype for nearest, unbatched input, bad arguments; [cuda] the CUDA
 // kernels against the CPU twins on odd shapes in every mode, forward and
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/engine.h"
 #include "autograd/ops/upsample.h"
 #include "core/error.h"
 #include "kernels/upsample.h"
@@ -73,6 +74,39 @@ TEST_CASE("upsample: PyTorch's gradients, float64 gradchecks, every dtype, unbat
   CHECK(upsample_nearest2d(zeros({0, 3, 4, 4}), {8, 8}).sizes() == Shape{0, 3, 8, 8});
 }
 
+TEST_CASE("upsample: PyTorch's bicubic values and gradients; gradchecks", "[kernels][upsample]") {
+  const Tensor x = image();
+  check_close(upsample_bicubic2d(x, {5, 7}, false).reshape({-1}).narrow(0, 7, 7),
+              {1.8761920498, 2.5027508517, 3.5992139251, 4.9099416876, 6.4892983568, 8.2466325452, 9.3561433164}, 1e-9,
+              1e-9);
+  check_close(upsample_bicubic2d(x, {5, 7}, true).reshape({-1}).narrow(0, 7, 7),
+              {2.6286796564, 3.3770524208, 4.6070768082, 5.7958628708, 7.1758854646, 8.9158739353, 10.1742107829}, 1e-9,
+              1e-9);
+  // scale_factor 1.7 given: the source step is 1 / 1.7; taps beyond the border repeat it.
+  check_close(upsample_bicubic2d(x, {5, 6}, false, {1.7, 1.7}).reshape({-1}).narrow(0, 0, 6),
+              {-0.8557062738, -0.6014644867, -0.0437723559, 0.7849015375, 2.0843246933, 3.424750133}, 1e-9, 1e-9);
+  Tensor xg = image().requires_grad_(true);
+  const Tensor w = arange(Scalar(35.0)).to(DType::Float64).reshape({1, 1, 5, 7});
+  (upsample_bicubic2d(xg, {5, 7}, false) * w).sum().backward();
+  check_close(xg.grad().reshape({-1}),
+              {5.57884293, 10.9315761662, 16.379444242, 20.8701366618, 42.5080758017, 49.355212828, 55.1094402332,
+               58.659271137, 74.9109857872, 82.523433309, 87.9713013848, 90.202279519},
+              1e-9, 1e-9);
+  Tensor l = leaf({2, 3, 4, 5});
+  check_grad([](const TensorList& t) { return upsample_bicubic2d(t[0], {7, 3}, false); }, {l});
+  check_grad([](const TensorList& t) { return upsample_bicubic2d(t[0], {6, 9}, true, {}); }, {l});
+  check_grad([](const TensorList& t) { return upsample_bicubic2d(t[0], {9, 11}, false, {2.3, 2.4}); }, {l});
+  // Twice differentiable: its backward is the adjoint resize, recorded with the resize as its gradient.
+  check_grad(
+      [](const TensorList& t) {
+        autograd::EnableGradGuard eg;
+        Tensor y = upsample_bicubic2d(t[0], {5, 6}, false).pow(2.0).sum();
+        return autograd::grad({y}, {t[0]}, {}, false, true)[0];
+      },
+      {leaf({1, 2, 3, 4})});
+  check_error([&] { upsample_bicubic2d(x.to(DType::Int64), {2, 2}, false); }, {"upsample_bicubic2d", "floating"});
+}
+
 TEST_CASE("upsample: bad arguments raise errors naming the op", "[kernels][upsample]") {
   const Tensor x = image();
   check_error([&] { upsample_nearest2d(x, {0, 3}); }, {"upsample_nearest2d", "greater than 0"});
@@ -103,6 +137,12 @@ TEST_CASE("cuda upsample matches cpu: every mode, odd shapes, up and down, given
       compare_gpu(
           [&](const TensorList& t) {
             return upsample_bilinear2d(t[0], c.out, align, align ? std::vector<double>{} : c.scales);
+          },
+          {x}, 1e-12, 1e-12);
+    for (bool align : {false, true})
+      compare_gpu(
+          [&](const TensorList& t) {
+            return upsample_bicubic2d(t[0], c.out, align, align ? std::vector<double>{} : c.scales);
           },
           {x}, 1e-12, 1e-12);
     Tensor xf = rand(c.in).requires_grad_(true);

@@ -116,6 +116,7 @@ DOCUMENTED = [
     (_native._gru, "gru"),
     (_native._upsample_nearest2d, "upsample_nearest2d"),
     (_native._upsample_bilinear2d, "upsample_bilinear2d"),
+    (_native._upsample_bicubic2d, "upsample_bicubic2d"),
     (F.grid_sample, "grid_sample"),
     (F.affine_grid, "affine_grid"),
     (F.scaled_dot_product_attention, "attention"),

@@ -1,5 +1,5 @@
 """F.interpolate and the Upsample modules against PyTorch's values (computed once with PyTorch 1.13 on the
-image x[h, w] = (4h + w) ** 1.5 of shape [1, 1, 3, 4]): nearest, nearest-exact, bilinear with and without
+image x[h, w] = (4h + w) ** 1.5 of shape [1, 1, 3, 4]; bicubic with PyTorch 2.15): nearest, nearest-exact, bilinear and bicubic with and without
 align_corners, scale_factor with and without recompute_scale_factor, linear on 3-D input, area; gradients;
 argument errors; CUDA against the CPU."""
 import numpy as np
@@ -31,6 +31,14 @@ TORCH = {
                    [0.0, 1.0, 0.0, 1.0, 8.0, 11.1803398875, 8.0, 11.1803398875, 22.627416998, 27.0]),
     "bilinear_down_2x2": ([2, 2], dict(size=(2, 2), mode="bilinear"),
                           [2.7725424859, 7.1613670346, 21.0078238602, 29.6917681901]),
+    "bicubic_5x7": ([5, 7], dict(size=(5, 7), mode="bicubic", align_corners=False),
+                    [-0.8464492116, -0.6010561254, -0.0995245043, 0.721121757, 1.8934981438, 3.2603434918,
+                     4.1380912976, 1.8761920498]),
+    "bicubic_down_2x2": ([2, 2], dict(size=(2, 2), mode="bicubic"),
+                         [1.8206627509, 6.4564938266, 21.2687479648, 30.9589100902]),
+    "bicubic_ac_sf_1_7": ([5, 6], dict(scale_factor=1.7, mode="bicubic", align_corners=True),
+                          [0.0, 0.4145298705, 1.3609777668, 2.3033223222, 3.9445746698, 5.1961524227,
+                           2.6286796564, 3.5620273784]),
     "area_2x3": ([2, 3], dict(size=(2, 3), mode="area"),
                  [5.0450849719, 7.4264263672, 10.3104442954, 17.2019392214, 21.1250137365, 25.3307117324]),
 }
@@ -111,14 +119,17 @@ def test_interpolate_errors():
 def test_cuda_matches_cpu():
     x = loom.tensor(np.random.default_rng(1).standard_normal((2, 3, 9, 13)).astype(np.float32))
     for kw in (dict(size=(17, 5)), dict(scale_factor=2.5, mode="bilinear"),
-               dict(size=(4, 30), mode="bilinear", align_corners=True), dict(size=(10, 10), mode="nearest-exact")):
+               dict(size=(4, 30), mode="bilinear", align_corners=True), dict(size=(10, 10), mode="nearest-exact"),
+               dict(size=(20, 7), mode="bicubic"), dict(scale_factor=1.5, mode="bicubic", align_corners=True)):
         np.testing.assert_allclose(F.interpolate(x.cuda(), **kw).cpu().numpy(), F.interpolate(x, **kw).numpy(),
                                    rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kw", [dict(scale_factor=2, mode="nearest"), dict(size=(3, 11), mode="nearest-exact"),
                                 dict(size=(7, 3), mode="bilinear", align_corners=False),
-                                dict(size=(6, 9), mode="bilinear", align_corners=True)])
+                                dict(size=(6, 9), mode="bilinear", align_corners=True),
+                                dict(size=(7, 3), mode="bicubic", align_corners=False),
+                                dict(scale_factor=1.5, mode="bicubic", align_corners=True)])
 def test_resizing_is_differentiable_twice(kw):
     # The backward is the adjoint of the resize and the adjoint's backward the resize: gradgradcheck,
     # and grad-of-grad of a linear map is zero in x but not in the outer gradient.

@@ -255,8 +255,8 @@ def _pair_or(value, n, name):
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resizes [N, C, W] or [N, C, H, W] to `size` or by `scale_factor` (PyTorch's rules for the output size
-    and the source coordinates). Modes: 'nearest', 'nearest-exact', 'linear' (3-D), 'bilinear' (4-D) and
-    'area' (adaptive average pooling)."""
+    and the source coordinates). Modes: 'nearest', 'nearest-exact', 'linear' (3-D), 'bilinear' and 'bicubic'
+    (4-D) and 'area' (adaptive average pooling)."""
     if not isinstance(input, _C.Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
     if not isinstance(mode, str):
@@ -266,10 +266,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError(f"interpolate: input of {input.dim()} dims is not supported by loom: 3-D "
                                   f"[N, C, W] and 4-D [N, C, H, W] inputs are")
     if mode in _INTERPOLATING:
-        want = {1: "linear", 2: "bilinear"}[dims]
-        if mode != want:
+        want = {1: ("linear",), 2: ("bilinear", "bicubic")}[dims]
+        if mode not in want:
             raise NotImplementedError(f"interpolate: got {input.dim()}-D input, but mode '{mode}' is not supported "
-                                      f"for it by loom ('linear' takes 3-D input, 'bilinear' 4-D)")
+                                      f"for it by loom ('linear' takes 3-D input, 'bilinear' and 'bicubic' 4-D)")
         align = bool(align_corners) if align_corners is not None else False
     elif mode in ("nearest", "nearest-exact", "area"):
         if align_corners is not None:
@@ -277,7 +277,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                              "linear | bilinear | bicubic | trilinear")
         align = False
     else:
-        raise ValueError(f"interpolate: unknown mode {mode!r} (nearest, nearest-exact, linear, bilinear, area)")
+        raise ValueError(f"interpolate: unknown mode {mode!r} (nearest, nearest-exact, linear, bilinear, bicubic, "
+                         f"area)")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported by loom")
     if (size is None) == (scale_factor is None):
@@ -302,6 +303,8 @@ def _resize2d(input, out, mode, align, scales):
         return _C._functional.adaptive_avg_pool2d(input, out)
     if mode in ("bilinear", "linear"):
         return _C._functional._upsample_bilinear2d(input, out, align, scales)
+    if mode == "bicubic":
+        return _C._functional._upsample_bicubic2d(input, out, align, scales)
     return _C._functional._upsample_nearest2d(input, out, scales, mode == "nearest-exact")
 
 
