@@ -4,13 +4,33 @@
 // The CPU kernels return the first bad index; the CUDA ones set the caller's
 // device error flag.
 #pragma once
+#include <limits>
+
 #include "kernels/contract.h"
 #include "kernels/loops.h"
+
+#if defined(__CUDACC__)
+#define LOOM_INDEX_HD __host__ __device__ __forceinline__
+#else
+#define LOOM_INDEX_HD inline
+#endif
 
 namespace loom::kernels {
 
 // The reductions of scatter_reduce (torch.Tensor.scatter_reduce's `reduce`).
 enum class ScatterReduce : int8_t { Sum, Prod, Mean, Amax, Amin };
+
+// The value a reduction starts from without self: 0, 1, lowest (-inf), highest (inf).
+template <typename T>
+LOOM_INDEX_HD T scatter_identity(ScatterReduce op) {
+  using lim = std::numeric_limits<T>;
+  switch (op) {
+    case ScatterReduce::Prod: return T(1);
+    case ScatterReduce::Amax: return lim::has_infinity ? -lim::infinity() : lim::lowest();
+    case ScatterReduce::Amin: return lim::has_infinity ? lim::infinity() : lim::max();
+    default: return T(0);
+  }
+}
 
 namespace cpu {
 

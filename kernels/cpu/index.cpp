@@ -122,17 +122,6 @@ int64_t scatter_add_impl(T* self, const T* src, const int64_t* index, const Elem
   return -1;
 }
 
-template <typename T>
-T reduce_identity(ScatterReduce op) {
-  using lim = std::numeric_limits<T>;
-  switch (op) {
-    case ScatterReduce::Prod: return T(1);
-    case ScatterReduce::Amax: return lim::has_infinity ? -lim::infinity() : lim::lowest();
-    case ScatterReduce::Amin: return lim::has_infinity ? lim::infinity() : lim::max();
-    default: return T(0);
-  }
-}
-
 // op(dst, v) for the reductions; bool: sum or, prod and; max or, min and.
 template <typename T, ScatterReduce op>
 inline T reduce_step(T dst, T v) {
@@ -159,7 +148,7 @@ void scatter_reduce_impl(T* self, T* count, const T* src, const int64_t* index, 
   // Each thread first resets, then reduces, the elements only its share names.
   scatter_parts(L, [&](auto&& each) {
     if (!include_self) {
-      const T init = reduce_identity<T>(op);
+      const T init = scatter_identity<T>(op);
       each([&](const int64_t* off, int64_t i0, int64_t i1) {
         T* s = self + off[0];
         const int64_t* ix = index + off[2];

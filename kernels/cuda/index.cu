@@ -107,17 +107,6 @@ struct ScatterAddF {
 };
 
 template <typename T>
-__host__ __device__ T reduce_identity(ScatterReduce op) {
-  using lim = std::numeric_limits<T>;
-  switch (op) {
-    case ScatterReduce::Prod: return T(1);
-    case ScatterReduce::Amax: return lim::has_infinity ? -lim::infinity() : lim::lowest();
-    case ScatterReduce::Amin: return lim::has_infinity ? lim::infinity() : lim::max();
-    default: return T(0);
-  }
-}
-
-template <typename T>
 struct ScatterFillF {
   T* self;
   const int64_t* index;
@@ -241,7 +230,7 @@ void scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, v
     launch_offsets<3>(loop, ValidateF{index, self_dim_size, error_flag}, stream);
     if (!include_self)
       launch_offsets<3>(
-          loop, ScatterFillF<scalar_t>{s, index, self_dim_stride, reduce_identity<scalar_t>(op), error_flag}, stream);
+          loop, ScatterFillF<scalar_t>{s, index, self_dim_stride, scatter_identity<scalar_t>(op), error_flag}, stream);
     switch (op) {
       case ScatterReduce::Sum:
         launch_scatter_reduce<scalar_t, ScatterReduce::Sum>(s, c, r, index, loop, self_dim_stride, error_flag, stream);

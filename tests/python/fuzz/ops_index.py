@@ -65,8 +65,8 @@ def gather_examples(draw, op):
     return Example(op, {"x": x, "i": idx}, call, e)
 
 
-@st.composite
-def scatter_add_examples(draw, op):
+def _scatter_inputs(draw):
+    """self, dim, the wrapped dim (None when out of range), the index's shape, the size along dim, index, src."""
     x = draw(S.tensors(S.NUMERIC, min_dims=1, max_dims=3))
     d = draw(S.dims(x.ndim))
     w = wrap(d, x.ndim)
@@ -74,6 +74,20 @@ def scatter_add_examples(draw, op):
     n = x.shape[w] if w is not None else 1
     idx = draw(index_tensor(ishape, n))
     src = draw(S.tensors(x.dtype if draw(st.integers(0, 4)) else S.NUMERIC, shape=ishape, mode="nice"))
+    return x, d, w, ishape, n, idx, src
+
+
+def _scatter_targets(ishape, w, idx):
+    """(target element, index position) of every index position, in order."""
+    for pos in np.ndindex(*ishape):
+        tgt = list(pos)
+        tgt[w] = idx.arr[pos]
+        yield tuple(tgt), pos
+
+
+@st.composite
+def scatter_add_examples(draw, op):
+    x, d, w, ishape, n, idx, src = _scatter_inputs(draw)
     inplace = op.endswith("_")
     call = ("r = x.scatter_add_(%d, i, s)" if inplace else "r = x.scatter_add(%d, i, s)" if op.startswith("Tensor.")
             else "r = loom.scatter_add(x, %d, i, s)") % d
@@ -85,11 +99,9 @@ def scatter_add_examples(draw, op):
         e = R.raises("index out of range")
     else:
         out = x.arr.astype(np.float64 if x.dtype in S.FLOATS else x.arr.dtype).copy()
-        for pos in np.ndindex(*ishape):
-            tgt = list(pos)
-            tgt[w] = idx.arr[pos]
+        for tgt, pos in _scatter_targets(ishape, w, idx):
             with np.errstate(all="ignore"):
-                out[tuple(tgt)] += src.arr[pos]
+                out[tgt] += src.arr[pos]
         e = R.value(out, x.dtype, rtol=1e-5, atol=1e-5)
         if inplace:
             e = in_place_expect(x, e.value, x.dtype)
@@ -98,13 +110,7 @@ def scatter_add_examples(draw, op):
 
 @st.composite
 def scatter_reduce_examples(draw, op):
-    x = draw(S.tensors(S.NUMERIC, min_dims=1, max_dims=3))
-    d = draw(S.dims(x.ndim))
-    w = wrap(d, x.ndim)
-    ishape = tuple(draw(st.integers(0, s)) for s in x.shape)
-    n = x.shape[w] if w is not None else 1
-    idx = draw(index_tensor(ishape, n))
-    src = draw(S.tensors(x.dtype if draw(st.integers(0, 4)) else S.NUMERIC, shape=ishape, mode="nice"))
+    x, d, w, ishape, n, idx, src = _scatter_inputs(draw)
     reduce = draw(st.sampled_from(["sum", "prod", "mean", "amax", "amin"] + ([] if draw(st.integers(0, 9)) else
                                                                               ["max"])))
     include_self = draw(st.booleans())
@@ -124,10 +130,8 @@ def scatter_reduce_examples(draw, op):
         floating = x.dtype in S.FLOATS
         out = x.arr.astype(np.float64 if floating else x.arr.dtype).copy()
         sent = {}
-        for pos in np.ndindex(*ishape):
-            tgt = list(pos)
-            tgt[w] = idx.arr[pos]
-            sent.setdefault(tuple(tgt), []).append(src.arr[pos])
+        for tgt, pos in _scatter_targets(ishape, w, idx):
+            sent.setdefault(tgt, []).append(src.arr[pos])
         with np.errstate(all="ignore"):
             for tgt, vals in sent.items():
                 v = np.array(([out[tgt]] if include_self else []) + vals, dtype=out.dtype)
