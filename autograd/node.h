@@ -112,7 +112,6 @@ struct AutogradMeta {
   AutogradMeta& operator=(const AutogradMeta&) = delete;
   bool requires_grad = false;
   bool retains_grad = false;
-  bool is_view = false;            // a view of a tensor that requires grad
   bool multi_output_view = false;  // one of the views split / chunk / unbind return
   // Advances whenever the tensor gets a new history (attach, an in-place op):
   // its views compare it with the epoch they were made from.

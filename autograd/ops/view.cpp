@@ -24,7 +24,6 @@ Tensor finish_view(const Tensor& self, Tensor view, const char* name, std::funct
     auto node =
         std::make_shared<LambdaNode>(name, [backward](const TensorList& g) { return TensorList{backward(g[0])}; });
     autograd::attach(node, {self}, view);
-    autograd::meta(view).is_view = true;
   }
   return view;
 }
@@ -379,10 +378,7 @@ TensorList multi_view(const Tensor& self, TensorList pieces, const char* name,
   if (autograd::any_requires_grad({&self})) {
     auto node = std::make_shared<LambdaNode>(name, [backward](const TensorList& g) { return TensorList{backward(g)}; });
     autograd::attach(node, {self}, pieces);
-    for (auto& p : pieces) {
-      autograd::meta(p).is_view = true;
-      autograd::meta(p).multi_output_view = true;
-    }
+    for (auto& p : pieces) autograd::meta(p).multi_output_view = true;
   }
   return pieces;
 }

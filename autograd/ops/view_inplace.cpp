@@ -137,7 +137,6 @@ void regenerate_view(const Tensor& view) {
     return TensorList{out.scatter_add(0, pos, g[0].reshape({pos.numel()})).view(base_shape)};
   });
   attach(node, {base}, TensorList{view});  // records the base's epoch
-  meta(view).is_view = true;
 }
 
 }  // namespace autograd
