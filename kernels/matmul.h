@@ -41,6 +41,16 @@ int64_t interleaved_size(int64_t m, int64_t k);
 void interleave_rows(float* dst, const float* a, int64_t lda, int64_t m, int64_t k);
 void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int64_t ldb, int64_t n, float* c,
                       int64_t ldc, bool accumulate);
+// And with both operands read in place, for a left operand used once (the
+// column slab of a convolution's weight gradient): A (m x k, row stride lda),
+// B (k x n, row stride ldb), n a multiple of 16; one thread.
+//   gemm_rows(a, lda, m, k, b, ldb, n, c, ldc, accumulate)
+void gemm_rows(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t ldb, int64_t n, float* c,
+               int64_t ldc, bool accumulate);
+// dst [cols x rows rounded up to 16] (row stride ldd) = srcᵀ (src: rows x cols,
+// row stride lds), the padding columns zero: gemm_rows's right operand from a
+// block stored the other way round.
+void transpose_padded(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd);
 
 }  // namespace cpu
 

@@ -4,13 +4,16 @@
 // Row slabs (the common case: at least 2 tasks per pool thread). Each
 // (sample, group) is cut into slabs of output rows whose column block
 // [Cg*R*S, rows*OW] fits a core's L2 (kSlabElems); one pool task unrolls a
-// slab and multiplies it at once with single-threaded OpenBLAS, so the
+// slab and multiplies it at once on one thread (float32 with AVX-512: loom's
+// register tiles, kernels/cpu/packed_gemm.cpp; otherwise OpenBLAS), so the
 // columns never travel to DRAM:
 //   forward   out rows [Kg, rows*OW] = w_g @ col_slab (+ bias, while in cache)
 //   grad in   col_slab = w_gᵀ @ grad_out rows, col2im into the input planes; one
 //             (sample, group) per task, its slabs in order (they overlap in rows)
 //   grad w    each chunk of tasks adds grad_out rows @ col_slabᵀ into its own
-//             partial [K, Cg*R*S]; the partials are summed at the end
+//             partial [K, Cg*R*S]; the partials are summed at the end (on the
+//             tiles: transposed, over blocks of about 512 positions that may
+//             span samples, backward_weight_tiles)
 // Whole samples (few tasks: small batch and small images). The column matrix
 // of a chunk of samples (at most kColBudget elements) is built in parallel
 // over (sample, channel), then one batched gemm call (kernels/cpu/matmul.cpp)
@@ -61,9 +64,10 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t OW, int6
 
 // Rows (r, s) of one input channel plane [H, W], output rows [oh0, oh1), into
 // col [R*S, (oh1 - oh0)*OW].
+// col's rows are ld apart (default: the slab's length).
 template <typename T>
-void im2col_plane(const T* in, T* col, const ConvParams& p, int64_t oh0, int64_t oh1) {
-  const int64_t L = (oh1 - oh0) * p.OW;
+void im2col_plane(const T* in, T* col, const ConvParams& p, int64_t oh0, int64_t oh1, int64_t ld = -1) {
+  const int64_t L = ld >= 0 ? ld : (oh1 - oh0) * p.OW;
   for (int64_t r = 0; r < p.R; ++r)
     for (int64_t s = 0; s < p.S; ++s) {
       T* dst = col + (r * p.S + s) * L;
@@ -142,13 +146,13 @@ int64_t slab_rows(const ConvParams& p) {
 }
 int64_t slab_tasks(const ConvParams& p) { return p.N * p.groups * ((p.OH + slab_rows(p) - 1) / slab_rows(p)); }
 
-// Whether the forward slab products run gemm_interleaved (kernels/matmul.h):
-// float32 on AVX-512, and a reduction long enough for it (the 3-channel first
-// layer of an image encoder, C·R·S = 27, stays with OpenBLAS). The register
-// tiles read the column slab in place, where OpenBLAS packs both operands for
-// every slab: the CLIP encoder's 3x3 layers at batch 32 went from 7.1-8.9 to
-// 6.5-6.9 ms forward on 2 cores. (The backward passes stay with OpenBLAS: the
-// same kernel made them no faster.)
+// Whether the slab products run on loom's register tiles (kernels/matmul.h):
+// float32 on AVX-512, and a reduction long enough for them (the 3-channel
+// first layer of an image encoder, C·R·S = 27, stays with OpenBLAS). The tiles
+// read the column slab in place, where OpenBLAS packs it on every slab: the
+// CLIP encoder's 3x3 layers at batch 32 went from 7.1-8.9 to 6.5-6.9 ms
+// forward on 2 cores; the weight gradient (backward_weight_tiles) from 141-166
+// to 160-183 GFLOP/s; the input gradient (gemm_interleaved on w_gᵀ) gained 1-5 %.
 template <typename T>
 bool use_tiles(const ConvParams& p) {
   return std::is_same_v<T, float> && p.crs() >= 64 && packed_gemm_supported();
@@ -209,17 +213,107 @@ template <typename T>
 void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p) {
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
   const int64_t rows = slab_rows(p), ntask = p.N * p.groups;
+  const float* wt = nullptr;  // w_gᵀ [CRS, Kg] in gemm_interleaved's tiles
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_tiles<T>(p)) {
+      static thread_local std::vector<float> wtb, tr;
+      const int64_t per = interleaved_size(CRS, Kg);
+      wtb.resize(size_t(per * p.groups));
+      tr.resize(size_t(CRS * Kg));
+      for (int64_t g = 0; g < p.groups; ++g) {
+        const float* wg = w + g * Kg * CRS;
+        for (int64_t k = 0; k < Kg; ++k)
+          for (int64_t j = 0; j < CRS; ++j) tr[size_t(j * Kg + k)] = wg[k * CRS + j];
+        interleave_rows(wtb.data() + g * per, tr.data(), Kg, CRS, Kg);
+      }
+      wt = wtb.data();
+    }
+  }
   detail::parallel_range(ntask, ntask * Kg * CRS * OHW, [&](int64_t b, int64_t e) {
-    T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
+    T* col = col_buffer<T>(size_t(CRS * rows * p.OW + Kg * (rows * p.OW + 16)));
     for (int64_t t = b; t < e; ++t) {
       const int64_t g = t % p.groups, n = t / p.groups;
       T* planes = gin + (n * p.C + g * Cg) * HW;
       std::fill(planes, planes + Cg * HW, T(0));
       for (int64_t oh0 = 0; oh0 < p.OH; oh0 += rows) {
         const int64_t oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
-        blas<T>(true, false, CRS, L, Kg, w + g * Kg * CRS, CRS, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, T(0),
-                col, L);
+        const T* go = gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW;
+        bool done = false;
+        if constexpr (std::is_same_v<T, float>) {
+          if (wt) {
+            // grad_out's rows lie OHW apart, often a multiple of 4 KiB (32 x 32
+            // images): the tiles' Kg row reads of one column would share a
+            // cache set. They are copied first, a row stride of L (+16 where
+            // that too is a multiple of 1024 floats).
+            const int64_t ld = L % 1024 == 0 ? L + 16 : L;
+            float* gb = col + CRS * L;
+            for (int64_t k = 0; k < Kg; ++k) std::memcpy(gb + k * ld, go + k * OHW, size_t(L) * sizeof(float));
+            gemm_interleaved(wt + g * interleaved_size(CRS, Kg), CRS, Kg, gb, ld, L, col, L, false);
+            done = true;
+          }
+        }
+        if (!done) blas<T>(true, false, CRS, L, Kg, w + g * Kg * CRS, CRS, go, OHW, T(0), col, L);
         for (int64_t c = 0; c < Cg; ++c) col2im_plane(col + c * RS * L, planes + c * HW, p, oh0, oh1);
+      }
+    }
+  });
+}
+
+// The weight gradient's products on the register tiles (float32, use_tiles):
+// transposed, gw_gᵀ [CRS, Kg] += col [CRS, L] @ grad_outᵀ [L, Kg] over blocks
+// of L output positions, so the column block is read in place as the tiles'
+// left operand (as in the forward pass) where OpenBLAS would pack it
+// transposed on every product; only the grad_out block is copied, transposed,
+// into [L, Kp] (Kp: Kg rounded up to the 16-float panels, zero padded). A
+// block is a run of whole output rows of the N·OH in order, across samples
+// where the images are small: L stays near kWeightCols whatever the image
+// size, since each product reads and writes all of the [CRS, Kp] partial (1.2
+// MB for 256 x 128·3·3, past L2) and a short L (64 for 8 x 8 images) made
+// that traffic, not the arithmetic, the limit. Each chunk of blocks
+// accumulates its own [groups][CRS][Kp] partial; the partials are summed and
+// transposed into gw at the end.
+constexpr int64_t kWeightCols = 512;
+
+void backward_weight_tiles(float* gw, const float* gout, const float* in, const ConvParams& p) {
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
+  const int64_t Kp = (Kg + 15) / 16 * 16, gsize = CRS * Kp, psize = p.groups * gsize;
+  const int64_t total = p.N * p.OH;  // output rows, all samples
+  // Rows per block: about kWeightCols positions (the [L, Kp] block then fits
+  // L2), and at least two blocks per thread.
+  const int64_t cols = std::max<int64_t>(64, std::min<int64_t>(kWeightCols, (int64_t(1) << 16) / Kp));
+  int64_t rows = std::max<int64_t>(1, cols / std::max<int64_t>(p.OW, 1));
+  rows = std::max<int64_t>(1, std::min(rows, (total + 2 * pool_threads() - 1) / (2 * pool_threads())));
+  const int64_t nblock = (total + rows - 1) / rows, ntask = p.groups * nblock, Lmax = rows * p.OW;
+  const int nchunks = detail::num_chunks(ntask, ntask * Kg * CRS * Lmax);
+  static thread_local std::vector<float> partial_buf;  // the caller's; the pool's threads use it through `partial`
+  partial_buf.assign(size_t(nchunks) * psize, 0.f);
+  float* partial = partial_buf.data();
+  detail::parallel_chunks(ntask, nchunks, [&](int chunk, int64_t b, int64_t e) {
+    float* col = col_buffer<float>(size_t(CRS * Lmax + Lmax * Kp));
+    float* bt = col + CRS * Lmax;
+    float* acc = partial + chunk * psize;
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t g = t / nblock, r0 = (t % nblock) * rows, r1 = std::min(total, r0 + rows);
+      const int64_t L = (r1 - r0) * p.OW;
+      // The block's pieces, one per sample it touches.
+      for (int64_t r = r0; r < r1;) {
+        const int64_t n = r / p.OH, oh0 = r % p.OH, oh1 = std::min(p.OH, oh0 + (r1 - r)), off = (r - r0) * p.OW;
+        for (int64_t c = 0; c < Cg; ++c)
+          im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L + off, p, oh0, oh1, L);
+        transpose_padded(gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, Kg, (oh1 - oh0) * p.OW, bt + off * Kp, Kp);
+        r += oh1 - oh0;
+      }
+      gemm_rows(col, L, CRS, L, bt, Kp, Kp, acc + g * gsize, Kp, true);
+    }
+  });
+  detail::parallel_range(p.K, p.K * CRS * nchunks, [&](int64_t b, int64_t e) {
+    for (int64_t kk = b; kk < e; ++kk) {
+      const int64_t g = kk / Kg, k = kk % Kg;
+      float* dst = gw + kk * CRS;
+      for (int64_t j = 0; j < CRS; ++j) {
+        float s = 0.f;
+        for (int c = 0; c < nchunks; ++c) s += partial[size_t(c * psize + g * gsize + j * Kp + k)];
+        dst[j] = s;
       }
     }
   });
@@ -233,6 +327,12 @@ void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& 
   const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
   const int nchunks = detail::num_chunks(ntask, ntask * Kg * CRS * rows * p.OW);
   const int64_t wsize = p.K * CRS;
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_tiles<T>(p)) {
+      backward_weight_tiles(gw, gout, in, p);
+      return;
+    }
+  }
   std::vector<T> partial(size_t(nchunks) * wsize, T(0));
   {
     detail::parallel_chunks(ntask, nchunks, [&](int chunk, int64_t b, int64_t e) {

@@ -34,6 +34,7 @@ constexpr int kMr = 8;       // rows of the register tile
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #define LOOM_PACKED_GEMM 1
+#include <immintrin.h>
 typedef float v16f __attribute__((vector_size(64)));
 
 // C rows [0, rows) x 16 columns at c (row stride ldc) = an 8-row tile of A @
@@ -57,6 +58,67 @@ __attribute__((target("arch=x86-64-v4"))) void tile8(int64_t k, const float* at,
       acc[r] += old;
     }
     std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
+  }
+}
+// The same tile with A read in place: its eight rows at a[r * lda] (rows past
+// `rows` repeat row 0 and are not stored), for a left operand used once.
+__attribute__((target("arch=x86-64-v4"))) void tile8_rows(int64_t k, const float* a, int64_t lda, const float* panel,
+                                                          int64_t ldb, float* c, int64_t ldc, int64_t rows,
+                                                          bool accumulate) {
+  const float* ar[kMr];
+  for (int r = 0; r < kMr; ++r) ar[r] = a + (r < rows ? r : 0) * lda;
+  v16f acc[kMr];
+  for (int r = 0; r < kMr; ++r) acc[r] = v16f{};
+  for (int64_t p = 0; p < k; ++p) {
+    v16f b;
+    std::memcpy(&b, panel + p * ldb, sizeof(b));
+    for (int r = 0; r < kMr; ++r) acc[r] += ar[r][p] * b;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (accumulate) {
+      v16f old;
+      std::memcpy(&old, c + r * ldc, sizeof(old));
+      acc[r] += old;
+    }
+    std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
+  }
+}
+// dst [cols, rows rounded up to 16] = srcᵀ (src rows x cols, row stride lds),
+// the padding columns zero: 16 x 16 blocks transposed in registers, four
+// rounds of two-source permutes (round b swaps the elements (i, j) and
+// (i + 2^b, j - 2^b) where bit b of i is clear and bit b of j set).
+__attribute__((target("arch=x86-64-v4"))) void transpose16(const float* src, int64_t lds, int64_t rows, int64_t cols,
+                                                           float* dst, int64_t ldd) {
+  alignas(64) static const int32_t kIdx[4][2][16] = {{{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+                                                      {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}},
+                                                     {{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+                                                      {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}},
+                                                     {{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+                                                      {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31}},
+                                                     {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+                                                      {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}}};
+  __m512i idx[4][2];
+  for (int b = 0; b < 4; ++b)
+    for (int h = 0; h < 2; ++h) idx[b][h] = _mm512_load_si512(kIdx[b][h]);
+  for (int64_t i0 = 0; i0 < rows; i0 += 16) {
+    const int64_t ni = std::min<int64_t>(16, rows - i0);
+    for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+      const int64_t nj = std::min<int64_t>(16, cols - j0);
+      const __mmask16 m = __mmask16((1u << nj) - 1u);
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i)
+        v[i] = i < ni ? _mm512_maskz_loadu_ps(m, src + (i0 + i) * lds + j0) : _mm512_setzero_ps();
+      for (int b = 0; b < 4; ++b) {
+        const int d = 1 << b;
+        for (int i = 0; i < 16; ++i) {
+          if (i & d) continue;
+          const __m512 x = v[i], y = v[i + d];
+          v[i] = _mm512_permutex2var_ps(x, idx[b][0], y);
+          v[i + d] = _mm512_permutex2var_ps(x, idx[b][1], y);
+        }
+      }
+      for (int j = 0; j < nj; ++j) _mm512_storeu_ps(dst + (j0 + j) * ldd + i0, v[j]);
+    }
   }
 }
 // The zero-padded copy of a ragged last panel, per thread.
@@ -142,6 +204,29 @@ void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t q = 0; q < cols; ++q) c[(r0 + r) * ldc + full + q] = tmp[r * kNr + q];
     }
+  }
+#endif
+}
+
+void transpose_padded(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
+  LOOM_CHECK(packed_gemm_supported(), "transpose_padded: needs a CPU with AVX-512 (packed_gemm_supported())");
+#ifdef LOOM_PACKED_GEMM
+  transpose16(src, lds, rows, cols, dst, ldd);
+#endif
+}
+
+void gemm_rows(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t ldb, int64_t n, float* c,
+               int64_t ldc, bool accumulate) {
+  LOOM_CHECK(packed_gemm_supported(), "gemm_rows: needs a CPU with AVX-512 (packed_gemm_supported())");
+  LOOM_CHECK(n % kNr == 0, "gemm_rows: n (", n, ") must be a multiple of ", kNr);
+#ifdef LOOM_PACKED_GEMM
+  if (m <= 0 || n <= 0) return;
+  // Tiles of A outside (8 rows, k long: in L1 while every panel passes),
+  // panels of B inside.
+  for (int64_t r0 = 0; r0 < m; r0 += kMr) {
+    const int64_t rows = std::min<int64_t>(kMr, m - r0);
+    for (int64_t c0 = 0; c0 < n; c0 += kNr)
+      tile8_rows(k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
   }
 #endif
 }

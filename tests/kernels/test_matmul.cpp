@@ -164,6 +164,59 @@ TEST_CASE("cpu gemm_interleaved matches the plain product", "[kernels]") {
       }
 }
 
+TEST_CASE("cpu gemm_rows matches the plain product", "[kernels]") {
+  if (!cpu::packed_gemm_supported()) SKIP("gemm_rows needs a CPU with AVX-512");
+  uint32_t seed = 700;
+  for (int64_t m : {1, 8, 13, 21})
+    for (int64_t n : {16, 48})
+      for (int64_t k : {1, 27, 70}) {
+        const int64_t lda = k + 3, ldb = n + 5, ldc = n + 2;
+        std::vector<float> a = cast_vec<float>(random_doubles(m * lda, -2, 2, seed++));
+        std::vector<float> b = cast_vec<float>(random_doubles(k * ldb, -2, 2, seed++));
+        std::vector<float> c0 = cast_vec<float>(random_doubles(m * ldc, -2, 2, seed++));
+        for (bool acc : {false, true}) {
+          std::vector<float> c = c0;
+          cpu::gemm_rows(a.data(), lda, m, k, b.data(), ldb, n, c.data(), ldc, acc);
+          int64_t bad = 0;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < ldc; ++j) {
+              const float got = c[i * ldc + j];
+              if (j >= n) {
+                bad += got != c0[i * ldc + j];
+                continue;
+              }
+              double want = acc ? double(c0[i * ldc + j]) : 0.0;
+              for (int64_t p = 0; p < k; ++p) want += double(a[i * lda + p]) * double(b[p * ldb + j]);
+              bad += !is_close(got, want, 1e-4, 1e-4);
+            }
+          INFO("m=" << m << " n=" << n << " k=" << k << " accumulate=" << acc);
+          CHECK(bad == 0);
+        }
+      }
+  float a[4] = {}, b[32] = {}, c[32] = {};
+  CHECK_THROWS_AS(cpu::gemm_rows(a, 2, 2, 2, b, 20, 20, c, 20, false), loom::Error);  // n not a multiple of 16
+}
+
+TEST_CASE("cpu transpose_padded transposes and zero pads", "[kernels]") {
+  if (!cpu::packed_gemm_supported()) SKIP("transpose_padded needs a CPU with AVX-512");
+  uint32_t seed = 800;
+  for (int64_t rows : {1, 5, 16, 21, 40})
+    for (int64_t cols : {1, 7, 16, 35}) {
+      const int64_t lds = cols + 3, rp = (rows + 15) / 16 * 16, ldd = rp + 4;
+      std::vector<float> src = cast_vec<float>(random_doubles(rows * lds, -2, 2, seed++));
+      std::vector<float> dst(size_t(cols * ldd), -7.f);
+      cpu::transpose_padded(src.data(), lds, rows, cols, dst.data(), ldd);
+      int64_t bad = 0;
+      for (int64_t j = 0; j < cols; ++j)
+        for (int64_t i = 0; i < ldd; ++i) {
+          const float want = i < rows ? src[i * lds + j] : i < rp ? 0.f : -7.f;
+          bad += dst[j * ldd + i] != want;
+        }
+      INFO("rows=" << rows << " cols=" << cols);
+      CHECK(bad == 0);
+    }
+}
+
 TEST_CASE("cpu gemm rejects row strides shorter than a row", "[kernels]") {
   float a[6] = {}, b[6] = {}, c[4] = {};
   CHECK_THROWS_AS(cpu::gemm(DType::Float32, false, false, 2, 2, 3, 1, a, 2, 0, b, 2, 0, 0, c, 2, 0, 1), loom::Error);
