@@ -101,6 +101,10 @@ def _encoder_args():
     return nn.TransformerEncoderLayer(8, 2, dim_feedforward=16), 2
 
 
+def _decoder_args():
+    return nn.TransformerDecoderLayer(8, 2, dim_feedforward=16), 2
+
+
 _ENTRIES = [
     # linear.py
     ModuleInfo("Identity", input_shapes=[(2, 3)]),
@@ -192,6 +196,14 @@ _ENTRIES = [
     ModuleInfo("TransformerEncoderLayer", args=(8, 2), kwargs=dict(dim_feedforward=16), input_shapes=[(3, 2, 8)],
                has_parameters=True, train_eval_differ=True),
     ModuleInfo("TransformerEncoder", args=_encoder_args, input_shapes=[(3, 2, 8)], has_parameters=True,
+               train_eval_differ=True),
+    # tgt [3, 2, 8], memory [4, 2, 8]
+    ModuleInfo("TransformerDecoderLayer", args=(8, 2), kwargs=dict(dim_feedforward=16),
+               input_shapes=[(3, 2, 8), (4, 2, 8)], has_parameters=True, train_eval_differ=True),
+    ModuleInfo("TransformerDecoder", args=_decoder_args, input_shapes=[(3, 2, 8), (4, 2, 8)], has_parameters=True,
+               train_eval_differ=True),
+    # src [5, 2, 8], tgt [3, 2, 8]
+    ModuleInfo("Transformer", args=(8, 2, 1, 2, 16), input_shapes=[(5, 2, 8), (3, 2, 8)], has_parameters=True,
                train_eval_differ=True),
     # loss.py
     _loss("L1Loss", _pair),

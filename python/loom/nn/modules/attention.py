@@ -51,31 +51,49 @@ class MultiheadAttention(Module):
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got {embed_dim} and {num_heads}")
         if embed_dim % num_heads != 0:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if add_bias_kv or add_zero_attn or (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)):
-            raise NotImplementedError("MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim != embed_dim "
-                                      "are not supported")
-        self.embed_dim, self.kdim, self.vdim = embed_dim, embed_dim, embed_dim
-        self._qkv_same_embed_dim = True
+        kw = dict(device=device, dtype=dtype)
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
         self.head_dim = embed_dim // num_heads
-        self.in_proj_weight = Parameter(_factories.empty(3 * embed_dim, embed_dim, device=device, dtype=dtype))
-        self.register_parameter("q_proj_weight", None)
-        self.register_parameter("k_proj_weight", None)
-        self.register_parameter("v_proj_weight", None)
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(_factories.empty(3 * embed_dim, embed_dim, **kw))
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        else:
+            self.q_proj_weight = Parameter(_factories.empty(embed_dim, embed_dim, **kw))
+            self.k_proj_weight = Parameter(_factories.empty(embed_dim, self.kdim, **kw))
+            self.v_proj_weight = Parameter(_factories.empty(embed_dim, self.vdim, **kw))
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(_factories.empty(3 * embed_dim, device=device, dtype=dtype))
+            self.in_proj_bias = Parameter(_factories.empty(3 * embed_dim, **kw))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = False
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **kw)
+        if add_bias_kv:
+            self.bias_k = Parameter(_factories.empty(1, 1, embed_dim, **kw))
+            self.bias_v = Parameter(_factories.empty(1, 1, embed_dim, **kw))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):
-        init.xavier_uniform_(self.in_proj_weight)
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
@@ -93,21 +111,43 @@ class MultiheadAttention(Module):
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but got {E}")
         if is_causal and attn_mask is None:
             raise RuntimeError("Need attn_mask if specifying the is_causal hint")
+        for name, t, dim in (("key", key, self.kdim), ("value", value, self.vdim)):
+            if t.dim() != 3 or t.size(-1) != dim or t.size(1) != N or t.size(0) != S:
+                raise AssertionError(f"MultiheadAttention: expected {name} of shape [{S}, {N}, {dim}] "
+                                     f"(sequence first), got {list(t.shape)}")
         H, hd = self.num_heads, self.head_dim
-        w = self.in_proj_weight
         b = self.in_proj_bias
         bq = bk = bv = None
         if b is not None:
             bq, bk, bv = b.narrow(0, 0, E), b.narrow(0, E, E), b.narrow(0, 2 * E, E)
-        q = F.linear(query, w.narrow(0, 0, E), bq)
-        k = F.linear(key, w.narrow(0, E, E), bk)
-        v = F.linear(value, w.narrow(0, 2 * E, E), bv)
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            wq, wk, wv = w.narrow(0, 0, E), w.narrow(0, E, E), w.narrow(0, 2 * E, E)
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        q = F.linear(query, wq, bq)
+        k = F.linear(key, wk, bk)
+        v = F.linear(value, wv, bv)
+        extra = 0  # key positions added after the sequence: bias_k / bias_v, then a zero slot
+        if self.bias_k is not None:
+            k = _C.cat([k, self.bias_k.expand(1, N, E)], 0)
+            v = _C.cat([v, self.bias_v.expand(1, N, E)], 0)
+            extra += 1
 
         def heads(t, n):  # [n, N, E] -> [N, H, n, hd]
             return t.reshape(n, N, H, hd).permute(1, 2, 0, 3)
 
-        q, k, v = heads(q, L), heads(k, S), heads(v, S)
+        q, k, v = heads(q, L), heads(k, S + extra), heads(v, S + extra)
+        if self.add_zero_attn:
+            z = _factories.zeros(N, H, 1, hd, dtype=k.dtype, device=k.device)
+            k, v = _C.cat([k, z], 2), _C.cat([v, z], 2)
+            extra += 1
         mask = _merge_masks(attn_mask, key_padding_mask, N, H, L, S, q.dtype)
+        if extra and mask is not None:
+            # The added positions are never masked (PyTorch pads both masks with zeros).
+            pad = _factories.zeros(*(tuple(mask.shape[:-1]) + (extra,)), dtype=mask.dtype, device=mask.device)
+            mask = _C.cat([mask, pad], -1)
+        S += extra
         p = self.dropout if self.training else 0.0
         if need_weights:
             scores = q.matmul(k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
