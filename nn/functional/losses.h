@@ -71,6 +71,54 @@ Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const T
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
               bool log_target = false);
 
+// ||x1 - x2 + eps||_p over the last dim of the broadcast inputs ([N, D] -> [N],
+// [D] -> []; keepdim keeps it as size 1); p >= 0.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2.0, double eps = 1e-6, bool keepdim = false);
+
+// max(0, -target (input1 - input2) + margin): input1 should rank higher where
+// target is 1, lower where it is -1. All three have the same number of dims
+// and broadcast.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin = 0.0,
+                           const std::string& reduction = "mean");
+
+// max(0, margin + d(anchor, positive) - d(anchor, negative)) with d =
+// pairwise_distance(., ., p, eps); swap also takes d(positive, negative) when
+// it is smaller (the distance swap of Balntas et al.). [N, D] inputs (or [D]),
+// all with the same number of dims; margin > 0.
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin = 1.0,
+                           double p = 2.0, double eps = 1e-6, bool swap = false, const std::string& reduction = "mean");
+
+// input where target == 1, max(0, margin - input) where target == -1 (as
+// PyTorch: a target other than +-1 takes both terms).
+Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, double margin = 1.0,
+                            const std::string& reduction = "mean");
+
+// log(1 + exp(-target input)), computed without overflow.
+Tensor soft_margin_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
+
+// Per sample, the mean over the C classes (last dim) of
+// -w [y log(sigmoid(x)) + (1 - y) log(sigmoid(-x))]; input [N, C] or [C].
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const Tensor& weight = {},
+                                   const std::string& reduction = "mean");
+
+// Per sample, sum over the classes i != y of w[y] max(0, margin - x[y] +
+// x[i])^p, divided by C; p is 1 or 2; input [N, C] with int64 target [N], or
+// [C] with [].
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p = 1, double margin = 1.0,
+                         const Tensor& weight = {}, const std::string& reduction = "mean");
+
+// exp(input) - target input (log_input), else input - target log(input + eps);
+// full adds Stirling's approximation of log(target!) where target > 1.
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input = true, bool full = false,
+                        double eps = 1e-8, const std::string& reduction = "mean");
+
+// 0.5 (log(v) + (input - target)^2 / v) (+ 0.5 log(2 pi) when full), v = var
+// clamped to >= eps (the gradient passes the clamp, as PyTorch's no-grad
+// clamp). var has input's shape, or input's without the last dim, or input's
+// with one dim of size 1; an entry < 0 raises ValueError.
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full = false,
+                         double eps = 1e-6, const std::string& reduction = "mean");
+
 // x / max(||x||_p over dim, eps).
 Tensor normalize(const Tensor& input, double p = 2.0, int64_t dim = 1, double eps = 1e-12);
 

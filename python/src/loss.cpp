@@ -43,12 +43,111 @@ void def_pair_loss(py::module_& f, const char* name, const char* doc) {
 
 Tensor mse(const Tensor& a, const Tensor& b, const std::string& r) { return F::mse_loss(a, b, r); }
 Tensor l1(const Tensor& a, const Tensor& b, const std::string& r) { return F::l1_loss(a, b, r); }
+Tensor soft_margin(const Tensor& a, const Tensor& b, const std::string& r) { return F::soft_margin_loss(a, b, r); }
 
 }  // namespace
 
 static RegisterFunctional reg_loss([](py::module_& f) {
   def_pair_loss<mse>(f, "mse_loss", "Mean squared error (input - target)^2");
   def_pair_loss<l1>(f, "l1_loss", "Mean absolute error |input - target|");
+  def_pair_loss<soft_margin>(f, "soft_margin_loss", "log(1 + exp(-target * input)), without overflow");
+  f.def(
+      "pairwise_distance",
+      [](const py::object& x1, const py::object& x2, double p, double eps, bool keepdim) {
+        const char* op = "pairwise_distance";
+        return F::pairwise_distance(to_tensor(x1, op, "x1"), to_tensor(x2, op, "x2"), p, eps, keepdim);
+      },
+      py::arg("x1"), py::arg("x2"), py::arg("p") = 2.0, py::arg("eps") = 1e-6, py::arg("keepdim") = false,
+      "||x1 - x2 + eps||_p over the last dim");
+  f.def(
+      "margin_ranking_loss",
+      [](const py::object& input1, const py::object& input2, const py::object& target, double margin,
+         const py::object& size_average, const py::object& reduce, const std::string& reduction) {
+        const char* op = "margin_ranking_loss";
+        return F::margin_ranking_loss(to_tensor(input1, op, "input1"), to_tensor(input2, op, "input2"),
+                                      to_tensor(target, op, "target"), margin,
+                                      reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input1"), py::arg("input2"), py::arg("target"), py::arg("margin") = 0.0,
+      py::arg("size_average") = py::none(), py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "max(0, -target * (input1 - input2) + margin)");
+  f.def(
+      "triplet_margin_loss",
+      [](const py::object& anchor, const py::object& positive, const py::object& negative, double margin, double p,
+         double eps, bool swap, const py::object& size_average, const py::object& reduce,
+         const std::string& reduction) {
+        const char* op = "triplet_margin_loss";
+        return F::triplet_margin_loss(to_tensor(anchor, op, "anchor"), to_tensor(positive, op, "positive"),
+                                      to_tensor(negative, op, "negative"), margin, p, eps, swap,
+                                      reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("anchor"), py::arg("positive"), py::arg("negative"), py::arg("margin") = 1.0, py::arg("p") = 2.0,
+      py::arg("eps") = 1e-6, py::arg("swap") = false, py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "max(0, margin + d(anchor, positive) - d(anchor, negative)), d = pairwise_distance");
+  f.def(
+      "hinge_embedding_loss",
+      [](const py::object& input, const py::object& target, double margin, const py::object& size_average,
+         const py::object& reduce, const std::string& reduction) {
+        const char* op = "hinge_embedding_loss";
+        return F::hinge_embedding_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"), margin,
+                                       reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("margin") = 1.0, py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "input where target is 1, max(0, margin - input) where target is -1");
+  f.def(
+      "multilabel_soft_margin_loss",
+      [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
+         const py::object& reduce, const std::string& reduction) {
+        const char* op = "multilabel_soft_margin_loss";
+        return F::multilabel_soft_margin_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"),
+                                              opt_tensor(weight, op, "weight"),
+                                              reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
+      py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "Per sample, the class mean of the binary cross-entropy of logits");
+  f.def(
+      "multi_margin_loss",
+      [](const py::object& input, const py::object& target, int64_t p, double margin, const py::object& weight,
+         const py::object& size_average, const py::object& reduce, const std::string& reduction) {
+        const char* op = "multi_margin_loss";
+        return F::multi_margin_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"), p, margin,
+                                    opt_tensor(weight, op, "weight"), reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("p") = 1, py::arg("margin") = 1.0, py::arg("weight") = py::none(),
+      py::arg("size_average") = py::none(), py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
+      "Multi-class hinge loss: sum over i != y of max(0, margin - x[y] + x[i])^p / C");
+  f.def(
+      "poisson_nll_loss",
+      [](const py::object& input, const py::object& target, bool log_input, bool full, const py::object& size_average,
+         double eps, const py::object& reduce, const std::string& reduction) {
+        const char* op = "poisson_nll_loss";
+        return F::poisson_nll_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"), log_input, full, eps,
+                                   reduction_of(size_average, reduce, reduction));
+      },
+      py::arg("input"), py::arg("target"), py::arg("log_input") = true, py::arg("full") = false,
+      py::arg("size_average") = py::none(), py::arg("eps") = 1e-8, py::arg("reduce") = py::none(),
+      py::arg("reduction") = "mean", "Negative log-likelihood of a Poisson target");
+  f.def(
+      "gaussian_nll_loss",
+      [](const py::object& input, const py::object& target, const py::object& var, bool full, double eps,
+         const std::string& reduction) {
+        const char* op = "gaussian_nll_loss";
+        Tensor x = to_tensor(input, op, "input");
+        Tensor v;
+        if (py::isinstance<py::float_>(var) || py::isinstance<py::int_>(var)) {
+          const double value = var.cast<double>();
+          if (value < 0) throw py::value_error("gaussian_nll_loss: var has negative entries");
+          v = ones_like(x) * value;
+        } else {
+          v = to_tensor(var, op, "var");
+        }
+        return F::gaussian_nll_loss(x, to_tensor(target, op, "target"), v, full, eps, reduction);
+      },
+      py::arg("input"), py::arg("target"), py::arg("var"), py::arg("full") = false, py::arg("eps") = 1e-6,
+      py::arg("reduction") = "mean", "Negative log-likelihood of a Gaussian target with predicted variance var");
   f.def(
       "smooth_l1_loss",
       [](const py::object& input, const py::object& target, const py::object& size_average, const py::object& reduce,

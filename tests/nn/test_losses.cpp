@@ -354,3 +354,70 @@ TEST_CASE("loss gradients differentiate again (gradcheck of the gradient)", "[nn
   Tensor b = randn({3, 4}, f64), s = from_vector<int64_t>({1, -1, 1}, {3});
   check_grad(grad_of([&](const Tensor& x) { return F::cosine_embedding_loss(x, b, s, -0.9, "sum"); }), {leaf({3, 4})});
 }
+
+TEST_CASE("distance and margin losses: gradients, second order and errors", "[nn][losses][grad]") {
+  manual_seed(12);
+  Tensor signs = from_vector<double>({1, -1, -1, 1, 1}, {5});
+  Tensor cls = from_vector<int64_t>({0, 2, 3, 2, 1}, {5});
+  Tensor y01 = rand({5, 4}, f64).gt(Scalar(0.5)).to(DType::Float64);
+  Tensor counts = from_vector<double>({0, 1, 2, 3.5, 7}, {5}).unsqueeze(1).expand({5, 4}).contiguous();
+  Tensor w4 = rand({4}, f64) + 0.5;
+  for (std::string r : {"none", "mean", "sum"}) {
+    INFO("reduction " << r);
+    check_grad([](const TensorList& t) { return F::pairwise_distance(t[0], t[1], 3.0); }, {leaf({5, 4}), leaf({4})});
+    check_grad([&](const TensorList& t) { return F::margin_ranking_loss(t[0], t[1], signs, 0.2, r); },
+               {leaf({5}), leaf({5})});
+    check_grad([r](const TensorList& t) { return F::triplet_margin_loss(t[0], t[1], t[2], 1.5, 2.0, 1e-6, true, r); },
+               {leaf({5, 4}), leaf({5, 4}), leaf({5, 4})});
+    check_grad([&](const TensorList& t) { return F::hinge_embedding_loss(t[0], signs, 0.5, r); }, {leaf({5})});
+    check_grad([&](const TensorList& t) { return F::soft_margin_loss(t[0], signs.unsqueeze(1) * t[1], r); },
+               {leaf({5, 4}, -4, 4), leaf({5, 4})});
+    check_grad([&](const TensorList& t) { return F::multilabel_soft_margin_loss(t[0], y01, w4, r); }, {leaf({5, 4})});
+    check_grad([&](const TensorList& t) { return F::multi_margin_loss(t[0], cls, 2, 0.8, w4, r); }, {leaf({5, 4})});
+    check_grad([&](const TensorList& t) { return F::poisson_nll_loss(t[0], counts, true, true, 1e-8, r); },
+               {leaf({5, 4})});
+    check_grad([&](const TensorList& t) { return F::poisson_nll_loss(t[0], counts, false, false, 1e-8, r); },
+               {leaf({5, 4}, 0.5, 2)});
+    check_grad([r](const TensorList& t) { return F::gaussian_nll_loss(t[0], t[1], t[2], true, 1e-6, r); },
+               {leaf({5, 4}), leaf({5, 4}), leaf({5}, 0.2, 1)});
+  }
+  // Composed of differentiable ops: the gradients differentiate again.
+  auto grad_of = [](std::function<Tensor(const Tensor&)> loss) {
+    return [loss](const TensorList& t) {
+      autograd::EnableGradGuard eg;
+      Tensor l = loss(t[0]);
+      return autograd::grad({l}, {t[0]}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    };
+  };
+  Tensor p = randn({5, 4}, f64), n = randn({5, 4}, f64);
+  check_grad(grad_of([&](const Tensor& a) { return F::triplet_margin_loss(a, p, n, 3.0, 2.0, 1e-6, true, "sum"); }),
+             {leaf({5, 4})});
+  check_grad(grad_of([&](const Tensor& x) { return F::multilabel_soft_margin_loss(x, y01, {}, "sum"); }),
+             {leaf({5, 4})});
+  check_grad(grad_of([&](const Tensor& x) { return F::gaussian_nll_loss(p, n, x, false, 1e-6, "sum"); }),
+             {leaf({5, 4}, 0.2, 1)});
+  // A value check of each against its formula on one point.
+  Tensor a = from_vector<double>({0, 0}, {1, 2}), b = from_vector<double>({3, 4}, {1, 2});
+  check_close(F::pairwise_distance(a, b, 2.0, 0.0), std::vector<double>{5.0}, 1e-12, 1e-12);
+  check_close(F::triplet_margin_loss(a, a, b, 1.0, 2.0, 0.0), std::vector<double>{0.0}, 1e-12, 1e-12);
+  check_close(F::triplet_margin_loss(a, b, a, 1.0, 2.0, 0.0), std::vector<double>{6.0}, 1e-12, 1e-12);
+  check_close(F::soft_margin_loss(from_vector<double>({0.0}, {1}), from_vector<double>({1.0}, {1})),
+              std::vector<double>{std::log(2.0)}, 1e-12, 1e-12);
+  Tensor x3 = from_vector<double>({1.0, 2.0, 0.5}, {1, 3});
+  // class 0 (x = 1): max(0, 1 - 1 + 2) + max(0, 1 - 1 + 0.5), over C = 3
+  check_close(F::multi_margin_loss(x3, from_vector<int64_t>({0}, {1})),
+              std::vector<double>{(std::max(0.0, 1 - 1 + 2.0) + std::max(0.0, 1 - 1 + 0.5)) / 3}, 1e-12, 1e-12);
+  // Errors: the loss's name, ValueError / RuntimeError / IndexError / TypeError as PyTorch.
+  Tensor x = randn({3, 4});
+  CHECK(error_kind([&] { F::triplet_margin_loss(x, x, randn({4})); }) == ErrorKind::Runtime);
+  CHECK(error_kind([&] { F::triplet_margin_loss(x, x, x, 0.0); }) == ErrorKind::Value);
+  CHECK(error_kind([&] { F::margin_ranking_loss(x, x, randn({3})); }) == ErrorKind::Runtime);
+  CHECK(error_kind([&] { F::pairwise_distance(x, randn({2, 4})); }) == ErrorKind::Runtime);
+  CHECK(error_kind([&] { F::pairwise_distance(x, x, -1.0); }) == ErrorKind::Value);
+  CHECK(error_kind([&] { F::multi_margin_loss(x, from_vector<int64_t>({0, 1, 2}, {3}), 3); }) == ErrorKind::Value);
+  CHECK(error_kind([&] { F::multi_margin_loss(x, from_vector<int64_t>({0, 1, 4}, {3})); }) == ErrorKind::Index);
+  CHECK(error_kind([&] { F::multi_margin_loss(x, randn({3})); }) == ErrorKind::Type);
+  CHECK(error_kind([&] { F::gaussian_nll_loss(x, x, rand({3, 4}).neg()); }) == ErrorKind::Value);
+  CHECK(error_kind([&] { F::gaussian_nll_loss(x, x, rand({3, 3})); }) == ErrorKind::Value);
+  CHECK(error_kind([&] { F::soft_margin_loss(x, x, "avg"); }) == ErrorKind::Value);
+}

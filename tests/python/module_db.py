@@ -97,6 +97,14 @@ def _classes(rng, dtype):
     return randn(rng, dtype, 3, 5), randint(rng, 5, 3)
 
 
+def signs(rng, dtype, *shape):
+    return T(np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(_np_dtype(dtype)))
+
+
+def _triplet(rng, dtype):
+    return randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4)
+
+
 def _encoder_args():
     return nn.TransformerEncoderLayer(8, 2, dim_feedforward=16), 2
 
@@ -192,6 +200,9 @@ _ENTRIES = [
     # attention.py: query, key, value [L, N, E]
     ModuleInfo("MultiheadAttention", args=(8, 2), input_shapes=[(3, 2, 8), (4, 2, 8), (4, 2, 8)],
                has_parameters=True, returns_tuple=True),
+    # distance.py
+    ModuleInfo("PairwiseDistance", input_shapes=[(3, 4), (3, 4)]),
+    ModuleInfo("CosineSimilarity", input_shapes=[(3, 4), (3, 4)]),
     # transformer.py: dropout=0.1 by default
     ModuleInfo("TransformerEncoderLayer", args=(8, 2), kwargs=dict(dim_feedforward=16), input_shapes=[(3, 2, 8)],
                has_parameters=True, train_eval_differ=True),
@@ -218,6 +229,19 @@ _ENTRIES = [
                                                      T(np.array([1, -1, 1], dtype=_np_dtype(dtype))))),
     _loss("KLDivLoss", lambda rng, dtype: (log_probs(rng, dtype, 3, 5),
                                            T(np.exp(log_probs(rng, dtype, 3, 5).numpy())))),
+    _loss("MarginRankingLoss", lambda rng, dtype: (randn(rng, dtype, 5), randn(rng, dtype, 5), signs(rng, dtype, 5))),
+    # The last of anchor, positive, negative takes the target's place (not checked for a gradient).
+    _loss("TripletMarginLoss", _triplet),
+    _loss("TripletMarginWithDistanceLoss", _triplet),
+    _loss("HingeEmbeddingLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), signs(rng, dtype, 3, 4))),
+    _loss("SoftMarginLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), signs(rng, dtype, 3, 4))),
+    _loss("MultiLabelSoftMarginLoss", lambda rng, dtype: (randn(rng, dtype, 3, 5),
+                                                          T((rng.random((3, 5)) < 0.5).astype(_np_dtype(dtype))))),
+    _loss("MultiMarginLoss", _classes),
+    _loss("PoissonNLLLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), uniform(rng, dtype, 0, 3, 3, 4))),
+    # input, target, var: var takes the target's place.
+    _loss("GaussianNLLLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4),
+                                                 uniform(rng, dtype, 0.1, 1, 3, 4))),
 ]
 
 MODULE_DB = {}

@@ -399,6 +399,27 @@ log_softmax.__doc__ = _C._registry_docs["log_softmax"]
 one_hot.__doc__ = _C._registry_docs["one_hot"]
 
 
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance function d (a callable of two
+    tensors giving one distance per sample; pairwise_distance by default)."""
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater than 0, got {margin}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if not (anchor.dim() == positive.dim() == negative.dim()):
+        raise RuntimeError("triplet_margin_with_distance_loss: the anchor, positive and negative tensors are "
+                           "expected to have the same number of dimensions, got anchor "
+                           f"{list(anchor.shape)}, positive {list(positive.shape)} and negative "
+                           f"{list(negative.shape)}")
+    d = distance_function if distance_function is not None else _C._functional.pairwise_distance
+    d_pos, d_neg = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(d(positive, negative))
+    loss = (d_pos - d_neg + margin).clamp(min=0)
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+
+
 # Ops implemented in C++ by each kernel family (conv2d, layer_norm, ...).
 def _export_native():
     native = getattr(_C, "_functional", None)

@@ -1,0 +1,123 @@
+"""Generates tests/data/torch_losses.json, PyTorch's side of tests/python/test_losses_torch.py.
+
+Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpypi venv):
+
+    /opt/torchpypi/bin/python tests/data/make_loss_fixtures.py
+
+For each case: a torch.nn.functional function, its tensor arguments and keyword arguments, the output,
+and the gradients of sum(output * weights) to the arguments listed in "grad" (weights: fixed random
+tensors, also stored). Everything in float64.
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+here = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+
+def t2j(t):
+    data = t.flatten().tolist()
+    if t.is_floating_point():
+        data = [x if math.isinf(x) else float("%.12g" % x) for x in data]
+    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
+
+
+cases = []
+
+
+def case(fn, args, grad=(), distance=None, **kwargs):
+    args = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+    for i in grad:
+        args[i].requires_grad_(True)
+    call = dict(kwargs)
+    if distance == "cosine":
+        call["distance_function"] = lambda x, y: 1.0 - F.cosine_similarity(x, y)
+    out = getattr(F, fn)(*args, **call)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), [args[i] for i in grad]) if grad else []
+    cases.append({
+        "fn": fn, "kwargs": kwargs, "distance": distance,
+        "args": [t2j(a.detach()) if isinstance(a, torch.Tensor) else a for a in args],
+        "grad": list(grad), "output": t2j(out.detach()), "out_weight": t2j(w),
+        "grads": [t2j(g) for g in grads],
+    })
+
+
+def signs(*shape):
+    return torch.randint(0, 2, shape).double() * 2 - 1
+
+
+x1, x2 = torch.randn(4, 5), torch.randn(4, 5)
+x2[1] = x1[1]  # a zero distance: eps keeps the norm's gradient defined
+for p in (1.0, 2.0, 3.0, math.inf):
+    for keepdim in (False, True):
+        case("pairwise_distance", [x1, x2], grad=(0, 1), p=p, keepdim=keepdim)
+case("pairwise_distance", [x1, torch.randn(5)], grad=(0, 1), eps=0.01)
+case("pairwise_distance", [torch.randn(5), torch.randn(5)], grad=(0, 1))
+case("cosine_similarity", [x1, x2], grad=(0, 1), dim=1)
+case("cosine_similarity", [torch.randn(3, 4, 2), torch.randn(3, 1, 2)], grad=(0, 1), dim=-1, eps=1e-6)
+
+a, b, y = torch.randn(6), torch.randn(6), signs(6)
+for margin in (0.0, 0.3):
+    for red in ("none", "mean", "sum"):
+        case("margin_ranking_loss", [a, b, y], grad=(0, 1), margin=margin, reduction=red)
+
+anc, pos, neg = torch.randn(5, 4), torch.randn(5, 4), torch.randn(5, 4)
+for margin, p, swap in ((1.0, 2.0, False), (0.5, 1.0, True), (2.0, 3.0, True)):
+    for red in ("none", "mean"):
+        case("triplet_margin_loss", [anc, pos, neg], grad=(0, 1, 2), margin=margin, p=p, swap=swap, reduction=red)
+case("triplet_margin_loss", [anc[0], pos[0], neg[0]], grad=(0, 1, 2), reduction="sum")
+for distance in (None, "cosine"):
+    for swap in (False, True):
+        case("triplet_margin_with_distance_loss", [anc, pos, neg], grad=(0, 1, 2), distance=distance, swap=swap,
+             margin=0.7, reduction="none")
+
+h, ht = torch.randn(3, 4), signs(3, 4)
+ht[0, 0] = 0.0  # neither 1 nor -1: both terms, as PyTorch
+for margin in (1.0, 0.5):
+    for red in ("none", "mean"):
+        case("hinge_embedding_loss", [h, ht], grad=(0,), margin=margin, reduction=red)
+
+sm = torch.randn(3, 4) * 6
+for red in ("none", "mean", "sum"):
+    case("soft_margin_loss", [sm, signs(3, 4)], grad=(0,), reduction=red)
+
+ml, mt = torch.randn(3, 5) * 3, torch.randint(0, 2, (3, 5)).double()
+for weight in (None, torch.rand(5) + 0.5):
+    for red in ("none", "mean", "sum"):
+        case("multilabel_soft_margin_loss", [ml, mt], grad=(0,), weight=None, reduction=red) if weight is None \
+            else case("multilabel_soft_margin_loss", [ml, mt, weight], grad=(0,), reduction=red)
+
+mm, mmt = torch.randn(4, 5), torch.tensor([0, 3, 4, 3])
+for p, margin in ((1, 1.0), (2, 0.7)):
+    for red in ("none", "mean"):
+        case("multi_margin_loss", [mm, mmt], grad=(0,), p=p, margin=margin, reduction=red)
+case("multi_margin_loss", [mm, mmt, 1, 1.0, torch.rand(5) + 0.5], grad=(0,), reduction="sum")
+case("multi_margin_loss", [mm[0], mmt[0]], grad=(0,), reduction="none")
+
+pin, pt = torch.randn(2, 4), torch.tensor([[0.0, 1.0, 3.5, 2.0], [7.0, 0.5, 1.0, 12.0]])
+for log_input in (True, False):
+    for full in (False, True):
+        xin = pin if log_input else pin.abs() + 0.1
+        grad = (0,) if full else (0, 1)
+        case("poisson_nll_loss", [xin, pt], grad=grad, log_input=log_input, full=full, reduction="none")
+case("poisson_nll_loss", [pin, pt], grad=(0,), reduction="mean")
+
+gi, gt = torch.randn(4, 3), torch.randn(4, 3)
+gv = torch.rand(4, 3) + 0.1
+gv[0, 0] = 1e-8  # below eps: clamped, the gradient passes
+for full in (False, True):
+    case("gaussian_nll_loss", [gi, gt, gv], grad=(0, 1, 2), full=full, reduction="none")
+case("gaussian_nll_loss", [gi, gt, torch.rand(4) + 0.1], grad=(0, 1, 2), reduction="mean")
+case("gaussian_nll_loss", [gi, gt, torch.rand(4, 1) + 0.1], grad=(0, 1, 2), reduction="sum")
+case("gaussian_nll_loss", [gi, gt, torch.rand(1, 3) + 0.1], grad=(0, 1, 2), reduction="none", eps=0.01)
+
+with open(os.path.join(here, "torch_losses.json"), "w") as f:
+    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
+    f.write("\n")
+print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_losses.json")), "bytes")

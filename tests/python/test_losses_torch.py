@@ -1,0 +1,126 @@
+"""The distance and margin losses against PyTorch: tests/data/torch_losses.json holds, per case, a
+torch.nn.functional call's arguments, PyTorch 2.15's output in float64 and the gradients of
+sum(output * weights) to the listed arguments (made by tests/data/make_loss_fixtures.py); loom's function of
+the same name must give the same numbers. Also the modules and the errors."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+import loom
+import loom.nn.functional as F
+from loom import nn
+
+from _helpers import close
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "..", "data", "torch_losses.json")) as f:
+    FIXTURE = json.load(f)
+NP_DTYPES = {"float64": np.float64, "bool": np.bool_, "int64": np.int64}
+
+
+def arr(j):
+    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
+
+
+def case_id(c):
+    return c["fn"] + "-" + "-".join(f"{k}={v}" for k, v in sorted(c["kwargs"].items()) if k != "weight") + \
+        (f"-{c['distance']}" if c["distance"] else "")
+
+
+@pytest.mark.parametrize("case", FIXTURE["cases"], ids=[f"{i}-{case_id(c)}" for i, c in enumerate(FIXTURE["cases"])])
+def test_matches_pytorch(case):
+    args = []
+    for i, a in enumerate(case["args"]):
+        if isinstance(a, dict):
+            a = loom.tensor(arr(a), requires_grad=i in case["grad"])
+        args.append(a)
+    kwargs = dict(case["kwargs"])
+    if case["distance"] == "cosine":
+        kwargs["distance_function"] = lambda x, y: 1.0 - F.cosine_similarity(x, y)
+    out = getattr(F, case["fn"])(*args, **kwargs)
+    want = arr(case["output"])
+    assert list(out.shape) == case["output"]["shape"]
+    close(out, want, rtol=1e-9, atol=1e-10)
+    if case["grad"]:
+        (out * loom.tensor(arr(case["out_weight"]))).sum().backward()
+        for i, g in zip(case["grad"], case["grads"]):
+            close(args[i].grad, arr(g), rtol=1e-8, atol=1e-10)
+
+
+def test_modules_match_functions():
+    loom.manual_seed(0)
+    a, p, n = loom.randn(4, 6), loom.randn(4, 6), loom.randn(4, 6)
+    close(nn.PairwiseDistance(p=1.0, keepdim=True)(a, p), F.pairwise_distance(a, p, 1.0, keepdim=True))
+    close(nn.CosineSimilarity(dim=0)(a, p), F.cosine_similarity(a, p, dim=0))
+    close(nn.TripletMarginLoss(margin=0.5, swap=True)(a, p, n), F.triplet_margin_loss(a, p, n, margin=0.5, swap=True))
+    dist = nn.PairwiseDistance()
+    close(nn.TripletMarginWithDistanceLoss(distance_function=dist)(a, p, n), F.triplet_margin_loss(a, p, n))
+    y = loom.tensor([1.0, -1.0, 1.0, -1.0])
+    close(nn.MarginRankingLoss(0.2, reduction="sum")(a[:, 0], p[:, 0], y),
+          F.margin_ranking_loss(a[:, 0], p[:, 0], y, margin=0.2, reduction="sum"))
+    close(nn.HingeEmbeddingLoss(0.5)(a[:, 0], y), F.hinge_embedding_loss(a[:, 0], y, margin=0.5))
+    close(nn.SoftMarginLoss()(a[:, 0], y), F.soft_margin_loss(a[:, 0], y))
+    t01 = (p > 0).float()
+    w = loom.rand(6)
+    m = nn.MultiLabelSoftMarginLoss(weight=w)
+    assert "weight" in m.state_dict()
+    close(m(a, t01), F.multilabel_soft_margin_loss(a, t01, weight=w))
+    cls = loom.tensor([0, 5, 2, 2])
+    close(nn.MultiMarginLoss(p=2, margin=0.5)(a, cls), F.multi_margin_loss(a, cls, p=2, margin=0.5))
+    close(nn.PoissonNLLLoss(full=True)(a, t01 * 3), F.poisson_nll_loss(a, t01 * 3, full=True))
+    var = loom.rand(4, 6) + 0.1
+    close(nn.GaussianNLLLoss(full=True)(a, p, var), F.gaussian_nll_loss(a, p, var, full=True))
+    close(nn.GaussianNLLLoss()(a, p, 0.5), F.gaussian_nll_loss(a, p, loom.full((4, 6), 0.5)))
+    # Legacy size_average / reduce, as PyTorch.
+    close(nn.MarginRankingLoss(reduce=False)(a[:, 0], p[:, 0], y), F.margin_ranking_loss(a[:, 0], p[:, 0], y,
+                                                                                         reduction="none"))
+
+
+def test_soft_margin_losses_do_not_overflow():
+    x = loom.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+    y = loom.tensor([1.0, 1.0, 1.0])
+    loss = F.soft_margin_loss(x, y, reduction="none")
+    close(loss, [1000.0, math.log(2.0), 0.0])
+    loss.sum().backward()
+    close(x.grad, [-1.0, -0.5, 0.0])
+    m = F.multilabel_soft_margin_loss(x.detach().reshape(1, 3), loom.tensor([[0.0, 1.0, 1.0]]), reduction="none")
+    close(m, [(0.0 + math.log(2.0) + 0.0) / 3])
+
+
+def test_bad_inputs():
+    a, p = loom.randn(4, 6), loom.randn(4, 6)
+    with pytest.raises(RuntimeError, match="triplet_margin_loss.*same number of dimensions"):
+        F.triplet_margin_loss(a, p, loom.randn(6))
+    with pytest.raises(RuntimeError, match="margin_ranking_loss.*same number of dimensions"):
+        F.margin_ranking_loss(a[:, 0], p[:, 0], loom.tensor(1.0))
+    with pytest.raises(RuntimeError, match="pairwise_distance.*not broadcastable"):
+        F.pairwise_distance(a, loom.randn(3, 6))
+    with pytest.raises(ValueError, match="only p == 1 and p == 2"):
+        F.multi_margin_loss(a, loom.tensor([0, 1, 2, 3]), p=3)
+    with pytest.raises(IndexError, match="out of bounds for 6 classes"):
+        F.multi_margin_loss(a, loom.tensor([0, 1, 2, 6]))
+    with pytest.raises(TypeError, match="int64"):
+        F.multi_margin_loss(a, loom.tensor([0.0, 1.0, 2.0, 3.0]))
+    with pytest.raises(RuntimeError, match="expected input \\[N, C\\] with target \\[N\\]"):
+        F.multi_margin_loss(a, loom.tensor([0, 1]))
+    with pytest.raises(ValueError, match="var has negative entries"):
+        F.gaussian_nll_loss(a, p, -loom.rand(4, 6))
+    with pytest.raises(ValueError, match="var has negative entries"):
+        F.gaussian_nll_loss(a, p, -1.0)
+    with pytest.raises(ValueError, match="incorrect size"):
+        F.gaussian_nll_loss(a, p, loom.rand(4, 5))
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        F.soft_margin_loss(a, p, reduction="avg")
+    with pytest.raises(ValueError, match="triplet_margin_loss: margin must be greater than 0"):
+        F.triplet_margin_loss(a, p, p, margin=0.0)
+    with pytest.raises(ValueError, match="greater than 0"):
+        nn.TripletMarginLoss(margin=-0.5)
+    with pytest.raises(ValueError, match="greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=0.0)
+    with pytest.raises(ValueError, match="greater than 0"):
+        F.triplet_margin_with_distance_loss(a, p, p, margin=-1.0)
+    with pytest.raises(ValueError, match="only p == 1 and p == 2"):
+        nn.MultiMarginLoss(p=3)
