@@ -407,6 +407,10 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
         raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater than 0, got {margin}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        if not isinstance(t, _C.Tensor):
+            raise TypeError(f"triplet_margin_with_distance_loss(): argument '{name}' must be Tensor, "
+                            f"not {type(t).__name__}")
     if not (anchor.dim() == positive.dim() == negative.dim()):
         raise RuntimeError("triplet_margin_with_distance_loss: the anchor, positive and negative tensors are "
                            "expected to have the same number of dimensions, got anchor "
