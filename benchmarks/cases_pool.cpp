@@ -6,12 +6,17 @@
 //   pool/fp32/maxpool3x3s2_fwd/N64_C64_H112_W112    4·in + (4 + 8)·out   (pad 1)
 //   pool/fp32/avgpool2x2_fwdbwd/N256_C32_H64_W64    (4·in + 4·out) · 2
 //   pool/fp32/global_avgpool_fwdbwd/N256_C256_H8_W8 (4·in + 4·out) · 2   (adaptive to 1x1)
+//   pool/fp32/adaptive_maxpool_fwdbwd/N32_C256_H14_W14_O4x4   fwd 4·in + (4 + 8)·out,
+//                                                    bwd (4 + 8)·out + 4·in
+//   pool/fp32/maxovertime_fwdbwd/N32_C256_L64        the same, adaptive max to 1 over [N, C, 1, L]
+//                                                    (a text CNN's maximum over time)
 // CPU (2 threads, kCpuIters after kCpuWarmup), the CLIP image encoder's first
 // pooling at batch 32, the same byte counts:
 //   cpu/pool/fp32/maxpool2x2_fwd/N32_C32_H64_W64
 //   cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64
 //   cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64   max_pool2d(relu(x)): + 20·in (relu
 //                                                           forward, then its backward)
+//   cpu/pool/fp32/adaptive_maxpool_fwdbwd/N32_C256_H14_W14_O4x4, cpu/pool/fp32/maxovertime_fwdbwd/N32_C256_L64
 // 2x2 is the CLIP image encoder's downsampling (shared/bench/SPEC.md),
 // 3x3/s2/pad 1 the ResNet stem's. fwd runs with the input requiring grad
 // (the graph is recorded, as in training); fwdbwd = forward, then the input
@@ -60,6 +65,18 @@ void gpu_cases(const Context& ctx) {
        true,
        8,
        8},
+      {"pool/fp32/adaptive_maxpool_fwdbwd/N32_C256_H14_W14_O4x4",
+       {32, 256, 14, 14},
+       [](const Tensor& x) { return loom::adaptive_max_pool2d(x, {4}); },
+       true,
+       8,
+       24},
+      {"pool/fp32/maxovertime_fwdbwd/N32_C256_L64",
+       {32, 256, 1, 64},
+       [](const Tensor& x) { return loom::adaptive_max_pool2d(x, {1}); },
+       true,
+       8,
+       24},
   };
   for (const PoolCase& c : cases) {
     ctx.run(c.name, [&] {
@@ -83,6 +100,18 @@ void cpu_cases(const Context& ctx) {
       {"cpu/pool/fp32/maxpool2x2_fwd/N32_C32_H64_W64", {32, 32, 64, 64}, max2, false, 4, 12},
       {"cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64", {32, 32, 64, 64}, max2, true, 8, 24},
       {"cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64", {32, 32, 64, 64}, relu_max2, true, 28, 24},
+      {"cpu/pool/fp32/adaptive_maxpool_fwdbwd/N32_C256_H14_W14_O4x4",
+       {32, 256, 14, 14},
+       [](const Tensor& x) { return loom::adaptive_max_pool2d(x, {4}); },
+       true,
+       8,
+       24},
+      {"cpu/pool/fp32/maxovertime_fwdbwd/N32_C256_L64",
+       {32, 256, 1, 64},
+       [](const Tensor& x) { return loom::adaptive_max_pool2d(x, {1}); },
+       true,
+       8,
+       24},
   };
   for (const PoolCase& c : cases) {
     ctx.run(c.name, [&] {

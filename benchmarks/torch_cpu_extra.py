@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch's side of loom_bench's CPU cases that are not in shared/bench/SPEC.md (so not in
-torch_cpu_reference.py): pooling, grid_sample / affine_grid, scatter_reduce, bicubic resizing: same case names, shapes and protocol (2 threads, median of 10 timed
+torch_cpu_reference.py): pooling (incl. adaptive max), grid_sample / affine_grid, scatter_reduce, bicubic resizing: same case names, shapes and protocol (2 threads, median of 10 timed
 calls after 2 warm-up ones, gradients through torch.autograd.grad so nothing accumulates).
 
     python torch_cpu_extra.py [--out extra.jsonl]
@@ -40,6 +40,15 @@ def pool_cases(add):
     add("cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64", bench(lambda: torch.autograd.grad(max2(x), x, g)))
     add("cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64",
         bench(lambda: torch.autograd.grad(relu_max2(x), x, g)))
+    # adaptive max pooling: the registry's forward case, a backward case, and a text CNN's maximum over time
+    a = torch.randn(32, 256, 14, 14, requires_grad=True)
+    ga = torch.randn(32, 256, 4, 4)
+    add("cpu/pool/fp32/adaptive_max_pool2d/32x256x14x14", bench(lambda: F.adaptive_max_pool2d(a.detach(), (4, 4))))
+    add("cpu/pool/fp32/adaptive_maxpool_fwdbwd/N32_C256_H14_W14_O4x4",
+        bench(lambda: torch.autograd.grad(F.adaptive_max_pool2d(a, 4), a, ga)))
+    t = torch.randn(32, 256, 1, 64, requires_grad=True)
+    gt = torch.randn(32, 256, 1, 1)
+    add("cpu/pool/fp32/maxovertime_fwdbwd/N32_C256_L64", bench(lambda: torch.autograd.grad(F.adaptive_max_pool2d(t, 1), t, gt)))
 
 
 def grid_cases(add):

@@ -5,8 +5,9 @@
 // pooling only). max_pool2d saves, for every output, the flat index
 // ih*W + iw of its maximum inside the plane (int64, as PyTorch); NaN wins
 // over any number. avg_pool2d divides by the window clipped to the padded
-// input (count_include_pad) or to the input. adaptive_avg_pool2d uses the
-// window [floor(o*H/OH), ceil((o+1)*H/OH)). float32 / float64.
+// input (count_include_pad) or to the input. adaptive_avg_pool2d and
+// adaptive_max_pool2d use the window [floor(o*H/OH), ceil((o+1)*H/OH)); the
+// adaptive max saves its argmax as max_pool2d does. float32 / float64.
 #pragma once
 #include <cstdint>
 #include "kernels/contract.h"
@@ -38,6 +39,10 @@ void avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const Po
 // Only NC, H, W, OH, OW of p are used.
 void adaptive_avg_pool2d_forward(DType dt, void* out, const void* in, const PoolParams& p);
 void adaptive_avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const PoolParams& p);
+void adaptive_max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p);
+// grad_in (overwritten) = the sum of grad_out at each saved index (windows may overlap).
+void adaptive_max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices,
+                                  const PoolParams& p);
 
 }  // namespace cpu
 }  // namespace loom::kernels
@@ -64,5 +69,11 @@ void adaptive_avg_pool2d_forward(DType dt, void* out, const void* in, const Pool
                                  PoolIndex index = PoolIndex::Auto);
 void adaptive_avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const PoolParams& p,
                                   cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+void adaptive_max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p,
+                                 cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+// A gather: each grad_in element sums, in row-major output order, grad_out of
+// the outputs whose windows cover it and whose index is it (no atomics).
+void adaptive_max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices,
+                                  const PoolParams& p, cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
 
 }  // namespace loom::kernels::cuda

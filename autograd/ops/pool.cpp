@@ -1,5 +1,6 @@
-// max_pool2d / avg_pool2d / adaptive_avg_pool2d front ends and their backward
-// nodes. max_pool2d saves the int64 argmax indices (not the input); the
+// max_pool2d / avg_pool2d / adaptive_avg_pool2d / adaptive_max_pool2d front
+// ends and their backward nodes. The max pools save the int64 argmax indices
+// (not the input); the
 // average pools save nothing but the shapes. Backward results are not
 // themselves differentiable (no double backward through pooling).
 #include "autograd/ops/pool.h"
@@ -195,6 +196,56 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
     autograd::attach(node, {input}, y);
   }
   return y;
+}
+
+std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input, const Dims& output_size) {
+  OpScope scope(Op::adaptive_max_pool2d, {&input});
+  const char* op = "adaptive_max_pool2d";
+  bool unbatched = false;
+  Tensor x = batched_input(op, input, unbatched);
+  const auto [oh, ow] = pair_arg(output_size, op, "output_size");
+  LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
+  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op,
+             ": expected non-empty spatial dims, got input of size: ", input.sizes());
+  PoolParams p{};
+  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
+  if (scope.observed())  // one compare per input element of (about) one window; the int64 indices written
+    scope.set_cost(double(x.numel()),
+                   cost_bytes(&x) + double(p.NC * oh * ow) * double(x.element_size() + int64_t(sizeof(int64_t))));
+  const Shape out_shape = {x.size(0), x.size(1), oh, ow};
+  Tensor out = ops::new_empty(out_shape, input.dtype(), input.device());
+  Tensor idx = ops::new_empty(out_shape, DType::Int64, input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        input.device(),
+        kernels::cpu::adaptive_max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(), x.data_ptr(),
+                                                  p),
+        kernels::cuda::adaptive_max_pool2d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(), x.data_ptr(),
+                                                   p, ops::stream_of(input.device())));
+  Tensor y = finish(out, unbatched), i = finish(idx, unbatched);
+  if (autograd::any_requires_grad({&input})) {
+    const Shape in_shape = x.sizes();
+    SavedTensor s_idx(idx);
+    auto node = std::make_shared<LambdaNode>("AdaptiveMaxPool2DBackward0", [=](const TensorList& g) {
+      Tensor idx = s_idx.unpack("AdaptiveMaxPool2DBackward0");
+      Tensor go = g[0].contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0)
+        LOOM_DEVICE_DISPATCH(
+            go.device(),
+            kernels::cpu::adaptive_max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
+                                                       idx.data_ptr<int64_t>(), p),
+            kernels::cuda::adaptive_max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
+                                                        idx.data_ptr<int64_t>(), p, ops::stream_of(go.device())));
+      return TensorList{finish(gi, unbatched)};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return {y, i};
+}
+
+Tensor adaptive_max_pool2d(const Tensor& input, const Dims& output_size) {
+  return adaptive_max_pool2d_with_indices(input, output_size).first;
 }
 
 }  // namespace loom

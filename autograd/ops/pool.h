@@ -17,5 +17,9 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
 Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride = {}, const Dims& padding = {0},
                   bool ceil_mode = false, bool count_include_pad = true);
 Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size);
+// The maximum over the windows of adaptive_avg_pool2d; (values, indices) as
+// max_pool2d_with_indices (flat ih * W + iw inside each plane).
+Tensor adaptive_max_pool2d(const Tensor& input, const Dims& output_size);
+std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input, const Dims& output_size);
 
 }  // namespace loom

@@ -35,6 +35,9 @@
 //   elements; 16-byte loads when the plane allows, shuffle reductions. The
 //   backward is a broadcast with 16-byte stores. Other adaptive sizes use the
 //   generic forward and a gather backward.
+// Adaptive max: the generic forward over the adaptive windows, saving the
+//   argmax; its backward gathers like the max backward above, over the outputs
+//   whose adaptive windows cover the element (they may overlap).
 // Max keeps the CPU's rule: the first maximum in row-major window order wins
 // and the first NaN wins over everything.
 #include <cstdint>
@@ -437,6 +440,59 @@ __global__ void adaptive_avg_pool2d_backward_kernel(T* __restrict__ gin, const T
   }
 }
 
+template <typename T, typename I>
+__global__ void adaptive_max_pool2d_forward_kernel(T* __restrict__ out, int64_t* __restrict__ idx,
+                                                   const T* __restrict__ in, Geom<I> g) {
+  const I runs = (g.OW + kRun - 1) / kRun;
+  LOOM_POOL_LOOP(I, t, g.NC * g.OH * runs) {
+    const Run<I> r = run_of(t, runs, g.OH);
+    const T* x = in + r.c * g.H * g.W;
+    const I h0 = adaptive_start(r.oh, g.OH, g.H), h1 = adaptive_end(r.oh, g.OH, g.H);
+#pragma unroll
+    for (int k = 0; k < kRun; ++k) {
+      const I ow = r.ow0 + k;
+      if (ow >= g.OW) break;
+      const I w0 = adaptive_start(ow, g.OW, g.W), w1 = adaptive_end(ow, g.OW, g.W);
+      T best = x[h0 * g.W + w0];
+      I arg = h0 * g.W + w0;
+      for (I ih = h0; ih < h1 && !isnan(best); ++ih)
+        for (I iw = w0; iw < w1; ++iw) {
+          const T v = x[ih * g.W + iw];
+          if (v > best || isnan(v)) {
+            best = v, arg = ih * g.W + iw;
+            if (isnan(v)) break;
+          }
+        }
+      out[r.row * g.OW + ow] = best;
+      idx[r.row * g.OW + ow] = arg;
+    }
+  }
+}
+
+template <typename T, typename I>
+__global__ void adaptive_max_pool2d_backward_kernel(T* __restrict__ gin, const T* __restrict__ gout,
+                                                    const int64_t* __restrict__ idx, Geom<I> g) {
+  const I strips = (g.W + kGather - 1) / kGather;
+  LOOM_POOL_LOOP(I, t, g.NC * g.H * strips) {
+    const Strip<I> s = strip_of(t, strips, g.H);
+    const I oh_lo = (s.ih * g.OH) / g.H, oh_hi = ((s.ih + 1) * g.OH - 1) / g.H;
+    const T* go = gout + s.c * g.OH * g.OW;
+    const int64_t* id = idx + s.c * g.OH * g.OW;
+#pragma unroll
+    for (int k = 0; k < kGather; ++k) {
+      const I iw = s.iw0 + k;
+      if (iw >= g.W) break;
+      const I ow_lo = (iw * g.OW) / g.W, ow_hi = ((iw + 1) * g.OW - 1) / g.W;
+      const I pos = s.ih * g.W + iw;
+      T sum = 0;
+      for (I oh = oh_lo; oh <= oh_hi; ++oh)
+        for (I ow = ow_lo; ow <= ow_hi; ++ow)
+          if (I(id[oh * g.OW + ow]) == pos) sum += go[oh * g.OW + ow];
+      gin[s.row * g.W + iw] = sum;
+    }
+  }
+}
+
 // ---- global average pooling (adaptive to 1x1) ----
 
 // This thread's share of the plane x[0, n): elements first, first + step, ...
@@ -670,6 +726,34 @@ void adaptive_avg_pool2d_backward(DType dt, void* grad_in, const void* grad_out,
         adaptive_avg_pool2d_backward_kernel<scalar_t, I>
             <<<grid_for(p.NC * p.H * ((p.W + kGather - 1) / kGather)), kThreads, 0, stream>>>(gi, go, g);
       }
+      LOOM_CUDA_KERNEL_CHECK();
+    });
+  });
+}
+
+void adaptive_max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p,
+                                 cudaStream_t stream, PoolIndex index) {
+  LOOM_DISPATCH_FLOAT(dt, "adaptive_max_pool2d", [&] {
+    auto* y = static_cast<scalar_t*>(out);
+    const auto* x = static_cast<const scalar_t*>(in);
+    with_geom(p, index, [&](auto g) {
+      using I = decltype(g.NC);
+      adaptive_max_pool2d_forward_kernel<scalar_t, I>
+          <<<grid_for(p.NC * p.OH * ((p.OW + kRun - 1) / kRun)), kThreads, 0, stream>>>(y, indices, x, g);
+      LOOM_CUDA_KERNEL_CHECK();
+    });
+  });
+}
+
+void adaptive_max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices,
+                                  const PoolParams& p, cudaStream_t stream, PoolIndex index) {
+  LOOM_DISPATCH_FLOAT(dt, "adaptive_max_pool2d_backward", [&] {
+    auto* gi = static_cast<scalar_t*>(grad_in);
+    const auto* go = static_cast<const scalar_t*>(grad_out);
+    with_geom(p, index, [&](auto g) {
+      using I = decltype(g.NC);
+      adaptive_max_pool2d_backward_kernel<scalar_t, I>
+          <<<grid_for(p.NC * p.H * ((p.W + kGather - 1) / kGather)), kThreads, 0, stream>>>(gi, go, indices, g);
       LOOM_CUDA_KERNEL_CHECK();
     });
   });

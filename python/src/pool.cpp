@@ -1,6 +1,7 @@
-// loom._C._functional: max_pool2d, max_pool2d_with_indices, avg_pool2d and
-// adaptive_avg_pool2d (PyTorch's keyword names and defaults; int-or-tuple
-// arguments, stride=None or () meaning kernel_size).
+// loom._C._functional: max_pool2d, max_pool2d_with_indices, avg_pool2d,
+// adaptive_avg_pool2d and adaptive_max_pool2d (+ _with_indices) (PyTorch's
+// keyword names and defaults; int-or-tuple arguments, stride=None or ()
+// meaning kernel_size). The 1-D forms are Python (loom/nn/functional.py).
 #include <string>
 
 #include "autograd/ops/pool.h"
@@ -14,6 +15,23 @@ Dims pool_stride(py::handle stride, const char* op) {
   if (stride.is_none()) return {};
   if (is_int_sequence(stride) && py::len(stride) == 0) return {};
   return int_or_tuple(stride, 2, op, "stride");
+}
+
+// An adaptive pool's output_size: an int, or a pair whose None entries keep
+// that input dim, as PyTorch.
+Dims adaptive_size(const Tensor& input, py::handle output_size, const char* op) {
+  Dims out(2);
+  if (is_int_sequence(output_size)) {
+    py::list seq = sequence_items(output_size);
+    if (py::len(seq) != 2)
+      throw py::value_error(std::string(op) + ": output_size must be an int or a pair, got " +
+                            std::to_string(py::len(seq)) + " values");
+    for (size_t i = 0; i < 2; ++i)
+      out[i] = seq[i].is_none() ? input.size(input.dim() - 2 + int64_t(i)) : to_int(seq[i], "output_size");
+  } else {
+    out.assign(2, to_int(output_size, "output_size"));
+  }
+  return out;
 }
 
 }  // namespace
@@ -61,21 +79,26 @@ static RegisterFunctional reg_pool([](py::module_& f) {
   f.def(
       "adaptive_avg_pool2d",
       [](const Tensor& input, py::object output_size) {
-        // None in output_size keeps that input dim, as PyTorch.
-        Dims out(2);
-        if (is_int_sequence(output_size)) {
-          py::list seq = sequence_items(output_size);
-          if (py::len(seq) != 2)
-            throw py::value_error("adaptive_avg_pool2d: output_size must be an int or a pair, got " +
-                                  std::to_string(py::len(seq)) + " values");
-          for (size_t i = 0; i < 2; ++i)
-            out[i] = seq[i].is_none() ? input.size(input.dim() - 2 + int64_t(i)) : to_int(seq[i], "output_size");
-        } else {
-          out.assign(2, to_int(output_size, "output_size"));
-        }
-        return loom::adaptive_avg_pool2d(input, out);
+        return loom::adaptive_avg_pool2d(input, adaptive_size(input, output_size, "adaptive_avg_pool2d"));
       },
       py::arg("input"), py::arg("output_size"), registry_doc("adaptive_avg_pool2d"));
+  f.def(
+      "adaptive_max_pool2d",
+      [](const Tensor& input, py::object output_size, bool return_indices) -> py::object {
+        auto r =
+            loom::adaptive_max_pool2d_with_indices(input, adaptive_size(input, output_size, "adaptive_max_pool2d"));
+        if (return_indices) return py::make_tuple(r.first, r.second);
+        return py::cast(r.first);
+      },
+      py::arg("input"), py::arg("output_size"), py::arg("return_indices") = false, registry_doc("adaptive_max_pool2d"));
+  f.def(
+      "adaptive_max_pool2d_with_indices",
+      [](const Tensor& input, py::object output_size, bool) {
+        auto r =
+            loom::adaptive_max_pool2d_with_indices(input, adaptive_size(input, output_size, "adaptive_max_pool2d"));
+        return py::make_tuple(r.first, r.second);
+      },
+      py::arg("input"), py::arg("output_size"), py::arg("return_indices") = true);
 });
 
 }  // namespace loom::python

@@ -22,6 +22,10 @@ TEST_CASE("pooling values", "[pool]") {
   test::check_close(avg_pool2d(x, {2}, {2}, {1}, false, false).reshape({9}).narrow(0, 0, 2), {0.0, 1.5});
   test::check_close(adaptive_avg_pool2d(x, {1}).reshape({1}), {7.5});
   test::check_close(adaptive_avg_pool2d(x, {2, 1}).reshape({2}), {3.5, 11.5});
+  test::check_close(adaptive_max_pool2d(x, {2, 1}).reshape({2}), {7, 15});
+  auto [mv, mi] = adaptive_max_pool2d_with_indices(x, {3});  // windows [0,2) [1,3) [2,4): overlapping
+  test::check_close(mv.reshape({9}), {5, 6, 7, 9, 10, 11, 13, 14, 15});
+  CHECK(mi.to_vector() == std::vector<double>{5, 6, 7, 9, 10, 11, 13, 14, 15});
   CHECK(max_pool2d(ones({3, 7, 7}), {2}, {2}, {0}, {1}, true).sizes() == Shape{3, 4, 4});
   CHECK(adaptive_avg_pool2d(ones({3, 7, 7}), {3}).sizes() == Shape{3, 3, 3});
 }
@@ -35,6 +39,9 @@ TEST_CASE("pooling argument errors", "[pool]") {
   CHECK_THROWS_WITH(max_pool2d(x, {6}), ContainsSubstring("is too small"));
   CHECK_THROWS_WITH(avg_pool2d(ones({1, 2, 5, 5}, DType::Int64), {2}), ContainsSubstring("floating point"));
   CHECK_THROWS_WITH(adaptive_avg_pool2d(x, {0}), ContainsSubstring("output_size must be positive"));
+  CHECK_THROWS_WITH(adaptive_max_pool2d(x, {2, 0}), ContainsSubstring("output_size must be positive"));
+  CHECK_THROWS_WITH(adaptive_max_pool2d(ones({5, 5}), {2}), ContainsSubstring("expected 3D or 4D input"));
+  CHECK_THROWS_WITH(adaptive_max_pool2d(ones({1, 2, 0, 5}), {2}), ContainsSubstring("non-empty spatial dims"));
 }
 
 TEST_CASE("pooling gradcheck (float64)", "[pool]") {
@@ -49,4 +56,6 @@ TEST_CASE("pooling gradcheck (float64)", "[pool]") {
   test::check_grad([](const TensorList& t) { return avg_pool2d(t[0], {3}, {2}, {1}, true, false); }, {y});
   test::check_grad([](const TensorList& t) { return adaptive_avg_pool2d(t[0], {3, 5}); }, {y});
   test::check_grad([](const TensorList& t) { return adaptive_avg_pool2d(t[0], {1}); }, {test::leaf({3, 5, 4})});
+  test::check_grad([](const TensorList& t) { return adaptive_max_pool2d(t[0], {3, 2}); }, {x});
+  test::check_grad([](const TensorList& t) { return adaptive_max_pool2d(t[0], {7, 9}); }, {test::leaf({2, 5, 4})});
 }

@@ -2,7 +2,8 @@
 // path of kernels/cuda/pool.cu: the 2x2 / stride 2 fast path with 16-byte and
 // scalar accesses, the generic windows (padding, dilation, ceil_mode, odd
 // sizes), the max backward gather with overlapping and non-overlapping
-// windows, global and generic adaptive pooling, ties and NaN, float64; then
+// windows, global and generic adaptive pooling (average and max), ties and
+// NaN, float64; then
 // the 64-bit index kernels (forced on small shapes) against the 32-bit ones,
 // and the rule choosing between them.
 #include <catch2/catch_test_macros.hpp>
@@ -34,6 +35,9 @@ PoolFn avg_fn(Dims k, Dims s = {}, Dims p = {0}, bool ceil = false, bool include
 }
 PoolFn adaptive_fn(Dims out) {
   return [=](const Tensor& t) { return std::make_pair(adaptive_avg_pool2d(t, out), Tensor()); };
+}
+PoolFn adaptive_max_fn(Dims out) {
+  return [=](const Tensor& t) { return adaptive_max_pool2d_with_indices(t, out); };
 }
 
 // t on the GPU; with `misalign` as a view one element into its buffer, so the
@@ -159,6 +163,21 @@ TEST_CASE("adaptive_avg_pool2d CUDA global and generic paths match the CPU", "[p
   compare(adaptive_fn({3, 5}), randn({2, 3, 7, 11}, TensorOptions(DType::Float64)));
 }
 
+TEST_CASE("adaptive_max_pool2d CUDA matches the CPU", "[pool][cuda]") {
+  LOOM_REQUIRE_GPU();
+  manual_seed(26);
+  compare(adaptive_max_fn({3, 4}), randn({2, 3, 7, 9}));
+  compare(adaptive_max_fn({1}), randn({3, 5, 17, 13}));
+  compare(adaptive_max_fn({10, 13}), randn({2, 3, 7, 9}));  // windows overlap: the backward gathers several outputs
+  compare(adaptive_max_fn({5, 5}), randn({2, 3, 5, 5}));    // one element per window
+  compare(adaptive_max_fn({3, 5}), randn({2, 3, 7, 11}, TensorOptions(DType::Float64)));
+  compare(adaptive_max_fn({4}), randn({3, 9, 10}));  // unbatched
+  for (const auto& make : {std::function<Tensor(const Shape&)>(ties), std::function<Tensor(const Shape&)>(with_nans)}) {
+    compare(adaptive_max_fn({3, 4}), make({2, 3, 7, 9}));
+    compare(adaptive_max_fn({9, 11}), make({2, 3, 7, 9}));
+  }
+}
+
 TEST_CASE("pooling CUDA ties and NaN follow the CPU", "[pool][cuda]") {
   LOOM_REQUIRE_GPU();
   manual_seed(25);
@@ -207,12 +226,19 @@ std::vector<std::vector<double>> run_kernels(const PoolParams& p, bool is_adapti
   const Tensor x = randn({p.NC, p.H, p.W}, f32), go = randn({p.NC, p.OH, p.OW}, f32);
   Tensor y = empty({p.NC, p.OH, p.OW}, f32), gin = empty({p.NC, p.H, p.W}, f32);
   auto stream = static_cast<cudaStream_t>(cuda::current_stream(0));
+  Tensor idx = empty({p.NC, p.OH, p.OW}, TensorOptions(DType::Int64, kGPU));
   if (is_adaptive) {
     kc::adaptive_avg_pool2d_forward(DType::Float32, y.data_ptr(), x.data_ptr(), p, stream, ix);
     kc::adaptive_avg_pool2d_backward(DType::Float32, gin.data_ptr(), go.data_ptr(), p, stream, ix);
-    return {y.to_vector(), gin.to_vector()};
+    std::vector<std::vector<double>> r = {y.to_vector(), gin.to_vector()};
+    kc::adaptive_max_pool2d_forward(DType::Float32, y.data_ptr(), idx.data_ptr<int64_t>(), x.data_ptr(), p, stream, ix);
+    kc::adaptive_max_pool2d_backward(DType::Float32, gin.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p, stream,
+                                     ix);
+    r.push_back(y.to_vector());
+    r.push_back(idx.to_vector());
+    r.push_back(gin.to_vector());
+    return r;
   }
-  Tensor idx = empty({p.NC, p.OH, p.OW}, TensorOptions(DType::Int64, kGPU));
   kc::max_pool2d_forward(DType::Float32, y.data_ptr(), idx.data_ptr<int64_t>(), x.data_ptr(), p, stream, ix);
   kc::max_pool2d_backward(DType::Float32, gin.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p, stream, ix);
   std::vector<std::vector<double>> r = {y.to_vector(), idx.to_vector(), gin.to_vector()};
@@ -234,7 +260,8 @@ TEST_CASE("pooling CUDA 64-bit index kernels match the 32-bit ones", "[pool][cud
     REQUIRE(kc::pool_fits_int32(p));
     CHECK(run_kernels(p, false, kc::PoolIndex::Int64) == run_kernels(p, false, kc::PoolIndex::Auto));
   }
-  for (const PoolParams& p : {adaptive(6, 8, 8, 1, 1), adaptive(6, 7, 9, 1, 1), adaptive(6, 7, 9, 3, 4)})
+  for (const PoolParams& p :
+       {adaptive(6, 8, 8, 1, 1), adaptive(6, 7, 9, 1, 1), adaptive(6, 7, 9, 3, 4), adaptive(6, 7, 9, 10, 13)})
     CHECK(run_kernels(p, true, kc::PoolIndex::Int64) == run_kernels(p, true, kc::PoolIndex::Auto));
 }
 

@@ -184,3 +184,59 @@ TEST_CASE("adaptive_avg_pool2d CPU kernels match a reference", "[pool]") {
     check_close(gin, rgin, 1e-12, 1e-12);
   }
 }
+
+TEST_CASE("adaptive_max_pool2d CPU kernels match a reference", "[pool]") {
+  for (auto [H, W, OH, OW] :
+       std::vector<std::array<int64_t, 4>>{{7, 9, 3, 4}, {5, 5, 1, 1}, {4, 6, 4, 6}, {3, 5, 5, 7}, {7, 9, 10, 13}}) {
+    PoolParams p{};
+    p.NC = 3, p.H = H, p.W = W, p.OH = OH, p.OW = OW;
+    auto x = loom::test::random_doubles(p.NC * H * W, -1, 1, 11);
+    for (size_t i = 0; i < x.size(); i += 5) x[i] = std::round(x[i]);  // ties among -1, 0, 1: the first wins
+    auto go = loom::test::random_doubles(p.NC * OH * OW, -1, 1, 12);
+    std::vector<double> out(p.NC * OH * OW), gin(x.size(), 3.0), ref(out.size()), rgin(x.size(), 0.0);
+    std::vector<int64_t> idx(out.size()), ridx(out.size());
+    kc::adaptive_max_pool2d_forward(DType::Float64, out.data(), idx.data(), x.data(), p);
+    kc::adaptive_max_pool2d_backward(DType::Float64, gin.data(), go.data(), idx.data(), p);
+    for (int64_t c = 0; c < p.NC; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t h0 = int64_t(std::floor(double(oh) * H / OH)), h1 = int64_t(std::ceil(double(oh + 1) * H / OH));
+          int64_t w0 = int64_t(std::floor(double(ow) * W / OW)), w1 = int64_t(std::ceil(double(ow + 1) * W / OW));
+          double best = -INFINITY;
+          int64_t arg = -1;
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw)
+              if (x[(c * H + ih) * W + iw] > best) best = x[(c * H + ih) * W + iw], arg = ih * W + iw;
+          const int64_t o = (c * OH + oh) * OW + ow;
+          ref[o] = best, ridx[o] = arg;
+          rgin[c * H * W + arg] += go[o];
+        }
+    check_close(out, ref, 0, 0);
+    CHECK(idx == ridx);
+    check_close(gin, rgin, 1e-12, 1e-12);
+  }
+  // NaN: the first NaN of the window wins.
+  PoolParams p{};
+  p.NC = 1, p.H = 1, p.W = 5, p.OH = 1, p.OW = 2;
+  std::vector<double> x = {1.0, NAN, 3.0, NAN, 2.0}, out(2);
+  std::vector<int64_t> idx(2);
+  kc::adaptive_max_pool2d_forward(DType::Float64, out.data(), idx.data(), x.data(), p);
+  CHECK(std::isnan(out[0]));
+  CHECK(std::isnan(out[1]));
+  CHECK(idx == std::vector<int64_t>{1, 3});
+  // The whole plane as one window (its own path): the first NaN, else the first maximum.
+  p.OW = 1;
+  for (int64_t n : {5, 21}) {
+    std::vector<double> v(size_t(n), 0.5), o(1);
+    std::vector<int64_t> i(1);
+    p.W = n;
+    v[3] = 2.0, v[size_t(n) - 1] = 2.0;
+    kc::adaptive_max_pool2d_forward(DType::Float64, o.data(), i.data(), v.data(), p);
+    CHECK(o[0] == 2.0);
+    CHECK(i[0] == 3);
+    v[size_t(n) - 2] = NAN, v[size_t(n) - 1] = NAN;
+    kc::adaptive_max_pool2d_forward(DType::Float64, o.data(), i.data(), v.data(), p);
+    CHECK(std::isnan(o[0]));
+    CHECK(i[0] == n - 2);
+  }
+}

@@ -192,6 +192,11 @@ _ENTRIES = [
     ModuleInfo("MaxPool2d", args=(2,), input_shapes=[(2, 3, 4, 4)]),
     ModuleInfo("AvgPool2d", args=(2,), input_shapes=[(2, 3, 4, 4)]),
     ModuleInfo("AdaptiveAvgPool2d", args=((2, 2),), input_shapes=[(2, 3, 4, 4)]),
+    ModuleInfo("AdaptiveMaxPool2d", args=((2, 3),), input_shapes=[(2, 3, 5, 7)]),
+    ModuleInfo("MaxPool1d", args=(3, 2, 1), input_shapes=[(2, 3, 9)]),
+    ModuleInfo("AvgPool1d", args=(3, 2, 1), input_shapes=[(2, 3, 9)]),
+    ModuleInfo("AdaptiveAvgPool1d", args=(4,), input_shapes=[(2, 3, 9)]),
+    ModuleInfo("AdaptiveMaxPool1d", args=(4,), input_shapes=[(2, 3, 9)]),
     # rnn.py: input [L, N, H_in]; cells [N, H_in]
     ModuleInfo("LSTM", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
     ModuleInfo("GRU", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),

@@ -110,6 +110,7 @@ DOCUMENTED = [
     (F.max_pool2d, "max_pool2d"),
     (F.avg_pool2d, "avg_pool2d"),
     (F.adaptive_avg_pool2d, "adaptive_avg_pool2d"),
+    (F.adaptive_max_pool2d, "adaptive_max_pool2d"),
     (F.lstm_cell, "lstm_cell"),
     (_native._lstm, "lstm"),
     (F.gru_cell, "gru_cell"),

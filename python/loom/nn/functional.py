@@ -399,6 +399,75 @@ log_softmax.__doc__ = _C._registry_docs["log_softmax"]
 one_hot.__doc__ = _C._registry_docs["one_hot"]
 
 
+# ---- 1-D pooling: [N, C, L] (or [C, L]) pooled as [N, C, 1, L] by the 2-D kernels ----
+
+def _pool1d_input(input, name):
+    _tensor(input, name)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{name}: expected 2D or 3D input, but got input of size: {list(input.shape)}")
+    return input.unsqueeze(-2)
+
+
+def _single(value, name, op):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise RuntimeError(f"{op}: {name} must be an int or a 1-element tuple, got {tuple(value)}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def _pool1d_args(op, kernel_size, stride, padding):
+    k = _single(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _single(stride, "stride", op)
+    return k, s, _single(padding, "padding", op)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """(values, indices) of max_pool1d; indices are positions along L."""
+    x = _pool1d_input(input, "max_pool1d")
+    k, s, p = _pool1d_args("max_pool1d", kernel_size, stride, padding)
+    d = _single(dilation, "dilation", "max_pool1d")
+    y, i = _C._functional.max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, True)
+    return y.squeeze(-2), i.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum over each window along the last dim of input [N, C, L] or [C, L] (padding counts as -inf)."""
+    y, i = max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (y, i) if return_indices else y
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """The mean over each window along the last dim of input [N, C, L] or [C, L]."""
+    x = _pool1d_input(input, "avg_pool1d")
+    k, s, p = _pool1d_args("avg_pool1d", kernel_size, stride, padding)
+    return _C._functional.avg_pool2d(x, (1, k), (1, s), (0, p), ceil_mode, count_include_pad).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """The mean over windows [floor(i L / O), ceil((i + 1) L / O)) of the last dim."""
+    x = _pool1d_input(input, "adaptive_avg_pool1d")
+    return _C._functional.adaptive_avg_pool2d(x, (1, _single(output_size, "output_size", "adaptive_avg_pool1d"))) \
+        .squeeze(-2)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    x = _pool1d_input(input, "adaptive_max_pool1d")
+    size = (1, _single(output_size, "output_size", "adaptive_max_pool1d"))
+    y, i = _C._functional.adaptive_max_pool2d(x, size, True)
+    return y.squeeze(-2), i.squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """The maximum over windows [floor(i L / O), ceil((i + 1) L / O)) of the last dim (output_size=1: the maximum
+    over time of a text CNN)."""
+    y, i = adaptive_max_pool1d_with_indices(input, output_size)
+    return (y, i) if return_indices else y
+
+
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
                                       reduction="mean"):
     """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance function d (a callable of two

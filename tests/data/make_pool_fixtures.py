@@ -1,0 +1,67 @@
+"""Generates tests/data/torch_pool.json, PyTorch's side of tests/python/test_pool_torch.py.
+
+Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpypi venv):
+
+    /opt/torchpypi/bin/python tests/data/make_pool_fixtures.py
+
+For each case: a torch.nn.functional pooling call (input, keyword arguments), its outputs (values, and
+indices where asked for) and the gradient of sum(values * weights) to the input, in float64.
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+here = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+
+def t2j(t):
+    data = t.flatten().tolist()
+    if t.is_floating_point():
+        data = [x if math.isinf(x) else float("%.12g" % x) for x in data]
+    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
+
+
+cases = []
+
+
+def case(fn, x, **kwargs):
+    x = x.clone().requires_grad_(True)
+    out = getattr(F, fn)(x, **kwargs)
+    values, indices = (out if isinstance(out, tuple) else (out, None))
+    w = torch.randn_like(values)
+    (g,) = torch.autograd.grad((values * w).sum(), [x])
+    cases.append({"fn": fn, "kwargs": kwargs, "input": t2j(x.detach()), "values": t2j(values.detach()),
+                  "indices": t2j(indices) if indices is not None else None, "out_weight": t2j(w), "grad": t2j(g)})
+
+
+x4 = torch.randn(1, 2, 7, 9)
+ties = torch.randint(0, 3, (1, 2, 7, 9)).double()  # many equal values: the first maximum wins
+for size in ((3, 4), (1, 1), (10, 12), (7, None), 5):
+    case("adaptive_max_pool2d", x4, output_size=size, return_indices=True)
+case("adaptive_max_pool2d", ties, output_size=(3, 4), return_indices=True)
+case("adaptive_max_pool2d", ties, output_size=(9, 11), return_indices=True)
+case("adaptive_max_pool2d", x4[0], output_size=(2, 5))
+x3 = torch.randn(2, 2, 11)
+for size in (4, 1, 15):
+    case("adaptive_max_pool1d", x3, output_size=size, return_indices=True)
+    case("adaptive_avg_pool1d", x3, output_size=size)
+case("adaptive_max_pool1d", torch.randint(0, 3, (3, 11)).double(), output_size=4, return_indices=True)
+for kw in (dict(kernel_size=3), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=1, dilation=3),
+           dict(kernel_size=4, stride=3, padding=2, ceil_mode=True)):
+    case("max_pool1d", x3, return_indices=True, **kw)
+case("max_pool1d", x3[0], kernel_size=(3,), stride=(2,))
+for kw in (dict(kernel_size=3), dict(kernel_size=3, stride=2, padding=1),
+           dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+           dict(kernel_size=4, stride=3, padding=2, ceil_mode=True),
+           dict(kernel_size=4, stride=3, padding=2, ceil_mode=True, count_include_pad=False)):
+    case("avg_pool1d", x3, **kw)
+
+with open(os.path.join(here, "torch_pool.json"), "w") as f:
+    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
+    f.write("\n")
+print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_pool.json")), "bytes")

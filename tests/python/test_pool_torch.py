@@ -1,0 +1,104 @@
+"""adaptive_max_pool2d and the 1-D pools (max_pool1d, avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d)
+against PyTorch: tests/data/torch_pool.json holds PyTorch 2.15's values, indices and input gradients in float64
+(made by tests/data/make_pool_fixtures.py), including inputs with many equal values (the first maximum wins) and
+adaptive windows that overlap. Also CUDA against the CPU, the modules and the errors."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import loom
+import loom.nn.functional as F
+from loom import nn
+
+from _helpers import close, requires_cuda
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "..", "data", "torch_pool.json")) as f:
+    FIXTURE = json.load(f)
+NP_DTYPES = {"float64": np.float64, "int64": np.int64}
+
+
+def arr(j):
+    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
+
+
+def kwargs_of(case):
+    kw = dict(case["kwargs"])
+    if isinstance(kw.get("output_size"), list):
+        kw["output_size"] = tuple(kw["output_size"])
+    return kw
+
+
+@pytest.mark.parametrize("case", FIXTURE["cases"],
+                         ids=[f"{i}-{c['fn']}" for i, c in enumerate(FIXTURE["cases"])])
+def test_matches_pytorch(case):
+    x = loom.tensor(arr(case["input"]), requires_grad=True)
+    out = getattr(F, case["fn"])(x, **kwargs_of(case))
+    values = out[0] if case["indices"] is not None else out
+    close(values, arr(case["values"]), rtol=1e-10, atol=1e-11)
+    if case["indices"] is not None:
+        assert out[1].dtype == loom.int64
+        np.testing.assert_array_equal(out[1].numpy(), arr(case["indices"]))
+    (values * loom.tensor(arr(case["out_weight"]))).sum().backward()
+    close(x.grad, arr(case["grad"]), rtol=1e-9, atol=1e-11)
+
+
+def test_nan_wins_and_gradcheck():
+    x = loom.tensor([[[1.0, float("nan"), 3.0, 2.0, float("nan")]]])
+    y, i = F.adaptive_max_pool1d(x, 2, return_indices=True)
+    assert np.isnan(y.numpy()).all() and i.tolist() == [[[1, 4]]]
+    a = loom.randn(2, 3, 5, 6, dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradcheck(lambda t: F.adaptive_max_pool2d(t, (4, 4)), (a,))
+    assert loom.autograd.gradcheck(lambda t: F.adaptive_max_pool2d(t, (7, 9)), (a,))  # overlapping windows
+
+
+def test_modules():
+    x = loom.randn(2, 4, 12)
+    close(nn.MaxPool1d(3, 2, 1)(x), F.max_pool1d(x, 3, 2, 1))
+    y, i = nn.MaxPool1d(2, return_indices=True)(x)
+    assert y.shape == (2, 4, 6) and i.dtype == loom.int64
+    close(nn.AvgPool1d(3, count_include_pad=False, padding=1)(x), F.avg_pool1d(x, 3, padding=1, count_include_pad=False))
+    close(nn.AdaptiveAvgPool1d(5)(x), F.adaptive_avg_pool1d(x, 5))
+    close(nn.AdaptiveMaxPool1d(1)(x), x.amax(-1, keepdim=True))
+    x2 = loom.randn(2, 4, 9, 7)
+    close(nn.AdaptiveMaxPool2d((3, None))(x2), F.adaptive_max_pool2d(x2, (3, 7)))
+    close(nn.AdaptiveMaxPool2d(1)(x2), x2.amax((2, 3), keepdim=True))
+    assert len(nn.AdaptiveMaxPool2d(2, return_indices=True)(x2)) == 2
+    assert "output_size=(3, None)" in repr(nn.AdaptiveMaxPool2d((3, None)))
+
+
+def test_bad_inputs():
+    with pytest.raises(RuntimeError, match="max_pool1d: expected 2D or 3D input"):
+        F.max_pool1d(loom.randn(2, 3, 4, 5), 2)
+    with pytest.raises(RuntimeError, match="output_size must be positive"):
+        F.adaptive_max_pool2d(loom.randn(1, 2, 4, 4), (0, 2))
+    with pytest.raises(RuntimeError, match="adaptive_max_pool2d: expected 3D or 4D input"):
+        F.adaptive_max_pool2d(loom.randn(4, 4), 2)
+    with pytest.raises(TypeError, match="floating point"):
+        F.adaptive_max_pool2d(loom.ones(1, 2, 4, 4, dtype=loom.int64), 2)
+    with pytest.raises(RuntimeError, match="1-element tuple"):
+        F.avg_pool1d(loom.randn(2, 3, 8), (2, 2))
+    with pytest.raises(TypeError, match="kernel_size must be an int"):
+        F.max_pool1d(loom.randn(2, 3, 8), 2.5)
+    with pytest.raises(ValueError, match="output_size must be an int or a pair"):
+        F.adaptive_max_pool2d(loom.randn(1, 2, 4, 4), (1, 2, 3))
+
+
+@requires_cuda
+def test_cuda_matches_cpu():
+    rng = np.random.default_rng(0)
+    for shape, size in (((2, 3, 7, 9), (3, 4)), ((2, 3, 7, 9), (10, 13)), ((1, 5, 33, 17), (1, 1)),
+                        ((3, 2, 6, 6), (6, 6))):
+        x = rng.integers(0, 4, shape).astype(np.float32)  # ties: the same argmax rule on both
+        xc = loom.tensor(x, requires_grad=True)
+        xg = loom.tensor(x).cuda().requires_grad_(True)
+        yc, ic = F.adaptive_max_pool2d(xc, size, return_indices=True)
+        yg, ig = F.adaptive_max_pool2d(xg, size, return_indices=True)
+        np.testing.assert_array_equal(yg.cpu().numpy(), yc.numpy())
+        np.testing.assert_array_equal(ig.cpu().numpy(), ic.numpy())
+        w = rng.standard_normal(yc.shape).astype(np.float32)
+        (yc * loom.tensor(w)).sum().backward()
+        (yg * loom.tensor(w).cuda()).sum().backward()
+        close(xg.grad.cpu(), xc.grad, rtol=1e-6, atol=1e-6)
