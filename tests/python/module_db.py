@@ -176,12 +176,29 @@ _ENTRIES = [
     ModuleInfo("Hardshrink", kwargs=dict(lambd=0.3), input_shapes=[(2, 3, 4)]),
     ModuleInfo("Softshrink", kwargs=dict(lambd=0.3), input_shapes=[(2, 3, 4)]),
     ModuleInfo("GLU", kwargs=dict(dim=1), input_shapes=[(2, 4, 3)]),
+    ModuleInfo("PReLU", args=(3,), input_shapes=[(2, 3, 4)], has_parameters=True),
+    ModuleInfo("Softmax2d", input_shapes=[(2, 3, 4, 4)]),
     # dropout.py
     ModuleInfo("Dropout", kwargs=dict(p=0.5), input_shapes=[(4, 5)], train_eval_differ=True),
+    ModuleInfo("Dropout1d", kwargs=dict(p=0.5), input_shapes=[(4, 8, 5)], train_eval_differ=True),
+    ModuleInfo("Dropout2d", kwargs=dict(p=0.5), input_shapes=[(4, 8, 3, 3)], train_eval_differ=True),
+    ModuleInfo("Dropout3d", kwargs=dict(p=0.5), input_shapes=[(4, 8, 2, 3, 2)], train_eval_differ=True),
+    # pixelshuffle.py
+    ModuleInfo("PixelShuffle", args=(2,), input_shapes=[(2, 8, 3, 3)]),
+    ModuleInfo("PixelUnshuffle", args=(2,), input_shapes=[(2, 2, 4, 6)]),
+    ModuleInfo("ChannelShuffle", args=(2,), input_shapes=[(2, 6, 3, 3)]),
     # sparse.py
     ModuleInfo("Embedding", args=(10, 3), inputs=lambda rng, dtype: (randint(rng, 10, 2, 4),), has_parameters=True,
                integer_input=True),
+    ModuleInfo("EmbeddingBag", args=(10, 3), inputs=lambda rng, dtype: (randint(rng, 10, 2, 4),), has_parameters=True,
+               integer_input=True),
     # normalization.py
+    ModuleInfo("RMSNorm", args=(4,), input_shapes=[(2, 3, 4)], has_parameters=True),
+    ModuleInfo("InstanceNorm1d", args=(3,), input_shapes=[(2, 3, 6)]),
+    ModuleInfo("InstanceNorm2d", args=(3,), kwargs=dict(affine=True, track_running_stats=True),
+               input_shapes=[(2, 3, 4, 4)], has_parameters=True, train_eval_differ=True),
+    ModuleInfo("InstanceNorm3d", args=(3,), input_shapes=[(2, 3, 2, 3, 2)]),
+    ModuleInfo("LocalResponseNorm", args=(3,), input_shapes=[(2, 5, 3, 3)]),
     ModuleInfo("LayerNorm", args=(4,), input_shapes=[(2, 3, 4)], has_parameters=True),
     ModuleInfo("BatchNorm1d", args=(3,), input_shapes=[(4, 3)], has_parameters=True, train_eval_differ=True),
     ModuleInfo("BatchNorm2d", args=(3,), input_shapes=[(2, 3, 4, 4)], has_parameters=True, train_eval_differ=True),
@@ -202,6 +219,8 @@ _ENTRIES = [
     ModuleInfo("GRU", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
     ModuleInfo("LSTMCell", args=(4, 5), input_shapes=[(2, 4)], has_parameters=True, returns_tuple=True),
     ModuleInfo("GRUCell", args=(4, 5), input_shapes=[(2, 4)], has_parameters=True),
+    ModuleInfo("RNN", args=(4, 5, 2), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
+    ModuleInfo("RNNCell", args=(4, 5), input_shapes=[(2, 4)], has_parameters=True),
     # attention.py: query, key, value [L, N, E]
     ModuleInfo("MultiheadAttention", args=(8, 2), input_shapes=[(3, 2, 8), (4, 2, 8), (4, 2, 8)],
                has_parameters=True, returns_tuple=True),

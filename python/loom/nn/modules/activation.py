@@ -1,13 +1,13 @@
 """Activation modules (MultiheadAttention lives in attention.py)."""
 import warnings
 
-from ... import _C
+from ... import _C, _factories
 from .. import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 __all__ = ["ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmin", "Hardtanh", "ReLU6",
            "LeakyReLU", "ELU", "CELU", "SELU", "Softplus", "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid",
-           "Softsign", "Tanhshrink", "Threshold", "Hardshrink", "Softshrink", "GLU"]
+           "Softsign", "Tanhshrink", "Threshold", "Hardshrink", "Softshrink", "GLU", "PReLU", "Softmax2d"]
 
 
 class ReLU(Module):
@@ -233,3 +233,31 @@ class GLU(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """input where input > 0, else weight * input; weight: num_parameters values (1, or the channels), init."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(_factories.full((num_parameters,), float(init), device=device,
+                                                dtype=dtype if dtype is not None else _C.float32))
+
+    def reset_parameters(self):
+        self.weight.detach().fill_(self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmax2d(Module):
+    """softmax over the channels (dim -3) of [N, C, H, W] or [C, H, W]."""
+
+    def forward(self, input):
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)

@@ -1,4 +1,5 @@
-"""LSTM, GRU, LSTMCell, GRUCell with PyTorch's parameter names (weight_ih_l0, ..._reverse) and init."""
+"""RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell with PyTorch's parameter names (weight_ih_l0, ..._reverse) and
+init. LSTM and GRU run loom's fused kernels; the Elman RNN (tanh or relu) is composed step by step."""
 import math
 
 from ... import _C, _factories
@@ -6,7 +7,7 @@ from .. import functional as F
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell"]
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 _native = _C._functional
 
@@ -96,6 +97,75 @@ class _RNNBase(Module):
         return s
 
 
+def _nonlinearity(name):
+    if name == "tanh":
+        return lambda t: t.tanh()
+    if name == "relu":
+        return lambda t: t.relu()
+    raise ValueError(f"Unknown nonlinearity '{name}'. Select from 'tanh' or 'relu'.")
+
+
+class RNN(_RNNBase):
+    """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act tanh or relu. Returns output, h_n."""
+
+    _gates = 1
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        self._act = _nonlinearity(nonlinearity)
+        self.nonlinearity = nonlinearity
+        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device,
+                         dtype)
+
+    def _run(self, input, hx, params, num_layers):
+        if input.dim() not in (2, 3):
+            raise ValueError(f"RNN: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
+        if input.shape[-1] != params[0].shape[1]:  # the first layer's input size (per layer with dropout)
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {params[0].shape[1]}, got "
+                               f"{input.shape[-1]}")
+        unbatched = input.dim() == 2
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        T, N = x.shape[0], x.shape[1]
+        D = 2 if self.bidirectional else 1
+        H = self.hidden_size
+        if hx is None:
+            h0 = _factories.zeros(num_layers * D, N, H, dtype=x.dtype, device=x.device)
+        else:
+            h0 = hx.unsqueeze(1) if unbatched else hx
+            if tuple(h0.shape) != (num_layers * D, N, H):
+                raise RuntimeError(f"Expected hidden size {(num_layers * D, N, H)}, got {list(hx.shape)}")
+        per = 4 if self.bias else 2
+        layer_in, last = x, []
+        for layer in range(num_layers):
+            outs = []
+            for d in range(D):
+                w = params[(layer * D + d) * per:(layer * D + d + 1) * per]
+                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
+                xi = F.linear(layer_in, w[0], b_ih)  # every step's input projection at once
+                h = h0[layer * D + d]
+                steps = [None] * T
+                for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
+                    h = self._act(xi[t] + F.linear(h, w[1], b_hh))
+                    steps[t] = h
+                outs.append(_C.stack(steps, 0) if T > 0 else xi)
+                last.append(h)
+            layer_in = outs[0] if D == 1 else _C.cat(outs, -1)
+        h_n = _C.stack(last, 0)
+        out = layer_in
+        if unbatched:
+            return out.squeeze(1), h_n.squeeze(1)
+        return (out.transpose(0, 1) if self.batch_first else out), h_n
+
+    def forward(self, input, hx=None):
+        out, h = self._forward(input, hx)
+        return out, h
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
 class LSTM(_RNNBase):
     """Returns output, (h_n, c_n)."""
 
@@ -149,6 +219,37 @@ class _CellBase(Module):
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_CellBase):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        self._act = _nonlinearity(nonlinearity)
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input, hx=None):
+        if input.dim() not in (1, 2):
+            raise ValueError(f"RNNCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"RNNCell: input has inconsistent input_size: got {input.shape[-1]} expected "
+                               f"{self.input_size}")
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if hx is None:
+            h = _factories.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+        else:
+            h = hx.unsqueeze(0) if unbatched else hx
+            if tuple(h.shape) != (x.shape[0], self.hidden_size):
+                raise RuntimeError(f"RNNCell: expected hidden of shape {[x.shape[0], self.hidden_size]}, got "
+                                   f"{list(hx.shape)}")
+        out = self._act(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh))
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
 
 
 class LSTMCell(_CellBase):
