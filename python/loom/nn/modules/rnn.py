@@ -82,6 +82,69 @@ class _RNNBase(Module):
             return (x,) + tuple(_C.cat([h[i] for h in hs], 0) for i in range(len(hs[0])))
         return self._run(input, hx, self._flat_weights, self.num_layers)
 
+    def _packed(self, packed, hx):
+        """A PackedSequence input: each layer and direction steps through time on the sequences still running
+        (a prefix of the sorted batch: batch_sizes[t] of them), one cell call per step, so no padding enters
+        the recurrence and h_n is every sequence's state at its own last step. Returns (PackedSequence, h_n)
+        or, for LSTM, (PackedSequence, h_n, c_n), in the batch's original order."""
+        from ..utils.rnn import PackedSequence
+        data, batch_sizes, sorted_idx, unsorted_idx = packed
+        bs = [int(v) for v in batch_sizes.tolist()]
+        T, B = len(bs), bs[0]
+        D = 2 if self.bidirectional else 1
+        L, H = self.num_layers, self.hidden_size
+        lstm = self.mode == "LSTM"
+        if data.dim() != 2 or data.shape[1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                               f"{data.shape[-1] if data.dim() else 0}")
+        states = []
+        for k, h in enumerate(hx if isinstance(hx, tuple) else (hx,) if hx is not None else ()):
+            if tuple(h.shape) != (L * D, B, H):
+                raise RuntimeError(f"Expected hidden size {(L * D, B, H)}, got {list(h.shape)}")
+            states.append(h.index_select(1, sorted_idx) if sorted_idx is not None else h)
+        if not states:
+            zero = _factories.zeros(L * D, B, H, dtype=data.dtype, device=data.device)
+            states = [zero, zero] if lstm else [zero]
+        offsets = [0]
+        for n in bs:
+            offsets.append(offsets[-1] + n)
+        per = 4 if self.bias else 2
+        weights = self._flat_weights
+        layer_in, h_last, c_last = data, [], []
+        for layer in range(L):
+            outs = []
+            for d in range(D):
+                w = weights[(layer * D + d) * per:(layer * D + d + 1) * per]
+                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
+                h = states[0][layer * D + d]
+                c = states[1][layer * D + d] if lstm else None
+                steps = [None] * T
+                for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
+                    n = bs[t]
+                    x_t = layer_in.narrow(0, offsets[t], n)
+                    h_t = h.narrow(0, 0, n)
+                    if lstm:
+                        h_new, c_new = _native.lstm_cell(x_t, (h_t, c.narrow(0, 0, n)), w[0], w[1], b_ih, b_hh)
+                        c = c_new if n == B else _C.cat([c_new, c.narrow(0, n, B - n)], 0)
+                    elif self.mode == "GRU":
+                        h_new = _native.gru_cell(x_t, h_t, w[0], w[1], b_ih, b_hh)
+                    else:
+                        h_new = self._act(F.linear(x_t, w[0], b_ih) + F.linear(h_t, w[1], b_hh))
+                    steps[t] = h_new
+                    h = h_new if n == B else _C.cat([h_new, h.narrow(0, n, B - n)], 0)
+                outs.append(_C.cat(steps, 0))
+                h_last.append(h)
+                if lstm:
+                    c_last.append(c)
+            layer_in = outs[0] if D == 1 else _C.cat(outs, 1)
+            if self.dropout > 0 and self.training and layer < L - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        result = [PackedSequence(layer_in, batch_sizes, sorted_idx, unsorted_idx)]
+        for hs in ([h_last, c_last] if lstm else [h_last]):
+            st = _C.stack(hs, 0)
+            result.append(st.index_select(1, unsorted_idx) if unsorted_idx is not None else st)
+        return tuple(result)
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -95,6 +158,11 @@ class _RNNBase(Module):
         if self.bidirectional is not False:
             s += f", bidirectional={self.bidirectional}"
         return s
+
+
+def _is_packed(input):
+    from ..utils.rnn import PackedSequence
+    return isinstance(input, PackedSequence)
 
 
 def _nonlinearity(name):
@@ -158,7 +226,7 @@ class RNN(_RNNBase):
         return (out.transpose(0, 1) if self.batch_first else out), h_n
 
     def forward(self, input, hx=None):
-        out, h = self._forward(input, hx)
+        out, h = self._packed(input, hx) if _is_packed(input) else self._forward(input, hx)
         return out, h
 
     def extra_repr(self):
@@ -177,7 +245,7 @@ class LSTM(_RNNBase):
         return _native._lstm(input, h0, c0, params, self.bias, num_layers, self.bidirectional, self.batch_first)
 
     def forward(self, input, hx=None):
-        out, h, c = self._forward(input, hx)
+        out, h, c = self._packed(input, hx) if _is_packed(input) else self._forward(input, hx)
         return out, (h, c)
 
 
@@ -191,7 +259,7 @@ class GRU(_RNNBase):
         return _native._gru(input, hx, params, self.bias, num_layers, self.bidirectional, self.batch_first)
 
     def forward(self, input, hx=None):
-        out, h = self._forward(input, hx)
+        out, h = self._packed(input, hx) if _is_packed(input) else self._forward(input, hx)
         return out, h
 
 

@@ -1,8 +1,8 @@
 """torch.nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_) and, in loom.nn.utils.rnn,
-pad_sequence."""
+padded and packed sequences (pad_sequence, PackedSequence, pack_padded_sequence, pad_packed_sequence, ...)."""
 from ... import _C
 
-from . import rnn  # noqa: E402  (loom.nn.utils.rnn.pad_sequence)
+from . import rnn  # noqa: E402  (loom.nn.utils.rnn: pad_sequence, PackedSequence, ...)
 
 _O = _C._functional._optim  # nn/optim, where clipping is implemented
 
