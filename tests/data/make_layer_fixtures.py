@@ -90,6 +90,9 @@ case("rnn_unbatched_nobias", "RNN", dict(input_size=3, hidden_size=4, bias=False
 case("rnncell", "RNNCell", dict(input_size=3, hidden_size=4), [torch.randn(2, 3), torch.randn(2, 4)])
 case("rnncell_relu_unbatched", "RNNCell", dict(input_size=3, hidden_size=4, nonlinearity="relu"), [torch.randn(3)])
 
+case("batchnorm3d_train", "BatchNorm3d", dict(num_features=3, momentum=0.2), [torch.randn(2, 3, 2, 3, 2)], train=True)
+case("batchnorm3d_eval", "BatchNorm3d", dict(num_features=3), [torch.randn(2, 3, 2, 3, 2)])
+
 with open(os.path.join(here, "torch_layers.json"), "w") as f:
     json.dump({"torch_version": torch.__version__, "cases": cases}, f)
     f.write("\n")

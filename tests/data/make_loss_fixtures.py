@@ -1,4 +1,5 @@
-"""Generates tests/data/torch_losses.json, PyTorch's side of tests/python/test_losses_torch.py.
+"""Generates tests/data/torch_losses.json, PyTorch's side of tests/python/test_losses_torch.py (the losses,
+distances and other composed functions of nn.functional).
 
 Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpypi venv):
 
@@ -116,6 +117,27 @@ for full in (False, True):
 case("gaussian_nll_loss", [gi, gt, torch.rand(4) + 0.1], grad=(0, 1, 2), reduction="mean")
 case("gaussian_nll_loss", [gi, gt, torch.rand(4, 1) + 0.1], grad=(0, 1, 2), reduction="sum")
 case("gaussian_nll_loss", [gi, gt, torch.rand(1, 3) + 0.1], grad=(0, 1, 2), reduction="none", eps=0.01)
+
+# Other composed functions (nn.functional): bilinear, pdist, lp pools, max_unpool, rrelu in eval.
+case("bilinear", [torch.randn(4, 3), torch.randn(4, 5), torch.randn(2, 3, 5), torch.randn(2)], grad=(0, 1, 2, 3))
+case("bilinear", [torch.randn(2, 3, 3), torch.randn(2, 3, 5), torch.randn(2, 3, 5)], grad=(0, 1, 2))
+for p in (2.0, 1.0, 3.0):
+    case("pdist", [torch.randn(5, 4)], grad=(0,), p=p)
+lp = torch.randn(2, 3, 6, 7)
+case("lp_pool2d", [lp.abs() + 0.1, 2.0, 2], grad=(0,))
+case("lp_pool2d", [lp.abs() + 0.1, 3.0, (3, 2), (2, 1)], grad=(0,), ceil_mode=True)
+case("lp_pool1d", [torch.randn(2, 3, 9).abs() + 0.1, 2.0, 3, 2], grad=(0,))
+v2, i2 = F.max_pool2d(torch.randn(2, 3, 6, 8), 2, return_indices=True)
+case("max_unpool2d", [v2, i2, 2], grad=(0,))
+v2, i2 = F.max_pool2d(torch.randn(2, 3, 7, 9), 2, return_indices=True)
+case("max_unpool2d", [v2, i2, 2], grad=(0,), output_size=[7, 9])
+v1, i1 = F.max_pool1d(torch.randn(2, 3, 9), 3, 2, 1, return_indices=True)
+case("max_unpool1d", [v1, i1, 3, 2, 1], grad=(0,))
+case("rrelu", [torch.randn(3, 4)], grad=(0,), lower=0.1, upper=0.3, training=False)
+mlm_t = torch.tensor([[3, 0, -1, 1], [2, -1, 0, 0], [0, 1, 2, 3]])
+for red in ("none", "mean", "sum"):
+    case("multilabel_margin_loss", [torch.randn(3, 4), mlm_t], grad=(0,), reduction=red)
+case("multilabel_margin_loss", [torch.randn(4), torch.tensor([1, 2, -1, 0])], grad=(0,))
 
 with open(os.path.join(here, "torch_losses.json"), "w") as f:
     json.dump({"torch_version": torch.__version__, "cases": cases}, f)

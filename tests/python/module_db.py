@@ -101,6 +101,13 @@ def signs(rng, dtype, *shape):
     return T(np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(_np_dtype(dtype)))
 
 
+def _pooled(rng, dtype, dims):
+    """max_pool{dims}d's values and indices of a random input (MaxUnpool's inputs)."""
+    import loom.nn.functional as F
+    x = randn(rng, dtype, 2, 3, *([6] * dims))
+    return F.max_pool1d(x, 2, return_indices=True) if dims == 1 else F.max_pool2d(x, 2, return_indices=True)
+
+
 def _triplet(rng, dtype):
     return randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4)
 
@@ -178,11 +185,14 @@ _ENTRIES = [
     ModuleInfo("GLU", kwargs=dict(dim=1), input_shapes=[(2, 4, 3)]),
     ModuleInfo("PReLU", args=(3,), input_shapes=[(2, 3, 4)], has_parameters=True),
     ModuleInfo("Softmax2d", input_shapes=[(2, 3, 4, 4)]),
+    ModuleInfo("RReLU", input_shapes=[(2, 3, 4)], train_eval_differ=True),
     # dropout.py
     ModuleInfo("Dropout", kwargs=dict(p=0.5), input_shapes=[(4, 5)], train_eval_differ=True),
     ModuleInfo("Dropout1d", kwargs=dict(p=0.5), input_shapes=[(4, 8, 5)], train_eval_differ=True),
     ModuleInfo("Dropout2d", kwargs=dict(p=0.5), input_shapes=[(4, 8, 3, 3)], train_eval_differ=True),
     ModuleInfo("Dropout3d", kwargs=dict(p=0.5), input_shapes=[(4, 8, 2, 3, 2)], train_eval_differ=True),
+    ModuleInfo("AlphaDropout", kwargs=dict(p=0.5), input_shapes=[(4, 5)], train_eval_differ=True),
+    ModuleInfo("FeatureAlphaDropout", kwargs=dict(p=0.5), input_shapes=[(4, 8, 3)], train_eval_differ=True),
     # pixelshuffle.py
     ModuleInfo("PixelShuffle", args=(2,), input_shapes=[(2, 8, 3, 3)]),
     ModuleInfo("PixelUnshuffle", args=(2,), input_shapes=[(2, 2, 4, 6)]),
@@ -202,6 +212,8 @@ _ENTRIES = [
     ModuleInfo("LayerNorm", args=(4,), input_shapes=[(2, 3, 4)], has_parameters=True),
     ModuleInfo("BatchNorm1d", args=(3,), input_shapes=[(4, 3)], has_parameters=True, train_eval_differ=True),
     ModuleInfo("BatchNorm2d", args=(3,), input_shapes=[(2, 3, 4, 4)], has_parameters=True, train_eval_differ=True),
+    ModuleInfo("BatchNorm3d", args=(3,), input_shapes=[(2, 3, 2, 3, 2)], has_parameters=True,
+               train_eval_differ=True),
     # conv.py
     ModuleInfo("Conv1d", args=(2, 3, 3), input_shapes=[(2, 2, 7)], has_parameters=True),
     ModuleInfo("Conv2d", args=(2, 3, 3), kwargs=dict(padding=1), input_shapes=[(2, 2, 5, 5)], has_parameters=True),
@@ -214,6 +226,11 @@ _ENTRIES = [
     ModuleInfo("AvgPool1d", args=(3, 2, 1), input_shapes=[(2, 3, 9)]),
     ModuleInfo("AdaptiveAvgPool1d", args=(4,), input_shapes=[(2, 3, 9)]),
     ModuleInfo("AdaptiveMaxPool1d", args=(4,), input_shapes=[(2, 3, 9)]),
+    ModuleInfo("LPPool1d", args=(2, 3), input_shapes=[(2, 3, 9)]),
+    ModuleInfo("LPPool2d", args=(2, 2), input_shapes=[(2, 3, 4, 4)]),
+    # input, indices (of max_pool1d / max_pool2d with the same window)
+    ModuleInfo("MaxUnpool1d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 1), integer_input=True),
+    ModuleInfo("MaxUnpool2d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 2), integer_input=True),
     # rnn.py: input [L, N, H_in]; cells [N, H_in]
     ModuleInfo("LSTM", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
     ModuleInfo("GRU", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
@@ -263,6 +280,8 @@ _ENTRIES = [
                                                           T((rng.random((3, 5)) < 0.5).astype(_np_dtype(dtype))))),
     _loss("MultiMarginLoss", _classes),
     _loss("PoissonNLLLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), uniform(rng, dtype, 0, 3, 3, 4))),
+    _loss("MultiLabelMarginLoss", lambda rng, dtype: (randn(rng, dtype, 3, 5),
+                                                      T(np.array([[1, 3, -1, 0, 0], [4, -1, 0, 0, 0], [0, 1, 2, 3, 4]])))),
     # input, target, var: var takes the target's place.
     _loss("GaussianNLLLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4),
                                                  uniform(rng, dtype, 0.1, 1, 3, 4))),
@@ -283,6 +302,9 @@ SKIPS = {
     "ModuleList": "a container without forward",
     "ModuleDict": "a container without forward",
     "ParameterList": "a container of parameters without forward",
+    "ParameterDict": "a container of parameters without forward (tests/python/test_layers_torch.py)",
+    "RNNBase": "the base class of RNN, LSTM and GRU (PyTorch's public name)",
+    "RNNCellBase": "the base class of RNNCell, LSTMCell and GRUCell (PyTorch's public name)",
     "CppModule": "a wrapper of a C++ module built by CppModule.create(name, ...), not a module of its own "
                  "(tests/python/test_nn_module.py)",
 }

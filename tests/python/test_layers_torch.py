@@ -1,5 +1,5 @@
 """RMSNorm, InstanceNorm1d/2d, LocalResponseNorm, PReLU, Softmax2d, PixelShuffle / PixelUnshuffle,
-ChannelShuffle, EmbeddingBag, RNN and RNNCell against PyTorch: tests/data/torch_layers.json holds, per case,
+ChannelShuffle, EmbeddingBag, RNN, RNNCell and BatchNorm3d against PyTorch: tests/data/torch_layers.json holds, per case,
 PyTorch 2.15's state dict, inputs, outputs, buffers after the call and the gradients of sum(output * weights)
 to the float inputs and every parameter, in float64 (made by tests/data/make_layer_fixtures.py). Also channel
 dropout, which PyTorch's random stream cannot check, by its properties; and the errors."""
@@ -141,3 +141,56 @@ def test_bad_inputs():
         nn.RNNCell(3, 4)(loom.randn(2, 5))
     with pytest.raises(ValueError, match="Softmax2d"):
         nn.Softmax2d()(loom.randn(2, 3))
+
+
+def test_inplace_activations():
+    x = loom.randn(3, 4)
+    for name, ref in (("relu_", F.relu), ("elu_", F.elu), ("celu_", F.celu), ("selu_", F.selu),
+                      ("leaky_relu_", F.leaky_relu), ("hardtanh_", F.hardtanh)):
+        y = x.clone()
+        out = getattr(F, name)(y)
+        close(y, ref(x))
+        close(out, ref(x))
+    y = x.clone()
+    F.threshold_(y, 0.1, -5.0)
+    close(y, F.threshold(x, 0.1, -5.0))
+    y = x.clone()
+    F.rrelu_(y)
+    close(y, F.rrelu(x))
+
+
+def test_random_activations_and_dropouts():
+    loom.manual_seed(3)
+    x = -loom.rand(1000) - 0.5  # all negative
+    slope = (F.rrelu(x, 0.1, 0.3, training=True) / x).numpy()
+    assert slope.min() >= 0.1 - 1e-6 and slope.max() <= 0.3 + 1e-6 and slope.std() > 0.03
+    close(nn.RReLU(0.1, 0.3).eval()(x), x * 0.2)
+    # gumbel_softmax: rows sum to 1; hard gives one-hot rows with the soft gradient
+    logits = loom.randn(64, 5, requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    close(soft.sum(-1), np.ones(64), rtol=1e-5)
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = hard.detach().numpy()
+    assert ((h == 0) | (h == 1)).all() and (h.sum(-1) == 1).all()
+    (hard * loom.randn(64, 5)).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    # alpha dropout keeps (about) zero mean and unit variance; eval is the identity
+    z = loom.randn(200000)
+    a = F.alpha_dropout(z, 0.3, training=True).numpy()
+    assert abs(a.mean()) < 0.02 and abs(a.std() - 1) < 0.02
+    np.testing.assert_array_equal(nn.AlphaDropout(0.3).eval()(z).numpy(), z.numpy())
+    f = F.feature_alpha_dropout(loom.randn(64, 16, 10), 0.5, training=True).numpy()
+    dropped = np.isclose(f, f[..., :1]).all(-1)  # a dropped channel holds one constant value
+    assert 0.3 < dropped.mean() < 0.7
+
+
+def test_parameter_dict():
+    d = nn.ParameterDict({"a": loom.randn(2), "b": nn.Parameter(loom.ones(3))})
+    d["c"] = loom.zeros(1)
+    assert list(d.keys()) == ["a", "b", "c"] and len(d) == 3 and "b" in d
+    assert isinstance(d["c"], nn.Parameter) and d["c"].requires_grad
+    assert [n for n, _ in d.named_parameters()] == ["a", "b", "c"]
+    d.pop("a")
+    assert list(d) == ["b", "c"]
+    assert sorted(d.state_dict().keys()) == ["b", "c"]
+    assert isinstance(nn.LSTM(2, 3), nn.RNNBase) and isinstance(nn.GRUCell(2, 3), nn.RNNCellBase)

@@ -6,6 +6,7 @@ from .._factories import arange as _arange, eye as _eye, rand as _rand, tensor a
 
 
 def relu(input, inplace=False):
+    _tensor(input, "relu")
     return input.relu_() if inplace else input.relu()
 
 
@@ -666,6 +667,232 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     ones = keep if keep is not None else _zeros(rows.shape[0], 1, dtype=weight.dtype, device=weight.device) + 1.0
     count = _zeros(B, 1, dtype=weight.dtype, device=weight.device).scatter_add(0, bag.reshape(-1, 1), ones)
     return total / count.clamp(min=1)
+
+
+# ---- in-place activations (torch.nn.functional's trailing-underscore names) ----
+
+def relu_(input):
+    return relu(_tensor(input, "relu_"), inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: in training each negative element's slope is drawn from U(lower, upper); in
+    evaluation the slope is (lower + upper) / 2."""
+    _tensor(input, "rrelu")
+    if training:
+        slope = _rand(*tuple(input.shape), dtype=input.dtype, device=input.device) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    return _inplace(input, _C.where(input >= 0, input, input * slope), inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+# ---- more composed functions ----
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = x1^T W_k x2 + b_k for weight [out, in1, in2]; inputs [*, in1] and [*, in2]."""
+    _tensor(input1, "bilinear")
+    _tensor(input2, "bilinear")
+    _tensor(weight, "bilinear")
+    if weight.dim() != 3 or input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2] or \
+            tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(f"bilinear: expected input1 [*, {weight.shape[1] if weight.dim() == 3 else '?'}] and "
+                           f"input2 [*, {weight.shape[2] if weight.dim() == 3 else '?'}] with the same leading dims "
+                           f"for weight {list(weight.shape)}, got {list(input1.shape)} and {list(input2.shape)}")
+    out, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    a, b = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    t = a.matmul(weight.permute(1, 0, 2).reshape(in1, out * in2)).reshape(-1, out, in2)
+    y = (t * b.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(lead + (out,))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g Gumbel(0, 1) noise; hard=True returns the one-hot of the argmax in
+    the forward pass with the soft sample's gradient (the straight-through estimator)."""
+    _tensor(logits, "gumbel_softmax")
+    u = _rand(*tuple(logits.shape), dtype=logits.dtype, device=logits.device)
+    g = -(-(u.clamp(min=1e-20)).log()).clamp(min=1e-20).log()
+    y = ((logits + g) / tau).softmax(dim)
+    if not hard:
+        return y
+    idx = y.argmax(dim, keepdim=True)
+    y_hard = _zeros(*tuple(logits.shape), dtype=logits.dtype, device=logits.device).scatter(
+        dim, idx, _zeros(*tuple(idx.shape), dtype=logits.dtype, device=logits.device) + 1.0)
+    return y_hard - y.detach() + y
+
+
+def pdist(input, p=2):
+    """The p-norm distances between the N rows of input [N, M], every pair i < j, as [N (N - 1) / 2]."""
+    _tensor(input, "pdist")
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    if n < 2:
+        return _zeros(0, dtype=input.dtype, device=input.device)
+    ii = [i for i in range(n) for j in range(i + 1, n)]
+    jj = [j for i in range(n) for j in range(i + 1, n)]
+    a = input.index_select(0, _tensor_of(ii, dtype=_C.int64, device=input.device))
+    b = input.index_select(0, _tensor_of(jj, dtype=_C.int64, device=input.device))
+    return (a - b).norm(p, dim=1)
+
+
+def _alpha_dropout(input, p, training, inplace, feature, name):
+    _tensor(input, name)
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    alpha_p = -1.7580993408473766  # -SELU's lambda * alpha: the value a dropped unit takes
+    if p == 1:
+        return _inplace(input, input * 0.0, inplace)
+    shape = tuple(input.shape)
+    if feature:
+        if input.dim() < 2:
+            raise RuntimeError(f"{name}: expected input with at least 2 dims, got {list(input.shape)}")
+        shape = shape[:2] + (1,) * (input.dim() - 2)
+    keep = (_rand(*shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    return _inplace(input, (input * keep + alpha_p * (1 - keep)) * a + b, inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped units take SELU's negative saturation value and the result is
+    rescaled to keep zero mean and unit variance."""
+    return _alpha_dropout(input, p, training, inplace, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout of whole channels (dim 1) of input [N, C, *]."""
+    return _alpha_dropout(input, p, training, inplace, True, "feature_alpha_dropout")
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p): avg_pool2d of x^p times the window size, to the power 1/p."""
+    _tensor(input, "lp_pool2d")
+    kw, kh = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    out = _C._functional.avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kw * kh).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p) along the last dim of [N, C, L] or [C, L]."""
+    x = _pool1d_input(input, "lp_pool1d")
+    k = _single(kernel_size, "kernel_size", "lp_pool1d")
+    s = k if stride is None else _single(stride, "stride", "lp_pool1d")
+    out = _C._functional.avg_pool2d(x.pow(norm_type), (1, k), (1, s), 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(k).pow(1.0 / norm_type).squeeze(-2)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: each value written at its saved index (ih * W + iw of its plane) of a zero
+    output [N, C, H, W] ([C, H, W]); H, W from the pooling arguments or output_size."""
+    _tensor(input, "max_unpool2d")
+    _tensor(indices, "max_unpool2d")
+    if tuple(input.shape) != tuple(indices.shape) or input.dim() not in (3, 4):
+        raise RuntimeError(f"max_unpool2d: expected input and indices of the same shape, 3D or 4D, got "
+                           f"{list(input.shape)} and {list(indices.shape)}")
+    k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    st = k if stride is None else ((stride, stride) if isinstance(stride, int) else tuple(stride))
+    pd = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if output_size is None:
+        size = [(input.shape[-2 + i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(2)]
+    else:
+        size = [int(v) for v in tuple(output_size)[-2:]]
+        defaults = [(input.shape[-2 + i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(2)]
+        for i in range(2):
+            if not defaults[i] - st[i] < size[i] < defaults[i] + st[i]:
+                raise ValueError(f"max_unpool2d: invalid output_size {list(output_size)} (dim {i} must be between "
+                                 f"{defaults[i] - st[i]} and {defaults[i] + st[i]}, exclusive)")
+    lead = tuple(input.shape[:-2])
+    hw = size[0] * size[1]
+    x = input.reshape(-1, input.shape[-2] * input.shape[-1])
+    idx = indices.reshape(-1, input.shape[-2] * input.shape[-1])
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= hw):
+        raise IndexError(f"max_unpool2d: an index is out of bounds for output planes of {size[0]}x{size[1]}")
+    zero = _zeros(x.shape[0], hw, dtype=input.dtype, device=input.device)
+    # The value of a scatter (an index saved twice by overlapping windows holds one of its equal values), the
+    # gradient of a gather: every input element gets the output gradient at its index, as PyTorch's.
+    added = zero.scatter_add(1, idx, x)
+    out = zero.scatter(1, idx, x.detach()) + (added - added.detach())
+    return out.reshape(lead + (size[0], size[1]))
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_unpool2d along the last dim of [N, C, L] or [C, L] (indices are positions along L)."""
+    _tensor(input, "max_unpool1d")
+    _tensor(indices, "max_unpool1d")
+    k = _single(kernel_size, "kernel_size", "max_unpool1d")
+    s = k if stride is None else _single(stride, "stride", "max_unpool1d")
+    p = _single(padding, "padding", "max_unpool1d")
+    osz = None if output_size is None else (1, int(tuple(output_size)[-1]))
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), (1, k), (1, s), (0, p), osz).squeeze(-2)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Per sample: the sum over target classes j (target's leading non-negative entries, up to the first -1)
+    and non-target classes i of max(0, 1 - (x[j] - x[i])), divided by C."""
+    _tensor(input, "multilabel_margin_loss")
+    _tensor(target, "multilabel_margin_loss")
+    if size_average is not None or reduce is not None:
+        avg = True if size_average is None else bool(size_average)
+        red = True if reduce is None else bool(reduce)
+        reduction = "none" if not red else ("mean" if avg else "sum")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if target.dtype != _C.int64:
+        raise TypeError(f"multilabel_margin_loss: expected an int64 target, got {target.dtype}")
+    if tuple(input.shape) != tuple(target.shape) or input.dim() not in (1, 2):
+        raise RuntimeError(f"multilabel_margin_loss: expected input and target of the same shape, [C] or [N, C], "
+                           f"got {list(input.shape)} and {list(target.shape)}")
+    x = input.unsqueeze(0) if input.dim() == 1 else input
+    t = target.unsqueeze(0) if target.dim() == 1 else target
+    N, C = x.shape
+    if N * C and (int(t.max()) >= C or int(t.min()) < -1):
+        raise IndexError(f"multilabel_margin_loss: target values must be in [-1, {C - 1}]")
+    # valid[n, k]: target[n, k] is one of the classes (before the first -1)
+    valid = (t >= 0).to(_C.int64).cumprod(1) > 0
+    safe = _C.where(valid, t, 0)
+    is_target = _zeros(N, C, dtype=x.dtype, device=x.device).scatter_add(1, safe, valid.to(x.dtype)) > 0
+    xj = x.gather(1, safe)  # [N, K]: the scores of the target classes
+    hinge = (1.0 - (xj.unsqueeze(2) - x.unsqueeze(1))).clamp(min=0)  # [N, K, C]
+    mask = valid.unsqueeze(2) & is_target.logical_not().unsqueeze(1)
+    loss = _C.where(mask, hinge, 0.0).sum((1, 2)) / C
+    if input.dim() == 1:
+        loss = loss.squeeze(0)
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
 
 
 # ---- 1-D pooling: [N, C, L] (or [C, L]) pooled as [N, C, 1, L] by the 2-D kernels ----

@@ -1,11 +1,11 @@
-"""Sequential, ModuleList, ModuleDict, ParameterList (torch.nn containers)."""
+"""Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict (torch.nn containers)."""
 import operator
 from collections import OrderedDict
 from itertools import islice
 
 from .module import Module, Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 class _ModuleSequence(Module):
@@ -167,3 +167,54 @@ class ParameterList(Module):
             value = Parameter(value)
         self.register_parameter(str(len(self)), value)
         return self
+
+
+class ParameterDict(Module):
+    """Parameters by name (a tensor given is wrapped as a Parameter), in insertion order."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        if not isinstance(value, Parameter):
+            value = Parameter(value)
+        self.register_parameter(key, value)
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in items:
+            self[k] = v

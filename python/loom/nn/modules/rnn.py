@@ -7,7 +7,7 @@ from .. import functional as F
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNNBase", "RNNCellBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 _native = _C._functional
 
@@ -334,3 +334,8 @@ class GRUCell(_CellBase):
 
     def forward(self, input, hx=None):
         return _native.gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+# PyTorch's public names of the base classes (isinstance checks).
+RNNBase = _RNNBase
+RNNCellBase = _CellBase
