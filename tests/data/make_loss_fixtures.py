@@ -29,6 +29,9 @@ def t2j(t):
 
 
 cases = []
+# Cases whose function is not one of nn.functional's: ctc_loss of logits, through log_softmax (PyTorch's CTC
+# kernel returns the gradient with respect to such logits, not to the log-probabilities themselves).
+FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k)}
 
 
 def case(fn, args, grad=(), distance=None, **kwargs):
@@ -38,7 +41,7 @@ def case(fn, args, grad=(), distance=None, **kwargs):
     call = dict(kwargs)
     if distance == "cosine":
         call["distance_function"] = lambda x, y: 1.0 - F.cosine_similarity(x, y)
-    out = getattr(F, fn)(*args, **call)
+    out = FUNCTIONS[fn](*args, **call) if fn in FUNCTIONS else getattr(F, fn)(*args, **call)
     w = torch.randn_like(out)
     grads = torch.autograd.grad((out * w).sum(), [args[i] for i in grad]) if grad else []
     cases.append({
@@ -138,6 +141,20 @@ mlm_t = torch.tensor([[3, 0, -1, 1], [2, -1, 0, 0], [0, 1, 2, 3]])
 for red in ("none", "mean", "sum"):
     case("multilabel_margin_loss", [torch.randn(3, 4), mlm_t], grad=(0,), reduction=red)
 case("multilabel_margin_loss", [torch.randn(4), torch.tensor([1, 2, -1, 0])], grad=(0,))
+
+# CTC: padded and concatenated targets, repeats (a blank must separate them), unequal input lengths, an
+# impossible alignment (zero_infinity), every reduction, a blank other than 0, unbatched.
+ctc_x = torch.randn(12, 4, 6)
+ctc_t = torch.tensor([[1, 2, 2, 3], [4, 4, 0, 0], [5, 0, 0, 0], [1, 3, 5, 2]])
+for red in ("none", "mean", "sum"):
+    case("ctc_loss_of_logits", [ctc_x, ctc_t, torch.tensor([12, 9, 5, 7]), torch.tensor([4, 2, 1, 4])], grad=(0,),
+         reduction=red)
+case("ctc_loss_of_logits", [ctc_x, torch.tensor([1, 2, 2, 3, 4, 4, 5, 1, 3, 5, 2]), [12, 9, 5, 7], [4, 2, 1, 4]],
+     grad=(0,), reduction="none")
+case("ctc_loss_of_logits", [ctc_x, ctc_t, [12, 9, 2, 7], [4, 2, 1, 4]], grad=(0,), reduction="none",
+     zero_infinity=True)
+case("ctc_loss_of_logits", [ctc_x, ctc_t.clamp(max=4), [12, 9, 5, 7], [4, 2, 1, 4]], grad=(0,), blank=5)
+case("ctc_loss_of_logits", [ctc_x[:, 0], ctc_t[0], [12], [4]], grad=(0,), reduction="sum")
 
 with open(os.path.join(here, "torch_losses.json"), "w") as f:
     json.dump({"torch_version": torch.__version__, "cases": cases}, f)

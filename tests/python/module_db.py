@@ -282,6 +282,10 @@ _ENTRIES = [
     _loss("PoissonNLLLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), uniform(rng, dtype, 0, 3, 3, 4))),
     _loss("MultiLabelMarginLoss", lambda rng, dtype: (randn(rng, dtype, 3, 5),
                                                       T(np.array([[1, 3, -1, 0, 0], [4, -1, 0, 0, 0], [0, 1, 2, 3, 4]])))),
+    # log_probs [T, N, C], targets, input_lengths, target_lengths (the last takes the target's place)
+    _loss("CTCLoss", lambda rng, dtype: (T(np.log(rng.dirichlet(np.ones(5), (6, 2))).astype(_np_dtype(dtype))),
+                                         T(np.array([[1, 2, 2], [3, 4, 0]])), T(np.array([6, 5])),
+                                         T(np.array([3, 2]))), integer_input=True),
     # input, target, var: var takes the target's place.
     _loss("GaussianNLLLoss", lambda rng, dtype: (randn(rng, dtype, 3, 4), randn(rng, dtype, 3, 4),
                                                  uniform(rng, dtype, 0.1, 1, 3, 4))),

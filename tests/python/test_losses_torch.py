@@ -19,6 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, "..", "data", "torch_losses.json")) as f:
     FIXTURE = json.load(f)
 NP_DTYPES = {"float64": np.float64, "bool": np.bool_, "int64": np.int64}
+# As in the generator: ctc_loss of logits, through log_softmax.
+FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k)}
 
 
 def arr(j):
@@ -40,7 +42,8 @@ def test_matches_pytorch(case):
     kwargs = dict(case["kwargs"])
     if case["distance"] == "cosine":
         kwargs["distance_function"] = lambda x, y: 1.0 - F.cosine_similarity(x, y)
-    out = getattr(F, case["fn"])(*args, **kwargs)
+    out = FUNCTIONS[case["fn"]](*args, **kwargs) if case["fn"] in FUNCTIONS else getattr(F, case["fn"])(*args,
+                                                                                                      **kwargs)
     want = arr(case["output"])
     assert list(out.shape) == case["output"]["shape"]
     close(out, want, rtol=1e-9, atol=1e-10)
@@ -124,3 +127,28 @@ def test_bad_inputs():
         F.triplet_margin_with_distance_loss(a, p, p, margin=-1.0)
     with pytest.raises(ValueError, match="only p == 1 and p == 2"):
         nn.MultiMarginLoss(p=3)
+
+
+def test_ctc_loss_gradcheck_module_and_errors():
+    rng = np.random.default_rng(4)
+    x = loom.tensor(rng.standard_normal((7, 2, 4)), requires_grad=True)
+    targets, il, tl = loom.tensor([[1, 1, 2], [3, 0, 0]]), [7, 5], [3, 1]
+    # the gradient with respect to the log-probabilities themselves
+    assert loom.autograd.gradcheck(lambda t: F.ctc_loss(t.log_softmax(-1), targets, il, tl, reduction="sum"), (x,))
+    m = nn.CTCLoss(blank=0, reduction="none", zero_infinity=True)
+    lp = x.detach().log_softmax(-1)
+    close(m(lp, targets, loom.tensor(il), loom.tensor(tl)), F.ctc_loss(lp, targets, il, tl, reduction="none"))
+    # a target that cannot fit its input: inf, or 0 with zero_infinity
+    short = F.ctc_loss(lp, targets, [2, 5], tl, reduction="none")
+    assert np.isinf(short.numpy()[0]) and np.isfinite(short.numpy()[1])
+    assert F.ctc_loss(lp, targets, [2, 5], tl, reduction="none", zero_infinity=True).numpy()[0] == 0
+    with pytest.raises(RuntimeError, match="blank must be in label range"):
+        F.ctc_loss(lp, targets, il, tl, blank=4)
+    with pytest.raises(RuntimeError, match="differ from blank"):
+        F.ctc_loss(lp, loom.tensor([[1, 0, 2], [3, 0, 0]]), il, tl)
+    with pytest.raises(RuntimeError, match="input_lengths must be in"):
+        F.ctc_loss(lp, targets, [8, 5], tl)
+    with pytest.raises(RuntimeError, match="expected 2 input_lengths"):
+        F.ctc_loss(lp, targets, [7], tl)
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        F.ctc_loss(lp, targets, il, tl, reduction="avg")
