@@ -151,8 +151,9 @@ int64_t slab_tasks(const ConvParams& p) { return p.N * p.groups * ((p.OH + slab_
 // first layer of an image encoder, C·R·S = 27, stays with OpenBLAS). The tiles
 // read the column slab in place, where OpenBLAS packs it on every slab: the
 // CLIP encoder's 3x3 layers at batch 32 went from 7.1-8.9 to 6.5-6.9 ms
-// forward on 2 cores; the weight gradient (backward_weight_tiles) from 141-166
-// to 160-183 GFLOP/s; the input gradient (gemm_interleaved on w_gᵀ) gained 1-5 %.
+// forward on 2 cores; the weight gradient (backward_weight_tiles, which takes any
+// C·R·S with Kg >= 16) from 141-166 to 160-183 GFLOP/s; the input gradient
+// (gemm_interleaved on w_gᵀ) gained 1-5 %.
 template <typename T>
 bool use_tiles(const ConvParams& p) {
   return std::is_same_v<T, float> && p.crs() >= 64 && packed_gemm_supported();
@@ -328,7 +329,10 @@ void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& 
   const int nchunks = detail::num_chunks(ntask, ntask * Kg * CRS * rows * p.OW);
   const int64_t wsize = p.K * CRS;
   if constexpr (std::is_same_v<T, float>) {
-    if (use_tiles<T>(p)) {
+    // Any C·R·S (the reduction runs over the positions: the 3-channel first layer too, 4.0 -> 3.0 ms at
+    // batch 32); at least 16 output channels per group, as the panels are 16 wide (a depthwise
+    // convolution would compute 16 columns for one).
+    if (packed_gemm_supported() && p.Kg() >= 16) {
       backward_weight_tiles(gw, gout, in, p);
       return;
     }

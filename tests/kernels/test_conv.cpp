@@ -104,6 +104,7 @@ const std::vector<ConvParams>& cases() {
       make(4, 64, 23, 41, 6, 3, 2, 2, 3, 1, 0, 1, 1, 1),   // slabs with strides
       make(4, 16, 20, 19, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // slabs: 21 output channels (tiles of 8 and a ragged one)
       make(9, 64, 5, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // small images: weight-gradient blocks span samples
+      make(8, 3, 16, 13, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),   // 3 input channels: the weight gradient on the tiles
   };
   return c;
 }
