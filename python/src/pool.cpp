@@ -69,7 +69,7 @@ static RegisterFunctional reg_pool([](py::module_& f) {
          bool count_include_pad, py::object divisor_override) {
         const char* op = "avg_pool2d";
         if (!divisor_override.is_none())
-          throw py::value_error("avg_pool2d: divisor_override is not supported by loom yet");
+          throw py::value_error("avg_pool2d: divisor_override is applied by loom.nn.functional.avg_pool2d, not here");
         return loom::avg_pool2d(input, int_or_tuple(kernel_size, 2, op, "kernel_size"), pool_stride(stride, op),
                                 int_or_tuple(padding, 2, op, "padding"), ceil_mode, count_include_pad);
       },

@@ -90,6 +90,13 @@ case("rnn_unbatched_nobias", "RNN", dict(input_size=3, hidden_size=4, bias=False
 case("rnncell", "RNNCell", dict(input_size=3, hidden_size=4), [torch.randn(2, 3), torch.randn(2, 4)])
 case("rnncell_relu_unbatched", "RNNCell", dict(input_size=3, hidden_size=4, nonlinearity="relu"), [torch.randn(3)])
 
+case("conv3d", "Conv3d", dict(in_channels=2, out_channels=3, kernel_size=(3, 2, 3), stride=(2, 1, 1), padding=1),
+     [torch.randn(2, 2, 5, 4, 5)])
+case("conv3d_groups_dilation_nobias", "Conv3d",
+     dict(in_channels=4, out_channels=2, kernel_size=2, dilation=(2, 1, 2), groups=2, bias=False),
+     [torch.randn(1, 4, 5, 4, 5)])
+case("conv3d_same_unbatched", "Conv3d", dict(in_channels=2, out_channels=2, kernel_size=3, padding="same"),
+     [torch.randn(2, 3, 4, 5)])
 case("batchnorm3d_train", "BatchNorm3d", dict(num_features=3, momentum=0.2), [torch.randn(2, 3, 2, 3, 2)], train=True)
 case("batchnorm3d_eval", "BatchNorm3d", dict(num_features=3), [torch.randn(2, 3, 2, 3, 2)])
 

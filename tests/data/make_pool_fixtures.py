@@ -1,4 +1,5 @@
-"""Generates tests/data/torch_pool.json, PyTorch's side of tests/python/test_pool_torch.py.
+"""Generates tests/data/torch_pool.json, PyTorch's side of tests/python/test_pool_torch.py (and of the 3-D
+pools in it).
 
 Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpypi venv):
 
@@ -60,6 +61,27 @@ for kw in (dict(kernel_size=3), dict(kernel_size=3, stride=2, padding=1),
            dict(kernel_size=4, stride=3, padding=2, ceil_mode=True),
            dict(kernel_size=4, stride=3, padding=2, ceil_mode=True, count_include_pad=False)):
     case("avg_pool1d", x3, **kw)
+
+# 3-D pools and avg_pool2d's divisor_override
+x5 = torch.randn(1, 1, 5, 5, 6)
+for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(3, 2, 2), stride=(2, 1, 2),
+           padding=(1, 0, 1), ceil_mode=True), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+           dict(kernel_size=(2, 3, 2), stride=2, padding=(1, 1, 0), ceil_mode=True, count_include_pad=False),
+           dict(kernel_size=2, stride=1, divisor_override=3)):
+    case("avg_pool3d", x5, **kw)
+for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=1, dilation=2),
+           dict(kernel_size=(3, 2, 2), stride=(2, 1, 2), padding=(1, 0, 1), ceil_mode=True)):
+    case("max_pool3d", x5, return_indices=True, **kw)
+case("max_pool3d", torch.randint(0, 3, (1, 1, 5, 5, 6)).double(), kernel_size=3, stride=2, padding=1,
+     return_indices=True)
+for size in ((2, 3, 4), 1, (6, 6, 7), (None, 3, None)):
+    case("adaptive_avg_pool3d", x5, output_size=size)
+    case("adaptive_max_pool3d", x5, output_size=size, return_indices=True)
+case("adaptive_max_pool3d", torch.randint(0, 3, (1, 1, 5, 5, 6)).double(), output_size=(2, 3, 4), return_indices=True)
+case("avg_pool3d", x5[0], kernel_size=2)
+case("avg_pool2d", torch.randn(1, 2, 7, 8), kernel_size=3, stride=2, padding=1, divisor_override=5)
+case("avg_pool2d", torch.randn(1, 2, 7, 8), kernel_size=(3, 2), stride=2, padding=1, ceil_mode=True,
+     divisor_override=2)
 
 with open(os.path.join(here, "torch_pool.json"), "w") as f:
     json.dump({"torch_version": torch.__version__, "cases": cases}, f)

@@ -217,6 +217,8 @@ _ENTRIES = [
     # conv.py
     ModuleInfo("Conv1d", args=(2, 3, 3), input_shapes=[(2, 2, 7)], has_parameters=True),
     ModuleInfo("Conv2d", args=(2, 3, 3), kwargs=dict(padding=1), input_shapes=[(2, 2, 5, 5)], has_parameters=True),
+    ModuleInfo("Conv3d", args=(2, 3, 3), kwargs=dict(padding=1), input_shapes=[(2, 2, 4, 5, 4)],
+               has_parameters=True),
     # pooling.py
     ModuleInfo("MaxPool2d", args=(2,), input_shapes=[(2, 3, 4, 4)]),
     ModuleInfo("AvgPool2d", args=(2,), input_shapes=[(2, 3, 4, 4)]),
@@ -226,6 +228,10 @@ _ENTRIES = [
     ModuleInfo("AvgPool1d", args=(3, 2, 1), input_shapes=[(2, 3, 9)]),
     ModuleInfo("AdaptiveAvgPool1d", args=(4,), input_shapes=[(2, 3, 9)]),
     ModuleInfo("AdaptiveMaxPool1d", args=(4,), input_shapes=[(2, 3, 9)]),
+    ModuleInfo("MaxPool3d", args=(2,), input_shapes=[(2, 3, 4, 4, 4)]),
+    ModuleInfo("AvgPool3d", args=(2,), input_shapes=[(2, 3, 4, 4, 4)]),
+    ModuleInfo("AdaptiveAvgPool3d", args=((2, 3, 2),), input_shapes=[(2, 3, 4, 5, 4)]),
+    ModuleInfo("AdaptiveMaxPool3d", args=((2, 3, 2),), input_shapes=[(2, 3, 4, 5, 4)]),
     ModuleInfo("LPPool1d", args=(2, 3), input_shapes=[(2, 3, 9)]),
     ModuleInfo("LPPool2d", args=(2, 2), input_shapes=[(2, 3, 4, 4)]),
     # input, indices (of max_pool1d / max_pool2d with the same window)

@@ -172,8 +172,11 @@ def test_avg_pool2d(rng):
     ones = windows(np.ones_like(x), (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5))
     close(F.avg_pool2d(T(x), 3, 2, 1, count_include_pad=False),
           windows(x, (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5)) / ones, atol=1e-5)
-    with pytest.raises(ValueError, match="divisor_override"):
-        F.avg_pool2d(T(x), 2, divisor_override=3)
+    # divisor_override: the window sums over the given divisor
+    close(F.avg_pool2d(T(x), 3, 2, 1, divisor_override=4),
+          windows(x, (3, 3), (2, 2), (1, 1), 0).sum(axis=(4, 5)) / 4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="divisor must be not zero"):
+        F.avg_pool2d(T(x), 2, divisor_override=0)
 
 
 def test_adaptive_avg_pool2d(rng):

@@ -1,12 +1,13 @@
-"""Conv1d, Conv2d (zero padding; padding may be an int, a tuple, 'valid' or 'same' for stride 1) and
-ConvTranspose1d, ConvTranspose2d (forward may take output_size, as PyTorch)."""
+"""Conv1d, Conv2d, Conv3d (zero padding; padding may be an int, a tuple, 'valid' or 'same' for stride 1) and
+ConvTranspose1d, ConvTranspose2d (forward may take output_size, as PyTorch). Conv3d runs F.conv3d: one 2-D
+convolution per depth tap over the depth slices."""
 
 from ... import _factories
 from .. import functional as F
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def _tuple(v, n):
@@ -104,6 +105,13 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return F.conv2d(input, self.weight, self.bias, self.stride, self._padding_value, self.dilation, self.groups)
+
+
+class Conv3d(_ConvNd):
+    _n = 3
+
+    def forward(self, input):
+        return F.conv3d(input, self.weight, self.bias, self.stride, self._padding_value, self.dilation, self.groups)
 
 
 class _ConvTransposeNd(Module):
