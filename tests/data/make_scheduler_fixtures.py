@@ -1,0 +1,61 @@
+"""Generates tests/data/torch_schedulers.json, PyTorch's side of tests/python/test_schedulers_torch.py.
+
+    /opt/torchpypi/bin/python tests/data/make_scheduler_fixtures.py
+
+For each case: the learning rates (two parameter groups, lr 0.1 and 0.02) after construction and after each
+of 30 steps, PyTorch 2.15's schedulers; ReduceLROnPlateau steps on a fixed metric sequence.
+"""
+import json
+import math
+import os
+
+import torch
+from torch.optim import SGD
+from torch.optim import lr_scheduler as S
+
+here = os.path.dirname(os.path.abspath(__file__))
+METRICS = [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.69999, 0.6, 0.7,
+           0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
+
+
+def optimizer():
+    w = [torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))]
+    return SGD([{"params": [w[0]]}, {"params": [w[1]], "lr": 0.02}], lr=0.1, momentum=0.9)
+
+
+def run(name, make, metric=False):
+    opt = optimizer()
+    sch = make(opt)
+    lrs = [[g["lr"] for g in opt.param_groups]]
+    for i in range(30):
+        opt.step()
+        if metric:
+            sch.step(METRICS[i])
+        else:
+            sch.step()
+        lrs.append([g["lr"] for g in opt.param_groups])
+    return {"name": name, "lrs": lrs}
+
+
+cases = [
+    run("exponential", lambda o: S.ExponentialLR(o, 0.9)),
+    run("constant", lambda o: S.ConstantLR(o, factor=0.25, total_iters=4)),
+    run("polynomial", lambda o: S.PolynomialLR(o, total_iters=12, power=2.0)),
+    run("multiplicative", lambda o: S.MultiplicativeLR(o, lambda e: 0.95 if e % 2 else 1.0)),
+    run("warm_restarts", lambda o: S.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001)),
+    run("warm_restarts_mult", lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2)),
+    run("sequential_warmup_cosine", lambda o: S.SequentialLR(
+        o, [S.LinearLR(o, start_factor=0.1, total_iters=5), S.CosineAnnealingLR(o, T_max=20, eta_min=0.001)], [5])),
+    run("sequential_three", lambda o: S.SequentialLR(
+        o, [S.ConstantLR(o, factor=0.5, total_iters=3), S.ExponentialLR(o, 0.8), S.StepLR(o, 4, 0.5)], [4, 12])),
+    run("chained", lambda o: S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=6),
+                                                 S.ExponentialLR(o, 0.9)])),
+    run("plateau", lambda o: S.ReduceLROnPlateau(o, patience=2), metric=True),
+    run("plateau_max_abs_cooldown", lambda o: S.ReduceLROnPlateau(
+        o, mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=[0.01, 0.015]),
+        metric=True),
+]
+with open(os.path.join(here, "torch_schedulers.json"), "w") as f:
+    json.dump({"torch_version": torch.__version__, "metrics": METRICS, "cases": cases}, f)
+    f.write("\n")
+print(len(cases), "cases")

@@ -1,0 +1,78 @@
+"""ExponentialLR, ConstantLR, PolynomialLR, MultiplicativeLR, CosineAnnealingWarmRestarts, SequentialLR,
+ChainedScheduler and ReduceLROnPlateau against PyTorch: tests/data/torch_schedulers.json holds PyTorch 2.15's
+learning rates of two parameter groups over 30 steps for each case (tests/data/make_scheduler_fixtures.py)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import loom
+from loom import nn
+from loom.optim import SGD
+from loom.optim import lr_scheduler as S
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "..", "data", "torch_schedulers.json")) as f:
+    FIXTURE = json.load(f)
+METRICS = FIXTURE["metrics"]
+
+
+def optimizer():
+    w = [nn.Parameter(loom.zeros(2)), nn.Parameter(loom.zeros(2))]
+    return SGD([{"params": [w[0]]}, {"params": [w[1]], "lr": 0.02}], lr=0.1, momentum=0.9)
+
+
+MAKERS = {
+    "exponential": lambda o: S.ExponentialLR(o, 0.9),
+    "constant": lambda o: S.ConstantLR(o, factor=0.25, total_iters=4),
+    "polynomial": lambda o: S.PolynomialLR(o, total_iters=12, power=2.0),
+    "multiplicative": lambda o: S.MultiplicativeLR(o, lambda e: 0.95 if e % 2 else 1.0),
+    "warm_restarts": lambda o: S.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001),
+    "warm_restarts_mult": lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+    "sequential_warmup_cosine": lambda o: S.SequentialLR(
+        o, [S.LinearLR(o, start_factor=0.1, total_iters=5), S.CosineAnnealingLR(o, T_max=20, eta_min=0.001)], [5]),
+    "sequential_three": lambda o: S.SequentialLR(
+        o, [S.ConstantLR(o, factor=0.5, total_iters=3), S.ExponentialLR(o, 0.8), S.StepLR(o, 4, 0.5)], [4, 12]),
+    "chained": lambda o: S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=6), S.ExponentialLR(o, 0.9)]),
+    "plateau": lambda o: S.ReduceLROnPlateau(o, patience=2),
+    "plateau_max_abs_cooldown": lambda o: S.ReduceLROnPlateau(
+        o, mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=[0.01, 0.015]),
+}
+
+
+@pytest.mark.parametrize("case", FIXTURE["cases"], ids=[c["name"] for c in FIXTURE["cases"]])
+def test_matches_pytorch(case):
+    opt = optimizer()
+    sch = MAKERS[case["name"]](opt)
+    metric = case["name"].startswith("plateau")
+    lrs = [[g["lr"] for g in opt.param_groups]]
+    for i in range(30):
+        opt.step()
+        sch.step(METRICS[i]) if metric else sch.step()
+        lrs.append([g["lr"] for g in opt.param_groups])
+    np.testing.assert_allclose(lrs, case["lrs"], rtol=1e-12, atol=1e-15)
+    assert sch.get_last_lr() == lrs[-1]
+
+
+def test_closed_forms_and_state():
+    opt = optimizer()
+    sch = S.ExponentialLR(opt, 0.5)
+    sch.step(3)  # an explicit epoch takes the closed form
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.125)
+    opt2 = optimizer()
+    w = S.CosineAnnealingWarmRestarts(opt2, T_0=4)
+    w.step(6)  # epoch 6: second cycle, T_cur = 2
+    assert opt2.param_groups[0]["lr"] == pytest.approx(0.05)
+    p = S.ReduceLROnPlateau(optimizer(), patience=0)
+    p.step(1.0)
+    p.step(2.0)
+    st = p.state_dict()
+    assert st["num_bad_epochs"] == 0 and st["best"] == 1.0 and p.get_last_lr()[0] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        S.ReduceLROnPlateau(optimizer(), factor=1.5)
+    with pytest.raises(ValueError, match="T_0"):
+        S.CosineAnnealingWarmRestarts(optimizer(), T_0=0)
+    o = optimizer()
+    with pytest.raises(ValueError, match="number of milestone points"):
+        S.SequentialLR(o, [S.ConstantLR(o), S.ExponentialLR(o, 0.9)], [2, 4])
