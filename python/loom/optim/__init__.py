@@ -7,7 +7,9 @@ structure: ``{"state": {index: {...}}, "param_groups": [{..., "params": [index, 
 ``step()`` hands each group to the C++ step function of its optimizer
 (``loom._C._functional._optim.sgd_step`` / ``adam_step`` / ``rmsprop_step``,
 the code loom::optim's C++ classes run): the update, the step counts and the
-creation of state buffers are written once, in nn/optim. Subclass
+creation of state buffers are written once, in nn/optim. Adagrad, Adadelta,
+Adamax, NAdam, RAdam and Rprop are written in Python (PyTorch's single-tensor
+formulas, one parameter at a time, ``_PythonOptimizer``). Subclass
 ``Optimizer`` to write an optimizer in Python with PyTorch's semantics.
 The C++ classes (loom::optim::SGD ...) are bound as ``loom._C._functional._optim`` too.
 """
@@ -18,7 +20,8 @@ from .. import _C
 from ..autograd.grad_mode import no_grad, enable_grad
 from . import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+           "Rprop", "lr_scheduler"]
 
 _Tensor = _C.Tensor
 _O = _C._functional._optim  # the step functions of nn/optim
@@ -269,3 +272,226 @@ class RMSprop(Optimizer):
                             momentum=float(group["momentum"]), centered=bool(group["centered"]),
                             maximize=bool(group.get("maximize", False)))
         return loss
+
+
+def _check(name, value, low=0.0):
+    if value < low:
+        raise ValueError(f"Invalid {name}: {value}")
+
+
+class _PythonOptimizer(Optimizer):
+    """An optimizer whose update is written here with tensor ops: step() calls _update(p, grad, state, group)
+    under no_grad for every parameter with a gradient; state["step"] is a CPU float64 tensor, as PyTorch's."""
+
+    def _init_state(self, p, group):
+        return {}
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        from .._factories import zeros
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.neg() if group.get("maximize", False) else p.grad
+                    state = self.state[p]
+                    if not state:
+                        state["step"] = zeros((), dtype=_C.float64)
+                        state.update(self._init_state(p, group))
+                    state["step"].add_(1.0)
+                    self._update(p, grad, state, group, float(state["step"].item()))
+        return loss
+
+
+def _zeros_like(p):
+    from .._factories import zeros_like
+    return zeros_like(p)
+
+
+class Adagrad(_PythonOptimizer):
+    """torch.optim.Adagrad: p -= clr * g / (sqrt(sum of g^2) + eps), clr = lr / (1 + (step - 1) lr_decay)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        for name, v in (("learning rate", lr), ("lr_decay value", lr_decay), ("weight_decay value", weight_decay),
+                        ("initial_accumulator_value value", initial_accumulator_value), ("epsilon value", eps)):
+            _check(name, v)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, fused=fused))
+
+    def _init_state(self, p, group):
+        return {"sum": _zeros_like(p) + float(group["initial_accumulator_value"])}
+
+    def _update(self, p, grad, state, group, step):
+        if group["weight_decay"] != 0:
+            grad = grad + p * group["weight_decay"]
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        state["sum"].add_(grad * grad)
+        p.sub_(grad / (state["sum"].sqrt() + group["eps"]) * clr)
+
+
+class Adadelta(_PythonOptimizer):
+    """torch.optim.Adadelta: running averages of g^2 and of the squared updates set each step's size."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False):
+        _check("learning rate", lr)
+        _check("epsilon value", eps)
+        _check("weight_decay value", weight_decay)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                                      capturable=capturable, maximize=maximize, differentiable=differentiable))
+
+    def _init_state(self, p, group):
+        return {"square_avg": _zeros_like(p), "acc_delta": _zeros_like(p)}
+
+    def _update(self, p, grad, state, group, step):
+        rho, eps = group["rho"], group["eps"]
+        if group["weight_decay"] != 0:
+            grad = grad + p * group["weight_decay"]
+        sq, acc = state["square_avg"], state["acc_delta"]
+        sq.mul_(rho).add_(grad * grad * (1 - rho))
+        delta = (acc + eps).sqrt() / (sq + eps).sqrt() * grad
+        acc.mul_(rho).add_(delta * delta * (1 - rho))
+        p.sub_(delta * group["lr"])
+
+
+class Adamax(_PythonOptimizer):
+    """torch.optim.Adamax: Adam with the infinity norm, p -= lr / (1 - beta1^t) * m / u."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        _check("learning rate", lr)
+        _check("epsilon value", eps)
+        _check("weight_decay value", weight_decay)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
+
+    def _init_state(self, p, group):
+        return {"exp_avg": _zeros_like(p), "exp_inf": _zeros_like(p)}
+
+    def _update(self, p, grad, state, group, step):
+        beta1, beta2 = group["betas"]
+        if group["weight_decay"] != 0:
+            grad = grad + p * group["weight_decay"]
+        m, u = state["exp_avg"], state["exp_inf"]
+        m.add_((grad - m) * (1 - beta1))
+        u.copy_((u * beta2).maximum(grad.abs() + group["eps"]))
+        p.sub_(m / u * (group["lr"] / (1 - beta1 ** step)))
+
+
+class NAdam(_PythonOptimizer):
+    """torch.optim.NAdam: Adam with Nesterov momentum and the momentum decay schedule mu_t."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        _check("learning rate", lr)
+        _check("epsilon value", eps)
+        _check("weight_decay value", weight_decay)
+        _check("momentum_decay value", momentum_decay)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      foreach=foreach, maximize=maximize, capturable=capturable,
+                                      differentiable=differentiable))
+
+    def _init_state(self, p, group):
+        from .._factories import ones
+        return {"mu_product": ones((), dtype=_C.float64), "exp_avg": _zeros_like(p), "exp_avg_sq": _zeros_like(p)}
+
+    def _update(self, p, grad, state, group, step):
+        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - lr * wd)
+            else:
+                grad = grad + p * wd
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group["momentum_decay"]))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group["momentum_decay"]))
+        state["mu_product"].mul_(mu)
+        mu_product = float(state["mu_product"].item())
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.add_((grad - m) * (1 - beta1))
+        v.mul_(beta2).add_(grad * grad * (1 - beta2))
+        denom = (v / (1 - beta2 ** step)).sqrt() + group["eps"]
+        p.sub_(grad / denom * (lr * (1.0 - mu) / (1.0 - mu_product)))
+        p.sub_(m / denom * (lr * mu_next / (1.0 - mu_product * mu_next)))
+
+
+class RAdam(_PythonOptimizer):
+    """torch.optim.RAdam: Adam with the variance rectification term (plain momentum SGD while it is undefined)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        _check("learning rate", lr)
+        _check("epsilon value", eps)
+        _check("weight_decay value", weight_decay)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
+                                      maximize=maximize, capturable=capturable, differentiable=differentiable))
+
+    def _init_state(self, p, group):
+        return {"exp_avg": _zeros_like(p), "exp_avg_sq": _zeros_like(p)}
+
+    def _update(self, p, grad, state, group, step):
+        import math
+        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - lr * wd)
+            else:
+                grad = grad + p * wd
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.add_((grad - m) * (1 - beta1))
+        v.mul_(beta2).add_(grad * grad * (1 - beta2))
+        bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
+        m_hat = m / bc1
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bc2
+        if rho_t > 5.0:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p.sub_(m_hat * (lr * rect) * (math.sqrt(bc2) / (v.sqrt() + group["eps"])))
+        else:
+            p.sub_(m_hat * lr)
+
+
+class Rprop(_PythonOptimizer):
+    """torch.optim.Rprop: per-element step sizes grown by etas[1] while the gradient keeps its sign, cut by
+    etas[0] when it flips (and that step skipped), within step_sizes."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
+                 maximize=False, differentiable=False):
+        _check("learning rate", lr)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, capturable=capturable))
+
+    def _init_state(self, p, group):
+        return {"prev": _zeros_like(p), "step_size": _zeros_like(p) + float(group["lr"])}
+
+    def _update(self, p, grad, state, group, step):
+        etaminus, etaplus = group["etas"]
+        lo, hi = group["step_sizes"]
+        sign = (grad * state["prev"]).sign()
+        pos, neg = (sign > 0).to(p.dtype), (sign < 0).to(p.dtype)
+        factor = pos * (etaplus - 1.0) + neg * (etaminus - 1.0) + 1.0  # in p's dtype (a where of scalars is float32)
+        state["step_size"].copy_((state["step_size"] * factor).clamp(lo, hi))
+        grad = _C.where(sign < 0, 0.0, grad)
+        p.sub_(grad.sign() * state["step_size"])
+        state["prev"].copy_(grad)

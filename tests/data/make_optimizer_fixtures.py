@@ -1,0 +1,66 @@
+"""Generates tests/data/torch_optimizers.json, PyTorch's side of tests/python/test_optimizers_torch.py.
+
+    /opt/torchpypi/bin/python tests/data/make_optimizer_fixtures.py
+
+For each case: an optimizer of torch.optim with its keyword arguments, two float64 parameters (initial
+values stored), and their values after each of 12 steps whose gradients are g = A p + b + c_t (A, b and the
+c_t stored): so the gradient depends on where the optimizer went.
+"""
+import json
+import os
+
+import torch
+
+here = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+A = torch.randn(5, 5) * 0.3
+B = torch.randn(5)
+NOISE = torch.randn(12, 5) * 0.5
+P0 = [torch.randn(2), torch.randn(3)]
+
+
+def grads(ps, t):
+    flat = torch.cat([p.detach().reshape(-1) for p in ps])
+    g = A @ flat + B + NOISE[t]
+    return [g[:2].clone(), g[2:].clone()]
+
+
+def run(name, cls, kwargs, groups=False):
+    ps = [torch.nn.Parameter(p.clone()) for p in P0]
+    if groups:
+        opt = getattr(torch.optim, cls)([{"params": [ps[0]]}, {"params": [ps[1]], "lr": kwargs.get("lr", 1e-2) * 3}],
+                                        **kwargs)
+    else:
+        opt = getattr(torch.optim, cls)(ps, **kwargs)
+    traj = []
+    for t in range(12):
+        for p, g in zip(ps, grads(ps, t)):
+            p.grad = g
+        opt.step()
+        traj.append([p.detach().tolist() for p in ps])
+    return {"name": name, "cls": cls, "kwargs": kwargs, "groups": groups, "trajectory": traj}
+
+
+cases = [
+    run("adagrad", "Adagrad", dict(lr=0.1)),
+    run("adagrad_decay_wd_init", "Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1,
+                                                 initial_accumulator_value=0.2), groups=True),
+    run("adadelta", "Adadelta", dict()),
+    run("adadelta_wd_maximize", "Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.05, maximize=True)),
+    run("adamax", "Adamax", dict(lr=0.05)),
+    run("adamax_wd", "Adamax", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1), groups=True),
+    run("nadam", "NAdam", dict(lr=0.05)),
+    run("nadam_decoupled", "NAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True,
+                                         momentum_decay=0.01)),
+    run("radam", "RAdam", dict(lr=0.05)),
+    run("radam_long_rectified", "RAdam", dict(lr=0.05, betas=(0.9, 0.5), weight_decay=0.1)),
+    run("radam_decoupled", "RAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    run("rprop", "Rprop", dict(lr=0.05)),
+    run("rprop_etas", "Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)), groups=True),
+]
+with open(os.path.join(here, "torch_optimizers.json"), "w") as f:
+    json.dump({"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(),
+               "p0": [p.tolist() for p in P0], "cases": cases}, f)
+    f.write("\n")
+print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_optimizers.json")), "bytes")
