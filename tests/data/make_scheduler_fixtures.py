@@ -34,7 +34,7 @@ def run(name, make, metric=False):
         else:
             sch.step()
         lrs.append([g["lr"] for g in opt.param_groups])
-    return {"name": name, "lrs": lrs}
+    return {"name": name, "lrs": lrs, "momentum": [g["momentum"] for g in opt.param_groups]}
 
 
 cases = [
@@ -50,6 +50,12 @@ cases = [
         o, [S.ConstantLR(o, factor=0.5, total_iters=3), S.ExponentialLR(o, 0.8), S.StepLR(o, 4, 0.5)], [4, 12])),
     run("chained", lambda o: S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=6),
                                                  S.ExponentialLR(o, 0.9)])),
+    run("cyclic_triangular", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=[0.1, 0.05], step_size_up=4,
+                                                  step_size_down=3)),
+    run("cyclic_triangular2", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                                   mode="triangular2", cycle_momentum=False)),
+    run("cyclic_exp_range", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5, mode="exp_range",
+                                                 gamma=0.97, base_momentum=0.7, max_momentum=0.95)),
     run("plateau", lambda o: S.ReduceLROnPlateau(o, patience=2), metric=True),
     run("plateau_max_abs_cooldown", lambda o: S.ReduceLROnPlateau(
         o, mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=[0.01, 0.015]),

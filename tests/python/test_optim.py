@@ -438,3 +438,18 @@ def test_adam_float32_parameters():
     assert p.dtype == loom.float32 and opt.state[p]["exp_avg"].dtype == loom.float32
     np.testing.assert_allclose(vals(p), adam_ref(init, c.astype(np.float64), 5, 0.01, 0.9, 0.999, 1e-8, 0.0, False),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_parameters_to_vector_and_back():
+    m = loom.nn.Sequential(loom.nn.Linear(3, 2), loom.nn.Linear(2, 1, bias=False))
+    v = loom.nn.utils.parameters_to_vector(m.parameters())
+    assert v.shape == (3 * 2 + 2 + 2,)
+    expect = np.concatenate([p.detach().numpy().reshape(-1) for p in m.parameters()])
+    np.testing.assert_array_equal(v.detach().numpy(), expect)
+    loom.nn.utils.vector_to_parameters(v * 2, m.parameters())
+    np.testing.assert_allclose(np.concatenate([p.detach().numpy().reshape(-1) for p in m.parameters()]), expect * 2)
+    assert all(p.requires_grad for p in m.parameters())
+    with pytest.raises(TypeError, match="expected torch.Tensor"):
+        loom.nn.utils.vector_to_parameters([1.0], m.parameters())
+    with pytest.raises(RuntimeError, match="1-D vector of 10 elements"):
+        loom.nn.utils.vector_to_parameters(loom.zeros(9), m.parameters())

@@ -1,5 +1,5 @@
 """ExponentialLR, ConstantLR, PolynomialLR, MultiplicativeLR, CosineAnnealingWarmRestarts, SequentialLR,
-ChainedScheduler and ReduceLROnPlateau against PyTorch: tests/data/torch_schedulers.json holds PyTorch 2.15's
+ChainedScheduler, ReduceLROnPlateau and CyclicLR against PyTorch: tests/data/torch_schedulers.json holds PyTorch 2.15's
 learning rates of two parameter groups over 30 steps for each case (tests/data/make_scheduler_fixtures.py)."""
 import json
 import os
@@ -35,6 +35,12 @@ MAKERS = {
     "sequential_three": lambda o: S.SequentialLR(
         o, [S.ConstantLR(o, factor=0.5, total_iters=3), S.ExponentialLR(o, 0.8), S.StepLR(o, 4, 0.5)], [4, 12]),
     "chained": lambda o: S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=6), S.ExponentialLR(o, 0.9)]),
+    "cyclic_triangular": lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=[0.1, 0.05], step_size_up=4,
+                                              step_size_down=3),
+    "cyclic_triangular2": lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2",
+                                               cycle_momentum=False),
+    "cyclic_exp_range": lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5, mode="exp_range",
+                                             gamma=0.97, base_momentum=0.7, max_momentum=0.95),
     "plateau": lambda o: S.ReduceLROnPlateau(o, patience=2),
     "plateau_max_abs_cooldown": lambda o: S.ReduceLROnPlateau(
         o, mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=[0.01, 0.015]),
@@ -53,6 +59,7 @@ def test_matches_pytorch(case):
         lrs.append([g["lr"] for g in opt.param_groups])
     np.testing.assert_allclose(lrs, case["lrs"], rtol=1e-12, atol=1e-15)
     assert sch.get_last_lr() == lrs[-1]
+    np.testing.assert_allclose([g["momentum"] for g in opt.param_groups], case["momentum"], rtol=1e-12)
 
 
 def test_closed_forms_and_state():

@@ -2,7 +2,7 @@
 
 The schedulers below ExponentialLR in this file (ExponentialLR, ConstantLR,
 PolynomialLR, MultiplicativeLR, CosineAnnealingWarmRestarts, SequentialLR,
-ChainedScheduler, ReduceLROnPlateau) are Python only, PyTorch's formulas.
+ChainedScheduler, ReduceLROnPlateau, CyclicLR) are Python only, PyTorch's formulas.
 StepLR, MultiStepLR, CosineAnnealingLR and LinearLR follow PyTorch's
 recursive (chainable) updates of group["lr"]; LambdaLR and OneCycleLR use
 their closed forms, as PyTorch does. Construction performs the first step
@@ -22,7 +22,7 @@ _O = _C._functional._optim  # the scheduler formulas of nn/optim
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "CosineAnnealingLR", "LambdaLR", "LinearLR", "OneCycleLR",
            "ExponentialLR", "ConstantLR", "PolynomialLR", "MultiplicativeLR", "CosineAnnealingWarmRestarts",
-           "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"]
+           "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR"]
 
 
 class LRScheduler:
@@ -536,3 +536,84 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
+
+
+class CyclicLR(LRScheduler):
+    """The lr cycles between base_lr and max_lr, step_size_up steps up and step_size_down down, the amplitude
+    scaled per cycle (triangular: 1, triangular2: halved each cycle) or per step (exp_range: gamma ** step), or by
+    scale_fn; momentum (or Adam's beta1) cycles the other way when cycle_momentum. Step it once per batch."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1, verbose=False):
+        from . import Optimizer
+
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = self._per_group(base_lr, "base_lr")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = self._per_group(max_lr, "max_lr")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
+        self.scale_mode = scale_mode
+        if scale_fn is None:
+            self.scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = self._per_group(base_momentum, "base_momentum")
+            self.max_momentums = self._per_group(max_momentum, "max_momentum")
+            if last_epoch == -1:
+                for m, b, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m
+                    group["max_momentum"], group["base_momentum"] = m, b
+        super().__init__(optimizer, last_epoch, verbose)
+        self.base_lrs = base_lrs
+
+    def _per_group(self, value, name):
+        n = len(self.optimizer.param_groups)
+        if isinstance(value, (list, tuple)):
+            if len(value) != n:
+                raise ValueError(f"expected {n} values for {name}, got {len(value)}")
+            return list(value)
+        return [value] * n
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        at = cycle if self.scale_mode == "cycle" else self.last_epoch
+        lrs = [base + (top - base) * factor * self.scale_fn(at) for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for b, m, group in zip(self.base_momentums, self.max_momentums, self.optimizer.param_groups):
+                mom = m - (m - b) * factor * self.scale_fn(at)
+                if self.use_beta1:
+                    group["betas"] = (mom, *group["betas"][1:])
+                else:
+                    group["momentum"] = mom
+        return lrs
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")}
