@@ -21,14 +21,17 @@ void sgd_step(DType dt, void* param, const void* grad, void* buf, int64_t n, dou
 // decoupled (AdamW): p *= 1 - lr * wd; else g += wd * p.
 // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 // p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), bc_i = 1 - b_i^step.
-void adam_step(DType dt, void* param, const void* grad, void* exp_avg, void* exp_avg_sq, int64_t n, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, int64_t step);
+// amsgrad (max_exp_avg_sq not null): vmax = maximum(vmax, v) (NaN propagates),
+// and vmax takes v's place in the denominator.
+void adam_step(DType dt, void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
+               int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               int64_t step);
 
 }  // namespace loom::kernels::cpu
 
 namespace loom::kernels::cuda {
 
-constexpr int kMaxTensorsPerSlot = 4;  // param, grad, state 1, state 2
+constexpr int kMaxTensorsPerSlot = 5;  // param, grad, state 1, state 2, state 3
 constexpr int64_t kChunkSize = 65536;
 
 struct TensorSlot {
@@ -45,7 +48,7 @@ struct ChunkRef {
 void sgd_step_multi(DType dt, const TensorSlot* slots, const ChunkRef* chunks, int64_t nchunks, double lr,
                     double momentum, double dampening, bool nesterov, double weight_decay, bool first_step,
                     cudaStream_t stream);
-// ptr = {param, grad, exp_avg, exp_avg_sq}.
+// ptr = {param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad; null otherwise)}.
 void adam_step_multi(DType dt, const TensorSlot* slots, const ChunkRef* chunks, int64_t nchunks, double lr,
                      double beta1, double beta2, double eps, double weight_decay, bool decoupled, int64_t step,
                      cudaStream_t stream);

@@ -135,23 +135,27 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
 }
 
 void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, TensorList exp_avg_sqs, int64_t step,
-                double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad) {
+                double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
+                TensorList max_exp_avg_sqs) {
   OpScope scope(Op::optim_step, params);
   const char* op = decoupled ? "adamw_step_" : "adam_step_";
-  LOOM_CHECK_KIND(!amsgrad, ErrorKind::NotImplemented, op, ": amsgrad is not implemented");
+  LOOM_CHECK_VALUE(amsgrad || max_exp_avg_sqs.empty(), op,
+                   ": max_exp_avg_sqs are amsgrad's state; pass amsgrad=True with them");
   LOOM_CHECK_VALUE(step >= 1, op, ": step must be >= 1 (the count after this update), got ", step);
   LOOM_CHECK_VALUE(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, op, ": betas must be in [0, 1), got (", beta1,
                    ", ", beta2, ")");
   check_list(op, "grads", params, grads);
   check_list(op, "exp_avgs", params, exp_avgs);
   check_list(op, "exp_avg_sqs", params, exp_avg_sqs);
+  if (amsgrad) check_list(op, "max_exp_avg_sqs", params, max_exp_avg_sqs);
   if (scope.observed()) {  // per element: read param, grad and both moments, write param and both moments
     double n = 0, item = params.empty() ? 4 : double(params[0].element_size());
     for (const Tensor& t : params) n += double(t.numel());
     scope.set_cost(n * 14, n * 7 * item);  // ~14 FLOPs: two moment updates, sqrt, divide, decay, step
   }
   for (auto& g : grads) g = g.contiguous();
-  check_params(op, params, {&exp_avgs, &exp_avg_sqs});
+  if (amsgrad) check_params(op, params, {&exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
+  else check_params(op, params, {&exp_avgs, &exp_avg_sqs});
   if (params.empty()) return;
   autograd::NoGradGuard ng;
   ops::on_device(
@@ -159,11 +163,11 @@ void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, Tensor
       [&] {
         for (size_t i = 0; i < params.size(); ++i)
           kernels::cpu::adam_step(params[i].dtype(), params[i].data_ptr(), grads[i].data_ptr(), exp_avgs[i].data_ptr(),
-                                  exp_avg_sqs[i].data_ptr(), params[i].numel(), lr, beta1, beta2, eps, weight_decay,
-                                  decoupled, step);
+                                  exp_avg_sqs[i].data_ptr(), amsgrad ? max_exp_avg_sqs[i].data_ptr() : nullptr,
+                                  params[i].numel(), lr, beta1, beta2, eps, weight_decay, decoupled, step);
       },
       [&](cudaStream_t) {
-        multi_tensor(params, {&grads, &exp_avgs, &exp_avg_sqs},
+        multi_tensor(params, {&grads, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs},
                      [&](DType dt, const kernels::cuda::TensorSlot* slots, const kernels::cuda::ChunkRef* chunks,
                          int64_t nchunks, cudaStream_t stream) {
                        kernels::cuda::adam_step_multi(dt, slots, chunks, nchunks, lr, beta1, beta2, eps, weight_decay,
@@ -173,6 +177,7 @@ void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, Tensor
   bump_all(params);
   bump_all(exp_avgs);
   bump_all(exp_avg_sqs);
+  bump_all(max_exp_avg_sqs);
 }
 
 }  // namespace loom

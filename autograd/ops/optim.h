@@ -15,9 +15,11 @@ void sgd_step_(TensorList params, TensorList grads, TensorList momentum_buffers,
 
 // step is the 1-based step count after this update (bias corrections
 // 1 - beta^step). decoupled selects AdamW's weight decay (p *= 1 - lr * wd)
-// instead of Adam's L2 term (g += wd * p). amsgrad raises NotImplementedError.
+// instead of Adam's L2 term (g += wd * p). amsgrad keeps in max_exp_avg_sqs
+// (one per parameter, required then) the running maximum of exp_avg_sq, which
+// takes its place in the denominator (PyTorch's AMSGrad).
 void adam_step_(TensorList params, TensorList grads, TensorList exp_avgs, TensorList exp_avg_sqs, int64_t step,
                 double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-                bool amsgrad = false);
+                bool amsgrad = false, TensorList max_exp_avg_sqs = {});
 
 }  // namespace loom

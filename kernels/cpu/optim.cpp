@@ -33,7 +33,7 @@ void sgd_impl(T* p, const T* g, T* buf, int64_t n, double lr_d, double mom_d, do
 }
 
 template <typename T>
-void adam_impl(T* p, const T* g, T* m, T* v, int64_t n, double lr_d, double b1_d, double b2_d, double eps_d,
+void adam_impl(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, double lr_d, double b1_d, double b2_d, double eps_d,
                double wd_d, bool decoupled, int64_t step) {
   const double bc1 = 1.0 - std::pow(b1_d, static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(b2_d, static_cast<double>(step));
@@ -43,6 +43,22 @@ void adam_impl(T* p, const T* g, T* m, T* v, int64_t n, double lr_d, double b1_d
   const T decay = static_cast<T>(decoupled ? 1.0 - lr_d * wd_d : 1.0);
   const T l2 = static_cast<T>(decoupled ? 0.0 : wd_d);
   detail::parallel_range(n, n * 8, [&](int64_t b, int64_t e) {
+    if (vmax) {
+#pragma omp simd
+      for (int64_t i = b; i < e; ++i) {
+        const T pi = p[i] * decay;
+        const T gi = g[i] + l2 * pi;
+        const T mi = b1 * m[i] + one_b1 * gi;
+        const T vi = b2 * v[i] + one_b2 * gi * gi;
+        const T old = vmax[i];
+        const T vm = old != old ? old : (vi != vi || vi > old ? vi : old);  // maximum, NaN propagating
+        m[i] = mi;
+        v[i] = vi;
+        vmax[i] = vm;
+        p[i] = pi - step_size * mi / (std::sqrt(vm) * inv_sqrt_bc2 + eps);
+      }
+      return;
+    }
 #pragma omp simd
     for (int64_t i = b; i < e; ++i) {
       const T pi = p[i] * decay;
@@ -67,12 +83,14 @@ void sgd_step(DType dt, void* param, const void* grad, void* buf, int64_t n, dou
   });
 }
 
-void adam_step(DType dt, void* param, const void* grad, void* exp_avg, void* exp_avg_sq, int64_t n, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, int64_t step) {
+void adam_step(DType dt, void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
+               int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               int64_t step) {
   if (n <= 0) return;
   LOOM_DISPATCH_FLOAT(dt, "adam_step", [&] {
     adam_impl(static_cast<scalar_t*>(param), static_cast<const scalar_t*>(grad), static_cast<scalar_t*>(exp_avg),
-              static_cast<scalar_t*>(exp_avg_sq), n, lr, beta1, beta2, eps, weight_decay, decoupled, step);
+              static_cast<scalar_t*>(exp_avg_sq), static_cast<scalar_t*>(max_exp_avg_sq), n, lr, beta1, beta2, eps,
+              weight_decay, decoupled, step);
   });
 }
 

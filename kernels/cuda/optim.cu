@@ -56,6 +56,7 @@ __global__ void adam_multi_kernel(const TensorSlot* __restrict__ slots, const Ch
   const T* g = static_cast<const T*>(s.ptr[1]);
   T* m = static_cast<T*>(s.ptr[2]);
   T* v = static_cast<T*>(s.ptr[3]);
+  T* vmax = static_cast<T*>(s.ptr[4]);  // amsgrad's running maximum of v, or null
   const int64_t end = min(s.numel, ch.start + kChunkSize);
   for (int64_t i = ch.start + threadIdx.x; i < end; i += blockDim.x) {
     const T pi = p[i] * c.decay;
@@ -64,7 +65,13 @@ __global__ void adam_multi_kernel(const TensorSlot* __restrict__ slots, const Ch
     const T vi = c.b2 * v[i] + c.one_b2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    p[i] = pi - c.step_size * mi / (sqrt(vi) * c.inv_sqrt_bc2 + c.eps);
+    T vd = vi;
+    if (vmax) {
+      const T old = vmax[i];
+      vd = isnan(old) ? old : (isnan(vi) || vi > old ? vi : old);  // maximum, NaN propagating (the CPU's rule)
+      vmax[i] = vd;
+    }
+    p[i] = pi - c.step_size * mi / (sqrt(vd) * c.inv_sqrt_bc2 + c.eps);
   }
 }
 

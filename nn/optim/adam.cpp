@@ -29,10 +29,9 @@ void adam_step(const AdamOptions& o, bool decoupled, const TensorList& params, c
   const char* op = decoupled ? "adamw_step" : "adam_step";
   LOOM_CHECK_VALUE(grads.size() == params.size(), op, ": expected ", params.size(), " grads (one per parameter), got ",
                    grads.size());
-  LOOM_CHECK_KIND(!o.amsgrad, ErrorKind::NotImplemented, op, ": amsgrad is not implemented");
   autograd::NoGradGuard ng;
   // Parameters normally share their step count; group by it (one fused call each).
-  std::map<int64_t, std::array<TensorList, 4>> by_step;
+  std::map<int64_t, std::array<TensorList, 5>> by_step;
   for (size_t i = 0; i < params.size(); ++i) {
     Tensor gr = grads[i];
     if (!gr.defined()) continue;
@@ -44,15 +43,20 @@ void adam_step(const AdamOptions& o, bool decoupled, const TensorList& params, c
       s["exp_avg"] = zeros_like(p);
       s["exp_avg_sq"] = zeros_like(p);
     }
+    if (o.amsgrad) {
+      auto vm = s.find("max_exp_avg_sq");
+      if (vm == s.end() || !vm->second.defined()) s["max_exp_avg_sq"] = zeros_like(p);
+    }
     int64_t step = static_cast<int64_t>(state_step(s)) + 1;
     set_state_step(s, static_cast<double>(step));
     auto& lists = by_step[step];
     lists[0].push_back(p), lists[1].push_back(gr.contiguous());
     lists[2].push_back(s["exp_avg"]), lists[3].push_back(s["exp_avg_sq"]);
+    if (o.amsgrad) lists[4].push_back(s["max_exp_avg_sq"]);
   }
   for (auto& kv : by_step)
     adam_step_(kv.second[0], kv.second[1], kv.second[2], kv.second[3], kv.first, o.lr, o.beta1, o.beta2, o.eps,
-               o.weight_decay, decoupled, o.amsgrad);
+               o.weight_decay, decoupled, o.amsgrad, kv.second[4]);
 }
 
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions d) : Adam(std::move(groups), d, false, "Adam") {}

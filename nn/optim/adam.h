@@ -11,7 +11,7 @@ struct AdamOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;  // AdamW's default is 1e-2 (see AdamW below)
-  bool amsgrad = false;       // not implemented: a step raises NotImplementedError
+  bool amsgrad = false;       // keep the maximum of exp_avg_sq (state max_exp_avg_sq) for the denominator
   bool maximize = false;
   Options to_map() const;
   static AdamOptions from_map(const Options& o);  // every key above must be present
@@ -21,7 +21,7 @@ struct AdamOptions {
 // true: p *= 1 - lr * wd) step over a parameter group: params[i] is skipped
 // where grads[i] is undefined; maximize steps along +grad. The state of a
 // parameter is step (its count, 1 after the first update), exp_avg and
-// exp_avg_sq, created on its first step; the bias corrections use each
+// exp_avg_sq (and max_exp_avg_sq with amsgrad), created on its first step; the bias corrections use each
 // parameter's own count (parameters with equal counts share one fused call).
 // The one implementation of Adam's and AdamW's step: loom.optim.Adam and
 // AdamW (Python) call it too.
@@ -29,7 +29,7 @@ void adam_step(const AdamOptions& o, bool decoupled, const TensorList& params, c
                const StateAccess& state);
 
 // Group options: lr, beta1, beta2, eps, weight_decay, amsgrad, maximize (0/1).
-// State per parameter: step, exp_avg, exp_avg_sq.
+// State per parameter: step, exp_avg, exp_avg_sq (+ max_exp_avg_sq with amsgrad).
 class Adam : public Optimizer {
  public:
   Adam(std::vector<ParamGroup> groups, AdamOptions defaults = {});

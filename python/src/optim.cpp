@@ -41,15 +41,17 @@ static RegisterFunctional reg_optim([](py::module_& f) {
       "_adam_step_",
       [](const py::object& params, const py::object& grads, const py::object& exp_avgs, const py::object& exp_avg_sqs,
          int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-         bool amsgrad) {
+         bool amsgrad, const py::object& max_exp_avg_sqs) {
         const char* op = "_adam_step_";
         adam_step_(tensor_list(params, op, "params"), tensor_list(grads, op, "grads"),
                    tensor_list(exp_avgs, op, "exp_avgs"), tensor_list(exp_avg_sqs, op, "exp_avg_sqs"), step, lr, beta1,
-                   beta2, eps, weight_decay, decoupled, amsgrad);
+                   beta2, eps, weight_decay, decoupled, amsgrad,
+                   max_exp_avg_sqs.is_none() ? TensorList{} : tensor_list(max_exp_avg_sqs, op, "max_exp_avg_sqs"));
       },
       py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"), py::arg("step"),
       py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
       py::arg("weight_decay") = 0.0, py::arg("decoupled") = false, py::arg("amsgrad") = false,
+      py::arg("max_exp_avg_sqs") = py::none(),
       optim_doc("Fused in-place Adam (decoupled=False) or AdamW (decoupled=True) update; step counts from 1").c_str());
 });
 

@@ -104,7 +104,10 @@ TEST_CASE("optimizer steps reject bad arguments", "[optim]") {
   CHECK_THROWS_WITH(adam_step_(ps, gs, {zeros({2, 3})}, {zeros({2, 3})}, 0, 0.1, 0.9, 0.999, 1e-8, 0, false),
                     ContainsSubstring("step must be >= 1"));
   CHECK_THROWS_WITH(adam_step_(ps, gs, {zeros({2, 3})}, {zeros({2, 3})}, 1, 0.1, 0.9, 0.999, 1e-8, 0, false, true),
-                    ContainsSubstring("amsgrad"));
+                    ContainsSubstring("expected 1 max_exp_avg_sqs"));
+  CHECK_THROWS_WITH(
+      adam_step_(ps, gs, {zeros({2, 3})}, {zeros({2, 3})}, 1, 0.1, 0.9, 0.999, 1e-8, 0, false, false, {zeros({2, 3})}),
+      ContainsSubstring("pass amsgrad=True"));
   CHECK_THROWS_WITH(adam_step_(ps, gs, {zeros({2, 3}, TensorOptions(DType::Float64))}, {zeros({2, 3})}, 1, 0.1, 0.9,
                                0.999, 1e-8, 0, false),
                     ContainsSubstring("exp_avgs[0] has dtype float64"));

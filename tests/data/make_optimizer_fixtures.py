@@ -56,6 +56,8 @@ cases = [
     run("radam", "RAdam", dict(lr=0.05)),
     run("radam_long_rectified", "RAdam", dict(lr=0.05, betas=(0.9, 0.5), weight_decay=0.1)),
     run("radam_decoupled", "RAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    run("adam_amsgrad", "Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+    run("adamw_amsgrad", "AdamW", dict(lr=0.05, amsgrad=True, betas=(0.8, 0.9)), groups=True),
     run("rprop", "Rprop", dict(lr=0.05)),
     run("rprop_etas", "Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)), groups=True),
 ]

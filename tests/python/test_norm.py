@@ -142,5 +142,8 @@ def test_fused_optimizer_steps(rng):
     pd = p0 * (1 - 1e-3)
     mi, vi = 0.1 * g, 0.001 * g * g
     close(p, pd - 1e-2 / 0.1 * mi / (np.sqrt(vi) / np.sqrt(0.001) + 1e-8), rtol=1e-10)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(RuntimeError, match="max_exp_avg_sqs"):  # amsgrad needs its state
         _native._adam_step_([p], [T(g)], [m], [v], step=2, amsgrad=True)
+    vm = T(np.zeros(10))
+    _native._adam_step_([p], [T(g)], [m], [v], step=2, amsgrad=True, max_exp_avg_sqs=[vm])
+    close(vm, v, rtol=0)  # the maximum of 0 and v

@@ -136,8 +136,9 @@ def test_step_functions_on_plain_state_dicts():
     assert values(state[p]["momentum_buffer"]).tolist() == [1.0, 1.0]  # buf = g on the first step
     with pytest.raises(ValueError):
         _native.sgd_step([p], [], {}, lr=0.1)
-    with pytest.raises(NotImplementedError):
-        _native.adam_step([p], [loom.ones_like(p)], {}, lr=0.1, amsgrad=True)
+    st = {}
+    _native.adam_step([p], [loom.ones_like(p)], st, lr=0.1, amsgrad=True)
+    assert set(st[p]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
 
 
 def test_maximize_is_the_negated_gradient():

@@ -1,4 +1,4 @@
-"""Adagrad, Adadelta, Adamax, NAdam, RAdam and Rprop against PyTorch: tests/data/torch_optimizers.json holds
+"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, and Adam / AdamW with amsgrad against PyTorch: tests/data/torch_optimizers.json holds
 PyTorch 2.15's parameter trajectories over 12 steps of gradients that depend on the parameters
 (tests/data/make_optimizer_fixtures.py), in float64; loom's optimizers must follow them."""
 import json
