@@ -31,7 +31,10 @@ def t2j(t):
 cases = []
 # Cases whose function is not one of nn.functional's: ctc_loss of logits, through log_softmax (PyTorch's CTC
 # kernel returns the gradient with respect to such logits, not to the log-probabilities themselves).
-FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k)}
+FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k),
+             # the output of F.multi_head_attention_forward, and its head-averaged weights
+             "mha_forward_out": lambda *a, **k: F.multi_head_attention_forward(*a, **k)[0],
+             "mha_forward_weights": lambda *a, **k: F.multi_head_attention_forward(*a, **k)[1]}
 
 
 def case(fn, args, grad=(), distance=None, **kwargs):
@@ -45,7 +48,8 @@ def case(fn, args, grad=(), distance=None, **kwargs):
     w = torch.randn_like(out)
     grads = torch.autograd.grad((out * w).sum(), [args[i] for i in grad]) if grad else []
     cases.append({
-        "fn": fn, "kwargs": kwargs, "distance": distance,
+        "fn": fn, "kwargs": {k: t2j(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()},
+        "distance": distance,
         "args": [t2j(a.detach()) if isinstance(a, torch.Tensor) else a for a in args],
         "grad": list(grad), "output": t2j(out.detach()), "out_weight": t2j(w),
         "grads": [t2j(g) for g in grads],
@@ -155,6 +159,22 @@ case("ctc_loss_of_logits", [ctc_x, ctc_t, [12, 9, 2, 7], [4, 2, 1, 4]], grad=(0,
      zero_infinity=True)
 case("ctc_loss_of_logits", [ctc_x, ctc_t.clamp(max=4), [12, 9, 5, 7], [4, 2, 1, 4]], grad=(0,), blank=5)
 case("ctc_loss_of_logits", [ctc_x[:, 0], ctc_t[0], [12], [4]], grad=(0,), reduction="sum")
+
+# F.multi_head_attention_forward as CLIP's attention pooling calls it: separate q / k / v projections, the
+# query a pooled token; also the packed projection with bias_k / bias_v, a zero slot and masks.
+E, H = 8, 2
+tok = torch.randn(5, 3, E)
+qw, kw, vw, ow = (torch.randn(E, E) * 0.3 for _ in range(4))
+ib, ob = torch.randn(3 * E) * 0.1, torch.randn(E) * 0.1
+for fn in ("mha_forward_out", "mha_forward_weights"):
+    case(fn, [tok[:1], tok, tok, E, H, None, ib, None, None, False, 0.0, ow, ob],
+         grad=(0, 1, 6) if fn.endswith("weights") else (0, 1, 6, 11),
+         training=False, need_weights=fn.endswith("weights"), use_separate_proj_weight=True, q_proj_weight=qw,
+         k_proj_weight=kw, v_proj_weight=vw)
+kpm = torch.tensor([[False] * 5, [False, False, False, True, True], [True] + [False] * 4])
+case("mha_forward_out", [tok[:4], tok, tok, E, H, torch.randn(3 * E, E) * 0.3, ib, torch.randn(1, 1, E),
+                         torch.randn(1, 1, E), True, 0.0, ow, ob], grad=(0, 1, 5, 7), training=False,
+     key_padding_mask=kpm, attn_mask=torch.randn(4, 5) * 0.3, need_weights=False)
 
 with open(os.path.join(here, "torch_losses.json"), "w") as f:
     json.dump({"torch_version": torch.__version__, "cases": cases}, f)

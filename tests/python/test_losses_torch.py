@@ -20,7 +20,9 @@ with open(os.path.join(HERE, "..", "data", "torch_losses.json")) as f:
     FIXTURE = json.load(f)
 NP_DTYPES = {"float64": np.float64, "bool": np.bool_, "int64": np.int64}
 # As in the generator: ctc_loss of logits, through log_softmax.
-FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k)}
+FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k),
+             "mha_forward_out": lambda *a, **k: F.multi_head_attention_forward(*a, **k)[0],
+             "mha_forward_weights": lambda *a, **k: F.multi_head_attention_forward(*a, **k)[1]}
 
 
 def arr(j):
@@ -39,7 +41,7 @@ def test_matches_pytorch(case):
         if isinstance(a, dict):
             a = loom.tensor(arr(a), requires_grad=i in case["grad"])
         args.append(a)
-    kwargs = dict(case["kwargs"])
+    kwargs = {k: loom.tensor(arr(v)) if isinstance(v, dict) and "data" in v else v for k, v in case["kwargs"].items()}
     if case["distance"] == "cosine":
         kwargs["distance_function"] = lambda x, y: 1.0 - F.cosine_similarity(x, y)
     out = FUNCTIONS[case["fn"]](*args, **kwargs) if case["fn"] in FUNCTIONS else getattr(F, case["fn"])(*args,
