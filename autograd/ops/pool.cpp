@@ -69,6 +69,18 @@ Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, c
 
 Tensor finish(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0) : t; }
 
+// The checks of the adaptive pools; x becomes the contiguous [N, C, H, W] input.
+PoolParams adaptive_params(const char* op, const Tensor& input, const Dims& output_size, Tensor& x, bool& unbatched) {
+  x = batched_input(op, input, unbatched);
+  const auto [oh, ow] = pair_arg(output_size, op, "output_size");
+  LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
+  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op,
+             ": expected non-empty spatial dims, got input of size: ", input.sizes());
+  PoolParams p{};
+  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
+  return p;
+}
+
 }  // namespace
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride,
@@ -163,15 +175,10 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
 
 Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
   OpScope scope(Op::adaptive_avg_pool2d, {&input});
-  const char* op = "adaptive_avg_pool2d";
   bool unbatched = false;
-  Tensor x = batched_input(op, input, unbatched);
-  const auto [oh, ow] = pair_arg(output_size, op, "output_size");
-  LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
-  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op,
-             ": expected non-empty spatial dims, got input of size: ", input.sizes());
-  PoolParams p{};
-  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
+  Tensor x;
+  const PoolParams p = adaptive_params("adaptive_avg_pool2d", input, output_size, x, unbatched);
+  const int64_t oh = p.OH, ow = p.OW;
   if (scope.observed())  // every input element summed into (about) one window
     scope.set_cost(double(x.numel()), cost_bytes(&x) + double(p.NC * oh * ow) * double(x.element_size()));
   Tensor out = ops::new_empty({x.size(0), x.size(1), oh, ow}, input.dtype(), input.device());
@@ -200,15 +207,10 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
 
 std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input, const Dims& output_size) {
   OpScope scope(Op::adaptive_max_pool2d, {&input});
-  const char* op = "adaptive_max_pool2d";
   bool unbatched = false;
-  Tensor x = batched_input(op, input, unbatched);
-  const auto [oh, ow] = pair_arg(output_size, op, "output_size");
-  LOOM_CHECK(oh > 0 && ow > 0, op, ": output_size must be positive, got ", output_size);
-  LOOM_CHECK(x.size(2) > 0 && x.size(3) > 0, op,
-             ": expected non-empty spatial dims, got input of size: ", input.sizes());
-  PoolParams p{};
-  p.NC = x.size(0) * x.size(1), p.H = x.size(2), p.W = x.size(3), p.OH = oh, p.OW = ow;
+  Tensor x;
+  const PoolParams p = adaptive_params("adaptive_max_pool2d", input, output_size, x, unbatched);
+  const int64_t oh = p.OH, ow = p.OW;
   if (scope.observed())  // one compare per input element of (about) one window; the int64 indices written
     scope.set_cost(double(x.numel()),
                    cost_bytes(&x) + double(p.NC * oh * ow) * double(x.element_size() + int64_t(sizeof(int64_t))));

@@ -32,6 +32,28 @@ void sgd_impl(T* p, const T* g, T* buf, int64_t n, double lr_d, double mom_d, do
   });
 }
 
+// One chunk of Adam's update; AMS keeps vmax = maximum(vmax, v) (NaN propagating) for the denominator.
+template <bool AMS, typename T>
+void adam_loop(T* p, const T* g, T* m, T* v, T* vmax, int64_t b, int64_t e, T step_size, T inv_sqrt_bc2, T b1, T b2,
+               T one_b1, T one_b2, T eps, T decay, T l2) {
+#pragma omp simd
+  for (int64_t i = b; i < e; ++i) {
+    const T pi = p[i] * decay;
+    const T gi = g[i] + l2 * pi;
+    const T mi = b1 * m[i] + one_b1 * gi;
+    const T vi = b2 * v[i] + one_b2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    T vd = vi;
+    if constexpr (AMS) {
+      const T old = vmax[i];
+      vd = old != old ? old : (vi != vi || vi > old ? vi : old);
+      vmax[i] = vd;
+    }
+    p[i] = pi - step_size * mi / (std::sqrt(vd) * inv_sqrt_bc2 + eps);
+  }
+}
+
 template <typename T>
 void adam_impl(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, double lr_d, double b1_d, double b2_d, double eps_d,
                double wd_d, bool decoupled, int64_t step) {
@@ -43,32 +65,8 @@ void adam_impl(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, double lr_d, do
   const T decay = static_cast<T>(decoupled ? 1.0 - lr_d * wd_d : 1.0);
   const T l2 = static_cast<T>(decoupled ? 0.0 : wd_d);
   detail::parallel_range(n, n * 8, [&](int64_t b, int64_t e) {
-    if (vmax) {
-#pragma omp simd
-      for (int64_t i = b; i < e; ++i) {
-        const T pi = p[i] * decay;
-        const T gi = g[i] + l2 * pi;
-        const T mi = b1 * m[i] + one_b1 * gi;
-        const T vi = b2 * v[i] + one_b2 * gi * gi;
-        const T old = vmax[i];
-        const T vm = old != old ? old : (vi != vi || vi > old ? vi : old);  // maximum, NaN propagating
-        m[i] = mi;
-        v[i] = vi;
-        vmax[i] = vm;
-        p[i] = pi - step_size * mi / (std::sqrt(vm) * inv_sqrt_bc2 + eps);
-      }
-      return;
-    }
-#pragma omp simd
-    for (int64_t i = b; i < e; ++i) {
-      const T pi = p[i] * decay;
-      const T gi = g[i] + l2 * pi;
-      const T mi = b1 * m[i] + one_b1 * gi;
-      const T vi = b2 * v[i] + one_b2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
-    }
+    if (vmax) adam_loop<true>(p, g, m, v, vmax, b, e, step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, decay, l2);
+    else adam_loop<false>(p, g, m, v, vmax, b, e, step_size, inv_sqrt_bc2, b1, b2, one_b1, one_b2, eps, decay, l2);
   });
 }
 

@@ -21,16 +21,21 @@ void check_floating(const Tensor& t, const char* op, const char* arg) {
   LOOM_CHECK_TYPE(is_floating(t.dtype()), op, ": expected a floating point ", arg, ", got ", dtype_name(t.dtype()));
 }
 
+// The broadcast shape of a and b, or a RuntimeError naming the op and both shapes.
+Shape broadcast_or_throw(const Tensor& a, const Tensor& b, const char* op, const char* na, const char* nb) {
+  try {
+    return broadcast_shapes(a.sizes(), b.sizes());
+  } catch (const Error&) {
+    LOOM_THROW(ErrorKind::Runtime, op, ": ", na, " of shape ", a.sizes(), " and ", nb, " of shape ", b.sizes(),
+               " are not broadcastable");
+  }
+}
+
 // Input and target of the regression losses: floating, broadcastable.
 void check_pair(const Tensor& input, const Tensor& target, const char* op) {
   check_floating(input, op, "input");
   check_floating(target, op, "target");
-  try {
-    (void)broadcast_shapes(input.sizes(), target.sizes());
-  } catch (const Error&) {
-    LOOM_THROW(ErrorKind::Runtime, op, ": input of shape ", input.sizes(), " and target of shape ", target.sizes(),
-               " are not broadcastable");
-  }
+  (void)broadcast_or_throw(input, target, op, "input", "target");
 }
 
 }  // namespace
@@ -244,13 +249,7 @@ Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double ep
   const char* op = "pairwise_distance";
   check_floating(x1, op, "x1");
   check_floating(x2, op, "x2");
-  Shape shape;
-  try {
-    shape = broadcast_shapes(x1.sizes(), x2.sizes());
-  } catch (const Error&) {
-    LOOM_THROW(ErrorKind::Runtime, op, ": x1 of shape ", x1.sizes(), " and x2 of shape ", x2.sizes(),
-               " are not broadcastable");
-  }
+  const Shape shape = broadcast_or_throw(x1, x2, op, "x1", "x2");
   LOOM_CHECK(!shape.empty(), op, ": expected inputs with at least 1 dimension, got ", x1.sizes(), " and ", x2.sizes());
   LOOM_CHECK_VALUE(p >= 0, op, ": p must be non-negative, got ", p);
   return (x1 - x2 + eps).norm(p, {int64_t(shape.size()) - 1}, keepdim);
@@ -266,12 +265,9 @@ Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Ten
   LOOM_CHECK(input1.dim() == input2.dim() && input1.dim() == target.dim(), op,
              ": all input tensors should have the same number of dimensions, got input1 ", input1.sizes(), ", input2 ",
              input2.sizes(), ", target ", target.sizes());
-  try {
-    (void)broadcast_shapes(broadcast_shapes(input1.sizes(), input2.sizes()), target.sizes());
-  } catch (const Error&) {
-    LOOM_THROW(ErrorKind::Runtime, op, ": input1 ", input1.sizes(), ", input2 ", input2.sizes(), " and target ",
-               target.sizes(), " are not broadcastable");
-  }
+  (void)broadcast_or_throw(input1, input2, op, "input1", "input2");
+  (void)broadcast_or_throw(input1.expand(broadcast_shapes(input1.sizes(), input2.sizes())), target, op, "input1",
+                           "target");
   Tensor loss = (target.to(input1.dtype()).neg() * (input1 - input2) + margin).clamp(Scalar(0.0));
   return apply_loss_reduction(loss, reduction, op);
 }
@@ -299,12 +295,7 @@ Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, double ma
   check_reduction(reduction, op);
   check_floating(input, op, "input");
   LOOM_CHECK(target.defined(), op, ": target is undefined");
-  try {
-    (void)broadcast_shapes(input.sizes(), target.sizes());
-  } catch (const Error&) {
-    LOOM_THROW(ErrorKind::Runtime, op, ": input of shape ", input.sizes(), " and target of shape ", target.sizes(),
-               " are not broadcastable");
-  }
+  (void)broadcast_or_throw(input, target, op, "input", "target");
   Tensor t = target.to(input.dtype());
   Tensor zeros = zeros_like(input);
   Tensor loss =
@@ -429,13 +420,7 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double
   const char* op = "cosine_similarity";
   check_floating(x1, op, "x1");
   check_floating(x2, op, "x2");
-  Shape shape;
-  try {
-    shape = broadcast_shapes(x1.sizes(), x2.sizes());
-  } catch (const Error&) {
-    LOOM_THROW(ErrorKind::Runtime, op, ": x1 of shape ", x1.sizes(), " and x2 of shape ", x2.sizes(),
-               " are not broadcastable");
-  }
+  const Shape shape = broadcast_or_throw(x1, x2, op, "x1", "x2");
   const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), op);
   Tensor a = x1.expand(shape), b = x2.expand(shape);
   Tensor na = a.norm(2.0, {d}, true).clamp(Scalar(eps));

@@ -302,8 +302,9 @@ inline Tensor pool2d(const Tensor& x, const Dims& k, const Dims& s, const Dims& 
   return from(out, {N, C, OH, OW});
 }
 
-// Adaptive average pooling of x [N, C, H, W] to [OH, OW]: window [floor(i·H/OH), ceil((i+1)·H/OH)).
-inline Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& size) {
+// Adaptive pooling of x [N, C, H, W] to [OH, OW] in double, window [floor(i·H/OH), ceil((i+1)·H/OH)):
+// the mean of each window, or (max) its maximum.
+inline Tensor adaptive_pool2d(const Tensor& x, const Dims& size, bool max) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
   const Values vx = values(x);
   Values out(static_cast<size_t>(N * C * OH * OW));
@@ -312,31 +313,18 @@ inline Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& size) {
       for (int64_t ow = 0; ow < OW; ++ow) {
         const int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
         const int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
-        double sum = 0;
+        double sum = 0, best = -std::numeric_limits<double>::infinity();
         for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) sum += vx[(nc * H + h) * W + w];
-        out[(nc * OH + oh) * OW + ow] = sum / static_cast<double>((h1 - h0) * (w1 - w0));
+          for (int64_t w = w0; w < w1; ++w) {
+            sum += vx[(nc * H + h) * W + w];
+            best = std::max(best, vx[(nc * H + h) * W + w]);
+          }
+        out[(nc * OH + oh) * OW + ow] = max ? best : sum / static_cast<double>((h1 - h0) * (w1 - w0));
       }
   return from(out, {N, C, OH, OW});
 }
-
-// Adaptive max pooling of x [N, C, H, W] to [OH, OW]: the same windows as adaptive_avg_pool2d.
-inline Tensor adaptive_max_pool2d(const Tensor& x, const Dims& size) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = size[0], OW = size[1];
-  const Values vx = values(x);
-  Values out(static_cast<size_t>(N * C * OH * OW));
-  for (int64_t nc = 0; nc < N * C; ++nc)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
-        const int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
-        double best = -std::numeric_limits<double>::infinity();
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) best = std::max(best, vx[(nc * H + h) * W + w]);
-        out[(nc * OH + oh) * OW + ow] = best;
-      }
-  return from(out, {N, C, OH, OW});
-}
+inline Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& size) { return adaptive_pool2d(x, size, false); }
+inline Tensor adaptive_max_pool2d(const Tensor& x, const Dims& size) { return adaptive_pool2d(x, size, true); }
 
 // Resizing x [N, C, H, W] to [OH, OW] in double: nearest takes floor(o·H/OH); bilinear
 // samples s = o·(H−1)/(OH−1) (align_corners) or max((o + ½)·H/OH − ½, 0) between

@@ -8,23 +8,15 @@ For each case: a torch.nn module (constructor keyword arguments, state dict), th
 outputs in the given mode, the module's buffers after the call, and the gradients of sum(output * weights)
 to the float inputs and every parameter. Everything in float64.
 """
-import json
-import math
-import os
 
 import torch
 from torch import nn
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
 
 
-def t2j(t):
-    data = t.flatten().tolist()
-    if t.is_floating_point():
-        data = [x if math.isinf(x) else float("%.12g" % x) for x in data]
-    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
 
 
 cases = []
@@ -100,7 +92,4 @@ case("conv3d_same_unbatched", "Conv3d", dict(in_channels=2, out_channels=2, kern
 case("batchnorm3d_train", "BatchNorm3d", dict(num_features=3, momentum=0.2), [torch.randn(2, 3, 2, 3, 2)], train=True)
 case("batchnorm3d_eval", "BatchNorm3d", dict(num_features=3), [torch.randn(2, 3, 2, 3, 2)])
 
-with open(os.path.join(here, "torch_layers.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_layers.json")), "bytes")
+write("torch_layers.json", {"torch_version": torch.__version__, "cases": cases})

@@ -9,23 +9,16 @@ For each case: a torch.nn.functional function, its tensor arguments and keyword 
 and the gradients of sum(output * weights) to the arguments listed in "grad" (weights: fixed random
 tensors, also stored). Everything in float64.
 """
-import json
 import math
-import os
 
 import torch
 import torch.nn.functional as F
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
 
 
-def t2j(t):
-    data = t.flatten().tolist()
-    if t.is_floating_point():
-        data = [x if math.isinf(x) else float("%.12g" % x) for x in data]
-    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
 
 
 cases = []
@@ -176,7 +169,4 @@ case("mha_forward_out", [tok[:4], tok, tok, E, H, torch.randn(3 * E, E) * 0.3, i
                          torch.randn(1, 1, E), True, 0.0, ow, ob], grad=(0, 1, 5, 7), training=False,
      key_padding_mask=kpm, attn_mask=torch.randn(4, 5) * 0.3, need_weights=False)
 
-with open(os.path.join(here, "torch_losses.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_losses.json")), "bytes")
+write("torch_losses.json", {"torch_version": torch.__version__, "cases": cases})

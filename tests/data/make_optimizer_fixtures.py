@@ -6,12 +6,10 @@ For each case: an optimizer of torch.optim with its keyword arguments, two float
 values stored), and their values after each of 12 steps whose gradients are g = A p + b + c_t (A, b and the
 c_t stored): so the gradient depends on where the optimizer went.
 """
-import json
-import os
 
 import torch
+from _fixtures import write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
 A = torch.randn(5, 5) * 0.3
@@ -61,8 +59,4 @@ cases = [
     run("rprop", "Rprop", dict(lr=0.05)),
     run("rprop_etas", "Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)), groups=True),
 ]
-with open(os.path.join(here, "torch_optimizers.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(),
-               "p0": [p.tolist() for p in P0], "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_optimizers.json")), "bytes")
+write("torch_optimizers.json", {"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(), "p0": [p.tolist() for p in P0], "cases": cases})

@@ -9,24 +9,16 @@ lengths (packed with enforce_sorted=False), an initial state or none, the padded
 pad_packed_sequence, h_n (and c_n), and the gradients of sum(padded output * w) + sum(h_n * v) to the padded
 input and every parameter, in float64.
 """
-import json
-import math
-import os
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
 
 
-def t2j(t):
-    data = t.flatten().tolist()
-    if t.is_floating_point():
-        data = [x if math.isinf(x) else float("%.12g" % x) for x in data]
-    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
 
 
 cases = []
@@ -73,7 +65,4 @@ case("gru_2layer_hx_nobias", "GRU", dict(input_size=3, hidden_size=4, num_layers
 case("rnn_relu_bidir", "RNN", dict(input_size=3, hidden_size=4, nonlinearity="relu", bidirectional=True), 5, 3,
      [1, 5, 3])
 
-with open(os.path.join(here, "torch_packed.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_packed.json")), "bytes")
+write("torch_packed.json", {"torch_version": torch.__version__, "cases": cases})

@@ -8,23 +8,15 @@ Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpyp
 For each case: a torch.nn.functional pooling call (input, keyword arguments), its outputs (values, and
 indices where asked for) and the gradient of sum(values * weights) to the input, in float64.
 """
-import json
-import math
-import os
 
 import torch
 import torch.nn.functional as F
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
 
 
-def t2j(t):
-    data = t.flatten().tolist()
-    if t.is_floating_point():
-        data = [x if math.isinf(x) else float("%.12g" % x) for x in data]
-    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
 
 
 cases = []
@@ -83,7 +75,4 @@ case("avg_pool2d", torch.randn(1, 2, 7, 8), kernel_size=3, stride=2, padding=1, 
 case("avg_pool2d", torch.randn(1, 2, 7, 8), kernel_size=(3, 2), stride=2, padding=1, ceil_mode=True,
      divisor_override=2)
 
-with open(os.path.join(here, "torch_pool.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_pool.json")), "bytes")
+write("torch_pool.json", {"torch_version": torch.__version__, "cases": cases})

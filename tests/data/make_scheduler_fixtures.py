@@ -5,15 +5,12 @@
 For each case: the learning rates (two parameter groups, lr 0.1 and 0.02) after construction and after each
 of 30 steps, PyTorch 2.15's schedulers; ReduceLROnPlateau steps on a fixed metric sequence.
 """
-import json
-import math
-import os
 
 import torch
 from torch.optim import SGD
 from torch.optim import lr_scheduler as S
+from _fixtures import write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 METRICS = [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.69999, 0.6, 0.7,
            0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
 
@@ -61,7 +58,4 @@ cases = [
         o, mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=[0.01, 0.015]),
         metric=True),
 ]
-with open(os.path.join(here, "torch_schedulers.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "metrics": METRICS, "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases")
+write("torch_schedulers.json", {"torch_version": torch.__version__, "metrics": METRICS, "cases": cases})

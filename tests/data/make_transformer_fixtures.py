@@ -8,22 +8,15 @@ For each case: the module's constructor arguments, its state dict (names, shapes
 inputs, the outputs in eval mode, and the gradients of sum(output * weights) to the float inputs and to
 every parameter (weights: fixed random tensors, also stored).
 """
-import json
-import os
 
 import torch
 from torch import nn
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
 
-here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float64)
 
 
-def t2j(t):
-    data = t.flatten().tolist()
-    if t.is_floating_point():
-        data = [float("%.12g" % x) for x in data]  # 12 digits: the tests compare to 1e-9
-    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": data}
 
 
 def causal(n):
@@ -122,7 +115,4 @@ cases.append(run_case("transformer_norm_first_gelu", "Transformer",
                            activation="gelu", norm_first=True),
                       [src.transpose(0, 1).contiguous(), tgt], dict(tgt_mask=causal(L))))
 
-with open(os.path.join(here, "torch_transformer.json"), "w") as f:
-    json.dump({"torch_version": torch.__version__, "causal_mask_5": t2j(causal(L)), "cases": cases}, f)
-    f.write("\n")
-print(len(cases), "cases,", os.path.getsize(os.path.join(here, "torch_transformer.json")), "bytes")
+write("torch_transformer.json", {"torch_version": torch.__version__, "causal_mask_5": t2j(causal(L)), "cases": cases})

@@ -35,3 +35,20 @@ def close(actual, expected, *, rtol=1e-5, atol=1e-6):
     The defaults suit float32 results; tests of other precisions pass rtol / atol.
     """
     np.testing.assert_allclose(_np(actual), _np(expected), rtol=rtol, atol=atol)
+
+
+_FIXTURE_DTYPES = {"float64": np.float64, "float32": np.float32, "bool": np.bool_, "int64": np.int64}
+
+
+def load_fixture(name):
+    """tests/data/<name>: the JSON a tests/data/make_*_fixtures.py script stored (PyTorch's side of a test)."""
+    import json
+    import os
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", name)) as f:
+        return json.load(f)
+
+
+def arr(j):
+    """A fixture's tensor ({"shape", "dtype", "data"}) as a NumPy array."""
+    return np.asarray(j["data"], dtype=_FIXTURE_DTYPES[j["dtype"]]).reshape(j["shape"])
+

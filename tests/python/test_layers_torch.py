@@ -3,9 +3,6 @@ ChannelShuffle, EmbeddingBag, RNN, RNNCell and BatchNorm3d against PyTorch: test
 PyTorch 2.15's state dict, inputs, outputs, buffers after the call and the gradients of sum(output * weights)
 to the float inputs and every parameter, in float64 (made by tests/data/make_layer_fixtures.py). Also channel
 dropout, which PyTorch's random stream cannot check, by its properties; and the errors."""
-import json
-import os
-
 import numpy as np
 import pytest
 
@@ -13,17 +10,10 @@ import loom
 import loom.nn.functional as F
 from loom import nn
 
-from _helpers import close
+from _helpers import arr, close, load_fixture
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_layers.json")) as f:
-    FIXTURE = json.load(f)
+FIXTURE = load_fixture("torch_layers.json")
 CASES = {c["name"]: c for c in FIXTURE["cases"]}
-NP_DTYPES = {"float64": np.float64, "int64": np.int64}
-
-
-def arr(j):
-    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
 
 
 def tensor(j, requires_grad=False):

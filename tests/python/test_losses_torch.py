@@ -2,9 +2,7 @@
 torch.nn.functional call's arguments, PyTorch 2.15's output in float64 and the gradients of
 sum(output * weights) to the listed arguments (made by tests/data/make_loss_fixtures.py); loom's function of
 the same name must give the same numbers. Also the modules and the errors."""
-import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -13,20 +11,13 @@ import loom
 import loom.nn.functional as F
 from loom import nn
 
-from _helpers import close
+from _helpers import arr, close, load_fixture
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_losses.json")) as f:
-    FIXTURE = json.load(f)
-NP_DTYPES = {"float64": np.float64, "bool": np.bool_, "int64": np.int64}
+FIXTURE = load_fixture("torch_losses.json")
 # As in the generator: ctc_loss of logits, through log_softmax.
 FUNCTIONS = {"ctc_loss_of_logits": lambda x, *a, **k: F.ctc_loss(F.log_softmax(x, -1), *a, **k),
              "mha_forward_out": lambda *a, **k: F.multi_head_attention_forward(*a, **k)[0],
              "mha_forward_weights": lambda *a, **k: F.multi_head_attention_forward(*a, **k)[1]}
-
-
-def arr(j):
-    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
 
 
 def case_id(c):

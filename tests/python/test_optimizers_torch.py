@@ -1,18 +1,16 @@
-"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, and Adam / AdamW with amsgrad against PyTorch: tests/data/torch_optimizers.json holds
-PyTorch 2.15's parameter trajectories over 12 steps of gradients that depend on the parameters
-(tests/data/make_optimizer_fixtures.py), in float64; loom's optimizers must follow them."""
-import json
-import os
-
+"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, and Adam / AdamW with amsgrad against PyTorch:
+tests/data/torch_optimizers.json holds PyTorch 2.15's parameter trajectories over 12 steps of gradients that
+depend on the parameters (tests/data/make_optimizer_fixtures.py), in float64; loom's optimizers must follow
+them."""
 import numpy as np
 import pytest
 
 import loom
 from loom import nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_optimizers.json")) as f:
-    FIXTURE = json.load(f)
+from _helpers import load_fixture
+
+FIXTURE = load_fixture("torch_optimizers.json")
 A, B, NOISE = (np.asarray(FIXTURE[k]) for k in ("A", "B", "noise"))
 
 

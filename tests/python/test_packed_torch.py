@@ -2,9 +2,6 @@
 and RNN / LSTM / GRU on packed batches, against PyTorch: tests/data/torch_packed.json holds PyTorch 2.15's
 padded outputs, lengths, final states and gradients (input and every parameter) in float64 for unsorted
 batches, two layers, both directions, initial states (made by tests/data/make_packed_fixtures.py)."""
-import json
-import os
-
 import numpy as np
 import pytest
 
@@ -13,16 +10,9 @@ from loom import nn
 from loom.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence,
                                pad_sequence, unpack_sequence, unpad_sequence)
 
-from _helpers import close
+from _helpers import arr, close, load_fixture
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_packed.json")) as f:
-    FIXTURE = json.load(f)
-NP_DTYPES = {"float64": np.float64, "int64": np.int64}
-
-
-def arr(j):
-    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
+FIXTURE = load_fixture("torch_packed.json")
 
 
 def tensor(j, requires_grad=False):

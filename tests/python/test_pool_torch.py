@@ -2,9 +2,6 @@
 against PyTorch: tests/data/torch_pool.json holds PyTorch 2.15's values, indices and input gradients in float64
 (made by tests/data/make_pool_fixtures.py), including inputs with many equal values (the first maximum wins) and
 adaptive windows that overlap. Also CUDA against the CPU, the modules and the errors."""
-import json
-import os
-
 import numpy as np
 import pytest
 
@@ -12,16 +9,9 @@ import loom
 import loom.nn.functional as F
 from loom import nn
 
-from _helpers import close, requires_cuda
+from _helpers import arr, close, load_fixture, requires_cuda
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_pool.json")) as f:
-    FIXTURE = json.load(f)
-NP_DTYPES = {"float64": np.float64, "int64": np.int64}
-
-
-def arr(j):
-    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
+FIXTURE = load_fixture("torch_pool.json")
 
 
 def kwargs_of(case):

@@ -1,9 +1,6 @@
 """ExponentialLR, ConstantLR, PolynomialLR, MultiplicativeLR, CosineAnnealingWarmRestarts, SequentialLR,
 ChainedScheduler, ReduceLROnPlateau and CyclicLR against PyTorch: tests/data/torch_schedulers.json holds PyTorch 2.15's
 learning rates of two parameter groups over 30 steps for each case (tests/data/make_scheduler_fixtures.py)."""
-import json
-import os
-
 import numpy as np
 import pytest
 
@@ -12,9 +9,9 @@ from loom import nn
 from loom.optim import SGD
 from loom.optim import lr_scheduler as S
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_schedulers.json")) as f:
-    FIXTURE = json.load(f)
+from _helpers import load_fixture
+
+FIXTURE = load_fixture("torch_schedulers.json")
 METRICS = FIXTURE["metrics"]
 
 

@@ -3,26 +3,16 @@ Transformer against PyTorch: tests/data/torch_transformer.json holds, per case, 
 outputs in eval mode and the gradients of sum(output * weights) to the inputs and to every parameter (made by
 tests/data/make_transformer_fixtures.py). loom loads the state dict by PyTorch's names and must give the same
 numbers in float64."""
-import json
-import os
-
 import numpy as np
 import pytest
 
 import loom
 from loom import nn
 
-from _helpers import close
+from _helpers import arr, close, load_fixture
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "..", "data", "torch_transformer.json")) as f:
-    FIXTURE = json.load(f)
+FIXTURE = load_fixture("torch_transformer.json")
 CASES = {c["name"]: c for c in FIXTURE["cases"]}
-NP_DTYPES = {"float64": np.float64, "bool": np.bool_, "int64": np.int64}
-
-
-def arr(j):
-    return np.asarray(j["data"], dtype=NP_DTYPES[j["dtype"]]).reshape(j["shape"])
 
 
 def tensor(j, requires_grad=False):

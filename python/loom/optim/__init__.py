@@ -278,6 +278,12 @@ def _check(name, value, low=0.0):
         raise ValueError(f"Invalid {name}: {value}")
 
 
+def _check_betas(betas):
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+
+
 class _PythonOptimizer(Optimizer):
     """An optimizer whose update is written here with tensor ops: step() calls _update(p, grad, state, group)
     under no_grad for every parameter with a gradient; state["step"] is a CPU float64 tensor, as PyTorch's."""
@@ -366,9 +372,7 @@ class Adamax(_PythonOptimizer):
         _check("learning rate", lr)
         _check("epsilon value", eps)
         _check("weight_decay value", weight_decay)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        _check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize, differentiable=differentiable,
                                       capturable=capturable))
@@ -396,9 +400,7 @@ class NAdam(_PythonOptimizer):
         _check("epsilon value", eps)
         _check("weight_decay value", weight_decay)
         _check("momentum_decay value", momentum_decay)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        _check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       foreach=foreach, maximize=maximize, capturable=capturable,
@@ -436,9 +438,7 @@ class RAdam(_PythonOptimizer):
         _check("learning rate", lr)
         _check("epsilon value", eps)
         _check("weight_decay value", weight_decay)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        _check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
                                       maximize=maximize, capturable=capturable, differentiable=differentiable))

@@ -78,16 +78,21 @@ class LRScheduler:
 _LRScheduler = LRScheduler
 
 
+def _per_group_lambdas(optimizer, lr_lambda):
+    """One function per parameter group: lr_lambda for all, or a list of them."""
+    n = len(optimizer.param_groups)
+    if not isinstance(lr_lambda, (list, tuple)):
+        return [lr_lambda] * n
+    if len(lr_lambda) != n:
+        raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+    return list(lr_lambda)
+
+
 class LambdaLR(LRScheduler):
     """lr = initial_lr * lr_lambda(epoch); one function or one per group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose=False):
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _per_group_lambdas(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch, verbose)
 
     def state_dict(self):
@@ -319,12 +324,7 @@ class MultiplicativeLR(LRScheduler):
     """lr = previous lr * lr_lambda(epoch); one function or one per group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose=False):
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _per_group_lambdas(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch, verbose)
 
     def state_dict(self):
