@@ -382,7 +382,23 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
 
-class SequentialLR(LRScheduler):
+class _SchedulerOfSchedulers(LRScheduler):
+    """State dicts of SequentialLR and ChainedScheduler: their own fields and each inner scheduler's."""
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        inner = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for sch, st in zip(self._schedulers, inner):
+            sch.load_state_dict(st)
+
+
+class SequentialLR(_SchedulerOfSchedulers):
     """schedulers[0] until milestones[0], then schedulers[1] (restarted at its epoch 0), ... (warm-up then decay)."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1, verbose=False):
@@ -416,20 +432,8 @@ class SequentialLR(LRScheduler):
             sch.step()
         self._last_lr = sch.get_last_lr()
 
-    def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        inner = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for sch, st in zip(self._schedulers, inner):
-            sch.load_state_dict(st)
-
-
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_SchedulerOfSchedulers):
     """Steps every scheduler in turn on each step (their factors multiply)."""
 
     def __init__(self, schedulers, optimizer=None):
@@ -448,18 +452,6 @@ class ChainedScheduler(LRScheduler):
         for sch in self._schedulers:
             sch.step()
         self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
-
-    def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        inner = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for sch, st in zip(self._schedulers, inner):
-            sch.load_state_dict(st)
 
 
 class ReduceLROnPlateau:
