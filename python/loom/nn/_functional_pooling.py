@@ -1,0 +1,370 @@
+"""loom.nn.functional, composed pooling and 3-D convolution: the 1-D pools over the 2-D kernels ([N, C, L] as
+[N, C, 1, L]), conv3d and the 3-D pools (one 2-D op per depth tap over the depth slices), avg_pool2d's
+divisor_override, lp pools, max_unpool. Imported into loom.nn.functional."""
+from .. import _C
+from .._factories import tensor as _tensor_of, zeros as _zeros
+from .functional import _tensor, pad
+
+__all__ = ['lp_pool2d', 'lp_pool1d', 'max_unpool2d', 'max_unpool1d', 'conv3d', 'avg_pool3d', 'avg_pool2d', 'max_pool3d_with_indices', 'max_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d_with_indices', 'adaptive_max_pool3d', 'max_pool1d_with_indices', 'max_pool1d', 'avg_pool1d', 'adaptive_avg_pool1d', 'adaptive_max_pool1d_with_indices', 'adaptive_max_pool1d']
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p): avg_pool2d of x^p times the window size, to the power 1/p."""
+    _tensor(input, "lp_pool2d")
+    kw, kh = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    out = _C._functional.avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kw * kh).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p) along the last dim of [N, C, L] or [C, L]."""
+    x = _pool1d_input(input, "lp_pool1d")
+    k = _single(kernel_size, "kernel_size", "lp_pool1d")
+    s = k if stride is None else _single(stride, "stride", "lp_pool1d")
+    out = _C._functional.avg_pool2d(x.pow(norm_type), (1, k), (1, s), 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(k).pow(1.0 / norm_type).squeeze(-2)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: each value written at its saved index (ih * W + iw of its plane) of a zero
+    output [N, C, H, W] ([C, H, W]); H, W from the pooling arguments or output_size."""
+    _tensor(input, "max_unpool2d")
+    _tensor(indices, "max_unpool2d")
+    if tuple(input.shape) != tuple(indices.shape) or input.dim() not in (3, 4):
+        raise RuntimeError(f"max_unpool2d: expected input and indices of the same shape, 3D or 4D, got "
+                           f"{list(input.shape)} and {list(indices.shape)}")
+    k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    st = k if stride is None else ((stride, stride) if isinstance(stride, int) else tuple(stride))
+    pd = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if output_size is None:
+        size = [(input.shape[-2 + i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(2)]
+    else:
+        size = [int(v) for v in tuple(output_size)[-2:]]
+        defaults = [(input.shape[-2 + i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(2)]
+        for i in range(2):
+            if not defaults[i] - st[i] < size[i] < defaults[i] + st[i]:
+                raise ValueError(f"max_unpool2d: invalid output_size {list(output_size)} (dim {i} must be between "
+                                 f"{defaults[i] - st[i]} and {defaults[i] + st[i]}, exclusive)")
+    lead = tuple(input.shape[:-2])
+    hw = size[0] * size[1]
+    x = input.reshape(-1, input.shape[-2] * input.shape[-1])
+    idx = indices.reshape(-1, input.shape[-2] * input.shape[-1])
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= hw):
+        raise IndexError(f"max_unpool2d: an index is out of bounds for output planes of {size[0]}x{size[1]}")
+    zero = _zeros(x.shape[0], hw, dtype=input.dtype, device=input.device)
+    # The value of a scatter (an index saved twice by overlapping windows holds one of its equal values), the
+    # gradient of a gather: every input element gets the output gradient at its index, as PyTorch's.
+    added = zero.scatter_add(1, idx, x)
+    out = zero.scatter(1, idx, x.detach()) + (added - added.detach())
+    return out.reshape(lead + (size[0], size[1]))
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_unpool2d along the last dim of [N, C, L] or [C, L] (indices are positions along L)."""
+    _tensor(input, "max_unpool1d")
+    _tensor(indices, "max_unpool1d")
+    k = _single(kernel_size, "kernel_size", "max_unpool1d")
+    s = k if stride is None else _single(stride, "stride", "max_unpool1d")
+    p = _single(padding, "padding", "max_unpool1d")
+    osz = None if output_size is None else (1, int(tuple(output_size)[-1]))
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), (1, k), (1, s), (0, p), osz).squeeze(-2)
+
+
+# ---- 3-D convolution and pooling: [N, C, D, H, W] as one 2-D op per tap along D, over the N * OD
+# depth slices of the input as one batch (the 2-D kernels of loom, CPU and CUDA) ----
+
+def _triple(value, name, op):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 3:
+            raise RuntimeError(f"{op}: {name} must be an int or a 3-tuple, got {tuple(value)}")
+        return tuple(int(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of 3 ints, got {type(value).__name__}")
+    return (value,) * 3
+
+
+def _input5d(input, op):
+    _tensor(input, op)
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"{op}: expected 4D (unbatched) or 5D (batched) input, but got input of size: "
+                           f"{list(input.shape)}")
+    return (input.unsqueeze(0), True) if input.dim() == 4 else (input, False)
+
+
+def _depth_taps(x, kd, sd, dd, od):
+    """For each tap along D, the input depth slices it meets, as a batch [N * OD, C, H, W]."""
+    N, C, _, H, W = x.shape
+    for k in range(kd):
+        start = k * dd
+        sl = x[:, :, start:start + (od - 1) * sd + 1:sd]  # [N, C, OD, H, W]
+        yield k, sl.transpose(1, 2).reshape(N * od, C, H, W)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution of input [N, C, D, H, W] ([C, D, H, W]) with weight [K, C / groups, kD, kH, kW]: the sum
+    over the kD depth taps of a 2-D convolution of the matching depth slices (loom's conv2d kernels)."""
+    x, unbatched = _input5d(input, "conv3d")
+    _tensor(weight, "conv3d")
+    if weight.dim() != 5:
+        raise RuntimeError(f"conv3d: expected a 5-D weight [out, in / groups, kD, kH, kW], got {list(weight.shape)}")
+    st, dl = _triple(stride, "stride", "conv3d"), _triple(dilation, "dilation", "conv3d")
+    K, Cg, kd, kh, kw = weight.shape
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+        if padding == "same" and any(v != 1 for v in st):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding == "valid":
+            pads = [(0, 0)] * 3
+        else:
+            pads = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for d, k in zip(dl, (kd, kh, kw))]
+    else:
+        pads = [(v, v) for v in _triple(padding, "padding", "conv3d")]
+    if x.shape[1] != Cg * groups:
+        raise RuntimeError(f"conv3d: expected input with {Cg * groups} channels (weight {list(weight.shape)}, "
+                           f"groups={groups}), got input of size {list(input.shape)}")
+    if pads[0] != (0, 0) or pads[1][0] != pads[1][1] or pads[2][0] != pads[2][1]:
+        x = pad(x, (pads[2][0], pads[2][1], pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+        p2 = (0, 0)
+    else:
+        p2 = (pads[1][0], pads[2][0])
+    N, D = x.shape[0], x.shape[2]
+    od = (D - dl[0] * (kd - 1) - 1) // st[0] + 1
+    if od <= 0:
+        raise RuntimeError(f"conv3d: the input's depth {input.shape[-3]} (padded {D}) is smaller than the kernel's "
+                           f"reach {dl[0] * (kd - 1) + 1}")
+    out = None
+    for k, sl in _depth_taps(x, kd, st[0], dl[0], od):
+        y = _C._functional.conv2d(sl, weight[:, :, k], None, st[1:], p2, dl[1:], groups)
+        out = y if out is None else out + y
+    out = out.reshape(N, od, K, out.shape[-2], out.shape[-1]).transpose(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(1, K, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def _window_counts(n_in, k, s, p, n_out, include_pad):
+    """Per output position along one axis: the window's size clipped to the padded input (include_pad) or
+    to the input."""
+    out = []
+    for o in range(n_out):
+        a = o * s - p
+        b = min(a + k, n_in + p)
+        out.append(b - a if include_pad else min(b, n_in) - max(a, 0))
+    return out
+
+
+def _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, op, dilation=1):
+    k = _triple(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else \
+        _triple(stride, "stride", op)
+    p = _triple(padding, "padding", op)
+    d = _triple(dilation, "dilation", op)
+    if any(v <= 0 for v in k + s + d):
+        raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive, got {k}, {s}, {d}")
+    if any(pv > kv // 2 for pv, kv in zip(p, k)):
+        raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
+                           f"kernel_size={k}")
+    outs = []
+    for n, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d):
+        num = n + 2 * pp - dd * (kk - 1) - 1 + (ss - 1 if ceil_mode else 0)
+        o = num // ss + 1
+        if ceil_mode and (o - 1) * ss >= n + pp:
+            o -= 1
+        outs.append(o)
+    if any(o <= 0 for o in outs):
+        raise RuntimeError(f"{op}: given input size {list(x.shape[1:])}, calculated output size "
+                           f"{[x.shape[1]] + outs} is too small")
+    return k, s, p, d, outs
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """The mean over each window of input [N, C, D, H, W] ([C, D, H, W]): the window sums of avg_pool2d over
+    the depth slices, added over the depth taps, divided as PyTorch (the window clipped to the padded input,
+    or to the input, or divisor_override)."""
+    x, unbatched = _input5d(input, "avg_pool3d")
+    k, s, p, _, (od, oh, ow) = _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, "avg_pool3d")
+    N, C, D, H, W = x.shape
+    # zero depth padding, and enough on the right for a ceil_mode window reaching past it
+    right = max(0, (od - 1) * s[0] + k[0] - (D + p[0]))
+    xp = pad(x, (0, 0, 0, 0, p[0], p[0] + right))
+    rows = _window_counts(H, k[1], s[1], p[1], oh, True)
+    cols = _window_counts(W, k[2], s[2], p[2], ow, True)
+    area = _tensor_of([[r * c for c in cols] for r in rows], dtype=x.dtype, device=x.device)
+    total = None
+    for _, sl in _depth_taps(xp, k[0], s[0], 1, od):
+        y = _C._functional.avg_pool2d(sl, k[1:], s[1:], p[1:], ceil_mode, True) * area  # window sums
+        total = y if total is None else total + y
+    total = total.reshape(N, od, C, oh, ow).transpose(1, 2)
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("avg_pool3d: divisor must be not zero")
+        out = total / divisor_override
+    else:
+        dep = _window_counts(D, k[0], s[0], p[0], od, count_include_pad)
+        if not count_include_pad:
+            rows = _window_counts(H, k[1], s[1], p[1], oh, False)
+            cols = _window_counts(W, k[2], s[2], p[2], ow, False)
+        div = _tensor_of([[[a * b * c for c in cols] for b in rows] for a in dep], dtype=x.dtype, device=x.device)
+        out = total / div
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    if divisor_override is None:
+        return _C._functional.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+    # window sums (the mean over the window clipped to the padded input, times that size) / divisor_override
+    _tensor(input, "avg_pool2d")
+    if divisor_override == 0:
+        raise RuntimeError("avg_pool2d: divisor must be not zero")
+    y = _C._functional.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, True)
+    k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    k = k * 2 if len(k) == 1 else k
+    st = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else \
+        ((stride, stride) if isinstance(stride, int) else tuple(stride) * (2 if len(tuple(stride)) == 1 else 1))
+    pd = (padding, padding) if isinstance(padding, int) else tuple(padding) * (2 if len(tuple(padding)) == 1 else 1)
+    rows = _window_counts(input.shape[-2], k[0], st[0], pd[0], y.shape[-2], True)
+    cols = _window_counts(input.shape[-1], k[1], st[1], pd[1], y.shape[-1], True)
+    area = _tensor_of([[r * c for c in cols] for r in rows], dtype=y.dtype, device=y.device)
+    return y * area / divisor_override
+
+
+avg_pool2d.__doc__ = _C._functional.avg_pool2d.__doc__
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """(values, indices) of max_pool3d; indices are flat d * H * W + h * W + w inside each [D, H, W] volume."""
+    x, unbatched = _input5d(input, "max_pool3d")
+    k, s, p, dl, (od, oh, ow) = _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, "max_pool3d", dilation)
+    N, C, D, H, W = x.shape
+    right = max(0, (od - 1) * s[0] + dl[0] * (k[0] - 1) + 1 - (D + p[0]))
+    xp = pad(x, (0, 0, 0, 0, p[0], p[0] + right), value=float("-inf"))
+    best = arg = None
+    d0 = _tensor_of([o * s[0] - p[0] for o in range(od)], dtype=_C.int64, device=x.device).reshape(1, 1, od, 1, 1)
+    for kk, sl in _depth_taps(xp, k[0], s[0], dl[0], od):
+        v, i = _C._functional.max_pool2d(sl, k[1:], s[1:], p[1:], dl[1:], ceil_mode, True)
+        v = v.reshape(N, od, C, oh, ow).transpose(1, 2)
+        i = i.reshape(N, od, C, oh, ow).transpose(1, 2) + (d0 + kk * dl[0]) * (H * W)
+        if best is None:
+            best, arg = v, i
+        else:
+            # the first maximum in (d, h, w) order, the first NaN over everything (max_pool2d's rule)
+            take = (v > best) | ((v != v) & (best == best))
+            best, arg = _C.where(take, v, best), _C.where(take, i, arg)
+    return (best.squeeze(0), arg.squeeze(0)) if unbatched else (best, arg)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum over each window of input [N, C, D, H, W] ([C, D, H, W]); padding counts as -inf."""
+    v, i = max_pool3d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (v, i) if return_indices else v
+
+
+def _adaptive3d(input, output_size, op):
+    x, unbatched = _input5d(input, op)
+    size = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 3
+    if len(size) != 3:
+        raise ValueError(f"{op}: output_size must be an int or 3 values, got {tuple(size)}")
+    size = [x.shape[2 + i] if v is None else int(v) for i, v in enumerate(size)]
+    return x, unbatched, size
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """The mean over windows [floor(i D / OD), ceil((i + 1) D / OD)) of each of D, H, W: over H, W per depth
+    slice, then over D (a mean of a box is the mean of its slices' means)."""
+    x, unbatched, (od, oh, ow) = _adaptive3d(input, output_size, "adaptive_avg_pool3d")
+    N, C, D, H, W = x.shape
+    y = _C._functional.adaptive_avg_pool2d(x.reshape(N * C, D, H, W), (oh, ow))  # [NC, D, oh, ow]
+    y = _C._functional.adaptive_avg_pool2d(y.reshape(N * C, 1, D, oh * ow), (od, oh * ow))
+    y = y.reshape(N, C, od, oh, ow)
+    return y.squeeze(0) if unbatched else y
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    x, unbatched, (od, oh, ow) = _adaptive3d(input, output_size, "adaptive_max_pool3d")
+    N, C, D, H, W = x.shape
+    v1, i1 = _C._functional.adaptive_max_pool2d(x.reshape(N * C, D, H, W), (oh, ow), True)  # [NC, D, oh, ow]
+    v2, i2 = _C._functional.adaptive_max_pool2d(v1.reshape(N * C, 1, D, oh * ow), (od, oh * ow), True)
+    d = i2.reshape(N * C, od, oh * ow) // (oh * ow)  # the depth slice each maximum came from
+    hw = i1.reshape(N * C, D, oh * ow).gather(1, d)
+    idx = (d * (H * W) + hw).reshape(N, C, od, oh, ow)
+    val = v2.reshape(N, C, od, oh, ow)
+    return (val.squeeze(0), idx.squeeze(0)) if unbatched else (val, idx)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """The maximum over the windows of adaptive_avg_pool3d (the first maximum in (d, h, w) order)."""
+    v, i = adaptive_max_pool3d_with_indices(input, output_size)
+    return (v, i) if return_indices else v
+
+
+# ---- 1-D pooling: [N, C, L] (or [C, L]) pooled as [N, C, 1, L] by the 2-D kernels ----
+
+def _pool1d_input(input, name):
+    _tensor(input, name)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{name}: expected 2D or 3D input, but got input of size: {list(input.shape)}")
+    return input.unsqueeze(-2)
+
+
+def _single(value, name, op):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise RuntimeError(f"{op}: {name} must be an int or a 1-element tuple, got {tuple(value)}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def _pool1d_args(op, kernel_size, stride, padding):
+    k = _single(kernel_size, "kernel_size", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _single(stride, "stride", op)
+    return k, s, _single(padding, "padding", op)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """(values, indices) of max_pool1d; indices are positions along L."""
+    x = _pool1d_input(input, "max_pool1d")
+    k, s, p = _pool1d_args("max_pool1d", kernel_size, stride, padding)
+    d = _single(dilation, "dilation", "max_pool1d")
+    y, i = _C._functional.max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, True)
+    return y.squeeze(-2), i.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum over each window along the last dim of input [N, C, L] or [C, L] (padding counts as -inf)."""
+    y, i = max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (y, i) if return_indices else y
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """The mean over each window along the last dim of input [N, C, L] or [C, L]."""
+    x = _pool1d_input(input, "avg_pool1d")
+    k, s, p = _pool1d_args("avg_pool1d", kernel_size, stride, padding)
+    return _C._functional.avg_pool2d(x, (1, k), (1, s), (0, p), ceil_mode, count_include_pad).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """The mean over windows [floor(i L / O), ceil((i + 1) L / O)) of the last dim."""
+    x = _pool1d_input(input, "adaptive_avg_pool1d")
+    return _C._functional.adaptive_avg_pool2d(x, (1, _single(output_size, "output_size", "adaptive_avg_pool1d"))) \
+        .squeeze(-2)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    x = _pool1d_input(input, "adaptive_max_pool1d")
+    size = (1, _single(output_size, "output_size", "adaptive_max_pool1d"))
+    y, i = _C._functional.adaptive_max_pool2d(x, size, True)
+    return y.squeeze(-2), i.squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """The maximum over windows [floor(i L / O), ceil((i + 1) L / O)) of the last dim (output_size=1: the maximum
+    over time of a text CNN)."""
+    y, i = adaptive_max_pool1d_with_indices(input, output_size)
+    return (y, i) if return_indices else y
