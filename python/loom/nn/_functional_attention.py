@@ -6,7 +6,7 @@ from .. import _C
 from .._factories import zeros as _zeros
 from .functional import _tensor, dropout, linear, scaled_dot_product_attention
 
-__all__ = ['multi_head_attention_forward']
+__all__ = ["multi_head_attention_forward"]
 
 
 # ---- multi-head attention (the computation of nn.MultiheadAttention, callable on its own) ----

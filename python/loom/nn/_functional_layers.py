@@ -6,7 +6,10 @@ from .._factories import arange as _arange, rand as _rand, tensor as _tensor_of,
 from .functional import (_inplace, _tensor, celu, elu, embedding, hardtanh, leaky_relu, pad, relu, selu,
                          threshold as _threshold)
 
-__all__ = ['rms_norm', 'instance_norm', 'local_response_norm', 'prelu', 'pixel_shuffle', 'pixel_unshuffle', 'channel_shuffle', 'dropout1d', 'dropout2d', 'dropout3d', 'embedding_bag', 'relu_', 'elu_', 'celu_', 'selu_', 'leaky_relu_', 'hardtanh_', 'threshold_', 'rrelu', 'rrelu_', 'bilinear', 'gumbel_softmax', 'pdist', 'alpha_dropout', 'feature_alpha_dropout']
+__all__ = ["rms_norm", "instance_norm", "local_response_norm", "prelu", "pixel_shuffle", "pixel_unshuffle",
+           "channel_shuffle", "dropout1d", "dropout2d", "dropout3d", "embedding_bag", "relu_", "elu_", "celu_",
+           "selu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu", "rrelu_", "bilinear", "gumbel_softmax", "pdist",
+           "alpha_dropout", "feature_alpha_dropout"]
 
 
 # ---- composed layers: RMS norm, instance norm, local response norm, PReLU, pixel and channel shuffles,

@@ -4,7 +4,7 @@ from .. import _C
 from .._factories import tensor as _tensor_of, zeros as _zeros
 from .functional import _tensor
 
-__all__ = ['multilabel_margin_loss', 'ctc_loss', 'triplet_margin_with_distance_loss']
+__all__ = ["multilabel_margin_loss", "ctc_loss", "triplet_margin_with_distance_loss"]
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

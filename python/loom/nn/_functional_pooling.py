@@ -5,7 +5,10 @@ from .. import _C
 from .._factories import tensor as _tensor_of, zeros as _zeros
 from .functional import _tensor, pad
 
-__all__ = ['lp_pool2d', 'lp_pool1d', 'max_unpool2d', 'max_unpool1d', 'conv3d', 'avg_pool3d', 'avg_pool2d', 'max_pool3d_with_indices', 'max_pool3d', 'adaptive_avg_pool3d', 'adaptive_max_pool3d_with_indices', 'adaptive_max_pool3d', 'max_pool1d_with_indices', 'max_pool1d', 'avg_pool1d', 'adaptive_avg_pool1d', 'adaptive_max_pool1d_with_indices', 'adaptive_max_pool1d']
+__all__ = ["lp_pool2d", "lp_pool1d", "max_unpool2d", "max_unpool1d", "conv3d", "avg_pool3d", "avg_pool2d",
+           "max_pool3d_with_indices", "max_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d_with_indices",
+           "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool1d"]
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
