@@ -309,6 +309,17 @@ class _PythonOptimizer(Optimizer):
         return loss
 
 
+def _weight_decay(p, grad, group):
+    """NAdam's and RAdam's weight decay: p *= 1 - lr * wd (decoupled_weight_decay), else g + wd * p."""
+    wd = group["weight_decay"]
+    if wd == 0:
+        return grad
+    if group["decoupled_weight_decay"]:
+        p.mul_(1 - group["lr"] * wd)
+        return grad
+    return grad + p * wd
+
+
 def _zeros_like(p):
     from .._factories import zeros_like
     return zeros_like(p)
@@ -412,12 +423,8 @@ class NAdam(_PythonOptimizer):
 
     def _update(self, p, grad, state, group, step):
         beta1, beta2 = group["betas"]
-        lr, wd = group["lr"], group["weight_decay"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * wd)
-            else:
-                grad = grad + p * wd
+        lr = group["lr"]
+        grad = _weight_decay(p, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group["momentum_decay"]))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group["momentum_decay"]))
         state["mu_product"].mul_(mu)
@@ -449,12 +456,8 @@ class RAdam(_PythonOptimizer):
     def _update(self, p, grad, state, group, step):
         import math
         beta1, beta2 = group["betas"]
-        lr, wd = group["lr"], group["weight_decay"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * wd)
-            else:
-                grad = grad + p * wd
+        lr = group["lr"]
+        grad = _weight_decay(p, grad, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.add_((grad - m) * (1 - beta1))
         v.mul_(beta2).add_(grad * grad * (1 - beta2))

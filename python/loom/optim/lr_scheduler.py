@@ -78,6 +78,16 @@ class LRScheduler:
 _LRScheduler = LRScheduler
 
 
+def _per_group_values(optimizer, value, name):
+    """One value per parameter group: value for all, or a list of them."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"expected {n} values for {name}, got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
 def _per_group_lambdas(optimizer, lr_lambda):
     """One function per parameter group: lr_lambda for all, or a list of them."""
     n = len(optimizer.param_groups)
@@ -239,12 +249,7 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer, last_epoch, verbose)
 
     def _per_group(self, value, name):
-        n = len(self.optimizer.param_groups)
-        if isinstance(value, (list, tuple)):
-            if len(value) != n:
-                raise ValueError(f"expected {n} values for {name}, got {len(value)}")
-            return list(value)
-        return [value] * n
+        return _per_group_values(self.optimizer, value, name)
 
     def get_lr(self):
         lrs = []
@@ -576,12 +581,7 @@ class CyclicLR(LRScheduler):
         self.base_lrs = base_lrs
 
     def _per_group(self, value, name):
-        n = len(self.optimizer.param_groups)
-        if isinstance(value, (list, tuple)):
-            if len(value) != n:
-                raise ValueError(f"expected {n} values for {name}, got {len(value)}")
-            return list(value)
-        return [value] * n
+        return _per_group_values(self.optimizer, value, name)
 
     def scale_fn(self, x):
         if self._scale_fn_custom is not None:
