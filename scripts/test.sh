@@ -13,7 +13,7 @@ bash scripts/setup.sh
 echo "== build: default (CUDA when available) =="
 bash scripts/build.sh
 echo "== build: CPU only =="
-BUILD_DIR=build-cpu bash scripts/build.sh -DLOOM_CUDA=OFF -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_BENCHMARKS=OFF
+BUILD_DIR=build-cpu bash scripts/build.sh -DLOOM_CUDA=OFF -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_BENCHMARKS=OFF -DLOOM_BUILD_EXAMPLES=OFF
 echo "== build: CUDA emulator =="
 # loom_bench is built for its --launch-report test; the emulator's sm_90
 # kernel resource table is read from the CUDA build's cubins when there is one.
