@@ -83,12 +83,30 @@ from ._composite import searchsorted, bucketize  # noqa: E402,F401
 from ._einsum import einsum  # noqa: E402,F401
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _function_names  # noqa: E402
+from . import _composite_math, _composite_shapes, _dtypes, _sampling, _inplace  # noqa: E402
+
+for _m in (_composite_math, _composite_shapes, _dtypes, _sampling):
+    _m.install(globals())
+_inplace.install()  # after every out-of-place method it wraps
+del _m
 from . import autograd, cuda, backends, nn, optim, multimodal  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
+from . import linalg, special  # noqa: E402,F401
 from . import io  # noqa: E402,F401  (image files: read_image, write_png)
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
 from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)
 from .nn.functional import one_hot  # noqa: E402,F401
+
+# torch.<f> for the functional ops PyTorch also has at the top level with loom.nn.functional's signature
+for _name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+              "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
+              "selu", "celu", "threshold", "prelu", "rrelu", "hardshrink", "layer_norm", "group_norm", "rms_norm",
+              "dropout", "alpha_dropout", "feature_alpha_dropout", "avg_pool1d", "max_pool1d", "max_pool2d",
+              "max_pool3d", "adaptive_avg_pool1d", "bilinear", "selu_", "celu_", "threshold_", "rrelu_",
+              "dropout_", "alpha_dropout_", "feature_alpha_dropout_"):
+    if hasattr(nn.functional, _name):
+        globals()[_name] = getattr(nn.functional, _name)
+del _name
 from ._C._functional._serialization import save, load  # noqa: E402,F401  (safetensors checkpoints)
 
 

@@ -11,6 +11,7 @@ import math
 
 from . import _C
 from ._C import Tensor
+from ._inplace import apply_ as _apply_
 from ._factories import arange as _arange, ones as _ones, tensor as _tensor, zeros as _zeros
 
 _aminmax = collections.namedtuple("aminmax", ["min", "max"])
@@ -137,11 +138,11 @@ def triu(self, diagonal=0):
 
 
 def tril_(self, diagonal=0):
-    return self.copy_(tril(self, diagonal))
+    return _apply_(self, "tril_", lambda s: tril(s, diagonal))
 
 
 def triu_(self, diagonal=0):
-    return self.copy_(triu(self, diagonal))
+    return _apply_(self, "triu_", lambda s: triu(s, diagonal))
 
 
 def diagonal(self, offset=0, dim1=0, dim2=1):
@@ -395,11 +396,11 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 
 
 def cumsum_(self, dim, *, dtype=None):
-    return self.copy_(self.cumsum(dim, dtype=dtype))
+    return _apply_(self, "cumsum_", lambda s: s.cumsum(dim, dtype=dtype))
 
 
 def cumprod_(self, dim, *, dtype=None):
-    return self.copy_(self.cumprod(dim, dtype=dtype))
+    return _apply_(self, "cumprod_", lambda s: s.cumprod(dim, dtype=dtype))
 
 
 def _run_starts(items, rows):
@@ -507,7 +508,7 @@ def index_add(self, dim, index, source, *, alpha=1):
 
 
 def index_add_(self, dim, index, source, *, alpha=1):
-    return self.copy_(index_add(self, dim, index, source, alpha=alpha))
+    return _apply_(self, "index_add_", lambda s: index_add(s, dim, index, source, alpha=alpha))
 
 
 def index_copy(self, dim, index, source):
@@ -522,7 +523,7 @@ def index_copy(self, dim, index, source):
 
 
 def index_copy_(self, dim, index, source):
-    return self.copy_(index_copy(self, dim, index, source))
+    return _apply_(self, "index_copy_", lambda s: index_copy(s, dim, index, source))
 
 
 def index_fill(self, dim, index, value):
@@ -537,7 +538,7 @@ def index_fill(self, dim, index, value):
 
 
 def index_fill_(self, dim, index, value):
-    return self.copy_(index_fill(self, dim, index, value))
+    return _apply_(self, "index_fill_", lambda s: index_fill(s, dim, index, value))
 
 
 # ---- scatter (assignment) over advanced-index writes ----
@@ -596,7 +597,7 @@ def scatter(self, dim, index, src=None, value=None, *, reduce=None):
 
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
-    return self.copy_(scatter(self, dim, index, src, value, reduce=reduce))
+    return _apply_(self, "scatter_", lambda s: scatter(s, dim, index, src, value, reduce=reduce))
 
 
 METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,

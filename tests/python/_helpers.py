@@ -37,7 +37,8 @@ def close(actual, expected, *, rtol=1e-5, atol=1e-6):
     np.testing.assert_allclose(_np(actual), _np(expected), rtol=rtol, atol=atol)
 
 
-_FIXTURE_DTYPES = {"float64": np.float64, "float32": np.float32, "bool": np.bool_, "int64": np.int64}
+_FIXTURE_DTYPES = {"float64": np.float64, "float32": np.float32, "bool": np.bool_, "int64": np.int64,
+                   "int32": np.int32}
 
 
 def load_fixture(name):

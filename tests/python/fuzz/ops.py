@@ -186,8 +186,10 @@ def _reg_unary():
     for name in UNARY:
         register("Tensor." + name, unary_examples(name, "method"), family="unary")
         register("loom." + name, unary_examples(name, "function"), family="unary")
-    for name in ("exp", "neg", "relu", "bitwise_not"):
-        register("Tensor.%s_" % name, unary_examples(name, "inplace"), family="unary")
+    import loom
+    for name in sorted(set(UNARY) | {"bitwise_not"}):
+        if hasattr(loom.Tensor, name + "_"):
+            register("Tensor.%s_" % name, unary_examples(name, "inplace"), family="unary")
     for name in ("relu", "sigmoid", "tanh", "silu", "gelu"):
         register("F." + name, unary_examples(name, "F"), family="unary")
     register("Tensor.gelu(approximate='tanh')", unary_examples("gelu", "gelu_tanh"), family="unary")

@@ -318,6 +318,68 @@ def from_numpy_examples(draw, op):
     return Example(op, {}, "r = loom.from_numpy(%s)" % src, R.value(a, t.dtype))
 
 
+def _np_window(name, n, periodic):
+    if n <= 1:
+        return np.ones(n)
+    m = n if periodic else n - 1
+    k = np.arange(n) * (2 * np.pi / m)
+    if name == "hann_window":
+        return 0.5 - 0.5 * np.cos(k)
+    if name == "hamming_window":
+        return 0.54 - 0.46 * np.cos(k)
+    if name == "blackman_window":
+        return 0.42 - 0.5 * np.cos(k) + 0.08 * np.cos(2 * k)
+    return 1 - np.abs(np.arange(n) * (2.0 / m) - 1)
+
+
+@st.composite
+def window_examples(draw, op):
+    name = op.split(".")[1]
+    n = draw(st.sampled_from([0, 1, 2, 5, 8, -1, 2**40]))
+    periodic = draw(st.sampled_from([None, True, False]))
+    dt = draw(st.sampled_from([None, None, "float32", "float64", "int64"]))
+    args = str(n) + ("" if periodic is None else ", %s" % periodic) + (", dtype=loom.%s" % dt if dt else "")
+    call = "r = %s(%s)" % (op, args)
+    if n < 0 or dt == "int64" or n * 8 > ALLOC_LIMIT:
+        e = R.raises("negative or huge length, or an integer dtype")
+    else:
+        e = R.value(_np_window(name, n, periodic is not False), dt or "float32", rtol=1e-5, atol=1e-6)
+    return Example(op, {}, call, e)
+
+
+@st.composite
+def logspace_examples(draw, op):
+    a, b = draw(st.sampled_from([-2, 0, 1.5, 3])), draw(st.sampled_from([-1, 0, 2, 2.5]))
+    steps = draw(st.sampled_from([0, 1, 2, 5, -1, 2**40]))
+    base = draw(st.sampled_from([None, 2.0, 10, 0.5]))
+    args = "%s, %s, %d" % (a, b, steps) + ("" if base is None else ", %s" % base)
+    call = "r = loom.logspace(%s)" % args
+    if steps < 0 or steps * 8 > ALLOC_LIMIT:
+        e = R.raises("negative or huge steps")
+    else:
+        e = R.value(np.logspace(a, b, steps, base=10.0 if base is None else base), "float32", rtol=1e-5, atol=1e-6)
+    return Example(op, {}, call, e)
+
+
+@st.composite
+def tri_indices_examples(draw, op):
+    row = draw(st.sampled_from([0, 1, 3, 4, -1, 2**40]))
+    col = draw(st.sampled_from([0, 1, 3, 5, -2, 2**40]))
+    offset = draw(st.sampled_from([0, 1, -1, 3, -5]))
+    call = "r = %s(%d, %d, %d)" % (op, row, col, offset)
+    upper = op.endswith("triu_indices")
+    if row < 0 or col < 0:
+        e = R.raises("negative size")
+    elif row * col == 0:
+        e = R.value(np.zeros((2, 0)), "int64")
+    elif row * col * 16 > ALLOC_LIMIT:
+        e = R.anything()  # a huge triangle raises out of memory, a thin one may fit
+    else:
+        idx = np.triu_indices(row, offset, col) if upper else np.tril_indices(row, offset, col)
+        e = R.value(np.stack(idx).reshape(2, -1), "int64")
+    return Example(op, {}, call, e)
+
+
 def register_all():
     for name in ("zeros", "ones", "empty", "rand", "randn"):
         register("loom." + name, fill_factory_examples("loom." + name), family="factory")
@@ -329,6 +391,11 @@ def register_all():
     register("loom.eye", eye_examples("loom.eye"), family="factory")
     register("loom.randint", randint_examples("loom.randint"), family="factory")
     register("loom.randperm", randperm_examples("loom.randperm"), family="factory")
+    for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window"):
+        register("loom." + name, window_examples("loom." + name), family="factory")
+    register("loom.logspace", logspace_examples("loom.logspace"), family="factory")
+    for name in ("tril_indices", "triu_indices"):
+        register("loom." + name, tri_indices_examples("loom." + name), family="factory")
     for name in ("tensor", "as_tensor", "asarray", "scalar_tensor"):
         register("loom." + name, tensor_examples("loom." + name), family="factory")
     register("loom.from_numpy", from_numpy_examples("loom.from_numpy"), family="factory")

@@ -1,0 +1,276 @@
+"""Generates tests/data/torch_functions.json, PyTorch's side of tests/python/test_functions_torch.py.
+
+Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpypi venv):
+
+    /opt/torchpypi/bin/python tests/data/make_function_fixtures.py
+
+Each case names a function (``kron`` is torch.kron / loom.kron, ``Tensor.rot90`` the method), its
+arguments (tensors, numbers, lists, tuples) and keyword arguments, and stores the result (values, dtype,
+shape) and, where the result is floating, the gradients of sum(result * weights) to every float64 argument.
+A method whose name ends in ``_`` runs on a copy of its first argument (so in-place ops run on a non-leaf
+and the gradient reaches the original).
+"""
+import math
+
+import torch
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+cases = []
+
+
+def enc(v):
+    if isinstance(v, torch.Tensor):
+        return {"tensor": t2j(v.detach())}
+    if isinstance(v, tuple):
+        return {"tuple": [enc(x) for x in v]}
+    if isinstance(v, list):
+        return [enc(x) for x in v]
+    if isinstance(v, torch.dtype):
+        return {"dtype": str(v).replace("torch.", "")}
+    return v
+
+
+def resolve(fn):
+    if fn.startswith("Tensor."):
+        return getattr(torch.Tensor, fn[len("Tensor."):])
+    obj = torch
+    for part in fn.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def case(fn, *args, grad=True, **kwargs):
+    f = resolve(fn)
+    targs = [a.clone().requires_grad_(grad and a.dtype == torch.float64) if isinstance(a, torch.Tensor) else a
+             for a in args]
+    call_args = list(targs)
+    if fn.endswith("_") and isinstance(call_args[0], torch.Tensor):
+        call_args[0] = call_args[0] * 1 if call_args[0].requires_grad else call_args[0].clone()
+    out = f(*call_args, **kwargs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    diff = [o for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
+    leaves = [a for a in targs if isinstance(a, torch.Tensor) and a.requires_grad]
+    grads = []
+    ws = []
+    if diff and leaves:
+        ws = [torch.randn_like(o) for o in diff]
+        loss = sum((o * w).sum() for o, w in zip(diff, ws))
+        grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+        grads = [t2j(torch.zeros(g.shape, dtype=g.dtype).copy_(g)) if g is not None else None for g in grads]
+    cases.append({"fn": fn, "args": [enc(a) for a in args], "kwargs": {k: enc(v) for k, v in kwargs.items()},
+                  "out": enc(out if not isinstance(out, list) else tuple(out)), "weights": [t2j(w) for w in ws],
+                  "grads": grads})
+
+
+r = torch.randn
+# ---- pointwise ----
+a, b = r(3, 4), r(3, 4)
+case("logaddexp", a, b)
+case("logaddexp", torch.tensor([0.0, 1.0, -math.inf, 5.0]), torch.tensor([0.0, -math.inf, -math.inf, 5.0]), grad=False)
+case("logaddexp", r(2, 1), r(3), )
+case("logaddexp2", a, b)
+case("xlogy", torch.tensor([0.0, 2.0, 0.0, 1.5]), torch.tensor([-1.0, 3.0, 2.0, 0.5]))
+case("xlogy", torch.tensor([0.0, 0.0]), torch.tensor([0.0, math.inf]), grad=False)  # grads at 0, 0: see the test
+case("xlogy", torch.tensor([0.0, 1.0]), torch.tensor([math.nan, 2.0]), grad=False)
+case("xlogy", 2.0, torch.tensor([1.0, 3.0]))
+case("special.xlog1py", torch.tensor([0.0, 2.0, 0.0]), torch.tensor([-2.0, 3.0, 2.0]))
+case("special.xlog1py", torch.tensor([0.0, 1.0]), torch.tensor([-1.0, -1.0]), grad=False)
+case("float_power", torch.tensor([1, 2, 3]), 2)
+case("float_power", a.abs(), b)
+case("copysign", a, b)
+case("copysign", torch.tensor([1, -2]), torch.tensor([-0.0, 1.0], dtype=torch.float32))
+case("signbit", torch.tensor([-0.0, 0.0, -1.0, 2.0]))
+case("signbit", torch.tensor([-1, 0, 3]))
+case("sgn", a)
+case("fmax", torch.tensor([1.0, math.nan, 3.0, math.nan]), torch.tensor([math.nan, 2.0, 1.0, math.nan]), grad=False)
+case("fmin", a, b)
+case("fmax", torch.tensor([1, 5]), torch.tensor([3, 2]))
+case("sinc", torch.tensor([0.0, 0.5, -1.25, 3.0]))
+case("asinh", torch.tensor([0.0, -2.0, 1e-3, 40.0]))
+case("acosh", torch.tensor([1.5, 2.0, 30.0]))
+case("atanh", torch.tensor([0.0, 0.5, -0.9]))
+case("Tensor.arcsinh", torch.tensor([0.25, -3.0]))
+case("fix", torch.tensor([-1.5, 2.7]))
+# ---- in-place ----
+for name in ["abs_", "sqrt_", "sigmoid_", "tanh_", "sin_", "cos_", "exp2_", "log1p_", "rsqrt_", "reciprocal_", "square_",
+             "erf_", "atan_", "floor_", "trunc_", "sinh_", "expm1_", "log_"]:
+    case("Tensor." + name, torch.rand(2, 3) + 0.5)
+case("Tensor.cumprod_", r(4), 0)
+case("Tensor.cumsum_", r(2, 3), 1)
+case("Tensor.tril_", r(3, 3))
+case("Tensor.clamp_min_", r(5), 0.1)
+case("Tensor.clamp_max_", r(5), 0.1)
+case("Tensor.lerp_", r(3), r(3), 0.3)
+case("Tensor.addcmul_", r(3), r(3), r(3), value=0.5)
+case("Tensor.addcdiv_", r(3), r(3), torch.rand(3) + 1, value=2.0)
+case("Tensor.addmm_", r(2, 2), r(2, 3), r(3, 2), beta=0.5, alpha=2.0)
+case("Tensor.hypot_", r(3), r(3))
+case("Tensor.atan2_", r(3), r(3))
+case("Tensor.xlogy_", torch.rand(3), torch.rand(3) + 0.1)
+case("Tensor.eq_", torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 0.0, 3.0]), grad=False)
+case("Tensor.lt_", torch.tensor([1.0, 2.0, 3.0]), 2.5, grad=False)
+case("Tensor.index_add_", torch.zeros(4, 2), 0, torch.tensor([0, 2, 0]), r(3, 2))
+case("Tensor.fill_diagonal_", torch.zeros(5, 3), 2.0, wrap=True, grad=False)
+case("Tensor.fill_diagonal_", torch.zeros(3, 3, 3), 1.0, grad=False)
+case("Tensor.unfold", r(2, 7), 1, 3, 2)
+case("Tensor.unfold", r(5), 0, 5, 1)
+# ---- reductions ----
+nanx = torch.tensor([[1.0, math.nan, 2.0], [math.nan, math.nan, 4.0]])
+case("nansum", nanx)
+case("nansum", nanx, 1, keepdim=True)
+case("nanmean", nanx, 1)
+case("nanmean", nanx, 0, grad=False)  # an all-NaN column: PyTorch's gradient is NaN there, loom's 0
+case("nanmean", r(3, 2))
+# ---- products ----
+case("cross", r(4, 3), r(4, 3), dim=1)
+case("cross", r(3, 2), r(3, 2), dim=0)
+case("linalg.cross", r(2, 3), r(1, 3))
+case("kron", r(2, 3), r(3, 2))
+case("kron", r(2), r(2, 2, 2))
+case("tensordot", r(2, 3, 4), r(3, 4, 5))
+case("tensordot", r(2, 3, 4), r(4, 3, 5), dims=([1, 2], [1, 0]))
+case("tensordot", r(2, 3), r(4, 5), dims=0)
+case("inner", r(2, 3), r(4, 3))
+case("inner", r(3), r(3))
+case("addmv", r(2), r(2, 3), r(3), beta=0.5, alpha=2.0)
+case("addr", r(2, 3), r(2), r(3))
+case("addbmm", r(2, 5), r(3, 2, 4), r(3, 4, 5), alpha=0.5)
+case("addmv", torch.tensor([math.nan, math.inf]), r(2, 3), r(3), beta=0, grad=False)
+case("chain_matmul", r(2, 3), r(3, 4), r(4, 2))
+# ---- distances ----
+case("cdist", r(4, 3), r(5, 3))
+case("cdist", r(2, 4, 3), r(2, 5, 3), p=1.0)
+case("cdist", r(30, 3), r(6, 3))
+case("cdist", r(3, 2), r(4, 2), p=math.inf)
+case("cdist", r(3, 4), r(2, 4), p=0.5)
+case("cdist", r(3, 4), r(2, 4), compute_mode="use_mm_for_euclid_dist")
+case("cdist", torch.tensor([[0.0, 1.0], [2.0, 2.0]]), torch.tensor([[0.0, 1.0]]))
+# ---- statistics ----
+obs = r(3, 6)
+case("cov", obs)
+case("cov", obs, correction=0)
+case("cov", obs, fweights=torch.tensor([1, 2, 1, 3, 1, 1]), aweights=torch.rand(6))
+case("cov", r(5))
+case("corrcoef", obs)
+case("bincount", torch.tensor([0, 1, 1, 3, 1]))
+case("bincount", torch.tensor([0, 1, 1]), weights=torch.tensor([0.5, 1.0, 2.0]), minlength=5, grad=False)
+case("bincount", torch.tensor([2, 0]), weights=torch.tensor([1, 2]))
+case("histc", torch.tensor([1.0, 2.0, 1.0, 2.5, 7.0]), bins=4, min=0, max=3)
+case("histc", r(20), bins=5)
+# ---- integration, vander, membership ----
+case("trapezoid", r(3, 5))
+case("trapezoid", r(3, 5), torch.tensor([0.0, 0.5, 1.5, 2.0, 4.0]))
+case("trapezoid", r(4, 3), dx=0.5, dim=0)
+case("trapz", r(5), r(5).cumsum(0))
+case("cumulative_trapezoid", r(2, 4))
+case("cumulative_trapezoid", r(4), torch.tensor([0.0, 1.0, 3.0, 4.0]))
+case("vander", torch.tensor([1.0, 2.0, 3.0]), grad=False)  # PyTorch 2.15 cannot differentiate vander
+case("vander", torch.tensor([1, 2, 3]), N=4, increasing=True)
+case("isin", torch.tensor([[1, 2], [3, 4]]), torch.tensor([2, 4, 6]))
+case("isin", torch.tensor([1.0, 2.5, math.nan]), torch.tensor([2.5, 3.0, math.nan]), invert=True)
+case("isin", torch.tensor([1, 2, 3]), torch.tensor([2.5, 3.0]))
+# ---- shapes ----
+case("tensor_split", r(7, 2), 3)
+case("tensor_split", r(2, 7), [1, 4, 9], dim=1)
+case("tensor_split", r(5), torch.tensor([2, -1]))
+case("hsplit", r(2, 6), 3)
+case("hsplit", r(6), [2, 3])
+case("vsplit", r(4, 2), 2)
+case("dsplit", r(1, 2, 4), [1])
+case("take", r(3, 4), torch.tensor([[0, 11], [-1, 5]]))
+case("take_along_dim", r(3, 4), torch.tensor([[0], [3], [1]]), dim=1)
+case("take_along_dim", r(3, 4), torch.tensor([0, 11, 5]))
+case("take_along_dim", r(1, 4), torch.tensor([[0, 1], [2, 3], [3, 3]]), dim=1)
+for k in (1, 2, 3, -1, 0):
+    case("rot90", r(2, 3, 4), k, [1, 2])
+case("rot90", r(2, 3), 1, [1, 0])
+case("fliplr", r(2, 3))
+case("flipud", r(3))
+case("broadcast_tensors", r(2, 1), r(3), r(1, 1))
+case("block_diag", r(2, 2), torch.tensor(3.0), r(3), r(2, 1))
+case("block_diag", torch.tensor([[1, 2]]), torch.tensor([[1.5]], dtype=torch.float32))
+case("cartesian_prod", torch.tensor([1, 2]), torch.tensor([3, 4, 5]))
+case("cartesian_prod", r(2), r(3))
+case("combinations", r(4))
+case("combinations", r(3), r=3, with_replacement=True)
+case("repeat_interleave", r(2, 3), 2)
+case("repeat_interleave", r(2, 3), 2, dim=1)
+case("repeat_interleave", r(3, 2), torch.tensor([1, 0, 2]), dim=0)
+case("repeat_interleave", torch.tensor([2, 0, 3]))
+case("repeat_interleave", r(2, 2), torch.tensor(3))
+case("diag_embed", r(2, 3))
+case("diag_embed", r(2, 3), 1, 0, 2)
+case("diag_embed", r(3), -2)
+case("diagflat", r(2, 2), 1)
+case("argwhere", torch.tensor([[1, 0], [0, 3]]))
+case("unravel_index", torch.tensor([4, 1, -1]), (2, 3))
+case("tril_indices", 4, 3, 1)
+case("triu_indices", 3, 5, -1)
+case("ravel", r(2, 3).t())
+case("swapdims", r(2, 3, 4), 0, 2)
+case("row_stack", [r(3), r(2, 3)])
+case("concatenate", [r(2), r(3)])
+# ---- linalg ----
+x, A = r(3, 4), r(2, 3, 3)
+case("linalg.vector_norm", x)
+case("linalg.vector_norm", x, 1, dim=1)
+case("linalg.vector_norm", x, math.inf)
+case("linalg.vector_norm", x, -math.inf, dim=0)
+case("linalg.vector_norm", x, 0)
+case("linalg.vector_norm", x, 3.5, (0, 1), keepdim=True)
+case("linalg.vector_norm", x, -1.5, 1)
+case("linalg.vector_norm", torch.tensor([[0.0, 0.0], [3.0, 4.0]]), dim=1)
+case("linalg.vector_norm", torch.tensor([1, 2, 3]).float(), dtype=torch.float64)
+case("linalg.matrix_norm", A)
+case("linalg.matrix_norm", A, 1)
+case("linalg.matrix_norm", A, -1)
+case("linalg.matrix_norm", A, math.inf)
+case("linalg.matrix_norm", A, -math.inf, keepdim=True)
+case("linalg.matrix_norm", A, 1, dim=(0, 2))
+case("linalg.norm", x)
+case("linalg.norm", x, "fro")
+case("linalg.norm", r(5), 3)
+case("linalg.norm", x, math.inf)
+case("linalg.norm", A, dim=(0, 1))
+case("linalg.norm", A, 1, dim=1)
+case("linalg.multi_dot", [r(2, 3), r(3, 4), r(4, 5)])
+case("linalg.multi_dot", [r(3), r(3, 4), r(4, 1), r(1)])
+case("linalg.multi_dot", [r(10, 2), r(2, 10), r(10, 3)])
+case("linalg.vecdot", r(2, 3), r(3))
+case("linalg.vecdot", r(3, 2), r(3, 2), dim=0)
+for n in (0, 1, 3, 6):
+    case("linalg.matrix_power", A, n)
+case("linalg.diagonal", A, offset=1)
+# ---- special ----
+z = torch.tensor([-3.0, -0.5, 0.0, 0.25, 2.0])
+case("special.expit", z)
+case("special.logit", torch.tensor([0.0, 0.2, 0.9, 1.0]), eps=1e-3)
+case("special.entr", torch.tensor([0.25, 0.5, 2.0]))
+case("special.entr", torch.tensor([0.0, 0.5, -1.0]), grad=False)  # PyTorch's gradient: inf at 0, NaN below
+case("special.ndtr", z)
+case("special.log_ndtr", torch.tensor([-40.0, -21.0, -19.0, -5.0, -1.0, 0.0, 3.0, 10.0]))
+case("special.log_ndtr", torch.tensor([-30.0, -8.0, 0.5], dtype=torch.float32))
+case("special.erfc", z)
+case("special.exp2", z)
+case("special.expm1", z)
+case("special.log1p", z.abs())
+case("special.round", torch.tensor([1.2345, -2.5]), decimals=2)
+case("special.sinc", z)
+case("special.softmax", x, 1)
+case("special.log_softmax", x, 0)
+case("special.logsumexp", x, 1)
+# ---- dtypes (with loom's default dtype, float32, for Python floats) ----
+torch.set_default_dtype(torch.float32)
+case("result_type", torch.tensor([1, 2]), 2.5)
+case("result_type", torch.tensor(1.0, dtype=torch.float64), torch.tensor([1], dtype=torch.int32))
+case("result_type", torch.tensor([True]), 3)
+case("result_type", torch.tensor([1], dtype=torch.int32), torch.tensor(5, dtype=torch.int64))
+case("promote_types", torch.int32, torch.float32)
+case("promote_types", torch.bool, torch.int64)
+case("can_cast", torch.float64, torch.int32)
+case("can_cast", torch.int32, torch.float32)
+
+write("torch_functions.json", {"cases": cases})
