@@ -6,7 +6,7 @@ from ..autograd.grad_mode import no_grad
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
-    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "dirac_", "sparse_",
     "_calculate_fan_in_and_fan_out",
 ]
 
@@ -100,6 +100,39 @@ def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, _factories.eye(tensor.size(0), tensor.size(1), dtype=tensor.dtype, device=tensor.device))
+
+
+def dirac_(tensor, groups=1):
+    """The identity of a 3-, 4- or 5-D convolution weight: each output channel of each group passes its input
+    channel through the kernel's centre (channels beyond the smaller count stay zero)."""
+    import numpy as np
+    if tensor.dim() not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = list(tensor.shape)
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per_group = sizes[0] // groups
+    min_dim = min(out_per_group, sizes[1])
+    w = np.zeros(sizes)
+    centre = tuple(s // 2 for s in sizes[2:])
+    for g in range(groups):
+        for d in range(min_dim):
+            w[(g * out_per_group + d, d) + centre] = 1.0
+    return _fill(tensor, _C.from_numpy(w).to(tensor.dtype).to(tensor.device))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D tensor of N(0, std) values with ceil(sparsity * rows) zeros in every column (at random rows)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    values = _factories.randn(rows, cols, dtype=tensor.dtype, device=tensor.device, generator=generator) * std
+    if num_zeros:
+        keys = _factories.rand(rows, cols, device=tensor.device, generator=generator)
+        idx = keys.argsort(0).narrow(0, 0, num_zeros)
+        values = values.scatter(0, idx, 0.0)
+    return _fill(tensor, values)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):

@@ -1,4 +1,4 @@
 """loom.utils: data loading (loom.utils.data), as torch.utils."""
-from . import data
+from . import data, hooks
 
-__all__ = ["data"]
+__all__ = ["data", "hooks"]

@@ -5,7 +5,60 @@ from ... import _C
 from ..._C import Tensor
 from ...autograd.grad_mode import no_grad
 
-__all__ = ["Module", "Parameter", "Buffer"]
+__all__ = ["Module", "Parameter", "Buffer"]  # the register_module_*_hook functions: loom.nn.modules.module
+
+# Hooks every module runs (before its own), as torch.nn.modules.module's global hooks.
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_forward_hooks_always_called = OrderedDict()
+_global_forward_hooks_with_kwargs = OrderedDict()
+_global_backward_pre_hooks = OrderedDict()
+_global_backward_hooks = OrderedDict()
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
+               "_forward_hooks_always_called", "_backward_pre_hooks", "_backward_hooks")
+
+
+def _handle(hooks, extra=None):
+    from ...utils.hooks import RemovableHandle
+    return RemovableHandle(hooks, extra_dict=extra)
+
+
+def register_module_forward_pre_hook(hook):
+    """hook(module, args) before every module's forward (and its own pre-hooks); a non-None result
+    replaces args."""
+    h = _handle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[h.id] = hook
+    return h
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """hook(module, args, output) after every module's forward; a non-None result replaces the output."""
+    h = _handle(_global_forward_hooks, [_global_forward_hooks_always_called, _global_forward_hooks_with_kwargs])
+    _global_forward_hooks[h.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[h.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[h.id] = True
+    return h
+
+
+def register_module_full_backward_pre_hook(hook):
+    """hook(module, grad_output) when the gradients of any module's outputs arrive."""
+    h = _handle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[h.id] = hook
+    return h
+
+
+def register_module_full_backward_hook(hook):
+    """hook(module, grad_input, grad_output) when the gradients of any module's inputs are computed."""
+    h = _handle(_global_backward_hooks)
+    _global_backward_hooks[h.id] = hook
+    return h
+
+
+def _has_global_hooks():
+    return bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_pre_hooks or
+                _global_backward_hooks)
 
 
 class Parameter(Tensor):
@@ -64,13 +117,132 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, OrderedDict())
 
     # ---- forward ----
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        if not (d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks") or
+                d.get("_backward_pre_hooks") or _has_global_hooks()):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _hooks(self, name):
+        return self.__dict__.get(name) or {}
+
+    def _call_with_hooks(self, args, kwargs):
+        """forward with the hooks: full backward hooks wire the inputs, forward pre-hooks (global, then the
+        module's) may replace the arguments, forward hooks the output; always_call hooks run even when forward
+        raises."""
+        bw_hooks = list(_global_backward_hooks.values()) + list(self._hooks("_backward_hooks").values())
+        bw_pre = list(_global_backward_pre_hooks.values()) + list(self._hooks("_backward_pre_hooks").values())
+        bw = None
+        if bw_hooks or bw_pre:
+            from ...utils.hooks import BackwardHook
+            bw = BackwardHook(self, bw_hooks, bw_pre)
+            args = bw.setup_input_hook(args)
+        called = set()
+        try:
+            pre_kw = self._hooks("_forward_pre_hooks_with_kwargs")
+            for hid, hook in list(_global_forward_pre_hooks.items()) + list(self._hooks("_forward_pre_hooks").items()):
+                if hid in pre_kw:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {res}.")
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            result = self.forward(*args, **kwargs)
+            post_kw = {**_global_forward_hooks_with_kwargs, **self._hooks("_forward_hooks_with_kwargs")}
+            for hid, hook in list(_global_forward_hooks.items()) + list(self._hooks("_forward_hooks").items()):
+                called.add(hid)
+                res = hook(self, args, kwargs, result) if hid in post_kw else hook(self, args, result)
+                if res is not None:
+                    result = res
+        except Exception:
+            post_kw_all = {**_global_forward_hooks_with_kwargs, **self._hooks("_forward_hooks_with_kwargs")}
+            always = {**_global_forward_hooks_always_called, **self._hooks("_forward_hooks_always_called")}
+            for hid, hook in list(_global_forward_hooks.items()) + list(self._hooks("_forward_hooks").items()):
+                if hid in always and hid not in called:
+                    try:
+                        if hid in post_kw_all:
+                            hook(self, args, kwargs, None)
+                        else:
+                            hook(self, args, None)
+                    except Exception:
+                        pass
+            raise
+        if bw is not None:
+            result = bw.setup_output_hook(result)
+        return result
+
+    # ---- hooks ----
+    def _hook_store(self, name):
+        store = self.__dict__.get(name)
+        if store is None:
+            store = OrderedDict()
+            object.__setattr__(self, name, store)
+        return store
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) -> None or new args (a value or a tuple), run before forward; with_kwargs:
+        hook(module, args, kwargs) -> None or (new_args, new_kwargs). Returns a handle with remove()."""
+        hooks = self._hook_store("_forward_pre_hooks")
+        kw = self._hook_store("_forward_pre_hooks_with_kwargs")
+        h = _handle(hooks, [kw])
+        hooks[h.id] = hook
+        if with_kwargs:
+            kw[h.id] = True
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        return h
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) -> None or a new output, run after forward; with_kwargs:
+        hook(module, args, kwargs, output); always_call: also when forward raises (output None)."""
+        hooks = self._hook_store("_forward_hooks")
+        kw = self._hook_store("_forward_hooks_with_kwargs")
+        always = self._hook_store("_forward_hooks_always_called")
+        h = _handle(hooks, [kw, always])
+        hooks[h.id] = hook
+        if with_kwargs:
+            kw[h.id] = True
+        if always_call:
+            always[h.id] = True
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        return h
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> None or new grad_output, when the gradients of the outputs arrive."""
+        hooks = self._hook_store("_backward_pre_hooks")
+        h = _handle(hooks)
+        hooks[h.id] = hook
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        return h
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or new grad_input, when the gradients of the inputs
+        (the positional tensor arguments; None for the others) are computed."""
+        hooks = self._hook_store("_backward_hooks")
+        h = _handle(hooks)
+        hooks[h.id] = hook
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        return h
+
+    def register_backward_hook(self, hook):
+        """The deprecated form of register_full_backward_hook (same behaviour here)."""
+        return self.register_full_backward_hook(hook)
 
     # ---- registration ----
     def _check_init(self):
