@@ -92,6 +92,9 @@ del _m
 from . import autograd, cuda, backends, nn, optim, multimodal  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import linalg, special  # noqa: E402,F401
+from . import _linalg_ops  # noqa: E402
+
+_linalg_ops.install(globals())  # loom.det, loom.inverse, Tensor.cholesky, ... (torch.* forms)
 from . import io  # noqa: E402,F401  (image files: read_image, write_png)
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
 from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)

@@ -1,15 +1,24 @@
-"""loom.linalg: PyTorch's torch.linalg functions that compose from loom's ops: norms (vector_norm,
-matrix_norm, norm), products (multi_dot, vecdot, matmul, cross, matrix_power with n >= 0) and diagonal.
+"""loom.linalg: PyTorch's torch.linalg.
 
-The decompositions and solvers (det, inv, solve, cholesky, qr, svd, eig*) are not in loom yet; the matrix
-norms that need singular values (ord = 2, -2, 'nuc') raise NotImplementedError saying so."""
+Norms (vector_norm, matrix_norm, norm), products (multi_dot, vecdot, matmul, cross, matrix_power),
+diagonal and matrix_exp compose from loom's ops. The factorizations and solvers (det, slogdet, inv, solve,
+solve_triangular, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, matrix_rank, cond) run LAPACK
+through NumPy on the host, batched over leading dimensions (a CUDA tensor makes a round trip to the host:
+a synchronization), and have their gradients written in loom's ops (see _linalg_ops.py), so they
+differentiate on any device, twice too. Failures raise LinAlgError (a RuntimeError), as PyTorch's.
+"""
 import math
 
 from . import _C
 from ._C import Tensor
+from ._linalg_ops import (LinAlgError, det, slogdet, inv, inv_ex, solve, solve_ex, solve_triangular, cholesky,  # noqa: F401
+                          cholesky_ex, qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, matrix_rank, cond,
+                          matrix_exp)
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "multi_dot", "vecdot", "matmul", "cross", "matrix_power",
-           "diagonal"]
+           "diagonal", "LinAlgError", "det", "slogdet", "inv", "inv_ex", "solve", "solve_ex", "solve_triangular",
+           "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "matrix_rank",
+           "cond", "matrix_exp"]
 
 
 def _check(x, name, arg="input"):
@@ -64,8 +73,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
-    """The matrix norm of A over the two dims: 'fro', or the maximum (ord 1, inf) or minimum (-1, -inf)
-    absolute column (1) or row (inf) sum."""
+    """The matrix norm of A over the two dims: 'fro'; 'nuc' (the sum of the singular values), 2 / -2 (the
+    largest / smallest one); or the maximum (ord 1, inf) or minimum (-1, -inf) absolute column (1) or row
+    (inf) sum."""
     _check(A, "matrix_norm", "A")
     if out is not None:
         raise NotImplementedError("linalg.matrix_norm(): out= is not supported; use the returned tensor instead")
@@ -82,8 +92,12 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs the singular values, and loom has no "
-                                  "SVD yet; 'fro', 1, -1, inf and -inf are supported")
+        keep = [d for d in range(A.dim()) if d not in (d0, d1)]
+        sv = svdvals(A.permute(keep + [d0, d1]))
+        r = sv.sum(-1) if ord == "nuc" else sv.amax(-1) if ord == 2 else sv.amin(-1)
+        if keepdim:
+            r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+        return r
     if ord not in (1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     # ord 1: the column sums (over d0), then the extreme over d1; inf: the row sums, over d0
@@ -184,15 +198,13 @@ def cross(input, other, *, dim=-1):
 
 
 def matrix_power(A, n):
-    """A @ A @ ... (n times) by repeated squaring; n = 0 gives the identity. Negative n needs an inverse,
-    which loom does not have yet."""
+    """A @ A @ ... (n times) by repeated squaring; n = 0 gives the identity, n < 0 powers of inv(A)."""
     _check(A, "matrix_power", "A")
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
                            f"{A.shape[-2] if A.dim() >= 2 else ''} by {A.shape[-1] if A.dim() else ''} matrices")
     if n < 0:
-        raise NotImplementedError("linalg.matrix_power: a negative power needs the inverse, which loom does not "
-                                  "have yet")
+        A, n = inv(A), -n
     if n == 0:
         from ._factories import eye
         return eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(A.shape).clone()

@@ -142,12 +142,14 @@ py::object wire_function(py::object cls, py::object ctx, py::tuple args, py::obj
       bool is_input = false;
       for (auto& in : inputs) is_input = is_input || in.is_same(t);
       bool is_output = false;
+      uint32_t output_nr = 0;  // which output of the node: under create_graph it is reattached as that one
       for (size_t j = 0; j < original.size() && !is_input; ++j)
         if (original[j].is_same(t)) {
           t = wired[j];
           is_output = true;
+          output_nr = wired[j].output_nr();
         }
-      node->saved.emplace_back(t, is_output);
+      node->saved.emplace_back(t, is_output, output_nr);
     }
   }
   node->cls = keep_python(cls);

@@ -1,0 +1,99 @@
+"""Generates tests/data/torch_linalg.json, PyTorch's side of tests/python/test_linalg_torch.py.
+
+Run once with a Python that has torch (the PyPI wheel: benchmarks' /opt/torchpypi venv):
+
+    /opt/torchpypi/bin/python tests/data/make_linalg_fixtures.py
+
+Each case is a Python expression over ``lib`` (torch here, loom in the test) and named float64 inputs;
+the fixture stores the inputs, the expression's result and the gradients of sum(result * weights) to every
+input. Eigenvectors and singular vectors are compared through sign-invariant expressions (each column
+multiplied by the sign of its sum), since LAPACK may pick either sign.
+"""
+import torch
+from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+cases = []
+
+
+def case(expr, grad=True, **inputs):
+    ins = {k: v.clone().requires_grad_(grad) for k, v in inputs.items()}
+    out = eval(expr, {"lib": torch, "fix": fix}, dict(ins))
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    ws = [torch.randn_like(o) if o.is_floating_point() else None for o in outs]
+    entry = {"expr": expr, "inputs": {k: t2j(v) for k, v in inputs.items()},
+             "outputs": [t2j(o.detach()) for o in outs], "weights": [t2j(w) if w is not None else None for w in ws]}
+    if grad:
+        loss = sum((o * w).sum() for o, w in zip(outs, ws) if w is not None and o.requires_grad)
+        gs = torch.autograd.grad(loss, list(ins.values()), allow_unused=True)
+        entry["grads"] = {k: t2j(g) if g is not None else None for k, g in zip(ins, gs)}
+    cases.append(entry)
+
+
+def fix(V):
+    """Columns with a positive sum (a sign-invariant form of eigen- and singular vectors)."""
+    return V * V.sum(-2, keepdim=True).sign()
+
+
+r = torch.randn
+A3, A4, B = r(3, 3), r(2, 4, 4), r(2, 4, 2)
+SPD = r(2, 4, 4)
+SPD = SPD @ SPD.mT + 4 * torch.eye(4)
+SYM = r(3, 5, 5)
+SYM = SYM + SYM.mT
+
+case("lib.linalg.inv(A)", A=A4)
+case("lib.linalg.inv_ex(A).inverse", A=A3)
+case("lib.linalg.det(A)", A=A4)
+case("lib.det(A)", A=A3)
+case("lib.linalg.slogdet(A)", A=A4)
+case("lib.logdet(A)", A=SPD)
+case("lib.linalg.solve(A, B)", A=A4, B=B)
+case("lib.linalg.solve(A, B)", A=A4, B=r(4, 3))
+case("lib.linalg.solve(A, B)", A=A4, B=r(2, 4))
+case("lib.linalg.solve(A, B, left=False)", A=A4, B=r(2, 3, 4))
+case("lib.linalg.solve_triangular(A, B, upper=True)", A=A4 + 3 * torch.eye(4), B=B)
+case("lib.linalg.solve_triangular(A, B, upper=False, left=False)", A=A4 + 3 * torch.eye(4), B=r(2, 3, 4))
+case("lib.linalg.solve_triangular(A, B, upper=False, unitriangular=True)", A=A4, B=B)
+case("lib.linalg.cholesky(A)", A=SPD)
+case("lib.linalg.cholesky(A, upper=True)", A=SPD)
+case("lib.cholesky_solve(B, lib.linalg.cholesky(A))", A=SPD, B=B)
+case("lib.cholesky_inverse(lib.linalg.cholesky(A))", A=SPD[0])
+case("lib.linalg.qr(A)", A=r(5, 3))
+case("lib.linalg.qr(A)", A=r(2, 3, 5))
+case("lib.linalg.qr(A, mode='complete')", A=r(4, 4))
+case("lib.linalg.qr(A, mode='r').R", A=r(5, 3), grad=False)  # PyTorch: not differentiable
+case("(lambda e: (e.eigenvalues, fix(e.eigenvectors)))(lib.linalg.eigh(A))", A=SYM)
+case("(lambda e: (e.eigenvalues, fix(e.eigenvectors)))(lib.linalg.eigh(A, UPLO='U'))", A=r(4, 4))
+case("lib.linalg.eigvalsh(A)", A=SYM)
+case("(lambda s: (fix(s.U), s.S, fix(s.Vh.mT)))(lib.linalg.svd(A, full_matrices=False))", A=r(2, 5, 3))
+case("(lambda s: (fix(s.U), s.S, fix(s.Vh.mT)))(lib.linalg.svd(A, full_matrices=False))", A=r(3, 6))
+case("(lambda s: (fix(s.U), s.S, fix(s.Vh.mT)))(lib.linalg.svd(A))", A=r(4, 4))
+case("lib.linalg.svd(A).S", A=r(4, 6), grad=False)
+case("lib.linalg.svdvals(A)", A=r(2, 3, 5))
+case("(lambda s: (fix(s.U), s.S, fix(s.V)))(lib.svd(A))", A=r(5, 3))
+case("lib.linalg.pinv(A)", A=r(2, 5, 3))
+case("lib.linalg.pinv(A @ lib.diag(B))", A=r(3, 4), B=torch.tensor([1.0, 2.0, 0.0, 3.0]), grad=False)
+case("lib.pinverse(A)", A=r(4, 3))
+case("lib.linalg.lstsq(A, B).solution", A=r(6, 3), B=r(6, 2))
+case("lib.linalg.matrix_rank(A @ B @ C)", A=r(5, 4), B=r(4, 3), C=r(3, 6), grad=False)
+case("lib.linalg.matrix_rank(A, atol=1.0)", A=torch.diag(torch.tensor([3.0, 0.5, 2.0])), grad=False)
+case("lib.linalg.cond(A)", A=A4)
+case("lib.linalg.cond(A, 'fro')", A=A3, grad=False)  # PyTorch 2.15 cannot differentiate it
+case("lib.linalg.cond(A, 1)", A=A3, grad=False)
+case("lib.linalg.matrix_norm(A, 'nuc')", A=r(2, 3, 4))
+case("lib.linalg.matrix_norm(A, 2)", A=r(3, 4))
+case("lib.linalg.matrix_norm(A, -2, keepdim=True)", A=r(2, 4, 4))
+case("lib.linalg.norm(A, 'nuc', dim=(0, 2))", A=r(3, 2, 4))
+case("lib.linalg.matrix_power(A, -2)", A=A4)
+case("lib.linalg.matrix_exp(A)", A=A4)
+case("lib.matrix_exp(A)", A=5 * A3)
+case("lib.linalg.matrix_exp(A)", A=torch.zeros(2, 2))
+case("lib.triangular_solve(B, A, upper=False).solution", A=A4 + 3 * torch.eye(4), B=B)
+case("lib.triangular_solve(B, A, transpose=True).solution", A=A4 + 3 * torch.eye(4), B=B)
+case("A.inverse() @ B", A=A4, B=B)
+case("(A.det(), A.slogdet()[1], A.matrix_power(3))", A=A3)
+
+write("torch_linalg.json", {"cases": cases})
