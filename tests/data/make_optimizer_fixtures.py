@@ -58,5 +58,44 @@ cases = [
     run("adamw_amsgrad", "AdamW", dict(lr=0.05, amsgrad=True, betas=(0.8, 0.9)), groups=True),
     run("rprop", "Rprop", dict(lr=0.05)),
     run("rprop_etas", "Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)), groups=True),
+    run("asgd", "ASGD", dict(lr=0.05)),
+    run("asgd_averaging_wd", "ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=3, weight_decay=0.1)),
 ]
-write("torch_optimizers.json", {"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(), "p0": [p.tolist() for p in P0], "cases": cases})
+
+# LBFGS: step(closure) on f(p) = 0.5 p.A2.p + b.p + 0.1 sum(p^4) (A2 = A Aᵀ + I): the trajectory after each
+# step and the loss the closure saw.
+A2 = A @ A.T + torch.eye(5)
+
+
+def lbfgs_loss(ps):
+    flat = torch.cat([p.reshape(-1) for p in ps])
+    return 0.5 * flat @ (A2 @ flat) + B @ flat + 0.1 * (flat ** 4).sum()
+
+
+def run_lbfgs(name, kwargs, steps=3):
+    ps = [torch.nn.Parameter(p.clone()) for p in P0]
+    opt = torch.optim.LBFGS(ps, **kwargs)
+    traj, losses, evals = [], [], []
+
+    def closure():
+        opt.zero_grad()
+        loss = lbfgs_loss(ps)
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        losses.append(float(opt.step(closure)))
+        traj.append([p.detach().tolist() for p in ps])
+        evals.append(opt.state[ps[0]]["func_evals"])
+    return {"name": name, "kwargs": kwargs, "trajectory": traj, "losses": losses, "func_evals": evals}
+
+
+lbfgs = [
+    run_lbfgs("lbfgs_default", dict()),
+    run_lbfgs("lbfgs_few_iters_history", dict(lr=0.5, max_iter=4, history_size=2), steps=4),
+    run_lbfgs("lbfgs_strong_wolfe", dict(line_search_fn="strong_wolfe")),
+    run_lbfgs("lbfgs_strong_wolfe_short", dict(lr=2.0, max_iter=3, line_search_fn="strong_wolfe", history_size=3),
+              steps=4),
+]
+write("torch_optimizers.json", {"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(), "p0": [p.tolist() for p in P0], "cases": cases,
+                                  "lbfgs": lbfgs})

@@ -1,4 +1,4 @@
-"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, and Adam / AdamW with amsgrad against PyTorch:
+"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, LBFGS, and Adam / AdamW with amsgrad against PyTorch:
 tests/data/torch_optimizers.json holds PyTorch 2.15's parameter trajectories over 12 steps of gradients that
 depend on the parameters (tests/data/make_optimizer_fixtures.py), in float64; loom's optimizers must follow
 them."""
@@ -38,6 +38,53 @@ def test_matches_pytorch(case):
         opt.step()
         for p, w in zip(ps, want):
             np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
+
+
+def _lbfgs_loss(ps):
+    flat = loom.cat([p.reshape(-1) for p in ps])
+    A2 = loom.tensor(A @ A.T + np.eye(5))
+    return 0.5 * flat.dot(A2.mv(flat)) + loom.tensor(B).dot(flat) + 0.1 * (flat ** 4).sum()
+
+
+@pytest.mark.parametrize("case", FIXTURE["lbfgs"], ids=[c["name"] for c in FIXTURE["lbfgs"]])
+def test_lbfgs_matches_pytorch(case):
+    ps = [nn.Parameter(loom.tensor(np.asarray(p))) for p in FIXTURE["p0"]]
+    opt = loom.optim.LBFGS(ps, **case["kwargs"])
+
+    def closure():
+        opt.zero_grad()
+        loss = _lbfgs_loss(ps)
+        loss.backward()
+        return loss
+
+    for t, (want, loss, evals) in enumerate(zip(case["trajectory"], case["losses"], case["func_evals"])):
+        got = opt.step(closure)
+        np.testing.assert_allclose(float(got), loss, rtol=1e-10, err_msg=f"step {t} loss")
+        for p, w in zip(ps, want):
+            np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-9, atol=1e-11, err_msg=f"step {t}")
+        assert opt.state[ps[0]]["func_evals"] == evals
+
+
+def test_lbfgs_errors_and_convergence():
+    p = nn.Parameter(loom.tensor([3.0, -2.0], dtype=loom.float64))
+    with pytest.raises(ValueError, match="per-parameter options"):
+        loom.optim.LBFGS([{"params": [p]}, {"params": [nn.Parameter(loom.zeros(1))]}])
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        loom.optim.LBFGS([p], line_search_fn="armijo")
+    opt = loom.optim.LBFGS([p], line_search_fn="strong_wolfe")
+    with pytest.raises(RuntimeError, match="requires a closure"):
+        opt.step(None)
+
+    def closure():  # Rosenbrock
+        opt.zero_grad()
+        x, y = p[0], p[1]
+        loss = (1 - x) ** 2 + 100 * (y - x * x) ** 2
+        loss.backward()
+        return loss
+
+    for _ in range(10):
+        opt.step(closure)
+    np.testing.assert_allclose(p.detach().numpy(), [1.0, 1.0], atol=1e-4)
 
 
 def test_state_dict_round_trip_and_errors():

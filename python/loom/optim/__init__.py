@@ -8,8 +8,9 @@ structure: ``{"state": {index: {...}}, "param_groups": [{..., "params": [index, 
 (``loom._C._functional._optim.sgd_step`` / ``adam_step`` / ``rmsprop_step``,
 the code loom::optim's C++ classes run): the update, the step counts and the
 creation of state buffers are written once, in nn/optim. Adagrad, Adadelta,
-Adamax, NAdam, RAdam and Rprop are written in Python (PyTorch's single-tensor
-formulas, one parameter at a time, ``_PythonOptimizer``). Subclass
+Adamax, NAdam, RAdam, Rprop and ASGD are written in Python (PyTorch's single-tensor
+formulas, one parameter at a time, ``_PythonOptimizer``); LBFGS (with its strong-Wolfe line search) in
+``_lbfgs.py``. Subclass
 ``Optimizer`` to write an optimizer in Python with PyTorch's semantics.
 The C++ classes (loom::optim::SGD ...) are bound as ``loom._C._functional._optim`` too.
 """
@@ -21,7 +22,7 @@ from ..autograd.grad_mode import no_grad, enable_grad
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Rprop", "lr_scheduler"]
+           "Rprop", "lr_scheduler", "LBFGS", "ASGD"]
 
 _Tensor = _C.Tensor
 _O = _C._functional._optim  # the step functions of nn/optim
@@ -497,3 +498,10 @@ class Rprop(_PythonOptimizer):
         grad = _C.where(sign < 0, 0.0, grad)
         p.sub_(grad.sign() * state["step_size"])
         state["prev"].copy_(grad)
+
+
+from ._lbfgs import make_asgd as _make_asgd, make_lbfgs as _make_lbfgs  # noqa: E402
+
+LBFGS = _make_lbfgs(Optimizer)
+ASGD = _make_asgd(_PythonOptimizer, _check, _zeros_like)
+LBFGS.__module__ = ASGD.__module__ = __name__
