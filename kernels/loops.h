@@ -80,6 +80,11 @@ enum class UnaryOp : int8_t {
   Cosh,
   Erf,
   Erfc,
+  // Special functions (kernels/special_math.h).
+  Lgamma,
+  Digamma,
+  Trigamma,
+  Erfinv,
 };
 
 enum class BinaryOp : int8_t {

@@ -344,6 +344,7 @@ def gen_op_table(ops):
            "// and benchmarks/cases_pointwise.cpp, benchmarks/cases_reduce.cpp.\n"
            "#pragma once\n#include <cmath>\n#include <algorithm>\n#include <functional>\n#include <utility>\n"
            "#include <tuple>\n#include <vector>\n\n#include \"core/ops_functions.h\"\n#include \"core/tensor.h\"\n"
+           "#include \"kernels/special_math.h\"\n"
            + "".join(f"#include \"{h}\"\n" for h in family_headers(ops)) +
            "\nnamespace loom::registry {\n\n"
            "// `kind` in core/ops.toml: what the harness does with the op.\n"
@@ -367,6 +368,7 @@ def gen_op_table(ops):
            "  std::vector<DType> cuda_dtypes;  // accepted on CUDA (`cuda_dtypes`, else `dtypes`)\n"
            "  bool cpu, cuda;              // devices\n"
            "  bool differentiable;\n"
+           "  bool gradcheck;  // false: its backward raises instead (registry `gradcheck = false`)\n"
            "  std::function<Tensor(const TensorList&)> call;  // the op, default arguments (reduce: every dim)\n"
            "  double (*ref)(double a, double b);              // pointwise: float64 reference (b unused when unary)\n"
            "  std::pair<double, double> domain, domain_b;     // sample inputs in [lo, hi)\n"
@@ -442,7 +444,8 @@ def gen_op_table(ops):
             extra = ", {}, nullptr"
         out.append(
             f"{{{cpp_str(op['name'])}, {cpp_str(op.get('error_name', op['name']))}, {cpp_str(op['family'])}, {kind}, {k}, {{{dts}}}, {{{cuda_dts}}}, {'true' if 'cpu' in op['devices'] else 'false'}, "
-            f"{'true' if 'cuda' in op['devices'] else 'false'}, {'true' if op['backward'] else 'false'},\n"
+            f"{'true' if 'cuda' in op['devices'] else 'false'}, {'true' if op['backward'] else 'false'}, "
+            f"{'true' if op.get('gradcheck', True) else 'false'},\n"
             + call + ref +
             f" {{{float(dom[0])}, {float(dom[1])}}}, {{{float(domb[0])}, {float(domb[1])}}}, "
             f"{0 if op['kind'] == 'general' else int(op.get('bench', 0))}, "

@@ -93,6 +93,10 @@ const char* unary_name(UnaryOp op) {
     case UnaryOp::Cosh: return "cosh";
     case UnaryOp::Erf: return "erf";
     case UnaryOp::Erfc: return "erfc";
+    case UnaryOp::Lgamma: return "lgamma";
+    case UnaryOp::Digamma: return "digamma";
+    case UnaryOp::Trigamma: return "trigamma";
+    case UnaryOp::Erfinv: return "erfinv";
     default: return "unary";
   }
 }
@@ -256,6 +260,14 @@ Tensor& inplace(Tensor& self, const char* op, DType result_dt, std::initializer_
   self.bump_version();
   ops::rebase_history(self, r);
   return self;
+}
+
+// trigamma's backward would need polygamma(2, x), which loom does not have: say so, rather than give
+// digamma a second derivative of zero.
+Tensor trigamma_backward(const Tensor& g, const Tensor& x) {
+  (void)g;
+  LOOM_THROW(ErrorKind::NotImplemented, "the derivative of trigamma (polygamma(2, x)) of a tensor of shape ", x.sizes(),
+             " is not implemented: digamma is differentiable once only");
 }
 
 // relu's backward: g where y = relu(x) > 0, else 0 (PyTorch's threshold_backward at 0;

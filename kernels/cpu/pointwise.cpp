@@ -26,6 +26,7 @@
 #include <type_traits>
 #include "core/error.h"
 #include "kernels/pointwise.h"
+#include "kernels/special_math.h"
 #include "kernels/cpu/branchless.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/parallel.h"
@@ -326,7 +327,8 @@ const char* unary_name(UnaryOp op) {
       "gelu_tanh",     "silu",  "square", "logical_not", "bitwise_not", "gelu_backward", "gelu_tanh_backward",
       "silu_backward", "floor", "ceil",   "round",       "trunc",       "log1p",         "expm1",
       "log2",          "log10", "exp2",   "tan",         "asin",        "acos",          "atan",
-      "sinh",          "cosh",  "erf",    "erfc"};
+      "sinh",          "cosh",  "erf",    "erfc",        "lgamma",      "digamma",       "trigamma",
+      "erfinv"};
   return names[static_cast<int>(op)];
 }
 
@@ -460,6 +462,10 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::Cosh: return map1(L, o, x, [](T v) { return std::cosh(v); });
     case UnaryOp::Erf: return map1(L, o, x, [](T v) { return std::erf(v); });
     case UnaryOp::Erfc: return map1(L, o, x, [](T v) { return std::erfc(v); });
+    case UnaryOp::Lgamma: return map1(L, o, x, [](T v) { return std::lgamma(v); });
+    case UnaryOp::Digamma: return map1(L, o, x, [](T v) { return T(digamma_d(double(v))); });
+    case UnaryOp::Trigamma: return map1(L, o, x, [](T v) { return T(trigamma_d(double(v))); });
+    case UnaryOp::Erfinv: return map1(L, o, x, [](T v) { return T(erfinv_d(double(v))); });
     case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return fast_tanh(v); });
     case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });

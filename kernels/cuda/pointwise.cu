@@ -21,6 +21,7 @@
 #include "kernels/convert.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/pointwise.h"
+#include "kernels/special_math.h"
 
 namespace loom::kernels::cuda {
 
@@ -163,6 +164,10 @@ struct UnaryFloatF {
       case UnaryOp::Cosh: return cosh(x);
       case UnaryOp::Erf: return erf(x);
       case UnaryOp::Erfc: return erfc(x);
+      case UnaryOp::Lgamma: return lgamma(x);
+      case UnaryOp::Digamma: return T(digamma_d(double(x)));
+      case UnaryOp::Trigamma: return T(trigamma_d(double(x)));
+      case UnaryOp::Erfinv: return T(erfinv_d(double(x)));
       default: return x;  // LogicalNot is handled separately
     }
   }

@@ -161,6 +161,23 @@ def atanh(self):
     return ((x * 2.0) / (1.0 - x)).log1p() * 0.5
 
 
+def polygamma(n, input):
+    """The n-th derivative of digamma (n = 0, 1)."""
+    from .special import polygamma as _pg
+    return _pg(n, input)
+
+
+def _polygamma_method(self, n):
+    from .special import polygamma as _pg
+    return _pg(n, self)
+
+
+def mvlgamma(input, p):
+    """The log multivariate gamma function (special.multigammaln)."""
+    from .special import multigammaln
+    return multigammaln(input, p)
+
+
 def fix(self):
     _check_tensor(self, "fix")
     return self.trunc()
@@ -580,7 +597,7 @@ METHODS = [logaddexp, logaddexp2, xlogy, float_power, signbit, copysign, sgn, fm
            histc]
 ALIASES = {"arcsinh": asinh, "arccosh": acosh, "arctanh": atanh}
 FUNCTIONS = METHODS + [xlog1py, tensordot, chain_matmul, cdist, trapezoid, trapz, cumulative_trapezoid, vander,
-                       isin]
+                       isin, polygamma, mvlgamma]
 
 
 # Tensor methods and loom functions under PyTorch's other names.
@@ -605,3 +622,5 @@ def install(namespace):
         namespace[f.__name__] = f
     for alias, f in ALIASES.items():
         namespace[alias] = f
+    Tensor.polygamma = _polygamma_method
+    Tensor.mvlgamma = mvlgamma

@@ -53,12 +53,12 @@ _UNARY = ["abs", "absolute", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf
           "floor", "log", "log10", "log1p", "log2", "logical_not", "reciprocal", "round", "rsqrt", "sigmoid", "sign",
           "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "frac", "negative", "deg2rad", "rad2deg",
           "logit", "sgn", "sinc", "fix", "arccos", "arcsin", "arctan", "arccosh", "arcsinh", "arctanh", "acosh",
-          "asinh", "atanh", "erfinv", "lgamma", "digamma", "i0"]
+          "asinh", "atanh", "erfinv", "lgamma", "digamma", "i0", "trigamma"]
 _OTHER = ["clamp_min", "clamp_max", "clip", "lerp", "addcmul", "addcdiv", "addmm", "addmv", "addr", "addbmm",
           "baddbmm", "heaviside", "hypot", "atan2", "arctan2", "logical_and", "logical_or", "logical_xor", "eq",
           "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "copysign",
           "xlogy", "float_power", "fmod", "remainder", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
-          "ldexp", "nextafter", "renorm", "polygamma", "mvlgamma", "sign"]
+          "ldexp", "nextafter", "renorm", "polygamma", "mvlgamma"]
 
 
 def float_power_(self, exponent):

@@ -1,14 +1,16 @@
-"""loom.special: PyTorch's torch.special functions composed from loom's ops (gradients through them):
-expit, logit, erf, erfc, exp2, expm1, log1p, round, sinc, xlogy, xlog1py, entr, ndtr, log_ndtr, softmax,
-log_softmax, logsumexp."""
+"""loom.special: PyTorch's torch.special functions: the kernels (erf, erfc, erfinv, gammaln = lgamma,
+digamma = psi, polygamma for n = 0 and 1) and, composed from loom's ops (gradients through them), expit,
+logit, exp2, expm1, log1p, round, sinc, xlogy, xlog1py, entr, ndtr, ndtri, log_ndtr, multigammaln,
+softmax, log_softmax, logsumexp."""
 import math
 
 from . import _C
 from ._C import Tensor
 from ._composite_math import sinc, xlog1py, xlogy
 
-__all__ = ["expit", "logit", "erf", "erfc", "exp2", "expm1", "log1p", "round", "sinc", "xlogy", "xlog1py", "entr",
-           "ndtr", "log_ndtr", "softmax", "log_softmax", "logsumexp"]
+__all__ = ["expit", "logit", "erf", "erfc", "erfinv", "exp2", "expm1", "log1p", "round", "sinc", "xlogy", "xlog1py",
+           "entr", "ndtr", "ndtri", "log_ndtr", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "softmax",
+           "log_softmax", "logsumexp"]
 
 
 def _check(x, name):
@@ -102,3 +104,55 @@ def log_softmax(input, dim, *, dtype=None):
 def logsumexp(input, dim, keepdim=False):
     _check(input, "logsumexp")
     return input.logsumexp(dim, keepdim)
+
+
+def erfinv(input):
+    _check(input, "erfinv")
+    return input.erfinv()
+
+
+def gammaln(input):
+    _check(input, "gammaln")
+    return input.lgamma()
+
+
+def digamma(input):
+    _check(input, "digamma")
+    return input.digamma()
+
+
+psi = digamma
+
+
+def polygamma(n, input):
+    """The n-th derivative of digamma: n = 0 (digamma) and n = 1 (trigamma) have kernels; higher orders
+    are not implemented."""
+    _check(input, "polygamma")
+    if not isinstance(n, int) or n < 0:
+        raise RuntimeError(f"polygamma(n, x) does not support negative n, got {n}")
+    if n == 0:
+        return input.digamma()
+    if n == 1:
+        return input.trigamma()
+    raise NotImplementedError(f"polygamma: order n={n} is not implemented (n = 0 and 1 are)")
+
+
+def multigammaln(input, p):
+    """The log of the multivariate gamma function of dimension p: sum_j lgamma(x - j / 2) + const."""
+    _check(input, "multigammaln")
+    if not isinstance(p, int) or p < 1:
+        raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
+    x = input if input.is_floating_point() else input.float()
+    if x.numel() and str(x.device) == "cpu" and bool(x.le((p - 1) / 2).any()):
+        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    out = x.lgamma()
+    for j in range(1, p):
+        out = out + (x - j / 2).lgamma()
+    return out + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def ndtri(input):
+    """The inverse of the standard normal CDF: sqrt(2) erfinv(2 p - 1)."""
+    _check(input, "ndtri")
+    x = input if input.is_floating_point() else input.float()
+    return (x * 2 - 1).erfinv() * math.sqrt(2.0)

@@ -262,6 +262,28 @@ case("special.sinc", z)
 case("special.softmax", x, 1)
 case("special.log_softmax", x, 0)
 case("special.logsumexp", x, 1)
+# ---- special functions (kernels) ----
+g_in = torch.tensor([0.1, 0.5, 1.0, 1.5, 2.0, 3.7, 10.5, 25.0, 150.0, -0.5, -1.5, -2.25])
+case("lgamma", g_in)
+case("digamma", g_in)
+case("polygamma", 1, g_in, grad=False)  # loom has no polygamma(2, x): trigamma is not differentiable
+case("Tensor.polygamma", g_in, 1, grad=False)
+case("special.polygamma", 0, g_in, grad=False)
+case("lgamma", torch.tensor([0.0, -1.0, -2.0, math.inf, -math.inf, math.nan]), grad=False)
+case("digamma", torch.tensor([0.0, -0.0, -1.0, -3.0, math.inf, math.nan, 1e-8, 1e17]), grad=False)
+case("polygamma", 1, torch.tensor([0.0, math.inf, 1e-8, 1e9, -0.999]), grad=False)  # at -1 loom: inf
+case("erfinv", torch.tensor([-0.999999, -0.9, -0.5, -0.1, 0.0, 0.3, 0.7, 0.99, 0.9999999999]))
+case("erfinv", torch.tensor([-1.0, 1.0, 1.5, -2.0, math.nan, 1 - 1e-10, -1 + 1e-11]), grad=False)
+case("erfinv", torch.tensor([-0.9, -0.2, 0.0, 0.5, 0.999], dtype=torch.float32))
+case("digamma", torch.tensor([0.5, 2.5, 7.0], dtype=torch.float32))
+case("Tensor.lgamma_", torch.rand(4) + 0.5)
+case("Tensor.erfinv_", torch.rand(4) * 1.8 - 0.9)
+case("special.gammaln", g_in)
+case("special.multigammaln", torch.tensor([2.5, 4.0, 7.25]), 3)
+case("mvlgamma", torch.tensor([[1.5, 2.0], [3.0, 9.5]]), 2)
+case("special.ndtri", torch.tensor([0.01, 0.3, 0.5, 0.9, 0.999999]))
+case("special.psi", torch.tensor([0.7, 3.3]))
+
 # ---- dtypes (with loom's default dtype, float32, for Python floats) ----
 torch.set_default_dtype(torch.float32)
 case("result_type", torch.tensor([1, 2]), 2.5)
@@ -272,5 +294,6 @@ case("promote_types", torch.int32, torch.float32)
 case("promote_types", torch.bool, torch.int64)
 case("can_cast", torch.float64, torch.int32)
 case("can_cast", torch.int32, torch.float32)
+case("lgamma", torch.tensor([1, 2, 5]), grad=False)  # integers give float32
 
 write("torch_functions.json", {"cases": cases})

@@ -21,7 +21,7 @@ cases = []
 def case(expr, grad=True, **inputs):
     ins = {k: v.clone().requires_grad_(grad) for k, v in inputs.items()}
     out = eval(expr, {"lib": torch, "fix": fix}, dict(ins))
-    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs = flat(out)
     ws = [torch.randn_like(o) if o.is_floating_point() else None for o in outs]
     entry = {"expr": expr, "inputs": {k: t2j(v) for k, v in inputs.items()},
              "outputs": [t2j(o.detach()) for o in outs], "weights": [t2j(w) if w is not None else None for w in ws]}
@@ -30,6 +30,13 @@ def case(expr, grad=True, **inputs):
         gs = torch.autograd.grad(loss, list(ins.values()), allow_unused=True)
         entry["grads"] = {k: t2j(g) if g is not None else None for k, g in zip(ins, gs)}
     cases.append(entry)
+
+
+def flat(out):
+    """The tensors of a result, nested tuples flattened in order."""
+    if isinstance(out, (tuple, list)):
+        return tuple(t for o in out for t in flat(o))
+    return (out,)
 
 
 def fix(V):
@@ -95,5 +102,17 @@ case("lib.triangular_solve(B, A, upper=False).solution", A=A4 + 3 * torch.eye(4)
 case("lib.triangular_solve(B, A, transpose=True).solution", A=A4 + 3 * torch.eye(4), B=B)
 case("A.inverse() @ B", A=A4, B=B)
 case("(A.det(), A.slogdet()[1], A.matrix_power(3))", A=A3)
+# torch.autograd.functional (here for its expression harness)
+AF = "lib.autograd.functional"
+case(AF + ".jacobian(lambda a: a.sin() * a.sum(), A)", A=r(3), grad=False)
+case(AF + ".jacobian(lambda a, b: (a @ b, (a * a).sum()), (A, B))", A=r(2, 3), B=r(3, 2), grad=False)
+case(AF + ".jacobian(lambda a: a.sin() * a.sum(), A, create_graph=True)", A=r(3))
+case(AF + ".hessian(lambda a: (a.exp() * a.sum()).sum(), A)", A=r(4), grad=False)
+case(AF + ".hessian(lambda a, b: (a.sin() * b).sum(), (A, B))", A=r(3), B=r(3), grad=False)
+case(AF + ".vjp(lambda a: a.tanh() @ a.t(), A, V)", A=r(2, 3), V=r(2, 2), grad=False)
+case(AF + ".vjp(lambda a: a.tanh() @ a.t(), A, V, create_graph=True)", A=r(2, 3), V=r(2, 2))
+case(AF + ".jvp(lambda a: a.tanh() @ a.t(), A, V)", A=r(2, 3), V=r(2, 3), grad=False)
+case(AF + ".hvp(lambda a: (a ** 3).sum() * a.sum(), A, V)", A=r(3), V=r(3), grad=False)
+case(AF + ".vhp(lambda a, b: (a * b.exp()).sum(), (A, B), (V, W))", A=r(3), B=r(3), V=r(3), W=r(3), grad=False)
 
 write("torch_linalg.json", {"cases": cases})

@@ -15,6 +15,7 @@
 #include <string>
 #include "core/error.h"
 #include "kernels/pointwise.h"
+#include "kernels/special_math.h"
 #include "test_kernel_util.h"
 #ifdef LOOM_WITH_CUDA
 #include <cstdint>
@@ -85,6 +86,10 @@ double unary_ref(UnaryOp op, double x) {
     case UnaryOp::Cosh: return (std::exp(x) + std::exp(-x)) / 2;
     case UnaryOp::Erf: return std::erf(x);
     case UnaryOp::Erfc: return std::erfc(x);
+    case UnaryOp::Lgamma: return std::lgamma(x);
+    case UnaryOp::Digamma: return digamma_d(x);
+    case UnaryOp::Trigamma: return trigamma_d(x);
+    case UnaryOp::Erfinv: return erfinv_d(x);
     default: break;
   }
   return kNaN;
@@ -98,7 +103,8 @@ const UnaryOp kFloatUnary[] = {
     UnaryOp::Floor, UnaryOp::Ceil,    UnaryOp::Round,       UnaryOp::Trunc,        UnaryOp::Log1p,
     UnaryOp::Expm1, UnaryOp::Log2,    UnaryOp::Log10,       UnaryOp::Exp2,         UnaryOp::Tan,
     UnaryOp::Asin,  UnaryOp::Acos,    UnaryOp::Atan,        UnaryOp::Sinh,         UnaryOp::Cosh,
-    UnaryOp::Erf,   UnaryOp::Erfc};
+    UnaryOp::Erf,   UnaryOp::Erfc,    UnaryOp::Lgamma,      UnaryOp::Digamma,      UnaryOp::Trigamma,
+    UnaryOp::Erfinv};
 
 bool positive_domain(UnaryOp op) {
   return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal ||

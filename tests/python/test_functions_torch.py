@@ -42,7 +42,8 @@ def _check_out(got, want, ctx):
         assert tuple(got.shape) == w.shape, (ctx, tuple(got.shape), w.shape)
         g = got.detach().numpy()
         if w.dtype.kind == "f":
-            np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-9, equal_nan=True, err_msg=ctx)
+            tol = 1e-7 if w.dtype == np.float64 else 2e-6  # float32: PyTorch and loom may round differently
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol * 1e-2, equal_nan=True, err_msg=ctx)
         else:
             np.testing.assert_array_equal(g, w, err_msg=ctx)
     elif isinstance(want, dict) and "tuple" in want:

@@ -1,6 +1,7 @@
 """Reverse-mode automatic differentiation (mirrors torch.autograd)."""
 from .. import _C
 from .._C import Tensor
+from . import functional  # noqa: E402,F401  (jacobian, hessian, vjp, jvp, hvp, vhp)
 from .function import Function, FunctionCtx  # noqa: F401
 from .grad_mode import enable_grad, no_grad, set_grad_enabled, inference_mode  # noqa: F401
 from .gradcheck import gradcheck, GradcheckError  # noqa: F401
