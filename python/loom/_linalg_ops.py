@@ -43,6 +43,14 @@ def _tensor(a, like, dtype=None):
     return t if str(like.device) == "cpu" else t.to(like.device)
 
 
+def _lapack(fn, message, *arrays, **kwargs):
+    """fn(*arrays) with NumPy's LinAlgError raised as loom's, with PyTorch's message."""
+    try:
+        return fn(*arrays, **kwargs)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(message) from None
+
+
 def _check_matrix(A, name, square=True, arg="A"):
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.{name}(): argument '{arg}' must be Tensor, not {type(A).__name__}")
@@ -73,12 +81,8 @@ def _recompute():
 class _Inv(Function):
     @staticmethod
     def forward(ctx, A):
-        a = _np(A)
-        try:
-            x = np.linalg.inv(a)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.inv: The diagonal element is zero, the inversion could not be completed "
-                              "because the input matrix is singular.") from None
+        x = _lapack(np.linalg.inv, "linalg.inv: The diagonal element is zero, the inversion could not be completed "
+                    "because the input matrix is singular.", _np(A))
         X = _tensor(x, A)
         ctx.save_for_backward(A, X)
         return X
@@ -173,10 +177,8 @@ class _SolveB(Function):
 
     @staticmethod
     def forward(ctx, A, B):
-        try:
-            x = np.linalg.solve(_np(A), _np(B))
-        except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.solve: The solver failed because the input matrix is singular.") from None
+        x = _lapack(np.linalg.solve, "linalg.solve: The solver failed because the input matrix is singular.",
+                    _np(A), _np(B))
         X = _tensor(x, A)
         ctx.save_for_backward(A, B, X)
         return X
@@ -253,12 +255,8 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
 class _Cholesky(Function):
     @staticmethod
     def forward(ctx, A):
-        a = _np(A)
-        try:
-            L = np.linalg.cholesky(a)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is "
-                              "not positive-definite.") from None
+        L = _lapack(np.linalg.cholesky, "linalg.cholesky: The factorization could not be completed because the "
+                    "input is not positive-definite.", _np(A))
         Lt = _tensor(L, A)
         ctx.save_for_backward(A, Lt)
         return Lt

@@ -53,3 +53,22 @@ def arr(j):
     """A fixture's tensor ({"shape", "dtype", "data"}) as a NumPy array."""
     return np.asarray(j["data"], dtype=_FIXTURE_DTYPES[j["dtype"]]).reshape(j["shape"])
 
+
+def check_fixture_grads(outs, weights, inputs, grads, what):
+    """The gradients of sum(out * weight) over the outputs that require one, to the named inputs, against a
+    fixture's {name: gradient or None} (None: no gradient, or zeros)."""
+    import loom
+    loss = None
+    for o, w in zip(outs, weights):
+        if w is None or not o.requires_grad:
+            continue
+        term = (o * loom.from_numpy(arr(w))).sum()
+        loss = term if loss is None else loss + term
+    names = list(grads)
+    gs = loom.autograd.grad(loss, [inputs[n] for n in names], allow_unused=True)
+    for n, g in zip(names, gs):
+        want = grads[n]
+        if want is None:
+            assert g is None or not np.any(g.numpy()), (what, n)
+            continue
+        np.testing.assert_allclose(g.numpy(), arr(want), rtol=1e-7, atol=1e-8, err_msg=f"{what} grad {n}")

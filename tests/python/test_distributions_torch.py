@@ -6,7 +6,7 @@ import pytest
 
 import loom
 from loom import distributions as D
-from _helpers import arr, load_fixture
+from _helpers import arr, check_fixture_grads, load_fixture
 
 CASES = load_fixture("torch_distributions.json")["cases"]
 
@@ -26,17 +26,4 @@ def test_matches_torch(case):
         np.testing.assert_allclose(o.detach().numpy(), w, rtol=1e-7, atol=1e-9, err_msg=case["expr"])
     if "grads" not in case:
         return
-    loss = None
-    for o, w in zip(outs, case["weights"]):
-        if w is None or not o.requires_grad:
-            continue
-        term = (o * loom.from_numpy(arr(w))).sum()
-        loss = term if loss is None else loss + term
-    names = list(case["grads"])
-    gs = loom.autograd.grad(loss, [ins[n] for n in names], allow_unused=True)
-    for n, g in zip(names, gs):
-        want = case["grads"][n]
-        if want is None:
-            assert g is None or not np.any(g.numpy()), (case["expr"], n)
-            continue
-        np.testing.assert_allclose(g.numpy(), arr(want), rtol=1e-7, atol=1e-8, err_msg=f"{case['expr']} grad {n}")
+    check_fixture_grads(outs, case["weights"], ins, case["grads"], case["expr"])

@@ -36,7 +36,19 @@ def _one_of(probs, logits, name):
         raise ValueError(f"{name}: either `probs` or `logits` must be specified, but not both.")
 
 
-class Normal(Distribution):
+class _LocationFamily(Distribution):
+    """A family whose mean and mode are its loc."""
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+
+class Normal(_LocationFamily):
     """N(loc, scale²), elementwise (batch_shape: the broadcast shape of loc and scale)."""
     has_rsample = True
 
@@ -65,14 +77,6 @@ class Normal(Distribution):
 
     def entropy(self):
         return self.scale.log() + (0.5 + 0.5 * math.log(2 * math.pi))
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
@@ -366,7 +370,7 @@ class Exponential(Distribution):
         return self.rate.pow(-2)
 
 
-class Laplace(Distribution):
+class Laplace(_LocationFamily):
     """The Laplace distribution of location loc and scale scale."""
     has_rsample = True
 
@@ -395,14 +399,6 @@ class Laplace(Distribution):
 
     def entropy(self):
         return 1 + (self.scale * 2).log()
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

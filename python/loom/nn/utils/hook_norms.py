@@ -9,6 +9,7 @@ __all__ = ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectra
 
 
 def _norm_except_dim(v, dim):
+    """||v|| over every dimension but dim (all of them for dim None or -1), shaped to broadcast against v."""
     if dim is None or dim == -1:
         return v.norm()
     d = dim % v.dim()

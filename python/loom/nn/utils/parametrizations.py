@@ -8,17 +8,9 @@ from ... import _C
 from ...autograd.grad_mode import no_grad
 from ..modules.module import Module
 from . import parametrize
+from .hook_norms import _norm_except_dim
 
 __all__ = ["weight_norm", "spectral_norm"]
-
-
-def _norm_except_dim(v, dim):
-    """||v|| over every dimension but dim (all of them for dim None or -1), shaped to broadcast against v."""
-    if dim is None or dim == -1:
-        return v.norm()
-    d = dim % v.dim()
-    others = [i for i in range(v.dim()) if i != d]
-    return v.norm(2, others, True) if others else v.abs()
 
 
 class _WeightNorm(Module):
