@@ -60,7 +60,31 @@ cases = [
     run("rprop_etas", "Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)), groups=True),
     run("asgd", "ASGD", dict(lr=0.05)),
     run("asgd_averaging_wd", "ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=3, weight_decay=0.1)),
+    run("adafactor_vectors", "Adafactor", dict(lr=0.05)),
+    run("adafactor_wd_maximize", "Adafactor", dict(lr=0.05, beta2_decay=-0.5, weight_decay=0.1, d=1.5,
+                                                   maximize=True)),
 ]
+
+
+def run_matrix(name, kwargs):
+    """Adafactor factors the second moment of matrices: a [2, 3] and a [3, 2, 2] parameter."""
+    shapes = [(2, 3), (3, 2, 2)]
+    ps = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+    p0 = [p.detach().clone().tolist() for p in ps]
+    opt = torch.optim.Adafactor(ps, **kwargs)
+    grads_seq = [[torch.randn(s) for s in shapes] for _ in range(6)]
+    traj = []
+    for gs in grads_seq:
+        for p, g in zip(ps, gs):
+            p.grad = g + 0.5 * p.detach()
+        opt.step()
+        traj.append([p.detach().tolist() for p in ps])
+    return {"name": name, "kwargs": kwargs, "p0": p0, "grads": [[g.tolist() for g in gs] for gs in grads_seq],
+            "trajectory": traj}
+
+
+matrix_cases = [run_matrix("adafactor_matrices", dict(lr=0.05)),
+                run_matrix("adafactor_matrices_eps_wd", dict(lr=0.1, eps=(1e-20, 1e-2), weight_decay=0.05))]
 
 # LBFGS: step(closure) on f(p) = 0.5 p.A2.p + b.p + 0.1 sum(p^4) (A2 = A Aᵀ + I): the trajectory after each
 # step and the loss the closure saw.
@@ -98,4 +122,4 @@ lbfgs = [
               steps=4),
 ]
 write("torch_optimizers.json", {"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(), "p0": [p.tolist() for p in P0], "cases": cases,
-                                  "lbfgs": lbfgs})
+                                  "lbfgs": lbfgs, "matrix_cases": matrix_cases})

@@ -1,4 +1,4 @@
-"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, LBFGS, and Adam / AdamW with amsgrad against PyTorch:
+"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Adafactor, LBFGS, and Adam / AdamW with amsgrad against PyTorch:
 tests/data/torch_optimizers.json holds PyTorch 2.15's parameter trajectories over 12 steps of gradients that
 depend on the parameters (tests/data/make_optimizer_fixtures.py), in float64; loom's optimizers must follow
 them."""
@@ -38,6 +38,22 @@ def test_matches_pytorch(case):
         opt.step()
         for p, w in zip(ps, want):
             np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
+
+
+@pytest.mark.parametrize("case", FIXTURE["matrix_cases"], ids=[c["name"] for c in FIXTURE["matrix_cases"]])
+def test_adafactor_factored_matches_pytorch(case):
+    ps = [nn.Parameter(loom.tensor(np.asarray(p))) for p in case["p0"]]
+    kw = dict(case["kwargs"])
+    if "eps" in kw:
+        kw["eps"] = tuple(kw["eps"])
+    opt = loom.optim.Adafactor(ps, **kw)
+    for t, (gs, want) in enumerate(zip(case["grads"], case["trajectory"])):
+        for p, g in zip(ps, gs):
+            p.grad = loom.tensor(np.asarray(g)) + p.detach() * 0.5
+        opt.step()
+        for p, w in zip(ps, want):
+            np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
+    assert set(opt.state[ps[0]]) == {"step", "row_var", "col_var"}
 
 
 def _lbfgs_loss(ps):

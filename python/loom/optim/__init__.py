@@ -8,7 +8,7 @@ structure: ``{"state": {index: {...}}, "param_groups": [{..., "params": [index, 
 (``loom._C._functional._optim.sgd_step`` / ``adam_step`` / ``rmsprop_step``,
 the code loom::optim's C++ classes run): the update, the step counts and the
 creation of state buffers are written once, in nn/optim. Adagrad, Adadelta,
-Adamax, NAdam, RAdam, Rprop and ASGD are written in Python (PyTorch's single-tensor
+Adamax, NAdam, RAdam, Rprop, ASGD and Adafactor are written in Python (PyTorch's single-tensor
 formulas, one parameter at a time, ``_PythonOptimizer``); LBFGS (with its strong-Wolfe line search) in
 ``_lbfgs.py``. Subclass
 ``Optimizer`` to write an optimizer in Python with PyTorch's semantics.
@@ -22,7 +22,7 @@ from ..autograd.grad_mode import no_grad, enable_grad
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Rprop", "lr_scheduler", "LBFGS", "ASGD"]
+           "Rprop", "lr_scheduler", "LBFGS", "ASGD", "Adafactor"]
 
 _Tensor = _C.Tensor
 _O = _C._functional._optim  # the step functions of nn/optim
@@ -504,4 +504,7 @@ from ._lbfgs import make_asgd as _make_asgd, make_lbfgs as _make_lbfgs  # noqa: 
 
 LBFGS = _make_lbfgs(Optimizer)
 ASGD = _make_asgd(_PythonOptimizer, _check, _zeros_like)
-LBFGS.__module__ = ASGD.__module__ = __name__
+from ._adafactor import make_adafactor as _make_adafactor  # noqa: E402
+
+Adafactor = _make_adafactor(_PythonOptimizer, _zeros_like)
+LBFGS.__module__ = ASGD.__module__ = Adafactor.__module__ = __name__
