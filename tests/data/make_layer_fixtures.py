@@ -92,4 +92,10 @@ case("conv3d_same_unbatched", "Conv3d", dict(in_channels=2, out_channels=2, kern
 case("batchnorm3d_train", "BatchNorm3d", dict(num_features=3, momentum=0.2), [torch.randn(2, 3, 2, 3, 2)], train=True)
 case("batchnorm3d_eval", "BatchNorm3d", dict(num_features=3), [torch.randn(2, 3, 2, 3, 2)])
 
+asm_x = torch.randn(6, 8)
+case("adaptive_log_softmax", "AdaptiveLogSoftmaxWithLoss", dict(in_features=8, n_classes=10, cutoffs=[3, 6]),
+     [asm_x, torch.tensor([0, 4, 9, 2, 7, 5])])
+case("adaptive_log_softmax_bias_div2_unbatched", "AdaptiveLogSoftmaxWithLoss",
+     dict(in_features=8, n_classes=12, cutoffs=[4], div_value=2.0, head_bias=True), [asm_x[0], torch.tensor(9)])
+
 write("torch_layers.json", {"torch_version": torch.__version__, "cases": cases})

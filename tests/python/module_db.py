@@ -204,6 +204,9 @@ _ENTRIES = [
                integer_input=True),
     # normalization.py
     ModuleInfo("RMSNorm", args=(4,), input_shapes=[(2, 3, 4)], has_parameters=True),
+    ModuleInfo("AdaptiveLogSoftmaxWithLoss", args=(8, 10, [3, 6]),
+               inputs=lambda rng, dtype: (randn(rng, dtype, 5, 8), randint(rng, 10, 5)), has_parameters=True,
+               integer_input=True, returns_tuple=True),
     ModuleInfo("InstanceNorm1d", args=(3,), input_shapes=[(2, 3, 6)]),
     ModuleInfo("InstanceNorm2d", args=(3,), kwargs=dict(affine=True, track_running_stats=True),
                input_shapes=[(2, 3, 4, 4)], has_parameters=True, train_eval_differ=True),
