@@ -83,9 +83,9 @@ from ._composite import searchsorted, bucketize  # noqa: E402,F401
 from ._einsum import einsum  # noqa: E402,F401
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _function_names  # noqa: E402
-from . import _composite_math, _composite_shapes, _dtypes, _sampling, _inplace  # noqa: E402
+from . import _composite_math, _composite_shapes, _composite_more, _dtypes, _sampling, _inplace  # noqa: E402
 
-for _m in (_composite_math, _composite_shapes, _dtypes, _sampling):
+for _m in (_composite_math, _composite_shapes, _composite_more, _dtypes, _sampling):
     _m.install(globals())
 _inplace.install()  # after every out-of-place method it wraps
 del _m

@@ -292,3 +292,41 @@ def test_top_level_functional_aliases():
     np.testing.assert_allclose(loom.conv2d(x, w, padding=1).numpy(),
                                loom.nn.functional.conv2d(x, w, padding=1).numpy())
     assert loom.pixel_shuffle(loom.zeros(1, 4, 2, 2), 2).shape == (1, 1, 4, 4)
+
+
+def test_real_number_complex_api_and_conveniences():
+    x = loom.randn(2, 3)
+    assert x.conj() is x and x.resolve_conj() is x and x.real is x and not x.is_conj()
+    with pytest.raises(RuntimeError, match="non-complex"):
+        x.imag
+    assert x.mH.shape == (3, 2) and x.H.shape == (3, 2) and x.adjoint().shape == (3, 2)
+    with pytest.raises(RuntimeError, match="matrices"):
+        loom.zeros(3).mH
+    assert x.is_signed() and not loom.zeros(1, dtype=loom.bool).is_signed() and x.get_device() == -1
+    assert x.new(2, 2).shape == (2, 2) and x.new([1, 2]).dtype == loom.float32 and x.new().numel() == 0
+    y = loom.tensor([1.0, 2.0, 3.0])
+    y.apply_(lambda v: v * 10)
+    assert y.tolist() == [10.0, 20.0, 30.0]
+    y.map_(loom.tensor([1.0, 2.0, 3.0]), lambda a, b: a - b)
+    assert y.tolist() == [9.0, 18.0, 27.0]
+    assert loom.isreal(x).all().item()
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: loom.quantile(loom.tensor([1, 2]), 0.5), RuntimeError, "float or double"),
+    (lambda: loom.quantile(loom.zeros(3), 1.5), RuntimeError, "in the range \\[0, 1\\]"),
+    (lambda: loom.quantile(loom.zeros(3), 0.5, interpolation="cubic"), ValueError, "interpolation"),
+    (lambda: loom.quantile(loom.zeros(0), 0.5), RuntimeError, "non-empty"),
+    (lambda: loom.masked_scatter(loom.zeros(3), loom.tensor([True, True, True]), loom.zeros(2)), RuntimeError,
+     "at least as many elements"),
+    (lambda: loom.index_reduce(loom.zeros(3), 0, loom.tensor([0]), loom.zeros(1), "sum"), RuntimeError,
+     "one of prod, mean, amax or amin"),
+    (lambda: loom.select_scatter(loom.zeros(3, 4), loom.zeros(3), 0, 1), RuntimeError, "size equal to the slice"),
+    (lambda: loom.renorm(loom.zeros(2, 2), 0, 0, 1.0), RuntimeError, "non-positive norm"),
+    (lambda: loom.zeros(2, 3).sum_to_size(4), RuntimeError, "not expandable"),
+    (lambda: loom.gcd(loom.zeros(2), loom.zeros(2)), RuntimeError, "not implemented for 'float32'"),
+    (lambda: loom.zeros(2).split_with_sizes([1, 2]), RuntimeError, "sum exactly to 2"),
+])
+def test_more_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
