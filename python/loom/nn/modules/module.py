@@ -56,6 +56,10 @@ def register_module_full_backward_hook(hook):
     return h
 
 
+def _uninitialized(t):
+    return hasattr(t, "materialize")  # the lazy modules' UninitializedParameter / UninitializedBuffer
+
+
 def _has_global_hooks():
     return bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_pre_hooks or
                 _global_backward_hooks)
@@ -523,11 +527,11 @@ class Module:
     # ---- checkpoints ----
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._own_parameters():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
+            if p is not None:  # a lazy module's placeholder stays one (it has no values to save)
+                destination[prefix + name] = p if keep_vars or _uninitialized(p) else p.detach()
         for name, b in self._own_buffers():
             if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
+                destination[prefix + name] = b if keep_vars or _uninitialized(b) else b.detach()
 
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         if destination is None:
@@ -554,6 +558,9 @@ class Module:
     def load_state_dict(self, state_dict, strict=True, assign=False):
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        for prefix, m in self.named_modules():
+            if hasattr(m, "_materialize_from"):  # lazy modules take the checkpoint's shapes first
+                m._materialize_from(prefix + "." if prefix else "", state_dict)
         targets = self._load_targets("", [])
         names = {k for k, _ in targets}
         missing = [k for k, _ in targets if k not in state_dict]
