@@ -98,4 +98,12 @@ case("adaptive_log_softmax", "AdaptiveLogSoftmaxWithLoss", dict(in_features=8, n
 case("adaptive_log_softmax_bias_div2_unbatched", "AdaptiveLogSoftmaxWithLoss",
      dict(in_features=8, n_classes=12, cutoffs=[4], div_value=2.0, head_bias=True), [asm_x[0], torch.tensor(9)])
 
+ct3_x = torch.randn(2, 4, 3, 4, 3)
+case("conv_transpose3d", "ConvTranspose3d", dict(in_channels=4, out_channels=3, kernel_size=(2, 3, 2)), [ct3_x])
+case("conv_transpose3d_stride_pad_outpad_dil_groups", "ConvTranspose3d",
+     dict(in_channels=4, out_channels=6, kernel_size=3, stride=(2, 1, 2), padding=(1, 1, 0), output_padding=(1, 0, 1),
+          groups=2, dilation=(1, 2, 1)), [ct3_x])
+case("conv_transpose3d_unbatched_nobias", "ConvTranspose3d",
+     dict(in_channels=4, out_channels=2, kernel_size=2, stride=3, bias=False), [ct3_x[0]])
+
 write("torch_layers.json", {"torch_version": torch.__version__, "cases": cases})

@@ -5,7 +5,7 @@ from .. import _C
 from .._factories import tensor as _tensor_of, zeros as _zeros
 from .functional import _tensor, pad
 
-__all__ = ["lp_pool2d", "lp_pool1d", "max_unpool2d", "max_unpool1d", "conv3d", "avg_pool3d", "avg_pool2d",
+__all__ = ["lp_pool2d", "lp_pool1d", "max_unpool2d", "max_unpool1d", "conv3d", "conv_transpose3d", "avg_pool3d", "avg_pool2d",
            "max_pool3d_with_indices", "max_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d_with_indices",
            "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool1d"]
@@ -143,6 +143,48 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = out.reshape(N, od, K, out.shape[-2], out.shape[-1]).transpose(1, 2)
     if bias is not None:
         out = out + bias.reshape(1, K, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 3-D convolution of input [N, C, D, H, W] ([C, D, H, W]) with weight [C, O / groups, kD, kH,
+    kW]: per depth tap a transposed 2-D convolution of every input depth slice (loom's kernels), added into
+    the output slices it reaches, then the depth padding cropped."""
+    x, unbatched = _input5d(input, "conv_transpose3d")
+    _tensor(weight, "conv_transpose3d")
+    if weight.dim() != 5:
+        raise RuntimeError(f"conv_transpose3d: expected a 5-D weight [in, out / groups, kD, kH, kW], got "
+                           f"{list(weight.shape)}")
+    st, pd = _triple(stride, "stride", "conv_transpose3d"), _triple(padding, "padding", "conv_transpose3d")
+    op, dl = _triple(output_padding, "output_padding", "conv_transpose3d"), _triple(dilation, "dilation",
+                                                                                     "conv_transpose3d")
+    C, Og, kd = weight.shape[0], weight.shape[1], weight.shape[2]
+    if x.shape[1] != C:
+        raise RuntimeError(f"conv_transpose3d: expected input with {C} channels (weight {list(weight.shape)}), got "
+                           f"input of size {list(input.shape)}")
+    for o, s, d in zip(op, st, dl):
+        if o >= s and o >= d:
+            raise RuntimeError(f"conv_transpose3d: output padding must be smaller than either stride or dilation, "
+                               f"got output_padding={op}, stride={st}, dilation={dl}")
+    N, _, D, H, W = x.shape
+    full = (D - 1) * st[0] + dl[0] * (kd - 1) + 1 + op[0]
+    d_out = full - 2 * pd[0]
+    if d_out <= 0:
+        raise RuntimeError(f"conv_transpose3d: the output depth {d_out} is not positive (input {list(input.shape)},"
+                           f" weight {list(weight.shape)}, padding {pd})")
+    slices = x.transpose(1, 2).reshape(N * D, C, H, W)
+    from .._factories import arange, zeros
+    acc = None
+    for k in range(kd):
+        y = _C._functional.conv_transpose2d(slices, weight[:, :, k], None, st[1:], pd[1:], op[1:], groups, dl[1:])
+        y = y.reshape((N, D) + tuple(y.shape[1:]))
+        if acc is None:
+            acc = zeros((N, full) + tuple(y.shape[2:]), dtype=y.dtype, device=y.device)
+        pos = arange(D, device=y.device) * st[0] + k * dl[0]
+        acc = acc.index_add(1, pos, y)
+    out = acc.narrow(1, pd[0], d_out).transpose(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(1, Og * groups, 1, 1, 1)
     return out.squeeze(0) if unbatched else out
 
 

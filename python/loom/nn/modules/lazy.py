@@ -9,13 +9,13 @@ the instance into that class (LazyLinear -> Linear). load_state_dict shapes the 
 checkpoint's tensors first.
 """
 from ..._C import Tensor
-from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .linear import Linear
 
 __all__ = ["UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
-           "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+           "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
@@ -178,6 +178,7 @@ LazyConv2d = _lazy("LazyConv2d", Conv2d, "in_channels", "out_channels, kernel_si
 LazyConv3d = _lazy("LazyConv3d", Conv3d, "in_channels", "out_channels, kernel_size, stride=1, ...")
 LazyConvTranspose1d = _lazy("LazyConvTranspose1d", ConvTranspose1d, "in_channels", "out_channels, kernel_size, ...")
 LazyConvTranspose2d = _lazy("LazyConvTranspose2d", ConvTranspose2d, "in_channels", "out_channels, kernel_size, ...")
+LazyConvTranspose3d = _lazy("LazyConvTranspose3d", ConvTranspose3d, "in_channels", "out_channels, kernel_size, ...")
 LazyBatchNorm1d = _lazy("LazyBatchNorm1d", BatchNorm1d, "num_features", "eps=1e-5, momentum=0.1, ...")
 LazyBatchNorm2d = _lazy("LazyBatchNorm2d", BatchNorm2d, "num_features", "eps=1e-5, momentum=0.1, ...")
 LazyBatchNorm3d = _lazy("LazyBatchNorm3d", BatchNorm3d, "num_features", "eps=1e-5, momentum=0.1, ...")

@@ -151,8 +151,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     """module.<name> = W / sigma(W), sigma estimated by power iteration on the buffers <name>_u, <name>_v
     (advanced in training mode) before every forward; W is the parameter <name>_orig."""
     if dim is None:
-        from ..modules.conv import ConvTranspose1d, ConvTranspose2d
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
     SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
     return module
 
