@@ -237,6 +237,7 @@ def select_scatter(self, src, dim, index):
 
 def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
     """A copy of self with self[start:end:step] along dim replaced by src."""
+    _check_tensor(self, "slice_scatter")
     d = _dims(dim, self.dim(), "slice_scatter")[0]
     sl = [slice(None)] * self.dim()
     sl[d] = slice(start, end, step)
@@ -246,6 +247,8 @@ def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
 def put(self, index, source, accumulate=False):
     """A copy of self with the flat positions index set to (or, with accumulate, increased by) source."""
     _check_tensor(self, "put")
+    _check_tensor(index, "put", "index")
+    _check_tensor(source, "put", "source")
     flat = self.reshape(-1)
     idx = index.reshape(-1).long()
     idx = _C.where(idx.lt(0), idx + flat.numel(), idx)
@@ -296,6 +299,9 @@ def sum_to_size(self, *size):
 
 
 def split_with_sizes(self, split_sizes, dim=0):
+    _check_tensor(self, "split_with_sizes")
+    if not isinstance(split_sizes, (list, tuple)) or not all(isinstance(s, int) for s in split_sizes):
+        raise TypeError("split_with_sizes(): argument 'split_sizes' must be a sequence of ints")
     if sum(split_sizes) != self.shape[_dims(dim, self.dim(), "split_with_sizes")[0]]:
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {self.shape[dim]} (input "
                            f"tensor's size at dimension {dim}), but got split_sizes={list(split_sizes)}")
@@ -382,6 +388,7 @@ def _mH(self):
 
 
 def adjoint(self):
+    _check_tensor(self, "adjoint")
     return _mH(self)
 
 
@@ -426,6 +433,7 @@ def apply_(self, callable):
 
 def map_(self, other, callable):
     """self[i] = callable(self[i], other[i]) (other broadcast), in place (CPU tensors only)."""
+    _check_tensor(other, "map_", "other")
     if self.device.type != "cpu" or other.device.type != "cpu":
         raise TypeError("map_ is only implemented on CPU tensors")
     a = self.detach().numpy()

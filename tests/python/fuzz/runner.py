@@ -87,6 +87,8 @@ class Job:
         cmd = [sys.executable, WORKER, "--ops", ",".join(ops), "--seed", str(seed),
                "--max-examples", str(args.max_examples), "--results", self.results, "--heartbeat", self.heartbeat,
                "--deadline", repr(deadline)]
+        if getattr(args, "generic_examples", 0):
+            cmd += ["--generic-examples", str(args.generic_examples)]
         if args.no_known:
             cmd.append("--no-known")
         if args.shrink:
@@ -212,10 +214,12 @@ def _death(job, rc, report, hang=False):
 
 
 def run(ops, seed=0, max_examples=100, seconds=None, jobs=2, chunk_size=6, hang_seconds=30.0, no_known=False,
-        shrink=False, log=None, restarts=2, snapshot=True, devices=None):
+        shrink=False, log=None, restarts=2, snapshot=True, devices=None, generic_examples=0):
     """Fuzzes `ops` and returns a Report. With `seconds`, repeats rounds with seeds seed, seed+1, ...
-    until the budget is spent (examples in flight stop at the deadline)."""
-    args = argparse.Namespace(max_examples=max_examples, no_known=no_known, shrink=shrink)
+    until the budget is spent (examples in flight stop at the deadline). generic_examples (when set): the
+    examples per op of the generic (no-crash-only) family."""
+    args = argparse.Namespace(max_examples=max_examples, no_known=no_known, shrink=shrink,
+                              generic_examples=generic_examples)
     report = Report(known_enabled=not no_known)
     if devices is None:
         import loom

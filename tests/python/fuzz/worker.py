@@ -86,7 +86,8 @@ class Chunk:
                 raise cls(sig)
 
         phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if args.shrink else [])
-        test = settings(max_examples=args.max_examples, database=None, deadline=None, phases=phases,
+        n = args.generic_examples if spec.family == "generic" and args.generic_examples else args.max_examples
+        test = settings(max_examples=n, database=None, deadline=None, phases=phases,
                         suppress_health_check=list(HealthCheck), report_multiple_bugs=True,
                         print_blob=False, verbosity=Verbosity.quiet)(given(spec.strategy)(prop))
         test = seed(op_seed(args.seed, spec.name))(test)
@@ -109,6 +110,7 @@ def main(argv=None):
     p.add_argument("--ops", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-examples", type=int, default=100)
+    p.add_argument("--generic-examples", type=int, default=0, help="examples of the generic family (0: max-examples)")
     p.add_argument("--deadline", type=float, default=float("inf"))
     p.add_argument("--results", required=True)
     p.add_argument("--heartbeat", required=True)
