@@ -119,7 +119,19 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     return out_t.requires_grad_(requires_grad) if requires_grad else out_t
 
 
-def _window(name, n, periodic, dtype, device, requires_grad, coeffs):
+def _cosine_sum(coeffs):
+    """w(t) = sum_i coeffs[i] cos(2 pi i t) for t = k / N in [0, 1]."""
+    def shape(t):
+        w = t * 0
+        for i, a in enumerate(coeffs):
+            w = w + ((t * (2.0 * math.pi * i)).cos() * a if i else a)
+        return w
+    return shape
+
+
+def _window(name, n, periodic, dtype, device, requires_grad, shape):
+    """shape(t) at t = k / N, k < n (N = n if periodic, else n - 1) in float64, cast to dtype; the lengths 0
+    and 1 give empty and [1]."""
     if not isinstance(n, int):
         raise TypeError(f"{name}(): argument 'window_length' must be int, not {type(n).__name__}")
     if n < 0:
@@ -134,46 +146,30 @@ def _window(name, n, periodic, dtype, device, requires_grad, coeffs):
         w = ones(1, dtype=dt, device=device)
     else:
         m = n if periodic else n - 1
-        k = arange(n, dtype=_C.float64, device=device) * (2.0 * math.pi / m)
-        w = k * 0
-        for i, a in enumerate(coeffs):
-            w = w + ((k * i).cos() * a if i else a)
-        w = w.to(dt)
+        w = shape(arange(n, dtype=_C.float64, device=device) / m).to(dt)
     return w.requires_grad_(True) if requires_grad else w
 
 
 def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False):
     """0.5 - 0.5 cos(2πk / N) (N = window_length if periodic, else window_length - 1)."""
-    return _window("hann_window", window_length, periodic, dtype, device, requires_grad, (0.5, -0.5))
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum((0.5, -0.5)))
 
 
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, layout=None, device=None,
                    requires_grad=False):
     """alpha - beta cos(2πk / N)."""
-    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad, (alpha, -beta))
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum((alpha, -beta)))
 
 
 def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False):
     """0.42 - 0.5 cos(2πk / N) + 0.08 cos(4πk / N)."""
-    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad, (0.42, -0.5, 0.08))
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum((0.42, -0.5, 0.08)))
 
 
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False):
     """The triangular window 1 - |2k / N - 1|."""
-    if not isinstance(window_length, int):
-        raise TypeError(f"bartlett_window(): argument 'window_length' must be int, not {type(window_length).__name__}")
-    if window_length < 0:
-        raise RuntimeError(f"bartlett_window requires non-negative window_length, got window_length={window_length}")
-    from ._factories import arange, ones, empty
-    dt = dtype or _C.float32
-    if dt not in (_C.float32, _C.float64):
-        raise RuntimeError(f"bartlett_window expects floating point dtypes, got: {dt}")
-    if window_length <= 1:
-        w = (ones if window_length else empty)(window_length, dtype=dt, device=device)
-    else:
-        m = window_length if periodic else window_length - 1
-        w = (1.0 - (arange(window_length, dtype=_C.float64, device=device) * (2.0 / m) - 1.0).abs()).to(dt)
-    return w.requires_grad_(True) if requires_grad else w
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda t: 1.0 - (t * 2.0 - 1.0).abs())
 
 
 FUNCTIONS = [bernoulli, multinomial, normal, randint_like, logspace, hann_window, hamming_window, blackman_window,

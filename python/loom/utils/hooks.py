@@ -70,6 +70,17 @@ class _Identity:
         return cls.cls
 
 
+def _replacement(out, current, what):
+    """A hook's result: None keeps current, else a tuple of the same length replaces it."""
+    if out is None:
+        return current
+    out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    if len(out) != len(current):
+        raise RuntimeError(f"Backward {what} returned an invalid number of grad_{'output' if 'pre' in what else 'input'}"
+                           f", got {len(out)}, but expected {len(current)}")
+    return out
+
+
 def _grad_needed(tensors):
     from .. import _C
     return _C.is_grad_enabled() and any(t.requires_grad for t in tensors)
@@ -90,14 +101,7 @@ class BackwardHook:
     def _run_hooks(self, grad_input):
         result = tuple(grad_input)
         for hook in self.user_hooks:
-            out = hook(self.module, result, self.grad_outputs)
-            if out is None:
-                continue
-            out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-            if len(out) != len(result):
-                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(out)}, but "
-                                   f"expected {len(result)}")
-            result = out
+            result = _replacement(hook(self.module, result, self.grad_outputs), result, "hook")
         return result
 
     def setup_input_hook(self, args):
@@ -134,14 +138,7 @@ class BackwardHook:
         def on_output_grads(grads):
             grads = tuple(grads)
             for hook in self.user_pre_hooks:
-                out = hook(self.module, grads)
-                if out is None:
-                    continue
-                out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-                if len(out) != len(grads):
-                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got "
-                                       f"{len(out)}, but expected {len(grads)}")
-                grads = out
+                grads = _replacement(hook(self.module, grads), grads, "pre hook")
             self.grad_outputs = grads
             if not self.inputs_wired:  # no input needs a gradient: the hooks run now, with grad_input all None
                 self._run_hooks([None] * self.n_inputs)
