@@ -81,6 +81,20 @@ def index_cases(add):
     add("cpu/index/fp32/scatter_reduce/4096x1024_4096x256_4096x256", bench(lambda: x.scatter_reduce(1, idx, src, "sum")))
 
 
+def loss_cases(add):
+    """benchmarks/cases_loss.cpp's CTC case and the registry's ctc_loss case (log-probabilities in [-1, 1))."""
+    T, N, C, S = 128, 32, 40, 24
+    lp = torch.randn(T, N, C).log_softmax(2).requires_grad_(True)
+    targets = torch.randint(1, C, (N, S))
+    il = [T - (n * 7) % 33 for n in range(N)]
+    tl = [S - (n * 5) % 13 for n in range(N)]
+    add("cpu/loss/fp32/ctc_fwdbwd/T128_N32_C40_S24",
+        bench(lambda: torch.autograd.grad(F.ctc_loss(lp, targets, il, tl), lp)))
+    x = torch.rand(T, N, C) * 2 - 1
+    tg = torch.randint(1, 5, (N, S))
+    add("cpu/loss/fp32/ctc_loss/128x32x40_32x24", bench(lambda: F.ctc_loss(x, tg, [T] * N, [S] * N)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
@@ -98,6 +112,7 @@ def main():
     grid_cases(add)
     index_cases(add)
     upsample_cases(add)
+    loss_cases(add)
     if fh:
         fh.close()
 

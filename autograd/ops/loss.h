@@ -16,4 +16,19 @@ namespace loom {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
                      const std::string& reduction = "mean", double label_smoothing = 0.0);
 
+// Connectionist temporal classification of log_probs [T, N, C] ([T, C]
+// unbatched) against int64 / int32 targets, padded [N, S] or concatenated
+// 1-D, with one input length (<= T) and one target length per sample; blank
+// separates repeated labels. reduction "mean" divides each loss by its target
+// length (at least 1), then averages; zero_infinity turns the +inf loss of a
+// target that no alignment fits (and its gradient) into 0. One kernel runs
+// the alpha recursion (kept for backward), backward the beta recursion and
+// the gradient with respect to log_probs (kernels/loss.h). Not differentiable
+// twice. The Tensor-lengths form reads the lengths to the host.
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Dims& input_lengths, const Dims& target_lengths,
+                int64_t blank = 0, const std::string& reduction = "mean", bool zero_infinity = false);
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                const Tensor& target_lengths, int64_t blank = 0, const std::string& reduction = "mean",
+                bool zero_infinity = false);
+
 }  // namespace loom

@@ -110,6 +110,29 @@ void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)
 constexpr int warpSize = 32;
 
 inline void __syncthreads() { ::emu::syncthreads(); }
+namespace emu {
+// The block's vote of __syncthreads_or / _and / _count: a block runs on one
+// host thread at a time, so a thread_local is block-wide. The first barrier
+// lets every thread read the previous vote before thread 0 clears it.
+inline thread_local int t_block_vote = 0;
+inline int block_vote(int pred, int init, int (*fold)(int, int)) {
+  ::emu::syncthreads();
+  if (t_thread_idx.x == 0 && t_thread_idx.y == 0 && t_thread_idx.z == 0) t_block_vote = init;
+  ::emu::syncthreads();
+  t_block_vote = fold(t_block_vote, pred != 0);
+  ::emu::syncthreads();
+  return t_block_vote;
+}
+}  // namespace emu
+inline int __syncthreads_or(int pred) {
+  return ::emu::block_vote(pred, 0, [](int a, int p) { return a | p; });
+}
+inline int __syncthreads_and(int pred) {
+  return ::emu::block_vote(pred, 1, [](int a, int p) { return a & p; });
+}
+inline int __syncthreads_count(int pred) {
+  return ::emu::block_vote(pred, 0, [](int a, int p) { return a + p; });
+}
 inline void __syncwarp(unsigned mask = 0xffffffffu) { ::emu::syncwarp(mask); }
 inline void __threadfence() {}
 inline void __threadfence_block() {}

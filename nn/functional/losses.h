@@ -13,6 +13,7 @@
 #pragma once
 #include <string>
 
+#include "autograd/ops/loss.h"
 #include "core/tensor.h"
 
 namespace loom::nn::functional {
@@ -30,6 +31,10 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight 
 // cross_entropy of loom::cross_entropy (fused log_softmax + nll_loss).
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
                      const std::string& reduction = "mean", double label_smoothing = 0.0);
+
+// ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction,
+// zero_infinity): the fused loom::ctc_loss of autograd/ops/loss.h.
+using ::loom::ctc_loss;
 
 // (input - target)^2; input and target broadcast (PyTorch warns, loom does not).
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "autograd/ops/loss.h"
 #include "nn/functional/losses.h"
 
 namespace loom::nn {
@@ -27,6 +28,19 @@ NLLLoss::NLLLoss(const Tensor& weight, int64_t ignore_index, std::string reducti
 
 Tensor NLLLoss::forward(const Tensor& input, const Tensor& target) const {
   return F::nll_loss(input, target, *weight_, ignore_index, reduction);
+}
+
+CTCLoss::CTCLoss(int64_t blank, std::string reduction, bool zero_infinity)
+    : Module("CTCLoss"), blank(blank), reduction(std::move(reduction)), zero_infinity(zero_infinity) {}
+
+Tensor CTCLoss::forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                        const Tensor& target_lengths) const {
+  return loom::ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity);
+}
+
+Tensor CTCLoss::forward(const Tensor& log_probs, const Tensor& targets, const Dims& input_lengths,
+                        const Dims& target_lengths) const {
+  return loom::ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity);
 }
 
 MSELoss::MSELoss(std::string reduction) : Module("MSELoss"), reduction(std::move(reduction)) {}

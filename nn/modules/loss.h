@@ -94,6 +94,20 @@ class CosineEmbeddingLoss : public Module {
   const std::string reduction;
 };
 
+// forward(log_probs [T, N, C], targets, input_lengths, target_lengths): the
+// fused loom::ctc_loss (autograd/ops/loss.h); lengths as int64 tensors or Dims.
+class CTCLoss : public Module {
+ public:
+  explicit CTCLoss(int64_t blank = 0, std::string reduction = "mean", bool zero_infinity = false);
+  Tensor forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                 const Tensor& target_lengths) const;
+  Tensor forward(const Tensor& log_probs, const Tensor& targets, const Dims& input_lengths,
+                 const Dims& target_lengths) const;
+  const int64_t blank;
+  const std::string reduction;
+  const bool zero_infinity;
+};
+
 class KLDivLoss : public Module {
  public:
   explicit KLDivLoss(std::string reduction = "mean", bool log_target = false);

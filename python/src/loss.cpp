@@ -180,6 +180,33 @@ static RegisterFunctional reg_loss([](py::module_& f) {
       py::arg("ignore_index") = -100, py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
       py::arg("label_smoothing") = 0.0, registry_doc("cross_entropy"));
   f.def(
+      "ctc_loss",
+      [](const py::object& log_probs, const py::object& targets, const py::object& input_lengths,
+         const py::object& target_lengths, int64_t blank, const std::string& reduction, bool zero_infinity) {
+        const char* op = "ctc_loss";
+        Tensor lp = to_tensor(log_probs, op, "log_probs"), tg = to_tensor(targets, op, "targets");
+        // lengths: tensors (read to the host) or sequences of ints, as PyTorch
+        if (py::isinstance<Tensor>(input_lengths) && py::isinstance<Tensor>(target_lengths))
+          return loom::ctc_loss(lp, tg, input_lengths.cast<Tensor>(), target_lengths.cast<Tensor>(), blank, reduction,
+                                zero_infinity);
+        auto lengths = [&](const py::object& h, const char* name) {
+          if (py::isinstance<Tensor>(h)) {
+            Tensor t = h.cast<Tensor>();
+            LOOM_CHECK_TYPE(!is_floating(t.dtype()) && t.dtype() != DType::Bool, "ctc_loss: expected integer ", name,
+                            ", got ", dtype_name(t.dtype()));
+            return to_dims(py::reinterpret_borrow<py::object>(h.attr("tolist")()));
+          }
+          LOOM_CHECK_TYPE(py::isinstance<py::int_>(h) || py::isinstance<py::sequence>(h), "ctc_loss: ", name,
+                          " must be a Tensor or a sequence of ints, got ",
+                          std::string(py::str(py::type::of(h).attr("__name__"))));
+          return to_dims(h);
+        };
+        return loom::ctc_loss(lp, tg, lengths(input_lengths, "input_lengths"),
+                              lengths(target_lengths, "target_lengths"), blank, reduction, zero_infinity);
+      },
+      py::arg("log_probs"), py::arg("targets"), py::arg("input_lengths"), py::arg("target_lengths"),
+      py::arg("blank") = 0, py::arg("reduction") = "mean", py::arg("zero_infinity") = false, registry_doc("ctc_loss"));
+  f.def(
       "nll_loss",
       [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,
          int64_t ignore_index, const py::object& reduce, const std::string& reduction) {

@@ -432,6 +432,45 @@ inline Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
   return from({s / static_cast<double>(N)}, {});
 }
 
+// F.ctc_loss of log_probs [T, N, C]: the forward recursion over the extended
+// labels in probability space (the samples are short), targets padded [N, S]
+// or, with concatenated, read one after another from the flattened tensor.
+inline Tensor ctc_loss(const Tensor& lp, const Tensor& targets, const Dims& in_lens, const Dims& tg_lens, int64_t blank,
+                       const std::string& reduction, bool zero_infinity, bool concatenated = false) {
+  const Values v = values(lp), tv = values(targets);
+  const int64_t T = lp.size(0), N = lp.size(1), C = lp.size(2);
+  const int64_t cols = targets.dim() == 2 ? targets.size(1) : 0;
+  Values loss(N);
+  int64_t off = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t L = tg_lens[n], Tn = in_lens[n];
+    std::vector<int64_t> ext(2 * L + 1, blank);
+    for (int64_t k = 0; k < L; ++k) ext[2 * k + 1] = static_cast<int64_t>(tv[(concatenated ? off : n * cols) + k]);
+    off += L;
+    const int64_t Sp = 2 * L + 1;
+    std::vector<double> a(Sp, 0.0);
+    for (int64_t t = 0; t < Tn; ++t) {
+      std::vector<double> next(Sp, 0.0);
+      for (int64_t s = 0; s < Sp; ++s) {
+        double sum = 0;
+        if (t == 0) sum = s < 2 ? 1.0 : 0.0;
+        else {
+          sum = a[s] + (s >= 1 ? a[s - 1] : 0.0);
+          if (s >= 2 && ext[s] != blank && ext[s] != ext[s - 2]) sum += a[s - 2];
+        }
+        next[s] = sum * std::exp(v[(t * N + n) * C + ext[s]]);
+      }
+      a = next;
+    }
+    const double prob = Tn == 0 ? (L == 0 ? 1.0 : 0.0) : a[Sp - 1] + (Sp > 1 ? a[Sp - 2] : 0.0);
+    loss[n] = prob > 0 ? -std::log(prob) : (zero_infinity ? 0.0 : std::numeric_limits<double>::infinity());
+  }
+  if (reduction == "none") return from(loss, {N});
+  double s = 0;
+  for (int64_t n = 0; n < N; ++n) s += reduction == "mean" ? loss[n] / std::max<int64_t>(tg_lens[n], 1) : loss[n];
+  return from({reduction == "mean" ? s / static_cast<double>(N) : s}, {});
+}
+
 // Rows of weight [V, D] picked by index (any shape): [..., D].
 inline Tensor embedding(const Tensor& index, const Tensor& weight) {
   const Values idx = values(index), w = values(weight);

@@ -37,6 +37,17 @@ __global__ void reverse_no_barrier_kernel(int* out, const int* in) {
   out[blockIdx.x * blockDim.x + threadIdx.x] = s[blockDim.x - 1 - threadIdx.x];
 }
 
+// Three votes in a row per block (the vote is reused): any, all and the count of the threads below k.
+__global__ void vote_kernel(int* out, int k) {
+  const int below = static_cast<int>(threadIdx.x) < k;
+  const int any = __syncthreads_or(below), all = __syncthreads_and(below), count = __syncthreads_count(below);
+  if (threadIdx.x == blockDim.x - 1) {
+    out[3 * blockIdx.x] = any;
+    out[3 * blockIdx.x + 1] = all;
+    out[3 * blockIdx.x + 2] = count;
+  }
+}
+
 __global__ void warp_sum_kernel(float* out, const float* in) {
   float v = in[threadIdx.x];
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -138,6 +149,22 @@ TEST_CASE("emu: a missing __syncthreads gives wrong results", "[emu]") {
   for (int t = 0; t < n; ++t) wrong += r[t] != h[255 - t];
   CHECK(wrong > 0);
   cudaFree(in);
+  cudaFree(out);
+}
+
+TEST_CASE("emu: __syncthreads_or, _and and _count vote across the block", "[emu]") {
+  int* out = dev<int>(6);
+  for (int k : {0, 37, 96}) {
+    vote_kernel<<<2, 96>>>(out, k);
+    REQUIRE(cudaGetLastError() == cudaSuccess);
+    std::vector<int> r(6);
+    cudaMemcpy(r.data(), out, 6 * sizeof(int), cudaMemcpyDeviceToHost);
+    for (int b = 0; b < 2; ++b) {
+      CHECK(r[3 * b] == (k > 0));
+      CHECK(r[3 * b + 1] == (k == 96));
+      CHECK(r[3 * b + 2] == k);
+    }
+  }
   cudaFree(out);
 }
 

@@ -63,6 +63,70 @@ TEST_CASE("cpu cross_entropy kernels vs reference", "[kernels][loss]") {
                                   M, C, -100, 0) == 2);
 }
 
+namespace {
+
+// A batch of CTC samples: lengths and labels (padded [N, S]) with repeats,
+// empty targets, inputs shorter than T and targets no alignment fits.
+struct CtcCase {
+  kernels::CtcParams p;
+  std::vector<int64_t> targets, lens;  // lens [3, N]
+};
+
+CtcCase ctc_case(int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank, uint32_t seed) {
+  CtcCase c;
+  c.p.T = T, c.p.N = N, c.p.C = C, c.p.S = S, c.p.blank = blank;
+  c.targets.resize(N * S);
+  c.lens.resize(3 * N);
+  auto r = random_doubles(N * (S + 2), 0, 1, seed);
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t k = 0; k < S; ++k) {
+      int64_t v = static_cast<int64_t>(r[n * (S + 2) + k] * (C - 1));
+      if (v >= blank) ++v;                                                          // any class but the blank
+      c.targets[n * S + k] = (k > 0 && n % 3 == 1) ? c.targets[n * S + k - 1] : v;  // runs of repeats
+    }
+    const int64_t L = n == 0 ? S : static_cast<int64_t>(r[n * (S + 2) + S] * (S + 1));
+    const int64_t Tn = n == 0 ? T : static_cast<int64_t>(r[n * (S + 2) + S + 1] * (T + 1));
+    c.lens[n] = Tn, c.lens[N + n] = L, c.lens[2 * N + n] = n * S;
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("cpu ctc_loss kernels: bad labels, zero_infinity, empty inputs", "[kernels][loss]") {
+  CtcCase c = ctc_case(5, 4, 4, 3, 1, 7);
+  const int64_t T = c.p.T, N = c.p.N, C = c.p.C, W = c.p.width();
+  auto lp = random_doubles(T * N * C, -3, 0, 8);
+  std::vector<double> nll(N), alpha(N * T * W), beta(N * T * W), grad(N, 1.0), dlp(T * N * C, 7.0);
+  c.lens[3] = 0, c.lens[N + 3] = 2;  // sample 3: no input for a target of 2: inf
+  REQUIRE(kc::ctc_loss_forward(DType::Float64, nll.data(), alpha.data(), lp.data(), c.targets.data(), c.lens.data(),
+                               c.p) == -1);
+  CHECK(std::isinf(nll[3]));
+  c.p.zero_infinity = true;
+  kc::ctc_loss_backward(DType::Float64, dlp.data(), beta.data(), grad.data(), lp.data(), c.targets.data(),
+                        c.lens.data(), nll.data(), alpha.data(), c.p);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < C; ++k) {
+      CHECK(dlp[(t * N + 3) * C + k] == 0);                      // zero_infinity
+      if (t >= c.lens[2]) CHECK(dlp[(t * N + 2) * C + k] == 0);  // beyond the input length
+      CHECK(std::isfinite(dlp[(t * N + 0) * C + k]));
+    }
+  // -dlp[t, n, c] (g = 1) is the posterior of class c at step t: it sums to 1 over the classes.
+  for (int64_t n : {0, 1, 2})
+    for (int64_t t = 0; t < c.lens[n]; ++t) {
+      if (std::isinf(nll[n])) continue;
+      double s = 0;
+      for (int64_t k = 0; k < C; ++k) s -= dlp[(t * N + n) * C + k];
+      check_close(s, 1.0, 1e-12, 1e-10);
+    }
+  c.targets[1] = 1;  // sample 0's second label is the blank
+  CHECK(kc::ctc_loss_forward(DType::Float64, nll.data(), alpha.data(), lp.data(), c.targets.data(), c.lens.data(),
+                             c.p) == 0);
+  c.targets[1] = 4;  // out of range
+  CHECK(kc::ctc_loss_forward(DType::Float64, nll.data(), alpha.data(), lp.data(), c.targets.data(), c.lens.data(),
+                             c.p) == 0);
+}
+
 #ifdef LOOM_WITH_CUDA
 using loom::test::DevBuf;
 
@@ -95,6 +159,66 @@ TEST_CASE("cuda cross_entropy kernels match the CPU twins", "[kernels][loss][cud
         check_close(DX.host(), dbl(dx), 1e-6, 1e-4);
         CHECK(flag.host()[0] == 0);
       }
+  }
+}
+TEST_CASE("cuda ctc_loss kernels match the CPU twins", "[kernels][loss][cuda]") {
+  LOOM_REQUIRE_GPU();
+  namespace kg = loom::kernels::cuda;
+  struct Shape4 {
+    int64_t T, N, C, S, blank;
+  };
+  for (Shape4 sh :
+       {Shape4{1, 1, 2, 0, 0}, Shape4{7, 5, 3, 2, 2}, Shape4{37, 9, 29, 11, 0}, Shape4{50, 3, 300, 140, 7}}) {
+    for (bool zero_inf : {false, true}) {
+      CtcCase c = ctc_case(sh.T, sh.N, sh.C, sh.S, sh.blank, 31);
+      c.p.zero_infinity = zero_inf;
+      const int64_t T = c.p.T, N = c.p.N, C = c.p.C, W = c.p.width();
+      // log-probabilities of a softmax, so the losses are moderate
+      auto raw = random_doubles(T * N * C, -2, 2, 32);
+      std::vector<float> lp(T * N * C);
+      for (int64_t r = 0; r < T * N; ++r) {
+        double z = 0;
+        for (int64_t k = 0; k < C; ++k) z += std::exp(raw[r * C + k]);
+        for (int64_t k = 0; k < C; ++k) lp[r * C + k] = static_cast<float>(raw[r * C + k] - std::log(z));
+      }
+      auto gr = cast<float>(random_doubles(N, -1, 1, 33));
+      std::vector<float> nll(N), alpha(N * T * W), beta(N * T * W), dlp(T * N * C);
+      REQUIRE(kc::ctc_loss_forward(DType::Float32, nll.data(), alpha.data(), lp.data(), c.targets.data(), c.lens.data(),
+                                   c.p) == -1);
+      kc::ctc_loss_backward(DType::Float32, dlp.data(), beta.data(), gr.data(), lp.data(), c.targets.data(),
+                            c.lens.data(), nll.data(), alpha.data(), c.p);
+      DevBuf<float> LP(lp), G(gr), NLL(N), A(N * T * W), B(N * T * W), D(T * N * C);
+      DevBuf<int64_t> TG(c.targets.empty() ? std::vector<int64_t>{0} : c.targets), LN(c.lens);
+      DevBuf<int> flag(1);
+      kg::ctc_loss_forward(DType::Float32, NLL.get(), A.get(), LP.get(), TG.get(), LN.get(), c.p, flag.get(), nullptr);
+      kg::ctc_loss_backward(DType::Float32, D.get(), B.get(), G.get(), LP.get(), TG.get(), LN.get(), NLL.get(), A.get(),
+                            c.p, nullptr);
+      const auto got = NLL.host();
+      for (int64_t n = 0; n < N; ++n) {
+        INFO("T " << T << " N " << N << " C " << C << " S " << sh.S << " sample " << n);
+        if (std::isinf(nll[n])) CHECK(std::isinf(got[n]));
+        else check_close(std::vector<double>{got[n]}, std::vector<double>{nll[n]}, 1e-4, 1e-4);
+      }
+      const auto dg = D.host();
+      for (int64_t i = 0; i < T * N * C; ++i) {
+        if (std::isnan(dlp[i])) {
+          CHECK(std::isnan(dg[i]));
+          continue;
+        }
+        INFO("T " << T << " N " << N << " C " << C << " element " << i);
+        REQUIRE(std::abs(dg[i] - dlp[i]) <= 1e-4 + 1e-3 * std::abs(dlp[i]));
+      }
+      CHECK(flag.host()[0] == 0);
+      if (N > 1 && sh.S > 0) {  // a label equal to the blank: the flag, nll 0
+        c.targets[sh.S] = sh.blank;
+        c.lens[N + 1] = std::max<int64_t>(c.lens[N + 1], 1);
+        DevBuf<int64_t> TG2(c.targets), LN2(c.lens);
+        kg::ctc_loss_forward(DType::Float32, NLL.get(), A.get(), LP.get(), TG2.get(), LN2.get(), c.p, flag.get(),
+                             nullptr);
+        CHECK(flag.host()[0] == 1);
+        CHECK(NLL.host()[1] == 0);
+      }
+    }
   }
 }
 #else

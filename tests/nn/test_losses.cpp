@@ -328,6 +328,12 @@ TEST_CASE("loss modules call the functional forms; weights are buffers", "[nn][l
   check_close(nn::CosineEmbeddingLoss(0.2).forward(x, y, s), F::cosine_embedding_loss(x, y, s, 0.2), 1e-12, 1e-12);
   Tensor lq = x.log_softmax(1), lp = y.log_softmax(1);
   check_close(nn::KLDivLoss("batchmean", true).forward(lq, lp), F::kl_div(lq, lp, "batchmean", true), 1e-12, 1e-12);
+  Tensor lt = randn({6, 2, 4}, f64).log_softmax(2), tg = from_vector<int64_t>({1, 3, 3, 2, 0, 0}, {2, 3});
+  Tensor il = from_vector<int64_t>({6, 4}, {2}), tl = from_vector<int64_t>({3, 1}, {2});
+  nn::CTCLoss ctc(0, "sum", true);
+  check_close(ctc.forward(lt, tg, il, tl), F::ctc_loss(lt, tg, Dims{6, 4}, Dims{3, 1}, 0, "sum", true), 1e-12, 1e-12);
+  check_close(ctc.forward(lt, tg, Dims{6, 4}, Dims{3, 1}), ctc.forward(lt, tg, il, tl), 1e-12, 1e-12);
+  CHECK(ctc.state_dict().empty());
   CHECK(nn::MSELoss().type_name() == "MSELoss");
   CHECK(error_kind([&] { nn::MSELoss("avg").forward(x, y); }) == ErrorKind::Value);
 }

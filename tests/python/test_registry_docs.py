@@ -125,6 +125,7 @@ DOCUMENTED = [
     (F.group_norm, "group_norm"),
     (F.batch_norm, "batch_norm"),
     (F.cross_entropy, "cross_entropy"),
+    (F.ctc_loss, "ctc_loss"),
     (F.embedding, "embedding"),
     (F.dropout, "dropout"),
     (_native._sgd_step_, "optim_step"),

@@ -1,5 +1,5 @@
 """loom.nn.functional with NumPy references: losses, layer_norm, conv2d, pooling, normalize,
-cosine_similarity, embedding, dropout, grid_sample, affine_grid."""
+cosine_similarity, embedding, dropout, grid_sample, affine_grid, ctc_loss."""
 import numpy as np
 from hypothesis import strategies as st
 
@@ -357,6 +357,68 @@ def affine_grid_examples(draw, op):
     return Example(op, {"th": theta}, call, R.value(out, dt, rtol=1e-5, atol=1e-5))
 
 
+def _ctc_nll(lp, targets, il, tl, blank, concatenated):
+    """-log of the summed probability of every alignment, the alpha recursion in log space (float64)."""
+    T, N, C = lp.shape
+    out, off = np.zeros(N), 0
+    for n in range(N):
+        L = tl[n]
+        lab = [int(v) for v in (targets.reshape(-1)[off:off + L] if concatenated else targets[n, :L])]
+        off += L
+        ext = [blank]
+        for v in lab:
+            ext += [v, blank]
+        if il[n] == 0:
+            out[n] = 0.0 if L == 0 else np.inf
+            continue
+        a = np.full(len(ext), -np.inf)
+        a[:2] = lp[0, n, ext[:2]]
+        for t in range(1, il[n]):
+            prev, a = a, np.full(len(ext), -np.inf)
+            for s in range(len(ext)):
+                terms = [prev[s]] + ([prev[s - 1]] if s >= 1 else [])
+                if s >= 2 and ext[s] != blank and ext[s] != ext[s - 2]:
+                    terms.append(prev[s - 2])
+                a[s] = np.logaddexp.reduce(terms) + lp[t, n, ext[s]]
+        out[n] = -np.logaddexp.reduce(a[-2:] if len(ext) > 1 else a[-1:])
+    return out
+
+
+@st.composite
+def ctc_loss_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    T, N, C = draw(st.integers(0, 5)), draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    blank = draw(st.integers(0, C - 1)) if draw(st.integers(0, 8)) else draw(st.sampled_from([C, -1]))
+    concatenated = draw(st.booleans())
+    tl = [draw(st.integers(0, 3)) for _ in range(N)]
+    il = [draw(st.integers(0, T)) for _ in range(N)]
+    labels = [c for c in range(C) if c != blank] or [0]
+    tshape = (sum(tl),) if concatenated else (N, max(tl + [1]))
+    elements = st.sampled_from(labels) if draw(st.integers(0, 8)) else st.integers(-1, C)
+    tg = draw(S.tensors("int64", shape=tshape, mode="nice", elements=elements))
+    x = draw(S.tensors(dt, shape=(T, N, C), mode="nice"))
+    red = draw(st.sampled_from(RED + (("bogus",) if draw(st.integers(0, 10)) == 0 else ())))
+    zi = draw(st.booleans())
+    if draw(st.integers(0, 10)) == 0:  # a length out of range, or one length too many
+        il = il + [1] if draw(st.booleans()) else [T + 1] + il[1:]
+    call = "r = F.ctc_loss(x, tg, %r, %r, blank=%d, reduction=%r, zero_infinity=%r)" % (il, tl, blank, red, zi)
+    inputs = {"x": x, "tg": tg}
+    tv = np.asarray(tg.arr)
+    used = np.concatenate([tv.reshape(-1)[:sum(tl)]] if concatenated else [tv[n, :tl[n]] for n in range(N)] or [[]])
+    if (red == "bogus" or not 0 <= blank < C or len(il) != N or any(v > T for v in il)
+            or any(v < 0 or v >= C or v == blank for v in used.tolist())):
+        return Example(op, inputs, call, R.raises("bad ctc_loss arguments"))
+    with np.errstate(all="ignore"):
+        nll = _ctc_nll(f64(x.arr), tv, il, tl, blank, concatenated)
+    if zi:
+        nll = np.where(np.isinf(nll), 0.0, nll)
+    if red == "mean":
+        v = np.mean(nll / np.maximum(np.array(tl), 1))
+    else:
+        v = np.sum(nll) if red == "sum" else nll
+    return Example(op, inputs, call, R.value(v, dt, rtol=1e-4 if dt == "float32" else 1e-8, atol=1e-5))
+
+
 def register_all():
     for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
         register("F." + name, pointwise_loss_examples("F." + name), family="nn")
@@ -372,3 +434,4 @@ def register_all():
     register("F.dropout", dropout_examples("F.dropout"), family="nn")
     register("F.grid_sample", grid_sample_examples("F.grid_sample"), family="nn")
     register("F.affine_grid", affine_grid_examples("F.affine_grid"), family="nn")
+    register("F.ctc_loss", ctc_loss_examples("F.ctc_loss"), family="nn")
