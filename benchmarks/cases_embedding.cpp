@@ -12,7 +12,12 @@
 // graph is recorded, as in training); the backward goes through
 // autograd::grad with a fixed output gradient, so no .grad accumulation is
 // timed. CPU: 2 threads, 10 iterations after 2 warm-up ones; GPU: 50 after 10,
-// with peak_mib.
+// with peak_mib. And embedding_bag, a bag-of-words text encoder's pooling:
+//   [cpu/]embedding/fp32/bag_mean_fwdbwd/V32000_D512_N8192_B256
+//       the mean of each sequence's embeddings (the same index as a 2-D
+//       [256, 32] input), forward and the weight gradient; bytes as fwdbwd
+//       above with the output and its gradient [256, 512] instead of
+//       [N, 512] (benchmarks/torch_cpu_extra.py times PyTorch's).
 #include <string>
 
 #include "autograd/engine.h"
@@ -31,7 +36,8 @@ void cases(const Context& ctx, bool gpu) {
   const int64_t V = 32000, D = 512, B = 256, T = 32, N = B * T;
   const std::string tag = "/V32000_D512_N8192";
   const std::string fwd = prefix + "fwd" + tag, fwdbwd = prefix + "fwdbwd" + tag;
-  if (!any_wanted(ctx, {fwd, fwdbwd})) return;
+  const std::string bag = prefix + "bag_mean_fwdbwd" + tag + "_B256";
+  if (!any_wanted(ctx, {fwd, fwdbwd, bag})) return;
   const loom::Device dev = gpu ? current_gpu() : loom::Device();
   Tensor weight = loom::randn({V, D}, loom::TensorOptions(dev).with_requires_grad(true));
   Tensor index = loom::randint(0, V, {B, T}, loom::TensorOptions(loom::DType::Int64, dev));
@@ -45,6 +51,12 @@ void cases(const Context& ctx, bool gpu) {
     timed_on(
         ctx, gpu, fwdbwd, [&] { loom::autograd::grad({loom::embedding(index, weight)}, {weight}, {g}); }, 0,
         fwd_bytes + bwd_bytes);
+  });
+  ctx.run(bag, [&] {
+    Tensor gb = loom::randn({B, D}, loom::TensorOptions(dev));
+    const double bytes = 16.0 * N + 4.0 * N * D * 2 + 8.0 * B * D + 4.0 * V * D;
+    timed_on(
+        ctx, gpu, bag, [&] { loom::autograd::grad({loom::embedding_bag(index, weight)}, {weight}, {gb}); }, 0, bytes);
   });
 }
 

@@ -95,6 +95,20 @@ def loss_cases(add):
     add("cpu/loss/fp32/ctc_loss/128x32x40_32x24", bench(lambda: F.ctc_loss(x, tg, [T] * N, [S] * N)))
 
 
+def embedding_cases(add):
+    """benchmarks/cases_embedding.cpp's embedding_bag case and the registry's (indices in [0, 7))."""
+    V, D, B, T = 32000, 512, 256, 32
+    w = torch.randn(V, D, requires_grad=True)
+    idx = torch.randint(0, V, (B, T))
+    gb = torch.randn(B, D)
+    add("cpu/embedding/fp32/bag_mean_fwdbwd/V32000_D512_N8192_B256",
+        bench(lambda: torch.autograd.grad(F.embedding_bag(idx, w, mode="mean"), w, gb)))
+    x = torch.randint(0, 7, (65536,))
+    wr = torch.rand(30000, 256) * 2 - 1
+    add("cpu/embedding/fp32/embedding_bag/65536_30000x256_65536",
+        bench(lambda: F.embedding_bag(x, wr, torch.arange(0, 65536, 32), mode="mean")))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
@@ -113,6 +127,7 @@ def main():
     index_cases(add)
     upsample_cases(add)
     loss_cases(add)
+    embedding_cases(add)
     if fh:
         fh.close()
 

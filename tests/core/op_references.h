@@ -485,6 +485,34 @@ inline Tensor embedding(const Tensor& index, const Tensor& weight) {
   return from(out, s);
 }
 
+// F.embedding_bag of the flattened index with bags starting at offsets (the
+// last running to the end): mode 0 sum (per-sample weights psw when defined),
+// 1 mean, 2 max; entries equal to pad (-1: none) skipped; empty bags give 0.
+inline Tensor embedding_bag(const Tensor& index, const Tensor& weight, const std::vector<int64_t>& offsets, int mode,
+                            const Tensor& psw, int64_t pad) {
+  const Values idx = values(index), w = values(weight), ps = psw.defined() ? values(psw) : Values();
+  const int64_t D = weight.size(1), B = static_cast<int64_t>(offsets.size()), n = static_cast<int64_t>(idx.size());
+  Values out(B * D, 0.0);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t end = b + 1 < B ? offsets[b + 1] : n;
+    int64_t kept = 0;
+    for (int64_t i = offsets[b]; i < end; ++i) {
+      const int64_t r = static_cast<int64_t>(idx[i]);
+      if (r == pad) continue;
+      for (int64_t d = 0; d < D; ++d) {
+        const double v = w[r * D + d];
+        double& o = out[b * D + d];
+        if (mode == 2) o = kept == 0 ? v : std::max(o, v);
+        else o += (ps.empty() ? 1.0 : ps[i]) * v;
+      }
+      ++kept;
+    }
+    if (mode == 1 && kept > 0)
+      for (int64_t d = 0; d < D; ++d) out[b * D + d] /= static_cast<double>(kept);
+  }
+  return from(out, {B, D});
+}
+
 // x [R, C] indexed along dim by a 1-d index.
 inline Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const Values idx = values(index), v = values(x);

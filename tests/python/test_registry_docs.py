@@ -126,6 +126,7 @@ DOCUMENTED = [
     (F.batch_norm, "batch_norm"),
     (F.cross_entropy, "cross_entropy"),
     (F.ctc_loss, "ctc_loss"),
+    (F.embedding_bag, "embedding_bag"),
     (F.embedding, "embedding"),
     (F.dropout, "dropout"),
     (_native._sgd_step_, "optim_step"),

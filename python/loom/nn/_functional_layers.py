@@ -1,19 +1,19 @@
 """loom.nn.functional, composed layers: RMS / instance / local response norm, PReLU, pixel and channel
-shuffles, channel and alpha dropout, embedding bags, the in-place activations, rrelu, bilinear, gumbel_softmax,
+shuffles, channel and alpha dropout, the in-place activations, rrelu, bilinear, gumbel_softmax,
 pdist (PyTorch's definitions, composed of differentiable ops). Imported into loom.nn.functional."""
 from .. import _C
-from .._factories import arange as _arange, rand as _rand, tensor as _tensor_of, zeros as _zeros
-from .functional import (_inplace, _tensor, celu, elu, embedding, hardtanh, leaky_relu, pad, relu, selu,
+from .._factories import rand as _rand, tensor as _tensor_of, zeros as _zeros
+from .functional import (_inplace, _tensor, celu, elu, hardtanh, leaky_relu, pad, relu, selu,
                          threshold as _threshold)
 
 __all__ = ["rms_norm", "instance_norm", "local_response_norm", "prelu", "pixel_shuffle", "pixel_unshuffle",
-           "channel_shuffle", "dropout1d", "dropout2d", "dropout3d", "embedding_bag", "relu_", "elu_", "celu_",
+           "channel_shuffle", "dropout1d", "dropout2d", "dropout3d", "relu_", "elu_", "celu_",
            "selu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu", "rrelu_", "bilinear", "gumbel_softmax", "pdist",
            "alpha_dropout", "feature_alpha_dropout"]
 
 
 # ---- composed layers: RMS norm, instance norm, local response norm, PReLU, pixel and channel shuffles,
-# channel dropout, embedding bags (PyTorch's definitions, composed of differentiable ops) ----
+# channel dropout (PyTorch's definitions, composed of differentiable ops) ----
 
 _EPS = {"float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
 
@@ -193,92 +193,6 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of input [N, C, D, H, W] (or [C, D, H, W]) with probability p."""
     return _channel_dropout(input, p, training, inplace, "dropout3d", (4, 5))
-
-
-def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
-                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
-    """The sum, mean or max of the embeddings of each bag: rows of input [B, L], or the runs of a 1-D input
-    that start at offsets [B] (plus a last offset with include_last_offset). Entries equal to padding_idx
-    take no part; an empty bag gives zeros. per_sample_weights (mode 'sum') scale each entry."""
-    _tensor(input, "embedding_bag")
-    _tensor(weight, "embedding_bag")
-    if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported by loom")
-    if per_sample_weights is not None and mode != "sum":
-        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
-                                  f"supported for mode='sum' (got mode='{mode}')")
-    if weight.dim() != 2:
-        raise ValueError(f"embedding_bag: weight has to be a 2D tensor, got {list(weight.shape)}")
-    if input.dtype not in (_C.int64, _C.int32):
-        raise TypeError(f"embedding_bag: expected an int64 or int32 input, got {input.dtype}")
-    if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
-        raise ValueError(f"embedding_bag: per_sample_weights has shape {list(per_sample_weights.shape)}, expected "
-                         f"the input's {list(input.shape)}")
-    if input.dim() == 2:
-        if offsets is not None:
-            raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as input is treated as "
-                             "a mini-batch of fixed length sequences")
-        B, L = input.shape
-        bag = _arange(B, device=input.device).reshape(B, 1).expand(B, L).reshape(-1)
-        idx = input.reshape(-1)
-        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
-    elif input.dim() == 1:
-        if offsets is None:
-            raise ValueError("embedding_bag: offsets has to be a 1D tensor but got None")
-        if offsets.dim() != 1:
-            raise ValueError(f"embedding_bag: offsets has to be a 1D tensor, got {list(offsets.shape)}")
-        offs = [int(v) for v in offsets.tolist()]
-        T = input.shape[0]
-        if offs and offs[0] != 0:
-            raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
-                             f"has to start from position 0. However, got {offs[0]}")
-        if any(b < a for a, b in zip(offs, offs[1:])) or (offs and offs[-1] > T):
-            raise ValueError(f"embedding_bag: offsets must be non-decreasing and at most the input length {T}, "
-                             f"got {offs}")
-        if include_last_offset:
-            if not offs:
-                raise ValueError("embedding_bag: include_last_offset needs at least one offset")
-            # the last bag runs to the end of input whatever the last offset says, as PyTorch's kernels
-            offs = offs[:-1]
-            ends = offs[1:] + [T]
-        else:
-            ends = offs[1:] + [T]
-        B = len(offs)
-        bag = _tensor_of([b for b, (a, e) in enumerate(zip(offs, ends)) for _ in range(e - a)], dtype=_C.int64,
-                         device=input.device)
-        used = ends[-1] if ends else 0
-        idx = input[:used]
-        psw = per_sample_weights[:used] if per_sample_weights is not None else None
-    else:
-        raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension "
-                         f"{input.dim()}")
-    D = weight.shape[1]
-    idx = idx.to(_C.int64)
-    rows = embedding(idx, weight)  # [T, D]; raises for indices out of range
-    keep = None
-    if padding_idx is not None:
-        pi = padding_idx + weight.shape[0] if padding_idx < 0 else padding_idx
-        keep = (idx != pi).to(weight.dtype).reshape(-1, 1)
-    out = _zeros(B, D, dtype=weight.dtype, device=weight.device)
-    if idx.numel() == 0:
-        return out
-    index = bag.reshape(-1, 1).expand(idx.shape[0], D)
-    if mode == "max":
-        src = rows if keep is None else _C.where(keep > 0, rows, float("-inf"))
-        red = out.scatter_reduce(0, index, src, "amax", include_self=False)
-        return _C.where(red == float("-inf"), 0.0, red)
-    if psw is not None:
-        rows = rows * psw.reshape(-1, 1).to(weight.dtype)
-    if keep is not None:
-        rows = rows * keep
-    total = out.scatter_add(0, index, rows)
-    if mode == "sum":
-        return total
-    ones = keep if keep is not None else _zeros(rows.shape[0], 1, dtype=weight.dtype, device=weight.device) + 1.0
-    count = _zeros(B, 1, dtype=weight.dtype, device=weight.device).scatter_add(0, bag.reshape(-1, 1), ones)
-    return total / count.clamp(min=1)
 
 
 # ---- in-place activations (torch.nn.functional's trailing-underscore names) ----
