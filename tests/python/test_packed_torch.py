@@ -77,6 +77,25 @@ def test_packed_matches_unpacked_on_full_length():
             close(a, b, rtol=1e-10, atol=1e-12)
 
 
+def test_packed_layers_with_dropout_match_the_layer_stack():
+    # Training with dropout runs the fused kernels layer by layer (dropout between them); with p -> 0 the
+    # result is the stacked call's, and the elements a dropout mask zeroes differ run to run.
+    loom.manual_seed(3)
+    for cls in (nn.LSTM, nn.GRU):
+        mod = cls(3, 4, 3, bidirectional=True).double()
+        x = loom.randn(6, 4, 3, dtype=loom.float64)
+        packed = pack_padded_sequence(x, [6, 2, 5, 1], enforce_sorted=False)
+        mod.eval()
+        want, _ = mod(packed)
+        mod.train()
+        mod.dropout = 1e-300
+        got, _ = mod(packed)
+        close(pad_packed_sequence(got)[0], pad_packed_sequence(want)[0], rtol=1e-12, atol=1e-14)
+        mod.dropout = 0.5
+        a, _ = mod(packed)
+        assert a.data.shape == want.data.shape and not np.allclose(a.data.detach().numpy(), want.data.detach().numpy())
+
+
 def test_bad_inputs():
     x = loom.randn(4, 3, 2)
     with pytest.raises(RuntimeError, match="sorted in decreasing order"):

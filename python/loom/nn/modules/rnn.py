@@ -83,10 +83,11 @@ class _RNNBase(Module):
         return self._run(input, hx, self._flat_weights, self.num_layers)
 
     def _packed(self, packed, hx):
-        """A PackedSequence input: each layer and direction steps through time on the sequences still running
-        (a prefix of the sorted batch: batch_sizes[t] of them), one cell call per step, so no padding enters
-        the recurrence and h_n is every sequence's state at its own last step. Returns (PackedSequence, h_n)
-        or, for LSTM, (PackedSequence, h_n, c_n), in the batch's original order."""
+        """A PackedSequence input: LSTM and GRU run the fused kernels with per-sequence lengths
+        (_packed_fused); the Elman RNN steps through time on the sequences still running (a prefix of the
+        sorted batch: batch_sizes[t] of them), one cell call per step. No padding enters the recurrence and
+        h_n is every sequence's state at its own last step. Returns (PackedSequence, h_n) or, for LSTM,
+        (PackedSequence, h_n, c_n), in the batch's original order."""
         from ..utils.rnn import PackedSequence
         data, batch_sizes, sorted_idx, unsorted_idx = packed
         bs = [int(v) for v in batch_sizes.tolist()]
@@ -102,6 +103,11 @@ class _RNNBase(Module):
             if tuple(h.shape) != (L * D, B, H):
                 raise RuntimeError(f"Expected hidden size {(L * D, B, H)}, got {list(h.shape)}")
             states.append(h.index_select(1, sorted_idx) if sorted_idx is not None else h)
+        if self.mode in ("LSTM", "GRU"):
+            out, *finals = self._packed_fused(data, bs, states)
+            result = [PackedSequence(out, batch_sizes, sorted_idx, unsorted_idx)]
+            return tuple(result + [st.index_select(1, unsorted_idx) if unsorted_idx is not None else st
+                                   for st in finals])
         if not states:
             zero = _factories.zeros(L * D, B, H, dtype=data.dtype, device=data.device)
             states = [zero, zero] if lstm else [zero]
@@ -144,6 +150,51 @@ class _RNNBase(Module):
             st = _C.stack(hs, 0)
             result.append(st.index_select(1, unsorted_idx) if unsorted_idx is not None else st)
         return tuple(result)
+
+    def _packed_fused(self, data, bs, states):
+        """LSTM / GRU on a packed batch through the fused kernels: the packed rows laid out as a padded
+        [T, B, I] batch (sorted, longest first; slots past a sequence's end read its first row, which the
+        kernels never use: a sequence's state freezes at its length and the reverse direction starts
+        there), one fused call per layer stack with the lengths, and the valid rows gathered back."""
+        T, B = len(bs), bs[0]
+        dev = data.device
+        # pos[k]: the padded slot t * B + b of packed row k; src[slot]: the packed row it reads
+        pos, src, row = [], [0] * (T * B), 0
+        for t, n in enumerate(bs):
+            for b in range(n):
+                pos.append(t * B + b)
+                src[t * B + b] = row
+                row += 1
+        pos_t = _factories.tensor(pos, dtype=_C.int64, device=dev)
+        src_t = _factories.tensor(src, dtype=_C.int64, device=dev)
+        lengths = _factories.tensor([sum(1 for n in bs if n > b) for b in range(B)], dtype=_C.int64, device=dev)
+        x = data.index_select(0, src_t).reshape(T, B, data.shape[1])
+        h0 = states[0] if states else None
+        c0 = states[1] if len(states) > 1 else None
+
+        def run(inp, layer_states, params, layers):
+            if self.mode == "LSTM":
+                return _native._lstm(inp, layer_states[0], layer_states[1], params, self.bias, layers,
+                                     self.bidirectional, False, lengths)
+            return _native._gru(inp, layer_states[0], params, self.bias, layers, self.bidirectional, False, lengths)
+
+        if self.dropout > 0 and self.training and self.num_layers > 1:
+            D = 2 if self.bidirectional else 1
+            per = (4 if self.bias else 2) * D
+            weights, finals = self._flat_weights, []
+            for layer in range(self.num_layers):
+                sl = slice(layer * D, (layer + 1) * D)
+                out = run(x, (None if h0 is None else h0[sl], None if c0 is None else c0[sl]),
+                          weights[layer * per:(layer + 1) * per], 1)
+                x = out[0]
+                if layer < self.num_layers - 1:
+                    x = F.dropout(x, self.dropout, True)
+                finals.append(out[1:])
+            res = (x,) + tuple(_C.cat([f[i] for f in finals], 0) for i in range(len(finals[0])))
+        else:
+            res = run(x, (h0, c0), self._flat_weights, self.num_layers)
+        out = res[0]
+        return (out.reshape(T * B, out.shape[2]).index_select(0, pos_t),) + tuple(res[1:])
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
