@@ -38,7 +38,7 @@ int64_t embedding_backward(DType dt, void* dweight, const void* grad, const int6
 // out [B, D]; argmax [B, D] (max only, else null); count [B] (mean only, else
 // null), in the weight's dtype; psw [n] or null. The offsets must be valid
 // (the front end checks them). Returns -1 or the first entry whose index is
-// outside [0, V).
+// outside [0, V) (every entry is checked, even with no bags or columns).
 int64_t embedding_bag_forward(DType dt, void* out, int64_t* argmax, void* count, const void* weight,
                               const int64_t* index, const int64_t* offsets, const void* psw,
                               const EmbeddingBagParams& p);

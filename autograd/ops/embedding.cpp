@@ -173,7 +173,7 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& of
   const void* pp = ops::ptr_or_null(ps);
   const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
   const auto* op = static_cast<const int64_t*>(offs.data_ptr());
-  if (p.B > 0 && p.D > 0)
+  if ((p.B > 0 && p.D > 0) || (p.n > 0 && dev.type == DeviceType::CPU))  // the CPU checks every index
     ops::on_device(
         dev, "embedding_bag",
         [&] {
@@ -186,7 +186,7 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& of
           kernels::cuda::embedding_bag_forward(w.dtype(), out.data_ptr(), amp, cp, w.data_ptr(), ip, op, pp, p,
                                                cuda::device_error_flag(dev.index), stream);
         });
-  else if (p.B > 0 && p.mode == kernels::BagMode::Mean) count.zero_();
+  if (p.B > 0 && p.D == 0 && p.mode == kernels::BagMode::Mean) count.zero_();
   if (autograd::any_requires_grad({&weight, &psw})) {
     SavedTensor si(idx), so(offs), sa(argmax), sc(count), sp(ps), sw(ps.defined() ? w : Tensor());
     const bool want_psw = psw.defined() && psw.requires_grad();

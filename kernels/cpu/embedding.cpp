@@ -104,8 +104,6 @@ template <typename T>
 int64_t bag_forward(T* out, int64_t* argmax, T* count, const T* w, const int64_t* index, const int64_t* offsets,
                     const T* psw, const EmbeddingBagParams& p) {
   const int64_t D = p.D;
-  for (int64_t i = 0; i < p.n; ++i)
-    if (index[i] < 0 || index[i] >= p.V) return i;
   detail::parallel_range(p.B, p.n * D + p.B * D, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const auto [beg, end] = bag_range(offsets, b, p);
@@ -172,6 +170,8 @@ void bag_psw_backward(T* dpsw, const T* g, const T* w, const int64_t* index, con
 int64_t embedding_bag_forward(DType dt, void* out, int64_t* argmax, void* count, const void* weight,
                               const int64_t* index, const int64_t* offsets, const void* psw,
                               const EmbeddingBagParams& p) {
+  for (int64_t i = 0; i < p.n; ++i)  // even when no bag reads them, as embedding checks every index
+    if (index[i] < 0 || index[i] >= p.V) return i;
   if (p.B <= 0 || p.D <= 0) return -1;
   int64_t bad = -1;
   LOOM_DISPATCH_FLOAT(dt, "embedding_bag", [&] {

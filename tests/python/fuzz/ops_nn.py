@@ -1,5 +1,5 @@
 """loom.nn.functional with NumPy references: losses, layer_norm, conv2d, pooling, normalize,
-cosine_similarity, embedding, dropout, grid_sample, affine_grid, ctc_loss."""
+cosine_similarity, embedding, embedding_bag, dropout, grid_sample, affine_grid, ctc_loss."""
 import numpy as np
 from hypothesis import strategies as st
 
@@ -251,6 +251,66 @@ def embedding_examples(draw, op):
     return Example(op, {"i": idx, "w": w}, call, e)
 
 
+def _embedding_bag(w, idx, offsets, mode, psw, pad):
+    """Per bag (offsets[b] to the next offset, the last to the end) the sum / mean / max of w's rows."""
+    n, D = len(idx), w.shape[1]
+    out = np.zeros((len(offsets), D))
+    for b, start in enumerate(offsets):
+        end = offsets[b + 1] if b + 1 < len(offsets) else n
+        rows = [w[r] * (psw[i] if psw is not None else 1.0) for i, r in enumerate(idx[start:end], start) if r != pad]
+        if rows:
+            out[b] = np.max(rows, 0) if mode == "max" else np.sum(rows, 0) / (len(rows) if mode == "mean" else 1)
+    return out
+
+
+@st.composite
+def embedding_bag_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    v, dim = draw(st.integers(1, 5)), draw(st.integers(0, 3))
+    w = draw(S.tensors(dt, shape=(v, dim) if draw(st.integers(0, 10)) else draw(S.shapes(1, 3)), mode="nice"))
+    mode = draw(st.sampled_from(["sum", "mean", "max"] + (["avg"] if draw(st.integers(0, 10)) == 0 else [])))
+    two_d = draw(st.booleans())
+    shape = (draw(st.integers(0, 3)), draw(st.integers(0, 3))) if two_d else (draw(st.integers(0, 7)),)
+    elements = st.integers(0, max(v - 1, 0)) if draw(st.integers(0, 8)) else st.integers(-1, v)
+    idx = draw(S.tensors("int64", shape=shape, mode="nice", elements=elements, views=two_d))
+    n = int(np.prod(shape))
+    offsets, ilo = None, False
+    if not two_d or draw(st.integers(0, 10)) == 0:
+        k = draw(st.integers(0, 4))
+        offsets = sorted(draw(st.lists(st.integers(0, n), min_size=k, max_size=k)))
+        if offsets and draw(st.integers(0, 6)):
+            offsets[0] = 0
+        ilo = bool(offsets) and draw(st.booleans())
+    psw = draw(S.tensors(dt, shape=shape, mode="nice")) if mode == "sum" and draw(st.booleans()) else None
+    pad = draw(st.sampled_from([None, 0, -1, v]))
+    call = "r = F.embedding_bag(i, w, %s, mode=%r, per_sample_weights=%s, include_last_offset=%r, padding_idx=%r)" % (
+        "None" if offsets is None else "loom.tensor(%r, dtype=loom.int64)" % offsets, mode,
+        "p" if psw is not None else "None", ilo, pad)
+    inputs = {"i": idx, "w": w}
+    if psw is not None:
+        inputs["p"] = psw
+    iv = np.asarray(idx.arr).reshape(-1)
+    if (w.ndim != 2 or mode == "avg" or (two_d and offsets is not None) or (not two_d and offsets is None)
+            or (pad is not None and not -w.shape[0] <= pad < w.shape[0])):
+        return Example(op, inputs, call, R.raises("bad embedding_bag arguments"))
+    if two_d:
+        offsets = [b * shape[1] for b in range(shape[0])]
+    elif offsets and offsets[0] != 0:
+        return Example(op, inputs, call, R.raises("offsets[0] must be 0"))
+    elif ilo:
+        offsets = offsets[:-1]
+    if iv.size and (iv.min() < 0 or iv.max() >= w.shape[0]):
+        # the CPU checks every index; CUDA only the ones its kernels read (none without bags or columns)
+        read = bool(offsets) and dim > 0
+        return Example(op, inputs, call, R.raises("index out of range") if read or S.DEVICE == "cpu" else
+                       R.anything())
+    pi = None if pad is None else pad % w.shape[0]
+    ps = None if psw is None else f64(psw.arr).reshape(-1)
+    with np.errstate(all="ignore"):
+        out = _embedding_bag(f64(w.arr), iv.tolist(), offsets, mode, ps, pi)
+    return Example(op, inputs, call, R.value(out, dt, rtol=1e-5 if dt == "float32" else 1e-10, atol=1e-5))
+
+
 @st.composite
 def dropout_examples(draw, op):
     x = draw(S.tensors(S.FLOATS))
@@ -431,6 +491,7 @@ def register_all():
     for name in ("normalize", "cosine_similarity"):
         register("F." + name, normalize_examples("F." + name), family="nn")
     register("F.embedding", embedding_examples("F.embedding"), family="nn")
+    register("F.embedding_bag", embedding_bag_examples("F.embedding_bag"), family="nn")
     register("F.dropout", dropout_examples("F.dropout"), family="nn")
     register("F.grid_sample", grid_sample_examples("F.grid_sample"), family="nn")
     register("F.affine_grid", affine_grid_examples("F.affine_grid"), family="nn")
