@@ -86,6 +86,58 @@ def run_matrix(name, kwargs):
 matrix_cases = [run_matrix("adafactor_matrices", dict(lr=0.05)),
                 run_matrix("adafactor_matrices_eps_wd", dict(lr=0.1, eps=(1e-20, 1e-2), weight_decay=0.05))]
 
+# Muon: 2-D parameters only, a tall [4, 3] and a wide [2, 5] one. PyTorch runs the Newton-Schulz iteration in
+# bfloat16; the fixtures take its algorithm with the iteration in float64 (loom has no bfloat16 yet, and runs
+# it in the parameter's dtype), by replacing the module's iteration with the same code minus the cast.
+import torch.optim._muon as _muon_module  # noqa: E402
+
+_bf16_newtonschulz = _muon_module._zeropower_via_newtonschulz
+
+
+def _newtonschulz_float64(grad, ns_coefficients, ns_steps, eps):
+    a, b, c = ns_coefficients
+    x = grad.clone()
+    if grad.size(0) > grad.size(1):
+        x = x.T
+    x.div_(x.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return x.T if grad.size(0) > grad.size(1) else x
+
+
+def run_muon(name, kwargs, groups=False):
+    shapes = [(4, 3), (2, 5)]
+    ps = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+    p0 = [p.detach().clone().tolist() for p in ps]
+    if groups:
+        opt = torch.optim.Muon([{"params": [ps[0]]}, {"params": [ps[1]], "lr": kwargs.get("lr", 1e-3) * 3,
+                                                       "momentum": 0.5}], **kwargs)
+    else:
+        opt = torch.optim.Muon(ps, **kwargs)
+    grads_seq = [[torch.randn(s) for s in shapes] for _ in range(6)]
+    traj = []
+    _muon_module._zeropower_via_newtonschulz = _newtonschulz_float64
+    try:
+        for gs in grads_seq:
+            for p, g in zip(ps, gs):
+                p.grad = g + 0.5 * p.detach()
+            opt.step()
+            traj.append([p.detach().tolist() for p in ps])
+    finally:
+        _muon_module._zeropower_via_newtonschulz = _bf16_newtonschulz
+    return {"name": name, "kwargs": kwargs, "groups": groups, "p0": p0,
+            "grads": [[g.tolist() for g in gs] for gs in grads_seq], "trajectory": traj}
+
+
+muon_cases = [
+    run_muon("muon_default", dict(lr=0.02)),
+    run_muon("muon_plain_momentum_match_adamw", dict(lr=0.05, nesterov=False, weight_decay=0.01,
+                                                     adjust_lr_fn="match_rms_adamw"), groups=True),
+    run_muon("muon_spectral_three_steps", dict(lr=0.05, momentum=0.9, ns_steps=3, ns_coefficients=(2.0, -1.5, 0.5),
+                                               adjust_lr_fn="spectral_unclamped", weight_decay=0.0)),
+]
+
 # LBFGS: step(closure) on f(p) = 0.5 p.A2.p + b.p + 0.1 sum(p^4) (A2 = A Aᵀ + I): the trajectory after each
 # step and the loss the closure saw.
 A2 = A @ A.T + torch.eye(5)
@@ -122,4 +174,4 @@ lbfgs = [
               steps=4),
 ]
 write("torch_optimizers.json", {"torch_version": torch.__version__, "A": A.tolist(), "B": B.tolist(), "noise": NOISE.tolist(), "p0": [p.tolist() for p in P0], "cases": cases,
-                                  "lbfgs": lbfgs, "matrix_cases": matrix_cases})
+                                  "lbfgs": lbfgs, "matrix_cases": matrix_cases, "muon_cases": muon_cases})

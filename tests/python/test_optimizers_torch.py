@@ -1,4 +1,5 @@
-"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Adafactor, LBFGS, and Adam / AdamW with amsgrad against PyTorch:
+"""Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Adafactor, Muon, LBFGS, and Adam / AdamW with amsgrad against
+PyTorch:
 tests/data/torch_optimizers.json holds PyTorch 2.15's parameter trajectories over 12 steps of gradients that
 depend on the parameters (tests/data/make_optimizer_fixtures.py), in float64; loom's optimizers must follow
 them."""
@@ -54,6 +55,43 @@ def test_adafactor_factored_matches_pytorch(case):
         for p, w in zip(ps, want):
             np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
     assert set(opt.state[ps[0]]) == {"step", "row_var", "col_var"}
+
+
+@pytest.mark.parametrize("case", FIXTURE["muon_cases"], ids=[c["name"] for c in FIXTURE["muon_cases"]])
+def test_muon_matches_pytorch(case):
+    # PyTorch's algorithm with its Newton-Schulz iteration in float64 (PyTorch runs it in bfloat16)
+    ps = [nn.Parameter(loom.tensor(np.asarray(p))) for p in case["p0"]]
+    kw = dict(case["kwargs"])
+    if "ns_coefficients" in kw:
+        kw["ns_coefficients"] = tuple(kw["ns_coefficients"])
+    if case["groups"]:
+        opt = loom.optim.Muon([{"params": [ps[0]]}, {"params": [ps[1]], "lr": kw.get("lr", 1e-3) * 3,
+                                                      "momentum": 0.5}], **kw)
+    else:
+        opt = loom.optim.Muon(ps, **kw)
+    for t, (gs, want) in enumerate(zip(case["grads"], case["trajectory"])):
+        for p, g in zip(ps, gs):
+            p.grad = loom.tensor(np.asarray(g)) + p.detach() * 0.5
+        opt.step()
+        for p, w in zip(ps, want):
+            np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
+    assert set(opt.state[ps[0]]) == {"momentum_buffer"}
+
+
+def test_muon_orthogonalizes_and_checks_its_arguments():
+    # Enough Newton-Schulz steps of the classic cubic (1.5, -0.5, 0) bring every singular value to 1.
+    g = loom.randn(6, 4, dtype=loom.float64)
+    from loom.optim._muon import zeropower_via_newtonschulz
+    o = zeropower_via_newtonschulz(g, (1.5, -0.5, 0.0), 60, 1e-7)
+    np.testing.assert_allclose(o.t().matmul(o).numpy(), np.eye(4), atol=1e-8)
+    with pytest.raises(ValueError, match="only supports 2D parameters"):
+        loom.optim.Muon([nn.Parameter(loom.randn(3))])
+    with pytest.raises(ValueError, match="not supported"):
+        loom.optim.Muon([nn.Parameter(loom.randn(3, 2))], adjust_lr_fn="bogus")
+    with pytest.raises(ValueError, match="Learning rate"):
+        loom.optim.Muon([nn.Parameter(loom.randn(3, 2))], lr=-1)
+    with pytest.raises(ValueError, match="less than 100"):
+        zeropower_via_newtonschulz(g, (1.5, -0.5, 0.0), 100, 1e-7)
 
 
 def _lbfgs_loss(ps):

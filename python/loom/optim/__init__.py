@@ -10,7 +10,7 @@ the code loom::optim's C++ classes run): the update, the step counts and the
 creation of state buffers are written once, in nn/optim. Adagrad, Adadelta,
 Adamax, NAdam, RAdam, Rprop, ASGD and Adafactor are written in Python (PyTorch's single-tensor
 formulas, one parameter at a time, ``_PythonOptimizer``); LBFGS (with its strong-Wolfe line search) in
-``_lbfgs.py``. Subclass
+``_lbfgs.py``, Muon (Newton-Schulz orthogonalized momentum for matrices) in ``_muon.py``. Subclass
 ``Optimizer`` to write an optimizer in Python with PyTorch's semantics.
 The C++ classes (loom::optim::SGD ...) are bound as ``loom._C._functional._optim`` too.
 """
@@ -22,7 +22,7 @@ from ..autograd.grad_mode import no_grad, enable_grad
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Rprop", "lr_scheduler", "LBFGS", "ASGD", "Adafactor"]
+           "Rprop", "lr_scheduler", "LBFGS", "ASGD", "Adafactor", "Muon"]
 
 _Tensor = _C.Tensor
 _O = _C._functional._optim  # the step functions of nn/optim
@@ -507,4 +507,7 @@ ASGD = _make_asgd(_PythonOptimizer, _check, _zeros_like)
 from ._adafactor import make_adafactor as _make_adafactor  # noqa: E402
 
 Adafactor = _make_adafactor(_PythonOptimizer, _zeros_like)
-LBFGS.__module__ = ASGD.__module__ = Adafactor.__module__ = __name__
+from ._muon import make_muon as _make_muon  # noqa: E402
+
+Muon = _make_muon(Optimizer, no_grad, _zeros_like)
+LBFGS.__module__ = ASGD.__module__ = Adafactor.__module__ = Muon.__module__ = __name__
