@@ -469,9 +469,9 @@ def bincount(self, weights=None, minlength=0):
     from ._factories import zeros
     idx = self.long()
     if weights is None:
-        return zeros(n, dtype=_C.int64, device=self.device).scatter_add(0, idx, idx.new_ones(idx.shape))
+        return zeros(n, dtype=_C.int64, device=self.device).scatter_add_(0, idx, idx.new_ones(idx.shape))
     w = weights if weights.is_floating_point() else weights.double()
-    return zeros(n, dtype=w.dtype, device=self.device).scatter_add(0, idx, w)
+    return zeros(n, dtype=w.dtype, device=self.device).scatter_add_(0, idx, w)
 
 
 def histc(self, bins=100, min=0, max=0):
@@ -498,7 +498,7 @@ def histc(self, bins=100, min=0, max=0):
     frac = (x - lo) / width if width > 0 else x * 0
     idx = (frac * bins).floor().nan_to_num(0.0, bins - 1, 0.0).clamp(0, bins - 1)
     idx = _C.where(inside, idx, 0).long()
-    return zeros(bins, dtype=self.dtype, device=self.device).scatter_add(0, idx, inside.to(self.dtype))
+    return zeros(bins, dtype=self.dtype, device=self.device).scatter_add_(0, idx, inside.to(self.dtype))
 
 
 # ---- integration, Vandermonde, membership ----

@@ -92,6 +92,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         return z * std + mean
     if size is None:
         raise TypeError("normal(): with a number mean and std, size is required")
+    if not isinstance(size, (tuple, list)) or not all(isinstance(d, int) for d in size):
+        raise TypeError(f"normal(): size must be a tuple of ints, got {type(size).__name__}")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return randn(size, dtype=dtype, device=device, generator=generator) * std + mean

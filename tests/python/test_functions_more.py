@@ -179,6 +179,8 @@ def test_normal_forms_and_bernoulli():
     s = loom.normal(1.0, loom.full((N,), 2.0))
     assert abs(float(s.std()) - 2.0) < 0.05
     assert loom.normal(0.0, 1.0, (2, 3)).shape == (2, 3)
+    with pytest.raises(TypeError, match="size must be a tuple of ints"):  # an int is not a size (PyTorch too)
+        loom.normal(True, 2 ** 31, 2 ** 31)
     p = loom.tensor([0.0, 1.0, 1.0, 0.0])
     np.testing.assert_array_equal(loom.bernoulli(p).numpy(), p.numpy())
     np.testing.assert_array_equal(p.bernoulli(0.0).numpy(), [0.0] * 4)
