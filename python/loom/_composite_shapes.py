@@ -4,6 +4,7 @@ cartesian_prod, combinations, repeat_interleave, diag_embed, diagflat, argwhere,
 tril_indices / triu_indices, and the aliases ravel, swapdims, concatenate, row_stack. Results are views
 where PyTorch's are; gradients come from the ops they are made of."""
 import itertools
+import math
 
 import numpy as np
 
@@ -216,11 +217,14 @@ def combinations(input, r=2, with_replacement=False):
     if r == 0:
         from ._factories import empty
         return empty(0, dtype=input.dtype, device=input.device)
-    gen = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    combos = list(gen(range(input.shape[0]), r))
-    if not combos:
-        from ._factories import empty
+    n = input.shape[0]
+    rows = math.comb(n + r - 1, r) if with_replacement else math.comb(n, r)
+    from ._factories import empty
+    if rows == 0:
         return empty(0, r, dtype=input.dtype, device=input.device)
+    empty(rows * r, dtype=input.dtype, device=input.device)  # a result too big to hold fails here, not after
+    gen = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    combos = list(gen(range(n), r))
     idx = _index_tensor(combos, input.device)
     return input.index_select(0, idx.reshape(-1)).reshape(len(combos), r)
 

@@ -145,10 +145,9 @@ def multigammaln(input, p):
     x = input if input.is_floating_point() else input.float()
     if x.numel() and str(x.device) == "cpu" and bool(x.le((p - 1) / 2).any()):
         raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
-    out = x.lgamma()
-    for j in range(1, p):
-        out = out + (x - j / 2).lgamma()
-    return out + p * (p - 1) / 4 * math.log(math.pi)
+    from ._factories import arange
+    half = arange(p, dtype=x.dtype, device=x.device) * 0.5  # p values: a huge p fails to allocate, as PyTorch's
+    return (x.unsqueeze(-1) - half).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def ndtri(input):

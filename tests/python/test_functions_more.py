@@ -332,3 +332,14 @@ def test_real_number_complex_api_and_conveniences():
 def test_more_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_huge_sizes_fail_fast():
+    # What a long fuzz run found hanging: each must return or raise at once, never loop over the size.
+    assert loom.combinations(loom.tensor([True, False]), 2 ** 31).shape == (0, 2 ** 31)
+    with pytest.raises((RuntimeError, MemoryError)):
+        loom.combinations(loom.arange(5), 2 ** 31, with_replacement=True)
+    with pytest.raises((RuntimeError, MemoryError)):
+        loom.tensor([float("nan")], dtype=loom.float64).mvlgamma(2 ** 40)
+    np.testing.assert_allclose(loom.tensor([2.5, 4.0], dtype=loom.float64).mvlgamma(3).numpy(),
+                               [1.8809954616117743, 5.402975080909175], rtol=1e-12)  # PyTorch 2.15
