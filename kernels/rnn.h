@@ -1,4 +1,4 @@
-// Fused pointwise parts of the LSTM and GRU cells: the contract of
+// Fused pointwise parts of the LSTM, GRU and Elman (tanh / relu) cells: the contract of
 // kernels/cpu/rnn.cpp and kernels/cuda/rnn.cu (see kernels/contract.h). The GEMMs
 // around them (x W_ihᵀ for all steps, h W_hhᵀ per step, and the weight /
 // input gradients) go through the ordinary gemm kernels; these kernels do
@@ -11,8 +11,10 @@
 //   GRU, gates r z n:
 //     r = σ(xw_r + b_ir + hw_r + b_hr), z = σ(xw_z + b_iz + hw_z + b_hz)
 //     hn = hw_n + b_hn,  n = tanh(xw_n + b_in + r hn),  h' = (1 - z) n + z h
-// Saved for backward, [B, 4H] per step: LSTM the activations i f g o; GRU
-// r z n hn. The LSTM also needs c_{t-1} and c_t, the GRU h_{t-1}: they are the
+//   Elman (nn.RNN), one gate:  h' = act(xw + b_ih + hw + b_hh), act tanh or relu
+// Saved for backward, [B, S*H] per step (S = rnn_saved(cell)): LSTM the
+// activations i f g o; GRU r z n hn; Elman h' (act' from it: 1 - h'^2, or
+// h' > 0). The LSTM also needs c_{t-1} and c_t, the GRU h_{t-1}: they are the
 // state buffers the front end keeps anyway.
 //
 // Padding (lengths): a row b with t >= lengths[b] is frozen: h' = h, c' = c,
@@ -31,9 +33,11 @@
 
 namespace loom::kernels {
 
-enum class RnnCell { LSTM, GRU };
+enum class RnnCell { LSTM, GRU, Tanh, Relu };
 
-inline int64_t rnn_gates(RnnCell cell) { return cell == RnnCell::LSTM ? 4 : 3; }
+inline int64_t rnn_gates(RnnCell cell) { return cell == RnnCell::LSTM ? 4 : cell == RnnCell::GRU ? 3 : 1; }
+// Values saved per hidden unit and step.
+inline int64_t rnn_saved(RnnCell cell) { return cell == RnnCell::LSTM || cell == RnnCell::GRU ? 4 : 1; }
 
 struct RnnStepForward {
   int64_t B = 0, H = 0;
@@ -52,7 +56,7 @@ struct RnnStepForward {
   int64_t ld_c_next = 0;
   void* out = nullptr;  // h' (0 on frozen rows); may be null
   int64_t ld_out = 0;
-  void* saved = nullptr;  // [B, 4H], ld_saved; may be null (inference)
+  void* saved = nullptr;  // [B, S*H], ld_saved; may be null (inference)
   int64_t ld_saved = 0;
   const int64_t* lengths = nullptr;  // [B] or null (every row live)
   int64_t t = 0;
@@ -76,7 +80,7 @@ struct RnnStepBackward {
   void* dh = nullptr;
   void* dc = nullptr;  // LSTM: in gradient of c', out gradient of c
   // Gradient of the pre-activations fed by xw + b_ih ([B, G*H], ld_d_gi) and
-  // by hw + b_hh (GRU only; for the LSTM both are the same matrix).
+  // by hw + b_hh (GRU only; for the LSTM and Elman both are the same matrix).
   void* d_gi = nullptr;
   int64_t ld_d_gi = 0;
   void* d_gh = nullptr;

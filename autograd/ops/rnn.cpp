@@ -1,4 +1,4 @@
-// LSTM / GRU front ends. A layer and direction over a whole sequence is one
+// LSTM / GRU / Elman RNN (tanh, relu) front ends. A layer and direction over a whole sequence is one
 // op and one autograd node (RnnLayerBackward), not a chain of small ops:
 //   forward:  xw = x W_ihᵀ for all T steps in one GEMM ([B*T, I] x [I, G*H]);
 //             per step hw = h_{t-1} W_hhᵀ (one GEMM) and one fused pointwise
@@ -90,7 +90,23 @@ struct Rows {
   }
 };
 
-const char* cell_name(RnnCell c) { return c == RnnCell::LSTM ? "lstm" : "gru"; }
+const char* cell_name(RnnCell c) {
+  switch (c) {
+    case RnnCell::LSTM: return "lstm";
+    case RnnCell::GRU: return "gru";
+    case RnnCell::Tanh: return "rnn_tanh";
+    default: return "rnn_relu";
+  }
+}
+
+const char* node_name(RnnCell c) {
+  switch (c) {
+    case RnnCell::LSTM: return "LstmBackward0";
+    case RnnCell::GRU: return "GruBackward0";
+    case RnnCell::Tanh: return "RnnTanhBackward0";
+    default: return "RnnReluBackward0";
+  }
+}
 
 struct RnnLayerBackward : autograd::Node {
   RnnCell cell = RnnCell::LSTM;
@@ -100,7 +116,7 @@ struct RnnLayerBackward : autograd::Node {
   SavedTensor x, w_ih, w_hh;
   Tensor hprev, cprev, c_last, saved, lengths;  // internal buffers, never visible to users
 
-  std::string name() const override { return cell == RnnCell::LSTM ? "LstmBackward0" : "GruBackward0"; }
+  std::string name() const override { return node_name(cell); }
   void release_saved() override {
     x.reset();
     w_ih.reset();
@@ -121,7 +137,7 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
                    const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool reverse, bool bf,
                    const Tensor& lengths) {
   const bool lstm = cell == RnnCell::LSTM;
-  const int64_t G = kernels::rnn_gates(cell), H = w_hh.size(1), I = x.size(2);
+  const int64_t G = kernels::rnn_gates(cell), SW = kernels::rnn_saved(cell), H = w_hh.size(1), I = x.size(2);
   const Rows R{bf ? x.size(0) : x.size(1), bf ? x.size(1) : x.size(0), bf};
   const int64_t B = R.B, T = R.T, N = B * T;
   const Device dev = x.device();
@@ -132,7 +148,7 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
   Tensor out = empty(bf ? Shape{B, T, H} : Shape{T, B, H}, opts);
   Tensor h_last = empty({B, H}, opts), c_last = lstm ? empty({B, H}, opts) : Tensor();
   Tensor hprev = empty({N, H}, opts), cprev = lstm ? empty({N, H}, opts) : Tensor();
-  Tensor saved = need_grad ? empty({N, 4 * H}, opts) : Tensor();
+  Tensor saved = need_grad ? empty({N, SW * H}, opts) : Tensor();
   {
     autograd::NoGradGuard no_grad;
     Tensor bi = b_ih.defined() ? b_ih.detach() : zeros({G * H}, opts);
@@ -168,8 +184,8 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
       a.out = R.at(out, t, H);
       a.ld_out = R.ld(H);
       if (need_grad) {
-        a.saved = R.at(saved, t, 4 * H);
-        a.ld_saved = R.ld(4 * H);
+        a.saved = R.at(saved, t, SW * H);
+        a.ld_saved = R.ld(SW * H);
       }
       a.lengths = len;
       a.t = t;
@@ -204,7 +220,7 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
 }
 
 TensorList RnnLayerBackward::apply(TensorList&& grads) {
-  const char* nm = cell == RnnCell::LSTM ? "LstmBackward0" : "GruBackward0";
+  const char* nm = node_name(cell);
   LOOM_CHECK(saved.defined(),
              "Trying to backward through the graph a second time (or directly access saved tensors "
              "after they have already been freed). Specify retain_graph=True if you need to "
@@ -213,7 +229,7 @@ TensorList RnnLayerBackward::apply(TensorList&& grads) {
   LOOM_CHECK_KIND(!autograd::grad_enabled(), ErrorKind::NotImplemented, cell_name(cell),
                   ": double backward (create_graph=True) through the fused RNN kernels is not supported");
   const bool lstm = cell == RnnCell::LSTM;
-  const int64_t G = kernels::rnn_gates(cell), B = rows.B, T = rows.T, N = B * T;
+  const int64_t G = kernels::rnn_gates(cell), SW = kernels::rnn_saved(cell), B = rows.B, T = rows.T, N = B * T;
   Tensor xt = x.unpack(nm), wi = w_ih.unpack(nm), wh = w_hh.unpack(nm);
   const Device dev = xt.device();
   const DType dt = xt.dtype();
@@ -225,7 +241,7 @@ TensorList RnnLayerBackward::apply(TensorList&& grads) {
   Tensor dc = lstm ? empty({B, H}, opts) : Tensor();
   if (lstm) dc.copy_(grads[2]);
   Tensor dgi = empty({N, G * H}, opts);
-  Tensor dgh = lstm ? dgi : empty({N, G * H}, opts);
+  Tensor dgh = cell == RnnCell::GRU ? empty({N, G * H}, opts) : dgi;
   const int64_t* len = lengths.defined() ? lengths.data_ptr<int64_t>() : nullptr;
   auto t_of = [&](int64_t s) { return reverse ? T - 1 - s : s; };
   const StepProduct recurrent(dev, dt, wh, false, G * H, H, B);  // dh += dG_h @ W_hh
@@ -235,8 +251,8 @@ TensorList RnnLayerBackward::apply(TensorList&& grads) {
     kernels::RnnStepBackward a;
     a.B = B;
     a.H = H;
-    a.saved = R.at(saved, t, 4 * H);
-    a.ld_saved = R.ld(4 * H);
+    a.saved = R.at(saved, t, SW * H);
+    a.ld_saved = R.ld(SW * H);
     a.h_prev = R.at(hprev, t, H);
     a.ld_h_prev = R.ld(H);
     if (lstm) {
@@ -314,12 +330,16 @@ void check_input(const char* op, const Tensor& input) {
 // (h', c') of one step: the sequence machinery with T = 1.
 std::tuple<Tensor, Tensor> cell_impl(RnnCell cell, const Tensor& input, const Tensor& hx, const Tensor& cx,
                                      const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
-  const char* op = cell == RnnCell::LSTM ? "lstm_cell" : "gru_cell";
+  const char* op = cell == RnnCell::LSTM   ? "lstm_cell"
+                   : cell == RnnCell::GRU  ? "gru_cell"
+                   : cell == RnnCell::Tanh ? "rnn_tanh_cell"
+                                           : "rnn_relu_cell";
   const bool lstm = cell == RnnCell::LSTM;
   check_input(op, input);
   LOOM_CHECK(input.dim() == 1 || input.dim() == 2, op, ": expected input to be 1D or 2D ([B, I]), got ", input.sizes());
-  LOOM_CHECK(w_hh.defined() && w_hh.dim() == 2, op, ": weight_hh must be 2D [", lstm ? "4" : "3", "H, H]");
-  const int64_t G = kernels::rnn_gates(cell), H = w_hh.size(1);
+  const int64_t G = kernels::rnn_gates(cell);
+  LOOM_CHECK(w_hh.defined() && w_hh.dim() == 2, op, ": weight_hh must be 2D [", G, "H, H]");
+  const int64_t H = w_hh.size(1);
   const bool unbatched = input.dim() == 1;
   Tensor x = unbatched ? input.unsqueeze(0) : input;
   const int64_t B = x.size(0), I = x.size(1);
@@ -402,7 +422,7 @@ RnnOutput rnn_impl(RnnCell cell, const Tensor& input, const Tensor& h0, const Te
 
 }  // namespace
 
-// The roofline cost of a whole lstm / gru call: every layer and direction
+// The roofline cost of a whole lstm / gru / rnn_tanh / rnn_relu call: every layer and direction
 // multiplies each time step by w_ih and w_hh (2 FLOPs per weight element per
 // step) and does ~6 FLOPs of gate math per gate element; the minimum traffic
 // reads the input and every weight once and writes the last layer's output.
@@ -411,7 +431,7 @@ void set_rnn_cost(const OpScope& scope, RnnCell cell, const Tensor& input, const
   if (!scope.observed() || !input.defined() || input.dim() < 2) return;
   const double steps = double(input.numel()) / double(input.size(-1));  // T * B
   const size_t per = has_biases ? 4 : 2;
-  const double gates = cell == RnnCell::LSTM ? 4 : 3;
+  const double gates = static_cast<double>(kernels::rnn_gates(cell));
   double flops = 0, bytes = cost_bytes(&input), hidden = 0;
   for (size_t i = 0; i + 1 < params.size() + 1 && i < params.size(); i += per) {
     const Tensor& w_ih = params[i];
@@ -450,6 +470,34 @@ RnnOutput gru(const Tensor& input, const Tensor& h0, const TensorList& params, b
   OpScope scope(Op::gru, {&input, &h0});
   set_rnn_cost(scope, RnnCell::GRU, input, params, has_biases, bidirectional);
   return rnn_impl(RnnCell::GRU, input, h0, Tensor(), params, has_biases, num_layers, bidirectional, batch_first,
+                  lengths);
+}
+
+Tensor rnn_tanh_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh) {
+  OpScope scope(Op::rnn_tanh_cell, {&input, &hx, &w_ih, &w_hh, &b_ih, &b_hh});
+  return std::get<0>(cell_impl(RnnCell::Tanh, input, hx, Tensor(), w_ih, w_hh, b_ih, b_hh));
+}
+
+Tensor rnn_relu_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh) {
+  OpScope scope(Op::rnn_relu_cell, {&input, &hx, &w_ih, &w_hh, &b_ih, &b_hh});
+  return std::get<0>(cell_impl(RnnCell::Relu, input, hx, Tensor(), w_ih, w_hh, b_ih, b_hh));
+}
+
+RnnOutput rnn_tanh(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
+                   bool bidirectional, bool batch_first, const Tensor& lengths) {
+  OpScope scope(Op::rnn_tanh, {&input, &h0});
+  set_rnn_cost(scope, RnnCell::Tanh, input, params, has_biases, bidirectional);
+  return rnn_impl(RnnCell::Tanh, input, h0, Tensor(), params, has_biases, num_layers, bidirectional, batch_first,
+                  lengths);
+}
+
+RnnOutput rnn_relu(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
+                   bool bidirectional, bool batch_first, const Tensor& lengths) {
+  OpScope scope(Op::rnn_relu, {&input, &h0});
+  set_rnn_cost(scope, RnnCell::Relu, input, params, has_biases, bidirectional);
+  return rnn_impl(RnnCell::Relu, input, h0, Tensor(), params, has_biases, num_layers, bidirectional, batch_first,
                   lengths);
 }
 

@@ -1,8 +1,9 @@
-// LSTM and GRU: single cells and whole sequences (several layers,
+// LSTM, GRU and the Elman RNN (tanh or relu): single cells and whole sequences (several layers,
 // bidirectional, initial states, per-sample lengths), with weights in
 // PyTorch's layout so that PyTorch checkpoints load unchanged:
 //   LSTM w_ih [4H, I], w_hh [4H, H], b_ih, b_hh [4H], gates i, f, g, o
 //   GRU  w_ih [3H, I], w_hh [3H, H], b_ih, b_hh [3H], gates r, z, n
+//   RNN  w_ih [H, I], w_hh [H, H], b_ih, b_hh [H]: h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
 // (b_hn inside r * (W_hn h + b_hn), as PyTorch). Each layer and direction of a
 // sequence is one autograd node (see autograd/ops/rnn.cpp and
 // kernels/rnn.h for the design). Backward is first order only.
@@ -19,11 +20,15 @@ std::tuple<Tensor, Tensor> lstm_cell(const Tensor& input, const Tensor& hx, cons
                                      const Tensor& w_hh, const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
 Tensor gru_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
                 const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
+Tensor rnn_tanh_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
+                     const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
+Tensor rnn_relu_cell(const Tensor& input, const Tensor& hx, const Tensor& w_ih, const Tensor& w_hh,
+                     const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
 
 struct RnnOutput {
   Tensor output;  // [B, T, D*H] (batch_first) or [T, B, D*H]; 0 past each length
   Tensor h_n;     // [num_layers * D, B, H]
-  Tensor c_n;     // LSTM only, like h_n; undefined for the GRU
+  Tensor c_n;     // LSTM only, like h_n; undefined for the GRU and the RNN
 };
 
 // input [B, T, I] (batch_first) or [T, B, I], or [T, I] unbatched (states
@@ -35,5 +40,10 @@ RnnOutput lstm(const Tensor& input, const Tensor& h0, const Tensor& c0, const Te
                int64_t num_layers, bool bidirectional, bool batch_first, const Tensor& lengths = Tensor());
 RnnOutput gru(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
               bool bidirectional, bool batch_first, const Tensor& lengths = Tensor());
+// torch.rnn_tanh / torch.rnn_relu (nn.RNN's nonlinearity), as gru.
+RnnOutput rnn_tanh(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
+                   bool bidirectional, bool batch_first, const Tensor& lengths = Tensor());
+RnnOutput rnn_relu(const Tensor& input, const Tensor& h0, const TensorList& params, bool has_biases, int64_t num_layers,
+                   bool bidirectional, bool batch_first, const Tensor& lengths = Tensor());
 
 }  // namespace loom

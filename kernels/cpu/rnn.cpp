@@ -1,4 +1,4 @@
-// CPU LSTM / GRU pointwise step kernels (see kernels/rnn.h for the math).
+// CPU LSTM / GRU / Elman pointwise step kernels (see kernels/rnn.h for the math).
 // One task per batch row; the inner loop over the H hidden units is written
 // branch-free so that GCC vectorizes it (#pragma omp simd with
 // -fopenmp-simd). float32 σ and tanh use exp_fast (kernels/cpu/branchless.h)
@@ -143,6 +143,30 @@ LOOM_CPU_INLINE void gru_forward_rows(const RnnStepForward& a, int64_t b0, int64
   }
 }
 
+// The Elman cell: h' = tanh(a) or relu(a), a = xw + b_ih + hw + b_hh; saves h'.
+template <typename T, bool RELU>
+LOOM_CPU_INLINE void elman_forward_rows(const RnnStepForward& a, int64_t b0, int64_t b1) {
+  const int64_t H = a.H;
+  const T* bi = static_cast<const T*>(a.b_ih);
+  const T* bh = static_cast<const T*>(a.b_hh);
+  for (int64_t b = b0; b < b1; ++b) {
+    if (!live(a.lengths, b, a.t)) {
+      frozen_row<T>(a, b, false);
+      continue;
+    }
+    const T* x = static_cast<const T*>(a.xw) + b * a.ld_xw;
+    const T* hw = static_cast<const T*>(a.hw) + b * H;
+    T* hn = static_cast<T*>(a.h_next) + b * a.ld_h_next;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T v = x[j] + bi[j] + hw[j] + bh[j];
+      hn[j] = RELU ? (v < T(0) ? T(0) : v) : tanh_<T>(v);  // relu keeps NaN, as PyTorch
+    }
+    if (a.saved) std::memcpy(static_cast<T*>(a.saved) + b * a.ld_saved, hn, H * sizeof(T));
+    if (a.out) std::memcpy(static_cast<T*>(a.out) + b * a.ld_out, hn, H * sizeof(T));
+  }
+}
+
 template <typename T>
 void zero_row(void* p, int64_t ld, int64_t b, int64_t n) {
   if (p) std::memset(static_cast<T*>(p) + b * ld, 0, n * sizeof(T));
@@ -218,6 +242,28 @@ LOOM_CPU_INLINE void gru_backward_rows(const RnnStepBackward& a, int64_t b0, int
   }
 }
 
+template <typename T, bool RELU>
+LOOM_CPU_INLINE void elman_backward_rows(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+  const int64_t H = a.H;
+  std::vector<T> zeros(a.d_out ? 0 : H, T(0));
+  for (int64_t b = b0; b < b1; ++b) {
+    if (!live(a.lengths, b, a.t)) {  // dh passes through unchanged
+      zero_row<T>(a.d_gi, a.ld_d_gi, b, H);
+      continue;
+    }
+    const T* s = static_cast<const T*>(a.saved) + b * a.ld_saved;
+    const T* dout = a.d_out ? static_cast<const T*>(a.d_out) + b * a.ld_d_out : zeros.data();
+    T* dh = static_cast<T*>(a.dh) + b * H;
+    T* dg = static_cast<T*>(a.d_gi) + b * a.ld_d_gi;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T dhj = dh[j] + dout[j];
+      dg[j] = RELU ? (s[j] > T(0) ? dhj : T(0)) : dhj * (T(1) - s[j] * s[j]);
+      dh[j] = T(0);
+    }
+  }
+}
+
 LOOM_CPU_CLONES void lstm_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
   lstm_forward_rows<float>(a, b0, b1);
 }
@@ -235,6 +281,23 @@ void gru_forward_f64(const RnnStepForward& a, int64_t b0, int64_t b1) { gru_forw
 void lstm_backward_f64(const RnnStepBackward& a, int64_t b0, int64_t b1) { lstm_backward_rows<double>(a, b0, b1); }
 void gru_backward_f64(const RnnStepBackward& a, int64_t b0, int64_t b1) { gru_backward_rows<double>(a, b0, b1); }
 
+template <bool RELU>
+LOOM_CPU_CLONES void elman_forward_f32(const RnnStepForward& a, int64_t b0, int64_t b1) {
+  elman_forward_rows<float, RELU>(a, b0, b1);
+}
+template <bool RELU>
+LOOM_CPU_CLONES void elman_backward_f32(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+  elman_backward_rows<float, RELU>(a, b0, b1);
+}
+template <bool RELU>
+void elman_forward_f64(const RnnStepForward& a, int64_t b0, int64_t b1) {
+  elman_forward_rows<double, RELU>(a, b0, b1);
+}
+template <bool RELU>
+void elman_backward_f64(const RnnStepBackward& a, int64_t b0, int64_t b1) {
+  elman_backward_rows<double, RELU>(a, b0, b1);
+}
+
 template <typename Args>
 void run_rows(void (*rows)(const Args&, int64_t, int64_t), const Args& a) {
   detail::parallel_range(a.B, row_work(a.B, a.H), [&](int64_t b0, int64_t b1) { rows(a, b0, b1); });
@@ -248,8 +311,12 @@ void rnn_step_forward(RnnCell cell, DType dt, const RnnStepForward& a) {
   LOOM_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "rnn_step_forward: expected a floating dtype, got ",
                   dtype_name(dt));
   const bool f32 = dt == DType::Float32;
-  if (cell == RnnCell::LSTM) run_rows(f32 ? lstm_forward_f32 : lstm_forward_f64, a);
-  else run_rows(f32 ? gru_forward_f32 : gru_forward_f64, a);
+  switch (cell) {
+    case RnnCell::LSTM: run_rows(f32 ? lstm_forward_f32 : lstm_forward_f64, a); break;
+    case RnnCell::GRU: run_rows(f32 ? gru_forward_f32 : gru_forward_f64, a); break;
+    case RnnCell::Tanh: run_rows(f32 ? elman_forward_f32<false> : elman_forward_f64<false>, a); break;
+    case RnnCell::Relu: run_rows(f32 ? elman_forward_f32<true> : elman_forward_f64<true>, a); break;
+  }
 }
 
 void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a) {
@@ -258,8 +325,12 @@ void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a) {
   LOOM_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "rnn_step_backward: expected a floating dtype, got ",
                   dtype_name(dt));
   const bool f32 = dt == DType::Float32;
-  if (cell == RnnCell::LSTM) run_rows(f32 ? lstm_backward_f32 : lstm_backward_f64, a);
-  else run_rows(f32 ? gru_backward_f32 : gru_backward_f64, a);
+  switch (cell) {
+    case RnnCell::LSTM: run_rows(f32 ? lstm_backward_f32 : lstm_backward_f64, a); break;
+    case RnnCell::GRU: run_rows(f32 ? gru_backward_f32 : gru_backward_f64, a); break;
+    case RnnCell::Tanh: run_rows(f32 ? elman_backward_f32<false> : elman_backward_f64<false>, a); break;
+    case RnnCell::Relu: run_rows(f32 ? elman_backward_f32<true> : elman_backward_f64<true>, a); break;
+  }
 }
 
 }  // namespace loom::kernels::cpu

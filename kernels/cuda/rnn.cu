@@ -1,4 +1,4 @@
-// CUDA LSTM / GRU pointwise step kernels: the twins of kernels/cpu/rnn.cpp
+// CUDA LSTM / GRU / Elman pointwise step kernels: the twins of kernels/cpu/rnn.cpp
 // (math, layouts, saved activations and padding rules in kernels/rnn.h).
 // One thread per (b, j) of the [B, H] step, grid-stride; consecutive threads
 // take consecutive j, so every gate row, state row and output row is read and
@@ -121,6 +121,48 @@ __global__ void rnn_step_backward_kernel(RnnStepBackward a) {
   }
 }
 
+// The Elman cell (RELU: relu, else tanh), one gate; saves h'.
+template <typename T, bool RELU>
+__global__ void elman_step_forward_kernel(RnnStepForward a) {
+  const int64_t H = a.H, n = a.B * H;
+  const T* bi = static_cast<const T*>(a.b_ih);
+  const T* bh = static_cast<const T*>(a.b_hh);
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < n;
+       idx += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int64_t b = idx / H, j = idx - b * H;
+    T* out = a.out ? static_cast<T*>(a.out) + b * a.ld_out + j : nullptr;
+    if (!live(a.lengths, b, a.t)) {
+      static_cast<T*>(a.h_next)[b * a.ld_h_next + j] = static_cast<const T*>(a.h_prev)[b * a.ld_h_prev + j];
+      if (out) *out = T(0);
+      continue;
+    }
+    const T v = static_cast<const T*>(a.xw)[b * a.ld_xw + j] + bi[j] + static_cast<const T*>(a.hw)[idx] + bh[j];
+    const T h = RELU ? (v < T(0) ? T(0) : v) : tanh_(v);
+    static_cast<T*>(a.h_next)[b * a.ld_h_next + j] = h;
+    if (a.saved) static_cast<T*>(a.saved)[b * a.ld_saved + j] = h;
+    if (out) *out = h;
+  }
+}
+
+template <typename T, bool RELU>
+__global__ void elman_step_backward_kernel(RnnStepBackward a) {
+  const int64_t H = a.H, n = a.B * H;
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < n;
+       idx += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int64_t b = idx / H, j = idx - b * H;
+    T* dg = static_cast<T*>(a.d_gi) + b * a.ld_d_gi + j;
+    if (!live(a.lengths, b, a.t)) {  // dh passes through unchanged
+      *dg = T(0);
+      continue;
+    }
+    const T h = static_cast<const T*>(a.saved)[b * a.ld_saved + j];
+    T* dh = static_cast<T*>(a.dh) + idx;
+    const T dhj = *dh + (a.d_out ? static_cast<const T*>(a.d_out)[b * a.ld_d_out + j] : T(0));
+    *dg = RELU ? (h > T(0) ? dhj : T(0)) : dhj * (T(1) - h * h);
+    *dh = T(0);
+  }
+}
+
 }  // namespace
 
 void rnn_step_forward(RnnCell cell, DType dt, const RnnStepForward& a, cudaStream_t stream) {
@@ -129,7 +171,9 @@ void rnn_step_forward(RnnCell cell, DType dt, const RnnStepForward& a, cudaStrea
   if (n == 0) return;
   LOOM_DISPATCH_FLOAT(dt, "rnn_step_forward", [&] {
     if (cell == RnnCell::LSTM) rnn_step_forward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
-    else rnn_step_forward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else if (cell == RnnCell::GRU) rnn_step_forward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else if (cell == RnnCell::Tanh) elman_step_forward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else elman_step_forward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }
@@ -140,7 +184,10 @@ void rnn_step_backward(RnnCell cell, DType dt, const RnnStepBackward& a, cudaStr
   if (n == 0) return;
   LOOM_DISPATCH_FLOAT(dt, "rnn_step_backward", [&] {
     if (cell == RnnCell::LSTM) rnn_step_backward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
-    else rnn_step_backward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else if (cell == RnnCell::GRU) rnn_step_backward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else if (cell == RnnCell::Tanh)
+      elman_step_backward_kernel<scalar_t, false><<<grid_for(n), kThreads, 0, stream>>>(a);
+    else elman_step_backward_kernel<scalar_t, true><<<grid_for(n), kThreads, 0, stream>>>(a);
     LOOM_CUDA_KERNEL_CHECK();
   });
 }

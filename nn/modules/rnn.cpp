@@ -116,6 +116,56 @@ RnnOutput GRU::forward(const Tensor& input, const Tensor& h0) const {
   return loom::gru(input, h0, flat_weights(), bias, num_layers, bidirectional, batch_first);
 }
 
+namespace {
+const std::string& checked_nonlinearity(const char* module, const std::string& nl) {
+  LOOM_CHECK_VALUE(nl == "tanh" || nl == "relu", module, ": Unknown nonlinearity '", nl,
+                   "'. Select from 'tanh' or 'relu'.");
+  return nl;
+}
+}  // namespace
+
+RNN::RNN(int64_t in, int64_t H, int64_t layers, const std::string& nl, bool bias, bool bf, double dropout, bool bidir,
+         const TensorOptions& opts)
+    : RNNBase("RNN", 1, in, H, layers, bias, bf, dropout, bidir, opts), nonlinearity(checked_nonlinearity("RNN", nl)) {}
+
+RnnOutput RNN::forward(const Tensor& input, const Tensor& h0) const {
+  auto seq = nonlinearity == "relu" ? loom::rnn_relu : loom::rnn_tanh;
+  if (dropout > 0 && is_training() && num_layers > 1)
+    return run_layers(*this, input, h0, Tensor(), false,
+                      [&](const Tensor& x, const Tensor& h, const Tensor&, const TensorList& w) {
+                        return seq(x, h, w, bias, 1, bidirectional, batch_first, Tensor());
+                      });
+  return seq(input, h0, flat_weights(), bias, num_layers, bidirectional, batch_first, Tensor());
+}
+
+std::string RNN::extra_repr() const {
+  return RNNBase::extra_repr() + (nonlinearity != "tanh" ? ", nonlinearity='" + nonlinearity + "'" : "");
+}
+
+RNNCell::RNNCell(int64_t in, int64_t H, bool bias, const std::string& nl, const TensorOptions& opts)
+    : Module("RNNCell"), input_size(in), hidden_size(H), nonlinearity(checked_nonlinearity("RNNCell", nl)) {
+  auto o = opts.with_requires_grad(false);
+  register_parameter("weight_ih", empty({H, in}, o));
+  register_parameter("weight_hh", empty({H, H}, o));
+  if (bias) {
+    register_parameter("bias_ih", empty({H}, o));
+    register_parameter("bias_hh", empty({H}, o));
+  }
+  uniform_all(*this, H);
+}
+
+Tensor RNNCell::forward(const Tensor& input, const Tensor& h) const {
+  auto cell = nonlinearity == "relu" ? loom::rnn_relu_cell : loom::rnn_tanh_cell;
+  return cell(input, h, param("weight_ih"), param("weight_hh"), param_or_undefined("bias_ih"),
+              param_or_undefined("bias_hh"));
+}
+
+std::string RNNCell::extra_repr() const {
+  return std::to_string(input_size) + ", " + std::to_string(hidden_size) +
+         (has_parameter("bias_ih") ? "" : ", bias=False") +
+         (nonlinearity != "tanh" ? ", nonlinearity='" + nonlinearity + "'" : "");
+}
+
 LSTMCell::LSTMCell(int64_t in, int64_t H, bool bias, const TensorOptions& opts)
     : Module("LSTMCell"), input_size(in), hidden_size(H) {
   auto o = opts.with_requires_grad(false);

@@ -1,6 +1,8 @@
-// LSTM, GRU (multi-layer, bidirectional, batch_first, inter-layer dropout), LSTMCell, GRUCell with PyTorch's
+// RNN (tanh / relu), LSTM, GRU (multi-layer, bidirectional, batch_first, inter-layer dropout), RNNCell,
+// LSTMCell, GRUCell with PyTorch's
 // parameter names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse) and init U(-1/sqrt(H), 1/sqrt(H)).
 #pragma once
+#include <string>
 #include <tuple>
 
 #include "autograd/ops/rnn.h"
@@ -37,6 +39,27 @@ class GRU : public RNNBase {
   GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool bias = true, bool batch_first = false,
       double dropout = 0.0, bool bidirectional = false, const TensorOptions& opts = {});
   RnnOutput forward(const Tensor& input, const Tensor& h0 = {}) const;  // c_n undefined
+};
+
+// nonlinearity "tanh" or "relu" (PyTorch's argument order: after num_layers).
+class RNN : public RNNBase {
+ public:
+  RNN(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, const std::string& nonlinearity = "tanh",
+      bool bias = true, bool batch_first = false, double dropout = 0.0, bool bidirectional = false,
+      const TensorOptions& opts = {});
+  RnnOutput forward(const Tensor& input, const Tensor& h0 = {}) const;  // c_n undefined
+  std::string extra_repr() const override;
+  const std::string nonlinearity;
+};
+
+class RNNCell : public Module {
+ public:
+  RNNCell(int64_t input_size, int64_t hidden_size, bool bias = true, const std::string& nonlinearity = "tanh",
+          const TensorOptions& opts = {});
+  Tensor forward(const Tensor& input, const Tensor& h = {}) const;
+  std::string extra_repr() const override;
+  const int64_t input_size, hidden_size;
+  const std::string nonlinearity;
 };
 
 class LSTMCell : public Module {

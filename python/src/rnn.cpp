@@ -1,7 +1,8 @@
-// loom.nn.functional.lstm_cell / gru_cell (torch.lstm_cell / torch.gru_cell
-// argument lists: hx is (h, c) for the LSTM, or None for zeros) and the raw
-// sequence functions _lstm / _gru that a future nn.LSTM / nn.GRU module calls
-// with its flat parameter list (PyTorch order: per layer, per direction
+// loom.nn.functional.lstm_cell / gru_cell / rnn_tanh_cell / rnn_relu_cell
+// (torch.lstm_cell / torch.gru_cell ... argument lists: hx is (h, c) for the
+// LSTM, or None for zeros) and the raw sequence functions _lstm / _gru /
+// _rnn_tanh / _rnn_relu that nn.LSTM / nn.GRU / nn.RNN call with their flat
+// parameter list (PyTorch order: per layer, per direction
 // w_ih, w_hh[, b_ih, b_hh]).
 #include "autograd/ops/rnn.h"
 #include "common.h"
@@ -50,6 +51,33 @@ static RegisterFunctional reg_rnn([](py::module_& f) {
       },
       py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
       py::arg("b_hh") = py::none(), registry_doc("gru_cell"));
+  for (bool relu : {false, true}) {
+    const char* name = relu ? "rnn_relu_cell" : "rnn_tanh_cell";
+    f.def(
+        name,
+        [relu, name](const py::object& input, const py::object& hx, const py::object& w_ih, const py::object& w_hh,
+                     const py::object& b_ih, const py::object& b_hh) {
+          auto fn = relu ? rnn_relu_cell : rnn_tanh_cell;
+          return fn(to_tensor(input, name, "input"), opt_tensor(hx, name, "hx"), to_tensor(w_ih, name, "w_ih"),
+                    to_tensor(w_hh, name, "w_hh"), opt_tensor(b_ih, name, "b_ih"), opt_tensor(b_hh, name, "b_hh"));
+        },
+        py::arg("input"), py::arg("hx"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih") = py::none(),
+        py::arg("b_hh") = py::none(), registry_doc(name));
+    const char* seq = relu ? "rnn_relu" : "rnn_tanh";
+    f.def(
+        relu ? "_rnn_relu" : "_rnn_tanh",
+        [relu, seq](const py::object& input, const py::object& h0, const py::object& params, bool has_biases,
+                    int64_t num_layers, bool bidirectional, bool batch_first, const py::object& lengths) {
+          auto fn = relu ? rnn_relu : rnn_tanh;
+          RnnOutput r =
+              fn(to_tensor(input, seq, "input"), opt_tensor(h0, seq, "h0"), tensor_list(params, seq, "params"),
+                 has_biases, num_layers, bidirectional, batch_first, opt_tensor(lengths, seq, "lengths"));
+          return py::make_tuple(r.output, r.h_n);
+        },
+        py::arg("input"), py::arg("h0"), py::arg("params"), py::arg("has_biases") = true, py::arg("num_layers") = 1,
+        py::arg("bidirectional") = false, py::arg("batch_first") = false, py::arg("lengths") = py::none(),
+        registry_doc(seq));
+  }
   f.def(
       "_lstm",
       [](const py::object& input, const py::object& h0, const py::object& c0, const py::object& params, bool has_biases,

@@ -821,10 +821,20 @@ inline Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, con
   return from(out, {B, H});
 }
 
+// PyTorch's Elman RNN cell: h' = tanh (or relu) of x W_ih^T + b_ih + h W_hh^T + b_hh.
+inline Tensor elman_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                         const Tensor& b_hh, bool relu) {
+  const Values gi = values(ref::linear(x, w_ih, b_ih)), gh = values(ref::linear(h, w_hh, b_hh));
+  Values out(gi.size());
+  for (size_t i = 0; i < gi.size(); ++i) out[i] = relu ? std::max(gi[i] + gh[i], 0.0) : std::tanh(gi[i] + gh[i]);
+  return from(out, {x.size(0), h.size(1)});
+}
+
 // One layer of an LSTM (gru false) or GRU over x [B, T, I] (batch_first), zero
 // initial states, both directions when w has 8 tensors (forward, then reverse:
 // w_ih, w_hh, b_ih, b_hh each): the output [B, T, D * H].
-inline Tensor rnn_layer(const Tensor& x, const TensorList& w, bool gru) {
+// (cell: "lstm", "gru", "tanh" or "relu")
+inline Tensor rnn_layer(const Tensor& x, const TensorList& w, const std::string& cell) {
   const int64_t B = x.size(0), T = x.size(1), H = w[1].size(1);
   TensorList dirs;
   for (size_t d = 0; d * 4 < w.size(); ++d) {
@@ -833,8 +843,10 @@ inline Tensor rnn_layer(const Tensor& x, const TensorList& w, bool gru) {
     for (int64_t s = 0; s < T; ++s) {
       const int64_t step = d == 0 ? s : T - 1 - s;
       const Tensor xs = x.select(1, step).contiguous();
-      if (gru) {
+      if (cell == "gru") {
         h = ref::gru_cell(xs, h, w[4 * d], w[4 * d + 1], w[4 * d + 2], w[4 * d + 3]);
+      } else if (cell == "tanh" || cell == "relu") {
+        h = ref::elman_cell(xs, h, w[4 * d], w[4 * d + 1], w[4 * d + 2], w[4 * d + 3], cell == "relu");
       } else {
         const Tensor hc = ref::lstm_cell(xs, h, c, w[4 * d], w[4 * d + 1], w[4 * d + 2], w[4 * d + 3]);
         h = hc.select(0, 0).contiguous();

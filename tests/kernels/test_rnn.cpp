@@ -1,7 +1,8 @@
-// LSTM / GRU pointwise step kernels: the CPU kernels against a double
+// LSTM / GRU / Elman pointwise step kernels: the CPU kernels against a double
 // reference written out here (odd B and H, padded row strides, frozen rows
 // from lengths), float32 and float64; the CUDA kernels against the CPU twin.
 #include <catch2/catch_test_macros.hpp>
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -16,6 +17,10 @@ using namespace loom;
 using namespace loom::kernels;
 
 namespace {
+
+const char* cell_text(RnnCell c) {
+  return c == RnnCell::LSTM ? "lstm" : c == RnnCell::GRU ? "gru" : c == RnnCell::Tanh ? "tanh" : "relu";
+}
 
 // Every buffer of one step; padded leading dims so the strided addressing runs.
 struct StepBufs {
@@ -105,6 +110,13 @@ Expected reference(RnnCell cell, const StepBufs& s, int64_t t, bool use_len) {
         gi_[2 * H] = dct * i * (1 - g * g), gi_[3 * H] = dh_in * tc * og * (1 - og);
         for (int64_t k = 0; k < 4; ++k) gh_[k * H] = gi_[k * H];
         e.dc[o] = dct * f, e.dh[o] = 0;
+      } else if (cell == RnnCell::Tanh || cell == RnnCell::Relu) {
+        const double a = pre(0);
+        const double h = cell == RnnCell::Relu ? std::max(a, 0.0) : std::tanh(a);
+        e.hn[o] = e.out[o] = h, e.cn[o] = 0;
+        sv[0] = h;
+        gi_[0] = gh_[0] = cell == RnnCell::Relu ? (h > 0 ? dh_in : 0.0) : dh_in * (1 - h * h);
+        e.dh[o] = 0;
       } else {
         double r = sig(pre(0)), z = sig(pre(1));
         double hh = hw[b * G * H + 2 * H + j] + bh[2 * H + j];
@@ -149,11 +161,10 @@ void run_cpu_case(RnnCell cell, DType dt, int64_t B, int64_t H, int64_t t, bool 
 }  // namespace
 
 TEST_CASE("rnn step kernels match the reference", "[rnn]") {
-  for (RnnCell cell : {RnnCell::LSTM, RnnCell::GRU})
+  for (RnnCell cell : {RnnCell::LSTM, RnnCell::GRU, RnnCell::Tanh, RnnCell::Relu})
     for (DType dt : {DType::Float32, DType::Float64})
       for (bool use_len : {false, true}) {
-        INFO("cell " << (cell == RnnCell::LSTM ? "lstm" : "gru") << " dtype " << dtype_name(dt) << " lengths "
-                     << use_len);
+        INFO("cell " << cell_text(cell) << " dtype " << dtype_name(dt) << " lengths " << use_len);
         run_cpu_case(cell, dt, 5, 7, 2, use_len);
         run_cpu_case(cell, dt, 33, 129, 3, use_len);  // big enough to split over threads
       }
@@ -187,12 +198,12 @@ TEST_CASE("CUDA rnn step kernels match the CPU twin", "[rnn][cuda]") {
 #ifdef LOOM_WITH_CUDA
   const Device gpu("cuda:0");
   const auto stream = test::stream();
-  for (RnnCell cell : {RnnCell::LSTM, RnnCell::GRU})
+  for (RnnCell cell : {RnnCell::LSTM, RnnCell::GRU, RnnCell::Tanh, RnnCell::Relu})
     for (DType dt : {DType::Float32, DType::Float64})
       for (bool use_len : {false, true})
         for (auto [B, H] : std::vector<std::pair<int64_t, int64_t>>{{5, 7}, {37, 129}, {3, 1000}}) {
-          INFO("cell " << (cell == RnnCell::LSTM ? "lstm" : "gru") << " dtype " << dtype_name(dt) << " B " << B << " H "
-                       << H << " lengths " << use_len);
+          INFO("cell " << cell_text(cell) << " dtype " << dtype_name(dt) << " B " << B << " H " << H << " lengths "
+                       << use_len);
           manual_seed(77 + B + H);
           StepBufs c(cell, dt, B, H);
           StepBufs g = c.copy_to(gpu);

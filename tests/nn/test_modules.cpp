@@ -226,6 +226,28 @@ TEST_CASE("LSTM/GRU/cells: PyTorch parameter names, shapes, init, forward", "[nn
   GRUCell gc(3, 4, false);
   CHECK(gc.state_dict().size() == 2);
   CHECK(gc.forward(randn({2, 3})).sizes() == Shape{2, 4});
+
+  for (const char* nl : {"tanh", "relu"}) {
+    RNN rnn(3, 4, 2, nl, true, true, 0.0, true);
+    CHECK(rnn.param("weight_ih_l1_reverse").sizes() == Shape{4, 8});
+    auto r = rnn.forward(x);
+    CHECK(r.output.sizes() == Shape{2, 5, 8});
+    CHECK(r.h_n.sizes() == Shape{4, 2, 4});
+    CHECK_FALSE(r.c_n.defined());
+    // the last layer's forward direction ends where its output does
+    test::check_close(r.output.select(1, 4).narrow(1, 0, 4), r.h_n.select(0, 2));
+    // one step of a one-layer RNN is its cell
+    RNNCell rc(3, 4, true, nl);
+    RNN r1(3, 4, 1, nl, true, true);
+    r1.load_state_dict({{"weight_ih_l0", rc.param("weight_ih")},
+                        {"weight_hh_l0", rc.param("weight_hh")},
+                        {"bias_ih_l0", rc.param("bias_ih")},
+                        {"bias_hh_l0", rc.param("bias_hh")}});
+    Tensor h = rc.forward(x.select(1, 0));
+    test::check_close(r1.forward(x.narrow(1, 0, 1)).h_n.select(0, 0), h);
+    if (std::string(nl) == "relu") CHECK(h.min().item<double>() >= 0.0);
+  }
+  CHECK_THROWS_AS(RNN(3, 4, 1, "sigmoid"), Error);
 }
 
 TEST_CASE("MultiheadAttention and TransformerEncoder: names, masks, weights path == sdpa path", "[nn]") {

@@ -1,5 +1,5 @@
 """RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell with PyTorch's parameter names (weight_ih_l0, ..._reverse) and
-init. LSTM and GRU run loom's fused kernels; the Elman RNN (tanh or relu) is composed step by step."""
+init. RNN (tanh or relu), LSTM and GRU run loom's fused whole-sequence kernels; RNNCell is composed."""
 import math
 
 from ... import _C, _factories
@@ -83,76 +83,29 @@ class _RNNBase(Module):
         return self._run(input, hx, self._flat_weights, self.num_layers)
 
     def _packed(self, packed, hx):
-        """A PackedSequence input: LSTM and GRU run the fused kernels with per-sequence lengths
-        (_packed_fused); the Elman RNN steps through time on the sequences still running (a prefix of the
-        sorted batch: batch_sizes[t] of them), one cell call per step. No padding enters the recurrence and
-        h_n is every sequence's state at its own last step. Returns (PackedSequence, h_n) or, for LSTM,
-        (PackedSequence, h_n, c_n), in the batch's original order."""
+        """A PackedSequence input: the fused kernels with per-sequence lengths (_packed_fused), so no padding
+        enters the recurrence and h_n is every sequence's state at its own last step. Returns
+        (PackedSequence, h_n) or, for LSTM, (PackedSequence, h_n, c_n), in the batch's original order."""
         from ..utils.rnn import PackedSequence
         data, batch_sizes, sorted_idx, unsorted_idx = packed
         bs = [int(v) for v in batch_sizes.tolist()]
-        T, B = len(bs), bs[0]
+        B = bs[0]
         D = 2 if self.bidirectional else 1
         L, H = self.num_layers, self.hidden_size
-        lstm = self.mode == "LSTM"
         if data.dim() != 2 or data.shape[1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
                                f"{data.shape[-1] if data.dim() else 0}")
         states = []
-        for k, h in enumerate(hx if isinstance(hx, tuple) else (hx,) if hx is not None else ()):
+        for h in hx if isinstance(hx, tuple) else (hx,) if hx is not None else ():
             if tuple(h.shape) != (L * D, B, H):
                 raise RuntimeError(f"Expected hidden size {(L * D, B, H)}, got {list(h.shape)}")
             states.append(h.index_select(1, sorted_idx) if sorted_idx is not None else h)
-        if self.mode in ("LSTM", "GRU"):
-            out, *finals = self._packed_fused(data, bs, states)
-            result = [PackedSequence(out, batch_sizes, sorted_idx, unsorted_idx)]
-            return tuple(result + [st.index_select(1, unsorted_idx) if unsorted_idx is not None else st
-                                   for st in finals])
-        if not states:
-            zero = _factories.zeros(L * D, B, H, dtype=data.dtype, device=data.device)
-            states = [zero, zero] if lstm else [zero]
-        offsets = [0]
-        for n in bs:
-            offsets.append(offsets[-1] + n)
-        per = 4 if self.bias else 2
-        weights = self._flat_weights
-        layer_in, h_last, c_last = data, [], []
-        for layer in range(L):
-            outs = []
-            for d in range(D):
-                w = weights[(layer * D + d) * per:(layer * D + d + 1) * per]
-                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
-                h = states[0][layer * D + d]
-                c = states[1][layer * D + d] if lstm else None
-                steps = [None] * T
-                for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
-                    n = bs[t]
-                    x_t = layer_in.narrow(0, offsets[t], n)
-                    h_t = h.narrow(0, 0, n)
-                    if lstm:
-                        h_new, c_new = _native.lstm_cell(x_t, (h_t, c.narrow(0, 0, n)), w[0], w[1], b_ih, b_hh)
-                        c = c_new if n == B else _C.cat([c_new, c.narrow(0, n, B - n)], 0)
-                    elif self.mode == "GRU":
-                        h_new = _native.gru_cell(x_t, h_t, w[0], w[1], b_ih, b_hh)
-                    else:
-                        h_new = self._act(F.linear(x_t, w[0], b_ih) + F.linear(h_t, w[1], b_hh))
-                    steps[t] = h_new
-                    h = h_new if n == B else _C.cat([h_new, h.narrow(0, n, B - n)], 0)
-                outs.append(_C.cat(steps, 0))
-                h_last.append(h)
-                if lstm:
-                    c_last.append(c)
-            layer_in = outs[0] if D == 1 else _C.cat(outs, 1)
-            if self.dropout > 0 and self.training and layer < L - 1:
-                layer_in = F.dropout(layer_in, self.dropout, True)
-        result = [PackedSequence(layer_in, batch_sizes, sorted_idx, unsorted_idx)]
-        for hs in ([h_last, c_last] if lstm else [h_last]):
-            st = _C.stack(hs, 0)
-            result.append(st.index_select(1, unsorted_idx) if unsorted_idx is not None else st)
-        return tuple(result)
+        out, *finals = self._packed_fused(data, bs, states)
+        result = [PackedSequence(out, batch_sizes, sorted_idx, unsorted_idx)]
+        return tuple(result + [st.index_select(1, unsorted_idx) if unsorted_idx is not None else st for st in finals])
 
     def _packed_fused(self, data, bs, states):
-        """LSTM / GRU on a packed batch through the fused kernels: the packed rows laid out as a padded
+        """A packed batch through the fused kernels: the packed rows laid out as a padded
         [T, B, I] batch (sorted, longest first; slots past a sequence's end read its first row, which the
         kernels never use: a sequence's state freezes at its length and the reverse direction starts
         there), one fused call per layer stack with the lengths, and the valid rows gathered back."""
@@ -176,7 +129,8 @@ class _RNNBase(Module):
             if self.mode == "LSTM":
                 return _native._lstm(inp, layer_states[0], layer_states[1], params, self.bias, layers,
                                      self.bidirectional, False, lengths)
-            return _native._gru(inp, layer_states[0], params, self.bias, layers, self.bidirectional, False, lengths)
+            fn = {"GRU": _native._gru, "RNN_TANH": _native._rnn_tanh, "RNN_RELU": _native._rnn_relu}[self.mode]
+            return fn(inp, layer_states[0], params, self.bias, layers, self.bidirectional, False, lengths)
 
         if self.dropout > 0 and self.training and self.num_layers > 1:
             D = 2 if self.bidirectional else 1
@@ -243,38 +197,14 @@ class RNN(_RNNBase):
         if input.shape[-1] != params[0].shape[1]:  # the first layer's input size (per layer with dropout)
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {params[0].shape[1]}, got "
                                f"{input.shape[-1]}")
-        unbatched = input.dim() == 2
-        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
-        T, N = x.shape[0], x.shape[1]
-        D = 2 if self.bidirectional else 1
-        H = self.hidden_size
-        if hx is None:
-            h0 = _factories.zeros(num_layers * D, N, H, dtype=x.dtype, device=x.device)
-        else:
-            h0 = hx.unsqueeze(1) if unbatched else hx
-            if tuple(h0.shape) != (num_layers * D, N, H):
-                raise RuntimeError(f"Expected hidden size {(num_layers * D, N, H)}, got {list(hx.shape)}")
-        per = 4 if self.bias else 2
-        layer_in, last = x, []
-        for layer in range(num_layers):
-            outs = []
-            for d in range(D):
-                w = params[(layer * D + d) * per:(layer * D + d + 1) * per]
-                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
-                xi = F.linear(layer_in, w[0], b_ih)  # every step's input projection at once
-                h = h0[layer * D + d]
-                steps = [None] * T
-                for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
-                    h = self._act(xi[t] + F.linear(h, w[1], b_hh))
-                    steps[t] = h
-                outs.append(_C.stack(steps, 0) if T > 0 else xi)
-                last.append(h)
-            layer_in = outs[0] if D == 1 else _C.cat(outs, -1)
-        h_n = _C.stack(last, 0)
-        out = layer_in
-        if unbatched:
-            return out.squeeze(1), h_n.squeeze(1)
-        return (out.transpose(0, 1) if self.batch_first else out), h_n
+        if hx is not None:
+            unbatched = input.dim() == 2
+            N = 1 if unbatched else input.shape[0 if self.batch_first else 1]
+            want = (num_layers * (2 if self.bidirectional else 1), N, self.hidden_size)
+            if tuple(hx.unsqueeze(1).shape if unbatched and hx.dim() == 2 else hx.shape) != want:
+                raise RuntimeError(f"Expected hidden size {want}, got {list(hx.shape)}")
+        run = _native._rnn_relu if self.nonlinearity == "relu" else _native._rnn_tanh
+        return run(input, hx, params, self.bias, num_layers, self.bidirectional, self.batch_first)
 
     def forward(self, input, hx=None):
         out, h = self._packed(input, hx) if _is_packed(input) else self._forward(input, hx)
