@@ -5,7 +5,6 @@
 // PyTorch).
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "autograd/ops/common.h"
 #include "autograd/ops/loss.h"
@@ -21,14 +20,6 @@ using kernels::CtcParams;
 namespace {
 
 constexpr const char* kCtcNode = "CtcLossBackward0";
-
-std::string dims_text(const Dims& d) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < d.size(); ++i) os << (i ? ", " : "") << d[i];
-  os << "]";
-  return os.str();
-}
 
 }  // namespace
 
@@ -52,9 +43,9 @@ Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Dims& inpu
              log_probs.sizes(), "), got ", input_lengths.size(), " and ", target_lengths.size());
   LOOM_CHECK(blank >= 0 && blank < C, "ctc_loss: blank must be in label range [0, ", C, "), got ", blank);
   for (int64_t v : input_lengths)
-    LOOM_CHECK(v >= 0 && v <= T, "ctc_loss: input_lengths must be in [0, ", T, "], got ", dims_text(input_lengths));
+    LOOM_CHECK(v >= 0 && v <= T, "ctc_loss: input_lengths must be in [0, ", T, "], got ", input_lengths);
   for (int64_t v : target_lengths)
-    LOOM_CHECK(v >= 0, "ctc_loss: target_lengths must be non-negative, got ", dims_text(target_lengths));
+    LOOM_CHECK(v >= 0, "ctc_loss: target_lengths must be non-negative, got ", target_lengths);
   // lens [3, N]: input lengths, target lengths, offsets of the targets.
   std::vector<int64_t> lens(3 * N);
   int64_t S = 0;

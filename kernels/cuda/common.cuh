@@ -138,4 +138,11 @@ struct SumOp {
   }
 };
 
+struct MaxOp {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
+};
+
 }  // namespace loom::kernels::cuda

@@ -20,13 +20,6 @@ namespace loom::kernels::cuda {
 
 namespace {
 
-struct MaxOp {
-  template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const {
-    return a > b ? a : b;
-  }
-};
-
 template <typename T>
 __device__ __forceinline__ T log_add(T a, T b) {
   const T m = a > b ? a : b;

@@ -268,13 +268,6 @@ __global__ void product_backward_kernel(T* __restrict__ dx, T* __restrict__ dy, 
 
 // ---- clip loss ----
 
-struct MaxOp {
-  template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const {
-    return a > b ? a : b;
-  }
-};
-
 template <typename T>
 __device__ __forceinline__ T neg_inf() {
   return -INFINITY;

@@ -18,13 +18,6 @@ namespace loom::kernels::cuda {
 
 namespace {
 
-struct MaxOp {
-  template <typename T>
-  __device__ __forceinline__ T operator()(T a, T b) const {
-    return a > b ? a : b;
-  }
-};
-
 template <typename T>
 __global__ void cross_entropy_forward_kernel(T* __restrict__ loss, T* __restrict__ lse, T* __restrict__ roww,
                                              const T* __restrict__ x, const int64_t* __restrict__ target,
