@@ -1,7 +1,7 @@
 """loom.special: PyTorch's torch.special functions: the kernels (erf, erfc, erfinv, gammaln = lgamma,
 digamma = psi, polygamma for n = 0 and 1) and, composed from loom's ops (gradients through them), expit,
 logit, exp2, expm1, log1p, round, sinc, xlogy, xlog1py, entr, ndtr, ndtri, log_ndtr, multigammaln,
-softmax, log_softmax, logsumexp."""
+zeta (Hurwitz) and polygamma for n >= 2 through it, softmax, log_softmax, logsumexp."""
 import math
 
 from . import _C
@@ -10,7 +10,7 @@ from ._composite_math import sinc, xlog1py, xlogy
 
 __all__ = ["expit", "logit", "erf", "erfc", "erfinv", "exp2", "expm1", "log1p", "round", "sinc", "xlogy", "xlog1py",
            "entr", "ndtr", "ndtri", "log_ndtr", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "softmax",
-           "log_softmax", "logsumexp"]
+           "log_softmax", "logsumexp", "zeta"]
 
 
 def _check(x, name):
@@ -125,8 +125,8 @@ psi = digamma
 
 
 def polygamma(n, input):
-    """The n-th derivative of digamma: n = 0 (digamma) and n = 1 (trigamma) have kernels; higher orders
-    are not implemented."""
+    """The n-th derivative of digamma: n = 0 (digamma) and n = 1 (trigamma) have kernels; higher orders are
+    (-1)^(n+1) n! zeta(n + 1, x), composed."""
     _check(input, "polygamma")
     if not isinstance(n, int) or n < 0:
         raise RuntimeError(f"polygamma(n, x) does not support negative n, got {n}")
@@ -134,7 +134,69 @@ def polygamma(n, input):
         return input.digamma()
     if n == 1:
         return input.trigamma()
-    raise NotImplementedError(f"polygamma: order n={n} is not implemented (n = 0 and 1 are)")
+    x = input if input.is_floating_point() else input.float()
+    log_fact = math.lgamma(n + 1)  # n! overflows a double past n = 170 (math.factorial would take forever)
+    scale = math.exp(log_fact) if log_fact < 709.0 else math.inf
+    return _hurwitz_zeta(float(n + 1), x) * (scale if n % 2 else -scale)
+
+
+# (2j)! / B_2j: the Euler-Maclaurin tail of the Hurwitz zeta function (Cephes' zeta.c).
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18)
+
+
+_ZETA_MAX_TERMS = 1 << 16
+
+
+def _hurwitz_zeta(s, q):
+    """sum_k (q + k)^-s: the terms up to where q + m >= 9 summed directly (one [..., m] tensor; m from the
+    smallest q, read on the host), the rest by Euler-Maclaurin from w = q + m. Cephes' special values: s = 1
+    gives inf, s < 1 nan, q a non-positive integer inf, q < 0 with s not an integer nan."""
+    from ._factories import arange
+    qmin = float(q.min()) if q.numel() else 9.0
+    m = 9 if not math.isfinite(qmin) else max(9, math.ceil(9.0 - qmin))
+    if m > _ZETA_MAX_TERMS:
+        raise RuntimeError(f"zeta: an argument q = {qmin} below {9 - _ZETA_MAX_TERMS} is not supported (loom sums "
+                           f"the terms up to q + k >= 9 directly)")
+    k = arange(m, dtype=q.dtype, device=q.device)
+    sx = s.unsqueeze(-1) if isinstance(s, Tensor) else s
+    total = (q.unsqueeze(-1) + k).pow(-sx).sum(-1)
+    w = q + m
+    b = w.pow(-s)
+    total = total + w * b / (s - 1) + 0.5 * b  # the tail from w = q + m: its integral and half its first term
+    a, j = 1.0, 0.0
+    for coef in _ZETA_A:
+        a = a * (s + j)
+        b = b / w
+        total = total + a * b / coef
+        a = a * (s + j + 1)
+        b = b / w
+        j += 2
+    inf, nan = float("inf"), float("nan")
+    pole = q.le(0).logical_and(q.eq(q.floor()))
+    s_int = s.eq(s.floor()) if isinstance(s, Tensor) else s == math.floor(s)
+    negative = q.lt(0)  # q^-s of a negative q needs an integer s
+    if isinstance(s_int, Tensor):
+        negative = negative.logical_and(s_int.logical_not())
+    if isinstance(s_int, Tensor) or not s_int:
+        total = _C.where(negative, nan, total)
+    total = _C.where(pole, inf, total)
+    if isinstance(s, Tensor):
+        return _C.where(s.eq(1), inf, _C.where(s.lt(1), nan, total))
+    return total * 0 + (inf if s == 1 else nan) if s <= 1 else total
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function sum_k (other + k)^-input (torch.special.zeta); either may be a number."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("special.zeta(): expected at least one Tensor argument")
+    like = input if isinstance(input, Tensor) else other
+    dt = like.dtype if like.is_floating_point() else _C.float32
+    from ._factories import tensor as _tensor
+    s = input.to(dt) if isinstance(input, Tensor) else float(input)
+    q = other.to(dt) if isinstance(other, Tensor) else _tensor(float(other), dtype=dt, device=like.device)
+    return _hurwitz_zeta(s, q)
 
 
 def multigammaln(input, p):

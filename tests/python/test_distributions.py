@@ -111,8 +111,19 @@ def test_special_functions_edges():
     np.testing.assert_allclose(np.asarray([math.erf(v) for v in e.numpy()[:3]]), [0.0, 0.5, -0.999999999], rtol=1e-14)
     assert e[3].item() == math.inf
     assert loom.erfinv(loom.tensor([0.5])).dtype == loom.float32
-    with pytest.raises(NotImplementedError, match="polygamma"):
-        loom.special.polygamma(2, t([1.0]))
+    # higher orders through the Hurwitz zeta function; PyTorch 2.15's values, poles and negative arguments
+    q = t([0.3, 1.0, 2.5, 10.0, 0.0, -1.0, -1.5, -2.7, 50.0])
+    want = {2: [-75.27253658872601, -2.404113806319188, -0.23620405164172736, -0.011049834970802069, -math.inf,
+                -math.inf, -0.23620405164172825, -68.93293902326377, -0.000408079989337597],
+            5: [164634.846099223, 122.08116743813383, 0.5785691785671833, 0.00030594516211726814, math.inf,
+                math.inf, 15381.648528026304, 165660.1105136131, 8.071677135254361e-08]}
+    for n, w in want.items():
+        np.testing.assert_allclose(loom.special.polygamma(n, q).numpy(), w, rtol=1e-13)
+    z = loom.special.zeta(t([2.0, 3.5, 1.0, 0.5, 2.0, 2.0, 2.5]), t([1.0, 2.0, 1.0, 1.0, -1.5, 0.0, -0.5])).numpy()
+    np.testing.assert_allclose(z[[0, 1, 4]], [1.6449340668482266, 0.12673386731705663, 9.379246644989124],
+                               rtol=1e-13)
+    assert z[2] == math.inf and z[5] == math.inf and math.isnan(z[3]) and math.isnan(z[6])
+    assert loom.autograd.gradcheck(lambda v: loom.special.polygamma(3, v), (t([0.7, 2.0]).requires_grad_(True),))
     y = t([1.5]).requires_grad_(True)
     (g,) = loom.autograd.grad(loom.digamma(y), [y], create_graph=True)
     with pytest.raises(NotImplementedError, match="differentiable once only"):
