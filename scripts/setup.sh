@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing loom needs on a Debian 12 machine:
-#   - apt: CMake, Ninja, g++, zlib, OpenBLAS, libpng, libjpeg, Fashion-MNIST,
+#   - apt: CMake, Ninja, g++, ccache, zlib, OpenBLAS, libpng, libjpeg, Fashion-MNIST,
 #     and Catch2 >= 3.4 (bookworm-backports on Debian 12; never Catch2 v2);
 #   - the virtual environment .venv/ at the repository root with the Python
 #     packages (python3-venv / python3-dev from apt when the interpreter lacks
@@ -101,7 +101,7 @@ catch2_fail() {
 
 if [ "$ONLY_VENV" = 0 ]; then
   need_apt=()
-  for pkg in cmake ninja-build g++ zlib1g-dev libopenblas-dev libpng-dev libjpeg-dev clang-format dataset-fashion-mnist; do
+  for pkg in cmake ninja-build g++ ccache zlib1g-dev libopenblas-dev libpng-dev libjpeg-dev clang-format dataset-fashion-mnist; do
     installed "$pkg" || need_apt+=("$pkg")
   done
   if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi

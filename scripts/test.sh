@@ -9,12 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . scripts/venv.sh
+T0=$SECONDS
+phase() { echo "== [$((SECONDS - T0)) s] $* =="; }
 
-echo "== build: default (CUDA when available) =="
+phase "build: default (CUDA when available)"
 bash scripts/build.sh
-echo "== build: CPU only =="
+phase "build: CPU only"
 BUILD_DIR=build-cpu bash scripts/build.sh -DLOOM_CUDA=OFF -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_BENCHMARKS=OFF -DLOOM_BUILD_EXAMPLES=OFF
-echo "== build: CUDA emulator =="
+phase "build: CUDA emulator"
 # loom_bench is built for its --launch-report test; the emulator's sm_90
 # kernel resource table is read from the CUDA build's cubins when there is one.
 EMU_RESOURCES=()
@@ -22,11 +24,12 @@ if [ -f build/libloom.so ]; then EMU_RESOURCES=(-DLOOM_EMU_RESOURCES_FROM="$PWD/
 BUILD_DIR=build-emu bash scripts/build.sh -DLOOM_CUDA=EMU -DLOOM_BUILD_PYTHON=OFF -DLOOM_BUILD_EXAMPLES=OFF \
   ${EMU_RESOURCES[@]+"${EMU_RESOURCES[@]}"}
 
-echo "== Catch2: default build =="
+phase "Catch2: default build"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
-echo "== Catch2: CPU-only build =="
+phase "Catch2: CPU-only build"
 ctest --test-dir build-cpu --output-on-failure -j "$(nproc)"
-echo "== Catch2: CUDA tests on the emulator =="
+phase "Catch2: CUDA tests on the emulator"
 ctest --test-dir build-emu --output-on-failure -j "$(nproc)" -L "cuda|emu"
-echo "== pytest (the extension of build/) =="
+phase "pytest (the extension of build/)"
 LOOM_BUILD_DIR=build "$LOOM_PY" -m pytest tests/python -q
+phase "all tests passed"
