@@ -27,6 +27,9 @@ inline constexpr bool kBuiltWithCuda = false;
 
 bool built_with_cuda();
 bool is_available();
+// Why is_available() is false, "" when it is true: "loom was built without CUDA (a CPU-only build)",
+// the driver's error from cudaGetDeviceCount, or "no CUDA device is visible ...".
+std::string unavailable_reason();
 int device_count();  // never throws: 0 when the driver or device is missing
 int current_device();
 void set_device(int index);

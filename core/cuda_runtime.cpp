@@ -192,6 +192,18 @@ int device_count() {
 
 bool is_available() { return device_count() > 0; }
 
+std::string unavailable_reason() {
+  if (is_available()) return "";
+  int n = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::string("no usable CUDA driver: cudaGetDeviceCount failed with ") + cudaGetErrorName(err) + " (" +
+           cudaGetErrorString(err) + ")";
+  }
+  return "no CUDA device is visible (cudaGetDeviceCount returned 0)";
+}
+
 int current_device() {
   LOOM_CHECK(device_count() > 0, "current_device: no CUDA device is available");
   int d = 0;

@@ -8,6 +8,7 @@ namespace loom::cuda {
 
 bool built_with_cuda() { return false; }
 bool is_available() { return false; }
+std::string unavailable_reason() { return "loom was built without CUDA (a CPU-only build)"; }
 int device_count() { return 0; }
 int current_device() { throw_no_cuda("current_device"); }
 void set_device(int) { throw_no_cuda("set_device"); }

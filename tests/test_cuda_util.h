@@ -4,14 +4,13 @@
 // still start with LOOM_REQUIRE_GPU() (tests/test_util.h).
 #pragma once
 #ifdef LOOM_WITH_CUDA
-#include <cuda_runtime_api.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 #include "core/cuda.h"
+#include "core/dispatch.h"  // cudaStream_t, without the runtime's headers
 #include "test_util.h"
 
 namespace loom::test {

@@ -28,9 +28,6 @@
 #include "autograd/gradcheck.h"
 #include "core/cuda.h"
 #include "core/tensor.h"
-#if defined(LOOM_WITH_CUDA) && !defined(LOOM_CUDA_EMU)
-#include <cuda_runtime_api.h>
-#endif
 
 namespace loom::test {
 
@@ -183,20 +180,7 @@ inline Tensor leaf(const Shape& shape, double lo = -1.0, double hi = 1.0) {
 
 // Why GPU tests cannot run here: a CPU-only build, the CUDA driver's error,
 // or no device; "" when they can.
-inline std::string gpu_unavailable_reason() {
-  if (!cuda::built_with_cuda()) return "loom was built without CUDA (a CPU-only build)";
-  if (cuda::is_available()) return "";
-#if defined(LOOM_WITH_CUDA) && !defined(LOOM_CUDA_EMU)
-  int n = 0;
-  const cudaError_t err = cudaGetDeviceCount(&n);
-  if (err != cudaSuccess) {
-    (void)cudaGetLastError();
-    return std::string("no usable CUDA driver: cudaGetDeviceCount failed with ") + cudaGetErrorName(err) + " (" +
-           cudaGetErrorString(err) + ")";
-  }
-#endif
-  return "no CUDA device is visible (cudaGetDeviceCount returned 0)";
-}
+inline std::string gpu_unavailable_reason() { return cuda::unavailable_reason(); }
 
 inline bool have_gpu() { return gpu_unavailable_reason().empty(); }
 
