@@ -17,6 +17,10 @@
 //   cpu/pool/fp32/relu_maxpool2x2_fwdbwd/N32_C32_H64_W64   max_pool2d(relu(x)): + 20·in (relu
 //                                                           forward, then its backward)
 //   cpu/pool/fp32/adaptive_maxpool_fwdbwd/N32_C256_H14_W14_O4x4, cpu/pool/fp32/maxovertime_fwdbwd/N32_C256_L64
+// 3-D pooling of a video block [N, C, D, H, W] (2x2x2, stride 2), on both devices
+// (GPU at N32, CPU at N4), the same byte counts as 2-D:
+//   pool/fp32/maxpool3d_2x2x2_fwdbwd/N32_C64_D8_H56_W56, pool/fp32/avgpool3d_2x2x2_fwdbwd/N32_C64_D8_H56_W56
+//   cpu/pool/fp32/maxpool3d_2x2x2_fwdbwd/N4_C64_D8_H56_W56, cpu/pool/fp32/avgpool3d_2x2x2_fwdbwd/N4_C64_D8_H56_W56
 // 2x2 is the CLIP image encoder's downsampling (shared/bench/SPEC.md),
 // 3x3/s2/pad 1 the ResNet stem's. fwd runs with the input requiring grad
 // (the graph is recorded, as in training); fwdbwd = forward, then the input
@@ -49,6 +53,8 @@ void gpu_cases(const Context& ctx) {
   const loom::Device dev(loom::DeviceType::CUDA, loom::cuda::current_device());
   const auto max2 = [](const Tensor& x) { return loom::max_pool2d(x, {2}); };
   const auto avg2 = [](const Tensor& x) { return loom::avg_pool2d(x, {2}); };
+  const auto max3 = [](const Tensor& x) { return loom::max_pool3d(x, {2}); };
+  const auto avg3 = [](const Tensor& x) { return loom::avg_pool3d(x, {2}); };
   const PoolCase cases[] = {
       {"pool/fp32/maxpool2x2_fwd/N256_C32_H64_W64", {256, 32, 64, 64}, max2, false, 4, 12},
       {"pool/fp32/maxpool2x2_fwdbwd/N256_C32_H64_W64", {256, 32, 64, 64}, max2, true, 8, 24},
@@ -77,6 +83,8 @@ void gpu_cases(const Context& ctx) {
        true,
        8,
        24},
+      {"pool/fp32/maxpool3d_2x2x2_fwdbwd/N32_C64_D8_H56_W56", {32, 64, 8, 56, 56}, max3, true, 8, 24},
+      {"pool/fp32/avgpool3d_2x2x2_fwdbwd/N32_C64_D8_H56_W56", {32, 64, 8, 56, 56}, avg3, true, 8, 8},
   };
   for (const PoolCase& c : cases) {
     ctx.run(c.name, [&] {
@@ -96,6 +104,8 @@ void gpu_cases(const Context& ctx) {
 void cpu_cases(const Context& ctx) {
   const auto max2 = [](const Tensor& x) { return loom::max_pool2d(x, {2}); };
   const auto relu_max2 = [](const Tensor& x) { return loom::max_pool2d(x.relu(), {2}); };
+  const auto max3 = [](const Tensor& x) { return loom::max_pool3d(x, {2}); };
+  const auto avg3 = [](const Tensor& x) { return loom::avg_pool3d(x, {2}); };
   const PoolCase cases[] = {
       {"cpu/pool/fp32/maxpool2x2_fwd/N32_C32_H64_W64", {32, 32, 64, 64}, max2, false, 4, 12},
       {"cpu/pool/fp32/maxpool2x2_fwdbwd/N32_C32_H64_W64", {32, 32, 64, 64}, max2, true, 8, 24},
@@ -112,6 +122,8 @@ void cpu_cases(const Context& ctx) {
        true,
        8,
        24},
+      {"cpu/pool/fp32/maxpool3d_2x2x2_fwdbwd/N4_C64_D8_H56_W56", {4, 64, 8, 56, 56}, max3, true, 8, 24},
+      {"cpu/pool/fp32/avgpool3d_2x2x2_fwdbwd/N4_C64_D8_H56_W56", {4, 64, 8, 56, 56}, avg3, true, 8, 8},
   };
   for (const PoolCase& c : cases) {
     ctx.run(c.name, [&] {

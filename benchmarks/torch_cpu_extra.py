@@ -49,6 +49,12 @@ def pool_cases(add):
     t = torch.randn(32, 256, 1, 64, requires_grad=True)
     gt = torch.randn(32, 256, 1, 1)
     add("cpu/pool/fp32/maxovertime_fwdbwd/N32_C256_L64", bench(lambda: torch.autograd.grad(F.adaptive_max_pool2d(t, 1), t, gt)))
+    v = torch.randn(4, 64, 8, 56, 56, requires_grad=True)
+    gv = torch.randn(4, 64, 4, 28, 28)
+    add("cpu/pool/fp32/maxpool3d_2x2x2_fwdbwd/N4_C64_D8_H56_W56",
+        bench(lambda: torch.autograd.grad(F.max_pool3d(v, 2), v, gv)))
+    add("cpu/pool/fp32/avgpool3d_2x2x2_fwdbwd/N4_C64_D8_H56_W56",
+        bench(lambda: torch.autograd.grad(F.avg_pool3d(v, 2), v, gv)))
 
 
 def grid_cases(add):

@@ -28,9 +28,27 @@ inline int64_t pool_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
   return out;
 }
 
+// 3-D pooling (max_pool3d, avg_pool3d): [N, C, D, H, W] contiguous as NC
+// volumes [D, H, W] -> [OD, OH, OW], the 2-D rules along three axes. The max
+// saves the flat index (id*H + ih)*W + iw inside the volume; the first maximum
+// in (d, h, w) window order wins, and the first NaN. The average divides by
+// `divisor` when it is positive (divisor_override), else by the window clipped
+// to the padded input (count_include_pad) or to the input; its dilations are 1.
+struct Pool3dParams {
+  int64_t NC, D, H, W, OD, OH, OW;
+  int64_t kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw;
+};
+
 namespace cpu {
 
 // float32 / float64.
+void max_pool3d_forward(DType dt, void* out, int64_t* indices, const void* in, const Pool3dParams& p);
+// grad_in (overwritten) gets grad_out scattered to the saved indices.
+void max_pool3d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const Pool3dParams& p);
+void avg_pool3d_forward(DType dt, void* out, const void* in, const Pool3dParams& p, bool count_include_pad,
+                        int64_t divisor);
+void avg_pool3d_backward(DType dt, void* grad_in, const void* grad_out, const Pool3dParams& p, bool count_include_pad,
+                         int64_t divisor);
 void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p);
 // grad_in (overwritten) gets grad_out scattered to the saved indices.
 void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const PoolParams& p);
@@ -75,5 +93,17 @@ void adaptive_max_pool2d_forward(DType dt, void* out, int64_t* indices, const vo
 // the outputs whose windows cover it and whose index is it (no atomics).
 void adaptive_max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices,
                                   const PoolParams& p, cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+
+// 3-D pooling: a thread per output (forward); the backward passes gather, a
+// thread per input element summing in output order over the windows that
+// cover it (deterministic, no atomics, each grad_in element written once).
+void max_pool3d_forward(DType dt, void* out, int64_t* indices, const void* in, const Pool3dParams& p,
+                        cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+void max_pool3d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const Pool3dParams& p,
+                         cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+void avg_pool3d_forward(DType dt, void* out, const void* in, const Pool3dParams& p, bool count_include_pad,
+                        int64_t divisor, cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
+void avg_pool3d_backward(DType dt, void* grad_in, const void* grad_out, const Pool3dParams& p, bool count_include_pad,
+                         int64_t divisor, cudaStream_t stream, PoolIndex index = PoolIndex::Auto);
 
 }  // namespace loom::kernels::cuda

@@ -1,9 +1,11 @@
-// max_pool2d / avg_pool2d / adaptive_avg_pool2d / adaptive_max_pool2d front
-// ends and their backward nodes. The max pools save the int64 argmax indices
-// (not the input); the
-// average pools save nothing but the shapes. Backward results are not
+// max_pool2d / avg_pool2d / adaptive_avg_pool2d / adaptive_max_pool2d and
+// max_pool3d / avg_pool3d front ends and their backward nodes. The max pools
+// save the int64 argmax indices (not the input); the average pools save
+// nothing but the shapes. Backward results are not
 // themselves differentiable (no double backward through pooling).
 #include "autograd/ops/pool.h"
+
+#include <array>
 #include "core/op_cost.h"
 
 #include "autograd/ops/common.h"
@@ -81,7 +83,147 @@ PoolParams adaptive_params(const char* op, const Tensor& input, const Dims& outp
   return p;
 }
 
+// ---- 3-D ----
+
+std::array<int64_t, 3> triple_arg(const Dims& d, const char* op, const char* name) {
+  LOOM_CHECK(d.size() == 1 || d.size() == 3, op, ": ", name, " must be a single int or a tuple of three ints, got ",
+             d.size(), " values");
+  return d.size() == 1 ? std::array<int64_t, 3>{d[0], d[0], d[0]} : std::array<int64_t, 3>{d[0], d[1], d[2]};
+}
+
+struct Prepared3 {
+  Tensor in;
+  kernels::Pool3dParams p;
+  bool unbatched;
+  Shape out_shape;
+};
+
+Prepared3 prepare3(const char* op, const Tensor& input, const Dims& kernel_size, const Dims& stride,
+                   const Dims& padding, const Dims& dilation, bool ceil_mode) {
+  LOOM_CHECK(input.defined(), op, ": input must be defined");
+  LOOM_CHECK(input.dim() == 4 || input.dim() == 5, op,
+             ": expected 4D (unbatched) or 5D (batched) input, but got input of size: ", input.sizes());
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
+  const bool unbatched = input.dim() == 4;
+  Tensor x = (unbatched ? input.unsqueeze(0) : input).contiguous();
+  const auto k = triple_arg(kernel_size, op, "kernel_size");
+  const auto s = stride.empty() ? k : triple_arg(stride, op, "stride");
+  const auto pd = triple_arg(padding, op, "padding");
+  const auto dl = triple_arg(dilation, op, "dilation");
+  for (int a = 0; a < 3; ++a) {
+    LOOM_CHECK(k[a] > 0 && s[a] > 0 && dl[a] > 0, op, ": kernel_size, stride and dilation must be positive, got ",
+               kernel_size, ", ", stride, " and ", dilation);
+    LOOM_CHECK(pd[a] >= 0 && pd[a] <= k[a] / 2, op,
+               ": pad should be at most half of effective kernel size, but got pad=", padding,
+               ", kernel_size=", kernel_size);
+  }
+  kernels::Pool3dParams p{};
+  p.NC = x.size(0) * x.size(1), p.D = x.size(2), p.H = x.size(3), p.W = x.size(4);
+  p.kd = k[0], p.kh = k[1], p.kw = k[2], p.sd = s[0], p.sh = s[1], p.sw = s[2];
+  p.pd = pd[0], p.ph = pd[1], p.pw = pd[2], p.dd = dl[0], p.dh = dl[1], p.dw = dl[2];
+  p.OD = kernels::pool_out_size(p.D, p.kd, p.sd, p.pd, p.dd, ceil_mode);
+  p.OH = kernels::pool_out_size(p.H, p.kh, p.sh, p.ph, p.dh, ceil_mode);
+  p.OW = kernels::pool_out_size(p.W, p.kw, p.sw, p.pw, p.dw, ceil_mode);
+  LOOM_CHECK(p.OD > 0 && p.OH > 0 && p.OW > 0, op, ": given input size (", x.size(1), "x", p.D, "x", p.H, "x", p.W,
+             "), calculated output size (", x.size(1), "x", p.OD, "x", p.OH, "x", p.OW, ") is too small");
+  return {x, p, unbatched, Shape{x.size(0), x.size(1), p.OD, p.OH, p.OW}};
+}
+
 }  // namespace
+
+std::pair<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride,
+                                                  const Dims& padding, const Dims& dilation, bool ceil_mode) {
+  OpScope scope(Op::max_pool3d, {&input});
+  Prepared3 P = prepare3("max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  const kernels::Pool3dParams p = P.p;
+  if (scope.observed()) {
+    const double out = cost_numel(P.out_shape);
+    scope.set_cost(out * double(p.kd * p.kh * p.kw), cost_bytes(&input) + out * double(input.element_size() + 8));
+  }
+  Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
+  Tensor idx = ops::new_empty(P.out_shape, DType::Int64, input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        input.device(),
+        kernels::cpu::max_pool3d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(), P.in.data_ptr(), p),
+        kernels::cuda::max_pool3d_forward(input.dtype(), out.data_ptr(), idx.data_ptr<int64_t>(), P.in.data_ptr(), p,
+                                          ops::stream_of(input.device())));
+  Tensor y = finish(out, P.unbatched), i = finish(idx, P.unbatched);
+  if (autograd::any_requires_grad({&input})) {
+    const Shape in_shape = P.in.sizes();
+    const bool unbatched = P.unbatched;
+    SavedTensor s_idx(idx);
+    auto node = std::make_shared<LambdaNode>("MaxPool3DWithIndicesBackward0", [=](const TensorList& g) {
+      Tensor idx = s_idx.unpack("MaxPool3DWithIndicesBackward0");
+      Tensor go = g[0].contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0) {
+        if (go.numel() == 0) {
+          gi.zero_();
+        } else {
+          LOOM_DEVICE_DISPATCH(
+              go.device(),
+              kernels::cpu::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
+              kernels::cuda::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
+                                                 ops::stream_of(go.device())));
+        }
+      }
+      return TensorList{finish(gi, unbatched)};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return {y, i};
+}
+
+Tensor max_pool3d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                  const Dims& dilation, bool ceil_mode) {
+  return max_pool3d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
+}
+
+Tensor avg_pool3d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding, bool ceil_mode,
+                  bool count_include_pad, std::optional<int64_t> divisor_override) {
+  OpScope scope(Op::avg_pool3d, {&input});
+  Prepared3 P = prepare3("avg_pool3d", input, kernel_size, stride, padding, {1}, ceil_mode);
+  LOOM_CHECK(!divisor_override || *divisor_override != 0, "avg_pool3d: divisor must be not zero");
+  const int64_t divisor = divisor_override ? *divisor_override : 0;
+  LOOM_CHECK(divisor >= 0, "avg_pool3d: divisor_override must be positive, got ", divisor);
+  const kernels::Pool3dParams p = P.p;
+  if (scope.observed()) {
+    const double out = cost_numel(P.out_shape);
+    scope.set_cost(out * double(p.kd * p.kh * p.kw), cost_bytes(&input) + out * double(input.element_size()));
+  }
+  Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        input.device(),
+        kernels::cpu::avg_pool3d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p, count_include_pad, divisor),
+        kernels::cuda::avg_pool3d_forward(input.dtype(), out.data_ptr(), P.in.data_ptr(), p, count_include_pad, divisor,
+                                          ops::stream_of(input.device())));
+  Tensor y = finish(out, P.unbatched);
+  if (autograd::any_requires_grad({&input})) {
+    const Shape in_shape = P.in.sizes();
+    const bool unbatched = P.unbatched;
+    auto node = std::make_shared<LambdaNode>("AvgPool3DBackward0", [=](const TensorList& g) {
+      Tensor go = g[0].contiguous();
+      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+      if (gi.numel() > 0) {
+        if (go.numel() == 0) {
+          gi.zero_();
+        } else {
+          LOOM_DEVICE_DISPATCH(
+              go.device(),
+              kernels::cpu::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
+                                                divisor),
+              kernels::cuda::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
+                                                 divisor, ops::stream_of(go.device())));
+        }
+      }
+      return TensorList{finish(gi, unbatched)};
+    });
+    autograd::attach(node, {input}, y);
+  }
+  return y;
+}
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride,
                                                   const Dims& padding, const Dims& dilation, bool ceil_mode) {

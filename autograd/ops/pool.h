@@ -3,6 +3,7 @@
 // dilation / output_size take one value (both dims) or two; an empty stride
 // means stride = kernel_size. Kernels: kernels/{cpu,cuda}/pool.*.
 #pragma once
+#include <optional>
 #include <utility>
 #include "core/tensor.h"
 
@@ -21,5 +22,17 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size);
 // max_pool2d_with_indices (flat ih * W + iw inside each plane).
 Tensor adaptive_max_pool2d(const Tensor& input, const Dims& output_size);
 std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input, const Dims& output_size);
+
+// [N, C, D, H, W] or [C, D, H, W]; int-or-triple arguments as 1 or 3 values.
+// The indices are flat (d*H + h)*W + w inside each volume. divisor_override:
+// every window's sum divided by it (not zero) instead of the window's size.
+std::pair<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, const Dims& kernel_size, const Dims& stride = {},
+                                                  const Dims& padding = {0}, const Dims& dilation = {1},
+                                                  bool ceil_mode = false);
+Tensor max_pool3d(const Tensor& input, const Dims& kernel_size, const Dims& stride = {}, const Dims& padding = {0},
+                  const Dims& dilation = {1}, bool ceil_mode = false);
+Tensor avg_pool3d(const Tensor& input, const Dims& kernel_size, const Dims& stride = {}, const Dims& padding = {0},
+                  bool ceil_mode = false, bool count_include_pad = true,
+                  std::optional<int64_t> divisor_override = std::nullopt);
 
 }  // namespace loom

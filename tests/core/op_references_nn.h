@@ -1,6 +1,6 @@
 // Float64 references of the registry's recurrent, sequence-loss and bag ops
 // (core/ops.toml, `ref`): the LSTM, GRU and Elman cells and a whole layer,
-// F.ctc_loss, F.embedding_bag. Included at the end of op_references.h, whose
+// F.ctc_loss, F.embedding_bag, 3-D pooling. Included at the end of op_references.h, whose
 // helpers (values, from, linear, sigmoid) they use.
 #pragma once
 #include <algorithm>
@@ -151,6 +151,40 @@ inline Tensor embedding_bag(const Tensor& index, const Tensor& weight, const std
       for (int64_t d = 0; d < D; ++d) out[b * D + d] /= static_cast<double>(kept);
   }
   return from(out, {B, D});
+}
+
+// 3-D pooling of x [N, C, D, H, W] over windows k with stride s and padding p (floor
+// mode, no dilation): the maximum, or the mean over the window with its padding
+// (count_pad) or without.
+inline Tensor pool3d(const Tensor& x, const Dims& k, const Dims& s, const Dims& p, bool max, bool count_pad = true) {
+  const int64_t NC = x.size(0) * x.size(1), D = x.size(2), H = x.size(3), W = x.size(4);
+  int64_t O[3];
+  for (int a = 0; a < 3; ++a) O[a] = (x.size(2 + a) + 2 * p[a] - k[a]) / s[a] + 1;
+  const Values vx = values(x);
+  Values out(static_cast<size_t>(NC * O[0] * O[1] * O[2]));
+  size_t at = 0;
+  for (int64_t nc = 0; nc < NC; ++nc)
+    for (int64_t od = 0; od < O[0]; ++od)
+      for (int64_t oh = 0; oh < O[1]; ++oh)
+        for (int64_t ow = 0; ow < O[2]; ++ow) {
+          double best = -std::numeric_limits<double>::infinity(), sum = 0;
+          int64_t count = 0;
+          for (int64_t a = 0; a < k[0]; ++a)
+            for (int64_t b = 0; b < k[1]; ++b)
+              for (int64_t c = 0; c < k[2]; ++c) {
+                const int64_t id = od * s[0] - p[0] + a, ih = oh * s[1] - p[1] + b, iw = ow * s[2] - p[2] + c;
+                if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                  count += count_pad;
+                  continue;
+                }
+                const double v = vx[((nc * D + id) * H + ih) * W + iw];
+                best = std::max(best, v);
+                sum += v;
+                ++count;
+              }
+          out[at++] = max ? best : sum / static_cast<double>(count);
+        }
+  return from(out, {x.size(0), x.size(1), O[0], O[1], O[2]});
 }
 
 }  // namespace loom::ref

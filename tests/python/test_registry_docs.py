@@ -111,6 +111,8 @@ DOCUMENTED = [
     (F.avg_pool2d, "avg_pool2d"),
     (F.adaptive_avg_pool2d, "adaptive_avg_pool2d"),
     (F.adaptive_max_pool2d, "adaptive_max_pool2d"),
+    (F.max_pool3d, "max_pool3d"),
+    (F.avg_pool3d, "avg_pool3d"),
     (F.lstm_cell, "lstm_cell"),
     (_native._lstm, "lstm"),
     (F.gru_cell, "gru_cell"),

@@ -225,35 +225,12 @@ def _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, op, dilation=1)
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    """The mean over each window of input [N, C, D, H, W] ([C, D, H, W]): the window sums of avg_pool2d over
-    the depth slices, added over the depth taps, divided as PyTorch (the window clipped to the padded input,
-    or to the input, or divisor_override)."""
-    x, unbatched = _input5d(input, "avg_pool3d")
-    k, s, p, _, (od, oh, ow) = _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, "avg_pool3d")
-    N, C, D, H, W = x.shape
-    # zero depth padding, and enough on the right for a ceil_mode window reaching past it
-    right = max(0, (od - 1) * s[0] + k[0] - (D + p[0]))
-    xp = pad(x, (0, 0, 0, 0, p[0], p[0] + right))
-    rows = _window_counts(H, k[1], s[1], p[1], oh, True)
-    cols = _window_counts(W, k[2], s[2], p[2], ow, True)
-    area = _tensor_of([[r * c for c in cols] for r in rows], dtype=x.dtype, device=x.device)
-    total = None
-    for _, sl in _depth_taps(xp, k[0], s[0], 1, od):
-        y = _C._functional.avg_pool2d(sl, k[1:], s[1:], p[1:], ceil_mode, True) * area  # window sums
-        total = y if total is None else total + y
-    total = total.reshape(N, od, C, oh, ow).transpose(1, 2)
-    if divisor_override is not None:
-        if divisor_override == 0:
-            raise RuntimeError("avg_pool3d: divisor must be not zero")
-        out = total / divisor_override
-    else:
-        dep = _window_counts(D, k[0], s[0], p[0], od, count_include_pad)
-        if not count_include_pad:
-            rows = _window_counts(H, k[1], s[1], p[1], oh, False)
-            cols = _window_counts(W, k[2], s[2], p[2], ow, False)
-        div = _tensor_of([[[a * b * c for c in cols] for b in rows] for a in dep], dtype=x.dtype, device=x.device)
-        out = total / div
-    return out.squeeze(0) if unbatched else out
+    _tensor(input, "avg_pool3d")
+    return _C._functional.avg_pool3d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                     divisor_override)
+
+
+avg_pool3d.__doc__ = _C._functional.avg_pool3d.__doc__
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -281,7 +258,9 @@ avg_pool2d.__doc__ = _C._functional.avg_pool2d.__doc__
 
 def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
-    """(values, indices) of max_pool3d; indices are flat d * H * W + h * W + w inside each [D, H, W] volume."""
+    """(values, indices) of max_pool3d; indices are flat d * H * W + h * W + w inside each [D, H, W] volume.
+    Composed from max_pool2d over the depth taps: on the CPU its forward is faster than loom's max_pool3d kernel
+    (loom::max_pool3d in C++) for now."""
     x, unbatched = _input5d(input, "max_pool3d")
     k, s, p, dl, (od, oh, ow) = _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, "max_pool3d", dilation)
     N, C, D, H, W = x.shape
@@ -306,6 +285,9 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """The maximum over each window of input [N, C, D, H, W] ([C, D, H, W]); padding counts as -inf."""
     v, i = max_pool3d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
     return (v, i) if return_indices else v
+
+
+max_pool3d.__doc__ = _C._functional.max_pool3d.__doc__
 
 
 def _adaptive3d(input, output_size, op):
