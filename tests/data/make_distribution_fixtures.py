@@ -97,4 +97,142 @@ case("D.kl_divergence(D.Independent(D.Normal(a, b), 1), D.Independent(D.Normal(c
 case("D.kl_divergence(D.LogNormal(a, b), D.LogNormal(c, d))", a=r(3), b=torch.rand(3) + 0.5, c=r(3),
      d=torch.rand(3) + 0.5)
 
+# The families of loom/distributions/families_more.py (after the cases above, whose random inputs stay as they were)
+u = torch.rand
+
+
+def pos(*shape):
+    return u(*shape) + 0.5
+
+
+def lp_all(*attrs):
+    """An expression giving d.<attr> for each attr ("log_prob(x)", "entropy()", "mean", ...) of `d`."""
+    return "(lambda d: (" + ", ".join("d." + a for a in attrs) + "))"
+
+
+CONT = ("log_prob(x)", "entropy()", "mean", "variance", "mode", "cdf(x)", "icdf(p)")
+case(lp_all(*CONT) + "(D.Cauchy(loc, scale))", loc=r(3, 2), scale=pos(3, 2), x=r(4, 3, 2) * 2, p=u(3, 2))
+case(lp_all(*CONT) + "(D.HalfNormal(scale))", scale=pos(3), x=torch.tensor([[0.3, 1.2, 2.5], [0.0, 0.7, 0.1]]),
+     p=u(3))
+case(lp_all("log_prob(x)") + "(D.HalfNormal(scale))", scale=pos(3), x=torch.tensor([-0.5, 0.5, 1.0]), nograd=("x",))
+case(lp_all(*CONT) + "(D.HalfCauchy(scale))", scale=pos(3), x=u(2, 3) * 3, p=u(3))
+case(lp_all(*CONT, "stddev") + "(D.Gumbel(loc, scale))", loc=r(3), scale=pos(3), x=r(4, 3) * 2, p=u(3))
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance", "mode") + "(D.StudentT(df, loc, scale))",
+     df=torch.tensor([0.5, 1.5, 3.0, 7.0]), loc=r(4), scale=pos(4), x=r(3, 4) * 2)
+case(lp_all("log_prob(x)", "entropy()") + "(D.StudentT(df))", df=u(3) * 4 + 0.5, x=r(3))
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance", "mode", "df") + "(D.Chi2(df))", df=u(4) * 5 + 0.5,
+     x=u(4) * 4 + 0.1)
+DISC = ("log_prob(x)", "entropy()", "mean", "variance", "mode")
+case(lp_all(*DISC) + "(D.Geometric(probs=p))", p=u(4) * 0.9 + 0.05, x=torch.tensor([0.0, 1.0, 3.0, 7.0]),
+     nograd=("x",))
+case(lp_all(*DISC, "probs") + "(D.Geometric(logits=l))", l=r(2, 3), x=torch.tensor([[0.0, 2.0, 5.0]]),
+     nograd=("x",))
+case(lp_all(*DISC, "logits") + "(D.Binomial(n, probs=p))", n=torch.tensor([6.0, 6.0, 6.0]), p=u(3) * 0.9 + 0.05,
+     x=torch.tensor([[0.0, 3.0, 6.0], [2.0, 1.0, 4.0]]), nograd=("n", "x"))
+case(lp_all("log_prob(x)", "entropy()", "mean", "probs") + "(D.Binomial(4, logits=l))", l=r(2, 3),
+     x=torch.tensor([[0.0, 1.0, 4.0], [2.0, 3.0, 1.0]]), nograd=("x",))
+case(lp_all("log_prob(x)", "mean", "variance", "mode") + "(D.NegativeBinomial(n, probs=p))", n=u(4) * 5 + 0.5,
+     p=u(4) * 0.8 + 0.1, x=torch.tensor([0.0, 1.0, 4.0, 9.0]), nograd=("x",))
+case(lp_all("log_prob(x)", "mean", "variance", "probs") + "(D.NegativeBinomial(n, logits=l))", n=u(3) * 3 + 1,
+     l=r(3), x=torch.tensor([[0.0, 2.0, 5.0], [1.0, 0.0, 3.0]]), nograd=("x",))
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance") + "(D.Multinomial(6, probs=p))", p=u(2, 3) + 0.1,
+     x=torch.tensor([[1.0, 2.0, 3.0], [6.0, 0.0, 0.0]]), nograd=("x",))
+case(lp_all("log_prob(x)", "entropy()", "logits") + "(D.Multinomial(3, logits=l))", l=r(4),
+     x=torch.tensor([[1.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 3.0]]), nograd=("x",))
+case(lp_all(*CONT) + "(D.Weibull(scale, c))", scale=pos(3), c=u(3) * 2 + 0.6, x=u(2, 3) * 2 + 0.05, p=u(3))
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance", "mode", "cdf(x)", "icdf(p)") + "(D.Pareto(scale, a))",
+     scale=pos(4), a=torch.tensor([0.7, 1.5, 2.5, 4.0]), x=u(2, 4) * 3 + 1.6, p=u(4))
+case(lp_all(*CONT) + "(D.Kumaraswamy(a, b))", a=u(4) * 2 + 0.5, b=torch.tensor([0.7, 1.5, 2.5, 4.0]),
+     x=u(2, 4) * 0.9 + 0.05, p=u(4))
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance", "cdf(x)", "icdf(q)", "logits") +
+     "(D.ContinuousBernoulli(probs=p))", p=torch.tensor([0.1, 0.3, 0.4999, 0.5, 0.5008, 0.7, 0.95]),
+     x=u(2, 7) * 0.9 + 0.05, q=u(7))
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance", "probs") + "(D.ContinuousBernoulli(logits=l))",
+     l=r(2, 3), x=u(2, 3))
+case(lp_all("log_prob(x)", "probs") + "(D.RelaxedBernoulli(t, probs=p))", t=pos(3), p=u(3) * 0.9 + 0.05,
+     x=u(2, 3) * 0.9 + 0.05)
+case(lp_all("log_prob(x)", "logits") + "(D.RelaxedBernoulli(t, logits=l))", t=torch.tensor(0.7), l=r(2, 3),
+     x=u(2, 3) * 0.9 + 0.05)
+case(lp_all("log_prob(x)", "probs") + "(D.RelaxedOneHotCategorical(t, logits=l))", t=torch.tensor(0.6),
+     l=r(2, 4), x=torch.softmax(r(3, 2, 4), -1))
+case(lp_all("log_prob(x)") + "(D.RelaxedOneHotCategorical(t, probs=p))", t=torch.tensor(1.3), p=u(2, 3) + 0.1,
+     x=torch.softmax(r(2, 3), -1))
+case(lp_all("log_prob(x)", "mean", "variance", "cdf(x)") +
+     "(D.MixtureSameFamily(D.Categorical(logits=l), D.Normal(loc, scale)))", l=r(3, 4), loc=r(3, 4),
+     scale=pos(3, 4), x=r(5, 3))
+case(lp_all("log_prob(x)", "mean", "variance") +
+     "(D.MixtureSameFamily(D.Categorical(probs=w), D.Independent(D.Normal(loc, scale), 1)))", w=u(4) + 0.1,
+     loc=r(4, 2), scale=pos(4, 2), x=r(5, 2))
+case(lp_all("log_prob(x)", "mean", "variance") +
+     "(D.MixtureSameFamily(D.Categorical(logits=l), D.Gamma(a, b)))", l=r(3), a=pos(2, 3) * 2, b=pos(2, 3),
+     x=u(4, 2) * 3 + 0.1)
+Wl = r(2, 3, 2)
+case(lp_all("log_prob(x)", "entropy()", "mean", "variance", "covariance_matrix", "precision_matrix", "scale_tril") +
+     "(D.LowRankMultivariateNormal(loc, W, d))", loc=r(2, 3), W=Wl, d=pos(2, 3), x=r(4, 2, 3))
+case(lp_all("log_prob(x)", "entropy()", "variance") + "(D.LowRankMultivariateNormal(loc, W, d))", loc=r(3),
+     W=r(2, 3, 1), d=pos(3), x=r(5, 1, 3))
+AT = "D.transforms.AffineTransform"
+case(lp_all("log_prob(x)", "cdf(x)", "icdf(p)") +
+     f"(D.TransformedDistribution(D.Normal(a, b), [{AT}(c, d), D.transforms.ExpTransform()]))", a=r(3), b=pos(3),
+     c=r(3), d=pos(3), x=u(2, 3) * 3 + 0.1, p=u(3))
+case(lp_all("log_prob(x)", "cdf(x)", "icdf(p)") + f"(D.TransformedDistribution(D.Normal(z, 1.0), {AT}(c, d)))",
+     z=torch.zeros(()), c=r(3), d=pos(3), x=r(4, 3), p=u(3), nograd=("z",))
+case(lp_all("log_prob(x)", "cdf(x)", "icdf(p)") + f"(D.TransformedDistribution(D.Normal(a, b), {AT}(1.5, -2.0)))",
+     a=r(3), b=pos(3), x=r(2, 3), p=u(3))
+case(lp_all("log_prob(x)") + "(D.TransformedDistribution(D.Normal(a, b), D.transforms.TanhTransform()))", a=r(3),
+     b=pos(3), x=u(2, 3) * 1.8 - 0.9)
+case(lp_all("log_prob(x)", "cdf(x)", "icdf(p)") +
+     "(D.TransformedDistribution(D.Uniform(lo, hi), [D.transforms.SigmoidTransform().inv, " + AT + "(c, d)]))",
+     lo=torch.zeros(3), hi=torch.ones(3), c=r(3), d=pos(3), x=r(2, 3), p=u(3), nograd=("lo", "hi"))
+case(lp_all("log_prob(x)", "cdf(x)") + "(D.TransformedDistribution(D.Normal(a, b), D.transforms.SigmoidTransform()))",
+     a=r(3), b=pos(3), x=u(2, 3) * 0.9 + 0.05)
+case(lp_all("log_prob(x)") + "(D.TransformedDistribution(D.Normal(a, b), D.transforms.SoftplusTransform()))",
+     a=r(3), b=pos(3), x=u(2, 3) * 2 + 0.05)
+case(lp_all("log_prob(x)", "cdf(x)") +
+     "(D.TransformedDistribution(D.Exponential(rate), D.transforms.PowerTransform(e)))", rate=pos(3), e=pos(3),
+     x=u(2, 3) * 2 + 0.05)
+case(lp_all("log_prob(x)") + "(D.TransformedDistribution(D.Independent(D.Normal(a, b), 1), "
+     f"{AT}(c, d, event_dim=1)))", a=r(2, 3), b=pos(2, 3), c=r(3), d=pos(2, 3), x=r(4, 2, 3))
+case(lp_all("log_prob(x)") + "(D.TransformedDistribution(D.Normal(a, b), D.transforms.ExpTransform().inv))",
+     a=r(3), b=pos(3), x=r(2, 3))
+# KL divergences of the new families
+KL = "D.kl_divergence"
+case(f"{KL}(D.Binomial(n, probs=a), D.Binomial(m, probs=b))", n=torch.tensor([5.0, 5.0, 6.0]),
+     m=torch.tensor([5.0, 5.0, 5.0]), a=u(3) * 0.9 + 0.05, b=u(3) * 0.9 + 0.05, nograd=("n", "m"))
+case(f"{KL}(D.Cauchy(a, b), D.Cauchy(c, d))", a=r(3), b=pos(3), c=r(3), d=pos(3))
+case(f"{KL}(D.ContinuousBernoulli(probs=a), D.ContinuousBernoulli(logits=b))",
+     a=torch.tensor([0.2, 0.4999, 0.5, 0.9]), b=r(4))
+case(f"{KL}(D.Geometric(probs=a), D.Geometric(probs=b))", a=u(3) * 0.9 + 0.05, b=u(3) * 0.9 + 0.05)
+case(f"{KL}(D.Gumbel(a, b), D.Gumbel(c, d))", a=r(3), b=pos(3), c=r(3), d=pos(3))
+case(f"{KL}(D.HalfNormal(a), D.HalfNormal(b))", a=pos(3), b=pos(3))
+case(f"{KL}(D.Pareto(a, b), D.Pareto(c, d))", a=torch.tensor([1.0, 2.0, 0.5]), b=pos(3),
+     c=torch.tensor([0.5, 1.0, 1.0]), d=pos(3))
+case(f"{KL}(D.LowRankMultivariateNormal(a, W, d), D.LowRankMultivariateNormal(b, V, e))", a=r(2, 3), W=r(2, 3, 2),
+     d=pos(2, 3), b=r(3), V=r(3, 1), e=pos(3))
+case(f"{KL}(D.MultivariateNormal(a, scale_tril=L), D.LowRankMultivariateNormal(b, V, e))", a=r(3),
+     L=torch.linalg.cholesky(cov[0]), b=r(2, 3), V=r(2, 3, 2), e=pos(2, 3))
+case(f"{KL}(D.LowRankMultivariateNormal(a, W, d), D.MultivariateNormal(b, covariance_matrix=c))", a=r(3),
+     W=r(3, 2), d=pos(3), b=r(2, 3), c=cov)
+case(f"(lambda t: {KL}(D.TransformedDistribution(D.Normal(a, b), t), D.TransformedDistribution(D.Normal(e, f), t)))"
+     f"([{AT}(c, d), D.transforms.ExpTransform()])", a=r(3), b=pos(3), c=r(3), d=pos(3), e=r(3), f=pos(3))
+case(f"{KL}(D.Beta(a, b), D.ContinuousBernoulli(probs=p))", a=pos(3), b=pos(3), p=torch.tensor([0.2, 0.5, 0.8]))
+case(f"{KL}(D.ContinuousBernoulli(probs=p), D.Exponential(r))", p=torch.tensor([0.2, 0.5, 0.8]), r=pos(3))
+case(f"{KL}(D.ContinuousBernoulli(logits=l), D.Normal(a, b))", l=r(3), a=r(3), b=pos(3))
+case(f"{KL}(D.ContinuousBernoulli(probs=p), D.Uniform(lo, hi))", p=torch.tensor([0.2, 0.5, 0.8]),
+     lo=torch.tensor([-0.5, 0.1, -0.2]), hi=torch.tensor([1.5, 1.5, 0.9]))
+case(f"{KL}(D.Uniform(lo, hi), D.ContinuousBernoulli(probs=p))", lo=torch.tensor([0.1, 0.2, -0.1]),
+     hi=torch.tensor([0.6, 0.9, 0.5]), p=torch.tensor([0.2, 0.5, 0.8]))
+case(f"{KL}(D.Exponential(r), D.Gumbel(a, b))", r=pos(3), a=r(3), b=pos(3))
+case(f"{KL}(D.Gamma(c, r), D.Gumbel(a, b))", c=pos(3), r=pos(3), a=r(3), b=pos(3))
+case(f"{KL}(D.Gumbel(a, b), D.Normal(c, d))", a=r(3), b=pos(3), c=r(3), d=pos(3))
+case(f"{KL}(D.Normal(a, b), D.Gumbel(c, d))", a=r(3), b=pos(3), c=r(3), d=pos(3))
+case(f"{KL}(D.Uniform(lo, lo + w), D.Gumbel(a, b))", lo=r(3), w=pos(3), a=r(3), b=pos(3))
+case(f"{KL}(D.Pareto(s, a), D.Exponential(r))", s=pos(3), a=torch.tensor([0.8, 1.5, 3.0]), r=pos(3))
+case(f"{KL}(D.Pareto(s, a), D.Gamma(c, r))", s=pos(3), a=torch.tensor([0.8, 1.5, 3.0]), c=pos(3), r=pos(3))
+case(f"{KL}(D.Pareto(s, a), D.Normal(c, d))", s=pos(3), a=torch.tensor([1.5, 2.5, 4.0]), c=r(3), d=pos(3))
+case(f"{KL}(D.Uniform(lo, hi), D.Pareto(s, a))", lo=torch.tensor([1.0, 0.2, 2.0]), hi=torch.tensor([2.0, 1.0, 3.0]),
+     s=torch.tensor([0.8, 0.5, 1.5]), a=pos(3))
+case(f"({KL}(D.Gumbel(a, b), D.Uniform(a - 1, a + 1)), {KL}(D.Normal(a, b), D.Pareto(b, b)), "
+     f"{KL}(D.Poisson(b), D.Binomial(5, probs=p)))", a=r(3), b=pos(3), p=u(3))
+
 write("torch_distributions.json", {"cases": cases})

@@ -1,17 +1,35 @@
 """loom.distributions: PyTorch's torch.distributions for the common families.
 
 Normal, Uniform, Bernoulli, Categorical, OneHotCategorical, Exponential, Laplace, Gamma, Beta, Dirichlet,
-Poisson, LogNormal, MultivariateNormal and Independent, each with PyTorch's constructor arguments, shapes
-(sample_shape + batch_shape + event_shape), log_prob / entropy / mean / variance (and cdf / icdf where
-PyTorch has them), rsample for the reparametrizable ones, and kl_divergence between pairs of the same
-family (register_kl adds more). Samples come from loom's generators; everything else is loom's tensor ops,
-so gradients flow and CUDA tensors stay on the device (except Poisson sampling, drawn on the host).
+Poisson, LogNormal, MultivariateNormal and Independent (families.py); Cauchy, HalfNormal, HalfCauchy, Gumbel,
+StudentT, Chi2, Geometric, Binomial, NegativeBinomial, Multinomial, Weibull, Pareto, Kumaraswamy,
+ContinuousBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical, MixtureSameFamily, LowRankMultivariateNormal
+and TransformedDistribution over the transforms of loom.distributions.transforms (families_more.py). Each has
+PyTorch's constructor arguments, shapes (sample_shape + batch_shape + event_shape), log_prob / entropy / mean /
+variance (and cdf / icdf where PyTorch has them), rsample for the reparametrizable ones, and kl_divergence
+for the pairs PyTorch has among them (register_kl adds more). Samples come from loom's generators;
+everything else is loom's tensor ops, so gradients flow and CUDA tensors stay on the device (except the
+Poisson, Binomial and NegativeBinomial draws, made on the host).
 """
+from . import transforms
 from .distribution import Distribution
 from .families import (Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Independent, Laplace, LogNormal,
                        MultivariateNormal, Normal, OneHotCategorical, Poisson, Uniform)
+from .families_more import (Binomial, Cauchy, Chi2, ContinuousBernoulli, ExpRelaxedCategorical, Geometric, Gumbel,
+                            HalfCauchy, HalfNormal, Kumaraswamy, LogitRelaxedBernoulli, LowRankMultivariateNormal,
+                            MixtureSameFamily, Multinomial, NegativeBinomial, Pareto, RelaxedBernoulli,
+                            RelaxedOneHotCategorical, StudentT, TransformedDistribution, Weibull)
 from .kl import kl_divergence, register_kl
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, IndependentTransform,
+                         PowerTransform, SigmoidTransform, SoftmaxTransform, SoftplusTransform, TanhTransform,
+                         Transform, identity_transform)
 
 __all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "OneHotCategorical", "Exponential",
            "Laplace", "Gamma", "Beta", "Dirichlet", "Poisson", "LogNormal", "MultivariateNormal", "Independent",
-           "kl_divergence", "register_kl"]
+           "Cauchy", "HalfNormal", "HalfCauchy", "Gumbel", "StudentT", "Chi2", "Geometric", "Binomial",
+           "NegativeBinomial", "Multinomial", "Weibull", "Pareto", "Kumaraswamy", "ContinuousBernoulli",
+           "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical", "RelaxedOneHotCategorical",
+           "MixtureSameFamily", "LowRankMultivariateNormal", "TransformedDistribution", "Transform",
+           "ComposeTransform", "IndependentTransform", "ExpTransform", "PowerTransform", "AffineTransform",
+           "SigmoidTransform", "TanhTransform", "SoftplusTransform", "AbsTransform", "SoftmaxTransform",
+           "identity_transform", "transforms", "kl_divergence", "register_kl"]
