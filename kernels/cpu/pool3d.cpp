@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "core/error.h"
 #include "kernels/cpu/branchless.h"
@@ -53,9 +54,12 @@ void for_volumes(const Pool3dParams& p, int64_t work_per_volume, F&& f) {
   });
 }
 
-// One output row of max_pool3d: the sizes as locals (the stores through y and
-// id could otherwise alias the parameters and force reloads), the window's
-// in-bounds tap ranges found once per output instead of tested per tap.
+// One output row of max_pool3d. The sizes are locals (stores through y and id
+// could otherwise alias the parameters and force reloads); the in-bounds tap
+// ranges along D and H are found once per row. The outputs whose windows lie
+// inside the row along W go 8, 4 or 2 at a time: each output's running maximum is
+// a chain of compares and selects (about 20 cycles per tap), so independent
+// lanes side by side keep the core busy; the edges go one by one.
 template <typename T>
 void max_fwd_row(T* __restrict__ y, int64_t* __restrict__ id, const T* __restrict__ x, int64_t od, int64_t oh,
                  const Pool3dParams& p) {
@@ -70,7 +74,7 @@ void max_fwd_row(T* __restrict__ y, int64_t* __restrict__ id, const T* __restric
   int64_t a0, a1, i0, i1;
   taps(d0, kd, dd, D, a0, a1);
   taps(h0, kh, dh, H, i0, i1);
-  for (int64_t ow = 0; ow < OW; ++ow) {
+  const auto one = [&](int64_t ow) {
     const int64_t w0 = ow * sw - pw;
     int64_t j0, j1;
     taps(w0, kw, dw, W, j0, j1);
@@ -88,15 +92,98 @@ void max_fwd_row(T* __restrict__ y, int64_t* __restrict__ id, const T* __restric
       }
     y[ow] = best;
     id[ow] = arg;
+  };
+  // outputs [lo, hi) whose windows lie inside [0, W)
+  const int64_t lo = std::min(OW, (pw + sw - 1) / sw);
+  const int64_t last = W - 1 - dw * (kw - 1) + pw;  // the largest window start (+ pw) inside the row
+  const int64_t hi = last < 0 ? lo : std::max(lo, std::min(OW, last / sw + 1));
+  int64_t ow = 0;
+  for (; ow < lo; ++ow) one(ow);
+  const auto block = [&](auto lanes, int64_t ow) {
+    constexpr int L = decltype(lanes)::value;
+    T best[L];
+    int64_t arg[L];
+    for (int l = 0; l < L; ++l) best[l] = -INFINITY, arg[l] = -1;
+    const int64_t w0 = ow * sw - pw;
+    for (int64_t a = a0; a < a1; ++a)
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t row = ((d0 + a * dd) * H + h0 + i * dh) * W + w0;
+        for (int64_t j = 0; j < kw; ++j)
+          for (int l = 0; l < L; ++l) {
+            const int64_t at = row + j * dw + l * sw;
+            const T v = x[at];
+            const bool take = (arg[l] < 0) | (v > best[l]) | ((v != v) & (best[l] == best[l]));
+            best[l] = select_bits(take, v, best[l]);
+            arg[l] = select_bits(take, at, arg[l]);
+          }
+      }
+    for (int l = 0; l < L; ++l) y[ow + l] = best[l], id[ow + l] = arg[l];
+  };
+  for (; ow + 8 <= hi; ow += 8) block(std::integral_constant<int, 8>{}, ow);
+  for (; ow + 4 <= hi; ow += 4) block(std::integral_constant<int, 4>{}, ow);
+  for (; ow + 2 <= hi; ow += 2) block(std::integral_constant<int, 2>{}, ow);
+  for (; ow < OW; ++ow) one(ow);
+}
+
+// The 2x2x2 window with stride 2, no padding or dilation (a video network's
+// downsampling): one output row from four input rows, no bounds checks, the
+// eight values reduced as a tree of first-maximum picks (the rule is
+// associative: the earlier one is kept unless the later one is larger or NaN
+// and the earlier one is not NaN). Selects only, so the loop vectorizes;
+// compiled for AVX-512, AVX2 and baseline x86-64.
+template <typename T>
+LOOM_CPU_INLINE void pick(T a, int64_t oa, T b, int64_t ob, T& v, int64_t& o) {
+  const bool t = (a == a) & ((b > a) | (b != b));
+  v = select_bits(t, b, a);
+  o = select_bits(t, ob, oa);
+}
+template <typename T>
+LOOM_CPU_INLINE void max_fwd_2x2x2_row_impl(T* y, int64_t* id, const T* x, int64_t base, int64_t HW, int64_t W,
+                                            int64_t OW) {
+  const T *r0 = x, *r1 = x + W, *r2 = x + HW, *r3 = x + HW + W;
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const int64_t c = 2 * ow;
+    T v0, v1, v2, v3, u0, u1, m;
+    int64_t o0, o1, o2, o3, p0, p1, o;
+    pick(r0[c], 0, r0[c + 1], 1, v0, o0);
+    pick(r1[c], W, r1[c + 1], W + 1, v1, o1);
+    pick(r2[c], HW, r2[c + 1], HW + 1, v2, o2);
+    pick(r3[c], HW + W, r3[c + 1], HW + W + 1, v3, o3);
+    pick(v0, o0, v1, o1, u0, p0);
+    pick(v2, o2, v3, o3, u1, p1);
+    pick(u0, p0, u1, p1, m, o);
+    y[ow] = m;
+    id[ow] = base + c + o;
   }
+}
+LOOM_CPU_CLONES void max_fwd_2x2x2_f32(float* y, int64_t* id, const float* x, int64_t base, int64_t HW, int64_t W,
+                                       int64_t OW) {
+  max_fwd_2x2x2_row_impl<float>(y, id, x, base, HW, W, OW);
+}
+LOOM_CPU_CLONES void max_fwd_2x2x2_f64(double* y, int64_t* id, const double* x, int64_t base, int64_t HW, int64_t W,
+                                       int64_t OW) {
+  max_fwd_2x2x2_row_impl<double>(y, id, x, base, HW, W, OW);
+}
+inline bool is_2x2x2(const Pool3dParams& p) {
+  return p.kd == 2 && p.kh == 2 && p.kw == 2 && p.sd == 2 && p.sh == 2 && p.sw == 2 && p.pd == 0 && p.ph == 0 &&
+         p.pw == 0 && p.dd == 1 && p.dh == 1 && p.dw == 1 && 2 * p.OD <= p.D && 2 * p.OH <= p.H && 2 * p.OW <= p.W;
 }
 
 template <typename T>
 void max_fwd(T* out, int64_t* idx, const T* in, const Pool3dParams& p) {
   const int64_t V = p.D * p.H * p.W, OHW = p.OH * p.OW, OV = p.OD * OHW;
   for_depth_rows(p, OHW * p.kd * p.kh * p.kw, [&](int64_t c, int64_t od) {
-    for (int64_t oh = 0; oh < p.OH; ++oh)
-      max_fwd_row(out + c * OV + od * OHW + oh * p.OW, idx + c * OV + od * OHW + oh * p.OW, in + c * V, od, oh, p);
+    for (int64_t oh = 0; oh < p.OH; ++oh) {
+      T* y = out + c * OV + od * OHW + oh * p.OW;
+      int64_t* id = idx + c * OV + od * OHW + oh * p.OW;
+      if (is_2x2x2(p)) {
+        const int64_t base = (2 * od * p.H + 2 * oh) * p.W;
+        if constexpr (std::is_same_v<T, float>) max_fwd_2x2x2_f32(y, id, in + c * V + base, base, p.H * p.W, p.W, p.OW);
+        else max_fwd_2x2x2_f64(y, id, in + c * V + base, base, p.H * p.W, p.W, p.OW);
+      } else {
+        max_fwd_row(y, id, in + c * V, od, oh, p);
+      }
+    }
   });
 }
 

@@ -134,8 +134,13 @@ TEST_CASE("max_pool3d and avg_pool3d CPU kernels match a reference", "[pool]") {
   check_cpu(randn({2, 3, 5, 7, 6}, TensorOptions(DType::Float64)), max_cfgs()[2], true);
   check_cpu(randn({2, 3, 5, 7, 6}, TensorOptions(DType::Float64)), avg_cfgs()[5], false);
   // ties (the first maximum in (d, h, w) order) and NaN (the first NaN wins)
-  check_cpu(randint(0, 3, {2, 2, 5, 5, 5}).to(DType::Float32), max_cfgs()[1], true);
-  check_cpu(randn({2, 2, 5, 5, 5}).masked_fill(rand({2, 2, 5, 5, 5}).lt(0.15), NAN), max_cfgs()[1], true);
+  for (const Cfg& c : {max_cfgs()[0], max_cfgs()[1]}) {  // the 2x2x2 stride-2 path and the general one
+    check_cpu(randint(0, 3, {2, 2, 5, 5, 5}).to(DType::Float32), c, true);
+    check_cpu(randn({2, 2, 5, 5, 5}).masked_fill(rand({2, 2, 5, 5, 5}).lt(0.15), NAN), c, true);
+    check_cpu(randint(0, 3, {1, 2, 4, 6, 22}).to(DType::Float64), c, true);
+  }
+  // wide rows: the 8-, 4- and 2-output blocks of the general forward
+  check_cpu(randn({1, 2, 3, 4, 45}), {{2, 2, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 2}}, true);
   // unbatched [C, D, H, W]
   auto [y, i] = max_pool3d_with_indices(randn({3, 4, 6, 6}), {2});
   CHECK(y.sizes() == Shape{3, 2, 3, 3});
@@ -192,6 +197,7 @@ TEST_CASE("cuda max_pool3d and avg_pool3d match the CPU", "[pool][cuda]") {
   }
   compare(max_cfgs()[2], true, randn({2, 3, 5, 7, 6}, TensorOptions(DType::Float64)));
   compare(avg_cfgs()[5], false, randn({2, 3, 5, 7, 6}, TensorOptions(DType::Float64)));
+  compare(max_cfgs()[0], true, randint(0, 3, {2, 2, 5, 5, 5}).to(DType::Float32));
   compare(max_cfgs()[1], true, randint(0, 3, {2, 2, 5, 5, 5}).to(DType::Float32));
   compare(max_cfgs()[1], true, randn({2, 2, 5, 5, 5}).masked_fill(rand({2, 2, 5, 5, 5}).lt(0.15), NAN));
   compare(max_cfgs()[0], true, randn({3, 4, 6, 6}));  // unbatched

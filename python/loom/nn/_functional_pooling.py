@@ -199,30 +199,6 @@ def _window_counts(n_in, k, s, p, n_out, include_pad):
     return out
 
 
-def _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, op, dilation=1):
-    k = _triple(kernel_size, "kernel_size", op)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else \
-        _triple(stride, "stride", op)
-    p = _triple(padding, "padding", op)
-    d = _triple(dilation, "dilation", op)
-    if any(v <= 0 for v in k + s + d):
-        raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive, got {k}, {s}, {d}")
-    if any(pv > kv // 2 for pv, kv in zip(p, k)):
-        raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
-                           f"kernel_size={k}")
-    outs = []
-    for n, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d):
-        num = n + 2 * pp - dd * (kk - 1) - 1 + (ss - 1 if ceil_mode else 0)
-        o = num // ss + 1
-        if ceil_mode and (o - 1) * ss >= n + pp:
-            o -= 1
-        outs.append(o)
-    if any(o <= 0 for o in outs):
-        raise RuntimeError(f"{op}: given input size {list(x.shape[1:])}, calculated output size "
-                           f"{[x.shape[1]] + outs} is too small")
-    return k, s, p, d, outs
-
-
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     _tensor(input, "avg_pool3d")
@@ -258,33 +234,14 @@ avg_pool2d.__doc__ = _C._functional.avg_pool2d.__doc__
 
 def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
-    """(values, indices) of max_pool3d; indices are flat d * H * W + h * W + w inside each [D, H, W] volume.
-    Composed from max_pool2d over the depth taps: on the CPU its forward is faster than loom's max_pool3d kernel
-    (loom::max_pool3d in C++) for now."""
-    x, unbatched = _input5d(input, "max_pool3d")
-    k, s, p, dl, (od, oh, ow) = _pool3d_geometry(x, kernel_size, stride, padding, ceil_mode, "max_pool3d", dilation)
-    N, C, D, H, W = x.shape
-    right = max(0, (od - 1) * s[0] + dl[0] * (k[0] - 1) + 1 - (D + p[0]))
-    xp = pad(x, (0, 0, 0, 0, p[0], p[0] + right), value=float("-inf"))
-    best = arg = None
-    d0 = _tensor_of([o * s[0] - p[0] for o in range(od)], dtype=_C.int64, device=x.device).reshape(1, 1, od, 1, 1)
-    for kk, sl in _depth_taps(xp, k[0], s[0], dl[0], od):
-        v, i = _C._functional.max_pool2d(sl, k[1:], s[1:], p[1:], dl[1:], ceil_mode, True)
-        v = v.reshape(N, od, C, oh, ow).transpose(1, 2)
-        i = i.reshape(N, od, C, oh, ow).transpose(1, 2) + (d0 + kk * dl[0]) * (H * W)
-        if best is None:
-            best, arg = v, i
-        else:
-            # the first maximum in (d, h, w) order, the first NaN over everything (max_pool2d's rule)
-            take = (v > best) | ((v != v) & (best == best))
-            best, arg = _C.where(take, v, best), _C.where(take, i, arg)
-    return (best.squeeze(0), arg.squeeze(0)) if unbatched else (best, arg)
+    """(values, indices) of max_pool3d; indices are flat d * H * W + h * W + w inside each [D, H, W] volume."""
+    _tensor(input, "max_pool3d")
+    return _C._functional.max_pool3d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """The maximum over each window of input [N, C, D, H, W] ([C, D, H, W]); padding counts as -inf."""
-    v, i = max_pool3d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
-    return (v, i) if return_indices else v
+    _tensor(input, "max_pool3d")
+    return _C._functional.max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 max_pool3d.__doc__ = _C._functional.max_pool3d.__doc__
