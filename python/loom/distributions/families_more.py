@@ -261,46 +261,6 @@ class TransformedDistribution(Distribution):
         return super().__repr__()
 
 
-class HalfNormal(TransformedDistribution):
-    """|X| for X ~ N(0, scale²)."""
-
-    def __init__(self, scale, validate_args=None):
-        super().__init__(Normal(0, scale), AbsTransform(), validate_args)
-        _require(self, "scale", self.scale.gt(0), "positive")
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
-
-    def _params(self):
-        return {"scale": self.scale}
-
-    def log_prob(self, value):
-        _check_support(self, value, lambda v: v.ge(0), "nonnegative")
-        return _C.where(value.ge(0), self.base_dist.log_prob(value) + math.log(2), -math.inf)
-
-    def cdf(self, value):
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
-
-    @property
-    def mean(self):
-        return self.scale * math.sqrt(2 / math.pi)
-
-    @property
-    def mode(self):
-        return _zeros_like(self.scale)
-
-    @property
-    def variance(self):
-        return self.scale.pow(2) * (1 - 2 / math.pi)
-
-
 class Cauchy(Distribution):
     """The Cauchy (Lorentz) distribution of median loc and half width scale."""
     has_rsample = True
@@ -343,11 +303,11 @@ class Cauchy(Distribution):
         return _full(self._batch_shape, math.inf, self.loc)
 
 
-class HalfCauchy(TransformedDistribution):
-    """|X| for X ~ Cauchy(0, scale)."""
+class _Half(TransformedDistribution):
+    """|X| for X of a distribution symmetric about 0 with parameter scale (HalfNormal, HalfCauchy)."""
 
-    def __init__(self, scale, validate_args=None):
-        super().__init__(Cauchy(0, scale), AbsTransform(), validate_args)
+    def __init__(self, base, validate_args=None):
+        super().__init__(base, AbsTransform(), validate_args)
         _require(self, "scale", self.scale.gt(0), "positive")
 
     @property
@@ -371,12 +331,34 @@ class HalfCauchy(TransformedDistribution):
         return self.base_dist.entropy() - math.log(2)
 
     @property
-    def mean(self):
-        return _full(self._batch_shape, math.inf, self.scale)
-
-    @property
     def mode(self):
         return _zeros_like(self.scale)
+
+
+class HalfNormal(_Half):
+    """|X| for X ~ N(0, scale²)."""
+
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Normal(0, scale), validate_args)
+
+    @property
+    def mean(self):
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self):
+        return self.scale.pow(2) * (1 - 2 / math.pi)
+
+
+class HalfCauchy(_Half):
+    """|X| for X ~ Cauchy(0, scale)."""
+
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Cauchy(0, scale), validate_args)
+
+    @property
+    def mean(self):
+        return _full(self._batch_shape, math.inf, self.scale)
 
     @property
     def variance(self):
