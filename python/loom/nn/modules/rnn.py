@@ -293,7 +293,8 @@ class RNNCell(_CellBase):
             if tuple(h.shape) != (x.shape[0], self.hidden_size):
                 raise RuntimeError(f"RNNCell: expected hidden of shape {[x.shape[0], self.hidden_size]}, got "
                                    f"{list(hx.shape)}")
-        out = self._act(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh))
+        cell = _native.rnn_relu_cell if self.nonlinearity == "relu" else _native.rnn_tanh_cell
+        out = cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self):
