@@ -71,6 +71,19 @@ Prepared prepare(const char* op, const Tensor& input, const Dims& kernel_size, c
 
 Tensor finish(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0) : t; }
 
+// The input gradient of a windowed pool: a buffer the backward kernel
+// overwrites (zeros when the output is empty), squeezed back for an unbatched
+// input.
+template <typename Kernel>
+Tensor pool_input_grad(const Shape& in_shape, const Tensor& go, bool unbatched, Kernel&& kernel) {
+  Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
+  if (gi.numel() > 0) {
+    if (go.numel() == 0) gi.zero_();
+    else kernel(gi);
+  }
+  return finish(gi, unbatched);
+}
+
 // The checks of the adaptive pools; x becomes the contiguous [N, C, H, W] input.
 PoolParams adaptive_params(const char* op, const Tensor& input, const Dims& output_size, Tensor& x, bool& unbatched) {
   x = batched_input(op, input, unbatched);
@@ -156,19 +169,13 @@ std::pair<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, const Dim
     auto node = std::make_shared<LambdaNode>("MaxPool3DWithIndicesBackward0", [=](const TensorList& g) {
       Tensor idx = s_idx.unpack("MaxPool3DWithIndicesBackward0");
       Tensor go = g[0].contiguous();
-      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
-      if (gi.numel() > 0) {
-        if (go.numel() == 0) {
-          gi.zero_();
-        } else {
-          LOOM_DEVICE_DISPATCH(
-              go.device(),
-              kernels::cpu::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
-              kernels::cuda::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
-                                                 ops::stream_of(go.device())));
-        }
-      }
-      return TensorList{finish(gi, unbatched)};
+      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+        LOOM_DEVICE_DISPATCH(
+            go.device(),
+            kernels::cpu::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
+            kernels::cuda::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
+                                               ops::stream_of(go.device())));
+      })};
     });
     autograd::attach(node, {input}, y);
   }
@@ -205,20 +212,13 @@ Tensor avg_pool3d(const Tensor& input, const Dims& kernel_size, const Dims& stri
     const bool unbatched = P.unbatched;
     auto node = std::make_shared<LambdaNode>("AvgPool3DBackward0", [=](const TensorList& g) {
       Tensor go = g[0].contiguous();
-      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
-      if (gi.numel() > 0) {
-        if (go.numel() == 0) {
-          gi.zero_();
-        } else {
-          LOOM_DEVICE_DISPATCH(
-              go.device(),
-              kernels::cpu::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
-                                                divisor),
-              kernels::cuda::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
-                                                 divisor, ops::stream_of(go.device())));
-        }
-      }
-      return TensorList{finish(gi, unbatched)};
+      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+        LOOM_DEVICE_DISPATCH(
+            go.device(),
+            kernels::cpu::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad, divisor),
+            kernels::cuda::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad, divisor,
+                                               ops::stream_of(go.device())));
+      })};
     });
     autograd::attach(node, {input}, y);
   }
@@ -250,19 +250,13 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
     auto node = std::make_shared<LambdaNode>("MaxPool2DWithIndicesBackward0", [=](const TensorList& g) {
       Tensor idx = s_idx.unpack("MaxPool2DWithIndicesBackward0");
       Tensor go = g[0].contiguous();
-      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
-      if (gi.numel() > 0) {
-        if (go.numel() == 0) {
-          gi.zero_();
-        } else {
-          LOOM_DEVICE_DISPATCH(
-              go.device(),
-              kernels::cpu::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
-              kernels::cuda::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
-                                                 ops::stream_of(go.device())));
-        }
-      }
-      return TensorList{finish(gi, unbatched)};
+      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+        LOOM_DEVICE_DISPATCH(
+            go.device(),
+            kernels::cpu::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
+            kernels::cuda::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
+                                               ops::stream_of(go.device())));
+      })};
     });
     autograd::attach(node, {input}, y);
   }
@@ -296,19 +290,13 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
     const bool unbatched = P.unbatched;
     auto node = std::make_shared<LambdaNode>("AvgPool2DBackward0", [=](const TensorList& g) {
       Tensor go = g[0].contiguous();
-      Tensor gi = empty(in_shape, TensorOptions(go.dtype(), go.device()));
-      if (gi.numel() > 0) {
-        if (go.numel() == 0) {
-          gi.zero_();
-        } else {
-          LOOM_DEVICE_DISPATCH(
-              go.device(),
-              kernels::cpu::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad),
-              kernels::cuda::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
-                                                 ops::stream_of(go.device())));
-        }
-      }
-      return TensorList{finish(gi, unbatched)};
+      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+        LOOM_DEVICE_DISPATCH(
+            go.device(),
+            kernels::cpu::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad),
+            kernels::cuda::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
+                                               ops::stream_of(go.device())));
+      })};
     });
     autograd::attach(node, {input}, y);
   }
