@@ -7,7 +7,8 @@
 # LOOM_BUILD_DIR=$BUILD_DIR (python/loom/_extension.py).
 # C++ compiles go through ccache when it is installed (LOOM_CCACHE=0 turns it
 # off): the CPU, CUDA and emulator builds share most of their objects, and
-# CCACHE_BASEDIR makes the hits independent of the build directory.
+# CCACHE_BASEDIR makes the hits independent of the build directory. The cache
+# is .ccache/ in the checkout (ignored by git) unless CCACHE_DIR says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
@@ -16,7 +17,7 @@ JOBS="${JOBS:-$(nproc)}"
 if [ -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc >/dev/null 2>&1; then export PATH="/usr/local/cuda/bin:$PATH"; fi
 LAUNCHER=()
 if [ "${LOOM_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
-  LAUNCHER=("-DCMAKE_CXX_COMPILER_LAUNCHER=env;CCACHE_BASEDIR=$PWD;ccache")
+  LAUNCHER=("-DCMAKE_CXX_COMPILER_LAUNCHER=env;CCACHE_BASEDIR=$PWD;CCACHE_DIR=${CCACHE_DIR:-$PWD/.ccache};ccache")
 else
   LAUNCHER=(-UCMAKE_CXX_COMPILER_LAUNCHER)
 fi
