@@ -131,7 +131,7 @@ def test_special_functions_edges():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The families of families_more.py
+# The families of families_more.py, families_discrete.py and families_joint.py
 
 
 def _kumaraswamy_moment(a, b, n):

@@ -4,8 +4,8 @@ Normal, Uniform, Bernoulli, Categorical, OneHotCategorical, Exponential, Laplace
 Poisson, LogNormal, MultivariateNormal and Independent (families.py); Cauchy, HalfNormal, HalfCauchy, Gumbel,
 StudentT, Chi2, Geometric, Binomial, NegativeBinomial, Multinomial, Weibull, Pareto, Kumaraswamy,
 ContinuousBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical, MixtureSameFamily, LowRankMultivariateNormal
-and TransformedDistribution over the transforms of loom.distributions.transforms (families_more.py). Each has
-PyTorch's constructor arguments, shapes (sample_shape + batch_shape + event_shape), log_prob / entropy / mean /
+and TransformedDistribution over the transforms of loom.distributions.transforms (families_more.py,
+families_discrete.py, families_joint.py). Each has PyTorch's constructor arguments, shapes (sample_shape + batch_shape + event_shape), log_prob / entropy / mean /
 variance (and cdf / icdf where PyTorch has them), rsample for the reparametrizable ones, and kl_divergence
 for the pairs PyTorch has among them (register_kl adds more). Samples come from loom's generators;
 everything else is loom's tensor ops, so gradients flow and CUDA tensors stay on the device (except the
@@ -15,10 +15,11 @@ from . import transforms
 from .distribution import Distribution
 from .families import (Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Independent, Laplace, LogNormal,
                        MultivariateNormal, Normal, OneHotCategorical, Poisson, Uniform)
-from .families_more import (Binomial, Cauchy, Chi2, ContinuousBernoulli, ExpRelaxedCategorical, Geometric, Gumbel,
-                            HalfCauchy, HalfNormal, Kumaraswamy, LogitRelaxedBernoulli, LowRankMultivariateNormal,
-                            MixtureSameFamily, Multinomial, NegativeBinomial, Pareto, RelaxedBernoulli,
-                            RelaxedOneHotCategorical, StudentT, TransformedDistribution, Weibull)
+from .families_discrete import Binomial, ContinuousBernoulli, Geometric, Multinomial, NegativeBinomial
+from .families_joint import LowRankMultivariateNormal, MixtureSameFamily
+from .families_more import (Cauchy, Chi2, ExpRelaxedCategorical, Gumbel, HalfCauchy, HalfNormal, Kumaraswamy,
+                            LogitRelaxedBernoulli, Pareto, RelaxedBernoulli, RelaxedOneHotCategorical, StudentT,
+                            TransformedDistribution, Weibull)
 from .kl import kl_divergence, register_kl
 from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, IndependentTransform,
                          PowerTransform, SigmoidTransform, SoftmaxTransform, SoftplusTransform, TanhTransform,

@@ -1,14 +1,14 @@
 """kl_divergence(p, q) and register_kl: the closed forms PyTorch has for pairs of one family, and for the pairs
-of two families that involve a family of families_more."""
+of two families that involve a family of families_more / _discrete / _joint."""
 import math
 
 from .. import _C
 from .distribution import Distribution
 from .families import (Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Independent, Laplace, LogNormal,
                        MultivariateNormal, Normal, OneHotCategorical, Poisson, Uniform, _softplus)
-from .families_more import (Binomial, Cauchy, ContinuousBernoulli, Geometric, Gumbel, HalfNormal,
-                            LowRankMultivariateNormal, Pareto, TransformedDistribution, _Expanded, _lowrank_logdet,
-                            _lowrank_mahalanobis, _mahalanobis)
+from .families_discrete import Binomial, ContinuousBernoulli, Geometric
+from .families_joint import LowRankMultivariateNormal, _lowrank_logdet, _lowrank_mahalanobis, _mahalanobis
+from .families_more import Cauchy, Gumbel, HalfNormal, Pareto, TransformedDistribution, _Expanded
 
 _KL = {}
 
