@@ -5,7 +5,9 @@
 //       autotuner's choice among loom's kernel configurations and cuDNN, tuned in the warm-up; its
 //       tuning seconds in tune_s and the choices per pass in choice), "loom_hand" (loom's kernels, the
 //       heuristic's configuration) and "loom_cudnn" (cuDNN with its heuristics);
-//   CPU cpu/conv2d/fp32/{fwd,fwdbwd}/N8_C64_K64_H56_W56_k3.
+//   CPU cpu/conv2d/fp32/{fwd,fwdbwd}/N8_C64_K64_H56_W56_k3, and 3-D:
+//       cpu/conv3d/fp32/{fwd,fwdbwd}/N4_C64_K64_D8_H28_W28_k3 (a deep layer of a video block) and
+//       .../N4_C3_K32_D16_H64_W64_k3 (a first layer).
 // fwd runs with grad mode on and inputs that require grad (the graph is
 // recorded), as the PyTorch reference does; fwdbwd = forward, then backward
 // of a fixed output gradient into input, weight and bias.
@@ -137,12 +139,44 @@ void gpu_cases(const Context& ctx) {
     }
 }
 
+// 3-D convolution of a video block [N, C, D, H, W], 3x3x3, stride 1, padding 1, bias: a deep layer and
+// a first (3-channel) layer.
+struct Conv3dShape {
+  int64_t N, C, K, D, H, W;
+  double flops() const { return 2.0 * N * K * D * H * W * C * 27; }
+  std::string tag() const {
+    return "N" + std::to_string(N) + "_C" + std::to_string(C) + "_K" + std::to_string(K) + "_D" + std::to_string(D) +
+           "_H" + std::to_string(H) + "_W" + std::to_string(W) + "_k3";
+  }
+};
+
+void cpu_conv3d_cases(const Context& ctx, const Row& extra) {
+  for (const Conv3dShape& s : {Conv3dShape{4, 64, 64, 8, 28, 28}, Conv3dShape{4, 3, 32, 16, 64, 64}}) {
+    const std::string fwd = "cpu/conv3d/fp32/fwd/" + s.tag(), fwdbwd = "cpu/conv3d/fp32/fwdbwd/" + s.tag();
+    if (!ctx.want(fwd) && !ctx.want(fwdbwd)) continue;
+    const auto opts = loom::TensorOptions().with_requires_grad(true);
+    const Tensor x = loom::randn({s.N, s.C, s.D, s.H, s.W}, opts);
+    const Tensor w = (loom::randn({s.K, s.C, 3, 3, 3}) * (1.0 / std::sqrt(27.0 * s.C))).detach().requires_grad_(true);
+    const Tensor b = loom::zeros({s.K}, opts), go = loom::randn({s.N, s.K, s.D, s.H, s.W});
+    const auto forward = [&] { return loom::conv3d(x, w, b, {1}, {1}); };
+    ctx.run(fwd, [&] {
+      const double ms = time_cpu([&] { Tensor y = forward(); }, ctx.iters_or(10), 2);
+      ctx.report(fwd, ms, s.flops(), 0, extra);
+    });
+    ctx.run(fwdbwd, [&] {
+      const double ms = time_cpu([&] { forward().backward(go); }, ctx.iters_or(10), 2);
+      ctx.report(fwdbwd, ms, 3 * s.flops(), 0, extra);
+    });
+  }
+}
+
 void cpu_cases(const Context& ctx) {
+  const Row extra = Row().integer("threads", loom::get_num_threads());
+  cpu_conv3d_cases(ctx, extra);
   const ConvShape s{8, 64, 64, 56, 56, 3, 1, 1, 1};
   const std::string fwd = "cpu/conv2d/fp32/fwd/" + s.conv2d_tag(), fwdbwd = "cpu/conv2d/fp32/fwdbwd/" + s.conv2d_tag();
   if (!ctx.want(fwd) && !ctx.want(fwdbwd)) return;
   const ConvCase c(s, loom::Device());
-  const Row extra = Row().integer("threads", loom::get_num_threads());
   ctx.run(fwd, [&] {
     const double ms = time_cpu([&] { Tensor y = c.forward(); }, ctx.iters_or(10), 2);
     ctx.report(fwd, ms, s.flops(), 0, extra);

@@ -57,6 +57,20 @@ def pool_cases(add):
         bench(lambda: torch.autograd.grad(F.avg_pool3d(v, 2), v, gv)))
 
 
+def conv3d_cases(add):
+    for N, C, K, D, H, W in [(4, 64, 64, 8, 28, 28), (4, 3, 32, 16, 64, 64)]:
+        x = torch.randn(N, C, D, H, W, requires_grad=True)
+        w = (torch.randn(K, C, 3, 3, 3) / (27 * C) ** 0.5).requires_grad_()
+        b = torch.zeros(K, requires_grad=True)
+        g = torch.randn(N, K, D, H, W)
+        tag = f"N{N}_C{C}_K{K}_D{D}_H{H}_W{W}_k3"
+        add(f"cpu/conv3d/fp32/fwd/{tag}", bench(lambda: F.conv3d(x, w, b, padding=1)))
+        add(f"cpu/conv3d/fp32/fwdbwd/{tag}", bench(lambda: F.conv3d(x, w, b, padding=1).backward(g)))
+    xt, wt, bt = torch.randn(4, 64, 4, 14, 14), torch.randn(64, 32, 4, 4, 4), torch.randn(32)
+    add("cpu/conv/fp32/conv_transpose3d/4x64x4x14x14_64x32x4x4x4_32",
+        bench(lambda: F.conv_transpose3d(xt, wt, bt, stride=2, padding=1)))
+
+
 def grid_cases(add):
     """benchmarks/cases_grid.cpp and the registry's grid cases (core/ops.toml: inputs in their sample ranges)."""
     x = torch.rand(16, 64, 64, 64) * 2 - 1
@@ -129,6 +143,7 @@ def main():
 
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}))
     pool_cases(add)
+    conv3d_cases(add)
     grid_cases(add)
     index_cases(add)
     upsample_cases(add)

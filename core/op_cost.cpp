@@ -317,9 +317,10 @@ OpCost fused_linear_cost(const CostArgs& a) {
 
 OpCost conv2d_cost(const std::vector<int64_t>& input, const std::vector<int64_t>& weight, bool bias,
                    const std::vector<int64_t>& output, size_t itemsize) {
-  if (input.size() != 4 || weight.size() != 4 || output.size() != 4) return {};
+  const size_t nd = weight.size();  // 4: conv2d, 5: conv3d
+  if ((nd != 4 && nd != 5) || input.size() != nd || output.size() != nd) return {};
   const double out = cost_numel(output);
-  const double per_out = cost_numel({weight[1], weight[2], weight[3]});  // (C / groups) * KH * KW
+  const double per_out = cost_numel(std::vector<int64_t>(weight.begin() + 1, weight.end()));  // (C / groups) * K...
   const double item = static_cast<double>(itemsize);
   return {2 * out * per_out + (bias ? out : 0),
           (cost_numel(input) + cost_numel(weight) + (bias ? static_cast<double>(weight[0]) : 0) + out) * item};

@@ -27,7 +27,8 @@ double cost_bytes(const Tensor* t);
 double cost_numel(const std::vector<int64_t>& shape);
 
 // conv2d: 2 * N * OC * OH * OW * (C / groups) * KH * KW (+ the bias add),
-// bytes of input, weight, bias and output.
+// bytes of input, weight, bias and output; conv3d alike with the depth (5-D
+// shapes).
 OpCost conv2d_cost(const std::vector<int64_t>& input, const std::vector<int64_t>& weight, bool bias,
                    const std::vector<int64_t>& output, size_t itemsize);
 

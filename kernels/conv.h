@@ -5,6 +5,10 @@
 // per group g of G:
 //   out[n, k, oh, ow] = bias[k] + sum_{c, r, s} w[k, c, r, s] *
 //       in[n, g*Cg + c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]      (0 outside)
+// The CPU kernels also take a depth (conv3d: input [N, C, D, H, W], weight
+// [K, C/groups, KD, R, S], output [N, K, OD, OH, OW]; the sum runs over the KD
+// depth taps too, at od*sd - pd + t*dd); the CUDA kernels take 2-D problems
+// only (is_2d()).
 // ConvParams' helpers are constexpr so device code can call them
 // (--expt-relaxed-constexpr). float32 / float64.
 //
@@ -31,12 +35,20 @@ struct ConvParams {
   int64_t OH, OW;      // output
   int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
   int64_t groups;
+  // The depth of a 3-D convolution: input depth, kernel depth, output depth (1, 1, 1 in 2-D).
+  int64_t D = 1, KD = 1, OD = 1, stride_d = 1, pad_d = 0, dil_d = 1;
   constexpr int64_t Cg() const { return C / groups; }
   constexpr int64_t Kg() const { return K / groups; }
-  constexpr int64_t crs() const { return Cg() * R * S; }  // the GEMM reduction of the forward pass
-  // 1x1, stride 1, no padding: the input already is the im2col matrix.
+  constexpr int64_t taps() const { return KD * R * S; }     // kernel positions per channel
+  constexpr int64_t crs() const { return Cg() * taps(); }   // the GEMM reduction of the forward pass
+  constexpr int64_t out_rows() const { return OD * OH; }    // output rows of one channel (depth x height)
+  constexpr int64_t in_plane() const { return D * H * W; }  // elements of one input channel
+  constexpr int64_t out_plane() const { return OD * OH * OW; }
+  constexpr bool is_2d() const { return D == 1 && KD == 1 && OD == 1; }
+  // 1x1(x1), stride 1, no padding: the input already is the im2col matrix.
   constexpr bool is_pointwise() const {
-    return R == 1 && S == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0;
+    return R == 1 && S == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0 && KD == 1 && stride_d == 1 &&
+           pad_d == 0;
   }
 };
 
@@ -47,7 +59,7 @@ inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad,
 
 namespace cpu {
 
-// float32 / float64. bias may be null.
+// float32 / float64, 2-D or 3-D (p.D, p.KD, p.OD). bias may be null.
 void conv2d_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p);
 // grad_in = d out / d in applied to grad_out (overwrites grad_in).
 void conv2d_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight, const ConvParams& p);

@@ -1,4 +1,4 @@
-// Convolution: conv2d and conv1d with PyTorch's names, argument order and
+// Convolution: conv1d, conv2d and conv3d with PyTorch's names, argument order and
 // layouts (input [N, C, H, W] or unbatched [C, H, W]; weight [K, C/groups, R, S];
 // bias [K] or undefined). stride / padding / dilation take one value (used for
 // both dims) or one per spatial dim. Kernels: kernels/{cpu,cuda}/conv.*.
@@ -12,6 +12,12 @@ namespace loom {
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), const Dims& stride = {1},
               const Dims& padding = {0}, const Dims& dilation = {1}, int64_t groups = 1);
+// input [N, C, D, H, W] or [C, D, H, W]; weight [K, C/groups, kD, kH, kW]. On
+// the CPU its own kernels (im2col over the depth too); on CUDA one 2-D
+// convolution per depth tap over the matching depth slices (loom's CUDA
+// kernels are 2-D).
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), const Dims& stride = {1},
+              const Dims& padding = {0}, const Dims& dilation = {1}, int64_t groups = 1);
 // input [N, C, L] or [C, L]; weight [K, C/groups, kL].
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
               int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1);
@@ -23,6 +29,12 @@ Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 // output_padding + 1, ...]. It runs conv2d's data-gradient kernels (its
 // backward: the forward and weight-gradient kernels), autotuned alike.
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                        const Dims& stride = {1}, const Dims& padding = {0}, const Dims& output_padding = {0},
+                        int64_t groups = 1, const Dims& dilation = {1});
+// input [N, C_in, D, H, W] or [C_in, D, H, W]; weight [C_in, C_out/groups, kD,
+// kH, kW] (conv3d's input gradient; on CUDA one transposed 2-D convolution
+// per depth tap).
+Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
                         const Dims& stride = {1}, const Dims& padding = {0}, const Dims& output_padding = {0},
                         int64_t groups = 1, const Dims& dilation = {1});
 // input [N, C_in, L] or [C_in, L]; weight [C_in, C_out/groups, kL].

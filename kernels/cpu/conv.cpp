@@ -42,6 +42,7 @@ namespace {
 
 constexpr int64_t kColBudget = int64_t(1) << 23;  // elements (32 MiB of float)
 constexpr int64_t kSlabElems = int64_t(1) << 17;  // a forward column slab (512 KiB of float): fits L2
+constexpr int64_t kSlabCols = 128;                // the fewest columns of a slab
 
 template <typename T>
 T* col_buffer(size_t n) {
@@ -62,69 +63,80 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t OW, int6
   hi = std::max(std::min(hi, OW), lo);
 }
 
-// Rows (r, s) of one input channel plane [H, W], output rows [oh0, oh1), into
-// col [R*S, (oh1 - oh0)*OW].
+// The input row (depth id, height ih) that output row q (od, oh: q = od*OH + oh)
+// reads at kernel tap (t, r); false where it lies in the padding.
+inline bool input_row(const ConvParams& p, int64_t q, int64_t t, int64_t r, int64_t& row) {
+  const int64_t od = q / p.OH, oh = q - od * p.OH;
+  const int64_t id = od * p.stride_d - p.pad_d + t * p.dil_d, ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
+  row = id * p.H + ih;
+  return id >= 0 && id < p.D && ih >= 0 && ih < p.H;
+}
+
+// Rows (t, r, s) of one input channel [D, H, W], output rows [q0, q1) (of
+// the OD*OH, depth-major), into col [KD*R*S, (q1 - q0)*OW].
 // col's rows are ld apart (default: the slab's length).
 template <typename T>
-void im2col_plane(const T* in, T* col, const ConvParams& p, int64_t oh0, int64_t oh1, int64_t ld = -1) {
-  const int64_t L = ld >= 0 ? ld : (oh1 - oh0) * p.OW;
-  for (int64_t r = 0; r < p.R; ++r)
-    for (int64_t s = 0; s < p.S; ++s) {
-      T* dst = col + (r * p.S + s) * L;
-      const int64_t off_w = s * p.dil_w - p.pad_w;
-      int64_t lo, hi;
-      valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
-      for (int64_t oh = oh0; oh < oh1; ++oh) {
-        T* d = dst + (oh - oh0) * p.OW;
-        const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
-        if (ih < 0 || ih >= p.H) {
-          std::fill(d, d + p.OW, T(0));
-          continue;
+void im2col_plane(const T* in, T* col, const ConvParams& p, int64_t q0, int64_t q1, int64_t ld = -1) {
+  const int64_t L = ld >= 0 ? ld : (q1 - q0) * p.OW;
+  for (int64_t t = 0; t < p.KD; ++t)
+    for (int64_t r = 0; r < p.R; ++r)
+      for (int64_t s = 0; s < p.S; ++s) {
+        T* dst = col + ((t * p.R + r) * p.S + s) * L;
+        const int64_t off_w = s * p.dil_w - p.pad_w;
+        int64_t lo, hi;
+        valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
+        for (int64_t q = q0; q < q1; ++q) {
+          T* d = dst + (q - q0) * p.OW;
+          int64_t row;
+          if (!input_row(p, q, t, r, row)) {
+            std::fill(d, d + p.OW, T(0));
+            continue;
+          }
+          const T* src = in + row * p.W + off_w;
+          std::fill(d, d + lo, T(0));
+          if (p.stride_w == 1) {
+            std::memcpy(d + lo, src + lo, (hi - lo) * sizeof(T));
+          } else {
+            const int64_t sw = p.stride_w;
+#pragma omp simd
+            for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
+          }
+          std::fill(d + hi, d + p.OW, T(0));
         }
-        const T* src = in + ih * p.W + off_w;
-        std::fill(d, d + lo, T(0));
-        if (p.stride_w == 1) {
-          std::memcpy(d + lo, src + lo, (hi - lo) * sizeof(T));
-        } else {
+      }
+}
+
+// Adds col [KD*R*S, (q1 - q0)*OW] (output rows [q0, q1)) into one input channel [D, H, W].
+template <typename T>
+void col2im_plane(const T* col, T* in, const ConvParams& p, int64_t q0, int64_t q1) {
+  const int64_t L = (q1 - q0) * p.OW;
+  for (int64_t t = 0; t < p.KD; ++t)
+    for (int64_t r = 0; r < p.R; ++r)
+      for (int64_t s = 0; s < p.S; ++s) {
+        const T* src = col + ((t * p.R + r) * p.S + s) * L;
+        const int64_t off_w = s * p.dil_w - p.pad_w;
+        int64_t lo, hi;
+        valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
+        for (int64_t q = q0; q < q1; ++q) {
+          int64_t row;
+          if (!input_row(p, q, t, r, row)) continue;
+          T* d = in + row * p.W + off_w;
+          const T* c = src + (q - q0) * p.OW;
           const int64_t sw = p.stride_w;
 #pragma omp simd
-          for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
+          for (int64_t ow = lo; ow < hi; ++ow) d[ow * sw] += c[ow];
         }
-        std::fill(d + hi, d + p.OW, T(0));
       }
-    }
 }
 
-// Adds col [R*S, (oh1 - oh0)*OW] (output rows [oh0, oh1)) into one input plane [H, W].
-template <typename T>
-void col2im_plane(const T* col, T* in, const ConvParams& p, int64_t oh0, int64_t oh1) {
-  const int64_t L = (oh1 - oh0) * p.OW;
-  for (int64_t r = 0; r < p.R; ++r)
-    for (int64_t s = 0; s < p.S; ++s) {
-      const T* src = col + (r * p.S + s) * L;
-      const int64_t off_w = s * p.dil_w - p.pad_w;
-      int64_t lo, hi;
-      valid_range(off_w, p.stride_w, p.W, p.OW, lo, hi);
-      for (int64_t oh = oh0; oh < oh1; ++oh) {
-        const int64_t ih = oh * p.stride_h - p.pad_h + r * p.dil_h;
-        if (ih < 0 || ih >= p.H) continue;
-        T* d = in + ih * p.W + off_w;
-        const T* c = src + (oh - oh0) * p.OW;
-        const int64_t sw = p.stride_w;
-#pragma omp simd
-        for (int64_t ow = lo; ow < hi; ++ow) d[ow * sw] += c[ow];
-      }
-    }
-}
-
-// im2col of samples [n0, n0 + nb), group g, into col [nb][Cg*R*S][OH*OW].
+// im2col of samples [n0, n0 + nb), group g, into col [nb][Cg*KD*R*S][OD*OH*OW].
 template <typename T>
 void im2col_chunk(const T* in, T* col, const ConvParams& p, int64_t n0, int64_t nb, int64_t g) {
-  const int64_t Cg = p.Cg(), HW = p.H * p.W, plane = p.R * p.S * p.OH * p.OW;
+  const int64_t Cg = p.Cg(), HW = p.in_plane(), plane = p.taps() * p.out_plane();
   detail::parallel_range(nb * Cg, nb * Cg * plane, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t i = t / Cg, c = t % Cg;
-      im2col_plane(in + ((n0 + i) * p.C + g * Cg + c) * HW, col + t * plane, p, 0, p.OH);
+      im2col_plane(in + ((n0 + i) * p.C + g * Cg + c) * HW, col + t * plane, p, 0, p.out_rows());
     }
   });
 }
@@ -142,9 +154,14 @@ void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
 // L2 and multiplies it at once with single-threaded OpenBLAS, writing the
 // NCHW output rows and adding the bias while they are in cache.
 int64_t slab_rows(const ConvParams& p) {
-  return std::max<int64_t>(1, std::min<int64_t>(p.OH, kSlabElems / std::max<int64_t>(p.crs() * p.OW, 1)));
+  // As many rows as fit kSlabElems, but at least kSlabCols columns: the products' tiles run short below
+  // that (a 3x3x3 layer of 64 channels, C·KD·R·S = 1728, fitted 2 rows of 28: 56 columns; with 140, its
+  // forward went from 35.7 to 31.5 ms at [4, 64, 8, 28, 28]).
+  const int64_t fit = kSlabElems / std::max<int64_t>(p.crs() * p.OW, 1);
+  const int64_t least = (kSlabCols + p.OW - 1) / std::max<int64_t>(p.OW, 1);
+  return std::max<int64_t>(1, std::min<int64_t>(p.out_rows(), std::max(fit, least)));
 }
-int64_t slab_tasks(const ConvParams& p) { return p.N * p.groups * ((p.OH + slab_rows(p) - 1) / slab_rows(p)); }
+int64_t slab_tasks(const ConvParams& p) { return p.N * p.groups * ((p.out_rows() + slab_rows(p) - 1) / slab_rows(p)); }
 
 // Whether the slab products run on loom's register tiles (kernels/matmul.h):
 // float32 on AVX-512, and a reduction long enough for them (the 3-channel
@@ -178,14 +195,14 @@ const float* interleaved_weight(const T* w, const ConvParams& p) {
 
 template <typename T>
 void forward_slabs(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
-  const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane(), RS = p.taps();
+  const int64_t rows = slab_rows(p), nslab = (p.out_rows() + rows - 1) / rows, ntask = p.N * p.groups * nslab;
   const float* wt = interleaved_weight(w, p);
   detail::parallel_range(ntask, ntask * Kg * CRS * rows * p.OW, [&](int64_t b, int64_t e) {
     T* col = col_buffer<T>(size_t(CRS * rows * p.OW));
     for (int64_t t = b; t < e; ++t) {
       const int64_t sl = t % nslab, g = (t / nslab) % p.groups, n = t / (nslab * p.groups);
-      const int64_t oh0 = sl * rows, oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
+      const int64_t oh0 = sl * rows, oh1 = std::min(p.out_rows(), oh0 + rows), L = (oh1 - oh0) * p.OW;
       for (int64_t c = 0; c < Cg; ++c) im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L, p, oh0, oh1);
       T* o = out + (n * p.K + g * Kg) * OHW + oh0 * p.OW;
       bool done = false;
@@ -212,7 +229,7 @@ void forward_slabs(T* out, const T* in, const T* w, const T* bias, const ConvPar
 // one sample overlap in input rows, so they run in order inside the task.
 template <typename T>
 void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p) {
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane(), RS = p.taps();
   const int64_t rows = slab_rows(p), ntask = p.N * p.groups;
   const float* wt = nullptr;  // w_gᵀ [CRS, Kg] in gemm_interleaved's tiles
   if constexpr (std::is_same_v<T, float>) {
@@ -236,8 +253,8 @@ void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p
       const int64_t g = t % p.groups, n = t / p.groups;
       T* planes = gin + (n * p.C + g * Cg) * HW;
       std::fill(planes, planes + Cg * HW, T(0));
-      for (int64_t oh0 = 0; oh0 < p.OH; oh0 += rows) {
-        const int64_t oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
+      for (int64_t oh0 = 0; oh0 < p.out_rows(); oh0 += rows) {
+        const int64_t oh1 = std::min(p.out_rows(), oh0 + rows), L = (oh1 - oh0) * p.OW;
         const T* go = gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW;
         bool done = false;
         if constexpr (std::is_same_v<T, float>) {
@@ -276,9 +293,9 @@ void backward_input_slabs(T* gin, const T* gout, const T* w, const ConvParams& p
 constexpr int64_t kWeightCols = 512;
 
 void backward_weight_tiles(float* gw, const float* gout, const float* in, const ConvParams& p) {
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane(), RS = p.taps();
   const int64_t Kp = (Kg + 15) / 16 * 16, gsize = CRS * Kp, psize = p.groups * gsize;
-  const int64_t total = p.N * p.OH;  // output rows, all samples
+  const int64_t total = p.N * p.out_rows();  // output rows, all samples
   // Rows per block: about kWeightCols positions (the [L, Kp] block then fits
   // L2), and at least two blocks per thread.
   const int64_t cols = std::max<int64_t>(64, std::min<int64_t>(kWeightCols, (int64_t(1) << 16) / Kp));
@@ -298,7 +315,8 @@ void backward_weight_tiles(float* gw, const float* gout, const float* in, const 
       const int64_t L = (r1 - r0) * p.OW;
       // The block's pieces, one per sample it touches.
       for (int64_t r = r0; r < r1;) {
-        const int64_t n = r / p.OH, oh0 = r % p.OH, oh1 = std::min(p.OH, oh0 + (r1 - r)), off = (r - r0) * p.OW;
+        const int64_t n = r / p.out_rows(), oh0 = r % p.out_rows(), oh1 = std::min(p.out_rows(), oh0 + (r1 - r)),
+                      off = (r - r0) * p.OW;
         for (int64_t c = 0; c < Cg; ++c)
           im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L + off, p, oh0, oh1, L);
         transpose_padded(gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, Kg, (oh1 - oh0) * p.OW, bt + off * Kp, Kp);
@@ -324,8 +342,8 @@ void backward_weight_tiles(float* gw, const float* gout, const float* in, const 
 // grad_out rows @ colᵀ into its own partial [K, Cg*R*S]; partials are summed.
 template <typename T>
 void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& p) {
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W, RS = p.R * p.S;
-  const int64_t rows = slab_rows(p), nslab = (p.OH + rows - 1) / rows, ntask = p.N * p.groups * nslab;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane(), RS = p.taps();
+  const int64_t rows = slab_rows(p), nslab = (p.out_rows() + rows - 1) / rows, ntask = p.N * p.groups * nslab;
   const int nchunks = detail::num_chunks(ntask, ntask * Kg * CRS * rows * p.OW);
   const int64_t wsize = p.K * CRS;
   if constexpr (std::is_same_v<T, float>) {
@@ -344,7 +362,7 @@ void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& 
       T* acc = partial.data() + chunk * wsize;
       for (int64_t t = b; t < e; ++t) {
         const int64_t sl = t % nslab, g = (t / nslab) % p.groups, n = t / (nslab * p.groups);
-        const int64_t oh0 = sl * rows, oh1 = std::min(p.OH, oh0 + rows), L = (oh1 - oh0) * p.OW;
+        const int64_t oh0 = sl * rows, oh1 = std::min(p.out_rows(), oh0 + rows), L = (oh1 - oh0) * p.OW;
         for (int64_t c = 0; c < Cg; ++c) im2col_plane(in + (n * p.C + g * Cg + c) * HW, col + c * RS * L, p, oh0, oh1);
         blas<T>(false, true, Kg, CRS, L, gout + (n * p.K + g * Kg) * OHW + oh0 * p.OW, OHW, col, L, T(1),
                 acc + g * Kg * CRS, CRS);
@@ -361,14 +379,14 @@ void backward_weight_slabs(T* gw, const T* gout, const T* in, const ConvParams& 
 }
 
 int64_t chunk_samples(const ConvParams& p) {
-  const int64_t per = std::max<int64_t>(p.crs() * p.OH * p.OW, 1);
+  const int64_t per = std::max<int64_t>(p.crs() * p.out_plane(), 1);
   return std::max<int64_t>(1, std::min<int64_t>(p.N, kColBudget / per));
 }
 
 template <typename T>
 void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
   const DType dt = dtype_of<T>::value;
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const bool direct = p.is_pointwise();
   if (!direct && slab_tasks(p) >= 2 * pool_threads()) {
     forward_slabs(out, in, w, bias, p);
@@ -404,7 +422,7 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
 template <typename T>
 void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p) {
   const DType dt = dtype_of<T>::value;
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
   if (!direct && p.N * p.groups >= 2 * pool_threads()) {
@@ -412,7 +430,7 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p)
     return;
   }
   T* col = direct ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
-  const int64_t plane = p.R * p.S * OHW;
+  const int64_t plane = p.taps() * OHW;
   for (int64_t g = 0; g < p.groups; ++g)
     for (int64_t n0 = 0; n0 < p.N; n0 += nchunk) {
       const int64_t nb = std::min(nchunk, p.N - n0);
@@ -429,7 +447,7 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p)
           const int64_t i = t / Cg, c = t % Cg;
           T* plane_in = gin + ((n0 + i) * p.C + g * Cg + c) * HW;
           std::fill(plane_in, plane_in + HW, T(0));
-          col2im_plane(col + t * plane, plane_in, p, 0, p.OH);
+          col2im_plane(col + t * plane, plane_in, p, 0, p.out_rows());
         }
       });
     }
@@ -438,7 +456,7 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p)
 template <typename T>
 void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvParams& p) {
   const DType dt = dtype_of<T>::value;
-  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.OH * p.OW, HW = p.H * p.W;
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
   const bool slabs = !direct && slab_tasks(p) >= 2 * pool_threads();

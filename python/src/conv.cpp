@@ -1,4 +1,4 @@
-// loom._C._functional: conv1d, conv2d, conv_transpose1d / 2d (PyTorch's keyword names and defaults;
+// loom._C._functional: conv1d / 2d / 3d, conv_transpose1d / 2d / 3d (PyTorch's keyword names and defaults;
 // int-or-tuple arguments, padding="valid" / "same"), set_conv_backend("auto" |
 // "hand" | "cudnn") / get_conv_backend(), which the loom.backends.conv property
 // wraps, conv_cache_clear and cudnn_available. The pool ops are in pool.cpp.
@@ -34,31 +34,45 @@ Dims conv_padding(py::handle padding, const Tensor& weight, const Dims& stride, 
   return pad;
 }
 
+using ConvFn = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Dims&, const Dims&, const Dims&, int64_t);
+using ConvTransposeFn = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Dims&, const Dims&, const Dims&,
+                                   int64_t, const Dims&);
+
+// conv2d / conv3d: stride, padding and dilation as an int or an n-tuple, padding also "valid" / "same".
+void def_conv(py::module_& f, const char* name, size_t n, ConvFn fn) {
+  f.def(
+      name,
+      [name, n, fn](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
+                    py::object dilation, int64_t groups) {
+        Dims s = int_or_tuple(stride, n, name, "stride"), d = int_or_tuple(dilation, n, name, "dilation");
+        Dims p = conv_padding(padding, weight, s, d, n, name);
+        return fn(input, weight, opt_tensor(bias, name, "bias"), s, p, d, groups);
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("dilation") = 1, py::arg("groups") = 1, registry_doc(name));
+}
+
+// conv_transpose2d / conv_transpose3d, PyTorch's argument order (groups before dilation).
+void def_conv_transpose(py::module_& f, const char* name, size_t n, ConvTransposeFn fn) {
+  f.def(
+      name,
+      [name, n, fn](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
+                    py::object output_padding, int64_t groups, py::object dilation) {
+        return fn(input, weight, opt_tensor(bias, name, "bias"), int_or_tuple(stride, n, name, "stride"),
+                  int_or_tuple(padding, n, name, "padding"), int_or_tuple(output_padding, n, name, "output_padding"),
+                  groups, int_or_tuple(dilation, n, name, "dilation"));
+      },
+      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("output_padding") = 0, py::arg("groups") = 1, py::arg("dilation") = 1, registry_doc(name));
+}
+
 }  // namespace
 
 static RegisterFunctional reg_conv([](py::module_& f) {
-  f.def(
-      "conv2d",
-      [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
-         py::object dilation, int64_t groups) {
-        Dims s = int_or_tuple(stride, 2, "conv2d", "stride"), d = int_or_tuple(dilation, 2, "conv2d", "dilation");
-        Dims p = conv_padding(padding, weight, s, d, 2, "conv2d");
-        return loom::conv2d(input, weight, opt_tensor(bias, "conv2d", "bias"), s, p, d, groups);
-      },
-      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
-      py::arg("dilation") = 1, py::arg("groups") = 1, registry_doc("conv2d"));
-  f.def(
-      "conv_transpose2d",
-      [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
-         py::object output_padding, int64_t groups, py::object dilation) {
-        const char* op = "conv_transpose2d";
-        return loom::conv_transpose2d(input, weight, opt_tensor(bias, op, "bias"),
-                                      int_or_tuple(stride, 2, op, "stride"), int_or_tuple(padding, 2, op, "padding"),
-                                      int_or_tuple(output_padding, 2, op, "output_padding"), groups,
-                                      int_or_tuple(dilation, 2, op, "dilation"));
-      },
-      py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
-      py::arg("output_padding") = 0, py::arg("groups") = 1, py::arg("dilation") = 1, registry_doc("conv_transpose2d"));
+  def_conv(f, "conv2d", 2, &loom::conv2d);
+  def_conv(f, "conv3d", 3, &loom::conv3d);
+  def_conv_transpose(f, "conv_transpose2d", 2, &loom::conv_transpose2d);
+  def_conv_transpose(f, "conv_transpose3d", 3, &loom::conv_transpose3d);
   f.def(
       "conv_transpose1d",
       [](const Tensor& input, const Tensor& weight, py::object bias, int64_t stride, int64_t padding,

@@ -107,6 +107,8 @@ DOCUMENTED = [
     # nn.functional
     (F.conv2d, "conv2d"),
     (F.conv_transpose2d, "conv_transpose2d"),
+    (F.conv3d, "conv3d"),
+    (F.conv_transpose3d, "conv_transpose3d"),
     (F.max_pool2d, "max_pool2d"),
     (F.avg_pool2d, "avg_pool2d"),
     (F.adaptive_avg_pool2d, "adaptive_avg_pool2d"),

@@ -73,8 +73,7 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), (1, k), (1, s), (0, p), osz).squeeze(-2)
 
 
-# ---- 3-D convolution and pooling: [N, C, D, H, W] as one 2-D op per tap along D, over the N * OD
-# depth slices of the input as one batch (the 2-D kernels of loom, CPU and CUDA) ----
+# ---- 3-D convolution and pooling ----
 
 def _triple(value, name, op):
     if isinstance(value, (tuple, list)):
@@ -94,98 +93,30 @@ def _input5d(input, op):
     return (input.unsqueeze(0), True) if input.dim() == 4 else (input, False)
 
 
-def _depth_taps(x, kd, sd, dd, od):
-    """For each tap along D, the input depth slices it meets, as a batch [N * OD, C, H, W]."""
-    N, C, _, H, W = x.shape
-    for k in range(kd):
-        start = k * dd
-        sl = x[:, :, start:start + (od - 1) * sd + 1:sd]  # [N, C, OD, H, W]
-        yield k, sl.transpose(1, 2).reshape(N * od, C, H, W)
-
-
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """3-D convolution of input [N, C, D, H, W] ([C, D, H, W]) with weight [K, C / groups, kD, kH, kW]: the sum
-    over the kD depth taps of a 2-D convolution of the matching depth slices (loom's conv2d kernels)."""
-    x, unbatched = _input5d(input, "conv3d")
+    _tensor(input, "conv3d")
     _tensor(weight, "conv3d")
-    if weight.dim() != 5:
-        raise RuntimeError(f"conv3d: expected a 5-D weight [out, in / groups, kD, kH, kW], got {list(weight.shape)}")
-    st, dl = _triple(stride, "stride", "conv3d"), _triple(dilation, "dilation", "conv3d")
-    K, Cg, kd, kh, kw = weight.shape
-    if isinstance(padding, str):
-        if padding not in ("valid", "same"):
-            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
-        if padding == "same" and any(v != 1 for v in st):
-            raise ValueError("padding='same' is not supported for strided convolutions")
-        if padding == "valid":
-            pads = [(0, 0)] * 3
-        else:
-            pads = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for d, k in zip(dl, (kd, kh, kw))]
-    else:
-        pads = [(v, v) for v in _triple(padding, "padding", "conv3d")]
-    if x.shape[1] != Cg * groups:
-        raise RuntimeError(f"conv3d: expected input with {Cg * groups} channels (weight {list(weight.shape)}, "
-                           f"groups={groups}), got input of size {list(input.shape)}")
-    if pads[0] != (0, 0) or pads[1][0] != pads[1][1] or pads[2][0] != pads[2][1]:
-        x = pad(x, (pads[2][0], pads[2][1], pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
-        p2 = (0, 0)
-    else:
-        p2 = (pads[1][0], pads[2][0])
-    N, D = x.shape[0], x.shape[2]
-    od = (D - dl[0] * (kd - 1) - 1) // st[0] + 1
-    if od <= 0:
-        raise RuntimeError(f"conv3d: the input's depth {input.shape[-3]} (padded {D}) is smaller than the kernel's "
-                           f"reach {dl[0] * (kd - 1) + 1}")
-    out = None
-    for k, sl in _depth_taps(x, kd, st[0], dl[0], od):
-        y = _C._functional.conv2d(sl, weight[:, :, k], None, st[1:], p2, dl[1:], groups)
-        out = y if out is None else out + y
-    out = out.reshape(N, od, K, out.shape[-2], out.shape[-1]).transpose(1, 2)
-    if bias is not None:
-        out = out + bias.reshape(1, K, 1, 1, 1)
-    return out.squeeze(0) if unbatched else out
+    if isinstance(padding, str) and padding == "same" and weight.dim() == 5:
+        dl = _triple(dilation, "dilation", "conv3d")
+        total = [d * (k - 1) for d, k in zip(dl, weight.shape[2:])]
+        if any(t % 2 for t in total) and all(v == 1 for v in _triple(stride, "stride", "conv3d")):
+            # an even effective kernel: PyTorch pads one more at the end
+            input = pad(input, (total[2] // 2, total[2] - total[2] // 2, total[1] // 2, total[1] - total[1] // 2,
+                                total[0] // 2, total[0] - total[0] // 2))
+            padding = 0
+    return _C._functional.conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
+conv3d.__doc__ = _C._functional.conv3d.__doc__
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    """Transposed 3-D convolution of input [N, C, D, H, W] ([C, D, H, W]) with weight [C, O / groups, kD, kH,
-    kW]: per depth tap a transposed 2-D convolution of every input depth slice (loom's kernels), added into
-    the output slices it reaches, then the depth padding cropped."""
-    x, unbatched = _input5d(input, "conv_transpose3d")
+    _tensor(input, "conv_transpose3d")
     _tensor(weight, "conv_transpose3d")
-    if weight.dim() != 5:
-        raise RuntimeError(f"conv_transpose3d: expected a 5-D weight [in, out / groups, kD, kH, kW], got "
-                           f"{list(weight.shape)}")
-    st, pd = _triple(stride, "stride", "conv_transpose3d"), _triple(padding, "padding", "conv_transpose3d")
-    op, dl = _triple(output_padding, "output_padding", "conv_transpose3d"), _triple(dilation, "dilation",
-                                                                                     "conv_transpose3d")
-    C, Og, kd = weight.shape[0], weight.shape[1], weight.shape[2]
-    if x.shape[1] != C:
-        raise RuntimeError(f"conv_transpose3d: expected input with {C} channels (weight {list(weight.shape)}), got "
-                           f"input of size {list(input.shape)}")
-    for o, s, d in zip(op, st, dl):
-        if o >= s and o >= d:
-            raise RuntimeError(f"conv_transpose3d: output padding must be smaller than either stride or dilation, "
-                               f"got output_padding={op}, stride={st}, dilation={dl}")
-    N, _, D, H, W = x.shape
-    full = (D - 1) * st[0] + dl[0] * (kd - 1) + 1 + op[0]
-    d_out = full - 2 * pd[0]
-    if d_out <= 0:
-        raise RuntimeError(f"conv_transpose3d: the output depth {d_out} is not positive (input {list(input.shape)},"
-                           f" weight {list(weight.shape)}, padding {pd})")
-    slices = x.transpose(1, 2).reshape(N * D, C, H, W)
-    from .._factories import arange, zeros
-    acc = None
-    for k in range(kd):
-        y = _C._functional.conv_transpose2d(slices, weight[:, :, k], None, st[1:], pd[1:], op[1:], groups, dl[1:])
-        y = y.reshape((N, D) + tuple(y.shape[1:]))
-        if acc is None:
-            acc = zeros((N, full) + tuple(y.shape[2:]), dtype=y.dtype, device=y.device)
-        pos = arange(D, device=y.device) * st[0] + k * dl[0]
-        acc = acc.index_add(1, pos, y)
-    out = acc.narrow(1, pd[0], d_out).transpose(1, 2)
-    if bias is not None:
-        out = out + bias.reshape(1, Og * groups, 1, 1, 1)
-    return out.squeeze(0) if unbatched else out
+    return _C._functional.conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+conv_transpose3d.__doc__ = _C._functional.conv_transpose3d.__doc__
 
 
 def _window_counts(n_in, k, s, p, n_out, include_pad):
