@@ -1,4 +1,4 @@
-"""loom.nn.functional with NumPy references: losses, layer_norm, conv2d, pooling, normalize,
+"""loom.nn.functional with NumPy references: losses, layer_norm, conv2d, conv3d, pooling, normalize,
 cosine_similarity, embedding, embedding_bag, dropout, grid_sample, affine_grid, ctc_loss."""
 import numpy as np
 from hypothesis import strategies as st
@@ -161,10 +161,62 @@ def conv2d_examples(draw, op):
     if use_b:
         inputs["b"] = draw(S.tensors(dt, shape=(o,), mode="nice"))
     call = "r = F.conv2d(x, w%s, stride=%d, padding=%d)" % (", b" if use_b else "", stride, padding)
-    if x.ndim != 4 or xs[1] != ws[1] or stride <= 0 or padding < 0:
-        return Example(op, inputs, call, R.raises("bad conv2d arguments") if x.ndim in (3, 4) or stride <= 0 or padding < 0 else R.anything())
-    e = R.ref(lambda: _conv2d(f64(x.arr), f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding), dt, rtol=1e-5, atol=1e-5)
+    channels = {3: xs[0], 4: xs[1]}.get(x.ndim)  # a 3-D input is one unbatched image
+    if channels != ws[1] or stride <= 0 or padding < 0:
+        return Example(op, inputs, call, R.raises("bad conv2d arguments"))
+    xb = f64(x.arr) if x.ndim == 4 else f64(x.arr)[None]
+
+    def ref():
+        y = _conv2d(xb, f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding)
+        return y if x.ndim == 4 else y[0]
+    e = R.ref(ref, dt, rtol=1e-5, atol=1e-5)
     return Example(op, inputs, call, e)
+
+
+def _conv3d(x, w, b, stride, padding):
+    n, c, d, h, wd = x.shape
+    o, ci, kd, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * 3)
+    od, oh, ow = ((s + 2 * padding - k) // stride + 1 for s, k in ((d, kd), (h, kh), (wd, kw)))
+    if od <= 0 or oh <= 0 or ow <= 0:
+        raise ValueError("output size is too small")
+    out = np.zeros((n, o, od, oh, ow))
+    for a in range(od):
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, :, a * stride:a * stride + kd, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                out[:, :, a, i, j] = np.tensordot(patch, w, axes=([1, 2, 3, 4], [1, 2, 3, 4]))
+    if b is not None:
+        out += b[:, None, None, None]
+    return out
+
+
+@st.composite
+def conv3d_examples(draw, op):
+    dt = draw(st.sampled_from(S.FLOATS))
+    n, c, o = draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from([1, 2]))
+    d, h, w = (draw(st.sampled_from([1, 2, 3, 4])) for _ in range(3))
+    k = draw(st.sampled_from([1, 2, 3]))
+    xs = (n, c, d, h, w) if draw(st.integers(0, 8)) else draw(S.shapes(3, 5))
+    ws = (o, c, k, k, k) if draw(st.integers(0, 8)) else (o, c + 1, k, k, k)
+    x = draw(S.tensors(dt, shape=xs, mode="nice"))
+    wt = draw(S.tensors(dt, shape=ws, mode="nice"))
+    use_b = draw(st.booleans())
+    stride = draw(st.sampled_from([1, 2, 0]))
+    padding = draw(st.sampled_from([0, 1, -1]))
+    inputs = {"x": x, "w": wt}
+    if use_b:
+        inputs["b"] = draw(S.tensors(dt, shape=(o,), mode="nice"))
+    call = "r = F.conv3d(x, w%s, stride=%d, padding=%d)" % (", b" if use_b else "", stride, padding)
+    channels = {4: xs[0], 5: xs[1]}.get(x.ndim)  # a 4-D input is one unbatched volume
+    if channels != ws[1] or stride <= 0 or padding < 0:
+        return Example(op, inputs, call, R.raises("bad conv3d arguments"))
+    xb = f64(x.arr) if x.ndim == 5 else f64(x.arr)[None]
+
+    def ref():
+        y = _conv3d(xb, f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding)
+        return y if x.ndim == 5 else y[0]
+    return Example(op, inputs, call, R.ref(ref, dt, rtol=1e-5, atol=1e-5))
 
 
 @st.composite
@@ -486,6 +538,7 @@ def register_all():
         register("F." + name, class_loss_examples("F." + name), family="nn")
     register("F.layer_norm", layer_norm_examples("F.layer_norm"), family="nn")
     register("F.conv2d", conv2d_examples("F.conv2d"), family="nn")
+    register("F.conv3d", conv3d_examples("F.conv3d"), family="nn")
     for name in ("max_pool2d", "avg_pool2d"):
         register("F." + name, pool_examples("F." + name), family="nn")
     for name in ("normalize", "cosine_similarity"):
