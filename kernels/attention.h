@@ -43,14 +43,18 @@ LOOM_HD float attention_dropout_uniform(uint64_t seed, uint64_t offset, uint64_t
 namespace cpu {
 
 // out [B,H,Lq,Dv], lse [B,H,Lq]; dt is Float32 or Float64 (lse has dtype dt).
+// probs: null, or [B,H,Lq,Lk] that receives P (the softmax before dropout; 0
+// for masked keys and fully masked rows) for the backward to reuse.
 void attention_forward(DType dt, void* out, void* lse, const void* q, const void* k, const void* v,
-                       const AttentionParams& p);
+                       const AttentionParams& p, void* probs = nullptr);
 
 // Gradients of the inputs given grad_out; dq, dk, dv are overwritten. out and
-// lse are the forward's; P is recomputed from q, k and lse, the dropout mask
-// regenerated from (seed, offset).
+// lse are the forward's; P is read from probs (the forward's) when it is not
+// null, else recomputed from q, k and lse; the dropout mask is regenerated
+// from (seed, offset).
 void attention_backward(DType dt, void* dq, void* dk, void* dv, const void* grad_out, const void* q, const void* k,
-                        const void* v, const void* out, const void* lse, const AttentionParams& p);
+                        const void* v, const void* out, const void* lse, const AttentionParams& p,
+                        const void* probs = nullptr);
 
 }  // namespace cpu
 }  // namespace loom::kernels

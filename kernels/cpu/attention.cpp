@@ -166,13 +166,16 @@ void dropout_row(const AttentionParams& p, uint64_t e0, int64_t n, T* z) {
 }
 
 template <typename T>
-void forward_impl(T* out, T* lse, const T* q, const T* k, const T* v, const AttentionParams& p) {
+void forward_impl(T* out, T* lse, const T* q, const T* k, const T* v, const AttentionParams& p, T* probs) {
   const int64_t Lq = p.Lq, Lk = p.Lk, D = p.D, Dv = p.Dv, BH = p.B * p.H;
   const int64_t nqb = (Lq + kBq - 1) / kBq, bk = key_block(D, Dv);
   const T scale = static_cast<T>(p.scale), ninf = -std::numeric_limits<T>::infinity();
   const bool dropout = p.dropout_p > 0.0;
   detail::parallel_range(BH * nqb, BH * Lq * std::max<int64_t>(Lk, 1) * (D + Dv), [&](int64_t lo, int64_t hi) {
     std::vector<T> S(kBq * bk), Z(bk), acc(kBq * std::max<int64_t>(Dv, 1)), m(kBq), l(kBq);
+    // With probs: each row's running maximum after each key block, to rescale the stored exp(S - m) at the end.
+    const int64_t nkb = (Lk + bk - 1) / bk;
+    std::vector<T> mblock(probs ? kBq * std::max<int64_t>(nkb, 1) : 0);
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t bh = task / nqb, q0 = task % nqb * kBq, rows = std::min(kBq, Lq - q0);
       const int64_t b = bh / p.H, h = bh % p.H;
@@ -191,11 +194,15 @@ void forward_impl(T* out, T* lse, const T* q, const T* k, const T* v, const Atte
           T* s = S.data() + r * bk;
           mask_row<T>(p, b, h, i, k0, cols, s);
           const T mx = max_of_row<T>(s, cols, m[r]);
+          T* pr = probs ? probs + (bh * Lq + i) * Lk + k0 : nullptr;
+          if (pr) mblock[r * nkb + k0 / bk] = mx;
           if (mx == ninf) {  // every key so far masked: this tile adds nothing
             std::fill(s, s + cols, T(0));
+            if (pr) std::fill(pr, pr + cols, T(0));
             continue;
           }
           const T sum = exp_sum_row<T>(s, cols, mx);
+          if (pr) std::copy(s, s + cols, pr);
           const T alpha = exp_t<T>(m[r] - mx);
           l[r] = l[r] * alpha + sum;
           m[r] = mx;
@@ -219,6 +226,16 @@ void forward_impl(T* out, T* lse, const T* q, const T* k, const T* v, const Atte
 #pragma omp simd
         for (int64_t d = 0; d < Dv; ++d) o[d] = a[d] * inv;
         lse[bh * Lq + q0 + r] = l[r] > T(0) ? m[r] + std::log(l[r]) : ninf;
+        if (probs) {  // P = exp(S - m_block) * exp(m_block - m) / l; keys past a causal row's end are 0
+          T* pr = probs + (bh * Lq + q0 + r) * Lk;
+          for (int64_t j = 0; j * bk < kend; ++j) {
+            const int64_t c0 = j * bk, cols = std::min(bk, kend - c0);
+            const T f = l[r] > T(0) ? exp_t<T>(mblock[r * nkb + j] - m[r]) / l[r] : T(0);
+#pragma omp simd
+            for (int64_t c = 0; c < cols; ++c) pr[c0 + c] *= f;
+          }
+          std::fill(pr + kend, pr + Lk, T(0));
+        }
       }
     }
   });
@@ -226,7 +243,7 @@ void forward_impl(T* out, T* lse, const T* q, const T* k, const T* v, const Atte
 
 template <typename T>
 void backward_impl(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v, const T* out, const T* lse,
-                   const AttentionParams& p) {
+                   const AttentionParams& p, const T* probs) {
   const int64_t Lq = p.Lq, Lk = p.Lk, D = p.D, Dv = p.Dv, BH = p.B * p.H;
   const int64_t bk = key_block(D, Dv);
   const T scale = static_cast<T>(p.scale), ninf = -std::numeric_limits<T>::infinity();
@@ -252,13 +269,18 @@ void backward_impl(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, c
         // Causal: queries before k0 see none of these keys.
         for (int64_t q0 = p.causal ? k0 / kBq * kBq : 0; q0 < Lq; q0 += kBq) {
           const int64_t rows = std::min(kBq, Lq - q0);
-          gemm<T>(false, true, rows, cols, D, scale, Q + q0 * D, D, K + k0 * D, D, T(0), S.data(), bk);
+          if (!probs) gemm<T>(false, true, rows, cols, D, scale, Q + q0 * D, D, K + k0 * D, D, T(0), S.data(), bk);
           for (int64_t r = 0; r < rows; ++r) {
             const int64_t i = q0 + r;
             T* s = S.data() + r * bk;
-            mask_row<T>(p, b, h, i, k0, cols, s);
-            if (LSE[i] == ninf) std::fill(s, s + cols, T(0));
-            else exp_sum_row<T>(s, cols, LSE[i]);
+            if (probs) {  // the forward's P: no score product, no exponentials
+              const T* pr = probs + (bh * Lq + i) * Lk + k0;
+              std::copy(pr, pr + cols, s);
+            } else {
+              mask_row<T>(p, b, h, i, k0, cols, s);
+              if (LSE[i] == ninf) std::fill(s, s + cols, T(0));
+              else exp_sum_row<T>(s, cols, LSE[i]);
+            }
             if (dropout) {
               T* z = Z.data() + r * bk;
               dropout_row<T>(p, static_cast<uint64_t>((bh * Lq + i) * Lk + k0), cols, z);
@@ -299,36 +321,38 @@ void backward_impl(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, c
 }  // namespace
 
 void attention_forward(DType dt, void* out, void* lse, const void* q, const void* k, const void* v,
-                       const AttentionParams& p) {
+                       const AttentionParams& p, void* probs) {
   if (p.B * p.H * p.Lq == 0) return;
   switch (dt) {
     case DType::Float32:
       forward_impl<float>(static_cast<float*>(out), static_cast<float*>(lse), static_cast<const float*>(q),
-                          static_cast<const float*>(k), static_cast<const float*>(v), p);
+                          static_cast<const float*>(k), static_cast<const float*>(v), p, static_cast<float*>(probs));
       break;
     case DType::Float64:
       forward_impl<double>(static_cast<double*>(out), static_cast<double*>(lse), static_cast<const double*>(q),
-                           static_cast<const double*>(k), static_cast<const double*>(v), p);
+                           static_cast<const double*>(k), static_cast<const double*>(v), p,
+                           static_cast<double*>(probs));
       break;
     default: LOOM_CHECK_TYPE(false, "attention_forward: expected float32 or float64, got ", dtype_name(dt));
   }
 }
 
 void attention_backward(DType dt, void* dq, void* dk, void* dv, const void* grad_out, const void* q, const void* k,
-                        const void* v, const void* out, const void* lse, const AttentionParams& p) {
+                        const void* v, const void* out, const void* lse, const AttentionParams& p, const void* probs) {
   if (p.B * p.H == 0) return;
   switch (dt) {
     case DType::Float32:
       backward_impl<float>(static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
                            static_cast<const float*>(grad_out), static_cast<const float*>(q),
                            static_cast<const float*>(k), static_cast<const float*>(v), static_cast<const float*>(out),
-                           static_cast<const float*>(lse), p);
+                           static_cast<const float*>(lse), p, static_cast<const float*>(probs));
       break;
     case DType::Float64:
       backward_impl<double>(static_cast<double*>(dq), static_cast<double*>(dk), static_cast<double*>(dv),
                             static_cast<const double*>(grad_out), static_cast<const double*>(q),
                             static_cast<const double*>(k), static_cast<const double*>(v),
-                            static_cast<const double*>(out), static_cast<const double*>(lse), p);
+                            static_cast<const double*>(out), static_cast<const double*>(lse), p,
+                            static_cast<const double*>(probs));
       break;
     default: LOOM_CHECK_TYPE(false, "attention_backward: expected float32 or float64, got ", dtype_name(dt));
   }

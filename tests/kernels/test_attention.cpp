@@ -1,6 +1,7 @@
 // Fused attention kernels: the CPU kernel against a naive float64 reference
 // that materializes the full score matrix (masks, causal, dropout drawn from
-// the same Philox elements), forward and backward; CUDA against CPU.
+// the same Philox elements), forward and backward, with P recomputed by the
+// backward and with P kept by the forward; CUDA against CPU.
 #include <catch2/catch_test_macros.hpp>
 
 #include <cmath>
@@ -22,6 +23,7 @@ namespace {
 
 struct Ref {
   std::vector<double> out, lse, dq, dk, dv;
+  std::vector<double> P;  // [B, H, Lq, Lk], the softmax before dropout (0 on fully masked rows)
 };
 
 // Plain loops over the full [Lq, Lk] weights per (b, h).
@@ -35,6 +37,7 @@ Ref naive(const AttentionParams& p, const std::vector<double>& q, const std::vec
   r.dq.assign(q.size(), 0);
   r.dk.assign(k.size(), 0);
   r.dv.assign(v.size(), 0);
+  r.P.assign(p.B * p.H * Lq * Lk, 0);
   const double keep = p.dropout_p < 1 ? 1 / (1 - p.dropout_p) : 0;
   for (int64_t b = 0; b < p.B; ++b)
     for (int64_t h = 0; h < p.H; ++h) {
@@ -68,6 +71,7 @@ Ref naive(const AttentionParams& p, const std::vector<double>& q, const std::vec
         for (int64_t j = 0; j < Lk; ++j) sum += std::exp(s[j] - mx);
         r.lse[bh * Lq + i] = mx + std::log(sum);
         for (int64_t j = 0; j < Lk; ++j) P[j] = std::exp(s[j] - mx) / sum;
+        std::copy(P.begin(), P.end(), r.P.begin() + (bh * Lq + i) * Lk);
         for (int64_t j = 0; j < Lk; ++j)
           for (int64_t d = 0; d < Dv; ++d) r.out[(bh * Lq + i) * Dv + d] += P[j] * Z[j] * v[(bh * Lk + j) * Dv + d];
         // backward of this row
@@ -156,6 +160,20 @@ void run_cpu(const Case& c, double atol, double rtol) {
   check_close(dq, r.dq, atol, rtol, "dq");
   check_close(dk, r.dk, atol, rtol, "dk");
   check_close(dv, r.dv, atol, rtol, "dv");
+  // Again with P kept by the forward and read by the backward (the front end's path for short sequences).
+  std::vector<T> probs(r.P.size(), T(-7)), out2(out.size()), lse2(lse.size());
+  loom::kernels::cpu::attention_forward(dt, out2.data(), lse2.data(), q.data(), k.data(), v.data(), p, probs.data());
+  CHECK(out2 == out);
+  CHECK(lse2 == lse);
+  check_close(probs, r.P, atol, rtol, "probs");
+  std::fill(dq.begin(), dq.end(), T(0));
+  std::fill(dk.begin(), dk.end(), T(0));
+  std::fill(dv.begin(), dv.end(), T(0));
+  loom::kernels::cpu::attention_backward(dt, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(), v.data(),
+                                         out.data(), lse.data(), p, probs.data());
+  check_close(dq, r.dq, atol, rtol, "dq from probs");
+  check_close(dk, r.dk, atol, rtol, "dk from probs");
+  check_close(dv, r.dv, atol, rtol, "dv from probs");
 }
 
 const std::vector<Case>& cases() {
