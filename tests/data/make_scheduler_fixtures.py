@@ -3,12 +3,16 @@
     /opt/torchpypi/bin/python tests/data/make_scheduler_fixtures.py
 
 For each case: the learning rates (two parameter groups, lr 0.1 and 0.02) after construction and after each
-of 30 steps, PyTorch 2.15's schedulers; ReduceLROnPlateau steps on a fixed metric sequence.
+of 30 steps, PyTorch 2.15's schedulers; ReduceLROnPlateau steps on a fixed metric sequence. Then
+torch.optim.swa_utils ("swa"): a small model trained five SGD steps from stored weights on stored batches, with
+AveragedModel (the running mean, an EMA by multi_avg_fn with buffers, an EMA by avg_fn) updated after each step,
+their state dicts, and the running mean's after update_bn over the batches.
 """
 
 import torch
 from torch.optim import SGD
 from torch.optim import lr_scheduler as S
+from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_avg_fn, get_ema_multi_avg_fn, update_bn
 from _fixtures import write  # noqa: E402  (tests/data/_fixtures.py)
 
 METRICS = [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.69999, 0.6, 0.7,
@@ -53,9 +57,41 @@ cases = [
                                                    mode="triangular2", cycle_momentum=False)),
     run("cyclic_exp_range", lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5, mode="exp_range",
                                                  gamma=0.97, base_momentum=0.7, max_momentum=0.95)),
+    run("swalr_cos", lambda o: SWALR(o, swa_lr=0.05, anneal_epochs=5)),
+    run("swalr_linear_per_group", lambda o: SWALR(o, swa_lr=[0.05, 0.001], anneal_epochs=3, anneal_strategy="linear")),
+    run("swalr_no_anneal", lambda o: SWALR(o, swa_lr=0.03, anneal_epochs=0)),
     run("plateau", lambda o: S.ReduceLROnPlateau(o, patience=2), metric=True),
     run("plateau_max_abs_cooldown", lambda o: S.ReduceLROnPlateau(
         o, mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=[0.01, 0.015]),
         metric=True),
 ]
-write("torch_schedulers.json", {"torch_version": torch.__version__, "metrics": METRICS, "cases": cases})
+
+
+def state(m):
+    return {k: v.tolist() for k, v in m.state_dict().items()}
+
+
+def swa_case():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    init = state(model)
+    xs, ys = [torch.randn(6, 3) for _ in range(5)], [torch.randn(6, 2) for _ in range(5)]
+    opt = SGD(model.parameters(), lr=0.1)
+    averaged = {"swa": AveragedModel(model),
+                "ema_buffers": AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.8), use_buffers=True),
+                "ema_fn": AveragedModel(model, avg_fn=get_ema_avg_fn(0.7))}
+    for x, y in zip(xs, ys):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+        for a in averaged.values():
+            a.update_parameters(model)
+    out = {"init": init, "xs": [x.tolist() for x in xs], "ys": [y.tolist() for y in ys]}
+    out.update({name: state(a) for name, a in averaged.items()})
+    update_bn(xs, averaged["swa"])
+    out["swa_update_bn"] = state(averaged["swa"])
+    return out
+
+
+write("torch_schedulers.json", {"torch_version": torch.__version__, "metrics": METRICS, "cases": cases,
+                                "swa": swa_case()})

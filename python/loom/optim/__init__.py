@@ -22,7 +22,7 @@ from ..autograd.grad_mode import no_grad, enable_grad
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Rprop", "lr_scheduler", "LBFGS", "ASGD", "Adafactor", "Muon"]
+           "Rprop", "lr_scheduler", "swa_utils", "LBFGS", "ASGD", "Adafactor", "Muon"]
 
 _Tensor = _C.Tensor
 _O = _C._functional._optim  # the step functions of nn/optim
@@ -511,3 +511,4 @@ from ._muon import make_muon as _make_muon  # noqa: E402
 
 Muon = _make_muon(Optimizer, no_grad, _zeros_like)
 LBFGS.__module__ = ASGD.__module__ = Adafactor.__module__ = Muon.__module__ = __name__
+from . import swa_utils  # noqa: E402,F401  (imports loom.nn: last)
