@@ -85,6 +85,11 @@ enum class UnaryOp : int8_t {
   Digamma,
   Trigamma,
   Erfinv,
+  I0,     // modified Bessel function of the first kind, order 0
+  I0e,    // I0(x) exp(-|x|)
+  I1,     // order 1
+  I1e,    // I1(x) exp(-|x|)
+  Erfcx,  // exp(x^2) erfc(x)
 };
 
 enum class BinaryOp : int8_t {
@@ -124,8 +129,16 @@ enum class BinaryOp : int8_t {
   // relu's backward, fused (PyTorch's threshold_backward at 0): a (the
   // gradient) where b (relu's output) > 0, else 0; NaN in b lets a through.
   ReluGrad,
+  // Floating dtypes only: the regularized lower (P(a, x)) and upper (Q(a, x))
+  // incomplete gamma functions of a = input, x = other.
+  Gammainc,
+  Gammaincc,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
+// Ops defined for floating dtypes only.
+inline bool is_float_only(BinaryOp op) {
+  return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc;
+}
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }
 
 enum class ReduceOp : int8_t { Sum, Mean, Prod, Max, Min, LogSumExp, Norm };

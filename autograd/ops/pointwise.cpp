@@ -97,6 +97,11 @@ const char* unary_name(UnaryOp op) {
     case UnaryOp::Digamma: return "digamma";
     case UnaryOp::Trigamma: return "trigamma";
     case UnaryOp::Erfinv: return "erfinv";
+    case UnaryOp::I0: return "i0";
+    case UnaryOp::I0e: return "i0e";
+    case UnaryOp::I1: return "i1";
+    case UnaryOp::I1e: return "i1e";
+    case UnaryOp::Erfcx: return "erfcx";
     default: return "unary";
   }
 }
@@ -268,6 +273,13 @@ Tensor trigamma_backward(const Tensor& g, const Tensor& x) {
   (void)g;
   LOOM_THROW(ErrorKind::NotImplemented, "the derivative of trigamma (polygamma(2, x)) of a tensor of shape ", x.sizes(),
              " is not implemented: digamma is differentiable once only");
+}
+
+// d/dx of y = i1(x) (scaled: y = i1e(x)): i0(x) - y / x (i0e(x) - y (sign(x) + 1 / x)), 1/2 at 0.
+Tensor bessel_i1_derivative(const Tensor& x, const Tensor& y, bool scaled) {
+  const Tensor zero = x.eq(0.0), safe = where(zero, 1.0, x);
+  const Tensor d = scaled ? x.i0e() - y * (x.sign() + safe.reciprocal()) : x.i0() - y / safe;
+  return where(zero, 0.5, d);
 }
 
 // relu's backward: g where y = relu(x) > 0, else 0 (PyTorch's threshold_backward at 0;
@@ -691,6 +703,35 @@ Tensor& Tensor::exp_() {
 }
 
 // ---- front ends generated from the registry (ops with a `kernel` in core/ops.toml) ----
+// ---- the regularized incomplete gamma functions: a gradient for x only, as PyTorch ----
+namespace {
+Tensor incomplete_gamma(BinaryOp op, Op id, const char* name, const char* node, const Tensor& a, const Tensor& x,
+                        bool lower) {
+  const DType rt = binary_result_type(name, a, x);
+  LOOM_CHECK_TYPE(rt == DType::Float32 || rt == DType::Float64, name, ": not supported for dtype ", dtype_name(rt),
+                  " (supported: float32, float64)");
+  const bool input_grad = a.requires_grad();
+  const std::string op_name = name;
+  return binary(op, id, name, a, x, rt, node, true, false,
+                [input_grad, op_name, lower](const Tensor& g, const Tensor& a, const Tensor& x, const Tensor&) {
+                  if (input_grad)
+                    LOOM_THROW(ErrorKind::NotImplemented, op_name,
+                               ": the derivative for 'input' is not implemented (only 'other' has a gradient)");
+                  // dP/dx = x^(a-1) e^-x / Gamma(a); (a - 1) log x is 0 at a = 1, x = 0.
+                  const Tensor log_x = where(a.eq(1.0), 0.0, (a - 1.0) * x.log());
+                  const Tensor d = g * (log_x - x - a.lgamma()).exp();
+                  return TensorList{Tensor(), lower ? d : d.neg()};
+                });
+}
+}  // namespace
+
+Tensor gammainc(const Tensor& input, const Tensor& other) {
+  return incomplete_gamma(BinaryOp::Gammainc, Op::gammainc, "gammainc", "IgammaBackward0", input, other, true);
+}
+Tensor gammaincc(const Tensor& input, const Tensor& other) {
+  return incomplete_gamma(BinaryOp::Gammaincc, Op::gammaincc, "gammaincc", "IgammacBackward0", input, other, false);
+}
+
 #include "autograd/pointwise_generated.inc"
 
 }  // namespace loom

@@ -317,7 +317,8 @@ const char* binary_name(BinaryOp op) {
                                 "bitwise_xor",  "hypot",
                                 "floor_divide", "div",
                                 "remainder",    "fmod",
-                                "atan2",        "threshold_backward"};
+                                "atan2",        "threshold_backward",
+                                "gammainc",     "gammaincc"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -328,7 +329,7 @@ const char* unary_name(UnaryOp op) {
       "silu_backward", "floor", "ceil",   "round",       "trunc",       "log1p",         "expm1",
       "log2",          "log10", "exp2",   "tan",         "asin",        "acos",          "atan",
       "sinh",          "cosh",  "erf",    "erfc",        "lgamma",      "digamma",       "trigamma",
-      "erfinv"};
+      "erfinv",        "i0",    "i0e",    "i1",          "i1e",         "erfcx"};
   return names[static_cast<int>(op)];
 }
 
@@ -351,6 +352,8 @@ void with_binary(BinaryOp op, Fn&& fn) {
     if constexpr (std::is_floating_point_v<T>) {
       if (op == BinaryOp::Hypot) return fn([](T a, T b) { return std::hypot(a, b); });
       if (op == BinaryOp::Atan2) return fn([](T a, T b) { return std::atan2(a, b); });
+      if (op == BinaryOp::Gammainc) return fn([](T a, T b) { return T(gammainc_d(double(a), double(b))); });
+      if (op == BinaryOp::Gammaincc) return fn([](T a, T b) { return T(gammaincc_d(double(a), double(b))); });
     }
     if constexpr (is_int_v<T>) {
       switch (op) {
@@ -466,6 +469,11 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::Digamma: return map1(L, o, x, [](T v) { return T(digamma_d(double(v))); });
     case UnaryOp::Trigamma: return map1(L, o, x, [](T v) { return T(trigamma_d(double(v))); });
     case UnaryOp::Erfinv: return map1(L, o, x, [](T v) { return T(erfinv_d(double(v))); });
+    case UnaryOp::I0: return map1(L, o, x, [](T v) { return T(i0_d(double(v))); });
+    case UnaryOp::I0e: return map1(L, o, x, [](T v) { return T(i0e_d(double(v))); });
+    case UnaryOp::I1: return map1(L, o, x, [](T v) { return T(i1_d(double(v))); });
+    case UnaryOp::I1e: return map1(L, o, x, [](T v) { return T(i1e_d(double(v))); });
+    case UnaryOp::Erfcx: return map1(L, o, x, [](T v) { return T(erfcx_d(double(v))); });
     case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return fast_tanh(v); });
     case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });
@@ -537,8 +545,8 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
 void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop) {
   LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
                   dtype_name(dt));
-  LOOM_CHECK_TYPE((op != BinaryOp::Hypot && op != BinaryOp::Atan2) || is_floating(dt), binary_name(op),
-                  ": expected a floating dtype, got ", dtype_name(dt));
+  LOOM_CHECK_TYPE(!is_float_only(op) || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
+                  dtype_name(dt));
   if (dt == DType::Float32 && rounded_f32_dispatch(op, static_cast<float*>(out), static_cast<const float*>(a),
                                                    static_cast<const float*>(b), loop))
     return;
@@ -554,8 +562,8 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
 void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop) {
   LOOM_CHECK_TYPE(!is_bitwise(op) || !is_floating(dt), binary_name(op), ": expected a bool or integer dtype, got ",
                   dtype_name(dt));
-  LOOM_CHECK_TYPE((op != BinaryOp::Hypot && op != BinaryOp::Atan2) || is_floating(dt), binary_name(op),
-                  ": expected a floating dtype, got ", dtype_name(dt));
+  LOOM_CHECK_TYPE(!is_float_only(op) || is_floating(dt), binary_name(op), ": expected a floating dtype, got ",
+                  dtype_name(dt));
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     const T* x = static_cast<const T*>(a);

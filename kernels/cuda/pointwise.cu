@@ -168,6 +168,11 @@ struct UnaryFloatF {
       case UnaryOp::Digamma: return T(digamma_d(double(x)));
       case UnaryOp::Trigamma: return T(trigamma_d(double(x)));
       case UnaryOp::Erfinv: return T(erfinv_d(double(x)));
+      case UnaryOp::I0: return T(i0_d(double(x)));
+      case UnaryOp::I0e: return T(i0e_d(double(x)));
+      case UnaryOp::I1: return T(i1_d(double(x)));
+      case UnaryOp::I1e: return T(i1e_d(double(x)));
+      case UnaryOp::Erfcx: return T(erfcx_d(double(x)));
       default: return x;  // LogicalNot is handled separately
     }
   }
@@ -299,6 +304,12 @@ struct BinaryF {
         case BinaryOp::Atan2:
           if constexpr (std::is_floating_point_v<T>) return atan2(a, b);
           else return T(0);  // rejected on the host
+        case BinaryOp::Gammainc:
+          if constexpr (std::is_floating_point_v<T>) return T(gammainc_d(double(a), double(b)));
+          else return T(0);  // rejected on the host
+        case BinaryOp::Gammaincc:
+          if constexpr (std::is_floating_point_v<T>) return T(gammaincc_d(double(a), double(b)));
+          else return T(0);  // rejected on the host
         case BinaryOp::FloorDiv: return floordiv_(a, b);
         case BinaryOp::TruncDiv:
           if constexpr (std::is_floating_point_v<T>) return trunc(a / b);
@@ -363,9 +374,8 @@ struct SquareF {
 
 void check_binary(BinaryOp op, DType dt, const char* name) {
   if (is_comparison(op)) return;
-  if (op == BinaryOp::Hypot || op == BinaryOp::Atan2) {
-    LOOM_CHECK_TYPE(is_floating(dt), name, ": ", op == BinaryOp::Hypot ? "hypot" : "atan2",
-                    " expects a floating dtype, got ", dtype_name(dt));
+  if (is_float_only(op)) {
+    LOOM_CHECK_TYPE(is_floating(dt), name, ": expected a floating dtype, got ", dtype_name(dt));
     return;
   }
   if (is_bitwise(op)) {

@@ -602,7 +602,8 @@ FUNCTIONS = METHODS + [xlog1py, tensordot, chain_matmul, cdist, trapezoid, trapz
 
 # Tensor methods and loom functions under PyTorch's other names.
 _OTHER_NAMES = {"greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne",
-                "arccos": "acos", "arcsin": "asin", "arctan": "atan", "arctan2": "atan2", "clip_": "clamp_"}
+                "arccos": "acos", "arcsin": "asin", "arctan": "atan", "arctan2": "atan2", "clip_": "clamp_",
+                "igamma": "gammainc", "igammac": "gammaincc"}
 
 
 def install(namespace):

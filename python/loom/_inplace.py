@@ -58,7 +58,7 @@ _OTHER = ["clamp_min", "clamp_max", "clip", "lerp", "addcmul", "addcdiv", "addmm
           "baddbmm", "heaviside", "hypot", "atan2", "arctan2", "logical_and", "logical_or", "logical_xor", "eq",
           "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "copysign",
           "xlogy", "float_power", "fmod", "remainder", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
-          "ldexp", "nextafter", "renorm", "polygamma", "mvlgamma"]
+          "ldexp", "nextafter", "renorm", "polygamma", "mvlgamma", "igamma", "igammac"]
 
 
 def float_power_(self, exponent):

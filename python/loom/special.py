@@ -1,5 +1,7 @@
 """loom.special: PyTorch's torch.special functions: the kernels (erf, erfc, erfinv, gammaln = lgamma,
-digamma = psi, polygamma for n = 0 and 1) and, composed from loom's ops (gradients through them), expit,
+digamma = psi, polygamma for n = 0 and 1, the modified Bessel functions i0, i0e, i1, i1e (=
+modified_bessel_i0 / i1 unscaled), erfcx, the regularized incomplete gamma functions gammainc and
+gammaincc) and, composed from loom's ops (gradients through them), expit,
 logit, exp2, expm1, log1p, round, sinc, xlogy, xlog1py, entr, ndtr, ndtri, log_ndtr, multigammaln,
 zeta (Hurwitz) and polygamma for n >= 2 through it, softmax, log_softmax, logsumexp."""
 import math
@@ -10,7 +12,8 @@ from ._composite_math import sinc, xlog1py, xlogy
 
 __all__ = ["expit", "logit", "erf", "erfc", "erfinv", "exp2", "expm1", "log1p", "round", "sinc", "xlogy", "xlog1py",
            "entr", "ndtr", "ndtri", "log_ndtr", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "softmax",
-           "log_softmax", "logsumexp", "zeta"]
+           "log_softmax", "logsumexp", "zeta", "i0", "i0e", "i1", "i1e", "modified_bessel_i0", "modified_bessel_i1",
+           "erfcx", "gammainc", "gammaincc"]
 
 
 def _check(x, name):
@@ -122,6 +125,50 @@ def digamma(input):
 
 
 psi = digamma
+
+
+def i0(input):
+    _check(input, "i0")
+    return input.i0()
+
+
+def i0e(input):
+    _check(input, "i0e")
+    return input.i0e()
+
+
+def i1(input):
+    _check(input, "i1")
+    return input.i1()
+
+
+def i1e(input):
+    _check(input, "i1e")
+    return input.i1e()
+
+
+modified_bessel_i0 = i0
+modified_bessel_i1 = i1
+
+
+def erfcx(input):
+    _check(input, "erfcx")
+    return input.erfcx()
+
+
+def gammainc(input, other):
+    _check(input, "gammainc")
+    return input.gammainc(other)
+
+
+def gammaincc(input, other):
+    _check(input, "gammaincc")
+    return input.gammaincc(other)
+
+
+for _f, _op in ((i0, "i0"), (i0e, "i0e"), (i1, "i1"), (i1e, "i1e"), (erfcx, "erfcx"), (gammainc, "gammainc"),
+                (gammaincc, "gammaincc")):
+    _f.__doc__ = getattr(Tensor, _op).__doc__
 
 
 def polygamma(n, input):

@@ -18,13 +18,15 @@ D.Distribution.set_default_validate_args(False)  # values outside the support ar
 cases = []
 
 
-def case(expr, nograd=(), **inputs):
+def case(expr, nograd=(), rtol=None, **inputs):
     ins = {k: v.clone().requires_grad_(k not in nograd and v.is_floating_point()) for k, v in inputs.items()}
     out = eval(expr, {"D": D, "torch": torch, **ins})
     outs = out if isinstance(out, (tuple, list)) else (out,)
     ws = [torch.randn_like(o) if o.is_floating_point() else None for o in outs]
     entry = {"expr": expr, "inputs": {k: t2j(v) for k, v in inputs.items()}, "nograd": list(nograd),
              "outputs": [t2j(o.detach()) for o in outs], "weights": [t2j(w) if w is not None else None for w in ws]}
+    if rtol is not None:
+        entry["rtol"] = rtol
     diff = [(o, w) for o, w in zip(outs, ws) if w is not None and o.requires_grad]
     leaves = {k: v for k, v in ins.items() if v.requires_grad}
     if diff and leaves:
@@ -234,5 +236,21 @@ case(f"{KL}(D.Uniform(lo, hi), D.Pareto(s, a))", lo=torch.tensor([1.0, 0.2, 2.0]
      s=torch.tensor([0.8, 0.5, 1.5]), a=pos(3))
 case(f"({KL}(D.Gumbel(a, b), D.Uniform(a - 1, a + 1)), {KL}(D.Normal(a, b), D.Pareto(b, b)), "
      f"{KL}(D.Poisson(b), D.Binomial(5, probs=p)))", a=r(3), b=pos(3), p=u(3))
+
+# ---- VonMises, InverseGamma, FisherSnedecor, GeneralizedPareto; Gamma / Chi2 cdf ----
+# (PyTorch's VonMises evaluates log I0 / I1 by polynomial fits, about 1e-7 relative: the test's tolerance for
+# these cases is looser)
+case("(lambda d: (d.log_prob(x), d.mean, d.mode, d.variance))(D.VonMises(loc, k))", loc=r(3), k=torch.tensor(
+    [0.05, 1.3, 9.0]), x=torch.tensor([-4.0, 0.3, 2.5]), rtol=2e-6)
+case("(lambda d: (d.log_prob(x), d.entropy(), d.mean, d.mode, d.variance, d.cdf(x)))(D.InverseGamma(a, b))",
+     a=torch.tensor([0.7, 2.5, 4.0]), b=pos(3), x=pos(3), nograd=("a",))
+case("(lambda d: (d.mean, d.variance))(D.InverseGamma(a, b))", a=torch.tensor([0.5, 1.5, 3.0]), b=pos(3))
+case("(lambda d: (d.log_prob(x), d.mean, d.mode, d.variance))(D.FisherSnedecor(a, b))",
+     a=torch.tensor([1.5, 3.0, 7.0, 12.0]), b=torch.tensor([1.0, 2.5, 4.5, 30.0]), x=pos(4))
+case("(lambda d, x: (d.log_prob(x), d.entropy(), d.mean, d.mode, d.variance, d.cdf(x), d.icdf(p)))"
+     "(D.GeneralizedPareto(loc, s, c), loc + s * z)", loc=r(4), s=pos(4), c=torch.tensor([-0.3, 0.0, 0.2, 0.7]),
+     z=torch.tensor([0.4, 0.9, 1.7, 2.2]), p=u(4), nograd=("z",))
+case("D.Gamma(a, b).cdf(x)", a=torch.tensor([0.3, 1.0, 2.5, 40.0]), b=pos(4), x=pos(4) * 3, nograd=("a",))
+case("D.Chi2(df).cdf(x)", df=torch.tensor([1.0, 3.0, 10.0]), x=torch.tensor([0.5, 2.0, 12.0]), nograd=("df",))
 
 write("torch_distributions.json", {"cases": cases})

@@ -90,21 +90,27 @@ double unary_ref(UnaryOp op, double x) {
     case UnaryOp::Digamma: return digamma_d(x);
     case UnaryOp::Trigamma: return trigamma_d(x);
     case UnaryOp::Erfinv: return erfinv_d(x);
+    case UnaryOp::I0: return std::cyl_bessel_i(0.0, std::fabs(x));
+    case UnaryOp::I0e: return std::cyl_bessel_i(0.0, std::fabs(x)) * std::exp(-std::fabs(x));
+    case UnaryOp::I1: return (x < 0 ? -1 : 1) * std::cyl_bessel_i(1.0, std::fabs(x));
+    case UnaryOp::I1e: return (x < 0 ? -1 : 1) * std::cyl_bessel_i(1.0, std::fabs(x)) * std::exp(-std::fabs(x));
+    case UnaryOp::Erfcx: return double(std::exp((long double)x * x) * std::erfc((long double)x));
     default: break;
   }
   return kNaN;
 }
 
 const UnaryOp kFloatUnary[] = {
-    UnaryOp::Neg,   UnaryOp::Abs,     UnaryOp::Sign,        UnaryOp::Exp,          UnaryOp::Log,
-    UnaryOp::Sqrt,  UnaryOp::Rsqrt,   UnaryOp::Reciprocal,  UnaryOp::Sin,          UnaryOp::Cos,
-    UnaryOp::Tanh,  UnaryOp::Sigmoid, UnaryOp::Relu,        UnaryOp::GeluErf,      UnaryOp::GeluTanh,
-    UnaryOp::Silu,  UnaryOp::Square,  UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,
-    UnaryOp::Floor, UnaryOp::Ceil,    UnaryOp::Round,       UnaryOp::Trunc,        UnaryOp::Log1p,
-    UnaryOp::Expm1, UnaryOp::Log2,    UnaryOp::Log10,       UnaryOp::Exp2,         UnaryOp::Tan,
-    UnaryOp::Asin,  UnaryOp::Acos,    UnaryOp::Atan,        UnaryOp::Sinh,         UnaryOp::Cosh,
-    UnaryOp::Erf,   UnaryOp::Erfc,    UnaryOp::Lgamma,      UnaryOp::Digamma,      UnaryOp::Trigamma,
-    UnaryOp::Erfinv};
+    UnaryOp::Neg,    UnaryOp::Abs,     UnaryOp::Sign,        UnaryOp::Exp,          UnaryOp::Log,
+    UnaryOp::Sqrt,   UnaryOp::Rsqrt,   UnaryOp::Reciprocal,  UnaryOp::Sin,          UnaryOp::Cos,
+    UnaryOp::Tanh,   UnaryOp::Sigmoid, UnaryOp::Relu,        UnaryOp::GeluErf,      UnaryOp::GeluTanh,
+    UnaryOp::Silu,   UnaryOp::Square,  UnaryOp::GeluErfGrad, UnaryOp::GeluTanhGrad, UnaryOp::SiluGrad,
+    UnaryOp::Floor,  UnaryOp::Ceil,    UnaryOp::Round,       UnaryOp::Trunc,        UnaryOp::Log1p,
+    UnaryOp::Expm1,  UnaryOp::Log2,    UnaryOp::Log10,       UnaryOp::Exp2,         UnaryOp::Tan,
+    UnaryOp::Asin,   UnaryOp::Acos,    UnaryOp::Atan,        UnaryOp::Sinh,         UnaryOp::Cosh,
+    UnaryOp::Erf,    UnaryOp::Erfc,    UnaryOp::Lgamma,      UnaryOp::Digamma,      UnaryOp::Trigamma,
+    UnaryOp::Erfinv, UnaryOp::I0,      UnaryOp::I0e,         UnaryOp::I1,           UnaryOp::I1e,
+    UnaryOp::Erfcx};
 
 bool positive_domain(UnaryOp op) {
   return op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal ||

@@ -54,7 +54,7 @@ def arr(j):
     return np.asarray(j["data"], dtype=_FIXTURE_DTYPES[j["dtype"]]).reshape(j["shape"])
 
 
-def check_fixture_grads(outs, weights, inputs, grads, what):
+def check_fixture_grads(outs, weights, inputs, grads, what, rtol=1e-7):
     """The gradients of sum(out * weight) over the outputs that require one, to the named inputs, against a
     fixture's {name: gradient or None} (None: no gradient, or zeros)."""
     import loom
@@ -71,4 +71,4 @@ def check_fixture_grads(outs, weights, inputs, grads, what):
         if want is None:
             assert g is None or not np.any(g.numpy()), (what, n)
             continue
-        np.testing.assert_allclose(g.numpy(), arr(want), rtol=1e-7, atol=1e-8, err_msg=f"{what} grad {n}")
+        np.testing.assert_allclose(g.numpy(), arr(want), rtol=rtol, atol=1e-8, err_msg=f"{what} grad {n}")

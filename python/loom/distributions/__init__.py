@@ -5,7 +5,8 @@ Poisson, LogNormal, MultivariateNormal and Independent (families.py); Cauchy, Ha
 StudentT, Chi2, Geometric, Binomial, NegativeBinomial, Multinomial, Weibull, Pareto, Kumaraswamy,
 ContinuousBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical, MixtureSameFamily, LowRankMultivariateNormal
 and TransformedDistribution over the transforms of loom.distributions.transforms (families_more.py,
-families_discrete.py, families_joint.py). Each has PyTorch's constructor arguments, shapes (sample_shape + batch_shape + event_shape), log_prob / entropy / mean /
+families_discrete.py, families_joint.py); VonMises, InverseGamma, FisherSnedecor and GeneralizedPareto
+(families_circular.py). Each has PyTorch's constructor arguments, shapes (sample_shape + batch_shape + event_shape), log_prob / entropy / mean /
 variance (and cdf / icdf where PyTorch has them), rsample for the reparametrizable ones, and kl_divergence
 for the pairs PyTorch has among them (register_kl adds more). Samples come from loom's generators;
 everything else is loom's tensor ops, so gradients flow and CUDA tensors stay on the device (except the
@@ -16,6 +17,7 @@ from .distribution import Distribution
 from .families import (Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Independent, Laplace, LogNormal,
                        MultivariateNormal, Normal, OneHotCategorical, Poisson, Uniform)
 from .families_discrete import Binomial, ContinuousBernoulli, Geometric, Multinomial, NegativeBinomial
+from .families_circular import FisherSnedecor, GeneralizedPareto, InverseGamma, VonMises
 from .families_joint import LowRankMultivariateNormal, MixtureSameFamily
 from .families_more import (Cauchy, Chi2, ExpRelaxedCategorical, Gumbel, HalfCauchy, HalfNormal, Kumaraswamy,
                             LogitRelaxedBernoulli, Pareto, RelaxedBernoulli, RelaxedOneHotCategorical, StudentT,
@@ -33,4 +35,5 @@ __all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "One
            "MixtureSameFamily", "LowRankMultivariateNormal", "TransformedDistribution", "Transform",
            "ComposeTransform", "IndependentTransform", "ExpTransform", "PowerTransform", "AffineTransform",
            "SigmoidTransform", "TanhTransform", "SoftplusTransform", "AbsTransform", "SoftmaxTransform",
-           "identity_transform", "transforms", "kl_divergence", "register_kl"]
+           "identity_transform", "transforms", "kl_divergence", "register_kl", "VonMises", "InverseGamma",
+           "FisherSnedecor", "GeneralizedPareto"]

@@ -451,6 +451,12 @@ class Gamma(Distribution):
         a, b = self.concentration, self.rate
         return xlogy(a, b) + xlogy(a - 1, value) - b * value - a.lgamma()
 
+    def cdf(self, value):
+        """P(concentration, rate * value), the regularized lower incomplete gamma function (no gradient in the
+        concentration, as PyTorch's)."""
+        self._check_value(value)
+        return self.concentration.gammainc(self.rate * value)
+
     def entropy(self):
         a = self.concentration
         return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
