@@ -16,8 +16,14 @@
 
 #if defined(__CUDACC__)
 #define LOOM_SPECIAL_HD __host__ __device__ __forceinline__
+#define LOOM_SPECIAL_HD_INLINE __host__ __device__ __forceinline__
+#elif defined(__GNUC__)
+#define LOOM_SPECIAL_HD inline
+// Inlined into the CPU kernels' vectorized loops (a call would keep them scalar).
+#define LOOM_SPECIAL_HD_INLINE inline __attribute__((always_inline))
 #else
 #define LOOM_SPECIAL_HD inline
+#define LOOM_SPECIAL_HD_INLINE inline
 #endif
 
 namespace loom::kernels {
@@ -122,46 +128,33 @@ LOOM_SPECIAL_HD double erfinv_d(double x) {
 }
 
 // ---- modified Bessel functions of the first kind, orders 0 and 1 ----
-// |x| <= 30: the power series I_nu(x) = sum_k (x/2)^(2k+nu) / (k! (k+nu)!) (positive terms: no
-// cancellation; at most about 60 terms); beyond, the asymptotic expansion I_nu(x) ~ e^x / sqrt(2 pi x) *
-// sum_k t_k with t_0 = 1, t_k = -t_(k-1) (4 nu^2 - (2k-1)^2) / (8 k x) (below 1e-17 within 20 terms at
-// x = 30). The scaled forms multiply by e^-|x| (the series) or leave e^x out (the expansion), so they never
-// overflow. I0 is even, I1 odd; I0(+-inf) = +inf, I1(+-inf) = +-inf, the scaled ones 0 there.
+// Chebyshev expansions of the scaled functions (kernels/special_bessel.inc, written by
+// tools/gen_bessel_chebyshev.py from 40-digit values, terms down to 1e-18): e^-x I0(x) and e^-x I1(x) / x in
+// t = x/4 - 1 for |x| <= 8, sqrt(x) e^-x I0(x) and sqrt(x) e^-x I1(x) in t = 16/x - 1 beyond. The unscaled
+// functions multiply the scaled ones by e^|x| (from 700 on: exp(|x| - log(|x|) / 2), finite up to where I
+// itself overflows).
+// I0 is even, I1 odd; I0(+-inf) = +inf, I1(+-inf) = +-inf, the scaled ones 0 there.
+#include "kernels/special_bessel.inc"
 
-LOOM_SPECIAL_HD double bessel_i_series(int nu, double ax) {  // sum_k (ax^2/4)^k / (k! (k+nu)!)
-  const double q = ax * ax / 4;
-  double term = 1, sum = 1;
-  for (int k = 1; k < 200; ++k) {
-    term *= q / (double(k) * double(k + nu));
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
-}
-
-LOOM_SPECIAL_HD double bessel_i_asymptotic(int nu, double ax) {  // sum_k t_k of the expansion
-  const double mu = 4.0 * nu * nu;
-  double term = 1, sum = 1;
-  for (int k = 1; k < 40; ++k) {
-    const double odd = 2.0 * k - 1;
-    term *= -(mu - odd * odd) / (8.0 * k * ax);
-    sum += term;
-    if (std::fabs(term) < std::fabs(sum) * 1e-17) break;
-  }
-  return sum;
+// e^-|x| I_nu(|x|), nu = 0 or 1, without branches (both expansions evaluated, one kept), so that the CPU
+// kernel's loop over a row vectorizes; NaN gives NaN, +inf 0.
+LOOM_SPECIAL_HD_INLINE double bessel_scaled_abs(int nu, double ax) {
+  const double lo = ax < 8 ? ax : 8, hi = ax > 8 ? ax : 8;  // NaN takes the second operand's side below
+  const double ts = lo / 4 - 1, tl = 16 / hi - 1;
+  const double small = nu == 0 ? bessel_i0e_small(ts) : lo * bessel_i1e_small(ts);
+  const double large = (nu == 0 ? bessel_i0e_large(tl) : bessel_i1e_large(tl)) / std::sqrt(hi);
+  return ax <= 8 ? small : (ax == ax ? large : ax);
 }
 
 // I_nu(|x|) * e^-|x| when scaled, else I_nu(|x|), for nu = 0, 1 (the sign of I1 is the caller's).
 LOOM_SPECIAL_HD double bessel_i_abs(int nu, double ax, bool scaled) {
-  constexpr double kTwoPi = 6.28318530717958647693;
-  if (std::isinf(ax)) return scaled ? 0.0 : INFINITY;
-  if (ax <= 30) {
-    const double s = bessel_i_series(nu, ax) * (nu == 1 ? ax / 2 : 1.0);
-    return scaled ? s * std::exp(-ax) : s;
-  }
-  const double s = bessel_i_asymptotic(nu, ax);
-  if (scaled) return s / std::sqrt(kTwoPi * ax);
-  return std::exp(ax - 0.5 * std::log(kTwoPi * ax)) * s;  // past e^709 only when I itself overflows
+  const double e = bessel_scaled_abs(nu, ax);
+  if (scaled) return e;
+  if (ax < 700) return e * std::exp(ax);  // +inf at +inf: 0 * inf is caught below
+  if (std::isinf(ax)) return INFINITY;
+  // e^x overflows past 709.78 before I(x) does (at 713.98): one exponential of x - log(x) / 2
+  const double g = nu == 0 ? bessel_i0e_large(16 / ax - 1) : bessel_i1e_large(16 / ax - 1);
+  return g * std::exp(ax - 0.5 * std::log(ax));
 }
 
 LOOM_SPECIAL_HD double i0_d(double x) { return std::isnan(x) ? x : bessel_i_abs(0, std::fabs(x), false); }

@@ -215,62 +215,87 @@ inline Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {}) {
   return b.defined() ? map2(y, b, [](double u, double v) { return u + v; }) : y;
 }
 
-// Transposed convolution of x [N, C, H, W] with w [C, O / groups, KH, KW]: every input value spreads
-// w into the output at (h·stride − pad + kh·dil, w·stride − pad + kw·dil); plus b [O].
-inline Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
-                               const Dims& out_pad, int64_t groups, const Dims& dil) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t Og = w.size(1), KH = w.size(2), KW = w.size(3), O = Og * groups, Cg = C / groups;
-  const int64_t OH = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (KH - 1) + out_pad[0] + 1;
-  const int64_t OW = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (KW - 1) + out_pad[1] + 1;
-  const Values vx = values(x), vw = values(w), vb = values(b);
-  Values out(static_cast<size_t>(N * O * OH * OW), 0.0);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t ww = 0; ww < W; ++ww)
-          for (int64_t o = 0; o < Og; ++o)
-            for (int64_t kh = 0; kh < KH; ++kh)
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                const int64_t oh = h * stride[0] - pad[0] + kh * dil[0], ow = ww * stride[1] - pad[1] + kw * dil[1];
-                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
-                const int64_t oc = (c / Cg) * Og + o;
-                out[((n * O + oc) * OH + oh) * OW + ow] +=
-                    vx[((n * C + c) * H + h) * W + ww] * vw[((c * Og + o) * KH + kh) * KW + kw];
-              }
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t oc = 0; oc < O; ++oc)
-      for (int64_t e = 0; e < OH * OW; ++e) out[(n * O + oc) * OH * OW + e] += vb[oc];
-  return from(out, {N, O, OH, OW});
-}
-
-// 2-D convolution of x [N, C, H, W] with w [O, C / groups, KH, KW], in loops.
-inline Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
-                     const Dims& dil, int64_t groups) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t O = w.size(0), Cg = w.size(1), KH = w.size(2), KW = w.size(3);
-  const int64_t OH = (H + 2 * pad[0] - dil[0] * (KH - 1) - 1) / stride[0] + 1;
-  const int64_t OW = (W + 2 * pad[1] - dil[1] * (KW - 1) - 1) / stride[1] + 1;
+// 3-D convolution of x [N, C, D, H, W] with w [O, C / groups, KD, KH, KW], plus b [O], in loops.
+inline Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& st, const Dims& pd, const Dims& dl,
+                     int64_t groups) {
+  const int64_t N = x.size(0), C = x.size(1), D = x.size(2), H = x.size(3), W = x.size(4);
+  const int64_t O = w.size(0), Cg = w.size(1), KD = w.size(2), KH = w.size(3), KW = w.size(4), Og = O / groups;
+  const int64_t OD = (D + 2 * pd[0] - dl[0] * (KD - 1) - 1) / st[0] + 1;
+  const int64_t OH = (H + 2 * pd[1] - dl[1] * (KH - 1) - 1) / st[1] + 1;
+  const int64_t OW = (W + 2 * pd[2] - dl[2] * (KW - 1) - 1) / st[2] + 1;
   const Values vx = values(x), vw = values(w), vb = b.defined() ? values(b) : Values(O, 0.0);
-  const int64_t Og = O / groups;
-  (void)C;
-  Values out(static_cast<size_t>(N * O * OH * OW));
+  Values out(static_cast<size_t>(N * O * OD * OH * OW));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          double s = vb[o];
-          const int64_t g = o / Og;
-          for (int64_t c = 0; c < Cg; ++c)
-            for (int64_t kh = 0; kh < KH; ++kh)
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                const int64_t ih = oh * stride[0] - pad[0] + kh * dil[0], iw = ow * stride[1] - pad[1] + kw * dil[1];
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                s += vx[((n * C + g * Cg + c) * H + ih) * W + iw] * vw[((o * Cg + c) * KH + kh) * KW + kw];
-              }
-          out[((n * O + o) * OH + oh) * OW + ow] = s;
-        }
-  return from(out, {N, O, OH, OW});
+      for (int64_t od = 0; od < OD; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            double acc = vb[o];
+            const int64_t g = o / Og;
+            for (int64_t c = 0; c < Cg; ++c)
+              for (int64_t kd = 0; kd < KD; ++kd)
+                for (int64_t kh = 0; kh < KH; ++kh)
+                  for (int64_t kw = 0; kw < KW; ++kw) {
+                    const int64_t id = od * st[0] - pd[0] + kd * dl[0], ih = oh * st[1] - pd[1] + kh * dl[1],
+                                  iw = ow * st[2] - pd[2] + kw * dl[2];
+                    if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    acc += vx[(((n * C + g * Cg + c) * D + id) * H + ih) * W + iw] *
+                           vw[(((o * Cg + c) * KD + kd) * KH + kh) * KW + kw];
+                  }
+            out[(((n * O + o) * OD + od) * OH + oh) * OW + ow] = acc;
+          }
+  return from(out, {N, O, OD, OH, OW});
+}
+
+// Transposed 3-D convolution of x [N, C, D, H, W] with w [C, O / groups, KD, KH, KW]: every input value
+// spreads w into the output at (d·stride − pad + kd·dil, ...); plus b [O].
+inline Tensor conv_transpose3d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& st, const Dims& pd,
+                               const Dims& op, int64_t groups, const Dims& dl) {
+  const int64_t N = x.size(0), C = x.size(1), D = x.size(2), H = x.size(3), W = x.size(4);
+  const int64_t Og = w.size(1), KD = w.size(2), KH = w.size(3), KW = w.size(4), O = Og * groups, Cg = C / groups;
+  const int64_t OD = (D - 1) * st[0] - 2 * pd[0] + dl[0] * (KD - 1) + op[0] + 1;
+  const int64_t OH = (H - 1) * st[1] - 2 * pd[1] + dl[1] * (KH - 1) + op[1] + 1;
+  const int64_t OW = (W - 1) * st[2] - 2 * pd[2] + dl[2] * (KW - 1) + op[2] + 1;
+  const Values vx = values(x), vw = values(w), vb = b.defined() ? values(b) : Values(O, 0.0);
+  Values out(static_cast<size_t>(N * O * OD * OH * OW), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t ww = 0; ww < W; ++ww)
+            for (int64_t o = 0; o < Og; ++o)
+              for (int64_t kd = 0; kd < KD; ++kd)
+                for (int64_t kh = 0; kh < KH; ++kh)
+                  for (int64_t kw = 0; kw < KW; ++kw) {
+                    const int64_t zd = d * st[0] - pd[0] + kd * dl[0], zh = h * st[1] - pd[1] + kh * dl[1],
+                                  zw = ww * st[2] - pd[2] + kw * dl[2];
+                    if (zd < 0 || zd >= OD || zh < 0 || zh >= OH || zw < 0 || zw >= OW) continue;
+                    const int64_t oc = (c / Cg) * Og + o;
+                    out[(((n * O + oc) * OD + zd) * OH + zh) * OW + zw] +=
+                        vx[(((n * C + c) * D + d) * H + h) * W + ww] *
+                        vw[(((c * Og + o) * KD + kd) * KH + kh) * KW + kw];
+                  }
+  const int64_t plane = OD * OH * OW;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oc = 0; oc < O; ++oc)
+      for (int64_t e = 0; e < plane; ++e) out[(n * O + oc) * plane + e] += vb[oc];
+  return from(out, {N, O, OD, OH, OW});
+}
+
+// 2-D convolution of x [N, C, H, W] with w [O, C / groups, KH, KW]: the 3-D one on a depth of 1.
+inline Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
+                     const Dims& dil, int64_t groups) {
+  return ref::conv3d(x.unsqueeze(2), w.unsqueeze(2), b, {1, stride[0], stride[1]}, {0, pad[0], pad[1]},
+                     {1, dil[0], dil[1]}, groups)
+      .squeeze(2);
+}
+
+// Transposed 2-D convolution of x [N, C, H, W] with w [C, O / groups, KH, KW]: the 3-D one on a depth of 1.
+inline Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Dims& stride, const Dims& pad,
+                               const Dims& out_pad, int64_t groups, const Dims& dil) {
+  return ref::conv_transpose3d(x.unsqueeze(2), w.unsqueeze(2), b, {1, stride[0], stride[1]}, {0, pad[0], pad[1]},
+                               {0, out_pad[0], out_pad[1]}, groups, {1, dil[0], dil[1]})
+      .squeeze(2);
 }
 
 // Pooling of x [N, C, H, W] over windows k with stride s and padding p (floor mode):

@@ -1,5 +1,7 @@
 """loom.nn.functional with NumPy references: losses, layer_norm, conv2d, conv3d, pooling, normalize,
 cosine_similarity, embedding, embedding_bag, dropout, grid_sample, affine_grid, ctc_loss."""
+import itertools
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -126,79 +128,33 @@ def layer_norm_examples(draw, op):
     return Example(op, inputs, call, R.value(y, dt, rtol=1e-4, atol=1e-4))
 
 
-def _conv2d(x, w, b, stride, padding):
-    n, c, h, wd = x.shape
-    o, ci, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    oh = (h + 2 * padding - kh) // stride + 1
-    ow = (wd + 2 * padding - kw) // stride + 1
-    if oh <= 0 or ow <= 0:
+def _conv(x, w, b, stride, padding):
+    """Cross-correlation of x [N, C, *spatial] with w [O, C, *kernel] (2 or 3 spatial dims), plus b."""
+    nd = x.ndim - 2
+    xp = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * nd)
+    out_size = [(s + 2 * padding - k) // stride + 1 for s, k in zip(x.shape[2:], w.shape[2:])]
+    if any(o <= 0 for o in out_size):
         raise ValueError("output size is too small")
-    out = np.zeros((n, o, oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
-            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    out = np.zeros((x.shape[0], w.shape[0]) + tuple(out_size))
+    axes = list(range(1, nd + 2))
+    for pos in itertools.product(*(range(o) for o in out_size)):
+        window = (slice(None), slice(None)) + tuple(slice(p * stride, p * stride + k) for p, k in zip(pos, w.shape[2:]))
+        out[(slice(None), slice(None)) + pos] = np.tensordot(xp[window], w, axes=(axes, axes))
     if b is not None:
-        out += b[None, :, None, None]
+        out += b.reshape((-1,) + (1,) * nd)
     return out
 
 
 @st.composite
-def conv2d_examples(draw, op):
-    dt = draw(st.sampled_from(S.FLOATS))
-    n, c, o = draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2]))
-    h, w = draw(st.sampled_from([1, 3, 4])), draw(st.sampled_from([1, 3, 4]))
-    k = draw(st.sampled_from([1, 2, 3]))
-    xs = (n, c, h, w) if draw(st.integers(0, 8)) else draw(S.shapes(2, 4))
-    ws = (o, c, k, k) if draw(st.integers(0, 8)) else (o, c + 1, k, k)
-    x = draw(S.tensors(dt, shape=xs, mode="nice"))
-    wt = draw(S.tensors(dt, shape=ws, mode="nice"))
-    use_b = draw(st.booleans())
-    stride = draw(st.sampled_from([1, 2, 0]))
-    padding = draw(st.sampled_from([0, 1, -1]))
-    inputs = {"x": x, "w": wt}
-    if use_b:
-        inputs["b"] = draw(S.tensors(dt, shape=(o,), mode="nice"))
-    call = "r = F.conv2d(x, w%s, stride=%d, padding=%d)" % (", b" if use_b else "", stride, padding)
-    channels = {3: xs[0], 4: xs[1]}.get(x.ndim)  # a 3-D input is one unbatched image
-    if channels != ws[1] or stride <= 0 or padding < 0:
-        return Example(op, inputs, call, R.raises("bad conv2d arguments"))
-    xb = f64(x.arr) if x.ndim == 4 else f64(x.arr)[None]
-
-    def ref():
-        y = _conv2d(xb, f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding)
-        return y if x.ndim == 4 else y[0]
-    e = R.ref(ref, dt, rtol=1e-5, atol=1e-5)
-    return Example(op, inputs, call, e)
-
-
-def _conv3d(x, w, b, stride, padding):
-    n, c, d, h, wd = x.shape
-    o, ci, kd, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * 3)
-    od, oh, ow = ((s + 2 * padding - k) // stride + 1 for s, k in ((d, kd), (h, kh), (wd, kw)))
-    if od <= 0 or oh <= 0 or ow <= 0:
-        raise ValueError("output size is too small")
-    out = np.zeros((n, o, od, oh, ow))
-    for a in range(od):
-        for i in range(oh):
-            for j in range(ow):
-                patch = xp[:, :, a * stride:a * stride + kd, i * stride:i * stride + kh, j * stride:j * stride + kw]
-                out[:, :, a, i, j] = np.tensordot(patch, w, axes=([1, 2, 3, 4], [1, 2, 3, 4]))
-    if b is not None:
-        out += b[:, None, None, None]
-    return out
-
-
-@st.composite
-def conv3d_examples(draw, op):
+def conv_examples(draw, op, nd):
+    """F.conv2d (nd = 2) or F.conv3d (nd = 3): valid and invalid shapes, strides and paddings; an input with
+    one dim fewer is one unbatched image (volume)."""
     dt = draw(st.sampled_from(S.FLOATS))
     n, c, o = draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from([1, 2]))
-    d, h, w = (draw(st.sampled_from([1, 2, 3, 4])) for _ in range(3))
+    spatial = tuple(draw(st.sampled_from([1, 2, 3, 4])) for _ in range(nd))
     k = draw(st.sampled_from([1, 2, 3]))
-    xs = (n, c, d, h, w) if draw(st.integers(0, 8)) else draw(S.shapes(3, 5))
-    ws = (o, c, k, k, k) if draw(st.integers(0, 8)) else (o, c + 1, k, k, k)
+    xs = (n, c) + spatial if draw(st.integers(0, 8)) else draw(S.shapes(nd, nd + 2))
+    ws = (o, c) + (k,) * nd if draw(st.integers(0, 8)) else (o, c + 1) + (k,) * nd
     x = draw(S.tensors(dt, shape=xs, mode="nice"))
     wt = draw(S.tensors(dt, shape=ws, mode="nice"))
     use_b = draw(st.booleans())
@@ -207,15 +163,16 @@ def conv3d_examples(draw, op):
     inputs = {"x": x, "w": wt}
     if use_b:
         inputs["b"] = draw(S.tensors(dt, shape=(o,), mode="nice"))
-    call = "r = F.conv3d(x, w%s, stride=%d, padding=%d)" % (", b" if use_b else "", stride, padding)
-    channels = {4: xs[0], 5: xs[1]}.get(x.ndim)  # a 4-D input is one unbatched volume
+    call = "r = F.conv%dd(x, w%s, stride=%d, padding=%d)" % (nd, ", b" if use_b else "", stride, padding)
+    channels = {nd + 1: xs[0], nd + 2: xs[1]}.get(x.ndim)
     if channels != ws[1] or stride <= 0 or padding < 0:
-        return Example(op, inputs, call, R.raises("bad conv3d arguments"))
-    xb = f64(x.arr) if x.ndim == 5 else f64(x.arr)[None]
+        return Example(op, inputs, call, R.raises("bad conv%dd arguments" % nd))
+    batched = x.ndim == nd + 2
+    xb = f64(x.arr) if batched else f64(x.arr)[None]
 
     def ref():
-        y = _conv3d(xb, f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding)
-        return y if x.ndim == 5 else y[0]
+        y = _conv(xb, f64(wt.arr), f64(inputs["b"].arr) if use_b else None, stride, padding)
+        return y if batched else y[0]
     return Example(op, inputs, call, R.ref(ref, dt, rtol=1e-5, atol=1e-5))
 
 
@@ -537,8 +494,8 @@ def register_all():
     for name in ("cross_entropy", "nll_loss"):
         register("F." + name, class_loss_examples("F." + name), family="nn")
     register("F.layer_norm", layer_norm_examples("F.layer_norm"), family="nn")
-    register("F.conv2d", conv2d_examples("F.conv2d"), family="nn")
-    register("F.conv3d", conv3d_examples("F.conv3d"), family="nn")
+    register("F.conv2d", conv_examples("F.conv2d", 2), family="nn")
+    register("F.conv3d", conv_examples("F.conv3d", 3), family="nn")
     for name in ("max_pool2d", "avg_pool2d"):
         register("F." + name, pool_examples("F." + name), family="nn")
     for name in ("normalize", "cosine_similarity"):
