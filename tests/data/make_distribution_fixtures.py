@@ -253,4 +253,28 @@ case("(lambda d, x: (d.log_prob(x), d.entropy(), d.mean, d.mode, d.variance, d.c
 case("D.Gamma(a, b).cdf(x)", a=torch.tensor([0.3, 1.0, 2.5, 40.0]), b=pos(4), x=pos(4) * 3, nograd=("a",))
 case("D.Chi2(df).cdf(x)", df=torch.tensor([1.0, 3.0, 10.0]), x=torch.tensor([0.5, 2.0, 12.0]), nograd=("df",))
 
-write("torch_distributions.json", {"cases": cases})
+
+
+def standard_gamma_grad():
+    """Exact d x / d alpha of Gamma(alpha, 1) at its quantiles (mpmath, 30 digits: the implicit derivative
+    -(d/d alpha) P(alpha, x) / p(x; alpha)), and PyTorch's _standard_gamma_grad there."""
+    import mpmath as mp
+    mp.mp.dps = 30
+    rows = []
+    for a in (0.01, 0.1, 0.5, 1.0, 2.5, 10.0, 100.0, 1000.0):
+        for q in (1e-6, 0.01, 0.3, 0.5, 0.7, 0.99, 1 - 1e-6):
+            lo, hi = mp.mpf(0), mp.mpf(a * 10 + 50)
+            for _ in range(200):  # the quantile by bisection
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if mp.gammainc(a, 0, mid, regularized=True) < q else (lo, mid)
+            x = (lo + hi) / 2
+            d_p = mp.diff(lambda s: mp.gammainc(s, 0, x, regularized=True), a)
+            pdf = x ** (a - 1) * mp.exp(-x) / mp.gamma(a)
+            rows.append([a, float(x), float(-d_p / pdf)])
+    alpha = torch.tensor([r[0] for r in rows])
+    x = torch.tensor([r[1] for r in rows])
+    return {"alpha": alpha.tolist(), "x": x.tolist(), "exact": [r[2] for r in rows],
+            "torch": torch._standard_gamma_grad(alpha, x).tolist()}
+
+
+write("torch_distributions.json", {"cases": cases, "standard_gamma_grad": standard_gamma_grad()})

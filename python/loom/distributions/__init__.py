@@ -7,7 +7,8 @@ ContinuousBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical, MixtureSameFami
 and TransformedDistribution over the transforms of loom.distributions.transforms (families_more.py,
 families_discrete.py, families_joint.py); VonMises, InverseGamma, FisherSnedecor and GeneralizedPareto
 (families_circular.py). Each has PyTorch's constructor arguments, shapes (sample_shape + batch_shape + event_shape), log_prob / entropy / mean /
-variance (and cdf / icdf where PyTorch has them), rsample for the reparametrizable ones, and kl_divergence
+variance (and cdf / icdf where PyTorch has them), rsample for the reparametrizable ones (the Gamma family
+through the implicit derivative of its samples), and kl_divergence
 for the pairs PyTorch has among them (register_kl adds more). Samples come from loom's generators;
 everything else is loom's tensor ops, so gradients flow and CUDA tensors stay on the device (except the
 Poisson, Binomial and NegativeBinomial draws, made on the host).

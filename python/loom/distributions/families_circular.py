@@ -5,7 +5,7 @@ import math
 
 from .. import _C
 from .distribution import Distribution, broadcast_all
-from .families import Gamma, _rand, _standard_gamma
+from .families import Gamma, _rand, _StandardGamma
 from .families_more import TransformedDistribution, _check_support, _clamp_min, _full, _require
 from .transforms import PowerTransform
 
@@ -141,12 +141,14 @@ class FisherSnedecor(Distribution):
     def _params(self):
         return {"df1": self.df1, "df2": self.df2}
 
-    def sample(self, sample_shape=()):
+    has_rsample = True
+
+    def _rsample(self, sample_shape):
         shape = self._extended_shape(sample_shape)
-        d1, d2 = self.df1.detach(), self.df2.detach()
+        d1, d2 = self.df1, self.df2
         tiny = 1.1754943508222875e-38 if d1.dtype == _C.float32 else 2.2250738585072014e-308
-        x1 = _standard_gamma((d1 * 0.5).expand(shape)) / d1
-        x2 = (_standard_gamma((d2 * 0.5).expand(shape)) / d2).clamp_min(tiny)
+        x1 = _StandardGamma.apply((d1 * 0.5).expand(shape)) / d1
+        x2 = (_StandardGamma.apply((d2 * 0.5).expand(shape)) / d2).clamp_min(tiny)
         return (x1 / x2).clamp_min(tiny)
 
     def log_prob(self, value):

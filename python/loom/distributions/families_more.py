@@ -641,8 +641,10 @@ class RelaxedOneHotCategorical(TransformedDistribution):
 
 
 class StudentT(Distribution):
-    """Student's t of df degrees of freedom, location loc and scale scale (sample only: its rsample needs a
-    reparametrized Gamma, which loom does not have)."""
+    """Student's t of df degrees of freedom, location loc and scale scale: loc + scale X / sqrt(Z / df) for
+    X ~ Normal(0, 1), Z ~ Chi2(df) (rsample differentiable in df through the Gamma's)."""
+
+    has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
@@ -657,6 +659,11 @@ class StudentT(Distribution):
     def _sample(self, shape):
         x = _randn(self._extended_shape(shape), self.df)
         z = self._chi2._sample(shape)
+        return self.loc + self.scale * x * (z / self.df).rsqrt()
+
+    def _rsample(self, shape):
+        x = _randn(self._extended_shape(shape), self.df)
+        z = self._chi2._rsample(shape)
         return self.loc + self.scale * x * (z / self.df).rsqrt()
 
     def log_prob(self, value):
