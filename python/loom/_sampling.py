@@ -174,8 +174,22 @@ def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, de
                    lambda t: 1.0 - (t * 2.0 - 1.0).abs())
 
 
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None, device=None,
+                  requires_grad=False):
+    """I0(beta sqrt(1 - (2k / N - 1)^2)) / I0(beta), I0 the modified Bessel function of order 0."""
+    def shape(t):
+        r = (1.0 - (t * 2.0 - 1.0) ** 2).clamp_min(0.0).sqrt()
+        return (r * beta).i0() / _i0_scalar(beta)
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, shape)
+
+
+def _i0_scalar(x):
+    from ._factories import tensor
+    return float(tensor([float(x)], dtype=_C.float64).i0().item())
+
+
 FUNCTIONS = [bernoulli, multinomial, normal, randint_like, logspace, hann_window, hamming_window, blackman_window,
-             bartlett_window]
+             bartlett_window, kaiser_window]
 
 
 def install(namespace):

@@ -105,7 +105,8 @@ def _pooled(rng, dtype, dims):
     """max_pool{dims}d's values and indices of a random input (MaxUnpool's inputs)."""
     import loom.nn.functional as F
     x = randn(rng, dtype, 2, 3, *([6] * dims))
-    return F.max_pool1d(x, 2, return_indices=True) if dims == 1 else F.max_pool2d(x, 2, return_indices=True)
+    pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[dims]
+    return pool(x, 2, return_indices=True)
 
 
 def _triplet(rng, dtype):
@@ -253,9 +254,11 @@ _ENTRIES = [
     ModuleInfo("AdaptiveMaxPool3d", args=((2, 3, 2),), input_shapes=[(2, 3, 4, 5, 4)]),
     ModuleInfo("LPPool1d", args=(2, 3), input_shapes=[(2, 3, 9)]),
     ModuleInfo("LPPool2d", args=(2, 2), input_shapes=[(2, 3, 4, 4)]),
-    # input, indices (of max_pool1d / max_pool2d with the same window)
+    ModuleInfo("LPPool3d", args=(2, 2), input_shapes=[(2, 3, 4, 4, 4)]),
+    # input, indices (of max_pool1d / 2d / 3d with the same window)
     ModuleInfo("MaxUnpool1d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 1), integer_input=True),
     ModuleInfo("MaxUnpool2d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 2), integer_input=True),
+    ModuleInfo("MaxUnpool3d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 3), integer_input=True),
     # rnn.py: input [L, N, H_in]; cells [N, H_in]
     ModuleInfo("LSTM", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),
     ModuleInfo("GRU", args=(4, 5), input_shapes=[(3, 2, 4)], has_parameters=True, returns_tuple=True),

@@ -1,11 +1,15 @@
-"""loom.nn.functional, composed pooling and 3-D convolution: the 1-D pools over the 2-D kernels ([N, C, L] as
-[N, C, 1, L]), conv3d and the 3-D pools (one 2-D op per depth tap over the depth slices), avg_pool2d's
-divisor_override, lp pools, max_unpool. Imported into loom.nn.functional."""
+"""loom.nn.functional, composed pooling and the 3-D wrappers: the 1-D pools over the 2-D kernels ([N, C, L] as
+[N, C, 1, L]), conv3d / conv_transpose3d and max / avg_pool3d over their C++ ops, the adaptive 3-D pools (the
+2-D pools per depth slice), avg_pool2d's divisor_override, lp pools, max_unpool. Imported into
+loom.nn.functional."""
+import math
+
 from .. import _C
 from .._factories import tensor as _tensor_of, zeros as _zeros
 from .functional import _tensor, pad
 
-__all__ = ["lp_pool2d", "lp_pool1d", "max_unpool2d", "max_unpool1d", "conv3d", "conv_transpose3d", "avg_pool3d", "avg_pool2d",
+__all__ = ["lp_pool2d", "lp_pool1d", "lp_pool3d", "max_unpool2d", "max_unpool1d", "max_unpool3d", "conv3d",
+           "conv_transpose3d", "avg_pool3d", "avg_pool2d",
            "max_pool3d_with_indices", "max_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d_with_indices",
            "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool1d"]
@@ -28,38 +32,63 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return (out.sign() * out.abs().relu()).mul(k).pow(1.0 / norm_type).squeeze(-2)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The inverse of max_pool2d: each value written at its saved index (ih * W + iw of its plane) of a zero
-    output [N, C, H, W] ([C, H, W]); H, W from the pooling arguments or output_size."""
-    _tensor(input, "max_unpool2d")
-    _tensor(indices, "max_unpool2d")
-    if tuple(input.shape) != tuple(indices.shape) or input.dim() not in (3, 4):
-        raise RuntimeError(f"max_unpool2d: expected input and indices of the same shape, 3D or 4D, got "
+def _max_unpool(input, indices, nd, kernel_size, stride, padding, output_size, op):
+    """max_unpool2d / 3d (nd spatial dims): each value written at its saved index (the flat position in its
+    plane or volume) of a zero output; its size from the pooling arguments or output_size."""
+    _tensor(input, op)
+    _tensor(indices, op)
+    if tuple(input.shape) != tuple(indices.shape) or input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected input and indices of the same shape, {nd + 1}D or {nd + 2}D, got "
                            f"{list(input.shape)} and {list(indices.shape)}")
-    k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    st = k if stride is None else ((stride, stride) if isinstance(stride, int) else tuple(stride))
-    pd = (padding, padding) if isinstance(padding, int) else tuple(padding)
+
+    def per_dim(v):
+        return (v,) * nd if isinstance(v, int) else tuple(v)
+    k = per_dim(kernel_size)
+    st = k if stride is None else per_dim(stride)
+    pd = per_dim(padding)
+    spatial = tuple(input.shape[-nd:])
+    defaults = [(spatial[i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(nd)]
     if output_size is None:
-        size = [(input.shape[-2 + i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(2)]
+        size = defaults
     else:
-        size = [int(v) for v in tuple(output_size)[-2:]]
-        defaults = [(input.shape[-2 + i] - 1) * st[i] - 2 * pd[i] + k[i] for i in range(2)]
-        for i in range(2):
+        size = [int(v) for v in tuple(output_size)[-nd:]]
+        for i in range(nd):
             if not defaults[i] - st[i] < size[i] < defaults[i] + st[i]:
-                raise ValueError(f"max_unpool2d: invalid output_size {list(output_size)} (dim {i} must be between "
+                raise ValueError(f"{op}: invalid output_size {list(output_size)} (dim {i} must be between "
                                  f"{defaults[i] - st[i]} and {defaults[i] + st[i]}, exclusive)")
-    lead = tuple(input.shape[:-2])
-    hw = size[0] * size[1]
-    x = input.reshape(-1, input.shape[-2] * input.shape[-1])
-    idx = indices.reshape(-1, input.shape[-2] * input.shape[-1])
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= hw):
-        raise IndexError(f"max_unpool2d: an index is out of bounds for output planes of {size[0]}x{size[1]}")
-    zero = _zeros(x.shape[0], hw, dtype=input.dtype, device=input.device)
+    lead = tuple(input.shape[:-nd])
+    volume = math.prod(size)
+    x = input.reshape(-1, math.prod(spatial))
+    idx = indices.reshape(-1, math.prod(spatial))
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= volume):
+        raise IndexError(f"{op}: an index is out of bounds for outputs of {'x'.join(str(v) for v in size)}")
+    zero = _zeros(x.shape[0], volume, dtype=input.dtype, device=input.device)
     # The value of a scatter (an index saved twice by overlapping windows holds one of its equal values), the
     # gradient of a gather: every input element gets the output gradient at its index, as PyTorch's.
     added = zero.scatter_add(1, idx, x)
     out = zero.scatter(1, idx, x.detach()) + (added - added.detach())
-    return out.reshape(lead + (size[0], size[1]))
+    return out.reshape(lead + tuple(size))
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: each value written at its saved index (ih * W + iw of its plane) of a zero
+    output [N, C, H, W] ([C, H, W]); H, W from the pooling arguments or output_size."""
+    return _max_unpool(input, indices, 2, kernel_size, stride, padding, output_size, "max_unpool2d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool3d: each value written at its saved index (id * H * W + ih * W + iw of its
+    volume) of a zero output [N, C, D, H, W] ([C, D, H, W])."""
+    return _max_unpool(input, indices, 3, kernel_size, stride, padding, output_size, "max_unpool3d")
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p) over [N, C, D, H, W] ([C, D, H, W]): avg_pool3d of x^p times the
+    window's volume, to the power 1/p."""
+    _tensor(input, "lp_pool3d")
+    k = _triple(kernel_size, "kernel_size", "lp_pool3d")
+    out = avg_pool3d(input.pow(norm_type), k, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(k[0] * k[1] * k[2]).pow(1.0 / norm_type)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
