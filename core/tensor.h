@@ -237,6 +237,16 @@ class Tensor {
   Tensor& bitwise_xor_(const Tensor& other);
   Tensor& bitwise_xor_(const Scalar& other);
   Tensor& bitwise_not_();
+  // a << b, a >> b (integer dtypes): shifting by a negative amount or by the width or more gives 0 (<<) or
+  // the sign (>>), as PyTorch's.
+  Tensor bitwise_left_shift(const Tensor& other) const;
+  Tensor bitwise_left_shift(const Scalar& other) const;
+  Tensor bitwise_right_shift(const Tensor& other) const;
+  Tensor bitwise_right_shift(const Scalar& other) const;
+  Tensor& bitwise_left_shift_(const Tensor& other);
+  Tensor& bitwise_left_shift_(const Scalar& other);
+  Tensor& bitwise_right_shift_(const Tensor& other);
+  Tensor& bitwise_right_shift_(const Scalar& other);
 
   // ---- reductions (autograd/ops/reduce.cpp); empty dims = all dims ----
   Tensor sum(const Dims& dims = {}, bool keepdim = false) const;

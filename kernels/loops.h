@@ -133,6 +133,10 @@ enum class BinaryOp : int8_t {
   // incomplete gamma functions of a = input, x = other.
   Gammainc,
   Gammaincc,
+  // Integer dtypes only: a << b and a >> b (arithmetic); a shift by a
+  // negative amount or by the width or more gives 0 (<<) or the sign (>>).
+  Shl,
+  Shr,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 // Ops defined for floating dtypes only.
@@ -140,6 +144,7 @@ inline bool is_float_only(BinaryOp op) {
   return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc;
 }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }
+inline bool is_shift(BinaryOp op) { return op == BinaryOp::Shl || op == BinaryOp::Shr; }
 
 enum class ReduceOp : int8_t { Sum, Mean, Prod, Max, Min, LogSumExp, Norm };
 

@@ -1,5 +1,6 @@
 // Bitwise and/or/xor/not on bool and integer tensors: PyTorch's bitwise_*
-// and the & | ^ ~ operators (on bool they are the logical ops). Operands
+// and the & | ^ ~ operators (on bool they are the logical ops); the shifts
+// bitwise_left_shift / bitwise_right_shift (<< and >>) on integer tensors. Operands
 // promote as in every binary op: a 0-d tensor only lifts the category, a
 // Python int beside a bool tensor gives int64. A floating result type raises
 // TypeError as PyTorch's "not implemented for 'Float'" does. Results are
@@ -30,9 +31,14 @@ const char* torch_type_name(DType dt) {
 [[noreturn]] void not_implemented(const char* op, DType result, const Device& dev, const std::string& operands) {
   std::string kernel = op;  // the in-place form shares the kernel of the out-of-place one
   if (kernel.back() == '_') kernel.pop_back();
+  const bool shift = kernel.find("shift") != std::string::npos;
   LOOM_THROW(ErrorKind::Type, "\"", kernel, dev.is_cpu() ? "_cpu" : "_cuda", "\" not implemented for '",
-             torch_type_name(result), "': ", op, " takes bool and integer tensors (got ", operands, ")");
+             torch_type_name(result), "': ", op, " takes ", shift ? "integer" : "bool and integer", " tensors (got ",
+             operands, ")");
 }
+
+// Whether op computes in dt: and / or / xor on bool and integers, the shifts on integers only.
+bool takes(BinaryOp op, DType dt) { return !is_floating(dt) && (!kernels::is_shift(op) || dt != DType::Bool); }
 
 std::string describe(const Tensor& t) { return detail::str(dtype_name(t.dtype()), " ", t.sizes()); }
 std::string describe(const Tensor& t, const Tensor& o) { return describe(t) + " and " + describe(o); }
@@ -60,7 +66,7 @@ Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Tens
   OpScope scope(id, {&a, &b});
   ops::check_same_device(name, {&a, &b});
   const DType dt = ops::result_type({&a, &b});
-  if (is_floating(dt)) not_implemented(name, dt, a.device(), describe(a, b));
+  if (!takes(op, dt)) not_implemented(name, dt, a.device(), describe(a, b));
   Tensor out = empty(ops::broadcast_named(name, a.sizes(), b.sizes()), TensorOptions(dt, a.device()));
   ops::run_binary(op, out, as_type(a, dt), as_type(b, dt));
   return out;
@@ -69,7 +75,7 @@ Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Tens
 Tensor bitwise(BinaryOp op, Op id, const char* name, const Tensor& a, const Scalar& s) {
   OpScope scope(id, {&a});
   const DType dt = promote_with_scalar(a.dtype(), s);
-  if (is_floating(dt)) not_implemented(name, dt, a.device(), describe(a, s));
+  if (!takes(op, dt)) not_implemented(name, dt, a.device(), describe(a, s));
   check_scalar_fits(s, dt, name);
   Tensor out = empty(a.sizes(), TensorOptions(dt, a.device()));
   run_with_scalar(op, out, as_type(a, dt), s);
@@ -89,7 +95,7 @@ Tensor& bitwise_(BinaryOp op, Op id, const char* name, Tensor& self, const Tenso
   OpScope scope(id, {&self, &o});
   ops::check_same_device(name, {&self, &o});
   const DType dt = ops::result_type({&self, &o});
-  if (is_floating(dt)) not_implemented(name, dt, self.device(), describe(self, o));
+  if (!takes(op, dt)) not_implemented(name, dt, self.device(), describe(self, o));
   check_inplace_type(name, self, dt);
   LOOM_CHECK(broadcast_shapes(self.sizes(), o.sizes()) == self.sizes(), name, ": output with shape ", self.sizes(),
              " doesn't match the broadcast shape ", broadcast_shapes(self.sizes(), o.sizes()));
@@ -101,7 +107,7 @@ Tensor& bitwise_(BinaryOp op, Op id, const char* name, Tensor& self, const Tenso
 Tensor& bitwise_(BinaryOp op, Op id, const char* name, Tensor& self, const Scalar& s) {
   OpScope scope(id, {&self});
   const DType dt = promote_with_scalar(self.dtype(), s);
-  if (is_floating(dt)) not_implemented(name, dt, self.device(), describe(self, s));
+  if (!takes(op, dt)) not_implemented(name, dt, self.device(), describe(self, s));
   check_inplace_type(name, self, dt);
   check_scalar_fits(s, self.dtype(), name);
   run_with_scalar(op, self, self, s);
@@ -163,6 +169,31 @@ Tensor& Tensor::bitwise_not_() {
   ops::run_unary(UnaryOp::BitNot, *this, *this);
   bump_version();
   return *this;
+}
+
+Tensor Tensor::bitwise_left_shift(const Tensor& o) const {
+  return bitwise(BinaryOp::Shl, Op::bitwise_left_shift, "bitwise_left_shift", *this, o);
+}
+Tensor Tensor::bitwise_left_shift(const Scalar& s) const {
+  return bitwise(BinaryOp::Shl, Op::bitwise_left_shift, "bitwise_left_shift", *this, s);
+}
+Tensor Tensor::bitwise_right_shift(const Tensor& o) const {
+  return bitwise(BinaryOp::Shr, Op::bitwise_right_shift, "bitwise_right_shift", *this, o);
+}
+Tensor Tensor::bitwise_right_shift(const Scalar& s) const {
+  return bitwise(BinaryOp::Shr, Op::bitwise_right_shift, "bitwise_right_shift", *this, s);
+}
+Tensor& Tensor::bitwise_left_shift_(const Tensor& o) {
+  return bitwise_(BinaryOp::Shl, Op::bitwise_left_shift, "bitwise_left_shift_", *this, o);
+}
+Tensor& Tensor::bitwise_left_shift_(const Scalar& s) {
+  return bitwise_(BinaryOp::Shl, Op::bitwise_left_shift, "bitwise_left_shift_", *this, s);
+}
+Tensor& Tensor::bitwise_right_shift_(const Tensor& o) {
+  return bitwise_(BinaryOp::Shr, Op::bitwise_right_shift, "bitwise_right_shift_", *this, o);
+}
+Tensor& Tensor::bitwise_right_shift_(const Scalar& s) {
+  return bitwise_(BinaryOp::Shr, Op::bitwise_right_shift, "bitwise_right_shift_", *this, s);
 }
 
 Tensor operator~(const Tensor& a) { return a.bitwise_not(); }

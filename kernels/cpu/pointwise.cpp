@@ -353,20 +353,36 @@ inline T min_op(T a, T b) {
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add",          "sub",
-                                "mul",          "div",
-                                "pow",          "maximum",
-                                "minimum",      "eq",
-                                "ne",           "lt",
-                                "le",           "gt",
-                                "ge",           "rsub",
-                                "rdiv",         "rpow",
-                                "bitwise_and",  "bitwise_or",
-                                "bitwise_xor",  "hypot",
-                                "floor_divide", "div",
-                                "remainder",    "fmod",
-                                "atan2",        "threshold_backward",
-                                "gammainc",     "gammaincc"};
+  static const char* names[] = {"add",
+                                "sub",
+                                "mul",
+                                "div",
+                                "pow",
+                                "maximum",
+                                "minimum",
+                                "eq",
+                                "ne",
+                                "lt",
+                                "le",
+                                "gt",
+                                "ge",
+                                "rsub",
+                                "rdiv",
+                                "rpow",
+                                "bitwise_and",
+                                "bitwise_or",
+                                "bitwise_xor",
+                                "hypot",
+                                "floor_divide",
+                                "div",
+                                "remainder",
+                                "fmod",
+                                "atan2",
+                                "threshold_backward",
+                                "gammainc",
+                                "gammaincc",
+                                "bitwise_left_shift",
+                                "bitwise_right_shift"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -408,6 +424,12 @@ void with_binary(BinaryOp op, Fn&& fn) {
         case BinaryOp::BitAnd: return fn([](T a, T b) { return T(a & b); });
         case BinaryOp::BitOr: return fn([](T a, T b) { return T(a | b); });
         case BinaryOp::BitXor: return fn([](T a, T b) { return T(a ^ b); });
+        // Shifts past the width are 0 (<<) or the sign (>>), as PyTorch's; << on the unsigned bits.
+        case BinaryOp::Shl:
+          return fn(
+              [](T a, T b) { return b < 0 || b >= T(sizeof(T) * 8) ? T(0) : T(std::make_unsigned_t<T>(a) << b); });
+        case BinaryOp::Shr:
+          return fn([](T a, T b) { return b < 0 || b >= T(sizeof(T) * 8) ? T(a < 0 ? -1 : 0) : T(a >> b); });
         default: break;
       }
     }

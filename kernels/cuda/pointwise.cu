@@ -270,6 +270,18 @@ __device__ __forceinline__ T bitwise(BinaryOp op, T a, T b) {
   else return op == BinaryOp::BitAnd ? T(a & b) : op == BinaryOp::BitOr ? T(a | b) : T(a ^ b);
 }
 
+// a << b, a >> b (the CPU twin's rule: past the width 0, or the sign for >>); integers only.
+template <typename T>
+__device__ __forceinline__ T shift(BinaryOp op, T a, T b) {
+  if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, bool>) {
+    return T(0);  // rejected on the host
+  } else {
+    constexpr T kBits = T(sizeof(T) * 8);
+    if (op == BinaryOp::Shl) return b < 0 || b >= kBits ? T(0) : T(std::make_unsigned_t<T>(a) << b);
+    return b < 0 || b >= kBits ? T(a < 0 ? -1 : 0) : T(a >> b);
+  }
+}
+
 template <typename T>
 struct BinaryF {
   BinaryOp op;
@@ -317,6 +329,8 @@ struct BinaryF {
         case BinaryOp::Remainder: return remainder_(a, b);
         case BinaryOp::Fmod: return fmod_(a, b);
         case BinaryOp::ReluGrad: return b <= T(0) ? T(0) : a;
+        case BinaryOp::Shl:
+        case BinaryOp::Shr: return shift(op, a, b);
         default: return T(0);
       }
     }
@@ -381,6 +395,11 @@ void check_binary(BinaryOp op, DType dt, const char* name) {
   if (is_bitwise(op)) {
     LOOM_CHECK_TYPE(!is_floating(dt), name, ": bitwise op ", static_cast<int>(op),
                     " expects a bool or integer dtype, got ", dtype_name(dt));
+    return;
+  }
+  if (is_shift(op)) {
+    LOOM_CHECK_TYPE(!is_floating(dt) && dt != DType::Bool, name, ": shifts expect an integer dtype, got ",
+                    dtype_name(dt));
     return;
   }
   if (dt == DType::Bool)

@@ -22,7 +22,7 @@ __all__ = [
     "neg", "negative", "abs", "absolute", "sign", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
     "tanh", "sigmoid", "relu", "silu", "square", "logical_not", "logical_and", "logical_or", "logical_xor", "add", "sub", "mul", "div", "true_divide", "pow",
     "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "bitwise_not", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
+    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
     "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "mm", "bmm", "softmax",
     "log_softmax", "index_select", "gather", "scatter_add", "scatter_reduce", "masked_select", "nonzero", "reshape", "flatten",
     "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "narrow", "select", "split", "chunk", "unbind",

@@ -1,10 +1,21 @@
-// Bitwise Tensor ops (bool and integer tensors): bitwise_not and ~, and
-// bitwise_and / or / xor with the & | ^ operators, their reflected forms and
-// the in-place forms.
+// Bitwise Tensor ops (bool and integer tensors): bitwise_not and ~,
+// bitwise_and / or / xor with the & | ^ operators, the shifts
+// bitwise_left_shift / bitwise_right_shift with << and >>, their reflected
+// and in-place forms.
 #include "ops_common.h"
 #include "python/ops_docs.h"
 
 namespace loom::python {
+namespace {
+
+// A Python int (or bool) as a 0-d int64 tensor on t's device: the left operand of `2 << t`, which
+// then takes t's integer dtype as a number would (a 0-d tensor does not widen a dimensioned one).
+Tensor scalar_like(py::handle v, const Tensor& t) {
+  const int64_t x = py::isinstance<py::bool_>(v) ? int64_t(v.cast<bool>()) : v.cast<int64_t>();
+  return loom::full({}, Scalar(x), TensorOptions(DType::Int64, t.device()));
+}
+
+}  // namespace
 
 void init_pointwise_bitwise(py::class_<Tensor>& cls) {
   cls.def("__invert__", [](const Tensor& t) { return t.bitwise_not(); })
@@ -37,6 +48,33 @@ void init_pointwise_bitwise(py::class_<Tensor>& cls) {
   LOOM_BITWISE(bitwise_or, "or");
   LOOM_BITWISE(bitwise_xor, "xor");
 #undef LOOM_BITWISE
+
+  // ---- shifts (integer tensors): << and >> do not commute, so the reflected forms shift the number ----
+#define LOOM_SHIFT(name, sym)                                                                                          \
+  do {                                                                                                                 \
+    auto ft = [](const Tensor& x, const Tensor& y) { return x.name(y); };                                              \
+    auto fs = [](const Tensor& x, const Scalar& y) { return x.name(y); };                                              \
+    auto fi = [](Tensor& x, py::handle y) {                                                                            \
+      if (py::isinstance<Tensor>(y)) x.name##_(y.cast<const Tensor&>());                                               \
+      else x.name##_(to_scalar(y, #name "_"));                                                                         \
+    };                                                                                                                 \
+    cls.def(                                                                                                           \
+           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); }, py::arg("other"), \
+           registry_doc(#name))                                                                                        \
+        .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })          \
+        .def("__r" sym "__",                                                                                           \
+             [](const Tensor& a, py::object b) -> py::object {                                                         \
+               if (!py::isinstance<py::int_>(b) && !py::isinstance<py::bool_>(b))                                      \
+                 return py::reinterpret_borrow<py::object>(Py_NotImplemented);                                         \
+               return py::cast(scalar_like(b, a).name(a));                                                             \
+             })                                                                                                        \
+        .def(                                                                                                          \
+            #name "_", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); }, py::arg("other"))     \
+        .def("__i" sym "__", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); });                \
+  } while (0)
+  LOOM_SHIFT(bitwise_left_shift, "lshift");
+  LOOM_SHIFT(bitwise_right_shift, "rshift");
+#undef LOOM_SHIFT
 }
 
 }  // namespace loom::python

@@ -3,7 +3,8 @@
 // and int64 values over the whole range of each type: contiguous loops of odd
 // lengths (vector body and scalar tail), a misaligned start (no vector path),
 // and a [37, 129, 5] loop with a transposed and a broadcast operand. Results
-// must match exactly. Floating dtypes are rejected on both devices. Without a
+// must match exactly; the shifts likewise on int32 and int64 with amounts past
+// both ends. Floating dtypes are rejected on both devices. Without a
 // device every test SKIPs with a reason.
 #include <catch2/catch_test_macros.hpp>
 
@@ -87,7 +88,48 @@ void run_type(std::mt19937_64& rng) {
   }
 }
 
+// Shl / Shr: random values, shift amounts from -5 to twice the width (both out-of-range rules), against
+// the CPU twin exactly, as tensors and as numbers.
+template <typename T>
+void run_shifts(std::mt19937_64& rng) {
+  const DType dt = dtype_of<T>::value;
+  const int64_t n = 4099;
+  const int64_t width = int64_t(sizeof(T) * 8);
+  auto a = random_bits<T>(size_t(n), rng);
+  std::vector<T> b(static_cast<size_t>(n));
+  for (auto& x : b) x = static_cast<T>(int64_t(rng() % uint64_t(2 * width + 6)) - 5);
+  DevBuf<T> da(a), db(b), dout(static_cast<size_t>(n));
+  std::vector<T> ref(static_cast<size_t>(n));
+  const ElementwiseLoop L3 = contiguous_loop(n, 3), L2 = contiguous_loop(n, 2);
+  for (BinaryOp op : {BinaryOp::Shl, BinaryOp::Shr}) {
+    const std::string what = std::string(dtype_name(dt)) + (op == BinaryOp::Shl ? " <<" : " >>");
+    kcpu::binary(op, dt, ref.data(), a.data(), b.data(), L3);
+    kc::binary(op, dt, dout.get(), da.get(), db.get(), L3, stream());
+    check_close(to_host<T>(dout.get(), size_t(n)), ref, 0, 0, what);
+    for (double sh : {0.0, 3.0, double(width - 1), double(width), -1.0}) {
+      kcpu::binary_scalar(op, dt, ref.data(), a.data(), sh, L2);
+      kc::binary_scalar(op, dt, dout.get(), da.get(), sh, L2, stream());
+      check_close(to_host<T>(dout.get(), size_t(n)), ref, 0, 0, what + " " + std::to_string(sh));
+    }
+  }
+}
+
 }  // namespace
+
+TEST_CASE("cuda shift kernels match cpu; bool and floating dtypes are rejected", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937_64 rng(5);
+  run_shifts<int32_t>(rng);
+  run_shifts<int64_t>(rng);
+  auto L = contiguous_loop(4, 3);
+  DevBuf<double> buf(8);
+  double host[4] = {0, 0, 0, 0};
+  for (DType dt : {DType::Bool, DType::Float32, DType::Float64})
+    for (BinaryOp op : {BinaryOp::Shl, BinaryOp::Shr}) {
+      CHECK_THROWS_AS(kc::binary(op, dt, buf.get(), buf.get(), buf.get(), L, stream()), loom::Error);
+      CHECK_THROWS_AS(kcpu::binary(op, dt, host, host, host, L), loom::Error);
+    }
+}
 
 TEST_CASE("cuda bitwise kernels match cpu", "[cuda]") {
   LOOM_REQUIRE_GPU();

@@ -64,6 +64,8 @@ DOCUMENTED = [
     (Tensor.bitwise_and, "bitwise_and"),
     (Tensor.bitwise_or, "bitwise_or"),
     (Tensor.bitwise_xor, "bitwise_xor"),
+    (Tensor.bitwise_left_shift, "bitwise_left_shift"),
+    (Tensor.bitwise_right_shift, "bitwise_right_shift"),
     (Tensor.bitwise_not, "bitwise_not"),
     # reduce
     (Tensor.sum, "sum"),
