@@ -26,8 +26,9 @@ void init_pointwise_bitwise(py::class_<Tensor>& cls) {
         return s;
       });
 
-  // ---- bitwise (bool and integer tensors); & | ^ commute, so the reflected forms are the same call ----
-#define LOOM_BITWISE(name, sym)                                                                                        \
+  // ---- bitwise (bool and integer tensors) and shifts (integer tensors). `reflected` is `b sym a`: & | ^
+  // commute, so it is the same call; << and >> shift the number, as a 0-d tensor ----
+#define LOOM_BITWISE(name, sym, reflected)                                                                             \
   do {                                                                                                                 \
     auto ft = [](const Tensor& x, const Tensor& y) { return x.name(y); };                                              \
     auto fs = [](const Tensor& x, const Scalar& y) { return x.name(y); };                                              \
@@ -39,42 +40,26 @@ void init_pointwise_bitwise(py::class_<Tensor>& cls) {
            #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); }, py::arg("other"), \
            registry_doc(#name))                                                                                        \
         .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })          \
-        .def("__r" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })         \
+        .def("__r" sym "__", reflected)                                                                                \
         .def(                                                                                                          \
             #name "_", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); }, py::arg("other"))     \
         .def("__i" sym "__", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); });                \
   } while (0)
-  LOOM_BITWISE(bitwise_and, "and");
-  LOOM_BITWISE(bitwise_or, "or");
-  LOOM_BITWISE(bitwise_xor, "xor");
+#define LOOM_COMMUTES(name) [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); }
+#define LOOM_SHIFTS_NUMBER(name)                                       \
+  [](const Tensor& a, py::object b) -> py::object {                    \
+    if (!py::isinstance<py::int_>(b) && !py::isinstance<py::bool_>(b)) \
+      return py::reinterpret_borrow<py::object>(Py_NotImplemented);    \
+    return py::cast(scalar_like(b, a).name(a));                        \
+  }
+  LOOM_BITWISE(bitwise_and, "and", LOOM_COMMUTES(bitwise_and));
+  LOOM_BITWISE(bitwise_or, "or", LOOM_COMMUTES(bitwise_or));
+  LOOM_BITWISE(bitwise_xor, "xor", LOOM_COMMUTES(bitwise_xor));
+  LOOM_BITWISE(bitwise_left_shift, "lshift", LOOM_SHIFTS_NUMBER(bitwise_left_shift));
+  LOOM_BITWISE(bitwise_right_shift, "rshift", LOOM_SHIFTS_NUMBER(bitwise_right_shift));
+#undef LOOM_SHIFTS_NUMBER
+#undef LOOM_COMMUTES
 #undef LOOM_BITWISE
-
-  // ---- shifts (integer tensors): << and >> do not commute, so the reflected forms shift the number ----
-#define LOOM_SHIFT(name, sym)                                                                                          \
-  do {                                                                                                                 \
-    auto ft = [](const Tensor& x, const Tensor& y) { return x.name(y); };                                              \
-    auto fs = [](const Tensor& x, const Scalar& y) { return x.name(y); };                                              \
-    auto fi = [](Tensor& x, py::handle y) {                                                                            \
-      if (py::isinstance<Tensor>(y)) x.name##_(y.cast<const Tensor&>());                                               \
-      else x.name##_(to_scalar(y, #name "_"));                                                                         \
-    };                                                                                                                 \
-    cls.def(                                                                                                           \
-           #name, [=](const Tensor& a, py::object b) { return binary(a, b, #name, false, ft, fs); }, py::arg("other"), \
-           registry_doc(#name))                                                                                        \
-        .def("__" sym "__", [=](const Tensor& a, py::object b) { return binary(a, b, #name, true, ft, fs); })          \
-        .def("__r" sym "__",                                                                                           \
-             [](const Tensor& a, py::object b) -> py::object {                                                         \
-               if (!py::isinstance<py::int_>(b) && !py::isinstance<py::bool_>(b))                                      \
-                 return py::reinterpret_borrow<py::object>(Py_NotImplemented);                                         \
-               return py::cast(scalar_like(b, a).name(a));                                                             \
-             })                                                                                                        \
-        .def(                                                                                                          \
-            #name "_", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); }, py::arg("other"))     \
-        .def("__i" sym "__", [=](py::object s, py::object b) { return inplace(s, b, #name "_", fi); });                \
-  } while (0)
-  LOOM_SHIFT(bitwise_left_shift, "lshift");
-  LOOM_SHIFT(bitwise_right_shift, "rshift");
-#undef LOOM_SHIFT
 }
 
 }  // namespace loom::python
