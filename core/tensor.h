@@ -151,6 +151,14 @@ class Tensor {
   TensorList split_with_sizes(const Shape& sizes, int64_t dim = 0) const;
   TensorList chunk(int64_t chunks, int64_t dim = 0) const;
   TensorList unbind(int64_t dim = 0) const;
+  // In place (autograd/ops/view_inplace.cpp): the tensor takes the geometry of
+  // the view the out-of-place op returns, and its history; the data stays.
+  Tensor& transpose_(int64_t dim0, int64_t dim1);
+  Tensor& t_();
+  Tensor& squeeze_();
+  Tensor& squeeze_(int64_t dim);
+  Tensor& unsqueeze_(int64_t dim);
+  Tensor& as_strided_(const Shape& sizes, const Shape& strides, std::optional<int64_t> offset = {});
 
   // ---- copies and conversions (autograd/ops/copy.cpp) ----
   Tensor to(DType dtype) const;

@@ -125,6 +125,67 @@ void rebase_history(const Tensor& self, const Tensor& r) {
 
 }  // namespace ops
 
+// ---- in-place views: t_, transpose_, squeeze_, unsqueeze_, as_strided_ ----
+// The tensor takes the sizes, strides and offset of the view the out-of-place
+// op made of it, and that view's history (so a non-leaf's gradient flows
+// through the view's backward). The data is untouched, but the version counter
+// advances as PyTorch's does: a node that saved the tensor with its old shape
+// raises instead of reading it with the new one, and its views are made views
+// of the new history.
+
+namespace {
+
+Tensor& take_view(Tensor& self, const Tensor& v) {
+  TensorImpl* s = self.impl();
+  const TensorImpl* w = v.impl();
+  s->sizes_ = w->sizes_;
+  s->strides_ = w->strides_;
+  s->offset_ = w->offset_;
+  const autograd::AutogradMeta* vm = autograd::meta_if(v);
+  if (vm && vm->grad_fn) {
+    auto& m = autograd::meta(self);
+    m.grad_fn = vm->grad_fn;
+    m.output_nr = vm->output_nr;
+    ++m.graph_epoch;
+    if (s->view_base_) s->view_epoch_ = w->view_epoch_;
+  }
+  self.bump_version();
+  return self;
+}
+
+}  // namespace
+
+Tensor& Tensor::transpose_(int64_t dim0, int64_t dim1) {
+  ops::check_inplace(*this, "transpose_");
+  return take_view(*this, transpose(dim0, dim1));
+}
+
+Tensor& Tensor::t_() {
+  LOOM_CHECK(dim() <= 2, "t_() expects a tensor with <= 2 dimensions, but self is ", dim(), "D");
+  ops::check_inplace(*this, "t_");
+  return take_view(*this, t());
+}
+
+Tensor& Tensor::squeeze_() {
+  ops::check_inplace(*this, "squeeze_");
+  return take_view(*this, squeeze());
+}
+
+Tensor& Tensor::squeeze_(int64_t dim) {
+  ops::check_inplace(*this, "squeeze_");
+  return take_view(*this, squeeze(dim));
+}
+
+Tensor& Tensor::unsqueeze_(int64_t dim) {
+  ops::check_inplace(*this, "unsqueeze_");
+  return take_view(*this, unsqueeze(dim));
+}
+
+Tensor& Tensor::as_strided_(const Shape& sizes, const Shape& strides, std::optional<int64_t> offset) {
+  ops::check_inplace(*this, "as_strided_");
+  return take_view(*this, as_strided(sizes, strides, offset));
+}
+
 namespace autograd {
 
 void regenerate_view(const Tensor& view) {

@@ -361,6 +361,18 @@ void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
       });
 }
 
+// squeeze's dim argument (an int or a sequence): wrapped, without repeats, last first.
+static Dims squeeze_dims(const Tensor& t, py::handle dim, const char* op) {
+  Dims ds = to_dims(dim);
+  for (auto& d : ds) d = wrap_dim(d, t.dim(), op);
+  std::sort(ds.rbegin(), ds.rend());
+  for (size_t i = 1; i < ds.size(); ++i)
+    if (ds[i] == ds[i - 1])
+      throw std::runtime_error(std::string(op) + ": dim " + std::to_string(ds[i]) +
+                               " appears multiple times in the list of dims");
+  return ds;
+}
+
 void bind_views(py::module_& m, py::class_<Tensor>& cls) {
   // ---- views ----
   cls.def(
@@ -401,10 +413,7 @@ void bind_views(py::module_& m, py::class_<Tensor>& cls) {
           [](const Tensor& t, py::object dim) {
             if (dim.is_none()) return t.squeeze();
             Tensor r = t;
-            Dims ds = to_dims(dim);
-            for (auto& d : ds) d = wrap_dim(d, t.dim(), "squeeze");
-            std::sort(ds.rbegin(), ds.rend());
-            for (auto d : ds) r = r.squeeze(d);
+            for (auto d : squeeze_dims(t, dim, "squeeze")) r = r.squeeze(d);
             return r;
           },
           py::arg("dim") = py::none(), registry_doc("squeeze"))
@@ -436,6 +445,45 @@ void bind_views(py::module_& m, py::class_<Tensor>& cls) {
           py::arg("chunks"), py::arg("dim") = 0)
       .def(
           "unbind", [](const Tensor& t, int64_t dim) { return tensors_to_list(t.unbind(dim)); }, py::arg("dim") = 0);
+  // In-place views: the tensor itself (the same Python object) with the view's geometry.
+  const auto transpose_ = [](py::object self, int64_t d0, int64_t d1) {
+    self.cast<Tensor&>().transpose_(d0, d1);
+    return self;
+  };
+  cls.def("transpose_", transpose_, py::arg("dim0"), py::arg("dim1"))
+      .def("swapaxes_", transpose_, py::arg("axis0"), py::arg("axis1"))
+      .def("swapdims_", transpose_, py::arg("dim0"), py::arg("dim1"))
+      .def("t_",
+           [](py::object self) {
+             self.cast<Tensor&>().t_();
+             return self;
+           })
+      .def(
+          "squeeze_",
+          [](py::object self, py::object dim) {
+            Tensor& t = self.cast<Tensor&>();
+            if (dim.is_none()) {
+              t.squeeze_();
+              return self;
+            }
+            for (auto d : squeeze_dims(t, dim, "squeeze_")) t.squeeze_(d);
+            return self;
+          },
+          py::arg("dim") = py::none())
+      .def(
+          "unsqueeze_",
+          [](py::object self, int64_t dim) {
+            self.cast<Tensor&>().unsqueeze_(dim);
+            return self;
+          },
+          py::arg("dim"))
+      .def(
+          "as_strided_",
+          [](py::object self, Shape size, Shape stride, std::optional<int64_t> off) {
+            self.cast<Tensor&>().as_strided_(size, stride, off);
+            return self;
+          },
+          py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none());
 }
 
 void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {

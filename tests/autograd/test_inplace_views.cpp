@@ -72,3 +72,48 @@ TEST_CASE("in-place ops on leaf views and on split pieces raise under autograd",
   }
   CHECK(w.detach().to_vector() == std::vector<double>{2, 2, 1});
 }
+
+TEST_CASE("in-place views take the view's geometry and history", "[autograd][grad]") {
+  Tensor x = arange(6, TensorOptions(DType::Float64)).view({2, 1, 3});
+  const uint64_t v0 = x.version();
+  Tensor& same = x.squeeze_(1);
+  CHECK(&same == &x);
+  CHECK(x.sizes() == Shape{2, 3});
+  CHECK(x.version() == v0 + 1);
+  x.t_();
+  CHECK(x.sizes() == Shape{3, 2});
+  CHECK(x.strides() == Shape{1, 3});
+  x.unsqueeze_(0).transpose_(0, 2);
+  CHECK(x.sizes() == Shape{2, 3, 1});
+  x.as_strided_({2, 2}, {1, 2}, 1);
+  CHECK(x.to_vector() == std::vector<double>{1, 3, 2, 4});
+  CHECK_THROWS_AS(zeros({2, 3, 4}).t_(), Error);
+  CHECK_THROWS_AS(zeros({2, 3}).squeeze_(4), Error);
+
+  // A non-leaf: the gradient flows through the transpose; a view of it made
+  // before follows the new history.
+  check_grad(
+      [](const TensorList& t) {
+        Tensor y = t[0] * 2.0;
+        Tensor u = y.select(0, 1);
+        y.t_().unsqueeze_(1).squeeze_(1);
+        return (y * t[1]).sum() + (u * u).sum();
+      },
+      {leaf({2, 3}), leaf({3, 2})});
+
+  // The rules of in-place ops: a leaf requiring grad, a view of one, and a
+  // node that saved the tensor with its old shape.
+  Tensor w = ones({2, 3}, TensorOptions(DType::Float64)).requires_grad_(true);
+  CHECK_THROWS_AS(w.t_(), Error);
+  CHECK_THROWS_AS(w.select(0, 0).unsqueeze_(0), Error);
+  Tensor y = w * 1.0;
+  Tensor z = y * y;
+  y.t_();
+  CHECK_THROWS_AS(z.sum().backward(), Error);
+  {
+    autograd::NoGradGuard ng;
+    w.t_();
+  }
+  CHECK(w.sizes() == Shape{3, 2});
+  CHECK(w.is_leaf());
+}
