@@ -95,6 +95,9 @@ from . import linalg, special, distributions  # noqa: E402,F401
 from . import _linalg_ops  # noqa: E402
 
 _linalg_ops.install(globals())  # loom.det, loom.inverse, Tensor.cholesky, ... (torch.* forms)
+from . import _linalg_lu  # noqa: E402
+
+_linalg_lu.install(globals())  # loom.lu, loom.lu_solve, loom.lu_unpack, loom.geqrf, loom.orgqr, loom.ormqr
 from . import io  # noqa: E402,F401  (image files: read_image, write_png)
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
 from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)

@@ -2,7 +2,8 @@
 
 Norms (vector_norm, matrix_norm, norm), products (multi_dot, vecdot, matmul, cross, matrix_power),
 diagonal and matrix_exp compose from loom's ops. The factorizations and solvers (det, slogdet, inv, solve,
-solve_triangular, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, matrix_rank, cond) run LAPACK
+solve_triangular, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, matrix_rank, cond, and lu_factor
+with lu, lu_solve, tensorinv, tensorsolve, householder_product: _linalg_lu.py) run LAPACK
 through NumPy on the host, batched over leading dimensions (a CUDA tensor makes a round trip to the host:
 a synchronization), and have their gradients written in loom's ops (see _linalg_ops.py), so they
 differentiate on any device, twice too. Failures raise LinAlgError (a RuntimeError), as PyTorch's.
@@ -14,11 +15,14 @@ from ._C import Tensor
 from ._linalg_ops import (LinAlgError, det, slogdet, inv, inv_ex, solve, solve_ex, solve_triangular, cholesky,  # noqa: F401
                           cholesky_ex, qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, matrix_rank, cond,
                           matrix_exp)
+from ._linalg_lu import (lu_factor, lu_factor_ex, lu, lu_solve, tensorinv, tensorsolve,  # noqa: F401
+                         householder_product)
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "multi_dot", "vecdot", "matmul", "cross", "matrix_power",
            "diagonal", "LinAlgError", "det", "slogdet", "inv", "inv_ex", "solve", "solve_ex", "solve_triangular",
            "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "matrix_rank",
-           "cond", "matrix_exp"]
+           "cond", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "tensorinv", "tensorsolve",
+           "householder_product", "vander"]
 
 
 def _check(x, name, arg="input"):
@@ -220,3 +224,21 @@ def matrix_power(A, n):
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return A.diagonal(offset, dim1, dim2)
+
+
+def vander(x, N=None):
+    """The Vandermonde matrices of x [..., n]: [..., n, N] with columns x**0, x**1, ..., x**(N-1)."""
+    _check(x, "vander", "x")
+    if x.dim() < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    dt = x.dtype if x.is_floating_point() else _C.int64
+    xc = x.to(dt)
+    from ._factories import ones_like
+    cols = [ones_like(xc)]
+    for _ in range(1, n):
+        cols.append(cols[-1] * xc)
+    return _C.stack(cols, -1)
+
