@@ -28,6 +28,7 @@ def case(fn, x, **kwargs):
     values, indices = (out if isinstance(out, tuple) else (out, None))
     w = torch.randn_like(values)
     (g,) = torch.autograd.grad((values * w).sum(), [x])
+    kwargs = {k: t2j(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
     cases.append({"fn": fn, "kwargs": kwargs, "input": t2j(x.detach()), "values": t2j(values.detach()),
                   "indices": t2j(indices) if indices is not None else None, "out_weight": t2j(w), "grad": t2j(g)})
 
@@ -74,5 +75,27 @@ case("avg_pool3d", x5[0], kernel_size=2)
 case("avg_pool2d", torch.randn(1, 2, 7, 8), kernel_size=3, stride=2, padding=1, divisor_override=5)
 case("avg_pool2d", torch.randn(1, 2, 7, 8), kernel_size=(3, 2), stride=2, padding=1, ceil_mode=True,
      divisor_override=2)
+
+# fractional max pooling: the windows fixed by _random_samples (binary fractions, exact in the fixture)
+def samples(n, c, nd, dtype=torch.float64):
+    return (torch.randint(0, 1024, (n, c, nd)) / 1024.0).to(dtype)
+
+
+xf = torch.randn(2, 3, 11, 10)
+for kw in (dict(kernel_size=3, output_size=(5, 4)), dict(kernel_size=(2, 3), output_ratio=(0.5, 0.7)),
+           dict(kernel_size=2, output_size=(10, 9)), dict(kernel_size=4, output_size=1),
+           dict(kernel_size=1, output_size=(11, 3))):
+    case("fractional_max_pool2d", xf, return_indices=True, _random_samples=samples(2, 3, 2), **kw)
+case("fractional_max_pool2d", torch.randint(0, 3, (1, 2, 9, 9)).double(), kernel_size=3, output_size=(4, 5),
+     return_indices=True, _random_samples=samples(1, 2, 2))
+case("fractional_max_pool2d", xf[0], kernel_size=2, output_size=(6, 7), _random_samples=samples(1, 3, 2))
+case("fractional_max_pool2d", xf.float(), kernel_size=3, output_size=(7, 6), return_indices=True,
+     _random_samples=samples(2, 3, 2, torch.float32))
+xg = torch.randn(1, 2, 7, 8, 6)
+for kw in (dict(kernel_size=2, output_size=(4, 5, 3)), dict(kernel_size=(3, 2, 2), output_ratio=(0.6, 0.5, 0.5)),
+           dict(kernel_size=(1, 3, 2), output_size=(6, 2, 4))):
+    case("fractional_max_pool3d", xg, return_indices=True, _random_samples=samples(1, 2, 3), **kw)
+case("fractional_max_pool3d", xg.float(), kernel_size=2, output_size=(5, 4, 4), return_indices=True,
+     _random_samples=samples(1, 2, 3, torch.float32))
 
 write("torch_pool.json", {"torch_version": torch.__version__, "cases": cases})

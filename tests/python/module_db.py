@@ -255,6 +255,11 @@ _ENTRIES = [
     ModuleInfo("LPPool1d", args=(2, 3), input_shapes=[(2, 3, 9)]),
     ModuleInfo("LPPool2d", args=(2, 2), input_shapes=[(2, 3, 4, 4)]),
     ModuleInfo("LPPool3d", args=(2, 2), input_shapes=[(2, 3, 4, 4, 4)]),
+    # fixed windows (a _random_samples buffer), so that repeated forwards agree
+    ModuleInfo("FractionalMaxPool2d", args=(2,), kwargs=dict(output_size=(3, 4), _random_samples=loom.rand(2, 3, 2)),
+               input_shapes=[(2, 3, 7, 8)]),
+    ModuleInfo("FractionalMaxPool3d", args=(2,), kwargs=dict(output_ratio=0.5, _random_samples=loom.rand(2, 3, 3)),
+               input_shapes=[(2, 3, 6, 6, 7)]),
     # input, indices (of max_pool1d / 2d / 3d with the same window)
     ModuleInfo("MaxUnpool1d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 1), integer_input=True),
     ModuleInfo("MaxUnpool2d", args=(2,), inputs=lambda rng, dtype: _pooled(rng, dtype, 2), integer_input=True),

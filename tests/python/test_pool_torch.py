@@ -16,8 +16,11 @@ FIXTURE = load_fixture("torch_pool.json")
 
 def kwargs_of(case):
     kw = dict(case["kwargs"])
-    if isinstance(kw.get("output_size"), list):
-        kw["output_size"] = tuple(kw["output_size"])
+    for key in ("output_size", "output_ratio", "kernel_size"):
+        if isinstance(kw.get(key), list):
+            kw[key] = tuple(kw[key])
+    if isinstance(kw.get("_random_samples"), dict):
+        kw["_random_samples"] = loom.tensor(arr(kw["_random_samples"]))
     return kw
 
 

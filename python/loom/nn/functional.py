@@ -417,3 +417,4 @@ from ._functional_attention import *  # noqa: E402,F401,F403
 from ._functional_layers import *  # noqa: E402,F401,F403
 from ._functional_losses import *  # noqa: E402,F401,F403
 from ._functional_pooling import *  # noqa: E402,F401,F403
+from ._functional_fractional import *  # noqa: E402,F401,F403
