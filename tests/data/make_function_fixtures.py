@@ -391,5 +391,21 @@ case("promote_types", torch.bool, torch.int64)
 case("can_cast", torch.float64, torch.int32)
 case("can_cast", torch.int32, torch.float32)
 case("lgamma", torch.tensor([1, 2, 5]), grad=False)  # integers give float32
+# histograms and the floating-point decomposition
+hx = torch.tensor([1.0, 2.0, 1.0, 4.0, 2.5, 7.0, -1.0])
+case("histogram", hx, 3)
+case("histogram", hx, 4, range=(0.0, 4.0), weight=torch.tensor([1.0, 2, 3, 4, 5, 6, 7]), density=True)
+case("histogram", hx, torch.tensor([0.0, 1.5, 3.0, 10.0]))
+case("histogram", r(4, 5).float(), 6, grad=False)
+case("histogram", torch.ones(3), 2)
+case("Tensor.histogram", hx, 2)
+case("histogramdd", torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [2.0, 2.0]]), bins=[3, 3])
+case("histogramdd", r(2, 10, 3), bins=[2, 3, 4], range=[-1.0, 1.0, -2.0, 2.0, -0.5, 0.5], density=True, grad=False)
+case("histogramdd", r(20, 2), bins=[torch.tensor([-2.0, 0.0, 0.5, 2.0]), torch.tensor([-1.0, 1.0])],
+     weight=r(20).abs(), grad=False)
+case("frexp", torch.tensor([0.0, -0.0, 1.0, 0.75, -3.5, math.inf, -math.inf, math.nan, 5e-324, 1.7976931348623157e308,
+                            -2.0 ** -1022, 1024.0, 1023.9999999999999]))
+case("frexp", torch.tensor([1e-45, 3e38, 2.0 ** -126, -0.3, 16777215.0], dtype=torch.float32), grad=False)
+case("Tensor.frexp", r(3, 4) * 100)
 
 write("torch_functions.json", {"cases": cases})
