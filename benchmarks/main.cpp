@@ -41,6 +41,7 @@
 #include "core/cuda.h"
 #include "core/profiler.h"
 #include "core/tensor.h"
+#include "kernels/cpu/thread_pool.h"
 
 namespace bench {
 
@@ -624,6 +625,7 @@ int main(int argc, char** argv) {
       .boolean("cuda_available", have_gpu)
       .str("cpu", cpu_model())
       .integer("hardware_threads", std::thread::hardware_concurrency())
+      .str("blas_core", loom::kernels::cpu::blas_core())
       .integer("cpu_threads", bench::kCpuThreads);
   if (have_gpu) header.str("device", bench::gpu_name()).integer("device_count", loom::cuda::device_count());
   ctx.emit(header);

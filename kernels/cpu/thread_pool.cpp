@@ -5,9 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <strings.h>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,6 +28,64 @@ thread_local bool t_in_region = false;
 // otherwise spin for the cores for a while after each product, slowing the
 // pool's next region. Set when libloom loads (after OpenBLAS's initialization).
 const bool g_serial_blas = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+
+}  // namespace
+}  // namespace loom::kernels::cpu
+
+// OpenBLAS builds for several CPUs at once (DYNAMIC_ARCH, as Debian's) pick
+// their kernels from the CPU's family and model when they load. A model newer
+// than the library (an Emerald Rapids Xeon under OpenBLAS 0.3.21) falls back
+// to the generic "Prescott" SSE3 kernels: a 1024^3 sgemm runs 4.5x slower
+// there than on the library's own AVX-512 kernels. These entry points (not in
+// cblas.h) re-run that choice; weak, so another BLAS links and loads too.
+extern "C" {
+void gotoblas_dynamic_init(void) __attribute__((weak));
+void gotoblas_dynamic_quit(void) __attribute__((weak));
+char* openblas_get_corename(void) __attribute__((weak));
+}
+
+namespace loom::kernels::cpu {
+namespace {
+
+// The kernels OpenBLAS falls back to for a CPU it does not know: none of them
+// uses AVX2 or AVX-512.
+bool generic_core(const std::string& name) {
+  for (const char* g : {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "coppermine",
+                        "northwood", "banias", "nano", "opteron", "opteron_sse3", "athlon", "barcelona", "unknown"})
+    if (strcasecmp(name.c_str(), g) == 0) return true;
+  return false;
+}
+
+// The OpenBLAS kernels this CPU can run at its best, or null if it has neither
+// AVX-512 (F, BW, DQ, VL: the SkylakeX kernels) nor AVX2 with FMA (Haswell).
+const char* best_core() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return "SKYLAKEX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "HASWELL";
+  return nullptr;
+}
+
+std::string g_blas_core_note;
+
+// When OpenBLAS chose generic kernels for a CPU with AVX2 or AVX-512, choose
+// again with OPENBLAS_CORETYPE set for the call (and removed after). A user's
+// own OPENBLAS_CORETYPE is left as it is.
+const bool g_blas_core = [] {
+  if (!openblas_get_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return false;
+  const std::string found = openblas_get_corename();
+  if (std::getenv("OPENBLAS_CORETYPE") || !generic_core(found)) return false;
+  const char* best = best_core();
+  if (!best) return false;
+  setenv("OPENBLAS_CORETYPE", best, 1);
+  gotoblas_dynamic_quit();
+  gotoblas_dynamic_init();
+  unsetenv("OPENBLAS_CORETYPE");
+  g_blas_core_note = "OpenBLAS chose its " + found + " kernels for this CPU; loom selected " + openblas_get_corename();
   openblas_set_num_threads(1);
   return true;
 }();
@@ -201,5 +263,11 @@ void set_pool_threads(int n) {
 }
 
 bool in_parallel_region() { return t_in_region; }
+
+std::string blas_core() {
+  (void)g_blas_core;
+  std::string name = openblas_get_corename ? openblas_get_corename() : "not OpenBLAS";
+  return g_blas_core_note.empty() ? name : name + " (" + g_blas_core_note + ")";
+}
 
 }  // namespace loom::kernels::cpu

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace loom::kernels::cpu {
 
@@ -15,5 +16,8 @@ void parallel_run(int n, const std::function<void(int)>& f);
 int pool_threads();            // threads available to kernels, caller included
 void set_pool_threads(int n);  // n >= 1
 bool in_parallel_region();
+// The kernels OpenBLAS runs on this CPU (its core name), and a note when loom
+// replaced the generic ones OpenBLAS fell back to (see thread_pool.cpp).
+std::string blas_core();
 
 }  // namespace loom::kernels::cpu

@@ -9,6 +9,7 @@
 
 #include "core/autotune.h"
 #include "core/random.h"
+#include "kernels/cpu/thread_pool.h"
 
 namespace loom::python {
 
@@ -353,6 +354,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("initial_seed", &initial_seed);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
+  m.def("_blas_core", &kernels::cpu::blas_core);
   m.def("_set_allow_tf32", &set_allow_tf32);
   m.def("_allow_tf32", [] { return allow_tf32(); });
   // warn_only is PyTorch's switch between raising and warning for ops without a
