@@ -7,8 +7,12 @@
 // take panels; each first copies A into tiles of 8 rows interleaved along k.
 // The kernel keeps an 8 x 16 tile of C in eight AVX-512 registers and for each
 // k broadcasts eight values of A against one panel row: 8 FMAs per vector load
-// of B. A last tile of fewer rows is computed on zero rows and stored in part;
-// a ragged last panel goes through an 8 x 16 scratch tile.
+// of B. Where two full panels lie side by side it takes both at once (8 x 32,
+// sixteen registers, each broadcast feeding two FMAs): a core with two AVX-512
+// FMA units (Intel's server cores) needs that many independent sums and the
+// fewer loads per FMA; on one with a single unit (AMD Zen 4) it changes
+// little. A last tile of fewer rows is computed on zero rows and stored in
+// part; a ragged last panel goes through an 8 x 16 scratch tile.
 //
 // On 2 cores, 32 x 1024 x 256 (an LSTM step with H = 256): about 70 us per
 // half against 106 us for single-threaded OpenBLAS, which packs W_hh again on
@@ -60,6 +64,38 @@ __attribute__((target("arch=x86-64-v4"))) void tile8(int64_t k, const float* at,
     std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
   }
 }
+// Two tiles side by side, 8 rows x 32 columns: the columns [0, 16) of C from
+// the panel at b0 and [16, 32) from b1 (rows ldb apart in both). Each value of
+// A, broadcast once, feeds two FMAs: 16 accumulators and 10 loads per 16 FMAs
+// (tile8: 8 and 9 per 8), which is what a core with two AVX-512 FMA units
+// needs to keep both busy.
+__attribute__((target("arch=x86-64-v4"))) void tile8x2(int64_t k, const float* at, const float* b0, const float* b1,
+                                                       int64_t ldb, float* c, int64_t ldc, int64_t rows,
+                                                       bool accumulate) {
+  v16f acc0[kMr], acc1[kMr];
+  for (int r = 0; r < kMr; ++r) acc0[r] = acc1[r] = v16f{};
+  for (int64_t p = 0; p < k; ++p) {
+    v16f x, y;
+    std::memcpy(&x, b0 + p * ldb, sizeof(x));
+    std::memcpy(&y, b1 + p * ldb, sizeof(y));
+    const float* ap = at + p * kMr;
+    for (int r = 0; r < kMr; ++r) {
+      acc0[r] += ap[r] * x;
+      acc1[r] += ap[r] * y;
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (accumulate) {
+      v16f old0, old1;
+      std::memcpy(&old0, c + r * ldc, sizeof(old0));
+      std::memcpy(&old1, c + r * ldc + kNr, sizeof(old1));
+      acc0[r] += old0;
+      acc1[r] += old1;
+    }
+    std::memcpy(c + r * ldc, &acc0[r], sizeof(acc0[r]));
+    std::memcpy(c + r * ldc + kNr, &acc1[r], sizeof(acc1[r]));
+  }
+}
 // The same tile with A read in place: its eight rows at a[r * lda] (rows past
 // `rows` repeat row 0 and are not stored), for a left operand used once.
 __attribute__((target("arch=x86-64-v4"))) void tile8_rows(int64_t k, const float* a, int64_t lda, const float* panel,
@@ -81,6 +117,36 @@ __attribute__((target("arch=x86-64-v4"))) void tile8_rows(int64_t k, const float
       acc[r] += old;
     }
     std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
+  }
+}
+// tile8_rows over 32 columns: [0, 16) from b0, [16, 32) from b1 (as tile8x2).
+__attribute__((target("arch=x86-64-v4"))) void tile8_rows_x2(int64_t k, const float* a, int64_t lda, const float* b0,
+                                                             const float* b1, int64_t ldb, float* c, int64_t ldc,
+                                                             int64_t rows, bool accumulate) {
+  const float* ar[kMr];
+  for (int r = 0; r < kMr; ++r) ar[r] = a + (r < rows ? r : 0) * lda;
+  v16f acc0[kMr], acc1[kMr];
+  for (int r = 0; r < kMr; ++r) acc0[r] = acc1[r] = v16f{};
+  for (int64_t p = 0; p < k; ++p) {
+    v16f x, y;
+    std::memcpy(&x, b0 + p * ldb, sizeof(x));
+    std::memcpy(&y, b1 + p * ldb, sizeof(y));
+    for (int r = 0; r < kMr; ++r) {
+      const float v = ar[r][p];
+      acc0[r] += v * x;
+      acc1[r] += v * y;
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (accumulate) {
+      v16f old0, old1;
+      std::memcpy(&old0, c + r * ldc, sizeof(old0));
+      std::memcpy(&old1, c + r * ldc + kNr, sizeof(old1));
+      acc0[r] += old0;
+      acc1[r] += old1;
+    }
+    std::memcpy(c + r * ldc, &acc0[r], sizeof(acc0[r]));
+    std::memcpy(c + r * ldc + kNr, &acc1[r], sizeof(acc1[r]));
   }
 }
 // dst [cols, rows rounded up to 16] = srcᵀ (src rows x cols, row stride lds),
@@ -195,7 +261,10 @@ void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int
   for (int64_t t = 0; t < tiles; ++t) {
     const float* a_t = at + t * kMr * k;
     const int64_t r0 = t * kMr, rows = std::min<int64_t>(kMr, m - r0);
-    for (int64_t c0 = 0; c0 < full; c0 += kNr) tile8(k, a_t, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
+    int64_t c0 = 0;
+    for (; c0 + 2 * kNr <= full; c0 += 2 * kNr)
+      tile8x2(k, a_t, b + c0, b + c0 + kNr, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
+    for (; c0 < full; c0 += kNr) tile8(k, a_t, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
     if (cols > 0) {
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t q = 0; q < kNr; ++q)
@@ -225,8 +294,10 @@ void gemm_rows(const float* a, int64_t lda, int64_t m, int64_t k, const float* b
   // panels of B inside.
   for (int64_t r0 = 0; r0 < m; r0 += kMr) {
     const int64_t rows = std::min<int64_t>(kMr, m - r0);
-    for (int64_t c0 = 0; c0 < n; c0 += kNr)
-      tile8_rows(k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
+    int64_t c0 = 0;
+    for (; c0 + 2 * kNr <= n; c0 += 2 * kNr)
+      tile8_rows_x2(k, a + r0 * lda, lda, b + c0, b + c0 + kNr, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
+    for (; c0 < n; c0 += kNr) tile8_rows(k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, accumulate);
   }
 #endif
 }
@@ -248,6 +319,15 @@ void packed_gemm(const float* packed, int64_t k, int64_t n, int64_t m, const flo
     for (int64_t j = lo; j < hi; ++j) {
       const float* panel = packed + j * k * kNr;
       const int64_t c0 = j * kNr, cols = std::min(kNr, n - c0);
+      if (j + 1 < hi && n - c0 >= 2 * kNr) {  // two full panels at once
+        for (int64_t t = 0; t < tiles; ++t) {
+          const int64_t r0 = t * kMr;
+          tile8x2(k, buf.data() + t * kMr * k, panel, panel + k * kNr, kNr, c + r0 * ldc + c0, ldc,
+                  std::min<int64_t>(kMr, m - r0), accumulate);
+        }
+        ++j;
+        continue;
+      }
       for (int64_t t = 0; t < tiles; ++t) {
         const float* at = buf.data() + t * kMr * k;
         const int64_t r0 = t * kMr, rows = std::min<int64_t>(kMr, m - r0);

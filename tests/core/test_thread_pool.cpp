@@ -61,3 +61,15 @@ TEST_CASE("a task that throws ends its region cleanly and the pool stays usable"
   }
   loom::set_num_threads(2);
 }
+
+TEST_CASE("OpenBLAS runs vector kernels on a CPU with AVX2 or AVX-512", "[core][threads]") {
+  const std::string core = blas_core();
+  INFO("blas_core: " << core);
+  if (core == "not OpenBLAS") SKIP("the BLAS is not OpenBLAS");
+  __builtin_cpu_init();
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) SKIP("this CPU has no AVX2 with FMA");
+  // OpenBLAS's generic cores (what it falls back to for a CPU it does not know)
+  for (const char* generic : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+                              "Northwood", "Banias", "Nano", "Opteron", "Athlon", "Barcelona"})
+    CHECK(core.rfind(generic, 0) != 0);
+}
