@@ -91,7 +91,7 @@ _inplace.install()  # after every out-of-place method it wraps
 del _m
 from . import autograd, cuda, backends, nn, optim, multimodal  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
-from . import linalg, special, distributions  # noqa: E402,F401
+from . import linalg, special, distributions, func  # noqa: E402,F401
 from . import _linalg_ops  # noqa: E402
 
 _linalg_ops.install(globals())  # loom.det, loom.inverse, Tensor.cholesky, ... (torch.* forms)
