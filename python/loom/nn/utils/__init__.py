@@ -1,21 +1,21 @@
 """torch.nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_, get_total_norm,
 clip_grads_with_norm_), weight and spectral normalization (the hook forms here, the parametrizations in
 loom.nn.utils.parametrizations), parametrize, conv / linear + batch-norm fusion for inference,
-stateless.functional_call, and in loom.nn.utils.rnn padded and packed sequences (pad_sequence,
-PackedSequence, pack_padded_sequence, pad_packed_sequence, ...)."""
+stateless.functional_call, prune (masking a module's tensors), and in loom.nn.utils.rnn padded and packed
+sequences (pad_sequence, PackedSequence, pack_padded_sequence, pad_packed_sequence, ...)."""
 import copy
 
 from ... import _C
 
 from . import rnn  # noqa: E402  (loom.nn.utils.rnn: pad_sequence, PackedSequence, ...)
-from . import parametrize, parametrizations, stateless  # noqa: E402
+from . import parametrize, parametrizations, stateless, prune  # noqa: E402
 from .hook_norms import weight_norm, remove_weight_norm, spectral_norm, remove_spectral_norm  # noqa: E402
 
 _O = _C._functional._optim  # nn/optim, where clipping is implemented
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters", "rnn", "parametrize", "parametrizations", "stateless",
-           "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "fuse_conv_bn_eval",
+           "prune", "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "fuse_conv_bn_eval",
            "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init",
            "convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
 
