@@ -41,6 +41,19 @@ constexpr int kMr = 8;       // rows of the register tile
 #include <immintrin.h>
 typedef float v16f __attribute__((vector_size(64)));
 
+// Writes (or adds into) rows [0, rows) of a 16-column tile of C from its
+// accumulators.
+__attribute__((target("arch=x86-64-v4"))) inline void store_tile(v16f* acc, float* c, int64_t ldc, int64_t rows,
+                                                                 bool accumulate) {
+  for (int64_t r = 0; r < rows; ++r) {
+    if (accumulate) {
+      v16f old;
+      std::memcpy(&old, c + r * ldc, sizeof(old));
+      acc[r] += old;
+    }
+    std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
+  }
+}
 // C rows [0, rows) x 16 columns at c (row stride ldc) = an 8-row tile of A @
 // 16 columns of B whose rows are ldb apart (+ C). at holds the tile's A
 // interleaved, at[p * 8 + r] = A[r][p] (rows past `rows` zero), so each step
@@ -55,14 +68,7 @@ __attribute__((target("arch=x86-64-v4"))) void tile8(int64_t k, const float* at,
     const float* ap = at + p * kMr;
     for (int r = 0; r < kMr; ++r) acc[r] += ap[r] * b;
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    if (accumulate) {
-      v16f old;
-      std::memcpy(&old, c + r * ldc, sizeof(old));
-      acc[r] += old;
-    }
-    std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
-  }
+  store_tile(acc, c, ldc, rows, accumulate);
 }
 // Two tiles side by side, 8 rows x 32 columns: the columns [0, 16) of C from
 // the panel at b0 and [16, 32) from b1 (rows ldb apart in both). Each value of
@@ -84,17 +90,8 @@ __attribute__((target("arch=x86-64-v4"))) void tile8x2(int64_t k, const float* a
       acc1[r] += ap[r] * y;
     }
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    if (accumulate) {
-      v16f old0, old1;
-      std::memcpy(&old0, c + r * ldc, sizeof(old0));
-      std::memcpy(&old1, c + r * ldc + kNr, sizeof(old1));
-      acc0[r] += old0;
-      acc1[r] += old1;
-    }
-    std::memcpy(c + r * ldc, &acc0[r], sizeof(acc0[r]));
-    std::memcpy(c + r * ldc + kNr, &acc1[r], sizeof(acc1[r]));
-  }
+  store_tile(acc0, c, ldc, rows, accumulate);
+  store_tile(acc1, c + kNr, ldc, rows, accumulate);
 }
 // The same tile with A read in place: its eight rows at a[r * lda] (rows past
 // `rows` repeat row 0 and are not stored), for a left operand used once.
@@ -110,14 +107,7 @@ __attribute__((target("arch=x86-64-v4"))) void tile8_rows(int64_t k, const float
     std::memcpy(&b, panel + p * ldb, sizeof(b));
     for (int r = 0; r < kMr; ++r) acc[r] += ar[r][p] * b;
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    if (accumulate) {
-      v16f old;
-      std::memcpy(&old, c + r * ldc, sizeof(old));
-      acc[r] += old;
-    }
-    std::memcpy(c + r * ldc, &acc[r], sizeof(acc[r]));
-  }
+  store_tile(acc, c, ldc, rows, accumulate);
 }
 // tile8_rows over 32 columns: [0, 16) from b0, [16, 32) from b1 (as tile8x2).
 __attribute__((target("arch=x86-64-v4"))) void tile8_rows_x2(int64_t k, const float* a, int64_t lda, const float* b0,
@@ -137,17 +127,8 @@ __attribute__((target("arch=x86-64-v4"))) void tile8_rows_x2(int64_t k, const fl
       acc1[r] += v * y;
     }
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    if (accumulate) {
-      v16f old0, old1;
-      std::memcpy(&old0, c + r * ldc, sizeof(old0));
-      std::memcpy(&old1, c + r * ldc + kNr, sizeof(old1));
-      acc0[r] += old0;
-      acc1[r] += old1;
-    }
-    std::memcpy(c + r * ldc, &acc0[r], sizeof(acc0[r]));
-    std::memcpy(c + r * ldc + kNr, &acc1[r], sizeof(acc1[r]));
-  }
+  store_tile(acc0, c, ldc, rows, accumulate);
+  store_tile(acc1, c + kNr, ldc, rows, accumulate);
 }
 // dst [cols, rows rounded up to 16] = srcᵀ (src rows x cols, row stride lds),
 // the padding columns zero: 16 x 16 blocks transposed in registers, four

@@ -14,6 +14,7 @@ import numpy as np
 from . import _C
 from ._C import Tensor
 from .autograd.function import Function
+from . import _linalg_ops
 from ._linalg_ops import LinAlgError, _check_matrix, _mT, _np, _recompute, _tensor, solve, solve_triangular
 
 _lu_factor_t = collections.namedtuple("lu_factor", ["LU", "pivots"])
@@ -426,7 +427,4 @@ TOP = {"lu": lu_top, "lu_solve": lu_solve_top, "lu_unpack": lu_unpack, "orgqr": 
 
 
 def install(namespace):
-    for name, f in TOP.items():
-        namespace[name] = f
-        if not hasattr(Tensor, name):
-            setattr(Tensor, name, f)
+    _linalg_ops.install(namespace, TOP)

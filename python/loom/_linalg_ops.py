@@ -627,8 +627,10 @@ TOP = {"det": det, "logdet": logdet, "slogdet": slogdet, "inverse": inverse, "pi
        "triangular_solve": triangular_solve}
 
 
-def install(namespace):
-    for name, f in TOP.items():
+def install(namespace, table=None):
+    """loom.<name> for each function of table (this module's TOP by default), and Tensor.<name> where the
+    Tensor has no such method yet."""
+    for name, f in (TOP if table is None else table).items():
         namespace[name] = f
         if not hasattr(Tensor, name):
             setattr(Tensor, name, f)

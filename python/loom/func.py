@@ -113,6 +113,38 @@ def _argnums_tuple(argnums, nargs, name):
     return out
 
 
+def _prepare_args(args, nums, name):
+    """args with the arguments nums replaced by tensors to differentiate: (args, prepared leaves per argument,
+    their tree specs, whether to keep the graph for an outer transform)."""
+    args = list(args)
+    originals, prepared, specs = [], [], []
+    for a in nums:
+        leaves, spec = tree_flatten(args[a])
+        originals += leaves
+        p = [_prepare(t, name) for t in leaves]
+        prepared.append(p)
+        specs.append(spec)
+        args[a] = tree_unflatten(p, spec)
+    return args, prepared, specs, _keep_graph(originals)
+
+
+def _regroup(flat, prepared, specs):
+    """One tree per differentiated argument from a flat list over all their leaves."""
+    out, i = [], 0
+    for p, spec in zip(prepared, specs):
+        out.append(tree_unflatten(flat[i:i + len(p)], spec))
+        i += len(p)
+    return out
+
+
+def _split_aux(out, has_aux, what):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise RuntimeError(f"{what}: output of function f should be a tuple: (output, aux) if has_aux is True")
+    return out
+
+
 def _grad_of(outs, ins, grad_outputs, keep):
     """d(outs · grad_outputs)/d ins, zeros for inputs the outputs do not depend on."""
     from .autograd import grad as _grad
@@ -148,34 +180,14 @@ def grad_and_value(func, argnums=0, has_aux=False):
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), name)
         with _Level():
-            args = list(args)
-            originals, prepared, specs = [], [], []
-            for a in nums:
-                leaves, spec = tree_flatten(args[a])
-                originals += leaves
-                p = [_prepare(t, name) for t in leaves]
-                prepared.append(p)
-                specs.append(spec)
-                args[a] = tree_unflatten(p, spec)
-            keep = _keep_graph(originals)
-            out = func(*args, **kwargs)
-            aux = None
-            if has_aux:
-                if not (isinstance(out, tuple) and len(out) == 2):
-                    raise RuntimeError(f"{name}(f)(*args): output of function f should be a tuple: (output, aux) "
-                                       "if has_aux is True")
-                out, aux = out
+            args, prepared, specs, keep = _prepare_args(args, nums, name)
+            out, aux = _split_aux(func(*args, **kwargs), has_aux, f"{name}(f)(*args)")
             if not isinstance(out, Tensor):
                 raise RuntimeError(f"{name}(f)(*args): Expected f(*args) to return a Tensor, got {type(out).__name__}")
             if out.numel() != 1 or out.dim() != 0:
                 raise RuntimeError(f"{name}(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor with "
                                    f"{out.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
-            flat_in = [t for p in prepared for t in p]
-            gs = _grad_of([out], flat_in, [None], keep)
-            grads, i = [], 0
-            for p, spec in zip(prepared, specs):
-                grads.append(tree_unflatten(gs[i:i + len(p)], spec))
-                i += len(p)
+            grads = _regroup(_grad_of([out], [t for p in prepared for t in p], [None], keep), prepared, specs)
             g = grads[0] if isinstance(argnums, int) else tuple(grads)
             value = out if keep else out.detach()
             if has_aux:
@@ -205,26 +217,13 @@ def vjp(func, *primals, has_aux=False):
     Jacobian, one per primal (cotangents shaped as func's output); with has_aux, (output, vjp_fn, aux)."""
     name = "vjp"
     with _Level():
-        originals, prepared, specs = [], [], []
-        for a in primals:
-            leaves, spec = tree_flatten(a)
-            originals += leaves
-            p = [_prepare(t, name) for t in leaves]
-            prepared.append(p)
-            specs.append(spec)
-        out = func(*[tree_unflatten(p, s) for p, s in zip(prepared, specs)])
-        aux = None
-        if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) if "
-                                   "has_aux is True")
-            out, aux = out
+        args, prepared, specs, keep_out = _prepare_args(primals, range(len(primals)), name)
+        out, aux = _split_aux(func(*args), has_aux, "vjp(f, *primals)")
         out_leaves, out_spec = tree_flatten(out)
         for o in out_leaves:
             if not isinstance(o, Tensor):
                 raise RuntimeError(f"vjp(f, *primals): Expected f to be a function that has only Tensor outputs, "
                                    f"got {type(o).__name__}")
-        keep_out = _keep_graph(originals)
 
     def vjp_fn(cotangents):
         ct_leaves, ct_spec = tree_flatten(cotangents)
@@ -237,13 +236,8 @@ def vjp(func, *primals, has_aux=False):
                                    f"{list(c.shape) if isinstance(c, Tensor) else type(c).__name__}")
         with _Level():
             keep = keep_out or _depth[0] > 1 or any(c.requires_grad for c in ct_leaves)
-            flat_in = [t for p in prepared for t in p]
-            gs = _grad_of(out_leaves, flat_in, ct_leaves, keep)
-        res, i = [], 0
-        for p, spec in zip(prepared, specs):
-            res.append(tree_unflatten(gs[i:i + len(p)], spec))
-            i += len(p)
-        return tuple(res)
+            gs = _grad_of(out_leaves, [t for p in prepared for t in p], ct_leaves, keep)
+        return tuple(_regroup(gs, prepared, specs))
 
     value = _detach_tree(out, keep_out)
     return (value, vjp_fn, _detach_tree(aux, keep_out)) if has_aux else (value, vjp_fn)
@@ -268,10 +262,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     with _Level():
         keep = _keep_graph(p_leaves + t_leaves)
         prepared = [_prepare(t, "jvp") for t in p_leaves]
-        out = func(*tree_unflatten(prepared, p_spec))
-        aux = None
-        if has_aux:
-            out, aux = out
+        out, aux = _split_aux(func(*tree_unflatten(prepared, p_spec)), has_aux, "jvp(f, primals, tangents)")
         out_leaves, out_spec = tree_flatten(out)
         us = [_zeros_like(o).requires_grad_(True) for o in out_leaves]
         from .autograd import grad as _grad
@@ -305,20 +296,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), name)
         with _Level():
-            args = list(args)
-            originals, prepared, specs = [], [], []
-            for a in nums:
-                leaves, spec = tree_flatten(args[a])
-                originals += leaves
-                p = [_prepare(t, name) for t in leaves]
-                prepared.append(p)
-                specs.append(spec)
-                args[a] = tree_unflatten(p, spec)
-            keep = _keep_graph(originals)
-            out = func(*args, **kwargs)
-            aux = None
-            if has_aux:
-                out, aux = out
+            args, prepared, specs, keep = _prepare_args(args, nums, name)
+            out, aux = _split_aux(func(*args, **kwargs), has_aux, f"{name}(f)(*args)")
             out_leaves, out_spec = tree_flatten(out)
             flat_in = [t for p in prepared for t in p]
             jac_leaves = []
@@ -340,10 +319,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
                         from ._factories import zeros
                         m = zeros(shape, dtype=i.dtype, device=i.device)
                     per_in.append(m)
-                grads, i0 = [], 0
-                for p, spec in zip(prepared, specs):
-                    grads.append(tree_unflatten(per_in[i0:i0 + len(p)], spec))
-                    i0 += len(p)
+                grads = _regroup(per_in, prepared, specs)
                 jac_leaves.append(grads[0] if isinstance(argnums, int) else tuple(grads))
             res = tree_unflatten(jac_leaves, out_spec)
             if has_aux:

@@ -224,8 +224,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes amount entries chosen at random."""
+class _AmountUnstructured(BasePruningMethod):
+    """Prunes `amount` entries: the ones `_pick(t, k)` returns (flat indices)."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
@@ -238,33 +238,27 @@ class RandomUnstructured(BasePruningMethod):
         k = _count(self.amount, n)
         mask = default_mask.clone()
         if k:
-            from ..._factories import rand
-            idx = rand(n, device=t.device).topk(k).indices
-            mask = mask.reshape(-1).index_fill(0, idx, 0).reshape(tuple(mask.shape))
+            mask = mask.reshape(-1).index_fill(0, self._pick(t, k), 0).reshape(tuple(mask.shape))
         return mask
+
+
+class RandomUnstructured(_AmountUnstructured):
+    """Prunes amount entries chosen at random."""
+
+    def _pick(self, t, k):
+        from ..._factories import rand
+        return rand(t.numel(), device=t.device).topk(k).indices
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_AmountUnstructured):
     """Prunes the amount entries of smallest absolute value."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        n = t.numel()
-        _validate_amount(self.amount, n)
-        k = _count(self.amount, n)
-        mask = default_mask.clone()
-        if k:
-            idx = t.abs().reshape(-1).topk(k, largest=False).indices
-            mask = mask.reshape(-1).index_fill(0, idx, 0).reshape(tuple(mask.shape))
-        return mask
+    def _pick(self, t, k):
+        return t.abs().reshape(-1).topk(k, largest=False).indices
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
