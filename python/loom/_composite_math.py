@@ -2,12 +2,10 @@
 gradients: pointwise functions (logaddexp, logaddexp2, xlogy, float_power, copysign, signbit, sgn, fmax,
 fmin, sinc, the inverse hyperbolic functions and the arc* aliases), NaN-ignoring reductions (nansum,
 nanmean), products (cross, kron, tensordot, inner, addmv, addr, addbmm, chain_matmul), distances (cdist),
-statistics (cov, corrcoef, bincount, histc, histogram, histogramdd), frexp, integration (trapezoid,
-cumulative_trapezoid), vander and isin.
+statistics (cov, corrcoef, bincount, histc), integration (trapezoid, cumulative_trapezoid), vander and isin.
 
 Where a formula has a branch, the branch not taken is fed safe values, so its gradient is zero rather
 than NaN (xlogy at x = 0, sinc at 0, cdist at zero distance), as PyTorch's hand-written derivatives give."""
-import collections
 import math
 
 from . import _C
@@ -503,185 +501,6 @@ def histc(self, bins=100, min=0, max=0):
     return zeros(bins, dtype=self.dtype, device=self.device).scatter_add_(0, idx, inside.to(self.dtype))
 
 
-_histogram_t = collections.namedtuple("histogram", ["hist", "bin_edges"])
-_histogramdd_t = collections.namedtuple("histogramdd", ["hist", "bin_edges"])
-
-
-def _histogram_edges(points, bins, rng, d, op):
-    """The bin edges of dimension d: a 1-D tensor given, or bins + 1 evenly spaced over rng or the data's range
-    (widened by 0.5 on each side when it is a single value)."""
-    from ._factories import linspace
-    if isinstance(bins, Tensor):
-        if bins.dim() != 1:
-            raise RuntimeError(f"torch.{op}: bins tensor should have one dimension, but got {bins.dim()} "
-                               f"dimensions in the bins tensor for dimension {d}")
-        return bins.to(points.dtype).to(points.device)
-    bins = int(bins)
-    if bins <= 0:
-        raise RuntimeError(f"torch.{op}(): bins must be > 0, but got {bins} for dimension {d}")
-    if rng is not None:
-        lo, hi = float(rng[2 * d]), float(rng[2 * d + 1])
-        if lo > hi:
-            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {rng[2 * d]} max "
-                               f"{rng[2 * d + 1]} for dimension {d}")
-    elif points.shape[0]:
-        col = points.select(1, d)
-        lo, hi = float(col.min()), float(col.max())
-    else:
-        lo, hi = 0.0, 1.0
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histogramdd: dimension {d}'s range [{lo:g}, {hi:g}] is not finite")
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    return linspace(lo, hi, bins + 1, dtype=points.dtype, device=points.device)
-
-
-def _histogramdd(points, bins, rng, weight, density, op):
-    """(hist, [edges per dim]) of points [N, D]: each point in the bin with edges[i] <= x < edges[i + 1] along
-    every dim (the last bin closed on the right); points outside the edges are left out."""
-    from ._composite import searchsorted
-    from ._factories import zeros
-    n, D = points.shape
-    if isinstance(bins, (int, Tensor)):
-        bins = [bins] * D
-    bins = list(bins)
-    if len(bins) != D:
-        raise RuntimeError(f"torch.{op}: expected {D} sequences of bin edges for each of the {D} dimensions of the "
-                           f"input, but got {len(bins)}")
-    if rng is not None and len(rng) != 2 * D:
-        raise RuntimeError(f"torch.{op}: for a {D}-dimensional histogram range should have {2 * D} elements, but "
-                           f"got {len(rng)}")
-    edges = [_histogram_edges(points, b, rng, d, op) for d, b in enumerate(bins)]
-    nbins = [max(e.numel() - 1, 0) for e in edges]
-    keep = zeros(n, dtype=_C.bool, device=points.device).logical_not()
-    flat = zeros(n, dtype=_C.int64, device=points.device)
-    for d, e in enumerate(edges):
-        x = points.select(1, d).contiguous()
-        if e.numel() < 2:
-            keep = keep.logical_and(x.ne(x))
-            continue
-        pos = searchsorted(e.contiguous(), x, right=True) - 1
-        last = e.numel() - 1
-        pos = _C.where(x.eq(e[last]), last - 1, pos)
-        posc = pos.clamp(0, last - 1)
-        inside = pos.ge(0).logical_and(pos.lt(last)).logical_and(e.index_select(0, posc).le(x))
-        inside = inside.logical_and(e.index_select(0, posc + 1).gt(x).logical_or(x.eq(e[last])))
-        keep = keep.logical_and(inside)
-        flat = flat * nbins[d] + posc
-    total = 1
-    for b in nbins:
-        total *= b
-    w = keep.to(points.dtype) if weight is None else _C.where(keep, weight.reshape(-1).to(points.dtype), 0)
-    hist = zeros(total, dtype=points.dtype, device=points.device).scatter_add_(0, _C.where(keep, flat, 0), w)
-    hist = hist.reshape(tuple(nbins))
-    if density:
-        volume = None
-        for d, e in enumerate(edges):
-            width = (e.narrow(0, 1, nbins[d]) - e.narrow(0, 0, nbins[d])).reshape(
-                [nbins[d] if i == d else 1 for i in range(D)])
-            volume = width if volume is None else volume * width
-        hist = hist / (hist.sum() * volume)
-    return hist, edges
-
-
-def _check_histogram_input(input, weight, op, d_last):
-    _check_tensor(input, op)
-    if not input.is_floating_point():
-        raise NotImplementedError(f"\"histogramdd\" not implemented for '{str(input.dtype).replace('loom.', '')}'")
-    if weight is not None:
-        _check_tensor(weight, op, "weight")
-        want = tuple(input.shape[:-1]) if d_last else tuple(input.shape)
-        if tuple(weight.shape) != want:
-            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the same shape as the "
-                               f"input tensor excluding its innermost dimension, but got input with shape "
-                               f"{list(input.shape) + ([] if d_last else [1])} and weight with shape "
-                               f"{list(weight.shape)}")
-
-
-def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
-    """(hist, bin_edges): a histogram of input's values over bins equal-width bins (over range, or the data's
-    range) or between the given edges (a 1-D tensor); weight gives each value's weight, density normalizes
-    to unit area. Each bin holds edges[i] <= x < edges[i + 1], the last one x == edges[-1] too."""
-    _check_histogram_input(input, weight, "histogram", False)
-    x = input.detach().reshape(-1, 1)
-    hist, edges = _histogramdd(x, bins, range, None if weight is None else weight.detach(), density, "histogram")
-    return _histogram_t(hist, edges[0])
-
-
-def histogramdd(input, bins=10, *, range=None, weight=None, density=False, out=None):
-    """(hist, bin_edges): the D-dimensional histogram of the points input [..., D] (bins: an int, one per
-    dimension, or a 1-D tensor of edges per dimension; range: [min_0, max_0, min_1, ...])."""
-    _check_histogram_input(input, weight, "histogramdd", True)
-    if input.dim() < 1:
-        raise RuntimeError("torch.histogramdd: input tensor should have at least 1 dimension, but got 0")
-    D = input.shape[-1]
-    x = input.detach().reshape(-1, D)
-    hist, edges = _histogramdd(x, bins, range, None if weight is None else weight.detach(), density, "histogramdd")
-    return _histogramdd_t(hist, tuple(edges))
-
-
-# ---- floating-point decomposition ----
-
-_FREXP = []
-
-
-def _frexp_function():
-    """The autograd Function of frexp (made on first use: loom.autograd loads after this module)."""
-    if not _FREXP:
-        from .autograd.function import Function
-
-        class Frexp(Function):
-            """mantissa = x / 2**exponent; its gradient g / 2**exponent in x's dtype (0 where it overflows)."""
-
-            @staticmethod
-            def forward(ctx, x):
-                m, e = _frexp_values(x)
-                ctx.save_for_backward(e)
-                ctx.mark_non_differentiable(e)
-                return m, e
-
-            @staticmethod
-            def backward(ctx, gm, ge):
-                (e,) = ctx.saved_tensors
-                return gm / e.to(gm.dtype).exp2()
-
-        _FREXP.append(Frexp)
-    return _FREXP[0]
-
-
-def _frexp_values(x):
-    """(mantissa, exponent int32) with x = mantissa * 2**exponent, 0.5 <= |mantissa| < 1 (0, inf and NaN keep
-    their value with exponent 0), computed in float64 with exact power-of-two scaling."""
-    v = x.detach().double()
-    a = v.abs()
-    normal = a.gt(0).logical_and(a.isfinite())
-    safe = _C.where(normal, a, 1.0)
-    e = safe.log2().floor() + 1
-    # log2 may round across a power of two: bring |m| into [0.5, 1) exactly
-    for _ in range(2):
-        h = (-e / 2).floor()
-        m = safe * h.exp2() * (-e - h).exp2()
-        e = e + m.ge(1.0).double() - m.lt(0.5).double()
-    h = (-e / 2).floor()
-    m = v * h.exp2() * (-e - h).exp2()
-    mant = _C.where(normal, m, v).to(x.dtype)
-    expo = _C.where(normal, e, 0.0).to(_C.int32)
-    return mant, expo
-
-
-_frexp_t = collections.namedtuple("frexp", ["mantissa", "exponent"])
-
-
-def frexp(input, *, out=None):
-    """(mantissa, exponent): input = mantissa * 2**exponent with 0.5 <= |mantissa| < 1 and an int32 exponent
-    (0, inf and NaN: themselves and 0); the mantissa's gradient is grad / 2**exponent."""
-    _check_tensor(input, "frexp")
-    if not input.is_floating_point():
-        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    m, e = _frexp_function().apply(input)
-    return _frexp_t(m, e)
-
-
 # ---- integration, Vandermonde, membership ----
 
 def trapezoid(y, x=None, *, dx=None, dim=-1):
@@ -775,10 +594,10 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 METHODS = [logaddexp, logaddexp2, xlogy, float_power, signbit, copysign, sgn, fmax, fmin, sinc, asinh, acosh,
            atanh, fix, positive, nansum, nanmean, cross, kron, inner, addmv, addr, addbmm, cov, corrcoef, bincount,
-           histc, histogram, frexp]
+           histc]
 ALIASES = {"arcsinh": asinh, "arccosh": acosh, "arctanh": atanh}
 FUNCTIONS = METHODS + [xlog1py, tensordot, chain_matmul, cdist, trapezoid, trapz, cumulative_trapezoid, vander,
-                       isin, polygamma, mvlgamma, histogramdd]
+                       isin, polygamma, mvlgamma]
 
 
 # Tensor methods and loom functions under PyTorch's other names.
