@@ -90,6 +90,17 @@ enum class UnaryOp : int8_t {
   I1,     // order 1
   I1e,    // I1(x) exp(-|x|)
   Erfcx,  // exp(x^2) erfc(x)
+  // The Bessel functions of kernels/special_bessel.h (torch.special names).
+  BesselJ0,
+  BesselJ1,
+  BesselY0,
+  BesselY1,
+  BesselK0,
+  BesselK1,
+  BesselK0e,  // K0(x) exp(x)
+  BesselK1e,  // K1(x) exp(x)
+  SphericalBesselJ0,
+  AiryAi,
 };
 
 enum class BinaryOp : int8_t {
@@ -133,6 +144,20 @@ enum class BinaryOp : int8_t {
   // incomplete gamma functions of a = input, x = other.
   Gammainc,
   Gammaincc,
+  // Floating dtypes only: the orthogonal polynomials of x = input, degree n = other
+  // (kernels/special_polynomials.h), computed in the dtype itself.
+  ChebyshevT,
+  ChebyshevU,
+  ChebyshevV,
+  ChebyshevW,
+  ShiftedChebyshevT,
+  ShiftedChebyshevU,
+  ShiftedChebyshevV,
+  ShiftedChebyshevW,
+  HermiteH,
+  HermiteHe,
+  LaguerreL,
+  LegendreP,
   // Integer dtypes only: a << b and a >> b (arithmetic); a shift by a
   // negative amount or by the width or more gives 0 (<<) or the sign (>>).
   Shl,
@@ -140,8 +165,10 @@ enum class BinaryOp : int8_t {
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 // Ops defined for floating dtypes only.
+inline bool is_polynomial(BinaryOp op) { return op >= BinaryOp::ChebyshevT && op <= BinaryOp::LegendreP; }
 inline bool is_float_only(BinaryOp op) {
-  return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc;
+  return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc ||
+         is_polynomial(op);
 }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }
 inline bool is_shift(BinaryOp op) { return op == BinaryOp::Shl || op == BinaryOp::Shr; }

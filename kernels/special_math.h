@@ -1,7 +1,9 @@
 // Special functions shared by the CPU and CUDA pointwise kernels (one source, so the two devices agree to
 // rounding): digamma, trigamma, the inverse error function, the modified Bessel functions I0 and I1 (and
 // their exponentially scaled forms), the scaled complementary error function and the regularized
-// incomplete gamma functions. Computed in double for float and double inputs alike.
+// incomplete gamma functions. Computed in double for float and double inputs alike. The Bessel functions of
+// the first, second and third kinds and Ai are in kernels/special_bessel.h, the orthogonal polynomials in
+// kernels/special_polynomials.h, both included at the end.
 //
 // digamma: 0 -> -inf (+0) / +inf (-0), NaN at the negative integers, the reflection
 // psi(x) = psi(1 - x) - pi / tan(pi x) below 0, the recurrence psi(x) = psi(x + 1) - 1 / x up to x >= 10,
@@ -262,3 +264,6 @@ LOOM_SPECIAL_HD double gammainc_d(double a, double x) { return incomplete_gamma(
 LOOM_SPECIAL_HD double gammaincc_d(double a, double x) { return incomplete_gamma(a, x, false); }
 
 }  // namespace loom::kernels
+
+#include "kernels/special_bessel.h"
+#include "kernels/special_polynomials.h"

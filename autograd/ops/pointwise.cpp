@@ -102,6 +102,16 @@ const char* unary_name(UnaryOp op) {
     case UnaryOp::I1: return "i1";
     case UnaryOp::I1e: return "i1e";
     case UnaryOp::Erfcx: return "erfcx";
+    case UnaryOp::BesselJ0: return "bessel_j0";
+    case UnaryOp::BesselJ1: return "bessel_j1";
+    case UnaryOp::BesselY0: return "bessel_y0";
+    case UnaryOp::BesselY1: return "bessel_y1";
+    case UnaryOp::BesselK0: return "modified_bessel_k0";
+    case UnaryOp::BesselK1: return "modified_bessel_k1";
+    case UnaryOp::BesselK0e: return "scaled_modified_bessel_k0";
+    case UnaryOp::BesselK1e: return "scaled_modified_bessel_k1";
+    case UnaryOp::SphericalBesselJ0: return "spherical_bessel_j0";
+    case UnaryOp::AiryAi: return "airy_ai";
     default: return "unary";
   }
 }
@@ -125,7 +135,7 @@ bool float_only(UnaryOp op) {
 // Computes op(x) without autograd, promoting integer inputs of float-only ops.
 Tensor unary_raw(UnaryOp op, const Tensor& x) {
   Tensor in = x;
-  if (float_only(op) && !is_floating(x.dtype())) in = x.to(DType::Float32);
+  if (float_only(op) && !is_floating(x.dtype())) in = x.to(default_dtype());
   LOOM_CHECK_TYPE(op == UnaryOp::LogicalNot || in.dtype() != DType::Bool, unary_name(op),
                   ": not implemented for bool tensors (shape ", x.sizes(), ")");
   DType out_dt = op == UnaryOp::LogicalNot ? DType::Bool : in.dtype();
@@ -232,7 +242,7 @@ Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType
   return y;
 }
 
-DType div_type(DType t) { return is_floating(t) ? t : DType::Float32; }
+DType div_type(DType t) { return is_floating(t) ? t : default_dtype(); }
 
 // An integer result has no value for a negative power (PyTorch raises too).
 void check_integer_pow(DType result, bool negative_exponent, const char* op) {

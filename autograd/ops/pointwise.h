@@ -27,4 +27,11 @@ Tensor& inplace_tensor(Tensor& self, const char* op, kernels::BinaryOp bop, cons
 Tensor& inplace_scalar(Tensor& self, const char* op, kernels::BinaryOp bop, const Scalar& v, bool div_like,
                        const std::function<Tensor(const Tensor&)>& functional);
 
+// The special functions' derivatives (autograd/ops/pointwise_special.cpp), used by the front ends generated
+// from core/ops.toml: d/dx of y = bessel_j1(x) (1/2 at 0) and of y = bessel_y1(x) (+inf at 0), and a
+// backward that raises a RuntimeError naming `op` (the functions PyTorch defines no derivative for).
+Tensor bessel_j1_derivative(const Tensor& x, const Tensor& y);
+Tensor bessel_y1_derivative(const Tensor& x, const Tensor& y);
+[[noreturn]] Tensor not_differentiable(const char* op);
+
 }  // namespace loom::pointwise

@@ -381,19 +381,81 @@ const char* binary_name(BinaryOp op) {
                                 "threshold_backward",
                                 "gammainc",
                                 "gammaincc",
+                                "chebyshev_polynomial_t",
+                                "chebyshev_polynomial_u",
+                                "chebyshev_polynomial_v",
+                                "chebyshev_polynomial_w",
+                                "shifted_chebyshev_polynomial_t",
+                                "shifted_chebyshev_polynomial_u",
+                                "shifted_chebyshev_polynomial_v",
+                                "shifted_chebyshev_polynomial_w",
+                                "hermite_polynomial_h",
+                                "hermite_polynomial_he",
+                                "laguerre_polynomial_l",
+                                "legendre_polynomial_p",
                                 "bitwise_left_shift",
                                 "bitwise_right_shift"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
-  static const char* names[] = {
-      "neg",           "abs",   "sign",   "exp",         "log",         "sqrt",          "rsqrt",
-      "reciprocal",    "sin",   "cos",    "tanh",        "sigmoid",     "relu",          "gelu",
-      "gelu_tanh",     "silu",  "square", "logical_not", "bitwise_not", "gelu_backward", "gelu_tanh_backward",
-      "silu_backward", "floor", "ceil",   "round",       "trunc",       "log1p",         "expm1",
-      "log2",          "log10", "exp2",   "tan",         "asin",        "acos",          "atan",
-      "sinh",          "cosh",  "erf",    "erfc",        "lgamma",      "digamma",       "trigamma",
-      "erfinv",        "i0",    "i0e",    "i1",          "i1e",         "erfcx"};
+  static const char* names[] = {"neg",
+                                "abs",
+                                "sign",
+                                "exp",
+                                "log",
+                                "sqrt",
+                                "rsqrt",
+                                "reciprocal",
+                                "sin",
+                                "cos",
+                                "tanh",
+                                "sigmoid",
+                                "relu",
+                                "gelu",
+                                "gelu_tanh",
+                                "silu",
+                                "square",
+                                "logical_not",
+                                "bitwise_not",
+                                "gelu_backward",
+                                "gelu_tanh_backward",
+                                "silu_backward",
+                                "floor",
+                                "ceil",
+                                "round",
+                                "trunc",
+                                "log1p",
+                                "expm1",
+                                "log2",
+                                "log10",
+                                "exp2",
+                                "tan",
+                                "asin",
+                                "acos",
+                                "atan",
+                                "sinh",
+                                "cosh",
+                                "erf",
+                                "erfc",
+                                "lgamma",
+                                "digamma",
+                                "trigamma",
+                                "erfinv",
+                                "i0",
+                                "i0e",
+                                "i1",
+                                "i1e",
+                                "erfcx",
+                                "bessel_j0",
+                                "bessel_j1",
+                                "bessel_y0",
+                                "bessel_y1",
+                                "modified_bessel_k0",
+                                "modified_bessel_k1",
+                                "scaled_modified_bessel_k0",
+                                "scaled_modified_bessel_k1",
+                                "spherical_bessel_j0",
+                                "airy_ai"};
   return names[static_cast<int>(op)];
 }
 
@@ -418,6 +480,7 @@ void with_binary(BinaryOp op, Fn&& fn) {
       if (op == BinaryOp::Atan2) return fn([](T a, T b) { return std::atan2(a, b); });
       if (op == BinaryOp::Gammainc) return fn([](T a, T b) { return T(gammainc_d(double(a), double(b))); });
       if (op == BinaryOp::Gammaincc) return fn([](T a, T b) { return T(gammaincc_d(double(a), double(b))); });
+      if (is_polynomial(op)) return fn([op](T x, T n) { return polynomial_d(op, x, n); });
     }
     if constexpr (is_int_v<T>) {
       switch (op) {
@@ -544,6 +607,16 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::I1:
     case UnaryOp::I1e: return bessel_loop(op, o, x, L);
     case UnaryOp::Erfcx: return map1(L, o, x, [](T v) { return T(erfcx_d(double(v))); });
+    case UnaryOp::BesselJ0: return map1(L, o, x, [](T v) { return T(bessel_j0_d(double(v))); });
+    case UnaryOp::BesselJ1: return map1(L, o, x, [](T v) { return T(bessel_j1_d(double(v))); });
+    case UnaryOp::BesselY0: return map1(L, o, x, [](T v) { return T(bessel_y0_d(double(v))); });
+    case UnaryOp::BesselY1: return map1(L, o, x, [](T v) { return T(bessel_y1_d(double(v))); });
+    case UnaryOp::BesselK0: return map1(L, o, x, [](T v) { return T(bessel_k0_d(double(v))); });
+    case UnaryOp::BesselK1: return map1(L, o, x, [](T v) { return T(bessel_k1_d(double(v))); });
+    case UnaryOp::BesselK0e: return map1(L, o, x, [](T v) { return T(bessel_k0e_d(double(v))); });
+    case UnaryOp::BesselK1e: return map1(L, o, x, [](T v) { return T(bessel_k1e_d(double(v))); });
+    case UnaryOp::SphericalBesselJ0: return map1(L, o, x, [](T v) { return T(spherical_bessel_j0_d(double(v))); });
+    case UnaryOp::AiryAi: return map1(L, o, x, [](T v) { return T(airy_ai_d(double(v))); });
     case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return fast_tanh(v); });
     case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });

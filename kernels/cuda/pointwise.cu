@@ -173,6 +173,16 @@ struct UnaryFloatF {
       case UnaryOp::I1: return T(i1_d(double(x)));
       case UnaryOp::I1e: return T(i1e_d(double(x)));
       case UnaryOp::Erfcx: return T(erfcx_d(double(x)));
+      case UnaryOp::BesselJ0: return T(bessel_j0_d(double(x)));
+      case UnaryOp::BesselJ1: return T(bessel_j1_d(double(x)));
+      case UnaryOp::BesselY0: return T(bessel_y0_d(double(x)));
+      case UnaryOp::BesselY1: return T(bessel_y1_d(double(x)));
+      case UnaryOp::BesselK0: return T(bessel_k0_d(double(x)));
+      case UnaryOp::BesselK1: return T(bessel_k1_d(double(x)));
+      case UnaryOp::BesselK0e: return T(bessel_k0e_d(double(x)));
+      case UnaryOp::BesselK1e: return T(bessel_k1e_d(double(x)));
+      case UnaryOp::SphericalBesselJ0: return T(spherical_bessel_j0_d(double(x)));
+      case UnaryOp::AiryAi: return T(airy_ai_d(double(x)));
       default: return x;  // LogicalNot is handled separately
     }
   }
@@ -321,6 +331,20 @@ struct BinaryF {
           else return T(0);  // rejected on the host
         case BinaryOp::Gammaincc:
           if constexpr (std::is_floating_point_v<T>) return T(gammaincc_d(double(a), double(b)));
+          else return T(0);  // rejected on the host
+        case BinaryOp::ChebyshevT:
+        case BinaryOp::ChebyshevU:
+        case BinaryOp::ChebyshevV:
+        case BinaryOp::ChebyshevW:
+        case BinaryOp::ShiftedChebyshevT:
+        case BinaryOp::ShiftedChebyshevU:
+        case BinaryOp::ShiftedChebyshevV:
+        case BinaryOp::ShiftedChebyshevW:
+        case BinaryOp::HermiteH:
+        case BinaryOp::HermiteHe:
+        case BinaryOp::LaguerreL:
+        case BinaryOp::LegendreP:
+          if constexpr (std::is_floating_point_v<T>) return polynomial_d(op, a, b);
           else return T(0);  // rejected on the host
         case BinaryOp::FloorDiv: return floordiv_(a, b);
         case BinaryOp::TruncDiv:

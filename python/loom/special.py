@@ -1,19 +1,29 @@
 """loom.special: PyTorch's torch.special functions: the kernels (erf, erfc, erfinv, gammaln = lgamma,
 digamma = psi, polygamma for n = 0 and 1, the modified Bessel functions i0, i0e, i1, i1e (=
 modified_bessel_i0 / i1 unscaled), erfcx, the regularized incomplete gamma functions gammainc and
-gammaincc) and, composed from loom's ops (gradients through them), expit,
+gammaincc, the Bessel functions bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0,
+modified_bessel_k1, scaled_modified_bessel_k0 / k1, spherical_bessel_j0, the Airy function airy_ai, and the
+orthogonal polynomials chebyshev_polynomial_t / u / v / w, shifted_chebyshev_polynomial_t / u / v / w,
+hermite_polynomial_h / he, laguerre_polynomial_l, legendre_polynomial_p) and, composed from loom's ops (gradients through them), expit,
 logit, exp2, expm1, log1p, round, sinc, xlogy, xlog1py, entr, ndtr, ndtri, log_ndtr, multigammaln,
 zeta (Hurwitz) and polygamma for n >= 2 through it, softmax, log_softmax, logsumexp."""
 import math
 
 from . import _C
 from ._C import Tensor
-from ._composite_math import sinc, xlog1py, xlogy
+from ._composite_math import _pair, sinc, xlog1py, xlogy
 
 __all__ = ["expit", "logit", "erf", "erfc", "erfinv", "exp2", "expm1", "log1p", "round", "sinc", "xlogy", "xlog1py",
            "entr", "ndtr", "ndtri", "log_ndtr", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "softmax",
            "log_softmax", "logsumexp", "zeta", "i0", "i0e", "i1", "i1e", "modified_bessel_i0", "modified_bessel_i1",
            "erfcx", "gammainc", "gammaincc"]
+_UNARY = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+          "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0", "airy_ai"]
+_POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+                "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+                "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+                "laguerre_polynomial_l", "legendre_polynomial_p"]
+__all__ += _UNARY + _POLYNOMIALS
 
 
 def _check(x, name):
@@ -169,6 +179,52 @@ def gammaincc(input, other):
 for _f, _op in ((i0, "i0"), (i0e, "i0e"), (i1, "i1"), (i1e, "i1e"), (erfcx, "erfcx"), (gammainc, "gammainc"),
                 (gammaincc, "gammaincc")):
     _f.__doc__ = getattr(Tensor, _op).__doc__
+
+
+def _unary(name):
+    method = getattr(Tensor, name)
+
+    def f(input):
+        _check(input, name)
+        return method(input)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = method.__doc__
+    return f
+
+
+def _polynomial(name):
+    """input and n: tensors or (one of them) a Python number, which takes the other's device and promotes as
+    PyTorch's wrapped numbers."""
+    method = getattr(Tensor, name)
+
+    def f(input, n):
+        if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+            raise TypeError(f"special.{name}(): expected at least one Tensor argument, got {type(input).__name__} "
+                            f"and {type(n).__name__}")
+        like = input if isinstance(input, Tensor) else n
+        # a number takes the tensor's floating dtype, so that 0.3 is not rounded to float32 on the way
+        dt = like.dtype if like.is_floating_point() else None
+        x, m = (_scalar_like(v, like, dt) for v in (input, n))
+        return method(x, m)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = method.__doc__
+    return f
+
+
+def _scalar_like(v, like, dtype):
+    if isinstance(v, Tensor):
+        return v
+    from ._factories import tensor
+    return tensor(v, dtype=dtype, device=like.device) if dtype is not None else _pair(v, like, "special")[0]
+
+
+for _name in _UNARY:
+    globals()[_name] = _unary(_name)
+for _name in _POLYNOMIALS:
+    globals()[_name] = _polynomial(_name)
+del _name
 
 
 def polygamma(n, input):

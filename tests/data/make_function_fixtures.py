@@ -12,6 +12,7 @@ and the gradient reaches the original).
 """
 import math
 
+import mpmath
 import torch
 from _fixtures import t2j, write  # noqa: E402  (tests/data/_fixtures.py)
 
@@ -336,6 +337,14 @@ case("Tensor.__rlshift__", sh_b, 5)
 case("Tensor.__rrshift__", torch.tensor([1, 2, 3], dtype=torch.int32), -64)
 case("Tensor.bitwise_left_shift_", torch.tensor([1, 2, 3]), torch.tensor([4, 70, -2]))
 case("bitwise_left_shift", torch.tensor([True, False]), 3)
+# J0, J1, Y0, Y1, K0, K1: PyTorch 2.15's gradients (x > 0 for Y and K; 0 included for J)
+case("special.bessel_j0", torch.tensor([-9.0, -2.0, 0.0, 0.3, 2.4048, 5.0, 8.5, 40.0]))
+case("special.bessel_j1", torch.tensor([-9.0, -2.0, 0.0, 0.3, 3.8317, 5.0, 8.5, 40.0]))
+case("special.bessel_y0", torch.tensor([0.01, 0.3, 0.8936, 2.0, 5.0, 8.5, 40.0]))
+case("special.bessel_y1", torch.tensor([0.01, 0.3, 2.1971, 5.0, 8.5, 40.0]))
+case("special.modified_bessel_k0", torch.tensor([0.01, 0.3, 1.0, 2.0, 5.0, 30.0]))
+case("special.modified_bessel_k1", torch.tensor([0.01, 0.3, 1.0, 2.0, 5.0, 30.0]))
+case("special.bessel_j0", torch.tensor([0.5, 3.0, 12.0], dtype=torch.float32))
 case("special.gammaln", g_in)
 case("special.multigammaln", torch.tensor([2.5, 4.0, 7.25]), 3)
 case("mvlgamma", torch.tensor([[1.5, 2.0], [3.0, 9.5]]), 2)
@@ -408,4 +417,75 @@ case("frexp", torch.tensor([0.0, -0.0, 1.0, 0.75, -3.5, math.inf, -math.inf, mat
 case("frexp", torch.tensor([1e-45, 3e38, 2.0 ** -126, -0.3, 16777215.0], dtype=torch.float32), grad=False)
 case("Tensor.frexp", r(3, 4) * 100)
 
-write("torch_functions.json", {"cases": cases})
+# ---- torch.special's Bessel, Airy and orthogonal polynomial functions, at full precision ----
+# tests/python/test_special_functions_torch.py compares loom with these to a few ulp where PyTorch is
+# accurate (its own tolerances): every value keeps 17 digits (t2j rounds to 12). The gradients of the
+# differentiable Bessel functions are ordinary cases above (PyTorch 2.15 differentiates J0, J1, Y0, Y1, K0,
+# K1 and no other of these).
+special = []
+
+
+def full(t):
+    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "data": t.flatten().tolist()}
+
+
+MP = {"bessel_j0": lambda x: mpmath.besselj(0, x), "bessel_j1": lambda x: mpmath.besselj(1, x),
+      "bessel_y0": lambda x: mpmath.bessely(0, x) if x >= 0 else mpmath.nan,
+      "bessel_y1": lambda x: mpmath.bessely(1, x) if x >= 0 else mpmath.nan,
+      "modified_bessel_k0": lambda x: mpmath.besselk(0, x) if x >= 0 else mpmath.nan,
+      "modified_bessel_k1": lambda x: mpmath.besselk(1, x) if x >= 0 else mpmath.nan,
+      "scaled_modified_bessel_k0": lambda x: mpmath.besselk(0, x) * mpmath.exp(x) if x >= 0 else mpmath.nan,
+      "scaled_modified_bessel_k1": lambda x: mpmath.besselk(1, x) * mpmath.exp(x) if x >= 0 else mpmath.nan,
+      "spherical_bessel_j0": lambda x: mpmath.sin(x) / x if x else mpmath.mpf(1), "airy_ai": mpmath.airyai}
+
+
+def exact(fn, x):
+    """40-digit values of fn at the finite float64 x (NaN elsewhere): where PyTorch is not accurate (J0 near
+    5.5: 2e-5 relative), loom is checked against these instead."""
+    mpmath.mp.dps = 40
+    return [float(MP[fn](mpmath.mpf(v))) if math.isfinite(v) and abs(v) < 1e4 else math.nan for v in x.tolist()]
+
+
+def special_case(fn, *args):
+    out = getattr(torch.special, fn)(*args)
+    c = {"fn": fn, "args": [full(a) if isinstance(a, torch.Tensor) else a for a in args], "out": full(out)}
+    if fn in MP and out.dtype == torch.float64:
+        c["exact"] = exact(fn, args[0])
+    special.append(c)
+
+
+g = torch.Generator().manual_seed(5)
+wide = torch.cat([torch.linspace(-30, 30, 121), torch.logspace(-8, 3, 34), -torch.logspace(-8, 3, 34),
+                  torch.rand(100, generator=g) * 16 - 8, torch.tensor([0.0, -0.0, 1e-300, 5e-324, 7.9999, 8.0,
+                                                                      8.0001, 1.9999, 2.0, 2.0001, 1.0, 1e4, 1e5])]).double()
+edges = torch.tensor([math.inf, -math.inf, math.nan, 1e20, -1e20, 700.0, 705.0, 709.0, 710.0, 745.0, 1e300],
+                     dtype=torch.float64)
+for fn in ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0", "airy_ai"):
+    special_case(fn, wide)
+    special_case(fn, wide.float())
+    special_case(fn, edges)
+    special_case(fn, torch.tensor([[0, 1, 3], [-2, 5, 7]]))  # integers give float32
+special_case("airy_ai", torch.tensor([-103.0, -50.0, -10.0, -2.5, -2.0, -1.0, 0.5, 1.9, 2.0, 2.1, 5.0, 20.0, 103.0,
+                                      103.89, 103.9, 110.0], dtype=torch.float64))
+# the polynomials: x over a grid that holds the end points and beyond, n from -2 to 40 (a column:
+# broadcasting), non-integer, NaN, infinite and huge degrees, large degrees where the trigonometric forms
+# or the recurrences' NaN stop decide the value
+xs = torch.cat([torch.linspace(-1.5, 1.5, 13), torch.tensor([-1.0, 1.0, 0.0, 0.5, 1e-20, -1e-20, 3.0, -7.0, 1e3,
+                                                              math.inf, -math.inf, math.nan])]).double()
+ns = torch.tensor([-2.0, -0.5, 0.0, 0.7, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.5, 20.0, 40.0,
+                   math.nan, math.inf, -math.inf, 1e30], dtype=torch.float64).unsqueeze(1)
+big_n = torch.tensor([100.0, 129.0, 300.0, 513.0, 2000.0], dtype=torch.float64).unsqueeze(1)
+for fn in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+           "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+           "laguerre_polynomial_l", "legendre_polynomial_p"):
+    special_case(fn, xs, ns)
+    special_case(fn, xs, big_n)
+    special_case(fn, xs.float(), ns.float())
+    special_case(fn, xs, 3)  # a number on either side
+    special_case(fn, 0.3, ns)
+    special_case(fn, torch.tensor([2, -1, 0]), torch.tensor([3, 2, 5]))  # integers give float32
+    special_case(fn, torch.tensor([0.25], dtype=torch.float32), torch.tensor([5.0], dtype=torch.float64))  # float64 from n
+
+write("torch_functions.json", {"cases": cases, "special": special})
