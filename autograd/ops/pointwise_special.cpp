@@ -47,26 +47,53 @@ Tensor special_polynomial(kernels::BinaryOp op, Op id, const char* name, const c
 }
 }  // namespace
 
-#define LOOM_SPECIAL_POLYNOMIAL(fn, kernel, node)                                      \
-  Tensor fn(const Tensor& input, const Tensor& n) {                                    \
-    return special_polynomial(kernels::BinaryOp::kernel, Op::fn, #fn, node, input, n); \
-  }
-LOOM_SPECIAL_POLYNOMIAL(chebyshev_polynomial_t, ChebyshevT, "SpecialChebyshevPolynomialTBackward0")
-LOOM_SPECIAL_POLYNOMIAL(chebyshev_polynomial_u, ChebyshevU, "SpecialChebyshevPolynomialUBackward0")
-LOOM_SPECIAL_POLYNOMIAL(chebyshev_polynomial_v, ChebyshevV, "SpecialChebyshevPolynomialVBackward0")
-LOOM_SPECIAL_POLYNOMIAL(chebyshev_polynomial_w, ChebyshevW, "SpecialChebyshevPolynomialWBackward0")
-LOOM_SPECIAL_POLYNOMIAL(shifted_chebyshev_polynomial_t, ShiftedChebyshevT,
-                        "SpecialShiftedChebyshevPolynomialTBackward0")
-LOOM_SPECIAL_POLYNOMIAL(shifted_chebyshev_polynomial_u, ShiftedChebyshevU,
-                        "SpecialShiftedChebyshevPolynomialUBackward0")
-LOOM_SPECIAL_POLYNOMIAL(shifted_chebyshev_polynomial_v, ShiftedChebyshevV,
-                        "SpecialShiftedChebyshevPolynomialVBackward0")
-LOOM_SPECIAL_POLYNOMIAL(shifted_chebyshev_polynomial_w, ShiftedChebyshevW,
-                        "SpecialShiftedChebyshevPolynomialWBackward0")
-LOOM_SPECIAL_POLYNOMIAL(hermite_polynomial_h, HermiteH, "SpecialHermitePolynomialHBackward0")
-LOOM_SPECIAL_POLYNOMIAL(hermite_polynomial_he, HermiteHe, "SpecialHermitePolynomialHeBackward0")
-LOOM_SPECIAL_POLYNOMIAL(laguerre_polynomial_l, LaguerreL, "SpecialLaguerrePolynomialLBackward0")
-LOOM_SPECIAL_POLYNOMIAL(legendre_polynomial_p, LegendreP, "SpecialLegendrePolynomialPBackward0")
-#undef LOOM_SPECIAL_POLYNOMIAL
+Tensor chebyshev_polynomial_t(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ChebyshevT, Op::chebyshev_polynomial_t, "chebyshev_polynomial_t",
+                            "SpecialChebyshevPolynomialTBackward0", input, n);
+}
+Tensor chebyshev_polynomial_u(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ChebyshevU, Op::chebyshev_polynomial_u, "chebyshev_polynomial_u",
+                            "SpecialChebyshevPolynomialUBackward0", input, n);
+}
+Tensor chebyshev_polynomial_v(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ChebyshevV, Op::chebyshev_polynomial_v, "chebyshev_polynomial_v",
+                            "SpecialChebyshevPolynomialVBackward0", input, n);
+}
+Tensor chebyshev_polynomial_w(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ChebyshevW, Op::chebyshev_polynomial_w, "chebyshev_polynomial_w",
+                            "SpecialChebyshevPolynomialWBackward0", input, n);
+}
+Tensor shifted_chebyshev_polynomial_t(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ShiftedChebyshevT, Op::shifted_chebyshev_polynomial_t,
+                            "shifted_chebyshev_polynomial_t", "SpecialShiftedChebyshevPolynomialTBackward0", input, n);
+}
+Tensor shifted_chebyshev_polynomial_u(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ShiftedChebyshevU, Op::shifted_chebyshev_polynomial_u,
+                            "shifted_chebyshev_polynomial_u", "SpecialShiftedChebyshevPolynomialUBackward0", input, n);
+}
+Tensor shifted_chebyshev_polynomial_v(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ShiftedChebyshevV, Op::shifted_chebyshev_polynomial_v,
+                            "shifted_chebyshev_polynomial_v", "SpecialShiftedChebyshevPolynomialVBackward0", input, n);
+}
+Tensor shifted_chebyshev_polynomial_w(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::ShiftedChebyshevW, Op::shifted_chebyshev_polynomial_w,
+                            "shifted_chebyshev_polynomial_w", "SpecialShiftedChebyshevPolynomialWBackward0", input, n);
+}
+Tensor hermite_polynomial_h(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::HermiteH, Op::hermite_polynomial_h, "hermite_polynomial_h",
+                            "SpecialHermitePolynomialHBackward0", input, n);
+}
+Tensor hermite_polynomial_he(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::HermiteHe, Op::hermite_polynomial_he, "hermite_polynomial_he",
+                            "SpecialHermitePolynomialHeBackward0", input, n);
+}
+Tensor laguerre_polynomial_l(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::LaguerreL, Op::laguerre_polynomial_l, "laguerre_polynomial_l",
+                            "SpecialLaguerrePolynomialLBackward0", input, n);
+}
+Tensor legendre_polynomial_p(const Tensor& input, const Tensor& n) {
+  return special_polynomial(kernels::BinaryOp::LegendreP, Op::legendre_polynomial_p, "legendre_polynomial_p",
+                            "SpecialLegendrePolynomialPBackward0", input, n);
+}
 
 }  // namespace loom
