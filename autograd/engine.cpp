@@ -87,6 +87,17 @@ void open_profiler_range(Node* node, std::optional<profiler::RecordFunction>& ra
   }
 }
 
+// Anomaly mode with check_nan: a floating gradient with a NaN fails the node.
+void check_nan_outputs(const Node* node, const TensorList& outs) {
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const Tensor& t = outs[i];
+    if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) continue;
+    LOOM_CHECK(t.ne(t).sum().item<int64_t>() == 0, "Function '", node->name(), "' returned nan values in its ", i,
+               "th output.");
+  }
+}
+
 // Applies `node` to `grads` (at least one defined) under the grad mode of
 // create_graph, then releases its saved tensors unless retain_graph.
 TensorList apply_node(Node* node, TensorList&& grads, bool retain_graph, bool create_graph) {
@@ -106,9 +117,11 @@ TensorList apply_node(Node* node, TensorList&& grads, bool retain_graph, bool cr
   TensorList outs;
   try {
     outs = node->apply(std::move(grads));
+    if (anomaly_enabled() && anomaly_check_nan()) check_nan_outputs(node, outs);
   } catch (...) {
     set_grad_enabled(prev);
     set_current_node(prev_node);
+    if (anomaly_enabled()) report_anomaly(*node);
     throw;
   }
   set_grad_enabled(prev);

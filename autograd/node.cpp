@@ -3,6 +3,7 @@
 #include "autograd/node.h"
 
 #include <atomic>
+#include <mutex>
 
 #include "autograd/engine.h"
 #include "autograd/ops/common.h"
@@ -19,7 +20,42 @@ std::atomic<int64_t> g_hook_id{0};
 bool grad_enabled() { return t_grad_enabled; }
 void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
-Node::Node() : sequence_nr(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
+namespace {
+std::atomic<bool> g_anomaly{false}, g_anomaly_nan{true};
+std::mutex g_anomaly_mutex;
+AnomalyCapture g_anomaly_capture;
+AnomalyReport g_anomaly_report;
+}  // namespace
+
+bool anomaly_enabled() { return g_anomaly.load(std::memory_order_relaxed); }
+bool anomaly_check_nan() { return g_anomaly_nan.load(std::memory_order_relaxed); }
+void set_anomaly_enabled(bool enabled, bool check_nan) {
+  g_anomaly_nan.store(check_nan, std::memory_order_relaxed);
+  g_anomaly.store(enabled, std::memory_order_relaxed);
+}
+void set_anomaly_hooks(AnomalyCapture capture, AnomalyReport report) {
+  std::lock_guard<std::mutex> lock(g_anomaly_mutex);
+  g_anomaly_capture = std::move(capture);
+  g_anomaly_report = std::move(report);
+}
+void report_anomaly(const Node& node) {
+  AnomalyReport report;
+  {
+    std::lock_guard<std::mutex> lock(g_anomaly_mutex);
+    report = g_anomaly_report;
+  }
+  if (report) report(node.name(), node.forward_trace ? *node.forward_trace : std::string());
+}
+
+Node::Node() : sequence_nr(g_sequence.fetch_add(1, std::memory_order_relaxed)) {
+  if (!anomaly_enabled()) return;
+  AnomalyCapture capture;
+  {
+    std::lock_guard<std::mutex> lock(g_anomaly_mutex);
+    capture = g_anomaly_capture;
+  }
+  if (capture) forward_trace = std::make_shared<const std::string>(capture());
+}
 
 namespace {
 // Nodes waiting to be destroyed by the outermost release_node of this thread.

@@ -63,6 +63,19 @@ class SavedTensor {
   bool is_output_ = false;
 };
 
+// Anomaly detection (torch.autograd.detect_anomaly), a process-wide switch as
+// in PyTorch. While it is on, each new node keeps where the forward created it
+// (the capture hook's text: the bindings record the Python stack), a backward
+// that throws first reports its node and that text (the report hook: a Python
+// warning), and with check_nan a backward returning NaN throws.
+bool anomaly_enabled();
+bool anomaly_check_nan();
+void set_anomaly_enabled(bool enabled, bool check_nan = true);
+using AnomalyCapture = std::function<std::string()>;
+using AnomalyReport = std::function<void(const std::string& node_name, const std::string& forward_trace)>;
+void set_anomaly_hooks(AnomalyCapture capture, AnomalyReport report);
+void report_anomaly(const Node& node);  // calls the report hook (the engine, on a failing backward)
+
 struct Node : std::enable_shared_from_this<Node> {
   Node();
   // Releases the nodes below iteratively (see release_node): freeing a chain
@@ -92,6 +105,8 @@ struct Node : std::enable_shared_from_this<Node> {
   double cost_flops = -1;
   double cost_bytes = -1;
   bool cost_tensor_core = false;  // a GEMM-like backward: TF32's roof when TF32 is allowed
+  // Where the forward made this node, recorded in anomaly mode (null otherwise).
+  std::shared_ptr<const std::string> forward_trace;
 };
 
 // The node whose backward is running on this thread (set by the engine).

@@ -40,6 +40,10 @@ inline bool is_integral(DType t, bool include_bool = false) {
 inline int dtype_category(DType t) { return is_floating(t) ? 2 : is_integral(t) ? 1 : 0; }
 inline DType promote_types(DType a, DType b) { return static_cast<int8_t>(a) >= static_cast<int8_t>(b) ? a : b; }
 DType parse_dtype(const std::string& name);  // "float32", "float", "int64", "long", ...
+// The dtype of floating tensors made without one (factories, Python floats, integer inputs of
+// float-only ops): float32 unless set_default_dtype (torch.set_default_dtype) chose float64.
+DType default_dtype();
+void set_default_dtype(DType t);  // Float32 or Float64; anything else is a TypeError
 
 template <typename T>
 struct dtype_of;

@@ -147,7 +147,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
 Tensor arange(const Scalar& end, const TensorOptions& opts) { return arange(Scalar(0), end, Scalar(1), opts); }
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step) {
   bool fl = start.is_floating() || end.is_floating() || step.is_floating();
-  return arange(start, end, step, TensorOptions(fl ? DType::Float32 : DType::Int64));
+  return arange(start, end, step, TensorOptions(fl ? default_dtype() : DType::Int64));
 }
 Tensor arange(const Scalar& end) { return arange(Scalar(0), end, Scalar(1)); }
 

@@ -29,9 +29,9 @@ class Scalar {
     else if constexpr (std::is_same<T, bool>::value) return d_ != 0;
     else return static_cast<T>(kind_ == Kind::Float ? static_cast<int64_t>(d_) : i_);
   }
-  // The dtype a tensor made from this value gets (torch.tensor(3.0) is float32).
+  // The dtype a tensor made from this value gets (torch.tensor(3.0) is float32, or the default dtype).
   DType default_dtype() const {
-    return kind_ == Kind::Float ? DType::Float32 : kind_ == Kind::Int ? DType::Int64 : DType::Bool;
+    return kind_ == Kind::Float ? ::loom::default_dtype() : kind_ == Kind::Int ? DType::Int64 : DType::Bool;
   }
   std::string str() const;
 

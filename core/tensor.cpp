@@ -2,6 +2,7 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -26,6 +27,17 @@ DType parse_dtype(const std::string& name) {
   if (n == "int64" || n == "long") return DType::Int64;
   if (n == "bool") return DType::Bool;
   LOOM_THROW(ErrorKind::Type, "unknown dtype '", name, "': expected float32, float64, int32, int64 or bool");
+}
+
+namespace {
+std::atomic<DType> g_default_dtype{DType::Float32};
+}  // namespace
+DType default_dtype() { return g_default_dtype.load(std::memory_order_relaxed); }
+void set_default_dtype(DType t) {
+  LOOM_CHECK_TYPE(is_floating(t),
+                  "set_default_dtype: only floating-point types are supported as the default type, got ",
+                  dtype_name(t));
+  g_default_dtype.store(t, std::memory_order_relaxed);
 }
 
 Device::Device(const std::string& spec) {
@@ -60,7 +72,7 @@ std::string Scalar::str() const {
 }
 
 DType promote_with_scalar(DType t, const Scalar& s) {
-  if (s.is_floating() && !is_floating(t)) return DType::Float32;
+  if (s.is_floating() && !is_floating(t)) return default_dtype();
   if (s.is_integral() && t == DType::Bool) return DType::Int64;
   return t;
 }

@@ -29,7 +29,7 @@ struct AutogradMeta;
 }  // namespace autograd
 
 struct TensorOptions {
-  DType dtype = DType::Float32;
+  DType dtype = default_dtype();  // float32 unless set_default_dtype changed it
   Device device;
   bool requires_grad = false;
   TensorOptions() = default;

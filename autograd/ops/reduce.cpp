@@ -267,7 +267,7 @@ Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const {
 
 Tensor Tensor::logsumexp(const Dims& dims, bool keepdim) const {
   OpScope scope(Op::logsumexp, {this});
-  Tensor x = is_floating(dtype()) ? *this : to(DType::Float32);
+  Tensor x = is_floating(dtype()) ? *this : to(default_dtype());
   Reduction r = plan(x, dims, keepdim, "logsumexp");
   Tensor keep = run_reduce(ReduceOp::LogSumExp, x, r, x.dtype());
   Tensor y = finish(keep, r);

@@ -14,7 +14,7 @@ Tensor clip_grad_norm_(const TensorList& params, double max_norm, double norm_ty
     Tensor g = p.grad();
     if (g.defined()) grads.push_back(g);
   }
-  if (grads.empty()) return scalar_tensor(0.0, TensorOptions(DType::Float32));
+  if (grads.empty()) return scalar_tensor(0.0, TensorOptions(default_dtype()));
   DType dt = grads[0].dtype();
   for (auto& g : grads)
     if (g.dtype() != dt) dt = DType::Float32;

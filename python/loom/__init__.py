@@ -98,6 +98,10 @@ _linalg_ops.install(globals())  # loom.det, loom.inverse, Tensor.cholesky, ... (
 from . import _linalg_lu  # noqa: E402
 
 _linalg_lu.install(globals())  # loom.lu, loom.lu_solve, loom.lu_unpack, loom.geqrf, loom.orgqr, loom.ormqr
+from . import random, testing  # noqa: E402,F401  (torch.random, torch.testing)
+from . import _toplevel  # noqa: E402
+
+_toplevel.install(globals())  # torch.batch_norm, torch.gradient, loom.inf, loom.seed, ... (PyTorch's signatures)
 from . import io  # noqa: E402,F401  (image files: read_image, write_png)
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
 from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)
@@ -121,7 +125,17 @@ def is_tensor(obj):
 
 
 def get_default_dtype():
-    return float32
+    """The dtype of floating tensors made without one: loom.float32 unless set_default_dtype changed it."""
+    return _C._default_dtype()
+
+
+def set_default_dtype(d):
+    """Makes ``d`` (loom.float32 or loom.float64) the dtype of floating tensors made without one: factories,
+    Python floats in ``tensor()`` and in arithmetic with integer tensors, integer inputs of float-only ops and
+    the parameters of modules built afterwards. A process-wide setting, as in PyTorch."""
+    if not isinstance(d, dtype):
+        raise TypeError(f"set_default_dtype(): argument 'd' must be a loom.dtype, not {type(d).__name__}")
+    _C._set_default_dtype(d)
 
 
 __version__ = "0.1.0"

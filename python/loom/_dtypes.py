@@ -15,11 +15,11 @@ def _name(dt):
 
 
 class finfo:
-    """Machine limits of a floating dtype (float32 by default): bits, eps, max, min, tiny
+    """Machine limits of a floating dtype (the default dtype, float32, when none is given): bits, eps, max, min, tiny
     (= smallest_normal), resolution, dtype."""
 
     def __init__(self, type=None):
-        name = "float32" if type is None else _name(type)
+        name = _C._default_dtype().name if type is None else _name(type)
         if name not in ("float32", "float64"):
             raise TypeError(f"finfo(): expected a floating point dtype, got loom.{name}")
         info = np.finfo(np.dtype(name))

@@ -114,14 +114,14 @@ def _check_python_ints(data, arr, dtype):
 
 def _infer_numpy(data, dtype=None):
     """Converts nested Python data to a NumPy array with PyTorch's dtype rules.
-    Python floats become float32 (as in torch.tensor) unless a dtype is given,
+    Python floats become the default dtype (float32, as in torch.tensor) unless a dtype is given,
     in which case the values are converted once, from full precision. Python
     ints must fit the integer dtype (int64 unless dtype says otherwise)."""
     arr = np.asarray(data)
     if not isinstance(data, np.ndarray):
         arr = _check_python_ints(data, arr, dtype)
     if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-        if dtype is None:
+        if dtype is None and _C._default_dtype() == _C.float32:
             with np.errstate(over="ignore"):  # beyond the float32 range is inf, as in PyTorch
                 arr = arr.astype(np.float32)
     elif arr.dtype == object:
@@ -168,7 +168,7 @@ asarray = as_tensor
 
 
 def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
-    t = _C._scalar_tensor(s, dtype if dtype is not None else _C.float32, device)
+    t = _C._scalar_tensor(s, dtype if dtype is not None else _C._default_dtype(), device)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -202,7 +202,7 @@ randn = _random_factory(_C._randn, "randn", "standard normal samples.")
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    """A tensor of ``fill_value``, of its dtype (bool, int64 or float32) unless ``dtype`` is given; the value
+    """A tensor of ``fill_value``, of its dtype (bool, int64 or the default float32) unless ``dtype`` is given; the value
     must fit the dtype."""
     _check_options("full", out, layout, pin_memory)
     return _C._full(_shape("full", (size,)), fill_value, dtype, device, requires_grad)

@@ -87,7 +87,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         shape = _C.broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
                                     tuple(std.shape) if isinstance(std, Tensor) else ())
-        dt = like.dtype if like.is_floating_point() else _C.float32
+        dt = like.dtype if like.is_floating_point() else _C._default_dtype()
         z = randn(tuple(shape), dtype=dt, device=like.device, generator=generator)
         return z * std + mean
     if size is None:
@@ -117,7 +117,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     exps = linspace(start, end, steps, dtype=_C.float64, device=device)
     from ._factories import full
     out_t = full((steps,), float(base), dtype=_C.float64, device=device).pow(exps)
-    out_t = out_t.to(dtype or _C.float32)
+    out_t = out_t.to(dtype or _C._default_dtype())
     return out_t.requires_grad_(requires_grad) if requires_grad else out_t
 
 
@@ -139,7 +139,7 @@ def _window(name, n, periodic, dtype, device, requires_grad, shape):
     if n < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got window_length={n}")
     from ._factories import arange, ones, empty
-    dt = dtype or _C.float32
+    dt = dtype or _C._default_dtype()
     if dt not in (_C.float32, _C.float64):
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
     if n == 0:

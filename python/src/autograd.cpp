@@ -225,6 +225,32 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
 
   m.def("is_grad_enabled", &autograd::grad_enabled);
   m.def("_set_grad_enabled", &autograd::set_grad_enabled);
+  m.def("_set_anomaly_enabled", &autograd::set_anomaly_enabled, py::arg("enabled"), py::arg("check_nan") = true);
+  m.def("_is_anomaly_enabled", &autograd::anomaly_enabled);
+  m.def("_is_anomaly_check_nan_enabled", &autograd::anomaly_check_nan);
+  // capture() -> str runs when a node is made in anomaly mode; report(node_name, trace) when its backward
+  // fails. Either may run on a thread without the GIL (backward releases it).
+  m.def("_set_anomaly_hooks", [](py::object capture, py::object report) {
+    auto cap = keep_python(std::move(capture));
+    auto rep = keep_python(std::move(report));
+    autograd::set_anomaly_hooks(
+        [cap]() -> std::string {
+          py::gil_scoped_acquire gil;
+          try {
+            return (*cap)().cast<std::string>();
+          } catch (py::error_already_set&) {
+            return std::string();
+          }
+        },
+        [rep](const std::string& name, const std::string& trace) {
+          py::gil_scoped_acquire gil;
+          try {
+            (*rep)(name, trace);
+          } catch (py::error_already_set& e) {
+            e.discard_as_unraisable("anomaly report");
+          }
+        });
+  });
   m.def("_backward", [](py::object roots, py::object grads, bool retain_graph, bool create_graph) {
     TensorList r = tensors_or_undefined(roots), g = tensors_or_undefined(grads);
     for (size_t i = 0; i < r.size(); ++i) {

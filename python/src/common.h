@@ -114,7 +114,7 @@ Tensor draw_with(py::handle generator, Device out, Device draws_on, const char* 
 uint64_t to_seed(py::handle h, const char* op);  // PyTorch's [-2^63, 2^64), negative wraps
 
 TensorOptions make_options(py::handle dtype, py::handle device, bool requires_grad,
-                           DType default_dtype = DType::Float32);
+                           DType default_dtype = ::loom::default_dtype());
 
 // A Python callable kept by C++ (hooks, custom functions); drops its
 // reference with the GIL held, whichever thread releases it.

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/autotune.h"
+#include "core/print.h"
 #include "core/random.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -352,6 +353,19 @@ PYBIND11_MODULE(_C, m) {
   m.def(
       "manual_seed", [](py::handle s) { manual_seed(to_seed(s, "manual_seed")); }, py::arg("seed"));
   m.def("initial_seed", &initial_seed);
+  m.def("_default_dtype", [] { return dtype_object(default_dtype()); });
+  m.def("_get_printoptions", [] {
+    using namespace pybind11::literals;
+    PrintOptions o = print_options();
+    return py::dict("precision"_a = o.precision, "threshold"_a = o.threshold, "edgeitems"_a = o.edgeitems,
+                    "linewidth"_a = o.linewidth,
+                    "sci_mode"_a = o.sci_mode < 0 ? py::object(py::none()) : py::object(py::bool_(o.sci_mode == 1)));
+  });
+  m.def("_set_printoptions",
+        [](int precision, int64_t threshold, int64_t edgeitems, int64_t linewidth, std::optional<bool> sci_mode) {
+          set_print_options(PrintOptions{precision, threshold, edgeitems, linewidth, sci_mode ? int(*sci_mode) : -1});
+        });
+  m.def("_set_default_dtype", [](py::handle t) { set_default_dtype(to_dtype(t)); });
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
   m.def("_blas_core", &kernels::cpu::blas_core);

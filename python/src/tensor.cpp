@@ -268,13 +268,14 @@ void bind_metadata(py::module_& m, py::class_<Tensor>& cls) {
 void bind_construction(py::module_& m, py::class_<Tensor>& cls) {
   // ---- construction and .data ----
   // Tensor(t) aliases t's data as a new leaf (what nn.Parameter builds on);
-  // Tensor(2, 3) is an uninitialized float32 tensor; Tensor([..]) copies data.
+  // Tensor(2, 3) is an uninitialized tensor of the default dtype (float32); Tensor([..]) copies data.
   cls.def(py::init([](py::args args) {
     if (args.size() == 1 && py::isinstance<Tensor>(args[0])) return args[0].cast<const Tensor&>().detach();
     if (args.size() == 1 && py::isinstance<py::sequence>(args[0]) && !py::isinstance<py::str>(args[0]) &&
         py::str(py::type::of(args[0]).attr("__name__")).cast<std::string>() != "Size")
-      return from_numpy_copy(py::module_::import("numpy").attr("asarray")(args[0], "float32"), std::nullopt, Device());
-    return empty(shape_from_args(args, "Tensor"), TensorOptions(DType::Float32));
+      return from_numpy_copy(py::module_::import("numpy").attr("asarray")(args[0], dtype_name(default_dtype())),
+                             std::nullopt, Device());
+    return empty(shape_from_args(args, "Tensor"), TensorOptions(default_dtype()));
   }));
   // Identity of the underlying tensor: two Python objects wrapping one C++ tensor (a C++ module's parameter
   // fetched twice) have the same _impl_id; Module.parameters() deduplicates by it.

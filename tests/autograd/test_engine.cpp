@@ -221,3 +221,39 @@ TEST_CASE("gradcheck catches a wrong backward", "[autograd]") {
   CHECK_FALSE(r.ok);
   CHECK_THAT(r.message, ContainsSubstring("mismatch"));
 }
+
+TEST_CASE("anomaly mode: NaN gradients name their node, failures are reported with the forward's trace",
+          "[autograd][anomaly]") {
+  std::vector<std::string> reports;
+  int captures = 0;
+  autograd::set_anomaly_hooks(
+      [&] { return "forward #" + std::to_string(++captures); },
+      [&](const std::string& name, const std::string& trace) { reports.push_back(name + " | " + trace); });
+  struct Reset {
+    ~Reset() {
+      autograd::set_anomaly_enabled(false);
+      autograd::set_anomaly_hooks(nullptr, nullptr);
+    }
+  } reset;
+  Tensor x = from_vector<float>({0.0f, 1.0f}, {2}).requires_grad_(true);
+  (x / x).sum().backward();  // off: the NaN passes silently, as in PyTorch
+  CHECK(captures == 0);
+  autograd::set_anomaly_enabled(true);
+  CHECK(autograd::anomaly_enabled());
+  CHECK(autograd::anomaly_check_nan());
+  Tensor y = (x / x).sum();
+  CHECK(captures == 3);  // DivBackward0, SumBackward0 and the AccumulateGrad of x
+  CHECK_THROWS_WITH(y.backward(), ContainsSubstring("Function 'DivBackward0' returned nan values in its 1th output"));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0] == "DivBackward0 | forward #1");
+  // check_nan off: the same graph runs through.
+  autograd::set_anomaly_enabled(true, false);
+  x.set_grad(Tensor());
+  (x / x).sum().backward();
+  CHECK(reports.size() == 1);
+  // A correct backward is unaffected.
+  autograd::set_anomaly_enabled(true);
+  Tensor z = from_vector<float>({1.0f, 2.0f}, {2}).requires_grad_(true);
+  (z * z).sum().backward();
+  test::check_close(z.grad(), {2, 4});
+}

@@ -6,6 +6,7 @@
 
 #include "core/ops.h"
 #include "core/allocator.h"
+#include "core/print.h"
 #include "core/random.h"
 #include "test_util.h"
 
@@ -184,7 +185,22 @@ TEST_CASE("printing looks like PyTorch", "[core][print]") {
   CHECK(arange(3).str() == "tensor([0, 1, 2])");
   CHECK(from_vector<double>({1.5}, {1}).str() == "tensor([1.5000], dtype=loom.float64)");
   CHECK(scalar_tensor(3, DType::Int64).str() == "tensor(3)");
-  CHECK(from_vector<bool>({true, false}, {2}).str() == "tensor([True, False])");
+  CHECK(from_vector<bool>({true, false}, {2}).str() == "tensor([ True, False])");  // one width, as PyTorch
+  CHECK(from_vector<float>({1, 2000}, {2}).str() == "tensor([1.0000e+00, 2.0000e+03])");
+  CHECK(zeros({0, 3}).str() == "tensor([], size=(0, 3))");
+  CHECK(zeros({0}, TensorOptions(DType::Int64)).str() == "tensor([], dtype=loom.int64)");
+  CHECK(arange(30).str() ==
+        "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14, 15, 16, 17,\n"
+        "        18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29])");
+  PrintOptions saved = print_options();
+  PrintOptions o = saved;
+  o.precision = 2;
+  o.sci_mode = 1;
+  set_print_options(o);
+  CHECK(from_vector<float>({1.5f}, {1}).str() == "tensor([1.50e+00])");
+  set_print_options(saved);
+  o.linewidth = 0;
+  CHECK_THROWS_AS(set_print_options(o), Error);
   auto two = arange(4).reshape({2, 2});
   CHECK(two.str() == "tensor([[0, 1],\n        [2, 3]])");
   auto big = zeros({2000});
@@ -261,4 +277,28 @@ TEST_CASE("integer tensors print their exact values", "[core][print]") {
   Tensor t = from_vector<int64_t>({INT64_MAX, -5, INT64_MIN}, {3});
   CHECK(t.str() == "tensor([ 9223372036854775807,                   -5, -9223372036854775808])");
   CHECK(from_vector<int64_t>({(int64_t(1) << 53) + 1}, {}).str() == "tensor(9007199254740993)");
+}
+
+TEST_CASE("set_default_dtype: factories, Python-style scalars and integer promotion follow it", "[core][dtype]") {
+  CHECK(default_dtype() == DType::Float32);
+  struct Reset {
+    ~Reset() { set_default_dtype(DType::Float32); }
+  } reset;
+  set_default_dtype(DType::Float64);
+  CHECK(zeros({2}).dtype() == DType::Float64);
+  CHECK(randn({2}).dtype() == DType::Float64);
+  CHECK(TensorOptions().dtype == DType::Float64);
+  CHECK(arange(Scalar(0.0), Scalar(1.0), Scalar(0.5)).dtype() == DType::Float64);
+  CHECK(Scalar(1.5).default_dtype() == DType::Float64);
+  Tensor i = arange(Scalar(int64_t(3)));
+  CHECK(i.dtype() == DType::Int64);
+  CHECK(i.mul(Scalar(1.5)).dtype() == DType::Float64);
+  CHECK(i.div(i).dtype() == DType::Float64);
+  CHECK(i.sqrt().dtype() == DType::Float64);
+  CHECK(ones({2}).str().find("dtype") == std::string::npos);
+  CHECK_THAT(ones({2}, TensorOptions(DType::Float32)).str(), ContainsSubstring("dtype=loom.float32"));
+  CHECK_THROWS_AS(set_default_dtype(DType::Int64), Error);
+  CHECK(default_dtype() == DType::Float64);
+  set_default_dtype(DType::Float32);
+  CHECK(zeros({2}).dtype() == DType::Float32);
 }

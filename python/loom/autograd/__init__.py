@@ -5,6 +5,7 @@ from . import functional  # noqa: E402,F401  (jacobian, hessian, vjp, jvp, hvp, 
 from .function import Function, FunctionCtx  # noqa: F401
 from .grad_mode import enable_grad, no_grad, set_grad_enabled, inference_mode  # noqa: F401
 from .gradcheck import gradcheck, GradcheckError  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 
 
 def _tensor_seq(x, what):

@@ -242,7 +242,7 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(_factories.full((num_parameters,), float(init), device=device,
-                                                dtype=dtype if dtype is not None else _C.float32))
+                                                dtype=dtype if dtype is not None else _C._default_dtype()))
 
     def reset_parameters(self):
         self.weight.detach().fill_(self.init)

@@ -44,7 +44,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     from ... import linalg
     ts = _params(tensors)
     if not ts:
-        return _C._zeros([], _C.float32, _C.device("cpu"), False)
+        return _C._zeros([], _C._default_dtype(), _C.device("cpu"), False)
     norms = [linalg.vector_norm(t.detach(), norm_type) for t in ts]
     devices = {str(n.device) for n in norms}
     if len(devices) > 1:

@@ -1,0 +1,280 @@
+"""loom.testing (assert_close, make_tensor), PyTorch's top-level constants and the aten-signature forms of
+ops loom.nn.functional has (torch.batch_norm, the losses' integer reduction, ...), torch.gradient.
+Messages and values are PyTorch 2.15's, written out."""
+import math
+
+import numpy as np
+import pytest
+
+import loom
+import loom.nn.functional as F
+from loom.testing import assert_close, make_tensor
+
+
+def _message(fn):
+    with pytest.raises(AssertionError) as info:
+        fn()
+    return str(info.value)
+
+
+# ---- assert_close ----
+
+def test_assert_close_passes():
+    assert_close(loom.tensor([1.0, 2.0]), loom.tensor([1.0, 2.0 + 1e-6]))
+    assert_close(loom.tensor([1, 2]), loom.tensor([1, 2]))
+    assert_close(loom.tensor([math.inf, -math.inf]), loom.tensor([math.inf, -math.inf]))
+    assert_close(loom.tensor([math.nan]), loom.tensor([math.nan]), equal_nan=True)
+    assert_close(loom.tensor([1.0]), loom.tensor([1.0], dtype=loom.float64), check_dtype=False)
+    assert_close(loom.tensor([1.0]), loom.tensor([1.1]), rtol=0.0, atol=0.2)
+    assert_close([loom.ones(2), (1, 2.0)], [loom.ones(2), (1, 2.0)])
+    assert_close({"a": loom.ones(1), "b": [3]}, {"b": [3], "a": loom.ones(1)})
+    assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    assert_close(1.0, 1.0 + 1e-9)
+    assert_close(None, None)
+
+
+def test_assert_close_float_message():
+    msg = _message(lambda: assert_close(loom.tensor([1.0, 2.0, 3.0]), loom.tensor([1.0, 2.1, 3.0])))
+    assert msg == ("Tensor-likes are not close!\n\nMismatched elements: 1 / 3 (33.3%)\n"
+                   "Greatest absolute difference: 0.09999990463256836 at index (1,) (up to 1e-05 allowed)\n"
+                   "Greatest relative difference: 0.04761900380253792 at index (1,) (up to 1.3e-06 allowed)")
+    msg = _message(lambda: assert_close(loom.tensor([[1.0, 2.0], [3.0, 4.0]]), loom.tensor([[1.0, 2.0], [3.0, 5.0]])))
+    assert "Mismatched elements: 1 / 4 (25.0%)" in msg and "at index (1, 1)" in msg
+    assert "Greatest relative difference: 0.20000000298023224 at index (1, 1)" in msg
+
+
+def test_assert_close_exact_messages():
+    assert _message(lambda: assert_close(loom.tensor([1, 2, 3]), loom.tensor([1, 2, 4]))) == (
+        "Tensor-likes are not equal!\n\nMismatched elements: 1 / 3 (33.3%)\n"
+        "Greatest absolute difference: 1 at index (2,)\nGreatest relative difference: 0.25 at index (2,)")
+    assert _message(lambda: assert_close(loom.tensor([True, False]), loom.tensor([True, True]))) == (
+        "Tensor-likes are not equal!\n\nMismatched elements: 1 / 2 (50.0%)\n"
+        "Greatest absolute difference: 1 at index (1,)\nGreatest relative difference: 1.0 at index (1,)")
+
+
+def test_assert_close_attribute_messages():
+    assert _message(lambda: assert_close(loom.ones(2), loom.ones(3))) == (
+        "The values for attribute 'shape' do not match: loom.Size([2]) != loom.Size([3]).")
+    assert _message(lambda: assert_close(loom.ones(2), loom.ones(2, dtype=loom.float64))) == (
+        "The values for attribute 'dtype' do not match: loom.float32 != loom.float64.")
+    a = loom.ones(2, 2)
+    assert "stride()" in _message(lambda: assert_close(a.t().contiguous(), a.t(), check_stride=False)
+                                  or assert_close(a[:, :1], loom.ones(2, 1), check_stride=True))
+
+
+def test_assert_close_scalars_and_containers():
+    assert _message(lambda: assert_close(1.0, 1.1)) == (
+        "Scalars are not close!\n\nExpected 1.1 but got 1.0.\nAbsolute difference: 0.10000000000000009 "
+        "(up to 1e-07 allowed)\nRelative difference: 0.09090909090909098 (up to 1e-07 allowed)")
+    assert _message(lambda: assert_close(1, 2)) == (
+        "Scalars are not equal!\n\nExpected 2 but got 1.\nAbsolute difference: 1\nRelative difference: 0.5")
+    assert _message(lambda: assert_close(1, 1.0)) == "The (d)types do not match: <class 'int'> != <class 'float'>."
+    msg = _message(lambda: assert_close([loom.ones(2), loom.zeros(2)], [loom.ones(2), loom.ones(2)]))
+    assert msg.startswith("Tensor-likes are not close!") and msg.endswith("\n\nThe failure occurred for item [1]")
+    assert _message(lambda: assert_close({"a": loom.ones(1)}, {"b": loom.ones(1)})) == (
+        "The keys of the mappings do not match:\nMissing keys in the actual mapping: ['b']\n"
+        "Additional keys in the actual mapping: ['a']")
+    assert _message(lambda: assert_close([1, 2], [1, 2, 3])) == "The length of the sequences mismatch: 2 != 3"
+
+
+def test_assert_close_nan_and_custom_messages():
+    msg = _message(lambda: assert_close(loom.tensor([math.nan]), loom.tensor([math.nan])))
+    assert "Greatest absolute difference: nan at index (0,)" in msg
+    assert _message(lambda: assert_close(loom.tensor([1.0]), loom.tensor([2.0]), msg="custom")) == "custom"
+    assert _message(lambda: assert_close(loom.tensor([1.0]), loom.tensor([2.0]),
+                                         msg=lambda m: "X" + m[:10])) == "XTensor-lik"
+
+
+def test_assert_close_type_errors():
+    with pytest.raises(ValueError, match="Both 'rtol' and 'atol' must be either specified or omitted, but got no atol"):
+        assert_close(loom.ones(1), loom.ones(1), rtol=1e-3)
+    for a, e in ((loom.tensor(1.0), 1.0), ("a", "a"), (loom.ones(2), np.ones(2))):
+        with pytest.raises(TypeError, match="No comparison pair was able to handle inputs"):
+            assert_close(a, e)
+
+
+def test_make_tensor():
+    loom.manual_seed(0)
+    t = make_tensor(3, 4, dtype=loom.float32, device="cpu")
+    assert t.shape == (3, 4) and t.dtype == loom.float32
+    assert -9 <= t.min().item() and t.max().item() < 9
+    t = make_tensor((50,), dtype=loom.int64, device="cpu", low=-2, high=3)
+    assert set(t.tolist()) <= {-2, -1, 0, 1, 2} and len(set(t.tolist())) > 2
+    t = make_tensor(2, 5, dtype=loom.float64, device="cpu", noncontiguous=True, low=1.0, high=2.0)
+    assert not t.is_contiguous() and t.shape == (2, 5) and 1.0 <= t.min().item() < t.max().item() < 2.0
+    t = make_tensor(200, dtype=loom.int32, device="cpu", low=-1, high=2, exclude_zero=True)
+    assert 0 not in t.tolist()
+    b = make_tensor(100, dtype=loom.bool, device="cpu")
+    assert b.dtype == loom.bool and 0 < b.sum().item() < 100
+    assert make_tensor(2, dtype=loom.float32, device="cpu", requires_grad=True).requires_grad
+    assert make_tensor((), dtype=loom.float32, device="cpu").dim() == 0
+    assert make_tensor(3, dtype=loom.int64, device="cpu", low=4, high=4).tolist() == [4, 4, 4]
+    with pytest.raises(ValueError, match="requires_grad=True is not supported"):
+        make_tensor(2, dtype=loom.int64, device="cpu", requires_grad=True)
+    with pytest.raises(ValueError, match="low must be less than or equal to high"):
+        make_tensor(2, dtype=loom.float32, device="cpu", low=2, high=1)
+
+
+# ---- constants, predicates ----
+
+def test_constants():
+    assert loom.inf == math.inf and math.isnan(loom.nan) and loom.pi == math.pi and loom.e == math.e
+    assert loom.newaxis is None
+    assert loom.ones(2)[loom.newaxis].shape == (1, 2)
+
+
+def test_predicates_and_typename():
+    assert loom.is_signed(loom.tensor([1])) and not loom.is_signed(loom.tensor([True]))
+    assert not loom.is_conj(loom.ones(1)) and not loom.is_neg(loom.ones(1))
+    assert loom.typename(loom.ones(1)) == "loom.FloatTensor"
+    assert loom.typename(loom.ones(1, dtype=loom.int64)) == "loom.LongTensor"
+    assert loom.typename(1) == "int"
+    assert loom.typename(loom.nn.Linear(1, 1)).endswith(".Linear")
+    assert loom.vmap is loom.func.vmap
+
+
+def test_rsub_fill_norms():
+    x = loom.tensor([1.0, 2.0])
+    assert loom.rsub(x, 5, alpha=2).tolist() == [3.0, 1.0]
+    assert loom.rsub(x, loom.tensor([3.0, 3.0])).tolist() == [2.0, 1.0]
+    assert loom.fill(loom.zeros(2), 3).tolist() == [3.0, 3.0]
+    v = loom.tensor(2.0, requires_grad=True)
+    loom.fill(loom.zeros(3), v).sum().backward()
+    assert v.grad.item() == 3.0
+    m = loom.arange(6.0).reshape(2, 3) ** 2
+    assert loom.frobenius_norm(m, [0, 1]).item() == pytest.approx(31.2890, abs=1e-4)
+    assert loom.nuclear_norm(m).item() == pytest.approx(32.9646, abs=1e-4)
+
+
+# ---- aten signatures ----
+
+def test_batch_and_instance_norm_argument_order():
+    loom.manual_seed(0)
+    x = loom.randn(4, 3, 5)
+    w, b = loom.rand(3) + 0.5, loom.randn(3)
+    rm, rv = loom.zeros(3), loom.ones(3)
+    expect = F.batch_norm(x, rm.clone(), rv.clone(), w, b, True, 0.1, 1e-5)
+    assert_close(loom.batch_norm(x, w, b, rm, rv, True, 0.1, 1e-5, True), expect)
+    assert rm.abs().sum().item() > 0  # running stats updated in place
+    assert_close(loom.instance_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
+                 F.instance_norm(x, weight=w, bias=b))
+
+
+def test_embedding_argument_order():
+    w = loom.randn(10, 4)
+    idx = loom.tensor([[1, 2], [0, 9]])
+    assert_close(loom.embedding(w, idx), F.embedding(idx, w))
+    w.requires_grad_(True)
+    loom.embedding(w, idx, 2).sum().backward()
+    assert w.grad[2].abs().sum().item() == 0 and w.grad[1].sum().item() == 4.0
+
+
+def test_losses_take_integer_reductions():
+    loom.manual_seed(1)
+    a, b = loom.randn(6), loom.randn(6)
+    y = loom.tensor([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])
+    for r, name in ((0, "none"), (1, "mean"), (2, "sum")):
+        assert_close(loom.margin_ranking_loss(a, b, y, 0.1, r), F.margin_ranking_loss(a, b, y, 0.1, reduction=name))
+        assert_close(loom.hinge_embedding_loss(a, y, 1.0, r), F.hinge_embedding_loss(a, y, 1.0, reduction=name))
+        assert_close(loom.kl_div(a.log_softmax(0), b.softmax(0), r),
+                     F.kl_div(a.log_softmax(0), b.softmax(0), reduction=name))
+        assert_close(loom.binary_cross_entropy_with_logits(a, (y > 0).float(), None, None, r),
+                     F.binary_cross_entropy_with_logits(a, (y > 0).float(), reduction=name))
+        assert_close(loom.poisson_nll_loss(a, b.abs(), True, False, 1e-8, r),
+                     F.poisson_nll_loss(a, b.abs(), reduction=name))
+    x1, x2, x3 = loom.randn(4, 5), loom.randn(4, 5), loom.randn(4, 5)
+    t = loom.tensor([1.0, -1.0, 1.0, -1.0])
+    assert_close(loom.cosine_embedding_loss(x1, x2, t, 0.0, 1), F.cosine_embedding_loss(x1, x2, t))
+    assert_close(loom.triplet_margin_loss(x1, x2, x3, 1.0, 2.0, 1e-6, False, 2),
+                 F.triplet_margin_loss(x1, x2, x3, reduction="sum"))
+    with pytest.raises(ValueError, match="reduction must be 0"):
+        loom.kl_div(a, b, 3)
+
+
+def test_ctc_loss_integer_reduction():
+    loom.manual_seed(2)
+    lp = loom.randn(12, 2, 5).log_softmax(2)
+    targets = loom.tensor([[1, 2, 2], [3, 1, 4]])
+    il, tl = [12, 10], [3, 2]
+    assert_close(loom.ctc_loss(lp, targets, il, tl, 0, 2, False), F.ctc_loss(lp, targets, il, tl, reduction="sum"))
+
+
+def test_pooling_padding_and_cells():
+    x = loom.randn(2, 3, 9)
+    out, idx = loom.adaptive_max_pool1d(x, [4])
+    ref, ref_idx = F.adaptive_max_pool1d(x, 4, return_indices=True)
+    assert_close(out, ref) and assert_close(idx, ref_idx)
+    out, idx = loom.max_pool1d_with_indices(x, [3], [2])
+    ref, ref_idx = F.max_pool1d(x, 3, 2, return_indices=True)
+    assert_close(out, ref)
+    assert_close(idx, ref_idx)
+    assert_close(loom.constant_pad_nd(x, [1, 2], 0.5), F.pad(x, (1, 2), value=0.5))
+    cell = loom.nn.LSTMCell(4, 3)
+    inp, h, c = loom.randn(2, 4), loom.randn(2, 3), loom.randn(2, 3)
+    got = loom.lstm_cell(inp, [h, c], cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    want = cell(inp, (h, c))
+    assert_close(got[0], want[0])
+    assert_close(got[1], want[1])
+    gru = loom.nn.GRUCell(4, 3)
+    assert_close(loom.gru_cell(inp, h, gru.weight_ih, gru.weight_hh, gru.bias_ih, gru.bias_hh), gru(inp, h))
+    rnn = loom.nn.RNNCell(4, 3)
+    assert_close(loom.rnn_tanh_cell(inp, h, rnn.weight_ih, rnn.weight_hh, rnn.bias_ih, rnn.bias_hh), rnn(inp, h))
+    relu = loom.nn.RNNCell(4, 3, nonlinearity="relu")
+    assert_close(loom.rnn_relu_cell(inp, h, relu.weight_ih, relu.weight_hh, relu.bias_ih, relu.bias_hh),
+                 relu(inp, h))
+
+
+def test_feature_dropout():
+    loom.manual_seed(3)
+    x = loom.ones(8, 16, 5)
+    y = loom.feature_dropout(x, 0.5, True)
+    per_channel = y.sum(2)
+    assert set(per_channel.flatten().tolist()) <= {0.0, 10.0}  # whole channels kept (x2) or dropped
+    assert loom.equal(loom.feature_dropout(x, 0.5, False), x)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        loom.feature_dropout(x, 1.5, True)
+
+
+# ---- gradient ----
+
+def test_gradient_matches_numpy():
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((5, 6, 4))
+    t = loom.tensor(f)
+    for edge_order in (1, 2):
+        got = loom.gradient(t, edge_order=edge_order)
+        want = np.gradient(f, edge_order=edge_order)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-5)
+        got = loom.gradient(t, spacing=[0.5, 2.0], dim=[0, 2], edge_order=edge_order)
+        want = np.gradient(f, 0.5, 2.0, axis=(0, 2), edge_order=edge_order)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-5)
+        x = np.cumsum(rng.uniform(0.2, 1.5, 6))
+        (got,) = loom.gradient(t, spacing=[loom.tensor(x)], dim=1, edge_order=edge_order)
+        np.testing.assert_allclose(got.numpy(), np.gradient(f, x, axis=1, edge_order=edge_order), rtol=1e-4,
+                                   atol=1e-4)
+
+
+def test_gradient_values_and_errors():
+    x = loom.arange(6.0).reshape(2, 3) ** 2
+    g0, g1 = loom.gradient(x)
+    assert g0.tolist() == [[9.0, 15.0, 21.0], [9.0, 15.0, 21.0]]
+    assert g1.tolist() == [[1.0, 2.0, 3.0], [7.0, 8.0, 9.0]]
+    (g,) = loom.gradient(x, spacing=2.0, dim=1, edge_order=2)
+    assert g.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    (gi,) = loom.gradient(loom.tensor([1, 4, 9, 16]))
+    assert gi.dtype == loom.float32 and gi.tolist() == [3.0, 4.0, 6.0, 7.0]
+    with pytest.raises(RuntimeError, match="at least edge_order\\+1"):
+        loom.gradient(loom.ones(2), edge_order=2)
+    with pytest.raises(RuntimeError, match="edge_order=1 and edge_order=2"):
+        loom.gradient(loom.ones(4), edge_order=3)
+    with pytest.raises(RuntimeError, match="same length"):
+        loom.gradient(loom.ones(4, 4), spacing=[1.0, 2.0, 3.0])
+    with pytest.raises(IndexError):
+        loom.gradient(loom.ones(4), dim=2)
+
+
+def test_gradient_is_differentiable():
+    x = loom.randn(7, dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradcheck(lambda t: loom.gradient(t, edge_order=2)[0], (x,))
