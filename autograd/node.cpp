@@ -210,13 +210,15 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
              t.sizes());
   if (grad_enabled()) {  // create_graph: keep the graph of the gradient
     m.grad = m.grad.defined() ? m.grad + g : g;
-    return {};
-  }
-  if (!m.grad.defined()) {
+  } else if (!m.grad.defined()) {
     bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous();
     m.grad = exclusive ? g.detach() : g.detach().clone();
   } else {
     m.grad.add_(g.detach());
+  }
+  if (!m.post_accumulate_hooks.empty()) {
+    auto hooks = m.post_accumulate_hooks;  // a hook may remove itself
+    for (auto& [id, hook] : hooks) hook(t);
   }
   return {};
 }
@@ -315,7 +317,23 @@ void Tensor::remove_hook(int64_t handle) const {
   };
   drop(m->hooks);
   if (m->grad_fn) drop(m->grad_fn->pre_hooks[m->output_nr]);
+  auto& post = m->post_accumulate_hooks;
+  for (auto it = post.begin(); it != post.end(); ++it)
+    if (it->first == handle) {
+      post.erase(it);
+      return;
+    }
 }
+
+namespace autograd {
+int64_t register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook) {
+  LOOM_CHECK(leaf.requires_grad(), "cannot register a hook on a tensor that doesn't require gradient");
+  LOOM_CHECK(leaf.is_leaf(), "post accumulate grad hooks cannot be registered on non-leaf tensors");
+  int64_t id = g_hook_id.fetch_add(1) + 1;
+  meta(leaf).post_accumulate_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+}  // namespace autograd
 
 void Tensor::retain_grad() const {
   LOOM_CHECK(requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");

@@ -136,7 +136,14 @@ struct AutogradMeta {
   uint32_t output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;
   std::vector<std::pair<int64_t, GradHook>> hooks;  // leaf hooks (run before accumulation)
+  // Leaf hooks called with the leaf once its .grad holds the new sum (remove_hook drops them too).
+  std::vector<std::pair<int64_t, std::function<void(const Tensor&)>>> post_accumulate_hooks;
 };
+
+// Tensor.register_post_accumulate_grad_hook: `hook(leaf)` runs after each
+// accumulation into leaf.grad (an optimizer step per parameter inside
+// backward). Leaves that require grad only; the handle is for remove_hook.
+int64_t register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook);
 
 // Adds incoming gradients into a leaf's .grad (+=, or a fresh copy the first time).
 struct AccumulateGrad : Node {

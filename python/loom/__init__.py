@@ -102,6 +102,9 @@ from . import random, testing  # noqa: E402,F401  (torch.random, torch.testing)
 from . import _toplevel  # noqa: E402
 
 _toplevel.install(globals())  # torch.batch_norm, torch.gradient, loom.inf, loom.seed, ... (PyTorch's signatures)
+from . import _tensor_compat  # noqa: E402
+
+_tensor_compat.install(globals())  # Tensor.is_sparse / layout / ..., empty_strided, as_strided, unsafe_split
 from . import io  # noqa: E402,F401  (image files: read_image, write_png)
 from . import utils  # noqa: E402,F401  (loom.utils.data: Dataset, DataLoader)
 from . import training  # noqa: E402,F401  (Trainer: fit, evaluate, predict)

@@ -118,9 +118,9 @@ def _infer_numpy(data, dtype=None):
     in which case the values are converted once, from full precision. Python
     ints must fit the integer dtype (int64 unless dtype says otherwise)."""
     arr = np.asarray(data)
-    if not isinstance(data, np.ndarray):
+    if not isinstance(data, (np.ndarray, np.generic)):
         arr = _check_python_ints(data, arr, dtype)
-    if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+    if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):  # NumPy scalars keep theirs
         if dtype is None and _C._default_dtype() == _C.float32:
             with np.errstate(over="ignore"):  # beyond the float32 range is inf, as in PyTorch
                 arr = arr.astype(np.float32)
@@ -142,7 +142,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         t = data.detach().clone()
         if dtype is not None or device is not None:
             t = t.to(device=device, dtype=dtype)
-    elif isinstance(data, (builtins.bool, builtins.int, builtins.float)) and not isinstance(data, np.ndarray):
+    elif isinstance(data, (builtins.bool, builtins.int, builtins.float)) and not isinstance(data, np.generic):
         t = _C._scalar_tensor(data, dtype, device, data=True)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):

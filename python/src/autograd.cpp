@@ -221,6 +221,22 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
             if (!PyCallable_Check(fn.ptr())) throw py::type_error("register_hook(): hook must be callable");
             return HookHandle{t, t.register_hook(python_hook(fn))};
           },
+          py::arg("hook"))
+      .def(
+          "register_post_accumulate_grad_hook",
+          [](const Tensor& t, py::object fn) {
+            if (!PyCallable_Check(fn.ptr()))
+              throw py::type_error("register_post_accumulate_grad_hook(): hook must be callable");
+            auto f = keep_python(std::move(fn));
+            auto hook = [f](const Tensor& leaf) {
+              py::gil_scoped_acquire gil;
+              py::object r = (*f)(leaf);
+              if (!r.is_none())
+                throw py::type_error("register_post_accumulate_grad_hook(): the hook must return None, got " +
+                                     py::str(py::type::of(r).attr("__name__")).cast<std::string>());
+            };
+            return HookHandle{t, autograd::register_post_accumulate_grad_hook(t, hook)};
+          },
           py::arg("hook"));
 
   m.def("is_grad_enabled", &autograd::grad_enabled);

@@ -278,3 +278,101 @@ def test_gradient_values_and_errors():
 def test_gradient_is_differentiable():
     x = loom.randn(7, dtype=loom.float64, requires_grad=True)
     assert loom.autograd.gradcheck(lambda t: loom.gradient(t, edge_order=2)[0], (x,))
+
+
+# ---- dense-only attributes, strided allocation, post-accumulate hooks ----
+
+def test_dense_tensor_attributes():
+    x = loom.ones(2, 3)
+    assert x.layout is loom.strided
+    for name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_nested", "is_mkldnn", "is_mps"):
+        assert getattr(x, name) is False
+    assert not x.is_pinned() and not x.is_shared()
+    assert x.to_dense() is x and x.to_dense(loom.float64).dtype == loom.float64
+    assert x.const_data_ptr() == x.data_ptr()
+    assert x.dim_order() == (0, 1) and x.t().dim_order() == (1, 0)
+    with pytest.raises(NotImplementedError, match="no sparse tensors"):
+        x.to_sparse()
+
+
+def test_empty_strided_and_unsafe_splits():
+    t = loom.empty_strided((2, 3), (1, 2))
+    assert t.shape == (2, 3) and t.stride() == (1, 2)
+    n = loom.ones(1, dtype=loom.float64).new_empty_strided((3,), (2,))
+    assert n.dtype == loom.float64 and n.stride() == (2,)
+    assert loom.empty_strided((0, 4), (4, 1)).numel() == 0
+    with pytest.raises(RuntimeError, match="mismatch in length"):
+        loom.empty_strided((2, 3), (1,))
+    x = loom.arange(6.0)
+    assert [c.tolist() for c in loom.unsafe_chunk(x, 3)] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    assert [c.tolist() for c in x.unsafe_split_with_sizes([1, 5])] == [[0.0], [1.0, 2.0, 3.0, 4.0, 5.0]]
+    assert loom.as_strided(x, (2, 2), (1, 2), 1).tolist() == [[1.0, 3.0], [2.0, 4.0]]
+
+
+def test_post_accumulate_grad_hook():
+    w = loom.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+
+    def step(p):
+        seen.append(p.grad.tolist())
+        with loom.no_grad():
+            p.sub_(p.grad)  # an optimizer step inside backward
+        p.grad = None
+
+    handle = w.register_post_accumulate_grad_hook(step)
+    (w * w).sum().backward()
+    assert seen == [[2.0, 4.0]] and w.tolist() == [-1.0, -2.0] and w.grad is None
+    (3 * w).sum().backward()
+    assert seen[-1] == [3.0, 3.0]
+    handle.remove()
+    (3 * w).sum().backward()
+    assert len(seen) == 2 and w.grad.tolist() == [3.0, 3.0]
+    y = w * 2
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        y.register_post_accumulate_grad_hook(step)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        loom.ones(2).register_post_accumulate_grad_hook(step)
+    v = loom.ones(2, requires_grad=True)
+    v.register_post_accumulate_grad_hook(lambda p: 1)
+    with pytest.raises(TypeError, match="must return None"):
+        v.sum().backward()
+
+
+# ---- utils.data: DistributedSampler, default_convert ----
+
+def test_distributed_sampler_partitions():
+    from loom.utils.data import DistributedSampler
+    # PyTorch 2.15: replica 1 of 3 over range(10) without shuffle visits [1, 4, 7, 0] (padded from the start)
+    assert list(DistributedSampler(range(10), 3, 1, shuffle=False)) == [1, 4, 7, 0]
+    assert list(DistributedSampler(range(10), 3, 2, shuffle=False, drop_last=True)) == [2, 5, 8]
+    assert len(DistributedSampler(range(10), 3, 0, shuffle=False)) == 4
+    parts = [list(DistributedSampler(range(11), 4, r, seed=5)) for r in range(4)]
+    assert sorted(sum(parts, [])[:11]) != [] and set(sum(parts, [])) == set(range(11))
+    s = DistributedSampler(range(11), 4, 0, seed=5)
+    first = list(s)
+    assert list(s) == first
+    s.set_epoch(1)
+    assert list(s) != first and len(list(s)) == 3
+    with pytest.raises(RuntimeError, match="pass num_replicas and rank"):
+        DistributedSampler(range(4))
+    with pytest.raises(ValueError, match="Invalid rank 3"):
+        DistributedSampler(range(4), 3, 3)
+
+
+def test_default_convert():
+    from loom.utils.data import default_convert
+    out = default_convert((np.array([1, 2]), 3, "a"))
+    assert isinstance(out, list) and out[0].tolist() == [1, 2] and out[1] == 3 and out[2] == "a"
+    d = default_convert({"a": np.ones(1)})
+    assert d["a"].dtype == loom.float64
+    assert default_convert(np.float64(2.0)).dtype == loom.float64
+    assert default_convert([1.5]) == [1.5]
+
+
+def test_numpy_scalars_keep_their_dtype():
+    # PyTorch 2.15: torch.tensor(np.float64(2.0)) is float64, np.float32 float32, np.int32 int32
+    assert loom.tensor(np.float64(2.0)).dtype == loom.float64
+    assert loom.tensor(np.float32(2.0)).dtype == loom.float32
+    assert loom.tensor(np.int32(3)).dtype == loom.int32
+    assert loom.tensor(np.bool_(True)).dtype == loom.bool
+    assert loom.tensor(2.0).dtype == loom.float32

@@ -91,6 +91,34 @@ def default_collate(batch):
                     type(elem).__name__)
 
 
+def default_convert(data):
+    """Converts NumPy arrays and numbers inside ``data`` (dicts, lists, tuples, namedtuples) to tensors,
+    without stacking anything: the collate_fn of a DataLoader without batch_size."""
+    from ... import _C, tensor
+    if isinstance(data, _C.Tensor):
+        return data
+    if type(data).__module__ == "numpy":
+        import numpy as np
+        if isinstance(data, np.ndarray) and data.dtype.kind in "US":
+            return data
+        return tensor(data)
+    if isinstance(data, (str, bytes)):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        converted = {k: default_convert(v) for k, v in data.items()}
+        try:
+            return type(data)(converted)
+        except TypeError:  # a mapping type without a constructor from a dict
+            return converted
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence):
+        return [default_convert(d) for d in data]
+    return data
+
+
 def _pin(batch):
     if hasattr(batch, "pin_memory"):
         return batch.pin_memory()
