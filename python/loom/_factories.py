@@ -202,8 +202,8 @@ randn = _random_factory(_C._randn, "randn", "standard normal samples.")
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    """A tensor of ``fill_value``, of its dtype (bool, int64 or the default float32) unless ``dtype`` is given; the value
-    must fit the dtype."""
+    """A tensor of ``fill_value``, of its dtype (bool, int64 or the default float32) unless ``dtype`` is
+    given; the value must fit the dtype."""
     _check_options("full", out, layout, pin_memory)
     return _C._full(_shape("full", (size,)), fill_value, dtype, device, requires_grad)
 
