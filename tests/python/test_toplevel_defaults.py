@@ -213,3 +213,12 @@ def test_anomaly_mode_leaves_correct_gradients_alone():
         with loom.autograd.detect_anomaly():
             (x * x).sum().backward()
     assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_gradgradcheck_and_variable_are_exported():
+    x = loom.randn(3, dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradgradcheck(lambda t: (t * t * t).sum(), (x,))
+    v = loom.autograd.Variable(loom.ones(2), requires_grad=True)
+    assert v.requires_grad and isinstance(v, loom.Tensor)
+    with pytest.raises(TypeError, match="has to be a tensor"):
+        loom.autograd.Variable([1.0])

@@ -4,7 +4,7 @@ from .._C import Tensor
 from . import functional  # noqa: E402,F401  (jacobian, hessian, vjp, jvp, hvp, vhp)
 from .function import Function, FunctionCtx  # noqa: F401
 from .grad_mode import enable_grad, no_grad, set_grad_enabled, inference_mode  # noqa: F401
-from .gradcheck import gradcheck, GradcheckError  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: F401
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 
 
@@ -58,3 +58,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
         result = [zeros_like(x) if g is None else g for x, g in zip(inputs, result)]
     return tuple(result) if not single else (result[0],)
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """The pre-0.4 wrapper, now the tensor itself (torch.autograd.Variable): ``data`` with ``requires_grad``."""
+    if not isinstance(data, Tensor):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+    if requires_grad:
+        data.requires_grad_(True)
+    return data
