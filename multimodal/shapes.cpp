@@ -590,7 +590,7 @@ std::vector<ShapesQuestion> ShapesDataset::make_questions(int64_t index, const s
 Tensor ShapesDataset::image(int64_t index) const {
   check_index(index, "ShapesDataset::image");
   const int64_t S = config_.image_size;
-  Tensor out = empty({3, S, S});
+  Tensor out = empty({3, S, S}, TensorOptions(DType::Float32));
   render(index, objects(index), out.data_ptr<float>());
   return out;
 }
@@ -611,7 +611,7 @@ ShapesSample ShapesDataset::sample(int64_t index) const {
   s.index = index;
   s.objects = objects(index);
   const int64_t S = config_.image_size;
-  s.image = empty({3, S, S});
+  s.image = empty({3, S, S}, TensorOptions(DType::Float32));
   render(index, s.objects, s.image.data_ptr<float>());
   s.captions = make_captions(index, s.objects);
   s.questions = make_questions(index, s.objects);
@@ -623,7 +623,7 @@ Example ShapesDataset::get(int64_t index) const {
   const std::vector<ShapeObject> objs = objects(index);
   Example e;
   const int64_t S = config_.image_size;
-  e.image = empty({3, S, S});
+  e.image = empty({3, S, S}, TensorOptions(DType::Float32));
   render(index, objs, e.image.data_ptr<float>());
   e.caption = make_captions(index, objs).front();
   if (tokenizer_) e.tokens = from_vector(tokenizer_->encode(e.caption, max_len_), {max_len_});
@@ -645,7 +645,7 @@ void for_each_parallel(size_t n, F f) {
 Tensor ShapesDataset::images(const std::vector<int64_t>& indices) const {
   for (int64_t i : indices) check_index(i, "ShapesDataset::images");
   const int64_t S = config_.image_size, n = static_cast<int64_t>(indices.size());
-  Tensor out = empty({n, 3, S, S});
+  Tensor out = empty({n, 3, S, S}, TensorOptions(DType::Float32));
   float* data = out.data_ptr<float>();
   for_each_parallel(indices.size(), [&](size_t i) { render(indices[i], objects(indices[i]), data + i * 3 * S * S); });
   return out;

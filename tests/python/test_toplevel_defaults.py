@@ -222,3 +222,10 @@ def test_gradgradcheck_and_variable_are_exported():
     assert v.requires_grad and isinstance(v, loom.Tensor)
     with pytest.raises(TypeError, match="has to be a tensor"):
         loom.autograd.Variable([1.0])
+
+
+def test_float64_default_leaves_float32_datasets(float64_default):
+    from loom.multimodal import Shapes
+    ds = Shapes(4, seed=1)
+    assert ds[0]["image"].dtype == loom.float32
+    assert ds.images([0, 1]).dtype == loom.float32
