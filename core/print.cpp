@@ -84,8 +84,8 @@ struct Printer {
   const Shape& shape;
   Shape cstrides;
   const PrintOptions& opt;
-  const Formatter& f;
   bool summarize;
+  const Formatter* f = nullptr;  // set once collect() has chosen the format
 
   bool cut(int64_t dim) const { return summarize && shape[dim] > 2 * opt.edgeitems; }
 
@@ -105,7 +105,7 @@ struct Printer {
   }
 
   std::string element(int64_t off) const {
-    return f.cell(v[static_cast<size_t>(off)], ints.empty() ? 0 : ints[static_cast<size_t>(off)]);
+    return f->cell(v[static_cast<size_t>(off)], ints.empty() ? 0 : ints[static_cast<size_t>(off)]);
   }
 
   std::string str(int64_t dim, int64_t base, int64_t indent) const {
@@ -114,7 +114,7 @@ struct Printer {
     if (dim + 1 == nd) {
       const char* dots = opt.edgeitems == 0 ? "..." : " ...";
       for (int64_t i : shown(dim)) parts.push_back(i < 0 ? dots : element(base + i * cstrides[dim]));
-      const int64_t per_line = std::max<int64_t>(1, (opt.linewidth - indent) / static_cast<int64_t>(f.width + 2));
+      const int64_t per_line = std::max<int64_t>(1, (opt.linewidth - indent) / static_cast<int64_t>(f->width + 2));
       std::string out = "[";
       for (size_t k = 0; k < parts.size(); ++k) {
         if (k) out += k % per_line == 0 ? ",\n" + std::string(indent + 1, ' ') : ", ";
@@ -195,9 +195,9 @@ std::string Tensor::str() const {
         st *= sizes()[d];
       }
       const bool summarize = numel() > opt.threshold;
-      Formatter unused(opt, dtype(), {}, {});
+      Printer pr{v, ints, sizes(), cstr, opt, summarize};
       std::vector<int64_t> offs;
-      Printer{v, ints, sizes(), cstr, opt, unused, summarize}.collect(0, 0, offs);
+      pr.collect(0, 0, offs);
       std::vector<double> shown;
       std::vector<int64_t> shown_ints;
       for (int64_t o : offs) {
@@ -205,8 +205,8 @@ std::string Tensor::str() const {
         if (!ints.empty()) shown_ints.push_back(ints[static_cast<size_t>(o)]);
       }
       Formatter f(opt, dtype(), shown, shown_ints);
-      Printer out{v, ints, sizes(), cstr, opt, f, summarize};
-      body = out.str(0, 0, indent);
+      pr.f = &f;
+      body = pr.str(0, 0, indent);
     }
   }
   if (!implied) suffixes.push_back(std::string("dtype=loom.") + dtype_name(dtype()));
