@@ -198,6 +198,44 @@ def is_storage(obj):
     return False
 
 
+# ---- nextafter ----
+
+_FLOAT_BITS = {"float32": (24, -149, 3.4028234663852886e38), "float64": (53, -1074, 1.7976931348623157e308)}
+
+
+def nextafter(input, other):
+    """The next representable value after ``input`` towards ``other``, elementwise (torch.nextafter):
+    computed from the binade of each value (frexp), one unit in the last place up or down, half a unit
+    when stepping below a power of two, the smallest subnormal from zero; NaN if either is NaN. Floating
+    tensors only; the gradient passes to ``input`` unchanged, as in PyTorch."""
+    from . import broadcast_tensors, frexp, full_like, ldexp, no_grad, ones_like, promote_types, where
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nextafter(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not isinstance(other, Tensor):
+        raise TypeError(f"nextafter(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    if not (input.is_floating_point() and other.is_floating_point()):
+        raise NotImplementedError(f"nextafter: not implemented for {input.dtype} and {other.dtype} (floating "
+                                  "tensors only)")
+    dt = promote_types(input.dtype, other.dtype)
+    x, y = broadcast_tensors(input.to(dt), other.to(dt))
+    bits, min_exp, big = _FLOAT_BITS[dt.name]
+    with no_grad():
+        xd, yd = x.detach(), y.detach()
+        m, e = frexp(xd)
+        ulp = ldexp(ones_like(xd), (e - bits).clamp(min=min_exp))
+        toward_zero = (yd > xd) != (xd > 0)
+        power_of_two_down = toward_zero & (m.abs() == 0.5) & (e - bits > min_exp)
+        step = where(power_of_two_down, ulp * 0.5, ulp)
+        stepped = where(yd > xd, xd + step, xd - step)
+        stepped = where(stepped == 0, xd * 0, stepped)  # stepping to zero keeps the sign: -0.0 from below
+        tiny = ldexp(ones_like(xd), full_like(e, min_exp))
+        stepped = where(xd == 0, where(yd > 0, tiny, -tiny), stepped)
+        stepped = where(xd.isinf(), xd.sign() * big, stepped)
+        stepped = where(xd == yd, yd, stepped)
+        stepped = where(xd.isnan() | yd.isnan(), xd + yd, stepped)
+    return x + (stepped - xd) if x.requires_grad else stepped
+
+
 # ---- printing ----
 
 _PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
@@ -340,9 +378,12 @@ def install(ns):
                  "binary_cross_entropy_with_logits", "ctc_loss", "constant_pad_nd", "adaptive_max_pool1d",
                  "max_pool1d_with_indices", "feature_dropout", "lstm_cell", "gru_cell", "rnn_tanh_cell",
                  "rnn_relu_cell", "rsub", "nuclear_norm", "frobenius_norm", "fill", "is_signed", "is_conj", "is_neg",
-                 "is_inference", "typename", "is_storage", "gradient", "set_printoptions"):
+                 "is_inference", "typename", "is_storage", "gradient", "set_printoptions", "nextafter"):
         if name not in ns:
             ns[name] = globals()[name]
+    if not hasattr(Tensor, "nextafter"):
+        Tensor.nextafter = lambda self, other: nextafter(self, other)
+        Tensor.nextafter_ = lambda self, other: self.copy_(nextafter(self, other))
     ns.update(inf=math.inf, nan=math.nan, pi=math.pi, e=math.e, newaxis=None)
     from . import random
     from .autograd import anomaly_mode

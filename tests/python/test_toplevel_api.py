@@ -376,3 +376,43 @@ def test_numpy_scalars_keep_their_dtype():
     assert loom.tensor(np.int32(3)).dtype == loom.int32
     assert loom.tensor(np.bool_(True)).dtype == loom.bool
     assert loom.tensor(2.0).dtype == loom.float32
+
+
+# ---- nextafter ----
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nextafter_matches_numpy(dtype):
+    rng = np.random.default_rng(3)
+    info = np.finfo(dtype)
+    specials = np.array([0.0, -0.0, 1.0, -1.0, 2.0, 0.5, info.tiny, -info.tiny, info.tiny * 2, info.max, -info.max,
+                         info.smallest_subnormal, -info.smallest_subnormal, info.smallest_subnormal * 3, np.inf,
+                         -np.inf, np.nan, 1e-30, 3.5, -1024.0], dtype=dtype)
+    x = np.concatenate([specials, rng.standard_normal(200).astype(dtype) * 10.0 ** rng.integers(-30, 30, 200),
+                        np.repeat(specials, 3)]).astype(dtype)
+    y = np.concatenate([rng.standard_normal(len(specials)), rng.standard_normal(200),
+                        np.tile([np.inf, -np.inf, 0.0], len(specials))]).astype(dtype)
+    y[:5] = x[:5]  # equal pairs give y
+    y[5] = np.nan
+    got = loom.nextafter(loom.tensor(x), loom.tensor(y)).numpy()
+    with np.errstate(over="ignore"):
+        want = np.nextafter(x, y)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]))  # -0.0 from below
+
+
+def test_nextafter_promotion_gradient_and_errors():
+    out = loom.nextafter(loom.tensor([1.0]), loom.tensor([2.0], dtype=loom.float64))
+    assert out.dtype == loom.float64 and out.item() == np.nextafter(1.0, 2.0)
+    x = loom.tensor([1.0, 3.0], requires_grad=True)
+    y = loom.tensor([2.0, 0.0], requires_grad=True)
+    loom.nextafter(x, y).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0] and y.grad is None
+    with pytest.raises(NotImplementedError, match="floating"):
+        loom.nextafter(loom.tensor([1, 2]), loom.tensor([3, 0]))
+    with pytest.raises(TypeError):
+        loom.nextafter(1.0, loom.tensor([2.0]))
+    assert loom.tensor([1.0]).nextafter(loom.tensor([0.0])).item() == np.nextafter(np.float32(1), np.float32(0))
+    z = loom.tensor([1.0])
+    z.nextafter_(loom.tensor([2.0]))
+    assert z.item() == np.nextafter(np.float32(1), np.float32(2))
