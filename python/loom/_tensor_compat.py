@@ -1,6 +1,7 @@
 """Tensor attributes PyTorch scripts query about layouts and backends loom does not have (every loom
-tensor is dense and strided: is_sparse, is_quantized, ... are False, layout is loom.strided), and the
-strided allocation forms: empty_strided, new_empty_strided, as_strided, the unsafe_ split aliases."""
+tensor is dense and strided: is_sparse, is_quantized, ... are False, layout is loom.strided), the
+strided allocation forms (empty_strided, new_empty_strided, as_strided, the unsafe_ split aliases) and
+the in-place storage changes resize_, resize_as_ and set_."""
 import builtins
 
 from ._C import Tensor
@@ -79,6 +80,96 @@ def _function_form(name, method):
     return f
 
 
+def _contiguous_strides(size):
+    strides, step = [], 1
+    for s in reversed(size):
+        strides.append(step)
+        step *= max(s, 1)
+    return list(reversed(strides))
+
+
+def _sizes(name, args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    out = []
+    for s in args:
+        if isinstance(s, builtins.bool) or not hasattr(type(s), "__index__"):
+            raise TypeError(f"{name}(): size must be a tuple of ints, but got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"{name}(): Trying to create tensor with negative dimension {s}: {list(args)}")
+        out.append(builtins.int(s))
+    return out
+
+
+def _check_inplace_meta(self, name):
+    from . import is_grad_enabled
+    if self.requires_grad and is_grad_enabled():
+        raise RuntimeError("cannot resize variables that require grad" if name == "resize_" else
+                           "set_(): a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def _bump_version(self):
+    # A view onto itself: changes nothing but advances the version counter, as PyTorch's resize_ / set_ do.
+    self.as_strided_(list(self.shape), list(self.stride()), self.storage_offset())
+
+
+def _resize_(self, *sizes, memory_format=None):
+    """Gives the tensor ``sizes`` in place, as torch.Tensor.resize_: the storage is kept when it holds enough
+    elements (read as C-contiguous from the storage offset), else a larger one is allocated with the old
+    elements first; new elements are uninitialized."""
+    from . import empty
+    size = _sizes("resize_", sizes)
+    _check_inplace_meta(self, "resize_")
+    if memory_format is not None:
+        raise NotImplementedError("resize_(): memory_format is not supported: loom tensors are row-major")
+    if size == list(self.shape):
+        return self
+    n = 1
+    for s in size:
+        n *= s
+    item, offset = self.element_size(), self.storage_offset()
+    have = self._storage_nbytes() // item - offset
+    if n <= have:
+        self.as_strided_(size, _contiguous_strides(size), offset)
+        return self
+    grown = empty(n, dtype=self.dtype, device=self.device)
+    if have > 0:
+        grown[:have].copy_(self.detach().as_strided([have], [1], offset))
+    self.data = grown.view(size)
+    _bump_version(self)
+    return self
+
+
+def _resize_as_(self, other, memory_format=None):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"resize_as_(): argument 'the_template' must be Tensor, not {type(other).__name__}")
+    return _resize_(self, list(other.shape), memory_format=memory_format)
+
+
+def _set_(self, source=None, storage_offset=0, size=None, stride=None):
+    """Makes the tensor a view of ``source``'s storage (its sizes and strides, or ``size`` / ``stride`` from
+    ``storage_offset``), as torch.Tensor.set_; with no source, an empty tensor."""
+    from . import empty
+    _check_inplace_meta(self, "set_")
+    if source is None:
+        self.data = empty(0, dtype=self.dtype, device=self.device)
+    else:
+        if not isinstance(source, Tensor):
+            raise TypeError(f"set_(): source must be a Tensor (loom has no separate Storage type), not "
+                            f"{type(source).__name__}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"Could not set tensor of type {source.dtype.name.replace('float64', 'double')} to a "
+                               f"tensor of type {self.dtype.name.replace('float32', 'float')}")
+        if size is None:
+            self.data = source.detach()
+        else:
+            size = _sizes("set_", (size,))
+            stride = _contiguous_strides(size) if stride is None else [builtins.int(s) for s in stride]
+            self.data = source.detach().as_strided(size, stride, storage_offset)
+    _bump_version(self)
+    return self
+
+
 def install(ns):
     from ._factories import strided
     for name in _FALSE_PROPERTIES:
@@ -96,6 +187,9 @@ def install(ns):
         "unsafe_chunk": lambda self, chunks, dim=0: self.chunk(chunks, dim),
         "unsafe_split": lambda self, split_size, dim=0: self.split(split_size, dim),
         "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: self.split(list(split_sizes), dim),
+        "resize_": _resize_,
+        "resize_as_": _resize_as_,
+        "set_": _set_,
     }
     for name in ("to_sparse", "to_sparse_coo", "to_sparse_csr", "to_sparse_csc", "to_sparse_bsr", "to_sparse_bsc"):
         methods[name] = _no_sparse(name)

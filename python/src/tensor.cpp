@@ -188,6 +188,7 @@ void bind_metadata(py::module_& m, py::class_<Tensor>& cls) {
           },
           py::arg("dim") = py::none())
       .def("storage_offset", &Tensor::storage_offset)
+      .def("_storage_nbytes", [](const Tensor& t) { return t.storage() ? t.storage()->nbytes() : size_t(0); })
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); })
       .def("element_size", &Tensor::element_size)
       .def_property_readonly("itemsize", &Tensor::element_size)

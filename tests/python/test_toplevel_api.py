@@ -416,3 +416,43 @@ def test_nextafter_promotion_gradient_and_errors():
     z = loom.tensor([1.0])
     z.nextafter_(loom.tensor([2.0]))
     assert z.item() == np.nextafter(np.float32(1), np.float32(2))
+
+
+# ---- resize_, resize_as_, set_ (values as PyTorch 2.15 gives them) ----
+
+def test_resize_keeps_or_grows_the_storage():
+    x = loom.arange(6.0)
+    ptr = x.data_ptr()
+    v = x._version
+    assert x.resize_(2, 2) is x
+    assert x.tolist() == [[0.0, 1.0], [2.0, 3.0]] and x.data_ptr() == ptr and x._version > v
+    x.resize_(3, 3)
+    assert tuple(x.shape) == (3, 3) and x.flatten()[:6].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    x.resize_(1)
+    assert x.tolist() == [0.0]
+    y = loom.zeros(4, 5)
+    y.resize_as_(loom.ones(2, 10))
+    assert tuple(y.shape) == (2, 10) and y.is_contiguous()
+    t = loom.arange(12.0).reshape(3, 4).t()
+    t.resize_(4, 3)  # the same sizes: unchanged (strides kept)
+    assert t.stride() == (1, 4)
+    with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+        loom.ones(2, requires_grad=True).resize_(3)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        loom.ones(2).resize_(-1)
+
+
+def test_set_shares_storage():
+    a = loom.arange(6.0)
+    b = loom.zeros(1)
+    b.set_(a)
+    assert b.tolist() == a.tolist() and b.data_ptr() == a.data_ptr()
+    b.set_(a, 2, (2, 2))
+    assert b.tolist() == [[2.0, 3.0], [4.0, 5.0]]
+    a[2] = 20.0
+    assert b[0, 0].item() == 20.0
+    c = loom.zeros(3)
+    c.set_()
+    assert c.numel() == 0 and tuple(c.shape) == (0,)
+    with pytest.raises(RuntimeError, match="Could not set tensor of type double to a tensor of type float"):
+        loom.zeros(2).set_(loom.zeros(2, dtype=loom.float64))
