@@ -1,12 +1,13 @@
 """loom.distributions.transforms: PyTorch's invertible transforms for TransformedDistribution.
 
 Each transform maps x to y = t(x), inverts through t.inv, and gives log |dy/dx| as log_abs_det_jacobian(x, y).
-domain / codomain carry only what TransformedDistribution needs of PyTorch's constraints: their event_dim.
+domain / codomain are constraints (loom.distributions.constraints), as PyTorch's.
 """
 import math
 
 from .. import _C
 from .._C import Tensor
+from . import constraints
 from .distribution import broadcast_all
 
 __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "IndependentTransform",
@@ -14,22 +15,12 @@ __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform"
            "Transform", "identity_transform"]
 
 
-class _Space:
-    """A transform's domain or codomain: a name and the number of rightmost dimensions of one event."""
-
-    def __init__(self, name, event_dim=0):
-        self.name, self.event_dim = name, event_dim
-
-    def __repr__(self):
-        return f"{self.name}(event_dim={self.event_dim})" if self.event_dim else self.name
-
-
-real, positive, unit_interval = _Space("real"), _Space("positive"), _Space("unit_interval")
-real_vector, simplex = _Space("real_vector", 1), _Space("simplex", 1)
+real, positive, unit_interval = constraints.real, constraints.positive, constraints.unit_interval
+real_vector, simplex = constraints.real_vector, constraints.simplex
 
 
 def _independent(space, n):
-    return _Space(space.name, space.event_dim + n) if n else space
+    return constraints.independent(space, n) if n else space
 
 
 def _shape(x):
@@ -445,7 +436,7 @@ class SoftplusTransform(Transform):
 
 class TanhTransform(Transform):
     """y = tanh(x), onto (-1, 1) (cache_size=1 avoids atanh of a saturated y)."""
-    domain, codomain = real, _Space("interval(-1.0, 1.0)")
+    domain, codomain = real, constraints.interval(-1.0, 1.0)
     bijective = True
     sign = 1
 
