@@ -107,8 +107,8 @@ def test_biject_to_and_transform_to():
     assert t.log_abs_det_jacobian(v, t(v)).shape == (4,)
     s = D.transform_to(C.simplex)(v)
     assert bool(C.simplex.check(s).all())
-    with pytest.raises(NotImplementedError, match="Cannot transform _Simplex constraints"):
-        D.biject_to(C.simplex)
+    with pytest.raises(NotImplementedError, match="Cannot transform _CorrCholesky constraints"):
+        D.biject_to(C.corr_cholesky)
 
     @D.biject_to.register(C._Boolean)
     def _boolean(constraint):
@@ -117,3 +117,32 @@ def test_biject_to_and_transform_to():
     assert isinstance(D.biject_to(C.boolean), D.SigmoidTransform)
     with pytest.raises(TypeError, match="Constraint subclass or instance"):
         D.biject_to.register(int, _boolean)
+
+
+def test_stick_breaking_and_cholesky_transforms_match_pytorch():
+    x = loom.tensor([[0.3, -1.2, 2.0], [0.0, 0.0, 0.0]], dtype=loom.float64)
+    t = D.StickBreakingTransform()
+    y = t(x)
+    want = [[0.3103224420123704, 0.09026916871088567, 0.527957157790385, 0.07145123148635886],
+            [0.25, 0.25, 0.25, 0.25]]  # PyTorch 2.15, float64
+    assert loom.allclose(y, loom.tensor(want, dtype=loom.float64), rtol=1e-12, atol=1e-15)
+    assert loom.allclose(t.inv(y), x, atol=1e-12)
+    ladj = t.log_abs_det_jacobian(x, y)
+    assert loom.allclose(ladj, loom.tensor([-6.85258297341167, -5.545177444479562], dtype=loom.float64),
+                         rtol=1e-12)
+    assert t.forward_shape((5, 3)) == (5, 4) and t.inverse_shape((5, 4)) == (5, 3)
+    assert isinstance(D.biject_to(C.simplex), D.StickBreakingTransform)
+    # the log-determinant against the Jacobian of the first K - 1 outputs, by autograd
+    xs = loom.tensor([0.4, -0.7], dtype=loom.float64)
+    jac = loom.autograd.functional.jacobian(lambda v: t(v)[:-1], xs)
+    assert abs(loom.linalg.det(jac).abs().log().item() - t.log_abs_det_jacobian(xs, t(xs)).item()) < 1e-12
+    m = loom.tensor([[1.0, 2.0], [-0.5, 0.3]], dtype=loom.float64)
+    lower = D.LowerCholeskyTransform()(m)
+    assert loom.allclose(lower, loom.tensor([[2.718281828459045, 0.0], [-0.5, 1.3498588075760032]],
+                                            dtype=loom.float64))
+    assert bool(C.lower_cholesky.check(lower))
+    pd = D.transform_to(C.positive_definite)(m)
+    assert loom.allclose(pd, loom.tensor([[7.3890560989306495, -1.3591409142295225],
+                                          [-1.3591409142295225, 2.072118800390509]], dtype=loom.float64))
+    assert bool(C.positive_definite.check(pd))
+    assert loom.allclose(D.PositiveDefiniteTransform().inv(pd), lower.tril(-1) + m.diagonal().diag_embed())

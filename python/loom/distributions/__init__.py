@@ -28,8 +28,9 @@ from .families_more import (Cauchy, Chi2, ExpRelaxedCategorical, Gumbel, HalfCau
                             TransformedDistribution, Weibull)
 from .kl import kl_divergence, register_kl
 from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, IndependentTransform,
-                         PowerTransform, SigmoidTransform, SoftmaxTransform, SoftplusTransform, TanhTransform,
-                         Transform, identity_transform)
+                         LowerCholeskyTransform, PositiveDefiniteTransform, PowerTransform, SigmoidTransform,
+                         SoftmaxTransform, SoftplusTransform, StickBreakingTransform, TanhTransform, Transform,
+                         identity_transform)
 from . import constraints, constraint_registry  # noqa: E402
 from .constraint_registry import biject_to, transform_to  # noqa: E402
 
@@ -43,5 +44,6 @@ __all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "One
            "MixtureSameFamily", "LowRankMultivariateNormal", "TransformedDistribution", "Transform",
            "ComposeTransform", "IndependentTransform", "ExpTransform", "PowerTransform", "AffineTransform",
            "SigmoidTransform", "TanhTransform", "SoftplusTransform", "AbsTransform", "SoftmaxTransform",
+           "StickBreakingTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
            "identity_transform", "transforms", "kl_divergence", "register_kl", "VonMises", "InverseGamma",
            "FisherSnedecor", "GeneralizedPareto", "constraints", "constraint_registry", "biject_to", "transform_to"]

@@ -90,7 +90,11 @@ for _registry in (biject_to, transform_to):
     _registry.register(C._HalfOpenInterval, _interval)
 biject_to.register(C._IndependentConstraint, _independent)
 transform_to.register(C._IndependentConstraint, _independent_to)
+biject_to.register(C._Simplex, lambda c: T.StickBreakingTransform())
 transform_to.register(C._Simplex, lambda c: T.SoftmaxTransform())  # onto the simplex, not one-to-one
+transform_to.register(C._LowerCholesky, lambda c: T.LowerCholeskyTransform())
+transform_to.register(C._PositiveDefinite, lambda c: T.PositiveDefiniteTransform())
+transform_to.register(C._PositiveSemidefinite, lambda c: T.PositiveDefiniteTransform())
 
 
 # ---- the families' constraints ----

@@ -11,8 +11,9 @@ from . import constraints
 from .distribution import broadcast_all
 
 __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "IndependentTransform",
-           "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "TanhTransform",
-           "Transform", "identity_transform"]
+           "LowerCholeskyTransform", "PositiveDefiniteTransform", "PowerTransform", "SigmoidTransform",
+           "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform", "Transform",
+           "identity_transform"]
 
 
 real, positive, unit_interval = constraints.real, constraints.positive, constraints.unit_interval
@@ -563,3 +564,84 @@ class SoftmaxTransform(Transform):
         return tuple(shape)
 
     inverse_shape = forward_shape
+
+
+class StickBreakingTransform(Transform):
+    """Unconstrained vectors of K - 1 reals onto the K-simplex by stick breaking: each z_i = sigmoid(x_i -
+    log(K - i)) takes that fraction of the stick left (so x = 0 maps to the uniform point); bijective."""
+    domain, codomain = real_vector, simplex
+    bijective = True
+
+    def __eq__(self, other):
+        return isinstance(other, StickBreakingTransform)
+
+    __hash__ = object.__hash__
+
+    @staticmethod
+    def _shift(x):
+        from .. import arange
+        k = x.shape[-1]
+        return arange(k, 0, -1, dtype=x.dtype, device=x.device).log()  # log(K - i), K = k + 1, i = 1..k
+
+    def _call(self, x):
+        from ..nn.functional import pad
+        tiny, eps = _tiny_eps(x)
+        z = (x - self._shift(x)).sigmoid().clamp(tiny, 1 - eps)
+        left = (1 - z).cumprod(-1)  # the stick left after each break
+        return pad(z, (0, 1), value=1.0) * pad(left, (1, 0), value=1.0)
+
+    def _inverse(self, y):
+        tiny, _ = _tiny_eps(y)
+        head = y[..., :-1]
+        left = (1 - head.cumsum(-1)).clamp(min=tiny)
+        return head.log() - left.log() + self._shift(head)
+
+    def log_abs_det_jacobian(self, x, y):
+        from ..nn.functional import logsigmoid
+        u = x - self._shift(x)
+        return (-u + logsigmoid(u) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
+
+
+class LowerCholeskyTransform(Transform):
+    """Square matrices onto lower-triangular ones with a positive diagonal: the strict lower triangle kept,
+    the diagonal exponentiated (the upper triangle dropped, so not bijective)."""
+    domain, codomain = constraints.independent(constraints.real, 2), constraints.lower_cholesky
+
+    def __eq__(self, other):
+        return isinstance(other, LowerCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        return x.tril(-1) + x.diagonal(0, -2, -1).exp().diag_embed()
+
+    def _inverse(self, y):
+        return y.tril(-1) + y.diagonal(0, -2, -1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(Transform):
+    """Square matrices onto positive definite ones: L L^T of the LowerCholeskyTransform's L."""
+    domain, codomain = constraints.independent(constraints.real, 2), constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        lower = LowerCholeskyTransform()(x)
+        return lower @ lower.transpose(-2, -1)
+
+    def _inverse(self, y):
+        from .. import linalg
+        return LowerCholeskyTransform().inv(linalg.cholesky(y))
