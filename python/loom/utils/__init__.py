@@ -1,4 +1,4 @@
 """loom.utils: data loading (loom.utils.data), as torch.utils."""
-from . import data, hooks
+from . import checkpoint, data, hooks
 
-__all__ = ["data", "hooks"]
+__all__ = ["checkpoint", "data", "hooks"]
