@@ -98,7 +98,7 @@ _linalg_ops.install(globals())  # loom.det, loom.inverse, Tensor.cholesky, ... (
 from . import _linalg_lu  # noqa: E402
 
 _linalg_lu.install(globals())  # loom.lu, loom.lu_solve, loom.lu_unpack, loom.geqrf, loom.orgqr, loom.ormqr
-from . import random, testing  # noqa: E402,F401  (torch.random, torch.testing)
+from . import random, testing, signal  # noqa: E402,F401  (torch.random, torch.testing, torch.signal)
 from . import _toplevel  # noqa: E402
 
 _toplevel.install(globals())  # torch.batch_norm, torch.gradient, loom.inf, loom.seed, ... (PyTorch's signatures)
