@@ -170,6 +170,67 @@ def _set_(self, source=None, storage_offset=0, size=None, stride=None):
     return self
 
 
+class UntypedStorage:
+    """The bytes under a tensor (torch.UntypedStorage, read-only here): where they start, how many there
+    are, on which device. Views of one tensor share it: their ``untyped_storage().data_ptr()`` is equal."""
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+
+    def data_ptr(self):
+        t = self._tensor
+        return t.data_ptr() - t.storage_offset() * t.element_size()
+
+    def nbytes(self):
+        return self._tensor._storage_nbytes()
+
+    def size(self):
+        return self.nbytes()
+
+    def __len__(self):
+        return self.nbytes()
+
+    def element_size(self):
+        return 1
+
+    @property
+    def device(self):
+        return self._tensor.device
+
+    def __repr__(self):
+        return f"loom.UntypedStorage(nbytes={self.nbytes()}, device='{self.device}')"
+
+
+class TypedStorage(UntypedStorage):
+    """The storage counted in elements of the tensor's dtype (torch.TypedStorage, read-only here)."""
+
+    @property
+    def dtype(self):
+        return self._tensor.dtype
+
+    def element_size(self):
+        return self._tensor.element_size()
+
+    def size(self):
+        return self.nbytes() // self.element_size()
+
+    def __len__(self):
+        return self.size()
+
+    def untyped(self):
+        return UntypedStorage(self._tensor)
+
+    def __repr__(self):
+        return f"loom.TypedStorage(dtype={self.dtype}, size={self.size()}, device='{self.device}')"
+
+
+def _is_set_to(self, tensor):
+    """True when both tensors are the same view of one storage (offset, sizes and strides)."""
+    return (isinstance(tensor, Tensor) and self.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()
+            and self.storage_offset() == tensor.storage_offset() and tuple(self.shape) == tuple(tensor.shape)
+            and self.stride() == tensor.stride() and self.device == tensor.device)
+
+
 def install(ns):
     from ._factories import strided
     for name in _FALSE_PROPERTIES:
@@ -187,6 +248,9 @@ def install(ns):
         "unsafe_chunk": lambda self, chunks, dim=0: self.chunk(chunks, dim),
         "unsafe_split": lambda self, split_size, dim=0: self.split(split_size, dim),
         "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: self.split(list(split_sizes), dim),
+        "untyped_storage": lambda self: UntypedStorage(self),
+        "storage": lambda self: TypedStorage(self),
+        "is_set_to": _is_set_to,
         "resize_": _resize_,
         "resize_as_": _resize_as_,
         "set_": _set_,
@@ -200,3 +264,5 @@ def install(ns):
         ns.setdefault(name, _function_form(name, getattr(Tensor, name)))
     ns.setdefault("empty_strided", empty_strided)
     ns.setdefault("as_strided", as_strided)
+    ns.setdefault("UntypedStorage", UntypedStorage)
+    ns.setdefault("TypedStorage", TypedStorage)

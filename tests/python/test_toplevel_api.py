@@ -456,3 +456,17 @@ def test_set_shares_storage():
     assert c.numel() == 0 and tuple(c.shape) == (0,)
     with pytest.raises(RuntimeError, match="Could not set tensor of type double to a tensor of type float"):
         loom.zeros(2).set_(loom.zeros(2, dtype=loom.float64))
+
+
+def test_storages_and_is_set_to():
+    a = loom.arange(6.0)
+    v = a[2:].view(2, 2)
+    assert a.untyped_storage().data_ptr() == v.untyped_storage().data_ptr()
+    assert a.untyped_storage().nbytes() == 24 and len(a.untyped_storage()) == 24
+    s = v.storage()
+    assert s.dtype == loom.float32 and s.size() == 6 and s.element_size() == 4
+    assert s.untyped().nbytes() == 24 and str(s.device) == "cpu"
+    assert a.clone().untyped_storage().data_ptr() != a.untyped_storage().data_ptr()
+    b = loom.zeros(1)
+    b.set_(a)
+    assert b.is_set_to(a) and not v.is_set_to(a) and not a.is_set_to(a.clone())
