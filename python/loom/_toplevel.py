@@ -236,6 +236,54 @@ def nextafter(input, other):
     return x + (stepped - xd) if x.requires_grad else stepped
 
 
+# ---- control flow and compilation (eager in loom) ----
+
+def _truth(name, pred):
+    if isinstance(pred, Tensor):
+        if pred.numel() != 1:
+            raise RuntimeError(f"Expected pred to be bool or single-element tensor, but got {pred}.")
+        return builtins.bool(pred.item())
+    if isinstance(pred, (builtins.bool, builtins.int, builtins.float)):
+        return builtins.bool(pred)
+    raise RuntimeError(f"{name}(): Expected pred to be bool or single-element tensor, got {type(pred).__name__}")
+
+
+def cond(pred, true_fn, false_fn, operands=()):
+    """``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)`` (torch.cond, run eagerly)."""
+    if not isinstance(operands, (tuple, list)):
+        raise RuntimeError(f"cond(): operands must be a tuple or list, got {type(operands).__name__}")
+    return (true_fn if _truth("cond", pred) else false_fn)(*operands)
+
+
+def while_loop(cond_fn, body_fn, carried_inputs):
+    """Runs ``carried_inputs = body_fn(*carried_inputs)`` while ``cond_fn(*carried_inputs)`` holds and returns
+    them (torch.while_loop, run eagerly)."""
+    if not isinstance(carried_inputs, (tuple, list)):
+        raise RuntimeError(f"while_loop(): carried_inputs must be a tuple or list, got "
+                           f"{type(carried_inputs).__name__}")
+    carried = tuple(carried_inputs)
+    while _truth("while_loop", cond_fn(*carried)):
+        out = body_fn(*carried)
+        carried = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        if len(carried) != len(carried_inputs):
+            raise RuntimeError(f"while_loop(): body_fn returned {len(carried)} values for {len(carried_inputs)} "
+                               "carried inputs")
+    return carried
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,
+            disable=False, **kwargs):
+    """torch.compile's signature over loom's eager execution: returns ``model`` itself (or, without one, a
+    decorator that does), so scripts that compile their model run unchanged, at eager speed. loom's fused
+    kernels are what a compiler would generate for its hot paths; it has no graph compiler."""
+    if model is None:
+        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, name=name, disable=disable, **kwargs)
+    if not callable(model):
+        raise RuntimeError(f"compile(): model must be callable, got {type(model).__name__}")
+    return model
+
+
 # ---- printing ----
 
 _PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
@@ -378,7 +426,8 @@ def install(ns):
                  "binary_cross_entropy_with_logits", "ctc_loss", "constant_pad_nd", "adaptive_max_pool1d",
                  "max_pool1d_with_indices", "feature_dropout", "lstm_cell", "gru_cell", "rnn_tanh_cell",
                  "rnn_relu_cell", "rsub", "nuclear_norm", "frobenius_norm", "fill", "is_signed", "is_conj", "is_neg",
-                 "is_inference", "typename", "is_storage", "gradient", "set_printoptions", "nextafter"):
+                 "is_inference", "typename", "is_storage", "gradient", "set_printoptions", "nextafter", "cond",
+                 "while_loop", "compile"):
         if name not in ns:
             ns[name] = globals()[name]
     if not hasattr(Tensor, "nextafter"):

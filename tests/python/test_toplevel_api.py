@@ -470,3 +470,28 @@ def test_storages_and_is_set_to():
     b = loom.zeros(1)
     b.set_(a)
     assert b.is_set_to(a) and not v.is_set_to(a) and not a.is_set_to(a.clone())
+
+
+def test_cond_while_loop_compile():
+    one = loom.tensor(1.0)
+    assert loom.cond(loom.tensor(True), lambda x: x + 1, lambda x: x - 1, (one,)).item() == 2.0
+    assert loom.cond(False, lambda x: x + 1, lambda x: x - 1, [one]).item() == 0.0
+    with pytest.raises(RuntimeError, match="single-element tensor"):
+        loom.cond(loom.tensor([True, False]), lambda x: x, lambda x: x, (one,))
+    i, x = loom.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (loom.tensor(0), loom.tensor(1.0)))
+    assert i.item() == 3 and x.item() == 8.0
+    w = loom.tensor(2.0, requires_grad=True)
+    (y,) = loom.while_loop(lambda v: v < 50, lambda v: (v * w,), (loom.tensor(3.0),))
+    y.backward()  # 3 -> 6 -> 12 -> 24 -> 48 -> 96: y = 3 w^5, dy/dw = 15 w^4
+    assert y.item() == 96.0 and w.grad.item() == 240.0
+    model = loom.nn.Linear(2, 2)
+    assert loom.compile(model) is model
+    assert loom.compile(mode="max-autotune")(model) is model
+
+    @loom.compile
+    def f(t):
+        return t * 2
+
+    assert f(one).item() == 2.0
+    with pytest.raises(RuntimeError, match="must be callable"):
+        loom.compile(3)
