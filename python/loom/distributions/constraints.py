@@ -38,6 +38,23 @@ class Constraint:
         return type(self).__name__[1:] + "()"
 
 
+class _Bounded(Constraint):
+    """A constraint with bounds (named in _bounds, given to the constructor in that order)."""
+    _bounds = ()
+
+    def __init__(self, *bounds):
+        if len(bounds) != len(self._bounds):
+            raise TypeError(f"{type(self).__name__[1:]}() takes {len(self._bounds)} bound(s) "
+                            f"({', '.join(self._bounds)}), got {len(bounds)}")
+        for name, value in zip(self._bounds, bounds):
+            setattr(self, name, value)
+        super().__init__()
+
+    def __repr__(self):
+        args = ", ".join(f"{n}={getattr(self, n)}" for n in self._bounds)
+        return f"{type(self).__name__[1:]}({args})"
+
+
 class _Dependent(Constraint):
     """A placeholder for a support that depends on other values (check raises)."""
 
@@ -127,46 +144,28 @@ class _OneHot(Constraint):
         return is_boolean & (value.sum(-1) == 1)
 
 
-class _IntegerInterval(Constraint):
+class _IntegerInterval(_Bounded):
     is_discrete = True
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound, self.upper_bound = lower_bound, upper_bound
-        super().__init__()
+    _bounds = ("lower_bound", "upper_bound")
 
     def check(self, value):
         return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
 
-    def __repr__(self):
-        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
-
-class _IntegerLessThan(Constraint):
+class _IntegerLessThan(_Bounded):
     is_discrete = True
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
+    _bounds = ("upper_bound",)
 
     def check(self, value):
         return (value % 1 == 0) & (value <= self.upper_bound)
 
-    def __repr__(self):
-        return f"IntegerLessThan(upper_bound={self.upper_bound})"
 
-
-class _IntegerGreaterThan(Constraint):
+class _IntegerGreaterThan(_Bounded):
     is_discrete = True
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
+    _bounds = ("lower_bound",)
 
     def check(self, value):
         return (value % 1 == 0) & (value >= self.lower_bound)
-
-    def __repr__(self):
-        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
 
 
 class _Real(Constraint):
@@ -174,64 +173,39 @@ class _Real(Constraint):
         return value == value  # False for NaN
 
 
-class _GreaterThan(Constraint):
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
+class _GreaterThan(_Bounded):
+    _bounds = ("lower_bound",)
 
     def check(self, value):
         return self.lower_bound < value
 
-    def __repr__(self):
-        return f"GreaterThan(lower_bound={self.lower_bound})"
 
-
-class _GreaterThanEq(Constraint):
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
+class _GreaterThanEq(_Bounded):
+    _bounds = ("lower_bound",)
 
     def check(self, value):
         return self.lower_bound <= value
 
-    def __repr__(self):
-        return f"GreaterThanEq(lower_bound={self.lower_bound})"
 
-
-class _LessThan(Constraint):
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
+class _LessThan(_Bounded):
+    _bounds = ("upper_bound",)
 
     def check(self, value):
         return value < self.upper_bound
 
-    def __repr__(self):
-        return f"LessThan(upper_bound={self.upper_bound})"
 
-
-class _Interval(Constraint):
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound, self.upper_bound = lower_bound, upper_bound
-        super().__init__()
+class _Interval(_Bounded):
+    _bounds = ("lower_bound", "upper_bound")
 
     def check(self, value):
         return (self.lower_bound <= value) & (value <= self.upper_bound)
 
-    def __repr__(self):
-        return f"Interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
-
-class _HalfOpenInterval(Constraint):
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound, self.upper_bound = lower_bound, upper_bound
-        super().__init__()
+class _HalfOpenInterval(_Bounded):
+    _bounds = ("lower_bound", "upper_bound")
 
     def check(self, value):
         return (self.lower_bound <= value) & (value < self.upper_bound)
-
-    def __repr__(self):
-        return f"HalfOpenInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
 class _Simplex(Constraint):
@@ -242,14 +216,11 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
-class _Multinomial(Constraint):
+class _Multinomial(_Bounded):
     """Nonnegative integer vectors summing to at most ``upper_bound``."""
     is_discrete = True
     event_dim = 1
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
+    _bounds = ("upper_bound",)
 
     def check(self, x):
         return (x >= 0).all(-1) & (x.sum(-1) <= self.upper_bound)
