@@ -103,20 +103,8 @@ def _dependent_support(fn):
     return C.dependent_property(fn, is_discrete=False, event_dim=0)
 
 
-class _MixtureSameFamilyConstraint(C.Constraint):
+class _MixtureSameFamilyConstraint(C._Wrapping):
     """The component distribution's support, checked on a value without the component dimension."""
-
-    def __init__(self, base_constraint):
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self):
-        return self.base_constraint.event_dim
 
     def check(self, value):
         unsqueezed = value.unsqueeze(-1 - self.event_dim)
