@@ -285,21 +285,21 @@ class _Symmetric(_Square):
 
 
 class _PositiveSemidefinite(_Symmetric):
+    """Symmetric matrices whose eigenvalues are >= 0 (> 0 for _PositiveDefinite); a batch with a matrix that
+    is not symmetric gives the symmetry check alone, as PyTorch's."""
+    _strict = False
+
     def check(self, value):
         sym_check = super().check(value)
         if not bool(sym_check.all()):
             return sym_check
         from .. import linalg
-        return linalg.eigvalsh(value).ge(0).all(-1)
+        eig = linalg.eigvalsh(value)
+        return (eig.gt(0) if self._strict else eig.ge(0)).all(-1)
 
 
-class _PositiveDefinite(_Symmetric):
-    def check(self, value):
-        sym_check = super().check(value)
-        if not bool(sym_check.all()):
-            return sym_check
-        from .. import linalg
-        return linalg.eigvalsh(value).gt(0).all(-1)
+class _PositiveDefinite(_PositiveSemidefinite):
+    _strict = True
 
 
 class _Cat(Constraint):
