@@ -164,11 +164,17 @@ enum class BinaryOp : int8_t {
   Shr,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
+// The special functions: computed in double from kernels/special_math.h (unary; Lgamma is the C library's).
+inline bool is_special(UnaryOp op) { return op >= UnaryOp::Digamma && op <= UnaryOp::AiryAi; }
 // Ops defined for floating dtypes only.
 inline bool is_polynomial(BinaryOp op) { return op >= BinaryOp::ChebyshevT && op <= BinaryOp::LegendreP; }
 inline bool is_float_only(BinaryOp op) {
   return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc ||
          is_polynomial(op);
+}
+// The binary special functions: the incomplete gamma functions and the orthogonal polynomials.
+inline bool is_special(BinaryOp op) {
+  return op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc || is_polynomial(op);
 }
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }
 inline bool is_shift(BinaryOp op) { return op == BinaryOp::Shl || op == BinaryOp::Shr; }

@@ -51,6 +51,12 @@ void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const Elementw
 void fill(DType dt, void* out, double value, const ElementwiseLoop& loop, cudaStream_t stream);
 void arange(DType dt, void* out, int64_t n, double start, double step, cudaStream_t stream);
 void linspace(DType dt, void* out, int64_t n, double start, double end, cudaStream_t stream);
+// The ops unary(), binary() and binary_scalar() do not vectorize (kernels/cuda/pointwise_math.cu: the
+// less common math, the special functions, the rounded divisions, bitwise ops and shifts), one element per
+// thread; those three call these. binary_math takes the tensor b, or the scalar s when b is null.
+void unary_math(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoop& loop, cudaStream_t stream);
+void binary_math(BinaryOp op, DType dt, void* out, const void* a, const void* b, double s, const ElementwiseLoop& loop,
+                 cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace loom::kernels

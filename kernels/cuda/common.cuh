@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -21,6 +22,27 @@ namespace loom::kernels::cuda {
 
 constexpr int kThreads = 256;
 constexpr int kWarp = 32;
+
+// Two's complement integer arithmetic without signed-overflow UB (plain
+// arithmetic for bool and floating T).
+template <typename T>
+__host__ __device__ __forceinline__ T wadd(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <typename T>
+__host__ __device__ __forceinline__ T wsub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <typename T>
+__host__ __device__ __forceinline__ T wmul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
+}
 
 // Blocks for a grid-stride loop over n items; capped because each thread then
 // loops, and a huge grid only costs scheduling.

@@ -1,5 +1,8 @@
-// Elementwise kernels: unary and binary math, comparisons, where, clamp,
-// masked_fill, dtype-converting copy, fill, arange, linspace.
+// Elementwise kernels: the common unary and binary math (activations and
+// their gradients, exp, log, sqrt, + - * /, max, min), comparisons, where,
+// clamp, masked_fill, dtype-converting copy, fill, arange, linspace. The
+// other math ops (trigonometric, rounding, the special functions, pow,
+// rounded divisions, bitwise ops, shifts) are in pointwise_math.cu.
 //
 // Two paths. When every operand is contiguous (one dim, stride 1) a thread
 // maps 4 consecutive elements with one vector load/store per operand (16
@@ -11,9 +14,8 @@
 // memory traffic, and it keeps the number of instantiations (and nvcc time)
 // small. Float-only math on integer dtypes and bitwise ops on floating
 // dtypes are rejected on the host.
-// Integer and conversion semantics follow the CPU twins exactly: wrapping
-// arithmetic, x / 0 = 0, exact integer powers, saturating float -> int
-// conversion with NaN -> 0.
+// Integer semantics follow the CPU twins exactly: wrapping arithmetic,
+// x / 0 = 0; float -> int conversion saturates with NaN -> 0.
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -21,7 +23,6 @@
 #include "kernels/convert.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/pointwise.h"
-#include "kernels/special_math.h"
 
 namespace loom::kernels::cuda {
 
@@ -72,23 +73,6 @@ struct MapStrided {
   }
 };
 
-// Two's complement integer arithmetic without signed-overflow UB.
-template <typename T>
-__device__ __forceinline__ T wadd(T a, T b) {
-  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
-  else return a + b;
-}
-template <typename T>
-__device__ __forceinline__ T wsub(T a, T b) {
-  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
-  else return a - b;
-}
-template <typename T>
-__device__ __forceinline__ T wmul(T a, T b) {
-  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
-  else return a * b;
-}
-
 bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
 // out = f(a[, b]) over the loop; NIN inputs share the type in_t.
@@ -128,8 +112,6 @@ struct UnaryFloatF {
       case UnaryOp::Sqrt: return sqrt(x);
       case UnaryOp::Rsqrt: return T(1) / sqrt(x);
       case UnaryOp::Reciprocal: return T(1) / x;
-      case UnaryOp::Sin: return sin(x);
-      case UnaryOp::Cos: return cos(x);
       case UnaryOp::Tanh: return tanh(x);
       case UnaryOp::Sigmoid: return T(1) / (T(1) + exp(-x));
       case UnaryOp::Relu: return x < T(0) ? T(0) : x;  // NaN passes through
@@ -147,43 +129,7 @@ struct UnaryFloatF {
         T s = T(1) / (T(1) + exp(-x));
         return s * (T(1) + x * (T(1) - s));
       }
-      case UnaryOp::Floor: return floor(x);
-      case UnaryOp::Ceil: return ceil(x);
-      case UnaryOp::Round: return rint(x);  // half to even, as nearbyint on the CPU
-      case UnaryOp::Trunc: return trunc(x);
-      case UnaryOp::Log1p: return log1p(x);
-      case UnaryOp::Expm1: return expm1(x);
-      case UnaryOp::Log2: return log2(x);
-      case UnaryOp::Log10: return log10(x);
-      case UnaryOp::Exp2: return exp2(x);
-      case UnaryOp::Tan: return tan(x);
-      case UnaryOp::Asin: return asin(x);
-      case UnaryOp::Acos: return acos(x);
-      case UnaryOp::Atan: return atan(x);
-      case UnaryOp::Sinh: return sinh(x);
-      case UnaryOp::Cosh: return cosh(x);
-      case UnaryOp::Erf: return erf(x);
-      case UnaryOp::Erfc: return erfc(x);
-      case UnaryOp::Lgamma: return lgamma(x);
-      case UnaryOp::Digamma: return T(digamma_d(double(x)));
-      case UnaryOp::Trigamma: return T(trigamma_d(double(x)));
-      case UnaryOp::Erfinv: return T(erfinv_d(double(x)));
-      case UnaryOp::I0: return T(i0_d(double(x)));
-      case UnaryOp::I0e: return T(i0e_d(double(x)));
-      case UnaryOp::I1: return T(i1_d(double(x)));
-      case UnaryOp::I1e: return T(i1e_d(double(x)));
-      case UnaryOp::Erfcx: return T(erfcx_d(double(x)));
-      case UnaryOp::BesselJ0: return T(bessel_j0_d(double(x)));
-      case UnaryOp::BesselJ1: return T(bessel_j1_d(double(x)));
-      case UnaryOp::BesselY0: return T(bessel_y0_d(double(x)));
-      case UnaryOp::BesselY1: return T(bessel_y1_d(double(x)));
-      case UnaryOp::BesselK0: return T(bessel_k0_d(double(x)));
-      case UnaryOp::BesselK1: return T(bessel_k1_d(double(x)));
-      case UnaryOp::BesselK0e: return T(bessel_k0e_d(double(x)));
-      case UnaryOp::BesselK1e: return T(bessel_k1e_d(double(x)));
-      case UnaryOp::SphericalBesselJ0: return T(spherical_bessel_j0_d(double(x)));
-      case UnaryOp::AiryAi: return T(airy_ai_d(double(x)));
-      default: return x;  // LogicalNot is handled separately
+      default: return x;  // the other ops go to unary_math
     }
   }
 };
@@ -217,6 +163,31 @@ struct BitNotF {
   }
 };
 
+// The floating unary ops vectorized here (UnaryFloatF); unary_math (pointwise_math.cu) has the others.
+bool vectorized(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg:
+    case UnaryOp::Abs:
+    case UnaryOp::Sign:
+    case UnaryOp::Exp:
+    case UnaryOp::Log:
+    case UnaryOp::Sqrt:
+    case UnaryOp::Rsqrt:
+    case UnaryOp::Reciprocal:
+    case UnaryOp::Tanh:
+    case UnaryOp::Sigmoid:
+    case UnaryOp::Relu:
+    case UnaryOp::GeluErf:
+    case UnaryOp::GeluTanh:
+    case UnaryOp::Silu:
+    case UnaryOp::Square:
+    case UnaryOp::GeluErfGrad:
+    case UnaryOp::GeluTanhGrad:
+    case UnaryOp::SiluGrad: return true;
+    default: return false;
+  }
+}
+
 bool int_unary_ok(UnaryOp op) {
   return op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu ||
          op == UnaryOp::Square || op == UnaryOp::Floor || op == UnaryOp::Ceil || op == UnaryOp::Round ||
@@ -225,70 +196,19 @@ bool int_unary_ok(UnaryOp op) {
 
 // ---- binary ----
 
-template <typename T>
-__device__ T int_pow(T base, T e) {
-  if (e < 0) return base == 1 ? T(1) : base == -1 ? ((e & 1) ? T(-1) : T(1)) : T(0);
-  using U = std::make_unsigned_t<T>;
-  U r = 1, b = U(base);
-  for (; e; e >>= 1, b *= b)
-    if (e & 1) r *= b;
-  return T(r);
-}
-
-// Rounded division and remainders, the same formulas as the CPU twin
-// (kernels/cpu/pointwise.cpp, floordiv_op): integers give x // 0 = 0 and
-// x % 0 = x (unchecked on CUDA, as in PyTorch), min // -1 wraps; float
-// quotients are rebuilt from the exact fmod remainder.
-template <typename T>
-__device__ T floordiv_(T a, T b) {
-  if constexpr (is_int_v<T>) {
-    if (b == 0) return T(0);
-    if (b == -1) return wsub(T(0), a);
-    const T q = T(a / b);
-    return (T(a % b) != 0 && ((a < 0) != (b < 0))) ? T(q - 1) : q;
-  } else {
-    if (b == T(0)) return a / b;
-    const T r = fmod(a, b);
-    T q = (a - r) / b;
-    if (r != T(0) && ((r < T(0)) != (b < T(0)))) q -= T(1);
-    if (q == T(0)) return copysign(T(0), a / b);
-    const T f = floor(q);
-    return q - f > T(0.5) ? f + T(1) : f;
-  }
-}
-template <typename T>
-__device__ T fmod_(T a, T b) {
-  if constexpr (is_int_v<T>) return b == 0 ? a : b == -1 ? T(0) : T(a % b);
-  else return fmod(a, b);
-}
-template <typename T>
-__device__ T remainder_(T a, T b) {
-  const T r = fmod_(a, b);
-  if constexpr (is_int_v<T>) {
-    if (b == 0) return a;
-    return (r != 0 && ((r < 0) != (b < 0))) ? T(r + b) : r;
-  } else {
-    return (r != T(0) && ((r < T(0)) != (b < T(0)))) ? r + b : r;
-  }
-}
-
-// BitAnd, BitOr, BitXor; on bool these are the logical ops. Floating dtypes
-// never get here (rejected on the host).
-template <typename T>
-__device__ __forceinline__ T bitwise(BinaryOp op, T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) return T(0);
-  else return op == BinaryOp::BitAnd ? T(a & b) : op == BinaryOp::BitOr ? T(a | b) : T(a ^ b);
-}
-
-// a << b, a >> b (the CPU twin's rule: past the width 0, or the sign for >>); integers only.
-template <typename T>
-__device__ __forceinline__ T shift(BinaryOp op, T a, T b) {
-  if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, bool>) {
-    return T(0);  // rejected on the host
-  } else {
-    constexpr T kBits = T(sizeof(T) * 8);
-    if (op == BinaryOp::Shl) return b < 0 || b >= kBits ? T(0) : T(std::make_unsigned_t<T>(a) << b);
-    return b < 0 || b >= kBits ? T(a < 0 ? -1 : 0) : T(a >> b);
+// The binary ops vectorized here; binary_math (pointwise_math.cu) has the others.
+bool vectorized(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add:
+    case BinaryOp::Sub:
+    case BinaryOp::RSub:
+    case BinaryOp::Mul:
+    case BinaryOp::Div:
+    case BinaryOp::RDiv:
+    case BinaryOp::Maximum:
+    case BinaryOp::Minimum:
+    case BinaryOp::ReluGrad: return true;
+    default: return is_comparison(op);
   }
 }
 
@@ -297,14 +217,8 @@ struct BinaryF {
   BinaryOp op;
   __device__ T operator()(T a, T b) const {
     if constexpr (std::is_same_v<T, bool>) {
-      switch (op) {
-        case BinaryOp::Add:
-        case BinaryOp::Maximum: return a || b;
-        case BinaryOp::BitAnd:
-        case BinaryOp::BitOr:
-        case BinaryOp::BitXor: return bitwise(op, a, b);
-        default: return a && b;  // Mul, Minimum (others rejected on the host)
-      }
+      // Add, Maximum: or; Mul, Minimum: and (the others are rejected on the host).
+      return op == BinaryOp::Add || op == BinaryOp::Maximum ? (a || b) : (a && b);
     } else {
       switch (op) {
         case BinaryOp::Add: return wadd(a, b);
@@ -313,59 +227,16 @@ struct BinaryF {
         case BinaryOp::Mul: return wmul(a, b);
         case BinaryOp::Div: return div(a, b);
         case BinaryOp::RDiv: return div(b, a);
-        case BinaryOp::Pow: return pow_(a, b);
-        case BinaryOp::RPow: return pow_(b, a);
         case BinaryOp::Maximum: return (a != a || a > b) ? a : b;  // NaN propagates
         case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
-        case BinaryOp::BitAnd:
-        case BinaryOp::BitOr:
-        case BinaryOp::BitXor: return bitwise(op, a, b);
-        case BinaryOp::Hypot:
-          if constexpr (std::is_floating_point_v<T>) return hypot(a, b);
-          else return T(0);  // rejected on the host
-        case BinaryOp::Atan2:
-          if constexpr (std::is_floating_point_v<T>) return atan2(a, b);
-          else return T(0);  // rejected on the host
-        case BinaryOp::Gammainc:
-          if constexpr (std::is_floating_point_v<T>) return T(gammainc_d(double(a), double(b)));
-          else return T(0);  // rejected on the host
-        case BinaryOp::Gammaincc:
-          if constexpr (std::is_floating_point_v<T>) return T(gammaincc_d(double(a), double(b)));
-          else return T(0);  // rejected on the host
-        case BinaryOp::ChebyshevT:
-        case BinaryOp::ChebyshevU:
-        case BinaryOp::ChebyshevV:
-        case BinaryOp::ChebyshevW:
-        case BinaryOp::ShiftedChebyshevT:
-        case BinaryOp::ShiftedChebyshevU:
-        case BinaryOp::ShiftedChebyshevV:
-        case BinaryOp::ShiftedChebyshevW:
-        case BinaryOp::HermiteH:
-        case BinaryOp::HermiteHe:
-        case BinaryOp::LaguerreL:
-        case BinaryOp::LegendreP:
-          if constexpr (std::is_floating_point_v<T>) return polynomial_d(op, a, b);
-          else return T(0);  // rejected on the host
-        case BinaryOp::FloorDiv: return floordiv_(a, b);
-        case BinaryOp::TruncDiv:
-          if constexpr (std::is_floating_point_v<T>) return trunc(a / b);
-          else return div(a, b);
-        case BinaryOp::Remainder: return remainder_(a, b);
-        case BinaryOp::Fmod: return fmod_(a, b);
         case BinaryOp::ReluGrad: return b <= T(0) ? T(0) : a;
-        case BinaryOp::Shl:
-        case BinaryOp::Shr: return shift(op, a, b);
-        default: return T(0);
+        default: return T(0);  // not vectorized(op): binary_math
       }
     }
   }
   __device__ static T div(T a, T b) {
     if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : b == -1 ? wsub(T(0), a) : T(a / b);
     else return a / b;
-  }
-  __device__ static T pow_(T a, T b) {
-    if constexpr (std::is_integral_v<T>) return int_pow(a, b);
-    else return pow(a, b);
   }
 };
 
@@ -526,6 +397,10 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
     });
     return;
   }
+  if (is_floating(dt) && !vectorized(op)) {
+    unary_math(op, dt, out, in, loop, stream);
+    return;
+  }
   if (is_floating(dt)) {
     LOOM_DISPATCH_FLOAT(dt, "unary", [&] {
       map<1>(loop, static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), static_cast<const scalar_t*>(nullptr),
@@ -546,6 +421,10 @@ void unary(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoo
 void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, const ElementwiseLoop& loop,
             cudaStream_t stream) {
   check_binary(op, dt, "binary");
+  if (!vectorized(op)) {
+    binary_math(op, dt, out, a, b, 0.0, loop, stream);
+    return;
+  }
   LOOM_DISPATCH_ALL(dt, "binary", [&] {
     auto pa = static_cast<const scalar_t*>(a);
     auto pb = static_cast<const scalar_t*>(b);
@@ -557,6 +436,10 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
 void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, const ElementwiseLoop& loop,
                    cudaStream_t stream) {
   check_binary(op, dt, "binary_scalar");
+  if (!vectorized(op) && !(op == BinaryOp::Pow && is_floating(dt) && s == 2.0)) {  // x ** 2: SquareF below
+    binary_math(op, dt, out, a, nullptr, s, loop, stream);
+    return;
+  }
   LOOM_DISPATCH_ALL(dt, "binary_scalar", [&] {
     auto pa = static_cast<const scalar_t*>(a);
     auto none = static_cast<const scalar_t*>(nullptr);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/pointwise.h"
@@ -208,6 +209,55 @@ TEST_CASE("cuda Bessel, Airy and orthogonal polynomial kernels match cpu on wide
   };
   run(float{});
   run(double{});
+}
+
+// The float-only binary ops of pointwise_math.cu, with b a tensor and a scalar (binary_scalar), on
+// contiguous and strided loops; pow's scalar forms (x ** 2 takes the vectorized square) beside them.
+TEST_CASE("cuda hypot, atan2, gammainc, gammaincc, pow and polynomials with a scalar match cpu", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937 rng(8);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const DType dt = dtype_of<T>::value;
+    for (bool strided : {false, true}) {
+      const auto L3 = strided ? strided_loop(3) : contiguous_loop(N3, 3);
+      auto L2 = L3;
+      L2.noperands = 2;
+      auto a = random_vec<T>(N3, rng, 0.01, 12), b = random_vec<T>(N3, rng, -12, 12);
+      b[3] = T(0);
+      b[4] = T(NAN);
+      auto da = to_device(a), db = to_device(b);
+      DevBuf<T> dy(N3);
+      for (BinaryOp op : {BinaryOp::Hypot, BinaryOp::Atan2, BinaryOp::Gammainc, BinaryOp::Gammaincc}) {
+        std::vector<T> ref(N3);
+        kcpu::binary(op, dt, ref.data(), a.data(), b.data(), L3);
+        kc::binary(op, dt, dy.get(), da.get(), db.get(), L3, stream());
+        check_close(to_host<T>(dy, N3), ref, twin_tol<T>(), twin_tol<T>(), "binary op " + std::to_string(int(op)));
+      }
+      const std::pair<BinaryOp, double> scalar_ops[] = {
+          {BinaryOp::Hypot, 3.0},     {BinaryOp::Atan2, -2.0},     {BinaryOp::Gammainc, 2.5},
+          {BinaryOp::Gammaincc, 0.5}, {BinaryOp::Pow, 2.0},        {BinaryOp::Pow, -1.5},
+          {BinaryOp::RPow, 1.5},      {BinaryOp::ChebyshevT, 7.0}, {BinaryOp::HermiteH, 5.0}};
+      for (auto [op, s] : scalar_ops) {
+        std::vector<T> ref(N3);
+        kcpu::binary_scalar(op, dt, ref.data(), a.data(), s, L2);
+        kc::binary_scalar(op, dt, dy.get(), da.get(), s, L2, stream());
+        const double tol = is_polynomial(op) && std::is_same_v<T, float> ? 2e-4 : twin_tol<T>();
+        check_close(to_host<T>(dy, N3), ref, tol, tol,
+                    "binary_scalar op " + std::to_string(int(op)) + " s=" + std::to_string(s));
+      }
+    }
+  };
+  run(float{});
+  run(double{});
+  // Not for integers, on either device.
+  DevBuf<int32_t> buf(8);
+  int32_t host[4] = {1, 2, 3, 4};
+  for (BinaryOp op : {BinaryOp::Hypot, BinaryOp::Atan2, BinaryOp::Gammainc, BinaryOp::LegendreP}) {
+    CHECK_THROWS_AS(kc::binary(op, DType::Int32, buf.get(), buf.get(), buf.get(), contiguous_loop(4, 3), stream()),
+                    loom::Error);
+    CHECK_THROWS_AS(kcpu::binary(op, DType::Int32, host, host, host, contiguous_loop(4, 3)), loom::Error);
+  }
 }
 
 #else  // !LOOM_WITH_CUDA
