@@ -2,7 +2,10 @@
 // the compiler vectorizes them (not part of the kernel API):
 //   select_bits(c, x, y)  c ? x : y as a bit select (where, masked_fill, max pooling)
 //   exp_fast(x)           exp for float that vectorizes (softmax, log_softmax,
-//                         cross_entropy, logsumexp); std::exp for double
+//                         cross_entropy, logsumexp, the float32 unary ops); std::exp for double
+//   log_fast, log1p_fast, the same for log, log1p, expm1, tanh and erf (the float32 unary ops: exp,
+//   expm1_fast,           log, log1p, expm1, tanh, sigmoid, silu, gelu, erf and the gradients built on
+//   tanh_fast, erf_fast   them); std:: for double
 //   LOOM_CPU_CLONES       a row function compiled for baseline x86-64, x86-64-v3 and -v4
 //   HalfIntegerPow        x^p for p = k / 2, 0 < |k| <= 8 (x^3, x^0.5, x^-1...) by products
 //                         and a sqrt (pow with a number, norm with such a p)
@@ -114,6 +117,111 @@ LOOM_CPU_INLINE float exp_fast(float x) {
 }
 
 LOOM_CPU_INLINE double exp_fast(double x) { return std::exp(x); }
+
+// log_fast(float x): x = 2^e m with m in [sqrt(1/2), sqrt(2)) (subnormals scaled by 2^23 first), then
+// log m = f - f^2 / 2 + f^3 P(f) with f = m - 1 (the degree-8 polynomial of Cephes' logf) and e ln 2 in
+// two parts. Within 1 ulp; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN stays NaN.
+LOOM_CPU_INLINE float log_fast(float x) {
+  const bool sub = x < 1.17549435e-38f;  // subnormal (and 0, negative: replaced below)
+  const float xs = sub ? x * 8388608.0f : x;
+  int32_t bits;
+  std::memcpy(&bits, &xs, sizeof(float));
+  int32_t e = ((bits >> 23) & 0xff) - (sub ? 150 : 127);
+  const int32_t mb = (bits & 0x007fffff) | 0x3f800000;
+  float m;
+  std::memcpy(&m, &mb, sizeof(float));  // [1, 2)
+  const bool big = m > 1.41421356f;
+  m = big ? m * 0.5f : m;
+  e = big ? e + 1 : e;
+  const float f = m - 1.0f, z = f * f, fe = static_cast<float>(e);
+  float p = 7.0376836292e-2f;
+  p = p * f - 1.1514610310e-1f;
+  p = p * f + 1.1676998740e-1f;
+  p = p * f - 1.2420140846e-1f;
+  p = p * f + 1.4249322787e-1f;
+  p = p * f - 1.6668057665e-1f;
+  p = p * f + 2.0000714765e-1f;
+  p = p * f - 2.4999993993e-1f;
+  p = p * f + 3.3333331174e-1f;
+  float y = p * f * z + fe * -2.12194440e-4f - 0.5f * z;
+  float r = (f + y) + fe * 0.693359375f;
+  r = x == 0.0f ? -INFINITY : r;
+  r = x < 0.0f ? NAN : r;
+  r = x == INFINITY ? INFINITY : r;
+  return x != x ? x : r;
+}
+LOOM_CPU_INLINE double log_fast(double x) { return std::log(x); }
+
+// log1p_fast(float x) = log u + (x - (u - 1)) / u with u = 1 + x rounded: the correction puts back what
+// the rounding of u lost (x itself for tiny x). Within 2 ulp; -1 -> -inf, below -1 NaN, inf -> inf.
+LOOM_CPU_INLINE float log1p_fast(float x) {
+  const float u = 1.0f + x;
+  const float r = log_fast(u) + (x - (u - 1.0f)) / u;
+  return u == 1.0f ? x : (u == INFINITY || u == 0.0f ? log_fast(u) : r);  // x, -0 stay; no inf / inf
+}
+LOOM_CPU_INLINE double log1p_fast(double x) { return std::log1p(x); }
+
+// expm1_fast(float x): below |x| = 1 the Taylor series to x^11 (its remainder < 3e-9 relative), above
+// exp_fast(x) - 1. Within 3 ulp; expm1(-inf) = -1, inf -> inf, -0 stays -0, NaN stays NaN.
+LOOM_CPU_INLINE float expm1_fast(float x) {
+  float p = 2.50521084e-8f;  // 1 / 11!
+  p = p * x + 2.75573192e-7f;
+  p = p * x + 2.75573192e-6f;
+  p = p * x + 2.48015873e-5f;
+  p = p * x + 1.98412698e-4f;
+  p = p * x + 1.38888889e-3f;
+  p = p * x + 8.33333333e-3f;
+  p = p * x + 4.16666667e-2f;
+  p = p * x + 1.66666667e-1f;
+  p = p * x + 0.5f;
+  const float small = p * x * x + x;
+  // expm1 has the sign of x (-0 included); NaN takes exp_fast(NaN) - 1
+  return std::copysign(std::fabs(x) < 1.0f ? small : exp_fast(x) - 1.0f, x);
+}
+LOOM_CPU_INLINE double expm1_fast(double x) { return std::expm1(x); }
+
+// tanh_fast(float x): below |x| = 0.625 x + x^3 P(x^2) (Cephes' tanhf polynomial), above
+// sign(x) (1 - 2 / (e^2|x| + 1)) with exp_fast (1 for large |x|: e^2|x| overflows to inf). Within 3 ulp.
+LOOM_CPU_INLINE float tanh_fast(float x) {
+  const float a = std::fabs(x), z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const float small = p * z * x + x;
+  const float large = 1.0f - 2.0f / (exp_fast(2.0f * a) + 1.0f);
+  return std::copysign(a < 0.625f ? small : large, x);  // -0 stays -0; NaN takes `large`, which is NaN
+}
+LOOM_CPU_INLINE double tanh_fast(double x) { return std::tanh(x); }
+
+// erf_fast(float x): below |x| = 1 x P(x^2), P of degree 6 fitted to erf(x) / x (tools/fit_erf.py); from 1
+// to 4 1 - exp(Q(|x| - 2.5)), Q of degree 9 fitted to log erfc; 1 beyond (erf rounds to 1 in float from
+// 3.92). Within 3 ulp; erf(+-inf) = +-1, NaN stays NaN.
+LOOM_CPU_INLINE float erf_fast(float x) {
+  const float a = std::fabs(x), z = a * a;
+  float p = 7.898209878e-05f;
+  p = p * z - 8.024353883e-04f;
+  p = p * z + 5.190053489e-03f;
+  p = p * z - 2.685480937e-02f;
+  p = p * z + 1.128361225e-01f;
+  p = p * z - 3.761262894e-01f;
+  p = p * z + 1.128379226e+00f;
+  const float t = (a > 4.0f ? 4.0f : a) - 2.5f;
+  float q = -6.582857992e-08f;
+  q = q * t + 1.614061603e-06f;
+  q = q * t - 1.297613289e-05f;
+  q = q * t + 7.739442663e-05f;
+  q = q * t - 4.207069287e-04f;
+  q = q * t + 2.165160375e-03f;
+  q = q * t - 1.085816510e-02f;
+  q = q * t - 9.438936114e-01f;
+  q = q * t - 5.352680683e+00f;
+  q = q * t - 7.806815147e+00f;
+  const float r = a < 1.0f ? a * p : 1.0f - exp_fast(q);
+  return std::copysign(r, x);
+}
+LOOM_CPU_INLINE double erf_fast(double x) { return std::erf(x); }
 
 // x^p for p = k / 2 with 0 < |k| <= 8 (3, 0.5, 1.5, 4, -1, -0.5...): the
 // product of x, x^2, x^4 picked by the bits of |k| / 2, times sqrt(x) for

@@ -573,8 +573,103 @@ inline T fast_tanh(T v) {
   }
 }
 
+// The float32 activations and their gradients, exp, expm1, log, log1p, tanh and erf on the vectorizable
+// functions of kernels/cpu/branchless.h (exp_fast, log_fast...): one row of n elements at strides so and sx, compiled
+// for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes wide. Every
+// element goes through the same vector loop of kF32Block elements (a row's remainder and strided rows
+// through a buffer): a scalar remainder loop would contract a * b + c into FMAs differently, and a value's
+// result would depend on its position and on the view.
+bool f32_row_op(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp:
+    case UnaryOp::Log:
+    case UnaryOp::Tanh:
+    case UnaryOp::Sigmoid:
+    case UnaryOp::Silu:
+    case UnaryOp::SiluGrad:
+    case UnaryOp::GeluErf:
+    case UnaryOp::GeluErfGrad:
+    case UnaryOp::GeluTanh:
+    case UnaryOp::GeluTanhGrad:
+    case UnaryOp::Erf:
+    case UnaryOp::Log1p:
+    case UnaryOp::Expm1: return true;
+    default: return false;
+  }
+}
+
+constexpr int64_t kF32Block = 64;
+
+template <typename F>
+LOOM_CPU_INLINE void f32_block(float* o, const float* x, F f) {
+#pragma omp simd
+  for (int64_t j = 0; j < kF32Block; ++j) o[j] = f(x[j]);
+}
+
+template <typename F>
+LOOM_CPU_INLINE void f32_row(float* o, int64_t so, const float* x, int64_t sx, int64_t n, F f) {
+  int64_t i = 0;
+  if (so == 1 && sx == 1)
+    for (; i + kF32Block <= n; i += kF32Block) f32_block(o + i, x + i, f);
+  alignas(64) float buf[kF32Block] = {};
+  for (; i < n; i += kF32Block) {
+    const int64_t m = std::min(kF32Block, n - i);
+    for (int64_t j = 0; j < m; ++j) buf[j] = x[(i + j) * sx];
+    f32_block(buf, buf, f);
+    for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = buf[j];
+  }
+}
+
+LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float* x, int64_t sx, int64_t n) {
+  using detail::erf_fast;
+  using detail::exp_fast;
+  using detail::log_fast;
+  using detail::tanh_fast;
+  constexpr float kInvSqrt2 = 0.70710678118654752440f, kInvSqrt2Pi = 0.39894228040143267794f;
+  constexpr float kTanhC = 0.79788456080286535588f, kTanhK = 0.044715f;  // sqrt(2/pi)
+  switch (op) {
+    case UnaryOp::Exp: return f32_row(o, so, x, sx, n, [](float v) { return exp_fast(v); });
+    case UnaryOp::Log: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v); });
+    case UnaryOp::Tanh: return f32_row(o, so, x, sx, n, [](float v) { return tanh_fast(v); });
+    case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
+    case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return detail::log1p_fast(v); });
+    case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return detail::expm1_fast(v); });
+    case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });
+    case UnaryOp::Silu: return f32_row(o, so, x, sx, n, [](float v) { return v / (1.0f + exp_fast(-v)); });
+    case UnaryOp::SiluGrad:
+      return f32_row(o, so, x, sx, n, [](float v) {
+        const float s = 1.0f / (1.0f + exp_fast(-v));
+        return s * (1.0f + v * (1.0f - s));
+      });
+    case UnaryOp::GeluErf:
+      return f32_row(o, so, x, sx, n, [=](float v) { return 0.5f * v * (1.0f + erf_fast(v * kInvSqrt2)); });
+    case UnaryOp::GeluErfGrad:
+      return f32_row(o, so, x, sx, n, [=](float v) {
+        return 0.5f * (1.0f + erf_fast(v * kInvSqrt2)) + v * kInvSqrt2Pi * exp_fast(-0.5f * v * v);
+      });
+    case UnaryOp::GeluTanh:
+      return f32_row(o, so, x, sx, n,
+                     [=](float v) { return 0.5f * v * (1.0f + tanh_fast(kTanhC * (v + kTanhK * v * v * v))); });
+    case UnaryOp::GeluTanhGrad:
+      return f32_row(o, so, x, sx, n, [=](float v) {
+        const float t = tanh_fast(kTanhC * (v + kTanhK * v * v * v));
+        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kTanhC * (1.0f + 3.0f * kTanhK * v * v);
+      });
+    default: return;  // not f32_row_op(op)
+  }
+}
+
 template <typename T>
 void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (f32_row_op(op)) {
+      const int d = L.ndim - 1;
+      const int64_t so = L.strides[0][d], sx = L.strides[1][d];
+      for_each_row<2>(
+          L, [&](const int64_t* off, int64_t n, int64_t) { unary_f32_row(op, o + off[0], so, x + off[1], sx, n); });
+      return;
+    }
+  }
   constexpr T kInvSqrt2 = T(0.70710678118654752440), kInvSqrt2Pi = T(0.39894228040143267794);
   constexpr T kTanhC = T(0.79788456080286535588), kTanhK = T(0.044715);  // sqrt(2/pi)
   switch (op) {

@@ -1,0 +1,180 @@
+// The vectorizable float math of kernels/cpu/branchless.h (log_fast, tanh_fast, erf_fast; exp_fast is
+// swept in test_softmax.cpp) against the C library in double, and the float32 unary kernels built on them:
+// the same bits for a strided view as for its contiguous copy, PyTorch's special values.
+#include <catch2/catch_test_macros.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/branchless.h"
+#include "kernels/pointwise.h"
+#include "test_kernel_util.h"
+
+using namespace loom;
+using namespace loom::kernels;
+using namespace loom::test;
+
+namespace {
+
+// The worst error in ulp of the float result (ulp of the exact value rounded to float) over the floats of
+// [lo, hi] at a relative step of `step`, against ref in double; results below float's normal range count
+// by an absolute ulp of the smallest normal.
+template <typename F, typename R>
+double worst_ulp(F f, R ref, float lo, float hi, float step, double* worst_x = nullptr) {
+  double worst = 0;
+  for (float x = lo; x <= hi; x = std::nextafter(x + step * std::fabs(x), INFINITY)) {
+    const double want = ref(static_cast<double>(x));
+    const float wf = static_cast<float>(want);
+    if (std::isinf(wf)) continue;
+    const float mag = std::max(std::fabs(wf), std::numeric_limits<float>::min());
+    const double ulp = static_cast<double>(std::nextafter(mag, INFINITY)) - mag;
+    const double err = std::fabs(static_cast<double>(f(x)) - want) / ulp;
+    if (err > worst) {
+      worst = err;
+      if (worst_x) *worst_x = x;
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("cpu log_fast is within 1 ulp of log, with log's special values", "[kernels]") {
+  using loom::kernels::cpu::detail::log_fast;
+  double wx = 0;
+  // Subnormals, the neighbourhood of 1 (where log is small) and up to float's max.
+  const double worst =
+      worst_ulp([](float x) { return log_fast(x); }, [](double x) { return std::log(x); }, 1e-44f, 3.4e38f, 1e-4f, &wx);
+  INFO("worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 1.0);
+  CHECK(worst_ulp([](float x) { return log_fast(x); }, [](double x) { return std::log(x); }, 0.5f, 2.0f, 1e-6f) <= 1.0);
+  CHECK(log_fast(1.0f) == 0.0f);
+  CHECK(log_fast(0.0f) == -INFINITY);
+  CHECK(log_fast(-0.0f) == -INFINITY);
+  CHECK(std::isnan(log_fast(-1.0f)));
+  CHECK(std::isnan(log_fast(-INFINITY)));
+  CHECK(log_fast(INFINITY) == INFINITY);
+  CHECK(std::isnan(log_fast(NAN)));
+  CHECK(std::isfinite(log_fast(std::numeric_limits<float>::denorm_min())));
+  CHECK(log_fast(2.5) == std::log(2.5));  // double: std::log itself
+}
+
+TEST_CASE("cpu log1p_fast and expm1_fast are within 2 and 3 ulp, with their special values", "[kernels]") {
+  using loom::kernels::cpu::detail::expm1_fast;
+  using loom::kernels::cpu::detail::log1p_fast;
+  auto l1p = [](float x) { return log1p_fast(x); };
+  auto l1p_ref = [](double x) { return std::log1p(x); };
+  double wx = 0;
+  double worst =
+      std::max(worst_ulp(l1p, l1p_ref, 1e-40f, 3e38f, 1e-4f, &wx), worst_ulp(l1p, l1p_ref, -0.9999f, -1e-40f, 1e-5f));
+  INFO("log1p worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.0);
+  auto em1 = [](float x) { return expm1_fast(x); };
+  auto em1_ref = [](double x) { return std::expm1(x); };
+  worst = std::max(worst_ulp(em1, em1_ref, 1e-40f, 88.0f, 1e-5f, &wx), worst_ulp(em1, em1_ref, -30.0f, -1e-40f, 1e-5f));
+  INFO("expm1 worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 3.0);
+  CHECK(log1p_fast(-1.0f) == -INFINITY);
+  CHECK(std::isnan(log1p_fast(-1.5f)));
+  CHECK(log1p_fast(INFINITY) == INFINITY);
+  CHECK(std::isnan(log1p_fast(NAN)));
+  CHECK(std::signbit(log1p_fast(-0.0f)));
+  CHECK(log1p_fast(1e-30f) == 1e-30f);
+  CHECK(expm1_fast(-INFINITY) == -1.0f);
+  CHECK(expm1_fast(INFINITY) == INFINITY);
+  CHECK(expm1_fast(100.0f) == INFINITY);
+  CHECK(std::isnan(expm1_fast(NAN)));
+  CHECK(std::signbit(expm1_fast(-0.0f)));
+  CHECK(expm1_fast(1e-30f) == 1e-30f);
+}
+
+TEST_CASE("cpu tanh_fast is within 3 ulp of tanh; odd, saturating, NaN through", "[kernels]") {
+  using loom::kernels::cpu::detail::tanh_fast;
+  auto f = [](float x) { return tanh_fast(x); };
+  auto ref = [](double x) { return std::tanh(x); };
+  double wx = 0;
+  const double worst =
+      std::max(worst_ulp(f, ref, 1e-30f, 12.0f, 1e-5f, &wx), worst_ulp(f, ref, -12.0f, -1e-30f, 1e-5f));
+  INFO("worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 3.0);
+  CHECK(tanh_fast(0.0f) == 0.0f);
+  CHECK(std::signbit(tanh_fast(-0.0f)));
+  CHECK(tanh_fast(50.0f) == 1.0f);
+  CHECK(tanh_fast(-INFINITY) == -1.0f);
+  CHECK(tanh_fast(INFINITY) == 1.0f);
+  CHECK(std::isnan(tanh_fast(NAN)));
+  CHECK(tanh_fast(-0.3f) == -tanh_fast(0.3f));
+}
+
+TEST_CASE("cpu erf_fast is within 3 ulp of erf; odd, saturating, NaN through", "[kernels]") {
+  using loom::kernels::cpu::detail::erf_fast;
+  auto f = [](float x) { return erf_fast(x); };
+  auto ref = [](double x) { return std::erf(x); };
+  double wx = 0;
+  const double worst = std::max(worst_ulp(f, ref, 1e-30f, 6.0f, 1e-5f, &wx), worst_ulp(f, ref, -6.0f, -1e-30f, 1e-5f));
+  INFO("worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 3.0);
+  CHECK(erf_fast(0.0f) == 0.0f);
+  CHECK(std::signbit(erf_fast(-0.0f)));
+  CHECK(erf_fast(4.5f) == 1.0f);
+  CHECK(erf_fast(-INFINITY) == -1.0f);
+  CHECK(erf_fast(INFINITY) == 1.0f);
+  CHECK(std::isnan(erf_fast(NAN)));
+}
+
+TEST_CASE("cpu float32 activations: a strided view gives the bits of its contiguous copy", "[kernels]") {
+  // [37, 29] read transposed (strides 1, 37) against the same values laid out contiguously.
+  const int64_t R = 29, C = 37, n = R * C;
+  std::vector<float> src(n);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-6.0f, 6.0f);
+  for (auto& v : src) v = u(rng);
+  src[0] = NAN;
+  src[1] = INFINITY;
+  src[2] = -INFINITY;
+  src[3] = -0.0f;
+  std::vector<float> tcopy(n);  // tcopy[r][c] = src[c][r]
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t c = 0; c < C; ++c) tcopy[r * C + c] = src[c * R + r];
+  const ElementwiseLoop strided = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}});
+  const ElementwiseLoop contig = make_loop({n}, {{1}, {1}});
+  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Erf, UnaryOp::Sigmoid, UnaryOp::Silu,
+                     UnaryOp::SiluGrad, UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh,
+                     UnaryOp::GeluTanhGrad, UnaryOp::Log1p, UnaryOp::Expm1}) {
+    std::vector<float> a(n), b(n);
+    cpu::unary(op, DType::Float32, a.data(), src.data(), strided);
+    cpu::unary(op, DType::Float32, b.data(), tcopy.data(), contig);
+    int64_t differ = 0;
+    int64_t first = -1;
+    for (int64_t i = 0; i < n; ++i) {
+      const bool same = std::memcmp(&a[i], &b[i], sizeof(float)) == 0 || (std::isnan(a[i]) && std::isnan(b[i]));
+      differ += !same;
+      if (!same && first < 0) first = i;
+    }
+    INFO("op " << int(op) << ", first at " << first << ": " << (first >= 0 ? a[first] : 0.f) << " vs "
+               << (first >= 0 ? b[first] : 0.f));
+    CHECK(differ == 0);
+  }
+  // PyTorch's values at the edges.
+  std::vector<float> x{-INFINITY, INFINITY, NAN, 0.0f, -200.0f, 200.0f}, y(x.size());
+  const ElementwiseLoop L = make_loop({6}, {{1}, {1}});
+  cpu::unary(UnaryOp::Sigmoid, DType::Float32, y.data(), x.data(), L);
+  CHECK(y[0] == 0.0f);
+  CHECK(y[1] == 1.0f);
+  CHECK(std::isnan(y[2]));
+  CHECK(y[3] == 0.5f);
+  CHECK(y[4] == 0.0f);
+  CHECK(y[5] == 1.0f);
+  cpu::unary(UnaryOp::GeluErf, DType::Float32, y.data(), x.data(), L);
+  CHECK(y[3] == 0.0f);
+  CHECK(y[4] == -0.0f);
+  CHECK(y[5] == 200.0f);
+  cpu::unary(UnaryOp::Silu, DType::Float32, y.data(), x.data(), L);
+  CHECK(y[5] == 200.0f);
+  CHECK(y[4] == -0.0f);
+}

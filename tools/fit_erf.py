@@ -1,0 +1,50 @@
+"""The coefficients of erf_fast (kernels/cpu/branchless.h): least-squares fits on Chebyshev nodes, printed
+as float literals, with the worst error of the float evaluation against math.erf in ulp.
+
+    python3 tools/fit_erf.py        (needs numpy)
+
+Below |x| = 1: erf(x) / x as a degree-6 polynomial in x^2 (relative weights). From 1 to 4: log erfc(x) as a
+degree-9 polynomial in x - 2.5; erf = 1 - exp(that).
+"""
+
+import math
+
+import numpy as np
+from numpy.polynomial import polynomial as P
+
+
+def nodes(lo, hi, n):
+    k = np.arange(n)
+    return (lo + hi) / 2 + (hi - lo) / 2 * np.cos((2 * k + 1) * np.pi / (2 * n))
+
+
+def horner_f32(coef, t):
+    c = coef.astype(np.float32)
+    p = np.full_like(t, c[-1])
+    for ci in c[-2::-1]:
+        p = (p * t + ci).astype(np.float32)
+    return p
+
+
+def ulps(got, x):
+    ref = np.array([math.erf(float(v)) for v in x])
+    return np.max(np.abs(got - ref) / np.spacing(np.abs(ref).astype(np.float32)))
+
+
+def main():
+    a = nodes(0, 1, 2000)
+    f = np.array([math.erf(v) / v for v in a])
+    small = P.polyfit(a * a, f, 6, w=1 / f)
+    a = nodes(1, 4, 4000)
+    tail = P.polyfit(a - 2.5, np.array([math.log(math.erfc(v)) for v in a]), 9)
+    for name, c in (("P (x^2)", small), ("Q (|x| - 2.5)", tail)):
+        print(name + ":", ", ".join("%.9ef" % np.float32(v) for v in c))
+    x = np.linspace(1e-4, 1, 200001).astype(np.float32)
+    print("below 1: %.2f ulp" % ulps((x * horner_f32(small, (x * x).astype(np.float32))).astype(np.float32), x))
+    x = np.linspace(1, 4, 300001).astype(np.float32)
+    q = horner_f32(tail, (x - np.float32(2.5)).astype(np.float32))
+    print("1 to 4: %.2f ulp (exact exp)" % ulps((1 - np.exp(q.astype(np.float64))).astype(np.float32), x))
+
+
+if __name__ == "__main__":
+    main()
