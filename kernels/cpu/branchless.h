@@ -6,6 +6,7 @@
 //   log_fast, log1p_fast, the same for log, log1p, expm1, tanh and erf (the float32 unary ops: exp,
 //   expm1_fast,           log, log1p, expm1, tanh, sigmoid, silu, gelu, erf and the gradients built on
 //   tanh_fast, erf_fast   them); std:: for double
+//   sincos_fast           sin and cos of float for |x| < 8192 (the callers patch larger |x|)
 //   LOOM_CPU_CLONES       a row function compiled for baseline x86-64, x86-64-v3 and -v4
 //   HalfIntegerPow        x^p for p = k / 2, 0 < |k| <= 8 (x^3, x^0.5, x^-1...) by products
 //                         and a sqrt (pow with a number, norm with such a p)
@@ -179,6 +180,30 @@ LOOM_CPU_INLINE float expm1_fast(float x) {
   return std::copysign(std::fabs(x) < 1.0f ? small : exp_fast(x) - 1.0f, x);
 }
 LOOM_CPU_INLINE double expm1_fast(double x) { return std::expm1(x); }
+
+// sincos_fast(float x, bool cos): Cephes' sinf / cosf. j = the nearest even multiple of pi / 4 (octant
+// pair), r = x - j pi / 4 by a three-part pi / 4 (exact products for |x| < kSinCosMax), then the sine or
+// cosine polynomial on r by the octant, the sign by the quadrant. Within 2 ulp for |x| < kSinCosMax; the
+// caller computes larger |x| with std::sin / std::cos (the reduction would lose bits). inf, NaN -> NaN.
+constexpr float kSinCosMax = 8192.0f;
+LOOM_CPU_INLINE float sincos_fast(float x, bool cos) {
+  const float a = std::fabs(x) < kSinCosMax ? std::fabs(x) : 0.0f;  // inf, NaN, large: patched below
+  int32_t j = static_cast<int32_t>(a * 1.27323954473516f);          // a / (pi / 4)
+  j = (j + 1) & ~1;
+  const float y = static_cast<float>(j);
+  const float r = ((a - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+  const float z = r * r;
+  const float sp = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;
+  const float cp =
+      ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+  // sin: octant pair j / 2 = 0, 1, 2, 3 -> sin r, cos r, -sin r, -cos r (sin(-x) = -sin x);
+  // cos: cos r, -sin r, -cos r, sin r.
+  const int32_t q = (j >> 1) + (cos ? 1 : 0);
+  float v = (q & 1) ? cp : sp;
+  v = (q & 2) ? -v : v;
+  v = (!cos && std::signbit(x)) ? -v : v;      // sin is odd, -0 included
+  return std::fabs(x) < kSinCosMax ? v : NAN;  // NaN for inf and NaN; large |x| is patched by the caller
+}
 
 // tanh_fast(float x): below |x| = 0.625 x + x^3 P(x^2) (Cephes' tanhf polynomial), above
 // sign(x) (1 - 2 / (e^2|x| + 1)) with exp_fast (1 for large |x|: e^2|x| overflows to inf). Within 3 ulp.

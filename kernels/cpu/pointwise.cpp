@@ -573,7 +573,7 @@ inline T fast_tanh(T v) {
   }
 }
 
-// The float32 activations and their gradients, exp, expm1, log, log1p, tanh and erf on the vectorizable
+// The float32 activations and their gradients, exp, expm1, log, log1p, sin, cos, tanh and erf on the vectorizable
 // functions of kernels/cpu/branchless.h (exp_fast, log_fast...): one row of n elements at strides so and sx, compiled
 // for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes wide. Every
 // element goes through the same vector loop of kF32Block elements (a row's remainder and strided rows
@@ -593,7 +593,9 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::GeluTanhGrad:
     case UnaryOp::Erf:
     case UnaryOp::Log1p:
-    case UnaryOp::Expm1: return true;
+    case UnaryOp::Expm1:
+    case UnaryOp::Sin:
+    case UnaryOp::Cos: return true;
     default: return false;
   }
 }
@@ -606,17 +608,44 @@ LOOM_CPU_INLINE void f32_block(float* o, const float* x, F f) {
   for (int64_t j = 0; j < kF32Block; ++j) o[j] = f(x[j]);
 }
 
+// One call of f32_block for every block, direct or through the buffer: two inlined copies could be
+// contracted differently.
 template <typename F>
 LOOM_CPU_INLINE void f32_row(float* o, int64_t so, const float* x, int64_t sx, int64_t n, F f) {
-  int64_t i = 0;
-  if (so == 1 && sx == 1)
-    for (; i + kF32Block <= n; i += kF32Block) f32_block(o + i, x + i, f);
+  const bool unit = so == 1 && sx == 1;
   alignas(64) float buf[kF32Block] = {};
-  for (; i < n; i += kF32Block) {
+  for (int64_t i = 0; i < n; i += kF32Block) {
     const int64_t m = std::min(kF32Block, n - i);
-    for (int64_t j = 0; j < m; ++j) buf[j] = x[(i + j) * sx];
-    f32_block(buf, buf, f);
-    for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = buf[j];
+    const bool direct = unit && m == kF32Block;
+    if (!direct)
+      for (int64_t j = 0; j < m; ++j) buf[j] = x[(i + j) * sx];
+    f32_block(direct ? o + i : buf, direct ? x + i : buf, f);
+    if (!direct)
+      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = buf[j];
+  }
+}
+
+// f32_row for functions exact only below a bound (sincos_fast): each block's inputs are kept, and the
+// elements at or above the bound (finite) are recomputed by `exact`, in the rare blocks that have any.
+template <typename F, typename G>
+LOOM_CPU_INLINE void f32_row_bounded(float* o, int64_t so, const float* x, int64_t sx, int64_t n, float bound, F f,
+                                     G exact) {
+  alignas(64) float in[kF32Block] = {}, out[kF32Block];
+  for (int64_t i = 0; i < n; i += kF32Block) {
+    const int64_t m = std::min(kF32Block, n - i);
+    if (sx == 1) std::memcpy(in, x + i, sizeof(float) * m);
+    else
+      for (int64_t j = 0; j < m; ++j) in[j] = x[(i + j) * sx];
+    f32_block(out, in, f);
+    int32_t any = 0;
+#pragma omp simd reduction(| : any)
+    for (int64_t j = 0; j < kF32Block; ++j) any |= std::fabs(in[j]) >= bound ? 1 : 0;
+    if (any)
+      for (int64_t j = 0; j < m; ++j)
+        if (std::fabs(in[j]) >= bound && std::fabs(in[j]) != INFINITY) out[j] = exact(in[j]);
+    if (so == 1) std::memcpy(o + i, out, sizeof(float) * m);
+    else
+      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = out[j];
   }
 }
 
@@ -632,6 +661,14 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Log: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v); });
     case UnaryOp::Tanh: return f32_row(o, so, x, sx, n, [](float v) { return tanh_fast(v); });
     case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
+    case UnaryOp::Sin:
+      return f32_row_bounded(
+          o, so, x, sx, n, detail::kSinCosMax, [](float v) { return detail::sincos_fast(v, false); },
+          [](float v) { return std::sin(v); });
+    case UnaryOp::Cos:
+      return f32_row_bounded(
+          o, so, x, sx, n, detail::kSinCosMax, [](float v) { return detail::sincos_fast(v, true); },
+          [](float v) { return std::cos(v); });
     case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return detail::log1p_fast(v); });
     case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return detail::expm1_fast(v); });
     case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });

@@ -93,6 +93,44 @@ TEST_CASE("cpu log1p_fast and expm1_fast are within 2 and 3 ulp, with their spec
   CHECK(expm1_fast(1e-30f) == 1e-30f);
 }
 
+TEST_CASE("cpu sincos_fast is within 2 ulp below 8192; the kernels take std::sin / std::cos above", "[kernels]") {
+  using loom::kernels::cpu::detail::sincos_fast;
+  for (bool c : {false, true}) {
+    auto f = [c](float x) { return sincos_fast(x, c); };
+    auto ref = [c](double x) { return c ? std::cos(x) : std::sin(x); };
+    double wx = 0;
+    // Absolute error in ulp of the result's magnitude, but at least of 2^-24 (near a zero of sin or cos the
+    // reduced argument's rounding, 2^-24 r, dominates: the C library's float functions are exact there too,
+    // PyTorch's vectorized ones are not).
+    double worst = 0;
+    for (float x = -8191.0f; x < 8191.0f; x = std::nextafter(x + 3e-5f * std::max(1.0f, std::fabs(x)), INFINITY)) {
+      const double want = ref(x);
+      const float wf = static_cast<float>(std::fabs(want));
+      const double ulp = std::max(static_cast<double>(std::nextafter(wf, INFINITY)) - wf, 5.9604644775390625e-8);
+      const double err = std::fabs(static_cast<double>(f(x)) - want) / ulp;
+      if (err > worst) worst = err, wx = x;
+    }
+    INFO((c ? "cos" : "sin") << " worst " << worst << " ulp at " << wx);
+    CHECK(worst <= 2.0);
+    CHECK(worst_ulp(f, ref, 1e-30f, 0.7f, 1e-5f) <= 2.0);  // relative near 0
+    CHECK(std::isnan(sincos_fast(INFINITY, c)));
+    CHECK(std::isnan(sincos_fast(-INFINITY, c)));
+    CHECK(std::isnan(sincos_fast(NAN, c)));
+  }
+  CHECK(sincos_fast(0.0f, false) == 0.0f);
+  CHECK(std::signbit(sincos_fast(-0.0f, false)));
+  CHECK(sincos_fast(0.0f, true) == 1.0f);
+  // The kernels above the bound: the C library's values.
+  std::vector<float> x{1e4f, -3e5f, 1e30f, 8192.0f, 8191.5f}, y(x.size());
+  const ElementwiseLoop L = make_loop({5}, {{1}, {1}});
+  cpu::unary(UnaryOp::Sin, DType::Float32, y.data(), x.data(), L);
+  for (int i = 0; i < 4; ++i) CHECK(y[i] == std::sin(x[i]));
+  CHECK(std::fabs(y[4] - std::sin(static_cast<double>(x[4]))) < 1e-6);
+  cpu::unary(UnaryOp::Cos, DType::Float32, x.data(), x.data(), L);  // in place
+  CHECK(x[0] == std::cos(1e4f));
+  CHECK(x[2] == std::cos(1e30f));
+}
+
 TEST_CASE("cpu tanh_fast is within 3 ulp of tanh; odd, saturating, NaN through", "[kernels]") {
   using loom::kernels::cpu::detail::tanh_fast;
   auto f = [](float x) { return tanh_fast(x); };
@@ -145,7 +183,7 @@ TEST_CASE("cpu float32 activations: a strided view gives the bits of its contigu
   const ElementwiseLoop contig = make_loop({n}, {{1}, {1}});
   for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Erf, UnaryOp::Sigmoid, UnaryOp::Silu,
                      UnaryOp::SiluGrad, UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh,
-                     UnaryOp::GeluTanhGrad, UnaryOp::Log1p, UnaryOp::Expm1}) {
+                     UnaryOp::GeluTanhGrad, UnaryOp::Log1p, UnaryOp::Expm1, UnaryOp::Sin, UnaryOp::Cos}) {
     std::vector<float> a(n), b(n);
     cpu::unary(op, DType::Float32, a.data(), src.data(), strided);
     cpu::unary(op, DType::Float32, b.data(), tcopy.data(), contig);
