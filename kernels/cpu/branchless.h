@@ -6,7 +6,9 @@
 //   log_fast, log1p_fast, the same for log, log1p, expm1, tanh and erf (the float32 unary ops: exp,
 //   expm1_fast,           log, log1p, expm1, tanh, sigmoid, silu, gelu, erf and the gradients built on
 //   tanh_fast, erf_fast   them); std:: for double
-//   sincos_fast           sin and cos of float for |x| < 8192 (the callers patch larger |x|)
+//   sincos_fast, tan_fast sin, cos and tan of float for |x| < 8192 (the callers patch larger |x|)
+//   atan_fast, asin_fast, atan, asin and acos of float
+//   acos_fast
 //   LOOM_CPU_CLONES       a row function compiled for baseline x86-64, x86-64-v3 and -v4
 //   HalfIntegerPow        x^p for p = k / 2, 0 < |k| <= 8 (x^3, x^0.5, x^-1...) by products
 //                         and a sqrt (pow with a number, norm with such a p)
@@ -203,6 +205,75 @@ LOOM_CPU_INLINE float sincos_fast(float x, bool cos) {
   v = (q & 2) ? -v : v;
   v = (!cos && std::signbit(x)) ? -v : v;      // sin is odd, -0 included
   return std::fabs(x) < kSinCosMax ? v : NAN;  // NaN for inf and NaN; large |x| is patched by the caller
+}
+
+// tan_fast(float x): Cephes' tanf, the reduction of sincos_fast, tan r by its polynomial and -1 / tan r
+// in the odd octant pairs. Within 4 ulp for |x| < kSinCosMax (the callers patch larger |x|); inf, NaN -> NaN.
+LOOM_CPU_INLINE float tan_fast(float x) {
+  const float a = std::fabs(x) < kSinCosMax ? std::fabs(x) : 0.0f;
+  int32_t j = static_cast<int32_t>(a * 1.27323954473516f);
+  j = (j + 1) & ~1;
+  const float y = static_cast<float>(j);
+  const float r = ((a - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+  const float z = r * r;
+  float p = 9.38540185543e-3f;
+  p = p * z + 3.11992232697e-3f;
+  p = p * z + 2.44301354525e-2f;
+  p = p * z + 5.34112807005e-2f;
+  p = p * z + 1.33387994085e-1f;
+  p = p * z + 3.33331568548e-1f;
+  float t = p * z * r + r;
+  t = (j & 2) ? -1.0f / t : t;
+  t = std::signbit(x) ? -t : t;  // odd, -0 included
+  return std::fabs(x) < kSinCosMax ? t : NAN;
+}
+
+// atan_fast(float x): Cephes' atanf. |x| above tan(3 pi / 8) maps to pi / 2 + atan(-1 / |x|), above
+// tan(pi / 8) to pi / 4 + atan((|x| - 1) / (|x| + 1)) (one division for the three ranges), then an odd
+// polynomial. Within 2.5 ulp; atan(+-inf) = +-pi / 2, NaN stays NaN.
+LOOM_CPU_INLINE float atan_fast(float x) {
+  const float a = std::fabs(x);
+  const bool big = a > 2.414213562373095f, mid = a > 0.4142135623730950f;
+  const float num = big ? -1.0f : (mid ? a - 1.0f : a);
+  const float den = big ? a : (mid ? a + 1.0f : 1.0f);
+  // pi / 2 and pi / 4 as a float and the rest, added to the small terms first
+  const float base = big ? 1.5707963267948966f : (mid ? 0.7853981633974483f : 0.0f);
+  const float base_lo = big ? -4.37113883e-8f : (mid ? -2.18556941e-8f : 0.0f);
+  const float t = num / den, z = t * t;
+  float p = 8.05374449538e-2f;
+  p = p * z - 1.38776856032e-1f;
+  p = p * z + 1.99777106478e-1f;
+  p = p * z - 3.33329491539e-1f;
+  return std::copysign(base + (t + (p * z * t + base_lo)), x);
+}
+
+// asin_fast(float x) / acos_fast: Cephes' asinf: above |x| = 0.5 asin = pi / 2 - 2 asin(sqrt((1 - |x|) / 2)),
+// below an odd polynomial; acos = pi / 2 - asin in the middle, 2 asin(sqrt((1 - x) / 2)) above 0.5 and
+// pi - that of -x below -0.5. Within 2.5 ulp; NaN outside [-1, 1].
+LOOM_CPU_INLINE float asin_core(float a) {  // asin(a) for 0 <= a <= 0.5 (and NaN)
+  const float z = a * a;
+  float p = 4.2163199048e-2f;
+  p = p * z + 2.4181311049e-2f;
+  p = p * z + 4.5470025998e-2f;
+  p = p * z + 7.4953002686e-2f;
+  p = p * z + 1.6666752422e-1f;
+  return p * z * a + a;
+}
+LOOM_CPU_INLINE float asin_fast(float x) {
+  const float a = std::fabs(x);
+  const bool big = a > 0.5f;
+  const float s = std::sqrt(0.5f * (1.0f - a));  // NaN above 1
+  const float r = big ? 1.5707963267948966f + (-4.37113883e-8f - 2.0f * asin_core(s)) : asin_core(a);
+  return std::copysign(a > 1.0f ? NAN : r, x);
+}
+LOOM_CPU_INLINE float acos_fast(float x) {
+  const float a = std::fabs(x);
+  const float s = std::sqrt(0.5f * (1.0f - a));
+  const float outer = 2.0f * asin_core(s);  // acos(|x|) for |x| > 0.5
+  float r = a > 0.5f ? (x < 0.0f ? 3.14159265358979323846f + (-8.74227766e-8f - outer) : outer)
+                     : 1.5707963267948966f + (-4.37113883e-8f - asin_core(x));
+  r = a > 1.0f ? NAN : r;
+  return x != x ? x : r;
 }
 
 // tanh_fast(float x): below |x| = 0.625 x + x^3 P(x^2) (Cephes' tanhf polynomial), above

@@ -131,6 +131,58 @@ TEST_CASE("cpu sincos_fast is within 2 ulp below 8192; the kernels take std::sin
   CHECK(x[2] == std::cos(1e30f));
 }
 
+TEST_CASE("cpu tan_fast within 4 ulp, atan_fast, asin_fast, acos_fast within 2.5 ulp; special values", "[kernels]") {
+  using namespace loom::kernels::cpu::detail;
+  double wx = 0, worst = 0;
+  // tan: relative error, except next to its zeros where the reduced argument's rounding (2^-24 r) is
+  // absolute, as for sin.
+  for (float x = -8191.0f; x < 8191.0f; x = std::nextafter(x + 3e-5f * std::max(1.0f, std::fabs(x)), INFINITY)) {
+    const double want = std::tan(static_cast<double>(x));
+    const float wf = static_cast<float>(std::fabs(want));
+    if (std::isinf(wf)) continue;
+    const double ulp = std::max(static_cast<double>(std::nextafter(wf, INFINITY)) - wf, 5.9604644775390625e-8);
+    const double err = std::fabs(static_cast<double>(tan_fast(x)) - want) / ulp;
+    if (err > worst) worst = err, wx = x;
+  }
+  INFO("tan worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 4.0);
+  auto at = [](float x) { return atan_fast(x); };
+  auto at_ref = [](double x) { return std::atan(x); };
+  worst = std::max(worst_ulp(at, at_ref, 1e-30f, 3e38f, 1e-5f, &wx), worst_ulp(at, at_ref, -3e38f, -1e-30f, 1e-5f));
+  INFO("atan worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.5);
+  auto as = [](float x) { return asin_fast(x); };
+  auto as_ref = [](double x) { return std::asin(x); };
+  worst = std::max(worst_ulp(as, as_ref, 1e-30f, 1.0f, 1e-6f, &wx), worst_ulp(as, as_ref, -1.0f, -1e-30f, 1e-6f));
+  INFO("asin worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.5);
+  auto ac = [](float x) { return acos_fast(x); };
+  auto ac_ref = [](double x) { return std::acos(x); };
+  worst = std::max(worst_ulp(ac, ac_ref, -1.0f, -1e-30f, 1e-6f, &wx), worst_ulp(ac, ac_ref, 1e-30f, 1.0f, 1e-6f));
+  INFO("acos worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.5);
+  CHECK(std::isnan(tan_fast(INFINITY)));
+  CHECK(std::signbit(tan_fast(-0.0f)));
+  CHECK(atan_fast(INFINITY) == static_cast<float>(std::atan(INFINITY)));
+  CHECK(atan_fast(-INFINITY) == -static_cast<float>(std::atan(INFINITY)));
+  CHECK(std::isnan(atan_fast(NAN)));
+  CHECK(std::signbit(atan_fast(-0.0f)));
+  CHECK(asin_fast(1.0f) == static_cast<float>(std::asin(1.0)));
+  CHECK(std::isnan(asin_fast(1.5f)));
+  CHECK(std::isnan(asin_fast(-1.0001f)));
+  CHECK(std::isnan(asin_fast(NAN)));
+  CHECK(std::signbit(asin_fast(-0.0f)));
+  CHECK(acos_fast(1.0f) == 0.0f);
+  CHECK(acos_fast(-1.0f) == static_cast<float>(M_PI));
+  CHECK(std::isnan(acos_fast(1.5f)));
+  CHECK(std::isnan(acos_fast(NAN)));
+  // Above the bound, the kernel takes std::tan.
+  std::vector<float> x{1e4f, -3e5f}, y(2);
+  cpu::unary(UnaryOp::Tan, DType::Float32, y.data(), x.data(), make_loop({2}, {{1}, {1}}));
+  CHECK(y[0] == std::tan(1e4f));
+  CHECK(y[1] == std::tan(-3e5f));
+}
+
 TEST_CASE("cpu tanh_fast is within 3 ulp of tanh; odd, saturating, NaN through", "[kernels]") {
   using loom::kernels::cpu::detail::tanh_fast;
   auto f = [](float x) { return tanh_fast(x); };
@@ -181,9 +233,10 @@ TEST_CASE("cpu float32 activations: a strided view gives the bits of its contigu
     for (int64_t c = 0; c < C; ++c) tcopy[r * C + c] = src[c * R + r];
   const ElementwiseLoop strided = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}});
   const ElementwiseLoop contig = make_loop({n}, {{1}, {1}});
-  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Erf, UnaryOp::Sigmoid, UnaryOp::Silu,
-                     UnaryOp::SiluGrad, UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh,
-                     UnaryOp::GeluTanhGrad, UnaryOp::Log1p, UnaryOp::Expm1, UnaryOp::Sin, UnaryOp::Cos}) {
+  for (UnaryOp op :
+       {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Erf, UnaryOp::Sigmoid, UnaryOp::Silu, UnaryOp::SiluGrad,
+        UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh, UnaryOp::GeluTanhGrad, UnaryOp::Log1p,
+        UnaryOp::Expm1, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tan, UnaryOp::Atan, UnaryOp::Asin, UnaryOp::Acos}) {
     std::vector<float> a(n), b(n);
     cpu::unary(op, DType::Float32, a.data(), src.data(), strided);
     cpu::unary(op, DType::Float32, b.data(), tcopy.data(), contig);
