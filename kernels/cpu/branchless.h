@@ -89,6 +89,25 @@ LOOM_CPU_INLINE T select_bits(uint8_t c, T x, T y) {
 // A bool mask read as bytes (0 or 1), for select_bits.
 inline const uint8_t* mask_bytes(const bool* m) { return reinterpret_cast<const uint8_t*>(m); }
 
+// c[0] + c[1] x + ... + c[N-1] x^(N-1) by Horner's rule from the highest power (unrolled, so the
+// coefficients become constants of the vector loop).
+template <size_t N>
+LOOM_CPU_INLINE float horner(float x, const float (&c)[N]) {
+  float p = c[N - 1];
+  for (size_t i = N - 1; i-- > 0;) p = p * x + c[i];
+  return p;
+}
+
+// x = j pi / 4 + r for 0 <= x < kSinCosMax: j = x / (pi / 4) truncated, rounded up to even, and
+// r = x - j pi / 4 by a three-part pi / 4 whose products with j are exact (Cephes' reduction, shared by
+// sincos_fast and tan_fast).
+constexpr float kSinCosMax = 8192.0f;
+LOOM_CPU_INLINE float reduce_pi4(float x, int32_t& j) {
+  j = (static_cast<int32_t>(x * 1.27323954473516f) + 1) & ~1;
+  const float y = static_cast<float>(j);
+  return ((x - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+}
+
 LOOM_CPU_INLINE float exp_fast(float x) {
   constexpr float kLo = -103.972084f, kHi = 88.7228394f;
   const bool nan = x != x;
@@ -137,15 +156,9 @@ LOOM_CPU_INLINE float log_fast(float x) {
   m = big ? m * 0.5f : m;
   e = big ? e + 1 : e;
   const float f = m - 1.0f, z = f * f, fe = static_cast<float>(e);
-  float p = 7.0376836292e-2f;
-  p = p * f - 1.1514610310e-1f;
-  p = p * f + 1.1676998740e-1f;
-  p = p * f - 1.2420140846e-1f;
-  p = p * f + 1.4249322787e-1f;
-  p = p * f - 1.6668057665e-1f;
-  p = p * f + 2.0000714765e-1f;
-  p = p * f - 2.4999993993e-1f;
-  p = p * f + 3.3333331174e-1f;
+  constexpr float kP[] = {3.3333331174e-1f,  -2.4999993993e-1f, 2.0000714765e-1f,  -1.6668057665e-1f, 1.4249322787e-1f,
+                          -1.2420140846e-1f, 1.1676998740e-1f,  -1.1514610310e-1f, 7.0376836292e-2f};
+  const float p = horner(f, kP);
   float y = p * f * z + fe * -2.12194440e-4f - 0.5f * z;
   float r = (f + y) + fe * 0.693359375f;
   r = x == 0.0f ? -INFINITY : r;
@@ -167,37 +180,26 @@ LOOM_CPU_INLINE double log1p_fast(double x) { return std::log1p(x); }
 // expm1_fast(float x): below |x| = 1 the Taylor series to x^11 (its remainder < 3e-9 relative), above
 // exp_fast(x) - 1. Within 3 ulp; expm1(-inf) = -1, inf -> inf, -0 stays -0, NaN stays NaN.
 LOOM_CPU_INLINE float expm1_fast(float x) {
-  float p = 2.50521084e-8f;  // 1 / 11!
-  p = p * x + 2.75573192e-7f;
-  p = p * x + 2.75573192e-6f;
-  p = p * x + 2.48015873e-5f;
-  p = p * x + 1.98412698e-4f;
-  p = p * x + 1.38888889e-3f;
-  p = p * x + 8.33333333e-3f;
-  p = p * x + 4.16666667e-2f;
-  p = p * x + 1.66666667e-1f;
-  p = p * x + 0.5f;
+  constexpr float kP[] = {0.5f,           1.66666667e-1f, 4.16666667e-2f, 8.33333333e-3f, 1.38888889e-3f,
+                          1.98412698e-4f, 2.48015873e-5f, 2.75573192e-6f, 2.75573192e-7f, 2.50521084e-8f};  // 1 / k!
+  const float p = horner(x, kP);
   const float small = p * x * x + x;
   // expm1 has the sign of x (-0 included); NaN takes exp_fast(NaN) - 1
   return std::copysign(std::fabs(x) < 1.0f ? small : exp_fast(x) - 1.0f, x);
 }
 LOOM_CPU_INLINE double expm1_fast(double x) { return std::expm1(x); }
 
-// sincos_fast(float x, bool cos): Cephes' sinf / cosf. j = the nearest even multiple of pi / 4 (octant
-// pair), r = x - j pi / 4 by a three-part pi / 4 (exact products for |x| < kSinCosMax), then the sine or
-// cosine polynomial on r by the octant, the sign by the quadrant. Within 2 ulp for |x| < kSinCosMax; the
-// caller computes larger |x| with std::sin / std::cos (the reduction would lose bits). inf, NaN -> NaN.
-constexpr float kSinCosMax = 8192.0f;
+// sincos_fast(float x, bool cos): Cephes' sinf / cosf. x = j pi / 4 + r (reduce_pi4, j even: the octant
+// pair), then the sine or cosine polynomial on r by the octant, the sign by the quadrant. Within 2 ulp for |x| <
+// kSinCosMax; the caller computes larger |x| with std::sin / std::cos (the reduction would lose bits). inf, NaN -> NaN.
 LOOM_CPU_INLINE float sincos_fast(float x, bool cos) {
-  const float a = std::fabs(x) < kSinCosMax ? std::fabs(x) : 0.0f;  // inf, NaN, large: patched below
-  int32_t j = static_cast<int32_t>(a * 1.27323954473516f);          // a / (pi / 4)
-  j = (j + 1) & ~1;
-  const float y = static_cast<float>(j);
-  const float r = ((a - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+  int32_t j;
+  const float r = reduce_pi4(std::fabs(x) < kSinCosMax ? std::fabs(x) : 0.0f, j);  // inf, NaN, large: below
   const float z = r * r;
-  const float sp = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;
-  const float cp =
-      ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+  constexpr float kSin[] = {-1.6666654611e-1f, 8.3321608736e-3f, -1.9515295891e-4f};
+  constexpr float kCos[] = {4.166664568298827e-2f, -1.388731625493765e-3f, 2.443315711809948e-5f};
+  const float sp = horner(z, kSin) * z * r + r;
+  const float cp = horner(z, kCos) * z * z - 0.5f * z + 1.0f;
   // sin: octant pair j / 2 = 0, 1, 2, 3 -> sin r, cos r, -sin r, -cos r (sin(-x) = -sin x);
   // cos: cos r, -sin r, -cos r, sin r.
   const int32_t q = (j >> 1) + (cos ? 1 : 0);
@@ -210,19 +212,11 @@ LOOM_CPU_INLINE float sincos_fast(float x, bool cos) {
 // tan_fast(float x): Cephes' tanf, the reduction of sincos_fast, tan r by its polynomial and -1 / tan r
 // in the odd octant pairs. Within 4 ulp for |x| < kSinCosMax (the callers patch larger |x|); inf, NaN -> NaN.
 LOOM_CPU_INLINE float tan_fast(float x) {
-  const float a = std::fabs(x) < kSinCosMax ? std::fabs(x) : 0.0f;
-  int32_t j = static_cast<int32_t>(a * 1.27323954473516f);
-  j = (j + 1) & ~1;
-  const float y = static_cast<float>(j);
-  const float r = ((a - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
-  const float z = r * r;
-  float p = 9.38540185543e-3f;
-  p = p * z + 3.11992232697e-3f;
-  p = p * z + 2.44301354525e-2f;
-  p = p * z + 5.34112807005e-2f;
-  p = p * z + 1.33387994085e-1f;
-  p = p * z + 3.33331568548e-1f;
-  float t = p * z * r + r;
+  int32_t j;
+  const float r = reduce_pi4(std::fabs(x) < kSinCosMax ? std::fabs(x) : 0.0f, j), z = r * r;
+  constexpr float kP[] = {3.33331568548e-1f, 1.33387994085e-1f, 5.34112807005e-2f,
+                          2.44301354525e-2f, 3.11992232697e-3f, 9.38540185543e-3f};
+  float t = horner(z, kP) * z * r + r;
   t = (j & 2) ? -1.0f / t : t;
   t = std::signbit(x) ? -t : t;  // odd, -0 included
   return std::fabs(x) < kSinCosMax ? t : NAN;
@@ -240,10 +234,8 @@ LOOM_CPU_INLINE float atan_fast(float x) {
   const float base = big ? 1.5707963267948966f : (mid ? 0.7853981633974483f : 0.0f);
   const float base_lo = big ? -4.37113883e-8f : (mid ? -2.18556941e-8f : 0.0f);
   const float t = num / den, z = t * t;
-  float p = 8.05374449538e-2f;
-  p = p * z - 1.38776856032e-1f;
-  p = p * z + 1.99777106478e-1f;
-  p = p * z - 3.33329491539e-1f;
+  constexpr float kP[] = {-3.33329491539e-1f, 1.99777106478e-1f, -1.38776856032e-1f, 8.05374449538e-2f};
+  const float p = horner(z, kP);
   return std::copysign(base + (t + (p * z * t + base_lo)), x);
 }
 
@@ -252,11 +244,8 @@ LOOM_CPU_INLINE float atan_fast(float x) {
 // pi - that of -x below -0.5. Within 2.5 ulp; NaN outside [-1, 1].
 LOOM_CPU_INLINE float asin_core(float a) {  // asin(a) for 0 <= a <= 0.5 (and NaN)
   const float z = a * a;
-  float p = 4.2163199048e-2f;
-  p = p * z + 2.4181311049e-2f;
-  p = p * z + 4.5470025998e-2f;
-  p = p * z + 7.4953002686e-2f;
-  p = p * z + 1.6666752422e-1f;
+  constexpr float kP[] = {1.6666752422e-1f, 7.4953002686e-2f, 4.5470025998e-2f, 2.4181311049e-2f, 4.2163199048e-2f};
+  const float p = horner(z, kP);
   return p * z * a + a;
 }
 LOOM_CPU_INLINE float asin_fast(float x) {
@@ -280,11 +269,9 @@ LOOM_CPU_INLINE float acos_fast(float x) {
 // sign(x) (1 - 2 / (e^2|x| + 1)) with exp_fast (1 for large |x|: e^2|x| overflows to inf). Within 3 ulp.
 LOOM_CPU_INLINE float tanh_fast(float x) {
   const float a = std::fabs(x), z = x * x;
-  float p = -5.70498872745e-3f;
-  p = p * z + 2.06390887954e-2f;
-  p = p * z - 5.37397155531e-2f;
-  p = p * z + 1.33314422036e-1f;
-  p = p * z - 3.33332819422e-1f;
+  constexpr float kP[] = {-3.33332819422e-1f, 1.33314422036e-1f, -5.37397155531e-2f, 2.06390887954e-2f,
+                          -5.70498872745e-3f};
+  const float p = horner(z, kP);
   const float small = p * z * x + x;
   const float large = 1.0f - 2.0f / (exp_fast(2.0f * a) + 1.0f);
   return std::copysign(a < 0.625f ? small : large, x);  // -0 stays -0; NaN takes `large`, which is NaN
@@ -296,24 +283,14 @@ LOOM_CPU_INLINE double tanh_fast(double x) { return std::tanh(x); }
 // 3.92). Within 3 ulp; erf(+-inf) = +-1, NaN stays NaN.
 LOOM_CPU_INLINE float erf_fast(float x) {
   const float a = std::fabs(x), z = a * a;
-  float p = 7.898209878e-05f;
-  p = p * z - 8.024353883e-04f;
-  p = p * z + 5.190053489e-03f;
-  p = p * z - 2.685480937e-02f;
-  p = p * z + 1.128361225e-01f;
-  p = p * z - 3.761262894e-01f;
-  p = p * z + 1.128379226e+00f;
+  constexpr float kP[] = {1.128379226e+00f, -3.761262894e-01f, 1.128361225e-01f, -2.685480937e-02f,
+                          5.190053489e-03f, -8.024353883e-04f, 7.898209878e-05f};
+  constexpr float kQ[] = {-7.806815147e+00f, -5.352680683e+00f, -9.438936114e-01f, -1.085816510e-02f,
+                          2.165160375e-03f,  -4.207069287e-04f, 7.739442663e-05f,  -1.297613289e-05f,
+                          1.614061603e-06f,  -6.582857992e-08f};
+  const float p = horner(z, kP);
   const float t = (a > 4.0f ? 4.0f : a) - 2.5f;
-  float q = -6.582857992e-08f;
-  q = q * t + 1.614061603e-06f;
-  q = q * t - 1.297613289e-05f;
-  q = q * t + 7.739442663e-05f;
-  q = q * t - 4.207069287e-04f;
-  q = q * t + 2.165160375e-03f;
-  q = q * t - 1.085816510e-02f;
-  q = q * t - 9.438936114e-01f;
-  q = q * t - 5.352680683e+00f;
-  q = q * t - 7.806815147e+00f;
+  const float q = horner(t, kQ);
   const float r = a < 1.0f ? a * p : 1.0f - exp_fast(q);
   return std::copysign(r, x);
 }

@@ -25,6 +25,7 @@
 #include <limits>
 #include <type_traits>
 #include "core/error.h"
+#include "kernels/int_pow.h"
 #include "kernels/pointwise.h"
 #include "kernels/special_math.h"
 #include "kernels/cpu/branchless.h"
@@ -76,12 +77,7 @@ inline T div_op(T a, T b) {
 template <typename T>
 inline T pow_op(T base, T e) {
   if constexpr (is_int_v<T>) {
-    if (e < 0) return base == 1 ? T(1) : base == -1 ? ((e & 1) ? T(-1) : T(1)) : T(0);
-    using U = std::make_unsigned_t<T>;
-    U r = 1, b = U(base);
-    for (; e; e >>= 1, b *= b)
-      if (e & 1) r *= b;
-    return T(r);
+    return int_pow(base, e);
   } else {
     return std::pow(base, e);
   }

@@ -18,6 +18,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/cuda/common.cuh"
+#include "kernels/int_pow.h"
 #include "kernels/pointwise.h"
 #include "kernels/special_math.h"
 
@@ -122,16 +123,6 @@ struct UnaryMathF {
 };
 
 // ---- binary ----
-
-template <typename T>
-__device__ T int_pow(T base, T e) {
-  if (e < 0) return base == 1 ? T(1) : base == -1 ? ((e & 1) ? T(-1) : T(1)) : T(0);
-  using U = std::make_unsigned_t<T>;
-  U r = 1, b = U(base);
-  for (; e; e >>= 1, b *= b)
-    if (e & 1) r *= b;
-  return T(r);
-}
 
 template <typename T>
 __device__ T floordiv_(T a, T b) {
