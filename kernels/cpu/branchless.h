@@ -3,6 +3,7 @@
 //   select_bits(c, x, y)  c ? x : y as a bit select (where, masked_fill, max pooling)
 //   exp_fast(x)           exp for float that vectorizes (softmax, log_softmax,
 //                         cross_entropy, logsumexp, the float32 unary ops); std::exp for double
+//   log2_fast, log10_fast, exp2_fast   the same for log2, log10 and exp2
 //   log_fast, log1p_fast, the same for log, log1p, expm1, tanh and erf (the float32 unary ops: exp,
 //   expm1_fast,           log, log1p, expm1, tanh, sigmoid, silu, gelu, erf and the gradients built on
 //   tanh_fast, erf_fast   them); std:: for double
@@ -108,6 +109,17 @@ LOOM_CPU_INLINE float reduce_pi4(float x, int32_t& j) {
   return ((x - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
 }
 
+// y 2^n for n in [-150, 128], as y 2^n1 2^n2 with n1 = floor(n / 2): both factors are normal floats, and
+// results in float's subnormal range come out by gradual underflow.
+LOOM_CPU_INLINE float times_pow2(float y, int32_t n) {
+  const int32_t n1 = n >> 1, n2 = n - n1;
+  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, sizeof(float));
+  std::memcpy(&s2, &b2, sizeof(float));
+  return y * s1 * s2;
+}
+
 LOOM_CPU_INLINE float exp_fast(float x) {
   constexpr float kLo = -103.972084f, kHi = 88.7228394f;
   const bool nan = x != x;
@@ -125,14 +137,7 @@ LOOM_CPU_INLINE float exp_fast(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float er = p * r * r + r + 1.0f;
-  // 2^n = 2^n1 2^n2 with n1 = floor(n / 2): both are normal floats for n in [-150, 128].
-  const int32_t ni = static_cast<int32_t>(n);
-  const int32_t n1 = ni >> 1, n2 = ni - n1;
-  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, sizeof(float));
-  std::memcpy(&s2, &b2, sizeof(float));
-  float y = er * s1 * s2;
+  float y = times_pow2(er, static_cast<int32_t>(n));
   y = x < kLo ? 0.0f : y;
   y = x > kHi ? INFINITY : y;
   return nan ? x : y;
@@ -140,11 +145,13 @@ LOOM_CPU_INLINE float exp_fast(float x) {
 
 LOOM_CPU_INLINE double exp_fast(double x) { return std::exp(x); }
 
-// log_fast(float x): x = 2^e m with m in [sqrt(1/2), sqrt(2)) (subnormals scaled by 2^23 first), then
-// log m = f - f^2 / 2 + f^3 P(f) with f = m - 1 (the degree-8 polynomial of Cephes' logf) and e ln 2 in
-// two parts. Within 1 ulp; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN stays NaN.
-LOOM_CPU_INLINE float log_fast(float x) {
-  const bool sub = x < 1.17549435e-38f;  // subnormal (and 0, negative: replaced below)
+// x = 2^e (1 + f) with 1 + f in [sqrt(1/2), sqrt(2)) for x > 0 (subnormals scaled by 2^23 first), and
+// log(1 + f) = f + t - f^2 / 2 with t = f^3 P(f) (the degree-8 polynomial of Cephes' logf).
+struct LogParts {
+  float f, t, z, e;  // z = f^2
+};
+LOOM_CPU_INLINE LogParts log_parts(float x) {
+  const bool sub = x < 1.17549435e-38f;  // subnormal (and 0, negative: replaced by the callers)
   const float xs = sub ? x * 8388608.0f : x;
   int32_t bits;
   std::memcpy(&bits, &xs, sizeof(float));
@@ -155,17 +162,72 @@ LOOM_CPU_INLINE float log_fast(float x) {
   const bool big = m > 1.41421356f;
   m = big ? m * 0.5f : m;
   e = big ? e + 1 : e;
-  const float f = m - 1.0f, z = f * f, fe = static_cast<float>(e);
+  const float f = m - 1.0f, z = f * f;
   constexpr float kP[] = {3.3333331174e-1f,  -2.4999993993e-1f, 2.0000714765e-1f,  -1.6668057665e-1f, 1.4249322787e-1f,
                           -1.2420140846e-1f, 1.1676998740e-1f,  -1.1514610310e-1f, 7.0376836292e-2f};
-  const float p = horner(f, kP);
-  float y = p * f * z + fe * -2.12194440e-4f - 0.5f * z;
-  float r = (f + y) + fe * 0.693359375f;
+  return {f, horner(f, kP) * f * z, z, static_cast<float>(e)};
+}
+// The logarithms' special values: -inf at +-0, NaN below 0 and for NaN, inf at inf.
+LOOM_CPU_INLINE float log_special(float x, float r) {
   r = x == 0.0f ? -INFINITY : r;
   r = x < 0.0f ? NAN : r;
   r = x == INFINITY ? INFINITY : r;
   return x != x ? x : r;
 }
+
+// log_fast(float x): log(1 + f) + e ln 2 with ln 2 in two parts. Within 1 ulp; log(0) = -inf,
+// log(x < 0) = NaN, log(inf) = inf, NaN stays NaN.
+LOOM_CPU_INLINE float log_fast(float x) {
+  const LogParts q = log_parts(x);
+  const float y = q.t + q.e * -2.12194440e-4f - 0.5f * q.z;
+  return log_special(x, (q.f + y) + q.e * 0.693359375f);
+}
+
+// log2_fast / log10_fast (Cephes' log2f, log10f): log(1 + f) times log2(e) or log10(e) and e times 1 or
+// log10(2), the constants in two parts, the small terms first; log2 of a power of two is exact. Within
+// 2 ulp (log10: 2.5); the special values of log.
+LOOM_CPU_INLINE float log2_fast(float x) {
+  const LogParts q = log_parts(x);
+  const float y = q.t - 0.5f * q.z;
+  constexpr float kLog2eMinus1 = 0.44269504088896340736f;
+  return log_special(x, (((y * kLog2eMinus1 + q.f * kLog2eMinus1) + y) + q.f) + q.e);
+}
+LOOM_CPU_INLINE float log10_fast(float x) {
+  const LogParts q = log_parts(x);
+  const float y = q.t - 0.5f * q.z;
+  constexpr float kL10eA = 4.3359375e-1f, kL10eB = 7.00731903251827651129e-4f;
+  constexpr float kL102A = 3.0078125e-1f, kL102B = 2.48745663981195213739e-4f;
+  float r = q.f * kL10eB;
+  r += y * kL10eB;
+  r += q.f * kL10eA;
+  r += y * kL10eA;
+  r += q.e * kL102B;
+  r += q.e * kL102A;
+  return log_special(x, r);
+}
+
+// exp2_fast(float x) (Cephes' exp2f): n = x rounded, 2^(x - n) by a degree-6 polynomial on [-1/2, 1/2],
+// times 2^n; exact at the integers. Within 2 ulp; 0 below -150, inf above 128, NaN stays NaN.
+LOOM_CPU_INLINE float exp2_fast(float x) {
+  const bool nan = x != x;
+  float xc = x < -150.0f ? -150.0f : x;
+  xc = xc > 129.0f ? 129.0f : xc;
+  xc = nan ? 0.0f : xc;
+  const float n = (xc + 12582912.0f) - 12582912.0f;  // round to nearest
+  const float f = xc - n;                            // exact, in [-1/2, 1/2]
+  constexpr float kP[] = {1.0f,
+                          6.931472028550421e-1f,
+                          2.402264791363012e-1f,
+                          5.550332471162809e-2f,
+                          9.618437357674640e-3f,
+                          1.339887440266574e-3f,
+                          1.535336188319500e-4f};
+  float y = times_pow2(horner(f, kP), static_cast<int32_t>(n) > 128 ? 128 : static_cast<int32_t>(n));
+  y = x < -150.0f ? 0.0f : y;
+  y = x >= 128.0f ? INFINITY : y;
+  return nan ? x : y;
+}
+
 LOOM_CPU_INLINE double log_fast(double x) { return std::log(x); }
 
 // log1p_fast(float x) = log u + (x - (u - 1)) / u with u = 1 + x rounded: the correction puts back what

@@ -569,13 +569,12 @@ inline T fast_tanh(T v) {
   }
 }
 
-// The float32 activations and their gradients, exp, expm1, log, log1p, sin, cos, tan, atan, asin, acos,
-// tanh and erf on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...): one row
-// of n elements at strides so and sx, compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so
-// that unit-stride rows run 16 or 8 lanes wide. Every element goes through the same vector block of
-// kF32Block elements, inlined once (a row's remainder and strided rows through a buffer): a scalar
-// remainder loop or a second copy could contract a * b + c into FMAs differently, and a value's result
-// would depend on its position and on the view.
+// The float32 activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan,
+// atan, asin, acos, tanh and erf on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...): one
+// row of n elements at strides so and sx, compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that
+// unit-stride rows run 16 or 8 lanes wide. Every element goes through the same vector block of kF32Block elements,
+// inlined once (a row's remainder and strided rows through a buffer): a scalar remainder loop or a second copy could
+// contract a * b + c into FMAs differently, and a value's result would depend on its position and on the view.
 bool f32_row_op(UnaryOp op) {
   switch (op) {
     case UnaryOp::Exp:
@@ -596,7 +595,10 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::Tan:
     case UnaryOp::Atan:
     case UnaryOp::Asin:
-    case UnaryOp::Acos: return true;
+    case UnaryOp::Acos:
+    case UnaryOp::Log2:
+    case UnaryOp::Log10:
+    case UnaryOp::Exp2: return true;
     default: return false;
   }
 }
@@ -677,6 +679,9 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Atan: return f32_row(o, so, x, sx, n, [](float v) { return detail::atan_fast(v); });
     case UnaryOp::Asin: return f32_row(o, so, x, sx, n, [](float v) { return detail::asin_fast(v); });
     case UnaryOp::Acos: return f32_row(o, so, x, sx, n, [](float v) { return detail::acos_fast(v); });
+    case UnaryOp::Log2: return f32_row(o, so, x, sx, n, [](float v) { return detail::log2_fast(v); });
+    case UnaryOp::Log10: return f32_row(o, so, x, sx, n, [](float v) { return detail::log10_fast(v); });
+    case UnaryOp::Exp2: return f32_row(o, so, x, sx, n, [](float v) { return detail::exp2_fast(v); });
     case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return detail::log1p_fast(v); });
     case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return detail::expm1_fast(v); });
     case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });

@@ -64,6 +64,38 @@ TEST_CASE("cpu log_fast is within 1 ulp of log, with log's special values", "[ke
   CHECK(log_fast(2.5) == std::log(2.5));  // double: std::log itself
 }
 
+TEST_CASE("cpu log2_fast, exp2_fast within 2 ulp, log10_fast within 2.5; exact at powers of two", "[kernels]") {
+  using namespace loom::kernels::cpu::detail;
+  double wx = 0, worst = 0;
+  worst = worst_ulp([](float x) { return log2_fast(x); }, [](double x) { return std::log2(x); }, 1e-44f, 3.4e38f, 1e-4f,
+                    &wx);
+  INFO("log2 worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.0);
+  worst = worst_ulp([](float x) { return log10_fast(x); }, [](double x) { return std::log10(x); }, 1e-44f, 3.4e38f,
+                    1e-4f, &wx);
+  INFO("log10 worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.5);
+  auto e2 = [](float x) { return exp2_fast(x); };
+  auto e2_ref = [](double x) { return std::exp2(x); };
+  worst = std::max(worst_ulp(e2, e2_ref, 1e-30f, 127.9f, 1e-5f, &wx), worst_ulp(e2, e2_ref, -126.0f, -1e-30f, 1e-5f));
+  INFO("exp2 worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 2.0);
+  for (int k = -149; k <= 127; ++k) {
+    CHECK(exp2_fast(static_cast<float>(k)) == std::ldexp(1.0f, k));
+    CHECK(log2_fast(std::ldexp(1.0f, k)) == static_cast<float>(k));
+  }
+  CHECK(log10_fast(1.0f) == 0.0f);
+  CHECK(log2_fast(0.0f) == -INFINITY);
+  CHECK(std::isnan(log10_fast(-1.0f)));
+  CHECK(log10_fast(INFINITY) == INFINITY);
+  CHECK(std::isnan(log2_fast(NAN)));
+  CHECK(exp2_fast(-INFINITY) == 0.0f);
+  CHECK(exp2_fast(-151.0f) == 0.0f);
+  CHECK(exp2_fast(128.0f) == INFINITY);
+  CHECK(exp2_fast(INFINITY) == INFINITY);
+  CHECK(std::isnan(exp2_fast(NAN)));
+}
+
 TEST_CASE("cpu log1p_fast and expm1_fast are within 2 and 3 ulp, with their special values", "[kernels]") {
   using loom::kernels::cpu::detail::expm1_fast;
   using loom::kernels::cpu::detail::log1p_fast;
