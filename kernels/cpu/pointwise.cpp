@@ -31,6 +31,7 @@
 #include "kernels/cpu/branchless.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/pointwise_f32.h"
 
 namespace loom::kernels::cpu {
 namespace {
@@ -551,174 +552,10 @@ void unary_numeric(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
   }
 }
 
-// glibc's tanhf costs ~30 ns; expf ~1 ns. For float: (1 - e) / (1 + e) with
-// e = exp(-2|x|), and an odd Taylor polynomial below 1/16 where 1 - e would
-// cancel (max error a few ulp). Double keeps std::tanh.
-template <typename T>
-inline T fast_tanh(T v) {
-  if constexpr (std::is_same_v<T, float>) {
-    const float a = std::fabs(v);
-    if (a < 0.0625f) {
-      const float v2 = v * v;
-      return v * (1.0f + v2 * (-0.333333333f + v2 * (0.133333333f + v2 * -0.0539682540f)));
-    }
-    const float e = std::exp(-2.0f * a);
-    return std::copysign((1.0f - e) / (1.0f + e), v);
-  } else {
-    return std::tanh(v);
-  }
-}
-
-// The float32 activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan,
-// atan, asin, acos, tanh and erf on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...): one
-// row of n elements at strides so and sx, compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that
-// unit-stride rows run 16 or 8 lanes wide. Every element goes through the same vector block of kF32Block elements,
-// inlined once (a row's remainder and strided rows through a buffer): a scalar remainder loop or a second copy could
-// contract a * b + c into FMAs differently, and a value's result would depend on its position and on the view.
-bool f32_row_op(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Exp:
-    case UnaryOp::Log:
-    case UnaryOp::Tanh:
-    case UnaryOp::Sigmoid:
-    case UnaryOp::Silu:
-    case UnaryOp::SiluGrad:
-    case UnaryOp::GeluErf:
-    case UnaryOp::GeluErfGrad:
-    case UnaryOp::GeluTanh:
-    case UnaryOp::GeluTanhGrad:
-    case UnaryOp::Erf:
-    case UnaryOp::Log1p:
-    case UnaryOp::Expm1:
-    case UnaryOp::Sin:
-    case UnaryOp::Cos:
-    case UnaryOp::Tan:
-    case UnaryOp::Atan:
-    case UnaryOp::Asin:
-    case UnaryOp::Acos:
-    case UnaryOp::Log2:
-    case UnaryOp::Log10:
-    case UnaryOp::Exp2: return true;
-    default: return false;
-  }
-}
-
-constexpr int64_t kF32Block = 64;
-
-template <typename F>
-LOOM_CPU_INLINE void f32_block(float* o, const float* x, F f) {
-#pragma omp simd
-  for (int64_t j = 0; j < kF32Block; ++j) o[j] = f(x[j]);
-}
-
-// One call of f32_block for every block, direct or through the buffer: two inlined copies could be
-// contracted differently.
-template <typename F>
-LOOM_CPU_INLINE void f32_row(float* o, int64_t so, const float* x, int64_t sx, int64_t n, F f) {
-  const bool unit = so == 1 && sx == 1;
-  alignas(64) float buf[kF32Block] = {};
-  for (int64_t i = 0; i < n; i += kF32Block) {
-    const int64_t m = std::min(kF32Block, n - i);
-    const bool direct = unit && m == kF32Block;
-    if (!direct)
-      for (int64_t j = 0; j < m; ++j) buf[j] = x[(i + j) * sx];
-    f32_block(direct ? o + i : buf, direct ? x + i : buf, f);
-    if (!direct)
-      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = buf[j];
-  }
-}
-
-// f32_row for functions exact only below a bound (sincos_fast): each block's inputs are kept, and the
-// elements at or above the bound (finite) are recomputed by `exact`, in the rare blocks that have any.
-template <typename F, typename G>
-LOOM_CPU_INLINE void f32_row_bounded(float* o, int64_t so, const float* x, int64_t sx, int64_t n, float bound, F f,
-                                     G exact) {
-  alignas(64) float in[kF32Block] = {}, out[kF32Block];
-  for (int64_t i = 0; i < n; i += kF32Block) {
-    const int64_t m = std::min(kF32Block, n - i);
-    if (sx == 1) std::memcpy(in, x + i, sizeof(float) * m);
-    else
-      for (int64_t j = 0; j < m; ++j) in[j] = x[(i + j) * sx];
-    f32_block(out, in, f);
-    int32_t any = 0;
-#pragma omp simd reduction(| : any)
-    for (int64_t j = 0; j < kF32Block; ++j) any |= std::fabs(in[j]) >= bound ? 1 : 0;
-    if (any)
-      for (int64_t j = 0; j < m; ++j)
-        if (std::fabs(in[j]) >= bound && std::fabs(in[j]) != INFINITY) out[j] = exact(in[j]);
-    if (so == 1) std::memcpy(o + i, out, sizeof(float) * m);
-    else
-      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = out[j];
-  }
-}
-
-LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float* x, int64_t sx, int64_t n) {
-  using detail::erf_fast;
-  using detail::exp_fast;
-  using detail::log_fast;
-  using detail::tanh_fast;
-  constexpr float kInvSqrt2 = 0.70710678118654752440f, kInvSqrt2Pi = 0.39894228040143267794f;
-  constexpr float kTanhC = 0.79788456080286535588f, kTanhK = 0.044715f;  // sqrt(2/pi)
-  switch (op) {
-    case UnaryOp::Exp: return f32_row(o, so, x, sx, n, [](float v) { return exp_fast(v); });
-    case UnaryOp::Log: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v); });
-    case UnaryOp::Tanh: return f32_row(o, so, x, sx, n, [](float v) { return tanh_fast(v); });
-    case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
-    case UnaryOp::Sin:
-      return f32_row_bounded(
-          o, so, x, sx, n, detail::kSinCosMax, [](float v) { return detail::sincos_fast(v, false); },
-          [](float v) { return std::sin(v); });
-    case UnaryOp::Cos:
-      return f32_row_bounded(
-          o, so, x, sx, n, detail::kSinCosMax, [](float v) { return detail::sincos_fast(v, true); },
-          [](float v) { return std::cos(v); });
-    case UnaryOp::Tan:
-      return f32_row_bounded(
-          o, so, x, sx, n, detail::kSinCosMax, [](float v) { return detail::tan_fast(v); },
-          [](float v) { return std::tan(v); });
-    case UnaryOp::Atan: return f32_row(o, so, x, sx, n, [](float v) { return detail::atan_fast(v); });
-    case UnaryOp::Asin: return f32_row(o, so, x, sx, n, [](float v) { return detail::asin_fast(v); });
-    case UnaryOp::Acos: return f32_row(o, so, x, sx, n, [](float v) { return detail::acos_fast(v); });
-    case UnaryOp::Log2: return f32_row(o, so, x, sx, n, [](float v) { return detail::log2_fast(v); });
-    case UnaryOp::Log10: return f32_row(o, so, x, sx, n, [](float v) { return detail::log10_fast(v); });
-    case UnaryOp::Exp2: return f32_row(o, so, x, sx, n, [](float v) { return detail::exp2_fast(v); });
-    case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return detail::log1p_fast(v); });
-    case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return detail::expm1_fast(v); });
-    case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });
-    case UnaryOp::Silu: return f32_row(o, so, x, sx, n, [](float v) { return v / (1.0f + exp_fast(-v)); });
-    case UnaryOp::SiluGrad:
-      return f32_row(o, so, x, sx, n, [](float v) {
-        const float s = 1.0f / (1.0f + exp_fast(-v));
-        return s * (1.0f + v * (1.0f - s));
-      });
-    case UnaryOp::GeluErf:
-      return f32_row(o, so, x, sx, n, [=](float v) { return 0.5f * v * (1.0f + erf_fast(v * kInvSqrt2)); });
-    case UnaryOp::GeluErfGrad:
-      return f32_row(o, so, x, sx, n, [=](float v) {
-        return 0.5f * (1.0f + erf_fast(v * kInvSqrt2)) + v * kInvSqrt2Pi * exp_fast(-0.5f * v * v);
-      });
-    case UnaryOp::GeluTanh:
-      return f32_row(o, so, x, sx, n,
-                     [=](float v) { return 0.5f * v * (1.0f + tanh_fast(kTanhC * (v + kTanhK * v * v * v))); });
-    case UnaryOp::GeluTanhGrad:
-      return f32_row(o, so, x, sx, n, [=](float v) {
-        const float t = tanh_fast(kTanhC * (v + kTanhK * v * v * v));
-        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kTanhC * (1.0f + 3.0f * kTanhK * v * v);
-      });
-    default: return;  // not f32_row_op(op)
-  }
-}
-
 template <typename T>
 void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
   if constexpr (std::is_same_v<T, float>) {
-    if (f32_row_op(op)) {
-      const int d = L.ndim - 1;
-      const int64_t so = L.strides[0][d], sx = L.strides[1][d];
-      for_each_row<2>(
-          L, [&](const int64_t* off, int64_t n, int64_t) { unary_f32_row(op, o + off[0], so, x + off[1], sx, n); });
-      return;
-    }
+    if (detail::f32_row_op(op)) return detail::unary_f32(op, o, x, L);  // kernels/cpu/pointwise_f32.cpp
   }
   constexpr T kInvSqrt2 = T(0.70710678118654752440), kInvSqrt2Pi = T(0.39894228040143267794);
   constexpr T kTanhC = T(0.79788456080286535588), kTanhK = T(0.044715);  // sqrt(2/pi)
@@ -762,12 +599,12 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::BesselK1e: return map1(L, o, x, [](T v) { return T(bessel_k1e_d(double(v))); });
     case UnaryOp::SphericalBesselJ0: return map1(L, o, x, [](T v) { return T(spherical_bessel_j0_d(double(v))); });
     case UnaryOp::AiryAi: return map1(L, o, x, [](T v) { return T(airy_ai_d(double(v))); });
-    case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return fast_tanh(v); });
+    case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return std::tanh(v); });
     case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });
     case UnaryOp::GeluErf: return map1(L, o, x, [=](T v) { return T(0.5) * v * (T(1) + std::erf(v * kInvSqrt2)); });
     case UnaryOp::GeluTanh:
-      return map1(L, o, x, [=](T v) { return T(0.5) * v * (T(1) + fast_tanh(kTanhC * (v + kTanhK * v * v * v))); });
+      return map1(L, o, x, [=](T v) { return T(0.5) * v * (T(1) + std::tanh(kTanhC * (v + kTanhK * v * v * v))); });
     // d/dx x*Phi(x) = Phi(x) + x*phi(x).
     case UnaryOp::GeluErfGrad:
       return map1(L, o, x, [=](T v) {
@@ -776,7 +613,7 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     // With t = tanh(u), u = c(x + k x^3): 0.5(1 + t) + 0.5 x (1 - t^2) c (1 + 3k x^2).
     case UnaryOp::GeluTanhGrad:
       return map1(L, o, x, [=](T v) {
-        T t = fast_tanh(kTanhC * (v + kTanhK * v * v * v));
+        T t = std::tanh(kTanhC * (v + kTanhK * v * v * v));
         return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * kTanhC * (T(1) + T(3) * kTanhK * v * v);
       });
     // With s = sigmoid(x): s (1 + x (1 - s)).

@@ -1,0 +1,160 @@
+// The float32 unary ops on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...):
+// the activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan, atan,
+// asin, acos, tanh and erf. One row of n elements at strides so and sx is computed by a function compiled
+// for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes
+// wide. Every element goes through the same vector block of kF32Block elements, inlined once (a row's
+// remainder and strided rows through a buffer): a scalar remainder loop or a second copy could contract
+// a * b + c into FMAs differently, and a value's result would depend on its position and on the view.
+#include "kernels/cpu/pointwise_f32.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/branchless.h"
+#include "kernels/cpu/parallel.h"
+
+namespace loom::kernels::cpu::detail {
+
+bool f32_row_op(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp:
+    case UnaryOp::Log:
+    case UnaryOp::Tanh:
+    case UnaryOp::Sigmoid:
+    case UnaryOp::Silu:
+    case UnaryOp::SiluGrad:
+    case UnaryOp::GeluErf:
+    case UnaryOp::GeluErfGrad:
+    case UnaryOp::GeluTanh:
+    case UnaryOp::GeluTanhGrad:
+    case UnaryOp::Erf:
+    case UnaryOp::Log1p:
+    case UnaryOp::Expm1:
+    case UnaryOp::Sin:
+    case UnaryOp::Cos:
+    case UnaryOp::Tan:
+    case UnaryOp::Atan:
+    case UnaryOp::Asin:
+    case UnaryOp::Acos:
+    case UnaryOp::Log2:
+    case UnaryOp::Log10:
+    case UnaryOp::Exp2: return true;
+    default: return false;
+  }
+}
+
+namespace {
+
+constexpr int64_t kF32Block = 64;
+
+template <typename F>
+LOOM_CPU_INLINE void f32_block(float* o, const float* x, F f) {
+#pragma omp simd
+  for (int64_t j = 0; j < kF32Block; ++j) o[j] = f(x[j]);
+}
+
+// One call of f32_block for every block, direct or through the buffer: two inlined copies could be
+// contracted differently.
+template <typename F>
+LOOM_CPU_INLINE void f32_row(float* o, int64_t so, const float* x, int64_t sx, int64_t n, F f) {
+  const bool unit = so == 1 && sx == 1;
+  alignas(64) float buf[kF32Block] = {};
+  for (int64_t i = 0; i < n; i += kF32Block) {
+    const int64_t m = std::min(kF32Block, n - i);
+    const bool direct = unit && m == kF32Block;
+    if (!direct)
+      for (int64_t j = 0; j < m; ++j) buf[j] = x[(i + j) * sx];
+    f32_block(direct ? o + i : buf, direct ? x + i : buf, f);
+    if (!direct)
+      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = buf[j];
+  }
+}
+
+// f32_row for functions exact only below a bound (sincos_fast): each block's inputs are kept, and the
+// elements at or above the bound (finite) are recomputed by `exact`, in the rare blocks that have any.
+template <typename F, typename G>
+LOOM_CPU_INLINE void f32_row_bounded(float* o, int64_t so, const float* x, int64_t sx, int64_t n, float bound, F f,
+                                     G exact) {
+  alignas(64) float in[kF32Block] = {}, out[kF32Block];
+  for (int64_t i = 0; i < n; i += kF32Block) {
+    const int64_t m = std::min(kF32Block, n - i);
+    if (sx == 1) std::memcpy(in, x + i, sizeof(float) * m);
+    else
+      for (int64_t j = 0; j < m; ++j) in[j] = x[(i + j) * sx];
+    f32_block(out, in, f);
+    int32_t any = 0;
+#pragma omp simd reduction(| : any)
+    for (int64_t j = 0; j < kF32Block; ++j) any |= std::fabs(in[j]) >= bound ? 1 : 0;
+    if (any)
+      for (int64_t j = 0; j < m; ++j)
+        if (std::fabs(in[j]) >= bound && std::fabs(in[j]) != INFINITY) out[j] = exact(in[j]);
+    if (so == 1) std::memcpy(o + i, out, sizeof(float) * m);
+    else
+      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = out[j];
+  }
+}
+
+LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float* x, int64_t sx, int64_t n) {
+  constexpr float kInvSqrt2 = 0.70710678118654752440f, kInvSqrt2Pi = 0.39894228040143267794f;
+  constexpr float kTanhC = 0.79788456080286535588f, kTanhK = 0.044715f;  // sqrt(2/pi)
+  switch (op) {
+    case UnaryOp::Exp: return f32_row(o, so, x, sx, n, [](float v) { return exp_fast(v); });
+    case UnaryOp::Log: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v); });
+    case UnaryOp::Tanh: return f32_row(o, so, x, sx, n, [](float v) { return tanh_fast(v); });
+    case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
+    case UnaryOp::Sin:
+      return f32_row_bounded(
+          o, so, x, sx, n, kSinCosMax, [](float v) { return sincos_fast(v, false); },
+          [](float v) { return std::sin(v); });
+    case UnaryOp::Cos:
+      return f32_row_bounded(
+          o, so, x, sx, n, kSinCosMax, [](float v) { return sincos_fast(v, true); },
+          [](float v) { return std::cos(v); });
+    case UnaryOp::Tan:
+      return f32_row_bounded(
+          o, so, x, sx, n, kSinCosMax, [](float v) { return tan_fast(v); }, [](float v) { return std::tan(v); });
+    case UnaryOp::Atan: return f32_row(o, so, x, sx, n, [](float v) { return atan_fast(v); });
+    case UnaryOp::Asin: return f32_row(o, so, x, sx, n, [](float v) { return asin_fast(v); });
+    case UnaryOp::Acos: return f32_row(o, so, x, sx, n, [](float v) { return acos_fast(v); });
+    case UnaryOp::Log2: return f32_row(o, so, x, sx, n, [](float v) { return log2_fast(v); });
+    case UnaryOp::Log10: return f32_row(o, so, x, sx, n, [](float v) { return log10_fast(v); });
+    case UnaryOp::Exp2: return f32_row(o, so, x, sx, n, [](float v) { return exp2_fast(v); });
+    case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return log1p_fast(v); });
+    case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return expm1_fast(v); });
+    case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });
+    case UnaryOp::Silu: return f32_row(o, so, x, sx, n, [](float v) { return v / (1.0f + exp_fast(-v)); });
+    case UnaryOp::SiluGrad:
+      return f32_row(o, so, x, sx, n, [](float v) {
+        const float s = 1.0f / (1.0f + exp_fast(-v));
+        return s * (1.0f + v * (1.0f - s));
+      });
+    case UnaryOp::GeluErf:
+      return f32_row(o, so, x, sx, n, [=](float v) { return 0.5f * v * (1.0f + erf_fast(v * kInvSqrt2)); });
+    case UnaryOp::GeluErfGrad:
+      return f32_row(o, so, x, sx, n, [=](float v) {
+        return 0.5f * (1.0f + erf_fast(v * kInvSqrt2)) + v * kInvSqrt2Pi * exp_fast(-0.5f * v * v);
+      });
+    case UnaryOp::GeluTanh:
+      return f32_row(o, so, x, sx, n,
+                     [=](float v) { return 0.5f * v * (1.0f + tanh_fast(kTanhC * (v + kTanhK * v * v * v))); });
+    case UnaryOp::GeluTanhGrad:
+      return f32_row(o, so, x, sx, n, [=](float v) {
+        const float t = tanh_fast(kTanhC * (v + kTanhK * v * v * v));
+        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kTanhC * (1.0f + 3.0f * kTanhK * v * v);
+      });
+    default: return;  // not f32_row_op(op)
+  }
+}
+
+}  // namespace
+
+void unary_f32(UnaryOp op, float* out, const float* in, const ElementwiseLoop& L) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sx = L.strides[1][d];
+  for_each_row<2>(
+      L, [&](const int64_t* off, int64_t n, int64_t) { unary_f32_row(op, out + off[0], so, in + off[1], sx, n); });
+}
+
+}  // namespace loom::kernels::cpu::detail
