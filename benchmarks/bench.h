@@ -105,6 +105,7 @@ void run_index_cases(const Context& ctx, bool gpu);
 void run_sort_cases(const Context& ctx, bool gpu);
 void run_upsample_cases(const Context& ctx, bool gpu);
 void run_grid_cases(const Context& ctx, bool gpu);
+void run_activation_cases(const Context& ctx, bool gpu);
 void run_random_cases(const Context& ctx, bool gpu);
 void run_embedding_cases(const Context& ctx, bool gpu);
 void run_dropout_cases(const Context& ctx, bool gpu);

@@ -470,12 +470,12 @@ void timed_on(const Context& ctx, bool gpu, const std::string& name, const std::
 // end-to-end models, the pointwise ops (many small cases), then the families
 // whose case files came later (appended, so the earlier order stays).
 using CaseFile = void (*)(const Context&, bool);
-const CaseFile kCaseFiles[] = {run_limits_cases,  run_matmul_cases, run_rnn_cases,      run_attention_cases,
-                               run_norm_cases,    run_loss_cases,   run_fusion_cases,   run_e2e_cases,
-                               run_conv_cases,    run_pool_cases,   run_reduce_cases,   run_pointwise_cases,
-                               run_softmax_cases, run_index_cases,  run_random_cases,   run_embedding_cases,
-                               run_dropout_cases, run_optim_cases,  run_view_cases,     run_copy_cases,
-                               run_factory_cases, run_sort_cases,   run_upsample_cases, run_grid_cases};
+const CaseFile kCaseFiles[] = {
+    run_limits_cases,    run_matmul_cases,    run_rnn_cases,      run_attention_cases, run_norm_cases,
+    run_loss_cases,      run_fusion_cases,    run_e2e_cases,      run_conv_cases,      run_pool_cases,
+    run_reduce_cases,    run_pointwise_cases, run_softmax_cases,  run_index_cases,     run_random_cases,
+    run_embedding_cases, run_dropout_cases,   run_optim_cases,    run_view_cases,      run_copy_cases,
+    run_factory_cases,   run_sort_cases,      run_upsample_cases, run_grid_cases,      run_activation_cases};
 
 // Runs every case file's CPU or GPU cases (pointwise only if with_pointwise),
 // from the same state each time: seed 0, TF32 off, CPU on kCpuThreads threads,

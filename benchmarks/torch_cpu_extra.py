@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch's side of loom_bench's CPU cases that are not in shared/bench/SPEC.md (so not in
-torch_cpu_reference.py): pooling (incl. adaptive max), grid_sample / affine_grid, scatter_reduce, bicubic resizing: same case names, shapes and protocol (2 threads, median of 10 timed
+torch_cpu_reference.py): pooling (incl. adaptive max), grid_sample / affine_grid, scatter_reduce, bicubic resizing, the activations: same case names, shapes and protocol (2 threads, median of 10 timed
 calls after 2 warm-up ones, gradients through torch.autograd.grad so nothing accumulates).
 
     python torch_cpu_extra.py [--out extra.jsonl]
@@ -129,6 +129,23 @@ def embedding_cases(add):
         bench(lambda: F.embedding_bag(x, wr, torch.arange(0, 65536, 32), mode="mean")))
 
 
+def activation_cases(add):
+    """benchmarks/cases_activation.cpp: the registry's forward cases and the forward and backward, on 1024 x 1024
+    in [-4, 4)."""
+    ops = {"leaky_relu": lambda t: F.leaky_relu(t, 0.2), "elu": F.elu, "celu": F.celu, "selu": F.selu,
+           "softplus": F.softplus, "hardtanh": F.hardtanh, "hardsigmoid": F.hardsigmoid, "hardswish": F.hardswish,
+           "mish": F.mish, "logsigmoid": F.logsigmoid, "softsign": F.softsign, "tanhshrink": F.tanhshrink,
+           "hardshrink": F.hardshrink, "softshrink": F.softshrink, "threshold": lambda t: F.threshold(t, 0.5, -3.0)}
+    r = torch.rand(1024, 1024) * 8 - 4
+    for name, f in ops.items():
+        add(f"cpu/activation/fp32/{name}/1024x1024", bench(lambda: f(r)))
+    x = (torch.rand(1024, 1024) * 8 - 4).requires_grad_(True)
+    g = torch.randn(1024, 1024)
+    for name, f in ops.items():
+        if name != "celu":
+            add(f"cpu/activation/fp32/{name}_fwdbwd/1024x1024", bench(lambda: torch.autograd.grad(f(x), x, g)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
@@ -149,6 +166,7 @@ def main():
     upsample_cases(add)
     loss_cases(add)
     embedding_cases(add)
+    activation_cases(add)
     if fh:
         fh.close()
 

@@ -285,7 +285,7 @@ def gen_cost(ops):
             if op["described"] and op["kind"] == "reduce"]
     out.append("#else\n")
     out += [f"case Op::{op['name']}: return {op['flops']};\n" for op in ops
-            if op["described"] and op["kind"] == "pointwise"]
+            if op["described"] and (op["kind"] == "pointwise" or (op.get("cost") == "pointwise" and "flops" in op))]
     out.append("#endif\n")
     return "".join(out)
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "autograd/ops/activation.h"
 #include "autograd/ops/attention.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/dropout.h"
@@ -30,6 +31,24 @@ inline Tensor sigmoid(const Tensor& input) { return input.sigmoid(); }
 inline Tensor tanh(const Tensor& input) { return input.tanh(); }
 inline Tensor softmax(const Tensor& input, int64_t dim) { return input.softmax(dim); }
 inline Tensor log_softmax(const Tensor& input, int64_t dim) { return input.log_softmax(dim); }
+inline Tensor relu6(const Tensor& input) { return loom::hardtanh(input, 0.0, 6.0); }
+// leaky_relu, elu, celu, selu, softplus, hardtanh, hardsigmoid, hardswish, mish, logsigmoid, softsign,
+// tanhshrink, hardshrink, softshrink, threshold: autograd/ops/activation.h.
+using loom::celu;
+using loom::elu;
+using loom::hardshrink;
+using loom::hardsigmoid;
+using loom::hardswish;
+using loom::hardtanh;
+using loom::leaky_relu;
+using loom::logsigmoid;
+using loom::mish;
+using loom::selu;
+using loom::softplus;
+using loom::softshrink;
+using loom::softsign;
+using loom::tanhshrink;
+using loom::threshold;
 
 // ---- the free-function ops, the same functions with the same defaults ----
 // linear (with its fused activation), convolution, pooling, normalization,

@@ -295,3 +295,40 @@ TEST_CASE("MultiheadAttention and TransformerEncoder: names, masks, weights path
   out.sum().backward();
   for (auto& p : enc.parameters()) CHECK(p.grad().defined());
 }
+
+TEST_CASE("nn: the parameterized activation modules and their functional forms", "[nn]") {
+  namespace F = loom::nn::functional;
+  Tensor z = randn({2, 3, 4}) * 4.0;
+  test::check_close(LeakyReLU(0.2).forward(z), F::leaky_relu(z, 0.2));
+  test::check_close(ELU(0.5).forward(z), F::elu(z, 0.5));
+  test::check_close(CELU(2.0).forward(z), F::celu(z, 2.0));
+  test::check_close(SELU().forward(z), F::selu(z));
+  test::check_close(Softplus(2.0, 3.0).forward(z), F::softplus(z, 2.0, 3.0));
+  test::check_close(Hardtanh(-0.5, 2.0).forward(z), F::hardtanh(z, -0.5, 2.0));
+  test::check_close(ReLU6().forward(z), F::relu6(z));
+  test::check_close(ReLU6().forward(z), z.clamp(std::optional<Scalar>(0.0), std::optional<Scalar>(6.0)));
+  test::check_close(Hardsigmoid().forward(z), F::hardsigmoid(z));
+  test::check_close(Hardswish().forward(z), z * F::hardsigmoid(z));
+  test::check_close(Mish().forward(z), z * F::softplus(z).tanh());
+  test::check_close(LogSigmoid().forward(z), F::logsigmoid(z));
+  test::check_close(LogSigmoid().forward(z), z.sigmoid().log(), 1e-5, 1e-6);
+  test::check_close(Softsign().forward(z), z / (z.abs() + 1.0));
+  test::check_close(Tanhshrink().forward(z), z - z.tanh());
+  test::check_close(Hardshrink(1.0).forward(z), F::hardshrink(z, 1.0));
+  test::check_close(Softshrink(1.0).forward(z), F::softshrink(z, 1.0));
+  test::check_close(Threshold(0.1, 20.0).forward(z), F::threshold(z, 0.1, 20.0));
+  CHECK(LeakyReLU().extra_repr() == "negative_slope=0.01");
+  CHECK(ELU().extra_repr() == "alpha=1.0");
+  CHECK(Softplus().extra_repr() == "beta=1.0, threshold=20.0");
+  CHECK(Hardtanh().extra_repr() == "min_val=-1.0, max_val=1.0");
+  CHECK(Hardshrink().extra_repr() == "0.5");
+  CHECK(Threshold(0.1, 20.0).extra_repr() == "threshold=0.1, value=20.0");
+  CHECK(LeakyReLU(1e-5).extra_repr() == "negative_slope=1e-05");
+  CHECK(Softshrink(0.25).extra_repr() == "0.25");
+  CHECK(CELU(-2.5).extra_repr() == "alpha=-2.5");
+  CHECK(Mish().extra_repr().empty());
+  CHECK_THROWS_AS(Hardtanh(1.0, 1.0), Error);
+  CHECK_THROWS_AS(F::celu(z, 0.0), Error);
+  CHECK_THROWS_AS(F::softshrink(z, -1.0), Error);
+  CHECK_THROWS_AS(F::mish(z.to(DType::Int64)), Error);
+}

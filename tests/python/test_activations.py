@@ -1,7 +1,8 @@
-"""The activations of loom.nn.functional composed in Python (leaky_relu, elu, celu, selu, softplus, hardtanh,
-relu6, hardsigmoid, hardswish, mish, logsigmoid, softsign, tanhshrink, threshold, hardshrink, softshrink, glu,
-softmin) against NumPy references of PyTorch's definitions: values, gradients (gradcheck away from the kinks),
-finite gradients at large inputs, in-place forms and bad arguments."""
+"""The activations of loom.nn.functional (leaky_relu, elu, celu, selu, softplus, hardtanh, relu6, hardsigmoid,
+hardswish, mish, logsigmoid, softsign, tanhshrink, threshold, hardshrink, softshrink: one kernel each way; glu,
+softmin composed) against NumPy references of PyTorch's definitions: values, gradients (gradcheck away from the
+kinks, and PyTorch's values at them), second derivatives, finite gradients at large inputs, dtypes, one op in
+the profiler, in-place forms and bad arguments."""
 import numpy as np
 import pytest
 
@@ -99,6 +100,68 @@ def test_relu_backward_is_one_kernel_with_pytorchs_rules_and_differentiable_twic
                                                                 requires_grad=True),))
 
 
+FUSED = ["leaky_relu", "elu", "celu", "selu", "softplus", "hardtanh", "hardsigmoid", "hardswish", "mish",
+         "logsigmoid", "softsign", "tanhshrink", "threshold", "hardshrink", "softshrink"]
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_second_derivatives(name):
+    fn, _ = CASES[name]
+    x = loom.tensor([[-4.2, -1.3, 0.21, 0.8], [1.7, 2.6, -0.37, 7.3]], dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_one_op_in_the_profiler_each_way(name):
+    fn, _ = CASES[name]
+    x = loom.randn(3, 5, requires_grad=True)
+    with loom.profiler.profile() as prof:
+        y = fn(x)
+    assert [e.name for e in prof.events()] == [name]
+    node = y.grad_fn.name()
+    with loom.profiler.profile() as prof:
+        y.backward(loom.ones(3, 5))
+    (event,) = [e for e in prof.events() if e.name == node]
+    assert event.cpu_children == []  # one kernel, no composed ops
+    assert tuple(x.grad.shape) == (3, 5)
+
+
+def test_gradients_at_the_kinks_follow_pytorch():
+    def grad(fn, values):
+        x = loom.tensor(values, dtype=loom.float64, requires_grad=True)
+        fn(x).sum().backward()
+        return x.grad.tolist()
+    assert grad(F.elu, [0.0, -1.0]) == pytest.approx([1.0, np.exp(-1.0)])
+    assert grad(F.hardsigmoid, [-3.0, 3.0, 0.0]) == pytest.approx([0.0, 0.0, 1 / 6])
+    assert grad(F.hardswish, [-3.0, 3.0, -3.5, 3.5]) == pytest.approx([-0.5, 1.5, 0.0, 1.0])
+    assert grad(lambda t: F.hardshrink(t, 0.5), [-0.5, 0.5, 0.6]) == [0.0, 0.0, 1.0]
+    assert grad(lambda t: F.softshrink(t, 0.5), [-0.5, 0.5, -0.6]) == [0.0, 0.0, 1.0]
+    assert grad(lambda t: F.threshold(t, 0.5, 2.0), [0.5, 0.6]) == [0.0, 1.0]
+    assert grad(F.relu6, [0.0, 6.0, 3.0]) == [0.0, 0.0, 1.0]
+
+
+def test_dtypes_follow_pytorch():
+    i = loom.tensor([-4, 1, 5])
+    assert F.hardtanh(i).dtype == loom.int64 and F.hardtanh(i).tolist() == [-1, 1, 1]
+    assert F.relu6(i).tolist() == [0, 1, 5]
+    assert F.threshold(i, 0, 7).dtype == loom.int64 and F.threshold(i, 0, 7).tolist() == [7, 1, 5]
+    assert F.softsign(i).dtype == loom.float32 and F.softsign(i).tolist() == pytest.approx([-0.8, 0.5, 5 / 6])
+    assert F.tanhshrink(i).dtype == loom.float32
+    for fn in (F.leaky_relu, F.elu, F.selu, F.softplus, F.hardsigmoid, F.hardswish, F.mish, F.logsigmoid,
+               F.hardshrink, F.softshrink):
+        with pytest.raises(NotImplementedError, match="int64"):
+            fn(i)
+    for fn in (F.hardtanh, F.softsign, F.tanhshrink, lambda t: F.threshold(t, 0, 1), F.mish):
+        with pytest.raises(NotImplementedError):
+            fn(i > 0)
+    y = F.mish(loom.randn(4, dtype=loom.float64))
+    assert y.dtype == loom.float64
+    t = loom.randn(6, 4).t()  # a strided view gives the same values as its contiguous copy
+    for name in FUSED:
+        fn, _ = CASES[name]
+        assert loom.equal(fn(t), fn(t.contiguous())), name
+
+
 def test_in_place_forms():
     for fn in (lambda t: F.leaky_relu(t, 0.1, inplace=True), lambda t: F.elu(t, inplace=True),
                lambda t: F.relu6(t, inplace=True), lambda t: F.hardswish(t, inplace=True),
@@ -131,6 +194,8 @@ def test_bad_arguments():
         nn.Hardtanh(0.5, 0.5)  # the module asks for max_val > min_val, as PyTorch's
     with pytest.raises(RuntimeError, match="lambda"):
         F.softshrink(loom.zeros(2), -1.0)
+    with pytest.raises(RuntimeError, match="celu"):
+        F.celu(loom.zeros(2), 0.0)
     with pytest.raises(TypeError, match="dim"):
         F.softmin(loom.zeros(2, 2))
 

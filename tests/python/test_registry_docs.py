@@ -147,6 +147,22 @@ DOCUMENTED = [
     (F.bilinear_pool, "bilinear_pool"),
     (F.clip_loss, "clip_loss"),
     (F.linear, "linear"),
+    # activation
+    (_native.leaky_relu, "leaky_relu"),
+    (_native.elu, "elu"),
+    (_native.celu, "celu"),
+    (_native.selu, "selu"),
+    (_native.softplus, "softplus"),
+    (_native.hardtanh, "hardtanh"),
+    (_native.hardsigmoid, "hardsigmoid"),
+    (_native.hardswish, "hardswish"),
+    (_native.mish, "mish"),
+    (_native.logsigmoid, "logsigmoid"),
+    (_native.softsign, "softsign"),
+    (_native.tanhshrink, "tanhshrink"),
+    (_native.threshold, "threshold"),
+    (_native.hardshrink, "hardshrink"),
+    (_native.softshrink, "softshrink"),
 ]
 
 
@@ -185,6 +201,21 @@ PYTHON_WRAPPERS = [
     (F.one_hot, "one_hot"),
     (F.softmax, "softmax"),
     (F.log_softmax, "log_softmax"),
+    (F.leaky_relu, "leaky_relu"),
+    (F.elu, "elu"),
+    (F.celu, "celu"),
+    (F.selu, "selu"),
+    (F.softplus, "softplus"),
+    (F.hardtanh, "hardtanh"),
+    (F.hardsigmoid, "hardsigmoid"),
+    (F.hardswish, "hardswish"),
+    (F.mish, "mish"),
+    (F.logsigmoid, "logsigmoid"),
+    (F.softsign, "softsign"),
+    (F.tanhshrink, "tanhshrink"),
+    (F.threshold, "threshold"),
+    (F.hardshrink, "hardshrink"),
+    (F.softshrink, "softshrink"),
 ]
 
 

@@ -28,9 +28,7 @@ def tanh(input):
     return input.tanh()
 
 
-# ---- activations composed from the pointwise ops (PyTorch's definitions and gradients) ----
-# Where a branch that where() discards could overflow (exp of a large input), its input is clamped
-# first, so the discarded branch never feeds inf * 0 = NaN into the gradient.
+# ---- activations: one kernel forward and one backward each (autograd/ops/activation.h) ----
 
 def _inplace(input, out, inplace):
     return input.copy_(out) if inplace else out
@@ -45,38 +43,31 @@ def _tensor(input, name):
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input where input > 0, else negative_slope * input."""
     _tensor(input, "leaky_relu")
-    return _inplace(input, _C.where(input > 0, input, input * negative_slope), inplace)
+    return _inplace(input, _C._functional.leaky_relu(input, negative_slope), inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """input where input > 0, else alpha * (exp(input) - 1)."""
     _tensor(input, "elu")
-    return _inplace(input, _C.where(input > 0, input, input.clamp(max=0).expm1() * alpha), inplace)
+    return _inplace(input, _C._functional.elu(input, alpha), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
     """input where input > 0, else alpha * (exp(input / alpha) - 1)."""
     _tensor(input, "celu")
-    if alpha == 0:
-        raise RuntimeError("ZeroDivisionError: celu: alpha must not be 0")
-    return _inplace(input, _C.where(input > 0, input, (input.clamp(max=0) / alpha).expm1() * alpha), inplace)
-
-
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+    return _inplace(input, _C._functional.celu(input, alpha), inplace)
 
 
 def selu(input, inplace=False):
     """scale * elu(input, alpha) with the self-normalizing constants."""
     _tensor(input, "selu")
-    return _inplace(input, elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
+    return _inplace(input, _C._functional.selu(input), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * input)) / beta, and input itself where beta * input > threshold."""
     _tensor(input, "softplus")
-    bx = input * beta
-    return _C.where(bx > threshold, input, bx.clamp(max=threshold).exp().log1p() / beta)
+    return _C._functional.softplus(input, beta, threshold)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -84,8 +75,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _tensor(input, "hardtanh")
     if min_val > max_val:  # equal bounds are allowed, as PyTorch's functional form (the module asks for max > min)
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    inside = (input > min_val) & (input < max_val)
-    return _inplace(input, _C.where(inside, input, input.detach().clamp(min_val, max_val)), inplace)
+    return _inplace(input, _C._functional.hardtanh(input, min_val, max_val), inplace)
 
 
 def relu6(input, inplace=False):
@@ -97,57 +87,55 @@ def relu6(input, inplace=False):
 def hardsigmoid(input, inplace=False):
     """relu6(input + 3) / 6."""
     _tensor(input, "hardsigmoid")
-    return _inplace(input, hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace)
+    return _inplace(input, _C._functional.hardsigmoid(input), inplace)
 
 
 def hardswish(input, inplace=False):
     """input * relu6(input + 3) / 6."""
     _tensor(input, "hardswish")
-    return _inplace(input, input * hardsigmoid(input), inplace)
+    return _inplace(input, _C._functional.hardswish(input), inplace)
 
 
 def mish(input, inplace=False):
     """input * tanh(softplus(input))."""
     _tensor(input, "mish")
-    return _inplace(input, input * softplus(input).tanh(), inplace)
+    return _inplace(input, _C._functional.mish(input), inplace)
 
 
 def logsigmoid(input):
     """log(sigmoid(input)) = -softplus(-input), without overflow."""
     _tensor(input, "logsigmoid")
-    return -softplus(-input)
+    return _C._functional.logsigmoid(input)
 
 
 def softsign(input):
     """input / (1 + |input|)."""
     _tensor(input, "softsign")
-    return input / (input.abs() + 1.0)
+    return _C._functional.softsign(input)
 
 
 def tanhshrink(input):
     """input - tanh(input)."""
     _tensor(input, "tanhshrink")
-    return input - input.tanh()
+    return _C._functional.tanhshrink(input)
 
 
 def threshold(input, threshold, value, inplace=False):
     """input where input > threshold, else value."""
     _tensor(input, "threshold")
-    return _inplace(input, _C.where(input > threshold, input, value), inplace)
+    return _inplace(input, _C._functional.threshold(input, threshold, value), inplace)
 
 
 def hardshrink(input, lambd=0.5):
     """input where |input| > lambd, else 0."""
     _tensor(input, "hardshrink")
-    return _C.where(input.abs() > lambd, input, 0.0)
+    return _C._functional.hardshrink(input, lambd)
 
 
 def softshrink(input, lambd=0.5):
     """input - lambd above lambd, input + lambd below -lambd, else 0."""
     _tensor(input, "softshrink")
-    if lambd < 0:
-        raise RuntimeError(f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}.")
-    return _C.where(input > lambd, input - lambd, _C.where(input < -lambd, input + lambd, 0.0))
+    return _C._functional.softshrink(input, lambd)
 
 
 def glu(input, dim=-1):
@@ -398,6 +386,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 softmax.__doc__ = _C._registry_docs["softmax"]
 log_softmax.__doc__ = _C._registry_docs["log_softmax"]
 one_hot.__doc__ = _C._registry_docs["one_hot"]
+for _f in (leaky_relu, elu, celu, selu, softplus, hardtanh, hardsigmoid, hardswish, mish, logsigmoid, softsign,
+           tanhshrink, threshold, hardshrink, softshrink):
+    _f.__doc__ = _C._registry_docs[_f.__name__]
 
 
 # Ops implemented in C++ by each kernel family (conv2d, layer_norm, ...).
