@@ -1,7 +1,7 @@
 // Cases of the activation family (kernels/activation.h): the registry's forward case of each op
-// (registry.cpp: cpu/activation/fp32/<op>/1024x1024, inputs uniform in the sample range [-4, 4)) and, per op, the forward
-// and backward on a 1024 x 1024 fp32 x uniform in [-4, 4) requiring grad, the backward through
-// autograd::grad with a fixed output gradient (so no .grad accumulation is timed):
+// (registry.cpp: cpu/activation/fp32/<op>/1024x1024, inputs uniform in the sample range [-4, 4)) and, per op, the
+// forward and backward on a 1024 x 1024 fp32 x uniform in [-4, 4) requiring grad, the backward through autograd::grad
+// with a fixed output gradient (so no .grad accumulation is timed):
 //   cpu/activation/fp32/<op>_fwdbwd/1024x1024      activation/fp32/<op>_fwdbwd/1024x1024
 // Reported in GB/s of the minimum traffic, 20 bytes per element: the forward reads x and writes y, the
 // backward reads the gradient and x and writes dx. CPU: 2 threads, 10 iterations after 2 warm-up ones;

@@ -10,6 +10,8 @@
 //   sincos_fast, tan_fast sin, cos and tan of float for |x| < 8192 (the callers patch larger |x|)
 //   atan_fast, asin_fast, atan, asin and acos of float
 //   acos_fast
+//   erfinv_fast, atan2_fast, erfinv, atan2 and hypot of float
+//   hypot_fast
 //   LOOM_CPU_CLONES       a row function compiled for baseline x86-64, x86-64-v3 and -v4
 //   HalfIntegerPow        x^p for p = k / 2, 0 < |k| <= 8 (x^3, x^0.5, x^-1...) by products
 //                         and a sqrt (pow with a number, norm with such a p)
@@ -357,6 +359,48 @@ LOOM_CPU_INLINE float erf_fast(float x) {
   return std::copysign(r, x);
 }
 LOOM_CPU_INLINE double erf_fast(double x) { return std::erf(x); }
+
+// erfinv_fast(float x): Giles' single-precision approximation in float (kernels/special_math.h uses it in
+// double as the first guess): w = -log((1 - x)(1 + x)), a polynomial of w - 2.5 below w = 5, of sqrt(w) - 3
+// above, times x; both polynomials are evaluated, one selected. 1 - x is exact from 1/2 on. Within a few
+// ulp (tests/kernels/test_vector_math.cpp); +-inf at +-1, NaN outside [-1, 1] and for NaN.
+LOOM_CPU_INLINE float erfinv_fast(float x) {
+  const float w = -log_fast((1.0f - x) * (1.0f + x));
+  constexpr float kC[] = {1.50140941f,      0.246640727f,    -0.00417768164f, -0.00125372503f, 0.00021858087f,
+                          -4.39150654e-06f, -3.5233877e-06f, 3.43273939e-07f, 2.81022636e-08f};
+  constexpr float kT[] = {2.83297682f,     1.00167406f,    0.00943887047f,  -0.0076224613f,  0.00573950773f,
+                          -0.00367342844f, 0.00134934322f, 0.000100950558f, -0.000200214257f};
+  const float central = horner(w - 2.5f, kC);
+  const float tail = horner(std::sqrt(w < 5.0f ? 5.0f : w) - 3.0f, kT);  // no sqrt of a negative w
+  float r = (w < 5.0f ? central : tail) * x;
+  r = std::fabs(x) == 1.0f ? x * INFINITY : r;
+  return std::fabs(x) > 1.0f ? NAN : r;  // NaN stays NaN through the product
+}
+
+// atan2_fast(float y, float x): atan_fast of min(|x|, |y|) / max(|x|, |y|) (in [0, 1]), reflected to
+// pi/2 - t when |y| > |x|, to pi - t when x < 0 (pi/2 and pi in two parts), with y's sign. C's special
+// values: signed zeros (atan2(+-0, -0) = +-pi), the infinities (atan2(+-inf, -inf) = +-3 pi / 4), NaN.
+LOOM_CPU_INLINE float atan2_fast(float y, float x) {
+  const float ay = std::fabs(y), ax = std::fabs(x);
+  const bool steep = ay > ax;
+  const float hi = steep ? ay : ax, lo = steep ? ax : ay;
+  float t = atan_fast(hi == 0.0f ? 0.0f : lo / hi);
+  t = (ax == INFINITY && ay == INFINITY) ? 0.78539816f : t;
+  constexpr float kHalfPiA = 1.57079637f, kHalfPiB = -4.37113883e-8f;  // pi/2 = A + B
+  t = steep ? (kHalfPiA - t) + kHalfPiB : t;
+  t = std::signbit(x) ? (2.0f * kHalfPiA - t) + 2.0f * kHalfPiB : t;
+  t = std::copysign(t, y);
+  return (x != x || y != y) ? x + y : t;
+}
+
+// hypot_fast(float a, float b): sqrt(a^2 + b^2) in double, rounded once: no overflow or underflow for any
+// floats, correctly rounded but for double's own rounding; inf if either is infinite (NaN or not), else
+// NaN for a NaN.
+LOOM_CPU_INLINE float hypot_fast(float a, float b) {
+  const double da = a, db = b;
+  const float r = static_cast<float>(std::sqrt(da * da + db * db));
+  return (std::fabs(a) == INFINITY || std::fabs(b) == INFINITY) ? INFINITY : r;
+}
 
 // x^p for p = k / 2 with 0 < |k| <= 8 (3, 0.5, 1.5, 4, -1, -0.5...): the
 // product of x, x^2, x^4 picked by the bits of |k| / 2, times sqrt(x) for

@@ -675,6 +675,9 @@ void binary(BinaryOp op, DType dt, void* out, const void* a, const void* b, cons
   if (dt == DType::Float32 && rounded_f32_dispatch(op, static_cast<float*>(out), static_cast<const float*>(a),
                                                    static_cast<const float*>(b), loop))
     return;
+  if (dt == DType::Float32 && detail::f32_binary_row_op(op))  // kernels/cpu/pointwise_f32.cpp
+    return detail::binary_f32(op, static_cast<float*>(out), static_cast<const float*>(a), static_cast<const float*>(b),
+                              loop);
   LOOM_DISPATCH_ALL(dt, binary_name(op), [&] {
     using T = scalar_t;
     with_binary<T>(op, [&](auto f) {
@@ -708,6 +711,7 @@ void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, co
       const float* xf = static_cast<const float*>(a);  // T is float here (not a template: no discarding)
       const float* sf = static_cast<const float*>(static_cast<const void*>(&sv));
       if (rounded_f32_dispatch(op, static_cast<float*>(out), xf, sf, L3)) return;
+      if (detail::f32_binary_row_op(op)) return detail::binary_f32(op, static_cast<float*>(out), xf, sf, L3);
     }
     if (op == BinaryOp::Pow && std::is_floating_point_v<T> && s == 2.0) {
       map1(loop, static_cast<T*>(out), x, [](T v) { return v * v; });

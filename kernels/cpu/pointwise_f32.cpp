@@ -1,6 +1,6 @@
 // The float32 unary ops on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...):
 // the activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan, atan,
-// asin, acos, tanh and erf. One row of n elements at strides so and sx is computed by a function compiled
+// asin, acos, tanh, erf and erfinv. One row of n elements at strides so and sx is computed by a function compiled
 // for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes
 // wide. Every element goes through the same vector block of kF32Block elements, inlined once (a row's
 // remainder and strided rows through a buffer): a scalar remainder loop or a second copy could contract
@@ -40,7 +40,8 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::Acos:
     case UnaryOp::Log2:
     case UnaryOp::Log10:
-    case UnaryOp::Exp2: return true;
+    case UnaryOp::Exp2:
+    case UnaryOp::Erfinv: return true;
     default: return false;
   }
 }
@@ -121,6 +122,7 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Log2: return f32_row(o, so, x, sx, n, [](float v) { return log2_fast(v); });
     case UnaryOp::Log10: return f32_row(o, so, x, sx, n, [](float v) { return log10_fast(v); });
     case UnaryOp::Exp2: return f32_row(o, so, x, sx, n, [](float v) { return exp2_fast(v); });
+    case UnaryOp::Erfinv: return f32_row(o, so, x, sx, n, [](float v) { return erfinv_fast(v); });
     case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return log1p_fast(v); });
     case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return expm1_fast(v); });
     case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });
@@ -148,7 +150,48 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
   }
 }
 
+// The binary ops: each block of a and b gathered (a stride 0 repeats the broadcast value) unless both are
+// unit-stride, then one inlined vector loop, as f32_row.
+template <typename F>
+LOOM_CPU_INLINE void f32_row2(float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb, int64_t n,
+                              F f) {
+  const bool unit = so == 1 && sa == 1 && sb == 1;
+  alignas(64) float ba[kF32Block] = {}, bb[kF32Block] = {}, bo[kF32Block];
+  for (int64_t i = 0; i < n; i += kF32Block) {
+    const int64_t m = std::min(kF32Block, n - i);
+    const bool direct = unit && m == kF32Block;
+    if (!direct)
+      for (int64_t j = 0; j < m; ++j) {
+        ba[j] = a[(i + j) * sa];
+        bb[j] = b[(i + j) * sb];
+      }
+    const float* pa = direct ? a + i : ba;
+    const float* pb = direct ? b + i : bb;
+    float* po = direct ? o + i : bo;
+#pragma omp simd
+    for (int64_t j = 0; j < kF32Block; ++j) po[j] = f(pa[j], pb[j]);
+    if (!direct)
+      for (int64_t j = 0; j < m; ++j) o[(i + j) * so] = bo[j];
+  }
+}
+
+LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const float* a, int64_t sa, const float* b,
+                                    int64_t sb, int64_t n) {
+  if (op == BinaryOp::Atan2) return f32_row2(o, so, a, sa, b, sb, n, [](float y, float x) { return atan2_fast(y, x); });
+  f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return hypot_fast(x, y); });
+}
+
 }  // namespace
+
+bool f32_binary_row_op(BinaryOp op) { return op == BinaryOp::Atan2 || op == BinaryOp::Hypot; }
+
+void binary_f32(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {
+  const int d = L.ndim - 1;
+  const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d];
+  for_each_row<3>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    binary_f32_row(op, out + off[0], so, a + off[1], sa, b + off[2], sb, n);
+  });
+}
 
 void unary_f32(UnaryOp op, float* out, const float* in, const ElementwiseLoop& L) {
   const int d = L.ndim - 1;

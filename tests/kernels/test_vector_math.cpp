@@ -9,10 +9,12 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/branchless.h"
 #include "kernels/pointwise.h"
+#include "kernels/special_math.h"
 #include "test_kernel_util.h"
 
 using namespace loom;
@@ -249,7 +251,76 @@ TEST_CASE("cpu erf_fast is within 3 ulp of erf; odd, saturating, NaN through", "
   CHECK(std::isnan(erf_fast(NAN)));
 }
 
-TEST_CASE("cpu float32 activations: a strided view gives the bits of its contiguous copy", "[kernels]") {
+TEST_CASE("cpu erfinv_fast is within 4 ulp of erfinv; the tails to 1, infinities at +-1, NaN outside", "[kernels]") {
+  using loom::kernels::cpu::detail::erfinv_fast;
+  auto f = [](float x) { return erfinv_fast(x); };
+  auto ref = [](double x) { return loom::kernels::erfinv_d(x); };
+  double wx = 0;
+  double worst = std::max(worst_ulp(f, ref, 1e-30f, 0.5f, 1e-5f, &wx), worst_ulp(f, ref, -0.5f, -1e-30f, 1e-5f));
+  // Every 7th float of [0.5, 1): the tail polynomial and the switch between the two at w = 5.
+  for (float x = 0.5f; x < 1.0f;) {
+    for (float v : {x, -x}) {
+      const double want = ref(v), ulp = std::nextafter(std::fabs(float(want)), INFINITY) - std::fabs(float(want));
+      const double err = std::fabs(f(v) - want) / ulp;
+      if (err > worst) worst = err, wx = v;
+    }
+    for (int k = 0; k < 7 && x < 1.0f; ++k) x = std::nextafter(x, 2.0f);
+  }
+  INFO("worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 4.0);
+  CHECK(erfinv_fast(0.0f) == 0.0f);
+  CHECK(std::signbit(erfinv_fast(-0.0f)));
+  CHECK(erfinv_fast(1.0f) == INFINITY);
+  CHECK(erfinv_fast(-1.0f) == -INFINITY);
+  CHECK(std::isnan(erfinv_fast(1.5f)));
+  CHECK(std::isnan(erfinv_fast(-INFINITY)));
+  CHECK(std::isnan(erfinv_fast(NAN)));
+}
+
+TEST_CASE("cpu atan2_fast is within 3 ulp of atan2, hypot_fast correctly rounded; C's special values", "[kernels]") {
+  using loom::kernels::cpu::detail::atan2_fast;
+  using loom::kernels::cpu::detail::hypot_fast;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+  std::uniform_int_distribution<int> ex(-40, 40), sign(0, 1);
+  double worst_a = 0, worst_h = 0;
+  float wy = 0, wx = 0;
+  for (int i = 0; i < 400000; ++i) {
+    const float y = std::ldexp(mant(rng), ex(rng)) * (sign(rng) ? -1.0f : 1.0f);
+    const float x = std::ldexp(mant(rng), i % 4 == 0 ? ex(rng) / 8 : ex(rng)) * (sign(rng) ? -1.0f : 1.0f);
+    const double a = std::atan2(double(y), double(x)), h = std::hypot(double(x), double(y));
+    const double ua = std::nextafter(std::fabs(float(a)), INFINITY) - std::fabs(float(a));
+    const double uh = std::nextafter(float(h), INFINITY) - float(h);
+    const double ea = std::fabs(atan2_fast(y, x) - a) / ua, eh = std::fabs(hypot_fast(x, y) - h) / uh;
+    if (ea > worst_a) worst_a = ea, wy = y, wx = x;
+    worst_h = std::max(worst_h, eh);
+  }
+  INFO("atan2: worst " << worst_a << " ulp at (" << wy << ", " << wx << "); hypot: worst " << worst_h << " ulp");
+  CHECK(worst_a <= 3.0);
+  CHECK(worst_h <= 0.5 + 1e-6);
+  const float pi = 3.14159265f, inf = INFINITY;
+  const std::vector<std::pair<float, float>> cases = {{0.0f, 0.0f}, {-0.0f, 0.0f},  {0.0f, -0.0f}, {-0.0f, -0.0f},
+                                                      {1.0f, 0.0f}, {-1.0f, -0.0f}, {0.0f, -1.0f}, {-0.0f, -1.0f},
+                                                      {inf, inf},   {inf, -inf},    {-inf, inf},   {-inf, -inf},
+                                                      {inf, 1.0f},  {1.0f, -inf},   {-1.0f, inf},  {3.0f, 1e-30f}};
+  for (const auto& [y, x] : cases) {
+    INFO("atan2(" << y << ", " << x << ")");
+    const float want = std::atan2(y, x), got = atan2_fast(y, x);
+    CHECK(std::fabs(got - want) <= 2.5e-7f * std::fabs(want));
+    CHECK(std::signbit(got) == std::signbit(want));
+  }
+  CHECK(atan2_fast(0.0f, -0.0f) == pi);
+  CHECK(std::isnan(atan2_fast(NAN, 1.0f)));
+  CHECK(std::isnan(atan2_fast(1.0f, NAN)));
+  CHECK(hypot_fast(3.0f, 4.0f) == 5.0f);
+  CHECK(hypot_fast(3e38f, 3e38f) == float(std::hypot(double(3e38f), double(3e38f))));      // inf
+  CHECK(hypot_fast(1e-40f, 1e-40f) == float(std::hypot(double(1e-40f), double(1e-40f))));  // subnormal
+  CHECK(hypot_fast(NAN, inf) == inf);
+  CHECK(hypot_fast(-inf, NAN) == inf);
+  CHECK(std::isnan(hypot_fast(NAN, 1.0f)));
+}
+
+TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous copy", "[kernels]") {
   // [37, 29] read transposed (strides 1, 37) against the same values laid out contiguously.
   const int64_t R = 29, C = 37, n = R * C;
   std::vector<float> src(n);
@@ -266,9 +337,10 @@ TEST_CASE("cpu float32 activations: a strided view gives the bits of its contigu
   const ElementwiseLoop strided = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}});
   const ElementwiseLoop contig = make_loop({n}, {{1}, {1}});
   for (UnaryOp op :
-       {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Erf, UnaryOp::Sigmoid, UnaryOp::Silu, UnaryOp::SiluGrad,
-        UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh, UnaryOp::GeluTanhGrad, UnaryOp::Log1p,
-        UnaryOp::Expm1, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tan, UnaryOp::Atan, UnaryOp::Asin, UnaryOp::Acos}) {
+       {UnaryOp::Exp,          UnaryOp::Log,      UnaryOp::Tanh,    UnaryOp::Erf,         UnaryOp::Sigmoid,
+        UnaryOp::Silu,         UnaryOp::SiluGrad, UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh,
+        UnaryOp::GeluTanhGrad, UnaryOp::Log1p,    UnaryOp::Expm1,   UnaryOp::Sin,         UnaryOp::Cos,
+        UnaryOp::Tan,          UnaryOp::Atan,     UnaryOp::Asin,    UnaryOp::Acos,        UnaryOp::Erfinv}) {
     std::vector<float> a(n), b(n);
     cpu::unary(op, DType::Float32, a.data(), src.data(), strided);
     cpu::unary(op, DType::Float32, b.data(), tcopy.data(), contig);
@@ -282,6 +354,29 @@ TEST_CASE("cpu float32 activations: a strided view gives the bits of its contigu
     INFO("op " << int(op) << ", first at " << first << ": " << (first >= 0 ? a[first] : 0.f) << " vs "
                << (first >= 0 ? b[first] : 0.f));
     CHECK(differ == 0);
+  }
+  // atan2 and hypot: a transposed first operand against its contiguous copy, and a number as the second
+  // operand (binary_scalar, a stride-0 operand) against the same number spread over a tensor.
+  std::vector<float> other(n);
+  for (auto& v : other) v = u(rng);
+  other[5] = 0.0f;
+  other[6] = -0.0f;
+  other[7] = -INFINITY;
+  const ElementwiseLoop strided3 = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}, contiguous_strides({R, C})});
+  const ElementwiseLoop contig3 = make_loop({n}, {{1}, {1}, {1}});
+  for (BinaryOp op : {BinaryOp::Atan2, BinaryOp::Hypot}) {
+    INFO("binary op " << int(op));
+    std::vector<float> a(n), b(n), c(n), d(n), full(n, -2.5f);
+    cpu::binary(op, DType::Float32, a.data(), src.data(), other.data(), strided3);
+    cpu::binary(op, DType::Float32, b.data(), tcopy.data(), other.data(), contig3);
+    cpu::binary_scalar(op, DType::Float32, c.data(), tcopy.data(), -2.5, contig);
+    cpu::binary(op, DType::Float32, d.data(), tcopy.data(), full.data(), contig3);
+    for (int64_t i = 0; i < n; ++i) {
+      const bool same_ab = std::memcmp(&a[i], &b[i], sizeof(float)) == 0 || (std::isnan(a[i]) && std::isnan(b[i]));
+      const bool same_cd = std::memcmp(&c[i], &d[i], sizeof(float)) == 0 || (std::isnan(c[i]) && std::isnan(d[i]));
+      if (!same_ab || !same_cd)
+        FAIL_CHECK("element " << i << ": " << a[i] << " / " << b[i] << ", " << c[i] << " / " << d[i]);
+    }
   }
   // PyTorch's values at the edges.
   std::vector<float> x{-INFINITY, INFINITY, NAN, 0.0f, -200.0f, 200.0f}, y(x.size());
