@@ -59,7 +59,7 @@ if [ -x "$BENCH" ] && [ -d bench-local ]; then
   "$LOOM_PY" bench-local/torch_reference.py --no-compile --out "$LOG/torch.jsonl" > "$LOG/torch.log" 2>&1
   echo "torch_reference: rc=$?"
   "$LOOM_PY" bench-local/compare.py "$LOG/torch.jsonl" "$LOG/loom.jsonl" > "$LOG/compare.txt" 2>&1
-  grep -E "conv|pool|channel_sum|batchnorm|e2e|sort/" "$LOG/compare.txt" | head -100
+  grep -E "conv|pool|channel_sum|batchnorm|e2e|sort/|activation/" "$LOG/compare.txt" | head -120
 fi
 # Per-kernel truth for the kernels this round changed: duration, SM and DRAM throughput, occupancy,
 # registers and grid of the first loom kernels of each case, with the autotuner's choices loaded from the
@@ -78,6 +78,14 @@ if [ -x "$BENCH" ] && command -v ncu > /dev/null && [ -f "$LOG/tune-cache.json" 
   for c in sort/fp32/sort/1024x1024 sort/fp32/cumsum_long/N1048576; do
     f="$LOG/ncu-$(echo "$c" | tr '/' '_').csv"
     timeout 45 ncu --kernel-name-base demangled -k regex:"sort_|scan_" --launch-count 4 \
+      --section SpeedOfLight --section LaunchStats --section Occupancy --csv --page details \
+      "$BENCH" --gpu --filter "$c" --iters 1 > "$f" 2>&1
+    echo "ncu $c: rc=$? $(grep -c '"Duration"' "$f") kernels"
+  done
+  # The activation family (map_contig_kernel with the activation functors), forward and backward.
+  for c in activation/fp32/mish_fwdbwd/1024x1024 activation/fp32/softplus_fwdbwd/1024x1024; do
+    f="$LOG/ncu-$(echo "$c" | tr '/' '_').csv"
+    timeout 45 ncu --kernel-name-base demangled -k regex:"ForwardF|BackwardF" --launch-count 4 \
       --section SpeedOfLight --section LaunchStats --section Occupancy --csv --page details \
       "$BENCH" --gpu --filter "$c" --iters 1 > "$f" 2>&1
     echo "ncu $c: rc=$? $(grep -c '"Duration"' "$f") kernels"
