@@ -41,6 +41,13 @@ int64_t interleaved_size(int64_t m, int64_t k);
 void interleave_rows(float* dst, const float* a, int64_t lda, int64_t m, int64_t k);
 void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int64_t ldb, int64_t n, float* c,
                       int64_t ldc, bool accumulate);
+// The same with B's rows gathered from shifted windows of one buffer, for a convolution of stride 1
+// without im2col: the reduction runs over ntaps taps of kc rows each, row c of tap t at b + off[t] +
+// c * ldb (A interleaved with k = ntaps * kc, tap-major: A[i][t * kc + c]).
+//   gemm_interleaved_taps(at, m, kc, ntaps, off, b, ldb, n, c, ldc)
+//                                       C[m x n] = sum_t sum_c A[i][t kc + c] b[off[t] + c ldb + j]
+void gemm_interleaved_taps(const float* at, int64_t m, int64_t kc, int64_t ntaps, const int64_t* off, const float* b,
+                           int64_t ldb, int64_t n, float* c, int64_t ldc);
 // And with both operands read in place, for a left operand used once (the
 // column slab of a convolution's weight gradient): A (m x k, row stride lda),
 // B (k x n, row stride ldb), n a multiple of 16; one thread.

@@ -21,6 +21,8 @@
 // gemm_interleaved turns the roles around for a fixed left operand (a
 // convolution's weight): A interleaved once, B (a column slab) read in place
 // with its row stride, tiles of A outside and panels of B inside, one thread.
+// gemm_interleaved_taps reads B's rows from shifted windows of a zero-padded
+// input instead (a stride-1 convolution without the column matrix).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -33,8 +35,9 @@
 namespace loom::kernels::cpu {
 namespace {
 
-constexpr int64_t kNr = 16;  // columns per panel: one AVX-512 vector of float
-constexpr int kMr = 8;       // rows of the register tile
+constexpr int64_t kNr = 16;         // columns per panel: one AVX-512 vector of float
+constexpr int kMr = 8;              // rows of the register tile
+constexpr int64_t kTapChunk = 768;  // gemm_interleaved_taps: reduction rows per pass (8 x 768 floats: 24 KiB)
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #define LOOM_PACKED_GEMM 1
@@ -125,6 +128,46 @@ __attribute__((target("arch=x86-64-v4"))) void tile8_rows_x2(int64_t k, const fl
       const float v = ar[r][p];
       acc0[r] += v * x;
       acc1[r] += v * y;
+    }
+  }
+  store_tile(acc0, c, ldc, rows, accumulate);
+  store_tile(acc1, c + kNr, ldc, rows, accumulate);
+}
+// tile8 / tile8x2 with the reduction over taps: row c of tap t at b + off[t] + c * ldb (A tap-major).
+__attribute__((target("arch=x86-64-v4"))) void tile8_taps(int64_t kc, int64_t ntaps, const int64_t* off,
+                                                          const float* at, const float* b, int64_t ldb, float* c,
+                                                          int64_t ldc, int64_t rows, bool accumulate) {
+  v16f acc[kMr];
+  for (int r = 0; r < kMr; ++r) acc[r] = v16f{};
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const float* bt = b + off[t];
+    const float* a_t = at + t * kc * kMr;
+    for (int64_t p = 0; p < kc; ++p) {
+      v16f x;
+      std::memcpy(&x, bt + p * ldb, sizeof(x));
+      const float* ap = a_t + p * kMr;
+      for (int r = 0; r < kMr; ++r) acc[r] += ap[r] * x;
+    }
+  }
+  store_tile(acc, c, ldc, rows, accumulate);
+}
+__attribute__((target("arch=x86-64-v4"))) void tile8x2_taps(int64_t kc, int64_t ntaps, const int64_t* off,
+                                                            const float* at, const float* b, int64_t ldb, float* c,
+                                                            int64_t ldc, int64_t rows, bool accumulate) {
+  v16f acc0[kMr], acc1[kMr];
+  for (int r = 0; r < kMr; ++r) acc0[r] = acc1[r] = v16f{};
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const float* bt = b + off[t];
+    const float* a_t = at + t * kc * kMr;
+    for (int64_t p = 0; p < kc; ++p) {
+      v16f x, y;
+      std::memcpy(&x, bt + p * ldb, sizeof(x));
+      std::memcpy(&y, bt + p * ldb + kNr, sizeof(y));
+      const float* ap = a_t + p * kMr;
+      for (int r = 0; r < kMr; ++r) {
+        acc0[r] += ap[r] * x;
+        acc1[r] += ap[r] * y;
+      }
     }
   }
   store_tile(acc0, c, ldc, rows, accumulate);
@@ -251,6 +294,45 @@ void gemm_interleaved(const float* at, int64_t m, int64_t k, const float* b, int
         for (int64_t q = 0; q < kNr; ++q)
           tmp[r * kNr + q] = accumulate && q < cols ? c[(r0 + r) * ldc + full + q] : 0.f;
       tile8(k, a_t, edge.data(), kNr, tmp, kNr, rows, accumulate);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t q = 0; q < cols; ++q) c[(r0 + r) * ldc + full + q] = tmp[r * kNr + q];
+    }
+  }
+#endif
+}
+
+void gemm_interleaved_taps(const float* at, int64_t m, int64_t kc, int64_t ntaps, const int64_t* off, const float* b,
+                           int64_t ldb, int64_t n, float* c, int64_t ldc) {
+  LOOM_CHECK(packed_gemm_supported(), "gemm_interleaved_taps: needs a CPU with AVX-512 (packed_gemm_supported())");
+#ifdef LOOM_PACKED_GEMM
+  if (m <= 0 || n <= 0) return;
+  const int64_t k = kc * ntaps, tiles = (m + kMr - 1) / kMr, full = n / kNr * kNr, cols = n - full;
+  // A ragged last panel: its rows gathered once, in the reduction's order, into a zero-padded panel.
+  std::vector<float>& edge = edge_panel();
+  if (cols > 0) {
+    edge.assign(size_t(std::max<int64_t>(k, 1) * kNr), 0.f);
+    for (int64_t t = 0; t < ntaps; ++t)
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t q = 0; q < cols; ++q) edge[size_t((t * kc + p) * kNr + q)] = b[off[t] + p * ldb + full + q];
+  }
+  float tmp[kMr * kNr];
+  // The taps in chunks whose slice of an A tile (8 x chunk·kc floats) stays in L1 while the panels pass
+  // (a 3x3 layer's input gradient over 256 channels: 8 x 2304 floats, 72 KiB, would stream from L2);
+  // the chunks after the first add into C.
+  const int64_t chunk = std::max<int64_t>(1, kTapChunk / std::max<int64_t>(kc, 1));
+  for (int64_t t = 0; t < tiles; ++t) {
+    const float* a_t = at + t * kMr * k;
+    const int64_t r0 = t * kMr, rows = std::min<int64_t>(kMr, m - r0);
+    for (int64_t t0 = 0; t0 < ntaps; t0 += chunk) {
+      const int64_t nt = std::min(chunk, ntaps - t0);
+      const float* a_c = a_t + t0 * kc * kMr;
+      int64_t c0 = 0;
+      for (; c0 + 2 * kNr <= full; c0 += 2 * kNr)
+        tile8x2_taps(kc, nt, off + t0, a_c, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, t0 > 0);
+      for (; c0 < full; c0 += kNr) tile8_taps(kc, nt, off + t0, a_c, b + c0, ldb, c + r0 * ldc + c0, ldc, rows, t0 > 0);
+    }
+    if (cols > 0) {
+      tile8(k, a_t, edge.data(), kNr, tmp, kNr, rows, false);
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t q = 0; q < cols; ++q) c[(r0 + r) * ldc + full + q] = tmp[r * kNr + q];
     }

@@ -105,6 +105,12 @@ const std::vector<ConvParams>& cases() {
       make(4, 16, 20, 19, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // slabs: 21 output channels (tiles of 8 and a ragged one)
       make(9, 64, 5, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // small images: weight-gradient blocks span samples
       make(8, 3, 16, 13, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),   // 3 input channels: the weight gradient on the tiles
+      // Stride 1 with 16+ channels per group: the forward pass and the input gradient without the column
+      // matrix (tap_conv): kernels 3x5 and 2x3, unequal and zero pads, dilation, groups, ragged panels.
+      make(4, 32, 9, 14, 24, 3, 5, 1, 1, 0, 2, 1, 1, 1), make(2, 48, 7, 11, 32, 2, 3, 1, 1, 1, 0, 2, 1, 2),
+      make(4, 16, 6, 6, 16, 3, 3, 1, 1, 3, 3, 1, 1, 1),   // pad 3 > 2: the input gradient takes the slabs
+      make(4, 16, 3, 1, 17, 3, 1, 1, 1, 0, 0, 1, 1, 1),   // a 1 x 1 output
+      make(5, 20, 33, 31, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // several slabs per sample
   };
   return c;
 }
