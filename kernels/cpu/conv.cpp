@@ -398,6 +398,22 @@ struct TapConv {
   int64_t R, S, ph, pw, dh, dw;
 };
 
+// ci planes of H x W at src, zero-padded by ph rows and pw columns on each side, into dst (ci planes of
+// (H + 2 ph) x (W + 2 pw)).
+void pad_planes(const float* src, int64_t ci, int64_t H, int64_t W, int64_t ph, int64_t pw, float* dst) {
+  const int64_t Wp = W + 2 * pw, plane = (H + 2 * ph) * Wp;
+  for (int64_t c = 0; c < ci; ++c, src += H * W, dst += plane) {
+    std::fill(dst, dst + ph * Wp, 0.f);
+    for (int64_t h = 0; h < H; ++h) {
+      float* row = dst + (ph + h) * Wp;
+      std::fill(row, row + pw, 0.f);
+      std::memcpy(row + pw, src + h * W, size_t(W) * sizeof(float));
+      std::fill(row + pw + W, row + Wp, 0.f);
+    }
+    std::fill(dst + (ph + H) * Wp, dst + plane, 0.f);
+  }
+}
+
 // out = the convolution of in with the weight wt (per group gemm_interleaved_taps's A: co rows of
 // R·S·ci, tap-major), + bias when not null.
 void tap_conv(const TapConv& q, const float* in, const float* wt, const float* bias, float* out) {
@@ -415,18 +431,7 @@ void tap_conv(const TapConv& q, const float* in, const float* wt, const float* b
     std::fill(pad.begin() + q.ci * plane, pad.end(), 0.f);  // read only by the junk columns
     for (int64_t t = b; t < e; ++t) {
       const int64_t g = t % q.groups, n = t / q.groups;
-      for (int64_t c = 0; c < q.ci; ++c) {
-        const float* src = in + ((n * q.ci_all + g * q.ci + c) * q.H) * q.W;
-        float* dst = pad.data() + c * plane;
-        std::fill(dst, dst + q.ph * Wp, 0.f);
-        for (int64_t h = 0; h < q.H; ++h) {
-          float* row = dst + (q.ph + h) * Wp;
-          std::fill(row, row + q.pw, 0.f);
-          std::memcpy(row + q.pw, src + h * q.W, size_t(q.W) * sizeof(float));
-          std::fill(row + q.pw + q.W, row + Wp, 0.f);
-        }
-        std::fill(dst + (q.ph + q.H) * Wp, dst + plane, 0.f);
-      }
+      pad_planes(in + (n * q.ci_all + g * q.ci) * q.H * q.W, q.ci, q.H, q.W, q.ph, q.pw, pad.data());
       for (int64_t oh0 = 0; oh0 < q.OH; oh0 += rows) {
         const int64_t nr = std::min(rows, q.OH - oh0), npos = nr * Wp;
         gemm_interleaved_taps(wt + g * per, q.co, q.ci, RS, off.data(), pad.data() + oh0 * Wp, plane, npos, tmp.data(),
@@ -489,6 +494,68 @@ void backward_input_taps(float* gin, const float* gout, const float* w, const Co
   tap_conv({p.N, p.groups, Kg, Cg, p.K, p.C, p.OH, p.OW, p.H, p.W, p.R, p.S, p.dil_h * (p.R - 1) - p.pad_h,
             p.dil_w * (p.S - 1) - p.pad_w, p.dil_h, p.dil_w},
            gout, wt.data(), nullptr, gin);
+}
+
+// The weight gradient on the same windows: for each tap t, gw_tᵀ [Cg, Kg] += window_t [Cg, positions] @
+// grad_outᵀ [positions, Kp], the window read in place from the padded input as gemm_rows's left operand
+// and grad_out's rows transposed once per slab into [positions, Kp] with zero rows at the junk columns (so
+// they add nothing). Each chunk of tasks accumulates its own tap-major partial [groups][R·S·Cg][Kp];
+// the partials are summed and reordered into gw at the end. Only for a finite input: a junk column reads a
+// real input value (the first columns of the next row), and inf · 0 would put a NaN where the sum has none.
+bool all_finite(const float* x, int64_t n) {
+  float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += x[i] * 0.f;  // NaN for an inf or a NaN
+  return acc == 0.f;
+}
+
+void backward_weight_taps(float* gw, const float* gout, const float* in, const ConvParams& p) {
+  const int64_t Kg = p.Kg(), Cg = p.Cg(), RS = p.taps(), OHW = p.out_plane();
+  const int64_t Kp = (Kg + 15) / 16 * 16, gsize = RS * Cg * Kp, psize = p.groups * gsize;
+  const int64_t Wp = p.W + 2 * p.pad_w, plane = (p.H + 2 * p.pad_h) * Wp, slack = p.dil_w * (p.S - 1) + 16;
+  std::vector<int64_t> off(static_cast<size_t>(RS));
+  for (int64_t r = 0; r < p.R; ++r)
+    for (int64_t s = 0; s < p.S; ++s) off[size_t(r * p.S + s)] = r * p.dil_h * Wp + s * p.dil_w;
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(p.OH, (kWeightCols + Wp - 1) / Wp));
+  const int64_t ntask = p.N * p.groups;
+  const int nchunks = detail::num_chunks(ntask, ntask * Kg * Cg * RS * p.OH * Wp);
+  static thread_local std::vector<float> partial_buf;  // the caller's; the pool's threads use it through `partial`
+  partial_buf.assign(size_t(nchunks) * psize, 0.f);
+  float* partial = partial_buf.data();
+  detail::parallel_chunks(ntask, nchunks, [&](int chunk, int64_t b, int64_t e) {
+    thread_local std::vector<float> pad, got;
+    pad.resize(size_t(Cg * plane + slack));
+    got.resize(size_t(rows * Wp * Kp));
+    std::fill(pad.begin() + Cg * plane, pad.end(), 0.f);
+    float* acc = partial + chunk * psize;
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t g = t % p.groups, n = t / p.groups;
+      pad_planes(in + (n * p.C + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.pad_h, p.pad_w, pad.data());
+      for (int64_t oh0 = 0; oh0 < p.OH; oh0 += rows) {
+        const int64_t nr = std::min(rows, p.OH - oh0), npos = nr * Wp;
+        for (int64_t h = 0; h < nr; ++h) {
+          float* dst = got.data() + h * Wp * Kp;
+          transpose_padded(gout + (n * p.K + g * Kg) * OHW + (oh0 + h) * p.OW, OHW, Kg, p.OW, dst, Kp);
+          std::fill(dst + p.OW * Kp, dst + Wp * Kp, 0.f);
+        }
+        for (int64_t tap = 0; tap < RS; ++tap)
+          gemm_rows(pad.data() + oh0 * Wp + off[size_t(tap)], plane, Cg, npos, got.data(), Kp, Kp,
+                    acc + g * gsize + tap * Cg * Kp, Kp, true);
+      }
+    }
+  });
+  detail::parallel_range(p.K, p.K * Cg * RS * nchunks, [&](int64_t b, int64_t e) {
+    for (int64_t kk = b; kk < e; ++kk) {
+      const int64_t g = kk / Kg, k = kk % Kg;
+      float* dst = gw + kk * Cg * RS;  // gw[kk][c][tap]
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t tap = 0; tap < RS; ++tap) {
+          float sum = 0.f;
+          for (int ch = 0; ch < nchunks; ++ch) sum += partial[size_t(ch * psize + g * gsize + (tap * Cg + c) * Kp + k)];
+          dst[c * RS + tap] = sum;
+        }
+    }
+  });
 }
 
 int64_t chunk_samples(const ConvParams& p) {
@@ -584,6 +651,13 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_taps<T>(p, false) && p.Kg() >= 16 && all_finite(in, p.N * p.C * HW)) {
+      backward_weight_taps(gw, gout, in, p);
+      if (gb) channel_sum(dt, gb, gout, p.N, p.K, OHW);
+      return;
+    }
+  }
   const bool slabs = !direct && slab_tasks(p) >= 2 * pool_threads();
   T* col = direct || slabs ? nullptr : col_buffer<T>(size_t(std::min(nchunk, p.N)) * CRS * OHW);
   if (p.N == 0 || OHW == 0) std::fill(gw, gw + p.K * CRS, T(0));

@@ -3,6 +3,7 @@
 // The CUDA kernels against the CPU twin: tests/autograd/test_conv.cpp [cuda].
 #include <catch2/catch_test_macros.hpp>
 
+#include <cmath>
 #include <vector>
 
 #include "kernels/conv.h"
@@ -105,12 +106,16 @@ const std::vector<ConvParams>& cases() {
       make(4, 16, 20, 19, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // slabs: 21 output channels (tiles of 8 and a ragged one)
       make(9, 64, 5, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // small images: weight-gradient blocks span samples
       make(8, 3, 16, 13, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),   // 3 input channels: the weight gradient on the tiles
-      // Stride 1 with 16+ channels per group: the forward pass and the input gradient without the column
-      // matrix (tap_conv): kernels 3x5 and 2x3, unequal and zero pads, dilation, groups, ragged panels.
-      make(4, 32, 9, 14, 24, 3, 5, 1, 1, 0, 2, 1, 1, 1), make(2, 48, 7, 11, 32, 2, 3, 1, 1, 1, 0, 2, 1, 2),
-      make(4, 16, 6, 6, 16, 3, 3, 1, 1, 3, 3, 1, 1, 1),   // pad 3 > 2: the input gradient takes the slabs
+      // Stride 1 with 16+ channels per group and at most 1/8 junk columns: the three passes without the
+      // column matrix (tap_conv, backward_weight_taps): kernels 3x5 and 2x3, unequal and zero pads,
+      // dilation, groups, ragged panels; and shapes just outside (narrow images: the slabs).
+      make(4, 32, 6, 40, 24, 3, 5, 1, 1, 0, 2, 1, 1, 1),  // 3x5, pads (0, 2)
+      make(2, 48, 5, 50, 32, 2, 3, 1, 1, 1, 0, 2, 1, 2),  // 2x3, dilation (2, 1), 2 groups
+      make(4, 16, 4, 64, 16, 3, 3, 1, 1, 3, 3, 1, 1, 1),  // pad 3 > 2: the input gradient takes the slabs
+      make(4, 16, 5, 60, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1),  // dilation 2
       make(4, 16, 3, 1, 17, 3, 1, 1, 1, 0, 0, 1, 1, 1),   // a 1 x 1 output
       make(5, 20, 33, 31, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // several slabs per sample
+      make(4, 32, 9, 14, 24, 3, 5, 1, 1, 0, 2, 1, 1, 1),  // 4 junk columns in 18: the slabs
   };
   return c;
 }
@@ -123,6 +128,20 @@ TEST_CASE("conv2d CPU kernels match a direct reference (float64)", "[conv]") {
 
 TEST_CASE("conv2d CPU kernels match a direct reference (float32)", "[conv]") {
   for (const auto& p : cases()) check_case<float>(p, 1e-4);
+}
+
+TEST_CASE("conv2d CPU weight gradient with an infinite input keeps finite sums finite", "[conv]") {
+  // The tap path would read the inf in a junk column (inf * 0): such inputs take the slabs.
+  const ConvParams p = make(4, 16, 4, 64, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+  std::vector<float> x(size_t(p.N * p.C * p.H * p.W), 0.5f), go(size_t(p.N * p.K * p.OH * p.OW), 1.0f);
+  std::vector<float> gw(size_t(p.K * p.C * 9));
+  x[size_t(2 * p.W)] = INFINITY;  // sample 0, channel 0, row 2, column 0
+  kc::conv2d_backward_weight(DType::Float32, gw.data(), nullptr, go.data(), x.data(), p);
+  // Tap s = 2 never reads column 0 at a valid position: gw[k][0][r][2] stays finite; s = 0 reads it.
+  for (int64_t k = 0; k < p.K; ++k) {
+    CHECK(std::isfinite(gw[size_t((k * p.C + 0) * 9 + 1 * 3 + 2)]));
+    CHECK(std::isinf(gw[size_t((k * p.C + 0) * 9 + 1 * 3 + 0)]));
+  }
 }
 
 TEST_CASE("conv2d CPU kernels on a large batch", "[conv]") {
