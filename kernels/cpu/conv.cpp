@@ -35,6 +35,7 @@
 #include "kernels/pointwise.h"
 #include "kernels/matmul.h"
 #include "kernels/reduce.h"
+#include "kernels/cpu/conv_depthwise.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -568,6 +569,10 @@ void forward_impl(T* out, const T* in, const T* w, const T* bias, const ConvPara
   const DType dt = dtype_of<T>::value;
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const bool direct = p.is_pointwise();
+  if (!direct && detail::depthwise_applies(p, false)) {  // kernels/cpu/conv_depthwise.cpp
+    detail::depthwise_forward(dt, out, in, w, bias, p);
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (use_taps<T>(p, false)) {
       forward_taps(out, in, w, bias, p);
@@ -611,6 +616,10 @@ void backward_input_impl(T* gin, const T* gout, const T* w, const ConvParams& p)
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
+  if (!direct && detail::depthwise_applies(p, true)) {
+    detail::depthwise_backward_input(dt, gin, gout, w, p);
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (use_taps<T>(p, true)) {
       backward_input_taps(gin, gout, w, p);
@@ -651,6 +660,11 @@ void backward_weight_impl(T* gw, T* gb, const T* gout, const T* in, const ConvPa
   const int64_t Kg = p.Kg(), Cg = p.Cg(), CRS = p.crs(), OHW = p.out_plane(), HW = p.in_plane();
   const int64_t nchunk = chunk_samples(p);
   const bool direct = p.is_pointwise();
+  if (!direct && detail::depthwise_applies(p, false)) {
+    detail::depthwise_backward_weight(dt, gw, gout, in, p);
+    if (gb) channel_sum(dt, gb, gout, p.N, p.K, OHW);
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (use_taps<T>(p, false) && p.Kg() >= 16 && all_finite(in, p.N * p.C * HW)) {
       backward_weight_taps(gw, gout, in, p);

@@ -116,6 +116,13 @@ const std::vector<ConvParams>& cases() {
       make(4, 16, 3, 1, 17, 3, 1, 1, 1, 0, 0, 1, 1, 1),   // a 1 x 1 output
       make(5, 20, 33, 31, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // several slabs per sample
       make(4, 32, 9, 14, 24, 3, 5, 1, 1, 0, 2, 1, 1, 1),  // 4 junk columns in 18: the slabs
+      // Depthwise (one input channel per group, kernels/cpu/conv_depthwise.cpp): stride 1 and 2, a channel
+      // multiplier, dilation, unequal pads, 7x7, rows longer than the 64-output runs, one input channel.
+      make(3, 8, 9, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8),    // rows of 70
+      make(2, 6, 11, 13, 12, 7, 7, 1, 1, 3, 3, 1, 1, 6),  // multiplier 2, 7x7
+      make(2, 4, 10, 9, 4, 3, 2, 1, 1, 2, 0, 2, 1, 4),    // dilation (2, 1), pads (2, 0)
+      make(2, 5, 12, 15, 10, 3, 3, 2, 2, 1, 1, 1, 1, 5),  // stride 2, multiplier 2
+      make(3, 1, 8, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // one input channel, no groups
   };
   return c;
 }
