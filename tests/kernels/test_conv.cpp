@@ -123,6 +123,13 @@ const std::vector<ConvParams>& cases() {
       make(2, 4, 10, 9, 4, 3, 2, 1, 1, 2, 0, 2, 1, 4),    // dilation (2, 1), pads (2, 0)
       make(2, 5, 12, 15, 10, 3, 3, 2, 2, 1, 1, 1, 1, 5),  // stride 2, multiplier 2
       make(3, 1, 8, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // one input channel, no groups
+      // Stride 2 with 16+ channels per group (the slabs: a phase-split tap path ran no faster there), odd and
+      // even widths, 5x5, dilation, groups, strides (1, 2).
+      make(4, 16, 9, 34, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1),
+      make(4, 32, 11, 41, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1),
+      make(2, 48, 13, 40, 32, 5, 5, 2, 2, 2, 2, 1, 1, 2),
+      make(4, 16, 12, 48, 16, 3, 3, 2, 2, 2, 2, 2, 2, 1),
+      make(4, 16, 10, 50, 16, 3, 3, 1, 2, 1, 1, 1, 1, 1),
   };
   return c;
 }
