@@ -4,10 +4,11 @@
 // input plane, zero-padded (row stride Wp), into a buffer and computes blocks of output rows in the padded
 // width: for stride 1, output i of a block reads padded position i + r dh Wp + s dw for tap (r, s), so each
 // tap is one long unit-stride multiply-add over the block (in L1), and the junk columns at the end of each
-// row are dropped when the rows are copied out. The loops are compiled for AVX-512, AVX2 and baseline
-// x86-64. The input gradient is the same stencil on grad_out padded by dil (k - 1) - pad with the kernel
-// flipped, summed over the channel multiplier; the weight gradient carries 16 partial sums per tap over a
-// plane's rows (valid columns only), one task per output channel over every sample (no partials to merge).
+// row are dropped when the rows are copied out. At stride 2 the padded plane is split into four phase
+// planes (even / odd rows and columns) and each tap reads a window of one of them (Layout). The loops are compiled for
+// AVX-512, AVX2 and baseline x86-64. The input gradient is the same stencil on grad_out padded by dil (k - 1) - pad
+// with the kernel flipped, summed over the channel multiplier; the weight gradient carries 16 partial sums per tap over
+// a plane's rows (valid columns only), one task per output channel over every sample (no partials to merge).
 #include "kernels/cpu/conv_depthwise.h"
 
 #include <algorithm>
@@ -38,82 +39,121 @@ void pad_plane(const T* src, int64_t H, int64_t W, int64_t ph, int64_t pw, T* ds
   std::fill(dst + (ph + H) * Wp, dst + Hp * Wp, T(0));
 }
 
-// A block of output rows in the padded width: tmp[i] = init + sum over taps w[r][s] P[i + r dh Wp + s dw]
-// for i < npos, one long unit-stride loop per tap over a block that stays in L1 (the last dw (S - 1)
-// columns of each row are junk: P's columns past the row; the caller drops them).
-template <typename T>
-LOOM_CPU_INLINE void stencil_block(const T* P, int64_t Wp, const T* w, int64_t R, int64_t S, int64_t dh, int64_t dw,
-                                   T* tmp, int64_t npos, T init) {
-#pragma omp simd
-  for (int64_t i = 0; i < npos; ++i) tmp[i] = init;
+// Where the taps read: the padded plane (Hp x Wp) as sh·sw phase planes of Hq x Wq (phase (a, b): padded
+// rows a, a + sh, ... and columns b, b + sw, ...), so that at stride 2 too every tap is a window of one
+// phase plane: output oh Wq + ow reads phase (r dh mod sh, s dw mod sw) at oh Wq + ow + off, off =
+// (r dh / sh) Wq + s dw / sw. At stride 1 it is the padded plane itself.
+struct Layout {
+  int64_t sh, sw, Hp, Wp, Hq, Wq, plane, size;  // plane: one phase; size: all of them
+  int64_t slack;                                // zeros past them, read by the junk columns only
+  std::vector<int64_t> off;                     // per tap r S + s: its phase's start + the shift
+};
+
+Layout layout(int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t R, int64_t S, int64_t dh, int64_t dw, int64_t sh,
+              int64_t sw) {
+  Layout L;
+  L.sh = sh, L.sw = sw, L.Hp = H + 2 * ph, L.Wp = W + 2 * pw;
+  L.Hq = (L.Hp + sh - 1) / sh, L.Wq = (L.Wp + sw - 1) / sw, L.plane = L.Hq * L.Wq, L.size = sh * sw * L.plane;
+  L.slack = (S - 1) * dw + L.Wq + 16;
+  L.off.resize(size_t(R * S));
   for (int64_t r = 0; r < R; ++r)
-    for (int64_t s = 0; s < S; ++s) {
-      const T wv = w[r * S + s];
-      const T* p = P + r * dh * Wp + s * dw;
-#pragma omp simd
-      for (int64_t i = 0; i < npos; ++i) tmp[i] += wv * p[i];
+    for (int64_t s = 0; s < S; ++s)
+      L.off[size_t(r * S + s)] = ((r * dh % sh) * sw + s * dw % sw) * L.plane + (r * dh / sh) * L.Wq + s * dw / sw;
+  return L;
+}
+
+// One H x W plane into dst in the layout L (scratch: a padded plane, for a stride above 1).
+template <typename T>
+void fill(const T* src, int64_t H, int64_t W, int64_t ph, int64_t pw, const Layout& L, T* scratch, T* dst) {
+  if (L.sh == 1 && L.sw == 1) return pad_plane(src, H, W, ph, pw, dst);
+  pad_plane(src, H, W, ph, pw, scratch);
+  for (int64_t a = 0; a < L.sh; ++a)
+    for (int64_t b = 0; b < L.sw; ++b) {
+      T* q = dst + (a * L.sw + b) * L.plane;
+      for (int64_t h = 0; h < L.Hq; ++h) {
+        const int64_t ih = h * L.sh + a;
+        for (int64_t w = 0; w < L.Wq; ++w) {
+          const int64_t iw = w * L.sw + b;
+          q[h * L.Wq + w] = ih < L.Hp && iw < L.Wp ? scratch[ih * L.Wp + iw] : T(0);
+        }
+      }
     }
 }
 
-// The weight gradient of one plane: gw[t] += sum over outputs g[oh][ow] P[(oh + r dh) Wp + ow + s dw],
-// t = r S + s, with kLanes partial sums per tap carried over the rows (RS <= kMaxTaps).
+// A block of output rows in the layout's width: tmp[i] = init + sum over taps w[t] P[off[t] + i] for
+// i < npos, one long unit-stride loop per tap over a block that stays in L1 (the last columns of each row
+// are junk: the caller drops them).
+template <typename T>
+LOOM_CPU_INLINE void stencil_block(const T* P, const int64_t* off, int64_t taps, const T* w, T* tmp, int64_t npos,
+                                   T init) {
+#pragma omp simd
+  for (int64_t i = 0; i < npos; ++i) tmp[i] = init;
+  for (int64_t t = 0; t < taps; ++t) {
+    const T wv = w[t];
+    const T* p = P + off[t];
+#pragma omp simd
+    for (int64_t i = 0; i < npos; ++i) tmp[i] += wv * p[i];
+  }
+}
+
+// The weight gradient of one plane: gw[t] += sum over outputs g[oh][ow] P[off[t] + oh Wq + ow], with
+// kLanes partial sums per tap carried over the rows (taps <= kMaxTaps).
 constexpr int64_t kLanes = 16, kMaxTaps = 64;
 template <typename T>
-LOOM_CPU_INLINE void stencil_weight(const T* P, int64_t Wp, const T* g, int64_t OH, int64_t OW, int64_t R, int64_t S,
-                                    int64_t dh, int64_t dw, T* gw) {
+LOOM_CPU_INLINE void stencil_weight(const T* P, int64_t Wq, const int64_t* off, int64_t taps, const T* g, int64_t OH,
+                                    int64_t OW, T* gw) {
   alignas(64) T part[kMaxTaps][kLanes] = {};
   const int64_t full = OW / kLanes * kLanes;
   for (int64_t oh = 0; oh < OH; ++oh) {
     const T* go = g + oh * OW;
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t s = 0; s < S; ++s) {
-        const T* p = P + (oh + r * dh) * Wp + s * dw;
-        T* acc = part[r * S + s];
-        for (int64_t j = 0; j < full; j += kLanes) {
+    for (int64_t t = 0; t < taps; ++t) {
+      const T* p = P + off[t] + oh * Wq;
+      T* acc = part[t];
+      for (int64_t j = 0; j < full; j += kLanes) {
 #pragma omp simd
-          for (int64_t l = 0; l < kLanes; ++l) acc[l] += go[j + l] * p[j + l];
-        }
-        for (int64_t j = full; j < OW; ++j) acc[j - full] += go[j] * p[j];
+        for (int64_t l = 0; l < kLanes; ++l) acc[l] += go[j + l] * p[j + l];
       }
+      for (int64_t j = full; j < OW; ++j) acc[j - full] += go[j] * p[j];
+    }
   }
-  for (int64_t t = 0; t < R * S; ++t) {
+  for (int64_t t = 0; t < taps; ++t) {
     T sum = 0;
     for (int64_t l = 0; l < kLanes; ++l) sum += part[t][l];
     gw[t] += sum;
   }
 }
 
-LOOM_CPU_CLONES void stencil_block_f32(const float* P, int64_t Wp, const float* w, int64_t R, int64_t S, int64_t dh,
-                                       int64_t dw, float* tmp, int64_t npos, float init) {
-  stencil_block(P, Wp, w, R, S, dh, dw, tmp, npos, init);
+LOOM_CPU_CLONES void stencil_block_f32(const float* P, const int64_t* off, int64_t taps, const float* w, float* tmp,
+                                       int64_t npos, float init) {
+  stencil_block(P, off, taps, w, tmp, npos, init);
 }
-LOOM_CPU_CLONES void stencil_block_f64(const double* P, int64_t Wp, const double* w, int64_t R, int64_t S, int64_t dh,
-                                       int64_t dw, double* tmp, int64_t npos, double init) {
-  stencil_block(P, Wp, w, R, S, dh, dw, tmp, npos, init);
+LOOM_CPU_CLONES void stencil_block_f64(const double* P, const int64_t* off, int64_t taps, const double* w, double* tmp,
+                                       int64_t npos, double init) {
+  stencil_block(P, off, taps, w, tmp, npos, init);
 }
-LOOM_CPU_CLONES void stencil_weight_f32(const float* P, int64_t Wp, const float* g, int64_t OH, int64_t OW, int64_t R,
-                                        int64_t S, int64_t dh, int64_t dw, float* gw) {
-  stencil_weight(P, Wp, g, OH, OW, R, S, dh, dw, gw);
+LOOM_CPU_CLONES void stencil_weight_f32(const float* P, int64_t Wq, const int64_t* off, int64_t taps, const float* g,
+                                        int64_t OH, int64_t OW, float* gw) {
+  stencil_weight(P, Wq, off, taps, g, OH, OW, gw);
 }
-LOOM_CPU_CLONES void stencil_weight_f64(const double* P, int64_t Wp, const double* g, int64_t OH, int64_t OW, int64_t R,
-                                        int64_t S, int64_t dh, int64_t dw, double* gw) {
-  stencil_weight(P, Wp, g, OH, OW, R, S, dh, dw, gw);
+LOOM_CPU_CLONES void stencil_weight_f64(const double* P, int64_t Wq, const int64_t* off, int64_t taps, const double* g,
+                                        int64_t OH, int64_t OW, double* gw) {
+  stencil_weight(P, Wq, off, taps, g, OH, OW, gw);
 }
 
-// out (OH x OW) = or += the stencil of the padded plane P (row stride Wp), by blocks of rows of at most
-// kBlock padded positions through tmp.
+// out (OH x OW) = or += the stencil of the plane in layout L, by blocks of rows of at most kBlock
+// positions through tmp.
 constexpr int64_t kBlock = 4096;
 template <typename T>
-void run_stencil(const T* P, int64_t Wp, const T* w, int64_t R, int64_t S, int64_t dh, int64_t dw, T* out, int64_t OH,
-                 int64_t OW, T init, bool accumulate, T* tmp) {
-  const int64_t rows = std::max<int64_t>(1, kBlock / Wp);
+void run_stencil(const T* P, const Layout& L, const T* w, T* out, int64_t OH, int64_t OW, T init, bool accumulate,
+                 T* tmp) {
+  const int64_t Wq = L.Wq, rows = std::max<int64_t>(1, kBlock / Wq), taps = int64_t(L.off.size());
   for (int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
-    const int64_t nr = std::min(rows, OH - oh0), npos = nr * Wp;
-    if constexpr (std::is_same_v<T, float>) stencil_block_f32(P + oh0 * Wp, Wp, w, R, S, dh, dw, tmp, npos, init);
-    else stencil_block_f64(P + oh0 * Wp, Wp, w, R, S, dh, dw, tmp, npos, init);
+    const int64_t nr = std::min(rows, OH - oh0), npos = nr * Wq;
+    if constexpr (std::is_same_v<T, float>) stencil_block_f32(P + oh0 * Wq, L.off.data(), taps, w, tmp, npos, init);
+    else stencil_block_f64(P + oh0 * Wq, L.off.data(), taps, w, tmp, npos, init);
     for (int64_t h = 0; h < nr; ++h) {
       T* o = out + (oh0 + h) * OW;
-      const T* t = tmp + h * Wp;
+      const T* t = tmp + h * Wq;
       if (accumulate) {
 #pragma omp simd
         for (int64_t j = 0; j < OW; ++j) o[j] += t[j];
@@ -131,22 +171,35 @@ std::vector<T>& plane_buffer(size_t n) {
   return buf;
 }
 
+// The buffer of one task: the plane in its layout, slack past it (read by the junk columns only, zero),
+// a block of outputs, a padded plane for the phase split.
+template <typename T>
+struct Buffers {
+  T *plane, *tmp, *scratch;
+};
+template <typename T>
+Buffers<T> buffers(const Layout& L) {
+  const int64_t slack = L.slack;
+  std::vector<T>& buf = plane_buffer<T>(size_t(L.size + slack + kBlock + L.Wq + L.Hp * L.Wp));
+  T* base = buf.data();
+  std::fill(base + L.size, base + L.size + slack, T(0));
+  return {base, base + L.size + slack, base + L.size + slack + kBlock + L.Wq};
+}
+
 template <typename T>
 void forward(T* out, const T* in, const T* w, const T* bias, const ConvParams& p) {
-  const int64_t Kg = p.Kg(), RS = p.taps(), Wp = p.W + 2 * p.pad_w, Hp = p.H + 2 * p.pad_h;
-  const int64_t slack = p.dil_w * (p.S - 1) + 16;
+  const int64_t Kg = p.Kg(), RS = p.taps();
+  const Layout L = layout(p.H, p.W, p.pad_h, p.pad_w, p.R, p.S, p.dil_h, p.dil_w, p.stride_h, p.stride_w);
   const int64_t ntask = p.N * p.C;  // one input plane each, its Kg output planes
   parallel_range(ntask, ntask * Kg * RS * p.OH * p.OW, [&](int64_t b, int64_t e) {
-    std::vector<T>& P = plane_buffer<T>(size_t(Hp * Wp + slack + kBlock + Wp));
-    T* tmp = P.data() + Hp * Wp + slack;
-    std::fill(P.data() + Hp * Wp, tmp, T(0));
+    const Buffers<T> B = buffers<T>(L);
     for (int64_t t = b; t < e; ++t) {
       const int64_t n = t / p.C, c = t % p.C;
-      pad_plane(in + t * p.H * p.W, p.H, p.W, p.pad_h, p.pad_w, P.data());
+      fill(in + t * p.H * p.W, p.H, p.W, p.pad_h, p.pad_w, L, B.scratch, B.plane);
       for (int64_t j = 0; j < Kg; ++j) {
         const int64_t k = c * Kg + j;
-        run_stencil(P.data(), Wp, w + k * RS, p.R, p.S, p.dil_h, p.dil_w, out + (n * p.K + k) * p.OH * p.OW, p.OH, p.OW,
-                    bias ? bias[k] : T(0), false, tmp);
+        run_stencil(B.plane, L, w + k * RS, out + (n * p.K + k) * p.OH * p.OW, p.OH, p.OW, bias ? bias[k] : T(0), false,
+                    B.tmp);
       }
     }
   });
@@ -156,12 +209,10 @@ template <typename T>
 void backward_input(T* gin, const T* gout, const T* w, const ConvParams& p) {
   const int64_t Kg = p.Kg(), RS = p.taps();
   const int64_t ph = p.dil_h * (p.R - 1) - p.pad_h, pw = p.dil_w * (p.S - 1) - p.pad_w;
-  const int64_t Wp = p.OW + 2 * pw, Hp = p.OH + 2 * ph, slack = p.dil_w * (p.S - 1) + 16;
+  const Layout L = layout(p.OH, p.OW, ph, pw, p.R, p.S, p.dil_h, p.dil_w, 1, 1);
   const int64_t ntask = p.N * p.C;
   parallel_range(ntask, ntask * Kg * RS * p.H * p.W, [&](int64_t b, int64_t e) {
-    std::vector<T>& P = plane_buffer<T>(size_t(Hp * Wp + slack + kBlock + Wp));
-    T* tmp = P.data() + Hp * Wp + slack;
-    std::fill(P.data() + Hp * Wp, tmp, T(0));
+    const Buffers<T> B = buffers<T>(L);
     std::vector<T> f(static_cast<size_t>(RS));
     for (int64_t t = b; t < e; ++t) {
       const int64_t n = t / p.C, c = t % p.C;
@@ -169,8 +220,8 @@ void backward_input(T* gin, const T* gout, const T* w, const ConvParams& p) {
       for (int64_t j = 0; j < Kg; ++j) {
         const int64_t k = c * Kg + j;
         for (int64_t i = 0; i < RS; ++i) f[size_t(i)] = w[k * RS + RS - 1 - i];  // the kernel flipped
-        pad_plane(gout + (n * p.K + k) * p.OH * p.OW, p.OH, p.OW, ph, pw, P.data());
-        run_stencil(P.data(), Wp, f.data(), p.R, p.S, p.dil_h, p.dil_w, dst, p.H, p.W, T(0), j > 0, tmp);
+        fill(gout + (n * p.K + k) * p.OH * p.OW, p.OH, p.OW, ph, pw, L, B.scratch, B.plane);
+        run_stencil(B.plane, L, f.data(), dst, p.H, p.W, T(0), j > 0, B.tmp);
       }
     }
   });
@@ -178,18 +229,19 @@ void backward_input(T* gin, const T* gout, const T* w, const ConvParams& p) {
 
 template <typename T>
 void backward_weight(T* gw, const T* gout, const T* in, const ConvParams& p) {
-  const int64_t Kg = p.Kg(), RS = p.taps(), Wp = p.W + 2 * p.pad_w, Hp = p.H + 2 * p.pad_h;
+  const int64_t Kg = p.Kg(), RS = p.taps();
+  const Layout L = layout(p.H, p.W, p.pad_h, p.pad_w, p.R, p.S, p.dil_h, p.dil_w, p.stride_h, p.stride_w);
   std::fill(gw, gw + p.K * RS, T(0));
   parallel_range(p.K, p.K * p.N * RS * p.OH * p.OW, [&](int64_t b, int64_t e) {
-    std::vector<T>& P = plane_buffer<T>(size_t(Hp * Wp + 16));
+    const Buffers<T> B = buffers<T>(L);
     for (int64_t k = b; k < e; ++k) {
       const int64_t c = k / Kg;
       for (int64_t n = 0; n < p.N; ++n) {
-        pad_plane(in + (n * p.C + c) * p.H * p.W, p.H, p.W, p.pad_h, p.pad_w, P.data());
+        fill(in + (n * p.C + c) * p.H * p.W, p.H, p.W, p.pad_h, p.pad_w, L, B.scratch, B.plane);
         const T* g = gout + (n * p.K + k) * p.OH * p.OW;
         if constexpr (std::is_same_v<T, float>)
-          stencil_weight_f32(P.data(), Wp, g, p.OH, p.OW, p.R, p.S, p.dil_h, p.dil_w, gw + k * RS);
-        else stencil_weight_f64(P.data(), Wp, g, p.OH, p.OW, p.R, p.S, p.dil_h, p.dil_w, gw + k * RS);
+          stencil_weight_f32(B.plane, L.Wq, L.off.data(), RS, g, p.OH, p.OW, gw + k * RS);
+        else stencil_weight_f64(B.plane, L.Wq, L.off.data(), RS, g, p.OH, p.OW, gw + k * RS);
       }
     }
   });
@@ -198,9 +250,10 @@ void backward_weight(T* gw, const T* gout, const T* in, const ConvParams& p) {
 }  // namespace
 
 bool depthwise_applies(const ConvParams& p, bool grad_input) {
-  if (!p.is_2d() || p.Cg() != 1 || p.groups != p.C || p.stride_h != 1 || p.stride_w != 1 || p.taps() > kMaxTaps)
+  if (!p.is_2d() || p.Cg() != 1 || p.groups != p.C || p.stride_h > 2 || p.stride_w > 2 || p.taps() > kMaxTaps)
     return false;
-  return !grad_input || (p.pad_h <= p.dil_h * (p.R - 1) && p.pad_w <= p.dil_w * (p.S - 1));
+  return !grad_input ||
+         (p.stride_h == 1 && p.stride_w == 1 && p.pad_h <= p.dil_h * (p.R - 1) && p.pad_w <= p.dil_w * (p.S - 1));
 }
 
 void depthwise_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p) {

@@ -5,8 +5,8 @@
 
 namespace loom::kernels::cpu::detail {
 
-// Whether the direct depthwise kernels take the pass: 2-D, one input channel per group, stride 1, at most
-// 64 taps; the input gradient also needs pad <= dil (k - 1).
+// Whether the direct depthwise kernels take the pass: 2-D, one input channel per group, stride 1 or 2, at
+// most 64 taps; the input gradient only at stride 1 with pad <= dil (k - 1).
 bool depthwise_applies(const ConvParams& p, bool grad_input);
 // float32 / float64, the layouts of kernels/conv.h. bias may be null.
 void depthwise_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p);

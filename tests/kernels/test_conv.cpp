@@ -130,6 +130,10 @@ const std::vector<ConvParams>& cases() {
       make(2, 48, 13, 40, 32, 5, 5, 2, 2, 2, 2, 1, 1, 2),
       make(4, 16, 12, 48, 16, 3, 3, 2, 2, 2, 2, 2, 2, 1),
       make(4, 16, 10, 50, 16, 3, 3, 1, 2, 1, 1, 1, 1, 1),
+      // Depthwise at stride 2 (phase planes): a multiplier, 5x5, odd sizes, strides (2, 1), dilation 3.
+      make(2, 6, 13, 17, 12, 5, 5, 2, 2, 2, 2, 1, 1, 6),
+      make(2, 4, 11, 20, 4, 3, 3, 2, 1, 1, 1, 1, 1, 4),
+      make(2, 4, 15, 19, 4, 3, 3, 2, 2, 3, 3, 3, 3, 4),
   };
   return c;
 }
