@@ -402,17 +402,8 @@ struct TapConv {
 // ci planes of H x W at src, zero-padded by ph rows and pw columns on each side, into dst (ci planes of
 // (H + 2 ph) x (W + 2 pw)).
 void pad_planes(const float* src, int64_t ci, int64_t H, int64_t W, int64_t ph, int64_t pw, float* dst) {
-  const int64_t Wp = W + 2 * pw, plane = (H + 2 * ph) * Wp;
-  for (int64_t c = 0; c < ci; ++c, src += H * W, dst += plane) {
-    std::fill(dst, dst + ph * Wp, 0.f);
-    for (int64_t h = 0; h < H; ++h) {
-      float* row = dst + (ph + h) * Wp;
-      std::fill(row, row + pw, 0.f);
-      std::memcpy(row + pw, src + h * W, size_t(W) * sizeof(float));
-      std::fill(row + pw + W, row + Wp, 0.f);
-    }
-    std::fill(dst + (ph + H) * Wp, dst + plane, 0.f);
-  }
+  const int64_t plane = (H + 2 * ph) * (W + 2 * pw);
+  for (int64_t c = 0; c < ci; ++c) detail::pad_plane(src + c * H * W, H, W, ph, pw, dst + c * plane);
 }
 
 // out = the convolution of in with the weight wt (per group gemm_interleaved_taps's A: co rows of

@@ -25,20 +25,6 @@ namespace loom::kernels::cpu::detail {
 
 namespace {
 
-// One H x W plane into dst, zero-padded by ph rows and pw columns on each side (row stride Wp).
-template <typename T>
-void pad_plane(const T* src, int64_t H, int64_t W, int64_t ph, int64_t pw, T* dst) {
-  const int64_t Wp = W + 2 * pw, Hp = H + 2 * ph;
-  std::fill(dst, dst + ph * Wp, T(0));
-  for (int64_t h = 0; h < H; ++h) {
-    T* row = dst + (ph + h) * Wp;
-    std::fill(row, row + pw, T(0));
-    std::memcpy(row + pw, src + h * W, size_t(W) * sizeof(T));
-    std::fill(row + pw + W, row + Wp, T(0));
-  }
-  std::fill(dst + (ph + H) * Wp, dst + Hp * Wp, T(0));
-}
-
 // Where the taps read: the padded plane (Hp x Wp) as sh·sw phase planes of Hq x Wq (phase (a, b): padded
 // rows a, a + sh, ... and columns b, b + sw, ...), so that at stride 2 too every tap is a window of one
 // phase plane: output oh Wq + ow reads phase (r dh mod sh, s dw mod sw) at oh Wq + ow + off, off =
