@@ -12,15 +12,6 @@
 
 namespace loom::cuda {
 
-// True in a build with CUDA (the emulator's included): front ends test it with
-// `if constexpr`, so a build without CUDA compiles the CUDA branches away
-// (ops::on_device, autograd/ops/common.h).
-#ifdef LOOM_WITH_CUDA
-inline constexpr bool kBuiltWithCuda = true;
-#else
-inline constexpr bool kBuiltWithCuda = false;
-#endif
-
 // Raises "<what>: loom was built without CUDA" (RuntimeError). Defined only in
 // a build without CUDA.
 [[noreturn]] void throw_no_cuda(const char* what);

@@ -11,6 +11,7 @@
 // "<op>: loom was built without CUDA". No #ifdef is needed at a call site.
 #pragma once
 #include "core/cuda.h"
+#include "core/cuda_build.h"
 #include "core/device.h"
 
 typedef struct CUstream_st* cudaStream_t;  // as the CUDA runtime declares it

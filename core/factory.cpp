@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/cuda.h"
+#include "core/cuda_build.h"
 #include "core/dispatch.h"
 #include "core/op_cost.h"
 #include "core/ops.h"

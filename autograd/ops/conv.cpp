@@ -19,6 +19,7 @@
 #include "autograd/ops/common.h"
 #include "core/autotune.h"
 #include "core/cuda.h"
+#include "core/cuda_build.h"
 #include "kernels/conv.h"
 
 namespace loom {

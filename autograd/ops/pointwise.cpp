@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "autograd/ops/pointwise.h"
+
+#include "autograd/ops/common.h"
 #include "core/ops_functions.h"
 
 namespace loom {

@@ -5,7 +5,10 @@
 #pragma once
 #include <functional>
 
-#include "autograd/ops/common.h"
+#include "autograd/node.h"
+#include "core/ops.h"
+#include "core/tensor.h"
+#include "kernels/pointwise.h"
 
 namespace loom::pointwise {
 

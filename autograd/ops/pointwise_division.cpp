@@ -8,6 +8,8 @@
 
 #include "autograd/ops/pointwise.h"
 
+#include "autograd/ops/common.h"
+
 namespace loom {
 
 using kernels::BinaryOp;

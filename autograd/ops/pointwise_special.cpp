@@ -9,6 +9,8 @@
 #include <string>
 
 #include "autograd/ops/pointwise.h"
+
+#include "autograd/ops/common.h"
 #include "core/ops_functions.h"
 
 namespace loom {

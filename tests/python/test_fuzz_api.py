@@ -38,7 +38,9 @@ def test_runner_isolates_crashes_and_hangs(monkeypatch):
 
 def test_fuzz_public_api():
     ops = runner.select_ops(runner.op_table(), [])
-    report = runner.run(ops, seed=SEED, max_examples=EXAMPLES, jobs=min(2, os.cpu_count() or 1), hang_seconds=60,
-                        generic_examples=GENERIC_EXAMPLES)
+    # 40 ops per worker process: each start imports loom, numpy and Hypothesis and builds the op table
+    # (about half a second), which chunks of 6 (the runner's default, for long runs) paid 200 times.
+    report = runner.run(ops, seed=SEED, max_examples=EXAMPLES, jobs=min(2, os.cpu_count() or 1), chunk_size=40,
+                        hang_seconds=60, generic_examples=GENERIC_EXAMPLES)
     assert not report.fuzzer_errors, report.text()
     assert not report.new_failures(), "new API fuzz failures (add a fix, or a KNOWN_FAILURES entry naming the issue):\n" + report.text()
