@@ -2,7 +2,10 @@
 // launches (the CUDA runtime API around them is emu_runtime_api.cpp).
 //
 // A launch runs its blocks one after another on the calling host thread. A
-// block is a set of ucontext fibers, one per CUDA thread. The scheduler runs
+// block is a set of fibers, one per CUDA thread: on x86-64 a fiber switch is
+// a few instructions that swap the callee-saved registers and the stack
+// pointer (emu_switch, below); elsewhere it is ucontext's swapcontext, which
+// also saves the signal mask with a system call on every switch. The scheduler runs
 // every runnable fiber until it blocks at a barrier or returns, in a shuffled
 // order that changes from round to round (a missing __syncthreads then shows
 // up as a wrong result instead of being hidden by a fixed order), and then
@@ -37,6 +40,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -45,11 +49,67 @@
 
 #include "emu_runtime.h"
 
+#if defined(__x86_64__) && !defined(LOOM_EMU_UCONTEXT)
+#define LOOM_EMU_FAST_SWITCH 1
+#endif
+
+#ifdef LOOM_EMU_FAST_SWITCH
+// emu_switch(from, to): saves the callee-saved registers, MXCSR and the x87
+// control word on the current stack, stores the stack pointer in *from, loads
+// `to` and restores what is saved there (System V x86-64 ABI: every other
+// register is the caller's to save).
+extern "C" void loom_emu_switch(void** from, void* to);
+asm(R"(
+  .pushsection .text
+  .globl loom_emu_switch
+  .hidden loom_emu_switch
+  .type loom_emu_switch, @function
+loom_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size loom_emu_switch, .-loom_emu_switch
+  .popsection
+)");
+
+#endif
+
 namespace emu {
+
+// A suspended fiber, or the scheduler while a fiber runs.
+#ifdef LOOM_EMU_FAST_SWITCH
+// The stack pointer of the suspended context: its callee-saved registers, MXCSR
+// and x87 control word are on its stack (emu_switch).
+struct Context {
+  void* sp = nullptr;
+};
+#else
+struct Context {
+  ucontext_t uc;
+};
+#endif
 
 struct Fiber {
   enum State { kRunnable, kAtBlock, kAtWarp, kDone };
-  ucontext_t ctx;
+  Context ctx;
   char* stack = nullptr;
   uint3 tid{};
   int linear = 0;
@@ -69,7 +129,7 @@ constexpr int kXchgBytes = 64;    // per lane: enough for an mma's A, B and C fr
 constexpr size_t kCanary = 4096;  // checked after each block
 
 struct Runner {
-  ucontext_t sched;
+  Context sched;
   std::vector<Fiber> fibers;
   std::vector<char*> stacks;
   std::vector<unsigned char> xchg;
@@ -115,6 +175,50 @@ void asan_leave_fiber(void**) {}
 void asan_in_fiber(void*) {}
 #endif
 
+void fiber_main();
+
+#ifdef LOOM_EMU_FAST_SWITCH
+// A new fiber's first switch returns here, with the stack aligned as after a call.
+[[noreturn]] void fiber_start();
+
+// Makes f start fiber_main at its first switch: a frame on its stack as
+// emu_switch leaves one, with fiber_start as the return address, the current
+// MXCSR and x87 control word, and zeros for the registers.
+void prepare(Fiber& f) {
+  auto top = (reinterpret_cast<uintptr_t>(f.stack) + kStackBytes) & ~uintptr_t(15);
+  auto* w = reinterpret_cast<uint64_t*>(top);
+  w[-1] = 0;                                         // fiber_start's (never used) return address
+  w[-2] = reinterpret_cast<uint64_t>(&fiber_start);  // where emu_switch returns to
+  for (int i = 3; i <= 8; ++i) w[-i] = 0;            // rbp, rbx, r12..r15
+  uint32_t csr = 0;
+  uint16_t cw = 0;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(csr), "=m"(cw));
+  auto* fp = reinterpret_cast<unsigned char*>(&w[-9]);
+  std::memcpy(fp, &csr, 4);
+  std::memcpy(fp + 4, &cw, 2);
+  f.ctx.sp = &w[-9];
+}
+void switch_to(Context& from, Context& to) { loom_emu_switch(&from.sp, to.sp); }
+[[noreturn]] void jump_to(Context& to) {
+  void* dead = nullptr;
+  loom_emu_switch(&dead, to.sp);
+  std::abort();
+}
+#else
+void prepare(Fiber& f) {
+  getcontext(&f.ctx.uc);
+  f.ctx.uc.uc_stack.ss_sp = f.stack;
+  f.ctx.uc.uc_stack.ss_size = kStackBytes;
+  f.ctx.uc.uc_link = &t_run.sched.uc;
+  makecontext(&f.ctx.uc, fiber_main, 0);
+}
+void switch_to(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
+[[noreturn]] void jump_to(Context& to) {
+  setcontext(&to.uc);
+  std::abort();
+}
+#endif
+
 void fail(const std::string& why) {
   Runner& r = t_run;
   if (!r.failed) {
@@ -131,7 +235,7 @@ void yield_to_scheduler() {
   Fiber* f = t_fiber;
   void* fake = nullptr;
   asan_leave_fiber(&fake);
-  swapcontext(&f->ctx, &t_run.sched);
+  switch_to(f->ctx, t_run.sched);
   asan_in_fiber(fake);
 }
 
@@ -140,8 +244,7 @@ void yield_to_scheduler() {
   Fiber* f = t_fiber;
   f->state = Fiber::kDone;
   asan_leave_fiber(nullptr);  // this stack is dead
-  setcontext(&t_run.sched);
-  std::abort();
+  jump_to(t_run.sched);
 }
 
 void fiber_main() {
@@ -150,8 +253,15 @@ void fiber_main() {
   r.body(r.ctx);
   t_fiber->state = Fiber::kDone;
   asan_leave_fiber(nullptr);
-  // returns through uc_link to the scheduler
+  // ucontext: returns through uc_link to the scheduler
 }
+
+#ifdef LOOM_EMU_FAST_SWITCH
+void fiber_start() {
+  fiber_main();
+  jump_to(t_run.sched);
+}
+#endif
 
 int block_threads() { return int(t_block.block_dim.x * t_block.block_dim.y * t_block.block_dim.z); }
 
@@ -207,11 +317,7 @@ void run_block() {
     f.linear = i;
     f.tid = uint3{unsigned(i) % bx, (unsigned(i) / bx) % by, unsigned(i) / (bx * by)};
     f.stack = r.stacks[i];
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack;
-    f.ctx.uc_stack.ss_size = kStackBytes;
-    f.ctx.uc_link = &r.sched;
-    makecontext(&f.ctx, fiber_main, 0);
+    prepare(f);
   }
   if (r.smem_bytes) std::memset(r.smem.data(), 0xff, r.smem_bytes + kCanary);  // NaN-filled like garbage
   std::vector<int> order(n);
@@ -225,7 +331,7 @@ void run_block() {
       t_thread_idx = f.tid;
       void* fake = nullptr;
       asan_enter_fiber(f, &fake);
-      swapcontext(&r.sched, &f.ctx);
+      switch_to(r.sched, f.ctx);
       asan_back_in_scheduler(fake);
       if (r.failed) return;
     }
@@ -441,11 +547,7 @@ const void* probe_entry(const char* where, const LaunchCfg& cfg, void (*body)(vo
   r.fibers.assign(1, Fiber{});
   Fiber& f = r.fibers[0];
   f.stack = r.stacks[0];
-  getcontext(&f.ctx);
-  f.ctx.uc_stack.ss_sp = f.stack;
-  f.ctx.uc_stack.ss_size = kStackBytes;
-  f.ctx.uc_link = &r.sched;
-  makecontext(&f.ctx, fiber_main, 0);
+  prepare(f);
   t_block.grid_dim = cfg.grid;
   t_block.block_dim = cfg.block;
   t_block.block_idx = uint3{0, 0, 0};
@@ -455,7 +557,7 @@ const void* probe_entry(const char* where, const LaunchCfg& cfg, void (*body)(vo
   t_thread_idx = f.tid;
   void* fake = nullptr;
   asan_enter_fiber(f, &fake);
-  swapcontext(&r.sched, &f.ctx);
+  switch_to(r.sched, f.ctx);
   asan_back_in_scheduler(fake);
   t_fiber = nullptr;
   t_entry_capture = 0;
