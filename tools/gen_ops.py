@@ -338,7 +338,8 @@ def gen_refs(ops):
 
 
 def gen_op_table(ops):
-    """One OpEntry per described op, for the test harness and the benchmark cases."""
+    """One OpEntry per described op, for the test harness and the benchmark cases: the header
+    core/op_table.h and the table's definition, core/op_table.cpp."""
     out = [HEADER,
            "// The described ops with what their checks need: read by tests/core/test_op_harness.cpp\n"
            "// and benchmarks/cases_pointwise.cpp, benchmarks/cases_reduce.cpp.\n"
@@ -387,7 +388,15 @@ def gen_op_table(ops):
            "  std::vector<std::pair<const char*, std::function<void(const TensorList&)>>> bad;\n"
            "  std::function<Tensor(const TensorList&)> bench_call;  // what the benchmark times (`bench_call`, else call)\n"
            "};\n\n"
-           "inline const std::vector<OpEntry>& op_table() {\n"
+           "// Every described op, in registry order (defined in the generated core/op_table.cpp, compiled\n"
+           "// once: its lambdas are most of the compile time of a reader).\n"
+           "const std::vector<OpEntry>& op_table();\n\n"
+           "}  // namespace loom::registry\n"]
+    src = [HEADER,
+           "// The definition of op_table() (core/op_table.h).\n"
+           "#include \"core/op_table.h\"\n\n"
+           "namespace loom::registry {\n\n"
+           "const std::vector<OpEntry>& op_table() {\n"
            "  static const std::vector<OpEntry> table = {\n"]
     for op in ops:
         if not op["described"]:
@@ -442,7 +451,7 @@ def gen_op_table(ops):
             call = f" [](const TensorList& t) {{ return {call_expr(op, tensors)}; }},\n"
             ref = f" [](double a, double b) -> double {{ {vars_} return {op['ref']}; }},\n"
             extra = ", {}, nullptr"
-        out.append(
+        src.append(
             f"{{{cpp_str(op['name'])}, {cpp_str(op.get('error_name', op['name']))}, {cpp_str(op['family'])}, {kind}, {k}, {{{dts}}}, {{{cuda_dts}}}, {'true' if 'cpu' in op['devices'] else 'false'}, "
             f"{'true' if 'cuda' in op['devices'] else 'false'}, {'true' if op['backward'] else 'false'}, "
             f"{'true' if op.get('gradcheck', True) else 'false'},\n"
@@ -451,8 +460,8 @@ def gen_op_table(ops):
             f"{0 if op['kind'] == 'general' else int(op.get('bench', 0))}, "
             f"{0.0 if op['kind'] == 'general' else float(op['flops'])}{extra}"
             f"{general or ', {}, {}, 0.0, {}, nullptr'}}},\n")
-    out.append("  };\n  return table;\n}\n\n}  // namespace loom::registry\n")
-    return "".join(out)
+    src.append("  };\n  return table;\n}\n\n}  // namespace loom::registry\n")
+    return "".join(out), "".join(src)
 
 
 def py_doc(op):
@@ -622,6 +631,7 @@ def main():
         print(f"gen_ops.py: {e}", file=sys.stderr)
         return 1
     if args.out:
+        op_table_h, op_table_cpp = gen_op_table(ops)
         files = {
             "core/ops.def": gen_ops_def(ops),
             "core/ops_functions.h": gen_functions_h(ops),
@@ -629,7 +639,8 @@ def main():
             "core/op_cost.inc": gen_cost(ops),
             "autograd/pointwise_generated.inc": gen_front_ends(ops),
             "python/ops_bindings.inc": gen_bindings(ops),
-            "core/op_table.h": gen_op_table(ops),
+            "core/op_table.h": op_table_h,
+            "core/op_table.cpp": op_table_cpp,
             "core/op_refs.inc": gen_refs(ops),
             "python/ops_docs.h": gen_py_docs(ops),
         }
