@@ -213,6 +213,94 @@ void backward_input(T* gin, const T* gout, const T* w, const ConvParams& p) {
   });
 }
 
+// Floor division (b > 0).
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// The input gradient at a stride above 1, one input phase at a time: input rows a, a + sh, ... (a < sh)
+// receive only the taps r with a + pad_h - r dh divisible by sh, input row a + sh i from output row i + q_r,
+// q_r = (a + pad_h - r dh) / sh (and the same for columns). So each of the sh sw phases of the input
+// is a stride-1 stencil, with its own taps and offsets, over one zero-padded copy of the output
+// gradient plane; the results are scattered into the phase's rows and columns. Any padding.
+template <typename T>
+void backward_input_phases(T* gin, const T* gout, const T* w, const ConvParams& p) {
+  const int64_t Kg = p.Kg(), S = p.S, RS = p.taps(), sh = p.stride_h, sw = p.stride_w;
+  // The reach of q over every phase and tap: the padding of the output-gradient plane that keeps every
+  // read inside it (rows of phase a: i < ceil((H - a) / sh) <= ceil(H / sh)).
+  auto reach = [](int64_t s, int64_t pad, int64_t k, int64_t dil, int64_t n_in, int64_t n_out) {
+    int64_t lo = 0, hi = 0;
+    for (int64_t a = 0; a < s; ++a)
+      for (int64_t r = 0; r < k; ++r) {
+        const int64_t v = a + pad - r * dil;
+        if (v % s != 0) continue;
+        lo = std::min(lo, v / s), hi = std::max(hi, v / s);
+      }
+    const int64_t rows = (n_in + s - 1) / s;
+    return std::max(-lo, rows - 1 + hi - (n_out - 1));
+  };
+  const int64_t ph = std::max<int64_t>(0, reach(sh, p.pad_h, p.R, p.dil_h, p.H, p.OH));
+  const int64_t pw = std::max<int64_t>(0, reach(sw, p.pad_w, S, p.dil_w, p.W, p.OW));
+  const Layout L = layout(p.OH, p.OW, ph, pw, 1, 1, 1, 1, 1, 1);  // the padded plane, no taps
+  const int64_t Wp = L.Wp;
+  // Per phase (a, b): its taps (indices into the kernel) and their offsets in the padded plane.
+  struct Phase {
+    int64_t a, b, rows, cols;
+    std::vector<int64_t> tap, off;
+  };
+  std::vector<Phase> phases;
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      Phase ph_{a, b, (p.H - a + sh - 1) / sh, (p.W - b + sw - 1) / sw, {}, {}};
+      for (int64_t r = 0; r < p.R; ++r) {
+        const int64_t v = a + p.pad_h - r * p.dil_h;
+        if (v % sh != 0) continue;
+        for (int64_t s = 0; s < S; ++s) {
+          const int64_t u = b + p.pad_w - s * p.dil_w;
+          if (u % sw != 0) continue;
+          ph_.tap.push_back(r * S + s);
+          ph_.off.push_back((floor_div(v, sh) + ph) * Wp + floor_div(u, sw) + pw);
+        }
+      }
+      phases.push_back(std::move(ph_));
+    }
+  const int64_t ntask = p.N * p.C;
+  parallel_range(ntask, ntask * Kg * RS * p.OH * p.OW, [&](int64_t b0, int64_t e0) {
+    const Buffers<T> B = buffers<T>(L);
+    std::vector<T> f(static_cast<size_t>(RS));
+    for (int64_t t = b0; t < e0; ++t) {
+      const int64_t n = t / p.C, c = t % p.C;
+      T* dst = gin + t * p.H * p.W;
+      for (int64_t j = 0; j < Kg; ++j) {
+        const int64_t k = c * Kg + j;
+        pad_plane(gout + (n * p.K + k) * p.OH * p.OW, p.OH, p.OW, ph, pw, B.plane);
+        for (const Phase& q : phases) {
+          const int64_t taps = int64_t(q.tap.size());
+          for (int64_t i = 0; i < taps; ++i) f[size_t(i)] = w[k * RS + q.tap[size_t(i)]];
+          const int64_t rows = std::max<int64_t>(1, kBlock / Wp);
+          for (int64_t i0 = 0; i0 < q.rows; i0 += rows) {
+            const int64_t nr = std::min(rows, q.rows - i0);
+            if (taps) {
+              if constexpr (std::is_same_v<T, float>)
+                stencil_block_f32(B.plane + i0 * Wp, q.off.data(), taps, f.data(), B.tmp, nr * Wp, 0.0f);
+              else stencil_block_f64(B.plane + i0 * Wp, q.off.data(), taps, f.data(), B.tmp, nr * Wp, 0.0);
+            } else {
+              std::fill(B.tmp, B.tmp + nr * Wp, T(0));
+            }
+            for (int64_t i = 0; i < nr; ++i) {
+              T* o = dst + (q.a + sh * (i0 + i)) * p.W + q.b;
+              const T* src = B.tmp + i * Wp;
+              if (j > 0) {
+                for (int64_t x = 0; x < q.cols; ++x) o[x * sw] += src[x];
+              } else {
+                for (int64_t x = 0; x < q.cols; ++x) o[x * sw] = src[x];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 template <typename T>
 void backward_weight(T* gw, const T* gout, const T* in, const ConvParams& p) {
   const int64_t Kg = p.Kg(), RS = p.taps();
@@ -238,8 +326,10 @@ void backward_weight(T* gw, const T* gout, const T* in, const ConvParams& p) {
 bool depthwise_applies(const ConvParams& p, bool grad_input) {
   if (!p.is_2d() || p.Cg() != 1 || p.groups != p.C || p.stride_h > 2 || p.stride_w > 2 || p.taps() > kMaxTaps)
     return false;
-  return !grad_input ||
-         (p.stride_h == 1 && p.stride_w == 1 && p.pad_h <= p.dil_h * (p.R - 1) && p.pad_w <= p.dil_w * (p.S - 1));
+  // The input gradient: at stride 1 a flipped stencil over the padded output gradient (pad <= dil (k - 1)),
+  // at stride 2 by input phases (any padding).
+  return !grad_input || p.stride_h > 1 || p.stride_w > 1 ||
+         (p.pad_h <= p.dil_h * (p.R - 1) && p.pad_w <= p.dil_w * (p.S - 1));
 }
 
 void depthwise_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p) {
@@ -251,8 +341,11 @@ void depthwise_forward(DType dt, void* out, const void* in, const void* weight, 
 
 void depthwise_backward_input(DType dt, void* grad_in, const void* grad_out, const void* weight, const ConvParams& p) {
   LOOM_DISPATCH_FLOAT(dt, "conv2d_backward_input", [&] {
-    backward_input(static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out),
-                   static_cast<const scalar_t*>(weight), p);
+    auto* gin = static_cast<scalar_t*>(grad_in);
+    auto* gout = static_cast<const scalar_t*>(grad_out);
+    auto* w = static_cast<const scalar_t*>(weight);
+    if (p.stride_h > 1 || p.stride_w > 1) backward_input_phases(gin, gout, w, p);
+    else backward_input(gin, gout, w, p);
   });
 }
 

@@ -23,7 +23,7 @@ void pad_plane(const T* src, int64_t H, int64_t W, int64_t ph, int64_t pw, T* ds
 }
 
 // Whether the direct depthwise kernels take the pass: 2-D, one input channel per group, stride 1 or 2, at
-// most 64 taps; the input gradient only at stride 1 with pad <= dil (k - 1).
+// most 64 taps; the input gradient at stride 1 only with pad <= dil (k - 1), at stride 2 with any padding.
 bool depthwise_applies(const ConvParams& p, bool grad_input);
 // float32 / float64, the layouts of kernels/conv.h. bias may be null.
 void depthwise_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p);

@@ -134,6 +134,11 @@ const std::vector<ConvParams>& cases() {
       make(2, 6, 13, 17, 12, 5, 5, 2, 2, 2, 2, 1, 1, 6),
       make(2, 4, 11, 20, 4, 3, 3, 2, 1, 1, 1, 1, 1, 4),
       make(2, 4, 15, 19, 4, 3, 3, 2, 2, 3, 3, 3, 3, 4),
+      // The input gradient at stride 2 by input phases: 1x1 (three phases get no tap: zeros), 2x2 with pads
+      // (0, 1) and a multiplier, strides (1, 2) with a row padding beyond the kernel's reach.
+      make(2, 3, 9, 10, 3, 1, 1, 2, 2, 0, 0, 1, 1, 3),
+      make(2, 4, 8, 11, 8, 2, 2, 2, 2, 0, 1, 1, 1, 4),
+      make(1, 3, 7, 12, 3, 3, 3, 1, 2, 4, 0, 1, 1, 3),
   };
   return c;
 }
