@@ -7,6 +7,7 @@ statistics (cov, corrcoef, bincount, histc), integration (trapezoid, cumulative_
 Where a formula has a branch, the branch not taken is fed safe values, so its gradient is zero rather
 than NaN (xlogy at x = 0, sinc at 0, cdist at zero distance), as PyTorch's hand-written derivatives give."""
 import math
+import operator
 
 from . import _C
 from ._C import Tensor
@@ -480,6 +481,9 @@ def histc(self, bins=100, min=0, max=0):
     _check_tensor(self, "histc")
     if not self.is_floating_point():
         raise RuntimeError(f"\"histogram_cpu\" not implemented for '{str(self.dtype).replace('loom.', '')}'")
+    if isinstance(bins, bool) or not hasattr(bins, "__index__"):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    bins = operator.index(bins)  # an int, or an integer tensor of one element
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for bin 1")
     lo, hi = float(min), float(max)

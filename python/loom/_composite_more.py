@@ -144,6 +144,10 @@ def index_put(self, indices, values, accumulate=False):
     _check_tensor(self, "index_put")
     if not isinstance(indices, (tuple, list)):
         raise TypeError("index_put(): argument 'indices' must be tuple of Tensors")
+    for i in indices:
+        if i is not None and not isinstance(i, Tensor):
+            raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, but found element of type "
+                            f"{type(i).__name__}")
     out = self.clone()
     if not accumulate:
         out[tuple(indices)] = values

@@ -245,15 +245,20 @@ def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
     if x.dim() == 0:
         x = x.reshape(1)
     n = x.shape[d]
-    if isinstance(repeats, Tensor) and repeats.numel() == 1 and repeats.dim() <= 1:
-        repeats = int(repeats.item()) if repeats.dim() == 0 or n != 1 else repeats
+    if isinstance(repeats, Tensor) and repeats.numel() == 1 and repeats.dim() <= 1 and not repeats.is_floating_point():
+        repeats = int(repeats.item())  # one count for every slice: the expand below, no index
     if isinstance(repeats, int):
         if repeats < 0:
             raise RuntimeError("repeat_interleave: repeats can not be negative")
+        if output_size is not None and output_size != n * repeats:
+            raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match the sum of repeats "
+                               f"{n * repeats}")
         shape = list(x.shape)
         expanded = x.unsqueeze(d + 1).expand(shape[:d + 1] + [repeats] + shape[d + 1:])
         shape[d] = n * repeats
-        return expanded.reshape(shape)
+        # Always new memory, as PyTorch's: a copy of the expanded view (repeats > 1), or of x (repeats <= 1,
+        # where the view is x's own memory).
+        return (expanded.contiguous() if repeats > 1 else expanded.clone()).reshape(shape)
     _check_tensor(repeats, "repeat_interleave", "repeats")
     if repeats.dim() != 1 or repeats.is_floating_point():
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
@@ -263,7 +268,11 @@ def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
     counts = repeats.cpu().numpy()
     if (counts < 0).any():
         raise RuntimeError("repeat_interleave: repeats can not be negative")
-    idx = np.repeat(np.arange(n), counts)
+    try:
+        idx = np.repeat(np.arange(n), counts)
+    except MemoryError:
+        raise _C.OutOfMemoryError(f"repeat_interleave: an index of {int(counts.sum())} elements does not fit in "
+                                  "memory") from None
     if output_size is not None and output_size != idx.shape[0]:
         raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match the sum of repeats "
                            f"{idx.shape[0]}")

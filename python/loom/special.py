@@ -311,8 +311,18 @@ def multigammaln(input, p):
     if x.numel() and str(x.device) == "cpu" and bool(x.le((p - 1) / 2).any()):
         raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
     from ._factories import arange
-    half = arange(p, dtype=x.dtype, device=x.device) * 0.5  # p values: a huge p fails to allocate, as PyTorch's
-    return (x.unsqueeze(-1) - half).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    const = p * (p - 1) / 4 * math.log(math.pi)
+    if x.numel() == 0:
+        return x * 0 + const  # no terms to sum, whatever p is
+    # The p terms lgamma(x - j / 2) in chunks of at most 2^22 values in all: memory stays bounded for a large p
+    # (the work is x.numel() * p lgamma calls, as in PyTorch).
+    chunk = max(1, (1 << 22) // x.numel())
+    out = None
+    for j0 in range(0, p, chunk):
+        half = arange(j0, min(p, j0 + chunk), dtype=x.dtype, device=x.device) * 0.5
+        part = (x.unsqueeze(-1) - half).lgamma().sum(-1)
+        out = part if out is None else out + part
+    return out + const
 
 
 def ndtri(input):

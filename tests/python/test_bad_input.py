@@ -174,3 +174,41 @@ def test_killed_saves_leave_no_temporaries_behind(tmp_path):
     left = sorted(f.name for f in tmp_path.iterdir())
     assert left == ["ck.safetensors"], left
     assert loom.load(str(target))["w"].tolist() == [1.0, 1.0]
+
+
+def test_large_arguments_of_composite_ops_cost_only_what_the_result_needs():
+    # From the API fuzzer (seed 777123): mvlgamma of an empty tensor with p = 2^31 built 2^31 terms first;
+    # repeat_interleave of one count built a numpy index of that many elements beside the result.
+    t0 = time.time()
+    r = loom.zeros((0, 3), dtype=loom.float64).permute(1, 0).mvlgamma(2**31)
+    assert r.shape == (3, 0) and r.dtype == loom.float64
+    assert time.time() - t0 < 5
+    with pytest.raises(RuntimeError, match="single memory location"):  # in place on an expanded tensor
+        loom.tensor([[[-100.0]]], dtype=loom.float64).expand((0, 3, 3, 2)).mvlgamma_(2**31)
+    with pytest.raises(loom.OutOfMemoryError, match="bytes"):
+        loom.tensor(6503567018, dtype=loom.int64).repeat_interleave()
+    # mvlgamma sums its p terms in chunks (of at most 2^22 values): the same values as the direct sum.
+    x = loom.tensor([3.0, 4.5, 40.0], dtype=loom.float64)
+    for p in (1, 3, 5):
+        want = [sum(math.lgamma(v - j / 2) for j in range(p)) + p * (p - 1) / 4 * math.log(math.pi)
+                for v in x.tolist()]
+        np.testing.assert_allclose(x.mvlgamma(p).numpy(), want, rtol=1e-12)
+    big = loom.full((1 << 21,), 50.0, dtype=loom.float64)  # 2^21 values, p = 5: chunks of 2 terms
+    np.testing.assert_allclose(big.mvlgamma(5).numpy()[:3], [x.new_full((1,), 50.0).mvlgamma(5).item()] * 3,
+                               rtol=1e-12)
+    # repeat_interleave returns new memory, also for one count and for repeats = 1.
+    a = loom.tensor([1.0, 2.0])
+    b = a.repeat_interleave(1)
+    b[0] = 5
+    assert a.tolist() == [1.0, 2.0]
+    c = loom.tensor([7]).repeat_interleave(loom.tensor([3]))
+    c[0] = 1
+    assert c.tolist() == [1, 7, 7]
+    with pytest.raises(RuntimeError, match="output_size 5"):
+        loom.tensor([1, 2]).repeat_interleave(2, output_size=5)
+    # Arguments of the wrong type raise TypeError naming the op.
+    with pytest.raises(TypeError, match="index_put.*tuple of Tensors"):
+        loom.zeros(2, 3).index_put((0, 1), loom.tensor(1.0), True)
+    with pytest.raises(TypeError, match="histc.*bins.*float"):
+        loom.histc(loom.ones(3), 2.5)
+    assert loom.histc(loom.tensor([1.0, 2, 1]), loom.tensor(4), 0, 3).tolist() == [0.0, 2.0, 1.0, 0.0]
