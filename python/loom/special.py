@@ -314,13 +314,14 @@ def multigammaln(input, p):
     const = p * (p - 1) / 4 * math.log(math.pi)
     if x.numel() == 0:
         return x * 0 + const  # no terms to sum, whatever p is
-    # The p terms lgamma(x - j / 2) in chunks of at most 2^22 values in all: memory stays bounded for a large p
-    # (the work is x.numel() * p lgamma calls, as in PyTorch).
+    # The p offsets j / 2 as one tensor, as PyTorch builds them: a huge p fails to allocate at once. The
+    # terms lgamma(x - j / 2) are then summed in chunks of at most 2^22 values, so that the intermediate
+    # stays bounded (the work is x.numel() * p lgamma calls either way).
+    half = arange(p, dtype=x.dtype, device=x.device) * 0.5
     chunk = max(1, (1 << 22) // x.numel())
     out = None
     for j0 in range(0, p, chunk):
-        half = arange(j0, min(p, j0 + chunk), dtype=x.dtype, device=x.device) * 0.5
-        part = (x.unsqueeze(-1) - half).lgamma().sum(-1)
+        part = (x.unsqueeze(-1) - half[j0:j0 + chunk]).lgamma().sum(-1)
         out = part if out is None else out + part
     return out + const
 
