@@ -78,6 +78,8 @@ struct Formatter {
   }
 };
 
+// v and ints hold the values of the printed tensor with each cut dimension reduced to its edgeitems at
+// each end (Tensor::str), contiguous with strides cstrides; shape is the tensor's own.
 struct Printer {
   const std::vector<double>& v;
   const std::vector<int64_t>& ints;
@@ -88,6 +90,11 @@ struct Printer {
   const Formatter* f = nullptr;  // set once collect() has chosen the format
 
   bool cut(int64_t dim) const { return summarize && shape[dim] > 2 * opt.edgeitems; }
+  // Where index i of dimension dim is in the reduced values: the last edgeitems follow the first ones.
+  int64_t offset(int64_t dim, int64_t i) const {
+    const int64_t at = cut(dim) && i >= opt.edgeitems ? i - (shape[dim] - 2 * opt.edgeitems) : i;
+    return at * cstrides[dim];
+  }
 
   // The indices of dimension `dim` that are printed (-1: the "..." in their place).
   std::vector<int64_t> shown(int64_t dim) const {
@@ -113,7 +120,7 @@ struct Printer {
     std::vector<std::string> parts;
     if (dim + 1 == nd) {
       const char* dots = opt.edgeitems == 0 ? "..." : " ...";
-      for (int64_t i : shown(dim)) parts.push_back(i < 0 ? dots : element(base + i * cstrides[dim]));
+      for (int64_t i : shown(dim)) parts.push_back(i < 0 ? dots : element(base + offset(dim, i)));
       const int64_t per_line = std::max<int64_t>(1, (opt.linewidth - indent) / static_cast<int64_t>(f->width + 2));
       std::string out = "[";
       for (size_t k = 0; k < parts.size(); ++k) {
@@ -122,7 +129,7 @@ struct Printer {
       }
       return out + "]";
     }
-    for (int64_t i : shown(dim)) parts.push_back(i < 0 ? "..." : str(dim + 1, base + i * cstrides[dim], indent + 1));
+    for (int64_t i : shown(dim)) parts.push_back(i < 0 ? "..." : str(dim + 1, base + offset(dim, i), indent + 1));
     const std::string sep = "," + std::string(nd - dim - 1, '\n') + std::string(indent + 1, ' ');
     std::string out = "[";
     for (size_t k = 0; k < parts.size(); ++k) out += (k ? sep : "") + parts[k];
@@ -133,7 +140,7 @@ struct Printer {
   void collect(int64_t dim, int64_t base, std::vector<int64_t>& out) const {
     for (int64_t i : shown(dim)) {
       if (i < 0) continue;
-      const int64_t off = base + i * cstrides[dim];
+      const int64_t off = base + offset(dim, i);
       if (dim + 1 == static_cast<int64_t>(shape.size())) out.push_back(off);
       else collect(dim + 1, off, out);
     }
@@ -177,10 +184,18 @@ std::string Tensor::str() const {
     implied = dtype() == default_dtype();
   } else {
     if (opt.edgeitems == 0) suffixes.push_back(size);
-    std::vector<double> v = to_vector();
+    // A summarized tensor shows edgeitems at each end of its long dimensions: only those are read (narrow
+    // and cat), so printing a huge tensor costs what is shown, not copies of all of it.
+    const bool summarize = dim() > 0 && numel() > opt.threshold;
+    Tensor shown = detach();
+    for (int64_t d = 0; summarize && d < dim(); ++d) {
+      const int64_t n = sizes()[d], e = opt.edgeitems;
+      if (n > 2 * e) shown = cat({shown.narrow(d, 0, e), shown.narrow(d, n - e, e)}, d);
+    }
+    std::vector<double> v = shown.to_vector();
     std::vector<int64_t> ints;
     if (is_integral(dtype())) {
-      Tensor c = detach().to(Device()).to(DType::Int64).contiguous();
+      Tensor c = shown.to(Device()).to(DType::Int64).contiguous();
       const int64_t* p = c.data_ptr<int64_t>();
       ints.assign(p, p + c.numel());
     }
@@ -192,19 +207,18 @@ std::string Tensor::str() const {
       int64_t st = 1;
       for (int64_t d = dim() - 1; d >= 0; --d) {
         cstr[d] = st;
-        st *= sizes()[d];
+        st *= shown.sizes()[d];
       }
-      const bool summarize = numel() > opt.threshold;
       Printer pr{v, ints, sizes(), cstr, opt, summarize};
       std::vector<int64_t> offs;
       pr.collect(0, 0, offs);
-      std::vector<double> shown;
-      std::vector<int64_t> shown_ints;
+      std::vector<double> vals;
+      std::vector<int64_t> val_ints;
       for (int64_t o : offs) {
-        shown.push_back(v[static_cast<size_t>(o)]);
-        if (!ints.empty()) shown_ints.push_back(ints[static_cast<size_t>(o)]);
+        vals.push_back(v[static_cast<size_t>(o)]);
+        if (!ints.empty()) val_ints.push_back(ints[static_cast<size_t>(o)]);
       }
-      Formatter f(opt, dtype(), shown, shown_ints);
+      Formatter f(opt, dtype(), vals, val_ints);
       pr.f = &f;
       body = pr.str(0, 0, indent);
     }

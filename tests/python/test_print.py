@@ -68,3 +68,27 @@ def test_printoptions_errors():
         loom.set_printoptions(linewidth=0)
     with pytest.raises(TypeError, match="sci_mode"):
         loom.set_printoptions(sci_mode="yes")
+
+
+def test_a_huge_tensor_prints_from_its_edges_only():
+    # From the API fuzzer: repr read every value into float64 and int64 copies, so printing a 2^31-element
+    # tensor ran out of memory. Only the summarized edges are read now.
+    import time
+    x = loom.arange(1 << 28, dtype=loom.int64)  # 2 GiB
+    t0 = time.time()
+    assert repr(x) == "tensor([        0,         1,         2,  ..., 268435453, 268435454,\n        268435455])"
+    assert time.time() - t0 < 0.5
+    y = loom.arange(7 * 2000, dtype=loom.float32).reshape(7, 2000).t()  # a view: the edges of dim 0 and 1
+    assert repr(y) == ("tensor([[0.0000e+00, 2.0000e+03, 4.0000e+03,  ..., 8.0000e+03, 1.0000e+04,\n"
+                       "         1.2000e+04],\n"
+                       "        [1.0000e+00, 2.0010e+03, 4.0010e+03,  ..., 8.0010e+03, 1.0001e+04,\n"
+                       "         1.2001e+04],\n"
+                       "        [2.0000e+00, 2.0020e+03, 4.0020e+03,  ..., 8.0020e+03, 1.0002e+04,\n"
+                       "         1.2002e+04],\n"
+                       "        ...,\n"
+                       "        [1.9970e+03, 3.9970e+03, 5.9970e+03,  ..., 9.9970e+03, 1.1997e+04,\n"
+                       "         1.3997e+04],\n"
+                       "        [1.9980e+03, 3.9980e+03, 5.9980e+03,  ..., 9.9980e+03, 1.1998e+04,\n"
+                       "         1.3998e+04],\n"
+                       "        [1.9990e+03, 3.9990e+03, 5.9990e+03,  ..., 9.9990e+03, 1.1999e+04,\n"
+                       "         1.3999e+04]])")
