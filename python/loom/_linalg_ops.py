@@ -51,6 +51,18 @@ def _lapack(fn, message, *arrays, **kwargs):
         raise LinAlgError(message) from None
 
 
+def _np_svd(a, full_matrices):
+    """np.linalg.svd, with NaN factors for the matrices that hold an inf or a NaN (as PyTorch's): LAPACK's
+    gesdd can loop forever on them."""
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    if not bad.any():
+        return np.linalg.svd(a, full_matrices=full_matrices)
+    u, s, vh = np.linalg.svd(np.where(bad[..., None, None], 0, a), full_matrices=full_matrices)
+    for x in (u, s, vh):
+        x[bad] = np.nan
+    return u, s, vh
+
+
 def _check_matrix(A, name, square=True, arg="A"):
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.{name}(): argument '{arg}' must be Tensor, not {type(A).__name__}")
@@ -385,7 +397,7 @@ def eigvalsh(A, UPLO="L", *, out=None):
 class _SVD(Function):
     @staticmethod
     def forward(ctx, A, full_matrices):
-        u, s, vh = np.linalg.svd(_np(A), full_matrices=full_matrices)
+        u, s, vh = _np_svd(_np(A), full_matrices)
         ctx.full = full_matrices
         U, S, Vh = _tensor(u, A), _tensor(s, A), _tensor(vh, A)
         ctx.save_for_backward(A, U, S, Vh)
@@ -441,7 +453,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
 class _SVDvals(Function):
     @staticmethod
     def forward(ctx, A):
-        u, s, vh = np.linalg.svd(_np(A), full_matrices=False)
+        u, s, vh = _np_svd(_np(A), False)
         U, S, Vh = _tensor(u, A), _tensor(s, A), _tensor(vh, A)
         ctx.save_for_backward(A, U, Vh)
         return S

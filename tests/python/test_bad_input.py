@@ -212,3 +212,26 @@ def test_large_arguments_of_composite_ops_cost_only_what_the_result_needs():
     with pytest.raises(TypeError, match="histc.*bins.*float"):
         loom.histc(loom.ones(3), 2.5)
     assert loom.histc(loom.tensor([1.0, 2, 1]), loom.tensor(4), 0, 3).tolist() == [0.0, 2.0, 1.0, 0.0]
+
+
+def test_svd_of_non_finite_matrices_returns_nan_instead_of_hanging():
+    # From the API fuzzer (seed 31337): LAPACK's gesdd never returned for this matrix (an inf beside
+    # 3.4e38), so pinverse, svd and everything built on them hung. Such matrices get NaN factors, as in
+    # PyTorch; the finite matrices of the same batch are unaffected.
+    r = run_python("""
+        import loom
+        from math import inf, nan
+        x = loom.tensor([[2.4468293393842176e+16, 3.4028234663852886e+38, inf], [88.5, 3.5, 1.5],
+                         [0.0, -0.5, -1.5]], dtype=loom.float32).transpose(0, 1)
+        U, S, Vh = loom.linalg.svd(x)
+        assert all(t.isnan().all().item() for t in (U, S, Vh)), (U, S, Vh)
+        assert x.pinverse().isnan().all().item()
+        assert loom.linalg.svdvals(x).isnan().all().item()
+        assert loom.linalg.cond(x).isnan().item()
+        b = loom.linalg.svdvals(loom.stack([x, 2 * loom.eye(3)]))
+        assert b[0].isnan().all().item() and b[1].tolist() == [2.0, 2.0, 2.0], b
+        U, S, Vh = loom.linalg.svd(loom.tensor([[nan, 1.0], [2.0, 3.0]], dtype=loom.float64), full_matrices=False)
+        assert S.isnan().all().item() and U.isnan().all().item()
+        print("ok")
+    """, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
