@@ -42,12 +42,56 @@ T from_acc(acc_t<T> v) {
   else return static_cast<T>(static_cast<int64_t>(v));
 }
 
+// sum f(x[i]) in double over a unit-stride run: 32 lanes (8 vectors of 4 doubles), so that the adds do not
+// wait on each other's latency as one vector accumulator would; the lanes are added in a fixed order.
+template <typename T, typename F>
+LOOM_CPU_CLONES double sum_lanes(const T* x, int64_t n, F f) {
+  constexpr int kLanes = 32;
+  double acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) acc[l] += f(static_cast<double>(x[i + l]));
+  }
+  for (int l = 0; i < n; ++i, ++l) acc[l] += f(static_cast<double>(x[i]));
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+// The product of a unit-stride run in acc_t<T>, in lanes as sum_lanes (integers wrap: the same product).
+template <typename T>
+LOOM_CPU_CLONES acc_t<T> prod_lanes(const T* x, int64_t n) {
+  constexpr int kLanes = 32;
+  acc_t<T> acc[kLanes];
+  for (int l = 0; l < kLanes; ++l) acc[l] = 1;
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) acc[l] *= acc_t<T>(x[i + l]);
+  }
+  for (int l = 0; i < n; ++i, ++l) acc[l] *= acc_t<T>(x[i]);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] *= acc[l + w];
+  return acc[0];
+}
+
+struct Identity {
+  double operator()(double a) const { return a; }
+};
+
 template <typename T>
 struct SumAcc {
   acc_t<T> v = 0;
   void step(T x, int64_t) { v += acc_t<T>(x); }
   void row(const T* p, int64_t s, int64_t n, int64_t) {
     acc_t<T> t = 0;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (s == 1) {
+        v += sum_lanes(p, n, Identity{});
+        return;
+      }
+    }
     if (s == 1) {
 #pragma omp simd reduction(+ : t)
       for (int64_t i = 0; i < n; ++i) t += acc_t<T>(p[i]);
@@ -71,14 +115,63 @@ struct ProdAcc {
   acc_t<T> v = 1;
   void step(T x, int64_t) { v *= acc_t<T>(x); }
   void row(const T* p, int64_t s, int64_t n, int64_t) {
+    if (s == 1 && n >= 64) {
+      v *= prod_lanes(p, n);
+      return;
+    }
     for (int64_t i = 0; i < n; ++i) v *= acc_t<T>(p[i * s]);
   }
   void merge(const ProdAcc& o) { v *= o.v; }
   T result(int64_t) const { return from_acc<T>(v); }
 };
 
-// Max (kMax) or min of the numbers, with a separate NaN flag so that the
-// comparison loop stays branch-free and vectorizes.
+// The max (kMax) or min of a unit-stride run folded into *v, in lanes (as sum_lanes); returns whether the run
+// holds a NaN (flagged separately, so the comparisons stay branch-free).
+template <typename T, bool kMax>
+LOOM_CPU_CLONES bool extreme_run(const T* x, int64_t n, T* v) {
+  constexpr int kLanes = 32;
+  if (n < 2 * kLanes) {  // a short run: the lanes would cost more than they save
+    T t = *v;
+    int any = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      t = kMax ? (x[i] > t ? x[i] : t) : (x[i] < t ? x[i] : t);
+      any |= x[i] != x[i];
+    }
+    *v = t;
+    return any != 0;
+  }
+  T acc[kLanes];
+  int bad[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    acc[l] = *v;
+    bad[l] = 0;
+  }
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      const T a = x[i + l];
+      acc[l] = kMax ? (a > acc[l] ? a : acc[l]) : (a < acc[l] ? a : acc[l]);
+      bad[l] |= a != a;
+    }
+  }
+  for (int l = 0; i < n; ++i, ++l) {
+    const T a = x[i];
+    acc[l] = kMax ? (a > acc[l] ? a : acc[l]) : (a < acc[l] ? a : acc[l]);
+    bad[l] |= a != a;
+  }
+  T t = acc[0];
+  int any = bad[0];
+  for (int l = 1; l < kLanes; ++l) {
+    t = kMax ? (acc[l] > t ? acc[l] : t) : (acc[l] < t ? acc[l] : t);
+    any |= bad[l];
+  }
+  *v = t;
+  return any != 0;
+}
+
+// Max (kMax) or min of the numbers. A NaN sticks in v (no comparison with it is true), so the accumulator
+// is one value and a row of them (the column schedule) vectorizes; runs use extreme_run and its NaN flag.
 template <typename T, bool kMax>
 struct ExtremeAcc {
   static constexpr T kLowest =
@@ -86,39 +179,16 @@ struct ExtremeAcc {
   static constexpr T kHighest =
       std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
   T v = kMax ? kLowest : kHighest;
-  bool nan = false;
-  void step(T x, int64_t) {
-    v = kMax ? (x > v ? x : v) : (x < v ? x : v);
-    nan |= x != x;
-  }
+  void step(T x, int64_t) { v = (kMax ? x > v : x < v) || x != x ? x : v; }
   void row(const T* p, int64_t s, int64_t n, int64_t) {
-    T t = v;
-    int any_nan = 0;
     if (s == 1) {
-      if constexpr (kMax) {
-#pragma omp simd reduction(max : t) reduction(| : any_nan)
-        for (int64_t i = 0; i < n; ++i) {
-          t = p[i] > t ? p[i] : t;
-          any_nan |= p[i] != p[i];
-        }
-      } else {
-#pragma omp simd reduction(min : t) reduction(| : any_nan)
-        for (int64_t i = 0; i < n; ++i) {
-          t = p[i] < t ? p[i] : t;
-          any_nan |= p[i] != p[i];
-        }
-      }
-      v = t;
-      nan |= any_nan != 0;
+      if (extreme_run<T, kMax>(p, n, &v)) v = std::numeric_limits<T>::quiet_NaN();
     } else {
       for (int64_t i = 0; i < n; ++i) step(p[i * s], 0);
     }
   }
-  void merge(const ExtremeAcc& o) {
-    step(o.v, 0);
-    nan |= o.nan;
-  }
-  T result(int64_t) const { return nan ? std::numeric_limits<T>::quiet_NaN() : v; }
+  void merge(const ExtremeAcc& o) { step(o.v, 0); }
+  T result(int64_t) const { return v; }
 };
 
 // The log-sum-exp of one run of n values (stride st) as (max, sum of exp(x - max)):
@@ -233,11 +303,8 @@ struct NormAcc {
     if constexpr (K == NormKind::One || K == NormKind::Two) {
       double t = 0;
       if (s == 1) {
-#pragma omp simd reduction(+ : t)
-        for (int64_t i = 0; i < n; ++i) {
-          const double a = x[i];
-          t += K == NormKind::One ? std::fabs(a) : a * a;
-        }
+        if constexpr (K == NormKind::One) t = sum_lanes(x, n, [](double a) { return std::fabs(a); });
+        else t = sum_lanes(x, n, [](double a) { return a * a; });
       } else {
         for (int64_t i = 0; i < n; ++i) {
           const double a = x[i * s];
@@ -302,15 +369,13 @@ struct WelfordAcc {
     if (cnt == 0) return;
     double sum = 0, sq = 0;
     if (s == 1) {
-#pragma omp simd reduction(+ : sum)
-      for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i]);
+      sum = sum_lanes(p, cnt, Identity{});
     } else {
       for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i * s]);
     }
     const double mu = sum / static_cast<double>(cnt);
     if (s == 1) {
-#pragma omp simd reduction(+ : sq)
-      for (int64_t i = 0; i < cnt; ++i) sq += (static_cast<double>(p[i]) - mu) * (static_cast<double>(p[i]) - mu);
+      sq = sum_lanes(p, cnt, [mu](double a) { return (a - mu) * (a - mu); });
     } else {
       for (int64_t i = 0; i < cnt; ++i)
         sq += (static_cast<double>(p[i * s]) - mu) * (static_cast<double>(p[i * s]) - mu);
@@ -329,6 +394,13 @@ struct WelfordAcc {
     n = total;
   }
 };
+
+// One input row into a row of accumulators (the column schedule of `run`), in the vector clones.
+template <typename T, typename Acc>
+LOOM_CPU_CLONES void column_step(Acc* a, const T* p, int64_t nc, int64_t pos) {
+#pragma omp simd
+  for (int64_t c = 0; c < nc; ++c) a[c].step(p[c], pos);
+}
 
 // A 0-d side (no kept or no reduced dims) becomes one dim of size 1.
 ReduceLoop normalized(const ReduceLoop& L) {
@@ -385,11 +457,7 @@ void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
     // Reduced positions [b, e) of the block at input offset io into a[0, nc).
     auto column_pass = [&](Acc* a, int64_t io, int64_t nc, int64_t b, int64_t e) {
       detail::walk<1>(L.red_ndim, L.red_sizes, red_strides, b, e, [&](const int64_t* off, int64_t n, int64_t pos) {
-        for (int64_t j = 0; j < n; ++j) {
-          const T* p = in + io + off[0] + j * red_inner_stride;
-#pragma omp simd
-          for (int64_t c = 0; c < nc; ++c) a[c].step(p[c], pos + j);
-        }
+        for (int64_t j = 0; j < n; ++j) column_step(a, in + io + off[0] + j * red_inner_stride, nc, pos + j);
       });
     };
     // Fewer blocks than threads: the threads split the reduced range instead.
@@ -421,6 +489,15 @@ void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
         for (int64_t item = b; item < e; ++item) do_item(item, accs);
       });
     }
+  } else if (out_n >= detail::num_chunks(red_n, work) && L.out_ndim == 1 && L.red_ndim == 1) {
+    // Rows of a matrix (the common case): no index arithmetic per output.
+    detail::parallel_range(out_n, work, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        Acc acc = init;
+        acc.row(in + o * L.in_out_strides[0], red_inner_stride, red_n, 0);
+        emit(o * L.out_strides[0], acc);
+      }
+    });
   } else if (out_n >= detail::num_chunks(red_n, work)) {
     detail::parallel_range(out_n, work, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {
@@ -444,6 +521,66 @@ void run(const ReduceLoop& L0, const T* in, const Acc& init, Emit&& emit) {
       emit(oo, parts[0]);
     }
   }
+}
+
+// Log-sum-exp down columns (the kept innermost dim contiguous, the reduced ones strided: logsumexp(x, 0) of a
+// matrix): the online accumulator would take an exp and a branch per element, so each block of columns takes
+// two passes over its rows instead, a column max (a NaN sticks), then sum exp(x - max) in double.
+template <typename T>
+LOOM_CPU_CLONES void lse_column_max(T* m, const T* p, int64_t nc) {
+#pragma omp simd
+  for (int64_t c = 0; c < nc; ++c) m[c] = p[c] > m[c] || p[c] != p[c] ? p[c] : m[c];
+}
+
+template <typename T>
+LOOM_CPU_CLONES void lse_column_sum(double* s, const T* p, const T* m, int64_t nc) {
+#pragma omp simd
+  for (int64_t c = 0; c < nc; ++c) s[c] += static_cast<double>(detail::exp_fast(static_cast<T>(p[c] - m[c])));
+}
+
+template <typename T>
+bool lse_columns(T* out, const T* in, const ReduceLoop& L0) {
+  const ReduceLoop L = normalized(L0);
+  const int ol = L.out_ndim - 1, rl = L.red_ndim - 1;
+  const int64_t cols = L.out_sizes[ol], out_n = L.out_numel, red_n = L.red_numel;
+  if (!(L.in_out_strides[ol] == 1 && L.red_strides[rl] != 1 && cols >= 8 && red_n > 1 && out_n > 0)) return false;
+  // Blocks of at most 1024 columns, narrower when that leaves threads idle.
+  const int64_t work = out_n * red_n, rows = out_n / cols;
+  const int threads = detail::num_chunks(out_n, work);
+  int64_t width = std::min<int64_t>(cols, 1024);
+  if (rows * ((cols + width - 1) / width) < threads)
+    width = std::max<int64_t>(16, (cols * rows + threads - 1) / threads);
+  const int64_t nblocks = (cols + width - 1) / width;
+  const int64_t(*red_strides)[kMaxDims] = &L.red_strides;
+  detail::parallel_range(rows * nblocks, work, [&](int64_t b, int64_t e) {
+    std::vector<T> m(width);
+    std::vector<double> s(width);
+    for (int64_t item = b; item < e; ++item) {
+      const int64_t c0 = item % nblocks * width, nc = std::min(width, cols - c0);
+      int64_t oo, io;
+      locate(L, item / nblocks * cols + c0, &oo, &io);
+      std::fill(m.begin(), m.begin() + nc, -std::numeric_limits<T>::infinity());
+      std::fill(s.begin(), s.begin() + nc, 0.0);
+      auto pass = [&](bool sum) {
+        detail::walk<1>(L.red_ndim, L.red_sizes, red_strides, 0, red_n, [&](const int64_t* off, int64_t n, int64_t) {
+          for (int64_t j = 0; j < n; ++j) {
+            const T* p = in + io + off[0] + j * L.red_strides[rl];
+            if (sum) lse_column_sum(s.data(), p, m.data(), nc);
+            else lse_column_max(m.data(), p, nc);
+          }
+        });
+      };
+      pass(false);
+      pass(true);
+      for (int64_t c = 0; c < nc; ++c) {
+        const T mc = m[c];
+        // NaN, +inf and all -inf columns are their max; the rest m + log(sum).
+        out[oo + c * L.out_strides[ol]] =
+            mc != mc || std::isinf(mc) ? mc : static_cast<T>(static_cast<double>(mc) + std::log(s[c]));
+      }
+    }
+  });
+  return true;
 }
 
 template <typename T, typename Acc>
@@ -496,8 +633,9 @@ void reduce(ReduceOp op, DType dt, void* out, const void* in, const ReduceLoop& 
         T* o = static_cast<T*>(out);
         const T* x = static_cast<const T*>(in);
         if (op == ReduceOp::Mean) reduce_with(o, x, loop, MeanAcc<T>{});
-        else if (op == ReduceOp::LogSumExp) reduce_with(o, x, loop, LogSumExpAcc<T>{});
-        else reduce_norm(o, x, loop, p);
+        else if (op == ReduceOp::LogSumExp) {
+          if (!lse_columns(o, x, loop)) reduce_with(o, x, loop, LogSumExpAcc<T>{});
+        } else reduce_norm(o, x, loop, p);
       });
   }
 }

@@ -100,13 +100,15 @@ LOOM_CPU_CLONES void softmax_block(T* y, const T* x, int64_t dim, int64_t inner,
       }
     }
   }
+  // Once per column: mx + log(sum) for log (subtracted in this order, as before), else 1 / sum.
+  for (int64_t c = 0; c < nc; ++c) sum[c] = log ? std::log(sum[c]) : 1.0 / sum[c];
   for (int64_t d = 0; d < dim; ++d) {
     const T* xr = x + d * inner;
     T* yr = y + d * inner;
     if (log) {
-      for (int64_t c = 0; c < nc; ++c) yr[c] = static_cast<T>(xr[c] - mx[c] - std::log(sum[c]));
+      for (int64_t c = 0; c < nc; ++c) yr[c] = static_cast<T>(xr[c] - mx[c] - sum[c]);
     } else {
-      for (int64_t c = 0; c < nc; ++c) yr[c] = static_cast<T>(yr[c] / sum[c]);
+      for (int64_t c = 0; c < nc; ++c) yr[c] = static_cast<T>(yr[c] * sum[c]);
     }
   }
 }

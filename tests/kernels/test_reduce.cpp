@@ -233,6 +233,62 @@ TEST_CASE("cpu reduce edge cases: NaN, infinities, empty reductions", "[kernels]
   CHECK_NOTHROW(cpu::reduce(ReduceOp::Max, DType::Float32, eo, nullptr, z.loop));
 }
 
+TEMPLATE_TEST_CASE("cpu reduce NaN and infinities in the lane loops and down columns", "[kernels]", float, double) {
+  using T = TestType;
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  // Rows of 1..200 (short loops, whole lane blocks and tails) with one NaN or +-inf at each position class.
+  for (int64_t n : {1, 31, 63, 64, 65, 100, 200}) {
+    for (int64_t at : {int64_t(0), n / 2, n - 1}) {
+      for (T special : {nan, inf, -inf}) {
+        std::vector<T> x(n);
+        for (int64_t i = 0; i < n; ++i) x[i] = T(0.5) + T(i % 7) * T(0.125);
+        x[at] = special;
+        ReduceCase c = make_reduce({n}, {1}, {true});
+        T got;
+        for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min, ReduceOp::Sum, ReduceOp::Prod, ReduceOp::LogSumExp}) {
+          cpu::reduce(op, dtype_of<T>::value, &got, x.data(), c.loop);
+          std::vector<double> v(x.begin(), x.end());
+          double want = ref_reduce(op, v, 0);
+          if (op == ReduceOp::LogSumExp && special != special) want = kNaN;
+          INFO("n " << n << " at " << at << " special " << special << " op " << int(op));
+          if (want != want) CHECK(got != got);
+          else check_close(double(got), want, 1e-6, 1e-6);
+        }
+      }
+    }
+  }
+  // Down the columns of a [6, 40] matrix (the column schedule and lse_columns): per column a NaN, +inf,
+  // all -inf, +inf and NaN, -inf among finite values; the other columns finite.
+  const int64_t R = 6, C = 40;
+  std::vector<T> x(R * C);
+  for (int64_t i = 0; i < R * C; ++i) x[i] = T(std::sin(double(i)) * 3);
+  x[2 * C + 0] = nan;
+  x[4 * C + 1] = inf;
+  for (int64_t r = 0; r < R; ++r) x[r * C + 2] = -inf;
+  x[1 * C + 3] = inf;
+  x[5 * C + 3] = nan;
+  x[0 * C + 4] = -inf;
+  ReduceCase c = make_reduce({R, C}, {C, 1}, {true, false});
+  std::vector<T> out(C);
+  for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min, ReduceOp::Sum, ReduceOp::LogSumExp}) {
+    cpu::reduce(op, dtype_of<T>::value, out.data(), x.data(), c.loop);
+    for (int64_t j = 0; j < C; ++j) {
+      std::vector<double> v;
+      bool has_nan = false;
+      for (int64_t r = 0; r < R; ++r) {
+        v.push_back(double(x[r * C + j]));
+        has_nan |= x[r * C + j] != x[r * C + j];
+      }
+      double want = ref_reduce(op, v, 0);
+      if (has_nan) want = kNaN;
+      INFO("op " << int(op) << " column " << j << " got " << out[j] << " want " << want);
+      if (want != want) CHECK(out[j] != out[j]);
+      else if (std::isinf(want)) CHECK(double(out[j]) == want);
+      else check_close(double(out[j]), want, 1e-5, 1e-5);
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("cpu arg_reduce: first occurrence, NaN wins, every layout", "[kernels]", int32_t, int64_t, float,
                    double) {
   using T = TestType;
