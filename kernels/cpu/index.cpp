@@ -168,12 +168,57 @@ void scatter_reduce_impl(T* self, T* count, const T* src, const int64_t* index, 
   });
 }
 
+// index_select's rows of at most 8 elements (inner == 1: a gather along the last dim, flip's case) as typed
+// copies of U (the element's bytes), the positions walked without a division per row.
+template <typename U>
+void select_short_rows(U* dst, const U* src, const int64_t* index, int64_t n_index, int64_t outer, int64_t in_dim,
+                       int64_t inner) {
+  detail::parallel_range(outer * n_index, outer * n_index * inner, [&](int64_t b, int64_t e) {
+    int64_t o = b / n_index, j = b % n_index;
+    for (int64_t r = b; r < e;) {
+      const int64_t j1 = std::min(n_index, j + (e - r));
+      const U* s = src + o * in_dim * inner;
+      U* d = dst + r * inner;
+      if (inner == 1) {
+        for (int64_t k = j; k < j1; ++k) d[k - j] = s[index[k]];
+      } else {
+        for (int64_t k = j; k < j1; ++k)
+          for (int64_t i = 0; i < inner; ++i) d[(k - j) * inner + i] = s[index[k] * inner + i];
+      }
+      r += j1 - j;
+      j = 0;
+      ++o;
+    }
+  });
+}
+
 }  // namespace
 
 int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
                      int64_t in_dim, int64_t inner) {
   for (int64_t j = 0; j < n_index; ++j)
     if (bad(index[j], in_dim)) return j;
+  if (inner <= 8) {  // short rows: typed copies, not a memcpy call per row
+    switch (itemsize(dt)) {
+      case 1:
+        select_short_rows(static_cast<uint8_t*>(out), static_cast<const uint8_t*>(in), index, n_index, outer, in_dim,
+                          inner);
+        return -1;
+      case 2:
+        select_short_rows(static_cast<uint16_t*>(out), static_cast<const uint16_t*>(in), index, n_index, outer, in_dim,
+                          inner);
+        return -1;
+      case 4:
+        select_short_rows(static_cast<uint32_t*>(out), static_cast<const uint32_t*>(in), index, n_index, outer, in_dim,
+                          inner);
+        return -1;
+      case 8:
+        select_short_rows(static_cast<uint64_t*>(out), static_cast<const uint64_t*>(in), index, n_index, outer, in_dim,
+                          inner);
+        return -1;
+      default: break;
+    }
+  }
   const size_t row = static_cast<size_t>(inner) * itemsize(dt);
   const char* src = static_cast<const char*>(in);
   char* dst = static_cast<char*>(out);

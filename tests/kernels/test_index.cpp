@@ -5,6 +5,7 @@
 // tests SKIP with a reason.
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -50,7 +51,11 @@ TEMPLATE_TEST_CASE("cpu index_select copies rows and reports bad indices", "[ker
 }
 
 TEST_CASE("cpu index_select on a large input uses every row", "[kernels]") {
-  const int64_t outer = 40, in_dim = 100, inner = 64, n_index = 150;
+  // inner <= 8 takes the typed short-row copies (inner 1: flip's gather), larger rows memcpy; the split
+  // over threads falls inside a line of n_index rows.
+  const int64_t outer = 301, in_dim = 100, n_index = 149;
+  const int64_t inner = GENERATE(1, 3, 8, 64);
+  INFO("inner " << inner);
   std::vector<float> in(outer * in_dim * inner);
   for (size_t i = 0; i < in.size(); ++i) in[i] = float(i);
   std::vector<int64_t> index(n_index);
