@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -247,10 +248,26 @@ Tensor randperm(int64_t n, const TensorOptions& opts) {
   LOOM_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
   Tensor keys = rand({n}, TensorOptions(DType::Float64));
   const double* k = static_cast<const double*>(keys.data_ptr());
-  std::vector<int64_t> idx(n);
-  for (int64_t i = 0; i < n; ++i) idx[i] = i;
-  std::stable_sort(idx.begin(), idx.end(), [k](int64_t a, int64_t b) { return k[a] < k[b]; });
-  return from_vector(idx, {n}).to(opts.device, opts.dtype);
+  Tensor out = empty({n}, TensorOptions(DType::Int64));
+  int64_t* idx = static_cast<int64_t*>(out.data_ptr());
+  if (n < (int64_t(1) << 32)) {
+    // The keys are 32-bit draws times 2^-32: a stable LSD radix sort of (key bits << 32 | position) on the
+    // key's four bytes gives the same order as the stable sort by key, in linear time.
+    std::unique_ptr<uint64_t[]> a(new uint64_t[n]), b(new uint64_t[n]);
+    for (int64_t i = 0; i < n; ++i) a[i] = static_cast<uint64_t>(k[i] * 4294967296.0) << 32 | static_cast<uint64_t>(i);
+    for (int shift = 32; shift < 64; shift += 8) {
+      int64_t count[257] = {};
+      for (int64_t i = 0; i < n; ++i) ++count[((a[i] >> shift) & 255) + 1];
+      for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+      for (int64_t i = 0; i < n; ++i) b[count[(a[i] >> shift) & 255]++] = a[i];
+      a.swap(b);
+    }
+    for (int64_t i = 0; i < n; ++i) idx[i] = static_cast<int64_t>(a[i] & 0xffffffffu);
+  } else {
+    for (int64_t i = 0; i < n; ++i) idx[i] = i;
+    std::stable_sort(idx, idx + n, [k](int64_t x, int64_t y) { return k[x] < k[y]; });
+  }
+  return out.to(opts.device, opts.dtype);
 }
 
 namespace {

@@ -2,7 +2,9 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/ops.h"
 #include "core/allocator.h"
@@ -72,6 +74,22 @@ TEST_CASE("random factories are reproducible and in range", "[core][random]") {
   auto sorted = p.to(DType::Float64).to_vector();
   std::sort(sorted.begin(), sorted.end());
   for (int i = 0; i < 50; ++i) CHECK(sorted[i] == i);
+  // randperm is the stable argsort of float64 uniform keys drawn from the generator (its radix sort must
+  // give that order, ties included: 2^17 keys of 32 bits hold a few equal pairs).
+  {
+    const int64_t n = 131101;
+    auto st0 = get_rng_state(Device());
+    auto keys = rand({n}, DType::Float64).to_vector();
+    set_rng_state(Device(), st0);
+    auto perm = randperm(n);
+    std::vector<int64_t> want(n);
+    for (int64_t i = 0; i < n; ++i) want[i] = i;
+    std::stable_sort(want.begin(), want.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+    const int64_t* got = static_cast<const int64_t*>(perm.data_ptr());
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += got[i] != want[i];
+    CHECK(bad == 0);
+  }
   // The generator state can be saved and restored.
   auto st = get_rng_state(Device());
   auto x1 = randn({7});
