@@ -379,6 +379,9 @@ Tensor cat(const TensorList& tensors, int64_t dim = 0);
 Tensor stack(const TensorList& tensors, int64_t dim = 0);
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 Tensor matmul(const Tensor& a, const Tensor& b);
+// torch.searchsorted: the int64 insertion points of `values` in the innermost dim of `sorted_sequence` (1-D:
+// shared by every value; else its leading dims match those of values); both promoted to one dtype.
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& values, bool right = false);
 Shape broadcast_shapes(const Shape& a, const Shape& b);       // raises naming both shapes
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);  // raises IndexError
 // For ops that need a real dimension (size(d), unbind): a 0-d tensor has none.

@@ -38,6 +38,12 @@ void cumprod_backward(DType dt, void* gx, const void* g, const void* x, Lines s)
 void sort(DType dt, void* values, int64_t* indices, const void* in, Lines s, bool descending);
 // The first k of each line's sort: values and indices are [outer, k].
 void topk(DType dt, void* values, int64_t* indices, const void* in, Lines s, int64_t k, bool largest);
+// searchsorted: out[r * m + j] is where values[r * m + j] would go in boundary row `shared ? 0 : r` (n
+// ascending values, row-major): the first position p with row[p] >= v (right: row[p] > v), n if none, by
+// a binary search that moves right while that test is false, as PyTorch's, so a NaN value lands after
+// every boundary. rows * m values; int32, int64, float32, float64.
+void searchsorted(DType dt, int64_t* out, const void* boundaries, const void* values, int64_t rows, int64_t n,
+                  int64_t m, bool shared, bool right);
 
 }  // namespace cpu
 
@@ -57,6 +63,9 @@ constexpr int64_t kSortTile = 2048;
 size_t sort_workspace_bytes(DType dt, Lines s);
 void sort(DType dt, void* values, int64_t* indices, const void* in, Lines s, bool descending, void* workspace,
           cudaStream_t stream);
+// A thread per value, the CPU's binary search on the boundary row in global memory.
+void searchsorted(DType dt, int64_t* out, const void* boundaries, const void* values, int64_t rows, int64_t n,
+                  int64_t m, bool shared, bool right, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace loom::kernels

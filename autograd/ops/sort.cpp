@@ -291,4 +291,41 @@ std::pair<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, boo
   return sort_impl(*this, d, largest, k, true);
 }
 
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& values, bool right) {
+  OpScope scope(Op::searchsorted, {&sorted_sequence, &values});
+  const char* op = "searchsorted";
+  ops::check_same_device(op, {&sorted_sequence, &values});
+  LOOM_CHECK(sorted_sequence.dim() > 0,
+             "searchsorted(): boundaries tensor should have positive dimension, but got 0 dimension");
+  const bool shared = sorted_sequence.dim() == 1;
+  if (!shared) {
+    bool ok = values.dim() == sorted_sequence.dim();
+    for (int64_t d = 0; ok && d + 1 < values.dim(); ++d) ok = values.size(d) == sorted_sequence.size(d);
+    LOOM_CHECK(ok,
+               "searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries "
+               "tensor and input value tensor must match, but we got boundaries tensor ",
+               sorted_sequence.sizes(), " and input value tensor ", values.sizes());
+  }
+  const DType dt = promote_types(sorted_sequence.dtype(), values.dtype());
+  LOOM_CHECK_KIND(dt != DType::Bool, ErrorKind::NotImplemented,
+                  "searchsorted(): not implemented for bool boundaries and values (boundaries ",
+                  sorted_sequence.sizes(), ", values ", values.sizes(), ")");
+  Tensor b = sorted_sequence.detach().to(dt).contiguous(), v = values.detach().to(dt).contiguous();
+  const int64_t n = b.size(-1);
+  const int64_t m = shared ? v.numel() : v.size(-1);
+  const int64_t rows = shared ? 1 : (m > 0 ? v.numel() / m : 0);
+  Tensor out = empty(v.sizes(), TensorOptions(DType::Int64, v.device()));
+  if (scope.observed()) {  // about log2(n + 1) comparisons per value; the values read, the indices written
+    const double nv = static_cast<double>(v.numel());
+    scope.set_cost(nv * std::log2(static_cast<double>(n) + 1),
+                   cost_bytes(&sorted_sequence) + cost_bytes(&values) + nv * 8);
+  }
+  auto* o = static_cast<int64_t*>(out.data_ptr());
+  LOOM_DEVICE_DISPATCH(v.device(),
+                       kernels::cpu::searchsorted(dt, o, b.data_ptr(), v.data_ptr(), rows, n, m, shared, right),
+                       kernels::cuda::searchsorted(dt, o, b.data_ptr(), v.data_ptr(), rows, n, m, shared, right,
+                                                   ops::stream_of(v.device())));
+  return out;
+}
+
 }  // namespace loom

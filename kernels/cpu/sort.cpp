@@ -264,6 +264,50 @@ void sort_lines(T* values, int64_t* indices, const T* in, Lines s, int64_t k, bo
   });
 }
 
+// The insertion point of v in b[0, n) is the number of leading boundaries that v goes past (b[i] >= v false;
+// right: b[i] > v false), found by a branch-free binary search that halves the candidate range
+// [base, base + len] each step; the CUDA twin runs the same steps for one value per thread.
+// That search for cnt <= 16 values at once against one row: the steps depend only on n, so the values
+// advance together and their loads overlap instead of each search waiting on its own chain of loads.
+template <typename T, bool kRight>
+inline void search_block(int64_t* out, const T* b, int64_t n, const T* v, int cnt) {
+  int64_t off[16] = {};
+  int64_t len = n;
+  while (len > 1) {
+    const int64_t half = len / 2;
+    for (int j = 0; j < cnt; ++j) {
+      const T x = b[off[j] + half - 1];
+      off[j] += (kRight ? !(x > v[j]) : !(x >= v[j])) ? half : 0;
+    }
+    len -= half;
+  }
+  for (int j = 0; j < cnt; ++j) {
+    const T x = b[off[j]];
+    out[j] = off[j] + ((kRight ? !(x > v[j]) : !(x >= v[j])) ? 1 : 0);
+  }
+}
+
+template <typename T, bool kRight>
+void search_rows(int64_t* out, const T* b, const T* v, int64_t rows, int64_t n, int64_t m, bool shared) {
+  int64_t depth = 1;
+  while ((int64_t(1) << depth) <= n) ++depth;
+  detail::parallel_range(rows * m, rows * m * depth, [&](int64_t s, int64_t e) {
+    if (n == 0) {
+      std::fill(out + s, out + e, int64_t(0));
+      return;
+    }
+    for (int64_t k = s; k < e;) {
+      const int64_t r = k / m, stop = std::min(e, (r + 1) * m);  // the values of this row in the chunk
+      const T* row = shared ? b : b + r * n;
+      for (; k < stop; k += 16) {
+        const int cnt = static_cast<int>(std::min<int64_t>(16, stop - k));
+        search_block<T, kRight>(out + k, row, n, v + k, cnt);
+      }
+      k = stop;
+    }
+  });
+}
+
 }  // namespace
 
 void scan(ScanOp op, DType dt, void* out, int64_t* indices, const void* in, Lines s, bool reverse) {
@@ -322,6 +366,17 @@ void topk(DType dt, void* values, int64_t* indices, const void* in, Lines s, int
              ")");
   LOOM_DISPATCH_ALL(dt, "topk", [&] {
     sort_lines(static_cast<scalar_t*>(values), indices, static_cast<const scalar_t*>(in), s, k, largest);
+  });
+}
+
+void searchsorted(DType dt, int64_t* out, const void* boundaries, const void* values, int64_t rows, int64_t n,
+                  int64_t m, bool shared, bool right) {
+  if (rows == 0 || m == 0) return;
+  LOOM_DISPATCH_NUMERIC(dt, "searchsorted", [&] {
+    const auto* b = static_cast<const scalar_t*>(boundaries);
+    const auto* v = static_cast<const scalar_t*>(values);
+    if (right) search_rows<scalar_t, true>(out, b, v, rows, n, m, shared);
+    else search_rows<scalar_t, false>(out, b, v, rows, n, m, shared);
   });
 }
 

@@ -414,4 +414,44 @@ void sort(DType dt, void* values, int64_t* indices, const void* in, Lines s, boo
   });
 }
 
+// ---- searchsorted ----
+
+// The CPU's branch-free search (kernels/cpu/sort.cpp search_block), step for step.
+template <typename T, bool kRight>
+__global__ void searchsorted_kernel(int64_t* __restrict__ out, const T* __restrict__ b, const T* __restrict__ v,
+                                    int64_t total, int64_t n, int64_t m, bool shared) {
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < total; k += int64_t(blockDim.x) * gridDim.x) {
+    const T* row = shared ? b : b + k / m * n;
+    const T x = v[k];
+    if (n == 0) {
+      out[k] = 0;
+      continue;
+    }
+    const T* base = row;
+    int64_t len = n;
+    while (len > 1) {
+      const int64_t half = len / 2;
+      const T y = base[half - 1];
+      base = (kRight ? !(y > x) : !(y >= x)) ? base + half : base;
+      len -= half;
+    }
+    const T y = base[0];
+    out[k] = (base - row) + ((kRight ? !(y > x) : !(y >= x)) ? 1 : 0);
+  }
+}
+
+void searchsorted(DType dt, int64_t* out, const void* boundaries, const void* values, int64_t rows, int64_t n,
+                  int64_t m, bool shared, bool right, cudaStream_t stream) {
+  const int64_t total = rows * m;
+  if (total == 0) return;
+  LOOM_DISPATCH_NUMERIC(dt, "searchsorted", [&] {
+    const auto* b = static_cast<const scalar_t*>(boundaries);
+    const auto* v = static_cast<const scalar_t*>(values);
+    if (right)
+      searchsorted_kernel<scalar_t, true><<<grid_for(total), kThreads, 0, stream>>>(out, b, v, total, n, m, shared);
+    else searchsorted_kernel<scalar_t, false><<<grid_for(total), kThreads, 0, stream>>>(out, b, v, total, n, m, shared);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
 }  // namespace loom::kernels::cuda

@@ -357,23 +357,17 @@ def median(self, dim=None, keepdim=False):
 
 def _search(sorted_sequence, values, right, name):
     _check_tensor(sorted_sequence, name, "sorted_sequence")
-    scalar = not isinstance(values, Tensor)
-    if scalar:
-        values = _tensor(values, dtype=sorted_sequence.dtype, device=sorted_sequence.device)
-    if sorted_sequence.dim() > 1 and sorted_sequence.shape[:-1] != values.shape[:-1]:
-        raise RuntimeError(f"{name}(): boundaries tensor should be 1 dimension or the first N-1 dimensions of "
-                           f"boundaries tensor and input value tensor must match, but we got boundaries tensor "
-                           f"{list(sorted_sequence.shape)} and input value tensor {list(values.shape)}")
-    seq = sorted_sequence if sorted_sequence.dim() == 1 else sorted_sequence.unsqueeze(-2)
-    v = values.unsqueeze(-1)
-    hits = (seq <= v) if right else (seq < v)
-    return hits.sum(-1)
+    if not isinstance(values, Tensor):
+        if not isinstance(values, (bool, int, float)):
+            raise TypeError(f"{name}(): argument 'input' must be Tensor or a number, not {type(values).__name__}")
+        values = _tensor(values, device=sorted_sequence.device)  # a 0-d value of its own dtype, then promoted
+    return _C._searchsorted(sorted_sequence, values, bool(right))
 
 
-def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None):
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, out=None, sorter=None):
     """The insertion points of input's values in the innermost dim of sorted_sequence (left: the first
-    position where the value fits, right: the last); one comparison per pair, so memory grows as
-    values x boundaries."""
+    position where the value fits, right: the last), by binary search (a NaN value goes after every
+    boundary); ``sorter`` gives the indices that sort an unsorted sequence."""
     if side is not None:
         if side not in ("left", "right"):
             raise ValueError(f"searchsorted(): side can only be 'left' or 'right', got {side!r}")
@@ -381,16 +375,28 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise RuntimeError("searchsorted(): side and right can't be set to opposites, got side of left "
                                "while right was True")
         right = side == "right"
+    if out is not None:
+        raise TypeError("searchsorted(): out= is not supported")
+    if sorter is not None:
+        _check_tensor(sorter, "searchsorted", "sorter")
+        if sorter.shape != sorted_sequence.shape:
+            raise RuntimeError(f"searchsorted(): boundary and sorter must have the same size, but got boundary "
+                               f"tensor {list(sorted_sequence.shape)} and got sorter tensor {list(sorter.shape)}")
+        if sorter.dtype != _C.int64:
+            raise RuntimeError(f"searchsorted(): sorter must be a tensor of long dtype but got {sorter.dtype}")
+        sorted_sequence = sorted_sequence.gather(-1, sorter)
     out = _search(sorted_sequence, input, right, "searchsorted")
     return out.to(_C.int32) if out_int32 else out
 
 
-def bucketize(input, boundaries, *, out_int32=False, right=False):
+def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     """The bucket of each value of input for 1-D sorted boundaries (searchsorted with the arguments
     swapped)."""
     _check_tensor(boundaries, "bucketize", "boundaries")
     if boundaries.dim() != 1:
         raise RuntimeError(f"bucketize(): boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})")
+    if out is not None:
+        raise TypeError("bucketize(): out= is not supported")
     out = _search(boundaries, input, right, "bucketize")
     return out.to(_C.int32) if out_int32 else out
 

@@ -127,7 +127,7 @@ void init_index_subscript(py::class_<Tensor>& cls);  // Tensor.__getitem__ / __s
 void init_pointwise(py::module_& m, py::class_<Tensor>& cls);
 void init_pointwise_bitwise(py::class_<Tensor>& cls);
 void init_reduce(py::class_<Tensor>& cls);
-void init_sort(py::class_<Tensor>& cls);
+void init_sort(py::module_& m, py::class_<Tensor>& cls);
 void init_matmul(py::module_& m, py::class_<Tensor>& cls);
 void init_softmax(py::class_<Tensor>& cls);
 void init_index(py::module_& m, py::class_<Tensor>& cls);

@@ -421,7 +421,7 @@ PYBIND11_MODULE(_C, m) {
   init_pointwise(m, tensor_cls);
   init_pointwise_bitwise(tensor_cls);
   init_reduce(tensor_cls);
-  init_sort(tensor_cls);
+  init_sort(m, tensor_cls);
   init_matmul(m, tensor_cls);
   init_softmax(tensor_cls);
   init_index(m, tensor_cls);

@@ -1,5 +1,6 @@
 // Scans and sorts: cumsum / cumprod (dtype=), cummax / cummin, logcumsumexp, sort, argsort
-// and topk, with the (values, indices) named tuples PyTorch returns.
+// and topk, with the (values, indices) named tuples PyTorch returns; _searchsorted (loom.searchsorted and
+// loom.bucketize in python/loom/_composite.py take PyTorch's arguments around it).
 #include <map>
 #include <string>
 
@@ -24,7 +25,13 @@ py::object named_pair(const char* name, const std::pair<Tensor, Tensor>& p) {
 
 }  // namespace
 
-void init_sort(py::class_<Tensor>& cls) {
+void init_sort(py::module_& m, py::class_<Tensor>& cls) {
+  m.def(
+      "_searchsorted",
+      [](const Tensor& sorted_sequence, const Tensor& values, bool right) {
+        return searchsorted(sorted_sequence, values, right);
+      },
+      py::arg("sorted_sequence"), py::arg("values"), py::arg("right") = false, registry_doc("searchsorted"));
   cls.def(
          "cumsum", [](const Tensor& t, int64_t dim, py::object dtype) { return t.cumsum(dim, to_dtype_opt(dtype)); },
          py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none(), registry_doc("cumsum"))

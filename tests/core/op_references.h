@@ -164,6 +164,21 @@ inline Tensor sorted(const Tensor& x, int64_t dim, bool descending, bool index, 
   });
 }
 
+// searchsorted by counting: for each value, the boundaries of its row below it (right: not above it); rows
+// are the last dim of b (1-D b: one row for every value). Boundaries sorted, values without NaN.
+inline Tensor searchsorted(const Tensor& b, const Tensor& v, bool right) {
+  const Values bv = values(b), vv = values(v);
+  const int64_t n = b.size(-1), m = b.dim() == 1 ? v.numel() : v.size(-1);
+  Values out(vv.size());
+  for (size_t k = 0; k < vv.size(); ++k) {
+    const size_t row = b.dim() == 1 ? 0 : k / static_cast<size_t>(m) * static_cast<size_t>(n);
+    double c = 0;
+    for (int64_t i = 0; i < n; ++i) c += right ? bv[row + i] <= vv[k] : bv[row + i] < vv[k];
+    out[k] = c;
+  }
+  return from(out, v.sizes());
+}
+
 // The moments of each slice along dim: variance with `correction` (1: unbiased).
 inline Tensor var(const Tensor& x, int64_t dim, double correction, bool keepdim = false, bool sqrt = false) {
   return along(

@@ -5,6 +5,7 @@
 // scans, column scans, shared-memory sorts and the global merge path of
 // lines longer than kSortTile.
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -228,6 +229,54 @@ TEST_CASE("cpu sort and scan kernels: long lines, several threads' worth", "[ker
   check_close(x.cumsum(1).select(1, n - 1), x.sum({1}), 1e-2, 1e-4);
 }
 
+TEST_CASE("searchsorted: binary search against counting, shared and per-row boundaries, NaN, every dtype",
+          "[kernels][sort]") {
+  // Rows of n sorted boundaries with ties (integers in [0, 6)), values in [-1, 7) with NaN among floats.
+  for (int64_t n : {0, 1, 2, 7, 64, 1000}) {
+    for (DType dt : {DType::Int32, DType::Int64, DType::Float32, DType::Float64}) {
+      INFO("n " << n << " dtype " << dtype_name(dt));
+      Tensor b = randint(0, 6, {3, n}, TensorOptions(DType::Float64)).sort(1).first;
+      Tensor v = randint(-1, 7, {3, 11}, TensorOptions(DType::Float64));
+      const bool fl = is_floating(dt);
+      if (fl) v = v.masked_fill(v.eq(Scalar(3.0)), Scalar(kNaN));
+      const auto bv = vals(b), vv = vals(v);
+      for (bool right : {false, true}) {
+        for (bool shared : {false, true}) {
+          Tensor bs = shared ? b.select(0, 1).contiguous() : b;
+          auto got = vals(searchsorted(bs.to(dt), v.to(dt), right).to(DType::Float64));
+          std::vector<double> want(vv.size());
+          for (size_t k = 0; k < vv.size(); ++k) {
+            const size_t row = shared ? size_t(n) : k / 11 * size_t(n);
+            double c = 0;
+            for (int64_t i = 0; i < n; ++i) {
+              const double x = bv[row + i];
+              c += std::isnan(vv[k]) ? 1.0 : (right ? x <= vv[k] : x < vv[k]);  // NaN goes past everything
+            }
+            want[k] = c;
+          }
+          CHECK(same(got, want));
+        }
+      }
+    }
+  }
+  // Mixed dtypes compare in the promoted type: 2.5 among integer boundaries.
+  CHECK(vals(searchsorted(vec({1, 2, 3}, DType::Int64), vec({2.5}))) == std::vector<double>{2});
+  CHECK(searchsorted(vec({1, 2, 3}), vec({2.5})).dtype() == DType::Int64);
+  // Enough values for several threads, all in one shared row.
+  Tensor big = rand({200000});
+  Tensor edges = vec({0.1, 0.2, 0.5, 0.9});
+  auto idx = vals(searchsorted(edges, big, true).to(DType::Float64)), bv = vals(big);
+  int64_t bad = 0;
+  for (size_t k = 0; k < bv.size(); ++k)
+    bad += idx[k] != (bv[k] >= 0.1) + (bv[k] >= 0.2) + (bv[k] >= 0.5) + (bv[k] >= 0.9);
+  CHECK(bad == 0);
+  // Bad input.
+  CHECK_THROWS_WITH(searchsorted(vec({1}).sum(), vec({1})), Catch::Matchers::ContainsSubstring("positive dimension"));
+  CHECK_THROWS_WITH(searchsorted(mat({1, 2, 3, 4}, {2, 2}), vec({1, 2}, DType::Float64)),
+                    Catch::Matchers::ContainsSubstring("first N-1 dimensions"));
+  CHECK_THROWS_AS(searchsorted(vec({1}, DType::Bool), vec({1}, DType::Bool)), loom::Error);
+}
+
 // ---- CUDA against the CPU twins ----
 
 TEST_CASE("cuda scans match cpu: warp and block lines, columns, every dtype", "[kernels][sort][cuda]") {
@@ -251,6 +300,23 @@ TEST_CASE("cuda scans match cpu: warp and block lines, columns, every dtype", "[
       compare_gpu([dim](const TensorList& t) { return t[0].logcumsumexp(dim); }, {xl}, 1e-9, 1e-9);
       compare_gpu([dim](const TensorList& t) { return t[0].logcumsumexp(dim); }, {randn(shape) * Scalar(20.0)}, 1e-4,
                   1e-4);
+    }
+  }
+}
+
+TEST_CASE("cuda searchsorted matches cpu: shared and per-row boundaries, ties, NaN", "[kernels][sort][cuda]") {
+  LOOM_REQUIRE_GPU();
+  for (int64_t n : {1, 5, 1000}) {
+    INFO("n " << n);
+    Tensor b = randint(0, 9, {7, n}, TensorOptions(DType::Float64)).sort(1).first;
+    Tensor v = randint(-1, 10, {7, 333}, TensorOptions(DType::Float64));
+    Tensor vn = v.masked_fill(v.eq(Scalar(4.0)), Scalar(kNaN)).to(DType::Float32);
+    for (bool right : {false, true}) {
+      compare_gpu([right](const TensorList& t) { return searchsorted(t[0], t[1], right); }, {b, v}, 0, 0);
+      compare_gpu([right](const TensorList& t) { return searchsorted(t[0], t[1], right); },
+                  {b.select(0, 2).contiguous().to(DType::Float32), vn}, 0, 0);
+      compare_gpu([right](const TensorList& t) { return searchsorted(t[0], t[1], right); },
+                  {b.to(DType::Int32), v.to(DType::Int64)}, 0, 0);
     }
   }
 }

@@ -40,6 +40,7 @@ DOCUMENTED = [
     (loom.cat, "cat"),
     (loom.concat, "cat"),
     (loom.stack, "stack"),
+    (loom._C._searchsorted, "searchsorted"),
     # pointwise
     (Tensor.add, "add"),
     (Tensor.sub, "sub"),

@@ -13,8 +13,9 @@ DTYPES = [(loom.float32, np.float32), (loom.float64, np.float64), (loom.int32, n
           (loom.int64, np.int64), (loom.bool, np.bool_)]
 
 
-def T(a):
-    return loom.tensor(np.ascontiguousarray(a))
+def T(a, dtype=None):
+    t = loom.tensor(np.ascontiguousarray(a))
+    return t if dtype is None else t.to(dtype)
 
 
 def sample(rng, shape, ndt):
@@ -188,6 +189,53 @@ def test_searchsorted_and_bucketize():
         loom.searchsorted(T(rows), T(np.zeros((3, 2))))
     with pytest.raises(ValueError):
         loom.searchsorted(T(seq), 1.0, side="middle")
+
+
+def test_searchsorted_kernel_against_numpy():
+    # Binary search as NumPy's (and PyTorch's): a NaN value lands after every boundary; ties go left or
+    # right; integer boundaries with float values compare in the promoted type; strided inputs; sorter.
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 6, 1000):
+        seq = np.sort(rng.integers(0, 8, n)).astype(np.float64)
+        vals = rng.integers(-1, 9, (4, 37)).astype(np.float64) + rng.choice([0.0, 0.5], (4, 37))
+        vals[0, :3] = np.nan
+        for right in (False, True):
+            side = "right" if right else "left"
+            for lt, nt in ((loom.float32, np.float32), (loom.float64, np.float64)):
+                got = loom.searchsorted(T(seq, lt), T(vals, lt), right=right).numpy()
+                np.testing.assert_array_equal(got, np.searchsorted(seq.astype(nt), vals.astype(nt), side=side))
+            ints = loom.searchsorted(T(seq, loom.int64), T(vals), right=right).numpy()  # promoted to float
+            np.testing.assert_array_equal(ints, np.searchsorted(seq, vals, side=side))
+            rows = np.sort(rng.standard_normal((4, n)), axis=1)
+            got = loom.searchsorted(T(rows), T(vals), side=side).numpy()
+            want = np.stack([np.searchsorted(rows[i], vals[i], side=side) for i in range(4)])
+            np.testing.assert_array_equal(got, want)
+    # Strided views, a sorter, a bool value among integer boundaries.
+    base = T(np.sort(rng.standard_normal(20)))
+    v = T(rng.standard_normal((5, 8))).t()
+    np.testing.assert_array_equal(loom.searchsorted(base[::2], v).numpy(),
+                                  np.searchsorted(base.numpy()[::2], v.numpy()))
+    unsorted = T(np.array([5.0, 1.0, 3.0]))
+    order = unsorted.argsort()
+    assert loom.searchsorted(unsorted, T(np.array([2.0, 4.0])), sorter=order).tolist() == [1, 2]
+    assert loom.searchsorted(T(np.array([0, 1, 2])), True).item() == 1
+    with pytest.raises(RuntimeError, match="sorter"):
+        loom.searchsorted(unsorted, 2.0, sorter=order.to(loom.int32))
+    with pytest.raises(NotImplementedError, match="bool"):
+        loom.searchsorted(T(np.array([False, True])), T(np.array([True])))
+    with pytest.raises(TypeError):
+        loom.searchsorted(base, "a")
+
+
+@requires_cuda
+def test_searchsorted_cuda_matches_cpu():
+    rng = np.random.default_rng(4)
+    seq = T(np.sort(rng.integers(0, 50, (3, 500)), axis=1).astype(np.float32))
+    vals = T(rng.integers(-1, 52, (3, 1000)).astype(np.float32))
+    for right in (False, True):
+        want = loom.searchsorted(seq, vals, right=right)
+        got = loom.searchsorted(seq.cuda(), vals.cuda(), right=right)
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
 
 
 def test_gradients():
