@@ -246,14 +246,11 @@ Tensor binary_scalar(BinaryOp op, Op id, const Tensor& a, const Scalar& s, DType
 
 DType div_type(DType t) { return is_floating(t) ? t : default_dtype(); }
 
-// An integer result has no value for a negative power (PyTorch raises too).
+// An integer result has no value for a negative scalar power (PyTorch raises too). A tensor of exponents
+// is not scanned (no host sync): as in PyTorch, each negative power gives the truncated 1 / x^n (int_pow).
 void check_integer_pow(DType result, bool negative_exponent, const char* op) {
   LOOM_CHECK(is_floating(result) || !negative_exponent, op,
              ": Integers to negative integer powers are not allowed (result dtype ", dtype_name(result), ")");
-}
-void check_integer_pow(DType result, const Tensor& e, const char* op) {
-  if (!is_floating(result) && is_integral(e.dtype()) && e.numel() > 0)
-    check_integer_pow(result, e.lt(Scalar(int64_t(0))).sum().item<int64_t>() > 0, op);
 }
 
 // In place: self <- f(self). Without autograd the kernel writes into self;
@@ -378,7 +375,6 @@ Tensor Tensor::div(const Tensor& o) const {
 }
 Tensor Tensor::pow(const Tensor& e) const {
   DType rt = binary_result_type("pow", *this, e);
-  check_integer_pow(rt, e, "pow");
   return binary(BinaryOp::Pow, Op::pow, "pow", *this, e, rt, "PowBackward1", true, true,
                 [](const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y) {
                   // d/da = b a^(b-1); d/db = a^b log a, taken as 0 where a == 0 and b >= 0.
@@ -659,7 +655,6 @@ Tensor& Tensor::pow_(const Scalar& e) {
   return inplace_scalar(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::pow_(const Tensor& e) {
-  check_integer_pow(dtype(), e, "pow_");
   return inplace_tensor(*this, "pow_", BinaryOp::Pow, e, false, [&](const Tensor& s) { return s.pow(e); });
 }
 Tensor& Tensor::clamp_(const Tensor& lo, const Tensor& hi) {

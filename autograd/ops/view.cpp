@@ -426,7 +426,15 @@ TensorList Tensor::chunk(int64_t chunks, int64_t d) const {
   LOOM_CHECK(chunks > 0, "chunk expects `chunks` to be greater than 0, got: ", chunks);
   d = wrap_dim(d, dim(), "chunk");
   int64_t n = sizes()[d];
-  if (n == 0) return split_with_sizes(Shape(chunks, 0), d);  // as PyTorch: `chunks` empty pieces
+  if (n == 0) {
+    // As PyTorch: `chunks` empty pieces. Each is a tensor of its own (~256 bytes), so an absurd count is loom's
+    // out-of-memory error up front, not a bad_alloc or minutes spent making them.
+    constexpr int64_t kMaxPieces = int64_t(1) << 24;
+    LOOM_CHECK_KIND(chunks <= kMaxPieces, ErrorKind::OutOfMemory, "chunk: ", chunks, " empty chunks of dim ", d,
+                    " (size 0) of a tensor of shape ", sizes(), " would take about ", chunks * 256,
+                    " bytes of tensor objects (at most ", kMaxPieces, " pieces)");
+    return split_with_sizes(Shape(chunks, 0), d);
+  }
   return split((n + chunks - 1) / chunks, d);
 }
 

@@ -122,9 +122,10 @@ def _tri_mask(self, diagonal, lower):
     if self.dim() < 2:
         raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
     m, n = self.shape[-2], self.shape[-1]
-    rows = _arange(m, device=self.device).unsqueeze(1)
+    shifted = _arange(m, device=self.device).add(diagonal).unsqueeze(1)  # row + diagonal, [m, 1]
     cols = _arange(n, device=self.device).unsqueeze(0)
-    return (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
+    # One broadcast comparison into the bool [m, n] mask (col - row <= diagonal), no int64 [m, n] difference.
+    return cols.le(shifted) if lower else cols.ge(shifted)
 
 
 def tril(self, diagonal=0):

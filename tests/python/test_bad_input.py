@@ -116,8 +116,15 @@ def test_conversions_that_do_not_fit_raise():
         ints.clone().clamp_(0.5, 1.5)
     with pytest.raises(RuntimeError, match="negative integer powers"):
         ints.pow(-1)
-    with pytest.raises(RuntimeError, match="negative integer powers"):
-        ints ** loom.tensor([1, -1])
+    # Tensor exponents compute, as PyTorch's: a negative power is the truncated 1 / x^n (0 unless +-1), and
+    # an empty base with any exponent is empty (the API fuzzer, seed 99173).
+    assert (loom.tensor([2, 1, -1, 0, -1]) ** loom.tensor([-1, -3, -3, -2, -2])).tolist() == [0, 1, -1, 0, 1]
+    assert (loom.tensor([2, 3, -1]) ** loom.tensor(-1)).tolist() == [0, 0, -1]
+    e = loom.zeros((0,), dtype=loom.int32) ** loom.tensor(-9223372036854775807, dtype=loom.int64)
+    assert e.shape == (0,) and e.dtype == loom.int32
+    x = loom.tensor([2, -1])
+    x.pow_(loom.tensor([-1, -1]))
+    assert x.tolist() == [0, -1]
     assert ints.pow(-1.0).tolist() == [1.0, 0.5]
 
 
@@ -196,6 +203,14 @@ def test_large_arguments_of_composite_ops_cost_only_what_the_result_needs():
     big = loom.full((1 << 21,), 50.0, dtype=loom.float64)  # 2^21 values, p = 5: chunks of 2 terms
     np.testing.assert_allclose(big.mvlgamma(5).numpy()[:3], [x.new_full((1,), 50.0).mvlgamma(5).item()] * 3,
                                rtol=1e-12)
+    # chunk of a zero-size dim gives `chunks` empty pieces (as PyTorch); an absurd count raises loom's
+    # out-of-memory error at once instead of std::bad_alloc or minutes of work (the API fuzzer, seed 99173).
+    assert [c.shape for c in loom.zeros((0, 3)).chunk(4)] == [(0, 3)] * 4
+    for chunks in (2**31, 2**40):
+        t0 = time.time()
+        with pytest.raises(loom.OutOfMemoryError, match="empty chunks"):
+            loom.zeros((0, 4, 0), dtype=loom.int64).unsafe_chunk(chunks)
+        assert time.time() - t0 < 5
     # repeat_interleave returns new memory, also for one count and for repeats = 1.
     a = loom.tensor([1.0, 2.0])
     b = a.repeat_interleave(1)

@@ -135,12 +135,14 @@ def scatter_reduce_examples(draw, op):
         with np.errstate(all="ignore"):
             for tgt, vals in sent.items():
                 v = np.array(([out[tgt]] if include_self else []) + vals, dtype=out.dtype)
+                # Integer sums and products wrap in the dtype, as loom's (and PyTorch's) do; NumPy would
+                # widen an int32 sum to int64, which then does not fit back.
                 if reduce == "sum":
-                    out[tgt] = v.sum()
+                    out[tgt] = v.sum(dtype=out.dtype)
                 elif reduce == "prod":
-                    out[tgt] = v.prod()
+                    out[tgt] = v.prod(dtype=out.dtype)
                 elif reduce == "mean":
-                    out[tgt] = v.sum() / len(v) if floating else v.sum() // len(v)
+                    out[tgt] = v.sum() / len(v) if floating else v.sum(dtype=out.dtype) // len(v)
                 elif reduce == "amax":
                     out[tgt] = v.max()
                 else:

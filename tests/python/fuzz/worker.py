@@ -105,6 +105,24 @@ class Chunk:
         self.emit({"type": "op_done", "op": spec.name, "seconds": round(time.time() - t0, 2), **stats})
 
 
+def limit_address_space(device):
+    """Caps this worker's address space (LOOM_FUZZ_MEMORY_GB, 12 by default; 0: no cap) on the CPU: a call
+    whose valid result is tens of GB (repeat_interleave(2**31) of a float64 value, as PyTorch would allocate
+    it) then fails at once with loom's OutOfMemoryError instead of filling memory until the hang timeout.
+    Not on a GPU run: the CUDA driver reserves far more address space than it uses."""
+    gb = float(os.environ.get("LOOM_FUZZ_MEMORY_GB", "12"))
+    if device != "cpu" or gb <= 0:
+        return
+    import resource
+
+    cap = int(gb * 2**30)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft == resource.RLIM_INFINITY or soft > cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--ops", required=True)
@@ -118,6 +136,7 @@ def main(argv=None):
     p.add_argument("--shrink", action="store_true")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
+    limit_address_space(args.device)
     from . import strategies
 
     strategies.DEVICE = args.device
