@@ -311,10 +311,13 @@ def binary_expect(name, x, y, alpha=None):
             return R.raises("%s of bool tensors" % base)
         if dt in S.INTS and (np.asarray(b) == 0).any():
             return R.raises("integer division by zero (ZeroDivisionError)")
+    negative_powers = None
     if base == "pow" and dt in S.INTS and (np.asarray(b) < 0).any():
         if not isinstance(y, S.T):
             return R.raises("integers to negative integer powers")
-        return R.anything(dtype=dt)
+        # A tensor of exponents computes, as PyTorch's: x^-n is the truncated 1 / x^n (0 unless x is +-1).
+        negative_powers = np.asarray(b) < 0
+        b = np.where(negative_powers, 0, b).astype(np.asarray(b).dtype)
     if alpha is not None:
         if dt in S.INTS and isinstance(alpha, float):
             return R.raises("float alpha with integer inputs")
@@ -324,6 +327,12 @@ def binary_expect(name, x, y, alpha=None):
             b = (f64(b) * alpha) if dt in S.FLOATS else (b * np.asarray(alpha).astype(b.dtype))
     with np.errstate(all="ignore"):
         out = _np_binary("__%s__" % base if base in ("and", "or", "xor") else base, a, b, dt)
+    if negative_powers is not None:
+        aa = np.broadcast_to(np.asarray(a), shape)
+        odd = np.broadcast_to(np.asarray(y.arr) % 2 != 0, shape)
+        inverse = np.where(aa == 1, 1, np.where(aa == -1, np.where(odd, -1, 1), 0))
+        out = np.where(np.broadcast_to(negative_powers, shape), inverse, np.broadcast_to(out, shape))
+        out = out.astype(S.NP_DTYPE[dt])
     e = R.value(np.broadcast_to(out, shape), out_dt)
     if scalar_out_of_range:
         return R.anything(dtype=out_dt, why="a Python scalar outside the tensor dtype's range")
