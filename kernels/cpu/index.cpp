@@ -198,24 +198,17 @@ int64_t index_select(DType dt, void* out, const void* in, const int64_t* index, 
                      int64_t in_dim, int64_t inner) {
   for (int64_t j = 0; j < n_index; ++j)
     if (bad(index[j], in_dim)) return j;
-  if (inner <= 8) {  // short rows: typed copies, not a memcpy call per row
+  if (inner <= 8) {  // short rows: typed copies (of the element's bytes), not a memcpy call per row
+    auto rows_as = [&](auto tag) {
+      using U = decltype(tag);
+      select_short_rows(static_cast<U*>(out), static_cast<const U*>(in), index, n_index, outer, in_dim, inner);
+      return int64_t(-1);
+    };
     switch (itemsize(dt)) {
-      case 1:
-        select_short_rows(static_cast<uint8_t*>(out), static_cast<const uint8_t*>(in), index, n_index, outer, in_dim,
-                          inner);
-        return -1;
-      case 2:
-        select_short_rows(static_cast<uint16_t*>(out), static_cast<const uint16_t*>(in), index, n_index, outer, in_dim,
-                          inner);
-        return -1;
-      case 4:
-        select_short_rows(static_cast<uint32_t*>(out), static_cast<const uint32_t*>(in), index, n_index, outer, in_dim,
-                          inner);
-        return -1;
-      case 8:
-        select_short_rows(static_cast<uint64_t*>(out), static_cast<const uint64_t*>(in), index, n_index, outer, in_dim,
-                          inner);
-        return -1;
+      case 1: return rows_as(uint8_t{});
+      case 2: return rows_as(uint16_t{});
+      case 4: return rows_as(uint32_t{});
+      case 8: return rows_as(uint64_t{});
       default: break;
     }
   }
