@@ -377,7 +377,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                "while right was True")
         right = side == "right"
     if out is not None:
-        raise TypeError("searchsorted(): out= is not supported")
+        raise NotImplementedError("searchsorted(): out= is not supported; use the returned tensor instead")
     if sorter is not None:
         _check_tensor(sorter, "searchsorted", "sorter")
         if sorter.shape != sorted_sequence.shape:
@@ -397,7 +397,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     if boundaries.dim() != 1:
         raise RuntimeError(f"bucketize(): boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})")
     if out is not None:
-        raise TypeError("bucketize(): out= is not supported")
+        raise NotImplementedError("bucketize(): out= is not supported; use the returned tensor instead")
     out = _search(boundaries, input, right, "bucketize")
     return out.to(_C.int32) if out_int32 else out
 

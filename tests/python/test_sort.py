@@ -225,6 +225,8 @@ def test_searchsorted_kernel_against_numpy():
         loom.searchsorted(T(np.array([False, True])), T(np.array([True])))
     with pytest.raises(TypeError):
         loom.searchsorted(base, "a")
+    with pytest.raises(NotImplementedError, match="out="):
+        loom.searchsorted(base, 1.0, out=loom.zeros(1, dtype=loom.int64))
 
 
 @requires_cuda
