@@ -50,6 +50,9 @@ void avg_pool3d_forward(DType dt, void* out, const void* in, const Pool3dParams&
 void avg_pool3d_backward(DType dt, void* grad_in, const void* grad_out, const Pool3dParams& p, bool count_include_pad,
                          int64_t divisor);
 void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p);
+// The values of max_pool2d_forward without the indices (a forward without autograd); a window with a
+// NaN gives a NaN (not necessarily the window's first).
+void max_pool2d_values(DType dt, void* out, const void* in, const PoolParams& p);
 // grad_in (overwritten) gets grad_out scattered to the saved indices.
 void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const PoolParams& p);
 void avg_pool2d_forward(DType dt, void* out, const void* in, const PoolParams& p, bool count_include_pad);

@@ -263,9 +263,22 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
   return {y, i};
 }
 
+// Without autograd on the CPU the maxima alone (no int64 index per output); otherwise the indices are
+// kept for the backward.
 Tensor max_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding,
                   const Dims& dilation, bool ceil_mode) {
-  return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
+  if (!input.defined() || !input.device().is_cpu() || autograd::any_requires_grad({&input}))
+    return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
+  OpScope scope(Op::max_pool2d, {&input});
+  Prepared P = prepare("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  const PoolParams p = P.p;
+  if (scope.observed()) {  // one compare per window element
+    const double out = cost_numel(P.out_shape);
+    scope.set_cost(out * double(p.kh * p.kw), cost_bytes(&input) + out * double(input.element_size()));
+  }
+  Tensor out = ops::new_empty(P.out_shape, input.dtype(), input.device());
+  if (out.numel() > 0) kernels::cpu::max_pool2d_values(input.dtype(), out.data_ptr(), P.in.data_ptr(), p);
+  return finish(out, P.unbatched);
 }
 
 Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stride, const Dims& padding, bool ceil_mode,

@@ -193,6 +193,66 @@ void max_fwd(T* out, int64_t* idx, const T* in, const PoolParams& p) {
   });
 }
 
+// The maxima alone, for a forward no gradient will go through (no int64 index per output: half the
+// bytes written for float, and each tap a plain vector max). A row's outputs start at -inf; each tap of
+// the window then updates the run of outputs whose input column is in bounds, unit stride and stride 2
+// (the common windows) as their own loops so that the loads vectorize. A NaN in a window makes its
+// output NaN, as max_fwd (whose NaN is the window's first; here it may be another NaN of the window).
+template <typename T>
+LOOM_CPU_INLINE void max_tap(T* __restrict__ y, const T* __restrict__ x, int64_t lo, int64_t hi, int64_t sw) {
+  const auto step = [](T v, T b) { return select_bits((v > b) | (v != v), v, b); };
+  if (sw == 1) {
+    for (int64_t ow = lo; ow < hi; ++ow) y[ow] = step(x[ow], y[ow]);
+  } else if (sw == 2) {
+    for (int64_t ow = lo; ow < hi; ++ow) y[ow] = step(x[2 * ow], y[ow]);
+  } else {
+    for (int64_t ow = lo; ow < hi; ++ow) y[ow] = step(x[ow * sw], y[ow]);
+  }
+}
+template <typename T>
+LOOM_CPU_INLINE void max_values_plane(T* __restrict__ y, const T* __restrict__ x, const PoolParams& p) {
+  const int64_t OW = p.OW, W = p.W, sw = p.stride_w;
+  if (is_2x2(p)) {  // two input rows per output row, the four taps at once
+    for (int64_t oh = 0; oh < p.OH; ++oh) {
+      const T* r0 = x + 2 * oh * W;
+      const T* r1 = r0 + W;
+      T* yr = y + oh * OW;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+        const T m0 = select_bits((b > a) | (b != b), b, a), m1 = select_bits((d > c) | (d != d), d, c);
+        yr[ow] = select_bits((m1 > m0) | (m1 != m1), m1, m0);
+      }
+    }
+    return;
+  }
+  for (int64_t oh = 0; oh < p.OH; ++oh) {
+    T* yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(-INFINITY);
+    const int64_t h0 = oh * p.stride_h - p.pad_h;
+    for (int64_t i = 0; i < p.kh; ++i) {
+      const int64_t ih = h0 + i * p.dil_h;
+      if (ih < 0 || ih >= p.H) continue;
+      for (int64_t j = 0; j < p.kw; ++j) {
+        const int64_t shift = j * p.dil_w - p.pad_w;  // iw = ow * sw + shift
+        const int64_t lo = std::min(OW, shift >= 0 ? 0 : (-shift + sw - 1) / sw);
+        const int64_t hi = W - shift <= 0 ? 0 : std::min(OW, (W - shift + sw - 1) / sw);
+        if (lo < hi) max_tap(yr, x + ih * W + shift, lo, hi, sw);
+      }
+    }
+  }
+}
+LOOM_CPU_CLONES void max_values_f32(float* y, const float* x, const PoolParams& p) { max_values_plane(y, x, p); }
+LOOM_CPU_CLONES void max_values_f64(double* y, const double* x, const PoolParams& p) { max_values_plane(y, x, p); }
+
+template <typename T>
+void max_values(T* out, const T* in, const PoolParams& p) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW;
+  for_planes(p, OHW * p.kh * p.kw, [&](int64_t c) {
+    if constexpr (std::is_same_v<T, float>) max_values_f32(out + c * OHW, in + c * HW, p);
+    else max_values_f64(out + c * OHW, in + c * HW, p);
+  });
+}
+
 // The 2x2, stride-2 window's backward: each input belongs to at most one
 // window, so every input of a full window is written once (g or 0) and no
 // zero fill is needed but for a last odd row or column.
@@ -490,6 +550,10 @@ void adaptive_max_pool2d_backward(DType dt, void* grad_in, const void* grad_out,
 void max_pool2d_forward(DType dt, void* out, int64_t* indices, const void* in, const PoolParams& p) {
   LOOM_DISPATCH_FLOAT(dt, "max_pool2d",
                       [&] { max_fwd(static_cast<scalar_t*>(out), indices, static_cast<const scalar_t*>(in), p); });
+}
+void max_pool2d_values(DType dt, void* out, const void* in, const PoolParams& p) {
+  LOOM_DISPATCH_FLOAT(dt, "max_pool2d",
+                      [&] { max_values(static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p); });
 }
 void max_pool2d_backward(DType dt, void* grad_in, const void* grad_out, const int64_t* indices, const PoolParams& p) {
   LOOM_DISPATCH_FLOAT(dt, "max_pool2d_backward", [&] {

@@ -56,11 +56,11 @@ static RegisterFunctional reg_pool([](py::module_& f) {
       [](const Tensor& input, py::object kernel_size, py::object stride, py::object padding, py::object dilation,
          bool ceil_mode, bool return_indices) -> py::object {
         const char* op = "max_pool2d";
-        auto r = loom::max_pool2d_with_indices(input, int_or_tuple(kernel_size, 2, op, "kernel_size"),
-                                               pool_stride(stride, op), int_or_tuple(padding, 2, op, "padding"),
-                                               int_or_tuple(dilation, 2, op, "dilation"), ceil_mode);
-        if (return_indices) return py::make_tuple(r.first, r.second);
-        return py::cast(r.first);
+        const Dims k = int_or_tuple(kernel_size, 2, op, "kernel_size"), st = pool_stride(stride, op);
+        const Dims pad = int_or_tuple(padding, 2, op, "padding"), dil = int_or_tuple(dilation, 2, op, "dilation");
+        if (!return_indices) return py::cast(loom::max_pool2d(input, k, st, pad, dil, ceil_mode));
+        auto r = loom::max_pool2d_with_indices(input, k, st, pad, dil, ceil_mode);
+        return py::make_tuple(r.first, r.second);
       },
       py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
       py::arg("dilation") = 1, py::arg("ceil_mode") = false, py::arg("return_indices") = false,

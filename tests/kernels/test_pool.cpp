@@ -120,6 +120,53 @@ TEST_CASE("max_pool2d propagates NaN", "[pool]") {
   CHECK(idf[1] == 0);
 }
 
+TEST_CASE("max_pool2d_values: the values of max_pool2d_forward without indices", "[pool]") {
+  // Strides 1, 2 and 3 (the three tap loops), padding, dilation, ceil_mode, windows wider than the
+  // plane, 1-D pools (kh = 1, H = 1) and rows long enough for 16-wide vectors; NaN, -inf and ties.
+  std::vector<PoolParams> params;
+  for (int64_t k : {1, 2, 3, 5})
+    for (int64_t s : {1, 2, 3})
+      for (int64_t dil : {1, 2})
+        for (bool ceil : {false, true}) {
+          const int64_t pad = (k / 2 + s) % (k / 2 + 1);
+          params.push_back(make(3, 7 + k, 45 + s, k, s, pad, dil, ceil));
+        }
+  PoolParams one_d = make(4, 1, 1030, 2, 2, 0, 1, false);
+  one_d.kh = 1, one_d.stride_h = 1, one_d.OH = 1;
+  params.push_back(one_d);
+  one_d.kw = 3, one_d.stride_w = 1, one_d.pad_w = 1;
+  one_d.OW = loom::kernels::pool_out_size(1030, 3, 1, 1, 1, false);
+  params.push_back(one_d);
+  int checked = 0;
+  for (const auto& p : params) {
+    if (p.OH <= 0 || p.OW <= 0) continue;
+    auto xd = loom::test::random_doubles(p.NC * p.H * p.W, -3, 3, 17);
+    std::vector<float> xf(xd.size());
+    for (size_t i = 0; i < xd.size(); ++i) {
+      xd[i] = i % 53 == 7 ? NAN : (i % 31 == 3 ? -INFINITY : std::round(xd[i] * 2) / 2);
+      xf[i] = float(xd[i]);
+    }
+    const int64_t n = p.NC * p.OH * p.OW;
+    std::vector<double> vd(n, 9.0), rd(n);
+    std::vector<float> vf(n, 9.f), rf(n);
+    std::vector<int64_t> idx(n);
+    kc::max_pool2d_values(DType::Float64, vd.data(), xd.data(), p);
+    kc::max_pool2d_forward(DType::Float64, rd.data(), idx.data(), xd.data(), p);
+    kc::max_pool2d_values(DType::Float32, vf.data(), xf.data(), p);
+    kc::max_pool2d_forward(DType::Float32, rf.data(), idx.data(), xf.data(), p);
+    int bad = 0;
+    for (int64_t o = 0; o < n; ++o) {
+      bad += std::isnan(rd[o]) ? !std::isnan(vd[o]) : vd[o] != rd[o];
+      bad += std::isnan(rf[o]) ? !std::isnan(vf[o]) : vf[o] != rf[o];
+    }
+    INFO("k " << p.kh << "x" << p.kw << " stride " << p.stride_w << " pad " << p.pad_w << " dil " << p.dil_w << " out "
+              << p.OH << "x" << p.OW);
+    CHECK(bad == 0);
+    ++checked;
+  }
+  CHECK(checked >= 40);
+}
+
 TEST_CASE("avg_pool2d CPU kernels match a reference", "[pool]") {
   for (bool include_pad : {true, false})
     for (const auto& p : {make(3, 7, 9, 2, 2, 0, 1, false), make(2, 7, 9, 3, 2, 1, 1, true),

@@ -38,6 +38,38 @@ def test_matches_pytorch(case):
     close(x.grad, arr(case["grad"]), rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("case", [c for c in FIXTURE["cases"] if c["fn"] == "max_pool1d"],
+                         ids=lambda c: str(c["kwargs"]))
+def test_max_pool1d_without_autograd_matches_pytorch(case):
+    # Without autograd the CPU computes the maxima alone (no indices): the same values.
+    kw = kwargs_of(case)
+    kw.pop("return_indices", None)
+    close(F.max_pool1d(loom.tensor(arr(case["input"])), **kw), arr(case["values"]), rtol=1e-10, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [loom.float32, loom.float64])
+def test_max_pool_values_path_equals_indices_path(dtype):
+    rng = np.random.default_rng(3)
+    x = rng.integers(-4, 5, size=(3, 5, 13, 37)).astype(np.float64) / 2  # many ties
+    x[x == 2.0] = -np.inf
+    x.flat[::41] = np.nan
+    t = loom.tensor(x, dtype=dtype)
+    for k, s, p, d, ceil in [(2, 2, 0, 1, False), (3, 2, 1, 1, True), (3, 1, 1, 1, False), ((2, 3), (1, 2), (1, 1), 1, False),
+                             (3, 3, 1, 2, True), (5, 1, 2, 1, False), ((1, 4), (1, 3), 0, (1, 2), True)]:
+        ref = F.max_pool2d(t, k, s, p, d, ceil, return_indices=True)[0].numpy()
+        for inp in (t, t.transpose(2, 3).contiguous().transpose(2, 3), t[0]):  # non-contiguous, unbatched
+            got = F.max_pool2d(inp, k, s, p, d, ceil).numpy()
+            np.testing.assert_array_equal(got, ref if inp.dim() == 4 else ref[0])
+    y = loom.tensor(x[:, :, 0], dtype=dtype)  # [3, 5, 37]
+    for k, s, p in [(2, 2, 0), (3, 1, 1), (4, 3, 2)]:
+        np.testing.assert_array_equal(F.max_pool1d(y, k, s, p).numpy(),
+                                      F.max_pool1d(y, k, s, p, return_indices=True)[0].numpy())
+    # with autograd the indices path runs, and the gradient reaches the maxima
+    g = loom.tensor(x[:1, :1, :4, :4], dtype=dtype, requires_grad=True)
+    F.max_pool2d(g, 2).sum().backward()
+    assert g.grad is not None and g.grad.shape == (1, 1, 4, 4)
+
+
 def test_nan_wins_and_gradcheck():
     x = loom.tensor([[[1.0, float("nan"), 3.0, 2.0, float("nan")]]])
     y, i = F.adaptive_max_pool1d(x, 2, return_indices=True)

@@ -282,8 +282,12 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """The maximum over each window along the last dim of input [N, C, L] or [C, L] (padding counts as -inf)."""
-    y, i = max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
-    return (y, i) if return_indices else y
+    if return_indices:
+        return max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    x = _pool1d_input(input, "max_pool1d")
+    k, s, p = _pool1d_args("max_pool1d", kernel_size, stride, padding)
+    d = _single(dilation, "dilation", "max_pool1d")
+    return _C._functional.max_pool2d(x, (1, k), (1, s), (0, p), (1, d), ceil_mode, False).squeeze(-2)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
