@@ -120,7 +120,12 @@ Tensor empty(const Shape& shape, const TensorOptions& opts) {
 Tensor full(const Shape& shape, const Scalar& value, const TensorOptions& opts) {
   check_scalar_fits(value, opts.dtype, "full");
   Tensor t = empty(shape, opts.with_requires_grad(false));
-  fill_contiguous(t, value.to_double());
+  if (value.exact_as_double() || opts.dtype != DType::Int64) {
+    fill_contiguous(t, value.to_double());
+  } else if (t.numel() > 0) {  // an int64 beyond 2^53, which a double would round: copied exactly
+    const int64_t i = value.to_int();
+    t.copy_(from_blob(&i, {}, DType::Int64, opts.device));
+  }
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
 }
@@ -128,7 +133,30 @@ Tensor zeros(const Shape& shape, const TensorOptions& opts) { return full(shape,
 Tensor ones(const Shape& shape, const TensorOptions& opts) { return full(shape, Scalar(1.0), opts); }
 Tensor scalar_tensor(const Scalar& value, const TensorOptions& opts) { return full({}, value, opts); }
 
+// arange of int64 bounds a double would round (beyond 2^53): the length as PyTorch computes it for
+// int64, (end - start + step - sign(step)) / step in integer arithmetic, and the values
+// start + i * step by exact int64 ops.
+static Tensor arange_int64_exact(const Scalar& start, const Scalar& end, const Scalar& step,
+                                 const TensorOptions& opts) {
+  const __int128 s = start.to_int(), e = end.to_int(), st = step.to_int();
+  LOOM_CHECK(st != 0, "arange: step must be nonzero");
+  LOOM_CHECK((st > 0 && e >= s) || (st < 0 && e <= s),
+             "arange: upper bound and larger bound inconsistent with step sign (start ", start.to_int(), ", end ",
+             end.to_int(), ", step ", step.to_int(), ")");
+  const __int128 n = (e - s + st - (st > 0 ? 1 : -1)) / st;
+  LOOM_CHECK_VALUE(n < (__int128(1) << 53), "arange: ", static_cast<double>(n), " elements (start ", start.to_int(),
+                   ", end ", end.to_int(), ", step ", step.to_int(), ") are more than a tensor can hold");
+  Tensor t =
+      arange(Scalar(int64_t(0)), Scalar(static_cast<int64_t>(n)), Scalar(int64_t(1)), opts.with_requires_grad(false));
+  t.mul_(step).add_(start);
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
+
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const TensorOptions& opts) {
+  if (opts.dtype == DType::Int64 && !start.is_floating() && !end.is_floating() && !step.is_floating() &&
+      (!start.exact_as_double() || !end.exact_as_double() || !step.exact_as_double()))
+    return arange_int64_exact(start, end, step, opts);
   LOOM_OP_SCOPE(arange);
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   LOOM_CHECK(st != 0, "arange: step must be nonzero");

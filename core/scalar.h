@@ -23,6 +23,12 @@ class Scalar {
   double to_double() const { return d_; }
   int64_t to_int() const { return i_; }
   bool to_bool() const { return d_ != 0; }
+  // Whether to_double() holds the value exactly: not for an int beyond +-2^53, which the ops take as an
+  // exact int64 0-d tensor instead (full() writes it exactly).
+  bool exact_as_double() const {
+    constexpr int64_t kExact = int64_t(1) << 53;
+    return kind_ != Kind::Int || (i_ >= -kExact && i_ <= kExact);
+  }
   template <typename T>
   T to() const {
     if constexpr (std::is_floating_point<T>::value) return static_cast<T>(d_);

@@ -83,7 +83,9 @@ Tensor& Tensor::fill_(const Scalar& value) {
     ops::rebase_history(*this, r);
     return *this;
   }
-  if (numel() > 0) {
+  if (numel() > 0 && !value.exact_as_double() && dtype() == DType::Int64) {
+    ops::copy_raw(*this, full({}, value, TensorOptions(dtype(), device())), false);  // exact beyond 2^53
+  } else if (numel() > 0) {
     auto loop = ops::make_loop(sizes(), {this});
     double v = value.to_double();
     LOOM_DEVICE_DISPATCH(device(), ops::kc::fill(dtype(), data_ptr(), v, loop),

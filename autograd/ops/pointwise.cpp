@@ -197,6 +197,9 @@ Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a, const Tensor& 
 }
 
 Tensor binary_scalar_raw(BinaryOp op, const Tensor& a, const Scalar& s, DType compute) {
+  // An int64 beyond 2^53 as an exact 0-d tensor (a double would round it).
+  if (!s.exact_as_double() && compute == DType::Int64)
+    return binary_raw(op, "binary", a, full({}, s, TensorOptions(compute, a.device())), compute);
   Tensor ca = a.dtype() == compute ? a : a.detach().to(compute);
   DType out_dt = kernels::is_comparison(op) ? DType::Bool : compute;
   Tensor out = empty(a.sizes(), TensorOptions(out_dt, a.device()));
@@ -522,6 +525,13 @@ Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
   DType dt = dtype();
   if (lo) dt = promote_with_scalar(dt, *lo);
   if (hi) dt = promote_with_scalar(dt, *hi);
+  if (dt == DType::Int64 && ((lo && !lo->exact_as_double()) || (hi && !hi->exact_as_double()))) {
+    // int64 bounds beyond 2^53 as exact 0-d tensors (no gradient: the result is an integer)
+    auto bound = [&](const std::optional<Scalar>& b) {
+      return b ? full({}, *b, TensorOptions(dt, device())) : Tensor();
+    };
+    return detach().clamp(bound(lo), bound(hi));
+  }
   Tensor in = dt == dtype() ? *this : detach().to(dt);
   Tensor out = empty(sizes(), TensorOptions(dt, device()));
   double l = lo ? lo->to_double() : 0, h = hi ? hi->to_double() : 0;
@@ -569,6 +579,9 @@ Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
   // Out of place, self is broadcast with the mask too (as in PyTorch).
   const Shape shape = ops::broadcast_named("masked_fill", sizes(), mask.sizes());
   Tensor out = detach().expand(shape).clone();
+  if (!value.exact_as_double() && dtype() == DType::Int64) {  // exact, through where (no gradient: int64)
+    return where(mask, full({}, value, TensorOptions(dtype(), device())), out);
+  }
   if (out.numel() > 0) {
     auto loop = ops::make_loop(shape, {&out, &mask});
     const bool* m = static_cast<const bool*>(mask.data_ptr());
@@ -615,7 +628,13 @@ Tensor& inplace_scalar(Tensor& self, const char* op, BinaryOp bop, const Scalar&
   DType rt = promote_with_scalar(self.dtype(), v);
   if (div_like) rt = div_type(rt);
   return inplace(
-      self, op, rt, {}, [&] { run_binary_scalar(bop, self, self, v.to_double()); }, functional);
+      self, op, rt, {},
+      [&] {
+        if (!v.exact_as_double() && rt == DType::Int64)  // exact, as binary_scalar_raw
+          run_binary(bop, self, self, full({}, v, TensorOptions(rt, self.device())));
+        else run_binary_scalar(bop, self, self, v.to_double());
+      },
+      functional);
 }
 
 }  // namespace pointwise
@@ -679,6 +698,10 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
         LOOM_CHECK(broadcast_shapes(sizes(), mask.sizes()) == sizes(), "masked_fill_: mask of shape ", mask.sizes(),
                    " cannot be broadcast to ", sizes());
         check_scalar_fits(value, dtype(), "masked_fill_");
+        if (!value.exact_as_double() && dtype() == DType::Int64) {  // exact, as masked_fill
+          ops::copy_raw(*this, where(mask, full({}, value, TensorOptions(dtype(), device())), detach()), false);
+          return;
+        }
         auto loop = ops::make_loop(sizes(), {this, &mask});
         const bool* m = static_cast<const bool*>(mask.data_ptr());
         double v = value.to_double();

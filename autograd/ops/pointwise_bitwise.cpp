@@ -51,8 +51,7 @@ Tensor as_type(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.to(dt
 // out = a op s. A scalar that a double holds exactly goes to the scalar
 // kernel; a larger int64 (beyond 2^53) goes in as an exact 0-d tensor.
 void run_with_scalar(BinaryOp op, const Tensor& out, const Tensor& a, const Scalar& s) {
-  constexpr int64_t kExact = int64_t(1) << 53;
-  if (!s.is_integral() || (s.to_int() >= -kExact && s.to_int() <= kExact)) {
+  if (s.exact_as_double()) {
     ops::run_binary_scalar(op, out, a, s.to_double());
     return;
   }

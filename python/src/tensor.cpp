@@ -136,20 +136,6 @@ Tensor tensor_to(const Tensor& self, const py::args& args, const py::kwargs& kw)
   return r;
 }
 
-// full() takes its value through a double, which rounds ints beyond 2^53
-// (-2^63 + 1 becomes -2^63); such an int goes into an int64 tensor through an
-// exact int64 copy instead.
-Tensor full_exact(const Shape& shape, const Scalar& v, const TensorOptions& o) {
-  constexpr int64_t kExact = int64_t(1) << 53;
-  if (!v.is_integral() || o.dtype != DType::Int64 || (v.to_int() >= -kExact && v.to_int() <= kExact))
-    return full(shape, v, o);
-  const int64_t i = v.to_int();
-  Tensor t = empty(shape, o.with_requires_grad(false));
-  t.copy_(from_blob(&i, {}, DType::Int64, o.device));
-  if (o.requires_grad) t.requires_grad_(true);
-  return t;
-}
-
 py::list tensors_to_list(const TensorList& ts) {
   py::list l;
   for (auto& t : ts) l.append(py::cast(t));
@@ -529,7 +515,7 @@ void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
     Scalar v = to_scalar(value, "full");
     TensorOptions o = make_options(dtype, device, false, v.default_dtype());
     check_fits(v, o.dtype, "full");
-    Tensor t = full_exact(shape, v, o);
+    Tensor t = full(shape, v, o);
     if (rg) t.requires_grad_(true);
     return t;
   });
@@ -602,7 +588,7 @@ void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
             std::fabs(s.to_double()) > std::numeric_limits<float>::max())
           return scalar_tensor(s, TensorOptions(DType::Float64, o.device)).to(DType::Float32);
         check_fits(s, o.dtype, "tensor");
-        return full_exact({}, s, o);
+        return full({}, s, o);
       },
       py::arg("value"), py::arg("dtype") = py::none(), py::arg("device") = py::none(), py::arg("data") = false);
   using LikeFn = Tensor (*)(const Tensor&, std::optional<TensorOptions>);
@@ -629,7 +615,7 @@ void bind_numpy_and_factories(py::module_& m, py::class_<Tensor>& cls) {
     if (device.is_none()) o.device = t.device();
     Scalar v = to_scalar(value, "full_like");
     check_fits(v, o.dtype, "full_like");
-    Tensor r = full_exact(t.sizes(), v, o);
+    Tensor r = full(t.sizes(), v, o);
     if (rg) r.requires_grad_(true);
     return r;
   });

@@ -320,3 +320,22 @@ TEST_CASE("set_default_dtype: factories, Python-style scalars and integer promot
   set_default_dtype(DType::Float32);
   CHECK(zeros({2}).dtype() == DType::Float32);
 }
+
+TEST_CASE("int64 scalars beyond 2^53 stay exact (full, fill_, arange, scalar ops, clamp, masked_fill)",
+          "[core][dtype]") {
+  const int64_t big = (int64_t(1) << 53) + 1;  // a double rounds it to 2^53
+  const TensorOptions i64(DType::Int64);
+  auto values = [](const Tensor& t) {
+    Tensor c = t.contiguous();
+    return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+  };
+  using V = std::vector<int64_t>;
+  CHECK(values(full({2}, Scalar(big), i64)) == V{big, big});
+  CHECK(values(zeros({1}, i64).fill_(Scalar(big))) == V{big});
+  CHECK(values(arange(Scalar(big), Scalar(big + 2), Scalar(int64_t(1)))) == V{big, big + 1});
+  Tensor z = zeros({1}, i64);
+  CHECK(values(z.add(Scalar(big))) == V{big});
+  CHECK(values(zeros({1}, i64).add_(Scalar(big))) == V{big});
+  CHECK(values(z.clamp(Scalar(big), std::nullopt)) == V{big});
+  CHECK(values(z.masked_fill(full({1}, Scalar(true), TensorOptions(DType::Bool)), Scalar(big))) == V{big});
+}
