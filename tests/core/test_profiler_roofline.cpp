@@ -90,13 +90,25 @@ TEST_CASE("ops whose cost depends on arguments declare it in their front ends", 
   CHECK(conv.bytes == 4.0 * (2 * 3 * 64 + 4 * 27 + 4 + out));
   const Event& pool = only(prof, "max_pool2d");
   CHECK(pool.flops == (out / 4) * 4);
-  CHECK(pool.bytes == 4.0 * out + (out / 4) * (4 + 8));
+  CHECK(pool.bytes == 4.0 * out + (out / 4) * 4);  // without autograd: no int64 indices written
   const Event& sel = only(prof, "index_select");
   CHECK(sel.flops == 0);
   CHECK(sel.bytes == 3 * 8 + 2.0 * 3 * 10 * 4);
   const Event& rnd = only(prof, "rand");
   CHECK(rnd.flops == 35);
   CHECK(rnd.bytes == 35 * 4);
+}
+
+TEST_CASE("max_pool2d with autograd declares the int64 indices it writes", "[profiler][roofline]") {
+  Tensor y = ones({2, 4, 8, 8}).requires_grad_(true);
+  Profiler prof;
+  prof.start();
+  Tensor p = max_pool2d(y, {2});
+  prof.stop();
+  const double out = 2 * 4 * 8 * 8;
+  const Event& pool = only(prof, "max_pool2d");
+  CHECK(pool.flops == (out / 4) * 4);
+  CHECK(pool.bytes == 4.0 * out + (out / 4) * (4 + 8));
 }
 
 TEST_CASE("every op of a small model has a known cost", "[profiler][roofline]") {
