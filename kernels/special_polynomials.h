@@ -13,7 +13,9 @@
 //     above degree 128 (float) or 512 (double);
 //   - Laguerre L_n: 1 at x = 0, (k + 1) L_k+1 = (2k + 1 - x) L_k - k L_k-1;
 //   - Legendre P_n: +-1 at x = +-1, (k + 1) P_k+1 = (2k + 1) x P_k - k P_k-1.
-// The recurrences take n steps: a degree of 1e9 takes that many per element, as PyTorch's.
+// The recurrences take n steps per element (PyTorch's too: a degree of 1e16 would run for years); above
+// kMaxRecurrenceDegree = 2^24 (about 0.1 s per element) a value that needs the recurrence is NaN instead.
+// The closed forms (the end points, x = 0 for Laguerre, the trigonometric Chebyshev forms) hold at any n.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -27,6 +29,8 @@ template <typename T>
 LOOM_SPECIAL_HD int64_t polynomial_degree(T n) {
   return n > T(-9.2e18) && n < T(9.2e18) ? static_cast<int64_t>(n) : int64_t(-1);
 }
+
+constexpr int64_t kMaxRecurrenceDegree = int64_t(1) << 24;
 
 enum class ChebyshevKind : int8_t { T, U, V, W };
 
@@ -61,6 +65,7 @@ LOOM_SPECIAL_HD T chebyshev_polynomial(ChebyshevKind kind, T y, int64_t n, bool 
         return !shifted && y > T(0) ? odd : sign;  // PyTorch's shifted W gives the sign here
     }
   }
+  if (n > kMaxRecurrenceDegree) return NAN;
   const T two_y = y + y;
   T prev = T(1);
   T cur = kind == ChebyshevKind::T   ? y
@@ -110,6 +115,7 @@ LOOM_SPECIAL_HD T laguerre_polynomial_l_d(T x, T n_value) {
   const int64_t n = polynomial_degree(n_value);
   if (n < 0) return T(0);
   if (n == 0 || x == T(0)) return T(1);
+  if (n > kMaxRecurrenceDegree) return NAN;
   T prev = T(1), cur = T(1) - x;
   for (int64_t k = 1; k < n && !(cur != cur); ++k) {
     const T next = ((static_cast<T>(k + k) + (T(1) - x)) * cur - static_cast<T>(k) * prev) / static_cast<T>(k + 1);
@@ -125,6 +131,7 @@ LOOM_SPECIAL_HD T legendre_polynomial_p_d(T x, T n_value) {
   if (n < 0) return T(0);
   if (std::fabs(x) == T(1)) return x > T(0) || n % 2 == 0 ? T(1) : T(-1);
   if (n == 0) return T(1);
+  if (n > kMaxRecurrenceDegree) return NAN;
   T prev = T(1), cur = x;
   for (int64_t k = 1; k < n && !(cur != cur); ++k) {
     const T next = (static_cast<T>(k + k + 1) * x * cur - static_cast<T>(k) * prev) / static_cast<T>(k + 1);

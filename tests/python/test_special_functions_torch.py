@@ -141,3 +141,27 @@ def test_arguments():
     with pytest.raises(TypeError, match="bessel_j0"):
         loom.special.bessel_j0([1.0])
     assert loom.special.legendre_polynomial_p(loom.tensor([1, 2]), loom.tensor([2, 3])).dtype == loom.float32
+
+
+@pytest.mark.parametrize("dtype", [loom.float32, loom.float64])
+def test_huge_degrees_return_at_once(dtype):
+    # PyTorch runs the n-step recurrence (a degree of 2.5e16 would take years); loom gives NaN above 2^24
+    # where no closed form applies, and keeps the closed forms at any degree.
+    import time
+    big = loom.tensor([2.5e16, 2.0**25 + 4, 3e9], dtype=dtype)
+    t0 = time.perf_counter()
+    for fn in ("laguerre_polynomial_l", "legendre_polynomial_p", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
+               "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w"):
+        f = getattr(loom.special, fn)
+        x = loom.tensor([1.5, 1.5, 1.5], dtype=dtype) if "chebyshev" in fn else loom.tensor([0.5, 0.5, 0.5], dtype=dtype)
+        assert np.isnan(f(x, big).numpy()).all(), fn
+    assert time.perf_counter() - t0 < 5
+    assert loom.special.laguerre_polynomial_l(loom.tensor([0.0], dtype=dtype), big[:1]).item() == 1.0
+    n_odd = loom.tensor([2.5e16, 3.0], dtype=dtype)
+    assert loom.special.legendre_polynomial_p(loom.tensor([-1.0, -1.0], dtype=dtype), n_odd).tolist() == [1.0, -1.0]
+    assert loom.special.legendre_polynomial_p(loom.tensor([1.0], dtype=dtype), big[:1]).item() == 1.0
+    t = loom.special.chebyshev_polynomial_t(loom.tensor([0.5], dtype=dtype), big[:1]).item()  # cos(n acos x)
+    assert -1.0 <= t <= 1.0
+    # at the cap itself the recurrence still runs (2^24 steps)
+    n = loom.tensor([2.0**24], dtype=dtype)
+    assert np.isfinite(loom.special.laguerre_polynomial_l(loom.tensor([0.5], dtype=dtype), n).item())
