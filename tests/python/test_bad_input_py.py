@@ -338,3 +338,48 @@ def test_fill_values_are_still_range_checked():
                  lambda: loom.scalar_tensor(1e300), lambda: loom.tensor(1e300, dtype=loom.int64)):
         with pytest.raises(RuntimeError):
             call()
+
+
+BIG = 2**53 + 1  # the first int a double rounds
+
+
+@pytest.mark.parametrize("name, call, expected", [
+    ("add", lambda x: x + BIG, [BIG]), ("radd", lambda x: BIG + x, [BIG]), ("sub", lambda x: x - BIG, [-BIG]),
+    ("rsub", lambda x: BIG - x, [BIG]), ("mul", lambda x: (x + 1) * BIG, [BIG]),
+    ("add_", lambda x: x.clone().add_(BIG), [BIG]), ("mul_", lambda x: (x + 1).mul_(BIG), [BIG]),
+    ("remainder", lambda x: (x + BIG) % 10, [3]), ("eq", lambda x: (x + BIG - 1).eq(BIG), [False]),
+    ("lt", lambda x: (x + BIG - 1).lt(BIG), [True]), ("fill_", lambda x: x.clone().fill_(BIG), [BIG]),
+    ("full", lambda x: loom.full((1,), BIG), [BIG]), ("full -2^63 + 1", lambda x: loom.full((1,), -2**63 + 1), [-2**63 + 1]),
+    ("clamp", lambda x: x.clamp(min=BIG), [BIG]), ("clamp max", lambda x: x.clamp(max=-BIG), [-BIG]),
+    ("clamp_", lambda x: x.clone().clamp_(min=BIG), [BIG]),
+    ("masked_fill", lambda x: x.masked_fill(loom.tensor([True]), BIG), [BIG]),
+    ("masked_fill_ 0-d tensor value", lambda x: x.clone().masked_fill_(loom.tensor(True), loom.tensor(BIG)), [BIG]),
+    ("where", lambda x: loom.where(loom.tensor([True]), BIG, x), [BIG]),
+    ("index_fill_", lambda x: x.clone().index_fill_(0, loom.tensor([0]), BIG), [BIG]),
+    ("scatter_", lambda x: x.clone().scatter_(0, loom.tensor([0]), BIG), [BIG]),
+    ("arange", lambda x: loom.arange(BIG, BIG + 2), [BIG, BIG + 1]),
+    ("arange down", lambda x: loom.arange(BIG + 3, BIG - 3, -2), [BIG + 3, BIG + 1, BIG - 1]),
+    ("arange big step", lambda x: loom.arange(0, 2**62 + 1, 2**61 + 1), [0, 2**61 + 1]),
+])
+def test_int64_scalars_beyond_2_53_are_exact(name, call, expected):
+    # A double holds ints exactly only up to 2^53; int64 ops take larger ones as exact int64 values.
+    r = call(loom.tensor([0]))
+    assert r.dtype in (loom.int64, loom.bool) and r.tolist() == expected
+
+
+def test_arange_int64_bounds_are_compared_exactly():
+    with pytest.raises(RuntimeError, match="inconsistent with step sign"):
+        loom.arange(BIG + 1, BIG, 1)  # as doubles both are 2^53
+    assert loom.arange(BIG, BIG).tolist() == []
+
+
+@pytest.mark.parametrize("fn, shape", [("lp_pool1d", (0, 3)), ("lp_pool2d", (1, 4, 4)), ("lp_pool3d", (1, 4, 4, 4))])
+def test_lp_pool_norm_type_zero_or_not_a_number_raises(fn, shape):
+    f = getattr(F, fn)
+    for p in (0, 0.0, False):
+        with pytest.raises(ValueError, match=f"{fn}: norm_type must be nonzero"):
+            f(loom.ones(*shape), p, 2)
+    with pytest.raises(TypeError, match="norm_type must be a number"):
+        f(loom.ones(*shape), "2", 2)
+    if fn == "lp_pool2d":
+        np.testing.assert_allclose(f(loom.ones(1, 4, 4), loom.tensor(2.0), 2).numpy(), np.full((1, 2, 2), 2.0))

@@ -15,9 +15,21 @@ __all__ = ["lp_pool2d", "lp_pool1d", "lp_pool3d", "max_unpool2d", "max_unpool1d"
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool1d"]
 
 
+def _norm_type(norm_type, op):
+    """The p of an Lp pool: a nonzero number (PyTorch divides 1 by it: ZeroDivisionError at 0)."""
+    if isinstance(norm_type, _C.Tensor) and norm_type.numel() == 1:
+        norm_type = norm_type.item()
+    if not isinstance(norm_type, (int, float)):
+        raise TypeError(f"{op}: norm_type must be a number, got {type(norm_type).__name__}")
+    if norm_type == 0:
+        raise ValueError(f"{op}: norm_type must be nonzero (the result is a power 1 / norm_type), got {norm_type}")
+    return norm_type
+
+
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x^p)^(1/p): avg_pool2d of x^p times the window size, to the power 1/p."""
     _tensor(input, "lp_pool2d")
+    norm_type = _norm_type(norm_type, "lp_pool2d")
     kw, kh = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
     out = _C._functional.avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(kw * kh).pow(1.0 / norm_type)
@@ -26,6 +38,7 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x^p)^(1/p) along the last dim of [N, C, L] or [C, L]."""
     x = _pool1d_input(input, "lp_pool1d")
+    norm_type = _norm_type(norm_type, "lp_pool1d")
     k = _single(kernel_size, "kernel_size", "lp_pool1d")
     s = k if stride is None else _single(stride, "stride", "lp_pool1d")
     out = _C._functional.avg_pool2d(x.pow(norm_type), (1, k), (1, s), 0, ceil_mode)
@@ -86,6 +99,7 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x^p)^(1/p) over [N, C, D, H, W] ([C, D, H, W]): avg_pool3d of x^p times the
     window's volume, to the power 1/p."""
     _tensor(input, "lp_pool3d")
+    norm_type = _norm_type(norm_type, "lp_pool3d")
     k = _triple(kernel_size, "kernel_size", "lp_pool3d")
     out = avg_pool3d(input.pow(norm_type), k, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(k[0] * k[1] * k[2]).pow(1.0 / norm_type)
