@@ -45,10 +45,11 @@ struct ConvParams {
   constexpr int64_t in_plane() const { return D * H * W; }  // elements of one input channel
   constexpr int64_t out_plane() const { return OD * OH * OW; }
   constexpr bool is_2d() const { return D == 1 && KD == 1 && OD == 1; }
-  // 1x1(x1), stride 1, no padding: the input already is the im2col matrix.
+  // A 1x1(x1) convolution whose input plane is its output plane (the input is the column matrix). A transposed
+  // convolution's output_padding makes its output (this convolution's input) larger: not pointwise then.
   constexpr bool is_pointwise() const {
     return R == 1 && S == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0 && KD == 1 && stride_d == 1 &&
-           pad_d == 0;
+           pad_d == 0 && H == OH && W == OW && D == OD;
   }
 };
 

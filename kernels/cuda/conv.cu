@@ -441,9 +441,8 @@ void check_igemm(const ConvConfig& cfg, const GemmDims& d, size_t elem) {
 //   forward  out[n]_g (Kg x HW) = W_g (Kg x Cg) @ in[n]_g (Cg x HW), then + bias
 //   bwd_data gin[n]_g (Cg x HW) = W_g^T @ gout[n]_g (Kg x HW)
 //   bwd_wgt  part[n]_g (Kg x Cg) = gout[n]_g @ in[n]_g^T, summed over n in order
-bool gemm_applies(const ConvParams& p) {
-  return p.R == 1 && p.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
-}
+// (and the input plane is the output plane: not so for a transposed convolution with output_padding)
+bool gemm_applies(const ConvParams& p) { return p.is_pointwise(); }
 
 void check_gemm(const ConvConfig& cfg, const ConvParams& p) {
   LOOM_CHECK_VALUE(gemm_applies(p), "conv2d (CUDA): the configuration ", cfg.name(),
