@@ -75,10 +75,13 @@ static RegisterFunctional reg_conv([](py::module_& f) {
   def_conv_transpose(f, "conv_transpose3d", 3, &loom::conv_transpose3d);
   f.def(
       "conv_transpose1d",
-      [](const Tensor& input, const Tensor& weight, py::object bias, int64_t stride, int64_t padding,
-         int64_t output_padding, int64_t groups, int64_t dilation) {
-        return loom::conv_transpose1d(input, weight, opt_tensor(bias, "conv_transpose1d", "bias"), stride, padding,
-                                      output_padding, groups, dilation);
+      [](const Tensor& input, const Tensor& weight, py::object bias, py::object stride, py::object padding,
+         py::object output_padding, int64_t groups, py::object dilation) {  // ints or 1-tuples, as PyTorch
+        const char* op = "conv_transpose1d";
+        return loom::conv_transpose1d(
+            input, weight, opt_tensor(bias, op, "bias"), int_or_tuple(stride, 1, op, "stride")[0],
+            int_or_tuple(padding, 1, op, "padding")[0], int_or_tuple(output_padding, 1, op, "output_padding")[0],
+            groups, int_or_tuple(dilation, 1, op, "dilation")[0]);
       },
       py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
       py::arg("output_padding") = 0, py::arg("groups") = 1, py::arg("dilation") = 1);
