@@ -367,20 +367,25 @@ struct WelfordAcc {
   }
   void row(const T* p, int64_t s, int64_t cnt, int64_t) {
     if (cnt == 0) return;
+    // Two passes on the row shifted by its first element: a constant row gives a mean equal to that element
+    // and m2 = 0 exactly (sum / cnt would round: a variance of 1e-32 and a std gradient of order 1).
+    const double x0 = static_cast<double>(p[0]);
     double sum = 0, sq = 0;
     if (s == 1) {
-      sum = sum_lanes(p, cnt, Identity{});
+      sum = sum_lanes(p, cnt, [x0](double a) { return a - x0; });
     } else {
-      for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i * s]);
+      for (int64_t i = 0; i < cnt; ++i) sum += static_cast<double>(p[i * s]) - x0;
     }
-    const double mu = sum / static_cast<double>(cnt);
+    const double dmu = sum / static_cast<double>(cnt);
     if (s == 1) {
-      sq = sum_lanes(p, cnt, [mu](double a) { return (a - mu) * (a - mu); });
+      sq = sum_lanes(p, cnt, [x0, dmu](double a) { return ((a - x0) - dmu) * ((a - x0) - dmu); });
     } else {
-      for (int64_t i = 0; i < cnt; ++i)
-        sq += (static_cast<double>(p[i * s]) - mu) * (static_cast<double>(p[i * s]) - mu);
+      for (int64_t i = 0; i < cnt; ++i) {
+        const double d = (static_cast<double>(p[i * s]) - x0) - dmu;
+        sq += d * d;
+      }
     }
-    merge(WelfordAcc{static_cast<double>(cnt), mu, sq});
+    merge(WelfordAcc{static_cast<double>(cnt), x0 + dmu, sq});
   }
   void merge(const WelfordAcc& o) {
     if (o.n == 0) return;
