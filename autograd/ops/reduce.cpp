@@ -245,7 +245,15 @@ Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const {
   OpScope scope(Op::norm, {this});
   LOOM_CHECK_TYPE(is_floating(dtype()), "linalg.vector_norm: Expected a floating point tensor as input. Got ",
                   dtype_name(dtype()));
-  LOOM_CHECK_VALUE(p >= 0, "norm: p must be non-negative, got ", p);
+  if (p < 0) {  // the minimum |x| (p = -inf) or (sum |x|^p)^(1/p), composed (gradients through them)
+    Reduction r = plan(*this, dims, keepdim, "norm");
+    int64_t outputs = 1;
+    for (auto n : r.out_shape) outputs *= n;
+    LOOM_CHECK(r.count > 0 || outputs == 0, "linalg.vector_norm cannot compute the ", p,
+               " norm on an empty tensor because the operation does not have an identity (input ", sizes(), ")");
+    if (std::isinf(p)) return abs().amin(dims, keepdim);
+    return abs().pow(p).sum(dims, keepdim).pow(1.0 / p);
+  }
   Reduction r = plan(*this, dims, keepdim, "norm");
   Tensor keep = run_reduce(ReduceOp::Norm, *this, r, dtype(), p);
   Tensor y = finish(keep, r);
