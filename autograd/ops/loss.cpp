@@ -225,6 +225,10 @@ void attach_ce_backward(const Tensor& input, const CeRows& r, const CeForward& f
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      const std::string& reduction, double label_smoothing) {
   OpScope scope(Op::cross_entropy, {&input, &target, &weight});
+  // The kernel's backward covers the input only: a weight that requires grad would get none (PyTorch refuses it).
+  LOOM_CHECK(!weight.defined() || !autograd::any_requires_grad({&weight}),
+             "cross_entropy: not differentiable with respect to argument 'weight' (of shape ", weight.sizes(),
+             "); this input cannot have requires_grad True (pass weight.detach())");
   const CeRows r = ce_rows(input, target, weight, reduction, label_smoothing);
   const CeForward f = ce_forward(r, input.dtype(), input.device(), ignore_index, label_smoothing);
   Tensor wsum;
