@@ -37,8 +37,10 @@ def _numerical(fn, inputs, x, eps):
         minus = [o.detach().cpu().numpy().astype(np.float64).ravel() for o in _outputs(fn, inputs)]
         arr[idx] = orig
         cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+    if not cols:  # an empty input: a [n_out, 0] Jacobian per output
+        return [np.zeros((o.numel(), 0)) for o in _outputs(fn, inputs)]
     # per output: [n_out, n_in]
-    return [np.stack([c[k] for c in cols], axis=1) if cols else None for k in range(len(cols[0]) if cols else 0)]
+    return [np.stack([c[k] for c in cols], axis=1) for k in range(len(cols[0]))]
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
