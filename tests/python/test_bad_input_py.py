@@ -383,3 +383,64 @@ def test_lp_pool_norm_type_zero_or_not_a_number_raises(fn, shape):
         f(loom.ones(*shape), "2", 2)
     if fn == "lp_pool2d":
         np.testing.assert_allclose(f(loom.ones(1, 4, 4), loom.tensor(2.0), 2).numpy(), np.full((1, 2, 2), 2.0))
+
+
+def test_var_and_std_of_a_constant_slice_are_exactly_zero():
+    # The row pass shifts by the first element: sum / n would round (var 1e-32, a std gradient of order 1).
+    a = loom.tensor([[-0.99421875]], dtype=loom.float64, requires_grad=True)
+    x = a.expand(3, 3, 3)
+    assert x.var().item() == 0.0 and x.std([], True, True).item() == 0.0
+    assert x.contiguous().var(1).abs().max().item() == 0.0
+    x.std().backward()
+    assert a.grad.item() == 0.0
+    assert loom.full((1000,), 0.1).var().item() == 0.0
+
+
+def test_norm_of_negative_order():
+    x = loom.tensor([1.0, 2.0, -4.0], dtype=loom.float64)
+    np.testing.assert_allclose([x.norm(-1).item(), x.norm(-2).item(), x.norm(-0.5).item()],
+                               [1 / (1 + 1 / 2 + 1 / 4), (1 + 1 / 4 + 1 / 16) ** -0.5, (1 + 2 ** -0.5 + 0.5) ** -2])
+    assert x.norm(float("-inf")).item() == 1.0
+    np.testing.assert_allclose(loom.linalg.vector_norm(x.reshape(3, 1), -1, dim=0).numpy(), [4 / 7])
+    a = loom.tensor([[0.5, -1.5], [2.0, 0.25]], dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradcheck(lambda t: t.norm(-1.5, [1]), (a,))
+    assert loom.autograd.gradcheck(lambda t: t.norm(float("-inf"), [0], keepdim=True), (a,))
+    with pytest.raises(RuntimeError, match="empty tensor"):
+        loom.zeros(0, 3).norm(-1, [0])
+    assert loom.zeros(3, 0).norm(-1, [0]).shape == (0,)
+
+
+def test_cross_entropy_refuses_a_weight_that_requires_grad():
+    x = loom.randn(3, 4, requires_grad=True)
+    w = loom.rand(4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="cross_entropy: not differentiable with respect to argument 'weight'"):
+        F.cross_entropy(x, loom.tensor([1, 0, 3]), w)
+    F.cross_entropy(x, loom.tensor([1, 0, 3]), w.detach()).backward()
+    with loom.no_grad():
+        F.cross_entropy(x, loom.tensor([1, 0, 3]), w)
+
+
+def test_gradcheck_of_empty_inputs():
+    a = loom.zeros(0, 3, dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradcheck(lambda t: t.sin() * 2, (a,))
+    assert loom.autograd.gradcheck(lambda t: t.sum(), (a,))
+
+
+def test_conv_transpose1d_takes_ints_or_1_tuples():
+    x, w = loom.randn(1, 2, 5), loom.randn(2, 3, 2)
+    a = F.conv_transpose1d(x, w, None, (2,), (1,), (1,), 1, (1,))
+    b = F.conv_transpose1d(x, w, None, 2, 1, 1, 1, 1)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises((TypeError, ValueError, RuntimeError), match="conv_transpose1d"):
+        F.conv_transpose1d(x, w, None, (2, 2))
+
+
+def test_conv_transpose_1x1_with_output_padding_writes_every_output():
+    # 1x1, stride 1, output_padding 1 (allowed by dilation 2): the padded row / column is zero (plus the bias).
+    x, w, b = loom.ones(1, 2, 3), loom.ones(2, 3, 1), loom.tensor([0.5, -1.0, 2.0])
+    for _ in range(3):
+        y = F.conv_transpose1d(x, w, b, 1, 0, 1, 1, 2)
+        np.testing.assert_array_equal(y.numpy()[0, :, -1], [0.5, -1.0, 2.0])
+    x2 = loom.randn(2, 2, 3, 4, dtype=loom.float64, requires_grad=True)
+    w2 = loom.randn(2, 3, 1, 1, dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradcheck(lambda a, k: F.conv_transpose2d(a, k, None, 1, 0, (1, 1), 1, 2), (x2, w2))

@@ -437,9 +437,9 @@ def all_ops():
         _reg_unary()
         _reg_operator_unary()
         _reg_binary()
-        from . import ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_sort, ops_generic  # noqa: F401
+        from . import ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_sort, ops_grad, ops_generic  # noqa: F401
 
-        for mod in (ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_sort):
+        for mod in (ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_sort, ops_grad):
             mod.register_all()
         ops_generic.register_all()  # last: covers public names no family claimed
         if os.environ.get("LOOM_FUZZ_SELFTEST"):

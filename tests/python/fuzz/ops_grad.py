@@ -1,0 +1,574 @@
+"""Gradients (names ``grad.<op>``): loom's backward against central differences.
+
+Each example builds float64 leaves (contiguous, requires_grad), applies a random view inside the
+function (transpose, permute, slices with steps, expand, or none), calls one differentiable op with
+random valid arguments (shapes with zero-size and size-1 dims, broadcasting, dims, keepdim, kernel
+parameters) and runs ``loom.autograd.gradcheck``. The property: the analytical Jacobian (one backward
+per output element) equals the numerical one. Values lie on a grid offset from the kinks of the ops
+(integers, zero, ties: every value of every input is distinct), so finite differences are valid; an
+example whose forward is not finite checks nothing. The ops: every pointwise op and reduction of the
+registry (core/ops.toml) with its domain, and a list of the others with their own arguments.
+"""
+import os
+import tomllib
+
+import numpy as np
+from hypothesis import strategies as st
+
+from . import references as R
+from . import strategies as S
+from .check import Example
+from .ops import register
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+GRID = 64  # values lo + (k + offset) / GRID: never an integer, never equal across inputs
+OFFSETS = (0.37, 0.71, 0.13, 0.53, 0.89)
+
+
+class GradExpect(R.Expect):
+    def __init__(self):
+        super().__init__(R.Expect.VALUE, check=_check_grad)
+
+    def describe(self):
+        return "pass gradcheck (analytical Jacobian = central differences)"
+
+
+def _finite(y, loom):
+    outs = y if isinstance(y, (tuple, list)) else (y,)
+    for o in outs:
+        if isinstance(o, loom.Tensor) and o.is_floating_point() and not np.isfinite(o.detach().numpy()).all():
+            return False
+    return True
+
+
+def _check_grad(r, ns):
+    loom = ns["loom"]
+    if not _finite(ns.get("y"), loom):
+        return None  # a NaN or inf output: nothing to compare
+    if r is True:
+        return None
+    try:
+        loom.autograd.gradcheck(ns["f"], ns["args"])
+        detail = "gradcheck returned %r" % (r,)
+    except Exception as e:  # the mismatch, with the Jacobians
+        detail = str(e)
+    return "gradient mismatch: " + " ".join(detail.split())[:600]
+
+
+def _registry():
+    with open(os.path.join(REPO, "core", "ops.toml"), "rb") as f:
+        return [op for op in tomllib.load(f)["op"] if "name" in op and op.get("gradcheck", True) is not False]
+
+
+@st.composite
+def leaf(draw, shape, lo=-2.0, hi=2.0, which=0, views=True):
+    """(name-less source of a float64 leaf, view suffix) whose viewed value has `shape`; distinct values
+    on the grid of input `which`."""
+    base, suffix, _, _ = draw(S.views_of(tuple(shape), views))
+    n = S.numel(base)
+    span = max(int((hi - lo) * GRID), n)
+    ks = draw(st.lists(st.integers(0, span - 1), min_size=n, max_size=n, unique=True))
+    off = OFFSETS[which % len(OFFSETS)]
+    vals = np.array([lo + (k + off) * (hi - lo) / span for k in ks], dtype=np.float64).reshape(base)
+    if n == 0:
+        src = "loom.zeros(%s, dtype=loom.float64, requires_grad=True)" % S.fmt(tuple(base))
+    else:
+        src = "loom.tensor(%s, dtype=loom.float64, requires_grad=True)" % S.fmt_list(vals)
+    return src, suffix
+
+
+def example(op, leaves, body, extra=()):
+    """leaves: [(source, suffix)]; body: the function's expression with {0}, {1}... for the viewed leaves."""
+    names = ["a%d" % i for i in range(len(leaves))]
+    inputs = {n: src for n, (src, _) in zip(names, leaves)}
+    viewed = [n + suffix for n, (_, suffix) in zip(names, leaves)]
+    lines = list(extra) + [
+        "f = lambda %s: %s" % (", ".join(names), body.format(*viewed)),
+        "args = (%s%s)" % (", ".join(names), "," if len(names) == 1 else ""),
+        "y = f(*args)",
+        "r = loom.autograd.gradcheck(f, args, raise_exception=False)",
+    ]
+    return Example(op, inputs, "\n".join(lines), GradExpect(), tags=("grad",))
+
+
+def _reg(name, strategy):
+    register("grad." + name, strategy, family="grad")
+
+
+# ---------------------------------------------------------------------------------------- pointwise
+
+def _domain(op, key="domain"):
+    d = op.get(key) or op.get("domain") or [-2, 2]
+    return float(d[0]), float(d[1])
+
+
+def _unary(op):
+    lo, hi = _domain(op)
+    name = op["name"]
+
+    @st.composite
+    def strat(draw):
+        shape = draw(S.shapes(0, 3))
+        body = "{0}.%s()" % name
+        if name == "gelu" and draw(st.booleans()):
+            body = "{0}.gelu(approximate='tanh')"
+        return example("grad." + name, [draw(leaf(shape, lo, hi))], body)
+
+    return strat()
+
+
+def _binary(op):
+    lo, hi = _domain(op)
+    lo_b, hi_b = _domain(op, "domain_b")
+    name = op["name"]
+    fn = "loom.%s({0}, {1})" % name if op.get("api") == "function" else "{0}.%s({1})" % name
+    alpha = "alpha" in op["signature"]
+
+    @st.composite
+    def strat(draw):
+        sa, sb = draw(S.broadcast_pair(0, 3, invalid_ok=False))
+        body = fn
+        if alpha and draw(st.booleans()):
+            body = fn[:-1] + ", alpha=%s)" % draw(st.sampled_from(["2", "-0.5", "3.25"]))
+        if name in ("div", "floor_divide", "remainder", "fmod"):  # keep the divisor away from 0
+            lo_b2, hi_b2 = (0.5, hi_b) if draw(st.booleans()) else (-hi_b, -0.5)
+        else:
+            lo_b2, hi_b2 = lo_b, hi_b
+        return example("grad." + name, [draw(leaf(sa, lo, hi, 0)), draw(leaf(sb, lo_b2, hi_b2, 1))], body)
+
+    return strat()
+
+
+@st.composite
+def _dim_list(draw, ndim, allow_empty=True):
+    if ndim == 0:
+        return draw(st.sampled_from([[], [0], [-1]])) if allow_empty else [draw(st.sampled_from([0, -1]))]
+    dims = draw(st.lists(st.integers(0, ndim - 1), min_size=0 if allow_empty else 1, max_size=ndim, unique=True))
+    return [d - ndim if draw(st.booleans()) else d for d in dims]
+
+
+def _reduce(op):
+    lo, hi = _domain(op)
+    name = op["name"]
+    needs_dim = "int[] dim," in op["signature"]
+
+    @st.composite
+    def strat(draw):
+        shape = draw(S.shapes(0, 3))
+        dims = draw(_dim_list(len(shape), allow_empty=not needs_dim))
+        keep = draw(st.booleans())
+        if name in ("amax", "amin") and S.numel(shape) == 0:
+            shape = tuple(max(s, 1) for s in shape)
+        args = []
+        if dims or needs_dim or draw(st.booleans()):
+            args.append(S.fmt(dims))
+        if keep:
+            args.append("keepdim=True")
+        body = "{0}.%s(%s)" % (name, ", ".join(args))
+        return example("grad." + name, [draw(leaf(shape, lo, hi))], body)
+
+    return strat()
+
+
+# ------------------------------------------------------------------------------------------- others
+
+@st.composite
+def _dim_op(draw, body, min_dims=0, nonempty=False, lo=-2.0, hi=2.0):
+    """An op of one tensor and one dim: body has {0} and {d}."""
+    shape = draw(S.shapes(min_dims, 3))
+    if nonempty:
+        shape = tuple(max(s, 1) for s in shape)
+    d = draw(S.dims(len(shape), invalid=False))
+    return [draw(leaf(shape, lo, hi))], body.replace("{d}", str(d))
+
+
+def _one(name, body_fn):
+    @st.composite
+    def strat(draw):
+        leaves, body = draw(body_fn)
+        return example("grad." + name, leaves, body)
+
+    return strat()
+
+
+@st.composite
+def _var_std(draw, name):
+    shape = draw(S.shapes(0, 3))
+    dims = draw(_dim_list(len(shape)))
+    unbiased = draw(st.booleans())
+    keep = draw(st.booleans())
+    return [draw(leaf(shape))], "{0}.%s(%s, unbiased=%s, keepdim=%s)" % (name, S.fmt(dims), unbiased, keep)
+
+
+@st.composite
+def _norm(draw):
+    shape = draw(S.shapes(1, 3))
+    p = draw(st.sampled_from(["1", "2", "3", "0.5", "inf", "-inf", "1.5"]))
+    dims = draw(_dim_list(len(shape)))
+    if p in ("inf", "-inf"):
+        shape = tuple(max(s, 1) for s in shape)
+    lo, hi = (0.25, 2.0) if p == "0.5" else (-2.0, 2.0)
+    return [draw(leaf(shape, lo, hi))], "{0}.norm(%s, %s, keepdim=%s)" % (p if "inf" not in p else "float('%s')" % p,
+                                                                         S.fmt(dims), draw(st.booleans()))
+
+
+@st.composite
+def _index(draw, name):
+    shape = draw(S.shapes(1, 3))
+    shape = tuple(max(s, 1) for s in shape)
+    d = draw(st.integers(0, len(shape) - 1))
+    if name == "index_select":
+        k = draw(st.integers(0, 5))
+        idx = draw(st.lists(st.integers(0, shape[d] - 1), min_size=k, max_size=k))
+        return [draw(leaf(shape))], "{0}.index_select(%d, loom.tensor(%s, dtype=loom.int64))" % (d, S.fmt(idx))
+    ishape = list(shape)
+    ishape[d] = draw(st.integers(0, 4))
+    idx = np.array(draw(st.lists(st.integers(0, shape[d] - 1), min_size=S.numel(ishape), max_size=S.numel(ishape))),
+                   dtype=np.int64).reshape(ishape)
+    isrc = "loom.tensor(%s, dtype=loom.int64)" % S.fmt_list(idx) if idx.size else "loom.zeros(%s, dtype=loom.int64)" % S.fmt(tuple(ishape))
+    if name == "gather":
+        return [draw(leaf(shape))], "{0}.gather(%d, %s)" % (d, isrc)
+    src = draw(leaf(tuple(ishape), which=1))
+    if name == "scatter_add":
+        return [draw(leaf(shape)), src], "{0}.scatter_add(%d, %s, {1})" % (d, isrc)
+    reduce = draw(st.sampled_from(["sum", "prod", "mean", "amax", "amin"]))
+    inc = draw(st.booleans())
+    lo, hi = (0.5, 1.5) if reduce == "prod" else (-2.0, 2.0)
+    return ([draw(leaf(shape, lo, hi)), draw(leaf(tuple(ishape), lo, hi, 1))],
+            "{0}.scatter_reduce(%d, %s, {1}, %r, include_self=%s)" % (d, isrc, reduce, inc))
+
+
+@st.composite
+def _where(draw):
+    sa, sb = draw(S.broadcast_pair(0, 3, invalid_ok=False))
+    shape = np.broadcast_shapes(sa, sb)
+    mask = np.array(draw(st.lists(st.booleans(), min_size=S.numel(shape), max_size=S.numel(shape))), dtype=bool).reshape(shape)
+    msrc = "loom.tensor(%s)" % S.fmt_list(mask) if mask.size else "loom.zeros(%s, dtype=loom.bool)" % S.fmt(tuple(shape))
+    if draw(st.booleans()):
+        return [draw(leaf(sa, which=0)), draw(leaf(sb, which=1))], "loom.where(%s, {0}, {1})" % msrc
+    return [draw(leaf(shape))], "{0}.masked_fill(%s, %s)" % (msrc, draw(st.sampled_from(["0.5", "-2", "3.0"])))
+
+
+@st.composite
+def _clamp(draw):
+    shape = draw(S.shapes(0, 3))
+    lo = draw(st.sampled_from([None, "-1.0", "0.25"]))
+    hi = draw(st.sampled_from([None, "1.0", "1.5"] if lo is not None else ["1.0", "1.5"]))
+    if draw(st.booleans()):  # tensor bounds
+        return ([draw(leaf(shape, which=0)), draw(leaf(shape[1:], -1.0, 0.0, 1)), draw(leaf(shape[-1:] if shape else (), 0.0, 1.0, 2))],
+                "{0}.clamp({1}, {2})")
+    return [draw(leaf(shape))], "{0}.clamp(%s, %s)" % (lo, hi)
+
+
+@st.composite
+def _cat_stack(draw, name):
+    shape = draw(S.shapes(1 if name == "cat" else 0, 3))
+    k = draw(st.integers(1, 3))
+    nd = len(shape) + (1 if name == "stack" else 0)
+    d = draw(st.integers(-nd, nd - 1))
+    leaves = []
+    for i in range(k):
+        s = list(shape)
+        if name == "cat":
+            s[d % len(s)] = draw(st.integers(0, 3))
+        leaves.append(draw(leaf(tuple(s), which=i)))
+    return leaves, "loom.%s([%s], %d)" % (name, ", ".join("{%d}" % i for i in range(k)), d)
+
+
+@st.composite
+def _shape_op(draw):
+    shape = draw(S.shapes(1, 3))
+    nd = len(shape)
+    kind = draw(st.sampled_from(["permute", "reshape", "flip", "roll", "repeat", "narrow", "select", "unsqueeze", "t",
+                                 "squeeze", "expand", "unfold", "diagonal", "tril"]))
+    x = [draw(leaf(shape))]
+    if kind == "permute":
+        return x, "{0}.permute(%s)" % S.fmt(tuple(draw(st.permutations(range(nd)))))
+    if kind == "reshape":
+        return x, "{0}.reshape(-1, %d)" % (shape[-1] if shape[-1] else 1) if S.numel(shape) else "{0}.reshape(%s)" % S.fmt(shape)
+    if kind == "flip":
+        return x, "{0}.flip(%s)" % S.fmt(draw(_dim_list(nd, allow_empty=False)))
+    if kind == "roll":
+        return x, "{0}.roll(%d, %d)" % (draw(st.integers(-3, 3)), draw(st.integers(-nd, nd - 1)))
+    if kind == "repeat":
+        return x, "{0}.repeat(%s)" % S.fmt(tuple(draw(st.integers(0, 2)) for _ in range(nd + draw(st.integers(0, 1)))))
+    d = draw(st.integers(0, nd - 1))
+    if kind == "narrow":
+        start = draw(st.integers(0, shape[d]))
+        return x, "{0}.narrow(%d, %d, %d)" % (d, start, draw(st.integers(0, shape[d] - start)))
+    if kind == "select" and shape[d] > 0:
+        return x, "{0}.select(%d, %d)" % (d, draw(st.integers(-shape[d], shape[d] - 1)))
+    if kind == "unsqueeze":
+        return x, "{0}.unsqueeze(%d)" % draw(st.integers(-nd - 1, nd))
+    if kind == "t" and nd <= 2:
+        return x, "{0}.t()"
+    if kind == "squeeze":
+        return x, "{0}.squeeze(%d)" % d
+    if kind == "expand":
+        return x, "{0}.expand(%s)" % S.fmt((2,) + tuple(-1 if draw(st.booleans()) else s for s in shape))
+    if kind == "unfold" and shape[d] > 0:
+        size = draw(st.integers(1, shape[d]))
+        return x, "{0}.unfold(%d, %d, %d)" % (d, size, draw(st.integers(1, 3)))
+    if kind == "diagonal" and nd >= 2:
+        return x, "{0}.diagonal(%d)" % draw(st.integers(-2, 2))
+    if kind == "tril" and nd >= 2:
+        return x, "{0}.%s(%d)" % (draw(st.sampled_from(["tril", "triu"])), draw(st.integers(-2, 2)))
+    return x, "{0}.clone()"
+
+
+@st.composite
+def _matmul(draw):
+    m, k, n = (draw(st.integers(0, 3)) for _ in range(3))
+    kind = draw(st.sampled_from(["mm", "mv", "vm", "dot", "batched", "broadcast"]))
+    shapes = {"mm": ((m, k), (k, n)), "mv": ((m, k), (k,)), "vm": ((k,), (k, n)), "dot": ((k,), (k,)),
+              "batched": ((2, m, k), (2, k, n)), "broadcast": ((2, 1, m, k), (3, k, n))}[kind]
+    return [draw(leaf(shapes[0], which=0)), draw(leaf(shapes[1], which=1))], "loom.matmul({0}, {1})"
+
+
+@st.composite
+def _sort_like(draw):
+    shape = draw(S.shapes(0, 3))
+    d = draw(S.dims(len(shape), invalid=False))
+    kind = draw(st.sampled_from(["sort", "topk", "max", "min", "cummax", "cummin", "kthvalue", "median"]))
+    x = [draw(leaf(shape))]
+    n = shape[d] if shape else 1
+    if kind == "sort":
+        return x, "{0}.sort(%d, descending=%s)[0]" % (d, draw(st.booleans()))
+    if kind == "topk":
+        return x, "{0}.topk(%d, %d, largest=%s)[0]" % (draw(st.integers(0 if shape else 1, n)), d, draw(st.booleans()))
+    if n == 0:
+        return x, "{0}.cumsum(%d)" % d
+    if kind in ("max", "min", "median"):
+        return x, "{0}.%s(%d, keepdim=%s)[0]" % (kind, d, draw(st.booleans()))
+    if kind == "kthvalue":
+        return x, "{0}.kthvalue(%d, %d)[0]" % (draw(st.integers(1, n)), d)
+    return x, "{0}.%s(%d)[0]" % (kind, d)
+
+
+@st.composite
+def _conv(draw):
+    nd = draw(st.sampled_from([1, 2]))
+    transposed = draw(st.booleans())
+    groups = draw(st.sampled_from([1, 1, 2]))
+    N, cin, cout = draw(st.integers(1, 2)), groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    dil = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    pad = tuple(draw(st.integers(0, 1)) for _ in range(nd))
+    size = tuple(draw(st.integers(max(1, (kk - 1) * dd + 1 - 2 * p), 5)) for kk, dd, p in zip(k, dil, pad))
+    bias = draw(st.booleans())
+    x = draw(leaf((N, cin) + size, which=0))
+    if transposed:
+        w = draw(leaf((cin, cout // groups) + k, which=1))
+        outpad = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dil))
+        pad = tuple(p if (i - 1) * s - 2 * p + d * (kk - 1) + o + 1 > 0 else 0
+                    for i, s, p, d, kk, o in zip(size, stride, pad, dil, k, outpad))
+        call = "F.conv_transpose%dd({0}, {1}, %s, %s, %s, %s, %d, %s)" % (nd, "{2}" if bias else "None", S.fmt(stride),
+                                                                       S.fmt(pad), S.fmt(outpad), groups, S.fmt(dil))
+    else:
+        w = draw(leaf((cout, cin // groups) + k, which=1))
+        call = "F.conv%dd({0}, {1}, %s, %s, %s, %s, %d)" % (nd, "{2}" if bias else "None", S.fmt(stride), S.fmt(pad),
+                                                             S.fmt(dil), groups)
+    leaves = [x, w] + ([draw(leaf((cout,), which=2))] if bias else [])
+    return leaves, call
+
+
+@st.composite
+def _pool(draw):
+    kind = draw(st.sampled_from(["max", "avg", "adaptive_avg", "adaptive_max", "max1d", "avg1d", "lp"]))
+    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    H, W = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    if kind.startswith("adaptive"):
+        return [draw(leaf((N, C, H, W)))], "F.%s_pool2d({0}, (%d, %d))" % (kind, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    k = draw(st.integers(1, min(3, H, W)))
+    s = draw(st.integers(1, 2))
+    p = draw(st.integers(0, k // 2))
+    ceil = draw(st.booleans())
+    if kind == "max":
+        d = draw(st.integers(1, 2))
+        if (k - 1) * d + 1 > min(H, W) + 2 * p:
+            d = 1
+        return [draw(leaf((N, C, H, W)))], "F.max_pool2d({0}, %d, %d, %d, %d, %s)" % (k, s, p, d, ceil)
+    if kind == "avg":
+        return [draw(leaf((N, C, H, W)))], "F.avg_pool2d({0}, %d, %d, %d, %s, %s)" % (k, s, p, ceil, draw(st.booleans()))
+    if kind == "lp":
+        return [draw(leaf((N, C, H, W), 0.25, 2.0))], "F.lp_pool2d({0}, %s, %d, %d)" % (draw(st.sampled_from(["2", "3", "1.5"])), k, s)
+    op = "max_pool1d" if kind == "max1d" else "avg_pool1d"
+    return [draw(leaf((N, C, W)))], "F.%s({0}, %d, %d, %d)" % (op, k, s, p)
+
+
+@st.composite
+def _norms(draw):
+    kind = draw(st.sampled_from(["layer_norm", "group_norm", "batch_norm", "instance_norm", "normalize", "rms_norm"]))
+    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    L = draw(st.integers(1, 4))
+    affine = draw(st.booleans())
+    if kind == "layer_norm":
+        x = draw(leaf((N, C, L)))
+        shape = (C, L) if draw(st.booleans()) else (L,)
+        if affine:
+            return [x, draw(leaf(shape, which=1)), draw(leaf(shape, which=2))], "F.layer_norm({0}, %s, {1}, {2})" % S.fmt(shape)
+        return [x], "F.layer_norm({0}, %s)" % S.fmt(shape)
+    if kind == "rms_norm":
+        return [draw(leaf((N, C, L))), draw(leaf((L,), which=1))], "F.rms_norm({0}, (%d,), {1})" % L
+    if kind == "group_norm":
+        g = draw(st.sampled_from([1, 2]))
+        C = g * draw(st.integers(1, 2))
+        x = draw(leaf((N, C, L)))
+        if affine:
+            return [x, draw(leaf((C,), which=1)), draw(leaf((C,), which=2))], "F.group_norm({0}, %d, {1}, {2})" % g
+        return [x], "F.group_norm({0}, %d)" % g
+    if kind == "batch_norm":
+        N = max(N, 2)
+        x = draw(leaf((N, C, L)))
+        if affine:
+            return [x, draw(leaf((C,), which=1)), draw(leaf((C,), which=2))], "F.batch_norm({0}, None, None, {1}, {2}, training=True)"
+        return [x], "F.batch_norm({0}, None, None, training=True)"
+    if kind == "instance_norm":
+        L = max(L, 2)
+        return [draw(leaf((N, C, L)))], "F.instance_norm({0})"
+    return [draw(leaf((N, C, L)))], "F.normalize({0}, %s, %d)" % (draw(st.sampled_from(["2.0", "1.0", "3.0"])), draw(st.integers(-3, 2)))
+
+
+@st.composite
+def _activation(draw):
+    act = draw(st.sampled_from(["leaky_relu({0}, 0.2)", "elu({0}, 1.5)", "celu({0}, 0.7)", "softplus({0}, 2.0, 1.5)",
+                                "hardtanh({0}, -1.0, 0.5)", "hardshrink({0}, 0.5)", "softshrink({0}, 0.5)",
+                                "threshold({0}, 0.25, -1.0)", "selu({0})", "hardsigmoid({0})", "hardswish({0})",
+                                "mish({0})", "logsigmoid({0})", "softsign({0})", "tanhshrink({0})", "relu6({0})",
+                                "silu({0})", "glu({0}, -1)", "softmin({0}, -1)", "prelu({0}, {1})", "rrelu({0})"]))
+    shape = draw(S.shapes(1, 3))
+    lo, hi = (-4.0, 4.0)
+    if act.startswith("glu"):
+        shape = shape[:-1] + (2 * draw(st.integers(0, 2)),)
+    if act.startswith("prelu"):
+        shape = (max(shape[0], 1),) + shape[1:]
+        c = shape[1] if len(shape) > 1 else 1
+        return [draw(leaf(shape, lo, hi)), draw(leaf((draw(st.sampled_from([1, c])),), 0.0, 0.5, 1))], "F." + act
+    return [draw(leaf(shape, lo, hi))], "F." + act
+
+
+@st.composite
+def _losses(draw):
+    kind = draw(st.sampled_from(["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+                                 "kl_div", "bce", "bce_logits", "cosine_similarity", "pairwise_distance"]))
+    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    red = draw(st.sampled_from(["mean", "sum", "none"]))
+    if kind in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+        sa, sb = draw(S.broadcast_pair(1, 3, invalid_ok=False))
+        extra = ", beta=0.5" if kind == "smooth_l1_loss" else ", delta=0.7" if kind == "huber_loss" else ""
+        return [draw(leaf(sa, which=0)), draw(leaf(sb, which=1))], "F.%s({0}, {1}, reduction=%r%s)" % (kind, red, extra)
+    if kind in ("cross_entropy", "nll_loss"):
+        t = draw(st.lists(st.integers(0, C - 1), min_size=N, max_size=N))
+        ls = ", label_smoothing=0.2" if kind == "cross_entropy" and draw(st.booleans()) else ""
+        ig = ", ignore_index=%d" % t[0] if draw(st.booleans()) else ""
+        x = draw(leaf((N, C)))
+        if draw(st.booleans()):  # class weights: constants (PyTorch refuses a weight that requires grad)
+            w = [round(0.5 + 0.25 * i, 2) for i in range(C)]
+            return ([x], "F.%s({0}, loom.tensor(%s), loom.tensor(%s, dtype=loom.float64), reduction=%r%s%s)"
+                    % (kind, S.fmt(t), S.fmt(w), red, ig, ls))
+        return [x], "F.%s({0}, loom.tensor(%s), reduction=%r%s%s)" % (kind, S.fmt(t), red, ig, ls)
+    if kind == "kl_div":
+        return ([draw(leaf((N, C), -2.0, 0.0, 0)), draw(leaf((N, C), 0.1, 1.0, 1))],
+                "F.kl_div({0}, {1}, reduction=%r)" % draw(st.sampled_from(["batchmean", "sum", "mean"])))
+    if kind == "bce":
+        return [draw(leaf((N, C), 0.05, 0.95, 0)), draw(leaf((N, C), 0.0, 1.0, 1))], "F.binary_cross_entropy({0}, {1}, reduction=%r)" % red
+    if kind == "bce_logits":
+        pw = draw(st.booleans())
+        leaves = [draw(leaf((N, C), which=0)), draw(leaf((N, C), 0.0, 1.0, 1))] + ([draw(leaf((C,), 0.5, 2.0, 2))] if pw else [])
+        return leaves, "F.binary_cross_entropy_with_logits({0}, {1}%s, reduction=%r)" % (", pos_weight={2}" if pw else "", red)
+    sa, sb = draw(S.broadcast_pair(2, 3, invalid_ok=False))
+    if kind == "cosine_similarity":
+        return [draw(leaf(sa, which=0)), draw(leaf(sb, which=1))], "F.cosine_similarity({0}, {1}, -1)"
+    return [draw(leaf((N, C), which=0)), draw(leaf((N, C), which=1))], "F.pairwise_distance({0}, {1}, %s)" % draw(st.sampled_from(["2.0", "1.0", "3.0"]))
+
+
+@st.composite
+def _misc(draw):
+    kind = draw(st.sampled_from(["linear", "bilinear", "attention", "embedding", "pad", "interpolate", "grid_sample",
+                                 "cumsum", "cumprod", "logcumsumexp", "softmax", "log_softmax", "einsum", "cdist", "diff",
+                                 "pixel_shuffle", "unfold", "fold", "logsumexp"]))
+    if kind == "linear":
+        N, i, o = draw(st.integers(0, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            return [draw(leaf((N, i), which=0)), draw(leaf((o, i), which=1)), draw(leaf((o,), which=2))], "F.linear({0}, {1}, {2})"
+        return [draw(leaf((2, N, i), which=0)), draw(leaf((o, i), which=1))], "F.linear({0}, {1})"
+    if kind == "bilinear":
+        return ([draw(leaf((2, 2), which=0)), draw(leaf((2, 3), which=1)), draw(leaf((2, 2, 3), which=2))],
+                "F.bilinear({0}, {1}, {2})")
+    if kind == "attention":
+        B, L, S_, D = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        causal = draw(st.booleans()) and L == S_
+        return ([draw(leaf((B, L, D), which=0)), draw(leaf((B, S_, D), which=1)), draw(leaf((B, S_, D), which=2))],
+                "F.scaled_dot_product_attention({0}, {1}, {2}, is_causal=%s)" % causal)
+    if kind == "embedding":
+        n, d = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+        idx = draw(st.lists(st.integers(0, n - 1), min_size=0, max_size=5))
+        # padding_idx: its row gets no gradient by definition (not the derivative), so only an unused one
+        pad = draw(st.sampled_from([None] + [i for i in range(n) if i not in idx]))
+        return [draw(leaf((n, d)))], "F.embedding(loom.tensor(%s, dtype=loom.int64), {0}, padding_idx=%s)" % (S.fmt(idx), pad)
+    if kind == "pad":
+        mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+        shape = (1, 2, draw(st.integers(2, 4)), draw(st.integers(2, 4)))
+        pads = tuple(draw(st.integers(0, 1)) for _ in range(4))
+        return [draw(leaf(shape))], "F.pad({0}, %s, mode=%r)" % (S.fmt(pads), mode)
+    if kind == "interpolate":
+        mode = draw(st.sampled_from(["nearest", "bilinear", "bicubic", "area"]))
+        size = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+        ac = ", align_corners=%s" % draw(st.booleans()) if mode in ("bilinear", "bicubic") else ""
+        return [draw(leaf((1, 2, draw(st.integers(1, 4)), draw(st.integers(1, 4)))))], "F.interpolate({0}, size=%s, mode=%r%s)" % (S.fmt(size), mode, ac)
+    if kind == "grid_sample":
+        mode = draw(st.sampled_from(["bilinear", "nearest"]))
+        pm = draw(st.sampled_from(["zeros", "border", "reflection"]))
+        return ([draw(leaf((1, 2, 3, 3), which=0)), draw(leaf((1, 2, 2, 2), -0.9, 0.9, 1))],
+                "F.grid_sample({0}, {1}, mode=%r, padding_mode=%r, align_corners=%s)" % (mode, pm, draw(st.booleans())))
+    if kind in ("cumsum", "cumprod", "logcumsumexp", "softmax", "log_softmax", "logsumexp"):
+        lo, hi = (0.5, 1.5) if kind == "cumprod" else (-2.0, 2.0)
+        leaves, body = draw(_dim_op("{0}.%s({d})" % kind, lo=lo, hi=hi))
+        return leaves, body
+    if kind == "einsum":
+        eq, shapes = draw(st.sampled_from([("ij,jk->ik", ((2, 3), (3, 2))), ("bij,bjk->bik", ((2, 1, 3), (2, 3, 2))),
+                                           ("i,i->", ((3,), (3,))), ("ij->ji", ((2, 3),)), ("ii->i", ((3, 3),)),
+                                           ("ij,kj->ikj", ((2, 3), (2, 3)))]))
+        leaves = [draw(leaf(s, which=i)) for i, s in enumerate(shapes)]
+        return leaves, "loom.einsum(%r, %s)" % (eq, ", ".join("{%d}" % i for i in range(len(shapes))))
+    if kind == "cdist":
+        return [draw(leaf((2, 3), which=0)), draw(leaf((3, 3), which=1))], "loom.cdist({0}, {1}, %s)" % draw(st.sampled_from(["2.0", "1.0", "3.0"]))
+    if kind == "diff":
+        shape = draw(S.shapes(1, 3))
+        return [draw(leaf(shape))], "loom.diff({0}, %d, %d)" % (draw(st.integers(1, 2)), draw(st.integers(-len(shape), len(shape) - 1)))
+    if kind == "pixel_shuffle":
+        return [draw(leaf((1, 4, 2, 3)))], "F.pixel_shuffle({0}, 2)"
+    if kind == "unfold":
+        return [draw(leaf((1, 2, 3, 4)))], "F.unfold({0}, 2, padding=%d, stride=%d)" % (draw(st.integers(0, 1)), draw(st.integers(1, 2)))
+    return [draw(leaf((1, 2 * 4, 4)))], "F.fold({0}, (3, 3), 2)"
+
+
+def register_all():
+    for op in _registry():
+        kind = op.get("kind", "pointwise")
+        args = op["signature"].split("(", 1)[1].rsplit(")", 1)[0]
+        if kind == "pointwise" and args in ("Tensor input", 'Tensor input, str approximate = "none"'):
+            _reg(op["name"], _unary(op))
+        elif kind == "pointwise" and args.startswith("Tensor input, Tensor "):
+            _reg(op["name"], _binary(op))
+        elif kind == "reduce":
+            _reg(op["name"], _reduce(op))
+    _reg("var", _one("var", _var_std("var")))
+    _reg("std", _one("std", _var_std("std")))
+    _reg("norm", _one("norm", _norm()))
+    for name in ("index_select", "gather", "scatter_add", "scatter_reduce"):
+        _reg(name, _one(name, _index(name)))
+    _reg("where_masked_fill", _one("where_masked_fill", _where()))
+    _reg("clamp", _one("clamp", _clamp()))
+    _reg("cat", _one("cat", _cat_stack("cat")))
+    _reg("stack", _one("stack", _cat_stack("stack")))
+    _reg("shape_ops", _one("shape_ops", _shape_op()))
+    _reg("matmul", _one("matmul", _matmul()))
+    _reg("sort_topk_max", _one("sort_topk_max", _sort_like()))
+    _reg("conv", _one("conv", _conv()))
+    _reg("pool", _one("pool", _pool()))
+    _reg("norms", _one("norms", _norms()))
+    _reg("activations", _one("activations", _activation()))
+    _reg("losses", _one("losses", _losses()))
+    _reg("misc", _one("misc", _misc()))
