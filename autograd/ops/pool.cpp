@@ -6,6 +6,7 @@
 #include "autograd/ops/pool.h"
 
 #include <array>
+#include <functional>
 #include "core/op_cost.h"
 
 #include "autograd/ops/common.h"
@@ -82,6 +83,24 @@ Tensor pool_input_grad(const Shape& in_shape, const Tensor& go, bool unbatched, 
     else kernel(gi);
   }
   return finish(gi, unbatched);
+}
+
+// A pool's input gradient gi = B(go) is linear in go. With create_graph (grad mode on in the backward) gi
+// gets a node whose backward is B's adjoint, the pool's forward over the same windows (a gather at the
+// saved indices for the max pools), so that gradients of gradients flow; the adjoint is differentiable too.
+Tensor linear_in_go(Tensor gi, const Tensor& go, const char* name, std::function<Tensor(const Tensor&)> adjoint) {
+  if (autograd::grad_enabled() && go.requires_grad()) {
+    auto node =
+        std::make_shared<LambdaNode>(name, [adjoint](const TensorList& g) { return TensorList{adjoint(g[0])}; });
+    autograd::attach(node, {go}, gi);
+  }
+  return gi;
+}
+
+// The max pools' adjoint: gg (shaped like the input) gathered at the saved flat indices (shaped like the
+// output) over the last `nd` dims.
+Tensor gather_at(const Tensor& gg, const Tensor& idx, int nd) {
+  return gg.flatten(-nd).gather(-1, idx.flatten(-nd)).view(idx.sizes());
 }
 
 // The checks of the adaptive pools; x becomes the contiguous [N, C, H, W] input.
@@ -169,13 +188,16 @@ std::pair<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, const Dim
     auto node = std::make_shared<LambdaNode>("MaxPool3DWithIndicesBackward0", [=](const TensorList& g) {
       Tensor idx = s_idx.unpack("MaxPool3DWithIndicesBackward0");
       Tensor go = g[0].contiguous();
-      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+      Tensor gi = pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
         LOOM_DEVICE_DISPATCH(
             go.device(),
             kernels::cpu::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
             kernels::cuda::max_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
                                                ops::stream_of(go.device())));
-      })};
+      });
+      const Tensor iy = finish(idx, unbatched);
+      return TensorList{linear_in_go(gi, go, "MaxPool3DWithIndicesBackwardBackward0",
+                                     [iy](const Tensor& gg) { return gather_at(gg, iy, 3); })};
     });
     autograd::attach(node, {input}, y);
   }
@@ -212,12 +234,15 @@ Tensor avg_pool3d(const Tensor& input, const Dims& kernel_size, const Dims& stri
     const bool unbatched = P.unbatched;
     auto node = std::make_shared<LambdaNode>("AvgPool3DBackward0", [=](const TensorList& g) {
       Tensor go = g[0].contiguous();
-      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+      Tensor gi = pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
         LOOM_DEVICE_DISPATCH(
             go.device(),
             kernels::cpu::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad, divisor),
             kernels::cuda::avg_pool3d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad, divisor,
                                                ops::stream_of(go.device())));
+      });
+      return TensorList{linear_in_go(gi, go, "AvgPool3DBackwardBackward0", [=](const Tensor& gg) {
+        return avg_pool3d(gg, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
       })};
     });
     autograd::attach(node, {input}, y);
@@ -250,13 +275,16 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Dim
     auto node = std::make_shared<LambdaNode>("MaxPool2DWithIndicesBackward0", [=](const TensorList& g) {
       Tensor idx = s_idx.unpack("MaxPool2DWithIndicesBackward0");
       Tensor go = g[0].contiguous();
-      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+      Tensor gi = pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
         LOOM_DEVICE_DISPATCH(
             go.device(),
             kernels::cpu::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p),
             kernels::cuda::max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), idx.data_ptr<int64_t>(), p,
                                                ops::stream_of(go.device())));
-      })};
+      });
+      const Tensor iy = finish(idx, unbatched);
+      return TensorList{linear_in_go(gi, go, "MaxPool2DWithIndicesBackwardBackward0",
+                                     [iy](const Tensor& gg) { return gather_at(gg, iy, 2); })};
     });
     autograd::attach(node, {input}, y);
   }
@@ -303,12 +331,15 @@ Tensor avg_pool2d(const Tensor& input, const Dims& kernel_size, const Dims& stri
     const bool unbatched = P.unbatched;
     auto node = std::make_shared<LambdaNode>("AvgPool2DBackward0", [=](const TensorList& g) {
       Tensor go = g[0].contiguous();
-      return TensorList{pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
+      Tensor gi = pool_input_grad(in_shape, go, unbatched, [&](Tensor& gi) {
         LOOM_DEVICE_DISPATCH(
             go.device(),
             kernels::cpu::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad),
             kernels::cuda::avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p, count_include_pad,
                                                ops::stream_of(go.device())));
+      });
+      return TensorList{linear_in_go(gi, go, "AvgPool2DBackwardBackward0", [=](const Tensor& gg) {
+        return avg_pool2d(gg, kernel_size, stride, padding, ceil_mode, count_include_pad);
       })};
     });
     autograd::attach(node, {input}, y);
@@ -341,7 +372,8 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const Dims& output_size) {
                              kernels::cpu::adaptive_avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p),
                              kernels::cuda::adaptive_avg_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(), p,
                                                                          ops::stream_of(go.device())));
-      return TensorList{finish(gi, unbatched)};
+      return TensorList{linear_in_go(finish(gi, unbatched), go, "AdaptiveAvgPool2DBackwardBackward0",
+                                     [output_size](const Tensor& gg) { return adaptive_avg_pool2d(gg, output_size); })};
     });
     autograd::attach(node, {input}, y);
   }
@@ -382,7 +414,9 @@ std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& input, 
                                                        idx.data_ptr<int64_t>(), p),
             kernels::cuda::adaptive_max_pool2d_backward(go.dtype(), gi.data_ptr(), go.data_ptr(),
                                                         idx.data_ptr<int64_t>(), p, ops::stream_of(go.device())));
-      return TensorList{finish(gi, unbatched)};
+      const Tensor iy = finish(idx, unbatched);
+      return TensorList{linear_in_go(finish(gi, unbatched), go, "AdaptiveMaxPool2DBackwardBackward0",
+                                     [iy](const Tensor& gg) { return gather_at(gg, iy, 2); })};
     });
     autograd::attach(node, {input}, y);
   }
