@@ -155,13 +155,21 @@ Tensor var_impl(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim, 
   SavedTensor sx(x), sm(mean, true), sk(keep, true);
   double denom = static_cast<double>(std::max<int64_t>(r.count - correction, 0));
   attach_unary(take_sqrt ? "StdBackward0" : "VarBackward0", x, y, [=](const Tensor& g) {
-    Tensor xc = sx.unpack("VarBackward0") - sm.unpack("VarBackward0");
+    // With create_graph the mean and the variance carry their dependence on x: the forward's values (exact:
+    // 0 for a constant slice) plus a term that is 0 in value and differentiable, (f(x) - f(x).detach()).
+    const bool differentiable = autograd::grad_enabled();
+    auto tracked = [](const Tensor& value, const Tensor& f) { return value.detach() + (f - f.detach()); };
+    Tensor xs = sx.unpack("VarBackward0"), mean = sm.unpack("VarBackward0");
+    Tensor xc = xs - (differentiable ? tracked(mean, xs.mean(r.dims, true)) : mean);
     Tensor ge = expand_grad(g, r.keep_shape, xc.sizes());
     if (!take_sqrt) return ge * xc * (2.0 / denom);
     // d std = xc / (std * denom); a constant slice (std 0) gets 0, not 0/0.
-    Tensor s = sk.unpack("StdBackward0");
-    Tensor zero = s.eq(0.0);
-    return ge * xc / (s.masked_fill(zero, 1.0) * denom) * zero.logical_not().to(xc.dtype());
+    Tensor sd = sk.unpack("StdBackward0");
+    Tensor zero = sd.eq(0.0);
+    Tensor s = differentiable
+                   ? tracked(sd.square(), xc.square().sum(r.dims, true) / denom).masked_fill(zero, 1.0).sqrt()
+                   : sd.masked_fill(zero, 1.0);  // (no sqrt of 0: its gradient would be 0 * inf)
+    return ge * xc / (s * denom) * zero.logical_not().to(xc.dtype());
   });
   return y;
 }
