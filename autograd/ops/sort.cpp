@@ -233,6 +233,17 @@ Tensor Tensor::cumprod(int64_t dim, std::optional<DType> dtype) const {
     SavedTensor sx(x);
     const int64_t ld = x.dim() == 0 ? 0 : d;
     auto n = std::make_shared<LambdaNode>("CumprodBackward0", [sx, ld](const TensorList& g) {
+      if (autograd::grad_enabled()) {  // create_graph: composed, sum_(j >= i) g_j y_j / x_i, without zeros in x
+        Tensor x = sx.unpack("CumprodBackward0");
+        if (x.numel() > 0 && x.eq(0.0).to(DType::Float64).sum().item<double>() > 0)
+          LOOM_THROW(ErrorKind::NotImplemented,
+                     "cumprod: double backward (create_graph=True) through an input holding zeros is not supported "
+                     "(input of shape ",
+                     x.sizes(), ")");
+        if (x.dim() == 0) return TensorList{g[0]};
+        Tensor v = g[0] * x.cumprod(ld);  // the sums from i to the end: total - cumsum + v
+        return TensorList{(v.sum({ld}, true) - v.cumsum(ld) + v) / x};
+      }
       Tensor xv = sx.unpack("CumprodBackward0").detach().contiguous();
       Tensor gv = g[0].detach().contiguous();
       Tensor gx = empty(xv.sizes(), TensorOptions(xv.dtype(), xv.device()));
