@@ -102,8 +102,34 @@ struct AttentionSaved {
   kernels::AttentionParams p;
 };
 
+// With create_graph: the same gradients composed from differentiable ops (P = softmax(S), dV = P^T dO,
+// dS = P * (dO V^T - rowsum(dO V^T * P)), dQ = dS K scale, dK = dS^T Q scale), so that they differentiate again.
+TensorList attention_backward_composed(const AttentionSaved& s, const TensorList& g) {
+  const char* name = kBackwardName;
+  const kernels::AttentionParams& p = s.p;
+  LOOM_CHECK_KIND(p.dropout_p == 0.0, ErrorKind::NotImplemented, kOp,
+                  ": double backward (create_graph=True) with dropout_p > 0 is not supported");
+  Tensor Q = s.q.unpack(name), K = s.k.unpack(name), V = s.v.unpack(name);
+  Tensor S = Q.matmul(K.transpose(-2, -1)) * p.scale;
+  if (s.mask.defined()) {
+    Tensor m = s.qs.size() == 3 && s.mask.dim() == 3 ? s.mask.unsqueeze(1) : s.mask;
+    S = m.dtype() == DType::Bool ? S.masked_fill(m.logical_not(), Scalar(-INFINITY)) : S + m;
+  }
+  if (p.causal) {  // key j is visible to query i iff j <= i
+    const TensorOptions idx(DType::Int64, Q.device());
+    Tensor i = arange(Scalar(p.Lq), idx).unsqueeze(1), j = arange(Scalar(p.Lk), idx).unsqueeze(0);
+    S = S.masked_fill(j.gt(i), Scalar(-INFINITY));
+  }
+  Tensor P = S.softmax(-1);
+  Tensor dO = g[0].defined() ? as4(g[0]) : zeros({p.B, p.H, p.Lq, p.Dv}, s.opts);
+  Tensor dP = dO.matmul(V.transpose(-2, -1));
+  Tensor dS = P * (dP - (dP * P).sum({-1}, true));
+  return TensorList{(dS.matmul(K) * p.scale).reshape(s.qs), (dS.transpose(-2, -1).matmul(Q) * p.scale).reshape(s.ks),
+                    P.transpose(-2, -1).matmul(dO).reshape(s.vs)};
+}
+
 TensorList attention_backward(const AttentionSaved& s, const TensorList& g) {
-  LOOM_CHECK(!autograd::grad_enabled(), kOp, ": double backward (create_graph=True) is not supported");
+  if (autograd::grad_enabled()) return attention_backward_composed(s, g);
   const char* name = kBackwardName;
   const kernels::AttentionParams& p = s.p;
   const TensorOptions& opts = s.opts;
