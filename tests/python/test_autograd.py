@@ -374,3 +374,48 @@ def test_deep_chain_backward():
         y = y * 1.0
     y.sum().backward()
     assert x.grad.item() == 1.0
+
+
+def _leaf(*shape, lo=None):
+    t = loom.randn(shape, dtype=loom.float64)
+    return (t.abs() + lo if lo is not None else t).requires_grad_()
+
+
+@pytest.mark.parametrize("name, fn, shapes", [
+    ("avg_pool2d", lambda a: loom.nn.functional.avg_pool2d(a, 2, 1, 1, True, False), [(1, 2, 3, 4)]),
+    ("avg_pool2d unbatched", lambda a: loom.nn.functional.avg_pool2d(a, 2), [(2, 3, 4)]),
+    ("max_pool2d", lambda a: loom.nn.functional.max_pool2d(a, 2, 1, 1), [(1, 2, 3, 4)]),
+    ("max_pool1d", lambda a: loom.nn.functional.max_pool1d(a * a, 2), [(2, 3, 4)]),
+    ("max_pool3d", lambda a: loom.nn.functional.max_pool3d(a, 2), [(1, 2, 2, 3, 4)]),
+    ("avg_pool3d", lambda a: loom.nn.functional.avg_pool3d(a, 2, 1, 1, divisor_override=3), [(1, 2, 2, 3, 4)]),
+    ("adaptive_avg_pool2d", lambda a: loom.nn.functional.adaptive_avg_pool2d(a, (2, 3)), [(1, 2, 3, 4)]),
+    ("adaptive_max_pool2d", lambda a: loom.nn.functional.adaptive_max_pool2d(a, (2, 3)), [(2, 3, 4)]),
+    ("lp_pool2d", lambda a: loom.nn.functional.lp_pool2d(a.abs() + 0.2, 2, 1, 1), [(1, 1, 2, 2)]),
+    ("std", lambda a: a.std(1), [(3, 4)]),
+    ("var", lambda a: a.var([0, 1], True, True), [(3, 4)]),
+    ("std of one element", lambda a: a.std([0], False, True), [(1,)]),
+    ("cumprod", lambda a: (a.abs() + 0.5).cumprod(1), [(3, 4)]),
+    ("attention", lambda q, k, v: loom.nn.functional.scaled_dot_product_attention(q, k, v), [(2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 3)]),
+    ("attention causal 3-D", lambda q, k, v: loom.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+     [(2, 3, 4), (2, 3, 4), (2, 3, 2)]),
+    ("attention bool mask", lambda q, k, v: loom.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=loom.tensor([[True, False, True], [True, True, False], [False, True, True]])),
+     [(2, 3, 4), (2, 3, 4), (2, 3, 2)]),
+])
+def test_double_backward(name, fn, shapes):
+    # The backward's own gradients (create_graph) against central differences.
+    assert loom.autograd.gradgradcheck(fn, tuple(_leaf(*s) for s in shapes)), name
+
+
+def test_double_backward_of_a_constant_std_is_zero_and_unsupported_cases_say_so():
+    x = loom.tensor([[-0.99421875]], dtype=loom.float64, requires_grad=True)
+    assert loom.autograd.gradgradcheck(lambda t: t.expand(3, 4).std([-2, 1]), (x,))
+    z = loom.tensor([1.0, 0.0, 2.0], dtype=loom.float64, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="cumprod: double backward"):
+        loom.autograd.gradgradcheck(lambda t: t.cumprod(0), (z,))
+    assert loom.autograd.gradcheck(lambda t: t.cumprod(0), (z,))  # the first derivative handles zeros
+    q = _leaf(1, 2, 3)
+    y = loom.nn.functional.scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+    with pytest.raises(NotImplementedError, match="dropout_p > 0"):  # the create_graph backward itself
+        loom.autograd.grad(y.sum(), [q], create_graph=True)
+    loom.autograd.grad(y.sum(), [q])  # without create_graph: the kernel
