@@ -151,8 +151,9 @@ LayerOut rnn_layer(RnnCell cell, const Tensor& x, const Tensor& h0, const Tensor
   Tensor saved = need_grad ? empty({N, SW * H}, opts) : Tensor();
   {
     autograd::NoGradGuard no_grad;
-    Tensor bi = b_ih.defined() ? b_ih.detach() : zeros({G * H}, opts);
-    Tensor bh = b_hh.defined() ? b_hh.detach() : zeros({G * H}, opts);
+    // The kernels read the biases as contiguous vectors (an expanded or strided bias was read past its end).
+    Tensor bi = b_ih.defined() ? b_ih.detach().contiguous() : zeros({G * H}, opts);
+    Tensor bh = b_hh.defined() ? b_hh.detach().contiguous() : zeros({G * H}, opts);
     Tensor xw = empty({N, G * H}, opts), hw = empty({B, G * H}, opts);
     const StepProduct recurrent(dev, dt, w_hh, true, H, G * H, B);  // h_prev @ W_hhᵀ
     gemm1(dev, dt, false, true, N, G * H, I, x.data_ptr(), I, w_ih.data_ptr(), I, 0.0, xw.data_ptr(), G * H);

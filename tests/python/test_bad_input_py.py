@@ -444,3 +444,22 @@ def test_conv_transpose_1x1_with_output_padding_writes_every_output():
     x2 = loom.randn(2, 2, 3, 4, dtype=loom.float64, requires_grad=True)
     w2 = loom.randn(2, 3, 1, 1, dtype=loom.float64, requires_grad=True)
     assert loom.autograd.gradcheck(lambda a, k: F.conv_transpose2d(a, k, None, 1, 0, (1, 1), 1, 2), (x2, w2))
+
+
+def test_rnn_cells_read_strided_biases():
+    # The biases went to the kernels as raw pointers: an expanded or strided one was read past its end.
+    D = loom.float64
+    x, h, c = loom.randn((2, 3), dtype=D), loom.randn((2, 2), dtype=D), loom.randn((2, 2), dtype=D)
+    b = loom.randn((1,), dtype=D)
+    for cell, g in ((loom.gru_cell, 3), (loom.rnn_tanh_cell, 1), (loom.rnn_relu_cell, 1), (loom.lstm_cell, 4)):
+        wi, wh = loom.randn((g * 2, 3), dtype=D), loom.randn((g * 2, 2), dtype=D)
+        strided = loom.randn((g * 4,), dtype=D)[::2]
+        state = (h, c) if cell is loom.lstm_cell else h
+        for bias in (b.expand(g * 2), strided):
+            got = cell(x, state, wi, wh, bias, bias)
+            want = cell(x, state, wi, wh, bias.contiguous(), bias.contiguous())
+            for u, v in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+                np.testing.assert_array_equal(u.numpy(), v.numpy())
+    bb = b.clone().requires_grad_()
+    assert loom.autograd.gradcheck(lambda t: loom.gru_cell(x, h, loom.ones((6, 3), dtype=D), loom.ones((6, 2), dtype=D) * 0.1,
+                                                          t.expand(6), None), (bb,))
