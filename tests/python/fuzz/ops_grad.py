@@ -564,6 +564,52 @@ def _misc(draw):
     return [draw(leaf((1, 2 * 4, 4)))], "F.fold({0}, (3, 3), 2)"
 
 
+@st.composite
+def _fusion(draw):
+    """loom's multimodal kernels and the RNN cells (hand-written backward kernels)."""
+    kind = draw(st.sampled_from(["gated_fusion", "film", "linear2", "bilinear_pool", "clip_loss", "lstm_cell",
+                                 "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "linear_act"]))
+    B, D, Db = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    if kind == "gated_fusion":
+        return ([draw(leaf((B, D), which=0)), draw(leaf((B, D), which=1)), draw(leaf((D, 2 * D), -1.0, 1.0, 2)),
+                 draw(leaf((D,), which=3))], "F.gated_fusion({0}, {1}, {2}, {3})")
+    if kind == "film":
+        return ([draw(leaf((B, D), which=0)), draw(leaf((B, Db), which=1)), draw(leaf((2 * D, Db), -1.0, 1.0, 2)),
+                 draw(leaf((2 * D,), which=3))], "F.film({0}, {1}, {2}, {3})")
+    if kind == "linear2":
+        lead = draw(st.sampled_from([(), (2,)]))
+        O = draw(st.integers(1, 3))
+        bias = draw(st.booleans())
+        leaves = [draw(leaf(lead + (B, D), which=0)), draw(leaf(lead + (B, Db), which=1)),
+                  draw(leaf((O, D + Db), -1.0, 1.0, 2))] + ([draw(leaf((O,), which=3))] if bias else [])
+        return leaves, "F.linear2({0}, {1}, {2}%s)" % (", {3}" if bias else "")
+    if kind == "bilinear_pool":
+        R, O = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        return ([draw(leaf((B, D), which=0)), draw(leaf((B, Db), which=1)), draw(leaf((R, D), -1.0, 1.0, 2)),
+                 draw(leaf((R, Db), -1.0, 1.0, 3)), draw(leaf((O, R), -1.0, 1.0, 4))],
+                "F.bilinear_pool({0}, {1}, {2}, {3}, {4})")
+    if kind == "clip_loss":
+        N, E = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        return ([draw(leaf((N, E), which=0)), draw(leaf((N, E), which=1)), draw(leaf((), -0.5, 0.5, 2))],
+                "F.clip_loss({0}, {1}, {2})")
+    if kind == "linear_act":
+        O = draw(st.integers(1, 3))
+        act = draw(st.sampled_from(["none", "relu", "gelu"]))
+        return ([draw(leaf((B, D), which=0)), draw(leaf((O, D), -1.0, 1.0, 1)), draw(leaf((O,), which=2))],
+                "F.linear({0}, {1}, {2}, activation=%r)" % act if act != "none" else "F.linear({0}, {1}, {2})")
+    H = draw(st.integers(1, 3))
+    gates = {"lstm_cell": 4, "gru_cell": 3}.get(kind, 1)
+    bias = draw(st.booleans())
+    x, h = draw(leaf((B, D), which=0)), draw(leaf((B, H), which=1))
+    w_ih, w_hh = draw(leaf((gates * H, D), -1.0, 1.0, 2)), draw(leaf((gates * H, H), -1.0, 1.0, 3))
+    if kind == "lstm_cell":
+        c = draw(leaf((B, H), which=4))
+        leaves = [x, h, c, w_ih, w_hh] + ([draw(leaf((4 * H,), which=0)), draw(leaf((4 * H,), which=1))] if bias else [])
+        return leaves, "loom.lstm_cell({0}, ({1}, {2}), {3}, {4}%s)[%d]" % (", {5}, {6}" if bias else "", draw(st.integers(0, 1)))
+    leaves = [x, h, w_ih, w_hh] + ([draw(leaf((gates * H,), which=0)), draw(leaf((gates * H,), which=1))] if bias else [])
+    return leaves, "loom.%s({0}, {1}, {2}, {3}%s)" % (kind, ", {4}, {5}" if bias else "")
+
+
 def register_all():
     for op in _registry():
         kind = op.get("kind", "pointwise")
@@ -592,3 +638,4 @@ def register_all():
     _reg("activations", _one("activations", _activation()))
     _reg("losses", _one("losses", _losses()))
     _reg("misc", _one("misc", _misc()))
+    _reg("fusion_rnn", _one("fusion_rnn", _fusion()))
