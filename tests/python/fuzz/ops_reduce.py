@@ -44,8 +44,10 @@ def unstable_slices(x, axis, keepdim):
 
 
 def _logsumexp(a, axis, keepdim):
-    if a.size == 0 or not axis:
+    if a.size == 0:
         m = np.zeros(np.sum(a, axis=axis, keepdims=True).shape)
+    elif not axis:  # nothing reduced (a 0-d tensor): shifted by each value itself, so that exp(x - m) = 1
+        m = np.array(a, dtype=np.float64)
     else:
         m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
