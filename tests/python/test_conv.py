@@ -289,3 +289,33 @@ def test_conv_cache_api(tmp_path):
         cache.load(bad)
     with pytest.raises(ValueError, match="cannot open"):
         cache.load(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("mode, np_mode", [("zeros", "constant"), ("reflect", "reflect"), ("replicate", "edge"),
+                                           ("circular", "wrap")])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_conv_modules_padding_mode(mode, np_mode, n):
+    # The input padded as NumPy pads it, then a convolution without padding; 'same' with an even kernel pads
+    # one more on the right, as PyTorch.
+    rng = np.random.default_rng(n)
+    conv = {1: loom.nn.Conv1d, 2: loom.nn.Conv2d, 3: loom.nn.Conv3d}[n]
+    f = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[n]
+    for padding, k, dil in [(1, 3, 1), (2, 3, 2), ("same", 4, 1), ("same", 3, 2), ("valid", 3, 1)]:
+        m = conv(2, 3, k, padding=padding, dilation=dil, padding_mode=mode).double()
+        x = rng.standard_normal((2, 2) + (5,) * n)
+        if padding == "same":
+            pairs = [((dil * (k - 1)) // 2, dil * (k - 1) - (dil * (k - 1)) // 2)] * n
+        elif padding == "valid":
+            pairs = [(0, 0)] * n
+        else:
+            pairs = [(padding, padding)] * n
+        xp = np.pad(x, [(0, 0), (0, 0)] + pairs, mode=np_mode)
+        want = f(loom.tensor(xp), m.weight, m.bias, 1, 0, dil)
+        np.testing.assert_allclose(m(loom.tensor(x)).detach().numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    if mode != "zeros":
+        assert f"padding_mode={mode}" in repr(m)
+        x = loom.tensor(rng.standard_normal((1, 2) + (4,) * n), requires_grad=True)
+        small = conv(2, 1, 3, padding=1, padding_mode=mode).double()
+        assert loom.autograd.gradcheck(lambda t: small(t), (x,))
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        conv(2, 3, 3, padding_mode="mirror")

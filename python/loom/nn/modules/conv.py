@@ -29,7 +29,7 @@ def _conv_repr(m, output_padding=None):
     n = m._n
     s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
     if m.padding != (0,) * n:
-        s += f", padding={m.padding!r}" if isinstance(m.padding, str) else f", padding={m.padding}"
+        s += f", padding={m.padding}"  # a string unquoted, as PyTorch prints it
     if output_padding is not None and output_padding != (0,) * n:
         s += f", output_padding={output_padding}"
     if m.dilation != (1,) * n:
@@ -38,6 +38,8 @@ def _conv_repr(m, output_padding=None):
         s += f", groups={m.groups}"
     if m.bias is None:
         s += ", bias=False"
+    if getattr(m, "padding_mode", "zeros") != "zeros":
+        s += f", padding_mode={m.padding_mode}"
     return s
 
 
@@ -58,8 +60,9 @@ class _ConvNd(Module):
         super().__init__()
         n = self._n
         _check_channels(in_channels, out_channels, groups)
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode={padding_mode!r}: only 'zeros' is supported")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"padding_mode must be one of ['zeros', 'reflect', 'replicate', 'circular'], but got "
+                             f"padding_mode='{padding_mode}'")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.dilation = _tuple(kernel_size, n), _tuple(stride, n), _tuple(dilation, n)
         if isinstance(padding, str):
@@ -67,26 +70,32 @@ class _ConvNd(Module):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
             if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-            if padding == "same":
-                pads = []
-                for d, k in zip(self.dilation, self.kernel_size):
-                    total = d * (k - 1)
-                    if total % 2:
-                        raise NotImplementedError("padding='same' with an even effective kernel needs asymmetric padding")
-                    pads.append(total // 2)
-                self._padding_value = tuple(pads)
-            else:
-                self._padding_value = (0,) * n
+            # 'same': d (k - 1) in all, the extra one on the right when odd (as PyTorch)
+            totals = [d * (k - 1) if padding == "same" else 0 for d, k in zip(self.dilation, self.kernel_size)]
+            self._pad_pairs = tuple((t // 2, t - t // 2) for t in totals)
             self.padding = padding
         else:
             self.padding = _tuple(padding, n)
-            self._padding_value = self.padding
+            self._pad_pairs = tuple((p, p) for p in self.padding)
         self.padding_mode = padding_mode
+        symmetric = all(a == b for a, b in self._pad_pairs)
+        # The convolution's own (zero) padding, or 0 when the input is padded first by F.pad: another
+        # padding_mode, or an asymmetric 'same'.
+        self._padding_value = (tuple(a for a, _ in self._pad_pairs) if padding_mode == "zeros" and symmetric
+                               else (0,) * n)
+        self._pre_pad = None if padding_mode == "zeros" and symmetric else \
+            tuple(v for pair in reversed(self._pad_pairs) for v in pair)
         _add_parameters(self, (out_channels, in_channels // groups) + self.kernel_size, out_channels, bias, device,
                         dtype)
 
     def reset_parameters(self):
         init._default_weight_bias_(self.weight, self.bias)
+
+    def _padded(self, input):
+        """The input padded by padding_mode (F.pad), when the convolution's zero padding does not do it."""
+        if self._pre_pad is None or not any(self._pre_pad):
+            return input
+        return F.pad(input, self._pre_pad, mode="constant" if self.padding_mode == "zeros" else self.padding_mode)
 
     def extra_repr(self):
         return _conv_repr(self)
@@ -96,22 +105,24 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def forward(self, input):
-        return F.conv1d(input, self.weight, self.bias, self.stride[0], self._padding_value[0], self.dilation[0],
-                        self.groups)
+        return F.conv1d(self._padded(input), self.weight, self.bias, self.stride[0], self._padding_value[0],
+                        self.dilation[0], self.groups)
 
 
 class Conv2d(_ConvNd):
     _n = 2
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self._padding_value, self.dilation, self.groups)
+        return F.conv2d(self._padded(input), self.weight, self.bias, self.stride, self._padding_value, self.dilation,
+                        self.groups)
 
 
 class Conv3d(_ConvNd):
     _n = 3
 
     def forward(self, input):
-        return F.conv3d(input, self.weight, self.bias, self.stride, self._padding_value, self.dilation, self.groups)
+        return F.conv3d(self._padded(input), self.weight, self.bias, self.stride, self._padding_value, self.dilation,
+                        self.groups)
 
 
 class _ConvTransposeNd(Module):
