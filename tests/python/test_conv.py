@@ -319,3 +319,23 @@ def test_conv_modules_padding_mode(mode, np_mode, n):
         assert loom.autograd.gradcheck(lambda t: small(t), (x,))
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         conv(2, 3, 3, padding_mode="mirror")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_functional_conv_same_padding_with_an_even_kernel(n):
+    # d (k - 1) odd: (d (k - 1)) // 2 zeros on the left, the rest on the right, as PyTorch.
+    rng = np.random.default_rng(10 + n)
+    f = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[n]
+    for k, d in [(2, 1), (4, 1), (2, 3), (4, 2), (3, 1)]:
+        x, w = rng.standard_normal((2, 3) + (5,) * n), rng.standard_normal((4, 3) + (k,) * n)
+        t = d * (k - 1)
+        xp = np.pad(x, [(0, 0), (0, 0)] + [(t // 2, t - t // 2)] * n)
+        got = f(loom.tensor(x), loom.tensor(w), None, 1, "same", d)
+        assert got.shape == (2, 4) + (5,) * n
+        np.testing.assert_allclose(got.numpy(), f(loom.tensor(xp), loom.tensor(w), None, 1, 0, d).numpy(), rtol=1e-12,
+                                   atol=1e-12)
+    a = loom.tensor(rng.standard_normal((1, 2) + (4,) * n), requires_grad=True)
+    wt = loom.tensor(rng.standard_normal((1, 2) + (2,) * n), requires_grad=True)
+    assert loom.autograd.gradcheck(lambda u, v: f(u, v, padding="same"), (a, wt))
+    with pytest.raises(ValueError, match="strided"):
+        f(loom.ones((1, 1) + (4,) * n), loom.ones((1, 1) + (2,) * n), padding="same", stride=2)

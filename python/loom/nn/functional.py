@@ -403,6 +403,30 @@ def _export_native():
 
 _export_native()
 
+
+def _same_padding_wrapper(native, n):
+    """conv{n}d with padding='same' and an even effective kernel: the input padded by F.pad, d (k - 1) // 2 on
+    the left and the rest on the right (as PyTorch), then the native convolution without padding."""
+    def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        if (isinstance(padding, str) and padding == "same" and isinstance(weight, _C.Tensor) and weight.dim() == n + 2
+                and all(s == 1 for s in ((stride,) * n if isinstance(stride, int) else tuple(stride)))):
+            dil = (dilation,) * n if isinstance(dilation, int) else tuple(dilation)
+            totals = [d * (k - 1) for d, k in zip(dil, tuple(weight.shape)[2:])]
+            if len(dil) == n and any(t % 2 for t in totals):
+                pads = tuple(v for t in reversed(totals) for v in (t // 2, t - t // 2))
+                return native(pad(input, pads), weight, bias, stride, 0, dilation, groups)
+        return native(input, weight, bias, stride, padding, dilation, groups)
+
+    conv.__name__ = conv.__qualname__ = native.__name__
+    conv.__doc__ = native.__doc__
+    return conv
+
+
+if getattr(_C, "_functional", None) is not None:
+    conv1d = _same_padding_wrapper(_C._functional.conv1d, 1)
+    conv2d = _same_padding_wrapper(_C._functional.conv2d, 2)
+    conv3d = _same_padding_wrapper(_C._functional.conv3d, 3)
+
 # The composed functions of the sibling modules (they import the helpers above, so they come last).
 from ._functional_attention import *  # noqa: E402,F401,F403
 from ._functional_layers import *  # noqa: E402,F401,F403
