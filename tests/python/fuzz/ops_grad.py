@@ -610,6 +610,63 @@ def _fusion(draw):
     return leaves, "loom.%s({0}, {1}, {2}, {3}%s)" % (kind, ", {4}, {5}" if bias else "")
 
 
+@st.composite
+def _modules(draw):
+    """loom.nn modules in float64 (built in the snippet after loom.manual_seed), the gradient for their input."""
+    kind = draw(st.sampled_from(["rnn", "transformer", "mha", "conv", "batchnorm", "layernorm", "groupnorm",
+                                 "bilinear"]))
+    B = draw(st.integers(1, 2))
+    if kind == "rnn":
+        cls = draw(st.sampled_from(["LSTM", "GRU", "RNN"]))
+        I, H, T = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        layers, bi, bf = draw(st.integers(1, 2)), draw(st.booleans()), draw(st.booleans())
+        extra = ", nonlinearity='relu'" if cls == "RNN" and draw(st.booleans()) else ""
+        make = "nn.%s(%d, %d, num_layers=%d, bidirectional=%s, batch_first=%s%s)" % (cls, I, H, layers, bi, bf, extra)
+        shape = (B, T, I) if bf else (T, B, I)
+        out = draw(st.sampled_from(["[0]", "[1]" if cls != "LSTM" else "[1][1]"]))
+        return make, [draw(leaf(shape))], "m({0})" + out
+    if kind == "transformer":
+        E, heads = draw(st.sampled_from([(2, 1), (4, 2), (3, 3)]))
+        act = draw(st.sampled_from(["relu", "gelu"]))
+        make = ("nn.TransformerEncoderLayer(%d, %d, dim_feedforward=4, dropout=0.0, activation=%r, batch_first=True, "
+                "norm_first=%s)" % (E, heads, act, draw(st.booleans())))
+        return make, [draw(leaf((B, draw(st.integers(1, 3)), E)))], "m({0})"
+    if kind == "mha":
+        E, heads = draw(st.sampled_from([(2, 1), (4, 2)]))
+        L, S_ = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        make = "nn.MultiheadAttention(%d, %d, batch_first=True)" % (E, heads)
+        return make, [draw(leaf((B, L, E), which=0)), draw(leaf((B, S_, E), which=1))], "m({0}, {1}, {1})[0]"
+    if kind == "conv":
+        mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+        k = draw(st.integers(1, 3))
+        pad = draw(st.sampled_from(["1", "'same'", "0"]))
+        make = "nn.Conv2d(2, 3, %d, padding=%s, padding_mode=%r)" % (k, pad, mode)
+        return make, [draw(leaf((B, 2, draw(st.integers(2, 4)), draw(st.integers(2, 4)))))], "m({0})"
+    C = draw(st.integers(1, 3))
+    if kind == "batchnorm":
+        train = draw(st.booleans())
+        make = "nn.BatchNorm1d(%d)%s" % (C, "" if train else ".eval()")
+        return make, [draw(leaf((max(B, 2), C, draw(st.integers(1, 3)))))], "m({0})"
+    if kind == "layernorm":
+        make = "nn.LayerNorm(%d, elementwise_affine=%s)" % (C, draw(st.booleans()))
+        return make, [draw(leaf((B, 2, C)))], "m({0})"
+    if kind == "groupnorm":
+        make = "nn.GroupNorm(%d, %d)" % (C, 2 * C)
+        return make, [draw(leaf((B, 2 * C, 2)))], "m({0})"
+    make = "nn.Bilinear(2, 3, %d)" % C
+    return make, [draw(leaf((B, 2), which=0)), draw(leaf((B, 3), which=1))], "m({0}, {1})"
+
+
+def _module_example(name):
+    @st.composite
+    def strat(draw):
+        make, leaves, body = draw(_modules())
+        return example("grad." + name, leaves, body, extra=("from loom import nn", "loom.manual_seed(0)",
+                                                            "m = %s.double()" % make))
+
+    return strat()
+
+
 def register_all():
     for op in _registry():
         kind = op.get("kind", "pointwise")
@@ -639,3 +696,4 @@ def register_all():
     _reg("losses", _one("losses", _losses()))
     _reg("misc", _one("misc", _misc()))
     _reg("fusion_rnn", _one("fusion_rnn", _fusion()))
+    _reg("modules", _module_example("modules"))
