@@ -327,9 +327,12 @@ bool depthwise_applies(const ConvParams& p, bool grad_input) {
   if (!p.is_2d() || p.Cg() != 1 || p.groups != p.C || p.stride_h > 2 || p.stride_w > 2 || p.taps() > kMaxTaps)
     return false;
   // The input gradient: at stride 1 a flipped stencil over the padded output gradient (pad <= dil (k - 1)),
-  // at stride 2 by input phases (any padding).
+  // which covers the input the output came from, H = OH + dil (R - 1) - 2 pad (a transposed convolution's
+  // output_padding makes its output, this input, larger); at stride 2 by input phases (any padding and size).
+  const bool natural_size =
+      p.H == p.OH + p.dil_h * (p.R - 1) - 2 * p.pad_h && p.W == p.OW + p.dil_w * (p.S - 1) - 2 * p.pad_w;
   return !grad_input || p.stride_h > 1 || p.stride_w > 1 ||
-         (p.pad_h <= p.dil_h * (p.R - 1) && p.pad_w <= p.dil_w * (p.S - 1));
+         (p.pad_h <= p.dil_h * (p.R - 1) && p.pad_w <= p.dil_w * (p.S - 1) && natural_size);
 }
 
 void depthwise_forward(DType dt, void* out, const void* in, const void* weight, const void* bias, const ConvParams& p) {

@@ -33,6 +33,10 @@ const std::vector<Case> kCases = {
     // input, so the convolution it transposes is not the pointwise GEMM (its last row / column was left unwritten)
     {{2, 3, 4, 5}, {3, 2, 1, 1}, {1, 1}, {0, 0}, {1, 1}, {2, 2}, 1},
     {{1, 4, 1, 3}, {4, 1, 1, 1}, {1, 1}, {0, 0}, {1, 0}, {2, 1}, 2},
+    // one output channel per group (the CPU's depthwise input-gradient stencil covered only the size without
+    // the output padding: the extra column was read from outside the plane)
+    {{2, 2, 3, 1}, {2, 1, 1, 1}, {1, 1}, {0, 0}, {0, 1}, {1, 2}, 1},
+    {{1, 3, 4, 4}, {3, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {2, 2}, 3},
 };
 
 // The float64 reference of the op registry (direct loops), flattened.
