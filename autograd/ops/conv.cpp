@@ -517,10 +517,16 @@ Tensor conv_transpose_nd(Op id, const char* op, int nd, const Tensor& input, con
       TensorList grads(has_bias ? 3 : 2);
       if (!g[0].defined()) return grads;
       if (autograd::grad_enabled() && g[0].numel() > 0 && p.N * p.K * p.out_plane() > 0) {  // create_graph
-        if (need_in)
+        if (need_in) {
           grads[0] = conv_forward(
               nd, g[0], s_w.unpack("ConvolutionBackward0"), Tensor(), dims_of(nd, p.stride_d, p.stride_h, p.stride_w),
               dims_of(nd, p.pad_d, p.pad_h, p.pad_w), dims_of(nd, p.dil_d, p.dil_h, p.dil_w), p.groups);
+          // An output_padding of at least the stride (allowed by the dilation) adds rows the input never had.
+          const int64_t first = nd == 3 ? 3 : 2;  // the dim of H
+          if (nd == 3 && grads[0].size(2) > p.OD) grads[0] = grads[0].narrow(2, 0, p.OD);
+          if (grads[0].size(first) > p.OH) grads[0] = grads[0].narrow(first, 0, p.OH);
+          if (grads[0].size(first + 1) > p.OW) grads[0] = grads[0].narrow(first + 1, 0, p.OW);
+        }
         if (need_w) grads[1] = weight_grad_composed(g[0], s_x.unpack("ConvolutionBackward0"), p, nd);
         if (need_b) grads[2] = g[0].sum(bias_dims(nd));
         return grads;
