@@ -169,7 +169,15 @@ class GraphTask {
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
       if (!e.valid()) continue;
-      if (i < outs.size() && outs[i].defined()) accumulate(buffer_of(e.fn)[e.input_nr], std::move(outs[i]));
+      if (i < outs.size() && outs[i].defined()) {
+        // A gradient must have the shape of the tensor it is the gradient of (a wrong one would be added into
+        // a buffer or a .grad of another shape): an error naming the node, as PyTorch's engine.
+        if (e.input_nr < e.fn->outputs.size())
+          LOOM_CHECK(outs[i].sizes() == e.fn->outputs[e.input_nr].shape, "backward: function ", node->name(),
+                     " returned an invalid gradient at index ", i, " - got ", outs[i].sizes(),
+                     " but expected shape compatible with ", e.fn->outputs[e.input_nr].shape);
+        accumulate(buffer_of(e.fn)[e.input_nr], std::move(outs[i]));
+      }
       if (--deps_[e.fn.get()] == 0 && queued_.insert(e.fn.get()).second) {
         buffer_of(e.fn);
         ready_.push(e.fn.get());
