@@ -419,3 +419,32 @@ def test_double_backward_of_a_constant_std_is_zero_and_unsupported_cases_say_so(
     with pytest.raises(NotImplementedError, match="dropout_p > 0"):  # the create_graph backward itself
         loom.autograd.grad(y.sum(), [q], create_graph=True)
     loom.autograd.grad(y.sum(), [q])  # without create_graph: the kernel
+
+
+def test_conv_transpose_double_backward_with_output_padding_at_stride_one():
+    # output_padding 1 at stride 1 (allowed by dilation 2): the composed input gradient, a convolution of the
+    # output gradient, has one row more than the input; it is cut back to the input's size.
+    F = loom.nn.functional
+    x = _leaf(2, 4, 3, 3)
+    w = _leaf(4, 2, 2, 2)
+    y = F.conv_transpose2d(x, w, None, 1, 1, (1, 0), 2, (2, 1))
+    (gx,) = loom.autograd.grad(y.sum(), [x], create_graph=True)
+    assert gx.shape == x.shape
+    x1 = _leaf(1, 1, 3, 1)
+    assert loom.autograd.gradgradcheck(lambda a, b: F.conv_transpose2d(a.expand(2, 4, 3, 3), b, None, 1, 1, (1, 0), 2,
+                                                                       (2, 1)), (x1, w))
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_error():
+    class Bad(loom.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return loom.ones(5, dtype=g.dtype)
+
+    x = loom.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="invalid gradient"):
+        (Bad.apply(x) * 1.0).sum().backward()

@@ -641,7 +641,8 @@ def _modules(draw):
         k = draw(st.integers(1, 3))
         pad = draw(st.sampled_from(["1", "'same'", "0"]))
         make = "nn.Conv2d(2, 3, %d, padding=%s, padding_mode=%r)" % (k, pad, mode)
-        return make, [draw(leaf((B, 2, draw(st.integers(2, 4)), draw(st.integers(2, 4)))))], "m({0})"
+        low = k if pad == "0" else 2  # without padding the input holds at least one window
+        return make, [draw(leaf((B, 2, draw(st.integers(low, 4)), draw(st.integers(low, 4)))))], "m({0})"
     C = draw(st.integers(1, 3))
     if kind == "batchnorm":
         train = draw(st.booleans())
@@ -655,6 +656,80 @@ def _modules(draw):
         return make, [draw(leaf((B, 2 * C, 2)))], "m({0})"
     make = "nn.Bilinear(2, 3, %d)" % C
     return make, [draw(leaf((B, 2), which=0)), draw(leaf((B, 3), which=1))], "m({0}, {1})"
+
+
+@st.composite
+def _composites(draw):
+    """Python-composed functions (their gradient is that of the ops they call) and less common ops."""
+    kind = draw(st.sampled_from(["kron", "cross", "tensordot", "outer", "inner", "addmm", "addcmul", "addcdiv", "lerp",
+                                 "baddbmm", "trace", "rot90", "diag_embed", "block_diag", "take_along_dim",
+                                 "index_add", "index_copy", "masked_scatter", "logaddexp", "xlogy", "sinc", "fmax",
+                                 "trapezoid", "cumulative_trapezoid", "dist", "renorm", "nan_to_num", "logit",
+                                 "polygamma", "mvlgamma", "copysign", "hypot", "unflatten", "movedim", "tile"]))
+    sa = draw(S.shapes(1, 2))
+    if kind == "kron":
+        return [draw(leaf(sa, which=0)), draw(leaf(draw(S.shapes(1, 2)), which=1))], "loom.kron({0}, {1})"
+    if kind == "cross":
+        return [draw(leaf((2, 3), which=0)), draw(leaf((2, 3), which=1))], "loom.cross({0}, {1}, dim=-1)"
+    if kind == "tensordot":
+        return [draw(leaf((2, 3, 2), which=0)), draw(leaf((3, 2, 2), which=1))], "loom.tensordot({0}, {1}, dims=([1, 2], [0, 1]))"
+    if kind in ("outer", "inner"):
+        return [draw(leaf((3,), which=0)), draw(leaf((draw(st.integers(1, 3)) if kind == "outer" else 3,), which=1))], "loom.%s({0}, {1})" % kind
+    if kind == "addmm":
+        return ([draw(leaf((2, 1), which=0)), draw(leaf((2, 3), which=1)), draw(leaf((3, 4), which=2))],
+                "loom.addmm({0}, {1}, {2}, beta=0.5, alpha=2.0)")
+    if kind == "baddbmm":
+        return ([draw(leaf((1, 2, 4), which=0)), draw(leaf((2, 2, 3), which=1)), draw(leaf((2, 3, 4), which=2))],
+                "loom.baddbmm({0}, {1}, {2}, beta=1.5, alpha=0.5)")
+    if kind in ("addcmul", "addcdiv", "lerp"):
+        lo = 0.5 if kind == "addcdiv" else -2.0
+        args = [draw(leaf(sa, which=0)), draw(leaf(sa[-1:], which=1)), draw(leaf(sa, lo, 2.0, 2))]
+        return args, ("loom.lerp({0}, {1}, {2})" if kind == "lerp" else "loom.%s({0}, {1}, {2}, value=0.7)" % kind)
+    if kind == "trace":
+        return [draw(leaf((draw(st.integers(1, 3)), draw(st.integers(1, 3)))))], "{0}.trace()"
+    if kind == "rot90":
+        return [draw(leaf((2, 3)))], "loom.rot90({0}, %d, [0, 1])" % draw(st.integers(-2, 3))
+    if kind == "diag_embed":
+        return [draw(leaf(sa))], "loom.diag_embed({0}, %d)" % draw(st.integers(-1, 1))
+    if kind == "block_diag":
+        return [draw(leaf((2, 1), which=0)), draw(leaf((1, 3), which=1))], "loom.block_diag({0}, {1})"
+    if kind == "take_along_dim":
+        idx = draw(st.lists(st.integers(0, 2), min_size=4, max_size=4))
+        return [draw(leaf((2, 3)))], "loom.take_along_dim({0}, loom.tensor(%s).view(2, 2), 1)" % S.fmt(idx)
+    if kind in ("index_add", "index_copy"):
+        idx = draw(st.lists(st.integers(0, 3), min_size=2, max_size=2, unique=kind == "index_copy"))
+        return ([draw(leaf((4, 2), which=0)), draw(leaf((2, 2), which=1))],
+                "{0}.%s(0, loom.tensor(%s), {1})" % (kind, S.fmt(idx)))
+    if kind == "masked_scatter":
+        mask = draw(st.lists(st.booleans(), min_size=6, max_size=6))
+        return ([draw(leaf((2, 3), which=0)), draw(leaf((6,), which=1))],
+                "{0}.masked_scatter(loom.tensor(%s).view(2, 3), {1})" % S.fmt(mask))
+    if kind in ("logaddexp", "fmax", "copysign", "hypot"):
+        return [draw(leaf(sa, which=0)), draw(leaf(sa[-1:], which=1))], "loom.%s({0}, {1})" % kind
+    if kind == "xlogy":
+        return [draw(leaf(sa, which=0)), draw(leaf(sa, 0.25, 2.0, 1))], "loom.xlogy({0}, {1})"
+    if kind == "sinc":
+        return [draw(leaf(sa))], "loom.sinc({0})"
+    if kind in ("trapezoid", "cumulative_trapezoid"):
+        return [draw(leaf(sa, which=0))], "loom.%s({0}, dx=0.5, dim=-1)" % kind
+    if kind == "dist":
+        return [draw(leaf(sa, which=0)), draw(leaf(sa, which=1))], "loom.dist({0}, {1}, %s)" % draw(st.sampled_from(["2", "1", "3"]))
+    if kind == "renorm":
+        return [draw(leaf((3, 2)))], "loom.renorm({0}, 2, 0, 1.0)"
+    if kind == "nan_to_num":
+        return [draw(leaf(sa))], "loom.nan_to_num({0})"
+    if kind == "logit":
+        return [draw(leaf(sa, 0.05, 0.95))], "loom.logit({0}, eps=%s)" % draw(st.sampled_from(["None", "0.01"]))
+    if kind == "polygamma":
+        # (polygamma(1)'s derivative, polygamma(2), is composed in Python: its gradient is not implemented)
+        return [draw(leaf(sa, 0.3, 3.0))], "loom.polygamma(0, {0})"
+    if kind == "mvlgamma":
+        return [draw(leaf(sa, 1.6, 4.0))], "loom.mvlgamma({0}, p=%d)" % draw(st.integers(1, 3))
+    if kind == "unflatten":
+        return [draw(leaf((2, 6)))], "{0}.unflatten(1, (2, 3))"
+    if kind == "movedim":
+        return [draw(leaf((2, 3, 1)))], "loom.movedim({0}, 0, 2)"
+    return [draw(leaf(sa))], "{0}.tile((2, 1))"
 
 
 def _module_example(name):
@@ -697,3 +772,4 @@ def register_all():
     _reg("misc", _one("misc", _misc()))
     _reg("fusion_rnn", _one("fusion_rnn", _fusion()))
     _reg("modules", _module_example("modules"))
+    _reg("composites", _one("composites", _composites()))
