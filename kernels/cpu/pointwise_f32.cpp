@@ -1,6 +1,6 @@
 // The float32 unary ops on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...):
 // the activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan, atan,
-// asin, acos, tanh, erf and erfinv. One row of n elements at strides so and sx is computed by a function compiled
+// asin, acos, tanh, erf, erfc and erfinv. One row of n elements at strides so and sx is computed by a function compiled
 // for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes
 // wide. Every element goes through the same vector block of kF32Block elements, inlined once (a row's
 // remainder and strided rows through a buffer): a scalar remainder loop or a second copy could contract
@@ -30,6 +30,7 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::GeluTanh:
     case UnaryOp::GeluTanhGrad:
     case UnaryOp::Erf:
+    case UnaryOp::Erfc:
     case UnaryOp::Log1p:
     case UnaryOp::Expm1:
     case UnaryOp::Sin:
@@ -105,6 +106,7 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Log: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v); });
     case UnaryOp::Tanh: return f32_row(o, so, x, sx, n, [](float v) { return tanh_fast(v); });
     case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
+    case UnaryOp::Erfc: return f32_row(o, so, x, sx, n, [](float v) { return erfc_fast(v); });
     case UnaryOp::Sin:
       return f32_row_bounded(
           o, so, x, sx, n, kSinCosMax, [](float v) { return sincos_fast(v, false); },

@@ -1,4 +1,4 @@
-// The vectorizable float math of kernels/cpu/branchless.h (log_fast, tanh_fast, erf_fast; exp_fast is
+// The vectorizable float math of kernels/cpu/branchless.h (log_fast, tanh_fast, erf_fast, erfc_fast; exp_fast is
 // swept in test_softmax.cpp) against the C library in double, and the float32 unary kernels built on them:
 // the same bits for a strided view as for its contiguous copy, PyTorch's special values.
 #include <catch2/catch_test_macros.hpp>
@@ -264,6 +264,31 @@ TEST_CASE("cpu erf_fast is within 3 ulp of erf; odd, saturating, NaN through", "
   CHECK(std::isnan(erf_fast(NAN)));
 }
 
+TEST_CASE("cpu erfc_fast is within 4.5 ulp of erfc into the subnormal range; 2 - erfc(|x|) below 0", "[kernels]") {
+  using loom::kernels::cpu::detail::erfc_fast;
+  auto f = [](float x) { return erfc_fast(x); };
+  auto ref = [](double x) { return std::erfc(x); };
+  double wx = 0;
+  const double worst =
+      std::max(worst_ulp(f, ref, 1e-30f, 10.2f, 2e-6f, &wx), worst_ulp(f, ref, -10.2f, -1e-30f, 1e-5f));
+  INFO("worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 4.5);
+  // Results in float's subnormal range, counted by the subnormal spacing (2^-149).
+  double sub = 0;
+  for (float x = 9.2f; x < 10.2f; x = std::nextafter(x, INFINITY)) {
+    const double want = std::erfc(double(x));
+    sub = std::max(sub, std::fabs(double(erfc_fast(x)) - want) / std::ldexp(1.0, -149));
+  }
+  CHECK(sub <= 2.0);
+  CHECK(erfc_fast(0.0f) == 1.0f);
+  CHECK(erfc_fast(-0.0f) == 1.0f);
+  CHECK(erfc_fast(-INFINITY) == 2.0f);
+  CHECK(erfc_fast(INFINITY) == 0.0f);
+  CHECK(erfc_fast(10.5f) == 0.0f);
+  CHECK(erfc_fast(-10.0f) == 2.0f);
+  CHECK(std::isnan(erfc_fast(NAN)));
+}
+
 TEST_CASE("cpu erfinv_fast is within 4 ulp of erfinv; the tails to 1, infinities at +-1, NaN outside", "[kernels]") {
   using loom::kernels::cpu::detail::erfinv_fast;
   auto f = [](float x) { return erfinv_fast(x); };
@@ -350,10 +375,11 @@ TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous cop
   const ElementwiseLoop strided = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}});
   const ElementwiseLoop contig = make_loop({n}, {{1}, {1}});
   for (UnaryOp op :
-       {UnaryOp::Exp,          UnaryOp::Log,      UnaryOp::Tanh,    UnaryOp::Erf,         UnaryOp::Sigmoid,
-        UnaryOp::Silu,         UnaryOp::SiluGrad, UnaryOp::GeluErf, UnaryOp::GeluErfGrad, UnaryOp::GeluTanh,
-        UnaryOp::GeluTanhGrad, UnaryOp::Log1p,    UnaryOp::Expm1,   UnaryOp::Sin,         UnaryOp::Cos,
-        UnaryOp::Tan,          UnaryOp::Atan,     UnaryOp::Asin,    UnaryOp::Acos,        UnaryOp::Erfinv}) {
+       {UnaryOp::Exp,      UnaryOp::Log,          UnaryOp::Tanh,     UnaryOp::Erf,     UnaryOp::Erfc,
+        UnaryOp::Sigmoid,  UnaryOp::Silu,         UnaryOp::SiluGrad, UnaryOp::GeluErf, UnaryOp::GeluErfGrad,
+        UnaryOp::GeluTanh, UnaryOp::GeluTanhGrad, UnaryOp::Log1p,    UnaryOp::Expm1,   UnaryOp::Sin,
+        UnaryOp::Cos,      UnaryOp::Tan,          UnaryOp::Atan,     UnaryOp::Asin,    UnaryOp::Acos,
+        UnaryOp::Erfinv}) {
     std::vector<float> a(n), b(n);
     cpu::unary(op, DType::Float32, a.data(), src.data(), strided);
     cpu::unary(op, DType::Float32, b.data(), tcopy.data(), contig);
