@@ -184,6 +184,17 @@ LOOM_ACT_HD T softshrink(T x, T lambd) {
   return x > lambd ? x - lambd : (x < -lambd ? x + lambd : x * T(0));
 }
 
+// NaN, +inf and -inf replaced; the gradient passes where x is finite (x - x is 0 only there).
+template <typename T>
+LOOM_ACT_HD T nan_to_num(T x, T nan, T posinf, T neginf) {
+  const T inf = T(INFINITY);
+  return x != x ? nan : (x == inf ? posinf : (x == -inf ? neginf : x));
+}
+template <typename T>
+LOOM_ACT_HD T nan_to_num_grad(T g, T x) {
+  return x - x == T(0) ? g : T(0);
+}
+
 template <typename T>
 LOOM_ACT_HD T threshold(T x, T th, T value) {
   return x <= th ? value : x;

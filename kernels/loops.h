@@ -162,6 +162,11 @@ enum class BinaryOp : int8_t {
   // negative amount or by the width or more gives 0 (<<) or the sign (>>).
   Shl,
   Shr,
+  // Floating dtypes only: |a| with b's sign (-0.0 and -NaN count as negative), and
+  // log(e^a + e^b), log2(2^a + 2^b) without overflow (kernels/special_math.h).
+  Copysign,
+  LogAddExp,
+  LogAddExp2,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 // The special functions: computed in double from kernels/special_math.h (unary; Lgamma is the C library's).
@@ -170,7 +175,7 @@ inline bool is_special(UnaryOp op) { return op >= UnaryOp::Digamma && op <= Unar
 inline bool is_polynomial(BinaryOp op) { return op >= BinaryOp::ChebyshevT && op <= BinaryOp::LegendreP; }
 inline bool is_float_only(BinaryOp op) {
   return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc ||
-         is_polynomial(op);
+         is_polynomial(op) || op == BinaryOp::Copysign || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2;
 }
 // The binary special functions: the incomplete gamma functions and the orthogonal polynomials.
 inline bool is_special(BinaryOp op) {

@@ -172,6 +172,22 @@ LOOM_SPECIAL_HD double i1e_d(double x) {
   return x < 0 ? -v : v;
 }
 
+// ---- logaddexp, logaddexp2 (in the dtype itself) ----
+// max(a, b) + log1p(exp(-|a - b|)) (log2: log1p(2^-|a - b|) / ln 2); two equal infinities give themselves
+// (a - b would be NaN); NaN propagates.
+template <typename T>
+LOOM_SPECIAL_HD T logaddexp_t(T a, T b) {
+  if (std::isinf(a) && a == b) return a;
+  const T m = a > b ? a : b;
+  return m + std::log1p(std::exp(-std::fabs(a - b)));
+}
+template <typename T>
+LOOM_SPECIAL_HD T logaddexp2_t(T a, T b) {
+  if (std::isinf(a) && a == b) return a;
+  const T m = a > b ? a : b;
+  return m + std::log1p(std::exp2(-std::fabs(a - b))) * T(1.44269504088896340736);
+}
+
 // ---- erfcx(x) = exp(x^2) erfc(x) ----
 // x >= 12: the asymptotic series 1 / (x sqrt(pi)) * sum_k (-1)^k (2k-1)!! / (2x^2)^k; 0 <= x < 12:
 // exp(x^2) erfc(x) with x^2 split exactly into hi + lo (fma), so exp(x^2) keeps full precision; x < 0:

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include "autograd/ops/common.h"
@@ -181,6 +182,19 @@ Tensor threshold(const Tensor& input, double threshold, double value) {
   }
   return activation(Op::threshold, "threshold", "ThresholdBackward0", ActivationOp::Threshold, {threshold, value},
                     input, [=](const Tensor& g, const Tensor& x) { return where(x.le(threshold), 0.0, g); });
+}
+
+Tensor nan_to_num(const Tensor& input, double nan, std::optional<double> posinf, std::optional<double> neginf) {
+  if (!is_floating(input.dtype())) {
+    OpScope scope(Op::nan_to_num, {&input});
+    return input.clone();
+  }
+  const bool f32 = input.dtype() == DType::Float32;
+  const double big = f32 ? double(std::numeric_limits<float>::max()) : std::numeric_limits<double>::max();
+  return activation(Op::nan_to_num, "nan_to_num", "NanToNumBackward0", ActivationOp::NanToNum,
+                    {nan, posinf.value_or(big), neginf.value_or(-big)}, input, [](const Tensor& g, const Tensor& x) {
+                      return where((x - x).eq(0.0), g, 0.0);
+                    });  // x - x: 0 where finite
 }
 
 }  // namespace loom

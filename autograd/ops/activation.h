@@ -4,6 +4,8 @@
 // differentiable again (create_graph). Floating inputs (float32, float64), except where noted; other
 // dtypes raise NotImplemented naming the op, as PyTorch.
 #pragma once
+#include <optional>
+
 #include "core/tensor.h"
 
 namespace loom {
@@ -40,5 +42,9 @@ Tensor softshrink(const Tensor& input, double lambd = 0.5);
 // input where input > threshold, else value. Integer inputs too (value converted to their dtype, no
 // gradient); bool raises.
 Tensor threshold(const Tensor& input, double threshold, double value);
+// NaN replaced by nan, +inf by posinf and -inf by neginf (by default the dtype's largest and lowest finite
+// values); the gradient passes where input is finite. Integer and bool inputs: a copy.
+Tensor nan_to_num(const Tensor& input, double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
 
 }  // namespace loom

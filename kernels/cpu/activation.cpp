@@ -107,6 +107,8 @@ LOOM_CPU_INLINE void forward_row(ActivationOp op, const ActivationParams& p, T* 
       return row<1, T>(o, so, nullptr, 0, x, sx, n, [=](T v) { return act::softshrink(v, a); });
     case ActivationOp::Threshold:
       return row<1, T>(o, so, nullptr, 0, x, sx, n, [=](T v) { return act::threshold(v, a, b); });
+    case ActivationOp::NanToNum:
+      return row<1, T>(o, so, nullptr, 0, x, sx, n, [=](T v) { return act::nan_to_num(v, a, b, c); });
   }
 }
 
@@ -141,6 +143,8 @@ LOOM_CPU_INLINE void backward_row(ActivationOp op, const ActivationParams& p, T*
       return row<2, T>(o, so, g, sg, x, sx, n, [=](T u, T v) { return act::shrink_grad(u, v, a); });
     case ActivationOp::Threshold:
       return row<2, T>(o, so, g, sg, x, sx, n, [=](T u, T v) { return act::threshold_grad(u, v, a); });
+    case ActivationOp::NanToNum:
+      return row<2, T>(o, so, g, sg, x, sx, n, [](T u, T v) { return act::nan_to_num_grad(u, v); });
   }
 }
 

@@ -391,7 +391,10 @@ const char* binary_name(BinaryOp op) {
                                 "laguerre_polynomial_l",
                                 "legendre_polynomial_p",
                                 "bitwise_left_shift",
-                                "bitwise_right_shift"};
+                                "bitwise_right_shift",
+                                "copysign",
+                                "logaddexp",
+                                "logaddexp2"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -475,6 +478,9 @@ void with_binary(BinaryOp op, Fn&& fn) {
     if constexpr (std::is_floating_point_v<T>) {
       if (op == BinaryOp::Hypot) return fn([](T a, T b) { return std::hypot(a, b); });
       if (op == BinaryOp::Atan2) return fn([](T a, T b) { return std::atan2(a, b); });
+      if (op == BinaryOp::Copysign) return fn([](T a, T b) { return std::copysign(a, b); });
+      if (op == BinaryOp::LogAddExp) return fn([](T a, T b) { return logaddexp_t(a, b); });
+      if (op == BinaryOp::LogAddExp2) return fn([](T a, T b) { return logaddexp2_t(a, b); });
       if (op == BinaryOp::Gammainc) return fn([](T a, T b) { return T(gammainc_d(double(a), double(b))); });
       if (op == BinaryOp::Gammaincc) return fn([](T a, T b) { return T(gammaincc_d(double(a), double(b))); });
       if (is_polynomial(op)) return fn([op](T x, T n) { return polynomial_d(op, x, n); });

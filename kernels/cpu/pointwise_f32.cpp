@@ -180,12 +180,24 @@ LOOM_CPU_INLINE void f32_row2(float* o, int64_t so, const float* a, int64_t sa, 
 LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const float* a, int64_t sa, const float* b,
                                     int64_t sb, int64_t n) {
   if (op == BinaryOp::Atan2) return f32_row2(o, so, a, sa, b, sb, n, [](float y, float x) { return atan2_fast(y, x); });
+  if (op == BinaryOp::LogAddExp)
+    return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) {
+      const float r = (x > y ? x : y) + log1p_fast(exp_fast(-std::fabs(x - y)));
+      return x == y && std::fabs(x) == INFINITY ? x : r;
+    });
+  if (op == BinaryOp::LogAddExp2)
+    return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) {
+      const float r = (x > y ? x : y) + log1p_fast(exp2_fast(-std::fabs(x - y))) * 1.44269504f;
+      return x == y && std::fabs(x) == INFINITY ? x : r;
+    });
   f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return hypot_fast(x, y); });
 }
 
 }  // namespace
 
-bool f32_binary_row_op(BinaryOp op) { return op == BinaryOp::Atan2 || op == BinaryOp::Hypot; }
+bool f32_binary_row_op(BinaryOp op) {
+  return op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2;
+}
 
 void binary_f32(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {
   const int d = L.ndim - 1;

@@ -33,6 +33,7 @@ struct ForwardF {
       case ActivationOp::Tanhshrink: return act::tanhshrink<T, M>(x);
       case ActivationOp::Hardshrink: return act::hardshrink(x, a);
       case ActivationOp::Softshrink: return act::softshrink(x, a);
+      case ActivationOp::NanToNum: return act::nan_to_num(x, a, b, c);
       default: return act::threshold(x, a, b);
     }
   }
@@ -57,6 +58,7 @@ struct BackwardF {
       case ActivationOp::Tanhshrink: return act::tanhshrink_grad<T, M>(g, x);
       case ActivationOp::Hardshrink:
       case ActivationOp::Softshrink: return act::shrink_grad(g, x, a);
+      case ActivationOp::NanToNum: return act::nan_to_num_grad(g, x);
       default: return act::threshold_grad(g, x, a);
     }
   }

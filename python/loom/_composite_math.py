@@ -34,24 +34,23 @@ def _floating(x):
     return x if x.is_floating_point() else x.float()
 
 
+# The kernels' bindings (floating tensors only); the functions below, which promote integers and numbers as
+# PyTorch, replace them as Tensor methods (install()).
+_KERNELS = {name: getattr(Tensor, name) for name in ("logaddexp", "logaddexp2", "copysign")}
+
+
 # ---- pointwise ----
 
 def logaddexp(self, other):
-    """log(exp(self) + exp(other)) without overflow; the gradient to each side is exp(side - result)."""
     _check_tensor(self, "logaddexp")
     _check_tensor(other, "logaddexp", "other")
-    a, b = _floating(self), _floating(other)
-    m = a.maximum(b).detach()
-    m = _C.where(m.isinf(), 0.0, m)  # both infinite: log(exp(a) + exp(b)) directly gives +-inf
-    return m + ((a - m).exp() + (b - m).exp()).log()
+    return _KERNELS["logaddexp"](_floating(self), _floating(other))
 
 
 def logaddexp2(self, other):
-    """log2(2**self + 2**other) without overflow."""
     _check_tensor(self, "logaddexp2")
     _check_tensor(other, "logaddexp2", "other")
-    ln2 = math.log(2.0)
-    return logaddexp(_floating(self) * ln2, _floating(other) * ln2) / ln2
+    return _KERNELS["logaddexp2"](_floating(self), _floating(other))
 
 
 def xlogy(self, other):
@@ -94,12 +93,13 @@ def signbit(self):
 
 
 def copysign(self, other):
-    """|self| with the sign of other (-0.0 counts as negative), in a floating dtype."""
     a, b = _pair(self, other, "copysign")
-    a = _floating(a)
-    if isinstance(other, Tensor) and other.is_floating_point() and other.dtype == _C.float64:
-        a = a.double()
-    return _C.where(signbit(b), -a.abs(), a.abs())
+    return _KERNELS["copysign"](_floating(a), b)
+
+
+for _f, _more in ((logaddexp, "Integer inputs compute in float32."), (logaddexp2, "Integer inputs compute in float32."),
+                  (copysign, "Integer inputs give float32; other may be a number.")):
+    _f.__doc__ = (_KERNELS[_f.__name__].__doc__ or "") + "\n\n" + _more
 
 
 def sgn(self):
@@ -619,7 +619,7 @@ def install(namespace):
             f.__name__ = f.__qualname__ = alias
             namespace[alias] = f
     for f in METHODS:
-        if not hasattr(Tensor, f.__name__):
+        if not hasattr(Tensor, f.__name__) or f.__name__ in _KERNELS:
             setattr(Tensor, f.__name__, f)
     for alias, f in ALIASES.items():
         setattr(Tensor, alias, f)

@@ -1,8 +1,6 @@
 """Tensor methods written in Python on top of the bound C++ ones."""
 import copy
 
-import numpy as np
-
 from . import _C
 from ._C import Tensor
 
@@ -213,12 +211,7 @@ def _round_method(rnd):
     return round
 
 
-# ---- float classification and cleanup, composed (torch.isnan, isinf, isfinite, nan_to_num, ...) ----
-
-def _float_limits(t):
-    info = np.finfo(np.float32 if t.dtype == _C.float32 else np.float64)
-    return float(info.max), float(info.min)
-
+# ---- float classification and cleanup (torch.isnan, isinf, isfinite composed; nan_to_num a kernel) ----
 
 def isnan(self):
     """True where self is NaN (never for integer and bool tensors)."""
@@ -248,16 +241,10 @@ def isfinite(self):
 
 
 def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
-    """NaN replaced by nan, +inf by posinf and -inf by neginf (default: the dtype's largest and lowest finite
-    values); the gradient passes where the value is kept."""
-    if not self.is_floating_point():
-        return self.clone()
-    hi, lo = _float_limits(self)
-    posinf = hi if posinf is None else posinf
-    neginf = lo if neginf is None else neginf
-    out = _C.where(self != self, nan, self)
-    out = _C.where(self == float("inf"), posinf, out)
-    return _C.where(self == float("-inf"), neginf, out)
+    return _C._functional.nan_to_num(self, nan, posinf, neginf)
+
+
+nan_to_num.__doc__ = _C._functional.nan_to_num.__doc__
 
 
 def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):

@@ -23,6 +23,8 @@ static RegisterFunctional reg_activation([](py::module_& f) {
   f.def("hardshrink", &hardshrink, arg("input"), arg("lambd") = 0.5, registry_doc("hardshrink"));
   f.def("softshrink", &softshrink, arg("input"), arg("lambd") = 0.5, registry_doc("softshrink"));
   f.def("threshold", &threshold, arg("input"), arg("threshold"), arg("value"), registry_doc("threshold"));
+  f.def("nan_to_num", &nan_to_num, arg("input"), arg("nan") = 0.0, arg("posinf") = py::none(),
+        arg("neginf") = py::none(), registry_doc("nan_to_num"));
 });
 
 }  // namespace loom::python

@@ -51,6 +51,7 @@ const Case kCases[] = {
     {ActivationOp::Hardshrink, {0.5}, "hardshrink", {-0.5, 0.5}},
     {ActivationOp::Softshrink, {0.5}, "softshrink", {-0.5, 0.5}},
     {ActivationOp::Threshold, {0.5, -3.0}, "threshold", {0.5}},
+    {ActivationOp::NanToNum, {0.5, 7.0, -7.0}, "nan_to_num", {}},
 };
 
 template <typename T>
@@ -175,8 +176,20 @@ TEST_CASE("cpu activations: PyTorch's values at the kinks and at the special val
     INFO(name);
     for (double d : grad_at(find(name), {-1000.0, 1000.0, -90.0, 90.0})) CHECK(std::isfinite(d));
   }
-  // NaN propagates through every forward, in both precisions.
+  // nan_to_num: the replacements, both precisions (float32's largest finite value as posinf), the gradient
+  // only where x is finite.
+  CHECK(at(find("nan_to_num"), {nan, inf, -inf, -0.0, 2.5}) == std::vector<double>{0.5, 7.0, -7.0, 0.0, 2.5});
+  CHECK(grad_at(find("nan_to_num"), {nan, inf, -inf, 1e308, -2.0}) == std::vector<double>{0, 0, 0, 1, 1});
+  {
+    const float big = std::numeric_limits<float>::max();
+    std::vector<float> y(4), x{NAN, INFINITY, -INFINITY, -1.5f};
+    kcpu::activation(ActivationOp::NanToNum, DType::Float32, y.data(), x.data(), {0.0, big, -big},
+                     contiguous_loop(4, 2));
+    CHECK(y == std::vector<float>{0.0f, big, -big, -1.5f});
+  }
+  // NaN propagates through every other forward, in both precisions.
   for (const Case& c : kCases) {
+    if (c.op == ActivationOp::NanToNum) continue;
     INFO(c.name);
     CHECK(std::isnan(at(c, {nan})[0]));
     CHECK(std::isnan(forward(c, std::vector<float>{NAN})[0]));

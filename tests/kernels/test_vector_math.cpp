@@ -394,7 +394,7 @@ TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous cop
                << (first >= 0 ? b[first] : 0.f));
     CHECK(differ == 0);
   }
-  // atan2 and hypot: a transposed first operand against its contiguous copy, and a number as the second
+  // atan2, hypot, logaddexp(2): a transposed first operand against its contiguous copy, and a number as the second
   // operand (binary_scalar, a stride-0 operand) against the same number spread over a tensor.
   std::vector<float> other(n);
   for (auto& v : other) v = u(rng);
@@ -403,7 +403,7 @@ TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous cop
   other[7] = -INFINITY;
   const ElementwiseLoop strided3 = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}, contiguous_strides({R, C})});
   const ElementwiseLoop contig3 = make_loop({n}, {{1}, {1}, {1}});
-  for (BinaryOp op : {BinaryOp::Atan2, BinaryOp::Hypot}) {
+  for (BinaryOp op : {BinaryOp::Atan2, BinaryOp::Hypot, BinaryOp::LogAddExp, BinaryOp::LogAddExp2}) {
     INFO("binary op " << int(op));
     std::vector<float> a(n), b(n), c(n), d(n), full(n, -2.5f);
     cpu::binary(op, DType::Float32, a.data(), src.data(), other.data(), strided3);

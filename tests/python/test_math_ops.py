@@ -127,3 +127,12 @@ def test_classification_and_cleanup():
     assert y.grad.tolist() == [3.0, 0.0, 3.0]
     z = loom.tensor([math.nan, math.inf])
     assert z.nan_to_num_() is z and z.tolist() == [0.0, float(np.finfo(np.float32).max)]
+    # One kernel: a strided view, +-inf replacements past float32's range, the gradient's gradient.
+    m = loom.tensor([[math.nan, 1.0], [math.inf, -math.inf]]).t()
+    np.testing.assert_array_equal(m.nan_to_num(posinf=1e39).numpy(),
+                                  np.nan_to_num(m.numpy(), posinf=np.float32(np.inf)))
+    w = loom.tensor([2.0, math.inf, -1.0], dtype=loom.float64, requires_grad=True)
+    (g,) = loom.autograd.grad((w.nan_to_num() ** 2).sum(), [w], create_graph=True)
+    assert g.tolist() == [4.0, 0.0, -2.0]
+    g.sum().backward()
+    assert w.grad.tolist() == [2.0, 0.0, 2.0]

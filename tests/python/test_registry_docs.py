@@ -162,6 +162,7 @@ DOCUMENTED = [
     (_native.softsign, "softsign"),
     (_native.tanhshrink, "tanhshrink"),
     (_native.threshold, "threshold"),
+    (_native.nan_to_num, "nan_to_num"),
     (_native.hardshrink, "hardshrink"),
     (_native.softshrink, "softshrink"),
 ]
@@ -217,6 +218,8 @@ PYTHON_WRAPPERS = [
     (F.threshold, "threshold"),
     (F.hardshrink, "hardshrink"),
     (F.softshrink, "softshrink"),
+    (loom.nan_to_num, "nan_to_num"),
+    (loom.Tensor.nan_to_num, "nan_to_num"),
 ]
 
 
