@@ -2,7 +2,8 @@
 // tensor, forward and backward.
 //   forward:  y = exp(x - max) / sum exp(x - max)   (log: (x - max) - log sum)
 //   backward: gx = y * (g - sum(g * y))             (log: g - exp(y) * sum(g))
-// Subtracting the max keeps exp from overflowing. Sums accumulate in double.
+// Subtracting the max keeps exp from overflowing. Contiguous rows sum in the dtype, one partial sum per
+// vector lane (16 for float32 on AVX-512); strided ones in double.
 // inner == 1 (the last dim, the usual case) walks each contiguous row with
 // simd loops; for
 // inner > 1 the dim is strided, so a block of inner columns is processed
@@ -31,7 +32,7 @@ LOOM_CPU_CLONES void softmax_row(T* y, const T* x, int64_t dim, bool log) {
 #pragma omp simd reduction(max : mx)
   for (int64_t d = 0; d < dim; ++d) mx = x[d] > mx ? x[d] : mx;
   if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid (-inf) - (-inf)
-  double sum = 0;
+  T sum = 0;  // one partial sum per vector lane
   if (log) {
 #pragma omp simd reduction(+ : sum)
     for (int64_t d = 0; d < dim; ++d) sum += detail::exp_fast(x[d] - mx);
@@ -46,11 +47,11 @@ LOOM_CPU_CLONES void softmax_row(T* y, const T* x, int64_t dim, bool log) {
   if (log) {
     // (x - max) - log(sum), not x - (max + log(sum)): for large |x| the sum
     // max + log(sum) rounds back to max and every output would be 0.
-    const T log_sum = static_cast<T>(std::log(sum));
+    const T log_sum = static_cast<T>(std::log(static_cast<double>(sum)));
 #pragma omp simd
     for (int64_t d = 0; d < dim; ++d) y[d] = (x[d] - mx) - log_sum;
   } else {
-    const T inv = static_cast<T>(1.0 / sum);
+    const T inv = static_cast<T>(1.0 / static_cast<double>(sum));
 #pragma omp simd
     for (int64_t d = 0; d < dim; ++d) y[d] *= inv;
   }
@@ -58,7 +59,7 @@ LOOM_CPU_CLONES void softmax_row(T* y, const T* x, int64_t dim, bool log) {
 
 template <typename T>
 LOOM_CPU_CLONES void softmax_backward_row(T* gx, const T* g, const T* y, int64_t dim, bool log) {
-  double sum = 0;
+  T sum = 0;  // one partial sum per vector lane
   if (log) {
 #pragma omp simd reduction(+ : sum)
     for (int64_t d = 0; d < dim; ++d) sum += g[d];
@@ -67,7 +68,7 @@ LOOM_CPU_CLONES void softmax_backward_row(T* gx, const T* g, const T* y, int64_t
     for (int64_t d = 0; d < dim; ++d) gx[d] = g[d] - detail::exp_fast(y[d]) * s;
   } else {
 #pragma omp simd reduction(+ : sum)
-    for (int64_t d = 0; d < dim; ++d) sum += static_cast<double>(g[d]) * y[d];
+    for (int64_t d = 0; d < dim; ++d) sum += g[d] * y[d];
     const T s = static_cast<T>(sum);
 #pragma omp simd
     for (int64_t d = 0; d < dim; ++d) gx[d] = y[d] * (g[d] - s);
