@@ -1,8 +1,8 @@
 // Activation kernels: the contract of kernels/cpu/activation.cpp and kernels/cuda/activation.cu (see
 // kernels/contract.h). The activations of torch.nn.functional that take parameters or would otherwise be
 // composed of several elementwise ops (leaky_relu, elu / celu / selu, softplus, hardtanh, hardsigmoid,
-// hardswish, mish, logsigmoid, softsign, tanhshrink, hardshrink, softshrink, threshold; and nan_to_num,
-// which has their shape): one pass for
+// hardswish, mish, logsigmoid, softsign, tanhshrink, hardshrink, softshrink, threshold; and nan_to_num and
+// the elementwise part of huber_loss / smooth_l1_loss, which have their shape): one pass for
 // the forward, one for the backward (the gradient of the input from the output's gradient and the
 // input). Their formulas, shared by both devices, are in kernels/activation_math.h. float32 / float64.
 #pragma once
@@ -26,6 +26,8 @@ enum class ActivationOp : int8_t {
   Softshrink,   // a = lambd
   Threshold,    // a = threshold, b = value
   NanToNum,     // a = nan, b = posinf, c = neginf (the replacements; gradient: g where x is finite)
+  Huber,        // a = delta, b = the square's scale, c = the line's (huber_loss: 1, delta; smooth_l1_loss:
+                // 1 / beta, 1), on the difference input - target
 };
 
 // The op's parameters (unused ones are ignored).

@@ -184,6 +184,19 @@ LOOM_ACT_HD T softshrink(T x, T lambd) {
   return x > lambd ? x - lambd : (x < -lambd ? x + lambd : x * T(0));
 }
 
+// huber_loss / smooth_l1_loss of a difference d: 0.5 d^2 qs where |d| < delta, else (|d| - 0.5 delta) ls;
+// the gradient d qs inside, ls sign(d) outside (NaN stays NaN: the comparisons are false for it).
+template <typename T>
+LOOM_ACT_HD T huber(T d, T delta, T qs, T ls) {
+  const T a = d < T(0) ? -d : d;
+  return a < delta ? T(0.5) * d * d * qs : (a - T(0.5) * delta) * ls;
+}
+template <typename T>
+LOOM_ACT_HD T huber_grad(T g, T d, T delta, T qs, T ls) {
+  const T a = d < T(0) ? -d : d;
+  return a < delta ? g * d * qs : g * (d > T(0) ? ls : (d < T(0) ? -ls : d));
+}
+
 // NaN, +inf and -inf replaced; the gradient passes where x is finite (x - x is 0 only there).
 template <typename T>
 LOOM_ACT_HD T nan_to_num(T x, T nan, T posinf, T neginf) {

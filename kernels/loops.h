@@ -167,6 +167,8 @@ enum class BinaryOp : int8_t {
   Copysign,
   LogAddExp,
   LogAddExp2,
+  // Floating dtypes only: a where a > 0, else a * b (prelu with b the weight; NaN gives NaN).
+  Prelu,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 // The special functions: computed in double from kernels/special_math.h (unary; Lgamma is the C library's).
@@ -175,7 +177,8 @@ inline bool is_special(UnaryOp op) { return op >= UnaryOp::Digamma && op <= Unar
 inline bool is_polynomial(BinaryOp op) { return op >= BinaryOp::ChebyshevT && op <= BinaryOp::LegendreP; }
 inline bool is_float_only(BinaryOp op) {
   return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc ||
-         is_polynomial(op) || op == BinaryOp::Copysign || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2;
+         is_polynomial(op) || op == BinaryOp::Copysign || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
+         op == BinaryOp::Prelu;
 }
 // The binary special functions: the incomplete gamma functions and the orthogonal polynomials.
 inline bool is_special(BinaryOp op) {

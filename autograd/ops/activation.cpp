@@ -184,6 +184,14 @@ Tensor threshold(const Tensor& input, double threshold, double value) {
                     input, [=](const Tensor& g, const Tensor& x) { return where(x.le(threshold), 0.0, g); });
 }
 
+Tensor huber_elementwise(Op id, const char* name, const char* node, const Tensor& d, double delta, double square_scale,
+                         double line_scale) {
+  return activation(id, name, node, ActivationOp::Huber, {delta, square_scale, line_scale}, d,
+                    [=](const Tensor& g, const Tensor& x) {
+                      return where(x.abs().lt(delta), g * x * square_scale, g * x.sign() * line_scale);
+                    });
+}
+
 Tensor nan_to_num(const Tensor& input, double nan, std::optional<double> posinf, std::optional<double> neginf) {
   if (!is_floating(input.dtype())) {
     OpScope scope(Op::nan_to_num, {&input});

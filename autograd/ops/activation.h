@@ -6,6 +6,7 @@
 #pragma once
 #include <optional>
 
+#include "core/ops.h"
 #include "core/tensor.h"
 
 namespace loom {
@@ -46,5 +47,11 @@ Tensor threshold(const Tensor& input, double threshold, double value);
 // values); the gradient passes where input is finite. Integer and bool inputs: a copy.
 Tensor nan_to_num(const Tensor& input, double nan = 0.0, std::optional<double> posinf = std::nullopt,
                   std::optional<double> neginf = std::nullopt);
+
+// The elementwise part of huber_loss and smooth_l1_loss (autograd/ops/loss.cpp) on a floating difference
+// d: 0.5 d^2 square_scale where |d| < delta, else (|d| - 0.5 delta) line_scale; one kernel each way, the
+// backward node named `node`, the op `id` in the profiler.
+Tensor huber_elementwise(Op id, const char* name, const char* node, const Tensor& d, double delta, double square_scale,
+                         double line_scale);
 
 }  // namespace loom

@@ -1,9 +1,9 @@
-// cross_entropy front end: checks, the [N, C, d...] -> [M, C] row layout, the
-// fused kernels of kernels/{cpu,cuda}/loss and the backward node. Under
-// create_graph the backward is a differentiable composition instead (softmax
-// and one_hot), so double backward works.
+// cross_entropy front end (and huber_loss / smooth_l1_loss at the end): checks, the [N, C, d...] -> [M, C] row layout,
+// the fused kernels of kernels/{cpu,cuda}/loss and the backward node. Under create_graph the backward is a
+// differentiable composition instead (softmax and one_hot), so double backward works.
 #include "autograd/ops/loss.h"
 
+#include "autograd/ops/activation.h"
 #include "autograd/ops/common.h"
 #include "kernels/loss.h"
 
@@ -236,6 +236,53 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   if (autograd::any_requires_grad({&input}))
     attach_ce_backward(input, r, f, wsum, reduction, ignore_index, label_smoothing, out);
   return out;
+}
+
+// ---- huber_loss, smooth_l1_loss ----
+
+namespace {
+
+// Floating, broadcastable input and target, a known reduction; the difference input - target.
+Tensor regression_diff(const Tensor& input, const Tensor& target, const std::string& reduction, const char* op) {
+  LOOM_CHECK_VALUE(reduction == "mean" || reduction == "sum" || reduction == "none", op, ": ", reduction,
+                   " is not a valid value for reduction (expected 'mean', 'sum' or 'none')");
+  LOOM_CHECK(input.defined(), op, ": input is undefined");
+  LOOM_CHECK(target.defined(), op, ": target is undefined");
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
+  LOOM_CHECK_TYPE(is_floating(target.dtype()), op, ": expected a floating point target, got ",
+                  dtype_name(target.dtype()));
+  try {
+    (void)broadcast_shapes(input.sizes(), target.sizes());
+  } catch (const Error&) {
+    LOOM_THROW(ErrorKind::Runtime, op, ": input of shape ", input.sizes(), " and target of shape ", target.sizes(),
+               " are not broadcastable");
+  }
+  return input - target;
+}
+
+Tensor reduce_loss(const Tensor& loss, const std::string& reduction) {
+  if (reduction == "none") return loss;
+  return reduction == "sum" ? loss.sum() : loss.mean();
+}
+
+}  // namespace
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double delta) {
+  OpScope scope(Op::huber_loss, {&input, &target});
+  LOOM_CHECK_VALUE(delta > 0.0, "huber_loss: delta must be > 0, got ", delta);
+  const Tensor d = regression_diff(input, target, reduction, "huber_loss");
+  return reduce_loss(huber_elementwise(Op::huber_loss, "huber_loss", "HuberLossBackward0", d, delta, 1.0, delta),
+                     reduction);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+  OpScope scope(Op::smooth_l1_loss, {&input, &target});
+  LOOM_CHECK_VALUE(beta >= 0.0, "smooth_l1_loss: beta must be >= 0, got ", beta);
+  const Tensor d = regression_diff(input, target, reduction, "smooth_l1_loss");
+  if (beta == 0.0) return reduce_loss(d.abs(), reduction);
+  return reduce_loss(
+      huber_elementwise(Op::smooth_l1_loss, "smooth_l1_loss", "SmoothL1LossBackward0", d, beta, 1.0 / beta, 1.0),
+      reduction);
 }
 
 }  // namespace loom

@@ -31,4 +31,12 @@ Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& in
                 const Tensor& target_lengths, int64_t blank = 0, const std::string& reduction = "mean",
                 bool zero_infinity = false);
 
+// Huber loss of input and target (broadcast, floating): 0.5 d^2 where |d| = |input - target| < delta,
+// else delta (|d| - 0.5 delta); delta > 0. reduction "mean", "sum" or "none". One kernel for the elementwise
+// loss and one for its gradient (kernels/activation.h, ActivationOp::Huber) after the difference.
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean", double delta = 1.0);
+// Smooth L1 loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta >= 0 (0: the L1 loss).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                      double beta = 1.0);
+
 }  // namespace loom

@@ -109,6 +109,8 @@ LOOM_CPU_INLINE void forward_row(ActivationOp op, const ActivationParams& p, T* 
       return row<1, T>(o, so, nullptr, 0, x, sx, n, [=](T v) { return act::threshold(v, a, b); });
     case ActivationOp::NanToNum:
       return row<1, T>(o, so, nullptr, 0, x, sx, n, [=](T v) { return act::nan_to_num(v, a, b, c); });
+    case ActivationOp::Huber:
+      return row<1, T>(o, so, nullptr, 0, x, sx, n, [=](T v) { return act::huber(v, a, b, c); });
   }
 }
 
@@ -145,6 +147,8 @@ LOOM_CPU_INLINE void backward_row(ActivationOp op, const ActivationParams& p, T*
       return row<2, T>(o, so, g, sg, x, sx, n, [=](T u, T v) { return act::threshold_grad(u, v, a); });
     case ActivationOp::NanToNum:
       return row<2, T>(o, so, g, sg, x, sx, n, [](T u, T v) { return act::nan_to_num_grad(u, v); });
+    case ActivationOp::Huber:
+      return row<2, T>(o, so, g, sg, x, sx, n, [=](T u, T v) { return act::huber_grad(u, v, a, b, c); });
   }
 }
 

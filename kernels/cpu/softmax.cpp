@@ -32,7 +32,7 @@ LOOM_CPU_CLONES void softmax_row(T* y, const T* x, int64_t dim, bool log) {
 #pragma omp simd reduction(max : mx)
   for (int64_t d = 0; d < dim; ++d) mx = x[d] > mx ? x[d] : mx;
   if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid (-inf) - (-inf)
-  T sum = 0;  // one partial sum per vector lane
+  T sum = 0;                             // one partial sum per vector lane
   if (log) {
 #pragma omp simd reduction(+ : sum)
     for (int64_t d = 0; d < dim; ++d) sum += detail::exp_fast(x[d] - mx);

@@ -34,6 +34,7 @@ struct ForwardF {
       case ActivationOp::Hardshrink: return act::hardshrink(x, a);
       case ActivationOp::Softshrink: return act::softshrink(x, a);
       case ActivationOp::NanToNum: return act::nan_to_num(x, a, b, c);
+      case ActivationOp::Huber: return act::huber(x, a, b, c);
       default: return act::threshold(x, a, b);
     }
   }
@@ -59,6 +60,7 @@ struct BackwardF {
       case ActivationOp::Hardshrink:
       case ActivationOp::Softshrink: return act::shrink_grad(g, x, a);
       case ActivationOp::NanToNum: return act::nan_to_num_grad(g, x);
+      case ActivationOp::Huber: return act::huber_grad(g, x, a, b, c);
       default: return act::threshold_grad(g, x, a);
     }
   }

@@ -107,24 +107,11 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& red
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
-  const char* op = "smooth_l1_loss";
-  check_reduction(reduction, op);
-  check_pair(input, target, op);
-  LOOM_CHECK_VALUE(beta >= 0.0, op, ": beta must be >= 0, got ", beta);
-  Tensor d = (input - target).abs();
-  if (beta == 0.0) return apply_loss_reduction(d, reduction, op);
-  Tensor loss = where(d.lt(Scalar(beta)), d.square() * (0.5 / beta), d - 0.5 * beta);
-  return apply_loss_reduction(loss, reduction, op);
+  return loom::smooth_l1_loss(input, target, reduction, beta);
 }
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double delta) {
-  const char* op = "huber_loss";
-  check_reduction(reduction, op);
-  check_pair(input, target, op);
-  LOOM_CHECK_VALUE(delta > 0.0, op, ": delta must be > 0, got ", delta);
-  Tensor d = (input - target).abs();
-  Tensor loss = where(d.lt(Scalar(delta)), d.square() * 0.5, (d - 0.5 * delta) * delta);
-  return apply_loss_reduction(loss, reduction, op);
+  return loom::huber_loss(input, target, reduction, delta);
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,

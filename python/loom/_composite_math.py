@@ -35,8 +35,9 @@ def _floating(x):
 
 
 # The kernels' bindings (floating tensors only); the functions below, which promote integers and numbers as
-# PyTorch, replace them as Tensor methods (install()).
-_KERNELS = {name: getattr(Tensor, name) for name in ("logaddexp", "logaddexp2", "copysign")}
+# PyTorch, replace them as Tensor methods (install()); prelu's, which broadcasts the weight as it is, is
+# called by nn.functional.prelu after it puts a per-channel weight on dim 1 (Tensor.prelu: _composite_more).
+_KERNELS = {name: getattr(Tensor, name) for name in ("logaddexp", "logaddexp2", "copysign", "prelu")}
 
 
 # ---- pointwise ----

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import _C
+from . import _C, _composite_math
 from ._C import Tensor
 from ._composite import _check_tensor, _dims
 
@@ -457,6 +457,9 @@ def prelu(self, weight):
     return _prelu(self, weight)
 
 
+prelu.__doc__ = _composite_math._KERNELS["prelu"].__doc__
+
+
 # ---- histograms, frexp ----
 
 _histogram_t = collections.namedtuple("histogram", ["hist", "bin_edges"])
@@ -649,7 +652,7 @@ FUNCTIONS = [quantile, nanquantile, nanmedian, mode, index_put, index_put_, mask
 
 def install(namespace):
     for f in METHODS:
-        if not hasattr(Tensor, f.__name__):
+        if not hasattr(Tensor, f.__name__) or f is prelu:  # prelu: over the kernel's binding (dim 1 weight)
             setattr(Tensor, f.__name__, f)
     for name in ("conj", "conj_physical", "resolve_conj", "resolve_neg", "real"):
         if not hasattr(Tensor, name) and name != "real":

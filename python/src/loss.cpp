@@ -157,8 +157,7 @@ static RegisterFunctional reg_loss([](py::module_& f) {
                                  reduction_of(size_average, reduce, reduction), beta);
       },
       py::arg("input"), py::arg("target"), py::arg("size_average") = py::none(), py::arg("reduce") = py::none(),
-      py::arg("reduction") = "mean", py::arg("beta") = 1.0,
-      "0.5 d^2 / beta where d = |input - target| < beta, else d - 0.5 beta");
+      py::arg("reduction") = "mean", py::arg("beta") = 1.0, registry_doc("smooth_l1_loss"));
   f.def(
       "huber_loss",
       [](const py::object& input, const py::object& target, const std::string& reduction, double delta) {
@@ -166,7 +165,7 @@ static RegisterFunctional reg_loss([](py::module_& f) {
         return F::huber_loss(to_tensor(input, op, "input"), to_tensor(target, op, "target"), reduction, delta);
       },
       py::arg("input"), py::arg("target"), py::arg("reduction") = "mean", py::arg("delta") = 1.0,
-      "0.5 d^2 where d = |input - target| < delta, else delta (d - 0.5 delta)");
+      registry_doc("huber_loss"));
   f.def(
       "cross_entropy",
       [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,

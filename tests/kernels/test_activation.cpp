@@ -52,6 +52,8 @@ const Case kCases[] = {
     {ActivationOp::Softshrink, {0.5}, "softshrink", {-0.5, 0.5}},
     {ActivationOp::Threshold, {0.5, -3.0}, "threshold", {0.5}},
     {ActivationOp::NanToNum, {0.5, 7.0, -7.0}, "nan_to_num", {}},
+    {ActivationOp::Huber, {1.0, 1.0, 1.0}, "huber", {-1, 1}},
+    {ActivationOp::Huber, {0.5, 2.0, 1.0}, "smooth_l1 (beta 0.5)", {-0.5, 0.5}},
 };
 
 template <typename T>
@@ -176,6 +178,12 @@ TEST_CASE("cpu activations: PyTorch's values at the kinks and at the special val
     INFO(name);
     for (double d : grad_at(find(name), {-1000.0, 1000.0, -90.0, 90.0})) CHECK(std::isfinite(d));
   }
+  // huber / smooth_l1 at and around the joint (PyTorch: the line from |d| = delta on, slopes +-ls there).
+  CHECK(at(find("huber"), {1.0, -1.0, 0.5, -3.0, inf}) == std::vector<double>{0.5, 0.5, 0.125, 2.5, inf});
+  CHECK(grad_at(find("huber"), {1.0, -1.0, 0.5, -3.0, 0.0}) == std::vector<double>{1.0, -1.0, 0.5, -1.0, 0.0});
+  CHECK(at(find("smooth_l1 (beta 0.5)"), {0.5, 0.25, -2.0}) == std::vector<double>{0.25, 0.0625, 1.75});
+  CHECK(grad_at(find("smooth_l1 (beta 0.5)"), {0.5, 0.25, -2.0}) == std::vector<double>{1.0, 0.5, -1.0});
+  CHECK(std::isnan(grad_at(find("huber"), {nan})[0]));
   // nan_to_num: the replacements, both precisions (float32's largest finite value as posinf), the gradient
   // only where x is finite.
   CHECK(at(find("nan_to_num"), {nan, inf, -inf, -0.0, 2.5}) == std::vector<double>{0.5, 7.0, -7.0, 0.0, 2.5});

@@ -136,6 +136,8 @@ DOCUMENTED = [
     (F.group_norm, "group_norm"),
     (F.batch_norm, "batch_norm"),
     (F.cross_entropy, "cross_entropy"),
+    (F.huber_loss, "huber_loss"),
+    (F.smooth_l1_loss, "smooth_l1_loss"),
     (F.ctc_loss, "ctc_loss"),
     (F.embedding_bag, "embedding_bag"),
     (F.embedding, "embedding"),

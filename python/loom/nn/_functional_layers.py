@@ -1,7 +1,7 @@
 """loom.nn.functional, composed layers: RMS / instance / local response norm, PReLU, pixel and channel
 shuffles, channel and alpha dropout, the in-place activations, rrelu, bilinear, gumbel_softmax,
 pdist (PyTorch's definitions, composed of differentiable ops). Imported into loom.nn.functional."""
-from .. import _C
+from .. import _C, _composite_math
 from .._factories import rand as _rand, tensor as _tensor_of, zeros as _zeros
 from .functional import (_inplace, _tensor, celu, elu, hardtanh, leaky_relu, pad, relu, selu,
                          threshold as _threshold)
@@ -96,7 +96,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 def prelu(input, weight):
-    """input where input > 0, else weight * input; weight has one element, or one per channel (dim 1)."""
+    """input where input > 0, else weight * input; weight has one element, or one per channel (dim 1). One
+    kernel each way (the gradient of weight summed over the other dims)."""
     _tensor(input, "prelu")
     _tensor(weight, "prelu")
     n = weight.numel()
@@ -107,7 +108,10 @@ def prelu(input, weight):
         weight = weight.reshape((1, n) + (1,) * (input.dim() - 2))
     elif weight.dim() > 0:
         weight = weight.reshape(())
-    return _C.where(input > 0, input, input * weight)
+    return _composite_math._KERNELS["prelu"](input, weight)
+
+
+prelu.__doc__ += "\n\n" + (_composite_math._KERNELS["prelu"].__doc__ or "")
 
 
 def pixel_shuffle(input, upscale_factor):

@@ -142,6 +142,8 @@ def _binary(op):
     lo_b, hi_b = _domain(op, "domain_b")
     name = op["name"]
     fn = "loom.%s({0}, {1})" % name if op.get("api") == "function" else "{0}.%s({1})" % name
+    if name == "prelu":  # the kernel itself, which broadcasts; loom.prelu puts a channel weight on dim 1
+        fn = "loom._composite_math._KERNELS['prelu']({0}, {1})"
     alpha = "alpha" in op["signature"]
 
     @st.composite
