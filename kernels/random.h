@@ -13,7 +13,8 @@ namespace cpu {
 // Values: uniform fma(u, hi - lo, lo) in double with u = to_unit_float (float32)
 // or to_unit_double (float64), rounded to dt and kept below hi; normal
 // fma(normal_at(...), std, mean) in double, rounded; randint low + lane % (high -
-// low), high - low <= 2^32. The explicit fma keeps CPU and CUDA bit-identical.
+// low), high - low <= 2^32. The explicit fma, and the Box-Muller's own log, sin and
+// cos (core/philox.h, no libm), keep CPU and CUDA bit-identical.
 void uniform(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi);
 void normal(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std);
 void randint(DType dt, void* out, int64_t n, uint64_t seed, uint64_t offset, int64_t low, int64_t high);

@@ -6,7 +6,8 @@
 //            double, rounded to dt; a value rounded up to hi is replaced by
 //            the largest value of dt below hi, so results lie in [lo, hi).
 //   normal:  z = philox::normal_at(seed, offset, i) (Box-Muller on lanes
-//            (0,1) / (2,3)); value = fma(z, std, mean) in double, rounded.
+//            (0,1) / (2,3), core/philox.h's log and sin / cos, no libm);
+//            value = fma(z, std, mean) in double, rounded.
 //   randint: low + r modulo (high - low), in uint64. r is lane i % 4; a
 //            range wider than 2^32 takes r's high 32 bits from the same lane
 //            of block (offset + i / 4) ^ 2^63, a counter in the upper half of
@@ -16,11 +17,13 @@
 // The explicit fma makes the double arithmetic the same on both devices
 // (nvcc would otherwise contract a*b+c on its own). Each thread handles whole
 // blocks, and normal computes each block once for its four elements.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include "core/error.h"
 #include "core/philox.h"
 #include "kernels/random.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -50,23 +53,41 @@ void uniform_impl(T* out, int64_t n, uint64_t seed, uint64_t offset, double lo, 
   });
 }
 
-// Same arithmetic as philox::normal_at, sharing the block and the radius
-// between the cos and sin of each pair.
+// philox::normal_at's arithmetic (philox::box_muller), vectorized: a chunk of blocks' lanes is drawn
+// first, then the Box-Muller pairs of the whole chunk run in one simd loop (the same bits: box_muller
+// uses no libm and explicit fma only), then the pairs are stored four per block.
+constexpr int64_t kNormalChunk = 64;  // blocks
+
+template <typename T>
+LOOM_CPU_CLONES void normal_range(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std,
+                                  int64_t b0, int64_t b1) {
+  alignas(64) uint32_t la[2 * kNormalChunk], lb[2 * kNormalChunk];
+  alignas(64) double zc[2 * kNormalChunk], zs[2 * kNormalChunk];
+  for (int64_t blk = b0; blk < b1; blk += kNormalChunk) {
+    const int64_t m = std::min(kNormalChunk, b1 - blk);
+    for (int64_t j = 0; j < m; ++j) {
+      const philox::U4 u = philox::block(seed, offset + static_cast<uint64_t>(blk + j));
+      la[2 * j] = u.x;
+      lb[2 * j] = u.y;
+      la[2 * j + 1] = u.z;
+      lb[2 * j + 1] = u.w;
+    }
+    for (int64_t j = 2 * m; j < 2 * kNormalChunk; ++j) la[j] = lb[j] = 0;  // a full vector loop
+#pragma omp simd
+    for (int64_t j = 0; j < 2 * kNormalChunk; ++j) philox::box_muller(la[j], lb[j], &zc[j], &zs[j]);
+    for (int64_t j = 0; j < 2 * m; ++j) {
+      const int64_t i = 4 * blk + 2 * j;  // pair j of the chunk: elements i (cos) and i + 1 (sin)
+      if (i < n) out[i] = static_cast<T>(std::fma(zc[j], std, mean));
+      if (i + 1 < n) out[i + 1] = static_cast<T>(std::fma(zs[j], std, mean));
+    }
+  }
+}
+
 template <typename T>
 void normal_impl(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
-  over_blocks(n, seed, offset, [&](int64_t i0, const philox::U4& u) {
-    for (int pair = 0; pair < 2 && i0 + 2 * pair < n; ++pair) {
-      const double u1 = (static_cast<double>(philox::lane(u, 2 * pair)) + 1.0) * (1.0 / 4294967296.0);
-      const double u2 = philox::to_unit_double(philox::lane(u, 2 * pair + 1));
-      const double r = std::sqrt(-2.0 * std::log(u1));
-      const double theta = 6.283185307179586 * u2;
-      // Both unconditionally, so that the compiler fuses them into one sincos.
-      const double c = std::cos(theta), s = std::sin(theta);
-      const int64_t i = i0 + 2 * pair;
-      out[i] = static_cast<T>(std::fma(r * c, std, mean));
-      if (i + 1 < n) out[i + 1] = static_cast<T>(std::fma(r * s, std, mean));
-    }
-  });
+  const int64_t nblocks = static_cast<int64_t>(philox::blocks_for(static_cast<uint64_t>(n)));
+  detail::parallel_range(nblocks, n * 16,
+                         [&](int64_t b, int64_t e) { normal_range(out, n, seed, offset, mean, std, b, e); });
 }
 
 constexpr uint64_t kWideCounterBit = uint64_t(1) << 63;  // the high words of a wide randint

@@ -129,7 +129,7 @@ TEST_CASE("CUDA random numbers equal the CPU ones for the same seed", "[cuda]") 
     auto ng = randn({1003}, TensorOptions(dt, kGPU));
     auto ig = randint(-5, 1000, {1002}, TensorOptions(DType::Int64, kGPU));
     test::check_close(ug.cpu(), uc, 0, 0);
-    test::check_close(ng.cpu(), nc, 1e-6, 1e-6);
+    test::check_close(ng.cpu(), nc, 0, 0);  // the normals too: core/philox.h's own log, sin, cos
     test::check_close(ig.cpu(), ic, 0, 0);
   }
 }
