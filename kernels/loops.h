@@ -169,6 +169,9 @@ enum class BinaryOp : int8_t {
   LogAddExp2,
   // Floating dtypes only: a where a > 0, else a * b (prelu with b the weight; NaN gives NaN).
   Prelu,
+  // Floating dtypes only: a log(b) and a log1p(b), 0 where a is 0 unless b is NaN (PyTorch's xlogy, xlog1py).
+  Xlogy,
+  Xlog1py,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 // The special functions: computed in double from kernels/special_math.h (unary; Lgamma is the C library's).
@@ -178,7 +181,7 @@ inline bool is_polynomial(BinaryOp op) { return op >= BinaryOp::ChebyshevT && op
 inline bool is_float_only(BinaryOp op) {
   return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc ||
          is_polynomial(op) || op == BinaryOp::Copysign || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
-         op == BinaryOp::Prelu;
+         op == BinaryOp::Prelu || op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
 }
 // The binary special functions: the incomplete gamma functions and the orthogonal polynomials.
 inline bool is_special(BinaryOp op) {

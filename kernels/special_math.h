@@ -188,6 +188,17 @@ LOOM_SPECIAL_HD T logaddexp2_t(T a, T b) {
   return m + std::log1p(std::exp2(-std::fabs(a - b))) * T(1.44269504088896340736);
 }
 
+// ---- xlogy, xlog1py ----
+// a log(b), a log1p(b); 0 where a == 0 unless b is NaN (then NaN), as PyTorch.
+template <typename T>
+LOOM_SPECIAL_HD T xlogy_t(T a, T b) {
+  return b != b ? b : (a == T(0) ? T(0) : a * std::log(b));
+}
+template <typename T>
+LOOM_SPECIAL_HD T xlog1py_t(T a, T b) {
+  return b != b ? b : (a == T(0) ? T(0) : a * std::log1p(b));
+}
+
 // ---- erfcx(x) = exp(x^2) erfc(x) ----
 // x >= 12: the asymptotic series 1 / (x sqrt(pi)) * sum_k (-1)^k (2k-1)!! / (2x^2)^k; 0 <= x < 12:
 // exp(x^2) erfc(x) with x^2 split exactly into hi + lo (fma), so exp(x^2) keeps full precision; x < 0:

@@ -395,7 +395,9 @@ const char* binary_name(BinaryOp op) {
                                 "copysign",
                                 "logaddexp",
                                 "logaddexp2",
-                                "prelu"};
+                                "prelu",
+                                "xlogy",
+                                "xlog1py"};
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -483,6 +485,8 @@ void with_binary(BinaryOp op, Fn&& fn) {
       if (op == BinaryOp::LogAddExp) return fn([](T a, T b) { return logaddexp_t(a, b); });
       if (op == BinaryOp::LogAddExp2) return fn([](T a, T b) { return logaddexp2_t(a, b); });
       if (op == BinaryOp::Prelu) return fn([](T a, T b) { return a > T(0) ? a : a * b; });
+      if (op == BinaryOp::Xlogy) return fn([](T a, T b) { return xlogy_t(a, b); });
+      if (op == BinaryOp::Xlog1py) return fn([](T a, T b) { return xlog1py_t(a, b); });
       if (op == BinaryOp::Gammainc) return fn([](T a, T b) { return T(gammainc_d(double(a), double(b))); });
       if (op == BinaryOp::Gammaincc) return fn([](T a, T b) { return T(gammaincc_d(double(a), double(b))); });
       if (is_polynomial(op)) return fn([op](T x, T n) { return polynomial_d(op, x, n); });

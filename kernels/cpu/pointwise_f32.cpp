@@ -190,13 +190,24 @@ LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const flo
       const float r = (x > y ? x : y) + log1p_fast(exp2_fast(-std::fabs(x - y))) * 1.44269504f;
       return x == y && std::fabs(x) == INFINITY ? x : r;
     });
+  if (op == BinaryOp::Xlogy)
+    return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) {
+      const float r = x == 0.0f ? 0.0f : x * log_fast(y);
+      return y != y ? y : r;
+    });
+  if (op == BinaryOp::Xlog1py)
+    return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) {
+      const float r = x == 0.0f ? 0.0f : x * log1p_fast(y);
+      return y != y ? y : r;
+    });
   f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return hypot_fast(x, y); });
 }
 
 }  // namespace
 
 bool f32_binary_row_op(BinaryOp op) {
-  return op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2;
+  return op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
+         op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
 }
 
 void binary_f32(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {

@@ -1,9 +1,9 @@
 // The less common elementwise math on CUDA, one element per thread: trigonometric, hyperbolic, rounding,
 // log1p/expm1/log2/log10/exp2, erf/erfc/lgamma and the special functions (digamma, trigamma, erfinv, the
 // Bessel and Airy functions, erfcx) among the unary ops; pow, hypot, atan2, the rounded divisions and
-// remainders, copysign, logaddexp(2), prelu, the bitwise ops and shifts, the incomplete gamma functions and the
-// orthogonal polynomials among the binary ones. unary(), binary() and binary_scalar() of pointwise.cu call these for
-// every op that is not one of their vectorized ones (activations, their gradients, + - * /, max, min).
+// remainders, copysign, logaddexp(2), prelu, xlogy, xlog1py, the bitwise ops and shifts, the incomplete gamma functions
+// and the orthogonal polynomials among the binary ones. unary(), binary() and binary_scalar() of pointwise.cu call
+// these for every op that is not one of their vectorized ones (activations, their gradients, + - * /, max, min).
 //
 // Each family is one device function per dtype that is not inlined, and the kernels call it: inlined,
 // every one of these ops was compiled again into each vectorized, tail and strided instantiation of the
@@ -187,6 +187,8 @@ LOOM_MATH_CALL T binary_math_t(BinaryOp op, T a, T b) {
       case BinaryOp::LogAddExp: return logaddexp_t(a, b);
       case BinaryOp::LogAddExp2: return logaddexp2_t(a, b);
       case BinaryOp::Prelu: return a > T(0) ? a : a * b;
+      case BinaryOp::Xlogy: return xlogy_t(a, b);
+      case BinaryOp::Xlog1py: return xlog1py_t(a, b);
       case BinaryOp::FloorDiv: return floordiv_(a, b);
       case BinaryOp::TruncDiv: return truncdiv_(a, b);
       case BinaryOp::Remainder: return remainder_(a, b);
@@ -221,6 +223,8 @@ bool binary_math_op(BinaryOp op) {
     case BinaryOp::LogAddExp:
     case BinaryOp::LogAddExp2:
     case BinaryOp::Prelu:
+    case BinaryOp::Xlogy:
+    case BinaryOp::Xlog1py:
     case BinaryOp::FloorDiv:
     case BinaryOp::TruncDiv:
     case BinaryOp::Remainder:

@@ -37,7 +37,7 @@ def _floating(x):
 # The kernels' bindings (floating tensors only); the functions below, which promote integers and numbers as
 # PyTorch, replace them as Tensor methods (install()); prelu's, which broadcasts the weight as it is, is
 # called by nn.functional.prelu after it puts a per-channel weight on dim 1 (Tensor.prelu: _composite_more).
-_KERNELS = {name: getattr(Tensor, name) for name in ("logaddexp", "logaddexp2", "copysign", "prelu")}
+_KERNELS = {name: getattr(Tensor, name) for name in ("logaddexp", "logaddexp2", "copysign", "prelu", "xlogy", "xlog1py")}
 
 
 # ---- pointwise ----
@@ -55,20 +55,13 @@ def logaddexp2(self, other):
 
 
 def xlogy(self, other):
-    """self * log(other), 0 where self is 0 (unless other is NaN); the gradient to self is log(other), 0
-    where self is 0 and other <= 0, as PyTorch's."""
     x, y = _pair(self, other, "xlogy")
-    x, y = _floating(x), _floating(y)
-    safe = x.eq(0).logical_and(y.le(0).logical_or(y.eq(math.inf)))
-    return x * _C.where(safe, 1.0, y).log()
+    return _KERNELS["xlogy"](_floating(x), _floating(y))
 
 
 def xlog1py(self, other):
-    """self * log1p(other), 0 where self is 0 (unless other is NaN)."""
     x, y = _pair(self, other, "xlog1py")
-    x, y = _floating(x), _floating(y)
-    safe = x.eq(0).logical_and(y.le(-1).logical_or(y.eq(math.inf)))
-    return x * _C.where(safe, 0.0, y).log1p()
+    return _KERNELS["xlog1py"](_floating(x), _floating(y))
 
 
 def float_power(self, exponent):
@@ -99,7 +92,9 @@ def copysign(self, other):
 
 
 for _f, _more in ((logaddexp, "Integer inputs compute in float32."), (logaddexp2, "Integer inputs compute in float32."),
-                  (copysign, "Integer inputs give float32; other may be a number.")):
+                  (copysign, "Integer inputs give float32; other may be a number."),
+                  (xlogy, "Integer inputs give float32; either side may be a number."),
+                  (xlog1py, "Integer inputs give float32; either side may be a number.")):
     _f.__doc__ = (_KERNELS[_f.__name__].__doc__ or "") + "\n\n" + _more
 
 

@@ -97,6 +97,38 @@ def test_logaddexp_copysign_kernels_against_numpy(rng):
         loom.logaddexp(T(m), 1.0)
 
 
+def test_xlogy_xlog1py_kernels(rng):
+    # PyTorch's rule: 0 where input is 0 unless other is NaN; every pairing of the special values.
+    edge = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1.0, -2.0, 3.0, 1e30])
+    a = np.concatenate([rng.standard_normal(300), np.repeat(edge, edge.size)])
+    b = np.concatenate([rng.random(300) * 3, np.tile(edge, edge.size)])
+    for dt, rtol in ((np.float32, 3e-7), (np.float64, 1e-15)):
+        x, y = a.astype(dt), b.astype(dt)
+        with np.errstate(all="ignore"):
+            for fn, f in ((loom.special.xlogy, np.log), (loom.special.xlog1py, np.log1p)):
+                want = np.where(np.isnan(y), np.nan, np.where(x == 0, 0.0, x * f(y.astype(np.float64))))
+                np.testing.assert_allclose(fn(T(x), T(y)).numpy(), want.astype(dt), rtol=rtol, atol=0)
+    assert loom.xlogy(2, T(np.array([3.0]))).tolist() == pytest.approx([2 * np.log(3.0)])
+    assert loom.xlogy(T(np.array([1, 2])), 3).dtype == loom.float32
+    # Gradients: log(other) (0 where input is 0 and other <= 0) and input / other.
+    m = rng.standard_normal((3, 4))
+    m[0, 0] = 0.0
+    v = rng.random(4) + 0.2
+    x = T(m).requires_grad_(True)
+    y = T(v).requires_grad_(True)
+    loom.xlogy(x, y).sum().backward()
+    close(x.grad, np.broadcast_to(np.log(v), m.shape), rtol=1e-12)
+    close(y.grad, (m / v).sum(0), rtol=1e-12)
+    x.grad = None
+    y.grad = None
+    loom.special.xlog1py(x, y).sum().backward()
+    close(x.grad, np.broadcast_to(np.log1p(v), m.shape), rtol=1e-12)
+    close(y.grad, (m / (1 + v)).sum(0), rtol=1e-12)
+    z = T(np.array([0.0, 1.0])).requires_grad_(True)
+    loom.xlogy(z, T(np.array([0.0, -1.0]))).sum().backward()
+    assert z.grad.tolist()[0] == 0.0 and np.isnan(z.grad.tolist()[1])
+
+
 def test_api_page_is_current():
     r = subprocess.run([sys.executable, os.path.join(_REPO, "tools", "gen_ops.py"), "--check"],
                        capture_output=True, text=True)
