@@ -101,6 +101,8 @@ enum class UnaryOp : int8_t {
   BesselK1e,  // K1(x) exp(x)
   SphericalBesselJ0,
   AiryAi,
+  // log(x / (1 - x)) (PyTorch's logit without eps: -inf at 0, inf at 1, NaN outside [0, 1]).
+  Logit,
 };
 
 enum class BinaryOp : int8_t {

@@ -458,7 +458,8 @@ const char* unary_name(UnaryOp op) {
                                 "scaled_modified_bessel_k0",
                                 "scaled_modified_bessel_k1",
                                 "spherical_bessel_j0",
-                                "airy_ai"};
+                                "airy_ai",
+                                "logit"};
   return names[static_cast<int>(op)];
 }
 
@@ -611,6 +612,7 @@ void unary_float(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
     case UnaryOp::BesselK1e: return map1(L, o, x, [](T v) { return T(bessel_k1e_d(double(v))); });
     case UnaryOp::SphericalBesselJ0: return map1(L, o, x, [](T v) { return T(spherical_bessel_j0_d(double(v))); });
     case UnaryOp::AiryAi: return map1(L, o, x, [](T v) { return T(airy_ai_d(double(v))); });
+    case UnaryOp::Logit: return map1(L, o, x, [](T v) { return std::log(v / (T(1) - v)); });
     case UnaryOp::Tanh: return map1(L, o, x, [](T v) { return std::tanh(v); });
     case UnaryOp::Sigmoid: return map1(L, o, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Silu: return map1(L, o, x, [](T v) { return v / (T(1) + std::exp(-v)); });

@@ -42,7 +42,8 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::Log2:
     case UnaryOp::Log10:
     case UnaryOp::Exp2:
-    case UnaryOp::Erfinv: return true;
+    case UnaryOp::Erfinv:
+    case UnaryOp::Logit: return true;
     default: return false;
   }
 }
@@ -107,6 +108,7 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Tanh: return f32_row(o, so, x, sx, n, [](float v) { return tanh_fast(v); });
     case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
     case UnaryOp::Erfc: return f32_row(o, so, x, sx, n, [](float v) { return erfc_fast(v); });
+    case UnaryOp::Logit: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v / (1.0f - v)); });
     case UnaryOp::Sin:
       return f32_row_bounded(
           o, so, x, sx, n, kSinCosMax, [](float v) { return sincos_fast(v, false); },

@@ -81,6 +81,7 @@ LOOM_MATH_CALL T unary_math_t(UnaryOp op, T x) {
     case UnaryOp::Erf: return erf(x);
     case UnaryOp::Erfc: return erfc(x);
     case UnaryOp::Lgamma: return lgamma(x);
+    case UnaryOp::Logit: return log(x / (T(1) - x));
     default: return T(unary_special_d(op, double(x)));
   }
 }
@@ -106,7 +107,8 @@ bool unary_math_op(UnaryOp op) {
     case UnaryOp::Cosh:
     case UnaryOp::Erf:
     case UnaryOp::Erfc:
-    case UnaryOp::Lgamma: return true;
+    case UnaryOp::Lgamma:
+    case UnaryOp::Logit: return true;
     default: return is_special(op);
   }
 }

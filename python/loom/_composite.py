@@ -254,10 +254,15 @@ def addcdiv(self, tensor1, tensor2, *, value=1):
     return self + tensor1 / tensor2 * value
 
 
+_LOGIT_KERNEL = Tensor.logit  # the registry's binding (no eps), replaced as the method by logit below
+
+
 def logit(self, eps=None):
-    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
     p = self if eps is None else self.clamp(eps, 1 - eps)
-    return (p / (1 - p)).log()
+    return _LOGIT_KERNEL(p)
+
+
+logit.__doc__ = (_LOGIT_KERNEL.__doc__ or "") + "\n\nWith eps, input is clamped to [eps, 1 - eps] first."
 
 
 def deg2rad(self):
@@ -703,7 +708,7 @@ FUNCTIONS = [searchsorted, bucketize, atleast_1d, atleast_2d, atleast_3d, hstack
 
 def install():
     for f in METHODS:
-        if not hasattr(Tensor, f.__name__):
+        if not hasattr(Tensor, f.__name__) or f is logit:  # logit: its eps over the kernel's binding
             setattr(Tensor, f.__name__, f)
     for alias, f in ALIASES.items():
         if not hasattr(Tensor, alias):
