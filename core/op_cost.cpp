@@ -242,6 +242,10 @@ OpCost loss_cost(const CostArgs& a) {
     for (size_t i = 1; i < a.n; ++i) rest += cost_bytes(a.in[i]);
     return {5 * a.xn, a.xb + rest};
   }
+  if (a.op == Op::nll_loss) {  // (log-probs [N, C, d...], target [N, d...], weight): one gathered value per target
+    const double m = a.n > 1 ? numel(a.in[1]) : 0;
+    return {2 * m, 2 * m * a.item + (a.n > 1 ? cost_bytes(a.in[1]) : 0) + (a.n > 2 ? cost_bytes(a.in[2]) : 0)};
+  }
   // clip_loss: (img [B, D], txt [B, D], logit_scale): B x B logits, two cross entropies
   if (!defined(a.x) || a.x->dim() != 2) return {};
   const double b = static_cast<double>(a.x->shape()[0]), d = static_cast<double>(a.x->shape()[1]);

@@ -1,5 +1,5 @@
 // Fused loss kernels: the contract of kernels/cpu/loss.cpp and
-// kernels/cuda/loss.cu (cross-entropy), kernels/cpu/ctc.cpp and
+// kernels/cuda/loss.cu (cross-entropy, NLL), kernels/cpu/ctc.cpp and
 // kernels/cuda/ctc.cu (CTC), see kernels/contract.h. On CUDA a target outside
 // [0, C) (and not ignore_index; for CTC, or the blank) sets *error_flag = 1
 // (raised at the next sync point) and its row or sample gets zeros.
@@ -62,6 +62,19 @@ void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const i
                             const void* lse, const void* grad, int64_t grad_stride, int64_t M, int64_t C,
                             int64_t ignore_index, double smoothing);
 
+// Negative log-likelihood of log-probabilities x [N, C, K] (contiguous; K the
+// product of the dims after the class dim, 1 for [N, C]) at int64 targets
+// [N, K], optional class weight [C] (null: all 1), row m = n K + k:
+//   loss[m] = -w[t] x[n, t, k],  roww[m] = w[t]  (t = target[m])
+// Rows with t == ignore_index get 0 for both. Returns -1, or a row whose target
+// is outside [0, C) (its loss and weight are 0).
+int64_t nll_loss_forward(DType dt, void* loss, void* roww, const void* x, const int64_t* target, const void* weight,
+                         int64_t N, int64_t C, int64_t K, int64_t ignore_index);
+// dx [N, C, K] (every element written): -g[m] w[t] at c == t = target[m], 0
+// elsewhere and in ignored or out-of-range rows; g[m] = grad[m * grad_stride].
+void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* weight, const void* grad,
+                       int64_t grad_stride, int64_t N, int64_t C, int64_t K, int64_t ignore_index);
+
 }  // namespace loom::kernels::cpu
 
 namespace loom::kernels::cuda {
@@ -72,6 +85,11 @@ void cross_entropy_forward(DType dt, void* loss, void* lse, void* roww, const vo
 void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const int64_t* target, const void* weight,
                             const void* lse, const void* grad, int64_t grad_stride, int64_t M, int64_t C,
                             int64_t ignore_index, double smoothing, cudaStream_t stream);
+
+void nll_loss_forward(DType dt, void* loss, void* roww, const void* x, const int64_t* target, const void* weight,
+                      int64_t N, int64_t C, int64_t K, int64_t ignore_index, int* error_flag, cudaStream_t stream);
+void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* weight, const void* grad,
+                       int64_t grad_stride, int64_t N, int64_t C, int64_t K, int64_t ignore_index, cudaStream_t stream);
 
 void ctc_loss_forward(DType dt, void* nll, void* log_alpha, const void* log_probs, const int64_t* targets,
                       const int64_t* lens, const CtcParams& p, int* error_flag, cudaStream_t stream);

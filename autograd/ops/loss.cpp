@@ -1,5 +1,5 @@
-// cross_entropy front end (and huber_loss / smooth_l1_loss at the end): checks, the [N, C, d...] -> [M, C] row layout,
-// the fused kernels of kernels/{cpu,cuda}/loss and the backward node. Under create_graph the backward is a
+// cross_entropy front end (then nll_loss, huber_loss and smooth_l1_loss): checks, the [N, C, d...] -> [M, C] row
+// layout, the fused kernels of kernels/{cpu,cuda}/loss and the backward node. Under create_graph the backward is a
 // differentiable composition instead (softmax and one_hot), so double backward works.
 #include "autograd/ops/loss.h"
 
@@ -235,6 +235,144 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   Tensor out = ce_reduce(r, f, reduction, wsum);
   if (autograd::any_requires_grad({&input}))
     attach_ce_backward(input, r, f, wsum, reduction, ignore_index, label_smoothing, out);
+  return out;
+}
+
+// ---- nll_loss ----
+
+namespace {
+
+constexpr const char* kNllBackward = "NllLossBackward0";
+
+// What the NLL backward node keeps: no input values (the gradient does not depend on them).
+struct NllSaved {
+  SavedTensor t, w, wsum;
+  std::string reduction;
+  Shape in_shape;  // with a batch dim
+  DType dt;
+  Device dev;
+  int64_t N, C, K, ignore_index;
+  bool unbatched;
+};
+
+TensorList nll_backward(const NllSaved& s, const TensorList& g) {
+  const char* nm = kNllBackward;
+  if (!g[0].defined()) return {Tensor()};
+  Tensor t = s.t.unpack(nm), wt = s.w.defined() ? s.w.unpack(nm) : Tensor();
+  const int64_t M = s.N * s.K;
+  Tensor gsc;  // gradient per row ([M]) or one scalar
+  if (s.reduction == "none") gsc = g[0].reshape({M});
+  else if (s.reduction == "sum") gsc = g[0].reshape({});
+  else gsc = g[0].reshape({}) / s.wsum.unpack(nm);
+  Tensor dx;
+  if (autograd::grad_enabled()) {  // create_graph: differentiable in g
+    Tensor valid = t.ne(s.ignore_index);
+    Tensor tc = where(valid, t, Scalar(int64_t(0)));
+    Tensor rw = valid.to(s.dt);
+    if (wt.defined()) rw = rw * wt.index_select(0, tc);
+    Tensor d = one_hot(tc, s.C).to(s.dt) * (-(rw * gsc)).unsqueeze(1);  // [M, C]
+    Shape rows_shape{s.N};
+    for (size_t i = 2; i < s.in_shape.size(); ++i) rows_shape.push_back(s.in_shape[i]);
+    rows_shape.push_back(s.C);
+    dx = d.view(rows_shape);
+    if (s.in_shape.size() > 2) dx = dx.permute(class_back(static_cast<int64_t>(s.in_shape.size())));
+  } else {
+    Tensor gc = gsc.contiguous();
+    dx = ops::new_empty(s.in_shape, s.dt, s.dev);
+    const void* wp = wt.defined() ? wt.data_ptr() : nullptr;
+    const auto* tp = static_cast<const int64_t*>(t.data_ptr());
+    const int64_t gstride = gc.dim() == 0 ? 0 : 1;
+    if (dx.numel() > 0)
+      LOOM_DEVICE_DISPATCH(s.dev,
+                           kernels::cpu::nll_loss_backward(s.dt, dx.data_ptr(), tp, wp, gc.data_ptr(), gstride, s.N,
+                                                           s.C, s.K, s.ignore_index),
+                           kernels::cuda::nll_loss_backward(s.dt, dx.data_ptr(), tp, wp, gc.data_ptr(), gstride, s.N,
+                                                            s.C, s.K, s.ignore_index, ops::stream_of(s.dev)));
+  }
+  return {s.unbatched ? dx.squeeze(0) : dx};
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                const std::string& reduction) {
+  OpScope scope(Op::nll_loss, {&input, &target, &weight});
+  const char* op = "nll_loss";
+  LOOM_CHECK_VALUE(reduction == "mean" || reduction == "sum" || reduction == "none", op, ": ", reduction,
+                   " is not a valid value for reduction (expected 'mean', 'sum' or 'none')");
+  LOOM_CHECK(input.defined(), op, ": input is undefined");
+  LOOM_CHECK(target.defined(), op, ": target is undefined");
+  LOOM_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", dtype_name(input.dtype()));
+  LOOM_CHECK_TYPE(target.dtype() == DType::Int64, op, ": expected an int64 (class index) target, got ",
+                  dtype_name(target.dtype()));
+  LOOM_CHECK(input.dim() >= 1, op, ": expected input with at least 1 dimension, got ", input.sizes());
+  ops::check_same_device(op, {&input, &target});
+  const bool unbatched = input.dim() == 1;
+  if (unbatched)
+    LOOM_CHECK(target.dim() == 0, op, ": expected a 0-dim target for input of shape ", input.sizes(), ", got ",
+               target.sizes());
+  const Tensor in = unbatched ? input.unsqueeze(0) : input;
+  const Tensor tg = unbatched ? target.unsqueeze(0) : target;
+  const int64_t N = in.size(0), C = in.size(1);
+  Shape expected = in.sizes();
+  expected.erase(expected.begin() + 1);
+  if (!unbatched)
+    LOOM_CHECK(tg.sizes() == expected, op, ": expected target of shape ", expected, " for input of shape ",
+               input.sizes(), ", got ", target.sizes());
+  int64_t K = 1;
+  for (int64_t i = 2; i < in.dim(); ++i) K *= in.size(i);
+  Tensor w;
+  if (weight.defined()) {
+    LOOM_CHECK_TYPE(is_floating(weight.dtype()), op, ": expected a floating point weight, got ",
+                    dtype_name(weight.dtype()));
+    LOOM_CHECK(weight.dim() == 1 && weight.size(0) == C, op, ": expected weight of shape [", C,
+               "] (one per class of input ", input.sizes(), "), got ", weight.sizes());
+    ops::check_same_device(op, {&input, &weight});
+    // The kernel's backward covers the input only (as PyTorch, which refuses a weight that requires grad).
+    LOOM_CHECK(!autograd::any_requires_grad({&weight}), op,
+               ": not differentiable with respect to argument 'weight' (of shape ", weight.sizes(),
+               "); this input cannot have requires_grad True (pass weight.detach())");
+    w = weight.detach().to(input.dtype()).contiguous();
+  }
+  const DType dt = input.dtype();
+  const Device dev = input.device();
+  const int64_t M = N * K;
+  Tensor x = in.detach().contiguous(), trow = tg.contiguous();
+  Tensor loss = ops::new_empty(tg.sizes(), dt, dev), roww = ops::new_empty(tg.sizes(), dt, dev);
+  if (M > 0) {
+    const void* wp = w.defined() ? w.data_ptr() : nullptr;
+    const auto* tp = static_cast<const int64_t*>(trow.data_ptr());
+    ops::on_device(
+        dev, op,
+        [&] {
+          const int64_t bad = kernels::cpu::nll_loss_forward(dt, loss.data_ptr(), roww.data_ptr(), x.data_ptr(), tp, wp,
+                                                             N, C, K, ignore_index);
+          if (bad >= 0)
+            LOOM_THROW(ErrorKind::Index, op, ": target ", tp[bad], " is out of bounds for ", C, " classes (input ",
+                       input.sizes(), ")");
+        },
+        [&](cudaStream_t stream) {
+          kernels::cuda::nll_loss_forward(dt, loss.data_ptr(), roww.data_ptr(), x.data_ptr(), tp, wp, N, C, K,
+                                          ignore_index, cuda::device_error_flag(dev.index), stream);
+        });
+  }
+  Tensor out, wsum;
+  {
+    autograd::NoGradGuard ng;
+    if (reduction == "none") out = unbatched ? loss.squeeze(0) : loss;
+    else if (reduction == "sum") out = loss.sum();
+    else {
+      wsum = roww.sum();
+      out = loss.sum() / wsum;
+    }
+  }
+  if (autograd::any_requires_grad({&input})) {
+    NllSaved s{SavedTensor(trow), SavedTensor(w), SavedTensor(wsum), reduction, in.sizes(), dt, dev, N, C, K,
+               ignore_index,      unbatched};
+    auto node = std::make_shared<LambdaNode>(kNllBackward,
+                                             [s = std::move(s)](const TensorList& g) { return nll_backward(s, g); });
+    autograd::attach(node, {input}, out);
+  }
   return out;
 }
 

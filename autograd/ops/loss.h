@@ -16,6 +16,13 @@ namespace loom {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
                      const std::string& reduction = "mean", double label_smoothing = 0.0);
 
+// Negative log-likelihood of log-probabilities input [N, C] ([C], or [N, C, d1, ...]) at int64 class targets
+// [N] ([], [N, d1, ...]); optional class weight [C]; targets equal to ignore_index contribute nothing;
+// reduction "mean" divides by the summed weights of the other targets. One kernel gathers the loss and the
+// row weights, one writes the input gradient (kernels/loss.h). No gradient flows to weight or target.
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
+                const std::string& reduction = "mean");
+
 // Connectionist temporal classification of log_probs [T, N, C] ([T, C]
 // unbatched) against int64 / int32 targets, padded [N, S] or concatenated
 // 1-D, with one input length (<= T) and one target length per sample; blank

@@ -1,4 +1,4 @@
-// CPU fused cross-entropy (kernels/loss.h): the twin of kernels/cuda/loss.cu.
+// CPU fused cross-entropy and NLL loss (kernels/loss.h): the twin of kernels/cuda/loss.cu.
 //
 // cross_entropy  rows [M, C] over the thread pool. Forward reads each row
 //                twice (max, then sum of exp, plus the weighted logit sum for
@@ -7,6 +7,9 @@
 //                and the row weight. Backward writes each dlogit once from
 //                exp(x - lse): no softmax tensor is ever materialised. Row
 //                sums accumulate in double.
+// nll_loss       one gathered value per row (n, k) of x [N, C, K]; backward
+//                writes every element of dx (zeros and the one -g w[t] of a
+//                row), split over N.
 #include <algorithm>
 #include <cmath>
 #include <atomic>
@@ -145,6 +148,70 @@ void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const i
     xent_backward(static_cast<scalar_t*>(dlogits), static_cast<const scalar_t*>(logits), target,
                   static_cast<const scalar_t*>(weight), static_cast<const scalar_t*>(lse),
                   static_cast<const scalar_t*>(grad), grad_stride, M, C, ignore_index, smoothing);
+  });
+}
+
+namespace {
+
+template <typename T>
+int64_t nll_forward(T* loss, T* roww, const T* x, const int64_t* target, const T* weight, int64_t N, int64_t C,
+                    int64_t K, int64_t ignore) {
+  std::atomic<int64_t> bad{-1};
+  detail::parallel_range(N, N * K, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t m = n * K + k, t = target[m];
+        if (t == ignore || t < 0 || t >= C) {
+          if (t != ignore) {
+            int64_t expected = -1;
+            bad.compare_exchange_strong(expected, m);
+          }
+          loss[m] = roww[m] = T(0);
+          continue;
+        }
+        const T w = weight ? weight[t] : T(1);
+        loss[m] = -(w * x[(n * C + t) * K + k]);
+        roww[m] = w;
+      }
+  });
+  return bad.load();
+}
+
+template <typename T>
+void nll_backward(T* dx, const int64_t* target, const T* weight, const T* grad, int64_t gstride, int64_t N, int64_t C,
+                  int64_t K, int64_t ignore) {
+  detail::parallel_range(N, N * C * K, [&](int64_t n0, int64_t n1) {
+    std::fill(dx + n0 * C * K, dx + n1 * C * K, T(0));
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t m = n * K + k, t = target[m];
+        if (t == ignore || t < 0 || t >= C) continue;
+        dx[(n * C + t) * K + k] = -(grad[m * gstride] * (weight ? weight[t] : T(1)));
+      }
+  });
+}
+
+}  // namespace
+
+int64_t nll_loss_forward(DType dt, void* loss, void* roww, const void* x, const int64_t* target, const void* weight,
+                         int64_t N, int64_t C, int64_t K, int64_t ignore_index) {
+  if (N <= 0 || K <= 0) return -1;
+  int64_t bad = -1;
+  LOOM_DISPATCH_FLOAT(dt, "nll_loss", [&] {
+    using T = scalar_t;
+    bad = nll_forward(static_cast<T*>(loss), static_cast<T*>(roww), static_cast<const T*>(x), target,
+                      static_cast<const T*>(weight), N, C, K, ignore_index);
+  });
+  return bad;
+}
+
+void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* weight, const void* grad,
+                       int64_t grad_stride, int64_t N, int64_t C, int64_t K, int64_t ignore_index) {
+  if (N <= 0 || C <= 0 || K <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "nll_loss_backward", [&] {
+    using T = scalar_t;
+    nll_backward(static_cast<T*>(dx), target, static_cast<const T*>(weight), static_cast<const T*>(grad), grad_stride,
+                 N, C, K, ignore_index);
   });
 }
 

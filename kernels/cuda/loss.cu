@@ -1,4 +1,4 @@
-// Fused cross-entropy over rows [M, C] with int64 targets; CPU twin in
+// Fused cross-entropy over rows [M, C] with int64 targets, and NLL loss; CPU twin in
 // kernels/cpu/loss.cpp (same formulas, see kernels/loss.h):
 //   forward   lse = m + log sum exp(x - m); loss = (1-eps) w_t (lse - x_t) +
 //             eps/C (W lse - sum_c w_c x_c); roww = w_t. Saved: lse per row.
@@ -11,6 +11,9 @@
 // only needed with label smoothing: forward accumulates it in the same pass,
 // backward in a pass over the (cached) weight. Ignored rows get zeros. Sums
 // accumulate in the input type.
+//
+// NLL loss over x [N, C, K]: forward one thread per row (n, k) (a gather);
+// backward one thread per element of dx, zero but at the row's target.
 #include "kernels/cuda/common.cuh"
 #include "kernels/loss.h"
 
@@ -101,6 +104,36 @@ __global__ void cross_entropy_backward_kernel(T* __restrict__ dx, const T* __res
   }
 }
 
+template <typename T>
+__global__ void nll_loss_forward_kernel(T* __restrict__ loss, T* __restrict__ roww, const T* __restrict__ x,
+                                        const int64_t* __restrict__ target, const T* __restrict__ weight, int64_t M,
+                                        int64_t C, int64_t K, int64_t ignore, int* error_flag) {
+  for (int64_t m = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; m < M; m += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t t = target[m];
+    if (t == ignore || t < 0 || t >= C) {
+      if (t != ignore) atomicExch(error_flag, 1);
+      loss[m] = roww[m] = T(0);
+      continue;
+    }
+    const int64_t n = m / K, k = m - n * K;
+    const T w = weight ? weight[t] : T(1);
+    loss[m] = -(w * x[(n * C + t) * K + k]);
+    roww[m] = w;
+  }
+}
+
+// index_t: int32_t when dx is below 2^30 elements (cheaper divisions), else int64_t.
+template <typename T, typename index_t>
+__global__ void nll_loss_backward_kernel(T* __restrict__ dx, const int64_t* __restrict__ target,
+                                         const T* __restrict__ weight, const T* __restrict__ grad, int64_t gstride,
+                                         index_t total, index_t C, index_t K, int64_t ignore) {
+  for (index_t i = blockIdx.x * index_t(blockDim.x) + threadIdx.x; i < total; i += index_t(gridDim.x) * blockDim.x) {
+    const index_t k = i % K, nc = i / K, c = nc % C, m = (nc / C) * K + k;
+    const int64_t t = target[m];
+    dx[i] = c == t && t != ignore ? -(grad[m * gstride] * (weight ? weight[t] : T(1))) : T(0);
+  }
+}
+
 int row_threads(int64_t C) {
   if (C <= 128) return 64;
   if (C <= 1024) return 128;
@@ -136,6 +169,36 @@ void cross_entropy_backward(DType dt, void* dlogits, const void* logits, const i
         static_cast<const T*>(lse), static_cast<const T*>(grad), grad_stride, C, ignore_index,
         static_cast<T>(smoothing));
     LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void nll_loss_forward(DType dt, void* loss, void* roww, const void* x, const int64_t* target, const void* weight,
+                      int64_t N, int64_t C, int64_t K, int64_t ignore_index, int* error_flag, cudaStream_t stream) {
+  const int64_t M = N * K;
+  if (M <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "nll_loss", [&] {
+    using T = scalar_t;
+    nll_loss_forward_kernel<T><<<grid_for(M), kThreads, 0, stream>>>(
+        static_cast<T*>(loss), static_cast<T*>(roww), static_cast<const T*>(x), target, static_cast<const T*>(weight),
+        M, C, K, ignore_index, error_flag);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* weight, const void* grad,
+                       int64_t grad_stride, int64_t N, int64_t C, int64_t K, int64_t ignore_index,
+                       cudaStream_t stream) {
+  const int64_t total = N * C * K;
+  if (total <= 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "nll_loss_backward", [&] {
+    using T = scalar_t;
+    dispatch_index(total < (int64_t(1) << 30), [&](auto tag) {  // headroom for i + the grid stride
+      using index_t = decltype(tag);
+      nll_loss_backward_kernel<T, index_t><<<grid_for(total), kThreads, 0, stream>>>(
+          static_cast<T*>(dx), target, static_cast<const T*>(weight), static_cast<const T*>(grad), grad_stride,
+          static_cast<index_t>(total), static_cast<index_t>(C), static_cast<index_t>(K), ignore_index);
+      LOOM_CUDA_KERNEL_CHECK();
+    });
   });
 }
 

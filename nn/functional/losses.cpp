@@ -48,43 +48,7 @@ Tensor apply_loss_reduction(const Tensor& loss, const std::string& reduction, co
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 const std::string& reduction) {
-  const char* op = "nll_loss";
-  check_reduction(reduction, op);
-  check_floating(input, op, "input");
-  LOOM_CHECK(target.defined(), op, ": target is undefined");
-  LOOM_CHECK_TYPE(target.dtype() == DType::Int64, op, ": expected an int64 (class index) target, got ",
-                  dtype_name(target.dtype()));
-  LOOM_CHECK(input.dim() >= 1, op, ": expected input with at least 1 dimension, got ", input.sizes());
-  if (input.dim() == 1) {
-    LOOM_CHECK(target.dim() == 0, op, ": expected a 0-dim target for input of shape ", input.sizes(), ", got ",
-               target.sizes());
-    Tensor out = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction);
-    return reduction == "none" ? out.squeeze(0) : out;
-  }
-  const int64_t C = input.size(1);
-  Shape expected = input.sizes();
-  expected.erase(expected.begin() + 1);
-  LOOM_CHECK(target.sizes() == expected, op, ": expected target of shape ", expected, " for input of shape ",
-             input.sizes(), ", got ", target.sizes());
-  if (weight.defined()) {
-    check_floating(weight, op, "weight");
-    LOOM_CHECK(weight.dim() == 1 && weight.size(0) == C, op, ": expected weight of shape [", C,
-               "] (one per class of input ", input.sizes(), "), got ", weight.sizes());
-  }
-  Tensor keep = target.ne(Scalar(ignore_index));
-  Tensor safe = target.masked_fill(keep.logical_not(), Scalar(int64_t(0)));
-  if (safe.numel() > 0 && !safe.is_cuda()) {
-    const int64_t lo = safe.min().item<int64_t>(), hi = safe.max().item<int64_t>();
-    LOOM_CHECK_INDEX(lo >= 0 && hi < C, op, ": target ", lo < 0 ? lo : hi, " is out of bounds for ", C,
-                     " classes (input ", input.sizes(), ")");
-  }
-  Tensor picked = input.gather(1, safe.unsqueeze(1)).squeeze(1).neg();
-  Tensor w = keep.to(input.dtype());
-  if (weight.defined()) w = w * weight.to(input.dtype()).index_select(0, safe.flatten()).view(safe.sizes());
-  Tensor loss = picked * w;
-  if (reduction == "none") return loss;
-  if (reduction == "sum") return loss.sum();
-  return loss.sum() / w.sum();
+  return loom::nll_loss(input, target, weight, ignore_index, reduction);
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,

@@ -472,6 +472,27 @@ inline Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
   return from({s / static_cast<double>(N)}, {});
 }
 
+// NLL loss of log-probabilities x [N, C, K] at targets [N, K] (weight [C] or undefined), loops in double.
+inline Tensor nll_loss(const Tensor& x, const Tensor& target, const Tensor& weight, int64_t ignore,
+                       const std::string& reduction) {
+  const Values v = values(x), t = values(target), w = weight.defined() ? values(weight) : Values();
+  const int64_t N = x.size(0), C = x.size(1), K = x.numel() / (N * C);
+  Values loss(N * K, 0.0);
+  double lsum = 0, wsum = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t c = static_cast<int64_t>(t[n * K + k]);
+      if (c == ignore) continue;
+      const double wt = w.empty() ? 1.0 : w[c];
+      loss[n * K + k] = -wt * v[(n * C + c) * K + k];
+      lsum += loss[n * K + k];
+      wsum += wt;
+    }
+  if (reduction == "sum") return from({lsum}, {});
+  if (reduction == "mean") return from({lsum / wsum}, {});
+  return from(loss, target.sizes());
+}
+
 // Rows of weight [V, D] picked by index (any shape): [..., D].
 inline Tensor embedding(const Tensor& index, const Tensor& weight) {
   const Values idx = values(index), w = values(weight);

@@ -1,4 +1,4 @@
-// CPU cross-entropy kernels against a naive reference written here; [cuda]
+// CPU cross-entropy, NLL and CTC kernels against references written here; [cuda]
 // the CUDA kernels against the CPU twins.
 #include <catch2/catch_test_macros.hpp>
 
@@ -61,6 +61,41 @@ TEST_CASE("cpu cross_entropy kernels vs reference", "[kernels][loss]") {
   std::vector<int64_t> bad{0, 1, 13, 2, 0, 0, 0, 0, 0};
   CHECK(kc::cross_entropy_forward(DType::Float64, loss.data(), lse.data(), roww.data(), x.data(), bad.data(), nullptr,
                                   M, C, -100, 0) == 2);
+}
+
+TEST_CASE("cpu nll_loss kernels vs reference", "[kernels][loss]") {
+  // [N, C, K] with K = 1 and K = 3; ignored and weighted rows; a broadcast (stride 0) gradient.
+  for (int64_t K : {1, 3}) {
+    const int64_t N = 5, C = 4, M = N * K;
+    auto x = random_doubles(N * C * K, -4, 0, 41), w = random_doubles(C, 0.5, 1.5, 42),
+         gr = random_doubles(M, -1, 1, 43);
+    std::vector<int64_t> t(M);
+    for (int64_t m = 0; m < M; ++m) t[m] = m % 4 == 2 ? -7 : (m * 3) % C;
+    for (bool use_w : {false, true})
+      for (int64_t gstride : {0, 1}) {
+        std::vector<double> loss(M, 9.0), roww(M, 9.0), dx(N * C * K, 9.0);
+        const double* wp = use_w ? w.data() : nullptr;
+        REQUIRE(kc::nll_loss_forward(DType::Float64, loss.data(), roww.data(), x.data(), t.data(), wp, N, C, K, -7) ==
+                -1);
+        kc::nll_loss_backward(DType::Float64, dx.data(), t.data(), wp, gr.data(), gstride, N, C, K, -7);
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t k = 0; k < K; ++k) {
+            const int64_t m = n * K + k;
+            const bool ign = t[m] == -7;
+            const double wt = ign ? 0.0 : (use_w ? w[t[m]] : 1.0);
+            CHECK(roww[m] == wt);
+            CHECK(loss[m] == (ign ? 0.0 : -wt * x[(n * C + t[m]) * K + k]));
+            for (int64_t c = 0; c < C; ++c)
+              CHECK(dx[(n * C + c) * K + k] == (!ign && c == t[m] ? -gr[m * gstride] * wt : 0.0));
+          }
+      }
+    std::vector<double> loss(M), roww(M);
+    std::vector<int64_t> bad(M, 0);
+    bad[2] = C;
+    CHECK(kc::nll_loss_forward(DType::Float64, loss.data(), roww.data(), x.data(), bad.data(), nullptr, N, C, K,
+                               -100) == 2);
+    CHECK(loss[2] == 0);
+  }
 }
 
 namespace {
@@ -159,6 +194,49 @@ TEST_CASE("cuda cross_entropy kernels match the CPU twins", "[kernels][loss][cud
         check_close(DX.host(), dbl(dx), 1e-6, 1e-4);
         CHECK(flag.host()[0] == 0);
       }
+  }
+}
+TEST_CASE("cuda nll_loss kernels match the CPU twins", "[kernels][loss][cuda]") {
+  LOOM_REQUIRE_GPU();
+  namespace kg = loom::kernels::cuda;
+  struct Dims3 {
+    int64_t N, C, K;
+  };
+  for (Dims3 d : {Dims3{1, 1, 1}, Dims3{37, 7, 1}, Dims3{3, 300, 17}, Dims3{5, 1025, 2}}) {
+    const int64_t N = d.N, C = d.C, K = d.K, M = N * K;
+    auto x = cast<float>(random_doubles(N * C * K, -5, 0, 51)), w = cast<float>(random_doubles(C, 0.5, 2, 52));
+    auto gr = cast<float>(random_doubles(M, -1, 1, 53));
+    std::vector<int64_t> t(M);
+    for (int64_t m = 0; m < M; ++m) t[m] = m % 5 == 3 ? -100 : (m * 31) % C;
+    for (bool use_w : {false, true})
+      for (int64_t gstride : {0, 1}) {
+        std::vector<float> loss(M), roww(M), dx(N * C * K);
+        const float* wp = use_w ? w.data() : nullptr;
+        REQUIRE(kc::nll_loss_forward(DType::Float32, loss.data(), roww.data(), x.data(), t.data(), wp, N, C, K, -100) ==
+                -1);
+        kc::nll_loss_backward(DType::Float32, dx.data(), t.data(), wp, gr.data(), gstride, N, C, K, -100);
+        DevBuf<float> X(x), W(w), G(gr), L(M), RW(M), DX(N * C * K);
+        DevBuf<int64_t> T(t);
+        DevBuf<int> flag(1);
+        kg::nll_loss_forward(DType::Float32, L.get(), RW.get(), X.get(), T.get(), use_w ? W.get() : nullptr, N, C, K,
+                             -100, flag.get(), nullptr);
+        kg::nll_loss_backward(DType::Float32, DX.get(), T.get(), use_w ? W.get() : nullptr, G.get(), gstride, N, C, K,
+                              -100, nullptr);
+        check_close(L.host(), dbl(loss), 0, 0);
+        check_close(RW.host(), dbl(roww), 0, 0);
+        check_close(DX.host(), dbl(dx), 0, 0);
+        CHECK(flag.host()[0] == 0);
+      }
+    if (M > 1) {  // a target out of range: the flag, that row's loss 0
+      t[1] = C;
+      DevBuf<float> X(x), L(M), RW(M);
+      DevBuf<int64_t> T(t);
+      DevBuf<int> flag(1);
+      kg::nll_loss_forward(DType::Float32, L.get(), RW.get(), X.get(), T.get(), nullptr, N, C, K, -100, flag.get(),
+                           nullptr);
+      CHECK(flag.host()[0] == 1);
+      CHECK(L.host()[1] == 0);
+    }
   }
 }
 TEST_CASE("cuda ctc_loss kernels match the CPU twins", "[kernels][loss][cuda]") {
