@@ -204,6 +204,12 @@ class Tensor {
   Tensor clamp(std::optional<Scalar> min, std::optional<Scalar> max = {}) const;
   Tensor clamp(const Tensor& min, const Tensor& max) const;  // either may be undefined
   Tensor masked_fill(const Tensor& mask, const Scalar& value) const;
+  // self + weight (end - self) (exact at weight 1), floating; one kernel, broadcasting all three.
+  Tensor lerp(const Tensor& end, const Tensor& weight) const;
+  Tensor lerp(const Tensor& end, const Scalar& weight) const;
+  // self + value tensor1 tensor2 (any dtype but bool) and self + value (tensor1 / tensor2) (floating); one kernel.
+  Tensor addcmul(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;
+  Tensor addcdiv(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;
 
   Tensor& add_(const Tensor& other, const Scalar& alpha = 1);
   Tensor& add_(const Scalar& other);

@@ -192,6 +192,13 @@ inline bool is_special(BinaryOp op) {
 inline bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::BitXor; }
 inline bool is_shift(BinaryOp op) { return op == BinaryOp::Shl || op == BinaryOp::Shr; }
 
+// Three tensor operands (out = f(a, b, c), with a number s), PyTorch's lerp, addcmul, addcdiv:
+//   Lerp     a + c (b - a) where |c| < 0.5, else b - (b - a)(1 - c) (exact at c = 1); floating dtypes;
+//            c may be absent, the weight is then s
+//   Addcmul  a + s b c (integers wrap); every dtype but bool
+//   Addcdiv  a + s (b / c); floating dtypes
+enum class TernaryOp : int8_t { Lerp, Addcmul, Addcdiv };
+
 enum class ReduceOp : int8_t { Sum, Mean, Prod, Max, Min, LogSumExp, Norm };
 
 }  // namespace loom::kernels

@@ -2,7 +2,7 @@
 // kernels/cuda/pointwise.cu (see kernels/contract.h). Operands are walked by
 // an ElementwiseLoop (kernels/loops.h); the CPU loops run the innermost dim as
 // a loop the compiler vectorizes and split large loops over loom's threads.
-// Also the fills and the factories' arange / linspace.
+// Also lerp / addcmul / addcdiv (ternary), the fills and the factories' arange / linspace.
 #pragma once
 #include "kernels/contract.h"
 #include "kernels/loops.h"
@@ -22,6 +22,10 @@ void where(DType dt, void* out, const bool* cond, const void* a, const void* b, 
 // operands: 0 out, 1 in. A missing bound is +-infinity.
 void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
            const ElementwiseLoop& loop);
+// out = op(a, b, c; s) (kernels/loops.h, TernaryOp). operands: 0 out, 1 a, 2 b, 3 c; c null (Lerp only):
+// the weight is s, and the loop has 3 operands.
+void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
+             const ElementwiseLoop& loop);
 // out[i] = value where mask. operands: 0 out (read-write), 1 mask (bool).
 void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop);
 // Strided copy with dtype conversion. operands: 0 dst, 1 src.
@@ -46,6 +50,9 @@ void where(DType dt, void* out, const bool* cond, const void* a, const void* b, 
            cudaStream_t stream);
 void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
            const ElementwiseLoop& loop, cudaStream_t stream);
+// One element per thread (kernels/cuda/pointwise_math.cu).
+void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
+             const ElementwiseLoop& loop, cudaStream_t stream);
 void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop, cudaStream_t stream);
 void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop, cudaStream_t stream);
 void fill(DType dt, void* out, double value, const ElementwiseLoop& loop, cudaStream_t stream);

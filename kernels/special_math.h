@@ -199,6 +199,13 @@ LOOM_SPECIAL_HD T xlog1py_t(T a, T b) {
   return b != b ? b : (a == T(0) ? T(0) : a * std::log1p(b));
 }
 
+// ---- lerp ----
+// a + w (b - a) for |w| < 0.5, else b - (b - a)(1 - w): exact at both ends, as PyTorch.
+template <typename T>
+LOOM_SPECIAL_HD T lerp_t(T a, T b, T w) {
+  return (w < T(0.5) && w > T(-0.5)) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+}
+
 // ---- erfcx(x) = exp(x^2) erfc(x) ----
 // x >= 12: the asymptotic series 1 / (x sqrt(pi)) * sum_k (-1)^k (2k-1)!! / (2x^2)^k; 0 <= x < 12:
 // exp(x^2) erfc(x) with x^2 split exactly into hi + lo (fma), so exp(x^2) keeps full precision; x < 0:

@@ -750,6 +750,30 @@ void where(DType dt, void* out, const bool* cond, const void* a, const void* b, 
   });
 }
 
+static const char* ternary_name(TernaryOp op) {
+  return op == TernaryOp::Lerp ? "lerp" : op == TernaryOp::Addcmul ? "addcmul" : "addcdiv";
+}
+
+void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
+             const ElementwiseLoop& loop) {
+  LOOM_CHECK_TYPE(op == TernaryOp::Addcmul ? dt != DType::Bool : is_floating(dt), ternary_name(op), ": expected a ",
+                  op == TernaryOp::Addcmul ? "numeric" : "floating", " dtype, got ", dtype_name(dt));
+  LOOM_DISPATCH_NUMERIC(dt, ternary_name(op), [&] {
+    using T = scalar_t;
+    T* o = static_cast<T*>(out);
+    const T *x = static_cast<const T*>(a), *y = static_cast<const T*>(b), *z = static_cast<const T*>(c);
+    const T v = convert<T>(s);
+    if constexpr (std::is_floating_point_v<T>) {
+      if (op == TernaryOp::Lerp) {
+        if (z) return map3(loop, o, x, y, z, [](T p, T q, T w) { return lerp_t(p, q, w); });
+        return map2(loop, o, x, y, [v](T p, T q) { return lerp_t(p, q, v); });
+      }
+      if (op == TernaryOp::Addcdiv) return map3(loop, o, x, y, z, [v](T p, T q, T r) { return p + v * (q / r); });
+    }
+    if (op == TernaryOp::Addcmul) map3(loop, o, x, y, z, [v](T p, T q, T r) { return wadd(p, wmul(wmul(v, q), r)); });
+  });
+}
+
 void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
            const ElementwiseLoop& loop) {
   LOOM_DISPATCH_NUMERIC(dt, "clamp", [&] {

@@ -1,9 +1,10 @@
 // The less common elementwise math on CUDA, one element per thread: trigonometric, hyperbolic, rounding,
 // log1p/expm1/log2/log10/exp2, erf/erfc/lgamma and the special functions (digamma, trigamma, erfinv, the
 // Bessel and Airy functions, erfcx) among the unary ops; pow, hypot, atan2, the rounded divisions and
-// remainders, copysign, logaddexp(2), prelu, xlogy, xlog1py, the bitwise ops and shifts, the incomplete gamma functions
-// and the orthogonal polynomials among the binary ones. unary(), binary() and binary_scalar() of pointwise.cu call
-// these for every op that is not one of their vectorized ones (activations, their gradients, + - * /, max, min).
+// remainders, copysign, logaddexp(2), prelu, xlogy, xlog1py, the bitwise ops and shifts, the incomplete gamma
+// functions and the orthogonal polynomials among the binary ones; lerp, addcmul and addcdiv (ternary()).
+// unary(), binary() and binary_scalar() of pointwise.cu call these for every op that is not one of their
+// vectorized ones (activations, their gradients, + - * /, max, min).
 //
 // Each family is one device function per dtype that is not inlined, and the kernels call it: inlined,
 // every one of these ops was compiled again into each vectorized, tail and strided instantiation of the
@@ -249,6 +250,30 @@ struct BinaryMathF {
   }
 };
 
+// out = lerp / addcmul / addcdiv of a, b and c (offsets[3]), or with the weight s when c is null (lerp).
+template <typename T>
+LOOM_MATH_CALL T ternary_math_t(TernaryOp op, T a, T b, T c, T s) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (op == TernaryOp::Lerp) return lerp_t(a, b, c);
+    if (op == TernaryOp::Addcdiv) return a + s * (b / c);
+  }
+  return wadd(a, wmul(wmul(s, b), c));  // Addcmul
+}
+
+template <typename T>
+struct TernaryMathF {
+  T* out;
+  const T* a;
+  const T* b;
+  const T* c;
+  T s;
+  TernaryOp op;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    out[off[0]] = ternary_math_t(op, a[off[1]], b[off[2]], c ? c[off[3]] : s, s);
+  }
+};
+
 }  // namespace
 
 void unary_math(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoop& loop, cudaStream_t stream) {
@@ -267,6 +292,23 @@ void binary_math(BinaryOp op, DType dt, void* out, const void* a, const void* b,
                             static_cast<const scalar_t*>(b), convert<scalar_t>(s), op};
     if (b) launch_offsets<3>(loop, f, stream);
     else launch_offsets<2>(loop, f, stream);
+  });
+}
+
+void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
+             const ElementwiseLoop& loop, cudaStream_t stream) {
+  const char* name = op == TernaryOp::Lerp ? "lerp" : op == TernaryOp::Addcmul ? "addcmul" : "addcdiv";
+  LOOM_CHECK_TYPE(op == TernaryOp::Addcmul ? dt != DType::Bool : is_floating(dt), name, ": expected a ",
+                  op == TernaryOp::Addcmul ? "numeric" : "floating", " dtype, got ", dtype_name(dt));
+  LOOM_DISPATCH_NUMERIC(dt, name, [&] {
+    TernaryMathF<scalar_t> f{static_cast<scalar_t*>(out),
+                             static_cast<const scalar_t*>(a),
+                             static_cast<const scalar_t*>(b),
+                             static_cast<const scalar_t*>(c),
+                             convert<scalar_t>(s),
+                             op};
+    if (c) launch_offsets<4>(loop, f, stream);
+    else launch_offsets<3>(loop, f, stream);
   });
 }
 

@@ -1,7 +1,7 @@
 """Tensor methods and loom functions of PyTorch's API composed from loom's ops, with PyTorch's names,
 argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broadcast_to, movedim, tile,
 roll, diff), matrices (tril, triu, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
-helpers (lerp, addcmul, addcdiv, logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
+helpers (logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
 var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, unique, unique_consecutive,
 searchsorted, bucketize, cumsum_, cumprod_), index_add / index_copy / index_fill over scatter_add and masks, scatter (assignment),
 and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
@@ -235,24 +235,6 @@ def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
 
 
 # ---- pointwise helpers ----
-
-def lerp(self, end, weight):
-    """self + weight * (end - self)."""
-    _check_tensor(end, "lerp", "end")
-    return self + (end - self) * weight
-
-
-def addcmul(self, tensor1, tensor2, *, value=1):
-    _check_tensor(tensor1, "addcmul", "tensor1")
-    _check_tensor(tensor2, "addcmul", "tensor2")
-    return self + tensor1 * tensor2 * value
-
-
-def addcdiv(self, tensor1, tensor2, *, value=1):
-    _check_tensor(tensor1, "addcdiv", "tensor1")
-    _check_tensor(tensor2, "addcdiv", "tensor2")
-    return self + tensor1 / tensor2 * value
-
 
 _LOGIT_KERNEL = Tensor.logit  # the registry's binding (no eps), replaced as the method by logit below
 
@@ -613,7 +595,7 @@ def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
 
 
 METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,
-           diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, lerp, addcmul, addcdiv, logit, deg2rad, rad2deg,
+           diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, logit, deg2rad, rad2deg,
            heaviside, count_nonzero, aminmax, var_mean, std_mean, dist, msort, kthvalue, median, cumsum_,
            cumprod_, unique, unique_consecutive, index_add, index_add_, index_copy, index_copy_, index_fill,
            index_fill_, scatter, scatter_]

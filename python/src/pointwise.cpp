@@ -1,6 +1,6 @@
 // Pointwise Tensor ops: the registry's generated bindings, unary aliases and
 // operators, binary methods and operators (with reflected forms), comparisons,
-// the in-place forms, clamp, masked_fill and where (method and loom.where),
+// the in-place forms, clamp, masked_fill, where (method and loom.where), lerp, addcmul, addcdiv,
 // and loom.broadcast_shapes.
 #include "core/ops_functions.h"
 #include "ops_common.h"
@@ -331,7 +331,29 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
       .def(
           "where",
           [](const Tensor& t, const Tensor& cond, py::object other) { return where_impl(cond, py::cast(t), other); },
-          py::arg("condition"), py::arg("other"), registry_doc("where"));
+          py::arg("condition"), py::arg("other"), registry_doc("where"))
+      .def(
+          "lerp",
+          [](const Tensor& t, py::handle end, py::handle weight) {
+            Tensor e = to_tensor(end, "lerp", "end");
+            if (py::isinstance<Tensor>(weight)) return t.lerp(e, weight.cast<const Tensor&>());
+            return t.lerp(e, to_scalar(weight, "lerp"));
+          },
+          py::arg("end"), py::arg("weight"), registry_doc("lerp"))
+      .def(
+          "addcmul",
+          [](const Tensor& t, py::handle t1, py::handle t2, py::handle value) {
+            return t.addcmul(to_tensor(t1, "addcmul", "tensor1"), to_tensor(t2, "addcmul", "tensor2"),
+                             to_scalar(value, "addcmul"));
+          },
+          py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1, registry_doc("addcmul"))
+      .def(
+          "addcdiv",
+          [](const Tensor& t, py::handle t1, py::handle t2, py::handle value) {
+            return t.addcdiv(to_tensor(t1, "addcdiv", "tensor1"), to_tensor(t2, "addcdiv", "tensor2"),
+                             to_scalar(value, "addcdiv"));
+          },
+          py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1, registry_doc("addcdiv"));
 }
 
 void bind_free_functions(py::module_& m) {
