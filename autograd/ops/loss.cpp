@@ -266,6 +266,7 @@ TensorList nll_backward(const NllSaved& s, const TensorList& g) {
   else gsc = g[0].reshape({}) / s.wsum.unpack(nm);
   Tensor dx;
   if (autograd::grad_enabled()) {  // create_graph: differentiable in g
+    t = t.reshape({M});
     Tensor valid = t.ne(s.ignore_index);
     Tensor tc = where(valid, t, Scalar(int64_t(0)));
     Tensor rw = valid.to(s.dt);

@@ -546,8 +546,8 @@ void unary_numeric(UnaryOp op, T* o, const T* x, const ElementwiseLoop& L) {
       if constexpr (std::is_floating_point_v<T>)
         return map1(L, o, x, [](T v) { return std::fabs(v); });  // a bit mask, no branch
       else return map1(L, o, x, [](T v) { return v < T(0) ? wneg(v) : v; });
-    // x itself for 0 and NaN: sign(0) = 0, sign(NaN) = NaN.
-    case UnaryOp::Sign: return map1(L, o, x, [](T v) { return v > T(0) ? T(1) : v < T(0) ? T(-1) : v; });
+    // 0 for both zeros and for NaN, as PyTorch (NumPy keeps NaN).
+    case UnaryOp::Sign: return map1(L, o, x, [](T v) { return v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0); });
     case UnaryOp::Square: return map1(L, o, x, [](T v) { return wmul(v, v); });
     // `v < 0` is false for NaN, so relu(NaN) = NaN.
     case UnaryOp::Relu: return map1(L, o, x, [](T v) { return v < T(0) ? T(0) : v; });

@@ -43,7 +43,7 @@ struct UnaryFloatF {
     switch (op) {
       case UnaryOp::Neg: return -x;
       case UnaryOp::Abs: return fabs(x);
-      case UnaryOp::Sign: return x > T(0) ? T(1) : x < T(0) ? T(-1) : x;  // sign(NaN) = NaN
+      case UnaryOp::Sign: return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0);  // sign(NaN) = 0, as PyTorch
       case UnaryOp::Exp: return exp(x);
       case UnaryOp::Log: return log(x);
       case UnaryOp::Sqrt: return sqrt(x);

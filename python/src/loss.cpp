@@ -216,7 +216,7 @@ static RegisterFunctional reg_loss([](py::module_& f) {
       },
       py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
       py::arg("ignore_index") = -100, py::arg("reduce") = py::none(), py::arg("reduction") = "mean",
-      "Negative log-likelihood of log-probabilities [N, C, *] at int64 class targets [N, *]");
+      registry_doc("nll_loss"));
   f.def(
       "binary_cross_entropy",
       [](const py::object& input, const py::object& target, const py::object& weight, const py::object& size_average,

@@ -47,7 +47,7 @@ double unary_ref(UnaryOp op, double x) {
   switch (op) {
     case UnaryOp::Neg: return -x;
     case UnaryOp::Abs: return std::fabs(x);
-    case UnaryOp::Sign: return x > 0 ? 1 : x < 0 ? -1 : x;
+    case UnaryOp::Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case UnaryOp::Exp: return std::exp(x);
     case UnaryOp::Log: return std::log(x);
     case UnaryOp::Sqrt: return std::sqrt(x);
@@ -161,8 +161,9 @@ TEST_CASE("cpu unary edge cases: NaN, zero, in place", "[kernels]") {
   CHECK(out[3] == 0.0);
   CHECK(out[4] == kInfD);
   cpu::unary(UnaryOp::Sign, DType::Float64, out.data(), x.data(), L);
-  CHECK(std::isnan(out[0]));
+  CHECK(out[0] == 0.0);  // sign(NaN) = 0 and sign(-0.0) = +0.0, as PyTorch
   CHECK(out[1] == 0.0);
+  CHECK((out[2] == 0.0 && !std::signbit(out[2])));
   CHECK(out[3] == -1.0);
   CHECK(out[5] == -1.0);
   cpu::unary(UnaryOp::Sigmoid, DType::Float64, out.data(), x.data(), L);

@@ -1,0 +1,162 @@
+"""lerp, addcmul and addcdiv (one ternary kernel each), nll_loss (its own kernels) and sign's PyTorch
+semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
+in-place forms, errors."""
+import numpy as np
+import pytest
+
+import loom
+import loom.nn.functional as F
+from loom.autograd import gradcheck
+
+RNG = np.random.default_rng(7)
+
+
+def T(a, **kw):
+    return loom.tensor(np.asarray(a), **kw)
+
+
+def test_lerp_values_broadcast_and_views():
+    a = RNG.standard_normal((4, 6)).astype(np.float32)
+    b = RNG.standard_normal(6).astype(np.float32)
+    w = RNG.uniform(-0.5, 1.5, (4, 1)).astype(np.float32)
+    ref = np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+    np.testing.assert_allclose(T(a).lerp(T(b), T(w)).numpy(), ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(loom.lerp(T(a), T(b), 0.3).numpy(), a + 0.3 * (b - a), rtol=1e-6, atol=1e-6)
+    # a transposed view and a 0-d weight
+    at = T(a.T.copy()).t()
+    np.testing.assert_allclose(at.lerp(T(b), T(np.float32(0.8))).numpy(), b - (b - a) * 0.2, rtol=1e-6, atol=1e-6)
+    # exact at both ends, as PyTorch
+    x, y = T([1e8, -3.25, 7.0]), T([1.0, 2.5, -1e-8])
+    assert x.lerp(y, 1.0).tolist() == y.tolist()
+    assert x.lerp(y, 0.0).tolist() == x.tolist()
+    assert loom.lerp(T(np.zeros(0, np.float32)), T(np.zeros(0, np.float32)), 0.5).shape == (0,)
+
+
+def test_addcmul_addcdiv_values_and_dtypes():
+    a = RNG.standard_normal((3, 5))
+    b = RNG.standard_normal((1, 5))
+    c = RNG.uniform(0.5, 2.0, (3, 1))
+    np.testing.assert_allclose(T(a).addcmul(T(b), T(c), value=-2).numpy(), a - 2 * b * c, rtol=1e-12)
+    np.testing.assert_allclose(loom.addcdiv(T(a), T(b), T(c), value=0.5).numpy(), a + 0.5 * (b / c), rtol=1e-12)
+    i = T(np.array([1, 2, 3], np.int32))
+    r = i.addcmul(i, i, value=2)
+    assert r.dtype == loom.int32 and r.tolist() == [3, 10, 21]
+    assert T([1, 2]).addcmul(T(np.float32([1.5, 2.0])), T([2, 2])).dtype == loom.float32  # promotion
+    with pytest.raises(RuntimeError, match="addcmul.*floating point"):
+        i.addcmul(i, i, value=0.5)
+    with pytest.raises(RuntimeError, match="addcdiv.*Integer division"):
+        i.addcdiv(i, i)
+    with pytest.raises(TypeError, match="addcmul"):
+        T([True]).addcmul(T([True]), T([True]))
+    with pytest.raises(TypeError, match="lerp"):
+        i.lerp(i, 0.5)
+    with pytest.raises(TypeError, match="lerp"):
+        loom.ones(2).lerp(2.0, 0.5)
+    with pytest.raises(RuntimeError, match="addcdiv"):
+        loom.ones(2, 3).addcdiv(loom.ones(4), loom.ones(3))
+    with pytest.raises(TypeError):
+        loom.ones(2).addcmul(loom.ones(2), loom.ones(2), 3)  # value is keyword-only
+
+
+def test_ternary_gradients():
+    x = T(RNG.standard_normal((3, 4)), requires_grad=True)
+    u = T(RNG.standard_normal(4), requires_grad=True)
+    w = T(RNG.uniform(0.2, 1.2, (3, 1)), requires_grad=True)
+    assert gradcheck(lambda a, b, c: a.lerp(b, c), (x, u, w))
+    assert gradcheck(lambda a, b: a.lerp(b, 0.7), (x, u))
+    assert gradcheck(lambda a, b, c: a.addcmul(b, c, value=-1.5), (x, u, w))
+    assert gradcheck(lambda a, b, c: a.addcdiv(b, c, value=0.5), (x, u, w))
+    # second order through the backward's compositions
+    g = loom.autograd.grad(x.addcdiv(u, w).pow(2).sum(), w, create_graph=True)[0]
+    assert g.requires_grad
+
+
+def test_ternary_saves_only_what_backward_reads():
+    # addcmul reads the factors only: changing self in place afterwards is fine (as in PyTorch)
+    x = loom.ones(3, requires_grad=True)
+    a = x * 1
+    b = loom.full((3,), 2.0, requires_grad=True)
+    y = a.addcmul(b, b)
+    a.add_(1)
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0] and b.grad.tolist() == [4.0, 4.0, 4.0]
+    # ... but changing a factor is caught
+    c = x * 1
+    y = x.addcmul(c, b)
+    c.mul_(2)
+    with pytest.raises(RuntimeError, match="inplace"):
+        y.sum().backward()
+
+
+def test_inplace_forms():
+    x = T(np.array([0.0, 1.0, 2.0], np.float32))
+    x.lerp_(T(np.array([2.0, 2.0, 2.0], np.float32)), 0.5)
+    assert x.tolist() == [1.0, 1.5, 2.0]
+    x.addcmul_(x, x, value=2)
+    assert x.tolist() == [3.0, 6.0, 10.0]
+    x.addcdiv_(x, T(np.array([3.0, 2.0, 5.0], np.float32)))
+    assert x.tolist() == [4.0, 9.0, 12.0]
+
+
+def _nll_ref(x, t, w=None, ignore=-100, reduction="mean"):
+    x = np.moveaxis(x, 1, -1)  # [N, ..., C]
+    w = np.ones(x.shape[-1]) if w is None else w
+    keep = t != ignore
+    tc = np.where(keep, t, 0)
+    picked = np.take_along_axis(x, tc[..., None], -1)[..., 0]
+    loss = np.where(keep, -w[tc] * picked, 0.0)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / np.where(keep, w[tc], 0).sum()
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (3, 4, 2), (2, 4, 3, 2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_matches_numpy(shape, reduction):
+    x = RNG.uniform(-3, 0, shape)
+    t = RNG.integers(0, shape[1], (shape[0],) + shape[2:])
+    t.flat[1] = -1
+    w = RNG.uniform(0.5, 2.0, shape[1])
+    for weight in (None, w):
+        got = F.nll_loss(T(x), T(t), weight=None if weight is None else T(weight), ignore_index=-1,
+                         reduction=reduction)
+        np.testing.assert_allclose(got.numpy(), _nll_ref(x, t, weight, -1, reduction), rtol=1e-12)
+
+
+def test_nll_loss_gradients_and_errors():
+    x = T(RNG.uniform(-3, 0, (4, 5, 2)), requires_grad=True)
+    t = T(np.array([[0, 4], [2, -100], [1, 1], [3, 0]]))
+    w = T(RNG.uniform(0.5, 2, 5))
+    for red in ("mean", "sum", "none"):
+        assert gradcheck(lambda a: F.nll_loss(a, t, weight=w, reduction=red), (x,))
+        # second order: the gradient is linear in the incoming gradient
+        assert loom.autograd.gradgradcheck(lambda a: F.nll_loss(a, t, weight=w, reduction=red), (x,))
+    # unbatched [C] with a 0-d target
+    v = T(np.log(np.array([0.2, 0.5, 0.3])), requires_grad=True)
+    out = F.nll_loss(v, T(np.array(1)))
+    assert out.shape == () and abs(out.item() + np.log(0.5)) < 1e-12
+    out.backward()
+    assert v.grad.tolist() == [0.0, -1.0, 0.0]
+    with pytest.raises(IndexError, match="nll_loss.*out of bounds"):
+        F.nll_loss(x.detach(), t + 5)
+    with pytest.raises(RuntimeError, match="nll_loss.*shape"):
+        F.nll_loss(x.detach(), t[:2])
+    with pytest.raises(RuntimeError, match="nll_loss.*weight"):
+        F.nll_loss(x.detach(), t, weight=loom.ones(3, dtype=loom.float64))
+    with pytest.raises(RuntimeError, match="nll_loss.*requires_grad"):
+        F.nll_loss(x, t, weight=loom.ones(5, dtype=loom.float64, requires_grad=True))
+    with pytest.raises(TypeError, match="nll_loss"):
+        F.nll_loss(x.detach(), t.int())
+    # every target ignored: mean is NaN (0 / 0), as PyTorch
+    assert np.isnan(F.nll_loss(x.detach(), loom.full((4, 2), -100, dtype=loom.int64)).item())
+
+
+def test_sign_follows_pytorch():
+    x = T(np.array([np.nan, -0.0, 0.0, 3.0, -2.0, np.inf, -np.inf]), requires_grad=True)
+    s = loom.sign(x)
+    assert s.tolist() == [0.0, 0.0, 0.0, 1.0, -1.0, 1.0, -1.0]
+    assert not np.signbit(s.detach().numpy()[1])
+    assert loom.sgn(x).tolist() == s.tolist()
+    x.abs().sum().backward()  # abs' gradient is sign: 0 at NaN, as PyTorch
+    assert x.grad.tolist() == [0.0, 0.0, 0.0, 1.0, -1.0, 1.0, -1.0]
+    assert T(np.array([-5, 0, 7], np.int32)).sign().tolist() == [-1, 0, 1]
