@@ -1,11 +1,12 @@
 // Fused loss kernels: the contract of kernels/cpu/loss.cpp and
-// kernels/cuda/loss.cu (cross-entropy, NLL), kernels/cpu/ctc.cpp and
+// kernels/cuda/loss.cu (cross-entropy, NLL, BCE with logits), kernels/cpu/ctc.cpp and
 // kernels/cuda/ctc.cu (CTC), see kernels/contract.h. On CUDA a target outside
 // [0, C) (and not ignore_index; for CTC, or the blank) sets *error_flag = 1
 // (raised at the next sync point) and its row or sample gets zeros.
 #pragma once
 #include <cstdint>
 #include "kernels/contract.h"
+#include "kernels/loops.h"
 
 namespace loom::kernels {
 
@@ -75,6 +76,12 @@ int64_t nll_loss_forward(DType dt, void* loss, void* roww, const void* x, const 
 void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* weight, const void* grad,
                        int64_t grad_stride, int64_t N, int64_t C, int64_t K, int64_t ignore_index);
 
+// Binary cross-entropy with logits, elementwise over a loop (operands 0 out, 1 x, 2 t; backward 3 g):
+//   forward   out = (1 - t) x + softplus(-x),  softplus(-x) = max(-x, 0) + log1p(exp(-|x|))
+//   backward  out = g (sigmoid(x) - t)  (the gradient with respect to x)
+void bce_logits_forward(DType dt, void* out, const void* x, const void* t, const ElementwiseLoop& loop);
+void bce_logits_backward(DType dt, void* dx, const void* x, const void* t, const void* g, const ElementwiseLoop& loop);
+
 }  // namespace loom::kernels::cpu
 
 namespace loom::kernels::cuda {
@@ -90,6 +97,11 @@ void nll_loss_forward(DType dt, void* loss, void* roww, const void* x, const int
                       int64_t N, int64_t C, int64_t K, int64_t ignore_index, int* error_flag, cudaStream_t stream);
 void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* weight, const void* grad,
                        int64_t grad_stride, int64_t N, int64_t C, int64_t K, int64_t ignore_index, cudaStream_t stream);
+
+void bce_logits_forward(DType dt, void* out, const void* x, const void* t, const ElementwiseLoop& loop,
+                        cudaStream_t stream);
+void bce_logits_backward(DType dt, void* dx, const void* x, const void* t, const void* g, const ElementwiseLoop& loop,
+                         cudaStream_t stream);
 
 void ctc_loss_forward(DType dt, void* nll, void* log_alpha, const void* log_probs, const int64_t* targets,
                       const int64_t* lens, const CtcParams& p, int* error_flag, cudaStream_t stream);

@@ -1,6 +1,6 @@
-// cross_entropy front end (then nll_loss, huber_loss and smooth_l1_loss): checks, the [N, C, d...] -> [M, C] row
-// layout, the fused kernels of kernels/{cpu,cuda}/loss and the backward node. Under create_graph the backward is a
-// differentiable composition instead (softmax and one_hot), so double backward works.
+// cross_entropy front end (then nll_loss, binary_cross_entropy_with_logits, huber_loss and smooth_l1_loss): checks, the
+// [N, C, d...] -> [M, C] row layout, the fused kernels of kernels/{cpu,cuda}/loss and the backward node. Under
+// create_graph the backward is a differentiable composition instead (softmax and one_hot), so double backward works.
 #include "autograd/ops/loss.h"
 
 #include "autograd/ops/activation.h"
@@ -375,6 +375,106 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
     autograd::attach(node, {input}, out);
   }
   return out;
+}
+
+// ---- binary_cross_entropy_with_logits ----
+
+namespace {
+
+constexpr const char* kBceBackward = "BinaryCrossEntropyWithLogitsBackward0";
+
+// (1 - t) x + softplus(-x) elementwise (one kernel); x and t of the same shape. Backward: g (sigmoid(x) - t)
+// in one kernel (a composition under create_graph), and -g x for t.
+Tensor bce_logits_elementwise(const Tensor& input, const Tensor& target) {
+  const DType dt = ops::result_type({&input, &target});
+  const Device dev = input.device();
+  const Tensor x = input.dtype() == dt ? input.detach() : input.detach().to(dt);
+  const Tensor t = target.dtype() == dt ? target.detach() : target.detach().to(dt);
+  Tensor out = ops::new_empty(input.sizes(), dt, dev);
+  if (out.numel() > 0) {
+    auto loop = ops::make_loop(out.sizes(), {&out, &x, &t});
+    LOOM_DEVICE_DISPATCH(
+        dev, kernels::cpu::bce_logits_forward(dt, out.data_ptr(), x.data_ptr(), t.data_ptr(), loop),
+        kernels::cuda::bce_logits_forward(dt, out.data_ptr(), x.data_ptr(), t.data_ptr(), loop, ops::stream_of(dev)));
+  }
+  if (!autograd::any_requires_grad({&input, &target})) return out;
+  SavedTensor sx(input), st(target);
+  const bool rx = input.requires_grad(), rt = target.requires_grad();
+  const DType xdt = input.dtype(), tdt = target.dtype();
+  auto node = std::make_shared<LambdaNode>(kBceBackward, [=](const TensorList& g) -> TensorList {
+    if (!g[0].defined()) return {Tensor(), Tensor()};
+    Tensor xs = sx.unpack(kBceBackward), ts = st.unpack(kBceBackward);
+    Tensor dx, dtg;
+    if (rx) {
+      if (autograd::grad_enabled()) {
+        dx = g[0] * (xs.sigmoid() - ts);
+      } else {
+        Tensor xc = xs.dtype() == dt ? xs : xs.to(dt), tc = ts.dtype() == dt ? ts : ts.to(dt);
+        Tensor gc = g[0].dtype() == dt ? g[0] : g[0].to(dt);
+        dx = ops::new_empty(xc.sizes(), dt, xc.device());
+        if (dx.numel() > 0) {
+          auto loop = ops::make_loop(dx.sizes(), {&dx, &xc, &tc, &gc});
+          LOOM_DEVICE_DISPATCH(
+              dx.device(),
+              kernels::cpu::bce_logits_backward(dt, dx.data_ptr(), xc.data_ptr(), tc.data_ptr(), gc.data_ptr(), loop),
+              kernels::cuda::bce_logits_backward(dt, dx.data_ptr(), xc.data_ptr(), tc.data_ptr(), gc.data_ptr(), loop,
+                                                 ops::stream_of(dx.device())));
+        }
+      }
+      if (dx.dtype() != xdt) dx = dx.to(xdt);
+    }
+    if (rt) {
+      dtg = -(g[0] * xs);
+      if (dtg.dtype() != tdt) dtg = dtg.to(tdt);
+    }
+    return {dx, dtg};
+  });
+  autograd::attach(node, {input, target}, out);
+  return out;
+}
+
+void check_bce_tensor(const Tensor& t, const char* arg) {
+  LOOM_CHECK_TYPE(is_floating(t.dtype()), "binary_cross_entropy_with_logits: expected a floating point ", arg, ", got ",
+                  dtype_name(t.dtype()));
+}
+
+}  // namespace
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                        const std::string& reduction, const Tensor& pos_weight) {
+  OpScope scope(Op::binary_cross_entropy_with_logits, {&input, &target, &weight, &pos_weight});
+  const char* op = "binary_cross_entropy_with_logits";
+  LOOM_CHECK_VALUE(reduction == "mean" || reduction == "sum" || reduction == "none", op, ": ", reduction,
+                   " is not a valid value for reduction (expected 'mean', 'sum' or 'none')");
+  LOOM_CHECK(input.defined(), op, ": input is undefined");
+  LOOM_CHECK(target.defined(), op, ": target is undefined");
+  check_bce_tensor(input, "input");
+  check_bce_tensor(target, "target");
+  LOOM_CHECK_VALUE(target.sizes() == input.sizes(), op, ": target size (", target.sizes(),
+                   ") must be the same as input size (", input.sizes(), ")");
+  ops::check_same_device(op, {&input, &target, &weight, &pos_weight});
+  Tensor loss;
+  if (pos_weight.defined()) {
+    check_bce_tensor(pos_weight, "pos_weight");
+    LOOM_CHECK(ops::broadcast_named(op, pos_weight.sizes(), input.sizes()) == input.sizes(), op,
+               ": pos_weight of shape ", pos_weight.sizes(), " does not broadcast to input of shape ", input.sizes(),
+               " (expected one weight per class, the trailing dim)");
+    // (1 - t) x + (1 + (p - 1) t) softplus(-x), softplus(-x) = m + log(exp(-m) + exp(-x - m)), m = max(-x, 0)
+    // (m carries no gradient: the value does not depend on it).
+    Tensor m = input.neg().clamp(Scalar(0.0)).detach();
+    Tensor softplus_neg = m + (m.neg().exp() + (input.neg() - m).exp()).log();
+    loss = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg;
+  } else {
+    loss = bce_logits_elementwise(input, target);
+  }
+  if (weight.defined()) {
+    check_bce_tensor(weight, "weight");
+    LOOM_CHECK(ops::broadcast_named(op, weight.sizes(), input.sizes()) == input.sizes(), op, ": weight of shape ",
+               weight.sizes(), " does not broadcast to input of shape ", input.sizes());
+    loss = loss * weight;
+  }
+  if (reduction == "none") return loss;
+  return reduction == "sum" ? loss.sum() : loss.mean();
 }
 
 // ---- huber_loss, smooth_l1_loss ----

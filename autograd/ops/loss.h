@@ -23,6 +23,13 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight = {}, int64_t ignore_index = -100,
                 const std::string& reduction = "mean");
 
+// -w [p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] of logits x = input and targets t of the same shape,
+// as (1 - t) x + (1 + (p - 1) t) softplus(-x); weight w broadcasts to input, pos_weight p over the trailing
+// (class) dim. Without pos_weight one kernel computes the elementwise loss and one its gradient
+// g (sigmoid(x) - t) (kernels/loss.h); with it, a composition. reduction "mean", "sum" or "none".
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight = {},
+                                        const std::string& reduction = "mean", const Tensor& pos_weight = {});
+
 // Connectionist temporal classification of log_probs [T, N, C] ([T, C]
 // unbatched) against int64 / int32 targets, padded [N, S] or concatenated
 // 1-D, with one input length (<= T) and one target length per sample; blank

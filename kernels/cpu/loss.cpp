@@ -10,6 +10,8 @@
 // nll_loss       one gathered value per row (n, k) of x [N, C, K]; backward
 //                writes every element of dx (zeros and the one -g w[t] of a
 //                row), split over N.
+// bce_logits     elementwise over an ElementwiseLoop: unit-stride rows in
+//                vector functions on exp_fast / log1p_fast, others strided.
 #include <algorithm>
 #include <cmath>
 #include <atomic>
@@ -212,6 +214,70 @@ void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* we
     using T = scalar_t;
     nll_backward(static_cast<T*>(dx), target, static_cast<const T*>(weight), static_cast<const T*>(grad), grad_stride,
                  N, C, K, ignore_index);
+  });
+}
+
+// ---- binary cross-entropy with logits ----
+
+namespace {
+
+template <typename T>
+LOOM_CPU_INLINE T bce_value(T x, T t) {
+  const T m = x < T(0) ? -x : T(0);
+  return (T(1) - t) * x + m + detail::log1p_fast(detail::exp_fast(-std::fabs(x)));
+}
+template <typename T>
+LOOM_CPU_INLINE T bce_grad(T x, T t, T g) {
+  return g * (T(1) / (T(1) + detail::exp_fast(-x)) - t);
+}
+
+template <typename T>
+LOOM_CPU_CLONES void bce_forward_row(T* o, const T* x, const T* t, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = bce_value(x[i], t[i]);
+}
+// g per element, or one g for the row (gs = 0: the "mean" and "sum" reductions' broadcast gradient).
+template <typename T>
+LOOM_CPU_CLONES void bce_backward_row(T* o, const T* x, const T* t, const T* g, int64_t gs, int64_t n) {
+  if (gs == 0) {
+    const T g0 = g[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) o[i] = bce_grad(x[i], t[i], g0);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) o[i] = bce_grad(x[i], t[i], g[i]);
+  }
+}
+
+}  // namespace
+
+void bce_logits_forward(DType dt, void* out, const void* x, const void* t, const ElementwiseLoop& L) {
+  LOOM_DISPATCH_FLOAT(dt, "binary_cross_entropy_with_logits", [&] {
+    using T = scalar_t;
+    T* o = static_cast<T*>(out);
+    const T *xp = static_cast<const T*>(x), *tp = static_cast<const T*>(t);
+    const int d = L.ndim - 1;
+    const int64_t so = L.strides[0][d], sx = L.strides[1][d], st = L.strides[2][d];
+    detail::for_each_row<3>(L, [&](const int64_t* off, int64_t n, int64_t) {
+      if (so == 1 && sx == 1 && st == 1) return bce_forward_row(o + off[0], xp + off[1], tp + off[2], n);
+      for (int64_t i = 0; i < n; ++i) o[off[0] + i * so] = bce_value(xp[off[1] + i * sx], tp[off[2] + i * st]);
+    });
+  });
+}
+
+void bce_logits_backward(DType dt, void* dx, const void* x, const void* t, const void* g, const ElementwiseLoop& L) {
+  LOOM_DISPATCH_FLOAT(dt, "binary_cross_entropy_with_logits_backward", [&] {
+    using T = scalar_t;
+    T* o = static_cast<T*>(dx);
+    const T *xp = static_cast<const T*>(x), *tp = static_cast<const T*>(t), *gp = static_cast<const T*>(g);
+    const int d = L.ndim - 1;
+    const int64_t so = L.strides[0][d], sx = L.strides[1][d], st = L.strides[2][d], sg = L.strides[3][d];
+    detail::for_each_row<4>(L, [&](const int64_t* off, int64_t n, int64_t) {
+      if (so == 1 && sx == 1 && st == 1 && (sg == 0 || sg == 1))
+        return bce_backward_row(o + off[0], xp + off[1], tp + off[2], gp + off[3], sg, n);
+      for (int64_t i = 0; i < n; ++i)
+        o[off[0] + i * so] = bce_grad(xp[off[1] + i * sx], tp[off[2] + i * st], gp[off[3] + i * sg]);
+    });
   });
 }
 

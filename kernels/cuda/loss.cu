@@ -1,4 +1,4 @@
-// Fused cross-entropy over rows [M, C] with int64 targets, and NLL loss; CPU twin in
+// Fused cross-entropy over rows [M, C] with int64 targets, NLL loss and BCE with logits; CPU twin in
 // kernels/cpu/loss.cpp (same formulas, see kernels/loss.h):
 //   forward   lse = m + log sum exp(x - m); loss = (1-eps) w_t (lse - x_t) +
 //             eps/C (W lse - sum_c w_c x_c); roww = w_t. Saved: lse per row.
@@ -14,6 +14,7 @@
 //
 // NLL loss over x [N, C, K]: forward one thread per row (n, k) (a gather);
 // backward one thread per element of dx, zero but at the row's target.
+// BCE with logits: elementwise, one element per thread through OffsetCalc.
 #include "kernels/cuda/common.cuh"
 #include "kernels/loss.h"
 
@@ -134,6 +135,30 @@ __global__ void nll_loss_backward_kernel(T* __restrict__ dx, const int64_t* __re
   }
 }
 
+template <typename T>
+struct BceForwardF {
+  T* out;
+  const T* x;
+  const T* t;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    const T v = x[off[1]];
+    out[off[0]] = (T(1) - t[off[2]]) * v + (v < T(0) ? -v : T(0)) + log1p(exp(-fabs(v)));
+  }
+};
+
+template <typename T>
+struct BceBackwardF {
+  T* dx;
+  const T* x;
+  const T* t;
+  const T* g;
+  template <typename index_t>
+  __device__ void operator()(const index_t* off) const {
+    dx[off[0]] = g[off[3]] * (T(1) / (T(1) + exp(-x[off[1]])) - t[off[2]]);
+  }
+};
+
 int row_threads(int64_t C) {
   if (C <= 128) return 64;
   if (C <= 1024) return 128;
@@ -199,6 +224,26 @@ void nll_loss_backward(DType dt, void* dx, const int64_t* target, const void* we
           static_cast<index_t>(total), static_cast<index_t>(C), static_cast<index_t>(K), ignore_index);
       LOOM_CUDA_KERNEL_CHECK();
     });
+  });
+}
+
+void bce_logits_forward(DType dt, void* out, const void* x, const void* t, const ElementwiseLoop& loop,
+                        cudaStream_t stream) {
+  LOOM_DISPATCH_FLOAT(dt, "binary_cross_entropy_with_logits", [&] {
+    using T = scalar_t;
+    launch_offsets<3>(loop, BceForwardF<T>{static_cast<T*>(out), static_cast<const T*>(x), static_cast<const T*>(t)},
+                      stream);
+  });
+}
+
+void bce_logits_backward(DType dt, void* dx, const void* x, const void* t, const void* g, const ElementwiseLoop& loop,
+                         cudaStream_t stream) {
+  LOOM_DISPATCH_FLOAT(dt, "binary_cross_entropy_with_logits_backward", [&] {
+    using T = scalar_t;
+    launch_offsets<4>(loop,
+                      BceBackwardF<T>{static_cast<T*>(dx), static_cast<const T*>(x), static_cast<const T*>(t),
+                                      static_cast<const T*>(g)},
+                      stream);
   });
 }
 

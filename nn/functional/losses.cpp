@@ -106,35 +106,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
                                         const std::string& reduction, const Tensor& pos_weight) {
-  const char* op = "binary_cross_entropy_with_logits";
-  check_reduction(reduction, op);
-  check_floating(input, op, "input");
-  check_floating(target, op, "target");
-  LOOM_CHECK_VALUE(target.sizes() == input.sizes(), op, ": target size (", target.sizes(),
-                   ") must be the same as input size (", input.sizes(), ")");
-  // softplus(-x) = m + log(exp(-m) + exp(-x - m)) for any m; m = max(-x, 0)
-  // keeps both exponents <= 0. The value does not depend on m, so m carries
-  // no gradient.
-  Tensor m = input.neg().clamp(Scalar(0.0)).detach();
-  Tensor softplus_neg = m + (m.neg().exp() + (input.neg() - m).exp()).log();
-  Tensor loss;
-  if (pos_weight.defined()) {
-    check_floating(pos_weight, op, "pos_weight");
-    LOOM_CHECK(broadcast_shapes(pos_weight.sizes(), input.sizes()) == input.sizes(), op, ": pos_weight of shape ",
-               pos_weight.sizes(), " does not broadcast to input of shape ", input.sizes(),
-               " (expected one weight per class, the trailing dim)");
-    Tensor log_weight = (pos_weight - 1.0) * target + 1.0;
-    loss = (1.0 - target) * input + log_weight * softplus_neg;
-  } else {
-    loss = (1.0 - target) * input + softplus_neg;
-  }
-  if (weight.defined()) {
-    check_floating(weight, op, "weight");
-    LOOM_CHECK(broadcast_shapes(weight.sizes(), input.sizes()) == input.sizes(), op, ": weight of shape ",
-               weight.sizes(), " does not broadcast to input of shape ", input.sizes());
-    loss = loss * weight;
-  }
-  return apply_loss_reduction(loss, reduction, op);
+  return loom::binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight);
 }
 
 Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin,

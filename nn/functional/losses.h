@@ -1,7 +1,8 @@
 // Loss functions with torch.nn.functional's names, argument order, defaults
 // and reduction semantics, composed from the differentiable ops of autograd/
 // (so every loss differentiates, to first and higher order, on CPU and CUDA).
-// cross_entropy and nll_loss are the fused ops of autograd/ops/loss.h, re-exported here.
+// cross_entropy, nll_loss and binary_cross_entropy_with_logits are the fused ops of
+// autograd/ops/loss.h, re-exported here.
 //
 // reduction: "mean" (average over all elements; nll_loss and cross_entropy
 // divide by the summed class weights of the non-ignored targets, as PyTorch),

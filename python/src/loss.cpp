@@ -239,7 +239,7 @@ static RegisterFunctional reg_loss([](py::module_& f) {
       },
       py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("size_average") = py::none(),
       py::arg("reduce") = py::none(), py::arg("reduction") = "mean", py::arg("pos_weight") = py::none(),
-      "Numerically stable binary cross-entropy of logits");
+      registry_doc("binary_cross_entropy_with_logits"));
   f.def(
       "cosine_embedding_loss",
       [](const py::object& input1, const py::object& input2, const py::object& target, double margin,

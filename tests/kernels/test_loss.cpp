@@ -1,4 +1,4 @@
-// CPU cross-entropy, NLL and CTC kernels against references written here; [cuda]
+// CPU cross-entropy, NLL, BCE-with-logits and CTC kernels against references written here; [cuda]
 // the CUDA kernels against the CPU twins.
 #include <catch2/catch_test_macros.hpp>
 
@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/loss.h"
+#include "test_kernel_util.h"
 #include "test_util.h"
 
 #ifdef LOOM_WITH_CUDA
@@ -95,6 +96,45 @@ TEST_CASE("cpu nll_loss kernels vs reference", "[kernels][loss]") {
     CHECK(kc::nll_loss_forward(DType::Float64, loss.data(), roww.data(), x.data(), bad.data(), nullptr, N, C, K,
                                -100) == 2);
     CHECK(loss[2] == 0);
+  }
+}
+
+TEST_CASE("cpu bce_logits kernels vs reference", "[kernels][loss]") {
+  // contiguous rows (the vector path) with a per-element and a broadcast gradient, and a transposed view
+  const int64_t R = 7, C = 37;
+  auto x = random_doubles(R * C, -30, 30, 61), t = random_doubles(R * C, 0, 1, 62),
+       g = random_doubles(R * C, -1, 1, 63);
+  x[0] = 0.0, x[1] = 1e-30, x[2] = -1e-30, x[3] = 100.0, x[4] = -100.0;
+  auto ref = [](double v, double y) { return (1 - y) * v + std::max(-v, 0.0) + std::log1p(std::exp(-std::fabs(v))); };
+  auto dref = [](double v, double y, double gg) { return gg * (1 / (1 + std::exp(-v)) - y); };
+  for (bool transposed : {false, true}) {
+    const Shape in_st = transposed ? Shape{1, R} : Shape{C, 1};
+    const kernels::ElementwiseLoop L = loom::test::make_loop({R, C}, {{C, 1}, in_st, in_st});
+    const auto xf = cast<float>(x), tf = cast<float>(t), gf = cast<float>(g);
+    std::vector<float> out(R * C), dx(R * C), dx0(R * C);
+    kc::bce_logits_forward(DType::Float32, out.data(), xf.data(), tf.data(), L);
+    const kernels::ElementwiseLoop LB = loom::test::make_loop({R, C}, {{C, 1}, in_st, in_st, {C, 1}});
+    kc::bce_logits_backward(DType::Float32, dx.data(), xf.data(), tf.data(), gf.data(), LB);
+    const kernels::ElementwiseLoop L0 = loom::test::make_loop({R, C}, {{C, 1}, in_st, in_st, {0, 0}});
+    kc::bce_logits_backward(DType::Float32, dx0.data(), xf.data(), tf.data(), gf.data(), L0);
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = r * C + c, j = r * in_st[0] + c * in_st[1];
+        const double v = xf[j], y = tf[j];
+        INFO("transposed " << transposed << " x " << v << " t " << y);
+        CHECK(std::fabs(out[i] - ref(v, y)) <= 2e-6 * (1 + std::fabs(ref(v, y))));
+        CHECK(std::fabs(dx[i] - dref(v, y, gf[i])) <= 2e-6);
+        CHECK(std::fabs(dx0[i] - dref(v, y, gf[0])) <= 2e-6);
+      }
+    std::vector<double> od(R * C), dd(R * C);
+    kc::bce_logits_forward(DType::Float64, od.data(), x.data(), t.data(), L);
+    kc::bce_logits_backward(DType::Float64, dd.data(), x.data(), t.data(), g.data(), LB);
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = r * C + c, j = r * in_st[0] + c * in_st[1];
+        check_close(od[i], ref(x[j], t[j]), 1e-15, 1e-14);
+        check_close(dd[i], dref(x[j], t[j], g[i]), 1e-15, 1e-14);
+      }
   }
 }
 
@@ -236,6 +276,26 @@ TEST_CASE("cuda nll_loss kernels match the CPU twins", "[kernels][loss][cuda]") 
                            nullptr);
       CHECK(flag.host()[0] == 1);
       CHECK(L.host()[1] == 0);
+    }
+  }
+}
+TEST_CASE("cuda bce_logits kernels match the CPU twins", "[kernels][loss][cuda]") {
+  LOOM_REQUIRE_GPU();
+  namespace kg = loom::kernels::cuda;
+  for (int64_t n : {1, 5, 4097}) {
+    auto x = cast<float>(random_doubles(n, -20, 20, 71)), t = cast<float>(random_doubles(n, 0, 1, 72));
+    auto g = cast<float>(random_doubles(n, -1, 1, 73));
+    for (int64_t gs : {0, 1}) {
+      const kernels::ElementwiseLoop L = loom::test::make_loop({n}, {{1}, {1}, {1}});
+      const kernels::ElementwiseLoop LB = loom::test::make_loop({n}, {{1}, {1}, {1}, {gs}});
+      std::vector<float> out(n), dx(n);
+      kc::bce_logits_forward(DType::Float32, out.data(), x.data(), t.data(), L);
+      kc::bce_logits_backward(DType::Float32, dx.data(), x.data(), t.data(), g.data(), LB);
+      DevBuf<float> X(x), Tt(t), G(g), O(n), D(n);
+      kg::bce_logits_forward(DType::Float32, O.get(), X.get(), Tt.get(), L, nullptr);
+      kg::bce_logits_backward(DType::Float32, D.get(), X.get(), Tt.get(), G.get(), LB, nullptr);
+      check_close(O.host(), dbl(out), 1e-6, 1e-5);
+      check_close(D.host(), dbl(dx), 1e-6, 1e-5);
     }
   }
 }

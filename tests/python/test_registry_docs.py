@@ -140,6 +140,7 @@ DOCUMENTED = [
     (F.batch_norm, "batch_norm"),
     (F.cross_entropy, "cross_entropy"),
     (F.nll_loss, "nll_loss"),
+    (F.binary_cross_entropy_with_logits, "binary_cross_entropy_with_logits"),
     (F.huber_loss, "huber_loss"),
     (F.smooth_l1_loss, "smooth_l1_loss"),
     (F.ctc_loss, "ctc_loss"),

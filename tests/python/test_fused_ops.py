@@ -1,5 +1,5 @@
-"""lerp, addcmul and addcdiv (one ternary kernel each), nll_loss (its own kernels) and sign's PyTorch
-semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
+"""lerp, addcmul and addcdiv (one ternary kernel each), nll_loss and binary_cross_entropy_with_logits (their
+own kernels) and sign's PyTorch semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
 in-place forms, errors."""
 import numpy as np
 import pytest
@@ -149,6 +149,58 @@ def test_nll_loss_gradients_and_errors():
         F.nll_loss(x.detach(), t.int())
     # every target ignored: mean is NaN (0 / 0), as PyTorch
     assert np.isnan(F.nll_loss(x.detach(), loom.full((4, 2), -100, dtype=loom.int64)).item())
+
+
+def _bce_ref(x, t, w=None, pw=None):
+    sp = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+    lw = 1.0 if pw is None else 1 + (pw - 1) * t
+    loss = (1 - t) * x + lw * sp
+    return loss if w is None else loss * w
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_matches_numpy(reduction):
+    x = RNG.uniform(-40, 40, (5, 7))
+    x[0, :4] = [0.0, 1e-300, -80.0, 80.0]
+    t = RNG.uniform(0, 1, (5, 7))
+    w, pw = RNG.uniform(0.5, 2, 7), RNG.uniform(0.5, 3, 7)
+    red = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}[reduction]
+    for weight in (None, w):
+        for pos in (None, pw):
+            got = F.binary_cross_entropy_with_logits(T(x), T(t), weight=None if weight is None else T(weight),
+                                                     pos_weight=None if pos is None else T(pos), reduction=reduction)
+            np.testing.assert_allclose(got.numpy(), red(_bce_ref(x, t, weight, pos)), rtol=1e-12, atol=1e-14)
+    # float32, a transposed view
+    x32, t32 = x.astype(np.float32), t.astype(np.float32)
+    got = F.binary_cross_entropy_with_logits(T(x32.T.copy()).t(), T(t32), reduction=reduction)
+    np.testing.assert_allclose(got.numpy(), red(_bce_ref(x32.astype(np.float64), t32.astype(np.float64))),
+                               rtol=3e-6, atol=1e-6)
+
+
+def test_bce_with_logits_gradients_and_errors():
+    x = T(RNG.uniform(-4, 4, (3, 4)), requires_grad=True)
+    t = T(RNG.uniform(0, 1, (3, 4)), requires_grad=True)
+    w = T(RNG.uniform(0.5, 2, 4), requires_grad=True)
+    pw = T(RNG.uniform(0.5, 3, 4), requires_grad=True)
+    for red in ("mean", "sum", "none"):
+        assert gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=red), (x, t))
+        assert gradcheck(lambda a, b, c: F.binary_cross_entropy_with_logits(a, b, weight=c, reduction=red), (x, t, w))
+        assert gradcheck(lambda a, b, c: F.binary_cross_entropy_with_logits(a, b, pos_weight=c, reduction=red),
+                         (x, t, pw))
+        assert loom.autograd.gradgradcheck(lambda a: F.binary_cross_entropy_with_logits(a, t.detach(), reduction=red),
+                                           (x,))
+    # the gradient of x is sigmoid(x) - t, exactly 0 where they agree
+    z = T(np.zeros(3), requires_grad=True)
+    F.binary_cross_entropy_with_logits(z, T(np.full(3, 0.5)), reduction="sum").backward()
+    assert z.grad.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="binary_cross_entropy_with_logits.*same as input size"):
+        F.binary_cross_entropy_with_logits(x, t[:2])
+    with pytest.raises(RuntimeError, match="binary_cross_entropy_with_logits"):
+        F.binary_cross_entropy_with_logits(x, t, weight=loom.ones(3, dtype=loom.float64))
+    with pytest.raises(TypeError, match="binary_cross_entropy_with_logits.*floating"):
+        F.binary_cross_entropy_with_logits(x, t.long())
+    with pytest.raises(ValueError, match="reduction"):
+        F.binary_cross_entropy_with_logits(x, t, reduction="avg")
 
 
 def test_sign_follows_pytorch():
