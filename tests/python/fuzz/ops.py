@@ -142,9 +142,9 @@ def unary_expect(name, x, fn=None, rule=None):
         dt = R.to_float(x.dtype)
     with np.errstate(all="ignore"):
         out = fn(f64(x.arr.astype(S.NP_DTYPE[dt])))
+    if name == "sign":
+        out = np.where(np.isnan(out), 0.0, out)  # PyTorch's sign(NaN) = 0 (NumPy's is NaN)
     e = R.value(out, dt)
-    if name in ("sign",) and np.isnan(f64(x.arr)).any():
-        e.ignore = np.isnan(f64(x.arr))
     if name in SMOOTH_AT_INF | {"relu"}:
         e.ignore = np.isinf(f64(x.arr))
     if rule == "floatonly" and x.dtype not in S.FLOATS:
@@ -427,6 +427,73 @@ def _reg_binary():
         register("Tensor.%s_" % name, binary_examples(name, "inplace"), family="binary")
 
 
+# ---- lerp, addcmul, addcdiv: three broadcast operands (TernaryOp kernels) ----
+
+@st.composite
+def ternary_examples(draw, name, form):
+    s1, s2 = draw(S.broadcast_pair(invalid_ok=True))
+    s3 = draw(st.sampled_from([s1, s2, (), (1,)]))
+    odd = draw(st.integers(0, 7)) == 0  # sometimes integer or bool operands
+    dt = draw(st.sampled_from(S.DTYPES)) if odd else draw(st.sampled_from(S.FLOATS))
+    x = draw(S.tensors((dt,), shape=s1))
+    y = draw(S.tensors((dt,), shape=s2))
+    inputs = {"x": x, "y": y}
+    number_weight = name == "lerp" and draw(st.booleans())
+    v = draw(st.sampled_from([1, 2, -1, 0, 0.5, -0.25])) if name != "lerp" else None
+    if number_weight:
+        w = draw(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, -0.5, 2.0]))
+        third = S.fmt(w)
+    else:
+        z = draw(S.tensors((dt,), shape=s3))
+        inputs["z"] = z
+        third = "z"
+    if name == "lerp":
+        call = ("r = x.lerp(y, %s)" if form == "method" else "r = loom.lerp(x, y, %s)") % third
+    else:
+        call = ("r = x.%s(y, z, value=%s)" if form == "method" else "r = loom.%s(x, y, z, value=%s)") % (name, S.fmt(v))
+    opname = ("Tensor.%s" if form == "method" else "loom.%s") % name
+    try:
+        shape = np.broadcast_shapes(x.shape, y.shape, *([] if number_weight else [inputs["z"].shape]))
+    except ValueError:
+        return Example(opname, inputs, call, R.raises("shapes do not broadcast"))
+    if dt == "bool" or (dt in S.INTS and (name != "addcmul" or isinstance(v, float))):
+        return Example(opname, inputs, call, R.raises("%s of %s tensors" % (name, dt)))
+    def rnd(t):  # the intermediate rounded to the dtype, as the kernel's arithmetic (overflow included)
+        return t if dt not in S.FLOATS else np.asarray(t).astype(S.NP_DTYPE[dt]).astype(np.float64)
+
+    with np.errstate(all="ignore"):
+        a, b = f64(x.arr), f64(y.arr)
+        c = np.float64(w) if number_weight else f64(inputs["z"].arr)
+        if name == "lerp":
+            d = rnd(b - a)
+            out = np.where(np.abs(c) < 0.5, a + rnd(c * d), b - rnd(d * rnd(1 - c)))
+            scale = np.maximum(np.abs(a), np.abs(b)) * np.maximum(1, np.abs(c))
+        elif name == "addcmul":
+            p = rnd(rnd(v * b) * c)
+            out = a + p
+            scale = np.abs(a) + np.abs(p)
+        else:
+            q = rnd(v * rnd(b / c))
+            out = a + q
+            scale = np.abs(a) + np.abs(q)
+    if dt in S.INTS:
+        info = np.iinfo(S.NP_DTYPE[dt])
+        if np.any(np.abs(out) > info.max):  # wraps in C++
+            return Example(opname, inputs, call, R.anything(dtype=dt))
+        return Example(opname, inputs, call, R.value(np.broadcast_to(out, shape), dt))
+    # each operation rounds in the dtype: a few ulp of the largest term
+    finite = scale[np.isfinite(scale)] if np.ndim(scale) else np.array([scale])[np.isfinite([scale])]
+    eps = 4e-7 if dt == "float32" else 1e-15
+    atol = eps * (1 + (finite.max() if finite.size else 0))
+    return Example(opname, inputs, call, R.value(np.broadcast_to(out, shape), dt, atol=atol))
+
+
+def _reg_ternary():
+    for name in ("lerp", "addcmul", "addcdiv"):
+        register("Tensor." + name, ternary_examples(name, "method"), family="binary")
+        register("loom." + name, ternary_examples(name, "function"), family="binary")
+
+
 _LOADED = []
 
 
@@ -437,6 +504,7 @@ def all_ops():
         _reg_unary()
         _reg_operator_unary()
         _reg_binary()
+        _reg_ternary()
         from . import ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_sort, ops_grad, ops_generic  # noqa: F401
 
         for mod in (ops_reduce, ops_shape, ops_index, ops_factory, ops_nn, ops_sort, ops_grad):

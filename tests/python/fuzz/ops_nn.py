@@ -38,8 +38,11 @@ def pointwise_loss_examples(draw, op):
     call = "r = F.%s(x, y, reduction=%r%s)" % (name, red, extra)
     if red == "bogus":
         return Example(op, {"x": x, "y": y}, call, R.raises("unknown reduction"))
-    if x.shape != y.shape:
-        return Example(op, {"x": x, "y": y}, call, R.anything())  # PyTorch warns and broadcasts
+    bce = name == "binary_cross_entropy_with_logits"
+    if x.shape != y.shape:  # PyTorch warns and broadcasts, but BCE with logits raises
+        return Example(op, {"x": x, "y": y}, call, R.raises("target size differs") if bce else R.anything())
+    if bce and (x.dtype not in S.FLOATS or y.dtype not in S.FLOATS):
+        return Example(op, {"x": x, "y": y}, call, R.raises("integer or bool input"))
     if x.dtype != y.dtype or x.dtype not in S.FLOATS:
         return Example(op, {"x": x, "y": y}, call, R.anything())
     if beta < 0 or (beta == 0 and name == "huber_loss"):
@@ -51,11 +54,18 @@ def pointwise_loss_examples(draw, op):
             v = d * d
         elif name == "l1_loss":
             v = ad
+        elif bce:
+            xa, ya = f64(x.arr), f64(y.arr)
+            v = (1 - ya) * xa + np.maximum(-xa, 0) + np.log1p(np.exp(-np.abs(xa)))
         elif name == "smooth_l1_loss":
             v = np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta) if beta > 0 else ad
         else:
             v = np.where(ad < beta, 0.5 * d * d, beta * (ad - 0.5 * beta))
     e = _reduce(v, red, x.dtype)
+    if bce:  # (1 - t) x rounds in the dtype: an error of a few ulp of |x| in every element's loss
+        finite = np.abs(f64(x.arr))[np.isfinite(f64(x.arr))]
+        e.atol = ((4e-7 if x.dtype == "float32" else 1e-15) * (1 + (finite.max() if finite.size else 0))
+                  * (max(x.arr.size, 1) if red == "sum" else 1))
     if red != "none":
         wild = ~np.isfinite(f64(x.arr)) | ~np.isfinite(f64(y.arr)) | (np.abs(f64(x.arr)) > 1e15) | (np.abs(f64(y.arr)) > 1e15)
         if wild.any() and not np.isnan(e.value).all():
@@ -489,7 +499,7 @@ def ctc_loss_examples(draw, op):
 
 
 def register_all():
-    for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+    for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy_with_logits"):
         register("F." + name, pointwise_loss_examples("F." + name), family="nn")
     for name in ("cross_entropy", "nll_loss"):
         register("F." + name, class_loss_examples("F." + name), family="nn")
