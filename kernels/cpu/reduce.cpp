@@ -346,7 +346,28 @@ struct ArgAcc {
     }
   }
   void row(const T* p, int64_t s, int64_t n, int64_t r0) {
+    if constexpr (!std::is_same_v<T, bool>) {
+      if (s == 1 && n >= 32) {
+        // Unit stride: the row's extreme (and whether it holds a NaN) in vector lanes, then the first
+        // position holding it (the first NaN when there is one): the element the loop below picks, in
+        // two branch-free passes instead of a compare and branch per element.
+        const int64_t i = first_extreme(p, n);
+        step(p[i], r0 + i);
+        return;
+      }
+    }
     for (int64_t i = 0; i < n; ++i) step(p[i * s], r0 + i);
+  }
+  static int64_t first_extreme(const T* p, int64_t n) {
+    T m = p[0];
+    const bool nan = extreme_run<T, kMax>(p, n, &m);
+    int64_t i = 0;
+    if (nan) {
+      while (p[i] == p[i]) ++i;
+    } else {
+      while (!(p[i] == m)) ++i;
+    }
+    return i;
   }
   void merge(const ArgAcc& o) {
     if (o.idx >= 0 && (idx < 0 || better(o.v, v))) *this = o;

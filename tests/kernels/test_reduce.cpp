@@ -317,6 +317,49 @@ TEMPLATE_TEST_CASE("cpu arg_reduce: first occurrence, NaN wins, every layout", "
   }
 }
 
+TEMPLATE_TEST_CASE("cpu arg_reduce on long unit-stride rows (the vector path) matches the element loop", "[kernels]",
+                   int32_t, int64_t, float, double) {
+  using T = TestType;
+  const DType dt = dtype_of<T>::value;
+  // Rows of 31 (the element loop), 32, 33, 100 and 1000; few distinct values (ties), extremes and, for the
+  // floating types, NaN, infinities and signed zeros at the ends and in the middle.
+  for (int64_t n : {31, 32, 33, 100, 1000}) {
+    const int64_t rows = 12;
+    std::vector<double> src = random_doubles(rows * n, -4, 4, 81);
+    for (auto& x : src) x = std::round(x);
+    if constexpr (std::is_floating_point_v<T>) {
+      src[1 * n + 0] = kNaN;
+      src[2 * n + n - 1] = kNaN;
+      src[3 * n + n / 2] = kNaN, src[3 * n + n / 2 + 1] = kNaN;
+      src[4 * n + 3] = kInfD, src[4 * n + n - 2] = kInfD;
+      src[5 * n + 0] = -kInfD, src[5 * n + 7] = -kInfD;
+      for (int64_t i = 0; i < n; ++i) src[6 * n + i] = i % 2 ? 0.0 : -0.0;
+      for (int64_t i = 0; i < n; ++i) src[7 * n + i] = -kInfD;
+    }
+    for (int64_t i = 0; i < n; ++i) src[8 * n + i] = 5.0;  // one value throughout
+    src[9 * n + n - 1] = 9.0, src[10 * n + 0] = -9.0;
+    Vec<T> in = cast_vec<T>(src);
+    ReduceCase c = make_reduce({rows, n}, {n, 1}, {false, true});
+    for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
+      Vec<T> vals(rows);
+      std::vector<int64_t> idx(rows);
+      cpu::arg_reduce(op, dt, ptr<T>(vals), idx.data(), ptr<T>(in), c.loop);
+      for (int64_t r = 0; r < rows; ++r) {
+        int64_t best = 0;  // the scalar rule: strictly better replaces, the first NaN stays
+        for (int64_t i = 1; i < n; ++i) {
+          const double x = src[r * n + i], b = src[r * n + best];
+          if (b != b) break;
+          if (x != x || (op == ReduceOp::Max ? x > b : x < b)) best = i;
+        }
+        INFO(dtype_name(dt) << " n " << n << " row " << r << " op " << int(op));
+        CHECK(idx[r] == best);
+        const double want = static_cast<double>(static_cast<T>(src[r * n + best])), got = static_cast<double>(vals[r]);
+        CHECK(((want != want && got != got) || (want == got && std::signbit(want) == std::signbit(got))));
+      }
+    }
+  }
+}
+
 TEST_CASE("cpu arg_reduce NaN handling and null values", "[kernels]") {
   ReduceCase c = make_reduce({6}, {1}, {true});
   float in[6] = {1, 7, std::nanf(""), 7, std::nanf(""), -2};
