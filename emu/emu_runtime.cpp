@@ -33,6 +33,7 @@
 #endif
 #endif
 #ifdef LOOM_EMU_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -185,6 +186,11 @@ void fiber_main();
 // emu_switch leaves one, with fiber_start as the return address, the current
 // MXCSR and x87 control word, and zeros for the registers.
 void prepare(Fiber& f) {
+#ifdef LOOM_EMU_ASAN
+  // A fiber leaves its stack by a switch, never by returning, so the redzones of the frames it had open stay
+  // poisoned; the frame written below would land on them.
+  __asan_unpoison_memory_region(f.stack, kStackBytes);
+#endif
   auto top = (reinterpret_cast<uintptr_t>(f.stack) + kStackBytes) & ~uintptr_t(15);
   auto* w = reinterpret_cast<uint64_t*>(top);
   w[-1] = 0;                                         // fiber_start's (never used) return address
