@@ -210,6 +210,10 @@ class Tensor {
   // self + value tensor1 tensor2 (any dtype but bool) and self + value (tensor1 / tensor2) (floating); one kernel.
   Tensor addcmul(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;
   Tensor addcdiv(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;
+  // The elements on and below (tril) or on and above (triu) the diagonal-th diagonal of the last two dims,
+  // zeros elsewhere (diagonal > 0: above the main one); one pass (a copy first for a non-contiguous input).
+  Tensor tril(int64_t diagonal = 0) const;
+  Tensor triu(int64_t diagonal = 0) const;
 
   Tensor& add_(const Tensor& other, const Scalar& alpha = 1);
   Tensor& add_(const Scalar& other);

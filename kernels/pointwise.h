@@ -2,7 +2,7 @@
 // kernels/cuda/pointwise.cu (see kernels/contract.h). Operands are walked by
 // an ElementwiseLoop (kernels/loops.h); the CPU loops run the innermost dim as
 // a loop the compiler vectorizes and split large loops over loom's threads.
-// Also lerp / addcmul / addcdiv (ternary), the fills and the factories' arange / linspace.
+// Also lerp / addcmul / addcdiv (ternary), tril / triu (tri), the fills and the factories' arange / linspace.
 #pragma once
 #include "kernels/contract.h"
 #include "kernels/loops.h"
@@ -26,6 +26,9 @@ void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has
 // the weight is s, and the loop has 3 operands.
 void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
              const ElementwiseLoop& loop);
+// tril / triu of B contiguous [M, N] matrices: out[b, i, j] = in[b, i, j] where j - i <= k (lower) or
+// j - i >= k (upper), else 0. in may be out (the kept part is then left as it is).
+void tri(DType dt, void* out, const void* in, int64_t B, int64_t M, int64_t N, int64_t k, bool lower);
 // out[i] = value where mask. operands: 0 out (read-write), 1 mask (bool).
 void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop);
 // Strided copy with dtype conversion. operands: 0 dst, 1 src.
@@ -53,6 +56,8 @@ void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has
 // One element per thread (kernels/cuda/pointwise_math.cu).
 void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
              const ElementwiseLoop& loop, cudaStream_t stream);
+void tri(DType dt, void* out, const void* in, int64_t B, int64_t M, int64_t N, int64_t k, bool lower,
+         cudaStream_t stream);
 void masked_fill(DType dt, void* out, const bool* mask, double value, const ElementwiseLoop& loop, cudaStream_t stream);
 void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop, cudaStream_t stream);
 void fill(DType dt, void* out, double value, const ElementwiseLoop& loop, cudaStream_t stream);

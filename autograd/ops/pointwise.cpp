@@ -642,6 +642,36 @@ Tensor Tensor::addcdiv(const Tensor& tensor1, const Tensor& tensor2, const Scala
   return y;
 }
 
+// ---- tril, triu ----
+namespace {
+
+Tensor tri_op(const Tensor& x, int64_t k, bool lower) {
+  const char* name = lower ? "tril" : "triu";
+  OpScope scope(lower ? Op::tril : Op::triu, {&x});
+  LOOM_CHECK(x.dim() >= 2, name, ": input tensor must have at least 2 dimensions, got shape ", x.sizes());
+  const int64_t M = x.size(-2), N = x.size(-1);
+  Tensor out = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
+  if (out.numel() > 0) {
+    const Tensor src = x.detach().contiguous();
+    const int64_t B = out.numel() / (M * N);
+    LOOM_DEVICE_DISPATCH(
+        out.device(), ops::kc::tri(x.dtype(), out.data_ptr(), src.data_ptr(), B, M, N, k, lower),
+        ops::kg::tri(x.dtype(), out.data_ptr(), src.data_ptr(), B, M, N, k, lower, ops::stream_of(out.device())));
+  }
+  if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
+    auto n = std::make_shared<LambdaNode>(lower ? "TrilBackward0" : "TriuBackward0", [k, lower](const TensorList& g) {
+      return TensorList{tri_op(g[0], k, lower)};
+    });
+    autograd::attach(n, {x}, out);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor Tensor::tril(int64_t diagonal) const { return tri_op(*this, diagonal, true); }
+Tensor Tensor::triu(int64_t diagonal) const { return tri_op(*this, diagonal, false); }
+
 Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
   OpScope scope(Op::clamp, {this});
   LOOM_CHECK(lo || hi, "clamp: At least one of 'min' or 'max' must not be None");

@@ -774,6 +774,27 @@ void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, co
   });
 }
 
+void tri(DType dt, void* out, const void* in, int64_t B, int64_t M, int64_t N, int64_t k, bool lower) {
+  LOOM_DISPATCH_ALL(dt, lower ? "tril" : "triu", [&] {
+    using T = scalar_t;
+    T* o = static_cast<T*>(out);
+    const T* x = static_cast<const T*>(in);
+    // Per row i: the kept columns are [0, i + k] (lower) or [i + k, N) (upper): one copy and one fill.
+    detail::parallel_range(B * M, B * M * N, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t i = r % M, edge = i + k;
+        const int64_t lo = lower ? 0 : std::clamp<int64_t>(edge, 0, N);
+        const int64_t hi = lower ? std::clamp<int64_t>(edge + 1, 0, N) : N;
+        T* orow = o + r * N;
+        const T* xrow = x + r * N;
+        std::fill(orow, orow + lo, T(0));
+        if (orow != xrow) std::copy(xrow + lo, xrow + hi, orow + lo);
+        std::fill(orow + hi, orow + N, T(0));
+      }
+    });
+  });
+}
+
 void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
            const ElementwiseLoop& loop) {
   LOOM_DISPATCH_NUMERIC(dt, "clamp", [&] {

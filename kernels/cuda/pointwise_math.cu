@@ -2,7 +2,8 @@
 // log1p/expm1/log2/log10/exp2, erf/erfc/lgamma and the special functions (digamma, trigamma, erfinv, the
 // Bessel and Airy functions, erfcx) among the unary ops; pow, hypot, atan2, the rounded divisions and
 // remainders, copysign, logaddexp(2), prelu, xlogy, xlog1py, the bitwise ops and shifts, the incomplete gamma
-// functions and the orthogonal polynomials among the binary ones; lerp, addcmul and addcdiv (ternary()).
+// functions and the orthogonal polynomials among the binary ones; lerp, addcmul and addcdiv (ternary());
+// tril and triu (tri()).
 // unary(), binary() and binary_scalar() of pointwise.cu call these for every op that is not one of their
 // vectorized ones (activations, their gradients, + - * /, max, min).
 //
@@ -274,6 +275,18 @@ struct TernaryMathF {
   }
 };
 
+template <typename T, typename index_t>
+__global__ void tri_kernel(T* __restrict__ out, const T* in, index_t total, index_t M, index_t N, int64_t k,
+                           bool lower) {
+  for (index_t idx = blockIdx.x * index_t(blockDim.x) + threadIdx.x; idx < total;
+       idx += index_t(gridDim.x) * blockDim.x) {
+    const index_t j = idx % N, i = (idx / N) % M;
+    const int64_t d = int64_t(j) - int64_t(i);
+    const bool keep = lower ? d <= k : d >= k;
+    out[idx] = keep ? in[idx] : T(0);
+  }
+}
+
 }  // namespace
 
 void unary_math(UnaryOp op, DType dt, void* out, const void* in, const ElementwiseLoop& loop, cudaStream_t stream) {
@@ -309,6 +322,22 @@ void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, co
                              op};
     if (c) launch_offsets<4>(loop, f, stream);
     else launch_offsets<3>(loop, f, stream);
+  });
+}
+
+void tri(DType dt, void* out, const void* in, int64_t B, int64_t M, int64_t N, int64_t k, bool lower,
+         cudaStream_t stream) {
+  const int64_t total = B * M * N;
+  if (total <= 0) return;
+  LOOM_DISPATCH_ALL(dt, lower ? "tril" : "triu", [&] {
+    using T = scalar_t;
+    dispatch_index(total < (int64_t(1) << 30), [&](auto tag) {  // headroom for idx + the grid stride
+      using index_t = decltype(tag);
+      tri_kernel<T, index_t><<<grid_for(total), kThreads, 0, stream>>>(
+          static_cast<T*>(out), static_cast<const T*>(in), static_cast<index_t>(total), static_cast<index_t>(M),
+          static_cast<index_t>(N), k, lower);
+      LOOM_CUDA_KERNEL_CHECK();
+    });
   });
 }
 

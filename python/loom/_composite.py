@@ -1,6 +1,6 @@
 """Tensor methods and loom functions of PyTorch's API composed from loom's ops, with PyTorch's names,
 argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broadcast_to, movedim, tile,
-roll, diff), matrices (tril, triu, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
+roll, diff), matrices (tril_, triu_, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
 helpers (logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
 var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, unique, unique_consecutive,
 searchsorted, bucketize, cumsum_, cumprod_), index_add / index_copy / index_fill over scatter_add and masks, scatter (assignment),
@@ -118,32 +118,12 @@ def diff(self, n=1, dim=-1, prepend=None, append=None):
 
 # ---- matrices ----
 
-def _tri_mask(self, diagonal, lower):
-    if self.dim() < 2:
-        raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
-    m, n = self.shape[-2], self.shape[-1]
-    shifted = _arange(m, device=self.device).add(diagonal).unsqueeze(1)  # row + diagonal, [m, 1]
-    cols = _arange(n, device=self.device).unsqueeze(0)
-    # One broadcast comparison into the bool [m, n] mask (col - row <= diagonal), no int64 [m, n] difference.
-    return cols.le(shifted) if lower else cols.ge(shifted)
-
-
-def tril(self, diagonal=0):
-    """The elements on and below the diagonal-th diagonal; zeros above."""
-    return _C.where(_tri_mask(self, diagonal, True), self, False if self.dtype == _C.bool else 0)
-
-
-def triu(self, diagonal=0):
-    """The elements on and above the diagonal-th diagonal; zeros below."""
-    return _C.where(_tri_mask(self, diagonal, False), self, False if self.dtype == _C.bool else 0)
-
-
 def tril_(self, diagonal=0):
-    return _apply_(self, "tril_", lambda s: tril(s, diagonal))
+    return _apply_(self, "tril_", lambda s: s.tril(diagonal))
 
 
 def triu_(self, diagonal=0):
-    return _apply_(self, "triu_", lambda s: triu(s, diagonal))
+    return _apply_(self, "triu_", lambda s: s.triu(diagonal))
 
 
 def diagonal(self, offset=0, dim1=0, dim2=1):
@@ -594,7 +574,7 @@ def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     return _apply_(self, "scatter_", lambda s: scatter(s, dim, index, src, value, reduce=reduce))
 
 
-METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril, triu, tril_, triu_,
+METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril_, triu_,
            diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, logit, deg2rad, rad2deg,
            heaviside, count_nonzero, aminmax, var_mean, std_mean, dist, msort, kthvalue, median, cumsum_,
            cumprod_, unique, unique_consecutive, index_add, index_add_, index_copy, index_copy_, index_fill,

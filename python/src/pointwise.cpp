@@ -1,6 +1,6 @@
 // Pointwise Tensor ops: the registry's generated bindings, unary aliases and
 // operators, binary methods and operators (with reflected forms), comparisons,
-// the in-place forms, clamp, masked_fill, where (method and loom.where), lerp, addcmul, addcdiv,
+// the in-place forms, clamp, masked_fill, where (method and loom.where), lerp, addcmul, addcdiv, tril, triu,
 // and loom.broadcast_shapes.
 #include "core/ops_functions.h"
 #include "ops_common.h"
@@ -353,7 +353,15 @@ void bind_inplace(py::module_& m, py::class_<Tensor>& cls) {
             return t.addcdiv(to_tensor(t1, "addcdiv", "tensor1"), to_tensor(t2, "addcdiv", "tensor2"),
                              to_scalar(value, "addcdiv"));
           },
-          py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1, registry_doc("addcdiv"));
+          py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1, registry_doc("addcdiv"))
+      .def(
+          "tril",
+          [](const Tensor& t, py::handle d) { return t.tril(py_int_to_int64(d, "tril(): argument 'diagonal'")); },
+          py::arg("diagonal") = 0, registry_doc("tril"))
+      .def(
+          "triu",
+          [](const Tensor& t, py::handle d) { return t.triu(py_int_to_int64(d, "triu(): argument 'diagonal'")); },
+          py::arg("diagonal") = 0, registry_doc("triu"));
 }
 
 void bind_free_functions(py::module_& m) {

@@ -493,6 +493,17 @@ inline Tensor nll_loss(const Tensor& x, const Tensor& target, const Tensor& weig
   return from(loss, target.sizes());
 }
 
+// tril (lower) / triu of the last two dims of x: 0 where j - i > k (lower) or j - i < k (upper).
+inline Tensor tri(const Tensor& x, int64_t k, bool lower) {
+  Values v = values(x);
+  const int64_t M = x.size(-2), N = x.size(-1);
+  for (size_t e = 0; e < v.size(); ++e) {
+    const int64_t j = static_cast<int64_t>(e) % N, i = static_cast<int64_t>(e) / N % M;
+    if (lower ? j - i > k : j - i < k) v[e] = 0.0;
+  }
+  return from(v, x.sizes());
+}
+
 // Rows of weight [V, D] picked by index (any shape): [..., D].
 inline Tensor embedding(const Tensor& index, const Tensor& weight) {
   const Values idx = values(index), w = values(weight);

@@ -212,3 +212,36 @@ def test_sign_follows_pytorch():
     x.abs().sum().backward()  # abs' gradient is sign: 0 at NaN, as PyTorch
     assert x.grad.tolist() == [0.0, 0.0, 0.0, 1.0, -1.0, 1.0, -1.0]
     assert T(np.array([-5, 0, 7], np.int32)).sign().tolist() == [-1, 0, 1]
+
+
+@pytest.mark.parametrize("k", [-3, -1, 0, 1, 2, 7])
+def test_tril_triu_match_numpy(k):
+    a = RNG.standard_normal((2, 3, 4, 5))
+    np.testing.assert_array_equal(T(a).tril(k).numpy(), np.tril(a, k))
+    np.testing.assert_array_equal(loom.triu(T(a), k).numpy(), np.triu(a, k))
+    # a transposed view, integers, bool
+    at = T(a).transpose(2, 3)
+    np.testing.assert_array_equal(at.tril(k).numpy(), np.tril(a.swapaxes(2, 3), k))
+    i = RNG.integers(-5, 5, (4, 6)).astype(np.int32)
+    got = T(i).triu(k)
+    assert got.dtype == loom.int32
+    np.testing.assert_array_equal(got.numpy(), np.triu(i, k))
+    b = RNG.random((3, 3)) > 0.5
+    np.testing.assert_array_equal(T(b).tril(k).numpy(), np.tril(b, k))
+
+
+def test_tril_triu_gradients_inplace_and_errors():
+    x = T(RNG.standard_normal((3, 4)), requires_grad=True)
+    assert gradcheck(lambda a: a.tril(1), (x,)) and gradcheck(lambda a: a.triu(-1), (x,))
+    assert loom.autograd.gradgradcheck(lambda a: (a.tril() * a).sum(), (x,))
+    x.tril(0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.tril(np.ones((3, 4))))
+    y = T(np.arange(9.0).reshape(3, 3))
+    view = y[:, :]
+    view.triu_(1)
+    assert y.tolist() == [[0.0, 1.0, 2.0], [0.0, 0.0, 5.0], [0.0, 0.0, 0.0]]
+    assert loom.zeros(0, 3).tril().shape == (0, 3)
+    with pytest.raises(RuntimeError, match="tril: input tensor must have at least 2 dimensions"):
+        loom.ones(3).tril()
+    with pytest.raises(TypeError):
+        loom.ones(2, 2).triu(0.5)

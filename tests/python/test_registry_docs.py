@@ -63,6 +63,8 @@ DOCUMENTED = [
     (Tensor.lerp, "lerp"),
     (Tensor.addcmul, "addcmul"),
     (Tensor.addcdiv, "addcdiv"),
+    (Tensor.tril, "tril"),
+    (Tensor.triu, "triu"),
     (Tensor.clip, "clamp"),
     (Tensor.masked_fill, "masked_fill"),
     (Tensor.bitwise_and, "bitwise_and"),
