@@ -44,6 +44,10 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape);
 // count when their category (bool < integral < floating) is higher.
 DType result_type(std::initializer_list<const Tensor*> ts);
 
+// g summed to `shape` (autograd::sum_to) in dtype dt: the gradient of a broadcast input
+// (autograd/ops/pointwise.cpp).
+Tensor grad_for(const Tensor& g, const Shape& shape, DType dt);
+
 // All tensors on the same device, else a RuntimeError naming the op.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
 // broadcast_shapes whose error begins with the op's name ("where: The size of tensor a ...").

@@ -1,5 +1,5 @@
 // The front-end helpers of the pointwise family (autograd/ops/pointwise.cpp)
-// that its other files share (autograd/ops/pointwise_division.cpp): a binary
+// that its other files share (autograd/ops/pointwise_division.cpp, pointwise_fused.cpp): a binary
 // op with its backward node, on two tensors or a tensor and a number, and the
 // in-place forms. Not part of loom's API.
 #pragma once
