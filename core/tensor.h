@@ -167,6 +167,8 @@ class Tensor {
   Tensor cpu() const { return to(Device(DeviceType::CPU)); }
   Tensor cuda(int index = 0) const { return to(Device(DeviceType::CUDA, index)); }
   Tensor clone() const;
+  // A copy with the order of the elements reversed along each of dims (0-d: a clone); one strided copy.
+  Tensor flip(const Dims& dims) const;
   Tensor& copy_(const Tensor& src, bool non_blocking = false);  // broadcasts src, converts dtype/device
   Tensor& fill_(const Scalar& value);
   Tensor& zero_() { return fill_(Scalar(0.0)); }

@@ -94,11 +94,6 @@ Tensor window(const Tensor& img, int64_t top, int64_t left, int64_t h, int64_t w
   return v.is_contiguous() ? v.clone() : v.contiguous();
 }
 
-Tensor reverse(const Tensor& x, int64_t dim) {
-  const int64_t n = x.size(dim);
-  return x.index_select(dim, arange(Scalar(n - 1), Scalar(int64_t{-1}), Scalar(int64_t{-1})).to(x.device()));
-}
-
 // {-v, v} for a non-negative amount v.
 std::array<double, 2> symmetric(double v, const char* fn, const char* what) {
   LOOM_CHECK_VALUE(v >= 0.0 && std::isfinite(v), fn, ": ", what, " must be >= 0 (a range [-", what, ", ", what,
@@ -194,12 +189,12 @@ Tensor resize(const Tensor& x, const Shape& size, Interpolation mode) {
 
 Tensor horizontal_flip(const Tensor& x) {
   check_images(x, "transforms::horizontal_flip");
-  return reverse(x, x.dim() - 1);
+  return x.flip({-1});
 }
 
 Tensor vertical_flip(const Tensor& x) {
   check_images(x, "transforms::vertical_flip");
-  return reverse(x, x.dim() - 2);
+  return x.flip({-2});
 }
 
 Tensor random_crop(const Tensor& x, const Shape& size, int64_t padding, Generator& gen) {

@@ -1,6 +1,8 @@
-// Copies and conversions: copy_, contiguous, clone, to(dtype/device), fill_,
+// Copies and conversions: copy_, contiguous, clone, flip, to(dtype/device), fill_,
 // cat, stack. Same-device copies are one strided kernel that also converts
 // dtypes; cross-device copies stage through a contiguous buffer.
+#include <algorithm>
+
 #include "autograd/ops/common.h"
 
 namespace loom {
@@ -107,6 +109,39 @@ Tensor Tensor::clone() const {
   ops::copy_same_device(out, *this);
   if (autograd::any_requires_grad({this})) {
     auto node = std::make_shared<LambdaNode>("CloneBackward0", [](const TensorList& g) { return TensorList{g[0]}; });
+    autograd::attach(node, {*this}, out);
+  }
+  return out;
+}
+
+// One strided copy whose source walks each flipped dim backwards, from its last element (a negative
+// stride): the copy kernels of every device do it in one pass.
+Tensor Tensor::flip(const Dims& dims) const {
+  OpScope scope(Op::flip, {this});
+  const int64_t nd = dim();
+  std::vector<bool> flipped(static_cast<size_t>(std::max<int64_t>(nd, 1)), false);
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, nd, "flip");
+    LOOM_CHECK(!flipped[w], "flip: dims has duplicates, original flip dims=", dims);
+    flipped[w] = true;
+  }
+  Tensor out = empty(sizes(), TensorOptions(dtype(), device()));
+  if (out.numel() > 0) {
+    Shape st = strides();
+    int64_t first = 0;  // the source element of out's first one
+    for (int64_t d = 0; d < nd; ++d)
+      if (flipped[d]) {
+        first += (size(d) - 1) * st[d];
+        st[d] = -st[d];
+      }
+    const void* src = static_cast<const char*>(data_ptr()) + first * static_cast<int64_t>(itemsize(dtype()));
+    auto loop = ops::make_loop(sizes(), std::vector<Shape>{out.strides(), st});
+    LOOM_DEVICE_DISPATCH(device(), ops::kc::copy(dtype(), out.data_ptr(), dtype(), src, loop),
+                         ops::kg::copy(dtype(), out.data_ptr(), dtype(), src, loop, ops::stream_of(device())));
+  }
+  if (autograd::any_requires_grad({this})) {
+    auto node = std::make_shared<LambdaNode>("FlipBackward0",
+                                             [dims](const TensorList& g) { return TensorList{g[0].flip(dims)}; });
     autograd::attach(node, {*this}, out);
   }
   return out;

@@ -96,6 +96,19 @@ void transpose_copy(D* dst, const S* src, const ElementwiseLoop& L) {
     }
   });
 }
+// A copy whose source runs backwards along the innermost dim (a flip of the last dim): a reversed
+// unit-stride loop, which vectorizes (a permute of the lanes), instead of the strided one.
+bool is_reversed(const ElementwiseLoop& L) { return L.strides[0][L.ndim - 1] == 1 && L.strides[1][L.ndim - 1] == -1; }
+
+template <typename T>
+void reversed_copy(T* dst, const T* src, const ElementwiseLoop& L) {
+  for_each_row<2>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    T* o = dst + off[0];
+    const T* x = src + off[1];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) o[i] = x[-i];
+  });
+}
 }  // namespace
 
 void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const ElementwiseLoop& loop) {
@@ -104,6 +117,11 @@ void copy(DType dst_dt, void* dst, DType src_dt, const void* src, const Elementw
     detail::parallel_range(loop.numel, loop.numel, [&](int64_t b, int64_t e) {
       std::memcpy(static_cast<char*>(dst) + b * item, static_cast<const char*>(src) + b * item, (e - b) * item);
     });
+    return;
+  }
+  if (dst_dt == src_dt && is_reversed(loop)) {
+    LOOM_DISPATCH_ALL(dst_dt, "copy",
+                      [&] { reversed_copy(static_cast<scalar_t*>(dst), static_cast<const scalar_t*>(src), loop); });
     return;
   }
   LOOM_DISPATCH_ALL(dst_dt, "copy", [&] {

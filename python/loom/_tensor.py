@@ -43,28 +43,6 @@ def __reversed__(self):
     return self.flip(0)
 
 
-def flip(self, dims):
-    if isinstance(dims, int):
-        dims = (dims,)
-    ndim = max(self.dim(), 1)  # a 0-d tensor accepts dims 0 and -1, as PyTorch
-    wrapped = []
-    for d in dims:
-        if not -ndim <= d < ndim:
-            raise IndexError(f"flip: Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
-                             f"but got {d})")
-        wrapped.append(d % ndim)
-    if len(set(wrapped)) != len(wrapped):
-        raise RuntimeError(f"flip: dims has duplicates, original flip dims={list(dims)}")
-    if self.dim() == 0:
-        return self.clone()
-    out = self
-    for d in dims:
-        n = out.size(d)
-        idx = _C._arange(n - 1, -1, -1, _C.int64, out.device, False)
-        out = out.index_select(d, idx)
-    return out
-
-
 def _logical(name, op):
     def f(self, other):
         if not isinstance(other, Tensor):
@@ -318,7 +296,6 @@ def _install():
     Tensor.__reversed__ = __reversed__
     Tensor.__deepcopy__ = __deepcopy__
     Tensor.__reduce_ex__ = __reduce_ex__
-    Tensor.flip = flip
     Tensor.any = any
     Tensor.logical_and = logical_and
     Tensor.logical_or = logical_or

@@ -319,6 +319,21 @@ void bind_conversions(py::module_& m, py::class_<Tensor>& cls) {
           "clone", [](const Tensor& t, py::object) { return t.clone(); }, py::arg("memory_format") = py::none(),
           registry_doc("clone"))
       .def(
+          "flip",
+          [](const Tensor& t, py::args a, py::kwargs kw) {
+            if (kw.contains("dims")) {
+              if (a.size() > 0 || kw.size() > 1)
+                throw py::type_error("flip(): takes dims once, as positional integers or as dims=");
+              return t.flip(to_dims(kw["dims"]));
+            }
+            for (auto item : kw)
+              throw py::type_error("flip() got an unexpected keyword argument '" +
+                                   py::str(item.first).cast<std::string>() + "'");
+            if (a.size() == 0) throw py::type_error("flip() missing 1 required positional argument: \"dims\"");
+            return t.flip(shape_from_args(a, "flip"));
+          },
+          registry_doc("flip"))
+      .def(
           "contiguous", [](const Tensor& t, py::object) { return t.contiguous(); },
           py::arg("memory_format") = py::none(), registry_doc("contiguous"))
       .def(

@@ -1,5 +1,5 @@
 """lerp, addcmul and addcdiv (one ternary kernel each), nll_loss and binary_cross_entropy_with_logits (their
-own kernels) and sign's PyTorch semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
+own kernels), flip (one strided copy) and sign's PyTorch semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
 in-place forms, errors."""
 import numpy as np
 import pytest
@@ -245,3 +245,35 @@ def test_tril_triu_gradients_inplace_and_errors():
         loom.ones(3).tril()
     with pytest.raises(TypeError):
         loom.ones(2, 2).triu(0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.bool_])
+def test_flip_matches_numpy_on_views(dtype):
+    a = np.asarray(RNG.standard_normal((4, 5, 6)) * 5).astype(dtype)
+    for dims in [(0,), (-1,), (2, 0), (0, 1, 2), ()]:
+        np.testing.assert_array_equal(T(a).flip(dims).numpy(), np.flip(a, dims) if dims else a)
+    # transposed and stepped views, the last dim reversed (the vector path) and not
+    np.testing.assert_array_equal(T(a).transpose(0, 2).flip(1, 2).numpy(), np.flip(a.transpose(2, 1, 0), (1, 2)))
+    np.testing.assert_array_equal(T(a)[::2, :, 1::3].flip(-1).numpy(), np.flip(a[::2, :, 1::3], -1))
+    long = np.asarray(RNG.standard_normal(1000) * 5).astype(dtype)
+    np.testing.assert_array_equal(loom.flip(T(long), [0]).numpy(), long[::-1])
+    got = T(a).flip(dims=[1])
+    assert got.dtype == T(a).dtype and got.is_contiguous()
+
+
+def test_flip_gradients_zero_d_and_errors():
+    x = T(RNG.standard_normal((3, 4)), requires_grad=True)
+    assert gradcheck(lambda a: a.flip(0, 1), (x,)) and gradcheck(lambda a: a[:, 1:].flip(-1), (x,))
+    (x.flip(1) * T(np.arange(4.0))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.tile(np.arange(3.0, -1.0, -1.0), (3, 1)))
+    s = loom.tensor(2.5)
+    assert s.flip(0).item() == 2.5 and s.flip([-1]).shape == ()
+    assert loom.zeros(0, 3).flip(1).shape == (0, 3)
+    with pytest.raises(RuntimeError, match="flip: dims has duplicates"):
+        loom.ones(2, 2).flip(0, -2)
+    with pytest.raises(IndexError, match="flip: Dimension out of range"):
+        loom.ones(2, 2).flip(2)
+    with pytest.raises(TypeError, match="dims"):
+        loom.ones(2).flip()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dim'"):
+        loom.ones(2).flip(dim=0)
