@@ -35,6 +35,8 @@ DOCUMENTED = [
     (Tensor.to, "to_dtype"),
     (Tensor.to, "to_device"),
     (Tensor.clone, "clone"),
+    (Tensor.flip, "flip"),
+    (loom.flip, "flip"),
     (Tensor.copy_, "copy_"),
     (Tensor.fill_, "fill_"),
     (loom.cat, "cat"),
