@@ -1,6 +1,6 @@
-// Resizing kernels (F.interpolate): the contract of kernels/cpu/upsample.cpp
-// and kernels/cuda/upsample.cu (see kernels/contract.h). Layout [N, C, H, W]
-// contiguous, seen as NC planes [H, W] -> [OH, OW].
+// Resizing kernels (F.interpolate) and padding (F.pad): the contract of kernels/cpu/upsample.cpp,
+// kernels/cpu/pad.cpp and kernels/cuda/upsample.cu (see kernels/contract.h). Resizing: layout
+// [N, C, H, W] contiguous, seen as NC planes [H, W] -> [OH, OW]. Padding: at the end of this file.
 //
 // Source coordinates follow PyTorch exactly, in the precision PyTorch uses:
 // - nearest: ih = min(floor(oh * r), H - 1) with r a float (oh when OH == H,
@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "kernels/contract.h"
+#include "kernels/loops.h"
 
 #if defined(__CUDACC__)
 #define LOOM_UPSAMPLE_HD __host__ __device__ __forceinline__
@@ -96,7 +97,57 @@ LOOM_UPSAMPLE_HD void cubic_taps(int64_t o, T r, int64_t in, bool align_corners,
   }
 }
 
+// ---- padding (F.pad) ----
+// A contiguous input of `ndim` dims padded by left[d] before and out_sizes[d] - in_sizes[d] - left[d]
+// after each dim d into a contiguous output. Output index o of dim d reads source pad_source(o - left[d]):
+// Constant: none outside [0, n) (the output is `value`; negative pads crop); Reflect: mirrored without
+// repeating the edge (pads < n); Replicate: the edge repeated; Circular: wrapped around (pads <= n).
+enum class PadMode : int8_t { Constant, Reflect, Replicate, Circular };
+
+struct PadParams {
+  int ndim = 1;
+  int64_t in_sizes[kMaxDims] = {1}, out_sizes[kMaxDims] = {1}, left[kMaxDims] = {0};
+  PadMode mode = PadMode::Constant;
+  double value = 0;
+};
+
+// The source index of output o of a dim of n elements padded by `left` before it; -1 for none (Constant).
+LOOM_UPSAMPLE_HD int64_t pad_source(int64_t o, int64_t left, int64_t n, PadMode m) {
+  int64_t i = o - left;
+  switch (m) {
+    case PadMode::Reflect: i = i < 0 ? -i : i; return i >= n ? 2 * (n - 1) - i : i;
+    case PadMode::Replicate: return i < 0 ? 0 : (i >= n ? n - 1 : i);
+    case PadMode::Circular: return i < 0 ? i + n : (i >= n ? i - n : i);
+    default: return i < 0 || i >= n ? -1 : i;
+  }
+}
+
+// The outputs o (in increasing order, at most three, or the run [first, last] of an edge under Replicate) of
+// a dim of `out` elements that read source i: f(o) for each. The adjoint of pad_source, for the backward.
+template <typename F>
+LOOM_UPSAMPLE_HD void pad_readers(int64_t i, int64_t left, int64_t n, int64_t out, PadMode m, F f) {
+  const int64_t direct = i + left;
+  if (m == PadMode::Replicate) {
+    const int64_t lo = i == 0 ? 0 : direct, hi = i == n - 1 ? out - 1 : direct;
+    for (int64_t o = lo; o <= hi; ++o) f(o);
+    return;
+  }
+  if (m == PadMode::Reflect && i >= 1 && i <= left) f(left - i);
+  if (m == PadMode::Circular && direct - n >= 0) f(direct - n);
+  if (direct >= 0 && direct < out) f(direct);
+  if (m == PadMode::Reflect && i <= n - 2 && left + 2 * (n - 1) - i < out) f(left + 2 * (n - 1) - i);
+  if (m == PadMode::Circular && direct + n < out) f(direct + n);
+}
+
 namespace cpu {
+
+// Every dtype (value converted as copy does).
+void pad_forward(DType dt, void* out, const void* in, const PadParams& p);
+// The adjoint along one dim: grad_in [outer, n, inner] (overwritten) gets, for each source i, the sum of
+// grad_out [outer, out, inner] over the outputs that read i, in increasing order (deterministic);
+// float32 / float64.
+void pad_backward_dim(DType dt, void* grad_in, const void* grad_out, int64_t outer, int64_t out, int64_t n,
+                      int64_t inner, int64_t left, PadMode mode);
 
 // Nearest modes take every dtype, Bilinear and Bicubic float32 / float64.
 void upsample2d_forward(DType dt, void* out, const void* in, const UpsampleParams& p);
@@ -107,6 +158,12 @@ void upsample2d_backward(DType dt, void* grad_in, const void* grad_out, const Up
 }  // namespace cpu
 
 namespace cuda {
+
+// A thread per output element.
+void pad_forward(DType dt, void* out, const void* in, const PadParams& p, cudaStream_t stream);
+// A thread per grad_in element, summing its readers in order (no atomics).
+void pad_backward_dim(DType dt, void* grad_in, const void* grad_out, int64_t outer, int64_t out, int64_t n,
+                      int64_t inner, int64_t left, PadMode mode, cudaStream_t stream);
 
 // A thread per output element.
 void upsample2d_forward(DType dt, void* out, const void* in, const UpsampleParams& p, cudaStream_t stream);

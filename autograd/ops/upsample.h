@@ -7,6 +7,7 @@
 #pragma once
 #include <vector>
 
+#include "autograd/ops/pad.h"  // the family's other op: pad
 #include "core/tensor.h"
 
 namespace loom {

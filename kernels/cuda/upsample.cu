@@ -11,6 +11,9 @@
 // backward: grad_in is zeroed, then a thread per output element adds its four
 // weighted taps with atomicAdd (the order of additions varies, as PyTorch's);
 // bicubic the same with its sixteen taps.
+// Padding: forward a thread per output element, its source found dim by dim (pad_source); backward, one
+// dim at a time, a thread per grad_in element summing the outputs that read it (pad_readers), in order.
+#include "kernels/convert.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/upsample.h"
 
@@ -118,7 +121,59 @@ __global__ void upsample2d_bicubic_backward_kernel(T* __restrict__ gi, const T* 
   }
 }
 
+template <typename T>
+__global__ void pad_forward_kernel(T* __restrict__ out, const T* __restrict__ in, PadParams p, int64_t total, T value) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(blockDim.x) * gridDim.x) {
+    int64_t rem = e, src = 0, stride = 1;
+    bool outside = false;
+    for (int d = p.ndim - 1; d >= 0; --d) {
+      const int64_t od = rem % p.out_sizes[d];
+      rem /= p.out_sizes[d];
+      const int64_t s = pad_source(od, p.left[d], p.in_sizes[d], p.mode);
+      outside |= s < 0;
+      src += s * stride;
+      stride *= p.in_sizes[d];
+    }
+    out[e] = outside ? value : in[src];
+  }
+}
+
+template <typename T>
+__global__ void pad_backward_dim_kernel(T* __restrict__ gi, const T* __restrict__ go, int64_t outer, int64_t out,
+                                        int64_t n, int64_t inner, int64_t left, PadMode mode) {
+  const int64_t total = outer * n * inner;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(blockDim.x) * gridDim.x) {
+    const int64_t k = e % inner, t = e / inner, i = t % n, q = t / n;
+    const T* base = go + q * out * inner + k;
+    T acc = T(0);
+    pad_readers(i, left, n, out, mode, [&](int64_t o) { acc += base[o * inner]; });
+    gi[e] = acc;
+  }
+}
+
 }  // namespace
+
+void pad_forward(DType dt, void* out, const void* in, const PadParams& p, cudaStream_t stream) {
+  int64_t total = 1;
+  for (int d = 0; d < p.ndim; ++d) total *= p.out_sizes[d];
+  if (total == 0) return;
+  LOOM_DISPATCH_ALL(dt, "pad", [&] {
+    pad_forward_kernel<scalar_t><<<grid_for(total), kThreads, 0, stream>>>(
+        static_cast<scalar_t*>(out), static_cast<const scalar_t*>(in), p, total, convert<scalar_t>(p.value));
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
+
+void pad_backward_dim(DType dt, void* grad_in, const void* grad_out, int64_t outer, int64_t out, int64_t n,
+                      int64_t inner, int64_t left, PadMode mode, cudaStream_t stream) {
+  const int64_t total = outer * n * inner;
+  if (total == 0) return;
+  LOOM_DISPATCH_FLOAT(dt, "pad_backward", [&] {
+    pad_backward_dim_kernel<scalar_t><<<grid_for(total), kThreads, 0, stream>>>(
+        static_cast<scalar_t*>(grad_in), static_cast<const scalar_t*>(grad_out), outer, out, n, inner, left, mode);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
 
 void upsample2d_forward(DType dt, void* out, const void* in, const UpsampleParams& p, cudaStream_t stream) {
   const int64_t total = p.NC * p.OH * p.OW;

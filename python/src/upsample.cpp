@@ -1,6 +1,7 @@
 // loom._C._functional._upsample_nearest2d / _upsample_bilinear2d / _upsample_bicubic2d: the kernels
 // behind F.interpolate (python/loom/nn/functional.py computes output sizes and
-// scales from size / scale_factor as PyTorch does).
+// scales from size / scale_factor as PyTorch does); _pad behind F.pad.
+#include <string>
 #include <vector>
 
 #include "autograd/ops/upsample.h"
@@ -44,6 +45,16 @@ static RegisterFunctional reg_upsample([](py::module_& f) {
       },
       py::arg("input"), py::arg("output_size"), py::arg("align_corners") = false, py::arg("scales") = py::none(),
       registry_doc("upsample_bicubic2d"));
+  f.def(
+      "_pad",
+      [](const Tensor& input, py::object pad, const std::string& mode, py::object value) {
+        const Dims p = to_dims(pad);
+        const double v = value.is_none() ? 0.0 : value.cast<double>();
+        py::gil_scoped_release release;
+        return loom::pad(input, p, mode, v);
+      },
+      py::arg("input"), py::arg("pad"), py::arg("mode") = "constant", py::arg("value") = py::none(),
+      registry_doc("pad"));
 });
 
 }  // namespace loom::python

@@ -1,11 +1,12 @@
 // Float64 references of the registry's spatial ops (core/ops.toml, `ref`): 2-D and 3-D convolution and
 // transposed convolution, 2-D pooling (windowed and adaptive), upsampling (nearest, bilinear, bicubic),
-// grid_sample and affine_grid, in loops. Included at the end of op_references.h, whose helpers (values,
+// padding, grid_sample and affine_grid, in loops. Included at the end of op_references.h, whose helpers (values,
 // from) they use.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "op_references.h"
@@ -275,6 +276,44 @@ inline Tensor affine_grid(const Tensor& theta, int64_t H, int64_t W, bool align_
           out.push_back(t[b * 6 + r * 3] * x + t[b * 6 + r * 3 + 1] * y + t[b * 6 + r * 3 + 2]);
       }
   return from(out, {N, H, W, 2});
+}
+
+// torch.nn.functional.pad of x by pad = {left, right of the last dim, of the one before, ...}: output index o
+// of a padded dim reads o - left reflected (as often as needed), clamped (replicate) or wrapped (circular);
+// constant: `value` outside the input.
+inline Tensor pad(const Tensor& x, const Dims& pad, const std::string& mode, double value = 0) {
+  const Shape in = x.sizes();
+  Shape out = in;
+  const size_t nd = in.size(), k = pad.size() / 2;
+  Dims left(nd, 0);
+  for (size_t j = 0; j < k; ++j) {
+    left[nd - 1 - j] = pad[2 * j];
+    out[nd - 1 - j] += pad[2 * j] + pad[2 * j + 1];
+  }
+  const Values v = values(x);
+  Values r(static_cast<size_t>(numel(out)));
+  for (int64_t e = 0; e < numel(out); ++e) {
+    int64_t rem = e, src = 0, stride = 1;
+    bool outside = false;
+    for (int64_t d = static_cast<int64_t>(nd) - 1; d >= 0; --d) {
+      const int64_t o = rem % out[d], n = in[d];
+      rem /= out[d];
+      int64_t i = o - left[d];
+      if (mode == "reflect") {
+        while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+      } else if (mode == "replicate") {
+        i = std::min(std::max<int64_t>(i, 0), n - 1);
+      } else if (mode == "circular") {
+        i = ((i % n) + n) % n;
+      } else if (i < 0 || i >= n) {
+        outside = true;
+      }
+      src += i * stride;
+      stride *= n;
+    }
+    r[static_cast<size_t>(e)] = outside ? value : v[static_cast<size_t>(src)];
+  }
+  return from(r, out);
 }
 
 }  // namespace loom::ref

@@ -141,8 +141,8 @@ TEST_CASE("cpu arange: the integer loop gives the double formula's values, the f
     int64_t n;
     double start, step;
   };
-  const Case cases[] = {{100003, -5, 3},          {1000, 7, -2},  {70000, 0.5, 1.25}, {50, 2147483600.0, 1},
-                        {50, -2147483600.0, -1}, {4, 0, 1e15},   {33, 1e17, 2},      {65, 3, 0.5}};
+  const Case cases[] = {{100003, -5, 3},         {1000, 7, -2}, {70000, 0.5, 1.25}, {50, 2147483600.0, 1},
+                        {50, -2147483600.0, -1}, {4, 0, 1e15},  {33, 1e17, 2},      {65, 3, 0.5}};
   for (const Case& c : cases) {
     INFO("arange of " << c.n << " from " << c.start << " by " << c.step);
     std::vector<int64_t> o64(c.n);

@@ -1,5 +1,5 @@
 """lerp, addcmul and addcdiv (one ternary kernel each), nll_loss and binary_cross_entropy_with_logits (their
-own kernels), flip (one strided copy) and sign's PyTorch semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
+own kernels), flip (one strided copy), pad (one kernel) and sign's PyTorch semantics: values against NumPy on broadcast and strided operands, dtypes and promotion, gradients,
 in-place forms, errors."""
 import numpy as np
 import pytest
@@ -277,3 +277,48 @@ def test_flip_gradients_zero_d_and_errors():
         loom.ones(2).flip()
     with pytest.raises(TypeError, match="unexpected keyword argument 'dim'"):
         loom.ones(2).flip(dim=0)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_matches_numpy_and_gradients(mode):
+    a = RNG.standard_normal((2, 3, 5, 6))
+    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    for pads in [(1, 2), (2, 1, 3, 0), (0, 0, 4, 4)]:
+        widths = [(0, 0)] * (4 - len(pads) // 2) + [(pads[2 * j], pads[2 * j + 1]) for j in reversed(range(len(pads) // 2))]
+        np.testing.assert_array_equal(F.pad(T(a), pads, mode=mode).numpy(), np.pad(a, widths, mode=np_mode))
+    # a transposed view, an integer tensor, and the gradient (and its gradient) through every mode
+    np.testing.assert_array_equal(F.pad(T(a).transpose(2, 3), (1, 1), mode=mode).numpy(),
+                                  np.pad(a.transpose(0, 1, 3, 2), [(0, 0)] * 3 + [(1, 1)], mode=np_mode))
+    i = RNG.integers(-9, 9, (3, 4))
+    got = F.pad(T(i), (2, 1), mode=mode)
+    assert got.dtype == loom.int64
+    np.testing.assert_array_equal(got.numpy(), np.pad(i, [(0, 0), (2, 1)], mode=np_mode))
+    x = T(RNG.standard_normal((2, 4, 5)), requires_grad=True)
+    assert gradcheck(lambda t: F.pad(t, (2, 3, 1, 2), mode=mode), (x,))
+    assert loom.autograd.gradgradcheck(lambda t: (F.pad(t, (1, 2, 3, 1), mode=mode) ** 2).sum(), (x,))
+
+
+def test_pad_constant_values_crops_and_errors():
+    a = RNG.standard_normal((3, 4))
+    np.testing.assert_array_equal(F.pad(T(a), (1, -1), value=2.5).numpy(),
+                                  np.pad(a[:, :3], [(0, 0), (1, 0)], constant_values=2.5))
+    np.testing.assert_array_equal(F.pad(T(a), (-1, -2, 2, -1)).numpy(), np.pad(a[:2, 1:2], [(2, 0), (0, 0)]))
+    np.testing.assert_array_equal(F.pad(T(a), ()).numpy(), a)
+    assert F.pad(loom.zeros(0, 3), (1, 1)).shape == (0, 5)
+    np.testing.assert_array_equal(F.pad(loom.zeros(2, 0), (1, 2), value=3.0).numpy(), np.full((2, 3), 3.0))
+    b = F.pad(T(a > 0), (1, 1), value=True)
+    assert b.dtype == loom.bool and b.numpy()[:, 0].all()
+    with pytest.raises(ValueError, match="padding length must be divisible by 2"):
+        F.pad(T(a), (1,))
+    with pytest.raises(NotImplementedError, match="unknown padding mode"):
+        F.pad(T(a), (1, 1), mode="wrap")
+    with pytest.raises(ValueError, match="doesn't take in value"):
+        F.pad(T(a), (1, 1), mode="reflect", value=1.0)
+    with pytest.raises(RuntimeError, match="padding size should be less than the corresponding"):
+        F.pad(T(a), (4, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="negative padding is only supported in constant mode"):
+        F.pad(T(a), (-1, 0), mode="replicate")
+    with pytest.raises(RuntimeError, match="leaves a negative size"):
+        F.pad(T(a), (-3, -2))
+    with pytest.raises(RuntimeError, match="padding of an empty dim"):
+        F.pad(loom.zeros(2, 0), (0, 0), mode="replicate")

@@ -136,6 +136,7 @@ DOCUMENTED = [
     (_native._upsample_nearest2d, "upsample_nearest2d"),
     (_native._upsample_bilinear2d, "upsample_bilinear2d"),
     (_native._upsample_bicubic2d, "upsample_bicubic2d"),
+    (_native._pad, "pad"),
     (F.grid_sample, "grid_sample"),
     (F.affine_grid, "affine_grid"),
     (F.scaled_dot_product_attention, "attention"),

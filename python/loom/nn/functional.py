@@ -2,7 +2,7 @@
 import math
 
 from .. import _C
-from .._factories import arange as _arange, eye as _eye
+from .._factories import eye as _eye
 
 
 def relu(input, inplace=False):
@@ -153,56 +153,12 @@ def glu(input, dim=-1):
 def pad(input, pad, mode="constant", value=None):
     """Pads the last len(pad) // 2 dims: pad = (left of the last dim, right of it, left of the one before, ...).
     mode "constant" fills with value (0 by default; negative pads crop), "reflect" mirrors without repeating
-    the edge, "replicate" repeats the edge, "circular" wraps around. Made of cat, narrow and index_select,
-    so the gradient flows back to input."""
+    the edge, "replicate" repeats the edge, "circular" wraps around. One kernel (one per padded dim for the
+    gradient), differentiable any number of times."""
     _tensor(input, "pad")
-    pad = tuple(pad)
-    if len(pad) % 2 or len(pad) // 2 > input.dim():
-        raise ValueError(f"pad: padding length must be divisible by 2 and at most twice the input's {input.dim()} "
-                         f"dims, got {len(pad)}")
-    if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise NotImplementedError(f"pad: unknown padding mode {mode!r} (constant, reflect, replicate, circular)")
-    if mode != "constant" and value not in (None, 0):
-        raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
-    out = input
-    for k in range(len(pad) // 2):
-        d = input.dim() - 1 - k
-        left, right = int(pad[2 * k]), int(pad[2 * k + 1])
-        n = out.shape[d]
-        if mode == "constant":
-            if left < 0 or right < 0:  # negative pads crop
-                start, stop = max(-left, 0), n - max(-right, 0)
-                if stop < start:
-                    raise RuntimeError(f"pad: the padding ({left}, {right}) leaves a negative size of dim {d} "
-                                       f"(size {n})")
-                out = out.narrow(d, start, stop - start)
-                left, right = max(left, 0), max(right, 0)
-            parts = []
-            for m in (left, right):
-                shape = list(out.shape)
-                shape[d] = m
-                parts.append(out.new_full(shape, 0 if value is None else value) if m else None)
-            out = _C.cat([t for t in (parts[0], out, parts[1]) if t is not None], d)
-            continue
-        if left < 0 or right < 0:
-            raise RuntimeError(f"pad: negative padding is only supported in constant mode, got ({left}, {right})")
-        limit = n - 1 if mode == "reflect" else n
-        if mode != "replicate" and (left > limit or right > limit):
-            raise RuntimeError(f"pad: padding size should be less than {'the' if mode == 'reflect' else 'or equal to the'}"
-                               f" corresponding input dimension, but got: padding ({left}, {right}) at dimension "
-                               f"{d} of input {list(input.shape)}")
-        if n == 0:
-            raise RuntimeError(f"pad: {mode} padding of an empty dim {d}")
-        idx = _arange(-left, n + right, device=out.device)
-        if mode == "replicate":
-            idx = idx.clamp(0, n - 1)
-        elif mode == "reflect":
-            idx = idx.abs()
-            idx = _C.where(idx > n - 1, 2 * (n - 1) - idx, idx)
-        else:
-            idx = idx.remainder(n)
-        out = out.index_select(d, idx)
-    return out
+    if not isinstance(mode, str):
+        raise TypeError(f"pad(): argument 'mode' must be str, not {type(mode).__name__}")
+    return _C._functional._pad(input, tuple(pad), mode, value)
 
 
 def _dim(dim, name):
