@@ -122,6 +122,20 @@ LOOM_UPSAMPLE_HD int64_t pad_source(int64_t o, int64_t left, int64_t n, PadMode 
   }
 }
 
+// The source offset of output position `index` of dims [0, ndim) of p (row-major over out_sizes), with
+// `stride` the source elements per step of dim ndim - 1; -1 when the output is `value` (Constant).
+LOOM_UPSAMPLE_HD int64_t pad_source_offset(const PadParams& p, int ndim, int64_t index, int64_t stride) {
+  int64_t src = 0;
+  for (int d = ndim - 1; d >= 0; --d) {
+    const int64_t s = pad_source(index % p.out_sizes[d], p.left[d], p.in_sizes[d], p.mode);
+    if (s < 0) return -1;
+    index /= p.out_sizes[d];
+    src += s * stride;
+    stride *= p.in_sizes[d];
+  }
+  return src;
+}
+
 // The outputs o (in increasing order, at most three, or the run [first, last] of an edge under Replicate) of
 // a dim of `out` elements that read source i: f(o) for each. The adjoint of pad_source, for the backward.
 template <typename F>

@@ -60,16 +60,8 @@ void pad_forward_impl(T* out, const T* in, const PadParams& p) {
   for (int d = 0; d < r; ++d) planes *= p.out_sizes[d];
   detail::parallel_range(planes, planes * H * O, [&](int64_t b, int64_t e) {
     for (int64_t q = b; q < e; ++q) {
-      int64_t src = 0, rem = q, stride = IH * n;
-      bool outside = false;
-      for (int d = r - 1; d >= 0; --d) {
-        const int64_t od = rem % p.out_sizes[d];
-        rem /= p.out_sizes[d];
-        const int64_t s = pad_source(od, p.left[d], p.in_sizes[d], p.mode);
-        outside |= s < 0;
-        src += s * stride;
-        stride *= p.in_sizes[d];
-      }
+      const int64_t src = pad_source_offset(p, r, q, IH * n);
+      const bool outside = src < 0;
       T* plane = out + q * H * O;
       for (int64_t h = 0; h < H; ++h) {
         const int64_t s = outside ? -1 : pad_source(h, top, IH, p.mode);

@@ -124,17 +124,8 @@ __global__ void upsample2d_bicubic_backward_kernel(T* __restrict__ gi, const T* 
 template <typename T>
 __global__ void pad_forward_kernel(T* __restrict__ out, const T* __restrict__ in, PadParams p, int64_t total, T value) {
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(blockDim.x) * gridDim.x) {
-    int64_t rem = e, src = 0, stride = 1;
-    bool outside = false;
-    for (int d = p.ndim - 1; d >= 0; --d) {
-      const int64_t od = rem % p.out_sizes[d];
-      rem /= p.out_sizes[d];
-      const int64_t s = pad_source(od, p.left[d], p.in_sizes[d], p.mode);
-      outside |= s < 0;
-      src += s * stride;
-      stride *= p.in_sizes[d];
-    }
-    out[e] = outside ? value : in[src];
+    const int64_t src = pad_source_offset(p, p.ndim, e, 1);
+    out[e] = src < 0 ? value : in[src];
   }
 }
 
