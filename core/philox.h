@@ -93,7 +93,8 @@ LOOM_PHILOX_MATH double from_bits_d(uint64_t b) {
 }
 #endif
 
-// log(u) for u in (0, 1] (normal, as the Box-Muller radius' u = (k + 1) / 2^32 is): u = 2^e m with m in
+// log(u) for u in (0, 1] (normal, as the Box-Muller radius' u = (k + 1) / 2^32 is; any positive normal
+// finite u gives its log too: kernels/cpu/branchless.h's lgamma_fast uses it so): u = 2^e m with m in
 // [sqrt(1/2), sqrt(2)), s = (m - 1) / (m + 1), log m = 2 atanh(s) = 2s + 2s^3/3 + ... + 2s^23/23 (|s| <=
 // 0.1716: the next term is below 2^-60 of the sum), e ln 2 in two parts (the high part's product exact).
 // Within about 2 ulp of log.

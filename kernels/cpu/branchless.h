@@ -38,6 +38,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/philox.h"
+
 // A row function whose loop gains from wider vectors (an exp_fast loop above
 // all): GCC compiles it for baseline x86-64, x86-64-v3 (AVX2, FMA) and
 // x86-64-v4 (AVX-512), and the loader picks the clone the CPU runs
@@ -388,6 +390,55 @@ LOOM_CPU_INLINE float erfc_fast(float x) {
   return x < 0.0f ? 2.0f - r : r;
 }
 LOOM_CPU_INLINE double erfc_fast(double x) { return std::erfc(x); }
+
+// lgamma_fast(float x), in double and branch-free: y = x above 0, else 1 - x, shifted to z = y + k >= 8 by
+// the product P = y (y + 1) ... (y + k - 1); lgamma(y) = (z - 1/2) log z - z + log(2 pi) / 2 + Stirling's
+// series to z^-15 - log P. At or below 0 the reflection lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x),
+// sin(pi r) of r = x - rint(x) by its Taylor polynomial; the two logs of P and of |sin| are one log of their
+// ratio. Logs by philox::log_unit (any positive normal double). Poles (0, negative integers) and +-inf give
+// +inf, NaN stays NaN, lgamma(1) = lgamma(2) = 0. Within 1 ulp of the double lgamma rounded to float, near
+// the zeros too (tests/kernels/test_vector_math.cpp); the series are plain products and sums (contracted
+// into FMAs by the v3 / v4 clones), only log_unit uses std::fma.
+LOOM_CPU_INLINE float lgamma_fast(float xf) {
+  const double x = xf;
+  const bool refl = x <= 0.0;
+  const double y = refl ? 1.0 - x : x;
+  double z = y, P = 1.0;
+  for (int k = 0; k < 8; ++k) {
+    const bool shift = z < 8.0;
+    P = shift ? P * z : P;
+    z = shift ? z + 1.0 : z;
+  }
+  const double w = 1.0 / z, w2 = w * w;
+  double s = -3617.0 / 122400.0;  // B_2k / (2k (2k - 1)), k = 8 down to 1
+  s = s * w2 + 1.0 / 156.0;
+  s = s * w2 + -691.0 / 360360.0;
+  s = s * w2 + 1.0 / 1188.0;
+  s = s * w2 + -1.0 / 1680.0;
+  s = s * w2 + 1.0 / 1260.0;
+  s = s * w2 + -1.0 / 360.0;
+  s = s * w2 + 1.0 / 12.0;
+  const double stirling = (z - 0.5) * philox::log_unit(z) - z + 0.91893853320467274178 + s * w;  // + log(2 pi)/2
+  // |sin(pi r)|, r in [-1/2, 1/2]: a (1 - a^2/3! + a^4/5! - ... - a^20/21!), a = pi r.
+  const double a = 3.14159265358979323846 * (x - std::nearbyint(x)), a2 = a * a;
+  double q = -1.0 / 51090942171709440000.0;  // -1/21!
+  q = q * a2 + 1.0 / 121645100408832000.0;
+  q = q * a2 + -1.0 / 355687428096000.0;
+  q = q * a2 + 1.0 / 1307674368000.0;
+  q = q * a2 + -1.0 / 6227020800.0;
+  q = q * a2 + 1.0 / 39916800.0;
+  q = q * a2 + -1.0 / 362880.0;
+  q = q * a2 + 1.0 / 5040.0;
+  q = q * a2 + -1.0 / 120.0;
+  q = q * a2 + 1.0 / 6.0;
+  const double sn = std::fabs(a - a * a2 * q);
+  const double ratio = refl ? P / (sn == 0.0 ? 1.0 : sn) : 1.0 / P;  // log(ratio) = -log P (- log |sin|)
+  const double lg = philox::log_unit(ratio);
+  double r = refl ? 1.14472988584940017414 - stirling + lg : stirling + lg;  // log(pi) - lgamma(1 - x)
+  r = (refl && sn == 0.0) || std::fabs(x) == INFINITY ? INFINITY : r;
+  r = x == 1.0 || x == 2.0 ? 0.0 : r;  // exact zeros, as the C library
+  return xf != xf ? xf : static_cast<float>(r);
+}
 
 // erfinv_fast(float x): Giles' single-precision approximation in float (kernels/special_math.h uses it in
 // double as the first guess): w = -log((1 - x)(1 + x)), a polynomial of w - 2.5 below w = 5, of sqrt(w) - 3

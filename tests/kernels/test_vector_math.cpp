@@ -1,5 +1,5 @@
-// The vectorizable float math of kernels/cpu/branchless.h (log_fast, tanh_fast, erf_fast, erfc_fast; exp_fast is
-// swept in test_softmax.cpp) against the C library in double, and the float32 unary kernels built on them:
+// The vectorizable float math of kernels/cpu/branchless.h (log_fast, tanh_fast, erf_fast, erfc_fast, lgamma_fast;
+// exp_fast is swept in test_softmax.cpp) against the C library in double, and the float32 unary kernels built on them:
 // the same bits for a strided view as for its contiguous copy, PyTorch's special values.
 #include <catch2/catch_test_macros.hpp>
 #include <algorithm>
@@ -313,6 +313,36 @@ TEST_CASE("cpu erfinv_fast is within 4 ulp of erfinv; the tails to 1, infinities
   CHECK(std::isnan(erfinv_fast(1.5f)));
   CHECK(std::isnan(erfinv_fast(-INFINITY)));
   CHECK(std::isnan(erfinv_fast(NAN)));
+}
+
+TEST_CASE("cpu lgamma_fast is within 1 ulp of lgamma, near its zeros too; poles and special values", "[kernels]") {
+  using loom::kernels::cpu::detail::lgamma_fast;
+  auto f = [](float x) { return lgamma_fast(x); };
+  auto ref = [](double x) { return std::lgamma(x); };
+  struct Range {
+    float lo, hi, step;
+  };
+  // Tiny to huge (the shift, Stirling's series, overflow to inf); the reflection down to -60; the zeros at 1
+  // and 2 and the two between -3 and -2, densely.
+  const Range ranges[] = {{1e-30f, 1e30f, 1e-4f},
+                          {-60.0f, -1e-30f, 1e-5f},
+                          {0.95f, 1.05f, 1e-7f},
+                          {1.95f, 2.05f, 1e-7f},
+                          {-3.0f, -2.0f, 1e-6f}};
+  double worst = 0, wx = 0;
+  for (const Range& r : ranges) {
+    double x_at = 0;
+    const double w = worst_ulp(f, ref, r.lo, r.hi, r.step, &x_at);
+    if (w > worst) worst = w, wx = x_at;
+  }
+  INFO("worst " << worst << " ulp at " << wx);
+  CHECK(worst <= 1.0);
+  CHECK(lgamma_fast(1.0f) == 0.0f);
+  CHECK(lgamma_fast(2.0f) == 0.0f);
+  for (float pole : {0.0f, -0.0f, -1.0f, -2.0f, -1e6f, -3.4e38f, INFINITY, -INFINITY})
+    CHECK(lgamma_fast(pole) == INFINITY);
+  CHECK(lgamma_fast(4.1e36f) == INFINITY);
+  CHECK(std::isnan(lgamma_fast(NAN)));
 }
 
 TEST_CASE("cpu atan2_fast is within 3 ulp of atan2, hypot_fast correctly rounded; C's special values", "[kernels]") {
