@@ -1,10 +1,10 @@
 // The float32 unary ops on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...):
 // the activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan, atan,
-// asin, acos, tanh, erf, erfc, erfinv and lgamma. One row of n elements at strides so and sx is computed by a function
-// compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes wide.
-// Every element goes through the same vector block of kF32Block elements, inlined once (a row's remainder and strided
-// rows through a buffer): a scalar remainder loop or a second copy could contract a * b + c into FMAs differently, and
-// a value's result would depend on its position and on the view.
+// asin, acos, tanh, erf, erfc, erfinv, lgamma and digamma. One row of n elements at strides so and sx is computed by a
+// function compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes
+// wide. Every element goes through the same vector block of kF32Block elements, inlined once (a row's remainder and
+// strided rows through a buffer): a scalar remainder loop or a second copy could contract a * b + c into FMAs
+// differently, and a value's result would depend on its position and on the view.
 #include "kernels/cpu/pointwise_f32.h"
 
 #include <algorithm>
@@ -44,6 +44,7 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::Exp2:
     case UnaryOp::Erfinv:
     case UnaryOp::Lgamma:
+    case UnaryOp::Digamma:
     case UnaryOp::Logit: return true;
     default: return false;
   }
@@ -128,9 +129,13 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Log10: return f32_row(o, so, x, sx, n, [](float v) { return log10_fast(v); });
     case UnaryOp::Exp2: return f32_row(o, so, x, sx, n, [](float v) { return exp2_fast(v); });
     case UnaryOp::Erfinv: return f32_row(o, so, x, sx, n, [](float v) { return erfinv_fast(v); });
-    case UnaryOp::Lgamma:  // a large body: GCC would leave the lambda out of line (and scalar) without the attribute
+    // Large bodies: GCC would leave these lambdas out of line (and scalar) without the attribute.
+    case UnaryOp::Lgamma:
       return f32_row(
           o, so, x, sx, n, [](float v) __attribute__((always_inline)) { return lgamma_fast(v); });
+    case UnaryOp::Digamma:
+      return f32_row(
+          o, so, x, sx, n, [](float v) __attribute__((always_inline)) { return digamma_fast(v); });
     case UnaryOp::Log1p: return f32_row(o, so, x, sx, n, [](float v) { return log1p_fast(v); });
     case UnaryOp::Expm1: return f32_row(o, so, x, sx, n, [](float v) { return expm1_fast(v); });
     case UnaryOp::Sigmoid: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / (1.0f + exp_fast(-v)); });
