@@ -75,6 +75,10 @@ void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, 
     if (so == 1 && sa == 1 && sb == 1 && sc == 1) {
 #pragma omp simd
       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+    } else if (so == 1 && sa == 1 && sb == 1 && sc == 0) {  // a broadcast last operand (lerp's 0-d weight)
+      const C v = z[0];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], v);
     } else {
       for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb], z[i * sc]);
     }

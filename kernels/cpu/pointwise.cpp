@@ -766,7 +766,9 @@ void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, co
     if constexpr (std::is_floating_point_v<T>) {
       if (op == TernaryOp::Lerp) {
         if (z) return map3(loop, o, x, y, z, [](T p, T q, T w) { return lerp_t(p, q, w); });
-        return map2(loop, o, x, y, [v](T p, T q) { return lerp_t(p, q, v); });
+        // lerp_t's choice of formula made once for a number weight (the same values, a plain vector loop).
+        if (v < T(0.5) && v > T(-0.5)) return map2(loop, o, x, y, [v](T p, T q) { return p + v * (q - p); });
+        return map2(loop, o, x, y, [v](T p, T q) { return q - (q - p) * (T(1) - v); });
       }
       if (op == TernaryOp::Addcdiv) return map3(loop, o, x, y, z, [v](T p, T q, T r) { return p + v * (q / r); });
     }

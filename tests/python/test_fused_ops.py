@@ -25,6 +25,11 @@ def test_lerp_values_broadcast_and_views():
     # a transposed view and a 0-d weight
     at = T(a.T.copy()).t()
     np.testing.assert_allclose(at.lerp(T(b), T(np.float32(0.8))).numpy(), b - (b - a) * 0.2, rtol=1e-6, atol=1e-6)
+    # a 0-d tensor weight and number weights on both sides of 0.5 (a broadcast operand of the unit-stride loop)
+    for wv in (0.3, -0.2, 0.7, 1.0):
+        want = a + np.float32(wv) * (b - a) if abs(wv) < 0.5 else b - (b - a) * np.float32(1 - wv)
+        np.testing.assert_allclose(T(a).lerp(T(b), T(np.float32(wv))).numpy(), want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(T(a).lerp(T(b), wv).numpy(), want, rtol=1e-6, atol=1e-6)
     # exact at both ends, as PyTorch
     x, y = T([1e8, -3.25, 7.0]), T([1.0, 2.5, -1e-8])
     assert x.lerp(y, 1.0).tolist() == y.tolist()
