@@ -88,4 +88,25 @@ void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, 
 using ::loom::kernels::convert;
 using ::loom::kernels::is_int_v;
 
+// Two's complement arithmetic on integers without signed-overflow UB (floating types: the plain operations).
+template <typename T>
+inline T wadd(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <typename T>
+inline T wsub(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <typename T>
+inline T wmul(T a, T b) {
+  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
+}
+template <typename T>
+inline T wneg(T a) {
+  return wsub(T(0), a);
+}
+
 }  // namespace loom::kernels::cpu::detail

@@ -1,6 +1,6 @@
-// Elementwise CPU kernels: unary and binary math, where, clamp (masked_fill,
-// copy, fill, arange and linspace are in kernels/cpu/copy.cpp; the loop drivers
-// shared by both in kernels/cpu/elementwise.h, the conversion in kernels/convert.h).
+// Elementwise CPU kernels: unary and binary math (where, clamp, the ternary ops and tril / triu are in
+// kernels/cpu/pointwise_select.cpp; masked_fill, copy, fill, arange and linspace in kernels/cpu/copy.cpp;
+// the loop drivers shared by them in kernels/cpu/elementwise.h, the conversion in kernels/convert.h).
 //
 // Every kernel is a functor applied by map1/map2/map3 over an ElementwiseLoop:
 // the op is chosen by a switch outside the loop and inlined into it, so runs
@@ -48,26 +48,10 @@ using detail::map3;
 using detail::mask_bytes;
 using detail::select_bits;
 
-// Two's complement arithmetic on integers without signed-overflow UB.
-template <typename T>
-inline T wadd(T a, T b) {
-  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
-  else return a + b;
-}
-template <typename T>
-inline T wsub(T a, T b) {
-  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
-  else return a - b;
-}
-template <typename T>
-inline T wmul(T a, T b) {
-  if constexpr (is_int_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
-  else return a * b;
-}
-template <typename T>
-inline T wneg(T a) {
-  return wsub(T(0), a);
-}
+using detail::wadd;  // two's complement arithmetic (kernels/cpu/elementwise.h)
+using detail::wmul;
+using detail::wneg;
+using detail::wsub;
 
 template <typename T>
 inline T div_op(T a, T b) {
@@ -738,82 +722,6 @@ void binary_scalar(BinaryOp op, DType dt, void* out, const void* a, double s, co
     with_binary<T>(op, [&](auto f) {
       using R = decltype(f(T(), T()));
       map1(loop, static_cast<R*>(out), x, [f, sv](T v) { return f(v, sv); });
-    });
-  });
-}
-
-void where(DType dt, void* out, const bool* cond, const void* a, const void* b, const ElementwiseLoop& loop) {
-  LOOM_DISPATCH_ALL(dt, "where", [&] {
-    using T = scalar_t;
-    map3(loop, static_cast<T*>(out), mask_bytes(cond), static_cast<const T*>(a), static_cast<const T*>(b),
-         [](uint8_t c, T x, T y) { return select_bits(c, x, y); });
-  });
-}
-
-static const char* ternary_name(TernaryOp op) {
-  return op == TernaryOp::Lerp ? "lerp" : op == TernaryOp::Addcmul ? "addcmul" : "addcdiv";
-}
-
-void ternary(TernaryOp op, DType dt, void* out, const void* a, const void* b, const void* c, double s,
-             const ElementwiseLoop& loop) {
-  LOOM_CHECK_TYPE(op == TernaryOp::Addcmul ? dt != DType::Bool : is_floating(dt), ternary_name(op), ": expected a ",
-                  op == TernaryOp::Addcmul ? "numeric" : "floating", " dtype, got ", dtype_name(dt));
-  LOOM_DISPATCH_NUMERIC(dt, ternary_name(op), [&] {
-    using T = scalar_t;
-    T* o = static_cast<T*>(out);
-    const T *x = static_cast<const T*>(a), *y = static_cast<const T*>(b), *z = static_cast<const T*>(c);
-    const T v = convert<T>(s);
-    if constexpr (std::is_floating_point_v<T>) {
-      if (op == TernaryOp::Lerp) {
-        if (z) return map3(loop, o, x, y, z, [](T p, T q, T w) { return lerp_t(p, q, w); });
-        // lerp_t's choice of formula made once for a number weight (the same values, a plain vector loop).
-        if (v < T(0.5) && v > T(-0.5)) return map2(loop, o, x, y, [v](T p, T q) { return p + v * (q - p); });
-        return map2(loop, o, x, y, [v](T p, T q) { return q - (q - p) * (T(1) - v); });
-      }
-      if (op == TernaryOp::Addcdiv) return map3(loop, o, x, y, z, [v](T p, T q, T r) { return p + v * (q / r); });
-    }
-    if (op == TernaryOp::Addcmul) map3(loop, o, x, y, z, [v](T p, T q, T r) { return wadd(p, wmul(wmul(v, q), r)); });
-  });
-}
-
-void tri(DType dt, void* out, const void* in, int64_t B, int64_t M, int64_t N, int64_t k, bool lower) {
-  LOOM_DISPATCH_ALL(dt, lower ? "tril" : "triu", [&] {
-    using T = scalar_t;
-    T* o = static_cast<T*>(out);
-    const T* x = static_cast<const T*>(in);
-    // Per row i: the kept columns are [0, i + k] (lower) or [i + k, N) (upper): one copy and one fill.
-    detail::parallel_range(B * M, B * M * N, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t i = r % M, edge = i + k;
-        const int64_t lo = lower ? 0 : std::clamp<int64_t>(edge, 0, N);
-        const int64_t hi = lower ? std::clamp<int64_t>(edge + 1, 0, N) : N;
-        T* orow = o + r * N;
-        const T* xrow = x + r * N;
-        std::fill(orow, orow + lo, T(0));
-        if (orow != xrow) std::copy(xrow + lo, xrow + hi, orow + lo);
-        std::fill(orow + hi, orow + N, T(0));
-      }
-    });
-  });
-}
-
-void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has_hi, double hi,
-           const ElementwiseLoop& loop) {
-  LOOM_DISPATCH_NUMERIC(dt, "clamp", [&] {
-    using T = scalar_t;
-    T l, h;
-    if constexpr (std::is_floating_point_v<T>) {
-      l = has_lo ? T(lo) : -std::numeric_limits<T>::infinity();
-      h = has_hi ? T(hi) : std::numeric_limits<T>::infinity();
-    } else {
-      // The integers within [lo, hi].
-      l = has_lo ? convert<T>(std::ceil(lo)) : std::numeric_limits<T>::min();
-      h = has_hi ? convert<T>(std::floor(hi)) : std::numeric_limits<T>::max();
-    }
-    // min(max(x, lo), hi) as PyTorch (lo > hi gives hi); NaN passes through.
-    map1(loop, static_cast<T*>(out), static_cast<const T*>(in), [l, h](T v) {
-      T t = v < l ? l : v;
-      return t > h ? h : t;
     });
   });
 }
