@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <string>
@@ -40,6 +41,21 @@ double worst_ulp(F f, R ref, float lo, float hi, float step, double* worst_x = n
       worst = err;
       if (worst_x) *worst_x = x;
     }
+  }
+  return worst;
+}
+
+// worst_ulp over several ranges {lo, hi, step}: the worst error and where.
+struct Range {
+  float lo, hi, step;
+};
+template <typename F, typename R>
+double worst_ulp_over(F f, R ref, std::initializer_list<Range> ranges, double* worst_x) {
+  double worst = 0;
+  for (const Range& r : ranges) {
+    double x_at = 0;
+    const double w = worst_ulp(f, ref, r.lo, r.hi, r.step, &x_at);
+    if (w > worst) worst = w, *worst_x = x_at;
   }
   return worst;
 }
@@ -319,22 +335,16 @@ TEST_CASE("cpu lgamma_fast is within 1 ulp of lgamma, near its zeros too; poles 
   using loom::kernels::cpu::detail::lgamma_fast;
   auto f = [](float x) { return lgamma_fast(x); };
   auto ref = [](double x) { return std::lgamma(x); };
-  struct Range {
-    float lo, hi, step;
-  };
   // Tiny to huge (the shift, Stirling's series, overflow to inf); the reflection down to -60; the zeros at 1
   // and 2 and the two between -3 and -2, densely.
-  const Range ranges[] = {{1e-30f, 1e30f, 1e-4f},
-                          {-60.0f, -1e-30f, 1e-5f},
-                          {0.95f, 1.05f, 1e-7f},
-                          {1.95f, 2.05f, 1e-7f},
-                          {-3.0f, -2.0f, 1e-6f}};
-  double worst = 0, wx = 0;
-  for (const Range& r : ranges) {
-    double x_at = 0;
-    const double w = worst_ulp(f, ref, r.lo, r.hi, r.step, &x_at);
-    if (w > worst) worst = w, wx = x_at;
-  }
+  double wx = 0;
+  const double worst = worst_ulp_over(f, ref,
+                                      {{1e-30f, 1e30f, 1e-4f},
+                                       {-60.0f, -1e-30f, 1e-5f},
+                                       {0.95f, 1.05f, 1e-7f},
+                                       {1.95f, 2.05f, 1e-7f},
+                                       {-3.0f, -2.0f, 1e-6f}},
+                                      &wx);
   INFO("worst " << worst << " ulp at " << wx);
   CHECK(worst <= 1.0);
   CHECK(lgamma_fast(1.0f) == 0.0f);
@@ -349,18 +359,11 @@ TEST_CASE("cpu digamma_fast is within 1 ulp of digamma_d, near its zero too; pol
   using loom::kernels::cpu::detail::digamma_fast;
   auto f = [](float x) { return digamma_fast(x); };
   auto ref = [](double x) { return loom::kernels::digamma_d(x); };
-  struct Range {
-    float lo, hi, step;
-  };
-  // Tiny to huge (the shift, the series); the reflection down to -60 (NaN at the integers is skipped by
-  // the comparisons in worst_ulp); the zero at 1.4616 densely.
-  const Range ranges[] = {{1e-30f, 3e38f, 1e-4f}, {-60.0f, -1e-30f, 1e-5f}, {1.4f, 1.5f, 1e-7f}};
-  double worst = 0, wx = 0;
-  for (const Range& r : ranges) {
-    double x_at = 0;
-    const double w = worst_ulp(f, ref, r.lo, r.hi, r.step, &x_at);
-    if (w > worst) worst = w, wx = x_at;
-  }
+  // Tiny to huge (the shift, the series); the reflection down to -60 (NaN at the integers drops out of the
+  // comparisons in worst_ulp); the zero at 1.4616 densely.
+  double wx = 0;
+  const double worst =
+      worst_ulp_over(f, ref, {{1e-30f, 3e38f, 1e-4f}, {-60.0f, -1e-30f, 1e-5f}, {1.4f, 1.5f, 1e-7f}}, &wx);
   INFO("worst " << worst << " ulp at " << wx);
   CHECK(worst <= 1.0);
   CHECK(digamma_fast(0.0f) == -INFINITY);
