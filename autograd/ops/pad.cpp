@@ -105,11 +105,10 @@ Tensor pad(const Tensor& input, const Dims& pad, const std::string& mode, double
   LOOM_CHECK(input.defined(), "pad: input must be defined");
   const int64_t nd = input.dim();
   const int64_t k = static_cast<int64_t>(pad.size() / 2);
-  LOOM_CHECK_VALUE(pad.size() % 2 == 0 && k <= nd, "pad: padding length must be divisible by 2 and at most twice ",
-                   "the input's ", nd, " dims, got ", pad.size());
+  LOOM_CHECK(pad.size() % 2 == 0 && k <= nd, "pad: padding length must be divisible by 2 and at most twice ",
+             "the input's ", nd, " dims, got ", pad.size());
   const PadMode m = parse_mode(mode);
-  LOOM_CHECK_VALUE(m == PadMode::Constant || value == 0.0, "pad: padding mode '", mode,
-                   "' doesn't take in value argument");
+  LOOM_CHECK(m == PadMode::Constant || value == 0.0, "pad: padding mode '", mode, "' doesn't take in value argument");
   if (k == 0) return input.clone();
   PadGeometry geo;
   geo.in_shape = input.sizes();
