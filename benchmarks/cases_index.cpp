@@ -11,6 +11,10 @@
 //       self [N, D].scatter_add(0, index [M, D], src [M, D]) (out of place:
 //       self is copied, then src added at the indexed rows); backward: the
 //       gradient passes to self unchanged, src's is gathered at the index
+//   [cpu/]index/fp32/index_add_{fwd,fwdbwd}/N8192_D512_M16384
+//       self [N, D].index_add(0, index [M], src [M, D]) (out of place: self is
+//       copied, then src's rows added at the indexed rows); backward: the
+//       gradient passes to self unchanged, src's is its index_select
 // Reported in GB/s of the minimum traffic, every operand read once and every
 // result written once (4 bytes per fp32 element, 8 per index):
 //   index_select  fwd 8·I + 4·I·D (rows read) + 4·I·D (out)
@@ -19,6 +23,8 @@
 //                 bwd 8·N·K + 4·N·K + 4·N·D
 //   scatter_add   fwd 4·N·D (self read) + 4·N·D (out) + 8·M·D + 4·M·D (src)
 //                 bwd 8·M·D + 4·M·D (gathered) + 4·M·D (dsrc written)
+//   index_add     fwd 8·N·D (self read, out written) + 8·M + 4·M·D (src) + 8·M·D (rows read and written)
+//                 bwd 8·M + 4·M·D (rows read) + 4·M·D (dsrc written)
 // fwdbwd = fwd + bwd. fwd runs with the floating inputs requiring grad (the
 // graph is recorded, as in training); the backward goes through
 // autograd::grad with a fixed output gradient, so no .grad accumulation is
@@ -105,6 +111,17 @@ void cases(const Context& ctx, bool gpu) {
                 [&] { return self.scatter_add(0, index, src); },
                 8.0 * N * D + 12.0 * M * D,
                 16.0 * M * D});
+    }
+    if (wanted(ctx, prefix, "index_add", tag)) {
+      Tensor self = loom::randn({N, D}, leaf), src = loom::randn({M, D}, leaf);
+      Tensor index = loom::randint(0, N, {M}, idx);
+      run_case(ctx, gpu, prefix,
+               {"index_add",
+                tag,
+                {self, src},
+                [&] { return self.index_add(0, index, src); },
+                8.0 * N * D + 8.0 * M + 12.0 * M * D,
+                8.0 * M + 8.0 * M * D});
     }
   }
 }

@@ -201,6 +201,13 @@ OpCost indexing_cost(const CostArgs& a) {
     case Op::scatter_add:
     case Op::scatter_reduce:
       return {n > 2 ? numel(in[2]) : -1, n > 2 ? 2 * a.xb + cost_bytes(in[1]) + cost_bytes(in[2]) : -1};
+    // (self, index, source): a copy of self, with source read and the rows it names written (index_add:
+    // read and written).
+    case Op::index_add:
+      return {n > 2 ? numel(in[2]) : -1, n > 2 ? 2 * a.xb + cost_bytes(in[1]) + 3 * cost_bytes(in[2]) : -1};
+    case Op::index_copy: return {n > 2 ? 0.0 : -1.0, n > 2 ? 2 * a.xb + cost_bytes(in[1]) + 2 * cost_bytes(in[2]) : -1};
+    case Op::index_fill:  // (self, index): a copy of self
+      return {0, n > 1 ? 2 * a.xb + cost_bytes(in[1]) : -1};
     case Op::nonzero:  // the output size is data-dependent: count the read
       return {0, a.xb};
     case Op::embedding:  // (indices, weight): one weight row gathered per index

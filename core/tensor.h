@@ -314,6 +314,18 @@ class Tensor {
                         bool include_self = true) const;
   Tensor& scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce,
                           bool include_self = true);
+  // Slices along dim written at the int64 (or int32) index [K] (torch.Tensor.index_add / index_copy /
+  // index_fill): alpha * source's slices added (repeated indices add up; bool: or), source's slices copied
+  // (a repeated index: one of its slices), or value filled in (an index may count from the end). A 0-d
+  // tensor value is read with item(); its gradient is the sum over the filled slices.
+  Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = Scalar(1)) const;
+  Tensor& index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = Scalar(1));
+  Tensor index_copy(int64_t dim, const Tensor& index, const Tensor& source) const;
+  Tensor& index_copy_(int64_t dim, const Tensor& index, const Tensor& source);
+  Tensor index_fill(int64_t dim, const Tensor& index, const Scalar& value) const;
+  Tensor index_fill(int64_t dim, const Tensor& index, const Tensor& value) const;
+  Tensor& index_fill_(int64_t dim, const Tensor& index, const Scalar& value);
+  Tensor& index_fill_(int64_t dim, const Tensor& index, const Tensor& value);
   Tensor masked_select(const Tensor& mask) const;
   Tensor nonzero() const;  // [n, ndim] int64; synchronizes with the device
 

@@ -1,5 +1,5 @@
 // Indexing kernels (index_select, gather, scatter_add, scatter_reduce,
-// nonzero): the contract
+// nonzero, index_add / index_copy / index_fill): the contract
 // of kernels/cpu/index.cpp and kernels/cuda/index.cu (see kernels/contract.h).
 // The CPU kernels return the first bad index; the CUDA ones set the caller's
 // device error flag.
@@ -61,6 +61,23 @@ int64_t scatter_add(DType dt, void* self, const void* src, const int64_t* index,
 int64_t scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, void* count, const void* src,
                        const int64_t* index, const ElementwiseLoop& loop, int64_t self_dim_stride,
                        int64_t self_dim_size);
+// The row writes, on a contiguous self [outer, self_dim, inner] with a
+// contiguous source [outer, n_index, inner] and index [n_index]:
+//   index_add:  self[o, index[j], i] += alpha * src[o, j, i]   (bool: or)
+//   index_copy: self[o, index[j], i] = src[o, j, i]             (a repeated
+//               index: the last j's row)
+//   index_fill: self[o, index[j], i] = value; an index in [-self_dim, 0)
+//               counts from the end (as PyTorch's index_fill)
+// alpha and value point to one element of self's dtype in host memory (the
+// front end converts: int64 values stay exact). Every element's updates run
+// in j order (deterministic). Returns -1 or the position of the first bad index
+// (outside [0, self_dim)); nothing is written then.
+int64_t index_add(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+                  int64_t self_dim, int64_t inner, const void* alpha);
+int64_t index_copy(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+                   int64_t self_dim, int64_t inner);
+int64_t index_fill(DType dt, void* self, const int64_t* index, int64_t n_index, int64_t outer, int64_t self_dim,
+                   int64_t inner, const void* value);
 // Contiguous bool mask of n elements -> writes the flat positions of true
 // elements into out (capacity n) and returns how many.
 int64_t nonzero_flat(const bool* mask, int64_t n, int64_t* out);
@@ -82,6 +99,18 @@ void scatter_add(DType dt, void* self, const void* src, const int64_t* index, co
 void scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, void* count, const void* src,
                     const int64_t* index, const ElementwiseLoop& loop, int64_t self_dim_stride, int64_t self_dim_size,
                     int* error_flag, cudaStream_t stream);
+
+// As the CPU twins, every dtype: index_add adds with atomics (bool: a plain
+// store of true), so floating sums vary in order run to run; index_copy with
+// a repeated index keeps one of the rows (unspecified which, as PyTorch).
+// A first kernel checks the n_index indices; the writes skip once the flag
+// is set, so a bad index leaves self untouched.
+void index_add(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+               int64_t self_dim, int64_t inner, const void* alpha, int* error_flag, cudaStream_t stream);
+void index_copy(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+                int64_t self_dim, int64_t inner, int* error_flag, cudaStream_t stream);
+void index_fill(DType dt, void* self, const int64_t* index, int64_t n_index, int64_t outer, int64_t self_dim,
+                int64_t inner, const void* value, int* error_flag, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace loom::kernels

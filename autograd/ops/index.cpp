@@ -1,7 +1,8 @@
 // Indexing ops: index_select, gather, scatter_add, scatter_reduce,
-// masked_select, nonzero, one_hot. CPU kernels report the first bad index, raised here as IndexError;
-// CUDA kernels set the device error flag, raised at the next sync point.
+// index_add / index_copy / index_fill, masked_select, nonzero, one_hot. CPU kernels report the first bad index, raised
+// here as IndexError; CUDA kernels set the device error flag, raised at the next sync point.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "autograd/ops/common.h"
@@ -202,6 +203,152 @@ TensorList scatter_reduce_grads(const Tensor& g, const Tensor& x, const Tensor& 
   return {gx, gs};
 }
 
+// ---- index_add / index_copy / index_fill: rows written along one dim ----
+
+enum class RowWrite { Add, Copy, Fill };
+
+const char* row_op_name(RowWrite w, bool inplace) {
+  switch (w) {
+    case RowWrite::Add: return inplace ? "index_add_" : "index_add";
+    case RowWrite::Copy: return inplace ? "index_copy_" : "index_copy";
+    default: return inplace ? "index_fill_" : "index_fill";
+  }
+}
+
+// One element of dt holding v (the row kernels' alpha and value; int64 values stay exact).
+struct ScalarBytes {
+  alignas(8) unsigned char bytes[8] = {};
+};
+ScalarBytes scalar_bytes(DType dt, const Scalar& v, const char* op) {
+  ScalarBytes r;
+  LOOM_DISPATCH_ALL(dt, op, [&] {
+    const scalar_t x = v.to<scalar_t>();
+    std::memcpy(r.bytes, &x, sizeof x);
+  });
+  return r;
+}
+
+// Checks the arguments of a row write (src: index_add / index_copy's source, else null) and returns
+// the wrapped dim and the index as a contiguous int64 vector.
+std::pair<int64_t, Tensor> row_args(RowWrite w, const char* op, const Tensor& self, int64_t dim, const Tensor& index,
+                                    const Tensor* src) {
+  Tensor idx = as_index(index, op);
+  if (w == RowWrite::Fill)  // PyTorch: RuntimeError for index_fill, IndexError for index_add / index_copy
+    LOOM_CHECK(idx.dim() <= 1, op, "(): Index has to be a vector/scalar, got shape ", idx.sizes());
+  else LOOM_CHECK_INDEX(idx.dim() <= 1, op, "(): Index is supposed to be a vector, got shape ", idx.sizes());
+  if (src) ops::check_same_device(op, {&self, &idx, src});
+  else ops::check_same_device(op, {&self, &idx});
+  const int64_t d = wrap_dim(dim, self.dim(), op);
+  const int64_t n = idx.numel();
+  if (src) {
+    LOOM_CHECK(src->dtype() == self.dtype(), op, "(): self (", dtype_name(self.dtype()), ") and source (",
+               dtype_name(src->dtype()), ") must have the same scalar type");
+    bool ok;
+    if (self.dim() > 0 && src->dim() > 0) {
+      ok = src->dim() == self.dim();
+      for (int64_t k = 0; ok && k < self.dim(); ++k) ok = k == d || src->sizes()[k] == self.sizes()[k];
+    } else {  // a 0-d self or source: one slice of one element (as PyTorch's index_copy)
+      ok = src->numel() == 1 && (self.dim() == 0 || self.numel() == self.sizes()[d]);
+    }
+    LOOM_CHECK(ok, op,
+               "(): source tensor shape must match self tensor shape, excluding the specified dimension. "
+               "Got self.shape = ",
+               self.sizes(), " source.shape = ", src->sizes());
+    const int64_t k = src->dim() > 0 ? src->sizes()[d] : 1;
+    LOOM_CHECK(n == k, op, "(): Number of indices (", n, ") should be equal to source.size(dim) (", k,
+               "), for dim: ", d);
+  }
+  return {d, idx.contiguous().reshape({n})};
+}
+
+// The row write in place on a contiguous out (src contiguous, shaped as checked); no autograd.
+void row_write_raw(RowWrite w, const char* op, const Tensor& out, int64_t d, const Tensor& idx, const Tensor& src,
+                   const Scalar& scalar) {
+  if (w != RowWrite::Copy) check_scalar_fits(scalar, out.dtype(), op);  // no NaN into an int, say
+  const int64_t n = idx.numel();
+  if (n == 0) return;
+  int64_t outer = 1, size = out.dim() == 0 ? 1 : out.sizes()[d], inner = 1;
+  for (int64_t k = 0; k < d; ++k) outer *= out.sizes()[k];
+  for (int64_t k = d + 1; k < out.dim(); ++k) inner *= out.sizes()[k];
+  const ScalarBytes sb = scalar_bytes(out.dtype(), scalar, op);
+  const void* sp = w == RowWrite::Copy ? nullptr : sb.bytes;
+  const void* rp = src.defined() ? src.data_ptr() : nullptr;
+  const auto* ip = static_cast<const int64_t*>(idx.data_ptr());
+  ops::on_device(
+      out.device(), op,
+      [&] {
+        int64_t bad = -1;
+        switch (w) {
+          case RowWrite::Add:
+            bad = ops::kc::index_add(out.dtype(), out.data_ptr(), rp, ip, n, outer, size, inner, sp);
+            break;
+          case RowWrite::Copy:
+            bad = ops::kc::index_copy(out.dtype(), out.data_ptr(), rp, ip, n, outer, size, inner);
+            break;
+          case RowWrite::Fill: bad = ops::kc::index_fill(out.dtype(), out.data_ptr(), ip, n, outer, size, inner, sp);
+        }
+        if (bad >= 0) bad_index(op, idx, bad, size, d);
+      },
+      [&](cudaStream_t stream) {
+        int* flag = error_flag(out.device());
+        switch (w) {
+          case RowWrite::Add:
+            ops::kg::index_add(out.dtype(), out.data_ptr(), rp, ip, n, outer, size, inner, sp, flag, stream);
+            break;
+          case RowWrite::Copy:
+            ops::kg::index_copy(out.dtype(), out.data_ptr(), rp, ip, n, outer, size, inner, flag, stream);
+            break;
+          case RowWrite::Fill:
+            ops::kg::index_fill(out.dtype(), out.data_ptr(), ip, n, outer, size, inner, sp, flag, stream);
+        }
+      });
+}
+
+// self with the row write applied: a contiguous copy (or self itself when `inplace` and self is contiguous
+// and tracks no gradient), with the backward node of the out-of-place op. value: index_fill's 0-d tensor value
+// (its gradient is the sum of g over the filled slices), else undefined.
+Tensor row_write(RowWrite w, bool inplace, const Tensor& self, int64_t dim, const Tensor& index, const Tensor* src,
+                 const Scalar& scalar, const Tensor& value) {
+  const char* op = row_op_name(w, inplace);
+  auto [d, idx] = row_args(w, op, self, dim, index, src);
+  Tensor s = src ? src->detach().contiguous() : Tensor();
+  if (inplace && s.defined() && s.storage() == self.storage()) s = s.clone();  // source overlapping self
+  if (inplace && self.is_contiguous()) {
+    row_write_raw(w, op, self, d, idx, s, scalar);
+    return self;
+  }
+  Tensor out = self.detach().contiguous();
+  if (out.storage() == self.storage()) out = out.clone();
+  row_write_raw(w, op, out, d, idx, s, scalar);
+  std::vector<Tensor> inputs{self};
+  if (src) inputs.push_back(*src);
+  if (value.defined()) inputs.push_back(value);
+  if (!is_floating(self.dtype()) || !autograd::any_requires_grad(inputs)) return out;
+  SavedTensor si(idx);
+  const Shape src_shape = src ? src->sizes() : Shape{};
+  const double alpha = scalar.to_double();
+  const DType value_dtype = value.defined() ? value.dtype() : self.dtype();
+  const Device value_device = value.defined() ? value.device() : self.device();
+  const bool has_value = value.defined();
+  const char* name = w == RowWrite::Add    ? "IndexAddBackward0"
+                     : w == RowWrite::Copy ? "IndexCopyBackward0"
+                     : has_value           ? "IndexFillBackward1"
+                                           : "IndexFillBackward0";
+  auto node = std::make_shared<LambdaNode>(name, [=](const TensorList& g) {
+    Tensor ix = si.unpack(name);
+    if (w == RowWrite::Add) {
+      Tensor gs = g[0].index_select(d, ix).reshape(src_shape);
+      return TensorList{g[0], alpha == 1.0 ? gs : gs * Scalar(alpha)};
+    }
+    Tensor gx = g[0].index_fill(d, ix, Scalar(0.0));
+    if (w == RowWrite::Copy) return TensorList{gx, g[0].index_select(d, ix).reshape(src_shape)};
+    if (!has_value) return TensorList{gx};
+    return TensorList{gx, (g[0] - gx).sum().to(value_dtype).to(value_device)};
+  });
+  autograd::attach(node, inputs, out);
+  return out;
+}
+
 }  // namespace
 
 Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
@@ -243,11 +390,9 @@ Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
     Shape in_shape = sizes();
     auto node = std::make_shared<LambdaNode>("IndexSelectBackward0", [=](const TensorList& g) {
       Tensor ix = si.unpack("IndexSelectBackward0");
-      Shape vshape(g[0].dim(), 1);
-      if (g[0].dim() > 0) vshape[d] = ix.numel();
-      Tensor full_idx = ix.reshape(vshape).expand(g[0].sizes());
       Tensor out = zeros(in_shape, TensorOptions(g[0].dtype(), g[0].device()));
-      return TensorList{out.scatter_add(d, full_idx, g[0])};
+      out.index_add_(d, ix, g[0]);  // into the zeros (under create_graph: the out-of-place op's history)
+      return TensorList{out};
     });
     autograd::attach(node, {*this}, out);
   }
@@ -383,6 +528,74 @@ Tensor& Tensor::scatter_reduce_(int64_t dim, const Tensor& index, const Tensor& 
   bump_version();
   if (track) ops::rebase_history(*this, r);
   return *this;
+}
+
+Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const {
+  OpScope scope(Op::index_add, {this, &index, &source});
+  return row_write(RowWrite::Add, false, *this, dim, index, &source, alpha, Tensor());
+}
+
+Tensor Tensor::index_copy(int64_t dim, const Tensor& index, const Tensor& source) const {
+  OpScope scope(Op::index_copy, {this, &index, &source});
+  return row_write(RowWrite::Copy, false, *this, dim, index, &source, Scalar(), Tensor());
+}
+
+Tensor Tensor::index_fill(int64_t dim, const Tensor& index, const Scalar& value) const {
+  OpScope scope(Op::index_fill, {this, &index});
+  return row_write(RowWrite::Fill, false, *this, dim, index, nullptr, value, Tensor());
+}
+
+// value: the 0-d tensor read with item() (a sync, as PyTorch), its gradient the sum of g over the filled slices.
+Tensor Tensor::index_fill(int64_t dim, const Tensor& index, const Tensor& value) const {
+  OpScope scope(Op::index_fill, {this, &index});
+  LOOM_CHECK(value.dim() == 0, "index_fill(): only supports a 0-dimensional value tensor, but got tensor with ",
+             value.dim(), " dimension(s)");
+  return row_write(RowWrite::Fill, false, *this, dim, index, nullptr, value.item(), value);
+}
+
+namespace {
+
+// An in-place row write: straight into a contiguous self that tracks no gradient, else the out-of-place
+// op copied back (self's history then that op's).
+Tensor& row_write_(Tensor& self, RowWrite w, int64_t dim, const Tensor& index, const Tensor* src, const Scalar& scalar,
+                   const Tensor& value) {
+  const char* op = row_op_name(w, true);
+  ops::check_no_internal_overlap(self, op);
+  std::vector<Tensor> inputs{self};
+  if (src) inputs.push_back(*src);
+  if (value.defined()) inputs.push_back(value);
+  const bool track = is_floating(self.dtype()) && autograd::any_requires_grad(inputs);
+  if (track) ops::check_inplace(self, op);
+  Tensor r = track ? row_write(w, false, self, dim, index, src, scalar, value)
+                   : row_write(w, true, self.detach(), dim, index, src, scalar, value);
+  if (r.storage() != self.storage() || r.storage_offset() != self.storage_offset()) ops::copy_raw(self, r, false);
+  self.bump_version();
+  if (track) ops::rebase_history(self, r);
+  return self;
+}
+
+}  // namespace
+
+Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  OpScope scope(Op::index_add, {this, &index, &source});
+  return row_write_(*this, RowWrite::Add, dim, index, &source, alpha, Tensor());
+}
+
+Tensor& Tensor::index_copy_(int64_t dim, const Tensor& index, const Tensor& source) {
+  OpScope scope(Op::index_copy, {this, &index, &source});
+  return row_write_(*this, RowWrite::Copy, dim, index, &source, Scalar(), Tensor());
+}
+
+Tensor& Tensor::index_fill_(int64_t dim, const Tensor& index, const Scalar& value) {
+  OpScope scope(Op::index_fill, {this, &index});
+  return row_write_(*this, RowWrite::Fill, dim, index, nullptr, value, Tensor());
+}
+
+Tensor& Tensor::index_fill_(int64_t dim, const Tensor& index, const Tensor& value) {
+  OpScope scope(Op::index_fill, {this, &index});
+  LOOM_CHECK(value.dim() == 0, "index_fill_(): only supports a 0-dimensional value tensor, but got tensor with ",
+             value.dim(), " dimension(s)");
+  return row_write_(*this, RowWrite::Fill, dim, index, nullptr, value.item(), value);
 }
 
 Tensor Tensor::nonzero() const {

@@ -1,5 +1,7 @@
-// Indexing kernels: index_select, gather, scatter_add, scatter_reduce.
+// Indexing kernels: index_select, gather, scatter_add, scatter_reduce, and the row writes index_add /
+// index_copy / index_fill.
 //   index_select: out[o, j, i] = in[o, index[j], i]   (contiguous [outer, dim, inner])
+//   index_add:    self[o, index[j], i] += alpha * src[o, j, i]   (index_copy: =, index_fill: = value)
 //   gather:       out[p] = in[p with its dim coordinate replaced by index[p]]
 //   scatter_add:  self[p with dim coordinate index[p]] += src[p]
 // A valid index lies in [0, size), as in the CPU twins (PyTorch rejects
@@ -180,6 +182,70 @@ void launch_scatter_reduce(T* self, T* count, const T* src, const int64_t* index
   launch_offsets<3>(loop, ScatterReduceF<T, op>{self, count, src, index, dim_stride, error_flag}, stream);
 }
 
+// ---- the row writes: index_add / index_copy / index_fill ----
+// One thread per element of the source rows [outer, n_index, inner] (grid-stride), positions split with
+// 32-bit divisions when they fit. index_add adds with atomics (several j may name one row); bool adds
+// store true where src and alpha are both true (the same value from every writer: no atomic needed).
+
+enum class RowOp { Add, Copy, Fill };
+
+__global__ void validate_rows_kernel(const int64_t* index, int64_t n_index, int64_t lo, int64_t self_dim,
+                                     int* error_flag) {
+  for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n_index;
+       j += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    if (index[j] < lo || index[j] >= self_dim) atomicExch(error_flag, 1);
+}
+
+template <typename T, RowOp op, typename index_t>
+__global__ void put_rows_kernel(T* self, const T* src, const int64_t* index, index_t n_index, index_t self_dim,
+                                index_t inner, index_t total, T a, const int* error_flag) {
+  if (*error_flag) return;  // a bad index (or an unreported earlier error): leave self alone
+  for (index_t p = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
+       p += static_cast<index_t>(blockDim.x) * gridDim.x) {
+    const index_t row = p / inner, i = p - row * inner;
+    const index_t o = row / n_index, j = row - o * n_index;
+    int64_t k = index[j];
+    if (k < 0) k += self_dim;
+    T* dst = self + (static_cast<int64_t>(o) * self_dim + k) * inner + i;
+    if constexpr (op == RowOp::Fill) {
+      *dst = a;
+    } else if constexpr (op == RowOp::Copy) {
+      *dst = src[p];
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (src[p] && a) *dst = true;
+    } else {
+      atomic_add(dst, static_cast<T>(a * src[p]));
+    }
+  }
+}
+
+template <RowOp op>
+void launch_put_rows(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+                     int64_t self_dim, int64_t inner, const void* scalar, int* error_flag, cudaStream_t stream,
+                     const char* name) {
+  LOOM_CHECK(error_flag != nullptr, name, ": no device error flag");
+  if (n_index <= 0) return;
+  validate_rows_kernel<<<grid_for(n_index), kThreads, 0, stream>>>(index, n_index, op == RowOp::Fill ? -self_dim : 0,
+                                                                   self_dim, error_flag);
+  LOOM_CUDA_KERNEL_CHECK();
+  const int64_t total = outer * n_index * inner;
+  if (total <= 0) return;
+  // 32-bit positions when every offset the kernel forms fits
+  const bool narrow = outer * self_dim * inner < (int64_t(1) << 31) && total < (int64_t(1) << 31);
+  LOOM_DISPATCH_ALL(dt, name, [&] {
+    auto* s = static_cast<scalar_t*>(self);
+    const auto* r = static_cast<const scalar_t*>(src);
+    const scalar_t a = scalar ? *static_cast<const scalar_t*>(scalar) : scalar_t{};
+    if (narrow)
+      put_rows_kernel<scalar_t, op, int32_t><<<grid_for(total), kThreads, 0, stream>>>(
+          s, r, index, static_cast<int32_t>(n_index), static_cast<int32_t>(self_dim), static_cast<int32_t>(inner),
+          static_cast<int32_t>(total), a, error_flag);
+    else
+      put_rows_kernel<scalar_t, op, int64_t>
+          <<<grid_for(total), kThreads, 0, stream>>>(s, r, index, n_index, self_dim, inner, total, a, error_flag);
+    LOOM_CUDA_KERNEL_CHECK();
+  });
+}
 }  // namespace
 
 void index_select(DType dt, void* out, const void* in, const int64_t* index, int64_t n_index, int64_t outer,
@@ -249,6 +315,24 @@ void scatter_reduce(DType dt, ScatterReduce op, bool include_self, void* self, v
         break;
     }
   });
+}
+
+void index_add(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+               int64_t self_dim, int64_t inner, const void* alpha, int* error_flag, cudaStream_t stream) {
+  launch_put_rows<RowOp::Add>(dt, self, src, index, n_index, outer, self_dim, inner, alpha, error_flag, stream,
+                              "index_add");
+}
+
+void index_copy(DType dt, void* self, const void* src, const int64_t* index, int64_t n_index, int64_t outer,
+                int64_t self_dim, int64_t inner, int* error_flag, cudaStream_t stream) {
+  launch_put_rows<RowOp::Copy>(dt, self, src, index, n_index, outer, self_dim, inner, nullptr, error_flag, stream,
+                               "index_copy");
+}
+
+void index_fill(DType dt, void* self, const int64_t* index, int64_t n_index, int64_t outer, int64_t self_dim,
+                int64_t inner, const void* value, int* error_flag, cudaStream_t stream) {
+  launch_put_rows<RowOp::Fill>(dt, self, nullptr, index, n_index, outer, self_dim, inner, value, error_flag, stream,
+                               "index_fill");
 }
 
 }  // namespace loom::kernels::cuda

@@ -3,7 +3,7 @@ argument orders and shapes: shape helpers (expand_as, view_as, reshape_as, broad
 roll, diff), matrices (tril_, triu_, diagonal, diag, trace, outer, dot, mv, addmm, baddbmm), pointwise
 helpers (logit, deg2rad, rad2deg, heaviside), reductions (count_nonzero, aminmax,
 var_mean, std_mean, dist), order statistics over sort (msort, kthvalue, median, unique, unique_consecutive,
-searchsorted, bucketize, cumsum_, cumprod_), index_add / index_copy / index_fill over scatter_add and masks, scatter (assignment),
+searchsorted, bucketize, cumsum_, cumprod_), scatter (assignment),
 and the stacking functions (hstack, vstack, dstack, column_stack, atleast_1d/2d/3d,
 meshgrid). Gradients come from the ops they are made of."""
 import collections
@@ -440,81 +440,6 @@ def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None
     return _unique_along(self, dim, False, return_inverse, return_counts, "unique_consecutive")
 
 
-# ---- index_add / index_copy / index_fill (over scatter_add and masks) ----
-
-def _index_along(self, dim, index, name):
-    _check_tensor(index, name, "index")
-    if index.dtype not in (_C.int64, _C.int32):
-        raise TypeError(f"{name}(): index must be an int64 or int32 tensor, got {index.dtype}")
-    if index.dim() > 1:
-        raise IndexError(f"{name}(): index should be a vector (at most 1 dim), got shape {list(index.shape)}")
-    d = _dims(dim, self.dim(), name)[0]
-    return d, index.reshape(-1).to(_C.int64)
-
-
-def _expanded(self, d, index, source, name):
-    _check_tensor(source, name, "source")
-    if source.dim() != self.dim() or any(source.shape[k] != self.shape[k] for k in range(self.dim()) if k != d) or \
-            (self.dim() and source.shape[d] != index.shape[0]):
-        raise RuntimeError(f"{name}(): source of shape {list(source.shape)} does not match self of shape "
-                           f"{list(self.shape)} with {index.shape[0]} indices along dim {d}")
-    if self.dim() == 0:
-        return index.reshape(()), source
-    return index.reshape([-1 if k == d else 1 for k in range(self.dim())]).expand(source.shape), source
-
-
-def _hit_mask(self, d, index):
-    n = self.shape[d] if self.dim() else 1
-    ones = _ones(index.shape[0], dtype=_C.int32, device=self.device)
-    hit = _zeros(n, dtype=_C.int32, device=self.device).scatter_add(0, index, ones) > 0
-    return hit.reshape([-1 if k == d else 1 for k in range(self.dim())]) if self.dim() else hit.reshape(())
-
-
-def index_add(self, dim, index, source, *, alpha=1):
-    """self with source's slices added at index along dim (repeated indices add up)."""
-    d, idx = _index_along(self, dim, index, "index_add")
-    idx, source = _expanded(self, d, idx, source, "index_add")
-    if alpha != 1:
-        source = source * alpha
-    if self.dim() == 0:
-        return self + source
-    return self.scatter_add(d, idx, source.to(self.dtype))
-
-
-def index_add_(self, dim, index, source, *, alpha=1):
-    return _apply_(self, "index_add_", lambda s: index_add(s, dim, index, source, alpha=alpha))
-
-
-def index_copy(self, dim, index, source):
-    """self with its slices at index along dim replaced by source's (an index given twice: the sum of its
-    sources, where PyTorch leaves the result unspecified)."""
-    d, idx = _index_along(self, dim, index, "index_copy")
-    eidx, source = _expanded(self, d, idx, source, "index_copy")
-    if self.dim() == 0:
-        return source.to(self.dtype).clone()
-    placed = _zeros(*self.shape, dtype=self.dtype, device=self.device).scatter_add(d, eidx, source.to(self.dtype))
-    return _C.where(_hit_mask(self, d, idx), placed, self)
-
-
-def index_copy_(self, dim, index, source):
-    return _apply_(self, "index_copy_", lambda s: index_copy(s, dim, index, source))
-
-
-def index_fill(self, dim, index, value):
-    """self with its slices at index along dim set to value (a number or a 0-d tensor)."""
-    d, idx = _index_along(self, dim, index, "index_fill")
-    if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise IndexError(f"index_fill(): only supports a 0-dimensional value tensor, but got tensor with "
-                             f"{value.dim()} dimension(s)")
-        return _C.where(_hit_mask(self, d, idx), value.to(self.dtype), self)
-    return self.masked_fill(_hit_mask(self, d, idx), value)
-
-
-def index_fill_(self, dim, index, value):
-    return _apply_(self, "index_fill_", lambda s: index_fill(s, dim, index, value))
-
-
 # ---- scatter (assignment) over advanced-index writes ----
 
 def scatter(self, dim, index, src=None, value=None, *, reduce=None):
@@ -577,8 +502,7 @@ def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
 METHODS = [expand_as, view_as, reshape_as, broadcast_to, movedim, tile, roll, diff, tril_, triu_,
            diagonal, trace, diag, outer, dot, mv, addmm, baddbmm, logit, deg2rad, rad2deg,
            heaviside, count_nonzero, aminmax, var_mean, std_mean, dist, msort, kthvalue, median, cumsum_,
-           cumprod_, unique, unique_consecutive, index_add, index_add_, index_copy, index_copy_, index_fill,
-           index_fill_, scatter, scatter_]
+           cumprod_, unique, unique_consecutive, scatter, scatter_]
 ALIASES = {"moveaxis": movedim, "ger": outer, "vdot": dot}
 
 

@@ -333,6 +333,38 @@ inline Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   return from(out, dim == 0 ? Shape{K, C} : Shape{R, K});
 }
 
+// index_add / index_copy / index_fill on 2-d x along dim with a 1-d index: column (dim 1) or row (dim 0)
+// k of x written from column / row j of src [R, K] / [K, C] (add: alpha times, bool: or; copy: the last j
+// wins) or set to value (an index may count from the end; value converted to x's dtype first).
+enum class RowWrite { Add, Copy, Fill };
+inline Tensor row_write(RowWrite w, const Tensor& x, int64_t dim, const Tensor& index, const Tensor* src,
+                        double scalar) {
+  const Values idx = values(index), s = src ? values(*src) : Values();
+  Values out = values(x);
+  const int64_t R = x.size(0), C = x.size(1), K = static_cast<int64_t>(idx.size());
+  const bool is_bool = x.dtype() == DType::Bool, integral = !is_floating(x.dtype()) && !is_bool;
+  const double a = is_bool ? double(scalar != 0) : integral ? std::trunc(scalar) : scalar;
+  for (int64_t j = 0; j < K; ++j) {
+    int64_t k = static_cast<int64_t>(idx[j]);
+    if (k < 0) k += dim == 0 ? R : C;
+    for (int64_t e = 0; e < (dim == 0 ? C : R); ++e) {
+      double& o = dim == 0 ? out[k * C + e] : out[e * C + k];
+      const double v = w == RowWrite::Fill ? a : dim == 0 ? s[j * C + e] : s[e * K + j];
+      o = w == RowWrite::Add ? (is_bool ? double(o != 0 || (v != 0 && a != 0)) : o + a * v) : v;
+    }
+  }
+  return from(out, x.sizes());
+}
+inline Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, double alpha = 1) {
+  return row_write(RowWrite::Add, x, dim, index, &src, alpha);
+}
+inline Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return row_write(RowWrite::Copy, x, dim, index, &src, 0);
+}
+inline Tensor index_fill(const Tensor& x, int64_t dim, const Tensor& index, double value) {
+  return row_write(RowWrite::Fill, x, dim, index, nullptr, value);
+}
+
 // torch.gather on 2-d x along dim with a 2-d index.
 inline Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   const Values idx = values(index), v = values(x);

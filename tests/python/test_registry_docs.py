@@ -106,6 +106,9 @@ DOCUMENTED = [
     (Tensor.gather, "gather"),
     (Tensor.scatter_add, "scatter_add"),
     (Tensor.scatter_reduce, "scatter_reduce"),
+    (Tensor.index_add, "index_add"),
+    (Tensor.index_copy, "index_copy"),
+    (Tensor.index_fill, "index_fill"),
     (Tensor.nonzero, "nonzero"),
     (_C.one_hot, "one_hot"),
     # random and factories: the bindings behind loom.rand, ... (python/loom/_factories.py)

@@ -665,7 +665,7 @@ def _composites(draw):
     """Python-composed functions (their gradient is that of the ops they call) and less common ops."""
     kind = draw(st.sampled_from(["kron", "cross", "tensordot", "outer", "inner", "addmm", "addcmul", "addcdiv", "lerp",
                                  "baddbmm", "trace", "rot90", "diag_embed", "block_diag", "take_along_dim",
-                                 "index_add", "index_copy", "masked_scatter", "logaddexp", "xlogy", "sinc", "fmax",
+                                 "index_add", "index_copy", "index_fill", "masked_scatter", "logaddexp", "xlogy", "sinc", "fmax",
                                  "trapezoid", "cumulative_trapezoid", "dist", "renorm", "nan_to_num", "logit",
                                  "polygamma", "mvlgamma", "copysign", "hypot", "unflatten", "movedim", "tile"]))
     sa = draw(S.shapes(1, 2))
@@ -700,8 +700,13 @@ def _composites(draw):
         return [draw(leaf((2, 3)))], "loom.take_along_dim({0}, loom.tensor(%s).view(2, 2), 1)" % S.fmt(idx)
     if kind in ("index_add", "index_copy"):
         idx = draw(st.lists(st.integers(0, 3), min_size=2, max_size=2, unique=kind == "index_copy"))
+        alpha = ", alpha=%s" % draw(st.sampled_from(["-1.5", "2"])) if kind == "index_add" else ""
         return ([draw(leaf((4, 2), which=0)), draw(leaf((2, 2), which=1))],
-                "{0}.%s(0, loom.tensor(%s), {1})" % (kind, S.fmt(idx)))
+                "{0}.%s(0, loom.tensor(%s), {1}%s)" % (kind, S.fmt(idx), alpha))
+    if kind == "index_fill":  # a 0-d tensor value (its gradient: the sum over the filled slices)
+        idx = draw(st.lists(st.integers(-3, 2), min_size=1, max_size=3))
+        return ([draw(leaf((2, 3), which=0)), draw(leaf((), which=1))],
+                "{0}.index_fill(1, loom.tensor(%s), {1})" % S.fmt(idx))
     if kind == "masked_scatter":
         mask = draw(st.lists(st.booleans(), min_size=6, max_size=6))
         return ([draw(leaf((2, 3), which=0)), draw(leaf((6,), which=1))],

@@ -1,5 +1,6 @@
-"""Index ops, joins, clamp, matmul: index_select, gather, scatter_add, scatter_reduce, masked_fill,
-masked_select, where, nonzero, cat/concat/stack, clamp/clip, one_hot, mm/bmm/matmul."""
+"""Index ops, joins, clamp, matmul: index_select, gather, scatter_add, scatter_reduce, index_add /
+index_copy / index_fill, masked_fill, masked_select, where, nonzero, cat/concat/stack, clamp/clip, one_hot,
+mm/bmm/matmul."""
 import math
 
 import numpy as np
@@ -151,6 +152,113 @@ def scatter_reduce_examples(draw, op):
         if inplace:
             e = in_place_expect(x, e.value, x.dtype)
     return Example(op, {"x": x, "i": idx, "s": src}, call, e)
+
+
+def _row_scalar(x, v):
+    """index_fill's value or index_add's alpha converted to x's dtype, or an Expect when it must raise."""
+    if x.dtype == "bool":
+        return bool(v != 0)
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if x.dtype in S.INTS:
+        if isinstance(v, (float, np.floating)):
+            if not math.isfinite(v):
+                return R.raises("non-finite value into an integer tensor")
+            v = math.trunc(v)
+        lo, hi = S.INT_RANGE[x.dtype]
+        return int(v) if lo <= v <= hi else R.raises("value out of the dtype's range")
+    if x.dtype == "float32" and isinstance(v, (float, np.floating)) and math.isfinite(v) and abs(v) > S.F32_MAX:
+        return R.raises("value out of float32's range")
+    return v
+
+
+@st.composite
+def index_rows_examples(draw, op):
+    """index_add / index_copy / index_fill and their in-place forms against a loop over the index in order
+    (repeated indices: add sums, copy keeps the last row, as loom's CPU kernel)."""
+    kind = op.split(".")[-1].rstrip("_")
+    inplace = op.endswith("_")
+    x = draw(S.tensors(max_dims=3))
+    d = draw(S.dims(x.ndim))
+    w = wrap(d, x.ndim)
+    n = x.shape[w] if (w is not None and x.ndim) else 1
+    k = draw(st.integers(0, 4))
+    ishape = draw(st.sampled_from([(k,), (k,), (k,), (), (1, k)]))
+    lo = -n if kind == "index_fill" else 0
+    el = st.one_of(st.integers(lo, max(n - 1, lo)), st.integers(lo, max(n - 1, lo)), st.sampled_from([-1, n, -n - 1, 100]))
+    idx = draw(S.tensors(draw(st.sampled_from(["int64", "int64", "int32", "float32"])), shape=ishape, elements=el,
+                         views=False))
+    inputs = {"x": x, "i": idx}
+    args = "%d, i" % d
+    scalar = 1
+    src = None
+    if kind == "index_fill":
+        v = draw(S.python_scalars()) if draw(st.integers(0, 3)) else draw(S.tensors(shape=()))
+        args += ", " + S.operand_src(inputs, "v", v)
+        scalar = v.arr.item() if isinstance(v, S.T) else v
+    else:
+        sshape = list(x.shape)
+        if x.ndim and w is not None:
+            sshape[w] = int(idx.arr.size)
+        if draw(st.integers(0, 6)) == 0:
+            sshape = list(draw(S.shapes(0, 3)))
+        src = draw(S.tensors(x.dtype if draw(st.integers(0, 5)) else S.DTYPES, shape=tuple(sshape), mode="nice"))
+        inputs["s"] = src
+        args += ", s"
+        if kind == "index_add" and draw(st.booleans()):
+            scalar = draw(st.sampled_from([2, -1, 0.5, True, -2.5]))
+            args += ", alpha=%r" % scalar
+    call = ("r = x.%s_(%s)" if inplace else "r = x.%s(%s)" if op.startswith("Tensor.") else "r = loom.%s(x, %s)") % (
+        kind, args)
+    ex = lambda e: Example(op, inputs, call, e)  # noqa: E731
+    if idx.dtype == "float32":
+        return ex(R.raises("index must be an integer tensor"))
+    if idx.ndim > 1:
+        return ex(R.raises("index must be a vector"))
+    if w is None:
+        return ex(R.raises("dim out of range"))
+    a = _row_scalar(x, scalar)
+    if isinstance(a, R.Expect):
+        return ex(a)
+    flat = idx.arr.reshape(-1).astype(np.int64)
+    if src is not None:
+        if src.dtype != x.dtype:
+            return ex(R.raises("source dtype differs from self"))
+        if x.ndim and src.ndim:
+            fits = src.ndim == x.ndim and all(src.shape[j] == x.shape[j] for j in range(x.ndim) if j != w)
+        else:
+            fits = src.arr.size == 1 and (x.ndim == 0 or x.arr.size == x.shape[w])
+        if not fits:
+            return ex(R.raises("source shape does not match self outside dim"))
+        if flat.size != (src.shape[w] if src.ndim else 1):
+            return ex(R.raises("index count differs from source.size(dim)"))
+    if flat.size and (flat.min() < lo or flat.max() >= n):
+        return ex(R.raises("index out of range"))
+    # The loop, in x's own dtype (float32 rounds as the kernel does); 0-d x / source as one slice.
+    out = x.arr.copy().reshape(x.shape if x.ndim else (1,))
+    ax = w if x.ndim else 0
+    s_arr = None
+    if src is not None:
+        s_arr = src.arr.reshape(src.shape if src.ndim and x.ndim else [flat.size if j == ax else out.shape[j]
+                                                                        for j in range(out.ndim)])
+    with np.errstate(all="ignore"):
+        for j, kk in enumerate(flat):
+            tgt = (slice(None),) * ax + (int(kk),)
+            if kind == "index_fill":
+                out[tgt] = a
+                continue
+            row = s_arr[(slice(None),) * ax + (j,)]
+            if kind == "index_copy":
+                out[tgt] = row
+            elif x.dtype == "bool":
+                out[tgt] = out[tgt] | (row & bool(a))
+            else:
+                out[tgt] = out[tgt] + np.asarray(a).astype(out.dtype) * row
+    out = out.reshape(x.shape)
+    e = R.value(out, x.dtype, rtol=1e-5, atol=1e-5)
+    if inplace:
+        e = in_place_expect(x, out, x.dtype)
+    return ex(e)
 
 
 def fill_value_expect(x, v):
@@ -468,6 +576,8 @@ def register_all():
         register(pre + "scatter_add", scatter_add_examples(pre + "scatter_add"), family="index")
         register(pre + "scatter_reduce", scatter_reduce_examples(pre + "scatter_reduce"), family="index")
         register(pre + "masked_fill", masked_fill_examples(pre + "masked_fill"), family="index")
+        for name in ("index_add", "index_copy", "index_fill"):
+            register(pre + name, index_rows_examples(pre + name), family="index")
         register(pre + "masked_select", masked_select_examples(pre + "masked_select"), family="index")
         register(pre + "nonzero", nonzero_examples(pre + "nonzero"), family="index")
         for name in ("clamp", "clip"):
@@ -477,6 +587,8 @@ def register_all():
     register("Tensor.scatter_add_", scatter_add_examples("Tensor.scatter_add_"), family="index")
     register("Tensor.scatter_reduce_", scatter_reduce_examples("Tensor.scatter_reduce_"), family="index")
     register("Tensor.masked_fill_", masked_fill_examples("Tensor.masked_fill_"), family="index")
+    for name in ("index_add_", "index_copy_", "index_fill_"):
+        register("Tensor." + name, index_rows_examples("Tensor." + name), family="index")
     register("Tensor.clamp_", clamp_examples("Tensor.clamp_"), family="index")
     register("Tensor.where", where_examples("Tensor.where"), family="index")
     register("loom.where", where_examples("loom.where"), family="index")
