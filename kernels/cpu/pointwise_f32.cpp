@@ -1,10 +1,10 @@
 // The float32 unary ops on the vectorizable functions of kernels/cpu/branchless.h (exp_fast, log_fast...):
 // the activations and their gradients, exp, exp2, expm1, log, log2, log10, log1p, sin, cos, tan, atan,
-// asin, acos, tanh, erf, erfc, erfinv, lgamma and digamma. One row of n elements at strides so and sx is computed by a
-// function compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that unit-stride rows run 16 or 8 lanes
-// wide. Every element goes through the same vector block of kF32Block elements, inlined once (a row's remainder and
-// strided rows through a buffer): a scalar remainder loop or a second copy could contract a * b + c into FMAs
-// differently, and a value's result would depend on its position and on the view.
+// asin, acos, tanh, erf, erfc, erfinv, lgamma and digamma, and sqrt, rsqrt and reciprocal. One row of n elements at
+// strides so and sx is computed by a function compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES), so that
+// unit-stride rows run 16 or 8 lanes wide. Every element goes through the same vector block of kF32Block elements,
+// inlined once (a row's remainder and strided rows through a buffer): a scalar remainder loop or a second copy could
+// contract a * b + c into FMAs differently, and a value's result would depend on its position and on the view.
 #include "kernels/cpu/pointwise_f32.h"
 
 #include <algorithm>
@@ -45,7 +45,10 @@ bool f32_row_op(UnaryOp op) {
     case UnaryOp::Erfinv:
     case UnaryOp::Lgamma:
     case UnaryOp::Digamma:
-    case UnaryOp::Logit: return true;
+    case UnaryOp::Logit:
+    case UnaryOp::Sqrt:
+    case UnaryOp::Rsqrt:
+    case UnaryOp::Reciprocal: return true;
     default: return false;
   }
 }
@@ -111,6 +114,10 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
     case UnaryOp::Erf: return f32_row(o, so, x, sx, n, [](float v) { return erf_fast(v); });
     case UnaryOp::Erfc: return f32_row(o, so, x, sx, n, [](float v) { return erfc_fast(v); });
     case UnaryOp::Logit: return f32_row(o, so, x, sx, n, [](float v) { return log_fast(v / (1.0f - v)); });
+    // Correctly rounded in every clone (IEEE sqrt and division), so the same bits as a scalar loop.
+    case UnaryOp::Sqrt: return f32_row(o, so, x, sx, n, [](float v) { return std::sqrt(v); });
+    case UnaryOp::Rsqrt: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / std::sqrt(v); });
+    case UnaryOp::Reciprocal: return f32_row(o, so, x, sx, n, [](float v) { return 1.0f / v; });
     case UnaryOp::Sin:
       return f32_row_bounded(
           o, so, x, sx, n, kSinCosMax, [](float v) { return sincos_fast(v, false); },
@@ -163,23 +170,27 @@ LOOM_CPU_CLONES void unary_f32_row(UnaryOp op, float* o, int64_t so, const float
   }
 }
 
-// The binary ops: each block of a and b gathered (a stride 0 repeats the broadcast value) unless both are
-// unit-stride, then one inlined vector loop, as f32_row.
+// The binary ops: one inlined vector loop over blocks, as f32_row. A unit-stride operand is read in place
+// (a full block), a broadcast one (stride 0) from a block filled once with its value, any other gathered;
+// the output is written in place when unit-stride, else through a block.
 template <typename F>
 LOOM_CPU_INLINE void f32_row2(float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb, int64_t n,
                               F f) {
-  const bool unit = so == 1 && sa == 1 && sb == 1;
   alignas(64) float ba[kF32Block] = {}, bb[kF32Block] = {}, bo[kF32Block];
+  if (sa == 0) std::fill(ba, ba + kF32Block, a[0]);
+  if (sb == 0) std::fill(bb, bb + kF32Block, b[0]);
   for (int64_t i = 0; i < n; i += kF32Block) {
     const int64_t m = std::min(kF32Block, n - i);
-    const bool direct = unit && m == kF32Block;
-    if (!direct)
-      for (int64_t j = 0; j < m; ++j) {
-        ba[j] = a[(i + j) * sa];
-        bb[j] = b[(i + j) * sb];
-      }
-    const float* pa = direct ? a + i : ba;
-    const float* pb = direct ? b + i : bb;
+    const bool full = m == kF32Block;
+    const float* pa = ba;
+    if (sa == 1 && full) pa = a + i;
+    else if (sa != 0)
+      for (int64_t j = 0; j < m; ++j) ba[j] = a[(i + j) * sa];
+    const float* pb = bb;
+    if (sb == 1 && full) pb = b + i;
+    else if (sb != 0)
+      for (int64_t j = 0; j < m; ++j) bb[j] = b[(i + j) * sb];
+    const bool direct = so == 1 && full;
     float* po = direct ? o + i : bo;
 #pragma omp simd
     for (int64_t j = 0; j < kF32Block; ++j) po[j] = f(pa[j], pb[j]);
@@ -191,6 +202,8 @@ LOOM_CPU_INLINE void f32_row2(float* o, int64_t so, const float* a, int64_t sa, 
 LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const float* a, int64_t sa, const float* b,
                                     int64_t sb, int64_t n) {
   if (op == BinaryOp::Atan2) return f32_row2(o, so, a, sa, b, sb, n, [](float y, float x) { return atan2_fast(y, x); });
+  // Correctly rounded in every clone: the same bits as a scalar loop, 16 lanes wide.
+  if (op == BinaryOp::Div) return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return x / y; });
   if (op == BinaryOp::LogAddExp)
     return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) {
       const float r = (x > y ? x : y) + log1p_fast(exp_fast(-std::fabs(x - y)));
@@ -217,8 +230,8 @@ LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const flo
 }  // namespace
 
 bool f32_binary_row_op(BinaryOp op) {
-  return op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
-         op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
+  return op == BinaryOp::Div || op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp ||
+         op == BinaryOp::LogAddExp2 || op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
 }
 
 void binary_f32(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {

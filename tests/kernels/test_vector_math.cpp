@@ -416,6 +416,57 @@ TEST_CASE("cpu atan2_fast is within 3 ulp of atan2, hypot_fast correctly rounded
   CHECK(std::isnan(hypot_fast(NAN, 1.0f)));
 }
 
+TEST_CASE("cpu float32 sqrt, rsqrt, reciprocal and division in clones: the bits of one IEEE operation", "[kernels]") {
+  // Odd lengths (a remainder block), a strided view, and each broadcast layout of the divisor and dividend.
+  const int64_t n = 1000 + 37;
+  std::vector<float> x(n), y(n);
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-50.0f, 50.0f);
+  for (auto& v : x) v = u(rng);
+  for (auto& v : y) v = u(rng);
+  x[0] = NAN, x[1] = INFINITY, x[2] = -0.0f, x[3] = 0.0f, x[4] = 1e-40f, x[5] = -3.0f;
+  y[0] = 0.0f, y[1] = -0.0f, y[2] = INFINITY, y[3] = 1e-40f;
+  const ElementwiseLoop L = make_loop({n}, {{1}, {1}});
+  for (UnaryOp op : {UnaryOp::Sqrt, UnaryOp::Rsqrt, UnaryOp::Reciprocal}) {
+    INFO("unary op " << int(op));
+    std::vector<float> got(n);
+    cpu::unary(op, DType::Float32, got.data(), x.data(), L);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = op == UnaryOp::Sqrt    ? std::sqrt(x[i])
+                         : op == UnaryOp::Rsqrt ? 1.0f / std::sqrt(x[i])
+                                                : 1.0f / x[i];
+      differ += !(std::memcmp(&got[i], &want, sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want)));
+    }
+    CHECK(differ == 0);
+  }
+  // x / y with: both unit-stride, y broadcast (stride 0), x broadcast, y read backwards through a stride.
+  auto check_div = [&](const ElementwiseLoop& loop, auto xa, auto yb, const char* what) {
+    INFO(what);
+    std::vector<float> got(n);
+    cpu::binary(BinaryOp::Div, DType::Float32, got.data(), x.data(), y.data(), loop);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < loop.numel; ++i) {
+      const float want = xa(i) / yb(i);
+      differ += !(std::memcmp(&got[i], &want, sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want)));
+    }
+    CHECK(differ == 0);
+  };
+  check_div(
+      make_loop({n}, {{1}, {1}, {1}}), [&](int64_t i) { return x[i]; }, [&](int64_t i) { return y[i]; },
+      "unit strides");
+  check_div(
+      make_loop({n}, {{1}, {1}, {0}}), [&](int64_t i) { return x[i]; }, [&](int64_t) { return y[0]; },
+      "divisor broadcast");
+  check_div(
+      make_loop({n}, {{1}, {0}, {1}}), [&](int64_t) { return x[0]; }, [&](int64_t i) { return y[i]; },
+      "dividend broadcast");
+  const int64_t h = n / 2;
+  check_div(
+      make_loop({h}, {{1}, {1}, {2}}), [&](int64_t i) { return x[i]; }, [&](int64_t i) { return y[2 * i]; },
+      "divisor at stride 2");
+}
+
 TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous copy", "[kernels]") {
   // [37, 29] read transposed (strides 1, 37) against the same values laid out contiguously.
   const int64_t R = 29, C = 37, n = R * C;
