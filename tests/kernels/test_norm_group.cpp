@@ -69,6 +69,19 @@ TEST_CASE("group_norm gradients: gradchecks, weight and bias sums, create_graph 
   const TensorList composed = autograd::grad({group_norm(x, 3, w, b, 1e-5)}, {x, w, b}, {g}, false, true);
   for (int i = 0; i < 3; ++i) check_close(composed[i].detach(), fused[i], 1e-10, 1e-10);
   CHECK(composed[0].requires_grad());
+  // Only the weight and bias (the kernel's pass without dx), and float32 against float64 on a larger shape.
+  Tensor xc = x.detach();
+  const TensorList wb = autograd::grad({group_norm(xc, 3, w, b, 1e-5)}, {w, b}, {g});
+  check_close(wb[0], fused[1], 1e-10, 1e-10);
+  check_close(wb[1], fused[2], 1e-10, 1e-10);
+  Tensor X = leaf({3, 16, 9, 11}), W = leaf({16}), Bb = leaf({16});
+  Tensor G = randn({3, 16, 9, 11}, TensorOptions(DType::Float64));
+  const TensorList d64 = autograd::grad({group_norm(X, 4, W, Bb, 1e-5)}, {X, W, Bb}, {G});
+  Tensor X32 = X.detach().to(DType::Float32).requires_grad_(true),
+         W32 = W.detach().to(DType::Float32).requires_grad_(true),
+         B32 = Bb.detach().to(DType::Float32).requires_grad_(true);
+  const TensorList d32 = autograd::grad({group_norm(X32, 4, W32, B32, 1e-5)}, {X32, W32, B32}, {G.to(DType::Float32)});
+  for (int i = 0; i < 3; ++i) check_close(d32[i].to(DType::Float64), d64[i], 1e-4, 1e-4);
 }
 
 TEST_CASE("group_norm: bad arguments raise errors naming the op", "[kernels][norm]") {
