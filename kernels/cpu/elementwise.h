@@ -18,10 +18,11 @@ namespace loom::kernels::cpu::detail {
 
 // out[i] = f(a[i]).
 template <typename O, typename A, typename F>
-void map1(const ElementwiseLoop& L, O* out, const A* a, F f) {
+void map1(const ElementwiseLoop& L, O* out, const A* a, F f_ref) {
   const int d = L.ndim - 1;
   const int64_t so = L.strides[0][d], sa = L.strides[1][d];
   for_each_row<2>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    const F f = f_ref;  // a local copy: its captures cannot alias the output, so they stay in registers
     O* o = out + off[0];
     const A* x = a + off[1];
     if (so == 1 && sa == 1) {
@@ -38,10 +39,11 @@ void map1(const ElementwiseLoop& L, O* out, const A* a, F f) {
 
 // out[i] = f(a[i], b[i]).
 template <typename O, typename A, typename B, typename F>
-void map2(const ElementwiseLoop& L, O* out, const A* a, const B* b, F f) {
+void map2(const ElementwiseLoop& L, O* out, const A* a, const B* b, F f_ref) {
   const int d = L.ndim - 1;
   const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d];
   for_each_row<3>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    const F f = f_ref;  // a local copy, as in map1
     O* o = out + off[0];
     const A* x = a + off[1];
     const B* y = b + off[2];
@@ -64,10 +66,11 @@ void map2(const ElementwiseLoop& L, O* out, const A* a, const B* b, F f) {
 
 // out[i] = f(a[i], b[i], c[i]).
 template <typename O, typename A, typename B, typename C, typename F>
-void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, F f) {
+void map3(const ElementwiseLoop& L, O* out, const A* a, const B* b, const C* c, F f_ref) {
   const int d = L.ndim - 1;
   const int64_t so = L.strides[0][d], sa = L.strides[1][d], sb = L.strides[2][d], sc = L.strides[3][d];
   for_each_row<4>(L, [&](const int64_t* off, int64_t n, int64_t) {
+    const F f = f_ref;  // a local copy, as in map1
     O* o = out + off[0];
     const A* x = a + off[1];
     const B* y = b + off[2];

@@ -202,8 +202,21 @@ LOOM_CPU_INLINE void f32_row2(float* o, int64_t so, const float* a, int64_t sa, 
 LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const float* a, int64_t sa, const float* b,
                                     int64_t sb, int64_t n) {
   if (op == BinaryOp::Atan2) return f32_row2(o, so, a, sa, b, sb, n, [](float y, float x) { return atan2_fast(y, x); });
-  // Correctly rounded in every clone: the same bits as a scalar loop, 16 lanes wide.
-  if (op == BinaryOp::Div) return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return x / y; });
+  // Exact IEEE operations (and comparisons) in every clone: the same bits as a scalar loop, 16 lanes wide.
+  switch (op) {
+    case BinaryOp::Add: return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return x + y; });
+    case BinaryOp::Sub: return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return x - y; });
+    case BinaryOp::RSub: return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return y - x; });
+    case BinaryOp::Mul: return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return x * y; });
+    case BinaryOp::Div: return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return x / y; });
+    case BinaryOp::RDiv: return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return y / x; });
+    // NaN wins (either operand), as the generic kernels' max_op / min_op.
+    case BinaryOp::Maximum:
+      return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return (x != x || x > y) ? x : y; });
+    case BinaryOp::Minimum:
+      return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return (x != x || x < y) ? x : y; });
+    default: break;
+  }
   if (op == BinaryOp::LogAddExp)
     return f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) {
       const float r = (x > y ? x : y) + log1p_fast(exp_fast(-std::fabs(x - y)));
@@ -230,8 +243,10 @@ LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const flo
 }  // namespace
 
 bool f32_binary_row_op(BinaryOp op) {
-  return op == BinaryOp::Div || op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp ||
-         op == BinaryOp::LogAddExp2 || op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
+  return op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::RSub || op == BinaryOp::Mul ||
+         op == BinaryOp::Div || op == BinaryOp::RDiv || op == BinaryOp::Maximum || op == BinaryOp::Minimum ||
+         op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
+         op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
 }
 
 void binary_f32(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {

@@ -416,7 +416,8 @@ TEST_CASE("cpu atan2_fast is within 3 ulp of atan2, hypot_fast correctly rounded
   CHECK(std::isnan(hypot_fast(NAN, 1.0f)));
 }
 
-TEST_CASE("cpu float32 sqrt, rsqrt, reciprocal and division in clones: the bits of one IEEE operation", "[kernels]") {
+TEST_CASE("cpu float32 sqrt, rsqrt, reciprocal and the arithmetic in clones: the bits of one IEEE operation",
+          "[kernels]") {
   // Odd lengths (a remainder block), a strided view, and each broadcast layout of the divisor and dividend.
   const int64_t n = 1000 + 37;
   std::vector<float> x(n), y(n);
@@ -440,31 +441,57 @@ TEST_CASE("cpu float32 sqrt, rsqrt, reciprocal and division in clones: the bits 
     }
     CHECK(differ == 0);
   }
-  // x / y with: both unit-stride, y broadcast (stride 0), x broadcast, y read backwards through a stride.
-  auto check_div = [&](const ElementwiseLoop& loop, auto xa, auto yb, const char* what) {
-    INFO(what);
+  // x op y (the arithmetic, max / min with NaN winning) with: both unit-stride, y broadcast (stride 0), x
+  // broadcast, y read through a stride of 2.
+  auto ref = [](BinaryOp op, float a, float b) {
+    switch (op) {
+      case BinaryOp::Add: return a + b;
+      case BinaryOp::Sub: return a - b;
+      case BinaryOp::RSub: return b - a;
+      case BinaryOp::Mul: return a * b;
+      case BinaryOp::Div: return a / b;
+      case BinaryOp::RDiv: return b / a;
+      case BinaryOp::Maximum: return (a != a || a > b) ? a : b;
+      default: return (a != a || a < b) ? a : b;
+    }
+  };
+  const int64_t h = n / 2;
+  for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::RSub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::RDiv,
+                      BinaryOp::Maximum, BinaryOp::Minimum}) {
+    auto check_op = [&](const ElementwiseLoop& loop, auto xa, auto yb, const char* what) {
+      INFO("binary op " << int(op) << ", " << what);
+      std::vector<float> got(n);
+      cpu::binary(op, DType::Float32, got.data(), x.data(), y.data(), loop);
+      int64_t differ = 0;
+      for (int64_t i = 0; i < loop.numel; ++i) {
+        const float want = ref(op, xa(i), yb(i));
+        differ += !(std::memcmp(&got[i], &want, sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want)));
+      }
+      CHECK(differ == 0);
+    };
+    check_op(
+        make_loop({n}, {{1}, {1}, {1}}), [&](int64_t i) { return x[i]; }, [&](int64_t i) { return y[i]; },
+        "unit strides");
+    check_op(
+        make_loop({n}, {{1}, {1}, {0}}), [&](int64_t i) { return x[i]; }, [&](int64_t) { return y[0]; },
+        "second operand broadcast");
+    check_op(
+        make_loop({n}, {{1}, {0}, {1}}), [&](int64_t) { return x[0]; }, [&](int64_t i) { return y[i]; },
+        "first operand broadcast");
+    check_op(
+        make_loop({h}, {{1}, {1}, {2}}), [&](int64_t i) { return x[i]; }, [&](int64_t i) { return y[2 * i]; },
+        "second operand at stride 2");
+    // A number: binary_scalar (the number as a broadcast operand).
     std::vector<float> got(n);
-    cpu::binary(BinaryOp::Div, DType::Float32, got.data(), x.data(), y.data(), loop);
+    cpu::binary_scalar(op, DType::Float32, got.data(), x.data(), -2.5, make_loop({n}, {{1}, {1}}));
     int64_t differ = 0;
-    for (int64_t i = 0; i < loop.numel; ++i) {
-      const float want = xa(i) / yb(i);
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = ref(op, x[i], -2.5f);
       differ += !(std::memcmp(&got[i], &want, sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want)));
     }
+    INFO("binary op " << int(op) << " with a number");
     CHECK(differ == 0);
-  };
-  check_div(
-      make_loop({n}, {{1}, {1}, {1}}), [&](int64_t i) { return x[i]; }, [&](int64_t i) { return y[i]; },
-      "unit strides");
-  check_div(
-      make_loop({n}, {{1}, {1}, {0}}), [&](int64_t i) { return x[i]; }, [&](int64_t) { return y[0]; },
-      "divisor broadcast");
-  check_div(
-      make_loop({n}, {{1}, {0}, {1}}), [&](int64_t) { return x[0]; }, [&](int64_t i) { return y[i]; },
-      "dividend broadcast");
-  const int64_t h = n / 2;
-  check_div(
-      make_loop({h}, {{1}, {1}, {2}}), [&](int64_t i) { return x[i]; }, [&](int64_t i) { return y[2 * i]; },
-      "divisor at stride 2");
+  }
 }
 
 TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous copy", "[kernels]") {
