@@ -4,6 +4,7 @@
 // in-place forms. Not part of loom's API.
 #pragma once
 #include <functional>
+#include <string>
 
 #include "autograd/node.h"
 #include "core/ops.h"
@@ -29,6 +30,11 @@ Tensor& inplace_tensor(Tensor& self, const char* op, kernels::BinaryOp bop, cons
                        const std::function<Tensor(const Tensor&)>& functional);
 Tensor& inplace_scalar(Tensor& self, const char* op, kernels::BinaryOp bop, const Scalar& v, bool div_like,
                        const std::function<Tensor(const Tensor&)>& functional);
+
+// Python's in-place unary methods (Tensor.sigmoid_, abs_, floor_...: python/loom/_inplace.py): op(self)
+// written straight into self when `name` is a unary kernel's op, the result keeps self's dtype and nothing
+// tracks self; returns false otherwise, for the caller's general path (the out-of-place op copied back).
+bool unary_inplace_direct(Tensor& self, const std::string& name);
 
 // The special functions' derivatives (autograd/ops/pointwise_special.cpp), used by the front ends generated
 // from core/ops.toml: d/dx of y = bessel_j1(x) (1/2 at 0) and of y = bessel_y1(x) (+inf at 0), and a

@@ -42,6 +42,12 @@ def _make(name, method):
     def f(self, *args, **kwargs):
         return apply_(self, name + "_", lambda s: getattr(s, method)(*args, **kwargs))
 
+    if name in _UNARY:
+        def f(self, *args, **kwargs):  # noqa: F811 -- a unary kernel written straight into self when it can
+            if not args and not kwargs and isinstance(self, Tensor) and _C._unary_inplace(self, method):
+                return self
+            return apply_(self, name + "_", lambda s: getattr(s, method)(*args, **kwargs))
+
     f.__name__ = name + "_"
     f.__qualname__ = "Tensor." + name + "_"
     f.__doc__ = f"In-place version of Tensor.{method}: self.{method}(...) written into self."

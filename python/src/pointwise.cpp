@@ -2,6 +2,7 @@
 // operators, binary methods and operators (with reflected forms), comparisons,
 // the in-place forms, clamp, masked_fill, where (method and loom.where), lerp, addcmul, addcdiv, tril, triu,
 // and loom.broadcast_shapes.
+#include "autograd/ops/pointwise.h"
 #include "core/ops_functions.h"
 #include "ops_common.h"
 #include "python/ops_docs.h"
@@ -377,6 +378,10 @@ void bind_free_functions(py::module_& m) {
     for (auto s : shapes) r = broadcast_shapes(r, to_dims(s));
     return size_object(r);
   });
+  // Tensor.<unary>_ without a copy (python/loom/_inplace.py): True when written, False for the general path.
+  m.def(
+      "_unary_inplace", [](Tensor& t, const std::string& name) { return pointwise::unary_inplace_direct(t, name); },
+      py::arg("self"), py::arg("name"));
 }
 
 }  // namespace
