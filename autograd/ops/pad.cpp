@@ -109,6 +109,7 @@ Tensor pad(const Tensor& input, const Dims& pad, const std::string& mode, double
              "the input's ", nd, " dims, got ", pad.size());
   const PadMode m = parse_mode(mode);
   LOOM_CHECK(m == PadMode::Constant || value == 0.0, "pad: padding mode '", mode, "' doesn't take in value argument");
+  check_scalar_fits(Scalar(value), input.dtype(), "pad");  // NaN or 1e20 into an integer tensor: an error
   if (k == 0) return input.clone();
   PadGeometry geo;
   geo.in_shape = input.sizes();

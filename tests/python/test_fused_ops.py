@@ -327,3 +327,11 @@ def test_pad_constant_values_crops_and_errors():
         F.pad(T(a), (-3, -2))
     with pytest.raises(RuntimeError, match="padding of an empty dim"):
         F.pad(loom.zeros(2, 0), (0, 0), mode="replicate")
+    # A value an integer tensor cannot hold raises (as PyTorch); a float value truncates.
+    ints = loom.tensor([1, 2, 3])
+    for bad in (float("nan"), 1e20):
+        with pytest.raises(RuntimeError, match="cannot be converted"):
+            F.pad(ints, (1, 1), value=bad)
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        F.pad(ints.int(), (1, 0), value=2**40)
+    assert F.pad(ints, (1, 1), value=-2.5).tolist() == [-2, 1, 2, 3, -2]

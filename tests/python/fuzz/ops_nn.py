@@ -255,6 +255,62 @@ def normalize_examples(draw, op):
 
 
 @st.composite
+def pad_examples(draw, op):
+    """F.pad in every mode against numpy.pad: negative pads crop in constant mode, reflect / replicate /
+    circular are numpy's reflect / edge / wrap; errors for an odd or too long pad list, an unknown mode, a
+    value with a non-constant mode, a value an integer tensor cannot hold, a negative pad or one past the
+    dim's limit (reflect: size - 1, circular: size) outside constant mode, and a crop past the dim."""
+    x = draw(S.tensors(max_dims=4))
+    k = draw(st.integers(0, min(x.ndim, 3)))
+    pads = [draw(st.integers(-3, 4)) for _ in range(2 * k)]
+    if draw(st.integers(0, 9)) == 0:
+        pads = pads + [draw(st.integers(0, 2))] * draw(st.sampled_from([1, 2, 3]))  # odd or beyond the dims
+    mode = draw(st.sampled_from(["constant", "constant", "reflect", "replicate", "circular"] +
+                                ([] if draw(st.integers(0, 19)) else ["wrap"])))
+    value = None
+    if draw(st.integers(0, 2)) == 0:
+        value = draw(st.sampled_from([0, 1.5, -2, 7, True, 0.0, float("nan"), 1e20, 2**40]))
+    call = "r = F.pad(x, %s, mode=%r%s)" % (S.fmt(tuple(pads)), mode, "" if value is None else ", value=%r" % value)
+    ex = lambda e: Example(op, {"x": x}, call, e)  # noqa: E731
+    if len(pads) % 2 or len(pads) // 2 > x.ndim:
+        return ex(R.raises("pad length odd or beyond the input's dims"))
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        return ex(R.raises("unknown padding mode"))
+    if mode != "constant" and value not in (None, 0, 0.0, False):
+        return ex(R.raises("a value with a non-constant mode"))
+    fill = 0 if value is None else value
+    if x.dtype == "bool":
+        fill = bool(fill != 0)
+    elif x.dtype in S.INTS:
+        if isinstance(fill, float) and not np.isfinite(fill):
+            return ex(R.raises("non-finite value into an integer tensor"))
+        t = int(np.trunc(fill))
+        lo, hi = S.INT_RANGE[x.dtype]
+        if not lo <= t <= hi:
+            return ex(R.raises("value out of the dtype's range"))
+        fill = t
+    a = x.arr
+    for j in range(len(pads) // 2):
+        d = x.ndim - 1 - j
+        left, right, n = pads[2 * j], pads[2 * j + 1], a.shape[d]
+        if mode == "constant":
+            if n + min(left, 0) + min(right, 0) < 0:
+                return ex(R.raises("a crop past the dim"))
+            a = a[(slice(None),) * d + (slice(max(-left, 0), n - max(-right, 0)),)]
+            width = [(0, 0)] * a.ndim
+            width[d] = (max(left, 0), max(right, 0))
+            a = np.pad(a, width, mode="constant", constant_values=np.asarray(fill).astype(a.dtype))
+            continue
+        limit = n - 1 if mode == "reflect" else n
+        if left < 0 or right < 0 or (mode != "replicate" and (left > limit or right > limit)) or n == 0:
+            return ex(R.raises("a pad outside the mode's limits"))
+        width = [(0, 0)] * a.ndim
+        width[d] = (left, right)
+        a = np.pad(a, width, mode={"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode])
+    return ex(R.value(a, x.dtype))
+
+
+@st.composite
 def embedding_examples(draw, op):
     dt = draw(st.sampled_from(S.FLOATS))
     v, dim = draw(st.sampled_from([1, 3, 5])), draw(st.sampled_from([1, 2, 3]))
@@ -514,6 +570,7 @@ def register_all():
     for name in ("normalize", "cosine_similarity"):
         register("F." + name, normalize_examples("F." + name), family="nn")
     register("F.embedding", embedding_examples("F.embedding"), family="nn")
+    register("F.pad", pad_examples("F.pad"), family="nn")
     register("F.embedding_bag", embedding_bag_examples("F.embedding_bag"), family="nn")
     register("F.dropout", dropout_examples("F.dropout"), family="nn")
     register("F.grid_sample", grid_sample_examples("F.grid_sample"), family="nn")
