@@ -82,11 +82,11 @@ LOOM_ACT_HD T softplus_grad(T g, T x, T beta, T threshold) {
   return bx > threshold ? g : soft;
 }
 
-// clamp to [lo, hi]; NaN stays NaN.
+// clamp to [lo, hi]; a NaN x stays NaN, a NaN bound gives NaN (as PyTorch's).
 template <typename T>
 LOOM_ACT_HD T hardtanh(T x, T lo, T hi) {
-  const T y = x < lo ? lo : x;
-  return y > hi ? hi : y;
+  const T y = (x < lo || lo != lo) ? lo : x;
+  return (y > hi || hi != hi) ? hi : y;
 }
 template <typename T>
 LOOM_ACT_HD T hardtanh_grad(T g, T x, T lo, T hi) {

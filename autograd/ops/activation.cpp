@@ -107,7 +107,7 @@ Tensor softplus(const Tensor& input, double beta, double threshold) {
 }
 
 Tensor hardtanh(const Tensor& input, double min_val, double max_val) {
-  LOOM_CHECK_VALUE(min_val <= max_val, "hardtanh: min_val (", min_val, ") cannot be greater than max_val (", max_val,
+  LOOM_CHECK_VALUE(!(min_val > max_val), "hardtanh: min_val (", min_val, ") cannot be greater than max_val (", max_val,
                    "), input of shape ", input.sizes());
   if (!is_floating(input.dtype())) {
     OpScope scope(Op::hardtanh, {&input});

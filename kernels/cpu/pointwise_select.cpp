@@ -94,10 +94,12 @@ void clamp(DType dt, void* out, const void* in, bool has_lo, double lo, bool has
       l = has_lo ? convert<T>(std::ceil(lo)) : std::numeric_limits<T>::min();
       h = has_hi ? convert<T>(std::floor(hi)) : std::numeric_limits<T>::max();
     }
-    // min(max(x, lo), hi) as PyTorch (lo > hi gives hi); NaN passes through.
-    map1(loop, static_cast<T*>(out), static_cast<const T*>(in), [l, h](T v) {
+    // min(max(x, lo), hi) as PyTorch (lo > hi gives hi); a NaN x passes through, a NaN bound gives NaN.
+    const bool nan_bound = l != l || h != h;  // floating bounds only
+    map1(loop, static_cast<T*>(out), static_cast<const T*>(in), [l, h, nan_bound](T v) {
       T t = v < l ? l : v;
-      return t > h ? h : t;
+      t = t > h ? h : t;
+      return nan_bound ? std::numeric_limits<T>::quiet_NaN() : t;
     });
   });
 }

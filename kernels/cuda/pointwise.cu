@@ -246,8 +246,9 @@ struct ClampF {
   bool has_lo, has_hi;
   T lo, hi;
   __device__ T operator()(T x) const {
-    if (has_lo && x < lo) x = lo;  // comparisons are false for NaN: it propagates
-    if (has_hi && x > hi) x = hi;
+    // A NaN x stays (its comparisons are false); a NaN bound gives NaN (lo != lo), as PyTorch.
+    if (has_lo && (x < lo || lo != lo)) x = lo;
+    if (has_hi && (x > hi || hi != hi)) x = hi;
     return x;
   }
 };

@@ -470,6 +470,14 @@ TEST_CASE("cpu clamp passes NaN through and rounds integer bounds inward", "[ker
   CHECK(o[0] == 1);
   CHECK(o[1] == 1);
   CHECK(o[2] == 4);
+  // A NaN bound gives NaN everywhere, as PyTorch (min(max(x, lo), hi) with NaN-propagating max / min).
+  for (int which = 0; which < 3; ++which) {
+    const double nan = std::nan("");
+    cpu::clamp(DType::Float32, y, x, which != 1, which == 1 ? -1.0 : nan, which != 0, which == 0 ? 1.0 : nan,
+               make_loop({3}, {{1}, {1}}));
+    INFO("NaN bound " << which);
+    CHECK((std::isnan(y[0]) && std::isnan(y[1]) && std::isnan(y[2])));
+  }
 }
 
 namespace {
@@ -654,11 +662,13 @@ TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[c
           }
         }
       }
-      // clamp (both, one, no bounds) over the transposed operand.
-      for (int bounds = 0; bounds < 4; ++bounds) {
+      // clamp (both, one, no bounds) over the transposed operand; floats also with a NaN bound.
+      for (int bounds = 0; bounds < (std::is_floating_point_v<T> ? 6 : 4); ++bounds) {
         std::vector<T> ref(N3);
-        kcpu::clamp(dt, ref.data(), a.data(), bounds & 1, -1.5, bounds & 2, 2.5, L2);
-        kc::clamp(dt, dout.get(), da.get(), bounds & 1, -1.5, bounds & 2, 2.5, L2, stream());
+        const double lo = bounds == 4 ? std::nan("") : -1.5, hi = bounds == 5 ? std::nan("") : 2.5;
+        const bool has_lo = bounds >= 4 || (bounds & 1), has_hi = bounds >= 4 || (bounds & 2);
+        kcpu::clamp(dt, ref.data(), a.data(), has_lo, lo, has_hi, hi, L2);
+        kc::clamp(dt, dout.get(), da.get(), has_lo, lo, has_hi, hi, L2, stream());
         check_close(to_host<T>(dout, N3), ref, 0, 0, "clamp");
       }
       // where: cond transposed, a broadcast, b contiguous.

@@ -463,3 +463,14 @@ def test_rnn_cells_read_strided_biases():
     bb = b.clone().requires_grad_()
     assert loom.autograd.gradcheck(lambda t: loom.gru_cell(x, h, loom.ones((6, 3), dtype=D), loom.ones((6, 2), dtype=D) * 0.1,
                                                           t.expand(6), None), (bb,))
+
+
+def test_nan_bounds_of_clamp_and_hardtanh_give_nan():
+    # PyTorch's clamp is min(max(x, lo), hi) with NaN-propagating max / min: a NaN bound gives NaN.
+    nan = math.nan
+    x = loom.tensor([1.0, -3.0, 0.5])
+    for r in (x.clamp(min=nan), x.clamp(max=nan), x.clamp(0.0, nan), x.clamp_min(nan), x.clip(nan, 1.0),
+              loom.tensor([1, 2]).clamp(min=nan), F.hardtanh(x, nan, 1.0), F.hardtanh(x, -1.0, nan)):
+        assert all(math.isnan(v) for v in r.tolist())
+    assert x.clamp(2.0, 1.0).tolist() == [1.0, 1.0, 1.0]  # lo > hi gives hi
+    assert F.hardtanh(loom.tensor([nan, 2.0]), -1.0, 1.0).tolist()[1] == 1.0
