@@ -457,6 +457,8 @@ def scatter(self, dim, index, src=None, value=None, *, reduce=None):
     d = _dims(dim, self.dim(), "scatter")[0]
     if isinstance(given, Tensor) and given.dim() == 0 and src is None:
         given = given.item()
+    if not isinstance(given, Tensor):
+        _C._check_fits(given, self.dtype, "scatter")  # NaN into an integer tensor: an error naming scatter
     if index.dim() != max(self.dim(), 0) and not (self.dim() == 0 and index.dim() <= 1):
         raise RuntimeError(f"scatter(): Index tensor must have the same number of dimensions as self tensor, got "
                            f"index {list(index.shape)} and self {list(self.shape)}")

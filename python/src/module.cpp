@@ -353,6 +353,13 @@ PYBIND11_MODULE(_C, m) {
   m.def(
       "manual_seed", [](py::handle s) { manual_seed(to_seed(s, "manual_seed")); }, py::arg("seed"));
   m.def("initial_seed", &initial_seed);
+  // RuntimeError naming `op` unless the number converts to dtype without overflow (the Python ops' fills).
+  m.def(
+      "_check_fits",
+      [](py::handle value, py::handle dtype, const std::string& op) {
+        check_fits(to_scalar(value, op.c_str()), to_dtype(dtype), op.c_str());
+      },
+      py::arg("value"), py::arg("dtype"), py::arg("op"));
   m.def("_default_dtype", [] { return dtype_object(default_dtype()); });
   m.def("_get_printoptions", [] {
     using namespace pybind11::literals;

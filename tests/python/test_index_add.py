@@ -216,3 +216,7 @@ def test_scatter_one_hot_gradients_and_errors(rng):
         x.scatter(1, idx, s, reduce="max")
     with pytest.raises(TypeError):
         x.scatter(1, idx)
+    # A number an integer tensor cannot hold: an error naming scatter (PyTorch: "cannot be converted").
+    with pytest.raises(RuntimeError, match=r"scatter\(\): value nan cannot be converted"):
+        loom.zeros(3, dtype=loom.int64).scatter_(0, loom.tensor([0]), float("nan"))
+    assert loom.zeros(3, dtype=loom.int64).scatter(0, loom.tensor([1]), 2.7).tolist() == [0, 2, 0]
