@@ -12,6 +12,7 @@ import numpy as np
 from . import _C, _composite_math
 from ._C import Tensor
 from ._composite import _check_tensor, _dims
+from ._inplace import _type_name
 
 _mode_t = collections.namedtuple("mode", ["values", "indices"])
 _nanmedian_t = collections.namedtuple("nanmedian", ["values", "indices"])
@@ -148,6 +149,11 @@ def index_put(self, indices, values, accumulate=False):
         if i is not None and not isinstance(i, Tensor):
             raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, but found element of type "
                             f"{type(i).__name__}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
+    if values.dtype != self.dtype:  # PyTorch converts nothing here (x[i] = v does)
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got {_type_name(self.dtype)} "
+                           f"for the destination and {_type_name(values.dtype)} for the source.")
     out = self.clone()
     if not accumulate:
         out[tuple(indices)] = values
@@ -166,8 +172,7 @@ def index_put(self, indices, values, accumulate=False):
         lin = i if lin is None else lin * n + i
     rest = tuple(self.shape[k:])
     flat = out.reshape((-1,) + rest)
-    v = values if isinstance(values, Tensor) else flat.new_full((), float(values))
-    v = v.to(self.dtype).expand(tuple(shape) + rest).reshape((-1,) + rest)
+    v = values.expand(tuple(shape) + rest).reshape((-1,) + rest)
     return flat.index_add(0, lin.reshape(-1), v).reshape(self.shape)
 
 
@@ -254,6 +259,9 @@ def put(self, index, source, accumulate=False):
     _check_tensor(self, "put")
     _check_tensor(index, "put", "index")
     _check_tensor(source, "put", "source")
+    if source.dtype != self.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{_type_name(self.dtype)} and source.dtype = {_type_name(source.dtype)}")
     flat = self.reshape(-1)
     idx = index.reshape(-1).long()
     idx = _C.where(idx.lt(0), idx + flat.numel(), idx)

@@ -101,3 +101,18 @@ def test_cuda_matches_cpu():
     x = loom.tensor(A)
     for key in KEYS:
         np.testing.assert_array_equal(x.cuda()[_lkey(key)].cpu().numpy(), x[_lkey(key)].numpy())
+
+
+def test_index_put_and_put_require_matching_dtypes_as_pytorch():
+    t = loom.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+        t.index_put((loom.tensor([0]),), loom.tensor(5.0))
+    with pytest.raises(RuntimeError, match="Index put requires"):
+        t.index_put_((loom.tensor([0]),), loom.tensor([5.0]), accumulate=True)
+    with pytest.raises(TypeError, match="must be Tensor"):
+        t.index_put((loom.tensor([0]),), 5.0)
+    with pytest.raises(RuntimeError, match="expected to have the same dtype"):
+        t.put(loom.tensor([0]), loom.tensor([5.5]))
+    assert t.index_put((loom.tensor([0]),), loom.tensor(5), accumulate=True).tolist() == [6, 2]
+    t[loom.tensor([1])] = 7.9  # assignment converts, as PyTorch's
+    assert t.tolist() == [1, 7]
