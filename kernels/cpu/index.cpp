@@ -224,8 +224,11 @@ void put_rows(T* self, const T* src, const int64_t* index, int64_t n_index, int6
               int64_t inner, T a) {
   const int64_t work = outer * n_index * inner;
   const int64_t threads = pool_threads();
-  const int64_t nparts =
-      outer < threads && work >= detail::kParallelMin ? std::max<int64_t>(1, std::min(threads, self_dim)) : 1;
+  // Short rows stay on one thread: walking the whole index per thread (a mispredicted range test per
+  // index when the targets are random) would cost more than the rows' work.
+  const int64_t nparts = outer < threads && work >= detail::kParallelMin && inner >= 64
+                             ? std::max<int64_t>(1, std::min(threads, self_dim))
+                             : 1;
   detail::parallel_range(outer * nparts, work, [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
       const int64_t o = u / nparts, p = u % nparts;

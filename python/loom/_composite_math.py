@@ -460,15 +460,19 @@ def bincount(self, weights=None, minlength=0):
     if weights is not None and (weights.dim() != 1 or weights.shape[0] != self.shape[0]):
         raise RuntimeError(f"bincount: weights should be 1-d and have the same length as input, got shapes "
                            f"{list(weights.shape)} and {list(self.shape)}")
-    if self.numel() and int(self.min()) < 0:
-        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    n = max(int(self.max()) + 1 if self.numel() else 0, minlength)
-    from ._factories import zeros
-    idx = self.long()
+    n = minlength
+    if self.numel():
+        lo, hi = self.aminmax()  # one pass
+        if int(lo) < 0:
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        n = max(int(hi) + 1, minlength)
+    from ._factories import ones, zeros
+    # index_add_ of whole (one-element) rows: the row-write kernel, int32 indices as they are
     if weights is None:
-        return zeros(n, dtype=_C.int64, device=self.device).scatter_add_(0, idx, idx.new_ones(idx.shape))
+        return zeros(n, dtype=_C.int64, device=self.device).index_add_(
+            0, self, ones(self.shape[0], dtype=_C.int64, device=self.device))
     w = weights if weights.is_floating_point() else weights.double()
-    return zeros(n, dtype=w.dtype, device=self.device).scatter_add_(0, idx, w)
+    return zeros(n, dtype=w.dtype, device=self.device).index_add_(0, self, w.contiguous())
 
 
 def histc(self, bins=100, min=0, max=0):
