@@ -5,7 +5,6 @@
 // create_graph asks for a differentiable composition.
 #include <cmath>
 #include <functional>
-#include <unordered_map>
 
 #include "autograd/ops/pointwise.h"
 
@@ -733,39 +732,6 @@ Tensor& Tensor::exp_() {
       *this, "exp_", dtype(), {}, [&] { run_unary(UnaryOp::Exp, *this, *this); },
       [](const Tensor& s) { return s.exp(); });
 }
-
-namespace pointwise {
-
-bool unary_inplace_direct(Tensor& self, const std::string& name) {
-  static const std::unordered_map<std::string, UnaryOp> kOps = [] {
-    std::unordered_map<std::string, UnaryOp> m;
-    for (int i = 0; i <= static_cast<int>(UnaryOp::AiryAi); ++i) {
-      const auto op = static_cast<UnaryOp>(i);
-      const std::string n = unary_name(op);
-      // gelu has two ops (and an approximate= argument); logical_not writes bool
-      if (n != "unary" && n != "gelu" && op != UnaryOp::LogicalNot) m.emplace(n, op);
-    }
-    for (auto [alias, op] : {std::pair<const char*, UnaryOp>{"absolute", UnaryOp::Abs},
-                             {"negative", UnaryOp::Neg},
-                             {"arccos", UnaryOp::Acos},
-                             {"arcsin", UnaryOp::Asin},
-                             {"arctan", UnaryOp::Atan},
-                             {"fix", UnaryOp::Trunc}})
-      m.emplace(alias, op);
-    return m;
-  }();
-  const auto it = kOps.find(name);
-  if (it == kOps.end() || self.dtype() == DType::Bool || (float_only(it->second) && !is_floating(self.dtype())))
-    return false;
-  if (autograd::grad_enabled() && self.requires_grad()) return false;
-  const std::string op = name + "_";
-  ops::check_no_internal_overlap(self, op.c_str());
-  run_unary(it->second, self, self);
-  self.bump_version();
-  return true;
-}
-
-}  // namespace pointwise
 
 // ---- front ends generated from the registry (ops with a `kernel` in core/ops.toml) ----
 // ---- the regularized incomplete gamma functions: a gradient for x only, as PyTorch ----

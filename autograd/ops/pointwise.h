@@ -31,6 +31,11 @@ Tensor& inplace_tensor(Tensor& self, const char* op, kernels::BinaryOp bop, cons
 Tensor& inplace_scalar(Tensor& self, const char* op, kernels::BinaryOp bop, const Scalar& v, bool div_like,
                        const std::function<Tensor(const Tensor&)>& functional);
 
+// The name of a unary op (its Python method's), and whether it computes in floating point only (integer
+// inputs promoted), as the unary front ends of autograd/ops/pointwise.cpp use them.
+const char* unary_name(kernels::UnaryOp op);
+bool float_only(kernels::UnaryOp op);
+
 // Python's in-place unary methods (Tensor.sigmoid_, abs_, floor_...: python/loom/_inplace.py): op(self)
 // written straight into self when `name` is a unary kernel's op, the result keeps self's dtype and nothing
 // tracks self; returns false otherwise, for the caller's general path (the out-of-place op copied back).
