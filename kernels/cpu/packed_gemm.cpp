@@ -211,6 +211,87 @@ __attribute__((target("arch=x86-64-v4"))) void transpose16(const float* src, int
     }
   }
 }
+// interleave8: the lane indices of its three rounds. An 8 x 16 block of A
+// (element (r, q): row r, column q) goes from eight vectors of a row each
+// (vector r, lane q) to the interleaved order, position q * 8 + r: vector
+// q >> 1, lane (q & 1) * 8 + r. Each round exchanges one bit of the vector
+// index with one bit of the lane between pairs of vectors, as transpose16
+// does, and places the lanes so that the last round ends in that order:
+//   layout 0: vector (r2 r1 r0), lane (q3 q2 q1 q0)
+//   layout 1: vector (r2 r1 q1), lane (q3 q2 q0 r0)
+//   layout 2: vector (r2 q2 q1), lane (q3 q0 r1 r0)
+//   layout 3: vector (q3 q2 q1), lane (q0 r2 r1 r0)
+// Round k pairs the vectors that differ in bit k - 1 of their index; idx[k -
+// 1][h] gives, for the output whose bit k - 1 is h, the source of each lane (+
+// 16: from the pair's upper vector).
+struct Interleave8Index {
+  alignas(64) int32_t idx[3][2][16];
+};
+const Interleave8Index& interleave8_index() {
+  static const Interleave8Index table = [] {
+    Interleave8Index t{};
+    auto bit = [](int x, int i) { return (x >> i) & 1; };
+    auto vec = [&](int k, int r, int q) {
+      switch (k) {
+        case 0: return r;
+        case 1: return (r & 6) | bit(q, 1);
+        case 2: return bit(r, 2) << 2 | bit(q, 2) << 1 | bit(q, 1);
+        default: return q >> 1;
+      }
+    };
+    auto lane = [&](int k, int r, int q) {
+      switch (k) {
+        case 0: return q;
+        case 1: return bit(q, 3) << 3 | bit(q, 2) << 2 | bit(q, 0) << 1 | bit(r, 0);
+        case 2: return bit(q, 3) << 3 | bit(q, 0) << 2 | bit(r, 1) << 1 | bit(r, 0);
+        default: return bit(q, 0) << 3 | r;
+      }
+    };
+    for (int k = 1; k <= 3; ++k)
+      for (int h = 0; h < 2; ++h)
+        for (int r = 0; r < 8; ++r)
+          for (int q = 0; q < 16; ++q) {
+            if (vec(k, r, q) != h << (k - 1)) continue;  // the output vectors share one table per h
+            t.idx[k - 1][h][lane(k, r, q)] = bit(vec(k - 1, r, q), k - 1) * 16 + lane(k - 1, r, q);
+          }
+    return t;
+  }();
+  return table;
+}
+// One tile of interleave_rows: at[p * 8 + r] = a[r * lda + p] for p < k, rows
+// r >= `rows` zero; 8 x 16 blocks through three rounds of two-source permutes
+// (24 per block, against 128 scalar moves).
+__attribute__((target("arch=x86-64-v4"))) void interleave8(float* at, const float* a, int64_t lda, int64_t rows,
+                                                           int64_t k) {
+  const Interleave8Index& t = interleave8_index();
+  __m512i idx[3][2];
+  for (int b = 0; b < 3; ++b)
+    for (int h = 0; h < 2; ++h) idx[b][h] = _mm512_load_si512(t.idx[b][h]);
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    const int64_t kk = std::min<int64_t>(16, k - p0);
+    const __mmask16 m = __mmask16((1u << kk) - 1u);
+    __m512 v[kMr];
+    for (int r = 0; r < kMr; ++r) v[r] = r < rows ? _mm512_maskz_loadu_ps(m, a + r * lda + p0) : _mm512_setzero_ps();
+    for (int b = 0; b < 3; ++b) {
+      const int d = 1 << b;
+      for (int i = 0; i < kMr; ++i) {
+        if (i & d) continue;
+        const __m512 x = v[i], y = v[i + d];
+        v[i] = _mm512_permutex2var_ps(x, idx[b][0], y);
+        v[i + d] = _mm512_permutex2var_ps(x, idx[b][1], y);
+      }
+    }
+    // Vector o holds columns 2o and 2o + 1 (a constant index for each, so v stays in registers).
+    float* out = at + p0 * kMr;
+    for (int o = 0; o < kMr; ++o) {
+      const int64_t cols = std::min<int64_t>(2, std::max<int64_t>(0, kk - 2 * o));
+      if (cols == 2)
+        _mm512_storeu_ps(out + o * 16, v[o]);
+      else if (cols == 1)
+        _mm512_mask_storeu_ps(out + o * 16, __mmask16(0x00FF), v[o]);
+    }
+  }
+}
 // The zero-padded copy of a ragged last panel, per thread.
 std::vector<float>& edge_panel() {
   thread_local std::vector<float> buf;
@@ -253,6 +334,13 @@ int64_t interleaved_size(int64_t m, int64_t k) { return (m + kMr - 1) / kMr * kM
 
 void interleave_rows(float* dst, const float* a, int64_t lda, int64_t m, int64_t k) {
   const int64_t tiles = (m + kMr - 1) / kMr;
+#ifdef LOOM_PACKED_GEMM
+  if (packed_gemm_supported()) {
+    for (int64_t t = 0; t < tiles; ++t)
+      interleave8(dst + t * kMr * k, a + t * kMr * lda, lda, std::min<int64_t>(kMr, m - t * kMr), k);
+    return;
+  }
+#endif
   for (int64_t t = 0; t < tiles; ++t) {
     float* at = dst + t * kMr * k;
     const int64_t rows = std::min<int64_t>(kMr, m - t * kMr);

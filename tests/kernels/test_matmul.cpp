@@ -164,6 +164,26 @@ TEST_CASE("cpu gemm_interleaved matches the plain product", "[kernels]") {
       }
 }
 
+TEST_CASE("cpu interleave_rows lays out tiles of 8 rows along k", "[kernels]") {
+  // at[t * 8 * k + p * 8 + r] = A[8 t + r][p], rows past m zero, nothing written past interleaved_size.
+  uint32_t seed = 600;
+  for (int64_t m : {1, 5, 8, 13, 32})
+    for (int64_t k : {1, 7, 15, 16, 17, 33, 256}) {
+      const int64_t lda = k + 5, size = cpu::interleaved_size(m, k);
+      std::vector<float> a = cast_vec<float>(random_doubles(m * lda, -2, 2, seed++));
+      std::vector<float> at(size_t(size + 40), -7.f);
+      cpu::interleave_rows(at.data(), a.data(), lda, m, k);
+      int64_t bad = 0;
+      for (int64_t i = 0; i < size; ++i) {
+        const int64_t t = i / (8 * k), p = i % (8 * k) / 8, r = i % 8, row = 8 * t + r;
+        bad += at[size_t(i)] != (row < m ? a[size_t(row * lda + p)] : 0.f);
+      }
+      for (int64_t i = size; i < size + 40; ++i) bad += at[size_t(i)] != -7.f;
+      INFO("m=" << m << " k=" << k);
+      CHECK(bad == 0);
+    }
+}
+
 TEST_CASE("cpu gemm_rows matches the plain product", "[kernels]") {
   if (!cpu::packed_gemm_supported()) SKIP("gemm_rows needs a CPU with AVX-512");
   uint32_t seed = 700;
