@@ -33,9 +33,38 @@ const char* mode_name(PadMode m) {
 
 Tensor pad_forward(const Tensor& x, const PadGeometry& geo);
 
-// The adjoint, g [out_shape] -> [in_shape]: one padded dim at a time, from the last.
+// The adjoint of constant padding is constant padding by the opposite amounts with zeros (a crop where
+// the forward padded, zeros where it cropped): the forward kernel, one pass over every dim.
+Tensor constant_pad_adjoint(const Tensor& g, const PadGeometry& geo) {
+  PadGeometry adj = geo;
+  std::swap(adj.in_shape, adj.out_shape);
+  for (int d = 0; d < adj.p.ndim; ++d) {
+    std::swap(adj.p.in_sizes[d], adj.p.out_sizes[d]);
+    adj.p.left[d] = -adj.p.left[d];
+  }
+  adj.p.value = 0.0;
+  const Tensor gc = g.detach().contiguous();
+  Tensor out = ops::new_empty(adj.out_shape, gc.dtype(), gc.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        gc.device(), kernels::cpu::pad_forward(gc.dtype(), out.data_ptr(), gc.data_ptr(), adj.p),
+        kernels::cuda::pad_forward(gc.dtype(), out.data_ptr(), gc.data_ptr(), adj.p, ops::stream_of(gc.device())));
+  return out;
+}
+
+// The adjoint, g [out_shape] -> [in_shape]: constant padding in one pass, the other modes one padded dim
+// at a time, from the last.
 Tensor pad_adjoint(const Tensor& g, const PadGeometry& geo) {
   const PadParams& p = geo.p;
+  if (p.mode == PadMode::Constant) {
+    Tensor cur = constant_pad_adjoint(g, geo);
+    if (autograd::any_requires_grad({&g})) {
+      auto node = std::make_shared<LambdaNode>(
+          "PadBackwardBackward0", [geo](const TensorList& gg) { return TensorList{pad_forward(gg[0], geo)}; });
+      autograd::attach(node, {g}, cur);
+    }
+    return cur;
+  }
   Tensor cur = g.detach().contiguous();
   Shape shape(p.out_sizes, p.out_sizes + p.ndim);
   int first = p.ndim;  // the first dim that changes size or shifts

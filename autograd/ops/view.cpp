@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "autograd/ops/common.h"
+#include "autograd/ops/pad.h"
 
 namespace loom {
 
@@ -33,6 +34,14 @@ Tensor finish_view(const Tensor& self, Tensor view, const char* name, std::funct
 // Under create_graph it is a scatter_add (differentiable); otherwise a copy
 // into a view of the zeros.
 Tensor embed_grad(const Tensor& g, const Shape& in_shape, DType dt, int64_t d, int64_t start, int64_t n, int64_t step) {
+  if (!autograd::grad_enabled() && step == 1 && g.dtype() == dt) {
+    // A run of consecutive positions: g padded with zeros along d, one pass (no zero fill first).
+    const int64_t nd = static_cast<int64_t>(in_shape.size());
+    Dims pads(static_cast<size_t>(2 * (nd - d)), 0);
+    pads[static_cast<size_t>(2 * (nd - 1 - d))] = start;
+    pads[static_cast<size_t>(2 * (nd - 1 - d) + 1)] = in_shape[d] - start - n;
+    return pad(g.detach(), pads, "constant", 0.0);
+  }
   Tensor out = zeros(in_shape, TensorOptions(dt, g.device()));
   if (!autograd::grad_enabled()) {
     out.slice(d, start, start + (n > 0 ? (n - 1) * step + 1 : 0), step).copy_(g);

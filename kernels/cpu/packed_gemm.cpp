@@ -285,10 +285,8 @@ __attribute__((target("arch=x86-64-v4"))) void interleave8(float* at, const floa
     float* out = at + p0 * kMr;
     for (int o = 0; o < kMr; ++o) {
       const int64_t cols = std::min<int64_t>(2, std::max<int64_t>(0, kk - 2 * o));
-      if (cols == 2)
-        _mm512_storeu_ps(out + o * 16, v[o]);
-      else if (cols == 1)
-        _mm512_mask_storeu_ps(out + o * 16, __mmask16(0x00FF), v[o]);
+      if (cols == 2) _mm512_storeu_ps(out + o * 16, v[o]);
+      else if (cols == 1) _mm512_mask_storeu_ps(out + o * 16, __mmask16(0x00FF), v[o]);
     }
   }
 }

@@ -31,6 +31,11 @@ LOOM_CPU_INLINE void pad_row(T* o, const T* x, int64_t O, int64_t n, int64_t lef
   const T* xs = x - left;
 #pragma omp simd
   for (int64_t j = lo; j < hi; ++j) o[j] = xs[j];
+  if (m == PadMode::Constant) {  // the ends read nothing (a slice's gradient: wide ends)
+    std::fill(o, o + lo, value);
+    std::fill(o + hi, o + O, value);
+    return;
+  }
   for (int64_t j = 0; j < lo; ++j) {
     const int64_t s = pad_source(j, left, n, m);
     o[j] = s < 0 ? value : x[s];

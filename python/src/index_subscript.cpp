@@ -114,8 +114,10 @@ Tensor apply_advanced(const Tensor& r, int64_t d, const Tensor& idx) {
   return out;
 }
 
-// r sliced along dim d by the Python slice `it` (positive steps only).
-Tensor apply_slice(const Tensor& r, int64_t d, py::handle it) {
+// r sliced along dim d by the Python slice `it` (positive steps only). With skip_full, a slice that
+// keeps the whole dim (x[:, 1:3]'s `:`) returns r itself, as PyTorch does inside a tuple index: no
+// slice view and no SliceBackward0 node whose backward fills and copies the whole gradient.
+Tensor apply_slice(const Tensor& r, int64_t d, py::handle it, bool skip_full = false) {
   py::slice sl = py::reinterpret_borrow<py::slice>(it);
   auto get = [](py::object o) -> std::optional<int64_t> {
     if (o.is_none()) return std::nullopt;
@@ -123,6 +125,14 @@ Tensor apply_slice(const Tensor& r, int64_t d, py::handle it) {
   };
   auto start = get(sl.attr("start")), stop = get(sl.attr("stop")), step = get(sl.attr("step"));
   if (step && *step <= 0) throw py::value_error("step must be greater than zero");
+  if (skip_full && step.value_or(1) == 1 && d < r.dim()) {
+    const int64_t n = r.size(d);
+    auto at = [n](std::optional<int64_t> v, int64_t dflt) {
+      if (!v) return dflt;
+      return std::clamp<int64_t>(*v < 0 ? *v + n : *v, 0, n);
+    };
+    if (at(start, 0) == 0 && at(stop, n) == n) return r;
+  }
   return r.slice(d, start, stop, step.value_or(1));
 }
 
@@ -159,7 +169,7 @@ Tensor index_multi(const Tensor& self, const py::tuple& items, int64_t consumed)
       if (skip == 0 && seen) closed = false;  // an empty Ellipsis separates nothing
       d += skip;
     } else if (py::isinstance<py::slice>(it)) {
-      r = apply_slice(r, d++, it);
+      r = apply_slice(r, d++, it, true);
     } else if (is_int_like(it)) {
       const int64_t i = py::isinstance<Tensor>(it) ? it.cast<const Tensor&>().item().to_int()
                                                    : py::int_(py::reinterpret_borrow<py::object>(it)).cast<int64_t>();
@@ -267,6 +277,9 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
   }
   if (tensors >= 2 || (tensors == 1 && ints >= 1)) return Indexed{index_multi(self, items, consumed), true};
 
+  // A single slice (x[1:3], x[:]) is always a slice, as in PyTorch; inside a tuple the ones that keep
+  // their whole dim are skipped.
+  const bool tuple_index = py::isinstance<py::tuple>(index);
   Indexed out;
   Tensor r = self;
   int64_t d = 0;        // current dim of r
@@ -287,7 +300,7 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
       r = r.select(d, i);
       ++src_dim;
     } else if (py::isinstance<py::slice>(it)) {
-      r = apply_slice(r, d++, it);
+      r = apply_slice(r, d++, it, tuple_index);
       ++src_dim;
     } else if (is_advanced(it)) {
       Tensor idx = advanced_tensor(it, r.device());
@@ -305,7 +318,8 @@ Indexed index_tensor(const Tensor& self, py::handle index) {
           std::string(py::str(py::type::of(it).attr("__name__"))) + ")");
     }
   }
-  out.result = r;
+  // x[...], x[:, :], x[()]: a view of x (PyTorch's alias), never x itself.
+  out.result = r.is_same(self) ? r.view(r.sizes()) : r;
   return out;
 }
 
