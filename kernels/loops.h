@@ -174,16 +174,29 @@ enum class BinaryOp : int8_t {
   // Floating dtypes only: a log(b) and a log1p(b), 0 where a is 0 unless b is NaN (PyTorch's xlogy, xlog1py).
   Xlogy,
   Xlog1py,
+  // Floating dtypes only: the activations' backward in one pass, a the gradient of the output (PyTorch's
+  // sigmoid_backward, tanh_backward, silu_backward, gelu_backward): with b the output y,
+  //   SigmoidBackward a (1 - y) y,  TanhBackward a (1 - y y);
+  // with b the input x, a times the derivative (UnaryOp::SiluGrad, GeluErfGrad, GeluTanhGrad of x):
+  //   SiluBackward, GeluErfBackward, GeluTanhBackward.
+  SigmoidBackward,
+  TanhBackward,
+  SiluBackward,
+  GeluErfBackward,
+  GeluTanhBackward,
 };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
 // The special functions: computed in double from kernels/special_math.h (unary; Lgamma is the C library's).
 inline bool is_special(UnaryOp op) { return op >= UnaryOp::Digamma && op <= UnaryOp::AiryAi; }
 // Ops defined for floating dtypes only.
 inline bool is_polynomial(BinaryOp op) { return op >= BinaryOp::ChebyshevT && op <= BinaryOp::LegendreP; }
+inline bool is_activation_backward(BinaryOp op) {
+  return op >= BinaryOp::SigmoidBackward && op <= BinaryOp::GeluTanhBackward;
+}
 inline bool is_float_only(BinaryOp op) {
   return op == BinaryOp::Hypot || op == BinaryOp::Atan2 || op == BinaryOp::Gammainc || op == BinaryOp::Gammaincc ||
          is_polynomial(op) || op == BinaryOp::Copysign || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
-         op == BinaryOp::Prelu || op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
+         op == BinaryOp::Prelu || op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py || is_activation_backward(op);
 }
 // The binary special functions: the incomplete gamma functions and the orthogonal polynomials.
 inline bool is_special(BinaryOp op) {

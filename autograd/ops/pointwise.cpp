@@ -304,6 +304,23 @@ Tensor relu_backward(const Tensor& g, const Tensor& y) {
   return where(y.le(0.0), 0.0, g);
 }
 
+// The activations' backward in one fused kernel (PyTorch's sigmoid_backward, tanh_backward,
+// silu_backward, gelu_backward: BinaryOp::SigmoidBackward...) when nothing records it; under
+// create_graph `composed`, built from differentiable ops.
+Tensor activation_backward(BinaryOp op, const Tensor& g, const Tensor& v, const std::function<Tensor()>& composed) {
+  if (!autograd::grad_enabled() && g.dtype() == v.dtype() && g.sizes() == v.sizes() && is_floating(g.dtype()))
+    return binary_raw(op, "activation_backward", g, v.detach(), g.dtype());
+  return composed();
+}
+
+Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
+  return activation_backward(BinaryOp::SigmoidBackward, g, y, [&] { return g * (1.0 - y) * y; });
+}
+
+Tensor tanh_backward(const Tensor& g, const Tensor& y) {
+  return activation_backward(BinaryOp::TanhBackward, g, y, [&] { return g * (1.0 - y * y); });
+}
+
 }  // namespace pointwise
 
 using namespace pointwise;
@@ -323,7 +340,10 @@ Tensor Tensor::gelu(const std::string& approximate) const {
   UnaryOp d = tanh_form ? UnaryOp::GeluTanhGrad : UnaryOp::GeluErfGrad;
   return unary(tanh_form ? UnaryOp::GeluTanh : UnaryOp::GeluErf, Op::gelu, *this, "GeluBackward0", true, false,
                [d, tanh_form](const Tensor& g, const Tensor& x, const Tensor&) {
-                 if (!autograd::grad_enabled()) return g * unary_raw(d, x.detach());  // one fused kernel
+                 if (!autograd::grad_enabled() && g.dtype() == x.dtype() && g.sizes() == x.sizes())
+                   return binary_raw(tanh_form ? BinaryOp::GeluTanhBackward : BinaryOp::GeluErfBackward, "gelu", g,
+                                     x.detach(), g.dtype());  // one fused kernel
+                 if (!autograd::grad_enabled()) return g * unary_raw(d, x.detach());
                  // create_graph: the derivative composed from differentiable ops.
                  if (tanh_form) {
                    const double c = 0.7978845608028654, k = 0.044715;
@@ -338,6 +358,8 @@ Tensor Tensor::gelu(const std::string& approximate) const {
 Tensor Tensor::silu() const {
   return unary(UnaryOp::Silu, Op::silu, *this, "SiluBackward0", true, false,
                [](const Tensor& g, const Tensor& x, const Tensor&) {
+                 if (!autograd::grad_enabled() && g.dtype() == x.dtype() && g.sizes() == x.sizes())
+                   return binary_raw(BinaryOp::SiluBackward, "silu", g, x.detach(), g.dtype());  // one fused kernel
                  if (!autograd::grad_enabled()) return g * unary_raw(UnaryOp::SiluGrad, x.detach());
                  Tensor sg = x.sigmoid();  // create_graph: s (1 + x (1 - s))
                  return g * sg * (x * (1.0 - sg) + 1.0);

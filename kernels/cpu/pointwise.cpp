@@ -381,7 +381,14 @@ const char* binary_name(BinaryOp op) {
                                 "logaddexp2",
                                 "prelu",
                                 "xlogy",
-                                "xlog1py"};
+                                "xlog1py",
+                                "sigmoid_backward",
+                                "tanh_backward",
+                                "silu_backward",
+                                "gelu_backward",
+                                "gelu_backward"};
+  static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(BinaryOp::GeluTanhBackward) + 1,
+                "one name per BinaryOp");
   return names[static_cast<int>(op)];
 }
 const char* unary_name(UnaryOp op) {
@@ -447,6 +454,32 @@ const char* unary_name(UnaryOp op) {
   return names[static_cast<int>(op)];
 }
 
+// The activations' backward (is_activation_backward; float32 runs in pointwise_f32.cpp): g times the
+// derivative, written as the unary gradient ops are (GeluErfGrad...), so the two agree.
+template <typename T, typename Fn>
+void activation_backward_loop(BinaryOp op, Fn&& fn) {
+  constexpr T kInvSqrt2 = T(0.70710678118654752440), kInvSqrt2Pi = T(0.39894228040143267794);
+  constexpr T kTanhC = T(0.79788456080286535588), kTanhK = T(0.044715);
+  switch (op) {
+    case BinaryOp::SigmoidBackward: return fn([](T g, T y) { return g * (T(1) - y) * y; });
+    case BinaryOp::TanhBackward: return fn([](T g, T y) { return g * (T(1) - y * y); });
+    case BinaryOp::SiluBackward:
+      return fn([](T g, T v) {
+        const T s = T(1) / (T(1) + std::exp(-v));
+        return g * (s * (T(1) + v * (T(1) - s)));
+      });
+    case BinaryOp::GeluErfBackward:
+      return fn([=](T g, T v) {
+        return g * (T(0.5) * (T(1) + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(T(-0.5) * v * v));
+      });
+    default:
+      return fn([=](T g, T v) {
+        const T t = std::tanh(kTanhC * (v + kTanhK * v * v * v));
+        return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * kTanhC * (T(1) + T(3) * kTanhK * v * v));
+      });
+  }
+}
+
 // Calls fn(f) with the functor for `op` on T (comparisons return bool).
 template <typename T, typename Fn>
 void with_binary(BinaryOp op, Fn&& fn) {
@@ -475,6 +508,7 @@ void with_binary(BinaryOp op, Fn&& fn) {
       if (op == BinaryOp::Gammainc) return fn([](T a, T b) { return T(gammainc_d(double(a), double(b))); });
       if (op == BinaryOp::Gammaincc) return fn([](T a, T b) { return T(gammaincc_d(double(a), double(b))); });
       if (is_polynomial(op)) return fn([op](T x, T n) { return polynomial_d(op, x, n); });
+      if (is_activation_backward(op)) return activation_backward_loop<T>(op, fn);
     }
     if constexpr (is_int_v<T>) {
       switch (op) {

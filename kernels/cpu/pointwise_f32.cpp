@@ -199,6 +199,36 @@ LOOM_CPU_INLINE void f32_row2(float* o, int64_t so, const float* a, int64_t sa, 
   }
 }
 
+// The activations' backward (BinaryOp::SigmoidBackward...): g times the derivative, the derivative as
+// unary_f32_row computes it (SiluGrad, GeluErfGrad, GeluTanhGrad), one pass instead of two.
+LOOM_CPU_INLINE void activation_backward_row(BinaryOp op, float* o, int64_t so, const float* a, int64_t sa,
+                                             const float* b, int64_t sb, int64_t n) {
+  constexpr float kInvSqrt2 = 0.70710678118654752440f, kInvSqrt2Pi = 0.39894228040143267794f;
+  constexpr float kTanhC = 0.79788456080286535588f, kTanhK = 0.044715f;
+  switch (op) {
+    case BinaryOp::SigmoidBackward:
+      return f32_row2(o, so, a, sa, b, sb, n, [](float g, float y) { return g * (1.0f - y) * y; });
+    case BinaryOp::TanhBackward:
+      return f32_row2(o, so, a, sa, b, sb, n, [](float g, float y) { return g * (1.0f - y * y); });
+    case BinaryOp::SiluBackward:
+      return f32_row2(o, so, a, sa, b, sb, n, [](float g, float v) {
+        const float s = 1.0f / (1.0f + exp_fast(-v));
+        return g * (s * (1.0f + v * (1.0f - s)));
+      });
+    case BinaryOp::GeluErfBackward:
+      return f32_row2(
+          o, so, a, sa, b, sb, n, [=](float g, float v) __attribute__((always_inline)) {
+            return g * (0.5f * (1.0f + erf_fast(v * kInvSqrt2)) + v * kInvSqrt2Pi * exp_fast(-0.5f * v * v));
+          });
+    default:
+      return f32_row2(
+          o, so, a, sa, b, sb, n, [=](float g, float v) __attribute__((always_inline)) {
+            const float t = tanh_fast(kTanhC * (v + kTanhK * v * v * v));
+            return g * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kTanhC * (1.0f + 3.0f * kTanhK * v * v));
+          });
+  }
+}
+
 LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const float* a, int64_t sa, const float* b,
                                     int64_t sb, int64_t n) {
   if (op == BinaryOp::Atan2) return f32_row2(o, so, a, sa, b, sb, n, [](float y, float x) { return atan2_fast(y, x); });
@@ -237,6 +267,7 @@ LOOM_CPU_CLONES void binary_f32_row(BinaryOp op, float* o, int64_t so, const flo
       const float r = x == 0.0f ? 0.0f : x * log1p_fast(y);
       return y != y ? y : r;
     });
+  if (is_activation_backward(op)) return activation_backward_row(op, o, so, a, sa, b, sb, n);
   f32_row2(o, so, a, sa, b, sb, n, [](float x, float y) { return hypot_fast(x, y); });
 }
 
@@ -246,7 +277,7 @@ bool f32_binary_row_op(BinaryOp op) {
   return op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::RSub || op == BinaryOp::Mul ||
          op == BinaryOp::Div || op == BinaryOp::RDiv || op == BinaryOp::Maximum || op == BinaryOp::Minimum ||
          op == BinaryOp::Atan2 || op == BinaryOp::Hypot || op == BinaryOp::LogAddExp || op == BinaryOp::LogAddExp2 ||
-         op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py;
+         op == BinaryOp::Xlogy || op == BinaryOp::Xlog1py || is_activation_backward(op);
 }
 
 void binary_f32(BinaryOp op, float* out, const float* a, const float* b, const ElementwiseLoop& L) {

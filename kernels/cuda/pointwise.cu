@@ -145,7 +145,28 @@ bool vectorized(BinaryOp op) {
     case BinaryOp::Maximum:
     case BinaryOp::Minimum:
     case BinaryOp::ReluGrad: return true;
-    default: return is_comparison(op);
+    default: return is_comparison(op) || is_activation_backward(op);
+  }
+}
+
+// The activations' backward (is_activation_backward): g times the derivative, the derivative written as
+// UnaryFloatF's gradient ops.
+template <typename T>
+__device__ T activation_backward(BinaryOp op, T g, T v) {
+  switch (op) {
+    case BinaryOp::SigmoidBackward: return g * (T(1) - v) * v;
+    case BinaryOp::TanhBackward: return g * (T(1) - v * v);
+    case BinaryOp::SiluBackward: {
+      T s = T(1) / (T(1) + exp(-v));
+      return g * (s * (T(1) + v * (T(1) - s)));
+    }
+    case BinaryOp::GeluErfBackward:
+      return g * (T(0.5) * (T(1) + erf(v * T(kSqrt1_2))) + v * T(kInvSqrt2Pi) * exp(T(-0.5) * v * v));
+    case BinaryOp::GeluTanhBackward: {
+      T t = tanh(T(kGeluK) * (v + T(kGeluC) * v * v * v));
+      return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kGeluK) * (T(1) + T(3 * kGeluC) * v * v));
+    }
+    default: return T(0);
   }
 }
 
@@ -167,7 +188,9 @@ struct BinaryF {
         case BinaryOp::Maximum: return (a != a || a > b) ? a : b;  // NaN propagates
         case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
         case BinaryOp::ReluGrad: return b <= T(0) ? T(0) : a;
-        default: return T(0);  // not vectorized(op): binary_math
+        default:
+          if constexpr (std::is_floating_point_v<T>) return activation_backward(op, a, b);
+          return T(0);  // not vectorized(op): binary_math
       }
     }
   }

@@ -330,6 +330,55 @@ TEMPLATE_TEST_CASE("cpu binary ops: contiguous, transposed, stepped and broadcas
   }
 }
 
+// The activations' backward ops: a (the gradient) times the derivative, from the output (sigmoid, tanh) or
+// the input (silu, gelu), against double references (the derivative by central differences), float32 and
+// float64, contiguous and with a transposed gradient; integers are rejected.
+TEST_CASE("cpu activation backward ops: gradient times the derivative", "[kernels]") {
+  auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  auto deriv = [&](BinaryOp op, double v) {
+    switch (op) {
+      case BinaryOp::SigmoidBackward: return (1 - v) * v;  // v = sigmoid(x)
+      case BinaryOp::TanhBackward: return 1 - v * v;       // v = tanh(x)
+      case BinaryOp::SiluBackward: return numdiff(silu_ref, v);
+      case BinaryOp::GeluErfBackward: return numdiff(gelu_ref, v);
+      default: return numdiff(gelu_tanh_ref, v);
+    }
+  };
+  const int64_t R = 7, C = 37, n = R * C;
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const DType dt = dtype_of<T>::value;
+    std::vector<double> x = random_doubles(n, -6, 6, 31), g = random_doubles(n, -2, 2, 32);
+    for (BinaryOp op : {BinaryOp::SigmoidBackward, BinaryOp::TanhBackward, BinaryOp::SiluBackward,
+                        BinaryOp::GeluErfBackward, BinaryOp::GeluTanhBackward}) {
+      std::vector<T> v(n), gt(n), gT(n), out(n), out2(n);
+      for (int64_t i = 0; i < n; ++i) {
+        v[i] = T(op == BinaryOp::SigmoidBackward ? sigmoid(x[i])
+                 : op == BinaryOp::TanhBackward  ? std::tanh(x[i])
+                                                 : x[i]);
+        gt[i] = T(g[i]);
+      }
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t c = 0; c < C; ++c) gT[c * R + r] = gt[r * C + c];  // gT holds the gradient transposed
+      cpu::binary(op, dt, out.data(), gt.data(), v.data(), make_loop({n}, {{1}, {1}, {1}}));
+      cpu::binary(op, dt, out2.data(), gT.data(), v.data(), make_loop({R, C}, {{C, 1}, {1, R}, {C, 1}}));
+      int64_t bad = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = double(gt[i]) * deriv(op, double(v[i]));
+        bad += !is_close(double(out[i]), want, std::is_same_v<T, float> ? 1e-5 : 1e-8, 1e-6);
+        bad += std::memcmp(&out[i], &out2[i], sizeof(T)) != 0;
+      }
+      INFO("op " << int(op) << " dtype " << dtype_name(dt));
+      CHECK(bad == 0);
+    }
+  };
+  run(float{});
+  run(double{});
+  int32_t ia[2] = {1, 2}, io[2];
+  CHECK_THROWS_AS(cpu::binary(BinaryOp::SigmoidBackward, DType::Int32, io, ia, ia, make_loop({2}, {{1}, {1}, {1}})),
+                  loom::Error);
+}
+
 TEST_CASE("cpu binary edge cases: NaN propagation, integer division by zero, bool", "[kernels]") {
   double a[3] = {kNaN, 1.0, 2.0}, b[3] = {1.0, kNaN, 3.0}, out[3];
   const ElementwiseLoop L = make_loop({3}, {{1}, {1}, {1}});
@@ -691,6 +740,39 @@ TEST_CASE("cuda binary, binary_scalar, where, clamp, masked_fill match cpu", "[c
   run(double{});
   run(int32_t{});
   run(int64_t{});
+}
+
+TEST_CASE("cuda activation backward ops match cpu", "[cuda]") {
+  LOOM_REQUIRE_GPU();
+  std::mt19937 rng(12);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const DType dt = dtype_of<T>::value;
+    for (bool strided : {false, true}) {
+      auto L = strided ? strided_loop(3) : contiguous_loop(N3, 3);
+      auto g = random_vec<T>(N3, rng, -2, 2), x = random_vec<T>(N3, rng, -6, 6), y = x;
+      for (BinaryOp op : {BinaryOp::SigmoidBackward, BinaryOp::TanhBackward, BinaryOp::SiluBackward,
+                          BinaryOp::GeluErfBackward, BinaryOp::GeluTanhBackward}) {
+        for (size_t i = 0; i < y.size(); ++i)
+          y[i] = op == BinaryOp::SigmoidBackward ? T(1 / (1 + std::exp(-double(x[i]))))
+                 : op == BinaryOp::TanhBackward  ? T(std::tanh(double(x[i])))
+                                                 : x[i];
+        auto dg = to_device(g), dy = to_device(y);
+        DevBuf<T> dout(N3);
+        std::vector<T> ref(N3);
+        kcpu::binary(op, dt, ref.data(), g.data(), y.data(), L);
+        kc::binary(op, dt, dout.get(), dg.get(), dy.get(), L, stream());
+        check_close(to_host<T>(dout, N3), ref, twin_tol<T>(), twin_tol<T>(),
+                    std::string(strided ? "strided" : "contig") + " activation backward op " + std::to_string(int(op)));
+      }
+    }
+  };
+  run(float{});
+  run(double{});
+  DevBuf<int32_t> buf(4);
+  CHECK_THROWS_AS(kc::binary(BinaryOp::TanhBackward, DType::Int32, buf.get(), buf.get(), buf.get(),
+                             contiguous_loop(4, 3), stream()),
+                  loom::Error);
 }
 
 TEST_CASE("cuda copy, fill, arange, linspace match cpu", "[cuda]") {

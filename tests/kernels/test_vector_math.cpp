@@ -539,7 +539,9 @@ TEST_CASE("cpu float32 math: a strided view gives the bits of its contiguous cop
   other[7] = -INFINITY;
   const ElementwiseLoop strided3 = make_loop({R, C}, {contiguous_strides({R, C}), {1, R}, contiguous_strides({R, C})});
   const ElementwiseLoop contig3 = make_loop({n}, {{1}, {1}, {1}});
-  for (BinaryOp op : {BinaryOp::Atan2, BinaryOp::Hypot, BinaryOp::LogAddExp, BinaryOp::LogAddExp2}) {
+  for (BinaryOp op :
+       {BinaryOp::Atan2, BinaryOp::Hypot, BinaryOp::LogAddExp, BinaryOp::LogAddExp2, BinaryOp::SigmoidBackward,
+        BinaryOp::TanhBackward, BinaryOp::SiluBackward, BinaryOp::GeluErfBackward, BinaryOp::GeluTanhBackward}) {
     INFO("binary op " << int(op));
     std::vector<float> a(n), b(n), c(n), d(n), full(n, -2.5f);
     cpu::binary(op, DType::Float32, a.data(), src.data(), other.data(), strided3);
