@@ -337,44 +337,63 @@ Tensor Tensor::as_strided(const Shape& sz, const Shape& st, std::optional<int64_
   Tensor self = *this;
   Shape in_shape = sizes(), in_strides = strides();
   int64_t in_off = storage_offset();
-  return finish_view(*this, make_view(*this, sz, st, off), "AsStridedBackward0",
-                     [in_shape, in_strides, in_off, sz, st, off](const Tensor& g) {
-                       // Map each view element to the input element that owns the same
-                       // storage slot (inputs assumed non-overlapping), then scatter-add.
-                       int64_t n_in = 1;
-                       for (auto s : in_shape) n_in *= s;
-                       Tensor slot = full({n_in}, Scalar(int64_t(-1)), TensorOptions(DType::Int64));
-                       int64_t* sp = static_cast<int64_t*>(slot.data_ptr());
-                       int64_t max_storage = 0;
-                       std::vector<int64_t> owner;
-                       for (int64_t i = 0; i < n_in; ++i) {
-                         int64_t rem = i, o = in_off;
-                         for (int64_t d = static_cast<int64_t>(in_shape.size()) - 1; d >= 0; --d) {
-                           o += (rem % in_shape[d]) * in_strides[d];
-                           rem /= in_shape[d];
-                         }
-                         sp[i] = o;
-                         max_storage = std::max(max_storage, o + 1);
-                       }
-                       Tensor gview = g.contiguous().to(Device());
-                       owner.assign(std::max<int64_t>(max_storage, 1), -1);
-                       for (int64_t i = 0; i < n_in; ++i) owner[sp[i]] = i;
-                       std::vector<int64_t> idx;
-                       const int64_t n_out = g.numel();
-                       for (int64_t j = 0; j < n_out; ++j) {
-                         int64_t rem = j, o = off;
-                         for (int64_t d = static_cast<int64_t>(sz.size()) - 1; d >= 0; --d) {
-                           o += (rem % sz[d]) * st[d];
-                           rem /= sz[d];
-                         }
-                         LOOM_CHECK(o < static_cast<int64_t>(owner.size()) && owner[o] >= 0,
-                                    "as_strided backward: the view reaches storage outside its input");
-                         idx.push_back(owner[o]);
-                       }
-                       Tensor index = from_vector(idx, {n_out}, g.device());
-                       Tensor out = zeros({n_in}, TensorOptions(g.dtype(), g.device()));
-                       return out.scatter_add(0, index, g.reshape({n_out})).view(in_shape);
-                     });
+  return finish_view(
+      *this, make_view(*this, sz, st, off), "AsStridedBackward0",
+      [in_shape, in_strides, in_off, sz, st, off](const Tensor& g) {
+        // Map each view element to the input element that owns the same
+        // storage slot (inputs assumed non-overlapping), then scatter-add.
+        int64_t n_in = 1;
+        for (auto s : in_shape) n_in *= s;
+        if (in_strides == contiguous_strides(in_shape)) {
+          // A contiguous input owns storage slot in_off + i for element i: the view's
+          // elements are a strided view of the element numbers (the copy kernel, no
+          // element loop on the host), then one scatter-add.
+          const int64_t rel = off - in_off;
+          int64_t hi = rel, n_out = 1;
+          for (size_t i = 0; i < sz.size(); ++i) {
+            n_out *= sz[i];
+            hi += sz[i] > 0 ? (sz[i] - 1) * st[i] : 0;
+          }
+          Tensor out = zeros({n_in}, TensorOptions(g.dtype(), g.device()));
+          if (n_out == 0) return out.view(in_shape);
+          LOOM_CHECK(rel >= 0 && hi < n_in, "as_strided backward: the view reaches storage outside its input");
+          Tensor numbers =
+              arange(Scalar(int64_t(0)), Scalar(n_in), Scalar(int64_t(1)), TensorOptions(DType::Int64, g.device()));
+          Tensor index = numbers.as_strided(sz, st, rel).contiguous().reshape({n_out});
+          return out.scatter_add(0, index, g.reshape({n_out})).view(in_shape);
+        }
+        Tensor slot = full({n_in}, Scalar(int64_t(-1)), TensorOptions(DType::Int64));
+        int64_t* sp = static_cast<int64_t*>(slot.data_ptr());
+        int64_t max_storage = 0;
+        std::vector<int64_t> owner;
+        for (int64_t i = 0; i < n_in; ++i) {
+          int64_t rem = i, o = in_off;
+          for (int64_t d = static_cast<int64_t>(in_shape.size()) - 1; d >= 0; --d) {
+            o += (rem % in_shape[d]) * in_strides[d];
+            rem /= in_shape[d];
+          }
+          sp[i] = o;
+          max_storage = std::max(max_storage, o + 1);
+        }
+        Tensor gview = g.contiguous().to(Device());
+        owner.assign(std::max<int64_t>(max_storage, 1), -1);
+        for (int64_t i = 0; i < n_in; ++i) owner[sp[i]] = i;
+        std::vector<int64_t> idx;
+        const int64_t n_out = g.numel();
+        for (int64_t j = 0; j < n_out; ++j) {
+          int64_t rem = j, o = off;
+          for (int64_t d = static_cast<int64_t>(sz.size()) - 1; d >= 0; --d) {
+            o += (rem % sz[d]) * st[d];
+            rem /= sz[d];
+          }
+          LOOM_CHECK(o < static_cast<int64_t>(owner.size()) && owner[o] >= 0,
+                     "as_strided backward: the view reaches storage outside its input");
+          idx.push_back(owner[o]);
+        }
+        Tensor index = from_vector(idx, {n_out}, g.device());
+        Tensor out = zeros({n_in}, TensorOptions(g.dtype(), g.device()));
+        return out.scatter_add(0, index, g.reshape({n_out})).view(in_shape);
+      });
 }
 
 namespace {

@@ -38,16 +38,35 @@ std::vector<int64_t> storage_offsets(const Shape& sizes, const Shape& strides, i
   return out;
 }
 
+Tensor empty_tensor_like_positions(const Device& dev) { return empty({0}, TensorOptions(DType::Int64, dev)); }
+
 }  // namespace
 
 Tensor view_positions(const Tensor& base, const Tensor& view) {
-  std::vector<int64_t> pos = storage_offsets(view.sizes(), view.strides(), view.storage_offset());
   const int64_t n_base = base.numel();
   const auto outside = [&] {
     LOOM_THROW(ErrorKind::NotImplemented, "in-place write through a view: the view (shape ", view.sizes(), ", strides ",
                view.strides(), ", offset ", view.storage_offset(), ") reaches storage outside its base (shape ",
                base.sizes(), ", strides ", base.strides(), ", offset ", base.storage_offset(), ")");
   };
+  if (base.is_contiguous()) {
+    // The view's extent in storage, checked against the base's; the positions are then a strided view of
+    // the base's element numbers, copied by the copy kernel (no element loop on the host).
+    const int64_t rel = view.storage_offset() - base.storage_offset();
+    int64_t lo = rel, hi = rel;
+    bool empty = false;
+    for (int64_t d = 0; d < view.dim(); ++d) {
+      const int64_t n = view.sizes()[d], st = view.strides()[d];
+      if (n == 0) empty = true;
+      else (st < 0 ? lo : hi) += (n - 1) * st;
+    }
+    if (empty) return empty_tensor_like_positions(base.device());
+    if (lo < 0 || hi >= n_base) outside();
+    Tensor numbers =
+        arange(Scalar(int64_t(0)), Scalar(n_base), Scalar(int64_t(1)), TensorOptions(DType::Int64, base.device()));
+    return numbers.as_strided(view.sizes(), view.strides(), rel).contiguous().view({-1});
+  }
+  std::vector<int64_t> pos = storage_offsets(view.sizes(), view.strides(), view.storage_offset());
   if (base.is_contiguous()) {
     for (int64_t& p : pos) {
       p -= base.storage_offset();
@@ -108,9 +127,21 @@ void rebase_history(const Tensor& self, const Tensor& r) {
     return;
   }
   Tensor base(base_impl);
-  Tensor pos = view_positions(base, self);
   const Shape base_shape = base.sizes(), view_shape = self.sizes();
   const DType r_dtype = r.dtype();
+  if (base.is_contiguous() && self.is_contiguous() && self.numel() == base.numel() &&
+      self.storage_offset() == base.storage_offset()) {
+    // The view is the whole base in its order (x.view(-1), x.reshape(...)): the write replaced every
+    // element, so the base's old history gets no gradient and r gets the base's, reshaped.
+    auto node = std::make_shared<LambdaNode>("CopySlices", [view_shape, r_dtype](const TensorList& g) {
+      Tensor g_r = g[0].reshape(view_shape);
+      return TensorList{Tensor(), g_r.dtype() == r_dtype ? g_r : g_r.to(r_dtype)};
+    });
+    autograd::attach(node, {base, r}, base);
+    autograd::regenerate_view(self);
+    return;
+  }
+  Tensor pos = view_positions(base, self);
   auto node = std::make_shared<LambdaNode>("CopySlices", [pos, base_shape, view_shape, r_dtype](const TensorList& g) {
     const TensorOptions opts(g[0].dtype(), g[0].device());
     const int64_t n = g[0].numel();

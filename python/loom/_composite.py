@@ -476,25 +476,35 @@ def scatter(self, dim, index, src=None, value=None, *, reduce=None):
         part = given[tuple(slice(0, n) for n in index.shape)] if isinstance(given, Tensor) else \
             _zeros(*index.shape, dtype=self.dtype, device=self.device) + given
         return self.scatter_reduce(d, index, part.to(self.dtype), "sum" if reduce == "add" else "prod")
-    out = self.clone()
     if index.numel() == 0:
-        return out
+        return self.clone()
     n = self.shape[d] if self.dim() else 1
     if bool(((index < 0) | (index >= n)).any()):
         raise IndexError(f"scatter(): index out of bounds for dimension {d} with size {n}")
     if self.dim() == 0:
+        out = self.clone()
         out[...] = given if not isinstance(given, Tensor) else given.reshape(())
         return out
-    coords = []
-    for k in range(index.dim()):
+    # The element numbers written, in self's row-major order: one row write (index_copy / index_fill) over
+    # the flattened tensor, differentiable in self and src as PyTorch's scatter.
+    lin = None
+    stride = 1
+    for k in range(index.dim() - 1, -1, -1):
         if k == d:
-            coords.append(index)
+            c = index
         else:
             shape = [1] * index.dim()
             shape[k] = index.shape[k]
-            coords.append(_arange(index.shape[k], device=self.device).reshape(shape).expand(index.shape))
-    out[tuple(coords)] = given[tuple(slice(0, n) for n in index.shape)] if isinstance(given, Tensor) else given
-    return out
+            c = _arange(index.shape[k], device=self.device).reshape(shape)
+        term = c * stride if stride != 1 else c
+        lin = term if lin is None else lin + term
+        stride *= self.shape[k]
+    lin = lin.expand(index.shape).reshape(-1)
+    flat = self.reshape(-1)
+    if isinstance(given, Tensor):
+        part = given[tuple(slice(0, n) for n in index.shape)].to(self.dtype)
+        return flat.index_copy(0, lin, part.reshape(-1)).view(self.shape)
+    return flat.index_fill(0, lin, given).view(self.shape)
 
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):

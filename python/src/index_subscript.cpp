@@ -340,26 +340,70 @@ bool has_advanced(py::handle index) {
 // element written more than once keeps its last write (PyTorch leaves which
 // one unspecified). The write is copy_(where(mask, values, self)), so the
 // gradient reaches value and the untouched elements of self.
+// value as the written elements: PyTorch drops its leading 1s, then it broadcasts to the indexing result.
+Tensor value_for(const Tensor& self, const Tensor& value, const Shape& sel) {
+  Tensor v = value.to(self.device(), self.dtype());
+  while (v.dim() > static_cast<int64_t>(sel.size()) && v.size(0) == 1) v = v.squeeze(0);
+  bool fits = v.dim() <= static_cast<int64_t>(sel.size());
+  for (int64_t k = 1; fits && k <= v.dim(); ++k)
+    fits = v.size(-k) == 1 || v.size(-k) == sel[sel.size() - static_cast<size_t>(k)];
+  if (!fits)
+    LOOM_THROW(ErrorKind::Runtime, "shape mismatch: value tensor of shape ", value.sizes(),
+               " cannot be broadcast to indexing result of shape ", sel);
+  return v.expand(sel);
+}
+
+// x[idx] = v with one integer index tensor: the rows of dim 0 it names, written by index_copy_ (index_fill_
+// for a number) in one kernel. A row named twice keeps its last write on the CPU and one of them on CUDA
+// (PyTorch leaves it unspecified).
+bool put_rows(Tensor& self, py::handle index, const Tensor& value, const std::optional<Scalar>& fill) {
+  py::tuple items = as_index_tuple(index);
+  if (items.size() != 1 || self.dim() == 0 || !is_advanced(items[0]) || is_int_like(items[0])) return false;
+  Tensor idx = advanced_tensor(items[0], self.device());
+  if (idx.dtype() != DType::Int64) return false;
+  const int64_t n0 = self.size(0);
+  Tensor rows = idx.reshape({-1});
+  if (rows.numel() > 0) {
+    const int64_t lo = rows.min().item().to_int(), hi = rows.max().item().to_int();
+    const int64_t bad = lo < -n0 ? lo : hi;
+    if (lo < -n0 || hi >= n0)
+      throw py::index_error("index " + std::to_string(bad) + " is out of bounds for dimension 0 with size " +
+                            std::to_string(n0));
+    if (lo < 0) rows = where(rows.lt(Scalar(int64_t(0))), rows + Scalar(n0), rows);
+  }
+  Shape sel = idx.sizes();
+  sel.insert(sel.end(), self.sizes().begin() + 1, self.sizes().end());
+  if (fill) {
+    if (rows.numel() > 0) self.index_fill_(0, rows, *fill);
+    return true;
+  }
+  Tensor v = value_for(self, value, sel);
+  if (rows.numel() == 0) return true;
+  Shape flat{rows.numel()};
+  flat.insert(flat.end(), self.sizes().begin() + 1, self.sizes().end());
+  self.index_copy_(0, rows, v.reshape(flat));
+  return true;
+}
+
 void index_put(Tensor& self, py::handle index, const Tensor& value, const std::optional<Scalar>& fill) {
+  if (put_rows(self, index, value, fill)) return;
   const int64_t n = self.numel();
   const Device dev = self.device();
   const TensorOptions i64(DType::Int64, dev), i32(DType::Int32, dev);
   Tensor pos = arange(Scalar(int64_t(0)), Scalar(n), Scalar(int64_t(1)), i64).view(self.sizes());
   Tensor sel = index_tensor(pos, index).result;
   Tensor v;
-  if (!fill) {
-    v = value.to(dev, self.dtype());
-    while (v.dim() > sel.dim() && v.size(0) == 1) v = v.squeeze(0);  // PyTorch drops leading 1s of the value
-    bool fits = v.dim() <= sel.dim();
-    for (int64_t k = 1; fits && k <= v.dim(); ++k) fits = v.size(-k) == 1 || v.size(-k) == sel.size(-k);
-    if (!fits)
-      LOOM_THROW(ErrorKind::Runtime, "shape mismatch: value tensor of shape ", value.sizes(),
-                 " cannot be broadcast to indexing result of shape ", sel.sizes());
-    v = v.expand(sel.sizes()).reshape({-1});
-  }
+  if (!fill) v = value_for(self, value, sel.sizes()).reshape({-1});
   Tensor p = sel.reshape({-1}).contiguous();
   const int64_t m = p.numel();
   if (m == 0) return;
+  // The element positions written through a flat view (the last write of an element wins on the CPU).
+  if (self.is_contiguous()) {
+    Tensor flat = self.view({-1});
+    if (fill) flat.index_fill_(0, p, *fill);
+    else flat.index_copy_(0, p, v);
+    return;
+  }
   Tensor hit = zeros({n}, i32).scatter_add(0, p, ones({m}, i32)).ne(Scalar(0)).view(self.sizes());
   if (fill) {  // one value everywhere: duplicates do not matter
     self.masked_fill_(hit, *fill);
