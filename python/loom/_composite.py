@@ -91,7 +91,14 @@ def roll(self, shifts, dims=None):
     dims = _dims(dims, self.dim(), "roll")
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
-    out = self
+    if self.requires_grad and _C.is_grad_enabled():
+        return _roll_function().apply(self, shifts, dims)
+    return _roll_values(self, shifts, dims)
+
+
+def _roll_values(x, shifts, dims):
+    """The rolled tensor: per dim one cat of its two pieces."""
+    out = x
     for s, d in zip(shifts, dims):
         n = out.shape[d]
         if n == 0:
@@ -100,6 +107,30 @@ def roll(self, shifts, dims=None):
         if s:
             out = _C.cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
     return out
+
+
+_ROLL = []
+
+
+def _roll_function():
+    """The autograd Function of roll (made on first use: loom.autograd loads after this module): the
+    gradient is the gradient rolled back, one pass (as PyTorch's RollBackward0), where the composition's
+    pieces would each fill and pad a gradient of the whole tensor."""
+    if not _ROLL:
+        from .autograd.function import Function
+
+        class Roll(Function):
+            @staticmethod
+            def forward(ctx, x, shifts, dims):
+                ctx.shifts, ctx.dims = shifts, dims
+                return _roll_values(x, shifts, dims)
+
+            @staticmethod
+            def backward(ctx, g):
+                return roll(g, tuple(-s for s in ctx.shifts), ctx.dims), None, None
+
+        _ROLL.append(Roll)
+    return _ROLL[0]
 
 
 def diff(self, n=1, dim=-1, prepend=None, append=None):

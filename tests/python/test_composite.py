@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import loom
-from loom.autograd import gradcheck
+from loom.autograd import gradcheck, gradgradcheck
 
 A = np.arange(24.0).reshape(2, 3, 4)
 M = np.arange(12.0).reshape(3, 4)
@@ -84,6 +84,13 @@ def test_gradients():
     assert gradcheck(lambda t: t.diagonal(1) * 2, (x,))
     assert gradcheck(lambda t: t.tril(-1) + t.triu(2), (x,))
     assert gradcheck(lambda t: t.roll((1, -1), (0, 1)).diff(dim=0), (x,))
+    assert gradgradcheck(lambda t: t.roll((1, -1), (0, 1)) * t, (x,))
+    assert gradcheck(lambda t: t.roll(5) * 3, (x,))  # dims=None: the flattened tensor
+    # roll's gradient is the gradient rolled back, whatever the shifts
+    y = loom.tensor(M, dtype=loom.float64, requires_grad=True)
+    g = np.arange(M.size, dtype=np.float64).reshape(M.shape)
+    y.roll((7, -2), (0, 1)).backward(loom.tensor(g))
+    np.testing.assert_array_equal(y.grad.numpy(), np.roll(g, (-7, 2), (0, 1)))
     assert gradcheck(lambda t: t.trace() + t[0].dot(t[1]), (x,))
     assert gradcheck(lambda t: loom.diag(t[0], 1), (x,))
     w = loom.tensor([0.3, 0.7, 0.1, 0.5], dtype=loom.float64, requires_grad=True)

@@ -54,19 +54,23 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     dims = tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)
     if use_input_stats:
-        mean = input.mean(dims, keepdim=True)
-        var = input.var(dims, unbiased=False, keepdim=True)
         if running_mean is not None or running_var is not None:
             from ..autograd.grad_mode import no_grad
             n = 1
             for d in dims:
                 n *= input.shape[d]
             with no_grad():
+                x = input.detach()
                 if running_mean is not None:
-                    running_mean.mul_(1 - momentum).add_(mean.detach().mean((0,) + dims) * momentum)
+                    running_mean.mul_(1 - momentum).add_(x.mean(dims).mean(0) * momentum)
                 if running_var is not None:
-                    unbiased = var.detach() * (n / max(n - 1, 1))
-                    running_var.mul_(1 - momentum).add_(unbiased.mean((0,) + dims) * momentum)
+                    unbiased = x.var(dims, unbiased=False) * (n / max(n - 1, 1))
+                    running_var.mul_(1 - momentum).add_(unbiased.mean(0) * momentum)
+        # Per-(sample, channel) statistics are group norm with one channel per group: its fused kernels.
+        if input.is_floating_point():
+            return _C._functional.group_norm(input, C, weight, bias, eps)
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, unbiased=False, keepdim=True)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: expected running_mean and running_var when use_input_stats=False")
