@@ -33,6 +33,17 @@ const char* mode_name(PadMode m) {
 
 Tensor pad_forward(const Tensor& x, const PadGeometry& geo);
 
+// x padded as geo says, by the forward kernel (no autograd).
+Tensor pad_values(const Tensor& x, const PadGeometry& geo) {
+  const Tensor xc = x.detach().contiguous();
+  Tensor out = ops::new_empty(geo.out_shape, xc.dtype(), xc.device());
+  if (out.numel() > 0)
+    LOOM_DEVICE_DISPATCH(
+        xc.device(), kernels::cpu::pad_forward(xc.dtype(), out.data_ptr(), xc.data_ptr(), geo.p),
+        kernels::cuda::pad_forward(xc.dtype(), out.data_ptr(), xc.data_ptr(), geo.p, ops::stream_of(xc.device())));
+  return out;
+}
+
 // The adjoint of constant padding is constant padding by the opposite amounts with zeros (a crop where
 // the forward padded, zeros where it cropped): the forward kernel, one pass over every dim.
 Tensor constant_pad_adjoint(const Tensor& g, const PadGeometry& geo) {
@@ -43,13 +54,7 @@ Tensor constant_pad_adjoint(const Tensor& g, const PadGeometry& geo) {
     adj.p.left[d] = -adj.p.left[d];
   }
   adj.p.value = 0.0;
-  const Tensor gc = g.detach().contiguous();
-  Tensor out = ops::new_empty(adj.out_shape, gc.dtype(), gc.device());
-  if (out.numel() > 0)
-    LOOM_DEVICE_DISPATCH(
-        gc.device(), kernels::cpu::pad_forward(gc.dtype(), out.data_ptr(), gc.data_ptr(), adj.p),
-        kernels::cuda::pad_forward(gc.dtype(), out.data_ptr(), gc.data_ptr(), adj.p, ops::stream_of(gc.device())));
-  return out;
+  return pad_values(g, adj);
 }
 
 // The adjoint, g [out_shape] -> [in_shape]: constant padding in one pass, the other modes one padded dim
@@ -99,12 +104,7 @@ Tensor pad_adjoint(const Tensor& g, const PadGeometry& geo) {
 }
 
 Tensor pad_forward(const Tensor& x, const PadGeometry& geo) {
-  const Tensor xc = x.detach().contiguous();
-  Tensor out = ops::new_empty(geo.out_shape, x.dtype(), x.device());
-  if (out.numel() > 0)
-    LOOM_DEVICE_DISPATCH(
-        x.device(), kernels::cpu::pad_forward(x.dtype(), out.data_ptr(), xc.data_ptr(), geo.p),
-        kernels::cuda::pad_forward(x.dtype(), out.data_ptr(), xc.data_ptr(), geo.p, ops::stream_of(x.device())));
+  Tensor out = pad_values(x, geo);
   if (is_floating(x.dtype()) && autograd::any_requires_grad({&x})) {
     const char* name = geo.p.mode == PadMode::Constant    ? "ConstantPadNdBackward0"
                        : geo.p.mode == PadMode::Reflect   ? "ReflectionPadBackward0"

@@ -36,6 +36,7 @@
 #include "kernels/matmul.h"
 #include "kernels/reduce.h"
 #include "kernels/cpu/conv_depthwise.h"
+#include "kernels/cpu/branchless.h"
 #include "kernels/cpu/parallel.h"
 
 namespace loom::kernels::cpu {
@@ -73,6 +74,14 @@ inline bool input_row(const ConvParams& p, int64_t q, int64_t t, int64_t r, int6
   return id >= 0 && id < p.D && ih >= 0 && ih < p.H;
 }
 
+// d[ow] = src[ow * sw] for ow in [lo, hi): a strided convolution's column row, in the clones (AVX-512 /
+// AVX2 permutes and gathers instead of baseline x86-64's scalar loads).
+template <typename T>
+LOOM_CPU_CLONES void gather_strided(T* d, const T* src, int64_t lo, int64_t hi, int64_t sw) {
+#pragma omp simd
+  for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
+}
+
 // Rows (t, r, s) of one input channel [D, H, W], output rows [q0, q1) (of
 // the OD*OH, depth-major), into col [KD*R*S, (q1 - q0)*OW].
 // col's rows are ld apart (default: the slab's length).
@@ -98,9 +107,7 @@ void im2col_plane(const T* in, T* col, const ConvParams& p, int64_t q0, int64_t 
           if (p.stride_w == 1) {
             std::memcpy(d + lo, src + lo, (hi - lo) * sizeof(T));
           } else {
-            const int64_t sw = p.stride_w;
-#pragma omp simd
-            for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw];
+            gather_strided(d, src, lo, hi, p.stride_w);
           }
           std::fill(d + hi, d + p.OW, T(0));
         }
