@@ -38,8 +38,6 @@ std::vector<int64_t> storage_offsets(const Shape& sizes, const Shape& strides, i
   return out;
 }
 
-Tensor empty_tensor_like_positions(const Device& dev) { return empty({0}, TensorOptions(DType::Int64, dev)); }
-
 }  // namespace
 
 Tensor view_positions(const Tensor& base, const Tensor& view) {
@@ -60,29 +58,23 @@ Tensor view_positions(const Tensor& base, const Tensor& view) {
       if (n == 0) empty = true;
       else (st < 0 ? lo : hi) += (n - 1) * st;
     }
-    if (empty) return empty_tensor_like_positions(base.device());
+    if (empty) return loom::empty({0}, TensorOptions(DType::Int64, base.device()));
     if (lo < 0 || hi >= n_base) outside();
     Tensor numbers =
         arange(Scalar(int64_t(0)), Scalar(n_base), Scalar(int64_t(1)), TensorOptions(DType::Int64, base.device()));
     return numbers.as_strided(view.sizes(), view.strides(), rel).contiguous().view({-1});
   }
+  // A strided base: the element of the base owning each storage slot, found on the host.
   std::vector<int64_t> pos = storage_offsets(view.sizes(), view.strides(), view.storage_offset());
-  if (base.is_contiguous()) {
-    for (int64_t& p : pos) {
-      p -= base.storage_offset();
-      if (p < 0 || p >= n_base) outside();
-    }
-  } else {  // a strided base: the element of the base owning each storage slot
-    std::vector<int64_t> slots = storage_offsets(base.sizes(), base.strides(), 0);
-    int64_t span = 0;
-    for (int64_t s : slots) span = std::max(span, s + 1);
-    std::vector<int64_t> owner(static_cast<size_t>(span), -1);
-    for (int64_t i = 0; i < n_base; ++i) owner[static_cast<size_t>(slots[static_cast<size_t>(i)])] = i;
-    for (int64_t& p : pos) {
-      const int64_t rel = p - base.storage_offset();
-      if (rel < 0 || rel >= span || owner[static_cast<size_t>(rel)] < 0) outside();
-      p = owner[static_cast<size_t>(rel)];
-    }
+  std::vector<int64_t> slots = storage_offsets(base.sizes(), base.strides(), 0);
+  int64_t span = 0;
+  for (int64_t s : slots) span = std::max(span, s + 1);
+  std::vector<int64_t> owner(static_cast<size_t>(span), -1);
+  for (int64_t i = 0; i < n_base; ++i) owner[static_cast<size_t>(slots[static_cast<size_t>(i)])] = i;
+  for (int64_t& p : pos) {
+    const int64_t rel = p - base.storage_offset();
+    if (rel < 0 || rel >= span || owner[static_cast<size_t>(rel)] < 0) outside();
+    p = owner[static_cast<size_t>(rel)];
   }
   const int64_t n = static_cast<int64_t>(pos.size());
   return from_vector(pos, {n}, base.device());

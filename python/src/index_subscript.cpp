@@ -333,13 +333,6 @@ bool has_advanced(py::handle index) {
   return false;
 }
 
-// self[index] = value (or = fill) through an advanced index, as PyTorch's
-// non-accumulating index_put_. The elements self[index] covers are found by
-// indexing a tensor of element numbers the same way, so every index form of
-// __getitem__ works and the value broadcasts to that result's shape. An
-// element written more than once keeps its last write (PyTorch leaves which
-// one unspecified). The write is copy_(where(mask, values, self)), so the
-// gradient reaches value and the untouched elements of self.
 // value as the written elements: PyTorch drops its leading 1s, then it broadcasts to the indexing result.
 Tensor value_for(const Tensor& self, const Tensor& value, const Shape& sel) {
   Tensor v = value.to(self.device(), self.dtype());
@@ -385,6 +378,15 @@ bool put_rows(Tensor& self, py::handle index, const Tensor& value, const std::op
   return true;
 }
 
+// self[index] = value (or = fill) through an advanced index, as PyTorch's
+// non-accumulating index_put_. One integer index tensor: put_rows. Otherwise
+// the elements self[index] covers are found by indexing a tensor of element
+// numbers the same way, so every index form of __getitem__ works and the value
+// broadcasts to that result's shape; a contiguous self takes them through a
+// flat view (index_copy_ / index_fill_: an element written twice keeps its last
+// write on the CPU, one of them on CUDA; PyTorch leaves it unspecified), any
+// other through copy_(where(mask, values, self)) with the last write kept. The
+// gradient reaches value and the untouched elements of self.
 void index_put(Tensor& self, py::handle index, const Tensor& value, const std::optional<Scalar>& fill) {
   if (put_rows(self, index, value, fill)) return;
   const int64_t n = self.numel();
