@@ -39,6 +39,12 @@ void fwdbwd_cases(const Context& ctx, bool gpu) {
       {"hardshrink", [](const Tensor& x) { return loom::hardshrink(x); }},
       {"softshrink", [](const Tensor& x) { return loom::softshrink(x); }},
       {"threshold", [](const Tensor& x) { return loom::threshold(x, 0.5, -3.0); }},
+      // The pointwise family's activations, whose backward are the fused binary ops (BinaryOp::SigmoidBackward...).
+      {"sigmoid", [](const Tensor& x) { return x.sigmoid(); }},
+      {"tanh", [](const Tensor& x) { return x.tanh(); }},
+      {"silu", [](const Tensor& x) { return x.silu(); }},
+      {"gelu", [](const Tensor& x) { return x.gelu(); }},
+      {"gelu_tanh", [](const Tensor& x) { return x.gelu("tanh"); }},
   };
   const std::string prefix = gpu ? "activation/fp32/" : "cpu/activation/fp32/";
   std::vector<std::string> names;

@@ -141,7 +141,9 @@ def activation_cases(add):
         add(f"cpu/activation/fp32/{name}/1024x1024", bench(lambda: f(r)))
     x = (torch.rand(1024, 1024) * 8 - 4).requires_grad_(True)
     g = torch.randn(1024, 1024)
-    for name, f in ops.items():
+    backward_ops = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "silu": F.silu, "gelu": F.gelu,
+                    "gelu_tanh": lambda t: F.gelu(t, approximate="tanh")}
+    for name, f in list(ops.items()) + list(backward_ops.items()):
         if name != "celu":
             add(f"cpu/activation/fp32/{name}_fwdbwd/1024x1024", bench(lambda: torch.autograd.grad(f(x), x, g)))
 
